@@ -1,0 +1,152 @@
+//! Chat messages and media.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CustomerId, MessageId, OrderId, Timestamp, UserId};
+
+/// The SHA-256 of a media file's bytes: media is content-addressed, so the same file stored
+/// twice takes the space once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MediaHash(pub [u8; 32]);
+
+impl MediaHash {
+    /// Lower-case hex, 64 characters.
+    pub fn to_hex(self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// Parses 64 hex characters.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] on `media` for anything else.
+    pub fn parse_hex(text: &str) -> crate::Result<Self> {
+        let bad = || crate::Error::invalid("media", format!("{text:?} is not a media id"));
+        if text.len() != 64 {
+            return Err(bad());
+        }
+        let mut bytes = [0u8; 32];
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2).ok_or_else(bad)?, 16)
+                .map_err(|_| bad())?;
+        }
+        Ok(MediaHash(bytes))
+    }
+}
+
+impl fmt::Display for MediaHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// What kind of file a media item is, in Telegram's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// A picture (`photo`).
+    Photo,
+    /// Any file (`document`).
+    Document,
+    /// A voice note (`voice`).
+    Voice,
+    /// A video (`video`).
+    Video,
+    /// A round video note (`video_note`).
+    VideoNote,
+    /// A sticker (`sticker`).
+    Sticker,
+    /// Audio (`audio`).
+    Audio,
+}
+
+/// Metadata of a stored file; the bytes live in chunks beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Media {
+    /// Content hash, the key.
+    pub hash: MediaHash,
+    /// MIME type (`image/jpeg`).
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Number of chunks of [`crate::MEDIA_CHUNK_SIZE`] bytes (the last may be shorter).
+    pub chunks: u32,
+    /// When it was first stored.
+    pub created_at: Timestamp,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The stored file.
+    pub media: MediaHash,
+    /// What Telegram called it.
+    pub kind: MediaKind,
+    /// The original file name, when there was one.
+    pub file_name: Option<String>,
+    /// MIME type.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the customer.
+    Inbound,
+    /// To the customer.
+    Outbound,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Author {
+    /// The customer.
+    Customer(CustomerId),
+    /// A staff user.
+    Staff(UserId),
+    /// The system (notifications, automatic replies).
+    System,
+}
+
+/// Where an outbound message stands on its way to Telegram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Received from Telegram (inbound messages).
+    Received,
+    /// Waiting in the outbox.
+    Pending,
+    /// Telegram accepted it.
+    Sent,
+    /// Telegram refused it for good (the customer blocked the bot).
+    Failed,
+}
+
+/// A message in a customer's conversation, optionally about one order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The id.
+    pub id: MessageId,
+    /// Whose conversation.
+    pub customer: CustomerId,
+    /// The order it is about, when there is one.
+    pub order: Option<OrderId>,
+    /// Which way it went.
+    pub direction: Direction,
+    /// Who wrote it.
+    pub author: Author,
+    /// The text or caption, up to 4096 characters (Telegram's limit).
+    pub text: String,
+    /// Attached files.
+    pub attachments: Vec<Attachment>,
+    /// Telegram's `message_id` in the customer's chat, once known.
+    pub telegram_message_id: Option<i64>,
+    /// Delivery state.
+    pub delivery: DeliveryState,
+    /// When it was written.
+    pub created_at: Timestamp,
+}

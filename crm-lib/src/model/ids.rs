@@ -1,0 +1,385 @@
+//! Identifier newtypes and small value types shared by every entity.
+//!
+//! Ids are per-organization sequence numbers: `OrderId(7)` of one organization and
+//! `OrderId(7)` of another are different orders, and every key in the store starts with the
+//! organization id, so a lookup can never cross tenants.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident, $label:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl $name {
+            /// The entity name used in messages (`order 42 not found`).
+            pub const LABEL: &'static str = $label;
+        }
+    };
+}
+
+id_type!(
+    /// An organization (tenant). Global, not per-organization.
+    OrgId,
+    "organization"
+);
+id_type!(
+    /// A staff user.
+    UserId,
+    "user"
+);
+id_type!(
+    /// A role.
+    RoleId,
+    "role"
+);
+id_type!(
+    /// A customer (someone who talks to the bot).
+    CustomerId,
+    "customer"
+);
+id_type!(
+    /// An order; also its human-facing number (`#42`).
+    OrderId,
+    "order"
+);
+id_type!(
+    /// A bid (a staff user's price proposal on an order).
+    BidId,
+    "bid"
+);
+id_type!(
+    /// A chat message.
+    MessageId,
+    "message"
+);
+id_type!(
+    /// An audit log entry.
+    AuditId,
+    "audit entry"
+);
+id_type!(
+    /// An outbox item.
+    OutboxId,
+    "outbox item"
+);
+id_type!(
+    /// A marker (a coloured tag such as a technology stack).
+    MarkerId,
+    "marker"
+);
+id_type!(
+    /// A payment method (name and template).
+    PaymentMethodId,
+    "payment method"
+);
+id_type!(
+    /// A record of payment details sent to a customer.
+    PaymentInfoId,
+    "payment info"
+);
+id_type!(
+    /// An API token.
+    ApiTokenId,
+    "api token"
+);
+
+/// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
+/// stages never changes an id, so indexes keyed by stage stay valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StageId(pub u16);
+
+impl fmt::Display for StageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A Telegram user id (`User.id` in the Bot API). Telegram documents it as fitting in 52 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TelegramUserId(pub i64);
+
+impl fmt::Display for TelegramUserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl TelegramUserId {
+    /// Parses a Telegram user id: a positive integer of at most 52 bits (Bot API, `User.id`).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] on `field` when the text is not such a number.
+    pub fn parse(field: &'static str, text: &str) -> crate::Result<Self> {
+        let text = text.trim();
+        match text.parse::<i64>() {
+            Ok(id) if id > 0 && id < (1 << 52) => Ok(TelegramUserId(id)),
+            _ => Err(crate::Error::invalid(
+                field,
+                format!("{text:?} is not a telegram user id (a positive integer)"),
+            )),
+        }
+    }
+}
+
+/// A Telegram chat id (`Chat.id`): positive for private chats, negative for groups and
+/// channels (supergroups start at -100...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ChatId(pub i64);
+
+impl fmt::Display for ChatId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl ChatId {
+    /// True for group, supergroup and channel chats (negative ids).
+    pub fn is_group(self) -> bool {
+        self.0 < 0
+    }
+}
+
+impl From<TelegramUserId> for ChatId {
+    /// A private chat's id equals the user's id (Bot API, `Chat.id`).
+    fn from(user: TelegramUserId) -> Self {
+        ChatId(user.0)
+    }
+}
+
+/// A moment in time: milliseconds since the Unix epoch, UTC.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        Timestamp((now.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    /// This moment plus `millis` milliseconds (saturating).
+    pub fn plus_millis(self, millis: i64) -> Self {
+        Timestamp(self.0.saturating_add(millis))
+    }
+
+    /// This moment minus `days` whole days (saturating).
+    pub fn minus_days(self, days: i64) -> Self {
+        Timestamp(self.0.saturating_sub(days.saturating_mul(86_400_000)))
+    }
+
+    /// The UTC day number since the epoch (for the by-date index).
+    pub fn day(self) -> i64 {
+        self.0.div_euclid(86_400_000)
+    }
+
+    /// The moment as an `OffsetDateTime` in UTC; out-of-range values clamp to the epoch.
+    pub fn to_datetime(self) -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// RFC 3339 text, for exports and the API (`2026-11-21T09:30:00Z`).
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+/// A calendar date (a deadline), without time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Date {
+    /// Days since 1970-01-01.
+    pub days: i32,
+}
+
+impl Date {
+    /// Parses `YYYY-MM-DD`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] on `field` when the text is not such a date.
+    pub fn parse(field: &'static str, text: &str) -> crate::Result<Self> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let date = time::Date::parse(text.trim(), &format).map_err(|_| {
+            crate::Error::invalid(
+                field,
+                format!("{text:?} is not a date in the form YYYY-MM-DD"),
+            )
+        })?;
+        Ok(Date::from_time(date))
+    }
+
+    fn from_time(date: time::Date) -> Self {
+        // 2_440_588 is the Julian day number of 1970-01-01.
+        Date {
+            days: date.to_julian_day() - 2_440_588,
+        }
+    }
+
+    /// The date of a timestamp, in UTC.
+    pub fn of(timestamp: Timestamp) -> Self {
+        Date::from_time(timestamp.to_datetime().date())
+    }
+
+    /// The date as a `time::Date`.
+    pub fn to_time(self) -> time::Date {
+        time::Date::from_julian_day(self.days + 2_440_588).unwrap_or(time::Date::MIN)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let date = self.to_time();
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    }
+}
+
+/// An amount of money in minor units (cents, kopecks) of the organization's currency.
+///
+/// All amounts carry two decimal places; the currency code lives in the organization's
+/// settings. Integer arithmetic only, so totals never drift.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+pub struct Money(pub i64);
+
+impl Money {
+    /// The largest accepted amount: 10^13 minor units (100 billion).
+    pub const MAX: Money = Money(10_000_000_000_000);
+
+    /// Parses a decimal amount such as `1500`, `1500.5`, `1 500,50` or `1500.00`: digits,
+    /// optional spaces as thousands separators, one optional `.` or `,` with at most two
+    /// decimals. Negative amounts are refused.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] on `field`, naming the text.
+    pub fn parse(field: &'static str, text: &str) -> crate::Result<Self> {
+        let bad = || {
+            crate::Error::invalid(
+                field,
+                format!(
+                    "{text:?} is not an amount (use digits with up to two decimals, e.g. 1500.00)"
+                ),
+            )
+        };
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ' ' && *c != '\u{a0}')
+            .collect();
+        if cleaned.is_empty() {
+            return Err(bad());
+        }
+        let (whole, fraction) = match cleaned.find(['.', ',']) {
+            Some(at) => (&cleaned[..at], &cleaned[at + 1..]),
+            None => (cleaned.as_str(), ""),
+        };
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+            || fraction.len() > 2
+            || whole.len() > 12
+        {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let cents: i64 = match fraction.len() {
+            0 => 0,
+            1 => fraction.parse::<i64>().map_err(|_| bad())? * 10,
+            _ => fraction.parse().map_err(|_| bad())?,
+        };
+        let amount = Money(whole * 100 + cents);
+        if amount > Money::MAX {
+            return Err(crate::Error::invalid(field, format!("{text} is too large")));
+        }
+        Ok(amount)
+    }
+
+    /// Minor units.
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Money {
+    /// `1500.00`: whole units, a dot, two decimals.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+/// The languages the product speaks. Telegram's `language_code` is an IETF tag; anything
+/// starting with `ru` (and the close relatives `uk`, `be`, `kk`) maps to Russian, the rest to
+/// English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Language {
+    /// English (the default).
+    #[default]
+    En,
+    /// Russian.
+    Ru,
+}
+
+impl Language {
+    /// Maps a Telegram `language_code` (or a setting value) to a language.
+    pub fn from_code(code: &str) -> Self {
+        let code = code.trim().to_ascii_lowercase();
+        if ["ru", "uk", "be", "kk"]
+            .iter()
+            .any(|prefix| code.starts_with(prefix))
+        {
+            Language::Ru
+        } else {
+            Language::En
+        }
+    }
+
+    /// Parses exactly `en` or `ru`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] on `field` for any other value.
+    pub fn parse(field: &'static str, text: &str) -> crate::Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "en" => Ok(Language::En),
+            "ru" => Ok(Language::Ru),
+            other => Err(crate::Error::invalid(
+                field,
+                format!("{other:?} is not a language (en or ru)"),
+            )),
+        }
+    }
+
+    /// `en` or `ru`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Ru => "ru",
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Orders and bids.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    BidId, CustomerId, Date, MarkerId, MediaHash, Money, OrderId, StageId, Timestamp, UserId,
+};
+
+/// A custom field value on an order (device, serial, address...; Brando and TeleKpr seeds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FieldValue {
+    /// Free text.
+    Text(String),
+    /// A number.
+    Number(i64),
+    /// Yes or no.
+    Flag(bool),
+    /// A date.
+    Date(Date),
+}
+
+/// An order: what a customer asked for, where it stands, who works on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// The id, also the number shown to people (`#42`).
+    pub id: OrderId,
+    /// Who ordered.
+    pub customer: CustomerId,
+    /// Short title, 1-200 characters.
+    pub title: String,
+    /// Details, up to 4000 characters.
+    pub description: String,
+    /// The most the customer will pay, when they said.
+    pub budget: Option<Money>,
+    /// When they need it.
+    pub deadline: Option<Date>,
+    /// Current pipeline stage.
+    pub stage: StageId,
+    /// Who works on it.
+    pub assignee: Option<UserId>,
+    /// The agreed price (the accepted bid's).
+    pub price: Option<Money>,
+    /// Tags.
+    pub markers: Vec<MarkerId>,
+    /// Higher runs first in queues; 0 is normal.
+    pub priority: i32,
+    /// Why it was rejected, when it was.
+    pub rejection_reason: Option<String>,
+    /// Files the customer attached while ordering.
+    pub attachments: Vec<MediaHash>,
+    /// Extra fields by name.
+    pub custom_fields: BTreeMap<String, FieldValue>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Where a bid stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BidState {
+    /// Waiting for a decision.
+    Active,
+    /// Chosen: its author was assigned.
+    Accepted,
+    /// Another bid was chosen.
+    Declined,
+}
+
+/// A staff user's price proposal on an order (C0de's "response").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bid {
+    /// The id.
+    pub id: BidId,
+    /// The order.
+    pub order: OrderId,
+    /// Who proposed.
+    pub user: UserId,
+    /// The proposed price.
+    pub price: Money,
+    /// Their note.
+    pub comment: String,
+    /// Where it stands.
+    pub state: BidState,
+    /// When it was placed.
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,520 @@
+//! Customers: created from Telegram profiles, imported, edited.
+
+use crate::model::*;
+use crate::store::{Key, ViewExt, codec, keys, tables};
+use crate::{Crm, Error, Result, Tx, View};
+
+use super::{Page, Paged, require};
+
+/// What Telegram tells us about a user (`User` object of the Bot API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramProfile {
+    /// `User.id`.
+    pub telegram_id: TelegramUserId,
+    /// `User.username`, without `@`.
+    pub username: Option<String>,
+    /// `User.first_name` (Telegram requires one; an empty one is stored as `?`).
+    pub first_name: String,
+    /// `User.last_name`.
+    pub last_name: Option<String>,
+    /// `User.language_code` (IETF tag), used for the first language guess.
+    pub language_code: Option<String>,
+}
+
+/// A customer row to import or create by hand; every field is text as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewCustomer {
+    /// Telegram user id, or empty.
+    pub telegram_id: String,
+    /// Telegram username, with or without `@`, or empty.
+    pub username: String,
+    /// First name (required).
+    pub first_name: String,
+    /// Last name or empty.
+    pub last_name: String,
+    /// Phone (E.164 after cleaning: `+` and 7-15 digits) or empty.
+    pub phone: String,
+    /// Email or empty.
+    pub email: String,
+    /// `en`, `ru` or empty (the organization's language).
+    pub language: String,
+}
+
+/// A validated [`NewCustomer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidCustomer {
+    pub(crate) telegram_id: Option<TelegramUserId>,
+    pub(crate) username: Option<String>,
+    pub(crate) first_name: String,
+    pub(crate) last_name: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) language: Option<Language>,
+}
+
+impl ValidCustomer {
+    /// The Telegram id, when given.
+    pub fn telegram_id(&self) -> Option<TelegramUserId> {
+        self.telegram_id
+    }
+}
+
+/// Cleans a phone number to E.164: spaces, dashes, dots and brackets dropped; a leading `8`
+/// of an 11-digit Russian number becomes `+7`; the result must be `+` and 7-15 digits.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `phone`.
+pub fn parse_phone(text: &str) -> Result<String> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    let normalized = if let Some(rest) = digits.strip_prefix('+') {
+        rest.to_string()
+    } else if digits.len() == 11 && digits.starts_with('8') {
+        format!("7{}", &digits[1..])
+    } else {
+        digits.clone()
+    };
+    if (7..=15).contains(&normalized.len())
+        && normalized.bytes().all(|b| b.is_ascii_digit())
+        && !normalized.starts_with('0')
+    {
+        Ok(format!("+{normalized}"))
+    } else {
+        Err(Error::invalid(
+            "phone",
+            format!(
+                "{:?} is not a phone number (use + and 7-15 digits)",
+                text.trim()
+            ),
+        ))
+    }
+}
+
+/// Checks an email address: one `@`, a non-empty local part, a domain with a dot, no spaces,
+/// at most 254 characters (RFC 5321's limit).
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `email`.
+pub fn parse_email(text: &str) -> Result<String> {
+    let email = text.trim();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if valid {
+        Ok(email.to_string())
+    } else if !email.contains('@') {
+        Err(Error::invalid(
+            "email",
+            format!("{email:?} is not an email address (missing '@')"),
+        ))
+    } else {
+        Err(Error::invalid(
+            "email",
+            format!("{email:?} is not an email address"),
+        ))
+    }
+}
+
+fn parse_telegram_username(text: &str) -> Result<Option<String>> {
+    let name = text.trim().trim_start_matches('@');
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if (4..=32).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(Some(name.to_string()))
+    } else {
+        Err(Error::invalid(
+            "username",
+            format!("{name:?} is not a Telegram username (4-32 letters, digits, '_')"),
+        ))
+    }
+}
+
+impl NewCustomer {
+    /// Validates every field; the first bad one is reported.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] naming the field.
+    pub fn validate(&self) -> Result<ValidCustomer> {
+        let telegram_id = match self.telegram_id.trim() {
+            "" => None,
+            text => Some(TelegramUserId::parse("telegram_id", text)?),
+        };
+        Ok(ValidCustomer {
+            telegram_id,
+            username: parse_telegram_username(&self.username)?,
+            first_name: super::clean_text("first_name", &self.first_name, 1, 64)?,
+            last_name: super::optional_text("last_name", Some(&self.last_name), 64)?,
+            phone: match self.phone.trim() {
+                "" => None,
+                text => Some(parse_phone(text)?),
+            },
+            email: match self.email.trim() {
+                "" => None,
+                text => Some(parse_email(text)?),
+            },
+            language: match self.language.trim() {
+                "" => None,
+                text => Some(Language::parse("language", text)?),
+            },
+        })
+    }
+}
+
+pub(crate) fn load_customer(
+    view: &impl View,
+    org: OrgId,
+    customer: CustomerId,
+) -> Result<Customer> {
+    view.get(tables::CUSTOMERS, &Key::org(org).u64(customer.0))?
+        .ok_or_else(|| Error::not_found(CustomerId::LABEL, customer))
+}
+
+pub(crate) fn customer_by_telegram(
+    view: &impl View,
+    org: OrgId,
+    telegram_id: TelegramUserId,
+) -> Result<Option<Customer>> {
+    let key = Key::org(org).i64(telegram_id.0);
+    match view.get_raw(tables::CUSTOMERS_BY_TELEGRAM, key.as_slice(), |bytes| {
+        Ok(keys::read_u64(bytes, 0))
+    })? {
+        Some(id) => Ok(Some(load_customer(view, org, CustomerId(id))?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes a customer record and its Telegram index entry.
+pub(crate) fn save_customer(tx: &Tx<'_>, org: OrgId, customer: &Customer) -> Result<()> {
+    tx.put(
+        tables::CUSTOMERS,
+        &Key::org(org).u64(customer.id.0),
+        customer,
+    )?;
+    if let Some(telegram_id) = customer.telegram_id {
+        tx.put_raw(
+            tables::CUSTOMERS_BY_TELEGRAM,
+            Key::org(org).i64(telegram_id.0).as_slice(),
+            &customer.id.0.to_be_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes one customer for the schema-1 fixture.
+pub(crate) fn insert_customer_v1_fixture(tx: &Tx<'_>, org: OrgId) -> Result<CustomerId> {
+    let id = CustomerId(tx.next_id(org, "customer")?);
+    let customer = Customer {
+        id,
+        telegram_id: Some(TelegramUserId(5_000_000_001)),
+        username: None,
+        first_name: "Ольга".into(),
+        last_name: Some("Legacy".into()),
+        phone: None,
+        email: None,
+        language: Language::Ru,
+        unreachable: false,
+        unread: 0,
+        created_at: tx.now(),
+        last_activity_at: tx.now(),
+    };
+    save_customer(tx, org, &customer)?;
+    Ok(id)
+}
+
+impl Tx<'_> {
+    /// Finds the customer with this Telegram account or creates one; refreshes the username
+    /// and names from the profile. The language is guessed from `language_code` only on
+    /// creation (afterwards the customer's own choice stands).
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn upsert_telegram_customer(
+        &mut self,
+        org: OrgId,
+        profile: TelegramProfile,
+    ) -> Result<Customer> {
+        let first_name = match profile.first_name.trim() {
+            "" => "?".to_string(),
+            name => name.chars().take(64).collect(),
+        };
+        let last_name = profile
+            .last_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| name.chars().take(64).collect());
+        if let Some(mut customer) = customer_by_telegram(self, org, profile.telegram_id)? {
+            if customer.username != profile.username
+                || customer.first_name != first_name
+                || customer.last_name != last_name
+            {
+                customer.username = profile.username;
+                customer.first_name = first_name;
+                customer.last_name = last_name;
+                save_customer(self, org, &customer)?;
+            }
+            return Ok(customer);
+        }
+        let language = match profile.language_code.as_deref() {
+            Some(code) => Language::from_code(code),
+            None => super::load_org(self, org)?.settings.locale,
+        };
+        let id = CustomerId(self.next_id(org, "customer")?);
+        let customer = Customer {
+            id,
+            telegram_id: Some(profile.telegram_id),
+            username: profile.username,
+            first_name,
+            last_name,
+            phone: None,
+            email: None,
+            language,
+            unreachable: false,
+            unread: 0,
+            created_at: self.now(),
+            last_activity_at: self.now(),
+        };
+        save_customer(self, org, &customer)?;
+        self.audit(
+            &Actor::customer(org, id),
+            "customer.created",
+            format!("customer {id}"),
+            format!("telegram {}", profile.telegram_id),
+        )?;
+        Ok(customer)
+    }
+
+    /// Inserts a validated customer (import, manual entry). Needs `chat_customers` or the
+    /// system actor.
+    ///
+    /// # Errors
+    /// Permission denied; conflict when the Telegram id is taken.
+    pub fn insert_customer(&mut self, actor: &Actor, customer: ValidCustomer) -> Result<Customer> {
+        require(self, actor, Permission::ChatCustomers)?;
+        if let Some(telegram_id) = customer.telegram_id {
+            if customer_by_telegram(self, actor.org, telegram_id)?.is_some() {
+                return Err(Error::conflict(format!(
+                    "a customer with telegram id {telegram_id} exists"
+                )));
+            }
+        }
+        let language = match customer.language {
+            Some(language) => language,
+            None => super::load_org(self, actor.org)?.settings.locale,
+        };
+        let id = CustomerId(self.next_id(actor.org, "customer")?);
+        let record = Customer {
+            id,
+            telegram_id: customer.telegram_id,
+            username: customer.username,
+            first_name: customer.first_name,
+            last_name: customer.last_name,
+            phone: customer.phone,
+            email: customer.email,
+            language,
+            unreachable: false,
+            unread: 0,
+            created_at: self.now(),
+            last_activity_at: self.now(),
+        };
+        save_customer(self, actor.org, &record)?;
+        self.audit(
+            actor,
+            "customer.created",
+            format!("customer {id}"),
+            record.full_name(),
+        )?;
+        Ok(record)
+    }
+
+    /// Sets the language the bot speaks to a customer (the customer themself, or staff with
+    /// `chat_customers`).
+    ///
+    /// # Errors
+    /// Not found; permission denied.
+    pub fn set_customer_language(
+        &mut self,
+        actor: &Actor,
+        customer: CustomerId,
+        language: Language,
+    ) -> Result<Customer> {
+        if actor.who != ActorRef::Customer(customer) {
+            require(self, actor, Permission::ChatCustomers)?;
+        }
+        let mut record = load_customer(self, actor.org, customer)?;
+        let before = record.language;
+        record.language = language;
+        save_customer(self, actor.org, &record)?;
+        self.audit(
+            actor,
+            "customer.language_changed",
+            format!("customer {customer}"),
+            format!("{} -> {}", before.code(), language.code()),
+        )?;
+        Ok(record)
+    }
+
+    /// Marks a customer unreachable (Telegram answered 403: they blocked the bot) or reachable
+    /// again (they wrote to the bot). Called by the outbox and the bot, as the system.
+    pub fn set_customer_reachable(
+        &mut self,
+        org: OrgId,
+        customer: CustomerId,
+        reachable: bool,
+    ) -> Result<()> {
+        let mut record = load_customer(self, org, customer)?;
+        if record.unreachable == !reachable {
+            return Ok(());
+        }
+        record.unreachable = !reachable;
+        save_customer(self, org, &record)?;
+        let action = if reachable {
+            "customer.reachable"
+        } else {
+            "customer.unreachable"
+        };
+        self.audit(
+            &Actor::system(org),
+            action,
+            format!("customer {customer}"),
+            String::new(),
+        )?;
+        Ok(())
+    }
+}
+
+impl Crm {
+    /// See [`Tx::upsert_telegram_customer`].
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn upsert_telegram_customer(
+        &self,
+        org: OrgId,
+        profile: TelegramProfile,
+    ) -> Result<Customer> {
+        self.write(move |tx| tx.upsert_telegram_customer(org, profile))
+    }
+
+    /// Validates and inserts one customer.
+    ///
+    /// # Errors
+    /// Invalid input; permission denied; conflict.
+    pub fn create_customer(&self, actor: &Actor, customer: NewCustomer) -> Result<Customer> {
+        let valid = customer.validate()?;
+        let actor = actor.clone();
+        self.write(move |tx| tx.insert_customer(&actor, valid))
+    }
+
+    /// See [`Tx::set_customer_language`].
+    ///
+    /// # Errors
+    /// See [`Tx::set_customer_language`].
+    pub fn set_customer_language(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        language: Language,
+    ) -> Result<Customer> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.set_customer_language(&actor, customer, language))
+    }
+
+    /// The customer with this id. Customers may read only themselves; staff need
+    /// `chat_customers` or `view_orders`.
+    ///
+    /// # Errors
+    /// Not found; permission denied.
+    pub fn customer(&self, actor: &Actor, customer: CustomerId) -> Result<Customer> {
+        self.read(|view| {
+            if actor.who != ActorRef::Customer(customer) {
+                let resolved = super::resolve(view, actor)?;
+                if !resolved.has(Permission::ChatCustomers) && !resolved.has(Permission::ViewOrders)
+                {
+                    return Err(Error::denied(
+                        Permission::ViewOrders,
+                        format!("{} may not see customers", actor.who),
+                    ));
+                }
+            }
+            load_customer(view, actor.org, customer)
+        })
+    }
+
+    /// The customer with this Telegram account, if any.
+    pub fn customer_by_telegram(
+        &self,
+        org: OrgId,
+        telegram_id: TelegramUserId,
+    ) -> Result<Option<Customer>> {
+        self.read(|view| customer_by_telegram(view, org, telegram_id))
+    }
+
+    /// Customers by id, newest first, with keyset pagination.
+    ///
+    /// # Errors
+    /// Permission denied (staff need `chat_customers` or `view_orders`).
+    pub fn list_customers(&self, actor: &Actor, page: Page) -> Result<Paged<Customer>> {
+        self.read(|view| {
+            let resolved = super::resolve(view, actor)?;
+            if !resolved.has(Permission::ChatCustomers) && !resolved.has(Permission::ViewOrders) {
+                return Err(Error::denied(
+                    Permission::ViewOrders,
+                    format!("{} may not list customers", actor.who),
+                ));
+            }
+            let prefix = Key::org(actor.org);
+            let after = page
+                .after
+                .map(|after| Key::org(actor.org).u64(after).into_vec());
+            let size = page.size();
+            let mut items = Vec::with_capacity(size);
+            let keys = view.keys_with_prefix(
+                tables::CUSTOMERS,
+                &prefix,
+                after.as_deref(),
+                true,
+                size + 1,
+            )?;
+            for key in keys.iter().take(size) {
+                items.push(load_customer(
+                    view,
+                    actor.org,
+                    CustomerId(keys::tail_u64(key)),
+                )?);
+            }
+            let next = if keys.len() > size {
+                items.last().map(|c| c.id.0)
+            } else {
+                None
+            };
+            Ok(Paged { items, next })
+        })
+    }
+
+    /// Every customer of `org`, oldest first (exports).
+    pub fn all_customers(&self, org: OrgId) -> Result<Vec<Customer>> {
+        self.read(|view| {
+            let mut out = Vec::new();
+            view.for_each_prefix(tables::CUSTOMERS, &Key::org(org), |_, value| {
+                out.push(codec::decode::<Customer>(value)?);
+                Ok(true)
+            })?;
+            Ok(out)
+        })
+    }
+}

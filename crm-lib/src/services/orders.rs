@@ -1,0 +1,1191 @@
+//! Orders: creation with the open-order limit, moderation, bids, assignment, stage moves with
+//! the pipeline's rules, deletion by the customer, listing with filters and keyset pages.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::model::*;
+use crate::store::{Key, ViewExt, codec, keys, schema::word_key, tables};
+use crate::{Crm, Error, Result, Tx, View};
+
+use super::customers::load_customer;
+use super::team::{linked_staff_with, load_user};
+use super::{Page, Paged, Resolved, clean_text, load_org, require, resolve};
+
+/// A new order, every field as typed by a person.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewOrder {
+    /// For staff and the system: the customer the order is for. Ignored for customers (they
+    /// order for themselves).
+    pub customer: Option<CustomerId>,
+    /// Title, 1-200 characters.
+    pub title: String,
+    /// Description, 1-4000 characters.
+    pub description: String,
+    /// Budget as typed (`1500`, `1 500,50`), or `None`/empty to skip.
+    pub budget: Option<String>,
+    /// Deadline `YYYY-MM-DD`, or `None`/empty to skip. A customer's deadline may not be in the
+    /// past.
+    pub deadline: Option<String>,
+    /// Files already stored with [`Crm::store_media`].
+    pub attachments: Vec<MediaHash>,
+    /// Markers to tag the order with (staff only).
+    pub markers: Vec<MarkerId>,
+    /// Extra fields.
+    pub custom_fields: BTreeMap<String, FieldValue>,
+}
+
+/// Who an order is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignTo {
+    /// The author of this bid, at its price.
+    Bid(BidId),
+    /// This user, without a bid (the price stays unset or as it was).
+    User(UserId),
+}
+
+/// Filters of the order list; all set filters must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// In this stage.
+    pub stage: Option<StageId>,
+    /// Assigned to this user.
+    pub assignee: Option<UserId>,
+    /// Of this customer.
+    pub customer: Option<CustomerId>,
+    /// Tagged with this marker.
+    pub marker: Option<MarkerId>,
+    /// Every word of this text starts a word of the title (case-insensitive).
+    pub search: Option<String>,
+    /// Created on or after this day.
+    pub created_from: Option<Date>,
+    /// Created on or before this day.
+    pub created_to: Option<Date>,
+}
+
+/// The largest number of candidate orders a title search gathers before filtering.
+pub const SEARCH_CANDIDATES: usize = 20_000;
+
+pub(crate) fn load_order(view: &impl View, org: OrgId, order: OrderId) -> Result<Order> {
+    view.get(tables::ORDERS, &Key::org(org).u64(order.0))?
+        .ok_or_else(|| Error::not_found(OrderId::LABEL, order))
+}
+
+fn stage_of<'a>(org: &'a Organization, stage: StageId) -> Result<&'a Stage> {
+    org.pipeline
+        .stage(stage)
+        .ok_or_else(|| Error::corrupt(format!("stage {stage} is not in the pipeline")))
+}
+
+/// Adds every index entry and the stage counter of `order`.
+pub(crate) fn index_order(tx: &Tx<'_>, org: OrgId, order: &Order, with_words: bool) -> Result<()> {
+    let id = order.id.0;
+    tx.index(
+        tables::ORDERS_BY_STAGE,
+        &Key::org(org).u16(order.stage.0).u64(id),
+    )?;
+    tx.index(
+        tables::ORDERS_BY_CUSTOMER,
+        &Key::org(org).u64(order.customer.0).u64(id),
+    )?;
+    tx.index(
+        tables::ORDERS_BY_DAY,
+        &Key::org(org).i64(order.created_at.day()).u64(id),
+    )?;
+    if let Some(assignee) = order.assignee {
+        tx.index(
+            tables::ORDERS_BY_ASSIGNEE,
+            &Key::org(org).u64(assignee.0).u64(id),
+        )?;
+    }
+    for marker in &order.markers {
+        tx.index(
+            tables::ORDERS_BY_MARKER,
+            &Key::org(org).u64(marker.0).u64(id),
+        )?;
+    }
+    if with_words {
+        for word in keys::title_words(&order.title) {
+            tx.index(tables::ORDERS_BY_WORD, &word_key(org, &word, id))?;
+        }
+    }
+    tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(order.stage.0), 1)
+}
+
+/// Removes every index entry and the stage count of `order`.
+pub(crate) fn unindex_order(tx: &Tx<'_>, org: OrgId, order: &Order) -> Result<()> {
+    let id = order.id.0;
+    tx.remove(
+        tables::ORDERS_BY_STAGE,
+        &Key::org(org).u16(order.stage.0).u64(id),
+    )?;
+    tx.remove(
+        tables::ORDERS_BY_CUSTOMER,
+        &Key::org(org).u64(order.customer.0).u64(id),
+    )?;
+    tx.remove(
+        tables::ORDERS_BY_DAY,
+        &Key::org(org).i64(order.created_at.day()).u64(id),
+    )?;
+    if let Some(assignee) = order.assignee {
+        tx.remove(
+            tables::ORDERS_BY_ASSIGNEE,
+            &Key::org(org).u64(assignee.0).u64(id),
+        )?;
+    }
+    for marker in &order.markers {
+        tx.remove(
+            tables::ORDERS_BY_MARKER,
+            &Key::org(org).u64(marker.0).u64(id),
+        )?;
+    }
+    for word in keys::title_words(&order.title) {
+        tx.remove(tables::ORDERS_BY_WORD, &word_key(org, &word, id))?;
+    }
+    tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(order.stage.0), -1)
+}
+
+/// Indexes an order of the schema-1 fixture (everything but the word index, which schema 1
+/// did not have).
+pub(crate) fn index_order_v1_fixture(tx: &Tx<'_>, org: OrgId, order: &Order) -> Result<()> {
+    index_order(tx, org, order, false)
+}
+
+/// Replaces a stored order, moving its index entries when the stage or assignee changed.
+fn save_order(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order) -> Result<()> {
+    if before.stage != after.stage {
+        tx.remove(
+            tables::ORDERS_BY_STAGE,
+            &Key::org(org).u16(before.stage.0).u64(before.id.0),
+        )?;
+        tx.index(
+            tables::ORDERS_BY_STAGE,
+            &Key::org(org).u16(after.stage.0).u64(after.id.0),
+        )?;
+        tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(before.stage.0), -1)?;
+        tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(after.stage.0), 1)?;
+    }
+    if before.assignee != after.assignee {
+        if let Some(old) = before.assignee {
+            tx.remove(
+                tables::ORDERS_BY_ASSIGNEE,
+                &Key::org(org).u64(old.0).u64(before.id.0),
+            )?;
+        }
+        if let Some(new) = after.assignee {
+            tx.index(
+                tables::ORDERS_BY_ASSIGNEE,
+                &Key::org(org).u64(new.0).u64(after.id.0),
+            )?;
+        }
+    }
+    if before.markers != after.markers {
+        for marker in &before.markers {
+            tx.remove(
+                tables::ORDERS_BY_MARKER,
+                &Key::org(org).u64(marker.0).u64(before.id.0),
+            )?;
+        }
+        for marker in &after.markers {
+            tx.index(
+                tables::ORDERS_BY_MARKER,
+                &Key::org(org).u64(marker.0).u64(after.id.0),
+            )?;
+        }
+    }
+    if before.title != after.title {
+        for word in keys::title_words(&before.title) {
+            tx.remove(tables::ORDERS_BY_WORD, &word_key(org, &word, before.id.0))?;
+        }
+        for word in keys::title_words(&after.title) {
+            tx.index(tables::ORDERS_BY_WORD, &word_key(org, &word, after.id.0))?;
+        }
+    }
+    tx.put(tables::ORDERS, &Key::org(org).u64(after.id.0), after)
+}
+
+/// The customer's orders that are not in a terminal stage.
+fn open_orders_of(view: &impl View, org: &Organization, customer: CustomerId) -> Result<u32> {
+    let mut open = 0;
+    for key in view.keys_with_prefix(
+        tables::ORDERS_BY_CUSTOMER,
+        &Key::org(org.id).u64(customer.0),
+        None,
+        false,
+        usize::MAX,
+    )? {
+        let order = load_order(view, org.id, OrderId(keys::tail_u64(&key)))?;
+        if !stage_of(org, order.stage)?.kind.is_terminal() {
+            open += 1;
+        }
+    }
+    Ok(open)
+}
+
+/// Whether `resolved` may see `order` (customers: their own; moderators: orders in
+/// moderation; `view_orders`: every other order; assignees: theirs).
+fn may_view(resolved: &Resolved, org: &Organization, order: &Order) -> Result<bool> {
+    Ok(match resolved {
+        Resolved::System => true,
+        Resolved::Customer(customer) => order.customer == *customer,
+        Resolved::Staff(user, permissions) => {
+            let moderation = stage_of(org, order.stage)?.kind == StageKind::Moderation;
+            order.assignee == Some(user.id)
+                || (moderation && permissions.contains(Permission::ModerateOrders))
+                || (!moderation && permissions.contains(Permission::ViewOrders))
+        }
+    })
+}
+
+fn order_label(order: &Order) -> String {
+    format!("order {}", order.id)
+}
+
+impl Tx<'_> {
+    /// Creates an order in the pipeline's first stage and tells the moderators.
+    ///
+    /// Rules: title 1-200 and description 1-4000 characters; budget a positive amount; a
+    /// customer's deadline not in the past; the customer holds fewer open orders than the
+    /// organization's limit (C0de seed: 2 by default).
+    ///
+    /// # Errors
+    /// Invalid input naming the field; conflict when the limit is reached (the message gives
+    /// the limit); permission denied for staff without `moderate_orders`.
+    pub fn create_order(&mut self, actor: &Actor, request: NewOrder) -> Result<Order> {
+        let org = load_org(self, actor.org)?;
+        let customer_id = match resolve(self, actor)? {
+            Resolved::Customer(customer) => customer,
+            resolved => {
+                if !resolved.has(Permission::ModerateOrders) {
+                    return Err(Error::denied(
+                        Permission::ModerateOrders,
+                        format!("{} may not create orders for customers", actor.who),
+                    ));
+                }
+                request.customer.ok_or_else(|| {
+                    Error::invalid("customer", "choose the customer the order is for")
+                })?
+            }
+        };
+        let customer = load_customer(self, actor.org, customer_id)?;
+        let title = clean_text("title", &request.title, 1, 200)?;
+        let description = clean_text("description", &request.description, 1, 4000)?;
+        let budget = match request.budget.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let amount = Money::parse("budget", text)?;
+                if amount.0 <= 0 {
+                    return Err(Error::invalid("budget", "must be more than zero"));
+                }
+                Some(amount)
+            }
+        };
+        let deadline = match request.deadline.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let date = Date::parse("deadline", text)?;
+                if matches!(actor.who, ActorRef::Customer(_)) && date < Date::of(self.now()) {
+                    return Err(Error::invalid("deadline", format!("{date} is in the past")));
+                }
+                Some(date)
+            }
+        };
+        for marker in &request.markers {
+            if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
+                return Err(Error::not_found(MarkerId::LABEL, marker));
+            }
+        }
+        for media in &request.attachments {
+            if !self.exists(tables::MEDIA, &Key::org(actor.org).bytes(&media.0))? {
+                return Err(Error::not_found("media", media));
+            }
+        }
+        let limit = org.settings.open_order_limit;
+        if limit > 0 {
+            let open = open_orders_of(self, &org, customer_id)?;
+            if open >= limit {
+                return Err(Error::conflict(format!(
+                    "customer {customer_id} already has {open} open orders; the limit is {limit}"
+                )));
+            }
+        }
+        let id = OrderId(self.next_id(actor.org, "order")?);
+        let order = Order {
+            id,
+            customer: customer_id,
+            title,
+            description,
+            budget,
+            deadline,
+            stage: org.pipeline.initial().id,
+            assignee: None,
+            price: None,
+            markers: request.markers,
+            priority: 0,
+            rejection_reason: None,
+            attachments: request.attachments,
+            custom_fields: request.custom_fields,
+            created_at: self.now(),
+            updated_at: self.now(),
+        };
+        self.put(tables::ORDERS, &Key::org(actor.org).u64(id.0), &order)?;
+        index_order(self, actor.org, &order, true)?;
+        let event = Event::OrderCreated {
+            order: id,
+            title: order.title.clone(),
+            customer_name: customer.full_name(),
+            budget,
+        };
+        let notify = if org.pipeline.initial().kind == StageKind::Moderation {
+            Permission::ModerateOrders
+        } else {
+            Permission::AssignOrders
+        };
+        for user in linked_staff_with(self, actor.org, notify)? {
+            self.enqueue(
+                actor.org,
+                Recipient::Staff(user.id),
+                OutboxPayload::Notify(event.clone()),
+            )?;
+        }
+        self.audit(
+            actor,
+            "order.created",
+            order_label(&order),
+            format!("{:?} for customer {customer_id}", order.title),
+        )?;
+        Ok(order)
+    }
+
+    /// Approves an order waiting in moderation: moves it to the first open stage the pipeline
+    /// allows from there, and tells the customer. Needs `moderate_orders`.
+    ///
+    /// # Errors
+    /// Not found; permission denied; conflict when the order is not in moderation.
+    pub fn approve_order(&mut self, actor: &Actor, order: OrderId) -> Result<Order> {
+        self.moderate(actor, order, None)
+    }
+
+    /// Rejects an order waiting in moderation with a reason (1-500 characters) the customer
+    /// is told. Needs `moderate_orders`.
+    ///
+    /// # Errors
+    /// As [`Tx::approve_order`], plus invalid input for the reason.
+    pub fn reject_order(&mut self, actor: &Actor, order: OrderId, reason: &str) -> Result<Order> {
+        let reason = clean_text("reason", reason, 1, 500)?;
+        self.moderate(actor, order, Some(reason))
+    }
+
+    fn moderate(
+        &mut self,
+        actor: &Actor,
+        order_id: OrderId,
+        rejection: Option<String>,
+    ) -> Result<Order> {
+        require(self, actor, Permission::ModerateOrders)?;
+        let org = load_org(self, actor.org)?;
+        let order = load_order(self, actor.org, order_id)?;
+        let stage = stage_of(&org, order.stage)?;
+        if stage.kind != StageKind::Moderation {
+            return Err(Error::conflict(format!(
+                "order {order_id} is not waiting for moderation (it is {})",
+                stage.name_en
+            )));
+        }
+        let wanted = if rejection.is_some() {
+            StageKind::Lost
+        } else {
+            StageKind::Open
+        };
+        let target = org
+            .pipeline
+            .next_stages(order.stage)
+            .into_iter()
+            .find(|next| next.kind == wanted)
+            .ok_or_else(|| {
+                Error::conflict(format!(
+                    "the pipeline has no {wanted:?} stage after {}",
+                    stage.name_en
+                ))
+            })?;
+        let mut after = order.clone();
+        after.stage = target.id;
+        after.rejection_reason = rejection.clone();
+        after.updated_at = self.now();
+        save_order(self, actor.org, &order, &after)?;
+        let event = match &rejection {
+            Some(reason) => Event::OrderRejected {
+                order: order_id,
+                title: after.title.clone(),
+                reason: reason.clone(),
+            },
+            None => Event::OrderApproved {
+                order: order_id,
+                title: after.title.clone(),
+            },
+        };
+        self.enqueue(
+            actor.org,
+            Recipient::Customer(after.customer),
+            OutboxPayload::Notify(event),
+        )?;
+        let action = if rejection.is_some() {
+            "order.rejected"
+        } else {
+            "order.approved"
+        };
+        let summary = match &rejection {
+            Some(reason) => format!("stage {} -> {}: {reason}", stage.key, target.key),
+            None => format!("stage {} -> {}", stage.key, target.key),
+        };
+        self.audit(actor, action, order_label(&after), summary)?;
+        Ok(after)
+    }
+
+    /// Moves an order to another stage along an allowed transition, and tells the customer.
+    ///
+    /// Rules (SPEC section 2, C0de seed): the pipeline must allow `from -> to`; the actor needs
+    /// the transition's permission; with `update_order_status` only, the actor must be the
+    /// assignee (a manager, who holds `assign_orders`, may move any order); a stage that
+    /// requires an assignee refuses an unassigned order. Moves out of moderation go through
+    /// approve and reject.
+    ///
+    /// # Errors
+    /// Not found; permission denied; conflict naming the allowed stages.
+    pub fn move_order(&mut self, actor: &Actor, order_id: OrderId, to: StageId) -> Result<Order> {
+        let resolved = resolve(self, actor)?;
+        let org = load_org(self, actor.org)?;
+        let order = load_order(self, actor.org, order_id)?;
+        if !may_view(&resolved, &org, &order)? {
+            return Err(Error::not_found(OrderId::LABEL, order_id));
+        }
+        let from = stage_of(&org, order.stage)?;
+        let target = org
+            .pipeline
+            .stage(to)
+            .ok_or_else(|| Error::invalid("stage", format!("stage {to} is not in the pipeline")))?;
+        if from.id == target.id {
+            return Ok(order);
+        }
+        let transition = org.pipeline.transition(from.id, to).ok_or_else(|| {
+            let allowed: Vec<&str> = org
+                .pipeline
+                .next_stages(from.id)
+                .iter()
+                .map(|stage| stage.name_en.as_str())
+                .collect();
+            Error::conflict(format!(
+                "order {order_id} cannot move from {} to {}; allowed: {}",
+                from.name_en,
+                target.name_en,
+                if allowed.is_empty() {
+                    "none".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            ))
+        })?;
+        if from.kind == StageKind::Moderation && transition.permission == Permission::ModerateOrders
+        {
+            return match target.kind {
+                StageKind::Lost => Err(Error::invalid(
+                    "reason",
+                    "rejecting an order needs a reason; use reject",
+                )),
+                _ => self.approve_order(actor, order_id),
+            };
+        }
+        if !resolved.has(transition.permission) {
+            return Err(Error::denied(
+                transition.permission,
+                format!(
+                    "{} lacks the {} permission",
+                    actor.who, transition.permission
+                ),
+            ));
+        }
+        if transition.permission == Permission::UpdateOrderStatus
+            && !resolved.has(Permission::AssignOrders)
+            && resolved.user_id().is_some()
+            && order.assignee != resolved.user_id()
+        {
+            return Err(Error::forbidden(format!(
+                "only the assignee or a manager may move order {order_id}"
+            )));
+        }
+        if target.requires_assignee && order.assignee.is_none() {
+            return Err(Error::conflict(format!(
+                "order {order_id} needs an assignee before it can move to {}",
+                target.name_en
+            )));
+        }
+        let mut after = order.clone();
+        after.stage = target.id;
+        after.updated_at = self.now();
+        save_order(self, actor.org, &order, &after)?;
+        let event = Event::StageChanged {
+            order: order_id,
+            title: after.title.clone(),
+            stage: target.id,
+            stage_en: target.name_en.clone(),
+            stage_ru: target.name_ru.clone(),
+        };
+        self.enqueue(
+            actor.org,
+            Recipient::Customer(after.customer),
+            OutboxPayload::Notify(event),
+        )?;
+        self.audit(
+            actor,
+            "order.stage_changed",
+            order_label(&after),
+            format!("stage {} -> {}", from.key, target.key),
+        )?;
+        Ok(after)
+    }
+
+    /// Deletes an order at its customer's request, while its stage allows it (C0de seed:
+    /// pending or rejected). Only the customer who placed it may.
+    ///
+    /// # Errors
+    /// Not found (also for another customer's order); conflict in other stages.
+    pub fn delete_order(&mut self, actor: &Actor, order_id: OrderId) -> Result<Order> {
+        let ActorRef::Customer(customer) = actor.who else {
+            return Err(Error::forbidden(
+                "only the customer who placed an order may delete it",
+            ));
+        };
+        let org = load_org(self, actor.org)?;
+        let order = load_order(self, actor.org, order_id)?;
+        if order.customer != customer {
+            return Err(Error::not_found(OrderId::LABEL, order_id));
+        }
+        let stage = stage_of(&org, order.stage)?;
+        if !stage.customer_deletable {
+            return Err(Error::conflict(format!(
+                "order {order_id} is {} and can no longer be deleted",
+                stage.name_en
+            )));
+        }
+        let bids = self.keys_with_prefix(
+            tables::BIDS_BY_ORDER,
+            &Key::org(actor.org).u64(order_id.0),
+            None,
+            false,
+            usize::MAX,
+        )?;
+        for key in bids {
+            let bid = keys::tail_u64(&key);
+            self.remove(tables::BIDS, &Key::org(actor.org).u64(bid))?;
+            self.remove(tables::BIDS_BY_ORDER, &Key::empty().bytes(&key))?;
+        }
+        unindex_order(self, actor.org, &order)?;
+        self.remove(tables::ORDERS, &Key::org(actor.org).u64(order_id.0))?;
+        self.audit(
+            actor,
+            "order.deleted",
+            order_label(&order),
+            format!(
+                "{:?} deleted by the customer in stage {}",
+                order.title, stage.key
+            ),
+        )?;
+        Ok(order)
+    }
+
+    /// Places a bid: a staff user's price for an order. Needs `respond_orders`; the stage must
+    /// accept bids; the price must be positive and not above the customer's budget; one
+    /// active bid per user and order. Tells staff with `assign_orders`.
+    ///
+    /// # Errors
+    /// Invalid input on `price` (the message names both amounts when over budget); conflict;
+    /// permission denied; not found.
+    pub fn place_bid(
+        &mut self,
+        actor: &Actor,
+        order_id: OrderId,
+        price: &str,
+        comment: &str,
+    ) -> Result<Bid> {
+        let resolved = require(self, actor, Permission::RespondOrders)?;
+        let user_id = resolved
+            .user_id()
+            .ok_or_else(|| Error::forbidden("only staff users place bids"))?;
+        let org = load_org(self, actor.org)?;
+        let order = load_order(self, actor.org, order_id)?;
+        if !may_view(&resolved, &org, &order)? {
+            return Err(Error::not_found(OrderId::LABEL, order_id));
+        }
+        let stage = stage_of(&org, order.stage)?;
+        if !stage.accepts_bids {
+            return Err(Error::conflict(format!(
+                "order {order_id} is {} and takes no bids",
+                stage.name_en
+            )));
+        }
+        let price = Money::parse("price", price)?;
+        if price.0 <= 0 {
+            return Err(Error::invalid("price", "must be more than zero"));
+        }
+        if let Some(budget) = order.budget {
+            if price > budget {
+                let currency = &org.settings.currency;
+                return Err(Error::invalid(
+                    "price",
+                    format!(
+                        "bid {price} {currency} is over the customer's budget of {budget} {currency}"
+                    ),
+                ));
+            }
+        }
+        let comment = super::optional_text("comment", Some(comment), 1000)?.unwrap_or_default();
+        for bid in bids_of(self, actor.org, order_id)? {
+            if bid.user == user_id && bid.state == BidState::Active {
+                return Err(Error::conflict(format!(
+                    "you already have a bid of {} on order {order_id}",
+                    bid.price
+                )));
+            }
+        }
+        let id = BidId(self.next_id(actor.org, "bid")?);
+        let bid = Bid {
+            id,
+            order: order_id,
+            user: user_id,
+            price,
+            comment,
+            state: BidState::Active,
+            created_at: self.now(),
+        };
+        self.put(tables::BIDS, &Key::org(actor.org).u64(id.0), &bid)?;
+        self.index(
+            tables::BIDS_BY_ORDER,
+            &Key::org(actor.org).u64(order_id.0).u64(id.0),
+        )?;
+        let bidder = load_user(self, actor.org, user_id)?.display_name;
+        let event = Event::BidPlaced {
+            order: order_id,
+            title: order.title.clone(),
+            bidder,
+            price,
+            currency: org.settings.currency.clone(),
+        };
+        for user in linked_staff_with(self, actor.org, Permission::AssignOrders)? {
+            self.enqueue(
+                actor.org,
+                Recipient::Staff(user.id),
+                OutboxPayload::Notify(event.clone()),
+            )?;
+        }
+        self.audit(
+            actor,
+            "bid.placed",
+            order_label(&order),
+            format!("bid {id}: {price}"),
+        )?;
+        Ok(bid)
+    }
+
+    /// Assigns an order: to a bid's author at the bid's price (the other active bids are
+    /// declined), or to a user directly. The assignee gets chat access to the order (an
+    /// order-level grant, C0de seed). Tells the customer and the assignee. Needs
+    /// `assign_orders`.
+    ///
+    /// # Errors
+    /// Not found; permission denied; conflict for orders in moderation or a terminal stage,
+    /// a bid of another order or no longer active, a disabled assignee.
+    pub fn assign_order(
+        &mut self,
+        actor: &Actor,
+        order_id: OrderId,
+        to: AssignTo,
+    ) -> Result<Order> {
+        require(self, actor, Permission::AssignOrders)?;
+        let org = load_org(self, actor.org)?;
+        let order = load_order(self, actor.org, order_id)?;
+        let stage = stage_of(&org, order.stage)?;
+        if stage.kind != StageKind::Open {
+            return Err(Error::conflict(format!(
+                "order {order_id} is {} and cannot be assigned",
+                stage.name_en
+            )));
+        }
+        let bids = bids_of(self, actor.org, order_id)?;
+        let (assignee_id, price, chosen) = match to {
+            AssignTo::Bid(bid_id) => {
+                let bid = bids
+                    .iter()
+                    .find(|bid| bid.id == bid_id)
+                    .ok_or_else(|| Error::not_found(BidId::LABEL, bid_id))?;
+                if bid.state != BidState::Active {
+                    return Err(Error::conflict(format!("bid {bid_id} is no longer active")));
+                }
+                (bid.user, Some(bid.price), Some(bid_id))
+            }
+            AssignTo::User(user) => (user, order.price, None),
+        };
+        let assignee = load_user(self, actor.org, assignee_id)?;
+        if assignee.status != UserStatus::Active {
+            return Err(Error::conflict(format!(
+                "user {} is disabled",
+                assignee.username
+            )));
+        }
+        if let Some(chosen) = chosen {
+            for mut bid in bids.into_iter().filter(|bid| bid.state == BidState::Active) {
+                bid.state = if bid.id == chosen {
+                    BidState::Accepted
+                } else {
+                    BidState::Declined
+                };
+                self.put(tables::BIDS, &Key::org(actor.org).u64(bid.id.0), &bid)?;
+            }
+        }
+        if let Some(previous) = order.assignee.filter(|previous| *previous != assignee_id) {
+            self.remove(
+                tables::GRANTS,
+                &grant_key(actor.org, order_id, previous, Permission::ChatCustomers),
+            )?;
+        }
+        let grant = OrderGrant {
+            order: order_id,
+            user: assignee_id,
+            permission: Permission::ChatCustomers,
+            expires_at: None,
+        };
+        self.put(
+            tables::GRANTS,
+            &grant_key(actor.org, order_id, assignee_id, Permission::ChatCustomers),
+            &grant,
+        )?;
+        let mut after = order.clone();
+        after.assignee = Some(assignee_id);
+        after.price = price;
+        after.updated_at = self.now();
+        save_order(self, actor.org, &order, &after)?;
+        let title = after.title.clone();
+        let name = assignee.display_name.clone();
+        self.enqueue(
+            actor.org,
+            Recipient::Customer(after.customer),
+            OutboxPayload::Notify(Event::OrderAssigned {
+                order: order_id,
+                title: title.clone(),
+                assignee: name.clone(),
+                to_assignee: false,
+            }),
+        )?;
+        if assignee.telegram_id.is_some() {
+            self.enqueue(
+                actor.org,
+                Recipient::Staff(assignee_id),
+                OutboxPayload::Notify(Event::OrderAssigned {
+                    order: order_id,
+                    title,
+                    assignee: name,
+                    to_assignee: true,
+                }),
+            )?;
+        }
+        let summary = match price {
+            Some(price) => format!("assignee {} at {price}", assignee.username),
+            None => format!("assignee {}", assignee.username),
+        };
+        self.audit(actor, "order.assigned", order_label(&after), summary)?;
+        Ok(after)
+    }
+
+    /// Sets an order's markers (needs `update_order_status` or `assign_orders`).
+    ///
+    /// # Errors
+    /// Not found; permission denied.
+    pub fn set_order_markers(
+        &mut self,
+        actor: &Actor,
+        order_id: OrderId,
+        markers: Vec<MarkerId>,
+    ) -> Result<Order> {
+        let resolved = resolve(self, actor)?;
+        if !resolved.has(Permission::AssignOrders) && !resolved.has(Permission::UpdateOrderStatus) {
+            return Err(Error::denied(
+                Permission::UpdateOrderStatus,
+                format!("{} may not tag orders", actor.who),
+            ));
+        }
+        for marker in &markers {
+            if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
+                return Err(Error::not_found(MarkerId::LABEL, marker));
+            }
+        }
+        let order = load_order(self, actor.org, order_id)?;
+        let mut after = order.clone();
+        after.markers = markers;
+        after.updated_at = self.now();
+        save_order(self, actor.org, &order, &after)?;
+        self.audit(
+            actor,
+            "order.markers_changed",
+            order_label(&after),
+            format!("{} markers", after.markers.len()),
+        )?;
+        Ok(after)
+    }
+}
+
+pub(crate) fn grant_key(org: OrgId, order: OrderId, user: UserId, permission: Permission) -> Key {
+    Key::org(org).u64(order.0).u64(user.0).u8(permission as u8)
+}
+
+/// Whether `user` holds `permission` on `order` through an order-level grant.
+pub(crate) fn has_grant(
+    view: &impl View,
+    org: OrgId,
+    order: OrderId,
+    user: UserId,
+    permission: Permission,
+) -> Result<bool> {
+    let grant: Option<OrderGrant> =
+        view.get(tables::GRANTS, &grant_key(org, order, user, permission))?;
+    Ok(grant.is_some_and(|grant| grant.expires_at.is_none_or(|at| at > view.now())))
+}
+
+pub(crate) fn bids_of(view: &impl View, org: OrgId, order: OrderId) -> Result<Vec<Bid>> {
+    let mut bids = Vec::new();
+    for key in view.keys_with_prefix(
+        tables::BIDS_BY_ORDER,
+        &Key::org(org).u64(order.0),
+        None,
+        false,
+        usize::MAX,
+    )? {
+        let id = keys::tail_u64(&key);
+        bids.push(
+            view.get(tables::BIDS, &Key::org(org).u64(id))?
+                .ok_or_else(|| crate::store::dangling("bids_by_order", &key))?,
+        );
+    }
+    Ok(bids)
+}
+
+/// Reads one order if the actor may see it. Used by every adapter.
+pub fn order_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Order> {
+    let resolved = resolve(view, actor)?;
+    let org = load_org(view, actor.org)?;
+    let record = load_order(view, actor.org, order)?;
+    if may_view(&resolved, &org, &record)? {
+        Ok(record)
+    } else {
+        Err(Error::not_found(OrderId::LABEL, order))
+    }
+}
+
+/// Lists orders the actor may see, newest first, with filters and keyset pagination (the
+/// cursor is the last order id of the previous page). Customers see only their own orders.
+///
+/// Uses the most selective index among the filters (customer, assignee, marker, stage,
+/// title word), then checks the rest on each record; without filters it walks the orders
+/// table backwards. A page costs about `limit` record reads when the filters are served by an
+/// index.
+pub fn list_orders_in(
+    view: &impl View,
+    actor: &Actor,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<Paged<Order>> {
+    let resolved = resolve(view, actor)?;
+    let org = load_org(view, actor.org)?;
+    let mut filter = filter.clone();
+    match &resolved {
+        Resolved::Customer(customer) => filter.customer = Some(*customer),
+        Resolved::Staff(_, permissions)
+            if !permissions.contains(Permission::ViewOrders)
+                && !permissions.contains(Permission::ModerateOrders) =>
+        {
+            return Err(Error::denied(
+                Permission::ViewOrders,
+                format!("{} may not list orders", actor.who),
+            ));
+        }
+        _ => {}
+    }
+    let size = page.size();
+    let words: Vec<String> = filter
+        .search
+        .as_deref()
+        .map(keys::title_words)
+        .unwrap_or_default();
+    let matches = |order: &Order| -> Result<bool> {
+        if filter.stage.is_some_and(|stage| order.stage != stage)
+            || filter
+                .assignee
+                .is_some_and(|user| order.assignee != Some(user))
+            || filter
+                .customer
+                .is_some_and(|customer| order.customer != customer)
+            || filter
+                .marker
+                .is_some_and(|marker| !order.markers.contains(&marker))
+            || filter
+                .created_from
+                .is_some_and(|from| Date::of(order.created_at) < from)
+            || filter
+                .created_to
+                .is_some_and(|to| Date::of(order.created_at) > to)
+        {
+            return Ok(false);
+        }
+        if !words.is_empty() {
+            let title_words = keys::title_words(&order.title);
+            if !words.iter().all(|word| {
+                title_words
+                    .iter()
+                    .any(|title_word| title_word.starts_with(word.as_str()))
+            }) {
+                return Ok(false);
+            }
+        }
+        may_view(&resolved, &org, order)
+    };
+    let mut items = Vec::with_capacity(size);
+    let mut more = false;
+    let mut take = |order: Order| -> Result<bool> {
+        if matches(&order)? {
+            if items.len() == size {
+                more = true;
+                return Ok(false);
+            }
+            items.push(order);
+        }
+        Ok(true)
+    };
+    let org_id = actor.org;
+    if let Some(word) = words.iter().max_by_key(|word| word.len()) {
+        // Title search: gather the ids whose title has a word starting with the longest query
+        // word, newest first.
+        let mut ids = Vec::new();
+        view.for_each_prefix(
+            tables::ORDERS_BY_WORD,
+            &Key::org(org_id).bytes(word.as_bytes()),
+            |key, _| {
+                ids.push(keys::tail_u64(key));
+                Ok(ids.len() < SEARCH_CANDIDATES)
+            },
+        )?;
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        for id in ids
+            .into_iter()
+            .filter(|id| page.after.is_none_or(|after| *id < after))
+        {
+            if !take(load_order(view, org_id, OrderId(id))?)? {
+                break;
+            }
+        }
+    } else {
+        let prefix = if let Some(customer) = filter.customer {
+            Some((tables::ORDERS_BY_CUSTOMER, Key::org(org_id).u64(customer.0)))
+        } else if let Some(assignee) = filter.assignee {
+            Some((tables::ORDERS_BY_ASSIGNEE, Key::org(org_id).u64(assignee.0)))
+        } else if let Some(marker) = filter.marker {
+            Some((tables::ORDERS_BY_MARKER, Key::org(org_id).u64(marker.0)))
+        } else {
+            filter
+                .stage
+                .map(|stage| (tables::ORDERS_BY_STAGE, Key::org(org_id).u16(stage.0)))
+        };
+        match prefix {
+            Some((def, prefix)) => {
+                let mut after = page.after.map(|after| prefix.clone().u64(after).into_vec());
+                'pages: loop {
+                    let batch =
+                        view.keys_with_prefix(def, &prefix, after.as_deref(), true, size * 2 + 1)?;
+                    let Some(last) = batch.last().cloned() else {
+                        break;
+                    };
+                    for key in &batch {
+                        if !take(load_order(view, org_id, OrderId(keys::tail_u64(key)))?)? {
+                            break 'pages;
+                        }
+                    }
+                    after = Some(last);
+                }
+            }
+            None => {
+                let prefix = Key::org(org_id);
+                let end = match page.after {
+                    Some(after) => Key::org(org_id).u64(after).into_vec(),
+                    None => keys::prefix_end(prefix.as_slice()).unwrap_or_default(),
+                };
+                let upper = if end.is_empty() {
+                    Bound::Unbounded
+                } else {
+                    Bound::Excluded(end.as_slice())
+                };
+                view.scan(
+                    tables::ORDERS,
+                    (Bound::Included(prefix.as_slice()), upper),
+                    true,
+                    |_, value| take(codec::decode::<Order>(value)?),
+                )?;
+            }
+        }
+    }
+    Ok(finish(items, more))
+}
+
+fn finish(items: Vec<Order>, more: bool) -> Paged<Order> {
+    let next = if more {
+        items.last().map(|order| order.id.0)
+    } else {
+        None
+    };
+    Paged { items, next }
+}
+
+/// The bids on an order, oldest first, for those who may see the order.
+pub fn bids_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Vec<Bid>> {
+    order_in(view, actor, order)?;
+    if matches!(actor.who, ActorRef::Customer(_)) {
+        return Err(Error::forbidden("customers do not see bids"));
+    }
+    bids_of(view, actor.org, order)
+}
+
+/// The number of orders in each stage, in pipeline order (the dashboard's counts).
+pub fn stage_counts_in(view: &impl View, org: OrgId) -> Result<Vec<(Stage, u64)>> {
+    let organization = load_org(view, org)?;
+    let mut out = Vec::new();
+    for stage in organization.pipeline.stages {
+        let count = view.counter(tables::ORDER_COUNTS, &Key::org(org).u16(stage.id.0))?;
+        out.push((stage, count));
+    }
+    Ok(out)
+}
+
+macro_rules! write_method {
+    ($(#[$meta:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        $(#[$meta])*
+        pub fn $name(&self, actor: &Actor, $($arg: $ty),*) -> Result<$ret> {
+            let actor = actor.clone();
+            self.write(move |tx| tx.$name(&actor, $($arg),*))
+        }
+    };
+}
+
+impl Crm {
+    write_method!(
+        /// See [`Tx::create_order`].
+        ///
+        /// # Errors
+        /// See [`Tx::create_order`].
+        create_order(request: NewOrder) -> Order
+    );
+    write_method!(
+        /// See [`Tx::approve_order`].
+        ///
+        /// # Errors
+        /// See [`Tx::approve_order`].
+        approve_order(order: OrderId) -> Order
+    );
+    write_method!(
+        /// See [`Tx::move_order`].
+        ///
+        /// # Errors
+        /// See [`Tx::move_order`].
+        move_order(order: OrderId, to: StageId) -> Order
+    );
+    write_method!(
+        /// See [`Tx::delete_order`].
+        ///
+        /// # Errors
+        /// See [`Tx::delete_order`].
+        delete_order(order: OrderId) -> Order
+    );
+    write_method!(
+        /// See [`Tx::assign_order`].
+        ///
+        /// # Errors
+        /// See [`Tx::assign_order`].
+        assign_order(order: OrderId, to: AssignTo) -> Order
+    );
+    write_method!(
+        /// See [`Tx::set_order_markers`].
+        ///
+        /// # Errors
+        /// See [`Tx::set_order_markers`].
+        set_order_markers(order: OrderId, markers: Vec<MarkerId>) -> Order
+    );
+
+    /// See [`Tx::reject_order`].
+    ///
+    /// # Errors
+    /// See [`Tx::reject_order`].
+    pub fn reject_order(&self, actor: &Actor, order: OrderId, reason: &str) -> Result<Order> {
+        let (actor, reason) = (actor.clone(), reason.to_string());
+        self.write(move |tx| tx.reject_order(&actor, order, &reason))
+    }
+
+    /// See [`Tx::place_bid`].
+    ///
+    /// # Errors
+    /// See [`Tx::place_bid`].
+    pub fn place_bid(
+        &self,
+        actor: &Actor,
+        order: OrderId,
+        price: &str,
+        comment: &str,
+    ) -> Result<Bid> {
+        let (actor, price, comment) = (actor.clone(), price.to_string(), comment.to_string());
+        self.write(move |tx| tx.place_bid(&actor, order, &price, &comment))
+    }
+
+    /// See [`order_in`].
+    ///
+    /// # Errors
+    /// Not found (also when the actor may not see it).
+    pub fn order(&self, actor: &Actor, order: OrderId) -> Result<Order> {
+        self.read(|view| order_in(view, actor, order))
+    }
+
+    /// See [`list_orders_in`].
+    ///
+    /// # Errors
+    /// Permission denied for staff without `view_orders` or `moderate_orders`.
+    pub fn list_orders(
+        &self,
+        actor: &Actor,
+        filter: &OrderFilter,
+        page: Page,
+    ) -> Result<Paged<Order>> {
+        self.read(|view| list_orders_in(view, actor, filter, page))
+    }
+
+    /// See [`bids_in`].
+    ///
+    /// # Errors
+    /// Not found; customers are refused.
+    pub fn bids(&self, actor: &Actor, order: OrderId) -> Result<Vec<Bid>> {
+        self.read(|view| bids_in(view, actor, order))
+    }
+
+    /// See [`stage_counts_in`].
+    ///
+    /// # Errors
+    /// Not found for an unknown organization.
+    pub fn stage_counts(&self, org: OrgId) -> Result<Vec<(Stage, u64)>> {
+        self.read(|view| stage_counts_in(view, org))
+    }
+
+    /// Every order of `org`, oldest first (exports and verification).
+    pub fn all_orders(&self, org: OrgId) -> Result<Vec<Order>> {
+        self.read(|view| {
+            let mut out = Vec::new();
+            view.for_each_prefix(tables::ORDERS, &Key::org(org), |_, value| {
+                out.push(codec::decode::<Order>(value)?);
+                Ok(true)
+            })?;
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,290 @@
+//! Organizations: creation from a template, settings, the built-in roles.
+
+use crate::model::*;
+use crate::store::{Key, ViewExt, keys, tables};
+use crate::templates::Template;
+use crate::{Crm, Error, Result, Tx, View};
+
+use super::{load_org, require};
+
+/// Changes to an organization's settings; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsUpdate {
+    /// New display name.
+    pub name: Option<String>,
+    /// New default language.
+    pub locale: Option<Language>,
+    /// New currency code (three letters).
+    pub currency: Option<String>,
+    /// New open-order limit (0 = no limit).
+    pub open_order_limit: Option<u32>,
+    /// New commission in basis points (0..=10000).
+    pub commission_bps: Option<u32>,
+    /// New fixed commission.
+    pub commission_fixed: Option<Money>,
+    /// New bot token; `Some(None)` removes it.
+    pub bot_token: Option<Option<String>>,
+}
+
+/// Checks a slug: `[a-z0-9-]`, 2-40 characters, not starting or ending with `-`.
+fn parse_slug(slug: &str) -> Result<String> {
+    let slug = slug.trim().to_ascii_lowercase();
+    let ok = (2..=40).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(slug)
+    } else {
+        Err(Error::invalid(
+            "slug",
+            format!("{slug:?} must be 2-40 characters of a-z, 0-9 and '-'"),
+        ))
+    }
+}
+
+fn parse_currency(code: &str) -> Result<String> {
+    let code = code.trim().to_ascii_uppercase();
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(Error::invalid(
+            "currency",
+            format!("{code:?} is not a three-letter currency code"),
+        ))
+    }
+}
+
+/// Creates an organization in `tx`: the record, its slug, the built-in roles and the stage
+/// counters. Used by [`Crm::create_organization`] and the fixture writer.
+pub(crate) fn create_org_in(
+    tx: &Tx<'_>,
+    template: Template,
+    name: &str,
+    slug: &str,
+) -> Result<Organization> {
+    let name = super::clean_text("name", name, 1, 100)?;
+    let slug = parse_slug(slug)?;
+    if tx.exists(tables::ORGS_BY_SLUG, &Key::empty().bytes(slug.as_bytes()))? {
+        return Err(Error::conflict(format!(
+            "an organization with slug {slug:?} already exists"
+        )));
+    }
+    let id = OrgId(tx.next_id(OrgId(0), "org")?);
+    let org = Organization {
+        id,
+        name,
+        slug: slug.clone(),
+        template: template.name.clone(),
+        settings: OrgSettings {
+            locale: template.locale,
+            currency: parse_currency(&template.currency)?,
+            open_order_limit: template.open_order_limit,
+            commission_bps: template.commission_bps.min(10_000),
+            commission_fixed: template.commission_fixed,
+            bot_token: None,
+        },
+        pipeline: template.pipeline,
+        created_at: tx.now(),
+    };
+    tx.put(tables::ORGS, &Key::org(id), &org)?;
+    tx.put_raw(tables::ORGS_BY_SLUG, slug.as_bytes(), &id.0.to_be_bytes())?;
+    for builtin in BuiltinRole::ALL {
+        let role_id = RoleId(tx.next_id(id, "role")?);
+        let role = Role {
+            id: role_id,
+            name: builtin.name().to_string(),
+            permissions: builtin.permissions(),
+            builtin: Some(builtin),
+        };
+        tx.put(tables::ROLES, &Key::org(id).u64(role_id.0), &role)?;
+    }
+    tx.audit(
+        &Actor::system(id),
+        "organization.created",
+        format!("organization {id}"),
+        format!("template {}", org.template),
+    )?;
+    Ok(org)
+}
+
+impl Tx<'_> {
+    /// Changes settings (needs `manage_settings`).
+    ///
+    /// # Errors
+    /// Permission denied; invalid currency, commission over 10000 bps, bad name.
+    pub fn update_settings(
+        &mut self,
+        actor: &Actor,
+        update: SettingsUpdate,
+    ) -> Result<Organization> {
+        require(self, actor, Permission::ManageSettings)?;
+        let mut org = load_org(self, actor.org)?;
+        let before = org.settings.clone();
+        if let Some(name) = &update.name {
+            org.name = super::clean_text("name", name, 1, 100)?;
+        }
+        if let Some(locale) = update.locale {
+            org.settings.locale = locale;
+        }
+        if let Some(currency) = &update.currency {
+            org.settings.currency = parse_currency(currency)?;
+        }
+        if let Some(limit) = update.open_order_limit {
+            org.settings.open_order_limit = limit;
+        }
+        if let Some(bps) = update.commission_bps {
+            if bps > 10_000 {
+                return Err(Error::invalid(
+                    "commission_bps",
+                    format!("{bps} is over 10000 (100%)"),
+                ));
+            }
+            org.settings.commission_bps = bps;
+        }
+        if let Some(fixed) = update.commission_fixed {
+            if fixed.0 < 0 {
+                return Err(Error::invalid("commission_fixed", "must not be negative"));
+            }
+            org.settings.commission_fixed = fixed;
+        }
+        if let Some(token) = update.bot_token {
+            org.settings.bot_token = match token.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(token) => Some(parse_bot_token(token)?),
+            };
+        }
+        self.put(tables::ORGS, &Key::org(org.id), &org)?;
+        let summary = format!(
+            "limit {} -> {}, commission {} bps -> {} bps, currency {} -> {}, bot token {}",
+            before.open_order_limit,
+            org.settings.open_order_limit,
+            before.commission_bps,
+            org.settings.commission_bps,
+            before.currency,
+            org.settings.currency,
+            if org.settings.bot_token.is_some() {
+                "set"
+            } else {
+                "unset"
+            },
+        );
+        self.audit(
+            actor,
+            "organization.settings_changed",
+            format!("organization {}", org.id),
+            summary,
+        )?;
+        Ok(org)
+    }
+}
+
+/// Checks the shape of a bot token as BotFather issues it: `<bot id>:<35 characters of
+/// [A-Za-z0-9_-]>`. The token itself never appears in the error.
+pub fn parse_bot_token(token: &str) -> Result<String> {
+    let token = token.trim();
+    let ok = match token.split_once(':') {
+        Some((id, secret)) => {
+            !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && secret.len() >= 30
+                && secret.len() <= 64
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }
+        None => false,
+    };
+    if ok {
+        Ok(token.to_string())
+    } else {
+        Err(Error::invalid(
+            "bot_token",
+            "is not a bot token in the form 123456:ABC... as BotFather issues it",
+        ))
+    }
+}
+
+impl Crm {
+    /// Creates an organization from the template called `template` (one of
+    /// [`crate::templates::NAMES`]) with the built-in roles. Needs no actor: this is set-up.
+    ///
+    /// # Errors
+    /// Unknown template, bad name or slug, slug taken.
+    pub fn create_organization(
+        &self,
+        template: &str,
+        name: &str,
+        slug: &str,
+    ) -> Result<Organization> {
+        let template = crate::templates::template(template)?;
+        let (name, slug) = (name.to_string(), slug.to_string());
+        self.write(move |tx| create_org_in(tx, template, &name, &slug))
+    }
+
+    /// The organization `org`.
+    ///
+    /// # Errors
+    /// Not found.
+    pub fn organization(&self, org: OrgId) -> Result<Organization> {
+        self.read(|view| load_org(view, org))
+    }
+
+    /// Every organization, by id.
+    pub fn organizations(&self) -> Result<Vec<Organization>> {
+        self.read(|view| {
+            let mut out = Vec::new();
+            view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
+                out.push(crate::store::codec::decode::<Organization>(value)?);
+                Ok(true)
+            })?;
+            Ok(out)
+        })
+    }
+
+    /// The organization with this slug.
+    ///
+    /// # Errors
+    /// Not found.
+    pub fn organization_by_slug(&self, slug: &str) -> Result<Organization> {
+        self.read(|view| {
+            let id = view
+                .get_raw(tables::ORGS_BY_SLUG, slug.as_bytes(), |bytes| {
+                    Ok(keys::read_u64(bytes, 0))
+                })?
+                .ok_or_else(|| Error::not_found("organization", slug))?;
+            load_org(view, OrgId(id))
+        })
+    }
+
+    /// The first organization created: the one a single-business appliance serves.
+    ///
+    /// # Errors
+    /// Not found when the file has no organization yet.
+    pub fn default_organization(&self) -> Result<Organization> {
+        self.read(|view| {
+            let mut first = None;
+            view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
+                first = Some(crate::store::codec::decode::<Organization>(value)?);
+                Ok(false)
+            })?;
+            first.ok_or_else(|| Error::not_found("organization", "(none yet: run crm init)"))
+        })
+    }
+
+    /// See [`Tx::update_settings`].
+    ///
+    /// # Errors
+    /// See [`Tx::update_settings`].
+    pub fn update_settings(&self, actor: &Actor, update: SettingsUpdate) -> Result<Organization> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.update_settings(&actor, update))
+    }
+}
+
+/// The organization, through any view (used by adapters that already hold a snapshot).
+pub fn organization_in(view: &impl View, org: OrgId) -> Result<Organization> {
+    load_org(view, org)
+}

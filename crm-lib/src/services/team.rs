@@ -1,0 +1,649 @@
+//! Staff: users, roles, markers, authentication, Telegram link codes.
+
+use crate::model::*;
+use crate::password::{self, Password};
+use crate::store::{Key, ViewExt, codec, keys, tables};
+use crate::{Crm, Error, Result, Tx, View};
+
+use super::{Resolved, clean_text, require, resolve};
+
+/// A new staff account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name; lower-cased, `[a-z0-9_.-]`, 3-32 characters.
+    pub username: String,
+    /// Name shown to others; defaults to the username when empty.
+    pub display_name: String,
+    /// The initial password.
+    pub password: Password,
+    /// Role names (`manager`); at least one.
+    pub roles: Vec<String>,
+    /// Whether the first login must change the password.
+    pub must_change_password: bool,
+}
+
+/// Parses a username: trimmed, lower-cased, `[a-z0-9_.-]`, 3-32 characters.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `username`.
+pub fn parse_username(text: &str) -> Result<String> {
+    let name = text.trim().to_lowercase();
+    let ok = (3..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    if ok {
+        Ok(name)
+    } else {
+        Err(Error::invalid(
+            "username",
+            format!("{name:?} must be 3-32 characters of a-z, 0-9, '_', '.', '-'"),
+        ))
+    }
+}
+
+/// Parses a `#rrggbb` colour.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `color`.
+pub fn parse_color(text: &str) -> Result<String> {
+    let color = text.trim().to_ascii_lowercase();
+    if color.len() == 7
+        && color.starts_with('#')
+        && color[1..].bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        Ok(color)
+    } else {
+        Err(Error::invalid(
+            "color",
+            format!("{color:?} is not a colour like #3b82f6"),
+        ))
+    }
+}
+
+pub(crate) fn load_user(view: &impl View, org: OrgId, user: UserId) -> Result<User> {
+    view.get(tables::USERS, &Key::org(org).u64(user.0))?
+        .ok_or_else(|| Error::not_found(UserId::LABEL, user))
+}
+
+pub(crate) fn user_by_name(view: &impl View, org: OrgId, username: &str) -> Result<Option<User>> {
+    let key = Key::org(org).bytes(username.trim().to_lowercase().as_bytes());
+    match view.get_raw(tables::USERS_BY_NAME, key.as_slice(), |bytes| {
+        Ok(keys::read_u64(bytes, 0))
+    })? {
+        Some(id) => Ok(Some(load_user(view, org, UserId(id))?)),
+        None => Ok(None),
+    }
+}
+
+fn role_by_name(view: &impl View, org: OrgId, name: &str) -> Result<Role> {
+    let name = name.trim().to_lowercase();
+    list_roles_in(view, org)?
+        .into_iter()
+        .find(|role| role.name == name)
+        .ok_or_else(|| Error::invalid("role", format!("{name:?} is not a role")))
+}
+
+pub(crate) fn list_roles_in(view: &impl View, org: OrgId) -> Result<Vec<Role>> {
+    let mut roles = Vec::new();
+    view.for_each_prefix(tables::ROLES, &Key::org(org), |_, value| {
+        roles.push(codec::decode::<Role>(value)?);
+        Ok(true)
+    })?;
+    Ok(roles)
+}
+
+/// Staff users of `org` with `permission` and a linked Telegram account: who gets the
+/// Telegram notifications of that permission (C0de seed's notification table).
+pub(crate) fn linked_staff_with(
+    view: &impl View,
+    org: OrgId,
+    permission: Permission,
+) -> Result<Vec<User>> {
+    let roles: Vec<RoleId> = list_roles_in(view, org)?
+        .into_iter()
+        .filter(|role| role.permissions.contains(permission))
+        .map(|role| role.id)
+        .collect();
+    let mut users = Vec::new();
+    let mut ids = Vec::new();
+    view.for_each_prefix(tables::USERS_BY_TELEGRAM, &Key::org(org), |_, value| {
+        ids.push(UserId(keys::read_u64(value, 0)));
+        Ok(true)
+    })?;
+    for id in ids {
+        let user = load_user(view, org, id)?;
+        if user.status == UserStatus::Active && user.roles.iter().any(|role| roles.contains(role)) {
+            users.push(user);
+        }
+    }
+    Ok(users)
+}
+
+impl Tx<'_> {
+    /// Creates a staff user with an already computed password hash (hashing happens before the
+    /// transaction, see [`Crm::create_user`]). Needs `manage_users`.
+    pub(crate) fn insert_user(
+        &mut self,
+        actor: &Actor,
+        user: NewUser,
+        password_hash: String,
+    ) -> Result<User> {
+        require(self, actor, Permission::ManageUsers)?;
+        let username = parse_username(&user.username)?;
+        let display_name = if user.display_name.trim().is_empty() {
+            username.clone()
+        } else {
+            clean_text("display_name", &user.display_name, 1, 100)?
+        };
+        if user.roles.is_empty() {
+            return Err(Error::invalid("role", "a user needs at least one role"));
+        }
+        let mut roles = Vec::new();
+        for name in &user.roles {
+            roles.push(role_by_name(self, actor.org, name)?.id);
+        }
+        if user_by_name(self, actor.org, &username)?.is_some() {
+            return Err(Error::conflict(format!("username {username:?} is taken")));
+        }
+        let org = super::load_org(self, actor.org)?;
+        let id = UserId(self.next_id(actor.org, "user")?);
+        let record = User {
+            id,
+            username: username.clone(),
+            display_name,
+            password_hash,
+            must_change_password: user.must_change_password,
+            roles,
+            markers: Vec::new(),
+            telegram_id: None,
+            status: UserStatus::Active,
+            operator_status: OperatorStatus::Offline,
+            language: org.settings.locale,
+            payment_details: Vec::new(),
+            created_at: self.now(),
+        };
+        self.put(tables::USERS, &Key::org(actor.org).u64(id.0), &record)?;
+        self.put_raw(
+            tables::USERS_BY_NAME,
+            Key::org(actor.org).bytes(username.as_bytes()).as_slice(),
+            &id.0.to_be_bytes(),
+        )?;
+        let role_names: Vec<String> = user.roles.iter().map(|r| r.trim().to_lowercase()).collect();
+        self.audit(
+            actor,
+            "user.created",
+            format!("user {id}"),
+            format!("{username} with roles {}", role_names.join(", ")),
+        )?;
+        Ok(record)
+    }
+
+    fn save_user(&self, org: OrgId, user: &User) -> Result<()> {
+        self.put(tables::USERS, &Key::org(org).u64(user.id.0), user)
+    }
+
+    /// Replaces a user's password hash. Allowed for the user themself and for `manage_users`.
+    pub(crate) fn set_password_hash(
+        &mut self,
+        actor: &Actor,
+        user: UserId,
+        hash: String,
+        must_change: bool,
+    ) -> Result<User> {
+        let resolved = resolve(self, actor)?;
+        if resolved.user_id() != Some(user) && !resolved.has(Permission::ManageUsers) {
+            return Err(Error::denied(
+                Permission::ManageUsers,
+                format!("{} may not change another user's password", actor.who),
+            ));
+        }
+        let mut record = load_user(self, actor.org, user)?;
+        record.password_hash = hash;
+        record.must_change_password = must_change;
+        self.save_user(actor.org, &record)?;
+        self.audit(
+            actor,
+            "user.password_changed",
+            format!("user {user}"),
+            record.username.clone(),
+        )?;
+        Ok(record)
+    }
+
+    /// Disables a user: they can no longer log in and every session of theirs is refused.
+    /// Needs `manage_users`; a user cannot disable themself.
+    ///
+    /// # Errors
+    /// Permission denied, not found, conflict (self, or the last active administrator).
+    pub fn disable_user(&mut self, actor: &Actor, user: UserId) -> Result<User> {
+        let resolved = require(self, actor, Permission::ManageUsers)?;
+        if resolved.user_id() == Some(user) {
+            return Err(Error::conflict("you cannot disable your own account"));
+        }
+        let mut record = load_user(self, actor.org, user)?;
+        if record.status == UserStatus::Disabled {
+            return Ok(record);
+        }
+        record.status = UserStatus::Disabled;
+        self.save_user(actor.org, &record)?;
+        self.audit(
+            actor,
+            "user.disabled",
+            format!("user {user}"),
+            record.username.clone(),
+        )?;
+        Ok(record)
+    }
+
+    /// Replaces a user's roles (needs `manage_users`).
+    ///
+    /// # Errors
+    /// Permission denied, not found, unknown role name.
+    pub fn set_user_roles(
+        &mut self,
+        actor: &Actor,
+        user: UserId,
+        roles: Vec<String>,
+    ) -> Result<User> {
+        require(self, actor, Permission::ManageUsers)?;
+        if roles.is_empty() {
+            return Err(Error::invalid("role", "a user needs at least one role"));
+        }
+        let mut ids = Vec::new();
+        for name in &roles {
+            ids.push(role_by_name(self, actor.org, name)?.id);
+        }
+        let mut record = load_user(self, actor.org, user)?;
+        record.roles = ids;
+        self.save_user(actor.org, &record)?;
+        self.audit(
+            actor,
+            "user.roles_changed",
+            format!("user {user}"),
+            roles.join(", "),
+        )?;
+        Ok(record)
+    }
+
+    /// Creates a custom role (needs `manage_roles`).
+    ///
+    /// # Errors
+    /// Permission denied, bad or taken name.
+    pub fn create_role(
+        &mut self,
+        actor: &Actor,
+        name: &str,
+        permissions: PermissionSet,
+    ) -> Result<Role> {
+        require(self, actor, Permission::ManageRoles)?;
+        let name = parse_username(name).map_err(|_| {
+            Error::invalid(
+                "name",
+                format!("{name:?} must be 3-32 characters of a-z, 0-9, '_', '.', '-'"),
+            )
+        })?;
+        if list_roles_in(self, actor.org)?
+            .iter()
+            .any(|role| role.name == name)
+        {
+            return Err(Error::conflict(format!("role {name:?} exists")));
+        }
+        let id = RoleId(self.next_id(actor.org, "role")?);
+        let role = Role {
+            id,
+            name: name.clone(),
+            permissions,
+            builtin: None,
+        };
+        self.put(tables::ROLES, &Key::org(actor.org).u64(id.0), &role)?;
+        let list: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
+        self.audit(
+            actor,
+            "role.created",
+            format!("role {id}"),
+            format!("{name}: {}", list.join(", ")),
+        )?;
+        Ok(role)
+    }
+
+    /// Creates a marker (needs `manage_markers`).
+    ///
+    /// # Errors
+    /// Permission denied, bad name or colour, name taken.
+    pub fn create_marker(&mut self, actor: &Actor, name: &str, color: &str) -> Result<Marker> {
+        require(self, actor, Permission::ManageMarkers)?;
+        let name = clean_text("name", name, 1, 32)?;
+        let color = parse_color(color)?;
+        if list_markers_in(self, actor.org)?
+            .iter()
+            .any(|marker| marker.name.to_lowercase() == name.to_lowercase())
+        {
+            return Err(Error::conflict(format!("marker {name:?} exists")));
+        }
+        let id = MarkerId(self.next_id(actor.org, "marker")?);
+        let marker = Marker {
+            id,
+            name: name.clone(),
+            color,
+        };
+        self.put(tables::MARKERS, &Key::org(actor.org).u64(id.0), &marker)?;
+        self.audit(actor, "marker.created", format!("marker {id}"), name)?;
+        Ok(marker)
+    }
+
+    /// Sets a user's skill markers (needs `manage_users`).
+    ///
+    /// # Errors
+    /// Permission denied, unknown user or marker.
+    pub fn set_user_markers(
+        &mut self,
+        actor: &Actor,
+        user: UserId,
+        markers: Vec<MarkerId>,
+    ) -> Result<User> {
+        require(self, actor, Permission::ManageUsers)?;
+        for marker in &markers {
+            if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
+                return Err(Error::not_found(MarkerId::LABEL, marker));
+            }
+        }
+        let mut record = load_user(self, actor.org, user)?;
+        record.markers = markers;
+        self.save_user(actor.org, &record)?;
+        self.audit(
+            actor,
+            "user.markers_changed",
+            format!("user {user}"),
+            format!("{} markers", record.markers.len()),
+        )?;
+        Ok(record)
+    }
+
+    /// Issues a one-time code for linking the actor's Telegram account, valid 15 minutes
+    /// (C0de seed). Any earlier code of the user stops working.
+    ///
+    /// # Errors
+    /// Only staff users may ask for one.
+    pub fn create_link_code(&mut self, actor: &Actor) -> Result<LinkCode> {
+        let user = match resolve(self, actor)? {
+            Resolved::Staff(user, _) => user,
+            _ => return Err(Error::forbidden("only staff users link a Telegram account")),
+        };
+        let mut stale = Vec::new();
+        self.for_each_prefix(tables::LINK_CODES, &Key::org(actor.org), |key, value| {
+            if codec::decode::<LinkCode>(value)?.user == user.id {
+                stale.push(key.to_vec());
+            }
+            Ok(true)
+        })?;
+        for key in stale {
+            self.remove(tables::LINK_CODES, &Key::empty().bytes(&key))?;
+        }
+        let code = password::random_string(8, b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789")?;
+        let link = LinkCode {
+            code: code.clone(),
+            user: user.id,
+            expires_at: self.now().plus_millis(LINK_CODE_TTL_MS),
+        };
+        self.put(
+            tables::LINK_CODES,
+            &Key::org(actor.org).bytes(code.as_bytes()),
+            &link,
+        )?;
+        self.audit(
+            actor,
+            "user.link_code_created",
+            format!("user {}", user.id),
+            "valid 15 minutes".into(),
+        )?;
+        Ok(link)
+    }
+
+    /// Redeems a link code sent from Telegram account `telegram_id`: links it to the code's
+    /// user and queues a confirmation to that chat. The code works once.
+    ///
+    /// # Errors
+    /// Invalid input for an unknown or expired code; conflict when that Telegram account is
+    /// already linked to another user.
+    pub fn redeem_link_code(
+        &mut self,
+        org: OrgId,
+        code: &str,
+        telegram_id: TelegramUserId,
+    ) -> Result<User> {
+        let code = code.trim().to_ascii_uppercase();
+        let key = Key::org(org).bytes(code.as_bytes());
+        let link: LinkCode = self.get(tables::LINK_CODES, &key)?.ok_or_else(|| {
+            Error::invalid("code", "this link code is unknown or was already used")
+        })?;
+        if link.expires_at < self.now() {
+            return Err(Error::invalid(
+                "code",
+                "this link code has expired; ask for a new one on your profile page",
+            ));
+        }
+        let tg_key = Key::org(org).i64(telegram_id.0);
+        if let Some(other) =
+            self.get_raw(tables::USERS_BY_TELEGRAM, tg_key.as_slice(), |bytes| {
+                Ok(keys::read_u64(bytes, 0))
+            })?
+        {
+            if other != link.user.0 {
+                return Err(Error::conflict(
+                    "this Telegram account is already linked to another user",
+                ));
+            }
+        }
+        let mut user = load_user(self, org, link.user)?;
+        if let Some(old) = user.telegram_id {
+            self.remove(tables::USERS_BY_TELEGRAM, &Key::org(org).i64(old.0))?;
+        }
+        user.telegram_id = Some(telegram_id);
+        self.save_user(org, &user)?;
+        self.put_raw(
+            tables::USERS_BY_TELEGRAM,
+            tg_key.as_slice(),
+            &user.id.0.to_be_bytes(),
+        )?;
+        self.remove(tables::LINK_CODES, &key)?;
+        self.enqueue(
+            org,
+            Recipient::Staff(user.id),
+            OutboxPayload::Notify(Event::StaffLinked {
+                display_name: user.display_name.clone(),
+            }),
+        )?;
+        self.audit(
+            &Actor::staff(org, user.id),
+            "user.telegram_linked",
+            format!("user {}", user.id),
+            format!("telegram {telegram_id}"),
+        )?;
+        Ok(user)
+    }
+}
+
+/// How long a link code stays valid: 15 minutes, in milliseconds.
+pub const LINK_CODE_TTL_MS: i64 = 15 * 60 * 1000;
+
+pub(crate) fn list_markers_in(view: &impl View, org: OrgId) -> Result<Vec<Marker>> {
+    let mut markers = Vec::new();
+    view.for_each_prefix(tables::MARKERS, &Key::org(org), |_, value| {
+        markers.push(codec::decode::<Marker>(value)?);
+        Ok(true)
+    })?;
+    Ok(markers)
+}
+
+impl Crm {
+    /// Creates a staff user. Hashes the password (argon2id, tens of milliseconds, at most two
+    /// at once) before entering the write transaction, so the writer never waits on it.
+    ///
+    /// # Errors
+    /// Permission denied (`manage_users`), bad username, unknown role, username taken.
+    pub fn create_user(&self, actor: &Actor, user: NewUser) -> Result<User> {
+        parse_username(&user.username)?;
+        let hash = password::hash_password(&user.password)?;
+        let actor = actor.clone();
+        self.write(move |tx| tx.insert_user(&actor, user, hash))
+    }
+
+    /// Sets a new password for `user` (themself, or anyone with `manage_users`).
+    /// `must_change` forces another change at the next login.
+    ///
+    /// # Errors
+    /// Permission denied, not found.
+    pub fn set_password(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        password: &Password,
+        must_change: bool,
+    ) -> Result<User> {
+        let hash = password::hash_password(password)?;
+        let actor = actor.clone();
+        self.write(move |tx| tx.set_password_hash(&actor, user, hash, must_change))
+    }
+
+    /// Checks a login. Takes as long for an unknown username as for a known one.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::PermissionDenied`] with the same message for an unknown user, a
+    /// wrong password and a disabled account, so the answer reveals nothing.
+    pub fn authenticate(&self, org: OrgId, username: &str, password: &str) -> Result<User> {
+        let user = self.read(|view| user_by_name(view, org, username))?;
+        let refused = || Error::forbidden("wrong username or password");
+        match user {
+            Some(user) => {
+                let ok = password::verify_password(password, &user.password_hash)?;
+                if ok && user.status == UserStatus::Active {
+                    Ok(user)
+                } else {
+                    Err(refused())
+                }
+            }
+            None => {
+                let _ = password::verify_password(password, password::dummy_hash()?)?;
+                Err(refused())
+            }
+        }
+    }
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// Not found.
+    pub fn user(&self, org: OrgId, user: UserId) -> Result<User> {
+        self.read(|view| load_user(view, org, user))
+    }
+
+    /// The user with this username.
+    ///
+    /// # Errors
+    /// Not found.
+    pub fn user_by_name(&self, org: OrgId, username: &str) -> Result<User> {
+        self.read(|view| user_by_name(view, org, username))?
+            .ok_or_else(|| Error::not_found("user", username.trim()))
+    }
+
+    /// The user linked to a Telegram account, if any.
+    pub fn user_by_telegram(
+        &self,
+        org: OrgId,
+        telegram_id: TelegramUserId,
+    ) -> Result<Option<User>> {
+        self.read(|view| {
+            match view.get_raw(
+                tables::USERS_BY_TELEGRAM,
+                Key::org(org).i64(telegram_id.0).as_slice(),
+                |bytes| Ok(keys::read_u64(bytes, 0)),
+            )? {
+                Some(id) => Ok(Some(load_user(view, org, UserId(id))?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Every staff user, by id.
+    pub fn users(&self, org: OrgId) -> Result<Vec<User>> {
+        self.read(|view| {
+            let mut users = Vec::new();
+            view.for_each_prefix(tables::USERS, &Key::org(org), |_, value| {
+                users.push(codec::decode::<User>(value)?);
+                Ok(true)
+            })?;
+            Ok(users)
+        })
+    }
+
+    /// The permissions a user holds through their roles.
+    pub fn permissions(&self, org: OrgId, user: UserId) -> Result<PermissionSet> {
+        self.read(|view| super::permissions_of(view, org, &load_user(view, org, user)?))
+    }
+
+    /// Every role, by id.
+    pub fn roles(&self, org: OrgId) -> Result<Vec<Role>> {
+        self.read(|view| list_roles_in(view, org))
+    }
+
+    /// Every marker, by id.
+    pub fn markers(&self, org: OrgId) -> Result<Vec<Marker>> {
+        self.read(|view| list_markers_in(view, org))
+    }
+
+    /// See [`Tx::disable_user`].
+    ///
+    /// # Errors
+    /// See [`Tx::disable_user`].
+    pub fn disable_user(&self, actor: &Actor, user: UserId) -> Result<User> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.disable_user(&actor, user))
+    }
+
+    /// See [`Tx::create_role`].
+    ///
+    /// # Errors
+    /// See [`Tx::create_role`].
+    pub fn create_role(
+        &self,
+        actor: &Actor,
+        name: &str,
+        permissions: PermissionSet,
+    ) -> Result<Role> {
+        let (actor, name) = (actor.clone(), name.to_string());
+        self.write(move |tx| tx.create_role(&actor, &name, permissions))
+    }
+
+    /// See [`Tx::create_marker`].
+    ///
+    /// # Errors
+    /// See [`Tx::create_marker`].
+    pub fn create_marker(&self, actor: &Actor, name: &str, color: &str) -> Result<Marker> {
+        let (actor, name, color) = (actor.clone(), name.to_string(), color.to_string());
+        self.write(move |tx| tx.create_marker(&actor, &name, &color))
+    }
+
+    /// See [`Tx::create_link_code`].
+    ///
+    /// # Errors
+    /// See [`Tx::create_link_code`].
+    pub fn create_link_code(&self, actor: &Actor) -> Result<LinkCode> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.create_link_code(&actor))
+    }
+
+    /// See [`Tx::redeem_link_code`].
+    ///
+    /// # Errors
+    /// See [`Tx::redeem_link_code`].
+    pub fn redeem_link_code(
+        &self,
+        org: OrgId,
+        code: &str,
+        telegram_id: TelegramUserId,
+    ) -> Result<User> {
+        let code = code.to_string();
+        self.write(move |tx| tx.redeem_link_code(org, &code, telegram_id))
+    }
+}

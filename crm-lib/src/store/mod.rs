@@ -1,0 +1,363 @@
+//! Storage: redb tables, key encoding, the versioned record codec, transactions, the group
+//! commit writer and schema migrations.
+//!
+//! Nothing outside this module touches a redb table. Use cases reach the store through
+//! [`Tx`] (a write transaction) and [`ReadTx`] (a read snapshot), whose typed helpers all go
+//! through [`View`] and the codec.
+
+pub(crate) mod codec;
+pub(crate) mod keys;
+pub(crate) mod records;
+pub(crate) mod schema;
+pub(crate) mod tables;
+mod writer;
+
+use std::ops::Bound;
+
+use redb::{ReadableTable, ReadableTableMetadata};
+
+pub(crate) use codec::Record;
+pub(crate) use keys::Key;
+pub(crate) use tables::Def;
+pub(crate) use writer::Writer;
+
+use crate::model::{
+    Actor, ActorRef, AuditEntry, AuditId, OrgId, OutboxId, OutboxItem, OutboxPayload, OutboxState,
+    Recipient, Timestamp,
+};
+use crate::{Error, Result};
+
+/// Read access shared by write transactions and read snapshots, so that every query and
+/// every rule check is written once.
+pub trait View {
+    /// Calls `f` with the raw value stored under `key`, if any.
+    #[doc(hidden)]
+    fn get_raw<R>(
+        &self,
+        def: Def,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<R>>;
+
+    /// Calls `f` for each entry in `range`, in key order (or reversed), until it returns
+    /// `Ok(false)`.
+    #[doc(hidden)]
+    fn scan(
+        &self,
+        def: Def,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()>;
+
+    /// The number of entries in a table.
+    #[doc(hidden)]
+    fn table_len(&self, def: Def) -> Result<u64>;
+
+    /// The moment the transaction started, for every rule that reads the clock.
+    fn now(&self) -> Timestamp;
+}
+
+macro_rules! view_impl {
+    ($ty:ty, $open:ident) => {
+        impl View for $ty {
+            fn get_raw<R>(
+                &self,
+                def: Def,
+                key: &[u8],
+                f: impl FnOnce(&[u8]) -> Result<R>,
+            ) -> Result<Option<R>> {
+                let Some(table) = self.$open(def)? else {
+                    return Ok(None);
+                };
+                match table.get(key)? {
+                    Some(guard) => f(guard.value()).map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            fn scan(
+                &self,
+                def: Def,
+                range: (Bound<&[u8]>, Bound<&[u8]>),
+                reverse: bool,
+                mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+            ) -> Result<()> {
+                let Some(table) = self.$open(def)? else {
+                    return Ok(());
+                };
+                let iter = table.range::<&[u8]>(range)?;
+                if reverse {
+                    for entry in iter.rev() {
+                        let (key, value) = entry?;
+                        if !f(key.value(), value.value())? {
+                            break;
+                        }
+                    }
+                } else {
+                    for entry in iter {
+                        let (key, value) = entry?;
+                        if !f(key.value(), value.value())? {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            fn table_len(&self, def: Def) -> Result<u64> {
+                match self.$open(def)? {
+                    Some(table) => Ok(table.len()?),
+                    None => Ok(0),
+                }
+            }
+
+            fn now(&self) -> Timestamp {
+                self.now
+            }
+        }
+    };
+}
+
+/// A read snapshot: every read sees the database as of its start. Cheap; never blocks writers.
+pub struct ReadTx {
+    txn: redb::ReadTransaction,
+    now: Timestamp,
+}
+
+impl ReadTx {
+    pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
+        ReadTx {
+            txn,
+            now: Timestamp::now(),
+        }
+    }
+
+    fn open_read(
+        &self,
+        def: Def,
+    ) -> Result<Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>> {
+        match self.txn.open_table(def) {
+            Ok(table) => Ok(Some(table)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+view_impl!(ReadTx, open_read);
+
+/// A write transaction of the group-commit writer. Use cases are methods on it (see
+/// [`crate::Crm::write`]); several may run in one `Tx`, and all of them commit or none.
+///
+/// House rule for every use case: check everything first, write after. A use case that
+/// returns a business error (not found, invalid, conflict, denied) has written nothing, so a
+/// caller may handle the error and go on in the same transaction.
+pub struct Tx<'a> {
+    txn: &'a redb::WriteTransaction,
+    now: Timestamp,
+}
+
+impl<'a> Tx<'a> {
+    pub(crate) fn new(txn: &'a redb::WriteTransaction, now: Timestamp) -> Self {
+        Tx { txn, now }
+    }
+
+    fn open_write(
+        &self,
+        def: Def,
+    ) -> Result<Option<redb::Table<'a, &'static [u8], &'static [u8]>>> {
+        Ok(Some(self.txn.open_table(def)?))
+    }
+
+    /// Sets the transaction's clock (the demo loader back-dates records with it).
+    pub(crate) fn set_now(&mut self, now: Timestamp) {
+        self.now = now;
+    }
+
+    pub(crate) fn put_raw(&self, def: Def, key: &[u8], value: &[u8]) -> Result<()> {
+        let mut table = self.txn.open_table(def)?;
+        table.insert(key, value)?;
+        Ok(())
+    }
+
+    pub(crate) fn put<T: Record>(&self, def: Def, key: &Key, value: &T) -> Result<()> {
+        self.put_raw(def, key.as_slice(), &codec::encode(value)?)
+    }
+
+    /// Adds an index entry (empty value).
+    pub(crate) fn index(&self, def: Def, key: &Key) -> Result<()> {
+        self.put_raw(def, key.as_slice(), &[])
+    }
+
+    /// Removes an entry; returns whether it existed.
+    pub(crate) fn remove(&self, def: Def, key: &Key) -> Result<bool> {
+        let mut table = self.txn.open_table(def)?;
+        Ok(table.remove(key.as_slice())?.is_some())
+    }
+
+    /// Takes the next id of sequence `name` in `org` (ids start at 1).
+    pub(crate) fn next_id(&self, org: OrgId, name: &str) -> Result<u64> {
+        let key = Key::org(org).bytes(name.as_bytes());
+        let current = self
+            .get_raw(tables::SEQUENCES, key.as_slice(), |bytes| {
+                Ok(keys::read_u64(bytes, 0))
+            })?
+            .unwrap_or(0);
+        let next = current + 1;
+        self.put_raw(tables::SEQUENCES, key.as_slice(), &next.to_be_bytes())?;
+        Ok(next)
+    }
+
+    /// Adds `delta` to a u64 counter stored under `key`.
+    pub(crate) fn add_counter(&self, def: Def, key: &Key, delta: i64) -> Result<()> {
+        let current = self
+            .get_raw(def, key.as_slice(), |bytes| Ok(keys::read_u64(bytes, 0)))?
+            .unwrap_or(0);
+        let next = current.saturating_add_signed(delta);
+        self.put_raw(def, key.as_slice(), &next.to_be_bytes())
+    }
+
+    /// Writes an audit entry for `actor` (SPEC section 3: every change writes one).
+    pub(crate) fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        entity: String,
+        summary: String,
+    ) -> Result<()> {
+        let id = AuditId(self.next_id(actor.org, "audit")?);
+        let entry = AuditEntry {
+            id,
+            at: self.now,
+            actor: actor.who,
+            action: action.to_string(),
+            entity,
+            summary,
+            ip: actor.origin.ip.clone(),
+            user_agent: actor.origin.user_agent.clone(),
+        };
+        self.put(tables::AUDIT, &Key::org(actor.org).u64(id.0), &entry)
+    }
+
+    /// Queues a delivery for after commit (SPEC section 3: the outbox is written in the same
+    /// transaction as the change that causes it).
+    pub(crate) fn enqueue(
+        &self,
+        org: OrgId,
+        recipient: Recipient,
+        payload: OutboxPayload,
+    ) -> Result<OutboxId> {
+        let id = OutboxId(self.next_id(org, "outbox")?);
+        let item = OutboxItem {
+            id,
+            recipient,
+            payload,
+            attempts: 0,
+            next_attempt_at: self.now,
+            state: OutboxState::Pending,
+            created_at: self.now,
+        };
+        self.put(tables::OUTBOX, &Key::org(org).u64(id.0), &item)?;
+        self.index(tables::OUTBOX_DUE, &outbox_due_key(org, self.now, id))?;
+        Ok(id)
+    }
+}
+
+view_impl!(Tx<'_>, open_write);
+
+/// The key of an outbox item in the due index.
+pub(crate) fn outbox_due_key(org: OrgId, due: Timestamp, id: OutboxId) -> Key {
+    Key::empty().i64(due.0).u64(org.0).u64(id.0)
+}
+
+/// Typed reads on top of [`View`].
+pub(crate) trait ViewExt: View {
+    fn get<T: Record>(&self, def: Def, key: &Key) -> Result<Option<T>> {
+        self.get_raw(def, key.as_slice(), codec::decode::<T>)
+    }
+
+    fn exists(&self, def: Def, key: &Key) -> Result<bool> {
+        Ok(self.get_raw(def, key.as_slice(), |_| Ok(()))?.is_some())
+    }
+
+    /// The keys starting with `prefix`, newest (largest) first when `reverse`, strictly past
+    /// `after` when given (keyset pagination), at most `limit`.
+    fn keys_with_prefix(
+        &self,
+        def: Def,
+        prefix: &Key,
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let end = keys::prefix_end(prefix.as_slice());
+        let (lower, upper) = match (after, reverse) {
+            (Some(after), false) => (
+                Bound::Excluded(after),
+                end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+            ),
+            (Some(after), true) => (Bound::Included(prefix.as_slice()), Bound::Excluded(after)),
+            (None, _) => (
+                Bound::Included(prefix.as_slice()),
+                end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+            ),
+        };
+        self.scan(def, (lower, upper), reverse, |key, _| {
+            out.push(key.to_vec());
+            Ok(out.len() < limit)
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every (key, value) starting with `prefix`, in key order.
+    fn for_each_prefix(
+        &self,
+        def: Def,
+        prefix: &Key,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let end = keys::prefix_end(prefix.as_slice());
+        let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        self.scan(
+            def,
+            (Bound::Included(prefix.as_slice()), upper),
+            false,
+            |key, value| f(key, value),
+        )
+    }
+
+    /// The number of keys starting with `prefix` (a scan; use counters for hot paths).
+    fn count_prefix(&self, def: Def, prefix: &Key) -> Result<u64> {
+        let mut count = 0;
+        self.for_each_prefix(def, prefix, |_, _| {
+            count += 1;
+            Ok(true)
+        })?;
+        Ok(count)
+    }
+
+    fn counter(&self, def: Def, key: &Key) -> Result<u64> {
+        Ok(self
+            .get_raw(def, key.as_slice(), |bytes| Ok(keys::read_u64(bytes, 0)))?
+            .unwrap_or(0))
+    }
+}
+
+impl<V: View + ?Sized> ViewExt for V {}
+
+/// Who did it, for messages.
+pub(crate) fn actor_label(actor: &ActorRef) -> String {
+    actor.to_string()
+}
+
+/// A storage-level error for a record missing where an index points.
+pub(crate) fn dangling(table: &str, key: &[u8]) -> Error {
+    Error::corrupt(format!(
+        "index {table} points at a missing record (key {key:02x?})"
+    ))
+}

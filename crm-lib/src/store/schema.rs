@@ -1,0 +1,156 @@
+//! The schema version in the file and the migrations between versions.
+//!
+//! Schema 1 stored orders without markers, priority, attachments and custom fields, and had
+//! no title-word index. Schema 2 (today's) rewrites every order in the new record version and
+//! builds the word index, in one transaction, when a schema-1 file is opened.
+
+use redb::Database;
+
+use super::keys::{self, Key};
+use super::records::OrderV1;
+use super::tables::{self, Def};
+use super::{Tx, View, ViewExt, codec};
+use crate::model::{Order, OrgId, Timestamp};
+use crate::{Error, Result};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = 2;
+
+const VERSION_KEY: &[u8] = b"schema_version";
+
+/// Reads the schema version stored in the file; `None` for a new, empty file.
+pub(crate) fn stored_version(view: &impl View) -> Result<Option<u32>> {
+    view.get_raw(tables::META, VERSION_KEY, |bytes| {
+        let bytes: [u8; 4] = bytes
+            .try_into()
+            .map_err(|_| Error::corrupt("schema version is not 4 bytes"))?;
+        Ok(u32::from_be_bytes(bytes))
+    })
+}
+
+fn set_version(tx: &Tx<'_>, version: u32) -> Result<()> {
+    tx.put_raw(tables::META, VERSION_KEY, &version.to_be_bytes())
+}
+
+/// Brings the file to [`SCHEMA_VERSION`]: stamps a new file, migrates an older one in one
+/// durable transaction, refuses a newer one. Returns the version found (`None` when new).
+pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
+    let txn = db.begin_write()?;
+    let found = {
+        let tx = Tx::new(&txn, Timestamp::now());
+        let found = stored_version(&tx)?;
+        match found {
+            None => {
+                // Create every table so read transactions never meet a missing one.
+                for def in tables::ALL {
+                    txn.open_table(*def)?;
+                }
+                set_version(&tx, SCHEMA_VERSION)?;
+            }
+            Some(version) if version == SCHEMA_VERSION => {}
+            Some(version) if version > SCHEMA_VERSION => {
+                return Err(Error::conflict(format!(
+                    "the data file has schema version {version}, newer than this program's {SCHEMA_VERSION}; upgrade the program"
+                )));
+            }
+            Some(version) => {
+                for def in tables::ALL {
+                    txn.open_table(*def)?;
+                }
+                if version < 2 {
+                    migrate_1_to_2(&tx)?;
+                }
+                set_version(&tx, SCHEMA_VERSION)?;
+            }
+        }
+        found
+    };
+    txn.commit()?;
+    Ok(found)
+}
+
+/// Schema 1 -> 2: rewrite orders in record version 2 and build the title-word index.
+fn migrate_1_to_2(tx: &Tx<'_>) -> Result<()> {
+    let mut orders: Vec<(Vec<u8>, Order)> = Vec::new();
+    tx.scan(
+        tables::ORDERS,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            orders.push((key.to_vec(), codec::decode::<Order>(value)?));
+            Ok(true)
+        },
+    )?;
+    for (key, order) in orders {
+        let org = OrgId(keys::read_u64(&key, 0));
+        tx.put_raw(tables::ORDERS, &key, &codec::encode(&order)?)?;
+        for word in keys::title_words(&order.title) {
+            tx.index(tables::ORDERS_BY_WORD, &word_key(org, &word, order.id.0))?;
+        }
+    }
+    Ok(())
+}
+
+/// The key of a title word index entry.
+pub(crate) fn word_key(org: OrgId, word: &str, order: u64) -> Key {
+    Key::org(org).bytes(word.as_bytes()).u8(0).u64(order)
+}
+
+/// Writes a small schema-1 file: one organization (from the studio template), one customer and
+/// three orders in order record version 1. Used to make `fixtures/db/schema-v1.redb`, which the
+/// migration test opens.
+#[doc(hidden)]
+pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
+    let db = Database::create(path)?;
+    let txn = db.begin_write()?;
+    {
+        let tx = Tx::new(&txn, Timestamp(1_700_000_000_000));
+        for def in tables::ALL {
+            if redb::TableHandle::name(def) != redb::TableHandle::name(&tables::ORDERS_BY_WORD) {
+                txn.open_table(*def)?;
+            }
+        }
+        set_version(&tx, 1)?;
+        let org = crate::services::org::create_org_in(
+            &tx,
+            crate::templates::template("studio")?,
+            "Legacy Studio",
+            "legacy",
+        )?;
+        let customer = crate::services::customers::insert_customer_v1_fixture(&tx, org.id)?;
+        let titles = [
+            "Telegram bot for a flower shop",
+            "Парсер цен конкурентов",
+            "Landing page redesign",
+        ];
+        for (index, title) in titles.iter().enumerate() {
+            let id = tx.next_id(org.id, "order")?;
+            let order = OrderV1 {
+                id: crate::model::OrderId(id),
+                customer,
+                title: (*title).to_string(),
+                description: format!("Legacy order number {}", index + 1),
+                budget: Some(crate::model::Money(100_000 * (index as i64 + 1))),
+                deadline: None,
+                stage: org.pipeline.initial().id,
+                assignee: None,
+                price: None,
+                rejection_reason: None,
+                created_at: Timestamp(1_700_000_000_000 + index as i64),
+                updated_at: Timestamp(1_700_000_000_000 + index as i64),
+            };
+            let body = codec::encode_body(&order, 1, "order")?;
+            tx.put_raw(tables::ORDERS, Key::org(org.id).u64(id).as_slice(), &body)?;
+            crate::services::orders::index_order_v1_fixture(&tx, org.id, &order.into())?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// Every table name, for statistics.
+pub(crate) fn table_names() -> impl Iterator<Item = &'static str> {
+    tables::ALL
+        .iter()
+        .map(|def: &Def| redb::TableHandle::name(def))
+}

@@ -1,0 +1,95 @@
+//! Every redb table of the store, as typed constants in one place.
+//!
+//! All tables map byte keys to byte values. Keys are built by [`super::keys::Key`]: fixed-width
+//! big-endian integers (signed ones with the sign bit flipped) so that byte order equals
+//! numeric order and range scans come out sorted; every key of a tenant's record starts with
+//! the 8-byte organization id. Record values are [`super::codec`] bytes (a version tag, then
+//! bincode). Index tables have empty values: the key carries everything.
+
+use redb::TableDefinition;
+
+/// A table of byte keys and byte values.
+pub(crate) type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+macro_rules! tables {
+    ($($(#[$meta:meta])* $name:ident = $text:literal;)*) => {
+        $( $(#[$meta])* pub(crate) const $name: Def = TableDefinition::new($text); )*
+        /// Every table, for backup, verify and statistics.
+        pub(crate) const ALL: &[Def] = &[$($name),*];
+    };
+}
+
+tables! {
+    /// `name` -> value. Holds `schema_version` (u32 BE).
+    META = "meta";
+    /// `org | name` -> next id (u64 BE). Org 0 holds the organization sequence.
+    SEQUENCES = "sequences";
+    /// `org` -> Organization.
+    ORGS = "orgs";
+    /// `slug` -> org id (u64 BE).
+    ORGS_BY_SLUG = "orgs_by_slug";
+    /// `org | user` -> User.
+    USERS = "users";
+    /// `org | username` -> user id.
+    USERS_BY_NAME = "users_by_name";
+    /// `org | telegram id` -> user id.
+    USERS_BY_TELEGRAM = "users_by_telegram";
+    /// `org | role` -> Role.
+    ROLES = "roles";
+    /// `org | marker` -> Marker.
+    MARKERS = "markers";
+    /// `org | customer` -> Customer.
+    CUSTOMERS = "customers";
+    /// `org | telegram id` -> customer id.
+    CUSTOMERS_BY_TELEGRAM = "customers_by_telegram";
+    /// `org | order` -> Order.
+    ORDERS = "orders";
+    /// `org | stage | order` -> ().
+    ORDERS_BY_STAGE = "orders_by_stage";
+    /// `org | assignee | order` -> ().
+    ORDERS_BY_ASSIGNEE = "orders_by_assignee";
+    /// `org | customer | order` -> ().
+    ORDERS_BY_CUSTOMER = "orders_by_customer";
+    /// `org | created day | order` -> ().
+    ORDERS_BY_DAY = "orders_by_day";
+    /// `org | marker | order` -> ().
+    ORDERS_BY_MARKER = "orders_by_marker";
+    /// `org | title word | 0x00 | order` -> (). Added in schema 2.
+    ORDERS_BY_WORD = "orders_by_word";
+    /// `org | stage` -> number of orders in the stage (u64 BE).
+    ORDER_COUNTS = "order_counts";
+    /// `org | bid` -> Bid.
+    BIDS = "bids";
+    /// `org | order | bid` -> ().
+    BIDS_BY_ORDER = "bids_by_order";
+    /// `org | order | user | permission` -> OrderGrant.
+    GRANTS = "grants";
+    /// `org | message` -> Message.
+    MESSAGES = "messages";
+    /// `org | customer | message` -> ().
+    MESSAGES_BY_CUSTOMER = "messages_by_customer";
+    /// `org | order | message` -> ().
+    MESSAGES_BY_ORDER = "messages_by_order";
+    /// `org | hash` -> Media.
+    MEDIA = "media";
+    /// `org | hash | chunk index (u32)` -> raw bytes.
+    MEDIA_CHUNKS = "media_chunks";
+    /// `org | audit` -> AuditEntry.
+    AUDIT = "audit";
+    /// `org | outbox` -> OutboxItem.
+    OUTBOX = "outbox";
+    /// `due time | org | outbox` -> (), pending items only.
+    OUTBOX_DUE = "outbox_due";
+    /// `org | update id` -> InboxItem.
+    INBOX = "inbox";
+    /// `org | update id` -> (), pending items only.
+    INBOX_PENDING = "inbox_pending";
+    /// `org | chat id` -> the bot's dialogue state (opaque bytes owned by the bot).
+    DIALOGUES = "dialogues";
+    /// `org | code` -> LinkCode.
+    LINK_CODES = "link_codes";
+    /// `org | payment method` -> PaymentMethod.
+    PAYMENT_METHODS = "payment_methods";
+    /// `org | order | payment info` -> PaymentInfo.
+    PAYMENT_INFOS = "payment_infos";
+}

@@ -1,0 +1,259 @@
+//! Organization templates: the four pipelines of SPEC section 4, as data.
+//!
+//! The TOML files live in `fixtures/templates/` and are compiled into the binary, so
+//! `crm init --template renovation` needs no file at run time. A template is validated when
+//! parsed: unique stage ids and keys, transitions between existing stages, no transition out of
+//! a terminal stage.
+
+use serde::Deserialize;
+
+use crate::model::{
+    Language, Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
+};
+use crate::{Error, Result};
+
+/// The template names, in the order `crm init --help` lists them.
+pub const NAMES: [&str; 4] = ["studio", "service", "renovation", "helpdesk"];
+
+fn source(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "studio" => include_str!("../../fixtures/templates/studio.toml"),
+        "service" => include_str!("../../fixtures/templates/service.toml"),
+        "renovation" => include_str!("../../fixtures/templates/renovation.toml"),
+        "helpdesk" => include_str!("../../fixtures/templates/helpdesk.toml"),
+        _ => return None,
+    })
+}
+
+/// A parsed template: the pipeline and the default settings of a new organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// Template key (`studio`).
+    pub name: String,
+    /// English title.
+    pub title_en: String,
+    /// Russian title.
+    pub title_ru: String,
+    /// Default currency.
+    pub currency: String,
+    /// Default language.
+    pub locale: Language,
+    /// Default open-order limit per customer.
+    pub open_order_limit: u32,
+    /// Default commission in basis points.
+    pub commission_bps: u32,
+    /// Default fixed commission.
+    pub commission_fixed: Money,
+    /// The pipeline.
+    pub pipeline: Pipeline,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateFile {
+    name: String,
+    title_en: String,
+    title_ru: String,
+    currency: String,
+    locale: String,
+    open_order_limit: u32,
+    commission_bps: u32,
+    commission_fixed_minor: i64,
+    stages: Vec<StageFile>,
+    transitions: Vec<TransitionFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageFile {
+    id: u16,
+    key: String,
+    name_en: String,
+    name_ru: String,
+    kind: StageKind,
+    color: String,
+    customer_deletable: bool,
+    payment_allowed: bool,
+    requires_assignee: bool,
+    accepts_bids: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionFile {
+    from: String,
+    to: String,
+    permission: String,
+}
+
+/// The built-in template called `name`.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `template` for an unknown name.
+pub fn template(name: &str) -> Result<Template> {
+    let text = source(name).ok_or_else(|| {
+        Error::invalid(
+            "template",
+            format!("{name:?} is not a template (one of: {})", NAMES.join(", ")),
+        )
+    })?;
+    parse(text)
+}
+
+/// Parses and validates a template in the TOML format of `fixtures/templates/`.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `template` naming what is wrong.
+pub fn parse(text: &str) -> Result<Template> {
+    let file: TemplateFile = toml::from_str(text)
+        .map_err(|error| Error::invalid("template", format!("not a valid template: {error}")))?;
+    if file.stages.is_empty() {
+        return Err(Error::invalid(
+            "template",
+            "a pipeline needs at least one stage",
+        ));
+    }
+    let mut stages: Vec<Stage> = Vec::with_capacity(file.stages.len());
+    for stage in file.stages {
+        if stages
+            .iter()
+            .any(|s| s.id.0 == stage.id || s.key == stage.key)
+        {
+            return Err(Error::invalid(
+                "template",
+                format!("stage {} ({}) is defined twice", stage.key, stage.id),
+            ));
+        }
+        stages.push(Stage {
+            id: StageId(stage.id),
+            key: stage.key,
+            name_en: stage.name_en,
+            name_ru: stage.name_ru,
+            kind: stage.kind,
+            color: stage.color,
+            customer_deletable: stage.customer_deletable,
+            payment_allowed: stage.payment_allowed,
+            requires_assignee: stage.requires_assignee,
+            accepts_bids: stage.accepts_bids,
+        });
+    }
+    let find = |key: &str| {
+        stages.iter().find(|stage| stage.key == key).ok_or_else(|| {
+            Error::invalid(
+                "template",
+                format!("transition names unknown stage {key:?}"),
+            )
+        })
+    };
+    let mut transitions = Vec::with_capacity(file.transitions.len());
+    for transition in &file.transitions {
+        let from = if transition.from == "*" {
+            TransitionFrom::AnyOpen
+        } else {
+            let stage = find(&transition.from)?;
+            if stage.kind.is_terminal() {
+                return Err(Error::invalid(
+                    "template",
+                    format!("stage {} is terminal and cannot be left", stage.key),
+                ));
+            }
+            TransitionFrom::Stage(stage.id)
+        };
+        transitions.push(Transition {
+            from,
+            to: find(&transition.to)?.id,
+            permission: Permission::parse("template", &transition.permission)?,
+        });
+    }
+    Ok(Template {
+        name: file.name,
+        title_en: file.title_en,
+        title_ru: file.title_ru,
+        currency: file.currency,
+        locale: Language::parse("template", &file.locale)?,
+        open_order_limit: file.open_order_limit,
+        commission_bps: file.commission_bps,
+        commission_fixed: Money(file.commission_fixed_minor),
+        pipeline: Pipeline {
+            stages,
+            transitions,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_template_parses() {
+        for name in NAMES {
+            let template = template(name).unwrap_or_else(|error| panic!("{name}: {error}"));
+            assert_eq!(template.name, name);
+            assert!(
+                !template.pipeline.transitions.is_empty(),
+                "{name} has transitions"
+            );
+        }
+    }
+
+    #[test]
+    fn studio_follows_the_order_loop() {
+        let studio = template("studio").unwrap_or_else(|error| panic!("{error}"));
+        let keys: Vec<&str> = studio
+            .pipeline
+            .stages
+            .iter()
+            .map(|stage| stage.key.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "pending",
+                "approved",
+                "rejected",
+                "in_progress",
+                "testing",
+                "completed",
+                "delivered"
+            ]
+        );
+        let id = |key| {
+            studio
+                .pipeline
+                .stage_by_key(key)
+                .map(|stage| stage.id)
+                .unwrap_or(StageId(0))
+        };
+        assert!(
+            studio
+                .pipeline
+                .transition(id("in_progress"), id("testing"))
+                .is_some()
+        );
+        assert!(
+            studio
+                .pipeline
+                .transition(id("testing"), id("in_progress"))
+                .is_some()
+        );
+        assert!(
+            studio
+                .pipeline
+                .transition(id("approved"), id("delivered"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unknown_template_names_the_choices() {
+        let error = template("bakery")
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("studio, service, renovation, helpdesk"),
+            "{error}"
+        );
+    }
+}
