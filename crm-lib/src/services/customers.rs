@@ -197,13 +197,29 @@ pub(crate) fn customer_by_telegram(
     }
 }
 
-/// Writes a customer record and its Telegram index entry.
+/// The key of a customer's entry in the activity index (conversations by last activity).
+pub(crate) fn activity_key(org: OrgId, at: Timestamp, customer: CustomerId) -> Key {
+    Key::org(org).i64(at.0).u64(customer.0)
+}
+
+/// Writes a customer record, its Telegram index entry and its activity index entry (moved
+/// when `last_activity_at` changed, so the conversation list stays in order).
 pub(crate) fn save_customer(tx: &Tx<'_>, org: OrgId, customer: &Customer) -> Result<()> {
-    tx.put(
-        tables::CUSTOMERS,
-        &Key::org(org).u64(customer.id.0),
-        customer,
+    let key = Key::org(org).u64(customer.id.0);
+    let before: Option<Customer> = tx.get(tables::CUSTOMERS, &key)?;
+    if let Some(before) = before.filter(|before| before.last_activity_at != customer.last_activity_at) {
+        tx.remove(
+            tables::CUSTOMERS_BY_ACTIVITY,
+            &activity_key(org, before.last_activity_at, customer.id),
+        )?;
+    }
+    // Written on every save (an idempotent insert), so a customer stored before the index
+    // existed joins it on its next change.
+    tx.index(
+        tables::CUSTOMERS_BY_ACTIVITY,
+        &activity_key(org, customer.last_activity_at, customer.id),
     )?;
+    tx.put(tables::CUSTOMERS, &key, customer)?;
     if let Some(telegram_id) = customer.telegram_id {
         tx.put_raw(
             tables::CUSTOMERS_BY_TELEGRAM,

@@ -26,8 +26,16 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
     }
 }
 
-fn config() -> bincode::config::Configuration {
-    bincode::config::standard()
+/// The largest record the codec decodes (64 MiB): a corrupt length prefix can never make it
+/// allocate more.
+const RECORD_LIMIT: usize = 64 * 1024 * 1024;
+
+fn config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<RECORD_LIMIT>,
+> {
+    bincode::config::standard().with_limit::<RECORD_LIMIT>()
 }
 
 /// Encodes `value` with its version tag.

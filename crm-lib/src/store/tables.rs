@@ -42,6 +42,9 @@ tables! {
     CUSTOMERS = "customers";
     /// `org | telegram id` -> customer id.
     CUSTOMERS_BY_TELEGRAM = "customers_by_telegram";
+    /// `org | last activity (i64 ms) | customer` -> (): conversations, most recent last.
+    /// Maintained by `save_customer`, which moves the entry when `last_activity_at` changes.
+    CUSTOMERS_BY_ACTIVITY = "customers_by_activity";
     /// `org | order` -> Order.
     ORDERS = "orders";
     /// `org | stage | order` -> ().

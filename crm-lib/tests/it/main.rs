@@ -1,0 +1,9 @@
+//! crm-lib integration tests: every rule through the public `Crm` API, one binary.
+
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod isolation;
+mod migration;
+mod orders;
+mod support;
+mod writer;

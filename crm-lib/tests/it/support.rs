@@ -1,0 +1,131 @@
+//! Test fixtures: a fresh store in a temporary directory with a studio organization and one
+//! staff user per built-in role.
+
+use crm_lib::*;
+
+pub struct World {
+    pub _dir: tempfile::TempDir,
+    pub crm: Crm,
+    pub org: Organization,
+    pub system: Actor,
+    pub admin: Actor,
+    pub manager: Actor,
+    pub worker: Actor,
+    pub worker2: Actor,
+    pub master: Actor,
+}
+
+pub fn password() -> Password {
+    Password::parse("correct horse battery").unwrap()
+}
+
+fn staff(crm: &Crm, org: OrgId, username: &str, role: &str) -> Actor {
+    let user = crm
+        .create_user(
+            &Actor::system(org),
+            NewUser {
+                username: username.into(),
+                display_name: format!("{username} display"),
+                password: password(),
+                roles: vec![role.into()],
+                must_change_password: false,
+            },
+        )
+        .unwrap();
+    Actor::staff(org, user.id)
+}
+
+impl World {
+    pub fn new() -> World {
+        Self::with_template("studio", "acme")
+    }
+
+    pub fn with_template(template: &str, slug: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm.create_organization(template, "Acme Studio", slug).unwrap();
+        Self::in_org(dir, crm, org)
+    }
+
+    pub fn in_org(dir: tempfile::TempDir, crm: Crm, org: Organization) -> World {
+        let id = org.id;
+        World {
+            system: Actor::system(id),
+            admin: staff(&crm, id, "admin", "administrator"),
+            manager: staff(&crm, id, "manager", "manager"),
+            worker: staff(&crm, id, "worker", "worker"),
+            worker2: staff(&crm, id, "worker2", "worker"),
+            master: staff(&crm, id, "master", "master"),
+            _dir: dir,
+            crm,
+            org,
+        }
+    }
+
+    pub fn stage(&self, key: &str) -> StageId {
+        self.org.pipeline.stage_by_key(key).unwrap().id
+    }
+
+    pub fn customer(&self, telegram_id: i64, name: &str) -> Actor {
+        let customer = self
+            .crm
+            .upsert_telegram_customer(
+                self.org.id,
+                TelegramProfile {
+                    telegram_id: TelegramUserId(telegram_id),
+                    username: None,
+                    first_name: name.into(),
+                    last_name: None,
+                    language_code: Some("ru".into()),
+                },
+            )
+            .unwrap();
+        Actor::customer(self.org.id, customer.id)
+    }
+
+    pub fn customer_id(actor: &Actor) -> CustomerId {
+        match actor.who {
+            ActorRef::Customer(id) => id,
+            _ => panic!("not a customer"),
+        }
+    }
+
+    pub fn user_id(actor: &Actor) -> UserId {
+        match actor.who {
+            ActorRef::Staff(id) => id,
+            _ => panic!("not staff"),
+        }
+    }
+
+    pub fn order(&self, customer: &Actor, title: &str, budget: Option<&str>) -> Order {
+        self.crm
+            .create_order(
+                customer,
+                NewOrder {
+                    title: title.into(),
+                    description: format!("{title}: details"),
+                    budget: budget.map(String::from),
+                    ..NewOrder::default()
+                },
+            )
+            .unwrap()
+    }
+
+    /// An approved order of a new customer, ready for bids.
+    pub fn approved_order(&self, telegram_id: i64, budget: Option<&str>) -> Order {
+        let customer = self.customer(telegram_id, "Buyer");
+        let order = self.order(&customer, "Shop bot", budget);
+        self.crm.approve_order(&self.manager, order.id).unwrap()
+    }
+
+    /// An order assigned to `worker` through a bid, in stage `approved`.
+    pub fn assigned_order(&self, telegram_id: i64) -> Order {
+        let order = self.approved_order(telegram_id, Some("1000"));
+        let bid = self.crm.place_bid(&self.worker, order.id, "900", "two weeks").unwrap();
+        self.crm.assign_order(&self.manager, order.id, AssignTo::Bid(bid.id)).unwrap()
+    }
+
+    pub fn outbox(&self) -> Vec<OutboxItem> {
+        self.crm.read(|view| crm_lib::outbox_items_in(view, self.org.id)).unwrap()
+    }
+}

@@ -1,0 +1,122 @@
+//! The group-commit writer: concurrent callers share commits, a failing job rolls back alone,
+//! and acknowledged writes survive a reopen.
+
+use std::sync::Arc;
+
+use crm_lib::*;
+
+#[test]
+fn concurrent_writes_all_land_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.redb");
+    let org = {
+        let crm = Crm::open(&path).unwrap();
+        let org = crm.create_organization("studio", "Busy", "busy").unwrap();
+        crm.update_settings(&Actor::system(org.id), SettingsUpdate { open_order_limit: Some(0), ..SettingsUpdate::default() }).unwrap();
+        let crm = Arc::new(crm);
+        let threads: Vec<_> = (0..8)
+            .map(|thread| {
+                let crm = crm.clone();
+                std::thread::spawn(move || {
+                    let customer = crm
+                        .upsert_telegram_customer(
+                            org.id,
+                            TelegramProfile {
+                                telegram_id: TelegramUserId(100 + thread),
+                                username: None,
+                                first_name: format!("T{thread}"),
+                                last_name: None,
+                                language_code: None,
+                            },
+                        )
+                        .unwrap();
+                    for index in 0..40 {
+                        crm.create_order(
+                            &Actor::customer(org.id, customer.id),
+                            NewOrder { title: format!("t{thread} #{index}"), description: "d".into(), ..NewOrder::default() },
+                        )
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        crm.close();
+        org
+    };
+    let crm = Crm::open(&path).unwrap();
+    let orders = crm.all_orders(org.id).unwrap();
+    assert_eq!(orders.len(), 320);
+    let mut ids: Vec<u64> = orders.iter().map(|order| order.id.0).collect();
+    ids.dedup();
+    assert_eq!(ids, (1..=320).collect::<Vec<_>>(), "ids are unique and without gaps");
+}
+
+#[test]
+fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let crm = Arc::new(Crm::open(dir.path().join("crm.redb")).unwrap());
+    let org = crm.create_organization("studio", "Limits", "limits").unwrap();
+    // Each thread's customer may hold 2 open orders and tries 5: exactly 2 succeed each.
+    let threads: Vec<_> = (0..6)
+        .map(|thread| {
+            let crm = crm.clone();
+            std::thread::spawn(move || {
+                let customer = crm
+                    .upsert_telegram_customer(
+                        org.id,
+                        TelegramProfile {
+                            telegram_id: TelegramUserId(200 + thread),
+                            username: None,
+                            first_name: "L".into(),
+                            last_name: None,
+                            language_code: None,
+                        },
+                    )
+                    .unwrap();
+                (0..5)
+                    .map(|index| {
+                        crm.create_order(
+                            &Actor::customer(org.id, customer.id),
+                            NewOrder { title: format!("try {index}"), description: "d".into(), ..NewOrder::default() },
+                        )
+                    })
+                    .filter(|result| result.is_ok())
+                    .count()
+            })
+        })
+        .collect();
+    let successes: usize = threads.into_iter().map(|thread| thread.join().unwrap()).sum();
+    assert_eq!(successes, 12);
+    assert_eq!(crm.all_orders(org.id).unwrap().len(), 12);
+}
+
+#[test]
+fn an_error_inside_a_transaction_keeps_nothing_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+    let org = crm.create_organization("studio", "Atomic", "atomic").unwrap();
+    let result: Result<()> = crm.write(move |tx| {
+        let customer = tx.upsert_telegram_customer(
+            org.id,
+            TelegramProfile { telegram_id: TelegramUserId(7), username: None, first_name: "A".into(), last_name: None, language_code: None },
+        )?;
+        tx.create_order(&Actor::customer(org.id, customer.id), NewOrder { title: "kept?".into(), description: "d".into(), ..NewOrder::default() })?;
+        Err(Error::conflict("changed my mind"))
+    });
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Conflict);
+    assert!(crm.all_orders(org.id).unwrap().is_empty());
+    assert!(crm.all_customers(org.id).unwrap().is_empty());
+}
+
+#[test]
+fn a_second_process_is_told_the_file_is_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.redb");
+    let _first = Crm::open(&path).unwrap();
+    let error = Crm::open(&path).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Busy);
+    assert!(error.to_string().contains("in use"), "{error}");
+}
