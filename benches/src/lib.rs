@@ -1,1 +1,431 @@
-//! Shared helpers for the benches.
+//! Set-up shared by the crm-lib benches: a fresh store for write benches, the large store for
+//! read benches (built once and cached under `target/bench-data/`), and the rate that each bench
+//! prints as "NAME: X ops/s".
+//!
+//! Everything goes through crm-lib's public API, like the appliance does: the large store is
+//! filled with the same use cases (`create_order`, `approve_order`, `assign_order`,
+//! `move_order`, `outbox_delivered`) that real traffic would run, so its indexes, audit trail
+//! and outbox look like those of a studio that has worked through that many orders.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crm_lib::{
+    Actor, AssignTo, Crm, CrmOptions, CustomerId, NewOrder, NewUser, OrgId, Password,
+    SettingsUpdate, StageId, TelegramProfile, TelegramUserId, Tx, UserId, View,
+};
+
+/// The error of the set-up helpers: a crm-lib error or an I/O error of the cache directory.
+pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The result of the set-up helpers.
+pub type BenchResult<T> = Result<T, BenchError>;
+
+/// How many customers the large store spreads its orders over.
+pub const SCALE_CUSTOMERS: u64 = 10_000;
+
+/// How many orders one write transaction creates (and moves along) while building the large
+/// store. One durable commit per batch keeps the load fast; much larger batches only grow the
+/// writer's dirty pages.
+pub const LOAD_BATCH: u64 = 5_000;
+
+/// The username of the manager in the large store; the list benches act as this user, like a
+/// manager looking at the order list in the browser.
+pub const SCALE_MANAGER: &str = "manager";
+
+/// How many workers the large store's orders are assigned to.
+pub const SCALE_WORKERS: usize = 8;
+
+/// The password of every staff user of the bench stores.
+const BENCH_PASSWORD: &str = "bench-password-not-secret";
+
+/// Opens a new store in `dir` (file `crm.redb`) with default options (quick repair on), creates
+/// a studio organization without an open-order limit, so benches can create orders for the same
+/// customers without end, and `customers` Telegram customers in one transaction.
+///
+/// Returns the store, the organization and the customers in creation order.
+///
+/// # Errors
+/// Any crm-lib error of the set-up calls.
+pub fn fresh_store(dir: &Path, customers: u64) -> BenchResult<(Crm, OrgId, Vec<CustomerId>)> {
+    let crm = Crm::open_with(dir.join("crm.redb"), CrmOptions::default())?;
+    let org = unlimited_studio(&crm)?;
+    let customers = create_customers(&crm, org, 0, customers)?;
+    Ok((crm, org, customers))
+}
+
+/// The path of a store with `orders` orders spread over [`SCALE_CUSTOMERS`] customers, in
+/// every stage of the studio pipeline (most delivered). Built on first use and cached as
+/// `target/bench-data/orders-{orders}-v{SCHEMA_VERSION}.redb`; a missing file is rebuilt.
+///
+/// The build writes to a temporary name and renames the file when it is complete, so an
+/// interrupted build never leaves a file that looks finished. It reports its progress on
+/// stderr; a million orders take minutes in release builds. Blocks until the file exists.
+///
+/// Callers open the file themselves; read benches must not write to it, since it is shared
+/// by every later run.
+///
+/// # Errors
+/// Any crm-lib error of the build, or an I/O error creating, removing or renaming files in
+/// the cache directory.
+pub fn scale_store(orders: u64) -> BenchResult<PathBuf> {
+    let dir = bench_data_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| format!("creating {}: {error}", dir.display()))?;
+    let name = format!("orders-{orders}-v{}.redb", crm_lib::SCHEMA_VERSION);
+    let path = dir.join(&name);
+    if path.exists() {
+        return Ok(path);
+    }
+    // The process id keeps two bench binaries that build at the same time from sharing a file;
+    // the second rename simply replaces an identical store.
+    let building = dir.join(format!("{name}.building-{}", std::process::id()));
+    if building.exists() {
+        std::fs::remove_file(&building)
+            .map_err(|error| format!("removing {}: {error}", building.display()))?;
+    }
+    let started = Instant::now();
+    eprintln!(
+        "scale store: building {orders} orders over {SCALE_CUSTOMERS} customers in {}",
+        building.display()
+    );
+    build_scale_store(&building, orders, started)?;
+    std::fs::rename(&building, &path).map_err(|error| {
+        format!(
+            "renaming {} to {}: {error}",
+            building.display(),
+            path.display()
+        )
+    })?;
+    let size = std::fs::metadata(&path)
+        .map_err(|error| format!("reading the size of {}: {error}", path.display()))?
+        .len();
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "scale store: built {orders} orders in {seconds:.1} s ({:.0} orders/s), {:.1} MiB, {}",
+        orders as f64 / seconds.max(f64::EPSILON),
+        size as f64 / (1024.0 * 1024.0),
+        path.display()
+    );
+    Ok(path)
+}
+
+/// Where cached bench stores live: `$CARGO_TARGET_DIR/bench-data`, or `target/bench-data` at
+/// the workspace root.
+pub fn bench_data_dir() -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target"),
+    };
+    target.join("bench-data")
+}
+
+/// A rate measured by a bench: operations and the wall time they took, added up over every
+/// timed call (criterion's warm-up included, which for durable writes is as representative as
+/// the measured samples).
+#[derive(Debug, Clone, Default)]
+pub struct Rate {
+    name: String,
+    operations: u64,
+    elapsed: Duration,
+}
+
+impl Rate {
+    /// A rate with nothing measured yet, printed as `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Rate {
+            name: name.into(),
+            operations: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Counts `operations` that took `elapsed` of wall time.
+    pub fn add(&mut self, operations: u64, elapsed: Duration) {
+        self.operations += operations;
+        self.elapsed += elapsed;
+    }
+
+    /// The bench's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Operations per second, or `None` when nothing was measured (the bench was filtered
+    /// out).
+    pub fn per_second(&self) -> Option<f64> {
+        (self.operations > 0 && !self.elapsed.is_zero())
+            .then(|| self.operations as f64 / self.elapsed.as_secs_f64())
+    }
+
+    /// The line the issue asks for, `NAME: X ops/s`, or `None` when nothing was measured.
+    pub fn line(&self) -> Option<String> {
+        self.per_second()
+            .map(|rate| format!("{}: {rate:.0} ops/s", self.name))
+    }
+}
+
+/// The organization of the bench stores: the studio template with no open-order limit.
+fn unlimited_studio(crm: &Crm) -> BenchResult<OrgId> {
+    let org = crm.create_organization("studio", "Bench Studio", "bench-studio")?;
+    crm.update_settings(
+        &Actor::system(org.id),
+        SettingsUpdate {
+            open_order_limit: Some(0),
+            ..SettingsUpdate::default()
+        },
+    )?;
+    Ok(org.id)
+}
+
+/// Creates customers `first..first + count` (Telegram ids from 1,000,000 on) in batches of
+/// [`LOAD_BATCH`], one transaction each.
+fn create_customers(crm: &Crm, org: OrgId, first: u64, count: u64) -> BenchResult<Vec<CustomerId>> {
+    let mut customers = Vec::with_capacity(usize::try_from(count)?);
+    let mut start = first;
+    let end = first + count;
+    while start < end {
+        let stop = (start + LOAD_BATCH).min(end);
+        let batch = crm.write(move |tx| {
+            (start..stop)
+                .map(|index| {
+                    tx.upsert_telegram_customer(org, customer_profile(index))
+                        .map(|customer| customer.id)
+                })
+                .collect::<crm_lib::Result<Vec<_>>>()
+        })?;
+        customers.extend(batch);
+        start = stop;
+    }
+    Ok(customers)
+}
+
+fn customer_profile(index: u64) -> TelegramProfile {
+    const FIRST: [&str; 8] = [
+        "Alice", "Boris", "Chen", "Dana", "Elena", "Farid", "Greta", "Hiro",
+    ];
+    const LAST: [&str; 6] = ["Ivanova", "Smith", "Okafor", "Novak", "Tanaka", "Garcia"];
+    let pick = |list: &[&'static str], salt: u64| -> &'static str {
+        list[(mix(index ^ salt) % list.len() as u64) as usize]
+    };
+    TelegramProfile {
+        telegram_id: TelegramUserId(1_000_000 + index as i64),
+        username: (!index.is_multiple_of(3)).then(|| format!("customer{index}")),
+        first_name: pick(&FIRST, 1).to_string(),
+        last_name: (!index.is_multiple_of(4)).then(|| pick(&LAST, 2).to_string()),
+        language_code: Some(if index.is_multiple_of(2) { "en" } else { "ru" }.to_string()),
+    }
+}
+
+/// The stages of the studio pipeline the large store uses, by key.
+#[derive(Debug, Clone, Copy)]
+struct StudioStages {
+    in_progress: StageId,
+    testing: StageId,
+    completed: StageId,
+    delivered: StageId,
+}
+
+/// Where an order of the large store ends up, by its index: out of every 100 orders, 3 wait
+/// for moderation, 2 were rejected, 3 are approved, 3 in progress, 2 in testing, 3 completed
+/// and 84 delivered, roughly what a studio that has run for years holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Fate {
+    Pending,
+    Rejected,
+    Approved,
+    InProgress,
+    Testing,
+    Completed,
+    Delivered,
+}
+
+impl Fate {
+    fn of(index: u64) -> Fate {
+        match mix(index ^ 0x5eed) % 100 {
+            0..3 => Fate::Pending,
+            3..5 => Fate::Rejected,
+            5..8 => Fate::Approved,
+            8..11 => Fate::InProgress,
+            11..13 => Fate::Testing,
+            13..16 => Fate::Completed,
+            _ => Fate::Delivered,
+        }
+    }
+}
+
+fn build_scale_store(path: &Path, orders: u64, started: Instant) -> BenchResult<()> {
+    let crm = Crm::open_with(path, CrmOptions::default())?;
+    let org = unlimited_studio(&crm)?;
+    let system = Actor::system(org);
+    let staff_user = |username: String, role: &str| -> BenchResult<UserId> {
+        let user = crm.create_user(
+            &system,
+            NewUser {
+                display_name: username.clone(),
+                username,
+                password: Password::parse(BENCH_PASSWORD)?,
+                roles: vec![role.to_string()],
+                must_change_password: false,
+            },
+        )?;
+        Ok(user.id)
+    };
+    staff_user(SCALE_MANAGER.to_string(), "manager")?;
+    let workers = (1..=SCALE_WORKERS)
+        .map(|number| staff_user(format!("worker{number}"), "worker"))
+        .collect::<BenchResult<Vec<_>>>()?;
+    let customers = create_customers(&crm, org, 0, SCALE_CUSTOMERS)?;
+    eprintln!(
+        "scale store: {} customers and {} staff users in {:.1} s",
+        customers.len(),
+        workers.len() + 1,
+        started.elapsed().as_secs_f64()
+    );
+    let pipeline = crm.organization(org)?.pipeline;
+    let stage = |key: &str| -> BenchResult<StageId> {
+        Ok(pipeline
+            .stage_by_key(key)
+            .ok_or_else(|| format!("the studio template has no stage {key:?}"))?
+            .id)
+    };
+    let stages = StudioStages {
+        in_progress: stage("in_progress")?,
+        testing: stage("testing")?,
+        completed: stage("completed")?,
+        delivered: stage("delivered")?,
+    };
+    let customers = std::sync::Arc::new(customers);
+    let workers = std::sync::Arc::new(workers);
+    let report_every = (orders / 20).max(LOAD_BATCH);
+    let mut next_report = report_every;
+    let mut start = 0;
+    while start < orders {
+        let stop = (start + LOAD_BATCH).min(orders);
+        let (customers, workers) = (customers.clone(), workers.clone());
+        crm.write(move |tx| {
+            for index in start..stop {
+                let customer = customers[(mix(index) % customers.len() as u64) as usize];
+                let worker = workers[(index % workers.len() as u64) as usize];
+                load_order(tx, &Actor::system(org), index, customer, worker, stages)?;
+            }
+            deliver_outbox(tx)
+        })?;
+        start = stop;
+        if start >= next_report || start == orders {
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "scale store: {start}/{orders} orders, {seconds:.0} s, {:.0} orders/s",
+                start as f64 / seconds.max(f64::EPSILON)
+            );
+            next_report += report_every;
+        }
+    }
+    crm.close();
+    Ok(())
+}
+
+/// Creates order number `index` for `customer` and moves it to its [`Fate`], as the system
+/// actor (a manager would do the same by hand).
+fn load_order(
+    tx: &mut Tx<'_>,
+    system: &Actor,
+    index: u64,
+    customer: CustomerId,
+    worker: UserId,
+    stages: StudioStages,
+) -> crm_lib::Result<()> {
+    let order = tx.create_order(system, order_request(index, customer))?.id;
+    let fate = Fate::of(index);
+    match fate {
+        Fate::Pending => return Ok(()),
+        Fate::Rejected => {
+            tx.reject_order(system, order, "Out of scope for the studio")?;
+            return Ok(());
+        }
+        _ => {
+            tx.approve_order(system, order)?;
+        }
+    }
+    if fate == Fate::Approved {
+        return Ok(());
+    }
+    tx.assign_order(system, order, AssignTo::User(worker))?;
+    let path = [
+        (Fate::InProgress, stages.in_progress),
+        (Fate::Testing, stages.testing),
+        (Fate::Completed, stages.completed),
+        (Fate::Delivered, stages.delivered),
+    ];
+    for (reached, stage) in path {
+        if fate >= reached {
+            tx.move_order(system, order, stage)?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks every due outbox item delivered, as the outbox job of a running appliance would have
+/// long done for old orders, so the large store has no backlog of notifications.
+fn deliver_outbox(tx: &mut Tx<'_>) -> crm_lib::Result<()> {
+    let due = crm_lib::due_outbox_in(&*tx, tx.now(), usize::MAX)?;
+    for (org, item) in due {
+        tx.outbox_delivered(org, item.id, None)?;
+    }
+    Ok(())
+}
+
+/// A plausible order for a programming studio, different for each index.
+fn order_request(index: u64, customer: CustomerId) -> NewOrder {
+    const WHAT: [&str; 10] = [
+        "Telegram bot",
+        "Landing page",
+        "Online shop",
+        "Mobile app",
+        "CRM integration",
+        "Payment widget",
+        "Booking system",
+        "Admin dashboard",
+        "Price parser",
+        "Mini App",
+    ];
+    const FOR: [&str; 12] = [
+        "bakery",
+        "dental clinic",
+        "car service",
+        "flower shop",
+        "fitness club",
+        "language school",
+        "coffee house",
+        "law firm",
+        "barbershop",
+        "hotel",
+        "pet store",
+        "print shop",
+    ];
+    let hash = mix(index);
+    let what = WHAT[(hash % WHAT.len() as u64) as usize];
+    let whom = FOR[((hash >> 8) % FOR.len() as u64) as usize];
+    NewOrder {
+        customer: Some(customer),
+        title: format!("{what} for a {whom}"),
+        description: format!(
+            "We need a {} for our {whom}: orders, reminders and a simple admin page. \
+             Reference number {index}.",
+            what.to_lowercase()
+        ),
+        budget: (!hash.is_multiple_of(5)).then(|| format!("{}", 100 + (hash >> 16) % 4_900)),
+        ..NewOrder::default()
+    }
+}
+
+/// A cheap, fixed mixing of an index (splitmix64), so that generated data looks varied yet is
+/// the same on every build.
+fn mix(value: u64) -> u64 {
+    let mut z = value.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

@@ -120,6 +120,13 @@ impl Crm {
         self.inner.writer.write(f)
     }
 
+    /// Calls `hook` on the writer thread after every durable commit that changed something, so
+    /// an adapter can wake its live views (the web's server-sent events). The hook must be
+    /// quick and must not call back into the store's write path.
+    pub fn on_commit(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.inner.writer.on_commit(Box::new(hook));
+    }
+
     /// Runs `f` on a read snapshot. Never blocks on writers.
     ///
     /// # Errors

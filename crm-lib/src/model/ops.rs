@@ -51,10 +51,6 @@ pub struct Actor {
     pub who: ActorRef,
     /// Where from, when known.
     pub origin: Origin,
-    /// The Telegram update being processed, when the call comes from one: the call then also
-    /// marks that inbox item done in the same transaction, and a second call for the same
-    /// update is refused as a conflict.
-    pub update: Option<u64>,
 }
 
 impl Actor {
@@ -64,7 +60,6 @@ impl Actor {
             org,
             who: ActorRef::Staff(user),
             origin: Origin::default(),
-            update: None,
         }
     }
 
@@ -74,7 +69,6 @@ impl Actor {
             org,
             who: ActorRef::Customer(customer),
             origin: Origin::default(),
-            update: None,
         }
     }
 
@@ -84,19 +78,12 @@ impl Actor {
             org,
             who: ActorRef::System,
             origin: Origin::default(),
-            update: None,
         }
     }
 
     /// The same actor with a request origin.
     pub fn with_origin(mut self, origin: Origin) -> Self {
         self.origin = origin;
-        self
-    }
-
-    /// The same actor, acting for Telegram update `update_id`.
-    pub fn for_update(mut self, update_id: u64) -> Self {
-        self.update = Some(update_id);
         self
     }
 }
@@ -204,6 +191,9 @@ pub enum Event {
         currency: String,
         /// The rendered details (account, instructions).
         details: String,
+        /// The chat message that records the details in the conversation; marked sent when
+        /// this notification is delivered.
+        message: MessageId,
     },
     /// A staff user linked this Telegram account (to the staff user).
     StaffLinked {
@@ -241,6 +231,17 @@ pub enum OutboxPayload {
         /// A stored file to upload with the call.
         media: Option<MediaHash>,
     },
+}
+
+impl OutboxPayload {
+    /// The chat message whose delivery state follows this item's, if any.
+    pub fn message(&self) -> Option<MessageId> {
+        match self {
+            OutboxPayload::ChatMessage(message) => Some(*message),
+            OutboxPayload::Notify(Event::PaymentInfo { message, .. }) => Some(*message),
+            _ => None,
+        }
+    }
 }
 
 /// Where an outbox item stands.

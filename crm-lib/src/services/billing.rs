@@ -1,1 +1,427 @@
-//! billing (being written).
+//! Billing (C0de seed): payment methods with a details template, payment details sent to a
+//! customer for an order, and the assignee's payout after the organization's commission.
+
+use crate::model::*;
+use crate::store::{Key, ViewExt, codec, tables};
+use crate::{Crm, Error, Result, Tx, View};
+
+use super::chat::{MESSAGE_MAX_CHARS, check_reachable, write_message};
+use super::customers::{load_customer, save_customer};
+use super::{clean_text, load_org, order_in, require};
+
+fn method_key(org: OrgId, method: PaymentMethodId) -> Key {
+    Key::org(org).u64(method.0)
+}
+
+fn load_method(view: &impl View, org: OrgId, method: PaymentMethodId) -> Result<PaymentMethod> {
+    view.get(tables::PAYMENT_METHODS, &method_key(org, method))?
+        .ok_or_else(|| Error::not_found(PaymentMethodId::LABEL, method))
+}
+
+/// Fills a payment method's template: `{amount}` (`1500.00`), `{currency}` (`USD`) and
+/// `{order}` (the order number).
+pub fn render_payment_details(
+    template: &str,
+    amount: Money,
+    currency: &str,
+    order: OrderId,
+) -> String {
+    template
+        .replace("{amount}", &amount.to_string())
+        .replace("{currency}", currency)
+        .replace("{order}", &order.to_string())
+}
+
+/// What the assignee receives for an order of `price` (C0de seed): the commission is
+/// `price * commission_bps / 10000` rounded down, plus the fixed fee, capped at the price;
+/// the payout is the rest. A price of zero or less yields no commission. Amounts in minor
+/// units.
+pub fn payout(settings: &OrgSettings, price: Money) -> Payout {
+    let base = i128::from(price.0.max(0));
+    let percentage = base * i128::from(settings.commission_bps) / 10_000;
+    let fixed = i128::from(settings.commission_fixed.0.max(0));
+    let commission = (percentage + fixed).min(base);
+    // `commission <= base <= i64::MAX`, so the conversion cannot fail.
+    let commission = Money(i64::try_from(commission).unwrap_or(i64::MAX));
+    Payout {
+        price,
+        commission,
+        payout: Money(price.0.max(0) - commission.0),
+    }
+}
+
+impl Tx<'_> {
+    /// Creates a payment method (active). Needs `manage_billing`. Name 1-64 characters, unique
+    /// within the organization ignoring case; template 1-2000 characters, with `{amount}`,
+    /// `{currency}` and `{order}` filled in when sent.
+    ///
+    /// # Errors
+    /// Permission denied; invalid input on `name` or `template`; conflict when the name is
+    /// taken.
+    pub fn create_payment_method(
+        &mut self,
+        actor: &Actor,
+        name: &str,
+        template: &str,
+    ) -> Result<PaymentMethod> {
+        require(self, actor, Permission::ManageBilling)?;
+        let name = clean_text("name", name, 1, 64)?;
+        let template = clean_text("template", template, 1, 2000)?;
+        let lower = name.to_lowercase();
+        if payment_methods_in(self, actor.org)?
+            .iter()
+            .any(|method| method.name.to_lowercase() == lower)
+        {
+            return Err(Error::conflict(format!(
+                "a payment method named {name:?} exists"
+            )));
+        }
+        let id = PaymentMethodId(self.next_id(actor.org, "payment_method")?);
+        let method = PaymentMethod {
+            id,
+            name,
+            template,
+            active: true,
+        };
+        self.put(tables::PAYMENT_METHODS, &method_key(actor.org, id), &method)?;
+        self.audit(
+            actor,
+            "payment_method.created",
+            format!("payment method {id}"),
+            method.name.clone(),
+        )?;
+        Ok(method)
+    }
+
+    /// Turns a payment method on or off; an inactive method cannot be sent. Needs
+    /// `manage_billing`. Writes nothing when the state is already as asked.
+    ///
+    /// # Errors
+    /// Permission denied; not found.
+    pub fn set_payment_method_active(
+        &mut self,
+        actor: &Actor,
+        method: PaymentMethodId,
+        active: bool,
+    ) -> Result<PaymentMethod> {
+        require(self, actor, Permission::ManageBilling)?;
+        let mut record = load_method(self, actor.org, method)?;
+        if record.active == active {
+            return Ok(record);
+        }
+        record.active = active;
+        self.put(
+            tables::PAYMENT_METHODS,
+            &method_key(actor.org, method),
+            &record,
+        )?;
+        self.audit(
+            actor,
+            if active {
+                "payment_method.activated"
+            } else {
+                "payment_method.deactivated"
+            },
+            format!("payment method {method}"),
+            record.name.clone(),
+        )?;
+        Ok(record)
+    }
+
+    /// Sends payment details for an order to its customer (C0de seed): renders the method's
+    /// template, records what was sent, queues the Telegram notification, and adds the
+    /// details to the order's chat as an outbound message (delivered by that notification,
+    /// so no second chat delivery is queued).
+    ///
+    /// Rules: a staff user with `send_payment_info` who may see the order; the order's stage
+    /// allows payment (SPEC section 2: in progress and later); the method is active; the
+    /// amount is a positive amount (`1500`, `1 500,50`); the rendered details fit one Telegram
+    /// message (4096 characters); the customer is reachable.
+    ///
+    /// # Errors
+    /// Permission denied; not found (order, method); conflict naming the stage, an inactive
+    /// method or an unreachable customer; invalid input on `amount` or `template`.
+    pub fn send_payment_info(
+        &mut self,
+        actor: &Actor,
+        order: OrderId,
+        method: PaymentMethodId,
+        amount: &str,
+    ) -> Result<PaymentInfo> {
+        let resolved = require(self, actor, Permission::SendPaymentInfo)?;
+        let user = resolved
+            .user_id()
+            .ok_or_else(|| Error::forbidden("only staff users send payment details"))?;
+        let org = load_org(self, actor.org)?;
+        let record = order_in(self, actor, order)?;
+        let stage = org.pipeline.stage(record.stage).ok_or_else(|| {
+            Error::corrupt(format!("stage {} is not in the pipeline", record.stage))
+        })?;
+        if !stage.payment_allowed {
+            return Err(Error::conflict(format!(
+                "order {order} is {}; payment details can be sent only once work is in progress",
+                stage.name_en
+            )));
+        }
+        let method = load_method(self, actor.org, method)?;
+        if !method.active {
+            return Err(Error::conflict(format!(
+                "payment method {:?} is inactive",
+                method.name
+            )));
+        }
+        let amount = Money::parse("amount", amount)?;
+        if amount.0 <= 0 {
+            return Err(Error::invalid("amount", "must be more than zero"));
+        }
+        let currency = org.settings.currency.clone();
+        let details = render_payment_details(&method.template, amount, &currency, order);
+        let chars = details.chars().count();
+        if chars > MESSAGE_MAX_CHARS {
+            return Err(Error::invalid(
+                "template",
+                format!(
+                    "the details of {:?} would be {chars} characters, over Telegram's {MESSAGE_MAX_CHARS}",
+                    method.name
+                ),
+            ));
+        }
+        let mut customer = load_customer(self, actor.org, record.customer)?;
+        check_reachable(&customer)?;
+
+        let id = PaymentInfoId(self.next_id(actor.org, "payment_info")?);
+        let info = PaymentInfo {
+            id,
+            order,
+            method: method.id,
+            amount,
+            details: details.clone(),
+            sent_by: user,
+            sent_at: self.now(),
+        };
+        self.put(
+            tables::PAYMENT_INFOS,
+            &Key::org(actor.org).u64(order.0).u64(id.0),
+            &info,
+        )?;
+        let message = Message {
+            id: MessageId(self.next_id(actor.org, "message")?),
+            customer: record.customer,
+            order: Some(order),
+            direction: Direction::Outbound,
+            author: Author::Staff(user),
+            text: details.clone(),
+            attachments: Vec::new(),
+            telegram_message_id: None,
+            delivery: DeliveryState::Pending,
+            created_at: self.now(),
+        };
+        self.enqueue(
+            actor.org,
+            Recipient::Customer(record.customer),
+            OutboxPayload::Notify(Event::PaymentInfo {
+                order,
+                title: record.title.clone(),
+                method: method.name.clone(),
+                amount,
+                currency: currency.clone(),
+                details: details.clone(),
+                message: message.id,
+            }),
+        )?;
+        write_message(self, actor.org, &message)?;
+        customer.last_activity_at = self.now();
+        save_customer(self, actor.org, &customer)?;
+        self.audit(
+            actor,
+            "payment.sent",
+            format!("order {order}"),
+            format!(
+                "payment info {id}: {amount} {currency} by {:?}",
+                method.name
+            ),
+        )?;
+        Ok(info)
+    }
+}
+
+/// Every payment method of `org` (active or not), by id.
+///
+/// # Errors
+/// Storage only.
+pub fn payment_methods_in(view: &impl View, org: OrgId) -> Result<Vec<PaymentMethod>> {
+    let mut methods = Vec::new();
+    view.for_each_prefix(tables::PAYMENT_METHODS, &Key::org(org), |_, value| {
+        methods.push(codec::decode::<PaymentMethod>(value)?);
+        Ok(true)
+    })?;
+    Ok(methods)
+}
+
+/// The payment details sent for an order, oldest first, for whoever may see the order (its
+/// customer included: the details were sent to them).
+///
+/// # Errors
+/// Not found (also when the actor may not see the order).
+pub fn payment_infos_in(
+    view: &impl View,
+    actor: &Actor,
+    order: OrderId,
+) -> Result<Vec<PaymentInfo>> {
+    order_in(view, actor, order)?;
+    let mut infos = Vec::new();
+    view.for_each_prefix(
+        tables::PAYMENT_INFOS,
+        &Key::org(actor.org).u64(order.0),
+        |_, value| {
+            infos.push(codec::decode::<PaymentInfo>(value)?);
+            Ok(true)
+        },
+    )?;
+    Ok(infos)
+}
+
+/// The assignee's payout for an order at its agreed price (see [`payout`]). Staff who may see
+/// the order and the system; customers are refused (the commission is internal).
+///
+/// # Errors
+/// Not found; permission denied for customers; conflict when the order has no price yet.
+pub fn order_payout_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Payout> {
+    if matches!(actor.who, ActorRef::Customer(_)) {
+        return Err(Error::forbidden("customers do not see payouts"));
+    }
+    let record = order_in(view, actor, order)?;
+    let price = record
+        .price
+        .ok_or_else(|| Error::conflict(format!("order {order} has no agreed price yet")))?;
+    let org = load_org(view, actor.org)?;
+    Ok(payout(&org.settings, price))
+}
+
+impl Crm {
+    /// See [`Tx::create_payment_method`].
+    ///
+    /// # Errors
+    /// See [`Tx::create_payment_method`].
+    pub fn create_payment_method(
+        &self,
+        actor: &Actor,
+        name: &str,
+        template: &str,
+    ) -> Result<PaymentMethod> {
+        let (actor, name, template) = (actor.clone(), name.to_string(), template.to_string());
+        self.write(move |tx| tx.create_payment_method(&actor, &name, &template))
+    }
+
+    /// See [`Tx::set_payment_method_active`].
+    ///
+    /// # Errors
+    /// See [`Tx::set_payment_method_active`].
+    pub fn set_payment_method_active(
+        &self,
+        actor: &Actor,
+        method: PaymentMethodId,
+        active: bool,
+    ) -> Result<PaymentMethod> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.set_payment_method_active(&actor, method, active))
+    }
+
+    /// See [`payment_methods_in`].
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn payment_methods(&self, org: OrgId) -> Result<Vec<PaymentMethod>> {
+        self.read(|view| payment_methods_in(view, org))
+    }
+
+    /// See [`Tx::send_payment_info`]. Blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::send_payment_info`].
+    pub fn send_payment_info(
+        &self,
+        actor: &Actor,
+        order: OrderId,
+        method: PaymentMethodId,
+        amount: &str,
+    ) -> Result<PaymentInfo> {
+        let (actor, amount) = (actor.clone(), amount.to_string());
+        self.write(move |tx| tx.send_payment_info(&actor, order, method, &amount))
+    }
+
+    /// See [`payment_infos_in`].
+    ///
+    /// # Errors
+    /// See [`payment_infos_in`].
+    pub fn payment_infos(&self, actor: &Actor, order: OrderId) -> Result<Vec<PaymentInfo>> {
+        self.read(|view| payment_infos_in(view, actor, order))
+    }
+
+    /// See [`order_payout_in`].
+    ///
+    /// # Errors
+    /// See [`order_payout_in`].
+    pub fn order_payout(&self, actor: &Actor, order: OrderId) -> Result<Payout> {
+        self.read(|view| order_payout_in(view, actor, order))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(bps: u32, fixed: i64) -> OrgSettings {
+        OrgSettings {
+            locale: Language::En,
+            currency: "USD".into(),
+            open_order_limit: 2,
+            commission_bps: bps,
+            commission_fixed: Money(fixed),
+            bot_token: None,
+        }
+    }
+
+    #[test]
+    fn commission_rounds_down_and_adds_the_fixed_fee() {
+        // 10% of 999 minor units is 99.9, rounded down to 99; plus a fee of 50.
+        let result = payout(&settings(1000, 50), Money(999));
+        assert_eq!(result.commission, Money(149));
+        assert_eq!(result.payout, Money(850));
+        assert_eq!(result.price, Money(999));
+    }
+
+    #[test]
+    fn commission_is_capped_at_the_price() {
+        let result = payout(&settings(5000, 10_000), Money(300));
+        assert_eq!(result.commission, Money(300));
+        assert_eq!(result.payout, Money(0));
+    }
+
+    #[test]
+    fn zero_commission_pays_everything() {
+        let result = payout(&settings(0, 0), Money(123_456));
+        assert_eq!(result.commission, Money(0));
+        assert_eq!(result.payout, Money(123_456));
+    }
+
+    #[test]
+    fn huge_prices_do_not_overflow() {
+        let result = payout(&settings(10_000, 0), Money(i64::MAX));
+        assert_eq!(result.commission, Money(i64::MAX));
+        assert_eq!(result.payout, Money(0));
+    }
+
+    #[test]
+    fn templates_fill_every_placeholder() {
+        assert_eq!(
+            render_payment_details(
+                "Pay {amount} {currency} for #{order}; ref {order}",
+                Money(150_050),
+                "EUR",
+                OrderId(42)
+            ),
+            "Pay 1500.50 EUR for #42; ref 42"
+        );
+    }
+}

@@ -1,1 +1,626 @@
-//! chat (being written).
+//! Chat: the messages between a customer and the team, optionally about one order (SPEC
+//! section 2, step 5), and the conversation list ordered by last activity.
+//!
+//! What a customer writes arrives through the bot as [`Tx::post_inbound`]; what staff write
+//! goes out as [`Tx::post_outbound`], which queues the Telegram delivery in the outbox in the
+//! same transaction. The outbox job reports back with [`Tx::mark_message_sent`] and
+//! [`Tx::mark_message_failed`] (the outbox calls of [`super::telegram`] do it for chat
+//! messages on their own).
+
+use crate::model::*;
+use crate::store::{Key, ViewExt, keys, tables};
+use crate::{Crm, Error, Result, Tx, View};
+
+use super::customers::{activity_key, load_customer, save_customer};
+use super::orders::{has_grant, load_order};
+use super::{Page, Paged, Resolved, clean_text, resolve};
+
+/// The longest message text, in characters (Telegram's limit for a text message).
+pub const MESSAGE_MAX_CHARS: usize = 4096;
+
+/// The most files one message carries (Telegram's limit for an album).
+pub const MESSAGE_MAX_ATTACHMENTS: usize = 10;
+
+/// A message a customer wrote to the bot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMessage {
+    /// Whose conversation. Ignored when the actor is a customer (the message is theirs); the
+    /// system actor (the bot on a customer's behalf, imports) must set it.
+    pub customer: CustomerId,
+    /// The order the message is about, when the customer chose one; it must be theirs.
+    pub order: Option<OrderId>,
+    /// The text or caption, at most 4096 characters.
+    pub text: String,
+    /// Files already stored with [`Crm::store_media`].
+    pub attachments: Vec<Attachment>,
+    /// Telegram's `message_id` in the customer's chat.
+    pub telegram_message_id: Option<i64>,
+}
+
+/// A message staff write to a customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundMessage {
+    /// To whom.
+    pub customer: CustomerId,
+    /// The order it is about, when there is one; it must be the customer's.
+    pub order: Option<OrderId>,
+    /// The text or caption, at most 4096 characters.
+    pub text: String,
+    /// Files already stored with [`Crm::store_media`].
+    pub attachments: Vec<Attachment>,
+}
+
+fn message_key(org: OrgId, message: MessageId) -> Key {
+    Key::org(org).u64(message.0)
+}
+
+pub(crate) fn load_message(view: &impl View, org: OrgId, message: MessageId) -> Result<Message> {
+    view.get(tables::MESSAGES, &message_key(org, message))?
+        .ok_or_else(|| Error::not_found(MessageId::LABEL, message))
+}
+
+/// Text of an inbound message: what Telegram delivered is kept, so control characters other
+/// than line breaks and tabs are dropped rather than refusing the customer's message.
+fn inbound_text(text: &str) -> Result<String> {
+    let kept: String = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r'))
+        .collect();
+    clean_text("text", &kept, 0, MESSAGE_MAX_CHARS)
+}
+
+/// Checks the attachments of a message: at most [`MESSAGE_MAX_ATTACHMENTS`], each stored in
+/// the organization. Size and MIME type are taken from the stored file; the file name is
+/// trimmed to 255 characters.
+fn check_attachments(
+    view: &impl View,
+    org: OrgId,
+    attachments: Vec<Attachment>,
+) -> Result<Vec<Attachment>> {
+    if attachments.len() > MESSAGE_MAX_ATTACHMENTS {
+        return Err(Error::invalid(
+            "attachments",
+            format!(
+                "a message carries at most {MESSAGE_MAX_ATTACHMENTS} files (got {})",
+                attachments.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(attachments.len());
+    for mut attachment in attachments {
+        let media = super::media::media_in(view, org, attachment.media)?;
+        attachment.size = media.size;
+        attachment.mime = media.mime;
+        attachment.file_name = attachment
+            .file_name
+            .map(|name| {
+                name.chars()
+                    .filter(|c| !c.is_control())
+                    .take(255)
+                    .collect::<String>()
+            })
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty());
+        out.push(attachment);
+    }
+    Ok(out)
+}
+
+fn require_content(text: &str, attachments: &[Attachment]) -> Result<()> {
+    if text.is_empty() && attachments.is_empty() {
+        return Err(Error::invalid(
+            "text",
+            "a message needs text or at least one attachment",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `order` exists and belongs to `customer`; another customer's order reads as
+/// not found.
+fn check_order_of(
+    view: &impl View,
+    org: OrgId,
+    order: Option<OrderId>,
+    customer: CustomerId,
+) -> Result<()> {
+    if let Some(order) = order
+        && load_order(view, org, order)?.customer != customer
+    {
+        return Err(Error::not_found(OrderId::LABEL, order));
+    }
+    Ok(())
+}
+
+/// Refuses a send to a customer Telegram cannot reach: they blocked the bot (a 403 marked
+/// them unreachable) or no Telegram account is known.
+pub(crate) fn check_reachable(customer: &Customer) -> Result<()> {
+    if customer.unreachable {
+        return Err(Error::conflict(format!(
+            "customer {} blocked the bot; the message cannot be delivered",
+            customer.id
+        )));
+    }
+    if customer.telegram_id.is_none() {
+        return Err(Error::conflict(format!(
+            "customer {} has no telegram account; the message cannot be delivered",
+            customer.id
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a message and its conversation and order index entries.
+pub(crate) fn write_message(tx: &Tx<'_>, org: OrgId, message: &Message) -> Result<()> {
+    tx.put(tables::MESSAGES, &message_key(org, message.id), message)?;
+    tx.index(
+        tables::MESSAGES_BY_CUSTOMER,
+        &Key::org(org).u64(message.customer.0).u64(message.id.0),
+    )?;
+    if let Some(order) = message.order {
+        tx.index(
+            tables::MESSAGES_BY_ORDER,
+            &Key::org(org).u64(order.0).u64(message.id.0),
+        )?;
+    }
+    Ok(())
+}
+
+fn message_summary(message: &Message) -> String {
+    let about = match message.order {
+        Some(order) => format!(" about order {order}"),
+        None => String::new(),
+    };
+    format!(
+        "customer {}{about}: {} characters, {} files",
+        message.customer,
+        message.text.chars().count(),
+        message.attachments.len()
+    )
+}
+
+/// Whether `resolved` may chat about `order`: `chat_customers`, or an order-level grant of it
+/// on that order (the assignee's chat access, C0de seed). The system always may.
+fn may_chat(
+    view: &impl View,
+    org: OrgId,
+    resolved: &Resolved,
+    order: Option<OrderId>,
+) -> Result<bool> {
+    if resolved.has(Permission::ChatCustomers) {
+        return Ok(true);
+    }
+    match (resolved, order) {
+        (Resolved::Staff(user, _), Some(order)) => {
+            has_grant(view, org, order, user.id, Permission::ChatCustomers)
+        }
+        _ => Ok(false),
+    }
+}
+
+impl Tx<'_> {
+    /// Records a message a customer wrote (through the bot). Counts it as unread for staff,
+    /// moves the conversation to the top, and marks the customer reachable again (writing to
+    /// the bot means they unblocked it).
+    ///
+    /// Rules: the actor is the customer or the system; the order, when given, is the
+    /// customer's; text at most 4096 characters (control characters other than line breaks
+    /// and tabs are dropped); text or an attachment; at most 10 attachments, each already
+    /// stored.
+    ///
+    /// # Errors
+    /// Permission denied for staff; not found (customer, order, media); invalid input on
+    /// `text` or `attachments`.
+    pub fn post_inbound(&mut self, actor: &Actor, msg: InboundMessage) -> Result<Message> {
+        let customer_id = match actor.who {
+            ActorRef::Customer(customer) => customer,
+            ActorRef::System => msg.customer,
+            ActorRef::Staff(_) => {
+                return Err(Error::forbidden(
+                    "only a customer (or the bot as the system) posts inbound messages",
+                ));
+            }
+        };
+        let mut customer = load_customer(self, actor.org, customer_id)?;
+        check_order_of(self, actor.org, msg.order, customer_id)?;
+        let text = inbound_text(&msg.text)?;
+        let attachments = check_attachments(self, actor.org, msg.attachments)?;
+        require_content(&text, &attachments)?;
+        let id = MessageId(self.next_id(actor.org, "message")?);
+        let message = Message {
+            id,
+            customer: customer_id,
+            order: msg.order,
+            direction: Direction::Inbound,
+            author: Author::Customer(customer_id),
+            text,
+            attachments,
+            telegram_message_id: msg.telegram_message_id,
+            delivery: DeliveryState::Received,
+            created_at: self.now(),
+        };
+        write_message(self, actor.org, &message)?;
+        let was_unreachable = customer.unreachable;
+        customer.unread = customer.unread.saturating_add(1);
+        customer.last_activity_at = self.now();
+        customer.unreachable = false;
+        save_customer(self, actor.org, &customer)?;
+        if was_unreachable {
+            self.audit(
+                &Actor::system(actor.org),
+                "customer.reachable",
+                format!("customer {customer_id}"),
+                "wrote to the bot".to_string(),
+            )?;
+        }
+        self.audit(
+            actor,
+            "message.received",
+            format!("message {id}"),
+            message_summary(&message),
+        )?;
+        Ok(message)
+    }
+
+    /// Sends a message to a customer: records it (delivery pending) and queues its Telegram
+    /// delivery in the outbox, in this transaction.
+    ///
+    /// Rules: staff need `chat_customers`, or an order-level `chat_customers` grant on the
+    /// message's order (the assignee); the system may (author System); customers may not. The
+    /// order, when given, is the customer's; the customer is reachable (not blocked, has a
+    /// Telegram account); text at most 4096 characters without control characters; text or an
+    /// attachment; at most 10 attachments, each already stored.
+    ///
+    /// # Errors
+    /// Permission denied (naming `chat_customers`); not found; invalid input on `text` or
+    /// `attachments`; conflict `customer N blocked the bot; the message cannot be delivered`.
+    pub fn post_outbound(&mut self, actor: &Actor, msg: OutboundMessage) -> Result<Message> {
+        let resolved = resolve(self, actor)?;
+        if matches!(resolved, Resolved::Customer(_)) {
+            return Err(Error::forbidden(
+                "customers write through the bot, not as outbound messages",
+            ));
+        }
+        if !may_chat(self, actor.org, &resolved, msg.order)? {
+            return Err(Error::denied(
+                Permission::ChatCustomers,
+                format!("{} lacks the chat_customers permission", actor.who),
+            ));
+        }
+        let mut customer = load_customer(self, actor.org, msg.customer)?;
+        check_order_of(self, actor.org, msg.order, msg.customer)?;
+        let text = clean_text("text", &msg.text, 0, MESSAGE_MAX_CHARS)?;
+        let attachments = check_attachments(self, actor.org, msg.attachments)?;
+        require_content(&text, &attachments)?;
+        check_reachable(&customer)?;
+        let author = match resolved.user_id() {
+            Some(user) => Author::Staff(user),
+            None => Author::System,
+        };
+        let id = MessageId(self.next_id(actor.org, "message")?);
+        let message = Message {
+            id,
+            customer: msg.customer,
+            order: msg.order,
+            direction: Direction::Outbound,
+            author,
+            text,
+            attachments,
+            telegram_message_id: None,
+            delivery: DeliveryState::Pending,
+            created_at: self.now(),
+        };
+        write_message(self, actor.org, &message)?;
+        customer.last_activity_at = self.now();
+        save_customer(self, actor.org, &customer)?;
+        self.enqueue(
+            actor.org,
+            Recipient::Customer(msg.customer),
+            OutboxPayload::ChatMessage(id),
+        )?;
+        self.audit(
+            actor,
+            "message.sent",
+            format!("message {id}"),
+            message_summary(&message),
+        )?;
+        Ok(message)
+    }
+
+    /// Marks a customer's conversation read: resets the unread count. Needs `chat_customers`
+    /// (the system always may). Writes nothing when nothing was unread.
+    ///
+    /// # Errors
+    /// Permission denied; not found.
+    pub fn mark_read(&mut self, actor: &Actor, customer: CustomerId) -> Result<Customer> {
+        super::require(self, actor, Permission::ChatCustomers)?;
+        let mut record = load_customer(self, actor.org, customer)?;
+        if record.unread == 0 {
+            return Ok(record);
+        }
+        let before = record.unread;
+        record.unread = 0;
+        save_customer(self, actor.org, &record)?;
+        self.audit(
+            actor,
+            "conversation.read",
+            format!("customer {customer}"),
+            format!("{before} unread -> 0"),
+        )?;
+        Ok(record)
+    }
+
+    /// Records that Telegram accepted an outbound message, with its `message_id` in the
+    /// customer's chat. Called by the outbox job (no actor, no audit entry: delivery
+    /// bookkeeping is not a change anyone made). Idempotent.
+    ///
+    /// # Errors
+    /// Not found; conflict for an inbound message.
+    pub fn mark_message_sent(
+        &mut self,
+        org: OrgId,
+        message: MessageId,
+        telegram_message_id: i64,
+    ) -> Result<Message> {
+        let mut record = load_message(self, org, message)?;
+        if record.direction != Direction::Outbound {
+            return Err(Error::conflict(format!(
+                "message {message} was received, not sent"
+            )));
+        }
+        if record.delivery == DeliveryState::Sent
+            && record.telegram_message_id == Some(telegram_message_id)
+        {
+            return Ok(record);
+        }
+        record.delivery = DeliveryState::Sent;
+        record.telegram_message_id = Some(telegram_message_id);
+        self.put(tables::MESSAGES, &message_key(org, message), &record)?;
+        Ok(record)
+    }
+
+    /// Records that Telegram refused an outbound message for good (the customer blocked the
+    /// bot). Called by the outbox job; idempotent; no audit entry (see
+    /// [`Tx::mark_message_sent`]).
+    ///
+    /// # Errors
+    /// Not found; conflict for an inbound message.
+    pub fn mark_message_failed(&mut self, org: OrgId, message: MessageId) -> Result<Message> {
+        let mut record = load_message(self, org, message)?;
+        if record.direction != Direction::Outbound {
+            return Err(Error::conflict(format!(
+                "message {message} was received, not sent"
+            )));
+        }
+        if record.delivery == DeliveryState::Failed {
+            return Ok(record);
+        }
+        record.delivery = DeliveryState::Failed;
+        self.put(tables::MESSAGES, &message_key(org, message), &record)?;
+        Ok(record)
+    }
+}
+
+/// Reads one page of message ids under `prefix`, newest first, after the cursor.
+fn message_page(
+    view: &impl View,
+    org: OrgId,
+    def: crate::store::Def,
+    prefix: Key,
+    page: Page,
+) -> Result<Paged<Message>> {
+    let size = page.size();
+    let after = page.after.map(|after| prefix.clone().u64(after).into_vec());
+    let keys = view.keys_with_prefix(def, &prefix, after.as_deref(), true, size + 1)?;
+    let mut items = Vec::with_capacity(size.min(keys.len()));
+    for key in keys.iter().take(size) {
+        let id = MessageId(keys::tail_u64(key));
+        items.push(
+            view.get(tables::MESSAGES, &message_key(org, id))?
+                .ok_or_else(|| crate::store::dangling("messages index", key))?,
+        );
+    }
+    let next = if keys.len() > size {
+        items.last().map(|message: &Message| message.id.0)
+    } else {
+        None
+    };
+    Ok(Paged { items, next })
+}
+
+/// A customer's conversation, newest first, with keyset pagination (the cursor is the last
+/// message id of the previous page). Visible to the customer themself, to staff with
+/// `chat_customers` and to the system. One index scan and `limit` record reads.
+///
+/// # Errors
+/// Not found (also another customer's conversation, for a customer); permission denied.
+pub fn messages_of_customer_in(
+    view: &impl View,
+    actor: &Actor,
+    customer: CustomerId,
+    page: Page,
+) -> Result<Paged<Message>> {
+    match resolve(view, actor)? {
+        Resolved::Customer(me) if me != customer => {
+            return Err(Error::not_found(CustomerId::LABEL, customer));
+        }
+        Resolved::Customer(_) => {}
+        resolved => {
+            if !resolved.has(Permission::ChatCustomers) {
+                return Err(Error::denied(
+                    Permission::ChatCustomers,
+                    format!("{} lacks the chat_customers permission", actor.who),
+                ));
+            }
+        }
+    }
+    load_customer(view, actor.org, customer)?;
+    message_page(
+        view,
+        actor.org,
+        tables::MESSAGES_BY_CUSTOMER,
+        Key::org(actor.org).u64(customer.0),
+        page,
+    )
+}
+
+/// The messages about one order, newest first, with keyset pagination (the cursor is the
+/// last message id of the previous page). Visible to the order's customer, staff with
+/// `chat_customers`, staff holding a `chat_customers` grant on the order, and the system.
+///
+/// # Errors
+/// Not found (also another customer's order, for a customer); permission denied.
+pub fn messages_of_order_in(
+    view: &impl View,
+    actor: &Actor,
+    order: OrderId,
+    page: Page,
+) -> Result<Paged<Message>> {
+    let resolved = resolve(view, actor)?;
+    let record = load_order(view, actor.org, order)?;
+    match &resolved {
+        Resolved::Customer(me) if *me != record.customer => {
+            return Err(Error::not_found(OrderId::LABEL, order));
+        }
+        Resolved::Customer(_) => {}
+        _ => {
+            if !may_chat(view, actor.org, &resolved, Some(order))? {
+                return Err(Error::denied(
+                    Permission::ChatCustomers,
+                    format!("{} lacks the chat_customers permission", actor.who),
+                ));
+            }
+        }
+    }
+    message_page(
+        view,
+        actor.org,
+        tables::MESSAGES_BY_ORDER,
+        Key::org(actor.org).u64(order.0),
+        page,
+    )
+}
+
+/// Customers by last activity (the inbox's conversation list), most recent first, with
+/// keyset pagination on (activity, id): the cursor is the customer id of the last row of the
+/// previous page, whose current activity is looked up to resume. When that customer became
+/// active again since, the next page resumes from their new place (rows may repeat, none are
+/// lost for good). Needs `chat_customers` (the system always may; customers may not).
+///
+/// # Errors
+/// Permission denied; not found when the cursor names an unknown customer.
+pub fn conversations_in(view: &impl View, actor: &Actor, page: Page) -> Result<Paged<Customer>> {
+    super::require(view, actor, Permission::ChatCustomers)?;
+    let org = actor.org;
+    let size = page.size();
+    let prefix = Key::org(org);
+    let after = match page.after {
+        Some(after) => {
+            let cursor = load_customer(view, org, CustomerId(after))?;
+            Some(activity_key(org, cursor.last_activity_at, cursor.id).into_vec())
+        }
+        None => None,
+    };
+    let keys = view.keys_with_prefix(
+        tables::CUSTOMERS_BY_ACTIVITY,
+        &prefix,
+        after.as_deref(),
+        true,
+        size + 1,
+    )?;
+    let mut items = Vec::with_capacity(size.min(keys.len()));
+    for key in keys.iter().take(size) {
+        items.push(load_customer(view, org, CustomerId(keys::tail_u64(key)))?);
+    }
+    let next = if keys.len() > size {
+        items.last().map(|customer| customer.id.0)
+    } else {
+        None
+    };
+    Ok(Paged { items, next })
+}
+
+impl Crm {
+    /// See [`Tx::post_inbound`]. Blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::post_inbound`].
+    pub fn post_inbound(&self, actor: &Actor, msg: InboundMessage) -> Result<Message> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.post_inbound(&actor, msg))
+    }
+
+    /// See [`Tx::post_outbound`]. Blocks until the commit is durable; the Telegram delivery
+    /// happens later, from the outbox.
+    ///
+    /// # Errors
+    /// See [`Tx::post_outbound`].
+    pub fn post_outbound(&self, actor: &Actor, msg: OutboundMessage) -> Result<Message> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.post_outbound(&actor, msg))
+    }
+
+    /// See [`Tx::mark_read`].
+    ///
+    /// # Errors
+    /// See [`Tx::mark_read`].
+    pub fn mark_read(&self, actor: &Actor, customer: CustomerId) -> Result<Customer> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.mark_read(&actor, customer))
+    }
+
+    /// See [`Tx::mark_message_sent`].
+    ///
+    /// # Errors
+    /// See [`Tx::mark_message_sent`].
+    pub fn mark_message_sent(
+        &self,
+        org: OrgId,
+        message: MessageId,
+        telegram_message_id: i64,
+    ) -> Result<Message> {
+        self.write(move |tx| tx.mark_message_sent(org, message, telegram_message_id))
+    }
+
+    /// See [`Tx::mark_message_failed`].
+    ///
+    /// # Errors
+    /// See [`Tx::mark_message_failed`].
+    pub fn mark_message_failed(&self, org: OrgId, message: MessageId) -> Result<Message> {
+        self.write(move |tx| tx.mark_message_failed(org, message))
+    }
+
+    /// See [`messages_of_customer_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`messages_of_customer_in`].
+    pub fn messages_of_customer(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        page: Page,
+    ) -> Result<Paged<Message>> {
+        self.read(|view| messages_of_customer_in(view, actor, customer, page))
+    }
+
+    /// See [`messages_of_order_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`messages_of_order_in`].
+    pub fn messages_of_order(
+        &self,
+        actor: &Actor,
+        order: OrderId,
+        page: Page,
+    ) -> Result<Paged<Message>> {
+        self.read(|view| messages_of_order_in(view, actor, order, page))
+    }
+
+    /// See [`conversations_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`conversations_in`].
+    pub fn conversations(&self, actor: &Actor, page: Page) -> Result<Paged<Customer>> {
+        self.read(|view| conversations_in(view, actor, page))
+    }
+}

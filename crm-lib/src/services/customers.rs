@@ -207,7 +207,9 @@ pub(crate) fn activity_key(org: OrgId, at: Timestamp, customer: CustomerId) -> K
 pub(crate) fn save_customer(tx: &Tx<'_>, org: OrgId, customer: &Customer) -> Result<()> {
     let key = Key::org(org).u64(customer.id.0);
     let before: Option<Customer> = tx.get(tables::CUSTOMERS, &key)?;
-    if let Some(before) = before.filter(|before| before.last_activity_at != customer.last_activity_at) {
+    if let Some(before) =
+        before.filter(|before| before.last_activity_at != customer.last_activity_at)
+    {
         tx.remove(
             tables::CUSTOMERS_BY_ACTIVITY,
             &activity_key(org, before.last_activity_at, customer.id),
@@ -247,7 +249,13 @@ pub(crate) fn insert_customer_v1_fixture(tx: &Tx<'_>, org: OrgId) -> Result<Cust
         created_at: tx.now(),
         last_activity_at: tx.now(),
     };
-    save_customer(tx, org, &customer)?;
+    // Schema 1 had no activity index: write the record and the Telegram index only.
+    tx.put(tables::CUSTOMERS, &Key::org(org).u64(id.0), &customer)?;
+    tx.put_raw(
+        tables::CUSTOMERS_BY_TELEGRAM,
+        Key::org(org).i64(5_000_000_001).as_slice(),
+        &id.0.to_be_bytes(),
+    )?;
     Ok(id)
 }
 

@@ -1,1 +1,353 @@
-//! export (being written).
+//! Export of customers, orders and the audit log as CSV or JSON (`crm export`).
+//!
+//! Each export reads one snapshot and streams rows to the writer as it scans, so memory stays
+//! flat however large the table. The columns of a row are defined once and rendered in both
+//! formats: CSV with a header row (empty cells for missing values, lists joined with `; `),
+//! JSON as one array of objects with the same keys in the same order (missing values are
+//! `null`, lists are arrays). Customer exports carry the columns of
+//! [`super::import::CUSTOMER_COLUMNS`], so an exported file imports back as it is.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use crate::model::*;
+use crate::store::{Key, ViewExt, codec, tables};
+use crate::{Crm, Error, Result};
+
+use super::load_org;
+
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header row (RFC 4180 quoting), UTF-8.
+    #[default]
+    Csv,
+    /// One JSON array of objects.
+    Json,
+}
+
+impl FromStr for ExportFormat {
+    type Err = Error;
+
+    /// Parses `csv` or `json` (any case).
+    fn from_str(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(ExportFormat::Csv),
+            "json" => Ok(ExportFormat::Json),
+            other => Err(Error::invalid(
+                "format",
+                format!("{other:?} is not an export format (csv or json)"),
+            )),
+        }
+    }
+}
+
+/// The columns of a customers export.
+pub const CUSTOMER_EXPORT_COLUMNS: [&str; 11] = [
+    "telegram_id",
+    "username",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "language",
+    "id",
+    "unreachable",
+    "created_at",
+    "last_activity_at",
+];
+
+/// The columns of an orders export.
+pub const ORDER_EXPORT_COLUMNS: [&str; 15] = [
+    "id",
+    "number",
+    "customer_id",
+    "customer_telegram_id",
+    "customer_name",
+    "title",
+    "description",
+    "budget",
+    "price",
+    "deadline",
+    "stage",
+    "assignee",
+    "markers",
+    "created_at",
+    "updated_at",
+];
+
+/// The columns of an audit export.
+pub const AUDIT_EXPORT_COLUMNS: [&str; 8] = [
+    "id",
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "summary",
+    "ip",
+    "user_agent",
+];
+
+fn write_error(error: std::io::Error) -> Error {
+    Error::storage("cannot write the export", error)
+}
+
+/// Renders rows in one format.
+enum Sink<'w> {
+    Csv(csv::Writer<&'w mut dyn Write>),
+    Json {
+        out: BufWriter<&'w mut dyn Write>,
+        columns: &'static [&'static str],
+        rows: u64,
+    },
+}
+
+impl<'w> Sink<'w> {
+    fn new(
+        format: ExportFormat,
+        columns: &'static [&'static str],
+        out: &'w mut dyn Write,
+    ) -> Result<Self> {
+        match format {
+            ExportFormat::Csv => {
+                let mut writer = csv::WriterBuilder::new().from_writer(out);
+                writer.write_record(columns).map_err(csv_error)?;
+                Ok(Sink::Csv(writer))
+            }
+            ExportFormat::Json => {
+                let mut out = BufWriter::new(out);
+                out.write_all(b"[").map_err(write_error)?;
+                Ok(Sink::Json {
+                    out,
+                    columns,
+                    rows: 0,
+                })
+            }
+        }
+    }
+
+    /// Writes one row; `values` are in column order.
+    fn row(&mut self, values: Vec<Value>) -> Result<()> {
+        match self {
+            Sink::Csv(writer) => writer
+                .write_record(values.iter().map(csv_cell))
+                .map_err(csv_error),
+            Sink::Json { out, columns, rows } => {
+                let mut text = String::from(if *rows == 0 { "\n  {" } else { ",\n  {" });
+                for (index, (column, value)) in columns.iter().zip(values).enumerate() {
+                    if index > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&Value::String((*column).to_string()).to_string());
+                    text.push_str(": ");
+                    text.push_str(&value.to_string());
+                }
+                text.push('}');
+                *rows += 1;
+                out.write_all(text.as_bytes()).map_err(write_error)
+            }
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Csv(mut writer) => writer.flush().map_err(write_error),
+            Sink::Json { mut out, rows, .. } => {
+                out.write_all(if rows == 0 { b"]\n" } else { b"\n]\n" })
+                    .map_err(write_error)?;
+                out.flush().map_err(write_error)
+            }
+        }
+    }
+}
+
+fn csv_error(error: csv::Error) -> Error {
+    Error::storage("cannot write the export", error)
+}
+
+/// A value as a CSV cell: text as is, numbers and flags as text, null as empty, lists joined
+/// with `; `.
+fn csv_cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items.iter().map(csv_cell).collect::<Vec<_>>().join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn text(value: impl Into<String>) -> Value {
+    Value::String(value.into())
+}
+
+fn optional<T: ToString>(value: Option<T>) -> Value {
+    value.map_or(Value::Null, |value| Value::String(value.to_string()))
+}
+
+impl Crm {
+    /// Writes every customer of `org`, oldest first, in `format`
+    /// ([`CUSTOMER_EXPORT_COLUMNS`]; the CSV imports back with [`Crm::import_customers`]).
+    /// Reads one snapshot and streams; blocks on the writer. Returns the number of customers.
+    ///
+    /// # Errors
+    /// Not found for an unknown organization; [`crate::ErrorKind::Storage`] when the store
+    /// cannot be read or `out` cannot be written.
+    pub fn export_customers(
+        &self,
+        org: OrgId,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        self.read(|view| {
+            load_org(view, org)?;
+            let mut sink = Sink::new(format, &CUSTOMER_EXPORT_COLUMNS, out)?;
+            let mut count = 0;
+            view.for_each_prefix(tables::CUSTOMERS, &Key::org(org), |_, value| {
+                let customer = codec::decode::<Customer>(value)?;
+                sink.row(vec![
+                    customer
+                        .telegram_id
+                        .map_or(Value::Null, |id| Value::from(id.0)),
+                    optional(customer.username),
+                    text(customer.first_name),
+                    optional(customer.last_name),
+                    optional(customer.phone),
+                    optional(customer.email),
+                    text(customer.language.code()),
+                    Value::from(customer.id.0),
+                    Value::Bool(customer.unreachable),
+                    text(customer.created_at.to_rfc3339()),
+                    text(customer.last_activity_at.to_rfc3339()),
+                ])?;
+                count += 1;
+                Ok(true)
+            })?;
+            sink.finish()?;
+            Ok(count)
+        })
+    }
+
+    /// Writes every order of `org`, oldest first, in `format` ([`ORDER_EXPORT_COLUMNS`]: the
+    /// stage by key, the assignee by username, markers by name, amounts as `1500.00` in the
+    /// organization's currency, times in RFC 3339). Reads one snapshot and streams; blocks on
+    /// the writer. Returns the number of orders.
+    ///
+    /// # Errors
+    /// As [`Crm::export_customers`].
+    pub fn export_orders(
+        &self,
+        org: OrgId,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        self.read(|view| {
+            let organization = load_org(view, org)?;
+            let mut usernames: HashMap<UserId, String> = HashMap::new();
+            view.for_each_prefix(tables::USERS, &Key::org(org), |_, value| {
+                let user = codec::decode::<User>(value)?;
+                usernames.insert(user.id, user.username);
+                Ok(true)
+            })?;
+            let markers: HashMap<MarkerId, String> = super::team::list_markers_in(view, org)?
+                .into_iter()
+                .map(|marker| (marker.id, marker.name))
+                .collect();
+            let mut customers: HashMap<CustomerId, (Value, String)> = HashMap::new();
+            let mut sink = Sink::new(format, &ORDER_EXPORT_COLUMNS, out)?;
+            let mut count = 0;
+            view.for_each_prefix(tables::ORDERS, &Key::org(org), |_, value| {
+                let order = codec::decode::<Order>(value)?;
+                if !customers.contains_key(&order.customer) {
+                    let customer: Option<Customer> =
+                        view.get(tables::CUSTOMERS, &Key::org(org).u64(order.customer.0))?;
+                    let entry = match customer {
+                        Some(customer) => (
+                            customer
+                                .telegram_id
+                                .map_or(Value::Null, |id| Value::from(id.0)),
+                            customer.full_name(),
+                        ),
+                        None => (Value::Null, String::new()),
+                    };
+                    customers.insert(order.customer, entry);
+                }
+                let (telegram_id, name) = customers
+                    .get(&order.customer)
+                    .cloned()
+                    .unwrap_or((Value::Null, String::new()));
+                let stage = organization
+                    .pipeline
+                    .stage(order.stage)
+                    .map_or_else(|| order.stage.to_string(), |stage| stage.key.clone());
+                let assignee = order
+                    .assignee
+                    .map(|user| usernames.get(&user).cloned().unwrap_or(user.to_string()));
+                let marker_names: Vec<Value> = order
+                    .markers
+                    .iter()
+                    .map(|marker| text(markers.get(marker).cloned().unwrap_or(marker.to_string())))
+                    .collect();
+                sink.row(vec![
+                    Value::from(order.id.0),
+                    text(format!("#{}", order.id)),
+                    Value::from(order.customer.0),
+                    telegram_id,
+                    text(name),
+                    text(order.title),
+                    text(order.description),
+                    optional(order.budget),
+                    optional(order.price),
+                    optional(order.deadline),
+                    text(stage),
+                    optional(assignee),
+                    Value::Array(marker_names),
+                    text(order.created_at.to_rfc3339()),
+                    text(order.updated_at.to_rfc3339()),
+                ])?;
+                count += 1;
+                Ok(true)
+            })?;
+            sink.finish()?;
+            Ok(count)
+        })
+    }
+
+    /// Writes the audit log of `org`, oldest first, in `format` ([`AUDIT_EXPORT_COLUMNS`]).
+    /// Streams the log from one snapshot rather than loading it (it is the largest table of a
+    /// long-lived store); blocks on the writer. Returns the number of entries.
+    ///
+    /// # Errors
+    /// As [`Crm::export_customers`].
+    pub fn export_audit(
+        &self,
+        org: OrgId,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        self.read(|view| {
+            load_org(view, org)?;
+            let mut sink = Sink::new(format, &AUDIT_EXPORT_COLUMNS, out)?;
+            let mut count = 0;
+            view.for_each_prefix(tables::AUDIT, &Key::org(org), |_, value| {
+                let entry = codec::decode::<AuditEntry>(value)?;
+                sink.row(vec![
+                    Value::from(entry.id.0),
+                    text(entry.at.to_rfc3339()),
+                    text(entry.actor.to_string()),
+                    text(entry.action),
+                    text(entry.entity),
+                    text(entry.summary),
+                    optional(entry.ip),
+                    optional(entry.user_agent),
+                ])?;
+                count += 1;
+                Ok(true)
+            })?;
+            sink.finish()?;
+            Ok(count)
+        })
+    }
+}

@@ -58,7 +58,9 @@ pub fn parse_mime(mime: &str) -> Result<String> {
         return Err(bad());
     }
     match essence.split_once('/') {
-        Some((kind, subtype)) if !kind.is_empty() && !subtype.is_empty() && !subtype.contains('/') => {
+        Some((kind, subtype))
+            if !kind.is_empty() && !subtype.is_empty() && !subtype.contains('/') =>
+        {
             Ok(essence.to_ascii_lowercase())
         }
         _ => Err(bad()),
@@ -206,7 +208,15 @@ mod tests {
             parse_mime("text/plain; charset=utf-8").unwrap(),
             "text/plain"
         );
-        for bad in ["", "image", "/jpeg", "image/", "a/b/c", "image/jp eg", "фото/jpeg"] {
+        for bad in [
+            "",
+            "image",
+            "/jpeg",
+            "image/",
+            "a/b/c",
+            "image/jp eg",
+            "фото/jpeg",
+        ] {
             assert_eq!(
                 parse_mime(bad).unwrap_err().kind(),
                 crate::ErrorKind::InvalidInput,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, codec, keys, schema::word_key, tables};
+use crate::store::{Def, Key, ViewExt, codec, keys, schema::word_key, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::load_customer;
@@ -71,78 +71,74 @@ pub(crate) fn load_order(view: &impl View, org: OrgId, order: OrderId) -> Result
         .ok_or_else(|| Error::not_found(OrderId::LABEL, order))
 }
 
-fn stage_of<'a>(org: &'a Organization, stage: StageId) -> Result<&'a Stage> {
+pub(crate) fn stage_of<'a>(org: &'a Organization, stage: StageId) -> Result<&'a Stage> {
     org.pipeline
         .stage(stage)
         .ok_or_else(|| Error::corrupt(format!("stage {stage} is not in the pipeline")))
 }
 
-/// Adds every index entry and the stage counter of `order`.
-pub(crate) fn index_order(tx: &Tx<'_>, org: OrgId, order: &Order, with_words: bool) -> Result<()> {
+/// Every index entry of `order` (`with_words`: the title-word index too, which schema 1 did not
+/// have), as (table, key). The one place that knows the order index layouts: indexing,
+/// unindexing, moving and `crm verify` all use it. The stage counter is not an entry; see
+/// [`order_count_key`].
+pub(crate) fn order_index_keys(org: OrgId, order: &Order, with_words: bool) -> Vec<(Def, Key)> {
     let id = order.id.0;
-    tx.index(
-        tables::ORDERS_BY_STAGE,
-        &Key::org(org).u16(order.stage.0).u64(id),
-    )?;
-    tx.index(
-        tables::ORDERS_BY_CUSTOMER,
-        &Key::org(org).u64(order.customer.0).u64(id),
-    )?;
-    tx.index(
-        tables::ORDERS_BY_DAY,
-        &Key::org(org).i64(order.created_at.day()).u64(id),
-    )?;
+    let mut keys = vec![
+        (
+            tables::ORDERS_BY_STAGE,
+            Key::org(org).u16(order.stage.0).u64(id),
+        ),
+        (
+            tables::ORDERS_BY_CUSTOMER,
+            Key::org(org).u64(order.customer.0).u64(id),
+        ),
+        (
+            tables::ORDERS_BY_DAY,
+            Key::org(org).i64(order.created_at.day()).u64(id),
+        ),
+    ];
     if let Some(assignee) = order.assignee {
-        tx.index(
+        keys.push((
             tables::ORDERS_BY_ASSIGNEE,
-            &Key::org(org).u64(assignee.0).u64(id),
-        )?;
+            Key::org(org).u64(assignee.0).u64(id),
+        ));
     }
-    for marker in &order.markers {
-        tx.index(
+    let mut markers = order.markers.clone();
+    markers.sort_unstable();
+    markers.dedup();
+    for marker in markers {
+        keys.push((
             tables::ORDERS_BY_MARKER,
-            &Key::org(org).u64(marker.0).u64(id),
-        )?;
+            Key::org(org).u64(marker.0).u64(id),
+        ));
     }
     if with_words {
         for word in keys::title_words(&order.title) {
-            tx.index(tables::ORDERS_BY_WORD, &word_key(org, &word, id))?;
+            keys.push((tables::ORDERS_BY_WORD, word_key(org, &word, id)));
         }
     }
-    tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(order.stage.0), 1)
+    keys
+}
+
+/// The key of a stage's counter in `ORDER_COUNTS`.
+pub(crate) fn order_count_key(org: OrgId, stage: StageId) -> Key {
+    Key::org(org).u16(stage.0)
+}
+
+/// Adds every index entry and the stage counter of `order`.
+pub(crate) fn index_order(tx: &Tx<'_>, org: OrgId, order: &Order, with_words: bool) -> Result<()> {
+    for (def, key) in order_index_keys(org, order, with_words) {
+        tx.index(def, &key)?;
+    }
+    tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, order.stage), 1)
 }
 
 /// Removes every index entry and the stage count of `order`.
 pub(crate) fn unindex_order(tx: &Tx<'_>, org: OrgId, order: &Order) -> Result<()> {
-    let id = order.id.0;
-    tx.remove(
-        tables::ORDERS_BY_STAGE,
-        &Key::org(org).u16(order.stage.0).u64(id),
-    )?;
-    tx.remove(
-        tables::ORDERS_BY_CUSTOMER,
-        &Key::org(org).u64(order.customer.0).u64(id),
-    )?;
-    tx.remove(
-        tables::ORDERS_BY_DAY,
-        &Key::org(org).i64(order.created_at.day()).u64(id),
-    )?;
-    if let Some(assignee) = order.assignee {
-        tx.remove(
-            tables::ORDERS_BY_ASSIGNEE,
-            &Key::org(org).u64(assignee.0).u64(id),
-        )?;
+    for (def, key) in order_index_keys(org, order, true) {
+        tx.remove(def, &key)?;
     }
-    for marker in &order.markers {
-        tx.remove(
-            tables::ORDERS_BY_MARKER,
-            &Key::org(org).u64(marker.0).u64(id),
-        )?;
-    }
-    for word in keys::title_words(&order.title) {
-        tx.remove(tables::ORDERS_BY_WORD, &word_key(org, &word, id))?;
-    }
-    tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(order.stage.0), -1)
+    tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, order.stage), -1)
 }
 
 /// Indexes an order of the schema-1 fixture (everything but the word index, which schema 1
@@ -153,59 +149,38 @@ pub(crate) fn index_order_v1_fixture(tx: &Tx<'_>, org: OrgId, order: &Order) -> 
 
 /// Replaces a stored order, moving its index entries when the stage or assignee changed.
 fn save_order(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order) -> Result<()> {
+    let old = order_index_keys(org, before, true);
+    let new = order_index_keys(org, after, true);
+    let same = |(def, key): &(Def, Key), (other_def, other_key): &(Def, Key)| {
+        redb::TableHandle::name(def) == redb::TableHandle::name(other_def) && key == other_key
+    };
+    for entry in &old {
+        if !new.iter().any(|other| same(entry, other)) {
+            tx.remove(entry.0, &entry.1)?;
+        }
+    }
+    for entry in &new {
+        if !old.iter().any(|other| same(entry, other)) {
+            tx.index(entry.0, &entry.1)?;
+        }
+    }
     if before.stage != after.stage {
-        tx.remove(
-            tables::ORDERS_BY_STAGE,
-            &Key::org(org).u16(before.stage.0).u64(before.id.0),
+        tx.add_counter(
+            tables::ORDER_COUNTS,
+            &order_count_key(org, before.stage),
+            -1,
         )?;
-        tx.index(
-            tables::ORDERS_BY_STAGE,
-            &Key::org(org).u16(after.stage.0).u64(after.id.0),
-        )?;
-        tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(before.stage.0), -1)?;
-        tx.add_counter(tables::ORDER_COUNTS, &Key::org(org).u16(after.stage.0), 1)?;
-    }
-    if before.assignee != after.assignee {
-        if let Some(old) = before.assignee {
-            tx.remove(
-                tables::ORDERS_BY_ASSIGNEE,
-                &Key::org(org).u64(old.0).u64(before.id.0),
-            )?;
-        }
-        if let Some(new) = after.assignee {
-            tx.index(
-                tables::ORDERS_BY_ASSIGNEE,
-                &Key::org(org).u64(new.0).u64(after.id.0),
-            )?;
-        }
-    }
-    if before.markers != after.markers {
-        for marker in &before.markers {
-            tx.remove(
-                tables::ORDERS_BY_MARKER,
-                &Key::org(org).u64(marker.0).u64(before.id.0),
-            )?;
-        }
-        for marker in &after.markers {
-            tx.index(
-                tables::ORDERS_BY_MARKER,
-                &Key::org(org).u64(marker.0).u64(after.id.0),
-            )?;
-        }
-    }
-    if before.title != after.title {
-        for word in keys::title_words(&before.title) {
-            tx.remove(tables::ORDERS_BY_WORD, &word_key(org, &word, before.id.0))?;
-        }
-        for word in keys::title_words(&after.title) {
-            tx.index(tables::ORDERS_BY_WORD, &word_key(org, &word, after.id.0))?;
-        }
+        tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, after.stage), 1)?;
     }
     tx.put(tables::ORDERS, &Key::org(org).u64(after.id.0), after)
 }
 
 /// The customer's orders that are not in a terminal stage.
-fn open_orders_of(view: &impl View, org: &Organization, customer: CustomerId) -> Result<u32> {
+pub(crate) fn open_orders_of(
+    view: &impl View,
+    org: &Organization,
+    customer: CustomerId,
+) -> Result<u32> {
     let mut open = 0;
     for key in view.keys_with_prefix(
         tables::ORDERS_BY_CUSTOMER,
@@ -237,7 +212,60 @@ fn may_view(resolved: &Resolved, org: &Organization, order: &Order) -> Result<bo
     })
 }
 
-fn order_label(order: &Order) -> String {
+/// The typed-in fields of an order, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OrderFields {
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) budget: Option<Money>,
+    pub(crate) deadline: Option<Date>,
+}
+
+/// Validates an order's typed-in fields, the one place these rules are written (creation in
+/// the bot or the browser, and CSV import): title 1-200 and description 1-4000 characters;
+/// budget empty or a positive amount; deadline empty or `YYYY-MM-DD`, not before `not_before`
+/// when given (a customer's deadline may not be in the past).
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] naming the first bad field.
+pub(crate) fn validate_order_fields(
+    title: &str,
+    description: &str,
+    budget: Option<&str>,
+    deadline: Option<&str>,
+    not_before: Option<Date>,
+) -> Result<OrderFields> {
+    let title = clean_text("title", title, 1, 200)?;
+    let description = clean_text("description", description, 1, 4000)?;
+    let budget = match budget.map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let amount = Money::parse("budget", text)?;
+            if amount.0 <= 0 {
+                return Err(Error::invalid("budget", "must be more than zero"));
+            }
+            Some(amount)
+        }
+    };
+    let deadline = match deadline.map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let date = Date::parse("deadline", text)?;
+            if not_before.is_some_and(|earliest| date < earliest) {
+                return Err(Error::invalid("deadline", format!("{date} is in the past")));
+            }
+            Some(date)
+        }
+    };
+    Ok(OrderFields {
+        title,
+        description,
+        budget,
+        deadline,
+    })
+}
+
+pub(crate) fn order_label(order: &Order) -> String {
     format!("order {}", order.id)
 }
 
@@ -268,28 +296,22 @@ impl Tx<'_> {
             }
         };
         let customer = load_customer(self, actor.org, customer_id)?;
-        let title = clean_text("title", &request.title, 1, 200)?;
-        let description = clean_text("description", &request.description, 1, 4000)?;
-        let budget = match request.budget.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => {
-                let amount = Money::parse("budget", text)?;
-                if amount.0 <= 0 {
-                    return Err(Error::invalid("budget", "must be more than zero"));
-                }
-                Some(amount)
-            }
+        let not_before = match actor.who {
+            ActorRef::Customer(_) => Some(Date::of(self.now())),
+            _ => None,
         };
-        let deadline = match request.deadline.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => {
-                let date = Date::parse("deadline", text)?;
-                if matches!(actor.who, ActorRef::Customer(_)) && date < Date::of(self.now()) {
-                    return Err(Error::invalid("deadline", format!("{date} is in the past")));
-                }
-                Some(date)
-            }
-        };
+        let OrderFields {
+            title,
+            description,
+            budget,
+            deadline,
+        } = validate_order_fields(
+            &request.title,
+            &request.description,
+            request.budget.as_deref(),
+            request.deadline.as_deref(),
+            not_before,
+        )?;
         for marker in &request.markers {
             if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
                 return Err(Error::not_found(MarkerId::LABEL, marker));

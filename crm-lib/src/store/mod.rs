@@ -7,6 +7,7 @@
 
 pub(crate) mod codec;
 pub(crate) mod keys;
+pub(crate) mod raw;
 pub(crate) mod records;
 pub(crate) mod schema;
 pub(crate) mod tables;
@@ -22,8 +23,8 @@ pub(crate) use tables::Def;
 pub(crate) use writer::Writer;
 
 use crate::model::{
-    Actor, ActorRef, AuditEntry, AuditId, OrgId, OutboxId, OutboxItem, OutboxPayload, OutboxState,
-    Recipient, Timestamp,
+    Actor, AuditEntry, AuditId, OrgId, OutboxId, OutboxItem, OutboxPayload, OutboxState, Recipient,
+    Timestamp,
 };
 use crate::{Error, Result};
 
@@ -349,11 +350,6 @@ pub(crate) trait ViewExt: View {
 }
 
 impl<V: View + ?Sized> ViewExt for V {}
-
-/// Who did it, for messages.
-pub(crate) fn actor_label(actor: &ActorRef) -> String {
-    actor.to_string()
-}
 
 /// A storage-level error for a record missing where an index points.
 pub(crate) fn dangling(table: &str, key: &[u8]) -> Error {

@@ -195,9 +195,18 @@ mod tests {
 
     #[test]
     fn trailing_bytes_are_corruption() {
-        let marker = Marker { id: MarkerId(1), name: "Rust".into(), color: "#dea584".into() };
+        let marker = Marker {
+            id: MarkerId(1),
+            name: "Rust".into(),
+            color: "#dea584".into(),
+        };
         let mut bytes = encode(&marker).unwrap();
         bytes.push(0);
-        assert!(decode::<Marker>(&bytes).unwrap_err().to_string().contains("trailing"));
+        assert!(
+            decode::<Marker>(&bytes)
+                .unwrap_err()
+                .to_string()
+                .contains("trailing")
+        );
     }
 }

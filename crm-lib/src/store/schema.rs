@@ -8,8 +8,8 @@ use redb::Database;
 
 use super::keys::{self, Key};
 use super::records::OrderV1;
-use super::tables::{self, Def};
-use super::{Tx, View, ViewExt, codec};
+use super::tables;
+use super::{Tx, View, codec};
 use crate::model::{Order, OrgId, Timestamp};
 use crate::{Error, Result};
 
@@ -69,7 +69,8 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
     Ok(found)
 }
 
-/// Schema 1 -> 2: rewrite orders in record version 2 and build the title-word index.
+/// Schema 1 -> 2: rewrite orders in record version 2 and build the title-word and
+/// conversation-activity indexes.
 fn migrate_1_to_2(tx: &Tx<'_>) -> Result<()> {
     let mut orders: Vec<(Vec<u8>, Order)> = Vec::new();
     tx.scan(
@@ -87,6 +88,23 @@ fn migrate_1_to_2(tx: &Tx<'_>) -> Result<()> {
         for word in keys::title_words(&order.title) {
             tx.index(tables::ORDERS_BY_WORD, &word_key(org, &word, order.id.0))?;
         }
+    }
+    // The conversation list's index came with schema 2 as well.
+    let mut customers: Vec<(OrgId, crate::model::Customer)> = Vec::new();
+    tx.scan(
+        tables::CUSTOMERS,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            customers.push((OrgId(keys::read_u64(key, 0)), codec::decode(value)?));
+            Ok(true)
+        },
+    )?;
+    for (org, customer) in customers {
+        tx.index(
+            tables::CUSTOMERS_BY_ACTIVITY,
+            &crate::services::customers::activity_key(org, customer.last_activity_at, customer.id),
+        )?;
     }
     Ok(())
 }
@@ -106,7 +124,11 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
     {
         let tx = Tx::new(&txn, Timestamp(1_700_000_000_000));
         for def in tables::ALL {
-            if redb::TableHandle::name(def) != redb::TableHandle::name(&tables::ORDERS_BY_WORD) {
+            let added_in_2 = [tables::ORDERS_BY_WORD, tables::CUSTOMERS_BY_ACTIVITY];
+            if !added_in_2
+                .iter()
+                .any(|added| redb::TableHandle::name(added) == redb::TableHandle::name(def))
+            {
                 txn.open_table(*def)?;
             }
         }
@@ -146,11 +168,4 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
     }
     txn.commit()?;
     Ok(())
-}
-
-/// Every table name, for statistics.
-pub(crate) fn table_names() -> impl Iterator<Item = &'static str> {
-    tables::ALL
-        .iter()
-        .map(|def: &Def| redb::TableHandle::name(def))
 }

@@ -95,4 +95,12 @@ tables! {
     PAYMENT_METHODS = "payment_methods";
     /// `org | order | payment info` -> PaymentInfo.
     PAYMENT_INFOS = "payment_infos";
+    /// `sha256(session id)` -> web session (the id itself is never stored).
+    SESSIONS = "sessions";
+    /// `org | user | sha256(session id)` -> (), to end every session of a user.
+    SESSIONS_BY_USER = "sessions_by_user";
+    /// `sha256(api token)` -> API token record (the token itself is never stored).
+    API_TOKENS = "api_tokens";
+    /// `org | api token id` -> sha256(api token), for listing and revoking.
+    API_TOKENS_BY_ORG = "api_tokens_by_org";
 }

@@ -38,7 +38,11 @@ const MAX_BATCH: usize = 512;
 pub(crate) struct Writer {
     sender: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    hooks: Hooks,
 }
+
+/// Callbacks run on the writer thread after every durable commit (live updates in the web).
+pub(crate) type Hooks = Arc<Mutex<Vec<Box<dyn Fn() + Send + Sync>>>>;
 
 impl Writer {
     /// Starts the writer thread over `db`.
@@ -48,14 +52,25 @@ impl Writer {
         quick_repair: bool,
     ) -> Result<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
+        let hooks: Hooks = Arc::default();
+        let thread_hooks = hooks.clone();
         let thread = std::thread::Builder::new()
             .name("crm-writer".into())
-            .spawn(move || run(&db, &receiver, clock, quick_repair))
+            .spawn(move || run(&db, &receiver, clock, quick_repair, &thread_hooks))
             .map_err(|error| Error::storage("cannot start the writer thread", error))?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
+            hooks,
         })
+    }
+
+    /// Registers `hook`, called on the writer thread after every durable commit that changed
+    /// something. It must be quick and must not write.
+    pub(crate) fn on_commit(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        if let Ok(mut hooks) = self.hooks.lock() {
+            hooks.push(hook);
+        }
     }
 
     /// Runs `f` in a write transaction and waits until its effects are durable.
@@ -105,7 +120,13 @@ impl Drop for Writer {
     }
 }
 
-fn run(db: &Database, receiver: &Receiver<Job>, clock: fn() -> Timestamp, quick_repair: bool) {
+fn run(
+    db: &Database,
+    receiver: &Receiver<Job>,
+    clock: fn() -> Timestamp,
+    quick_repair: bool,
+    hooks: &Hooks,
+) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -130,6 +151,11 @@ fn run(db: &Database, receiver: &Receiver<Job>, clock: fn() -> Timestamp, quick_
             Ok(()) => {
                 for (reply, output) in committed {
                     let _ = reply.send(Ok(output));
+                }
+                if let Ok(hooks) = hooks.lock() {
+                    for hook in hooks.iter() {
+                        hook();
+                    }
                 }
             }
             Err(error) => {

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod admin;
+mod chat_and_telegram;
 mod isolation;
 mod migration;
 mod orders;

@@ -5,7 +5,8 @@ use crm_lib::*;
 fn legacy_copy() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crm.redb");
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/db/schema-v1.redb");
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/db/schema-v1.redb");
     std::fs::copy(fixture, &path).unwrap();
     (dir, path)
 }
@@ -18,7 +19,11 @@ fn a_schema_1_file_is_migrated_on_open_and_its_orders_stay_readable() {
     let org = crm.organization_by_slug("legacy").unwrap();
     let orders = crm.all_orders(org.id).unwrap();
     assert_eq!(orders.len(), 3);
-    assert!(orders.iter().all(|order| order.markers.is_empty() && order.custom_fields.is_empty()));
+    assert!(
+        orders
+            .iter()
+            .all(|order| order.markers.is_empty() && order.custom_fields.is_empty())
+    );
     assert_eq!(orders[1].title, "Парсер цен конкурентов");
     assert_eq!(orders[2].budget, Some(Money(300_000)));
 }
@@ -28,8 +33,13 @@ fn the_migration_builds_the_title_index_that_schema_1_lacked() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     let org = crm.organization_by_slug("legacy").unwrap();
-    let filter = OrderFilter { search: Some("парсер".into()), ..OrderFilter::default() };
-    let found = crm.list_orders(&Actor::system(org.id), &filter, Page::first(10)).unwrap();
+    let filter = OrderFilter {
+        search: Some("парсер".into()),
+        ..OrderFilter::default()
+    };
+    let found = crm
+        .list_orders(&Actor::system(org.id), &filter, Page::first(10))
+        .unwrap();
     assert_eq!(found.items.len(), 1);
 }
 
@@ -42,19 +52,37 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
     };
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), None);
-    let legacy = crm.customer_by_telegram(org_id, TelegramUserId(5_000_000_001)).unwrap().unwrap();
+    let legacy = crm
+        .customer_by_telegram(org_id, TelegramUserId(5_000_000_001))
+        .unwrap()
+        .unwrap();
     assert_eq!(legacy.first_name, "Ольга");
     let customer = crm
         .upsert_telegram_customer(
             org_id,
-            TelegramProfile { telegram_id: TelegramUserId(77), username: None, first_name: "New".into(), last_name: None, language_code: None },
+            TelegramProfile {
+                telegram_id: TelegramUserId(77),
+                username: None,
+                first_name: "New".into(),
+                last_name: None,
+                language_code: None,
+            },
         )
         .unwrap();
-    assert_eq!(customer.id, CustomerId(2), "the customer sequence continues");
+    assert_eq!(
+        customer.id,
+        CustomerId(2),
+        "the customer sequence continues"
+    );
     let order = crm
         .create_order(
             &Actor::system(org_id),
-            NewOrder { customer: Some(customer.id), title: "After migration".into(), description: "d".into(), ..NewOrder::default() },
+            NewOrder {
+                customer: Some(customer.id),
+                title: "After migration".into(),
+                description: "d".into(),
+                ..NewOrder::default()
+            },
         )
         .unwrap();
     assert_eq!(order.id, OrderId(4), "the order sequence continues");

@@ -43,7 +43,9 @@ impl World {
     pub fn with_template(template: &str, slug: &str) -> World {
         let dir = tempfile::tempdir().unwrap();
         let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
-        let org = crm.create_organization(template, "Acme Studio", slug).unwrap();
+        let org = crm
+            .create_organization(template, "Acme Studio", slug)
+            .unwrap();
         Self::in_org(dir, crm, org)
     }
 
@@ -121,11 +123,18 @@ impl World {
     /// An order assigned to `worker` through a bid, in stage `approved`.
     pub fn assigned_order(&self, telegram_id: i64) -> Order {
         let order = self.approved_order(telegram_id, Some("1000"));
-        let bid = self.crm.place_bid(&self.worker, order.id, "900", "two weeks").unwrap();
-        self.crm.assign_order(&self.manager, order.id, AssignTo::Bid(bid.id)).unwrap()
+        let bid = self
+            .crm
+            .place_bid(&self.worker, order.id, "900", "two weeks")
+            .unwrap();
+        self.crm
+            .assign_order(&self.manager, order.id, AssignTo::Bid(bid.id))
+            .unwrap()
     }
 
     pub fn outbox(&self) -> Vec<OutboxItem> {
-        self.crm.read(|view| crm_lib::outbox_items_in(view, self.org.id)).unwrap()
+        self.crm
+            .read(|view| crm_lib::outbox_items_in(view, self.org.id))
+            .unwrap()
     }
 }

@@ -12,7 +12,14 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
     let org = {
         let crm = Crm::open(&path).unwrap();
         let org = crm.create_organization("studio", "Busy", "busy").unwrap();
-        crm.update_settings(&Actor::system(org.id), SettingsUpdate { open_order_limit: Some(0), ..SettingsUpdate::default() }).unwrap();
+        crm.update_settings(
+            &Actor::system(org.id),
+            SettingsUpdate {
+                open_order_limit: Some(0),
+                ..SettingsUpdate::default()
+            },
+        )
+        .unwrap();
         let crm = Arc::new(crm);
         let threads: Vec<_> = (0..8)
             .map(|thread| {
@@ -33,7 +40,11 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
                     for index in 0..40 {
                         crm.create_order(
                             &Actor::customer(org.id, customer.id),
-                            NewOrder { title: format!("t{thread} #{index}"), description: "d".into(), ..NewOrder::default() },
+                            NewOrder {
+                                title: format!("t{thread} #{index}"),
+                                description: "d".into(),
+                                ..NewOrder::default()
+                            },
                         )
                         .unwrap();
                     }
@@ -51,14 +62,20 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
     assert_eq!(orders.len(), 320);
     let mut ids: Vec<u64> = orders.iter().map(|order| order.id.0).collect();
     ids.dedup();
-    assert_eq!(ids, (1..=320).collect::<Vec<_>>(), "ids are unique and without gaps");
+    assert_eq!(
+        ids,
+        (1..=320).collect::<Vec<_>>(),
+        "ids are unique and without gaps"
+    );
 }
 
 #[test]
 fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
     let dir = tempfile::tempdir().unwrap();
     let crm = Arc::new(Crm::open(dir.path().join("crm.redb")).unwrap());
-    let org = crm.create_organization("studio", "Limits", "limits").unwrap();
+    let org = crm
+        .create_organization("studio", "Limits", "limits")
+        .unwrap();
     // Each thread's customer may hold 2 open orders and tries 5: exactly 2 succeed each.
     let threads: Vec<_> = (0..6)
         .map(|thread| {
@@ -80,7 +97,11 @@ fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
                     .map(|index| {
                         crm.create_order(
                             &Actor::customer(org.id, customer.id),
-                            NewOrder { title: format!("try {index}"), description: "d".into(), ..NewOrder::default() },
+                            NewOrder {
+                                title: format!("try {index}"),
+                                description: "d".into(),
+                                ..NewOrder::default()
+                            },
                         )
                     })
                     .filter(|result| result.is_ok())
@@ -88,7 +109,10 @@ fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
             })
         })
         .collect();
-    let successes: usize = threads.into_iter().map(|thread| thread.join().unwrap()).sum();
+    let successes: usize = threads
+        .into_iter()
+        .map(|thread| thread.join().unwrap())
+        .sum();
     assert_eq!(successes, 12);
     assert_eq!(crm.all_orders(org.id).unwrap().len(), 12);
 }
@@ -97,13 +121,28 @@ fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
 fn an_error_inside_a_transaction_keeps_nothing_it_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
-    let org = crm.create_organization("studio", "Atomic", "atomic").unwrap();
+    let org = crm
+        .create_organization("studio", "Atomic", "atomic")
+        .unwrap();
     let result: Result<()> = crm.write(move |tx| {
         let customer = tx.upsert_telegram_customer(
             org.id,
-            TelegramProfile { telegram_id: TelegramUserId(7), username: None, first_name: "A".into(), last_name: None, language_code: None },
+            TelegramProfile {
+                telegram_id: TelegramUserId(7),
+                username: None,
+                first_name: "A".into(),
+                last_name: None,
+                language_code: None,
+            },
         )?;
-        tx.create_order(&Actor::customer(org.id, customer.id), NewOrder { title: "kept?".into(), description: "d".into(), ..NewOrder::default() })?;
+        tx.create_order(
+            &Actor::customer(org.id, customer.id),
+            NewOrder {
+                title: "kept?".into(),
+                description: "d".into(),
+                ..NewOrder::default()
+            },
+        )?;
         Err(Error::conflict("changed my mind"))
     });
     assert_eq!(result.unwrap_err().kind(), ErrorKind::Conflict);

@@ -1,0 +1,1 @@
+//! The Telegram bot: dispatcher over the inbox, dialogues, keyboards, translations.

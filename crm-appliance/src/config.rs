@@ -1,0 +1,189 @@
+//! Command-line flags, environment variables and the optional TOML file (SPEC section 6).
+//!
+//! Precedence: a flag beats its environment variable, which beats the `--config` file, which
+//! beats the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+
+/// Telegram's own Bot API server.
+pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
+
+/// `crm-appliance`: the Telegram CRM appliance (staff web + bot). With no Telegram token it
+/// starts in sandbox mode and serves its own Bot API emulator at /sandbox.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    /// Directory holding crm.redb (created on first start).
+    #[arg(long, env = "CRM_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP listen address.
+    #[arg(long, env = "CRM_LISTEN", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Telegram bot token from BotFather; unset means sandbox mode.
+    #[arg(long, env = "CRM_TELEGRAM_TOKEN", hide_env_values = true)]
+    pub telegram_token: Option<String>,
+    /// Base URL of the Bot API server the bot talks to.
+    #[arg(long, env = "CRM_TELEGRAM_API_URL")]
+    pub telegram_api_url: Option<String>,
+    /// Public HTTPS URL of this appliance; set: webhook mode, unset: long polling.
+    #[arg(long, env = "CRM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Optional TOML file with the same keys (data_dir, listen, telegram_token, ...).
+    #[arg(long, env = "CRM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// redb page cache in MiB.
+    #[arg(long, env = "CRM_CACHE_SIZE")]
+    pub cache_size: Option<usize>,
+    /// Idle session timeout in minutes (sessions also end 7 days after login).
+    #[arg(long, env = "CRM_SESSION_IDLE_MINUTES")]
+    pub session_idle_minutes: Option<u64>,
+    /// Pipeline template of the organization created on first start.
+    #[arg(long, env = "CRM_TEMPLATE")]
+    pub template: Option<String>,
+    /// Subcommand; none runs the appliance.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Exit 0 when the appliance at --listen answers /healthz, 1 otherwise (for service
+    /// managers and container health checks).
+    Healthcheck,
+}
+
+/// The TOML file's keys; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    telegram_token: Option<String>,
+    telegram_api_url: Option<String>,
+    public_url: Option<String>,
+    cache_size: Option<usize>,
+    session_idle_minutes: Option<u64>,
+    template: Option<String>,
+}
+
+/// The settled configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Directory of crm.redb.
+    pub data_dir: PathBuf,
+    /// HTTP address.
+    pub listen: SocketAddr,
+    /// Bot token (never printed); `None` is sandbox mode.
+    pub telegram_token: Option<String>,
+    /// Bot API base URL.
+    pub telegram_api_url: String,
+    /// Public URL for webhook mode.
+    pub public_url: Option<url::Url>,
+    /// redb cache in bytes.
+    pub cache_size: usize,
+    /// Idle session timeout in minutes.
+    pub session_idle_minutes: u64,
+    /// Template of the first organization.
+    pub template: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field(
+                "telegram_token",
+                &self.telegram_token.as_ref().map(|_| "***"),
+            )
+            .field("telegram_api_url", &self.telegram_api_url)
+            .field("public_url", &self.public_url)
+            .field("cache_size", &self.cache_size)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("template", &self.template)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Settles flags, environment and file.
+    ///
+    /// # Errors
+    /// An unreadable or malformed `--config` file, a malformed `--public-url` or
+    /// `--telegram-api-url`; the message names the flag.
+    pub fn from_cli(cli: &Cli) -> anyhow::Result<Config> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let public_url = match cli.public_url.clone().or(file.public_url) {
+            Some(text) => Some(url::Url::parse(&text).with_context(|| {
+                format!("--public-url / CRM_PUBLIC_URL: {text:?} is not a URL")
+            })?),
+            None => None,
+        };
+        let telegram_api_url = cli
+            .telegram_api_url
+            .clone()
+            .or(file.telegram_api_url)
+            .unwrap_or_else(|| TELEGRAM_API_URL.to_string());
+        url::Url::parse(&telegram_api_url).with_context(|| {
+            format!("--telegram-api-url / CRM_TELEGRAM_API_URL: {telegram_api_url:?} is not a URL")
+        })?;
+        let telegram_token = cli
+            .telegram_token
+            .clone()
+            .or(file.telegram_token)
+            .filter(|token| !token.trim().is_empty());
+        if let Some(token) = &telegram_token {
+            crm_lib::parse_bot_token(token).context("--telegram-token / CRM_TELEGRAM_TOKEN")?;
+        }
+        Ok(Config {
+            data_dir: cli
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./crm-data")),
+            listen: cli
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            telegram_token,
+            telegram_api_url,
+            public_url,
+            cache_size: cli.cache_size.or(file.cache_size).unwrap_or(256) * 1024 * 1024,
+            session_idle_minutes: cli
+                .session_idle_minutes
+                .or(file.session_idle_minutes)
+                .unwrap_or(12 * 60),
+            template: cli
+                .template
+                .clone()
+                .or(file.template)
+                .unwrap_or_else(|| "studio".to_string()),
+        })
+    }
+
+    /// The data file.
+    pub fn data_file(&self) -> PathBuf {
+        self.data_dir.join("crm.redb")
+    }
+
+    /// True without a token: the bot talks to the built-in emulator.
+    pub fn sandbox(&self) -> bool {
+        self.telegram_token.is_none()
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--config: reading {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("--config: {} is not a valid configuration", path.display()))
+}

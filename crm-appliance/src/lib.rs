@@ -1,0 +1,19 @@
+//! The appliance: axum/hyper web server with maud views, the Telegram bot, the Bot API sandbox
+//! emulator and background jobs, all over one [`crm_lib::Crm`].
+//!
+//! Handlers parse input, call one crm-lib method and render the result; no business rule is
+//! decided here (see ARCHITECTURE.md).
+
+// Translations: assets/locales/*.yml, compiled in. `t!("key", locale = "ru")`.
+rust_i18n::i18n!("../assets/locales", fallback = "en");
+
+pub mod bot;
+pub mod config;
+pub mod jobs;
+pub mod sandbox;
+pub mod startup;
+pub mod state;
+pub mod web;
+
+pub use state::AppState;
+pub use web::app;

@@ -1,0 +1,1 @@
+//! The built-in Telegram Bot API emulator and its browser page (SPEC section 6).

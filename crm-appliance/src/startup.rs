@@ -1,0 +1,215 @@
+//! Start and shutdown: settle the configuration, open the store, create the organization and
+//! administrator on first start, serve until SIGTERM or Ctrl-C, then drain and close.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use crm_lib::{Actor, Crm, CrmOptions, NewUser, OrgId};
+use tokio::net::TcpListener;
+
+use crate::AppState;
+use crate::config::{Cli, Command, Config};
+
+/// Name of the file, in the data directory, that holds the first administrator's password.
+pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
+
+/// Runs the command line: the appliance, or `healthcheck`.
+///
+/// # Errors
+/// Bad configuration (naming the flag), an unusable data directory, a port in use, or a data
+/// file held by another process.
+pub fn main(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_cli(&cli)?;
+    if let Some(Command::Healthcheck) = cli.command {
+        return healthcheck(config.listen);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CRM_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(config))
+}
+
+/// Opens the store (first start included), binds, serves until a shutdown signal.
+///
+/// # Errors
+/// See [`main`].
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let (crm, org) = open_store(&config)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("--listen / CRM_LISTEN: cannot listen on {}", config.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    println!("listening on http://{address}/");
+    if config.sandbox() {
+        println!(
+            "sandbox mode: no Telegram token set; the bot talks to the built-in emulator at http://{address}/sandbox"
+        );
+    }
+    let state = AppState::new(crm.clone(), org, config);
+    let app = crate::web::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
+    tracing::info!("shutting down: finishing queued writes");
+    crm.close();
+    Ok(())
+}
+
+/// Opens `crm.redb`; on first start creates the organization and an administrator whose random
+/// password is printed once and written to a 0600 file beside the data file.
+fn open_store(config: &Config) -> anyhow::Result<(Crm, OrgId)> {
+    create_private_dir(&config.data_dir)?;
+    let path = config.data_file();
+    let options = CrmOptions {
+        cache_size: config.cache_size,
+        ..CrmOptions::default()
+    };
+    let crm = Crm::open_with(&path, options).map_err(|error| {
+        if crm_lib::is_locked(&error) {
+            anyhow::anyhow!("{} is in use by another process; is another appliance running on this data directory?", path.display())
+        } else {
+            anyhow::Error::new(error).context(format!("--data-dir / CRM_DATA_DIR: opening {}", path.display()))
+        }
+    })?;
+    // The file holds password hashes and the bot token: readable by its owner only.
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("restricting permissions of {}", path.display()))?;
+    if let Some(version) = crm.migrated_from() {
+        tracing::info!(
+            from = version,
+            to = crm_lib::SCHEMA_VERSION,
+            "migrated the data file"
+        );
+    }
+    let org = match crm.default_organization() {
+        Ok(org) => org,
+        Err(error) if error.kind() == crm_lib::ErrorKind::NotFound => first_start(&crm, config)?,
+        Err(error) => return Err(error).context("reading the organization"),
+    };
+    Ok((crm, org.id))
+}
+
+fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::Organization> {
+    let org = crm
+        .create_organization(&config.template, "My business", "main")
+        .with_context(|| {
+            format!(
+                "--template / CRM_TEMPLATE: creating the organization from {:?}",
+                config.template
+            )
+        })?;
+    let password = crm_lib::generate_password()?;
+    crm.create_user(
+        &Actor::system(org.id),
+        NewUser {
+            username: "admin".into(),
+            display_name: "Administrator".into(),
+            password: password.clone(),
+            roles: vec!["administrator".into()],
+            must_change_password: true,
+        },
+    )?;
+    let file = config.data_dir.join(INITIAL_PASSWORD_FILE);
+    write_private_file(&file, format!("{}\n", password.expose()).as_bytes())?;
+    println!("first start: created the organization and the administrator account");
+    println!("  username: admin");
+    println!("  password: {}", password.expose());
+    println!(
+        "  (also in {}, readable only by you; the first login asks for a new password)",
+        file.display()
+    );
+    Ok(org)
+}
+
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("--data-dir / CRM_DATA_DIR: creating {}", dir.display()))
+}
+
+fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// `crm-appliance healthcheck`: a plain HTTP/1.0 request to /healthz on the listen address.
+fn healthcheck(listen: SocketAddr) -> anyhow::Result<()> {
+    let address = if listen.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], listen.port()))
+    } else {
+        listen
+    };
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(3))
+        .with_context(|| format!("connecting to {address}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .context("setting a timeout")?;
+    stream
+        .write_all(format!("GET /healthz HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
+        .context("sending the request")?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .context("reading the answer")?;
+    if response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200") {
+        println!("ok");
+        Ok(())
+    } else {
+        bail!(
+            "unhealthy: {}",
+            response.lines().next().unwrap_or("no answer")
+        )
+    }
+}

@@ -1,0 +1,481 @@
+//! Administration: verification, online backup, restore, CSV import and export, the demo.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crm_lib::*;
+
+use crate::support::World;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/csv")
+        .join(name)
+}
+
+fn fresh(template: &str) -> (tempfile::TempDir, Crm, Organization) {
+    let dir = tempfile::tempdir().unwrap();
+    let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+    let org = crm
+        .create_organization(template, "Demo Studio", "demo")
+        .unwrap();
+    (dir, crm, org)
+}
+
+fn import_customers(crm: &Crm, org: OrgId, name: &str) -> Result<ImportReport, ImportError> {
+    let file = std::fs::File::open(fixture(name)).unwrap();
+    crm.import_customers(&Actor::system(org), file, name, &|_| {})
+}
+
+fn import_orders(crm: &Crm, org: OrgId, name: &str) -> Result<ImportReport, ImportError> {
+    let file = std::fs::File::open(fixture(name)).unwrap();
+    crm.import_orders(&Actor::system(org), file, name, &|_| {})
+}
+
+#[test]
+fn verify_is_clean_after_the_demo_loads_and_the_demo_loads_only_once() {
+    let (_dir, crm, org) = fresh("studio");
+    let report = crm.load_demo(org.id).unwrap();
+    assert_eq!(report.orders, 200);
+    assert_eq!(report.customers, 60);
+    assert_eq!(report.staff.len(), 8);
+    assert!(
+        report
+            .staff
+            .iter()
+            .all(|login| login.password.expose().len() == 20)
+    );
+    assert_eq!(
+        report.stages.iter().map(|(_, count)| count).sum::<u64>(),
+        200
+    );
+    let delivered = report
+        .stages
+        .iter()
+        .find(|(key, _)| key == "delivered")
+        .unwrap();
+    assert_eq!(delivered.1, 65);
+
+    let verify = crm.verify().unwrap();
+    assert!(verify.is_clean(), "{:#?}", verify.problems);
+    assert!(verify.records > 1000, "{verify:?}");
+    assert!(verify.index_entries > 1000, "{verify:?}");
+
+    // The demo is history: nothing it queued waits for delivery to Telegram.
+    let outbox = crm.read(|view| outbox_items_in(view, org.id)).unwrap();
+    assert!(!outbox.is_empty());
+    assert!(outbox.iter().all(|item| item.state != OutboxState::Pending));
+
+    // A demo staff user logs in with the password of the report.
+    let anna = report
+        .staff
+        .iter()
+        .find(|login| login.username == "anna")
+        .unwrap();
+    crm.authenticate(org.id, "anna", anna.password.expose())
+        .unwrap();
+
+    let again = crm.load_demo(org.id).unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+}
+
+#[test]
+fn the_demo_refuses_an_organization_with_another_pipeline() {
+    let (_dir, crm, org) = fresh("helpdesk");
+    let error = crm.load_demo(org.id).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+    assert!(crm.all_orders(org.id).unwrap().is_empty());
+}
+
+#[test]
+fn stats_count_tables_organizations_and_stages() {
+    let world = World::new();
+    let customer = world.customer(7_000_000_001, "Alice");
+    world.order(&customer, "Landing page", Some("500"));
+    let stats = world.crm.stats().unwrap();
+    assert_eq!(stats.schema_version, Some(SCHEMA_VERSION));
+    assert!(stats.file_bytes > 0);
+    let org = &stats.organizations[0];
+    assert_eq!((org.customers, org.orders, org.users), (1, 1, 5));
+    let pending = org
+        .stages
+        .iter()
+        .find(|stage| stage.key == "pending")
+        .unwrap();
+    assert_eq!(pending.orders, 1);
+    let orders = stats
+        .tables
+        .iter()
+        .find(|table| table.name == "orders")
+        .unwrap();
+    assert_eq!(orders.entries, 1);
+    serde_json::to_string(&stats).unwrap();
+}
+
+#[test]
+fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
+    let world = World::new();
+    for index in 0..50 {
+        let customer = world.customer(7_100_000_000 + index, "Early");
+        world.order(&customer, "Early order", Some("100"));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (crm, org, stop) = (world.crm.clone(), world.org.id, stop.clone());
+        std::thread::spawn(move || {
+            let mut written = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let customer = crm
+                    .upsert_telegram_customer(
+                        org,
+                        TelegramProfile {
+                            telegram_id: TelegramUserId(7_200_000_000 + written),
+                            username: None,
+                            first_name: "Busy".into(),
+                            last_name: None,
+                            language_code: None,
+                        },
+                    )
+                    .unwrap();
+                crm.create_order(
+                    &Actor::customer(org, customer.id),
+                    NewOrder {
+                        title: "Order during backup".into(),
+                        description: "written while the backup runs".into(),
+                        ..NewOrder::default()
+                    },
+                )
+                .unwrap();
+                written += 1;
+            }
+            written
+        })
+    };
+    // Let the writer get going, so the snapshot is taken mid-stream.
+    while world.crm.stats().unwrap().organizations[0].orders < 60 {
+        std::thread::yield_now();
+    }
+    let out = world._dir.path().join("backup.redb");
+    let report = world.crm.backup(&out).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert!(written > 0);
+    assert!(report.entries > 0 && report.file_bytes > 0, "{report:?}");
+    assert_eq!(report.schema_version, SCHEMA_VERSION);
+
+    let copy = Crm::open(&out).unwrap();
+    let verify = copy.verify().unwrap();
+    assert!(verify.is_clean(), "{:#?}", verify.problems);
+    let copied = copy.stats().unwrap().organizations[0].orders;
+    assert!(copied >= 60, "the backup holds {copied} orders");
+    assert!(copied <= world.crm.stats().unwrap().organizations[0].orders);
+    // The copy is consistent: every order's customer is in it.
+    for order in copy.all_orders(world.org.id).unwrap() {
+        copy.customer(&Actor::system(world.org.id), order.customer)
+            .unwrap();
+    }
+
+    let again = world.crm.backup(&out).unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+}
+
+#[test]
+fn restore_replaces_a_data_file_only_with_a_backup_that_verifies() {
+    let world = World::new();
+    let customer = world.customer(7_000_000_002, "Bob");
+    world.order(&customer, "Parser", None);
+    let backup = world._dir.path().join("backup.redb");
+    world.crm.backup(&backup).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("crm.redb");
+    let report = restore(&backup, &target, false).unwrap();
+    assert!(!report.replaced);
+    assert_eq!(report.schema_version, SCHEMA_VERSION);
+    {
+        let restored = Crm::open(&target).unwrap();
+        assert_eq!(restored.all_orders(world.org.id).unwrap().len(), 1);
+        assert!(restored.verify().unwrap().is_clean());
+    }
+
+    let refused = restore(&backup, &target, false).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Conflict, "{refused}");
+
+    // A truncated backup is refused and the target keeps its bytes.
+    let bytes = std::fs::read(&backup).unwrap();
+    let truncated = dir.path().join("truncated.redb");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let before = std::fs::read(&target).unwrap();
+    let error = restore(&truncated, &target, true).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Storage, "{error}");
+    assert!(error.to_string().contains("truncated.redb"), "{error}");
+    assert_eq!(std::fs::read(&target).unwrap(), before);
+
+    // So is a file that is not a data file at all.
+    let junk = dir.path().join("junk.redb");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let error = restore(&junk, &target, true).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Storage, "{error}");
+    assert_eq!(std::fs::read(&target).unwrap(), before);
+
+    // A target held open by a store is refused.
+    let held = Crm::open(&target).unwrap();
+    let busy = restore(&backup, &target, true).unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Busy, "{busy}");
+    drop(held);
+
+    let report = restore(&backup, &target, true).unwrap();
+    assert!(report.replaced);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn importing_the_sample_customers_and_orders_creates_every_row() {
+    let (_dir, crm, org) = fresh("studio");
+    let customers = import_customers(&crm, org.id, "customers.csv").unwrap();
+    assert_eq!((customers.rows, customers.imported), (25, 25));
+    let orders = import_orders(&crm, org.id, "orders.csv").unwrap();
+    assert_eq!((orders.rows, orders.imported), (20, 20));
+
+    let all = crm.all_customers(org.id).unwrap();
+    let smith = all
+        .iter()
+        .find(|customer| customer.telegram_id == Some(TelegramUserId(7_101_000_004)))
+        .unwrap();
+    assert_eq!(smith.last_name.as_deref(), Some("Smith, Jr."));
+    let bob = all
+        .iter()
+        .find(|customer| customer.telegram_id == Some(TelegramUserId(7_101_000_006)))
+        .unwrap();
+    assert_eq!(bob.first_name, "Robert \"Bob\"");
+
+    let imported = crm.all_orders(org.id).unwrap();
+    let stage = |key: &str| org.pipeline.stage_by_key(key).unwrap().id;
+    let delivered = imported
+        .iter()
+        .filter(|order| order.stage == stage("delivered"));
+    assert_eq!(delivered.count(), 4);
+    let multiline = imported
+        .iter()
+        .find(|order| order.description.contains('\n'))
+        .unwrap();
+    assert!(multiline.description.contains("Excel"), "{multiline:?}");
+    assert!(crm.verify().unwrap().is_clean());
+
+    // Imports notify nobody.
+    let outbox = crm.read(|view| outbox_items_in(view, org.id)).unwrap();
+    assert!(outbox.is_empty(), "{outbox:?}");
+
+    // A second import of the same customers names the first duplicate and writes nothing.
+    let error = import_customers(&crm, org.id, "customers.csv").unwrap_err();
+    assert_eq!(
+        (error.line, error.field.as_str()),
+        (2, "telegram_id"),
+        "{error}"
+    );
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert_eq!(crm.all_customers(org.id).unwrap().len(), 25);
+}
+
+#[test]
+fn a_bad_customer_row_fails_the_whole_import_naming_its_line_and_column() {
+    let (_dir, crm, org) = fresh("studio");
+    let error = import_customers(&crm, org.id, "customers-bad-row.csv").unwrap_err();
+    assert_eq!(error.line, 7);
+    assert_eq!(error.field, "email");
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(
+        error
+            .to_string()
+            .starts_with("customers-bad-row.csv:7: email: "),
+        "{error}"
+    );
+    assert!(error.to_string().contains("missing '@'"), "{error}");
+    assert!(crm.all_customers(org.id).unwrap().is_empty());
+    assert_eq!(crm.stats().unwrap().organizations[0].customers, 0);
+}
+
+#[test]
+fn a_bad_order_row_fails_the_whole_import_naming_its_line_and_column() {
+    let (_dir, crm, org) = fresh("studio");
+    import_customers(&crm, org.id, "customers.csv").unwrap();
+    let error = import_orders(&crm, org.id, "orders-bad-row.csv").unwrap_err();
+    assert_eq!((error.line, error.field.as_str()), (5, "budget"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("orders-bad-row.csv:5: budget: "),
+        "{error}"
+    );
+    assert!(error.to_string().contains("12,50abc"), "{error}");
+    assert!(crm.all_orders(org.id).unwrap().is_empty());
+}
+
+#[test]
+fn an_order_import_refuses_unknown_customers_stages_and_the_open_order_limit() {
+    let (_dir, crm, org) = fresh("studio");
+    import_customers(&crm, org.id, "customers.csv").unwrap();
+    let import = |text: &str| {
+        crm.import_orders(
+            &Actor::system(org.id),
+            text.as_bytes(),
+            "inline.csv",
+            &|_| {},
+        )
+    };
+    let header = "customer_telegram_id,title,description,budget,deadline,stage\n";
+
+    let unknown = import(&format!("{header}7999999999,Bot,A bot,,,\n")).unwrap_err();
+    assert_eq!(
+        (unknown.line, unknown.field.as_str()),
+        (2, "customer_telegram_id")
+    );
+
+    let stage = import(&format!("{header}7101000001,Bot,A bot,,,shipped\n")).unwrap_err();
+    assert_eq!((stage.line, stage.field.as_str()), (2, "stage"));
+    assert!(stage.reason.contains("pending"), "{stage}");
+
+    let assignee = import(&format!("{header}7101000001,Bot,A bot,,,in_progress\n")).unwrap_err();
+    assert_eq!((assignee.line, assignee.field.as_str()), (2, "stage"));
+
+    let rows = format!(
+        "{header}7101000001,One,first,,,\n\n7101000001,Two,second,,,approved\n7101000001,Three,third,,,\n"
+    );
+    let limit = import(&rows).unwrap_err();
+    assert_eq!(
+        (limit.line, limit.field.as_str()),
+        (5, "customer_telegram_id"),
+        "{limit}"
+    );
+
+    let short = import(&format!("{header}7101000001,Bot\n")).unwrap_err();
+    assert_eq!((short.line, short.field.as_str()), (2, "row"), "{short}");
+
+    let missing = crm
+        .import_orders(
+            &Actor::system(org.id),
+            "title,description\nA,B\n".as_bytes(),
+            "x.csv",
+            &|_| {},
+        )
+        .unwrap_err();
+    assert_eq!(
+        (missing.line, missing.field.as_str()),
+        (1, "header"),
+        "{missing}"
+    );
+    assert!(crm.all_orders(org.id).unwrap().is_empty());
+}
+
+#[test]
+fn staff_without_the_permission_cannot_import() {
+    let world = World::new();
+    let file = std::fs::File::open(fixture("customers.csv")).unwrap();
+    let error = world
+        .crm
+        .import_customers(&world.master, file, "customers.csv", &|_| {})
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{error}");
+    assert_eq!(error.line, 0);
+}
+
+#[test]
+fn exported_customers_import_back_into_another_store_unchanged() {
+    let (_dir, crm, org) = fresh("studio");
+    import_customers(&crm, org.id, "customers.csv").unwrap();
+    let mut csv = Vec::new();
+    assert_eq!(
+        crm.export_customers(org.id, ExportFormat::Csv, &mut csv)
+            .unwrap(),
+        25
+    );
+
+    let (_other_dir, other, other_org) = fresh("studio");
+    let report = other
+        .import_customers(
+            &Actor::system(other_org.id),
+            csv.as_slice(),
+            "export.csv",
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(report.imported, 25);
+    let fields = |customer: &Customer| {
+        (
+            customer.telegram_id,
+            customer.username.clone(),
+            customer.first_name.clone(),
+            customer.last_name.clone(),
+            customer.phone.clone(),
+            customer.email.clone(),
+            customer.language,
+        )
+    };
+    let before: Vec<_> = crm
+        .all_customers(org.id)
+        .unwrap()
+        .iter()
+        .map(fields)
+        .collect();
+    let after: Vec<_> = other
+        .all_customers(other_org.id)
+        .unwrap()
+        .iter()
+        .map(fields)
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn orders_and_the_audit_log_export_as_csv_and_json() {
+    let (_dir, crm, org) = fresh("studio");
+    crm.load_demo(org.id).unwrap();
+
+    let mut json = Vec::new();
+    assert_eq!(
+        crm.export_orders(org.id, ExportFormat::Json, &mut json)
+            .unwrap(),
+        200
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+    assert_eq!(rows.len(), 200);
+    let first = &rows[0];
+    assert_eq!(first["number"], "#1");
+    assert_eq!(first["stage"], "delivered");
+    assert_eq!(first["assignee"], "boris");
+    assert_eq!(first["price"], "360.00");
+    assert_eq!(
+        first["markers"],
+        serde_json::json!(["Go", "Telegram API", "Docker"])
+    );
+
+    let mut csv = Vec::new();
+    crm.export_orders(org.id, ExportFormat::Csv, &mut csv)
+        .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.starts_with("id,number,customer_id,customer_telegram_id,customer_name,title,"));
+
+    let mut audit = Vec::new();
+    let entries = crm
+        .export_audit(org.id, ExportFormat::Json, &mut audit)
+        .unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&audit).unwrap();
+    assert_eq!(rows.len() as u64, entries);
+    assert!(rows.iter().any(|row| row["action"] == "demo.loaded"));
+
+    let mut empty = Vec::new();
+    let (_other_dir, other, other_org) = fresh("studio");
+    other
+        .export_orders(other_org.id, ExportFormat::Json, &mut empty)
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Vec<serde_json::Value>>(&empty).unwrap(),
+        Vec::<serde_json::Value>::new()
+    );
+}
