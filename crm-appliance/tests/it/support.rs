@@ -1,0 +1,145 @@
+//! `spawn_app()`: starts the real `crm-appliance` binary on port 0 with a temporary data
+//! directory and returns a `TestApp` that knows its address and first administrator password.
+//! The process is killed when the `TestApp` is dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub struct TestApp {
+    pub address: String,
+    pub admin_password: String,
+    pub data_dir: PathBuf,
+    pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// A client that keeps cookies (one browser session) and does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Stops the process (SIGKILL) and keeps the data directory, for restart tests.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits up to 10 s for a clean exit; returns whether it exited with 0.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        false
+    }
+
+    /// Starts the binary again on the same data directory (a new port).
+    pub fn restart(mut self) -> TestApp {
+        self.kill();
+        let dir = self._dir.take();
+        let mut app = start(self.data_dir.clone(), &[]);
+        app._dir = dir;
+        app.admin_password = self.admin_password.clone();
+        app
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts the appliance in sandbox mode on a fresh data directory.
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(&[])
+}
+
+/// Starts the appliance with extra command-line arguments.
+pub fn spawn_app_with(args: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start(dir.path().join("data"), args);
+    app._dir = Some(dir);
+    app
+}
+
+fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crm-appliance"))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .args(args)
+        .env_remove("CRM_TELEGRAM_TOKEN")
+        .env("CRM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (sender, receiver) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    for stream in [
+        Box::new(stdout) as Box<dyn std::io::Read + Send>,
+        Box::new(stderr),
+    ] {
+        let sender = sender.clone();
+        let output = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                output.lock().unwrap().push(line.clone());
+                let _ = sender.send(line);
+            }
+        });
+    }
+    let mut address = None;
+    let mut password = String::new();
+    while address.is_none() {
+        let line = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                panic!("the appliance did not start: {:?}", output.lock().unwrap())
+            });
+        if let Some(rest) = line.trim().strip_prefix("password: ") {
+            password = rest.trim().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("listening on http://") {
+            address = Some(rest.trim_end_matches('/').to_string());
+        }
+    }
+    TestApp {
+        address: address.unwrap_or_default(),
+        admin_password: password,
+        data_dir,
+        output,
+        child: Some(child),
+        _dir: None,
+    }
+}

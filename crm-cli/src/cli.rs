@@ -1,0 +1,190 @@
+//! The command line: clap definitions of every command and option.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The administrator's tool for a Telegram CRM data file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "crm",
+    version,
+    about = "Set up, administer, import, export, back up and verify a Telegram CRM data file",
+    long_about = "Set up, administer, import, export, back up and verify a Telegram CRM data file.\n\n\
+        The data file is DIR/crm.redb. Commands act as the system on the file's default \
+        organization. A running appliance holds the file; stop it first (the admin channel \
+        to a running appliance comes with the web appliance).",
+    after_long_help = crate::exit::HELP
+)]
+pub(crate) struct Cli {
+    /// The directory that holds crm.redb.
+    #[arg(
+        long,
+        global = true,
+        env = "CRM_DATA_DIR",
+        default_value = "./crm-data"
+    )]
+    pub(crate) data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create the data file, its organization and an administrator `admin` (password shown once).
+    Init(InitArgs),
+    /// Staff users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Roles.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Import customers or orders from a CSV file (all rows or none).
+    Import {
+        /// What the file holds.
+        what: ImportKind,
+        /// The CSV file (UTF-8, header row; see fixtures/csv/README.md).
+        file: PathBuf,
+    },
+    /// Export customers, orders or the audit log.
+    Export {
+        /// What to export.
+        what: ExportKind,
+        /// The file format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Write a consistent copy of the data file to OUT (never overwrites).
+    Backup {
+        /// The backup file to create.
+        out: PathBuf,
+    },
+    /// Replace the data file with a verified backup.
+    Restore {
+        /// The backup file.
+        input: PathBuf,
+        /// Replace an existing data file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check every record and index; exits with 7 and lists the problems when any are found.
+    Verify,
+    /// Counts per table and organization, file size and schema version.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load demo data into the default organization (staff passwords are shown once).
+    Demo,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The pipeline template.
+    #[arg(long, value_enum, default_value_t = Template::Studio)]
+    pub(crate) template: Template,
+    /// The organization's name.
+    #[arg(long, default_value = "My Organization")]
+    pub(crate) org_name: String,
+    /// The organization's slug (a-z, 0-9, '-'); derived from the name when omitted.
+    #[arg(long)]
+    pub(crate) slug: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Template {
+    Studio,
+    Service,
+    Renovation,
+    Helpdesk,
+}
+
+impl Template {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Template::Studio => "studio",
+            Template::Service => "service",
+            Template::Renovation => "renovation",
+            Template::Helpdesk => "helpdesk",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a staff user (a generated password is shown once unless --password-stdin).
+    Add {
+        /// Login name (a-z, 0-9, '_', '.', '-'; 3-32 characters).
+        name: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// The name shown to colleagues and customers.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of stdin instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List staff users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a new password (a generated one is shown once unless --password-stdin).
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from the first line of stdin instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: no more logins, sessions refused.
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Replace a user's roles.
+    Grant {
+        /// Login name.
+        name: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoleCommand {
+    /// List roles and their permissions.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ImportKind {
+    Customers,
+    Orders,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportKind {
+    Customers,
+    Orders,
+    Audit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Csv,
+    Json,
+}
