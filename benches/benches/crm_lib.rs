@@ -1,6 +1,7 @@
 //! Criterion benches of crm-lib's hot paths (SPEC section 7): creating an order durably,
 //! listing a page of 50 out of a million orders, posting a customer's message, and many
-//! threads creating orders at once through the group-commit writer.
+//! threads creating orders at once through the group-commit writer (with, as its ceiling,
+//! 64 creates in one transaction).
 //!
 //! Each bench reports elements per second through criterion and prints its own
 //! `NAME: X ops/s` line from its own timing; a summary of those lines closes the run.
@@ -40,6 +41,7 @@ fn main() {
     bench_list_orders(&mut criterion, &mut summary);
     bench_post_message(&mut criterion, &mut summary);
     bench_concurrent_creates(&mut criterion, &mut summary);
+    bench_create_order_batched(&mut criterion, &mut summary);
     criterion.final_summary();
     if !summary.is_empty() {
         println!("\n== crm-lib rates (this machine, this run)");
@@ -108,6 +110,50 @@ fn bench_create_order(criterion: &mut Criterion, summary: &mut Vec<String>) {
             }
             let elapsed = started.elapsed();
             rate.add(iters, elapsed);
+            elapsed
+        });
+    });
+    group.finish();
+    report(&rate, summary);
+}
+
+/// How many creates the batched bench puts in one transaction: as many as the largest
+/// concurrent run has callers.
+const BATCH: u64 = 64;
+
+/// [`BATCH`] creates in one `Crm::write` transaction per call: the ceiling of group commit
+/// (one transaction and one durable commit for the whole batch), to set the concurrent rates
+/// against. The gap between the two is the writer's cost per job (its own transaction and
+/// commit, the hand-over between threads), which the concurrent bench cannot see directly.
+fn bench_create_order_batched(criterion: &mut Criterion, summary: &mut Vec<String>) {
+    let mut store: Option<(tempfile::TempDir, Crm, OrgId, Vec<CustomerId>)> = None;
+    let mut rate = Rate::new(format!("create_order_{BATCH}_per_transaction"));
+    let mut group = criterion.benchmark_group("create_order_batched");
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function(format!("{BATCH}_per_transaction"), |bencher| {
+        let (_, crm, org, customers) = store.get_or_insert_with(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let (crm, org, customers) = fresh_store(dir.path(), CUSTOMERS).unwrap();
+            (dir, crm, org, customers)
+        });
+        let (org, customers) = (*org, std::sync::Arc::new(customers.clone()));
+        bencher.iter_custom(|iters| {
+            let started = Instant::now();
+            for _ in 0..iters {
+                let customers = customers.clone();
+                let created = crm
+                    .write(move |tx| {
+                        for index in 0..BATCH as usize {
+                            let actor = Actor::customer(org, customers[index % customers.len()]);
+                            tx.create_order(&actor, order_request())?;
+                        }
+                        Ok(BATCH)
+                    })
+                    .unwrap();
+                black_box(created);
+            }
+            let elapsed = started.elapsed();
+            rate.add(iters * BATCH, elapsed);
             elapsed
         });
     });

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crm_lib::{Crm, OrgId};
 
 use crate::config::Config;
+use crate::web::metrics::Metrics;
+use crate::web::sse::LiveHub;
 
 /// Shared state: the store, the organization this appliance serves, the configuration.
 /// Cheap to clone.
@@ -17,14 +19,42 @@ struct Inner {
     crm: Crm,
     org: OrgId,
     config: Config,
+    web: crate::web::WebState,
+    live: LiveHub,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// Wraps the opened store.
+    /// Wraps the opened store, and registers the commit hook that wakes live streams (see
+    /// [`crate::web::sse`]).
     pub fn new(crm: Crm, org: OrgId, config: Config) -> Self {
+        let live = LiveHub::default();
+        live.attach(&crm);
         AppState {
-            inner: Arc::new(Inner { crm, org, config }),
+            inner: Arc::new(Inner {
+                crm,
+                org,
+                web: crate::web::WebState::new(&config),
+                config,
+                live,
+                metrics: Arc::default(),
+            }),
         }
+    }
+
+    /// The hub that wakes live streams after commits and ends them at shutdown.
+    pub fn live(&self) -> &LiveHub {
+        &self.inner.live
+    }
+
+    /// The request counters behind `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The request counters, shared (live streams count themselves while open).
+    pub fn metrics_arc(&self) -> Arc<Metrics> {
+        self.inner.metrics.clone()
     }
 
     /// The store.
@@ -40,6 +70,11 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The staff web's in-memory state: session cache, login throttle, cookie settings.
+    pub fn web(&self) -> &crate::web::WebState {
+        &self.inner.web
     }
 
     /// Runs a blocking crm-lib call on tokio's blocking pool, keeping the tracing span.

@@ -75,6 +75,15 @@ pub(crate) fn code_of(error: &anyhow::Error) -> u8 {
     OTHER
 }
 
+/// Whether the error is a write to a closed pipe.
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

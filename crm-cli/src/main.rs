@@ -35,6 +35,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped reading (`crm export orders | head`) is not an error.
+        Err(error) if exit::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(exit::code_of(&error))

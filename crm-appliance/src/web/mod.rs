@@ -1,15 +1,111 @@
 //! The staff web: routes, extractors, maud views, SSE.
+//!
+//! [`app`] builds the whole router so that tests can drive it in-process. Each area adds its
+//! routes with `.merge(area::routes())`; every handler parses input, makes one crm-lib call
+//! through [`AppState::blocking`] and renders the answer.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod i18n;
+pub mod layout;
+pub mod metrics;
+pub mod pages;
+pub mod session;
+pub mod sse;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use crm_lib::Language;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::AppState;
+use crate::config::Config;
+
+/// The largest request body accepted: 10 MB (SPEC section 7); larger ones get 413.
+pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// The staff web's in-memory state, held by [`AppState`].
+pub struct WebState {
+    /// Resolved sessions and last-seen times (see [`session`]).
+    pub sessions: session::SessionCache,
+    /// Login throttling (see [`auth::LoginThrottle`]).
+    pub throttle: auth::LoginThrottle,
+    /// Cookies get `Secure` and the `__Host-` prefix: the public URL is HTTPS.
+    pub secure: bool,
+    /// The idle session timeout, in milliseconds.
+    pub idle_ms: i64,
+    /// The bot's username once known (the bot sets it after `getMe`), for `t.me` links.
+    bot_username: std::sync::RwLock<Option<String>>,
+}
+
+impl WebState {
+    /// Settings from the configuration.
+    pub fn new(config: &Config) -> Self {
+        WebState {
+            sessions: session::SessionCache::default(),
+            throttle: auth::LoginThrottle::default(),
+            secure: config
+                .public_url
+                .as_ref()
+                .is_some_and(|url| url.scheme() == "https"),
+            idle_ms: i64::try_from(config.session_idle_minutes.max(1))
+                .unwrap_or(i64::MAX / 60_000)
+                .saturating_mul(60_000),
+            bot_username: std::sync::RwLock::new(None),
+        }
+    }
+
+    /// Records the bot's username (without `@`), for the profile page's deep link and QR.
+    pub fn set_bot_username(&self, username: &str) {
+        let mut slot = self
+            .bot_username
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = Some(username.trim_start_matches('@').to_string());
+    }
+
+    /// The bot's username, once known.
+    pub fn bot_username(&self) -> Option<String> {
+        self.bot_username
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The language of pages shown before login when nothing else tells.
+    pub fn fallback_language(&self) -> Language {
+        Language::En
+    }
+}
 
 /// The whole HTTP application, so tests can drive it in-process with `oneshot`.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/assets/{*path}", get(assets::serve))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .merge(pages::routes())
+        .route("/events", get(sse::events))
+        .route("/metrics", get(metrics::metrics))
+        .nest("/api/v1", api::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(error::api_errors_as_json))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
+}
+
+async fn not_found() -> error::AppError {
+    error::AppError::not_found("there is no page at this address")
 }
 
 /// `GET /healthz`: 200 `ok` when the store answers a read.

@@ -9,7 +9,7 @@
 //!
 //! Verification decodes every record with its type and checks every secondary index both
 //! ways: each record has all the index entries its fields call for (recomputed with the same
-//! functions that write them, such as [`super::orders::order_index_keys`]), and every index
+//! functions that write them, such as `orders::order_index_keys`), and every index
 //! entry points at a record that agrees with it. The stage counters must equal the orders per
 //! stage. Each problem is reported as a sentence naming the table and the key.
 
@@ -26,7 +26,7 @@ use crate::model::*;
 use crate::store::raw::{self, Snapshot};
 use crate::store::schema::{self, SCHEMA_VERSION};
 use crate::store::{Def, Key, View, ViewExt, codec, keys, outbox_due_key, tables};
-use crate::{Crm, Error, ErrorKind, Password, Result};
+use crate::{Crm, Error, Password, Result};
 
 use super::customers::activity_key;
 use super::orders::{grant_key, order_count_key, order_index_keys};
@@ -186,7 +186,7 @@ impl Crm {
     /// before the transaction (argon2id, tens of milliseconds).
     ///
     /// # Errors
-    /// [`ErrorKind::Conflict`] when the file already has an organization; invalid input for
+    /// [`crate::ErrorKind::Conflict`] when the file already has an organization; invalid input for
     /// the template, name, slug or username.
     pub fn initialize(&self, setup: Setup) -> Result<(Organization, User)> {
         let template = crate::templates::template(&setup.template)?;
@@ -229,7 +229,7 @@ impl Crm {
     /// second per few hundred thousand records.
     ///
     /// # Errors
-    /// [`ErrorKind::Conflict`] when `out` exists; [`ErrorKind::Storage`] on I/O failure or
+    /// [`crate::ErrorKind::Conflict`] when `out` exists; [`crate::ErrorKind::Storage`] on I/O failure or
     /// when the copy does not verify (the message lists the first problems).
     pub fn backup(&self, out: &Path) -> Result<BackupReport> {
         let started = Instant::now();
@@ -276,7 +276,7 @@ impl Crm {
     /// store is open; [`Crm::backup`] and [`restore`] run it on the files they write.
     ///
     /// # Errors
-    /// [`ErrorKind::Storage`] only when the file cannot be read; problems in the data are
+    /// [`crate::ErrorKind::Storage`] only when the file cannot be read; problems in the data are
     /// listed in the report, not returned as errors.
     pub fn verify(&self) -> Result<VerifyReport> {
         let view = Snapshot::new(self.database().begin_read()?)?;
@@ -287,7 +287,7 @@ impl Crm {
     /// one snapshot.
     ///
     /// # Errors
-    /// [`ErrorKind::Storage`].
+    /// [`crate::ErrorKind::Storage`].
     pub fn stats(&self) -> Result<Stats> {
         let view = Snapshot::new(self.database().begin_read()?)?;
         let mut table_stats = Vec::new();
@@ -344,11 +344,11 @@ impl Crm {
 /// unless every check passed.
 ///
 /// # Errors
-/// - [`ErrorKind::NotFound`] when `input` does not exist;
-/// - [`ErrorKind::Conflict`] when `target` exists and `force` is false, or the backup's schema
+/// - [`crate::ErrorKind::NotFound`] when `input` does not exist;
+/// - [`crate::ErrorKind::Conflict`] when `target` exists and `force` is false, or the backup's schema
 ///   is newer than this program's;
-/// - [`ErrorKind::Busy`] when another process holds `target`;
-/// - [`ErrorKind::Storage`] when `input` is not a readable store (truncated, corrupt, not a
+/// - [`crate::ErrorKind::Busy`] when another process holds `target`;
+/// - [`crate::ErrorKind::Storage`] when `input` is not a readable store (truncated, corrupt, not a
 ///   redb file, not a CRM file) or does not verify; the message says which.
 pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport> {
     let started = Instant::now();
@@ -380,17 +380,7 @@ pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport
             error,
         )
     })?;
-    let (db, intact) = raw::open_checked(temp.path(), COPY_CACHE_SIZE).map_err(|error| {
-        if error.kind() == ErrorKind::Storage {
-            Error::corrupt(format!(
-                "{} is not a usable backup (truncated or corrupt?): {}",
-                input.display(),
-                chain(&error)
-            ))
-        } else {
-            error
-        }
-    })?;
+    let (db, intact) = raw::open_checked(temp.path(), input, COPY_CACHE_SIZE)?;
     let (version, report) = {
         let view = Snapshot::new(db.begin_read()?)?;
         let version = schema::stored_version(&view)
@@ -440,7 +430,7 @@ pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport
 
 /// Verifies a closed data file: redb's integrity check, then [`Crm::verify`]'s checks.
 fn verify_file(path: &Path) -> Result<VerifyReport> {
-    let (db, intact) = raw::open_checked(path, COPY_CACHE_SIZE)?;
+    let (db, intact) = raw::open_checked(path, path, COPY_CACHE_SIZE)?;
     let view = Snapshot::new(db.begin_read()?)?;
     let mut report = verify_view(&view)?;
     report.integrity_checked = true;
@@ -558,6 +548,9 @@ impl TempFile {
                     });
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::not_found("directory", dir.display()));
+                }
                 Err(error) => {
                     return Err(Error::storage(
                         format!("cannot create a temporary file in {}", dir.display()),
@@ -1105,7 +1098,9 @@ impl<'v> Checker<'v> {
     }
 
     fn check_customers(&mut self) -> Result<()> {
-        let with_activity = self.view.has_table(tables::CUSTOMERS_BY_ACTIVITY);
+        // The activity index came with schema 2; a schema-1 file (a restored old backup) has
+        // none until it is opened and migrated.
+        let with_activity = self.with_words && self.view.has_table(tables::CUSTOMERS_BY_ACTIVITY);
         self.each(tables::CUSTOMERS, |this, key, value| {
             let Some(customer) = this.decode::<Customer>(tables::CUSTOMERS, key, value) else {
                 return Ok(());
@@ -1216,13 +1211,13 @@ impl<'v> Checker<'v> {
                     order.id, order.customer
                 ));
             }
-            if let Some(assignee) = order.assignee {
-                if !this.view.exists(tables::USERS, &Key::org(org).u64(assignee.0))? {
-                    this.problem(format!(
-                        "orders: order {} of organization {org} is assigned to user {assignee}, who does not exist",
-                        order.id
-                    ));
-                }
+            if let Some(assignee) = order.assignee
+                && !this.view.exists(tables::USERS, &Key::org(org).u64(assignee.0))?
+            {
+                this.problem(format!(
+                    "orders: order {} of organization {org} is assigned to user {assignee}, who does not exist",
+                    order.id
+                ));
             }
             for marker in &order.markers {
                 if !this.view.exists(tables::MARKERS, &Key::org(org).u64(marker.0))? {

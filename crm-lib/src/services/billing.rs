@@ -425,3 +425,13 @@ mod tests {
         );
     }
 }
+
+/// Every payment method (active or not), by id, for those who manage billing (the payment
+/// methods page).
+///
+/// # Errors
+/// Permission denied without `manage_billing`.
+pub fn billing_methods_in(view: &impl View, actor: &Actor) -> Result<Vec<PaymentMethod>> {
+    require(view, actor, Permission::ManageBilling)?;
+    payment_methods_in(view, actor.org)
+}

@@ -181,7 +181,7 @@ fn message_summary(message: &Message) -> String {
 
 /// Whether `resolved` may chat about `order`: `chat_customers`, or an order-level grant of it
 /// on that order (the assignee's chat access, C0de seed). The system always may.
-fn may_chat(
+pub(crate) fn may_chat(
     view: &impl View,
     org: OrgId,
     resolved: &Resolved,

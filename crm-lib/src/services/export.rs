@@ -97,7 +97,7 @@ fn write_error(error: std::io::Error) -> Error {
 
 /// Renders rows in one format.
 enum Sink<'w> {
-    Csv(csv::Writer<&'w mut dyn Write>),
+    Csv(Box<csv::Writer<&'w mut dyn Write>>),
     Json {
         out: BufWriter<&'w mut dyn Write>,
         columns: &'static [&'static str],
@@ -115,7 +115,7 @@ impl<'w> Sink<'w> {
             ExportFormat::Csv => {
                 let mut writer = csv::WriterBuilder::new().from_writer(out);
                 writer.write_record(columns).map_err(csv_error)?;
-                Ok(Sink::Csv(writer))
+                Ok(Sink::Csv(Box::new(writer)))
             }
             ExportFormat::Json => {
                 let mut out = BufWriter::new(out);
@@ -165,7 +165,11 @@ impl<'w> Sink<'w> {
 }
 
 fn csv_error(error: csv::Error) -> Error {
-    Error::storage("cannot write the export", error)
+    // Keep an I/O failure as the source itself, so a caller can tell a closed pipe.
+    match error.into_kind() {
+        csv::ErrorKind::Io(io) => write_error(io),
+        other => Error::corrupt(format!("cannot write the export: {other:?}")),
+    }
 }
 
 /// A value as a CSV cell: text as is, numbers and flags as text, null as empty, lists joined
@@ -260,10 +264,12 @@ impl Crm {
             let mut count = 0;
             view.for_each_prefix(tables::ORDERS, &Key::org(org), |_, value| {
                 let order = codec::decode::<Order>(value)?;
-                if !customers.contains_key(&order.customer) {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    customers.entry(order.customer)
+                {
                     let customer: Option<Customer> =
                         view.get(tables::CUSTOMERS, &Key::org(org).u64(order.customer.0))?;
-                    let entry = match customer {
+                    slot.insert(match customer {
                         Some(customer) => (
                             customer
                                 .telegram_id
@@ -271,8 +277,7 @@ impl Crm {
                             customer.full_name(),
                         ),
                         None => (Value::Null, String::new()),
-                    };
-                    customers.insert(order.customer, entry);
+                    });
                 }
                 let (telegram_id, name) = customers
                     .get(&order.customer)

@@ -3,7 +3,7 @@
 //! An import is all or nothing. Every row is read and validated first, against a read
 //! snapshot and against the earlier rows of the file, with the same rules as the use cases
 //! that create the records one by one ([`NewCustomer::validate`],
-//! [`super::orders::validate_order_fields`]). The first bad row stops the import with an
+//! `orders::validate_order_fields`). The first bad row stops the import with an
 //! [`ImportError`] naming the file, the physical line and the column. Only when every row is
 //! good are they written, all in one write transaction, with one audit entry per record.
 //! Imported records notify nobody: they describe the past, not a change a customer must hear
@@ -84,7 +84,7 @@ pub struct ImportError {
     /// What is wrong, naming the value.
     pub reason: String,
     kind: ErrorKind,
-    source: Option<Error>,
+    source: Option<Box<Error>>,
 }
 
 impl ImportError {
@@ -117,7 +117,7 @@ impl ImportError {
             field,
             reason: error.message().to_string(),
             kind,
-            source: Some(error),
+            source: Some(Box::new(error)),
         }
     }
 
@@ -144,7 +144,7 @@ impl std::error::Error for ImportError {
         // redb error) is the next link of the chain.
         self.source
             .as_ref()
-            .and_then(|error| std::error::Error::source(error))
+            .and_then(|error| std::error::Error::source(error.as_ref()))
     }
 }
 

@@ -3,6 +3,7 @@
 //! transaction of its own), plus read queries generic over [`crate::View`].
 
 pub mod admin;
+pub mod api_tokens;
 pub mod audit;
 pub mod billing;
 pub mod chat;
@@ -13,10 +14,12 @@ pub mod import;
 pub mod media;
 pub mod orders;
 pub mod org;
+pub mod sessions;
 pub mod team;
 pub mod telegram;
 
 pub use admin::*;
+pub use api_tokens::*;
 pub use audit::*;
 pub use billing::*;
 pub use chat::*;
@@ -27,6 +30,7 @@ pub use import::*;
 pub use media::*;
 pub use orders::*;
 pub use org::*;
+pub use sessions::*;
 pub use team::*;
 pub use telegram::*;
 

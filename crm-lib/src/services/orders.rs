@@ -71,7 +71,7 @@ pub(crate) fn load_order(view: &impl View, org: OrgId, order: OrderId) -> Result
         .ok_or_else(|| Error::not_found(OrderId::LABEL, order))
 }
 
-pub(crate) fn stage_of<'a>(org: &'a Organization, stage: StageId) -> Result<&'a Stage> {
+pub(crate) fn stage_of(org: &Organization, stage: StageId) -> Result<&Stage> {
     org.pipeline
         .stage(stage)
         .ok_or_else(|| Error::corrupt(format!("stage {stage} is not in the pipeline")))
@@ -197,9 +197,73 @@ pub(crate) fn open_orders_of(
     Ok(open)
 }
 
+/// Refuses a new order when the customer already holds the organization's limit of open
+/// orders (0 means no limit); the one place the limit is written.
+fn check_open_order_limit(view: &impl View, org: &Organization, customer: CustomerId) -> Result<()> {
+    let limit = org.settings.open_order_limit;
+    if limit > 0 {
+        let open = open_orders_of(view, org, customer)?;
+        if open >= limit {
+            return Err(Error::conflict(format!(
+                "customer {customer} already has {open} open orders; the limit is {limit}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the customer acting may start a new order now: the same open-order limit check
+/// [`Tx::create_order`] makes, so the bot can say so before a customer fills in a form.
+/// Other actors always may (their permission is checked on creation).
+///
+/// # Errors
+/// Conflict when the limit is reached (the message gives the limit); not found for an
+/// unknown customer.
+pub fn check_new_order_allowed_in(view: &impl View, actor: &Actor) -> Result<()> {
+    let ActorRef::Customer(customer) = actor.who else {
+        return Ok(());
+    };
+    let org = load_org(view, actor.org)?;
+    load_customer(view, actor.org, customer)?;
+    check_open_order_limit(view, &org, customer)
+}
+
+/// One typed-in field of a new order, for checking it on its own (a step of the bot's form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderField {
+    /// The title.
+    Title,
+    /// The description.
+    Description,
+    /// The budget.
+    Budget,
+    /// The deadline.
+    Deadline,
+}
+
+/// Checks one field of a new order with exactly the rules [`Tx::create_order`] applies (title
+/// 1-200 and description 1-4000 characters, budget a positive amount, deadline `YYYY-MM-DD`
+/// not before `not_before`), so a form can explain a mistake at the step where it was made.
+/// An empty budget or deadline is accepted (the field is optional).
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] naming the field.
+pub fn check_order_field(field: OrderField, text: &str, not_before: Option<Date>) -> Result<()> {
+    let placeholder = "x";
+    match field {
+        OrderField::Title => validate_order_fields(text, placeholder, None, None, None),
+        OrderField::Description => validate_order_fields(placeholder, text, None, None, None),
+        OrderField::Budget => validate_order_fields(placeholder, placeholder, Some(text), None, None),
+        OrderField::Deadline => {
+            validate_order_fields(placeholder, placeholder, None, Some(text), not_before)
+        }
+    }
+    .map(|_| ())
+}
+
 /// Whether `resolved` may see `order` (customers: their own; moderators: orders in
 /// moderation; `view_orders`: every other order; assignees: theirs).
-fn may_view(resolved: &Resolved, org: &Organization, order: &Order) -> Result<bool> {
+pub(crate) fn may_view(resolved: &Resolved, org: &Organization, order: &Order) -> Result<bool> {
     Ok(match resolved {
         Resolved::System => true,
         Resolved::Customer(customer) => order.customer == *customer,
@@ -322,15 +386,7 @@ impl Tx<'_> {
                 return Err(Error::not_found("media", media));
             }
         }
-        let limit = org.settings.open_order_limit;
-        if limit > 0 {
-            let open = open_orders_of(self, &org, customer_id)?;
-            if open >= limit {
-                return Err(Error::conflict(format!(
-                    "customer {customer_id} already has {open} open orders; the limit is {limit}"
-                )));
-            }
-        }
+        check_open_order_limit(self, &org, customer_id)?;
         let id = OrderId(self.next_id(actor.org, "order")?);
         let order = Order {
             id,
@@ -649,16 +705,16 @@ impl Tx<'_> {
         if price.0 <= 0 {
             return Err(Error::invalid("price", "must be more than zero"));
         }
-        if let Some(budget) = order.budget {
-            if price > budget {
-                let currency = &org.settings.currency;
-                return Err(Error::invalid(
-                    "price",
-                    format!(
-                        "bid {price} {currency} is over the customer's budget of {budget} {currency}"
-                    ),
-                ));
-            }
+        if let Some(budget) = order.budget
+            && price > budget
+        {
+            let currency = &org.settings.currency;
+            return Err(Error::invalid(
+                "price",
+                format!(
+                    "bid {price} {currency} is over the customer's budget of {budget} {currency}"
+                ),
+            ));
         }
         let comment = super::optional_text("comment", Some(comment), 1000)?.unwrap_or_default();
         for bid in bids_of(self, actor.org, order_id)? {
@@ -1210,4 +1266,363 @@ impl Crm {
             Ok(out)
         })
     }
+}
+
+/// One row of an order list: the order with the names a list shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRow {
+    /// The order.
+    pub order: Order,
+    /// The customer's full name.
+    pub customer_name: String,
+    /// The assignee's display name, when assigned.
+    pub assignee_name: Option<String>,
+}
+
+/// Looks names up once per customer and user while rows are built.
+#[derive(Default)]
+struct Names {
+    customers: std::collections::HashMap<CustomerId, String>,
+    users: std::collections::HashMap<UserId, String>,
+}
+
+impl Names {
+    fn row(&mut self, view: &impl View, org: OrgId, order: Order) -> Result<OrderRow> {
+        let customer_name = match self.customers.get(&order.customer) {
+            Some(name) => name.clone(),
+            None => {
+                let name = match load_customer(view, org, order.customer) {
+                    Ok(customer) => customer.full_name(),
+                    Err(error) if error.kind() == crate::ErrorKind::NotFound => {
+                        format!("customer {}", order.customer)
+                    }
+                    Err(error) => return Err(error),
+                };
+                self.customers.insert(order.customer, name.clone());
+                name
+            }
+        };
+        let assignee_name = match order.assignee {
+            Some(user) => Some(match self.users.get(&user) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = load_user(view, org, user)
+                        .map_or_else(|_| format!("user {user}"), |user| user.display_name);
+                    self.users.insert(user, name.clone());
+                    name
+                }
+            }),
+            None => None,
+        };
+        Ok(OrderRow {
+            order,
+            customer_name,
+            assignee_name,
+        })
+    }
+}
+
+/// A page of [`list_orders_in`] with the customer and assignee names, from the same snapshot
+/// (one read: the order list page and the Kanban board need nothing else).
+///
+/// # Errors
+/// As [`list_orders_in`].
+pub fn order_rows_in(
+    view: &impl View,
+    actor: &Actor,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<Paged<OrderRow>> {
+    let orders = list_orders_in(view, actor, filter, page)?;
+    let mut names = Names::default();
+    let mut items = Vec::with_capacity(orders.items.len());
+    for order in orders.items {
+        items.push(names.row(view, actor.org, order)?);
+    }
+    Ok(Paged {
+        items,
+        next: orders.next,
+    })
+}
+
+/// The stages an actor with `permissions` (user `user`) may move `order` to in one step, in
+/// board order: the pipeline's transitions whose permission they hold, where a holder of
+/// `update_order_status` alone must be the assignee. Moves out of moderation are left out
+/// (they go through approve and reject). [`Tx::move_order`] enforces the same rules; this
+/// only tells a view which choices to offer.
+pub fn allowed_moves<'a>(
+    org: &'a Organization,
+    permissions: PermissionSet,
+    user: Option<UserId>,
+    order: &Order,
+) -> Vec<&'a Stage> {
+    let Some(from) = org.pipeline.stage(order.stage) else {
+        return Vec::new();
+    };
+    if from.kind == StageKind::Moderation {
+        return Vec::new();
+    }
+    org.pipeline
+        .stages
+        .iter()
+        .filter(|stage| {
+            org.pipeline
+                .transition(from.id, stage.id)
+                .is_some_and(|transition| {
+                    permissions.contains(transition.permission)
+                        && (transition.permission != Permission::UpdateOrderStatus
+                            || permissions.contains(Permission::AssignOrders)
+                            || (user.is_some() && order.assignee == user))
+                        && (!stage.requires_assignee || order.assignee.is_some())
+                })
+        })
+        .collect()
+}
+
+/// Everything the order page shows, from one snapshot.
+#[derive(Debug, Clone)]
+pub struct OrderDetail {
+    /// The order.
+    pub order: Order,
+    /// Its stage.
+    pub stage: Stage,
+    /// The customer.
+    pub customer: Customer,
+    /// The assignee's display name.
+    pub assignee_name: Option<String>,
+    /// The order's markers.
+    pub markers: Vec<Marker>,
+    /// Bids, oldest first, with the bidder's display name.
+    pub bids: Vec<(Bid, String)>,
+    /// Stages the actor may move the order to (see [`allowed_moves`]).
+    pub moves: Vec<Stage>,
+    /// Payment details sent so far.
+    pub payment_infos: Vec<PaymentInfo>,
+    /// The assignee's payout at the agreed price, when there is one.
+    pub payout: Option<Payout>,
+    /// Audit entries about the order, oldest first.
+    pub timeline: Vec<AuditEntry>,
+    /// Whether the timeline was cut short (see [`super::audit::TIMELINE_SCAN_LIMIT`]).
+    pub timeline_cut: bool,
+    /// Active payment methods, for actors with `send_payment_info` (empty otherwise).
+    pub payment_methods: Vec<PaymentMethod>,
+    /// Active staff to assign to, for actors with `assign_orders` (empty otherwise).
+    pub assignable: Vec<super::team::StaffName>,
+    /// The organization's currency.
+    pub currency: String,
+}
+
+/// The order page's data for an actor who may see the order.
+///
+/// # Errors
+/// Not found (also when the actor may not see the order); permission denied for customers.
+pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Result<OrderDetail> {
+    if matches!(actor.who, ActorRef::Customer(_)) {
+        return Err(Error::forbidden("customers use the bot"));
+    }
+    let order = order_in(view, actor, order_id)?;
+    let resolved = resolve(view, actor)?;
+    let permissions = match &resolved {
+        Resolved::Staff(_, permissions) => *permissions,
+        _ => PermissionSet::all(),
+    };
+    let org = load_org(view, actor.org)?;
+    let stage = stage_of(&org, order.stage)?.clone();
+    let customer = load_customer(view, actor.org, order.customer)?;
+    let mut names = Names::default();
+    let assignee_name = names.row(view, actor.org, order.clone())?.assignee_name;
+    let all_markers = super::team::list_markers_in(view, actor.org)?;
+    let markers = all_markers
+        .into_iter()
+        .filter(|marker| order.markers.contains(&marker.id))
+        .collect();
+    let mut bids = Vec::new();
+    for bid in bids_of(view, actor.org, order_id)? {
+        let name = load_user(view, actor.org, bid.user)
+            .map_or_else(|_| format!("user {}", bid.user), |user| user.display_name);
+        bids.push((bid, name));
+    }
+    let moves = allowed_moves(&org, permissions, resolved.user_id(), &order)
+        .into_iter()
+        .cloned()
+        .collect();
+    let payment_infos = super::billing::payment_infos_in(view, actor, order_id)?;
+    let payout = order
+        .price
+        .map(|price| super::billing::payout(&org.settings, price));
+    let (timeline, timeline_cut) = super::audit::entity_timeline_in(
+        view,
+        actor.org,
+        &order_label(&order),
+        order.created_at,
+    )?;
+    let payment_methods = if permissions.contains(Permission::SendPaymentInfo) {
+        super::billing::payment_methods_in(view, actor.org)?
+            .into_iter()
+            .filter(|method| method.active)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let assignable = if permissions.contains(Permission::AssignOrders) {
+        super::team::staff_names_in(view, actor)?
+            .into_iter()
+            .filter(|user| user.active)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(OrderDetail {
+        order,
+        stage,
+        customer,
+        assignee_name,
+        markers,
+        bids,
+        moves,
+        payment_infos,
+        payout,
+        timeline,
+        timeline_cut,
+        payment_methods,
+        assignable,
+        currency: org.settings.currency,
+    })
+}
+
+/// The dashboard: orders per stage, orders created today, and the actor's own open work.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    /// Every stage in board order with its number of orders.
+    pub stages: Vec<(Stage, u64)>,
+    /// Orders created today (UTC).
+    pub new_today: u64,
+    /// Open orders assigned to the actor, newest first (at most 20).
+    pub mine: Vec<OrderRow>,
+}
+
+/// The dashboard of a staff user.
+///
+/// # Errors
+/// Permission denied for customers and disabled users.
+pub fn dashboard_in(view: &impl View, actor: &Actor) -> Result<Dashboard> {
+    let resolved = resolve(view, actor)?;
+    if matches!(resolved, Resolved::Customer(_)) {
+        return Err(Error::forbidden("customers use the bot"));
+    }
+    let org = load_org(view, actor.org)?;
+    let stages = stage_counts_in(view, actor.org)?;
+    let today = view.now().day();
+    let new_today = view.count_prefix(tables::ORDERS_BY_DAY, &Key::org(actor.org).i64(today))?;
+    let mut mine = Vec::new();
+    if let Some(user) = resolved.user_id() {
+        let mut names = Names::default();
+        for key in view.keys_with_prefix(
+            tables::ORDERS_BY_ASSIGNEE,
+            &Key::org(actor.org).u64(user.0),
+            None,
+            true,
+            200,
+        )? {
+            let order = load_order(view, actor.org, OrderId(keys::tail_u64(&key)))?;
+            if !stage_of(&org, order.stage)?.kind.is_terminal() {
+                mine.push(names.row(view, actor.org, order)?);
+                if mine.len() == 20 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Dashboard {
+        stages,
+        new_today,
+        mine,
+    })
+}
+
+/// One column of the Kanban board.
+#[derive(Debug, Clone)]
+pub struct BoardColumn {
+    /// The stage.
+    pub stage: Stage,
+    /// How many orders the stage holds in all.
+    pub count: u64,
+    /// The newest cards the actor may see (at most the asked number), each with the stages
+    /// the actor may move it to.
+    pub cards: Vec<(OrderRow, Vec<StageId>)>,
+}
+
+/// The Kanban board: a column per stage in board order, with up to `per_column` cards each.
+///
+/// # Errors
+/// As [`list_orders_in`].
+pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Vec<BoardColumn>> {
+    let resolved = resolve(view, actor)?;
+    let permissions = match &resolved {
+        Resolved::Staff(_, permissions) => *permissions,
+        Resolved::System => PermissionSet::all(),
+        Resolved::Customer(_) => return Err(Error::forbidden("customers use the bot")),
+    };
+    let org = load_org(view, actor.org)?;
+    let mut columns = Vec::new();
+    for (stage, count) in stage_counts_in(view, actor.org)? {
+        let filter = OrderFilter {
+            stage: Some(stage.id),
+            ..OrderFilter::default()
+        };
+        let rows = order_rows_in(view, actor, &filter, Page::first(per_column))?;
+        let cards = rows
+            .items
+            .into_iter()
+            .map(|row| {
+                let moves = allowed_moves(&org, permissions, resolved.user_id(), &row.order)
+                    .into_iter()
+                    .map(|stage| stage.id)
+                    .collect();
+                (row, moves)
+            })
+            .collect();
+        columns.push(BoardColumn {
+            stage,
+            count,
+            cards,
+        });
+    }
+    Ok(columns)
+}
+
+/// The moderation queue: for each moderation stage, its orders, oldest first (first come,
+/// first served), at most `limit` per stage. Needs `moderate_orders`.
+///
+/// # Errors
+/// Permission denied.
+pub fn moderation_queue_in(
+    view: &impl View,
+    actor: &Actor,
+    limit: usize,
+) -> Result<Vec<(Stage, Vec<OrderRow>)>> {
+    require(view, actor, Permission::ModerateOrders)?;
+    let org = load_org(view, actor.org)?;
+    let mut out = Vec::new();
+    let mut names = Names::default();
+    for stage in org
+        .pipeline
+        .stages
+        .iter()
+        .filter(|stage| stage.kind == StageKind::Moderation)
+    {
+        let mut rows = Vec::new();
+        for key in view.keys_with_prefix(
+            tables::ORDERS_BY_STAGE,
+            &Key::org(actor.org).u16(stage.id.0),
+            None,
+            false,
+            limit.clamp(1, Page::MAX),
+        )? {
+            let order = load_order(view, actor.org, OrderId(keys::tail_u64(&key)))?;
+            rows.push(names.row(view, actor.org, order)?);
+        }
+        out.push((stage.clone(), rows));
+    }
+    Ok(out)
 }

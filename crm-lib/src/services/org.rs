@@ -288,3 +288,24 @@ impl Crm {
 pub fn organization_in(view: &impl View, org: OrgId) -> Result<Organization> {
     load_org(view, org)
 }
+
+/// The organization as its settings page shows it: the bot token is reduced to whether one is
+/// set, so it never leaves the store again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsView {
+    /// The organization, with `settings.bot_token` emptied.
+    pub org: Organization,
+    /// Whether a bot token is stored.
+    pub bot_token_set: bool,
+}
+
+/// The settings page's data. Needs `manage_settings`.
+///
+/// # Errors
+/// Permission denied.
+pub fn settings_in(view: &impl View, actor: &Actor) -> Result<SettingsView> {
+    require(view, actor, Permission::ManageSettings)?;
+    let mut org = load_org(view, actor.org)?;
+    let bot_token_set = org.settings.bot_token.take().is_some();
+    Ok(SettingsView { org, bot_token_set })
+}

@@ -202,6 +202,10 @@ impl Tx<'_> {
         record.password_hash = hash;
         record.must_change_password = must_change;
         self.save_user(actor.org, &record)?;
+        if resolved.user_id() != Some(user) {
+            // A reset by an administrator ends every session of the account (ASVS 7.4.3).
+            self.end_sessions_of(actor.org, user, None)?;
+        }
         self.audit(
             actor,
             "user.password_changed",
@@ -227,6 +231,8 @@ impl Tx<'_> {
         }
         record.status = UserStatus::Disabled;
         self.save_user(actor.org, &record)?;
+        // ASVS 7.4.2: a disabled account's sessions end at once.
+        self.end_sessions_of(actor.org, user, None)?;
         self.audit(
             actor,
             "user.disabled",
@@ -645,5 +651,134 @@ impl Crm {
     ) -> Result<User> {
         let code = code.to_string();
         self.write(move |tx| tx.redeem_link_code(org, &code, telegram_id))
+    }
+}
+
+/// A staff user's changes to their own profile page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileUpdate {
+    /// Name shown to colleagues and customers, 1-100 characters.
+    pub display_name: String,
+    /// Interface language.
+    pub language: Language,
+}
+
+impl Tx<'_> {
+    /// Changes the actor's own display name and interface language.
+    ///
+    /// # Errors
+    /// Invalid input on `display_name`; permission denied for anyone but an active staff
+    /// user.
+    pub fn update_own_profile(&mut self, actor: &Actor, update: ProfileUpdate) -> Result<User> {
+        let Resolved::Staff(user, _) = resolve(self, actor)? else {
+            return Err(Error::forbidden("only staff users have a profile"));
+        };
+        let display_name = clean_text("display_name", &update.display_name, 1, 100)?;
+        let mut record = *user;
+        if record.display_name == display_name && record.language == update.language {
+            return Ok(record);
+        }
+        record.display_name = display_name;
+        record.language = update.language;
+        self.save_user(actor.org, &record)?;
+        self.audit(
+            actor,
+            "user.profile_changed",
+            format!("user {}", record.id),
+            format!(
+                "{:?}, language {}",
+                record.display_name,
+                record.language.code()
+            ),
+        )?;
+        Ok(record)
+    }
+}
+
+/// Every staff user of the actor's organization, by id, for those who manage users.
+///
+/// # Errors
+/// Permission denied without `manage_users`.
+pub fn users_in(view: &impl View, actor: &Actor) -> Result<Vec<User>> {
+    require(view, actor, Permission::ManageUsers)?;
+    all_users_in(view, actor.org)
+}
+
+fn all_users_in(view: &impl View, org: OrgId) -> Result<Vec<User>> {
+    let mut users = Vec::new();
+    view.for_each_prefix(tables::USERS, &Key::org(org), |_, value| {
+        users.push(codec::decode::<User>(value)?);
+        Ok(true)
+    })?;
+    Ok(users)
+}
+
+/// A colleague as every staff user may see them: for assignee pickers and names in lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffName {
+    /// The id.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Whether the account is active.
+    pub active: bool,
+}
+
+/// Every staff user's name, by id, for any active staff user (no password hashes, no
+/// Telegram ids).
+///
+/// # Errors
+/// Permission denied for customers and disabled users.
+pub fn staff_names_in(view: &impl View, actor: &Actor) -> Result<Vec<StaffName>> {
+    if !matches!(resolve(view, actor)?, Resolved::Staff(..) | Resolved::System) {
+        return Err(Error::forbidden("only staff users see the team"));
+    }
+    Ok(all_users_in(view, actor.org)?
+        .into_iter()
+        .map(|user| StaffName {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            active: user.status == UserStatus::Active,
+        })
+        .collect())
+}
+
+/// Every role, by id, for those who manage roles or users (the user form picks roles).
+///
+/// # Errors
+/// Permission denied without `manage_roles` or `manage_users`.
+pub fn roles_in(view: &impl View, actor: &Actor) -> Result<Vec<Role>> {
+    let resolved = resolve(view, actor)?;
+    if !resolved.has(Permission::ManageRoles) && !resolved.has(Permission::ManageUsers) {
+        return Err(Error::denied(
+            Permission::ManageRoles,
+            format!("{} lacks the manage_roles permission", actor.who),
+        ));
+    }
+    list_roles_in(view, actor.org)
+}
+
+/// Every marker, by id, for any active staff user (filters and tags use them).
+///
+/// # Errors
+/// Permission denied for customers and disabled users.
+pub fn markers_in(view: &impl View, actor: &Actor) -> Result<Vec<Marker>> {
+    if !matches!(resolve(view, actor)?, Resolved::Staff(..) | Resolved::System) {
+        return Err(Error::forbidden("only staff users see markers"));
+    }
+    list_markers_in(view, actor.org)
+}
+
+impl Crm {
+    /// See [`Tx::update_own_profile`].
+    ///
+    /// # Errors
+    /// See [`Tx::update_own_profile`].
+    pub fn update_own_profile(&self, actor: &Actor, update: ProfileUpdate) -> Result<User> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.update_own_profile(&actor, update))
     }
 }

@@ -403,6 +403,49 @@ pub fn pending_updates_in(view: &impl View, org: OrgId, limit: usize) -> Result<
     Ok(items)
 }
 
+/// The highest `update_id` the organization's inbox has seen (pending or done), if any. The
+/// sandbox emulator continues numbering after it, so a restarted emulator's updates are never
+/// mistaken for repeats.
+///
+/// # Errors
+/// Storage only.
+pub fn inbox_last_update_id_in(view: &impl View, org: OrgId) -> Result<Option<u64>> {
+    let keys = view.keys_with_prefix(tables::INBOX, &Key::org(org), None, true, 1)?;
+    Ok(keys.first().map(|key| keys::tail_u64(key)))
+}
+
+/// The customer with this Telegram account, if any, through any view (the bot reads it inside
+/// the transaction that handles an update).
+///
+/// # Errors
+/// Storage only.
+pub fn customer_by_telegram_in(
+    view: &impl View,
+    org: OrgId,
+    telegram_id: TelegramUserId,
+) -> Result<Option<Customer>> {
+    super::customers::customer_by_telegram(view, org, telegram_id)
+}
+
+/// The staff user linked to this Telegram account, if any, through any view.
+///
+/// # Errors
+/// Storage only.
+pub fn user_by_telegram_in(
+    view: &impl View,
+    org: OrgId,
+    telegram_id: TelegramUserId,
+) -> Result<Option<User>> {
+    match view.get_raw(
+        tables::USERS_BY_TELEGRAM,
+        Key::org(org).i64(telegram_id.0).as_slice(),
+        |bytes| Ok(keys::read_u64(bytes, 0)),
+    )? {
+        Some(id) => Ok(Some(load_user(view, org, UserId(id))?)),
+        None => Ok(None),
+    }
+}
+
 /// One inbox item (pending or done).
 ///
 /// # Errors
@@ -540,6 +583,14 @@ impl Crm {
     /// See [`pending_updates_in`].
     pub fn pending_updates(&self, org: OrgId, limit: usize) -> Result<Vec<InboxItem>> {
         self.read(|view| pending_updates_in(view, org, limit))
+    }
+
+    /// See [`inbox_last_update_id_in`].
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn inbox_last_update_id(&self, org: OrgId) -> Result<Option<u64>> {
+        self.read(|view| inbox_last_update_id_in(view, org))
     }
 
     /// See [`inbox_item_in`].

@@ -205,27 +205,35 @@ fn commit_fast(mut txn: redb::WriteTransaction) -> Result<()> {
 /// Opens a file that must already be a redb database, exclusively, runs redb's own integrity
 /// check (which needs exclusive access, so it is only possible on files nobody else holds:
 /// a fresh copy, a backup being restored) and returns it. `Ok((db, false))` means redb found
-/// damage and repaired it.
+/// damage and repaired it. Messages name the file as `shown` (the file a person knows, when
+/// `path` is a temporary copy of it).
 ///
 /// # Errors
 /// [`crate::ErrorKind::Busy`] when another process holds the file; [`crate::ErrorKind::Storage`]
 /// when it is not a redb file, is truncated or corrupt beyond repair.
-pub(crate) fn open_checked(path: &Path, cache_size: usize) -> Result<(Database, bool)> {
+pub(crate) fn open_checked(
+    path: &Path,
+    shown: &Path,
+    cache_size: usize,
+) -> Result<(Database, bool)> {
     let mut db = Database::builder()
         .set_cache_size(cache_size)
         .open(path)
         .map_err(|error| match error {
             redb::DatabaseError::DatabaseAlreadyOpen => {
-                Error::busy(format!("{} is in use by another process", path.display()))
+                Error::busy(format!("{} is in use by another process", shown.display()))
             }
             other => Error::storage(
-                format!("{} is not a readable data file", path.display()),
+                format!(
+                    "{} is not a readable data file (truncated or corrupt?)",
+                    shown.display()
+                ),
                 other,
             ),
         })?;
     let intact = db.check_integrity().map_err(|error| {
         Error::storage(
-            format!("{} failed redb's integrity check", path.display()),
+            format!("{} failed redb's integrity check", shown.display()),
             error,
         )
     })?;

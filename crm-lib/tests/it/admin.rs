@@ -354,6 +354,11 @@ fn an_order_import_refuses_unknown_customers_stages_and_the_open_order_limit() {
         "{limit}"
     );
 
+    // Physical lines: CRLF endings, a quoted line break and a blank line all count.
+    let crlf = "customer_telegram_id,title,description\r\n7101000001,A,\"multi\nline\"\r\n\r\n7101000002,,desc\r\n";
+    let title = import(crlf).unwrap_err();
+    assert_eq!((title.line, title.field.as_str()), (5, "title"), "{title}");
+
     let short = import(&format!("{header}7101000001,Bot\n")).unwrap_err();
     assert_eq!((short.line, short.field.as_str()), (2, "row"), "{short}");
 
@@ -478,4 +483,25 @@ fn orders_and_the_audit_log_export_as_csv_and_json() {
         serde_json::from_slice::<Vec<serde_json::Value>>(&empty).unwrap(),
         Vec::<serde_json::Value>::new()
     );
+}
+
+#[test]
+fn a_schema_1_backup_restores_and_verifies_after_its_migration() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/db/schema-v1.redb");
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("crm.redb");
+    let report = restore(&fixture, &target, false).unwrap();
+    assert_eq!(report.schema_version, 1);
+    let crm = Crm::open(&target).unwrap();
+    assert_eq!(crm.migrated_from(), Some(1));
+    let verify = crm.verify().unwrap();
+    assert!(verify.is_clean(), "{:#?}", verify.problems);
+}
+
+#[test]
+fn a_backup_into_a_missing_directory_is_not_found() {
+    let world = World::new();
+    let out = world._dir.path().join("no/such/dir/backup.redb");
+    let error = world.crm.backup(&out).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
 }

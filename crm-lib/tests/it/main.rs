@@ -5,7 +5,9 @@
 mod admin;
 mod chat_and_telegram;
 mod isolation;
+mod live;
 mod migration;
 mod orders;
+mod properties;
 mod support;
 mod writer;

@@ -1,0 +1,837 @@
+//! The customer's side of the bot: first contact and the language choice, the main menu, the
+//! new-order form, My orders (details, deletion), and chat with the team.
+//!
+//! Rules are crm-lib's: each form step is checked with [`crm_lib::check_order_field`], the
+//! open-order limit with [`crm_lib::check_new_order_allowed_in`] and again by
+//! [`crm_lib::Tx::create_order`]; this module only picks the words. Texts a person types are
+//! kept as typed (trimmed by crm-lib).
+
+use crm_lib::{
+    Actor, ChatId, Customer, Date, ErrorKind, InboundMessage, Language, NewOrder, OrderField,
+    OrderFilter, OrderId, Page, Tx, View,
+};
+use teloxide::types::{InlineKeyboardMarkup, Message, User};
+
+use super::dialogue::{self, Dialogue, DraftFile, Step, Wizard};
+use super::handler::{Command, Ctx, Press, Replies, profile};
+use super::keyboards::{self, Callback, MenuItem, WizardAction};
+use super::processor::Prepared;
+use super::render::{clip, money, tr, tr_with};
+
+/// The most files one order takes from the form (crm-lib's limit for one message).
+const FORM_FILES_MAX: usize = crm_lib::MESSAGE_MAX_ATTACHMENTS;
+
+/// Words that skip an optional step when typed instead of pressing Skip.
+const SKIP_WORDS: &[&str] = &["skip", "-", "пропустить", "нет", "no"];
+
+/// Who is talking, resolved once per update.
+struct Me {
+    customer: Customer,
+    actor: Actor,
+    language: Language,
+    chat: ChatId,
+}
+
+fn me(tx: &mut Tx<'_>, ctx: &Ctx<'_>, from: &User, chat: ChatId) -> crm_lib::Result<Option<(Me, bool)>> {
+    let Some(profile) = profile(from) else {
+        return Ok(None);
+    };
+    let is_new = crm_lib::customer_by_telegram_in(&*tx, ctx.org, profile.telegram_id)?.is_none();
+    let customer = tx.upsert_telegram_customer(ctx.org, profile)?;
+    Ok(Some((
+        Me {
+            actor: Actor::customer(ctx.org, customer.id),
+            language: customer.language,
+            customer,
+            chat,
+        },
+        is_new,
+    )))
+}
+
+fn today(tx: &Tx<'_>) -> Date {
+    Date::of(tx.now())
+}
+
+fn example_date(tx: &Tx<'_>) -> Date {
+    Date::of(tx.now().plus_millis(14 * 24 * 60 * 60 * 1000))
+}
+
+/// A message from a customer in their private chat.
+pub(crate) fn on_message(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    from: &User,
+    chat: ChatId,
+    message: &Message,
+    command: Option<&Command>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let Some((me, is_new)) = me(tx, ctx, from, chat)? else {
+        return Ok(());
+    };
+    if is_new {
+        // First contact: whatever they wrote reaches the team, then they choose a language.
+        if command.is_none() {
+            chat_input(tx, ctx, &me, message, None, false, out)?;
+        }
+        greet_with_language_choice(tx, ctx, &me, out)?;
+        return Ok(());
+    }
+    let state = dialogue::load(&*tx, ctx.org, chat)?;
+    if let Some(command) = command {
+        return on_command(tx, ctx, &me, command, state, out);
+    }
+    match state {
+        Dialogue::Wizard(wizard) => wizard_input(tx, ctx, &me, message, wizard, out),
+        Dialogue::Chatting { order } => chat_input(tx, ctx, &me, message, order, false, out),
+        Dialogue::Idle | Dialogue::RejectReason { .. } => {
+            chat_input(tx, ctx, &me, message, None, true, out)
+        }
+    }
+}
+
+fn greet_with_language_choice(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    let text = format!(
+        "{}\n\n{}",
+        tr_with(
+            me.language,
+            "bot.welcome",
+            &[("name", &me.customer.first_name), ("org", &org.name)]
+        ),
+        tr(me.language, "bot.choose_language")
+    );
+    out.send(me.chat, &text, Some(keyboards::languages()));
+    Ok(())
+}
+
+fn menu(me: &Me, out: &mut Replies, lead: Option<String>) {
+    let text = match lead {
+        Some(lead) => format!("{lead}\n\n{}", tr(me.language, "bot.menu.title")),
+        None => tr(me.language, "bot.menu.title"),
+    };
+    out.send(me.chat, &text, Some(keyboards::main_menu(me.language)));
+}
+
+fn on_command(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    command: &Command,
+    state: Dialogue,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    match command.name.as_str() {
+        "start" | "menu" => {
+            dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+            let org = crm_lib::organization_in(&*tx, ctx.org)?;
+            let welcome = tr_with(
+                me.language,
+                "bot.welcome",
+                &[("name", &me.customer.first_name), ("org", &org.name)],
+            );
+            menu(me, out, Some(welcome));
+        }
+        "help" => out.send(me.chat, &tr(me.language, "bot.help"), None),
+        "language" | "lang" => out.send(
+            me.chat,
+            &tr(me.language, "bot.choose_language"),
+            Some(keyboards::languages()),
+        ),
+        "neworder" | "new" | "order" => start_wizard(tx, ctx, me, out)?,
+        "orders" | "myorders" => list_orders(tx, ctx, me, out)?,
+        "cancel" => match state {
+            Dialogue::Wizard(_) => {
+                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+                menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
+            }
+            Dialogue::Chatting { .. } | Dialogue::RejectReason { .. } => {
+                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+                menu(me, out, None);
+            }
+            Dialogue::Idle => out.send(me.chat, &tr(me.language, "bot.nothing_to_cancel"), None),
+        },
+        other => out.send(
+            me.chat,
+            &tr_with(
+                me.language,
+                "bot.unknown_command",
+                &[("command", &format!("/{}", clip(other, 32)))],
+            ),
+            None,
+        ),
+    }
+    Ok(())
+}
+
+/// A button press by a customer.
+pub(crate) fn on_press(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    from: &User,
+    press: &Press<'_>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let Some((mut me, _)) = me(tx, ctx, from, press.chat)? else {
+        return Ok(());
+    };
+    let stale = |me: &Me, out: &mut Replies| {
+        out.answer(
+            me.chat,
+            press.query_id,
+            Some(tr(me.language, "bot.callback.stale")),
+            false,
+        );
+    };
+    match press.callback {
+        Callback::Language(language) => {
+            match tx.set_customer_language(&me.actor, me.customer.id, language) {
+                Ok(_) => {}
+                Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+                Err(_) => {
+                    stale(&me, out);
+                    return Ok(());
+                }
+            }
+            me.language = language;
+            if let Some(message_id) = press.message_id {
+                out.drop_keyboard(me.chat, message_id);
+            }
+            menu(&me, out, Some(tr(language, "bot.language_set")));
+        }
+        Callback::Menu(MenuItem::NewOrder) => start_wizard(tx, ctx, &me, out)?,
+        Callback::Menu(MenuItem::MyOrders) => list_orders(tx, ctx, &me, out)?,
+        Callback::Menu(MenuItem::Chat) => {
+            dialogue::save(tx, ctx.org, me.chat, &Dialogue::Chatting { order: None })?;
+            out.send(me.chat, &tr(me.language, "bot.chat.prompt"), None);
+        }
+        Callback::Menu(MenuItem::Language) => out.send(
+            me.chat,
+            &tr(me.language, "bot.choose_language"),
+            Some(keyboards::languages()),
+        ),
+        Callback::Menu(MenuItem::Help) => out.send(me.chat, &tr(me.language, "bot.help"), None),
+        Callback::Wizard { id, step, action } => {
+            let state = dialogue::load(&*tx, ctx.org, me.chat)?;
+            match state {
+                Dialogue::Wizard(wizard) if wizard.id == id && wizard.step == step => {
+                    if let Some(message_id) = press.message_id {
+                        out.drop_keyboard(me.chat, message_id);
+                    }
+                    wizard_press(tx, ctx, &me, wizard, action, out)?;
+                }
+                _ => {
+                    stale(&me, out);
+                    if let Some(message_id) = press.message_id {
+                        out.drop_keyboard(me.chat, message_id);
+                    }
+                }
+            }
+        }
+        Callback::ViewOrder(id) => view_order(tx, ctx, &me, id, press, out)?,
+        Callback::AskDelete(id) => match crm_lib::order_in(&*tx, &me.actor, OrderId(id)) {
+            Ok(order) => {
+                let text = tr_with(
+                    me.language,
+                    "bot.order.confirm_delete",
+                    &[("id", &id), ("title", &order.title)],
+                );
+                show(&me, press, &text, Some(keyboards::confirm_delete(me.language, id)), out);
+            }
+            Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+            Err(_) => order_gone(&me, press, out),
+        },
+        Callback::Delete(id) => match tx.delete_order(&me.actor, OrderId(id)) {
+            Ok(_) => {
+                let text = tr_with(me.language, "bot.order.deleted", &[("id", &id)]);
+                show(&me, press, &text, None, out);
+            }
+            Err(error) => match error.kind() {
+                ErrorKind::Storage => return Err(error),
+                ErrorKind::Conflict => {
+                    let stage = crm_lib::order_in(&*tx, &me.actor, OrderId(id))
+                        .ok()
+                        .and_then(|order| stage_name(tx, ctx, me.language, order.stage));
+                    out.answer(
+                        me.chat,
+                        press.query_id,
+                        Some(tr_with(
+                            me.language,
+                            "bot.order.cannot_delete",
+                            &[("id", &id), ("stage", &stage.unwrap_or_default())],
+                        )),
+                        true,
+                    );
+                    view_order(tx, ctx, &me, id, press, out)?;
+                }
+                _ => order_gone(&me, press, out),
+            },
+        },
+        Callback::ChatAbout(id) => match crm_lib::order_in(&*tx, &me.actor, OrderId(id)) {
+            Ok(_) => {
+                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Chatting { order: Some(id) })?;
+                out.send(
+                    me.chat,
+                    &tr_with(me.language, "bot.chat.about_order", &[("id", &id)]),
+                    None,
+                );
+            }
+            Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+            Err(_) => order_gone(&me, press, out),
+        },
+        Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_) => stale(&me, out),
+    }
+    Ok(())
+}
+
+/// Shows `text` in place of the pressed message when it is still there, else as a new one.
+fn show(me: &Me, press: &Press<'_>, text: &str, keyboard: Option<InlineKeyboardMarkup>, out: &mut Replies) {
+    match (press.message_id, &press.message_text) {
+        (Some(message_id), Some(_)) => out.edit_text(me.chat, message_id, text, keyboard),
+        _ => out.send(me.chat, text, keyboard),
+    }
+}
+
+fn order_gone(me: &Me, press: &Press<'_>, out: &mut Replies) {
+    out.answer(
+        me.chat,
+        press.query_id,
+        Some(tr(me.language, "bot.order.not_found")),
+        false,
+    );
+    if let Some(message_id) = press.message_id {
+        out.drop_keyboard(me.chat, message_id);
+    }
+}
+
+fn stage_name(tx: &Tx<'_>, ctx: &Ctx<'_>, language: Language, stage: crm_lib::StageId) -> Option<String> {
+    let org = crm_lib::organization_in(tx, ctx.org).ok()?;
+    org.pipeline
+        .stage(stage)
+        .map(|stage| stage.name(language).to_string())
+}
+
+// ----- the new-order form -----
+
+fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+    match crm_lib::check_new_order_allowed_in(&*tx, &me.actor) {
+        Ok(()) => {
+            let wizard = Wizard::new(ctx.update_id);
+            prompt(tx, ctx, me, &wizard, None, out)?;
+            dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
+        }
+        Err(error) => match error.kind() {
+            ErrorKind::Storage => Err(error),
+            ErrorKind::Conflict => limit_reached(tx, ctx, me, out),
+            _ => {
+                generic(me, &error, out);
+                Ok(())
+            }
+        },
+    }
+}
+
+fn limit_reached(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    out.send(
+        me.chat,
+        &tr_with(
+            me.language,
+            "bot.order.limit",
+            &[("limit", &org.settings.open_order_limit)],
+        ),
+        Some(keyboards::main_menu(me.language)),
+    );
+    Ok(())
+}
+
+fn generic(me: &Me, error: &crm_lib::Error, out: &mut Replies) {
+    out.send(
+        me.chat,
+        &tr_with(
+            me.language,
+            "bot.error.generic",
+            &[("message", &error.message())],
+        ),
+        None,
+    );
+}
+
+/// Sends the prompt of the form's current step, after `lead` (an error explanation).
+fn prompt(
+    tx: &Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    wizard: &Wizard,
+    lead: Option<String>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let language = me.language;
+    let text = match wizard.step {
+        Step::Title => tr(language, "bot.wizard.title"),
+        Step::Description => tr(language, "bot.wizard.description"),
+        Step::Budget => {
+            let org = crm_lib::organization_in(tx, ctx.org)?;
+            tr_with(
+                language,
+                "bot.wizard.budget",
+                &[("currency", &org.settings.currency)],
+            )
+        }
+        Step::Deadline => tr_with(
+            language,
+            "bot.wizard.deadline",
+            &[("example", &example_date(tx))],
+        ),
+        Step::Attachments => tr_with(language, "bot.wizard.attachments", &[("max", &FORM_FILES_MAX)]),
+        Step::Confirm => {
+            let org = crm_lib::organization_in(tx, ctx.org)?;
+            let not_set = tr(language, "bot.wizard.not_set");
+            let budget = wizard
+                .budget
+                .as_deref()
+                .and_then(|budget| crm_lib::Money::parse("budget", budget).ok())
+                .map(|budget| money(budget, &org.settings.currency))
+                .unwrap_or_else(|| not_set.clone());
+            tr_with(
+                language,
+                "bot.wizard.summary",
+                &[
+                    ("title", &wizard.title),
+                    ("description", &clip(&wizard.description, 1500)),
+                    ("budget", &budget),
+                    ("deadline", &wizard.deadline.clone().unwrap_or(not_set)),
+                    ("files", &wizard.attachments.len()),
+                ],
+            )
+        }
+    };
+    let text = match lead {
+        Some(lead) => format!("{lead}\n\n{text}"),
+        None => text,
+    };
+    out.send(
+        me.chat,
+        &text,
+        keyboards::wizard_step(language, wizard.id, wizard.step),
+    );
+    Ok(())
+}
+
+fn field_of(step: Step) -> Option<OrderField> {
+    match step {
+        Step::Title => Some(OrderField::Title),
+        Step::Description => Some(OrderField::Description),
+        Step::Budget => Some(OrderField::Budget),
+        Step::Deadline => Some(OrderField::Deadline),
+        Step::Attachments | Step::Confirm => None,
+    }
+}
+
+fn next_step(step: Step) -> Step {
+    match step {
+        Step::Title => Step::Description,
+        Step::Description => Step::Budget,
+        Step::Budget => Step::Deadline,
+        Step::Deadline => Step::Attachments,
+        Step::Attachments | Step::Confirm => Step::Confirm,
+    }
+}
+
+/// The explanation of a bad value at `step`.
+fn field_error(tx: &Tx<'_>, language: Language, step: Step) -> String {
+    match step {
+        Step::Title => tr(language, "bot.error.title"),
+        Step::Description => tr(language, "bot.error.description"),
+        Step::Budget => tr(language, "bot.error.budget"),
+        Step::Deadline => tr_with(language, "bot.error.deadline", &[("example", &example_date(tx))]),
+        Step::Attachments | Step::Confirm => tr(language, "bot.error.attachments"),
+    }
+}
+
+fn wizard_input(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    message: &Message,
+    mut wizard: Wizard,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let language = me.language;
+    match wizard.step {
+        Step::Title | Step::Description | Step::Budget | Step::Deadline => {
+            let Some(text) = message.text() else {
+                return prompt(tx, ctx, me, &wizard, Some(tr(language, "bot.wizard.need_text")), out);
+            };
+            let text = text.trim();
+            let optional = matches!(wizard.step, Step::Budget | Step::Deadline);
+            if optional && SKIP_WORDS.contains(&text.to_lowercase().as_str()) {
+                return advance(tx, ctx, me, wizard, out);
+            }
+            let Some(field) = field_of(wizard.step) else {
+                return Ok(());
+            };
+            match crm_lib::check_order_field(field, text, Some(today(tx))) {
+                Ok(()) => {
+                    match wizard.step {
+                        Step::Title => wizard.title = text.to_string(),
+                        Step::Description => wizard.description = text.to_string(),
+                        Step::Budget => wizard.budget = Some(text.to_string()),
+                        _ => wizard.deadline = Some(text.to_string()),
+                    }
+                    advance(tx, ctx, me, wizard, out)
+                }
+                Err(error) if error.kind() == ErrorKind::InvalidInput => {
+                    let lead = field_error(tx, language, wizard.step);
+                    prompt(tx, ctx, me, &wizard, Some(lead), out)
+                }
+                Err(error) => Err(error),
+            }
+        }
+        Step::Attachments => {
+            let mut failed = false;
+            let mut added = false;
+            for file in ctx.files {
+                match file {
+                    Prepared::Stored(attachment) => {
+                        let hex = attachment.media.to_hex();
+                        if wizard.attachments.len() < FORM_FILES_MAX
+                            && !wizard.attachments.iter().any(|draft| draft.media == hex)
+                        {
+                            wizard.attachments.push(DraftFile {
+                                media: hex,
+                                kind: attachment.kind,
+                            });
+                            added = true;
+                        }
+                    }
+                    Prepared::Failed => failed = true,
+                }
+            }
+            let buttons = keyboards::wizard_step(language, wizard.id, wizard.step);
+            if failed {
+                out.send(me.chat, &tr(language, "bot.file_failed"), None);
+            }
+            if added {
+                let key = if wizard.attachments.len() >= FORM_FILES_MAX {
+                    "bot.wizard.attachments_full"
+                } else {
+                    "bot.wizard.attachment_received"
+                };
+                out.send(
+                    me.chat,
+                    &tr_with(
+                        language,
+                        key,
+                        &[("count", &wizard.attachments.len()), ("max", &FORM_FILES_MAX)],
+                    ),
+                    buttons,
+                );
+                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
+            } else {
+                if !failed {
+                    out.send(me.chat, &tr(language, "bot.wizard.need_file"), buttons);
+                }
+                Ok(())
+            }
+        }
+        Step::Confirm => {
+            out.send(
+                me.chat,
+                &tr(language, "bot.wizard.use_buttons"),
+                keyboards::wizard_step(language, wizard.id, wizard.step),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn advance(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, mut wizard: Wizard, out: &mut Replies) -> crm_lib::Result<()> {
+    wizard.step = next_step(wizard.step);
+    prompt(tx, ctx, me, &wizard, None, out)?;
+    dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
+}
+
+fn wizard_press(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    mut wizard: Wizard,
+    action: WizardAction,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    match (wizard.step, action) {
+        (Step::Budget, WizardAction::Skip) => {
+            wizard.budget = None;
+            advance(tx, ctx, me, wizard, out)
+        }
+        (Step::Deadline, WizardAction::Skip) => {
+            wizard.deadline = None;
+            advance(tx, ctx, me, wizard, out)
+        }
+        (Step::Attachments, WizardAction::Skip) => {
+            wizard.attachments.clear();
+            advance(tx, ctx, me, wizard, out)
+        }
+        (Step::Attachments, WizardAction::Done) => advance(tx, ctx, me, wizard, out),
+        (Step::Confirm, WizardAction::Cancel) => {
+            dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+            menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
+            Ok(())
+        }
+        (Step::Confirm, WizardAction::Confirm) => create(tx, ctx, me, wizard, out),
+        _ => prompt(tx, ctx, me, &wizard, None, out),
+    }
+}
+
+fn create(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, mut wizard: Wizard, out: &mut Replies) -> crm_lib::Result<()> {
+    let request = NewOrder {
+        title: wizard.title.clone(),
+        description: wizard.description.clone(),
+        budget: wizard.budget.clone(),
+        deadline: wizard.deadline.clone(),
+        attachments: wizard.media(),
+        ..NewOrder::default()
+    };
+    match tx.create_order(&me.actor, request) {
+        Ok(order) => {
+            dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+            let created = tr_with(
+                me.language,
+                "bot.wizard.created",
+                &[("id", &order.id), ("title", &order.title)],
+            );
+            menu(me, out, Some(created));
+            Ok(())
+        }
+        Err(error) => match error.kind() {
+            ErrorKind::Storage => Err(error),
+            ErrorKind::Conflict => {
+                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+                limit_reached(tx, ctx, me, out)
+            }
+            ErrorKind::InvalidInput | ErrorKind::NotFound => {
+                wizard.step = match error.field() {
+                    Some("title") => Step::Title,
+                    Some("description") => Step::Description,
+                    Some("budget") => Step::Budget,
+                    Some("deadline") => Step::Deadline,
+                    _ => {
+                        wizard.attachments.clear();
+                        Step::Attachments
+                    }
+                };
+                let lead = field_error(tx, me.language, wizard.step);
+                prompt(tx, ctx, me, &wizard, Some(lead), out)?;
+                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
+            }
+            _ => {
+                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+                generic(me, &error, out);
+                Ok(())
+            }
+        },
+    }
+}
+
+// ----- my orders -----
+
+fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+    let orders = crm_lib::list_orders_in(&*tx, &me.actor, &OrderFilter::default(), Page::first(10))?;
+    if orders.items.is_empty() {
+        out.send(
+            me.chat,
+            &tr(me.language, "bot.orders.empty"),
+            Some(keyboards::main_menu(me.language)),
+        );
+        return Ok(());
+    }
+    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    let mut lines = vec![tr(me.language, "bot.orders.title")];
+    let mut buttons = Vec::new();
+    for order in &orders.items {
+        let stage = org
+            .pipeline
+            .stage(order.stage)
+            .map(|stage| stage.name(me.language).to_string())
+            .unwrap_or_default();
+        lines.push(tr_with(
+            me.language,
+            "bot.orders.line",
+            &[("id", &order.id), ("title", &clip(&order.title, 60)), ("stage", &stage)],
+        ));
+        buttons.push((order.id.0, format!("#{} {}", order.id, clip(&order.title, 40))));
+    }
+    out.send(me.chat, &lines.join("\n"), Some(keyboards::orders_list(&buttons)));
+    Ok(())
+}
+
+fn view_order(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    id: u64,
+    press: &Press<'_>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let order = match crm_lib::order_in(&*tx, &me.actor, OrderId(id)) {
+        Ok(order) => order,
+        Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+        Err(_) => {
+            order_gone(me, press, out);
+            return Ok(());
+        }
+    };
+    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    let stage = org.pipeline.stage(order.stage);
+    let not_set = tr(me.language, "bot.wizard.not_set");
+    let currency = &org.settings.currency;
+    let mut text = tr_with(
+        me.language,
+        "bot.order.details",
+        &[
+            ("id", &order.id),
+            ("title", &order.title),
+            (
+                "stage",
+                &stage.map(|stage| stage.name(me.language)).unwrap_or_default(),
+            ),
+            (
+                "budget",
+                &order
+                    .budget
+                    .map(|budget| money(budget, currency))
+                    .unwrap_or_else(|| not_set.clone()),
+            ),
+            (
+                "deadline",
+                &order
+                    .deadline
+                    .map(|deadline| deadline.to_string())
+                    .unwrap_or_else(|| not_set.clone()),
+            ),
+            ("files", &order.attachments.len()),
+        ],
+    );
+    if let Some(price) = order.price {
+        text.push('\n');
+        text.push_str(&tr_with(me.language, "bot.order.price", &[("price", &money(price, currency))]));
+    }
+    if let Some(reason) = &order.rejection_reason {
+        text.push('\n');
+        text.push_str(&tr_with(me.language, "bot.order.rejection", &[("reason", reason)]));
+    }
+    text.push_str("\n\n");
+    text.push_str(&clip(&order.description, 3000));
+    let deletable = stage.is_some_and(|stage| stage.customer_deletable);
+    show(
+        me,
+        press,
+        &text,
+        Some(keyboards::order_details(me.language, id, deletable)),
+        out,
+    );
+    Ok(())
+}
+
+// ----- chat with the team -----
+
+/// The customer's newest order that is not finished, if any: where a message that names no
+/// order belongs.
+fn current_order(tx: &Tx<'_>, ctx: &Ctx<'_>, me: &Me) -> crm_lib::Result<Option<OrderId>> {
+    let org = crm_lib::organization_in(tx, ctx.org)?;
+    let orders = crm_lib::list_orders_in(tx, &me.actor, &OrderFilter::default(), Page::first(20))?;
+    Ok(orders
+        .items
+        .iter()
+        .find(|order| {
+            org.pipeline
+                .stage(order.stage)
+                .is_some_and(|stage| !stage.kind.is_terminal())
+        })
+        .map(|order| order.id))
+}
+
+fn chat_input(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    message: &Message,
+    order: Option<u64>,
+    acknowledge: bool,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let text = message
+        .text()
+        .or_else(|| message.caption())
+        .unwrap_or("")
+        .to_string();
+    let mut attachments = Vec::new();
+    let mut failed = false;
+    for file in ctx.files {
+        match file {
+            Prepared::Stored(attachment) => attachments.push(attachment.clone()),
+            Prepared::Failed => failed = true,
+        }
+    }
+    if failed {
+        out.send(me.chat, &tr(me.language, "bot.file_failed"), None);
+    }
+    if text.trim().is_empty() && attachments.is_empty() {
+        if !failed {
+            out.send(me.chat, &tr(me.language, "bot.chat.unsupported"), None);
+        }
+        return Ok(());
+    }
+    let order = match order {
+        Some(order) => Some(OrderId(order)),
+        None => current_order(tx, ctx, me)?,
+    };
+    let inbound = |order: Option<OrderId>| InboundMessage {
+        customer: me.customer.id,
+        order,
+        text: text.clone(),
+        attachments: attachments.clone(),
+        telegram_message_id: Some(i64::from(message.id.0)),
+    };
+    let posted = match tx.post_inbound(&me.actor, inbound(order)) {
+        Err(error) if error.kind() == ErrorKind::NotFound && order.is_some() => {
+            // The order was deleted meanwhile: the message still reaches the team.
+            tx.post_inbound(&me.actor, inbound(None))
+        }
+        other => other,
+    };
+    match posted {
+        Ok(message) => {
+            if acknowledge {
+                dialogue::save(
+                    tx,
+                    ctx.org,
+                    me.chat,
+                    &Dialogue::Chatting {
+                        order: message.order.map(|order| order.0),
+                    },
+                )?;
+                out.send(me.chat, &tr(me.language, "bot.chat.sent"), None);
+            }
+            Ok(())
+        }
+        Err(error) => match error.kind() {
+            ErrorKind::Storage => Err(error),
+            ErrorKind::InvalidInput => {
+                out.send(me.chat, &tr(me.language, "bot.chat.unsupported"), None);
+                Ok(())
+            }
+            _ => {
+                generic(me, &error, out);
+                Ok(())
+            }
+        },
+    }
+}

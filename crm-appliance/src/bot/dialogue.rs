@@ -1,0 +1,138 @@
+//! The bot's per-chat conversation state: a small serde state machine stored as JSON bytes with
+//! crm-lib's `Tx::set_dialogue`, in the same transaction as the update that changed it.
+//!
+//! This plays the part of teloxide's `dialogue::Storage` (get / update / remove by chat), but
+//! is read and written through the update's own `Tx` rather than through `Storage`'s async
+//! methods, each of which would be a transaction of its own: a restart between an update's
+//! effects and its new state would then replay or skip a step. Here the state, the effects and
+//! the inbox's done mark commit together, so a restart mid-conversation continues exactly
+//! where the last committed update left it.
+//!
+//! State that cannot be decoded (written by a future version, or damaged) reads as `Idle`:
+//! the customer sees the main menu again instead of a stuck conversation.
+
+use crm_lib::{ChatId, MediaHash, MediaKind, OrgId, Tx, View};
+use serde::{Deserialize, Serialize};
+
+/// Where a chat's conversation stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub(crate) enum Dialogue {
+    /// Nothing in progress.
+    #[default]
+    Idle,
+    /// Filling in a new order.
+    Wizard(Wizard),
+    /// Talking to the team, about `order` when set.
+    Chatting {
+        /// The order the messages are about.
+        order: Option<u64>,
+    },
+    /// Staff: asked for the reason to reject `order`.
+    RejectReason {
+        /// The order.
+        order: u64,
+    },
+}
+
+/// A step of the new-order form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Step {
+    Title,
+    Description,
+    Budget,
+    Deadline,
+    Attachments,
+    Confirm,
+}
+
+/// A file attached while filling in the form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DraftFile {
+    /// The stored media, hex.
+    pub(crate) media: String,
+    /// Photo, document...
+    pub(crate) kind: MediaKind,
+}
+
+/// The new-order form as filled in so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Wizard {
+    /// The update id that started the form; its buttons carry it, so buttons of an older form
+    /// are stale.
+    pub(crate) id: u64,
+    /// The step waiting for input.
+    pub(crate) step: Step,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) budget: Option<String>,
+    pub(crate) deadline: Option<String>,
+    #[serde(default)]
+    pub(crate) attachments: Vec<DraftFile>,
+}
+
+impl Wizard {
+    /// A fresh form.
+    pub(crate) fn new(id: u64) -> Self {
+        Wizard {
+            id,
+            step: Step::Title,
+            title: String::new(),
+            description: String::new(),
+            budget: None,
+            deadline: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// The stored files, in the order they were sent; undecodable entries are skipped.
+    pub(crate) fn media(&self) -> Vec<MediaHash> {
+        self.attachments
+            .iter()
+            .filter_map(|file| MediaHash::parse_hex(&file.media).ok())
+            .collect()
+    }
+}
+
+/// The chat's state (`Idle` when none or undecodable).
+///
+/// # Errors
+/// Storage only.
+pub(crate) fn load(view: &impl View, org: OrgId, chat: ChatId) -> crm_lib::Result<Dialogue> {
+    Ok(crm_lib::dialogue_in(view, org, chat)?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default())
+}
+
+/// Stores the chat's state in `tx` (`Idle` deletes it).
+///
+/// # Errors
+/// Storage; invalid input if the state were over crm-lib's size limit.
+pub(crate) fn save(tx: &mut Tx<'_>, org: OrgId, chat: ChatId, dialogue: &Dialogue) -> crm_lib::Result<()> {
+    let bytes = match dialogue {
+        Dialogue::Idle => None,
+        other => Some(serde_json::to_vec(other).map_err(|error| {
+            crm_lib::Error::corrupt(format!("cannot encode the dialogue state: {error}"))
+        })?),
+    };
+    tx.set_dialogue(org, chat, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_is_readable_json_and_round_trips() {
+        let mut wizard = Wizard::new(7);
+        wizard.step = Step::Budget;
+        wizard.title = "Сайт".into();
+        let state = Dialogue::Wizard(wizard);
+        let bytes = serde_json::to_vec(&state).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(r#""state":"wizard""#), "{text}");
+        assert!(text.contains(r#""step":"budget""#), "{text}");
+        assert_eq!(serde_json::from_slice::<Dialogue>(&bytes).unwrap(), state);
+    }
+}

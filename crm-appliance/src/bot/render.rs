@@ -1,0 +1,262 @@
+//! Texts the bot sends, in the recipient's language: translations (rust-i18n, keys `bot.*` in
+//! `assets/locales/bot.yml`), money and dates, and the notifications crm-lib queues as
+//! [`crm_lib::Event`]s, which are rendered at delivery so they follow the recipient's current
+//! language.
+//!
+//! Texts go out without `parse_mode`, so user-typed titles and names need no escaping and can
+//! never turn into markup.
+
+use crm_lib::{Event, Language, Money};
+use teloxide::types::InlineKeyboardMarkup;
+
+use super::keyboards;
+
+/// Telegram's limit for a message text, in UTF-16 code units.
+pub(crate) const TEXT_MAX_UTF16: usize = 4096;
+
+/// Telegram's limit for a caption, in UTF-16 code units.
+pub(crate) const CAPTION_MAX_UTF16: usize = 1024;
+
+/// The translation of `key` (no values) in `language`.
+pub(crate) fn tr(language: Language, key: &str) -> String {
+    rust_i18n::t!(key, locale = language.code()).into_owned()
+}
+
+/// The translation of `key` in `language` with `%{name}` values filled in.
+pub(crate) fn tr_with(language: Language, key: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let mut text = tr(language, key);
+    for (name, value) in values {
+        text = text.replace(&format!("%{{{name}}}"), &value.to_string());
+    }
+    text
+}
+
+/// `1500.00 USD`.
+pub(crate) fn money(amount: Money, currency: &str) -> String {
+    format!("{amount} {currency}")
+}
+
+/// `text` cut to at most `max` UTF-16 code units (Telegram's unit), on a character boundary,
+/// with an ellipsis when cut.
+pub(crate) fn fit(text: &str, max: usize) -> String {
+    if text.encode_utf16().count() <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let width = c.len_utf16();
+        if used + width > max.saturating_sub(1) {
+            break;
+        }
+        out.push(c);
+        used += width;
+    }
+    out.push('…');
+    out
+}
+
+/// `text` cut to `max` characters with an ellipsis (labels and summaries).
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// A notification's text and buttons in `language`. `currency` is the organization's, for
+/// amounts whose event does not carry it.
+pub(crate) fn notification(
+    event: &Event,
+    language: Language,
+    currency: &str,
+) -> (String, Option<InlineKeyboardMarkup>) {
+    let text_and_keyboard = match event {
+        Event::OrderCreated {
+            order,
+            title,
+            customer_name,
+            budget,
+        } => {
+            let budget = budget
+                .map(|budget| money(budget, currency))
+                .unwrap_or_else(|| tr(language, "bot.wizard.not_set"));
+            (
+                tr_with(
+                    language,
+                    "bot.notify.order_created",
+                    &[
+                        ("id", order),
+                        ("title", title),
+                        ("customer", customer_name),
+                        ("budget", &budget),
+                    ],
+                ),
+                Some(keyboards::moderation(language, order.0)),
+            )
+        }
+        Event::OrderApproved { order, title } => (
+            tr_with(
+                language,
+                "bot.notify.order_approved",
+                &[("id", order), ("title", title)],
+            ),
+            None,
+        ),
+        Event::OrderRejected {
+            order,
+            title,
+            reason,
+        } => (
+            tr_with(
+                language,
+                "bot.notify.order_rejected",
+                &[("id", order), ("title", title), ("reason", reason)],
+            ),
+            None,
+        ),
+        Event::BidPlaced {
+            order,
+            title,
+            bidder,
+            price,
+            currency,
+        } => (
+            tr_with(
+                language,
+                "bot.notify.bid_placed",
+                &[
+                    ("id", order),
+                    ("title", title),
+                    ("bidder", bidder),
+                    ("price", price),
+                    ("currency", currency),
+                ],
+            ),
+            None,
+        ),
+        Event::OrderAssigned {
+            order,
+            title,
+            assignee,
+            to_assignee,
+        } => {
+            let key = if *to_assignee {
+                "bot.notify.assigned_staff"
+            } else {
+                "bot.notify.assigned_customer"
+            };
+            (
+                tr_with(
+                    language,
+                    key,
+                    &[("id", order), ("title", title), ("assignee", assignee)],
+                ),
+                None,
+            )
+        }
+        Event::StageChanged {
+            order,
+            title,
+            stage_en,
+            stage_ru,
+            ..
+        } => {
+            let stage = match language {
+                Language::En => stage_en,
+                Language::Ru => stage_ru,
+            };
+            (
+                tr_with(
+                    language,
+                    "bot.notify.stage_changed",
+                    &[("id", order), ("title", title), ("stage", stage)],
+                ),
+                None,
+            )
+        }
+        Event::PaymentInfo {
+            order,
+            title,
+            method,
+            amount,
+            currency,
+            details,
+            ..
+        } => (
+            tr_with(
+                language,
+                "bot.notify.payment_info",
+                &[
+                    ("id", order),
+                    ("title", title),
+                    ("amount", amount),
+                    ("currency", currency),
+                    ("method", method),
+                    ("details", details),
+                ],
+            ),
+            None,
+        ),
+        Event::StaffLinked { display_name } => (
+            tr_with(
+                language,
+                "bot.notify.staff_linked",
+                &[("name", display_name)],
+            ),
+            None,
+        ),
+    };
+    let (text, keyboard) = text_and_keyboard;
+    (fit(&text, TEXT_MAX_UTF16), keyboard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_exists_in_both_languages() {
+        let source = include_str!("../../../assets/locales/bot.yml");
+        let keys: Vec<&str> = source
+            .lines()
+            .filter(|line| line.starts_with("bot.") && line.ends_with(':'))
+            .map(|line| line.trim_end_matches(':'))
+            .collect();
+        assert!(keys.len() > 50);
+        for key in keys {
+            for language in [Language::En, Language::Ru] {
+                let text = tr(language, key);
+                assert_ne!(text, key, "{key} is missing in {}", language.code());
+                assert!(!text.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn notifications_follow_the_recipients_language() {
+        let event = Event::StageChanged {
+            order: crm_lib::OrderId(7),
+            title: "Сайт".into(),
+            stage: crm_lib::StageId(3),
+            stage_en: "In progress".into(),
+            stage_ru: "В работе".into(),
+        };
+        let (en, _) = notification(&event, Language::En, "USD");
+        let (ru, _) = notification(&event, Language::Ru, "USD");
+        assert!(en.contains("#7") && en.contains("In progress"), "{en}");
+        assert!(ru.contains("№7") && ru.contains("В работе"), "{ru}");
+    }
+
+    #[test]
+    fn long_texts_are_cut_in_utf16_units() {
+        let text = "😀".repeat(3000);
+        let cut = fit(&text, TEXT_MAX_UTF16);
+        assert!(cut.encode_utf16().count() <= TEXT_MAX_UTF16);
+        assert!(cut.ends_with('…'));
+        assert_eq!(fit("short", 10), "short");
+    }
+}

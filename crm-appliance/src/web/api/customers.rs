@@ -1,0 +1,270 @@
+//! `/api/v1/customers`, `/api/v1/conversations`, messages and media: read customers and their
+//! conversations, send a message (text and stored files), mark a conversation read, upload a
+//! file.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use crm_lib::{Attachment, CustomerId, MediaHash, MediaKind, OrderId, OutboundMessage};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::ApiUser;
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
+use super::views::{CustomerPage, CustomerView, MediaView, MessagePage, MessageView, PageQuery};
+use crate::AppState;
+
+/// Customers, newest first (needs `chat_customers` or `view_orders`).
+#[utoipa::path(
+    get, path = "/api/v1/customers", tag = "customers", params(PageQuery),
+    responses(
+        (status = 200, description = "A page of customers", body = CustomerPage),
+        (status = 403, description = "The user may not see customers", body = ErrorResponse),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<ApiJson<CustomerPage>, ApiError> {
+    let page = state
+        .blocking(move |crm| crm.list_customers(&user.actor, query.page()))
+        .await?;
+    Ok(ApiJson(CustomerPage {
+        items: page.items.iter().map(CustomerView::from).collect(),
+        next: page.next,
+    }))
+}
+
+/// Conversations by last activity, most recent first, with unread counts (needs
+/// `chat_customers`).
+#[utoipa::path(
+    get, path = "/api/v1/conversations", tag = "messages", params(PageQuery),
+    responses(
+        (status = 200, description = "A page of customers by last activity", body = CustomerPage),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
+    )
+)]
+pub async fn conversations(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<ApiJson<CustomerPage>, ApiError> {
+    let page = state
+        .blocking(move |crm| crm.conversations(&user.actor, query.page()))
+        .await?;
+    Ok(ApiJson(CustomerPage {
+        items: page.items.iter().map(CustomerView::from).collect(),
+        next: page.next,
+    }))
+}
+
+/// One customer.
+#[utoipa::path(
+    get, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = u64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "The customer", body = CustomerView),
+        (status = 403, description = "The user may not see customers", body = ErrorResponse),
+        (status = 404, description = "No such customer", body = ErrorResponse),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<CustomerView>, ApiError> {
+    let customer = state
+        .blocking(move |crm| crm.customer(&user.actor, CustomerId(id)))
+        .await?;
+    Ok(ApiJson(CustomerView::from(&customer)))
+}
+
+/// A customer's conversation, newest first (needs `chat_customers`).
+#[utoipa::path(
+    get, path = "/api/v1/customers/{id}/messages", tag = "messages",
+    params(("id" = u64, Path, description = "Customer id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = MessagePage),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
+        (status = 404, description = "No such customer", body = ErrorResponse),
+    )
+)]
+pub async fn messages(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<ApiJson<MessagePage>, ApiError> {
+    let page = state
+        .blocking(move |crm| crm.messages_of_customer(&user.actor, CustomerId(id), query.page()))
+        .await?;
+    Ok(ApiJson(MessagePage {
+        items: page.items.iter().map(MessageView::from).collect(),
+        next: page.next,
+    }))
+}
+
+/// The messages about one order, newest first (`chat_customers`, or the assignee's grant).
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}/messages", tag = "messages",
+    params(("id" = u64, Path, description = "Order id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = MessagePage),
+        (status = 403, description = "No chat access to this order", body = ErrorResponse),
+        (status = 404, description = "No such order", body = ErrorResponse),
+    )
+)]
+pub async fn order_messages(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<ApiJson<MessagePage>, ApiError> {
+    let page = state
+        .blocking(move |crm| crm.messages_of_order(&user.actor, OrderId(id), query.page()))
+        .await?;
+    Ok(ApiJson(MessagePage {
+        items: page.items.iter().map(MessageView::from).collect(),
+        next: page.next,
+    }))
+}
+
+/// A file of a message, already uploaded with `POST /api/v1/media`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AttachmentInput {
+    /// The `hash` the upload returned.
+    pub media: String,
+    /// The file name the customer sees.
+    #[serde(default)]
+    pub file_name: Option<String>,
+}
+
+/// A message to a customer.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SendMessage {
+    /// Text or caption, at most 4096 characters.
+    #[serde(default)]
+    pub text: String,
+    /// The order it is about (the customer's).
+    #[serde(default)]
+    pub order: Option<u64>,
+    /// Files, at most 10.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInput>,
+}
+
+/// How Telegram sends a file of this type: pictures Telegram can show as photos, the rest as
+/// documents.
+pub fn kind_of(mime: &str) -> MediaKind {
+    match mime {
+        "image/jpeg" | "image/png" | "image/webp" => MediaKind::Photo,
+        _ => MediaKind::Document,
+    }
+}
+
+/// Send a message to a customer: stored at once, delivered to their Telegram from the outbox
+/// (`chat_customers`, or the assignee's grant for a message about their order).
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/messages", tag = "messages", request_body = SendMessage,
+    params(("id" = u64, Path, description = "Customer id")),
+    responses(
+        (status = 201, description = "Stored; delivery pending", body = MessageView),
+        (status = 403, description = "No chat access", body = ErrorResponse),
+        (status = 404, description = "No such customer, order or media", body = ErrorResponse),
+        (status = 409, description = "The customer blocked the bot", body = ErrorResponse),
+        (status = 422, description = "Empty or too long", body = ErrorResponse),
+    )
+)]
+pub async fn send(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<SendMessage>,
+) -> Result<(StatusCode, ApiJson<MessageView>), ApiError> {
+    let mut attachments = Vec::with_capacity(body.attachments.len());
+    for input in body.attachments {
+        let media = MediaHash::parse_hex(&input.media)?;
+        attachments.push(Attachment {
+            media,
+            // crm-lib takes the MIME type and size from the stored file; the kind follows it.
+            kind: MediaKind::Document,
+            file_name: input.file_name,
+            mime: String::new(),
+            size: 0,
+        });
+    }
+    let org = state.org();
+    let message = state
+        .blocking(move |crm| {
+            for attachment in &mut attachments {
+                attachment.kind = kind_of(&crm.media(org, attachment.media)?.mime);
+            }
+            crm.post_outbound(
+                &user.actor,
+                OutboundMessage {
+                    customer: CustomerId(id),
+                    order: body.order.map(OrderId),
+                    text: body.text,
+                    attachments,
+                },
+            )
+        })
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(MessageView::from(&message))))
+}
+
+/// Mark a customer's conversation read (needs `chat_customers`).
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/read", tag = "messages",
+    params(("id" = u64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "Read; unread is 0", body = CustomerView),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
+        (status = 404, description = "No such customer", body = ErrorResponse),
+    )
+)]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<CustomerView>, ApiError> {
+    let customer = state
+        .blocking(move |crm| crm.mark_read(&user.actor, CustomerId(id)))
+        .await?;
+    Ok(ApiJson(CustomerView::from(&customer)))
+}
+
+/// Upload a file (the raw bytes as the body, its type as `Content-Type`) to attach to a
+/// message; at most 10 MiB. Any staff user may upload; sending it needs chat access.
+#[utoipa::path(
+    post, path = "/api/v1/media", tag = "messages",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes; Content-Type is its MIME type"),
+    responses(
+        (status = 201, description = "Stored", body = MediaView),
+        (status = 413, description = "Over 10 MiB"),
+        (status = 422, description = "Empty, or a bad MIME type", body = ErrorResponse),
+    )
+)]
+pub async fn upload(
+    State(state): State<AppState>,
+    _user: ApiUser,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, ApiJson<MediaView>), ApiError> {
+    let body = body.map_err(|rejection| {
+        let mut error = ApiError::bad_request(rejection.body_text());
+        *error.status_mut() = rejection.status();
+        error
+    })?;
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let org = state.org();
+    let media = state
+        .blocking(move |crm| crm.store_media(org, body.to_vec(), mime))
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(MediaView::from(&media))))
+}

@@ -1,0 +1,82 @@
+//! The OpenAPI document of `/api/v1`, generated from the handlers' `#[utoipa::path]`
+//! attributes and the views' `ToSchema` derives, never written by hand.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{customers, error, orders, users, views};
+
+/// Declares the bearer token scheme every endpoint uses.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("crm_...")
+                    .description(Some(
+                        "An API token from the profile page or `crm token create`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Telegram CRM API",
+        description = "Orders, customers, conversations and users of the appliance. \
+            Authenticate with `Authorization: Bearer crm_...`. Errors are \
+            `{\"error\": {\"kind\", \"message\", \"field\"}}`."
+    ),
+    paths(
+        orders::list, orders::get, orders::create, orders::approve, orders::reject,
+        orders::move_to, orders::assign, orders::bids, orders::place_bid,
+        customers::list, customers::get, customers::conversations, customers::messages,
+        customers::order_messages, customers::send, customers::mark_read, customers::upload,
+        users::list, users::me,
+    ),
+    components(schemas(
+        error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
+        views::OrderView, views::OrderPage, views::StageRef, views::BidView, views::BidStateView,
+        views::CustomerView, views::CustomerPage, views::MessageView, views::MessagePage,
+        views::AttachmentView, views::UserView, views::MediaView,
+        orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
+        customers::SendMessage, customers::AttachmentInput,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "orders", description = "Orders, moderation, bids, assignment, stages"),
+        (name = "customers", description = "Customers"),
+        (name = "messages", description = "Conversations, messages and files"),
+        (name = "users", description = "Staff users"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON, rendered once.
+pub fn openapi_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+}
+
+/// `GET /api/v1/openapi.json` (no token needed).
+pub async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi_text(),
+    )
+        .into_response()
+}

@@ -1,0 +1,117 @@
+//! The JSON API under `/api/v1`: orders, customers, conversations, messages, media and users,
+//! for programs. Every request carries `Authorization: Bearer crm_...`, a token created on the
+//! profile page (`/profile/tokens`) or with `crm token create`; it acts as its user, with
+//! exactly their permissions. Errors are JSON ([`error::ErrorResponse`]) with the status of
+//! their kind. The OpenAPI document is generated from the handlers ([`doc::ApiDoc`]) and
+//! served at `/api/v1/openapi.json`.
+//!
+//! Handlers parse, make one crm-lib call (reads on one snapshot) and render; crm-lib decides
+//! every rule, so an API call and the same action in the browser give the same answer.
+
+pub mod customers;
+pub mod doc;
+pub mod error;
+pub mod orders;
+pub mod users;
+pub mod views;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use crm_lib::{Actor, User};
+
+use crate::AppState;
+use crate::web::auth::{origin_of, peer_of};
+use error::{ApiError, ApiErrorKind};
+
+/// The largest upload to `POST /api/v1/media`, in bytes (the request size limit).
+pub const UPLOAD_MAX: usize = 10 * 1024 * 1024;
+
+/// The user a bearer token acts as.
+#[derive(Debug, Clone)]
+pub struct ApiUser {
+    /// The token's user, active.
+    pub user: User,
+    /// The actor for crm-lib calls, with the request's ip and user agent.
+    pub actor: Actor,
+}
+
+/// The token of an `Authorization: Bearer ...` header.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(parts).map(str::to_string) else {
+            return Err(ApiError::new(
+                ApiErrorKind::Unauthorized,
+                "send an api token: Authorization: Bearer crm_...",
+            ));
+        };
+        let org = state.org();
+        let (user, actor) = state
+            .blocking(move |crm| crm.authenticate_api_token(org, &token))
+            .await
+            .map_err(|error| match error.kind() {
+                crm_lib::ErrorKind::PermissionDenied => {
+                    ApiError::new(ApiErrorKind::Unauthorized, error.message())
+                }
+                _ => ApiError::from(error),
+            })?;
+        let origin = origin_of(&parts.headers, peer_of(parts));
+        Ok(ApiUser {
+            user,
+            actor: actor.with_origin(origin),
+        })
+    }
+}
+
+async fn no_such_endpoint() -> ApiError {
+    ApiError::new(ApiErrorKind::NotFound, "no such api endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    let mut error = ApiError::bad_request("this endpoint does not take this method");
+    *error.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    error
+}
+
+/// The API's routes, to be nested at `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(doc::openapi_json))
+        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/approve", post(orders::approve))
+        .route("/orders/{id}/reject", post(orders::reject))
+        .route("/orders/{id}/move", post(orders::move_to))
+        .route("/orders/{id}/assign", post(orders::assign))
+        .route("/orders/{id}/bids", get(orders::bids).post(orders::place_bid))
+        .route("/orders/{id}/messages", get(customers::order_messages))
+        .route("/customers", get(customers::list))
+        .route("/customers/{id}", get(customers::get))
+        .route(
+            "/customers/{id}/messages",
+            get(customers::messages).post(customers::send),
+        )
+        .route("/customers/{id}/read", post(customers::mark_read))
+        .route("/conversations", get(customers::conversations))
+        .route(
+            "/media",
+            post(customers::upload).layer(DefaultBodyLimit::max(UPLOAD_MAX)),
+        )
+        .route("/users", get(users::list))
+        .route("/users/me", get(users::me))
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+}

@@ -1,0 +1,409 @@
+//! `/api/v1/orders`: list with filters, read, create for a customer, approve, reject, move,
+//! assign, bids.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use crm_lib::{
+    AssignTo, BidId, CustomerId, Date, MarkerId, NewOrder, OrderFilter, OrderId, Pipeline, StageId,
+    UserId,
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiUser;
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
+use super::views::{BidView, OrderPage, OrderView};
+use crate::AppState;
+
+/// Filters and page of `GET /api/v1/orders`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    /// In this stage: its key (`in_progress`) or id.
+    pub stage: Option<String>,
+    /// Assigned to this user id.
+    pub assignee: Option<u64>,
+    /// Of this customer id.
+    pub customer: Option<u64>,
+    /// Tagged with this marker id.
+    pub marker: Option<u64>,
+    /// Every word starts a word of the title.
+    pub search: Option<String>,
+    /// Created on or after, `YYYY-MM-DD`.
+    pub created_from: Option<String>,
+    /// Created on or before, `YYYY-MM-DD`.
+    pub created_to: Option<String>,
+    /// The `next` value of the previous page.
+    pub after: Option<u64>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// A stage named by key or id, looked up in the pipeline.
+fn parse_stage(pipeline: &Pipeline, text: &str) -> crm_lib::Result<StageId> {
+    let text = text.trim();
+    pipeline
+        .stage_by_key(text)
+        .or_else(|| {
+            text.parse::<u16>()
+                .ok()
+                .and_then(|id| pipeline.stage(StageId(id)))
+        })
+        .map(|stage| stage.id)
+        .ok_or_else(|| {
+            let keys: Vec<&str> = pipeline.stages.iter().map(|stage| stage.key.as_str()).collect();
+            crm_lib::Error::invalid(
+                "stage",
+                format!("{text:?} is not a stage; stages: {}", keys.join(", ")),
+            )
+        })
+}
+
+impl OrderQuery {
+    fn filter(&self, pipeline: &Pipeline) -> crm_lib::Result<OrderFilter> {
+        let date = |field, text: &Option<String>| {
+            text.as_deref()
+                .filter(|text| !text.trim().is_empty())
+                .map(|text| Date::parse(field, text))
+                .transpose()
+        };
+        Ok(OrderFilter {
+            stage: self
+                .stage
+                .as_deref()
+                .filter(|text| !text.trim().is_empty())
+                .map(|text| parse_stage(pipeline, text))
+                .transpose()?,
+            assignee: self.assignee.map(UserId),
+            customer: self.customer.map(CustomerId),
+            marker: self.marker.map(MarkerId),
+            search: self.search.clone().filter(|text| !text.trim().is_empty()),
+            created_from: date("created_from", &self.created_from)?,
+            created_to: date("created_to", &self.created_to)?,
+        })
+    }
+}
+
+/// List the orders the token's user may see, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/orders", tag = "orders", params(OrderQuery),
+    responses(
+        (status = 200, description = "A page of orders", body = OrderPage),
+        (status = 401, description = "No or a bad token", body = ErrorResponse),
+        (status = 403, description = "The user may not list orders", body = ErrorResponse),
+        (status = 422, description = "A bad filter", body = ErrorResponse),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiQuery(query): ApiQuery<OrderQuery>,
+) -> Result<ApiJson<OrderPage>, ApiError> {
+    let org = state.org();
+    let page = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let organization = crm_lib::organization_in(view, org)?;
+                let filter = query.filter(&organization.pipeline)?;
+                let page = crm_lib::Page {
+                    after: query.after,
+                    limit: query.limit.unwrap_or(50),
+                };
+                let orders = crm_lib::list_orders_in(view, &user.actor, &filter, page)?;
+                Ok(OrderPage {
+                    items: orders
+                        .items
+                        .iter()
+                        .map(|order| OrderView::new(order, &organization.pipeline))
+                        .collect(),
+                    next: orders.next,
+                })
+            })
+        })
+        .await?;
+    Ok(ApiJson(page))
+}
+
+/// One order, if the token's user may see it.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}", tag = "orders",
+    params(("id" = u64, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 401, description = "No or a bad token", body = ErrorResponse),
+        (status = 404, description = "No such order visible to the user", body = ErrorResponse),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    let org = state.org();
+    let view = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let order = crm_lib::order_in(view, &user.actor, OrderId(id))?;
+                let organization = crm_lib::organization_in(view, org)?;
+                Ok(OrderView::new(&order, &organization.pipeline))
+            })
+        })
+        .await?;
+    Ok(ApiJson(view))
+}
+
+/// A new order for a customer.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CreateOrder {
+    /// The customer id.
+    pub customer: u64,
+    /// Title, 1-200 characters.
+    pub title: String,
+    /// Description, 1-4000 characters.
+    pub description: String,
+    /// Budget (`"1500"`, `"1500.50"`).
+    #[serde(default)]
+    pub budget: Option<String>,
+    /// Deadline, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// Marker ids.
+    #[serde(default)]
+    pub markers: Vec<u64>,
+}
+
+/// Runs a write that returns an order and renders it with the current pipeline.
+async fn order_write(
+    state: &AppState,
+    write: impl FnOnce(&crm_lib::Crm) -> crm_lib::Result<crm_lib::Order> + Send + 'static,
+) -> Result<OrderView, ApiError> {
+    let org = state.org();
+    let view = state
+        .blocking(move |crm| {
+            let order = write(crm)?;
+            let organization = crm.organization(org)?;
+            Ok(OrderView::new(&order, &organization.pipeline))
+        })
+        .await?;
+    Ok(view)
+}
+
+/// Create an order for a customer (needs `moderate_orders`); it starts in the pipeline's
+/// first stage, and the customer's open-order limit applies.
+#[utoipa::path(
+    post, path = "/api/v1/orders", tag = "orders", request_body = CreateOrder,
+    responses(
+        (status = 201, description = "Created", body = OrderView),
+        (status = 403, description = "Missing moderate_orders", body = ErrorResponse),
+        (status = 404, description = "No such customer", body = ErrorResponse),
+        (status = 409, description = "The customer's open-order limit is reached", body = ErrorResponse),
+        (status = 422, description = "A bad field", body = ErrorResponse),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(body): ApiJson<CreateOrder>,
+) -> Result<(StatusCode, ApiJson<OrderView>), ApiError> {
+    let request = NewOrder {
+        customer: Some(CustomerId(body.customer)),
+        title: body.title,
+        description: body.description,
+        budget: body.budget,
+        deadline: body.deadline,
+        markers: body.markers.into_iter().map(MarkerId).collect(),
+        ..NewOrder::default()
+    };
+    let view = order_write(&state, move |crm| crm.create_order(&user.actor, request)).await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// Approve an order waiting for moderation (needs `moderate_orders`).
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/approve", tag = "orders",
+    params(("id" = u64, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Approved", body = OrderView),
+        (status = 403, description = "Missing moderate_orders", body = ErrorResponse),
+        (status = 404, description = "No such order", body = ErrorResponse),
+        (status = 409, description = "Not waiting for moderation", body = ErrorResponse),
+    )
+)]
+pub async fn approve(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    let view = order_write(&state, move |crm| {
+        crm.approve_order(&user.actor, OrderId(id))
+    })
+    .await?;
+    Ok(ApiJson(view))
+}
+
+/// Why an order is rejected.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Reject {
+    /// The reason the customer is told, 1-500 characters.
+    pub reason: String,
+}
+
+/// Reject an order waiting for moderation, with a reason (needs `moderate_orders`).
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/reject", tag = "orders", request_body = Reject,
+    params(("id" = u64, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Rejected", body = OrderView),
+        (status = 403, description = "Missing moderate_orders", body = ErrorResponse),
+        (status = 404, description = "No such order", body = ErrorResponse),
+        (status = 409, description = "Not waiting for moderation", body = ErrorResponse),
+        (status = 422, description = "A bad reason", body = ErrorResponse),
+    )
+)]
+pub async fn reject(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<Reject>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    let view = order_write(&state, move |crm| {
+        crm.reject_order(&user.actor, OrderId(id), &body.reason)
+    })
+    .await?;
+    Ok(ApiJson(view))
+}
+
+/// Where to move an order.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Move {
+    /// The target stage: its key (`in_progress`) or id.
+    pub stage: String,
+}
+
+/// Move an order to another stage along an allowed transition (the assignee or a manager).
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/move", tag = "orders", request_body = Move,
+    params(("id" = u64, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Moved", body = OrderView),
+        (status = 403, description = "Not allowed to move it", body = ErrorResponse),
+        (status = 404, description = "No such order", body = ErrorResponse),
+        (status = 409, description = "The pipeline does not allow this move", body = ErrorResponse),
+        (status = 422, description = "No such stage", body = ErrorResponse),
+    )
+)]
+pub async fn move_to(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<Move>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    let org = state.org();
+    let view = order_write(&state, move |crm| {
+        let organization = crm.organization(org)?;
+        let stage = parse_stage(&organization.pipeline, &body.stage)?;
+        crm.move_order(&user.actor, OrderId(id), stage)
+    })
+    .await?;
+    Ok(ApiJson(view))
+}
+
+/// Whom to assign: one of `bid` or `user`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Assign {
+    /// A bid id: its author, at its price.
+    #[serde(default)]
+    pub bid: Option<u64>,
+    /// A user id, without a bid.
+    #[serde(default)]
+    pub user: Option<u64>,
+}
+
+/// Assign an order to a bid's author or to a user (needs `assign_orders`).
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/assign", tag = "orders", request_body = Assign,
+    params(("id" = u64, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Assigned", body = OrderView),
+        (status = 403, description = "Missing assign_orders", body = ErrorResponse),
+        (status = 404, description = "No such order, bid or user", body = ErrorResponse),
+        (status = 409, description = "The order or bid cannot be assigned now", body = ErrorResponse),
+        (status = 422, description = "Neither or both of bid and user", body = ErrorResponse),
+    )
+)]
+pub async fn assign(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<Assign>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    let to = match (body.bid, body.user) {
+        (Some(bid), None) => AssignTo::Bid(BidId(bid)),
+        (None, Some(assignee)) => AssignTo::User(UserId(assignee)),
+        _ => {
+            return Err(ApiError::invalid(
+                "bid",
+                "give exactly one of bid (a bid id) or user (a user id)",
+            ));
+        }
+    };
+    let view = order_write(&state, move |crm| {
+        crm.assign_order(&user.actor, OrderId(id), to)
+    })
+    .await?;
+    Ok(ApiJson(view))
+}
+
+/// The bids on an order, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}/bids", tag = "orders",
+    params(("id" = u64, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The bids", body = Vec<BidView>),
+        (status = 404, description = "No such order", body = ErrorResponse),
+    )
+)]
+pub async fn bids(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<Vec<BidView>>, ApiError> {
+    let bids = state
+        .blocking(move |crm| crm.bids(&user.actor, OrderId(id)))
+        .await?;
+    Ok(ApiJson(bids.iter().map(BidView::from).collect()))
+}
+
+/// A bid.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PlaceBid {
+    /// The price (`"900"`, `"900.50"`), not above the customer's budget.
+    pub price: String,
+    /// A note for the manager.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Place a bid on an order (needs `respond_orders`).
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/bids", tag = "orders", request_body = PlaceBid,
+    params(("id" = u64, Path, description = "Order id")),
+    responses(
+        (status = 201, description = "Placed", body = BidView),
+        (status = 403, description = "Missing respond_orders", body = ErrorResponse),
+        (status = 404, description = "No such order", body = ErrorResponse),
+        (status = 409, description = "The order takes no bids, or the user has one already", body = ErrorResponse),
+        (status = 422, description = "A bad price, or over the budget", body = ErrorResponse),
+    )
+)]
+pub async fn place_bid(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<PlaceBid>,
+) -> Result<(StatusCode, ApiJson<BidView>), ApiError> {
+    let bid = state
+        .blocking(move |crm| crm.place_bid(&user.actor, OrderId(id), &body.price, &body.comment))
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(BidView::from(&bid))))
+}

@@ -1,0 +1,409 @@
+//! The JSON shapes of the API: plain views of crm-lib records, with their OpenAPI schemas.
+//! Money is text in major units with two decimals (`"1500.00"`), times are RFC 3339, dates
+//! `YYYY-MM-DD`, media are their SHA-256 in hex.
+
+use std::collections::BTreeMap;
+
+use crm_lib::{
+    Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Media,
+    Message, Order, Pipeline, Role, User, UserStatus,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A pipeline stage, as an order names it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StageRef {
+    /// Stable id.
+    pub id: u16,
+    /// Machine key (`in_progress`).
+    pub key: String,
+    /// English name.
+    pub name: String,
+}
+
+/// An order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderView {
+    /// The id, also the order's number.
+    pub id: u64,
+    /// The customer's id.
+    pub customer: u64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// The customer's budget (`"1500.00"`).
+    pub budget: Option<String>,
+    /// Deadline, `YYYY-MM-DD`.
+    pub deadline: Option<String>,
+    /// Where it stands.
+    pub stage: StageRef,
+    /// The assignee's user id.
+    pub assignee: Option<u64>,
+    /// The agreed price (`"900.00"`).
+    pub price: Option<String>,
+    /// Marker ids.
+    pub markers: Vec<u64>,
+    /// Queue priority; higher first.
+    pub priority: i32,
+    /// Why it was rejected.
+    pub rejection_reason: Option<String>,
+    /// Attached files (SHA-256 hex; download at `/media/{hash}` with a browser session).
+    pub attachments: Vec<String>,
+    /// Extra fields by name.
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// Created, RFC 3339.
+    pub created_at: String,
+    /// Last changed, RFC 3339.
+    pub updated_at: String,
+}
+
+fn field_json(value: &FieldValue) -> serde_json::Value {
+    match value {
+        FieldValue::Text(text) => serde_json::Value::String(text.clone()),
+        FieldValue::Number(number) => serde_json::Value::from(*number),
+        FieldValue::Flag(flag) => serde_json::Value::Bool(*flag),
+        FieldValue::Date(date) => serde_json::Value::String(date.to_string()),
+    }
+}
+
+impl OrderView {
+    /// The view of `order`, naming its stage from `pipeline`.
+    pub fn new(order: &Order, pipeline: &Pipeline) -> Self {
+        let stage = pipeline.stage(order.stage).map_or_else(
+            || StageRef {
+                id: order.stage.0,
+                key: String::new(),
+                name: String::new(),
+            },
+            |stage| StageRef {
+                id: stage.id.0,
+                key: stage.key.clone(),
+                name: stage.name_en.clone(),
+            },
+        );
+        OrderView {
+            id: order.id.0,
+            customer: order.customer.0,
+            title: order.title.clone(),
+            description: order.description.clone(),
+            budget: order.budget.map(|money| money.to_string()),
+            deadline: order.deadline.map(|date| date.to_string()),
+            stage,
+            assignee: order.assignee.map(|user| user.0),
+            price: order.price.map(|money| money.to_string()),
+            markers: order.markers.iter().map(|marker| marker.0).collect(),
+            priority: order.priority,
+            rejection_reason: order.rejection_reason.clone(),
+            attachments: order.attachments.iter().map(|hash| hash.to_hex()).collect(),
+            custom_fields: order
+                .custom_fields
+                .iter()
+                .map(|(name, value)| (name.clone(), field_json(value)))
+                .collect(),
+            created_at: order.created_at.to_rfc3339(),
+            updated_at: order.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// One page of orders.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderPage {
+    /// The orders, newest first.
+    pub items: Vec<OrderView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<u64>,
+}
+
+/// Where a bid stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BidStateView {
+    /// Waiting for a decision.
+    Active,
+    /// Chosen.
+    Accepted,
+    /// Another bid was chosen.
+    Declined,
+}
+
+/// A bid: a staff user's price for an order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BidView {
+    /// The id.
+    pub id: u64,
+    /// The order.
+    pub order: u64,
+    /// Who proposed.
+    pub user: u64,
+    /// The price (`"900.00"`).
+    pub price: String,
+    /// Their note.
+    pub comment: String,
+    /// Where it stands.
+    pub state: BidStateView,
+    /// When, RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&Bid> for BidView {
+    fn from(bid: &Bid) -> Self {
+        BidView {
+            id: bid.id.0,
+            order: bid.order.0,
+            user: bid.user.0,
+            price: bid.price.to_string(),
+            comment: bid.comment.clone(),
+            state: match bid.state {
+                BidState::Active => BidStateView::Active,
+                BidState::Accepted => BidStateView::Accepted,
+                BidState::Declined => BidStateView::Declined,
+            },
+            created_at: bid.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A customer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerView {
+    /// The id.
+    pub id: u64,
+    /// Telegram user id.
+    pub telegram_id: Option<i64>,
+    /// Telegram username, without `@`.
+    pub username: Option<String>,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Phone, E.164.
+    pub phone: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// `en` or `ru`.
+    pub language: String,
+    /// They blocked the bot.
+    pub unreachable: bool,
+    /// Messages staff have not read yet.
+    pub unread: u32,
+    /// First seen, RFC 3339.
+    pub created_at: String,
+    /// Last message either way, RFC 3339.
+    pub last_activity_at: String,
+}
+
+impl From<&Customer> for CustomerView {
+    fn from(customer: &Customer) -> Self {
+        CustomerView {
+            id: customer.id.0,
+            telegram_id: customer.telegram_id.map(|id| id.0),
+            username: customer.username.clone(),
+            first_name: customer.first_name.clone(),
+            last_name: customer.last_name.clone(),
+            phone: customer.phone.clone(),
+            email: customer.email.clone(),
+            language: customer.language.code().to_string(),
+            unreachable: customer.unreachable,
+            unread: customer.unread,
+            created_at: customer.created_at.to_rfc3339(),
+            last_activity_at: customer.last_activity_at.to_rfc3339(),
+        }
+    }
+}
+
+/// One page of customers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerPage {
+    /// The customers.
+    pub items: Vec<CustomerView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<u64>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentView {
+    /// SHA-256 hex of the file.
+    pub media: String,
+    /// Telegram's kind: `photo`, `document`, `voice`...
+    pub kind: String,
+    /// The original file name.
+    pub file_name: Option<String>,
+    /// MIME type.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl From<&Attachment> for AttachmentView {
+    fn from(attachment: &Attachment) -> Self {
+        AttachmentView {
+            media: attachment.media.to_hex(),
+            kind: serde_json::to_value(attachment.kind)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            file_name: attachment.file_name.clone(),
+            mime: attachment.mime.clone(),
+            size: attachment.size,
+        }
+    }
+}
+
+/// A chat message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    /// The id.
+    pub id: u64,
+    /// Whose conversation.
+    pub customer: u64,
+    /// The order it is about.
+    pub order: Option<u64>,
+    /// `inbound` (from the customer) or `outbound`.
+    pub direction: String,
+    /// `customer`, `staff` or `system`.
+    pub author: String,
+    /// The staff author's user id.
+    pub author_user: Option<u64>,
+    /// Text or caption.
+    pub text: String,
+    /// Files.
+    pub attachments: Vec<AttachmentView>,
+    /// `received`, `pending`, `sent` or `failed`.
+    pub delivery: String,
+    /// When, RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&Message> for MessageView {
+    fn from(message: &Message) -> Self {
+        let (author, author_user) = match message.author {
+            Author::Customer(_) => ("customer", None),
+            Author::Staff(user) => ("staff", Some(user.0)),
+            Author::System => ("system", None),
+        };
+        MessageView {
+            id: message.id.0,
+            customer: message.customer.0,
+            order: message.order.map(|order| order.0),
+            direction: match message.direction {
+                Direction::Inbound => "inbound",
+                Direction::Outbound => "outbound",
+            }
+            .to_string(),
+            author: author.to_string(),
+            author_user,
+            text: message.text.clone(),
+            attachments: message.attachments.iter().map(AttachmentView::from).collect(),
+            delivery: match message.delivery {
+                DeliveryState::Received => "received",
+                DeliveryState::Pending => "pending",
+                DeliveryState::Sent => "sent",
+                DeliveryState::Failed => "failed",
+            }
+            .to_string(),
+            created_at: message.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// One page of messages.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessagePage {
+    /// The messages, newest first.
+    pub items: Vec<MessageView>,
+    /// Pass as `after` for the next (older) page; absent on the last page.
+    pub next: Option<u64>,
+}
+
+/// A staff user (never their password hash).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    /// The id.
+    pub id: u64,
+    /// Login name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Whether a Telegram account is linked.
+    pub telegram_linked: bool,
+    /// Created, RFC 3339.
+    pub created_at: String,
+}
+
+impl UserView {
+    /// The view of `user`, naming their roles from `roles`.
+    pub fn new(user: &User, roles: &[Role]) -> Self {
+        UserView {
+            id: user.id.0,
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            roles: user
+                .roles
+                .iter()
+                .map(|id| {
+                    roles
+                        .iter()
+                        .find(|role| role.id == *id)
+                        .map_or_else(|| id.to_string(), |role| role.name.clone())
+                })
+                .collect(),
+            status: match user.status {
+                UserStatus::Active => "active",
+                UserStatus::Disabled => "disabled",
+            }
+            .to_string(),
+            telegram_linked: user.telegram_id.is_some(),
+            created_at: user.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A stored file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MediaView {
+    /// SHA-256 hex: pass it in a message's `attachments`.
+    pub hash: String,
+    /// MIME type.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl From<&Media> for MediaView {
+    fn from(media: &Media) -> Self {
+        MediaView {
+            hash: media.hash.to_hex(),
+            mime: media.mime.clone(),
+            size: media.size,
+        }
+    }
+}
+
+/// Keyset pagination parameters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next` value of the previous page.
+    pub after: Option<u64>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    /// The crm-lib page.
+    pub fn page(&self) -> crm_lib::Page {
+        crm_lib::Page {
+            after: self.after,
+            limit: self.limit.unwrap_or(50),
+        }
+    }
+}

@@ -1,0 +1,513 @@
+//! Authentication: the [`Staff`] extractor (a logged-in staff user), login with throttling,
+//! logout.
+//!
+//! Passwords are checked by crm-lib (argon2id, at most two hashes at once). Throttling lives
+//! here, in memory ([`LoginThrottle`]): it is about this process's traffic, not a business
+//! rule, and a restart forgetting it is harmless.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use crm_lib::{Actor, ErrorKind, Language, Origin, Permission, PermissionSet, SessionHash, User};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::web::csrf;
+use crate::web::error::AppError;
+use crate::web::i18n::tr;
+use crate::web::layout;
+use crate::web::session::{self, Cached};
+
+/// A logged-in staff user, extracted from the session cookie.
+///
+/// Unauthenticated requests are redirected to `/login?next=...` (or answered 401 JSON when
+/// they ask for JSON); a user who must change their password is sent to `/profile/password`
+/// from every page but that one and `/logout`.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// The user, as of this request.
+    pub user: User,
+    /// Their permissions through their roles.
+    pub permissions: PermissionSet,
+    /// The actor for crm-lib calls, with the request's ip and user agent.
+    pub actor: Actor,
+    /// The session's CSRF token, for forms.
+    pub csrf: String,
+    /// The user's interface language.
+    pub language: Language,
+    /// The session's hash (revoke, logout).
+    pub session: SessionHash,
+    /// Whether the appliance runs in sandbox mode (the nav shows the sandbox).
+    pub sandbox: bool,
+}
+
+impl Staff {
+    /// Whether the user holds `permission` (for hiding what they may not do; crm-lib decides).
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    /// The translation of `key` in the user's language.
+    pub fn t(&self, key: &str) -> String {
+        tr(self.language, key)
+    }
+}
+
+/// The request's origin for the audit log: the peer address and the user agent.
+pub fn origin_of(parts_headers: &HeaderMap, peer: Option<IpAddr>) -> Origin {
+    Origin {
+        ip: peer.map(|ip| ip.to_string()),
+        user_agent: parts_headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().take(256).collect()),
+    }
+}
+
+/// The peer address, when the server was started with connect info.
+pub fn peer_of(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// The client's address, when the server runs with connect info (not in `oneshot` tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(peer_of(parts)))
+    }
+}
+
+fn wants_json(parts: &Parts) -> bool {
+    parts.uri.path().starts_with("/api/")
+        || parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("application/json"))
+}
+
+fn unauthenticated(parts: &Parts) -> Response {
+    if wants_json(parts) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"error":"log in first"}"#,
+        )
+            .into_response();
+    }
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |path| path.as_str());
+    let next: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+    Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let web = state.web();
+        let Some(id) = session::read_cookie(&parts.headers, session::cookie_name(web.secure))
+        else {
+            return Err(unauthenticated(parts));
+        };
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(unauthenticated(parts));
+        }
+        let hash = SessionHash::of(id);
+        let now = crm_lib::Timestamp::now();
+        let (active, persist) = match web.sessions.get(hash, now) {
+            Cached::Hit(active, persist) => (*active, persist),
+            Cached::Miss(seen) => {
+                let idle = web.idle_ms;
+                match state
+                    .blocking(move |crm| crm.session(hash, idle, seen))
+                    .await
+                {
+                    Ok(active) => {
+                        let persist = web.sessions.put(active.clone(), now);
+                        (active, persist)
+                    }
+                    Err(error)
+                        if matches!(
+                            error.kind(),
+                            ErrorKind::NotFound | ErrorKind::PermissionDenied
+                        ) =>
+                    {
+                        web.sessions.evict(hash);
+                        return Err(unauthenticated(parts));
+                    }
+                    Err(error) => return Err(AppError::from(error).into_response()),
+                }
+            }
+        };
+        if let Some(seen) = persist {
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(error) = state
+                    .blocking(move |crm| crm.touch_session(hash, seen))
+                    .await
+                {
+                    tracing::warn!(%error, "could not persist a session's last-seen time");
+                }
+            });
+        }
+        let path = parts.uri.path();
+        if active.user.must_change_password && path != "/profile/password" && path != "/logout" {
+            return Err(Redirect::to("/profile/password").into_response());
+        }
+        let origin = origin_of(&parts.headers, peer_of(parts));
+        let user = active.user;
+        Ok(Staff {
+            actor: Actor::staff(active.session.org, user.id).with_origin(origin),
+            permissions: active.permissions,
+            csrf: active.session.csrf,
+            language: user.language,
+            session: hash,
+            sandbox: state.config().sandbox(),
+            user,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throttling.
+
+/// Failures on one account from one address before the backoff starts.
+pub const PAIR_FREE_FAILURES: u32 = 5;
+/// The longest wait for one account from one address (15 minutes).
+pub const PAIR_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Failures on one account from all addresses before it is slowed.
+pub const ACCOUNT_FREE_FAILURES: u32 = 10;
+/// The longest wait for an account from other addresses: short, so that an attacker cannot
+/// lock the owner out (30 s).
+pub const ACCOUNT_MAX_DELAY: Duration = Duration::from_secs(30);
+/// Failures from one address on all accounts before it is slowed.
+pub const ADDRESS_FREE_FAILURES: u32 = 20;
+/// The longest wait for one address (15 minutes).
+pub const ADDRESS_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Counters older than this start again from zero (one hour).
+const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ThrottleKey {
+    Pair(String, Option<IpAddr>),
+    Account(String),
+    Address(Option<IpAddr>),
+}
+
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// Login throttling, in memory: exponential backoff per account and address (doubling from
+/// 1 s after [`PAIR_FREE_FAILURES`], capped at 15 minutes), per address across accounts
+/// (password spraying), and per account across addresses capped at 30 s, which slows a
+/// distributed guesser but never locks the owner out for long. A success clears the account's
+/// counters.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<ThrottleKey, Failures>>,
+}
+
+fn backoff(count: u32, free: u32, cap: Duration) -> Duration {
+    if count < free {
+        return Duration::ZERO;
+    }
+    let exponent = (count - free).min(20);
+    Duration::from_secs(1u64 << exponent).min(cap)
+}
+
+impl LoginThrottle {
+    fn keys(username: &str, ip: Option<IpAddr>) -> [(ThrottleKey, u32, Duration); 3] {
+        let name = username.trim().to_lowercase();
+        [
+            (
+                ThrottleKey::Pair(name.clone(), ip),
+                PAIR_FREE_FAILURES,
+                PAIR_MAX_DELAY,
+            ),
+            (
+                ThrottleKey::Account(name),
+                ACCOUNT_FREE_FAILURES,
+                ACCOUNT_MAX_DELAY,
+            ),
+            (
+                ThrottleKey::Address(ip),
+                ADDRESS_FREE_FAILURES,
+                ADDRESS_MAX_DELAY,
+            ),
+        ]
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ThrottleKey, Failures>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How long this login must wait, if at all.
+    pub fn wait(&self, username: &str, ip: Option<IpAddr>) -> Option<Duration> {
+        let failures = self.lock();
+        Self::keys(username, ip)
+            .iter()
+            .filter_map(|(key, free, cap)| {
+                let entry = failures.get(key)?;
+                if entry.last.elapsed() > FORGET_AFTER {
+                    return None;
+                }
+                backoff(entry.count, *free, *cap).checked_sub(entry.last.elapsed())
+            })
+            .filter(|wait| !wait.is_zero())
+            .max()
+    }
+
+    /// Counts a failed login.
+    pub fn failed(&self, username: &str, ip: Option<IpAddr>) {
+        let mut failures = self.lock();
+        if failures.len() > 100_000 {
+            failures.retain(|_, entry| entry.last.elapsed() < FORGET_AFTER);
+            if failures.len() > 100_000 {
+                failures.clear();
+            }
+        }
+        for (key, _, _) in Self::keys(username, ip) {
+            let entry = failures.entry(key).or_insert(Failures {
+                count: 0,
+                last: Instant::now(),
+            });
+            if entry.last.elapsed() > FORGET_AFTER {
+                entry.count = 0;
+            }
+            entry.count = entry.count.saturating_add(1);
+            entry.last = Instant::now();
+        }
+    }
+
+    /// Clears the account's counters after a successful login (the address's stay).
+    pub fn succeeded(&self, username: &str, ip: Option<IpAddr>) {
+        let mut failures = self.lock();
+        let [pair, account, _] = Self::keys(username, ip);
+        failures.remove(&pair.0);
+        failures.remove(&account.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login and logout.
+
+/// `?next=` of the login page.
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    /// Where to go after login (a local path).
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// The login form.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    /// Username.
+    #[serde(default)]
+    pub username: String,
+    /// Password.
+    #[serde(default)]
+    pub password: String,
+    /// The login form's token (matches the pre-session cookie).
+    #[serde(default)]
+    pub csrf: String,
+    /// Where to go next.
+    #[serde(default)]
+    pub next: String,
+}
+
+/// Only local paths: `/orders`, never `//evil.example` or `https://...`.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_page(
+    language: Language,
+    token: &str,
+    next: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Markup {
+    layout::bare(
+        language,
+        &tr(language, "login.title"),
+        html! {
+            main.narrow.login {
+                h1 { (tr(language, "app.name")) }
+                form method="post" action="/login" class="card form" {
+                    input type="hidden" name="csrf" value=(token);
+                    input type="hidden" name="next" value=(next);
+                    @if let Some(error) = error {
+                        p.error role="alert" { (error) }
+                    }
+                    label { (tr(language, "login.username"))
+                        input type="text" name="username" value=(username) autocomplete="username" required autofocus;
+                    }
+                    label { (tr(language, "login.password"))
+                        input type="password" name="password" autocomplete="current-password" required;
+                    }
+                    button type="submit" { (tr(language, "login.submit")) }
+                }
+            }
+        },
+    )
+}
+
+/// The language of a visitor who is not logged in: the browser's first choice.
+pub fn browser_language(headers: &HeaderMap) -> Language {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .map_or(Language::En, Language::from_code)
+}
+
+fn login_token() -> Result<String, AppError> {
+    Ok(crm_lib::generate_password()?.expose().to_string())
+}
+
+/// `GET /login`: the form, with a fresh pre-session token cookie.
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let token = login_token()?;
+    let secure = state.web().secure;
+    let language = browser_language(&headers);
+    let next = safe_next(query.next.as_deref().unwrap_or("/")).to_string();
+    let cookie = session::set_cookie(session::login_cookie_name(secure), &token, secure, 3600);
+    let mut response = login_page(language, &token, &next, "", None).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `POST /login`: checks the form token and origin, the throttle, then the password; on
+/// success sets the session cookie and goes to `next` (or the forced password change).
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    csrf::check_origin(&headers)?;
+    let secure = state.web().secure;
+    let expected = session::read_cookie(&headers, session::login_cookie_name(secure)).unwrap_or("");
+    if expected.is_empty() || !csrf::tokens_match(&form.csrf, expected) {
+        return Err(AppError::forbidden(
+            "the login form expired; reload the page and try again",
+        ));
+    }
+    let language = browser_language(&headers);
+    let next = safe_next(&form.next).to_string();
+    let throttle = &state.web().throttle;
+    if let Some(wait) = throttle.wait(&form.username, ip) {
+        let message = tr(language, "login.throttled").replace("%{seconds}", &wait.as_secs().max(1).to_string());
+        let mut response = login_page(language, &form.csrf, &next, &form.username, Some(&message))
+            .into_response();
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+    let origin = origin_of(&headers, ip);
+    let org = state.org();
+    let (username, password) = (form.username.clone(), form.password);
+    match state
+        .blocking(move |crm| crm.login(org, &username, &password, &origin))
+        .await
+    {
+        Ok(new) => {
+            throttle.succeeded(&form.username, ip);
+            let target = if new.user.must_change_password {
+                "/profile/password".to_string()
+            } else {
+                next
+            };
+            let mut response = Redirect::to(&target).into_response();
+            let max_age = crm_lib::SESSION_MAX_AGE_MS / 1000;
+            for cookie in [
+                session::set_cookie(session::cookie_name(secure), &new.id, secure, max_age),
+                session::set_cookie(session::login_cookie_name(secure), "", secure, 0),
+            ] {
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            Ok(response)
+        }
+        Err(error) if error.kind() == ErrorKind::PermissionDenied => {
+            throttle.failed(&form.username, ip);
+            let message = tr(language, "login.wrong");
+            let mut response =
+                login_page(language, &form.csrf, &next, &form.username, Some(&message))
+                    .into_response();
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(response)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A form with only the CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct CsrfForm {
+    /// The token.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// `POST /logout`: ends the session and clears the cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let hash = staff.session;
+    let origin = staff.actor.origin.clone();
+    state
+        .blocking(move |crm| crm.end_session(hash, &origin))
+        .await?;
+    state.web().sessions.evict(hash);
+    let secure = state.web().secure;
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(value) = HeaderValue::from_str(&session::set_cookie(
+        session::cookie_name(secure),
+        "",
+        secure,
+        0,
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}

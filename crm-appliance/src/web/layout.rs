@@ -1,0 +1,200 @@
+//! The page frame: `<head>`, the navigation bar (links hidden per permission), flash notes,
+//! and small form helpers (the CSRF field, a field's error).
+
+use crm_lib::{Language, Permission};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::web::auth::Staff;
+use crate::web::i18n::tr;
+
+/// Which navigation entry a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    /// `/`.
+    Dashboard,
+    /// `/moderation`.
+    Moderation,
+    /// `/orders`.
+    Orders,
+    /// `/board`.
+    Board,
+    /// `/chat` (the chat inbox).
+    Chat,
+    /// `/users`.
+    Users,
+    /// `/roles`.
+    Roles,
+    /// `/markers`.
+    Markers,
+    /// `/payment-methods`.
+    PaymentMethods,
+    /// `/settings`.
+    Settings,
+    /// `/audit`.
+    Audit,
+    /// `/sandbox` (sandbox mode only).
+    Sandbox,
+    /// `/profile`.
+    Profile,
+    /// No entry is highlighted.
+    None,
+}
+
+struct Link {
+    nav: Nav,
+    href: &'static str,
+    key: &'static str,
+}
+
+const LINKS: [Link; 13] = [
+    Link { nav: Nav::Dashboard, href: "/", key: "nav.dashboard" },
+    Link { nav: Nav::Moderation, href: "/moderation", key: "nav.moderation" },
+    Link { nav: Nav::Orders, href: "/orders", key: "nav.orders" },
+    Link { nav: Nav::Board, href: "/board", key: "nav.board" },
+    Link { nav: Nav::Chat, href: "/chat", key: "nav.chat" },
+    Link { nav: Nav::Users, href: "/users", key: "nav.users" },
+    Link { nav: Nav::Roles, href: "/roles", key: "nav.roles" },
+    Link { nav: Nav::Markers, href: "/markers", key: "nav.markers" },
+    Link { nav: Nav::PaymentMethods, href: "/payment-methods", key: "nav.payment_methods" },
+    Link { nav: Nav::Settings, href: "/settings", key: "nav.settings" },
+    Link { nav: Nav::Audit, href: "/audit", key: "nav.audit" },
+    Link { nav: Nav::Sandbox, href: "/sandbox", key: "nav.sandbox" },
+    Link { nav: Nav::Profile, href: "/profile", key: "nav.profile" },
+];
+
+/// Whether `staff` sees the navigation entry `nav` (crm-lib still decides every request).
+pub fn visible(staff: &Staff, nav: Nav) -> bool {
+    match nav {
+        Nav::Moderation => staff.can(Permission::ModerateOrders),
+        Nav::Orders => staff.can(Permission::ViewOrders) || staff.can(Permission::ModerateOrders),
+        Nav::Board => staff.can(Permission::ViewOrders),
+        Nav::Chat => staff.can(Permission::ChatCustomers),
+        Nav::Users => staff.can(Permission::ManageUsers),
+        Nav::Roles => staff.can(Permission::ManageRoles),
+        Nav::Markers => staff.can(Permission::ManageMarkers),
+        Nav::PaymentMethods => staff.can(Permission::ManageBilling),
+        Nav::Settings => staff.can(Permission::ManageSettings),
+        Nav::Audit => staff.can(Permission::ViewAudit),
+        Nav::Sandbox => staff.sandbox,
+        Nav::Dashboard | Nav::Profile | Nav::None => true,
+    }
+}
+
+fn head(language: Language, title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · " (tr(language, "app.name")) }
+            link rel="stylesheet" href="/assets/css/app.css";
+            script src="/assets/js/app.js" defer {}
+        }
+    }
+}
+
+/// A page of a logged-in user: navigation, title, body.
+pub fn page(staff: &Staff, title: &str, active: Nav, body: Markup) -> Markup {
+    let language = staff.language;
+    html! {
+        (DOCTYPE)
+        html lang=(language.code()) {
+            (head(language, title))
+            body {
+                header.topbar {
+                    a.brand href="/" { (tr(language, "app.name")) }
+                    input #nav-toggle type="checkbox" hidden;
+                    label.nav-toggle for="nav-toggle" aria-label=(tr(language, "nav.menu")) { "☰" }
+                    nav.main-nav {
+                        @for link in &LINKS {
+                            @if visible(staff, link.nav) {
+                                a href=(link.href) class=[(link.nav == active).then_some("active")] {
+                                    (tr(language, link.key))
+                                }
+                            }
+                        }
+                        form.logout method="post" action="/logout" {
+                            (csrf_field(staff))
+                            button.link type="submit" { (tr(language, "nav.logout")) }
+                        }
+                    }
+                    span.whoami { (staff.user.display_name) }
+                }
+                main.content {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A page without navigation (login, errors).
+pub fn bare(language: Language, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(language.code()) {
+            (head(language, title))
+            body.bare { (body) }
+        }
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(staff: &Staff) -> Markup {
+    html! { input type="hidden" name="csrf" value=(staff.csrf); }
+}
+
+/// A form's error: the field at fault (if any) and the message.
+#[derive(Debug, Clone, Default)]
+pub struct FormError {
+    /// The field at fault.
+    pub field: Option<&'static str>,
+    /// The message.
+    pub message: Option<String>,
+}
+
+impl FormError {
+    /// No error.
+    pub fn none() -> Self {
+        FormError::default()
+    }
+
+    /// From a crm-lib error.
+    pub fn from_error(error: &crm_lib::Error) -> Self {
+        FormError {
+            field: error.field(),
+            message: Some(error.message().to_string()),
+        }
+    }
+
+    /// The error of `field`, shown beside it.
+    pub fn at(&self, field: &str) -> Markup {
+        html! {
+            @if self.field == Some(field) {
+                @if let Some(message) = &self.message {
+                    span.field-error role="alert" data-field=(field) { (message) }
+                }
+            }
+        }
+    }
+
+    /// An error not tied to a shown field, above the form.
+    pub fn general(&self, fields: &[&str]) -> Markup {
+        html! {
+            @if let Some(message) = &self.message {
+                @if self.field.is_none_or(|field| !fields.contains(&field)) {
+                    p.error role="alert" { (message) }
+                }
+            }
+        }
+    }
+}
+
+/// A notice at the top of a page (`?done=...` after a redirect).
+pub fn notice(text: Option<&str>) -> Markup {
+    html! {
+        @if let Some(text) = text {
+            p.notice role="status" { (text) }
+        }
+    }
+}

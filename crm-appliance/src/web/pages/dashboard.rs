@@ -1,0 +1,58 @@
+//! The dashboard: orders per stage, orders created today, and the user's own open work.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use maud::{Markup, html};
+
+use crate::AppState;
+use crate::web::auth::Staff;
+use crate::web::error::AppError;
+use crate::web::layout::{Nav, page};
+
+/// `/`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(dashboard))
+}
+
+async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Markup, AppError> {
+    let actor = staff.actor.clone();
+    let data = state
+        .blocking(move |crm| crm.read(|view| crm_lib::dashboard_in(view, &actor)))
+        .await?;
+    let language = staff.language;
+    Ok(page(
+        &staff,
+        &staff.t("dashboard.title"),
+        Nav::Dashboard,
+        html! {
+            section.stats {
+                div.stat.highlight {
+                    span.stat-value { (data.new_today) }
+                    span.stat-label { (staff.t("dashboard.new_today")) }
+                }
+                @for (stage, count) in &data.stages {
+                    a.stat href={ "/orders?stage=" (stage.id) } style={ "border-top-color:" (stage.color) } {
+                        span.stat-value { (count) }
+                        span.stat-label { (stage.name(language)) }
+                    }
+                }
+            }
+            section {
+                h2 { (staff.t("dashboard.my_work")) }
+                @if data.mine.is_empty() {
+                    p.muted { (staff.t("dashboard.no_work")) }
+                } @else {
+                    ul.cards {
+                        @for row in &data.mine {
+                            li.card {
+                                a href={ "/orders/" (row.order.id) } { "#" (row.order.id) " " (row.order.title) }
+                                span.muted { " · " (row.customer_name) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}

@@ -1,0 +1,17 @@
+//! The staff pages, one module per area, each with its `routes()`.
+
+pub mod dashboard;
+pub mod orders;
+pub mod profile;
+
+use axum::Router;
+
+use crate::AppState;
+
+/// Every page route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(dashboard::routes())
+        .merge(profile::routes())
+        .merge(orders::routes())
+}

@@ -1,0 +1,898 @@
+//! Orders: the list with filters, pagination and CSV export; the order page (fields, bids,
+//! assignment, stage moves, payment details, timeline, chat); a staff form to create an
+//! order for a customer; and the order actions (approve, reject, bid, assign, move, send
+//! payment details).
+
+use std::fmt::Write as _;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use crm_lib::{
+    AssignTo, BidId, BidState, CustomerId, ErrorKind, MarkerId, NewOrder, OrderDetail,
+    OrderFilter, OrderId, OrderRow, Page, PaymentMethodId, Permission, StageId, StageKind, UserId,
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::web::auth::Staff;
+use crate::web::csrf;
+use crate::web::error::AppError;
+use crate::web::i18n::when;
+use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+
+/// `/orders...`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/orders", get(list).post(create))
+        .route("/orders.csv", get(export_csv))
+        .route("/orders/new", get(new_form))
+        .route("/orders/{id}", get(detail))
+        .route("/orders/{id}/approve", post(approve))
+        .route("/orders/{id}/reject", post(reject))
+        .route("/orders/{id}/bids", post(bid))
+        .route("/orders/{id}/assign", post(assign))
+        .route("/orders/{id}/move", post(move_order))
+        .route("/orders/{id}/payment", post(payment))
+}
+
+/// Parses an order number from the path; anything else is a 404 page.
+pub fn order_id(text: &str) -> Result<OrderId, AppError> {
+    text.trim_start_matches('#')
+        .parse::<u64>()
+        .map(OrderId)
+        .map_err(|_| AppError::not_found(format!("order {text:?} not found")))
+}
+
+fn some_id(text: &Option<String>) -> Option<u64> {
+    text.as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .and_then(|text| text.parse().ok())
+}
+
+/// The list's filters as the query string carries them.
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct ListQuery {
+    #[serde(default)]
+    stage: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    marker: Option<String>,
+    #[serde(default)]
+    customer: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> OrderFilter {
+        OrderFilter {
+            stage: some_id(&self.stage).and_then(|id| u16::try_from(id).ok()).map(StageId),
+            assignee: some_id(&self.assignee).map(UserId),
+            marker: some_id(&self.marker).map(MarkerId),
+            customer: some_id(&self.customer).map(CustomerId),
+            search: self
+                .q
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(|q| q.chars().take(200).collect()),
+            ..OrderFilter::default()
+        }
+    }
+
+    /// The query string without the cursor, for the next-page link and the export.
+    fn without_cursor(&self) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("stage", &self.stage),
+            ("assignee", &self.assignee),
+            ("marker", &self.marker),
+            ("customer", &self.customer),
+            ("q", &self.q),
+        ] {
+            if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
+                out.append_pair(key, value);
+            }
+        }
+        out.finish()
+    }
+}
+
+struct ListData {
+    rows: crm_lib::Paged<OrderRow>,
+    org: crm_lib::Organization,
+    markers: Vec<crm_lib::Marker>,
+    staff: Vec<crm_lib::StaffName>,
+}
+
+/// The page size of the order list.
+pub const PAGE_SIZE: usize = 50;
+
+async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<ListQuery>,
+) -> Result<Markup, AppError> {
+    let filter = query.filter();
+    let page_request = match some_id(&query.after) {
+        Some(after) => Page::after(after, PAGE_SIZE),
+        None => Page::first(PAGE_SIZE),
+    };
+    let actor = staff.actor.clone();
+    // One blocking call and one snapshot: the page, its names and the filter choices.
+    let data = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                Ok(ListData {
+                    rows: crm_lib::order_rows_in(view, &actor, &filter, page_request)?,
+                    org: crm_lib::organization_in(view, actor.org)?,
+                    markers: crm_lib::markers_in(view, &actor)?,
+                    staff: crm_lib::staff_names_in(view, &actor)?,
+                })
+            })
+        })
+        .await?;
+    let language = staff.language;
+    let base = query.without_cursor();
+    let chosen = |value: &Option<String>, id: u64| value.as_deref() == Some(id.to_string().as_str());
+    Ok(page(
+        &staff,
+        &staff.t("orders.title"),
+        Nav::Orders,
+        html! {
+            (notice(query.done.as_deref().map(|key| staff.t(&format!("orders.done.{key}"))).as_deref()))
+            form.filters method="get" action="/orders" {
+                label { (staff.t("orders.stage"))
+                    select name="stage" {
+                        option value="" { (staff.t("orders.any")) }
+                        @for stage in &data.org.pipeline.stages {
+                            option value=(stage.id) selected[chosen(&query.stage, u64::from(stage.id.0))] { (stage.name(language)) }
+                        }
+                    }
+                }
+                label { (staff.t("orders.assignee"))
+                    select name="assignee" {
+                        option value="" { (staff.t("orders.any")) }
+                        @for user in &data.staff {
+                            option value=(user.id) selected[chosen(&query.assignee, user.id.0)] { (user.display_name) }
+                        }
+                    }
+                }
+                label { (staff.t("orders.marker"))
+                    select name="marker" {
+                        option value="" { (staff.t("orders.any")) }
+                        @for marker in &data.markers {
+                            option value=(marker.id) selected[chosen(&query.marker, marker.id.0)] { (marker.name) }
+                        }
+                    }
+                }
+                label { (staff.t("orders.customer"))
+                    input type="number" name="customer" min="1" value=(query.customer.as_deref().unwrap_or("")) placeholder="id";
+                }
+                label { (staff.t("orders.search"))
+                    input type="search" name="q" value=(query.q.as_deref().unwrap_or(""));
+                }
+                button type="submit" { (staff.t("orders.filter")) }
+                a.button.secondary href={ "/orders.csv?" (base) } { (staff.t("orders.export_csv")) }
+                @if staff.can(Permission::ModerateOrders) {
+                    a.button.secondary href="/orders/new" { (staff.t("orders.new")) }
+                }
+            }
+            table.orders {
+                thead { tr {
+                    th { "#" }
+                    th { (staff.t("orders.order_title")) }
+                    th { (staff.t("orders.customer")) }
+                    th { (staff.t("orders.stage")) }
+                    th { (staff.t("orders.assignee")) }
+                    th { (staff.t("orders.budget")) }
+                    th { (staff.t("orders.created")) }
+                } }
+                tbody {
+                    @for row in &data.rows.items {
+                        @let stage = data.org.pipeline.stage(row.order.stage);
+                        tr {
+                            td { a href={ "/orders/" (row.order.id) } { (row.order.id) } }
+                            td { a href={ "/orders/" (row.order.id) } { (row.order.title) } }
+                            td { (row.customer_name) }
+                            td { @if let Some(stage) = stage {
+                                span.badge style={ "background:" (stage.color) } { (stage.name(language)) }
+                            } }
+                            td { (row.assignee_name.as_deref().unwrap_or("—")) }
+                            td { @if let Some(budget) = row.order.budget { (budget) " " (data.org.settings.currency) } }
+                            td { (when(row.order.created_at)) }
+                        }
+                    }
+                }
+            }
+            @if data.rows.items.is_empty() {
+                p.muted { (staff.t("orders.none")) }
+            }
+            nav.pager {
+                @if query.after.is_some() {
+                    a href={ "/orders?" (base) } { (staff.t("orders.first_page")) }
+                }
+                @if let Some(next) = data.rows.next {
+                    a rel="next" href={ "/orders?" (base) "&after=" (next) } { (staff.t("orders.next_page")) }
+                }
+            }
+        },
+    ))
+}
+
+/// The most rows one CSV export of the list writes.
+pub const CSV_MAX_ROWS: usize = 100_000;
+
+fn csv_field(out: &mut String, text: &str) {
+    // A cell starting with = + - @ would be a formula in a spreadsheet (CSV injection).
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        let _ = write!(out, "\"{}\"", guarded.replace('"', "\"\""));
+    } else {
+        out.push_str(&guarded);
+    }
+}
+
+async fn export_csv(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let filter = query.filter();
+    let actor = staff.actor.clone();
+    let csv = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let org = crm_lib::organization_in(view, actor.org)?;
+                let mut out = String::from(
+                    "number,title,customer,stage,assignee,budget,price,deadline,created_at\r\n",
+                );
+                let mut page = Page::first(Page::MAX);
+                let mut written = 0;
+                loop {
+                    let rows = crm_lib::order_rows_in(view, &actor, &filter, page)?;
+                    for row in &rows.items {
+                        let stage = org
+                            .pipeline
+                            .stage(row.order.stage)
+                            .map_or_else(|| row.order.stage.to_string(), |stage| stage.key.clone());
+                        let cells = [
+                            row.order.id.to_string(),
+                            row.order.title.clone(),
+                            row.customer_name.clone(),
+                            stage,
+                            row.assignee_name.clone().unwrap_or_default(),
+                            row.order.budget.map(|m| m.to_string()).unwrap_or_default(),
+                            row.order.price.map(|m| m.to_string()).unwrap_or_default(),
+                            row.order.deadline.map(|d| d.to_string()).unwrap_or_default(),
+                            row.order.created_at.to_rfc3339(),
+                        ];
+                        for (index, cell) in cells.iter().enumerate() {
+                            if index > 0 {
+                                out.push(',');
+                            }
+                            csv_field(&mut out, cell);
+                        }
+                        out.push_str("\r\n");
+                        written += 1;
+                    }
+                    match rows.next {
+                        Some(next) if written < CSV_MAX_ROWS => page = Page::after(next, Page::MAX),
+                        _ => break,
+                    }
+                }
+                Ok(out)
+            })
+        })
+        .await?;
+    let mut response = csv.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"orders.csv\""),
+    );
+    Ok(response)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A new order for a customer.
+
+/// The new-order form.
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct NewOrderForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    customer: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    budget: String,
+    #[serde(default)]
+    deadline: String,
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<ListQuery>,
+) -> Result<Markup, AppError> {
+    let form = NewOrderForm {
+        customer: query.customer.unwrap_or_default(),
+        ..NewOrderForm::default()
+    };
+    new_order_page(&state, &staff, &form, &FormError::none()).await
+}
+
+async fn new_order_page(
+    state: &AppState,
+    staff: &Staff,
+    form: &NewOrderForm,
+    error: &FormError,
+) -> Result<Markup, AppError> {
+    if !staff.can(Permission::ModerateOrders) {
+        return Err(AppError::forbidden(staff.t("orders.new_forbidden")));
+    }
+    let actor = staff.actor.clone();
+    let customers = state
+        .blocking(move |crm| crm.list_customers(&actor, Page::first(200)))
+        .await?;
+    let fields = ["customer", "title", "description", "budget", "deadline"];
+    Ok(page(
+        staff,
+        &staff.t("orders.new"),
+        Nav::Orders,
+        html! {
+            form.form.card method="post" action="/orders" {
+                (csrf_field(staff))
+                (error.general(&fields))
+                label { (staff.t("orders.customer"))
+                    select name="customer" required {
+                        option value="" { "—" }
+                        @for customer in &customers.items {
+                            option value=(customer.id) selected[form.customer == customer.id.to_string()] {
+                                (customer.full_name())
+                                @if let Some(username) = &customer.username { " @" (username) }
+                                " (#" (customer.id) ")"
+                            }
+                        }
+                    }
+                    (error.at("customer"))
+                }
+                label { (staff.t("orders.order_title"))
+                    input type="text" name="title" value=(form.title) maxlength="200";
+                    (error.at("title"))
+                }
+                label { (staff.t("orders.description"))
+                    textarea name="description" rows="5" maxlength="4000" { (form.description) }
+                    (error.at("description"))
+                }
+                label { (staff.t("orders.budget"))
+                    input type="text" name="budget" value=(form.budget) inputmode="decimal";
+                    (error.at("budget"))
+                }
+                label { (staff.t("orders.deadline"))
+                    input type="date" name="deadline" value=(form.deadline);
+                    (error.at("deadline"))
+                }
+                button type="submit" { (staff.t("orders.create")) }
+            }
+        },
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<NewOrderForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let customer = form.customer.trim().parse::<u64>().ok().map(CustomerId);
+    let request = NewOrder {
+        customer,
+        title: form.title.clone(),
+        description: form.description.clone(),
+        budget: Some(form.budget.clone()),
+        deadline: Some(form.deadline.clone()),
+        ..NewOrder::default()
+    };
+    let actor = staff.actor.clone();
+    match state
+        .blocking(move |crm| crm.create_order(&actor, request))
+        .await
+    {
+        Ok(order) => Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response()),
+        Err(error) if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Conflict) => {
+            let status = crate::web::error::status_of(error.kind());
+            let markup =
+                new_order_page(&state, &staff, &form, &FormError::from_error(&error)).await?;
+            Ok((status, markup).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The order page.
+
+async fn detail(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Markup, AppError> {
+    let id = order_id(&id)?;
+    let note = query
+        .done
+        .as_deref()
+        .map(|key| staff.t(&format!("orders.done.{key}")));
+    render_detail(&state, &staff, id, &FormError::none(), note.as_deref()).await
+}
+
+async fn render_detail(
+    state: &AppState,
+    staff: &Staff,
+    id: OrderId,
+    error: &FormError,
+    note: Option<&str>,
+) -> Result<Markup, AppError> {
+    let actor = staff.actor.clone();
+    let detail = state
+        .blocking(move |crm| crm.read(|view| crm_lib::order_detail_in(view, &actor, id)))
+        .await?;
+    let title = format!("#{} {}", detail.order.id, detail.order.title);
+    Ok(page(
+        staff,
+        &title,
+        Nav::Orders,
+        detail_body(staff, &detail, error, note),
+    ))
+}
+
+fn detail_body(staff: &Staff, detail: &OrderDetail, error: &FormError, note: Option<&str>) -> Markup {
+    let language = staff.language;
+    let order = &detail.order;
+    let currency = &detail.currency;
+    let action = |what: &str| format!("/orders/{}/{what}", order.id);
+    html! {
+        (notice(note))
+        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee"]))
+        div.order-grid {
+            section.card.order-fields {
+                p { span.badge style={ "background:" (detail.stage.color) } { (detail.stage.name(language)) } }
+                dl {
+                    dt { (staff.t("orders.customer")) }
+                    dd {
+                        (detail.customer.full_name())
+                        @if let Some(username) = &detail.customer.username { " @" (username) }
+                    }
+                    dt { (staff.t("orders.budget")) }
+                    dd { @if let Some(budget) = order.budget { (budget) " " (currency) } @else { "—" } }
+                    dt { (staff.t("orders.deadline")) }
+                    dd { @if let Some(deadline) = order.deadline { (deadline) } @else { "—" } }
+                    dt { (staff.t("orders.price")) }
+                    dd { @if let Some(price) = order.price { (price) " " (currency) } @else { "—" } }
+                    dt { (staff.t("orders.assignee")) }
+                    dd { (detail.assignee_name.as_deref().unwrap_or("—")) }
+                    dt { (staff.t("orders.created")) }
+                    dd { (when(order.created_at)) }
+                    @if !detail.markers.is_empty() {
+                        dt { (staff.t("orders.markers")) }
+                        dd { @for marker in &detail.markers {
+                            span.marker style={ "background:" (marker.color) } { (marker.name) } " "
+                        } }
+                    }
+                    @if let Some(reason) = &order.rejection_reason {
+                        dt { (staff.t("orders.rejection_reason")) }
+                        dd { (reason) }
+                    }
+                    @for (name, value) in &order.custom_fields {
+                        dt { (name) }
+                        dd { (format!("{value:?}")) }
+                    }
+                }
+                h3 { (staff.t("orders.description")) }
+                p.description { (order.description) }
+            }
+            section.card.order-actions {
+                @if detail.stage.kind == StageKind::Moderation && staff.can(Permission::ModerateOrders) {
+                    h3 { (staff.t("orders.moderation")) }
+                    form method="post" action=(action("approve")) {
+                        (csrf_field(staff))
+                        button type="submit" { (staff.t("orders.approve")) }
+                    }
+                    form.form method="post" action=(action("reject")) {
+                        (csrf_field(staff))
+                        label { (staff.t("orders.reject_reason"))
+                            input type="text" name="reason" maxlength="500";
+                            (error.at("reason"))
+                        }
+                        button.danger type="submit" { (staff.t("orders.reject")) }
+                    }
+                }
+                @if !detail.moves.is_empty() {
+                    h3 { (staff.t("orders.move")) }
+                    form.inline method="post" action=(action("move")) {
+                        (csrf_field(staff))
+                        select name="stage" aria-label=(staff.t("orders.stage")) {
+                            @for stage in &detail.moves {
+                                option value=(stage.id) { (stage.name(language)) }
+                            }
+                        }
+                        button type="submit" { (staff.t("orders.move_button")) }
+                        (error.at("stage"))
+                    }
+                }
+                @if staff.can(Permission::AssignOrders) && detail.stage.kind == StageKind::Open && !detail.assignable.is_empty() {
+                    h3 { (staff.t("orders.assign")) }
+                    form.inline method="post" action=(action("assign")) {
+                        (csrf_field(staff))
+                        select name="user" aria-label=(staff.t("orders.assignee")) {
+                            @for user in &detail.assignable {
+                                option value=(user.id) selected[order.assignee == Some(user.id)] { (user.display_name) }
+                            }
+                        }
+                        button type="submit" { (staff.t("orders.assign_button")) }
+                    }
+                }
+                @if staff.can(Permission::SendPaymentInfo) && detail.stage.payment_allowed {
+                    h3 { (staff.t("orders.payment")) }
+                    @if detail.payment_methods.is_empty() {
+                        p.muted { (staff.t("orders.no_payment_methods")) }
+                    } @else {
+                        form.form method="post" action=(action("payment")) {
+                            (csrf_field(staff))
+                            label { (staff.t("orders.payment_method"))
+                                select name="method" {
+                                    @for method in &detail.payment_methods {
+                                        option value=(method.id) { (method.name) }
+                                    }
+                                }
+                                (error.at("method"))
+                            }
+                            label { (staff.t("orders.amount")) " (" (currency) ")"
+                                input type="text" name="amount" inputmode="decimal" value=(order.price.map(|p| p.to_string()).unwrap_or_default());
+                                (error.at("amount"))
+                                (error.at("template"))
+                            }
+                            button type="submit" { (staff.t("orders.send_payment")) }
+                        }
+                    }
+                }
+                @if !detail.payment_infos.is_empty() {
+                    h3 { (staff.t("orders.payments_sent")) }
+                    ul { @for info in &detail.payment_infos {
+                        li { (when(info.sent_at)) ": " (info.amount) " " (currency) }
+                    } }
+                }
+                @if let Some(payout) = &detail.payout {
+                    p.muted { (staff.t("orders.payout")) ": " (payout.payout) " " (currency)
+                        " (" (staff.t("orders.commission")) " " (payout.commission) ")" }
+                }
+            }
+        }
+        section.card #bids {
+            h2 { (staff.t("orders.bids")) }
+            @if detail.bids.is_empty() {
+                p.muted { (staff.t("orders.no_bids")) }
+            } @else {
+                table { tbody {
+                    @for (bid, name) in &detail.bids {
+                        tr {
+                            td { (name) }
+                            td { (bid.price) " " (currency) }
+                            td { (bid.comment) }
+                            td { (staff.t(match bid.state {
+                                BidState::Active => "bid.active",
+                                BidState::Accepted => "bid.accepted",
+                                BidState::Declined => "bid.declined",
+                            })) }
+                            td {
+                                @if bid.state == BidState::Active && staff.can(Permission::AssignOrders) && detail.stage.kind == StageKind::Open {
+                                    form method="post" action=(action("assign")) {
+                                        (csrf_field(staff))
+                                        input type="hidden" name="bid" value=(bid.id);
+                                        button type="submit" { (staff.t("orders.assign_bid")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+            @if staff.can(Permission::RespondOrders) && detail.stage.accepts_bids {
+                form.form method="post" action=(action("bids")) {
+                    (csrf_field(staff))
+                    label { (staff.t("orders.bid_price")) " (" (currency) ")"
+                        input type="text" name="price" inputmode="decimal" required;
+                        (error.at("price"))
+                    }
+                    label { (staff.t("orders.bid_comment"))
+                        input type="text" name="comment" maxlength="1000";
+                        (error.at("comment"))
+                    }
+                    button type="submit" { (staff.t("orders.place_bid")) }
+                }
+            }
+        }
+        section.card #chat {
+            h2 { (staff.t("orders.chat")) }
+            @if staff.can(Permission::ChatCustomers) || order.assignee == Some(staff.user.id) {
+                p { a href={ "/chat?customer=" (order.customer) } { (staff.t("orders.open_chat")) } }
+            }
+        }
+        section.card #timeline {
+            h2 { (staff.t("orders.timeline")) }
+            ol.timeline {
+                @for entry in &detail.timeline {
+                    li {
+                        time { (when(entry.at)) }
+                        " " strong { (entry.action) } " "
+                        span.muted { (entry.actor.to_string()) }
+                        @if !entry.summary.is_empty() { " — " (entry.summary) }
+                    }
+                }
+            }
+            @if detail.timeline_cut {
+                p.muted { (staff.t("orders.timeline_cut")) }
+            }
+        }
+    }
+}
+
+/// Renders the result of an order action: success goes back to the order page with a notice;
+/// a form error re-renders it with the error beside the field (422, or 409 for a conflict).
+async fn after_action(
+    state: &AppState,
+    staff: &Staff,
+    id: OrderId,
+    result: crm_lib::Result<()>,
+    done: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/orders/{id}?done={done}")).into_response()),
+        Err(error) if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Conflict) => {
+            let status = crate::web::error::status_of(error.kind());
+            let markup =
+                render_detail(state, staff, id, &FormError::from_error(&error), None).await?;
+            Ok((status, markup).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A form with only a CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.approve_order(&actor, id)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "approved").await
+}
+
+/// The reject form.
+#[derive(Debug, Default, Deserialize)]
+pub struct RejectForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RejectForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.reject_order(&actor, id, &form.reason)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "rejected").await
+}
+
+/// The bid form.
+#[derive(Debug, Default, Deserialize)]
+pub struct BidForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    price: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn bid(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<BidForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.place_bid(&actor, id, &form.price, &form.comment)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "bid").await
+}
+
+/// The assign form: a bid, or a user.
+#[derive(Debug, Default, Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    bid: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let to = match (some_id(&form.bid), some_id(&form.user)) {
+        (Some(bid), _) => AssignTo::Bid(BidId(bid)),
+        (None, Some(user)) => AssignTo::User(UserId(user)),
+        (None, None) => {
+            let error = crm_lib::Error::invalid("assignee", staff.t("orders.choose_assignee"));
+            return after_action(&state, &staff, id, Err(error), "assigned").await;
+        }
+    };
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.assign_order(&actor, id, to)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "assigned").await
+}
+
+/// The move form (also posted by the board's drag and drop, with the token in a header).
+#[derive(Debug, Default, Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+async fn move_order(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    let token = if form.csrf.is_empty() {
+        csrf::header_token(&headers)
+    } else {
+        form.csrf.as_str()
+    };
+    csrf::verify(&staff, token, &headers)?;
+    let id = order_id(&id)?;
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"));
+    let stage = form.stage.trim().parse::<u16>().map(StageId);
+    let actor = staff.actor.clone();
+    let result = match stage {
+        Ok(stage) => state
+            .blocking(move |crm| Ok(crm.move_order(&actor, id, stage)))
+            .await?
+            .map(|_| ()),
+        Err(_) => Err(crm_lib::Error::invalid("stage", "choose a stage")),
+    };
+    if json {
+        return Ok(match result {
+            Ok(()) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"ok":true}"#.to_string(),
+            )
+                .into_response(),
+            Err(error) => {
+                let status = crate::web::error::status_of(error.kind());
+                let message = if status.is_server_error() {
+                    tracing::error!(%error, "moving an order failed");
+                    "something went wrong on our side".to_string()
+                } else {
+                    error.message().to_string()
+                };
+                (
+                    status,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    serde_json::json!({ "error": message }).to_string(),
+                )
+                    .into_response()
+            }
+        });
+    }
+    if form.back.as_deref() == Some("board") {
+        return match result {
+            Ok(()) => Ok(Redirect::to("/board").into_response()),
+            Err(error) => Err(error.into()),
+        };
+    }
+    after_action(&state, &staff, id, result, "moved").await
+}
+
+/// The payment details form.
+#[derive(Debug, Default, Deserialize)]
+pub struct PaymentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    amount: String,
+}
+
+async fn payment(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PaymentForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let Ok(method) = form.method.trim().parse::<u64>().map(PaymentMethodId) else {
+        let error = crm_lib::Error::invalid("method", staff.t("orders.choose_method"));
+        return after_action(&state, &staff, id, Err(error), "payment").await;
+    };
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.send_payment_info(&actor, id, method, &form.amount)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "payment").await
+}

@@ -1,0 +1,244 @@
+//! Live updates: `GET /events`, one server-sent event stream per browser session, carrying
+//! the order and chat changes its user may see.
+//!
+//! How it works, and why:
+//! - crm-lib calls a hook after every durable commit ([`crm_lib::Crm::on_commit`]); the hook
+//!   bumps a counter in a `tokio::sync::watch` channel ([`LiveHub`]). A watch channel keeps
+//!   only the latest value, so a burst of commits wakes each stream once, and nothing polls
+//!   the store on a timer: a stream reads only after something was committed.
+//! - Each stream keeps a cursor: the id of the last audit entry it examined. Audit ids grow
+//!   within the organization and survive restarts, so the stream uses them as SSE event ids.
+//!   On wake-up it asks crm-lib for the live events after its cursor
+//!   ([`crm_lib::live_events_in`]), which decides what this user may see with the same rules
+//!   as the pages (the order must be visible; a message needs the conversation).
+//! - A browser that reconnects sends `Last-Event-ID`; the stream resumes right after it, so
+//!   nothing committed in between is lost, across appliance restarts too. A new stream starts
+//!   at the newest entry and says so with a `ready` event carrying that id, so that even a
+//!   stream that saw no event resumes exactly.
+//! - The stream ends when the session ends or its user is disabled (checked on every wake-up),
+//!   and at shutdown ([`LiveHub::close`]), so a graceful shutdown never waits on it.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use crm_lib::{Actor, AuditId, Crm, LiveBatch, LiveEvent};
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::web::metrics::SseGuard;
+
+/// The most audit entries one wake-up examines before sending what it found.
+const BATCH: usize = 500;
+
+/// Wakes live streams after commits and ends them at shutdown. Cheap to share.
+#[derive(Debug, Clone)]
+pub struct LiveHub {
+    commits: watch::Sender<u64>,
+    closing: watch::Sender<bool>,
+}
+
+impl Default for LiveHub {
+    fn default() -> Self {
+        LiveHub {
+            commits: watch::Sender::new(0),
+            closing: watch::Sender::new(false),
+        }
+    }
+}
+
+impl LiveHub {
+    /// Registers the commit hook on `crm`: every durable commit wakes every live stream. The
+    /// hook runs on crm-lib's writer thread and only bumps a counter.
+    pub fn attach(&self, crm: &Crm) {
+        let commits = self.commits.clone();
+        crm.on_commit(move || commits.send_modify(|count| *count = count.wrapping_add(1)));
+    }
+
+    /// Ends every live stream (at shutdown) and refuses new ones.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Whether [`LiveHub::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        *self.closing.borrow()
+    }
+}
+
+/// A check run on every wake-up before reading: `Err` ends the stream (the session ended,
+/// the user was disabled).
+pub type StillValid = Arc<dyn Fn(&Crm) -> crm_lib::Result<()> + Send + Sync>;
+
+/// The `Last-Event-ID` header as an audit id; anything else is ignored (a fresh start).
+pub fn last_event_id(headers: &HeaderMap) -> Option<AuditId> {
+    headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .map(AuditId)
+}
+
+/// The JSON `data` of an event.
+#[derive(Debug, Serialize)]
+struct EventData<'a> {
+    id: u64,
+    action: &'a str,
+    at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<u16>,
+    summary: &'a str,
+}
+
+fn to_event(event: &LiveEvent) -> Event {
+    let data = EventData {
+        id: event.id.0,
+        action: &event.action,
+        at: event.at.to_rfc3339(),
+        order: event.order.map(|order| order.0),
+        customer: event.customer.map(|customer| customer.0),
+        message: event.message.map(|message| message.0),
+        stage: event.stage.map(|stage| stage.0),
+        summary: &event.summary,
+    };
+    let json = serde_json::to_string(&data).unwrap_or_else(|_| "{}".to_string());
+    Event::default()
+        .id(event.id.0.to_string())
+        .event(event.kind.as_str())
+        .data(json)
+}
+
+fn ready_event(cursor: AuditId) -> Event {
+    Event::default()
+        .id(cursor.0.to_string())
+        .event("ready")
+        .data(format!("{{\"cursor\":{}}}", cursor.0))
+}
+
+struct Live {
+    state: AppState,
+    actor: Actor,
+    still_valid: StillValid,
+    cursor: AuditId,
+    commits: watch::Receiver<u64>,
+    closing: watch::Receiver<bool>,
+    pending: VecDeque<Event>,
+    read_now: bool,
+    _guard: SseGuard,
+}
+
+impl Live {
+    /// The next event: a pending one, or the events of the next commit(s). `None` ends the
+    /// stream.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Live)> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some((Ok(event), self));
+            }
+            if *self.closing.borrow() {
+                return None;
+            }
+            if !self.read_now {
+                tokio::select! {
+                    changed = self.commits.changed() => changed.ok()?,
+                    _ = self.closing.changed() => return None,
+                }
+            }
+            // Mark the current commit seen before reading, so a commit during the read wakes
+            // the stream again.
+            self.commits.borrow_and_update();
+            let (actor, cursor, check) =
+                (self.actor.clone(), self.cursor, self.still_valid.clone());
+            let batch: LiveBatch = self
+                .state
+                .blocking(move |crm| {
+                    check(crm)?;
+                    crm.live_events(&actor, cursor, BATCH)
+                })
+                .await
+                .ok()?;
+            if let Some(cursor) = batch.cursor {
+                self.cursor = cursor;
+            }
+            self.read_now = batch.more;
+            self.pending.extend(batch.events.iter().map(to_event));
+        }
+    }
+}
+
+/// The live stream of `actor`: resumes after `resume` when given, else starts at the newest
+/// audit entry. `still_valid` runs on every wake-up.
+///
+/// # Errors
+/// A store error while finding where to start (the caller answers 5xx).
+pub async fn live_stream(
+    state: AppState,
+    actor: Actor,
+    resume: Option<AuditId>,
+    still_valid: StillValid,
+) -> crm_lib::Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let hub = state.live().clone();
+    let mut commits = hub.commits.subscribe();
+    commits.borrow_and_update();
+    let closing = hub.closing.subscribe();
+    let (cursor, read_now) = match resume {
+        Some(after) => (after, true),
+        None => {
+            let org = state.org();
+            let latest = state
+                .blocking(move |crm| crm.latest_audit_id(org))
+                .await?;
+            (latest, false)
+        }
+    };
+    let guard = state.metrics_arc().sse_opened();
+    let live = Live {
+        state,
+        actor,
+        still_valid,
+        cursor,
+        commits,
+        closing,
+        pending: VecDeque::from([ready_event(cursor)]),
+        read_now,
+        _guard: guard,
+    };
+    let stream = futures_util::stream::unfold(live, Live::next);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// `GET /events`: the live stream of the logged-in user's session. Resumes after
+/// `Last-Event-ID` when the browser sends one; ends when the session ends.
+///
+/// # Errors
+/// A store error while starting (5xx page).
+pub async fn events(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    staff: crate::web::auth::Staff,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, crate::web::error::AppError> {
+    use axum::response::IntoResponse;
+    let (session, idle_ms) = (staff.session, state.web().idle_ms);
+    let still_valid: StillValid =
+        Arc::new(move |crm: &Crm| crm.session(session, idle_ms, None).map(|_| ()));
+    let resume = last_event_id(&headers);
+    let sse = live_stream(state, staff.actor, resume, still_valid).await?;
+    let mut response = sse.into_response();
+    // Proxies must not buffer the stream.
+    response.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,8 @@
+//! crm-cli integration tests: the real `crm` binary run in temporary directories.
+
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod admin;
+mod data;
+mod users;
+mod util;

@@ -1,0 +1,121 @@
+//! Staff users and roles.
+
+use crate::util::{TestDir, value_after};
+
+fn users(dir: &TestDir) -> Vec<serde_json::Value> {
+    serde_json::from_str(&dir.crm(&["user", "list", "--json"]).ok()).unwrap()
+}
+
+fn user<'a>(users: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    users
+        .iter()
+        .find(|user| user["username"] == name)
+        .unwrap_or_else(|| panic!("no user {name} in {users:?}"))
+}
+
+#[test]
+fn user_add_list_and_disable() {
+    let dir = TestDir::initialised();
+    let out = dir
+        .crm(&[
+            "user",
+            "add",
+            "maria",
+            "--role",
+            "manager",
+            "--display-name",
+            "Maria K.",
+        ])
+        .ok();
+    let password = value_after(&out, "password:");
+    assert_eq!(password.len(), 20, "{out}");
+
+    let list = users(&dir);
+    let maria = user(&list, "maria");
+    assert_eq!(maria["display_name"], "Maria K.");
+    assert_eq!(maria["roles"], serde_json::json!(["manager"]));
+    assert_eq!(maria["status"], "active");
+    assert_eq!(maria["must_change_password"], true);
+    assert!(!dir.crm(&["user", "list", "--json"]).ok().contains("argon2"));
+
+    let text = dir.crm(&["user", "list"]).ok();
+    assert!(text.lines().any(|line| line.starts_with("maria")), "{text}");
+
+    dir.crm(&["user", "disable", "maria"]).ok();
+    assert_eq!(user(&users(&dir), "maria")["status"], "disabled");
+
+    let taken = dir
+        .crm(&["user", "add", "maria", "--role", "worker"])
+        .fails_with(5);
+    assert!(taken.contains("taken"), "{taken}");
+    let unknown = dir.crm(&["user", "disable", "nobody"]).fails_with(4);
+    assert!(unknown.contains("nobody"), "{unknown}");
+    let bad_role = dir
+        .crm(&["user", "add", "pavel", "--role", "chef"])
+        .fails_with(3);
+    assert!(bad_role.contains("chef"), "{bad_role}");
+}
+
+#[test]
+fn a_password_from_stdin_is_not_printed_and_need_not_be_changed() {
+    let dir = TestDir::initialised();
+    let out = dir
+        .crm_with_stdin(
+            &[
+                "user",
+                "add",
+                "ivan",
+                "--role",
+                "worker",
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        )
+        .ok();
+    assert!(!out.contains("password:"), "{out}");
+    assert!(!out.contains("correct horse"), "{out}");
+    assert_eq!(user(&users(&dir), "ivan")["must_change_password"], false);
+
+    let short = dir
+        .crm_with_stdin(&["user", "passwd", "ivan", "--password-stdin"], "short\n")
+        .fails_with(3);
+    assert!(short.contains("password"), "{short}");
+
+    let out = dir.crm(&["user", "passwd", "ivan"]).ok();
+    assert_eq!(value_after(&out, "password:").len(), 20, "{out}");
+    assert_eq!(user(&users(&dir), "ivan")["must_change_password"], true);
+}
+
+#[test]
+fn grant_replaces_a_user_s_roles() {
+    let dir = TestDir::initialised();
+    dir.crm(&["user", "add", "olga", "--role", "worker"]).ok();
+    dir.crm(&[
+        "user", "grant", "olga", "--role", "manager", "--role", "master",
+    ])
+    .ok();
+    assert_eq!(
+        user(&users(&dir), "olga")["roles"],
+        serde_json::json!(["manager", "master"])
+    );
+}
+
+#[test]
+fn role_list_shows_the_built_in_roles_and_their_permissions() {
+    let dir = TestDir::initialised();
+    let roles: Vec<serde_json::Value> =
+        serde_json::from_str(&dir.crm(&["role", "list", "--json"]).ok()).unwrap();
+    let names: Vec<&str> = roles
+        .iter()
+        .map(|role| role["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["administrator", "manager", "worker", "master"]);
+    assert!(
+        roles[2]["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("respond_orders"))
+    );
+    let text = dir.crm(&["role", "list"]).ok();
+    assert!(text.contains("moderate_orders"), "{text}");
+}

@@ -1,0 +1,251 @@
+//! API tokens (create, authenticate, list, revoke, who may) and the live events the browser's
+//! stream is built from (who sees which order and chat change, resuming after an id).
+
+use crm_lib::*;
+
+use crate::support::World;
+
+#[test]
+fn a_user_creates_a_token_that_authenticates_as_them_and_only_its_hash_is_kept() {
+    let world = World::new();
+    let worker = World::user_id(&world.worker);
+    let created = world
+        .crm
+        .create_api_token(&world.worker, worker, "ci")
+        .unwrap();
+    let secret = created.secret.expose().to_string();
+    assert!(secret.starts_with("crm_") && secret.len() == 47, "{secret}");
+    let (user, actor) = world
+        .crm
+        .authenticate_api_token(world.org.id, &secret)
+        .unwrap();
+    assert_eq!(user.id, worker);
+    assert_eq!(actor, Actor::staff(world.org.id, worker));
+    assert_eq!(created.token.name, "ci");
+    let listed = world.crm.api_tokens(&world.worker, Some(worker)).unwrap();
+    assert_eq!(listed, vec![created.token.clone()]);
+    // The secret appears nowhere in the stored record.
+    assert!(!format!("{listed:?}").contains(&secret[4..]));
+}
+
+#[test]
+fn unknown_malformed_and_foreign_tokens_are_refused_with_one_message() {
+    let world = World::new();
+    let admin = World::user_id(&world.admin);
+    let token = world
+        .crm
+        .create_api_token(&world.admin, admin, "")
+        .unwrap();
+    assert_eq!(token.token.name, format!("token {}", token.token.id));
+    for bad in [
+        "",
+        "crm_",
+        "nope",
+        "crm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        &token.secret.expose()[..20],
+    ] {
+        let error = world
+            .crm
+            .authenticate_api_token(world.org.id, bad)
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{bad:?}");
+        assert_eq!(error.message(), "invalid api token");
+    }
+    let other = world
+        .crm
+        .create_organization("studio", "Other", "other")
+        .unwrap();
+    let error = world
+        .crm
+        .authenticate_api_token(other.id, token.secret.expose())
+        .unwrap_err();
+    assert_eq!(error.message(), "invalid api token");
+}
+
+#[test]
+fn only_manage_users_creates_lists_or_revokes_tokens_of_someone_else() {
+    let world = World::new();
+    let worker = World::user_id(&world.worker);
+    let manager = World::user_id(&world.manager);
+    let error = world
+        .crm
+        .create_api_token(&world.worker, manager, "x")
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(error.permission(), Some(Permission::ManageUsers));
+    let by_admin = world
+        .crm
+        .create_api_token(&world.admin, worker, "for worker")
+        .unwrap();
+    let by_cli = world
+        .crm
+        .create_api_token(&world.system, worker, "cli")
+        .unwrap();
+    assert_eq!(by_cli.token.created_by, ActorRef::System);
+    assert_eq!(
+        world.crm.api_tokens(&world.worker, None).unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(world.crm.api_tokens(&world.admin, None).unwrap().len(), 2);
+    let error = world
+        .crm
+        .revoke_api_token(&world.manager, by_admin.token.id)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    world
+        .crm
+        .revoke_api_token(&world.worker, by_admin.token.id)
+        .unwrap();
+    assert_eq!(
+        world
+            .crm
+            .authenticate_api_token(world.org.id, by_admin.secret.expose())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(
+        world
+            .crm
+            .revoke_api_token(&world.worker, by_admin.token.id)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    world
+        .crm
+        .authenticate_api_token(world.org.id, by_cli.secret.expose())
+        .unwrap();
+}
+
+#[test]
+fn a_disabled_user_s_tokens_are_refused() {
+    let world = World::new();
+    let worker = World::user_id(&world.worker);
+    let token = world.crm.create_api_token(&world.worker, worker, "").unwrap();
+    world.crm.disable_user(&world.admin, worker).unwrap();
+    let error = world
+        .crm
+        .authenticate_api_token(world.org.id, token.secret.expose())
+        .unwrap_err();
+    assert_eq!(error.message(), "invalid api token");
+    assert_eq!(
+        world
+            .crm
+            .create_api_token(&world.admin, worker, "")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Conflict
+    );
+}
+
+#[test]
+fn live_events_follow_the_audit_log_and_resume_after_an_id() {
+    let world = World::new();
+    let start = world.crm.latest_audit_id(world.org.id).unwrap();
+    let customer = world.customer(500, "Ann");
+    let order = world.order(&customer, "Landing page", None);
+    let batch = world.crm.live_events(&world.manager, start, 100).unwrap();
+    let event = batch
+        .events
+        .iter()
+        .find(|event| event.action == "order.created")
+        .unwrap();
+    assert_eq!(event.kind, LiveKind::Order);
+    assert_eq!(event.order, Some(order.id));
+    assert_eq!(event.summary, "Landing page");
+    assert_eq!(batch.cursor, Some(world.crm.latest_audit_id(world.org.id).unwrap()));
+    let resumed = world
+        .crm
+        .live_events(&world.manager, batch.cursor.unwrap(), 100)
+        .unwrap();
+    assert!(resumed.events.is_empty() && resumed.cursor.is_none());
+    world.crm.approve_order(&world.manager, order.id).unwrap();
+    let next = world
+        .crm
+        .live_events(&world.manager, batch.cursor.unwrap(), 100)
+        .unwrap();
+    assert_eq!(next.events.len(), 1);
+    assert_eq!(next.events[0].action, "order.approved");
+    assert_eq!(next.events[0].stage, Some(world.stage("approved")));
+    assert!(next.events[0].id > event.id);
+}
+
+#[test]
+fn live_events_show_only_what_the_user_may_see() {
+    let world = World::new();
+    let start = world.crm.latest_audit_id(world.org.id).unwrap();
+    let customer = world.customer(501, "Bob");
+    let pending = world.order(&customer, "Pending one", None);
+    // A worker sees no order in moderation and no chat.
+    let worker = world.crm.live_events(&world.worker, start, 100).unwrap();
+    assert!(worker.events.is_empty(), "{worker:?}");
+    assert!(worker.cursor.is_some());
+    let manager = world.crm.live_events(&world.manager, start, 100).unwrap();
+    assert!(manager.events.iter().any(|e| e.order == Some(pending.id)));
+    let inbound = world
+        .crm
+        .post_inbound(
+            &customer,
+            InboundMessage {
+                customer: World::customer_id(&customer),
+                order: None,
+                text: "hello there".into(),
+                attachments: vec![],
+                telegram_message_id: Some(1),
+            },
+        )
+        .unwrap();
+    let manager = world.crm.live_events(&world.manager, start, 100).unwrap();
+    let message = manager
+        .events
+        .iter()
+        .find(|e| e.kind == LiveKind::Message)
+        .unwrap();
+    assert_eq!(message.message, Some(inbound.id));
+    assert_eq!(message.summary, "hello there");
+    let worker = world.crm.live_events(&world.worker, start, 100).unwrap();
+    assert!(worker.events.is_empty(), "{worker:?}");
+}
+
+#[test]
+fn the_assignee_sees_the_messages_of_their_order_through_the_grant() {
+    let world = World::new();
+    let order = world.assigned_order(502);
+    let start = world.crm.latest_audit_id(world.org.id).unwrap();
+    let customer = Actor::customer(world.org.id, order.customer);
+    for (about, text) in [(Some(order.id), "about the order"), (None, "general")] {
+        world
+            .crm
+            .post_inbound(
+                &customer,
+                InboundMessage {
+                    customer: order.customer,
+                    order: about,
+                    text: text.into(),
+                    attachments: vec![],
+                    telegram_message_id: None,
+                },
+            )
+            .unwrap();
+    }
+    let worker = world.crm.live_events(&world.worker, start, 100).unwrap();
+    let texts: Vec<&str> = worker.events.iter().map(|e| e.summary.as_str()).collect();
+    assert_eq!(texts, ["about the order"]);
+    let worker2 = world.crm.live_events(&world.worker2, start, 100).unwrap();
+    assert!(worker2.events.is_empty());
+}
+
+#[test]
+fn a_disabled_user_s_live_stream_is_refused() {
+    let world = World::new();
+    world
+        .crm
+        .disable_user(&world.admin, World::user_id(&world.worker))
+        .unwrap();
+    let error = world
+        .crm
+        .live_events(&world.worker, AuditId(0), 10)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+}
