@@ -74,6 +74,14 @@ fn scale_orders() -> u64 {
 /// summary.
 fn report(rate: &Rate, summary: &mut Vec<String>) {
     if let Some(line) = rate.line() {
+        report_line(line, summary);
+    }
+}
+
+/// Prints `line` and keeps it for the summary, under `cargo bench` only: a test run calls each
+/// routine once, and rates from single calls would only mislead.
+fn report_line(line: String, summary: &mut Vec<String>) {
+    if bench_mode() {
         println!("{line}");
         summary.push(line);
     }
@@ -344,7 +352,6 @@ fn bench_concurrent_creates(criterion: &mut Criterion, summary: &mut Vec<String>
             ),
             _ => line,
         };
-        println!("{line}");
-        summary.push(line);
+        report_line(line, summary);
     }
 }

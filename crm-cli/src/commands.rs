@@ -1,5 +1,14 @@
 //! One function per command: parse what clap left, make one crm-lib call, render the result.
 
+/// `println!` that returns an error instead of panicking when stdout is closed
+/// (`crm stats | head`); `main` turns a broken pipe into a quiet exit.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 use std::fs;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 use std::path::Path;
@@ -141,16 +150,16 @@ fn init(data_dir: &Path, data_file: &Path, args: &InitArgs) -> Result<()> {
         })
         .with_context(|| format!("setting up {}", data_file.display()))?;
     crm.close();
-    println!(
+    out!(
         "created {} with organization {:?} (slug {}, template {})",
         data_file.display(),
         org.name,
         org.slug,
         org.template
     );
-    println!("administrator: {}", admin.username);
-    println!("password: {}", password.expose());
-    println!("(shown once; the first login asks for a new password)");
+    out!("administrator: {}", admin.username);
+    out!("password: {}", password.expose());
+    out!("(shown once; the first login asks for a new password)");
     Ok(())
 }
 
@@ -192,14 +201,14 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand) -> Result<()> {
                     },
                 )
                 .with_context(|| format!("adding user {name}"))?;
-            println!(
+            out!(
                 "created user {} with roles {}",
                 user.username,
                 roles.join(", ")
             );
             if !password_stdin {
-                println!("password: {}", password.expose());
-                println!("(shown once; the first login asks for a new password)");
+                out!("password: {}", password.expose());
+                out!("(shown once; the first login asks for a new password)");
             }
         }
         UserCommand::List { json } => user_list(crm, org, *json)?,
@@ -215,24 +224,24 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand) -> Result<()> {
             };
             crm.set_password(&system, user.id, &password, !password_stdin)
                 .with_context(|| format!("setting the password of {name}"))?;
-            println!("set a new password for {}", user.username);
+            out!("set a new password for {}", user.username);
             if !password_stdin {
-                println!("password: {}", password.expose());
-                println!("(shown once; the next login asks for a new password)");
+                out!("password: {}", password.expose());
+                out!("(shown once; the next login asks for a new password)");
             }
         }
         UserCommand::Disable { name } => {
             let user = crm.user_by_name(org, name)?;
             crm.disable_user(&system, user.id)
                 .with_context(|| format!("disabling {name}"))?;
-            println!("disabled {}", user.username);
+            out!("disabled {}", user.username);
         }
         UserCommand::Grant { name, roles } => {
             let user = crm.user_by_name(org, name)?;
             let (id, new_roles) = (user.id, roles.clone());
             crm.write(move |tx| tx.set_user_roles(&system, id, new_roles))
                 .with_context(|| format!("setting the roles of {name}"))?;
-            println!("{} now has roles {}", user.username, roles.join(", "));
+            out!("{} now has roles {}", user.username, roles.join(", "));
         }
     }
     Ok(())
@@ -275,7 +284,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = users
@@ -295,7 +304,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["USERNAME", "NAME", "ROLES", "STATUS", "TELEGRAM"], &rows);
+    print_table(&["USERNAME", "NAME", "ROLES", "STATUS", "TELEGRAM"], &rows)?;
     Ok(())
 }
 
@@ -313,7 +322,7 @@ fn role_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = roles
@@ -335,12 +344,12 @@ fn role_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["ROLE", "KIND", "PERMISSIONS"], &rows);
+    print_table(&["ROLE", "KIND", "PERMISSIONS"], &rows)?;
     Ok(())
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+fn print_table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -357,12 +366,14 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
                 text.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        println!("{}", text.trim_end());
+        out!("{}", text.trim_end());
+        Ok::<(), io::Error>(())
     };
-    line(header.to_vec());
+    line(header.to_vec())?;
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        line(row.iter().map(String::as_str).collect())?;
     }
+    Ok(())
 }
 
 /// A progress bar over `len` bytes on a terminal; hidden otherwise (scripts, pipes, tests).
@@ -410,7 +421,7 @@ fn import(crm: &Crm, org: OrgId, what: ImportKind, file: &Path) -> Result<()> {
     };
     bar.finish_and_clear();
     let report = result?;
-    println!(
+    out!(
         "imported {} {noun} from {} in {:.2} s",
         report.imported,
         report.file,
@@ -472,7 +483,7 @@ fn backup(crm: &Crm, out: &Path) -> Result<()> {
     let report = crm.backup(out);
     bar.finish_and_clear();
     let report = report.with_context(|| format!("backing up to {}", out.display()))?;
-    println!(
+    out!(
         "backed up {} entries of {} tables ({:.1} MiB) to {} in {:.2} s",
         report.entries,
         report.tables,
@@ -495,7 +506,7 @@ fn restore(data_dir: &Path, data_file: &Path, input: &Path, force: bool) -> Resu
             anyhow::Error::new(error).context(format!("restoring {}", input.display()))
         }
     })?;
-    println!(
+    out!(
         "restored {} from {}: {} records, schema version {}{} in {:.2} s",
         report.path.display(),
         input.display(),
@@ -509,7 +520,7 @@ fn restore(data_dir: &Path, data_file: &Path, input: &Path, force: bool) -> Resu
         report.duration.as_secs_f64()
     );
     if report.repaired {
-        println!("note: redb repaired damage in the backup before it was checked");
+        out!("note: redb repaired damage in the backup before it was checked");
     }
     Ok(())
 }
@@ -526,7 +537,7 @@ fn verify(crm: &Crm, data_file: &Path) -> Result<()> {
         );
     }
     if report.is_clean() {
-        println!(
+        out!(
             "verified {}: {} records, {} index entries, no problems",
             data_file.display(),
             report.records,
@@ -535,7 +546,7 @@ fn verify(crm: &Crm, data_file: &Path) -> Result<()> {
         return Ok(());
     }
     for problem in &report.problems {
-        println!("{problem}");
+        out!("{problem}");
     }
     Err(anyhow::Error::new(Exit {
         code: exit::DAMAGED,
@@ -550,24 +561,30 @@ fn verify(crm: &Crm, data_file: &Path) -> Result<()> {
 fn stats(crm: &Crm, json: bool) -> Result<()> {
     let stats = crm.stats()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        out!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());
     }
-    println!("file: {}", stats.path.display());
-    println!(
+    out!("file: {}", stats.path.display());
+    out!(
         "size: {:.1} MiB ({} bytes)",
         mib(stats.file_bytes),
         stats.file_bytes
     );
     match stats.schema_version {
-        Some(version) => println!("schema version: {version}"),
-        None => println!("schema version: none"),
+        Some(version) => out!("schema version: {version}"),
+        None => out!("schema version: none"),
     }
     for org in &stats.organizations {
-        println!();
-        println!(
+        out!();
+        out!(
             "organization {} {:?} (slug {}, template {}): {} users, {} customers, {} orders",
-            org.id, org.name, org.slug, org.template, org.users, org.customers, org.orders
+            org.id,
+            org.name,
+            org.slug,
+            org.template,
+            org.users,
+            org.customers,
+            org.orders
         );
         let rows: Vec<Vec<String>> = org
             .stages
@@ -580,15 +597,15 @@ fn stats(crm: &Crm, json: bool) -> Result<()> {
                 ]
             })
             .collect();
-        print_table(&["STAGE", "NAME", "ORDERS"], &rows);
+        print_table(&["STAGE", "NAME", "ORDERS"], &rows)?;
     }
-    println!();
+    out!();
     let rows: Vec<Vec<String>> = stats
         .tables
         .iter()
         .map(|table| vec![table.name.clone(), table.entries.to_string()])
         .collect();
-    print_table(&["TABLE", "ENTRIES"], &rows);
+    print_table(&["TABLE", "ENTRIES"], &rows)?;
     Ok(())
 }
 
@@ -597,7 +614,7 @@ fn demo(crm: &Crm, org: OrgId) -> Result<()> {
     let report = crm.load_demo(org);
     bar.finish_and_clear();
     let report = report.context("loading the demo data")?;
-    println!(
+    out!(
         "loaded {} orders, {} customers, {} bids, {} messages and {} markers in {:.2} s",
         report.orders,
         report.customers,
@@ -611,9 +628,9 @@ fn demo(crm: &Crm, org: OrgId) -> Result<()> {
         .iter()
         .map(|(key, count)| format!("{key} {count}"))
         .collect();
-    println!("orders by stage: {}", stages.join(", "));
-    println!();
-    println!("staff logins (passwords are shown once):");
+    out!("orders by stage: {}", stages.join(", "));
+    out!();
+    out!("staff logins (passwords are shown once):");
     let rows: Vec<Vec<String>> = report
         .staff
         .iter()
@@ -626,7 +643,7 @@ fn demo(crm: &Crm, org: OrgId) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["USERNAME", "NAME", "ROLE", "PASSWORD"], &rows);
+    print_table(&["USERNAME", "NAME", "ROLE", "PASSWORD"], &rows)?;
     Ok(())
 }
 

@@ -108,8 +108,7 @@ fn network(error: reqwest::Error) -> ApiError {
 
 /// Bot API method names are ASCII letters (`sendMessage`); anything else never reaches a URL.
 fn check_method(method: &str) -> Result<(), ApiError> {
-    if !method.is_empty() && method.len() <= 64 && method.bytes().all(|b| b.is_ascii_alphabetic())
-    {
+    if !method.is_empty() && method.len() <= 64 && method.bytes().all(|b| b.is_ascii_alphabetic()) {
         Ok(())
     } else {
         Err(ApiError::Malformed(format!(
@@ -130,7 +129,9 @@ fn check_file_path(path: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::Malformed("getFile returned an unusable file_path".into()))
+        Err(ApiError::Malformed(
+            "getFile returned an unusable file_path".into(),
+        ))
     }
 }
 
@@ -138,9 +139,9 @@ fn check_file_path(path: &str) -> Result<(), ApiError> {
 fn safe_mime(mime: &str) -> &str {
     let part_ok = |part: &str| {
         !part.is_empty()
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-'))
+            && part.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-')
+            })
     };
     match mime.split_once('/') {
         Some((kind, subtype)) if part_ok(kind) && part_ok(subtype) => mime,
@@ -183,7 +184,9 @@ fn envelope(status: u16, body: &[u8]) -> Result<Value, ApiError> {
             description: format!("HTTP {status} without a Bot API answer"),
             retry_after: None,
         }),
-        _ => Err(ApiError::Malformed("the answer is not a JSON object".into())),
+        _ => Err(ApiError::Malformed(
+            "the answer is not a JSON object".into(),
+        )),
     }
 }
 
@@ -199,7 +202,9 @@ impl BotApi {
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("crm-appliance/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|error| anyhow::anyhow!("building the Bot API client: {}", error.without_url()))?;
+            .map_err(|error| {
+                anyhow::anyhow!("building the Bot API client: {}", error.without_url())
+            })?;
         let server = api_url.trim_end_matches('/');
         Ok(BotApi {
             http,
@@ -290,13 +295,11 @@ impl BotApi {
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let body = response.bytes().await.map_err(network)?;
-            return Err(envelope(status, &body)
-                .err()
-                .unwrap_or(ApiError::Telegram {
-                    code: status,
-                    description: format!("file download answered HTTP {status}"),
-                    retry_after: None,
-                }));
+            return Err(envelope(status, &body).err().unwrap_or(ApiError::Telegram {
+                code: status,
+                description: format!("file download answered HTTP {status}"),
+                retry_after: None,
+            }));
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network)? {

@@ -32,7 +32,12 @@ struct Me {
     chat: ChatId,
 }
 
-fn me(tx: &mut Tx<'_>, ctx: &Ctx<'_>, from: &User, chat: ChatId) -> crm_lib::Result<Option<(Me, bool)>> {
+fn me(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    from: &User,
+    chat: ChatId,
+) -> crm_lib::Result<Option<(Me, bool)>> {
     let Some(profile) = profile(from) else {
         return Ok(None);
     };
@@ -242,7 +247,13 @@ pub(crate) fn on_press(
                     "bot.order.confirm_delete",
                     &[("id", &id), ("title", &order.title)],
                 );
-                show(&me, press, &text, Some(keyboards::confirm_delete(me.language, id)), out);
+                show(
+                    &me,
+                    press,
+                    &text,
+                    Some(keyboards::confirm_delete(me.language, id)),
+                    out,
+                );
             }
             Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
             Err(_) => order_gone(&me, press, out),
@@ -275,7 +286,12 @@ pub(crate) fn on_press(
         },
         Callback::ChatAbout(id) => match crm_lib::order_in(&*tx, &me.actor, OrderId(id)) {
             Ok(_) => {
-                dialogue::save(tx, ctx.org, me.chat, &Dialogue::Chatting { order: Some(id) })?;
+                dialogue::save(
+                    tx,
+                    ctx.org,
+                    me.chat,
+                    &Dialogue::Chatting { order: Some(id) },
+                )?;
                 out.send(
                     me.chat,
                     &tr_with(me.language, "bot.chat.about_order", &[("id", &id)]),
@@ -291,7 +307,13 @@ pub(crate) fn on_press(
 }
 
 /// Shows `text` in place of the pressed message when it is still there, else as a new one.
-fn show(me: &Me, press: &Press<'_>, text: &str, keyboard: Option<InlineKeyboardMarkup>, out: &mut Replies) {
+fn show(
+    me: &Me,
+    press: &Press<'_>,
+    text: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+    out: &mut Replies,
+) {
     match (press.message_id, &press.message_text) {
         (Some(message_id), Some(_)) => out.edit_text(me.chat, message_id, text, keyboard),
         _ => out.send(me.chat, text, keyboard),
@@ -310,7 +332,12 @@ fn order_gone(me: &Me, press: &Press<'_>, out: &mut Replies) {
     }
 }
 
-fn stage_name(tx: &Tx<'_>, ctx: &Ctx<'_>, language: Language, stage: crm_lib::StageId) -> Option<String> {
+fn stage_name(
+    tx: &Tx<'_>,
+    ctx: &Ctx<'_>,
+    language: Language,
+    stage: crm_lib::StageId,
+) -> Option<String> {
     let org = crm_lib::organization_in(tx, ctx.org).ok()?;
     org.pipeline
         .stage(stage)
@@ -337,7 +364,12 @@ fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> c
     }
 }
 
-fn limit_reached(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+fn limit_reached(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
     let org = crm_lib::organization_in(&*tx, ctx.org)?;
     out.send(
         me.chat,
@@ -389,7 +421,11 @@ fn prompt(
             "bot.wizard.deadline",
             &[("example", &example_date(tx))],
         ),
-        Step::Attachments => tr_with(language, "bot.wizard.attachments", &[("max", &FORM_FILES_MAX)]),
+        Step::Attachments => tr_with(
+            language,
+            "bot.wizard.attachments",
+            &[("max", &FORM_FILES_MAX)],
+        ),
         Step::Confirm => {
             let org = crm_lib::organization_in(tx, ctx.org)?;
             let not_set = tr(language, "bot.wizard.not_set");
@@ -450,7 +486,11 @@ fn field_error(tx: &Tx<'_>, language: Language, step: Step) -> String {
         Step::Title => tr(language, "bot.error.title"),
         Step::Description => tr(language, "bot.error.description"),
         Step::Budget => tr(language, "bot.error.budget"),
-        Step::Deadline => tr_with(language, "bot.error.deadline", &[("example", &example_date(tx))]),
+        Step::Deadline => tr_with(
+            language,
+            "bot.error.deadline",
+            &[("example", &example_date(tx))],
+        ),
         Step::Attachments | Step::Confirm => tr(language, "bot.error.attachments"),
     }
 }
@@ -467,7 +507,14 @@ fn wizard_input(
     match wizard.step {
         Step::Title | Step::Description | Step::Budget | Step::Deadline => {
             let Some(text) = message.text() else {
-                return prompt(tx, ctx, me, &wizard, Some(tr(language, "bot.wizard.need_text")), out);
+                return prompt(
+                    tx,
+                    ctx,
+                    me,
+                    &wizard,
+                    Some(tr(language, "bot.wizard.need_text")),
+                    out,
+                );
             };
             let text = text.trim();
             let optional = matches!(wizard.step, Step::Budget | Step::Deadline);
@@ -529,7 +576,10 @@ fn wizard_input(
                     &tr_with(
                         language,
                         key,
-                        &[("count", &wizard.attachments.len()), ("max", &FORM_FILES_MAX)],
+                        &[
+                            ("count", &wizard.attachments.len()),
+                            ("max", &FORM_FILES_MAX),
+                        ],
                     ),
                     buttons,
                 );
@@ -552,7 +602,13 @@ fn wizard_input(
     }
 }
 
-fn advance(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, mut wizard: Wizard, out: &mut Replies) -> crm_lib::Result<()> {
+fn advance(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    mut wizard: Wizard,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
     wizard.step = next_step(wizard.step);
     prompt(tx, ctx, me, &wizard, None, out)?;
     dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
@@ -590,7 +646,13 @@ fn wizard_press(
     }
 }
 
-fn create(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, mut wizard: Wizard, out: &mut Replies) -> crm_lib::Result<()> {
+fn create(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    mut wizard: Wizard,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
     let request = NewOrder {
         title: wizard.title.clone(),
         description: wizard.description.clone(),
@@ -643,7 +705,8 @@ fn create(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, mut wizard: Wizard, out: &mut
 // ----- my orders -----
 
 fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
-    let orders = crm_lib::list_orders_in(&*tx, &me.actor, &OrderFilter::default(), Page::first(10))?;
+    let orders =
+        crm_lib::list_orders_in(&*tx, &me.actor, &OrderFilter::default(), Page::first(10))?;
     if orders.items.is_empty() {
         out.send(
             me.chat,
@@ -664,11 +727,22 @@ fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> cr
         lines.push(tr_with(
             me.language,
             "bot.orders.line",
-            &[("id", &order.id), ("title", &clip(&order.title, 60)), ("stage", &stage)],
+            &[
+                ("id", &order.id),
+                ("title", &clip(&order.title, 60)),
+                ("stage", &stage),
+            ],
         ));
-        buttons.push((order.id.0, format!("#{} {}", order.id, clip(&order.title, 40))));
+        buttons.push((
+            order.id.0,
+            format!("#{} {}", order.id, clip(&order.title, 40)),
+        ));
     }
-    out.send(me.chat, &lines.join("\n"), Some(keyboards::orders_list(&buttons)));
+    out.send(
+        me.chat,
+        &lines.join("\n"),
+        Some(keyboards::orders_list(&buttons)),
+    );
     Ok(())
 }
 
@@ -700,7 +774,9 @@ fn view_order(
             ("title", &order.title),
             (
                 "stage",
-                &stage.map(|stage| stage.name(me.language)).unwrap_or_default(),
+                &stage
+                    .map(|stage| stage.name(me.language))
+                    .unwrap_or_default(),
             ),
             (
                 "budget",
@@ -721,11 +797,19 @@ fn view_order(
     );
     if let Some(price) = order.price {
         text.push('\n');
-        text.push_str(&tr_with(me.language, "bot.order.price", &[("price", &money(price, currency))]));
+        text.push_str(&tr_with(
+            me.language,
+            "bot.order.price",
+            &[("price", &money(price, currency))],
+        ));
     }
     if let Some(reason) = &order.rejection_reason {
         text.push('\n');
-        text.push_str(&tr_with(me.language, "bot.order.rejection", &[("reason", reason)]));
+        text.push_str(&tr_with(
+            me.language,
+            "bot.order.rejection",
+            &[("reason", reason)],
+        ));
     }
     text.push_str("\n\n");
     text.push_str(&clip(&order.description, 3000));

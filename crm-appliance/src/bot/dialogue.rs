@@ -109,7 +109,12 @@ pub(crate) fn load(view: &impl View, org: OrgId, chat: ChatId) -> crm_lib::Resul
 ///
 /// # Errors
 /// Storage; invalid input if the state were over crm-lib's size limit.
-pub(crate) fn save(tx: &mut Tx<'_>, org: OrgId, chat: ChatId, dialogue: &Dialogue) -> crm_lib::Result<()> {
+pub(crate) fn save(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    chat: ChatId,
+    dialogue: &Dialogue,
+) -> crm_lib::Result<()> {
     let bytes = match dialogue {
         Dialogue::Idle => None,
         other => Some(serde_json::to_vec(other).map_err(|error| {

@@ -51,7 +51,12 @@ pub(crate) struct Replies {
 
 impl Replies {
     /// A text message, optionally with inline buttons.
-    pub(crate) fn send(&mut self, chat: ChatId, text: &str, keyboard: Option<InlineKeyboardMarkup>) {
+    pub(crate) fn send(
+        &mut self,
+        chat: ChatId,
+        text: &str,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) {
         let mut params = json!({ "text": fit(text, TEXT_MAX_UTF16) });
         if let Some(keyboard) = keyboard {
             params["reply_markup"] = keyboards::to_json(&keyboard);
@@ -92,7 +97,13 @@ impl Replies {
     }
 
     /// The answer to the callback query being handled (one per query).
-    pub(crate) fn answer(&mut self, chat: ChatId, query_id: &str, text: Option<String>, alert: bool) {
+    pub(crate) fn answer(
+        &mut self,
+        chat: ChatId,
+        query_id: &str,
+        text: Option<String>,
+        alert: bool,
+    ) {
         self.answer = Some((chat, query_id.to_string(), text, alert));
     }
 
@@ -218,10 +229,7 @@ fn on_message(
     if let Some(command) = &command {
         let link_code = match command.name.as_str() {
             "link" => Some(command.args.clone()),
-            "start" => command
-                .args
-                .strip_prefix("link-")
-                .map(str::to_string),
+            "start" => command.args.strip_prefix("link-").map(str::to_string),
             _ => None,
         };
         if let Some(code) = link_code {
@@ -292,10 +300,18 @@ fn on_callback(
         None => guess_language(from),
     };
     let (Some(callback), true) = (callback, in_private_chat) else {
-        out.answer(chat, &query.id.0, Some(tr(language, "bot.callback.stale")), false);
+        out.answer(
+            chat,
+            &query.id.0,
+            Some(tr(language, "bot.callback.stale")),
+            false,
+        );
         return Ok(());
     };
-    let message_id = query.message.as_ref().map(|message| i64::from(message.id().0));
+    let message_id = query
+        .message
+        .as_ref()
+        .map(|message| i64::from(message.id().0));
     let message_text = query
         .message
         .as_ref()
@@ -315,7 +331,12 @@ fn on_callback(
             staff::on_press(tx, ctx, &user, &press, out)?;
         }
         (Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_), None) => {
-            out.answer(chat, press.query_id, Some(tr(language, "bot.staff.not_linked")), true);
+            out.answer(
+                chat,
+                press.query_id,
+                Some(tr(language, "bot.staff.not_linked")),
+                true,
+            );
         }
         (_, Some(user)) => {
             out.answer(

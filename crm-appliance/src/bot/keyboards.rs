@@ -214,7 +214,10 @@ pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<Inl
     let rows = match step {
         Step::Title | Step::Description => return None,
         Step::Budget | Step::Deadline => {
-            vec![vec![button(t("bot.button.skip"), wizard(WizardAction::Skip))]]
+            vec![vec![button(
+                t("bot.button.skip"),
+                wizard(WizardAction::Skip),
+            )]]
         }
         Step::Attachments => vec![vec![
             button(t("bot.button.done"), wizard(WizardAction::Done)),
@@ -243,7 +246,10 @@ pub(crate) fn order_details(language: Language, id: u64, deletable: bool) -> Inl
     let t = |key: &str| tr(language, key);
     let mut rows = vec![vec![button(t("bot.button.write"), Callback::ChatAbout(id))]];
     if deletable {
-        rows.push(vec![button(t("bot.button.delete"), Callback::AskDelete(id))]);
+        rows.push(vec![button(
+            t("bot.button.delete"),
+            Callback::AskDelete(id),
+        )]);
     }
     rows.push(vec![button(
         t("bot.button.back"),

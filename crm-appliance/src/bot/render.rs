@@ -23,7 +23,11 @@ pub(crate) fn tr(language: Language, key: &str) -> String {
 }
 
 /// The translation of `key` in `language` with `%{name}` values filled in.
-pub(crate) fn tr_with(language: Language, key: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
+pub(crate) fn tr_with(
+    language: Language,
+    key: &str,
+    values: &[(&str, &dyn std::fmt::Display)],
+) -> String {
     let mut text = tr(language, key);
     for (name, value) in values {
         text = text.replace(&format!("%{{{name}}}"), &value.to_string());

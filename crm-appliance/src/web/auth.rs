@@ -110,10 +110,7 @@ fn unauthenticated(parts: &Parts) -> Response {
         )
             .into_response();
     }
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |path| path.as_str());
+    let target = parts.uri.path_and_query().map_or("/", |path| path.as_str());
     let next: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
     Redirect::to(&format!("/login?next={next}")).into_response()
 }
@@ -429,9 +426,10 @@ pub async fn login(
     let next = safe_next(&form.next).to_string();
     let throttle = &state.web().throttle;
     if let Some(wait) = throttle.wait(&form.username, ip) {
-        let message = tr(language, "login.throttled").replace("%{seconds}", &wait.as_secs().max(1).to_string());
-        let mut response = login_page(language, &form.csrf, &next, &form.username, Some(&message))
-            .into_response();
+        let message = tr(language, "login.throttled")
+            .replace("%{seconds}", &wait.as_secs().max(1).to_string());
+        let mut response =
+            login_page(language, &form.csrf, &next, &form.username, Some(&message)).into_response();
         *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -47,19 +47,71 @@ struct Link {
 }
 
 const LINKS: [Link; 13] = [
-    Link { nav: Nav::Dashboard, href: "/", key: "nav.dashboard" },
-    Link { nav: Nav::Moderation, href: "/moderation", key: "nav.moderation" },
-    Link { nav: Nav::Orders, href: "/orders", key: "nav.orders" },
-    Link { nav: Nav::Board, href: "/board", key: "nav.board" },
-    Link { nav: Nav::Chat, href: "/chat", key: "nav.chat" },
-    Link { nav: Nav::Users, href: "/users", key: "nav.users" },
-    Link { nav: Nav::Roles, href: "/roles", key: "nav.roles" },
-    Link { nav: Nav::Markers, href: "/markers", key: "nav.markers" },
-    Link { nav: Nav::PaymentMethods, href: "/payment-methods", key: "nav.payment_methods" },
-    Link { nav: Nav::Settings, href: "/settings", key: "nav.settings" },
-    Link { nav: Nav::Audit, href: "/audit", key: "nav.audit" },
-    Link { nav: Nav::Sandbox, href: "/sandbox", key: "nav.sandbox" },
-    Link { nav: Nav::Profile, href: "/profile", key: "nav.profile" },
+    Link {
+        nav: Nav::Dashboard,
+        href: "/",
+        key: "nav.dashboard",
+    },
+    Link {
+        nav: Nav::Moderation,
+        href: "/moderation",
+        key: "nav.moderation",
+    },
+    Link {
+        nav: Nav::Orders,
+        href: "/orders",
+        key: "nav.orders",
+    },
+    Link {
+        nav: Nav::Board,
+        href: "/board",
+        key: "nav.board",
+    },
+    Link {
+        nav: Nav::Chat,
+        href: "/chat",
+        key: "nav.chat",
+    },
+    Link {
+        nav: Nav::Users,
+        href: "/users",
+        key: "nav.users",
+    },
+    Link {
+        nav: Nav::Roles,
+        href: "/roles",
+        key: "nav.roles",
+    },
+    Link {
+        nav: Nav::Markers,
+        href: "/markers",
+        key: "nav.markers",
+    },
+    Link {
+        nav: Nav::PaymentMethods,
+        href: "/payment-methods",
+        key: "nav.payment_methods",
+    },
+    Link {
+        nav: Nav::Settings,
+        href: "/settings",
+        key: "nav.settings",
+    },
+    Link {
+        nav: Nav::Audit,
+        href: "/audit",
+        key: "nav.audit",
+    },
+    Link {
+        nav: Nav::Sandbox,
+        href: "/sandbox",
+        key: "nav.sandbox",
+    },
+    Link {
+        nav: Nav::Profile,
+        href: "/profile",
+        key: "nav.profile",
+    },
 ];
 
 /// Whether `staff` sees the navigation entry `nav` (crm-lib still decides every request).

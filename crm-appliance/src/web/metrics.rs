@@ -325,6 +325,9 @@ mod tests {
             metrics.record(&Method::GET, &format!("/r{index}"), StatusCode::OK, 1);
         }
         let text = metrics.render(None, None);
-        assert!(text.contains("route=\"overflow\",status=\"0\"} 5"), "{text}");
+        assert!(
+            text.contains("route=\"overflow\",status=\"0\"} 5"),
+            "{text}"
+        );
     }
 }

@@ -196,9 +196,7 @@ pub async fn live_stream(
         Some(after) => (after, true),
         None => {
             let org = state.org();
-            let latest = state
-                .blocking(move |crm| crm.latest_audit_id(org))
-                .await?;
+            let latest = state.blocking(move |crm| crm.latest_audit_id(org)).await?;
             (latest, false)
         }
     };

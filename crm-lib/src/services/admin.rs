@@ -28,6 +28,7 @@ use crate::store::schema::{self, SCHEMA_VERSION};
 use crate::store::{Def, Key, View, ViewExt, codec, keys, outbox_due_key, tables};
 use crate::{Crm, Error, Password, Result};
 
+use super::chat::message_index_keys;
 use super::customers::activity_key;
 use super::orders::{grant_key, order_count_key, order_index_keys};
 
@@ -632,20 +633,6 @@ pub(crate) fn verify_view(view: &Snapshot) -> Result<VerifyReport> {
 }
 
 /// The index entries of a message (the layout `chat::write_message` writes).
-fn message_index_keys(org: OrgId, message: &Message) -> Vec<(Def, Key)> {
-    let mut keys = vec![(
-        tables::MESSAGES_BY_CUSTOMER,
-        Key::org(org).u64(message.customer.0).u64(message.id.0),
-    )];
-    if let Some(order) = message.order {
-        keys.push((
-            tables::MESSAGES_BY_ORDER,
-            Key::org(org).u64(order.0).u64(message.id.0),
-        ));
-    }
-    keys
-}
-
 fn hex(key: &[u8]) -> String {
     key.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -103,8 +103,7 @@ pub struct NewApiToken {
 
 /// Base64url without padding (RFC 4648 section 5).
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [
@@ -171,7 +170,11 @@ fn refuse_manage(actor: &Actor) -> Error {
 ///
 /// # Errors
 /// Permission denied; customers are refused.
-pub fn api_tokens_in(view: &impl View, actor: &Actor, user: Option<UserId>) -> Result<Vec<ApiToken>> {
+pub fn api_tokens_in(
+    view: &impl View,
+    actor: &Actor,
+    user: Option<UserId>,
+) -> Result<Vec<ApiToken>> {
     let resolved = resolve(view, actor)?;
     if matches!(resolved, Resolved::Customer(_)) {
         return Err(Error::forbidden("customers have no api tokens"));
@@ -195,7 +198,11 @@ pub fn api_tokens_in(view: &impl View, actor: &Actor, user: Option<UserId>) -> R
 /// [`crate::ErrorKind::PermissionDenied`] with the same message for a malformed, unknown or
 /// revoked token, a token of another organization and a disabled user, so the answer reveals
 /// nothing.
-pub fn authenticate_api_token_in(view: &impl View, org: OrgId, token: &str) -> Result<(User, Actor)> {
+pub fn authenticate_api_token_in(
+    view: &impl View,
+    org: OrgId,
+    token: &str,
+) -> Result<(User, Actor)> {
     let refused = || Error::forbidden("invalid api token");
     let token = token.trim();
     if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 128 {

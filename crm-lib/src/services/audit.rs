@@ -318,9 +318,8 @@ fn live_event(
                 // card); nothing else about it is left to show.
                 let sees_orders = resolved.has(Permission::ViewOrders)
                     || resolved.has(Permission::ModerateOrders);
-                return Ok(sees_orders.then(|| {
-                    event(LiveKind::Order, Some(id), None, None, None, String::new())
-                }));
+                return Ok(sees_orders
+                    .then(|| event(LiveKind::Order, Some(id), None, None, None, String::new())));
             }
             Err(error) => return Err(error),
         };

@@ -8,7 +8,7 @@
 //! messages on their own).
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, keys, tables};
+use crate::store::{Def, Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::{activity_key, load_customer, save_customer};
@@ -153,17 +153,26 @@ pub(crate) fn check_reachable(customer: &Customer) -> Result<()> {
 /// Writes a message and its conversation and order index entries.
 pub(crate) fn write_message(tx: &Tx<'_>, org: OrgId, message: &Message) -> Result<()> {
     tx.put(tables::MESSAGES, &message_key(org, message.id), message)?;
-    tx.index(
-        tables::MESSAGES_BY_CUSTOMER,
-        &Key::org(org).u64(message.customer.0).u64(message.id.0),
-    )?;
-    if let Some(order) = message.order {
-        tx.index(
-            tables::MESSAGES_BY_ORDER,
-            &Key::org(org).u64(order.0).u64(message.id.0),
-        )?;
+    for (def, key) in message_index_keys(org, message) {
+        tx.index(def, &key)?;
     }
     Ok(())
+}
+
+/// Every index entry of `message`, as (table, key): the one place that knows the message
+/// index layouts (writing and `crm verify` both use it).
+pub(crate) fn message_index_keys(org: OrgId, message: &Message) -> Vec<(Def, Key)> {
+    let mut keys = vec![(
+        tables::MESSAGES_BY_CUSTOMER,
+        Key::org(org).u64(message.customer.0).u64(message.id.0),
+    )];
+    if let Some(order) = message.order {
+        keys.push((
+            tables::MESSAGES_BY_ORDER,
+            Key::org(org).u64(order.0).u64(message.id.0),
+        ));
+    }
+    keys
 }
 
 fn message_summary(message: &Message) -> String {

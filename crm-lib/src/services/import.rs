@@ -24,7 +24,10 @@ use crate::model::*;
 use crate::{Crm, Error, ErrorKind, Result, Tx, View};
 
 use super::customers::{NewCustomer, ValidCustomer, customer_by_telegram, load_customer};
-use super::orders::{OrderFields, index_order, open_orders_of, order_label, validate_order_fields};
+use super::orders::{
+    OrderFields, check_open_order_limit, index_order, open_orders_of, order_label,
+    validate_order_fields,
+};
 use super::{load_org, require};
 
 /// The columns of a customers file; `first_name` is required, the others may be missing.
@@ -372,18 +375,8 @@ impl Tx<'_> {
                 )
             })?
             .clone();
-        let limit = org.settings.open_order_limit;
-        if limit > 0 && !stage.kind.is_terminal() {
-            let open = open_orders_of(self, &org, order.customer)?;
-            if open >= limit {
-                return Err(Error::invalid(
-                    "customer_telegram_id",
-                    format!(
-                        "customer {} already has {open} open orders; the limit is {limit}",
-                        order.customer
-                    ),
-                ));
-            }
+        if !stage.kind.is_terminal() {
+            check_open_order_limit(self, &org, order.customer)?;
         }
         let id = OrderId(self.next_id(actor.org, "order")?);
         let record = Order {

@@ -199,7 +199,11 @@ pub(crate) fn open_orders_of(
 
 /// Refuses a new order when the customer already holds the organization's limit of open
 /// orders (0 means no limit); the one place the limit is written.
-fn check_open_order_limit(view: &impl View, org: &Organization, customer: CustomerId) -> Result<()> {
+pub(crate) fn check_open_order_limit(
+    view: &impl View,
+    org: &Organization,
+    customer: CustomerId,
+) -> Result<()> {
     let limit = org.settings.open_order_limit;
     if limit > 0 {
         let open = open_orders_of(view, org, customer)?;
@@ -253,7 +257,9 @@ pub fn check_order_field(field: OrderField, text: &str, not_before: Option<Date>
     match field {
         OrderField::Title => validate_order_fields(text, placeholder, None, None, None),
         OrderField::Description => validate_order_fields(placeholder, text, None, None, None),
-        OrderField::Budget => validate_order_fields(placeholder, placeholder, Some(text), None, None),
+        OrderField::Budget => {
+            validate_order_fields(placeholder, placeholder, Some(text), None, None)
+        }
         OrderField::Deadline => {
             validate_order_fields(placeholder, placeholder, None, Some(text), not_before)
         }
@@ -1450,12 +1456,8 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
     let payout = order
         .price
         .map(|price| super::billing::payout(&org.settings, price));
-    let (timeline, timeline_cut) = super::audit::entity_timeline_in(
-        view,
-        actor.org,
-        &order_label(&order),
-        order.created_at,
-    )?;
+    let (timeline, timeline_cut) =
+        super::audit::entity_timeline_in(view, actor.org, &order_label(&order), order.created_at)?;
     let payment_methods = if permissions.contains(Permission::SendPaymentInfo) {
         super::billing::payment_methods_in(view, actor.org)?
             .into_iter()

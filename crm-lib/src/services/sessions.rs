@@ -291,7 +291,10 @@ impl Tx<'_> {
         match self.get::<Session>(tables::SESSIONS, &key)? {
             Some(session) if session.user == user && session.org == actor.org => {
                 self.remove(tables::SESSIONS, &key)?;
-                self.remove(tables::SESSIONS_BY_USER, &by_user_key(actor.org, user, hash))?;
+                self.remove(
+                    tables::SESSIONS_BY_USER,
+                    &by_user_key(actor.org, user, hash),
+                )?;
                 self.audit(
                     actor,
                     "user.session_revoked",
@@ -347,8 +350,7 @@ impl Tx<'_> {
         let mut stale = Vec::new();
         self.for_each_prefix(tables::SESSIONS, &Key::empty(), |key, value| {
             let session = codec::decode::<Session>(value)?;
-            if now >= session.expires_at()
-                || now.0.saturating_sub(session.last_seen_at.0) > idle_ms
+            if now >= session.expires_at() || now.0.saturating_sub(session.last_seen_at.0) > idle_ms
             {
                 if let Ok(bytes) = <[u8; 32]>::try_from(key) {
                     stale.push((SessionHash(bytes), session));

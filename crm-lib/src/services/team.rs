@@ -732,7 +732,10 @@ pub struct StaffName {
 /// # Errors
 /// Permission denied for customers and disabled users.
 pub fn staff_names_in(view: &impl View, actor: &Actor) -> Result<Vec<StaffName>> {
-    if !matches!(resolve(view, actor)?, Resolved::Staff(..) | Resolved::System) {
+    if !matches!(
+        resolve(view, actor)?,
+        Resolved::Staff(..) | Resolved::System
+    ) {
         return Err(Error::forbidden("only staff users see the team"));
     }
     Ok(all_users_in(view, actor.org)?
@@ -766,7 +769,10 @@ pub fn roles_in(view: &impl View, actor: &Actor) -> Result<Vec<Role>> {
 /// # Errors
 /// Permission denied for customers and disabled users.
 pub fn markers_in(view: &impl View, actor: &Actor) -> Result<Vec<Marker>> {
-    if !matches!(resolve(view, actor)?, Resolved::Staff(..) | Resolved::System) {
+    if !matches!(
+        resolve(view, actor)?,
+        Resolved::Staff(..) | Resolved::System
+    ) {
         return Err(Error::forbidden("only staff users see markers"));
     }
     list_markers_in(view, actor.org)

@@ -32,10 +32,7 @@ fn a_user_creates_a_token_that_authenticates_as_them_and_only_its_hash_is_kept()
 fn unknown_malformed_and_foreign_tokens_are_refused_with_one_message() {
     let world = World::new();
     let admin = World::user_id(&world.admin);
-    let token = world
-        .crm
-        .create_api_token(&world.admin, admin, "")
-        .unwrap();
+    let token = world.crm.create_api_token(&world.admin, admin, "").unwrap();
     assert_eq!(token.token.name, format!("token {}", token.token.id));
     for bad in [
         "",
@@ -83,7 +80,11 @@ fn only_manage_users_creates_lists_or_revokes_tokens_of_someone_else() {
         .unwrap();
     assert_eq!(by_cli.token.created_by, ActorRef::System);
     assert_eq!(
-        world.crm.api_tokens(&world.worker, None).unwrap_err().kind(),
+        world
+            .crm
+            .api_tokens(&world.worker, None)
+            .unwrap_err()
+            .kind(),
         ErrorKind::PermissionDenied
     );
     assert_eq!(world.crm.api_tokens(&world.admin, None).unwrap().len(), 2);
@@ -122,7 +123,10 @@ fn only_manage_users_creates_lists_or_revokes_tokens_of_someone_else() {
 fn a_disabled_user_s_tokens_are_refused() {
     let world = World::new();
     let worker = World::user_id(&world.worker);
-    let token = world.crm.create_api_token(&world.worker, worker, "").unwrap();
+    let token = world
+        .crm
+        .create_api_token(&world.worker, worker, "")
+        .unwrap();
     world.crm.disable_user(&world.admin, worker).unwrap();
     let error = world
         .crm
@@ -154,7 +158,10 @@ fn live_events_follow_the_audit_log_and_resume_after_an_id() {
     assert_eq!(event.kind, LiveKind::Order);
     assert_eq!(event.order, Some(order.id));
     assert_eq!(event.summary, "Landing page");
-    assert_eq!(batch.cursor, Some(world.crm.latest_audit_id(world.org.id).unwrap()));
+    assert_eq!(
+        batch.cursor,
+        Some(world.crm.latest_audit_id(world.org.id).unwrap())
+    );
     let resumed = world
         .crm
         .live_events(&world.manager, batch.cursor.unwrap(), 100)

@@ -10,27 +10,65 @@ use crate::support::World;
 #[derive(Debug, Clone)]
 enum Op {
     Customer(u8),
-    Create { customer: u8, title: u8, budget: Option<u16> },
+    Create {
+        customer: u8,
+        title: u8,
+        budget: Option<u16>,
+    },
     Approve(u8),
     Reject(u8),
-    Bid { order: u8, worker: bool, price: u16 },
-    Assign { order: u8, bid: u8 },
-    Move { order: u8, stage: u8, by_manager: bool },
-    Delete { order: u8 },
-    Inbound { customer: u8 },
-    Outbound { customer: u8 },
-    Markers { order: u8, mask: u8 },
+    Bid {
+        order: u8,
+        worker: bool,
+        price: u16,
+    },
+    Assign {
+        order: u8,
+        bid: u8,
+    },
+    Move {
+        order: u8,
+        stage: u8,
+        by_manager: bool,
+    },
+    Delete {
+        order: u8,
+    },
+    Inbound {
+        customer: u8,
+    },
+    Outbound {
+        customer: u8,
+    },
+    Markers {
+        order: u8,
+        mask: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0u8..6).prop_map(Op::Customer),
-        (0u8..6, 0u8..6, proptest::option::of(1u16..3000)).prop_map(|(customer, title, budget)| Op::Create { customer, title, budget }),
+        (0u8..6, 0u8..6, proptest::option::of(1u16..3000)).prop_map(|(customer, title, budget)| {
+            Op::Create {
+                customer,
+                title,
+                budget,
+            }
+        }),
         (0u8..20).prop_map(Op::Approve),
         (0u8..20).prop_map(Op::Reject),
-        (0u8..20, any::<bool>(), 1u16..4000).prop_map(|(order, worker, price)| Op::Bid { order, worker, price }),
+        (0u8..20, any::<bool>(), 1u16..4000).prop_map(|(order, worker, price)| Op::Bid {
+            order,
+            worker,
+            price
+        }),
         (0u8..20, 0u8..20).prop_map(|(order, bid)| Op::Assign { order, bid }),
-        (0u8..20, 0u8..7, any::<bool>()).prop_map(|(order, stage, by_manager)| Op::Move { order, stage, by_manager }),
+        (0u8..20, 0u8..7, any::<bool>()).prop_map(|(order, stage, by_manager)| Op::Move {
+            order,
+            stage,
+            by_manager
+        }),
         (0u8..20).prop_map(|order| Op::Delete { order }),
         (0u8..6).prop_map(|customer| Op::Inbound { customer }),
         (0u8..6).prop_map(|customer| Op::Outbound { customer }),
@@ -38,19 +76,37 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-const TITLES: [&str; 6] = ["Telegram bot", "Интернет-магазин цветов", "Parser for prices", "Бот для пекарни", "CRM integration", "Mobile app"];
+const TITLES: [&str; 6] = [
+    "Telegram bot",
+    "Интернет-магазин цветов",
+    "Parser for prices",
+    "Бот для пекарни",
+    "CRM integration",
+    "Mobile app",
+];
 
 /// Runs one operation; business errors are expected and ignored, storage errors fail.
 fn apply(world: &World, customers: &mut Vec<Actor>, markers: &[MarkerId], op: &Op) {
     let crm = &world.crm;
     let orders = crm.all_orders(world.org.id).unwrap();
-    let pick_order = |index: u8| orders.get(index as usize % orders.len().max(1)).map(|order| order.id);
+    let pick_order = |index: u8| {
+        orders
+            .get(index as usize % orders.len().max(1))
+            .map(|order| order.id)
+    };
     let result: Result<()> = match op {
         Op::Customer(seed) => {
-            customers.push(world.customer(10_000 + i64::from(*seed) + customers.len() as i64 * 100, "Prop"));
+            customers.push(world.customer(
+                10_000 + i64::from(*seed) + customers.len() as i64 * 100,
+                "Prop",
+            ));
             Ok(())
         }
-        Op::Create { customer, title, budget } => match customers.get(*customer as usize % customers.len().max(1)) {
+        Op::Create {
+            customer,
+            title,
+            budget,
+        } => match customers.get(*customer as usize % customers.len().max(1)) {
             Some(actor) => crm
                 .create_order(
                     actor,
@@ -64,58 +120,104 @@ fn apply(world: &World, customers: &mut Vec<Actor>, markers: &[MarkerId], op: &O
                 .map(drop),
             None => Ok(()),
         },
-        Op::Approve(order) => pick_order(*order).map_or(Ok(()), |id| crm.approve_order(&world.manager, id).map(drop)),
-        Op::Reject(order) => pick_order(*order).map_or(Ok(()), |id| crm.reject_order(&world.manager, id, "no").map(drop)),
-        Op::Bid { order, worker, price } => pick_order(*order).map_or(Ok(()), |id| {
-            let actor = if *worker { &world.worker } else { &world.worker2 };
+        Op::Approve(order) => {
+            pick_order(*order).map_or(Ok(()), |id| crm.approve_order(&world.manager, id).map(drop))
+        }
+        Op::Reject(order) => pick_order(*order).map_or(Ok(()), |id| {
+            crm.reject_order(&world.manager, id, "no").map(drop)
+        }),
+        Op::Bid {
+            order,
+            worker,
+            price,
+        } => pick_order(*order).map_or(Ok(()), |id| {
+            let actor = if *worker {
+                &world.worker
+            } else {
+                &world.worker2
+            };
             crm.place_bid(actor, id, &price.to_string(), "").map(drop)
         }),
         Op::Assign { order, bid } => pick_order(*order).map_or(Ok(()), |id| {
             let bids = crm.bids(&world.manager, id).unwrap_or_default();
             match bids.get(*bid as usize % bids.len().max(1)) {
-                Some(bid) => crm.assign_order(&world.manager, id, AssignTo::Bid(bid.id)).map(drop),
-                None => crm.assign_order(&world.manager, id, AssignTo::User(World::user_id(&world.master))).map(drop),
+                Some(bid) => crm
+                    .assign_order(&world.manager, id, AssignTo::Bid(bid.id))
+                    .map(drop),
+                None => crm
+                    .assign_order(
+                        &world.manager,
+                        id,
+                        AssignTo::User(World::user_id(&world.master)),
+                    )
+                    .map(drop),
             }
         }),
-        Op::Move { order, stage, by_manager } => pick_order(*order).map_or(Ok(()), |id| {
-            let stage = world.org.pipeline.stages[*stage as usize % world.org.pipeline.stages.len()].id;
-            let actor = if *by_manager { &world.manager } else { &world.worker };
+        Op::Move {
+            order,
+            stage,
+            by_manager,
+        } => pick_order(*order).map_or(Ok(()), |id| {
+            let stage =
+                world.org.pipeline.stages[*stage as usize % world.org.pipeline.stages.len()].id;
+            let actor = if *by_manager {
+                &world.manager
+            } else {
+                &world.worker
+            };
             crm.move_order(actor, id, stage).map(drop)
         }),
         Op::Delete { order } => match pick_order(*order) {
             Some(id) => {
-                let owner = orders.iter().find(|order| order.id == id).map(|order| order.customer);
+                let owner = orders
+                    .iter()
+                    .find(|order| order.id == id)
+                    .map(|order| order.customer);
                 let actor = owner.map(|customer| Actor::customer(world.org.id, customer));
                 actor.map_or(Ok(()), |actor| crm.delete_order(&actor, id).map(drop))
             }
             None => Ok(()),
         },
-        Op::Inbound { customer } => match customers.get(*customer as usize % customers.len().max(1)) {
-            Some(actor) => crm
-                .post_inbound(
-                    actor,
-                    InboundMessage {
-                        customer: World::customer_id(actor),
-                        order: None,
-                        text: "hello".into(),
-                        attachments: Vec::new(),
-                        telegram_message_id: Some(1),
-                    },
-                )
-                .map(drop),
-            None => Ok(()),
-        },
-        Op::Outbound { customer } => match customers.get(*customer as usize % customers.len().max(1)) {
-            Some(actor) => crm
-                .post_outbound(
-                    &world.manager,
-                    OutboundMessage { customer: World::customer_id(actor), order: None, text: "hi".into(), attachments: Vec::new() },
-                )
-                .map(drop),
-            None => Ok(()),
-        },
+        Op::Inbound { customer } => {
+            match customers.get(*customer as usize % customers.len().max(1)) {
+                Some(actor) => crm
+                    .post_inbound(
+                        actor,
+                        InboundMessage {
+                            customer: World::customer_id(actor),
+                            order: None,
+                            text: "hello".into(),
+                            attachments: Vec::new(),
+                            telegram_message_id: Some(1),
+                        },
+                    )
+                    .map(drop),
+                None => Ok(()),
+            }
+        }
+        Op::Outbound { customer } => {
+            match customers.get(*customer as usize % customers.len().max(1)) {
+                Some(actor) => crm
+                    .post_outbound(
+                        &world.manager,
+                        OutboundMessage {
+                            customer: World::customer_id(actor),
+                            order: None,
+                            text: "hi".into(),
+                            attachments: Vec::new(),
+                        },
+                    )
+                    .map(drop),
+                None => Ok(()),
+            }
+        }
         Op::Markers { order, mask } => pick_order(*order).map_or(Ok(()), |id| {
-            let chosen = markers.iter().enumerate().filter(|(index, _)| mask & (1 << index) != 0).map(|(_, marker)| *marker).collect();
+            let chosen = markers
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| mask & (1 << index) != 0)
+                .map(|(_, marker)| *marker)
+                .collect();
             crm.set_order_markers(&world.manager, id, chosen).map(drop)
         }),
     };
@@ -138,7 +240,11 @@ fn listed(world: &World, filter: OrderFilter) -> Vec<OrderId> {
 }
 
 fn expected(all: &[Order], keep: impl Fn(&Order) -> bool) -> Vec<OrderId> {
-    let mut ids: Vec<OrderId> = all.iter().filter(|order| keep(order)).map(|order| order.id).collect();
+    let mut ids: Vec<OrderId> = all
+        .iter()
+        .filter(|order| keep(order))
+        .map(|order| order.id)
+        .collect();
     ids.sort_by(|a, b| b.cmp(a));
     ids
 }

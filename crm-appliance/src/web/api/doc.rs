@@ -51,7 +51,7 @@ impl Modify for BearerAuth {
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
         views::OrderView, views::OrderPage, views::StageRef, views::BidView, views::BidStateView,
         views::CustomerView, views::CustomerPage, views::MessageView, views::MessagePage,
-        views::AttachmentView, views::UserView, views::MediaView,
+        views::AttachmentView, views::UserView, views::MeView, views::MediaView,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput,
     )),
@@ -74,9 +74,5 @@ pub fn openapi_text() -> &'static str {
 
 /// `GET /api/v1/openapi.json` (no token needed).
 pub async fn openapi_json() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        openapi_text(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], openapi_text()).into_response()
 }

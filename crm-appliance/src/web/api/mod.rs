@@ -96,7 +96,10 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/reject", post(orders::reject))
         .route("/orders/{id}/move", post(orders::move_to))
         .route("/orders/{id}/assign", post(orders::assign))
-        .route("/orders/{id}/bids", get(orders::bids).post(orders::place_bid))
+        .route(
+            "/orders/{id}/bids",
+            get(orders::bids).post(orders::place_bid),
+        )
         .route("/orders/{id}/messages", get(customers::order_messages))
         .route("/customers", get(customers::list))
         .route("/customers/{id}", get(customers::get))

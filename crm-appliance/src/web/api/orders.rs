@@ -51,7 +51,11 @@ fn parse_stage(pipeline: &Pipeline, text: &str) -> crm_lib::Result<StageId> {
         })
         .map(|stage| stage.id)
         .ok_or_else(|| {
-            let keys: Vec<&str> = pipeline.stages.iter().map(|stage| stage.key.as_str()).collect();
+            let keys: Vec<&str> = pipeline
+                .stages
+                .iter()
+                .map(|stage| stage.key.as_str())
+                .collect();
             crm_lib::Error::invalid(
                 "stage",
                 format!("{text:?} is not a stage; stages: {}", keys.join(", ")),

@@ -1,14 +1,13 @@
-//! `/api/v1/users`: the team (without password hashes), and the token's own user.
+//! `/api/v1/users`: the team's names, and the token's own user with roles and permissions.
 
 use axum::extract::State;
 
 use super::ApiUser;
 use super::error::{ApiError, ApiJson, ErrorResponse};
-use super::views::UserView;
+use super::views::{MeView, UserView};
 use crate::AppState;
 
-/// Every staff user of the organization, by id (any staff user may see the team, e.g. to
-/// pick an assignee).
+/// Every staff user's name, by id (any staff user may see them, e.g. to pick an assignee).
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "users",
     responses(
@@ -18,30 +17,26 @@ use crate::AppState;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
 ) -> Result<ApiJson<Vec<UserView>>, ApiError> {
-    let org = state.org();
-    let (users, roles) = state
-        .blocking(move |crm| Ok((crm.users(org)?, crm.roles(org)?)))
+    let names = state
+        .blocking(move |crm| crm.read(|view| crm_lib::staff_names_in(view, &user.actor)))
         .await?;
-    Ok(ApiJson(
-        users.iter().map(|user| UserView::new(user, &roles)).collect(),
-    ))
+    Ok(ApiJson(names.iter().map(UserView::from).collect()))
 }
 
-/// The user the token acts as.
+/// The user the token acts as, with their roles and permissions.
 #[utoipa::path(
     get, path = "/api/v1/users/me", tag = "users",
     responses(
-        (status = 200, description = "The token's user", body = UserView),
+        (status = 200, description = "The token's user", body = MeView),
         (status = 401, description = "No or a bad token", body = ErrorResponse),
     )
 )]
-pub async fn me(
-    State(state): State<AppState>,
-    user: ApiUser,
-) -> Result<ApiJson<UserView>, ApiError> {
-    let org = state.org();
-    let roles = state.blocking(move |crm| crm.roles(org)).await?;
-    Ok(ApiJson(UserView::new(&user.user, &roles)))
+pub async fn me(State(state): State<AppState>, user: ApiUser) -> Result<ApiJson<MeView>, ApiError> {
+    let (org, id) = (state.org(), user.user.id);
+    let (roles, permissions) = state
+        .blocking(move |crm| Ok((crm.roles(org)?, crm.permissions(org, id)?)))
+        .await?;
+    Ok(ApiJson(MeView::new(&user.user, &roles, permissions)))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crm_lib::{
     Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Media,
-    Message, Order, Pipeline, Role, User, UserStatus,
+    Message, Order, PermissionSet, Pipeline, Role, StaffName, User,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -298,7 +298,11 @@ impl From<&Message> for MessageView {
             author: author.to_string(),
             author_user,
             text: message.text.clone(),
-            attachments: message.attachments.iter().map(AttachmentView::from).collect(),
+            attachments: message
+                .attachments
+                .iter()
+                .map(AttachmentView::from)
+                .collect(),
             delivery: match message.delivery {
                 DeliveryState::Received => "received",
                 DeliveryState::Pending => "pending",
@@ -320,7 +324,7 @@ pub struct MessagePage {
     pub next: Option<u64>,
 }
 
-/// A staff user (never their password hash).
+/// A colleague, as every staff user may see them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
     /// The id.
@@ -329,20 +333,41 @@ pub struct UserView {
     pub username: String,
     /// Name shown to others.
     pub display_name: String,
-    /// Role names.
-    pub roles: Vec<String>,
-    /// `active` or `disabled`.
-    pub status: String,
-    /// Whether a Telegram account is linked.
-    pub telegram_linked: bool,
-    /// Created, RFC 3339.
-    pub created_at: String,
+    /// Whether the account is active.
+    pub active: bool,
 }
 
-impl UserView {
-    /// The view of `user`, naming their roles from `roles`.
-    pub fn new(user: &User, roles: &[Role]) -> Self {
+impl From<&StaffName> for UserView {
+    fn from(user: &StaffName) -> Self {
         UserView {
+            id: user.id.0,
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            active: user.active,
+        }
+    }
+}
+
+/// The token's own user, with their roles and permissions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeView {
+    /// The id.
+    pub id: u64,
+    /// Login name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Permission names (`view_orders`...), the union of the roles'.
+    pub permissions: Vec<String>,
+}
+
+impl MeView {
+    /// The view of `user` with their `roles` (every role of the organization, to name
+    /// theirs) and `permissions`.
+    pub fn new(user: &User, roles: &[Role], permissions: PermissionSet) -> Self {
+        MeView {
             id: user.id.0,
             username: user.username.clone(),
             display_name: user.display_name.clone(),
@@ -356,13 +381,10 @@ impl UserView {
                         .map_or_else(|| id.to_string(), |role| role.name.clone())
                 })
                 .collect(),
-            status: match user.status {
-                UserStatus::Active => "active",
-                UserStatus::Disabled => "disabled",
-            }
-            .to_string(),
-            telegram_linked: user.telegram_id.is_some(),
-            created_at: user.created_at.to_rfc3339(),
+            permissions: permissions
+                .iter()
+                .map(|permission| permission.as_str().to_string())
+                .collect(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The staff pages, one module per area, each with its `routes()`.
 
+pub mod board;
 pub mod dashboard;
 pub mod orders;
 pub mod profile;
@@ -14,4 +15,5 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(profile::routes())
         .merge(orders::routes())
+        .merge(board::routes())
 }

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
-    AssignTo, BidId, BidState, CustomerId, ErrorKind, MarkerId, NewOrder, OrderDetail,
-    OrderFilter, OrderId, OrderRow, Page, PaymentMethodId, Permission, StageId, StageKind, UserId,
+    AssignTo, BidId, BidState, CustomerId, ErrorKind, MarkerId, NewOrder, OrderDetail, OrderFilter,
+    OrderId, OrderRow, Page, PaymentMethodId, Permission, StageId, StageKind, UserId,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -76,7 +76,9 @@ pub struct ListQuery {
 impl ListQuery {
     fn filter(&self) -> OrderFilter {
         OrderFilter {
-            stage: some_id(&self.stage).and_then(|id| u16::try_from(id).ok()).map(StageId),
+            stage: some_id(&self.stage)
+                .and_then(|id| u16::try_from(id).ok())
+                .map(StageId),
             assignee: some_id(&self.assignee).map(UserId),
             marker: some_id(&self.marker).map(MarkerId),
             customer: some_id(&self.customer).map(CustomerId),
@@ -144,7 +146,8 @@ async fn list(
         .await?;
     let language = staff.language;
     let base = query.without_cursor();
-    let chosen = |value: &Option<String>, id: u64| value.as_deref() == Some(id.to_string().as_str());
+    let chosen =
+        |value: &Option<String>, id: u64| value.as_deref() == Some(id.to_string().as_str());
     Ok(page(
         &staff,
         &staff.t("orders.title"),
@@ -278,7 +281,10 @@ async fn export_csv(
                             row.assignee_name.clone().unwrap_or_default(),
                             row.order.budget.map(|m| m.to_string()).unwrap_or_default(),
                             row.order.price.map(|m| m.to_string()).unwrap_or_default(),
-                            row.order.deadline.map(|d| d.to_string()).unwrap_or_default(),
+                            row.order
+                                .deadline
+                                .map(|d| d.to_string())
+                                .unwrap_or_default(),
                             row.order.created_at.to_rfc3339(),
                         ];
                         for (index, cell) in cells.iter().enumerate() {
@@ -301,7 +307,10 @@ async fn export_csv(
         .await?;
     let mut response = csv.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     headers.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"orders.csv\""),
@@ -467,7 +476,12 @@ async fn render_detail(
     ))
 }
 
-fn detail_body(staff: &Staff, detail: &OrderDetail, error: &FormError, note: Option<&str>) -> Markup {
+fn detail_body(
+    staff: &Staff,
+    detail: &OrderDetail,
+    error: &FormError,
+    note: Option<&str>,
+) -> Markup {
     let language = staff.language;
     let order = &detail.order;
     let currency = &detail.currency;

@@ -22,7 +22,10 @@ use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/profile", get(show).post(update))
-        .route("/profile/password", get(password_form).post(change_password))
+        .route(
+            "/profile/password",
+            get(password_form).post(change_password),
+        )
         .route("/profile/link-code", post(link_code))
         .route("/profile/sessions/{hash}/revoke", post(revoke))
 }
@@ -40,8 +43,19 @@ async fn show(
     staff: Staff,
     axum::extract::Query(done): axum::extract::Query<Done>,
 ) -> Result<Markup, AppError> {
-    let note = done.done.as_deref().map(|key| staff.t(&format!("profile.done.{key}")));
-    render(&state, &staff, None, FormError::none(), note.as_deref(), None).await
+    let note = done
+        .done
+        .as_deref()
+        .map(|key| staff.t(&format!("profile.done.{key}")));
+    render(
+        &state,
+        &staff,
+        None,
+        FormError::none(),
+        note.as_deref(),
+        None,
+    )
+    .await
 }
 
 async fn render(
@@ -53,9 +67,7 @@ async fn render(
     typed: Option<&ProfileForm>,
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    let sessions = state
-        .blocking(move |crm| crm.own_sessions(&actor))
-        .await?;
+    let sessions = state.blocking(move |crm| crm.own_sessions(&actor)).await?;
     let bot = state.web().bot_username();
     let language = staff.language;
     let display_name = typed.map_or(staff.user.display_name.as_str(), |form| {

@@ -1,0 +1,464 @@
+//! The inbox processor: takes pending updates in `update_id` order and handles each in one
+//! `crm.write` that also marks it done (SPEC section 3), so a crash before the commit leaves
+//! the update pending and a crash after it never replays it.
+//!
+//! Updates of one chat are handled one after the other, in order; different chats run side by
+//! side, so their writes share the group commit's fsync. Files a message carries are fetched
+//! (getFile, download, `crm.store_media`) before the transaction, because the writer thread
+//! must never wait on the network; storing is content-addressed, so a retry stores nothing
+//! twice.
+//!
+//! A storage failure leaves the update pending and it is tried again after a pause; after
+//! [`MAX_ATTEMPTS`] it is finished without effects and logged, so one poisoned update cannot
+//! stop the bot. An update that does not parse is finished the same way.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crm_lib::{Attachment, ChatId, ErrorKind, InboxItem, MediaKind};
+use serde_json::json;
+use teloxide::types::{Message, Update, UpdateKind};
+use tokio::sync::watch;
+
+use super::Telegram;
+use super::api::{ApiError, BotApi, CALL_TIMEOUT};
+use super::dialogue::{self, Dialogue, Step};
+use super::handler::{self, Ctx};
+use crate::AppState;
+
+/// Tries before an update that keeps failing is given up.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// Updates read from the inbox per round.
+const BATCH: usize = 256;
+
+/// A file of the message being handled, fetched before its transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Prepared {
+    /// Stored in the media store.
+    Stored(Attachment),
+    /// Could not be fetched (too large, gone, or the Bot API kept failing).
+    Failed,
+}
+
+/// What became of one update.
+enum Outcome {
+    Done,
+    Later,
+}
+
+/// The chat an update belongs to, for keeping each chat's updates in order.
+fn chat_key(payload: &str) -> i64 {
+    let value: serde_json::Value = match serde_json::from_str(payload) {
+        Ok(value) => value,
+        Err(_) => return 0,
+    };
+    for pointer in [
+        "/message/chat/id",
+        "/edited_message/chat/id",
+        "/callback_query/from/id",
+        "/my_chat_member/chat/id",
+        "/channel_post/chat/id",
+    ] {
+        if let Some(id) = value.pointer(pointer).and_then(serde_json::Value::as_i64) {
+            return id;
+        }
+    }
+    0
+}
+
+/// Runs until `shutdown` turns true, finishing the update in hand.
+pub(crate) async fn run(
+    state: AppState,
+    telegram: Arc<Telegram>,
+    api: BotApi,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let attempts: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
+    let org = state.org();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let batch = match state
+            .blocking(move |crm| crm.pending_updates(org, BATCH))
+            .await
+        {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::warn!(error = %error, "reading the inbox failed");
+                sleep_or_stop(&mut shutdown, Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                () = telegram.inbox_wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let mut order: Vec<i64> = Vec::new();
+        let mut by_chat: HashMap<i64, Vec<InboxItem>> = HashMap::new();
+        for item in batch {
+            let key = chat_key(&item.payload);
+            by_chat
+                .entry(key)
+                .or_insert_with(|| {
+                    order.push(key);
+                    Vec::new()
+                })
+                .push(item);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for key in order {
+            let Some(items) = by_chat.remove(&key) else {
+                continue;
+            };
+            let state = state.clone();
+            let api = api.clone();
+            let telegram = telegram.clone();
+            let attempts = attempts.clone();
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move {
+                for item in items {
+                    if *shutdown.borrow() {
+                        return false;
+                    }
+                    match process(&state, &telegram, &api, &attempts, item).await {
+                        Outcome::Done => {}
+                        // Later updates of this chat wait for this one.
+                        Outcome::Later => return true,
+                    }
+                }
+                false
+            });
+        }
+        let mut postponed = false;
+        while let Some(result) = tasks.join_next().await {
+            postponed |= result.unwrap_or(true);
+        }
+        if postponed {
+            sleep_or_stop(&mut shutdown, Duration::from_secs(1)).await;
+        }
+    }
+}
+
+async fn sleep_or_stop(shutdown: &mut watch::Receiver<bool>, pause: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+fn count_attempt(attempts: &Mutex<HashMap<u64, u32>>, update_id: u64) -> u32 {
+    let mut attempts = attempts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let count = attempts.entry(update_id).or_insert(0);
+    *count += 1;
+    *count
+}
+
+fn forget_attempts(attempts: &Mutex<HashMap<u64, u32>>, update_id: u64) {
+    attempts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&update_id);
+}
+
+/// Finishes an update without effects (unparseable, or given up).
+async fn finish_without_effects(state: &AppState, update_id: u64) -> Outcome {
+    let org = state.org();
+    match state
+        .blocking(move |crm| crm.finish_update(org, update_id))
+        .await
+    {
+        Ok(()) => Outcome::Done,
+        Err(error) if matches!(error.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
+            Outcome::Done
+        }
+        Err(error) => {
+            tracing::warn!(update_id, error = %error, "could not mark an update done");
+            Outcome::Later
+        }
+    }
+}
+
+async fn process(
+    state: &AppState,
+    telegram: &Telegram,
+    api: &BotApi,
+    attempts: &Mutex<HashMap<u64, u32>>,
+    item: InboxItem,
+) -> Outcome {
+    let update_id = item.update_id;
+    let update: Update = match serde_json::from_str(&item.payload) {
+        Ok(update) => update,
+        Err(error) => {
+            tracing::warn!(update_id, error = %error, "ignoring an update that does not parse");
+            return finish_without_effects(state, update_id).await;
+        }
+    };
+    let files = match prepare_files(state, api, &update).await {
+        Ok(files) => files,
+        Err(()) => {
+            if count_attempt(attempts, update_id) < MAX_ATTEMPTS {
+                return Outcome::Later;
+            }
+            // Go on without the files; the customer is asked to send them again.
+            vec![Prepared::Failed]
+        }
+    };
+    let org = state.org();
+    let bot_username = telegram.bot_username();
+    let result = state
+        .blocking(move |crm| {
+            crm.write(move |tx| {
+                let ctx = Ctx {
+                    org,
+                    update_id,
+                    bot_username: bot_username.as_deref(),
+                    files: &files,
+                };
+                handler::handle(tx, &ctx, &update)
+            })
+        })
+        .await;
+    match result {
+        Ok(()) => {
+            forget_attempts(attempts, update_id);
+            Outcome::Done
+        }
+        Err(error) if error.kind() == ErrorKind::Storage => {
+            let count = count_attempt(attempts, update_id);
+            tracing::warn!(update_id, attempt = count, error = %error, "handling an update failed");
+            if count < MAX_ATTEMPTS {
+                Outcome::Later
+            } else {
+                tracing::error!(
+                    update_id,
+                    "giving up on an update after {MAX_ATTEMPTS} attempts"
+                );
+                forget_attempts(attempts, update_id);
+                finish_without_effects(state, update_id).await
+            }
+        }
+        Err(error) => {
+            // A business error escaped a flow (a bug): nothing was written; finish the update
+            // so it cannot block the chat, and say sorry.
+            tracing::error!(update_id, error = %error, "an update's flow returned an error");
+            let chat = update.chat().map(|chat| ChatId(chat.id.0));
+            let outcome = finish_without_effects(state, update_id).await;
+            if let Some(chat) = chat.filter(|chat| !chat.is_group()) {
+                let text = super::render::tr(crm_lib::Language::En, "bot.error.internal");
+                let params = json!({ "text": text }).to_string();
+                let _ = state
+                    .blocking(move |crm| crm.bot_call(org, chat, "sendMessage", params, None))
+                    .await;
+            }
+            outcome
+        }
+    }
+}
+
+/// One file of a message: its Telegram id and what to store it as.
+struct Wanted {
+    file_id: String,
+    size: u64,
+    kind: MediaKind,
+    mime: String,
+    file_name: Option<String>,
+}
+
+/// The file a private message carries (the largest photo size), if any.
+fn wanted_file(message: &Message) -> Option<Wanted> {
+    let mime_or = |mime: Option<String>, default: &str| mime.unwrap_or_else(|| default.to_string());
+    if let Some(sizes) = message.photo() {
+        let largest = sizes.iter().max_by_key(|size| {
+            (
+                u64::from(size.width) * u64::from(size.height),
+                size.file.size,
+            )
+        })?;
+        return Some(Wanted {
+            file_id: largest.file.id.0.clone(),
+            size: u64::from(largest.file.size),
+            kind: MediaKind::Photo,
+            mime: "image/jpeg".into(),
+            file_name: None,
+        });
+    }
+    if let Some(document) = message.document() {
+        return Some(Wanted {
+            file_id: document.file.id.0.clone(),
+            size: u64::from(document.file.size),
+            kind: MediaKind::Document,
+            mime: mime_or(
+                document.mime_type.as_ref().map(ToString::to_string),
+                "application/octet-stream",
+            ),
+            file_name: document.file_name.clone(),
+        });
+    }
+    if let Some(voice) = message.voice() {
+        return Some(Wanted {
+            file_id: voice.file.id.0.clone(),
+            size: u64::from(voice.file.size),
+            kind: MediaKind::Voice,
+            mime: mime_or(
+                voice.mime_type.as_ref().map(ToString::to_string),
+                "audio/ogg",
+            ),
+            file_name: None,
+        });
+    }
+    if let Some(video) = message.video() {
+        return Some(Wanted {
+            file_id: video.file.id.0.clone(),
+            size: u64::from(video.file.size),
+            kind: MediaKind::Video,
+            mime: mime_or(
+                video.mime_type.as_ref().map(ToString::to_string),
+                "video/mp4",
+            ),
+            file_name: video.file_name.clone(),
+        });
+    }
+    if let Some(audio) = message.audio() {
+        return Some(Wanted {
+            file_id: audio.file.id.0.clone(),
+            size: u64::from(audio.file.size),
+            kind: MediaKind::Audio,
+            mime: mime_or(
+                audio.mime_type.as_ref().map(ToString::to_string),
+                "audio/mpeg",
+            ),
+            file_name: audio.file_name.clone(),
+        });
+    }
+    if let Some(note) = message.video_note() {
+        return Some(Wanted {
+            file_id: note.file.id.0.clone(),
+            size: u64::from(note.file.size),
+            kind: MediaKind::VideoNote,
+            mime: "video/mp4".into(),
+            file_name: None,
+        });
+    }
+    None
+}
+
+/// Fetches and stores the file of a customer's private message when the conversation can use
+/// it (chat, or the form's attachments step; not a text step, where it is refused unread).
+/// `Err(())` means try again later (the Bot API or the store failed for now).
+async fn prepare_files(
+    state: &AppState,
+    api: &BotApi,
+    update: &Update,
+) -> Result<Vec<Prepared>, ()> {
+    let UpdateKind::Message(message) = &update.kind else {
+        return Ok(Vec::new());
+    };
+    if !message.chat.is_private() {
+        return Ok(Vec::new());
+    }
+    let Some(wanted) = wanted_file(message) else {
+        return Ok(Vec::new());
+    };
+    let Some(from) = message.from.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let Some(telegram) = handler::telegram_id(from) else {
+        return Ok(Vec::new());
+    };
+    let org = state.org();
+    let chat = ChatId(message.chat.id.0);
+    let (is_staff, state_now) = state
+        .blocking(move |crm| {
+            let staff = crm.user_by_telegram(org, telegram)?.is_some();
+            let state = crm.read(|view| dialogue::load(view, org, chat))?;
+            Ok((staff, state))
+        })
+        .await
+        .map_err(|_| ())?;
+    let wanted_here = !is_staff
+        && match state_now {
+            Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
+            Dialogue::RejectReason { .. } => false,
+            Dialogue::Idle | Dialogue::Chatting { .. } => true,
+        };
+    if !wanted_here {
+        return Ok(Vec::new());
+    }
+    if wanted.size > api_limit() {
+        return Ok(vec![Prepared::Failed]);
+    }
+    let file = match api
+        .call(
+            "getFile",
+            &json!({ "file_id": wanted.file_id }),
+            CALL_TIMEOUT,
+        )
+        .await
+    {
+        Ok(file) => file,
+        Err(error) if error.is_transient() => return Err(()),
+        Err(error) => {
+            tracing::info!(error = %error, "getFile refused a customer's file");
+            return Ok(vec![Prepared::Failed]);
+        }
+    };
+    let Some(path) = file.get("file_path").and_then(serde_json::Value::as_str) else {
+        return Ok(vec![Prepared::Failed]);
+    };
+    let bytes = match api.download(path).await {
+        Ok(bytes) => bytes,
+        Err(error @ ApiError::Malformed(_)) => {
+            tracing::info!(error = %error, "a customer's file could not be downloaded");
+            return Ok(vec![Prepared::Failed]);
+        }
+        Err(error) if error.is_transient() => return Err(()),
+        Err(_) => return Ok(vec![Prepared::Failed]),
+    };
+    let mime =
+        crm_lib::parse_mime(&wanted.mime).unwrap_or_else(|_| "application/octet-stream".into());
+    let stored = state
+        .blocking(move |crm| crm.store_media(org, bytes, mime))
+        .await;
+    match stored {
+        Ok(media) => Ok(vec![Prepared::Stored(Attachment {
+            media: media.hash,
+            kind: wanted.kind,
+            file_name: wanted.file_name,
+            mime: media.mime,
+            size: media.size,
+        })]),
+        Err(error) if error.kind() == ErrorKind::Storage => Err(()),
+        Err(_) => Ok(vec![Prepared::Failed]),
+    }
+}
+
+fn api_limit() -> u64 {
+    u64::try_from(super::api::DOWNLOAD_MAX).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_are_grouped_by_the_chat_they_belong_to() {
+        assert_eq!(
+            chat_key(r#"{"update_id":1,"message":{"chat":{"id":42}}}"#),
+            42
+        );
+        assert_eq!(
+            chat_key(r#"{"update_id":1,"callback_query":{"from":{"id":7}}}"#),
+            7
+        );
+        assert_eq!(chat_key("not json"), 0);
+    }
+}

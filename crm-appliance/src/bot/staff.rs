@@ -1,0 +1,253 @@
+//! The staff side of the bot: Approve / Reject under a new-order notification (acting as the
+//! linked staff user, with that user's permissions, checked by crm-lib), the reason for a
+//! rejection as a dialogue step, and a short reminder of what the bot does for staff.
+//!
+//! A press from an old notification (the order was already moderated, deleted, or the user
+//! lost the permission) gets a polite callback answer and writes nothing, because crm-lib's
+//! use cases check everything before they write.
+
+use crm_lib::{Actor, ChatId, ErrorKind, OrderId, StageKind, Tx, User};
+use teloxide::types::Message;
+
+use super::dialogue::{self, Dialogue};
+use super::handler::{Command, Ctx, Press, Replies};
+use super::keyboards::{self, Callback};
+use super::render::{tr, tr_with};
+
+/// A message from a linked staff user in their private chat.
+pub(crate) fn on_message(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    user: &User,
+    chat: ChatId,
+    message: &Message,
+    command: Option<&Command>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let language = user.language;
+    let state = dialogue::load(&*tx, ctx.org, chat)?;
+    if let Some(command) = command {
+        if command.name == "cancel" {
+            match state {
+                Dialogue::Idle => out.send(chat, &tr(language, "bot.nothing_to_cancel"), None),
+                _ => {
+                    dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
+                    out.send(chat, &tr(language, "bot.staff.cancelled"), None);
+                }
+            }
+        } else {
+            info(user, chat, out);
+        }
+        return Ok(());
+    }
+    match state {
+        Dialogue::RejectReason { order } => match message.text() {
+            Some(reason) if !reason.trim().is_empty() => {
+                reject(tx, ctx, user, chat, order, reason, out)
+            }
+            _ => {
+                out.send(chat, &tr(language, "bot.staff.reason_invalid"), None);
+                Ok(())
+            }
+        },
+        _ => {
+            info(user, chat, out);
+            Ok(())
+        }
+    }
+}
+
+fn info(user: &User, chat: ChatId, out: &mut Replies) {
+    out.send(
+        chat,
+        &tr_with(
+            user.language,
+            "bot.staff.info",
+            &[("name", &user.display_name)],
+        ),
+        None,
+    );
+}
+
+/// Answers a refused moderation press in words and removes the stale buttons.
+fn refused(user: &User, press: &Press<'_>, order: u64, error: &crm_lib::Error, out: &mut Replies) {
+    let language = user.language;
+    let text = match error.kind() {
+        ErrorKind::PermissionDenied => tr_with(
+            language,
+            "bot.staff.no_permission",
+            &[(
+                "permission",
+                &error
+                    .permission()
+                    .map(|permission| permission.as_str())
+                    .unwrap_or("moderate_orders"),
+            )],
+        ),
+        ErrorKind::Conflict => tr_with(language, "bot.staff.not_pending", &[("id", &order)]),
+        ErrorKind::NotFound => tr(language, "bot.order.not_found"),
+        _ => tr_with(
+            language,
+            "bot.error.generic",
+            &[("message", &error.message())],
+        ),
+    };
+    out.answer(press.chat, press.query_id, Some(text), true);
+    if error.kind() != ErrorKind::PermissionDenied
+        && let Some(message_id) = press.message_id
+    {
+        out.drop_keyboard(press.chat, message_id);
+    }
+}
+
+/// A moderation button pressed by a linked staff user.
+pub(crate) fn on_press(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    user: &User,
+    press: &Press<'_>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let actor = Actor::staff(ctx.org, user.id);
+    let language = user.language;
+    match press.callback {
+        Callback::Approve(id) => match tx.approve_order(&actor, OrderId(id)) {
+            Ok(_) => {
+                let stamp = tr_with(
+                    language,
+                    "bot.staff.approved",
+                    &[("name", &user.display_name)],
+                );
+                out.answer(press.chat, press.query_id, Some(stamp.clone()), false);
+                match (press.message_id, &press.message_text) {
+                    (Some(message_id), Some(text)) => {
+                        out.edit_text(press.chat, message_id, &format!("{text}\n\n{stamp}"), None);
+                    }
+                    (Some(message_id), None) => out.drop_keyboard(press.chat, message_id),
+                    _ => {}
+                }
+            }
+            Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+            Err(error) => refused(user, press, id, &error, out),
+        },
+        Callback::Reject(id) => {
+            // Ask for the reason only when the order is there to reject: visible to this user
+            // (moderators see orders in moderation) and still waiting.
+            match crm_lib::order_in(&*tx, &actor, OrderId(id)) {
+                Ok(order) => {
+                    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+                    let waiting = org
+                        .pipeline
+                        .stage(order.stage)
+                        .is_some_and(|stage| stage.kind == StageKind::Moderation);
+                    if !waiting {
+                        let error = crm_lib::Error::conflict(format!("order {id} is not waiting"));
+                        refused(user, press, id, &error, out);
+                        return Ok(());
+                    }
+                    dialogue::save(
+                        tx,
+                        ctx.org,
+                        press.chat,
+                        &Dialogue::RejectReason { order: id },
+                    )?;
+                    out.send(
+                        press.chat,
+                        &tr_with(
+                            language,
+                            "bot.staff.reject_prompt",
+                            &[("id", &id), ("title", &order.title)],
+                        ),
+                        Some(keyboards::reject_reason(language, id)),
+                    );
+                }
+                Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+                Err(error) => refused(user, press, id, &error, out),
+            }
+        }
+        Callback::RejectDefault(id) => {
+            if let Some(message_id) = press.message_id {
+                out.drop_keyboard(press.chat, message_id);
+            }
+            // The reason is shown to the customer: the organization's language.
+            let org = crm_lib::organization_in(&*tx, ctx.org)?;
+            let reason = tr(org.settings.locale, "bot.staff.default_reason");
+            reject(tx, ctx, user, press.chat, id, &reason, out)?;
+        }
+        _ => out.answer(
+            press.chat,
+            press.query_id,
+            Some(tr(language, "bot.callback.stale")),
+            false,
+        ),
+    }
+    Ok(())
+}
+
+fn reject(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    user: &User,
+    chat: ChatId,
+    order: u64,
+    reason: &str,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let actor = Actor::staff(ctx.org, user.id);
+    let language = user.language;
+    match tx.reject_order(&actor, OrderId(order), reason) {
+        Ok(rejected) => {
+            dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
+            out.send(
+                chat,
+                &tr_with(
+                    language,
+                    "bot.staff.rejected",
+                    &[("id", &order), ("title", &rejected.title)],
+                ),
+                None,
+            );
+            Ok(())
+        }
+        Err(error) => match error.kind() {
+            ErrorKind::Storage => Err(error),
+            ErrorKind::InvalidInput => {
+                out.send(chat, &tr(language, "bot.staff.reason_invalid"), None);
+                Ok(())
+            }
+            ErrorKind::PermissionDenied => {
+                dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
+                out.send(
+                    chat,
+                    &tr_with(
+                        language,
+                        "bot.staff.no_permission",
+                        &[(
+                            "permission",
+                            &error
+                                .permission()
+                                .map(|permission| permission.as_str())
+                                .unwrap_or("moderate_orders"),
+                        )],
+                    ),
+                    None,
+                );
+                Ok(())
+            }
+            ErrorKind::Conflict => {
+                dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
+                out.send(
+                    chat,
+                    &tr_with(language, "bot.staff.not_pending", &[("id", &order)]),
+                    None,
+                );
+                Ok(())
+            }
+            _ => {
+                dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
+                out.send(chat, &tr(language, "bot.order.not_found"), None);
+                Ok(())
+            }
+        },
+    }
+}

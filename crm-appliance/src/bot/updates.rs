@@ -1,0 +1,296 @@
+//! Getting updates into the inbox: long polling (getUpdates) by default, or the appliance's
+//! own webhook handler when `--public-url` is set.
+//!
+//! Polling: the updates of one getUpdates answer are committed to the inbox in one write
+//! (keyed by `update_id`, a repeat is recognised and skipped) before the next getUpdates sends
+//! the offset that confirms them to Telegram. When the inbox is full, the offset stops at the
+//! first update not stored, so Telegram sends it again later.
+//!
+//! Webhook: `POST /telegram/webhook/<secret path>` checks the path and the
+//! `X-Telegram-Bot-Api-Secret-Token` header in constant time, commits the update, and only
+//! then answers 200; a repeat answers 200 without a second write; a full inbox answers 503, so
+//! Telegram retries later. teloxide's own webhook listener answers before the update is stored
+//! and queues without bound, which is why the appliance does not use it (SPEC section 3).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use crm_lib::{ErrorKind, InboxPut};
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use tokio::sync::watch;
+
+use super::Telegram;
+use super::api::{ApiError, BotApi};
+use crate::AppState;
+
+/// The long-poll time of getUpdates, in seconds.
+pub(crate) const POLL_SECONDS: u64 = 25;
+
+/// The update kinds the bot asks for.
+pub(crate) const ALLOWED_UPDATES: &[&str] = &[
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+];
+
+/// The header Telegram sends with the webhook's secret token.
+pub(crate) const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// The webhook route (answers 404 unless the bot runs in webhook mode).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/telegram/webhook/{secret}", post(webhook))
+        .layer(DefaultBodyLimit::max(crm_lib::INBOX_PAYLOAD_MAX + 4096))
+}
+
+fn same(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// `POST /telegram/webhook/{secret}`: one update from Telegram.
+async fn webhook(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let telegram = state.telegram();
+    let Some(secrets) = telegram.webhook_secrets() else {
+        return StatusCode::NOT_FOUND;
+    };
+    if !same(&secret, &secrets.path) {
+        return StatusCode::NOT_FOUND;
+    }
+    let given = headers
+        .get(SECRET_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if !same(given, &secrets.header) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(payload) = String::from_utf8(body.to_vec()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let Some(update_id) = serde_json::from_str::<Value>(&payload)
+        .ok()
+        .and_then(|update| update.get("update_id").and_then(Value::as_u64))
+    else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let org = state.org();
+    let capacity = telegram.capacity();
+    match state
+        .blocking(move |crm| crm.inbox_put(org, update_id, payload, capacity))
+        .await
+    {
+        Ok(InboxPut::Inserted) => {
+            telegram.inbox_wake.notify_one();
+            StatusCode::OK
+        }
+        Ok(InboxPut::Duplicate) => StatusCode::OK,
+        Err(error) => match error.kind() {
+            ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::InvalidInput => {
+                // Too large to store: sending it again would not help.
+                tracing::warn!(update_id, error = %error, "dropping an update that cannot be stored");
+                StatusCode::OK
+            }
+            _ => {
+                tracing::warn!(update_id, error = %error, "storing a webhook update failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        },
+    }
+}
+
+/// Stores one getUpdates answer in one transaction; returns the highest update id handled
+/// (stored, repeated, or refused for good), and whether the inbox was full.
+async fn store(
+    state: &AppState,
+    telegram: &Telegram,
+    updates: Vec<Value>,
+) -> Result<(Option<u64>, bool), ()> {
+    let mut items = Vec::with_capacity(updates.len());
+    let mut handled = None;
+    for update in updates {
+        match update.get("update_id").and_then(Value::as_u64) {
+            Some(id) => items.push((id, update.to_string())),
+            None => tracing::warn!("skipping an update without update_id"),
+        }
+    }
+    if items.is_empty() {
+        return Ok((handled, false));
+    }
+    let org = state.org();
+    let capacity = telegram.capacity();
+    let result = state
+        .blocking(move |crm| {
+            crm.write(move |tx| {
+                let mut last = None;
+                let mut inserted = false;
+                let mut full = false;
+                for (id, payload) in items {
+                    match tx.inbox_put(org, id, payload, capacity) {
+                        Ok(put) => {
+                            inserted |= put == InboxPut::Inserted;
+                            last = Some(id);
+                        }
+                        Err(error) if error.kind() == ErrorKind::InvalidInput => {
+                            tracing::warn!(update_id = id, error = %error, "dropping an update that cannot be stored");
+                            last = Some(id);
+                        }
+                        Err(error) if error.kind() == ErrorKind::Busy => {
+                            full = true;
+                            break;
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+                Ok((last, inserted, full))
+            })
+        })
+        .await;
+    match result {
+        Ok((last, inserted, full)) => {
+            if inserted {
+                telegram.inbox_wake.notify_one();
+            }
+            handled = last;
+            Ok((handled, full))
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "storing updates failed");
+            Err(())
+        }
+    }
+}
+
+/// Long polling until `shutdown`: getUpdates, store, confirm with the next offset.
+pub(crate) async fn poll(
+    state: AppState,
+    telegram: std::sync::Arc<Telegram>,
+    api: BotApi,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut offset: Option<u64> = None;
+    let mut pause = Duration::from_millis(500);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let params = json!({
+            "offset": offset,
+            "timeout": POLL_SECONDS,
+            "allowed_updates": ALLOWED_UPDATES,
+        });
+        let call = api.call(
+            "getUpdates",
+            &params,
+            Duration::from_secs(POLL_SECONDS + 15),
+        );
+        let answer = tokio::select! {
+            answer = call => answer,
+            _ = shutdown.changed() => return,
+        };
+        let failure = match answer {
+            Ok(Value::Array(updates)) => match store(&state, &telegram, updates).await {
+                Ok((last, full)) => {
+                    if let Some(last) = last {
+                        offset = Some(last.saturating_add(1));
+                    }
+                    if full {
+                        tracing::warn!("the inbox is full; Telegram keeps the rest for now");
+                        Some(Duration::from_secs(1))
+                    } else {
+                        pause = Duration::from_millis(500);
+                        None
+                    }
+                }
+                Err(()) => Some(Duration::from_secs(1)),
+            },
+            Ok(_) => {
+                tracing::warn!("getUpdates answered something other than a list");
+                Some(pause)
+            }
+            Err(ApiError::Telegram {
+                code: 401 | 404, ..
+            }) => {
+                tracing::error!(
+                    "the Bot API refused the bot token (401/404); check --telegram-token"
+                );
+                Some(Duration::from_secs(30))
+            }
+            Err(ApiError::Telegram { code: 409, .. }) => {
+                tracing::warn!(
+                    "getUpdates conflict (409): a webhook is set or another instance polls; retrying"
+                );
+                Some(Duration::from_secs(5))
+            }
+            Err(ApiError::Telegram {
+                code: 429,
+                retry_after,
+                ..
+            }) => Some(Duration::from_secs(retry_after.unwrap_or(1).clamp(1, 300))),
+            Err(error) => {
+                tracing::warn!(error = %error, "getUpdates failed; retrying");
+                Some(pause)
+            }
+        };
+        if let Some(wait) = failure {
+            pause = (pause * 2).min(Duration::from_secs(30));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// Registers the webhook with Telegram (retrying until it works or shutdown).
+pub(crate) async fn set_webhook(
+    telegram: &Telegram,
+    api: &BotApi,
+    public_url: &url::Url,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    let Some(secrets) = telegram.webhook_secrets() else {
+        return;
+    };
+    let url = format!(
+        "{}/telegram/webhook/{}",
+        public_url.as_str().trim_end_matches('/'),
+        secrets.path
+    );
+    let params = json!({
+        "url": url,
+        "secret_token": secrets.header,
+        "allowed_updates": ALLOWED_UPDATES,
+        "max_connections": 40,
+    });
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match api
+            .call("setWebhook", &params, super::api::CALL_TIMEOUT)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!("webhook mode: Telegram posts updates to the public URL");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "setWebhook failed; retrying");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => return,
+        }
+        pause = (pause * 2).min(Duration::from_secs(60));
+    }
+}
