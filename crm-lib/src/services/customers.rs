@@ -329,12 +329,12 @@ impl Tx<'_> {
     /// Permission denied; conflict when the Telegram id is taken.
     pub fn insert_customer(&mut self, actor: &Actor, customer: ValidCustomer) -> Result<Customer> {
         require(self, actor, Permission::ChatCustomers)?;
-        if let Some(telegram_id) = customer.telegram_id {
-            if customer_by_telegram(self, actor.org, telegram_id)?.is_some() {
-                return Err(Error::conflict(format!(
-                    "a customer with telegram id {telegram_id} exists"
-                )));
-            }
+        if let Some(telegram_id) = customer.telegram_id
+            && customer_by_telegram(self, actor.org, telegram_id)?.is_some()
+        {
+            return Err(Error::conflict(format!(
+                "a customer with telegram id {telegram_id} exists"
+            )));
         }
         let language = match customer.language {
             Some(language) => language,
@@ -401,7 +401,7 @@ impl Tx<'_> {
         reachable: bool,
     ) -> Result<()> {
         let mut record = load_customer(self, org, customer)?;
-        if record.unreachable == !reachable {
+        if record.unreachable != reachable {
             return Ok(());
         }
         record.unreachable = !reachable;
@@ -419,6 +419,24 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+}
+
+/// The customer with this id. Customers may read only themselves; staff need
+/// `chat_customers` or `view_orders`.
+///
+/// # Errors
+/// Not found; permission denied.
+pub fn customer_in(view: &impl View, actor: &Actor, customer: CustomerId) -> Result<Customer> {
+    if actor.who != ActorRef::Customer(customer) {
+        let resolved = super::resolve(view, actor)?;
+        if !resolved.has(Permission::ChatCustomers) && !resolved.has(Permission::ViewOrders) {
+            return Err(Error::denied(
+                Permission::ViewOrders,
+                format!("{} may not see customers", actor.who),
+            ));
+        }
+    }
+    load_customer(view, actor.org, customer)
 }
 
 impl Crm {
@@ -464,19 +482,7 @@ impl Crm {
     /// # Errors
     /// Not found; permission denied.
     pub fn customer(&self, actor: &Actor, customer: CustomerId) -> Result<Customer> {
-        self.read(|view| {
-            if actor.who != ActorRef::Customer(customer) {
-                let resolved = super::resolve(view, actor)?;
-                if !resolved.has(Permission::ChatCustomers) && !resolved.has(Permission::ViewOrders)
-                {
-                    return Err(Error::denied(
-                        Permission::ViewOrders,
-                        format!("{} may not see customers", actor.who),
-                    ));
-                }
-            }
-            load_customer(view, actor.org, customer)
-        })
+        self.read(|view| customer_in(view, actor, customer))
     }
 
     /// The customer with this Telegram account, if any.

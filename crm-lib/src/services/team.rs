@@ -430,16 +430,13 @@ impl Tx<'_> {
             ));
         }
         let tg_key = Key::org(org).i64(telegram_id.0);
-        if let Some(other) =
-            self.get_raw(tables::USERS_BY_TELEGRAM, tg_key.as_slice(), |bytes| {
-                Ok(keys::read_u64(bytes, 0))
-            })?
-        {
-            if other != link.user.0 {
-                return Err(Error::conflict(
-                    "this Telegram account is already linked to another user",
-                ));
-            }
+        let linked = self.get_raw(tables::USERS_BY_TELEGRAM, tg_key.as_slice(), |bytes| {
+            Ok(keys::read_u64(bytes, 0))
+        })?;
+        if linked.is_some_and(|other| other != link.user.0) {
+            return Err(Error::conflict(
+                "this Telegram account is already linked to another user",
+            ));
         }
         let mut user = load_user(self, org, link.user)?;
         if let Some(old) = user.telegram_id {

@@ -1,0 +1,636 @@
+//! The chat inbox: `/chat` (every conversation, newest activity first, with unread counts),
+//! `/chat/{customer}` (the messages, a send form for text and a photo or file, marked read on
+//! open), `POST /chat/{customer}` (send), `GET /media/{hash}` (stored files, for staff), and
+//! [`order_panel`], the messages of one order for the order page.
+//!
+//! Pages update live: `live.js` holds the page's one event stream (`/events`) and `chat.js`
+//! refreshes the list or the open conversation when a `message` event names it (it fetches
+//! the same page and swaps the fragment, so the HTML comes from one place). Sending works with
+//! and without JavaScript (a plain multipart form with a redirect after it).
+
+use std::collections::HashMap;
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use crm_lib::{
+    Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash, MediaKind,
+    Message, OrderFilter, OrderId, OutboundMessage, Page, Paged, UserId,
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::web::auth::Staff;
+use crate::web::csrf;
+use crate::web::error::{AppError, status_of};
+use crate::web::i18n::when;
+use crate::web::layout::{FormError, Nav, csrf_field, page};
+
+/// Messages shown per page of a conversation.
+const MESSAGES_PER_PAGE: usize = 50;
+
+/// Conversations shown per page of the inbox.
+const CONVERSATIONS_PER_PAGE: usize = 50;
+
+/// `/chat`, `/chat/{customer}` and `/media/{hash}`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/chat", get(inbox))
+        .route("/chat/{customer}", get(conversation).post(send))
+        .route("/media/{hash}", get(media))
+}
+
+/// The scripts of live pages: the event stream hub, then the chat refresher.
+fn scripts() -> Markup {
+    html! {
+        script src="/assets/js/live.js" defer {}
+        script src="/assets/js/chat.js" defer {}
+    }
+}
+
+/// `?after=` of a listing.
+#[derive(Debug, Default, Deserialize)]
+pub struct AfterQuery {
+    /// The cursor of the next page.
+    #[serde(default)]
+    pub after: Option<u64>,
+}
+
+fn customer_label(customer: &Customer) -> String {
+    match &customer.username {
+        Some(username) => format!("{} (@{username})", customer.full_name()),
+        None => customer.full_name(),
+    }
+}
+
+/// `GET /chat`: conversations by last activity, with unread counts.
+async fn inbox(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<AfterQuery>,
+) -> Result<Markup, AppError> {
+    let actor = staff.actor.clone();
+    let page_of = Page {
+        after: query.after,
+        limit: CONVERSATIONS_PER_PAGE,
+    };
+    let conversations = state
+        .blocking(move |crm| crm.conversations(&actor, page_of))
+        .await?;
+    Ok(page(
+        &staff,
+        &staff.t("chat.title"),
+        Nav::Chat,
+        html! {
+            section #chat-list .chat-list data-chat-list {
+                @if conversations.items.is_empty() {
+                    p.muted { (staff.t("chat.none")) }
+                } @else {
+                    ul.conversations {
+                        @for customer in &conversations.items {
+                            li.conversation.unread[customer.unread > 0] data-customer=(customer.id) {
+                                a href={ "/chat/" (customer.id) } {
+                                    span.name { (customer_label(customer)) }
+                                    @if customer.unread > 0 {
+                                        span.badge title=(staff.t("chat.unread")) data-unread=(customer.unread) { (customer.unread) }
+                                    }
+                                    span.muted.when { (when(customer.last_activity_at)) }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(next) = conversations.next {
+                        p { a.more href={ "/chat?after=" (next) } { (staff.t("chat.older")) " →" } }
+                    }
+                }
+            }
+            (scripts())
+        },
+    ))
+}
+
+/// Everything a conversation page shows, read on one snapshot.
+struct ConversationData {
+    customer: Customer,
+    messages: Paged<Message>,
+    names: HashMap<UserId, String>,
+    orders: Vec<(OrderId, String)>,
+}
+
+async fn load_conversation(
+    state: &AppState,
+    staff: &Staff,
+    customer: CustomerId,
+    after: Option<u64>,
+) -> Result<ConversationData, AppError> {
+    let actor = staff.actor.clone();
+    let data = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let messages = crm_lib::messages_of_customer_in(
+                    view,
+                    &actor,
+                    customer,
+                    Page {
+                        after,
+                        limit: MESSAGES_PER_PAGE,
+                    },
+                )?;
+                let customer = crm_lib::customer_in(view, &actor, customer)?;
+                let names = crm_lib::staff_names_in(view, &actor)?
+                    .into_iter()
+                    .map(|name| (name.id, name.display_name))
+                    .collect();
+                // The customer's orders to pick from, when the user may list orders.
+                let filter = OrderFilter {
+                    customer: Some(customer.id),
+                    ..OrderFilter::default()
+                };
+                let orders = crm_lib::list_orders_in(view, &actor, &filter, Page::first(50))
+                    .map(|page| {
+                        page.items
+                            .into_iter()
+                            .map(|order| (order.id, order.title))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(ConversationData {
+                    customer,
+                    messages,
+                    names,
+                    orders,
+                })
+            })
+        })
+        .await?;
+    Ok(data)
+}
+
+fn author_name(message: &Message, customer: &str, names: &HashMap<UserId, String>, staff: &Staff) -> String {
+    match message.author {
+        Author::Customer(_) => customer.to_string(),
+        Author::Staff(user) => names
+            .get(&user)
+            .cloned()
+            .unwrap_or_else(|| staff.t("chat.you")),
+        Author::System => staff.t("chat.system"),
+    }
+}
+
+/// Whether a stored file can be shown inline as a picture (raster images only: an SVG could
+/// carry a script).
+fn inline_image(attachment: &Attachment) -> bool {
+    matches!(
+        attachment.mime.as_str(),
+        "image/jpeg" | "image/png" | "image/webp" | "image/gif"
+    )
+}
+
+fn render_attachment(attachment: &Attachment) -> Markup {
+    let href = format!("/media/{}", attachment.media.to_hex());
+    let name = attachment
+        .file_name
+        .clone()
+        .unwrap_or_else(|| attachment.mime.clone());
+    html! {
+        @if inline_image(attachment) {
+            a.attachment.photo href=(href) target="_blank" rel="noopener" {
+                img src=(href) alt=(name) loading="lazy";
+            }
+        } @else {
+            a.attachment.file href=(href) download=(name) { "📎 " (name) " (" (attachment.size / 1024 + 1) " KB)" }
+        }
+    }
+}
+
+fn delivery_label(staff: &Staff, delivery: DeliveryState) -> Option<String> {
+    match delivery {
+        DeliveryState::Received => None,
+        DeliveryState::Pending => Some(staff.t("chat.delivery.pending")),
+        DeliveryState::Sent => Some(staff.t("chat.delivery.sent")),
+        DeliveryState::Failed => Some(staff.t("chat.delivery.failed")),
+    }
+}
+
+/// Messages oldest first (pages come newest first).
+fn render_messages(
+    staff: &Staff,
+    messages: &[Message],
+    customer_name: &str,
+    names: &HashMap<UserId, String>,
+    show_order: bool,
+) -> Markup {
+    html! {
+        @if messages.is_empty() {
+            p.muted.empty { (staff.t("chat.no_messages")) }
+        }
+        ol.messages {
+            @for message in messages.iter().rev() {
+                li.message.inbound[message.direction == Direction::Inbound]
+                    .outbound[message.direction == Direction::Outbound]
+                    data-message=(message.id) {
+                    div.meta {
+                        span.author { (author_name(message, customer_name, names, staff)) }
+                        " · "
+                        time datetime=(message.created_at.to_rfc3339()) { (when(message.created_at)) }
+                        @if show_order {
+                            @if let Some(order) = message.order {
+                                " · " a href={ "/orders/" (order) } { "#" (order) }
+                            }
+                        }
+                        @if let Some(delivery) = delivery_label(staff, message.delivery) {
+                            " · " span.delivery data-delivery=(format!("{:?}", message.delivery).to_lowercase()) { (delivery) }
+                        }
+                    }
+                    @if !message.text.is_empty() {
+                        div.text { (message.text) }
+                    }
+                    @for attachment in &message.attachments {
+                        (render_attachment(attachment))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The send form of a conversation (or of an order's panel, with `order` fixed).
+fn send_form(
+    staff: &Staff,
+    customer: CustomerId,
+    orders: &[(OrderId, String)],
+    fixed_order: Option<OrderId>,
+    back: &str,
+    error: &FormError,
+    text: &str,
+) -> Markup {
+    html! {
+        form.card.form.chat-send method="post" action={ "/chat/" (customer) }
+            enctype="multipart/form-data" data-chat-send {
+            (csrf_field(staff))
+            input type="hidden" name="back" value=(back);
+            (error.general(&["text", "attachments", "media"]))
+            @if let Some(order) = fixed_order {
+                input type="hidden" name="order" value=(order);
+            } @else if !orders.is_empty() {
+                label { (staff.t("chat.about_order"))
+                    select name="order" {
+                        option value="" { "— " (staff.t("chat.no_order")) }
+                        @for (id, title) in orders {
+                            option value=(id) { "#" (id) " " (title) }
+                        }
+                    }
+                }
+            }
+            label { (staff.t("chat.text"))
+                textarea name="text" rows="3" maxlength="4096" { (text) }
+                (error.at("text"))
+            }
+            label { (staff.t("chat.file"))
+                input type="file" name="file" accept="image/*,application/pdf,.doc,.docx,.xls,.xlsx,.txt,.zip";
+                (error.at("attachments"))
+                (error.at("media"))
+            }
+            button type="submit" { (staff.t("chat.send")) }
+        }
+    }
+}
+
+fn conversation_page(
+    staff: &Staff,
+    data: &ConversationData,
+    error: &FormError,
+    text: &str,
+) -> Markup {
+    let customer = &data.customer;
+    let name = customer.full_name();
+    let back = format!("/chat/{}", customer.id);
+    page(
+        staff,
+        &customer_label(customer),
+        Nav::Chat,
+        html! {
+            p { a href="/chat" { "← " (staff.t("chat.conversations")) } }
+            @if customer.unreachable {
+                p.error role="alert" { (staff.t("chat.unreachable")) }
+            }
+            section #chat-messages .chat-messages data-chat-customer=(customer.id) {
+                @if let Some(next) = data.messages.next {
+                    p { a.more href={ "/chat/" (customer.id) "?after=" (next) } { "← " (staff.t("chat.older")) } }
+                }
+                (render_messages(staff, &data.messages.items, &name, &data.names, true))
+            }
+            (send_form(staff, customer.id, &data.orders, None, &back, error, text))
+            (scripts())
+        },
+    )
+}
+
+/// `GET /chat/{customer}`: the conversation; opening it marks it read.
+async fn conversation(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(customer): Path<u64>,
+    Query(query): Query<AfterQuery>,
+) -> Result<Markup, AppError> {
+    let customer = CustomerId(customer);
+    let mut data = load_conversation(&state, &staff, customer, query.after).await?;
+    if data.customer.unread > 0 {
+        // Only when something is unread: reading a conversation writes nothing otherwise.
+        let actor = staff.actor.clone();
+        data.customer = state
+            .blocking(move |crm| crm.mark_read(&actor, customer))
+            .await?;
+    }
+    Ok(conversation_page(&staff, &data, &FormError::none(), ""))
+}
+
+/// A file of the send form, read into memory (the request size limit bounds it).
+struct Upload {
+    bytes: Vec<u8>,
+    mime: String,
+    file_name: Option<String>,
+}
+
+/// The send form's fields.
+#[derive(Default)]
+struct SendFields {
+    csrf: String,
+    text: String,
+    order: Option<u64>,
+    back: String,
+    files: Vec<Upload>,
+}
+
+async fn read_fields(mut multipart: Multipart) -> Result<SendFields, AppError> {
+    let mut fields = SendFields::default();
+    let bad = |error: axum::extract::multipart::MultipartError| {
+        AppError::new(error.status(), error.body_text())
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "csrf" => fields.csrf = field.text().await.map_err(bad)?,
+            "text" => fields.text = field.text().await.map_err(bad)?,
+            "back" => fields.back = field.text().await.map_err(bad)?,
+            "order" => {
+                let text = field.text().await.map_err(bad)?;
+                let text = text.trim();
+                fields.order = if text.is_empty() {
+                    None
+                } else {
+                    Some(text.parse().map_err(|_| {
+                        AppError::bad_request(format!("{text:?} is not an order number"))
+                    })?)
+                };
+            }
+            "file" => {
+                let file_name = field.file_name().map(str::to_string);
+                let mime = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_string();
+                let bytes = field.bytes().await.map_err(bad)?;
+                // A file input left empty still sends a part with no name and no bytes.
+                if !bytes.is_empty() {
+                    fields.files.push(Upload {
+                        bytes: bytes.to_vec(),
+                        mime,
+                        file_name: file_name.filter(|name| !name.is_empty()),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(fields)
+}
+
+/// Where to go after sending: the conversation, or the order page the panel was on.
+fn safe_back(back: &str, customer: CustomerId) -> String {
+    let digits = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+    match back.strip_prefix("/orders/").or_else(|| back.strip_prefix("/chat/")) {
+        Some(rest) if digits(rest) => back.to_string(),
+        _ => format!("/chat/{customer}"),
+    }
+}
+
+/// `POST /chat/{customer}`: stores the file (if any), sends the message (delivered to
+/// Telegram from the outbox), and goes back to where the form was.
+async fn send(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(customer): Path<u64>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let customer = CustomerId(customer);
+    let fields = read_fields(multipart).await?;
+    csrf::verify(&staff, &fields.csrf, &headers)?;
+    let back = safe_back(&fields.back, customer);
+    let (actor, org) = (staff.actor.clone(), state.org());
+    let (text, order, files) = (fields.text.clone(), fields.order.map(OrderId), fields.files);
+    let sent = state
+        .blocking(move |crm| {
+            let mut attachments = Vec::with_capacity(files.len());
+            for file in files {
+                let media = crm.store_media(org, file.bytes, file.mime)?;
+                attachments.push(Attachment {
+                    media: media.hash,
+                    kind: crate::web::api::customers::kind_of(&media.mime),
+                    file_name: file.file_name,
+                    mime: media.mime,
+                    size: media.size,
+                });
+            }
+            crm.post_outbound(
+                &actor,
+                OutboundMessage {
+                    customer,
+                    order,
+                    text,
+                    attachments,
+                },
+            )
+        })
+        .await;
+    match sent {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(error)
+            if matches!(
+                error.kind(),
+                crm_lib::ErrorKind::InvalidInput | crm_lib::ErrorKind::Conflict
+            ) =>
+        {
+            // Show the conversation again with the error and the text kept.
+            let data = load_conversation(&state, &staff, customer, None).await?;
+            let mut response = conversation_page(
+                &staff,
+                &data,
+                &FormError::from_error(&error),
+                &fields.text,
+            )
+            .into_response();
+            *response.status_mut() = status_of(error.kind());
+            Ok(response)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `GET /media/{hash}`: a stored file, for a logged-in staff user of the organization, with
+/// its recorded type. Pictures show inline; anything else downloads, and no file may run a
+/// script in the appliance's origin.
+async fn media(
+    State(state): State<AppState>,
+    _staff: Staff,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> Result<Response, AppError> {
+    let hash = MediaHash::parse_hex(&hash).map_err(|_| AppError::not_found("no such file"))?;
+    let etag = format!("\"{}\"", hash.to_hex());
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value == etag)
+    {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    let org = state.org();
+    let (media, bytes) = state
+        .blocking(move |crm| Ok((crm.media(org, hash)?, crm.read_media(org, hash)?)))
+        .await?;
+    let attachment = Attachment {
+        media: hash,
+        kind: MediaKind::Document,
+        file_name: None,
+        mime: media.mime.clone(),
+        size: media.size,
+    };
+    let mut response = bytes.into_response();
+    let out = response.headers_mut();
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&media.mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    out.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(if inline_image(&attachment) {
+            "inline"
+        } else {
+            "attachment"
+        }),
+    );
+    out.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    out.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; sandbox"),
+    );
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        out.insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+/// The messages of one order, for the order page's chat panel.
+#[derive(Debug, Clone)]
+pub struct OrderChat {
+    /// The order.
+    pub order: OrderId,
+    /// Its customer.
+    pub customer: Customer,
+    /// The newest messages about the order.
+    pub messages: Paged<Message>,
+    /// Staff display names, for authors.
+    pub names: HashMap<UserId, String>,
+}
+
+/// Loads the order's chat for `staff`, or `None` when they have no chat access to it (no
+/// `chat_customers` and no grant on the order): the order page then shows no panel.
+///
+/// # Errors
+/// Not found; a store error.
+pub async fn order_chat(
+    state: &AppState,
+    staff: &Staff,
+    order: OrderId,
+) -> Result<Option<OrderChat>, AppError> {
+    let actor = staff.actor.clone();
+    let loaded = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let messages = match crm_lib::messages_of_order_in(
+                    view,
+                    &actor,
+                    order,
+                    Page::first(MESSAGES_PER_PAGE),
+                ) {
+                    Ok(messages) => messages,
+                    Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
+                        return Ok(None);
+                    }
+                    Err(error) => return Err(error),
+                };
+                let record = crm_lib::order_in(view, &actor, order)?;
+                let customer = crm_lib::load_customer_of_order_in(view, &actor, &record)?;
+                let names = crm_lib::staff_names_in(view, &actor)?
+                    .into_iter()
+                    .map(|name| (name.id, name.display_name))
+                    .collect();
+                Ok(Some(OrderChat {
+                    order,
+                    customer,
+                    messages,
+                    names,
+                }))
+            })
+        })
+        .await?;
+    Ok(loaded)
+}
+
+/// The order page's chat panel: the messages about the order (live) and a send form whose
+/// messages are about this order. Include it where the order page wants it.
+pub fn order_panel(staff: &Staff, chat: &OrderChat) -> Markup {
+    let back = format!("/orders/{}", chat.order);
+    html! {
+        section.card.order-chat #order-chat data-order-chat=(chat.order) data-chat-customer=(chat.customer.id) {
+            h2 { (staff.t("chat.order_messages")) }
+            p.muted { a href={ "/chat/" (chat.customer.id) } { (staff.t("chat.open_conversation")) " →" } }
+            @if chat.customer.unreachable {
+                p.error role="alert" { (staff.t("chat.unreachable")) }
+            }
+            div.chat-messages data-chat-messages {
+                (render_messages(staff, &chat.messages.items, &chat.customer.full_name(), &chat.names, false))
+            }
+            (send_form(staff, chat.customer.id, &[], Some(chat.order), &back, &FormError::none(), ""))
+        }
+        (scripts())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_path_is_a_local_order_or_chat_page_only() {
+        let customer = CustomerId(7);
+        assert_eq!(safe_back("/orders/12", customer), "/orders/12");
+        assert_eq!(safe_back("/chat/7", customer), "/chat/7");
+        for bad in ["", "//evil.example", "https://evil.example/", "/orders/", "/orders/1/x", "/admin"] {
+            assert_eq!(safe_back(bad, customer), "/chat/7", "{bad:?}");
+        }
+    }
+}
