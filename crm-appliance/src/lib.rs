@@ -4,9 +4,13 @@
 //! Handlers parse input, call one crm-lib method and render the result; no business rule is
 //! decided here (see ARCHITECTURE.md).
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 // Translations: assets/locales/*.yml, compiled in. `t!("key", locale = "ru")`.
 rust_i18n::i18n!("../assets/locales", fallback = "en");
 
+#[cfg(unix)]
+pub mod admin_channel;
 pub mod bot;
 pub mod config;
 pub mod jobs;

@@ -49,6 +49,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("--listen / CRM_LISTEN: cannot listen on {}", config.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
+    let signals = Signals::install();
+    // Before "listening": whoever waits for that line may use `crm` at once. Removed when
+    // dropped, on every way out of this function.
+    #[cfg(unix)]
+    let admin = crate::admin_channel::start(crm.clone(), &config.data_dir)?;
     println!("listening on http://{address}/");
     if config.sandbox() {
         println!(
@@ -56,14 +61,27 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let state = AppState::new(crm.clone(), org, config);
+    let bot = crate::bot::start(&state, address)
+        .await
+        .context("starting the bot")?;
+    let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal(signals).await;
+        // Live streams never end on their own: end them, or the drain would wait forever.
+        live.close();
+        // The bot stops first, while the server still answers (the sandbox emulator is one
+        // of its routes): polling ends, the update in hand and the sends in flight finish.
+        bot.stop().await;
+    })
     .await
     .context("serving HTTP")?;
+    #[cfg(unix)]
+    admin.stop();
     tracing::info!("shutting down: finishing queued writes");
     crm.close();
     Ok(())
@@ -163,24 +181,55 @@ fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()
         .with_context(|| format!("writing {}", path.display()))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and SIGINT handlers, installed before the address is printed: a signal that
+/// arrives while the appliance is still starting (the bot, the sandbox) then shuts it down
+/// cleanly instead of killing it with the default action.
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                terminate: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+        #[cfg(not(unix))]
+        Signals {}
+    }
+}
+
+async fn shutdown_signal(signals: Signals) {
+    #[cfg(unix)]
+    {
+        let Signals {
+            terminate,
+            interrupt,
+        } = signals;
+        let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = wait(terminate) => {},
+            () = wait(interrupt) => {},
+        }
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        let _ = signals;
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

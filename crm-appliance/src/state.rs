@@ -22,6 +22,7 @@ struct Inner {
     web: crate::web::WebState,
     live: LiveHub,
     metrics: Arc<Metrics>,
+    telegram: Arc<crate::bot::Telegram>,
 }
 
 impl AppState {
@@ -35,6 +36,7 @@ impl AppState {
                 crm,
                 org,
                 web: crate::web::WebState::new(&config),
+                telegram: Arc::new(crate::bot::Telegram::new(&config)),
                 config,
                 live,
                 metrics: Arc::default(),
@@ -70,6 +72,16 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The bot's shared handles (sandbox emulator, webhook secrets, wake-ups).
+    pub fn telegram(&self) -> &crate::bot::Telegram {
+        &self.inner.telegram
+    }
+
+    /// The bot's shared handles, for tasks that outlive a request.
+    pub fn telegram_arc(&self) -> Arc<crate::bot::Telegram> {
+        self.inner.telegram.clone()
     }
 
     /// The staff web's in-memory state: session cache, login throttle, cookie settings.

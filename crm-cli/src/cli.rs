@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Set up, administer, import, export, back up and verify a Telegram CRM data file",
     long_about = "Set up, administer, import, export, back up and verify a Telegram CRM data file.\n\n\
         The data file is DIR/crm.redb. Commands act as the system on the file's default \
-        organization. A running appliance holds the file; stop it first (the admin channel \
-        to a running appliance comes with the web appliance).",
+        organization. While the appliance runs it holds the file; commands then go to it over \
+        its admin channel (DIR/admin.sock) and print the same output.",
     after_long_help = crate::exit::HELP
 )]
 pub(crate) struct Cli {
@@ -40,6 +40,9 @@ pub(crate) enum Command {
     /// Roles.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// API tokens for the JSON API (`Authorization: Bearer crm_...`).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Import customers or orders from a CSV file (all rows or none).
     Import {
         /// What the file holds.
@@ -167,6 +170,33 @@ pub(crate) enum RoleCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token that acts as a user, with their permissions (shown once).
+    Create {
+        /// The user's login name.
+        #[arg(long)]
+        user: String,
+        /// What the token is for (`reports script`); `token N` when omitted.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tokens (never their text).
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id: it is refused from then on.
+    Revoke {
+        /// The token's id (see `crm token list`).
+        id: u64,
     },
 }
 

@@ -1,62 +1,110 @@
 //! One function per command: parse what clap left, make one crm-lib call, render the result.
 
-/// `println!` that returns an error instead of panicking when stdout is closed
-/// (`crm stats | head`); `main` turns a broken pipe into a quiet exit.
+/// `println!` to the command's output ([`Io::out`]) that returns an error instead of
+/// panicking when it is closed (`crm stats | head`); `main` turns a broken pipe into a quiet
+/// exit.
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)?
-    }};
+    ($io:expr) => {
+        writeln!($io.out)?
+    };
+    ($io:expr, $($arg:tt)*) => {
+        writeln!($io.out, $($arg)*)?
+    };
 }
 
 use std::fs;
-use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
-use std::path::Path;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use crm_lib::{Actor, Crm, ErrorKind, ExportFormat, NewUser, OrgId, Password, Setup, UserStatus};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::Io;
 use crate::cli::{
-    Cli, Command, ExportKind, Format, ImportKind, InitArgs, RoleCommand, UserCommand,
+    Cli, Command, ExportKind, Format, ImportKind, InitArgs, RoleCommand, TokenCommand, UserCommand,
 };
 use crate::exit::{self, Exit};
 
-/// Runs the command of `cli`.
-pub(crate) fn run(cli: &Cli) -> Result<()> {
+/// Where a command runs: the data file as the user named it (for messages), and, for a
+/// command sent over the admin channel, the caller's working directory that relative paths
+/// are resolved against (the appliance's own differs).
+#[derive(Debug, Clone)]
+pub(crate) struct Place {
+    /// `DIR/crm.redb`, as the user's `--data-dir` names it.
+    pub(crate) data_file: PathBuf,
+    /// The caller's working directory, for commands run by the appliance.
+    pub(crate) cwd: Option<PathBuf>,
+}
+
+impl Place {
+    /// A path given on the command line, ready to open: relative paths are the caller's.
+    pub(crate) fn path(&self, path: &Path) -> PathBuf {
+        match &self.cwd {
+            Some(cwd) if path.is_relative() => cwd.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+}
+
+/// Runs the command of `cli` on the data file it names.
+pub(crate) fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
     let data_file = cli.data_dir.join("crm.redb");
     match &cli.command {
-        Command::Init(args) => init(&cli.data_dir, &data_file, args),
-        Command::Restore { input, force } => restore(&cli.data_dir, &data_file, input, *force),
+        Command::Init(args) => init(&cli.data_dir, &data_file, args, io),
+        Command::Restore { input, force } => restore(&cli.data_dir, &data_file, input, *force, io),
         command => {
             let crm = open(&data_file)?;
-            let org = crm
-                .default_organization()
-                .with_context(|| format!("reading {}", data_file.display()))?
-                .id;
-            let result = dispatch(&crm, org, &data_file, command);
+            let place = Place {
+                data_file: data_file.clone(),
+                cwd: None,
+            };
+            let result = on_store(&crm, &place, command, io);
             crm.close();
             result
         }
     }
 }
 
-fn dispatch(crm: &Crm, org: OrgId, data_file: &Path, command: &Command) -> Result<()> {
+/// Runs a command that works on an open store: offline on the file, or inside the running
+/// appliance for a command sent over its admin channel (same code, same output).
+pub(crate) fn on_store(crm: &Crm, place: &Place, command: &Command, io: &mut Io<'_>) -> Result<()> {
+    let org = crm
+        .default_organization()
+        .with_context(|| format!("reading {}", place.data_file.display()))?
+        .id;
+    dispatch(crm, org, place, command, io)
+}
+
+fn dispatch(
+    crm: &Crm,
+    org: OrgId,
+    place: &Place,
+    command: &Command,
+    io: &mut Io<'_>,
+) -> Result<()> {
     match command {
-        Command::User(command) => user(crm, org, command),
-        Command::Role(RoleCommand::List { json }) => role_list(crm, org, *json),
-        Command::Import { what, file } => import(crm, org, *what, file),
+        Command::User(command) => user(crm, org, command, io),
+        Command::Role(RoleCommand::List { json }) => role_list(crm, org, *json, io),
+        Command::Token(command) => token(crm, org, command, io),
+        Command::Import { what, file } => import(crm, org, *what, file, place, io),
         Command::Export {
             what,
             format,
             output,
-        } => export(crm, org, *what, *format, output.as_deref()),
-        Command::Backup { out } => backup(crm, out),
-        Command::Verify => verify(crm, data_file),
-        Command::Stats { json } => stats(crm, *json),
-        Command::Demo => demo(crm, org),
-        Command::Init(_) | Command::Restore { .. } => Ok(()),
+        } => export(crm, org, *what, *format, output.as_deref(), place, io),
+        Command::Backup { out } => backup(crm, out, place, io),
+        Command::Verify => verify(crm, &place.data_file, io),
+        Command::Stats { json } => stats(crm, *json, &place.data_file, io),
+        Command::Demo => demo(crm, org, io),
+        Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
+            code: exit::IN_USE,
+            message: format!(
+                "the data file {} is in use by the running appliance; stop it before `crm init` or `crm restore`",
+                place.data_file.display()
+            ),
+        })),
     }
 }
 
@@ -64,8 +112,11 @@ fn busy(data_file: &Path) -> anyhow::Error {
     anyhow::Error::new(Exit {
         code: exit::IN_USE,
         message: format!(
-            "the data file {} is in use by a running appliance; stop it or wait for the admin channel (coming with the web appliance)",
-            data_file.display()
+            "the data file {} is in use by a running appliance; stop it or wait for the admin channel ({}) to answer",
+            data_file.display(),
+            data_file
+                .with_file_name(crate::remote::SOCKET_NAME)
+                .display()
         ),
     })
 }
@@ -129,7 +180,7 @@ fn slugify(name: &str) -> String {
     }
 }
 
-fn init(data_dir: &Path, data_file: &Path, args: &InitArgs) -> Result<()> {
+fn init(data_dir: &Path, data_file: &Path, args: &InitArgs, io: &mut Io<'_>) -> Result<()> {
     create_private_dir(data_dir)?;
     let crm = open_or_create(data_file)?;
     #[cfg(unix)]
@@ -151,23 +202,23 @@ fn init(data_dir: &Path, data_file: &Path, args: &InitArgs) -> Result<()> {
         .with_context(|| format!("setting up {}", data_file.display()))?;
     crm.close();
     out!(
+        io,
         "created {} with organization {:?} (slug {}, template {})",
         data_file.display(),
         org.name,
         org.slug,
         org.template
     );
-    out!("administrator: {}", admin.username);
-    out!("password: {}", password.expose());
-    out!("(shown once; the first login asks for a new password)");
+    out!(io, "administrator: {}", admin.username);
+    out!(io, "password: {}", password.expose());
+    out!(io, "(shown once; the first login asks for a new password)");
     Ok(())
 }
 
-/// Reads a password from the first line of stdin (without its line ending).
-fn password_from_stdin() -> Result<Password> {
+/// Reads a password from the first line of the input (without its line ending).
+fn password_from_stdin(io: &mut Io<'_>) -> Result<Password> {
     let mut line = String::new();
-    io::stdin()
-        .lock()
+    io.input
         .read_line(&mut line)
         .context("reading the password from stdin")?;
     let line = line.strip_suffix('\n').unwrap_or(&line);
@@ -175,7 +226,7 @@ fn password_from_stdin() -> Result<Password> {
     Ok(Password::parse(line)?)
 }
 
-fn user(crm: &Crm, org: OrgId, command: &UserCommand) -> Result<()> {
+fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result<()> {
     let system = Actor::system(org);
     match command {
         UserCommand::Add {
@@ -185,7 +236,7 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand) -> Result<()> {
             password_stdin,
         } => {
             let password = if *password_stdin {
-                password_from_stdin()?
+                password_from_stdin(io)?
             } else {
                 crm_lib::generate_password()?
             };
@@ -202,46 +253,123 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand) -> Result<()> {
                 )
                 .with_context(|| format!("adding user {name}"))?;
             out!(
+                io,
                 "created user {} with roles {}",
                 user.username,
                 roles.join(", ")
             );
             if !password_stdin {
-                out!("password: {}", password.expose());
-                out!("(shown once; the first login asks for a new password)");
+                out!(io, "password: {}", password.expose());
+                out!(io, "(shown once; the first login asks for a new password)");
             }
         }
-        UserCommand::List { json } => user_list(crm, org, *json)?,
+        UserCommand::List { json } => user_list(crm, org, *json, io)?,
         UserCommand::Passwd {
             name,
             password_stdin,
         } => {
             let user = crm.user_by_name(org, name)?;
             let password = if *password_stdin {
-                password_from_stdin()?
+                password_from_stdin(io)?
             } else {
                 crm_lib::generate_password()?
             };
             crm.set_password(&system, user.id, &password, !password_stdin)
                 .with_context(|| format!("setting the password of {name}"))?;
-            out!("set a new password for {}", user.username);
+            out!(io, "set a new password for {}", user.username);
             if !password_stdin {
-                out!("password: {}", password.expose());
-                out!("(shown once; the next login asks for a new password)");
+                out!(io, "password: {}", password.expose());
+                out!(io, "(shown once; the next login asks for a new password)");
             }
         }
         UserCommand::Disable { name } => {
             let user = crm.user_by_name(org, name)?;
             crm.disable_user(&system, user.id)
                 .with_context(|| format!("disabling {name}"))?;
-            out!("disabled {}", user.username);
+            out!(io, "disabled {}", user.username);
         }
         UserCommand::Grant { name, roles } => {
             let user = crm.user_by_name(org, name)?;
             let (id, new_roles) = (user.id, roles.clone());
             crm.write(move |tx| tx.set_user_roles(&system, id, new_roles))
                 .with_context(|| format!("setting the roles of {name}"))?;
-            out!("{} now has roles {}", user.username, roles.join(", "));
+            out!(io, "{} now has roles {}", user.username, roles.join(", "));
+        }
+    }
+    Ok(())
+}
+
+fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    match command {
+        TokenCommand::Create { user, name } => {
+            let record = crm.user_by_name(org, user)?;
+            let created = crm
+                .create_api_token(&system, record.id, name)
+                .with_context(|| format!("creating an api token for {user}"))?;
+            out!(
+                io,
+                "created api token {} {:?} for user {}",
+                created.token.id,
+                created.token.name,
+                record.username
+            );
+            out!(io, "token: {}", created.secret.expose());
+            out!(
+                io,
+                "(shown once; send it as the header `Authorization: Bearer <token>`)"
+            );
+        }
+        TokenCommand::List { user, json } => {
+            let user_id = match user {
+                Some(name) => Some(crm.user_by_name(org, name)?.id),
+                None => None,
+            };
+            let tokens = crm.api_tokens(&system, user_id)?;
+            let names: std::collections::HashMap<crm_lib::UserId, String> = crm
+                .users(org)?
+                .into_iter()
+                .map(|user| (user.id, user.username))
+                .collect();
+            let owner = |token: &crm_lib::ApiToken| {
+                names
+                    .get(&token.user)
+                    .cloned()
+                    .unwrap_or_else(|| token.user.to_string())
+            };
+            if *json {
+                let rows: Vec<serde_json::Value> = tokens
+                    .iter()
+                    .map(|token| {
+                        serde_json::json!({
+                            "id": token.id.0,
+                            "user": owner(token),
+                            "name": token.name,
+                            "created_at": token.created_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = tokens
+                .iter()
+                .map(|token| {
+                    vec![
+                        token.id.to_string(),
+                        owner(token),
+                        token.name.clone(),
+                        token.created_at.to_rfc3339(),
+                    ]
+                })
+                .collect();
+            print_table(&["ID", "USER", "NAME", "CREATED"], &rows, io)?;
+        }
+        TokenCommand::Revoke { id } => {
+            let token = crm
+                .revoke_api_token(&system, crm_lib::ApiTokenId(*id))
+                .with_context(|| format!("revoking api token {id}"))?;
+            out!(io, "revoked api token {} {:?}", token.id, token.name);
         }
     }
     Ok(())
@@ -255,7 +383,7 @@ fn role_names(crm: &Crm, org: OrgId) -> Result<std::collections::HashMap<crm_lib
         .collect())
 }
 
-fn user_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
+fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
     let names = role_names(crm, org)?;
     let users = crm.users(org)?;
     let status = |status: UserStatus| match status {
@@ -284,7 +412,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
                 })
             })
             .collect();
-        out!("{}", serde_json::to_string_pretty(&rows)?);
+        out!(io, "{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = users
@@ -304,11 +432,15 @@ fn user_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["USERNAME", "NAME", "ROLES", "STATUS", "TELEGRAM"], &rows)?;
+    print_table(
+        &["USERNAME", "NAME", "ROLES", "STATUS", "TELEGRAM"],
+        &rows,
+        io,
+    )?;
     Ok(())
 }
 
-fn role_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
+fn role_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
     let roles = crm.roles(org)?;
     if json {
         let rows: Vec<serde_json::Value> = roles
@@ -322,7 +454,7 @@ fn role_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
                 })
             })
             .collect();
-        out!("{}", serde_json::to_string_pretty(&rows)?);
+        out!(io, "{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = roles
@@ -344,19 +476,19 @@ fn role_list(crm: &Crm, org: OrgId, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["ROLE", "KIND", "PERMISSIONS"], &rows)?;
+    print_table(&["ROLE", "KIND", "PERMISSIONS"], &rows, io)?;
     Ok(())
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
-fn print_table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+fn print_table(header: &[&str], rows: &[Vec<String>], io: &mut Io<'_>) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+    let mut line = |cells: Vec<&str>| {
         let last = cells.len().saturating_sub(1);
         let mut text = String::new();
         for (index, (cell, width)) in cells.iter().zip(&widths).enumerate() {
@@ -366,7 +498,7 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
                 text.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        out!("{}", text.trim_end());
+        out!(io, "{}", text.trim_end());
         Ok::<(), io::Error>(())
     };
     line(header.to_vec())?;
@@ -376,9 +508,10 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     Ok(())
 }
 
-/// A progress bar over `len` bytes on a terminal; hidden otherwise (scripts, pipes, tests).
-fn byte_bar(len: u64) -> ProgressBar {
-    if !io::stderr().is_terminal() {
+/// A progress bar over `len` bytes on a terminal; hidden otherwise (scripts, pipes, tests,
+/// the admin channel).
+fn byte_bar(len: u64, terminal: bool) -> ProgressBar {
+    if !terminal {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
@@ -391,8 +524,8 @@ fn byte_bar(len: u64) -> ProgressBar {
 }
 
 /// A spinner with a message on a terminal; hidden otherwise.
-fn spinner(message: &str) -> ProgressBar {
-    if !io::stderr().is_terminal() {
+fn spinner(message: &str, terminal: bool) -> ProgressBar {
+    if !terminal {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner();
@@ -401,11 +534,19 @@ fn spinner(message: &str) -> ProgressBar {
     bar
 }
 
-fn import(crm: &Crm, org: OrgId, what: ImportKind, file: &Path) -> Result<()> {
-    let input = fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+fn import(
+    crm: &Crm,
+    org: OrgId,
+    what: ImportKind,
+    file: &Path,
+    place: &Place,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let input =
+        fs::File::open(place.path(file)).with_context(|| format!("opening {}", file.display()))?;
     let len = input.metadata().map(|meta| meta.len()).unwrap_or(0);
     let name = file.display().to_string();
-    let bar = byte_bar(len);
+    let bar = byte_bar(len, io.terminal);
     bar.set_message("validating");
     let progress = |bytes: u64| bar.set_position(bytes);
     let system = Actor::system(org);
@@ -422,6 +563,7 @@ fn import(crm: &Crm, org: OrgId, what: ImportKind, file: &Path) -> Result<()> {
     bar.finish_and_clear();
     let report = result?;
     out!(
+        io,
         "imported {} {noun} from {} in {:.2} s",
         report.imported,
         report.file,
@@ -436,6 +578,8 @@ fn export(
     what: ExportKind,
     format: Format,
     output: Option<&Path>,
+    place: &Place,
+    io: &mut Io<'_>,
 ) -> Result<()> {
     let format = match format {
         Format::Csv => ExportFormat::Csv,
@@ -455,18 +599,17 @@ fn export(
     };
     match output {
         Some(path) => {
-            let file =
-                fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let file = fs::File::create(place.path(path))
+                .with_context(|| format!("creating {}", path.display()))?;
             let mut out = BufWriter::new(file);
             let count =
                 run(&mut out).with_context(|| format!("exporting to {}", path.display()))?;
             out.flush()
                 .with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("exported {count} {noun} to {}", path.display());
+            writeln!(io.err, "exported {count} {noun} to {}", path.display())?;
         }
         None => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
+            let mut out = BufWriter::new(&mut *io.out);
             run(&mut out).context("exporting to stdout")?;
             out.flush().context("writing to stdout")?;
         }
@@ -478,25 +621,32 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-fn backup(crm: &Crm, out: &Path) -> Result<()> {
-    let bar = spinner("backing up");
-    let report = crm.backup(out);
+fn backup(crm: &Crm, out: &Path, place: &Place, io: &mut Io<'_>) -> Result<()> {
+    let bar = spinner("backing up", io.terminal);
+    let report = crm.backup(&place.path(out));
     bar.finish_and_clear();
     let report = report.with_context(|| format!("backing up to {}", out.display()))?;
     out!(
+        io,
         "backed up {} entries of {} tables ({:.1} MiB) to {} in {:.2} s",
         report.entries,
         report.tables,
         mib(report.file_bytes),
-        report.path.display(),
+        out.display(),
         report.duration.as_secs_f64()
     );
     Ok(())
 }
 
-fn restore(data_dir: &Path, data_file: &Path, input: &Path, force: bool) -> Result<()> {
+fn restore(
+    data_dir: &Path,
+    data_file: &Path,
+    input: &Path,
+    force: bool,
+    io: &mut Io<'_>,
+) -> Result<()> {
     create_private_dir(data_dir)?;
-    let bar = spinner("restoring");
+    let bar = spinner("restoring", io.terminal);
     let report = crm_lib::restore(input, data_file, force);
     bar.finish_and_clear();
     let report = report.map_err(|error| {
@@ -507,6 +657,7 @@ fn restore(data_dir: &Path, data_file: &Path, input: &Path, force: bool) -> Resu
         }
     })?;
     out!(
+        io,
         "restored {} from {}: {} records, schema version {}{} in {:.2} s",
         report.path.display(),
         input.display(),
@@ -520,24 +671,29 @@ fn restore(data_dir: &Path, data_file: &Path, input: &Path, force: bool) -> Resu
         report.duration.as_secs_f64()
     );
     if report.repaired {
-        out!("note: redb repaired damage in the backup before it was checked");
+        out!(
+            io,
+            "note: redb repaired damage in the backup before it was checked"
+        );
     }
     Ok(())
 }
 
-fn verify(crm: &Crm, data_file: &Path) -> Result<()> {
-    let bar = spinner("verifying");
+fn verify(crm: &Crm, data_file: &Path, io: &mut Io<'_>) -> Result<()> {
+    let bar = spinner("verifying", io.terminal);
     let report = crm.verify();
     bar.finish_and_clear();
     let report = report.with_context(|| format!("verifying {}", data_file.display()))?;
     if !report.unchecked_tables.is_empty() {
-        eprintln!(
+        writeln!(
+            io.err,
             "note: tables without verification rules yet: {}",
             report.unchecked_tables.join(", ")
-        );
+        )?;
     }
     if report.is_clean() {
         out!(
+            io,
             "verified {}: {} records, {} index entries, no problems",
             data_file.display(),
             report.records,
@@ -546,7 +702,7 @@ fn verify(crm: &Crm, data_file: &Path) -> Result<()> {
         return Ok(());
     }
     for problem in &report.problems {
-        out!("{problem}");
+        out!(io, "{problem}");
     }
     Err(anyhow::Error::new(Exit {
         code: exit::DAMAGED,
@@ -558,25 +714,27 @@ fn verify(crm: &Crm, data_file: &Path) -> Result<()> {
     }))
 }
 
-fn stats(crm: &Crm, json: bool) -> Result<()> {
+fn stats(crm: &Crm, json: bool, data_file: &Path, io: &mut Io<'_>) -> Result<()> {
     let stats = crm.stats()?;
     if json {
-        out!("{}", serde_json::to_string_pretty(&stats)?);
+        out!(io, "{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());
     }
-    out!("file: {}", stats.path.display());
+    out!(io, "file: {}", data_file.display());
     out!(
+        io,
         "size: {:.1} MiB ({} bytes)",
         mib(stats.file_bytes),
         stats.file_bytes
     );
     match stats.schema_version {
-        Some(version) => out!("schema version: {version}"),
-        None => out!("schema version: none"),
+        Some(version) => out!(io, "schema version: {version}"),
+        None => out!(io, "schema version: none"),
     }
     for org in &stats.organizations {
-        out!();
+        out!(io);
         out!(
+            io,
             "organization {} {:?} (slug {}, template {}): {} users, {} customers, {} orders",
             org.id,
             org.name,
@@ -597,24 +755,25 @@ fn stats(crm: &Crm, json: bool) -> Result<()> {
                 ]
             })
             .collect();
-        print_table(&["STAGE", "NAME", "ORDERS"], &rows)?;
+        print_table(&["STAGE", "NAME", "ORDERS"], &rows, io)?;
     }
-    out!();
+    out!(io);
     let rows: Vec<Vec<String>> = stats
         .tables
         .iter()
         .map(|table| vec![table.name.clone(), table.entries.to_string()])
         .collect();
-    print_table(&["TABLE", "ENTRIES"], &rows)?;
+    print_table(&["TABLE", "ENTRIES"], &rows, io)?;
     Ok(())
 }
 
-fn demo(crm: &Crm, org: OrgId) -> Result<()> {
-    let bar = spinner("loading demo data");
+fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
+    let bar = spinner("loading demo data", io.terminal);
     let report = crm.load_demo(org);
     bar.finish_and_clear();
     let report = report.context("loading the demo data")?;
     out!(
+        io,
         "loaded {} orders, {} customers, {} bids, {} messages and {} markers in {:.2} s",
         report.orders,
         report.customers,
@@ -628,9 +787,9 @@ fn demo(crm: &Crm, org: OrgId) -> Result<()> {
         .iter()
         .map(|(key, count)| format!("{key} {count}"))
         .collect();
-    out!("orders by stage: {}", stages.join(", "));
-    out!();
-    out!("staff logins (passwords are shown once):");
+    out!(io, "orders by stage: {}", stages.join(", "));
+    out!(io);
+    out!(io, "staff logins (passwords are shown once):");
     let rows: Vec<Vec<String>> = report
         .staff
         .iter()
@@ -643,7 +802,7 @@ fn demo(crm: &Crm, org: OrgId) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["USERNAME", "NAME", "ROLE", "PASSWORD"], &rows)?;
+    print_table(&["USERNAME", "NAME", "ROLE", "PASSWORD"], &rows, io)?;
     Ok(())
 }
 

@@ -3,12 +3,10 @@
 use crm_lib::{ErrorKind, ImportError};
 
 /// Success.
-#[cfg(test)]
 pub(crate) const OK: u8 = 0;
 /// Any error without a more specific code.
 pub(crate) const OTHER: u8 = 1;
-/// Usage errors; clap exits with this code itself.
-#[cfg(test)]
+/// Usage errors (clap's own code).
 pub(crate) const USAGE: u8 = 2;
 /// Invalid input: a bad CSV row or argument value.
 pub(crate) const INVALID_INPUT: u8 = 3;
@@ -73,6 +71,11 @@ pub(crate) fn code_of(error: &anyhow::Error) -> u8 {
         }
     }
     OTHER
+}
+
+/// Whether the error says the data file is held by a running appliance.
+pub(crate) fn is_in_use(error: &anyhow::Error) -> bool {
+    code_of(error) == IN_USE
 }
 
 /// Whether the error is a write to a closed pipe.

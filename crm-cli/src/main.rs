@@ -16,30 +16,33 @@
 //! | 3 | invalid input: a bad CSV row, a bad argument value |
 //! | 4 | not found: no data file yet, an unknown user or file |
 //! | 5 | conflict: already set up, the file or name exists |
-//! | 6 | the data file is in use by a running appliance |
+//! | 6 | the data file is in use by a running appliance whose admin channel does not answer, or `init`/`restore` while it runs |
 //! | 7 | `crm verify` found problems, or the data file is damaged (storage error) |
+//!
+//! While the appliance runs it holds the data file; every command but `init` and `restore`
+//! then goes to it over its admin channel (`DIR/admin.sock`, see `crm_cli::remote`) and
+//! prints the same output with the same exit code.
 //!
 //! Errors go to stderr as `error: ` and the chain of causes. Passwords are printed only by
 //! the commands whose purpose is to show a new one once (`init`, `user add`, `user passwd`
 //! without `--password-stdin`, `demo`).
 
-mod cli;
-mod commands;
-mod exit;
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match commands::run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        // A reader that stopped reading (`crm export orders | head`) is not an error.
-        Err(error) if exit::is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(exit::code_of(&error))
-        }
-    }
+    // stdout and stderr stay unlocked: a progress bar draws on stderr from its own thread.
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let terminal = err.is_terminal();
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut io = crm_cli::Io {
+        out: &mut out,
+        err: &mut err,
+        input: &mut input,
+        terminal,
+    };
+    ExitCode::from(crm_cli::run(std::env::args_os().collect(), &mut io))
 }

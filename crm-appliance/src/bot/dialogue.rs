@@ -125,6 +125,7 @@ pub(crate) fn save(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

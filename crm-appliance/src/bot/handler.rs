@@ -398,8 +398,25 @@ fn on_my_chat_member(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_fixture_parses_as_a_teloxide_update() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/telegram");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let update: Result<Update, _> = serde_json::from_str(&text);
+                assert!(update.is_ok(), "{}: {:?}", path.display(), update.err());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 15, "{seen} fixtures");
+    }
 
     #[test]
     fn commands_are_parsed_with_and_without_the_bot_name() {

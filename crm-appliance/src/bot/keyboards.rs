@@ -285,6 +285,7 @@ pub(crate) fn reject_reason(language: Language, id: u64) -> InlineKeyboardMarkup
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -59,7 +59,7 @@ pub struct Telegram {
     username: OnceLock<String>,
     pub(crate) inbox_wake: Notify,
     pub(crate) outbox_wake: Arc<Notify>,
-    capacity: u64,
+    capacity: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -80,7 +80,7 @@ impl Telegram {
             username: OnceLock::new(),
             inbox_wake: Notify::new(),
             outbox_wake: Arc::new(Notify::new()),
-            capacity: crm_lib::INBOX_CAPACITY,
+            capacity: std::sync::atomic::AtomicU64::new(crm_lib::INBOX_CAPACITY),
         }
     }
 
@@ -106,7 +106,14 @@ impl Telegram {
 
     /// The most pending updates the inbox takes.
     pub(crate) fn capacity(&self) -> u64 {
+        self.capacity.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Changes the inbox capacity (tests of the full inbox).
+    #[cfg(test)]
+    pub(crate) fn set_capacity(&self, capacity: u64) {
         self.capacity
+            .store(capacity, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -208,7 +215,7 @@ pub async fn start(state: &AppState, address: SocketAddr) -> anyhow::Result<BotH
         let mut receiver = receiver.clone();
         let public_url = config.public_url.clone();
         tasks.push(tokio::spawn(async move {
-            introduce(&telegram, &api, &mut receiver).await;
+            introduce(&state, &telegram, &api, &mut receiver).await;
             match public_url {
                 Some(url) => updates::set_webhook(&telegram, &api, &url, &mut receiver).await,
                 None => {
@@ -239,13 +246,19 @@ pub async fn start(state: &AppState, address: SocketAddr) -> anyhow::Result<BotH
 
 /// getMe (the username, for commands addressed `/cmd@bot`) and setMyCommands in English and
 /// Russian; retried in the background until the Bot API answers.
-async fn introduce(telegram: &Telegram, api: &api::BotApi, shutdown: &mut watch::Receiver<bool>) {
+async fn introduce(
+    state: &AppState,
+    telegram: &Telegram,
+    api: &api::BotApi,
+    shutdown: &mut watch::Receiver<bool>,
+) {
     let mut pause = Duration::from_millis(200);
     loop {
         match api.call("getMe", &json!({}), api::CALL_TIMEOUT).await {
             Ok(me) => {
                 if let Some(username) = me.get("username").and_then(serde_json::Value::as_str) {
                     let _ = telegram.username.set(username.to_string());
+                    state.web().set_bot_username(username);
                 }
                 break;
             }

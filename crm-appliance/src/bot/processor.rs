@@ -214,6 +214,7 @@ async fn process(
     };
     let org = state.org();
     let bot_username = telegram.bot_username();
+    let chat = update.chat().map(|chat| ChatId(chat.id.0));
     let result = state
         .blocking(move |crm| {
             crm.write(move |tx| {
@@ -250,7 +251,6 @@ async fn process(
             // A business error escaped a flow (a bug): nothing was written; finish the update
             // so it cannot block the chat, and say sorry.
             tracing::error!(update_id, error = %error, "an update's flow returned an error");
-            let chat = update.chat().map(|chat| ChatId(chat.id.0));
             let outcome = finish_without_effects(state, update_id).await;
             if let Some(chat) = chat.filter(|chat| !chat.is_group()) {
                 let text = super::render::tr(crm_lib::Language::En, "bot.error.internal");
@@ -446,6 +446,7 @@ fn api_limit() -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -219,6 +219,7 @@ pub(crate) fn notification(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

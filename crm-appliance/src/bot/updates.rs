@@ -294,3 +294,98 @@ pub(crate) async fn set_webhook(
         pause = (pause * 2).min(Duration::from_secs(60));
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use clap::Parser;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::bot::WebhookSecrets;
+    use crate::config::{Cli, Config};
+
+    fn request(path: &str, secret: Option<&str>, body: &str) -> Request<Body> {
+        let mut request = Request::post(path).header("content-type", "application/json");
+        if let Some(secret) = secret {
+            request = request.header(SECRET_HEADER, secret);
+        }
+        request.body(Body::from(body.to_string())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_webhook_stores_before_answering_ignores_repeats_and_refuses_when_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .create_organization("studio", "Test", "test")
+            .unwrap()
+            .id;
+        let cli = Cli::parse_from([
+            "crm-appliance",
+            "--telegram-token",
+            "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "--public-url",
+            "https://crm.example.com",
+        ]);
+        let state = AppState::new(crm.clone(), org, Config::from_cli(&cli).unwrap());
+        let path = "/telegram/webhook/".to_string() + &"p".repeat(32);
+        let header = "h".repeat(48);
+        let _ = state.telegram().webhook.set(WebhookSecrets {
+            path: "p".repeat(32),
+            header: header.clone(),
+        });
+        let app = crate::web::app(state.clone());
+        let update = r#"{"update_id": 700, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "hi"}}"#;
+        let status = |request| {
+            let app = app.clone();
+            async move { app.oneshot(request).await.unwrap().status() }
+        };
+        assert_eq!(
+            status(request(&path, None, update)).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(request(&path, Some("wrong"), update)).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(request("/telegram/webhook/guess", Some(&header), update)).await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(request(&path, Some(&header), "not json")).await,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            crm.pending_updates(org, 10).unwrap().len(),
+            0,
+            "nothing stored yet"
+        );
+        assert_eq!(
+            status(request(&path, Some(&header), update)).await,
+            StatusCode::OK
+        );
+        let stored = crm.inbox_item(org, 700).unwrap();
+        assert_eq!(stored.payload, update, "stored as received, before the 200");
+        assert_eq!(
+            status(request(&path, Some(&header), update)).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            crm.pending_updates(org, 10).unwrap().len(),
+            1,
+            "a repeat is ignored"
+        );
+        state.telegram().set_capacity(1);
+        let another = update.replace("700", "701");
+        assert_eq!(
+            status(request(&path, Some(&header), &another)).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(crm.inbox_item(org, 701).is_err(), "refused, not stored");
+        crm.close();
+    }
+}

@@ -1,1 +1,8 @@
-//! Background jobs: outbox delivery, scheduled work.
+//! Background jobs: outbox delivery to Telegram within Telegram's limits.
+//!
+//! `outbox` sends every notification, chat message and bot reply after its transaction has
+//! committed; `limiter` keeps it within 1 message/s per chat, 30/s overall and 20/min per
+//! group.
+
+pub(crate) mod limiter;
+pub(crate) mod outbox;

@@ -113,19 +113,22 @@ fn one() -> u32 {
 
 impl Fault {
     fn error(&self) -> BotError {
-        let description = self.description.clone().unwrap_or_else(|| match self.status {
-            429 => format!(
-                "Too Many Requests: retry after {}",
-                self.retry_after.unwrap_or(1)
-            ),
-            403 => "Forbidden: bot was blocked by the user".into(),
-            400 => "Bad Request: injected fault".into(),
-            500 => "Internal Server Error".into(),
-            502 => "Bad Gateway".into(),
-            503 => "Service Unavailable".into(),
-            504 => "Gateway Timeout".into(),
-            status => format!("Error {status}"),
-        });
+        let description = self
+            .description
+            .clone()
+            .unwrap_or_else(|| match self.status {
+                429 => format!(
+                    "Too Many Requests: retry after {}",
+                    self.retry_after.unwrap_or(1)
+                ),
+                403 => "Forbidden: bot was blocked by the user".into(),
+                400 => "Bad Request: injected fault".into(),
+                500 => "Internal Server Error".into(),
+                502 => "Bad Gateway".into(),
+                503 => "Service Unavailable".into(),
+                504 => "Gateway Timeout".into(),
+                status => format!("Error {status}"),
+            });
         BotError {
             code: self.status,
             description,
@@ -332,7 +335,9 @@ fn reply_markup(params: &Map<String, Value>) -> Result<Option<Value>, BotError> 
         for button in buttons {
             let text = button.get("text").and_then(Value::as_str).unwrap_or("");
             if text.trim().is_empty() {
-                return Err(BotError::bad_request("inline keyboard button text is empty"));
+                return Err(BotError::bad_request(
+                    "inline keyboard button text is empty",
+                ));
             }
             if let Some(data) = button.get("callback_data") {
                 let data = data.as_str().unwrap_or("");
@@ -346,16 +351,27 @@ fn reply_markup(params: &Map<String, Value>) -> Result<Option<Value>, BotError> 
             }
         }
     }
-    if rows.iter().all(|row| row.as_array().is_some_and(Vec::is_empty)) {
+    if rows
+        .iter()
+        .all(|row| row.as_array().is_some_and(Vec::is_empty))
+    {
         return Ok(None);
     }
     Ok(Some(markup))
 }
 
 fn media_kind_of(message: &Value) -> Option<&'static str> {
-    ["photo", "document", "voice", "video", "audio", "video_note", "sticker"]
-        .into_iter()
-        .find(|kind| message.get(*kind).is_some())
+    [
+        "photo",
+        "document",
+        "voice",
+        "video",
+        "audio",
+        "video_note",
+        "sticker",
+    ]
+    .into_iter()
+    .find(|kind| message.get(*kind).is_some())
 }
 
 /// The file id a media message shows (the largest photo size).
@@ -538,6 +554,12 @@ impl Emulator {
         }
     }
 
+    /// The generation of the webhook currently set, if one is.
+    pub(crate) fn active_webhook(&self) -> Option<u64> {
+        let state = self.lock();
+        state.webhook.as_ref().map(|_| state.webhook_generation)
+    }
+
     /// The webhook to push to, and the next update, for the pusher.
     fn webhook_next(&self, generation: u64) -> Option<(Webhook, Option<(u64, Value)>)> {
         let state = self.lock();
@@ -634,9 +656,27 @@ impl Emulator {
         message
     }
 
-    fn target_chat(state: &State, params: &Map<String, Value>) -> Result<i64, BotError> {
+    /// The chat a send goes to. A private chat the emulator has not seen (after a restart
+    /// the emulator starts empty while the appliance still knows its customers) is created
+    /// with a placeholder name, as Telegram would deliver to a user who started the bot long
+    /// ago; an unknown group is "chat not found".
+    fn target_chat(state: &mut State, params: &Map<String, Value>) -> Result<i64, BotError> {
         let chat = int_param(params, "chat_id")
             .ok_or_else(|| BotError::bad_request("chat_id is empty"))?;
+        if chat > 0 && chat < (1 << 52) && !state.chats.contains_key(&chat) {
+            state.chats.insert(
+                chat,
+                SimChat {
+                    user: SimUser {
+                        id: chat,
+                        first_name: format!("User {chat}"),
+                        ..SimUser::default()
+                    },
+                    blocked: false,
+                    messages: VecDeque::new(),
+                },
+            );
+        }
         match state.chats.get(&chat) {
             None => Err(BotError::bad_request("chat not found")),
             Some(sim) if sim.blocked => Err(BotError::forbidden_blocked()),
@@ -678,7 +718,10 @@ impl Emulator {
             })
             .unwrap_or(extension)
             .to_ascii_lowercase();
-        let file_id = format!("{prefix}{n:08}AAE{:06x}", n.wrapping_mul(2_654_435_761) % 0xff_ffff);
+        let file_id = format!(
+            "{prefix}{n:08}AAE{:06x}",
+            n.wrapping_mul(2_654_435_761) % 0xff_ffff
+        );
         let file_path = format!("{folder}/file_{n}.{extension}");
         let stored = StoredFile {
             file_unique_id: format!("AQAD{n:06}"),
@@ -705,13 +748,8 @@ impl Emulator {
             "photo" => {
                 // A thumbnail and the full size, as Telegram sends (the bot must pick the
                 // largest); the emulator does not resize, so both carry the same bytes.
-                let (thumb_id, thumb) = Self::store_file(
-                    state,
-                    "photo",
-                    stored.bytes.clone(),
-                    &stored.mime,
-                    None,
-                )?;
+                let (thumb_id, thumb) =
+                    Self::store_file(state, "photo", stored.bytes.clone(), &stored.mime, None)?;
                 json!([
                     {"file_id": thumb_id, "file_unique_id": thumb.file_unique_id, "file_size": size, "width": 90, "height": 68},
                     {"file_id": file_id, "file_unique_id": stored.file_unique_id, "file_size": size, "width": 1280, "height": 960}
@@ -759,7 +797,9 @@ impl Emulator {
                     return Ok(json!(true));
                 }
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(BotError::bad_request("bad webhook: An HTTPS URL must be provided for webhook"));
+                    return Err(BotError::bad_request(
+                        "bad webhook: An HTTPS URL must be provided for webhook",
+                    ));
                 }
                 let secret = str_param(params, "secret_token").map(str::to_string);
                 if let Some(secret) = &secret
@@ -769,7 +809,9 @@ impl Emulator {
                             .bytes()
                             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
                 {
-                    return Err(BotError::bad_request("secret token contains unallowed characters"));
+                    return Err(BotError::bad_request(
+                        "secret token contains unallowed characters",
+                    ));
                 }
                 if bool_param(params, "drop_pending_updates") {
                     state.queue.clear();
@@ -840,11 +882,11 @@ impl Emulator {
                 Ok(json!(true))
             }
             "sendChatAction" => {
-                Self::target_chat(&state, params)?;
+                Self::target_chat(&mut state, params)?;
                 Ok(json!(true))
             }
             "sendMessage" => {
-                let chat = Self::target_chat(&state, params)?;
+                let chat = Self::target_chat(&mut state, params)?;
                 let text = str_param(params, "text").unwrap_or("");
                 if text.trim().is_empty() {
                     return Err(BotError::bad_request("message text is empty"));
@@ -861,7 +903,7 @@ impl Emulator {
                 Ok(self.bot_message(&mut state, chat, body))
             }
             "editMessageText" | "editMessageReplyMarkup" | "editMessageCaption" => {
-                let chat = Self::target_chat(&state, params)?;
+                let chat = Self::target_chat(&mut state, params)?;
                 let message_id = int_param(params, "message_id")
                     .ok_or_else(|| BotError::bad_request("message identifier is not specified"))?;
                 let markup = reply_markup(params)?;
@@ -897,7 +939,9 @@ impl Emulator {
                 let mut edited = entry.json.clone();
                 if let Some((field, text)) = text {
                     if field == "text" && edited.get("text").is_none() {
-                        return Err(BotError::bad_request("there is no text in the message to edit"));
+                        return Err(BotError::bad_request(
+                            "there is no text in the message to edit",
+                        ));
                     }
                     edited[field] = json!(text);
                 }
@@ -930,7 +974,7 @@ impl Emulator {
                 Ok(edited)
             }
             "deleteMessage" => {
-                let chat = Self::target_chat(&state, params)?;
+                let chat = Self::target_chat(&mut state, params)?;
                 let message_id = int_param(params, "message_id")
                     .ok_or_else(|| BotError::bad_request("message identifier is not specified"))?;
                 let sim = state
@@ -947,7 +991,9 @@ impl Emulator {
                 Ok(json!(true))
             }
             "answerCallbackQuery" => {
-                let id = str_param(params, "callback_query_id").unwrap_or("").to_string();
+                let id = str_param(params, "callback_query_id")
+                    .unwrap_or("")
+                    .to_string();
                 let text = str_param(params, "text").map(str::to_string);
                 if text.as_ref().is_some_and(|text| text.chars().count() > 200) {
                     return Err(BotError::bad_request("MESSAGE_TOO_LONG"));
@@ -964,7 +1010,7 @@ impl Emulator {
                 }
             }
             "sendPhoto" | "sendDocument" | "sendVoice" | "sendVideo" | "sendAudio" => {
-                let chat = Self::target_chat(&state, params)?;
+                let chat = Self::target_chat(&mut state, params)?;
                 let kind = match method {
                     "sendPhoto" => "photo",
                     "sendVoice" => "voice",
@@ -977,7 +1023,8 @@ impl Emulator {
                     return Err(BotError::bad_request("message caption is too long"));
                 }
                 let markup = reply_markup(params)?;
-                let (file_id, stored) = self.resolve_input_file(&mut state, kind, params, &uploads, kind)?;
+                let (file_id, stored) =
+                    self.resolve_input_file(&mut state, kind, params, &uploads, kind)?;
                 let stored_kind = if kind == "audio" { "document" } else { kind };
                 let fields = Self::media_fields(&mut state, stored_kind, &file_id, &stored)?;
                 let mut body = Map::new();
@@ -991,12 +1038,14 @@ impl Emulator {
                 Ok(self.bot_message(&mut state, chat, body))
             }
             "sendMediaGroup" => {
-                let chat = Self::target_chat(&state, params)?;
+                let chat = Self::target_chat(&mut state, params)?;
                 let media = json_param(params, "media")?
                     .and_then(|media| media.as_array().cloned())
                     .ok_or_else(|| BotError::bad_request("parameter \"media\" is required"))?;
                 if !(2..=10).contains(&media.len()) {
-                    return Err(BotError::bad_request("wrong number of messages in the media group (must be 2-10)"));
+                    return Err(BotError::bad_request(
+                        "wrong number of messages in the media group (must be 2-10)",
+                    ));
                 }
                 let mut messages = Vec::new();
                 let mut prepared = Vec::new();
@@ -1006,7 +1055,11 @@ impl Emulator {
                         Some("video") => "video",
                         Some("document") => "document",
                         Some("audio") => "document",
-                        _ => return Err(BotError::bad_request("unsupported media type in the group")),
+                        _ => {
+                            return Err(BotError::bad_request(
+                                "unsupported media type in the group",
+                            ));
+                        }
                     };
                     let mut item_params = Map::new();
                     if let Some(reference) = item.get("media") {
@@ -1014,10 +1067,17 @@ impl Emulator {
                     }
                     let (file_id, stored) =
                         self.resolve_input_file(&mut state, "media", &item_params, &uploads, kind)?;
-                    let caption = item.get("caption").and_then(Value::as_str).unwrap_or("").to_string();
+                    let caption = item
+                        .get("caption")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
                     prepared.push((kind, file_id, stored, caption));
                 }
-                let group = format!("{}", 13_000_000_000_000_000_u64 + state.next_message_id.unsigned_abs());
+                let group = format!(
+                    "{}",
+                    13_000_000_000_000_000_u64 + state.next_message_id.unsigned_abs()
+                );
                 for (kind, file_id, stored, caption) in prepared {
                     let fields = Self::media_fields(&mut state, kind, &file_id, &stored)?;
                     let mut body = Map::new();
@@ -1065,10 +1125,16 @@ impl Emulator {
             None => None,
         };
         if let Some(name) = upload_name {
-            let (bytes, file_name, mime) = uploads
-                .get(&name)
-                .ok_or_else(|| BotError::bad_request(format!("there is no {field} in the request")))?;
-            return Self::store_file(state, kind, Arc::new(bytes.clone()), mime, file_name.clone());
+            let (bytes, file_name, mime) = uploads.get(&name).ok_or_else(|| {
+                BotError::bad_request(format!("there is no {field} in the request"))
+            })?;
+            return Self::store_file(
+                state,
+                kind,
+                Arc::new(bytes.clone()),
+                mime,
+                file_name.clone(),
+            );
         }
         let stored = state
             .files
@@ -1121,7 +1187,11 @@ impl Emulator {
     }
 
     /// A simulated user sends a message to the bot; returns (update_id, message_id).
-    pub(crate) fn user_send(&self, user: SimUser, content: SimContent) -> Result<(u64, i64), String> {
+    pub(crate) fn user_send(
+        &self,
+        user: SimUser,
+        content: SimContent,
+    ) -> Result<(u64, i64), String> {
         let mut state = self.lock();
         Self::ensure_chat(&mut state, &user)?;
         let sim_user = state
@@ -1201,7 +1271,12 @@ impl Emulator {
     }
 
     /// A simulated user edits one of their text messages; returns the update id.
-    pub(crate) fn user_edit(&self, user_id: i64, message_id: i64, text: &str) -> Result<u64, String> {
+    pub(crate) fn user_edit(
+        &self,
+        user_id: i64,
+        message_id: i64,
+        text: &str,
+    ) -> Result<u64, String> {
         let mut state = self.lock();
         let chat = state.chats.get_mut(&user_id).ok_or("no such chat")?;
         let entry = chat
@@ -1248,7 +1323,9 @@ impl Emulator {
                     && entry.json.get("message_id").and_then(Value::as_i64) == Some(message_id)
             })
             .map(|entry| entry.json.clone())
-            .unwrap_or_else(|| json!({"chat": user.chat_json(), "message_id": message_id, "date": 0}));
+            .unwrap_or_else(
+                || json!({"chat": user.chat_json(), "message_id": message_id, "date": 0}),
+            );
         let id = format!("{}", 4_000_000_000_000_000_000_u64 + state.next_query);
         state.next_query += 1;
         state.queries.insert(
@@ -1287,9 +1364,15 @@ impl Emulator {
         chat.blocked = blocked;
         let user = chat.user.clone();
         let (old, new) = if blocked {
-            (json!({"user": Self::bot_user(), "status": "member"}), json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}))
+            (
+                json!({"user": Self::bot_user(), "status": "member"}),
+                json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}),
+            )
         } else {
-            (json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}), json!({"user": Self::bot_user(), "status": "member"}))
+            (
+                json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}),
+                json!({"user": Self::bot_user(), "status": "member"}),
+            )
         };
         let update = json!({
             "chat": user.chat_json(),
@@ -1307,7 +1390,12 @@ impl Emulator {
     /// Queues a raw update (a fixture) `times` times; its `update_id` is replaced by the
     /// emulator's next one unless `keep_update_id`. A private message's chat is created and
     /// the message recorded. Returns the update ids.
-    pub(crate) fn inject(&self, mut update: Value, times: u32, keep_update_id: bool) -> Result<Vec<u64>, String> {
+    pub(crate) fn inject(
+        &self,
+        mut update: Value,
+        times: u32,
+        keep_update_id: bool,
+    ) -> Result<Vec<u64>, String> {
         if !update.is_object() {
             return Err("an update is a JSON object".into());
         }
@@ -1461,6 +1549,7 @@ fn sim_user_blocked(state: &State, user_id: i64) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -1478,15 +1567,30 @@ mod tests {
         let emulator = Emulator::new();
         emulator.seed(Some(99));
         let (id, _) = emulator
-            .user_send(alice(), SimContent { text: Some("/start".into()), file: None })
+            .user_send(
+                alice(),
+                SimContent {
+                    text: Some("/start".into()),
+                    file: None,
+                },
+            )
             .unwrap();
         assert_eq!(id, 100);
-        let first = emulator.get_updates(None, 100, Duration::ZERO).await.unwrap();
+        let first = emulator
+            .get_updates(None, 100, Duration::ZERO)
+            .await
+            .unwrap();
         assert_eq!(first[0]["update_id"], 100);
         assert_eq!(first[0]["message"]["entities"][0]["type"], "bot_command");
-        let again = emulator.get_updates(Some(100), 100, Duration::ZERO).await.unwrap();
+        let again = emulator
+            .get_updates(Some(100), 100, Duration::ZERO)
+            .await
+            .unwrap();
         assert_eq!(again.as_array().unwrap().len(), 1, "not confirmed yet");
-        let after = emulator.get_updates(Some(101), 100, Duration::ZERO).await.unwrap();
+        let after = emulator
+            .get_updates(Some(101), 100, Duration::ZERO)
+            .await
+            .unwrap();
         assert!(after.as_array().unwrap().is_empty());
     }
 
@@ -1494,14 +1598,25 @@ mod tests {
     async fn a_long_poll_wakes_up_when_a_user_writes() {
         let emulator = Arc::new(Emulator::new());
         let poller = emulator.clone();
-        let poll = tokio::spawn(async move {
-            poller.get_updates(None, 100, Duration::from_secs(10)).await
-        });
+        let poll =
+            tokio::spawn(
+                async move { poller.get_updates(None, 100, Duration::from_secs(10)).await },
+            );
         tokio::time::sleep(Duration::from_millis(50)).await;
         emulator
-            .user_send(alice(), SimContent { text: Some("hi".into()), file: None })
+            .user_send(
+                alice(),
+                SimContent {
+                    text: Some("hi".into()),
+                    file: None,
+                },
+            )
             .unwrap();
-        let updates = tokio::time::timeout(Duration::from_secs(2), poll).await.unwrap().unwrap().unwrap();
+        let updates = tokio::time::timeout(Duration::from_secs(2), poll)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         assert_eq!(updates[0]["message"]["text"], "hi");
     }
 
@@ -1527,7 +1642,13 @@ mod tests {
     fn bot_messages_keep_their_keyboard_and_edits_remove_it() {
         let emulator = Emulator::new();
         emulator
-            .user_send(alice(), SimContent { text: Some("hi".into()), file: None })
+            .user_send(
+                alice(),
+                SimContent {
+                    text: Some("hi".into()),
+                    file: None,
+                },
+            )
             .unwrap();
         let mut params = Map::new();
         params.insert("chat_id".into(), json!(42));
@@ -1536,19 +1657,27 @@ mod tests {
             "reply_markup".into(),
             json!({"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}),
         );
-        let sent = emulator.call("sendMessage", &params, HashMap::new()).unwrap();
+        let sent = emulator
+            .call("sendMessage", &params, HashMap::new())
+            .unwrap();
         let id = sent["message_id"].as_i64().unwrap();
         let mut edit = Map::new();
         edit.insert("chat_id".into(), json!(42));
         edit.insert("message_id".into(), json!(id));
-        emulator.call("editMessageReplyMarkup", &edit, HashMap::new()).unwrap();
+        emulator
+            .call("editMessageReplyMarkup", &edit, HashMap::new())
+            .unwrap();
         let view = emulator.chat_view(42).unwrap();
         assert!(view["messages"][1].get("reply_markup").is_none());
-        let unknown = emulator.call("sendMessage", &{
-            let mut p = params.clone();
-            p.insert("chat_id".into(), json!(7));
-            p
-        }, HashMap::new());
+        let unknown = emulator.call(
+            "sendMessage",
+            &{
+                let mut p = params.clone();
+                p.insert("chat_id".into(), json!(-1_001_234_567_890_i64));
+                p
+            },
+            HashMap::new(),
+        );
         assert_eq!(unknown.unwrap_err().code, 400);
     }
 }

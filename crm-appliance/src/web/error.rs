@@ -154,7 +154,8 @@ impl IntoResponse for AppError {
 }
 
 /// Middleware: for requests under `/api`, an error answer built by [`AppError`] becomes
-/// `{"error": message, "field": field}` JSON with the same status.
+/// `{"error": {"kind", "message", "field"}}` JSON with the same status (the shape of
+/// the JSON API's own errors).
 pub async fn api_errors_as_json(request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/") || request.uri().path() == "/api";
     let response = next.run(request).await;
@@ -165,7 +166,19 @@ pub async fn api_errors_as_json(request: Request, next: Next) -> Response {
         return response;
     };
     let status = response.status();
-    let json = serde_json::json!({ "error": body.message, "field": body.field });
+    let kind = match status.as_u16() {
+        400 => "bad_request",
+        403 => "permission_denied",
+        404 => "not_found",
+        409 => "conflict",
+        413 => "too_large",
+        422 => "invalid_input",
+        429 => "busy",
+        _ => "error",
+    };
+    let json = serde_json::json!({
+        "error": { "kind": kind, "message": body.message, "field": body.field }
+    });
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],

@@ -255,15 +255,13 @@ fn labels(key: &SeriesKey) -> String {
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_string());
+    // A clone of the matched path is a reference count, not a copy of the text.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     state.metrics().record(
         &method,
-        route.as_deref().unwrap_or(UNMATCHED),
+        route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
         response.status(),
         micros,
     );

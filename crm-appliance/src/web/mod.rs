@@ -7,6 +7,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod chat;
 pub mod csrf;
 pub mod error;
 pub mod i18n;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod sse;
+pub mod tokens;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -90,9 +92,13 @@ pub fn app(state: AppState) -> Router {
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .merge(pages::routes())
+        .merge(chat::routes())
+        .merge(tokens::routes())
         .route("/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api::routes())
+        .merge(crate::sandbox::routes())
+        .merge(crate::bot::updates::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(error::api_errors_as_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

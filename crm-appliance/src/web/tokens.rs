@@ -120,7 +120,13 @@ async fn list(
 ) -> Result<Markup, AppError> {
     let tokens = own_tokens(&state, &staff).await?;
     let done = query.done.as_deref().map(|_| staff.t("tokens.revoked"));
-    Ok(view(&staff, &tokens, None, &FormError::none(), done.as_deref()))
+    Ok(view(
+        &staff,
+        &tokens,
+        None,
+        &FormError::none(),
+        done.as_deref(),
+    ))
 }
 
 /// `?done=revoked` after a revoke.
@@ -155,14 +161,8 @@ async fn create(
         )
         .into_response(),
         Err(error) if error.kind() != crm_lib::ErrorKind::Storage => {
-            let mut response = view(
-                &staff,
-                &tokens,
-                None,
-                &FormError::from_error(&error),
-                None,
-            )
-            .into_response();
+            let mut response =
+                view(&staff, &tokens, None, &FormError::from_error(&error), None).into_response();
             *response.status_mut() = crate::web::error::status_of(error.kind());
             response
         }

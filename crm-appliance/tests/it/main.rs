@@ -3,5 +3,21 @@
 
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod admin_channel;
+mod api;
+mod bad_input;
+mod bot_bad_input;
+mod bot_flows;
+mod bot_staff;
+mod bot_support;
+mod browser;
+mod chat;
+mod metrics;
+mod outbox;
+mod routes_by_role;
+mod sandbox;
+mod sse;
+mod staff;
 mod startup;
 mod support;
+mod web_helpers;

@@ -367,6 +367,16 @@ impl Crm {
     }
 }
 
+/// Every payment method (active or not), by id, for those who manage billing (the payment
+/// methods page).
+///
+/// # Errors
+/// Permission denied without `manage_billing`.
+pub fn billing_methods_in(view: &impl View, actor: &Actor) -> Result<Vec<PaymentMethod>> {
+    require(view, actor, Permission::ManageBilling)?;
+    payment_methods_in(view, actor.org)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,14 +434,4 @@ mod tests {
             "Pay 1500.50 EUR for #42; ref 42"
         );
     }
-}
-
-/// Every payment method (active or not), by id, for those who manage billing (the payment
-/// methods page).
-///
-/// # Errors
-/// Permission denied without `manage_billing`.
-pub fn billing_methods_in(view: &impl View, actor: &Actor) -> Result<Vec<PaymentMethod>> {
-    require(view, actor, Permission::ManageBilling)?;
-    payment_methods_in(view, actor.org)
 }

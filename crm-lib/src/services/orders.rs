@@ -456,6 +456,9 @@ impl Tx<'_> {
     /// # Errors
     /// As [`Tx::approve_order`], plus invalid input for the reason.
     pub fn reject_order(&mut self, actor: &Actor, order: OrderId, reason: &str) -> Result<Order> {
+        // The permission comes first, so that someone who may not moderate learns nothing
+        // from the validation.
+        require(self, actor, Permission::ModerateOrders)?;
         let reason = clean_text("reason", reason, 1, 500)?;
         self.moderate(actor, order, Some(reason))
     }

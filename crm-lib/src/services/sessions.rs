@@ -191,7 +191,7 @@ pub fn own_sessions_in(view: &impl View, actor: &Actor) -> Result<Vec<(SessionHa
             out.push((hash, session));
         }
     }
-    out.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at));
+    out.sort_by_key(|(_, session)| std::cmp::Reverse(session.created_at));
     Ok(out)
 }
 
@@ -246,11 +246,11 @@ impl Tx<'_> {
     /// Storage only.
     pub fn touch_session(&mut self, hash: SessionHash, seen: Timestamp) -> Result<()> {
         let key = session_key(hash);
-        if let Some(mut session) = self.get::<Session>(tables::SESSIONS, &key)? {
-            if seen > session.last_seen_at {
-                session.last_seen_at = seen;
-                self.put(tables::SESSIONS, &key, &session)?;
-            }
+        if let Some(mut session) = self.get::<Session>(tables::SESSIONS, &key)?
+            && seen > session.last_seen_at
+        {
+            session.last_seen_at = seen;
+            self.put(tables::SESSIONS, &key, &session)?;
         }
         Ok(())
     }
@@ -350,11 +350,10 @@ impl Tx<'_> {
         let mut stale = Vec::new();
         self.for_each_prefix(tables::SESSIONS, &Key::empty(), |key, value| {
             let session = codec::decode::<Session>(value)?;
-            if now >= session.expires_at() || now.0.saturating_sub(session.last_seen_at.0) > idle_ms
-            {
-                if let Ok(bytes) = <[u8; 32]>::try_from(key) {
-                    stale.push((SessionHash(bytes), session));
-                }
+            let expired = now >= session.expires_at()
+                || now.0.saturating_sub(session.last_seen_at.0) > idle_ms;
+            if expired && let Ok(bytes) = <[u8; 32]>::try_from(key) {
+                stale.push((SessionHash(bytes), session));
             }
             Ok(true)
         })?;

@@ -149,7 +149,9 @@ impl ReadTx {
 view_impl!(ReadTx, open_read);
 
 /// A write transaction of the group-commit writer. Use cases are methods on it (see
-/// [`crate::Crm::write`]); several may run in one `Tx`, and all of them commit or none.
+/// [`crate::Crm::write`]); several may run in one `Tx`, and all of them commit or none. The
+/// writer runs the jobs of concurrent callers in one shared transaction and rolls back a
+/// failing job alone through an undo log.
 ///
 /// House rule for every use case: check everything first, write after. A use case that
 /// returns a business error (not found, invalid, conflict, denied) has written nothing, so a
@@ -157,11 +159,74 @@ view_impl!(ReadTx, open_read);
 pub struct Tx<'a> {
     txn: &'a redb::WriteTransaction,
     now: Timestamp,
+    /// The undo log of the job running in a shared batch transaction: every overwritten or
+    /// removed entry's previous value, so one failing job can be rolled back without the
+    /// others (redb's savepoints only work on a transaction that has not written yet).
+    /// `None` outside the writer (migrations, fixture writers), where nothing is rolled back.
+    undo: Option<std::cell::RefCell<Vec<Undo>>>,
+}
+
+/// One entry of the undo log: the value `key` had before the job touched it.
+struct Undo {
+    def: Def,
+    key: Vec<u8>,
+    previous: Option<Vec<u8>>,
 }
 
 impl<'a> Tx<'a> {
     pub(crate) fn new(txn: &'a redb::WriteTransaction, now: Timestamp) -> Self {
-        Tx { txn, now }
+        Tx {
+            txn,
+            now,
+            undo: None,
+        }
+    }
+
+    /// A transaction shared by the jobs of a batch, each of which can be rolled back alone.
+    pub(crate) fn batch(txn: &'a redb::WriteTransaction, now: Timestamp) -> Self {
+        Tx {
+            txn,
+            now,
+            undo: Some(std::cell::RefCell::new(Vec::new())),
+        }
+    }
+
+    /// Starts the next job of a batch: forgets the previous job's undo log, sets the clock.
+    pub(crate) fn begin_job(&mut self, now: Timestamp) {
+        self.now = now;
+        if let Some(undo) = &mut self.undo {
+            undo.get_mut().clear();
+        }
+    }
+
+    /// Undoes every write of the current job, newest first.
+    pub(crate) fn rollback_job(&mut self) -> Result<()> {
+        let Some(undo) = &mut self.undo else {
+            return Ok(());
+        };
+        let log = std::mem::take(undo.get_mut());
+        for entry in log.into_iter().rev() {
+            let mut table = self.txn.open_table(entry.def)?;
+            match entry.previous {
+                Some(previous) => {
+                    table.insert(entry.key.as_slice(), previous.as_slice())?;
+                }
+                None => {
+                    table.remove(entry.key.as_slice())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn log(&self, def: Def, key: &[u8], previous: Option<Vec<u8>>) {
+        if let Some(undo) = &self.undo {
+            undo.borrow_mut().push(Undo {
+                def,
+                key: key.to_vec(),
+                previous,
+            });
+        }
     }
 
     fn open_write(
@@ -178,7 +243,9 @@ impl<'a> Tx<'a> {
 
     pub(crate) fn put_raw(&self, def: Def, key: &[u8], value: &[u8]) -> Result<()> {
         let mut table = self.txn.open_table(def)?;
-        table.insert(key, value)?;
+        let previous = table.insert(key, value)?.map(|old| old.value().to_vec());
+        drop(table);
+        self.log(def, key, previous);
         Ok(())
     }
 
@@ -194,7 +261,15 @@ impl<'a> Tx<'a> {
     /// Removes an entry; returns whether it existed.
     pub(crate) fn remove(&self, def: Def, key: &Key) -> Result<bool> {
         let mut table = self.txn.open_table(def)?;
-        Ok(table.remove(key.as_slice())?.is_some())
+        let previous = table
+            .remove(key.as_slice())?
+            .map(|old| old.value().to_vec());
+        drop(table);
+        let existed = previous.is_some();
+        if existed {
+            self.log(def, key.as_slice(), previous);
+        }
+        Ok(existed)
     }
 
     /// Takes the next id of sequence `name` in `org` (ids start at 1).

@@ -5,16 +5,16 @@ use crm_lib::*;
 
 use crate::support::World;
 
-fn snapshot(
-    crm: &Crm,
-    org: OrgId,
-) -> (
+/// Everything of one organization that a stray write could change.
+type Snapshot = (
     Vec<Order>,
     Vec<User>,
     Vec<Customer>,
     Vec<OutboxItem>,
     Vec<Marker>,
-) {
+);
+
+fn snapshot(crm: &Crm, org: OrgId) -> Snapshot {
     (
         crm.all_orders(org).unwrap(),
         crm.users(org).unwrap(),

@@ -159,3 +159,43 @@ fn a_second_process_is_told_the_file_is_in_use() {
     assert_eq!(error.kind(), ErrorKind::Busy);
     assert!(error.to_string().contains("in use"), "{error}");
 }
+
+#[test]
+fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let crm = Arc::new(Crm::open(dir.path().join("crm.redb")).unwrap());
+    let org = crm.create_organization("studio", "Undo", "undo").unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|thread| {
+            let crm = crm.clone();
+            std::thread::spawn(move || {
+                for index in 0..30i64 {
+                    let telegram_id = TelegramUserId(1_000 + thread * 100 + index);
+                    let fail = index % 2 == 1;
+                    let result: Result<()> = crm.write(move |tx| {
+                        let customer = tx.upsert_telegram_customer(
+                            org.id,
+                            TelegramProfile { telegram_id, username: None, first_name: "U".into(), last_name: None, language_code: None },
+                        )?;
+                        tx.create_order(
+                            &Actor::customer(org.id, customer.id),
+                            NewOrder { title: format!("order {}", telegram_id.0), description: "d".into(), ..NewOrder::default() },
+                        )?;
+                        if fail { Err(Error::conflict("fails after writing")) } else { Ok(()) }
+                    });
+                    assert_eq!(result.is_err(), fail);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let customers = crm.all_customers(org.id).unwrap();
+    assert_eq!(customers.len(), 8 * 15);
+    assert!(customers.iter().all(|customer| (customer.telegram_id.unwrap().0 - 1_000) % 100 % 2 == 0));
+    let orders = crm.all_orders(org.id).unwrap();
+    assert_eq!(orders.len(), 8 * 15);
+    let report = crm.verify().unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+}

@@ -36,6 +36,64 @@ pub async fn list(
     }))
 }
 
+/// A new customer; every field as typed.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CreateCustomer {
+    /// Telegram user id (a positive integer), when known; needed to message them.
+    #[serde(default)]
+    pub telegram_id: Option<i64>,
+    /// Telegram username, with or without `@`.
+    #[serde(default)]
+    pub username: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    #[serde(default)]
+    pub last_name: String,
+    /// Phone, E.164 after cleaning (`+79161234567`).
+    #[serde(default)]
+    pub phone: String,
+    /// Email.
+    #[serde(default)]
+    pub email: String,
+    /// `en` or `ru`; empty for the organization's language.
+    #[serde(default)]
+    pub language: String,
+}
+
+/// Create a customer (needs `chat_customers`).
+#[utoipa::path(
+    post, path = "/api/v1/customers", tag = "customers", request_body = CreateCustomer,
+    responses(
+        (status = 201, description = "Created", body = CustomerView),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
+        (status = 409, description = "The Telegram id belongs to another customer", body = ErrorResponse),
+        (status = 422, description = "A bad field", body = ErrorResponse),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(body): ApiJson<CreateCustomer>,
+) -> Result<(StatusCode, ApiJson<CustomerView>), ApiError> {
+    let request = crm_lib::NewCustomer {
+        telegram_id: body
+            .telegram_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        username: body.username,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        phone: body.phone,
+        email: body.email,
+        language: body.language,
+    };
+    let customer = state
+        .blocking(move |crm| crm.create_customer(&user.actor, request))
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(CustomerView::from(&customer))))
+}
+
 /// Conversations by last activity, most recent first, with unread counts (needs
 /// `chat_customers`).
 #[utoipa::path(

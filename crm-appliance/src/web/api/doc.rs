@@ -43,7 +43,7 @@ impl Modify for BearerAuth {
     paths(
         orders::list, orders::get, orders::create, orders::approve, orders::reject,
         orders::move_to, orders::assign, orders::bids, orders::place_bid,
-        customers::list, customers::get, customers::conversations, customers::messages,
+        customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
     ),
@@ -53,7 +53,7 @@ impl Modify for BearerAuth {
         views::CustomerView, views::CustomerPage, views::MessageView, views::MessagePage,
         views::AttachmentView, views::UserView, views::MeView, views::MediaView,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
-        customers::SendMessage, customers::AttachmentInput,
+        customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -101,7 +101,7 @@ pub fn routes() -> Router<AppState> {
             get(orders::bids).post(orders::place_bid),
         )
         .route("/orders/{id}/messages", get(customers::order_messages))
-        .route("/customers", get(customers::list))
+        .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/{id}", get(customers::get))
         .route(
             "/customers/{id}/messages",

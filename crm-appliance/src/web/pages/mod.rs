@@ -1,5 +1,6 @@
 //! The staff pages, one module per area, each with its `routes()`.
 
+pub mod admin;
 pub mod board;
 pub mod dashboard;
 pub mod orders;
@@ -16,4 +17,5 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(orders::routes())
         .merge(board::routes())
+        .merge(admin::routes())
 }

@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/orders", get(list).post(create))
         .route("/orders.csv", get(export_csv))
         .route("/orders/new", get(new_form))
+        .route(
+            "/customers/new",
+            get(new_customer_form).post(create_customer),
+        )
         .route("/orders/{id}", get(detail))
         .route("/orders/{id}/approve", post(approve))
         .route("/orders/{id}/reject", post(reject))
@@ -189,6 +193,9 @@ async fn list(
                 a.button.secondary href={ "/orders.csv?" (base) } { (staff.t("orders.export_csv")) }
                 @if staff.can(Permission::ModerateOrders) {
                     a.button.secondary href="/orders/new" { (staff.t("orders.new")) }
+                }
+                @if staff.can(Permission::ChatCustomers) {
+                    a.button.secondary href="/customers/new" { (staff.t("customers.new")) }
                 }
             }
             table.orders {
@@ -909,4 +916,106 @@ async fn payment(
         .await?
         .map(|_| ());
     after_action(&state, &staff, id, result, "payment").await
+}
+
+// ---------------------------------------------------------------------------------------------
+// A customer entered by hand (a phone call, a walk-in), so staff can order for them.
+
+/// The new-customer form.
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct CustomerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    telegram_id: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+}
+
+fn customer_page(staff: &Staff, form: &CustomerForm, error: &FormError) -> Markup {
+    let fields = [
+        "first_name",
+        "last_name",
+        "username",
+        "telegram_id",
+        "phone",
+        "email",
+    ];
+    page(
+        staff,
+        &staff.t("customers.new"),
+        Nav::Orders,
+        html! {
+            form.form.card method="post" action="/customers/new" {
+                (csrf_field(staff))
+                (error.general(&fields))
+                @for (name, value) in [
+                    ("first_name", &form.first_name), ("last_name", &form.last_name),
+                    ("username", &form.username), ("telegram_id", &form.telegram_id),
+                    ("phone", &form.phone), ("email", &form.email),
+                ] {
+                    label { (staff.t(&format!("customers.{name}")))
+                        input type="text" name=(name) value=(value);
+                        (error.at(name))
+                    }
+                }
+                button type="submit" { (staff.t("customers.create")) }
+            }
+        },
+    )
+}
+
+async fn new_customer_form(staff: Staff) -> Result<Markup, AppError> {
+    if !staff.can(Permission::ChatCustomers) {
+        return Err(AppError::forbidden(staff.t("customers.forbidden")));
+    }
+    Ok(customer_page(
+        &staff,
+        &CustomerForm::default(),
+        &FormError::none(),
+    ))
+}
+
+async fn create_customer(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<CustomerForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let request = crm_lib::NewCustomer {
+        telegram_id: form.telegram_id.clone(),
+        username: form.username.clone(),
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        phone: form.phone.clone(),
+        email: form.email.clone(),
+        language: String::new(),
+    };
+    let actor = staff.actor.clone();
+    match state
+        .blocking(move |crm| Ok(crm.create_customer(&actor, request)))
+        .await?
+    {
+        Ok(customer) => {
+            Ok(Redirect::to(&format!("/orders/new?customer={}", customer.id)).into_response())
+        }
+        Err(error) if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Conflict) => {
+            let status = crate::web::error::status_of(error.kind());
+            Ok((
+                status,
+                customer_page(&staff, &form, &FormError::from_error(&error)),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
 }

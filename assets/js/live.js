@@ -1,0 +1,137 @@
+// Live updates: the page's one event stream (/events) and a tiny hub other scripts subscribe
+// to. The browser's EventSource reconnects by itself and sends Last-Event-ID, so the server
+// resumes right after the last event this page saw.
+//
+//   window.crmLive.on('order', function (data) { ... });    // data: {id, action, order, stage, ...}
+//   window.crmLive.on('message', function (data) { ... });  // data: {id, action, customer, order, message, ...}
+(function () {
+  'use strict';
+  if (window.crmLive) {
+    return; // Loaded twice on one page (a panel and its page both include it): one stream.
+  }
+  var handlers = {};
+  var source = null;
+
+  function dispatch(kind, event) {
+    var data = {};
+    try {
+      data = JSON.parse(event.data || '{}');
+    } catch (error) {
+      return;
+    }
+    (handlers[kind] || []).forEach(function (handler) {
+      try {
+        handler(data, event);
+      } catch (error) {
+        if (window.console) {
+          window.console.error(error);
+        }
+      }
+    });
+  }
+
+  function connect() {
+    if (source || typeof window.EventSource !== 'function') {
+      return;
+    }
+    source = new window.EventSource('/events');
+    ['order', 'message', 'ready'].forEach(function (kind) {
+      source.addEventListener(kind, function (event) {
+        document.documentElement.setAttribute('data-live', 'on');
+        dispatch(kind, event);
+      });
+    });
+    source.addEventListener('error', function () {
+      // CLOSED means the server refused (the session ended): stay quiet; otherwise the
+      // browser is already retrying.
+      if (source && source.readyState === window.EventSource.CLOSED) {
+        document.documentElement.setAttribute('data-live', 'off');
+      } else {
+        document.documentElement.setAttribute('data-live', 'reconnecting');
+      }
+    });
+  }
+
+  // Declarative refresh: an element with an id and `data-live-refresh="order"` (or
+  // "message", or both, space-separated) gets its children swapped for those of a fresh copy
+  // of this page when such an event arrives. The element itself stays, so listeners bound to
+  // it (board.js's drag and drop) keep working. Nothing is swapped during a drag.
+  var dragging = false;
+  document.addEventListener('dragstart', function () { dragging = true; }, true);
+  document.addEventListener('dragend', function () {
+    dragging = false;
+    if (pending) {
+      window.setTimeout(refreshRegions, 300);
+    }
+  }, true);
+  var pending = false;
+  var running = false;
+
+  function refreshRegions() {
+    if (running || dragging) {
+      pending = true;
+      return;
+    }
+    running = true;
+    pending = false;
+    fetch(window.location.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        if (!html) {
+          return;
+        }
+        var fresh = new DOMParser().parseFromString(html, 'text/html');
+        document.querySelectorAll('[data-live-refresh][id]').forEach(function (region) {
+          var copy = fresh.getElementById(region.id);
+          if (copy) {
+            region.replaceChildren.apply(region, Array.prototype.slice.call(copy.childNodes));
+          }
+        });
+        document.dispatchEvent(new CustomEvent('crm:live-refreshed'));
+      })
+      .catch(function () {})
+      .then(function () {
+        running = false;
+        if (pending) {
+          window.setTimeout(refreshRegions, 250);
+        }
+      });
+  }
+
+  function wantsRefresh(kind) {
+    var regions = document.querySelectorAll('[data-live-refresh][id]');
+    for (var i = 0; i < regions.length; i++) {
+      if ((' ' + regions[i].getAttribute('data-live-refresh') + ' ').indexOf(' ' + kind + ' ') >= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  ['order', 'message'].forEach(function (kind) {
+    (handlers[kind] = handlers[kind] || []).push(function () {
+      if (wantsRefresh(kind)) {
+        refreshRegions();
+      }
+    });
+  });
+
+  window.crmLive = {
+    on: function (kind, handler) {
+      (handlers[kind] = handlers[kind] || []).push(handler);
+      connect();
+    },
+    connected: function () {
+      return !!source && source.readyState === window.EventSource.OPEN;
+    }
+  };
+
+  // Pages that only want the stream open (for other scripts loaded later) still get one.
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', connect);
+  } else {
+    connect();
+  }
+})();

@@ -1,0 +1,183 @@
+// The /sandbox page: chat with the bot as simulated customers through the emulator's control
+// API (/sandbox/chats/...). A simulation: nothing here reaches Telegram.
+"use strict";
+(() => {
+  const root = document.getElementById("sandbox");
+  if (!root) return;
+  const t = (key) => root.dataset["t" + key] || key;
+  const list = document.getElementById("sandbox-chats");
+  const messages = document.getElementById("sandbox-messages");
+  const title = document.getElementById("sandbox-title");
+  const compose = document.getElementById("sandbox-compose");
+  const create = document.getElementById("sandbox-new");
+  let current = null;
+  let profiles = {};
+  let shown = "";
+
+  const el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (name === "class") node.className = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined) {
+        node.append(typeof child === "string" ? document.createTextNode(child) : child);
+      }
+    }
+    return node;
+  };
+
+  const json = async (response) => {
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || response.statusText);
+    return body;
+  };
+
+  async function loadChats() {
+    const chats = await json(await fetch("/sandbox/chats"));
+    list.replaceChildren(
+      ...chats.map((chat) => {
+        profiles[chat.id] = chat.user;
+        const name = chat.user.first_name + (chat.user.username ? " @" + chat.user.username : "");
+        return el(
+          "li",
+          { class: chat.id === current ? "active" : "" },
+          el("button", { type: "button", class: "link", onclick: () => open(chat.id) }, name),
+          chat.last ? el("small", {}, " — " + chat.last) : null
+        );
+      })
+    );
+  }
+
+  function bubble(message) {
+    const mine = message.from === "user";
+    const body = el("div", { class: "sandbox-bubble " + (mine ? "from-user" : "from-bot") });
+    body.append(el("small", {}, mine ? t("You") : t("Bot")));
+    if (message.media) {
+      const media = message.media;
+      if (media.kind === "photo" && media.url) {
+        body.append(el("img", { src: media.url, alt: media.file_name || "photo", loading: "lazy" }));
+      } else if (media.url) {
+        body.append(el("a", { href: media.url }, "📎 " + (media.file_name || media.kind)));
+      }
+    }
+    const text = message.text || message.caption;
+    if (text) body.append(el("p", {}, text));
+    const rows = (message.reply_markup && message.reply_markup.inline_keyboard) || [];
+    for (const row of rows) {
+      const line = el("div", { class: "sandbox-buttons" });
+      for (const button of row) {
+        if (button.callback_data) {
+          line.append(
+            el("button", { type: "button", onclick: () => press(message.message_id, button.callback_data) }, button.text)
+          );
+        } else if (button.url) {
+          line.append(el("a", { href: button.url, rel: "noopener", target: "_blank" }, button.text));
+        }
+      }
+      body.append(line);
+    }
+    return body;
+  }
+
+  async function refresh() {
+    if (current === null) return;
+    const response = await fetch("/sandbox/chats/" + current);
+    if (response.status === 404) {
+      messages.replaceChildren(el("p", { class: "muted" }, t("Empty")));
+      return;
+    }
+    const chat = await json(response);
+    const key = JSON.stringify([chat.messages, chat.blocked]);
+    if (key === shown) return;
+    shown = key;
+    const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
+    const nodes = chat.messages.map(bubble);
+    if (chat.blocked) nodes.push(el("p", { class: "muted" }, t("Blocked")));
+    if (nodes.length === 0) nodes.push(el("p", { class: "muted" }, t("Empty")));
+    messages.replaceChildren(...nodes);
+    if (atBottom) messages.scrollTop = messages.scrollHeight;
+  }
+
+  function open(id) {
+    current = id;
+    shown = "";
+    const profile = profiles[id] || {};
+    title.textContent = (profile.first_name || "Customer") + " (id " + id + ")";
+    compose.hidden = false;
+    refresh();
+    loadChats();
+  }
+
+  async function press(messageId, data) {
+    await json(
+      await fetch("/sandbox/chats/" + current + "/press", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message_id: messageId, data }),
+      })
+    );
+    setTimeout(refresh, 300);
+  }
+
+  compose.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const profile = profiles[current] || {};
+    const text = compose.elements.text.value;
+    const file = compose.elements.file.files[0];
+    try {
+      if (file) {
+        const form = new FormData();
+        const kind = file.type.startsWith("image/") ? "photo" : file.type.startsWith("audio/") ? "voice" : "document";
+        form.append(kind, file, file.name);
+        form.append("caption", text);
+        for (const key of ["first_name", "last_name", "username", "language_code"]) {
+          if (profile[key]) form.append(key, profile[key]);
+        }
+        await json(await fetch("/sandbox/chats/" + current + "/send", { method: "POST", body: form }));
+      } else if (text.trim()) {
+        await json(
+          await fetch("/sandbox/chats/" + current + "/send", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ text, from: profile }),
+          })
+        );
+      }
+      compose.reset();
+      setTimeout(refresh, 300);
+    } catch (error) {
+      window.alert(error.message);
+    }
+  });
+
+  create.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const id = 7000000000 + Math.floor(Math.random() * 1000000000);
+    const from = {
+      first_name: create.elements.first_name.value.trim() || "Customer",
+      username: create.elements.username.value.trim() || undefined,
+      language_code: create.elements.language_code.value,
+    };
+    profiles[id] = from;
+    try {
+      await json(
+        await fetch("/sandbox/chats/" + id + "/send", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ text: "/start", from }),
+        })
+      );
+      create.reset();
+      open(id);
+    } catch (error) {
+      window.alert(error.message);
+    }
+  });
+
+  loadChats();
+  setInterval(refresh, 1000);
+  setInterval(loadChats, 4000);
+})();

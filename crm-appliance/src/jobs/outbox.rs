@@ -1,0 +1,664 @@
+//! Outbox delivery: every notification, chat message and bot reply leaves the process here,
+//! after the transaction that queued it has committed (SPEC section 3).
+//!
+//! The loop reads the due items (crm-lib's `due_outbox_in`), resolves each recipient to a chat,
+//! and sends at most one item per chat at a time, in outbox order, within Telegram's limits
+//! (see [`super::limiter`]). Each item's outcome is recorded in its own write:
+//!
+//! | answer | what happens |
+//! | --- | --- |
+//! | ok | `outbox_delivered` with Telegram's `message_id` (a chat message is marked sent) |
+//! | 429 | `outbox_retry` at now + `retry_after`; every send pauses that long |
+//! | 5xx, network error | `outbox_retry` with exponential back-off (1 s doubling to 5 min) |
+//! | 403 | `outbox_failed`, the customer marked unreachable: no more retries |
+//! | other 4xx | `outbox_failed` with Telegram's description |
+//!
+//! An item is recorded delivered right after Telegram accepts it, so a restart never sends it
+//! again; the one window left is a crash between Telegram's answer and that write (Telegram
+//! has no idempotency key to close it), and a chat message with several files sent as separate
+//! calls may repeat its first files if a later call fails.
+//! Items wake the loop through crm-lib's commit hook, so a reply leaves within milliseconds of
+//! its update's commit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crm_lib::{
+    Actor, ChatId, ErrorKind, Language, MediaKind, OrgId, OutboxId, OutboxItem, OutboxPayload,
+    Recipient, TelegramUserId, Timestamp,
+};
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::limiter::{Limiter, counts};
+use crate::AppState;
+use crate::bot::Telegram;
+use crate::bot::api::{ApiError, BotApi, CALL_TIMEOUT, Upload};
+use crate::bot::keyboards;
+use crate::bot::render::{self, CAPTION_MAX_UTF16, TEXT_MAX_UTF16, fit};
+
+/// Sends in flight at once (across chats).
+const MAX_IN_FLIGHT: usize = 32;
+/// Due items read per round.
+const DUE_BATCH: usize = 512;
+/// Attempts before a transient failure is given up.
+pub(crate) const MAX_ATTEMPTS: u32 = 30;
+/// The longest back-off between attempts.
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// Methods whose parameters take no `chat_id`.
+const NO_CHAT_ID: &[&str] = &[
+    "answerCallbackQuery",
+    "answerInlineQuery",
+    "answerPreCheckoutQuery",
+    "answerShippingQuery",
+];
+
+/// One due item with the chat it goes to (`None`: nobody to send it to).
+struct Due {
+    org: OrgId,
+    item: OutboxItem,
+    chat: Option<ChatId>,
+}
+
+/// What a finished delivery tells the loop.
+#[derive(Debug, Default)]
+struct Report {
+    /// Keep this chat's later items back until then (a retry is scheduled).
+    hold_until: Option<Instant>,
+    /// Telegram asked every send to wait until then.
+    pause_until: Option<Instant>,
+}
+
+/// The Bot API call(s) an item becomes.
+struct Request {
+    method: String,
+    params: Map<String, Value>,
+    uploads: Vec<Upload>,
+}
+
+/// Whether an item puts a new message in the chat (counts against the limits).
+fn item_counts(item: &OutboxItem) -> bool {
+    match &item.payload {
+        OutboxPayload::BotCall { method, .. } => counts(method),
+        OutboxPayload::Notify(_) | OutboxPayload::ChatMessage(_) => true,
+    }
+}
+
+/// The back-off after `attempts` failed attempts: 1 s, 2 s, 4 s ... up to 5 minutes.
+pub(crate) fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs(1u64 << attempts.min(9)).min(BACKOFF_CAP)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Runs until `shutdown`, then waits a few seconds for sends in flight.
+pub(crate) async fn run(
+    state: AppState,
+    telegram: Arc<Telegram>,
+    api: BotApi,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut limiter = Limiter::default();
+    let mut holds: HashMap<i64, Instant> = HashMap::new();
+    let mut in_flight: HashSet<i64> = HashSet::new();
+    let mut failing: HashSet<(OrgId, OutboxId)> = HashSet::new();
+    let mut tasks: JoinSet<Report> = JoinSet::new();
+    let mut task_chats: HashMap<tokio::task::Id, (i64, Option<(OrgId, OutboxId)>)> = HashMap::new();
+    let mut last_prune = Instant::now();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let now_ts = Timestamp::now();
+        let due = state
+            .blocking(move |crm| {
+                crm.read(|view| {
+                    let mut due = Vec::new();
+                    for (org, item) in crm_lib::due_outbox_in(view, now_ts, DUE_BATCH)? {
+                        let chat = crm_lib::outbox_resolve_chat_in(view, org, item.recipient)?;
+                        due.push(Due { org, item, chat });
+                    }
+                    Ok(due)
+                })
+            })
+            .await;
+        let now = Instant::now();
+        let mut next_wake = now + Duration::from_secs(1);
+        match due {
+            Ok(mut due) => {
+                due.sort_by_key(|due| (due.org, due.item.id));
+                let mut claimed: HashSet<i64> = HashSet::new();
+                for due in due {
+                    if tasks.len() >= MAX_IN_FLIGHT {
+                        break;
+                    }
+                    let Some(chat) = due.chat else {
+                        let key = (due.org, due.item.id);
+                        if failing.insert(key) {
+                            let state = state.clone();
+                            let handle = tasks.spawn(async move {
+                                record_failed(
+                                    &state,
+                                    due.org,
+                                    &due.item,
+                                    None,
+                                    "no Telegram chat to send to",
+                                    false,
+                                )
+                                .await;
+                                Report::default()
+                            });
+                            task_chats.insert(handle.id(), (0, Some(key)));
+                        }
+                        continue;
+                    };
+                    if in_flight.contains(&chat.0) || !claimed.insert(chat.0) {
+                        continue;
+                    }
+                    if let Some(until) = holds.get(&chat.0).copied() {
+                        if until > now {
+                            next_wake = next_wake.min(until);
+                            continue;
+                        }
+                        holds.remove(&chat.0);
+                    }
+                    if let Err(ready) = limiter.try_take(chat.0, item_counts(&due.item), now) {
+                        next_wake = next_wake.min(ready);
+                        continue;
+                    }
+                    in_flight.insert(chat.0);
+                    let state = state.clone();
+                    let api = api.clone();
+                    let handle = tasks
+                        .spawn(async move { deliver(&state, &api, due.org, due.item, chat).await });
+                    task_chats.insert(handle.id(), (chat.0, None));
+                }
+            }
+            Err(error) => tracing::warn!(error = %error, "reading the outbox failed"),
+        }
+        if now.duration_since(last_prune) > Duration::from_secs(10) {
+            limiter.prune(now);
+            holds.retain(|_, until| *until > now);
+            last_prune = now;
+        }
+        tokio::select! {
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let (id, report) = match done {
+                    Ok((id, report)) => (id, report),
+                    Err(error) => (error.id(), Report::default()),
+                };
+                if let Some((chat, failed)) = task_chats.remove(&id) {
+                    in_flight.remove(&chat);
+                    if let Some(key) = failed {
+                        failing.remove(&key);
+                    }
+                    if let Some(until) = report.hold_until {
+                        holds.insert(chat, until);
+                    }
+                }
+                if let Some(until) = report.pause_until {
+                    limiter.pause(until);
+                }
+            }
+            () = telegram.outbox_wake.notified() => {}
+            () = tokio::time::sleep_until(next_wake.into()) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!("stopping with sends still in flight; they are retried on the next start");
+    }
+}
+
+/// Sends one item and records the outcome.
+async fn deliver(
+    state: &AppState,
+    api: &BotApi,
+    org: OrgId,
+    item: OutboxItem,
+    chat: ChatId,
+) -> Report {
+    let requests = match render_item(state, org, &item, chat).await {
+        Ok(requests) => requests,
+        Err(error) if error.kind() == ErrorKind::Storage => {
+            return retry(
+                state,
+                org,
+                &item,
+                None,
+                &format!("cannot prepare the item: {error}"),
+            )
+            .await;
+        }
+        Err(error) => {
+            record_failed(
+                state,
+                org,
+                &item,
+                Some(chat),
+                &format!("cannot prepare the item: {error}"),
+                false,
+            )
+            .await;
+            return Report::default();
+        }
+    };
+    let mut first_message_id = None;
+    for request in requests {
+        let answer = if request.uploads.is_empty() {
+            api.call(
+                &request.method,
+                &Value::Object(request.params),
+                CALL_TIMEOUT,
+            )
+            .await
+        } else {
+            api.call_with_files(&request.method, &request.params, request.uploads)
+                .await
+        };
+        match answer {
+            Ok(result) => {
+                if first_message_id.is_none() {
+                    first_message_id = message_id_of(&result);
+                }
+            }
+            Err(ApiError::Telegram {
+                code: 429,
+                retry_after,
+                description,
+            }) => {
+                let wait = Duration::from_secs(retry_after.unwrap_or(1).clamp(1, 3600));
+                let mut report = retry(state, org, &item, Some(wait), &description).await;
+                report.pause_until = Some(Instant::now() + wait);
+                return report;
+            }
+            Err(ApiError::Telegram {
+                code: 403,
+                description,
+                ..
+            }) => {
+                record_failed(
+                    state,
+                    org,
+                    &item,
+                    Some(chat),
+                    &format!("403: {description}"),
+                    true,
+                )
+                .await;
+                return Report::default();
+            }
+            Err(error) if error.is_transient() => {
+                return retry(state, org, &item, None, &error.to_string()).await;
+            }
+            Err(error) => {
+                record_failed(state, org, &item, Some(chat), &error.to_string(), false).await;
+                return Report::default();
+            }
+        }
+    }
+    record(state, move |crm| {
+        crm.outbox_delivered(org, item.id, first_message_id)
+    })
+    .await;
+    Report::default()
+}
+
+/// Telegram's `message_id` of a send's result (the first of an album).
+fn message_id_of(result: &Value) -> Option<i64> {
+    match result {
+        Value::Array(messages) => messages
+            .first()
+            .and_then(|message| message.get("message_id")),
+        other => other.get("message_id"),
+    }
+    .and_then(Value::as_i64)
+}
+
+/// Schedules another attempt: after `wait` (a 429) or the back-off; gives up after
+/// [`MAX_ATTEMPTS`].
+async fn retry(
+    state: &AppState,
+    org: OrgId,
+    item: &OutboxItem,
+    wait: Option<Duration>,
+    reason: &str,
+) -> Report {
+    if wait.is_none() && item.attempts + 1 >= MAX_ATTEMPTS {
+        record_failed(
+            state,
+            org,
+            item,
+            None,
+            &format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"),
+            false,
+        )
+        .await;
+        return Report::default();
+    }
+    let wait = wait.unwrap_or_else(|| backoff(item.attempts));
+    tracing::info!(
+        item = item.id.0,
+        attempt = item.attempts + 1,
+        wait_ms = millis(wait),
+        reason,
+        "outbox send postponed"
+    );
+    let at = Timestamp::now().plus_millis(millis(wait));
+    let id = item.id;
+    record(state, move |crm| crm.outbox_retry(org, id, at).map(|_| ())).await;
+    Report {
+        hold_until: Some(Instant::now() + wait),
+        pause_until: None,
+    }
+}
+
+/// Gives an item up; with `unreachable` (a 403) the customer behind the chat is marked
+/// unreachable too, also when the item was addressed to the chat rather than the customer.
+async fn record_failed(
+    state: &AppState,
+    org: OrgId,
+    item: &OutboxItem,
+    chat: Option<ChatId>,
+    reason: &str,
+    unreachable: bool,
+) {
+    tracing::info!(item = item.id.0, reason, "outbox item failed");
+    let id = item.id;
+    let reason = reason.to_string();
+    let by_chat = matches!(item.recipient, Recipient::Chat(_));
+    record(state, move |crm| {
+        let reason = reason.clone();
+        crm.write(move |tx| {
+            tx.outbox_failed(org, id, &reason, unreachable)?;
+            if unreachable
+                && by_chat
+                && let Some(chat) = chat.filter(|chat| !chat.is_group())
+                && let Some(customer) =
+                    crm_lib::customer_by_telegram_in(&*tx, org, TelegramUserId(chat.0))?
+            {
+                tx.set_customer_reachable(org, customer.id, false)?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+}
+
+/// Runs a bookkeeping write, retried a few times on storage errors; conflicts (the item moved
+/// on meanwhile) are fine.
+async fn record<F>(state: &AppState, write: F)
+where
+    F: Fn(&crm_lib::Crm) -> crm_lib::Result<()> + Send + Sync + Clone + 'static,
+{
+    for attempt in 0..3 {
+        let write = write.clone();
+        match state.blocking(move |crm| write(crm)).await {
+            Ok(()) => return,
+            Err(error) if matches!(error.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(attempt, error = %error, "recording an outbox outcome failed");
+                tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+            }
+        }
+    }
+}
+
+/// The language of the item's recipient.
+fn language_of(crm: &crm_lib::Crm, org: OrgId, recipient: Recipient) -> crm_lib::Result<Language> {
+    Ok(match recipient {
+        Recipient::Customer(customer) => crm.customer(&Actor::system(org), customer)?.language,
+        Recipient::Staff(user) => crm.user(org, user)?.language,
+        Recipient::Chat(_) => crm.organization(org)?.settings.locale,
+    })
+}
+
+/// Turns an item into Bot API calls (reading what it needs from the store).
+async fn render_item(
+    state: &AppState,
+    org: OrgId,
+    item: &OutboxItem,
+    chat: ChatId,
+) -> crm_lib::Result<Vec<Request>> {
+    let item = item.clone();
+    state
+        .blocking(move |crm| {
+            let mut requests = match &item.payload {
+                OutboxPayload::BotCall {
+                    method,
+                    params,
+                    media,
+                } => {
+                    let mut params = match serde_json::from_str::<Value>(params) {
+                        Ok(Value::Object(params)) => params,
+                        _ => return Err(crm_lib::Error::invalid("params", "not a JSON object")),
+                    };
+                    let mut uploads = Vec::new();
+                    if let Some(media) = media {
+                        let stored = crm.media(org, *media)?;
+                        let field = upload_field(method);
+                        params.remove(field);
+                        uploads.push(Upload {
+                            field: field.to_string(),
+                            bytes: crm.read_media(org, *media)?,
+                            file_name: default_file_name(&stored.mime),
+                            mime: stored.mime,
+                        });
+                    }
+                    vec![Request {
+                        method: method.clone(),
+                        params,
+                        uploads,
+                    }]
+                }
+                OutboxPayload::Notify(event) => {
+                    let language = language_of(crm, org, item.recipient)?;
+                    let currency = crm.organization(org)?.settings.currency;
+                    let (text, keyboard) = render::notification(event, language, &currency);
+                    let mut params = Map::new();
+                    params.insert("text".into(), json!(text));
+                    if let Some(keyboard) = keyboard {
+                        params.insert("reply_markup".into(), keyboards::to_json(&keyboard));
+                    }
+                    vec![Request {
+                        method: "sendMessage".into(),
+                        params,
+                        uploads: Vec::new(),
+                    }]
+                }
+                OutboxPayload::ChatMessage(message) => {
+                    let message = crm.outbox_message(org, *message)?;
+                    chat_message_requests(crm, org, &message)?
+                }
+            };
+            for request in &mut requests {
+                if !NO_CHAT_ID.contains(&request.method.as_str()) {
+                    request.params.insert("chat_id".into(), json!(chat.0));
+                }
+            }
+            Ok(requests)
+        })
+        .await
+}
+
+/// The form field a send method takes its file in.
+fn upload_field(method: &str) -> &'static str {
+    match method {
+        "sendPhoto" => "photo",
+        "sendVoice" => "voice",
+        "sendVideo" => "video",
+        "sendAudio" => "audio",
+        "sendVideoNote" => "video_note",
+        "sendSticker" => "sticker",
+        "sendAnimation" => "animation",
+        _ => "document",
+    }
+}
+
+fn send_method(kind: MediaKind) -> (&'static str, &'static str) {
+    match kind {
+        MediaKind::Photo => ("sendPhoto", "photo"),
+        MediaKind::Voice => ("sendVoice", "voice"),
+        MediaKind::Video => ("sendVideo", "video"),
+        MediaKind::VideoNote => ("sendVideoNote", "video_note"),
+        MediaKind::Audio => ("sendAudio", "audio"),
+        MediaKind::Document | MediaKind::Sticker => ("sendDocument", "document"),
+    }
+}
+
+fn default_file_name(mime: &str) -> String {
+    let extension = match mime {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "application/pdf" => "pdf",
+        "audio/ogg" => "ogg",
+        "audio/mpeg" => "mp3",
+        "video/mp4" => "mp4",
+        "text/plain" => "txt",
+        _ => "bin",
+    };
+    format!("file.{extension}")
+}
+
+/// A staff message: text, one file with a caption, or an album; text too long for a caption
+/// goes first as its own message.
+fn chat_message_requests(
+    crm: &crm_lib::Crm,
+    org: OrgId,
+    message: &crm_lib::Message,
+) -> crm_lib::Result<Vec<Request>> {
+    let text = fit(&message.text, TEXT_MAX_UTF16);
+    let mut requests = Vec::new();
+    if message.attachments.is_empty() {
+        let mut params = Map::new();
+        params.insert("text".into(), json!(text));
+        requests.push(Request {
+            method: "sendMessage".into(),
+            params,
+            uploads: Vec::new(),
+        });
+        return Ok(requests);
+    }
+    let caption_fits = text.encode_utf16().count() <= CAPTION_MAX_UTF16;
+    if !text.is_empty() && !caption_fits {
+        let mut params = Map::new();
+        params.insert("text".into(), json!(text));
+        requests.push(Request {
+            method: "sendMessage".into(),
+            params,
+            uploads: Vec::new(),
+        });
+    }
+    let caption = if caption_fits && !text.is_empty() {
+        Some(text.clone())
+    } else {
+        None
+    };
+    let uploads: Vec<(MediaKind, Upload)> = message
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(index, attachment)| {
+            Ok((
+                attachment.kind,
+                Upload {
+                    field: format!("file{index}"),
+                    bytes: crm.read_media(org, attachment.media)?,
+                    file_name: attachment
+                        .file_name
+                        .clone()
+                        .unwrap_or_else(|| default_file_name(&attachment.mime)),
+                    mime: attachment.mime.clone(),
+                },
+            ))
+        })
+        .collect::<crm_lib::Result<_>>()?;
+    let visual = |kind: MediaKind| matches!(kind, MediaKind::Photo | MediaKind::Video);
+    let album = uploads.len() >= 2
+        && (uploads.iter().all(|(kind, _)| visual(*kind))
+            || uploads.iter().all(|(kind, _)| *kind == MediaKind::Document)
+            || uploads.iter().all(|(kind, _)| *kind == MediaKind::Audio));
+    if album {
+        let media: Vec<Value> = uploads
+            .iter()
+            .enumerate()
+            .map(|(index, (kind, upload))| {
+                let kind = match kind {
+                    MediaKind::Photo => "photo",
+                    MediaKind::Video => "video",
+                    MediaKind::Audio => "audio",
+                    _ => "document",
+                };
+                let mut item =
+                    json!({ "type": kind, "media": format!("attach://{}", upload.field) });
+                if index == 0
+                    && let Some(caption) = &caption
+                {
+                    item["caption"] = json!(caption);
+                }
+                item
+            })
+            .collect();
+        let mut params = Map::new();
+        params.insert("media".into(), Value::Array(media));
+        requests.push(Request {
+            method: "sendMediaGroup".into(),
+            params,
+            uploads: uploads.into_iter().map(|(_, upload)| upload).collect(),
+        });
+        return Ok(requests);
+    }
+    for (index, (kind, mut upload)) in uploads.into_iter().enumerate() {
+        let (method, field) = send_method(kind);
+        upload.field = field.to_string();
+        let mut params = Map::new();
+        if index == 0
+            && let Some(caption) = &caption
+        {
+            params.insert("caption".into(), json!(caption));
+        }
+        requests.push(Request {
+            method: method.into(),
+            params,
+            uploads: vec![upload],
+        });
+    }
+    Ok(requests)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(5), Duration::from_secs(32));
+        assert_eq!(backoff(20), BACKOFF_CAP);
+    }
+
+    #[test]
+    fn the_message_id_comes_from_a_message_or_the_first_of_an_album() {
+        assert_eq!(message_id_of(&json!({"message_id": 5})), Some(5));
+        assert_eq!(
+            message_id_of(&json!([{"message_id": 7}, {"message_id": 8}])),
+            Some(7)
+        );
+        assert_eq!(message_id_of(&json!(true)), None);
+    }
+}

@@ -1,0 +1,262 @@
+//! The emulator's control API, used by the `/sandbox` page and by the tests: simulated users
+//! write, press buttons, edit, block the bot; raw updates (fixtures) are injected; faults are
+//! armed; chats and files are read back.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `POST /sandbox/chats/{user_id}/send` | `{"text", "from": {first_name, last_name, username, language_code}}`, or multipart with `text`/`caption`, the `from` fields and a `photo`, `document`, `voice` or `video` file |
+//! | `POST /sandbox/chats/{user_id}/press` | `{"message_id", "data"}`: a callback query |
+//! | `POST /sandbox/chats/{user_id}/edit` | `{"message_id", "text"}`: an edited message |
+//! | `POST /sandbox/chats/{user_id}/block`, `/unblock` | `my_chat_member` kicked / member; sends answer 403 while blocked |
+//! | `GET /sandbox/chats/{user_id}` | the chat: messages both ways with `reply_markup`, callback answers |
+//! | `GET /sandbox/chats` | every chat |
+//! | `POST /sandbox/updates` | `{"update": {...}, "times": 1, "keep_update_id": false}`: a raw update |
+//! | `GET, POST, DELETE /sandbox/faults` | armed faults: `{"method", "status", "retry_after", "times", "chat_id"}` |
+//! | `GET /sandbox/files/{file_id}` | a file's bytes (the page shows pictures with it) |
+//! | `GET /sandbox/stats` | call counts and the bot's recent sends with their times |
+//!
+//! The control API exists only in sandbox mode (404 otherwise) and needs no login: it stands
+//! in for Telegram's own clients, which anyone can use to write to a bot. It can create
+//! simulated customers and nothing else; every staff action still goes through the web.
+
+use axum::Json;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::{bytes_response, read_params};
+use super::emulator::{Emulator, Fault, SimContent, SimFile, SimUser};
+use crate::AppState;
+
+/// A refused control request: the status and a JSON `{"ok": false, "error": ...}` body.
+pub(crate) struct Refused(StatusCode, String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "ok": false, "error": self.1 }))).into_response()
+    }
+}
+
+fn bad(message: impl Into<String>) -> Refused {
+    Refused(StatusCode::BAD_REQUEST, message.into())
+}
+
+type Answer = Result<Json<Value>, Refused>;
+
+fn emulator(state: &AppState) -> Result<std::sync::Arc<Emulator>, Refused> {
+    state.telegram().emulator().cloned().ok_or_else(|| {
+        Refused(
+            StatusCode::NOT_FOUND,
+            "the sandbox is off: a Telegram token is set".into(),
+        )
+    })
+}
+
+fn user_id(text: &str) -> Result<i64, Refused> {
+    match text.parse::<i64>() {
+        Ok(id) if id > 0 && id < (1 << 52) => Ok(id),
+        _ => Err(bad(format!(
+            "{text:?} is not a Telegram user id (a positive integer)"
+        ))),
+    }
+}
+
+fn text_of(params: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
+    params.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+/// `POST /sandbox/chats/{user_id}/send`.
+pub(crate) async fn send(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    request: Request,
+) -> Answer {
+    let emulator = emulator(&state)?;
+    let id = user_id(&id)?;
+    let (params, mut uploads) = read_params(query, request).await.map_err(bad)?;
+    let from = params.get("from").cloned().unwrap_or_else(|| json!({}));
+    let field = |name: &str| {
+        from.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| text_of(&params, name))
+    };
+    let user = SimUser {
+        id,
+        first_name: field("first_name").unwrap_or_default(),
+        last_name: field("last_name"),
+        username: field("username").map(|name| name.trim_start_matches('@').to_string()),
+        language_code: field("language_code"),
+    };
+    let file = ["photo", "document", "voice", "video"]
+        .into_iter()
+        .find_map(|kind| {
+            uploads
+                .remove(kind)
+                .map(|(bytes, file_name, mime)| SimFile {
+                    kind: kind.to_string(),
+                    bytes,
+                    file_name,
+                    mime,
+                })
+        });
+    let text = text_of(&params, "text").or_else(|| text_of(&params, "caption"));
+    let (update_id, message_id) = emulator
+        .user_send(user, SimContent { text, file })
+        .map_err(bad)?;
+    Ok(Json(json!({
+        "ok": true,
+        "update_id": update_id,
+        "message_id": message_id,
+    })))
+}
+
+/// The body of `press`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PressBody {
+    message_id: i64,
+    data: String,
+}
+
+/// `POST /sandbox/chats/{user_id}/press`.
+pub(crate) async fn press(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<PressBody>,
+) -> Answer {
+    let emulator = emulator(&state)?;
+    let id = user_id(&id)?;
+    let (update_id, query_id) = emulator
+        .user_press(id, body.message_id, &body.data)
+        .map_err(bad)?;
+    Ok(Json(json!({
+        "ok": true,
+        "update_id": update_id,
+        "callback_query_id": query_id,
+    })))
+}
+
+/// The body of `edit`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EditBody {
+    message_id: i64,
+    text: String,
+}
+
+/// `POST /sandbox/chats/{user_id}/edit`.
+pub(crate) async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<EditBody>,
+) -> Answer {
+    let emulator = emulator(&state)?;
+    let id = user_id(&id)?;
+    let update_id = emulator
+        .user_edit(id, body.message_id, &body.text)
+        .map_err(bad)?;
+    Ok(Json(json!({ "ok": true, "update_id": update_id })))
+}
+
+fn set_blocked(state: &AppState, id: &str, blocked: bool) -> Answer {
+    let emulator = emulator(state)?;
+    let id = user_id(id)?;
+    let update_id = emulator
+        .set_blocked(id, blocked)
+        .map_err(|message| Refused(StatusCode::NOT_FOUND, message))?;
+    Ok(Json(json!({ "ok": true, "update_id": update_id })))
+}
+
+/// `POST /sandbox/chats/{user_id}/block`.
+pub(crate) async fn block(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
+    set_blocked(&state, &id, true)
+}
+
+/// `POST /sandbox/chats/{user_id}/unblock`.
+pub(crate) async fn unblock(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
+    set_blocked(&state, &id, false)
+}
+
+/// `GET /sandbox/chats/{user_id}`.
+pub(crate) async fn chat(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
+    let emulator = emulator(&state)?;
+    let id = user_id(&id)?;
+    emulator
+        .chat_view(id)
+        .map(Json)
+        .ok_or_else(|| Refused(StatusCode::NOT_FOUND, format!("no chat with user {id} yet")))
+}
+
+/// `GET /sandbox/chats`.
+pub(crate) async fn chats(State(state): State<AppState>) -> Answer {
+    Ok(Json(emulator(&state)?.chats()))
+}
+
+/// `POST /sandbox/updates`: `{"update": {...}, "times": n, "keep_update_id": bool}`, or a bare
+/// update object.
+pub(crate) async fn inject(State(state): State<AppState>, Json(body): Json<Value>) -> Answer {
+    let emulator = emulator(&state)?;
+    let (update, times, keep) = match body.get("update") {
+        Some(update) => (
+            update.clone(),
+            body.get("times")
+                .and_then(Value::as_u64)
+                .and_then(|times| u32::try_from(times).ok())
+                .unwrap_or(1),
+            body.get("keep_update_id")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        ),
+        None => (body, 1, false),
+    };
+    let ids = emulator.inject(update, times, keep).map_err(bad)?;
+    Ok(Json(json!({ "ok": true, "update_ids": ids })))
+}
+
+/// `GET /sandbox/faults`.
+pub(crate) async fn faults(State(state): State<AppState>) -> Answer {
+    Ok(Json(json!({ "faults": emulator(&state)?.faults() })))
+}
+
+/// `POST /sandbox/faults`: one fault or a list.
+pub(crate) async fn add_fault(State(state): State<AppState>, Json(body): Json<Value>) -> Answer {
+    let emulator = emulator(&state)?;
+    let list = match body {
+        Value::Array(list) => list,
+        single => vec![single],
+    };
+    for fault in list {
+        let fault: Fault =
+            serde_json::from_value(fault).map_err(|message| bad(message.to_string()))?;
+        emulator.add_fault(fault).map_err(bad)?;
+    }
+    Ok(Json(json!({ "ok": true, "faults": emulator.faults() })))
+}
+
+/// `DELETE /sandbox/faults`.
+pub(crate) async fn clear_faults(State(state): State<AppState>) -> Answer {
+    emulator(&state)?.clear_faults();
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `GET /sandbox/files/{file_id}`.
+pub(crate) async fn file(
+    State(state): State<AppState>,
+    Path(file_id): Path<String>,
+) -> Result<Response, Refused> {
+    let file = emulator(&state)?
+        .file_by_id(&file_id)
+        .ok_or_else(|| Refused(StatusCode::NOT_FOUND, "no such file".into()))?;
+    Ok(bytes_response(
+        file.bytes.as_ref().clone(),
+        &file.mime,
+        true,
+    ))
+}
+
+/// `GET /sandbox/stats`.
+pub(crate) async fn stats(State(state): State<AppState>) -> Answer {
+    Ok(Json(emulator(&state)?.stats()))
+}

@@ -1,0 +1,66 @@
+//! `GET /sandbox`: the page where a logged-in staff user chats with the bot as one or more
+//! simulated customers, presses inline buttons and sends photos, through the control API
+//! (`assets/js/sandbox.js` does the talking). It says plainly that it is a simulation.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use crate::AppState;
+use crate::web::auth::Staff;
+use crate::web::layout::{self, Nav};
+
+/// The page (staff login required).
+pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Response {
+    let t = |key: &str| staff.t(key);
+    let sandbox = state.telegram().is_sandbox();
+    let body = html! {
+        link rel="stylesheet" href="/assets/css/sandbox.css";
+        div.sandbox-banner role="note" {
+            strong { (t("sandbox.banner_title")) }
+            " "
+            (t("sandbox.banner_text"))
+        }
+        @if !sandbox {
+            p { (t("sandbox.off")) }
+        } @else {
+            div #sandbox.sandbox
+                data-bot=(state.telegram().bot_username().unwrap_or_default())
+                data-t-send=(t("sandbox.send"))
+                data-t-photo=(t("sandbox.photo"))
+                data-t-empty=(t("sandbox.empty"))
+                data-t-you=(t("sandbox.you"))
+                data-t-bot=(t("sandbox.bot"))
+                data-t-blocked=(t("sandbox.blocked"))
+            {
+                aside.sandbox-customers {
+                    h2 { (t("sandbox.customers")) }
+                    ul #sandbox-chats {}
+                    form #sandbox-new {
+                        h3 { (t("sandbox.new_customer")) }
+                        label { (t("sandbox.first_name")) input name="first_name" required maxlength="64"; }
+                        label { (t("sandbox.username")) input name="username" maxlength="32" pattern="[A-Za-z0-9_]{4,32}"; }
+                        label { (t("sandbox.language"))
+                            select name="language_code" {
+                                option value="en" { "English" }
+                                option value="ru" { "Русский" }
+                            }
+                        }
+                        button type="submit" { (t("sandbox.create")) }
+                    }
+                }
+                section.sandbox-chat {
+                    h2 #sandbox-title { (t("sandbox.pick")) }
+                    div #sandbox-messages.sandbox-messages aria-live="polite" {}
+                    form #sandbox-compose hidden {
+                        textarea name="text" rows="2" maxlength="4096" {}
+                        label.sandbox-file { (t("sandbox.photo")) input type="file" name="file"; }
+                        button type="submit" { (t("sandbox.send")) }
+                    }
+                }
+            }
+            script src="/assets/js/sandbox.js" defer {}
+        }
+    };
+    layout::page(&staff, &t("sandbox.title"), Nav::Sandbox, body).into_response()
+}

@@ -1,0 +1,1011 @@
+//! Administration pages: users (create with a one-time password, roles, disable), roles
+//! (permissions, custom roles), markers with colours, payment methods, organization settings
+//! (with the write-only bot token) and the audit log.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use crm_lib::{
+    ActorRef, AuditFilter, ErrorKind, Language, Money, NewUser, Page, PaymentMethodId, Permission,
+    PermissionSet, SettingsUpdate, Timestamp, UserId, UserStatus,
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::web::auth::Staff;
+use crate::web::csrf;
+use crate::web::error::AppError;
+use crate::web::i18n::{tr, when};
+use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+
+/// The administration routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(users).post(create_user))
+        .route("/users/{id}/disable", post(disable_user))
+        .route("/users/{id}/roles", post(user_roles))
+        .route("/roles", get(roles).post(create_role))
+        .route("/markers", get(markers).post(create_marker))
+        .route("/payment-methods", get(payment_methods).post(create_method))
+        .route("/payment-methods/{id}/active", post(method_active))
+        .route("/settings", get(settings).post(save_settings))
+        .route("/audit", get(audit))
+}
+
+/// `?done=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+fn done_note(staff: &Staff, done: &Done) -> Option<String> {
+    done.done
+        .as_deref()
+        .filter(|key| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .map(|key| staff.t(&format!("admin.done.{key}")))
+}
+
+fn user_id(text: &str) -> Result<UserId, AppError> {
+    text.parse()
+        .map(UserId)
+        .map_err(|_| AppError::not_found(format!("user {text:?} not found")))
+}
+
+/// A form answer: re-render with the error (422, or 409 for a conflict) or fail.
+fn form_failure(error: crm_lib::Error) -> Result<(StatusCode, FormError), AppError> {
+    if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Conflict) {
+        Ok((
+            crate::web::error::status_of(error.kind()),
+            FormError::from_error(&error),
+        ))
+    } else {
+        Err(error.into())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users.
+
+/// The new-user form.
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn users(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(done): Query<Done>,
+) -> Result<Markup, AppError> {
+    let note = done_note(&staff, &done);
+    users_page(
+        &state,
+        &staff,
+        &UserForm::default(),
+        &FormError::none(),
+        note.as_deref(),
+        None,
+    )
+    .await
+}
+
+async fn users_page(
+    state: &AppState,
+    staff: &Staff,
+    form: &UserForm,
+    error: &FormError,
+    note: Option<&str>,
+    created: Option<(&str, &str)>,
+) -> Result<Markup, AppError> {
+    let actor = staff.actor.clone();
+    let (users, roles) = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                Ok((
+                    crm_lib::users_in(view, &actor)?,
+                    crm_lib::roles_in(view, &actor)?,
+                ))
+            })
+        })
+        .await?;
+    let role_name = |id: &crm_lib::RoleId| {
+        roles
+            .iter()
+            .find(|role| role.id == *id)
+            .map_or_else(|| id.to_string(), |role| role.name.clone())
+    };
+    Ok(page(
+        staff,
+        &staff.t("users.title"),
+        Nav::Users,
+        html! {
+            (notice(note))
+            @if let Some((username, password)) = created {
+                div.notice.password-once role="status" {
+                    p { (staff.t("users.created")) " " strong { (username) } }
+                    p { (staff.t("users.password_once")) }
+                    p { code.password { (password) } }
+                }
+            }
+            table.users {
+                thead { tr {
+                    th { (staff.t("users.username")) }
+                    th { (staff.t("users.display_name")) }
+                    th { (staff.t("users.roles")) }
+                    th { (staff.t("users.status")) }
+                    th { "Telegram" }
+                    th {}
+                } }
+                tbody {
+                    @for user in &users {
+                        tr {
+                            td { (user.username) }
+                            td { (user.display_name) }
+                            td {
+                                form.inline method="post" action={ "/users/" (user.id) "/roles" } {
+                                    (csrf_field(staff))
+                                    @for role in &roles {
+                                        label.check {
+                                            input type="checkbox" name="role" value=(role.name) checked[user.roles.contains(&role.id)];
+                                            (role.name)
+                                        }
+                                    }
+                                    button.small type="submit" { (staff.t("form.save")) }
+                                }
+                                span.muted.sr-only { @for id in &user.roles { (role_name(id)) " " } }
+                            }
+                            td { (staff.t(if user.status == UserStatus::Active { "users.active" } else { "users.disabled" })) }
+                            td { @if user.telegram_id.is_some() { "✓" } }
+                            td {
+                                @if user.status == UserStatus::Active && user.id != staff.user.id {
+                                    form method="post" action={ "/users/" (user.id) "/disable" } {
+                                        (csrf_field(staff))
+                                        button.danger.small type="submit" { (staff.t("users.disable")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (staff.t("users.new")) }
+            form.form.card method="post" action="/users" {
+                (csrf_field(staff))
+                (error.general(&["username", "display_name", "role"]))
+                label { (staff.t("users.username"))
+                    input type="text" name="username" value=(form.username) required;
+                    (error.at("username"))
+                }
+                label { (staff.t("users.display_name"))
+                    input type="text" name="display_name" value=(form.display_name);
+                    (error.at("display_name"))
+                }
+                label { (staff.t("users.role"))
+                    select name="role" {
+                        @for role in &roles {
+                            option value=(role.name) selected[form.role == role.name] { (role.name) }
+                        }
+                    }
+                    (error.at("role"))
+                }
+                button type="submit" { (staff.t("users.create")) }
+            }
+        },
+    ))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<UserForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let password = crm_lib::generate_password()?;
+    let request = NewUser {
+        username: form.username.clone(),
+        display_name: form.display_name.clone(),
+        password: password.clone(),
+        roles: vec![form.role.clone()],
+        must_change_password: true,
+    };
+    let actor = staff.actor.clone();
+    match state
+        .blocking(move |crm| Ok(crm.create_user(&actor, request)))
+        .await?
+    {
+        Ok(user) => {
+            let markup = users_page(
+                &state,
+                &staff,
+                &UserForm::default(),
+                &FormError::none(),
+                None,
+                Some((&user.username, password.expose())),
+            )
+            .await?;
+            Ok((StatusCode::CREATED, markup).into_response())
+        }
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup = users_page(&state, &staff, &form, &error, None, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+async fn disable_user(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = user_id(&id)?;
+    let actor = staff.actor.clone();
+    state
+        .blocking(move |crm| crm.disable_user(&actor, id))
+        .await?;
+    state.web().sessions.evict_user(id);
+    Ok(Redirect::to("/users?done=disabled").into_response())
+}
+
+async fn user_roles(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let token = pairs
+        .iter()
+        .find(|(key, _)| key == "csrf")
+        .map_or("", |(_, value)| value.as_str());
+    csrf::verify(&staff, token, &headers)?;
+    let id = user_id(&id)?;
+    let roles: Vec<String> = pairs
+        .into_iter()
+        .filter(|(key, _)| key == "role")
+        .map(|(_, value)| value)
+        .collect();
+    let actor = staff.actor.clone();
+    state
+        .blocking(move |crm| crm.write(move |tx| tx.set_user_roles(&actor, id, roles)))
+        .await?;
+    state.web().sessions.evict_user(id);
+    Ok(Redirect::to("/users?done=roles").into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles.
+
+async fn roles(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(done): Query<Done>,
+) -> Result<Markup, AppError> {
+    let note = done_note(&staff, &done);
+    roles_page(
+        &state,
+        &staff,
+        "",
+        PermissionSet::EMPTY,
+        &FormError::none(),
+        note.as_deref(),
+    )
+    .await
+}
+
+async fn roles_page(
+    state: &AppState,
+    staff: &Staff,
+    name: &str,
+    chosen: PermissionSet,
+    error: &FormError,
+    note: Option<&str>,
+) -> Result<Markup, AppError> {
+    if !staff.can(Permission::ManageRoles) {
+        return Err(AppError::forbidden(staff.t("roles.forbidden")));
+    }
+    let actor = staff.actor.clone();
+    let roles = state
+        .blocking(move |crm| crm.read(|view| crm_lib::roles_in(view, &actor)))
+        .await?;
+    Ok(page(
+        staff,
+        &staff.t("roles.title"),
+        Nav::Roles,
+        html! {
+            (notice(note))
+            div.table-scroll {
+                table.permissions {
+                    thead { tr {
+                        th { (staff.t("roles.permission")) }
+                        @for role in &roles { th { (role.name) } }
+                    } }
+                    tbody {
+                        @for permission in Permission::ALL {
+                            tr {
+                                td { code { (permission.as_str()) } }
+                                @for role in &roles {
+                                    td { input type="checkbox" disabled checked[role.permissions.contains(permission)]
+                                        aria-label={ (role.name) " " (permission.as_str()) }; }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (staff.t("roles.new")) }
+            form.form.card method="post" action="/roles" {
+                (csrf_field(staff))
+                (error.general(&["name"]))
+                label { (staff.t("roles.name"))
+                    input type="text" name="name" value=(name) required;
+                    (error.at("name"))
+                }
+                fieldset.checks {
+                    @for permission in Permission::ALL {
+                        label.check {
+                            input type="checkbox" name="permission" value=(permission.as_str()) checked[chosen.contains(permission)];
+                            (permission.as_str())
+                        }
+                    }
+                }
+                button type="submit" { (staff.t("roles.create")) }
+            }
+        },
+    ))
+}
+
+async fn create_role(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or(String::new(), |(_, value)| value.clone())
+    };
+    csrf::verify(&staff, &value("csrf"), &headers)?;
+    let name = value("name");
+    let mut permissions = PermissionSet::EMPTY;
+    for (_, text) in pairs.iter().filter(|(key, _)| key == "permission") {
+        match Permission::parse("permission", text) {
+            Ok(permission) => permissions.insert(permission),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let actor = staff.actor.clone();
+    let role_name = name.clone();
+    match state
+        .blocking(move |crm| Ok(crm.create_role(&actor, &role_name, permissions)))
+        .await?
+    {
+        Ok(_) => Ok(Redirect::to("/roles?done=role_created").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup = roles_page(&state, &staff, &name, permissions, &error, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markers.
+
+/// The marker form.
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct MarkerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    color: String,
+}
+
+async fn markers(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(done): Query<Done>,
+) -> Result<Markup, AppError> {
+    let note = done_note(&staff, &done);
+    markers_page(
+        &state,
+        &staff,
+        &MarkerForm::default(),
+        &FormError::none(),
+        note.as_deref(),
+    )
+    .await
+}
+
+async fn markers_page(
+    state: &AppState,
+    staff: &Staff,
+    form: &MarkerForm,
+    error: &FormError,
+    note: Option<&str>,
+) -> Result<Markup, AppError> {
+    let actor = staff.actor.clone();
+    let markers = state
+        .blocking(move |crm| crm.read(|view| crm_lib::markers_in(view, &actor)))
+        .await?;
+    Ok(page(
+        staff,
+        &staff.t("markers.title"),
+        Nav::Markers,
+        html! {
+            (notice(note))
+            ul.markers {
+                @for marker in &markers {
+                    li {
+                        span.swatch style={ "background:" (marker.color) } {}
+                        " " (marker.name) " " code.muted { (marker.color) }
+                    }
+                }
+            }
+            @if markers.is_empty() { p.muted { (staff.t("markers.none")) } }
+            @if staff.can(Permission::ManageMarkers) {
+                h2 { (staff.t("markers.new")) }
+                form.form.card method="post" action="/markers" {
+                    (csrf_field(staff))
+                    (error.general(&["name", "color"]))
+                    label { (staff.t("markers.name"))
+                        input type="text" name="name" value=(form.name) required maxlength="32";
+                        (error.at("name"))
+                    }
+                    label { (staff.t("markers.color"))
+                        input type="color" name="color" value=(if form.color.is_empty() { "#3b82f6" } else { form.color.as_str() });
+                        (error.at("color"))
+                    }
+                    button type="submit" { (staff.t("markers.create")) }
+                }
+            }
+        },
+    ))
+}
+
+async fn create_marker(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<MarkerForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let (actor, name, color) = (staff.actor.clone(), form.name.clone(), form.color.clone());
+    match state
+        .blocking(move |crm| Ok(crm.create_marker(&actor, &name, &color)))
+        .await?
+    {
+        Ok(_) => Ok(Redirect::to("/markers?done=marker_created").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup = markers_page(&state, &staff, &form, &error, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment methods.
+
+/// The payment method form.
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct MethodForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    template: String,
+}
+
+async fn payment_methods(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(done): Query<Done>,
+) -> Result<Markup, AppError> {
+    let note = done_note(&staff, &done);
+    methods_page(
+        &state,
+        &staff,
+        &MethodForm::default(),
+        &FormError::none(),
+        note.as_deref(),
+    )
+    .await
+}
+
+async fn methods_page(
+    state: &AppState,
+    staff: &Staff,
+    form: &MethodForm,
+    error: &FormError,
+    note: Option<&str>,
+) -> Result<Markup, AppError> {
+    let actor = staff.actor.clone();
+    let methods = state
+        .blocking(move |crm| crm.read(|view| crm_lib::billing_methods_in(view, &actor)))
+        .await?;
+    Ok(page(
+        staff,
+        &staff.t("methods.title"),
+        Nav::PaymentMethods,
+        html! {
+            (notice(note))
+            table {
+                thead { tr {
+                    th { (staff.t("methods.name")) }
+                    th { (staff.t("methods.template")) }
+                    th { (staff.t("users.status")) }
+                    th {}
+                } }
+                tbody {
+                    @for method in &methods {
+                        tr {
+                            td { (method.name) }
+                            td { pre.template { (method.template) } }
+                            td { (staff.t(if method.active { "methods.active" } else { "methods.inactive" })) }
+                            td {
+                                form method="post" action={ "/payment-methods/" (method.id) "/active" } {
+                                    (csrf_field(staff))
+                                    input type="hidden" name="active" value=(if method.active { "false" } else { "true" });
+                                    button.small type="submit" {
+                                        (staff.t(if method.active { "methods.deactivate" } else { "methods.activate" }))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (staff.t("methods.new")) }
+            form.form.card method="post" action="/payment-methods" {
+                (csrf_field(staff))
+                (error.general(&["name", "template"]))
+                label { (staff.t("methods.name"))
+                    input type="text" name="name" value=(form.name) required maxlength="64";
+                    (error.at("name"))
+                }
+                label { (staff.t("methods.template"))
+                    textarea name="template" rows="4" maxlength="2000" { (form.template) }
+                    (error.at("template"))
+                }
+                p.muted { (staff.t("methods.placeholders")) }
+                button type="submit" { (staff.t("methods.create")) }
+            }
+        },
+    ))
+}
+
+async fn create_method(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<MethodForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let (actor, name, template) = (
+        staff.actor.clone(),
+        form.name.clone(),
+        form.template.clone(),
+    );
+    match state
+        .blocking(move |crm| Ok(crm.create_payment_method(&actor, &name, &template)))
+        .await?
+    {
+        Ok(_) => Ok(Redirect::to("/payment-methods?done=method_created").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup = methods_page(&state, &staff, &form, &error, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+/// The activate/deactivate form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActiveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    active: String,
+}
+
+async fn method_active(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ActiveForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = id
+        .parse()
+        .map(PaymentMethodId)
+        .map_err(|_| AppError::not_found(format!("payment method {id:?} not found")))?;
+    let active = form.active == "true";
+    let actor = staff.actor.clone();
+    state
+        .blocking(move |crm| crm.set_payment_method_active(&actor, id, active))
+        .await?;
+    Ok(Redirect::to("/payment-methods?done=method_changed").into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings.
+
+/// The settings form, as typed.
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    locale: String,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
+    open_order_limit: String,
+    #[serde(default)]
+    commission_percent: String,
+    #[serde(default)]
+    commission_fixed: String,
+    #[serde(default)]
+    bot_token: String,
+    #[serde(default)]
+    clear_bot_token: Option<String>,
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(done): Query<Done>,
+) -> Result<Markup, AppError> {
+    let note = done_note(&staff, &done);
+    settings_page(&state, &staff, None, &FormError::none(), note.as_deref()).await
+}
+
+fn percent(bps: u32) -> String {
+    format!("{}.{:02}", bps / 100, bps % 100)
+}
+
+async fn settings_page(
+    state: &AppState,
+    staff: &Staff,
+    typed: Option<&SettingsForm>,
+    error: &FormError,
+    note: Option<&str>,
+) -> Result<Markup, AppError> {
+    let actor = staff.actor.clone();
+    let view = state
+        .blocking(move |crm| crm.read(|view| crm_lib::settings_in(view, &actor)))
+        .await?;
+    let org = &view.org;
+    let settings = &org.settings;
+    let form = typed.cloned().unwrap_or_else(|| SettingsForm {
+        name: org.name.clone(),
+        locale: settings.locale.code().to_string(),
+        currency: settings.currency.clone(),
+        open_order_limit: settings.open_order_limit.to_string(),
+        commission_percent: percent(settings.commission_bps),
+        commission_fixed: settings.commission_fixed.to_string(),
+        ..SettingsForm::default()
+    });
+    let language = staff.language;
+    let fields = [
+        "name",
+        "locale",
+        "currency",
+        "open_order_limit",
+        "commission_bps",
+        "commission_fixed",
+        "bot_token",
+    ];
+    Ok(page(
+        staff,
+        &staff.t("settings.title"),
+        Nav::Settings,
+        html! {
+            (notice(note))
+            form.form.card method="post" action="/settings" autocomplete="off" {
+                (csrf_field(staff))
+                (error.general(&fields))
+                label { (staff.t("settings.name"))
+                    input type="text" name="name" value=(form.name) required maxlength="100";
+                    (error.at("name"))
+                }
+                label { (staff.t("settings.locale"))
+                    select name="locale" {
+                        @for option in [Language::En, Language::Ru] {
+                            option value=(option.code()) selected[form.locale == option.code()] { (tr(option, "language.name")) }
+                        }
+                    }
+                }
+                label { (staff.t("settings.currency"))
+                    input type="text" name="currency" value=(form.currency) maxlength="3" required;
+                    (error.at("currency"))
+                }
+                label { (staff.t("settings.open_order_limit"))
+                    input type="number" name="open_order_limit" min="0" value=(form.open_order_limit);
+                    (error.at("open_order_limit"))
+                }
+                label { (staff.t("settings.commission_percent"))
+                    input type="text" name="commission_percent" inputmode="decimal" value=(form.commission_percent);
+                    (error.at("commission_bps"))
+                }
+                label { (staff.t("settings.commission_fixed")) " (" (settings.currency) ")"
+                    input type="text" name="commission_fixed" inputmode="decimal" value=(form.commission_fixed);
+                    (error.at("commission_fixed"))
+                }
+                label { (staff.t("settings.bot_token")) " "
+                    span.badge { (staff.t(if view.bot_token_set { "settings.token_set" } else { "settings.token_not_set" })) }
+                    input type="password" name="bot_token" value="" autocomplete="new-password" placeholder=(staff.t("settings.token_placeholder"));
+                    (error.at("bot_token"))
+                }
+                @if view.bot_token_set {
+                    label.check { input type="checkbox" name="clear_bot_token" value="1"; (staff.t("settings.clear_token")) }
+                }
+                button type="submit" { (staff.t("form.save")) }
+            }
+            section.card {
+                h2 { (staff.t("settings.pipeline")) " (" (org.template) ")" }
+                ol.pipeline {
+                    @for stage in &org.pipeline.stages {
+                        li {
+                            span.swatch style={ "background:" (stage.color) } {}
+                            " " (stage.name(language)) " "
+                            span.muted { "→ " (org.pipeline.next_stages(stage.id).iter().map(|next| next.name(language)).collect::<Vec<_>>().join(", ")) }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn parse_percent(text: &str) -> Result<u32, crm_lib::Error> {
+    let bad = || {
+        crm_lib::Error::invalid(
+            "commission_bps",
+            format!("{:?} is not a percentage like 10 or 12.5", text.trim()),
+        )
+    };
+    let money = Money::parse("commission_bps", text).map_err(|_| bad())?;
+    u32::try_from(money.minor()).map_err(|_| bad())
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let parsed = (|| -> crm_lib::Result<SettingsUpdate> {
+        let limit = form.open_order_limit.trim().parse::<u32>().map_err(|_| {
+            crm_lib::Error::invalid(
+                "open_order_limit",
+                "must be a whole number (0 means no limit)",
+            )
+        })?;
+        Ok(SettingsUpdate {
+            name: Some(form.name.clone()),
+            locale: Some(Language::parse("locale", &form.locale)?),
+            currency: Some(form.currency.clone()),
+            open_order_limit: Some(limit),
+            commission_bps: Some(parse_percent(&form.commission_percent)?),
+            commission_fixed: Some(Money::parse("commission_fixed", &form.commission_fixed)?),
+            bot_token: if form.clear_bot_token.is_some() {
+                Some(None)
+            } else if form.bot_token.trim().is_empty() {
+                None
+            } else {
+                Some(Some(form.bot_token.clone()))
+            },
+        })
+    })();
+    let result = match parsed {
+        Ok(update) => {
+            let actor = staff.actor.clone();
+            state
+                .blocking(move |crm| Ok(crm.update_settings(&actor, update)))
+                .await?
+                .map(|_| ())
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/settings?done=settings_saved").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            // The token is never echoed back, not even after a failed save.
+            let typed = SettingsForm {
+                bot_token: String::new(),
+                ..form
+            };
+            let markup = settings_page(&state, &staff, Some(&typed), &error, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log.
+
+/// The audit filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+fn parse_actor(text: &str) -> Option<ActorRef> {
+    let text = text.trim();
+    if text == "system" {
+        return Some(ActorRef::System);
+    }
+    let (kind, id) = text.split_once(':')?;
+    let id = id.trim().parse().ok()?;
+    match kind {
+        "user" => Some(ActorRef::Staff(UserId(id))),
+        "customer" => Some(ActorRef::Customer(crm_lib::CustomerId(id))),
+        _ => None,
+    }
+}
+
+fn day_start(text: Option<&str>) -> Result<Option<Timestamp>, crm_lib::Error> {
+    match text.map(str::trim).filter(|text| !text.is_empty()) {
+        Some(text) => {
+            let date = crm_lib::Date::parse("date", text)?;
+            Ok(Some(Timestamp(i64::from(date.days) * 86_400_000)))
+        }
+        None => Ok(None),
+    }
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, AppError> {
+    let from = day_start(query.from.as_deref());
+    let to = day_start(query.to.as_deref()).map(|to| to.map(|at| at.plus_millis(86_399_999)));
+    let (from, to) = match (from, to) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(error), _) | (_, Err(error)) => {
+            return Err(AppError::from(error));
+        }
+    };
+    let filter = AuditFilter {
+        actor: query.actor.as_deref().and_then(parse_actor),
+        action: query
+            .action
+            .as_deref()
+            .map(str::trim)
+            .filter(|action| !action.is_empty())
+            .map(str::to_string),
+        from,
+        to,
+        ..AuditFilter::default()
+    };
+    let page_request = match query.after.as_deref().and_then(|after| after.parse().ok()) {
+        Some(after) => Page::after(after, 100),
+        None => Page::first(100),
+    };
+    let actor = staff.actor.clone();
+    let (entries, names) = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                Ok((
+                    crm_lib::audit_in(view, &actor, &filter, page_request)?,
+                    crm_lib::staff_names_in(view, &actor)?,
+                ))
+            })
+        })
+        .await?;
+    let who = |actor: &ActorRef| match actor {
+        ActorRef::Staff(id) => names
+            .iter()
+            .find(|name| name.id == *id)
+            .map_or_else(|| actor.to_string(), |name| name.username.clone()),
+        other => other.to_string(),
+    };
+    let mut base = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [
+        ("actor", &query.actor),
+        ("action", &query.action),
+        ("from", &query.from),
+        ("to", &query.to),
+    ] {
+        if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
+            base.append_pair(key, value);
+        }
+    }
+    let base = base.finish();
+    let chosen_actor = query.actor.clone().unwrap_or_default();
+    Ok(page(
+        &staff,
+        &staff.t("audit.title"),
+        Nav::Audit,
+        html! {
+            form.filters method="get" action="/audit" {
+                label { (staff.t("audit.actor"))
+                    select name="actor" {
+                        option value="" { (staff.t("orders.any")) }
+                        option value="system" selected[chosen_actor == "system"] { "system" }
+                        @for name in &names {
+                            @let value = format!("user:{}", name.id);
+                            option value=(value) selected[chosen_actor == value] { (name.username) }
+                        }
+                    }
+                }
+                label { (staff.t("audit.action"))
+                    input type="text" name="action" value=(query.action.as_deref().unwrap_or("")) placeholder="order.";
+                }
+                label { (staff.t("audit.from"))
+                    input type="date" name="from" value=(query.from.as_deref().unwrap_or(""));
+                }
+                label { (staff.t("audit.to"))
+                    input type="date" name="to" value=(query.to.as_deref().unwrap_or(""));
+                }
+                button type="submit" { (staff.t("orders.filter")) }
+            }
+            table.audit {
+                thead { tr {
+                    th { (staff.t("audit.when")) }
+                    th { (staff.t("audit.actor")) }
+                    th { (staff.t("audit.action")) }
+                    th { (staff.t("audit.entity")) }
+                    th { (staff.t("audit.summary")) }
+                    th { "IP" }
+                } }
+                tbody {
+                    @for entry in &entries.items {
+                        tr {
+                            td { (when(entry.at)) }
+                            td { (who(&entry.actor)) }
+                            td { code { (entry.action) } }
+                            td { (entry.entity) }
+                            td { (entry.summary) }
+                            td { (entry.ip.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+            @if entries.items.is_empty() { p.muted { (staff.t("audit.none")) } }
+            nav.pager {
+                @if let Some(next) = entries.next {
+                    a rel="next" href={ "/audit?" (base) "&after=" (next) } { (staff.t("orders.next_page")) }
+                }
+            }
+        },
+    )
+    .into_response())
+}

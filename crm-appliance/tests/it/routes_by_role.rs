@@ -1,0 +1,241 @@
+//! Every route of the staff web requested as every built-in role and as an anonymous visitor,
+//! from one table: the expected status of each (route, role) pair. crm-lib decides the
+//! permissions; this checks that the server refuses what the UI hides.
+
+use crate::support::spawn_app;
+use crate::web_helpers::{
+    Session, admin, client_from, create_customer, create_order, post, user_with_role,
+};
+
+/// Column order of the expectations.
+const ROLES: [&str; 5] = ["administrator", "manager", "worker", "master", "anonymous"];
+
+/// (method, path, form fields, [administrator, manager, worker, master, anonymous]).
+/// `{pending}` is an order waiting for moderation, `{approved}` an approved order, `{admin}`
+/// the administrator's user id. POSTs carry the session's CSRF token and input that either
+/// fails validation after the permission check or changes nothing, so the rows do not depend
+/// on each other's order.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    [u16; 5],
+);
+
+const TABLE: &[Row] = &[
+    ("GET", "/", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/healthz", &[], [200, 200, 200, 200, 200]),
+    ("GET", "/login", &[], [200, 200, 200, 200, 200]),
+    ("GET", "/assets/css/app.css", &[], [200, 200, 200, 200, 200]),
+    ("GET", "/assets/js/board.js", &[], [200, 200, 200, 200, 200]),
+    ("GET", "/no-such-page", &[], [404, 404, 404, 404, 404]),
+    ("GET", "/moderation", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/orders", &[], [200, 200, 200, 200, 303]),
+    (
+        "GET",
+        "/orders?stage=2&q=seeded",
+        &[],
+        [200, 200, 200, 200, 303],
+    ),
+    ("GET", "/orders.csv", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/orders/new", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/customers/new", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/orders/{pending}", &[], [200, 200, 404, 404, 303]),
+    ("GET", "/orders/{approved}", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/orders/424242", &[], [404, 404, 404, 404, 303]),
+    (
+        "GET",
+        "/orders/not-a-number",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
+    ("GET", "/board", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/users", &[], [200, 403, 403, 403, 303]),
+    ("GET", "/roles", &[], [200, 403, 403, 403, 303]),
+    ("GET", "/markers", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/payment-methods", &[], [200, 403, 403, 403, 303]),
+    ("GET", "/settings", &[], [200, 403, 403, 403, 303]),
+    ("GET", "/audit", &[], [200, 200, 403, 403, 303]),
+    (
+        "GET",
+        "/audit?action=order.&from=2020-01-01",
+        &[],
+        [200, 200, 403, 403, 303],
+    ),
+    ("GET", "/profile", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/profile/password", &[], [200, 200, 200, 200, 303]),
+    ("POST", "/profile/link-code", &[], [200, 200, 200, 200, 303]),
+    (
+        "POST",
+        "/profile",
+        &[("display_name", ""), ("language", "en")],
+        [422, 422, 422, 422, 303],
+    ),
+    (
+        "POST",
+        "/markers",
+        &[("name", "Go"), ("color", "green")],
+        [422, 422, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/roles",
+        &[("name", "x")],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/users",
+        &[("username", "newbie"), ("role", "no-such-role")],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/users/{admin}/disable",
+        &[],
+        [409, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/users/{admin}/roles",
+        &[("role", "no-such-role")],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/payment-methods",
+        &[("name", ""), ("template", "x")],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/payment-methods/999/active",
+        &[("active", "false")],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings",
+        &[
+            ("name", "Acme"),
+            ("locale", "en"),
+            ("currency", "dollars"),
+            ("open_order_limit", "2"),
+            ("commission_percent", "10"),
+            ("commission_fixed", "0"),
+        ],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/customers/new",
+        &[("first_name", "Bob")],
+        [303, 303, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders",
+        &[("customer", "1"), ("title", ""), ("description", "x")],
+        [422, 422, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/{pending}/reject",
+        &[("reason", "")],
+        [422, 422, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/approve",
+        &[],
+        [409, 409, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/bids",
+        &[("price", "lots")],
+        [422, 403, 422, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/assign",
+        &[("user", "999")],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/move",
+        &[("stage", "1")],
+        [409, 409, 409, 409, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/payment",
+        &[("method", "999"), ("amount", "10")],
+        [409, 409, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/424242/move",
+        &[("stage", "2")],
+        [404, 404, 404, 404, 303],
+    ),
+];
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_the_table_says() {
+    let app = spawn_app();
+    let administrator = admin(&app).await;
+    let manager = user_with_role(&app, &administrator, "manager1", "manager").await;
+    let worker = user_with_role(&app, &administrator, "worker1", "worker").await;
+    let master = user_with_role(&app, &administrator, "master1", "master").await;
+    let anonymous = Session {
+        client: client_from(None),
+        csrf: String::new(),
+    };
+    let customer = create_customer(&app, &administrator, "Alice").await;
+    let pending = create_order(&app, &administrator, customer, "Seeded pending order").await;
+    let approved = create_order(&app, &administrator, customer, "Seeded approved order").await;
+    let response = post(
+        &app,
+        &administrator,
+        &format!("/orders/{approved}/approve"),
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+
+    let sessions = [&administrator, &manager, &worker, &master, &anonymous];
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (method, path, fields, expected) in TABLE {
+        let path = path
+            .replace("{pending}", &pending.to_string())
+            .replace("{approved}", &approved.to_string())
+            .replace("{admin}", "1");
+        for (index, session) in sessions.iter().enumerate() {
+            let response = if *method == "GET" {
+                session.client.get(app.url(&path)).send().await.unwrap()
+            } else {
+                post(&app, session, &path, fields).await
+            };
+            checked += 1;
+            let status = response.status().as_u16();
+            if status != expected[index] {
+                let body = response.text().await.unwrap_or_default();
+                let excerpt: String = body.chars().take(300).collect();
+                failures.push(format!(
+                    "{method} {path} as {}: expected {}, got {status}: {excerpt}",
+                    ROLES[index], expected[index]
+                ));
+            }
+        }
+    }
+    assert_eq!(checked, TABLE.len() * ROLES.len());
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,250 @@
+//! The sandbox emulator itself: its Bot API answers in Telegram's shapes, the control API and
+//! files, the page (login required, plainly a simulation), webhook mode through the
+//! appliance's own handler, and no update lost to a kill -9 between receiving and processing.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::bot_support::{Sandbox, User, free_port, spawn_on, start_customer, text};
+use crate::support::spawn_app;
+use crate::web_helpers::admin;
+
+#[tokio::test]
+async fn the_bot_api_refuses_a_wrong_token_and_unknown_routes_as_telegram_does() {
+    let app = spawn_app();
+    let http = reqwest::Client::new();
+    let response = http
+        .post(app.url("/sandbox/bot1000000:WRONGwrongWRONGwrongWRONGwrong12345/getMe"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"ok": false, "error_code": 401, "description": "Unauthorized"})
+    );
+    let file = http
+        .get(app.url("/sandbox/file/bot1:x/photos/file_1.jpg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 401);
+    let unknown = http
+        .get(app.url("/sandbox/chats/777"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let bad = http.get(app.url("/sandbox/chats/-5")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let fault = http
+        .post(app.url("/sandbox/faults"))
+        .json(&json!({"method": "sendMessage", "status": 200}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fault.status(), 400, "only error statuses can be injected");
+}
+
+#[tokio::test]
+async fn the_bot_registers_its_commands_and_the_control_api_shows_chats_and_files() {
+    let app = spawn_app();
+    let sandbox = Sandbox::of(&app);
+    let user = User::new(5_400_000_001, "Mia", "en");
+    start_customer(&sandbox, &user, "en").await;
+    let stats = sandbox.stats().await;
+    assert_eq!(stats["commands"][""][0]["command"], "start", "{stats:#}");
+    assert_eq!(
+        stats["commands"]["ru"][1]["description"],
+        "Оформить новый заказ"
+    );
+    let bytes = b"\x89PNG\r\n\x1a\n not really a picture".to_vec();
+    sandbox
+        .send_file(&user, "photo", "p.png", "image/png", bytes.clone(), "look")
+        .await;
+    let chat = sandbox.chat(user.id).await;
+    let last_user_message = chat["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|message| message["from"] == "user")
+        .unwrap()
+        .clone();
+    assert_eq!(last_user_message["caption"], "look");
+    let url = last_user_message["media"]["url"].as_str().unwrap();
+    let file = reqwest::get(app.url(url)).await.unwrap();
+    assert_eq!(file.headers()["content-type"], "image/png");
+    assert_eq!(file.bytes().await.unwrap().to_vec(), bytes);
+    let chats: Value = reqwest::get(app.url("/sandbox/chats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        chats
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|chat| chat["id"] == user.id)
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_page_needs_a_staff_login_and_says_it_is_a_simulation() {
+    let app = spawn_app();
+    let anonymous = app.client().get(app.url("/sandbox")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert!(
+        anonymous.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    let session = admin(&app).await;
+    let page = session
+        .client
+        .get(app.url("/sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Simulation — this is not Telegram."),
+        "{html}"
+    );
+    assert!(html.contains("/assets/js/sandbox.js"));
+    let script = reqwest::get(app.url("/assets/js/sandbox.js"))
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+}
+
+#[tokio::test]
+async fn webhook_mode_takes_updates_through_the_appliances_own_handler() {
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let app = spawn_on(port, &["--public-url", &public], None);
+    let sandbox = Sandbox::at(app.url(""));
+    let user = User::new(5_400_000_002, "Nora", "en");
+    let greeting = sandbox.say(&user, "/start").await;
+    assert!(text(&greeting).contains("Hello, Nora"), "{greeting:#}");
+    let stats = sandbox.stats().await;
+    let webhook = stats["webhook"].as_str().unwrap();
+    assert!(
+        webhook.starts_with(&format!("{public}/telegram/webhook/")),
+        "{stats:#}"
+    );
+    assert_eq!(
+        stats["calls"].get("getUpdates"),
+        None,
+        "no polling in webhook mode"
+    );
+    // Without the secret path or header the handler refuses.
+    let http = reqwest::Client::new();
+    let update = json!({"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}}});
+    let wrong_path = http
+        .post(app.url("/telegram/webhook/not-the-secret"))
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_path.status(), 404);
+    let no_header = http.post(webhook).json(&update).send().await.unwrap();
+    assert_eq!(no_header.status(), 401);
+}
+
+#[tokio::test]
+async fn the_webhook_route_does_not_exist_in_polling_mode() {
+    let app = spawn_app();
+    let response = reqwest::Client::new()
+        .post(app.url("/telegram/webhook/anything"))
+        .json(&json!({"update_id": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
+    let port = free_port();
+    let mut first = spawn_on(port, &[], None);
+    let sandbox = Sandbox::at(first.url(""));
+    let user = User::new(5_400_000_003, "Otto", "en");
+    start_customer(&sandbox, &user, "en").await;
+    // getFile keeps failing, so the photo's update stays in the inbox, received and
+    // confirmed to "Telegram" but not processed.
+    sandbox
+        .fault(json!({"method": "getFile", "status": 503, "times": 1000}))
+        .await;
+    sandbox
+        .send_file(
+            &user,
+            "photo",
+            "evidence.jpg",
+            "image/jpeg",
+            b"\xff\xd8 evidence".to_vec(),
+            "evidence caption",
+        )
+        .await;
+    sandbox.drained().await;
+    let deadline = std::time::Instant::now() + crate::bot_support::PATIENCE;
+    while sandbox.stats().await["calls"]["getFile (fault)"]
+        .as_u64()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bot never tried getFile"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let data_dir = first.data_dir.clone();
+    first.kill();
+    // The restarted appliance (a fresh emulator, which no longer has the file) processes the
+    // update it had stored: the caption reaches the team and the customer is asked to send
+    // the file again, once.
+    let mut second = spawn_on(free_port(), &[], Some(data_dir.clone()));
+    let sandbox = Sandbox::at(second.url(""));
+    sandbox
+        .wait_for(user.id, 0, "could not receive that file")
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages = sandbox.bot_messages(user.id).await;
+    let asks = messages
+        .iter()
+        .filter(|message| text(message).contains("could not receive that file"))
+        .count();
+    assert_eq!(asks, 1, "{messages:#?}");
+    second.kill();
+    let crm = crm_lib::Crm::open(data_dir.join("crm.redb")).unwrap();
+    let org = crm.default_organization().unwrap().id;
+    assert!(
+        crm.pending_updates(org, 10).unwrap().is_empty(),
+        "nothing left pending"
+    );
+    let customer = crm
+        .customer_by_telegram(org, crm_lib::TelegramUserId(user.id))
+        .unwrap()
+        .unwrap();
+    let conversation = crm
+        .messages_of_customer(
+            &crm_lib::Actor::system(org),
+            customer.id,
+            crm_lib::Page::first(50),
+        )
+        .unwrap();
+    let kept = conversation
+        .items
+        .iter()
+        .filter(|message| message.text == "evidence caption")
+        .count();
+    assert_eq!(kept, 1, "the message was processed exactly once");
+    crm.close();
+}
