@@ -71,7 +71,11 @@
       for (const button of row) {
         if (button.callback_data) {
           line.append(
-            el("button", { type: "button", onclick: () => press(message.message_id, button.callback_data) }, button.text)
+            el(
+              "button",
+              { type: "button", "data-callback": button.callback_data, onclick: () => press(message.message_id, button.callback_data) },
+              button.text
+            )
           );
         } else if (button.url) {
           line.append(el("a", { href: button.url, rel: "noopener", target: "_blank" }, button.text));

@@ -339,7 +339,7 @@ mod tests {
         });
         let app = crate::web::app(state.clone());
         let update = r#"{"update_id": 700, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "hi"}}"#;
-        let status = |request| {
+        let status = |request: Request<Body>| {
             let app = app.clone();
             async move { app.oneshot(request).await.unwrap().status() }
         };

@@ -149,14 +149,17 @@ async fn load_conversation(
                     customer: Some(customer.id),
                     ..OrderFilter::default()
                 };
-                let orders = crm_lib::list_orders_in(view, &actor, &filter, Page::first(50))
-                    .map(|page| {
-                        page.items
-                            .into_iter()
-                            .map(|order| (order.id, order.title))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let orders = match crm_lib::list_orders_in(view, &actor, &filter, Page::first(50)) {
+                    Ok(page) => page
+                        .items
+                        .into_iter()
+                        .map(|order| (order.id, order.title))
+                        .collect(),
+                    Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
+                        Vec::new()
+                    }
+                    Err(error) => return Err(error),
+                };
                 Ok(ConversationData {
                     customer,
                     messages,

@@ -103,6 +103,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::api_errors_as_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(api::error::plain_errors_as_json))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

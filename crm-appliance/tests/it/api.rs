@@ -427,3 +427,20 @@ async fn a_token_has_exactly_its_user_s_permissions() {
     assert_eq!(status, 200);
     assert!(page["items"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_upload_over_the_size_limit_is_a_json_413() {
+    let app = spawn_app();
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/media"))
+        .bearer_auth("crm_whatever")
+        .header("content-type", "image/png")
+        .body(vec![0u8; 11 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["kind"], "payload_too_large", "{body}");
+}

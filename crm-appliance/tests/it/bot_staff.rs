@@ -218,6 +218,42 @@ async fn the_order_loop_in_the_web_reaches_the_customer_in_telegram_and_chat_goe
         assert!(text(&moved).contains(name), "{moved:#}");
     }
 
+    // Payment details, sent from the order page, arrive with the rendered template.
+    let created = post(
+        &app,
+        &session,
+        "/payment-methods",
+        &[
+            ("name", "Bank transfer"),
+            ("template", "Pay {amount} {currency} to IBAN DE00 1234"),
+        ],
+    )
+    .await;
+    assert!(
+        !created.status().is_server_error(),
+        "{:?}",
+        created.text().await
+    );
+    seen = sandbox.bot_messages(customer.id).await.len();
+    post(
+        &app,
+        &session,
+        &path("payment"),
+        &[("method", "1"), ("amount", "1800")],
+    )
+    .await;
+    let payment = sandbox
+        .wait_for(customer.id, seen, "Payment for order #1")
+        .await;
+    assert!(
+        text(&payment).contains("Pay 1800.00 USD to IBAN DE00 1234"),
+        "{payment:#}"
+    );
+    assert!(
+        text(&payment).contains("Method: Bank transfer"),
+        "{payment:#}"
+    );
+
     // The customer writes (text and a photo); the web conversation shows both.
     sandbox.send(&customer, "When can I see a draft?").await;
     sandbox

@@ -402,6 +402,8 @@ pub fn free_port() -> u16 {
 /// before it starts); killed when dropped.
 pub struct Proc {
     pub address: String,
+    /// Everything the process printed so far.
+    pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub data_dir: std::path::PathBuf,
     child: Option<std::process::Child>,
     _dir: Option<tempfile::TempDir>,
@@ -430,6 +432,16 @@ impl Drop for Proc {
 /// Starts the appliance in sandbox mode listening on `127.0.0.1:port`, with extra arguments,
 /// on `data_dir` (a fresh temporary one when `None`).
 pub fn spawn_on(port: u16, args: &[&str], data_dir: Option<std::path::PathBuf>) -> Proc {
+    spawn_logging(port, args, data_dir, "warn")
+}
+
+/// [`spawn_on`] with a log filter (`CRM_LOG`), to inspect what the appliance logs.
+pub fn spawn_logging(
+    port: u16,
+    args: &[&str],
+    data_dir: Option<std::path::PathBuf>,
+    log: &str,
+) -> Proc {
     use std::io::{BufRead, BufReader};
     let (dir, data_dir) = match data_dir {
         Some(path) => (None, path),
@@ -446,19 +458,22 @@ pub fn spawn_on(port: u16, args: &[&str], data_dir: Option<std::path::PathBuf>) 
         .arg(format!("127.0.0.1:{port}"))
         .args(args)
         .env_remove("CRM_TELEGRAM_TOKEN")
-        .env("CRM_LOG", "warn")
+        .env("CRM_LOG", log)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (sender, receiver) = std::sync::mpsc::channel::<String>();
     for stream in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
         Box::new(child.stderr.take().unwrap()),
     ] {
         let sender = sender.clone();
+        let output = output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                output.lock().unwrap().push(line.clone());
                 let _ = sender.send(line);
             }
         });
@@ -475,6 +490,7 @@ pub fn spawn_on(port: u16, args: &[&str], data_dir: Option<std::path::PathBuf>) 
     }
     Proc {
         address: format!("127.0.0.1:{port}"),
+        output,
         data_dir,
         child: Some(child),
         _dir: dir,

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::bot_support::{Sandbox, User, free_port, spawn_on, start_customer, text};
+use crate::bot_support::{
+    Sandbox, User, free_port, place_order, spawn_logging, spawn_on, start_customer, text,
+};
 use crate::support::spawn_app;
 use crate::web_helpers::admin;
 
@@ -247,4 +249,171 @@ async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
         .count();
     assert_eq!(kept, 1, "the message was processed exactly once");
     crm.close();
+}
+
+#[tokio::test]
+async fn the_bot_token_never_appears_in_the_logs_even_at_debug_level() {
+    let app = spawn_logging(free_port(), &[], None, "debug");
+    let sandbox = Sandbox::at(app.url(""));
+    let user = User::new(5_400_000_004, "Pia", "en");
+    let menu = start_customer(&sandbox, &user, "en").await;
+    sandbox
+        .fault(json!([
+            {"method": "sendMessage", "status": 502, "times": 1},
+            {"method": "getFile", "status": 400, "times": 1},
+        ]))
+        .await;
+    place_order(&sandbox, &user, &menu, "Token check", None).await;
+    sandbox
+        .send_file(
+            &user,
+            "document",
+            "a.txt",
+            "text/plain",
+            b"hello".to_vec(),
+            "",
+        )
+        .await;
+    sandbox
+        .send_file(
+            &user,
+            "document",
+            "b.txt",
+            "text/plain",
+            b"hello again".to_vec(),
+            "",
+        )
+        .await;
+    sandbox
+        .wait_for(user.id, 0, "could not receive that file")
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let output = app.output.lock().unwrap().join("\n");
+    assert!(output.len() > 1000, "debug logging is on: {output}");
+    assert!(
+        !output.contains("1000000:"),
+        "the sandbox token leaked into the logs"
+    );
+    assert!(
+        !output.contains("/bot"),
+        "a Bot API URL leaked into the logs"
+    );
+}
+
+#[tokio::test]
+async fn with_a_token_and_an_api_url_the_same_bot_runs_against_any_bot_api_server() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::{Path, State};
+    use axum::routing::post;
+
+    type Calls = Arc<Mutex<Vec<(String, String, Value)>>>;
+    async fn method(
+        State(calls): State<Calls>,
+        Path((bot, method)): Path<(String, String)>,
+        body: axum::body::Bytes,
+    ) -> axum::Json<Value> {
+        let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let first_poll = method == "getUpdates"
+            && !calls
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(_, seen, _)| seen == "getUpdates");
+        calls.lock().unwrap().push((bot, method.clone(), params));
+        let result = match method.as_str() {
+            "getMe" => {
+                json!({"id": 42, "is_bot": true, "first_name": "Real", "username": "real_bot"})
+            }
+            "getUpdates" if first_poll => json!([{"update_id": 9001, "message": {
+                "message_id": 1, "date": 1735689600, "text": "/start",
+                "from": {"id": 777001, "is_bot": false, "first_name": "Remote", "language_code": "en"},
+                "chat": {"id": 777001, "first_name": "Remote", "type": "private"},
+                "entities": [{"offset": 0, "length": 6, "type": "bot_command"}]}}]),
+            "getUpdates" => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                json!([])
+            }
+            "sendMessage" => {
+                json!({"message_id": 2, "date": 1735689601, "chat": {"id": 777001, "type": "private"}, "text": "ok"})
+            }
+            _ => json!(true),
+        };
+        axum::Json(json!({"ok": true, "result": result}))
+    }
+
+    let calls: Calls = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap();
+    let router = axum::Router::new()
+        .route("/{bot}/{method}", post(method))
+        .with_state(calls.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let token = "4242424242:AAHfakeTokenForTestsOnly_abcdefghijk";
+    let api = format!("http://{server}");
+    let app = spawn_logging(
+        free_port(),
+        &["--telegram-token", token, "--telegram-api-url", &api],
+        None,
+        "debug",
+    );
+    let deadline = std::time::Instant::now() + crate::bot_support::PATIENCE;
+    let greeting = loop {
+        let found = calls
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, method, _)| method == "sendMessage")
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reply: {:?}",
+            calls.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(greeting.0, format!("bot{token}"), "the configured token");
+    assert_eq!(greeting.2["chat_id"], 777001);
+    assert!(
+        greeting.2["text"]
+            .as_str()
+            .unwrap()
+            .contains("Hello, Remote"),
+        "{greeting:?}"
+    );
+    let seen: Vec<String> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|call| call.1.clone())
+        .collect();
+    for expected in ["getMe", "setMyCommands", "deleteWebhook", "getUpdates"] {
+        assert!(
+            seen.iter().any(|method| method == expected),
+            "{expected} in {seen:?}"
+        );
+    }
+    let polls: Vec<Value> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|call| call.1 == "getUpdates")
+        .map(|call| call.2.clone())
+        .collect();
+    assert!(
+        polls.iter().any(|poll| poll["offset"] == 9002),
+        "confirmed: {polls:?}"
+    );
+    // The sandbox is off with a token; the token is nowhere in the output.
+    let sandbox = reqwest::get(app.url("/sandbox/chats")).await.unwrap();
+    assert_eq!(sandbox.status(), 404);
+    let output = app.output.lock().unwrap().join("\n");
+    assert!(
+        !output.contains("AAHfakeTokenForTestsOnly"),
+        "the token leaked: {output}"
+    );
 }

@@ -4,5 +4,6 @@
 
 mod admin;
 mod data;
+mod tokens;
 mod users;
 mod util;

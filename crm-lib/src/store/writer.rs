@@ -142,11 +142,11 @@ fn run(
                 Err(_) => break,
             }
         }
-        if run_batch(db, batch, clock, quick_repair) {
-            if let Ok(hooks) = hooks.lock() {
-                for hook in hooks.iter() {
-                    hook();
-                }
+        if run_batch(db, batch, clock, quick_repair)
+            && let Ok(hooks) = hooks.lock()
+        {
+            for hook in hooks.iter() {
+                hook();
             }
         }
     }

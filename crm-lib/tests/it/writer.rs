@@ -175,13 +175,27 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
                     let result: Result<()> = crm.write(move |tx| {
                         let customer = tx.upsert_telegram_customer(
                             org.id,
-                            TelegramProfile { telegram_id, username: None, first_name: "U".into(), last_name: None, language_code: None },
+                            TelegramProfile {
+                                telegram_id,
+                                username: None,
+                                first_name: "U".into(),
+                                last_name: None,
+                                language_code: None,
+                            },
                         )?;
                         tx.create_order(
                             &Actor::customer(org.id, customer.id),
-                            NewOrder { title: format!("order {}", telegram_id.0), description: "d".into(), ..NewOrder::default() },
+                            NewOrder {
+                                title: format!("order {}", telegram_id.0),
+                                description: "d".into(),
+                                ..NewOrder::default()
+                            },
                         )?;
-                        if fail { Err(Error::conflict("fails after writing")) } else { Ok(()) }
+                        if fail {
+                            Err(Error::conflict("fails after writing"))
+                        } else {
+                            Ok(())
+                        }
                     });
                     assert_eq!(result.is_err(), fail);
                 }
@@ -193,7 +207,11 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
     }
     let customers = crm.all_customers(org.id).unwrap();
     assert_eq!(customers.len(), 8 * 15);
-    assert!(customers.iter().all(|customer| (customer.telegram_id.unwrap().0 - 1_000) % 100 % 2 == 0));
+    assert!(
+        customers
+            .iter()
+            .all(|customer| (customer.telegram_id.unwrap().0 - 1_000) % 100 % 2 == 0)
+    );
     let orders = crm.all_orders(org.id).unwrap();
     assert_eq!(orders.len(), 8 * 15);
     let report = crm.verify().unwrap();

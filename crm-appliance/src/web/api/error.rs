@@ -30,6 +30,8 @@ pub enum ApiErrorKind {
     PermissionDenied,
     /// Try again later (429).
     Busy,
+    /// The request body is over the 10 MiB limit (413).
+    PayloadTooLarge,
     /// The server failed; the details are in its log (500).
     Internal,
 }
@@ -74,6 +76,7 @@ impl ApiError {
             ApiErrorKind::Conflict => StatusCode::CONFLICT,
             ApiErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
             ApiErrorKind::Busy => StatusCode::TOO_MANY_REQUESTS,
+            ApiErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -245,4 +248,43 @@ where
             .map(|axum::extract::Path(value)| ApiPath(value))
             .map_err(|rejection: PathRejection| ApiError::bad_request(rejection.body_text()))
     }
+}
+
+/// Middleware, outermost: an error answer under `/api/` that is not JSON (the request size
+/// limit's 413, a timeout) becomes an [`ErrorResponse`] with the same status, so that API
+/// clients always get JSON.
+pub async fn plain_errors_as_json(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !api || json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let message = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_lowercase(),
+        text => text.chars().take(200).collect(),
+    };
+    let kind = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiErrorKind::PayloadTooLarge,
+        StatusCode::UNAUTHORIZED => ApiErrorKind::Unauthorized,
+        StatusCode::NOT_FOUND => ApiErrorKind::NotFound,
+        StatusCode::TOO_MANY_REQUESTS => ApiErrorKind::Busy,
+        status if status.is_server_error() => ApiErrorKind::Internal,
+        _ => ApiErrorKind::BadRequest,
+    };
+    let mut error = ApiError::new(kind, message);
+    error.status = status;
+    error.into_response()
 }
