@@ -1,6 +1,10 @@
 // Kanban drag and drop: dragging a card onto another column POSTs the move (with the CSRF
 // token in a header) and keeps the card there only when the server accepts; otherwise the
 // server's message is shown. Without JavaScript each card has a stage select and Move button.
+//
+// The board is a live region (live.js swaps its children when an order changes, here or in
+// another session), so every listener sits on the `.board` element itself, which stays, and
+// finds cards and columns from the event target: drag and drop keeps working after a swap.
 "use strict";
 (() => {
   const board = document.querySelector(".board");
@@ -65,9 +69,14 @@
         return;
       }
       const list = column.querySelector("ol.cards");
-      list.prepend(card);
-      // The allowed moves changed with the stage: reload to get the server's view.
-      window.location.reload();
+      if (list) list.prepend(card);
+      // The allowed moves changed with the stage: take the server's view of the board, in
+      // place when the live script is here, else by reloading.
+      if (window.crmLive && typeof window.crmLive.refresh === "function") {
+        window.crmLive.refresh();
+      } else {
+        window.location.reload();
+      }
     } catch (failure) {
       showError(String(failure));
     }

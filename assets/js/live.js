@@ -4,6 +4,7 @@
 //
 //   window.crmLive.on('order', function (data) { ... });    // data: {id, action, order, stage, ...}
 //   window.crmLive.on('message', function (data) { ... });  // data: {id, action, customer, order, message, ...}
+//   window.crmLive.refresh();                                // swap the live regions now (see below)
 (function () {
   'use strict';
   if (window.crmLive) {
@@ -86,7 +87,17 @@
         document.querySelectorAll('[data-live-refresh][id]').forEach(function (region) {
           var copy = fresh.getElementById(region.id);
           if (copy) {
+            // Folded sections the person opened (the board's terminal columns) stay open.
+            var open = Array.prototype.map.call(region.querySelectorAll('details[id][open]'), function (details) {
+              return details.id;
+            });
             region.replaceChildren.apply(region, Array.prototype.slice.call(copy.childNodes));
+            open.forEach(function (id) {
+              var details = document.getElementById(id);
+              if (details && region.contains(details)) {
+                details.open = true;
+              }
+            });
           }
         });
         document.dispatchEvent(new CustomEvent('crm:live-refreshed'));
@@ -125,7 +136,9 @@
     },
     connected: function () {
       return !!source && source.readyState === window.EventSource.OPEN;
-    }
+    },
+    // Refreshes the page's live regions now (after this page's own change, for instance).
+    refresh: refreshRegions
   };
 
   // Pages that only want the stream open (for other scripts loaded later) still get one.

@@ -1,7 +1,10 @@
 //! A real browser: Debian's chromium, headless, driven over WebDriver (chromedriver) with
 //! fantoccini. Logs in with the printed password, is forced to change it, creates a customer
 //! and an order through the staff forms, approves and assigns it, drags its card to another
-//! Kanban column and reloads to see the move persisted.
+//! Kanban column and reloads to see the move persisted. Then two browser sessions of two
+//! staff users side by side: a card one of them drags shows up in the other's board, and a
+//! chat message one of them sends shows up in the other's conversation, both without a
+//! reload (the `/events` stream, `live.js`, `chat.js`).
 //!
 //! `scripts/test.sh` installs `chromium` and `chromium-driver` when they are missing; without
 //! them this test fails and says so (it never skips).
@@ -9,11 +12,15 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use crate::support::spawn_app;
+use crate::support::{TestApp, spawn_app};
+use crate::web_helpers;
+
+/// How long a live update may take to show in the other session.
+const LIVE_WAIT: Duration = Duration::from_secs(10);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -67,7 +74,13 @@ async fn start_driver() -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
-    let profile = driver._profile.path().display().to_string();
+    browser_named(driver, "default").await
+}
+
+/// A browser session with its own profile directory (`name`), so that several sessions run
+/// side by side with separate cookies.
+async fn browser_named(driver: &Driver, name: &str) -> Client {
+    let profile = driver._profile.path().join(name).display().to_string();
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
@@ -208,25 +221,9 @@ async fn a_person_logs_in_changes_the_password_and_drags_a_card_across_the_board
         )))
         .await
         .unwrap();
-    client
-        .execute(
-            r#"
-            const card = document.querySelector(arguments[0]);
-            const column = document.querySelector("section.column[data-stage='4']");
-            const data = new DataTransfer();
-            const fire = (target, type) => target.dispatchEvent(
-                new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
-            fire(card, "dragstart");
-            fire(column, "dragover");
-            fire(column, "drop");
-            fire(card, "dragend");
-            "#,
-            vec![serde_json::Value::String(card.clone())],
-        )
-        .await
-        .unwrap();
-    // board.js reloads the page once the server accepted the move; reload again ourselves to
-    // be sure the card's place comes from the server.
+    drag(&client, order, 4).await;
+    // board.js refreshes the board once the server accepted the move; reload ourselves to be
+    // sure the card's place comes from the server.
     let moved = format!("section.column[data-stage='4'] {card}");
     let mut persisted = false;
     for _ in 0..50 {
@@ -245,4 +242,230 @@ async fn a_person_logs_in_changes_the_password_and_drags_a_card_across_the_board
         "the timeline shows the move"
     );
     client.close().await.unwrap();
+}
+
+/// Drags the card of `order` onto the column of stage `to`: the HTML5 drag and drop events,
+/// which WebDriver's pointer actions do not produce, dispatched on the real elements.
+async fn drag(client: &Client, order: u64, to: u16) {
+    let dragged = client
+        .execute(
+            r#"
+            const card = document.querySelector(`li.card[data-order='${arguments[0]}']`);
+            const column = document.querySelector(`section.column[data-stage='${arguments[1]}']`);
+            if (!card || !column) return false;
+            const data = new DataTransfer();
+            const fire = (target, type) => target.dispatchEvent(
+                new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
+            fire(card, "dragstart");
+            fire(column, "dragover");
+            fire(column, "drop");
+            fire(card, "dragend");
+            return true;
+            "#,
+            vec![order.into(), to.into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        dragged, true,
+        "card {order} and column {to} are on the board"
+    );
+}
+
+/// Polls `script` (which returns a boolean) until it is true, for at most [`LIVE_WAIT`].
+async fn wait_until(client: &Client, script: &str, args: Vec<serde_json::Value>, what: &str) {
+    let deadline = Instant::now() + LIVE_WAIT;
+    loop {
+        let value = client.execute(script, args.clone()).await.unwrap();
+        if value == true {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let source = client.source().await.unwrap_or_default();
+            let excerpt: String = source.chars().take(3000).collect();
+            panic!("{what}: not seen within {LIVE_WAIT:?}; the page: {excerpt}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Opens `path` and waits until its live stream is connected (`live.js` marks the page once
+/// the server's `ready` event arrived), then marks the page so that a reload would show.
+async fn open_live(client: &Client, app: &TestApp, path: &str) {
+    client.goto(&app.url(path)).await.unwrap();
+    wait_until(
+        client,
+        "return document.documentElement.getAttribute('data-live') === 'on'",
+        vec![],
+        &format!("the live stream of {path}"),
+    )
+    .await;
+    client
+        .execute("window.crmNotReloaded = true; return true", vec![])
+        .await
+        .unwrap();
+}
+
+/// Whether the page was not reloaded since [`open_live`].
+async fn not_reloaded(client: &Client) -> bool {
+    client
+        .execute("return window.crmNotReloaded === true", vec![])
+        .await
+        .unwrap()
+        == true
+}
+
+/// Waits until the board shows the card of `order` in the column of stage `stage`.
+async fn see_card_in(client: &Client, order: u64, stage: u16, who: &str) {
+    wait_until(
+        client,
+        "return !!document.querySelector(`section.column[data-stage='${arguments[1]}'] li.card[data-order='${arguments[0]}']`)",
+        vec![order.into(), stage.into()],
+        &format!("{who}: card {order} in stage {stage}"),
+    )
+    .await;
+}
+
+async fn log_in(client: &Client, app: &TestApp, username: &str, password: &str) {
+    client.goto(&app.url("/login")).await.unwrap();
+    fill(client, "input[name=username]", username).await;
+    fill(client, "input[name=password]", password).await;
+    assert_eq!(
+        submit(client, "form[action='/login'] button[type=submit]").await,
+        "/",
+        "{username} logs in"
+    );
+}
+
+/// A customer writes to the bot through the sandbox's control API; returns their customer id
+/// once the conversation exists.
+async fn customer_writes(app: &TestApp, staff: &web_helpers::Session, telegram_id: i64) -> u64 {
+    let response = reqwest::Client::new()
+        .post(app.url(&format!("/sandbox/chats/{telegram_id}/send")))
+        .json(&serde_json::json!({
+            "text": "Hello, is my order on its way?",
+            "from": {"first_name": "Живой", "language_code": "ru"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+    let deadline = Instant::now() + LIVE_WAIT;
+    loop {
+        let inbox = staff
+            .client
+            .get(app.url("/chat"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if let Some(id) = inbox
+            .split("href=\"/chat/")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|id| id.parse().ok())
+        {
+            return id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no conversation appeared: {inbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_card_move_and_a_chat_message_in_one_session_appear_live_in_another() {
+    let app = spawn_app();
+    // Two staff users, set up over HTTP (their forced password change included).
+    let admin = web_helpers::admin(&app).await;
+    let manager_password = web_helpers::create_user(&app, &admin, "manager1", "manager").await;
+    web_helpers::first_login(&app, "manager1", &manager_password).await;
+    let customer = customer_writes(&app, &admin, 7_700_001).await;
+    let order = web_helpers::create_order(&app, &admin, customer, "Live board order").await;
+    for (path, fields) in [
+        (format!("/orders/{order}/approve"), vec![]),
+        (format!("/orders/{order}/assign"), vec![("user", "1")]),
+    ] {
+        let response = web_helpers::post(&app, &admin, &path, &fields).await;
+        assert_eq!(response.status(), 303, "{path}");
+    }
+
+    let driver = start_driver().await;
+    let first = browser_named(&driver, "first").await;
+    let second = browser_named(&driver, "second").await;
+    log_in(
+        &first,
+        &app,
+        "admin",
+        &format!("{}-changed", app.admin_password),
+    )
+    .await;
+    log_in(
+        &second,
+        &app,
+        "manager1",
+        &format!("{manager_password}-changed"),
+    )
+    .await;
+
+    // The board: the first session drags the card from Approved to In progress; the second
+    // sees it arrive. Then the second session, whose board was just refreshed in place, drags
+    // it on to Testing, and the first sees that: drag and drop survives a live refresh.
+    open_live(&first, &app, "/board").await;
+    open_live(&second, &app, "/board").await;
+    see_card_in(&second, order, 2, "the second session, before").await;
+    drag(&first, order, 4).await;
+    see_card_in(&first, order, 4, "the first session, after its own move").await;
+    see_card_in(&second, order, 4, "the second session, live").await;
+    drag(&second, order, 5).await;
+    see_card_in(&first, order, 5, "the first session, live").await;
+    see_card_in(&second, order, 5, "the second session, after its own move").await;
+    assert!(
+        not_reloaded(&first).await,
+        "the first board was updated in place"
+    );
+    assert!(
+        not_reloaded(&second).await,
+        "the second board was updated in place"
+    );
+
+    // The conversation: both sessions open it; the first sends through the form.
+    let conversation = format!("/chat/{customer}");
+    open_live(&first, &app, &conversation).await;
+    open_live(&second, &app, &conversation).await;
+    let text = "Your order is in testing — today, 17:00";
+    fill(&first, "form[data-chat-send] textarea[name=text]", text).await;
+    click(&first, "form[data-chat-send] button[type=submit]").await;
+    let shows = "const box = document.querySelector('#chat-messages'); \
+                 return !!box && box.innerText.includes(arguments[0]);";
+    wait_until(
+        &second,
+        shows,
+        vec![text.into()],
+        "the message in the second session",
+    )
+    .await;
+    wait_until(
+        &first,
+        shows,
+        vec![text.into()],
+        "the message in the first session",
+    )
+    .await;
+    assert!(
+        not_reloaded(&second).await,
+        "the message arrived without a reload"
+    );
+    assert!(not_reloaded(&first).await, "sending did not leave the page");
+
+    first.close().await.unwrap();
+    second.close().await.unwrap();
 }

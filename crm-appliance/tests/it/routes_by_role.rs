@@ -12,7 +12,8 @@ const ROLES: [&str; 5] = ["administrator", "manager", "worker", "master", "anony
 
 /// (method, path, form fields, [administrator, manager, worker, master, anonymous]).
 /// `{pending}` is an order waiting for moderation, `{approved}` an approved order, `{admin}`
-/// the administrator's user id. POSTs carry the session's CSRF token and input that either
+/// the administrator's user id, `{customer}` the seeded customer, `{custom}` a custom role
+/// (`support`, with `view_orders` only). POSTs carry the session's CSRF token and input that either
 /// fails validation after the permission check or changes nothing, so the rows do not depend
 /// on each other's order.
 type Row = (
@@ -64,6 +65,10 @@ const TABLE: &[Row] = &[
     ),
     ("GET", "/profile", &[], [200, 200, 200, 200, 303]),
     ("GET", "/profile/password", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/profile/tokens", &[], [200, 200, 200, 200, 303]),
+    ("GET", "/chat", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/chat/{customer}", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/chat/424242", &[], [404, 404, 403, 403, 303]),
     ("POST", "/profile/link-code", &[], [200, 200, 200, 200, 303]),
     (
         "POST",
@@ -94,6 +99,31 @@ const TABLE: &[Row] = &[
         "/users/{admin}/disable",
         &[],
         [409, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/users/{admin}/enable",
+        &[],
+        [303, 403, 403, 403, 303],
+    ),
+    ("POST", "/users/999/enable", &[], [404, 403, 403, 403, 303]),
+    (
+        "POST",
+        "/roles/1/permissions",
+        &[("permission", "view_orders")],
+        [409, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/roles/999/permissions",
+        &[("permission", "view_orders")],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/roles/{custom}/permissions",
+        &[("permission", "view_orders")],
+        [303, 403, 403, 403, 303],
     ),
     (
         "POST",
@@ -176,6 +206,30 @@ const TABLE: &[Row] = &[
     ),
     (
         "POST",
+        "/orders/{pending}/markers",
+        &[],
+        [303, 303, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/markers",
+        &[("marker", "999")],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/markers",
+        &[("marker", "not-a-number")],
+        [422, 422, 422, 422, 303],
+    ),
+    (
+        "POST",
+        "/orders/424242/markers",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
         "/orders/424242/move",
         &[("stage", "2")],
         [404, 404, 404, 404, 303],
@@ -204,6 +258,30 @@ async fn every_route_answers_every_role_as_the_table_says() {
     )
     .await;
     assert_eq!(response.status(), 303);
+    let response = post(
+        &app,
+        &administrator,
+        "/roles",
+        &[("name", "support"), ("permission", "view_orders")],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let roles = administrator
+        .client
+        .get(app.url("/roles"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Only custom roles have a form of their own on the roles page.
+    let custom = roles
+        .split("action=\"/roles/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_string();
 
     let sessions = [&administrator, &manager, &worker, &master, &anonymous];
     let mut failures = Vec::new();
@@ -212,7 +290,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
         let path = path
             .replace("{pending}", &pending.to_string())
             .replace("{approved}", &approved.to_string())
-            .replace("{admin}", "1");
+            .replace("{admin}", "1")
+            .replace("{customer}", &customer.to_string())
+            .replace("{custom}", &custom);
         for (index, session) in sessions.iter().enumerate() {
             let response = if *method == "GET" {
                 session.client.get(app.url(&path)).send().await.unwrap()

@@ -9,9 +9,11 @@
 //!
 //! Verification decodes every record with its type and checks every secondary index both
 //! ways: each record has all the index entries its fields call for (recomputed with the same
-//! functions that write them, such as `orders::order_index_keys`), and every index
-//! entry points at a record that agrees with it. The stage counters must equal the orders per
-//! stage. Each problem is reported as a sentence naming the table and the key.
+//! functions that write them, such as `orders::order_index_keys` and
+//! `sessions::session_index_keys`), and every index entry points at a record that agrees with
+//! it. The stage counters must equal the orders per stage. Sessions and api tokens, whose keys
+//! are hashes, must belong to an existing organization and user. Each problem is reported as a
+//! sentence naming the table and the key.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
@@ -28,9 +30,11 @@ use crate::store::schema::{self, SCHEMA_VERSION};
 use crate::store::{Def, Key, View, ViewExt, codec, keys, outbox_due_key, tables};
 use crate::{Crm, Error, Password, Result};
 
+use super::api_tokens::{ApiToken, api_token_index_keys, by_org_hash, token_key};
 use super::chat::message_index_keys;
 use super::customers::activity_key;
 use super::orders::{grant_key, order_count_key, order_index_keys};
+use super::sessions::{Session, SessionHash, by_user_hash, session_index_keys, session_key};
 
 /// Entries copied per write transaction of the backup file: large enough that commits are a
 /// small part of the time, small enough that a transaction's dirty pages stay a few MiB.
@@ -632,7 +636,7 @@ pub(crate) fn verify_view(view: &Snapshot) -> Result<VerifyReport> {
     Ok(checker.finish())
 }
 
-/// The index entries of a message (the layout `chat::write_message` writes).
+/// Lower-case hex of a key or hash, for the problem sentences.
 fn hex(key: &[u8]) -> String {
     key.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -713,6 +717,8 @@ impl<'v> Checker<'v> {
         self.check_audit()?;
         self.check_outbox()?;
         self.check_inbox()?;
+        self.check_sessions()?;
+        self.check_api_tokens()?;
         self.check_small_tables()?;
         Ok(())
     }
@@ -866,6 +872,61 @@ impl<'v> Checker<'v> {
             )),
         }
         Ok(())
+    }
+
+    /// Checks that an index maps `key` to exactly `value` (a forward check of an index whose
+    /// value is the record's key, such as a hash), counting it when it does.
+    fn expect_value(
+        &mut self,
+        def: Def,
+        key: &Key,
+        value: &[u8],
+        owner: impl FnOnce() -> String,
+    ) -> Result<()> {
+        let stored = self
+            .view
+            .get_raw(def, key.as_slice(), |bytes| Ok(bytes == value))?;
+        match stored {
+            Some(true) => *self.found.entry(def.name().to_string()).or_insert(0) += 1,
+            Some(false) => self.problem(format!(
+                "{}: entry {} does not point at {}",
+                def.name(),
+                hex(key.as_slice()),
+                owner()
+            )),
+            None => self.problem(format!(
+                "{}: missing entry {} for {}",
+                def.name(),
+                hex(key.as_slice()),
+                owner()
+            )),
+        }
+        Ok(())
+    }
+
+    /// Checks the owner of a record of `def` (at `key`) whose key does not start with its
+    /// organization: reports an organization or a user that does not exist. Returns whether
+    /// the organization exists (the record's other checks need it).
+    fn known_owner(&mut self, def: Def, key: &[u8], org: OrgId, user: UserId) -> Result<bool> {
+        if !self.orgs.contains_key(&org.0) {
+            self.problem(format!(
+                "{}: the record at key {} belongs to organization {org}, which does not exist",
+                def.name(),
+                hex(key)
+            ));
+            return Ok(false);
+        }
+        if !self
+            .view
+            .exists(tables::USERS, &Key::org(org).u64(user.0))?
+        {
+            self.problem(format!(
+                "{}: the record at key {} belongs to user {user} of organization {org}, who does not exist",
+                def.name(),
+                hex(key)
+            ));
+        }
+        Ok(true)
     }
 
     /// The reverse check of an index: when the table holds more entries than the records
@@ -1609,6 +1670,136 @@ impl<'v> Checker<'v> {
         })
     }
 
+    fn check_sessions(&mut self) -> Result<()> {
+        self.each(tables::SESSIONS, |this, key, value| {
+            let Some(session) = this.decode::<Session>(tables::SESSIONS, key, value) else {
+                return Ok(());
+            };
+            let Ok(bytes) = <[u8; 32]>::try_from(key) else {
+                this.key_len(tables::SESSIONS, key, 32);
+                return Ok(());
+            };
+            let hash = SessionHash(bytes);
+            if !this.known_owner(tables::SESSIONS, key, session.org, session.user)? {
+                return Ok(());
+            }
+            for (def, index_key) in session_index_keys(hash, &session) {
+                this.expect_entry(def, &index_key, || {
+                    format!(
+                        "session {} of user {} of organization {}",
+                        hash.to_hex(),
+                        session.user,
+                        session.org
+                    )
+                })?;
+            }
+            Ok(())
+        })?;
+        self.strays(tables::SESSIONS_BY_USER, |view, key, _| {
+            let Some(hash) = by_user_hash(key).filter(|_| key.len() == 48) else {
+                return Ok(Some(format!("has {} bytes, expected 48", key.len())));
+            };
+            let (org, user) = (org_of(key), keys::read_u64(key, 8));
+            let session: Option<Session> = match view.get(tables::SESSIONS, &session_key(hash)) {
+                Ok(session) => session,
+                Err(_) => {
+                    return Ok(Some(format!(
+                        "points at session {}, which does not decode",
+                        hash.to_hex()
+                    )));
+                }
+            };
+            Ok(match session {
+                None => Some(format!(
+                    "points at session {}, which does not exist",
+                    hash.to_hex()
+                )),
+                Some(session) => {
+                    let agrees = session_index_keys(hash, &session)
+                        .iter()
+                        .any(|(def, index_key)| {
+                            def.name() == tables::SESSIONS_BY_USER.name()
+                                && index_key.as_slice() == key
+                        });
+                    (!agrees).then(|| {
+                        format!(
+                            "says session {} is of user {user} of organization {org}, but it is of user {} of organization {}",
+                            hash.to_hex(),
+                            session.user,
+                            session.org
+                        )
+                    })
+                }
+            })
+        })
+    }
+
+    fn check_api_tokens(&mut self) -> Result<()> {
+        self.each(tables::API_TOKENS, |this, key, value| {
+            let Some(token) = this.decode::<ApiToken>(tables::API_TOKENS, key, value) else {
+                return Ok(());
+            };
+            if !this.key_len(tables::API_TOKENS, key, 32)
+                || !this.known_owner(tables::API_TOKENS, key, token.org, token.user)?
+            {
+                return Ok(());
+            }
+            this.id_in_sequence(tables::API_TOKENS, token.org, "api_token", token.id.0);
+            for (def, index_key) in api_token_index_keys(&token) {
+                this.expect_value(def, &index_key, key, || {
+                    format!(
+                        "api token {} of organization {} (hash {})",
+                        token.id,
+                        token.org,
+                        hex(key)
+                    )
+                })?;
+            }
+            Ok(())
+        })?;
+        self.strays(tables::API_TOKENS_BY_ORG, |view, key, value| {
+            if key.len() != 16 {
+                return Ok(Some(format!("has {} bytes, expected 16", key.len())));
+            }
+            let (org, id) = (org_of(key), keys::tail_u64(key));
+            let Ok(hash) = by_org_hash(value) else {
+                return Ok(Some(format!(
+                    "holds a {}-byte value instead of the 32-byte hash of api token {id}",
+                    value.len()
+                )));
+            };
+            let token: Option<ApiToken> = match view.get(tables::API_TOKENS, &token_key(hash)) {
+                Ok(token) => token,
+                Err(_) => {
+                    return Ok(Some(format!(
+                        "points at api token {}, which does not decode",
+                        hex(&hash.0)
+                    )));
+                }
+            };
+            Ok(match token {
+                None => Some(format!(
+                    "points at api token {}, which does not exist",
+                    hex(&hash.0)
+                )),
+                Some(token) => {
+                    let agrees = api_token_index_keys(&token).iter().any(|(def, index_key)| {
+                        def.name() == tables::API_TOKENS_BY_ORG.name()
+                            && index_key.as_slice() == key
+                    });
+                    (!agrees).then(|| {
+                        format!(
+                            "says api token {id} of organization {org} is {}, but that is api token {} of organization {}",
+                            hex(&hash.0),
+                            token.id,
+                            token.org
+                        )
+                    })
+                }
+            })
+        })
+    }
+
     /// Tables whose records only need to decode and belong to an organization.
     fn check_small_tables(&mut self) -> Result<()> {
         self.each(tables::LINK_CODES, |this, key, value| {
@@ -1696,4 +1887,282 @@ const CHECKED: &[Def] = &[
     tables::LINK_CODES,
     tables::PAYMENT_METHODS,
     tables::PAYMENT_INFOS,
+    tables::SESSIONS,
+    tables::SESSIONS_BY_USER,
+    tables::API_TOKENS,
+    tables::API_TOKENS_BY_ORG,
 ];
+
+#[cfg(test)]
+mod tests {
+    //! The session and api token rules on files damaged through the crate's own writer (the
+    //! public API cannot damage an index).
+
+    use super::*;
+    use crate::Tx;
+    use crate::services::NewUser;
+    use crate::services::api_tokens::ApiTokenHash;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        crm: Crm,
+        org: OrgId,
+        user: UserId,
+        session: SessionHash,
+        token: ApiToken,
+        token_hash: ApiTokenHash,
+    }
+
+    /// A store with one organization, one worker, one session and one api token of theirs.
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .create_organization("studio", "Acme", "acme")
+            .unwrap()
+            .id;
+        let password = Password::parse("correct horse battery").unwrap();
+        let user = crm
+            .create_user(
+                &Actor::system(org),
+                NewUser {
+                    username: "worker".into(),
+                    display_name: "Worker".into(),
+                    password: password.clone(),
+                    roles: vec!["worker".into()],
+                    must_change_password: false,
+                },
+            )
+            .unwrap()
+            .id;
+        let session = crm
+            .login(org, "worker", password.expose(), &Origin::default())
+            .unwrap()
+            .hash;
+        let created = crm
+            .create_api_token(&Actor::system(org), user, "ci")
+            .unwrap();
+        let report = crm.verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+        assert!(report.unchecked_tables.is_empty(), "{report:?}");
+        Fixture {
+            _dir: dir,
+            crm,
+            org,
+            user,
+            session,
+            token_hash: created.secret.hash(),
+            token: created.token,
+        }
+    }
+
+    impl Fixture {
+        fn damage(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<()> + Send + 'static) {
+            self.crm.write(f).unwrap();
+        }
+
+        fn problems(&self) -> Vec<String> {
+            self.crm.verify().unwrap().problems
+        }
+
+        fn stored_session(&self) -> Session {
+            let hash = self.session;
+            self.crm
+                .read(|view| view.get::<Session>(tables::SESSIONS, &session_key(hash)))
+                .unwrap()
+                .unwrap()
+        }
+    }
+
+    fn assert_one(problems: &[String], needle: &str) {
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].contains(needle), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_session_without_its_by_user_entry_is_reported() {
+        let fixture = fixture();
+        let (hash, session) = (fixture.session, fixture.stored_session());
+        fixture.damage(move |tx| {
+            for (def, key) in session_index_keys(hash, &session) {
+                tx.remove(def, &key)?;
+            }
+            Ok(())
+        });
+        assert_one(&fixture.problems(), "sessions_by_user: missing entry");
+    }
+
+    #[test]
+    fn a_by_user_entry_of_a_missing_session_or_another_user_is_reported() {
+        let fixture = fixture();
+        let (org, user) = (fixture.org, fixture.user);
+        fixture.damage(move |tx| {
+            tx.index(
+                tables::SESSIONS_BY_USER,
+                &Key::org(org).u64(user.0).bytes(&[7; 32]),
+            )
+        });
+        assert_one(
+            &fixture.problems(),
+            &format!(
+                "points at session {}, which does not exist",
+                "07".repeat(32)
+            ),
+        );
+
+        let fixture = self::fixture();
+        let (hash, session) = (fixture.session, fixture.stored_session());
+        let (org, user) = (fixture.org, fixture.user);
+        fixture.damage(move |tx| {
+            for (def, key) in session_index_keys(hash, &session) {
+                tx.remove(def, &key)?;
+            }
+            tx.index(
+                tables::SESSIONS_BY_USER,
+                &Key::org(org).u64(user.0 + 1).bytes(&hash.0),
+            )
+        });
+        let problems = fixture.problems();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(problems[0].contains("missing entry"), "{problems:#?}");
+        assert!(
+            problems[1].contains(&format!("is of user {} of organization {org}", user.0 + 1)),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn sessions_of_missing_users_or_organizations_and_undecodable_ones_are_reported() {
+        let fixture = fixture();
+        let mut ghost = fixture.stored_session();
+        ghost.user = UserId(999);
+        let mut foreign = ghost.clone();
+        foreign.org = OrgId(77);
+        fixture.damage(move |tx| {
+            for (hash, session) in [
+                (SessionHash([1; 32]), ghost),
+                (SessionHash([2; 32]), foreign),
+            ] {
+                tx.put(tables::SESSIONS, &session_key(hash), &session)?;
+                for (def, key) in session_index_keys(hash, &session) {
+                    tx.index(def, &key)?;
+                }
+            }
+            tx.put_raw(tables::SESSIONS, &[3; 32], b"not a session")
+        });
+        let problems = fixture.problems();
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(
+            problems[0].contains("belongs to user 999 of organization")
+                && problems[0].contains("who does not exist"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("belongs to organization 77, which does not exist"),
+            "{problems:#?}"
+        );
+        assert!(problems[2].contains("does not decode"), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_token_without_its_entry_or_with_an_entry_to_another_hash_is_reported() {
+        let fixture = fixture();
+        let token = fixture.token.clone();
+        fixture.damage(move |tx| {
+            for (def, key) in api_token_index_keys(&token) {
+                tx.remove(def, &key)?;
+            }
+            Ok(())
+        });
+        assert_one(&fixture.problems(), "api_tokens_by_org: missing entry");
+
+        let fixture = self::fixture();
+        let token = fixture.token.clone();
+        fixture.damage(move |tx| {
+            for (def, key) in api_token_index_keys(&token) {
+                tx.put_raw(def, key.as_slice(), &[4; 32])?;
+            }
+            Ok(())
+        });
+        let problems = fixture.problems();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].contains(&format!(
+                "does not point at api token {} of organization {}",
+                fixture.token.id, fixture.org
+            )),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains(&format!(
+                "points at api token {}, which does not exist",
+                "04".repeat(32)
+            )),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_by_org_entry_of_another_token_id_or_a_malformed_one_is_reported() {
+        let fixture = fixture();
+        let (org, hash) = (fixture.org, fixture.token_hash);
+        let id = fixture.token.id.0;
+        fixture.damage(move |tx| {
+            tx.put_raw(
+                tables::API_TOKENS_BY_ORG,
+                Key::org(org).u64(id + 5).as_slice(),
+                &hash.0,
+            )?;
+            tx.put_raw(
+                tables::API_TOKENS_BY_ORG,
+                Key::org(org).u64(id + 6).as_slice(),
+                b"short",
+            )
+        });
+        let problems = fixture.problems();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].contains(&format!(
+                "says api token {} of organization {org} is",
+                id + 5
+            )),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("holds a 5-byte value"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn tokens_of_missing_users_or_organizations_are_reported() {
+        let fixture = fixture();
+        let (mut ghost, hash) = (fixture.token.clone(), fixture.token_hash);
+        ghost.user = UserId(999);
+        fixture.damage(move |tx| tx.put(tables::API_TOKENS, &token_key(hash), &ghost));
+        assert_one(&fixture.problems(), "belongs to user 999 of organization");
+
+        let fixture = self::fixture();
+        let (mut foreign, hash) = (fixture.token.clone(), fixture.token_hash);
+        foreign.org = OrgId(77);
+        fixture.damage(move |tx| {
+            tx.put(tables::API_TOKENS, &token_key(hash), &foreign)?;
+            for (def, key) in api_token_index_keys(&foreign) {
+                tx.put_raw(def, key.as_slice(), &hash.0)?;
+            }
+            Ok(())
+        });
+        // The token's record names organization 77; the entry under the real organization
+        // now points at a token of another organization.
+        let problems = fixture.problems();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].contains("belongs to organization 77, which does not exist"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("but that is api token"),
+            "{problems:#?}"
+        );
+    }
+}

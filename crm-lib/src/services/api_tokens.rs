@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, tables};
+use crate::store::{Def, Key, ViewExt, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::team::load_user;
@@ -121,7 +121,8 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-fn token_key(hash: ApiTokenHash) -> Key {
+/// The key of a token record: its hash.
+pub(crate) fn token_key(hash: ApiTokenHash) -> Key {
     Key::empty().bytes(&hash.0)
 }
 
@@ -129,14 +130,29 @@ fn by_org_key(org: OrgId, id: ApiTokenId) -> Key {
     Key::org(org).u64(id.0)
 }
 
+/// The index entries of a token (its `org | id` entry in `API_TOKENS_BY_ORG`, whose value is
+/// the token's hash): the layout creation writes and verify checks. Revocation removes the
+/// entry it found the token by, built with the same `by_org_key`.
+pub(crate) fn api_token_index_keys(token: &ApiToken) -> Vec<(Def, Key)> {
+    vec![(tables::API_TOKENS_BY_ORG, by_org_key(token.org, token.id))]
+}
+
+/// The token hash an `API_TOKENS_BY_ORG` entry holds.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the value is not 32 bytes.
+pub(crate) fn by_org_hash(value: &[u8]) -> Result<ApiTokenHash> {
+    value
+        .try_into()
+        .map(ApiTokenHash)
+        .map_err(|_| Error::corrupt("api_tokens_by_org holds a malformed hash"))
+}
+
 /// Every token of `org` with its hash, by id.
 fn tokens_of_org(view: &impl View, org: OrgId) -> Result<Vec<(ApiTokenHash, ApiToken)>> {
     let mut hashes = Vec::new();
     view.for_each_prefix(tables::API_TOKENS_BY_ORG, &Key::org(org), |_, value| {
-        let bytes: [u8; 32] = value
-            .try_into()
-            .map_err(|_| Error::corrupt("api_tokens_by_org holds a malformed hash"))?;
-        hashes.push(ApiTokenHash(bytes));
+        hashes.push(by_org_hash(value)?);
         Ok(true)
     })?;
     let mut out = Vec::with_capacity(hashes.len());
@@ -278,11 +294,9 @@ impl Tx<'_> {
             created_at: self.now(),
         };
         self.put(tables::API_TOKENS, &token_key(hash), &token)?;
-        self.put_raw(
-            tables::API_TOKENS_BY_ORG,
-            by_org_key(actor.org, id).as_slice(),
-            &hash.0,
-        )?;
+        for (def, index_key) in api_token_index_keys(&token) {
+            self.put_raw(def, index_key.as_slice(), &hash.0)?;
+        }
         self.audit(
             actor,
             "api_token.created",
@@ -307,12 +321,7 @@ impl Tx<'_> {
             .get_raw(
                 tables::API_TOKENS_BY_ORG,
                 by_org_key(actor.org, id).as_slice(),
-                |bytes| {
-                    let bytes: [u8; 32] = bytes
-                        .try_into()
-                        .map_err(|_| Error::corrupt("api_tokens_by_org holds a malformed hash"))?;
-                    Ok(ApiTokenHash(bytes))
-                },
+                by_org_hash,
             )?
             .ok_or_else(|| Error::not_found(ApiTokenId::LABEL, id))?;
         let token: ApiToken = self

@@ -882,10 +882,13 @@ impl Tx<'_> {
         Ok(after)
     }
 
-    /// Sets an order's markers (needs `update_order_status` or `assign_orders`).
+    /// Sets an order's markers (needs `update_order_status` or `assign_orders`, and the order
+    /// must be visible to the actor). Duplicates are dropped and the order is kept; setting the
+    /// markers the order already has changes nothing and writes nothing.
     ///
     /// # Errors
-    /// Not found; permission denied.
+    /// Not found (the order, also when the actor may not see it, or a marker); permission
+    /// denied.
     pub fn set_order_markers(
         &mut self,
         actor: &Actor,
@@ -899,22 +902,33 @@ impl Tx<'_> {
                 format!("{} may not tag orders", actor.who),
             ));
         }
-        for marker in &markers {
-            if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
-                return Err(Error::not_found(MarkerId::LABEL, marker));
+        let mut unique = Vec::with_capacity(markers.len());
+        for marker in markers {
+            if !unique.contains(&marker) {
+                unique.push(marker);
             }
         }
-        let order = load_order(self, actor.org, order_id)?;
+        let mut names = Vec::with_capacity(unique.len());
+        for marker in &unique {
+            let record: Marker = self
+                .get(tables::MARKERS, &Key::org(actor.org).u64(marker.0))?
+                .ok_or_else(|| Error::not_found(MarkerId::LABEL, marker))?;
+            names.push(record.name);
+        }
+        let order = order_in(self, actor, order_id)?;
+        if order.markers == unique {
+            return Ok(order);
+        }
         let mut after = order.clone();
-        after.markers = markers;
+        after.markers = unique;
         after.updated_at = self.now();
         save_order(self, actor.org, &order, &after)?;
-        self.audit(
-            actor,
-            "order.markers_changed",
-            order_label(&after),
-            format!("{} markers", after.markers.len()),
-        )?;
+        let summary = if names.is_empty() {
+            "no markers".to_string()
+        } else {
+            names.join(", ")
+        };
+        self.audit(actor, "order.markers_changed", order_label(&after), summary)?;
         Ok(after)
     }
 }

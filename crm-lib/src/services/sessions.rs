@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::*;
 use crate::password::{self, Password};
-use crate::store::{Key, ViewExt, codec, tables};
+use crate::store::{Def, Key, ViewExt, codec, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::team::load_user;
@@ -110,12 +110,30 @@ pub struct ActiveSession {
     pub permissions: PermissionSet,
 }
 
-fn session_key(hash: SessionHash) -> Key {
+/// The key of a session record: its hash.
+pub(crate) fn session_key(hash: SessionHash) -> Key {
     Key::empty().bytes(&hash.0)
 }
 
-fn by_user_key(org: OrgId, user: UserId, hash: SessionHash) -> Key {
-    Key::org(org).u64(user.0).bytes(&hash.0)
+/// The prefix of every `SESSIONS_BY_USER` entry of one user: `org | user`.
+fn by_user_prefix(org: OrgId, user: UserId) -> Key {
+    Key::org(org).u64(user.0)
+}
+
+/// The index entries of the session stored under `hash` (its `org | user | hash` entry in
+/// `SESSIONS_BY_USER`): the one layout login writes, logout removes and verify checks.
+pub(crate) fn session_index_keys(hash: SessionHash, session: &Session) -> Vec<(Def, Key)> {
+    vec![(
+        tables::SESSIONS_BY_USER,
+        by_user_prefix(session.org, session.user).bytes(&hash.0),
+    )]
+}
+
+/// The session hash a `SESSIONS_BY_USER` key ends with (`org | user | hash`).
+pub(crate) fn by_user_hash(key: &[u8]) -> Option<SessionHash> {
+    key.get(16..48)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map(SessionHash)
 }
 
 /// 128 random bits as 32 hex characters.
@@ -178,11 +196,9 @@ pub fn own_sessions_in(view: &impl View, actor: &Actor) -> Result<Vec<(SessionHa
     let mut hashes = Vec::new();
     view.for_each_prefix(
         tables::SESSIONS_BY_USER,
-        &Key::org(actor.org).u64(user.0),
+        &by_user_prefix(actor.org, user),
         |key, _| {
-            if let Some(bytes) = key.get(16..48).and_then(|bytes| bytes.try_into().ok()) {
-                hashes.push(SessionHash(bytes));
-            }
+            hashes.extend(by_user_hash(key));
             Ok(true)
         },
     )?;
@@ -223,7 +239,9 @@ impl Tx<'_> {
             user_agent: cut(origin.user_agent.as_ref(), 256),
         };
         self.put(tables::SESSIONS, &session_key(hash), &session)?;
-        self.index(tables::SESSIONS_BY_USER, &by_user_key(org, user, hash))?;
+        for (def, index_key) in session_index_keys(hash, &session) {
+            self.index(def, &index_key)?;
+        }
         let actor = Actor::staff(org, user).with_origin(origin.clone());
         self.audit(
             &actor,
@@ -263,10 +281,9 @@ impl Tx<'_> {
         let key = session_key(hash);
         if let Some(session) = self.get::<Session>(tables::SESSIONS, &key)? {
             self.remove(tables::SESSIONS, &key)?;
-            self.remove(
-                tables::SESSIONS_BY_USER,
-                &by_user_key(session.org, session.user, hash),
-            )?;
+            for (def, index_key) in session_index_keys(hash, &session) {
+                self.remove(def, &index_key)?;
+            }
             let actor = Actor::staff(session.org, session.user).with_origin(origin.clone());
             self.audit(
                 &actor,
@@ -291,10 +308,9 @@ impl Tx<'_> {
         match self.get::<Session>(tables::SESSIONS, &key)? {
             Some(session) if session.user == user && session.org == actor.org => {
                 self.remove(tables::SESSIONS, &key)?;
-                self.remove(
-                    tables::SESSIONS_BY_USER,
-                    &by_user_key(actor.org, user, hash),
-                )?;
+                for (def, index_key) in session_index_keys(hash, &session) {
+                    self.remove(def, &index_key)?;
+                }
                 self.audit(
                     actor,
                     "user.session_revoked",
@@ -318,7 +334,7 @@ impl Tx<'_> {
         let mut keys = Vec::new();
         self.for_each_prefix(
             tables::SESSIONS_BY_USER,
-            &Key::org(org).u64(user.0),
+            &by_user_prefix(org, user),
             |key, _| {
                 keys.push(key.to_vec());
                 Ok(true)
@@ -326,10 +342,9 @@ impl Tx<'_> {
         )?;
         let mut ended = 0;
         for key in keys {
-            let Some(bytes) = key.get(16..48).and_then(|bytes| bytes.try_into().ok()) else {
+            let Some(hash) = by_user_hash(&key) else {
                 continue;
             };
-            let hash = SessionHash(bytes);
             if Some(hash) == except {
                 continue;
             }
@@ -359,10 +374,9 @@ impl Tx<'_> {
         })?;
         for (hash, session) in &stale {
             self.remove(tables::SESSIONS, &session_key(*hash))?;
-            self.remove(
-                tables::SESSIONS_BY_USER,
-                &by_user_key(session.org, session.user, *hash),
-            )?;
+            for (def, index_key) in session_index_keys(*hash, session) {
+                self.remove(def, &index_key)?;
+            }
         }
         Ok(stale.len())
     }

@@ -242,6 +242,30 @@ impl Tx<'_> {
         Ok(record)
     }
 
+    /// Enables a disabled user again (needs `manage_users`): they may log in with their
+    /// password. Their old sessions stay ended (disabling ended them); their API tokens, refused
+    /// while the account was disabled, work again unless revoked. Enabling an active user
+    /// changes nothing and writes nothing.
+    ///
+    /// # Errors
+    /// Permission denied, not found.
+    pub fn enable_user(&mut self, actor: &Actor, user: UserId) -> Result<User> {
+        require(self, actor, Permission::ManageUsers)?;
+        let mut record = load_user(self, actor.org, user)?;
+        if record.status == UserStatus::Active {
+            return Ok(record);
+        }
+        record.status = UserStatus::Active;
+        self.save_user(actor.org, &record)?;
+        self.audit(
+            actor,
+            "user.enabled",
+            format!("user {user}"),
+            record.username.clone(),
+        )?;
+        Ok(record)
+    }
+
     /// Replaces a user's roles (needs `manage_users`).
     ///
     /// # Errors
@@ -311,6 +335,77 @@ impl Tx<'_> {
             format!("{name}: {}", list.join(", ")),
         )?;
         Ok(role)
+    }
+
+    /// Replaces the permissions of a custom role (needs `manage_roles`). The four built-in
+    /// roles are fixed. An actor may add only permissions they hold themself, so that
+    /// `manage_roles` alone cannot raise its holder above their own rights; removing is always
+    /// allowed. Every holder of the role gets the new set at once. Setting the same set
+    /// changes nothing and writes nothing.
+    ///
+    /// # Errors
+    /// Permission denied (`manage_roles`, or adding a permission the actor lacks), not found,
+    /// conflict for a built-in role.
+    pub fn set_role_permissions(
+        &mut self,
+        actor: &Actor,
+        role: RoleId,
+        permissions: PermissionSet,
+    ) -> Result<Role> {
+        let resolved = require(self, actor, Permission::ManageRoles)?;
+        let mut record: Role = self
+            .get(tables::ROLES, &Key::org(actor.org).u64(role.0))?
+            .ok_or_else(|| Error::not_found(RoleId::LABEL, role))?;
+        if record.builtin.is_some() {
+            return Err(Error::conflict(format!(
+                "role {:?} is built in and cannot be changed; create a custom role instead",
+                record.name
+            )));
+        }
+        let added: Vec<Permission> = permissions
+            .iter()
+            .filter(|permission| !record.permissions.contains(*permission))
+            .collect();
+        let removed: Vec<Permission> = record
+            .permissions
+            .iter()
+            .filter(|permission| !permissions.contains(*permission))
+            .collect();
+        if let Some(lacking) = added.iter().find(|permission| !resolved.has(**permission)) {
+            return Err(Error::denied(
+                *lacking,
+                format!(
+                    "{} may not grant {lacking}, which they do not hold",
+                    actor.who
+                ),
+            ));
+        }
+        if added.is_empty() && removed.is_empty() {
+            return Ok(record);
+        }
+        record.permissions = permissions;
+        self.put(tables::ROLES, &Key::org(actor.org).u64(role.0), &record)?;
+        let names = |list: &[Permission]| {
+            list.iter()
+                .map(|permission| permission.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut summary = record.name.clone();
+        if !added.is_empty() {
+            summary.push_str(&format!(": added {}", names(&added)));
+        }
+        if !removed.is_empty() {
+            summary.push_str(if added.is_empty() { ": " } else { "; " });
+            summary.push_str(&format!("removed {}", names(&removed)));
+        }
+        self.audit(
+            actor,
+            "role.permissions_changed",
+            format!("role {role}"),
+            summary,
+        )?;
+        Ok(record)
     }
 
     /// Creates a marker (needs `manage_markers`).
@@ -602,6 +697,29 @@ impl Crm {
     pub fn disable_user(&self, actor: &Actor, user: UserId) -> Result<User> {
         let actor = actor.clone();
         self.write(move |tx| tx.disable_user(&actor, user))
+    }
+
+    /// See [`Tx::enable_user`].
+    ///
+    /// # Errors
+    /// See [`Tx::enable_user`].
+    pub fn enable_user(&self, actor: &Actor, user: UserId) -> Result<User> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.enable_user(&actor, user))
+    }
+
+    /// See [`Tx::set_role_permissions`].
+    ///
+    /// # Errors
+    /// See [`Tx::set_role_permissions`].
+    pub fn set_role_permissions(
+        &self,
+        actor: &Actor,
+        role: RoleId,
+        permissions: PermissionSet,
+    ) -> Result<Role> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.set_role_permissions(&actor, role, permissions))
     }
 
     /// See [`Tx::create_role`].

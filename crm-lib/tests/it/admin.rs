@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crm_lib::*;
 
-use crate::support::World;
+use crate::support::{World, password};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -504,4 +504,117 @@ fn a_backup_into_a_missing_directory_is_not_found() {
     let out = world._dir.path().join("no/such/dir/backup.redb");
     let error = world.crm.backup(&out).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+}
+
+/// Verification covers every table, and is clean with no unchecked tables.
+fn assert_fully_verified(crm: &Crm) -> VerifyReport {
+    let report = crm.verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+    assert!(
+        report.unchecked_tables.is_empty(),
+        "{:?}",
+        report.unchecked_tables
+    );
+    report
+}
+
+#[test]
+fn sessions_and_api_tokens_verify_while_they_live_and_after_they_end() {
+    let world = World::new();
+    let org = world.org.id;
+    let origin = Origin {
+        ip: Some("192.0.2.7".into()),
+        user_agent: Some("test browser".into()),
+    };
+    let before = assert_fully_verified(&world.crm);
+
+    let login = |username: &str| {
+        world
+            .crm
+            .login(org, username, password().expose(), &origin)
+            .unwrap()
+    };
+    let worker_first = login("worker");
+    let worker_second = login("worker");
+    let worker_third = login("worker");
+    let manager_session = login("manager");
+    let admin_session = login("admin");
+    let worker = World::user_id(&world.worker);
+    let manager = World::user_id(&world.manager);
+    let own = world
+        .crm
+        .create_api_token(&world.worker, worker, "ci")
+        .unwrap();
+    let by_admin = world
+        .crm
+        .create_api_token(&world.admin, worker, "for worker")
+        .unwrap();
+    let by_system = world
+        .crm
+        .create_api_token(&world.system, manager, "cli")
+        .unwrap();
+
+    let live = assert_fully_verified(&world.crm);
+    // 5 sessions and 3 tokens decoded; 5 by-user entries and 3 by-org entries checked.
+    assert!(live.records >= before.records + 8, "{before:?} {live:?}");
+    assert!(
+        live.index_entries >= before.index_entries + 8,
+        "{before:?} {live:?}"
+    );
+
+    // A backup of a store with sessions and tokens verifies too.
+    let out = world._dir.path().join("with-sessions.redb");
+    world.crm.backup(&out).unwrap();
+    let copy = Crm::open(&out).unwrap();
+    assert_fully_verified(&copy);
+    drop(copy);
+
+    // Logout, revoke, a password change (ends the other sessions), revoking tokens, disabling
+    // a user (ends all their sessions) and the purge leave every index consistent.
+    world.crm.end_session(worker_first.hash, &origin).unwrap();
+    world
+        .crm
+        .revoke_session(&world.worker, worker_second.hash)
+        .unwrap();
+    assert_fully_verified(&world.crm);
+    let new_password = Password::parse("another horse battery").unwrap();
+    world
+        .crm
+        .change_own_password(
+            &world.admin,
+            admin_session.hash,
+            password().expose(),
+            &new_password,
+        )
+        .unwrap();
+    world
+        .crm
+        .revoke_api_token(&world.worker, own.token.id)
+        .unwrap();
+    world
+        .crm
+        .revoke_api_token(&world.admin, by_system.token.id)
+        .unwrap();
+    assert_fully_verified(&world.crm);
+    world.crm.disable_user(&world.admin, manager).unwrap();
+    assert!(
+        world
+            .crm
+            .session(manager_session.hash, i64::MAX, None)
+            .is_err()
+    );
+    assert_fully_verified(&world.crm);
+    assert_eq!(world.crm.purge_sessions(-1).unwrap(), 2);
+    assert!(world.crm.own_sessions(&world.worker).unwrap().is_empty());
+    assert!(
+        world
+            .crm
+            .session(worker_third.hash, i64::MAX, None)
+            .is_err()
+    );
+    assert_eq!(
+        world.crm.api_tokens(&world.admin, None).unwrap(),
+        vec![by_admin.token]
+    );
+    assert_fully_verified(&world.crm);
 }

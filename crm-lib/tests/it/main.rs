@@ -10,4 +10,5 @@ mod migration;
 mod orders;
 mod properties;
 mod support;
+mod team;
 mod writer;

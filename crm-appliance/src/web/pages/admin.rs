@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     ActorRef, AuditFilter, ErrorKind, Language, Money, NewUser, Page, PaymentMethodId, Permission,
-    PermissionSet, SettingsUpdate, Timestamp, UserId, UserStatus,
+    PermissionSet, RoleId, SettingsUpdate, Timestamp, UserId, UserStatus,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -26,8 +26,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(users).post(create_user))
         .route("/users/{id}/disable", post(disable_user))
+        .route("/users/{id}/enable", post(enable_user))
         .route("/users/{id}/roles", post(user_roles))
         .route("/roles", get(roles).post(create_role))
+        .route("/roles/{id}/permissions", post(role_permissions))
         .route("/markers", get(markers).post(create_marker))
         .route("/payment-methods", get(payment_methods).post(create_method))
         .route("/payment-methods/{id}/active", post(method_active))
@@ -174,6 +176,12 @@ async fn users_page(
                                         button.danger.small type="submit" { (staff.t("users.disable")) }
                                     }
                                 }
+                                @if user.status == UserStatus::Disabled {
+                                    form method="post" action={ "/users/" (user.id) "/enable" } {
+                                        (csrf_field(staff))
+                                        button.small type="submit" { (staff.t("users.enable")) }
+                                    }
+                                }
                             }
                         }
                     }
@@ -262,6 +270,24 @@ async fn disable_user(
     Ok(Redirect::to("/users?done=disabled").into_response())
 }
 
+/// `POST /users/{id}/enable`: lets a disabled user log in again.
+async fn enable_user(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = user_id(&id)?;
+    let actor = staff.actor.clone();
+    state
+        .blocking(move |crm| crm.enable_user(&actor, id))
+        .await?;
+    state.web().sessions.evict_user(id);
+    Ok(Redirect::to("/users?done=enabled").into_response())
+}
+
 async fn user_roles(
     State(state): State<AppState>,
     staff: Staff,
@@ -329,29 +355,59 @@ async fn roles_page(
         Nav::Roles,
         html! {
             (notice(note))
+            (error.general(&["name"]))
+            p.muted { (staff.t("roles.edit_hint")) }
             div.table-scroll {
+                // A custom role's checkboxes belong to that column's form (the `form`
+                // attribute), so each column saves on its own; built-in columns stay read-only.
                 table.permissions {
                     thead { tr {
                         th { (staff.t("roles.permission")) }
-                        @for role in &roles { th { (role.name) } }
+                        @for role in &roles {
+                            th {
+                                (role.name)
+                                @if role.builtin.is_some() { br; span.muted.small { (staff.t("roles.builtin")) } }
+                            }
+                        }
                     } }
                     tbody {
                         @for permission in Permission::ALL {
                             tr {
                                 td { code { (permission.as_str()) } }
                                 @for role in &roles {
-                                    td { input type="checkbox" disabled checked[role.permissions.contains(permission)]
-                                        aria-label={ (role.name) " " (permission.as_str()) }; }
+                                    td {
+                                        @if role.builtin.is_some() {
+                                            input type="checkbox" disabled checked[role.permissions.contains(permission)]
+                                                aria-label={ (role.name) " " (permission.as_str()) };
+                                        } @else {
+                                            input type="checkbox" name="permission" value=(permission.as_str())
+                                                form={ "role-" (role.id) }
+                                                checked[role.permissions.contains(permission)]
+                                                aria-label={ (role.name) " " (permission.as_str()) };
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
+                    tfoot { tr {
+                        td {}
+                        @for role in &roles {
+                            td {
+                                @if role.builtin.is_none() {
+                                    form id={ "role-" (role.id) } method="post" action={ "/roles/" (role.id) "/permissions" } {
+                                        (csrf_field(staff))
+                                        button.small type="submit" { (staff.t("roles.save")) }
+                                    }
+                                }
+                            }
+                        }
+                    } }
                 }
             }
             h2 { (staff.t("roles.new")) }
             form.form.card method="post" action="/roles" {
                 (csrf_field(staff))
-                (error.general(&["name"]))
                 label { (staff.t("roles.name"))
                     input type="text" name="name" value=(name) required;
                     (error.at("name"))
@@ -384,13 +440,7 @@ async fn create_role(
     };
     csrf::verify(&staff, &value("csrf"), &headers)?;
     let name = value("name");
-    let mut permissions = PermissionSet::EMPTY;
-    for (_, text) in pairs.iter().filter(|(key, _)| key == "permission") {
-        match Permission::parse("permission", text) {
-            Ok(permission) => permissions.insert(permission),
-            Err(error) => return Err(error.into()),
-        }
-    }
+    let permissions = checked_permissions(&pairs)?;
     let actor = staff.actor.clone();
     let role_name = name.clone();
     match state
@@ -401,6 +451,51 @@ async fn create_role(
         Err(error) => {
             let (status, error) = form_failure(error)?;
             let markup = roles_page(&state, &staff, &name, permissions, &error, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+/// The permissions checked in a roles form; an unknown name is a 422 on `permission`.
+fn checked_permissions(pairs: &[(String, String)]) -> Result<PermissionSet, AppError> {
+    let mut permissions = PermissionSet::EMPTY;
+    for (_, text) in pairs.iter().filter(|(key, _)| key == "permission") {
+        permissions.insert(Permission::parse("permission", text)?);
+    }
+    Ok(permissions)
+}
+
+/// `POST /roles/{id}/permissions`: replaces a custom role's permissions with the checked ones.
+async fn role_permissions(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let token = pairs
+        .iter()
+        .find(|(key, _)| key == "csrf")
+        .map_or("", |(_, value)| value.as_str());
+    csrf::verify(&staff, token, &headers)?;
+    let role = id
+        .parse()
+        .map(RoleId)
+        .map_err(|_| AppError::not_found(format!("role {id:?} not found")))?;
+    let permissions = checked_permissions(&pairs)?;
+    let actor = staff.actor.clone();
+    match state
+        .blocking(move |crm| Ok(crm.set_role_permissions(&actor, role, permissions)))
+        .await?
+    {
+        Ok(_) => {
+            // Every holder's cached permissions are stale now.
+            state.web().sessions.clear();
+            Ok(Redirect::to("/roles?done=role_changed").into_response())
+        }
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup = roles_page(&state, &staff, "", PermissionSet::EMPTY, &error, None).await?;
             Ok((status, markup).into_response())
         }
     }

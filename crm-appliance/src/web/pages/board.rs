@@ -1,6 +1,7 @@
 //! The Kanban board (a column per stage, terminal stages collapsed; cards dragged between
 //! columns by `assets/js/board.js`, with a stage select and Move button on every card as the
-//! no-JS fallback) and the moderation queue.
+//! no-JS fallback; kept current by `assets/js/live.js` when orders change in other sessions)
+//! and the moderation queue.
 
 use axum::Router;
 use axum::extract::State;
@@ -38,17 +39,20 @@ async fn board(State(state): State<AppState>, staff: Staff) -> Result<Markup, Ap
         Nav::Board,
         html! {
             p.board-error role="alert" hidden {}
-            div.board data-csrf=(staff.csrf) {
+            // A live region (live.js): its cards are swapped for fresh ones when an order
+            // changes anywhere; board.js listens on this element, which stays.
+            div.board #board data-live-refresh="order" data-csrf=(staff.csrf) {
                 @for column in columns.iter().filter(|c| !c.stage.kind.is_terminal()) {
                     (column_markup(&staff, column, &columns, language))
                 }
                 @for column in columns.iter().filter(|c| c.stage.kind.is_terminal()) {
-                    details.column-collapsed {
+                    details.column-collapsed id={ "stage-" (column.stage.id) } {
                         summary { (column.stage.name(language)) " (" (column.count) ")" }
                         (column_markup(&staff, column, &columns, language))
                     }
                 }
             }
+            script src="/assets/js/live.js" defer {}
             script src="/assets/js/board.js" defer {}
         },
     ))

@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::web::auth::Staff;
 use crate::web::csrf;
 use crate::web::error::AppError;
-use crate::web::i18n::when;
+use crate::web::i18n::{tr_with, when};
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 /// `/orders...`.
@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/assign", post(assign))
         .route("/orders/{id}/move", post(move_order))
         .route("/orders/{id}/payment", post(payment))
+        .route("/orders/{id}/markers", post(set_markers))
 }
 
 /// Parses an order number from the path; anything else is a 404 page.
@@ -471,21 +472,41 @@ async fn render_detail(
     note: Option<&str>,
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    let detail = state
-        .blocking(move |crm| crm.read(|view| crm_lib::order_detail_in(view, &actor, id)))
+    let tags = may_tag(staff);
+    // One snapshot for the order and the markers to choose from.
+    let (detail, markers) = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let detail = crm_lib::order_detail_in(view, &actor, id)?;
+                let markers = if tags {
+                    crm_lib::markers_in(view, &actor)?
+                } else {
+                    Vec::new()
+                };
+                Ok((detail, markers))
+            })
+        })
         .await?;
+    let chat = crate::web::chat::order_chat(state, staff, detail.order.id).await?;
     let title = format!("#{} {}", detail.order.id, detail.order.title);
     Ok(page(
         staff,
         &title,
         Nav::Orders,
-        detail_body(staff, &detail, error, note),
+        detail_body(staff, &detail, &markers, chat.as_ref(), error, note),
     ))
+}
+
+/// Whether the order page offers the markers form (crm-lib decides each change).
+fn may_tag(staff: &Staff) -> bool {
+    staff.can(Permission::AssignOrders) || staff.can(Permission::UpdateOrderStatus)
 }
 
 fn detail_body(
     staff: &Staff,
     detail: &OrderDetail,
+    all_markers: &[crm_lib::Marker],
+    chat: Option<&crate::web::chat::OrderChat>,
     error: &FormError,
     note: Option<&str>,
 ) -> Markup {
@@ -493,9 +514,18 @@ fn detail_body(
     let order = &detail.order;
     let currency = &detail.currency;
     let action = |what: &str| format!("/orders/{}/{what}", order.id);
+    let moderation =
+        detail.stage.kind == StageKind::Moderation && staff.can(Permission::ModerateOrders);
+    let assignment = staff.can(Permission::AssignOrders)
+        && detail.stage.kind == StageKind::Open
+        && !detail.assignable.is_empty();
+    let payment = staff.can(Permission::SendPaymentInfo) && detail.stage.payment_allowed;
+    // What the actor can do here; without any, the panel says why instead of standing empty.
+    let any_action = moderation || !detail.moves.is_empty() || assignment || payment;
+    let stage_name = detail.stage.name(language);
     html! {
         (notice(note))
-        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee"]))
+        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers"]))
         div.order-grid {
             section.card.order-fields {
                 p { span.badge style={ "background:" (detail.stage.color) } { (detail.stage.name(language)) } }
@@ -515,11 +545,33 @@ fn detail_body(
                     dd { (detail.assignee_name.as_deref().unwrap_or("—")) }
                     dt { (staff.t("orders.created")) }
                     dd { (when(order.created_at)) }
-                    @if !detail.markers.is_empty() {
+                    @if !detail.markers.is_empty() || !all_markers.is_empty() {
                         dt { (staff.t("orders.markers")) }
-                        dd { @for marker in &detail.markers {
-                            span.marker style={ "background:" (marker.color) } { (marker.name) } " "
-                        } }
+                        dd {
+                            @for marker in &detail.markers {
+                                span.marker style={ "background:" (marker.color) } { (marker.name) } " "
+                            }
+                            @if detail.markers.is_empty() { "—" }
+                            @if !all_markers.is_empty() {
+                                details.edit-markers open[error.field == Some("markers")] {
+                                    summary { (staff.t("orders.edit_markers")) }
+                                    form.form method="post" action=(action("markers")) {
+                                        (csrf_field(staff))
+                                        fieldset.checks {
+                                            @for marker in all_markers {
+                                                label.check {
+                                                    input type="checkbox" name="marker" value=(marker.id)
+                                                        checked[order.markers.contains(&marker.id)];
+                                                    span.marker style={ "background:" (marker.color) } { (marker.name) }
+                                                }
+                                            }
+                                        }
+                                        (error.at("markers"))
+                                        button type="submit" { (staff.t("orders.save_markers")) }
+                                    }
+                                }
+                            }
+                        }
                     }
                     @if let Some(reason) = &order.rejection_reason {
                         dt { (staff.t("orders.rejection_reason")) }
@@ -534,7 +586,16 @@ fn detail_body(
                 p.description { (order.description) }
             }
             section.card.order-actions {
-                @if detail.stage.kind == StageKind::Moderation && staff.can(Permission::ModerateOrders) {
+                @if !any_action {
+                    p.muted.no-actions {
+                        @if detail.stage.kind.is_terminal() {
+                            (tr_with(language, "orders.no_actions_terminal", &[("stage", stage_name)]))
+                        } @else {
+                            (tr_with(language, "orders.no_actions", &[("stage", stage_name)]))
+                        }
+                    }
+                }
+                @if moderation {
                     h3 { (staff.t("orders.moderation")) }
                     form method="post" action=(action("approve")) {
                         (csrf_field(staff))
@@ -562,7 +623,7 @@ fn detail_body(
                         (error.at("stage"))
                     }
                 }
-                @if staff.can(Permission::AssignOrders) && detail.stage.kind == StageKind::Open && !detail.assignable.is_empty() {
+                @if assignment {
                     h3 { (staff.t("orders.assign")) }
                     form.inline method="post" action=(action("assign")) {
                         (csrf_field(staff))
@@ -574,7 +635,7 @@ fn detail_body(
                         button type="submit" { (staff.t("orders.assign_button")) }
                     }
                 }
-                @if staff.can(Permission::SendPaymentInfo) && detail.stage.payment_allowed {
+                @if payment {
                     h3 { (staff.t("orders.payment")) }
                     @if detail.payment_methods.is_empty() {
                         p.muted { (staff.t("orders.no_payment_methods")) }
@@ -654,10 +715,14 @@ fn detail_body(
                 }
             }
         }
-        section.card #chat {
-            h2 { (staff.t("orders.chat")) }
-            @if staff.can(Permission::ChatCustomers) || order.assignee == Some(staff.user.id) {
-                p { a href={ "/chat?customer=" (order.customer) } { (staff.t("orders.open_chat")) } }
+        @if let Some(chat) = chat {
+            (crate::web::chat::order_panel(staff, chat))
+        } @else {
+            section.card #chat {
+                h2 { (staff.t("orders.chat")) }
+                @if staff.can(Permission::ChatCustomers) || order.assignee == Some(staff.user.id) {
+                    p { a href={ "/chat/" (order.customer) } { (staff.t("orders.open_chat")) } }
+                }
             }
         }
         section.card #timeline {
@@ -916,6 +981,45 @@ async fn payment(
         .await?
         .map(|_| ());
     after_action(&state, &staff, id, result, "payment").await
+}
+
+/// `POST /orders/{id}/markers`: replaces the order's markers with the checked ones (none
+/// checked clears them).
+async fn set_markers(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let token = pairs
+        .iter()
+        .find(|(key, _)| key == "csrf")
+        .map_or("", |(_, value)| value.as_str());
+    csrf::verify(&staff, token, &headers)?;
+    let id = order_id(&id)?;
+    let mut markers = Vec::new();
+    for (_, text) in pairs.iter().filter(|(key, _)| key == "marker") {
+        match text.trim().parse::<u64>() {
+            Ok(marker) => markers.push(MarkerId(marker)),
+            Err(_) => {
+                let error = crm_lib::Error::invalid(
+                    "markers",
+                    format!(
+                        "{:?} is not a marker",
+                        text.chars().take(40).collect::<String>()
+                    ),
+                );
+                return after_action(&state, &staff, id, Err(error), "markers").await;
+            }
+        }
+    }
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.set_order_markers(&actor, id, markers)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "markers").await
 }
 
 // ---------------------------------------------------------------------------------------------

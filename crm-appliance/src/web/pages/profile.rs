@@ -1,6 +1,7 @@
 //! The profile: display name and language, the forced and voluntary password change, the
-//! Telegram link code (as `/link CODE`, a `t.me` deep link and a QR code), and the user's
-//! sessions with revoke.
+//! Telegram link code (as `/link CODE`, a `t.me` deep link and a QR code), the user's
+//! sessions with revoke, and a link to the API tokens (`/profile/tokens`, see
+//! [`crate::web::tokens`]).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -101,6 +102,7 @@ async fn render(
                     button type="submit" { (staff.t("form.save")) }
                 }
                 p { a href="/profile/password" { (staff.t("profile.change_password")) } }
+                p { a href="/profile/tokens" { (staff.t("profile.api_tokens")) } }
             }
             section.card #telegram {
                 h2 { (staff.t("profile.telegram")) }
