@@ -337,50 +337,6 @@ async fn log_in(client: &Client, app: &TestApp, username: &str, password: &str) 
     );
 }
 
-/// A customer writes to the bot through the sandbox's control API; returns their customer id
-/// once the conversation exists.
-async fn customer_writes(app: &TestApp, staff: &web_helpers::Session, telegram_id: i64) -> u64 {
-    let response = reqwest::Client::new()
-        .post(app.url(&format!("/sandbox/chats/{telegram_id}/send")))
-        .json(&serde_json::json!({
-            "text": "Hello, is my order on its way?",
-            "from": {"first_name": "Живой", "language_code": "ru"},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
-    );
-    let deadline = Instant::now() + LIVE_WAIT;
-    loop {
-        let inbox = staff
-            .client
-            .get(app.url("/chat"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if let Some(id) = inbox
-            .split("href=\"/chat/")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .and_then(|id| id.parse().ok())
-        {
-            return id;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no conversation appeared: {inbox}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_card_move_and_a_chat_message_in_one_session_appear_live_in_another() {
     let app = spawn_app();
@@ -388,7 +344,7 @@ async fn a_card_move_and_a_chat_message_in_one_session_appear_live_in_another() 
     let admin = web_helpers::admin(&app).await;
     let manager_password = web_helpers::create_user(&app, &admin, "manager1", "manager").await;
     web_helpers::first_login(&app, "manager1", &manager_password).await;
-    let customer = customer_writes(&app, &admin, 7_700_001).await;
+    let customer = web_helpers::sandbox_customer(&app, &admin, 7_700_001).await;
     let order = web_helpers::create_order(&app, &admin, customer, "Live board order").await;
     for (path, fields) in [
         (format!("/orders/{order}/approve"), vec![]),

@@ -15,6 +15,7 @@ mod browser;
 mod chat;
 mod metrics;
 mod outbox;
+mod pages;
 mod routes_by_role;
 mod sandbox;
 mod sse;

@@ -1,5 +1,6 @@
 //! Helpers of the staff-web tests: logging in through the real forms, reading CSRF tokens
-//! out of pages, creating users and seeding a customer and orders, all over HTTP.
+//! out of pages, creating users and seeding a customer and orders, all over HTTP, and a
+//! customer who writes to the bot through the sandbox.
 
 use crate::support::TestApp;
 
@@ -193,4 +194,56 @@ pub async fn create_order(app: &TestApp, session: &Session, customer: u64, title
     assert_eq!(status, 303, "{:?}", response.text().await);
     let location = location.unwrap();
     location.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// A customer writes to the bot through the sandbox's control API (as Telegram would deliver
+/// it); returns their customer id once the conversation shows at the top of `staff`'s inbox
+/// (so call it when no other conversation is newer).
+pub async fn sandbox_customer(app: &TestApp, staff: &Session, telegram_id: i64) -> u64 {
+    let response = reqwest::Client::new()
+        .post(app.url(&format!("/sandbox/chats/{telegram_id}/send")))
+        .json(&serde_json::json!({
+            "text": "Hello, is my order on its way?",
+            "from": {"first_name": "Живой", "language_code": "ru"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let inbox = staff
+            .client
+            .get(app.url("/chat"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if let Some(id) = inbox
+            .split("href=\"/chat/")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|id| id.parse().ok())
+        {
+            return id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no conversation appeared: {inbox}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The page at `path` for a session, asserting a 200.
+pub async fn page(app: &TestApp, session: &Session, path: &str) -> String {
+    let response = session.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.text().await.unwrap()
 }

@@ -1,7 +1,7 @@
 //! Entities and value types of the domain (SPEC section 4).
 //!
 //! Plain data with serde derives: the store encodes them with the versioned codec in
-//! [`crate::store`]; nothing here touches storage.
+//! the store module; nothing here touches storage.
 
 mod billing;
 mod chat;

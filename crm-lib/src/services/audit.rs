@@ -104,7 +104,7 @@ pub fn audit_in(
     Ok(Paged { items, next })
 }
 
-/// The most entries [`entity_timeline_in`] examines.
+/// The most entries `entity_timeline_in` examines.
 pub const TIMELINE_SCAN_LIMIT: usize = 20_000;
 
 /// The audit entries about one record (`entity` as entries name it, `order 42`), oldest
