@@ -645,6 +645,30 @@ fn org_of(key: &[u8]) -> OrgId {
     OrgId(keys::read_u64(key, 0))
 }
 
+/// The reverse check of one entry (`key`) of an index `def` whose entries a record's
+/// `*_index_keys` function lists: a problem when the record the entry points at (`what`, as
+/// the problem sentences name it) does not decode, does not exist, or lists other entries
+/// (`disagreement` then says what the record holds); `None` when the entry is right.
+fn listed_entry_problem<T>(
+    def: Def,
+    key: &[u8],
+    what: &str,
+    record: Result<Option<T>>,
+    index_keys: impl FnOnce(&T) -> Vec<(Def, Key)>,
+    disagreement: impl FnOnce(&T) -> String,
+) -> Option<String> {
+    match record {
+        Err(_) => Some(format!("points at {what}, which does not decode")),
+        Ok(None) => Some(format!("points at {what}, which does not exist")),
+        Ok(Some(record)) => {
+            let listed = index_keys(&record)
+                .iter()
+                .any(|(other, other_key)| other.name() == def.name() && other_key.as_slice() == key);
+            (!listed).then(|| disagreement(&record))
+        }
+    }
+}
+
 /// What verification knows about the organizations, gathered first.
 struct OrgInfo {
     pipeline: Pipeline,
@@ -808,6 +832,54 @@ impl<'v> Checker<'v> {
         }
     }
 
+    /// Decodes a record of a table keyed by organization and id (16 bytes), reporting a
+    /// record that does not decode, a key of another length or an organization that does not
+    /// exist. Returns the organization and the record when its other checks can go on.
+    fn org_record<T: crate::store::Record>(
+        &mut self,
+        def: Def,
+        key: &[u8],
+        value: &[u8],
+    ) -> Option<(OrgId, T)> {
+        let record = self.decode::<T>(def, key, value)?;
+        if self.key_len(def, key, 16) && self.known_org(def, key) {
+            Some((org_of(key), record))
+        } else {
+            None
+        }
+    }
+
+    /// Checks that a record's id is the one its key ends in, reporting it when not.
+    fn id_matches_key(&mut self, def: Def, key: &[u8], id: u64) -> bool {
+        if id == keys::tail_u64(key) {
+            true
+        } else {
+            self.problem(format!(
+                "{}: the record at key {} has id {id}",
+                def.name(),
+                hex(key)
+            ));
+            false
+        }
+    }
+
+    /// Checks a table whose records have no index: each decodes, belongs to an existing
+    /// organization, and carries the id its key ends in, not above the `sequence`.
+    fn check_ids<T: crate::store::Record>(
+        &mut self,
+        def: Def,
+        sequence: &str,
+        id: impl Fn(&T) -> u64,
+    ) -> Result<()> {
+        self.each(def, |this, key, value| {
+            if let Some((org, record)) = this.org_record::<T>(def, key, value) {
+                this.id_matches_key(def, key, id(&record));
+                this.id_in_sequence(def, org, sequence, id(&record));
+            }
+            Ok(())
+        })
+    }
+
     /// Checks that an id is not above its sequence (a new record would reuse it).
     fn id_in_sequence(&mut self, def: Def, org: OrgId, name: &str, id: u64) {
         let last = self
@@ -834,6 +906,15 @@ impl<'v> Checker<'v> {
                 hex(key.as_slice()),
                 owner()
             ));
+        }
+        Ok(())
+    }
+
+    /// The forward check of the indexes a record calls for: every entry its `*_index_keys`
+    /// function lists exists, counted when it does.
+    fn expect_entries(&mut self, entries: Vec<(Def, Key)>, owner: impl Fn() -> String) -> Result<()> {
+        for (def, key) in entries {
+            self.expect_entry(def, &key, &owner)?;
         }
         Ok(())
     }
@@ -1046,52 +1127,16 @@ impl<'v> Checker<'v> {
     }
 
     fn check_roles_and_markers(&mut self) -> Result<()> {
-        self.each(tables::ROLES, |this, key, value| {
-            let Some(role) = this.decode::<Role>(tables::ROLES, key, value) else {
-                return Ok(());
-            };
-            if this.key_len(tables::ROLES, key, 16) && this.known_org(tables::ROLES, key) {
-                if role.id.0 != keys::tail_u64(key) {
-                    this.problem(format!(
-                        "roles: the record at key {} has id {}",
-                        hex(key),
-                        role.id
-                    ));
-                }
-                this.id_in_sequence(tables::ROLES, org_of(key), "role", role.id.0);
-            }
-            Ok(())
-        })?;
-        self.each(tables::MARKERS, |this, key, value| {
-            let Some(marker) = this.decode::<Marker>(tables::MARKERS, key, value) else {
-                return Ok(());
-            };
-            if this.key_len(tables::MARKERS, key, 16) && this.known_org(tables::MARKERS, key) {
-                if marker.id.0 != keys::tail_u64(key) {
-                    this.problem(format!(
-                        "markers: the record at key {} has id {}",
-                        hex(key),
-                        marker.id
-                    ));
-                }
-                this.id_in_sequence(tables::MARKERS, org_of(key), "marker", marker.id.0);
-            }
-            Ok(())
-        })
+        self.check_ids(tables::ROLES, "role", |role: &Role| role.id.0)?;
+        self.check_ids(tables::MARKERS, "marker", |marker: &Marker| marker.id.0)
     }
 
     fn check_users(&mut self) -> Result<()> {
         self.each(tables::USERS, |this, key, value| {
-            let Some(user) = this.decode::<User>(tables::USERS, key, value) else {
+            let Some((org, user)) = this.org_record::<User>(tables::USERS, key, value) else {
                 return Ok(());
             };
-            if !this.key_len(tables::USERS, key, 16) || !this.known_org(tables::USERS, key) {
-                return Ok(());
-            }
-            let org = org_of(key);
-            if user.id.0 != keys::tail_u64(key) {
-                this.problem(format!("users: the record at key {} has id {}", hex(key), user.id));
-            }
+            this.id_matches_key(tables::USERS, key, user.id.0);
             this.id_in_sequence(tables::USERS, org, "user", user.id.0);
             let label = || format!("user {} ({}) of organization {org}", user.id, user.username);
             this.expect_id(
@@ -1150,21 +1195,12 @@ impl<'v> Checker<'v> {
         // none until it is opened and migrated.
         let with_activity = self.with_words && self.view.has_table(tables::CUSTOMERS_BY_ACTIVITY);
         self.each(tables::CUSTOMERS, |this, key, value| {
-            let Some(customer) = this.decode::<Customer>(tables::CUSTOMERS, key, value) else {
+            let Some((org, customer)) =
+                this.org_record::<Customer>(tables::CUSTOMERS, key, value)
+            else {
                 return Ok(());
             };
-            if !this.key_len(tables::CUSTOMERS, key, 16) || !this.known_org(tables::CUSTOMERS, key)
-            {
-                return Ok(());
-            }
-            let org = org_of(key);
-            if customer.id.0 != keys::tail_u64(key) {
-                this.problem(format!(
-                    "customers: the record at key {} has id {}",
-                    hex(key),
-                    customer.id
-                ));
-            }
+            this.id_matches_key(tables::CUSTOMERS, key, customer.id.0);
             this.id_in_sequence(tables::CUSTOMERS, org, "customer", customer.id.0);
             let label = || format!("customer {} of organization {org}", customer.id);
             if let Some(telegram) = customer.telegram_id {
@@ -1228,15 +1264,10 @@ impl<'v> Checker<'v> {
         let with_words = self.with_words;
         let mut per_stage: BTreeMap<(u64, u16), u64> = BTreeMap::new();
         self.each(tables::ORDERS, |this, key, value| {
-            let Some(order) = this.decode::<Order>(tables::ORDERS, key, value) else {
+            let Some((org, order)) = this.org_record::<Order>(tables::ORDERS, key, value) else {
                 return Ok(());
             };
-            if !this.key_len(tables::ORDERS, key, 16) || !this.known_org(tables::ORDERS, key) {
-                return Ok(());
-            }
-            let org = org_of(key);
-            if order.id.0 != keys::tail_u64(key) {
-                this.problem(format!("orders: the record at key {} has id {}", hex(key), order.id));
+            if !this.id_matches_key(tables::ORDERS, key, order.id.0) {
                 return Ok(());
             }
             this.id_in_sequence(tables::ORDERS, org, "order", order.id.0);
@@ -1276,12 +1307,9 @@ impl<'v> Checker<'v> {
                 }
             }
             *per_stage.entry((org.0, order.stage.0)).or_insert(0) += 1;
-            for (def, index_key) in order_index_keys(org, &order, with_words) {
-                this.expect_entry(def, &index_key, || {
-                    format!("order {} of organization {org}", order.id)
-                })?;
-            }
-            Ok(())
+            this.expect_entries(order_index_keys(org, &order, with_words), || {
+                format!("order {} of organization {org}", order.id)
+            })
         })?;
         let mut indexes = vec![
             tables::ORDERS_BY_STAGE,
@@ -1297,30 +1325,21 @@ impl<'v> Checker<'v> {
             self.strays(def, |view, key, _| {
                 let org = org_of(key);
                 let id = keys::tail_u64(key);
-                let order: Option<Order> = match view.get(tables::ORDERS, &Key::org(org).u64(id)) {
-                    Ok(order) => order,
-                    Err(_) => {
-                        return Ok(Some(format!("points at order {id}, which does not decode")));
-                    }
-                };
-                Ok(match order {
-                    None => Some(format!("points at order {id}, which does not exist")),
-                    Some(order) => {
-                        let agrees = order_index_keys(org, &order, with_words).iter().any(
-                            |(other, other_key)| {
-                                other.name() == def.name() && other_key.as_slice() == key
-                            },
-                        );
-                        (!agrees).then(|| {
-                            format!(
-                                "disagrees with order {id} (stage {}, customer {}, assignee {:?})",
-                                order.stage,
-                                order.customer,
-                                order.assignee.map(|user| user.0)
-                            )
-                        })
-                    }
-                })
+                Ok(listed_entry_problem(
+                    def,
+                    key,
+                    &format!("order {id}"),
+                    view.get::<Order>(tables::ORDERS, &Key::org(org).u64(id)),
+                    |order| order_index_keys(org, order, with_words),
+                    |order| {
+                        format!(
+                            "disagrees with order {id} (stage {}, customer {}, assignee {:?})",
+                            order.stage,
+                            order.customer,
+                            order.assignee.map(|user| user.0)
+                        )
+                    },
+                ))
             })?;
         }
         // Stage counters: every stored counter equals the orders in its stage, and every stage
@@ -1361,19 +1380,10 @@ impl<'v> Checker<'v> {
 
     fn check_bids(&mut self) -> Result<()> {
         self.each(tables::BIDS, |this, key, value| {
-            let Some(bid) = this.decode::<Bid>(tables::BIDS, key, value) else {
+            let Some((org, bid)) = this.org_record::<Bid>(tables::BIDS, key, value) else {
                 return Ok(());
             };
-            if !this.key_len(tables::BIDS, key, 16) || !this.known_org(tables::BIDS, key) {
-                return Ok(());
-            }
-            let org = org_of(key);
-            if bid.id.0 != keys::tail_u64(key) {
-                this.problem(format!(
-                    "bids: the record at key {} has id {}",
-                    hex(key),
-                    bid.id
-                ));
+            if !this.id_matches_key(tables::BIDS, key, bid.id.0) {
                 return Ok(());
             }
             this.id_in_sequence(tables::BIDS, org, "bid", bid.id.0);
@@ -1442,19 +1452,10 @@ impl<'v> Checker<'v> {
 
     fn check_messages(&mut self) -> Result<()> {
         self.each(tables::MESSAGES, |this, key, value| {
-            let Some(message) = this.decode::<Message>(tables::MESSAGES, key, value) else {
+            let Some((org, message)) = this.org_record::<Message>(tables::MESSAGES, key, value) else {
                 return Ok(());
             };
-            if !this.key_len(tables::MESSAGES, key, 16) || !this.known_org(tables::MESSAGES, key) {
-                return Ok(());
-            }
-            let org = org_of(key);
-            if message.id.0 != keys::tail_u64(key) {
-                this.problem(format!(
-                    "messages: the record at key {} has id {}",
-                    hex(key),
-                    message.id
-                ));
+            if !this.id_matches_key(tables::MESSAGES, key, message.id.0) {
                 return Ok(());
             }
             this.id_in_sequence(tables::MESSAGES, org, "message", message.id.0);
@@ -1467,37 +1468,31 @@ impl<'v> Checker<'v> {
                     message.id, message.customer
                 ));
             }
-            for (def, index_key) in message_index_keys(org, &message) {
-                this.expect_entry(def, &index_key, || {
-                    format!("message {} of organization {org}", message.id)
-                })?;
-            }
-            Ok(())
+            this.expect_entries(message_index_keys(org, &message), || {
+                format!("message {} of organization {org}", message.id)
+            })
         })?;
         for def in [tables::MESSAGES_BY_CUSTOMER, tables::MESSAGES_BY_ORDER] {
             self.strays(def, |view, key, _| {
                 let org = org_of(key);
                 let id = keys::tail_u64(key);
-                let message: Option<Message> =
-                    view.get(tables::MESSAGES, &Key::org(org).u64(id))?;
-                Ok(match message {
-                    None => Some(format!("points at message {id}, which does not exist")),
-                    Some(message) => {
-                        let agrees =
-                            message_index_keys(org, &message)
-                                .iter()
-                                .any(|(other, other_key)| {
-                                    other.name() == def.name() && other_key.as_slice() == key
-                                });
-                        (!agrees).then(|| {
-                            format!(
-                                "disagrees with message {id} (customer {}, order {:?})",
-                                message.customer,
-                                message.order.map(|order| order.0)
-                            )
-                        })
-                    }
-                })
+                // A message that does not decode fails the reverse check with the error
+                // itself (`?`), as it always has, instead of becoming a problem sentence.
+                let message = view.get::<Message>(tables::MESSAGES, &Key::org(org).u64(id))?;
+                Ok(listed_entry_problem(
+                    def,
+                    key,
+                    &format!("message {id}"),
+                    Ok(message),
+                    |message| message_index_keys(org, message),
+                    |message| {
+                        format!(
+                            "disagrees with message {id} (customer {}, order {:?})",
+                            message.customer,
+                            message.order.map(|order| order.0)
+                        )
+                    },
+                ))
             })?;
         }
         Ok(())
@@ -1564,39 +1559,15 @@ impl<'v> Checker<'v> {
     }
 
     fn check_audit(&mut self) -> Result<()> {
-        self.each(tables::AUDIT, |this, key, value| {
-            let Some(entry) = this.decode::<AuditEntry>(tables::AUDIT, key, value) else {
-                return Ok(());
-            };
-            if this.key_len(tables::AUDIT, key, 16) && this.known_org(tables::AUDIT, key) {
-                if entry.id.0 != keys::tail_u64(key) {
-                    this.problem(format!(
-                        "audit: the record at key {} has id {}",
-                        hex(key),
-                        entry.id
-                    ));
-                }
-                this.id_in_sequence(tables::AUDIT, org_of(key), "audit", entry.id.0);
-            }
-            Ok(())
-        })
+        self.check_ids(tables::AUDIT, "audit", |entry: &AuditEntry| entry.id.0)
     }
 
     fn check_outbox(&mut self) -> Result<()> {
         self.each(tables::OUTBOX, |this, key, value| {
-            let Some(item) = this.decode::<OutboxItem>(tables::OUTBOX, key, value) else {
+            let Some((org, item)) = this.org_record::<OutboxItem>(tables::OUTBOX, key, value) else {
                 return Ok(());
             };
-            if !this.key_len(tables::OUTBOX, key, 16) || !this.known_org(tables::OUTBOX, key) {
-                return Ok(());
-            }
-            let org = org_of(key);
-            if item.id.0 != keys::tail_u64(key) {
-                this.problem(format!(
-                    "outbox: the record at key {} has id {}",
-                    hex(key),
-                    item.id
-                ));
+            if !this.id_matches_key(tables::OUTBOX, key, item.id.0) {
                 return Ok(());
             }
             this.id_in_sequence(tables::OUTBOX, org, "outbox", item.id.0);
@@ -1635,13 +1606,9 @@ impl<'v> Checker<'v> {
 
     fn check_inbox(&mut self) -> Result<()> {
         self.each(tables::INBOX, |this, key, value| {
-            let Some(item) = this.decode::<InboxItem>(tables::INBOX, key, value) else {
+            let Some((org, item)) = this.org_record::<InboxItem>(tables::INBOX, key, value) else {
                 return Ok(());
             };
-            if !this.key_len(tables::INBOX, key, 16) || !this.known_org(tables::INBOX, key) {
-                return Ok(());
-            }
-            let org = org_of(key);
             if item.update_id != keys::tail_u64(key) {
                 this.problem(format!(
                     "inbox: the record at key {} is update {}",
@@ -1683,54 +1650,35 @@ impl<'v> Checker<'v> {
             if !this.known_owner(tables::SESSIONS, key, session.org, session.user)? {
                 return Ok(());
             }
-            for (def, index_key) in session_index_keys(hash, &session) {
-                this.expect_entry(def, &index_key, || {
-                    format!(
-                        "session {} of user {} of organization {}",
-                        hash.to_hex(),
-                        session.user,
-                        session.org
-                    )
-                })?;
-            }
-            Ok(())
+            this.expect_entries(session_index_keys(hash, &session), || {
+                format!(
+                    "session {} of user {} of organization {}",
+                    hash.to_hex(),
+                    session.user,
+                    session.org
+                )
+            })
         })?;
         self.strays(tables::SESSIONS_BY_USER, |view, key, _| {
             let Some(hash) = by_user_hash(key).filter(|_| key.len() == 48) else {
                 return Ok(Some(format!("has {} bytes, expected 48", key.len())));
             };
             let (org, user) = (org_of(key), keys::read_u64(key, 8));
-            let session: Option<Session> = match view.get(tables::SESSIONS, &session_key(hash)) {
-                Ok(session) => session,
-                Err(_) => {
-                    return Ok(Some(format!(
-                        "points at session {}, which does not decode",
-                        hash.to_hex()
-                    )));
-                }
-            };
-            Ok(match session {
-                None => Some(format!(
-                    "points at session {}, which does not exist",
-                    hash.to_hex()
-                )),
-                Some(session) => {
-                    let agrees = session_index_keys(hash, &session)
-                        .iter()
-                        .any(|(def, index_key)| {
-                            def.name() == tables::SESSIONS_BY_USER.name()
-                                && index_key.as_slice() == key
-                        });
-                    (!agrees).then(|| {
-                        format!(
-                            "says session {} is of user {user} of organization {org}, but it is of user {} of organization {}",
-                            hash.to_hex(),
-                            session.user,
-                            session.org
-                        )
-                    })
-                }
-            })
+            Ok(listed_entry_problem(
+                tables::SESSIONS_BY_USER,
+                key,
+                &format!("session {}", hash.to_hex()),
+                view.get::<Session>(tables::SESSIONS, &session_key(hash)),
+                |session| session_index_keys(hash, session),
+                |session| {
+                    format!(
+                        "says session {} is of user {user} of organization {org}, but it is of user {} of organization {}",
+                        hash.to_hex(),
+                        session.user,
+                        session.org
+                    )
+                },
+            ))
         })
     }
 
@@ -1768,35 +1716,21 @@ impl<'v> Checker<'v> {
                     value.len()
                 )));
             };
-            let token: Option<ApiToken> = match view.get(tables::API_TOKENS, &token_key(hash)) {
-                Ok(token) => token,
-                Err(_) => {
-                    return Ok(Some(format!(
-                        "points at api token {}, which does not decode",
-                        hex(&hash.0)
-                    )));
-                }
-            };
-            Ok(match token {
-                None => Some(format!(
-                    "points at api token {}, which does not exist",
-                    hex(&hash.0)
-                )),
-                Some(token) => {
-                    let agrees = api_token_index_keys(&token).iter().any(|(def, index_key)| {
-                        def.name() == tables::API_TOKENS_BY_ORG.name()
-                            && index_key.as_slice() == key
-                    });
-                    (!agrees).then(|| {
-                        format!(
-                            "says api token {id} of organization {org} is {}, but that is api token {} of organization {}",
-                            hex(&hash.0),
-                            token.id,
-                            token.org
-                        )
-                    })
-                }
-            })
+            Ok(listed_entry_problem(
+                tables::API_TOKENS_BY_ORG,
+                key,
+                &format!("api token {}", hex(&hash.0)),
+                view.get::<ApiToken>(tables::API_TOKENS, &token_key(hash)),
+                api_token_index_keys,
+                |token| {
+                    format!(
+                        "says api token {id} of organization {org} is {}, but that is api token {} of organization {}",
+                        hex(&hash.0),
+                        token.id,
+                        token.org
+                    )
+                },
+            ))
         })
     }
 

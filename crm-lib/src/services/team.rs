@@ -296,17 +296,19 @@ impl Tx<'_> {
         Ok(record)
     }
 
-    /// Creates a custom role (needs `manage_roles`).
+    /// Creates a custom role (needs `manage_roles`, and the actor must hold every permission
+    /// the role grants).
     ///
     /// # Errors
-    /// Permission denied, bad or taken name.
+    /// Permission denied (naming a permission the actor lacks), bad or taken name.
     pub fn create_role(
         &mut self,
         actor: &Actor,
         name: &str,
         permissions: PermissionSet,
     ) -> Result<Role> {
-        require(self, actor, Permission::ManageRoles)?;
+        let resolved = require(self, actor, Permission::ManageRoles)?;
+        require_grantable(&resolved, actor, permissions.iter())?;
         let name = parse_username(name).map_err(|_| {
             Error::invalid(
                 "name",
@@ -371,15 +373,7 @@ impl Tx<'_> {
             .iter()
             .filter(|permission| !permissions.contains(*permission))
             .collect();
-        if let Some(lacking) = added.iter().find(|permission| !resolved.has(**permission)) {
-            return Err(Error::denied(
-                *lacking,
-                format!(
-                    "{} may not grant {lacking}, which they do not hold",
-                    actor.who
-                ),
-            ));
-        }
+        require_grantable(&resolved, actor, added.iter().copied())?;
         if added.is_empty() && removed.is_empty() {
             return Ok(record);
         }
@@ -559,6 +553,22 @@ impl Tx<'_> {
             format!("telegram {telegram_id}"),
         )?;
         Ok(user)
+    }
+}
+
+/// Refuses to put into a role a permission the actor does not hold themself, so that
+/// `manage_roles` alone cannot be used to gain `manage_users` (or anything else).
+fn require_grantable(
+    resolved: &Resolved,
+    actor: &Actor,
+    granted: impl IntoIterator<Item = Permission>,
+) -> Result<()> {
+    match granted.into_iter().find(|permission| !resolved.has(*permission)) {
+        Some(lacking) => Err(Error::denied(
+            lacking,
+            format!("{} may not grant {lacking}, which they do not hold", actor.who),
+        )),
+        None => Ok(()),
     }
 }
 

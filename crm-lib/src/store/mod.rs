@@ -59,6 +59,77 @@ pub trait View {
     fn now(&self) -> Timestamp;
 }
 
+/// The raw key and value type of every table.
+type Bytes = &'static [u8];
+
+/// Opens a table of a read snapshot; `None` when the file does not have it (an older file,
+/// or one a table was added after).
+fn open_if_exists(
+    txn: &redb::ReadTransaction,
+    def: Def,
+) -> Result<Option<redb::ReadOnlyTable<Bytes, Bytes>>> {
+    match txn.open_table(def) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// [`View::get_raw`] on an opened table; `None` (a table missing from the file) reads as
+/// empty. Every transaction type's [`View`] reads through these functions.
+fn table_get<R>(
+    table: Option<&impl ReadableTable<Bytes, Bytes>>,
+    key: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<R>,
+) -> Result<Option<R>> {
+    let Some(table) = table else {
+        return Ok(None);
+    };
+    match table.get(key)? {
+        Some(guard) => f(guard.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// [`View::scan`] on an opened table; `None` reads as empty.
+fn table_scan(
+    table: Option<&impl ReadableTable<Bytes, Bytes>>,
+    range: (Bound<&[u8]>, Bound<&[u8]>),
+    reverse: bool,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+) -> Result<()> {
+    let Some(table) = table else {
+        return Ok(());
+    };
+    let iter = table.range::<&[u8]>(range)?;
+    if reverse {
+        for entry in iter.rev() {
+            let (key, value) = entry?;
+            if !f(key.value(), value.value())? {
+                break;
+            }
+        }
+    } else {
+        for entry in iter {
+            let (key, value) = entry?;
+            if !f(key.value(), value.value())? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`View::table_len`] of an opened table; `None` has no entries.
+fn table_entries(table: Option<&impl ReadableTableMetadata>) -> Result<u64> {
+    match table {
+        Some(table) => Ok(table.len()?),
+        None => Ok(0),
+    }
+}
+
+/// [`View`] for a transaction type whose `$open(def)` opens a table as
+/// `Result<Option<table>>`.
 macro_rules! view_impl {
     ($ty:ty, $open:ident) => {
         impl View for $ty {
@@ -68,13 +139,7 @@ macro_rules! view_impl {
                 key: &[u8],
                 f: impl FnOnce(&[u8]) -> Result<R>,
             ) -> Result<Option<R>> {
-                let Some(table) = self.$open(def)? else {
-                    return Ok(None);
-                };
-                match table.get(key)? {
-                    Some(guard) => f(guard.value()).map(Some),
-                    None => Ok(None),
-                }
+                table_get(self.$open(def)?.as_ref(), key, f)
             }
 
             fn scan(
@@ -82,35 +147,13 @@ macro_rules! view_impl {
                 def: Def,
                 range: (Bound<&[u8]>, Bound<&[u8]>),
                 reverse: bool,
-                mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+                f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
             ) -> Result<()> {
-                let Some(table) = self.$open(def)? else {
-                    return Ok(());
-                };
-                let iter = table.range::<&[u8]>(range)?;
-                if reverse {
-                    for entry in iter.rev() {
-                        let (key, value) = entry?;
-                        if !f(key.value(), value.value())? {
-                            break;
-                        }
-                    }
-                } else {
-                    for entry in iter {
-                        let (key, value) = entry?;
-                        if !f(key.value(), value.value())? {
-                            break;
-                        }
-                    }
-                }
-                Ok(())
+                table_scan(self.$open(def)?.as_ref(), range, reverse, f)
             }
 
             fn table_len(&self, def: Def) -> Result<u64> {
-                match self.$open(def)? {
-                    Some(table) => Ok(table.len()?),
-                    None => Ok(0),
-                }
+                table_entries(self.$open(def)?.as_ref())
             }
 
             fn now(&self) -> Timestamp {
@@ -137,12 +180,8 @@ impl ReadTx {
     fn open_read(
         &self,
         def: Def,
-    ) -> Result<Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>> {
-        match self.txn.open_table(def) {
-            Ok(table) => Ok(Some(table)),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
-            Err(error) => Err(error.into()),
-        }
+    ) -> Result<Option<redb::ReadOnlyTable<Bytes, Bytes>>> {
+        open_if_exists(&self.txn, def)
     }
 }
 

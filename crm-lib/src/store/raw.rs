@@ -9,7 +9,7 @@
 use std::ops::Bound;
 use std::path::Path;
 
-use redb::{Database, Durability, ReadOnlyTable, ReadableTableMetadata, TableHandle};
+use redb::{Database, Durability, ReadOnlyTable, TableHandle};
 
 use super::View;
 use super::tables::{self, Def};
@@ -32,12 +32,7 @@ impl Snapshot {
     pub(crate) fn new(txn: redb::ReadTransaction) -> Result<Self> {
         let mut opened = Vec::with_capacity(tables::ALL.len());
         for def in tables::ALL {
-            let table = match txn.open_table(*def) {
-                Ok(table) => Some(table),
-                Err(redb::TableError::TableDoesNotExist(_)) => None,
-                Err(error) => return Err(error.into()),
-            };
-            opened.push((def.name(), table));
+            opened.push((def.name(), super::open_if_exists(&txn, *def)?));
         }
         Ok(Snapshot {
             tables: opened,
@@ -67,13 +62,7 @@ impl View for Snapshot {
         key: &[u8],
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<R>> {
-        let Some(table) = self.table(def) else {
-            return Ok(None);
-        };
-        match table.get(key)? {
-            Some(guard) => f(guard.value()).map(Some),
-            None => Ok(None),
-        }
+        super::table_get(self.table(def), key, f)
     }
 
     fn scan(
@@ -81,35 +70,13 @@ impl View for Snapshot {
         def: Def,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         reverse: bool,
-        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        let Some(table) = self.table(def) else {
-            return Ok(());
-        };
-        let iter = table.range::<&[u8]>(range)?;
-        if reverse {
-            for entry in iter.rev() {
-                let (key, value) = entry?;
-                if !f(key.value(), value.value())? {
-                    break;
-                }
-            }
-        } else {
-            for entry in iter {
-                let (key, value) = entry?;
-                if !f(key.value(), value.value())? {
-                    break;
-                }
-            }
-        }
-        Ok(())
+        super::table_scan(self.table(def), range, reverse, f)
     }
 
     fn table_len(&self, def: Def) -> Result<u64> {
-        match self.table(def) {
-            Some(table) => Ok(table.len()?),
-            None => Ok(0),
-        }
+        super::table_entries(self.table(def))
     }
 
     fn now(&self) -> Timestamp {
@@ -149,11 +116,7 @@ pub(crate) fn copy_snapshot(
     let batch = batch.max(1);
     let mut copied = Copied::default();
     for def in tables::ALL {
-        let table = match source.open_table(*def) {
-            Ok(table) => Some(table),
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(error) => return Err(error.into()),
-        };
+        let table = super::open_if_exists(source, *def)?;
         // Create the table even when the source lacks it, as a new store would have it.
         {
             let txn = db.begin_write()?;
