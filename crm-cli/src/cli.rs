@@ -153,6 +153,11 @@ pub(crate) enum UserCommand {
         /// Login name.
         name: String,
     },
+    /// Enable a disabled user again.
+    Enable {
+        /// Login name.
+        name: String,
+    },
     /// Replace a user's roles.
     Grant {
         /// Login name.

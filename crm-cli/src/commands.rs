@@ -288,6 +288,12 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
                 .with_context(|| format!("disabling {name}"))?;
             out!(io, "disabled {}", user.username);
         }
+        UserCommand::Enable { name } => {
+            let user = crm.user_by_name(org, name)?;
+            crm.enable_user(&system, user.id)
+                .with_context(|| format!("enabling {name}"))?;
+            out!(io, "enabled {}", user.username);
+        }
         UserCommand::Grant { name, roles } => {
             let user = crm.user_by_name(org, name)?;
             let (id, new_roles) = (user.id, roles.clone());

@@ -14,7 +14,7 @@ fn user<'a>(users: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value
 }
 
 #[test]
-fn user_add_list_and_disable() {
+fn user_add_list_disable_and_enable() {
     let dir = TestDir::initialised();
     let out = dir
         .crm(&[
@@ -43,6 +43,9 @@ fn user_add_list_and_disable() {
 
     dir.crm(&["user", "disable", "maria"]).ok();
     assert_eq!(user(&users(&dir), "maria")["status"], "disabled");
+    assert!(dir.crm(&["user", "enable", "maria"]).ok().contains("enabled maria"));
+    assert_eq!(user(&users(&dir), "maria")["status"], "active");
+    dir.crm(&["user", "disable", "maria"]).ok();
 
     let taken = dir
         .crm(&["user", "add", "maria", "--role", "worker"])

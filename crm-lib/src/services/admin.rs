@@ -661,9 +661,9 @@ fn listed_entry_problem<T>(
         Err(_) => Some(format!("points at {what}, which does not decode")),
         Ok(None) => Some(format!("points at {what}, which does not exist")),
         Ok(Some(record)) => {
-            let listed = index_keys(&record)
-                .iter()
-                .any(|(other, other_key)| other.name() == def.name() && other_key.as_slice() == key);
+            let listed = index_keys(&record).iter().any(|(other, other_key)| {
+                other.name() == def.name() && other_key.as_slice() == key
+            });
             (!listed).then(|| disagreement(&record))
         }
     }
@@ -863,6 +863,39 @@ impl<'v> Checker<'v> {
         }
     }
 
+    /// [`Self::org_record`] for a record with its own id: also checks that the id is the one
+    /// its key ends in (returning `None` when not) and not above the `sequence`.
+    fn numbered_record<T: crate::store::Record>(
+        &mut self,
+        def: Def,
+        key: &[u8],
+        value: &[u8],
+        sequence: &str,
+        id: impl Fn(&T) -> u64,
+    ) -> Option<(OrgId, T)> {
+        let (org, record) = self.org_record::<T>(def, key, value)?;
+        if !self.id_matches_key(def, key, id(&record)) {
+            return None;
+        }
+        self.id_in_sequence(def, org, sequence, id(&record));
+        Some((org, record))
+    }
+
+    /// Checks that the record a field refers to (`id` in `def`, of organization `org`)
+    /// exists, reporting `problem` when not.
+    fn expect_record(
+        &mut self,
+        def: Def,
+        org: OrgId,
+        id: u64,
+        problem: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if !self.view.exists(def, &Key::org(org).u64(id))? {
+            self.problem(problem());
+        }
+        Ok(())
+    }
+
     /// Checks a table whose records have no index: each decodes, belongs to an existing
     /// organization, and carries the id its key ends in, not above the `sequence`.
     fn check_ids<T: crate::store::Record>(
@@ -912,7 +945,11 @@ impl<'v> Checker<'v> {
 
     /// The forward check of the indexes a record calls for: every entry its `*_index_keys`
     /// function lists exists, counted when it does.
-    fn expect_entries(&mut self, entries: Vec<(Def, Key)>, owner: impl Fn() -> String) -> Result<()> {
+    fn expect_entries(
+        &mut self,
+        entries: Vec<(Def, Key)>,
+        owner: impl Fn() -> String,
+    ) -> Result<()> {
         for (def, key) in entries {
             self.expect_entry(def, &key, &owner)?;
         }
@@ -1154,12 +1191,12 @@ impl<'v> Checker<'v> {
                 )?;
             }
             for role in &user.roles {
-                if !this.view.exists(tables::ROLES, &Key::org(org).u64(role.0))? {
-                    this.problem(format!(
+                this.expect_record(tables::ROLES, org, role.0, || {
+                    format!(
                         "users: user {} of organization {org} has role {role}, which does not exist",
                         user.id
-                    ));
-                }
+                    )
+                })?;
             }
             Ok(())
         })?;
@@ -1195,8 +1232,7 @@ impl<'v> Checker<'v> {
         // none until it is opened and migrated.
         let with_activity = self.with_words && self.view.has_table(tables::CUSTOMERS_BY_ACTIVITY);
         self.each(tables::CUSTOMERS, |this, key, value| {
-            let Some((org, customer)) =
-                this.org_record::<Customer>(tables::CUSTOMERS, key, value)
+            let Some((org, customer)) = this.org_record::<Customer>(tables::CUSTOMERS, key, value)
             else {
                 return Ok(());
             };
@@ -1264,13 +1300,9 @@ impl<'v> Checker<'v> {
         let with_words = self.with_words;
         let mut per_stage: BTreeMap<(u64, u16), u64> = BTreeMap::new();
         self.each(tables::ORDERS, |this, key, value| {
-            let Some((org, order)) = this.org_record::<Order>(tables::ORDERS, key, value) else {
+            let Some((org, order)) = this.numbered_record(tables::ORDERS, key, value, "order", |order: &Order| order.id.0) else {
                 return Ok(());
             };
-            if !this.id_matches_key(tables::ORDERS, key, order.id.0) {
-                return Ok(());
-            }
-            this.id_in_sequence(tables::ORDERS, org, "order", order.id.0);
             let in_pipeline = this
                 .orgs
                 .get(&org.0)
@@ -1281,30 +1313,27 @@ impl<'v> Checker<'v> {
                     order.id, order.stage
                 ));
             }
-            if !this
-                .view
-                .exists(tables::CUSTOMERS, &Key::org(org).u64(order.customer.0))?
-            {
-                this.problem(format!(
+            this.expect_record(tables::CUSTOMERS, org, order.customer.0, || {
+                format!(
                     "orders: order {} of organization {org} belongs to customer {}, who does not exist",
                     order.id, order.customer
-                ));
-            }
-            if let Some(assignee) = order.assignee
-                && !this.view.exists(tables::USERS, &Key::org(org).u64(assignee.0))?
-            {
-                this.problem(format!(
-                    "orders: order {} of organization {org} is assigned to user {assignee}, who does not exist",
-                    order.id
-                ));
+                )
+            })?;
+            if let Some(assignee) = order.assignee {
+                this.expect_record(tables::USERS, org, assignee.0, || {
+                    format!(
+                        "orders: order {} of organization {org} is assigned to user {assignee}, who does not exist",
+                        order.id
+                    )
+                })?;
             }
             for marker in &order.markers {
-                if !this.view.exists(tables::MARKERS, &Key::org(org).u64(marker.0))? {
-                    this.problem(format!(
+                this.expect_record(tables::MARKERS, org, marker.0, || {
+                    format!(
                         "orders: order {} of organization {org} has marker {marker}, which does not exist",
                         order.id
-                    ));
-                }
+                    )
+                })?;
             }
             *per_stage.entry((org.0, order.stage.0)).or_insert(0) += 1;
             this.expect_entries(order_index_keys(org, &order, with_words), || {
@@ -1380,22 +1409,17 @@ impl<'v> Checker<'v> {
 
     fn check_bids(&mut self) -> Result<()> {
         self.each(tables::BIDS, |this, key, value| {
-            let Some((org, bid)) = this.org_record::<Bid>(tables::BIDS, key, value) else {
+            let Some((org, bid)) =
+                this.numbered_record(tables::BIDS, key, value, "bid", |bid: &Bid| bid.id.0)
+            else {
                 return Ok(());
             };
-            if !this.id_matches_key(tables::BIDS, key, bid.id.0) {
-                return Ok(());
-            }
-            this.id_in_sequence(tables::BIDS, org, "bid", bid.id.0);
-            if !this
-                .view
-                .exists(tables::ORDERS, &Key::org(org).u64(bid.order.0))?
-            {
-                this.problem(format!(
+            this.expect_record(tables::ORDERS, org, bid.order.0, || {
+                format!(
                     "bids: bid {} of organization {org} is on order {}, which does not exist",
                     bid.id, bid.order
-                ));
-            }
+                )
+            })?;
             this.expect_entry(
                 tables::BIDS_BY_ORDER,
                 &Key::org(org).u64(bid.order.0).u64(bid.id.0),
@@ -1436,38 +1460,27 @@ impl<'v> Checker<'v> {
                     grant.user
                 ));
             }
-            if !this
-                .view
-                .exists(tables::USERS, &Key::org(org).u64(grant.user.0))?
-            {
-                this.problem(format!(
+            this.expect_record(tables::USERS, org, grant.user.0, || {
+                format!(
                     "grants: grant at key {} is for user {}, who does not exist",
                     hex(key),
                     grant.user
-                ));
-            }
-            Ok(())
+                )
+            })
         })
     }
 
     fn check_messages(&mut self) -> Result<()> {
         self.each(tables::MESSAGES, |this, key, value| {
-            let Some((org, message)) = this.org_record::<Message>(tables::MESSAGES, key, value) else {
+            let Some((org, message)) = this.numbered_record(tables::MESSAGES, key, value, "message", |message: &Message| message.id.0) else {
                 return Ok(());
             };
-            if !this.id_matches_key(tables::MESSAGES, key, message.id.0) {
-                return Ok(());
-            }
-            this.id_in_sequence(tables::MESSAGES, org, "message", message.id.0);
-            if !this
-                .view
-                .exists(tables::CUSTOMERS, &Key::org(org).u64(message.customer.0))?
-            {
-                this.problem(format!(
+            this.expect_record(tables::CUSTOMERS, org, message.customer.0, || {
+                format!(
                     "messages: message {} of organization {org} is in the conversation of customer {}, who does not exist",
                     message.id, message.customer
-                ));
-            }
+                )
+            })?;
             this.expect_entries(message_index_keys(org, &message), || {
                 format!("message {} of organization {org}", message.id)
             })
@@ -1564,13 +1577,13 @@ impl<'v> Checker<'v> {
 
     fn check_outbox(&mut self) -> Result<()> {
         self.each(tables::OUTBOX, |this, key, value| {
-            let Some((org, item)) = this.org_record::<OutboxItem>(tables::OUTBOX, key, value) else {
+            let Some((org, item)) =
+                this.numbered_record(tables::OUTBOX, key, value, "outbox", |item: &OutboxItem| {
+                    item.id.0
+                })
+            else {
                 return Ok(());
             };
-            if !this.id_matches_key(tables::OUTBOX, key, item.id.0) {
-                return Ok(());
-            }
-            this.id_in_sequence(tables::OUTBOX, org, "outbox", item.id.0);
             if item.state == OutboxState::Pending {
                 this.expect_entry(
                     tables::OUTBOX_DUE,

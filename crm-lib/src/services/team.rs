@@ -563,10 +563,16 @@ fn require_grantable(
     actor: &Actor,
     granted: impl IntoIterator<Item = Permission>,
 ) -> Result<()> {
-    match granted.into_iter().find(|permission| !resolved.has(*permission)) {
+    match granted
+        .into_iter()
+        .find(|permission| !resolved.has(*permission))
+    {
         Some(lacking) => Err(Error::denied(
             lacking,
-            format!("{} may not grant {lacking}, which they do not hold", actor.who),
+            format!(
+                "{} may not grant {lacking}, which they do not hold",
+                actor.who
+            ),
         )),
         None => Ok(()),
     }

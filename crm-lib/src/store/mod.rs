@@ -177,10 +177,7 @@ impl ReadTx {
         }
     }
 
-    fn open_read(
-        &self,
-        def: Def,
-    ) -> Result<Option<redb::ReadOnlyTable<Bytes, Bytes>>> {
+    fn open_read(&self, def: Def) -> Result<Option<redb::ReadOnlyTable<Bytes, Bytes>>> {
         open_if_exists(&self.txn, def)
     }
 }

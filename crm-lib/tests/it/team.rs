@@ -315,7 +315,14 @@ fn order_markers_need_a_visible_order_and_existing_markers() {
 #[test]
 fn a_new_role_grants_only_what_its_creator_holds() {
     let world = World::new();
-    let roles_only = world.crm.create_role(&world.admin, "role_admin", [Permission::ManageRoles].into_iter().collect()).unwrap();
+    let roles_only = world
+        .crm
+        .create_role(
+            &world.admin,
+            "role_admin",
+            [Permission::ManageRoles].into_iter().collect(),
+        )
+        .unwrap();
     let user = world
         .crm
         .create_user(
@@ -332,8 +339,21 @@ fn a_new_role_grants_only_what_its_creator_holds() {
     let actor = Actor::staff(world.org.id, user.id);
     let error = world
         .crm
-        .create_role(&actor, "escalate", [Permission::ManageRoles, Permission::ManageUsers].into_iter().collect())
+        .create_role(
+            &actor,
+            "escalate",
+            [Permission::ManageRoles, Permission::ManageUsers]
+                .into_iter()
+                .collect(),
+        )
         .unwrap_err();
     assert_eq!(error.permission(), Some(Permission::ManageUsers));
-    world.crm.create_role(&actor, "helpers", [Permission::ManageRoles].into_iter().collect()).unwrap();
+    world
+        .crm
+        .create_role(
+            &actor,
+            "helpers",
+            [Permission::ManageRoles].into_iter().collect(),
+        )
+        .unwrap();
 }
