@@ -87,6 +87,29 @@ fn report_line(line: String, summary: &mut Vec<String>) {
     }
 }
 
+/// A write bench's store: a temporary directory with a fresh store of [`CUSTOMERS`]
+/// customers, created inside the first routine call so that filtering the bench out never
+/// builds it.
+type FreshStore = (tempfile::TempDir, Crm, OrgId, Vec<CustomerId>);
+
+fn fresh() -> FreshStore {
+    let dir = tempfile::tempdir().unwrap();
+    let (crm, org, customers) = fresh_store(dir.path(), CUSTOMERS).unwrap();
+    (dir, crm, org, customers)
+}
+
+/// Calls `call` `iters` times, for criterion's `iter_custom`: returns the time taken and adds
+/// it to `rate`, with `elements` operations per call.
+fn timed(rate: &mut Rate, iters: u64, elements: u64, mut call: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    for _ in 0..iters {
+        call();
+    }
+    let elapsed = started.elapsed();
+    rate.add(iters * elements, elapsed);
+    elapsed
+}
+
 fn order_request() -> NewOrder {
     NewOrder {
         title: "Telegram bot for a bakery".into(),
@@ -98,27 +121,19 @@ fn order_request() -> NewOrder {
 
 /// One durable `create_order` per call, from one thread: each call waits for its own commit.
 fn bench_create_order(criterion: &mut Criterion, summary: &mut Vec<String>) {
-    let mut store: Option<(tempfile::TempDir, Crm, OrgId, Vec<CustomerId>)> = None;
+    let mut store: Option<FreshStore> = None;
     let mut rate = Rate::new("create_order");
     let mut group = criterion.benchmark_group("create_order");
     group.throughput(Throughput::Elements(1));
     group.bench_function("durable", |bencher| {
-        let (_, crm, org, customers) = store.get_or_insert_with(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let (crm, org, customers) = fresh_store(dir.path(), CUSTOMERS).unwrap();
-            (dir, crm, org, customers)
-        });
+        let (_, crm, org, customers) = store.get_or_insert_with(fresh);
         let mut next = 0usize;
         bencher.iter_custom(|iters| {
-            let started = Instant::now();
-            for _ in 0..iters {
+            timed(&mut rate, iters, 1, || {
                 let actor = Actor::customer(*org, customers[next % customers.len()]);
                 next += 1;
                 black_box(crm.create_order(&actor, order_request()).unwrap());
-            }
-            let elapsed = started.elapsed();
-            rate.add(iters, elapsed);
-            elapsed
+            })
         });
     });
     group.finish();
@@ -134,20 +149,15 @@ const BATCH: u64 = 64;
 /// against. The gap between the two is the writer's cost per job (its own transaction and
 /// commit, the hand-over between threads), which the concurrent bench cannot see directly.
 fn bench_create_order_batched(criterion: &mut Criterion, summary: &mut Vec<String>) {
-    let mut store: Option<(tempfile::TempDir, Crm, OrgId, Vec<CustomerId>)> = None;
+    let mut store: Option<FreshStore> = None;
     let mut rate = Rate::new(format!("create_order_{BATCH}_per_transaction"));
     let mut group = criterion.benchmark_group("create_order_batched");
     group.throughput(Throughput::Elements(BATCH));
     group.bench_function(format!("{BATCH}_per_transaction"), |bencher| {
-        let (_, crm, org, customers) = store.get_or_insert_with(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let (crm, org, customers) = fresh_store(dir.path(), CUSTOMERS).unwrap();
-            (dir, crm, org, customers)
-        });
+        let (_, crm, org, customers) = store.get_or_insert_with(fresh);
         let (org, customers) = (*org, std::sync::Arc::new(customers.clone()));
         bencher.iter_custom(|iters| {
-            let started = Instant::now();
-            for _ in 0..iters {
+            timed(&mut rate, iters, BATCH, || {
                 let customers = customers.clone();
                 let created = crm
                     .write(move |tx| {
@@ -159,10 +169,7 @@ fn bench_create_order_batched(criterion: &mut Criterion, summary: &mut Vec<Strin
                     })
                     .unwrap();
                 black_box(created);
-            }
-            let elapsed = started.elapsed();
-            rate.add(iters * BATCH, elapsed);
-            elapsed
+            })
         });
     });
     group.finish();
@@ -214,15 +221,11 @@ fn bench_list_orders(criterion: &mut Criterion, summary: &mut Vec<String>) {
                 OrderFilter::default()
             };
             bencher.iter_custom(|iters| {
-                let started = Instant::now();
-                for _ in 0..iters {
+                timed(rate, iters, 1, || {
                     let page = crm.list_orders(actor, &filter, Page::first(50)).unwrap();
                     assert!(!page.items.is_empty(), "the {name} page is empty");
                     black_box(page);
-                }
-                let elapsed = started.elapsed();
-                rate.add(iters, elapsed);
-                elapsed
+                })
             });
         });
     }
@@ -234,20 +237,15 @@ fn bench_list_orders(criterion: &mut Criterion, summary: &mut Vec<String>) {
 
 /// One durable `post_inbound` of a short text by a customer per call, from one thread.
 fn bench_post_message(criterion: &mut Criterion, summary: &mut Vec<String>) {
-    let mut store: Option<(tempfile::TempDir, Crm, OrgId, Vec<CustomerId>)> = None;
+    let mut store: Option<FreshStore> = None;
     let mut rate = Rate::new("post_message");
     let mut group = criterion.benchmark_group("post_message");
     group.throughput(Throughput::Elements(1));
     group.bench_function("inbound_text", |bencher| {
-        let (_, crm, org, customers) = store.get_or_insert_with(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let (crm, org, customers) = fresh_store(dir.path(), CUSTOMERS).unwrap();
-            (dir, crm, org, customers)
-        });
+        let (_, crm, org, customers) = store.get_or_insert_with(fresh);
         let mut next = 0usize;
         bencher.iter_custom(|iters| {
-            let started = Instant::now();
-            for _ in 0..iters {
+            timed(&mut rate, iters, 1, || {
                 let customer = customers[next % customers.len()];
                 next += 1;
                 let message = InboundMessage {
@@ -261,10 +259,7 @@ fn bench_post_message(criterion: &mut Criterion, summary: &mut Vec<String>) {
                     crm.post_inbound(&Actor::customer(*org, customer), message)
                         .unwrap(),
                 );
-            }
-            let elapsed = started.elapsed();
-            rate.add(iters, elapsed);
-            elapsed
+            })
         });
     });
     group.finish();
@@ -313,7 +308,7 @@ fn concurrent_creates(
 /// threads get batches of `B` costing `C + B * J`, a rate ratio of `B (C + J) / (C + B J)`,
 /// which never exceeds `B`. The printed ratio is therefore a lower bound on the batch size.
 fn bench_concurrent_creates(criterion: &mut Criterion, summary: &mut Vec<String>) {
-    let mut store: Option<(tempfile::TempDir, Crm, OrgId, Vec<CustomerId>)> = None;
+    let mut store: Option<FreshStore> = None;
     let mut rates: Vec<Rate> = THREADS
         .iter()
         .map(|threads| Rate::new(format!("concurrent_durable_creates/{threads}_threads")))
@@ -325,11 +320,7 @@ fn bench_concurrent_creates(criterion: &mut Criterion, summary: &mut Vec<String>
             BenchmarkId::from_parameter(threads),
             threads,
             |bencher, &threads| {
-                let (_, crm, org, customers) = store.get_or_insert_with(|| {
-                    let dir = tempfile::tempdir().unwrap();
-                    let (crm, org, customers) = fresh_store(dir.path(), CUSTOMERS).unwrap();
-                    (dir, crm, org, customers)
-                });
+                let (_, crm, org, customers) = store.get_or_insert_with(fresh);
                 bencher.iter_custom(|iters| {
                     let elapsed = concurrent_creates(crm, *org, customers, threads, iters);
                     rate.add(iters, elapsed);

@@ -107,6 +107,14 @@ fn network(error: reqwest::Error) -> ApiError {
 }
 
 /// Bot API method names are ASCII letters (`sendMessage`); anything else never reaches a URL.
+/// Sends a prepared call and reads Telegram's answer envelope.
+async fn send(request: reqwest::RequestBuilder) -> Result<Value, ApiError> {
+    let response = request.send().await.map_err(network)?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(network)?;
+    envelope(status, &body)
+}
+
 fn check_method(method: &str) -> Result<(), ApiError> {
     if !method.is_empty() && method.len() <= 64 && method.bytes().all(|b| b.is_ascii_alphabetic()) {
         Ok(())
@@ -225,17 +233,7 @@ impl BotApi {
         timeout: Duration,
     ) -> Result<Value, ApiError> {
         check_method(method)?;
-        let response = self
-            .http
-            .post(format!("{}/{method}", self.method_base))
-            .timeout(timeout)
-            .json(params)
-            .send()
-            .await
-            .map_err(network)?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(network)?;
-        envelope(status, &body)
+        send(self.post(method).timeout(timeout).json(params)).await
     }
 
     /// Calls `method` as multipart/form-data with files: plain parameters as text fields
@@ -266,17 +264,17 @@ impl BotApi {
                 .map_err(|_| ApiError::Malformed("unusable MIME type".into()))?;
             form = form.part(upload.field, part);
         }
-        let response = self
-            .http
-            .post(format!("{}/{method}", self.method_base))
-            .timeout(Duration::from_secs(120))
-            .multipart(form)
-            .send()
-            .await
-            .map_err(network)?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(network)?;
-        envelope(status, &body)
+        send(
+            self.post(method)
+                .timeout(Duration::from_secs(120))
+                .multipart(form),
+        )
+        .await
+    }
+
+    /// A POST of `method` (already checked by [`check_method`]).
+    fn post(&self, method: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}/{method}", self.method_base))
     }
 
     /// Downloads a file by the `file_path` getFile returned, at most [`DOWNLOAD_MAX`] bytes.

@@ -6,7 +6,7 @@
 //! lost the permission) gets a polite callback answer and writes nothing, because crm-lib's
 //! use cases check everything before they write.
 
-use crm_lib::{Actor, ChatId, ErrorKind, OrderId, StageKind, Tx, User};
+use crm_lib::{Actor, ChatId, ErrorKind, Language, OrderId, StageKind, Tx, User};
 use teloxide::types::Message;
 
 use super::dialogue::{self, Dialogue};
@@ -69,21 +69,27 @@ fn info(user: &User, chat: ChatId, out: &mut Replies) {
     );
 }
 
+/// "You lack this permission" for a refused moderation step, naming the permission the error
+/// names (`moderate_orders` when it names none).
+fn no_permission(language: Language, error: &crm_lib::Error) -> String {
+    tr_with(
+        language,
+        "bot.staff.no_permission",
+        &[(
+            "permission",
+            &error
+                .permission()
+                .map(|permission| permission.as_str())
+                .unwrap_or("moderate_orders"),
+        )],
+    )
+}
+
 /// Answers a refused moderation press in words and removes the stale buttons.
 fn refused(user: &User, press: &Press<'_>, order: u64, error: &crm_lib::Error, out: &mut Replies) {
     let language = user.language;
     let text = match error.kind() {
-        ErrorKind::PermissionDenied => tr_with(
-            language,
-            "bot.staff.no_permission",
-            &[(
-                "permission",
-                &error
-                    .permission()
-                    .map(|permission| permission.as_str())
-                    .unwrap_or("moderate_orders"),
-            )],
-        ),
+        ErrorKind::PermissionDenied => no_permission(language, error),
         ErrorKind::Conflict => tr_with(language, "bot.staff.not_pending", &[("id", &order)]),
         ErrorKind::NotFound => tr(language, "bot.order.not_found"),
         _ => tr_with(
@@ -217,21 +223,7 @@ fn reject(
             }
             ErrorKind::PermissionDenied => {
                 dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
-                out.send(
-                    chat,
-                    &tr_with(
-                        language,
-                        "bot.staff.no_permission",
-                        &[(
-                            "permission",
-                            &error
-                                .permission()
-                                .map(|permission| permission.as_str())
-                                .unwrap_or("moderate_orders"),
-                        )],
-                    ),
-                    None,
-                );
+                out.send(chat, &no_permission(language, &error), None);
                 Ok(())
             }
             ErrorKind::Conflict => {

@@ -486,6 +486,15 @@ impl Emulator {
 
     // ----- updates -----
 
+    /// Queues an update of `kind` from a simulated user, then releases the lock and wakes the
+    /// long polls and the webhook pusher. Returns its `update_id`.
+    fn deliver(&self, mut state: MutexGuard<'_, State>, kind: &str, body: Value) -> u64 {
+        let update_id = Self::push_update(&mut state, kind, body);
+        drop(state);
+        self.wake.notify_waiters();
+        update_id
+    }
+
     fn push_update(state: &mut State, kind: &str, body: Value) -> u64 {
         let id = state.next_update_id;
         state.next_update_id += 1;
@@ -1264,9 +1273,7 @@ impl Emulator {
                 chat.messages.pop_front();
             }
         }
-        let update_id = Self::push_update(&mut state, "message", message);
-        drop(state);
-        self.wake.notify_waiters();
+        let update_id = self.deliver(state, "message", message);
         Ok((update_id, message_id))
     }
 
@@ -1294,9 +1301,7 @@ impl Emulator {
         entry.json["edit_date"] = json!(now_s());
         entry.edited = true;
         let edited = entry.json.clone();
-        let update_id = Self::push_update(&mut state, "edited_message", edited);
-        drop(state);
-        self.wake.notify_waiters();
+        let update_id = self.deliver(state, "edited_message", edited);
         Ok(update_id)
     }
 
@@ -1350,9 +1355,7 @@ impl Emulator {
             "chat_instance": format!("-{}", 6_437_312_837_209_416_423_u64 ^ user_id.unsigned_abs()),
             "data": data,
         });
-        let update_id = Self::push_update(&mut state, "callback_query", query);
-        drop(state);
-        self.wake.notify_waiters();
+        let update_id = self.deliver(state, "callback_query", query);
         Ok((update_id, id))
     }
 
@@ -1381,9 +1384,7 @@ impl Emulator {
             "old_chat_member": old,
             "new_chat_member": new,
         });
-        let update_id = Self::push_update(&mut state, "my_chat_member", update);
-        drop(state);
-        self.wake.notify_waiters();
+        let update_id = self.deliver(state, "my_chat_member", update);
         Ok(update_id)
     }
 

@@ -74,15 +74,7 @@ async fn a_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothin
         .unwrap();
     assert_eq!(wrong.status(), 403);
     assert!(wrong.text().await.unwrap().contains("security token"));
-    let page = session
-        .client
-        .get(app.url("/markers"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = crate::web_helpers::page(&app, &session, "/markers").await;
     assert!(!page.contains("#dea584"), "no marker was created");
 }
 
@@ -140,15 +132,7 @@ async fn a_malformed_form_is_shown_again_with_the_field_error_and_the_typed_valu
         "the error sits by the colour field"
     );
     assert!(page.contains(r#"value="Kotlin""#), "the typed name is kept");
-    let list = session
-        .client
-        .get(app.url("/markers"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = crate::web_helpers::page(&app, &session, "/markers").await;
     assert!(!list.contains("Kotlin"), "nothing was created");
 
     let response = post(

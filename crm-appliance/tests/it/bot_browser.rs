@@ -3,106 +3,12 @@
 //! the order form with the inline buttons, attaches a photo, confirms) and approves the order
 //! in another tab; the customer's tab shows the approval.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 
 use crate::support::spawn_app;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-struct Driver {
-    child: Child,
-    port: u16,
-    profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_driver() -> Driver {
-    assert!(
-        Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
-        "the browser test needs Debian's chromium and chromium-driver: run `bash scripts/test.sh` \
-         (it installs them) or `apt-get install -y chromium chromium-driver`"
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let driver = Driver {
-        child,
-        port,
-        profile: tempfile::tempdir().unwrap(),
-    };
-    for _ in 0..100 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/status"))
-            .await
-            .is_ok_and(|response| response.status().is_success())
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not start on port {port}");
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let profile = driver.profile.path().display().to_string();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1400,1000", format!("--user-data-dir={profile}"),
-            ],
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .unwrap()
-}
-
-async fn fill(client: &Client, selector: &str, text: &str) {
-    let field = client
-        .wait()
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, selector: &str) {
-    client
-        .wait()
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
+use crate::webdriver::{browser, click, fill, start_driver};
 
 /// Waits until the chat shows a message containing `needle`.
 async fn see(client: &Client, needle: &str) {
@@ -211,7 +117,7 @@ async fn a_person_completes_the_order_loop_in_the_sandbox_page_while_staff_appro
     )
     .await;
     see(&client, "Step 5 of 6").await;
-    let photo = driver.profile.path().join("cake.png");
+    let photo = driver.dir().join("cake.png");
     std::fs::write(&photo, b"\x89PNG\r\n\x1a\n a cake").unwrap();
     client
         .find(Locator::Css("#sandbox-compose input[type=file]"))

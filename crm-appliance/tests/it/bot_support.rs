@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, capture_output};
 
 /// How long a test waits for the bot (replies leave at most one per second per chat).
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -58,20 +58,14 @@ impl Sandbox {
 
     /// The user writes `text`; returns the message id.
     pub async fn send(&self, user: &User, text: &str) -> i64 {
-        let answer: Value = self
+        let answer = ok(self
             .http
             .post(self.url(&format!("/sandbox/chats/{}/send", user.id)))
             .json(&json!({
                 "text": text,
                 "from": {"first_name": user.first_name, "language_code": user.language_code},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["ok"], true, "{answer}");
+            })))
+        .await;
         answer["message_id"].as_i64().unwrap()
     }
 
@@ -94,33 +88,21 @@ impl Sandbox {
             .text("first_name", user.first_name.clone())
             .text("language_code", user.language_code.clone())
             .part(kind.to_string(), part);
-        let answer: Value = self
+        let answer = ok(self
             .http
             .post(self.url(&format!("/sandbox/chats/{}/send", user.id)))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["ok"], true, "{answer}");
+            .multipart(form))
+        .await;
         answer["message_id"].as_i64().unwrap()
     }
 
     /// The user presses a button with `data` on message `message_id`.
     pub async fn press(&self, user: &User, message_id: i64, data: &str) -> String {
-        let answer: Value = self
+        let answer = ok(self
             .http
             .post(self.url(&format!("/sandbox/chats/{}/press", user.id)))
-            .json(&json!({"message_id": message_id, "data": data}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["ok"], true, "{answer}");
+            .json(&json!({"message_id": message_id, "data": data})))
+        .await;
         answer["callback_query_id"].as_str().unwrap().to_string()
     }
 
@@ -230,17 +212,11 @@ impl Sandbox {
 
     /// Injects a raw update (`times` copies with one update id); returns the ids.
     pub async fn inject(&self, update: &Value, times: u32, keep_update_id: bool) -> Vec<u64> {
-        let answer: Value = self
+        let answer = ok(self
             .http
             .post(self.url("/sandbox/updates"))
-            .json(&json!({"update": update, "times": times, "keep_update_id": keep_update_id}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["ok"], true, "{answer}");
+            .json(&json!({"update": update, "times": times, "keep_update_id": keep_update_id})))
+        .await;
         answer["update_ids"]
             .as_array()
             .unwrap()
@@ -284,6 +260,13 @@ impl Sandbox {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Sends a request to the control API and returns its answer, asserting `"ok": true`.
+async fn ok(request: reqwest::RequestBuilder) -> Value {
+    let answer: Value = request.send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["ok"], true, "{answer}");
+    answer
 }
 
 /// The text of a bot message.
@@ -442,7 +425,6 @@ pub fn spawn_logging(
     data_dir: Option<std::path::PathBuf>,
     log: &str,
 ) -> Proc {
-    use std::io::{BufRead, BufReader};
     let (dir, data_dir) = match data_dir {
         Some(path) => (None, path),
         None => {
@@ -463,21 +445,7 @@ pub fn spawn_logging(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (sender, receiver) = std::sync::mpsc::channel::<String>();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let sender = sender.clone();
-        let output = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                output.lock().unwrap().push(line.clone());
-                let _ = sender.send(line);
-            }
-        });
-    }
+    let (output, receiver) = capture_output(&mut child);
     let mut seen = Vec::new();
     loop {
         let line = receiver

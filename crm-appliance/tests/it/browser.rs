@@ -6,120 +6,18 @@
 //! chat message one of them sends shows up in the other's conversation, both without a
 //! reload (the `/events` stream, `live.js`, `chat.js`).
 //!
-//! `scripts/test.sh` installs `chromium` and `chromium-driver` when they are missing; without
-//! them this test fails and says so (it never skips).
+//! The browser itself is [`crate::webdriver`].
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 
 use crate::support::{TestApp, spawn_app};
 use crate::web_helpers;
+use crate::webdriver::{browser, browser_named, click, fill, start_driver};
 
 /// How long a live update may take to show in the other session.
 const LIVE_WAIT: Duration = Duration::from_secs(10);
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// chromedriver on a free port; killed on drop.
-struct Driver {
-    child: Child,
-    port: u16,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_driver() -> Driver {
-    assert!(
-        Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
-        "the browser test needs Debian's chromium and chromium-driver: run `bash scripts/test.sh` \
-         (it installs them) or `apt-get install -y chromium chromium-driver`"
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let driver = Driver {
-        child,
-        port,
-        _profile: tempfile::tempdir().unwrap(),
-    };
-    for _ in 0..100 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/status"))
-            .await
-            .is_ok_and(|response| response.status().is_success())
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not start on port {port}");
-}
-
-async fn browser(driver: &Driver) -> Client {
-    browser_named(driver, "default").await
-}
-
-/// A browser session with its own profile directory (`name`), so that several sessions run
-/// side by side with separate cookies.
-async fn browser_named(driver: &Driver, name: &str) -> Client {
-    let profile = driver._profile.path().join(name).display().to_string();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1400,1000", format!("--user-data-dir={profile}"),
-            ],
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .unwrap()
-}
-
-async fn fill(client: &Client, selector: &str, text: &str) {
-    let field = client
-        .wait()
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, selector: &str) {
-    client
-        .wait()
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
 
 /// Clicks a submit button and waits until the browser has left the current page.
 async fn submit(client: &Client, selector: &str) -> String {

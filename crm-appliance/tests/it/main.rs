@@ -23,3 +23,4 @@ mod staff;
 mod startup;
 mod support;
 mod web_helpers;
+mod webdriver;

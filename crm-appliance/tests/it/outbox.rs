@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::bot_support::{Sandbox, User, place_order, start_customer, text};
-use crate::support::spawn_app;
-use crate::web_helpers::{admin, post};
+use crate::support::{TestApp, spawn_app};
+use crate::web_helpers::{Session, admin, post};
 
 fn count(messages: &[serde_json::Value], needle: &str) -> usize {
     messages
@@ -17,14 +17,27 @@ fn count(messages: &[serde_json::Value], needle: &str) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn a_notification_arrives_exactly_once_through_429_and_5xx_answers() {
+/// A fresh appliance, its sandbox and an administrator's session, with an English-speaking
+/// customer (`id`, `first_name`) who has placed an order titled `title` through the bot;
+/// returns them with the order number.
+async fn customer_with_an_order(
+    id: i64,
+    first_name: &str,
+    title: &str,
+) -> (TestApp, Sandbox, Session, User, u64) {
     let app = spawn_app();
     let sandbox = Sandbox::of(&app);
     let session = admin(&app).await;
-    let customer = User::new(5_300_000_001, "Ivy", "en");
+    let customer = User::new(id, first_name, "en");
     let menu = start_customer(&sandbox, &customer, "en").await;
-    let order = place_order(&sandbox, &customer, &menu, "Menu cards", None).await;
+    let order = place_order(&sandbox, &customer, &menu, title, None).await;
+    (app, sandbox, session, customer, order)
+}
+
+#[tokio::test]
+async fn a_notification_arrives_exactly_once_through_429_and_5xx_answers() {
+    let (app, sandbox, session, customer, order) =
+        customer_with_an_order(5_300_000_001, "Ivy", "Menu cards").await;
     sandbox
         .fault(json!([
             {"method": "sendMessage", "chat_id": customer.id, "status": 429, "retry_after": 1, "times": 1},
@@ -44,12 +57,8 @@ async fn a_notification_arrives_exactly_once_through_429_and_5xx_answers() {
 
 #[tokio::test]
 async fn a_403_marks_the_customer_unreachable_and_is_not_retried_until_they_write_again() {
-    let app = spawn_app();
-    let sandbox = Sandbox::of(&app);
-    let session = admin(&app).await;
-    let customer = User::new(5_300_000_002, "Jack", "en");
-    let menu = start_customer(&sandbox, &customer, "en").await;
-    let order = place_order(&sandbox, &customer, &menu, "Flyers", None).await;
+    let (app, sandbox, session, customer, order) =
+        customer_with_an_order(5_300_000_002, "Jack", "Flyers").await;
     sandbox
         .fault(
             json!({"method": "sendMessage", "chat_id": customer.id, "status": 403, "times": 100}),
@@ -99,12 +108,8 @@ async fn a_403_marks_the_customer_unreachable_and_is_not_retried_until_they_writ
 
 #[tokio::test]
 async fn a_customer_who_blocks_the_bot_gets_no_sends_until_they_unblock() {
-    let app = spawn_app();
-    let sandbox = Sandbox::of(&app);
-    let session = admin(&app).await;
-    let customer = User::new(5_300_000_003, "Kate", "en");
-    let menu = start_customer(&sandbox, &customer, "en").await;
-    let order = place_order(&sandbox, &customer, &menu, "Poster", None).await;
+    let (app, sandbox, session, customer, order) =
+        customer_with_an_order(5_300_000_003, "Kate", "Poster").await;
     let http = reqwest::Client::new();
     let blocked = http
         .post(sandbox.url(&format!("/sandbox/chats/{}/block", customer.id)))

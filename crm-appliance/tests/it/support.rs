@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 pub struct TestApp {
@@ -89,20 +89,11 @@ pub fn spawn_app_with(args: &[&str]) -> TestApp {
     app
 }
 
-fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crm-appliance"))
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .args(args)
-        .env_remove("CRM_TELEGRAM_TOKEN")
-        .env("CRM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+/// Collects every line a child started with piped stdout and stderr prints: into the
+/// returned log (kept for the whole run) and, as they arrive, to the returned receiver (to
+/// wait for the start-up lines).
+pub fn capture_output(child: &mut Child) -> (Arc<Mutex<Vec<String>>>, mpsc::Receiver<String>) {
+    let output = Arc::new(Mutex::new(Vec::new()));
     let (sender, receiver) = mpsc::channel::<String>();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -119,6 +110,23 @@ fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
             }
         });
     }
+    (output, receiver)
+}
+
+fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crm-appliance"))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .args(args)
+        .env_remove("CRM_TELEGRAM_TOKEN")
+        .env("CRM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (output, receiver) = capture_output(&mut child);
     let mut address = None;
     let mut password = String::new();
     while address.is_none() {

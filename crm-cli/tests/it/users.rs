@@ -43,7 +43,11 @@ fn user_add_list_disable_and_enable() {
 
     dir.crm(&["user", "disable", "maria"]).ok();
     assert_eq!(user(&users(&dir), "maria")["status"], "disabled");
-    assert!(dir.crm(&["user", "enable", "maria"]).ok().contains("enabled maria"));
+    assert!(
+        dir.crm(&["user", "enable", "maria"])
+            .ok()
+            .contains("enabled maria")
+    );
     assert_eq!(user(&users(&dir), "maria")["status"], "active");
     dir.crm(&["user", "disable", "maria"]).ok();
 

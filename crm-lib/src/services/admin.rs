@@ -303,11 +303,7 @@ impl Crm {
             });
         }
         let mut organizations = Vec::new();
-        let mut orgs = Vec::new();
-        view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
-            orgs.push(codec::decode::<Organization>(value)?);
-            Ok(true)
-        })?;
+        let orgs: Vec<Organization> = view.records_with_prefix(tables::ORGS, &Key::empty())?;
         for org in orgs {
             let prefix = Key::org(org.id);
             let mut stages = Vec::new();

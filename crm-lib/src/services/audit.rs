@@ -186,12 +186,7 @@ pub(crate) fn entity_timeline_in(
 /// # Errors
 /// Storage only.
 pub fn all_audit_in(view: &impl View, org: OrgId) -> Result<Vec<AuditEntry>> {
-    let mut entries = Vec::new();
-    view.for_each_prefix(tables::AUDIT, &Key::org(org), |_, value| {
-        entries.push(codec::decode::<AuditEntry>(value)?);
-        Ok(true)
-    })?;
-    Ok(entries)
+    view.records_with_prefix(tables::AUDIT, &Key::org(org))
 }
 
 /// What a live event is about.

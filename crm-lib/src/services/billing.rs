@@ -2,7 +2,7 @@
 //! customer for an order, and the assignee's payout after the organization's commission.
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, codec, tables};
+use crate::store::{Key, ViewExt, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::chat::{MESSAGE_MAX_CHARS, check_reachable, write_message};
@@ -250,12 +250,7 @@ impl Tx<'_> {
 /// # Errors
 /// Storage only.
 pub fn payment_methods_in(view: &impl View, org: OrgId) -> Result<Vec<PaymentMethod>> {
-    let mut methods = Vec::new();
-    view.for_each_prefix(tables::PAYMENT_METHODS, &Key::org(org), |_, value| {
-        methods.push(codec::decode::<PaymentMethod>(value)?);
-        Ok(true)
-    })?;
-    Ok(methods)
+    view.records_with_prefix(tables::PAYMENT_METHODS, &Key::org(org))
 }
 
 /// The payment details sent for an order, oldest first, for whoever may see the order (its
@@ -269,16 +264,7 @@ pub fn payment_infos_in(
     order: OrderId,
 ) -> Result<Vec<PaymentInfo>> {
     order_in(view, actor, order)?;
-    let mut infos = Vec::new();
-    view.for_each_prefix(
-        tables::PAYMENT_INFOS,
-        &Key::org(actor.org).u64(order.0),
-        |_, value| {
-            infos.push(codec::decode::<PaymentInfo>(value)?);
-            Ok(true)
-        },
-    )?;
-    Ok(infos)
+    view.records_with_prefix(tables::PAYMENT_INFOS, &Key::org(actor.org).u64(order.0))
 }
 
 /// The assignee's payout for an order at its agreed price (see [`payout`]). Staff who may see

@@ -1,7 +1,7 @@
 //! Customers: created from Telegram profiles, imported, edited.
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, codec, keys, tables};
+use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::{Page, Paged, require};
@@ -538,13 +538,6 @@ impl Crm {
 
     /// Every customer of `org`, oldest first (exports).
     pub fn all_customers(&self, org: OrgId) -> Result<Vec<Customer>> {
-        self.read(|view| {
-            let mut out = Vec::new();
-            view.for_each_prefix(tables::CUSTOMERS, &Key::org(org), |_, value| {
-                out.push(codec::decode::<Customer>(value)?);
-                Ok(true)
-            })?;
-            Ok(out)
-        })
+        self.read(|view| view.records_with_prefix(tables::CUSTOMERS, &Key::org(org)))
     }
 }

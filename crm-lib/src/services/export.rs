@@ -14,7 +14,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, codec, tables};
+use crate::store::{Def, Key, Record, View, ViewExt, codec, tables};
 use crate::{Crm, Error, Result};
 
 use super::load_org;
@@ -183,6 +183,34 @@ fn csv_cell(value: &Value) -> String {
     }
 }
 
+/// Streams the records of `table` that belong to `org`, in key order (oldest first), into
+/// `out` as rows of `columns` in `format`; `row` gives a record's values in column order.
+/// Returns the number of rows.
+fn export_rows<T: Record>(
+    view: &impl View,
+    org: OrgId,
+    table: Def,
+    format: ExportFormat,
+    columns: &'static [&'static str],
+    out: &mut dyn Write,
+    mut row: impl FnMut(T) -> Result<Vec<Value>>,
+) -> Result<u64> {
+    let mut sink = Sink::new(format, columns, out)?;
+    let mut count = 0;
+    view.for_each_prefix(table, &Key::org(org), |_, value| {
+        sink.row(row(codec::decode::<T>(value)?)?)?;
+        count += 1;
+        Ok(true)
+    })?;
+    sink.finish()?;
+    Ok(count)
+}
+
+/// A Telegram id as a number, or null.
+fn telegram_id(id: Option<TelegramUserId>) -> Value {
+    id.map_or(Value::Null, |id| Value::from(id.0))
+}
+
 fn text(value: impl Into<String>) -> Value {
     Value::String(value.into())
 }
@@ -207,30 +235,30 @@ impl Crm {
     ) -> Result<u64> {
         self.read(|view| {
             load_org(view, org)?;
-            let mut sink = Sink::new(format, &CUSTOMER_EXPORT_COLUMNS, out)?;
-            let mut count = 0;
-            view.for_each_prefix(tables::CUSTOMERS, &Key::org(org), |_, value| {
-                let customer = codec::decode::<Customer>(value)?;
-                sink.row(vec![
-                    customer
-                        .telegram_id
-                        .map_or(Value::Null, |id| Value::from(id.0)),
-                    optional(customer.username),
-                    text(customer.first_name),
-                    optional(customer.last_name),
-                    optional(customer.phone),
-                    optional(customer.email),
-                    text(customer.language.code()),
-                    Value::from(customer.id.0),
-                    Value::Bool(customer.unreachable),
-                    text(customer.created_at.to_rfc3339()),
-                    text(customer.last_activity_at.to_rfc3339()),
-                ])?;
-                count += 1;
-                Ok(true)
-            })?;
-            sink.finish()?;
-            Ok(count)
+            let columns = &CUSTOMER_EXPORT_COLUMNS;
+            export_rows(
+                view,
+                org,
+                tables::CUSTOMERS,
+                format,
+                columns,
+                out,
+                |customer: Customer| {
+                    Ok(vec![
+                        telegram_id(customer.telegram_id),
+                        optional(customer.username),
+                        text(customer.first_name),
+                        optional(customer.last_name),
+                        optional(customer.phone),
+                        optional(customer.email),
+                        text(customer.language.code()),
+                        Value::from(customer.id.0),
+                        Value::Bool(customer.unreachable),
+                        text(customer.created_at.to_rfc3339()),
+                        text(customer.last_activity_at.to_rfc3339()),
+                    ])
+                },
+            )
         })
     }
 
@@ -260,63 +288,64 @@ impl Crm {
                 .map(|marker| (marker.id, marker.name))
                 .collect();
             let mut customers: HashMap<CustomerId, (Value, String)> = HashMap::new();
-            let mut sink = Sink::new(format, &ORDER_EXPORT_COLUMNS, out)?;
-            let mut count = 0;
-            view.for_each_prefix(tables::ORDERS, &Key::org(org), |_, value| {
-                let order = codec::decode::<Order>(value)?;
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    customers.entry(order.customer)
-                {
-                    let customer: Option<Customer> =
-                        view.get(tables::CUSTOMERS, &Key::org(org).u64(order.customer.0))?;
-                    slot.insert(match customer {
-                        Some(customer) => (
-                            customer
-                                .telegram_id
-                                .map_or(Value::Null, |id| Value::from(id.0)),
-                            customer.full_name(),
-                        ),
-                        None => (Value::Null, String::new()),
-                    });
-                }
-                let (telegram_id, name) = customers
-                    .get(&order.customer)
-                    .cloned()
-                    .unwrap_or((Value::Null, String::new()));
-                let stage = organization
-                    .pipeline
-                    .stage(order.stage)
-                    .map_or_else(|| order.stage.to_string(), |stage| stage.key.clone());
-                let assignee = order
-                    .assignee
-                    .map(|user| usernames.get(&user).cloned().unwrap_or(user.to_string()));
-                let marker_names: Vec<Value> = order
-                    .markers
-                    .iter()
-                    .map(|marker| text(markers.get(marker).cloned().unwrap_or(marker.to_string())))
-                    .collect();
-                sink.row(vec![
-                    Value::from(order.id.0),
-                    text(format!("#{}", order.id)),
-                    Value::from(order.customer.0),
-                    telegram_id,
-                    text(name),
-                    text(order.title),
-                    text(order.description),
-                    optional(order.budget),
-                    optional(order.price),
-                    optional(order.deadline),
-                    text(stage),
-                    optional(assignee),
-                    Value::Array(marker_names),
-                    text(order.created_at.to_rfc3339()),
-                    text(order.updated_at.to_rfc3339()),
-                ])?;
-                count += 1;
-                Ok(true)
-            })?;
-            sink.finish()?;
-            Ok(count)
+            let columns = &ORDER_EXPORT_COLUMNS;
+            export_rows(
+                view,
+                org,
+                tables::ORDERS,
+                format,
+                columns,
+                out,
+                |order: Order| {
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        customers.entry(order.customer)
+                    {
+                        let customer: Option<Customer> =
+                            view.get(tables::CUSTOMERS, &Key::org(org).u64(order.customer.0))?;
+                        slot.insert(match customer {
+                            Some(customer) => {
+                                (telegram_id(customer.telegram_id), customer.full_name())
+                            }
+                            None => (Value::Null, String::new()),
+                        });
+                    }
+                    let (customer_telegram_id, name) = customers
+                        .get(&order.customer)
+                        .cloned()
+                        .unwrap_or((Value::Null, String::new()));
+                    let stage = organization
+                        .pipeline
+                        .stage(order.stage)
+                        .map_or_else(|| order.stage.to_string(), |stage| stage.key.clone());
+                    let assignee = order
+                        .assignee
+                        .map(|user| usernames.get(&user).cloned().unwrap_or(user.to_string()));
+                    let marker_names: Vec<Value> = order
+                        .markers
+                        .iter()
+                        .map(|marker| {
+                            text(markers.get(marker).cloned().unwrap_or(marker.to_string()))
+                        })
+                        .collect();
+                    Ok(vec![
+                        Value::from(order.id.0),
+                        text(format!("#{}", order.id)),
+                        Value::from(order.customer.0),
+                        customer_telegram_id,
+                        text(name),
+                        text(order.title),
+                        text(order.description),
+                        optional(order.budget),
+                        optional(order.price),
+                        optional(order.deadline),
+                        text(stage),
+                        optional(assignee),
+                        Value::Array(marker_names),
+                        text(order.created_at.to_rfc3339()),
+                        text(order.updated_at.to_rfc3339()),
+                    ])
+                },
+            )
         })
     }
 
@@ -334,25 +363,27 @@ impl Crm {
     ) -> Result<u64> {
         self.read(|view| {
             load_org(view, org)?;
-            let mut sink = Sink::new(format, &AUDIT_EXPORT_COLUMNS, out)?;
-            let mut count = 0;
-            view.for_each_prefix(tables::AUDIT, &Key::org(org), |_, value| {
-                let entry = codec::decode::<AuditEntry>(value)?;
-                sink.row(vec![
-                    Value::from(entry.id.0),
-                    text(entry.at.to_rfc3339()),
-                    text(entry.actor.to_string()),
-                    text(entry.action),
-                    text(entry.entity),
-                    text(entry.summary),
-                    optional(entry.ip),
-                    optional(entry.user_agent),
-                ])?;
-                count += 1;
-                Ok(true)
-            })?;
-            sink.finish()?;
-            Ok(count)
+            let columns = &AUDIT_EXPORT_COLUMNS;
+            export_rows(
+                view,
+                org,
+                tables::AUDIT,
+                format,
+                columns,
+                out,
+                |entry: AuditEntry| {
+                    Ok(vec![
+                        Value::from(entry.id.0),
+                        text(entry.at.to_rfc3339()),
+                        text(entry.actor.to_string()),
+                        text(entry.action),
+                        text(entry.entity),
+                        text(entry.summary),
+                        optional(entry.ip),
+                        optional(entry.user_agent),
+                    ])
+                },
+            )
         })
     }
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::model::*;
-use crate::{Crm, Error, ErrorKind, Result, Tx, View};
+use crate::{Crm, Error, ErrorKind, ReadTx, Result, Tx, View};
 
 use super::customers::{NewCustomer, ValidCustomer, customer_by_telegram, load_customer};
 use super::orders::{
@@ -442,6 +442,33 @@ where
     .map_err(|error| ImportError::from_error(file, failed_line.load(Ordering::Relaxed), error))
 }
 
+/// The frame of every import, all or nothing: `validate` checks the whole file in one read
+/// snapshot, pushing each valid row with its line and returning the number of rows read; then
+/// [`write_all`] writes the valid rows in one write transaction with `write`. Returns the
+/// report, timed from the start.
+fn import_all<T, R>(
+    crm: &Crm,
+    file: &str,
+    validate: impl FnOnce(&ReadTx, &mut Vec<(u64, T)>) -> Result<Result<u64, ImportError>>,
+    write: impl Fn(&mut Tx<'_>, T) -> Result<R> + Send + 'static,
+) -> Result<ImportReport, ImportError>
+where
+    T: Send + 'static,
+{
+    let started = Instant::now();
+    let mut valid = Vec::new();
+    let rows = crm
+        .read(|view| validate(view, &mut valid))
+        .map_err(|error| ImportError::from_error(file, 0, error))??;
+    let imported = write_all(crm, file, valid, write)?;
+    Ok(ImportReport {
+        file: file.to_string(),
+        rows,
+        imported,
+        duration: started.elapsed(),
+    })
+}
+
 impl Crm {
     /// Imports customers from CSV (columns [`CUSTOMER_COLUMNS`]), all or nothing.
     ///
@@ -460,12 +487,13 @@ impl Crm {
         source_name: &str,
         progress: &dyn Fn(u64),
     ) -> Result<ImportReport, ImportError> {
-        let started = Instant::now();
         let file = source_name;
-        let mut valid: Vec<(u64, ValidCustomer)> = Vec::new();
         let mut seen: HashMap<TelegramUserId, u64> = HashMap::new();
-        let rows = self
-            .read(|view| {
+        let writer = actor.clone();
+        import_all(
+            self,
+            file,
+            |view, valid: &mut Vec<(u64, ValidCustomer)>| {
                 require(view, actor, Permission::ChatCustomers)?;
                 load_org(view, actor.org)?;
                 let result = read_rows(
@@ -515,18 +543,9 @@ impl Crm {
                     },
                 );
                 Ok(result)
-            })
-            .map_err(|error| ImportError::from_error(file, 0, error))??;
-        let actor = actor.clone();
-        let imported = write_all(self, file, valid, move |tx, customer| {
-            tx.insert_customer(&actor, customer)
-        })?;
-        Ok(ImportReport {
-            file: file.to_string(),
-            rows,
-            imported,
-            duration: started.elapsed(),
-        })
+            },
+            move |tx, customer| tx.insert_customer(&writer, customer),
+        )
     }
 
     /// Imports orders from CSV (columns [`ORDER_COLUMNS`]), all or nothing, each placed
@@ -549,17 +568,22 @@ impl Crm {
         source_name: &str,
         progress: &dyn Fn(u64),
     ) -> Result<ImportReport, ImportError> {
-        let started = Instant::now();
         let file = source_name;
-        let mut valid: Vec<(u64, ImportedOrder)> = Vec::new();
-        let rows = self
-            .read(|view| {
+        let writer = actor.clone();
+        import_all(
+            self,
+            file,
+            |view, valid: &mut Vec<(u64, ImportedOrder)>| {
                 require(view, actor, Permission::ModerateOrders)?;
                 let org = load_org(view, actor.org)?;
                 let limit = org.settings.open_order_limit;
                 let mut open: HashMap<CustomerId, u32> = HashMap::new();
-                let stage_keys: Vec<&str> =
-                    org.pipeline.stages.iter().map(|stage| stage.key.as_str()).collect();
+                let stage_keys: Vec<&str> = org
+                    .pipeline
+                    .stages
+                    .iter()
+                    .map(|stage| stage.key.as_str())
+                    .collect();
                 let result = read_rows(
                     file,
                     reader,
@@ -660,17 +684,8 @@ impl Crm {
                     },
                 );
                 Ok(result)
-            })
-            .map_err(|error| ImportError::from_error(file, 0, error))??;
-        let actor = actor.clone();
-        let imported = write_all(self, file, valid, move |tx, order| {
-            tx.insert_imported_order(&actor, order)
-        })?;
-        Ok(ImportReport {
-            file: file.to_string(),
-            rows,
-            imported,
-            duration: started.elapsed(),
-        })
+            },
+            move |tx, order| tx.insert_imported_order(&writer, order),
+        )
     }
 }

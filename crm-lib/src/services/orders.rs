@@ -335,6 +335,19 @@ pub(crate) fn validate_order_fields(
     })
 }
 
+/// Queues `event` for every staff user of `org` who has `permission` and a linked Telegram
+/// account.
+fn notify_staff_with(tx: &Tx<'_>, org: OrgId, permission: Permission, event: &Event) -> Result<()> {
+    for user in linked_staff_with(tx, org, permission)? {
+        tx.enqueue(
+            org,
+            Recipient::Staff(user.id),
+            OutboxPayload::Notify(event.clone()),
+        )?;
+    }
+    Ok(())
+}
+
 pub(crate) fn order_label(order: &Order) -> String {
     format!("order {}", order.id)
 }
@@ -425,13 +438,7 @@ impl Tx<'_> {
         } else {
             Permission::AssignOrders
         };
-        for user in linked_staff_with(self, actor.org, notify)? {
-            self.enqueue(
-                actor.org,
-                Recipient::Staff(user.id),
-                OutboxPayload::Notify(event.clone()),
-            )?;
-        }
+        notify_staff_with(self, actor.org, notify, &event)?;
         self.audit(
             actor,
             "order.created",
@@ -757,13 +764,7 @@ impl Tx<'_> {
             price,
             currency: org.settings.currency.clone(),
         };
-        for user in linked_staff_with(self, actor.org, Permission::AssignOrders)? {
-            self.enqueue(
-                actor.org,
-                Recipient::Staff(user.id),
-                OutboxPayload::Notify(event.clone()),
-            )?;
-        }
+        notify_staff_with(self, actor.org, Permission::AssignOrders, &event)?;
         self.audit(
             actor,
             "bid.placed",
@@ -1280,14 +1281,7 @@ impl Crm {
 
     /// Every order of `org`, oldest first (exports and verification).
     pub fn all_orders(&self, org: OrgId) -> Result<Vec<Order>> {
-        self.read(|view| {
-            let mut out = Vec::new();
-            view.for_each_prefix(tables::ORDERS, &Key::org(org), |_, value| {
-                out.push(codec::decode::<Order>(value)?);
-                Ok(true)
-            })?;
-            Ok(out)
-        })
+        self.read(|view| view.records_with_prefix(tables::ORDERS, &Key::org(org)))
     }
 }
 

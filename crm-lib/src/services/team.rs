@@ -85,12 +85,7 @@ fn role_by_name(view: &impl View, org: OrgId, name: &str) -> Result<Role> {
 }
 
 pub(crate) fn list_roles_in(view: &impl View, org: OrgId) -> Result<Vec<Role>> {
-    let mut roles = Vec::new();
-    view.for_each_prefix(tables::ROLES, &Key::org(org), |_, value| {
-        roles.push(codec::decode::<Role>(value)?);
-        Ok(true)
-    })?;
-    Ok(roles)
+    view.records_with_prefix(tables::ROLES, &Key::org(org))
 }
 
 /// Staff users of `org` with `permission` and a linked Telegram account: who gets the
@@ -582,12 +577,7 @@ fn require_grantable(
 pub const LINK_CODE_TTL_MS: i64 = 15 * 60 * 1000;
 
 pub(crate) fn list_markers_in(view: &impl View, org: OrgId) -> Result<Vec<Marker>> {
-    let mut markers = Vec::new();
-    view.for_each_prefix(tables::MARKERS, &Key::org(org), |_, value| {
-        markers.push(codec::decode::<Marker>(value)?);
-        Ok(true)
-    })?;
-    Ok(markers)
+    view.records_with_prefix(tables::MARKERS, &Key::org(org))
 }
 
 impl Crm {
@@ -667,28 +657,12 @@ impl Crm {
         org: OrgId,
         telegram_id: TelegramUserId,
     ) -> Result<Option<User>> {
-        self.read(|view| {
-            match view.get_raw(
-                tables::USERS_BY_TELEGRAM,
-                Key::org(org).i64(telegram_id.0).as_slice(),
-                |bytes| Ok(keys::read_u64(bytes, 0)),
-            )? {
-                Some(id) => Ok(Some(load_user(view, org, UserId(id))?)),
-                None => Ok(None),
-            }
-        })
+        self.read(|view| super::telegram::user_by_telegram_in(view, org, telegram_id))
     }
 
     /// Every staff user, by id.
     pub fn users(&self, org: OrgId) -> Result<Vec<User>> {
-        self.read(|view| {
-            let mut users = Vec::new();
-            view.for_each_prefix(tables::USERS, &Key::org(org), |_, value| {
-                users.push(codec::decode::<User>(value)?);
-                Ok(true)
-            })?;
-            Ok(users)
-        })
+        self.read(|view| all_users_in(view, org))
     }
 
     /// The permissions a user holds through their roles.
@@ -836,12 +810,7 @@ pub fn users_in(view: &impl View, actor: &Actor) -> Result<Vec<User>> {
 }
 
 fn all_users_in(view: &impl View, org: OrgId) -> Result<Vec<User>> {
-    let mut users = Vec::new();
-    view.for_each_prefix(tables::USERS, &Key::org(org), |_, value| {
-        users.push(codec::decode::<User>(value)?);
-        Ok(true)
-    })?;
-    Ok(users)
+    view.records_with_prefix(tables::USERS, &Key::org(org))
 }
 
 /// A colleague as every staff user may see them: for assignee pickers and names in lists.

@@ -116,6 +116,17 @@ fn check_params(params: &str) -> Result<()> {
     Ok(())
 }
 
+/// Ends an attempt at a pending outbox item: takes it off the due index (a retry puts it back
+/// at its new time) and counts the attempt.
+fn end_attempt(tx: &Tx<'_>, org: OrgId, id: OutboxId, item: &mut OutboxItem) -> Result<()> {
+    tx.remove(
+        tables::OUTBOX_DUE,
+        &outbox_due_key(org, item.next_attempt_at, id),
+    )?;
+    item.attempts = item.attempts.saturating_add(1);
+    Ok(())
+}
+
 fn cut(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
@@ -266,11 +277,7 @@ impl Tx<'_> {
             }
             OutboxState::Pending => {}
         }
-        self.remove(
-            tables::OUTBOX_DUE,
-            &outbox_due_key(org, item.next_attempt_at, id),
-        )?;
-        item.attempts = item.attempts.saturating_add(1);
+        end_attempt(self, org, id, &mut item)?;
         item.state = OutboxState::Delivered {
             telegram_message_id,
             at: self.now(),
@@ -301,11 +308,7 @@ impl Tx<'_> {
                 "outbox item {id} is no longer pending"
             )));
         }
-        self.remove(
-            tables::OUTBOX_DUE,
-            &outbox_due_key(org, item.next_attempt_at, id),
-        )?;
-        item.attempts = item.attempts.saturating_add(1);
+        end_attempt(self, org, id, &mut item)?;
         item.next_attempt_at = next_attempt_at;
         self.index(
             tables::OUTBOX_DUE,
@@ -339,11 +342,7 @@ impl Tx<'_> {
             }
             OutboxState::Pending => {}
         }
-        self.remove(
-            tables::OUTBOX_DUE,
-            &outbox_due_key(org, item.next_attempt_at, id),
-        )?;
-        item.attempts = item.attempts.saturating_add(1);
+        end_attempt(self, org, id, &mut item)?;
         item.state = OutboxState::Failed {
             reason: cut(reason.trim(), REASON_MAX_CHARS),
         };

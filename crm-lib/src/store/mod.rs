@@ -443,6 +443,16 @@ pub(crate) trait ViewExt: View {
         )
     }
 
+    /// Every record whose key starts with `prefix`, in key order (a scan that loads them all).
+    fn records_with_prefix<T: Record>(&self, def: Def, prefix: &Key) -> Result<Vec<T>> {
+        let mut records = Vec::new();
+        self.for_each_prefix(def, prefix, |_, value| {
+            records.push(codec::decode::<T>(value)?);
+            Ok(true)
+        })?;
+        Ok(records)
+    }
+
     /// The number of keys starting with `prefix` (a scan; use counters for hot paths).
     fn count_prefix(&self, def: Def, prefix: &Key) -> Result<u64> {
         let mut count = 0;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crm_lib::*;
 
-use crate::support::{World, password};
+use crate::support::{World, password, profile};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,16 +127,7 @@ fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
             let mut written = 0;
             while !stop.load(Ordering::Relaxed) {
                 let customer = crm
-                    .upsert_telegram_customer(
-                        org,
-                        TelegramProfile {
-                            telegram_id: TelegramUserId(7_200_000_000 + written),
-                            username: None,
-                            first_name: "Busy".into(),
-                            last_name: None,
-                            language_code: None,
-                        },
-                    )
+                    .upsert_telegram_customer(org, profile(7_200_000_000 + written, "Busy"))
                     .unwrap();
                 crm.create_order(
                     &Actor::customer(org, customer.id),

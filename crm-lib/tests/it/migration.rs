@@ -2,6 +2,8 @@
 
 use crm_lib::*;
 
+use crate::support::profile;
+
 fn legacy_copy() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crm.redb");
@@ -58,16 +60,7 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
         .unwrap();
     assert_eq!(legacy.first_name, "Ольга");
     let customer = crm
-        .upsert_telegram_customer(
-            org_id,
-            TelegramProfile {
-                telegram_id: TelegramUserId(77),
-                username: None,
-                first_name: "New".into(),
-                last_name: None,
-                language_code: None,
-            },
-        )
+        .upsert_telegram_customer(org_id, profile(77, "New"))
         .unwrap();
     assert_eq!(
         customer.id,

@@ -56,16 +56,7 @@ fn rejected_and_deleted_orders_do_not_count_toward_the_limit() {
 #[test]
 fn a_limit_of_zero_means_no_limit() {
     let world = World::new();
-    world
-        .crm
-        .update_settings(
-            &world.admin,
-            SettingsUpdate {
-                open_order_limit: Some(0),
-                ..SettingsUpdate::default()
-            },
-        )
-        .unwrap();
+    world.lift_order_limit();
     let customer = world.customer(1003, "Many");
     for index in 0..5 {
         world.order(&customer, &format!("Order {index}"), None);
@@ -534,16 +525,7 @@ fn the_list_filters_by_stage_assignee_customer_and_title_words() {
 #[test]
 fn pages_come_newest_first_and_the_cursor_continues_without_gaps() {
     let world = World::new();
-    world
-        .crm
-        .update_settings(
-            &world.admin,
-            SettingsUpdate {
-                open_order_limit: Some(0),
-                ..SettingsUpdate::default()
-            },
-        )
-        .unwrap();
+    world.lift_order_limit();
     let customer = world.customer(1026, "Bulk");
     let created: Vec<OrderId> = (0..23)
         .map(|index| world.order(&customer, &format!("Order {index}"), None).id)

@@ -19,6 +19,17 @@ pub fn password() -> Password {
     Password::parse("correct horse battery").unwrap()
 }
 
+/// A Telegram profile with only an id and a first name (no username, last name or language).
+pub fn profile(telegram_id: i64, first_name: &str) -> TelegramProfile {
+    TelegramProfile {
+        telegram_id: TelegramUserId(telegram_id),
+        username: None,
+        first_name: first_name.into(),
+        last_name: None,
+        language_code: None,
+    }
+}
+
 fn staff(crm: &Crm, org: OrgId, username: &str, role: &str) -> Actor {
     let user = crm
         .create_user(
@@ -74,15 +85,25 @@ impl World {
             .upsert_telegram_customer(
                 self.org.id,
                 TelegramProfile {
-                    telegram_id: TelegramUserId(telegram_id),
-                    username: None,
-                    first_name: name.into(),
-                    last_name: None,
                     language_code: Some("ru".into()),
+                    ..profile(telegram_id, name)
                 },
             )
             .unwrap();
         Actor::customer(self.org.id, customer.id)
+    }
+
+    /// Sets the open-order limit to 0 (no limit), for tests that create many orders.
+    pub fn lift_order_limit(&self) {
+        self.crm
+            .update_settings(
+                &self.admin,
+                SettingsUpdate {
+                    open_order_limit: Some(0),
+                    ..SettingsUpdate::default()
+                },
+            )
+            .unwrap();
     }
 
     pub fn customer_id(actor: &Actor) -> CustomerId {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crm_lib::*;
 
+use crate::support::profile;
+
 #[test]
 fn concurrent_writes_all_land_and_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -28,13 +30,7 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
                     let customer = crm
                         .upsert_telegram_customer(
                             org.id,
-                            TelegramProfile {
-                                telegram_id: TelegramUserId(100 + thread),
-                                username: None,
-                                first_name: format!("T{thread}"),
-                                last_name: None,
-                                language_code: None,
-                            },
+                            profile(100 + thread, &format!("T{thread}")),
                         )
                         .unwrap();
                     for index in 0..40 {
@@ -82,16 +78,7 @@ fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
             let crm = crm.clone();
             std::thread::spawn(move || {
                 let customer = crm
-                    .upsert_telegram_customer(
-                        org.id,
-                        TelegramProfile {
-                            telegram_id: TelegramUserId(200 + thread),
-                            username: None,
-                            first_name: "L".into(),
-                            last_name: None,
-                            language_code: None,
-                        },
-                    )
+                    .upsert_telegram_customer(org.id, profile(200 + thread, "L"))
                     .unwrap();
                 (0..5)
                     .map(|index| {
@@ -125,16 +112,7 @@ fn an_error_inside_a_transaction_keeps_nothing_it_wrote() {
         .create_organization("studio", "Atomic", "atomic")
         .unwrap();
     let result: Result<()> = crm.write(move |tx| {
-        let customer = tx.upsert_telegram_customer(
-            org.id,
-            TelegramProfile {
-                telegram_id: TelegramUserId(7),
-                username: None,
-                first_name: "A".into(),
-                last_name: None,
-                language_code: None,
-            },
-        )?;
+        let customer = tx.upsert_telegram_customer(org.id, profile(7, "A"))?;
         tx.create_order(
             &Actor::customer(org.id, customer.id),
             NewOrder {
@@ -173,16 +151,8 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
                     let telegram_id = TelegramUserId(1_000 + thread * 100 + index);
                     let fail = index % 2 == 1;
                     let result: Result<()> = crm.write(move |tx| {
-                        let customer = tx.upsert_telegram_customer(
-                            org.id,
-                            TelegramProfile {
-                                telegram_id,
-                                username: None,
-                                first_name: "U".into(),
-                                last_name: None,
-                                language_code: None,
-                            },
-                        )?;
+                        let customer =
+                            tx.upsert_telegram_customer(org.id, profile(telegram_id.0, "U"))?;
                         tx.create_order(
                             &Actor::customer(org.id, customer.id),
                             NewOrder {
