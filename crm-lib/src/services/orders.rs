@@ -1566,10 +1566,15 @@ pub struct BoardColumn {
 }
 
 /// The Kanban board: a column per stage in board order, with up to `per_column` cards each.
+/// Staff need `view_orders` (the board is work past moderation).
 ///
 /// # Errors
-/// As [`list_orders_in`].
+/// Permission denied without `view_orders`; otherwise as [`list_orders_in`].
 pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Vec<BoardColumn>> {
+    if matches!(actor.who, ActorRef::Staff(_)) {
+        // The board shows work in progress: it is for those who see orders past moderation.
+        require(view, actor, Permission::ViewOrders)?;
+    }
     let resolved = resolve(view, actor)?;
     let permissions = match &resolved {
         Resolved::Staff(_, permissions) => *permissions,
