@@ -64,6 +64,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let bot = crate::bot::start(&state, address)
         .await
         .context("starting the bot")?;
+    // Next to the bot's outbox job: deletes old processed updates and finished outbox items.
+    let retention = crate::jobs::retention::start(state.clone());
     let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
@@ -77,6 +79,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         // The bot stops first, while the server still answers (the sandbox emulator is one
         // of its routes): polling ends, the update in hand and the sends in flight finish.
         bot.stop().await;
+        retention.stop().await;
     })
     .await
     .context("serving HTTP")?;

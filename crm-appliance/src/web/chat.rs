@@ -488,27 +488,32 @@ async fn send(
     }
 }
 
-/// `GET /media/{hash}`: a stored file, for a logged-in staff user of the organization, with
-/// its recorded type. Pictures show inline; anything else downloads, and no file may run a
-/// script in the appliance's origin.
+/// `GET /media/{hash}`: a stored file, with its recorded type, for a staff user who may see a
+/// message or an order carrying it (crm-lib's `visible_media` decides); any other file is not
+/// found, so hashes cannot be probed. Pictures show inline; anything else downloads, and no
+/// file may run a script in the appliance's origin.
 async fn media(
     State(state): State<AppState>,
-    _staff: Staff,
+    staff: Staff,
     headers: HeaderMap,
     Path(hash): Path<String>,
 ) -> Result<Response, AppError> {
     let hash = MediaHash::parse_hex(&hash).map_err(|_| AppError::not_found("no such file"))?;
     let etag = format!("\"{}\"", hash.to_hex());
+    let actor = staff.actor.clone();
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value == etag)
     {
+        // Still only for a reader who may see the file, without reading its bytes.
+        state
+            .blocking(move |crm| crm.visible_media(&actor, hash))
+            .await?;
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let org = state.org();
     let (media, bytes) = state
-        .blocking(move |crm| Ok((crm.media(org, hash)?, crm.read_media(org, hash)?)))
+        .blocking(move |crm| crm.read_visible_media(&actor, hash))
         .await?;
     let attachment = Attachment {
         media: hash,

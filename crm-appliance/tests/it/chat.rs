@@ -1,5 +1,6 @@
 //! The chat inbox: conversations newest first with unread counts, sending text and pictures,
-//! marking read on open, stored files behind the login, and live updates between sessions.
+//! marking read on open, stored files behind the login (and only for those who may see the
+//! conversation), and live updates between sessions.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use serde_json::json;
 
 use crate::staff::{ADMIN_PASSWORD, Api, hidden_value, login, login_admin};
 use crate::support::{TestApp, spawn_app};
+use crate::web_helpers::{Session, user_with_role};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -148,6 +150,76 @@ async fn text_and_a_picture_are_sent_from_the_conversation_and_the_file_is_serve
         404
     );
     assert_eq!(admin.get("/media/not-a-hash").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_file_in_a_conversation_is_not_found_for_a_worker_and_served_to_a_manager() {
+    let app = spawn_app();
+    let admin = login_admin(&app).await;
+    let api = Api::new(&app, &admin.create_token("files").await);
+    let customer = api.customer(9250, "Vera").await;
+    let form = multipart_text(&admin.csrf, "The draft").part(
+        "file",
+        reqwest::multipart::Part::bytes(tiny_png())
+            .file_name("draft.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let response = admin
+        .client
+        .post(admin.url(&format!("/chat/{customer}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let (_, page) = api.get(&format!("/customers/{customer}/messages")).await;
+    let hash = page["items"][0]["attachments"][0]["media"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let administrator = Session {
+        client: admin.client.clone(),
+        csrf: admin.csrf.clone(),
+    };
+    let worker = user_with_role(&app, &administrator, "worker1", "worker").await;
+    let manager = user_with_role(&app, &administrator, "manager1", "manager").await;
+    let path = app.url(&format!("/media/{hash}"));
+
+    let refused = worker.client.get(&path).send().await.unwrap();
+    assert_eq!(
+        refused.status(),
+        404,
+        "a worker without chat access is told nothing, not even that the file exists"
+    );
+    let cached = worker
+        .client
+        .get(&path)
+        .header("if-none-match", format!("\"{hash}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.status(),
+        404,
+        "a cache validator does not bypass the check"
+    );
+
+    let served = manager.client.get(&path).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.headers()["content-disposition"], "inline");
+    assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(served.bytes().await.unwrap().to_vec(), tiny_png());
+    let cached = manager
+        .client
+        .get(&path)
+        .header("if-none-match", format!("\"{hash}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), 304);
 }
 
 #[tokio::test]

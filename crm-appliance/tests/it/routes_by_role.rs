@@ -158,6 +158,22 @@ const TABLE: &[Row] = &[
     ),
     (
         "POST",
+        "/settings/stages/2",
+        &[
+            ("name_en", "Approved"),
+            ("name_ru", "Одобрен"),
+            ("color", "blue"),
+        ],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/stages/999",
+        &[("name_en", "X"), ("name_ru", "X"), ("color", "#000000")],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
         "/customers/new",
         &[("first_name", "Bob")],
         [303, 303, 403, 403, 303],

@@ -33,6 +33,7 @@ use crate::{Crm, Error, Password, Result};
 use super::api_tokens::{ApiToken, api_token_index_keys, by_org_hash, token_key};
 use super::chat::message_index_keys;
 use super::customers::activity_key;
+use super::media::{MEDIA_REF_KEY_LEN, RefKind};
 use super::orders::{grant_key, order_count_key, order_index_keys};
 use super::sessions::{Session, SessionHash, by_user_hash, session_index_keys, session_key};
 
@@ -681,7 +682,9 @@ struct Checker<'v> {
     orgs: HashMap<u64, OrgInfo>,
     sequences: HashMap<(u64, String), u64>,
     unchecked: Vec<String>,
-    with_words: bool,
+    /// The schema version of the file: an older file (a restored old backup, verified before
+    /// it is opened and migrated) lacks the index entries later versions added.
+    schema: u32,
 }
 
 impl<'v> Checker<'v> {
@@ -696,7 +699,7 @@ impl<'v> Checker<'v> {
             orgs: HashMap::new(),
             sequences: HashMap::new(),
             unchecked: Vec::new(),
-            with_words: true,
+            schema: SCHEMA_VERSION,
         }
     }
 
@@ -734,6 +737,7 @@ impl<'v> Checker<'v> {
         self.check_grants()?;
         self.check_messages()?;
         self.check_media()?;
+        self.check_media_refs()?;
         self.check_audit()?;
         self.check_outbox()?;
         self.check_inbox()?;
@@ -1081,7 +1085,7 @@ impl<'v> Checker<'v> {
             Ok(Some(version)) if version > SCHEMA_VERSION => self.problem(format!(
                 "meta: schema version {version} is newer than this program's {SCHEMA_VERSION}"
             )),
-            Ok(Some(version)) => self.with_words = version >= 2,
+            Ok(Some(version)) => self.schema = version,
             Ok(None) => self.problem("meta: the schema version is missing".to_string()),
             Err(error) => self.problem(format!("meta: {}", chain(&error))),
         }
@@ -1226,7 +1230,7 @@ impl<'v> Checker<'v> {
     fn check_customers(&mut self) -> Result<()> {
         // The activity index came with schema 2; a schema-1 file (a restored old backup) has
         // none until it is opened and migrated.
-        let with_activity = self.with_words && self.view.has_table(tables::CUSTOMERS_BY_ACTIVITY);
+        let with_activity = self.schema >= 2 && self.view.has_table(tables::CUSTOMERS_BY_ACTIVITY);
         self.each(tables::CUSTOMERS, |this, key, value| {
             let Some((org, customer)) = this.org_record::<Customer>(tables::CUSTOMERS, key, value)
             else {
@@ -1293,7 +1297,7 @@ impl<'v> Checker<'v> {
     }
 
     fn check_orders(&mut self) -> Result<()> {
-        let with_words = self.with_words;
+        let schema = self.schema;
         let mut per_stage: BTreeMap<(u64, u16), u64> = BTreeMap::new();
         self.each(tables::ORDERS, |this, key, value| {
             let Some((org, order)) = this.numbered_record(tables::ORDERS, key, value, "order", |order: &Order| order.id.0) else {
@@ -1332,7 +1336,7 @@ impl<'v> Checker<'v> {
                 })?;
             }
             *per_stage.entry((org.0, order.stage.0)).or_insert(0) += 1;
-            this.expect_entries(order_index_keys(org, &order, with_words), || {
+            this.expect_entries(order_index_keys(org, &order, schema), || {
                 format!("order {} of organization {org}", order.id)
             })
         })?;
@@ -1343,7 +1347,7 @@ impl<'v> Checker<'v> {
             tables::ORDERS_BY_DAY,
             tables::ORDERS_BY_MARKER,
         ];
-        if with_words {
+        if schema >= 2 {
             indexes.push(tables::ORDERS_BY_WORD);
         }
         for def in indexes {
@@ -1355,7 +1359,7 @@ impl<'v> Checker<'v> {
                     key,
                     &format!("order {id}"),
                     view.get::<Order>(tables::ORDERS, &Key::org(org).u64(id)),
-                    |order| order_index_keys(org, order, with_words),
+                    |order| order_index_keys(org, order, schema),
                     |order| {
                         format!(
                             "disagrees with order {id} (stage {}, customer {}, assignee {:?})",
@@ -1467,6 +1471,7 @@ impl<'v> Checker<'v> {
     }
 
     fn check_messages(&mut self) -> Result<()> {
+        let schema = self.schema;
         self.each(tables::MESSAGES, |this, key, value| {
             let Some((org, message)) = this.numbered_record(tables::MESSAGES, key, value, "message", |message: &Message| message.id.0) else {
                 return Ok(());
@@ -1477,7 +1482,7 @@ impl<'v> Checker<'v> {
                     message.id, message.customer
                 )
             })?;
-            this.expect_entries(message_index_keys(org, &message), || {
+            this.expect_entries(message_index_keys(org, &message, schema), || {
                 format!("message {} of organization {org}", message.id)
             })
         })?;
@@ -1493,7 +1498,7 @@ impl<'v> Checker<'v> {
                     key,
                     &format!("message {id}"),
                     Ok(message),
-                    |message| message_index_keys(org, message),
+                    |message| message_index_keys(org, message, schema),
                     |message| {
                         format!(
                             "disagrees with message {id} (customer {}, order {:?})",
@@ -1564,6 +1569,51 @@ impl<'v> Checker<'v> {
                 (!view.exists(tables::MEDIA, &Key::empty().bytes(media_key))?)
                     .then(|| "belongs to no media record".to_string()),
             )
+        })
+    }
+
+    /// The reverse check of the file references (schema 3 on): every entry names a message or
+    /// an order whose attachments list it. The forward check ran with the messages and orders,
+    /// whose `*_index_keys` functions list their references.
+    fn check_media_refs(&mut self) -> Result<()> {
+        let schema = self.schema;
+        if schema < 3 {
+            return Ok(());
+        }
+        self.strays(tables::MEDIA_REFS, |view, key, _| {
+            let kind = key
+                .get(40)
+                .copied()
+                .and_then(RefKind::from_byte)
+                .filter(|_| key.len() == MEDIA_REF_KEY_LEN);
+            let Some(kind) = kind else {
+                return Ok(Some(format!(
+                    "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1 or 2)",
+                    key.len()
+                )));
+            };
+            let org = org_of(key);
+            let id = keys::tail_u64(key);
+            let record_key = Key::org(org).u64(id);
+            let disagreement = |what: &str| format!("names {what}, which does not carry the file");
+            Ok(match kind {
+                RefKind::Message => listed_entry_problem(
+                    tables::MEDIA_REFS,
+                    key,
+                    &format!("message {id}"),
+                    view.get::<Message>(tables::MESSAGES, &record_key),
+                    |message| message_index_keys(org, message, schema),
+                    |_| disagreement(&format!("message {id}")),
+                ),
+                RefKind::Order => listed_entry_problem(
+                    tables::MEDIA_REFS,
+                    key,
+                    &format!("order {id}"),
+                    view.get::<Order>(tables::ORDERS, &record_key),
+                    |order| order_index_keys(org, order, schema),
+                    |_| disagreement(&format!("order {id}")),
+                ),
+            })
         })
     }
 
@@ -1643,7 +1693,31 @@ impl<'v> Checker<'v> {
                 )),
                 Some(_) => None,
             })
-        })
+        })?;
+        self.check_pruned_marks();
+        Ok(())
+    }
+
+    /// Retention's high-water mark of an organization is two `sequences` entries written
+    /// together (see `services::retention`): one without the other is a problem.
+    fn check_pruned_marks(&mut self) {
+        use super::retention::{INBOX_PRUNED_RECEIVED_AT, INBOX_PRUNED_THROUGH};
+        let mut orgs: Vec<u64> = self
+            .sequences
+            .keys()
+            .filter(|(_, name)| name == INBOX_PRUNED_THROUGH || name == INBOX_PRUNED_RECEIVED_AT)
+            .map(|(org, _)| *org)
+            .collect();
+        orgs.sort_unstable();
+        orgs.dedup();
+        for org in orgs {
+            let has = |name: &str| self.sequences.contains_key(&(org, name.to_string()));
+            if !(has(INBOX_PRUNED_THROUGH) && has(INBOX_PRUNED_RECEIVED_AT)) {
+                self.problem(format!(
+                    "sequences: organization {org} has only one of {INBOX_PRUNED_THROUGH} and {INBOX_PRUNED_RECEIVED_AT}"
+                ));
+            }
+        }
     }
 
     fn check_sessions(&mut self) -> Result<()> {
@@ -1821,6 +1895,7 @@ const CHECKED: &[Def] = &[
     tables::MESSAGES_BY_ORDER,
     tables::MEDIA,
     tables::MEDIA_CHUNKS,
+    tables::MEDIA_REFS,
     tables::AUDIT,
     tables::OUTBOX,
     tables::OUTBOX_DUE,
@@ -1838,8 +1913,8 @@ const CHECKED: &[Def] = &[
 
 #[cfg(test)]
 mod tests {
-    //! The session and api token rules on files damaged through the crate's own writer (the
-    //! public API cannot damage an index).
+    //! The session, api token and file reference rules on files damaged through the crate's
+    //! own writer (the public API cannot damage an index).
 
     use super::*;
     use crate::Tx;
@@ -2105,6 +2180,87 @@ mod tests {
         );
         assert!(
             problems[1].contains("but that is api token"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn half_of_an_inbox_pruning_mark_is_reported() {
+        let fixture = fixture();
+        let org = fixture.org;
+        let future = Timestamp::now().plus_millis(60_000);
+        fixture.damage(move |tx| {
+            tx.inbox_put(org, 1, "{}".into(), super::super::INBOX_CAPACITY)?;
+            tx.finish_update(org, 1)?;
+            tx.prune_inbox(Some(org), future, 10)?;
+            Ok(())
+        });
+        assert!(fixture.problems().is_empty(), "{:#?}", fixture.problems());
+        fixture.damage(move |tx| {
+            let key =
+                Key::org(org).bytes(super::super::retention::INBOX_PRUNED_RECEIVED_AT.as_bytes());
+            tx.remove(tables::SEQUENCES, &key)?;
+            Ok(())
+        });
+        assert_one(&fixture.problems(), "has only one of inbox_pruned_through");
+    }
+
+    #[test]
+    fn verify_reports_a_missing_and_a_stray_file_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .create_organization("studio", "Acme", "acme")
+            .unwrap()
+            .id;
+        let customer = crm
+            .upsert_telegram_customer(
+                org,
+                crate::TelegramProfile {
+                    telegram_id: crate::model::TelegramUserId(101),
+                    username: None,
+                    first_name: "Alice".into(),
+                    last_name: None,
+                    language_code: None,
+                },
+            )
+            .unwrap()
+            .id;
+        let sketch = crm
+            .store_media(org, b"attached to the order".to_vec(), "image/png".into())
+            .unwrap();
+        let order = crm
+            .create_order(
+                &Actor::customer(org, customer),
+                crate::services::NewOrder {
+                    title: "Shop bot".into(),
+                    description: "See the sketch".into(),
+                    attachments: vec![sketch.hash],
+                    ..crate::services::NewOrder::default()
+                },
+            )
+            .unwrap();
+        assert!(crm.verify().unwrap().is_clean());
+        let hash = sketch.hash;
+        let real = Key::org(org).bytes(&hash.0).u8(2).u64(order.id.0);
+        let stray = Key::org(org).bytes(&hash.0).u8(1).u64(999);
+        crm.write(move |tx| {
+            tx.remove(tables::MEDIA_REFS, &real)?;
+            tx.index(tables::MEDIA_REFS, &stray)
+        })
+        .unwrap();
+        let problems = crm.verify().unwrap().problems;
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.starts_with("media_refs: missing entry")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.contains("points at message 999, which does not exist")),
             "{problems:#?}"
         );
     }

@@ -402,7 +402,7 @@ impl Tx<'_> {
             &crate::store::Key::org(actor.org).u64(id.0),
             &record,
         )?;
-        index_order(self, actor.org, &record, true)?;
+        index_order(self, actor.org, &record, crate::SCHEMA_VERSION)?;
         self.audit(
             actor,
             "order.imported",

@@ -6,14 +6,22 @@
 //! twice writes them once. The bytes live in `MEDIA_CHUNKS` as raw chunks of
 //! [`crate::MEDIA_CHUNK_SIZE`] bytes beside the `MEDIA` metadata record, because redb keeps
 //! values whole in memory while they are read and small values keep pages compact.
+//!
+//! A file is served only to a reader who may see a record carrying it: a message (the
+//! customer's conversation, or the chat of the order it is about) or an order (its
+//! `attachments`). `MEDIA_REFS` lists those records per file; [`visible_media_in`] walks it.
+//! Knowing a hash is not enough, and a file the reader may not see is "not found", so hashes
+//! cannot be probed.
 
 use sha2::{Digest, Sha256};
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, tables};
+use crate::store::{Def, Key, ViewExt, keys, tables};
 use crate::{Crm, Error, MEDIA_CHUNK_SIZE, MEDIA_MAX_SIZE, Result, Tx, View};
 
-use super::load_org;
+use super::chat::{load_message, may_chat};
+use super::orders::{load_order, may_view};
+use super::{Resolved, load_org, resolve};
 
 /// The longest accepted MIME type, in bytes (RFC 6838 allows 127 per part; one limit for the
 /// whole text is enough for a loose check).
@@ -73,6 +81,52 @@ fn media_key(org: OrgId, hash: MediaHash) -> Key {
 
 fn chunk_key(org: OrgId, hash: MediaHash, index: u32) -> Key {
     Key::org(org).bytes(&hash.0).u32(index)
+}
+
+/// The kind of record a `MEDIA_REFS` entry names (its byte after the hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefKind {
+    /// A chat message's attachment.
+    Message = 1,
+    /// An order's attachment.
+    Order = 2,
+}
+
+impl RefKind {
+    /// The kind stored in a key byte; `None` for a byte no version wrote.
+    pub(crate) fn from_byte(byte: u8) -> Option<RefKind> {
+        match byte {
+            1 => Some(RefKind::Message),
+            2 => Some(RefKind::Order),
+            _ => None,
+        }
+    }
+}
+
+/// The length of a `MEDIA_REFS` key: organization, hash, kind, id.
+pub(crate) const MEDIA_REF_KEY_LEN: usize = 8 + 32 + 1 + 8;
+
+/// The `MEDIA_REFS` entries of a record (`kind`, `id`) carrying `hashes`, one per distinct
+/// file (a file attached twice is referred to once), as (table, key) for the record's
+/// `*_index_keys` function.
+pub(crate) fn media_ref_keys(
+    org: OrgId,
+    hashes: impl IntoIterator<Item = MediaHash>,
+    kind: RefKind,
+    id: u64,
+) -> Vec<(Def, Key)> {
+    let mut hashes: Vec<MediaHash> = hashes.into_iter().collect();
+    hashes.sort_unstable_by_key(|hash| hash.0);
+    hashes.dedup();
+    hashes
+        .into_iter()
+        .map(|hash| {
+            (
+                tables::MEDIA_REFS,
+                media_key(org, hash).u8(kind as u8).u64(id),
+            )
+        })
+        .collect()
 }
 
 impl Tx<'_> {
@@ -167,6 +221,102 @@ pub fn read_media_in(view: &impl View, org: OrgId, hash: MediaHash) -> Result<Ve
     Ok(bytes)
 }
 
+/// How many `MEDIA_REFS` keys [`visible_media_in`] reads at a time: most files have one or
+/// two owners, and a file sent many times is usually decided by its first page.
+const REFS_PAGE: usize = 64;
+
+/// The metadata of a stored file, when `actor` may see at least one record carrying it: a
+/// message in a conversation they may read (staff with `chat_customers`, or an order-level
+/// `chat_customers` grant on the order the message is about; a customer, their own), or an
+/// order they may see (see [`super::orders::order_in`]). The system sees every file.
+///
+/// Reads the file's `MEDIA_REFS` entries and the records they name, stopping at the first
+/// visible one. Uses the caller's transaction or snapshot; never writes.
+///
+/// # Errors
+/// Not found (`media <hash> not found`) for an unknown file and for a file the actor may not
+/// see, alike; permission denied for a disabled or unknown user; storage when an entry names
+/// a missing record.
+pub fn visible_media_in(view: &impl View, actor: &Actor, hash: MediaHash) -> Result<Media> {
+    let resolved = resolve(view, actor)?;
+    let media = media_in(view, actor.org, hash)?;
+    if matches!(resolved, Resolved::System) || any_visible_ref(view, actor.org, &resolved, hash)? {
+        Ok(media)
+    } else {
+        Err(Error::not_found("media", hash))
+    }
+}
+
+/// Whether `resolved` may see one of the records that carry `hash`.
+fn any_visible_ref(
+    view: &impl View,
+    org: OrgId,
+    resolved: &Resolved,
+    hash: MediaHash,
+) -> Result<bool> {
+    let prefix = media_key(org, hash);
+    // Loaded at the first order reference: only order visibility needs the pipeline.
+    let mut organization: Option<Organization> = None;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = view.keys_with_prefix(
+            tables::MEDIA_REFS,
+            &prefix,
+            after.as_deref(),
+            false,
+            REFS_PAGE,
+        )?;
+        for key in &page {
+            let kind = key
+                .get(40)
+                .copied()
+                .and_then(RefKind::from_byte)
+                .filter(|_| key.len() == MEDIA_REF_KEY_LEN)
+                .ok_or_else(|| crate::store::dangling("media_refs", key))?;
+            let id = keys::tail_u64(key);
+            let visible = match kind {
+                RefKind::Message => {
+                    let message = load_message(view, org, MessageId(id))?;
+                    match resolved {
+                        Resolved::Customer(me) => message.customer == *me,
+                        _ => may_chat(view, org, resolved, message.order)?,
+                    }
+                }
+                RefKind::Order => {
+                    let order = load_order(view, org, OrderId(id))?;
+                    let organization = match &mut organization {
+                        Some(organization) => organization,
+                        empty => empty.insert(load_org(view, org)?),
+                    };
+                    may_view(resolved, organization, &order)?
+                }
+            };
+            if visible {
+                return Ok(true);
+            }
+        }
+        if page.len() < REFS_PAGE {
+            return Ok(false);
+        }
+        after = page.last().cloned();
+    }
+}
+
+/// A stored file and its bytes, when `actor` may see it (see [`visible_media_in`]). Reads the
+/// whole file into memory (at most [`MEDIA_MAX_SIZE`]).
+///
+/// # Errors
+/// See [`visible_media_in`]; storage when the file is damaged.
+pub fn read_visible_media_in(
+    view: &impl View,
+    actor: &Actor,
+    hash: MediaHash,
+) -> Result<(Media, Vec<u8>)> {
+    let media = visible_media_in(view, actor, hash)?;
+    let bytes = read_media_in(view, actor.org, hash)?;
+    Ok((media, bytes))
+}
+
 impl Crm {
     /// Stores a file (see [`Tx::store_media`]). Checks and hashes the bytes on the calling
     /// thread, so the writer only copies them; blocks until the commit is durable.
@@ -194,6 +344,23 @@ impl Crm {
     /// Not found; storage when the file is damaged.
     pub fn read_media(&self, org: OrgId, hash: MediaHash) -> Result<Vec<u8>> {
         self.read(|view| read_media_in(view, org, hash))
+    }
+
+    /// See [`visible_media_in`]. Reads on a snapshot; never blocks writers.
+    ///
+    /// # Errors
+    /// See [`visible_media_in`].
+    pub fn visible_media(&self, actor: &Actor, hash: MediaHash) -> Result<Media> {
+        self.read(|view| visible_media_in(view, actor, hash))
+    }
+
+    /// See [`read_visible_media_in`]: the file and its bytes from one snapshot, when `actor`
+    /// may see it. Never blocks writers.
+    ///
+    /// # Errors
+    /// See [`read_visible_media_in`].
+    pub fn read_visible_media(&self, actor: &Actor, hash: MediaHash) -> Result<(Media, Vec<u8>)> {
+        self.read(|view| read_visible_media_in(view, actor, hash))
     }
 }
 

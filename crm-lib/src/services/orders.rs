@@ -6,9 +6,10 @@ use std::ops::Bound;
 
 use crate::model::*;
 use crate::store::{Def, Key, ViewExt, codec, keys, schema::word_key, tables};
-use crate::{Crm, Error, Result, Tx, View};
+use crate::{Crm, Error, Result, SCHEMA_VERSION, Tx, View};
 
 use super::customers::load_customer;
+use super::media::{RefKind, media_ref_keys};
 use super::team::{linked_staff_with, load_user};
 use super::{Page, Paged, Resolved, clean_text, load_org, require, resolve};
 
@@ -77,11 +78,12 @@ pub(crate) fn stage_of(org: &Organization, stage: StageId) -> Result<&Stage> {
         .ok_or_else(|| Error::corrupt(format!("stage {stage} is not in the pipeline")))
 }
 
-/// Every index entry of `order` (`with_words`: the title-word index too, which schema 1 did not
-/// have), as (table, key). The one place that knows the order index layouts: indexing,
-/// unindexing, moving and `crm verify` all use it. The stage counter is not an entry; see
+/// Every index entry of `order` in a file of schema version `schema` (the title-word index
+/// came with schema 2, the file references of its attachments with schema 3), as (table,
+/// key). The one place that knows the order index layouts: indexing, unindexing, moving, the
+/// schema migrations and `crm verify` all use it. The stage counter is not an entry; see
 /// [`order_count_key`].
-pub(crate) fn order_index_keys(org: OrgId, order: &Order, with_words: bool) -> Vec<(Def, Key)> {
+pub(crate) fn order_index_keys(org: OrgId, order: &Order, schema: u32) -> Vec<(Def, Key)> {
     let id = order.id.0;
     let mut keys = vec![
         (
@@ -112,10 +114,18 @@ pub(crate) fn order_index_keys(org: OrgId, order: &Order, with_words: bool) -> V
             Key::org(org).u64(marker.0).u64(id),
         ));
     }
-    if with_words {
+    if schema >= 2 {
         for word in keys::title_words(&order.title) {
             keys.push((tables::ORDERS_BY_WORD, word_key(org, &word, id)));
         }
+    }
+    if schema >= 3 {
+        keys.extend(media_ref_keys(
+            org,
+            order.attachments.iter().copied(),
+            RefKind::Order,
+            id,
+        ));
     }
     keys
 }
@@ -125,9 +135,10 @@ pub(crate) fn order_count_key(org: OrgId, stage: StageId) -> Key {
     Key::org(org).u16(stage.0)
 }
 
-/// Adds every index entry and the stage counter of `order`.
-pub(crate) fn index_order(tx: &Tx<'_>, org: OrgId, order: &Order, with_words: bool) -> Result<()> {
-    for (def, key) in order_index_keys(org, order, with_words) {
+/// Adds every index entry (of a file of schema version `schema`) and the stage counter of
+/// `order`.
+pub(crate) fn index_order(tx: &Tx<'_>, org: OrgId, order: &Order, schema: u32) -> Result<()> {
+    for (def, key) in order_index_keys(org, order, schema) {
         tx.index(def, &key)?;
     }
     tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, order.stage), 1)
@@ -135,22 +146,22 @@ pub(crate) fn index_order(tx: &Tx<'_>, org: OrgId, order: &Order, with_words: bo
 
 /// Removes every index entry and the stage count of `order`.
 pub(crate) fn unindex_order(tx: &Tx<'_>, org: OrgId, order: &Order) -> Result<()> {
-    for (def, key) in order_index_keys(org, order, true) {
+    for (def, key) in order_index_keys(org, order, SCHEMA_VERSION) {
         tx.remove(def, &key)?;
     }
     tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, order.stage), -1)
 }
 
-/// Indexes an order of the schema-1 fixture (everything but the word index, which schema 1
-/// did not have).
+/// Indexes an order of the schema-1 fixture (everything but the word index and the file
+/// references, which schema 1 did not have).
 pub(crate) fn index_order_v1_fixture(tx: &Tx<'_>, org: OrgId, order: &Order) -> Result<()> {
-    index_order(tx, org, order, false)
+    index_order(tx, org, order, 1)
 }
 
 /// Replaces a stored order, moving its index entries when the stage or assignee changed.
 fn save_order(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order) -> Result<()> {
-    let old = order_index_keys(org, before, true);
-    let new = order_index_keys(org, after, true);
+    let old = order_index_keys(org, before, SCHEMA_VERSION);
+    let new = order_index_keys(org, after, SCHEMA_VERSION);
     let same = |(def, key): &(Def, Key), (other_def, other_key): &(Def, Key)| {
         redb::TableHandle::name(def) == redb::TableHandle::name(other_def) && key == other_key
     };
@@ -426,7 +437,7 @@ impl Tx<'_> {
             updated_at: self.now(),
         };
         self.put(tables::ORDERS, &Key::org(actor.org).u64(id.0), &order)?;
-        index_order(self, actor.org, &order, true)?;
+        index_order(self, actor.org, &order, SCHEMA_VERSION)?;
         let event = Event::OrderCreated {
             order: id,
             title: order.title.clone(),

@@ -181,6 +181,62 @@ impl Tx<'_> {
     }
 }
 
+/// New names and colour of one pipeline stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StageUpdate {
+    /// English name, 1-40 characters.
+    pub name_en: String,
+    /// Russian name, 1-40 characters.
+    pub name_ru: String,
+    /// Kanban colour, `#rrggbb`.
+    pub color: String,
+}
+
+impl Tx<'_> {
+    /// Renames and recolours a pipeline stage (needs `manage_settings`). The stage keeps its
+    /// id, kind, flags and transitions, so orders and indexes are untouched.
+    ///
+    /// # Errors
+    /// Permission denied; not found for a stage outside the pipeline; invalid input on
+    /// `name_en`, `name_ru` or `color`.
+    pub fn update_stage(
+        &mut self,
+        actor: &Actor,
+        stage: StageId,
+        update: StageUpdate,
+    ) -> Result<Organization> {
+        require(self, actor, Permission::ManageSettings)?;
+        let name_en = super::clean_text("name_en", &update.name_en, 1, 40)?;
+        let name_ru = super::clean_text("name_ru", &update.name_ru, 1, 40)?;
+        let color = super::team::parse_color(&update.color)?;
+        let mut org = load_org(self, actor.org)?;
+        let record = org
+            .pipeline
+            .stages
+            .iter_mut()
+            .find(|candidate| candidate.id == stage)
+            .ok_or_else(|| Error::not_found("stage", stage))?;
+        if record.name_en == name_en && record.name_ru == name_ru && record.color == color {
+            return Ok(org);
+        }
+        let summary = format!(
+            "{}: {:?}/{:?} {} -> {:?}/{:?} {}",
+            record.key, record.name_en, record.name_ru, record.color, name_en, name_ru, color
+        );
+        record.name_en = name_en;
+        record.name_ru = name_ru;
+        record.color = color;
+        self.put(tables::ORGS, &Key::org(org.id), &org)?;
+        self.audit(
+            actor,
+            "pipeline.stage_changed",
+            format!("organization {}", org.id),
+            summary,
+        )?;
+        Ok(org)
+    }
+}
+
 /// Checks the shape of a bot token as BotFather issues it: `<bot id>:<35 characters of
 /// [A-Za-z0-9_-]>`. The token itself never appears in the error.
 pub fn parse_bot_token(token: &str) -> Result<String> {
@@ -272,6 +328,20 @@ impl Crm {
             })?;
             first.ok_or_else(|| Error::not_found("organization", "(none yet: run crm init)"))
         })
+    }
+
+    /// See [`Tx::update_stage`].
+    ///
+    /// # Errors
+    /// See [`Tx::update_stage`].
+    pub fn update_stage(
+        &self,
+        actor: &Actor,
+        stage: StageId,
+        update: StageUpdate,
+    ) -> Result<Organization> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.update_stage(&actor, stage, update))
     }
 
     /// See [`Tx::update_settings`].

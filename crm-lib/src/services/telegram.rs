@@ -45,7 +45,8 @@ const REASON_MAX_CHARS: usize = 1000;
 pub enum InboxPut {
     /// The update was new and is now committed, pending.
     Inserted,
-    /// The update id was seen before (pending or done); nothing was written.
+    /// The update id was seen before (pending, done, or done and pruned); nothing was
+    /// written.
     Duplicate,
 }
 
@@ -133,7 +134,9 @@ fn cut(text: &str, max: usize) -> String {
 
 impl Tx<'_> {
     /// Commits a Telegram update to the inbox before it is acknowledged. A repeated
-    /// `update_id` (pending or already processed) is recognised and nothing is written.
+    /// `update_id` (pending, already processed, or processed and since pruned by
+    /// [`Tx::prune_inbox`] within the last [`super::retention::REDELIVERY_WINDOW_MS`]) is
+    /// recognised and nothing is written.
     ///
     /// `capacity` is the most pending updates the organization may hold ([`INBOX_CAPACITY`]
     /// unless configured); at capacity the update is refused as busy so that Telegram
@@ -161,6 +164,11 @@ impl Tx<'_> {
         load_org(self, org)?;
         let key = inbox_key(org, update_id);
         if self.exists(tables::INBOX, &key)? {
+            return Ok(InboxPut::Duplicate);
+        }
+        // A repeat of an update that retention already deleted (see `services::retention`).
+        let mark = super::retention::pruned_mark_in(self, org)?;
+        if super::retention::is_pruned_repeat(mark, update_id, self.now()) {
             return Ok(InboxPut::Duplicate);
         }
         let pending = pending_count_up_to(self, org, capacity)?;
@@ -402,15 +410,17 @@ pub fn pending_updates_in(view: &impl View, org: OrgId, limit: usize) -> Result<
     Ok(items)
 }
 
-/// The highest `update_id` the organization's inbox has seen (pending or done), if any. The
-/// sandbox emulator continues numbering after it, so a restarted emulator's updates are never
-/// mistaken for repeats.
+/// The highest `update_id` the organization's inbox has seen (pending, done, or pruned by
+/// [`Tx::prune_inbox`]), if any. The sandbox emulator continues numbering after it, so a
+/// restarted emulator's updates are never mistaken for repeats.
 ///
 /// # Errors
 /// Storage only.
 pub fn inbox_last_update_id_in(view: &impl View, org: OrgId) -> Result<Option<u64>> {
     let keys = view.keys_with_prefix(tables::INBOX, &Key::org(org), None, true, 1)?;
-    Ok(keys.first().map(|key| keys::tail_u64(key)))
+    let stored = keys.first().map(|key| keys::tail_u64(key));
+    let pruned = super::retention::pruned_mark_in(view, org)?.map(|mark| mark.update_id);
+    Ok(stored.max(pruned))
 }
 
 /// The customer with this Telegram account, if any, through any view (the bot reads it inside

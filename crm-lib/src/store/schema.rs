@@ -1,8 +1,10 @@
 //! The schema version in the file and the migrations between versions.
 //!
 //! Schema 1 stored orders without markers, priority, attachments and custom fields, and had
-//! no title-word index. Schema 2 (today's) rewrites every order in the new record version and
-//! builds the word index, in one transaction, when a schema-1 file is opened.
+//! no title-word index. Schema 2 rewrites every order in the new record version and builds the
+//! word index. Schema 3 (today's) adds `MEDIA_REFS`, the records that carry each file, so that
+//! a file is served only to those who may see one of them. An older file is brought up to date
+//! step by step (1 -> 2 -> 3) in one transaction when it is opened.
 
 use redb::Database;
 
@@ -10,11 +12,11 @@ use super::keys::{self, Key};
 use super::records::OrderV1;
 use super::tables;
 use super::{Tx, View, codec};
-use crate::model::{Order, OrgId, Timestamp};
+use crate::model::{Message, Order, OrgId, Timestamp};
 use crate::{Error, Result};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 
@@ -59,6 +61,9 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 }
                 if version < 2 {
                     migrate_1_to_2(&tx)?;
+                }
+                if version < 3 {
+                    migrate_2_to_3(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
@@ -109,6 +114,52 @@ fn migrate_1_to_2(tx: &Tx<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Schema 2 -> 3: build the file references (`MEDIA_REFS`) of every message and order that
+/// carries attachments, with the same `*_index_keys` functions that write them from now on.
+fn migrate_2_to_3(tx: &Tx<'_>) -> Result<()> {
+    let mut refs: Vec<Key> = Vec::new();
+    let mut collect = |entries: Vec<(tables::Def, Key)>| {
+        refs.extend(
+            entries
+                .into_iter()
+                .filter(|(def, _)| {
+                    redb::TableHandle::name(def) == redb::TableHandle::name(&tables::MEDIA_REFS)
+                })
+                .map(|(_, key)| key),
+        );
+    };
+    tx.scan(
+        tables::MESSAGES,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            let message: Message = codec::decode(value)?;
+            if !message.attachments.is_empty() {
+                let org = OrgId(keys::read_u64(key, 0));
+                collect(crate::services::chat::message_index_keys(org, &message, 3));
+            }
+            Ok(true)
+        },
+    )?;
+    tx.scan(
+        tables::ORDERS,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            let order: Order = codec::decode(value)?;
+            if !order.attachments.is_empty() {
+                let org = OrgId(keys::read_u64(key, 0));
+                collect(crate::services::orders::order_index_keys(org, &order, 3));
+            }
+            Ok(true)
+        },
+    )?;
+    for key in refs {
+        tx.index(tables::MEDIA_REFS, &key)?;
+    }
+    Ok(())
+}
+
 /// The key of a title word index entry.
 pub(crate) fn word_key(org: OrgId, word: &str, order: u64) -> Key {
     Key::org(org).bytes(word.as_bytes()).u8(0).u64(order)
@@ -124,8 +175,12 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
     {
         let tx = Tx::new(&txn, Timestamp(1_700_000_000_000));
         for def in tables::ALL {
-            let added_in_2 = [tables::ORDERS_BY_WORD, tables::CUSTOMERS_BY_ACTIVITY];
-            if !added_in_2
+            let added_later = [
+                tables::ORDERS_BY_WORD,
+                tables::CUSTOMERS_BY_ACTIVITY,
+                tables::MEDIA_REFS,
+            ];
+            if !added_later
                 .iter()
                 .any(|added| redb::TableHandle::name(added) == redb::TableHandle::name(def))
             {
@@ -168,4 +223,101 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
     }
     txn.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The 2 -> 3 migration on a schema-2 file made from a current one (no schema-2 fixture
+    //! exists): the file references are dropped and the version set back, then reopened.
+
+    use super::*;
+    use crate::model::{Actor, Attachment, MediaKind};
+    use crate::services::{InboundMessage, NewOrder};
+    use crate::store::ViewExt;
+    use crate::{Crm, ErrorKind};
+
+    #[test]
+    fn a_schema_2_file_gets_the_file_references_of_its_messages_and_orders() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let org = crm
+            .create_organization("studio", "Acme", "acme")
+            .unwrap()
+            .id;
+        let customer = crm
+            .upsert_telegram_customer(
+                org,
+                crate::TelegramProfile {
+                    telegram_id: crate::model::TelegramUserId(101),
+                    username: None,
+                    first_name: "Alice".into(),
+                    last_name: None,
+                    language_code: None,
+                },
+            )
+            .unwrap()
+            .id;
+        let alice = Actor::customer(org, customer);
+        let sent = crm
+            .store_media(org, b"sent in the chat".to_vec(), "image/png".into())
+            .unwrap();
+        let sketch = crm
+            .store_media(org, b"attached to the order".to_vec(), "image/png".into())
+            .unwrap();
+        crm.post_inbound(
+            &alice,
+            InboundMessage {
+                customer,
+                order: None,
+                text: String::new(),
+                attachments: vec![Attachment {
+                    media: sent.hash,
+                    kind: MediaKind::Photo,
+                    file_name: None,
+                    mime: sent.mime.clone(),
+                    size: sent.size,
+                }],
+                telegram_message_id: None,
+            },
+        )
+        .unwrap();
+        crm.create_order(
+            &alice,
+            NewOrder {
+                title: "Shop bot".into(),
+                description: "See the sketch".into(),
+                attachments: vec![sketch.hash],
+                ..NewOrder::default()
+            },
+        )
+        .unwrap();
+        // Make it a schema-2 file: no references, version 2.
+        crm.write(|tx| {
+            let keys =
+                tx.keys_with_prefix(tables::MEDIA_REFS, &Key::empty(), None, false, usize::MAX)?;
+            assert_eq!(keys.len(), 2);
+            for key in keys {
+                tx.remove(tables::MEDIA_REFS, &Key::empty().bytes(&key))?;
+            }
+            set_version(tx, 2)
+        })
+        .unwrap();
+        let system = Actor::system(org);
+        assert_eq!(
+            crm.visible_media(&alice, sent.hash).unwrap_err().kind(),
+            ErrorKind::NotFound,
+            "without references nothing is visible"
+        );
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(2));
+        let report = crm.verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+        assert!(crm.visible_media(&alice, sent.hash).is_ok());
+        assert!(crm.visible_media(&alice, sketch.hash).is_ok());
+        assert!(crm.visible_media(&system, sketch.hash).is_ok());
+    }
 }

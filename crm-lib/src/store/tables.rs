@@ -22,7 +22,9 @@ macro_rules! tables {
 tables! {
     /// `name` -> value. Holds `schema_version` (u32 BE).
     META = "meta";
-    /// `org | name` -> next id (u64 BE). Org 0 holds the organization sequence.
+    /// `org | name` -> next id (u64 BE). Org 0 holds the organization sequence. Also holds
+    /// retention's inbox mark, `inbox_pruned_through` (update id) and
+    /// `inbox_pruned_received_at` (i64 ms), see `services::retention`.
     SEQUENCES = "sequences";
     /// `org` -> Organization.
     ORGS = "orgs";
@@ -77,6 +79,11 @@ tables! {
     MEDIA = "media";
     /// `org | hash | chunk index (u32)` -> raw bytes.
     MEDIA_CHUNKS = "media_chunks";
+    /// `org | hash (32 bytes) | kind (u8: 1 message, 2 order) | id (u64)` -> (): the records
+    /// that carry a file as an attachment, so that serving a file can ask whether its reader
+    /// may see one of them. Listed by `chat::message_index_keys` and
+    /// `orders::order_index_keys`. Added in schema 3.
+    MEDIA_REFS = "media_refs";
     /// `org | audit` -> AuditEntry.
     AUDIT = "audit";
     /// `org | outbox` -> OutboxItem.

@@ -80,3 +80,50 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
         .unwrap();
     assert_eq!(order.id, OrderId(4), "the order sequence continues");
 }
+
+#[test]
+fn a_schema_1_file_migrates_through_2_to_3_and_verifies_clean() {
+    let (_dir, path) = legacy_copy();
+    let crm = Crm::open(&path).unwrap();
+    assert_eq!(crm.migrated_from(), Some(1));
+    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(crm.stats().unwrap().schema_version, Some(3));
+    let report = crm.verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+    assert!(
+        report.unchecked_tables.is_empty(),
+        "{:?}",
+        report.unchecked_tables
+    );
+
+    // Files attached after the migration are indexed and served by the new rule.
+    let org = crm.organization_by_slug("legacy").unwrap();
+    let legacy = crm
+        .customer_by_telegram(org.id, TelegramUserId(5_000_000_001))
+        .unwrap()
+        .unwrap();
+    let customer = Actor::customer(org.id, legacy.id);
+    let media = crm
+        .store_media(org.id, b"after the migration".to_vec(), "image/png".into())
+        .unwrap();
+    crm.post_inbound(
+        &customer,
+        InboundMessage {
+            customer: legacy.id,
+            order: None,
+            text: String::new(),
+            attachments: vec![Attachment {
+                media: media.hash,
+                kind: MediaKind::Photo,
+                file_name: None,
+                mime: media.mime.clone(),
+                size: media.size,
+            }],
+            telegram_message_id: None,
+        },
+    )
+    .unwrap();
+    assert!(crm.read_visible_media(&customer, media.hash).is_ok());
+    let report = crm.verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+}

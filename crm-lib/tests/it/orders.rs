@@ -716,3 +716,78 @@ fn usernames_are_unique_and_roles_must_exist() {
         .unwrap_err();
     assert_eq!(error.permission(), Some(Permission::ManageUsers));
 }
+
+#[test]
+fn a_stage_is_renamed_and_recoloured_without_touching_its_orders() {
+    let world = World::new();
+    let order = world.approved_order(1030, None);
+    let approved = world.stage("approved");
+    let update = StageUpdate {
+        name_en: "Accepted".into(),
+        name_ru: "Принят".into(),
+        color: "#112233".into(),
+    };
+    let error = world
+        .crm
+        .update_stage(&world.manager, approved, update.clone())
+        .unwrap_err();
+    assert_eq!(error.permission(), Some(Permission::ManageSettings));
+    let bad = StageUpdate {
+        color: "blue".into(),
+        ..update.clone()
+    };
+    assert_eq!(
+        world
+            .crm
+            .update_stage(&world.admin, approved, bad)
+            .unwrap_err()
+            .field(),
+        Some("color")
+    );
+    assert_eq!(
+        world
+            .crm
+            .update_stage(&world.admin, StageId(999), update.clone())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    let org = world
+        .crm
+        .update_stage(&world.admin, approved, update)
+        .unwrap();
+    let stage = org.pipeline.stage(approved).unwrap();
+    assert_eq!(
+        (
+            stage.name_en.as_str(),
+            stage.name_ru.as_str(),
+            stage.color.as_str()
+        ),
+        ("Accepted", "Принят", "#112233")
+    );
+    assert_eq!(stage.key, "approved");
+    assert_eq!(
+        world.crm.order(&world.admin, order.id).unwrap().stage,
+        approved
+    );
+    let moved = world
+        .crm
+        .move_order(&world.manager, order.id, world.stage("in_progress"))
+        .unwrap_err();
+    assert!(
+        moved.to_string().contains("needs an assignee"),
+        "transitions still apply: {moved}"
+    );
+    let page = world
+        .crm
+        .list_orders(
+            &world.admin,
+            &OrderFilter {
+                stage: Some(approved),
+                ..OrderFilter::default()
+            },
+            Page::first(5),
+        )
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+}

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     ActorRef, AuditFilter, ErrorKind, Language, Money, NewUser, Page, PaymentMethodId, Permission,
-    PermissionSet, RoleId, SettingsUpdate, Timestamp, UserId, UserStatus,
+    PermissionSet, RoleId, SettingsUpdate, StageId, StageUpdate, Timestamp, UserId, UserStatus,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/payment-methods", get(payment_methods).post(create_method))
         .route("/payment-methods/{id}/active", post(method_active))
         .route("/settings", get(settings).post(save_settings))
+        .route("/settings/stages/{id}", post(save_stage))
         .route("/audit", get(audit))
 }
 
@@ -869,6 +870,16 @@ async fn settings_page(
                             span.swatch style={ "background:" (stage.color) } {}
                             " " (stage.name(language)) " "
                             span.muted { "→ " (org.pipeline.next_stages(stage.id).iter().map(|next| next.name(language)).collect::<Vec<_>>().join(", ")) }
+                            details {
+                                summary { (staff.t("settings.edit_stage")) }
+                                form.form.inline method="post" action={ "/settings/stages/" (stage.id) } {
+                                    (csrf_field(staff))
+                                    label { "EN" input type="text" name="name_en" value=(stage.name_en) required maxlength="40"; }
+                                    label { "RU" input type="text" name="name_ru" value=(stage.name_ru) required maxlength="40"; }
+                                    label { (staff.t("settings.stage_color")) input type="color" name="color" value=(stage.color); }
+                                    button type="submit" { (staff.t("form.save")) }
+                                }
+                            }
                         }
                     }
                 }
@@ -938,6 +949,52 @@ async fn save_settings(
                 ..form
             };
             let markup = settings_page(&state, &staff, Some(&typed), &error, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+/// The stage form of the settings page.
+#[derive(Debug, Default, Deserialize)]
+struct StageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    name_ru: String,
+    #[serde(default)]
+    color: String,
+}
+
+/// `POST /settings/stages/{id}`: rename and recolour a stage (crm-lib checks
+/// `manage_settings` and the values).
+async fn save_stage(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<StageForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let stage = id
+        .parse()
+        .map(StageId)
+        .map_err(|_| AppError::not_found(format!("stage {id:?} not found")))?;
+    let update = StageUpdate {
+        name_en: form.name_en,
+        name_ru: form.name_ru,
+        color: form.color,
+    };
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.update_stage(&actor, stage, update)))
+        .await?;
+    match result {
+        Ok(_) => Ok(Redirect::to("/settings?done=stage_saved").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup = settings_page(&state, &staff, None, &error, None).await?;
             Ok((status, markup).into_response())
         }
     }

@@ -1,0 +1,191 @@
+//! Retention: deletes processed inbox items and finished outbox items once crm-lib's retention
+//! ages have passed ([`crm_lib::INBOX_RETENTION_DAYS`], [`crm_lib::OUTBOX_RETENTION_DAYS`]).
+//!
+//! The job runs shortly after start and then every hour. Each run calls crm-lib's prune
+//! methods in batches of [`BATCH`] items, one write transaction each, until a batch comes back
+//! short, so the writer is never held for long and other writes slip in between batches.
+//! crm-lib decides what may go; this module only keeps time.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use crm_lib::{INBOX_RETENTION_DAYS, OUTBOX_RETENTION_DAYS, Timestamp};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::AppState;
+
+/// Items deleted per write transaction.
+const BATCH: usize = 1000;
+/// The pause between runs.
+const PERIOD: Duration = Duration::from_secs(3600);
+/// The pause before the first run, so that start-up work goes first.
+const FIRST_RUN_AFTER: Duration = Duration::from_secs(30);
+
+/// The running retention job; [`RetentionHandle::stop`] ends it.
+pub(crate) struct RetentionHandle {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RetentionHandle {
+    /// Stops the job: a batch in progress finishes (it is one short write), no new one starts.
+    /// Waits at most a few seconds.
+    pub(crate) async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(8), self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+}
+
+/// Starts the job on the current runtime.
+pub(crate) fn start(state: AppState) -> RetentionHandle {
+    let (shutdown, receiver) = watch::channel(false);
+    let task = tokio::spawn(run(state, receiver));
+    RetentionHandle { shutdown, task }
+}
+
+async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut wait = FIRST_RUN_AFTER;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = Timestamp::now();
+        let cutoffs = Cutoffs {
+            inbox: now.minus_days(INBOX_RETENTION_DAYS),
+            outbox: now.minus_days(OUTBOX_RETENTION_DAYS),
+        };
+        match prune_once(&state, cutoffs, &shutdown).await {
+            Ok(pruned) if pruned.inbox + pruned.outbox > 0 => tracing::info!(
+                inbox = pruned.inbox,
+                outbox = pruned.outbox,
+                "retention deleted old inbox and outbox items"
+            ),
+            Ok(_) => tracing::debug!("retention found nothing old enough to delete"),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "retention failed"),
+        }
+        wait = PERIOD;
+    }
+}
+
+/// What is old enough to go: items finished before these moments.
+#[derive(Debug, Clone, Copy)]
+struct Cutoffs {
+    inbox: Timestamp,
+    outbox: Timestamp,
+}
+
+/// Items deleted by one run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Pruned {
+    inbox: u64,
+    outbox: u64,
+}
+
+/// One run: inbox, then outbox, each in batches until a batch comes back short or shutdown.
+async fn prune_once(
+    state: &AppState,
+    cutoffs: Cutoffs,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Pruned> {
+    let inbox = in_batches(shutdown, "inbox", |limit| {
+        state.blocking(move |crm| crm.prune_inbox(None, cutoffs.inbox, limit))
+    })
+    .await
+    .context("pruning the inbox")?;
+    let outbox = in_batches(shutdown, "outbox", |limit| {
+        state.blocking(move |crm| crm.prune_outbox(None, cutoffs.outbox, limit))
+    })
+    .await
+    .context("pruning the outbox")?;
+    Ok(Pruned { inbox, outbox })
+}
+
+/// Calls `batch(BATCH)` until it deletes fewer than `BATCH` items or shutdown is asked for;
+/// the total deleted.
+async fn in_batches<F, Fut>(
+    shutdown: &watch::Receiver<bool>,
+    what: &str,
+    mut batch: F,
+) -> crm_lib::Result<u64>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = crm_lib::Result<u64>>,
+{
+    let mut total = 0;
+    while !*shutdown.borrow() {
+        let deleted = batch(BATCH).await?;
+        total += deleted;
+        tracing::debug!(table = what, deleted, "retention batch");
+        if deleted < BATCH as u64 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::{Cli, Config};
+
+    #[tokio::test]
+    async fn a_run_deletes_finished_items_in_batches_and_keeps_pending_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .create_organization("studio", "Test", "test")
+            .unwrap()
+            .id;
+        let updates = BATCH as u64 + 5;
+        for update_id in 1..=updates {
+            crm.inbox_put(org, update_id, "{}".into(), crm_lib::INBOX_CAPACITY)
+                .unwrap();
+            crm.finish_update(org, update_id).unwrap();
+        }
+        crm.inbox_put(org, updates + 1, "{}".into(), crm_lib::INBOX_CAPACITY)
+            .unwrap();
+        let chat = crm_lib::ChatId(5);
+        let delivered = crm
+            .bot_call(org, chat, "sendMessage", r#"{"text":"a"}"#.into(), None)
+            .unwrap();
+        crm.outbox_delivered(org, delivered, None).unwrap();
+        let pending = crm
+            .bot_call(org, chat, "sendMessage", r#"{"text":"b"}"#.into(), None)
+            .unwrap();
+        let cli = Cli::parse_from(["crm-appliance"]);
+        let state = AppState::new(crm.clone(), org, Config::from_cli(&cli).unwrap());
+        let (_stop, receiver) = watch::channel(false);
+        let future = Timestamp::now().plus_millis(3_600_000);
+        let cutoffs = Cutoffs {
+            inbox: future,
+            outbox: future,
+        };
+
+        let pruned = prune_once(&state, cutoffs, &receiver).await.unwrap();
+
+        assert_eq!(
+            pruned,
+            Pruned {
+                inbox: updates,
+                outbox: 1
+            }
+        );
+        assert_eq!(crm.pending_updates(org, 10).unwrap().len(), 1);
+        assert!(crm.outbox_item(org, delivered).is_err());
+        assert!(crm.outbox_item(org, pending).is_ok());
+        assert!(crm.verify().unwrap().is_clean());
+    }
+}

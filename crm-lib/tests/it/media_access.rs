@@ -1,0 +1,210 @@
+//! Who may read a stored file: only those who may see a message or an order carrying it.
+//! Knowing the hash is not enough, and a file one may not see reads as not found.
+
+#![allow(clippy::unwrap_used)]
+
+use crm_lib::*;
+
+use crate::support::World;
+
+fn photo(world: &World, bytes: &[u8]) -> Media {
+    world
+        .crm
+        .store_media(world.org.id, bytes.to_vec(), "image/jpeg".into())
+        .unwrap()
+}
+
+fn attachment(media: &Media) -> Attachment {
+    Attachment {
+        media: media.hash,
+        kind: MediaKind::Photo,
+        file_name: None,
+        mime: media.mime.clone(),
+        size: media.size,
+    }
+}
+
+/// A message from `customer` carrying `media`, about `order` when given.
+fn customer_sends(world: &World, customer: &Actor, order: Option<OrderId>, media: &Media) {
+    world
+        .crm
+        .post_inbound(
+            customer,
+            InboundMessage {
+                customer: World::customer_id(customer),
+                order,
+                text: String::new(),
+                attachments: vec![attachment(media)],
+                telegram_message_id: None,
+            },
+        )
+        .unwrap();
+}
+
+fn read_kind(world: &World, actor: &Actor, hash: MediaHash) -> Option<ErrorKind> {
+    world
+        .crm
+        .read_visible_media(actor, hash)
+        .err()
+        .map(|error| error.kind())
+}
+
+fn assert_verifies(crm: &Crm) {
+    let report = crm.verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+    assert!(
+        report.unchecked_tables.is_empty(),
+        "{:?}",
+        report.unchecked_tables
+    );
+}
+
+#[test]
+fn a_worker_without_chat_customers_or_a_grant_cannot_read_a_customers_photo() {
+    let world = World::new();
+    let alice = world.customer(101, "Alice");
+    let media = photo(&world, b"alice's photo");
+    customer_sends(&world, &alice, None, &media);
+
+    let error = world
+        .crm
+        .read_visible_media(&world.worker, media.hash)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+    assert_eq!(
+        world
+            .crm
+            .visible_media(&world.worker, media.hash)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    // Another customer knows the hash no better.
+    let bob = world.customer(102, "Bob");
+    assert_eq!(
+        read_kind(&world, &bob, media.hash),
+        Some(ErrorKind::NotFound)
+    );
+}
+
+#[test]
+fn a_manager_reads_a_customers_photo_and_so_does_the_customer() {
+    let world = World::new();
+    let alice = world.customer(101, "Alice");
+    let media = photo(&world, b"alice's photo");
+    customer_sends(&world, &alice, None, &media);
+
+    let (stored, bytes) = world
+        .crm
+        .read_visible_media(&world.manager, media.hash)
+        .unwrap();
+    assert_eq!(stored, media);
+    assert_eq!(bytes, b"alice's photo");
+    assert_eq!(read_kind(&world, &alice, media.hash), None);
+    assert_eq!(read_kind(&world, &world.system, media.hash), None);
+    assert_verifies(&world.crm);
+}
+
+#[test]
+fn the_assignee_with_a_grant_reads_a_photo_sent_about_their_order_but_no_other() {
+    let world = World::new();
+    let order = world.assigned_order(201);
+    let customer = Actor::customer(world.org.id, order.customer);
+    let about_order = photo(&world, b"about the order");
+    let general = photo(&world, b"about nothing in particular");
+    customer_sends(&world, &customer, Some(order.id), &about_order);
+    customer_sends(&world, &customer, None, &general);
+
+    assert_eq!(read_kind(&world, &world.worker, about_order.hash), None);
+    assert_eq!(
+        read_kind(&world, &world.worker, general.hash),
+        Some(ErrorKind::NotFound),
+        "the grant covers the order's chat, not the whole conversation"
+    );
+    assert_eq!(
+        read_kind(&world, &world.worker2, about_order.hash),
+        Some(ErrorKind::NotFound),
+        "another worker holds no grant on the order"
+    );
+    assert_eq!(read_kind(&world, &world.manager, general.hash), None);
+}
+
+#[test]
+fn an_unknown_hash_is_not_found_for_everyone() {
+    let world = World::new();
+    let unknown = MediaHash([9; 32]);
+    for actor in [&world.manager, &world.worker, &world.admin, &world.system] {
+        assert_eq!(read_kind(&world, actor, unknown), Some(ErrorKind::NotFound));
+    }
+    // A file stored but attached to nothing is seen by no staff user either.
+    let loose = photo(&world, b"uploaded, never sent");
+    assert_eq!(
+        read_kind(&world, &world.admin, loose.hash),
+        Some(ErrorKind::NotFound)
+    );
+}
+
+#[test]
+fn an_order_attachment_is_readable_by_those_who_see_the_order() {
+    let world = World::new();
+    let alice = world.customer(101, "Alice");
+    let sketch = photo(&world, b"a sketch of the shop");
+    let order = world
+        .crm
+        .create_order(
+            &alice,
+            NewOrder {
+                title: "Shop bot".into(),
+                description: "Like in the sketch".into(),
+                // Attached twice: one reference is kept.
+                attachments: vec![sketch.hash, sketch.hash],
+                ..NewOrder::default()
+            },
+        )
+        .unwrap();
+    assert_verifies(&world.crm);
+
+    // In moderation: moderators see the order, a worker does not.
+    assert_eq!(read_kind(&world, &world.manager, sketch.hash), None);
+    assert_eq!(read_kind(&world, &alice, sketch.hash), None);
+    assert_eq!(
+        read_kind(&world, &world.worker, sketch.hash),
+        Some(ErrorKind::NotFound)
+    );
+    let bob = world.customer(102, "Bob");
+    assert_eq!(
+        read_kind(&world, &bob, sketch.hash),
+        Some(ErrorKind::NotFound)
+    );
+
+    // Approved, the order is visible to view_orders, and so is its file.
+    world.crm.approve_order(&world.manager, order.id).unwrap();
+    assert_eq!(read_kind(&world, &world.worker, sketch.hash), None);
+    assert_verifies(&world.crm);
+}
+
+#[test]
+fn a_deleted_order_no_longer_lends_its_file_to_anyone() {
+    let world = World::new();
+    let alice = world.customer(101, "Alice");
+    let sketch = photo(&world, b"a sketch to withdraw");
+    let order = world
+        .crm
+        .create_order(
+            &alice,
+            NewOrder {
+                title: "Withdrawn".into(),
+                description: "Changed my mind".into(),
+                attachments: vec![sketch.hash],
+                ..NewOrder::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(read_kind(&world, &world.manager, sketch.hash), None);
+    world.crm.delete_order(&alice, order.id).unwrap();
+    assert_eq!(
+        read_kind(&world, &world.manager, sketch.hash),
+        Some(ErrorKind::NotFound)
+    );
+    assert_verifies(&world.crm);
+}

@@ -1,0 +1,254 @@
+//! Retention: pruning processed inbox items and finished outbox items, bounded per call,
+//! never touching pending ones, and still recognising pruned updates sent again.
+
+use crm_lib::*;
+
+use crate::support::World;
+
+/// A cutoff after everything the test wrote: every finished item is old enough.
+fn future() -> Timestamp {
+    Timestamp::now().plus_millis(3_600_000)
+}
+
+fn put(world: &World, update_id: u64) {
+    assert_eq!(
+        world
+            .crm
+            .inbox_put(world.org.id, update_id, "{}".into(), INBOX_CAPACITY)
+            .unwrap(),
+        InboxPut::Inserted
+    );
+}
+
+fn is_gone(world: &World, update_id: u64) -> bool {
+    match world.crm.inbox_item(world.org.id, update_id) {
+        Ok(_) => false,
+        Err(error) => {
+            assert_eq!(error.kind(), ErrorKind::NotFound);
+            true
+        }
+    }
+}
+
+fn outbox_gone(world: &World, id: OutboxId) -> bool {
+    match world.crm.outbox_item(world.org.id, id) {
+        Ok(_) => false,
+        Err(error) => {
+            assert_eq!(error.kind(), ErrorKind::NotFound);
+            true
+        }
+    }
+}
+
+fn assert_clean(world: &World) {
+    let report = world.crm.verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+}
+
+/// Delivers whatever the fixture queued, so a test counts only its own items.
+fn deliver_everything(world: &World) {
+    for (org, item) in world.crm.due_outbox(future(), 10_000).unwrap() {
+        world.crm.outbox_delivered(org, item.id, None).unwrap();
+    }
+}
+
+fn bot_call(world: &World) -> OutboxId {
+    world
+        .crm
+        .bot_call(
+            world.org.id,
+            ChatId(101),
+            "sendMessage",
+            r#"{"text":"hi"}"#.into(),
+            None,
+        )
+        .unwrap()
+}
+
+#[test]
+fn old_done_inbox_items_are_pruned_and_pending_ones_never() {
+    let world = World::new();
+    let org = world.org.id;
+    for update_id in 1..=5 {
+        put(&world, update_id);
+    }
+    for update_id in [1, 2, 3, 5] {
+        world.crm.finish_update(org, update_id).unwrap();
+    }
+
+    // Nothing was received before the epoch.
+    assert_eq!(world.crm.prune_inbox(None, Timestamp(0), 1000).unwrap(), 0);
+
+    // The scan stops at pending update 4; update 5 waits behind it.
+    assert_eq!(world.crm.prune_inbox(None, future(), 1000).unwrap(), 3);
+    assert!(is_gone(&world, 1) && is_gone(&world, 2) && is_gone(&world, 3));
+    assert_eq!(
+        world.crm.inbox_item(org, 4).unwrap().state,
+        InboxState::Pending
+    );
+    assert!(!is_gone(&world, 5));
+    let pending: Vec<u64> = world
+        .crm
+        .pending_updates(org, 10)
+        .unwrap()
+        .iter()
+        .map(|item| item.update_id)
+        .collect();
+    assert_eq!(pending, vec![4]);
+    assert_eq!(world.crm.prune_inbox(None, future(), 1000).unwrap(), 0);
+
+    world.crm.finish_update(org, 4).unwrap();
+    assert_eq!(world.crm.prune_inbox(None, future(), 1000).unwrap(), 2);
+    assert!(is_gone(&world, 4) && is_gone(&world, 5));
+    assert_clean(&world);
+}
+
+#[test]
+fn a_pruned_update_id_sent_again_is_a_duplicate() {
+    let world = World::new();
+    let org = world.org.id;
+    for update_id in [10, 11] {
+        put(&world, update_id);
+        world.crm.finish_update(org, update_id).unwrap();
+    }
+    assert_eq!(world.crm.prune_inbox(Some(org), future(), 1000).unwrap(), 2);
+    assert!(is_gone(&world, 10) && is_gone(&world, 11));
+
+    // The emulator still numbers after the pruned updates.
+    assert_eq!(world.crm.inbox_last_update_id(org).unwrap(), Some(11));
+    for update_id in [11, 10, 3] {
+        assert_eq!(
+            world
+                .crm
+                .inbox_put(org, update_id, "{}".into(), INBOX_CAPACITY)
+                .unwrap(),
+            InboxPut::Duplicate,
+            "update {update_id}"
+        );
+    }
+    assert!(is_gone(&world, 11));
+    put(&world, 12);
+    assert_eq!(world.crm.inbox_last_update_id(org).unwrap(), Some(12));
+    assert_clean(&world);
+}
+
+#[test]
+fn delivered_and_failed_outbox_items_older_than_the_cutoff_are_pruned_and_pending_never() {
+    let world = World::new();
+    let org = world.org.id;
+    deliver_everything(&world);
+    let queued_before = world.outbox().len() as u64;
+    let delivered = bot_call(&world);
+    let failed = bot_call(&world);
+    let pending = bot_call(&world);
+    let behind = bot_call(&world);
+    world.crm.outbox_delivered(org, delivered, Some(7)).unwrap();
+    world
+        .crm
+        .outbox_failed(org, failed, "Bad Request: chat not found", false)
+        .unwrap();
+    world.crm.outbox_delivered(org, behind, Some(8)).unwrap();
+
+    // Nothing finished before the epoch.
+    assert_eq!(world.crm.prune_outbox(None, Timestamp(0), 1000).unwrap(), 0);
+
+    assert_eq!(
+        world.crm.prune_outbox(None, future(), 1000).unwrap(),
+        queued_before + 2
+    );
+    assert!(outbox_gone(&world, delivered) && outbox_gone(&world, failed));
+    assert_eq!(
+        world.crm.outbox_item(org, pending).unwrap().state,
+        OutboxState::Pending
+    );
+    assert!(!outbox_gone(&world, behind));
+    assert_eq!(world.crm.outbox_depth().unwrap(), 1);
+    assert_clean(&world);
+
+    world
+        .crm
+        .outbox_failed(
+            org,
+            pending,
+            "Forbidden: bot was blocked by the user",
+            false,
+        )
+        .unwrap();
+    assert_eq!(world.crm.prune_outbox(None, future(), 1000).unwrap(), 2);
+    assert!(world.outbox().is_empty());
+    assert_clean(&world);
+
+    // Ids keep growing after the table was emptied.
+    assert!(bot_call(&world).0 > behind.0);
+    assert_clean(&world);
+}
+
+#[test]
+fn pruning_is_bounded_by_the_limit() {
+    let world = World::new();
+    let org = world.org.id;
+    for update_id in 1..=5 {
+        put(&world, update_id);
+        world.crm.finish_update(org, update_id).unwrap();
+    }
+    let counts: Vec<u64> = (0..4)
+        .map(|_| world.crm.prune_inbox(None, future(), 2).unwrap())
+        .collect();
+    assert_eq!(counts, vec![2, 2, 1, 0]);
+    assert_eq!(world.crm.prune_inbox(None, future(), 0).unwrap(), 0);
+
+    deliver_everything(&world);
+    world.crm.prune_outbox(None, future(), 10_000).unwrap();
+    for _ in 0..5 {
+        let id = bot_call(&world);
+        world.crm.outbox_delivered(org, id, None).unwrap();
+    }
+    let counts: Vec<u64> = (0..4)
+        .map(|_| world.crm.prune_outbox(None, future(), 2).unwrap())
+        .collect();
+    assert_eq!(counts, vec![2, 2, 1, 0]);
+    assert_clean(&world);
+}
+
+#[test]
+fn pruning_one_organization_leaves_the_others_alone() {
+    let world = World::new();
+    let org = world.org.id;
+    let other = world
+        .crm
+        .create_organization("studio", "Other Studio", "other")
+        .unwrap()
+        .id;
+    for update_id in [1, 2] {
+        world
+            .crm
+            .inbox_put(other, update_id, "{}".into(), INBOX_CAPACITY)
+            .unwrap();
+        world.crm.finish_update(other, update_id).unwrap();
+    }
+    put(&world, 1);
+    world.crm.finish_update(org, 1).unwrap();
+
+    assert_eq!(world.crm.prune_inbox(Some(org), future(), 1000).unwrap(), 1);
+    assert!(world.crm.inbox_item(other, 1).is_ok());
+    // One organization's mark says nothing about another's update ids.
+    assert_eq!(
+        world.crm.prune_inbox(Some(other), future(), 1000).unwrap(),
+        2
+    );
+    assert_eq!(
+        world
+            .crm
+            .inbox_put(org, 2, "{}".into(), INBOX_CAPACITY)
+            .unwrap(),
+        InboxPut::Inserted
+    );
+    assert_eq!(
+        world
+            .crm
+            .inbox_put(other, 2, "{}".into(), INBOX_CAPACITY)
+            .unwrap(),
+        InboxPut::Duplicate
+    );
+    assert_clean(&world);
+}
