@@ -184,7 +184,7 @@ fn bench_list_orders(criterion: &mut Criterion, summary: &mut Vec<String>) {
     // routine call, so filtering the list benches out never touches the file.
     let mut store: Option<(Crm, Actor, OrderFilter)> = None;
     let mut open = || -> (Crm, Actor, OrderFilter) {
-        let path = scale_store(orders).unwrap();
+        let path = scale_store(orders, orders * 10).unwrap();
         let opened = Instant::now();
         let crm = Crm::open_with(&path, CrmOptions::default()).unwrap();
         eprintln!(

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crm_lib::{
-    Actor, AssignTo, Crm, CrmOptions, CustomerId, NewOrder, NewUser, OrgId, Password,
-    SettingsUpdate, StageId, TelegramProfile, TelegramUserId, Tx, UserId, View,
+    Actor, AssignTo, Crm, CrmOptions, CustomerId, InboundMessage, NewOrder, NewUser, OrderId,
+    OrgId, OutboundMessage, Password, SettingsUpdate, StageId, TelegramProfile, TelegramUserId, Tx,
+    UserId, View,
 };
 
 /// The error of the set-up helpers: a crm-lib error or an I/O error of the cache directory.
@@ -36,8 +37,9 @@ pub const SCALE_MANAGER: &str = "manager";
 /// How many workers the large store's orders are assigned to.
 pub const SCALE_WORKERS: usize = 8;
 
-/// The password of every staff user of the bench stores.
-const BENCH_PASSWORD: &str = "bench-password-not-secret";
+/// The password of every staff user of the bench stores (made up for the bench; the stores
+/// live under `target/` only).
+pub const SCALE_PASSWORD: &str = "bench-password-not-secret";
 
 /// Opens a new store in `dir` (file `crm.redb`) with default options (quick repair on), creates
 /// a studio organization without an open-order limit, so benches can create orders for the same
@@ -54,9 +56,21 @@ pub fn fresh_store(dir: &Path, customers: u64) -> BenchResult<(Crm, OrgId, Vec<C
     Ok((crm, org, customers))
 }
 
+/// The scale of SPEC section 7: one million orders.
+pub const SPEC_ORDERS: u64 = 1_000_000;
+
+/// The scale of SPEC section 7: ten million messages.
+pub const SPEC_MESSAGES: u64 = 10_000_000;
+
+/// How many messages one write transaction posts while building the large store.
+const MESSAGE_BATCH: u64 = 10_000;
+
 /// The path of a store with `orders` orders spread over [`SCALE_CUSTOMERS`] customers, in
-/// every stage of the studio pipeline (most delivered). Built on first use and cached as
-/// `target/bench-data/orders-{orders}-v{SCHEMA_VERSION}.redb`; a missing file is rebuilt.
+/// every stage of the studio pipeline (most delivered), and `messages` messages in those
+/// customers' conversations: two of every three written by the customer through the bot, one
+/// by staff and delivered; every third is about the customer's latest order. Built on first
+/// use and cached as `target/bench-data/orders-{orders}-messages-{messages}-v{SCHEMA_VERSION}.redb`;
+/// a missing file is rebuilt.
 ///
 /// The build writes to a temporary name and renames the file when it is complete, so an
 /// interrupted build never leaves a file that looks finished. It reports its progress on
@@ -68,11 +82,14 @@ pub fn fresh_store(dir: &Path, customers: u64) -> BenchResult<(Crm, OrgId, Vec<C
 /// # Errors
 /// Any crm-lib error of the build, or an I/O error creating, removing or renaming files in
 /// the cache directory.
-pub fn scale_store(orders: u64) -> BenchResult<PathBuf> {
+pub fn scale_store(orders: u64, messages: u64) -> BenchResult<PathBuf> {
     let dir = bench_data_dir();
     std::fs::create_dir_all(&dir)
         .map_err(|error| format!("creating {}: {error}", dir.display()))?;
-    let name = format!("orders-{orders}-v{}.redb", crm_lib::SCHEMA_VERSION);
+    let name = format!(
+        "orders-{orders}-messages-{messages}-v{}.redb",
+        crm_lib::SCHEMA_VERSION
+    );
     let path = dir.join(&name);
     if path.exists() {
         return Ok(path);
@@ -86,10 +103,10 @@ pub fn scale_store(orders: u64) -> BenchResult<PathBuf> {
     }
     let started = Instant::now();
     eprintln!(
-        "scale store: building {orders} orders over {SCALE_CUSTOMERS} customers in {}",
+        "scale store: building {orders} orders and {messages} messages over {SCALE_CUSTOMERS} customers in {}",
         building.display()
     );
-    build_scale_store(&building, orders, started)?;
+    build_scale_store(&building, orders, messages, started)?;
     std::fs::rename(&building, &path).map_err(|error| {
         format!(
             "renaming {} to {}: {error}",
@@ -102,8 +119,7 @@ pub fn scale_store(orders: u64) -> BenchResult<PathBuf> {
         .len();
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
-        "scale store: built {orders} orders in {seconds:.1} s ({:.0} orders/s), {:.1} MiB, {}",
-        orders as f64 / seconds.max(f64::EPSILON),
+        "scale store: built {orders} orders and {messages} messages in {seconds:.1} s, {:.1} MiB, {}",
         size as f64 / (1024.0 * 1024.0),
         path.display()
     );
@@ -256,7 +272,7 @@ impl Fate {
     }
 }
 
-fn build_scale_store(path: &Path, orders: u64, started: Instant) -> BenchResult<()> {
+fn build_scale_store(path: &Path, orders: u64, messages: u64, started: Instant) -> BenchResult<()> {
     let crm = Crm::open_with(path, CrmOptions::default())?;
     let org = unlimited_studio(&crm)?;
     let system = Actor::system(org);
@@ -266,7 +282,7 @@ fn build_scale_store(path: &Path, orders: u64, started: Instant) -> BenchResult<
             NewUser {
                 display_name: username.clone(),
                 username,
-                password: Password::parse(BENCH_PASSWORD)?,
+                password: Password::parse(SCALE_PASSWORD)?,
                 roles: vec![role.to_string()],
                 must_change_password: false,
             },
@@ -299,20 +315,34 @@ fn build_scale_store(path: &Path, orders: u64, started: Instant) -> BenchResult<
     };
     let customers = std::sync::Arc::new(customers);
     let workers = std::sync::Arc::new(workers);
+    let mut latest: Vec<Option<OrderId>> = vec![None; customers.len()];
     let report_every = (orders / 20).max(LOAD_BATCH);
     let mut next_report = report_every;
     let mut start = 0;
     while start < orders {
         let stop = (start + LOAD_BATCH).min(orders);
         let (customers, workers) = (customers.clone(), workers.clone());
-        crm.write(move |tx| {
+        let created = crm.write(move |tx| {
+            let mut created = Vec::with_capacity(usize::try_from(stop - start).unwrap_or(0));
             for index in start..stop {
-                let customer = customers[(mix(index) % customers.len() as u64) as usize];
+                let slot = (mix(index) % customers.len() as u64) as usize;
                 let worker = workers[(index % workers.len() as u64) as usize];
-                load_order(tx, &Actor::system(org), index, customer, worker, stages)?;
+                let order = load_order(
+                    tx,
+                    &Actor::system(org),
+                    index,
+                    customers[slot],
+                    worker,
+                    stages,
+                )?;
+                created.push((slot, order));
             }
-            deliver_outbox(tx)
+            deliver_outbox(tx)?;
+            Ok(created)
         })?;
+        for (slot, order) in created {
+            latest[slot] = Some(order);
+        }
         start = stop;
         if start >= next_report || start == orders {
             let seconds = started.elapsed().as_secs_f64();
@@ -323,8 +353,87 @@ fn build_scale_store(path: &Path, orders: u64, started: Instant) -> BenchResult<
             next_report += report_every;
         }
     }
+    load_messages(&crm, org, &customers, &latest, messages, started)?;
     crm.close();
     Ok(())
+}
+
+/// Posts `messages` messages in batches of [`MESSAGE_BATCH`], round robin over `customers`:
+/// message `index` is outbound (staff, as the system, then delivered) when `index % 3 == 2`,
+/// inbound otherwise, and about the customer's latest order when `index % 3 == 0`.
+fn load_messages(
+    crm: &Crm,
+    org: OrgId,
+    customers: &std::sync::Arc<Vec<CustomerId>>,
+    latest: &[Option<OrderId>],
+    messages: u64,
+    started: Instant,
+) -> BenchResult<()> {
+    let latest = std::sync::Arc::new(latest.to_vec());
+    let report_every = (messages / 20).max(MESSAGE_BATCH);
+    let mut next_report = report_every;
+    let mut start = 0;
+    while start < messages {
+        let stop = (start + MESSAGE_BATCH).min(messages);
+        let (customers, latest) = (customers.clone(), latest.clone());
+        crm.write(move |tx| {
+            let system = Actor::system(org);
+            for index in start..stop {
+                let slot = (index % customers.len() as u64) as usize;
+                let customer = customers[slot];
+                let order = if index % 3 == 0 { latest[slot] } else { None };
+                let text = message_text(index);
+                if index % 3 == 2 {
+                    tx.post_outbound(
+                        &system,
+                        OutboundMessage {
+                            customer,
+                            order,
+                            text,
+                            attachments: Vec::new(),
+                        },
+                    )?;
+                } else {
+                    tx.post_inbound(
+                        &system,
+                        InboundMessage {
+                            customer,
+                            order,
+                            text,
+                            attachments: Vec::new(),
+                            telegram_message_id: Some(i64::try_from(index).unwrap_or(i64::MAX)),
+                        },
+                    )?;
+                }
+            }
+            deliver_outbox(tx)
+        })?;
+        start = stop;
+        if start >= next_report || start == messages {
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!("scale store: {start}/{messages} messages, {seconds:.0} s");
+            next_report += report_every;
+        }
+    }
+    Ok(())
+}
+
+/// A short chat line, different for each index.
+fn message_text(index: u64) -> String {
+    const LINES: [&str; 8] = [
+        "Hello! Any news on my order?",
+        "Could we move the call to Thursday afternoon?",
+        "I have sent the logo files, please check.",
+        "The test build works, only the menu is slow on my phone.",
+        "Thank you, the invoice is paid.",
+        "Please add one more page with prices.",
+        "When can you start?",
+        "Looks great, we can go live.",
+    ];
+    format!(
+        "{} (#{index})",
+        LINES[(mix(index) % LINES.len() as u64) as usize]
+    )
 }
 
 /// Creates order number `index` for `customer` and moves it to its [`Fate`], as the system
@@ -336,21 +445,21 @@ fn load_order(
     customer: CustomerId,
     worker: UserId,
     stages: StudioStages,
-) -> crm_lib::Result<()> {
+) -> crm_lib::Result<OrderId> {
     let order = tx.create_order(system, order_request(index, customer))?.id;
     let fate = Fate::of(index);
     match fate {
-        Fate::Pending => return Ok(()),
+        Fate::Pending => return Ok(order),
         Fate::Rejected => {
             tx.reject_order(system, order, "Out of scope for the studio")?;
-            return Ok(());
+            return Ok(order);
         }
         _ => {
             tx.approve_order(system, order)?;
         }
     }
     if fate == Fate::Approved {
-        return Ok(());
+        return Ok(order);
     }
     tx.assign_order(system, order, AssignTo::User(worker))?;
     let path = [
@@ -364,15 +473,17 @@ fn load_order(
             tx.move_order(system, order, stage)?;
         }
     }
-    Ok(())
+    Ok(order)
 }
 
-/// Marks every due outbox item delivered, as the outbox job of a running appliance would have
-/// long done for old orders, so the large store has no backlog of notifications.
+/// Marks every due outbox item delivered (staff messages as sent, with a Telegram message id),
+/// as the outbox job of a running appliance would have long done for old orders, so the large
+/// store has no backlog of notifications.
 fn deliver_outbox(tx: &mut Tx<'_>) -> crm_lib::Result<()> {
     let due = crm_lib::due_outbox_in(&*tx, tx.now(), usize::MAX)?;
     for (org, item) in due {
-        tx.outbox_delivered(org, item.id, None)?;
+        let telegram_message_id = i64::try_from(item.id.0).ok();
+        tx.outbox_delivered(org, item.id, telegram_message_id)?;
     }
     Ok(())
 }

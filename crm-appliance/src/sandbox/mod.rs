@@ -11,6 +11,7 @@
 //! off.
 
 mod api;
+mod bench;
 mod control;
 pub(crate) mod emulator;
 mod page;
@@ -42,4 +43,5 @@ pub fn routes() -> Router<AppState> {
                 .delete(control::clear_faults),
         )
         .route("/sandbox/stats", get(control::stats))
+        .route("/sandbox/bench/static", get(bench::static_sample))
 }

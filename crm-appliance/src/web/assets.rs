@@ -33,7 +33,12 @@ pub async fn serve(Path(path): Path<String>, headers: axum::http::HeaderMap) -> 
         return StatusCode::NOT_MODIFIED.into_response();
     }
     let mime = file.metadata.mimetype().to_string();
-    let mut response = file.data.into_owned().into_response();
+    // Compiled-in files are borrowed from the binary: served without a copy.
+    let body = match file.data {
+        std::borrow::Cow::Borrowed(bytes) => axum::body::Bytes::from_static(bytes),
+        std::borrow::Cow::Owned(bytes) => axum::body::Bytes::from(bytes),
+    };
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&mime) {
         headers.insert(header::CONTENT_TYPE, value);

@@ -60,8 +60,7 @@ impl FromRequestParts<AppState> for ApiUser {
         };
         let org = state.org();
         let (user, actor) = state
-            .blocking(move |crm| crm.authenticate_api_token(org, &token))
-            .await
+            .read_now(move |crm| crm.authenticate_api_token(org, &token))
             .map_err(|error| match error.kind() {
                 crm_lib::ErrorKind::PermissionDenied => {
                     ApiError::new(ApiErrorKind::Unauthorized, error.message())

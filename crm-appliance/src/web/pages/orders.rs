@@ -136,19 +136,18 @@ async fn list(
         None => Page::first(PAGE_SIZE),
     };
     let actor = staff.actor.clone();
-    // One blocking call and one snapshot: the page, its names and the filter choices.
-    let data = state
-        .blocking(move |crm| {
-            crm.read(|view| {
-                Ok(ListData {
-                    rows: crm_lib::order_rows_in(view, &actor, &filter, page_request)?,
-                    org: crm_lib::organization_in(view, actor.org)?,
-                    markers: crm_lib::markers_in(view, &actor)?,
-                    staff: crm_lib::staff_names_in(view, &actor)?,
-                })
+    // One snapshot, read on this thread (a page of rows): the page, its names and the filter
+    // choices.
+    let data = state.read_now(move |crm| {
+        crm.read(|view| {
+            Ok(ListData {
+                rows: crm_lib::order_rows_in(view, &actor, &filter, page_request)?,
+                org: crm_lib::organization_in(view, actor.org)?,
+                markers: crm_lib::markers_in(view, &actor)?,
+                staff: crm_lib::staff_names_in(view, &actor)?,
             })
         })
-        .await?;
+    })?;
     let language = staff.language;
     let base = query.without_cursor();
     let chosen =
