@@ -13,6 +13,8 @@ rust_i18n::i18n!("../assets/locales", fallback = "en");
 pub mod admin_channel;
 pub mod bot;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jobs;
 pub mod sandbox;
 pub mod startup;

@@ -101,6 +101,20 @@ impl AppState {
         f(&self.inner.crm)
     }
 
+    /// Runs `f` in a write transaction of the group-commit writer and resolves once it is
+    /// durable, without holding a thread meanwhile ([`Crm::write_async`]): the hot write paths
+    /// (API creates, the bot's inbox) use this; the rest go through [`AppState::blocking`].
+    ///
+    /// # Errors
+    /// As [`Crm::write`].
+    pub async fn write<R, F>(&self, f: F) -> crm_lib::Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut crm_lib::Tx<'_>) -> crm_lib::Result<R> + Send + 'static,
+    {
+        self.inner.crm.write_async(f).await
+    }
+
     /// Runs a blocking crm-lib call on tokio's blocking pool, keeping the tracing span.
     ///
     /// # Errors

@@ -651,10 +651,23 @@ fn restore(
     force: bool,
     io: &mut Io<'_>,
 ) -> Result<()> {
+    // The directories this restore creates, removed again when it fails: a refused backup
+    // leaves no trace.
+    let created: Vec<PathBuf> = data_dir
+        .ancestors()
+        .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+        .map(Path::to_path_buf)
+        .collect();
     create_private_dir(data_dir)?;
     let bar = spinner("restoring", io.terminal);
     let report = crm_lib::restore(input, data_file, force);
     bar.finish_and_clear();
+    if report.is_err() {
+        for dir in &created {
+            // Only empty directories go; anything that appeared meanwhile stays.
+            let _ = fs::remove_dir(dir);
+        }
+    }
     let report = report.map_err(|error| {
         if error.kind() == ErrorKind::Busy {
             busy(data_file)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase};
 
 use crate::model::Timestamp;
-use crate::store::{ReadTx, Tx, Writer, schema};
+use crate::store::{ReadTx, Tx, Writer, Written, schema};
 use crate::{Error, ErrorKind, Result};
 
 /// How to open the store. Defaults suit the appliance on a small machine.
@@ -108,7 +108,7 @@ impl Crm {
     /// Runs `f` in a write transaction of the group-commit writer and returns once its effects
     /// are durable (`Durability::Immediate`, shared with concurrent callers). When `f` returns an
     /// error, nothing it wrote is kept. Blocks the calling thread; async callers use
-    /// `spawn_blocking`.
+    /// [`Crm::write_async`].
     ///
     /// # Errors
     /// Whatever `f` returns, or [`ErrorKind::Storage`] when the commit fails.
@@ -118,6 +118,20 @@ impl Crm {
         F: FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
     {
         self.inner.writer.write(f)
+    }
+
+    /// [`Crm::write`] for async callers: queues `f` without blocking and returns a future that
+    /// resolves once its effects are durable, woken by the writer thread. No runtime is
+    /// assumed (the future is plain `std`). Dropping the future does not cancel the write.
+    ///
+    /// # Errors
+    /// As [`Crm::write`], when awaited.
+    pub fn write_async<R, F>(&self, f: F) -> Written<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    {
+        self.inner.writer.write_async(f)
     }
 
     /// Calls `hook` on the writer thread after every durable commit that changed something, so

@@ -39,6 +39,8 @@
 
 mod crm;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 mod password;
 pub mod services;
@@ -51,7 +53,7 @@ pub use model::*;
 pub use password::{Password, generate_password};
 pub use services::*;
 pub use store::schema::{SCHEMA_VERSION, write_schema_v1_file};
-pub use store::{ReadTx, Tx, View};
+pub use store::{ReadTx, Tx, View, Written};
 
 /// Media is stored in chunks of this many bytes (256 KiB).
 pub const MEDIA_CHUNK_SIZE: usize = 256 * 1024;

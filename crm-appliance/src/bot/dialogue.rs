@@ -101,8 +101,13 @@ impl Wizard {
 /// Storage only.
 pub(crate) fn load(view: &impl View, org: OrgId, chat: ChatId) -> crm_lib::Result<Dialogue> {
     Ok(crm_lib::dialogue_in(view, org, chat)?
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .map(|bytes| decode(&bytes))
         .unwrap_or_default())
+}
+
+/// A stored state's bytes as the state (`Idle` when they do not decode).
+pub(crate) fn decode(bytes: &[u8]) -> Dialogue {
+    serde_json::from_slice(bytes).unwrap_or_default()
 }
 
 /// Stores the chat's state in `tx` (`Idle` deletes it).

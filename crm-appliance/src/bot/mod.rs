@@ -26,7 +26,7 @@ mod customer;
 pub(crate) mod dialogue;
 mod handler;
 pub(crate) mod keyboards;
-mod processor;
+pub(crate) mod processor;
 pub(crate) mod render;
 mod staff;
 pub(crate) mod updates;

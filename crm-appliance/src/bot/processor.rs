@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crm_lib::{Attachment, ChatId, ErrorKind, InboxItem, MediaKind};
+use crm_lib::{
+    Attachment, ChatId, Crm, ErrorKind, InboxItem, Media, MediaKind, OrgId, TelegramUserId, View,
+};
 use serde_json::json;
 use teloxide::types::{Message, Update, UpdateKind};
 use tokio::sync::watch;
@@ -49,7 +51,7 @@ enum Outcome {
 }
 
 /// The chat an update belongs to, for keeping each chat's updates in order.
-fn chat_key(payload: &str) -> i64 {
+pub(crate) fn chat_key(payload: &str) -> i64 {
     let value: serde_json::Value = match serde_json::from_str(payload) {
         Ok(value) => value,
         Err(_) => return 0,
@@ -195,6 +197,7 @@ async fn process(
     item: InboxItem,
 ) -> Outcome {
     let update_id = item.update_id;
+    let received_at = item.received_at;
     let update: Update = match serde_json::from_str(&item.payload) {
         Ok(update) => update,
         Err(error) => {
@@ -216,21 +219,14 @@ async fn process(
     let bot_username = telegram.bot_username();
     let chat = update.chat().map(|chat| ChatId(chat.id.0));
     let result = state
-        .blocking(move |crm| {
-            crm.write(move |tx| {
-                let ctx = Ctx {
-                    org,
-                    update_id,
-                    bot_username: bot_username.as_deref(),
-                    files: &files,
-                };
-                handler::handle(tx, &ctx, &update)
-            })
-        })
+        .write(handling(org, update_id, update, bot_username, files))
         .await;
     match result {
         Ok(()) => {
             forget_attempts(attempts, update_id);
+            state
+                .metrics()
+                .record_bot_update(crm_lib::Timestamp::now().0 - received_at.0);
             Outcome::Done
         }
         Err(error) if error.kind() == ErrorKind::Storage => {
@@ -264,8 +260,44 @@ async fn process(
     }
 }
 
+/// Handles a parsed update in one `crm.write` that also marks it done, with the files fetched
+/// for it. Blocks for the write.
+///
+/// # Errors
+/// Storage (nothing kept, the update stays pending); a business error that escaped a flow.
+pub(crate) fn handle_in_write(
+    crm: &Crm,
+    org: OrgId,
+    update_id: u64,
+    update: Update,
+    bot_username: Option<String>,
+    files: Vec<Prepared>,
+) -> crm_lib::Result<()> {
+    crm.write(handling(org, update_id, update, bot_username, files))
+}
+
+/// The write job that handles one update: its effects, dialogue state, replies (outbox) and
+/// `finish_update`, all in one transaction.
+fn handling(
+    org: OrgId,
+    update_id: u64,
+    update: Update,
+    bot_username: Option<String>,
+    files: Vec<Prepared>,
+) -> impl FnOnce(&mut crm_lib::Tx<'_>) -> crm_lib::Result<()> + Send + 'static {
+    move |tx| {
+        let ctx = Ctx {
+            org,
+            update_id,
+            bot_username: bot_username.as_deref(),
+            files: &files,
+        };
+        handler::handle(tx, &ctx, &update)
+    }
+}
+
 /// One file of a message: its Telegram id and what to store it as.
-struct Wanted {
+pub(crate) struct Wanted {
     file_id: String,
     size: u64,
     kind: MediaKind,
@@ -351,6 +383,60 @@ fn wanted_file(message: &Message) -> Option<Wanted> {
     None
 }
 
+impl Wanted {
+    /// The file, once stored as `media`, as the handler gets it.
+    pub(crate) fn stored_as(self, media: Media) -> Prepared {
+        Prepared::Stored(Attachment {
+            media: media.hash,
+            kind: self.kind,
+            file_name: self.file_name,
+            mime: media.mime,
+            size: media.size,
+        })
+    }
+
+    /// Whether the file is larger than the Bot API lets a bot download.
+    pub(crate) fn too_large(&self) -> bool {
+        self.size > api_limit()
+    }
+}
+
+/// The file of a private message from someone with a usable Telegram id, with the chat and
+/// the sender: what [`prepare_files`] may fetch.
+pub(crate) fn file_candidate(update: &Update) -> Option<(Wanted, ChatId, TelegramUserId)> {
+    let UpdateKind::Message(message) = &update.kind else {
+        return None;
+    };
+    if !message.chat.is_private() {
+        return None;
+    }
+    let wanted = wanted_file(message)?;
+    let telegram = handler::telegram_id(message.from.as_ref()?)?;
+    Some((wanted, ChatId(message.chat.id.0), telegram))
+}
+
+/// Whether the conversation in `chat` can use a file now: a customer chatting, idle, or at
+/// the form's attachments step (not a staff user, nor a text step, where it is refused
+/// unread).
+///
+/// # Errors
+/// Storage.
+pub(crate) fn wants_files(
+    view: &impl View,
+    org: OrgId,
+    chat: ChatId,
+    telegram: TelegramUserId,
+) -> crm_lib::Result<bool> {
+    if crm_lib::user_by_telegram_in(view, org, telegram)?.is_some() {
+        return Ok(false);
+    }
+    Ok(match dialogue::load(view, org, chat)? {
+        Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
+        Dialogue::RejectReason { .. } => false,
+        Dialogue::Idle | Dialogue::Chatting { .. } => true,
+    })
+}
+
 /// Fetches and stores the file of a customer's private message when the conversation can use
 /// it (chat, or the form's attachments step; not a text step, where it is refused unread).
 /// `Err(())` means try again later (the Bot API or the store failed for now).
@@ -359,41 +445,18 @@ async fn prepare_files(
     api: &BotApi,
     update: &Update,
 ) -> Result<Vec<Prepared>, ()> {
-    let UpdateKind::Message(message) = &update.kind else {
-        return Ok(Vec::new());
-    };
-    if !message.chat.is_private() {
-        return Ok(Vec::new());
-    }
-    let Some(wanted) = wanted_file(message) else {
-        return Ok(Vec::new());
-    };
-    let Some(from) = message.from.as_ref() else {
-        return Ok(Vec::new());
-    };
-    let Some(telegram) = handler::telegram_id(from) else {
+    let Some((wanted, chat, telegram)) = file_candidate(update) else {
         return Ok(Vec::new());
     };
     let org = state.org();
-    let chat = ChatId(message.chat.id.0);
-    let (is_staff, state_now) = state
-        .blocking(move |crm| {
-            let staff = crm.user_by_telegram(org, telegram)?.is_some();
-            let state = crm.read(|view| dialogue::load(view, org, chat))?;
-            Ok((staff, state))
-        })
+    let wanted_here = state
+        .blocking(move |crm| crm.read(|view| wants_files(view, org, chat, telegram)))
         .await
         .map_err(|_| ())?;
-    let wanted_here = !is_staff
-        && match state_now {
-            Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
-            Dialogue::RejectReason { .. } => false,
-            Dialogue::Idle | Dialogue::Chatting { .. } => true,
-        };
     if !wanted_here {
         return Ok(Vec::new());
     }
-    if wanted.size > api_limit() {
+    if wanted.too_large() {
         return Ok(vec![Prepared::Failed]);
     }
     let file = match api
@@ -429,13 +492,7 @@ async fn prepare_files(
         .blocking(move |crm| crm.store_media(org, bytes, mime))
         .await;
     match stored {
-        Ok(media) => Ok(vec![Prepared::Stored(Attachment {
-            media: media.hash,
-            kind: wanted.kind,
-            file_name: wanted.file_name,
-            mime: media.mime,
-            size: media.size,
-        })]),
+        Ok(media) => Ok(vec![wanted.stored_as(media)]),
         Err(error) if error.kind() == ErrorKind::Storage => Err(()),
         Err(_) => Ok(vec![Prepared::Failed]),
     }

@@ -77,10 +77,7 @@ async fn webhook(
     let Ok(payload) = String::from_utf8(body.to_vec()) else {
         return StatusCode::BAD_REQUEST;
     };
-    let Some(update_id) = serde_json::from_str::<Value>(&payload)
-        .ok()
-        .and_then(|update| update.get("update_id").and_then(Value::as_u64))
-    else {
+    let Some(update_id) = update_id_of(&payload) else {
         return StatusCode::BAD_REQUEST;
     };
     let org = state.org();
@@ -109,6 +106,13 @@ async fn webhook(
     }
 }
 
+/// The `update_id` of a webhook body, when it is a JSON object with one.
+pub(crate) fn update_id_of(payload: &str) -> Option<u64> {
+    serde_json::from_str::<Value>(payload)
+        .ok()
+        .and_then(|update| update.get("update_id").and_then(Value::as_u64))
+}
+
 /// Stores one getUpdates answer in one transaction; returns the highest update id handled
 /// (stored, repeated, or refused for good), and whether the inbox was full.
 async fn store(
@@ -130,30 +134,28 @@ async fn store(
     let org = state.org();
     let capacity = telegram.capacity();
     let result = state
-        .blocking(move |crm| {
-            crm.write(move |tx| {
-                let mut last = None;
-                let mut inserted = false;
-                let mut full = false;
-                for (id, payload) in items {
-                    match tx.inbox_put(org, id, payload, capacity) {
-                        Ok(put) => {
-                            inserted |= put == InboxPut::Inserted;
-                            last = Some(id);
-                        }
-                        Err(error) if error.kind() == ErrorKind::InvalidInput => {
-                            tracing::warn!(update_id = id, error = %error, "dropping an update that cannot be stored");
-                            last = Some(id);
-                        }
-                        Err(error) if error.kind() == ErrorKind::Busy => {
-                            full = true;
-                            break;
-                        }
-                        Err(error) => return Err(error),
+        .write(move |tx| {
+            let mut last = None;
+            let mut inserted = false;
+            let mut full = false;
+            for (id, payload) in items {
+                match tx.inbox_put(org, id, payload, capacity) {
+                    Ok(put) => {
+                        inserted |= put == InboxPut::Inserted;
+                        last = Some(id);
                     }
+                    Err(error) if error.kind() == ErrorKind::InvalidInput => {
+                        tracing::warn!(update_id = id, error = %error, "dropping an update that cannot be stored");
+                        last = Some(id);
+                    }
+                    Err(error) if error.kind() == ErrorKind::Busy => {
+                        full = true;
+                        break;
+                    }
+                    Err(error) => return Err(error),
                 }
-                Ok((last, inserted, full))
-            })
+            }
+            Ok((last, inserted, full))
         })
         .await;
     match result {

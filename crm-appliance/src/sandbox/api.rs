@@ -9,7 +9,8 @@
 //! editMessageCaption, deleteMessage, answerCallbackQuery, sendPhoto, sendDocument, sendVoice,
 //! sendVideo, sendAudio, sendMediaGroup, sendChatAction, getFile, leaveChat, logOut, close.
 //! Unknown methods answer 404 as Telegram does. Injected faults (see `control`) answer before
-//! the method runs.
+//! the method runs; a reset fault answers nothing and breaks the connection instead
+//! ([`connection_reset`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,7 +21,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::emulator::{BotError, int_param};
+use super::emulator::{BotError, Injected, int_param};
 use crate::AppState;
 
 /// The largest request body the emulator reads (uploads included).
@@ -128,8 +129,10 @@ pub(crate) async fn bot_api(
         Ok(read) => read,
         Err(error) => return reply(Err(BotError::bad_request(error))),
     };
-    if let Some(error) = emulator.take_fault(&method, int_param(&params, "chat_id")) {
-        return reply(Err(error));
+    match emulator.take_fault(&method, int_param(&params, "chat_id")) {
+        Some(Injected::Answer(error)) => return reply(Err(error)),
+        Some(Injected::Reset) => return connection_reset(),
+        None => {}
     }
     if method == "getUpdates" {
         let offset = int_param(&params, "offset");
@@ -149,6 +152,19 @@ pub(crate) async fn bot_api(
         tokio::spawn(emulator.clone().push_webhook(generation));
     }
     reply(result)
+}
+
+/// A response whose body fails before its first byte: hyper then aborts the connection, so
+/// the client gets a network error and no complete HTTP answer, as when a connection to
+/// Telegram is reset. The method has not run, so the client may safely send it again.
+fn connection_reset() -> Response {
+    let broken = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected connection reset",
+        ))
+    });
+    Response::new(axum::body::Body::from_stream(broken))
 }
 
 /// `GET /sandbox/file/{bot<token>}/{*file_path}`: a file's bytes, as Telegram's file server.

@@ -11,9 +11,9 @@
 //! | `GET /sandbox/chats/{user_id}` | the chat: messages both ways with `reply_markup`, callback answers |
 //! | `GET /sandbox/chats` | every chat |
 //! | `POST /sandbox/updates` | `{"update": {...}, "times": 1, "keep_update_id": false}`: a raw update |
-//! | `GET, POST, DELETE /sandbox/faults` | armed faults: `{"method", "status", "retry_after", "times", "chat_id"}` |
+//! | `GET, POST, DELETE /sandbox/faults` | armed faults: `{"method", "status", "retry_after", "times", "chat_id"}`, or `{"method", "reset": true, "times", "chat_id"}`: the call gets no answer, its connection is dropped before the method runs |
 //! | `GET /sandbox/files/{file_id}` | a file's bytes (the page shows pictures with it) |
-//! | `GET /sandbox/stats` | call counts and the bot's recent sends with their times |
+//! | `GET /sandbox/stats` | call counts, updates waiting, `confirmed_offset` (the highest getUpdates offset: every update below it is confirmed), and the bot's recent sends with their times |
 //!
 //! The control API exists only in sandbox mode (404 otherwise) and needs no login: it stands
 //! in for Telegram's own clients, which anyone can use to write to a bot. It can create

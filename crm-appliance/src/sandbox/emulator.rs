@@ -91,14 +91,21 @@ impl BotError {
 }
 
 /// A fault to inject: the next `times` calls of `method` (`*` for any method but getUpdates;
-/// optionally only those to `chat_id`) answer `status` instead of working.
+/// optionally only those to `chat_id`) answer `status` instead of working, or, with `reset`,
+/// get no answer at all: the connection is dropped before the method runs (see
+/// [`Injected::Reset`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Fault {
     pub(crate) method: String,
     #[serde(default)]
     pub(crate) chat_id: Option<i64>,
+    /// The error status; none (0) for a reset.
+    #[serde(default)]
     pub(crate) status: u16,
+    /// Drop the connection instead of answering.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) reset: bool,
     #[serde(default)]
     pub(crate) retry_after: Option<u64>,
     #[serde(default)]
@@ -109,6 +116,16 @@ pub(crate) struct Fault {
 
 fn one() -> u32 {
     1
+}
+
+/// What an armed fault does to the call it catches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Injected {
+    /// An error answer in Telegram's envelope.
+    Answer(BotError),
+    /// No answer: the connection breaks before the method has run, so nothing happened (the
+    /// one kind of broken connection after which a retry cannot duplicate anything).
+    Reset,
 }
 
 impl Fault {
@@ -257,6 +274,8 @@ struct State {
     commands: BTreeMap<String, Value>,
     calls: BTreeMap<String, u64>,
     sends: VecDeque<(i64, i64, String)>,
+    /// The highest `offset` a getUpdates call has passed: every update below it is confirmed.
+    confirmed_offset: u64,
 }
 
 /// The Bot API emulator. Shared behind an `Arc` by the HTTP handlers.
@@ -443,7 +462,11 @@ impl Emulator {
 
     /// Adds a fault.
     pub(crate) fn add_fault(&self, fault: Fault) -> Result<(), String> {
-        if !(400..=599).contains(&fault.status) {
+        if fault.reset {
+            if fault.status != 0 || fault.retry_after.is_some() || fault.description.is_some() {
+                return Err("a reset fault drops the connection: it takes no status, retry_after or description".into());
+            }
+        } else if !(400..=599).contains(&fault.status) {
             return Err(format!(
                 "status {} is not an error status (400-599)",
                 fault.status
@@ -467,7 +490,7 @@ impl Emulator {
     }
 
     /// Takes one use of the first fault matching this call, if any.
-    pub(crate) fn take_fault(&self, method: &str, chat_id: Option<i64>) -> Option<BotError> {
+    pub(crate) fn take_fault(&self, method: &str, chat_id: Option<i64>) -> Option<Injected> {
         let mut state = self.lock();
         let index = state.faults.iter().position(|fault| {
             let method_matches = fault.method == method
@@ -475,13 +498,17 @@ impl Emulator {
             method_matches && fault.chat_id.is_none_or(|chat| Some(chat) == chat_id)
         })?;
         let fault = &mut state.faults[index];
-        let error = fault.error();
+        let injected = if fault.reset {
+            Injected::Reset
+        } else {
+            Injected::Answer(fault.error())
+        };
         fault.times -= 1;
         if fault.times == 0 {
             state.faults.remove(index);
         }
         *state.calls.entry(format!("{method} (fault)")).or_default() += 1;
-        Some(error)
+        Some(injected)
     }
 
     // ----- updates -----
@@ -541,6 +568,7 @@ impl Emulator {
                     }
                     Some(offset) => {
                         let offset = u64::try_from(offset).unwrap_or(0);
+                        state.confirmed_offset = state.confirmed_offset.max(offset);
                         while state.queue.front().is_some_and(|(id, _)| *id < offset) {
                             state.queue.pop_front();
                         }
@@ -584,6 +612,7 @@ impl Emulator {
         if state.queue.front().is_some_and(|(id, _)| *id == update_id) {
             state.queue.pop_front();
         }
+        state.confirmed_offset = state.confirmed_offset.max(update_id.saturating_add(1));
     }
 
     /// Pushes pending updates to the webhook set with generation `generation`, one at a time
@@ -1531,13 +1560,15 @@ impl Emulator {
         )
     }
 
-    /// Call counts per method, the updates waiting, the webhook, and the bot's recent sends
-    /// (chat id, milliseconds) for checking rate limits.
+    /// Call counts per method, the updates waiting, the highest getUpdates offset (every
+    /// update below it is confirmed), the webhook, and the bot's recent sends (chat id,
+    /// milliseconds) for checking rate limits.
     pub(crate) fn stats(&self) -> Value {
         let state = self.lock();
         json!({
             "calls": state.calls,
             "pending_updates": state.queue.len(),
+            "confirmed_offset": state.confirmed_offset,
             "webhook": state.webhook.as_ref().map(|webhook| webhook.url.clone()),
             "commands": state.commands,
             "sends": state.sends.iter().map(|(chat, at, _)| json!([chat, at])).collect::<Vec<_>>(),
@@ -1629,13 +1660,42 @@ mod tests {
                 method: "sendMessage".into(),
                 chat_id: None,
                 status: 429,
+                reset: false,
                 retry_after: Some(3),
                 description: None,
                 times: 1,
             })
             .unwrap();
-        let error = emulator.take_fault("sendMessage", Some(42)).unwrap();
+        let Some(Injected::Answer(error)) = emulator.take_fault("sendMessage", Some(42)) else {
+            panic!("a 429 answers");
+        };
         assert_eq!(error.body()["parameters"]["retry_after"], 3);
+        assert!(emulator.take_fault("sendMessage", Some(42)).is_none());
+    }
+
+    #[test]
+    fn a_reset_fault_takes_no_status_and_runs_out() {
+        let emulator = Emulator::new();
+        let reset: Fault =
+            serde_json::from_value(json!({"method": "sendMessage", "reset": true, "times": 2}))
+                .unwrap();
+        emulator.add_fault(reset).unwrap();
+        let with_status: Fault =
+            serde_json::from_value(json!({"method": "sendMessage", "reset": true, "status": 500}))
+                .unwrap();
+        assert!(emulator.add_fault(with_status).is_err());
+        let neither: Fault = serde_json::from_value(json!({"method": "sendMessage"})).unwrap();
+        assert!(emulator.add_fault(neither).is_err());
+        assert_eq!(
+            serde_json::to_value(emulator.faults()).unwrap()[0]["reset"],
+            true
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                emulator.take_fault("sendMessage", Some(42)),
+                Some(Injected::Reset)
+            );
+        }
         assert!(emulator.take_fault("sendMessage", Some(42)).is_none());
     }
 

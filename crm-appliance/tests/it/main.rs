@@ -13,6 +13,7 @@ mod bot_staff;
 mod bot_support;
 mod browser;
 mod chat;
+mod faults;
 mod metrics;
 mod outbox;
 mod pages;

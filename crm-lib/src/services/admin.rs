@@ -343,7 +343,10 @@ impl Crm {
 /// detected and refused). Steps: copy `input` to a temporary file in the target's directory;
 /// open that copy, run redb's integrity check and every check of [`Crm::verify`] on it; fsync
 /// it and rename it over `target`. The input is never modified, and the target is untouched
-/// unless every check passed.
+/// unless every check passed. Damage that redb's checksums or the verification notice is
+/// refused, also the kind on which redb panics instead of answering with an error; damage
+/// confined to bytes the store does not use (free pages, the unused end of a page) changes
+/// nothing that is restored, so such a backup is restored.
 ///
 /// # Errors
 /// - [`crate::ErrorKind::NotFound`] when `input` does not exist;
@@ -382,32 +385,8 @@ pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport
             error,
         )
     })?;
-    let (db, intact) = raw::open_checked(temp.path(), input, COPY_CACHE_SIZE)?;
-    let (version, report) = {
-        let view = Snapshot::new(db.begin_read()?)?;
-        let version = schema::stored_version(&view)
-            .map_err(|error| {
-                Error::corrupt(format!(
-                    "{} is not a usable backup: {}",
-                    input.display(),
-                    chain(&error)
-                ))
-            })?
-            .ok_or_else(|| {
-                Error::corrupt(format!(
-                    "{} is a redb file but not a CRM data file (it has no schema version)",
-                    input.display()
-                ))
-            })?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::conflict(format!(
-                "{} has schema version {version}, newer than this program's {SCHEMA_VERSION}; restore it with a newer program",
-                input.display()
-            )));
-        }
-        (version, verify_view(&view)?)
-    };
-    drop(db);
+    let (version, report, intact) =
+        raw::on_untrusted_file(input, || check_backup(temp.path(), input))?;
     if !report.is_clean() {
         return Err(Error::corrupt(format!(
             "{} does not verify, so {} was left untouched: {}",
@@ -428,6 +407,38 @@ pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport
         replaced,
         duration: started.elapsed(),
     })
+}
+
+/// Opens the copy `path` of the backup `input` (named in messages), runs redb's integrity
+/// check and [`Crm::verify`]'s checks on it, and closes it again. Returns the schema version,
+/// the report and whether redb found the file intact.
+fn check_backup(path: &Path, input: &Path) -> Result<(u32, VerifyReport, bool)> {
+    let (db, intact) = raw::open_checked(path, input, COPY_CACHE_SIZE)?;
+    let view = Snapshot::new(db.begin_read()?)?;
+    let version = schema::stored_version(&view)
+        .map_err(|error| {
+            Error::corrupt(format!(
+                "{} is not a usable backup: {}",
+                input.display(),
+                chain(&error)
+            ))
+        })?
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "{} is a redb file but not a CRM data file (it has no schema version)",
+                input.display()
+            ))
+        })?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::conflict(format!(
+            "{} has schema version {version}, newer than this program's {SCHEMA_VERSION}; restore it with a newer program",
+            input.display()
+        )));
+    }
+    let report = verify_view(&view)?;
+    drop(view);
+    drop(db);
+    Ok((version, report, intact))
 }
 
 /// Verifies a closed data file: redb's integrity check, then [`Crm::verify`]'s checks.

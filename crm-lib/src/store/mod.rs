@@ -21,6 +21,7 @@ pub(crate) use codec::Record;
 pub(crate) use keys::Key;
 pub(crate) use tables::Def;
 pub(crate) use writer::Writer;
+pub use writer::Written;
 
 use crate::model::{
     Actor, AuditEntry, AuditId, OrgId, OutboxId, OutboxItem, OutboxPayload, OutboxState, Recipient,

@@ -4,10 +4,14 @@
 //! [`Snapshot`], a read snapshot that opens every table once up front (verification makes
 //! millions of point reads, and opening a table per read would double their cost), and
 //! [`copy_snapshot`], the table-by-table copy of a read snapshot into a new file that stands
-//! in for the backup call redb 4 does not have.
+//! in for the backup call redb 4 does not have. [`on_untrusted_file`] runs work on a file
+//! that may be damaged (a backup being restored) and turns redb's panics on it into errors.
 
+use std::cell::Cell;
 use std::ops::Bound;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Once;
 
 use redb::{Database, Durability, ReadOnlyTable, TableHandle};
 
@@ -201,4 +205,49 @@ pub(crate) fn open_checked(
         )
     })?;
     Ok((db, intact))
+}
+
+thread_local! {
+    /// Set while this thread works on a file that may be damaged: its panics are not printed.
+    static UNTRUSTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs, once, a panic hook that stays silent on a thread inside [`on_untrusted_file`]
+/// and hands every other panic to the hook that was there before.
+static QUIET_HOOK: Once = Once::new();
+
+/// Runs `work` on a file that may be damaged in any way (a backup being restored). redb
+/// answers most damage with an error, but some it does not expect makes it panic (a page of
+/// an unknown type is `unreachable!`); such a panic is caught here and becomes a storage
+/// error saying that `shown` is damaged, and it is not printed, so a damaged backup gets one
+/// clear message rather than a panic. Files the program wrote itself do not need this.
+///
+/// Only panics on this thread are silenced; the hook passes every other panic to the hook
+/// installed before it.
+///
+/// # Errors
+/// `work`'s errors; [`crate::ErrorKind::Storage`] when it panicked.
+pub(crate) fn on_untrusted_file<T>(shown: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !UNTRUSTED.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let outer = UNTRUSTED.with(|untrusted| untrusted.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(work));
+    UNTRUSTED.with(|untrusted| untrusted.set(outer));
+    outcome.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "an unexpected state".to_string());
+        Err(Error::corrupt(format!(
+            "{} is damaged: reading it failed ({what})",
+            shown.display()
+        )))
+    })
 }

@@ -8,13 +8,29 @@ use super::codec::{Record, decode_body};
 use crate::Result;
 use crate::model::*;
 
+/// Something done once per stored record type, generically (see [`visit_every_record`]).
+pub(crate) trait RecordVisitor {
+    /// Called with each record type in turn.
+    fn visit<T: Record>(&mut self);
+}
+
 macro_rules! record {
-    ($($ty:ty => $version:literal, $name:literal;)*) => {$(
-        impl Record for $ty {
-            const VERSION: u8 = $version;
-            const NAME: &'static str = $name;
+    ($($ty:ty => $version:literal, $name:literal;)*) => {
+        $(
+            impl Record for $ty {
+                const VERSION: u8 = $version;
+                const NAME: &'static str = $name;
+            }
+        )*
+
+        /// Calls `visitor` with every record type the store keeps, including [`Order`] (whose
+        /// versions are declared by hand below). Listing them here, next to their versions,
+        /// means a new record type is fuzzed (`crate::fuzzing`) as soon as it is declared.
+        pub(crate) fn visit_every_record(visitor: &mut impl RecordVisitor) {
+            $( visitor.visit::<$ty>(); )*
+            visitor.visit::<Order>();
         }
-    )*};
+    };
 }
 
 record! {

@@ -14,12 +14,19 @@
 //! at 64 threads against 11,000/s for a shared transaction, because every redb commit rewrites
 //! the touched tree roots.
 //!
-//! A std channel (not a lock) feeds the thread: callers block on their own reply channel, which
-//! suits both the synchronous CLI and the appliance's `spawn_blocking` calls.
+//! A std channel (not a lock) feeds the thread. A synchronous caller (the CLI, a
+//! `spawn_blocking` call) blocks on its own reply channel; an async caller (the appliance's
+//! hot paths) awaits a [`Written`] future that the writer thread wakes, which saves a thread
+//! hand-off per write: the HTTP create path spent 12% of its time in the scheduler when every
+//! write went through `spawn_blocking` (perf, `benches/run.sh`).
 
 use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 
 use redb::Database;
@@ -33,7 +40,102 @@ type Run = Box<dyn FnOnce(&mut Tx<'_>) -> Result<Output> + Send>;
 
 struct Job {
     run: Run,
-    reply: SyncSender<Result<Output>>,
+    reply: Reply,
+}
+
+/// Where a job's answer goes: a blocked thread's channel, or the slot of a [`Written`] future.
+enum Reply {
+    Blocking(SyncSender<Result<Output>>),
+    Future(FutureReply),
+}
+
+/// The writer's end of a [`Written`] future. Dropped unanswered (the writer thread died), it
+/// answers with an error, so no future waits forever.
+struct FutureReply(Option<Arc<Mutex<Slot>>>);
+
+impl FutureReply {
+    fn answer(&mut self, answer: Result<Output>) {
+        let Some(slot) = self.0.take() else { return };
+        let waker = {
+            let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            slot.answer = Some(answer);
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Drop for FutureReply {
+    fn drop(&mut self) {
+        self.answer(Err(Error::corrupt("the writer thread has stopped")));
+    }
+}
+
+/// The state shared by a [`Written`] future and the writer thread.
+#[derive(Default)]
+struct Slot {
+    answer: Option<Result<Output>>,
+    waker: Option<Waker>,
+}
+
+impl Reply {
+    /// Answers the caller. A caller that went away is not an error.
+    fn send(self, answer: Result<Output>) {
+        match self {
+            Reply::Blocking(sender) => {
+                let _ = sender.send(answer);
+            }
+            Reply::Future(mut reply) => reply.answer(answer),
+        }
+    }
+}
+
+/// A write submitted with [`crate::Crm::write_async`]: resolves once its transaction is durable
+/// (or failed), with what [`crate::Crm::write`] would have returned. Dropping it does not cancel
+/// the write.
+#[must_use = "the write happens anyway; await it to learn whether it was committed"]
+pub struct Written<R> {
+    state: WrittenState,
+    _value: PhantomData<fn() -> R>,
+}
+
+enum WrittenState {
+    Waiting(Arc<Mutex<Slot>>),
+    Failed(Option<Error>),
+}
+
+impl<R: 'static> Future for Written<R> {
+    type Output = Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        let this = self.get_mut();
+        let slot = match &mut this.state {
+            WrittenState::Failed(error) => {
+                return Poll::Ready(Err(error
+                    .take()
+                    .unwrap_or_else(|| Error::corrupt("the write was already answered"))));
+            }
+            WrittenState::Waiting(slot) => slot,
+        };
+        let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slot.answer.take() {
+            Some(answer) => Poll::Ready(unbox(answer)),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A job's boxed answer as the caller's type.
+fn unbox<R: 'static>(answer: Result<Output>) -> Result<R> {
+    answer?
+        .downcast::<R>()
+        .map(|value| *value)
+        .map_err(|_| Error::corrupt("writer returned a value of the wrong type"))
 }
 
 /// The most jobs that share one durable commit. Bounds the latency of the last job in a
@@ -87,26 +189,48 @@ impl Writer {
         F: FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel(1);
-        let run: Run = Box::new(move |tx| f(tx).map(|value| Box::new(value) as Output));
-        {
-            let sender = self
-                .sender
-                .lock()
-                .map_err(|_| Error::corrupt("writer lock poisoned"))?;
-            let sender = sender
-                .as_ref()
-                .ok_or_else(|| Error::corrupt("the store is closed"))?;
-            sender
-                .send(Job { run, reply })
-                .map_err(|_| Error::corrupt("the writer thread has stopped"))?;
+        self.submit(f, Reply::Blocking(reply))?;
+        unbox(
+            answer
+                .recv()
+                .map_err(|_| Error::corrupt("the writer thread has stopped"))?,
+        )
+    }
+
+    /// Queues `f` like [`Writer::write`] without blocking; the returned future resolves when
+    /// its effects are durable.
+    pub(crate) fn write_async<R, F>(&self, f: F) -> Written<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    {
+        let slot = Arc::new(Mutex::new(Slot::default()));
+        let state = match self.submit(f, Reply::Future(FutureReply(Some(slot.clone())))) {
+            Ok(()) => WrittenState::Waiting(slot),
+            Err(error) => WrittenState::Failed(Some(error)),
+        };
+        Written {
+            state,
+            _value: PhantomData,
         }
-        let output = answer
-            .recv()
-            .map_err(|_| Error::corrupt("the writer thread has stopped"))??;
-        output
-            .downcast::<R>()
-            .map(|value| *value)
-            .map_err(|_| Error::corrupt("writer returned a value of the wrong type"))
+    }
+
+    fn submit<R, F>(&self, f: F, reply: Reply) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    {
+        let run: Run = Box::new(move |tx| f(tx).map(|value| Box::new(value) as Output));
+        let sender = self
+            .sender
+            .lock()
+            .map_err(|_| Error::corrupt("writer lock poisoned"))?;
+        let sender = sender
+            .as_ref()
+            .ok_or_else(|| Error::corrupt("the store is closed"))?;
+        sender
+            .send(Job { run, reply })
+            .map_err(|_| Error::corrupt("the writer thread has stopped"))
     }
 
     /// Stops the thread after the queued jobs and waits for it.
@@ -161,7 +285,7 @@ fn run_batch(db: &Database, batch: Vec<Job>, clock: fn() -> Timestamp, quick_rep
         Err(error) => {
             let message = error.to_string();
             for job in batch {
-                let _ = job.reply.send(Err(Error::corrupt(format!(
+                job.reply.send(Err(Error::corrupt(format!(
                     "cannot begin a transaction: {message}"
                 ))));
             }
@@ -175,7 +299,7 @@ fn run_batch(db: &Database, batch: Vec<Job>, clock: fn() -> Timestamp, quick_rep
         let mut tx = Tx::batch(&txn, clock());
         for job in batch {
             if let Some(reason) = &broken {
-                let _ = job.reply.send(Err(Error::corrupt(reason.clone())));
+                job.reply.send(Err(Error::corrupt(reason.clone())));
                 continue;
             }
             tx.begin_job(clock());
@@ -194,7 +318,7 @@ fn run_batch(db: &Database, batch: Vec<Job>, clock: fn() -> Timestamp, quick_rep
                             "the batch was abandoned after a failed rollback: {rollback}"
                         ));
                     }
-                    let _ = job.reply.send(Err(error));
+                    job.reply.send(Err(error));
                 }
             }
         }
@@ -202,7 +326,7 @@ fn run_batch(db: &Database, batch: Vec<Job>, clock: fn() -> Timestamp, quick_rep
     if let Some(reason) = broken {
         let _ = txn.abort();
         for (reply, _) in committed {
-            let _ = reply.send(Err(Error::corrupt(reason.clone())));
+            reply.send(Err(Error::corrupt(reason.clone())));
         }
         return false;
     }
@@ -214,14 +338,14 @@ fn run_batch(db: &Database, batch: Vec<Job>, clock: fn() -> Timestamp, quick_rep
     match txn.commit() {
         Ok(()) => {
             for (reply, output) in committed {
-                let _ = reply.send(Ok(output));
+                reply.send(Ok(output));
             }
             true
         }
         Err(error) => {
             let message = error.to_string();
             for (reply, _) in committed {
-                let _ = reply.send(Err(Error::corrupt(format!(
+                reply.send(Err(Error::corrupt(format!(
                     "durable commit failed: {message}"
                 ))));
             }

@@ -187,3 +187,58 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
     let report = crm.verify().unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
+
+/// Polls `future` to completion on this thread, parking between wake-ups (no runtime needed,
+/// which is the point of `write_async`'s plain-std future).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
+            return value;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn async_writes_resolve_after_their_commit_and_carry_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+    let org = crm.create_organization("studio", "Async", "async").unwrap();
+    // Many futures in flight at once share commits; each resolves with its own customer.
+    let pending: Vec<_> = (0..50)
+        .map(|index| {
+            crm.write_async(move |tx| {
+                tx.upsert_telegram_customer(org.id, profile(9_000 + index, "Ann"))
+            })
+        })
+        .collect();
+    let ids: Vec<_> = pending
+        .into_iter()
+        .map(|future| block_on(future).unwrap().id)
+        .collect();
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 50);
+    // What a resolved future reports is visible to readers.
+    for id in &ids {
+        crm.customer(&Actor::system(org.id), *id).unwrap();
+    }
+    // A failing job resolves with its error and keeps nothing.
+    let failed = block_on(crm.write_async(move |tx| {
+        tx.upsert_telegram_customer(org.id, profile(9_999, "Bob"))?;
+        Err::<(), _>(Error::invalid("test", "refused on purpose"))
+    }));
+    assert_eq!(failed.unwrap_err().kind(), ErrorKind::InvalidInput);
+    // After close, a write is refused at once instead of waiting forever.
+    crm.close();
+    let closed = block_on(crm.write_async(|_tx| Ok(())));
+    assert!(closed.is_err());
+}

@@ -179,17 +179,13 @@ pub struct CreateOrder {
 /// Runs a write that returns an order and renders it with the current pipeline.
 async fn order_write(
     state: &AppState,
-    write: impl FnOnce(&crm_lib::Crm) -> crm_lib::Result<crm_lib::Order> + Send + 'static,
+    write: impl FnOnce(&mut crm_lib::Tx<'_>) -> crm_lib::Result<crm_lib::Order> + Send + 'static,
 ) -> Result<OrderView, ApiError> {
     let org = state.org();
-    let view = state
-        .blocking(move |crm| {
-            let order = write(crm)?;
-            let organization = crm.organization(org)?;
-            Ok(OrderView::new(&order, &organization.pipeline))
-        })
-        .await?;
-    Ok(view)
+    // Awaited without a blocking thread: the writer wakes this task after the commit.
+    let order = state.write(write).await?;
+    let organization = state.read_now(|crm| crm.organization(org))?;
+    Ok(OrderView::new(&order, &organization.pipeline))
 }
 
 /// Create an order for a customer (needs `moderate_orders`); it starts in the pipeline's
@@ -218,7 +214,7 @@ pub async fn create(
         markers: body.markers.into_iter().map(MarkerId).collect(),
         ..NewOrder::default()
     };
-    let view = order_write(&state, move |crm| crm.create_order(&user.actor, request)).await?;
+    let view = order_write(&state, move |tx| tx.create_order(&user.actor, request)).await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
@@ -238,10 +234,7 @@ pub async fn approve(
     user: ApiUser,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let view = order_write(&state, move |crm| {
-        crm.approve_order(&user.actor, OrderId(id))
-    })
-    .await?;
+    let view = order_write(&state, move |tx| tx.approve_order(&user.actor, OrderId(id))).await?;
     Ok(ApiJson(view))
 }
 
@@ -270,8 +263,8 @@ pub async fn reject(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<Reject>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let view = order_write(&state, move |crm| {
-        crm.reject_order(&user.actor, OrderId(id), &body.reason)
+    let view = order_write(&state, move |tx| {
+        tx.reject_order(&user.actor, OrderId(id), &body.reason)
     })
     .await?;
     Ok(ApiJson(view))
@@ -303,10 +296,10 @@ pub async fn move_to(
     ApiJson(body): ApiJson<Move>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
     let org = state.org();
-    let view = order_write(&state, move |crm| {
-        let organization = crm.organization(org)?;
+    let view = order_write(&state, move |tx| {
+        let organization = crm_lib::organization_in(&*tx, org)?;
         let stage = parse_stage(&organization.pipeline, &body.stage)?;
-        crm.move_order(&user.actor, OrderId(id), stage)
+        tx.move_order(&user.actor, OrderId(id), stage)
     })
     .await?;
     Ok(ApiJson(view))
@@ -351,8 +344,8 @@ pub async fn assign(
             ));
         }
     };
-    let view = order_write(&state, move |crm| {
-        crm.assign_order(&user.actor, OrderId(id), to)
+    let view = order_write(&state, move |tx| {
+        tx.assign_order(&user.actor, OrderId(id), to)
     })
     .await?;
     Ok(ApiJson(view))

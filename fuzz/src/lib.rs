@@ -1,0 +1,152 @@
+//! What the fuzz targets share: a scratch directory per process, template stores built once
+//! per process, fresh copies of them for inputs that write, and a fingerprint of a store to
+//! prove that a rejected input changed nothing.
+//!
+//! Stores live in `/dev/shm` when it exists: every durable commit is an fsync, and on tmpfs
+//! that costs nothing, so the fuzzer's time goes to the code under test. Setting up a
+//! template (organization, argon2 hashes of the staff passwords) takes a second or two once;
+//! copying it takes well under a millisecond.
+
+use std::path::{Path, PathBuf};
+
+use crm_lib::{Crm, CrmOptions, ExportFormat, OrgId, Password, Setup};
+
+/// The administrator's password in every template store.
+pub const ADMIN_PASSWORD: &str = "fuzz-admin-password-1";
+
+/// A directory of this process's stores, removed of leftovers of earlier runs when made.
+/// libFuzzer ends the process with `exit`, so a run leaves its own directory behind; the
+/// next run of the same target removes it.
+pub struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    /// `/dev/shm/crm-fuzz-<target>-<pid>` (or the same under the temporary directory).
+    pub fn new(target: &str) -> Self {
+        let base = Path::new("/dev/shm");
+        let base = if base.is_dir() {
+            base.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let prefix = format!("crm-fuzz-{target}-");
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                let Some(pid) = name.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = base.join(format!("{prefix}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating the scratch directory");
+        Scratch { dir }
+    }
+
+    /// A file in the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// Opens a store with a small cache and without quick repair (one fsync per commit).
+pub fn open(path: &Path) -> Crm {
+    let options = CrmOptions {
+        cache_size: 16 * 1024 * 1024,
+        quick_repair: false,
+    };
+    Crm::open_with(path, options).expect("opening a fuzz store")
+}
+
+/// Creates a store at `path` with a `studio` organization and an administrator `admin`
+/// whose password is [`ADMIN_PASSWORD`] and need not be changed. Returns the open store.
+pub fn studio(path: &Path) -> (Crm, OrgId, crm_lib::User) {
+    let _ = std::fs::remove_file(path);
+    let crm = open(path);
+    let password = Password::parse(ADMIN_PASSWORD).expect("the admin password");
+    let (org, admin) = crm
+        .initialize(Setup {
+            template: "studio".into(),
+            name: "Fuzz Studio".into(),
+            slug: "fuzz".into(),
+            admin_username: "admin".into(),
+            admin_password: password.clone(),
+        })
+        .expect("initializing the template store");
+    let admin = crm
+        .set_password(&crm_lib::Actor::staff(org.id, admin.id), admin.id, &password, false)
+        .expect("setting the admin password");
+    (crm, org.id, admin)
+}
+
+/// Closes `crm` and waits until the file is free again.
+pub fn close(crm: Crm) {
+    crm.close();
+    drop(crm);
+}
+
+/// A template file and a working copy of it, opened on demand. An input that may have
+/// written calls [`Reusable::discard`], so the next input starts from the template again; an
+/// input proved to have changed nothing keeps the open copy, which saves the copy and open.
+pub struct Reusable {
+    template: PathBuf,
+    work: PathBuf,
+    crm: Option<Crm>,
+}
+
+impl Reusable {
+    /// A working copy of `template` at `work` (made when first needed).
+    pub fn new(template: PathBuf, work: PathBuf) -> Self {
+        Reusable {
+            template,
+            work,
+            crm: None,
+        }
+    }
+
+    /// The open working copy, a fresh copy of the template if none is open.
+    pub fn crm(&mut self) -> &Crm {
+        if self.crm.is_none() {
+            std::fs::copy(&self.template, &self.work).expect("copying the template store");
+            self.crm = Some(open(&self.work));
+        }
+        self.crm.as_ref().expect("opened above")
+    }
+
+    /// Closes the working copy; the next [`Reusable::crm`] starts from the template.
+    pub fn discard(&mut self) {
+        if let Some(crm) = self.crm.take() {
+            close(crm);
+        }
+    }
+}
+
+/// Everything an input could have changed, as text: the entries of every table and the
+/// customers, orders and audit log of `org` as exported. Equal fingerprints before and after
+/// an input mean the input wrote nothing a user could see.
+pub fn fingerprint(crm: &Crm, org: OrgId) -> String {
+    let mut out = Vec::new();
+    let stats = crm.stats().expect("store statistics");
+    for table in &stats.tables {
+        out.extend_from_slice(format!("{} {}\n", table.name, table.entries).as_bytes());
+    }
+    crm.export_customers(org, ExportFormat::Csv, &mut out)
+        .expect("exporting customers");
+    crm.export_orders(org, ExportFormat::Csv, &mut out)
+        .expect("exporting orders");
+    crm.export_audit(org, ExportFormat::Csv, &mut out)
+        .expect("exporting the audit log");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The fixture file `name` under the repository's `fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
+}
