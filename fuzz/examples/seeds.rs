@@ -218,8 +218,16 @@ fn telegram_seeds() {
 fn form_seeds() {
     // (route index in form_parsing's ROUTES, body)
     let seeds: &[(u8, &str, &str)] = &[
-        (0, "new-order", "customer=1&title=Landing+page&description=One+page+with+a+map&budget=1500.00&deadline=2027-01-31"),
-        (1, "new-customer", "first_name=Anna&last_name=Lee&username=anna_lee&telegram_id=7001002003&phone=%2B79161234567&email=anna%40example.com&language=en"),
+        (
+            0,
+            "new-order",
+            "customer=1&title=Landing+page&description=One+page+with+a+map&budget=1500.00&deadline=2027-01-31",
+        ),
+        (
+            1,
+            "new-customer",
+            "first_name=Anna&last_name=Lee&username=anna_lee&telegram_id=7001002003&phone=%2B79161234567&email=anna%40example.com&language=en",
+        ),
         (2, "approve", ""),
         (3, "reject", "reason=Not+enough+detail"),
         (4, "bid", "price=1200.50&comment=Two+weeks"),
@@ -227,17 +235,41 @@ fn form_seeds() {
         (6, "move", "stage=3"),
         (7, "payment", "method=1&amount=100.00"),
         (8, "markers", "marker=1&marker=2"),
-        (9, "new-user", "username=ivan&display_name=Ivan+Petrov&role=worker"),
+        (
+            9,
+            "new-user",
+            "username=ivan&display_name=Ivan+Petrov&role=worker",
+        ),
         (10, "disable-user", ""),
         (11, "enable-user", ""),
         (12, "user-roles", "role=manager&role=worker"),
-        (13, "new-role", "name=reviewer&permission=view_orders&permission=chat_customers"),
-        (14, "role-permissions", "permission=view_orders&permission=moderate_orders"),
+        (
+            13,
+            "new-role",
+            "name=reviewer&permission=view_orders&permission=chat_customers",
+        ),
+        (
+            14,
+            "role-permissions",
+            "permission=view_orders&permission=moderate_orders",
+        ),
         (15, "new-marker", "name=Kotlin&color=%23a97bff"),
-        (16, "new-method", "name=Card&template=Card+4000+0000+0000+0000"),
+        (
+            16,
+            "new-method",
+            "name=Card&template=Card+4000+0000+0000+0000",
+        ),
         (17, "method-active", "active=false"),
-        (18, "settings", "name=Acme&locale=ru&currency=EUR&open_order_limit=3&commission_percent=10&commission_fixed=5.00"),
-        (19, "stage", "name_en=Approved&name_ru=%D0%9E%D0%B4%D0%BE%D0%B1%D1%80%D0%B5%D0%BD&color=%2322c55e"),
+        (
+            18,
+            "settings",
+            "name=Acme&locale=ru&currency=EUR&open_order_limit=3&commission_percent=10&commission_fixed=5.00",
+        ),
+        (
+            19,
+            "stage",
+            "name_en=Approved&name_ru=%D0%9E%D0%B4%D0%BE%D0%B1%D1%80%D0%B5%D0%BD&color=%2322c55e",
+        ),
         (20, "profile", "display_name=Admin&language=ru"),
         (21, "link-code", ""),
         (22, "new-token", "name=ci"),

@@ -22,9 +22,7 @@ use std::sync::{LazyLock, Mutex};
 
 use crm_appliance::fuzzing::{Handled, handle_update};
 use crm_fuzz::{Reusable, Scratch};
-use crm_lib::{
-    Actor, ChatId, Media, NewOrder, OrderId, OrgId, TelegramProfile, TelegramUserId,
-};
+use crm_lib::{Actor, ChatId, Media, NewOrder, OrderId, OrgId, TelegramProfile, TelegramUserId};
 use libfuzzer_sys::fuzz_target;
 
 /// Updates handled per input at most.
@@ -106,7 +104,11 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
         .expect("linking the administrator");
 
     let media = crm
-        .store_media(org, b"\xff\xd8\xff\xe0 fuzz photo".to_vec(), "image/jpeg".into())
+        .store_media(
+            org,
+            b"\xff\xd8\xff\xe0 fuzz photo".to_vec(),
+            "image/jpeg".into(),
+        )
         .expect("a stored photo");
     crm_fuzz::close(crm);
 
@@ -119,7 +121,9 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
 });
 
 fuzz_target!(|bytes: &[u8]| {
-    let mut state = STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut state = STATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (org, media) = (state.org, state.media.clone());
     let crm = state.copy.crm();
     let mut wrote = false;

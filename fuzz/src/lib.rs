@@ -1,6 +1,6 @@
 //! What the fuzz targets share: a scratch directory per process, template stores built once
-//! per process, fresh copies of them for inputs that write, and a fingerprint of a store to
-//! prove that a rejected input changed nothing.
+//! per process, fresh copies of them for inputs that write (and the means to tell whether an
+//! input wrote), and a fingerprint of a store to compare before and after an input.
 //!
 //! Stores live in `/dev/shm` when it exists: every durable commit is an fsync, and on tmpfs
 //! that costs nothing, so the fuzzer's time goes to the code under test. Setting up a
@@ -8,6 +8,8 @@
 //! copying it takes well under a millisecond.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crm_lib::{Crm, CrmOptions, ExportFormat, OrgId, Password, Setup};
 
@@ -79,7 +81,12 @@ pub fn studio(path: &Path) -> (Crm, OrgId, crm_lib::User) {
         })
         .expect("initializing the template store");
     let admin = crm
-        .set_password(&crm_lib::Actor::staff(org.id, admin.id), admin.id, &password, false)
+        .set_password(
+            &crm_lib::Actor::staff(org.id, admin.id),
+            admin.id,
+            &password,
+            false,
+        )
         .expect("setting the admin password");
     (crm, org.id, admin)
 }
@@ -90,13 +97,16 @@ pub fn close(crm: Crm) {
     drop(crm);
 }
 
-/// A template file and a working copy of it, opened on demand. An input that may have
-/// written calls [`Reusable::discard`], so the next input starts from the template again; an
-/// input proved to have changed nothing keeps the open copy, which saves the copy and open.
+/// A template file and a working copy of it, opened on demand, which notes every commit. An
+/// input that committed something calls [`Reusable::discard`], so the next input starts from
+/// the template again; an input that committed nothing keeps the open copy, which saves the
+/// copy and the open. (A write job that fails is rolled back, and a batch without a successful
+/// job is aborted, so "nothing committed" means the file is as it was.)
 pub struct Reusable {
     template: PathBuf,
     work: PathBuf,
     crm: Option<Crm>,
+    committed: Arc<AtomicBool>,
 }
 
 impl Reusable {
@@ -106,6 +116,7 @@ impl Reusable {
             template,
             work,
             crm: None,
+            committed: Arc::default(),
         }
     }
 
@@ -113,9 +124,28 @@ impl Reusable {
     pub fn crm(&mut self) -> &Crm {
         if self.crm.is_none() {
             std::fs::copy(&self.template, &self.work).expect("copying the template store");
-            self.crm = Some(open(&self.work));
+            let crm = open(&self.work);
+            let committed = self.committed.clone();
+            crm.on_commit(move || committed.store(true, Ordering::SeqCst));
+            self.committed.store(false, Ordering::SeqCst);
+            self.crm = Some(crm);
         }
         self.crm.as_ref().expect("opened above")
+    }
+
+    /// Whether a write was committed to the working copy since it was made (or since
+    /// [`Reusable::forget_commits`]). Waits for the writer to finish the jobs it was given: the
+    /// commit hooks of a batch run before the writer takes the next job, and the job sent here
+    /// fails, so it commits nothing itself.
+    pub fn committed(&mut self) -> bool {
+        let crm = self.crm();
+        let _ = crm.write(|_| Err::<(), _>(crm_lib::Error::invalid("fuzz", "a barrier")));
+        self.committed.load(Ordering::SeqCst)
+    }
+
+    /// Forgets the commits so far (after preparing the copy for an input).
+    pub fn forget_commits(&self) {
+        self.committed.store(false, Ordering::SeqCst);
     }
 
     /// Closes the working copy; the next [`Reusable::crm`] starts from the template.

@@ -14,13 +14,16 @@
 //! 5. the list page again while 50 clients log in over and over (argon2id);
 //! 6. durable order creation over `/api/v1/orders` at 64 connections;
 //! 7. the bot: updates written by simulated customers through the emulator's control API, until
-//!    the appliance reports every one handled (`crm_bot_updates_total`); p99 from the
-//!    appliance's `crm_bot_update_duration_seconds` histogram; then the emulator's record of
+//!    the appliance reports every one handled (`crm_bot_updates_total`): first as fast as 64
+//!    writers go (the rate), then on a fixed schedule of 2,000 updates/s (the p99, from the
+//!    appliance's `crm_bot_update_duration_seconds` histogram); then the emulator's record of
 //!    the bot's sends is checked against Telegram's limits;
-//! 8. `crm backup` through the running appliance while wrk keeps creating orders; restore of
-//!    that backup into a new directory and `crm verify` of it;
+//! 8. `crm backup` through the running appliance while wrk keeps creating orders, given at
+//!    most 60 s (a longer one is reported as failed with how far it got);
 //! 9. kill -9 of the appliance under create load, then the time to open the file (redb's quick
-//!    repair), and `crm verify` of it.
+//!    repair);
+//! 10. `crm backup` with the appliance stopped, restore of it into a new directory and `crm
+//!    verify` of the restored copy; then `crm verify` of the killed file.
 //!
 //! The appliance's RSS is sampled every 200 ms from step 3 on; the highest value is the
 //! "under load" figure. Secrets (the session cookie, the API token) go to wrk through script
@@ -47,6 +50,9 @@ const CONNECTIONS: u32 = 64;
 
 /// Concurrent logins of the login measurement (SPEC section 7).
 const LOGINS: usize = 50;
+
+/// The longest an online backup may run before the run gives up on it (see step 8).
+const BACKUP_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Distinct simulated customers writing to the bot.
 const BOT_USERS: u64 = 500;
@@ -420,24 +426,30 @@ fn run(args: &Args) -> Result<bool> {
     );
 
     app.note_rss("after the creates");
-    // 7. The bot.
+    // 7. The bot: as fast as it goes, then at the target rate for the latency.
     let updates = if args.quick { 2_000 } else { 20_000 };
-    let bot = runtime.block_on(bot_load(&base, updates))?;
+    let bot = runtime.block_on(bot_load(&base, updates, None))?;
     table.add(
         "bot: updates end to end through the emulator",
         ">= 2,000 updates/s",
         format!(
-            "{:.0} updates/s ({updates} updates from {BOT_USERS} chats in {:.2} s)",
+            "{:.0} updates/s ({updates} updates from {BOT_USERS} chats in {:.2} s; p99 <= {:.0} ms at that load)",
             f64::from(updates) / bot.seconds,
-            bot.seconds
+            bot.seconds,
+            bot.p99_ms
         ),
         Some(f64::from(updates) / bot.seconds >= 2_000.0),
     );
+    let paced_updates = u32::try_from(2_000 * seconds).unwrap_or(u32::MAX);
+    let paced = runtime.block_on(bot_load(&base, paced_updates, Some(2_000)))?;
     table.add(
-        "bot: p99 from inbox commit to reply in the outbox",
+        "bot: p99 from inbox commit to reply in the outbox, at 2,000 updates/s",
         "< 50 ms",
-        format!("<= {:.0} ms (histogram bucket)", bot.p99_ms),
-        Some(bot.p99_ms < 50.0),
+        format!(
+            "<= {:.0} ms (histogram bucket; {paced_updates} updates handled in {:.2} s)",
+            paced.p99_ms, paced.seconds
+        ),
+        Some(paced.p99_ms < 50.0),
     );
     std::thread::sleep(Duration::from_secs(3));
     let limits = runtime.block_on(send_limits(&base))?;
@@ -457,28 +469,141 @@ fn run(args: &Args) -> Result<bool> {
     );
 
     app.note_rss("after the bot");
-    // 8. Online backup while writes continue; restore and verify.
+    std::thread::sleep(Duration::from_secs(5));
+    app.note_rss("5 s after the bot");
+    // 8. Online backup while writes continue, given at most BACKUP_DEADLINE: a backup holds a
+    // read snapshot, so pages the writes free cannot be reused until it ends and the file
+    // grows meanwhile (redb doubles it), which on a long backup fills the disk.
     let backup_file = run_dir.join("backup.redb");
+    let file_before = std::fs::metadata(&data_file)?.len();
     let load = wrk_background(&base, "/api/v1/orders", &scripts.create, 8)?;
     std::thread::sleep(Duration::from_millis(500));
     let backed = Instant::now();
-    let output = run_crm(&crm_bin, &data_dir, &["backup", path_str(&backup_file)?])?;
+    let backup = Command::new(&crm_bin)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("backup")
+        .arg(&backup_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running crm backup")?;
+    let mut backup = Some(backup);
+    let finished = loop {
+        let Some(child) = backup.as_mut() else {
+            bail!("the backup process is gone");
+        };
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if backed.elapsed() > BACKUP_DEADLINE {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let backup_time = backed.elapsed();
     let writes = load.finish()?;
-    let backup_bytes = std::fs::metadata(&backup_file)?.len();
-    table.add(
-        "online backup while writes continue",
-        "< 10 s for 1,000,000 records",
-        format!(
-            "{:.1} s, {:.0} MiB ({}); {:.0} creates/s went on meanwhile",
-            backup_time.as_secs_f64(),
-            mib(backup_bytes),
-            output.lines().last().unwrap_or("").trim(),
-            writes.rate()
-        ),
-        Some(backup_time < Duration::from_secs(10)),
-    );
+    let file_after = std::fs::metadata(&data_file)?.len();
+    match finished {
+        Some(status) => {
+            let output = backup
+                .take()
+                .context("the backup process is gone")?
+                .wait_with_output()?;
+            if !status.success() {
+                bail!(
+                    "crm backup failed ({status}): {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            table.add(
+                "online backup while writes continue",
+                "< 10 s for 1,000,000 records",
+                format!(
+                    "{:.1} s ({}); {:.0} creates/s went on meanwhile",
+                    backup_time.as_secs_f64(),
+                    stdout.lines().last().unwrap_or("").trim(),
+                    writes.rate()
+                ),
+                Some(backup_time < Duration::from_secs(10)),
+            );
+        }
+        None => {
+            let copied: u64 = std::fs::read_dir(&run_dir)?
+                .filter_map(Result::ok)
+                .filter(|entry| entry.file_name().to_string_lossy().contains("backup"))
+                .filter_map(|entry| entry.metadata().ok())
+                .map(|meta| meta.len())
+                .sum();
+            table.add(
+                "online backup while writes continue",
+                "< 10 s for 1,000,000 records",
+                format!(
+                    "not done after {:.0} s: {:.0} of {:.0} MiB copied ({:.0} MiB/s); the live file grew from {:.0} to {:.0} MiB meanwhile; {:.0} creates/s went on",
+                    backup_time.as_secs_f64(),
+                    mib(copied),
+                    mib(file_before),
+                    mib(copied) / backup_time.as_secs_f64(),
+                    mib(file_before),
+                    mib(file_after),
+                    writes.rate()
+                ),
+                Some(false),
+            );
+        }
+    }
     app.note_rss("after the backup");
+
+    // 9. kill -9 under create load (this also ends a backup that ran out of time), then open.
+    let load = wrk_background(&base, "/api/v1/orders", &scripts.create, CONNECTIONS)?;
+    std::thread::sleep(Duration::from_secs(2));
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    app.kill9();
+    let _ = load.finish();
+    if let Some(mut child) = backup.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    for entry in std::fs::read_dir(&run_dir)?.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().contains("backup") {
+            std::fs::remove_file(entry.path()).ok();
+        }
+    }
+    let peak_kib = peak.load(Ordering::Relaxed);
+    let limit_kib = (CACHE_MIB + 64) * 1024;
+    table.add(
+        "memory: highest RSS under load",
+        &format!("< redb cache ({CACHE_MIB} MiB) + 64 MiB"),
+        format!("{:.0} MiB", peak_kib as f64 / 1024.0),
+        Some(peak_kib < limit_kib),
+    );
+    let reopened = Instant::now();
+    let crm = Crm::open_with(&data_file, options())?;
+    let open_after_kill = reopened.elapsed();
+    crm.close();
+    drop(crm);
+    table.add(
+        "open the data file after kill -9 under writes",
+        "< 1 s",
+        format!("{:.0} ms (quick repair)", ms(open_after_kill)),
+        Some(open_after_kill < Duration::from_secs(1)),
+    );
+
+    // 10. Restore and verify, from a backup taken with the appliance stopped.
+    let backed = Instant::now();
+    let output = run_crm(&crm_bin, &data_dir, &["backup", path_str(&backup_file)?])?;
+    table.add(
+        "backup with the appliance stopped",
+        "(for comparison)",
+        format!(
+            "{:.1} s ({})",
+            backed.elapsed().as_secs_f64(),
+            output.lines().last().unwrap_or("").trim()
+        ),
+        None,
+    );
     let restore_dir = run_dir.join("restored");
     let restored = Instant::now();
     run_crm(
@@ -503,32 +628,6 @@ fn run(args: &Args) -> Result<bool> {
     std::fs::remove_dir_all(&restore_dir).ok();
     std::fs::remove_file(&backup_file).ok();
 
-    // 9. kill -9 under create load, then open and verify.
-    let load = wrk_background(&base, "/api/v1/orders", &scripts.create, CONNECTIONS)?;
-    std::thread::sleep(Duration::from_secs(2));
-    sampling.store(false, Ordering::Relaxed);
-    let _ = sampler.join();
-    app.kill9();
-    let _ = load.finish();
-    let peak_kib = peak.load(Ordering::Relaxed);
-    let limit_kib = (CACHE_MIB + 64) * 1024;
-    table.add(
-        "memory: highest RSS under load",
-        &format!("< redb cache ({CACHE_MIB} MiB) + 64 MiB"),
-        format!("{:.0} MiB", peak_kib as f64 / 1024.0),
-        Some(peak_kib < limit_kib),
-    );
-    let reopened = Instant::now();
-    let crm = Crm::open_with(&data_file, options())?;
-    let open_after_kill = reopened.elapsed();
-    crm.close();
-    drop(crm);
-    table.add(
-        "open the data file after kill -9 under writes",
-        "< 1 s",
-        format!("{:.0} ms (quick repair)", ms(open_after_kill)),
-        Some(open_after_kill < Duration::from_secs(1)),
-    );
     let verified = Instant::now();
     let verify_output = run_crm(&crm_bin, &data_dir, &["verify"])?;
     table.add(
@@ -653,6 +752,7 @@ fn run_crm(bin: &Path, data_dir: &Path, args: &[&str]) -> Result<String> {
 struct Appliance {
     child: Option<Child>,
     base: String,
+    data_dir: PathBuf,
 }
 
 impl Appliance {
@@ -685,6 +785,7 @@ impl Appliance {
         let app = Appliance {
             child: Some(child),
             base: format!("http://{listen}"),
+            data_dir: data_dir.to_path_buf(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -716,9 +817,12 @@ impl Appliance {
     /// Prints the appliance's RSS now, to see which phase grew it.
     fn note_rss(&self, phase: &str) {
         if let Ok(rss) = self.rss_kib() {
+            let file =
+                std::fs::metadata(self.data_dir.join("crm.redb")).map_or(0, |meta| meta.len());
             eprintln!(
-                "crm-bench: appliance RSS {phase}: {:.0} MiB",
-                rss as f64 / 1024.0
+                "crm-bench: {phase}: appliance RSS {:.0} MiB, data file {:.0} MiB",
+                rss as f64 / 1024.0,
+                mib(file)
             );
         }
     }
@@ -1064,36 +1168,61 @@ async fn bot_metrics(client: &reqwest::Client, base: &str) -> Result<(u64, Vec<(
 }
 
 /// Simulated customers write `updates` messages (`/start`, which the bot answers) through the
-/// emulator's control API, 64 at a time; returns when the appliance has handled them all.
-async fn bot_load(base: &str, updates: u32) -> Result<BotLoad> {
+/// emulator's control API; returns when the appliance has handled them all. With `pace` set
+/// (updates per second) the messages leave on a fixed schedule whatever the answers (an open
+/// loop, so a slow bot shows as latency); without it 64 writers send as fast as the emulator
+/// takes them (the throughput).
+async fn bot_load(base: &str, updates: u32, pace: Option<u32>) -> Result<BotLoad> {
     let client = client()?;
     let (before, buckets_before) = bot_metrics(&client, base).await?;
-    eprintln!("crm-bench: the bot: {updates} updates from {BOT_USERS} chats");
+    eprintln!(
+        "crm-bench: the bot: {updates} updates from {BOT_USERS} chats, {}",
+        pace.map_or_else(
+            || "as fast as possible".to_string(),
+            |rate| format!("{rate}/s")
+        )
+    );
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let mut senders = tokio::task::JoinSet::new();
-    for _ in 0..CONNECTIONS {
-        let (client, base, next) = (client.clone(), base.to_string(), next.clone());
-        senders.spawn(async move {
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= u64::from(updates) {
-                    return Ok::<(), anyhow::Error>(());
-                }
-                let user = 7_000_000 + index % BOT_USERS;
-                let answer = client
-                    .post(format!("{base}/sandbox/chats/{user}/send"))
-                    .json(&serde_json::json!({
-                        "text": "/start",
-                        "from": {"first_name": "Bench", "language_code": "en"},
-                    }))
-                    .send()
-                    .await?;
-                if !answer.status().is_success() {
-                    bail!("the emulator refused a message: {}", answer.status());
-                }
+    let send = |client: reqwest::Client, base: String, index: u64| async move {
+        let user = 7_000_000 + index % BOT_USERS;
+        let answer = client
+            .post(format!("{base}/sandbox/chats/{user}/send"))
+            .json(&serde_json::json!({
+                "text": "/start",
+                "from": {"first_name": "Bench", "language_code": "en"},
+            }))
+            .send()
+            .await?;
+        if !answer.status().is_success() {
+            bail!("the emulator refused a message: {}", answer.status());
+        }
+        Ok::<(), anyhow::Error>(())
+    };
+    match pace {
+        Some(rate) => {
+            let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+            for index in 0..u64::from(updates) {
+                let due = started + interval.mul_f64(index as f64);
+                tokio::time::sleep_until(due.into()).await;
+                senders.spawn(send(client.clone(), base.to_string(), index));
             }
-        });
+        }
+        None => {
+            for _ in 0..CONNECTIONS {
+                let (client, base, next) = (client.clone(), base.to_string(), next.clone());
+                senders.spawn(async move {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        if index >= u64::from(updates) {
+                            return Ok(());
+                        }
+                        send(client.clone(), base.clone(), index).await?;
+                    }
+                });
+            }
+        }
     }
     while let Some(result) = senders.join_next().await {
         result??;

@@ -42,7 +42,7 @@ use super::sessions::{Session, SessionHash, by_user_hash, session_index_keys, se
 const BACKUP_BATCH: usize = 10_000;
 
 /// redb's page cache for the files this module creates and checks (backups, restores).
-const COPY_CACHE_SIZE: usize = 64 * 1024 * 1024;
+const COPY_CACHE_SIZE: usize = 16 * 1024 * 1024;
 
 /// Verification stops listing problems after this many (and says how many more it found), so
 /// that a badly damaged file cannot exhaust memory.
