@@ -98,3 +98,99 @@ pub fn dialogue_round_trips(bytes: &[u8]) -> Result<(), String> {
         Err(format!("{state:?} reads back as {again:?}"))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crm_lib::{Actor, OrderFilter, Page, TelegramUserId};
+    use serde_json::json;
+
+    use super::*;
+
+    fn message(update_id: u64, text: &str) -> Vec<u8> {
+        json!({
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id, "date": 1735689600, "text": text,
+                "from": {"id": 6100200300_i64, "is_bot": false, "first_name": "Мария", "language_code": "ru"},
+                "chat": {"id": 6100200300_i64, "first_name": "Мария", "type": "private"},
+            }
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn press(update_id: u64, data: &str) -> Vec<u8> {
+        json!({
+            "update_id": update_id,
+            "callback_query": {
+                "id": format!("{update_id}"), "chat_instance": "1", "data": data,
+                "from": {"id": 6100200300_i64, "is_bot": false, "first_name": "Мария"},
+            }
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_new_order_form_walked_through_handle_update_creates_the_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .create_organization("studio", "Test", "test")
+            .unwrap()
+            .id;
+        let updates = [
+            message(10, "/neworder"),
+            message(11, "Сайт для пекарни"),
+            message(12, "Меню, адрес и форма заказа"),
+            message(13, "1500"),
+            press(14, "w:10:l:s"),
+            press(15, "w:10:a:d"),
+            press(16, "w:10:c:y"),
+        ];
+        for update in &updates {
+            let handled = handle_update(&crm, org, update, Some("crm_bot"), None).unwrap();
+            assert_eq!(handled, Handled::Handled);
+        }
+        assert_eq!(
+            handle_update(&crm, org, &updates[0], Some("crm_bot"), None).unwrap(),
+            Handled::Duplicate
+        );
+        assert_eq!(
+            handle_update(&crm, org, b"\xff not utf-8", None, None).unwrap(),
+            Handled::Refused
+        );
+        assert_eq!(
+            handle_update(&crm, org, br#"{"update_id": 20, "message": 1}"#, None, None).unwrap(),
+            Handled::Unparsed
+        );
+        let customer = crm
+            .customer_by_telegram(org, TelegramUserId(6100200300))
+            .unwrap()
+            .unwrap();
+        let filter = OrderFilter {
+            customer: Some(customer.id),
+            ..OrderFilter::default()
+        };
+        let orders = crm
+            .list_orders(&Actor::system(org), &filter, Page::first(10))
+            .unwrap();
+        assert_eq!(
+            orders.items.len(),
+            1,
+            "the confirmed form created the order"
+        );
+        assert_eq!(orders.items[0].title, "Сайт для пекарни");
+        crm.close();
+    }
+
+    #[test]
+    fn a_dialogue_state_that_does_not_decode_reads_as_idle_and_round_trips() {
+        assert_eq!(dialogue_round_trips(b"{\"state\":\"wizard\""), Ok(()));
+        assert_eq!(
+            dialogue_round_trips(br#"{"state":"chatting","order":7}"#),
+            Ok(())
+        );
+    }
+}
