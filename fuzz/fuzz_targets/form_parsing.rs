@@ -286,6 +286,14 @@ fn send(
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("the body");
+        // A request may leave a task behind (the session extractor persists the last-seen
+        // time in a spawned task). It holds the store and may write, so it finishes before
+        // the input is judged or the store is closed; a current-thread runtime runs it only
+        // while something is blocked on.
+        let handle = tokio::runtime::Handle::current();
+        while handle.metrics().num_alive_tasks() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         (status, String::from_utf8_lossy(&body).into_owned())
     })
 }
