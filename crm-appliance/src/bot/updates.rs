@@ -83,7 +83,7 @@ async fn webhook(
     let org = state.org();
     let capacity = telegram.capacity();
     match state
-        .blocking(move |crm| crm.inbox_put(org, update_id, payload, capacity))
+        .write(move |tx| tx.inbox_put(org, update_id, payload, capacity))
         .await
     {
         Ok(InboxPut::Inserted) => {
