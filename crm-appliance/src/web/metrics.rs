@@ -52,53 +52,94 @@ struct SeriesKey {
     status: u16,
 }
 
-#[derive(Default)]
-struct Series {
+/// A latency histogram over the bucket bounds `bounds` (seconds): the HTTP series and the
+/// bot's share it, with their own bounds.
+struct Series<const N: usize> {
+    bounds: &'static [f64; N],
     count: AtomicU64,
     sum_micros: AtomicU64,
-    buckets: [AtomicU64; BUCKETS.len()],
+    buckets: [AtomicU64; N],
 }
 
-impl Series {
+impl<const N: usize> Series<N> {
+    fn new(bounds: &'static [f64; N]) -> Self {
+        Series {
+            bounds,
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
     fn record(&self, micros: u64) {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
         let seconds = micros as f64 / 1_000_000.0;
-        if let Some(index) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+        if let Some(index) = self.bounds.iter().position(|bound| seconds <= *bound) {
             self.buckets[index].fetch_add(1, Ordering::Relaxed);
         }
     }
+
+    /// Appends the `_bucket` (cumulative), `_sum` and `_count` lines of histogram `name`, with
+    /// `labels` (`a="1",b="2"`, or empty) on every line.
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let separator = if labels.is_empty() { "" } else { "," };
+        let braced = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let mut cumulative = 0;
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{separator}le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{separator}le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "{name}_sum{braced} {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0
+        );
+        let _ = writeln!(out, "{name}_count{braced} {count}");
+    }
 }
 
-#[derive(Default)]
+/// An HTTP series.
+type HttpSeries = Series<{ BUCKETS.len() }>;
+
 struct Slot {
     key: OnceLock<SeriesKey>,
-    series: Series,
-}
-
-/// Handled Telegram updates and how long each took.
-#[derive(Default)]
-struct BotSeries {
-    count: AtomicU64,
-    sum_millis: AtomicU64,
-    buckets: [AtomicU64; BOT_BUCKETS.len()],
+    series: HttpSeries,
 }
 
 /// The request counters of the whole server. Shared through [`AppState`].
 pub struct Metrics {
     slots: Box<[Slot]>,
-    overflow: Series,
+    overflow: HttpSeries,
     sse_connections: AtomicU64,
-    bot: BotSeries,
+    /// Handled Telegram updates and how long each took.
+    bot: Series<{ BOT_BUCKETS.len() }>,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
-            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
-            overflow: Series::default(),
+            slots: (0..SLOTS)
+                .map(|_| Slot {
+                    key: OnceLock::new(),
+                    series: Series::new(&BUCKETS),
+                })
+                .collect(),
+            overflow: Series::new(&BUCKETS),
             sse_connections: AtomicU64::new(0),
-            bot: BotSeries::default(),
+            bot: Series::new(&BOT_BUCKETS),
         }
     }
 }
@@ -149,13 +190,7 @@ impl Metrics {
     /// the inbox to the commit of its handling (negative clock steps count as 0).
     pub fn record_bot_update(&self, millis: i64) {
         let millis = u64::try_from(millis).unwrap_or(0);
-        let bot = &self.bot;
-        bot.count.fetch_add(1, Ordering::Relaxed);
-        bot.sum_millis.fetch_add(millis, Ordering::Relaxed);
-        let seconds = millis as f64 / 1000.0;
-        if let Some(index) = BOT_BUCKETS.iter().position(|bound| seconds <= *bound) {
-            bot.buckets[index].fetch_add(1, Ordering::Relaxed);
-        }
+        self.bot.record(millis.saturating_mul(1000));
     }
 
     /// Counts an open live stream; the returned guard counts it closed when dropped.
@@ -167,7 +202,7 @@ impl Metrics {
     /// The Prometheus text exposition of every series, plus the store's queue depths.
     pub fn render(&self, outbox_depth: Option<u64>, inbox_depth: Option<u64>) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let mut series: Vec<(&SeriesKey, &Series)> = self
+        let mut series: Vec<(&SeriesKey, &HttpSeries)> = self
             .slots
             .iter()
             .filter_map(|slot| slot.key.get().map(|key| (key, &slot.series)))
@@ -204,29 +239,7 @@ impl Metrics {
              # TYPE http_request_duration_seconds histogram\n",
         );
         for (key, series) in &series {
-            let labels = labels(key);
-            let mut cumulative = 0;
-            for (bound, bucket) in BUCKETS.iter().zip(&series.buckets) {
-                cumulative += bucket.load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let count = series.count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
-            );
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_sum{{{labels}}} {}",
-                series.sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0
-            );
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_count{{{labels}}} {count}"
-            );
+            series.render(&mut out, "http_request_duration_seconds", &labels(key));
         }
         gauge(
             &mut out,
@@ -246,8 +259,7 @@ impl Metrics {
             "Open live-update streams.",
             Some(self.sse_connections.load(Ordering::Relaxed)),
         );
-        let bot = &self.bot;
-        let count = bot.count.load(Ordering::Relaxed);
+        let count = self.bot.count.load(Ordering::Relaxed);
         out.push_str(
             "# HELP crm_bot_updates_total Telegram updates handled (committed with their replies).\n\
              # TYPE crm_bot_updates_total counter\n",
@@ -257,24 +269,8 @@ impl Metrics {
             "# HELP crm_bot_update_duration_seconds From an update's commit to the inbox to the commit of its handling.\n\
              # TYPE crm_bot_update_duration_seconds histogram\n",
         );
-        let mut cumulative = 0;
-        for (bound, bucket) in BOT_BUCKETS.iter().zip(&bot.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "crm_bot_update_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "crm_bot_update_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "crm_bot_update_duration_seconds_sum {}",
-            bot.sum_millis.load(Ordering::Relaxed) as f64 / 1000.0
-        );
-        let _ = writeln!(out, "crm_bot_update_duration_seconds_count {count}");
+        self.bot
+            .render(&mut out, "crm_bot_update_duration_seconds", "");
         out
     }
 }
