@@ -677,10 +677,11 @@ fn restore(
     })?;
     out!(
         io,
-        "restored {} from {}: {} records, schema version {}{} in {:.2} s",
+        "restored {} from {}: {} records and {} index entries verified, schema version {}{} in {:.2} s",
         report.path.display(),
         input.display(),
         report.records,
+        report.index_entries,
         report.schema_version,
         if report.replaced {
             ", replacing the previous file"

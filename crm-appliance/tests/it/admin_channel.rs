@@ -162,7 +162,7 @@ async fn errors_keep_their_messages_and_exit_codes() {
     assert!(bad.err.contains(":2"), "names the line: {}", bad.err);
 
     let backups = tempfile::tempdir().unwrap();
-    let backup = backups.path().join("b.redb");
+    let backup = backups.path().join("b.backup");
     let backup = backup.to_str().unwrap();
     ok(crm_async(&dir, &["backup", backup], "").await);
     for args in [&["init"][..], &["restore", "--force", backup][..]] {
@@ -219,11 +219,11 @@ async fn relative_paths_are_the_caller_s_and_backups_are_written_while_running()
         "{out}"
     );
 
-    let (code, out, err) = call(request(&["backup", "copy.redb"])).await.unwrap();
+    let (code, out, err) = call(request(&["backup", "copy.backup"])).await.unwrap();
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(" to copy.redb in "), "{out}");
+    assert!(out.contains(" to copy.backup in "), "{out}");
     assert!(
-        work.path().join("copy.redb").exists(),
+        work.path().join("copy.backup").exists(),
         "written in the caller's directory"
     );
 

@@ -110,7 +110,8 @@ fn a_truncated_backup_is_refused_by_restore_and_the_target_is_untouched() {
         .crm(&["restore", "--force", &truncated.display().to_string()])
         .fails_with(7);
     assert!(error.contains("truncated.redb"), "{error}");
-    assert!(error.contains("not a readable data file"), "{error}");
+    assert!(error.contains("is damaged at byte"), "{error}");
+    assert!(error.contains("cut short"), "{error}");
     assert_eq!(std::fs::read(dir.data_file()).unwrap(), before);
     let leftovers: Vec<String> = std::fs::read_dir(dir.data_dir())
         .unwrap()

@@ -1,11 +1,11 @@
 //! Administration of the data file: online backup, restore, verification and statistics.
 //!
-//! redb 4 has no backup call. A backup is a read snapshot copied table by table into a new
-//! file beside the target ([`Crm::backup`]); writers keep committing meanwhile, since a read
-//! transaction never blocks them. The copy is verified (redb's integrity check, then
-//! [`Crm::verify`]'s checks) before it is moved into place, so a file at the backup path is
-//! always a complete, consistent store. [`restore`] checks a backup the same way before it
-//! replaces a data file, and never touches the target until the copy is known good.
+//! redb 4 has no backup call. A backup is a read snapshot written out table by table, in key
+//! order, as checksummed frames (`store::dump`) to a new file beside the target, which is
+//! linked into place once durable ([`Crm::backup`]); writers keep committing meanwhile, since
+//! a read transaction never blocks them. [`restore`] builds a new data file from a backup,
+//! checking every checksum and count on the way, runs [`Crm::verify`]'s checks on it, and
+//! never touches the target until the new file is known good.
 //!
 //! Verification decodes every record with its type and checks every secondary index both
 //! ways: each record has all the index entries its fields call for (recomputed with the same
@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::model::*;
 use crate::store::raw::{self, Snapshot};
 use crate::store::schema::{self, SCHEMA_VERSION};
-use crate::store::{Def, Key, View, ViewExt, codec, keys, outbox_due_key, tables};
+use crate::store::{Def, Key, View, ViewExt, codec, dump, keys, outbox_due_key, tables};
 use crate::{Crm, Error, Password, Result};
 
 use super::api_tokens::{ApiToken, api_token_index_keys, by_org_hash, token_key};
@@ -37,12 +37,20 @@ use super::media::{MEDIA_REF_KEY_LEN, RefKind};
 use super::orders::{grant_key, order_count_key, order_index_keys};
 use super::sessions::{Session, SessionHash, by_user_hash, session_index_keys, session_key};
 
-/// Entries copied per write transaction of the backup file: large enough that commits are a
-/// small part of the time, small enough that a transaction's dirty pages stay a few MiB.
-const BACKUP_BATCH: usize = 10_000;
+/// Entries inserted per write transaction when a restore builds the data file: large enough
+/// that commits are a small part of the time, small enough that a transaction's dirty pages
+/// stay a few tens of MiB.
+const RESTORE_BATCH: usize = 100_000;
 
-/// redb's page cache for the files this module creates and checks (backups, restores).
+/// The write buffer of a backup and the read buffer of a restore.
+const DUMP_BUFFER: usize = 1024 * 1024;
+
+/// redb's page cache for the redb files this module checks (a data file given to restore).
 const COPY_CACHE_SIZE: usize = 16 * 1024 * 1024;
+
+/// redb's page cache while a restore builds and verifies the new file: the appliance is
+/// stopped then, and verification's point reads run faster with more of the file cached.
+const RESTORE_CACHE_SIZE: usize = 128 * 1024 * 1024;
 
 /// Verification stops listing problems after this many (and says how many more it found), so
 /// that a badly damaged file cannot exhaust memory.
@@ -102,9 +110,6 @@ pub struct VerifyReport {
     /// Tables this build stores but verification has no rule for yet (their entries were
     /// counted, not decoded).
     pub unchecked_tables: Vec<String>,
-    /// Whether redb's own integrity check ran (it needs exclusive access to the file, so it
-    /// runs on backups and restores, not on a store that is open).
-    pub integrity_checked: bool,
 }
 
 impl VerifyReport {
@@ -228,15 +233,17 @@ impl Crm {
 
     /// Writes a consistent copy of the whole store to `out`, while writes go on.
     ///
-    /// Opens one read transaction (a snapshot: writers are never blocked), copies every table
-    /// into a new file beside `out` in batches of 10,000 entries, makes it durable, checks the
-    /// copy (redb's integrity check and every check of [`Crm::verify`]), and then links it into
-    /// place atomically. `out` never holds a partial file. Blocks for the whole copy: about a
-    /// second per few hundred thousand records.
+    /// Opens one read transaction (a snapshot: writers are never blocked) and writes every
+    /// table of it, in key order, to a new file beside `out` in the backup format of
+    /// `store::dump` (checksummed frames, counts at the end), makes it durable and links it
+    /// into place atomically. `out` never holds a partial file. The snapshot is released as
+    /// soon as the last entry is written: while it is held, the pages writers free cannot be
+    /// reused and the live file grows. [`restore`] checks every checksum and count and runs
+    /// [`Crm::verify`]'s checks before it replaces anything.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::Conflict`] when `out` exists; [`crate::ErrorKind::Storage`] on I/O failure or
-    /// when the copy does not verify (the message lists the first problems).
+    /// [`crate::ErrorKind::Conflict`] when `out` exists; [`crate::ErrorKind::Storage`] on I/O
+    /// failure.
     pub fn backup(&self, out: &Path) -> Result<BackupReport> {
         let started = Instant::now();
         if out.exists() {
@@ -251,23 +258,32 @@ impl Crm {
             let view = Snapshot::new(self.database().begin_read()?)?;
             schema::stored_version(&view)?.unwrap_or(SCHEMA_VERSION)
         };
-        let copied = raw::copy_snapshot(&snapshot, temp.path(), BACKUP_BATCH, COPY_CACHE_SIZE)?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(temp.path())
+            .map_err(|error| {
+                Error::storage(format!("cannot open {}", temp.path().display()), error)
+            })?;
+        let mut writer = std::io::BufWriter::with_capacity(DUMP_BUFFER, file);
+        let header = dump::Header {
+            schema_version: version,
+            taken_at: Timestamp::now(),
+        };
+        let totals = dump::write(&snapshot, header, &mut writer)?;
         drop(snapshot);
-        let report = verify_file(temp.path())?;
-        if !report.is_clean() {
-            return Err(Error::corrupt(format!(
-                "the backup copy does not verify, so {} was not written: {}",
-                out.display(),
-                summarize(&report.problems)
-            )));
-        }
-        sync_file(temp.path())?;
+        writer
+            .into_inner()
+            .map_err(|error| error.into_error())
+            .and_then(|file| file.sync_all())
+            .map_err(|error| {
+                Error::storage(format!("cannot write {}", temp.path().display()), error)
+            })?;
         temp.publish_new(out)?;
         Ok(BackupReport {
             path: out.to_path_buf(),
-            tables: copied.tables,
-            entries: copied.entries,
-            bytes: copied.bytes,
+            tables: totals.tables,
+            entries: totals.entries,
+            bytes: totals.bytes,
             file_bytes: file_size(out)?,
             schema_version: version,
             duration: started.elapsed(),
@@ -340,21 +356,29 @@ impl Crm {
 /// Replaces (or creates) the data file `target` with the backup `input`.
 ///
 /// The target must not be open: call this with no [`Crm`] open on it (a running appliance is
-/// detected and refused). Steps: copy `input` to a temporary file in the target's directory;
-/// open that copy, run redb's integrity check and every check of [`Crm::verify`] on it; fsync
-/// it and rename it over `target`. The input is never modified, and the target is untouched
-/// unless every check passed. Damage that redb's checksums or the verification notice is
-/// refused, also the kind on which redb panics instead of answering with an error; damage
-/// confined to bytes the store does not use (free pages, the unused end of a page) changes
-/// nothing that is restored, so such a backup is restored.
+/// detected and refused). The new data file is built in a temporary file in the target's
+/// directory, checked, fsynced and renamed over `target`. The input is never modified, and the
+/// target is untouched unless every check passed.
+///
+/// Two kinds of backup are read:
+/// - a backup file of [`Crm::backup`] (`store::dump`'s format): every frame's checksum, the
+///   key order and the counts are checked while the entries are inserted into a new file, so
+///   any damaged, truncated or extended file is refused;
+/// - a redb data file (what backups were before that format, or a copy of a stopped
+///   appliance's file): copied, then redb's integrity check runs on the copy. redb answers
+///   most damage with an error, and the kind on which it panics is caught and refused too;
+///   damage confined to bytes the store does not use (free pages, the unused end of a page)
+///   changes nothing that is restored, so such a file is restored.
+///
+/// Either way [`Crm::verify`]'s checks then run on the new file.
 ///
 /// # Errors
 /// - [`crate::ErrorKind::NotFound`] when `input` does not exist;
 /// - [`crate::ErrorKind::Conflict`] when `target` exists and `force` is false, or the backup's schema
-///   is newer than this program's;
+///   or format is newer than this program's;
 /// - [`crate::ErrorKind::Busy`] when another process holds `target`;
-/// - [`crate::ErrorKind::Storage`] when `input` is not a readable store (truncated, corrupt, not a
-///   redb file, not a CRM file) or does not verify; the message says which.
+/// - [`crate::ErrorKind::Storage`] when `input` is not a readable backup (truncated, corrupt, not a
+///   backup or redb file, not a CRM file) or does not verify; the message says which.
 pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport> {
     let started = Instant::now();
     if !input.is_file() {
@@ -375,18 +399,18 @@ pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport
         None
     };
     let temp = TempFile::beside(target, "restore")?;
-    fs::copy(input, temp.path()).map_err(|error| {
-        Error::storage(
-            format!(
-                "cannot copy {} to {}",
-                input.display(),
-                temp.path().display()
-            ),
-            error,
-        )
-    })?;
-    let (version, report, intact) =
-        raw::on_untrusted_file(input, || check_backup(temp.path(), input))?;
+    let mut file = fs::File::open(input)
+        .map_err(|error| Error::storage(format!("cannot open {}", input.display()), error))?;
+    let mut prefix = [0u8; dump::MAGIC.len()];
+    let got = std::io::Read::read(&mut file, &mut prefix)
+        .map_err(|error| Error::storage(format!("cannot read {}", input.display()), error))?;
+    let (version, report, intact) = if dump::is_dump(&prefix[..got]) {
+        drop(file);
+        restore_dump(input, temp.path())?
+    } else {
+        drop(file);
+        restore_data_file(input, temp.path())?
+    };
     if !report.is_clean() {
         return Err(Error::corrupt(format!(
             "{} does not verify, so {} was left untouched: {}",
@@ -407,6 +431,61 @@ pub fn restore(input: &Path, target: &Path, force: bool) -> Result<RestoreReport
         replaced,
         duration: started.elapsed(),
     })
+}
+
+/// Builds the data file `path` from the backup file `input` and verifies it. Returns the
+/// schema version, the report, and `true` (a file built from checked frames needs no repair).
+fn restore_dump(input: &Path, path: &Path) -> Result<(u32, VerifyReport, bool)> {
+    let file = fs::File::open(input)
+        .map_err(|error| Error::storage(format!("cannot open {}", input.display()), error))?;
+    let mut reader = std::io::BufReader::with_capacity(DUMP_BUFFER, file);
+    let (header, _) = dump::load(
+        &mut reader,
+        input,
+        path,
+        RESTORE_CACHE_SIZE,
+        RESTORE_BATCH,
+        |header| {
+            if header.schema_version > SCHEMA_VERSION {
+                return Err(newer_schema(input, header.schema_version));
+            }
+            Ok(())
+        },
+    )?;
+    let db = redb::Database::builder()
+        .set_cache_size(RESTORE_CACHE_SIZE)
+        .open(path)
+        .map_err(|error| Error::storage(format!("cannot open {}", path.display()), error))?;
+    let view = Snapshot::new(db.begin_read()?)?;
+    let stored = schema::stored_version(&view)?;
+    if stored != Some(header.schema_version) {
+        return Err(Error::corrupt(format!(
+            "{} says schema version {} but its data holds {}",
+            input.display(),
+            header.schema_version,
+            stored.map_or_else(|| "none".to_string(), |version| version.to_string())
+        )));
+    }
+    let report = verify_view(&view)?;
+    Ok((header.schema_version, report, true))
+}
+
+/// Copies the redb data file `input` to `path` and checks the copy (see [`restore`]).
+fn restore_data_file(input: &Path, path: &Path) -> Result<(u32, VerifyReport, bool)> {
+    fs::copy(input, path).map_err(|error| {
+        Error::storage(
+            format!("cannot copy {} to {}", input.display(), path.display()),
+            error,
+        )
+    })?;
+    raw::on_untrusted_file(input, || check_backup(path, input))
+}
+
+fn newer_schema(input: &Path, version: u32) -> Error {
+    Error::conflict(format!(
+        "{} has schema version {version}, newer than this program's {SCHEMA_VERSION}; restore it with a newer program",
+        input.display()
+    ))
 }
 
 /// Opens the copy `path` of the backup `input` (named in messages), runs redb's integrity
@@ -430,30 +509,12 @@ fn check_backup(path: &Path, input: &Path) -> Result<(u32, VerifyReport, bool)> 
             ))
         })?;
     if version > SCHEMA_VERSION {
-        return Err(Error::conflict(format!(
-            "{} has schema version {version}, newer than this program's {SCHEMA_VERSION}; restore it with a newer program",
-            input.display()
-        )));
+        return Err(newer_schema(input, version));
     }
     let report = verify_view(&view)?;
     drop(view);
     drop(db);
     Ok((version, report, intact))
-}
-
-/// Verifies a closed data file: redb's integrity check, then [`Crm::verify`]'s checks.
-fn verify_file(path: &Path) -> Result<VerifyReport> {
-    let (db, intact) = raw::open_checked(path, path, COPY_CACHE_SIZE)?;
-    let view = Snapshot::new(db.begin_read()?)?;
-    let mut report = verify_view(&view)?;
-    report.integrity_checked = true;
-    if !intact {
-        report.problems.insert(
-            0,
-            format!("{}: redb repaired damage in the file", path.display()),
-        );
-    }
-    Ok(report)
 }
 
 /// The first few problems, for an error message.
@@ -732,7 +793,6 @@ impl<'v> Checker<'v> {
             records: self.records,
             index_entries: self.index_entries,
             unchecked_tables: self.unchecked,
-            integrity_checked: false,
         }
     }
 

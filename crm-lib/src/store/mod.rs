@@ -6,6 +6,7 @@
 //! through [`View`] and the codec.
 
 pub(crate) mod codec;
+pub(crate) mod dump;
 pub(crate) mod keys;
 pub(crate) mod raw;
 pub(crate) mod records;

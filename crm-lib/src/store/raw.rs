@@ -1,11 +1,11 @@
 //! Whole-table access for the administration services (backup, restore, verify, statistics).
 //!
-//! Two things live here because they need redb itself rather than the typed helpers:
-//! [`Snapshot`], a read snapshot that opens every table once up front (verification makes
-//! millions of point reads, and opening a table per read would double their cost), and
-//! [`copy_snapshot`], the table-by-table copy of a read snapshot into a new file that stands
-//! in for the backup call redb 4 does not have. [`on_untrusted_file`] runs work on a file
-//! that may be damaged (a backup being restored) and turns redb's panics on it into errors.
+//! [`Snapshot`] lives here because it needs redb itself rather than the typed helpers: a read
+//! snapshot that opens every table once up front (verification makes millions of point
+//! reads, and opening a table per read would double their cost). [`open_checked`] runs redb's
+//! integrity check on a file nobody else holds, and [`on_untrusted_file`] runs work on a file
+//! that may be damaged (a redb file being restored) and turns redb's panics on it into errors.
+//! The backup format is `super::dump`.
 
 use std::cell::Cell;
 use std::ops::Bound;
@@ -13,7 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Once;
 
-use redb::{Database, Durability, ReadOnlyTable, TableHandle};
+use redb::{Database, ReadOnlyTable, TableHandle};
 
 use super::View;
 use super::tables::{self, Def};
@@ -86,87 +86,6 @@ impl View for Snapshot {
     fn now(&self) -> Timestamp {
         self.now
     }
-}
-
-/// What [`copy_snapshot`] copied.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Copied {
-    /// Tables written to the new file (every table of [`tables::ALL`]).
-    pub(crate) tables: u64,
-    /// Entries copied, all tables together.
-    pub(crate) entries: u64,
-    /// Key and value bytes copied.
-    pub(crate) bytes: u64,
-}
-
-/// Copies every table of [`tables::ALL`] from the snapshot `source` into a new redb file at
-/// `target`, which must not exist, `batch` entries per write transaction. The batches commit
-/// without fsync and a final `Durability::Immediate` commit makes all of them durable, so a
-/// crash mid-copy leaves a file the caller discards. The schema version travels with the
-/// `meta` table.
-///
-/// Blocks for the whole copy; never blocks the writers of the source, which keep committing
-/// beside the snapshot.
-pub(crate) fn copy_snapshot(
-    source: &redb::ReadTransaction,
-    target: &Path,
-    batch: usize,
-    cache_size: usize,
-) -> Result<Copied> {
-    let db = Database::builder()
-        .set_cache_size(cache_size)
-        .create(target)
-        .map_err(|error| Error::storage(format!("cannot create {}", target.display()), error))?;
-    let batch = batch.max(1);
-    let mut copied = Copied::default();
-    for def in tables::ALL {
-        let table = super::open_if_exists(source, *def)?;
-        // Create the table even when the source lacks it, as a new store would have it.
-        {
-            let txn = db.begin_write()?;
-            txn.open_table(*def)?;
-            commit_fast(txn)?;
-        }
-        copied.tables += 1;
-        let Some(table) = table else { continue };
-        let mut iter = table.range::<&[u8]>(..)?;
-        loop {
-            let txn = db.begin_write()?;
-            let mut done = true;
-            {
-                let mut out = txn.open_table(*def)?;
-                let mut count = 0;
-                for entry in iter.by_ref() {
-                    let (key, value) = entry?;
-                    let (key, value) = (key.value(), value.value());
-                    out.insert(key, value)?;
-                    copied.entries += 1;
-                    copied.bytes += (key.len() + value.len()) as u64;
-                    count += 1;
-                    if count == batch {
-                        done = false;
-                        break;
-                    }
-                }
-            }
-            commit_fast(txn)?;
-            if done {
-                break;
-            }
-        }
-    }
-    let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::Immediate)
-        .map_err(|error| Error::storage("cannot set durability", error))?;
-    txn.commit()?;
-    Ok(copied)
-}
-
-fn commit_fast(mut txn: redb::WriteTransaction) -> Result<()> {
-    txn.set_durability(Durability::None)
-        .map_err(|error| Error::storage("cannot set durability", error))?;
-    txn.commit()?;
-    Ok(())
 }
 
 /// Opens a file that must already be a redb database, exclusively, runs redb's own integrity

@@ -147,7 +147,7 @@ fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
     while world.crm.stats().unwrap().organizations[0].orders < 60 {
         std::thread::yield_now();
     }
-    let out = world._dir.path().join("backup.redb");
+    let out = world._dir.path().join("crm.backup");
     let report = world.crm.backup(&out).unwrap();
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
@@ -155,7 +155,13 @@ fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
     assert!(report.entries > 0 && report.file_bytes > 0, "{report:?}");
     assert_eq!(report.schema_version, SCHEMA_VERSION);
 
-    let copy = Crm::open(&out).unwrap();
+    let restored = world._dir.path().join("restored.redb");
+    let restore = crm_lib::restore(&out, &restored, false).unwrap();
+    assert_eq!(restore.records + restore.index_entries, {
+        let report = Crm::open(&restored).unwrap().verify().unwrap();
+        report.records + report.index_entries
+    });
+    let copy = Crm::open(&restored).unwrap();
     let verify = copy.verify().unwrap();
     assert!(verify.is_clean(), "{:#?}", verify.problems);
     let copied = copy.stats().unwrap().organizations[0].orders;
@@ -554,9 +560,11 @@ fn sessions_and_api_tokens_verify_while_they_live_and_after_they_end() {
     );
 
     // A backup of a store with sessions and tokens verifies too.
-    let out = world._dir.path().join("with-sessions.redb");
+    let out = world._dir.path().join("with-sessions.backup");
     world.crm.backup(&out).unwrap();
-    let copy = Crm::open(&out).unwrap();
+    let restored = world._dir.path().join("with-sessions.redb");
+    crm_lib::restore(&out, &restored, false).unwrap();
+    let copy = Crm::open(&restored).unwrap();
     assert_fully_verified(&copy);
     drop(copy);
 
