@@ -82,15 +82,17 @@ pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> Result<String> {
     Ok(out)
 }
 
-/// The argon2 working memory of one running hash (19 MiB at our parameters), kept for the
-/// next one. Allocating it anew for every hash on whichever thread runs the login makes the
-/// allocator keep a copy per thread arena: 50 logins at once grew the appliance by 900 MiB
-/// (measured with `benches/run.sh`). With two buffers reused, hashing holds about 38 MiB,
-/// however many logins queue.
+/// The argon2 working memory of one running hash (19 MiB at our parameters), handed to the
+/// next hash while others wait. Allocating it anew for every hash on whichever thread runs
+/// the login makes glibc's allocator keep a copy per thread arena: 50 logins at once grew the
+/// appliance by 900 MiB (measured with `benches/run.sh`). With the buffers reused, hashing
+/// holds at most about 38 MiB however many logins queue, and once no hash runs or waits the
+/// buffers are freed, so the memory is not held between bursts.
 type Memory = Vec<Block>;
 
 struct GateState {
     busy: usize,
+    waiting: usize,
     spare: Vec<Memory>,
 }
 
@@ -102,6 +104,7 @@ struct Gate {
 static GATE: Gate = Gate {
     state: Mutex::new(GateState {
         busy: 0,
+        waiting: 0,
         spare: Vec::new(),
     }),
     freed: Condvar::new(),
@@ -115,19 +118,29 @@ pub(crate) const MAX_CONCURRENT_HASHES: usize = 2;
 const MAX_MEMORY_KIB: u32 = 64 * 1024;
 
 /// Gives a working memory back and lets the next caller in, also when the hash panicked.
+/// The last hash of a burst (none running, none waiting) frees the memories instead.
 struct Permit(Option<Memory>);
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut state = GATE
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.busy -= 1;
-        if let Some(memory) = self.0.take() {
-            state.spare.push(memory);
-        }
-        GATE.freed.notify_one();
+        let freed = {
+            let mut state = GATE
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.busy -= 1;
+            if let Some(memory) = self.0.take() {
+                state.spare.push(memory);
+            }
+            GATE.freed.notify_one();
+            if state.busy == 0 && state.waiting == 0 {
+                std::mem::take(&mut state.spare)
+            } else {
+                Vec::new()
+            }
+        };
+        // Freed outside the lock: returning 38 MiB to the allocator takes a moment.
+        drop(freed);
     }
 }
 
@@ -140,10 +153,12 @@ fn gated<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         while state.busy >= MAX_CONCURRENT_HASHES {
+            state.waiting += 1;
             state = GATE
                 .freed
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.waiting -= 1;
         }
         state.busy += 1;
         Permit(Some(state.spare.pop().unwrap_or_default()))

@@ -227,11 +227,40 @@ pub(crate) struct StoredFile {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    /// The Telegram `Message` object as last sent or returned.
-    json: Value,
+    message_id: i64,
+    /// The Telegram `Message` object as last sent or returned, as compact JSON text: a
+    /// `Value` takes about five times the memory, and a chat history is read far less often
+    /// than it is written.
+    json: Box<str>,
     from_bot: bool,
     sent_at_ms: i64,
     edited: bool,
+}
+
+impl Entry {
+    fn new(message: &Value, from_bot: bool, sent_at_ms: i64) -> Entry {
+        Entry {
+            message_id: message
+                .get("message_id")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            json: message.to_string().into_boxed_str(),
+            from_bot,
+            sent_at_ms,
+            edited: false,
+        }
+    }
+
+    /// The message as a `Value` (the text was written from one, so it parses).
+    fn message(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// Stores an edited version of the message.
+    fn replace(&mut self, message: &Value) {
+        self.json = message.to_string().into_boxed_str();
+        self.edited = true;
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -677,12 +706,8 @@ impl Emulator {
         let message = Value::Object(body);
         let sent_at_ms = now_ms();
         if let Some(sim) = state.chats.get_mut(&chat) {
-            sim.messages.push_back(Entry {
-                json: message.clone(),
-                from_bot: true,
-                sent_at_ms,
-                edited: false,
-            });
+            sim.messages
+                .push_back(Entry::new(&message, true, sent_at_ms));
             while sim.messages.len() > CHAT_HISTORY {
                 sim.messages.pop_front();
             }
@@ -968,13 +993,10 @@ impl Emulator {
                 let entry = sim
                     .messages
                     .iter_mut()
-                    .find(|entry| {
-                        entry.from_bot
-                            && entry.json.get("message_id").and_then(Value::as_i64)
-                                == Some(message_id)
-                    })
+                    .find(|entry| entry.from_bot && entry.message_id == message_id)
                     .ok_or_else(|| BotError::bad_request("message to edit not found"))?;
-                let mut edited = entry.json.clone();
+                let current = entry.message();
+                let mut edited = current.clone();
                 if let Some((field, text)) = text {
                     if field == "text" && edited.get("text").is_none() {
                         return Err(BotError::bad_request(
@@ -992,7 +1014,7 @@ impl Emulator {
                     }
                 }
                 let same = {
-                    let mut before = entry.json.clone();
+                    let mut before = current;
                     let mut after = edited.clone();
                     for value in [&mut before, &mut after] {
                         if let Some(object) = value.as_object_mut() {
@@ -1007,8 +1029,7 @@ impl Emulator {
                     ));
                 }
                 edited["edit_date"] = json!(now_s());
-                entry.json = edited.clone();
-                entry.edited = true;
+                entry.replace(&edited);
                 Ok(edited)
             }
             "deleteMessage" => {
@@ -1020,9 +1041,7 @@ impl Emulator {
                     .get_mut(&chat)
                     .ok_or_else(|| BotError::bad_request("chat not found"))?;
                 let before = sim.messages.len();
-                sim.messages.retain(|entry| {
-                    entry.json.get("message_id").and_then(Value::as_i64) != Some(message_id)
-                });
+                sim.messages.retain(|entry| entry.message_id != message_id);
                 if sim.messages.len() == before {
                     return Err(BotError::bad_request("message to delete not found"));
                 }
@@ -1292,12 +1311,8 @@ impl Emulator {
             }
         }
         if let Some(chat) = state.chats.get_mut(&user.id) {
-            chat.messages.push_back(Entry {
-                json: message.clone(),
-                from_bot: false,
-                sent_at_ms: now_ms(),
-                edited: false,
-            });
+            chat.messages
+                .push_back(Entry::new(&message, false, now_ms()));
             while chat.messages.len() > CHAT_HISTORY {
                 chat.messages.pop_front();
             }
@@ -1318,18 +1333,15 @@ impl Emulator {
         let entry = chat
             .messages
             .iter_mut()
-            .find(|entry| {
-                !entry.from_bot
-                    && entry.json.get("message_id").and_then(Value::as_i64) == Some(message_id)
-            })
+            .find(|entry| !entry.from_bot && entry.message_id == message_id)
             .ok_or("no such message of the user")?;
-        if entry.json.get("text").is_none() {
+        let mut edited = entry.message();
+        if edited.get("text").is_none() {
             return Err("only text messages can be edited here".into());
         }
-        entry.json["text"] = json!(text);
-        entry.json["edit_date"] = json!(now_s());
-        entry.edited = true;
-        let edited = entry.json.clone();
+        edited["text"] = json!(text);
+        edited["edit_date"] = json!(now_s());
+        entry.replace(&edited);
         let update_id = self.deliver(state, "edited_message", edited);
         Ok(update_id)
     }
@@ -1352,11 +1364,8 @@ impl Emulator {
         let message = chat
             .messages
             .iter()
-            .find(|entry| {
-                entry.from_bot
-                    && entry.json.get("message_id").and_then(Value::as_i64) == Some(message_id)
-            })
-            .map(|entry| entry.json.clone())
+            .find(|entry| entry.from_bot && entry.message_id == message_id)
+            .map(Entry::message)
             .unwrap_or_else(
                 || json!({"chat": user.chat_json(), "message_id": message_id, "date": 0}),
             );
@@ -1450,12 +1459,8 @@ impl Emulator {
             && Self::ensure_chat(&mut state, &user).is_ok()
             && let Some(chat) = state.chats.get_mut(&user.id)
         {
-            chat.messages.push_back(Entry {
-                json: message,
-                from_bot: false,
-                sent_at_ms: now_ms(),
-                edited: false,
-            });
+            chat.messages
+                .push_back(Entry::new(&message, false, now_ms()));
         }
         let mut ids = Vec::new();
         for _ in 0..times.clamp(1, 10) {
@@ -1477,7 +1482,8 @@ impl Emulator {
             .messages
             .iter()
             .map(|entry| {
-                let json = &entry.json;
+                let message = entry.message();
+                let json = &message;
                 let mut view = json!({
                     "message_id": json.get("message_id"),
                     "from": if entry.from_bot { "bot" } else { "user" },
@@ -1540,10 +1546,10 @@ impl Emulator {
                 .values()
                 .map(|chat| {
                     let last = chat.messages.back().map(|entry| {
-                        entry
-                            .json
+                        let message = entry.message();
+                        message
                             .get("text")
-                            .or_else(|| entry.json.get("caption"))
+                            .or_else(|| message.get("caption"))
                             .and_then(Value::as_str)
                             .map(|text| text.chars().take(80).collect::<String>())
                             .unwrap_or_else(|| "[file]".into())
