@@ -253,6 +253,7 @@ impl Crm {
             )));
         }
         let temp = TempFile::beside(out, "backup")?;
+        let long_read = self.long_read();
         let snapshot = self.database().begin_read()?;
         let version = {
             let view = Snapshot::new(self.database().begin_read()?)?;
@@ -271,6 +272,7 @@ impl Crm {
         };
         let totals = dump::write(&snapshot, header, &mut writer)?;
         drop(snapshot);
+        self.end_long_read(long_read)?;
         writer
             .into_inner()
             .map_err(|error| error.into_error())
@@ -301,8 +303,19 @@ impl Crm {
     /// [`crate::ErrorKind::Storage`] only when the file cannot be read; problems in the data are
     /// listed in the report, not returned as errors.
     pub fn verify(&self) -> Result<VerifyReport> {
+        let long_read = self.long_read();
         let view = Snapshot::new(self.database().begin_read()?)?;
-        verify_view(&view)
+        let report = verify_view(&view);
+        drop(view);
+        self.end_long_read(long_read)?;
+        report
+    }
+
+    /// Ends a long read and commits once, so that quick repair's record of the allocator
+    /// state (skipped by the commits during the read) is in the file again.
+    fn end_long_read(&self, long_read: crate::store::LongRead) -> Result<()> {
+        drop(long_read);
+        self.write(|_| Ok(()))
     }
 
     /// Counts per table and per organization, the file size and the schema version. Reads

@@ -21,8 +21,8 @@ use redb::{ReadableTable, ReadableTableMetadata};
 pub(crate) use codec::Record;
 pub(crate) use keys::Key;
 pub(crate) use tables::Def;
-pub(crate) use writer::Writer;
 pub use writer::Written;
+pub(crate) use writer::{LongRead, Writer};
 
 use crate::model::{
     Actor, AuditEntry, AuditId, OrgId, OutboxId, OutboxItem, OutboxPayload, OutboxState, Recipient,
