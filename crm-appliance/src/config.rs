@@ -36,7 +36,8 @@ pub struct Cli {
     /// Optional TOML file with the same keys (data_dir, listen, telegram_token, ...).
     #[arg(long, env = "CRM_CONFIG")]
     pub config: Option<PathBuf>,
-    /// redb page cache in MiB.
+    /// Memory for the data file's page cache, in MiB (default 256). Each 4 KiB page takes 5 KiB
+    /// of memory in the cache, so 256 MiB caches 205 MiB of the file.
     #[arg(long, env = "CRM_CACHE_SIZE")]
     pub cache_size: Option<usize>,
     /// Idle session timeout in minutes (sessions also end 7 days after login).
@@ -85,7 +86,8 @@ pub struct Config {
     pub telegram_api_url: String,
     /// Public URL for webhook mode.
     pub public_url: Option<url::Url>,
-    /// redb cache in bytes.
+    /// Memory the page cache may take, in bytes (redb gets the pages that fit, see
+    /// `startup::redb_cache_bytes`).
     pub cache_size: usize,
     /// Idle session timeout in minutes.
     pub session_idle_minutes: u64,
