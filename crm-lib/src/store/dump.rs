@@ -618,6 +618,32 @@ mod tests {
         assert!(error.to_string().contains("format 2"), "{error}");
     }
 
+    proptest::proptest! {
+        /// Any bytes, and any damage to a real dump (bytes replaced at random places), read
+        /// to an error or a whole dump, never a panic; damage to a real dump is always found.
+        #[test]
+        fn arbitrary_bytes_and_random_damage_never_panic(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            hits in proptest::collection::vec(
+                (proptest::prelude::any::<usize>(), 1u8..=255), 1..8),
+        ) {
+            let _ = read_all(&noise);
+            let mut prefixed = MAGIC.to_vec();
+            prefixed.extend_from_slice(&noise);
+            let _ = read_all(&prefixed);
+
+            let (_dir, db) = store_with(&[(b"k1", b"v1"), (b"k2", b"value two")]);
+            let mut bytes = dump_of(&db);
+            // One change per byte: two flips of one byte could cancel out.
+            let flips: std::collections::BTreeMap<usize, u8> =
+                hits.into_iter().map(|(at, flip)| (at % bytes.len(), flip)).collect();
+            for (at, flip) in flips {
+                bytes[at] ^= flip;
+            }
+            proptest::prop_assert!(read_all(&bytes).is_err());
+        }
+    }
+
     #[test]
     fn other_files_are_named_as_not_backups() {
         for bytes in [
