@@ -341,7 +341,8 @@ pub(crate) fn read(
 /// entries per write transaction. The batches commit without fsync and a final durable commit
 /// makes all of them durable; a failure leaves a file the caller discards. `accept` sees the
 /// header before anything is built and refuses what the caller cannot restore. Every table of
-/// [`tables::ALL`] exists in the new file, also one the dump lacks.
+/// [`tables::ALL`] exists in the new file, also one the dump lacks. Returns the open file
+/// with the dump's header and counts.
 ///
 /// # Errors
 /// [`read`]'s and `accept`'s errors; [`crate::ErrorKind::Storage`] when `target` cannot be
@@ -353,7 +354,7 @@ pub(crate) fn load(
     cache_size: usize,
     batch: usize,
     accept: impl Fn(&Header) -> Result<()>,
-) -> Result<(Header, Totals)> {
+) -> Result<(redb::Database, Header, Totals)> {
     let db = redb::Database::builder()
         .set_cache_size(cache_size)
         .create(target)
@@ -365,7 +366,7 @@ pub(crate) fn load(
     }
     let mut current = None;
     let mut in_txn = 0u64;
-    let outcome = read(input, shown, |item| {
+    let (header, totals) = read(input, shown, |item| {
         match item {
             Item::Header(header) => accept(&header)?,
             Item::Table(def) => current = Some(def),
@@ -397,7 +398,7 @@ pub(crate) fn load(
         None => db.begin_write()?,
     };
     commit(last, redb::Durability::Immediate)?;
-    Ok(outcome)
+    Ok((db, header, totals))
 }
 
 fn commit(mut txn: redb::WriteTransaction, durability: redb::Durability) -> Result<()> {

@@ -149,17 +149,28 @@ pub(crate) struct Writer {
     sender: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     hooks: Hooks,
-    /// Long reads running now; while any runs, commits skip quick repair's record.
-    long_reads: Arc<AtomicUsize>,
+    /// Long reads running now, and commits that skipped quick repair's record for them.
+    repair: Arc<QuickRepair>,
 }
 
 /// Held while a long read (a backup, a verification) keeps a snapshot open; see
 /// [`Writer::long_read`].
-pub(crate) struct LongRead(Arc<AtomicUsize>);
+pub(crate) struct LongRead {
+    repair: Arc<QuickRepair>,
+    skipped_before: usize,
+}
+
+impl LongRead {
+    /// Ends the long read; returns whether a commit skipped quick repair's record meanwhile
+    /// (the record is then missing from the file until the next commit).
+    pub(crate) fn end(self) -> bool {
+        self.repair.skipped.load(Ordering::Acquire) != self.skipped_before
+    }
+}
 
 impl Drop for LongRead {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.repair.long_reads.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -176,20 +187,21 @@ impl Writer {
         let (sender, receiver) = mpsc::channel::<Job>();
         let hooks: Hooks = Arc::default();
         let thread_hooks = hooks.clone();
-        let long_reads = Arc::new(AtomicUsize::new(0));
-        let repair = QuickRepair {
+        let repair = Arc::new(QuickRepair {
             enabled: quick_repair,
-            long_reads: long_reads.clone(),
-        };
+            long_reads: AtomicUsize::new(0),
+            skipped: AtomicUsize::new(0),
+        });
+        let thread_repair = repair.clone();
         let thread = std::thread::Builder::new()
             .name("crm-writer".into())
-            .spawn(move || run(&db, &receiver, clock, &repair, &thread_hooks))
+            .spawn(move || run(&db, &receiver, clock, &thread_repair, &thread_hooks))
             .map_err(|error| Error::storage("cannot start the writer thread", error))?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
             hooks,
-            long_reads,
+            repair,
         })
     }
 
@@ -203,8 +215,11 @@ impl Writer {
     /// full-scale store) instead of a quick one; the first commit after the read records the
     /// state again.
     pub(crate) fn long_read(&self) -> LongRead {
-        self.long_reads.fetch_add(1, Ordering::AcqRel);
-        LongRead(self.long_reads.clone())
+        self.repair.long_reads.fetch_add(1, Ordering::AcqRel);
+        LongRead {
+            repair: self.repair.clone(),
+            skipped_before: self.repair.skipped.load(Ordering::Acquire),
+        }
     }
 
     /// Registers `hook`, called on the writer thread after every durable commit that changed
@@ -288,12 +303,22 @@ impl Drop for Writer {
 /// quick repair and no long read runs (see [`Writer::long_read`]).
 struct QuickRepair {
     enabled: bool,
-    long_reads: Arc<AtomicUsize>,
+    long_reads: AtomicUsize,
+    /// Commits that skipped the record because a long read ran (wrapping).
+    skipped: AtomicUsize,
 }
 
 impl QuickRepair {
+    /// Whether the next commit records the state; counts a skipped record.
     fn now(&self) -> bool {
-        self.enabled && self.long_reads.load(Ordering::Acquire) == 0
+        if !self.enabled {
+            return false;
+        }
+        if self.long_reads.load(Ordering::Acquire) == 0 {
+            return true;
+        }
+        self.skipped.fetch_add(1, Ordering::AcqRel);
+        false
     }
 }
 
@@ -397,5 +422,41 @@ fn run_batch(db: &Database, batch: Vec<Job>, clock: fn() -> Timestamp, quick_rep
             }
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(quick_repair: bool) -> (tempfile::TempDir, Writer) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Arc::new(Database::create(dir.path().join("w.redb")).expect("create"));
+        let writer = Writer::start(db, Timestamp::now, quick_repair).expect("writer");
+        (dir, writer)
+    }
+
+    #[test]
+    fn a_long_read_says_whether_commits_skipped_the_quick_repair_record() {
+        let (_dir, writer) = writer(true);
+        let idle = writer.long_read();
+        assert!(!idle.end(), "no commit ran during the read");
+
+        let busy = writer.long_read();
+        writer.write(|_| Ok(())).expect("write");
+        assert!(busy.end(), "a commit ran during the read");
+
+        // Once the read has ended, commits record the state again and count nothing.
+        writer.write(|_| Ok(())).expect("write");
+        let later = writer.long_read();
+        assert!(!later.end());
+
+        let (_dir, plain) = self::writer(false);
+        let read = plain.long_read();
+        plain.write(|_| Ok(())).expect("write");
+        assert!(
+            !read.end(),
+            "without quick repair there is no record to restore"
+        );
     }
 }
