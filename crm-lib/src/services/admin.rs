@@ -254,11 +254,8 @@ impl Crm {
         }
         let temp = TempFile::beside(out, "backup")?;
         let long_read = self.long_read();
-        let snapshot = self.database().begin_read()?;
-        let version = {
-            let view = Snapshot::new(self.database().begin_read()?)?;
-            schema::stored_version(&view)?.unwrap_or(SCHEMA_VERSION)
-        };
+        let snapshot = Snapshot::new(self.database().begin_read()?)?;
+        let version = schema::stored_version(&snapshot)?.unwrap_or(SCHEMA_VERSION);
         let file = fs::OpenOptions::new()
             .write(true)
             .open(temp.path())

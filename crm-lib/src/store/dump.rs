@@ -31,6 +31,7 @@ use std::path::Path;
 
 use redb::TableHandle;
 
+use super::raw::Snapshot;
 use super::tables::{self, Def};
 use crate::model::Timestamp;
 use crate::{Error, Result};
@@ -83,17 +84,14 @@ pub(crate) fn is_dump(prefix: &[u8]) -> bool {
     prefix.starts_with(&MAGIC)
 }
 
-/// Writes every table of [`tables::ALL`] of the snapshot `source` to `out`, a table missing
-/// from the file as an empty one. Does not flush or sync `out`.
+/// Writes every table of [`tables::ALL`] of the snapshot `source` (through the tables it
+/// opened) to `out`, a table missing from the file as an empty one. Does not flush or sync
+/// `out`.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Storage`] when the snapshot cannot be read, `out` cannot be written,
 /// or an entry is larger than a frame may be.
-pub(crate) fn write(
-    source: &redb::ReadTransaction,
-    header: Header,
-    out: &mut impl Write,
-) -> Result<Totals> {
+pub(crate) fn write(source: &Snapshot, header: Header, out: &mut impl Write) -> Result<Totals> {
     let write_error = |error: io::Error| Error::storage("cannot write the backup", error);
     let mut head = Vec::with_capacity(HEADER_LEN);
     head.extend_from_slice(&MAGIC);
@@ -109,7 +107,7 @@ pub(crate) fn write(
     for def in tables::ALL {
         frame.write(out, TAG_TABLE, def.name().as_bytes())?;
         let (mut entries, mut bytes) = (0u64, 0u64);
-        if let Some(table) = super::open_if_exists(source, *def)? {
+        if let Some(table) = source.table(*def) {
             let mut payload = Vec::with_capacity(FRAME_TARGET + 4096);
             for entry in table.range::<&[u8]>(..)? {
                 let (key, value) = entry?;
@@ -360,10 +358,11 @@ pub(crate) fn load(
         .create(target)
         .map_err(|error| Error::storage(format!("cannot create {}", target.display()), error))?;
     let batch = batch.max(1) as u64;
-    let mut txn = Some(db.begin_write()?);
+    let first = db.begin_write()?;
     for def in tables::ALL {
-        txn.as_ref().map(|txn| txn.open_table(*def)).transpose()?;
+        first.open_table(*def)?;
     }
+    let mut txn = Some(first);
     let mut current = None;
     let mut in_txn = 0u64;
     let (header, totals) = read(input, shown, |item| {
@@ -539,7 +538,8 @@ mod tests {
             schema_version: 3,
             taken_at: Timestamp(1_700_000_000_000),
         };
-        write(&db.begin_read().expect("read"), header, &mut out).expect("dump");
+        let snapshot = Snapshot::new(db.begin_read().expect("read")).expect("snapshot");
+        write(&snapshot, header, &mut out).expect("dump");
         out
     }
 

@@ -45,7 +45,8 @@ impl Snapshot {
         })
     }
 
-    fn table(&self, def: Def) -> Option<&RawTable> {
+    /// The table `def`, opened once with the snapshot; `None` when the file lacks it.
+    pub(crate) fn table(&self, def: Def) -> Option<&RawTable> {
         let name = def.name();
         self.tables
             .iter()
