@@ -170,30 +170,46 @@ fn assert_clear_refusal(case: &str, damaged: &Path, run: &crate::util::Run) {
     assert!(run.stdout.is_empty(), "{case}: {run:#?}");
 }
 
+/// Writes `cases()` damaged copies of `bytes` to `damaged` in turn (damage that would change
+/// nothing is skipped) and calls `check` with each case's index and description once its copy
+/// is in place; then asserts that the copy is still as written (restore never changes its
+/// input). Returns the number of copies checked.
+fn each_damaged_copy(
+    rng: &mut Rng,
+    bytes: &[u8],
+    damaged: &Path,
+    mut check: impl FnMut(usize, &str),
+) -> usize {
+    let mut checked = 0;
+    for index in 0..cases() {
+        let damage = Damage::pick(rng, bytes.len());
+        let Some(copy) = damage.apply(bytes, rng) else {
+            continue;
+        };
+        let case = format!("case {index}: {damage:?} of {} bytes", bytes.len());
+        std::fs::write(damaged, &copy).unwrap();
+        check(index, &case);
+        assert_eq!(
+            std::fs::read(damaged).unwrap(),
+            copy,
+            "{case}: input changed"
+        );
+        checked += 1;
+    }
+    checked
+}
+
 #[test]
 fn a_damaged_backup_is_refused_and_no_data_directory_appears() {
     let mut rng = Rng::seeded("restore_into_nothing");
     let (dir, bytes, _) = backed_up();
     let damaged = dir.path("damaged.backup");
-    let mut refused = 0;
-    for index in 0..cases() {
-        let damage = Damage::pick(&mut rng, bytes.len());
-        let Some(copy) = damage.apply(&bytes, &mut rng) else {
-            continue;
-        };
-        let case = format!("case {index}: {damage:?} of {} bytes", bytes.len());
-        std::fs::write(&damaged, &copy).unwrap();
+    let refused = each_damaged_copy(&mut rng, &bytes, &damaged, |index, case| {
         let target = dir.path(&format!("restored-{index}"));
         let run = dir.crm_in(&target, &["restore", &damaged.display().to_string()], None);
-        assert_clear_refusal(&case, &damaged, &run);
+        assert_clear_refusal(case, &damaged, &run);
         assert!(!target.exists(), "{case}: {} was created", target.display());
-        assert_eq!(
-            std::fs::read(&damaged).unwrap(),
-            copy,
-            "{case}: input changed"
-        );
-        refused += 1;
-    }
+    });
     println!("{refused} damaged backups refused");
     assert!(refused > 0);
 }
@@ -208,13 +224,7 @@ fn a_damaged_copy_of_a_data_file_is_refused_or_restored_whole() {
     let original = fingerprint(&dir, &dir.data_dir());
     let damaged = dir.path("damaged.redb");
     let (mut refused, mut restored) = (0, 0);
-    for index in 0..cases() {
-        let damage = Damage::pick(&mut rng, bytes.len());
-        let Some(copy) = damage.apply(&bytes, &mut rng) else {
-            continue;
-        };
-        let case = format!("case {index}: {damage:?} of {} bytes", bytes.len());
-        std::fs::write(&damaged, &copy).unwrap();
+    each_damaged_copy(&mut rng, &bytes, &damaged, |index, case| {
         let target = dir.path(&format!("restored-{index}"));
         let run = dir.crm_in(&target, &["restore", &damaged.display().to_string()], None);
         if run.code == 0 {
@@ -224,16 +234,11 @@ fn a_damaged_copy_of_a_data_file_is_refused_or_restored_whole() {
             dir.crm_in(&target, &["verify"], None).ok();
             restored += 1;
         } else {
-            assert_clear_refusal(&case, &damaged, &run);
+            assert_clear_refusal(case, &damaged, &run);
             assert!(!target.exists(), "{case}: {} was created", target.display());
             refused += 1;
         }
-        assert_eq!(
-            std::fs::read(&damaged).unwrap(),
-            copy,
-            "{case}: input changed"
-        );
-    }
+    });
     println!("{refused} damaged data files refused, {restored} restored unchanged");
     assert!(refused > 0);
 }
@@ -247,15 +252,9 @@ fn a_damaged_backup_leaves_the_live_store_byte_identical() {
     let live_print = fingerprint(&dir, &dir.data_dir());
     let live = std::fs::read(dir.data_file()).unwrap();
     let damaged = dir.path("damaged.backup");
-    for index in 0..cases() {
-        let damage = Damage::pick(&mut rng, bytes.len());
-        let Some(copy) = damage.apply(&bytes, &mut rng) else {
-            continue;
-        };
-        let case = format!("case {index}: {damage:?} of {} bytes", bytes.len());
-        std::fs::write(&damaged, &copy).unwrap();
+    each_damaged_copy(&mut rng, &bytes, &damaged, |_, case| {
         let run = dir.crm(&["restore", "--force", &damaged.display().to_string()]);
-        assert_clear_refusal(&case, &damaged, &run);
+        assert_clear_refusal(case, &damaged, &run);
         assert!(
             std::fs::read(dir.data_file()).unwrap() == live,
             "{case}: the live store changed"
@@ -265,7 +264,7 @@ fn a_damaged_backup_leaves_the_live_store_byte_identical() {
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["crm.redb"], "{case}: leftovers");
-    }
+    });
     assert_eq!(fingerprint(&dir, &dir.data_dir()), live_print);
     dir.crm(&["verify"]).ok();
 }
