@@ -270,6 +270,16 @@ struct SimChat {
     messages: VecDeque<Entry>,
 }
 
+impl SimChat {
+    /// Adds a message, dropping the oldest beyond [`CHAT_HISTORY`].
+    fn remember(&mut self, entry: Entry) {
+        self.messages.push_back(entry);
+        while self.messages.len() > CHAT_HISTORY {
+            self.messages.pop_front();
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Query {
     chat: i64,
@@ -706,11 +716,7 @@ impl Emulator {
         let message = Value::Object(body);
         let sent_at_ms = now_ms();
         if let Some(sim) = state.chats.get_mut(&chat) {
-            sim.messages
-                .push_back(Entry::new(&message, true, sent_at_ms));
-            while sim.messages.len() > CHAT_HISTORY {
-                sim.messages.pop_front();
-            }
+            sim.remember(Entry::new(&message, true, sent_at_ms));
         }
         state.sends.push_back((chat, sent_at_ms, "send".into()));
         while state.sends.len() > SENDS_KEPT {
@@ -1311,11 +1317,7 @@ impl Emulator {
             }
         }
         if let Some(chat) = state.chats.get_mut(&user.id) {
-            chat.messages
-                .push_back(Entry::new(&message, false, now_ms()));
-            while chat.messages.len() > CHAT_HISTORY {
-                chat.messages.pop_front();
-            }
+            chat.remember(Entry::new(&message, false, now_ms()));
         }
         let update_id = self.deliver(state, "message", message);
         Ok((update_id, message_id))
