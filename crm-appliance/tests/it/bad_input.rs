@@ -5,36 +5,19 @@
 use crate::support::spawn_app;
 use crate::web_helpers::{admin, client_from, create_user, login_with, post};
 
-/// Sends a request head announcing `length` bytes and returns the status line of the answer
-/// (the server answers before reading such a body, so a raw socket is the honest client).
-async fn status_for_announced_body(
-    app: &crate::support::TestApp,
-    path: &str,
-    length: usize,
-) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(&app.address).await.unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n",
-        app.address
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let _ = stream.write_all(&vec![b'a'; 64 * 1024]).await;
-    let mut answer = vec![0u8; 1024];
-    let read = stream.read(&mut answer).await.unwrap();
-    String::from_utf8_lossy(&answer[..read])
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
-
 #[tokio::test]
 async fn a_body_over_ten_megabytes_is_refused_with_413() {
     let app = spawn_app();
     let session = admin(&app).await;
     for path in ["/login", "/markers", "/orders", "/api/v1/orders"] {
-        let status = status_for_announced_body(&app, path, 10 * 1024 * 1024 + 1).await;
+        let answer = app
+            .answer_to_announced_body(
+                path,
+                "Content-Type: application/x-www-form-urlencoded\r\n",
+                10 * 1024 * 1024 + 1,
+            )
+            .await;
+        let status = answer.lines().next().unwrap_or("");
         assert!(status.starts_with("HTTP/1.1 413"), "{path}: {status}");
     }
     // Just under the limit is read (and then refused for its content, not its size).

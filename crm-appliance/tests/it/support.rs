@@ -32,6 +32,53 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Sends, on a raw socket, a POST head to `path` announcing a body of `length` bytes, with
+    /// `headers` (whole `Name: value\r\n` lines, the content type among them), and the
+    /// first 64 KiB of that body; returns the answer as text (status line, headers, body),
+    /// read until its `Content-Length` is complete or the server closes. The server answers
+    /// an oversized body before reading it, so a client that insists on writing the whole
+    /// body may fail with a broken pipe instead of reading the answer: a raw socket is the
+    /// honest client.
+    pub async fn answer_to_announced_body(
+        &self,
+        path: &str,
+        headers: &str,
+        length: usize,
+    ) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(&self.address).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Length: {length}\r\n\r\n",
+            self.address
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let _ = stream.write_all(&vec![b'a'; (64 * 1024).min(length)]).await;
+        let mut answer = Vec::new();
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+                .await
+                .expect("the server answers within 10 s")
+                .unwrap_or(0);
+            if read == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..read]);
+            let text = String::from_utf8_lossy(&answer);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let announced = head.lines().find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                });
+                if announced.is_some_and(|length| body.len() >= length) {
+                    break;
+                }
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     /// Stops the process (SIGKILL) and keeps the data directory, for restart tests.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
