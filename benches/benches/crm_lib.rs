@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use crm_benches::{Rate, SCALE_MANAGER, fresh_store, scale_store};
 use crm_lib::{
-    Actor, Crm, CrmOptions, CustomerId, InboundMessage, NewOrder, OrderFilter, OrgId, Page,
+    Crm, CrmOptions, Page,
+    chat::InboundMessage,
+    model::{Actor, CustomerId, OrgId},
+    orders::{NewOrder, OrderFilter},
 };
 
 /// The thread counts of the concurrent bench; the 1-thread run is the baseline of the ratio.

@@ -11,9 +11,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crm_lib::{
-    Actor, AssignTo, Crm, CrmOptions, CustomerId, InboundMessage, NewOrder, NewUser, OrderId,
-    OrgId, OutboundMessage, Password, SettingsUpdate, StageId, TelegramProfile, TelegramUserId, Tx,
-    UserId, View,
+    Crm, CrmOptions, Password, Tx, View,
+    chat::{InboundMessage, OutboundMessage},
+    customers::TelegramProfile,
+    model::{Actor, CustomerId, OrderId, OrgId, StageId, TelegramUserId, UserId},
+    orders::{AssignTo, NewOrder},
+    org::SettingsUpdate,
+    team::NewUser,
 };
 
 /// The error of the set-up helpers: a crm-lib error or an I/O error of the cache directory.
@@ -480,7 +484,7 @@ fn load_order(
 /// as the outbox job of a running appliance would have long done for old orders, so the large
 /// store has no backlog of notifications.
 fn deliver_outbox(tx: &mut Tx<'_>) -> crm_lib::Result<()> {
-    let due = crm_lib::due_outbox_in(&*tx, tx.now(), usize::MAX)?;
+    let due = crm_lib::telegram::due_outbox_in(&*tx, tx.now(), usize::MAX)?;
     for (org, item) in due {
         let telegram_message_id = i64::try_from(item.id.0).ok();
         tx.outbox_delivered(org, item.id, telegram_message_id)?;

@@ -144,7 +144,8 @@ impl Config {
             .or(file.telegram_token)
             .filter(|token| !token.trim().is_empty());
         if let Some(token) = &telegram_token {
-            crm_lib::parse_bot_token(token).context("--telegram-token / CRM_TELEGRAM_TOKEN")?;
+            crm_lib::org::parse_bot_token(token)
+                .context("--telegram-token / CRM_TELEGRAM_TOKEN")?;
         }
         Ok(Config {
             data_dir: cli

@@ -6,7 +6,11 @@
 //! (the webhook's checks, the processor's parse, the handler in its write transaction) without
 //! the network, so that a fuzzer can feed them arbitrary bytes.
 
-use crm_lib::{Crm, ErrorKind, InboxPut, Media, OrgId};
+use crm_lib::{
+    Crm, ErrorKind,
+    model::{Media, OrgId},
+    telegram::InboxPut,
+};
 use teloxide::types::Update;
 
 use crate::bot::dialogue::{self, Dialogue};
@@ -49,7 +53,12 @@ pub fn handle_update(
     let Some(update_id) = updates::update_id_of(&payload) else {
         return Ok(Handled::Refused);
     };
-    match crm.inbox_put(org, update_id, payload.clone(), crm_lib::INBOX_CAPACITY) {
+    match crm.inbox_put(
+        org,
+        update_id,
+        payload.clone(),
+        crm_lib::telegram::INBOX_CAPACITY,
+    ) {
         Ok(InboxPut::Inserted) => {}
         Ok(InboxPut::Duplicate) => return Ok(Handled::Duplicate),
         Err(error) if error.kind() == ErrorKind::InvalidInput => return Ok(Handled::Refused),
@@ -102,7 +111,11 @@ pub fn dialogue_round_trips(bytes: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use crm_lib::{Actor, OrderFilter, Page, TelegramUserId};
+    use crm_lib::{
+        Page,
+        model::{Actor, TelegramUserId},
+        orders::OrderFilter,
+    };
     use serde_json::json;
 
     use super::*;

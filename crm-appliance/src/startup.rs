@@ -6,7 +6,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use crm_lib::{Actor, Crm, CrmOptions, NewUser, OrgId};
+use crm_lib::{
+    Crm, CrmOptions,
+    model::{Actor, OrgId},
+    team::NewUser,
+};
 use tokio::net::TcpListener;
 
 use crate::AppState;
@@ -138,7 +142,7 @@ fn open_store(config: &Config) -> anyhow::Result<(Crm, OrgId)> {
     Ok((crm, org.id))
 }
 
-fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::Organization> {
+fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::model::Organization> {
     let org = crm
         .create_organization(&config.template, "My business", "main")
         .with_context(|| {

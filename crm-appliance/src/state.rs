@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crm_lib::{Crm, OrgId};
+use crm_lib::{Crm, model::OrgId};
 
 use crate::config::Config;
 use crate::web::metrics::Metrics;

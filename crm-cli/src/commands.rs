@@ -18,7 +18,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use crm_lib::{Actor, Crm, ErrorKind, ExportFormat, NewUser, OrgId, Password, Setup, UserStatus};
+use crm_lib::{
+    Crm, ErrorKind, Password,
+    admin::Setup,
+    export::ExportFormat,
+    model::{Actor, OrgId, UserStatus},
+    team::NewUser,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
@@ -332,12 +338,12 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
                 None => None,
             };
             let tokens = crm.api_tokens(&system, user_id)?;
-            let names: std::collections::HashMap<crm_lib::UserId, String> = crm
+            let names: std::collections::HashMap<crm_lib::model::UserId, String> = crm
                 .users(org)?
                 .into_iter()
                 .map(|user| (user.id, user.username))
                 .collect();
-            let owner = |token: &crm_lib::ApiToken| {
+            let owner = |token: &crm_lib::api_tokens::ApiToken| {
                 names
                     .get(&token.user)
                     .cloned()
@@ -373,7 +379,7 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
         }
         TokenCommand::Revoke { id } => {
             let token = crm
-                .revoke_api_token(&system, crm_lib::ApiTokenId(*id))
+                .revoke_api_token(&system, crm_lib::model::ApiTokenId(*id))
                 .with_context(|| format!("revoking api token {id}"))?;
             out!(io, "revoked api token {} {:?}", token.id, token.name);
         }
@@ -381,7 +387,10 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
     Ok(())
 }
 
-fn role_names(crm: &Crm, org: OrgId) -> Result<std::collections::HashMap<crm_lib::RoleId, String>> {
+fn role_names(
+    crm: &Crm,
+    org: OrgId,
+) -> Result<std::collections::HashMap<crm_lib::model::RoleId, String>> {
     Ok(crm
         .roles(org)?
         .into_iter()
@@ -396,7 +405,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
         UserStatus::Active => "active",
         UserStatus::Disabled => "disabled",
     };
-    let roles_of = |user: &crm_lib::User| -> Vec<String> {
+    let roles_of = |user: &crm_lib::model::User| -> Vec<String> {
         user.roles
             .iter()
             .map(|role| names.get(role).cloned().unwrap_or_else(|| role.to_string()))
@@ -660,7 +669,7 @@ fn restore(
         .collect();
     create_private_dir(data_dir)?;
     let bar = spinner("restoring", io.terminal);
-    let report = crm_lib::restore(input, data_file, force);
+    let report = crm_lib::admin::restore(input, data_file, force);
     bar.finish_and_clear();
     if report.is_err() {
         for dir in &created {

@@ -1,6 +1,6 @@
 //! Exit codes: what a script can act on, derived from the error kinds of crm-lib.
 
-use crm_lib::{ErrorKind, ImportError};
+use crm_lib::{ErrorKind, import::ImportError};
 
 /// Success.
 pub(crate) const OK: u8 = 0;

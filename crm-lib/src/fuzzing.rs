@@ -107,8 +107,8 @@ mod tests {
 
     #[test]
     fn a_record_written_by_the_store_decodes_and_round_trips() {
-        let marker = crate::Marker {
-            id: crate::MarkerId(3),
+        let marker = crate::model::Marker {
+            id: crate::model::MarkerId(3),
             name: "Rust".into(),
             color: "#dea584".into(),
         };

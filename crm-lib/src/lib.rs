@@ -12,13 +12,13 @@
 //!   indexes, an audit entry and the outbox items it causes, in one transaction.
 //!
 //! ```
-//! use crm_lib::{Actor, Crm, NewOrder, OrderFilter, Page, TelegramProfile};
+//! use crm_lib::{Crm, Page, customers::TelegramProfile, model::Actor, orders::{NewOrder, OrderFilter}};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let crm = Crm::open(dir.path().join("crm.redb"))?;
 //! let org = crm.create_organization("studio", "Acme Studio", "acme")?;
 //! let customer = crm.upsert_telegram_customer(org.id, TelegramProfile {
-//!     telegram_id: crm_lib::TelegramUserId(42),
+//!     telegram_id: crm_lib::model::TelegramUserId(42),
 //!     username: Some("alice".into()),
 //!     first_name: "Alice".into(),
 //!     last_name: None,
@@ -43,15 +43,17 @@ mod error;
 pub mod fuzzing;
 pub mod model;
 mod password;
-pub mod services;
+mod services;
 mod store;
 pub mod templates;
 
 pub use crm::{Crm, CrmOptions, is_locked};
 pub use error::{Error, ErrorKind, Result};
-pub use model::*;
 pub use password::{Password, generate_password};
-pub use services::*;
+pub use services::{
+    Page, Paged, admin, api_tokens, audit, billing, chat, customers, demo, export, import, media,
+    orders, org, retention, sessions, team, telegram,
+};
 pub use store::schema::{SCHEMA_VERSION, write_schema_v1_file};
 pub use store::{ReadTx, Tx, View, Written};
 

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use crm_fuzz::Scratch;
-use crm_lib::{Actor, ChatId};
+use crm_lib::{model::{Actor, ChatId}};
 use serde_json::{Value, json};
 
 fn seeds_dir(target: &str) -> PathBuf {
@@ -41,7 +41,7 @@ fn record_seeds() {
         org,
         "admin",
         crm_fuzz::ADMIN_PASSWORD,
-        &crm_lib::Origin::default(),
+        &crm_lib::model::Origin::default(),
     )
     .expect("a session");
     crm.store_media(org, b"seed file".to_vec(), "text/plain".into())

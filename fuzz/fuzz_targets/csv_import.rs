@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::sync::{LazyLock, Mutex};
 
 use crm_fuzz::{Reusable, Scratch, fixture};
-use crm_lib::{Actor, Crm, ErrorKind, ImportError, ImportReport, OrgId};
+use crm_lib::{Crm, ErrorKind, import::{ImportError, ImportReport}, model::{Actor, OrgId}};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Clone, Copy, Debug)]

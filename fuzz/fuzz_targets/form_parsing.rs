@@ -28,7 +28,7 @@ use clap::Parser;
 use crm_appliance::AppState;
 use crm_appliance::config::{Cli, Config};
 use crm_fuzz::{Reusable, Scratch, fingerprint};
-use crm_lib::{Actor, OrderId, OrgId, StageKind};
+use crm_lib::{model::{Actor, OrderId, OrgId, StageKind}};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
@@ -127,7 +127,7 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
             org,
             "admin",
             crm_fuzz::ADMIN_PASSWORD,
-            &crm_lib::Origin::default(),
+            &crm_lib::model::Origin::default(),
         )
         .expect("logging in");
     let print = fingerprint(&crm, org);

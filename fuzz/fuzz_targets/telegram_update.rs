@@ -22,7 +22,7 @@ use std::sync::{LazyLock, Mutex};
 
 use crm_appliance::fuzzing::{Handled, handle_update};
 use crm_fuzz::{Reusable, Scratch};
-use crm_lib::{Actor, ChatId, Media, NewOrder, OrderId, OrgId, TelegramProfile, TelegramUserId};
+use crm_lib::{customers::TelegramProfile, model::{Actor, ChatId, Media, OrderId, OrgId, TelegramUserId}, orders::NewOrder};
 use libfuzzer_sys::fuzz_target;
 
 /// Updates handled per input at most.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crm_lib::{Crm, CrmOptions, ExportFormat, OrgId, Password, Setup};
+use crm_lib::{Crm, CrmOptions, Password, admin::Setup, export::ExportFormat, model::OrgId};
 
 /// The administrator's password in every template store.
 pub const ADMIN_PASSWORD: &str = "fuzz-admin-password-1";
@@ -67,7 +67,7 @@ pub fn open(path: &Path) -> Crm {
 
 /// Creates a store at `path` with a `studio` organization and an administrator `admin`
 /// whose password is [`ADMIN_PASSWORD`] and need not be changed. Returns the open store.
-pub fn studio(path: &Path) -> (Crm, OrgId, crm_lib::User) {
+pub fn studio(path: &Path) -> (Crm, OrgId, crm_lib::model::User) {
     let _ = std::fs::remove_file(path);
     let crm = open(path);
     let password = Password::parse(ADMIN_PASSWORD).expect("the admin password");
@@ -82,7 +82,7 @@ pub fn studio(path: &Path) -> (Crm, OrgId, crm_lib::User) {
         .expect("initializing the template store");
     let admin = crm
         .set_password(
-            &crm_lib::Actor::staff(org.id, admin.id),
+            &crm_lib::model::Actor::staff(org.id, admin.id),
             admin.id,
             &password,
             false,

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use crm_benches::{SCALE_MANAGER, SCALE_PASSWORD, SPEC_MESSAGES, SPEC_ORDERS, scale_store};
-use crm_lib::{Actor, Crm, CrmOptions};
+use crm_lib::{Crm, CrmOptions, model::Actor};
 
 /// The redb cache the appliance runs with, in MiB (its default, SPEC section 7).
 const CACHE_MIB: u64 = 256;

@@ -1,14 +1,16 @@
 //! The customer's side of the bot: first contact and the language choice, the main menu, the
 //! new-order form, My orders (details, deletion), and chat with the team.
 //!
-//! Rules are crm-lib's: each form step is checked with [`crm_lib::check_order_field`], the
-//! open-order limit with [`crm_lib::check_new_order_allowed_in`] and again by
+//! Rules are crm-lib's: each form step is checked with [`crm_lib::orders::check_order_field`], the
+//! open-order limit with [`crm_lib::orders::check_new_order_allowed_in`] and again by
 //! [`crm_lib::Tx::create_order`]; this module only picks the words. Texts a person types are
 //! kept as typed (trimmed by crm-lib).
 
 use crm_lib::{
-    Actor, ChatId, Customer, Date, ErrorKind, InboundMessage, Language, NewOrder, OrderField,
-    OrderFilter, OrderId, Page, Tx, View,
+    ErrorKind, Page, Tx, View,
+    chat::InboundMessage,
+    model::{Actor, ChatId, Customer, Date, Language, OrderId},
+    orders::{NewOrder, OrderField, OrderFilter},
 };
 use teloxide::types::{InlineKeyboardMarkup, Message, User};
 
@@ -19,7 +21,7 @@ use super::processor::Prepared;
 use super::render::{clip, money, tr, tr_with};
 
 /// The most files one order takes from the form (crm-lib's limit for one message).
-const FORM_FILES_MAX: usize = crm_lib::MESSAGE_MAX_ATTACHMENTS;
+const FORM_FILES_MAX: usize = crm_lib::chat::MESSAGE_MAX_ATTACHMENTS;
 
 /// Words that skip an optional step when typed instead of pressing Skip.
 const SKIP_WORDS: &[&str] = &["skip", "-", "пропустить", "нет", "no"];
@@ -41,7 +43,8 @@ fn me(
     let Some(profile) = profile(from) else {
         return Ok(None);
     };
-    let is_new = crm_lib::customer_by_telegram_in(&*tx, ctx.org, profile.telegram_id)?.is_none();
+    let is_new =
+        crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, profile.telegram_id)?.is_none();
     let customer = tx.upsert_telegram_customer(ctx.org, profile)?;
     Ok(Some((
         Me {
@@ -102,7 +105,7 @@ fn greet_with_language_choice(
     me: &Me,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
     let text = format!(
         "{}\n\n{}",
         tr_with(
@@ -135,7 +138,7 @@ fn on_command(
     match command.name.as_str() {
         "start" | "menu" => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-            let org = crm_lib::organization_in(&*tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
             let welcome = tr_with(
                 me.language,
                 "bot.welcome",
@@ -240,7 +243,7 @@ pub(crate) fn on_press(
             }
         }
         Callback::ViewOrder(id) => view_order(tx, ctx, &me, id, press, out)?,
-        Callback::AskDelete(id) => match crm_lib::order_in(&*tx, &me.actor, OrderId(id)) {
+        Callback::AskDelete(id) => match crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id)) {
             Ok(order) => {
                 let text = tr_with(
                     me.language,
@@ -266,7 +269,7 @@ pub(crate) fn on_press(
             Err(error) => match error.kind() {
                 ErrorKind::Storage => return Err(error),
                 ErrorKind::Conflict => {
-                    let stage = crm_lib::order_in(&*tx, &me.actor, OrderId(id))
+                    let stage = crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id))
                         .ok()
                         .and_then(|order| stage_name(tx, ctx, me.language, order.stage));
                     out.answer(
@@ -284,7 +287,7 @@ pub(crate) fn on_press(
                 _ => order_gone(&me, press, out),
             },
         },
-        Callback::ChatAbout(id) => match crm_lib::order_in(&*tx, &me.actor, OrderId(id)) {
+        Callback::ChatAbout(id) => match crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id)) {
             Ok(_) => {
                 dialogue::save(
                     tx,
@@ -336,9 +339,9 @@ fn stage_name(
     tx: &Tx<'_>,
     ctx: &Ctx<'_>,
     language: Language,
-    stage: crm_lib::StageId,
+    stage: crm_lib::model::StageId,
 ) -> Option<String> {
-    let org = crm_lib::organization_in(tx, ctx.org).ok()?;
+    let org = crm_lib::org::organization_in(tx, ctx.org).ok()?;
     org.pipeline
         .stage(stage)
         .map(|stage| stage.name(language).to_string())
@@ -347,7 +350,7 @@ fn stage_name(
 // ----- the new-order form -----
 
 fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
-    match crm_lib::check_new_order_allowed_in(&*tx, &me.actor) {
+    match crm_lib::orders::check_new_order_allowed_in(&*tx, &me.actor) {
         Ok(()) => {
             let wizard = Wizard::new(ctx.update_id);
             prompt(tx, ctx, me, &wizard, None, out)?;
@@ -370,7 +373,7 @@ fn limit_reached(
     me: &Me,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
     out.send(
         me.chat,
         &tr_with(
@@ -409,7 +412,7 @@ fn prompt(
         Step::Title => tr(language, "bot.wizard.title"),
         Step::Description => tr(language, "bot.wizard.description"),
         Step::Budget => {
-            let org = crm_lib::organization_in(tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(tx, ctx.org)?;
             tr_with(
                 language,
                 "bot.wizard.budget",
@@ -427,12 +430,12 @@ fn prompt(
             &[("max", &FORM_FILES_MAX)],
         ),
         Step::Confirm => {
-            let org = crm_lib::organization_in(tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(tx, ctx.org)?;
             let not_set = tr(language, "bot.wizard.not_set");
             let budget = wizard
                 .budget
                 .as_deref()
-                .and_then(|budget| crm_lib::Money::parse("budget", budget).ok())
+                .and_then(|budget| crm_lib::model::Money::parse("budget", budget).ok())
                 .map(|budget| money(budget, &org.settings.currency))
                 .unwrap_or_else(|| not_set.clone());
             tr_with(
@@ -524,7 +527,7 @@ fn wizard_input(
             let Some(field) = field_of(wizard.step) else {
                 return Ok(());
             };
-            match crm_lib::check_order_field(field, text, Some(today(tx))) {
+            match crm_lib::orders::check_order_field(field, text, Some(today(tx))) {
                 Ok(()) => {
                     match wizard.step {
                         Step::Title => wizard.title = text.to_string(),
@@ -706,7 +709,7 @@ fn create(
 
 fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
     let orders =
-        crm_lib::list_orders_in(&*tx, &me.actor, &OrderFilter::default(), Page::first(10))?;
+        crm_lib::orders::list_orders_in(&*tx, &me.actor, &OrderFilter::default(), Page::first(10))?;
     if orders.items.is_empty() {
         out.send(
             me.chat,
@@ -715,7 +718,7 @@ fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> cr
         );
         return Ok(());
     }
-    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
     let mut lines = vec![tr(me.language, "bot.orders.title")];
     let mut buttons = Vec::new();
     for order in &orders.items {
@@ -754,7 +757,7 @@ fn view_order(
     press: &Press<'_>,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    let order = match crm_lib::order_in(&*tx, &me.actor, OrderId(id)) {
+    let order = match crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id)) {
         Ok(order) => order,
         Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
         Err(_) => {
@@ -762,7 +765,7 @@ fn view_order(
             return Ok(());
         }
     };
-    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
     let stage = org.pipeline.stage(order.stage);
     let not_set = tr(me.language, "bot.wizard.not_set");
     let currency = &org.settings.currency;
@@ -829,8 +832,9 @@ fn view_order(
 /// The customer's newest order that is not finished, if any: where a message that names no
 /// order belongs.
 fn current_order(tx: &Tx<'_>, ctx: &Ctx<'_>, me: &Me) -> crm_lib::Result<Option<OrderId>> {
-    let org = crm_lib::organization_in(tx, ctx.org)?;
-    let orders = crm_lib::list_orders_in(tx, &me.actor, &OrderFilter::default(), Page::first(20))?;
+    let org = crm_lib::org::organization_in(tx, ctx.org)?;
+    let orders =
+        crm_lib::orders::list_orders_in(tx, &me.actor, &OrderFilter::default(), Page::first(20))?;
     Ok(orders
         .items
         .iter()

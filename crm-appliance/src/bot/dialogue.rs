@@ -11,7 +11,10 @@
 //! State that cannot be decoded (written by a future version, or damaged) reads as `Idle`:
 //! the customer sees the main menu again instead of a stuck conversation.
 
-use crm_lib::{ChatId, MediaHash, MediaKind, OrgId, Tx, View};
+use crm_lib::{
+    Tx, View,
+    model::{ChatId, MediaHash, MediaKind, OrgId},
+};
 use serde::{Deserialize, Serialize};
 
 /// Where a chat's conversation stands.
@@ -100,7 +103,7 @@ impl Wizard {
 /// # Errors
 /// Storage only.
 pub(crate) fn load(view: &impl View, org: OrgId, chat: ChatId) -> crm_lib::Result<Dialogue> {
-    Ok(crm_lib::dialogue_in(view, org, chat)?
+    Ok(crm_lib::telegram::dialogue_in(view, org, chat)?
         .map(|bytes| decode(&bytes))
         .unwrap_or_default())
 }

@@ -10,7 +10,11 @@
 //! edited messages, inline queries, payments, join requests, business messages, messages from
 //! other bots, and update kinds this version does not know.
 
-use crm_lib::{ChatId, ErrorKind, Language, OrgId, TelegramProfile, TelegramUserId, Tx};
+use crm_lib::{
+    ErrorKind, Tx,
+    customers::TelegramProfile,
+    model::{ChatId, Language, OrgId, TelegramUserId},
+};
 use serde_json::{Value, json};
 use teloxide::types::{
     CallbackQuery, ChatMemberUpdated, InlineKeyboardMarkup, Message, Update, UpdateKind, User,
@@ -236,7 +240,7 @@ fn on_message(
             return link(tx, ctx, from, telegram, chat, &code, out);
         }
     }
-    if let Some(user) = crm_lib::user_by_telegram_in(&*tx, ctx.org, telegram)? {
+    if let Some(user) = crm_lib::telegram::user_by_telegram_in(&*tx, ctx.org, telegram)? {
         return staff::on_message(tx, ctx, &user, chat, message, command.as_ref(), out);
     }
     customer::on_message(tx, ctx, from, chat, message, command.as_ref(), out)
@@ -253,7 +257,7 @@ fn link(
     code: &str,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    let language = match crm_lib::customer_by_telegram_in(&*tx, ctx.org, telegram)? {
+    let language = match crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, telegram)? {
         Some(customer) => customer.language,
         None => guess_language(from),
     };
@@ -295,7 +299,7 @@ fn on_callback(
         .message
         .as_ref()
         .is_none_or(|message| message.chat().is_private());
-    let language = match crm_lib::customer_by_telegram_in(&*tx, ctx.org, telegram)? {
+    let language = match crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, telegram)? {
         Some(customer) => customer.language,
         None => guess_language(from),
     };
@@ -325,7 +329,7 @@ fn on_callback(
         message_text,
         callback,
     };
-    let staff_user = crm_lib::user_by_telegram_in(&*tx, ctx.org, telegram)?;
+    let staff_user = crm_lib::telegram::user_by_telegram_in(&*tx, ctx.org, telegram)?;
     match (callback, staff_user) {
         (Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_), Some(user)) => {
             staff::on_press(tx, ctx, &user, &press, out)?;
@@ -385,7 +389,8 @@ fn on_my_chat_member(
     let Some(telegram) = telegram_id(&member.from) else {
         return Ok(());
     };
-    let Some(customer) = crm_lib::customer_by_telegram_in(&*tx, ctx.org, telegram)? else {
+    let Some(customer) = crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, telegram)?
+    else {
         return Ok(());
     };
     let kind = &member.new_chat_member.kind;

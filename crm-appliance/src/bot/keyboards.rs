@@ -7,7 +7,7 @@
 //! button of an old form or an earlier step is recognised as stale), `mod:a:42` (approve).
 //! Data the bot did not make parses to `None` and gets a polite "no longer active" answer.
 
-use crm_lib::Language;
+use crm_lib::model::Language;
 use serde_json::Value;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 

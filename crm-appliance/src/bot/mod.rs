@@ -80,7 +80,7 @@ impl Telegram {
             username: OnceLock::new(),
             inbox_wake: Notify::new(),
             outbox_wake: Arc::new(Notify::new()),
-            capacity: std::sync::atomic::AtomicU64::new(crm_lib::INBOX_CAPACITY),
+            capacity: std::sync::atomic::AtomicU64::new(crm_lib::telegram::INBOX_CAPACITY),
         }
     }
 
@@ -270,7 +270,7 @@ async fn introduce(
         }
         pause = (pause * 2).min(Duration::from_secs(30));
     }
-    for language in [crm_lib::Language::En, crm_lib::Language::Ru] {
+    for language in [crm_lib::model::Language::En, crm_lib::model::Language::Ru] {
         let commands: Vec<serde_json::Value> =
             ["start", "neworder", "orders", "language", "help", "cancel"]
                 .into_iter()
@@ -282,7 +282,7 @@ async fn introduce(
                 })
                 .collect();
         let mut params = json!({ "commands": commands });
-        if language == crm_lib::Language::Ru {
+        if language == crm_lib::model::Language::Ru {
             params["language_code"] = json!("ru");
         }
         if let Err(error) = api.call("setMyCommands", &params, api::CALL_TIMEOUT).await {

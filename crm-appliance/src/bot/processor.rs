@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crm_lib::{
-    Attachment, ChatId, Crm, ErrorKind, InboxItem, Media, MediaKind, OrgId, TelegramUserId, View,
+    Crm, ErrorKind, View,
+    model::{Attachment, ChatId, InboxItem, Media, MediaKind, OrgId, TelegramUserId},
 };
 use serde_json::json;
 use teloxide::types::{Message, Update, UpdateKind};
@@ -226,7 +227,7 @@ async fn process(
             forget_attempts(attempts, update_id);
             state
                 .metrics()
-                .record_bot_update(crm_lib::Timestamp::now().0 - received_at.0);
+                .record_bot_update(crm_lib::model::Timestamp::now().0 - received_at.0);
             Outcome::Done
         }
         Err(error) if error.kind() == ErrorKind::Storage => {
@@ -249,7 +250,7 @@ async fn process(
             tracing::error!(update_id, error = %error, "an update's flow returned an error");
             let outcome = finish_without_effects(state, update_id).await;
             if let Some(chat) = chat.filter(|chat| !chat.is_group()) {
-                let text = super::render::tr(crm_lib::Language::En, "bot.error.internal");
+                let text = super::render::tr(crm_lib::model::Language::En, "bot.error.internal");
                 let params = json!({ "text": text }).to_string();
                 let _ = state
                     .blocking(move |crm| crm.bot_call(org, chat, "sendMessage", params, None))
@@ -427,7 +428,7 @@ pub(crate) fn wants_files(
     chat: ChatId,
     telegram: TelegramUserId,
 ) -> crm_lib::Result<bool> {
-    if crm_lib::user_by_telegram_in(view, org, telegram)?.is_some() {
+    if crm_lib::telegram::user_by_telegram_in(view, org, telegram)?.is_some() {
         return Ok(false);
     }
     Ok(match dialogue::load(view, org, chat)? {
@@ -486,8 +487,8 @@ async fn prepare_files(
         Err(error) if error.is_transient() => return Err(()),
         Err(_) => return Ok(vec![Prepared::Failed]),
     };
-    let mime =
-        crm_lib::parse_mime(&wanted.mime).unwrap_or_else(|_| "application/octet-stream".into());
+    let mime = crm_lib::media::parse_mime(&wanted.mime)
+        .unwrap_or_else(|_| "application/octet-stream".into());
     let stored = state
         .blocking(move |crm| crm.store_media(org, bytes, mime))
         .await;

@@ -1,12 +1,12 @@
 //! Texts the bot sends, in the recipient's language: translations (rust-i18n, keys `bot.*` in
 //! `assets/locales/bot.yml`), money and dates, and the notifications crm-lib queues as
-//! [`crm_lib::Event`]s, which are rendered at delivery so they follow the recipient's current
+//! [`crm_lib::model::Event`]s, which are rendered at delivery so they follow the recipient's current
 //! language.
 //!
 //! Texts go out without `parse_mode`, so user-typed titles and names need no escaping and can
 //! never turn into markup.
 
-use crm_lib::{Event, Language, Money};
+use crm_lib::model::{Event, Language, Money};
 use teloxide::types::InlineKeyboardMarkup;
 
 use super::keyboards;
@@ -244,9 +244,9 @@ mod tests {
     #[test]
     fn notifications_follow_the_recipients_language() {
         let event = Event::StageChanged {
-            order: crm_lib::OrderId(7),
+            order: crm_lib::model::OrderId(7),
             title: "Сайт".into(),
-            stage: crm_lib::StageId(3),
+            stage: crm_lib::model::StageId(3),
             stage_en: "In progress".into(),
             stage_ru: "В работе".into(),
         };

@@ -6,7 +6,10 @@
 //! lost the permission) gets a polite callback answer and writes nothing, because crm-lib's
 //! use cases check everything before they write.
 
-use crm_lib::{Actor, ChatId, ErrorKind, Language, OrderId, StageKind, Tx, User};
+use crm_lib::{
+    ErrorKind, Tx,
+    model::{Actor, ChatId, Language, OrderId, StageKind, User},
+};
 use teloxide::types::Message;
 
 use super::dialogue::{self, Dialogue};
@@ -139,9 +142,9 @@ pub(crate) fn on_press(
         Callback::Reject(id) => {
             // Ask for the reason only when the order is there to reject: visible to this user
             // (moderators see orders in moderation) and still waiting.
-            match crm_lib::order_in(&*tx, &actor, OrderId(id)) {
+            match crm_lib::orders::order_in(&*tx, &actor, OrderId(id)) {
                 Ok(order) => {
-                    let org = crm_lib::organization_in(&*tx, ctx.org)?;
+                    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
                     let waiting = org
                         .pipeline
                         .stage(order.stage)
@@ -176,7 +179,7 @@ pub(crate) fn on_press(
                 out.drop_keyboard(press.chat, message_id);
             }
             // The reason is shown to the customer: the organization's language.
-            let org = crm_lib::organization_in(&*tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
             let reason = tr(org.settings.locale, "bot.staff.default_reason");
             reject(tx, ctx, user, press.chat, id, &reason, out)?;
         }

@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use crm_lib::{ErrorKind, InboxPut};
+use crm_lib::{ErrorKind, telegram::InboxPut};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
@@ -46,7 +46,9 @@ pub(crate) const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/telegram/webhook/{secret}", post(webhook))
-        .layer(DefaultBodyLimit::max(crm_lib::INBOX_PAYLOAD_MAX + 4096))
+        .layer(DefaultBodyLimit::max(
+            crm_lib::telegram::INBOX_PAYLOAD_MAX + 4096,
+        ))
 }
 
 fn same(a: &str, b: &str) -> bool {

@@ -25,8 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crm_lib::{
-    Actor, ChatId, ErrorKind, Language, MediaKind, OrgId, OutboxId, OutboxItem, OutboxPayload,
-    Recipient, TelegramUserId, Timestamp,
+    ErrorKind,
+    model::{
+        Actor, ChatId, Language, MediaKind, OrgId, OutboxId, OutboxItem, OutboxPayload, Recipient,
+        TelegramUserId, Timestamp,
+    },
 };
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
@@ -134,8 +137,9 @@ pub(crate) async fn run(
             .blocking(move |crm| {
                 crm.read(|view| {
                     let mut due = Vec::new();
-                    for (org, item) in crm_lib::due_outbox_in(view, now_ts, DUE_BATCH)? {
-                        let chat = crm_lib::outbox_resolve_chat_in(view, org, item.recipient)?;
+                    for (org, item) in crm_lib::telegram::due_outbox_in(view, now_ts, DUE_BATCH)? {
+                        let chat =
+                            crm_lib::telegram::outbox_resolve_chat_in(view, org, item.recipient)?;
                         due.push(Due { org, item, chat });
                     }
                     Ok(due)
@@ -399,7 +403,7 @@ async fn record_failed(
                 && by_chat
                 && let Some(chat) = chat.filter(|chat| !chat.is_group())
                 && let Some(customer) =
-                    crm_lib::customer_by_telegram_in(&*tx, org, TelegramUserId(chat.0))?
+                    crm_lib::telegram::customer_by_telegram_in(&*tx, org, TelegramUserId(chat.0))?
             {
                 tx.set_customer_reachable(org, customer.id, false)?;
             }
@@ -553,7 +557,7 @@ fn default_file_name(mime: &str) -> String {
 fn chat_message_requests(
     crm: &crm_lib::Crm,
     org: OrgId,
-    message: &crm_lib::Message,
+    message: &crm_lib::model::Message,
 ) -> crm_lib::Result<Vec<Request>> {
     let text = fit(&message.text, TEXT_MAX_UTF16);
     let mut requests = Vec::new();

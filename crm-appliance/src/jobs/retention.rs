@@ -1,5 +1,5 @@
 //! Retention: deletes processed inbox items and finished outbox items once crm-lib's retention
-//! ages have passed ([`crm_lib::INBOX_RETENTION_DAYS`], [`crm_lib::OUTBOX_RETENTION_DAYS`]).
+//! ages have passed ([`crm_lib::retention::INBOX_RETENTION_DAYS`], [`crm_lib::retention::OUTBOX_RETENTION_DAYS`]).
 //!
 //! The job runs shortly after start and then every hour. Each run calls crm-lib's prune
 //! methods in batches of [`BATCH`] items, one write transaction each, until a batch comes back
@@ -9,7 +9,10 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use crm_lib::{INBOX_RETENTION_DAYS, OUTBOX_RETENTION_DAYS, Timestamp};
+use crm_lib::{
+    model::Timestamp,
+    retention::{INBOX_RETENTION_DAYS, OUTBOX_RETENTION_DAYS},
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -151,13 +154,23 @@ mod tests {
             .id;
         let updates = BATCH as u64 + 5;
         for update_id in 1..=updates {
-            crm.inbox_put(org, update_id, "{}".into(), crm_lib::INBOX_CAPACITY)
-                .unwrap();
+            crm.inbox_put(
+                org,
+                update_id,
+                "{}".into(),
+                crm_lib::telegram::INBOX_CAPACITY,
+            )
+            .unwrap();
             crm.finish_update(org, update_id).unwrap();
         }
-        crm.inbox_put(org, updates + 1, "{}".into(), crm_lib::INBOX_CAPACITY)
-            .unwrap();
-        let chat = crm_lib::ChatId(5);
+        crm.inbox_put(
+            org,
+            updates + 1,
+            "{}".into(),
+            crm_lib::telegram::INBOX_CAPACITY,
+        )
+        .unwrap();
+        let chat = crm_lib::model::ChatId(5);
         let delivered = crm
             .bot_call(org, chat, "sendMessage", r#"{"text":"a"}"#.into(), None)
             .unwrap();

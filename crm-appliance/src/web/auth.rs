@@ -15,7 +15,11 @@ use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use crm_lib::{Actor, ErrorKind, Language, Origin, Permission, PermissionSet, SessionHash, User};
+use crm_lib::{
+    ErrorKind,
+    model::{Actor, Language, Origin, Permission, PermissionSet, User},
+    sessions::SessionHash,
+};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -128,7 +132,7 @@ impl FromRequestParts<AppState> for Staff {
             return Err(unauthenticated(parts));
         }
         let hash = SessionHash::of(id);
-        let now = crm_lib::Timestamp::now();
+        let now = crm_lib::model::Timestamp::now();
         let (active, persist) = match web.sessions.get(hash, now) {
             Cached::Hit(active, persist) => (*active, persist),
             Cached::Miss(seen) => {
@@ -451,7 +455,7 @@ pub async fn login(
                 next
             };
             let mut response = Redirect::to(&target).into_response();
-            let max_age = crm_lib::SESSION_MAX_AGE_MS / 1000;
+            let max_age = crm_lib::sessions::SESSION_MAX_AGE_MS / 1000;
             for cookie in [
                 session::set_cookie(session::cookie_name(secure), &new.id, secure, max_age),
                 session::set_cookie(session::login_cookie_name(secure), "", secure, 0),

@@ -16,8 +16,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use crm_lib::{
-    Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash, MediaKind,
-    Message, OrderFilter, OrderId, OutboundMessage, Page, Paged, UserId,
+    Page, Paged,
+    chat::OutboundMessage,
+    model::{
+        Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash, MediaKind,
+        Message, OrderId, UserId,
+    },
+    orders::OrderFilter,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -130,7 +135,7 @@ async fn load_conversation(
     let data = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let messages = crm_lib::messages_of_customer_in(
+                let messages = crm_lib::chat::messages_of_customer_in(
                     view,
                     &actor,
                     customer,
@@ -139,8 +144,8 @@ async fn load_conversation(
                         limit: MESSAGES_PER_PAGE,
                     },
                 )?;
-                let customer = crm_lib::customer_in(view, &actor, customer)?;
-                let names = crm_lib::staff_names_in(view, &actor)?
+                let customer = crm_lib::customers::customer_in(view, &actor, customer)?;
+                let names = crm_lib::team::staff_names_in(view, &actor)?
                     .into_iter()
                     .map(|name| (name.id, name.display_name))
                     .collect();
@@ -149,17 +154,18 @@ async fn load_conversation(
                     customer: Some(customer.id),
                     ..OrderFilter::default()
                 };
-                let orders = match crm_lib::list_orders_in(view, &actor, &filter, Page::first(50)) {
-                    Ok(page) => page
-                        .items
-                        .into_iter()
-                        .map(|order| (order.id, order.title))
-                        .collect(),
-                    Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
-                        Vec::new()
-                    }
-                    Err(error) => return Err(error),
-                };
+                let orders =
+                    match crm_lib::orders::list_orders_in(view, &actor, &filter, Page::first(50)) {
+                        Ok(page) => page
+                            .items
+                            .into_iter()
+                            .map(|order| (order.id, order.title))
+                            .collect(),
+                        Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
+                            Vec::new()
+                        }
+                        Err(error) => return Err(error),
+                    };
                 Ok(ConversationData {
                     customer,
                     messages,
@@ -582,7 +588,7 @@ pub async fn order_chat(
     let loaded = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let messages = match crm_lib::messages_of_order_in(
+                let messages = match crm_lib::chat::messages_of_order_in(
                     view,
                     &actor,
                     order,
@@ -594,15 +600,16 @@ pub async fn order_chat(
                     }
                     Err(error) => return Err(error),
                 };
-                let record = crm_lib::order_in(view, &actor, order)?;
-                let customer = match crm_lib::customer_in(view, &actor, record.customer) {
+                let record = crm_lib::orders::order_in(view, &actor, order)?;
+                let customer = match crm_lib::customers::customer_in(view, &actor, record.customer)
+                {
                     Ok(customer) => customer,
                     Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
                         return Ok(None);
                     }
                     Err(error) => return Err(error),
                 };
-                let names = crm_lib::staff_names_in(view, &actor)?
+                let names = crm_lib::team::staff_names_in(view, &actor)?
                     .into_iter()
                     .map(|name| (name.id, name.display_name))
                     .collect();

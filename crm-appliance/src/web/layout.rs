@@ -1,7 +1,7 @@
 //! The page frame: `<head>`, the navigation bar (links hidden per permission), flash notes,
 //! and small form helpers (the CSRF field, a field's error).
 
-use crm_lib::{Language, Permission};
+use crm_lib::model::{Language, Permission};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::web::auth::Staff;

@@ -21,7 +21,7 @@ pub mod tokens;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use crm_lib::Language;
+use crm_lib::model::Language;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::AppState;

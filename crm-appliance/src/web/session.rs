@@ -23,7 +23,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crm_lib::{ActiveSession, SessionHash, Timestamp, UserId};
+use crm_lib::{
+    model::{Timestamp, UserId},
+    sessions::{ActiveSession, SessionHash},
+};
 
 /// The cookie name over plain HTTP.
 pub const COOKIE: &str = "crm_session";

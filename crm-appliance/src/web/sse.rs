@@ -9,7 +9,7 @@
 //! - Each stream keeps a cursor: the id of the last audit entry it examined. Audit ids grow
 //!   within the organization and survive restarts, so the stream uses them as SSE event ids.
 //!   On wake-up it asks crm-lib for the live events after its cursor
-//!   ([`crm_lib::live_events_in`]), which decides what this user may see with the same rules
+//!   ([`crm_lib::audit::live_events_in`]), which decides what this user may see with the same rules
 //!   as the pages (the order must be visible; a message needs the conversation).
 //! - A browser that reconnects sends `Last-Event-ID`; the stream resumes right after it, so
 //!   nothing committed in between is lost, across appliance restarts too. A new stream starts
@@ -25,7 +25,11 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use crm_lib::{Actor, AuditId, Crm, LiveBatch, LiveEvent};
+use crm_lib::{
+    Crm,
+    audit::{LiveBatch, LiveEvent},
+    model::{Actor, AuditId},
+};
 use futures_util::Stream;
 use serde::Serialize;
 use tokio::sync::watch;

@@ -721,7 +721,7 @@ async fn kill_9_under_http_and_bot_load_keeps_every_acknowledged_write_and_updat
     let org = crm.default_organization().unwrap().id;
     for sent in &known {
         let item = crm.inbox_item(org, sent.update_id()).unwrap();
-        assert_eq!(item.state, crm_lib::InboxState::Done, "{sent:?}");
+        assert_eq!(item.state, crm_lib::model::InboxState::Done, "{sent:?}");
     }
     assert!(crm.pending_updates(org, 10).unwrap().is_empty());
     println!(

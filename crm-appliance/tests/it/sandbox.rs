@@ -232,12 +232,12 @@ async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
         "nothing left pending"
     );
     let customer = crm
-        .customer_by_telegram(org, crm_lib::TelegramUserId(user.id))
+        .customer_by_telegram(org, crm_lib::model::TelegramUserId(user.id))
         .unwrap()
         .unwrap();
     let conversation = crm
         .messages_of_customer(
-            &crm_lib::Actor::system(org),
+            &crm_lib::model::Actor::system(org),
             customer.id,
             crm_lib::Page::first(50),
         )

@@ -12,11 +12,23 @@ mod order;
 mod org;
 mod team;
 
-pub use billing::*;
-pub use chat::*;
-pub use customer::*;
-pub use ids::*;
-pub use ops::*;
-pub use order::*;
-pub use org::*;
-pub use team::*;
+pub use billing::{PaymentInfo, PaymentMethod, Payout};
+pub use chat::{
+    Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
+};
+pub use customer::Customer;
+pub use ids::{
+    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, Language, MarkerId, MessageId, Money,
+    OrderId, OrgId, OutboxId, PaymentInfoId, PaymentMethodId, RoleId, StageId, TelegramUserId,
+    Timestamp, UserId,
+};
+pub use ops::{
+    Actor, ActorRef, AuditEntry, Event, InboxItem, InboxState, Origin, OutboxItem, OutboxPayload,
+    OutboxState, Recipient,
+};
+pub use order::{Bid, BidState, FieldValue, Order};
+pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};
+pub use team::{
+    BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
+    User, UserStatus,
+};

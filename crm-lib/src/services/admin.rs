@@ -218,7 +218,7 @@ impl Crm {
             let org = super::org::create_org_in(tx, template, &setup.name, &setup.slug)?;
             let admin = tx.insert_user(
                 &Actor::system(org.id),
-                super::NewUser {
+                super::team::NewUser {
                     username: setup.admin_username,
                     display_name: "Administrator".to_string(),
                     password: setup.admin_password,
@@ -1998,8 +1998,8 @@ mod tests {
 
     use super::*;
     use crate::Tx;
-    use crate::services::NewUser;
     use crate::services::api_tokens::ApiTokenHash;
+    use crate::services::team::NewUser;
 
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -2270,7 +2270,7 @@ mod tests {
         let org = fixture.org;
         let future = Timestamp::now().plus_millis(60_000);
         fixture.damage(move |tx| {
-            tx.inbox_put(org, 1, "{}".into(), super::super::INBOX_CAPACITY)?;
+            tx.inbox_put(org, 1, "{}".into(), crate::telegram::INBOX_CAPACITY)?;
             tx.finish_update(org, 1)?;
             tx.prune_inbox(Some(org), future, 10)?;
             Ok(())
@@ -2296,7 +2296,7 @@ mod tests {
         let customer = crm
             .upsert_telegram_customer(
                 org,
-                crate::TelegramProfile {
+                crate::customers::TelegramProfile {
                     telegram_id: crate::model::TelegramUserId(101),
                     username: None,
                     first_name: "Alice".into(),
@@ -2312,11 +2312,11 @@ mod tests {
         let order = crm
             .create_order(
                 &Actor::customer(org, customer),
-                crate::services::NewOrder {
+                crate::orders::NewOrder {
                     title: "Shop bot".into(),
                     description: "See the sketch".into(),
                     attachments: vec![sketch.hash],
-                    ..crate::services::NewOrder::default()
+                    ..crate::orders::NewOrder::default()
                 },
             )
             .unwrap();

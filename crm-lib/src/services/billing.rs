@@ -7,7 +7,8 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::chat::{MESSAGE_MAX_CHARS, check_reachable, write_message};
 use super::customers::{load_customer, save_customer};
-use super::{clean_text, load_org, order_in, require};
+use super::orders::order_in;
+use super::{clean_text, load_org, require};
 
 fn method_key(org: OrgId, method: PaymentMethodId) -> Key {
     Key::org(org).u64(method.0)

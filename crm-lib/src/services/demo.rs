@@ -21,7 +21,11 @@ use crate::password::{self, Password};
 use crate::store::{Key, ViewExt, outbox_due_key, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
-use super::{AssignTo, InboundMessage, NewCustomer, NewOrder, NewUser, OutboundMessage, load_org};
+use super::chat::{InboundMessage, OutboundMessage};
+use super::customers::NewCustomer;
+use super::load_org;
+use super::orders::{AssignTo, NewOrder};
+use super::team::NewUser;
 
 /// The demo data set, compiled in.
 const DEMO_JSON: &str = include_str!("../../../fixtures/demo/demo.json");

@@ -19,23 +19,6 @@ pub mod sessions;
 pub mod team;
 pub mod telegram;
 
-pub use admin::*;
-pub use api_tokens::*;
-pub use audit::*;
-pub use billing::*;
-pub use chat::*;
-pub use customers::*;
-pub use demo::*;
-pub use export::*;
-pub use import::*;
-pub use media::*;
-pub use orders::*;
-pub use org::*;
-pub use retention::*;
-pub use sessions::*;
-pub use team::*;
-pub use telegram::*;
-
 use crate::model::{
     Actor, ActorRef, OrgId, Organization, Permission, PermissionSet, User, UserStatus,
 };
@@ -214,15 +197,4 @@ pub(crate) fn optional_text(
         None | Some("") => Ok(None),
         Some(text) => clean_text(field, text, 1, max).map(Some),
     }
-}
-
-/// Every outbox item of `org`, oldest first, whatever its state (the outbox monitor and
-/// tests).
-pub fn outbox_items_in(view: &impl View, org: OrgId) -> Result<Vec<crate::model::OutboxItem>> {
-    let mut items = Vec::new();
-    view.for_each_prefix(tables::OUTBOX, &Key::org(org), |_, value| {
-        items.push(crate::store::codec::decode(value)?);
-        Ok(true)
-    })?;
-    Ok(items)
 }

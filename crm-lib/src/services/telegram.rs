@@ -731,3 +731,14 @@ impl Crm {
         self.read(inbox_depth_in)
     }
 }
+
+/// Every outbox item of `org`, oldest first, whatever its state (the outbox monitor and
+/// tests).
+pub fn outbox_items_in(view: &impl View, org: OrgId) -> Result<Vec<crate::model::OutboxItem>> {
+    let mut items = Vec::new();
+    view.for_each_prefix(tables::OUTBOX, &Key::org(org), |_, value| {
+        items.push(crate::store::codec::decode(value)?);
+        Ok(true)
+    })?;
+    Ok(items)
+}

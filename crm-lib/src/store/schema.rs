@@ -232,7 +232,7 @@ mod tests {
 
     use super::*;
     use crate::model::{Actor, Attachment, MediaKind};
-    use crate::services::{InboundMessage, NewOrder};
+    use crate::services::{chat::InboundMessage, orders::NewOrder};
     use crate::store::ViewExt;
     use crate::{Crm, ErrorKind};
 
@@ -248,7 +248,7 @@ mod tests {
         let customer = crm
             .upsert_telegram_customer(
                 org,
-                crate::TelegramProfile {
+                crate::customers::TelegramProfile {
                     telegram_id: crate::model::TelegramUserId(101),
                     username: None,
                     first_name: "Alice".into(),

@@ -4,7 +4,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crm_lib::*;
+use crm_lib::{
+    Crm, ErrorKind, Password, Result, SCHEMA_VERSION,
+    admin::{VerifyReport, restore},
+    export::ExportFormat,
+    import::{ImportError, ImportReport},
+    model::{Actor, Customer, OrgId, Organization, Origin, OutboxState, TelegramUserId},
+    orders::NewOrder,
+    telegram::outbox_items_in,
+};
 
 use crate::support::{World, password, profile};
 
@@ -156,7 +164,7 @@ fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
     assert_eq!(report.schema_version, SCHEMA_VERSION);
 
     let restored = world._dir.path().join("restored.redb");
-    let restore = crm_lib::restore(&out, &restored, false).unwrap();
+    let restore = crm_lib::admin::restore(&out, &restored, false).unwrap();
     assert_eq!(restore.records + restore.index_entries, {
         let report = Crm::open(&restored).unwrap().verify().unwrap();
         report.records + report.index_entries
@@ -563,7 +571,7 @@ fn sessions_and_api_tokens_verify_while_they_live_and_after_they_end() {
     let out = world._dir.path().join("with-sessions.backup");
     world.crm.backup(&out).unwrap();
     let restored = world._dir.path().join("with-sessions.redb");
-    crm_lib::restore(&out, &restored, false).unwrap();
+    crm_lib::admin::restore(&out, &restored, false).unwrap();
     let copy = Crm::open(&restored).unwrap();
     assert_fully_verified(&copy);
     drop(copy);

@@ -2,7 +2,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crm_lib::*;
+use crm_lib::{
+    ErrorKind, MEDIA_MAX_SIZE, Page,
+    audit::AuditFilter,
+    chat::{InboundMessage, OutboundMessage},
+    model::{
+        Actor, Attachment, Author, ChatId, DeliveryState, Direction, Event, InboxState, MediaHash,
+        MediaKind, Money, Order, OutboxPayload, OutboxState, Permission, Recipient, Timestamp,
+    },
+    telegram::{INBOX_CAPACITY, InboxPut},
+};
 
 use crate::support::World;
 

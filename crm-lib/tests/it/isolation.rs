@@ -1,7 +1,13 @@
 //! Tenant isolation: two organizations in one file; nothing done in one reads or changes the
 //! other (SPEC section 4: "no query crosses organizations").
 
-use crm_lib::*;
+use crm_lib::{
+    Crm, ErrorKind, Page,
+    model::{Customer, Marker, Order, OrgId, OutboxItem, TelegramUserId, User},
+    orders::OrderFilter,
+    org::SettingsUpdate,
+    telegram::outbox_items_in,
+};
 
 use crate::support::World;
 

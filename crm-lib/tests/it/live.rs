@@ -1,7 +1,12 @@
 //! API tokens (create, authenticate, list, revoke, who may) and the live events the browser's
 //! stream is built from (who sees which order and chat change, resuming after an id).
 
-use crm_lib::*;
+use crm_lib::{
+    ErrorKind,
+    audit::LiveKind,
+    chat::InboundMessage,
+    model::{Actor, ActorRef, AuditId, Permission},
+};
 
 use crate::support::World;
 

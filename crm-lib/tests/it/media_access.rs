@@ -3,7 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crm_lib::*;
+use crm_lib::{
+    Crm, ErrorKind,
+    chat::InboundMessage,
+    model::{Actor, Attachment, Media, MediaHash, MediaKind, OrderId},
+    orders::NewOrder,
+};
 
 use crate::support::World;
 

@@ -1,6 +1,11 @@
 //! Opening a file of an older schema migrates it (SPEC section 3).
 
-use crm_lib::*;
+use crm_lib::{
+    Crm, Page, SCHEMA_VERSION,
+    chat::InboundMessage,
+    model::{Actor, Attachment, CustomerId, MediaKind, Money, OrderId, TelegramUserId},
+    orders::{NewOrder, OrderFilter},
+};
 
 use crate::support::profile;
 

@@ -1,7 +1,16 @@
 //! The order loop's rules (SPEC section 2, C0de seed): limit, moderation, deletion, bids,
 //! assignment, stage moves, listing.
 
-use crm_lib::*;
+use crm_lib::{
+    ErrorKind, Page,
+    model::{
+        BidState, Event, Money, OrderId, OutboxPayload, Permission, Recipient, StageId,
+        TelegramUserId,
+    },
+    orders::{AssignTo, NewOrder, OrderFilter},
+    org::StageUpdate,
+    team::NewUser,
+};
 
 use crate::support::World;
 

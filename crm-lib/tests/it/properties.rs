@@ -2,7 +2,12 @@
 //! with the records (`Crm::verify`), and every filtered listing equals a brute-force filter of
 //! all orders.
 
-use crm_lib::*;
+use crm_lib::{
+    ErrorKind, Page, Result,
+    chat::{InboundMessage, OutboundMessage},
+    model::{Actor, MarkerId, Order, OrderId},
+    orders::{AssignTo, NewOrder, OrderFilter},
+};
 use proptest::prelude::*;
 
 use crate::support::World;

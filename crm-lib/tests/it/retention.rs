@@ -1,7 +1,11 @@
 //! Retention: pruning processed inbox items and finished outbox items, bounded per call,
 //! never touching pending ones, and still recognising pruned updates sent again.
 
-use crm_lib::*;
+use crm_lib::{
+    ErrorKind,
+    model::{ChatId, InboxState, OutboxId, OutboxState, Timestamp},
+    telegram::{INBOX_CAPACITY, InboxPut},
+};
 
 use crate::support::World;
 

@@ -1,7 +1,17 @@
 //! Test fixtures: a fresh store in a temporary directory with a studio organization and one
 //! staff user per built-in role.
 
-use crm_lib::*;
+use crm_lib::{
+    Crm, Password,
+    customers::TelegramProfile,
+    model::{
+        Actor, ActorRef, CustomerId, Order, OrgId, Organization, OutboxItem, StageId,
+        TelegramUserId, UserId,
+    },
+    orders::{AssignTo, NewOrder},
+    org::SettingsUpdate,
+    team::NewUser,
+};
 
 pub struct World {
     pub _dir: tempfile::TempDir,
@@ -155,7 +165,7 @@ impl World {
 
     pub fn outbox(&self) -> Vec<OutboxItem> {
         self.crm
-            .read(|view| crm_lib::outbox_items_in(view, self.org.id))
+            .read(|view| crm_lib::telegram::outbox_items_in(view, self.org.id))
             .unwrap()
     }
 }

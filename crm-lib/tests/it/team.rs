@@ -2,7 +2,13 @@
 //! permissions (built-in roles stay fixed), and tagging an order with markers. Each checks
 //! everything first, writes after, and leaves an audit entry only when something changed.
 
-use crm_lib::*;
+use crm_lib::{
+    ErrorKind, Page,
+    audit::{AuditFilter, audit_in},
+    model::{Actor, MarkerId, Permission, PermissionSet, Role, RoleId, UserId, UserStatus},
+    orders::OrderFilter,
+    team::NewUser,
+};
 
 use crate::support::{World, password};
 

@@ -3,7 +3,12 @@
 
 use std::sync::Arc;
 
-use crm_lib::*;
+use crm_lib::{
+    Crm, Error, ErrorKind, Result,
+    model::{Actor, TelegramUserId},
+    orders::NewOrder,
+    org::SettingsUpdate,
+};
 
 use crate::support::profile;
 

@@ -5,7 +5,10 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use crm_lib::{Attachment, CustomerId, MediaHash, MediaKind, OrderId, OutboundMessage};
+use crm_lib::{
+    chat::OutboundMessage,
+    model::{Attachment, CustomerId, MediaHash, MediaKind, OrderId},
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -76,7 +79,7 @@ pub async fn create(
     user: ApiUser,
     ApiJson(body): ApiJson<CreateCustomer>,
 ) -> Result<(StatusCode, ApiJson<CustomerView>), ApiError> {
-    let request = crm_lib::NewCustomer {
+    let request = crm_lib::customers::NewCustomer {
         telegram_id: body
             .telegram_id
             .map(|id| id.to_string())

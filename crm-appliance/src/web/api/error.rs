@@ -126,7 +126,7 @@ impl From<crm_lib::Error> for ApiError {
         };
         let mut api = ApiError::new(kind, error.message());
         api.detail.field = error.field();
-        api.detail.permission = error.permission().map(crm_lib::Permission::as_str);
+        api.detail.permission = error.permission().map(crm_lib::model::Permission::as_str);
         api.source = Some(error);
         api
     }

@@ -20,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
-use crm_lib::{Actor, User};
+use crm_lib::model::{Actor, User};
 
 use crate::AppState;
 use crate::web::auth::{origin_of, peer_of};

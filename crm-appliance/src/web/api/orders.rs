@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use crm_lib::{
-    AssignTo, BidId, CustomerId, Date, MarkerId, NewOrder, OrderFilter, OrderId, Pipeline, StageId,
-    UserId,
+    model::{BidId, CustomerId, Date, MarkerId, OrderId, Pipeline, StageId, UserId},
+    orders::{AssignTo, NewOrder, OrderFilter},
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -107,13 +107,13 @@ pub async fn list(
     let page = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let organization = crm_lib::organization_in(view, org)?;
+                let organization = crm_lib::org::organization_in(view, org)?;
                 let filter = query.filter(&organization.pipeline)?;
                 let page = crm_lib::Page {
                     after: query.after,
                     limit: query.limit.unwrap_or(50),
                 };
-                let orders = crm_lib::list_orders_in(view, &user.actor, &filter, page)?;
+                let orders = crm_lib::orders::list_orders_in(view, &user.actor, &filter, page)?;
                 Ok(OrderPage {
                     items: orders
                         .items
@@ -147,8 +147,8 @@ pub async fn get(
     let view = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let order = crm_lib::order_in(view, &user.actor, OrderId(id))?;
-                let organization = crm_lib::organization_in(view, org)?;
+                let order = crm_lib::orders::order_in(view, &user.actor, OrderId(id))?;
+                let organization = crm_lib::org::organization_in(view, org)?;
                 Ok(OrderView::new(&order, &organization.pipeline))
             })
         })
@@ -179,7 +179,7 @@ pub struct CreateOrder {
 /// Runs a write that returns an order and renders it with the current pipeline.
 async fn order_write(
     state: &AppState,
-    write: impl FnOnce(&mut crm_lib::Tx<'_>) -> crm_lib::Result<crm_lib::Order> + Send + 'static,
+    write: impl FnOnce(&mut crm_lib::Tx<'_>) -> crm_lib::Result<crm_lib::model::Order> + Send + 'static,
 ) -> Result<OrderView, ApiError> {
     let org = state.org();
     // Awaited without a blocking thread: the writer wakes this task after the commit.
@@ -297,7 +297,7 @@ pub async fn move_to(
 ) -> Result<ApiJson<OrderView>, ApiError> {
     let org = state.org();
     let view = order_write(&state, move |tx| {
-        let organization = crm_lib::organization_in(&*tx, org)?;
+        let organization = crm_lib::org::organization_in(&*tx, org)?;
         let stage = parse_stage(&organization.pipeline, &body.stage)?;
         tx.move_order(&user.actor, OrderId(id), stage)
     })

@@ -20,7 +20,7 @@ pub async fn list(
     user: ApiUser,
 ) -> Result<ApiJson<Vec<UserView>>, ApiError> {
     let names = state
-        .blocking(move |crm| crm.read(|view| crm_lib::staff_names_in(view, &user.actor)))
+        .blocking(move |crm| crm.read(|view| crm_lib::team::staff_names_in(view, &user.actor)))
         .await?;
     Ok(ApiJson(names.iter().map(UserView::from).collect()))
 }

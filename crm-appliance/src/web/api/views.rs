@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 
 use crm_lib::{
-    Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Media,
-    Message, Order, PermissionSet, Pipeline, Role, StaffName, User,
+    model::{
+        Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Media,
+        Message, Order, PermissionSet, Pipeline, Role, User,
+    },
+    team::StaffName,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

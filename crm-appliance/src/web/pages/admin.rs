@@ -8,8 +8,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
-    ActorRef, AuditFilter, ErrorKind, Language, Money, NewUser, Page, PaymentMethodId, Permission,
-    PermissionSet, RoleId, SettingsUpdate, StageId, StageUpdate, Timestamp, UserId, UserStatus,
+    ErrorKind, Page,
+    audit::AuditFilter,
+    model::{
+        ActorRef, Language, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId,
+        Timestamp, UserId, UserStatus,
+    },
+    org::{SettingsUpdate, StageUpdate},
+    team::NewUser,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -116,13 +122,13 @@ async fn users_page(
         .blocking(move |crm| {
             crm.read(|view| {
                 Ok((
-                    crm_lib::users_in(view, &actor)?,
-                    crm_lib::roles_in(view, &actor)?,
+                    crm_lib::team::users_in(view, &actor)?,
+                    crm_lib::team::roles_in(view, &actor)?,
                 ))
             })
         })
         .await?;
-    let role_name = |id: &crm_lib::RoleId| {
+    let role_name = |id: &crm_lib::model::RoleId| {
         roles
             .iter()
             .find(|role| role.id == *id)
@@ -348,7 +354,7 @@ async fn roles_page(
     }
     let actor = staff.actor.clone();
     let roles = state
-        .blocking(move |crm| crm.read(|view| crm_lib::roles_in(view, &actor)))
+        .blocking(move |crm| crm.read(|view| crm_lib::team::roles_in(view, &actor)))
         .await?;
     Ok(page(
         staff,
@@ -541,7 +547,7 @@ async fn markers_page(
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let markers = state
-        .blocking(move |crm| crm.read(|view| crm_lib::markers_in(view, &actor)))
+        .blocking(move |crm| crm.read(|view| crm_lib::team::markers_in(view, &actor)))
         .await?;
     Ok(page(
         staff,
@@ -638,7 +644,7 @@ async fn methods_page(
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let methods = state
-        .blocking(move |crm| crm.read(|view| crm_lib::billing_methods_in(view, &actor)))
+        .blocking(move |crm| crm.read(|view| crm_lib::billing::billing_methods_in(view, &actor)))
         .await?;
     Ok(page(
         staff,
@@ -793,7 +799,7 @@ async fn settings_page(
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let view = state
-        .blocking(move |crm| crm.read(|view| crm_lib::settings_in(view, &actor)))
+        .blocking(move |crm| crm.read(|view| crm_lib::org::settings_in(view, &actor)))
         .await?;
     let org = &view.org;
     let settings = &org.settings;
@@ -1027,7 +1033,7 @@ fn parse_actor(text: &str) -> Option<ActorRef> {
     let id = id.trim().parse().ok()?;
     match kind {
         "user" => Some(ActorRef::Staff(UserId(id))),
-        "customer" => Some(ActorRef::Customer(crm_lib::CustomerId(id))),
+        "customer" => Some(ActorRef::Customer(crm_lib::model::CustomerId(id))),
         _ => None,
     }
 }
@@ -1035,7 +1041,7 @@ fn parse_actor(text: &str) -> Option<ActorRef> {
 fn day_start(text: Option<&str>) -> Result<Option<Timestamp>, crm_lib::Error> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         Some(text) => {
-            let date = crm_lib::Date::parse("date", text)?;
+            let date = crm_lib::model::Date::parse("date", text)?;
             Ok(Some(Timestamp(i64::from(date.days) * 86_400_000)))
         }
         None => Ok(None),
@@ -1076,8 +1082,8 @@ async fn audit(
         .blocking(move |crm| {
             crm.read(|view| {
                 Ok((
-                    crm_lib::audit_in(view, &actor, &filter, page_request)?,
-                    crm_lib::staff_names_in(view, &actor)?,
+                    crm_lib::audit::audit_in(view, &actor, &filter, page_request)?,
+                    crm_lib::team::staff_names_in(view, &actor)?,
                 ))
             })
         })

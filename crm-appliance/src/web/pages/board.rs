@@ -26,7 +26,9 @@ pub const CARDS_PER_COLUMN: usize = 50;
 async fn board(State(state): State<AppState>, staff: Staff) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let columns = state
-        .blocking(move |crm| crm.read(|view| crm_lib::board_in(view, &actor, CARDS_PER_COLUMN)))
+        .blocking(move |crm| {
+            crm.read(|view| crm_lib::orders::board_in(view, &actor, CARDS_PER_COLUMN))
+        })
         .await?;
     let language = staff.language;
     Ok(page(
@@ -56,9 +58,9 @@ async fn board(State(state): State<AppState>, staff: Staff) -> Result<Markup, Ap
 
 fn column_markup(
     staff: &Staff,
-    column: &crm_lib::BoardColumn,
-    all: &[crm_lib::BoardColumn],
-    language: crm_lib::Language,
+    column: &crm_lib::orders::BoardColumn,
+    all: &[crm_lib::orders::BoardColumn],
+    language: crm_lib::model::Language,
 ) -> Markup {
     html! {
         section.column data-stage=(column.stage.id) style={ "border-top-color:" (column.stage.color) } {
@@ -93,7 +95,9 @@ fn column_markup(
 async fn moderation(State(state): State<AppState>, staff: Staff) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let queue = state
-        .blocking(move |crm| crm.read(|view| crm_lib::moderation_queue_in(view, &actor, 100)))
+        .blocking(move |crm| {
+            crm.read(|view| crm_lib::orders::moderation_queue_in(view, &actor, 100))
+        })
         .await?;
     let language = staff.language;
     Ok(page(

@@ -18,7 +18,7 @@ pub fn routes() -> Router<AppState> {
 async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let data = state
-        .blocking(move |crm| crm.read(|view| crm_lib::dashboard_in(view, &actor)))
+        .blocking(move |crm| crm.read(|view| crm_lib::orders::dashboard_in(view, &actor)))
         .await?;
     let language = staff.language;
     Ok(page(

@@ -11,8 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
-    AssignTo, BidId, BidState, CustomerId, ErrorKind, MarkerId, NewOrder, OrderDetail, OrderFilter,
-    OrderId, OrderRow, Page, PaymentMethodId, Permission, StageId, StageKind, UserId,
+    ErrorKind, Page,
+    model::{
+        BidId, BidState, CustomerId, MarkerId, OrderId, PaymentMethodId, Permission, StageId,
+        StageKind, UserId,
+    },
+    orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, OrderRow},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -117,9 +121,9 @@ impl ListQuery {
 
 struct ListData {
     rows: crm_lib::Paged<OrderRow>,
-    org: crm_lib::Organization,
-    markers: Vec<crm_lib::Marker>,
-    staff: Vec<crm_lib::StaffName>,
+    org: crm_lib::model::Organization,
+    markers: Vec<crm_lib::model::Marker>,
+    staff: Vec<crm_lib::team::StaffName>,
 }
 
 /// The page size of the order list.
@@ -141,10 +145,10 @@ async fn list(
     let data = state.read_now(move |crm| {
         crm.read(|view| {
             Ok(ListData {
-                rows: crm_lib::order_rows_in(view, &actor, &filter, page_request)?,
-                org: crm_lib::organization_in(view, actor.org)?,
-                markers: crm_lib::markers_in(view, &actor)?,
-                staff: crm_lib::staff_names_in(view, &actor)?,
+                rows: crm_lib::orders::order_rows_in(view, &actor, &filter, page_request)?,
+                org: crm_lib::org::organization_in(view, actor.org)?,
+                markers: crm_lib::team::markers_in(view, &actor)?,
+                staff: crm_lib::team::staff_names_in(view, &actor)?,
             })
         })
     })?;
@@ -267,14 +271,14 @@ async fn export_csv(
     let csv = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let org = crm_lib::organization_in(view, actor.org)?;
+                let org = crm_lib::org::organization_in(view, actor.org)?;
                 let mut out = String::from(
                     "number,title,customer,stage,assignee,budget,price,deadline,created_at\r\n",
                 );
                 let mut page = Page::first(Page::MAX);
                 let mut written = 0;
                 loop {
-                    let rows = crm_lib::order_rows_in(view, &actor, &filter, page)?;
+                    let rows = crm_lib::orders::order_rows_in(view, &actor, &filter, page)?;
                     for row in &rows.items {
                         let stage = org
                             .pipeline
@@ -476,9 +480,9 @@ async fn render_detail(
     let (detail, markers) = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let detail = crm_lib::order_detail_in(view, &actor, id)?;
+                let detail = crm_lib::orders::order_detail_in(view, &actor, id)?;
                 let markers = if tags {
-                    crm_lib::markers_in(view, &actor)?
+                    crm_lib::team::markers_in(view, &actor)?
                 } else {
                     Vec::new()
                 };
@@ -504,7 +508,7 @@ fn may_tag(staff: &Staff) -> bool {
 fn detail_body(
     staff: &Staff,
     detail: &OrderDetail,
-    all_markers: &[crm_lib::Marker],
+    all_markers: &[crm_lib::model::Marker],
     chat: Option<&crate::web::chat::OrderChat>,
     error: &FormError,
     note: Option<&str>,
@@ -1094,7 +1098,7 @@ async fn create_customer(
     Form(form): Form<CustomerForm>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
-    let request = crm_lib::NewCustomer {
+    let request = crm_lib::customers::NewCustomer {
         telegram_id: form.telegram_id.clone(),
         username: form.username.clone(),
         first_name: form.first_name.clone(),

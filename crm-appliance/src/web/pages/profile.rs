@@ -8,7 +8,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use crm_lib::{Language, LinkCode, ProfileUpdate, SessionHash};
+use crm_lib::{
+    model::{Language, LinkCode},
+    sessions::SessionHash,
+    team::ProfileUpdate,
+};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
