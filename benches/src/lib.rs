@@ -231,7 +231,7 @@ fn customer_profile(index: u64) -> TelegramProfile {
         list[(mix(index ^ salt) % list.len() as u64) as usize]
     };
     TelegramProfile {
-        telegram_id: TelegramUserId(1_000_000 + index as i64),
+        telegram_id: TelegramUserId::new(1_000_000 + index as i64),
         username: (!index.is_multiple_of(3)).then(|| format!("customer{index}")),
         first_name: pick(&FIRST, 1).to_string(),
         last_name: (!index.is_multiple_of(4)).then(|| pick(&LAST, 2).to_string()),
@@ -486,7 +486,7 @@ fn load_order(
 fn deliver_outbox(tx: &mut Tx<'_>) -> crm_lib::Result<()> {
     let due = crm_lib::telegram::due_outbox_in(&*tx, tx.now(), usize::MAX)?;
     for (org, item) in due {
-        let telegram_message_id = i64::try_from(item.id.0).ok();
+        let telegram_message_id = i64::try_from(item.id.get()).ok();
         tx.outbox_delivered(org, item.id, telegram_message_id)?;
     }
     Ok(())

@@ -182,7 +182,7 @@ mod tests {
             Handled::Unparsed
         );
         let customer = crm
-            .customer_by_telegram(org, TelegramUserId(6100200300))
+            .customer_by_telegram(org, TelegramUserId::new(6100200300))
             .unwrap()
             .unwrap();
         let filter = OrderFilter {

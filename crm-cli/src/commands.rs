@@ -354,7 +354,7 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
                     .iter()
                     .map(|token| {
                         serde_json::json!({
-                            "id": token.id.0,
+                            "id": token.id.get(),
                             "user": owner(token),
                             "name": token.name,
                             "created_at": token.created_at.to_rfc3339(),
@@ -379,7 +379,7 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
         }
         TokenCommand::Revoke { id } => {
             let token = crm
-                .revoke_api_token(&system, crm_lib::model::ApiTokenId(*id))
+                .revoke_api_token(&system, crm_lib::model::ApiTokenId::new(*id))
                 .with_context(|| format!("revoking api token {id}"))?;
             out!(io, "revoked api token {} {:?}", token.id, token.name);
         }
@@ -416,7 +416,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
             .iter()
             .map(|user| {
                 serde_json::json!({
-                    "id": user.id.0,
+                    "id": user.id.get(),
                     "username": user.username,
                     "display_name": user.display_name,
                     "roles": roles_of(user),
@@ -462,7 +462,7 @@ fn role_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
             .iter()
             .map(|role| {
                 serde_json::json!({
-                    "id": role.id.0,
+                    "id": role.id.get(),
                     "name": role.name,
                     "builtin": role.builtin.is_some(),
                     "permissions": role.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),

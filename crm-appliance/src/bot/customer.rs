@@ -243,25 +243,27 @@ pub(crate) fn on_press(
             }
         }
         Callback::ViewOrder(id) => view_order(tx, ctx, &me, id, press, out)?,
-        Callback::AskDelete(id) => match crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id)) {
-            Ok(order) => {
-                let text = tr_with(
-                    me.language,
-                    "bot.order.confirm_delete",
-                    &[("id", &id), ("title", &order.title)],
-                );
-                show(
-                    &me,
-                    press,
-                    &text,
-                    Some(keyboards::confirm_delete(me.language, id)),
-                    out,
-                );
+        Callback::AskDelete(id) => {
+            match crm_lib::orders::order_in(&*tx, &me.actor, OrderId::new(id)) {
+                Ok(order) => {
+                    let text = tr_with(
+                        me.language,
+                        "bot.order.confirm_delete",
+                        &[("id", &id), ("title", &order.title)],
+                    );
+                    show(
+                        &me,
+                        press,
+                        &text,
+                        Some(keyboards::confirm_delete(me.language, id)),
+                        out,
+                    );
+                }
+                Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+                Err(_) => order_gone(&me, press, out),
             }
-            Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
-            Err(_) => order_gone(&me, press, out),
-        },
-        Callback::Delete(id) => match tx.delete_order(&me.actor, OrderId(id)) {
+        }
+        Callback::Delete(id) => match tx.delete_order(&me.actor, OrderId::new(id)) {
             Ok(_) => {
                 let text = tr_with(me.language, "bot.order.deleted", &[("id", &id)]);
                 show(&me, press, &text, None, out);
@@ -269,7 +271,7 @@ pub(crate) fn on_press(
             Err(error) => match error.kind() {
                 ErrorKind::Storage => return Err(error),
                 ErrorKind::Conflict => {
-                    let stage = crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id))
+                    let stage = crm_lib::orders::order_in(&*tx, &me.actor, OrderId::new(id))
                         .ok()
                         .and_then(|order| stage_name(tx, ctx, me.language, order.stage));
                     out.answer(
@@ -287,23 +289,25 @@ pub(crate) fn on_press(
                 _ => order_gone(&me, press, out),
             },
         },
-        Callback::ChatAbout(id) => match crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id)) {
-            Ok(_) => {
-                dialogue::save(
-                    tx,
-                    ctx.org,
-                    me.chat,
-                    &Dialogue::Chatting { order: Some(id) },
-                )?;
-                out.send(
-                    me.chat,
-                    &tr_with(me.language, "bot.chat.about_order", &[("id", &id)]),
-                    None,
-                );
+        Callback::ChatAbout(id) => {
+            match crm_lib::orders::order_in(&*tx, &me.actor, OrderId::new(id)) {
+                Ok(_) => {
+                    dialogue::save(
+                        tx,
+                        ctx.org,
+                        me.chat,
+                        &Dialogue::Chatting { order: Some(id) },
+                    )?;
+                    out.send(
+                        me.chat,
+                        &tr_with(me.language, "bot.chat.about_order", &[("id", &id)]),
+                        None,
+                    );
+                }
+                Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+                Err(_) => order_gone(&me, press, out),
             }
-            Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
-            Err(_) => order_gone(&me, press, out),
-        },
+        }
         Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_) => stale(&me, out),
     }
     Ok(())
@@ -737,7 +741,7 @@ fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> cr
             ],
         ));
         buttons.push((
-            order.id.0,
+            order.id.get(),
             format!("#{} {}", order.id, clip(&order.title, 40)),
         ));
     }
@@ -757,7 +761,7 @@ fn view_order(
     press: &Press<'_>,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    let order = match crm_lib::orders::order_in(&*tx, &me.actor, OrderId(id)) {
+    let order = match crm_lib::orders::order_in(&*tx, &me.actor, OrderId::new(id)) {
         Ok(order) => order,
         Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
         Err(_) => {
@@ -878,7 +882,7 @@ fn chat_input(
         return Ok(());
     }
     let order = match order {
-        Some(order) => Some(OrderId(order)),
+        Some(order) => Some(OrderId::new(order)),
         None => current_order(tx, ctx, me)?,
     };
     let inbound = |order: Option<OrderId>| InboundMessage {
@@ -903,7 +907,7 @@ fn chat_input(
                     ctx.org,
                     me.chat,
                     &Dialogue::Chatting {
-                        order: message.order.map(|order| order.0),
+                        order: message.order.map(|order| order.get()),
                     },
                 )?;
                 out.send(me.chat, &tr(me.language, "bot.chat.sent"), None);

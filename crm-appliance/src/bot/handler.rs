@@ -183,7 +183,7 @@ pub(crate) fn profile(user: &User) -> Option<TelegramProfile> {
 
 /// The user's id as crm-lib's type (`None` past i64, which Telegram never sends).
 pub(crate) fn telegram_id(user: &User) -> Option<TelegramUserId> {
-    i64::try_from(user.id.0).ok().map(TelegramUserId)
+    i64::try_from(user.id.0).ok().map(TelegramUserId::new)
 }
 
 /// The language to answer someone the store does not know yet.
@@ -226,7 +226,7 @@ fn on_message(
     let Some(telegram) = telegram_id(from) else {
         return Ok(());
     };
-    let chat = ChatId(message.chat.id.0);
+    let chat = ChatId::new(message.chat.id.0);
     let command = message
         .text()
         .and_then(|text| parse_command(text, ctx.bot_username));

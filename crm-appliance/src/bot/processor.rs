@@ -218,16 +218,16 @@ async fn process(
     };
     let org = state.org();
     let bot_username = telegram.bot_username();
-    let chat = update.chat().map(|chat| ChatId(chat.id.0));
+    let chat = update.chat().map(|chat| ChatId::new(chat.id.0));
     let result = state
         .write(handling(org, update_id, update, bot_username, files))
         .await;
     match result {
         Ok(()) => {
             forget_attempts(attempts, update_id);
-            state
-                .metrics()
-                .record_bot_update(crm_lib::model::Timestamp::now().0 - received_at.0);
+            state.metrics().record_bot_update(
+                crm_lib::model::Timestamp::now().millis() - received_at.millis(),
+            );
             Outcome::Done
         }
         Err(error) if error.kind() == ErrorKind::Storage => {
@@ -413,7 +413,7 @@ pub(crate) fn file_candidate(update: &Update) -> Option<(Wanted, ChatId, Telegra
     }
     let wanted = wanted_file(message)?;
     let telegram = handler::telegram_id(message.from.as_ref()?)?;
-    Some((wanted, ChatId(message.chat.id.0), telegram))
+    Some((wanted, ChatId::new(message.chat.id.0), telegram))
 }
 
 /// Whether the conversation in `chat` can use a file now: a customer chatting, idle, or at

@@ -99,7 +99,7 @@ pub(crate) fn notification(
                         ("budget", &budget),
                     ],
                 ),
-                Some(keyboards::moderation(language, order.0)),
+                Some(keyboards::moderation(language, order.get())),
             )
         }
         Event::OrderApproved { order, title } => (
@@ -244,9 +244,9 @@ mod tests {
     #[test]
     fn notifications_follow_the_recipients_language() {
         let event = Event::StageChanged {
-            order: crm_lib::model::OrderId(7),
+            order: crm_lib::model::OrderId::new(7),
             title: "Сайт".into(),
-            stage: crm_lib::model::StageId(3),
+            stage: crm_lib::model::StageId::new(3),
             stage_en: "In progress".into(),
             stage_ru: "В работе".into(),
         };

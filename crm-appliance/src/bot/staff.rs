@@ -120,7 +120,7 @@ pub(crate) fn on_press(
     let actor = Actor::staff(ctx.org, user.id);
     let language = user.language;
     match press.callback {
-        Callback::Approve(id) => match tx.approve_order(&actor, OrderId(id)) {
+        Callback::Approve(id) => match tx.approve_order(&actor, OrderId::new(id)) {
             Ok(_) => {
                 let stamp = tr_with(
                     language,
@@ -142,7 +142,7 @@ pub(crate) fn on_press(
         Callback::Reject(id) => {
             // Ask for the reason only when the order is there to reject: visible to this user
             // (moderators see orders in moderation) and still waiting.
-            match crm_lib::orders::order_in(&*tx, &actor, OrderId(id)) {
+            match crm_lib::orders::order_in(&*tx, &actor, OrderId::new(id)) {
                 Ok(order) => {
                     let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
                     let waiting = org
@@ -204,7 +204,7 @@ fn reject(
 ) -> crm_lib::Result<()> {
     let actor = Actor::staff(ctx.org, user.id);
     let language = user.language;
-    match tx.reject_order(&actor, OrderId(order), reason) {
+    match tx.reject_order(&actor, OrderId::new(order), reason) {
         Ok(rejected) => {
             dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
             out.send(

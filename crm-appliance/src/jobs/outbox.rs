@@ -176,26 +176,26 @@ pub(crate) async fn run(
                         }
                         continue;
                     };
-                    if in_flight.contains(&chat.0) || !claimed.insert(chat.0) {
+                    if in_flight.contains(&chat.get()) || !claimed.insert(chat.get()) {
                         continue;
                     }
-                    if let Some(until) = holds.get(&chat.0).copied() {
+                    if let Some(until) = holds.get(&chat.get()).copied() {
                         if until > now {
                             next_wake = next_wake.min(until);
                             continue;
                         }
-                        holds.remove(&chat.0);
+                        holds.remove(&chat.get());
                     }
-                    if let Err(ready) = limiter.try_take(chat.0, item_counts(&due.item), now) {
+                    if let Err(ready) = limiter.try_take(chat.get(), item_counts(&due.item), now) {
                         next_wake = next_wake.min(ready);
                         continue;
                     }
-                    in_flight.insert(chat.0);
+                    in_flight.insert(chat.get());
                     let state = state.clone();
                     let api = api.clone();
                     let handle = tasks
                         .spawn(async move { deliver(&state, &api, due.org, due.item, chat).await });
-                    task_chats.insert(handle.id(), (chat.0, None));
+                    task_chats.insert(handle.id(), (chat.get(), None));
                 }
             }
             Err(error) => tracing::warn!(error = %error, "reading the outbox failed"),
@@ -366,7 +366,7 @@ async fn retry(
     }
     let wait = wait.unwrap_or_else(|| backoff(item.attempts));
     tracing::info!(
-        item = item.id.0,
+        item = item.id.get(),
         attempt = item.attempts + 1,
         wait_ms = millis(wait),
         reason,
@@ -391,7 +391,7 @@ async fn record_failed(
     reason: &str,
     unreachable: bool,
 ) {
-    tracing::info!(item = item.id.0, reason, "outbox item failed");
+    tracing::info!(item = item.id.get(), reason, "outbox item failed");
     let id = item.id;
     let reason = reason.to_string();
     let by_chat = matches!(item.recipient, Recipient::Chat(_));
@@ -402,8 +402,11 @@ async fn record_failed(
             if unreachable
                 && by_chat
                 && let Some(chat) = chat.filter(|chat| !chat.is_group())
-                && let Some(customer) =
-                    crm_lib::telegram::customer_by_telegram_in(&*tx, org, TelegramUserId(chat.0))?
+                && let Some(customer) = crm_lib::telegram::customer_by_telegram_in(
+                    &*tx,
+                    org,
+                    TelegramUserId::new(chat.get()),
+                )?
             {
                 tx.set_customer_reachable(org, customer.id, false)?;
             }
@@ -503,7 +506,7 @@ async fn render_item(
             };
             for request in &mut requests {
                 if !NO_CHAT_ID.contains(&request.method.as_str()) {
-                    request.params.insert("chat_id".into(), json!(chat.0));
+                    request.params.insert("chat_id".into(), json!(chat.get()));
                 }
             }
             Ok(requests)

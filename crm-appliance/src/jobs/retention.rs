@@ -170,7 +170,7 @@ mod tests {
             crm_lib::telegram::INBOX_CAPACITY,
         )
         .unwrap();
-        let chat = crm_lib::model::ChatId(5);
+        let chat = crm_lib::model::ChatId::new(5);
         let delivered = crm
             .bot_call(org, chat, "sendMessage", r#"{"text":"a"}"#.into(), None)
             .unwrap();

@@ -350,7 +350,7 @@ async fn conversation(
     Path(customer): Path<u64>,
     Query(query): Query<AfterQuery>,
 ) -> Result<Markup, AppError> {
-    let customer = CustomerId(customer);
+    let customer = CustomerId::new(customer);
     let mut data = load_conversation(&state, &staff, customer, query.after).await?;
     if data.customer.unread > 0 {
         // Only when something is unread: reading a conversation writes nothing otherwise.
@@ -444,12 +444,16 @@ async fn send(
     Path(customer): Path<u64>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let customer = CustomerId(customer);
+    let customer = CustomerId::new(customer);
     let fields = read_fields(multipart).await?;
     csrf::verify(&staff, &fields.csrf, &headers)?;
     let back = safe_back(&fields.back, customer);
     let (actor, org) = (staff.actor.clone(), state.org());
-    let (text, order, files) = (fields.text.clone(), fields.order.map(OrderId), fields.files);
+    let (text, order, files) = (
+        fields.text.clone(),
+        fields.order.map(OrderId::new),
+        fields.files,
+    );
     let sent = state
         .blocking(move |crm| {
             let mut attachments = Vec::with_capacity(files.len());
@@ -651,7 +655,7 @@ mod tests {
 
     #[test]
     fn the_return_path_is_a_local_order_or_chat_page_only() {
-        let customer = CustomerId(7);
+        let customer = CustomerId::new(7);
         assert_eq!(safe_back("/orders/12", customer), "/orders/12");
         assert_eq!(safe_back("/chat/7", customer), "/chat/7");
         for bad in [

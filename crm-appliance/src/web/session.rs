@@ -80,7 +80,7 @@ impl SessionCache {
             Some(entry) if entry.fetched.elapsed() < Duration::from_millis(CACHE_TTL_MS) => {
                 let seen = entry.last_seen;
                 entry.last_seen = entry.last_seen.max(now);
-                let persist = if now.0 - entry.persisted.0 >= PERSIST_EVERY_MS {
+                let persist = if now.millis() - entry.persisted.millis() >= PERSIST_EVERY_MS {
                     entry.persisted = now;
                     Some(now)
                 } else {
@@ -102,7 +102,7 @@ impl SessionCache {
             entries.clear();
         }
         let persisted = active.session.last_seen_at;
-        let persist = (now.0 - persisted.0 >= PERSIST_EVERY_MS).then_some(now);
+        let persist = (now.millis() - persisted.millis() >= PERSIST_EVERY_MS).then_some(now);
         entries.insert(
             active.hash,
             Entry {

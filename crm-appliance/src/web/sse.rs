@@ -85,7 +85,7 @@ pub fn last_event_id(headers: &HeaderMap) -> Option<AuditId> {
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|text| text.trim().parse::<u64>().ok())
-        .map(AuditId)
+        .map(AuditId::new)
 }
 
 /// The JSON `data` of an event.
@@ -107,27 +107,27 @@ struct EventData<'a> {
 
 fn to_event(event: &LiveEvent) -> Event {
     let data = EventData {
-        id: event.id.0,
+        id: event.id.get(),
         action: &event.action,
         at: event.at.to_rfc3339(),
-        order: event.order.map(|order| order.0),
-        customer: event.customer.map(|customer| customer.0),
-        message: event.message.map(|message| message.0),
-        stage: event.stage.map(|stage| stage.0),
+        order: event.order.map(|order| order.get()),
+        customer: event.customer.map(|customer| customer.get()),
+        message: event.message.map(|message| message.get()),
+        stage: event.stage.map(|stage| stage.get()),
         summary: &event.summary,
     };
     let json = serde_json::to_string(&data).unwrap_or_else(|_| "{}".to_string());
     Event::default()
-        .id(event.id.0.to_string())
+        .id(event.id.get().to_string())
         .event(event.kind.as_str())
         .data(json)
 }
 
 fn ready_event(cursor: AuditId) -> Event {
     Event::default()
-        .id(cursor.0.to_string())
+        .id(cursor.get().to_string())
         .event("ready")
-        .data(format!("{{\"cursor\":{}}}", cursor.0))
+        .data(format!("{{\"cursor\":{}}}", cursor.get()))
 }
 
 struct Live {

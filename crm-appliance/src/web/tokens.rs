@@ -187,7 +187,7 @@ async fn revoke(
     csrf::verify(&staff, &form.csrf, &headers)?;
     let actor = staff.actor.clone();
     state
-        .blocking(move |crm| crm.revoke_api_token(&actor, ApiTokenId(id)))
+        .blocking(move |crm| crm.revoke_api_token(&actor, ApiTokenId::new(id)))
         .await?;
     Ok(Redirect::to("/profile/tokens?done=revoked").into_response())
 }

@@ -232,7 +232,7 @@ async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
         "nothing left pending"
     );
     let customer = crm
-        .customer_by_telegram(org, crm_lib::model::TelegramUserId(user.id))
+        .customer_by_telegram(org, crm_lib::model::TelegramUserId::new(user.id))
         .unwrap()
         .unwrap();
     let conversation = crm

@@ -9,9 +9,19 @@ use super::{CustomerId, MessageId, OrderId, Timestamp, UserId};
 /// The SHA-256 of a media file's bytes: media is content-addressed, so the same file stored
 /// twice takes the space once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct MediaHash(pub [u8; 32]);
+pub struct MediaHash(pub(crate) [u8; 32]);
 
 impl MediaHash {
+    /// The hash with these bytes (see [`crate::media::media_hash`] to hash a file).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        MediaHash(bytes)
+    }
+
+    /// The 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Lower-case hex, 64 characters.
     pub fn to_hex(self) -> String {
         self.0.iter().map(|byte| format!("{byte:02x}")).collect()

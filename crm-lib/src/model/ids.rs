@@ -12,7 +12,7 @@ macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident, $label:literal) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        pub struct $name(pub u64);
+        pub struct $name(pub(crate) u64);
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -23,6 +23,16 @@ macro_rules! id_type {
         impl $name {
             /// The entity name used in messages (`order 42 not found`).
             pub const LABEL: &'static str = $label;
+
+            /// The id with this number (ids are per-organization sequence numbers from 1).
+            pub const fn new(raw: u64) -> Self {
+                $name(raw)
+            }
+
+            /// The number.
+            pub const fn get(self) -> u64 {
+                self.0
+            }
         }
     };
 }
@@ -96,7 +106,7 @@ id_type!(
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct StageId(pub u16);
+pub struct StageId(pub(crate) u16);
 
 impl fmt::Display for StageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,13 +114,37 @@ impl fmt::Display for StageId {
     }
 }
 
+impl StageId {
+    /// The stage with this id.
+    pub const fn new(raw: u16) -> Self {
+        StageId(raw)
+    }
+
+    /// The id.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
+
 /// A Telegram user id (`User.id` in the Bot API). Telegram documents it as fitting in 52 bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct TelegramUserId(pub i64);
+pub struct TelegramUserId(pub(crate) i64);
 
 impl fmt::Display for TelegramUserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+impl TelegramUserId {
+    /// A Telegram user id as the Bot API sends it (`User.id`); see [`TelegramUserId::parse`] for text.
+    pub const fn new(raw: i64) -> Self {
+        TelegramUserId(raw)
+    }
+
+    /// The id.
+    pub const fn get(self) -> i64 {
+        self.0
     }
 }
 
@@ -134,11 +168,23 @@ impl TelegramUserId {
 /// A Telegram chat id (`Chat.id`): positive for private chats, negative for groups and
 /// channels (supergroups start at -100...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ChatId(pub i64);
+pub struct ChatId(pub(crate) i64);
 
 impl fmt::Display for ChatId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+impl ChatId {
+    /// A chat id as the Bot API sends it (`Chat.id`).
+    pub const fn new(raw: i64) -> Self {
+        ChatId(raw)
+    }
+
+    /// The id.
+    pub const fn get(self) -> i64 {
+        self.0
     }
 }
 
@@ -160,7 +206,7 @@ impl From<TelegramUserId> for ChatId {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
 )]
-pub struct Timestamp(pub i64);
+pub struct Timestamp(pub(crate) i64);
 
 impl Timestamp {
     /// The current wall-clock time.
@@ -204,11 +250,23 @@ impl fmt::Display for Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The moment `raw` milliseconds after the Unix epoch (UTC).
+    pub const fn from_millis(raw: i64) -> Self {
+        Timestamp(raw)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+}
+
 /// A calendar date (a deadline), without time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Date {
     /// Days since 1970-01-01.
-    pub days: i32,
+    pub(crate) days: i32,
 }
 
 impl Date {
@@ -232,6 +290,11 @@ impl Date {
         Date {
             days: date.to_julian_day() - 2_440_588,
         }
+    }
+
+    /// The first moment of the day, midnight UTC.
+    pub fn start(self) -> Timestamp {
+        Timestamp(i64::from(self.days) * 86_400_000)
     }
 
     /// The date of a timestamp, in UTC.
@@ -265,7 +328,7 @@ impl fmt::Display for Date {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
 )]
-pub struct Money(pub i64);
+pub struct Money(pub(crate) i64);
 
 impl Money {
     /// The largest accepted amount: 10^13 minor units (100 billion).
@@ -319,8 +382,14 @@ impl Money {
         Ok(amount)
     }
 
+    /// An amount of `minor` minor units (cents, kopecks); negative amounts are refunds and
+    /// adjustments. Use [`Money::parse`] for amounts typed by people.
+    pub const fn from_minor(minor: i64) -> Self {
+        Money(minor)
+    }
+
     /// Minor units.
-    pub fn minor(self) -> i64 {
+    pub const fn minor(self) -> i64 {
         self.0
     }
 }

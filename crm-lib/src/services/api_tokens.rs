@@ -30,7 +30,7 @@ pub const API_TOKEN_NAME_MAX: usize = 64;
 
 /// The SHA-256 of an API token: the key it is stored under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ApiTokenHash(pub [u8; 32]);
+pub struct ApiTokenHash(pub(crate) [u8; 32]);
 
 impl ApiTokenHash {
     /// The hash of a token as a client sends it.

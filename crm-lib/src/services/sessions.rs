@@ -25,7 +25,7 @@ pub const SESSION_MAX_AGE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
 /// The SHA-256 of a session id: the key a session is stored under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SessionHash(pub [u8; 32]);
+pub struct SessionHash(pub(crate) [u8; 32]);
 
 impl SessionHash {
     /// The hash of a session id as the browser sends it.

@@ -251,12 +251,12 @@ fn importing_the_sample_customers_and_orders_creates_every_row() {
     let all = crm.all_customers(org.id).unwrap();
     let smith = all
         .iter()
-        .find(|customer| customer.telegram_id == Some(TelegramUserId(7_101_000_004)))
+        .find(|customer| customer.telegram_id == Some(TelegramUserId::new(7_101_000_004)))
         .unwrap();
     assert_eq!(smith.last_name.as_deref(), Some("Smith, Jr."));
     let bob = all
         .iter()
-        .find(|customer| customer.telegram_id == Some(TelegramUserId(7_101_000_006)))
+        .find(|customer| customer.telegram_id == Some(TelegramUserId::new(7_101_000_006)))
         .unwrap();
     assert_eq!(bob.first_name, "Robert \"Bob\"");
 

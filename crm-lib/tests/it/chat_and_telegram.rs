@@ -126,7 +126,7 @@ fn an_inbound_message_needs_text_or_a_file_and_fits_telegrams_limit() {
 
     let unknown = InboundMessage {
         attachments: vec![Attachment {
-            media: MediaHash([7; 32]),
+            media: MediaHash::from_bytes([7; 32]),
             kind: MediaKind::Photo,
             file_name: None,
             mime: "image/jpeg".into(),
@@ -520,14 +520,14 @@ fn an_update_and_its_effects_commit_together() {
 fn dialogue_state_is_kept_per_chat_and_deleted_with_none() {
     let world = World::new();
     let org = world.org.id;
-    let chat = ChatId(101);
+    let chat = ChatId::new(101);
     assert_eq!(world.crm.dialogue(org, chat).unwrap(), None);
     world
         .crm
         .set_dialogue(org, chat, Some(vec![1, 2, 3]))
         .unwrap();
     assert_eq!(world.crm.dialogue(org, chat).unwrap(), Some(vec![1, 2, 3]));
-    assert_eq!(world.crm.dialogue(org, ChatId(-1005)).unwrap(), None);
+    assert_eq!(world.crm.dialogue(org, ChatId::new(-1005)).unwrap(), None);
     world.crm.set_dialogue(org, chat, None).unwrap();
     assert_eq!(world.crm.dialogue(org, chat).unwrap(), None);
 }
@@ -536,7 +536,7 @@ fn dialogue_state_is_kept_per_chat_and_deleted_with_none() {
 fn bot_calls_need_a_method_name_and_a_json_object() {
     let world = World::new();
     let org = world.org.id;
-    let chat = ChatId(101);
+    let chat = ChatId::new(101);
     let id = world
         .crm
         .bot_call(org, chat, "sendMessage", r#"{"text":"hi"}"#.into(), None)
@@ -570,7 +570,7 @@ fn bot_calls_need_a_method_name_and_a_json_object() {
                 chat,
                 "sendPhoto",
                 "{}".into(),
-                Some(MediaHash([1; 32]))
+                Some(MediaHash::from_bytes([1; 32]))
             )
             .unwrap_err()
             .kind(),
@@ -636,7 +636,7 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
         .crm
         .send_payment_info(&world.manager, order.id, method.id, "900")
         .unwrap();
-    assert_eq!(info.amount, Money(90_000));
+    assert_eq!(info.amount, Money::from_minor(90_000));
     assert_eq!(
         info.details,
         format!("Pay 900.00 USD for order #{} to IBAN DE00 1234", order.id)
@@ -683,9 +683,9 @@ fn payout_withholds_the_commission_of_the_organization() {
     // The studio template withholds 10% and no fixed fee; the bid's price is 900.00.
     let order = world.assigned_order(401);
     let payout = world.crm.order_payout(&world.manager, order.id).unwrap();
-    assert_eq!(payout.price, Money(90_000));
-    assert_eq!(payout.commission, Money(9_000));
-    assert_eq!(payout.payout, Money(81_000));
+    assert_eq!(payout.price, Money::from_minor(90_000));
+    assert_eq!(payout.commission, Money::from_minor(9_000));
+    assert_eq!(payout.payout, Money::from_minor(81_000));
 
     let unpriced = world.approved_order(402, None);
     assert_eq!(
@@ -726,7 +726,7 @@ fn outbox_retry_then_delivery_is_recorded_once_and_a_403_marks_the_customer_unre
     assert_eq!(due_org, org);
     assert_eq!(
         world.crm.outbox_resolve_chat(org, item.recipient).unwrap(),
-        Some(ChatId(101))
+        Some(ChatId::new(101))
     );
     let depth = world.crm.outbox_depth().unwrap();
 

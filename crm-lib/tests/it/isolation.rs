@@ -54,12 +54,12 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
     let bob = world_b.customer(5001, "Bob in B");
     let alice_now = world_a
         .crm
-        .customer_by_telegram(world_a.org.id, TelegramUserId(5001))
+        .customer_by_telegram(world_a.org.id, TelegramUserId::new(5001))
         .unwrap()
         .unwrap();
     let bob_now = world_b
         .crm
-        .customer_by_telegram(world_b.org.id, TelegramUserId(5001))
+        .customer_by_telegram(world_b.org.id, TelegramUserId::new(5001))
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -148,7 +148,7 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
     assert_eq!(
         world_a
             .crm
-            .redeem_link_code(world_a.org.id, &code.code, TelegramUserId(1))
+            .redeem_link_code(world_a.org.id, &code.code, TelegramUserId::new(1))
             .unwrap_err()
             .kind(),
         ErrorKind::InvalidInput,

@@ -257,7 +257,7 @@ fn a_disabled_user_s_live_stream_is_refused() {
         .unwrap();
     let error = world
         .crm
-        .live_events(&world.worker, AuditId(0), 10)
+        .live_events(&world.worker, AuditId::new(0), 10)
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
 }

@@ -137,7 +137,7 @@ fn the_assignee_with_a_grant_reads_a_photo_sent_about_their_order_but_no_other()
 #[test]
 fn an_unknown_hash_is_not_found_for_everyone() {
     let world = World::new();
-    let unknown = MediaHash([9; 32]);
+    let unknown = MediaHash::from_bytes([9; 32]);
     for actor in [&world.manager, &world.worker, &world.admin, &world.system] {
         assert_eq!(read_kind(&world, actor, unknown), Some(ErrorKind::NotFound));
     }

@@ -32,7 +32,7 @@ fn a_schema_1_file_is_migrated_on_open_and_its_orders_stay_readable() {
             .all(|order| order.markers.is_empty() && order.custom_fields.is_empty())
     );
     assert_eq!(orders[1].title, "Парсер цен конкурентов");
-    assert_eq!(orders[2].budget, Some(Money(300_000)));
+    assert_eq!(orders[2].budget, Some(Money::from_minor(300_000)));
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), None);
     let legacy = crm
-        .customer_by_telegram(org_id, TelegramUserId(5_000_000_001))
+        .customer_by_telegram(org_id, TelegramUserId::new(5_000_000_001))
         .unwrap()
         .unwrap();
     assert_eq!(legacy.first_name, "Ольга");
@@ -69,7 +69,7 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
         .unwrap();
     assert_eq!(
         customer.id,
-        CustomerId(2),
+        CustomerId::new(2),
         "the customer sequence continues"
     );
     let order = crm
@@ -83,7 +83,7 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
             },
         )
         .unwrap();
-    assert_eq!(order.id, OrderId(4), "the order sequence continues");
+    assert_eq!(order.id, OrderId::new(4), "the order sequence continues");
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn a_schema_1_file_migrates_through_2_to_3_and_verifies_clean() {
     // Files attached after the migration are indexed and served by the new rule.
     let org = crm.organization_by_slug("legacy").unwrap();
     let legacy = crm
-        .customer_by_telegram(org.id, TelegramUserId(5_000_000_001))
+        .customer_by_telegram(org.id, TelegramUserId::new(5_000_000_001))
         .unwrap()
         .unwrap();
     let customer = Actor::customer(org.id, legacy.id);

@@ -78,7 +78,7 @@ fn a_new_order_waits_in_moderation_and_linked_moderators_are_notified() {
     let code = world.crm.create_link_code(&world.manager).unwrap();
     world
         .crm
-        .redeem_link_code(world.org.id, &code.code, TelegramUserId(777))
+        .redeem_link_code(world.org.id, &code.code, TelegramUserId::new(777))
         .unwrap();
     let customer = world.customer(1004, "Anna");
     let order = world.order(&customer, "Landing page", Some("500"));
@@ -312,7 +312,7 @@ fn assigning_a_bid_sets_the_price_declines_the_others_and_tells_customer_and_ass
     let code = world.crm.create_link_code(&world.worker).unwrap();
     world
         .crm
-        .redeem_link_code(world.org.id, &code.code, TelegramUserId(888))
+        .redeem_link_code(world.org.id, &code.code, TelegramUserId::new(888))
         .unwrap();
     let order = world.approved_order(1016, Some("1000"));
     let chosen = world
@@ -328,7 +328,7 @@ fn assigning_a_bid_sets_the_price_declines_the_others_and_tells_customer_and_ass
         .assign_order(&world.manager, order.id, AssignTo::Bid(chosen.id))
         .unwrap();
     assert_eq!(assigned.assignee, Some(World::user_id(&world.worker)));
-    assert_eq!(assigned.price, Some(Money(80_000)));
+    assert_eq!(assigned.price, Some(Money::from_minor(80_000)));
     let bids = world.crm.bids(&world.manager, order.id).unwrap();
     let state = |id| bids.iter().find(|bid| bid.id == id).unwrap().state;
     assert_eq!(
@@ -641,21 +641,21 @@ fn a_link_code_works_once_and_links_the_telegram_account() {
         .redeem_link_code(
             world.org.id,
             &code.code.to_lowercase(),
-            TelegramUserId(4242),
+            TelegramUserId::new(4242),
         )
         .unwrap();
-    assert_eq!(user.telegram_id, Some(TelegramUserId(4242)));
+    assert_eq!(user.telegram_id, Some(TelegramUserId::new(4242)));
     assert_eq!(
         world
             .crm
-            .user_by_telegram(world.org.id, TelegramUserId(4242))
+            .user_by_telegram(world.org.id, TelegramUserId::new(4242))
             .unwrap()
             .map(|user| user.id),
         Some(user.id)
     );
     let error = world
         .crm
-        .redeem_link_code(world.org.id, &code.code, TelegramUserId(4242))
+        .redeem_link_code(world.org.id, &code.code, TelegramUserId::new(4242))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     let confirmation = notified(&world, Recipient::Staff(user.id));
@@ -671,12 +671,12 @@ fn a_telegram_account_links_to_one_user_only() {
     let first = world.crm.create_link_code(&world.worker).unwrap();
     world
         .crm
-        .redeem_link_code(world.org.id, &first.code, TelegramUserId(99))
+        .redeem_link_code(world.org.id, &first.code, TelegramUserId::new(99))
         .unwrap();
     let second = world.crm.create_link_code(&world.worker2).unwrap();
     let error = world
         .crm
-        .redeem_link_code(world.org.id, &second.code, TelegramUserId(99))
+        .redeem_link_code(world.org.id, &second.code, TelegramUserId::new(99))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
 }
@@ -756,7 +756,7 @@ fn a_stage_is_renamed_and_recoloured_without_touching_its_orders() {
     assert_eq!(
         world
             .crm
-            .update_stage(&world.admin, StageId(999), update.clone())
+            .update_stage(&world.admin, StageId::new(999), update.clone())
             .unwrap_err()
             .kind(),
         ErrorKind::NotFound

@@ -61,7 +61,7 @@ fn bot_call(world: &World) -> OutboxId {
         .crm
         .bot_call(
             world.org.id,
-            ChatId(101),
+            ChatId::new(101),
             "sendMessage",
             r#"{"text":"hi"}"#.into(),
             None,
@@ -81,7 +81,13 @@ fn old_done_inbox_items_are_pruned_and_pending_ones_never() {
     }
 
     // Nothing was received before the epoch.
-    assert_eq!(world.crm.prune_inbox(None, Timestamp(0), 1000).unwrap(), 0);
+    assert_eq!(
+        world
+            .crm
+            .prune_inbox(None, Timestamp::from_millis(0), 1000)
+            .unwrap(),
+        0
+    );
 
     // The scan stops at pending update 4; update 5 waits behind it.
     assert_eq!(world.crm.prune_inbox(None, future(), 1000).unwrap(), 3);
@@ -154,7 +160,13 @@ fn delivered_and_failed_outbox_items_older_than_the_cutoff_are_pruned_and_pendin
     world.crm.outbox_delivered(org, behind, Some(8)).unwrap();
 
     // Nothing finished before the epoch.
-    assert_eq!(world.crm.prune_outbox(None, Timestamp(0), 1000).unwrap(), 0);
+    assert_eq!(
+        world
+            .crm
+            .prune_outbox(None, Timestamp::from_millis(0), 1000)
+            .unwrap(),
+        0
+    );
 
     assert_eq!(
         world.crm.prune_outbox(None, future(), 1000).unwrap(),
@@ -183,7 +195,7 @@ fn delivered_and_failed_outbox_items_older_than_the_cutoff_are_pruned_and_pendin
     assert_clean(&world);
 
     // Ids keep growing after the table was emptied.
-    assert!(bot_call(&world).0 > behind.0);
+    assert!(bot_call(&world).get() > behind.get());
     assert_clean(&world);
 }
 

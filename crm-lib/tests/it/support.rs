@@ -32,7 +32,7 @@ pub fn password() -> Password {
 /// A Telegram profile with only an id and a first name (no username, last name or language).
 pub fn profile(telegram_id: i64, first_name: &str) -> TelegramProfile {
     TelegramProfile {
-        telegram_id: TelegramUserId(telegram_id),
+        telegram_id: TelegramUserId::new(telegram_id),
         username: None,
         first_name: first_name.into(),
         last_name: None,

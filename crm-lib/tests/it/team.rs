@@ -80,7 +80,7 @@ fn enabling_a_user_needs_manage_users_and_an_existing_user() {
     );
     let error = world
         .crm
-        .enable_user(&world.admin, UserId(999))
+        .enable_user(&world.admin, UserId::new(999))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
@@ -165,7 +165,7 @@ fn built_in_roles_stay_fixed_and_unknown_roles_are_not_found() {
     );
     let error = world
         .crm
-        .set_role_permissions(&world.admin, RoleId(999), PermissionSet::EMPTY)
+        .set_role_permissions(&world.admin, RoleId::new(999), PermissionSet::EMPTY)
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
@@ -299,7 +299,7 @@ fn order_markers_need_a_visible_order_and_existing_markers() {
     assert_eq!(error.kind(), ErrorKind::NotFound);
     let error = world
         .crm
-        .set_order_markers(&world.manager, pending.id, vec![MarkerId(999)])
+        .set_order_markers(&world.manager, pending.id, vec![MarkerId::new(999)])
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
     let error = world

@@ -61,7 +61,7 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
     let crm = Crm::open(&path).unwrap();
     let orders = crm.all_orders(org.id).unwrap();
     assert_eq!(orders.len(), 320);
-    let mut ids: Vec<u64> = orders.iter().map(|order| order.id.0).collect();
+    let mut ids: Vec<u64> = orders.iter().map(|order| order.id.get()).collect();
     ids.dedup();
     assert_eq!(
         ids,
@@ -153,15 +153,15 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
             let crm = crm.clone();
             std::thread::spawn(move || {
                 for index in 0..30i64 {
-                    let telegram_id = TelegramUserId(1_000 + thread * 100 + index);
+                    let telegram_id = TelegramUserId::new(1_000 + thread * 100 + index);
                     let fail = index % 2 == 1;
                     let result: Result<()> = crm.write(move |tx| {
                         let customer =
-                            tx.upsert_telegram_customer(org.id, profile(telegram_id.0, "U"))?;
+                            tx.upsert_telegram_customer(org.id, profile(telegram_id.get(), "U"))?;
                         tx.create_order(
                             &Actor::customer(org.id, customer.id),
                             NewOrder {
-                                title: format!("order {}", telegram_id.0),
+                                title: format!("order {}", telegram_id.get()),
                                 description: "d".into(),
                                 ..NewOrder::default()
                             },
@@ -185,7 +185,7 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
     assert!(
         customers
             .iter()
-            .all(|customer| (customer.telegram_id.unwrap().0 - 1_000) % 100 % 2 == 0)
+            .all(|customer| (customer.telegram_id.unwrap().get() - 1_000) % 100 % 2 == 0)
     );
     let orders = crm.all_orders(org.id).unwrap();
     assert_eq!(orders.len(), 8 * 15);

@@ -136,7 +136,7 @@ pub async fn get(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<CustomerView>, ApiError> {
     let customer = state
-        .blocking(move |crm| crm.customer(&user.actor, CustomerId(id)))
+        .blocking(move |crm| crm.customer(&user.actor, CustomerId::new(id)))
         .await?;
     Ok(ApiJson(CustomerView::from(&customer)))
 }
@@ -158,7 +158,9 @@ pub async fn messages(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<MessagePage>, ApiError> {
     let page = state
-        .blocking(move |crm| crm.messages_of_customer(&user.actor, CustomerId(id), query.page()))
+        .blocking(move |crm| {
+            crm.messages_of_customer(&user.actor, CustomerId::new(id), query.page())
+        })
         .await?;
     Ok(ApiJson(MessagePage {
         items: page.items.iter().map(MessageView::from).collect(),
@@ -183,7 +185,7 @@ pub async fn order_messages(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<MessagePage>, ApiError> {
     let page = state
-        .blocking(move |crm| crm.messages_of_order(&user.actor, OrderId(id), query.page()))
+        .blocking(move |crm| crm.messages_of_order(&user.actor, OrderId::new(id), query.page()))
         .await?;
     Ok(ApiJson(MessagePage {
         items: page.items.iter().map(MessageView::from).collect(),
@@ -264,8 +266,8 @@ pub async fn send(
             crm.post_outbound(
                 &user.actor,
                 OutboundMessage {
-                    customer: CustomerId(id),
-                    order: body.order.map(OrderId),
+                    customer: CustomerId::new(id),
+                    order: body.order.map(OrderId::new),
                     text: body.text,
                     attachments,
                 },
@@ -291,7 +293,7 @@ pub async fn mark_read(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<CustomerView>, ApiError> {
     let customer = state
-        .blocking(move |crm| crm.mark_read(&user.actor, CustomerId(id)))
+        .blocking(move |crm| crm.mark_read(&user.actor, CustomerId::new(id)))
         .await?;
     Ok(ApiJson(CustomerView::from(&customer)))
 }

@@ -47,7 +47,7 @@ fn parse_stage(pipeline: &Pipeline, text: &str) -> crm_lib::Result<StageId> {
         .or_else(|| {
             text.parse::<u16>()
                 .ok()
-                .and_then(|id| pipeline.stage(StageId(id)))
+                .and_then(|id| pipeline.stage(StageId::new(id)))
         })
         .map(|stage| stage.id)
         .ok_or_else(|| {
@@ -78,9 +78,9 @@ impl OrderQuery {
                 .filter(|text| !text.trim().is_empty())
                 .map(|text| parse_stage(pipeline, text))
                 .transpose()?,
-            assignee: self.assignee.map(UserId),
-            customer: self.customer.map(CustomerId),
-            marker: self.marker.map(MarkerId),
+            assignee: self.assignee.map(UserId::new),
+            customer: self.customer.map(CustomerId::new),
+            marker: self.marker.map(MarkerId::new),
             search: self.search.clone().filter(|text| !text.trim().is_empty()),
             created_from: date("created_from", &self.created_from)?,
             created_to: date("created_to", &self.created_to)?,
@@ -147,7 +147,7 @@ pub async fn get(
     let view = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let order = crm_lib::orders::order_in(view, &user.actor, OrderId(id))?;
+                let order = crm_lib::orders::order_in(view, &user.actor, OrderId::new(id))?;
                 let organization = crm_lib::org::organization_in(view, org)?;
                 Ok(OrderView::new(&order, &organization.pipeline))
             })
@@ -206,12 +206,12 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateOrder>,
 ) -> Result<(StatusCode, ApiJson<OrderView>), ApiError> {
     let request = NewOrder {
-        customer: Some(CustomerId(body.customer)),
+        customer: Some(CustomerId::new(body.customer)),
         title: body.title,
         description: body.description,
         budget: body.budget,
         deadline: body.deadline,
-        markers: body.markers.into_iter().map(MarkerId).collect(),
+        markers: body.markers.into_iter().map(MarkerId::new).collect(),
         ..NewOrder::default()
     };
     let view = order_write(&state, move |tx| tx.create_order(&user.actor, request)).await?;
@@ -234,7 +234,10 @@ pub async fn approve(
     user: ApiUser,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let view = order_write(&state, move |tx| tx.approve_order(&user.actor, OrderId(id))).await?;
+    let view = order_write(&state, move |tx| {
+        tx.approve_order(&user.actor, OrderId::new(id))
+    })
+    .await?;
     Ok(ApiJson(view))
 }
 
@@ -264,7 +267,7 @@ pub async fn reject(
     ApiJson(body): ApiJson<Reject>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
     let view = order_write(&state, move |tx| {
-        tx.reject_order(&user.actor, OrderId(id), &body.reason)
+        tx.reject_order(&user.actor, OrderId::new(id), &body.reason)
     })
     .await?;
     Ok(ApiJson(view))
@@ -299,7 +302,7 @@ pub async fn move_to(
     let view = order_write(&state, move |tx| {
         let organization = crm_lib::org::organization_in(&*tx, org)?;
         let stage = parse_stage(&organization.pipeline, &body.stage)?;
-        tx.move_order(&user.actor, OrderId(id), stage)
+        tx.move_order(&user.actor, OrderId::new(id), stage)
     })
     .await?;
     Ok(ApiJson(view))
@@ -335,8 +338,8 @@ pub async fn assign(
     ApiJson(body): ApiJson<Assign>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
     let to = match (body.bid, body.user) {
-        (Some(bid), None) => AssignTo::Bid(BidId(bid)),
-        (None, Some(assignee)) => AssignTo::User(UserId(assignee)),
+        (Some(bid), None) => AssignTo::Bid(BidId::new(bid)),
+        (None, Some(assignee)) => AssignTo::User(UserId::new(assignee)),
         _ => {
             return Err(ApiError::invalid(
                 "bid",
@@ -345,7 +348,7 @@ pub async fn assign(
         }
     };
     let view = order_write(&state, move |tx| {
-        tx.assign_order(&user.actor, OrderId(id), to)
+        tx.assign_order(&user.actor, OrderId::new(id), to)
     })
     .await?;
     Ok(ApiJson(view))
@@ -366,7 +369,7 @@ pub async fn bids(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<Vec<BidView>>, ApiError> {
     let bids = state
-        .blocking(move |crm| crm.bids(&user.actor, OrderId(id)))
+        .blocking(move |crm| crm.bids(&user.actor, OrderId::new(id)))
         .await?;
     Ok(ApiJson(bids.iter().map(BidView::from).collect()))
 }
@@ -400,7 +403,9 @@ pub async fn place_bid(
     ApiJson(body): ApiJson<PlaceBid>,
 ) -> Result<(StatusCode, ApiJson<BidView>), ApiError> {
     let bid = state
-        .blocking(move |crm| crm.place_bid(&user.actor, OrderId(id), &body.price, &body.comment))
+        .blocking(move |crm| {
+            crm.place_bid(&user.actor, OrderId::new(id), &body.price, &body.comment)
+        })
         .await?;
     Ok((StatusCode::CREATED, ApiJson(BidView::from(&bid))))
 }

@@ -77,27 +77,27 @@ impl OrderView {
     pub fn new(order: &Order, pipeline: &Pipeline) -> Self {
         let stage = pipeline.stage(order.stage).map_or_else(
             || StageRef {
-                id: order.stage.0,
+                id: order.stage.get(),
                 key: String::new(),
                 name: String::new(),
             },
             |stage| StageRef {
-                id: stage.id.0,
+                id: stage.id.get(),
                 key: stage.key.clone(),
                 name: stage.name_en.clone(),
             },
         );
         OrderView {
-            id: order.id.0,
-            customer: order.customer.0,
+            id: order.id.get(),
+            customer: order.customer.get(),
             title: order.title.clone(),
             description: order.description.clone(),
             budget: order.budget.map(|money| money.to_string()),
             deadline: order.deadline.map(|date| date.to_string()),
             stage,
-            assignee: order.assignee.map(|user| user.0),
+            assignee: order.assignee.map(|user| user.get()),
             price: order.price.map(|money| money.to_string()),
-            markers: order.markers.iter().map(|marker| marker.0).collect(),
+            markers: order.markers.iter().map(|marker| marker.get()).collect(),
             priority: order.priority,
             rejection_reason: order.rejection_reason.clone(),
             attachments: order.attachments.iter().map(|hash| hash.to_hex()).collect(),
@@ -155,9 +155,9 @@ pub struct BidView {
 impl From<&Bid> for BidView {
     fn from(bid: &Bid) -> Self {
         BidView {
-            id: bid.id.0,
-            order: bid.order.0,
-            user: bid.user.0,
+            id: bid.id.get(),
+            order: bid.order.get(),
+            user: bid.user.get(),
             price: bid.price.to_string(),
             comment: bid.comment.clone(),
             state: match bid.state {
@@ -202,8 +202,8 @@ pub struct CustomerView {
 impl From<&Customer> for CustomerView {
     fn from(customer: &Customer) -> Self {
         CustomerView {
-            id: customer.id.0,
-            telegram_id: customer.telegram_id.map(|id| id.0),
+            id: customer.id.get(),
+            telegram_id: customer.telegram_id.map(|id| id.get()),
             username: customer.username.clone(),
             first_name: customer.first_name.clone(),
             last_name: customer.last_name.clone(),
@@ -286,13 +286,13 @@ impl From<&Message> for MessageView {
     fn from(message: &Message) -> Self {
         let (author, author_user) = match message.author {
             Author::Customer(_) => ("customer", None),
-            Author::Staff(user) => ("staff", Some(user.0)),
+            Author::Staff(user) => ("staff", Some(user.get())),
             Author::System => ("system", None),
         };
         MessageView {
-            id: message.id.0,
-            customer: message.customer.0,
-            order: message.order.map(|order| order.0),
+            id: message.id.get(),
+            customer: message.customer.get(),
+            order: message.order.map(|order| order.get()),
             direction: match message.direction {
                 Direction::Inbound => "inbound",
                 Direction::Outbound => "outbound",
@@ -343,7 +343,7 @@ pub struct UserView {
 impl From<&StaffName> for UserView {
     fn from(user: &StaffName) -> Self {
         UserView {
-            id: user.id.0,
+            id: user.id.get(),
             username: user.username.clone(),
             display_name: user.display_name.clone(),
             active: user.active,
@@ -371,7 +371,7 @@ impl MeView {
     /// theirs) and `permissions`.
     pub fn new(user: &User, roles: &[Role], permissions: PermissionSet) -> Self {
         MeView {
-            id: user.id.0,
+            id: user.id.get(),
             username: user.username.clone(),
             display_name: user.display_name.clone(),
             roles: user

@@ -60,7 +60,7 @@ fn done_note(staff: &Staff, done: &Done) -> Option<String> {
 
 fn user_id(text: &str) -> Result<UserId, AppError> {
     text.parse()
-        .map(UserId)
+        .map(UserId::new)
         .map_err(|_| AppError::not_found(format!("user {text:?} not found")))
 }
 
@@ -487,7 +487,7 @@ async fn role_permissions(
     csrf::verify(&staff, token, &headers)?;
     let role = id
         .parse()
-        .map(RoleId)
+        .map(RoleId::new)
         .map_err(|_| AppError::not_found(format!("role {id:?} not found")))?;
     let permissions = checked_permissions(&pairs)?;
     let actor = staff.actor.clone();
@@ -741,7 +741,7 @@ async fn method_active(
     csrf::verify(&staff, &form.csrf, &headers)?;
     let id = id
         .parse()
-        .map(PaymentMethodId)
+        .map(PaymentMethodId::new)
         .map_err(|_| AppError::not_found(format!("payment method {id:?} not found")))?;
     let active = form.active == "true";
     let actor = staff.actor.clone();
@@ -985,7 +985,7 @@ async fn save_stage(
     csrf::verify(&staff, &form.csrf, &headers)?;
     let stage = id
         .parse()
-        .map(StageId)
+        .map(StageId::new)
         .map_err(|_| AppError::not_found(format!("stage {id:?} not found")))?;
     let update = StageUpdate {
         name_en: form.name_en,
@@ -1032,8 +1032,8 @@ fn parse_actor(text: &str) -> Option<ActorRef> {
     let (kind, id) = text.split_once(':')?;
     let id = id.trim().parse().ok()?;
     match kind {
-        "user" => Some(ActorRef::Staff(UserId(id))),
-        "customer" => Some(ActorRef::Customer(crm_lib::model::CustomerId(id))),
+        "user" => Some(ActorRef::Staff(UserId::new(id))),
+        "customer" => Some(ActorRef::Customer(crm_lib::model::CustomerId::new(id))),
         _ => None,
     }
 }
@@ -1042,7 +1042,7 @@ fn day_start(text: Option<&str>) -> Result<Option<Timestamp>, crm_lib::Error> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         Some(text) => {
             let date = crm_lib::model::Date::parse("date", text)?;
-            Ok(Some(Timestamp(i64::from(date.days) * 86_400_000)))
+            Ok(Some(date.start()))
         }
         None => Ok(None),
     }

@@ -52,7 +52,7 @@ pub fn routes() -> Router<AppState> {
 pub fn order_id(text: &str) -> Result<OrderId, AppError> {
     text.trim_start_matches('#')
         .parse::<u64>()
-        .map(OrderId)
+        .map(OrderId::new)
         .map_err(|_| AppError::not_found(format!("order {text:?} not found")))
 }
 
@@ -87,10 +87,10 @@ impl ListQuery {
         OrderFilter {
             stage: some_id(&self.stage)
                 .and_then(|id| u16::try_from(id).ok())
-                .map(StageId),
-            assignee: some_id(&self.assignee).map(UserId),
-            marker: some_id(&self.marker).map(MarkerId),
-            customer: some_id(&self.customer).map(CustomerId),
+                .map(StageId::new),
+            assignee: some_id(&self.assignee).map(UserId::new),
+            marker: some_id(&self.marker).map(MarkerId::new),
+            customer: some_id(&self.customer).map(CustomerId::new),
             search: self
                 .q
                 .as_deref()
@@ -167,7 +167,7 @@ async fn list(
                     select name="stage" {
                         option value="" { (staff.t("orders.any")) }
                         @for stage in &data.org.pipeline.stages {
-                            option value=(stage.id) selected[chosen(&query.stage, u64::from(stage.id.0))] { (stage.name(language)) }
+                            option value=(stage.id) selected[chosen(&query.stage, u64::from(stage.id.get()))] { (stage.name(language)) }
                         }
                     }
                 }
@@ -175,7 +175,7 @@ async fn list(
                     select name="assignee" {
                         option value="" { (staff.t("orders.any")) }
                         @for user in &data.staff {
-                            option value=(user.id) selected[chosen(&query.assignee, user.id.0)] { (user.display_name) }
+                            option value=(user.id) selected[chosen(&query.assignee, user.id.get())] { (user.display_name) }
                         }
                     }
                 }
@@ -183,7 +183,7 @@ async fn list(
                     select name="marker" {
                         option value="" { (staff.t("orders.any")) }
                         @for marker in &data.markers {
-                            option value=(marker.id) selected[chosen(&query.marker, marker.id.0)] { (marker.name) }
+                            option value=(marker.id) selected[chosen(&query.marker, marker.id.get())] { (marker.name) }
                         }
                     }
                 }
@@ -425,7 +425,12 @@ async fn create(
     Form(form): Form<NewOrderForm>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
-    let customer = form.customer.trim().parse::<u64>().ok().map(CustomerId);
+    let customer = form
+        .customer
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(CustomerId::new);
     let request = NewOrder {
         customer,
         title: form.title.clone(),
@@ -867,8 +872,8 @@ async fn assign(
     csrf::verify(&staff, &form.csrf, &headers)?;
     let id = order_id(&id)?;
     let to = match (some_id(&form.bid), some_id(&form.user)) {
-        (Some(bid), _) => AssignTo::Bid(BidId(bid)),
-        (None, Some(user)) => AssignTo::User(UserId(user)),
+        (Some(bid), _) => AssignTo::Bid(BidId::new(bid)),
+        (None, Some(user)) => AssignTo::User(UserId::new(user)),
         (None, None) => {
             let error = crm_lib::Error::invalid("assignee", staff.t("orders.choose_assignee"));
             return after_action(&state, &staff, id, Err(error), "assigned").await;
@@ -911,7 +916,7 @@ async fn move_order(
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("application/json"));
-    let stage = form.stage.trim().parse::<u16>().map(StageId);
+    let stage = form.stage.trim().parse::<u16>().map(StageId::new);
     let actor = staff.actor.clone();
     let result = match stage {
         Ok(stage) => state
@@ -974,7 +979,7 @@ async fn payment(
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
     let id = order_id(&id)?;
-    let Ok(method) = form.method.trim().parse::<u64>().map(PaymentMethodId) else {
+    let Ok(method) = form.method.trim().parse::<u64>().map(PaymentMethodId::new) else {
         let error = crm_lib::Error::invalid("method", staff.t("orders.choose_method"));
         return after_action(&state, &staff, id, Err(error), "payment").await;
     };
@@ -1004,7 +1009,7 @@ async fn set_markers(
     let mut markers = Vec::new();
     for (_, text) in pairs.iter().filter(|(key, _)| key == "marker") {
         match text.trim().parse::<u64>() {
-            Ok(marker) => markers.push(MarkerId(marker)),
+            Ok(marker) => markers.push(MarkerId::new(marker)),
             Err(_) => {
                 let error = crm_lib::Error::invalid(
                     "markers",
