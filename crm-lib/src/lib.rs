@@ -18,7 +18,7 @@
 //! let crm = Crm::open(dir.path().join("crm.redb"))?;
 //! let org = crm.create_organization("studio", "Acme Studio", "acme")?;
 //! let customer = crm.upsert_telegram_customer(org.id, TelegramProfile {
-//!     telegram_id: crm_lib::model::TelegramUserId(42),
+//!     telegram_id: crm_lib::model::TelegramUserId::new(42),
 //!     username: Some("alice".into()),
 //!     first_name: "Alice".into(),
 //!     last_name: None,
