@@ -57,6 +57,28 @@
     });
   }
 
+  // Marks the open conversation read (GET never writes): POST /chat/{id}/read with the
+  // page's CSRF token. The server writes nothing when nothing is unread.
+  function markRead() {
+    var conversation = document.querySelector('#chat-messages[data-chat-customer]');
+    var token = document.querySelector('form[data-chat-send] input[name=csrf], form.mark-read input[name=csrf]');
+    if (!conversation || !token || !window.fetch || document.visibilityState === 'hidden') {
+      return;
+    }
+    var body = new URLSearchParams();
+    body.set('csrf', token.value);
+    fetch('/chat/' + conversation.getAttribute('data-chat-customer') + '/read', {
+      method: 'POST',
+      body: body,
+      credentials: 'same-origin',
+      headers: { 'X-Requested-With': 'fetch' }
+    }).then(function (response) {
+      if (response.ok) {
+        document.querySelectorAll('form.mark-read').forEach(function (form) { form.remove(); });
+      }
+    }).catch(function () {});
+  }
+
   function onMessage(data) {
     if (document.querySelector('[data-chat-list]')) {
       refresh('[data-chat-list]');
@@ -64,6 +86,9 @@
     var conversation = document.querySelector('#chat-messages[data-chat-customer]');
     if (conversation && String(data.customer) === conversation.getAttribute('data-chat-customer')) {
       refresh('#chat-messages');
+      if (data.action === 'message.created') {
+        markRead();
+      }
     }
     var panel = document.querySelector('[data-order-chat]');
     if (panel && data.order !== undefined && String(data.order) === panel.getAttribute('data-order-chat')) {
@@ -118,6 +143,9 @@
 
   function start() {
     scrollToBottom();
+    if (document.querySelector('form.mark-read')) {
+      markRead();
+    }
     document.querySelectorAll('form[data-chat-send]').forEach(bindSend);
     if (window.crmLive) {
       window.crmLive.on('message', onMessage);

@@ -5,7 +5,7 @@
 //! crate decides every rule; the appliance (web and bot) and the `crm` command only parse
 //! input, call one [`Crm`] method and render the result.
 //!
-//! - [`Crm`] is the facade: open a file, then call use cases with an [`Actor`].
+//! - [`Crm`] is the facade: open a file, then call use cases with an [`Actor`](model::Actor).
 //! - Writes go through one group-commit writer: concurrent calls share one durable commit and
 //!   none returns before its data is on disk.
 //! - Every use case checks its rules and the actor's permissions, then writes the record, its
@@ -51,8 +51,8 @@ pub use crm::{Crm, CrmOptions, is_locked};
 pub use error::{Error, ErrorKind, Result};
 pub use password::{Password, generate_password};
 pub use services::{
-    Page, Paged, admin, api_tokens, audit, billing, chat, customers, demo, export, import, media,
-    orders, org, retention, sessions, team, telegram,
+    Page, Paged, admin, api_tokens, audit, billing, chat, customers, demo, export, import, live,
+    media, orders, org, retention, sessions, team, telegram,
 };
 pub use store::schema::{SCHEMA_VERSION, write_schema_v1_file};
 pub use store::{ReadTx, Tx, View, Written};

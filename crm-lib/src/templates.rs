@@ -8,7 +8,8 @@
 use serde::Deserialize;
 
 use crate::model::{
-    Language, Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
+    Language, Localized, Money, Permission, Pipeline, Stage, StageId, StageKind, Transition,
+    TransitionFrom,
 };
 use crate::{Error, Result};
 
@@ -30,10 +31,8 @@ fn source(name: &str) -> Option<&'static str> {
 pub struct Template {
     /// Template key (`studio`).
     pub name: String,
-    /// English title.
-    pub title_en: String,
-    /// Russian title.
-    pub title_ru: String,
+    /// The template's title (`Programming studio`), per language.
+    pub title: Localized,
     /// Default currency.
     pub currency: String,
     /// Default language.
@@ -52,8 +51,7 @@ pub struct Template {
 #[serde(deny_unknown_fields)]
 struct TemplateFile {
     name: String,
-    title_en: String,
-    title_ru: String,
+    title: std::collections::BTreeMap<String, String>,
     currency: String,
     locale: String,
     open_order_limit: u32,
@@ -68,8 +66,7 @@ struct TemplateFile {
 struct StageFile {
     id: u16,
     key: String,
-    name_en: String,
-    name_ru: String,
+    name: std::collections::BTreeMap<String, String>,
     kind: StageKind,
     color: String,
     customer_deletable: bool,
@@ -84,6 +81,22 @@ struct TransitionFile {
     from: String,
     to: String,
     permission: String,
+}
+
+/// A `{ en = "...", ru = "..." }` table of a template as a [`Localized`] name: every key a
+/// language code, at least one text.
+fn localized(table: &std::collections::BTreeMap<String, String>) -> Result<Localized> {
+    let mut name = Localized::default();
+    for (code, text) in table {
+        name.set(Language::parse("template", code)?, text.trim());
+    }
+    if name.is_empty() {
+        return Err(Error::invalid(
+            "template",
+            "a name needs at least one language",
+        ));
+    }
+    Ok(name)
 }
 
 /// The built-in template called `name`.
@@ -127,8 +140,7 @@ pub fn parse(text: &str) -> Result<Template> {
         stages.push(Stage {
             id: StageId(stage.id),
             key: stage.key,
-            name_en: stage.name_en,
-            name_ru: stage.name_ru,
+            name: localized(&stage.name)?,
             kind: stage.kind,
             color: stage.color,
             customer_deletable: stage.customer_deletable,
@@ -167,8 +179,7 @@ pub fn parse(text: &str) -> Result<Template> {
     }
     Ok(Template {
         name: file.name,
-        title_en: file.title_en,
-        title_ru: file.title_ru,
+        title: localized(&file.title)?,
         currency: file.currency,
         locale: Language::parse("template", &file.locale)?,
         open_order_limit: file.open_order_limit,

@@ -101,8 +101,7 @@ impl Callback {
     pub(crate) fn parse(data: &str) -> Option<Callback> {
         let parts: Vec<&str> = data.split(':').collect();
         Some(match parts.as_slice() {
-            ["lang", "en"] => Callback::Language(Language::En),
-            ["lang", "ru"] => Callback::Language(Language::Ru),
+            ["lang", code] => Callback::Language(Language::of_code(code)?),
             ["m", item] => Callback::Menu(match *item {
                 "new" => MenuItem::NewOrder,
                 "orders" => MenuItem::MyOrders,
@@ -193,18 +192,13 @@ pub(crate) fn main_menu(language: Language) -> InlineKeyboardMarkup {
     ])
 }
 
-/// The language picker.
+/// The language picker: every language the product speaks, each named in itself.
 pub(crate) fn languages() -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(vec![vec![
-        button(
-            tr(Language::En, "bot.button.english"),
-            Callback::Language(Language::En),
-        ),
-        button(
-            tr(Language::Ru, "bot.button.russian"),
-            Callback::Language(Language::Ru),
-        ),
-    ]])
+    InlineKeyboardMarkup::new(vec![
+        Language::all()
+            .map(|language| button(language.native_name(), Callback::Language(language)))
+            .collect::<Vec<_>>(),
+    ])
 }
 
 /// The buttons of one step of the order form, if the step has any.
@@ -292,7 +286,7 @@ mod tests {
     #[test]
     fn callback_data_round_trips_and_fits_telegrams_limit() {
         let all = [
-            Callback::Language(Language::Ru),
+            Callback::Language(Language::RU),
             Callback::Menu(MenuItem::MyOrders),
             Callback::Wizard {
                 id: u64::MAX / 2,

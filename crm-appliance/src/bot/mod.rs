@@ -270,7 +270,7 @@ async fn introduce(
         }
         pause = (pause * 2).min(Duration::from_secs(30));
     }
-    for language in [crm_lib::model::Language::En, crm_lib::model::Language::Ru] {
+    for language in [crm_lib::model::Language::EN, crm_lib::model::Language::RU] {
         let commands: Vec<serde_json::Value> =
             ["start", "neworder", "orders", "language", "help", "cancel"]
                 .into_iter()
@@ -282,7 +282,7 @@ async fn introduce(
                 })
                 .collect();
         let mut params = json!({ "commands": commands });
-        if language == crm_lib::model::Language::Ru {
+        if language == crm_lib::model::Language::RU {
             params["language_code"] = json!("ru");
         }
         if let Err(error) = api.call("setMyCommands", &params, api::CALL_TIMEOUT).await {

@@ -250,7 +250,7 @@ async fn process(
             tracing::error!(update_id, error = %error, "an update's flow returned an error");
             let outcome = finish_without_effects(state, update_id).await;
             if let Some(chat) = chat.filter(|chat| !chat.is_group()) {
-                let text = super::render::tr(crm_lib::model::Language::En, "bot.error.internal");
+                let text = super::render::tr(crm_lib::model::Language::EN, "bot.error.internal");
                 let params = json!({ "text": text }).to_string();
                 let _ = state
                     .blocking(move |crm| crm.bot_call(org, chat, "sendMessage", params, None))

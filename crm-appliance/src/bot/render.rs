@@ -169,9 +169,10 @@ pub(crate) fn notification(
             stage_ru,
             ..
         } => {
-            let stage = match language {
-                Language::En => stage_en,
-                Language::Ru => stage_ru,
+            let stage = if language == Language::RU {
+                stage_ru
+            } else {
+                stage_en
             };
             (
                 tr_with(
@@ -233,7 +234,7 @@ mod tests {
             .collect();
         assert!(keys.len() > 50);
         for key in keys {
-            for language in [Language::En, Language::Ru] {
+            for language in [Language::EN, Language::RU] {
                 let text = tr(language, key);
                 assert_ne!(text, key, "{key} is missing in {}", language.code());
                 assert!(!text.is_empty());
@@ -250,8 +251,8 @@ mod tests {
             stage_en: "In progress".into(),
             stage_ru: "В работе".into(),
         };
-        let (en, _) = notification(&event, Language::En, "USD");
-        let (ru, _) = notification(&event, Language::Ru, "USD");
+        let (en, _) = notification(&event, Language::EN, "USD");
+        let (ru, _) = notification(&event, Language::RU, "USD");
         assert!(en.contains("#7") && en.contains("In progress"), "{en}");
         assert!(ru.contains("№7") && ru.contains("В работе"), "{ru}");
     }

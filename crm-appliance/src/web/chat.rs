@@ -10,11 +10,11 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use crm_lib::{
     Page, Paged,
     chat::OutboundMessage,
@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/chat", get(inbox))
         .route("/chat/{customer}", get(conversation).post(send))
+        .route("/chat/{customer}/read", post(mark_read))
         .route("/media/{hash}", get(media))
 }
 
@@ -331,6 +332,12 @@ fn conversation_page(
             @if customer.unreachable {
                 p.error role="alert" { (staff.t("chat.unreachable")) }
             }
+            @if customer.unread > 0 {
+                form.mark-read method="post" action={ "/chat/" (customer.id) "/read" } {
+                    (csrf_field(staff))
+                    button type="submit" { (staff.t("chat.mark_read")) }
+                }
+            }
             section #chat-messages .chat-messages data-chat-customer=(customer.id) {
                 @if let Some(next) = data.messages.next {
                     p { a.more href={ "/chat/" (customer.id) "?after=" (next) } { "← " (staff.t("chat.older")) } }
@@ -343,7 +350,9 @@ fn conversation_page(
     )
 }
 
-/// `GET /chat/{customer}`: the conversation; opening it marks it read.
+/// `GET /chat/{customer}`: the conversation. Reading it writes nothing: the page marks it
+/// read with `POST /chat/{customer}/read` (chat.js does on opening, and a button does without
+/// JavaScript), and sending a reply marks it read too.
 async fn conversation(
     State(state): State<AppState>,
     staff: Staff,
@@ -351,15 +360,40 @@ async fn conversation(
     Query(query): Query<AfterQuery>,
 ) -> Result<Markup, AppError> {
     let customer = CustomerId::new(customer);
-    let mut data = load_conversation(&state, &staff, customer, query.after).await?;
-    if data.customer.unread > 0 {
-        // Only when something is unread: reading a conversation writes nothing otherwise.
-        let actor = staff.actor.clone();
-        data.customer = state
-            .blocking(move |crm| crm.mark_read(&actor, customer))
-            .await?;
-    }
+    let data = load_conversation(&state, &staff, customer, query.after).await?;
     Ok(conversation_page(&staff, &data, &FormError::none(), ""))
+}
+
+/// The form of `POST /chat/{customer}/read`.
+#[derive(Debug, Default, Deserialize)]
+struct ReadForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /chat/{customer}/read`: marks the conversation read (crm-lib checks
+/// `chat_customers`; nothing is written when nothing was unread). Answers 204 to scripts and
+/// goes back to the conversation otherwise.
+async fn mark_read(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(customer): Path<u64>,
+    Form(form): Form<ReadForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let customer = CustomerId::new(customer);
+    let actor = staff.actor.clone();
+    state
+        .blocking(move |crm| crm.mark_read(&actor, customer))
+        .await?;
+    if headers
+        .get("x-requested-with")
+        .is_some_and(|value| value.as_bytes() == b"fetch")
+    {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
 }
 
 /// A file of the send form, read into memory (the request size limit bounds it).

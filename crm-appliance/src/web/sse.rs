@@ -6,10 +6,12 @@
 //!   bumps a counter in a `tokio::sync::watch` channel ([`LiveHub`]). A watch channel keeps
 //!   only the latest value, so a burst of commits wakes each stream once, and nothing polls
 //!   the store on a timer: a stream reads only after something was committed.
-//! - Each stream keeps a cursor: the id of the last audit entry it examined. Audit ids grow
-//!   within the organization and survive restarts, so the stream uses them as SSE event ids.
+//! - Each stream keeps a cursor: the id of the last change of the organization's change feed
+//!   it examined (crm-lib's typed `Change` records, written beside each audit entry and by
+//!   delivery bookkeeping). Change ids grow within the organization and survive restarts, so
+//!   the stream uses them as SSE event ids.
 //!   On wake-up it asks crm-lib for the live events after its cursor
-//!   ([`crm_lib::audit::live_events_in`]), which decides what this user may see with the same rules
+//!   ([`crm_lib::live::live_events_in`]), which decides what this user may see with the same rules
 //!   as the pages (the order must be visible; a message needs the conversation).
 //! - A browser that reconnects sends `Last-Event-ID`; the stream resumes right after it, so
 //!   nothing committed in between is lost, across appliance restarts too. A new stream starts
@@ -27,8 +29,9 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use crm_lib::{
     Crm,
-    audit::{LiveBatch, LiveEvent},
-    model::{Actor, AuditId},
+    live::{LiveBatch, LiveEvent},
+    model::DeliveryState,
+    model::{Actor, ChangeId},
 };
 use futures_util::Stream;
 use serde::Serialize;
@@ -37,7 +40,7 @@ use tokio::sync::watch;
 use crate::AppState;
 use crate::web::metrics::SseGuard;
 
-/// The most audit entries one wake-up examines before sending what it found.
+/// The most changes one wake-up examines before sending what it found.
 const BATCH: usize = 500;
 
 /// Wakes live streams after commits and ends them at shutdown. Cheap to share.
@@ -79,20 +82,20 @@ impl LiveHub {
 /// the user was disabled).
 pub type StillValid = Arc<dyn Fn(&Crm) -> crm_lib::Result<()> + Send + Sync>;
 
-/// The `Last-Event-ID` header as an audit id; anything else is ignored (a fresh start).
-pub fn last_event_id(headers: &HeaderMap) -> Option<AuditId> {
+/// The `Last-Event-ID` header as a change id; anything else is ignored (a fresh start).
+pub fn last_event_id(headers: &HeaderMap) -> Option<ChangeId> {
     headers
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|text| text.trim().parse::<u64>().ok())
-        .map(AuditId::new)
+        .map(ChangeId::new)
 }
 
 /// The JSON `data` of an event.
 #[derive(Debug, Serialize)]
 struct EventData<'a> {
     id: u64,
-    action: &'a str,
+    action: String,
     at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     order: Option<u64>,
@@ -102,18 +105,31 @@ struct EventData<'a> {
     message: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stage: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<&'static str>,
     summary: &'a str,
+}
+
+/// A delivery state as the browser's scripts name it.
+fn delivery_name(state: DeliveryState) -> &'static str {
+    match state {
+        DeliveryState::Received => "received",
+        DeliveryState::Pending => "pending",
+        DeliveryState::Sent => "sent",
+        DeliveryState::Failed => "failed",
+    }
 }
 
 fn to_event(event: &LiveEvent) -> Event {
     let data = EventData {
         id: event.id.get(),
-        action: &event.action,
+        action: format!("{}.{}", event.kind.as_str(), event.change.as_str()),
         at: event.at.to_rfc3339(),
         order: event.order.map(|order| order.get()),
         customer: event.customer.map(|customer| customer.get()),
         message: event.message.map(|message| message.get()),
         stage: event.stage.map(|stage| stage.get()),
+        delivery: event.delivery.map(delivery_name),
         summary: &event.summary,
     };
     let json = serde_json::to_string(&data).unwrap_or_else(|_| "{}".to_string());
@@ -123,7 +139,7 @@ fn to_event(event: &LiveEvent) -> Event {
         .data(json)
 }
 
-fn ready_event(cursor: AuditId) -> Event {
+fn ready_event(cursor: ChangeId) -> Event {
     Event::default()
         .id(cursor.get().to_string())
         .event("ready")
@@ -134,7 +150,7 @@ struct Live {
     state: AppState,
     actor: Actor,
     still_valid: StillValid,
-    cursor: AuditId,
+    cursor: ChangeId,
     commits: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
     pending: VecDeque<Event>,
@@ -189,20 +205,22 @@ impl Live {
 pub async fn live_stream(
     state: AppState,
     actor: Actor,
-    resume: Option<AuditId>,
+    resume: Option<ChangeId>,
     still_valid: StillValid,
 ) -> crm_lib::Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let hub = state.live().clone();
     let mut commits = hub.commits.subscribe();
     commits.borrow_and_update();
     let closing = hub.closing.subscribe();
+    // A resume point past the newest change (the feed was pruned or the store restored)
+    // starts at the newest change instead of waiting for the ids to catch up.
+    let latest = {
+        let actor = actor.clone();
+        state.blocking(move |crm| crm.latest_change(&actor)).await?
+    };
     let (cursor, read_now) = match resume {
-        Some(after) => (after, true),
-        None => {
-            let org = state.org();
-            let latest = state.blocking(move |crm| crm.latest_audit_id(org)).await?;
-            (latest, false)
-        }
+        Some(after) if after <= latest => (after, true),
+        _ => (latest, false),
     };
     let guard = state.metrics_arc().sse_opened();
     let live = Live {

@@ -136,7 +136,7 @@ async fn a_person_logs_in_changes_the_password_and_drags_a_card_across_the_board
     client.goto(&app.url(&order_path)).await.unwrap();
     let source = client.source().await.unwrap();
     assert!(
-        source.contains("order.stage_changed"),
+        source.contains("Stage changed"),
         "the timeline shows the move"
     );
     client.close().await.unwrap();

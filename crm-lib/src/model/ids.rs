@@ -403,52 +403,186 @@ impl fmt::Display for Money {
     }
 }
 
-/// The languages the product speaks. Telegram's `language_code` is an IETF tag; anything
-/// starting with `ru` (and the close relatives `uk`, `be`, `kk`) maps to Russian, the rest to
-/// English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum Language {
-    /// English (the default).
-    #[default]
-    En,
-    /// Russian.
-    Ru,
+/// One language the product speaks: its ISO 639-1 code, its own name, and the Telegram
+/// `language_code`s that map to it besides its own.
+#[derive(Debug)]
+pub struct LanguageInfo {
+    /// ISO 639-1 code (`en`).
+    pub code: &'static str,
+    /// The language's name in itself (`Русский`), for pickers.
+    pub name: &'static str,
+    /// Close relatives whose speakers are better served in this language than in English
+    /// (`uk`, `be`, `kk` for Russian).
+    pub relatives: &'static [&'static str],
 }
 
+/// The languages the product speaks, in picker order; the first is the default. Adding a
+/// language is one entry here and one locale file per area under `assets/locales/` (SPEC
+/// section 3.1: "adding a third language is a locale file, not a migration"); records store
+/// the code, so no stored data changes.
+pub const LANGUAGES: &[LanguageInfo] = &[
+    LanguageInfo {
+        code: "en",
+        name: "English",
+        relatives: &[],
+    },
+    LanguageInfo {
+        code: "ru",
+        name: "Русский",
+        relatives: &["uk", "be", "kk"],
+    },
+];
+
+/// A language of [`LANGUAGES`]. Stored and serialised as its code (`"ru"`), so adding a
+/// language never changes the meaning of stored records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Language(u8);
+
 impl Language {
-    /// Maps a Telegram `language_code` (or a setting value) to a language.
+    /// English, the default.
+    pub const EN: Language = Language(0);
+    /// Russian.
+    pub const RU: Language = Language(1);
+
+    /// Every language, in picker order.
+    pub fn all() -> impl Iterator<Item = Language> {
+        (0..LANGUAGES.len()).filter_map(|index| u8::try_from(index).ok().map(Language))
+    }
+
+    fn info(self) -> &'static LanguageInfo {
+        LANGUAGES.get(usize::from(self.0)).unwrap_or(&LANGUAGES[0])
+    }
+
+    /// The language of this exact code, if the product speaks it.
+    pub fn of_code(code: &str) -> Option<Self> {
+        let code = code.trim();
+        Language::all().find(|language| language.code().eq_ignore_ascii_case(code))
+    }
+
+    /// Maps a Telegram `language_code` (an IETF tag such as `pt-br`) to the closest language:
+    /// the one whose code or a relative's starts the tag, else the default (English).
     pub fn from_code(code: &str) -> Self {
         let code = code.trim().to_ascii_lowercase();
-        if ["ru", "uk", "be", "kk"]
-            .iter()
-            .any(|prefix| code.starts_with(prefix))
-        {
-            Language::Ru
-        } else {
-            Language::En
-        }
+        let primary = code.split(['-', '_']).next().unwrap_or_default();
+        Language::all()
+            .find(|language| {
+                language.code() == primary || language.info().relatives.contains(&primary)
+            })
+            .unwrap_or_default()
     }
 
-    /// Parses exactly `en` or `ru`.
+    /// Parses a code of [`LANGUAGES`] exactly (`en`, `ru`), case-insensitively.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::InvalidInput`] on `field` for any other value.
+    /// [`crate::ErrorKind::InvalidInput`] on `field` for any other value, listing the codes.
     pub fn parse(field: &'static str, text: &str) -> crate::Result<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "en" => Ok(Language::En),
-            "ru" => Ok(Language::Ru),
-            other => Err(crate::Error::invalid(
+        Language::of_code(text).ok_or_else(|| {
+            let codes: Vec<&str> = LANGUAGES.iter().map(|info| info.code).collect();
+            crate::Error::invalid(
                 field,
-                format!("{other:?} is not a language (en or ru)"),
-            )),
+                format!("{:?} is not a language ({})", text.trim(), codes.join(", ")),
+            )
+        })
+    }
+
+    /// The ISO 639-1 code (`en`).
+    pub fn code(self) -> &'static str {
+        self.info().code
+    }
+
+    /// The language's name in itself (`Русский`).
+    pub fn native_name(self) -> &'static str {
+        self.info().name
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Language {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Language::of_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown language {code:?}")))
+    }
+}
+
+/// A name staff configure (a stage, a marker, a package) in any number of languages (SPEC
+/// section 3.1). Read with [`Localized::get`], which falls back to the default language and
+/// then to any text there is, so a name is never blank because one translation is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Localized(std::collections::BTreeMap<Language, String>);
+
+impl Localized {
+    /// A name in the default language only (every language reads it until someone
+    /// translates it).
+    pub fn new(text: impl Into<String>) -> Self {
+        Localized::default().with(Language::default(), text)
+    }
+
+    /// This name with `text` in `language` (builder form of [`Localized::set`]).
+    pub fn with(mut self, language: Language, text: impl Into<String>) -> Self {
+        self.set(language, text);
+        self
+    }
+
+    /// Sets the text in `language`; an empty text removes that translation.
+    pub fn set(&mut self, language: Language, text: impl Into<String>) {
+        let text = text.into();
+        if text.is_empty() {
+            self.0.remove(&language);
+        } else {
+            self.0.insert(language, text);
         }
     }
 
-    /// `en` or `ru`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Ru => "ru",
-        }
+    /// The text in `language`, else in the default language, else any text; empty only when
+    /// there is none at all.
+    pub fn get(&self, language: Language) -> &str {
+        self.0
+            .get(&language)
+            .or_else(|| self.0.get(&Language::default()))
+            .or_else(|| self.0.values().next())
+            .map_or("", String::as_str)
+    }
+
+    /// The translation in exactly `language`, if there is one.
+    pub fn exact(&self, language: Language) -> Option<&str> {
+        self.0.get(&language).map(String::as_str)
+    }
+
+    /// Every (language, text) pair, in language order.
+    pub fn iter(&self) -> impl Iterator<Item = (Language, &str)> {
+        self.0
+            .iter()
+            .map(|(language, text)| (*language, text.as_str()))
+    }
+
+    /// Whether no language has a text.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Localized {
+    /// A name in the default language only (see [`Localized::new`]).
+    fn from(text: &str) -> Self {
+        Localized::new(text)
+    }
+}
+
+impl From<String> for Localized {
+    /// A name in the default language only (see [`Localized::new`]).
+    fn from(text: String) -> Self {
+        Localized::new(text)
     }
 }

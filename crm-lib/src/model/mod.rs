@@ -3,6 +3,7 @@
 //! Plain data with serde derives: the store encodes them with the versioned codec in
 //! the store module; nothing here touches storage.
 
+mod audit;
 mod billing;
 mod chat;
 mod customer;
@@ -12,19 +13,20 @@ mod order;
 mod org;
 mod team;
 
+pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
 pub use billing::{PaymentInfo, PaymentMethod, Payout};
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
 };
 pub use customer::Customer;
 pub use ids::{
-    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, Language, MarkerId, MessageId, Money,
-    OrderId, OrgId, OutboxId, PaymentInfoId, PaymentMethodId, RoleId, StageId, TelegramUserId,
-    Timestamp, UserId,
+    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, LANGUAGES, Language, LanguageInfo,
+    Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
+    PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
 pub use ops::{
-    Actor, ActorRef, AuditEntry, Event, InboxItem, InboxState, Origin, OutboxItem, OutboxPayload,
-    OutboxState, Recipient,
+    Actor, ActorRef, Event, InboxItem, InboxState, Origin, OutboxItem, OutboxPayload, OutboxState,
+    Recipient,
 };
 pub use order::{Bid, BidState, FieldValue, Order};
 pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AuditId, ChatId, CustomerId, MediaHash, MessageId, Money, OrderId, OrgId, OutboxId, StageId,
-    Timestamp, UserId,
+    ChatId, CustomerId, MediaHash, MessageId, Money, OrderId, OrgId, OutboxId, StageId, Timestamp,
+    UserId,
 };
 
 /// Where a request came from, for the audit log (Django operator seed: ip and user agent).
@@ -86,27 +86,6 @@ impl Actor {
         self.origin = origin;
         self
     }
-}
-
-/// One line of the audit log: who did what to which record, when and from where.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// The id; ids grow with time.
-    pub id: AuditId,
-    /// When.
-    pub at: Timestamp,
-    /// Who.
-    pub actor: ActorRef,
-    /// What, as `entity.verb` (`order.created`, `order.stage_changed`).
-    pub action: String,
-    /// The record, as `kind id` (`order 42`).
-    pub entity: String,
-    /// Before and after, in words (`stage approved -> in_progress`).
-    pub summary: String,
-    /// Client address.
-    pub ip: Option<String>,
-    /// Client identification.
-    pub user_agent: Option<String>,
 }
 
 /// Something that happened which someone must be told about. Rendered in the recipient's

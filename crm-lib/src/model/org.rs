@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Language, Money, OrgId, Permission, StageId, Timestamp};
+use super::{Language, Localized, Money, OrgId, Permission, StageId, Timestamp};
 
 /// A tenant: one business using the appliance. Every other record belongs to exactly one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,10 +72,8 @@ pub struct Stage {
     pub id: StageId,
     /// Machine key, `snake_case`, unique within the pipeline (`in_progress`).
     pub key: String,
-    /// English name.
-    pub name_en: String,
-    /// Russian name.
-    pub name_ru: String,
+    /// The name shown on the board and to customers, per language.
+    pub name: Localized,
     /// What the stage means.
     pub kind: StageKind,
     /// Kanban colour, `#rrggbb`.
@@ -91,12 +89,9 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// The stage name in `language`.
+    /// The stage name in `language` (falling back as [`Localized::get`] does).
     pub fn name(&self, language: Language) -> &str {
-        match language {
-            Language::En => &self.name_en,
-            Language::Ru => &self.name_ru,
-        }
+        self.name.get(language)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MarkerId, OrderId, RoleId, TelegramUserId, Timestamp, UserId};
+use super::{Localized, MarkerId, OrderId, RoleId, TelegramUserId, Timestamp, UserId};
 
 /// One thing a staff user may do. Checked by crm-lib on every use case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -290,8 +290,9 @@ pub struct User {
 pub struct Marker {
     /// The id.
     pub id: MarkerId,
-    /// Unique name within the organization (case-insensitive), 1-32 characters.
-    pub name: String,
+    /// The name, per language; unique within the organization in each language
+    /// (case-insensitive), 1-32 characters.
+    pub name: Localized,
     /// `#rrggbb`.
     pub color: String,
 }

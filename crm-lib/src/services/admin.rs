@@ -340,7 +340,7 @@ impl Crm {
             for stage in &org.pipeline.stages {
                 stages.push(StageStats {
                     key: stage.key.clone(),
-                    name: stage.name_en.clone(),
+                    name: stage.name(Language::EN).to_string(),
                     orders: view
                         .counter(tables::ORDER_COUNTS, &order_count_key(org.id, stage.id))?,
                 });
@@ -1698,7 +1698,40 @@ impl<'v> Checker<'v> {
     }
 
     fn check_audit(&mut self) -> Result<()> {
-        self.check_ids(tables::AUDIT, "audit", |entry: &AuditEntry| entry.id.0)
+        let indexed = self.schema >= 4;
+        self.each(tables::AUDIT, |this, key, value| {
+            let Some((org, entry)) =
+                this.numbered_record(tables::AUDIT, key, value, "audit", |entry: &AuditEntry| {
+                    entry.id.0
+                })
+            else {
+                return Ok(());
+            };
+            if indexed {
+                this.expect_entries(crate::store::audit_index_keys(org, &entry), || {
+                    format!("audit entry {} of organization {org}", entry.id)
+                })?;
+            }
+            Ok(())
+        })?;
+        if indexed {
+            self.strays(tables::AUDIT_BY_SUBJECT, |view, key, _| {
+                let org = org_of(key);
+                let id = keys::tail_u64(key);
+                let entry: Option<AuditEntry> = view.get(tables::AUDIT, &Key::org(org).u64(id))?;
+                Ok(match entry {
+                    None => Some(format!("points at audit entry {id}, which does not exist")),
+                    Some(entry) => {
+                        let expected = crate::store::audit_index_keys(org, &entry);
+                        (!expected
+                            .iter()
+                            .any(|(_, expected)| expected.as_slice() == key))
+                        .then(|| format!("does not match the subject of audit entry {id}"))
+                    }
+                })
+            })?;
+        }
+        self.check_ids(tables::CHANGES, "change", |change: &Change| change.id.0)
     }
 
     fn check_outbox(&mut self) -> Result<()> {
@@ -1977,6 +2010,8 @@ const CHECKED: &[Def] = &[
     tables::MEDIA_CHUNKS,
     tables::MEDIA_REFS,
     tables::AUDIT,
+    tables::AUDIT_BY_SUBJECT,
+    tables::CHANGES,
     tables::OUTBOX,
     tables::OUTBOX_DUE,
     tables::INBOX,

@@ -299,9 +299,9 @@ impl Tx<'_> {
         }
         self.audit(
             actor,
-            "api_token.created",
-            format!("api token {id}"),
-            format!("for user {}: {:?}", record.username, token.name),
+            AuditAction::ApiTokenCreated,
+            Subject::ApiToken(id),
+            AuditDetail::Text(format!("for user {}: {:?}", record.username, token.name)),
         )?;
         Ok(token)
     }
@@ -334,9 +334,9 @@ impl Tx<'_> {
         self.remove(tables::API_TOKENS_BY_ORG, &by_org_key(actor.org, id))?;
         self.audit(
             actor,
-            "api_token.revoked",
-            format!("api token {id}"),
-            format!("of user {}: {:?}", token.user, token.name),
+            AuditAction::ApiTokenRevoked,
+            Subject::ApiToken(id),
+            AuditDetail::Text(format!("of user {}: {:?}", token.user, token.name)),
         )?;
         Ok(token)
     }

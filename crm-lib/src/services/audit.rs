@@ -4,15 +4,14 @@
 //! Entries are written by [`crate::Tx`]'s use cases in the transaction of the change; this
 //! module only reads them.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use crate::model::*;
 use crate::store::{Key, ViewExt, codec, keys, tables};
 use crate::{Crm, Result, View};
 
-use super::chat::{load_message, may_chat};
-use super::orders::{load_order, may_view};
-use super::{Page, Paged, Resolved, load_org, require, resolve};
+use super::{Page, Paged, load_org, require};
 
 /// The most entries one page of [`audit_in`] examines. A filter that matches rarely returns
 /// a short (even empty) page with a `next` cursor instead of walking the whole log in one
@@ -31,8 +30,8 @@ pub struct AuditFilter {
     pub from: Option<Timestamp>,
     /// At or before this moment.
     pub to: Option<Timestamp>,
-    /// About this record, exactly as entries name it (`order 42`).
-    pub entity: Option<String>,
+    /// About this record.
+    pub subject: Option<Subject>,
 }
 
 impl AuditFilter {
@@ -41,13 +40,13 @@ impl AuditFilter {
             && self
                 .action
                 .as_deref()
-                .is_none_or(|action| entry.action.starts_with(action.trim()))
+                .is_none_or(|action| entry.action.as_str().starts_with(action.trim()))
             && self.from.is_none_or(|from| entry.at >= from)
             && self.to.is_none_or(|to| entry.at <= to)
             && self
-                .entity
-                .as_deref()
-                .is_none_or(|entity| entry.entity == entity.trim())
+                .subject
+                .as_ref()
+                .is_none_or(|subject| entry.subject == *subject)
     }
 }
 
@@ -104,81 +103,228 @@ pub fn audit_in(
     Ok(Paged { items, next })
 }
 
-/// The most entries `entity_timeline_in` examines.
-pub const TIMELINE_SCAN_LIMIT: usize = 20_000;
+/// The most entries an order timeline shows (the newest ones).
+pub const TIMELINE_LIMIT: usize = 500;
 
-/// The audit entries about one record (`entity` as entries name it, `order 42`), oldest
-/// first, written at or after `since` (the record's creation). Audit ids grow with time, so a
-/// binary search finds the first entry at `since` and a forward scan of at most
-/// [`TIMELINE_SCAN_LIMIT`] entries collects the rest; the flag says whether the scan stopped
-/// at that limit (the timeline may then be cut short). No permission check: callers check that
-/// the actor may see the record (the order page does, through `order_in`).
+/// The audit entries about one record, oldest first, through the `AUDIT_BY_SUBJECT` index: at
+/// most [`TIMELINE_LIMIT`], the flag saying whether older ones were left out. No permission
+/// check: callers check that the actor may see the record (the order page does, through
+/// `order_in`).
 ///
 /// # Errors
-/// Storage only.
-pub(crate) fn entity_timeline_in(
+/// Storage, also when the index names a missing entry.
+pub(crate) fn subject_timeline_in(
     view: &impl View,
     org: OrgId,
-    entity: &str,
-    since: Timestamp,
+    subject: &Subject,
 ) -> Result<(Vec<AuditEntry>, bool)> {
-    let prefix = Key::org(org);
-    let mut last = 0u64;
-    view.scan(
-        tables::AUDIT,
-        (
-            Bound::Included(prefix.as_slice()),
-            keys::prefix_end(prefix.as_slice())
-                .as_deref()
-                .map_or(Bound::Unbounded, Bound::Excluded),
-        ),
+    let Some(prefix) = crate::store::subject_key(org, subject) else {
+        return Ok((Vec::new(), false));
+    };
+    let keys = view.keys_with_prefix(
+        tables::AUDIT_BY_SUBJECT,
+        &prefix,
+        None,
         true,
-        |key, _| {
-            last = keys::tail_u64(key);
-            Ok(false)
-        },
+        TIMELINE_LIMIT + 1,
     )?;
-    // The first id whose entry is at or after `since`; missing (purged) entries count as
-    // older.
-    let (mut low, mut high) = (1u64, last.saturating_add(1));
-    while low < high {
-        let middle = low + (high - low) / 2;
-        let at = view.get_raw(
-            tables::AUDIT,
-            Key::org(org).u64(middle).as_slice(),
-            |bytes| Ok(codec::decode::<AuditEntry>(bytes)?.at),
-        )?;
-        match at {
-            Some(at) if at >= since => high = middle,
-            _ => low = middle + 1,
+    let cut = keys.len() > TIMELINE_LIMIT;
+    let mut entries = Vec::with_capacity(keys.len().min(TIMELINE_LIMIT));
+    for key in keys.iter().take(TIMELINE_LIMIT) {
+        let id = keys::tail_u64(key);
+        entries.push(
+            view.get::<AuditEntry>(tables::AUDIT, &Key::org(org).u64(id))?
+                .ok_or_else(|| crate::store::dangling("audit_by_subject", key))?,
+        );
+    }
+    entries.reverse();
+    Ok((entries, cut))
+}
+
+/// The names a page shows instead of the ids of a set of audit entries: actors, subjects and
+/// the records their details name, each looked up once. A record that no longer exists has
+/// no name (the page falls back to its words, `order 42`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditNames {
+    users: HashMap<UserId, String>,
+    customers: HashMap<CustomerId, String>,
+    orders: HashMap<OrderId, String>,
+    roles: HashMap<RoleId, String>,
+    markers: HashMap<MarkerId, Localized>,
+    payment_methods: HashMap<PaymentMethodId, String>,
+    stages: HashMap<StageId, Localized>,
+}
+
+impl AuditNames {
+    /// The display name of a staff user.
+    pub fn user(&self, user: UserId) -> Option<&str> {
+        self.users.get(&user).map(String::as_str)
+    }
+
+    /// The full name of a customer.
+    pub fn customer(&self, customer: CustomerId) -> Option<&str> {
+        self.customers.get(&customer).map(String::as_str)
+    }
+
+    /// The title of an order.
+    pub fn order(&self, order: OrderId) -> Option<&str> {
+        self.orders.get(&order).map(String::as_str)
+    }
+
+    /// The name of a stage of the organization's pipeline, in `language`.
+    pub fn stage(&self, stage: StageId, language: Language) -> Option<&str> {
+        self.stages.get(&stage).map(|name| name.get(language))
+    }
+
+    /// The name of a marker, in `language`.
+    pub fn marker(&self, marker: MarkerId, language: Language) -> Option<&str> {
+        self.markers.get(&marker).map(|name| name.get(language))
+    }
+
+    /// Who acted: a user's or customer's name; `None` for the system.
+    pub fn actor(&self, actor: ActorRef) -> Option<&str> {
+        match actor {
+            ActorRef::Staff(user) => self.user(user),
+            ActorRef::Customer(customer) => self.customer(customer),
+            ActorRef::System => None,
         }
     }
-    let start = Key::org(org).u64(low).into_vec();
-    let end = keys::prefix_end(prefix.as_slice());
-    let mut entries = Vec::new();
-    let mut scanned = 0usize;
-    let mut cut = false;
-    view.scan(
-        tables::AUDIT,
-        (
-            Bound::Included(start.as_slice()),
-            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-        ),
-        false,
-        |_, value| {
-            let entry = codec::decode::<AuditEntry>(value)?;
-            if entry.entity == entity {
-                entries.push(entry);
+
+    /// The record an entry is about, by name (an order's title, a person's name), when it
+    /// still exists and has one.
+    pub fn subject(&self, subject: &Subject) -> Option<&str> {
+        match subject {
+            Subject::User(user) => self.user(*user),
+            Subject::Customer(customer) | Subject::Conversation(customer) => {
+                self.customer(*customer)
             }
-            scanned += 1;
-            if scanned >= TIMELINE_SCAN_LIMIT {
-                cut = true;
-                return Ok(false);
+            Subject::Order(order) => self.order(*order),
+            Subject::Role(role) => self.roles.get(role).map(String::as_str),
+            Subject::Marker(marker) => self.markers.get(marker).map(|name| name.get(Language::EN)),
+            Subject::PaymentMethod(method) => self.payment_methods.get(method).map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// Looks up the names of everything `entries` refer to, in the actor's organization.
+pub(crate) fn audit_names_in(
+    view: &impl View,
+    org: OrgId,
+    entries: &[AuditEntry],
+) -> Result<AuditNames> {
+    let mut names = AuditNames::default();
+    let organization = load_org(view, org)?;
+    for stage in &organization.pipeline.stages {
+        names.stages.insert(stage.id, stage.name.clone());
+    }
+    let mut users = Vec::new();
+    let mut customers = Vec::new();
+    let mut orders = Vec::new();
+    let mut markers = Vec::new();
+    let mut roles = Vec::new();
+    let mut methods = Vec::new();
+    for entry in entries {
+        match entry.actor {
+            ActorRef::Staff(user) => users.push(user),
+            ActorRef::Customer(customer) => customers.push(customer),
+            ActorRef::System => {}
+        }
+        match &entry.subject {
+            Subject::User(user) => users.push(*user),
+            Subject::Customer(customer) | Subject::Conversation(customer) => {
+                customers.push(*customer);
             }
-            Ok(true)
-        },
-    )?;
-    Ok((entries, cut))
+            Subject::Order(order) => orders.push(*order),
+            Subject::Role(role) => roles.push(*role),
+            Subject::Marker(marker) => markers.push(*marker),
+            Subject::PaymentMethod(method) => methods.push(*method),
+            _ => {}
+        }
+        match &entry.detail {
+            AuditDetail::OrderCreated { customer, .. } => customers.push(*customer),
+            AuditDetail::Assigned { user, .. } => users.push(*user),
+            AuditDetail::Message {
+                customer, order, ..
+            } => {
+                customers.push(*customer);
+                orders.extend(order);
+            }
+            AuditDetail::Markers { markers: list } => markers.extend(list),
+            _ => {}
+        }
+    }
+    for user in users {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.users.entry(user)
+            && let Some(record) = view.get::<User>(tables::USERS, &Key::org(org).u64(user.0))?
+        {
+            slot.insert(record.display_name);
+        }
+    }
+    for customer in customers {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.customers.entry(customer)
+            && let Some(record) =
+                view.get::<Customer>(tables::CUSTOMERS, &Key::org(org).u64(customer.0))?
+        {
+            slot.insert(record.full_name());
+        }
+    }
+    for order in orders {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.orders.entry(order)
+            && let Some(record) = view.get::<Order>(tables::ORDERS, &Key::org(org).u64(order.0))?
+        {
+            slot.insert(record.title);
+        }
+    }
+    for role in roles {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.roles.entry(role)
+            && let Some(record) = view.get::<Role>(tables::ROLES, &Key::org(org).u64(role.0))?
+        {
+            slot.insert(record.name);
+        }
+    }
+    for marker in markers {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.markers.entry(marker)
+            && let Some(record) =
+                view.get::<Marker>(tables::MARKERS, &Key::org(org).u64(marker.0))?
+        {
+            slot.insert(record.name);
+        }
+    }
+    for method in methods {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.payment_methods.entry(method)
+            && let Some(record) =
+                view.get::<PaymentMethod>(tables::PAYMENT_METHODS, &Key::org(org).u64(method.0))?
+        {
+            slot.insert(record.name);
+        }
+    }
+    Ok(names)
+}
+
+/// A page of the audit log with the names it refers to.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    /// The entries, newest first, and the cursor of the next page.
+    pub entries: Paged<AuditEntry>,
+    /// The names of the people and records the entries refer to.
+    pub names: AuditNames,
+}
+
+/// [`audit_in`] with the names of everything the entries refer to, from the same snapshot:
+/// what the audit log page shows.
+///
+/// # Errors
+/// As [`audit_in`].
+pub fn audit_log_in(
+    view: &impl View,
+    actor: &Actor,
+    filter: &AuditFilter,
+    page: Page,
+) -> Result<AuditLog> {
+    let entries = audit_in(view, actor, filter, page)?;
+    let names = audit_names_in(view, actor.org, &entries.items)?;
+    Ok(AuditLog { entries, names })
 }
 
 /// Every audit entry of `org`, oldest first (exports). Reads the whole log into memory.
@@ -189,274 +335,7 @@ pub fn all_audit_in(view: &impl View, org: OrgId) -> Result<Vec<AuditEntry>> {
     view.records_with_prefix(tables::AUDIT, &Key::org(org))
 }
 
-/// What a live event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LiveKind {
-    /// An order changed: created, moderated, bid on, assigned, moved, deleted, paid.
-    Order,
-    /// A conversation changed: a message arrived or was sent, or it was read.
-    Message,
-}
-
-impl LiveKind {
-    /// `order` or `message`: the event name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LiveKind::Order => "order",
-            LiveKind::Message => "message",
-        }
-    }
-}
-
-/// A change a user may see happen (the browser's live updates), derived from an audit entry
-/// whose id it keeps, so that a client can resume after the last event it saw.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveEvent {
-    /// The audit entry's id: increasing within the organization, across restarts.
-    pub id: AuditId,
-    /// Order or conversation.
-    pub kind: LiveKind,
-    /// The audit action (`order.stage_changed`, `message.received`).
-    pub action: String,
-    /// When.
-    pub at: Timestamp,
-    /// The order, for order events and messages about an order.
-    pub order: Option<OrderId>,
-    /// The customer whose order or conversation it is.
-    pub customer: Option<CustomerId>,
-    /// The message, for message events.
-    pub message: Option<MessageId>,
-    /// The order's stage now (order events of orders that still exist).
-    pub stage: Option<StageId>,
-    /// A short text for a notice: the order's title, or the start of the message.
-    pub summary: String,
-}
-
-/// One batch of live events after a cursor.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LiveBatch {
-    /// The events the actor may see, oldest first.
-    pub events: Vec<LiveEvent>,
-    /// The last audit entry examined (seen or not): where the next batch starts. `None` when
-    /// nothing newer than the cursor exists.
-    pub cursor: Option<AuditId>,
-    /// Whether more entries may follow right away.
-    pub more: bool,
-}
-
-/// The id of the newest audit entry of `org` (0 when the log is empty): where a new live
-/// stream starts.
-///
-/// # Errors
-/// Storage only.
-pub fn latest_audit_id_in(view: &impl View, org: OrgId) -> Result<AuditId> {
-    let prefix = Key::org(org);
-    let end = keys::prefix_end(prefix.as_slice());
-    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-    let mut latest = AuditId(0);
-    view.scan(
-        tables::AUDIT,
-        (Bound::Included(prefix.as_slice()), upper),
-        true,
-        |key, _| {
-            latest = AuditId(keys::tail_u64(key));
-            Ok(false)
-        },
-    )?;
-    Ok(latest)
-}
-
-/// Splits an audit entity (`order 42`) into its kind and id.
-fn entity_id(entity: &str, kind: &str) -> Option<u64> {
-    let (name, id) = entity.rsplit_once(' ')?;
-    if name == kind { id.parse().ok() } else { None }
-}
-
-/// The first characters of a message, for a notice.
-fn preview(text: &str) -> String {
-    const MAX: usize = 100;
-    let mut out: String = text.chars().take(MAX).collect();
-    if text.chars().count() > MAX {
-        out.push('…');
-    }
-    out
-}
-
-/// The live event of one audit entry, if it is an order or chat change the actor may see.
-fn live_event(
-    view: &impl View,
-    actor: &Actor,
-    resolved: &Resolved,
-    org: &Organization,
-    entry: &AuditEntry,
-) -> Result<Option<LiveEvent>> {
-    let action = entry.action.as_str();
-    let event = |kind, order, customer, message, stage, summary| LiveEvent {
-        id: entry.id,
-        kind,
-        action: entry.action.clone(),
-        at: entry.at,
-        order,
-        customer,
-        message,
-        stage,
-        summary,
-    };
-    if action.starts_with("order.") || action.starts_with("bid.") || action == "payment.sent" {
-        let Some(id) = entity_id(&entry.entity, "order").map(OrderId) else {
-            return Ok(None);
-        };
-        let order = match load_order(view, actor.org, id) {
-            Ok(order) => order,
-            Err(error) if error.kind() == crate::ErrorKind::NotFound => {
-                // A deleted order: staff who see orders learn it is gone (the board drops the
-                // card); nothing else about it is left to show.
-                let sees_orders = resolved.has(Permission::ViewOrders)
-                    || resolved.has(Permission::ModerateOrders);
-                return Ok(sees_orders
-                    .then(|| event(LiveKind::Order, Some(id), None, None, None, String::new())));
-            }
-            Err(error) => return Err(error),
-        };
-        if action == "payment.sent" {
-            // Payment details are also a message in the conversation.
-            if !may_chat(view, actor.org, resolved, Some(id))? {
-                return Ok(None);
-            }
-            return Ok(Some(event(
-                LiveKind::Message,
-                Some(id),
-                Some(order.customer),
-                None,
-                Some(order.stage),
-                order.title,
-            )));
-        }
-        if !may_view(resolved, org, &order)? {
-            return Ok(None);
-        }
-        return Ok(Some(event(
-            LiveKind::Order,
-            Some(id),
-            Some(order.customer),
-            None,
-            Some(order.stage),
-            order.title,
-        )));
-    }
-    if action.starts_with("message.") {
-        let Some(id) = entity_id(&entry.entity, "message").map(MessageId) else {
-            return Ok(None);
-        };
-        let message = match load_message(view, actor.org, id) {
-            Ok(message) => message,
-            Err(error) if error.kind() == crate::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(error),
-        };
-        let visible = match resolved {
-            Resolved::Customer(customer) => message.customer == *customer,
-            _ => may_chat(view, actor.org, resolved, message.order)?,
-        };
-        if !visible {
-            return Ok(None);
-        }
-        return Ok(Some(event(
-            LiveKind::Message,
-            message.order,
-            Some(message.customer),
-            Some(id),
-            None,
-            preview(&message.text),
-        )));
-    }
-    if action == "conversation.read" {
-        let Some(id) = entity_id(&entry.entity, "customer").map(CustomerId) else {
-            return Ok(None);
-        };
-        if !resolved.has(Permission::ChatCustomers) {
-            return Ok(None);
-        }
-        return Ok(Some(event(
-            LiveKind::Message,
-            None,
-            Some(id),
-            None,
-            None,
-            String::new(),
-        )));
-    }
-    Ok(None)
-}
-
-/// The order and chat changes after audit entry `after` that the actor may see, oldest
-/// first: what the browser's live stream sends. Who sees what is decided here with the same
-/// rules as the reads: an order event needs the order to be visible to the actor (see
-/// [`super::order_in`]); a message event needs the conversation (`chat_customers`, or an
-/// order-level grant on the message's order).
-///
-/// Examines at most `limit` entries (1..=1000) and reads the record each one names; the
-/// returned `cursor` is where the next call starts, whether or not anything was visible.
-///
-/// # Errors
-/// Permission denied when the actor is disabled or gone (the stream must end).
-pub fn live_events_in(
-    view: &impl View,
-    actor: &Actor,
-    after: AuditId,
-    limit: usize,
-) -> Result<LiveBatch> {
-    let resolved = resolve(view, actor)?;
-    let org = load_org(view, actor.org)?;
-    let limit = limit.clamp(1, 1000);
-    let prefix = Key::org(actor.org);
-    let start = Key::org(actor.org).u64(after.0);
-    let end = keys::prefix_end(prefix.as_slice());
-    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-    let mut entries = Vec::new();
-    let mut more = false;
-    view.scan(
-        tables::AUDIT,
-        (Bound::Excluded(start.as_slice()), upper),
-        false,
-        |_, value| {
-            if entries.len() == limit {
-                more = true;
-                return Ok(false);
-            }
-            entries.push(codec::decode::<AuditEntry>(value)?);
-            Ok(true)
-        },
-    )?;
-    let mut batch = LiveBatch {
-        events: Vec::new(),
-        cursor: entries.last().map(|entry| entry.id),
-        more,
-    };
-    for entry in &entries {
-        if let Some(event) = live_event(view, actor, &resolved, &org, entry)? {
-            batch.events.push(event);
-        }
-    }
-    Ok(batch)
-}
-
 impl Crm {
-    /// See [`latest_audit_id_in`]. Reads a snapshot.
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn latest_audit_id(&self, org: OrgId) -> Result<AuditId> {
-        self.read(|view| latest_audit_id_in(view, org))
-    }
-
-    /// See [`live_events_in`]. Reads a snapshot.
-    ///
-    /// # Errors
-    /// See [`live_events_in`].
-    pub fn live_events(&self, actor: &Actor, after: AuditId, limit: usize) -> Result<LiveBatch> {
-        self.read(|view| live_events_in(view, actor, after, limit))
-    }
-
     /// See [`audit_in`]. Reads a snapshot.
     ///
     /// # Errors

@@ -87,9 +87,9 @@ impl Tx<'_> {
         self.put(tables::PAYMENT_METHODS, &method_key(actor.org, id), &method)?;
         self.audit(
             actor,
-            "payment_method.created",
-            format!("payment method {id}"),
-            method.name.clone(),
+            AuditAction::PaymentMethodCreated,
+            Subject::PaymentMethod(id),
+            AuditDetail::Text(method.name.clone()),
         )?;
         Ok(method)
     }
@@ -119,12 +119,12 @@ impl Tx<'_> {
         self.audit(
             actor,
             if active {
-                "payment_method.activated"
+                AuditAction::PaymentMethodActivated
             } else {
-                "payment_method.deactivated"
+                AuditAction::PaymentMethodDeactivated
             },
-            format!("payment method {method}"),
-            record.name.clone(),
+            Subject::PaymentMethod(method),
+            AuditDetail::Text(record.name.clone()),
         )?;
         Ok(record)
     }
@@ -161,7 +161,7 @@ impl Tx<'_> {
         if !stage.payment_allowed {
             return Err(Error::conflict(format!(
                 "order {order} is {}; payment details can be sent only once work is in progress",
-                stage.name_en
+                stage.name(Language::EN)
             )));
         }
         let method = load_method(self, actor.org, method)?;
@@ -235,13 +235,15 @@ impl Tx<'_> {
         save_customer(self, actor.org, &customer)?;
         self.audit(
             actor,
-            "payment.sent",
-            format!("order {order}"),
-            format!(
-                "payment info {id}: {amount} {currency} by {:?}",
-                method.name
-            ),
+            AuditAction::PaymentSent,
+            Subject::Order(order),
+            AuditDetail::Payment {
+                method: method.name.clone(),
+                amount,
+            },
         )?;
+        self.changed(actor.org, Subject::Order(order), ChangeKind::Updated)?;
+        self.changed(actor.org, Subject::Message(message.id), ChangeKind::Created)?;
         Ok(info)
     }
 }
@@ -370,7 +372,7 @@ mod tests {
 
     fn settings(bps: u32, fixed: i64) -> OrgSettings {
         OrgSettings {
-            locale: Language::En,
+            locale: Language::EN,
             currency: "USD".into(),
             open_order_limit: 2,
             commission_bps: bps,

@@ -188,17 +188,13 @@ pub(crate) fn message_index_keys(org: OrgId, message: &Message, schema: u32) -> 
     keys
 }
 
-fn message_summary(message: &Message) -> String {
-    let about = match message.order {
-        Some(order) => format!(" about order {order}"),
-        None => String::new(),
-    };
-    format!(
-        "customer {}{about}: {} characters, {} files",
-        message.customer,
-        message.text.chars().count(),
-        message.attachments.len()
-    )
+fn message_detail(message: &Message) -> AuditDetail {
+    AuditDetail::Message {
+        customer: message.customer,
+        order: message.order,
+        chars: u32::try_from(message.text.chars().count()).unwrap_or(u32::MAX),
+        files: u32::try_from(message.attachments.len()).unwrap_or(u32::MAX),
+    }
 }
 
 /// Whether `resolved` may chat about `order`: `chat_customers`, or an order-level grant of it
@@ -270,22 +266,24 @@ impl Tx<'_> {
         if was_unreachable {
             self.audit(
                 &Actor::system(actor.org),
-                "customer.reachable",
-                format!("customer {customer_id}"),
-                "wrote to the bot".to_string(),
+                AuditAction::CustomerReachable,
+                Subject::Customer(customer_id),
+                AuditDetail::None,
             )?;
         }
         self.audit(
             actor,
-            "message.received",
-            format!("message {id}"),
-            message_summary(&message),
+            AuditAction::MessageReceived,
+            Subject::Message(id),
+            message_detail(&message),
         )?;
+        self.changed(actor.org, Subject::Message(id), ChangeKind::Created)?;
         Ok(message)
     }
 
     /// Sends a message to a customer: records it (delivery pending) and queues its Telegram
-    /// delivery in the outbox, in this transaction.
+    /// delivery in the outbox, in this transaction. Answering reads the conversation: its
+    /// unread count goes to zero.
     ///
     /// Rules: staff need `chat_customers`, or an order-level `chat_customers` grant on the
     /// message's order (the assignee); the system may (author System); customers may not. The
@@ -333,8 +331,18 @@ impl Tx<'_> {
             created_at: self.now(),
         };
         write_message(self, actor.org, &message)?;
+        // Answering a conversation reads it: what the customer wrote before was seen.
+        let was_unread = customer.unread > 0;
+        customer.unread = 0;
         customer.last_activity_at = self.now();
         save_customer(self, actor.org, &customer)?;
+        if was_unread {
+            self.changed(
+                actor.org,
+                Subject::Conversation(msg.customer),
+                ChangeKind::Read,
+            )?;
+        }
         self.enqueue(
             actor.org,
             Recipient::Customer(msg.customer),
@@ -342,10 +350,11 @@ impl Tx<'_> {
         )?;
         self.audit(
             actor,
-            "message.sent",
-            format!("message {id}"),
-            message_summary(&message),
+            AuditAction::MessageSent,
+            Subject::Message(id),
+            message_detail(&message),
         )?;
+        self.changed(actor.org, Subject::Message(id), ChangeKind::Created)?;
         Ok(message)
     }
 
@@ -365,10 +374,11 @@ impl Tx<'_> {
         save_customer(self, actor.org, &record)?;
         self.audit(
             actor,
-            "conversation.read",
-            format!("customer {customer}"),
-            format!("{before} unread -> 0"),
+            AuditAction::ConversationRead,
+            Subject::Conversation(customer),
+            AuditDetail::Read { unread: before },
         )?;
+        self.changed(actor.org, Subject::Conversation(customer), ChangeKind::Read)?;
         Ok(record)
     }
 
@@ -398,6 +408,7 @@ impl Tx<'_> {
         record.delivery = DeliveryState::Sent;
         record.telegram_message_id = Some(telegram_message_id);
         self.put(tables::MESSAGES, &message_key(org, message), &record)?;
+        self.changed(org, Subject::Message(message), ChangeKind::Delivery)?;
         Ok(record)
     }
 
@@ -419,6 +430,7 @@ impl Tx<'_> {
         }
         record.delivery = DeliveryState::Failed;
         self.put(tables::MESSAGES, &message_key(org, message), &record)?;
+        self.changed(org, Subject::Message(message), ChangeKind::Delivery)?;
         Ok(record)
     }
 }

@@ -243,7 +243,7 @@ pub(crate) fn insert_customer_v1_fixture(tx: &Tx<'_>, org: OrgId) -> Result<Cust
         last_name: Some("Legacy".into()),
         phone: None,
         email: None,
-        language: Language::Ru,
+        language: Language::RU,
         unreachable: false,
         unread: 0,
         created_at: tx.now(),
@@ -315,9 +315,9 @@ impl Tx<'_> {
         save_customer(self, org, &customer)?;
         self.audit(
             &Actor::customer(org, id),
-            "customer.created",
-            format!("customer {id}"),
-            format!("telegram {}", profile.telegram_id),
+            AuditAction::CustomerCreated,
+            Subject::Customer(id),
+            AuditDetail::Text(format!("telegram {}", profile.telegram_id)),
         )?;
         Ok(customer)
     }
@@ -358,9 +358,9 @@ impl Tx<'_> {
         save_customer(self, actor.org, &record)?;
         self.audit(
             actor,
-            "customer.created",
-            format!("customer {id}"),
-            record.full_name(),
+            AuditAction::CustomerCreated,
+            Subject::Customer(id),
+            AuditDetail::Text(record.full_name()),
         )?;
         Ok(record)
     }
@@ -385,9 +385,9 @@ impl Tx<'_> {
         save_customer(self, actor.org, &record)?;
         self.audit(
             actor,
-            "customer.language_changed",
-            format!("customer {customer}"),
-            format!("{} -> {}", before.code(), language.code()),
+            AuditAction::CustomerLanguageChanged,
+            Subject::Customer(customer),
+            AuditDetail::Text(format!("{} -> {}", before.code(), language.code())),
         )?;
         Ok(record)
     }
@@ -407,15 +407,15 @@ impl Tx<'_> {
         record.unreachable = !reachable;
         save_customer(self, org, &record)?;
         let action = if reachable {
-            "customer.reachable"
+            AuditAction::CustomerReachable
         } else {
-            "customer.unreachable"
+            AuditAction::CustomerUnreachable
         };
         self.audit(
             &Actor::system(org),
             action,
-            format!("customer {customer}"),
-            String::new(),
+            Subject::Customer(customer),
+            AuditDetail::None,
         )?;
         Ok(())
     }

@@ -231,7 +231,11 @@ impl Tx<'_> {
 
         let mut markers: HashMap<String, MarkerId> = HashMap::new();
         for marker in &prepared.file.markers {
-            let created = self.create_marker(&system, &marker.name, &marker.color)?;
+            let created = self.create_marker(
+                &system,
+                &Localized::new(marker.name.as_str()),
+                &marker.color,
+            )?;
             markers.insert(marker.name.clone(), created.id);
             counts.markers += 1;
         }
@@ -410,9 +414,9 @@ impl Tx<'_> {
         self.close_demo_outbox(org, outbox_before)?;
         self.audit(
             &system,
-            "demo.loaded",
-            format!("organization {org}"),
-            format!(
+            AuditAction::DemoLoaded,
+            Subject::Organization,
+            AuditDetail::Text(format!(
                 "{} markers, {} staff, {} customers, {} orders, {} bids, {} messages",
                 counts.markers,
                 staff.len(),
@@ -420,7 +424,7 @@ impl Tx<'_> {
                 counts.orders,
                 counts.bids,
                 counts.messages
-            ),
+            )),
         )?;
         Ok(counts)
     }

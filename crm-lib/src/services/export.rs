@@ -285,7 +285,7 @@ impl Crm {
             })?;
             let markers: HashMap<MarkerId, String> = super::team::list_markers_in(view, org)?
                 .into_iter()
-                .map(|marker| (marker.id, marker.name))
+                .map(|marker| (marker.id, marker.name.get(Language::default()).to_string()))
                 .collect();
             let mut customers: HashMap<CustomerId, (Value, String)> = HashMap::new();
             let columns = &ORDER_EXPORT_COLUMNS;
@@ -376,9 +376,9 @@ impl Crm {
                         Value::from(entry.id.0),
                         text(entry.at.to_rfc3339()),
                         text(entry.actor.to_string()),
-                        text(entry.action),
-                        text(entry.entity),
-                        text(entry.summary),
+                        text(entry.action.as_str()),
+                        text(entry.subject.to_string()),
+                        text(entry.detail.to_string()),
                         optional(entry.ip),
                         optional(entry.user_agent),
                     ])

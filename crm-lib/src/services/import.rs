@@ -25,8 +25,7 @@ use crate::{Crm, Error, ErrorKind, ReadTx, Result, Tx, View};
 
 use super::customers::{NewCustomer, ValidCustomer, customer_by_telegram, load_customer};
 use super::orders::{
-    OrderFields, check_open_order_limit, index_order, open_orders_of, order_label,
-    validate_order_fields,
+    OrderFields, check_open_order_limit, index_order, open_orders_of, validate_order_fields,
 };
 use super::{load_org, require};
 
@@ -405,12 +404,12 @@ impl Tx<'_> {
         index_order(self, actor.org, &record, crate::SCHEMA_VERSION)?;
         self.audit(
             actor,
-            "order.imported",
-            order_label(&record),
-            format!(
-                "{:?} for customer {} in stage {}",
-                record.title, record.customer, stage.key
-            ),
+            AuditAction::OrderImported,
+            Subject::Order(record.id),
+            AuditDetail::OrderCreated {
+                title: record.title.clone(),
+                customer: record.customer,
+            },
         )?;
         Ok(record)
     }

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod live;
 pub mod media;
 pub mod orders;
 pub mod org;
@@ -185,6 +186,25 @@ pub(crate) fn clean_text(
         return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(text.to_string())
+}
+
+/// A name staff typed in one or more languages: each translation cleaned as [`clean_text`]
+/// (empty ones dropped); at least one must remain. The field named in errors is `field`.
+pub(crate) fn clean_localized(
+    field: &'static str,
+    name: &crate::model::Localized,
+    max: usize,
+) -> Result<crate::model::Localized> {
+    let mut clean = crate::model::Localized::default();
+    for (language, text) in name.iter() {
+        if !text.trim().is_empty() {
+            clean.set(language, clean_text(field, text, 1, max)?);
+        }
+    }
+    if clean.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    Ok(clean)
 }
 
 /// An optional text: empty or missing becomes `None`.

@@ -359,10 +359,6 @@ fn notify_staff_with(tx: &Tx<'_>, org: OrgId, permission: Permission, event: &Ev
     Ok(())
 }
 
-pub(crate) fn order_label(order: &Order) -> String {
-    format!("order {}", order.id)
-}
-
 impl Tx<'_> {
     /// Creates an order in the pipeline's first stage and tells the moderators.
     ///
@@ -452,10 +448,14 @@ impl Tx<'_> {
         notify_staff_with(self, actor.org, notify, &event)?;
         self.audit(
             actor,
-            "order.created",
-            order_label(&order),
-            format!("{:?} for customer {customer_id}", order.title),
+            AuditAction::OrderCreated,
+            Subject::Order(id),
+            AuditDetail::OrderCreated {
+                title: order.title.clone(),
+                customer: customer_id,
+            },
         )?;
+        self.changed(actor.org, Subject::Order(id), ChangeKind::Created)?;
         Ok(order)
     }
 
@@ -494,7 +494,7 @@ impl Tx<'_> {
         if stage.kind != StageKind::Moderation {
             return Err(Error::conflict(format!(
                 "order {order_id} is not waiting for moderation (it is {})",
-                stage.name_en
+                stage.name(Language::EN)
             )));
         }
         let wanted = if rejection.is_some() {
@@ -510,7 +510,7 @@ impl Tx<'_> {
             .ok_or_else(|| {
                 Error::conflict(format!(
                     "the pipeline has no {wanted:?} stage after {}",
-                    stage.name_en
+                    stage.name(Language::EN)
                 ))
             })?;
         let mut after = order.clone();
@@ -535,15 +535,17 @@ impl Tx<'_> {
             OutboxPayload::Notify(event),
         )?;
         let action = if rejection.is_some() {
-            "order.rejected"
+            AuditAction::OrderRejected
         } else {
-            "order.approved"
+            AuditAction::OrderApproved
         };
-        let summary = match &rejection {
-            Some(reason) => format!("stage {} -> {}: {reason}", stage.key, target.key),
-            None => format!("stage {} -> {}", stage.key, target.key),
+        let detail = AuditDetail::StageMove {
+            from: stage.id,
+            to: target.id,
+            reason: rejection,
         };
-        self.audit(actor, action, order_label(&after), summary)?;
+        self.audit(actor, action, Subject::Order(order_id), detail)?;
+        self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         Ok(after)
     }
 
@@ -577,12 +579,12 @@ impl Tx<'_> {
                 .pipeline
                 .next_stages(from.id)
                 .iter()
-                .map(|stage| stage.name_en.as_str())
+                .map(|stage| stage.name(Language::EN))
                 .collect();
             Error::conflict(format!(
                 "order {order_id} cannot move from {} to {}; allowed: {}",
-                from.name_en,
-                target.name_en,
+                from.name(Language::EN),
+                target.name(Language::EN),
                 if allowed.is_empty() {
                     "none".to_string()
                 } else {
@@ -621,7 +623,7 @@ impl Tx<'_> {
         if target.requires_assignee && order.assignee.is_none() {
             return Err(Error::conflict(format!(
                 "order {order_id} needs an assignee before it can move to {}",
-                target.name_en
+                target.name(Language::EN)
             )));
         }
         let mut after = order.clone();
@@ -632,8 +634,8 @@ impl Tx<'_> {
             order: order_id,
             title: after.title.clone(),
             stage: target.id,
-            stage_en: target.name_en.clone(),
-            stage_ru: target.name_ru.clone(),
+            stage_en: target.name(Language::EN).to_string(),
+            stage_ru: target.name(Language::RU).to_string(),
         };
         self.enqueue(
             actor.org,
@@ -642,10 +644,15 @@ impl Tx<'_> {
         )?;
         self.audit(
             actor,
-            "order.stage_changed",
-            order_label(&after),
-            format!("stage {} -> {}", from.key, target.key),
+            AuditAction::OrderStageChanged,
+            Subject::Order(order_id),
+            AuditDetail::StageMove {
+                from: from.id,
+                to: target.id,
+                reason: None,
+            },
         )?;
+        self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         Ok(after)
     }
 
@@ -669,7 +676,7 @@ impl Tx<'_> {
         if !stage.customer_deletable {
             return Err(Error::conflict(format!(
                 "order {order_id} is {} and can no longer be deleted",
-                stage.name_en
+                stage.name(Language::EN)
             )));
         }
         let bids = self.keys_with_prefix(
@@ -688,13 +695,11 @@ impl Tx<'_> {
         self.remove(tables::ORDERS, &Key::org(actor.org).u64(order_id.0))?;
         self.audit(
             actor,
-            "order.deleted",
-            order_label(&order),
-            format!(
-                "{:?} deleted by the customer in stage {}",
-                order.title, stage.key
-            ),
+            AuditAction::OrderDeleted,
+            Subject::Order(order_id),
+            AuditDetail::Text(order.title.clone()),
         )?;
+        self.changed(actor.org, Subject::Order(order_id), ChangeKind::Deleted)?;
         Ok(order)
     }
 
@@ -725,7 +730,7 @@ impl Tx<'_> {
         if !stage.accepts_bids {
             return Err(Error::conflict(format!(
                 "order {order_id} is {} and takes no bids",
-                stage.name_en
+                stage.name(Language::EN)
             )));
         }
         let price = Money::parse("price", price)?;
@@ -778,10 +783,11 @@ impl Tx<'_> {
         notify_staff_with(self, actor.org, Permission::AssignOrders, &event)?;
         self.audit(
             actor,
-            "bid.placed",
-            order_label(&order),
-            format!("bid {id}: {price}"),
+            AuditAction::BidPlaced,
+            Subject::Order(order_id),
+            AuditDetail::Bid { bid: id, price },
         )?;
+        self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         Ok(bid)
     }
 
@@ -806,7 +812,7 @@ impl Tx<'_> {
         if stage.kind != StageKind::Open {
             return Err(Error::conflict(format!(
                 "order {order_id} is {} and cannot be assigned",
-                stage.name_en
+                stage.name(Language::EN)
             )));
         }
         let bids = bids_of(self, actor.org, order_id)?;
@@ -886,11 +892,16 @@ impl Tx<'_> {
                 }),
             )?;
         }
-        let summary = match price {
-            Some(price) => format!("assignee {} at {price}", assignee.username),
-            None => format!("assignee {}", assignee.username),
-        };
-        self.audit(actor, "order.assigned", order_label(&after), summary)?;
+        self.audit(
+            actor,
+            AuditAction::OrderAssigned,
+            Subject::Order(order_id),
+            AuditDetail::Assigned {
+                user: assignee_id,
+                price,
+            },
+        )?;
+        self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         Ok(after)
     }
 
@@ -920,12 +931,10 @@ impl Tx<'_> {
                 unique.push(marker);
             }
         }
-        let mut names = Vec::with_capacity(unique.len());
         for marker in &unique {
-            let record: Marker = self
-                .get(tables::MARKERS, &Key::org(actor.org).u64(marker.0))?
-                .ok_or_else(|| Error::not_found(MarkerId::LABEL, marker))?;
-            names.push(record.name);
+            if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
+                return Err(Error::not_found(MarkerId::LABEL, marker));
+            }
         }
         let order = order_in(self, actor, order_id)?;
         if order.markers == unique {
@@ -935,12 +944,15 @@ impl Tx<'_> {
         after.markers = unique;
         after.updated_at = self.now();
         save_order(self, actor.org, &order, &after)?;
-        let summary = if names.is_empty() {
-            "no markers".to_string()
-        } else {
-            names.join(", ")
-        };
-        self.audit(actor, "order.markers_changed", order_label(&after), summary)?;
+        self.audit(
+            actor,
+            AuditAction::OrderMarkersChanged,
+            Subject::Order(order_id),
+            AuditDetail::Markers {
+                markers: after.markers.clone(),
+            },
+        )?;
+        self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         Ok(after)
     }
 }
@@ -1430,7 +1442,9 @@ pub struct OrderDetail {
     pub payout: Option<Payout>,
     /// Audit entries about the order, oldest first.
     pub timeline: Vec<AuditEntry>,
-    /// Whether the timeline was cut short (see [`super::audit::TIMELINE_SCAN_LIMIT`]).
+    /// The names of the people and records the timeline refers to.
+    pub timeline_names: super::audit::AuditNames,
+    /// Whether the timeline was cut short (see [`super::audit::TIMELINE_LIMIT`]).
     pub timeline_cut: bool,
     /// Active payment methods, for actors with `send_payment_info` (empty otherwise).
     pub payment_methods: Vec<PaymentMethod>,
@@ -1479,7 +1493,8 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
         .price
         .map(|price| super::billing::payout(&org.settings, price));
     let (timeline, timeline_cut) =
-        super::audit::entity_timeline_in(view, actor.org, &order_label(&order), order.created_at)?;
+        super::audit::subject_timeline_in(view, actor.org, &Subject::Order(order.id))?;
+    let timeline_names = super::audit::audit_names_in(view, actor.org, &timeline)?;
     let payment_methods = if permissions.contains(Permission::SendPaymentInfo) {
         super::billing::payment_methods_in(view, actor.org)?
             .into_iter()
@@ -1507,6 +1522,7 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
         payment_infos,
         payout,
         timeline,
+        timeline_names,
         timeline_cut,
         payment_methods,
         assignable,

@@ -103,9 +103,9 @@ pub(crate) fn create_org_in(
     }
     tx.audit(
         &Actor::system(id),
-        "organization.created",
-        format!("organization {id}"),
-        format!("template {}", org.template),
+        AuditAction::OrganizationCreated,
+        Subject::Organization,
+        AuditDetail::Text(format!("template {}", org.template)),
     )?;
     Ok(org)
 }
@@ -173,9 +173,9 @@ impl Tx<'_> {
         );
         self.audit(
             actor,
-            "organization.settings_changed",
-            format!("organization {}", org.id),
-            summary,
+            AuditAction::OrganizationSettingsChanged,
+            Subject::Organization,
+            AuditDetail::Text(summary),
         )?;
         Ok(org)
     }
@@ -184,10 +184,9 @@ impl Tx<'_> {
 /// New names and colour of one pipeline stage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StageUpdate {
-    /// English name, 1-40 characters.
-    pub name_en: String,
-    /// Russian name, 1-40 characters.
-    pub name_ru: String,
+    /// The name per language, each 1-40 characters; a language left empty falls back to the
+    /// default language's name.
+    pub name: Localized,
     /// Kanban colour, `#rrggbb`.
     pub color: String,
 }
@@ -198,7 +197,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Permission denied; not found for a stage outside the pipeline; invalid input on
-    /// `name_en`, `name_ru` or `color`.
+    /// `name` or `color`.
     pub fn update_stage(
         &mut self,
         actor: &Actor,
@@ -206,8 +205,7 @@ impl Tx<'_> {
         update: StageUpdate,
     ) -> Result<Organization> {
         require(self, actor, Permission::ManageSettings)?;
-        let name_en = super::clean_text("name_en", &update.name_en, 1, 40)?;
-        let name_ru = super::clean_text("name_ru", &update.name_ru, 1, 40)?;
+        let name = super::clean_localized("name", &update.name, 40)?;
         let color = super::team::parse_color(&update.color)?;
         let mut org = load_org(self, actor.org)?;
         let record = org
@@ -216,22 +214,25 @@ impl Tx<'_> {
             .iter_mut()
             .find(|candidate| candidate.id == stage)
             .ok_or_else(|| Error::not_found("stage", stage))?;
-        if record.name_en == name_en && record.name_ru == name_ru && record.color == color {
+        if record.name == name && record.color == color {
             return Ok(org);
         }
         let summary = format!(
-            "{}: {:?}/{:?} {} -> {:?}/{:?} {}",
-            record.key, record.name_en, record.name_ru, record.color, name_en, name_ru, color
+            "{}: {:?} {} -> {:?} {}",
+            record.key,
+            record.name.get(Language::EN),
+            record.color,
+            name.get(Language::EN),
+            color
         );
-        record.name_en = name_en;
-        record.name_ru = name_ru;
+        record.name = name;
         record.color = color;
         self.put(tables::ORGS, &Key::org(org.id), &org)?;
         self.audit(
             actor,
-            "pipeline.stage_changed",
-            format!("organization {}", org.id),
-            summary,
+            AuditAction::PipelineStageChanged,
+            Subject::Organization,
+            AuditDetail::Text(summary),
         )?;
         Ok(org)
     }

@@ -50,6 +50,10 @@ pub const INBOX_RETENTION_DAYS: i64 = 7;
 /// job).
 pub const OUTBOX_RETENTION_DAYS: i64 = 30;
 
+/// Days a change of the change feed is kept: a live stream that reconnects after longer
+/// reloads its page instead of replaying (the default of the appliance's retention job).
+pub const CHANGE_RETENTION_DAYS: i64 = 2;
+
 /// How long after the newest pruned update arrived an `update_id` at or below it still counts
 /// as a repeat, in milliseconds: two days, twice the 24 hours Telegram keeps an update, for
 /// clock error.
@@ -226,7 +230,60 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Deletes up to `limit` changes of the change feed recorded before `older_than`, oldest
+    /// first, in `org` or (with `None`) every organization. Change ids grow with time, so what
+    /// goes is a prefix of each organization's feed. Reads at most `limit + 1` changes per
+    /// organization; no audit entry.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn prune_changes(
+        &mut self,
+        org: Option<OrgId>,
+        older_than: Timestamp,
+        limit: usize,
+    ) -> Result<u64> {
+        let mut pruned = 0u64;
+        let mut left = limit;
+        for org in orgs_to_prune(self, org)? {
+            if left == 0 {
+                break;
+            }
+            let mut doomed: Vec<Vec<u8>> = Vec::new();
+            self.for_each_prefix(tables::CHANGES, &Key::org(org), |key, value| {
+                let change: crate::model::Change = codec::decode(value)?;
+                if change.at < older_than {
+                    doomed.push(key.to_vec());
+                    Ok(doomed.len() < left)
+                } else {
+                    Ok(false)
+                }
+            })?;
+            for key in &doomed {
+                self.remove(tables::CHANGES, &Key::empty().bytes(key))?;
+            }
+            left -= doomed.len();
+            pruned += doomed.len() as u64;
+        }
+        Ok(pruned)
+    }
+}
+
 impl Crm {
+    /// See [`Tx::prune_changes`]. One write transaction; blocks until it is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::prune_changes`].
+    pub fn prune_changes(
+        &self,
+        org: Option<OrgId>,
+        older_than: Timestamp,
+        limit: usize,
+    ) -> Result<u64> {
+        self.write(move |tx| tx.prune_changes(org, older_than, limit))
+    }
+
     /// See [`Tx::prune_inbox`]. One write transaction; blocks until it is durable.
     ///
     /// # Errors

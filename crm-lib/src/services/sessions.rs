@@ -245,9 +245,9 @@ impl Tx<'_> {
         let actor = Actor::staff(org, user).with_origin(origin.clone());
         self.audit(
             &actor,
-            "user.logged_in",
-            format!("user {user}"),
-            record.username.clone(),
+            AuditAction::UserLoggedIn,
+            Subject::User(user),
+            AuditDetail::Text(record.username.clone()),
         )?;
         Ok(NewSession {
             id,
@@ -287,9 +287,9 @@ impl Tx<'_> {
             let actor = Actor::staff(session.org, session.user).with_origin(origin.clone());
             self.audit(
                 &actor,
-                "user.logged_out",
-                format!("user {}", session.user),
-                String::new(),
+                AuditAction::UserLoggedOut,
+                Subject::User(session.user),
+                AuditDetail::None,
             )?;
         }
         Ok(())
@@ -313,9 +313,9 @@ impl Tx<'_> {
                 }
                 self.audit(
                     actor,
-                    "user.session_revoked",
-                    format!("user {user}"),
-                    format!("session started {}", session.created_at),
+                    AuditAction::UserSessionRevoked,
+                    Subject::User(user),
+                    AuditDetail::Text(format!("session started {}", session.created_at)),
                 )?;
                 Ok(())
             }

@@ -167,9 +167,9 @@ impl Tx<'_> {
         let role_names: Vec<String> = user.roles.iter().map(|r| r.trim().to_lowercase()).collect();
         self.audit(
             actor,
-            "user.created",
-            format!("user {id}"),
-            format!("{username} with roles {}", role_names.join(", ")),
+            AuditAction::UserCreated,
+            Subject::User(id),
+            AuditDetail::Text(format!("{username} with roles {}", role_names.join(", "))),
         )?;
         Ok(record)
     }
@@ -203,9 +203,9 @@ impl Tx<'_> {
         }
         self.audit(
             actor,
-            "user.password_changed",
-            format!("user {user}"),
-            record.username.clone(),
+            AuditAction::UserPasswordChanged,
+            Subject::User(user),
+            AuditDetail::Text(record.username.clone()),
         )?;
         Ok(record)
     }
@@ -230,9 +230,9 @@ impl Tx<'_> {
         self.end_sessions_of(actor.org, user, None)?;
         self.audit(
             actor,
-            "user.disabled",
-            format!("user {user}"),
-            record.username.clone(),
+            AuditAction::UserDisabled,
+            Subject::User(user),
+            AuditDetail::Text(record.username.clone()),
         )?;
         Ok(record)
     }
@@ -254,9 +254,9 @@ impl Tx<'_> {
         self.save_user(actor.org, &record)?;
         self.audit(
             actor,
-            "user.enabled",
-            format!("user {user}"),
-            record.username.clone(),
+            AuditAction::UserEnabled,
+            Subject::User(user),
+            AuditDetail::Text(record.username.clone()),
         )?;
         Ok(record)
     }
@@ -284,9 +284,9 @@ impl Tx<'_> {
         self.save_user(actor.org, &record)?;
         self.audit(
             actor,
-            "user.roles_changed",
-            format!("user {user}"),
-            roles.join(", "),
+            AuditAction::UserRolesChanged,
+            Subject::User(user),
+            AuditDetail::Text(roles.join(", ")),
         )?;
         Ok(record)
     }
@@ -327,9 +327,9 @@ impl Tx<'_> {
         let list: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
         self.audit(
             actor,
-            "role.created",
-            format!("role {id}"),
-            format!("{name}: {}", list.join(", ")),
+            AuditAction::RoleCreated,
+            Subject::Role(id),
+            AuditDetail::Text(format!("{name}: {}", list.join(", "))),
         )?;
         Ok(role)
     }
@@ -390,26 +390,33 @@ impl Tx<'_> {
         }
         self.audit(
             actor,
-            "role.permissions_changed",
-            format!("role {role}"),
-            summary,
+            AuditAction::RolePermissionsChanged,
+            Subject::Role(role),
+            AuditDetail::Text(summary),
         )?;
         Ok(record)
     }
 
-    /// Creates a marker (needs `manage_markers`).
+    /// Creates a marker (needs `manage_markers`): a name in one or more languages, each 1-32
+    /// characters and unique among the markers in that language, ignoring case.
     ///
     /// # Errors
     /// Permission denied, bad name or colour, name taken.
-    pub fn create_marker(&mut self, actor: &Actor, name: &str, color: &str) -> Result<Marker> {
+    pub fn create_marker(
+        &mut self,
+        actor: &Actor,
+        name: &Localized,
+        color: &str,
+    ) -> Result<Marker> {
         require(self, actor, Permission::ManageMarkers)?;
-        let name = clean_text("name", name, 1, 32)?;
+        let name = super::clean_localized("name", name, 32)?;
         let color = parse_color(color)?;
-        if list_markers_in(self, actor.org)?
-            .iter()
-            .any(|marker| marker.name.to_lowercase() == name.to_lowercase())
-        {
-            return Err(Error::conflict(format!("marker {name:?} exists")));
+        for marker in list_markers_in(self, actor.org)? {
+            for (language, text) in name.iter() {
+                if marker.name.get(language).to_lowercase() == text.to_lowercase() {
+                    return Err(Error::conflict(format!("marker {text:?} exists")));
+                }
+            }
         }
         let id = MarkerId(self.next_id(actor.org, "marker")?);
         let marker = Marker {
@@ -418,7 +425,12 @@ impl Tx<'_> {
             color,
         };
         self.put(tables::MARKERS, &Key::org(actor.org).u64(id.0), &marker)?;
-        self.audit(actor, "marker.created", format!("marker {id}"), name)?;
+        self.audit(
+            actor,
+            AuditAction::MarkerCreated,
+            Subject::Marker(id),
+            AuditDetail::Text(marker.name.get(Language::EN).to_string()),
+        )?;
         Ok(marker)
     }
 
@@ -443,9 +455,9 @@ impl Tx<'_> {
         self.save_user(actor.org, &record)?;
         self.audit(
             actor,
-            "user.markers_changed",
-            format!("user {user}"),
-            format!("{} markers", record.markers.len()),
+            AuditAction::UserMarkersChanged,
+            Subject::User(user),
+            AuditDetail::Text(format!("{} markers", record.markers.len())),
         )?;
         Ok(record)
     }
@@ -483,9 +495,9 @@ impl Tx<'_> {
         )?;
         self.audit(
             actor,
-            "user.link_code_created",
-            format!("user {}", user.id),
-            "valid 15 minutes".into(),
+            AuditAction::UserLinkCodeCreated,
+            Subject::User(user.id),
+            AuditDetail::Text("valid 15 minutes".into()),
         )?;
         Ok(link)
     }
@@ -543,9 +555,9 @@ impl Tx<'_> {
         )?;
         self.audit(
             &Actor::staff(org, user.id),
-            "user.telegram_linked",
-            format!("user {}", user.id),
-            format!("telegram {telegram_id}"),
+            AuditAction::UserTelegramLinked,
+            Subject::User(user.id),
+            AuditDetail::Text(format!("telegram {telegram_id}")),
         )?;
         Ok(user)
     }
@@ -730,8 +742,13 @@ impl Crm {
     ///
     /// # Errors
     /// See [`Tx::create_marker`].
-    pub fn create_marker(&self, actor: &Actor, name: &str, color: &str) -> Result<Marker> {
-        let (actor, name, color) = (actor.clone(), name.to_string(), color.to_string());
+    pub fn create_marker(
+        &self,
+        actor: &Actor,
+        name: impl Into<Localized>,
+        color: &str,
+    ) -> Result<Marker> {
+        let (actor, name, color) = (actor.clone(), name.into(), color.to_string());
         self.write(move |tx| tx.create_marker(&actor, &name, &color))
     }
 
@@ -788,13 +805,13 @@ impl Tx<'_> {
         self.save_user(actor.org, &record)?;
         self.audit(
             actor,
-            "user.profile_changed",
-            format!("user {}", record.id),
-            format!(
+            AuditAction::UserProfileChanged,
+            Subject::User(record.id),
+            AuditDetail::Text(format!(
                 "{:?}, language {}",
                 record.display_name,
                 record.language.code()
-            ),
+            )),
         )?;
         Ok(record)
     }

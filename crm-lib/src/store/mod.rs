@@ -25,8 +25,8 @@ pub use writer::Written;
 pub(crate) use writer::{LongRead, Writer};
 
 use crate::model::{
-    Actor, AuditEntry, AuditId, OrgId, OutboxId, OutboxItem, OutboxPayload, OutboxState, Recipient,
-    Timestamp,
+    Actor, AuditAction, AuditDetail, AuditEntry, AuditId, Change, ChangeId, ChangeKind, OrgId,
+    OutboxId, OutboxItem, OutboxPayload, OutboxState, Recipient, Subject, Timestamp,
 };
 use crate::{Error, Result};
 
@@ -332,26 +332,45 @@ impl<'a> Tx<'a> {
         self.put_raw(def, key.as_slice(), &next.to_be_bytes())
     }
 
-    /// Writes an audit entry for `actor` (SPEC section 3: every change writes one).
+    /// Writes an audit entry for `actor` and its subject index entry (SPEC section 3: every
+    /// change writes one).
     pub(crate) fn audit(
         &self,
         actor: &Actor,
-        action: &str,
-        entity: String,
-        summary: String,
+        action: AuditAction,
+        subject: Subject,
+        detail: AuditDetail,
     ) -> Result<()> {
         let id = AuditId(self.next_id(actor.org, "audit")?);
         let entry = AuditEntry {
             id,
             at: self.now,
             actor: actor.who,
-            action: action.to_string(),
-            entity,
-            summary,
+            action,
+            subject,
+            detail,
             ip: actor.origin.ip.clone(),
             user_agent: actor.origin.user_agent.clone(),
         };
-        self.put(tables::AUDIT, &Key::org(actor.org).u64(id.0), &entry)
+        self.put(tables::AUDIT, &Key::org(actor.org).u64(id.0), &entry)?;
+        for (def, key) in audit_index_keys(actor.org, &entry) {
+            self.index(def, &key)?;
+        }
+        Ok(())
+    }
+
+    /// Records a change of `subject` in the organization's change feed, which the browser's
+    /// live updates read (SPEC section 3.1). Use cases call it beside their audit entry for
+    /// every record someone may be watching; delivery bookkeeping calls it alone.
+    pub(crate) fn changed(&self, org: OrgId, subject: Subject, kind: ChangeKind) -> Result<()> {
+        let id = ChangeId(self.next_id(org, "change")?);
+        let change = Change {
+            id,
+            at: self.now,
+            subject,
+            kind,
+        };
+        self.put(tables::CHANGES, &Key::org(org).u64(id.0), &change)
     }
 
     /// Queues a delivery for after commit (SPEC section 3: the outbox is written in the same
@@ -379,6 +398,33 @@ impl<'a> Tx<'a> {
 }
 
 view_impl!(Tx<'_>, open_write);
+
+/// The index entries of an audit entry: its record's timeline entry in `AUDIT_BY_SUBJECT`
+/// (none for a subject without an id other than the organization).
+pub(crate) fn audit_index_keys(org: OrgId, entry: &AuditEntry) -> Vec<(Def, Key)> {
+    match subject_key(org, &entry.subject) {
+        Some(prefix) => vec![(tables::AUDIT_BY_SUBJECT, prefix.u64(entry.id.0))],
+        None => Vec::new(),
+    }
+}
+
+/// `org | kind | id`: the prefix of a subject's entries in `AUDIT_BY_SUBJECT`.
+pub(crate) fn subject_key(org: OrgId, subject: &Subject) -> Option<Key> {
+    let kind: u8 = match subject {
+        Subject::Organization => 1,
+        Subject::User(_) => 2,
+        Subject::Role(_) => 3,
+        Subject::Marker(_) => 4,
+        Subject::Customer(_) => 5,
+        Subject::Conversation(_) => 6,
+        Subject::Order(_) => 7,
+        Subject::Message(_) => 8,
+        Subject::PaymentMethod(_) => 9,
+        Subject::ApiToken(_) => 10,
+        Subject::Other(_) => return None,
+    };
+    Some(Key::org(org).u8(kind).u64(subject.id().unwrap_or(0)))
+}
 
 /// The key of an outbox item in the due index.
 pub(crate) fn outbox_due_key(org: OrgId, due: Timestamp, id: OutboxId) -> Key {

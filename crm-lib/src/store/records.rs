@@ -23,27 +23,28 @@ macro_rules! record {
             }
         )*
 
-        /// Calls `visitor` with every record type the store keeps, including [`Order`] (whose
-        /// versions are declared by hand below). Listing them here, next to their versions,
+        /// Calls `visitor` with every record type the store keeps, including those whose
+        /// versions are declared by hand below. Listing them here, next to their versions,
         /// means a new record type is fuzzed (`crate::fuzzing`) as soon as it is declared.
         pub(crate) fn visit_every_record(visitor: &mut impl RecordVisitor) {
             $( visitor.visit::<$ty>(); )*
             visitor.visit::<Order>();
+            visitor.visit::<Organization>();
+            visitor.visit::<User>();
+            visitor.visit::<Marker>();
+            visitor.visit::<Customer>();
+            visitor.visit::<AuditEntry>();
         }
     };
 }
 
 record! {
-    Organization => 1, "organization";
-    User => 1, "user";
     Role => 1, "role";
-    Marker => 1, "marker";
-    Customer => 1, "customer";
     Bid => 1, "bid";
     OrderGrant => 1, "grant";
     Message => 1, "message";
     Media => 1, "media";
-    AuditEntry => 1, "audit";
+    Change => 1, "change";
     OutboxItem => 1, "outbox";
     InboxItem => 1, "inbox";
     LinkCode => 1, "link code";
@@ -102,6 +103,278 @@ impl Record for Order {
             1 => Ok(decode_body::<OrderV1>(body, "order v1")?.into()),
             other => Err(crate::Error::corrupt(format!(
                 "order record has unknown version {other}"
+            ))),
+        }
+    }
+}
+
+/// Implements [`Record`] for a type at `version` whose older versions are the listed types,
+/// each decoded and converted with `From`.
+macro_rules! versioned {
+    ($ty:ty, $name:literal, $version:literal, { $($old:literal => $old_ty:ty),* $(,)? }) => {
+        impl Record for $ty {
+            const VERSION: u8 = $version;
+            const NAME: &'static str = $name;
+
+            fn upgrade(version: u8, body: &[u8]) -> Result<Self> {
+                match version {
+                    $($old => Ok(decode_body::<$old_ty>(body, concat!($name, " v", $old))?.into()),)*
+                    other => Err(crate::Error::corrupt(format!(
+                        "{} record has unknown version {other}",
+                        $name
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+/// A language as records of version 1 stored it: an enum index (English 0, Russian 1). Today
+/// a language is stored as its code, so adding one changes no stored data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum LanguageV1 {
+    En,
+    Ru,
+}
+
+impl From<LanguageV1> for Language {
+    fn from(old: LanguageV1) -> Self {
+        match old {
+            LanguageV1::En => Language::EN,
+            LanguageV1::Ru => Language::RU,
+        }
+    }
+}
+
+/// A customer of record version 1 (language as [`LanguageV1`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CustomerV1 {
+    id: CustomerId,
+    telegram_id: Option<TelegramUserId>,
+    username: Option<String>,
+    first_name: String,
+    last_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    language: LanguageV1,
+    unreachable: bool,
+    unread: u32,
+    created_at: Timestamp,
+    last_activity_at: Timestamp,
+}
+
+impl From<CustomerV1> for Customer {
+    fn from(old: CustomerV1) -> Self {
+        Customer {
+            id: old.id,
+            telegram_id: old.telegram_id,
+            username: old.username,
+            first_name: old.first_name,
+            last_name: old.last_name,
+            phone: old.phone,
+            email: old.email,
+            language: old.language.into(),
+            unreachable: old.unreachable,
+            unread: old.unread,
+            created_at: old.created_at,
+            last_activity_at: old.last_activity_at,
+        }
+    }
+}
+
+versioned!(Customer, "customer", 2, { 1 => CustomerV1 });
+
+/// A staff user of record version 1 (language as [`LanguageV1`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UserV1 {
+    id: UserId,
+    username: String,
+    display_name: String,
+    password_hash: String,
+    must_change_password: bool,
+    roles: Vec<RoleId>,
+    markers: Vec<MarkerId>,
+    telegram_id: Option<TelegramUserId>,
+    status: UserStatus,
+    operator_status: OperatorStatus,
+    language: LanguageV1,
+    payment_details: Vec<(String, String)>,
+    created_at: Timestamp,
+}
+
+impl From<UserV1> for User {
+    fn from(old: UserV1) -> Self {
+        User {
+            id: old.id,
+            username: old.username,
+            display_name: old.display_name,
+            password_hash: old.password_hash,
+            must_change_password: old.must_change_password,
+            roles: old.roles,
+            markers: old.markers,
+            telegram_id: old.telegram_id,
+            status: old.status,
+            operator_status: old.operator_status,
+            language: old.language.into(),
+            payment_details: old.payment_details,
+            created_at: old.created_at,
+        }
+    }
+}
+
+versioned!(User, "user", 2, { 1 => UserV1 });
+
+/// A marker of record version 1: one name for every language.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MarkerV1 {
+    id: MarkerId,
+    name: String,
+    color: String,
+}
+
+impl From<MarkerV1> for Marker {
+    fn from(old: MarkerV1) -> Self {
+        Marker {
+            id: old.id,
+            name: Localized::new(old.name),
+            color: old.color,
+        }
+    }
+}
+
+versioned!(Marker, "marker", 2, { 1 => MarkerV1 });
+
+/// A pipeline stage of record version 1: an English and a Russian name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StageV1 {
+    id: StageId,
+    key: String,
+    name_en: String,
+    name_ru: String,
+    kind: StageKind,
+    color: String,
+    customer_deletable: bool,
+    payment_allowed: bool,
+    requires_assignee: bool,
+    accepts_bids: bool,
+}
+
+/// Organization settings of record version 1 (locale as [`LanguageV1`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrgSettingsV1 {
+    locale: LanguageV1,
+    currency: String,
+    open_order_limit: u32,
+    commission_bps: u32,
+    commission_fixed: Money,
+    bot_token: Option<String>,
+}
+
+/// An organization of record version 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrganizationV1 {
+    id: OrgId,
+    name: String,
+    slug: String,
+    template: String,
+    settings: OrgSettingsV1,
+    stages: Vec<StageV1>,
+    transitions: Vec<Transition>,
+    created_at: Timestamp,
+}
+
+impl From<OrganizationV1> for Organization {
+    fn from(old: OrganizationV1) -> Self {
+        let stages = old
+            .stages
+            .into_iter()
+            .map(|stage| Stage {
+                id: stage.id,
+                key: stage.key,
+                name: Localized::default()
+                    .with(Language::EN, stage.name_en)
+                    .with(Language::RU, stage.name_ru),
+                kind: stage.kind,
+                color: stage.color,
+                customer_deletable: stage.customer_deletable,
+                payment_allowed: stage.payment_allowed,
+                requires_assignee: stage.requires_assignee,
+                accepts_bids: stage.accepts_bids,
+            })
+            .collect();
+        Organization {
+            id: old.id,
+            name: old.name,
+            slug: old.slug,
+            template: old.template,
+            settings: OrgSettings {
+                locale: old.settings.locale.into(),
+                currency: old.settings.currency,
+                open_order_limit: old.settings.open_order_limit,
+                commission_bps: old.settings.commission_bps,
+                commission_fixed: old.settings.commission_fixed,
+                bot_token: old.settings.bot_token,
+            },
+            pipeline: Pipeline {
+                stages,
+                transitions: old.transitions,
+            },
+            created_at: old.created_at,
+        }
+    }
+}
+
+versioned!(Organization, "organization", 2, { 1 => OrganizationV1 });
+
+/// An audit entry of record version 1: action, record and details in words.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AuditEntryV1 {
+    id: AuditId,
+    at: Timestamp,
+    actor: ActorRef,
+    action: String,
+    entity: String,
+    summary: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl TryFrom<AuditEntryV1> for AuditEntry {
+    type Error = crate::Error;
+
+    fn try_from(old: AuditEntryV1) -> Result<Self> {
+        let action = AuditAction::parse(&old.action).ok_or_else(|| {
+            crate::Error::corrupt(format!(
+                "audit entry {} has an unknown action {:?}",
+                old.id, old.action
+            ))
+        })?;
+        Ok(AuditEntry {
+            id: old.id,
+            at: old.at,
+            actor: old.actor,
+            action,
+            subject: Subject::parse_legacy(&old.entity),
+            detail: if old.summary.is_empty() {
+                AuditDetail::None
+            } else {
+                AuditDetail::Text(old.summary)
+            },
+            ip: old.ip,
+            user_agent: old.user_agent,
+        })
+    }
+}
+
+impl Record for AuditEntry {
+    const VERSION: u8 = 2;
+    const NAME: &'static str = "audit";
+
+    fn upgrade(version: u8, body: &[u8]) -> Result<Self> {
+        match version {
+            1 => decode_body::<AuditEntryV1>(body, "audit v1")?.try_into(),
+            other => Err(crate::Error::corrupt(format!(
+                "audit record has unknown version {other}"
             ))),
         }
     }

@@ -2,9 +2,10 @@
 //!
 //! Schema 1 stored orders without markers, priority, attachments and custom fields, and had
 //! no title-word index. Schema 2 rewrites every order in the new record version and builds the
-//! word index. Schema 3 (today's) adds `MEDIA_REFS`, the records that carry each file, so that
-//! a file is served only to those who may see one of them. An older file is brought up to date
-//! step by step (1 -> 2 -> 3) in one transaction when it is opened.
+//! word index. Schema 3 adds `MEDIA_REFS`, the records that carry each file, so that
+//! a file is served only to those who may see one of them. Schema 4 (today's) indexes the
+//! audit log by record and adds the change feed. An older file is brought up to date step by
+//! step (1 -> 2 -> 3 -> 4) in one transaction when it is opened.
 
 use redb::Database;
 
@@ -16,7 +17,7 @@ use crate::model::{Message, Order, OrgId, Timestamp};
 use crate::{Error, Result};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 
@@ -64,6 +65,9 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 }
                 if version < 3 {
                     migrate_2_to_3(&tx)?;
+                }
+                if version < 4 {
+                    migrate_3_to_4(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
@@ -160,6 +164,33 @@ fn migrate_2_to_3(tx: &Tx<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Schema 3 -> 4: index every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's
+/// timeline) with the same function that indexes new entries. The change feed (`CHANGES`)
+/// starts empty. Records of older versions (organizations with English and Russian stage
+/// names, audit entries in words) stay as they are and are read through their upgrade.
+fn migrate_3_to_4(tx: &Tx<'_>) -> Result<()> {
+    let mut entries: Vec<Key> = Vec::new();
+    tx.scan(
+        tables::AUDIT,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            let entry: crate::model::AuditEntry = codec::decode(value)?;
+            let org = OrgId(keys::read_u64(key, 0));
+            entries.extend(
+                super::audit_index_keys(org, &entry)
+                    .into_iter()
+                    .map(|(_, key)| key),
+            );
+            Ok(true)
+        },
+    )?;
+    for key in entries {
+        tx.index(tables::AUDIT_BY_SUBJECT, &key)?;
+    }
+    Ok(())
+}
+
 /// The key of a title word index entry.
 pub(crate) fn word_key(org: OrgId, word: &str, order: u64) -> Key {
     Key::org(org).bytes(word.as_bytes()).u8(0).u64(order)
@@ -179,6 +210,8 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
                 tables::ORDERS_BY_WORD,
                 tables::CUSTOMERS_BY_ACTIVITY,
                 tables::MEDIA_REFS,
+                tables::AUDIT_BY_SUBJECT,
+                tables::CHANGES,
             ];
             if !added_later
                 .iter()

@@ -86,6 +86,12 @@ tables! {
     MEDIA_REFS = "media_refs";
     /// `org | audit` -> AuditEntry.
     AUDIT = "audit";
+    /// `org | subject kind (u8) | subject id (u64) | audit` -> (): each record's audit entries
+    /// (an order's timeline), see `services::audit::audit_subject_key`. Added in schema 4.
+    AUDIT_BY_SUBJECT = "audit_by_subject";
+    /// `org | change` -> Change: the change feed the browser's live updates read (SPEC
+    /// section 3.1). Pruned by retention. Added in schema 4.
+    CHANGES = "changes";
     /// `org | outbox` -> OutboxItem.
     OUTBOX = "outbox";
     /// `due time | org | outbox` -> (), pending items only.

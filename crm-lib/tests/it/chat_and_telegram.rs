@@ -7,8 +7,9 @@ use crm_lib::{
     audit::AuditFilter,
     chat::{InboundMessage, OutboundMessage},
     model::{
-        Actor, Attachment, Author, ChatId, DeliveryState, Direction, Event, InboxState, MediaHash,
-        MediaKind, Money, Order, OutboxPayload, OutboxState, Permission, Recipient, Timestamp,
+        Actor, Attachment, AuditAction, Author, ChatId, DeliveryState, Direction, Event,
+        InboxState, MediaHash, MediaKind, Money, Order, OutboxPayload, OutboxState, Permission,
+        Recipient, Timestamp,
     },
     telegram::{INBOX_CAPACITY, InboxPut},
 };
@@ -889,7 +890,7 @@ fn the_audit_log_is_filtered_newest_first_and_needs_view_audit() {
         .unwrap()
         .items;
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].action, "message.sent");
+    assert_eq!(entries[0].action, AuditAction::MessageSent);
 
     assert_eq!(
         world
@@ -901,5 +902,5 @@ fn the_audit_log_is_filtered_newest_first_and_needs_view_audit() {
     );
     let all = world.crm.all_audit(world.org.id).unwrap();
     assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id));
-    assert_eq!(all.last().unwrap().action, "message.received");
+    assert_eq!(all.last().unwrap().action, AuditAction::MessageReceived);
 }

@@ -3,9 +3,9 @@
 
 use crm_lib::{
     ErrorKind,
-    audit::LiveKind,
-    chat::InboundMessage,
-    model::{Actor, ActorRef, AuditId, Permission},
+    chat::{InboundMessage, OutboundMessage},
+    live::LiveKind,
+    model::{Actor, ActorRef, ChangeId, ChangeKind, DeliveryState, Permission, Subject},
 };
 
 use crate::support::World;
@@ -149,23 +149,23 @@ fn a_disabled_user_s_tokens_are_refused() {
 }
 
 #[test]
-fn live_events_follow_the_audit_log_and_resume_after_an_id() {
+fn live_events_follow_the_change_feed_and_resume_after_an_id() {
     let world = World::new();
-    let start = world.crm.latest_audit_id(world.org.id).unwrap();
+    let start = world.crm.latest_change(&world.manager).unwrap();
     let customer = world.customer(500, "Ann");
     let order = world.order(&customer, "Landing page", None);
     let batch = world.crm.live_events(&world.manager, start, 100).unwrap();
     let event = batch
         .events
         .iter()
-        .find(|event| event.action == "order.created")
+        .find(|event| event.change == ChangeKind::Created)
         .unwrap();
     assert_eq!(event.kind, LiveKind::Order);
     assert_eq!(event.order, Some(order.id));
     assert_eq!(event.summary, "Landing page");
     assert_eq!(
         batch.cursor,
-        Some(world.crm.latest_audit_id(world.org.id).unwrap())
+        Some(world.crm.latest_change(&world.manager).unwrap())
     );
     let resumed = world
         .crm
@@ -178,7 +178,7 @@ fn live_events_follow_the_audit_log_and_resume_after_an_id() {
         .live_events(&world.manager, batch.cursor.unwrap(), 100)
         .unwrap();
     assert_eq!(next.events.len(), 1);
-    assert_eq!(next.events[0].action, "order.approved");
+    assert_eq!(next.events[0].change, ChangeKind::Updated);
     assert_eq!(next.events[0].stage, Some(world.stage("approved")));
     assert!(next.events[0].id > event.id);
 }
@@ -186,7 +186,7 @@ fn live_events_follow_the_audit_log_and_resume_after_an_id() {
 #[test]
 fn live_events_show_only_what_the_user_may_see() {
     let world = World::new();
-    let start = world.crm.latest_audit_id(world.org.id).unwrap();
+    let start = world.crm.latest_change(&world.manager).unwrap();
     let customer = world.customer(501, "Bob");
     let pending = world.order(&customer, "Pending one", None);
     // A worker sees no order in moderation and no chat.
@@ -224,7 +224,7 @@ fn live_events_show_only_what_the_user_may_see() {
 fn the_assignee_sees_the_messages_of_their_order_through_the_grant() {
     let world = World::new();
     let order = world.assigned_order(502);
-    let start = world.crm.latest_audit_id(world.org.id).unwrap();
+    let start = world.crm.latest_change(&world.manager).unwrap();
     let customer = Actor::customer(world.org.id, order.customer);
     for (about, text) in [(Some(order.id), "about the order"), (None, "general")] {
         world
@@ -257,7 +257,79 @@ fn a_disabled_user_s_live_stream_is_refused() {
         .unwrap();
     let error = world
         .crm
-        .live_events(&world.worker, AuditId::new(0), 10)
+        .live_events(&world.worker, ChangeId::new(0), 10)
         .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+}
+
+#[test]
+fn a_message_s_delivery_state_reaches_the_live_feed() {
+    let world = World::new();
+    let customer = world.customer(503, "Dina");
+    let customer_id = World::customer_id(&customer);
+    let sent = world
+        .crm
+        .post_outbound(
+            &world.manager,
+            OutboundMessage {
+                customer: customer_id,
+                order: None,
+                text: "your order is ready".into(),
+                attachments: vec![],
+            },
+        )
+        .unwrap();
+    let start = world.crm.latest_change(&world.manager).unwrap();
+    let item = world
+        .outbox()
+        .into_iter()
+        .find(|item| item.payload.message() == Some(sent.id))
+        .unwrap();
+    world
+        .crm
+        .outbox_delivered(world.org.id, item.id, Some(77))
+        .unwrap();
+    let batch = world.crm.live_events(&world.manager, start, 100).unwrap();
+    assert_eq!(batch.events.len(), 1, "{batch:?}");
+    let event = &batch.events[0];
+    assert_eq!(
+        (event.kind, event.change, event.message, event.delivery),
+        (
+            LiveKind::Message,
+            ChangeKind::Delivery,
+            Some(sent.id),
+            Some(DeliveryState::Sent)
+        )
+    );
+    // A repeated report changes nothing and records no change.
+    world
+        .crm
+        .outbox_delivered(world.org.id, item.id, Some(77))
+        .unwrap();
+    let again = world.crm.live_events(&world.manager, start, 100).unwrap();
+    assert_eq!(again.events.len(), 1);
+}
+
+#[test]
+fn every_order_use_case_records_a_typed_change_beside_its_audit_entry() {
+    let world = World::new();
+    let start = world.crm.latest_change(&world.admin).unwrap();
+    let customer = world.customer(504, "Eve");
+    let order = world.order(&customer, "Shop bot", None);
+    world.crm.approve_order(&world.manager, order.id).unwrap();
+    let changes = world.crm.changes(&world.admin, start, 100).unwrap();
+    let about_order: Vec<(Subject, ChangeKind)> = changes
+        .into_iter()
+        .filter(|change| change.subject == Subject::Order(order.id))
+        .map(|change| (change.subject, change.kind))
+        .collect();
+    assert_eq!(
+        about_order,
+        [
+            (Subject::Order(order.id), ChangeKind::Created),
+            (Subject::Order(order.id), ChangeKind::Updated)
+        ]
+    );
+    let error = world.crm.changes(&world.worker, start, 100).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
 }

@@ -2,8 +2,12 @@
 
 use crm_lib::{
     Crm, Page, SCHEMA_VERSION,
+    audit::AuditFilter,
     chat::InboundMessage,
-    model::{Actor, Attachment, CustomerId, MediaKind, Money, OrderId, TelegramUserId},
+    model::{
+        Actor, Attachment, AuditAction, CustomerId, Language, MediaKind, Money, OrderId, Subject,
+        TelegramUserId,
+    },
     orders::{NewOrder, OrderFilter},
 };
 
@@ -87,12 +91,12 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
 }
 
 #[test]
-fn a_schema_1_file_migrates_through_2_to_3_and_verifies_clean() {
+fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    assert_eq!(SCHEMA_VERSION, 3);
-    assert_eq!(crm.stats().unwrap().schema_version, Some(3));
+    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(crm.stats().unwrap().schema_version, Some(4));
     let report = crm.verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(
@@ -131,4 +135,33 @@ fn a_schema_1_file_migrates_through_2_to_3_and_verifies_clean() {
     assert!(crm.read_visible_media(&customer, media.hash).is_ok());
     let report = crm.verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
+}
+
+#[test]
+fn records_of_the_first_version_read_as_today_s_types() {
+    let (_dir, path) = legacy_copy();
+    let crm = Crm::open(&path).unwrap();
+    let org = crm.organization_by_slug("legacy").unwrap();
+    // Stage names of English and Russian fields are a localized name now.
+    let pending = org.pipeline.stage_by_key("pending").unwrap();
+    assert_eq!(pending.name(Language::EN), "Pending moderation");
+    assert_eq!(pending.name(Language::RU), "На модерации");
+    assert_eq!(org.settings.locale, Language::EN);
+    // Audit entries in words have a typed action and record, and schema 4 indexed them by
+    // record.
+    let log = crm
+        .read(|view| {
+            crm_lib::audit::audit_in(
+                view,
+                &Actor::system(org.id),
+                &AuditFilter {
+                    subject: Some(Subject::Organization),
+                    ..AuditFilter::default()
+                },
+                Page::first(10),
+            )
+        })
+        .unwrap();
+    assert_eq!(log.items.len(), 1, "{log:?}");
+    assert_eq!(log.items[0].action, AuditAction::OrganizationCreated);
 }

@@ -4,8 +4,8 @@
 use crm_lib::{
     ErrorKind, Page,
     model::{
-        BidState, Event, Money, OrderId, OutboxPayload, Permission, Recipient, StageId,
-        TelegramUserId,
+        BidState, Event, Language, Localized, Money, OrderId, OutboxPayload, Permission, Recipient,
+        StageId, TelegramUserId,
     },
     orders::{AssignTo, NewOrder, OrderFilter},
     org::StageUpdate,
@@ -732,8 +732,7 @@ fn a_stage_is_renamed_and_recoloured_without_touching_its_orders() {
     let order = world.approved_order(1030, None);
     let approved = world.stage("approved");
     let update = StageUpdate {
-        name_en: "Accepted".into(),
-        name_ru: "Принят".into(),
+        name: Localized::new("Accepted").with(Language::RU, "Принят"),
         color: "#112233".into(),
     };
     let error = world
@@ -768,8 +767,8 @@ fn a_stage_is_renamed_and_recoloured_without_touching_its_orders() {
     let stage = org.pipeline.stage(approved).unwrap();
     assert_eq!(
         (
-            stage.name_en.as_str(),
-            stage.name_ru.as_str(),
+            stage.name(Language::EN),
+            stage.name(Language::RU),
             stage.color.as_str()
         ),
         ("Accepted", "Принят", "#112233")

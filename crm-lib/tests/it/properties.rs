@@ -260,7 +260,7 @@ proptest! {
     #[test]
     fn after_any_sequence_of_use_cases_every_index_agrees_with_the_records(ops in proptest::collection::vec(op(), 1..40)) {
         let world = World::new();
-        let markers: Vec<MarkerId> = ["Rust", "Go"].iter().map(|name| world.crm.create_marker(&world.admin, name, "#123456").unwrap().id).collect();
+        let markers: Vec<MarkerId> = ["Rust", "Go"].iter().map(|name| world.crm.create_marker(&world.admin, *name, "#123456").unwrap().id).collect();
         let mut customers = vec![world.customer(9_999, "First")];
         for op in &ops {
             apply(&world, &mut customers, &markers, op);

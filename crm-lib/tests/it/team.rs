@@ -5,7 +5,9 @@
 use crm_lib::{
     ErrorKind, Page,
     audit::{AuditFilter, audit_in},
-    model::{Actor, MarkerId, Permission, PermissionSet, Role, RoleId, UserId, UserStatus},
+    model::{
+        Actor, MarkerId, Permission, PermissionSet, Role, RoleId, Subject, UserId, UserStatus,
+    },
     orders::OrderFilter,
     team::NewUser,
 };
@@ -14,8 +16,9 @@ use crate::support::{World, password};
 
 /// The audit actions about `entity`, oldest first.
 fn actions_about(world: &World, entity: &str) -> Vec<String> {
+    let subject = Subject::parse_legacy(entity);
     let filter = AuditFilter {
-        entity: Some(entity.to_string()),
+        subject: Some(subject),
         ..AuditFilter::default()
     };
     let mut entries = world
@@ -24,7 +27,10 @@ fn actions_about(world: &World, entity: &str) -> Vec<String> {
         .unwrap()
         .items;
     entries.sort_by_key(|entry| entry.id);
-    entries.into_iter().map(|entry| entry.action).collect()
+    entries
+        .into_iter()
+        .map(|entry| entry.action.as_str().to_string())
+        .collect()
 }
 
 fn role_named(world: &World, name: &str) -> Role {

@@ -84,7 +84,7 @@ impl OrderView {
             |stage| StageRef {
                 id: stage.id.get(),
                 key: stage.key.clone(),
-                name: stage.name_en.clone(),
+                name: stage.name(crm_lib::model::Language::default()).to_string(),
             },
         );
         OrderView {

@@ -1,6 +1,6 @@
 //! Administration pages: users (create with a one-time password, roles, disable), roles
 //! (permissions, custom roles), markers with colours, payment methods, organization settings
-//! (with the write-only bot token) and the audit log.
+//! (with the write-only bot token).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -8,11 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
-    ErrorKind, Page,
-    audit::AuditFilter,
+    ErrorKind,
     model::{
-        ActorRef, Language, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId,
-        Timestamp, UserId, UserStatus,
+        Language, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId, UserId,
+        UserStatus,
     },
     org::{SettingsUpdate, StageUpdate},
     team::NewUser,
@@ -24,7 +23,7 @@ use crate::AppState;
 use crate::web::auth::Staff;
 use crate::web::csrf;
 use crate::web::error::AppError;
-use crate::web::i18n::{tr, when};
+use crate::web::i18n::tr;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 /// The administration routes.
@@ -41,7 +40,6 @@ pub fn routes() -> Router<AppState> {
         .route("/payment-methods/{id}/active", post(method_active))
         .route("/settings", get(settings).post(save_settings))
         .route("/settings/stages/{id}", post(save_stage))
-        .route("/audit", get(audit))
 }
 
 /// `?done=`.
@@ -559,7 +557,7 @@ async fn markers_page(
                 @for marker in &markers {
                     li {
                         span.swatch style={ "background:" (marker.color) } {}
-                        " " (marker.name) " " code.muted { (marker.color) }
+                        " " (marker.name.get(staff.language)) " " code.muted { (marker.color) }
                     }
                 }
             }
@@ -591,9 +589,11 @@ async fn create_marker(
     Form(form): Form<MarkerForm>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
-    let (actor, name, color) = (staff.actor.clone(), form.name.clone(), form.color.clone());
+    // A marker is named in the language its creator works in; the others fall back to it.
+    let name = crm_lib::model::Localized::default().with(staff.language, form.name.clone());
+    let (actor, color) = (staff.actor.clone(), form.color.clone());
     match state
-        .blocking(move |crm| Ok(crm.create_marker(&actor, &name, &color)))
+        .blocking(move |crm| Ok(crm.create_marker(&actor, name, &color)))
         .await?
     {
         Ok(_) => Ok(Redirect::to("/markers?done=marker_created").into_response()),
@@ -837,7 +837,7 @@ async fn settings_page(
                 }
                 label { (staff.t("settings.locale"))
                     select name="locale" {
-                        @for option in [Language::En, Language::Ru] {
+                        @for option in [Language::EN, Language::RU] {
                             option value=(option.code()) selected[form.locale == option.code()] { (tr(option, "language.name")) }
                         }
                     }
@@ -880,8 +880,9 @@ async fn settings_page(
                                 summary { (staff.t("settings.edit_stage")) }
                                 form.form.inline method="post" action={ "/settings/stages/" (stage.id) } {
                                     (csrf_field(staff))
-                                    label { "EN" input type="text" name="name_en" value=(stage.name_en) required maxlength="40"; }
-                                    label { "RU" input type="text" name="name_ru" value=(stage.name_ru) required maxlength="40"; }
+                                    @for other in Language::all() {
+                                        label { (other.code().to_uppercase()) input type="text" name={ "name_" (other.code()) } value=(stage.name.exact(other).unwrap_or_default()) required[other == Language::default()] maxlength="40"; }
+                                    }
                                     label { (staff.t("settings.stage_color")) input type="color" name="color" value=(stage.color); }
                                     button type="submit" { (staff.t("form.save")) }
                                 }
@@ -966,11 +967,10 @@ struct StageForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
-    name_en: String,
-    #[serde(default)]
-    name_ru: String,
-    #[serde(default)]
     color: String,
+    /// `name_<language code>` for every language.
+    #[serde(flatten)]
+    names: std::collections::HashMap<String, String>,
 }
 
 /// `POST /settings/stages/{id}`: rename and recolour a stage (crm-lib checks
@@ -987,9 +987,14 @@ async fn save_stage(
         .parse()
         .map(StageId::new)
         .map_err(|_| AppError::not_found(format!("stage {id:?} not found")))?;
+    let mut name = crm_lib::model::Localized::default();
+    for language in Language::all() {
+        if let Some(text) = form.names.get(&format!("name_{}", language.code())) {
+            name.set(language, text.trim());
+        }
+    }
     let update = StageUpdate {
-        name_en: form.name_en,
-        name_ru: form.name_ru,
+        name,
         color: form.color,
     };
     let actor = staff.actor.clone();
@@ -1004,166 +1009,4 @@ async fn save_stage(
             Ok((status, markup).into_response())
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Audit log.
-
-/// The audit filters.
-#[derive(Debug, Default, Deserialize)]
-pub struct AuditQuery {
-    #[serde(default)]
-    actor: Option<String>,
-    #[serde(default)]
-    action: Option<String>,
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(default)]
-    to: Option<String>,
-    #[serde(default)]
-    after: Option<String>,
-}
-
-fn parse_actor(text: &str) -> Option<ActorRef> {
-    let text = text.trim();
-    if text == "system" {
-        return Some(ActorRef::System);
-    }
-    let (kind, id) = text.split_once(':')?;
-    let id = id.trim().parse().ok()?;
-    match kind {
-        "user" => Some(ActorRef::Staff(UserId::new(id))),
-        "customer" => Some(ActorRef::Customer(crm_lib::model::CustomerId::new(id))),
-        _ => None,
-    }
-}
-
-fn day_start(text: Option<&str>) -> Result<Option<Timestamp>, crm_lib::Error> {
-    match text.map(str::trim).filter(|text| !text.is_empty()) {
-        Some(text) => {
-            let date = crm_lib::model::Date::parse("date", text)?;
-            Ok(Some(date.start()))
-        }
-        None => Ok(None),
-    }
-}
-
-async fn audit(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(query): Query<AuditQuery>,
-) -> Result<Response, AppError> {
-    let from = day_start(query.from.as_deref());
-    let to = day_start(query.to.as_deref()).map(|to| to.map(|at| at.plus_millis(86_399_999)));
-    let (from, to) = match (from, to) {
-        (Ok(from), Ok(to)) => (from, to),
-        (Err(error), _) | (_, Err(error)) => {
-            return Err(AppError::from(error));
-        }
-    };
-    let filter = AuditFilter {
-        actor: query.actor.as_deref().and_then(parse_actor),
-        action: query
-            .action
-            .as_deref()
-            .map(str::trim)
-            .filter(|action| !action.is_empty())
-            .map(str::to_string),
-        from,
-        to,
-        ..AuditFilter::default()
-    };
-    let page_request = match query.after.as_deref().and_then(|after| after.parse().ok()) {
-        Some(after) => Page::after(after, 100),
-        None => Page::first(100),
-    };
-    let actor = staff.actor.clone();
-    let (entries, names) = state
-        .blocking(move |crm| {
-            crm.read(|view| {
-                Ok((
-                    crm_lib::audit::audit_in(view, &actor, &filter, page_request)?,
-                    crm_lib::team::staff_names_in(view, &actor)?,
-                ))
-            })
-        })
-        .await?;
-    let who = |actor: &ActorRef| match actor {
-        ActorRef::Staff(id) => names
-            .iter()
-            .find(|name| name.id == *id)
-            .map_or_else(|| actor.to_string(), |name| name.username.clone()),
-        other => other.to_string(),
-    };
-    let mut base = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in [
-        ("actor", &query.actor),
-        ("action", &query.action),
-        ("from", &query.from),
-        ("to", &query.to),
-    ] {
-        if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
-            base.append_pair(key, value);
-        }
-    }
-    let base = base.finish();
-    let chosen_actor = query.actor.clone().unwrap_or_default();
-    Ok(page(
-        &staff,
-        &staff.t("audit.title"),
-        Nav::Audit,
-        html! {
-            form.filters method="get" action="/audit" {
-                label { (staff.t("audit.actor"))
-                    select name="actor" {
-                        option value="" { (staff.t("orders.any")) }
-                        option value="system" selected[chosen_actor == "system"] { "system" }
-                        @for name in &names {
-                            @let value = format!("user:{}", name.id);
-                            option value=(value) selected[chosen_actor == value] { (name.username) }
-                        }
-                    }
-                }
-                label { (staff.t("audit.action"))
-                    input type="text" name="action" value=(query.action.as_deref().unwrap_or("")) placeholder="order.";
-                }
-                label { (staff.t("audit.from"))
-                    input type="date" name="from" value=(query.from.as_deref().unwrap_or(""));
-                }
-                label { (staff.t("audit.to"))
-                    input type="date" name="to" value=(query.to.as_deref().unwrap_or(""));
-                }
-                button type="submit" { (staff.t("orders.filter")) }
-            }
-            table.audit {
-                thead { tr {
-                    th { (staff.t("audit.when")) }
-                    th { (staff.t("audit.actor")) }
-                    th { (staff.t("audit.action")) }
-                    th { (staff.t("audit.entity")) }
-                    th { (staff.t("audit.summary")) }
-                    th { "IP" }
-                } }
-                tbody {
-                    @for entry in &entries.items {
-                        tr {
-                            td { (when(entry.at)) }
-                            td { (who(&entry.actor)) }
-                            td { code { (entry.action) } }
-                            td { (entry.entity) }
-                            td { (entry.summary) }
-                            td { (entry.ip.as_deref().unwrap_or("")) }
-                        }
-                    }
-                }
-            }
-            @if entries.items.is_empty() { p.muted { (staff.t("audit.none")) } }
-            nav.pager {
-                @if let Some(next) = entries.next {
-                    a rel="next" href={ "/audit?" (base) "&after=" (next) } { (staff.t("orders.next_page")) }
-                }
-            }
-        },
-    )
-    .into_response())
 }

@@ -1,6 +1,7 @@
 //! The staff pages, one module per area, each with its `routes()`.
 
 pub mod admin;
+pub mod audit;
 pub mod board;
 pub mod dashboard;
 pub mod orders;
@@ -18,4 +19,5 @@ pub fn routes() -> Router<AppState> {
         .merge(orders::routes())
         .merge(board::routes())
         .merge(admin::routes())
+        .merge(audit::routes())
 }

@@ -183,7 +183,7 @@ async fn list(
                     select name="marker" {
                         option value="" { (staff.t("orders.any")) }
                         @for marker in &data.markers {
-                            option value=(marker.id) selected[chosen(&query.marker, marker.id.get())] { (marker.name) }
+                            option value=(marker.id) selected[chosen(&query.marker, marker.id.get())] { (marker.name.get(staff.language)) }
                         }
                     }
                 }
@@ -557,7 +557,7 @@ fn detail_body(
                         dt { (staff.t("orders.markers")) }
                         dd {
                             @for marker in &detail.markers {
-                                span.marker style={ "background:" (marker.color) } { (marker.name) } " "
+                                span.marker style={ "background:" (marker.color) } { (marker.name.get(staff.language)) } " "
                             }
                             @if detail.markers.is_empty() { "—" }
                             @if !all_markers.is_empty() {
@@ -570,7 +570,7 @@ fn detail_body(
                                                 label.check {
                                                     input type="checkbox" name="marker" value=(marker.id)
                                                         checked[order.markers.contains(&marker.id)];
-                                                    span.marker style={ "background:" (marker.color) } { (marker.name) }
+                                                    span.marker style={ "background:" (marker.color) } { (marker.name.get(staff.language)) }
                                                 }
                                             }
                                         }
@@ -739,9 +739,11 @@ fn detail_body(
                 @for entry in &detail.timeline {
                     li {
                         time { (when(entry.at)) }
-                        " " strong { (entry.action) } " "
-                        span.muted { (entry.actor.to_string()) }
-                        @if !entry.summary.is_empty() { " — " (entry.summary) }
+                        " " strong { (crate::web::pages::audit::action_text(staff, entry.action)) } " "
+                        span.muted { (crate::web::pages::audit::actor_name(staff, entry.actor, &detail.timeline_names)) }
+                        @if entry.detail != crm_lib::model::AuditDetail::None {
+                            " — " (crate::web::pages::audit::detail_text(staff, &entry.detail, &detail.timeline_names))
+                        }
                     }
                 }
             }

@@ -96,7 +96,7 @@ async fn render(
                     }
                     label { (staff.t("profile.language"))
                         select name="language" {
-                            @for option in [Language::En, Language::Ru] {
+                            @for option in [Language::EN, Language::RU] {
                                 option value=(option.code()) selected[option == language] {
                                     (tr(option, "language.name"))
                                 }

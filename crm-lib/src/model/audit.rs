@@ -1,0 +1,458 @@
+//! The audit log's records and the change feed: what each write transaction records beside
+//! its effects (SPEC section 3.1, "Typed change feed").
+//!
+//! An [`AuditEntry`] is for people: who did what ([`AuditAction`], a stable string such as
+//! `order.stage_changed`) to which record ([`Subject`]), with typed details ([`AuditDetail`])
+//! that a page renders in its reader's language, with names. A [`Change`] is for programs: the
+//! browser's live updates read the changes after their cursor and never parse audit text.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, MarkerId, MessageId, Money, OrderId,
+    PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+};
+
+macro_rules! audit_actions {
+    ($($(#[$meta:meta])* $variant:ident = $text:literal,)*) => {
+        /// What an audit entry records. The string form ([`AuditAction::as_str`]) is stable:
+        /// it is what the store keeps, what exports write and what filters match, so a
+        /// variant may be added but never renamed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum AuditAction {
+            $($(#[$meta])* $variant,)*
+        }
+
+        impl AuditAction {
+            /// Every action, in declaration order.
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant,)*];
+
+            /// The stable string form (`order.stage_changed`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+audit_actions! {
+    /// An organization was created (first start, `crm init`).
+    OrganizationCreated = "organization.created",
+    /// Organization settings changed.
+    OrganizationSettingsChanged = "organization.settings_changed",
+    /// A pipeline stage was renamed or recoloured.
+    PipelineStageChanged = "pipeline.stage_changed",
+    /// A staff account was created.
+    UserCreated = "user.created",
+    /// A staff account was disabled.
+    UserDisabled = "user.disabled",
+    /// A staff account was enabled again.
+    UserEnabled = "user.enabled",
+    /// A user's roles changed.
+    UserRolesChanged = "user.roles_changed",
+    /// A user's skill markers changed.
+    UserMarkersChanged = "user.markers_changed",
+    /// A password was set or changed.
+    UserPasswordChanged = "user.password_changed",
+    /// A user changed their own profile.
+    UserProfileChanged = "user.profile_changed",
+    /// A Telegram link code was issued.
+    UserLinkCodeCreated = "user.link_code_created",
+    /// A Telegram account was linked to a user.
+    UserTelegramLinked = "user.telegram_linked",
+    /// A user logged in.
+    UserLoggedIn = "user.logged_in",
+    /// A user logged out.
+    UserLoggedOut = "user.logged_out",
+    /// A session was ended by its user or an administrator.
+    UserSessionRevoked = "user.session_revoked",
+    /// A role was created.
+    RoleCreated = "role.created",
+    /// A role's permissions changed.
+    RolePermissionsChanged = "role.permissions_changed",
+    /// A marker was created.
+    MarkerCreated = "marker.created",
+    /// A customer appeared (through the bot, the API, an import).
+    CustomerCreated = "customer.created",
+    /// A customer chose another language.
+    CustomerLanguageChanged = "customer.language_changed",
+    /// A customer can be reached again (wrote to the bot after blocking it).
+    CustomerReachable = "customer.reachable",
+    /// A customer blocked the bot: nothing more is sent to them.
+    CustomerUnreachable = "customer.unreachable",
+    /// An order was created.
+    OrderCreated = "order.created",
+    /// An order was imported from CSV.
+    OrderImported = "order.imported",
+    /// An order passed moderation.
+    OrderApproved = "order.approved",
+    /// An order was rejected in moderation.
+    OrderRejected = "order.rejected",
+    /// An order moved to another stage.
+    OrderStageChanged = "order.stage_changed",
+    /// An order was assigned.
+    OrderAssigned = "order.assigned",
+    /// A customer deleted their order.
+    OrderDeleted = "order.deleted",
+    /// An order's markers changed.
+    OrderMarkersChanged = "order.markers_changed",
+    /// A bid was placed on an order.
+    BidPlaced = "bid.placed",
+    /// Payment details were sent for an order.
+    PaymentSent = "payment.sent",
+    /// A payment method was created.
+    PaymentMethodCreated = "payment_method.created",
+    /// A payment method was switched on again.
+    PaymentMethodActivated = "payment_method.activated",
+    /// A payment method was switched off.
+    PaymentMethodDeactivated = "payment_method.deactivated",
+    /// A customer's message arrived.
+    MessageReceived = "message.received",
+    /// Staff sent a message to a customer.
+    MessageSent = "message.sent",
+    /// Staff read a conversation.
+    ConversationRead = "conversation.read",
+    /// An API token was created.
+    ApiTokenCreated = "api_token.created",
+    /// An API token was revoked.
+    ApiTokenRevoked = "api_token.revoked",
+    /// The demo data was loaded.
+    DemoLoaded = "demo.loaded",
+}
+
+impl AuditAction {
+    /// The action whose string form is `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        AuditAction::ALL
+            .iter()
+            .copied()
+            .find(|action| action.as_str() == text)
+    }
+
+    /// The part before the dot (`order` of `order.created`): what kind of record it is about.
+    pub fn area(self) -> &'static str {
+        self.as_str().split('.').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AuditAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AuditAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        AuditAction::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown audit action {text:?}")))
+    }
+}
+
+/// The record an audit entry or a change is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Subject {
+    /// The organization itself (settings, pipeline).
+    Organization,
+    /// A staff user.
+    User(UserId),
+    /// A role.
+    Role(RoleId),
+    /// A marker.
+    Marker(MarkerId),
+    /// A customer (their profile).
+    Customer(CustomerId),
+    /// A customer's conversation with the team (unread state, the list's order).
+    Conversation(CustomerId),
+    /// An order.
+    Order(OrderId),
+    /// A chat message.
+    Message(MessageId),
+    /// A payment method.
+    PaymentMethod(PaymentMethodId),
+    /// An API token.
+    ApiToken(ApiTokenId),
+    /// A record an entry of an older version named in words that no longer parse.
+    Other(String),
+}
+
+impl Subject {
+    /// Parses the words older entries named their record with (`order 42`).
+    pub fn parse_legacy(text: &str) -> Subject {
+        let parsed = text.rsplit_once(' ').and_then(|(kind, id)| {
+            let id: u64 = id.parse().ok()?;
+            Some(match kind {
+                "organization" => Subject::Organization,
+                "user" => Subject::User(UserId(id)),
+                "role" => Subject::Role(RoleId(id)),
+                "marker" => Subject::Marker(MarkerId(id)),
+                "customer" => Subject::Customer(CustomerId(id)),
+                "order" => Subject::Order(OrderId(id)),
+                "message" => Subject::Message(MessageId(id)),
+                "payment method" => Subject::PaymentMethod(PaymentMethodId(id)),
+                "api token" => Subject::ApiToken(ApiTokenId(id)),
+                _ => return None,
+            })
+        });
+        parsed.unwrap_or_else(|| Subject::Other(text.to_string()))
+    }
+
+    /// The kind of record in words (`order`), as exports and filters name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Organization => "organization",
+            Subject::User(_) => UserId::LABEL,
+            Subject::Role(_) => RoleId::LABEL,
+            Subject::Marker(_) => MarkerId::LABEL,
+            Subject::Customer(_) => CustomerId::LABEL,
+            Subject::Conversation(_) => "conversation",
+            Subject::Order(_) => OrderId::LABEL,
+            Subject::Message(_) => MessageId::LABEL,
+            Subject::PaymentMethod(_) => PaymentMethodId::LABEL,
+            Subject::ApiToken(_) => ApiTokenId::LABEL,
+            Subject::Other(_) => "record",
+        }
+    }
+
+    /// The record's id, when it has one.
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            Subject::Organization | Subject::Other(_) => None,
+            Subject::User(id) => Some(id.0),
+            Subject::Role(id) => Some(id.0),
+            Subject::Marker(id) => Some(id.0),
+            Subject::Customer(id) | Subject::Conversation(id) => Some(id.0),
+            Subject::Order(id) => Some(id.0),
+            Subject::Message(id) => Some(id.0),
+            Subject::PaymentMethod(id) => Some(id.0),
+            Subject::ApiToken(id) => Some(id.0),
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    /// `order 42`: the stable words exports write.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self, self.id()) {
+            (Subject::Other(text), _) => f.write_str(text),
+            (_, Some(id)) => write!(f, "{} {id}", self.kind()),
+            (_, None) => f.write_str(self.kind()),
+        }
+    }
+}
+
+/// What an audit entry says beyond its action and subject, typed so that a page can show it
+/// in its reader's language and with names instead of ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditDetail {
+    /// Nothing more.
+    None,
+    /// Words as written: a name, a reason, a template; also every detail of entries written
+    /// before details were typed.
+    Text(String),
+    /// An order was created with this title for this customer.
+    OrderCreated {
+        /// The title.
+        title: String,
+        /// The customer.
+        customer: CustomerId,
+    },
+    /// An order moved between stages (approval and rejection too).
+    StageMove {
+        /// The stage it left.
+        from: StageId,
+        /// The stage it entered.
+        to: StageId,
+        /// The reason given, for a rejection.
+        reason: Option<String>,
+    },
+    /// An order was assigned.
+    Assigned {
+        /// The assignee.
+        user: UserId,
+        /// The agreed price (the chosen bid's), when there is one.
+        price: Option<Money>,
+    },
+    /// A bid was placed.
+    Bid {
+        /// The bid.
+        bid: BidId,
+        /// Its price.
+        price: Money,
+    },
+    /// Payment details were sent.
+    Payment {
+        /// The payment method's name.
+        method: String,
+        /// The amount asked.
+        amount: Money,
+    },
+    /// A chat message was written.
+    Message {
+        /// Whose conversation.
+        customer: CustomerId,
+        /// The order it is about, when there is one.
+        order: Option<OrderId>,
+        /// Its length in characters.
+        chars: u32,
+        /// How many files it carries.
+        files: u32,
+    },
+    /// A conversation was read.
+    Read {
+        /// How many messages were unread.
+        unread: u32,
+    },
+    /// The markers an order or a user has now.
+    Markers {
+        /// The markers.
+        markers: Vec<MarkerId>,
+    },
+}
+
+impl fmt::Display for AuditDetail {
+    /// The detail in plain English words with ids, for exports and the command line; pages
+    /// render the typed value in the reader's language instead.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditDetail::None => Ok(()),
+            AuditDetail::Text(text) => f.write_str(text),
+            AuditDetail::OrderCreated { title, customer } => {
+                write!(f, "{title:?} for customer {customer}")
+            }
+            AuditDetail::StageMove { from, to, reason } => {
+                write!(f, "stage {from} -> {to}")?;
+                match reason {
+                    Some(reason) => write!(f, ": {reason}"),
+                    None => Ok(()),
+                }
+            }
+            AuditDetail::Assigned { user, price } => match price {
+                Some(price) => write!(f, "assignee user {user} at {price}"),
+                None => write!(f, "assignee user {user}"),
+            },
+            AuditDetail::Bid { bid, price } => write!(f, "bid {bid}: {price}"),
+            AuditDetail::Payment { method, amount } => write!(f, "{amount} by {method}"),
+            AuditDetail::Message {
+                customer,
+                order,
+                chars,
+                files,
+            } => {
+                write!(f, "customer {customer}")?;
+                if let Some(order) = order {
+                    write!(f, " about order {order}")?;
+                }
+                write!(f, ": {chars} characters, {files} files")
+            }
+            AuditDetail::Read { unread } => write!(f, "{unread} unread -> 0"),
+            AuditDetail::Markers { markers } => {
+                let ids: Vec<String> = markers.iter().map(ToString::to_string).collect();
+                if ids.is_empty() {
+                    f.write_str("no markers")
+                } else {
+                    write!(f, "markers {}", ids.join(", "))
+                }
+            }
+        }
+    }
+}
+
+/// One line of the audit log: who did what to which record, when and from where (Django
+/// operator seed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The id; ids grow with time.
+    pub id: AuditId,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: ActorRef,
+    /// What.
+    pub action: AuditAction,
+    /// To which record.
+    pub subject: Subject,
+    /// The particulars.
+    pub detail: AuditDetail,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Client identification.
+    pub user_agent: Option<String>,
+}
+
+/// A change's number in its organization's feed: increasing, across restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ChangeId(pub(crate) u64);
+
+impl ChangeId {
+    /// The change with this number (0 means "before every change").
+    pub const fn new(raw: u64) -> Self {
+        ChangeId(raw)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ChangeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What happened to a [`Subject`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChangeKind {
+    /// It was created.
+    Created,
+    /// It changed (stage, assignee, bids, payment, markers...).
+    Updated,
+    /// It was deleted.
+    Deleted,
+    /// A message's delivery state changed (pending -> sent or failed).
+    Delivery,
+    /// A conversation was read.
+    Read,
+}
+
+impl ChangeKind {
+    /// `created`, `updated`, `deleted`, `delivery` or `read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Updated => "updated",
+            ChangeKind::Deleted => "deleted",
+            ChangeKind::Delivery => "delivery",
+            ChangeKind::Read => "read",
+        }
+    }
+}
+
+/// One entry of the change feed: a write transaction records one per record it changed that
+/// someone may be watching, beside its audit entry (delivery bookkeeping, which writes no
+/// audit entry, records one too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Its number.
+    pub id: ChangeId,
+    /// When.
+    pub at: Timestamp,
+    /// Which record.
+    pub subject: Subject,
+    /// What happened to it.
+    pub kind: ChangeKind,
+}
