@@ -335,7 +335,7 @@ impl Money {
     pub const MAX: Money = Money(10_000_000_000_000);
 
     /// Parses a decimal amount such as `1500`, `1500.5`, `1 500,50` or `1500.00`: digits,
-    /// optional spaces as thousands separators, one optional `.` or `,` with at most two
+    /// optional spaces (plain, no-break or narrow no-break) as thousands separators, one optional `.` or `,` with at most two
     /// decimals. Negative amounts are refused.
     ///
     /// # Errors
@@ -352,7 +352,7 @@ impl Money {
         let cleaned: String = text
             .trim()
             .chars()
-            .filter(|c| *c != ' ' && *c != '\u{a0}')
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
             .collect();
         if cleaned.is_empty() {
             return Err(bad());
@@ -391,6 +391,41 @@ impl Money {
     /// Minor units.
     pub const fn minor(self) -> i64 {
         self.0
+    }
+
+    /// The amount as a reader of `language` writes it, always with two decimals: English
+    /// `25,000.50`, Russian `25 000,50` (a no-break space U+00A0 between thousands, as the
+    /// Unicode CLDR has it for Russian, so a line never breaks inside a number, and a
+    /// decimal comma). For showing only: forms keep the plain `25000.50` of [`Money`]'s
+    /// `Display`, which [`Money::parse`] reads back in either language.
+    pub fn format(self, language: Language) -> String {
+        let (group, decimal) = match language {
+            Language::En => (',', '.'),
+            Language::Ru => ('\u{a0}', ','),
+        };
+        let abs = self.0.unsigned_abs();
+        let whole = (abs / 100).to_string();
+        let mut out = String::with_capacity(whole.len() + whole.len() / 3 * 2 + 5);
+        if self.0 < 0 {
+            out.push('-');
+        }
+        for (index, digit) in whole.chars().enumerate() {
+            if index > 0 && (whole.len() - index) % 3 == 0 {
+                out.push(group);
+            }
+            out.push(digit);
+        }
+        out.push(decimal);
+        let cents = abs % 100;
+        out.push(char::from(b'0' + (cents / 10) as u8));
+        out.push(char::from(b'0' + (cents % 10) as u8));
+        out
+    }
+
+    /// [`Money::format`] followed by the currency code: `25,000.50 USD`, `25 000,50 USD`
+    /// (a no-break space before the code, so it stays beside the number).
+    pub fn format_with(self, language: Language, currency: &str) -> String {
+        format!("{}\u{a0}{currency}", self.format(language))
     }
 }
 
@@ -450,5 +485,55 @@ impl Language {
             Language::En => "en",
             Language::Ru => "ru",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_formatted_in_the_readers_language() {
+        assert_eq!(Money(2_500_050).format(Language::En), "25,000.50");
+        assert_eq!(Money(2_500_050).format(Language::Ru), "25\u{a0}000,50");
+        assert_eq!(Money(0).format(Language::En), "0.00");
+        assert_eq!(Money(5).format(Language::Ru), "0,05");
+        assert_eq!(Money(99_999).format(Language::En), "999.99");
+        assert_eq!(Money(100_000).format(Language::En), "1,000.00");
+        assert_eq!(
+            Money::MAX.format(Language::En),
+            "100,000,000,000.00",
+            "the largest accepted amount"
+        );
+        assert_eq!(Money(-123_456_789).format(Language::En), "-1,234,567.89");
+        assert_eq!(
+            Money(i64::MIN).format(Language::En),
+            "-92,233,720,368,547,758.08",
+            "no overflow at the extreme"
+        );
+        assert_eq!(
+            Money(150_000).format_with(Language::Ru, "RUB"),
+            "1\u{a0}500,00\u{a0}RUB"
+        );
+        assert_eq!(
+            Money(150_000).format_with(Language::En, "USD"),
+            "1,500.00\u{a0}USD"
+        );
+    }
+
+    #[test]
+    fn russian_formatted_money_parses_back() {
+        for amount in [Money(0), Money(5), Money(2_500_050), Money::MAX] {
+            assert_eq!(
+                Money::parse("amount", &amount.format(Language::Ru)).ok(),
+                Some(amount)
+            );
+            assert_eq!(Money::parse("amount", &amount.to_string()).ok(), Some(amount));
+        }
+        assert_eq!(
+            Money::parse("amount", "25\u{202f}000,50").ok(),
+            Some(Money(2_500_050)),
+            "a narrow no-break space separates thousands too"
+        );
     }
 }
