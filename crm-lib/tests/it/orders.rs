@@ -95,6 +95,23 @@ fn a_new_order_waits_in_moderation_and_linked_moderators_are_notified() {
 }
 
 #[test]
+fn the_moderation_queue_shows_the_newest_orders_first_up_to_the_limit() {
+    let world = World::new();
+    world.lift_order_limit();
+    let customer = world.customer(1010, "Queue");
+    let ids: Vec<OrderId> = (0..4)
+        .map(|index| world.order(&customer, &format!("Queued {index}"), None).id)
+        .collect();
+    let queue = world
+        .crm
+        .read(|view| moderation_queue_in(view, &world.manager, 3))
+        .unwrap();
+    assert_eq!(queue.len(), 1, "the studio has one moderation stage");
+    let shown: Vec<OrderId> = queue[0].1.iter().map(|row| row.order.id).collect();
+    assert_eq!(shown, [ids[3], ids[2], ids[1]]);
+}
+
+#[test]
 fn order_fields_are_checked_and_the_bad_field_is_named() {
     let world = World::new();
     let customer = world.customer(1005, "Petr");
