@@ -87,12 +87,24 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
 }
 
 #[test]
-fn a_schema_1_file_migrates_through_2_to_3_and_verifies_clean() {
+fn a_schema_1_file_migrates_through_2_and_3_to_4_and_verifies_clean() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    assert_eq!(SCHEMA_VERSION, 3);
-    assert_eq!(crm.stats().unwrap().schema_version, Some(3));
+    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(crm.stats().unwrap().schema_version, Some(4));
+    // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
+    // manager manages the payment methods it sends.
+    let legacy = crm.organization_by_slug("legacy").unwrap();
+    let delivered = legacy.pipeline.stage_by_key("delivered").unwrap();
+    assert!(!delivered.payment_allowed);
+    let manager = crm
+        .roles(legacy.id)
+        .unwrap()
+        .into_iter()
+        .find(|role| role.builtin == Some(BuiltinRole::Manager))
+        .unwrap();
+    assert!(manager.permissions.contains(Permission::ManageBilling));
     let report = crm.verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(
