@@ -15,7 +15,7 @@ use super::keys::{self, Key};
 use super::records::OrderV1;
 use super::tables;
 use super::{Tx, View, codec};
-use crate::model::{BuiltinRole, Message, Order, OrgId, Organization, Role, StageKind, Timestamp};
+use crate::model::{Message, Order, OrgId, Organization, Role, StageKind, Timestamp};
 use crate::{Error, Result};
 
 /// The schema version this build writes.
@@ -172,7 +172,7 @@ fn migrate_2_to_3(tx: &Tx<'_>) -> Result<()> {
 ///   only, as the template now says. Stage flags cannot be edited, so a Delivered stage that
 ///   allows payment still holds the old default.
 /// - Built-in roles stored the permissions of their day; they cannot be edited either, and
-///   now hold [`BuiltinRole::permissions`] (the manager gained `manage_billing`).
+///   now hold [`crate::model::BuiltinRole::permissions`] (the manager gained `manage_billing`).
 fn migrate_3_to_4(tx: &Tx<'_>) -> Result<()> {
     let mut orgs: Vec<(Vec<u8>, Organization)> = Vec::new();
     tx.scan(
@@ -296,7 +296,7 @@ mod tests {
     //! set back, then the file is reopened.
 
     use super::*;
-    use crate::model::{Actor, Attachment, MediaKind};
+    use crate::model::{Actor, Attachment, BuiltinRole, MediaKind};
     use crate::services::{chat::InboundMessage, orders::NewOrder};
     use crate::store::ViewExt;
     use crate::{Crm, ErrorKind};
