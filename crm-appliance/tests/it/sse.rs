@@ -69,16 +69,7 @@ async fn a_reconnect_with_last_event_id_gets_exactly_what_it_missed() {
     .await;
 
     let mut events = admin.events(Some(&ready.id)).await;
-    let mut seen = Vec::new();
-    while let Some(event) = events.next_within(Duration::from_secs(2)).await {
-        if event.event != "ready" {
-            seen.push((
-                event.event.clone(),
-                event.json()["action"].as_str().unwrap().to_string(),
-                event.id.parse::<u64>().unwrap(),
-            ));
-        }
-    }
+    let seen = collect(&mut events).await;
     let kinds: Vec<(&str, &str)> = seen
         .iter()
         .map(|(e, a, _)| (e.as_str(), a.as_str()))
@@ -91,6 +82,16 @@ async fn a_reconnect_with_last_event_id_gets_exactly_what_it_missed() {
             ("message", "message.sent")
         ]
     );
+    // A page back from the browser's back/forward cache opens a new stream with ?after=
+    // (it cannot set Last-Event-ID) and gets the same.
+    let mut events = admin.events_after(&ready.id).await;
+    assert_eq!(collect(&mut events).await, seen);
+    // Last-Event-ID, the browser's own reconnection, wins over ?after=.
+    let last = seen.last().unwrap().2.to_string();
+    let mut events = admin
+        .events_at_with(&format!("/events?after={}", ready.id), &last)
+        .await;
+    assert!(collect(&mut events).await.is_empty());
     assert!(
         seen.windows(2).all(|pair| pair[0].2 < pair[1].2),
         "ids increase"
@@ -101,6 +102,22 @@ async fn a_reconnect_with_last_event_id_gets_exactly_what_it_missed() {
     let mut events = admin.events(Some(&last)).await;
     assert_eq!(events.next_within(WAIT).await.unwrap().event, "ready");
     assert!(events.next_within(Duration::from_secs(1)).await.is_none());
+}
+
+/// The events other than `ready` until the stream is quiet for two seconds: (kind, action,
+/// id).
+async fn collect(events: &mut crate::staff::EventStream) -> Vec<(String, String, u64)> {
+    let mut seen = Vec::new();
+    while let Some(event) = events.next_within(Duration::from_secs(2)).await {
+        if event.event != "ready" {
+            seen.push((
+                event.event.clone(),
+                event.json()["action"].as_str().unwrap().to_string(),
+                event.id.parse::<u64>().unwrap(),
+            ));
+        }
+    }
+    seen
 }
 
 #[tokio::test]
