@@ -23,5 +23,6 @@ mod sse;
 mod staff;
 mod startup;
 mod support;
+mod tools;
 mod web_helpers;
 mod webdriver;
