@@ -528,7 +528,10 @@ mod tests {
                 Money::parse("amount", &amount.format(Language::Ru)).ok(),
                 Some(amount)
             );
-            assert_eq!(Money::parse("amount", &amount.to_string()).ok(), Some(amount));
+            assert_eq!(
+                Money::parse("amount", &amount.to_string()).ok(),
+                Some(amount)
+            );
         }
         assert_eq!(
             Money::parse("amount", "25\u{202f}000,50").ok(),

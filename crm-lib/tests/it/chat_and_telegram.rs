@@ -643,10 +643,7 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     assert_eq!(info.amount, Money::from_minor(90_000));
     assert_eq!(
         info.details,
-        format!(
-            "Pay 900,00 USD for order #{} to IBAN DE00 1234",
-            order.id
-        ),
+        format!("Pay 900,00 USD for order #{} to IBAN DE00 1234", order.id),
         "the amount as the customer (Russian) reads it"
     );
 
