@@ -154,7 +154,7 @@ async fn users_page(
                     th { (staff.t("users.roles")) }
                     th { (staff.t("users.status")) }
                     th { "Telegram" }
-                    th {}
+                    th { span.sr-only { (staff.t("table.actions")) } }
                 } }
                 tbody {
                     @for user in &users {
@@ -657,7 +657,7 @@ async fn methods_page(
                     th { (staff.t("methods.name")) }
                     th { (staff.t("methods.template")) }
                     th { (staff.t("users.status")) }
-                    th {}
+                    th { span.sr-only { (staff.t("table.actions")) } }
                 } }
                 tbody {
                     @for method in &methods {
@@ -1158,7 +1158,7 @@ async fn audit(
                 }
             }
             @if entries.items.is_empty() { p.muted { (staff.t("audit.none")) } }
-            nav.pager {
+            nav.pager aria-label=(staff.t("pager.label")) {
                 @if let Some(next) = entries.next {
                     a rel="next" href={ "/audit?" (base) "&after=" (next) } { (staff.t("orders.next_page")) }
                 }

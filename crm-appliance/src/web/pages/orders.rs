@@ -233,7 +233,7 @@ async fn list(
             @if data.rows.items.is_empty() {
                 p.muted { (staff.t("orders.none")) }
             }
-            nav.pager {
+            nav.pager aria-label=(staff.t("pager.label")) {
                 @if query.after.is_some() {
                     a href={ "/orders?" (base) } { (staff.t("orders.first_page")) }
                 }
@@ -531,7 +531,7 @@ fn files_markup(staff: &Staff, files: &[crm_lib::model::Media]) -> Markup {
     let language = staff.language;
     html! {
         @if !files.is_empty() {
-            h3 { (staff.t("orders.attachments")) " (" (files.len()) ")" }
+            h2 { (staff.t("orders.attachments")) " (" (files.len()) ")" }
             ul.order-files {
                 @for (index, file) in files.iter().enumerate() {
                     @let href = format!("/media/{}", file.hash.to_hex());
@@ -641,7 +641,7 @@ fn detail_body(
                         dd { (format!("{value:?}")) }
                     }
                 }
-                h3 { (staff.t("orders.description")) }
+                h2 { (staff.t("orders.description")) }
                 p.description { (order.description) }
                 (files_markup(staff, files))
             }

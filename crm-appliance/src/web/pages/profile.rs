@@ -147,7 +147,7 @@ async fn render(
                         th { (staff.t("profile.session_seen")) }
                         th { "IP" }
                         th { (staff.t("profile.session_browser")) }
-                        th {}
+                        th { span.sr-only { (staff.t("table.actions")) } }
                     } }
                     tbody {
                         @for (hash, session) in &sessions {
