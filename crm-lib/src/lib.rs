@@ -5,7 +5,7 @@
 //! crate decides every rule; the appliance (web and bot) and the `crm` command only parse
 //! input, call one [`Crm`] method and render the result.
 //!
-//! - [`Crm`] is the facade: open a file, then call use cases with an [`Actor`].
+//! - [`Crm`] is the facade: open a file, then call use cases with an [`Actor`](model::Actor).
 //! - Writes go through one group-commit writer: concurrent calls share one durable commit and
 //!   none returns before its data is on disk.
 //! - Every use case checks its rules and the actor's permissions, then writes the record, its

@@ -391,7 +391,7 @@ fn live_event(
 /// The order and chat changes after audit entry `after` that the actor may see, oldest
 /// first: what the browser's live stream sends. Who sees what is decided here with the same
 /// rules as the reads: an order event needs the order to be visible to the actor (see
-/// [`super::order_in`]); a message event needs the conversation (`chat_customers`, or an
+/// [`super::orders::order_in`]); a message event needs the conversation (`chat_customers`, or an
 /// order-level grant on the message's order).
 ///
 /// Examines at most `limit` entries (1..=1000) and reads the record each one names; the
