@@ -260,10 +260,10 @@ mod tests {
     #[test]
     fn amounts_are_written_as_the_recipient_reads_them() {
         let event = Event::OrderCreated {
-            order: crm_lib::OrderId(7),
+            order: crm_lib::model::OrderId::new(7),
             title: "Shop".into(),
             customer_name: "Anna".into(),
-            budget: Some(Money(2_500_050)),
+            budget: Some(Money::from_minor(2_500_050)),
         };
         let (en, _) = notification(&event, Language::En, "USD");
         let (ru, _) = notification(&event, Language::Ru, "RUB");

@@ -15,7 +15,7 @@
 //!   without JavaScript a chip stays the stylesheet's neutral grey with white text, readable
 //!   too.
 
-use crm_lib::Marker;
+use crm_lib::model::Marker;
 use maud::{Markup, html};
 
 /// The text colour for a background.
@@ -170,7 +170,7 @@ mod tests {
             r##"<span class="badge ink-dark" data-bg="#f59e0b">Pending &lt;moderation&gt;</span>"##
         );
         let chip = marker(&Marker {
-            id: crm_lib::MarkerId(1),
+            id: crm_lib::model::MarkerId::new(1),
             name: "Rust".into(),
             color: "#1e3a8a".into(),
         })

@@ -236,7 +236,7 @@ impl ResumeQuery {
         self.after
             .as_deref()
             .and_then(|text| text.trim().parse::<u64>().ok())
-            .map(AuditId)
+            .map(AuditId::new)
     }
 }
 

@@ -410,7 +410,7 @@ impl Money {
             out.push('-');
         }
         for (index, digit) in whole.chars().enumerate() {
-            if index > 0 && (whole.len() - index) % 3 == 0 {
+            if index > 0 && (whole.len() - index).is_multiple_of(3) {
                 out.push(group);
             }
             out.push(digit);

@@ -3,7 +3,10 @@
 use crm_lib::{
     Crm, Page, SCHEMA_VERSION,
     chat::InboundMessage,
-    model::{Actor, Attachment, CustomerId, MediaKind, Money, OrderId, TelegramUserId},
+    model::{
+        Actor, Attachment, BuiltinRole, CustomerId, MediaKind, Money, OrderId, Permission,
+        TelegramUserId,
+    },
     orders::{NewOrder, OrderFilter},
 };
 

@@ -7,7 +7,7 @@ use crm_lib::{
         BidState, Event, Money, OrderId, OutboxPayload, Permission, Recipient, StageId,
         TelegramUserId,
     },
-    orders::{AssignTo, NewOrder, OrderFilter},
+    orders::{AssignTo, NewOrder, OrderFilter, moderation_queue_in},
     org::StageUpdate,
     team::NewUser,
 };

@@ -78,9 +78,9 @@ async fn render(
     let (user, sessions) = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let now = Some(crm_lib::Timestamp::now());
-                let user = crm_lib::session_in(view, hash, idle_ms, now)?.user;
-                Ok((user, crm_lib::own_sessions_in(view, &actor)?))
+                let now = Some(crm_lib::model::Timestamp::now());
+                let user = crm_lib::sessions::session_in(view, hash, idle_ms, now)?.user;
+                Ok((user, crm_lib::sessions::own_sessions_in(view, &actor)?))
             })
         })
         .await?;
