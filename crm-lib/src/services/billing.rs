@@ -203,9 +203,23 @@ impl Tx<'_> {
             Error::corrupt(format!("stage {} is not in the pipeline", record.stage))
         })?;
         if !stage.payment_allowed {
+            // Name the stages that do take them (the studio: in progress, testing, completed;
+            // not before the work starts, nor once the order is delivered).
+            let allowed: Vec<&str> = org
+                .pipeline
+                .stages
+                .iter()
+                .filter(|stage| stage.payment_allowed)
+                .map(|stage| stage.name_en.as_str())
+                .collect();
             return Err(Error::conflict(format!(
-                "order {order} is {}; payment details can be sent only once work is in progress",
-                stage.name_en
+                "order {order} is {}; payment details can be sent only in {}",
+                stage.name_en,
+                if allowed.is_empty() {
+                    "no stage of this pipeline".to_string()
+                } else {
+                    allowed.join(", ")
+                }
             )));
         }
         let method = load_method(self, actor.org, method)?;

@@ -691,8 +691,15 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
             .crm
             .send_payment_info(&world.manager, order.id, default[0].id, "900");
         assert_eq!(sent.is_ok(), allowed, "{key}: {sent:?}");
-        if !allowed {
-            assert_eq!(sent.unwrap_err().kind(), ErrorKind::Conflict);
+        if let Err(error) = sent {
+            assert_eq!(error.kind(), ErrorKind::Conflict);
+            assert!(
+                error
+                    .message()
+                    .ends_with("can be sent only in In progress, Testing, Completed"),
+                "{}",
+                error.message()
+            );
         }
     }
 }
