@@ -15,12 +15,46 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
     rustup component add rustfmt clippy
 fi
 
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+APT_UPDATED=""
+apt_install() {
+    if [ -z "$APT_UPDATED" ]; then
+        $SUDO apt-get update -qq
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
+}
+
 # The browser test drives Debian's chromium through chromedriver (crm-appliance/tests/it/browser.rs).
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     echo "== installing chromium and chromium-driver for the browser test"
-    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+    apt_install chromium chromium-driver
+fi
+
+# Tools some tests run, installed under target/test-tools (crm-appliance/tests/it/tools.rs finds
+# them there): axe-core from the npm registry (MPL-2.0; used as published, not vendored) for the
+# accessibility checks in the browser, and openapi-spec-validator from PyPI for the OpenAPI
+# document, in a virtual environment of its own.
+TOOLS=target/test-tools
+mkdir -p "$TOOLS"
+if [ ! -f "$TOOLS/node_modules/axe-core/axe.min.js" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "== installing npm for axe-core"
+        apt_install npm
+    fi
+    echo "== installing axe-core (npm)"
+    npm install --prefix "$TOOLS" --no-audit --no-fund --silent axe-core@4
+fi
+if ! "$TOOLS/venv/bin/python3" -c 'import openapi_spec_validator' >/dev/null 2>&1; then
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1 \
+        || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+        echo "== installing python3 and python3-venv for openapi-spec-validator"
+        apt_install python3 python3-venv
+    fi
+    echo "== installing openapi-spec-validator (PyPI)"
+    rm -rf "$TOOLS/venv"
+    python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/python3" -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 fi
 
 echo "== cargo fmt --check"

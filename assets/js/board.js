@@ -44,6 +44,17 @@
     const column = event.target.closest(".column");
     if (column && !column.contains(event.relatedTarget)) column.classList.remove("drop-ok");
   });
+  // The hint under the title shows while the columns do not fit and the board scrolls.
+  const hint = document.querySelector(".board-hint");
+  const updateHint = () => {
+    if (hint) hint.hidden = board.scrollWidth <= board.clientWidth + 1;
+  };
+  updateHint();
+  if (window.ResizeObserver) new ResizeObserver(updateHint).observe(board);
+  window.addEventListener("resize", updateHint);
+  document.addEventListener("crm:live-refreshed", updateHint);
+  board.addEventListener("toggle", updateHint, true);
+
   board.addEventListener("drop", async (event) => {
     const column = event.target.closest(".column");
     if (!dragged || !column) return;

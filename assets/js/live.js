@@ -2,6 +2,12 @@
 // to. The browser's EventSource reconnects by itself and sends Last-Event-ID, so the server
 // resumes right after the last event this page saw.
 //
+// The stream closes when the page is hidden (`pagehide`) and reopens when it is shown again
+// (`pageshow` from the back/forward cache), resuming after the last event seen (`?after=`).
+// Chromium keeps pages we navigated away from alive in that cache, streams included: over
+// HTTP/1.1 a browser opens at most six connections to one server, so after about six live
+// pages the next page load waited for a free one and the inbox's Send button stayed disabled.
+//
 //   window.crmLive.on('order', function (data) { ... });    // data: {id, action, order, stage, ...}
 //   window.crmLive.on('message', function (data) { ... });  // data: {id, action, customer, order, message, ...}
 //   window.crmLive.refresh();                                // swap the live regions now (see below)
@@ -12,6 +18,7 @@
   }
   var handlers = {};
   var source = null;
+  var lastId = null; // The id of the last event this page saw, to resume after.
 
   function dispatch(kind, event) {
     var data = {};
@@ -35,9 +42,12 @@
     if (source || typeof window.EventSource !== 'function') {
       return;
     }
-    source = new window.EventSource('/events');
+    source = new window.EventSource(lastId ? '/events?after=' + encodeURIComponent(lastId) : '/events');
     ['order', 'message', 'ready'].forEach(function (kind) {
       source.addEventListener(kind, function (event) {
+        if (event.lastEventId) {
+          lastId = event.lastEventId;
+        }
         document.documentElement.setAttribute('data-live', 'on');
         dispatch(kind, event);
       });
@@ -140,6 +150,20 @@
     // Refreshes the page's live regions now (after this page's own change, for instance).
     refresh: refreshRegions
   };
+
+  // A hidden page holds no connection (see the top of this file); shown again, it catches up.
+  window.addEventListener('pagehide', function () {
+    if (source) {
+      source.close();
+      source = null;
+    }
+    document.documentElement.setAttribute('data-live', 'paused');
+  });
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted) {
+      connect();
+    }
+  });
 
   // Pages that only want the stream open (for other scripts loaded later) still get one.
   if (document.readyState === 'loading') {

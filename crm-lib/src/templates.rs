@@ -254,6 +254,15 @@ mod tests {
                 .transition(id("approved"), id("delivered"))
                 .is_none()
         );
+        // The order desk sends payment details in progress, testing and completed only.
+        let payable: Vec<&str> = studio
+            .pipeline
+            .stages
+            .iter()
+            .filter(|stage| stage.payment_allowed)
+            .map(|stage| stage.key.as_str())
+            .collect();
+        assert_eq!(payable, ["in_progress", "testing", "completed"]);
     }
 
     #[test]

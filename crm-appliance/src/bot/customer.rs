@@ -440,7 +440,7 @@ fn prompt(
                 .budget
                 .as_deref()
                 .and_then(|budget| crm_lib::model::Money::parse("budget", budget).ok())
-                .map(|budget| money(budget, &org.settings.currency))
+                .map(|budget| money(budget, &org.settings.currency, language))
                 .unwrap_or_else(|| not_set.clone());
             tr_with(
                 language,
@@ -789,7 +789,7 @@ fn view_order(
                 "budget",
                 &order
                     .budget
-                    .map(|budget| money(budget, currency))
+                    .map(|budget| money(budget, currency, me.language))
                     .unwrap_or_else(|| not_set.clone()),
             ),
             (
@@ -807,7 +807,7 @@ fn view_order(
         text.push_str(&tr_with(
             me.language,
             "bot.order.price",
-            &[("price", &money(price, currency))],
+            &[("price", &money(price, currency, me.language))],
         ));
     }
     if let Some(reason) = &order.rejection_reason {

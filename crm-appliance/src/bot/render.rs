@@ -35,9 +35,10 @@ pub(crate) fn tr_with(
     text
 }
 
-/// `1500.00 USD`.
-pub(crate) fn money(amount: Money, currency: &str) -> String {
-    format!("{amount} {currency}")
+/// An amount with its currency as a reader of `language` writes it: `1,500.00 USD`,
+/// `1 500,00 USD` (crm-lib's [`Money::format_with`], which the web shares).
+pub(crate) fn money(amount: Money, currency: &str, language: Language) -> String {
+    amount.format_with(language, currency)
 }
 
 /// `text` cut to at most `max` UTF-16 code units (Telegram's unit), on a character boundary,
@@ -86,7 +87,7 @@ pub(crate) fn notification(
             budget,
         } => {
             let budget = budget
-                .map(|budget| money(budget, currency))
+                .map(|budget| money(budget, currency, language))
                 .unwrap_or_else(|| tr(language, "bot.wizard.not_set"));
             (
                 tr_with(
@@ -136,7 +137,7 @@ pub(crate) fn notification(
                     ("id", order),
                     ("title", title),
                     ("bidder", bidder),
-                    ("price", price),
+                    ("price", &price.format(language)),
                     ("currency", currency),
                 ],
             ),
@@ -198,7 +199,7 @@ pub(crate) fn notification(
                 &[
                     ("id", order),
                     ("title", title),
-                    ("amount", amount),
+                    ("amount", &amount.format(language)),
                     ("currency", currency),
                     ("method", method),
                     ("details", details),
@@ -255,6 +256,20 @@ mod tests {
         let (ru, _) = notification(&event, Language::RU, "USD");
         assert!(en.contains("#7") && en.contains("In progress"), "{en}");
         assert!(ru.contains("№7") && ru.contains("В работе"), "{ru}");
+    }
+
+    #[test]
+    fn amounts_are_written_as_the_recipient_reads_them() {
+        let event = Event::OrderCreated {
+            order: crm_lib::model::OrderId::new(7),
+            title: "Shop".into(),
+            customer_name: "Anna".into(),
+            budget: Some(Money::from_minor(2_500_050)),
+        };
+        let (en, _) = notification(&event, Language::EN, "USD");
+        let (ru, _) = notification(&event, Language::RU, "RUB");
+        assert!(en.contains("25,000.50\u{a0}USD"), "{en}");
+        assert!(ru.contains("25\u{a0}000,50\u{a0}RUB"), "{ru}");
     }
 
     #[test]

@@ -198,8 +198,14 @@ fn author_name(
 /// Whether a stored file can be shown inline as a picture (raster images only: an SVG could
 /// carry a script).
 fn inline_image(attachment: &Attachment) -> bool {
+    inline_image_type(&attachment.mime)
+}
+
+/// Whether files of this MIME type are shown inline as pictures (also the order page's
+/// attachments).
+pub fn inline_image_type(mime: &str) -> bool {
     matches!(
-        attachment.mime.as_str(),
+        mime,
         "image/jpeg" | "image/png" | "image/webp" | "image/gif"
     )
 }

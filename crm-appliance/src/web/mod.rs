@@ -8,6 +8,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod chat;
+pub mod colors;
 pub mod csrf;
 pub mod error;
 pub mod i18n;

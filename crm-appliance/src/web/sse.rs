@@ -14,7 +14,9 @@
 //!   ([`crm_lib::live::live_events_in`]), which decides what this user may see with the same rules
 //!   as the pages (the order must be visible; a message needs the conversation).
 //! - A browser that reconnects sends `Last-Event-ID`; the stream resumes right after it, so
-//!   nothing committed in between is lost, across appliance restarts too. A new stream starts
+//!   nothing committed in between is lost, across appliance restarts too. A page that closed
+//!   its stream itself (`live.js` does when the page goes into the back/forward cache) opens
+//!   a new one with `?after=ID`, which resumes the same way. A new stream starts
 //!   at the newest entry and says so with a `ready` event carrying that id, so that even a
 //!   stream that saw no event resumes exactly.
 //! - The stream ends when the session ends or its user is disabled (checked on every wake-up),
@@ -238,8 +240,27 @@ pub async fn live_stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
+/// The query of `/events`: `after`, the id of the last event a page saw before it closed its
+/// stream (anything but a number is ignored).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ResumeQuery {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+impl ResumeQuery {
+    /// `after` as an audit id.
+    pub fn after(&self) -> Option<ChangeId> {
+        self.after
+            .as_deref()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .map(ChangeId::new)
+    }
+}
+
 /// `GET /events`: the live stream of the logged-in user's session. Resumes after
-/// `Last-Event-ID` when the browser sends one; ends when the session ends.
+/// `Last-Event-ID` when the browser sends one (its own reconnection), else after `?after=`
+/// (a page shown again from the back/forward cache); ends when the session ends.
 ///
 /// # Errors
 /// A store error while starting (5xx page).
@@ -247,12 +268,13 @@ pub async fn events(
     axum::extract::State(state): axum::extract::State<AppState>,
     staff: crate::web::auth::Staff,
     headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ResumeQuery>,
 ) -> Result<axum::response::Response, crate::web::error::AppError> {
     use axum::response::IntoResponse;
     let (session, idle_ms) = (staff.session, state.web().idle_ms);
     let still_valid: StillValid =
         Arc::new(move |crm: &Crm| crm.session(session, idle_ms, None).map(|_| ()));
-    let resume = last_event_id(&headers);
+    let resume = last_event_id(&headers).or_else(|| query.after());
     let sse = live_stream(state, staff.actor, resume, still_valid).await?;
     let mut response = sse.into_response();
     // Proxies must not buffer the stream.

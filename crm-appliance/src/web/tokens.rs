@@ -83,7 +83,7 @@ fn view(
                     thead { tr {
                         th { (staff.t("tokens.name")) }
                         th { (staff.t("tokens.created_at")) }
-                        th {}
+                        th { span.sr-only { (staff.t("table.actions")) } }
                     } }
                     tbody {
                         @for token in tokens {

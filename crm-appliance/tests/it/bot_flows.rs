@@ -171,7 +171,7 @@ async fn every_step_of_the_form_checks_its_value_and_explains() {
     );
     let summary = sandbox.tap(&bob, &received, &button(&received, "w:")).await;
     assert!(
-        text(&summary).contains("Budget: 1500.50 USD"),
+        text(&summary).contains("Budget: 1,500.50\u{a0}USD"),
         "{summary:#}"
     );
     assert!(
@@ -230,7 +230,10 @@ async fn a_customer_sees_the_details_of_an_order_and_deletes_it_while_pending() 
         text(&details).contains("Stage: Pending moderation"),
         "{details:#}"
     );
-    assert!(text(&details).contains("Budget: 300.00 USD"), "{details:#}");
+    assert!(
+        text(&details).contains("Budget: 300.00\u{a0}USD"),
+        "{details:#}"
+    );
     assert!(
         buttons(&details).contains(&"o:d:1".to_string()),
         "{details:#}"
@@ -271,7 +274,7 @@ async fn a_restart_in_the_middle_of_the_form_continues_where_it_was() {
     let summary = sandbox.tap(&erin, &files, &button(&files, "w:")).await;
     assert!(text(&summary).contains("Title: Mobile app"), "{summary:#}");
     assert!(
-        text(&summary).contains("Budget: 2500.00 USD"),
+        text(&summary).contains("Budget: 2,500.00\u{a0}USD"),
         "{summary:#}"
     );
 }

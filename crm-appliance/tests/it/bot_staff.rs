@@ -59,7 +59,10 @@ async fn a_moderator_approves_a_new_order_from_telegram_and_the_customer_is_told
     let order = place_order(&sandbox, &customer, &menu, "Shop front sign", Some("800")).await;
     let notice = sandbox.wait_for(staff.id, 0, "New order #1").await;
     assert!(text(&notice).contains("Customer: Fiona"), "{notice:#}");
-    assert!(text(&notice).contains("Budget: 800.00 USD"), "{notice:#}");
+    assert!(
+        text(&notice).contains("Budget: 800.00\u{a0}USD"),
+        "{notice:#}"
+    );
     assert_eq!(
         buttons(&notice),
         [format!("mod:a:{order}"), format!("mod:r:{order}")]
@@ -194,7 +197,7 @@ async fn the_order_loop_in_the_web_reaches_the_customer_in_telegram_and_chat_goe
     let bid = sandbox
         .wait_for(staff.id, staff_seen, "New bid on order #1")
         .await;
-    assert!(text(&bid).contains("1800.00 USD"), "{bid:#}");
+    assert!(text(&bid).contains("1,800.00 USD"), "{bid:#}");
 
     // Assign to the bid: the customer and the assignee are told.
     seen = sandbox.bot_messages(customer.id).await.len();
@@ -218,13 +221,15 @@ async fn the_order_loop_in_the_web_reaches_the_customer_in_telegram_and_chat_goe
         assert!(text(&moved).contains(name), "{moved:#}");
     }
 
-    // Payment details, sent from the order page, arrive with the rendered template.
+    // Payment details, sent from the order page, arrive with the rendered template (method 1
+    // is the organization's default bank transfer; this is method 2), the amount written as
+    // the customer reads it.
     let created = post(
         &app,
         &session,
         "/payment-methods",
         &[
-            ("name", "Bank transfer"),
+            ("name", "IBAN transfer"),
             ("template", "Pay {amount} {currency} to IBAN DE00 1234"),
         ],
     )
@@ -239,18 +244,18 @@ async fn the_order_loop_in_the_web_reaches_the_customer_in_telegram_and_chat_goe
         &app,
         &session,
         &path("payment"),
-        &[("method", "1"), ("amount", "1800")],
+        &[("method", "2"), ("amount", "1800")],
     )
     .await;
     let payment = sandbox
         .wait_for(customer.id, seen, "Payment for order #1")
         .await;
     assert!(
-        text(&payment).contains("Pay 1800.00 USD to IBAN DE00 1234"),
+        text(&payment).contains("Pay 1,800.00 USD to IBAN DE00 1234"),
         "{payment:#}"
     );
     assert!(
-        text(&payment).contains("Method: Bank transfer"),
+        text(&payment).contains("Method: IBAN transfer"),
         "{payment:#}"
     );
 

@@ -332,6 +332,9 @@ pub async fn start_customer(sandbox: &Sandbox, user: &User, language: &str) -> V
     menu
 }
 
+/// A file a customer attaches in the new-order form: (kind, file name, MIME type, bytes).
+pub type FormFile<'a> = (&'a str, &'a str, &'a str, &'a [u8]);
+
 /// Goes through the whole new-order form from the main menu and confirms; returns the order
 /// number.
 pub async fn place_order(
@@ -340,6 +343,19 @@ pub async fn place_order(
     menu: &Value,
     title: &str,
     budget: Option<&str>,
+) -> u64 {
+    place_order_with(sandbox, user, menu, title, budget, None, &[]).await
+}
+
+/// [`place_order`] with a deadline (`YYYY-MM-DD`) and files attached at the files step.
+pub async fn place_order_with(
+    sandbox: &Sandbox,
+    user: &User,
+    menu: &Value,
+    title: &str,
+    budget: Option<&str>,
+    deadline: Option<&str>,
+    files: &[FormFile<'_>],
 ) -> u64 {
     let prompt = sandbox.tap(user, menu, "m:new").await;
     assert!(text(&prompt).contains("1"), "{prompt:#}");
@@ -353,9 +369,25 @@ pub async fn place_order(
                 .await
         }
     };
-    let files_prompt = sandbox
-        .tap(user, &deadline_prompt, &button(&deadline_prompt, "w:"))
-        .await;
+    let mut files_prompt = match deadline {
+        Some(deadline) => sandbox.say(user, deadline).await,
+        None => {
+            sandbox
+                .tap(user, &deadline_prompt, &button(&deadline_prompt, "w:"))
+                .await
+        }
+    };
+    for (kind, name, mime, bytes) in files {
+        let before = sandbox.bot_messages(user.id).await.len();
+        sandbox
+            .send_file(user, kind, name, mime, bytes.to_vec(), "")
+            .await;
+        files_prompt = sandbox.nth_bot_message(user.id, before + 1).await;
+        assert!(
+            button(&files_prompt, "w:").ends_with(":a:d"),
+            "the file is received and Done is offered: {files_prompt:#}"
+        );
+    }
     let summary = sandbox
         .tap(user, &files_prompt, &button(&files_prompt, "w:"))
         .await;

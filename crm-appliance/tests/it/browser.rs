@@ -20,7 +20,7 @@ use crate::webdriver::{browser, browser_named, click, fill, start_driver};
 const LIVE_WAIT: Duration = Duration::from_secs(10);
 
 /// Clicks a submit button and waits until the browser has left the current page.
-async fn submit(client: &Client, selector: &str) -> String {
+pub async fn submit(client: &Client, selector: &str) -> String {
     let before = path_of(client).await;
     click(client, selector).await;
     for _ in 0..100 {
@@ -38,7 +38,7 @@ async fn submit(client: &Client, selector: &str) -> String {
     panic!("submitting {selector} stayed on {before}: {source}");
 }
 
-async fn path_of(client: &Client) -> String {
+pub async fn path_of(client: &Client) -> String {
     let url = client.current_url().await.unwrap();
     match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
@@ -171,7 +171,7 @@ async fn drag(client: &Client, order: u64, to: u16) {
 }
 
 /// Polls `script` (which returns a boolean) until it is true, for at most [`LIVE_WAIT`].
-async fn wait_until(client: &Client, script: &str, args: Vec<serde_json::Value>, what: &str) {
+pub async fn wait_until(client: &Client, script: &str, args: Vec<serde_json::Value>, what: &str) {
     let deadline = Instant::now() + LIVE_WAIT;
     loop {
         let value = client.execute(script, args.clone()).await.unwrap();
@@ -189,7 +189,7 @@ async fn wait_until(client: &Client, script: &str, args: Vec<serde_json::Value>,
 
 /// Opens `path` and waits until its live stream is connected (`live.js` marks the page once
 /// the server's `ready` event arrived), then marks the page so that a reload would show.
-async fn open_live(client: &Client, app: &TestApp, path: &str) {
+pub async fn open_live(client: &Client, app: &TestApp, path: &str) {
     client.goto(&app.url(path)).await.unwrap();
     wait_until(
         client,
@@ -205,7 +205,7 @@ async fn open_live(client: &Client, app: &TestApp, path: &str) {
 }
 
 /// Whether the page was not reloaded since [`open_live`].
-async fn not_reloaded(client: &Client) -> bool {
+pub async fn not_reloaded(client: &Client) -> bool {
     client
         .execute("return window.crmNotReloaded === true", vec![])
         .await
@@ -214,7 +214,7 @@ async fn not_reloaded(client: &Client) -> bool {
 }
 
 /// Waits until the board shows the card of `order` in the column of stage `stage`.
-async fn see_card_in(client: &Client, order: u64, stage: u16, who: &str) {
+pub async fn see_card_in(client: &Client, order: u64, stage: u16, who: &str) {
     wait_until(
         client,
         "return !!document.querySelector(`section.column[data-stage='${arguments[1]}'] li.card[data-order='${arguments[0]}']`)",
@@ -224,7 +224,7 @@ async fn see_card_in(client: &Client, order: u64, stage: u16, who: &str) {
     .await;
 }
 
-async fn log_in(client: &Client, app: &TestApp, username: &str, password: &str) {
+pub async fn log_in(client: &Client, app: &TestApp, username: &str, password: &str) {
     client.goto(&app.url("/login")).await.unwrap();
     fill(client, "input[name=username]", username).await;
     fill(client, "input[name=password]", password).await;

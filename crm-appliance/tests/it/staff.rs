@@ -67,9 +67,25 @@ impl Browser {
 
     /// Opens `/events`, optionally resuming after `last_event_id`.
     pub async fn events(&self, last_event_id: Option<&str>) -> EventStream {
+        self.events_at("/events", last_event_id).await
+    }
+
+    /// The stream of a page that closed its own and opens a new one with `?after=` (live.js,
+    /// back from the back/forward cache).
+    pub async fn events_after(&self, after: &str) -> EventStream {
+        self.events_at(&format!("/events?after={after}"), None)
+            .await
+    }
+
+    /// A stream at `path` opened with a `Last-Event-ID`.
+    pub async fn events_at_with(&self, path: &str, last_event_id: &str) -> EventStream {
+        self.events_at(path, Some(last_event_id)).await
+    }
+
+    async fn events_at(&self, path: &str, last_event_id: Option<&str>) -> EventStream {
         let mut request = self
             .client
-            .get(self.url("/events"))
+            .get(self.url(path))
             .header("accept", "text/event-stream");
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);

@@ -335,7 +335,7 @@ impl Money {
     pub const MAX: Money = Money(10_000_000_000_000);
 
     /// Parses a decimal amount such as `1500`, `1500.5`, `1 500,50` or `1500.00`: digits,
-    /// optional spaces as thousands separators, one optional `.` or `,` with at most two
+    /// optional spaces (plain, no-break or narrow no-break) as thousands separators, one optional `.` or `,` with at most two
     /// decimals. Negative amounts are refused.
     ///
     /// # Errors
@@ -352,7 +352,7 @@ impl Money {
         let cleaned: String = text
             .trim()
             .chars()
-            .filter(|c| *c != ' ' && *c != '\u{a0}')
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
             .collect();
         if cleaned.is_empty() {
             return Err(bad());
@@ -392,6 +392,38 @@ impl Money {
     pub const fn minor(self) -> i64 {
         self.0
     }
+
+    /// The amount as a reader of `language` writes it, always with two decimals: English
+    /// `25,000.50`, Russian `25 000,50` (a no-break space U+00A0 between thousands, as the
+    /// Unicode CLDR has it for Russian, so a line never breaks inside a number, and a
+    /// decimal comma). For showing only: forms keep the plain `25000.50` of [`Money`]'s
+    /// `Display`, which [`Money::parse`] reads back in either language.
+    pub fn format(self, language: Language) -> String {
+        let (group, decimal) = (language.info().group, language.info().decimal);
+        let abs = self.0.unsigned_abs();
+        let whole = (abs / 100).to_string();
+        let mut out = String::with_capacity(whole.len() + whole.len() / 3 * 2 + 5);
+        if self.0 < 0 {
+            out.push('-');
+        }
+        for (index, digit) in whole.chars().enumerate() {
+            if index > 0 && (whole.len() - index).is_multiple_of(3) {
+                out.push(group);
+            }
+            out.push(digit);
+        }
+        out.push(decimal);
+        let cents = abs % 100;
+        out.push(char::from(b'0' + (cents / 10) as u8));
+        out.push(char::from(b'0' + (cents % 10) as u8));
+        out
+    }
+
+    /// [`Money::format`] followed by the currency code: `25,000.50 USD`, `25 000,50 USD`
+    /// (a no-break space before the code, so it stays beside the number).
+    pub fn format_with(self, language: Language, currency: &str) -> String {
+        format!("{}\u{a0}{currency}", self.format(language))
+    }
 }
 
 impl fmt::Display for Money {
@@ -414,6 +446,11 @@ pub struct LanguageInfo {
     /// Close relatives whose speakers are better served in this language than in English
     /// (`uk`, `be`, `kk` for Russian).
     pub relatives: &'static [&'static str],
+    /// The thousands separator of amounts (Unicode CLDR: `,` in English, a no-break space in
+    /// Russian), see [`Money::format`].
+    pub group: char,
+    /// The decimal separator of amounts (`.` in English, `,` in Russian).
+    pub decimal: char,
 }
 
 /// The languages the product speaks, in picker order; the first is the default. Adding a
@@ -425,11 +462,15 @@ pub const LANGUAGES: &[LanguageInfo] = &[
         code: "en",
         name: "English",
         relatives: &[],
+        group: ',',
+        decimal: '.',
     },
     LanguageInfo {
         code: "ru",
         name: "Русский",
         relatives: &["uk", "be", "kk"],
+        group: '\u{a0}',
+        decimal: ',',
     },
 ];
 
@@ -449,7 +490,7 @@ impl Language {
         (0..LANGUAGES.len()).filter_map(|index| u8::try_from(index).ok().map(Language))
     }
 
-    fn info(self) -> &'static LanguageInfo {
+    pub(crate) fn info(self) -> &'static LanguageInfo {
         LANGUAGES.get(usize::from(self.0)).unwrap_or(&LANGUAGES[0])
     }
 
@@ -584,5 +625,58 @@ impl From<String> for Localized {
     /// A name in the default language only (see [`Localized::new`]).
     fn from(text: String) -> Self {
         Localized::new(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_formatted_in_the_readers_language() {
+        assert_eq!(Money(2_500_050).format(Language::EN), "25,000.50");
+        assert_eq!(Money(2_500_050).format(Language::RU), "25\u{a0}000,50");
+        assert_eq!(Money(0).format(Language::EN), "0.00");
+        assert_eq!(Money(5).format(Language::RU), "0,05");
+        assert_eq!(Money(99_999).format(Language::EN), "999.99");
+        assert_eq!(Money(100_000).format(Language::EN), "1,000.00");
+        assert_eq!(
+            Money::MAX.format(Language::EN),
+            "100,000,000,000.00",
+            "the largest accepted amount"
+        );
+        assert_eq!(Money(-123_456_789).format(Language::EN), "-1,234,567.89");
+        assert_eq!(
+            Money(i64::MIN).format(Language::EN),
+            "-92,233,720,368,547,758.08",
+            "no overflow at the extreme"
+        );
+        assert_eq!(
+            Money(150_000).format_with(Language::RU, "RUB"),
+            "1\u{a0}500,00\u{a0}RUB"
+        );
+        assert_eq!(
+            Money(150_000).format_with(Language::EN, "USD"),
+            "1,500.00\u{a0}USD"
+        );
+    }
+
+    #[test]
+    fn russian_formatted_money_parses_back() {
+        for amount in [Money(0), Money(5), Money(2_500_050), Money::MAX] {
+            assert_eq!(
+                Money::parse("amount", &amount.format(Language::RU)).ok(),
+                Some(amount)
+            );
+            assert_eq!(
+                Money::parse("amount", &amount.to_string()).ok(),
+                Some(amount)
+            );
+        }
+        assert_eq!(
+            Money::parse("amount", "25\u{202f}000,50").ok(),
+            Some(Money(2_500_050)),
+            "a narrow no-break space separates thousands too"
+        );
     }
 }

@@ -164,7 +164,8 @@ impl FromIterator<Permission> for PermissionSet {
 pub enum BuiltinRole {
     /// Everything.
     Administrator,
-    /// C0de's Support: moderation, assignment, chat, stages, payment info, analytics, audit.
+    /// C0de's Support: moderation, assignment, chat, stages, payment info and the payment
+    /// methods it sends, analytics, audit.
     Manager,
     /// C0de's Programmer: sees orders, bids, moves the orders assigned to them.
     Worker,
@@ -203,6 +204,9 @@ impl BuiltinRole {
                 AssignOrders,
                 UpdateOrderStatus,
                 SendPaymentInfo,
+                // The payment methods the manager sends: otherwise a manager can send no
+                // payment details until an administrator creates a method.
+                ManageBilling,
                 ManageMarkers,
                 Broadcast,
                 ViewAnalytics,

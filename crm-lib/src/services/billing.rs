@@ -19,16 +19,18 @@ fn load_method(view: &impl View, org: OrgId, method: PaymentMethodId) -> Result<
         .ok_or_else(|| Error::not_found(PaymentMethodId::LABEL, method))
 }
 
-/// Fills a payment method's template: `{amount}` (`1500.00`), `{currency}` (`USD`) and
-/// `{order}` (the order number).
+/// Fills a payment method's template: `{amount}` as the customer reads it in `language`
+/// ([`Money::format`]: `1,500.00`, `1 500,00`), `{currency}` (`USD`) and `{order}` (the
+/// order number).
 pub fn render_payment_details(
     template: &str,
     amount: Money,
     currency: &str,
     order: OrderId,
+    language: Language,
 ) -> String {
     template
-        .replace("{amount}", &amount.to_string())
+        .replace("{amount}", &amount.format(language))
         .replace("{currency}", currency)
         .replace("{order}", &order.to_string())
 }
@@ -49,6 +51,63 @@ pub fn payout(settings: &OrgSettings, price: Money) -> Payout {
         commission,
         payout: Money(price.0.max(0) - commission.0),
     }
+}
+
+/// Writes a new, active payment method whose name and template were checked, with its audit
+/// entry.
+fn insert_method(
+    tx: &Tx<'_>,
+    actor: &Actor,
+    name: String,
+    template: String,
+) -> Result<PaymentMethod> {
+    let id = PaymentMethodId(tx.next_id(actor.org, "payment_method")?);
+    let method = PaymentMethod {
+        id,
+        name,
+        template,
+        active: true,
+    };
+    tx.put(tables::PAYMENT_METHODS, &method_key(actor.org, id), &method)?;
+    tx.audit(
+        actor,
+        AuditAction::PaymentMethodCreated,
+        Subject::PaymentMethod(id),
+        AuditDetail::Text(method.name.clone()),
+    )?;
+    Ok(method)
+}
+
+/// The name and template of the payment method every new organization starts with, in the
+/// organization's language: a bank transfer naming the amount, the currency and the order as
+/// the payment reference. Without one, nobody could send payment details until an
+/// administrator had created a method; administrators add methods with their own account
+/// details and may switch this one off.
+pub fn default_payment_method(language: Language) -> (&'static str, &'static str) {
+    if language == Language::RU {
+        (
+            "Банковский перевод",
+            "Пожалуйста, переведите {amount} {currency} за заказ №{order}, указав в \
+             назначении платежа «Заказ {order}». Реквизиты счёта мы пришлём в этот чат.",
+        )
+    } else {
+        (
+            "Bank transfer",
+            "Please transfer {amount} {currency} for order #{order}, with \"Order {order}\" \
+             as the payment reference. We will send the bank account details in this chat.",
+        )
+    }
+}
+
+/// Creates [`default_payment_method`] for the new organization `org` (as the system, in the
+/// organization's creation transaction).
+pub(crate) fn create_default_payment_method(
+    tx: &Tx<'_>,
+    org: OrgId,
+    language: Language,
+) -> Result<PaymentMethod> {
+    let (name, template) = default_payment_method(language);
+    insert_method(tx, &Actor::system(org), name.into(), template.into())
 }
 
 impl Tx<'_> {
@@ -77,21 +136,7 @@ impl Tx<'_> {
                 "a payment method named {name:?} exists"
             )));
         }
-        let id = PaymentMethodId(self.next_id(actor.org, "payment_method")?);
-        let method = PaymentMethod {
-            id,
-            name,
-            template,
-            active: true,
-        };
-        self.put(tables::PAYMENT_METHODS, &method_key(actor.org, id), &method)?;
-        self.audit(
-            actor,
-            AuditAction::PaymentMethodCreated,
-            Subject::PaymentMethod(id),
-            AuditDetail::Text(method.name.clone()),
-        )?;
-        Ok(method)
+        insert_method(self, actor, name, template)
     }
 
     /// Turns a payment method on or off; an inactive method cannot be sent. Needs
@@ -159,9 +204,23 @@ impl Tx<'_> {
             Error::corrupt(format!("stage {} is not in the pipeline", record.stage))
         })?;
         if !stage.payment_allowed {
+            // Name the stages that do take them (the studio: in progress, testing, completed;
+            // not before the work starts, nor once the order is delivered).
+            let allowed: Vec<&str> = org
+                .pipeline
+                .stages
+                .iter()
+                .filter(|stage| stage.payment_allowed)
+                .map(|stage| stage.name(Language::EN))
+                .collect();
             return Err(Error::conflict(format!(
-                "order {order} is {}; payment details can be sent only once work is in progress",
-                stage.name(Language::EN)
+                "order {order} is {}; payment details can be sent only in {}",
+                stage.name(Language::EN),
+                if allowed.is_empty() {
+                    "no stage of this pipeline".to_string()
+                } else {
+                    allowed.join(", ")
+                }
             )));
         }
         let method = load_method(self, actor.org, method)?;
@@ -175,8 +234,15 @@ impl Tx<'_> {
         if amount.0 <= 0 {
             return Err(Error::invalid("amount", "must be more than zero"));
         }
+        let mut customer = load_customer(self, actor.org, record.customer)?;
         let currency = org.settings.currency.clone();
-        let details = render_payment_details(&method.template, amount, &currency, order);
+        let details = render_payment_details(
+            &method.template,
+            amount,
+            &currency,
+            order,
+            customer.language,
+        );
         let chars = details.chars().count();
         if chars > MESSAGE_MAX_CHARS {
             return Err(Error::invalid(
@@ -187,7 +253,6 @@ impl Tx<'_> {
                 ),
             ));
         }
-        let mut customer = load_customer(self, actor.org, record.customer)?;
         check_reachable(&customer)?;
 
         let id = PaymentInfoId(self.next_id(actor.org, "payment_info")?);
@@ -418,9 +483,33 @@ mod tests {
                 "Pay {amount} {currency} for #{order}; ref {order}",
                 Money(150_050),
                 "EUR",
-                OrderId(42)
+                OrderId(42),
+                Language::EN
             ),
-            "Pay 1500.50 EUR for #42; ref 42"
+            "Pay 1,500.50 EUR for #42; ref 42"
         );
+        assert_eq!(
+            render_payment_details(
+                "Оплатите {amount} {currency}",
+                Money(2_500_050),
+                "RUB",
+                OrderId(42),
+                Language::RU
+            ),
+            "Оплатите 25\u{a0}000,50 RUB",
+            "the amount as the customer reads it"
+        );
+    }
+
+    #[test]
+    fn the_default_payment_method_names_amount_currency_and_order_in_both_languages() {
+        for language in [Language::EN, Language::RU] {
+            let (name, template) = default_payment_method(language);
+            assert!(!name.is_empty());
+            for placeholder in ["{amount}", "{currency}", "{order}"] {
+                assert!(template.contains(placeholder), "{template}");
+            }
+            assert!(template.chars().count() <= 2000);
+        }
     }
 }

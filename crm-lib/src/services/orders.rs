@@ -1636,8 +1636,9 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
     Ok(columns)
 }
 
-/// The moderation queue: for each moderation stage, its orders, oldest first (first come,
-/// first served), at most `limit` per stage. Needs `moderate_orders`.
+/// The moderation queue: for each moderation stage, its newest orders first (what arrived
+/// since the moderator last looked is on top, as in the order list and on the board), at
+/// most `limit` per stage. Needs `moderate_orders`.
 ///
 /// # Errors
 /// Permission denied.
@@ -1661,7 +1662,7 @@ pub fn moderation_queue_in(
             tables::ORDERS_BY_STAGE,
             &Key::org(actor.org).u16(stage.id.0),
             None,
-            false,
+            true,
             limit.clamp(1, Page::MAX),
         )? {
             let order = load_order(view, actor.org, OrderId(keys::tail_u64(&key)))?;

@@ -57,8 +57,9 @@ fn parse_currency(code: &str) -> Result<String> {
     }
 }
 
-/// Creates an organization in `tx`: the record, its slug, the built-in roles and the stage
-/// counters. Used by [`Crm::create_organization`] and the fixture writer.
+/// Creates an organization in `tx`: the record, its slug, the built-in roles, the stage
+/// counters and the default payment method ([`super::billing::default_payment_method`]).
+/// Used by [`Crm::create_organization`], [`Crm::initialize`] and the fixture writer.
 pub(crate) fn create_org_in(
     tx: &Tx<'_>,
     template: Template,
@@ -101,6 +102,7 @@ pub(crate) fn create_org_in(
         };
         tx.put(tables::ROLES, &Key::org(id).u64(role_id.0), &role)?;
     }
+    super::billing::create_default_payment_method(tx, id, org.settings.locale)?;
     tx.audit(
         &Actor::system(id),
         AuditAction::OrganizationCreated,
@@ -266,7 +268,8 @@ pub fn parse_bot_token(token: &str) -> Result<String> {
 
 impl Crm {
     /// Creates an organization from the template called `template` (one of
-    /// [`crate::templates::NAMES`]) with the built-in roles. Needs no actor: this is set-up.
+    /// [`crate::templates::NAMES`]) with the built-in roles and the default payment method
+    /// ([`crate::services::billing::default_payment_method`]). Needs no actor: this is set-up.
     ///
     /// # Errors
     /// Unknown template, bad name or slug, slug taken.

@@ -2,10 +2,12 @@
 //!
 //! Schema 1 stored orders without markers, priority, attachments and custom fields, and had
 //! no title-word index. Schema 2 rewrites every order in the new record version and builds the
-//! word index. Schema 3 adds `MEDIA_REFS`, the records that carry each file, so that
-//! a file is served only to those who may see one of them. Schema 4 (today's) indexes the
-//! audit log by record and adds the change feed. An older file is brought up to date step by
-//! step (1 -> 2 -> 3 -> 4) in one transaction when it is opened.
+//! word index. Schema 3 adds `MEDIA_REFS`, the records that carry each file, so that a file is
+//! served only to those who may see one of them. Schema 4 (today's) indexes the audit log by
+//! record, adds the change feed, and brings stored data that copied an old default up to the
+//! new one (the studio pipeline's Delivered stage no longer takes payment details; the
+//! built-in roles hold their current permissions). An older file is brought up to date step
+//! by step (1 -> 2 -> 3 -> 4) in one transaction when it is opened.
 
 use redb::Database;
 
@@ -13,7 +15,7 @@ use super::keys::{self, Key};
 use super::records::OrderV1;
 use super::tables;
 use super::{Tx, View, codec};
-use crate::model::{Message, Order, OrgId, Timestamp};
+use crate::model::{Message, Order, OrgId, Organization, Role, StageKind, Timestamp};
 use crate::{Error, Result};
 
 /// The schema version this build writes.
@@ -164,11 +166,17 @@ fn migrate_2_to_3(tx: &Tx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Schema 3 -> 4: index every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's
-/// timeline) with the same function that indexes new entries. The change feed (`CHANGES`)
-/// starts empty. Records of older versions (organizations with English and Russian stage
-/// names, audit entries in words) stay as they are and are read through their upgrade.
+/// Schema 3 -> 4: the audit log indexed by record, and defaults brought up to date.
 fn migrate_3_to_4(tx: &Tx<'_>) -> Result<()> {
+    index_audit_by_subject(tx)?;
+    refresh_copied_defaults(tx)
+}
+
+/// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) with the
+/// same function that indexes new entries. The change feed (`CHANGES`) starts empty. Records
+/// of older versions (organizations with English and Russian stage names, audit entries in
+/// words) stay as they are and are read through their upgrade.
+fn index_audit_by_subject(tx: &Tx<'_>) -> Result<()> {
     let mut entries: Vec<Key> = Vec::new();
     tx.scan(
         tables::AUDIT,
@@ -187,6 +195,64 @@ fn migrate_3_to_4(tx: &Tx<'_>) -> Result<()> {
     )?;
     for key in entries {
         tx.index(tables::AUDIT_BY_SUBJECT, &key)?;
+    }
+    Ok(())
+}
+
+/// Data that copied a default when it was created gets the current default.
+/// - Organizations made from the studio template stored its pipeline with payment details
+///   allowed in Delivered; the order desk allows them in progress, testing and completed
+///   only, as the template now says. Stage flags cannot be edited, so a Delivered stage that
+///   allows payment still holds the old default.
+/// - Built-in roles stored the permissions of their day; they cannot be edited either, and
+///   now hold [`crate::model::BuiltinRole::permissions`] (the manager gained `manage_billing`).
+fn refresh_copied_defaults(tx: &Tx<'_>) -> Result<()> {
+    let mut orgs: Vec<(Vec<u8>, Organization)> = Vec::new();
+    tx.scan(
+        tables::ORGS,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            orgs.push((key.to_vec(), codec::decode(value)?));
+            Ok(true)
+        },
+    )?;
+    for (key, mut org) in orgs {
+        if org.template != "studio" {
+            continue;
+        }
+        let mut changed = false;
+        for stage in &mut org.pipeline.stages {
+            if stage.key == "delivered" && stage.kind == StageKind::Won && stage.payment_allowed {
+                stage.payment_allowed = false;
+                changed = true;
+            }
+        }
+        if changed {
+            tx.put_raw(tables::ORGS, &key, &codec::encode(&org)?)?;
+        }
+    }
+    let mut roles: Vec<(Vec<u8>, Role)> = Vec::new();
+    tx.scan(
+        tables::ROLES,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            let role: Role = codec::decode(value)?;
+            if role
+                .builtin
+                .is_some_and(|builtin| builtin.permissions() != role.permissions)
+            {
+                roles.push((key.to_vec(), role));
+            }
+            Ok(true)
+        },
+    )?;
+    for (key, mut role) in roles {
+        if let Some(builtin) = role.builtin {
+            role.permissions = builtin.permissions();
+            tx.put_raw(tables::ROLES, &key, &codec::encode(&role)?)?;
+        }
     }
     Ok(())
 }
@@ -260,11 +326,12 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    //! The 2 -> 3 migration on a schema-2 file made from a current one (no schema-2 fixture
-    //! exists): the file references are dropped and the version set back, then reopened.
+    //! The 2 -> 3 and 3 -> 4 migrations on older files made from a current one (no schema-2
+    //! or schema-3 fixture exists): what the older schema lacked is undone and the version
+    //! set back, then the file is reopened.
 
     use super::*;
-    use crate::model::{Actor, Attachment, MediaKind};
+    use crate::model::{Actor, Attachment, BuiltinRole, MediaKind};
     use crate::services::{chat::InboundMessage, orders::NewOrder};
     use crate::store::ViewExt;
     use crate::{Crm, ErrorKind};
@@ -352,5 +419,103 @@ mod tests {
         assert!(crm.visible_media(&alice, sent.hash).is_ok());
         assert!(crm.visible_media(&alice, sketch.hash).is_ok());
         assert!(crm.visible_media(&system, sketch.hash).is_ok());
+    }
+
+    #[test]
+    fn a_schema_3_file_stops_payment_in_delivered_and_updates_the_built_in_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let studio = crm
+            .create_organization("studio", "Acme", "acme")
+            .unwrap()
+            .id;
+        let service = crm
+            .create_organization("service", "Fix-it", "fixit")
+            .unwrap()
+            .id;
+        // Make it a schema-3 file: the old studio default and the old manager role.
+        let old_manager = {
+            let mut permissions = BuiltinRole::Manager.permissions();
+            permissions = permissions
+                .iter()
+                .filter(|permission| *permission != crate::model::Permission::ManageBilling)
+                .collect();
+            permissions
+        };
+        crm.write(move |tx| {
+            for org in [studio, service] {
+                let mut record: Organization = tx.get(tables::ORGS, &Key::org(org))?.unwrap();
+                for stage in &mut record.pipeline.stages {
+                    if stage.kind == StageKind::Won {
+                        stage.payment_allowed = true;
+                    }
+                }
+                tx.put(tables::ORGS, &Key::org(org), &record)?;
+                let mut roles: Vec<(Vec<u8>, Role)> = Vec::new();
+                tx.for_each_prefix(tables::ROLES, &Key::org(org), |key, value| {
+                    roles.push((key.to_vec(), codec::decode(value)?));
+                    Ok(true)
+                })?;
+                for (key, mut role) in roles {
+                    if role.builtin == Some(BuiltinRole::Manager) {
+                        role.permissions = old_manager;
+                        tx.put_raw(tables::ROLES, &key, &codec::encode(&role)?)?;
+                    }
+                }
+            }
+            set_version(tx, 3)
+        })
+        .unwrap();
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(3));
+        let delivered = crm
+            .organization(studio)
+            .unwrap()
+            .pipeline
+            .stage_by_key("delivered")
+            .cloned()
+            .unwrap();
+        assert!(!delivered.payment_allowed, "{delivered:?}");
+        let payable: Vec<String> = crm
+            .organization(studio)
+            .unwrap()
+            .pipeline
+            .stages
+            .into_iter()
+            .filter(|stage| stage.payment_allowed)
+            .map(|stage| stage.key)
+            .collect();
+        assert_eq!(payable, ["in_progress", "testing", "completed"]);
+        let completed = crm
+            .organization(service)
+            .unwrap()
+            .pipeline
+            .stage_by_key("completed")
+            .cloned()
+            .unwrap();
+        assert!(
+            completed.payment_allowed,
+            "other templates keep their own flags"
+        );
+        for org in [studio, service] {
+            let manager = crm
+                .roles(org)
+                .unwrap()
+                .into_iter()
+                .find(|role| role.builtin == Some(BuiltinRole::Manager))
+                .unwrap();
+            assert_eq!(manager.permissions, BuiltinRole::Manager.permissions());
+            assert!(
+                manager
+                    .permissions
+                    .contains(crate::model::Permission::ManageBilling)
+            );
+        }
+        let report = crm.verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
     }
 }

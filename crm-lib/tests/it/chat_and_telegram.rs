@@ -582,25 +582,29 @@ fn bot_calls_need_a_method_name_and_a_json_object() {
 #[test]
 fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     let world = World::new();
+    // The organization starts with a bank transfer; managers manage methods, workers do not.
+    let default = world.crm.payment_methods(world.org.id).unwrap();
+    assert_eq!(default.len(), 1);
+    assert_eq!(default[0].name, "Bank transfer");
     let method = world
         .crm
         .create_payment_method(
-            &world.admin,
-            "Bank transfer",
+            &world.manager,
+            "IBAN transfer",
             "Pay {amount} {currency} for order #{order} to IBAN DE00 1234",
         )
         .unwrap();
     assert_eq!(
         world
             .crm
-            .create_payment_method(&world.manager, "Cash", "cash")
+            .create_payment_method(&world.worker, "Cash", "cash")
             .unwrap_err()
             .kind(),
         ErrorKind::PermissionDenied
     );
     assert_eq!(
         world.crm.payment_methods(world.org.id).unwrap(),
-        vec![method.clone()]
+        vec![default[0].clone(), method.clone()]
     );
 
     let order = world.assigned_order(301);
@@ -640,7 +644,8 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     assert_eq!(info.amount, Money::from_minor(90_000));
     assert_eq!(
         info.details,
-        format!("Pay 900.00 USD for order #{} to IBAN DE00 1234", order.id)
+        format!("Pay 900,00 USD for order #{} to IBAN DE00 1234", order.id),
+        "the amount as the customer (Russian) reads it"
     );
 
     // One notification carries the details; no second chat delivery is queued.
@@ -665,7 +670,7 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
 
     let inactive = world
         .crm
-        .set_payment_method_active(&world.admin, method.id, false)
+        .set_payment_method_active(&world.manager, method.id, false)
         .unwrap();
     assert!(!inactive.active);
     assert_eq!(
@@ -676,6 +681,28 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
             .kind(),
         ErrorKind::Conflict
     );
+
+    // Testing and Completed take payment details; Delivered (settled) does not.
+    for (key, allowed) in [("testing", true), ("completed", true), ("delivered", false)] {
+        world
+            .crm
+            .move_order(&world.manager, order.id, world.stage(key))
+            .unwrap();
+        let sent = world
+            .crm
+            .send_payment_info(&world.manager, order.id, default[0].id, "900");
+        assert_eq!(sent.is_ok(), allowed, "{key}: {sent:?}");
+        if let Err(error) = sent {
+            assert_eq!(error.kind(), ErrorKind::Conflict);
+            assert!(
+                error
+                    .message()
+                    .ends_with("can be sent only in In progress, Testing, Completed"),
+                "{}",
+                error.message()
+            );
+        }
+    }
 }
 
 #[test]

@@ -5,8 +5,8 @@ use crm_lib::{
     audit::AuditFilter,
     chat::InboundMessage,
     model::{
-        Actor, Attachment, AuditAction, CustomerId, Language, MediaKind, Money, OrderId, Subject,
-        TelegramUserId,
+        Actor, Attachment, AuditAction, BuiltinRole, CustomerId, Language, MediaKind, Money,
+        OrderId, Permission, Subject, TelegramUserId,
     },
     orders::{NewOrder, OrderFilter},
 };
@@ -97,6 +97,18 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     assert_eq!(crm.migrated_from(), Some(1));
     assert_eq!(SCHEMA_VERSION, 4);
     assert_eq!(crm.stats().unwrap().schema_version, Some(4));
+    // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
+    // manager manages the payment methods it sends.
+    let legacy = crm.organization_by_slug("legacy").unwrap();
+    let delivered = legacy.pipeline.stage_by_key("delivered").unwrap();
+    assert!(!delivered.payment_allowed);
+    let manager = crm
+        .roles(legacy.id)
+        .unwrap()
+        .into_iter()
+        .find(|role| role.builtin == Some(BuiltinRole::Manager))
+        .unwrap();
+    assert!(manager.permissions.contains(Permission::ManageBilling));
     let report = crm.verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(

@@ -7,7 +7,7 @@ use crm_lib::{
         BidState, Event, Language, Localized, Money, OrderId, OutboxPayload, Permission, Recipient,
         StageId, TelegramUserId,
     },
-    orders::{AssignTo, NewOrder, OrderFilter},
+    orders::{AssignTo, NewOrder, OrderFilter, moderation_queue_in},
     org::StageUpdate,
     team::NewUser,
 };
@@ -92,6 +92,23 @@ fn a_new_order_waits_in_moderation_and_linked_moderators_are_notified() {
     );
     // The worker has no linked account and no moderate_orders: nothing for them.
     assert!(notified(&world, Recipient::Staff(World::user_id(&world.worker))).is_empty());
+}
+
+#[test]
+fn the_moderation_queue_shows_the_newest_orders_first_up_to_the_limit() {
+    let world = World::new();
+    world.lift_order_limit();
+    let customer = world.customer(1010, "Queue");
+    let ids: Vec<OrderId> = (0..4)
+        .map(|index| world.order(&customer, &format!("Queued {index}"), None).id)
+        .collect();
+    let queue = world
+        .crm
+        .read(|view| moderation_queue_in(view, &world.manager, 3))
+        .unwrap();
+    assert_eq!(queue.len(), 1, "the studio has one moderation stage");
+    let shown: Vec<OrderId> = queue[0].1.iter().map(|row| row.order.id).collect();
+    assert_eq!(shown, [ids[3], ids[2], ids[1]]);
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::AppState;
 
 /// Customers, newest first (needs `chat_customers` or `view_orders`).
 #[utoipa::path(
-    get, path = "/api/v1/customers", tag = "customers", params(PageQuery),
+    get, operation_id = "listCustomers", path = "/api/v1/customers", tag = "customers", params(PageQuery),
     responses(
         (status = 200, description = "A page of customers", body = CustomerPage),
         (status = 403, description = "The user may not see customers", body = ErrorResponse),
@@ -66,7 +66,7 @@ pub struct CreateCustomer {
 
 /// Create a customer (needs `chat_customers`).
 #[utoipa::path(
-    post, path = "/api/v1/customers", tag = "customers", request_body = CreateCustomer,
+    post, operation_id = "createCustomer", path = "/api/v1/customers", tag = "customers", request_body = CreateCustomer,
     responses(
         (status = 201, description = "Created", body = CustomerView),
         (status = 403, description = "Missing chat_customers", body = ErrorResponse),
@@ -100,7 +100,7 @@ pub async fn create(
 /// Conversations by last activity, most recent first, with unread counts (needs
 /// `chat_customers`).
 #[utoipa::path(
-    get, path = "/api/v1/conversations", tag = "messages", params(PageQuery),
+    get, operation_id = "listConversations", path = "/api/v1/conversations", tag = "messages", params(PageQuery),
     responses(
         (status = 200, description = "A page of customers by last activity", body = CustomerPage),
         (status = 403, description = "Missing chat_customers", body = ErrorResponse),
@@ -122,7 +122,7 @@ pub async fn conversations(
 
 /// One customer.
 #[utoipa::path(
-    get, path = "/api/v1/customers/{id}", tag = "customers",
+    get, operation_id = "getCustomer", path = "/api/v1/customers/{id}", tag = "customers",
     params(("id" = u64, Path, description = "Customer id")),
     responses(
         (status = 200, description = "The customer", body = CustomerView),
@@ -143,7 +143,7 @@ pub async fn get(
 
 /// A customer's conversation, newest first (needs `chat_customers`).
 #[utoipa::path(
-    get, path = "/api/v1/customers/{id}/messages", tag = "messages",
+    get, operation_id = "listCustomerMessages", path = "/api/v1/customers/{id}/messages", tag = "messages",
     params(("id" = u64, Path, description = "Customer id"), PageQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessagePage),
@@ -170,7 +170,7 @@ pub async fn messages(
 
 /// The messages about one order, newest first (`chat_customers`, or the assignee's grant).
 #[utoipa::path(
-    get, path = "/api/v1/orders/{id}/messages", tag = "messages",
+    get, operation_id = "listOrderMessages", path = "/api/v1/orders/{id}/messages", tag = "messages",
     params(("id" = u64, Path, description = "Order id"), PageQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessagePage),
@@ -229,7 +229,7 @@ pub fn kind_of(mime: &str) -> MediaKind {
 /// Send a message to a customer: stored at once, delivered to their Telegram from the outbox
 /// (`chat_customers`, or the assignee's grant for a message about their order).
 #[utoipa::path(
-    post, path = "/api/v1/customers/{id}/messages", tag = "messages", request_body = SendMessage,
+    post, operation_id = "sendMessage", path = "/api/v1/customers/{id}/messages", tag = "messages", request_body = SendMessage,
     params(("id" = u64, Path, description = "Customer id")),
     responses(
         (status = 201, description = "Stored; delivery pending", body = MessageView),
@@ -279,7 +279,7 @@ pub async fn send(
 
 /// Mark a customer's conversation read (needs `chat_customers`).
 #[utoipa::path(
-    post, path = "/api/v1/customers/{id}/read", tag = "messages",
+    post, operation_id = "markConversationRead", path = "/api/v1/customers/{id}/read", tag = "messages",
     params(("id" = u64, Path, description = "Customer id")),
     responses(
         (status = 200, description = "Read; unread is 0", body = CustomerView),
@@ -301,7 +301,7 @@ pub async fn mark_read(
 /// Upload a file (the raw bytes as the body, its type as `Content-Type`) to attach to a
 /// message; at most 10 MiB. Any staff user may upload; sending it needs chat access.
 #[utoipa::path(
-    post, path = "/api/v1/media", tag = "messages",
+    post, operation_id = "uploadMedia", path = "/api/v1/media", tag = "messages",
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes; Content-Type is its MIME type"),
     responses(
         (status = 201, description = "Stored", body = MediaView),

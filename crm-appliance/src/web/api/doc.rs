@@ -1,5 +1,7 @@
 //! The OpenAPI document of `/api/v1`, generated from the handlers' `#[utoipa::path]`
-//! attributes and the views' `ToSchema` derives, never written by hand.
+//! attributes and the views' `ToSchema` derives, never written by hand. Every operation names
+//! its own camelCase `operationId` (`listOrders`, `getCustomer`): client generators that do
+//! not group by tag make one function per id, so an id used twice breaks them.
 
 use std::sync::OnceLock;
 
@@ -75,4 +77,28 @@ pub fn openapi_text() -> &'static str {
 /// `GET /api/v1/openapi.json` (no token needed).
 pub async fn openapi_json() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], openapi_text()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_an_operation_id_of_its_own_in_camel_case() {
+        let doc: serde_json::Value = serde_json::from_str(openapi_text()).unwrap_or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        assert!(paths.len() >= 16, "{paths:?}");
+        for (path, item) in &paths {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let id = operation["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    id.starts_with(|c: char| c.is_ascii_lowercase())
+                        && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{method} {path}: {id:?} is not camelCase"
+                );
+                assert!(seen.insert(id.to_string()), "{id} is used twice");
+            }
+        }
+    }
 }

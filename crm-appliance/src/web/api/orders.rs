@@ -90,7 +90,7 @@ impl OrderQuery {
 
 /// List the orders the token's user may see, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/orders", tag = "orders", params(OrderQuery),
+    get, operation_id = "listOrders", path = "/api/v1/orders", tag = "orders", params(OrderQuery),
     responses(
         (status = 200, description = "A page of orders", body = OrderPage),
         (status = 401, description = "No or a bad token", body = ErrorResponse),
@@ -130,7 +130,7 @@ pub async fn list(
 
 /// One order, if the token's user may see it.
 #[utoipa::path(
-    get, path = "/api/v1/orders/{id}", tag = "orders",
+    get, operation_id = "getOrder", path = "/api/v1/orders/{id}", tag = "orders",
     params(("id" = u64, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = OrderView),
@@ -191,7 +191,7 @@ async fn order_write(
 /// Create an order for a customer (needs `moderate_orders`); it starts in the pipeline's
 /// first stage, and the customer's open-order limit applies.
 #[utoipa::path(
-    post, path = "/api/v1/orders", tag = "orders", request_body = CreateOrder,
+    post, operation_id = "createOrder", path = "/api/v1/orders", tag = "orders", request_body = CreateOrder,
     responses(
         (status = 201, description = "Created", body = OrderView),
         (status = 403, description = "Missing moderate_orders", body = ErrorResponse),
@@ -220,7 +220,7 @@ pub async fn create(
 
 /// Approve an order waiting for moderation (needs `moderate_orders`).
 #[utoipa::path(
-    post, path = "/api/v1/orders/{id}/approve", tag = "orders",
+    post, operation_id = "approveOrder", path = "/api/v1/orders/{id}/approve", tag = "orders",
     params(("id" = u64, Path, description = "Order id")),
     responses(
         (status = 200, description = "Approved", body = OrderView),
@@ -250,7 +250,7 @@ pub struct Reject {
 
 /// Reject an order waiting for moderation, with a reason (needs `moderate_orders`).
 #[utoipa::path(
-    post, path = "/api/v1/orders/{id}/reject", tag = "orders", request_body = Reject,
+    post, operation_id = "rejectOrder", path = "/api/v1/orders/{id}/reject", tag = "orders", request_body = Reject,
     params(("id" = u64, Path, description = "Order id")),
     responses(
         (status = 200, description = "Rejected", body = OrderView),
@@ -282,7 +282,7 @@ pub struct Move {
 
 /// Move an order to another stage along an allowed transition (the assignee or a manager).
 #[utoipa::path(
-    post, path = "/api/v1/orders/{id}/move", tag = "orders", request_body = Move,
+    post, operation_id = "moveOrder", path = "/api/v1/orders/{id}/move", tag = "orders", request_body = Move,
     params(("id" = u64, Path, description = "Order id")),
     responses(
         (status = 200, description = "Moved", body = OrderView),
@@ -321,7 +321,7 @@ pub struct Assign {
 
 /// Assign an order to a bid's author or to a user (needs `assign_orders`).
 #[utoipa::path(
-    post, path = "/api/v1/orders/{id}/assign", tag = "orders", request_body = Assign,
+    post, operation_id = "assignOrder", path = "/api/v1/orders/{id}/assign", tag = "orders", request_body = Assign,
     params(("id" = u64, Path, description = "Order id")),
     responses(
         (status = 200, description = "Assigned", body = OrderView),
@@ -356,7 +356,7 @@ pub async fn assign(
 
 /// The bids on an order, oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/orders/{id}/bids", tag = "orders",
+    get, operation_id = "listBids", path = "/api/v1/orders/{id}/bids", tag = "orders",
     params(("id" = u64, Path, description = "Order id")),
     responses(
         (status = 200, description = "The bids", body = Vec<BidView>),
@@ -386,7 +386,7 @@ pub struct PlaceBid {
 
 /// Place a bid on an order (needs `respond_orders`).
 #[utoipa::path(
-    post, path = "/api/v1/orders/{id}/bids", tag = "orders", request_body = PlaceBid,
+    post, operation_id = "placeBid", path = "/api/v1/orders/{id}/bids", tag = "orders", request_body = PlaceBid,
     params(("id" = u64, Path, description = "Order id")),
     responses(
         (status = 201, description = "Placed", body = BidView),

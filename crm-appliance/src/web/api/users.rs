@@ -9,7 +9,7 @@ use crate::AppState;
 
 /// Every staff user's name, by id (any staff user may see them, e.g. to pick an assignee).
 #[utoipa::path(
-    get, path = "/api/v1/users", tag = "users",
+    get, operation_id = "listUsers", path = "/api/v1/users", tag = "users",
     responses(
         (status = 200, description = "The users", body = Vec<UserView>),
         (status = 401, description = "No or a bad token", body = ErrorResponse),
@@ -27,7 +27,7 @@ pub async fn list(
 
 /// The user the token acts as, with their roles and permissions.
 #[utoipa::path(
-    get, path = "/api/v1/users/me", tag = "users",
+    get, operation_id = "getMe", path = "/api/v1/users/me", tag = "users",
     responses(
         (status = 200, description = "The token's user", body = MeView),
         (status = 401, description = "No or a bad token", body = ErrorResponse),

@@ -152,7 +152,7 @@ async fn users_page(
                     th { (staff.t("users.roles")) }
                     th { (staff.t("users.status")) }
                     th { "Telegram" }
-                    th {}
+                    th { span.sr-only { (staff.t("table.actions")) } }
                 } }
                 tbody {
                     @for user in &users {
@@ -556,7 +556,7 @@ async fn markers_page(
             ul.markers {
                 @for marker in &markers {
                     li {
-                        span.swatch style={ "background:" (marker.color) } {}
+                        (crate::web::colors::swatch(&marker.color))
                         " " (marker.name.get(staff.language)) " " code.muted { (marker.color) }
                     }
                 }
@@ -657,7 +657,7 @@ async fn methods_page(
                     th { (staff.t("methods.name")) }
                     th { (staff.t("methods.template")) }
                     th { (staff.t("users.status")) }
-                    th {}
+                    th { span.sr-only { (staff.t("table.actions")) } }
                 } }
                 tbody {
                     @for method in &methods {
@@ -873,7 +873,7 @@ async fn settings_page(
                 ol.pipeline {
                     @for stage in &org.pipeline.stages {
                         li {
-                            span.swatch style={ "background:" (stage.color) } {}
+                            (crate::web::colors::swatch(&stage.color))
                             " " (stage.name(language)) " "
                             span.muted { "→ " (org.pipeline.next_stages(stage.id).iter().map(|next| next.name(language)).collect::<Vec<_>>().join(", ")) }
                             details {

@@ -270,7 +270,7 @@ async fn audit(
                 }
             }
             @if entries.items.is_empty() { p.muted { (staff.t("audit.none")) } }
-            nav.pager {
+            nav.pager aria-label=(staff.t("pager.label")) {
                 @if let Some(next) = entries.next {
                     a rel="next" href={ "/audit?" (base) "&after=" (next) } { (staff.t("orders.next_page")) }
                 }

@@ -1,7 +1,9 @@
 //! The Kanban board (a column per stage, terminal stages collapsed; cards dragged between
 //! columns by `assets/js/board.js`, with a stage select and Move button on every card as the
 //! no-JS fallback; kept current by `assets/js/live.js` when orders change in other sessions)
-//! and the moderation queue.
+//! and the moderation queue. A card shows the order's markers, its agreed price (or else the
+//! budget) with the currency and its deadline; the board shares the width among its columns
+//! and, when they do not fit, scrolls sideways with a hint that says so (`board.js`).
 
 use axum::Router;
 use axum::extract::State;
@@ -10,6 +12,7 @@ use maud::{Markup, html};
 
 use crate::AppState;
 use crate::web::auth::Staff;
+use crate::web::colors;
 use crate::web::error::AppError;
 use crate::web::layout::{Nav, csrf_field, page};
 
@@ -23,30 +26,56 @@ pub fn routes() -> Router<AppState> {
 /// Cards per column.
 pub const CARDS_PER_COLUMN: usize = 50;
 
+/// What a card shows beside the order: marker names and colours, and the currency.
+struct CardContext<'a> {
+    markers: &'a [crm_lib::model::Marker],
+    currency: &'a str,
+    today: crm_lib::model::Date,
+}
+
 async fn board(State(state): State<AppState>, staff: Staff) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    let columns = state
+    // One snapshot: the columns, the markers their cards name and the currency.
+    let (columns, markers, currency) = state
         .blocking(move |crm| {
-            crm.read(|view| crm_lib::orders::board_in(view, &actor, CARDS_PER_COLUMN))
+            crm.read(|view| {
+                Ok((
+                    crm_lib::orders::board_in(view, &actor, CARDS_PER_COLUMN)?,
+                    crm_lib::team::markers_in(view, &actor)?,
+                    crm_lib::org::organization_in(view, actor.org)?
+                        .settings
+                        .currency,
+                ))
+            })
         })
         .await?;
     let language = staff.language;
+    let context = CardContext {
+        markers: &markers,
+        currency: &currency,
+        today: crm_lib::model::Date::of(crm_lib::model::Timestamp::now()),
+    };
     Ok(page(
         &staff,
         &staff.t("board.title"),
         Nav::Board,
         html! {
             p.board-error role="alert" hidden {}
+            // Shown by board.js while the columns do not fit the screen.
+            p.board-hint.muted hidden { (staff.t("board.scroll_hint")) " →" }
             // A live region (live.js): its cards are swapped for fresh ones when an order
             // changes anywhere; board.js listens on this element, which stays.
             div.board #board data-live-refresh="order" data-csrf=(staff.csrf) {
                 @for column in columns.iter().filter(|c| !c.stage.kind.is_terminal()) {
-                    (column_markup(&staff, column, &columns, language))
+                    (column_markup(&staff, column, &columns, language, &context))
                 }
-                @for column in columns.iter().filter(|c| c.stage.kind.is_terminal()) {
-                    details.column-collapsed id={ "stage-" (column.stage.id) } {
-                        summary { (column.stage.name(language)) " (" (column.count) ")" }
-                        (column_markup(&staff, column, &columns, language))
+                // The folded terminal stages share one slot, one above the other.
+                div.board-terminal {
+                    @for column in columns.iter().filter(|c| c.stage.kind.is_terminal()) {
+                        details.column-collapsed id={ "stage-" (column.stage.id) } {
+                            summary { (column.stage.name(language)) " (" (column.count) ")" }
+                            (column_markup(&staff, column, &columns, language, &context))
+                        }
                     }
                 }
             }
@@ -61,9 +90,10 @@ fn column_markup(
     column: &crm_lib::orders::BoardColumn,
     all: &[crm_lib::orders::BoardColumn],
     language: crm_lib::model::Language,
+    context: &CardContext<'_>,
 ) -> Markup {
     html! {
-        section.column data-stage=(column.stage.id) style={ "border-top-color:" (column.stage.color) } {
+        section.column data-stage=(column.stage.id) data-accent=(column.stage.color) {
             h2 { (column.stage.name(language)) " " span.count { (column.count) } }
             ol.cards {
                 @for (row, moves) in &column.cards {
@@ -73,6 +103,7 @@ fn column_markup(
                         a href={ "/orders/" (row.order.id) } { "#" (row.order.id) " " (row.order.title) }
                         div.muted { (row.customer_name)
                             @if let Some(name) = &row.assignee_name { " · " (name) } }
+                        (card_details(staff, &row.order, column.stage.kind.is_terminal(), context))
                         @if !moves.is_empty() {
                             form.move method="post" action={ "/orders/" (row.order.id) "/move" } {
                                 (csrf_field(staff))
@@ -92,11 +123,63 @@ fn column_markup(
     }
 }
 
+/// A card's markers, money and deadline (nothing when the order has none of them); a passed
+/// deadline is marked overdue while the order is open (`terminal` is false).
+fn card_details(
+    staff: &Staff,
+    order: &crm_lib::model::Order,
+    terminal: bool,
+    context: &CardContext<'_>,
+) -> Markup {
+    let language = staff.language;
+    let markers: Vec<&crm_lib::model::Marker> = order
+        .markers
+        .iter()
+        .filter_map(|id| context.markers.iter().find(|marker| marker.id == *id))
+        .collect();
+    let money = match (order.price, order.budget) {
+        (Some(price), _) => Some((staff.t("orders.price"), price)),
+        (None, Some(budget)) => Some((staff.t("orders.budget"), budget)),
+        (None, None) => None,
+    };
+    html! {
+        @if !markers.is_empty() {
+            div.card-markers {
+                @for marker in &markers { (colors::marker(marker, staff.language)) " " }
+            }
+        }
+        @if money.is_some() || order.deadline.is_some() {
+            dl.card-facts {
+                @if let Some((label, amount)) = &money {
+                    div { dt { (label) } dd.money { (amount.format_with(language, context.currency)) } }
+                }
+                @if let Some(deadline) = order.deadline {
+                    @let overdue = !terminal && deadline < context.today;
+                    div {
+                        dt { (staff.t("board.due")) }
+                        dd.deadline.overdue[overdue] {
+                            time datetime=(deadline) { (deadline) }
+                            @if overdue { " (" (staff.t("board.overdue")) ")" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn moderation(State(state): State<AppState>, staff: Staff) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    let queue = state
+    let (queue, currency) = state
         .blocking(move |crm| {
-            crm.read(|view| crm_lib::orders::moderation_queue_in(view, &actor, 100))
+            crm.read(|view| {
+                Ok((
+                    crm_lib::orders::moderation_queue_in(view, &actor, 100)?,
+                    crm_lib::org::organization_in(view, actor.org)?
+                        .settings
+                        .currency,
+                ))
+            })
         })
         .await?;
     let language = staff.language;
@@ -115,7 +198,9 @@ async fn moderation(State(state): State<AppState>, staff: Staff) -> Result<Marku
                         li.card {
                             a href={ "/orders/" (row.order.id) } { "#" (row.order.id) " " (row.order.title) }
                             div.muted { (row.customer_name)
-                                @if let Some(budget) = row.order.budget { " · " (budget) } }
+                                @if let Some(budget) = row.order.budget {
+                                    " · " (staff.t("orders.budget")) " " (budget.format_with(language, &currency))
+                                } }
                             p.description { (row.order.description.chars().take(300).collect::<String>()) }
                             div.actions {
                                 form.inline method="post" action={ "/orders/" (row.order.id) "/approve" } {

@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::web::auth::Staff;
+use crate::web::colors;
 use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::{tr_with, when};
@@ -220,10 +221,10 @@ async fn list(
                             td { a href={ "/orders/" (row.order.id) } { (row.order.title) } }
                             td { (row.customer_name) }
                             td { @if let Some(stage) = stage {
-                                span.badge style={ "background:" (stage.color) } { (stage.name(language)) }
+                                (colors::badge(&stage.color, stage.name(language)))
                             } }
                             td { (row.assignee_name.as_deref().unwrap_or("—")) }
-                            td { @if let Some(budget) = row.order.budget { (budget) " " (data.org.settings.currency) } }
+                            td.money { @if let Some(budget) = row.order.budget { (budget.format_with(language, &data.org.settings.currency)) } }
                             td { (when(row.order.created_at)) }
                         }
                     }
@@ -232,7 +233,7 @@ async fn list(
             @if data.rows.items.is_empty() {
                 p.muted { (staff.t("orders.none")) }
             }
-            nav.pager {
+            nav.pager aria-label=(staff.t("pager.label")) {
                 @if query.after.is_some() {
                     a href={ "/orders?" (base) } { (staff.t("orders.first_page")) }
                 }
@@ -481,17 +482,18 @@ async fn render_detail(
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let tags = may_tag(staff);
-    // One snapshot for the order and the markers to choose from.
-    let (detail, markers) = state
+    // One snapshot for the order, its files and the markers to choose from.
+    let (detail, files, markers) = state
         .blocking(move |crm| {
             crm.read(|view| {
                 let detail = crm_lib::orders::order_detail_in(view, &actor, id)?;
+                let files = order_files(view, &actor, &detail.order)?;
                 let markers = if tags {
                     crm_lib::team::markers_in(view, &actor)?
                 } else {
                     Vec::new()
                 };
-                Ok((detail, markers))
+                Ok((detail, files, markers))
             })
         })
         .await?;
@@ -501,8 +503,56 @@ async fn render_detail(
         staff,
         &title,
         Nav::Orders,
-        detail_body(staff, &detail, &markers, chat.as_ref(), error, note),
+        detail_body(staff, &detail, &files, &markers, chat.as_ref(), error, note),
     ))
+}
+
+/// The files the customer attached to the order (the bot's new-order form), as `/media`
+/// serves them to this actor: crm-lib's `visible_media_in` decides, as for the download.
+fn order_files(
+    view: &impl crm_lib::View,
+    actor: &crm_lib::model::Actor,
+    order: &crm_lib::model::Order,
+) -> crm_lib::Result<Vec<crm_lib::model::Media>> {
+    let mut files = Vec::with_capacity(order.attachments.len());
+    for hash in &order.attachments {
+        match crm_lib::media::visible_media_in(view, actor, *hash) {
+            Ok(media) => files.push(media),
+            // A file the actor may not see (or that is gone) is left out, as /media would.
+            Err(error) if error.kind() == ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(files)
+}
+
+/// The order's files: pictures as thumbnails that open the full file, others as links.
+fn files_markup(staff: &Staff, files: &[crm_lib::model::Media]) -> Markup {
+    let language = staff.language;
+    html! {
+        @if !files.is_empty() {
+            h2 { (staff.t("orders.attachments")) " (" (files.len()) ")" }
+            ul.order-files {
+                @for (index, file) in files.iter().enumerate() {
+                    @let href = format!("/media/{}", file.hash.to_hex());
+                    @let number = (index + 1).to_string();
+                    li {
+                        @if crate::web::chat::inline_image_type(&file.mime) {
+                            a.thumbnail href=(href) target="_blank" rel="noopener" {
+                                img src=(href) loading="lazy" alt=(tr_with(language, "orders.attachment_image",
+                                    &[("number", &number), ("type", &file.mime)]));
+                            }
+                        } @else {
+                            a.file href=(href) download {
+                                "📎 " (tr_with(language, "orders.attachment_file", &[("number", &number)]))
+                                " (" (file.mime) ", " (file.size.div_ceil(1024)) " KB)"
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Whether the order page offers the markers form (crm-lib decides each change).
@@ -513,6 +563,7 @@ fn may_tag(staff: &Staff) -> bool {
 fn detail_body(
     staff: &Staff,
     detail: &OrderDetail,
+    files: &[crm_lib::model::Media],
     all_markers: &[crm_lib::model::Marker],
     chat: Option<&crate::web::chat::OrderChat>,
     error: &FormError,
@@ -536,7 +587,7 @@ fn detail_body(
         (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers"]))
         div.order-grid {
             section.card.order-fields {
-                p { span.badge style={ "background:" (detail.stage.color) } { (detail.stage.name(language)) } }
+                p { (colors::badge(&detail.stage.color, detail.stage.name(language))) }
                 dl {
                     dt { (staff.t("orders.customer")) }
                     dd {
@@ -544,11 +595,11 @@ fn detail_body(
                         @if let Some(username) = &detail.customer.username { " @" (username) }
                     }
                     dt { (staff.t("orders.budget")) }
-                    dd { @if let Some(budget) = order.budget { (budget) " " (currency) } @else { "—" } }
+                    dd { @if let Some(budget) = order.budget { (budget.format_with(language, currency)) } @else { "—" } }
                     dt { (staff.t("orders.deadline")) }
                     dd { @if let Some(deadline) = order.deadline { (deadline) } @else { "—" } }
                     dt { (staff.t("orders.price")) }
-                    dd { @if let Some(price) = order.price { (price) " " (currency) } @else { "—" } }
+                    dd { @if let Some(price) = order.price { (price.format_with(language, currency)) } @else { "—" } }
                     dt { (staff.t("orders.assignee")) }
                     dd { (detail.assignee_name.as_deref().unwrap_or("—")) }
                     dt { (staff.t("orders.created")) }
@@ -557,7 +608,7 @@ fn detail_body(
                         dt { (staff.t("orders.markers")) }
                         dd {
                             @for marker in &detail.markers {
-                                span.marker style={ "background:" (marker.color) } { (marker.name.get(staff.language)) } " "
+                                (colors::marker(marker, staff.language)) " "
                             }
                             @if detail.markers.is_empty() { "—" }
                             @if !all_markers.is_empty() {
@@ -570,7 +621,7 @@ fn detail_body(
                                                 label.check {
                                                     input type="checkbox" name="marker" value=(marker.id)
                                                         checked[order.markers.contains(&marker.id)];
-                                                    span.marker style={ "background:" (marker.color) } { (marker.name.get(staff.language)) }
+                                                    (colors::marker(marker, staff.language))
                                                 }
                                             }
                                         }
@@ -590,8 +641,9 @@ fn detail_body(
                         dd { (format!("{value:?}")) }
                     }
                 }
-                h3 { (staff.t("orders.description")) }
+                h2 { (staff.t("orders.description")) }
                 p.description { (order.description) }
+                (files_markup(staff, files))
             }
             section.card.order-actions {
                 @if !any_action {
@@ -670,12 +722,12 @@ fn detail_body(
                 @if !detail.payment_infos.is_empty() {
                     h3 { (staff.t("orders.payments_sent")) }
                     ul { @for info in &detail.payment_infos {
-                        li { (when(info.sent_at)) ": " (info.amount) " " (currency) }
+                        li { (when(info.sent_at)) ": " (info.amount.format_with(language, currency)) }
                     } }
                 }
                 @if let Some(payout) = &detail.payout {
-                    p.muted { (staff.t("orders.payout")) ": " (payout.payout) " " (currency)
-                        " (" (staff.t("orders.commission")) " " (payout.commission) ")" }
+                    p.muted { (staff.t("orders.payout")) ": " (payout.payout.format_with(language, currency))
+                        " (" (staff.t("orders.commission")) " " (payout.commission.format_with(language, currency)) ")" }
                 }
             }
         }
@@ -688,7 +740,7 @@ fn detail_body(
                     @for (bid, name) in &detail.bids {
                         tr {
                             td { (name) }
-                            td { (bid.price) " " (currency) }
+                            td.money { (bid.price.format_with(language, currency)) }
                             td { (bid.comment) }
                             td { (staff.t(match bid.state {
                                 BidState::Active => "bid.active",

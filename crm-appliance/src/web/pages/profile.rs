@@ -71,11 +71,22 @@ async fn render(
     note: Option<&str>,
     typed: Option<&ProfileForm>,
 ) -> Result<Markup, AppError> {
-    let actor = staff.actor.clone();
-    let sessions = state.blocking(move |crm| crm.own_sessions(&actor)).await?;
+    let (actor, hash, idle_ms) = (staff.actor.clone(), staff.session, state.web().idle_ms);
+    // The user as stored now, not as the session cache resolved it up to two seconds ago
+    // (`session::CACHE_TTL_MS`): a Telegram account linked through the bot a moment ago shows
+    // at once. One snapshot with the sessions; this request already proved the session alive.
+    let (user, sessions) = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let now = Some(crm_lib::model::Timestamp::now());
+                let user = crm_lib::sessions::session_in(view, hash, idle_ms, now)?.user;
+                Ok((user, crm_lib::sessions::own_sessions_in(view, &actor)?))
+            })
+        })
+        .await?;
     let bot = state.web().bot_username();
     let language = staff.language;
-    let display_name = typed.map_or(staff.user.display_name.as_str(), |form| {
+    let display_name = typed.map_or(user.display_name.as_str(), |form| {
         form.display_name.as_str()
     });
     Ok(page(
@@ -89,7 +100,7 @@ async fn render(
                 form.form method="post" action="/profile" {
                     (csrf_field(staff))
                     (error.general(&["display_name", "language"]))
-                    p.muted { (staff.t("profile.username")) ": " strong { (staff.user.username) } }
+                    p.muted { (staff.t("profile.username")) ": " strong { (user.username) } }
                     label { (staff.t("profile.display_name"))
                         input type="text" name="display_name" value=(display_name) required maxlength="100";
                         (error.at("display_name"))
@@ -110,7 +121,7 @@ async fn render(
             }
             section.card #telegram {
                 h2 { (staff.t("profile.telegram")) }
-                @if let Some(telegram) = staff.user.telegram_id {
+                @if let Some(telegram) = user.telegram_id {
                     p { (staff.t("profile.telegram_linked")) " (id " (telegram) ")" }
                 }
                 @if let Some(link) = &link {
@@ -136,7 +147,7 @@ async fn render(
                         th { (staff.t("profile.session_seen")) }
                         th { "IP" }
                         th { (staff.t("profile.session_browser")) }
-                        th {}
+                        th { span.sr-only { (staff.t("table.actions")) } }
                     } }
                     tbody {
                         @for (hash, session) in &sessions {
