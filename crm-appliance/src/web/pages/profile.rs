@@ -299,7 +299,7 @@ fn password_page(staff: &Staff, error: &FormError) -> Markup {
                     (error.at("current_password"))
                 }
                 label { (staff.t("password.new"))
-                    input type="password" name="new_password" autocomplete="new-password" required minlength="8" maxlength="128";
+                    input type="password" name="new_password" autocomplete="new-password" required minlength=(crm_lib::Password::MIN_CHARS) maxlength="128";
                     (error.at("new_password"))
                     (error.at("password"))
                 }
