@@ -558,7 +558,7 @@ async fn markers_page(
             ul.markers {
                 @for marker in &markers {
                     li {
-                        span.swatch style={ "background:" (marker.color) } {}
+                        span.swatch data-color=(marker.color) {}
                         " " (marker.name) " " code.muted { (marker.color) }
                     }
                 }
@@ -873,7 +873,7 @@ async fn settings_page(
                 ol.pipeline {
                     @for stage in &org.pipeline.stages {
                         li {
-                            span.swatch style={ "background:" (stage.color) } {}
+                            span.swatch data-color=(stage.color) {}
                             " " (stage.name(language)) " "
                             span.muted { "→ " (org.pipeline.next_stages(stage.id).iter().map(|next| next.name(language)).collect::<Vec<_>>().join(", ")) }
                             details {

@@ -63,7 +63,7 @@ fn column_markup(
     language: crm_lib::model::Language,
 ) -> Markup {
     html! {
-        section.column data-stage=(column.stage.id) style={ "border-top-color:" (column.stage.color) } {
+        section.column data-stage=(column.stage.id) data-color=(column.stage.color) {
             h2 { (column.stage.name(language)) " " span.count { (column.count) } }
             ol.cards {
                 @for (row, moves) in &column.cards {

@@ -32,7 +32,7 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Markup
                     span.stat-label { (staff.t("dashboard.new_today")) }
                 }
                 @for (stage, count) in &data.stages {
-                    a.stat href={ "/orders?stage=" (stage.id) } style={ "border-top-color:" (stage.color) } {
+                    a.stat href={ "/orders?stage=" (stage.id) } data-color=(stage.color) {
                         span.stat-value { (count) }
                         span.stat-label { (stage.name(language)) }
                     }

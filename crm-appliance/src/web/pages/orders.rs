@@ -220,7 +220,7 @@ async fn list(
                             td { a href={ "/orders/" (row.order.id) } { (row.order.title) } }
                             td { (row.customer_name) }
                             td { @if let Some(stage) = stage {
-                                span.badge style={ "background:" (stage.color) } { (stage.name(language)) }
+                                span.badge data-color=(stage.color) { (stage.name(language)) }
                             } }
                             td { (row.assignee_name.as_deref().unwrap_or("—")) }
                             td { @if let Some(budget) = row.order.budget { (budget) " " (data.org.settings.currency) } }
@@ -536,7 +536,7 @@ fn detail_body(
         (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers"]))
         div.order-grid {
             section.card.order-fields {
-                p { span.badge style={ "background:" (detail.stage.color) } { (detail.stage.name(language)) } }
+                p { span.badge data-color=(detail.stage.color) { (detail.stage.name(language)) } }
                 dl {
                     dt { (staff.t("orders.customer")) }
                     dd {
@@ -557,7 +557,7 @@ fn detail_body(
                         dt { (staff.t("orders.markers")) }
                         dd {
                             @for marker in &detail.markers {
-                                span.marker style={ "background:" (marker.color) } { (marker.name) } " "
+                                span.marker data-color=(marker.color) { (marker.name) } " "
                             }
                             @if detail.markers.is_empty() { "—" }
                             @if !all_markers.is_empty() {
@@ -570,7 +570,7 @@ fn detail_body(
                                                 label.check {
                                                     input type="checkbox" name="marker" value=(marker.id)
                                                         checked[order.markers.contains(&marker.id)];
-                                                    span.marker style={ "background:" (marker.color) } { (marker.name) }
+                                                    span.marker data-color=(marker.color) { (marker.name) }
                                                 }
                                             }
                                         }
