@@ -14,6 +14,7 @@ mod bot_support;
 mod browser;
 mod chat;
 mod faults;
+mod hardening;
 mod metrics;
 mod outbox;
 mod pages;
