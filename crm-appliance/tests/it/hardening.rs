@@ -344,3 +344,130 @@ async fn guessing_the_current_password_with_a_session_is_throttled_like_a_login(
     let page = web_helpers::page(&app, &session, "/profile").await;
     assert!(hidden_value(&page, "csrf").is_some());
 }
+
+/// The number of stored files (entries of the `media` table), read with `crm stats` over the
+/// admin channel.
+async fn stored_files(app: &TestApp) -> u64 {
+    let stats = crate::admin_channel::crm_async(&app.data_dir, &["stats", "--json"], "").await;
+    assert_eq!(stats.code, 0, "{}", stats.err);
+    let stats: serde_json::Value = serde_json::from_str(&stats.out).unwrap();
+    stats["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|table| table["name"] == "media")
+        .and_then(|table| table["entries"].as_u64())
+        .unwrap()
+}
+
+/// The send form of a conversation with `text` and one picture.
+fn message_with_file(csrf: &str, text: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_string())
+        .text("text", text.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name("plan.png")
+                .mime_str("image/png")
+                .unwrap(),
+        )
+}
+
+#[tokio::test]
+async fn a_file_is_stored_only_with_an_allowed_and_valid_message_or_an_allowed_upload() {
+    let app = spawn_app();
+    let admin = crate::staff::login_admin(&app).await;
+    let admin_api = crate::staff::Api::new(&app, &admin.create_token("admin").await);
+    let customer = admin_api.customer(9400, "Vera").await;
+    let administrator = web_helpers::Session {
+        client: admin.client.clone(),
+        csrf: admin.csrf.clone(),
+    };
+    let worker = web_helpers::user_with_role(&app, &administrator, "worker1", "worker").await;
+    let manager = web_helpers::user_with_role(&app, &administrator, "manager1", "manager").await;
+    let before = stored_files(&app).await;
+    let chat = app.url(&format!("/chat/{customer}"));
+
+    // A worker may not write to customers: 403, and the file is not kept.
+    let refused = worker
+        .client
+        .post(&chat)
+        .multipart(message_with_file(
+            &worker.csrf,
+            "hello",
+            b"worker's file".to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    // A manager's message that is too long: 422, and the file is not kept either.
+    let too_long = manager
+        .client
+        .post(&chat)
+        .multipart(message_with_file(
+            &manager.csrf,
+            &"x".repeat(4097),
+            b"manager's file".to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_long.status(), 422);
+    assert_eq!(
+        stored_files(&app).await,
+        before,
+        "no refused message kept its file"
+    );
+
+    // A valid message keeps its file, and sends it.
+    let sent = manager
+        .client
+        .post(&chat)
+        .multipart(message_with_file(
+            &manager.csrf,
+            "the plan",
+            b"manager's file".to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    assert_eq!(stored_files(&app).await, before + 1);
+
+    // The upload API needs chat_customers and leaves an audit entry.
+    let worker_token = {
+        let browser = crate::staff::Browser {
+            client: worker.client.clone(),
+            base: app.url(""),
+            csrf: worker.csrf.clone(),
+        };
+        browser.create_token("worker").await
+    };
+    let upload = |token: String, bytes: &'static [u8]| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/media"))
+            .bearer_auth(token)
+            .header("content-type", "application/pdf")
+            .body(bytes)
+            .send()
+    };
+    let denied = upload(worker_token, b"a 9 MiB dump, say").await.unwrap();
+    assert_eq!(denied.status(), 403);
+    let body: serde_json::Value = denied.json().await.unwrap();
+    assert_eq!(body["error"]["permission"], "chat_customers", "{body}");
+    assert_eq!(stored_files(&app).await, before + 1);
+    let accepted = upload(admin_api.token.clone(), b"the contract")
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 201);
+    let media: serde_json::Value = accepted.json().await.unwrap();
+    assert_eq!(stored_files(&app).await, before + 2);
+    let audit = web_helpers::page(&app, &administrator, "/audit").await;
+    assert!(audit.contains("media.uploaded"), "{audit}");
+    assert!(
+        audit.contains(media["hash"].as_str().unwrap()),
+        "the entry names the file"
+    );
+}
