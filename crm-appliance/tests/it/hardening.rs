@@ -471,3 +471,37 @@ async fn a_file_is_stored_only_with_an_allowed_and_valid_message_or_an_allowed_u
         "the entry names the file"
     );
 }
+
+#[tokio::test]
+async fn the_order_list_download_is_the_library_s_csv_with_formula_cells_quoted() {
+    let app = spawn_app();
+    let admin = web_helpers::admin(&app).await;
+    let customer = web_helpers::create_customer(&app, &admin, "=HYPERLINK(\"x\")").await;
+    let order = web_helpers::create_order(&app, &admin, customer, "@SUM(A1) cake").await;
+    let response = admin
+        .client
+        .get(app.url("/orders.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert_security_headers(&response, "/orders.csv");
+    let text = response.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,number,title,customer_name,stage,assignee,budget,price,deadline,created_at")
+    );
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with(&format!(
+            "{order},#{order},'@SUM(A1) cake,\"'=HYPERLINK(\"\"x\"\")\","
+        )),
+        "{row}"
+    );
+    assert!(row.contains(",1500.00,"), "{row}");
+}
