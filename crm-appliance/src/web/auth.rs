@@ -432,9 +432,9 @@ pub async fn login_form(
     Ok(response)
 }
 
-/// `POST /login`: checks the form token and origin, `next` (see [`safe_next`]), the throttle,
-/// then the password; on success ends the session the browser presented, if any, sets the new
-/// session cookie and goes to `next` (or the forced password change).
+/// `POST /login`: checks the form token and origin, `next` (a local path, else `/`), the
+/// throttle, then the password; on success ends the session the browser presented, if any,
+/// sets the new session cookie and goes to `next` (or the forced password change).
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
