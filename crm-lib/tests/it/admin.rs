@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crm_lib::{
     Crm, ErrorKind, Password, Result, SCHEMA_VERSION,
     admin::{VerifyReport, restore},
-    export::ExportFormat,
+    export::{ExportFormat, ORDER_LIST_EXPORT_COLUMNS},
     import::{ImportError, ImportReport},
     model::{Actor, Customer, OrgId, Organization, Origin, OutboxState, TelegramUserId},
-    orders::NewOrder,
+    orders::{NewOrder, OrderFilter},
     telegram::outbox_items_in,
 };
 

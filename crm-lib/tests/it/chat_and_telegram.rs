@@ -7,8 +7,9 @@ use crm_lib::{
     audit::AuditFilter,
     chat::{InboundMessage, OutboundMessage},
     model::{
-        Actor, Attachment, Author, ChatId, DeliveryState, Direction, Event, InboxState, MediaHash,
-        MediaKind, Money, Order, OutboxPayload, OutboxState, Permission, Recipient, Timestamp,
+        Actor, Attachment, Author, ChatId, DeliveryState, Direction, Event, InboxState, Media,
+        MediaHash, MediaKind, Money, Order, OutboxPayload, OutboxState, Permission, Recipient,
+        Timestamp,
     },
     telegram::{INBOX_CAPACITY, InboxPut},
 };

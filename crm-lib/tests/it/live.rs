@@ -2,10 +2,10 @@
 //! stream is built from (who sees which order and chat change, resuming after an id).
 
 use crm_lib::{
-    ErrorKind,
-    audit::LiveKind,
+    ErrorKind, Page,
+    audit::{AuditFilter, LiveKind, audit_in},
     chat::InboundMessage,
-    model::{Actor, ActorRef, AuditId, Permission},
+    model::{Actor, ActorRef, AuditEntry, AuditId, Permission},
 };
 
 use crate::support::World;

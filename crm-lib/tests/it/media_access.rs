@@ -4,9 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use crm_lib::{
-    Crm, ErrorKind,
-    chat::InboundMessage,
-    model::{Actor, Attachment, Media, MediaHash, MediaKind, OrderId},
+    Crm, ErrorKind, MEDIA_MAX_SIZE, Page,
+    audit::{AuditFilter, audit_in},
+    chat::{
+        InboundMessage, MESSAGE_MAX_ATTACHMENTS, MESSAGE_MAX_CHARS, OutboundFile, OutboundMessage,
+    },
+    media::NewMedia,
+    model::{Actor, ActorRef, Attachment, Media, MediaHash, MediaKind, OrderId},
     orders::NewOrder,
 };
 

@@ -3,7 +3,10 @@
 
 use crm_lib::{
     ErrorKind,
-    model::{ChatId, InboxState, OutboxId, OutboxState, Timestamp},
+    chat::{OutboundFile, OutboundMessage},
+    media::NewMedia,
+    model::{ChatId, InboxState, Media, MediaHash, MediaKind, OutboxId, OutboxState, Timestamp},
+    retention::MEDIA_GRACE_HOURS,
     telegram::{INBOX_CAPACITY, InboxPut},
 };
 

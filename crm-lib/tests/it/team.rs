@@ -5,8 +5,9 @@
 use crm_lib::{
     ErrorKind, Page,
     audit::{AuditFilter, audit_in},
-    model::{Actor, MarkerId, Permission, PermissionSet, Role, RoleId, UserId, UserStatus},
+    model::{Actor, MarkerId, Origin, Permission, PermissionSet, Role, RoleId, UserId, UserStatus},
     orders::OrderFilter,
+    sessions::SessionHash,
     team::NewUser,
 };
 

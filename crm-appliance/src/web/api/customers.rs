@@ -329,7 +329,7 @@ pub async fn upload(
         .to_string();
     let media = state
         .blocking(move |crm| {
-            let file = crm_lib::NewMedia::parse(body.to_vec(), &mime)?;
+            let file = crm_lib::media::NewMedia::parse(body.to_vec(), &mime)?;
             crm.upload_media(&user.actor, file)
         })
         .await?;

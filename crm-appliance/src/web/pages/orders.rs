@@ -254,7 +254,12 @@ async fn export_csv(
     let csv = state
         .blocking(move |crm| {
             let mut out = Vec::new();
-            crm.export_order_list(&actor, &filter, crm_lib::export::ExportFormat::Csv, &mut out)?;
+            crm.export_order_list(
+                &actor,
+                &filter,
+                crm_lib::export::ExportFormat::Csv,
+                &mut out,
+            )?;
             Ok(out)
         })
         .await?;
