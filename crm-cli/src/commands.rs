@@ -614,7 +614,7 @@ fn export(
     };
     match output {
         Some(path) => {
-            let file = fs::File::create(place.path(path))
+            let file = create_private_file(&place.path(path))
                 .with_context(|| format!("creating {}", path.display()))?;
             let mut out = BufWriter::new(file);
             let count =
@@ -630,6 +630,24 @@ fn export(
         }
     }
     Ok(())
+}
+
+/// Creates (or truncates) a file readable and writable by its owner only (0600 on Unix), like
+/// a backup: an export holds customers' names, phones and the audit log. A file that existed
+/// with wider permissions is narrowed too.
+fn create_private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
 }
 
 fn mib(bytes: u64) -> f64 {

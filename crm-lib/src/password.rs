@@ -1,18 +1,28 @@
-//! Password hashing: argon2id with OWASP's parameters, at most two hashes at a time.
+//! Passwords: the rule for a new password, and hashing with argon2id at OWASP's parameters,
+//! at most two hashes at a time.
+//!
+//! A new password ([`Password::parse`]) has 10 to 128 characters and is not on the shipped
+//! list of 19,640 common passwords (`fixtures/passwords/`, from Django's
+//! `CommonPasswordValidator`; OWASP ASVS 5.0 6.2.4 asks for a check against at least the
+//! 3,000 most common). Every way of setting a password takes a [`Password`], so the rule holds
+//! for the profile page, the forced first change, `crm user passwd`, `crm user add` and
+//! [`generate_password`] alike.
 //!
 //! OWASP Password Storage Cheat Sheet: argon2id with m=19456 KiB, t=2, p=1. Each hash takes
 //! tens of milliseconds of a core and 19 MiB of memory, so [`hash_password`] and
 //! [`verify_password`] admit two callers at once (SPEC section 7) and queue the rest, which
 //! keeps a burst of logins from starving the server.
 
-use std::sync::{Condvar, Mutex};
+use std::collections::HashSet;
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
 use crate::{Error, Result};
 
-/// A password as typed, checked for length. Its `Debug` never shows the text.
+/// A new password, checked against the rule of this module (see [`Password::parse`]). Its
+/// `Debug` never shows the text.
 #[derive(Clone)]
 pub struct Password(String);
 
@@ -23,15 +33,18 @@ impl std::fmt::Debug for Password {
 }
 
 impl Password {
-    /// The shortest accepted password, in characters (OWASP ASVS 5.0 6.2.1 asks for 8).
-    pub const MIN_CHARS: usize = 8;
+    /// The shortest accepted password, in characters (OWASP ASVS 5.0 6.2.1 asks for at least
+    /// 8 and recommends 15; issue 10 of this project settled on 10).
+    pub const MIN_CHARS: usize = 10;
     /// The longest accepted password, in characters (ASVS allows at least 64).
     pub const MAX_CHARS: usize = 128;
 
-    /// Checks the length (8 to 128 characters; any characters allowed).
+    /// Checks a new password: 10 to 128 characters (any characters), and not one of the
+    /// shipped common passwords (`fixtures/passwords/`), compared case-insensitively and
+    /// without surrounding white space.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::InvalidInput`] on `password`.
+    /// [`crate::ErrorKind::InvalidInput`] on `password`, saying which part of the rule failed.
     pub fn parse(text: &str) -> Result<Self> {
         let chars = text.chars().count();
         if chars < Self::MIN_CHARS {
@@ -46,6 +59,12 @@ impl Password {
                 format!("must be at most {} characters", Self::MAX_CHARS),
             ));
         }
+        if is_common_password(text) {
+            return Err(Error::invalid(
+                "password",
+                "is one of the most common passwords, which attackers try first; choose another",
+            ));
+        }
         Ok(Password(text.to_string()))
     }
 
@@ -55,13 +74,45 @@ impl Password {
     }
 }
 
+/// The common passwords: lower-case, one a line. Source and licence are in
+/// `fixtures/passwords/README.md` (Django's list, BSD 3-Clause).
+const COMMON_PASSWORDS: &str = include_str!("../../fixtures/passwords/common-passwords.txt");
+
+/// The list as a set, built on first use (about 20,000 entries, under a megabyte).
+fn common_passwords() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect()
+    })
+}
+
+/// Whether `text` is on the shipped list of common passwords, compared case-insensitively
+/// (Unicode lower case) and without surrounding white space, as Django's validator compares.
+pub(crate) fn is_common_password(text: &str) -> bool {
+    common_passwords().contains(text.trim().to_lowercase().as_str())
+}
+
 /// A random password of 20 characters from an unambiguous alphabet (about 115 bits), for new
-/// administrators and resets.
+/// administrators and resets. It passes [`Password::parse`] like any other new password.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the system has no randomness.
 pub fn generate_password() -> Result<Password> {
-    Ok(Password(random_string(
-        20,
-        b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
-    )?))
+    loop {
+        let text = random_string(
+            20,
+            b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
+        )?;
+        // 20 random characters are never on the list in practice; the loop keeps the rule
+        // true by construction rather than by odds.
+        if let Ok(password) = Password::parse(&text) {
+            return Ok(password);
+        }
+    }
 }
 
 /// `len` characters drawn uniformly from `alphabet` with the operating system's generator.
@@ -282,6 +333,69 @@ mod tests {
         assert!(!verify_password("correct horse battery", "not a hash").unwrap());
         // Two hashes of one password differ by their salt.
         assert_ne!(ours, hash_password(&password).unwrap());
+    }
+
+    #[test]
+    fn a_new_password_has_ten_to_128_characters() {
+        let kind = |text: &str| {
+            Password::parse(text)
+                .map(|_| ())
+                .map_err(|error| error.kind())
+        };
+        assert_eq!(kind("nine char"), Err(crate::ErrorKind::InvalidInput));
+        assert_eq!(kind("ten chars!"), Ok(()));
+        // Characters, not bytes: ten Cyrillic letters are twenty bytes and enough.
+        assert_eq!(kind("пароль-дом"), Ok(()));
+        assert_eq!(kind("пароль-до"), Err(crate::ErrorKind::InvalidInput));
+        assert_eq!(kind(&format!("{}y", "x".repeat(127))), Ok(()));
+        assert_eq!(
+            kind(&format!("{}y", "x".repeat(128))),
+            Err(crate::ErrorKind::InvalidInput)
+        );
+        let error = Password::parse("short").unwrap_err();
+        assert_eq!(error.field(), Some("password"));
+        assert!(error.message().contains("at least 10"), "{error}");
+    }
+
+    #[test]
+    fn a_common_password_is_refused_in_any_case_and_with_spaces_around() {
+        assert!(
+            common_passwords().len() >= 10_000,
+            "{}",
+            common_passwords().len()
+        );
+        for common in [
+            "1234567890",
+            "qwertyuiop",
+            "password123",
+            "PassWord123",
+            " iloveyou123 ",
+        ] {
+            assert!(is_common_password(common), "{common:?}");
+            let error = Password::parse(common).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidInput, "{common:?}");
+            assert!(error.message().contains("common"), "{error}");
+        }
+        assert!(!is_common_password("correct horse battery"));
+        assert!(Password::parse("correct horse battery").is_ok());
+    }
+
+    #[test]
+    fn the_shipped_list_is_lower_case_one_password_a_line() {
+        for line in COMMON_PASSWORDS.lines() {
+            assert_eq!(line, line.trim(), "{line:?}");
+            assert_eq!(line, line.to_lowercase(), "{line:?}");
+            assert!(!line.is_empty());
+        }
+    }
+
+    #[test]
+    fn generated_passwords_pass_the_rule() {
+        for _ in 0..200 {
+            let password = generate_password().unwrap();
+            assert_eq!(password.expose().chars().count(), 20);
+            assert!(Password::parse(password.expose()).is_ok());
+        }
     }
 
     #[test]

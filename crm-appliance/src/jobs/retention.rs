@@ -1,17 +1,21 @@
 //! Retention: deletes processed inbox items and finished outbox items once crm-lib's retention
-//! ages have passed ([`crm_lib::retention::INBOX_RETENTION_DAYS`], [`crm_lib::retention::OUTBOX_RETENTION_DAYS`]).
+//! ages have passed ([`crm_lib::retention::INBOX_RETENTION_DAYS`],
+//! [`crm_lib::retention::OUTBOX_RETENTION_DAYS`]), and stored files that nothing refers to once
+//! their grace period is over ([`crm_lib::retention::MEDIA_GRACE_HOURS`]).
 //!
 //! The job runs shortly after start and then every hour. Each run calls crm-lib's prune
 //! methods in batches of [`BATCH`] items, one write transaction each, until a batch comes back
-//! short, so the writer is never held for long and other writes slip in between batches.
-//! crm-lib decides what may go; this module only keeps time.
+//! short, so the writer is never held for long and other writes slip in between batches. Files
+//! go in batches of [`MEDIA_BATCH`] files looked at (a file is up to 80 chunks), following
+//! crm-lib's cursor through the file table. crm-lib decides what may go; this module only
+//! keeps time.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use crm_lib::{
     model::Timestamp,
-    retention::{INBOX_RETENTION_DAYS, OUTBOX_RETENTION_DAYS},
+    retention::{INBOX_RETENTION_DAYS, MEDIA_GRACE_HOURS, OUTBOX_RETENTION_DAYS},
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,6 +24,8 @@ use crate::AppState;
 
 /// Items deleted per write transaction.
 const BATCH: usize = 1000;
+/// Stored files looked at per write transaction (each deleted one takes its chunks along).
+const MEDIA_BATCH: usize = 100;
 /// The pause between runs.
 const PERIOD: Duration = Duration::from_secs(3600);
 /// The pause before the first run, so that start-up work goes first.
@@ -67,12 +73,14 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         let cutoffs = Cutoffs {
             inbox: now.minus_days(INBOX_RETENTION_DAYS),
             outbox: now.minus_days(OUTBOX_RETENTION_DAYS),
+            media: now.plus_millis(-MEDIA_GRACE_HOURS * 3_600_000),
         };
         match prune_once(&state, cutoffs, &shutdown).await {
-            Ok(pruned) if pruned.inbox + pruned.outbox > 0 => tracing::info!(
+            Ok(pruned) if pruned.inbox + pruned.outbox + pruned.media > 0 => tracing::info!(
                 inbox = pruned.inbox,
                 outbox = pruned.outbox,
-                "retention deleted old inbox and outbox items"
+                media = pruned.media,
+                "retention deleted old inbox and outbox items and unreferenced files"
             ),
             Ok(_) => tracing::debug!("retention found nothing old enough to delete"),
             Err(error) => tracing::warn!(error = format!("{error:#}"), "retention failed"),
@@ -81,11 +89,13 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// What is old enough to go: items finished before these moments.
+/// What is old enough to go: items finished, and unreferenced files stored, before these
+/// moments.
 #[derive(Debug, Clone, Copy)]
 struct Cutoffs {
     inbox: Timestamp,
     outbox: Timestamp,
+    media: Timestamp,
 }
 
 /// Items deleted by one run.
@@ -93,9 +103,11 @@ struct Cutoffs {
 struct Pruned {
     inbox: u64,
     outbox: u64,
+    media: u64,
 }
 
-/// One run: inbox, then outbox, each in batches until a batch comes back short or shutdown.
+/// One run: inbox, then outbox, each in batches until a batch comes back short, then the
+/// files to the end of their table; each part stops early at shutdown.
 async fn prune_once(
     state: &AppState,
     cutoffs: Cutoffs,
@@ -111,7 +123,38 @@ async fn prune_once(
     })
     .await
     .context("pruning the outbox")?;
-    Ok(Pruned { inbox, outbox })
+    let media = prune_media(state, cutoffs.media, shutdown)
+        .await
+        .context("deleting unreferenced files")?;
+    Ok(Pruned {
+        inbox,
+        outbox,
+        media,
+    })
+}
+
+/// Walks the file table in batches of [`MEDIA_BATCH`] until crm-lib's cursor reaches its end
+/// or shutdown is asked for; the files deleted.
+async fn prune_media(
+    state: &AppState,
+    older_than: Timestamp,
+    shutdown: &watch::Receiver<bool>,
+) -> crm_lib::Result<u64> {
+    let mut total = 0;
+    let mut cursor = None;
+    while !*shutdown.borrow() {
+        let after = cursor.take();
+        let pruned = state
+            .blocking(move |crm| crm.prune_media(None, older_than, after.as_ref(), MEDIA_BATCH))
+            .await?;
+        total += pruned.deleted;
+        tracing::debug!(table = "media", deleted = pruned.deleted, "retention batch");
+        match pruned.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(total)
 }
 
 /// Calls `batch(BATCH)` until it deletes fewer than `BATCH` items or shutdown is asked for;
@@ -145,7 +188,8 @@ mod tests {
     use crate::config::{Cli, Config};
 
     #[tokio::test]
-    async fn a_run_deletes_finished_items_in_batches_and_keeps_pending_ones() {
+    async fn a_run_deletes_finished_items_and_unreferenced_files_in_batches_and_keeps_pending_ones()
+    {
         let dir = tempfile::tempdir().unwrap();
         let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
         let org = crm
@@ -181,10 +225,16 @@ mod tests {
         let cli = Cli::parse_from(["crm-appliance"]);
         let state = AppState::new(crm.clone(), org, Config::from_cli(&cli).unwrap());
         let (_stop, receiver) = watch::channel(false);
+        let files = MEDIA_BATCH as u8 + 3;
+        for index in 0..files {
+            crm.store_media(org, vec![index], "image/png".into())
+                .unwrap();
+        }
         let future = Timestamp::now().plus_millis(3_600_000);
         let cutoffs = Cutoffs {
             inbox: future,
             outbox: future,
+            media: future,
         };
 
         let pruned = prune_once(&state, cutoffs, &receiver).await.unwrap();
@@ -193,12 +243,14 @@ mod tests {
             pruned,
             Pruned {
                 inbox: updates,
-                outbox: 1
+                outbox: 1,
+                media: u64::from(files),
             }
         );
         assert_eq!(crm.pending_updates(org, 10).unwrap().len(), 1);
         assert!(crm.outbox_item(org, delivered).is_err());
         assert!(crm.outbox_item(org, pending).is_ok());
+        assert!(crm.media(org, crm_lib::media::media_hash(&[0])).is_err());
         assert!(crm.verify().unwrap().is_clean());
     }
 }

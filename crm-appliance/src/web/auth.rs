@@ -339,13 +339,35 @@ pub struct LoginForm {
     pub next: String,
 }
 
-/// Only local paths: `/orders`, never `//evil.example` or `https://...`.
+/// Where a login may send the browser: a path of this site, or `/`.
+///
+/// Accepted: a path that starts with one `/` (not `//` or `/\`, which browsers read as
+/// another host) and holds no control character (browsers drop tabs and line breaks from a
+/// URL, so `/\t/evil.example` is `//evil.example`, and a line break cannot go into a
+/// `Location` header) and no backslash anywhere (browsers read `\` as `/`). Anything else
+/// becomes `/`: a plain fallback rather than an error page, as a link may carry an old or
+/// tampered `next` (OWASP Unvalidated Redirects and Forwards Cheat Sheet).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
-    }
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    if local { next } else { "/" }
+}
+
+/// A `303 See Other` to `target`; `/` when `target` cannot be a header value (axum's
+/// `Redirect::to` panics then). Callers pass paths checked by [`safe_next`] or constants.
+fn see_other(target: &str) -> Response {
+    let location = HeaderValue::from_str(target).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// The hash of the session cookie a request presents, when it is well-formed (32 hex
+/// characters); whether the session is live does not matter here.
+fn presented_session(headers: &HeaderMap, secure: bool) -> Option<SessionHash> {
+    session::read_cookie(headers, session::cookie_name(secure))
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(SessionHash::of)
 }
 
 fn login_page(
@@ -410,8 +432,9 @@ pub async fn login_form(
     Ok(response)
 }
 
-/// `POST /login`: checks the form token and origin, the throttle, then the password; on
-/// success sets the session cookie and goes to `next` (or the forced password change).
+/// `POST /login`: checks the form token and origin, `next` (a local path, else `/`), the
+/// throttle, then the password; on success ends the session the browser presented, if any,
+/// sets the new session cookie and goes to `next` (or the forced password change).
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -443,18 +466,22 @@ pub async fn login(
     let origin = origin_of(&headers, ip);
     let org = state.org();
     let (username, password) = (form.username.clone(), form.password);
+    let presented = presented_session(&headers, secure);
     match state
-        .blocking(move |crm| crm.login(org, &username, &password, &origin))
+        .blocking(move |crm| crm.login_replacing(org, &username, &password, &origin, presented))
         .await
     {
         Ok(new) => {
             throttle.succeeded(&form.username, ip);
+            if let Some(old) = presented {
+                state.web().sessions.evict(old);
+            }
             let target = if new.user.must_change_password {
-                "/profile/password".to_string()
+                "/profile/password"
             } else {
-                next
+                next.as_str()
             };
-            let mut response = Redirect::to(&target).into_response();
+            let mut response = see_other(target);
             let max_age = crm_lib::sessions::SESSION_MAX_AGE_MS / 1000;
             for cookie in [
                 session::set_cookie(session::cookie_name(secure), &new.id, secure, max_age),
@@ -512,4 +539,45 @@ pub async fn logout(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_keeps_a_local_path_and_turns_anything_else_into_the_home_page() {
+        for local in [
+            "/",
+            "/orders",
+            "/orders?stage=3&after=10",
+            "/заказы",
+            "/a/b%2F/c",
+        ] {
+            assert_eq!(safe_next(local), local);
+        }
+        for foreign in [
+            "",
+            "orders",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/x\r\n",
+            "/x\nSet-Cookie: a=b",
+            "/orders\\..\\evil",
+            "/\u{7f}",
+            "/\u{85}evil",
+        ] {
+            assert_eq!(safe_next(foreign), "/", "{foreign:?}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_to_a_value_no_header_may_hold_goes_home_instead_of_panicking() {
+        let response = see_other("/x\r\n");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], "/");
+        assert_eq!(see_other("/orders").headers()[header::LOCATION], "/orders");
+    }
 }

@@ -17,7 +17,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     Page, Paged,
-    chat::OutboundMessage,
+    chat::{OutboundFile, OutboundMessage},
+    media::NewMedia,
     model::{
         Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash, MediaKind,
         Message, OrderId, UserId,
@@ -475,8 +476,9 @@ fn safe_back(back: &str, customer: CustomerId) -> String {
     }
 }
 
-/// `POST /chat/{customer}`: stores the file (if any), sends the message (delivered to
-/// Telegram from the outbox), and goes back to where the form was.
+/// `POST /chat/{customer}`: sends the message with its file, if any (crm-lib stores the file
+/// in the message's transaction, so a refused message stores nothing; delivery to Telegram
+/// goes from the outbox), and goes back to where the form was.
 async fn send(
     State(state): State<AppState>,
     staff: Staff,
@@ -488,7 +490,7 @@ async fn send(
     let fields = read_fields(multipart).await?;
     csrf::verify(&staff, &fields.csrf, &headers)?;
     let back = safe_back(&fields.back, customer);
-    let (actor, org) = (staff.actor.clone(), state.org());
+    let actor = staff.actor.clone();
     let (text, order, files) = (
         fields.text.clone(),
         fields.order.map(OrderId::new),
@@ -496,26 +498,22 @@ async fn send(
     );
     let sent = state
         .blocking(move |crm| {
-            let mut attachments = Vec::with_capacity(files.len());
+            let mut outbound = Vec::with_capacity(files.len());
             for file in files {
-                let media = crm.store_media(org, file.bytes, file.mime)?;
-                attachments.push(Attachment {
-                    media: media.hash,
-                    kind: crate::web::api::customers::kind_of(&media.mime),
+                let media = NewMedia::parse(file.bytes, &file.mime)?;
+                outbound.push(OutboundFile {
+                    kind: crate::web::api::customers::kind_of(media.mime()),
+                    media,
                     file_name: file.file_name,
-                    mime: media.mime,
-                    size: media.size,
                 });
             }
-            crm.post_outbound(
-                &actor,
-                OutboundMessage {
-                    customer,
-                    order,
-                    text,
-                    attachments,
-                },
-            )
+            let message = OutboundMessage {
+                customer,
+                order,
+                text,
+                attachments: Vec::new(),
+            };
+            crm.post_outbound_with_files(&actor, message, outbound)
         })
         .await;
     match sent {

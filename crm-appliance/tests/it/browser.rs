@@ -133,6 +133,25 @@ async fn a_person_logs_in_changes_the_password_and_drags_a_card_across_the_board
         }
     }
     assert!(persisted, "the card stays in In progress after a reload");
+    // Under the Content-Security-Policy (no inline style) a column still shows its stage's
+    // colour, which app.js applies from data-accent.
+    let coloured = client
+        .execute(
+            r#"
+            const column = document.querySelector("section.column[data-stage='4']");
+            const probe = document.createElement("span");
+            probe.style.color = column.dataset.accent;
+            document.body.append(probe);
+            const wanted = getComputedStyle(probe).color;
+            probe.remove();
+            return [getComputedStyle(column).borderTopColor, wanted];
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(coloured[0], coloured[1], "the stage colour of the column");
+    assert_ne!(coloured[0], "rgb(156, 163, 175)", "not the default grey");
     client.goto(&app.url(&order_path)).await.unwrap();
     let source = client.source().await.unwrap();
     assert!(

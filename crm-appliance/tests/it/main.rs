@@ -15,6 +15,7 @@ mod browser;
 mod browser_pages;
 mod chat;
 mod faults;
+mod hardening;
 mod metrics;
 mod order_desk;
 mod outbox;

@@ -122,3 +122,57 @@ fn importing_a_missing_file_fails_naming_it() {
         .fails_with(1);
     assert!(error.contains("nowhere.csv"), "{error}");
 }
+
+#[test]
+fn an_export_file_is_private_and_its_formula_cells_are_quoted() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TestDir::initialised();
+    let input = dir.path("formulas.csv");
+    std::fs::write(
+        &input,
+        "telegram_id,first_name,last_name,phone\n\
+         7103000001,\"=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\",@SUM(A1),+79161234567\n",
+    )
+    .unwrap();
+    dir.crm(&["import", "customers", input.to_str().unwrap()])
+        .ok();
+    // An older export with loose permissions is replaced by a private one.
+    let output = dir.path("customers.csv");
+    std::fs::write(&output, "old").unwrap();
+    std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let run = dir.crm(&["export", "customers", "--output", output.to_str().unwrap()]);
+    assert!(run.stderr.contains("exported 1 customers"), "{run:?}");
+    run.ok();
+
+    let mode = std::fs::metadata(&output).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    let text = std::fs::read_to_string(&output).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| {
+        row.get(headers.iter().position(|h| h == name).unwrap())
+            .unwrap()
+    };
+    assert_eq!(
+        cell("first_name"),
+        "'=HYPERLINK(\"https://evil.example\",\"x\")"
+    );
+    assert_eq!(cell("last_name"), "'@SUM(A1)");
+    assert_eq!(cell("phone"), "'+79161234567");
+    assert_eq!(cell("telegram_id"), "7103000001");
+
+    // The export imports back into a fresh store without the quotes.
+    let other = TestDir::initialised();
+    other
+        .crm(&["import", "customers", output.to_str().unwrap()])
+        .ok();
+    let json = other.crm(&["export", "customers", "--format", "json"]).ok();
+    let customers: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        customers[0]["first_name"],
+        "=HYPERLINK(\"https://evil.example\",\"x\")"
+    );
+    assert_eq!(customers[0]["phone"], "+79161234567");
+}

@@ -94,6 +94,43 @@ fn a_password_from_stdin_is_not_printed_and_need_not_be_changed() {
 }
 
 #[test]
+fn a_chosen_password_that_is_short_or_common_is_refused_by_add_and_passwd() {
+    let dir = TestDir::initialised();
+    for (password, reason) in [
+        ("nine char\n", "at least 10 characters"),
+        ("Password123\n", "most common passwords"),
+    ] {
+        let refused = dir
+            .crm_with_stdin(
+                &[
+                    "user",
+                    "add",
+                    "ivan",
+                    "--role",
+                    "worker",
+                    "--password-stdin",
+                ],
+                password,
+            )
+            .fails_with(3);
+        assert!(refused.contains(reason), "{refused}");
+    }
+    assert!(users(&dir).iter().all(|user| user["username"] != "ivan"));
+
+    dir.crm(&["user", "add", "ivan", "--role", "worker"]).ok();
+    let audit = || dir.crm(&["export", "audit", "--format", "json"]).ok();
+    let before = audit();
+    let common = dir
+        .crm_with_stdin(
+            &["user", "passwd", "ivan", "--password-stdin"],
+            "QWERTYUIOP\n",
+        )
+        .fails_with(3);
+    assert!(common.contains("most common passwords"), "{common}");
+    assert_eq!(audit(), before, "a refused password changes nothing");
+}
+
+#[test]
 fn grant_replaces_a_user_s_roles() {
     let dir = TestDir::initialised();
     dir.crm(&["user", "add", "olga", "--role", "worker"]).ok();

@@ -11,8 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, MarkerId, MessageId, Money, OrderId,
-    PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, MarkerId, MediaHash, MessageId, Money,
+    OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
 };
 
 macro_rules! audit_actions {
@@ -123,6 +123,8 @@ audit_actions! {
     ApiTokenRevoked = "api_token.revoked",
     /// The demo data was loaded.
     DemoLoaded = "demo.loaded",
+    /// A file was uploaded through the API before the message that sends it.
+    MediaUploaded = "media.uploaded",
 }
 
 impl AuditAction {
@@ -184,6 +186,8 @@ pub enum Subject {
     PaymentMethod(PaymentMethodId),
     /// An API token.
     ApiToken(ApiTokenId),
+    /// A stored file.
+    Media(MediaHash),
     /// A record an entry of an older version named in words that no longer parse.
     Other(String),
 }
@@ -222,6 +226,7 @@ impl Subject {
             Subject::Message(_) => MessageId::LABEL,
             Subject::PaymentMethod(_) => PaymentMethodId::LABEL,
             Subject::ApiToken(_) => ApiTokenId::LABEL,
+            Subject::Media(_) => "media",
             Subject::Other(_) => "record",
         }
     }
@@ -229,7 +234,7 @@ impl Subject {
     /// The record's id, when it has one.
     pub fn id(&self) -> Option<u64> {
         match self {
-            Subject::Organization | Subject::Other(_) => None,
+            Subject::Organization | Subject::Media(_) | Subject::Other(_) => None,
             Subject::User(id) => Some(id.0),
             Subject::Role(id) => Some(id.0),
             Subject::Marker(id) => Some(id.0),
@@ -247,6 +252,7 @@ impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self, self.id()) {
             (Subject::Other(text), _) => f.write_str(text),
+            (Subject::Media(hash), _) => write!(f, "media {hash}"),
             (_, Some(id)) => write!(f, "{} {id}", self.kind()),
             (_, None) => f.write_str(self.kind()),
         }

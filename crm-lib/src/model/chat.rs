@@ -82,7 +82,8 @@ pub struct Media {
     pub size: u64,
     /// Number of chunks of [`crate::MEDIA_CHUNK_SIZE`] bytes (the last may be shorter).
     pub chunks: u32,
-    /// When it was first stored.
+    /// When it was stored, or handed in again while nothing referred to it: the start of
+    /// the grace period after which retention deletes a file nothing refers to.
     pub created_at: Timestamp,
 }
 

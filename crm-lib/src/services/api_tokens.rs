@@ -4,7 +4,8 @@
 //! A token is `crm_` followed by 32 random bytes in base64url (43 characters). It is shown
 //! once, when it is created; the store keeps only its SHA-256 ([`ApiTokenHash`]), so a copy of
 //! the data file holds no usable token. A token acts as its user: it has exactly the user's
-//! permissions, and a disabled user's tokens are refused.
+//! permissions. Disabling a user revokes their tokens (enabling them again brings none back),
+//! and a token of a disabled user is refused in any case.
 //!
 //! Rules decided here: a user may create and revoke their own tokens; `manage_users` may do
 //! both for anyone; at most [`API_TOKENS_PER_USER`] tokens per user.
@@ -339,6 +340,34 @@ impl Tx<'_> {
             AuditDetail::Text(format!("of user {}: {:?}", token.user, token.name)),
         )?;
         Ok(token)
+    }
+}
+
+impl Tx<'_> {
+    /// Revokes every token of `user` because the account was disabled (or, for tokens left
+    /// from before this rule, enabled again): one `api_token.revoked` audit entry each, by
+    /// `actor`. Returns how many went. The caller has checked `manage_users`.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub(crate) fn revoke_api_tokens_of(&mut self, actor: &Actor, user: UserId) -> Result<usize> {
+        let held: Vec<(ApiTokenHash, ApiToken)> = tokens_of_org(self, actor.org)?
+            .into_iter()
+            .filter(|(_, token)| token.user == user)
+            .collect();
+        for (hash, token) in &held {
+            self.remove(tables::API_TOKENS, &token_key(*hash))?;
+            for (def, index_key) in api_token_index_keys(token) {
+                self.remove(def, &index_key)?;
+            }
+            self.audit(
+                actor,
+                AuditAction::ApiTokenRevoked,
+                Subject::ApiToken(token.id),
+                AuditDetail::Text(format!("{:?} (the account was disabled)", token.name)),
+            )?;
+        }
+        Ok(held.len())
     }
 }
 

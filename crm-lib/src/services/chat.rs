@@ -12,7 +12,7 @@ use crate::store::{Def, Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, SCHEMA_VERSION, Tx, View};
 
 use super::customers::{activity_key, load_customer, save_customer};
-use super::media::{RefKind, media_ref_keys};
+use super::media::{NewMedia, RefKind, media_ref_keys};
 use super::orders::{has_grant, load_order};
 use super::{Page, Paged, Resolved, clean_text, resolve};
 
@@ -51,6 +51,19 @@ pub struct OutboundMessage {
     pub attachments: Vec<Attachment>,
 }
 
+/// A file staff send with a message, received with the request and not stored yet: it is
+/// stored by [`Tx::post_outbound_with_files`] in the message's transaction, once the message
+/// passed every check.
+#[derive(Debug, Clone)]
+pub struct OutboundFile {
+    /// The checked and hashed bytes.
+    pub media: NewMedia,
+    /// How Telegram is to send it.
+    pub kind: MediaKind,
+    /// The file name the customer sees, when there is one.
+    pub file_name: Option<String>,
+}
+
 fn message_key(org: OrgId, message: MessageId) -> Key {
     Key::org(org).u64(message.0)
 }
@@ -71,12 +84,14 @@ fn inbound_text(text: &str) -> Result<String> {
 }
 
 /// Checks the attachments of a message: at most [`MESSAGE_MAX_ATTACHMENTS`], each stored in
-/// the organization. Size and MIME type are taken from the stored file; the file name is
-/// trimmed to 255 characters.
+/// the organization or among `pending` (files the same use case stores once every check
+/// passed). Size and MIME type are taken from the file; the file name is trimmed to 255
+/// characters.
 fn check_attachments(
     view: &impl View,
     org: OrgId,
     attachments: Vec<Attachment>,
+    pending: &[Media],
 ) -> Result<Vec<Attachment>> {
     if attachments.len() > MESSAGE_MAX_ATTACHMENTS {
         return Err(Error::invalid(
@@ -89,7 +104,10 @@ fn check_attachments(
     }
     let mut out = Vec::with_capacity(attachments.len());
     for mut attachment in attachments {
-        let media = super::media::media_in(view, org, attachment.media)?;
+        let media = match pending.iter().find(|media| media.hash == attachment.media) {
+            Some(media) => media.clone(),
+            None => super::media::media_in(view, org, attachment.media)?,
+        };
         attachment.size = media.size;
         attachment.mime = media.mime;
         attachment.file_name = attachment
@@ -242,7 +260,7 @@ impl Tx<'_> {
         let mut customer = load_customer(self, actor.org, customer_id)?;
         check_order_of(self, actor.org, msg.order, customer_id)?;
         let text = inbound_text(&msg.text)?;
-        let attachments = check_attachments(self, actor.org, msg.attachments)?;
+        let attachments = check_attachments(self, actor.org, msg.attachments, &[])?;
         require_content(&text, &attachments)?;
         let id = MessageId(self.next_id(actor.org, "message")?);
         let message = Message {
@@ -295,6 +313,34 @@ impl Tx<'_> {
     /// Permission denied (naming `chat_customers`); not found; invalid input on `text` or
     /// `attachments`; conflict `customer N blocked the bot; the message cannot be delivered`.
     pub fn post_outbound(&mut self, actor: &Actor, msg: OutboundMessage) -> Result<Message> {
+        self.post_outbound_with_files(actor, msg, Vec::new())
+    }
+
+    /// [`Tx::post_outbound`] with files received with the request (the web's send form):
+    /// they are attached after `msg.attachments` and stored in this transaction only once
+    /// every rule of the message passed, so a refused message (no chat access, too long, a
+    /// blocked customer) stores no file.
+    ///
+    /// # Errors
+    /// See [`Tx::post_outbound`]; the attachment limit counts `files` too.
+    pub fn post_outbound_with_files(
+        &mut self,
+        actor: &Actor,
+        mut msg: OutboundMessage,
+        files: Vec<OutboundFile>,
+    ) -> Result<Message> {
+        let pending: Vec<Media> = files
+            .iter()
+            .map(|file| file.media.record(self.now()))
+            .collect();
+        msg.attachments
+            .extend(files.iter().zip(&pending).map(|(file, media)| Attachment {
+                media: media.hash,
+                kind: file.kind,
+                file_name: file.file_name.clone(),
+                mime: media.mime.clone(),
+                size: media.size,
+            }));
         let resolved = resolve(self, actor)?;
         if matches!(resolved, Resolved::Customer(_)) {
             return Err(Error::forbidden(
@@ -310,9 +356,13 @@ impl Tx<'_> {
         let mut customer = load_customer(self, actor.org, msg.customer)?;
         check_order_of(self, actor.org, msg.order, msg.customer)?;
         let text = clean_text("text", &msg.text, 0, MESSAGE_MAX_CHARS)?;
-        let attachments = check_attachments(self, actor.org, msg.attachments)?;
+        let attachments = check_attachments(self, actor.org, msg.attachments, &pending)?;
         require_content(&text, &attachments)?;
         check_reachable(&customer)?;
+        // Every check passed: only now do the files go into the store.
+        for file in &files {
+            self.store_new_media(actor.org, &file.media)?;
+        }
         let author = match resolved.user_id() {
             Some(user) => Author::Staff(user),
             None => Author::System,
@@ -592,6 +642,22 @@ impl Crm {
     pub fn post_outbound(&self, actor: &Actor, msg: OutboundMessage) -> Result<Message> {
         let actor = actor.clone();
         self.write(move |tx| tx.post_outbound(&actor, msg))
+    }
+
+    /// See [`Tx::post_outbound_with_files`]: the files were checked and hashed on the
+    /// caller's thread ([`NewMedia::parse`]); one transaction stores them with the message, or
+    /// nothing. Blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::post_outbound_with_files`].
+    pub fn post_outbound_with_files(
+        &self,
+        actor: &Actor,
+        msg: OutboundMessage,
+        files: Vec<OutboundFile>,
+    ) -> Result<Message> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.post_outbound_with_files(&actor, msg, files))
     }
 
     /// See [`Tx::mark_read`].

@@ -1,4 +1,5 @@
-//! Export of customers, orders and the audit log as CSV or JSON (`crm export`).
+//! Export of customers, orders and the audit log as CSV or JSON (`crm export`), and of the
+//! order list a staff user sees (the web's CSV download): the one CSV writer of the project.
 //!
 //! Each export reads one snapshot and streams rows to the writer as it scans, so memory stays
 //! flat however large the table. The columns of a row are defined once and rendered in both
@@ -6,6 +7,11 @@
 //! JSON as one array of objects with the same keys in the same order (missing values are
 //! `null`, lists are arrays). Customer exports carry the columns of
 //! [`super::import::CUSTOMER_COLUMNS`], so an exported file imports back as it is.
+//!
+//! CSV cells that a spreadsheet would run as a formula (those beginning with `=`, `+`, `-`,
+//! `@`, a tab or a carriage return) get a leading `'` (OWASP CSV Injection): a customer who
+//! calls themself `=HYPERLINK(...)` is text in the file. [`Crm::import_customers`] and
+//! [`Crm::import_orders`] take that `'` off again, so an export still imports back unchanged.
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
@@ -17,7 +23,8 @@ use crate::model::*;
 use crate::store::{Def, Key, Record, View, ViewExt, codec, tables};
 use crate::{Crm, Error, Result};
 
-use super::load_org;
+use super::orders::{OrderFilter, list_orders_in};
+use super::{Page, load_org};
 
 /// The file format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,6 +85,24 @@ pub const ORDER_EXPORT_COLUMNS: [&str; 15] = [
     "created_at",
     "updated_at",
 ];
+
+/// The columns of the order list a staff user exports (the web's CSV download): those of
+/// [`ORDER_EXPORT_COLUMNS`] that the list page shows.
+pub const ORDER_LIST_EXPORT_COLUMNS: [&str; 10] = [
+    "id",
+    "number",
+    "title",
+    "customer_name",
+    "stage",
+    "assignee",
+    "budget",
+    "price",
+    "deadline",
+    "created_at",
+];
+
+/// The most rows one export of the order list writes ([`Crm::export_order_list`]).
+pub const ORDER_LIST_EXPORT_MAX_ROWS: u64 = 100_000;
 
 /// The columns of an audit export.
 pub const AUDIT_EXPORT_COLUMNS: [&str; 8] = [
@@ -172,13 +197,41 @@ fn csv_error(error: csv::Error) -> Error {
     }
 }
 
+/// The first characters that make a spreadsheet read a cell as a formula (OWASP CSV
+/// Injection): `=`, `+`, `-`, `@`, tab and carriage return.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as written to CSV: with a leading `'` when it begins with one of
+/// [`FORMULA_STARTS`], so that a spreadsheet shows it as text instead of running it.
+pub(crate) fn guard_cell(text: String) -> String {
+    if text.starts_with(FORMULA_STARTS) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+/// A CSV cell as read back: the `'` that [`guard_cell`] put before a formula character is
+/// taken off; any other text stays as it is.
+pub(crate) fn unguard_cell(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => text,
+    }
+}
+
 /// A value as a CSV cell: text as is, numbers and flags as text, null as empty, lists joined
-/// with `; `.
+/// with `; `, then guarded against formulas ([`guard_cell`]).
 fn csv_cell(value: &Value) -> String {
+    guard_cell(cell_text(value))
+}
+
+/// The text of a value, unguarded (list items are joined before the whole cell is guarded).
+fn cell_text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(text) => text.clone(),
-        Value::Array(items) => items.iter().map(csv_cell).collect::<Vec<_>>().join("; "),
+        Value::Array(items) => items.iter().map(cell_text).collect::<Vec<_>>().join("; "),
         other => other.to_string(),
     }
 }
@@ -217,6 +270,96 @@ fn text(value: impl Into<String>) -> Value {
 
 fn optional<T: ToString>(value: Option<T>) -> Value {
     value.map_or(Value::Null, |value| Value::String(value.to_string()))
+}
+
+/// Builds the [`ORDER_EXPORT_COLUMNS`] of orders, looking each user, marker and customer up
+/// once per export.
+struct OrderRows {
+    organization: Organization,
+    usernames: HashMap<UserId, String>,
+    markers: HashMap<MarkerId, String>,
+    customers: HashMap<CustomerId, (Value, String)>,
+}
+
+impl OrderRows {
+    fn new(view: &impl View, org: OrgId) -> Result<Self> {
+        let organization = load_org(view, org)?;
+        let mut usernames: HashMap<UserId, String> = HashMap::new();
+        view.for_each_prefix(tables::USERS, &Key::org(org), |_, value| {
+            let user = codec::decode::<User>(value)?;
+            usernames.insert(user.id, user.username);
+            Ok(true)
+        })?;
+        let markers = super::team::list_markers_in(view, org)?
+            .into_iter()
+            .map(|marker| (marker.id, marker.name.get(Language::default()).to_string()))
+            .collect();
+        Ok(OrderRows {
+            organization,
+            usernames,
+            markers,
+            customers: HashMap::new(),
+        })
+    }
+
+    /// The values of `order` in [`ORDER_EXPORT_COLUMNS`] order.
+    fn row(&mut self, view: &impl View, org: OrgId, order: Order) -> Result<Vec<Value>> {
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            self.customers.entry(order.customer)
+        {
+            let customer: Option<Customer> =
+                view.get(tables::CUSTOMERS, &Key::org(org).u64(order.customer.0))?;
+            slot.insert(match customer {
+                Some(customer) => (telegram_id(customer.telegram_id), customer.full_name()),
+                None => (Value::Null, String::new()),
+            });
+        }
+        let (customer_telegram_id, name) = self
+            .customers
+            .get(&order.customer)
+            .cloned()
+            .unwrap_or((Value::Null, String::new()));
+        let stage = self
+            .organization
+            .pipeline
+            .stage(order.stage)
+            .map_or_else(|| order.stage.to_string(), |stage| stage.key.clone());
+        let assignee = order.assignee.map(|user| {
+            self.usernames
+                .get(&user)
+                .cloned()
+                .unwrap_or(user.to_string())
+        });
+        let marker_names: Vec<Value> = order
+            .markers
+            .iter()
+            .map(|marker| {
+                text(
+                    self.markers
+                        .get(marker)
+                        .cloned()
+                        .unwrap_or(marker.to_string()),
+                )
+            })
+            .collect();
+        Ok(vec![
+            Value::from(order.id.0),
+            text(format!("#{}", order.id)),
+            Value::from(order.customer.0),
+            customer_telegram_id,
+            text(name),
+            text(order.title),
+            text(order.description),
+            optional(order.budget),
+            optional(order.price),
+            optional(order.deadline),
+            text(stage),
+            optional(assignee),
+            Value::Array(marker_names),
+            text(order.created_at.to_rfc3339()),
+            text(order.updated_at.to_rfc3339()),
+        ])
+    }
 }
 
 impl Crm {
@@ -276,18 +419,7 @@ impl Crm {
         out: &mut dyn Write,
     ) -> Result<u64> {
         self.read(|view| {
-            let organization = load_org(view, org)?;
-            let mut usernames: HashMap<UserId, String> = HashMap::new();
-            view.for_each_prefix(tables::USERS, &Key::org(org), |_, value| {
-                let user = codec::decode::<User>(value)?;
-                usernames.insert(user.id, user.username);
-                Ok(true)
-            })?;
-            let markers: HashMap<MarkerId, String> = super::team::list_markers_in(view, org)?
-                .into_iter()
-                .map(|marker| (marker.id, marker.name.get(Language::default()).to_string()))
-                .collect();
-            let mut customers: HashMap<CustomerId, (Value, String)> = HashMap::new();
+            let mut rows = OrderRows::new(view, org)?;
             let columns = &ORDER_EXPORT_COLUMNS;
             export_rows(
                 view,
@@ -296,56 +428,54 @@ impl Crm {
                 format,
                 columns,
                 out,
-                |order: Order| {
-                    if let std::collections::hash_map::Entry::Vacant(slot) =
-                        customers.entry(order.customer)
-                    {
-                        let customer: Option<Customer> =
-                            view.get(tables::CUSTOMERS, &Key::org(org).u64(order.customer.0))?;
-                        slot.insert(match customer {
-                            Some(customer) => {
-                                (telegram_id(customer.telegram_id), customer.full_name())
-                            }
-                            None => (Value::Null, String::new()),
-                        });
-                    }
-                    let (customer_telegram_id, name) = customers
-                        .get(&order.customer)
-                        .cloned()
-                        .unwrap_or((Value::Null, String::new()));
-                    let stage = organization
-                        .pipeline
-                        .stage(order.stage)
-                        .map_or_else(|| order.stage.to_string(), |stage| stage.key.clone());
-                    let assignee = order
-                        .assignee
-                        .map(|user| usernames.get(&user).cloned().unwrap_or(user.to_string()));
-                    let marker_names: Vec<Value> = order
-                        .markers
-                        .iter()
-                        .map(|marker| {
-                            text(markers.get(marker).cloned().unwrap_or(marker.to_string()))
-                        })
-                        .collect();
-                    Ok(vec![
-                        Value::from(order.id.0),
-                        text(format!("#{}", order.id)),
-                        Value::from(order.customer.0),
-                        customer_telegram_id,
-                        text(name),
-                        text(order.title),
-                        text(order.description),
-                        optional(order.budget),
-                        optional(order.price),
-                        optional(order.deadline),
-                        text(stage),
-                        optional(assignee),
-                        Value::Array(marker_names),
-                        text(order.created_at.to_rfc3339()),
-                        text(order.updated_at.to_rfc3339()),
-                    ])
-                },
+                |order: Order| rows.row(view, org, order),
             )
+        })
+    }
+
+    /// Writes the orders `actor` sees with `filter`, in the order of the list page (newest
+    /// first), in `format` ([`ORDER_LIST_EXPORT_COLUMNS`], rendered as in
+    /// [`Crm::export_orders`]), at most [`ORDER_LIST_EXPORT_MAX_ROWS`]: the web's CSV
+    /// download. The orders are those of [`super::orders::list_orders_in`], so the export
+    /// shows no order the list would not. Reads one snapshot and streams; blocks on the
+    /// writer. Returns the number of orders written.
+    ///
+    /// # Errors
+    /// Permission denied as for the list; [`crate::ErrorKind::Storage`] when the store
+    /// cannot be read or `out` cannot be written.
+    pub fn export_order_list(
+        &self,
+        actor: &Actor,
+        filter: &OrderFilter,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        self.read(|view| {
+            let mut rows = OrderRows::new(view, actor.org)?;
+            let picked: Vec<usize> = ORDER_LIST_EXPORT_COLUMNS
+                .iter()
+                .filter_map(|name| ORDER_EXPORT_COLUMNS.iter().position(|full| full == name))
+                .collect();
+            let mut sink = Sink::new(format, &ORDER_LIST_EXPORT_COLUMNS, out)?;
+            let mut written = 0;
+            let mut page = Page::first(Page::MAX);
+            'pages: loop {
+                let orders = list_orders_in(view, actor, filter, page)?;
+                for order in orders.items {
+                    if written >= ORDER_LIST_EXPORT_MAX_ROWS {
+                        break 'pages;
+                    }
+                    let full = rows.row(view, actor.org, order)?;
+                    sink.row(picked.iter().map(|index| full[*index].clone()).collect())?;
+                    written += 1;
+                }
+                match orders.next {
+                    Some(next) => page = Page::after(next, Page::MAX),
+                    None => break,
+                }
+            }
+            sink.finish()?;
+            Ok(written)
         })
     }
 
@@ -385,5 +515,37 @@ impl Crm {
                 },
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_that_a_spreadsheet_would_run_gets_a_quote_that_reading_takes_off() {
+        for formula in [
+            "=HYPERLINK(\"https://evil.example\",\"x\")",
+            "+7 916 123-45-67",
+            "-1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            let guarded = guard_cell(formula.to_string());
+            assert_eq!(guarded, format!("'{formula}"));
+            assert_eq!(unguard_cell(&guarded), formula);
+        }
+        for plain in ["Alice", "O'Connor", "'quoted'", "", "1500.00", "#12", " =x"] {
+            assert_eq!(guard_cell(plain.to_string()), plain);
+            assert_eq!(unguard_cell(plain), plain);
+        }
+        assert_eq!(csv_cell(&Value::from(-5)), "'-5");
+        assert_eq!(
+            csv_cell(&Value::Array(vec![text("=a"), text("b")])),
+            "'=a; b",
+            "a list is guarded as one cell"
+        );
+        assert_eq!(csv_cell(&Value::Null), "");
     }
 }

@@ -12,6 +12,8 @@
 //! The CSV format: UTF-8 (a byte-order mark is skipped), comma-separated, a header row naming
 //! the columns in any order, fields trimmed, quoted fields may hold commas, quotes (doubled)
 //! and line breaks, blank lines are skipped. Every row must have as many fields as the header.
+//! A field that an export guarded against spreadsheet formulas (`'=...`, `'+7...`) is read
+//! without its `'`, so exported files import back unchanged.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -158,12 +160,13 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
-    /// The trimmed field of `column`, empty when the file has no such column.
+    /// The trimmed field of `column`, empty when the file has no such column, without the
+    /// `'` an export puts before a formula character (see [`super::export`]).
     fn get(&self, column: &str) -> &str {
         self.columns
             .get(column)
             .and_then(|index| self.record.get(*index))
-            .unwrap_or("")
+            .map_or("", super::export::unguard_cell)
     }
 }
 

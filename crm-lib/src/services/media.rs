@@ -12,6 +12,14 @@
 //! `attachments`). `MEDIA_REFS` lists those records per file; [`visible_media_in`] walks it.
 //! Knowing a hash is not enough, and a file the reader may not see is "not found", so hashes
 //! cannot be probed.
+//!
+//! A file comes in as a [`NewMedia`] (checked and hashed on the caller's thread) and is
+//! stored only by a use case that accepts it: a staff message with files
+//! ([`Tx::post_outbound_with_files`]) stores them in the message's transaction after every
+//! check passed, and an upload for a later message ([`Tx::upload_media`]) needs
+//! `chat_customers` and writes an audit entry. A file that nothing refers to (an upload never
+//! sent, a bot update that failed after its file was fetched) is deleted by retention after
+//! [`super::retention::MEDIA_GRACE_HOURS`].
 
 use sha2::{Digest, Sha256};
 
@@ -75,6 +83,70 @@ pub fn parse_mime(mime: &str) -> Result<String> {
     }
 }
 
+/// A file received with a request: its size and MIME type checked and its hash computed (on
+/// the caller's thread, about 50 ms for 20 MiB), not stored yet. The use case that accepts it
+/// stores it in its own transaction. `Debug` shows the hash, type and size, not the bytes.
+#[derive(Clone)]
+pub struct NewMedia {
+    hash: MediaHash,
+    mime: String,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMedia")
+            .field("hash", &self.hash)
+            .field("mime", &self.mime)
+            .field("size", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl NewMedia {
+    /// Checks a received file: 1 byte to [`MEDIA_MAX_SIZE`] (20 MiB, Telegram's download
+    /// limit) and a loose MIME check (see [`parse_mime`]); hashes it.
+    ///
+    /// # Errors
+    /// Invalid input on `media` (empty or too large, naming the size and the limit) or
+    /// `mime`.
+    pub fn parse(bytes: Vec<u8>, mime: &str) -> Result<Self> {
+        check_size(&bytes)?;
+        let mime = parse_mime(mime)?;
+        Ok(NewMedia {
+            hash: media_hash(&bytes),
+            mime,
+            bytes,
+        })
+    }
+
+    /// The SHA-256 of the bytes, the file's id once stored.
+    pub fn hash(&self) -> MediaHash {
+        self.hash
+    }
+
+    /// The MIME type, lower-case, without parameters.
+    pub fn mime(&self) -> &str {
+        &self.mime
+    }
+
+    /// The size in bytes.
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// The record the file gets when it is stored at `now` (for checks made before storing).
+    pub(crate) fn record(&self, now: Timestamp) -> Media {
+        Media {
+            hash: self.hash,
+            mime: self.mime.clone(),
+            size: self.size(),
+            chunks: self.bytes.len().div_ceil(MEDIA_CHUNK_SIZE) as u32,
+            created_at: now,
+        }
+    }
+}
+
 fn media_key(org: OrgId, hash: MediaHash) -> Key {
     Key::org(org).bytes(&hash.0)
 }
@@ -131,7 +203,10 @@ pub(crate) fn media_ref_keys(
 
 impl Tx<'_> {
     /// Stores a file and returns its metadata. Content-addressed: when the organization
-    /// already holds these bytes, the stored record is returned and nothing is written.
+    /// already holds these bytes, the stored record is returned and only its grace period may
+    /// restart (see [`Tx::store_new_media`]). No audit entry and no permission check: for the
+    /// bot, storing what a customer sent before the update is handled; a request from staff
+    /// goes through [`Tx::post_outbound_with_files`] or [`Tx::upload_media`].
     ///
     /// Rules: 1 byte to [`MEDIA_MAX_SIZE`] (20 MiB, Telegram's download limit); a loose MIME
     /// check (see [`parse_mime`]). Hashes the bytes inside the transaction (about 50 ms for
@@ -141,42 +216,69 @@ impl Tx<'_> {
     /// Invalid input on `media` (empty or too large, naming the size and the limit) or `mime`;
     /// not found for an unknown organization.
     pub fn store_media(&mut self, org: OrgId, bytes: &[u8], mime: &str) -> Result<Media> {
-        check_size(bytes)?;
-        let mime = parse_mime(mime)?;
-        self.store_media_hashed(org, media_hash(bytes), bytes, mime)
+        let file = NewMedia::parse(bytes.to_vec(), mime)?;
+        self.store_new_media(org, &file)
     }
 
-    /// [`Tx::store_media`] with the size checked, the MIME type parsed and the hash computed.
-    fn store_media_hashed(
-        &mut self,
-        org: OrgId,
-        hash: MediaHash,
-        bytes: &[u8],
-        mime: String,
-    ) -> Result<Media> {
+    /// Stores a checked file in this transaction. When the organization holds these bytes
+    /// already, the stored record is returned; if nothing refers to it yet, its `created_at`
+    /// moves to now, so that retention, which deletes unreferenced files
+    /// [`super::retention::MEDIA_GRACE_HOURS`] after `created_at`, cannot delete a file
+    /// someone has just handed in again and is about to refer to.
+    ///
+    /// # Errors
+    /// Not found for an unknown organization; storage.
+    pub fn store_new_media(&mut self, org: OrgId, file: &NewMedia) -> Result<Media> {
         load_org(self, org)?;
-        if let Some(existing) = self.get::<Media>(tables::MEDIA, &media_key(org, hash))? {
+        let key = media_key(org, file.hash);
+        if let Some(mut existing) = self.get::<Media>(tables::MEDIA, &key)? {
+            if existing.created_at < self.now() && !is_referenced(self, org, file.hash)? {
+                existing.created_at = self.now();
+                self.put(tables::MEDIA, &key, &existing)?;
+            }
             return Ok(existing);
         }
-        let mut chunks: u32 = 0;
-        for chunk in bytes.chunks(MEDIA_CHUNK_SIZE) {
+        let media = file.record(self.now());
+        for (index, chunk) in file.bytes.chunks(MEDIA_CHUNK_SIZE).enumerate() {
+            let index = u32::try_from(index)
+                .map_err(|_| Error::invalid("media", "the file has too many chunks"))?;
             self.put_raw(
                 tables::MEDIA_CHUNKS,
-                chunk_key(org, hash, chunks).as_slice(),
+                chunk_key(org, file.hash, index).as_slice(),
                 chunk,
             )?;
-            chunks += 1;
         }
-        let media = Media {
-            hash,
-            mime,
-            size: bytes.len() as u64,
-            chunks,
-            created_at: self.now(),
-        };
-        self.put(tables::MEDIA, &media_key(org, hash), &media)?;
+        self.put(tables::MEDIA, &key, &media)?;
         Ok(media)
     }
+
+    /// Stores a file uploaded for a later message (`POST /api/v1/media`) and audits it
+    /// (`media.uploaded`). Needs `chat_customers`: only who may send files to customers may
+    /// put files into the store. Until a message or an order refers to it, nobody but the
+    /// system can read it back, and retention deletes it after
+    /// [`super::retention::MEDIA_GRACE_HOURS`].
+    ///
+    /// # Errors
+    /// Permission denied (naming `chat_customers`) for customers and staff without it;
+    /// storage.
+    pub fn upload_media(&mut self, actor: &Actor, file: &NewMedia) -> Result<Media> {
+        super::require(self, actor, Permission::ChatCustomers)?;
+        let media = self.store_new_media(actor.org, file)?;
+        self.audit(
+            actor,
+            AuditAction::MediaUploaded,
+            Subject::Media(media.hash),
+            AuditDetail::Text(format!("{} bytes of {}", media.size, media.mime)),
+        )?;
+        Ok(media)
+    }
+}
+
+/// Whether a message or an order refers to the file (an entry in `MEDIA_REFS`).
+pub(crate) fn is_referenced(view: &impl View, org: OrgId, hash: MediaHash) -> Result<bool> {
+    Ok(!view
+        .keys_with_prefix(tables::MEDIA_REFS, &media_key(org, hash), None, false, 1)?
+        .is_empty())
 }
 
 /// The metadata of a stored file.
@@ -324,10 +426,18 @@ impl Crm {
     /// # Errors
     /// See [`Tx::store_media`].
     pub fn store_media(&self, org: OrgId, bytes: Vec<u8>, mime: String) -> Result<Media> {
-        check_size(&bytes)?;
-        let mime = parse_mime(&mime)?;
-        let hash = media_hash(&bytes);
-        self.write(move |tx| tx.store_media_hashed(org, hash, &bytes, mime))
+        let file = NewMedia::parse(bytes, &mime)?;
+        self.write(move |tx| tx.store_new_media(org, &file))
+    }
+
+    /// See [`Tx::upload_media`]. The file was checked and hashed by [`NewMedia::parse`] on
+    /// the caller's thread; blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::upload_media`].
+    pub fn upload_media(&self, actor: &Actor, file: NewMedia) -> Result<Media> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.upload_media(&actor, &file))
     }
 
     /// See [`media_in`].

@@ -1,7 +1,18 @@
 //! Retention: processed inbox items and finished outbox items are deleted once they are old
-//! enough that nobody needs them (a busy bot adds millions of each). The appliance runs
-//! [`Tx::prune_inbox`] and [`Tx::prune_outbox`] from a background job with the default ages
-//! [`INBOX_RETENTION_DAYS`] and [`OUTBOX_RETENTION_DAYS`].
+//! enough that nobody needs them (a busy bot adds millions of each), and stored files that no
+//! message or order refers to once their grace period is over. The appliance runs
+//! [`Tx::prune_inbox`], [`Tx::prune_outbox`] and [`Tx::prune_media`] from a background job with
+//! the default ages [`INBOX_RETENTION_DAYS`], [`OUTBOX_RETENTION_DAYS`] and
+//! [`MEDIA_GRACE_HOURS`].
+//!
+//! # Unreferenced files
+//!
+//! A file may be stored before anything refers to it: an upload through the API waits for
+//! the message that sends it, and the bot stores a customer's file before the update is
+//! handled. Such a file is kept for [`MEDIA_GRACE_HOURS`] after it was stored, then deleted
+//! if still no entry of `MEDIA_REFS` names it. Files are keyed by hash, not time, so
+//! [`Tx::prune_media`] walks the file table in key order a bounded batch at a time, with a
+//! cursor, rather than stopping at the first file that must stay.
 //!
 //! # How items are found
 //!
@@ -36,9 +47,9 @@
 //! value, which may lie below the mark. Treating those as repeats forever would make the bot
 //! deaf, so the mark only counts for [`REDELIVERY_WINDOW_MS`] after the marked update arrived.
 
-use crate::model::{InboxItem, InboxState, OrgId, OutboxItem, OutboxState, Timestamp};
+use crate::model::{InboxItem, InboxState, Media, OrgId, OutboxItem, OutboxState, Timestamp};
 use crate::store::{Key, ViewExt, codec, keys, tables};
-use crate::{Crm, Result, Tx, View};
+use crate::{Crm, Error, Result, Tx, View};
 
 /// Days a processed inbox item is kept after it was received (the default of the appliance's
 /// retention job). An update is processed within seconds of arriving, so this is in effect
@@ -53,6 +64,12 @@ pub const OUTBOX_RETENTION_DAYS: i64 = 30;
 /// Days a change of the change feed is kept: a live stream that reconnects after longer
 /// reloads its page instead of replaying (the default of the appliance's retention job).
 pub const CHANGE_RETENTION_DAYS: i64 = 2;
+
+/// Hours a stored file that no message or order refers to is kept after it was stored (or
+/// handed in again): the time between an upload (`POST /api/v1/media`) and the message that
+/// sends it. A day, so that a client that uploads and then waits out a restart or a night
+/// still finds its file.
+pub const MEDIA_GRACE_HOURS: i64 = 24;
 
 /// How long after the newest pruned update arrived an `update_id` at or below it still counts
 /// as a repeat, in milliseconds: two days, twice the 24 hours Telegram keeps an update, for
@@ -270,6 +287,78 @@ impl Tx<'_> {
     }
 }
 
+/// Where a walk of the file table stopped: the key of the last file looked at (an
+/// organization id and a hash). Opaque; pass it to the next [`Tx::prune_media`] call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaCursor(Vec<u8>);
+
+/// What one [`Tx::prune_media`] call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaPruned {
+    /// Files deleted, with their chunks.
+    pub deleted: u64,
+    /// Where to go on, or `None` when the walk reached the end of the table.
+    pub next: Option<MediaCursor>,
+}
+
+impl Tx<'_> {
+    /// Looks at up to `limit` stored files after `after` (from the start with `None`), in key
+    /// order, of `org` or (with `None`) of every organization, and deletes each that was
+    /// stored before `older_than` and that no message or order refers to (no entry in
+    /// `MEDIA_REFS`), with its chunks. Call it again with the returned cursor until that is
+    /// `None`. Files with references are never touched, so `crm verify` stays clean.
+    ///
+    /// Runs in this transaction; reads at most `limit` file records, their reference
+    /// prefixes, and the chunks of the files it deletes (at most 80 each). No audit entry:
+    /// retention is bookkeeping, not a change anyone made.
+    ///
+    /// # Errors
+    /// Storage only (an undecodable file record included).
+    pub fn prune_media(
+        &mut self,
+        org: Option<OrgId>,
+        older_than: Timestamp,
+        after: Option<&MediaCursor>,
+        limit: usize,
+    ) -> Result<MediaPruned> {
+        let prefix = org.map_or_else(Key::empty, Key::org);
+        let keys = self.keys_with_prefix(
+            tables::MEDIA,
+            &prefix,
+            after.map(|cursor| cursor.0.as_slice()),
+            false,
+            limit,
+        )?;
+        let mut deleted = 0;
+        for key in &keys {
+            let file_key = Key::empty().bytes(key);
+            let media: Media = self
+                .get(tables::MEDIA, &file_key)?
+                .ok_or_else(|| Error::corrupt("a media key vanished during retention"))?;
+            if media.created_at >= older_than
+                || !self
+                    .keys_with_prefix(tables::MEDIA_REFS, &file_key, None, false, 1)?
+                    .is_empty()
+            {
+                continue;
+            }
+            let chunks =
+                self.keys_with_prefix(tables::MEDIA_CHUNKS, &file_key, None, false, usize::MAX)?;
+            for chunk in &chunks {
+                self.remove(tables::MEDIA_CHUNKS, &Key::empty().bytes(chunk))?;
+            }
+            self.remove(tables::MEDIA, &file_key)?;
+            deleted += 1;
+        }
+        let next = if keys.len() < limit {
+            None
+        } else {
+            keys.last().cloned().map(MediaCursor)
+        };
+        Ok(MediaPruned { deleted, next })
+    }
+}
+
 impl Crm {
     /// See [`Tx::prune_changes`]. One write transaction; blocks until it is durable.
     ///
@@ -282,6 +371,21 @@ impl Crm {
         limit: usize,
     ) -> Result<u64> {
         self.write(move |tx| tx.prune_changes(org, older_than, limit))
+    }
+
+    /// See [`Tx::prune_media`]. One write transaction; blocks until it is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::prune_media`].
+    pub fn prune_media(
+        &self,
+        org: Option<OrgId>,
+        older_than: Timestamp,
+        after: Option<&MediaCursor>,
+        limit: usize,
+    ) -> Result<MediaPruned> {
+        let after = after.cloned();
+        self.write(move |tx| tx.prune_media(org, older_than, after.as_ref(), limit))
     }
 
     /// See [`Tx::prune_inbox`]. One write transaction; blocks until it is durable.

@@ -396,9 +396,35 @@ impl Crm {
         password: &str,
         origin: &Origin,
     ) -> Result<NewSession> {
+        self.login_replacing(org, username, password, origin, None)
+    }
+
+    /// [`Crm::login`] from a browser that presents a session already (`presented`, the hash
+    /// of its cookie): a successful login ends that session in the same transaction that
+    /// starts the new one, so a browser holds one session at a time and a session id planted
+    /// before the login dies with it (OWASP Session Management Cheat Sheet: renew the id at
+    /// a privilege change). A failed login changes nothing; an unknown or ended `presented`
+    /// session is not an error.
+    ///
+    /// # Errors
+    /// As [`Crm::login`].
+    pub fn login_replacing(
+        &self,
+        org: OrgId,
+        username: &str,
+        password: &str,
+        origin: &Origin,
+        presented: Option<SessionHash>,
+    ) -> Result<NewSession> {
         let user = self.authenticate(org, username, password)?;
         let origin = origin.clone();
-        self.write(move |tx| tx.create_session(org, user.id, &origin))
+        self.write(move |tx| {
+            let new = tx.create_session(org, user.id, &origin)?;
+            if let Some(old) = presented.filter(|old| *old != new.hash) {
+                tx.end_session(old, &origin)?;
+            }
+            Ok(new)
+        })
     }
 
     /// See [`session_in`]. Reads a snapshot.

@@ -210,7 +210,8 @@ impl Tx<'_> {
         Ok(record)
     }
 
-    /// Disables a user: they can no longer log in and every session of theirs is refused.
+    /// Disables a user: they can no longer log in, every session of theirs ends and every API
+    /// token of theirs is revoked (ASVS 7.4.2; enabling the user again brings neither back).
     /// Needs `manage_users`; a user cannot disable themself.
     ///
     /// # Errors
@@ -226,7 +227,7 @@ impl Tx<'_> {
         }
         record.status = UserStatus::Disabled;
         self.save_user(actor.org, &record)?;
-        // ASVS 7.4.2: a disabled account's sessions end at once.
+        // ASVS 7.4.2: a disabled account's sessions end at once, and its API tokens with them.
         self.end_sessions_of(actor.org, user, None)?;
         self.audit(
             actor,
@@ -234,13 +235,15 @@ impl Tx<'_> {
             Subject::User(user),
             AuditDetail::Text(record.username.clone()),
         )?;
+        self.revoke_api_tokens_of(actor, user)?;
         Ok(record)
     }
 
     /// Enables a disabled user again (needs `manage_users`): they may log in with their
-    /// password. Their old sessions stay ended (disabling ended them); their API tokens, refused
-    /// while the account was disabled, work again unless revoked. Enabling an active user
-    /// changes nothing and writes nothing.
+    /// password. Their old sessions and API tokens stay ended: disabling revoked the tokens,
+    /// and any token still held here (kept by a store from before that rule: a disabled user
+    /// cannot create one) is revoked now. Enabling an active user changes nothing and writes
+    /// nothing.
     ///
     /// # Errors
     /// Permission denied, not found.
@@ -258,6 +261,7 @@ impl Tx<'_> {
             Subject::User(user),
             AuditDetail::Text(record.username.clone()),
         )?;
+        self.revoke_api_tokens_of(actor, user)?;
         Ok(record)
     }
 

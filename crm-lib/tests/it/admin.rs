@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crm_lib::{
     Crm, ErrorKind, Password, Result, SCHEMA_VERSION,
     admin::{VerifyReport, restore},
-    export::ExportFormat,
+    export::{ExportFormat, ORDER_LIST_EXPORT_COLUMNS},
     import::{ImportError, ImportReport},
     model::{Actor, Customer, OrgId, Organization, Origin, OutboxState, TelegramUserId},
-    orders::NewOrder,
+    orders::{NewOrder, OrderFilter},
     telegram::outbox_items_in,
 };
 
@@ -488,6 +488,139 @@ fn orders_and_the_audit_log_export_as_csv_and_json() {
         serde_json::from_slice::<Vec<serde_json::Value>>(&empty).unwrap(),
         Vec::<serde_json::Value>::new()
     );
+}
+
+/// The rows of a CSV export as maps from column to cell.
+fn csv_rows(bytes: &[u8]) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(record.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_csv_export_quotes_the_cells_a_spreadsheet_would_run() {
+    let world = World::new();
+    let formula = "=HYPERLINK(\"https://evil.example\",\"x\")";
+    let customer = world.customer(7301, formula);
+    let order = world.order(&customer, "+1 cake, -2 pies", Some("100"));
+    world.crm.approve_order(&world.manager, order.id).unwrap();
+    let export = |run: &dyn Fn(&mut Vec<u8>) -> Result<u64>| {
+        let mut out = Vec::new();
+        run(&mut out).unwrap();
+        out
+    };
+
+    let customers = csv_rows(&export(&|out| {
+        world
+            .crm
+            .export_customers(world.org.id, ExportFormat::Csv, out)
+    }));
+    assert_eq!(customers[0]["first_name"], format!("'{formula}"));
+    let orders = csv_rows(&export(&|out| {
+        world
+            .crm
+            .export_orders(world.org.id, ExportFormat::Csv, out)
+    }));
+    assert_eq!(orders[0]["title"], "'+1 cake, -2 pies");
+    assert_eq!(orders[0]["customer_name"], format!("'{formula}"));
+    assert_eq!(orders[0]["number"], "#1", "other cells stay as they are");
+    let list = csv_rows(&export(&|out| {
+        world.crm.export_order_list(
+            &world.manager,
+            &OrderFilter::default(),
+            ExportFormat::Csv,
+            out,
+        )
+    }));
+    assert_eq!(list[0]["title"], "'+1 cake, -2 pies");
+    assert_eq!(list[0]["customer_name"], format!("'{formula}"));
+    let audit = csv_rows(&export(&|out| {
+        world.crm.export_audit(world.org.id, ExportFormat::Csv, out)
+    }));
+    assert!(
+        audit.iter().all(|row| row
+            .values()
+            .all(|cell| !cell.starts_with(['=', '+', '-', '@']))),
+        "{audit:?}"
+    );
+
+    // JSON is not opened by spreadsheets: the text stays as it is.
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&export(&|out| {
+        world
+            .crm
+            .export_orders(world.org.id, ExportFormat::Json, out)
+    }))
+    .unwrap();
+    assert_eq!(json[0]["title"], "+1 cake, -2 pies");
+}
+
+#[test]
+fn the_order_list_export_holds_the_orders_the_actor_sees_with_the_filter() {
+    let world = World::new();
+    world.lift_order_limit();
+    let alice = world.customer(7401, "Alice");
+    let waiting = world.order(&alice, "In moderation", None);
+    let approved = world.order(&alice, "Approved", None);
+    world
+        .crm
+        .approve_order(&world.manager, approved.id)
+        .unwrap();
+    let export = |actor: &Actor, filter: &OrderFilter| {
+        let mut out = Vec::new();
+        let count = world
+            .crm
+            .export_order_list(actor, filter, ExportFormat::Csv, &mut out)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(&ORDER_LIST_EXPORT_COLUMNS.join(",")),
+            "{text}"
+        );
+        let ids: Vec<String> = csv_rows(text.as_bytes())
+            .into_iter()
+            .map(|row| row["id"].clone())
+            .collect();
+        assert_eq!(ids.len() as u64, count);
+        ids
+    };
+    let everything = OrderFilter::default();
+    assert_eq!(
+        export(&world.manager, &everything),
+        vec![approved.id.to_string(), waiting.id.to_string()],
+        "newest first, like the list"
+    );
+    assert_eq!(
+        export(&world.worker, &everything),
+        vec![approved.id.to_string()],
+        "a worker does not see orders in moderation"
+    );
+    let approved_stage = world.crm.order(&world.manager, approved.id).unwrap().stage;
+    let only_approved = OrderFilter {
+        stage: Some(approved_stage),
+        ..OrderFilter::default()
+    };
+    assert_eq!(
+        export(&world.manager, &only_approved),
+        vec![approved.id.to_string()]
+    );
+    // A customer's export holds their own orders only.
+    let bob = world.customer(7402, "Bob");
+    world.order(&bob, "Bob's", None);
+    assert_eq!(
+        export(&alice, &everything),
+        vec![approved.id.to_string(), waiting.id.to_string()]
+    );
+    assert_eq!(export(&bob, &everything).len(), 1);
 }
 
 #[test]

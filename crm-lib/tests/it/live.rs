@@ -2,10 +2,14 @@
 //! stream is built from (who sees which order and chat change, resuming after an id).
 
 use crm_lib::{
-    ErrorKind,
+    ErrorKind, Page,
+    audit::{AuditFilter, audit_in},
     chat::{InboundMessage, OutboundMessage},
     live::LiveKind,
-    model::{Actor, ActorRef, ChangeId, ChangeKind, DeliveryState, Permission, Subject},
+    model::{
+        Actor, ActorRef, AuditAction, AuditEntry, ChangeId, ChangeKind, DeliveryState, Permission,
+        Subject,
+    },
 };
 
 use crate::support::World;
@@ -31,6 +35,70 @@ fn a_user_creates_a_token_that_authenticates_as_them_and_only_its_hash_is_kept()
     assert_eq!(listed, vec![created.token.clone()]);
     // The secret appears nowhere in the stored record.
     assert!(!format!("{listed:?}").contains(&secret[4..]));
+}
+
+#[test]
+fn disabling_a_user_revokes_their_tokens_and_enabling_them_brings_none_back() {
+    let world = World::new();
+    let worker = World::user_id(&world.worker);
+    let manager = World::user_id(&world.manager);
+    let own = world
+        .crm
+        .create_api_token(&world.worker, worker, "ci")
+        .unwrap();
+    let by_admin = world
+        .crm
+        .create_api_token(&world.admin, worker, "for worker")
+        .unwrap();
+    let other = world
+        .crm
+        .create_api_token(&world.manager, manager, "manager's")
+        .unwrap();
+
+    world.crm.disable_user(&world.admin, worker).unwrap();
+    assert_eq!(
+        world.crm.api_tokens(&world.admin, Some(worker)).unwrap(),
+        Vec::new(),
+        "the disabled user holds no token"
+    );
+    world.crm.enable_user(&world.admin, worker).unwrap();
+
+    for secret in [&own.secret, &by_admin.secret] {
+        let error = world
+            .crm
+            .authenticate_api_token(world.org.id, secret.expose())
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    }
+    assert!(
+        world
+            .crm
+            .api_tokens(&world.admin, Some(worker))
+            .unwrap()
+            .is_empty()
+    );
+    // Another user's token is untouched.
+    world
+        .crm
+        .authenticate_api_token(world.org.id, other.secret.expose())
+        .unwrap();
+    let revoked: Vec<AuditEntry> = world
+        .crm
+        .read(|view| {
+            audit_in(
+                view,
+                &world.admin,
+                &AuditFilter::default(),
+                Page::first(100),
+            )
+        })
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|entry| entry.action == AuditAction::ApiTokenRevoked)
+        .collect();
+    assert_eq!(revoked.len(), 2, "one audit entry per revoked token");
+    assert!(world.crm.verify().unwrap().is_clean());
 }
 
 #[test]

@@ -4,9 +4,15 @@
 #![allow(clippy::unwrap_used)]
 
 use crm_lib::{
-    Crm, ErrorKind,
-    chat::InboundMessage,
-    model::{Actor, Attachment, Media, MediaHash, MediaKind, OrderId},
+    Crm, ErrorKind, MEDIA_MAX_SIZE, Page,
+    audit::{AuditFilter, audit_in},
+    chat::{
+        InboundMessage, MESSAGE_MAX_ATTACHMENTS, MESSAGE_MAX_CHARS, OutboundFile, OutboundMessage,
+    },
+    media::NewMedia,
+    model::{
+        Actor, ActorRef, Attachment, AuditAction, Media, MediaHash, MediaKind, OrderId, Subject,
+    },
     orders::NewOrder,
 };
 
@@ -212,4 +218,147 @@ fn a_deleted_order_no_longer_lends_its_file_to_anyone() {
         Some(ErrorKind::NotFound)
     );
     assert_verifies(&world.crm);
+}
+
+fn outbound_file(bytes: &[u8]) -> OutboundFile {
+    OutboundFile {
+        media: NewMedia::parse(bytes.to_vec(), "image/png").unwrap(),
+        kind: MediaKind::Photo,
+        file_name: Some("plan.png".into()),
+    }
+}
+
+fn to(customer: &Actor, text: &str) -> OutboundMessage {
+    OutboundMessage {
+        customer: World::customer_id(customer),
+        order: None,
+        text: text.into(),
+        attachments: Vec::new(),
+    }
+}
+
+fn stored(world: &World, hash: MediaHash) -> bool {
+    match world.crm.media(world.org.id, hash) {
+        Ok(_) => true,
+        Err(error) => {
+            assert_eq!(error.kind(), ErrorKind::NotFound);
+            false
+        }
+    }
+}
+
+#[test]
+fn a_message_that_is_refused_stores_none_of_the_files_sent_with_it() {
+    let world = World::new();
+    let alice = world.customer(101, "Alice");
+    let file = outbound_file(b"a floor plan");
+    let hash = file.media.hash();
+    let audit_before = world.crm.stats().unwrap();
+
+    let denied = world
+        .crm
+        .post_outbound_with_files(&world.worker, to(&alice, "here"), vec![file.clone()])
+        .unwrap_err();
+    assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+    let too_long = world
+        .crm
+        .post_outbound_with_files(
+            &world.manager,
+            to(&alice, &"x".repeat(MESSAGE_MAX_CHARS + 1)),
+            vec![file.clone()],
+        )
+        .unwrap_err();
+    assert_eq!(too_long.field(), Some("text"));
+    let eleven: Vec<OutboundFile> = (0..=MESSAGE_MAX_ATTACHMENTS)
+        .map(|index| outbound_file(format!("page {index}").as_bytes()))
+        .collect();
+    let too_many = world
+        .crm
+        .post_outbound_with_files(&world.manager, to(&alice, ""), eleven)
+        .unwrap_err();
+    assert_eq!(too_many.field(), Some("attachments"));
+    assert!(!stored(&world, hash), "no refused message left its file");
+    assert_eq!(
+        world.crm.stats().unwrap().tables,
+        audit_before.tables,
+        "nothing was written"
+    );
+
+    // Ten files are the limit; with a valid text the message and its files are stored at once.
+    let ten: Vec<OutboundFile> = (1..MESSAGE_MAX_ATTACHMENTS)
+        .map(|index| outbound_file(format!("page {index}").as_bytes()))
+        .chain([file])
+        .collect();
+    let message = world
+        .crm
+        .post_outbound_with_files(&world.manager, to(&alice, "the plans"), ten)
+        .unwrap();
+    assert_eq!(message.attachments.len(), MESSAGE_MAX_ATTACHMENTS);
+    let last = &message.attachments[MESSAGE_MAX_ATTACHMENTS - 1];
+    assert_eq!(
+        (
+            last.media,
+            last.mime.as_str(),
+            last.size,
+            last.file_name.as_deref()
+        ),
+        (hash, "image/png", 12, Some("plan.png"))
+    );
+    let (media, bytes) = world.crm.read_visible_media(&world.manager, hash).unwrap();
+    assert_eq!((media.size, bytes.as_slice()), (12, &b"a floor plan"[..]));
+    assert_verifies(&world.crm);
+}
+
+#[test]
+fn an_upload_needs_chat_customers_and_leaves_an_audit_entry() {
+    let world = World::new();
+    let alice = world.customer(101, "Alice");
+    let file = NewMedia::parse(b"contract".to_vec(), "application/pdf").unwrap();
+    for actor in [&world.worker, &alice] {
+        let error = world.crm.upload_media(actor, file.clone()).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{error}");
+    }
+    assert!(!stored(&world, file.hash()));
+
+    let media = world
+        .crm
+        .upload_media(&world.manager, file.clone())
+        .unwrap();
+    assert_eq!((media.size, media.mime.as_str()), (8, "application/pdf"));
+    let entries = world
+        .crm
+        .read(|view| {
+            audit_in(
+                view,
+                &world.admin,
+                &AuditFilter {
+                    subject: Some(Subject::Media(file.hash())),
+                    ..AuditFilter::default()
+                },
+                Page::first(10),
+            )
+        })
+        .unwrap()
+        .items;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].action, AuditAction::MediaUploaded);
+    assert_eq!(
+        entries[0].actor,
+        ActorRef::Staff(World::user_id(&world.manager))
+    );
+    // Uploaded, not yet sent: nobody but the system reads it back.
+    assert_eq!(
+        read_kind(&world, &world.manager, file.hash()),
+        Some(ErrorKind::NotFound)
+    );
+    for bad in [Vec::new(), vec![0; MEDIA_MAX_SIZE + 1]] {
+        let error = NewMedia::parse(bad, "image/png").unwrap_err();
+        assert_eq!(error.field(), Some("media"));
+    }
+    assert_eq!(
+        NewMedia::parse(b"x".to_vec(), "not a type")
+            .unwrap_err()
+            .field(),
+        Some("mime")
+    );
 }

@@ -3,7 +3,10 @@
 
 use crm_lib::{
     ErrorKind,
-    model::{ChatId, InboxState, OutboxId, OutboxState, Timestamp},
+    chat::{OutboundFile, OutboundMessage},
+    media::NewMedia,
+    model::{ChatId, InboxState, Media, MediaHash, MediaKind, OutboxId, OutboxState, Timestamp},
+    retention::MEDIA_GRACE_HOURS,
     telegram::{INBOX_CAPACITY, InboxPut},
 };
 
@@ -267,4 +270,125 @@ fn pruning_one_organization_leaves_the_others_alone() {
         InboxPut::Duplicate
     );
     assert_clean(&world);
+}
+
+/// Calls `prune_media` with `limit` until the walk ends; the files deleted and the calls made.
+fn prune_all_media(world: &World, older_than: Timestamp, limit: usize) -> (u64, usize) {
+    let (mut deleted, mut calls, mut cursor) = (0, 0, None);
+    loop {
+        let pruned = world
+            .crm
+            .prune_media(None, older_than, cursor.as_ref(), limit)
+            .unwrap();
+        deleted += pruned.deleted;
+        calls += 1;
+        match pruned.next {
+            Some(next) => cursor = Some(next),
+            None => return (deleted, calls),
+        }
+    }
+}
+
+fn has_media(world: &World, hash: MediaHash) -> bool {
+    world.crm.media(world.org.id, hash).is_ok()
+}
+
+#[test]
+fn files_nothing_refers_to_are_deleted_after_the_grace_period_and_referenced_ones_never() {
+    let world = World::new();
+    let alice = world.customer(101, "Alice");
+    let loose: Vec<Media> = (0..5)
+        .map(|index| {
+            world
+                .crm
+                .upload_media(
+                    &world.manager,
+                    NewMedia::parse(vec![index; 300 * 1024], "image/png").unwrap(),
+                )
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(loose[0].chunks, 2, "a file of two chunks");
+    let sent = world
+        .crm
+        .post_outbound_with_files(
+            &world.manager,
+            OutboundMessage {
+                customer: World::customer_id(&alice),
+                order: None,
+                text: "the plan".into(),
+                attachments: Vec::new(),
+            },
+            vec![OutboundFile {
+                media: NewMedia::parse(b"sent".to_vec(), "image/png").unwrap(),
+                kind: MediaKind::Photo,
+                file_name: None,
+            }],
+        )
+        .unwrap();
+    let kept = sent.attachments[0].media;
+
+    // Within the grace period nothing goes.
+    let now = Timestamp::now();
+    let within = now.plus_millis(-MEDIA_GRACE_HOURS * 3_600_000);
+    assert_eq!(prune_all_media(&world, within, 1000), (0, 1));
+    assert!(loose.iter().all(|media| has_media(&world, media.hash)));
+
+    // After it, the unreferenced files go, two looked at per call, and the sent one stays.
+    let (deleted, calls) = prune_all_media(&world, future(), 2);
+    assert_eq!(deleted, 5);
+    assert_eq!(
+        calls, 4,
+        "6 files, 2 per call, and a last call that finds the end"
+    );
+    assert!(loose.iter().all(|media| !has_media(&world, media.hash)));
+    assert!(has_media(&world, kept));
+    assert_eq!(
+        world
+            .crm
+            .read_visible_media(&world.manager, kept)
+            .unwrap()
+            .1,
+        b"sent"
+    );
+    let stats = world.crm.stats().unwrap();
+    let entries = |name: &str| {
+        stats
+            .tables
+            .iter()
+            .find(|table| table.name == name)
+            .map(|table| table.entries)
+    };
+    assert_eq!(entries("media"), Some(1));
+    assert_eq!(
+        entries("media_chunks"),
+        Some(1),
+        "the deleted files' chunks went too"
+    );
+    assert_clean(&world);
+    // Repeating finds nothing more.
+    assert_eq!(prune_all_media(&world, future(), 2).0, 0);
+}
+
+#[test]
+fn handing_in_an_unreferenced_file_again_restarts_its_grace_period() {
+    let world = World::new();
+    let file = NewMedia::parse(b"draft".to_vec(), "text/plain").unwrap();
+    let first = world
+        .crm
+        .upload_media(&world.manager, file.clone())
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let again = world
+        .crm
+        .upload_media(&world.manager, file.clone())
+        .unwrap();
+    assert!(again.created_at > first.created_at, "{first:?} {again:?}");
+
+    // A cutoff between the two keeps it; only one after the second deletes it.
+    let between = first.created_at.plus_millis(1);
+    assert_eq!(prune_all_media(&world, between, 10).0, 0);
+    assert!(has_media(&world, file.hash()));
+    assert_eq!(prune_all_media(&world, future(), 10).0, 1);
+    assert!(!has_media(&world, file.hash()));
 }

@@ -6,9 +6,11 @@ use crm_lib::{
     ErrorKind, Page,
     audit::{AuditFilter, audit_in},
     model::{
-        Actor, MarkerId, Permission, PermissionSet, Role, RoleId, Subject, UserId, UserStatus,
+        Actor, MarkerId, Origin, Permission, PermissionSet, Role, RoleId, Subject, UserId,
+        UserStatus,
     },
     orders::OrderFilter,
+    sessions::SessionHash,
     team::NewUser,
 };
 
@@ -368,4 +370,66 @@ fn a_new_role_grants_only_what_its_creator_holds() {
             [Permission::ManageRoles].into_iter().collect(),
         )
         .unwrap();
+}
+
+#[test]
+fn a_login_presenting_a_session_ends_it_and_a_failed_one_ends_nothing() {
+    let world = World::new();
+    let org = world.org.id;
+    let origin = Origin::default();
+    let first = world
+        .crm
+        .login(org, "worker", password().expose(), &origin)
+        .unwrap();
+
+    // A wrong password changes nothing: the presented session lives on.
+    let error = world
+        .crm
+        .login_replacing(org, "worker", "not the password", &origin, Some(first.hash))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    world.crm.session(first.hash, i64::MAX, None).unwrap();
+
+    // Logging in again (here as another user) ends the session the browser presented.
+    let second = world
+        .crm
+        .login_replacing(
+            org,
+            "manager",
+            password().expose(),
+            &origin,
+            Some(first.hash),
+        )
+        .unwrap();
+    assert_eq!(
+        world
+            .crm
+            .session(first.hash, i64::MAX, None)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert!(world.crm.own_sessions(&world.worker).unwrap().is_empty());
+    assert_eq!(
+        world
+            .crm
+            .session(second.hash, i64::MAX, None)
+            .unwrap()
+            .user
+            .username,
+        "manager"
+    );
+    let worker = World::user_id(&world.worker);
+    assert_eq!(
+        actions_about(&world, &format!("user {worker}")),
+        vec!["user.created", "user.logged_in", "user.logged_out"]
+    );
+
+    // An unknown presented session is no obstacle.
+    let unknown = SessionHash::of("0123456789abcdef0123456789abcdef");
+    world
+        .crm
+        .login_replacing(org, "worker", password().expose(), &origin, Some(unknown))
+        .unwrap();
+    assert!(world.crm.verify().unwrap().is_clean());
 }

@@ -299,19 +299,21 @@ pub async fn mark_read(
 }
 
 /// Upload a file (the raw bytes as the body, its type as `Content-Type`) to attach to a
-/// message; at most 10 MiB. Any staff user may upload; sending it needs chat access.
+/// message; at most 10 MiB. Needs `chat_customers`; the upload is audited. A file no message
+/// refers to is deleted after 24 hours.
 #[utoipa::path(
     post, operation_id = "uploadMedia", path = "/api/v1/media", tag = "messages",
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes; Content-Type is its MIME type"),
     responses(
         (status = 201, description = "Stored", body = MediaView),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
         (status = 413, description = "Over 10 MiB"),
         (status = 422, description = "Empty, or a bad MIME type", body = ErrorResponse),
     )
 )]
 pub async fn upload(
     State(state): State<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, ApiJson<MediaView>), ApiError> {
@@ -325,9 +327,11 @@ pub async fn upload(
         .and_then(|value| value.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_string();
-    let org = state.org();
     let media = state
-        .blocking(move |crm| crm.store_media(org, body.to_vec(), mime))
+        .blocking(move |crm| {
+            let file = crm_lib::media::NewMedia::parse(body.to_vec(), &mime)?;
+            crm.upload_media(&user.actor, file)
+        })
         .await?;
     Ok((StatusCode::CREATED, ApiJson(MediaView::from(&media))))
 }

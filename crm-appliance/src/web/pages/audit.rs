@@ -61,6 +61,7 @@ pub(crate) fn subject_text(staff: &Staff, subject: &Subject, names: &AuditNames)
     html! {
         @match (subject, subject.id()) {
             (Subject::Other(text), _) => (text),
+            (Subject::Media(hash), _) => { (kind) " " code { (hash.to_hex()) } }
             (Subject::Order(order), _) => {
                 a href={ "/orders/" (order) } { (kind) " #" (order) }
                 @if let Some(name) = names.subject(subject) { " «" (name) "»" }

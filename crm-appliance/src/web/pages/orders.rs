@@ -3,8 +3,6 @@
 //! order for a customer; and the order actions (approve, reject, bid, assign, move, send
 //! payment details).
 
-use std::fmt::Write as _;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -245,23 +243,8 @@ async fn list(
     ))
 }
 
-/// The most rows one CSV export of the list writes.
-pub const CSV_MAX_ROWS: usize = 100_000;
-
-fn csv_field(out: &mut String, text: &str) {
-    // A cell starting with = + - @ would be a formula in a spreadsheet (CSV injection).
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        let _ = write!(out, "\"{}\"", guarded.replace('"', "\"\""));
-    } else {
-        out.push_str(&guarded);
-    }
-}
-
+/// `GET /orders.csv`: the orders of the list with its filters, as crm-lib's CSV export of the
+/// order list (the one CSV writer, with its formula guard and row limit).
 async fn export_csv(
     State(state): State<AppState>,
     staff: Staff,
@@ -271,50 +254,14 @@ async fn export_csv(
     let actor = staff.actor.clone();
     let csv = state
         .blocking(move |crm| {
-            crm.read(|view| {
-                let org = crm_lib::org::organization_in(view, actor.org)?;
-                let mut out = String::from(
-                    "number,title,customer,stage,assignee,budget,price,deadline,created_at\r\n",
-                );
-                let mut page = Page::first(Page::MAX);
-                let mut written = 0;
-                loop {
-                    let rows = crm_lib::orders::order_rows_in(view, &actor, &filter, page)?;
-                    for row in &rows.items {
-                        let stage = org
-                            .pipeline
-                            .stage(row.order.stage)
-                            .map_or_else(|| row.order.stage.to_string(), |stage| stage.key.clone());
-                        let cells = [
-                            row.order.id.to_string(),
-                            row.order.title.clone(),
-                            row.customer_name.clone(),
-                            stage,
-                            row.assignee_name.clone().unwrap_or_default(),
-                            row.order.budget.map(|m| m.to_string()).unwrap_or_default(),
-                            row.order.price.map(|m| m.to_string()).unwrap_or_default(),
-                            row.order
-                                .deadline
-                                .map(|d| d.to_string())
-                                .unwrap_or_default(),
-                            row.order.created_at.to_rfc3339(),
-                        ];
-                        for (index, cell) in cells.iter().enumerate() {
-                            if index > 0 {
-                                out.push(',');
-                            }
-                            csv_field(&mut out, cell);
-                        }
-                        out.push_str("\r\n");
-                        written += 1;
-                    }
-                    match rows.next {
-                        Some(next) if written < CSV_MAX_ROWS => page = Page::after(next, Page::MAX),
-                        _ => break,
-                    }
-                }
-                Ok(out)
-            })
+            let mut out = Vec::new();
+            crm.export_order_list(
+                &actor,
+                &filter,
+                crm_lib::export::ExportFormat::Csv,
+                &mut out,
+            )?;
+            Ok(out)
         })
         .await?;
     let mut response = csv.into_response();

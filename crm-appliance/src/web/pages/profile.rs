@@ -4,7 +4,7 @@
 //! [`crate::web::tokens`]).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -17,7 +17,7 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::web::auth::Staff;
+use crate::web::auth::{ClientIp, Staff};
 use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::{tr, when};
@@ -310,7 +310,7 @@ fn password_page(staff: &Staff, error: &FormError) -> Markup {
                     (error.at("current_password"))
                 }
                 label { (staff.t("password.new"))
-                    input type="password" name="new_password" autocomplete="new-password" required minlength="8" maxlength="128";
+                    input type="password" name="new_password" autocomplete="new-password" required minlength=(crm_lib::Password::MIN_CHARS) maxlength="128";
                     (error.at("new_password"))
                     (error.at("password"))
                 }
@@ -328,48 +328,81 @@ async fn password_form(staff: Staff) -> Markup {
     password_page(&staff, &FormError::none())
 }
 
+/// `POST /profile/password`: the forced or voluntary change. The current-password check is
+/// throttled like a login (the same counters, by username and address: see
+/// [`crate::web::auth::LoginThrottle`]), so a stolen session cannot guess the password at
+/// hashing speed; a throttled attempt is answered 429 without checking anything. After the
+/// change, the first start's password file goes when it held the password just replaced.
 async fn change_password(
     State(state): State<AppState>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
-    let refuse = |error: FormError| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            password_page(&staff, &error),
-        )
-            .into_response()
+    let refuse = |status: StatusCode, error: FormError| {
+        (status, password_page(&staff, &error)).into_response()
     };
+    let throttle = &state.web().throttle;
+    let username = staff.user.username.clone();
+    if let Some(wait) = throttle.wait(&username, ip) {
+        let seconds = wait.as_secs().max(1).to_string();
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            FormError {
+                field: None,
+                message: Some(staff.t("login.throttled").replace("%{seconds}", &seconds)),
+            },
+        );
+        if let Ok(value) = HeaderValue::from_str(&seconds) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     if form.new_password != form.confirm_password {
-        return Ok(refuse(FormError {
-            field: Some("confirm_password"),
-            message: Some(staff.t("password.mismatch")),
-        }));
+        return Ok(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FormError {
+                field: Some("confirm_password"),
+                message: Some(staff.t("password.mismatch")),
+            },
+        ));
     }
     let new = match crm_lib::Password::parse(&form.new_password) {
         Ok(new) => new,
         Err(error) => {
-            return Ok(refuse(FormError {
-                field: Some("new_password"),
-                message: Some(error.message().to_string()),
-            }));
+            return Ok(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FormError {
+                    field: Some("new_password"),
+                    message: Some(error.message().to_string()),
+                },
+            ));
         }
     };
     let actor = staff.actor.clone();
     let session = staff.session;
     let current = form.current_password;
+    let replaced = current.clone();
     match state
         .blocking(move |crm| crm.change_own_password(&actor, session, &current, &new))
         .await
     {
         Ok(_) => {
+            throttle.succeeded(&username, ip);
             state.web().sessions.evict_user(staff.user.id);
+            crate::startup::forget_initial_password(&state.config().data_dir, &replaced).await;
             Ok(Redirect::to("/profile?done=password").into_response())
         }
         Err(error) if error.kind() == crm_lib::ErrorKind::InvalidInput => {
-            Ok(refuse(FormError::from_error(&error)))
+            if error.field() == Some("current_password") {
+                throttle.failed(&username, ip);
+            }
+            Ok(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FormError::from_error(&error),
+            ))
         }
         Err(error) => Err(error.into()),
     }
