@@ -22,7 +22,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use crm_benches::{Rate, SCALE_MANAGER, fresh_store, scale_store};
 use crm_lib::{
     Crm, CrmOptions, Page,
-    chat::InboundMessage,
+    chat::{InboundMessage, OrderChoice},
     model::{Actor, CustomerId, OrgId},
     orders::{NewOrder, OrderFilter},
 };
@@ -117,7 +117,7 @@ fn order_request() -> NewOrder {
     NewOrder {
         title: "Telegram bot for a bakery".into(),
         description: "Orders, delivery slots and a daily report for the owner.".into(),
-        budget: Some("1500".into()),
+        budget: Some(crm_lib::model::Money::from_minor(150_000)),
         ..NewOrder::default()
     }
 }
@@ -195,8 +195,10 @@ fn bench_list_orders(criterion: &mut Criterion, summary: &mut Vec<String>) {
             path.display(),
             opened.elapsed().as_secs_f64() * 1000.0
         );
-        let org = crm.default_organization().unwrap();
-        let manager = crm.user_by_name(org.id, SCALE_MANAGER).unwrap();
+        let org = crm.system().default_organization().unwrap();
+        let manager = crm
+            .user_by_name(&Actor::system(org.id), SCALE_MANAGER)
+            .unwrap();
         let in_progress = org.pipeline.stage_by_key("in_progress").unwrap().id;
         let by_stage = OrderFilter {
             stage: Some(in_progress),
@@ -253,7 +255,7 @@ fn bench_post_message(criterion: &mut Criterion, summary: &mut Vec<String>) {
                 next += 1;
                 let message = InboundMessage {
                     customer,
-                    order: None,
+                    about: OrderChoice::None,
                     text: "Hello! Any news on my order?".into(),
                     attachments: Vec::new(),
                     telegram_message_id: Some(next as i64),

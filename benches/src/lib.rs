@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use crm_lib::{
     Crm, CrmOptions, Password, Tx, View,
-    chat::{InboundMessage, OutboundMessage},
+    chat::{InboundMessage, OrderChoice, OutboundMessage},
     customers::TelegramProfile,
-    model::{Actor, CustomerId, OrderId, OrgId, StageId, TelegramUserId, UserId},
+    model::{Actor, CustomerId, Money, OrderId, OrgId, StageId, TelegramUserId, UserId},
     orders::{AssignTo, NewOrder},
     org::SettingsUpdate,
     team::NewUser,
@@ -189,7 +189,9 @@ impl Rate {
 
 /// The organization of the bench stores: the studio template with no open-order limit.
 fn unlimited_studio(crm: &Crm) -> BenchResult<OrgId> {
-    let org = crm.create_organization("studio", "Bench Studio", "bench-studio")?;
+    let org = crm
+        .system()
+        .create_organization("studio", "Bench Studio", "bench-studio")?;
     crm.update_settings(
         &Actor::system(org.id),
         SettingsUpdate {
@@ -211,7 +213,8 @@ fn create_customers(crm: &Crm, org: OrgId, first: u64, count: u64) -> BenchResul
         let batch = crm.write(move |tx| {
             (start..stop)
                 .map(|index| {
-                    tx.upsert_telegram_customer(org, customer_profile(index))
+                    tx.system()
+                        .upsert_telegram_customer(org, customer_profile(index))
                         .map(|customer| customer.id)
                 })
                 .collect::<crm_lib::Result<Vec<_>>>()
@@ -304,7 +307,7 @@ fn build_scale_store(path: &Path, orders: u64, messages: u64, started: Instant) 
         workers.len() + 1,
         started.elapsed().as_secs_f64()
     );
-    let pipeline = crm.organization(org)?.pipeline;
+    let pipeline = crm.system().organization(org)?.pipeline;
     let stage = |key: &str| -> BenchResult<StageId> {
         Ok(pipeline
             .stage_by_key(key)
@@ -402,7 +405,7 @@ fn load_messages(
                         &system,
                         InboundMessage {
                             customer,
-                            order,
+                            about: order.map_or(OrderChoice::None, OrderChoice::Chosen),
                             text,
                             attachments: Vec::new(),
                             telegram_message_id: Some(i64::try_from(index).unwrap_or(i64::MAX)),
@@ -484,10 +487,11 @@ fn load_order(
 /// as the outbox job of a running appliance would have long done for old orders, so the large
 /// store has no backlog of notifications.
 fn deliver_outbox(tx: &mut Tx<'_>) -> crm_lib::Result<()> {
-    let due = crm_lib::telegram::due_outbox_in(&*tx, tx.now(), usize::MAX)?;
-    for (org, item) in due {
-        let telegram_message_id = i64::try_from(item.id.get()).ok();
-        tx.outbox_delivered(org, item.id, telegram_message_id)?;
+    let now = tx.now();
+    let mut system = tx.system();
+    for due in system.due_outbox(now, usize::MAX)? {
+        let telegram_message_id = i64::try_from(due.item.id.get()).ok();
+        system.outbox_delivered(due.org, due.item.id, telegram_message_id)?;
     }
     Ok(())
 }
@@ -531,7 +535,9 @@ fn order_request(index: u64, customer: CustomerId) -> NewOrder {
              Reference number {index}.",
             what.to_lowercase()
         ),
-        budget: (!hash.is_multiple_of(5)).then(|| format!("{}", 100 + (hash >> 16) % 4_900)),
+        budget: (!hash.is_multiple_of(5)).then(|| {
+            Money::from_minor(i64::try_from(100 + (hash >> 16) % 4_900).unwrap_or(100) * 100)
+        }),
         ..NewOrder::default()
     }
 }

@@ -53,7 +53,7 @@ pub fn handle_update(
     let Some(update_id) = updates::update_id_of(&payload) else {
         return Ok(Handled::Refused);
     };
-    match crm.inbox_put(
+    match crm.system().inbox_put(
         org,
         update_id,
         payload.clone(),
@@ -64,15 +64,15 @@ pub fn handle_update(
         Err(error) if error.kind() == ErrorKind::InvalidInput => return Ok(Handled::Refused),
         Err(error) => return Err(error),
     }
-    // The processor groups by this key before parsing; it must cope with any payload.
-    let _chat = processor::chat_key(&payload);
     let Ok(update) = serde_json::from_str::<Update>(&payload) else {
-        crm.finish_update(org, update_id)?;
+        crm.system().finish_update(org, update_id)?;
         return Ok(Handled::Unparsed);
     };
+    // The processor groups by this key; it must cope with any update.
+    let _chat = processor::chat_key(&update);
     let mut files = Vec::new();
     if let Some((wanted, chat, telegram)) = processor::file_candidate(&update)
-        && crm.read(|view| processor::wants_files(view, org, chat, telegram))?
+        && processor::wants_files(crm, org, chat, telegram)?
     {
         files.push(match media {
             Some(media) if !wanted.too_large() => wanted.stored_as(media.clone()),
@@ -150,6 +150,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
         let org = crm
+            .system()
             .create_organization("studio", "Test", "test")
             .unwrap()
             .id;
@@ -182,6 +183,7 @@ mod tests {
             Handled::Unparsed
         );
         let customer = crm
+            .system()
             .customer_by_telegram(org, TelegramUserId::new(6100200300))
             .unwrap()
             .unwrap();

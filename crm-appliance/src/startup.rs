@@ -6,11 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use crm_lib::{
-    Crm, CrmOptions,
-    model::{Actor, OrgId},
-    team::NewUser,
-};
+use crm_lib::{Crm, CrmOptions, admin::Setup, model::OrgId};
 use tokio::net::TcpListener;
 
 use crate::AppState;
@@ -134,7 +130,7 @@ fn open_store(config: &Config) -> anyhow::Result<(Crm, OrgId)> {
             "migrated the data file"
         );
     }
-    let org = match crm.default_organization() {
+    let org = match crm.system().default_organization() {
         Ok(org) => org,
         Err(error) if error.kind() == crm_lib::ErrorKind::NotFound => first_start(&crm, config)?,
         Err(error) => return Err(error).context("reading the organization"),
@@ -143,25 +139,24 @@ fn open_store(config: &Config) -> anyhow::Result<(Crm, OrgId)> {
 }
 
 fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::model::Organization> {
-    let org = crm
-        .create_organization(&config.template, "My business", "main")
+    let password = crm_lib::generate_password()?;
+    // The organization and its administrator in one transaction: a crash in between can
+    // never leave an organization nobody can log in to (the next start would skip set-up).
+    let (org, _) = crm
+        .system()
+        .initialize(Setup {
+            template: config.template.clone(),
+            name: "My business".into(),
+            slug: "main".into(),
+            admin_username: "admin".into(),
+            admin_password: password.clone(),
+        })
         .with_context(|| {
             format!(
                 "--template / CRM_TEMPLATE: creating the organization from {:?}",
                 config.template
             )
         })?;
-    let password = crm_lib::generate_password()?;
-    crm.create_user(
-        &Actor::system(org.id),
-        NewUser {
-            username: "admin".into(),
-            display_name: "Administrator".into(),
-            password: password.clone(),
-            roles: vec!["administrator".into()],
-            must_change_password: true,
-        },
-    )?;
     let file = config.data_dir.join(INITIAL_PASSWORD_FILE);
     write_private_file(&file, format!("{}\n", password.expose()).as_bytes())?;
     println!("first start: created the organization and the administrator account");

@@ -77,6 +77,7 @@ pub(crate) fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
 /// appliance for a command sent over its admin channel (same code, same output).
 pub(crate) fn on_store(crm: &Crm, place: &Place, command: &Command, io: &mut Io<'_>) -> Result<()> {
     let org = crm
+        .system()
         .default_organization()
         .with_context(|| format!("reading {}", place.data_file.display()))?
         .id;
@@ -198,6 +199,7 @@ fn init(data_dir: &Path, data_file: &Path, args: &InitArgs, io: &mut Io<'_>) -> 
     let password = crm_lib::generate_password()?;
     let slug = args.slug.clone().unwrap_or_else(|| slugify(&args.org_name));
     let (org, admin) = crm
+        .system()
         .initialize(Setup {
             template: args.template.name().to_string(),
             name: args.org_name.clone(),
@@ -274,7 +276,7 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
             name,
             password_stdin,
         } => {
-            let user = crm.user_by_name(org, name)?;
+            let user = crm.user_by_name(&Actor::system(org), name)?;
             let password = if *password_stdin {
                 password_from_stdin(io)?
             } else {
@@ -289,19 +291,19 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
             }
         }
         UserCommand::Disable { name } => {
-            let user = crm.user_by_name(org, name)?;
+            let user = crm.user_by_name(&Actor::system(org), name)?;
             crm.disable_user(&system, user.id)
                 .with_context(|| format!("disabling {name}"))?;
             out!(io, "disabled {}", user.username);
         }
         UserCommand::Enable { name } => {
-            let user = crm.user_by_name(org, name)?;
+            let user = crm.user_by_name(&Actor::system(org), name)?;
             crm.enable_user(&system, user.id)
                 .with_context(|| format!("enabling {name}"))?;
             out!(io, "enabled {}", user.username);
         }
         UserCommand::Grant { name, roles } => {
-            let user = crm.user_by_name(org, name)?;
+            let user = crm.user_by_name(&Actor::system(org), name)?;
             let (id, new_roles) = (user.id, roles.clone());
             crm.write(move |tx| tx.set_user_roles(&system, id, new_roles))
                 .with_context(|| format!("setting the roles of {name}"))?;
@@ -315,7 +317,7 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
     let system = Actor::system(org);
     match command {
         TokenCommand::Create { user, name } => {
-            let record = crm.user_by_name(org, user)?;
+            let record = crm.user_by_name(&Actor::system(org), user)?;
             let created = crm
                 .create_api_token(&system, record.id, name)
                 .with_context(|| format!("creating an api token for {user}"))?;
@@ -334,12 +336,12 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
         }
         TokenCommand::List { user, json } => {
             let user_id = match user {
-                Some(name) => Some(crm.user_by_name(org, name)?.id),
+                Some(name) => Some(crm.user_by_name(&Actor::system(org), name)?.id),
                 None => None,
             };
             let tokens = crm.api_tokens(&system, user_id)?;
             let names: std::collections::HashMap<crm_lib::model::UserId, String> = crm
-                .users(org)?
+                .users(&Actor::system(org))?
                 .into_iter()
                 .map(|user| (user.id, user.username))
                 .collect();
@@ -392,7 +394,7 @@ fn role_names(
     org: OrgId,
 ) -> Result<std::collections::HashMap<crm_lib::model::RoleId, String>> {
     Ok(crm
-        .roles(org)?
+        .roles(&Actor::system(org))?
         .into_iter()
         .map(|role| (role.id, role.name))
         .collect())
@@ -400,7 +402,7 @@ fn role_names(
 
 fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
     let names = role_names(crm, org)?;
-    let users = crm.users(org)?;
+    let users = crm.users(&Actor::system(org))?;
     let status = |status: UserStatus| match status {
         UserStatus::Active => "active",
         UserStatus::Disabled => "disabled",
@@ -456,7 +458,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
 }
 
 fn role_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
-    let roles = crm.roles(org)?;
+    let roles = crm.roles(&Actor::system(org))?;
     if json {
         let rows: Vec<serde_json::Value> = roles
             .iter()
@@ -602,9 +604,9 @@ fn export(
     };
     let run = |out: &mut dyn Write| -> crm_lib::Result<u64> {
         match what {
-            ExportKind::Customers => crm.export_customers(org, format, out),
-            ExportKind::Orders => crm.export_orders(org, format, out),
-            ExportKind::Audit => crm.export_audit(org, format, out),
+            ExportKind::Customers => crm.export_customers(&Actor::system(org), format, out),
+            ExportKind::Orders => crm.export_orders(&Actor::system(org), format, out),
+            ExportKind::Audit => crm.export_audit(&Actor::system(org), format, out),
         }
     };
     let noun = match what {
@@ -656,7 +658,7 @@ fn mib(bytes: u64) -> f64 {
 
 fn backup(crm: &Crm, out: &Path, place: &Place, io: &mut Io<'_>) -> Result<()> {
     let bar = spinner("backing up", io.terminal);
-    let report = crm.backup(&place.path(out));
+    let report = crm.system().backup(&place.path(out));
     bar.finish_and_clear();
     let report = report.with_context(|| format!("backing up to {}", out.display()))?;
     out!(
@@ -728,7 +730,7 @@ fn restore(
 
 fn verify(crm: &Crm, data_file: &Path, io: &mut Io<'_>) -> Result<()> {
     let bar = spinner("verifying", io.terminal);
-    let report = crm.verify();
+    let report = crm.system().verify();
     bar.finish_and_clear();
     let report = report.with_context(|| format!("verifying {}", data_file.display()))?;
     if !report.unchecked_tables.is_empty() {
@@ -762,7 +764,7 @@ fn verify(crm: &Crm, data_file: &Path, io: &mut Io<'_>) -> Result<()> {
 }
 
 fn stats(crm: &Crm, json: bool, data_file: &Path, io: &mut Io<'_>) -> Result<()> {
-    let stats = crm.stats()?;
+    let stats = crm.system().stats()?;
     if json {
         out!(io, "{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());
@@ -816,7 +818,7 @@ fn stats(crm: &Crm, json: bool, data_file: &Path, io: &mut Io<'_>) -> Result<()>
 
 fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
     let bar = spinner("loading demo data", io.terminal);
-    let report = crm.load_demo(org);
+    let report = crm.system().load_demo(org);
     bar.finish_and_clear();
     let report = report.context("loading the demo data")?;
     out!(

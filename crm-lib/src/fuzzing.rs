@@ -126,7 +126,9 @@ mod tests {
     fn the_values_of_a_new_store_are_records_that_decode() {
         let dir = tempfile::tempdir().unwrap();
         let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
-        crm.create_organization("studio", "Acme", "acme").unwrap();
+        crm.system()
+            .create_organization("studio", "Acme", "acme")
+            .unwrap();
         let values = stored_values(&crm, 3).unwrap();
         assert!(
             values.iter().any(|(table, _)| *table == "orgs"),

@@ -12,26 +12,38 @@
 //!   indexes, an audit entry and the outbox items it causes, in one transaction.
 //!
 //! ```
-//! use crm_lib::{Crm, Page, customers::TelegramProfile, model::Actor, orders::{NewOrder, OrderFilter}};
+//! use crm_lib::{Crm, Page, customers::TelegramProfile, orders::{NewOrder, OrderFilter}};
+//! use crm_lib::model::{Actor, Money, TelegramUserId};
 //!
+//! // One file holds everything; opening a new path creates it.
 //! let dir = tempfile::tempdir()?;
 //! let crm = Crm::open(dir.path().join("crm.redb"))?;
-//! let org = crm.create_organization("studio", "Acme Studio", "acme")?;
-//! let customer = crm.upsert_telegram_customer(org.id, TelegramProfile {
-//!     telegram_id: crm_lib::model::TelegramUserId::new(42),
+//!
+//! // Creating an organization is set-up, not anyone's action: a call of the system handle.
+//! let org = crm.system().create_organization("studio", "Acme Studio", "acme")?;
+//!
+//! // A customer appears when they first write to the bot.
+//! let customer = crm.system().upsert_telegram_customer(org.id, TelegramProfile {
+//!     telegram_id: TelegramUserId::new(42),
 //!     username: Some("alice".into()),
 //!     first_name: "Alice".into(),
 //!     last_name: None,
 //!     language_code: Some("en".into()),
 //! })?;
-//! let order = crm.create_order(&Actor::customer(org.id, customer.id), NewOrder {
+//!
+//! // Every use case takes the actor it checks: here the customer orders for herself.
+//! let alice = Actor::customer(org.id, customer.id);
+//! let order = crm.create_order(&alice, NewOrder {
 //!     title: "Telegram bot for a bakery".into(),
 //!     description: "Orders and delivery slots".into(),
-//!     budget: Some("1500".into()),
+//!     budget: Some(Money::parse("budget", "1500")?),
 //!     ..NewOrder::default()
 //! })?;
+//!
+//! // A page of the orders the actor may see, newest first.
 //! let page = crm.list_orders(&Actor::system(org.id), &OrderFilter::default(), Page::first(50))?;
 //! assert_eq!(page.items[0].id, order.id);
+//! assert_eq!(page.items[0].budget, Some(Money::from_minor(150_000)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -45,14 +57,15 @@ pub mod model;
 mod password;
 mod services;
 mod store;
+pub mod system;
 pub mod templates;
 
 pub use crm::{Crm, CrmOptions, is_locked};
 pub use error::{Error, ErrorKind, Result};
 pub use password::{Password, generate_password};
 pub use services::{
-    Page, Paged, admin, api_tokens, audit, billing, chat, customers, demo, export, import, live,
-    media, orders, org, retention, sessions, team, telegram,
+    Page, Paged, admin, api_tokens, audit, billing, capabilities, chat, customers, demo, export,
+    import, live, media, orders, org, retention, sessions, team, telegram,
 };
 pub use store::schema::{SCHEMA_VERSION, write_schema_v1_file};
 pub use store::{ReadTx, Tx, View, Written};

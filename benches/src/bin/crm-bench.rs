@@ -721,8 +721,8 @@ fn options() -> CrmOptions {
 /// An API token for the manager of the scale store, created in the store before the
 /// appliance starts.
 fn create_token(crm: &Crm) -> Result<String> {
-    let org = crm.default_organization()?;
-    let manager = crm.user_by_name(org.id, SCALE_MANAGER)?;
+    let org = crm.system().default_organization()?;
+    let manager = crm.user_by_name(&Actor::system(org.id), SCALE_MANAGER)?;
     let created = crm.create_api_token(&Actor::system(org.id), manager.id, "crm-bench")?;
     Ok(created.secret.expose().to_string())
 }

@@ -8,11 +8,11 @@
 
 use crm_lib::{
     ErrorKind, Page, Tx, View,
-    chat::InboundMessage,
-    model::{Actor, ChatId, Customer, Date, Language, OrderId},
-    orders::{NewOrder, OrderField, OrderFilter},
+    chat::{InboundMessage, OrderChoice},
+    model::{Actor, ChatId, Customer, Date, Keyboard, Language, OrderId},
+    orders::{NewOrder, OrderField, OrderFilter, typed_date, typed_money},
 };
-use teloxide::types::{InlineKeyboardMarkup, Message, User};
+use teloxide::types::{Message, User};
 
 use super::dialogue::{self, Dialogue, DraftFile, Step, Wizard};
 use super::handler::{Command, Ctx, Press, Replies, profile};
@@ -43,9 +43,11 @@ fn me(
     let Some(profile) = profile(from) else {
         return Ok(None);
     };
-    let is_new =
-        crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, profile.telegram_id)?.is_none();
-    let customer = tx.upsert_telegram_customer(ctx.org, profile)?;
+    let mut system = tx.system();
+    let is_new = system
+        .customer_by_telegram(ctx.org, profile.telegram_id)?
+        .is_none();
+    let customer = system.upsert_telegram_customer(ctx.org, profile)?;
     Ok(Some((
         Me {
             actor: Actor::customer(ctx.org, customer.id),
@@ -83,10 +85,10 @@ pub(crate) fn on_message(
         if command.is_none() {
             chat_input(tx, ctx, &me, message, None, false, out)?;
         }
-        greet_with_language_choice(tx, ctx, &me, out)?;
+        greet_with_language_choice(tx, &me, out)?;
         return Ok(());
     }
-    let state = dialogue::load(&*tx, ctx.org, chat)?;
+    let state = dialogue::load(tx, ctx.org, chat)?;
     if let Some(command) = command {
         return on_command(tx, ctx, &me, command, state, out);
     }
@@ -99,13 +101,8 @@ pub(crate) fn on_message(
     }
 }
 
-fn greet_with_language_choice(
-    tx: &mut Tx<'_>,
-    ctx: &Ctx<'_>,
-    me: &Me,
-    out: &mut Replies,
-) -> crm_lib::Result<()> {
-    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
+fn greet_with_language_choice(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+    let org = crm_lib::org::organization_in(&*tx, &me.actor)?;
     let text = format!(
         "{}\n\n{}",
         tr_with(
@@ -138,7 +135,7 @@ fn on_command(
     match command.name.as_str() {
         "start" | "menu" => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-            let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(&*tx, &me.actor)?;
             let welcome = tr_with(
                 me.language,
                 "bot.welcome",
@@ -153,7 +150,7 @@ fn on_command(
             Some(keyboards::languages()),
         ),
         "neworder" | "new" | "order" => start_wizard(tx, ctx, me, out)?,
-        "orders" | "myorders" => list_orders(tx, ctx, me, out)?,
+        "orders" | "myorders" => list_orders(tx, me, out)?,
         "cancel" => match state {
             Dialogue::Wizard(_) => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
@@ -214,7 +211,7 @@ pub(crate) fn on_press(
             menu(&me, out, Some(tr(language, "bot.language_set")));
         }
         Callback::Menu(MenuItem::NewOrder) => start_wizard(tx, ctx, &me, out)?,
-        Callback::Menu(MenuItem::MyOrders) => list_orders(tx, ctx, &me, out)?,
+        Callback::Menu(MenuItem::MyOrders) => list_orders(tx, &me, out)?,
         Callback::Menu(MenuItem::Chat) => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Chatting { order: None })?;
             out.send(me.chat, &tr(me.language, "bot.chat.prompt"), None);
@@ -226,7 +223,7 @@ pub(crate) fn on_press(
         ),
         Callback::Menu(MenuItem::Help) => out.send(me.chat, &tr(me.language, "bot.help"), None),
         Callback::Wizard { id, step, action } => {
-            let state = dialogue::load(&*tx, ctx.org, me.chat)?;
+            let state = dialogue::load(tx, ctx.org, me.chat)?;
             match state {
                 Dialogue::Wizard(wizard) if wizard.id == id && wizard.step == step => {
                     if let Some(message_id) = press.message_id {
@@ -242,7 +239,7 @@ pub(crate) fn on_press(
                 }
             }
         }
-        Callback::ViewOrder(id) => view_order(tx, ctx, &me, id, press, out)?,
+        Callback::ViewOrder(id) => view_order(tx, &me, id, press, out)?,
         Callback::AskDelete(id) => {
             match crm_lib::orders::order_in(&*tx, &me.actor, OrderId::new(id)) {
                 Ok(order) => {
@@ -273,7 +270,7 @@ pub(crate) fn on_press(
                 ErrorKind::Conflict => {
                     let stage = crm_lib::orders::order_in(&*tx, &me.actor, OrderId::new(id))
                         .ok()
-                        .and_then(|order| stage_name(tx, ctx, me.language, order.stage));
+                        .and_then(|order| stage_name(tx, &me, order.stage));
                     out.answer(
                         me.chat,
                         press.query_id,
@@ -284,7 +281,7 @@ pub(crate) fn on_press(
                         )),
                         true,
                     );
-                    view_order(tx, ctx, &me, id, press, out)?;
+                    view_order(tx, &me, id, press, out)?;
                 }
                 _ => order_gone(&me, press, out),
             },
@@ -314,13 +311,7 @@ pub(crate) fn on_press(
 }
 
 /// Shows `text` in place of the pressed message when it is still there, else as a new one.
-fn show(
-    me: &Me,
-    press: &Press<'_>,
-    text: &str,
-    keyboard: Option<InlineKeyboardMarkup>,
-    out: &mut Replies,
-) {
+fn show(me: &Me, press: &Press<'_>, text: &str, keyboard: Option<Keyboard>, out: &mut Replies) {
     match (press.message_id, &press.message_text) {
         (Some(message_id), Some(_)) => out.edit_text(me.chat, message_id, text, keyboard),
         _ => out.send(me.chat, text, keyboard),
@@ -339,13 +330,9 @@ fn order_gone(me: &Me, press: &Press<'_>, out: &mut Replies) {
     }
 }
 
-fn stage_name(
-    tx: &Tx<'_>,
-    ctx: &Ctx<'_>,
-    language: Language,
-    stage: crm_lib::model::StageId,
-) -> Option<String> {
-    let org = crm_lib::org::organization_in(tx, ctx.org).ok()?;
+fn stage_name(tx: &Tx<'_>, me: &Me, stage: crm_lib::model::StageId) -> Option<String> {
+    let language = me.language;
+    let org = crm_lib::org::organization_in(tx, &me.actor).ok()?;
     org.pipeline
         .stage(stage)
         .map(|stage| stage.name(language).to_string())
@@ -357,12 +344,12 @@ fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> c
     match crm_lib::orders::check_new_order_allowed_in(&*tx, &me.actor) {
         Ok(()) => {
             let wizard = Wizard::new(ctx.update_id);
-            prompt(tx, ctx, me, &wizard, None, out)?;
+            prompt(tx, me, &wizard, None, out)?;
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
         }
         Err(error) => match error.kind() {
             ErrorKind::Storage => Err(error),
-            ErrorKind::Conflict => limit_reached(tx, ctx, me, out),
+            ErrorKind::Conflict => limit_reached(tx, me, out),
             _ => {
                 generic(me, &error, out);
                 Ok(())
@@ -371,13 +358,8 @@ fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> c
     }
 }
 
-fn limit_reached(
-    tx: &mut Tx<'_>,
-    ctx: &Ctx<'_>,
-    me: &Me,
-    out: &mut Replies,
-) -> crm_lib::Result<()> {
-    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
+fn limit_reached(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+    let org = crm_lib::org::organization_in(&*tx, &me.actor)?;
     out.send(
         me.chat,
         &tr_with(
@@ -405,7 +387,6 @@ fn generic(me: &Me, error: &crm_lib::Error, out: &mut Replies) {
 /// Sends the prompt of the form's current step, after `lead` (an error explanation).
 fn prompt(
     tx: &Tx<'_>,
-    ctx: &Ctx<'_>,
     me: &Me,
     wizard: &Wizard,
     lead: Option<String>,
@@ -416,7 +397,7 @@ fn prompt(
         Step::Title => tr(language, "bot.wizard.title"),
         Step::Description => tr(language, "bot.wizard.description"),
         Step::Budget => {
-            let org = crm_lib::org::organization_in(tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(tx, &me.actor)?;
             tr_with(
                 language,
                 "bot.wizard.budget",
@@ -434,7 +415,7 @@ fn prompt(
             &[("max", &FORM_FILES_MAX)],
         ),
         Step::Confirm => {
-            let org = crm_lib::org::organization_in(tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(tx, &me.actor)?;
             let not_set = tr(language, "bot.wizard.not_set");
             let budget = wizard
                 .budget
@@ -516,7 +497,6 @@ fn wizard_input(
             let Some(text) = message.text() else {
                 return prompt(
                     tx,
-                    ctx,
                     me,
                     &wizard,
                     Some(tr(language, "bot.wizard.need_text")),
@@ -543,7 +523,7 @@ fn wizard_input(
                 }
                 Err(error) if error.kind() == ErrorKind::InvalidInput => {
                     let lead = field_error(tx, language, wizard.step);
-                    prompt(tx, ctx, me, &wizard, Some(lead), out)
+                    prompt(tx, me, &wizard, Some(lead), out)
                 }
                 Err(error) => Err(error),
             }
@@ -617,7 +597,7 @@ fn advance(
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     wizard.step = next_step(wizard.step);
-    prompt(tx, ctx, me, &wizard, None, out)?;
+    prompt(tx, me, &wizard, None, out)?;
     dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
 }
 
@@ -649,7 +629,7 @@ fn wizard_press(
             Ok(())
         }
         (Step::Confirm, WizardAction::Confirm) => create(tx, ctx, me, wizard, out),
-        _ => prompt(tx, ctx, me, &wizard, None, out),
+        _ => prompt(tx, me, &wizard, None, out),
     }
 }
 
@@ -660,15 +640,19 @@ fn create(
     mut wizard: Wizard,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    let request = NewOrder {
-        title: wizard.title.clone(),
-        description: wizard.description.clone(),
-        budget: wizard.budget.clone(),
-        deadline: wizard.deadline.clone(),
-        attachments: wizard.media(),
-        ..NewOrder::default()
-    };
-    match tx.create_order(&me.actor, request) {
+    // The form checked each answer at its step; they are parsed again here, and a mistake
+    // that slipped through meets the same error path as the order itself.
+    let typed = (|| {
+        Ok::<_, crm_lib::Error>(NewOrder {
+            title: wizard.title.clone(),
+            description: wizard.description.clone(),
+            budget: typed_money("budget", wizard.budget.as_deref().unwrap_or(""))?,
+            deadline: typed_date("deadline", wizard.deadline.as_deref().unwrap_or(""))?,
+            attachments: wizard.media(),
+            ..NewOrder::default()
+        })
+    })();
+    match typed.and_then(|request| tx.create_order(&me.actor, request)) {
         Ok(order) => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
             let created = tr_with(
@@ -683,7 +667,7 @@ fn create(
             ErrorKind::Storage => Err(error),
             ErrorKind::Conflict => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-                limit_reached(tx, ctx, me, out)
+                limit_reached(tx, me, out)
             }
             ErrorKind::InvalidInput | ErrorKind::NotFound => {
                 wizard.step = match error.field() {
@@ -697,7 +681,7 @@ fn create(
                     }
                 };
                 let lead = field_error(tx, me.language, wizard.step);
-                prompt(tx, ctx, me, &wizard, Some(lead), out)?;
+                prompt(tx, me, &wizard, Some(lead), out)?;
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
             }
             _ => {
@@ -711,7 +695,7 @@ fn create(
 
 // ----- my orders -----
 
-fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+fn list_orders(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
     let orders =
         crm_lib::orders::list_orders_in(&*tx, &me.actor, &OrderFilter::default(), Page::first(10))?;
     if orders.items.is_empty() {
@@ -722,7 +706,7 @@ fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> cr
         );
         return Ok(());
     }
-    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
+    let org = crm_lib::org::organization_in(&*tx, &me.actor)?;
     let mut lines = vec![tr(me.language, "bot.orders.title")];
     let mut buttons = Vec::new();
     for order in &orders.items {
@@ -755,7 +739,6 @@ fn list_orders(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> cr
 
 fn view_order(
     tx: &mut Tx<'_>,
-    ctx: &Ctx<'_>,
     me: &Me,
     id: u64,
     press: &Press<'_>,
@@ -769,7 +752,7 @@ fn view_order(
             return Ok(());
         }
     };
-    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
+    let org = crm_lib::org::organization_in(&*tx, &me.actor)?;
     let stage = org.pipeline.stage(order.stage);
     let not_set = tr(me.language, "bot.wizard.not_set");
     let currency = &org.settings.currency;
@@ -833,23 +816,6 @@ fn view_order(
 
 // ----- chat with the team -----
 
-/// The customer's newest order that is not finished, if any: where a message that names no
-/// order belongs.
-fn current_order(tx: &Tx<'_>, ctx: &Ctx<'_>, me: &Me) -> crm_lib::Result<Option<OrderId>> {
-    let org = crm_lib::org::organization_in(tx, ctx.org)?;
-    let orders =
-        crm_lib::orders::list_orders_in(tx, &me.actor, &OrderFilter::default(), Page::first(20))?;
-    Ok(orders
-        .items
-        .iter()
-        .find(|order| {
-            org.pipeline
-                .stage(order.stage)
-                .is_some_and(|stage| !stage.kind.is_terminal())
-        })
-        .map(|order| order.id))
-}
-
 fn chat_input(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
@@ -881,24 +847,20 @@ fn chat_input(
         }
         return Ok(());
     }
-    let order = match order {
-        Some(order) => Some(OrderId::new(order)),
-        None => current_order(tx, ctx, me)?,
+    let about = match order {
+        Some(order) => OrderChoice::Chosen(OrderId::new(order)),
+        None => OrderChoice::Current,
     };
-    let inbound = |order: Option<OrderId>| InboundMessage {
-        customer: me.customer.id,
-        order,
-        text: text.clone(),
-        attachments: attachments.clone(),
-        telegram_message_id: Some(i64::from(message.id.0)),
-    };
-    let posted = match tx.post_inbound(&me.actor, inbound(order)) {
-        Err(error) if error.kind() == ErrorKind::NotFound && order.is_some() => {
-            // The order was deleted meanwhile: the message still reaches the team.
-            tx.post_inbound(&me.actor, inbound(None))
-        }
-        other => other,
-    };
+    let posted = tx.post_inbound(
+        &me.actor,
+        InboundMessage {
+            customer: me.customer.id,
+            about,
+            text,
+            attachments,
+            telegram_message_id: Some(i64::from(message.id.0)),
+        },
+    );
     match posted {
         Ok(message) => {
             if acknowledge {

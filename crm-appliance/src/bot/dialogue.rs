@@ -12,7 +12,7 @@
 //! the customer sees the main menu again instead of a stuck conversation.
 
 use crm_lib::{
-    Tx, View,
+    Tx,
     model::{ChatId, MediaHash, MediaKind, OrgId},
 };
 use serde::{Deserialize, Serialize};
@@ -98,14 +98,17 @@ impl Wizard {
     }
 }
 
-/// The chat's state (`Idle` when none or undecodable).
+/// The chat's state in `tx` (`Idle` when none or undecodable).
 ///
 /// # Errors
 /// Storage only.
-pub(crate) fn load(view: &impl View, org: OrgId, chat: ChatId) -> crm_lib::Result<Dialogue> {
-    Ok(crm_lib::telegram::dialogue_in(view, org, chat)?
-        .map(|bytes| decode(&bytes))
-        .unwrap_or_default())
+pub(crate) fn load(tx: &mut Tx<'_>, org: OrgId, chat: ChatId) -> crm_lib::Result<Dialogue> {
+    Ok(decode_or_idle(tx.system().dialogue(org, chat)?))
+}
+
+/// Stored bytes, if any, as the state (`Idle` when none or undecodable).
+pub(crate) fn decode_or_idle(bytes: Option<Vec<u8>>) -> Dialogue {
+    bytes.map(|bytes| decode(&bytes)).unwrap_or_default()
 }
 
 /// A stored state's bytes as the state (`Idle` when they do not decode).
@@ -129,7 +132,7 @@ pub(crate) fn save(
             crm_lib::Error::corrupt(format!("cannot encode the dialogue state: {error}"))
         })?),
     };
-    tx.set_dialogue(org, chat, bytes)
+    tx.system().set_dialogue(org, chat, bytes)
 }
 
 #[cfg(test)]

@@ -13,14 +13,11 @@
 use crm_lib::{
     ErrorKind, Tx,
     customers::TelegramProfile,
-    model::{ChatId, Language, OrgId, TelegramUserId},
+    model::{BotReply, ChatId, Keyboard, Language, OrgId, TelegramUserId},
 };
-use serde_json::{Value, json};
-use teloxide::types::{
-    CallbackQuery, ChatMemberUpdated, InlineKeyboardMarkup, Message, Update, UpdateKind, User,
-};
+use teloxide::types::{CallbackQuery, ChatMemberUpdated, Message, Update, UpdateKind, User};
 
-use super::keyboards::{self, Callback};
+use super::keyboards::Callback;
 use super::processor::Prepared;
 use super::render::{TEXT_MAX_UTF16, fit, tr};
 use super::{customer, dialogue, staff};
@@ -37,39 +34,25 @@ pub(crate) struct Ctx<'a> {
     pub(crate) files: &'a [Prepared],
 }
 
-/// A Bot API call to queue.
-struct Call {
-    chat: ChatId,
-    method: &'static str,
-    params: Value,
-}
-
-/// The replies an update causes, queued in the outbox when the handler is done: the callback
-/// answer first (so the button's spinner stops before anything else is delivered), then the
-/// rest in the order they were made.
+/// The replies an update causes, queued in the outbox when the handler is done: the answer to
+/// a button press first (so the button's spinner stops before anything else is delivered),
+/// then the rest in the order they were made.
 #[derive(Default)]
 pub(crate) struct Replies {
-    answer: Option<(ChatId, String, Option<String>, bool)>,
-    calls: Vec<Call>,
+    answer: Option<(ChatId, BotReply)>,
+    replies: Vec<(ChatId, BotReply)>,
 }
 
 impl Replies {
     /// A text message, optionally with inline buttons.
-    pub(crate) fn send(
-        &mut self,
-        chat: ChatId,
-        text: &str,
-        keyboard: Option<InlineKeyboardMarkup>,
-    ) {
-        let mut params = json!({ "text": fit(text, TEXT_MAX_UTF16) });
-        if let Some(keyboard) = keyboard {
-            params["reply_markup"] = keyboards::to_json(&keyboard);
-        }
-        self.calls.push(Call {
+    pub(crate) fn send(&mut self, chat: ChatId, text: &str, keyboard: Option<Keyboard>) {
+        self.replies.push((
             chat,
-            method: "sendMessage",
-            params,
-        });
+            BotReply::Text {
+                text: fit(text, TEXT_MAX_UTF16),
+                keyboard,
+            },
+        ));
     }
 
     /// Replaces a message's text (and its buttons; none removes them).
@@ -78,26 +61,22 @@ impl Replies {
         chat: ChatId,
         message_id: i64,
         text: &str,
-        keyboard: Option<InlineKeyboardMarkup>,
+        keyboard: Option<Keyboard>,
     ) {
-        let mut params = json!({ "message_id": message_id, "text": fit(text, TEXT_MAX_UTF16) });
-        if let Some(keyboard) = keyboard {
-            params["reply_markup"] = keyboards::to_json(&keyboard);
-        }
-        self.calls.push(Call {
+        self.replies.push((
             chat,
-            method: "editMessageText",
-            params,
-        });
+            BotReply::Edit {
+                message_id,
+                text: fit(text, TEXT_MAX_UTF16),
+                keyboard,
+            },
+        ));
     }
 
     /// Removes a message's buttons (a pressed form step, a used picker).
     pub(crate) fn drop_keyboard(&mut self, chat: ChatId, message_id: i64) {
-        self.calls.push(Call {
-            chat,
-            method: "editMessageReplyMarkup",
-            params: json!({ "message_id": message_id }),
-        });
+        self.replies
+            .push((chat, BotReply::RemoveButtons { message_id }));
     }
 
     /// The answer to the callback query being handled (one per query).
@@ -108,7 +87,14 @@ impl Replies {
         text: Option<String>,
         alert: bool,
     ) {
-        self.answer = Some((chat, query_id.to_string(), text, alert));
+        self.answer = Some((
+            chat,
+            BotReply::AnswerPress {
+                query_id: query_id.to_string(),
+                text: text.map(|text| super::render::clip(&text, 200)),
+                alert,
+            },
+        ));
     }
 
     /// Whether the callback query already has its answer.
@@ -118,18 +104,9 @@ impl Replies {
 
     /// Queues everything in `tx`.
     fn flush(self, tx: &mut Tx<'_>, org: OrgId) -> crm_lib::Result<()> {
-        if let Some((chat, id, text, alert)) = self.answer {
-            let mut params = json!({ "callback_query_id": id });
-            if let Some(text) = text {
-                params["text"] = json!(super::render::clip(&text, 200));
-                if alert {
-                    params["show_alert"] = json!(true);
-                }
-            }
-            tx.bot_call(org, chat, "answerCallbackQuery", params.to_string(), None)?;
-        }
-        for call in self.calls {
-            tx.bot_call(org, call.chat, call.method, call.params.to_string(), None)?;
+        let mut system = tx.system();
+        for (chat, reply) in self.answer.into_iter().chain(self.replies) {
+            system.reply(org, chat, reply)?;
         }
         Ok(())
     }
@@ -208,7 +185,7 @@ pub(crate) fn handle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, update: &Update) -> crm_lib
         _ => {}
     }
     out.flush(tx, ctx.org)?;
-    tx.finish_update(ctx.org, ctx.update_id)
+    tx.system().finish_update(ctx.org, ctx.update_id)
 }
 
 fn on_message(
@@ -240,7 +217,7 @@ fn on_message(
             return link(tx, ctx, from, telegram, chat, &code, out);
         }
     }
-    if let Some(user) = crm_lib::telegram::user_by_telegram_in(&*tx, ctx.org, telegram)? {
+    if let Some(user) = tx.system().user_by_telegram(ctx.org, telegram)? {
         return staff::on_message(tx, ctx, &user, chat, message, command.as_ref(), out);
     }
     customer::on_message(tx, ctx, from, chat, message, command.as_ref(), out)
@@ -257,7 +234,7 @@ fn link(
     code: &str,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    let language = match crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, telegram)? {
+    let language = match tx.system().customer_by_telegram(ctx.org, telegram)? {
         Some(customer) => customer.language,
         None => guess_language(from),
     };
@@ -266,7 +243,7 @@ fn link(
         out.send(chat, &tr(language, "bot.link.usage"), None);
         return Ok(());
     }
-    match tx.redeem_link_code(ctx.org, code, telegram) {
+    match tx.system().redeem_link_code(ctx.org, code, telegram) {
         Ok(_) => dialogue::save(tx, ctx.org, chat, &dialogue::Dialogue::Idle),
         Err(error) => match error.kind() {
             ErrorKind::Storage => Err(error),
@@ -299,7 +276,7 @@ fn on_callback(
         .message
         .as_ref()
         .is_none_or(|message| message.chat().is_private());
-    let language = match crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, telegram)? {
+    let language = match tx.system().customer_by_telegram(ctx.org, telegram)? {
         Some(customer) => customer.language,
         None => guess_language(from),
     };
@@ -329,7 +306,7 @@ fn on_callback(
         message_text,
         callback,
     };
-    let staff_user = crm_lib::telegram::user_by_telegram_in(&*tx, ctx.org, telegram)?;
+    let staff_user = tx.system().user_by_telegram(ctx.org, telegram)?;
     match (callback, staff_user) {
         (Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_), Some(user)) => {
             staff::on_press(tx, ctx, &user, &press, out)?;
@@ -389,15 +366,16 @@ fn on_my_chat_member(
     let Some(telegram) = telegram_id(&member.from) else {
         return Ok(());
     };
-    let Some(customer) = crm_lib::telegram::customer_by_telegram_in(&*tx, ctx.org, telegram)?
-    else {
+    let Some(customer) = tx.system().customer_by_telegram(ctx.org, telegram)? else {
         return Ok(());
     };
     let kind = &member.new_chat_member.kind;
     if kind.is_banned() {
-        tx.set_customer_reachable(ctx.org, customer.id, false)?;
+        tx.system()
+            .set_customer_reachable(ctx.org, customer.id, false)?;
     } else if kind.is_present() {
-        tx.set_customer_reachable(ctx.org, customer.id, true)?;
+        tx.system()
+            .set_customer_reachable(ctx.org, customer.id, true)?;
     }
     Ok(())
 }

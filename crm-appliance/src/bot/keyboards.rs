@@ -1,5 +1,5 @@
-//! Inline keyboards (teloxide's types, serialised to the Bot API's JSON) and the callback data
-//! their buttons carry.
+//! Inline keyboards (crm-lib's typed [`Keyboard`], turned into the Bot API's JSON by the
+//! outbox job) and the callback data their buttons carry.
 //!
 //! Callback data is short ASCII (Telegram allows 64 bytes) and carries everything a press
 //! needs, so a press never depends on in-memory state: `lang:ru`, `m:orders`, `o:v:42` (view
@@ -7,9 +7,8 @@
 //! button of an old form or an earlier step is recognised as stale), `mod:a:42` (approve).
 //! Data the bot did not make parses to `None` and gets a polite "no longer active" answer.
 
-use crm_lib::model::Language;
-use serde_json::Value;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use crm_lib::model::{Button, ButtonPress, Keyboard, Language};
+use serde_json::{Value, json};
 
 use super::dialogue::Step;
 use super::render::tr;
@@ -167,19 +166,33 @@ impl Callback {
     }
 }
 
-fn button(text: impl Into<String>, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(text.into(), callback.data())
+fn button(text: impl Into<String>, callback: Callback) -> Button {
+    Button::callback(text, callback.data())
 }
 
-/// The Bot API JSON of a keyboard.
-pub(crate) fn to_json(keyboard: &InlineKeyboardMarkup) -> Value {
-    serde_json::to_value(keyboard).unwrap_or(Value::Null)
+/// The Bot API JSON of a keyboard (`InlineKeyboardMarkup`).
+pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
+    let rows: Vec<Vec<Value>> = keyboard
+        .rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|button| match &button.press {
+                    ButtonPress::Callback(data) => {
+                        json!({ "text": button.text, "callback_data": data })
+                    }
+                    ButtonPress::Url(url) => json!({ "text": button.text, "url": url }),
+                })
+                .collect()
+        })
+        .collect();
+    json!({ "inline_keyboard": rows })
 }
 
 /// The main menu.
-pub(crate) fn main_menu(language: Language) -> InlineKeyboardMarkup {
+pub(crate) fn main_menu(language: Language) -> Keyboard {
     let t = |key: &str| tr(language, key);
-    InlineKeyboardMarkup::new(vec![
+    Keyboard::new(vec![
         vec![
             button(t("bot.menu.new_order"), Callback::Menu(MenuItem::NewOrder)),
             button(t("bot.menu.my_orders"), Callback::Menu(MenuItem::MyOrders)),
@@ -193,8 +206,8 @@ pub(crate) fn main_menu(language: Language) -> InlineKeyboardMarkup {
 }
 
 /// The language picker: every language the product speaks, each named in itself.
-pub(crate) fn languages() -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(vec![
+pub(crate) fn languages() -> Keyboard {
+    Keyboard::new(vec![
         Language::all()
             .map(|language| button(language.native_name(), Callback::Language(language)))
             .collect::<Vec<_>>(),
@@ -202,7 +215,7 @@ pub(crate) fn languages() -> InlineKeyboardMarkup {
 }
 
 /// The buttons of one step of the order form, if the step has any.
-pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<InlineKeyboardMarkup> {
+pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<Keyboard> {
     let wizard = |action| Callback::Wizard { id, step, action };
     let t = |key: &str| tr(language, key);
     let rows = match step {
@@ -222,12 +235,12 @@ pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<Inl
             button(t("bot.button.cancel"), wizard(WizardAction::Cancel)),
         ]],
     };
-    Some(InlineKeyboardMarkup::new(rows))
+    Some(Keyboard::new(rows))
 }
 
 /// One button per order.
-pub(crate) fn orders_list(orders: &[(u64, String)]) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(
+pub(crate) fn orders_list(orders: &[(u64, String)]) -> Keyboard {
+    Keyboard::new(
         orders
             .iter()
             .map(|(id, label)| vec![button(label.clone(), Callback::ViewOrder(*id))])
@@ -236,7 +249,7 @@ pub(crate) fn orders_list(orders: &[(u64, String)]) -> InlineKeyboardMarkup {
 }
 
 /// The buttons under an order's details.
-pub(crate) fn order_details(language: Language, id: u64, deletable: bool) -> InlineKeyboardMarkup {
+pub(crate) fn order_details(language: Language, id: u64, deletable: bool) -> Keyboard {
     let t = |key: &str| tr(language, key);
     let mut rows = vec![vec![button(t("bot.button.write"), Callback::ChatAbout(id))]];
     if deletable {
@@ -249,30 +262,30 @@ pub(crate) fn order_details(language: Language, id: u64, deletable: bool) -> Inl
         t("bot.button.back"),
         Callback::Menu(MenuItem::MyOrders),
     )]);
-    InlineKeyboardMarkup::new(rows)
+    Keyboard::new(rows)
 }
 
 /// Yes / No before deleting an order.
-pub(crate) fn confirm_delete(language: Language, id: u64) -> InlineKeyboardMarkup {
+pub(crate) fn confirm_delete(language: Language, id: u64) -> Keyboard {
     let t = |key: &str| tr(language, key);
-    InlineKeyboardMarkup::new(vec![vec![
+    Keyboard::new(vec![vec![
         button(t("bot.button.yes_delete"), Callback::Delete(id)),
         button(t("bot.button.no"), Callback::ViewOrder(id)),
     ]])
 }
 
 /// Approve / Reject under a new-order notification.
-pub(crate) fn moderation(language: Language, id: u64) -> InlineKeyboardMarkup {
+pub(crate) fn moderation(language: Language, id: u64) -> Keyboard {
     let t = |key: &str| tr(language, key);
-    InlineKeyboardMarkup::new(vec![vec![
+    Keyboard::new(vec![vec![
         button(t("bot.button.approve"), Callback::Approve(id)),
         button(t("bot.button.reject"), Callback::Reject(id)),
     ]])
 }
 
 /// The standard-reason button under the reject prompt.
-pub(crate) fn reject_reason(language: Language, id: u64) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(vec![vec![button(
+pub(crate) fn reject_reason(language: Language, id: u64) -> Keyboard {
+    Keyboard::new(vec![vec![button(
         tr(language, "bot.button.default_reason"),
         Callback::RejectDefault(id),
     )]])

@@ -182,7 +182,7 @@ pub async fn start(state: &AppState, address: SocketAddr) -> anyhow::Result<BotH
             emulator.set_token(token.clone());
             let org = state.org();
             let last = state
-                .blocking(move |crm| crm.inbox_last_update_id(org))
+                .blocking(move |crm| crm.system().inbox_last_update_id(org))
                 .await
                 .context("reading the inbox")?;
             emulator.seed(last);

@@ -17,10 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crm_lib::{
-    Crm, ErrorKind, View,
-    model::{Attachment, ChatId, InboxItem, Media, MediaKind, OrgId, TelegramUserId},
+    Crm, ErrorKind,
+    model::{Attachment, BotReply, ChatId, InboxItem, Media, MediaKind, OrgId, TelegramUserId},
 };
-use serde_json::json;
 use teloxide::types::{Message, Update, UpdateKind};
 use tokio::sync::watch;
 
@@ -51,24 +50,39 @@ enum Outcome {
     Later,
 }
 
-/// The chat an update belongs to, for keeping each chat's updates in order.
-pub(crate) fn chat_key(payload: &str) -> i64 {
-    let value: serde_json::Value = match serde_json::from_str(payload) {
-        Ok(value) => value,
-        Err(_) => return 0,
-    };
-    for pointer in [
-        "/message/chat/id",
-        "/edited_message/chat/id",
-        "/callback_query/from/id",
-        "/my_chat_member/chat/id",
-        "/channel_post/chat/id",
-    ] {
-        if let Some(id) = value.pointer(pointer).and_then(serde_json::Value::as_i64) {
-            return id;
-        }
+/// The chat an update belongs to, for keeping each chat's updates in order: the chat of a
+/// message, an edit, a post or a membership change, the presser's private chat for a button
+/// press; 0 for anything else.
+pub(crate) fn chat_key(update: &Update) -> i64 {
+    match &update.kind {
+        UpdateKind::CallbackQuery(query) => i64::try_from(query.from.id.0).unwrap_or(0),
+        _ => update.chat().map_or(0, |chat| chat.id.0),
     }
-    0
+}
+
+/// An inbox item with its update parsed once: by the grouping and by the handling.
+struct Parsed {
+    item: InboxItem,
+    update: Option<Update>,
+}
+
+impl Parsed {
+    fn new(item: InboxItem) -> Self {
+        let update = serde_json::from_str(&item.payload)
+            .map_err(|error| {
+                tracing::warn!(
+                    update_id = item.update_id,
+                    error = %error,
+                    "ignoring an update that does not parse"
+                );
+            })
+            .ok();
+        Parsed { item, update }
+    }
+
+    fn chat_key(&self) -> i64 {
+        self.update.as_ref().map_or(0, chat_key)
+    }
 }
 
 /// Runs until `shutdown` turns true, finishing the update in hand.
@@ -85,7 +99,7 @@ pub(crate) async fn run(
             break;
         }
         let batch = match state
-            .blocking(move |crm| crm.pending_updates(org, BATCH))
+            .blocking(move |crm| crm.system().pending_updates(org, BATCH))
             .await
         {
             Ok(batch) => batch,
@@ -104,9 +118,9 @@ pub(crate) async fn run(
             continue;
         }
         let mut order: Vec<i64> = Vec::new();
-        let mut by_chat: HashMap<i64, Vec<InboxItem>> = HashMap::new();
-        for item in batch {
-            let key = chat_key(&item.payload);
+        let mut by_chat: HashMap<i64, Vec<Parsed>> = HashMap::new();
+        for item in batch.into_iter().map(Parsed::new) {
+            let key = item.chat_key();
             by_chat
                 .entry(key)
                 .or_insert_with(|| {
@@ -176,7 +190,7 @@ fn forget_attempts(attempts: &Mutex<HashMap<u64, u32>>, update_id: u64) {
 async fn finish_without_effects(state: &AppState, update_id: u64) -> Outcome {
     let org = state.org();
     match state
-        .blocking(move |crm| crm.finish_update(org, update_id))
+        .blocking(move |crm| crm.system().finish_update(org, update_id))
         .await
     {
         Ok(()) => Outcome::Done,
@@ -195,16 +209,12 @@ async fn process(
     telegram: &Telegram,
     api: &BotApi,
     attempts: &Mutex<HashMap<u64, u32>>,
-    item: InboxItem,
+    parsed: Parsed,
 ) -> Outcome {
-    let update_id = item.update_id;
-    let received_at = item.received_at;
-    let update: Update = match serde_json::from_str(&item.payload) {
-        Ok(update) => update,
-        Err(error) => {
-            tracing::warn!(update_id, error = %error, "ignoring an update that does not parse");
-            return finish_without_effects(state, update_id).await;
-        }
+    let update_id = parsed.item.update_id;
+    let received_at = parsed.item.received_at;
+    let Some(update) = parsed.update else {
+        return finish_without_effects(state, update_id).await;
     };
     let files = match prepare_files(state, api, &update).await {
         Ok(files) => files,
@@ -251,9 +261,12 @@ async fn process(
             let outcome = finish_without_effects(state, update_id).await;
             if let Some(chat) = chat.filter(|chat| !chat.is_group()) {
                 let text = super::render::tr(crm_lib::model::Language::EN, "bot.error.internal");
-                let params = json!({ "text": text }).to_string();
+                let reply = BotReply::Text {
+                    text,
+                    keyboard: None,
+                };
                 let _ = state
-                    .blocking(move |crm| crm.bot_call(org, chat, "sendMessage", params, None))
+                    .blocking(move |crm| crm.system().reply(org, chat, reply))
                     .await;
             }
             outcome
@@ -423,19 +436,22 @@ pub(crate) fn file_candidate(update: &Update) -> Option<(Wanted, ChatId, Telegra
 /// # Errors
 /// Storage.
 pub(crate) fn wants_files(
-    view: &impl View,
+    crm: &Crm,
     org: OrgId,
     chat: ChatId,
     telegram: TelegramUserId,
 ) -> crm_lib::Result<bool> {
-    if crm_lib::telegram::user_by_telegram_in(view, org, telegram)?.is_some() {
+    let system = crm.system();
+    if system.user_by_telegram(org, telegram)?.is_some() {
         return Ok(false);
     }
-    Ok(match dialogue::load(view, org, chat)? {
-        Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
-        Dialogue::RejectReason { .. } => false,
-        Dialogue::Idle | Dialogue::Chatting { .. } => true,
-    })
+    Ok(
+        match dialogue::decode_or_idle(system.dialogue(org, chat)?) {
+            Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
+            Dialogue::RejectReason { .. } => false,
+            Dialogue::Idle | Dialogue::Chatting { .. } => true,
+        },
+    )
 }
 
 /// Fetches and stores the file of a customer's private message when the conversation can use
@@ -451,7 +467,7 @@ async fn prepare_files(
     };
     let org = state.org();
     let wanted_here = state
-        .blocking(move |crm| crm.read(|view| wants_files(view, org, chat, telegram)))
+        .blocking(move |crm| wants_files(crm, org, chat, telegram))
         .await
         .map_err(|_| ())?;
     if !wanted_here {
@@ -463,7 +479,7 @@ async fn prepare_files(
     let file = match api
         .call(
             "getFile",
-            &json!({ "file_id": wanted.file_id }),
+            &serde_json::json!({ "file_id": wanted.file_id }),
             CALL_TIMEOUT,
         )
         .await
@@ -490,7 +506,7 @@ async fn prepare_files(
     let mime = crm_lib::media::parse_mime(&wanted.mime)
         .unwrap_or_else(|_| "application/octet-stream".into());
     let stored = state
-        .blocking(move |crm| crm.store_media(org, bytes, mime))
+        .blocking(move |crm| crm.system().store_media(org, bytes, mime))
         .await;
     match stored {
         Ok(media) => Ok(vec![wanted.stored_as(media)]),
@@ -510,14 +526,20 @@ mod tests {
 
     #[test]
     fn updates_are_grouped_by_the_chat_they_belong_to() {
-        assert_eq!(
-            chat_key(r#"{"update_id":1,"message":{"chat":{"id":42}}}"#),
-            42
-        );
-        assert_eq!(
-            chat_key(r#"{"update_id":1,"callback_query":{"from":{"id":7}}}"#),
-            7
-        );
-        assert_eq!(chat_key("not json"), 0);
+        let parsed = |json: &str| {
+            Parsed::new(InboxItem {
+                update_id: 1,
+                payload: json.to_string(),
+                state: crm_lib::model::InboxState::Pending,
+                received_at: crm_lib::model::Timestamp::from_millis(0),
+            })
+        };
+        let message = r#"{"update_id":1,"message":{"message_id":5,"date":1700000000,"chat":{"id":42,"type":"private","first_name":"A"},"from":{"id":42,"is_bot":false,"first_name":"A"},"text":"hi"}}"#;
+        assert_eq!(parsed(message).chat_key(), 42);
+        let press = r#"{"update_id":2,"callback_query":{"id":"9","from":{"id":7,"is_bot":false,"first_name":"B"},"chat_instance":"1","data":"m:orders"}}"#;
+        assert_eq!(parsed(press).chat_key(), 7);
+        let unparsed = parsed("not json");
+        assert!(unparsed.update.is_none());
+        assert_eq!(unparsed.chat_key(), 0);
     }
 }

@@ -6,8 +6,7 @@
 //! Texts go out without `parse_mode`, so user-typed titles and names need no escaping and can
 //! never turn into markup.
 
-use crm_lib::model::{Event, Language, Money};
-use teloxide::types::InlineKeyboardMarkup;
+use crm_lib::model::{Event, Keyboard, Language, Money};
 
 use super::keyboards;
 
@@ -78,7 +77,7 @@ pub(crate) fn notification(
     event: &Event,
     language: Language,
     currency: &str,
-) -> (String, Option<InlineKeyboardMarkup>) {
+) -> (String, Option<Keyboard>) {
     let text_and_keyboard = match event {
         Event::OrderCreated {
             order,
@@ -166,20 +165,15 @@ pub(crate) fn notification(
         Event::StageChanged {
             order,
             title,
-            stage_en,
-            stage_ru,
+            stage_name,
             ..
         } => {
-            let stage = if language == Language::RU {
-                stage_ru
-            } else {
-                stage_en
-            };
+            let stage = stage_name.get(language).to_string();
             (
                 tr_with(
                     language,
                     "bot.notify.stage_changed",
-                    &[("id", order), ("title", title), ("stage", stage)],
+                    &[("id", order), ("title", title), ("stage", &stage)],
                 ),
                 None,
             )
@@ -249,8 +243,8 @@ mod tests {
             order: crm_lib::model::OrderId::new(7),
             title: "Сайт".into(),
             stage: crm_lib::model::StageId::new(3),
-            stage_en: "In progress".into(),
-            stage_ru: "В работе".into(),
+            stage_name: crm_lib::model::Localized::new("In progress")
+                .with(Language::RU, "В работе"),
         };
         let (en, _) = notification(&event, Language::EN, "USD");
         let (ru, _) = notification(&event, Language::RU, "USD");

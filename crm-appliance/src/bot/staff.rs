@@ -28,7 +28,7 @@ pub(crate) fn on_message(
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let language = user.language;
-    let state = dialogue::load(&*tx, ctx.org, chat)?;
+    let state = dialogue::load(tx, ctx.org, chat)?;
     if let Some(command) = command {
         if command.name == "cancel" {
             match state {
@@ -144,7 +144,7 @@ pub(crate) fn on_press(
             // (moderators see orders in moderation) and still waiting.
             match crm_lib::orders::order_in(&*tx, &actor, OrderId::new(id)) {
                 Ok(order) => {
-                    let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
+                    let org = crm_lib::org::organization_in(&*tx, &actor)?;
                     let waiting = org
                         .pipeline
                         .stage(order.stage)
@@ -179,7 +179,7 @@ pub(crate) fn on_press(
                 out.drop_keyboard(press.chat, message_id);
             }
             // The reason is shown to the customer: the organization's language.
-            let org = crm_lib::org::organization_in(&*tx, ctx.org)?;
+            let org = crm_lib::org::organization_in(&*tx, &actor)?;
             let reason = tr(org.settings.locale, "bot.staff.default_reason");
             reject(tx, ctx, user, press.chat, id, &reason, out)?;
         }

@@ -85,7 +85,7 @@ async fn webhook(
     let org = state.org();
     let capacity = telegram.capacity();
     match state
-        .write(move |tx| tx.inbox_put(org, update_id, payload, capacity))
+        .write(move |tx| tx.system().inbox_put(org, update_id, payload, capacity))
         .await
     {
         Ok(InboxPut::Inserted) => {
@@ -141,7 +141,7 @@ async fn store(
             let mut inserted = false;
             let mut full = false;
             for (id, payload) in items {
-                match tx.inbox_put(org, id, payload, capacity) {
+                match tx.system().inbox_put(org, id, payload, capacity) {
                     Ok(put) => {
                         inserted |= put == InboxPut::Inserted;
                         last = Some(id);
@@ -324,6 +324,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
         let org = crm
+            .system()
             .create_organization("studio", "Test", "test")
             .unwrap()
             .id;
@@ -364,7 +365,7 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert_eq!(
-            crm.pending_updates(org, 10).unwrap().len(),
+            crm.system().pending_updates(org, 10).unwrap().len(),
             0,
             "nothing stored yet"
         );
@@ -372,14 +373,14 @@ mod tests {
             status(request(&path, Some(&header), update)).await,
             StatusCode::OK
         );
-        let stored = crm.inbox_item(org, 700).unwrap();
+        let stored = crm.system().inbox_item(org, 700).unwrap();
         assert_eq!(stored.payload, update, "stored as received, before the 200");
         assert_eq!(
             status(request(&path, Some(&header), update)).await,
             StatusCode::OK
         );
         assert_eq!(
-            crm.pending_updates(org, 10).unwrap().len(),
+            crm.system().pending_updates(org, 10).unwrap().len(),
             1,
             "a repeat is ignored"
         );
@@ -389,7 +390,10 @@ mod tests {
             status(request(&path, Some(&header), &another)).await,
             StatusCode::SERVICE_UNAVAILABLE
         );
-        assert!(crm.inbox_item(org, 701).is_err(), "refused, not stored");
+        assert!(
+            crm.system().inbox_item(org, 701).is_err(),
+            "refused, not stored"
+        );
         crm.close();
     }
 }

@@ -1,8 +1,9 @@
 //! Outbox delivery: every notification, chat message and bot reply leaves the process here,
 //! after the transaction that queued it has committed (SPEC section 3).
 //!
-//! The loop reads the due items (crm-lib's `due_outbox_in`), resolves each recipient to a chat,
-//! and sends at most one item per chat at a time, in outbox order, within Telegram's limits
+//! The loop reads the due items (crm-lib's `System::due_outbox`, each with its chat and its
+//! recipient's language), turns each typed item into Bot API calls (this module is where
+//! method names live), and sends at most one item per chat at a time, in outbox order, within Telegram's limits
 //! (see [`super::limiter`]). Each item's outcome is recorded in its own write:
 //!
 //! | answer | what happens |
@@ -10,8 +11,8 @@
 //! | ok | `outbox_delivered` with Telegram's `message_id` (a chat message is marked sent) |
 //! | 429 | `outbox_retry` at now + `retry_after`; every send pauses that long |
 //! | 5xx, network error | `outbox_retry` with exponential back-off (1 s doubling to 5 min) |
-//! | 403 | `outbox_failed`, the customer marked unreachable: no more retries |
-//! | other 4xx | `outbox_failed` with Telegram's description |
+//! | 403 | `outbox_failed` with `DeliveryFailure::Blocked`: crm-lib marks the customer unreachable, no more retries |
+//! | other 4xx | `outbox_failed` with `DeliveryFailure::Refused` and Telegram's description |
 //!
 //! An item is recorded delivered right after Telegram accepts it, so a restart never sends it
 //! again; the one window left is a crash between Telegram's answer and that write (Telegram
@@ -27,15 +28,16 @@ use std::time::{Duration, Instant};
 use crm_lib::{
     ErrorKind,
     model::{
-        Actor, ChatId, Language, MediaKind, OrgId, OutboxId, OutboxItem, OutboxPayload, Recipient,
-        TelegramUserId, Timestamp,
+        BotReply, ChatId, DeliveryFailure, MediaKind, OrgId, OutboxId, OutboxItem, OutboxPayload,
+        Timestamp,
     },
+    telegram::DueItem,
 };
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::limiter::{Limiter, counts};
+use super::limiter::Limiter;
 use crate::AppState;
 use crate::bot::Telegram;
 use crate::bot::api::{ApiError, BotApi, CALL_TIMEOUT, Upload};
@@ -59,19 +61,7 @@ pub(crate) const MAX_ATTEMPTS: u32 = 30;
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 /// Methods whose parameters take no `chat_id`.
-const NO_CHAT_ID: &[&str] = &[
-    "answerCallbackQuery",
-    "answerInlineQuery",
-    "answerPreCheckoutQuery",
-    "answerShippingQuery",
-];
-
-/// One due item with the chat it goes to (`None`: nobody to send it to).
-struct Due {
-    org: OrgId,
-    item: OutboxItem,
-    chat: Option<ChatId>,
-}
+const NO_CHAT_ID: &[&str] = &["answerCallbackQuery"];
 
 /// What a finished delivery tells the loop.
 #[derive(Debug, Default)]
@@ -92,7 +82,7 @@ struct Request {
 /// Whether an item puts a new message in the chat (counts against the limits).
 fn item_counts(item: &OutboxItem) -> bool {
     match &item.payload {
-        OutboxPayload::BotCall { method, .. } => counts(method),
+        OutboxPayload::Reply(reply) => reply.is_new_message(),
         OutboxPayload::Notify(_) | OutboxPayload::ChatMessage(_) => true,
     }
 }
@@ -134,17 +124,7 @@ pub(crate) async fn run(
         last_round = Some(Instant::now());
         let now_ts = Timestamp::now();
         let due = state
-            .blocking(move |crm| {
-                crm.read(|view| {
-                    let mut due = Vec::new();
-                    for (org, item) in crm_lib::telegram::due_outbox_in(view, now_ts, DUE_BATCH)? {
-                        let chat =
-                            crm_lib::telegram::outbox_resolve_chat_in(view, org, item.recipient)?;
-                        due.push(Due { org, item, chat });
-                    }
-                    Ok(due)
-                })
-            })
+            .blocking(move |crm| crm.system().due_outbox(now_ts, DUE_BATCH))
             .await;
         let now = Instant::now();
         let mut next_wake = now + Duration::from_secs(1);
@@ -161,15 +141,8 @@ pub(crate) async fn run(
                         if failing.insert(key) {
                             let state = state.clone();
                             let handle = tasks.spawn(async move {
-                                record_failed(
-                                    &state,
-                                    due.org,
-                                    &due.item,
-                                    None,
-                                    "no Telegram chat to send to",
-                                    false,
-                                )
-                                .await;
+                                record_failed(&state, due.org, &due.item, DeliveryFailure::NoChat)
+                                    .await;
                                 Report::default()
                             });
                             task_chats.insert(handle.id(), (0, Some(key)));
@@ -193,8 +166,7 @@ pub(crate) async fn run(
                     in_flight.insert(chat.get());
                     let state = state.clone();
                     let api = api.clone();
-                    let handle = tasks
-                        .spawn(async move { deliver(&state, &api, due.org, due.item, chat).await });
+                    let handle = tasks.spawn(async move { deliver(&state, &api, due, chat).await });
                     task_chats.insert(handle.id(), (chat.get(), None));
                 }
             }
@@ -239,14 +211,10 @@ pub(crate) async fn run(
 }
 
 /// Sends one item and records the outcome.
-async fn deliver(
-    state: &AppState,
-    api: &BotApi,
-    org: OrgId,
-    item: OutboxItem,
-    chat: ChatId,
-) -> Report {
-    let requests = match render_item(state, org, &item, chat).await {
+async fn deliver(state: &AppState, api: &BotApi, due: DueItem, chat: ChatId) -> Report {
+    let org = due.org;
+    let item = due.item.clone();
+    let requests = match render_item(state, due, chat).await {
         Ok(requests) => requests,
         Err(error) if error.kind() == ErrorKind::Storage => {
             return retry(
@@ -259,15 +227,8 @@ async fn deliver(
             .await;
         }
         Err(error) => {
-            record_failed(
-                state,
-                org,
-                &item,
-                Some(chat),
-                &format!("cannot prepare the item: {error}"),
-                false,
-            )
-            .await;
+            let reason = format!("cannot prepare the item: {error}");
+            record_failed(state, org, &item, DeliveryFailure::Refused { reason }).await;
             return Report::default();
         }
     };
@@ -305,28 +266,23 @@ async fn deliver(
                 description,
                 ..
             }) => {
-                record_failed(
-                    state,
-                    org,
-                    &item,
-                    Some(chat),
-                    &format!("403: {description}"),
-                    true,
-                )
-                .await;
+                let reason = format!("403: {description}");
+                record_failed(state, org, &item, DeliveryFailure::Blocked { reason }).await;
                 return Report::default();
             }
             Err(error) if error.is_transient() => {
                 return retry(state, org, &item, None, &error.to_string()).await;
             }
             Err(error) => {
-                record_failed(state, org, &item, Some(chat), &error.to_string(), false).await;
+                let reason = error.to_string();
+                record_failed(state, org, &item, DeliveryFailure::Refused { reason }).await;
                 return Report::default();
             }
         }
     }
     record(state, move |crm| {
-        crm.outbox_delivered(org, item.id, first_message_id)
+        crm.system()
+            .outbox_delivered(org, item.id, first_message_id)
     })
     .await;
     Report::default()
@@ -353,15 +309,8 @@ async fn retry(
     reason: &str,
 ) -> Report {
     if wait.is_none() && item.attempts + 1 >= MAX_ATTEMPTS {
-        record_failed(
-            state,
-            org,
-            item,
-            None,
-            &format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"),
-            false,
-        )
-        .await;
+        let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {reason}");
+        record_failed(state, org, item, DeliveryFailure::GaveUp { reason }).await;
         return Report::default();
     }
     let wait = wait.unwrap_or_else(|| backoff(item.attempts));
@@ -374,44 +323,27 @@ async fn retry(
     );
     let at = Timestamp::now().plus_millis(millis(wait));
     let id = item.id;
-    record(state, move |crm| crm.outbox_retry(org, id, at).map(|_| ())).await;
+    record(state, move |crm| {
+        crm.system().outbox_retry(org, id, at).map(|_| ())
+    })
+    .await;
     Report {
         hold_until: Some(Instant::now() + wait),
         pause_until: None,
     }
 }
 
-/// Gives an item up; with `unreachable` (a 403) the customer behind the chat is marked
-/// unreachable too, also when the item was addressed to the chat rather than the customer.
-async fn record_failed(
-    state: &AppState,
-    org: OrgId,
-    item: &OutboxItem,
-    chat: Option<ChatId>,
-    reason: &str,
-    unreachable: bool,
-) {
-    tracing::info!(item = item.id.get(), reason, "outbox item failed");
+/// Gives an item up; crm-lib decides what the failure means for its recipient (a blocked
+/// bot marks the customer unreachable, see `DeliveryFailure`).
+async fn record_failed(state: &AppState, org: OrgId, item: &OutboxItem, failure: DeliveryFailure) {
+    tracing::info!(
+        item = item.id.get(),
+        reason = failure.reason(),
+        "outbox item failed"
+    );
     let id = item.id;
-    let reason = reason.to_string();
-    let by_chat = matches!(item.recipient, Recipient::Chat(_));
     record(state, move |crm| {
-        let reason = reason.clone();
-        crm.write(move |tx| {
-            tx.outbox_failed(org, id, &reason, unreachable)?;
-            if unreachable
-                && by_chat
-                && let Some(chat) = chat.filter(|chat| !chat.is_group())
-                && let Some(customer) = crm_lib::telegram::customer_by_telegram_in(
-                    &*tx,
-                    org,
-                    TelegramUserId::new(chat.get()),
-                )?
-            {
-                tx.set_customer_reachable(org, customer.id, false)?;
-            }
-            Ok(())
-        })
+        crm.system().outbox_failed(org, id, failure.clone())
     })
     .await;
 }
@@ -437,57 +369,20 @@ where
     }
 }
 
-/// The language of the item's recipient.
-fn language_of(crm: &crm_lib::Crm, org: OrgId, recipient: Recipient) -> crm_lib::Result<Language> {
-    Ok(match recipient {
-        Recipient::Customer(customer) => crm.customer(&Actor::system(org), customer)?.language,
-        Recipient::Staff(user) => crm.user(org, user)?.language,
-        Recipient::Chat(_) => crm.organization(org)?.settings.locale,
-    })
-}
-
-/// Turns an item into Bot API calls (reading what it needs from the store).
+/// Turns an item into Bot API calls (reading what it needs from the store): the one place
+/// crm-lib's typed outbox items become Telegram methods.
 async fn render_item(
     state: &AppState,
-    org: OrgId,
-    item: &OutboxItem,
+    due: DueItem,
     chat: ChatId,
 ) -> crm_lib::Result<Vec<Request>> {
-    let item = item.clone();
     state
         .blocking(move |crm| {
-            let mut requests = match &item.payload {
-                OutboxPayload::BotCall {
-                    method,
-                    params,
-                    media,
-                } => {
-                    let mut params = match serde_json::from_str::<Value>(params) {
-                        Ok(Value::Object(params)) => params,
-                        _ => return Err(crm_lib::Error::invalid("params", "not a JSON object")),
-                    };
-                    let mut uploads = Vec::new();
-                    if let Some(media) = media {
-                        let stored = crm.media(org, *media)?;
-                        let field = upload_field(method);
-                        params.remove(field);
-                        uploads.push(Upload {
-                            field: field.to_string(),
-                            bytes: crm.read_media(org, *media)?,
-                            file_name: default_file_name(&stored.mime),
-                            mime: stored.mime,
-                        });
-                    }
-                    vec![Request {
-                        method: method.clone(),
-                        params,
-                        uploads,
-                    }]
-                }
+            let org = due.org;
+            let mut requests = match &due.item.payload {
+                OutboxPayload::Reply(reply) => vec![reply_request(reply)],
                 OutboxPayload::Notify(event) => {
-                    let language = language_of(crm, org, item.recipient)?;
-                    let currency = crm.organization(org)?.settings.currency;
-                    let (text, keyboard) = render::notification(event, language, &currency);
+                    let (text, keyboard) = render::notification(event, due.language, &due.currency);
                     let mut params = Map::new();
                     params.insert("text".into(), json!(text));
                     if let Some(keyboard) = keyboard {
@@ -500,7 +395,7 @@ async fn render_item(
                     }]
                 }
                 OutboxPayload::ChatMessage(message) => {
-                    let message = crm.outbox_message(org, *message)?;
+                    let message = crm.system().outbox_message(org, *message)?;
                     chat_message_requests(crm, org, &message)?
                 }
             };
@@ -514,17 +409,52 @@ async fn render_item(
         .await
 }
 
-/// The form field a send method takes its file in.
-fn upload_field(method: &str) -> &'static str {
-    match method {
-        "sendPhoto" => "photo",
-        "sendVoice" => "voice",
-        "sendVideo" => "video",
-        "sendAudio" => "audio",
-        "sendVideoNote" => "video_note",
-        "sendSticker" => "sticker",
-        "sendAnimation" => "animation",
-        _ => "document",
+/// The Bot API call of the bot's reply to an update.
+fn reply_request(reply: &BotReply) -> Request {
+    let mut params = Map::new();
+    let method = match reply {
+        BotReply::Text { text, keyboard } => {
+            params.insert("text".into(), json!(fit(text, TEXT_MAX_UTF16)));
+            if let Some(keyboard) = keyboard {
+                params.insert("reply_markup".into(), keyboards::to_json(keyboard));
+            }
+            "sendMessage"
+        }
+        BotReply::Edit {
+            message_id,
+            text,
+            keyboard,
+        } => {
+            params.insert("message_id".into(), json!(message_id));
+            params.insert("text".into(), json!(fit(text, TEXT_MAX_UTF16)));
+            if let Some(keyboard) = keyboard {
+                params.insert("reply_markup".into(), keyboards::to_json(keyboard));
+            }
+            "editMessageText"
+        }
+        BotReply::RemoveButtons { message_id } => {
+            params.insert("message_id".into(), json!(message_id));
+            "editMessageReplyMarkup"
+        }
+        BotReply::AnswerPress {
+            query_id,
+            text,
+            alert,
+        } => {
+            params.insert("callback_query_id".into(), json!(query_id));
+            if let Some(text) = text {
+                params.insert("text".into(), json!(text));
+                if *alert {
+                    params.insert("show_alert".into(), json!(true));
+                }
+            }
+            "answerCallbackQuery"
+        }
+    };
+    Request {
+        method: method.to_string(),
+        params,
+        uploads: Vec::new(),
     }
 }
 
@@ -598,7 +528,7 @@ fn chat_message_requests(
                 attachment.kind,
                 Upload {
                     field: format!("file{index}"),
-                    bytes: crm.read_media(org, attachment.media)?,
+                    bytes: crm.system().read_media(org, attachment.media)?,
                     file_name: attachment
                         .file_name
                         .clone()

@@ -1,6 +1,8 @@
-//! Retention: deletes processed inbox items and finished outbox items once crm-lib's retention
-//! ages have passed ([`crm_lib::retention::INBOX_RETENTION_DAYS`],
-//! [`crm_lib::retention::OUTBOX_RETENTION_DAYS`]), and stored files that nothing refers to once
+//! Retention: deletes processed inbox items, finished outbox items and the change feed's old
+//! entries once crm-lib's retention ages have passed
+//! ([`crm_lib::retention::INBOX_RETENTION_DAYS`],
+//! [`crm_lib::retention::OUTBOX_RETENTION_DAYS`],
+//! [`crm_lib::retention::CHANGE_RETENTION_DAYS`]), and stored files that nothing refers to once
 //! their grace period is over ([`crm_lib::retention::MEDIA_GRACE_HOURS`]).
 //!
 //! The job runs shortly after start and then every hour. Each run calls crm-lib's prune
@@ -15,7 +17,9 @@ use std::time::Duration;
 use anyhow::Context;
 use crm_lib::{
     model::Timestamp,
-    retention::{INBOX_RETENTION_DAYS, MEDIA_GRACE_HOURS, OUTBOX_RETENTION_DAYS},
+    retention::{
+        CHANGE_RETENTION_DAYS, INBOX_RETENTION_DAYS, MEDIA_GRACE_HOURS, OUTBOX_RETENTION_DAYS,
+    },
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -73,15 +77,19 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         let cutoffs = Cutoffs {
             inbox: now.minus_days(INBOX_RETENTION_DAYS),
             outbox: now.minus_days(OUTBOX_RETENTION_DAYS),
+            changes: now.minus_days(CHANGE_RETENTION_DAYS),
             media: now.plus_millis(-MEDIA_GRACE_HOURS * 3_600_000),
         };
         match prune_once(&state, cutoffs, &shutdown).await {
-            Ok(pruned) if pruned.inbox + pruned.outbox + pruned.media > 0 => tracing::info!(
-                inbox = pruned.inbox,
-                outbox = pruned.outbox,
-                media = pruned.media,
-                "retention deleted old inbox and outbox items and unreferenced files"
-            ),
+            Ok(pruned) if pruned.inbox + pruned.outbox + pruned.changes + pruned.media > 0 => {
+                tracing::info!(
+                    inbox = pruned.inbox,
+                    outbox = pruned.outbox,
+                    changes = pruned.changes,
+                    media = pruned.media,
+                    "retention deleted old inbox, outbox and change feed items and unreferenced files"
+                );
+            }
             Ok(_) => tracing::debug!("retention found nothing old enough to delete"),
             Err(error) => tracing::warn!(error = format!("{error:#}"), "retention failed"),
         }
@@ -95,6 +103,7 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
 struct Cutoffs {
     inbox: Timestamp,
     outbox: Timestamp,
+    changes: Timestamp,
     media: Timestamp,
 }
 
@@ -103,6 +112,7 @@ struct Cutoffs {
 struct Pruned {
     inbox: u64,
     outbox: u64,
+    changes: u64,
     media: u64,
 }
 
@@ -114,21 +124,27 @@ async fn prune_once(
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Pruned> {
     let inbox = in_batches(shutdown, "inbox", |limit| {
-        state.blocking(move |crm| crm.prune_inbox(None, cutoffs.inbox, limit))
+        state.blocking(move |crm| crm.system().prune_inbox(None, cutoffs.inbox, limit))
     })
     .await
     .context("pruning the inbox")?;
     let outbox = in_batches(shutdown, "outbox", |limit| {
-        state.blocking(move |crm| crm.prune_outbox(None, cutoffs.outbox, limit))
+        state.blocking(move |crm| crm.system().prune_outbox(None, cutoffs.outbox, limit))
     })
     .await
     .context("pruning the outbox")?;
+    let changes = in_batches(shutdown, "changes", |limit| {
+        state.blocking(move |crm| crm.system().prune_changes(None, cutoffs.changes, limit))
+    })
+    .await
+    .context("pruning the change feed")?;
     let media = prune_media(state, cutoffs.media, shutdown)
         .await
         .context("deleting unreferenced files")?;
     Ok(Pruned {
         inbox,
         outbox,
+        changes,
         media,
     })
 }
@@ -145,7 +161,10 @@ async fn prune_media(
     while !*shutdown.borrow() {
         let after = cursor.take();
         let pruned = state
-            .blocking(move |crm| crm.prune_media(None, older_than, after.as_ref(), MEDIA_BATCH))
+            .blocking(move |crm| {
+                crm.system()
+                    .prune_media(None, older_than, after.as_ref(), MEDIA_BATCH)
+            })
             .await?;
         total += pruned.deleted;
         tracing::debug!(table = "media", deleted = pruned.deleted, "retention batch");
@@ -192,48 +211,77 @@ mod tests {
     {
         let dir = tempfile::tempdir().unwrap();
         let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
-        let org = crm
+        let system = crm.system();
+        let org = system
             .create_organization("studio", "Test", "test")
             .unwrap()
             .id;
         let updates = BATCH as u64 + 5;
         for update_id in 1..=updates {
-            crm.inbox_put(
+            system
+                .inbox_put(
+                    org,
+                    update_id,
+                    "{}".into(),
+                    crm_lib::telegram::INBOX_CAPACITY,
+                )
+                .unwrap();
+            system.finish_update(org, update_id).unwrap();
+        }
+        system
+            .inbox_put(
                 org,
-                update_id,
+                updates + 1,
                 "{}".into(),
                 crm_lib::telegram::INBOX_CAPACITY,
             )
             .unwrap();
-            crm.finish_update(org, update_id).unwrap();
-        }
-        crm.inbox_put(
-            org,
-            updates + 1,
-            "{}".into(),
-            crm_lib::telegram::INBOX_CAPACITY,
+        let chat = crm_lib::model::ChatId::new(5);
+        let text = |text: &str| crm_lib::model::BotReply::Text {
+            text: text.into(),
+            keyboard: None,
+        };
+        let delivered = system.reply(org, chat, text("a")).unwrap();
+        system.outbox_delivered(org, delivered, None).unwrap();
+        let pending = system.reply(org, chat, text("b")).unwrap();
+        // A customer's message: one change in the feed.
+        let customer = system
+            .upsert_telegram_customer(
+                org,
+                crm_lib::customers::TelegramProfile {
+                    telegram_id: crm_lib::model::TelegramUserId::new(5),
+                    username: None,
+                    first_name: "Ann".into(),
+                    last_name: None,
+                    language_code: None,
+                },
+            )
+            .unwrap();
+        crm.post_inbound(
+            &crm_lib::model::Actor::customer(org, customer.id),
+            crm_lib::chat::InboundMessage {
+                customer: customer.id,
+                about: crm_lib::chat::OrderChoice::None,
+                text: "hello".into(),
+                attachments: Vec::new(),
+                telegram_message_id: None,
+            },
         )
         .unwrap();
-        let chat = crm_lib::model::ChatId::new(5);
-        let delivered = crm
-            .bot_call(org, chat, "sendMessage", r#"{"text":"a"}"#.into(), None)
-            .unwrap();
-        crm.outbox_delivered(org, delivered, None).unwrap();
-        let pending = crm
-            .bot_call(org, chat, "sendMessage", r#"{"text":"b"}"#.into(), None)
-            .unwrap();
         let cli = Cli::parse_from(["crm-appliance"]);
         let state = AppState::new(crm.clone(), org, Config::from_cli(&cli).unwrap());
         let (_stop, receiver) = watch::channel(false);
         let files = MEDIA_BATCH as u8 + 3;
         for index in 0..files {
-            crm.store_media(org, vec![index], "image/png".into())
+            system
+                .store_media(org, vec![index], "image/png".into())
                 .unwrap();
         }
         let future = Timestamp::now().plus_millis(3_600_000);
         let cutoffs = Cutoffs {
             inbox: future,
             outbox: future,
+            changes: future,
             media: future,
         };
 
@@ -244,13 +292,14 @@ mod tests {
             Pruned {
                 inbox: updates,
                 outbox: 1,
+                changes: 1,
                 media: u64::from(files),
             }
         );
-        assert_eq!(crm.pending_updates(org, 10).unwrap().len(), 1);
-        assert!(crm.outbox_item(org, delivered).is_err());
-        assert!(crm.outbox_item(org, pending).is_ok());
-        assert!(crm.media(org, crm_lib::media::media_hash(&[0])).is_err());
-        assert!(crm.verify().unwrap().is_clean());
+        assert_eq!(system.pending_updates(org, 10).unwrap().len(), 1);
+        assert!(system.outbox_item(org, delivered).is_err());
+        assert!(system.outbox_item(org, pending).is_ok());
+        assert!(system.media(org, crm_lib::media::media_hash(&[0])).is_err());
+        assert!(system.verify().unwrap().is_clean());
     }
 }

@@ -330,7 +330,10 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 /// scrape.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let depths = state
-        .blocking(|crm| Ok((crm.outbox_depth().ok(), crm.inbox_depth().ok())))
+        .blocking(|crm| {
+            let system = crm.system();
+            Ok((system.outbox_depth().ok(), system.inbox_depth().ok()))
+        })
         .await
         .unwrap_or((None, None));
     let body = state.metrics().render(depths.0, depths.1);

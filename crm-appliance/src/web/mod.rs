@@ -157,7 +157,10 @@ async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, &'static str) {
     let org = state.org();
-    match state.blocking(move |crm| crm.organization(org)).await {
+    match state
+        .blocking(move |crm| crm.system().organization(org))
+        .await
+    {
         Ok(_) => (axum::http::StatusCode::OK, "ok"),
         Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     }

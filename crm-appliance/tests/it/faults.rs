@@ -597,10 +597,10 @@ async fn kill_9_under_http_and_bot_load_keeps_every_acknowledged_write_and_updat
         let (code, printed, lost) = tokio::task::spawn_blocking(move || {
             let (code, printed) = crm_verify(&data_dir);
             let crm = crm_lib::Crm::open(data_dir.join("crm.redb")).unwrap();
-            let org = crm.default_organization().unwrap().id;
+            let org = crm.system().default_organization().unwrap().id;
             let lost: Vec<u64> = confirmed_ids
                 .into_iter()
-                .filter(|id| crm.inbox_item(org, *id).is_err())
+                .filter(|id| crm.system().inbox_item(org, *id).is_err())
                 .collect();
             (code, printed, lost)
         })
@@ -718,12 +718,12 @@ async fn kill_9_under_http_and_bot_load_keeps_every_acknowledged_write_and_updat
     // In the store: every update the emulator took is done, none is left pending.
     assert!(app.terminate(), "a clean shutdown at the end");
     let crm = crm_lib::Crm::open(app.data_dir.join("crm.redb")).unwrap();
-    let org = crm.default_organization().unwrap().id;
+    let org = crm.system().default_organization().unwrap().id;
     for sent in &known {
-        let item = crm.inbox_item(org, sent.update_id()).unwrap();
+        let item = crm.system().inbox_item(org, sent.update_id()).unwrap();
         assert_eq!(item.state, crm_lib::model::InboxState::Done, "{sent:?}");
     }
-    assert!(crm.pending_updates(org, 10).unwrap().is_empty());
+    assert!(crm.system().pending_updates(org, 10).unwrap().is_empty());
     println!(
         "{rounds} rounds in {:.1} s: {} orders and {} updates acknowledged, {} orders and {} texts unanswered",
         started.elapsed().as_secs_f64(),

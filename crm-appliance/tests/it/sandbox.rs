@@ -226,12 +226,13 @@ async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
     assert_eq!(asks, 1, "{messages:#?}");
     second.kill();
     let crm = crm_lib::Crm::open(data_dir.join("crm.redb")).unwrap();
-    let org = crm.default_organization().unwrap().id;
+    let org = crm.system().default_organization().unwrap().id;
     assert!(
-        crm.pending_updates(org, 10).unwrap().is_empty(),
+        crm.system().pending_updates(org, 10).unwrap().is_empty(),
         "nothing left pending"
     );
     let customer = crm
+        .system()
         .customer_by_telegram(org, crm_lib::model::TelegramUserId::new(user.id))
         .unwrap()
         .unwrap();

@@ -11,6 +11,7 @@ mod ids;
 mod ops;
 mod order;
 mod org;
+mod outbox;
 mod team;
 
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
@@ -24,12 +25,13 @@ pub use ids::{
     Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
-pub use ops::{
-    Actor, ActorRef, Event, InboxItem, InboxState, Origin, OutboxItem, OutboxPayload, OutboxState,
-    Recipient,
-};
+pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
 pub use order::{Bid, BidState, FieldValue, Order};
 pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};
+pub use outbox::{
+    BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
+    OutboxState, Recipient,
+};
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
     User, UserStatus,

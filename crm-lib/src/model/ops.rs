@@ -1,12 +1,9 @@
-//! Operational records: the audit log, the outbox of notifications and bot calls, the inbox
-//! of Telegram updates, and the actor who causes every change.
+//! Operational records: the actor who causes every change, the notifications (`Event`) the
+//! outbox delivers, and the inbox of Telegram updates.
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ChatId, CustomerId, MediaHash, MessageId, Money, OrderId, OrgId, OutboxId, StageId, Timestamp,
-    UserId,
-};
+use super::{CustomerId, Localized, MessageId, Money, OrderId, OrgId, StageId, Timestamp, UserId};
 
 /// Where a request came from, for the audit log (Django operator seed: ip and user agent).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -151,10 +148,8 @@ pub enum Event {
         title: String,
         /// The new stage.
         stage: StageId,
-        /// Its English name.
-        stage_en: String,
-        /// Its Russian name.
-        stage_ru: String,
+        /// Its name, in every language the organization named it in.
+        stage_name: Localized,
     },
     /// Payment details for an order (to the customer).
     PaymentInfo {
@@ -179,87 +174,6 @@ pub enum Event {
         /// Their display name.
         display_name: String,
     },
-}
-
-/// Who an outbox item is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Recipient {
-    /// A customer, reached at their Telegram chat.
-    Customer(CustomerId),
-    /// A staff user, reached at their linked Telegram account.
-    Staff(UserId),
-    /// A raw chat (bot replies to whoever wrote).
-    Chat(ChatId),
-}
-
-/// What an outbox item delivers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum OutboxPayload {
-    /// A notification, rendered at delivery.
-    Notify(Event),
-    /// A chat message that staff wrote; its text and files are read from the message.
-    ChatMessage(MessageId),
-    /// A Bot API call prepared by the bot while it processed an update (a reply, an edited
-    /// keyboard): the method name and its JSON parameters, with an optional stored file to
-    /// upload.
-    BotCall {
-        /// Bot API method (`sendMessage`, `editMessageText`...).
-        method: String,
-        /// JSON object of parameters, without `chat_id` (taken from the recipient).
-        params: String,
-        /// A stored file to upload with the call.
-        media: Option<MediaHash>,
-    },
-}
-
-impl OutboxPayload {
-    /// The chat message whose delivery state follows this item's, if any.
-    pub fn message(&self) -> Option<MessageId> {
-        match self {
-            OutboxPayload::ChatMessage(message) => Some(*message),
-            OutboxPayload::Notify(Event::PaymentInfo { message, .. }) => Some(*message),
-            _ => None,
-        }
-    }
-}
-
-/// Where an outbox item stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum OutboxState {
-    /// Waiting for its next attempt.
-    Pending,
-    /// Delivered once; `telegram_message_id` is what Telegram returned.
-    Delivered {
-        /// Telegram's id of the sent message, when the method returns one.
-        telegram_message_id: Option<i64>,
-        /// When.
-        at: Timestamp,
-    },
-    /// Given up: the recipient is unreachable (403) or the call was refused for good (400).
-    Failed {
-        /// What Telegram said.
-        reason: String,
-    },
-}
-
-/// A notification or bot call waiting to be delivered, written in the same transaction as the
-/// change that caused it (SPEC section 3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxItem {
-    /// The id; delivery order follows it within a recipient.
-    pub id: OutboxId,
-    /// Who it is for.
-    pub recipient: Recipient,
-    /// What it carries.
-    pub payload: OutboxPayload,
-    /// Delivery attempts so far.
-    pub attempts: u32,
-    /// Not before this moment.
-    pub next_attempt_at: Timestamp,
-    /// Where it stands.
-    pub state: OutboxState,
-    /// When it was written.
-    pub created_at: Timestamp,
 }
 
 /// Where an inbox item stands.

@@ -2,9 +2,9 @@
 //!
 //! redb 4 has no backup call. A backup is a read snapshot written out table by table, in key
 //! order, as checksummed frames (`store::dump`) to a new file beside the target, which is
-//! linked into place once durable ([`Crm::backup`]); writers keep committing meanwhile, since
+//! linked into place once durable ([`System::backup`](crate::system::System::backup)); writers keep committing meanwhile, since
 //! a read transaction never blocks them. [`restore`] builds a new data file from a backup,
-//! checking every checksum and count on the way, runs [`Crm::verify`]'s checks on it, and
+//! checking every checksum and count on the way, runs [`System::verify`](crate::system::System::verify)'s checks on it, and
 //! never touches the target until the new file is known good.
 //!
 //! Verification decodes every record with its type and checks every secondary index both
@@ -191,123 +191,6 @@ pub struct Setup {
 }
 
 impl Crm {
-    /// Sets up an empty data file: creates the organization from its template and an
-    /// administrator (role `administrator`, must change the password at first login), in one
-    /// transaction, so a file is either set up completely or not at all. Hashes the password
-    /// before the transaction (argon2id, tens of milliseconds).
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Conflict`] when the file already has an organization; invalid input for
-    /// the template, name, slug or username.
-    pub fn initialize(&self, setup: Setup) -> Result<(Organization, User)> {
-        let template = crate::templates::template(&setup.template)?;
-        super::team::parse_username(&setup.admin_username)?;
-        let hash = crate::password::hash_password(&setup.admin_password)?;
-        self.write(move |tx| {
-            let mut existing = None;
-            tx.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
-                existing = Some(codec::decode::<Organization>(value)?);
-                Ok(false)
-            })?;
-            if let Some(org) = existing {
-                return Err(Error::conflict(format!(
-                    "the data file is already set up (organization {:?}, slug {})",
-                    org.name, org.slug
-                )));
-            }
-            let org = super::org::create_org_in(tx, template, &setup.name, &setup.slug)?;
-            let admin = tx.insert_user(
-                &Actor::system(org.id),
-                super::team::NewUser {
-                    username: setup.admin_username,
-                    display_name: "Administrator".to_string(),
-                    password: setup.admin_password,
-                    roles: vec![BuiltinRole::Administrator.name().to_string()],
-                    must_change_password: true,
-                },
-                hash,
-            )?;
-            Ok((org, admin))
-        })
-    }
-
-    /// Writes a consistent copy of the whole store to `out`, while writes go on.
-    ///
-    /// Opens one read transaction (a snapshot: writers are never blocked) and writes every
-    /// table of it, in key order, to a new file beside `out` in the backup format of
-    /// `store::dump` (checksummed frames, counts at the end), makes it durable and links it
-    /// into place atomically. `out` never holds a partial file. The snapshot is released as
-    /// soon as the last entry is written: while it is held, the pages writers free cannot be
-    /// reused and the live file grows. [`restore`] checks every checksum and count and runs
-    /// [`Crm::verify`]'s checks before it replaces anything.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Conflict`] when `out` exists; [`crate::ErrorKind::Storage`] on I/O
-    /// failure.
-    pub fn backup(&self, out: &Path) -> Result<BackupReport> {
-        let started = Instant::now();
-        if out.exists() {
-            return Err(Error::conflict(format!(
-                "{} exists; choose a new backup file name",
-                out.display()
-            )));
-        }
-        let temp = TempFile::beside(out, "backup")?;
-        let long_read = self.long_read();
-        let snapshot = Snapshot::new(self.database().begin_read()?)?;
-        let version = schema::stored_version(&snapshot)?.unwrap_or(SCHEMA_VERSION);
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .open(temp.path())
-            .map_err(|error| {
-                Error::storage(format!("cannot open {}", temp.path().display()), error)
-            })?;
-        let mut writer = std::io::BufWriter::with_capacity(DUMP_BUFFER, file);
-        let header = dump::Header {
-            schema_version: version,
-            taken_at: Timestamp::now(),
-        };
-        let totals = dump::write(&snapshot, header, &mut writer)?;
-        drop(snapshot);
-        self.end_long_read(long_read)?;
-        writer
-            .into_inner()
-            .map_err(|error| error.into_error())
-            .and_then(|file| file.sync_all())
-            .map_err(|error| {
-                Error::storage(format!("cannot write {}", temp.path().display()), error)
-            })?;
-        temp.publish_new(out)?;
-        Ok(BackupReport {
-            path: out.to_path_buf(),
-            tables: totals.tables,
-            entries: totals.entries,
-            bytes: totals.bytes,
-            file_bytes: file_size(out)?,
-            schema_version: version,
-            duration: started.elapsed(),
-        })
-    }
-
-    /// Checks the whole store: every record decodes, every index agrees with the records both
-    /// ways, the stage counters equal the orders per stage. Reads one snapshot (writers go on);
-    /// blocks for a full scan of the file.
-    ///
-    /// redb's own integrity check needs exclusive access to the file and cannot run while the
-    /// store is open; [`Crm::backup`] and [`restore`] run it on the files they write.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Storage`] only when the file cannot be read; problems in the data are
-    /// listed in the report, not returned as errors.
-    pub fn verify(&self) -> Result<VerifyReport> {
-        let long_read = self.long_read();
-        let view = Snapshot::new(self.database().begin_read()?)?;
-        let report = verify_view(&view);
-        drop(view);
-        self.end_long_read(long_read)?;
-        report
-    }
-
     /// Ends a long read. When commits skipped quick repair's record of the allocator state
     /// meanwhile, commits once more so that the record is in the file again; a read of an
     /// idle store writes nothing.
@@ -316,53 +199,6 @@ impl Crm {
             self.write(|_| Ok(()))?;
         }
         Ok(())
-    }
-
-    /// Counts per table and per organization, the file size and the schema version. Reads
-    /// one snapshot.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Storage`].
-    pub fn stats(&self) -> Result<Stats> {
-        let view = Snapshot::new(self.database().begin_read()?)?;
-        let mut table_stats = Vec::new();
-        for def in tables::ALL {
-            table_stats.push(TableStats {
-                name: def.name().to_string(),
-                entries: view.table_len(*def)?,
-            });
-        }
-        let mut organizations = Vec::new();
-        let orgs: Vec<Organization> = view.records_with_prefix(tables::ORGS, &Key::empty())?;
-        for org in orgs {
-            let prefix = Key::org(org.id);
-            let mut stages = Vec::new();
-            for stage in &org.pipeline.stages {
-                stages.push(StageStats {
-                    key: stage.key.clone(),
-                    name: stage.name(Language::EN).to_string(),
-                    orders: view
-                        .counter(tables::ORDER_COUNTS, &order_count_key(org.id, stage.id))?,
-                });
-            }
-            organizations.push(OrgStats {
-                id: org.id,
-                users: view.count_prefix(tables::USERS, &prefix)?,
-                customers: view.count_prefix(tables::CUSTOMERS, &prefix)?,
-                orders: view.count_prefix(tables::ORDERS, &prefix)?,
-                name: org.name,
-                slug: org.slug,
-                template: org.template,
-                stages,
-            });
-        }
-        Ok(Stats {
-            path: self.path().to_path_buf(),
-            file_bytes: file_size(self.path())?,
-            schema_version: schema::stored_version(&view)?,
-            tables: table_stats,
-            organizations,
-        })
     }
 }
 
@@ -374,7 +210,7 @@ impl Crm {
 /// target is untouched unless every check passed.
 ///
 /// Two kinds of backup are read:
-/// - a backup file of [`Crm::backup`] (`store::dump`'s format): every frame's checksum, the
+/// - a backup file of [`System::backup`](crate::system::System::backup) (`store::dump`'s format): every frame's checksum, the
 ///   key order and the counts are checked while the entries are inserted into a new file, so
 ///   any damaged, truncated or extended file is refused;
 /// - a redb data file (what backups were before that format, or a copy of a stopped
@@ -383,7 +219,7 @@ impl Crm {
 ///   damage confined to bytes the store does not use (free pages, the unused end of a page)
 ///   changes nothing that is restored, so such a file is restored.
 ///
-/// Either way [`Crm::verify`]'s checks then run on the new file.
+/// Either way [`System::verify`](crate::system::System::verify)'s checks then run on the new file.
 ///
 /// # Errors
 /// - [`crate::ErrorKind::NotFound`] when `input` does not exist;
@@ -498,7 +334,7 @@ fn newer_schema(input: &Path, version: u32) -> Error {
 }
 
 /// Opens the copy `path` of the backup `input` (named in messages), runs redb's integrity
-/// check and [`Crm::verify`]'s checks on it, and closes it again. Returns the schema version,
+/// check and [`System::verify`](crate::system::System::verify)'s checks on it, and closes it again. Returns the schema version,
 /// the report and whether redb found the file intact.
 fn check_backup(path: &Path, input: &Path) -> Result<(u32, VerifyReport, bool)> {
     let (db, intact) = raw::open_checked(path, input, COPY_CACHE_SIZE)?;
@@ -707,7 +543,7 @@ impl Drop for TempFile {
     }
 }
 
-/// The checks of [`Crm::verify`] on any snapshot.
+/// The checks of [`System::verify`](crate::system::System::verify) on any snapshot.
 pub(crate) fn verify_view(view: &Snapshot) -> Result<VerifyReport> {
     let mut checker = Checker::new(view);
     checker.run()?;
@@ -2026,6 +1862,172 @@ const CHECKED: &[Def] = &[
     tables::API_TOKENS_BY_ORG,
 ];
 
+impl crate::system::System<'_> {
+    /// Sets up an empty data file: creates the organization from its template and an
+    /// administrator (role `administrator`, must change the password at first login), in one
+    /// transaction, so a file is either set up completely or not at all. Hashes the password
+    /// before the transaction (argon2id, tens of milliseconds).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Conflict`] when the file already has an organization; invalid input for
+    /// the template, name, slug or username.
+    pub fn initialize(&self, setup: Setup) -> Result<(Organization, User)> {
+        let template = crate::templates::template(&setup.template)?;
+        super::team::parse_username(&setup.admin_username)?;
+        let hash = crate::password::hash_password(&setup.admin_password)?;
+        self.crm.write(move |tx| {
+            let mut existing = None;
+            tx.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
+                existing = Some(codec::decode::<Organization>(value)?);
+                Ok(false)
+            })?;
+            if let Some(org) = existing {
+                return Err(Error::conflict(format!(
+                    "the data file is already set up (organization {:?}, slug {})",
+                    org.name, org.slug
+                )));
+            }
+            let org = super::org::create_org_in(tx, template, &setup.name, &setup.slug)?;
+            let admin = tx.insert_user(
+                &Actor::system(org.id),
+                super::team::NewUser {
+                    username: setup.admin_username,
+                    display_name: "Administrator".to_string(),
+                    password: setup.admin_password,
+                    roles: vec![BuiltinRole::Administrator.name().to_string()],
+                    must_change_password: true,
+                },
+                hash,
+            )?;
+            Ok((org, admin))
+        })
+    }
+
+    /// Writes a consistent copy of the whole store to `out`, while writes go on.
+    ///
+    /// Opens one read transaction (a snapshot: writers are never blocked) and writes every
+    /// table of it, in key order, to a new file beside `out` in the backup format of
+    /// `store::dump` (checksummed frames, counts at the end), makes it durable and links it
+    /// into place atomically. `out` never holds a partial file. The snapshot is released as
+    /// soon as the last entry is written: while it is held, the pages writers free cannot be
+    /// reused and the live file grows. [`restore`] checks every checksum and count and runs
+    /// [`System::verify`](crate::system::System::verify)'s checks before it replaces anything.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Conflict`] when `out` exists; [`crate::ErrorKind::Storage`] on I/O
+    /// failure.
+    pub fn backup(&self, out: &Path) -> Result<BackupReport> {
+        let started = Instant::now();
+        if out.exists() {
+            return Err(Error::conflict(format!(
+                "{} exists; choose a new backup file name",
+                out.display()
+            )));
+        }
+        let temp = TempFile::beside(out, "backup")?;
+        let long_read = self.crm.long_read();
+        let snapshot = Snapshot::new(self.crm.database().begin_read()?)?;
+        let version = schema::stored_version(&snapshot)?.unwrap_or(SCHEMA_VERSION);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(temp.path())
+            .map_err(|error| {
+                Error::storage(format!("cannot open {}", temp.path().display()), error)
+            })?;
+        let mut writer = std::io::BufWriter::with_capacity(DUMP_BUFFER, file);
+        let header = dump::Header {
+            schema_version: version,
+            taken_at: Timestamp::now(),
+        };
+        let totals = dump::write(&snapshot, header, &mut writer)?;
+        drop(snapshot);
+        self.crm.end_long_read(long_read)?;
+        writer
+            .into_inner()
+            .map_err(|error| error.into_error())
+            .and_then(|file| file.sync_all())
+            .map_err(|error| {
+                Error::storage(format!("cannot write {}", temp.path().display()), error)
+            })?;
+        temp.publish_new(out)?;
+        Ok(BackupReport {
+            path: out.to_path_buf(),
+            tables: totals.tables,
+            entries: totals.entries,
+            bytes: totals.bytes,
+            file_bytes: file_size(out)?,
+            schema_version: version,
+            duration: started.elapsed(),
+        })
+    }
+
+    /// Checks the whole store: every record decodes, every index agrees with the records both
+    /// ways, the stage counters equal the orders per stage. Reads one snapshot (writers go on);
+    /// blocks for a full scan of the file.
+    ///
+    /// redb's own integrity check needs exclusive access to the file and cannot run while the
+    /// store is open; [`System::backup`](crate::system::System::backup) and [`restore`] run it on the files they write.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Storage`] only when the file cannot be read; problems in the data are
+    /// listed in the report, not returned as errors.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let long_read = self.crm.long_read();
+        let view = Snapshot::new(self.crm.database().begin_read()?)?;
+        let report = verify_view(&view);
+        drop(view);
+        self.crm.end_long_read(long_read)?;
+        report
+    }
+
+    /// Counts per table and per organization, the file size and the schema version. Reads
+    /// one snapshot.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Storage`].
+    pub fn stats(&self) -> Result<Stats> {
+        let view = Snapshot::new(self.crm.database().begin_read()?)?;
+        let mut table_stats = Vec::new();
+        for def in tables::ALL {
+            table_stats.push(TableStats {
+                name: def.name().to_string(),
+                entries: view.table_len(*def)?,
+            });
+        }
+        let mut organizations = Vec::new();
+        let orgs: Vec<Organization> = view.records_with_prefix(tables::ORGS, &Key::empty())?;
+        for org in orgs {
+            let prefix = Key::org(org.id);
+            let mut stages = Vec::new();
+            for stage in &org.pipeline.stages {
+                stages.push(StageStats {
+                    key: stage.key.clone(),
+                    name: stage.name(Language::EN).to_string(),
+                    orders: view
+                        .counter(tables::ORDER_COUNTS, &order_count_key(org.id, stage.id))?,
+                });
+            }
+            organizations.push(OrgStats {
+                id: org.id,
+                users: view.count_prefix(tables::USERS, &prefix)?,
+                customers: view.count_prefix(tables::CUSTOMERS, &prefix)?,
+                orders: view.count_prefix(tables::ORDERS, &prefix)?,
+                name: org.name,
+                slug: org.slug,
+                template: org.template,
+                stages,
+            });
+        }
+        Ok(Stats {
+            path: self.crm.path().to_path_buf(),
+            file_bytes: file_size(self.crm.path())?,
+            schema_version: schema::stored_version(&view)?,
+            tables: table_stats,
+            organizations,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The session, api token and file reference rules on files damaged through the crate's
@@ -2051,6 +2053,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
         let org = crm
+            .system()
             .create_organization("studio", "Acme", "acme")
             .unwrap()
             .id;
@@ -2075,7 +2078,7 @@ mod tests {
         let created = crm
             .create_api_token(&Actor::system(org), user, "ci")
             .unwrap();
-        let report = crm.verify().unwrap();
+        let report = crm.system().verify().unwrap();
         assert!(report.is_clean(), "{:#?}", report.problems);
         assert!(report.unchecked_tables.is_empty(), "{report:?}");
         Fixture {
@@ -2095,7 +2098,7 @@ mod tests {
         }
 
         fn problems(&self) -> Vec<String> {
-            self.crm.verify().unwrap().problems
+            self.crm.system().verify().unwrap().problems
         }
 
         fn stored_session(&self) -> Session {
@@ -2305,8 +2308,9 @@ mod tests {
         let org = fixture.org;
         let future = Timestamp::now().plus_millis(60_000);
         fixture.damage(move |tx| {
-            tx.inbox_put(org, 1, "{}".into(), crate::telegram::INBOX_CAPACITY)?;
-            tx.finish_update(org, 1)?;
+            tx.system()
+                .inbox_put(org, 1, "{}".into(), crate::telegram::INBOX_CAPACITY)?;
+            tx.system().finish_update(org, 1)?;
             tx.prune_inbox(Some(org), future, 10)?;
             Ok(())
         });
@@ -2325,10 +2329,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
         let org = crm
+            .system()
             .create_organization("studio", "Acme", "acme")
             .unwrap()
             .id;
         let customer = crm
+            .system()
             .upsert_telegram_customer(
                 org,
                 crate::customers::TelegramProfile {
@@ -2342,6 +2348,7 @@ mod tests {
             .unwrap()
             .id;
         let sketch = crm
+            .system()
             .store_media(org, b"attached to the order".to_vec(), "image/png".into())
             .unwrap();
         let order = crm
@@ -2355,7 +2362,7 @@ mod tests {
                 },
             )
             .unwrap();
-        assert!(crm.verify().unwrap().is_clean());
+        assert!(crm.system().verify().unwrap().is_clean());
         let hash = sketch.hash;
         let real = Key::org(org).bytes(&hash.0).u8(2).u64(order.id.0);
         let stray = Key::org(org).bytes(&hash.0).u8(1).u64(999);
@@ -2364,7 +2371,7 @@ mod tests {
             tx.index(tables::MEDIA_REFS, &stray)
         })
         .unwrap();
-        let problems = crm.verify().unwrap().problems;
+        let problems = crm.system().verify().unwrap().problems;
         assert_eq!(problems.len(), 2, "{problems:#?}");
         assert!(
             problems

@@ -331,7 +331,7 @@ pub fn audit_log_in(
 ///
 /// # Errors
 /// Storage only.
-pub fn all_audit_in(view: &impl View, org: OrgId) -> Result<Vec<AuditEntry>> {
+pub(crate) fn all_audit_in(view: &impl View, org: OrgId) -> Result<Vec<AuditEntry>> {
     view.records_with_prefix(tables::AUDIT, &Key::org(org))
 }
 
@@ -348,12 +348,16 @@ impl Crm {
     ) -> Result<Paged<AuditEntry>> {
         self.read(|view| audit_in(view, actor, filter, page))
     }
+}
 
-    /// See [`all_audit_in`]. Reads a snapshot.
+impl crate::system::System<'_> {
+    /// Every audit entry of `org`, oldest first (exports). Reads the whole log into memory.
     ///
     /// # Errors
     /// Storage only.
+    ///
+    /// Reads a snapshot.
     pub fn all_audit(&self, org: OrgId) -> Result<Vec<AuditEntry>> {
-        self.read(|view| all_audit_in(view, org))
+        self.crm.read(|view| all_audit_in(view, org))
     }
 }

@@ -192,7 +192,7 @@ impl Tx<'_> {
         actor: &Actor,
         order: OrderId,
         method: PaymentMethodId,
-        amount: &str,
+        amount: Money,
     ) -> Result<PaymentInfo> {
         let resolved = require(self, actor, Permission::SendPaymentInfo)?;
         let user = resolved
@@ -230,7 +230,6 @@ impl Tx<'_> {
                 method.name
             )));
         }
-        let amount = Money::parse("amount", amount)?;
         if amount.0 <= 0 {
             return Err(Error::invalid("amount", "must be more than zero"));
         }
@@ -317,7 +316,7 @@ impl Tx<'_> {
 ///
 /// # Errors
 /// Storage only.
-pub fn payment_methods_in(view: &impl View, org: OrgId) -> Result<Vec<PaymentMethod>> {
+pub(crate) fn payment_methods_in(view: &impl View, org: OrgId) -> Result<Vec<PaymentMethod>> {
     view.records_with_prefix(tables::PAYMENT_METHODS, &Key::org(org))
 }
 
@@ -381,12 +380,12 @@ impl Crm {
         self.write(move |tx| tx.set_payment_method_active(&actor, method, active))
     }
 
-    /// See [`payment_methods_in`].
+    /// See [`billing_methods_in`].
     ///
     /// # Errors
-    /// Storage only.
-    pub fn payment_methods(&self, org: OrgId) -> Result<Vec<PaymentMethod>> {
-        self.read(|view| payment_methods_in(view, org))
+    /// See [`billing_methods_in`].
+    pub fn payment_methods(&self, actor: &Actor) -> Result<Vec<PaymentMethod>> {
+        self.read(|view| billing_methods_in(view, actor))
     }
 
     /// See [`Tx::send_payment_info`]. Blocks until the commit is durable.
@@ -398,10 +397,10 @@ impl Crm {
         actor: &Actor,
         order: OrderId,
         method: PaymentMethodId,
-        amount: &str,
+        amount: Money,
     ) -> Result<PaymentInfo> {
-        let (actor, amount) = (actor.clone(), amount.to_string());
-        self.write(move |tx| tx.send_payment_info(&actor, order, method, &amount))
+        let actor = actor.clone();
+        self.write(move |tx| tx.send_payment_info(&actor, order, method, amount))
     }
 
     /// See [`payment_infos_in`].

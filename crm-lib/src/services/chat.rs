@@ -3,8 +3,8 @@
 //!
 //! What a customer writes arrives through the bot as [`Tx::post_inbound`]; what staff write
 //! goes out as [`Tx::post_outbound`], which queues the Telegram delivery in the outbox in the
-//! same transaction. The outbox job reports back with [`Tx::mark_message_sent`] and
-//! [`Tx::mark_message_failed`] (the outbox calls of [`super::telegram`] do it for chat
+//! same transaction. The outbox job reports back with `mark_message_sent` and
+//! `mark_message_failed` (the outbox calls of [`super::telegram`] do it for chat
 //! messages on their own).
 
 use crate::model::*;
@@ -22,17 +22,31 @@ pub const MESSAGE_MAX_CHARS: usize = 4096;
 /// The most files one message carries (Telegram's limit for an album).
 pub const MESSAGE_MAX_ATTACHMENTS: usize = 10;
 
+/// Which order a customer's message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderChoice {
+    /// This order, chosen by the customer ("write about this order"); it must be theirs. When
+    /// it no longer exists (deleted meanwhile), the message is filed as
+    /// [`OrderChoice::Current`] instead, so it still reaches the team.
+    Chosen(OrderId),
+    /// The order the customer is working on: their newest order that is not finished, if any
+    /// (see [`current_order_in`]).
+    Current,
+    /// No order: a message to the team in general.
+    None,
+}
+
 /// A message a customer wrote to the bot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundMessage {
     /// Whose conversation. Ignored when the actor is a customer (the message is theirs); the
     /// system actor (the bot on a customer's behalf, imports) must set it.
     pub customer: CustomerId,
-    /// The order the message is about, when the customer chose one; it must be theirs.
-    pub order: Option<OrderId>,
+    /// Which order the message is about.
+    pub about: OrderChoice,
     /// The text or caption, at most 4096 characters.
     pub text: String,
-    /// Files already stored with [`Crm::store_media`].
+    /// Files already stored with [`System::store_media`](crate::system::System::store_media).
     pub attachments: Vec<Attachment>,
     /// Telegram's `message_id` in the customer's chat.
     pub telegram_message_id: Option<i64>,
@@ -47,7 +61,7 @@ pub struct OutboundMessage {
     pub order: Option<OrderId>,
     /// The text or caption, at most 4096 characters.
     pub text: String,
-    /// Files already stored with [`Crm::store_media`].
+    /// Files already stored with [`System::store_media`](crate::system::System::store_media).
     pub attachments: Vec<Attachment>,
 }
 
@@ -215,6 +229,60 @@ fn message_detail(message: &Message) -> AuditDetail {
     }
 }
 
+/// The customer's current order: their newest order whose stage is not terminal, if any.
+/// The one place this rule is written (the bot files a message that names no order under it,
+/// and the inbox offers it as a reply's order).
+pub(crate) fn current_order_of(
+    view: &impl View,
+    org: OrgId,
+    customer: CustomerId,
+) -> Result<Option<OrderId>> {
+    let organization = super::load_org(view, org)?;
+    let keys = view.keys_with_prefix(
+        tables::ORDERS_BY_CUSTOMER,
+        &Key::org(org).u64(customer.0),
+        None,
+        true,
+        usize::MAX,
+    )?;
+    for key in keys {
+        let order = load_order(view, org, OrderId(keys::tail_u64(&key)))?;
+        let open = organization
+            .pipeline
+            .stage(order.stage)
+            .is_some_and(|stage| !stage.kind.is_terminal());
+        if open {
+            return Ok(Some(order.id));
+        }
+    }
+    Ok(None)
+}
+
+/// The order a message of `customer` that names none is about: their newest order that is
+/// not finished, if any. Customers may ask about themselves; staff need `chat_customers`.
+///
+/// # Errors
+/// Permission denied; not found for an unknown customer.
+pub fn current_order_in(
+    view: &impl View,
+    actor: &Actor,
+    customer: CustomerId,
+) -> Result<Option<OrderId>> {
+    match resolve(view, actor)? {
+        Resolved::Customer(own) if own == customer => {}
+        Resolved::Customer(_) => return Err(Error::not_found(CustomerId::LABEL, customer)),
+        resolved if resolved.has(Permission::ChatCustomers) => {}
+        _ => {
+            return Err(Error::denied(
+                Permission::ChatCustomers,
+                format!("{} lacks the chat_customers permission", actor.who),
+            ));
+        }
+    }
+    load_customer(view, actor.org, customer)?;
+    current_order_of(view, actor.org, customer)
+}
+
 /// Whether `resolved` may chat about `order`: `chat_customers`, or an order-level grant of it
 /// on that order (the assignee's chat access, C0de seed). The system always may.
 pub(crate) fn may_chat(
@@ -258,7 +326,19 @@ impl Tx<'_> {
             }
         };
         let mut customer = load_customer(self, actor.org, customer_id)?;
-        check_order_of(self, actor.org, msg.order, customer_id)?;
+        let order = match msg.about {
+            OrderChoice::Chosen(order) => {
+                match check_order_of(self, actor.org, Some(order), customer_id) {
+                    Ok(()) => Some(order),
+                    Err(error) if error.kind() == crate::ErrorKind::NotFound => {
+                        current_order_of(self, actor.org, customer_id)?
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            OrderChoice::Current => current_order_of(self, actor.org, customer_id)?,
+            OrderChoice::None => None,
+        };
         let text = inbound_text(&msg.text)?;
         let attachments = check_attachments(self, actor.org, msg.attachments, &[])?;
         require_content(&text, &attachments)?;
@@ -266,7 +346,7 @@ impl Tx<'_> {
         let message = Message {
             id,
             customer: customer_id,
-            order: msg.order,
+            order,
             direction: Direction::Inbound,
             author: Author::Customer(customer_id),
             text,
@@ -438,7 +518,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Not found; conflict for an inbound message.
-    pub fn mark_message_sent(
+    pub(crate) fn mark_message_sent(
         &mut self,
         org: OrgId,
         message: MessageId,
@@ -464,11 +544,15 @@ impl Tx<'_> {
 
     /// Records that Telegram refused an outbound message for good (the customer blocked the
     /// bot). Called by the outbox job; idempotent; no audit entry (see
-    /// [`Tx::mark_message_sent`]).
+    /// `mark_message_sent`).
     ///
     /// # Errors
     /// Not found; conflict for an inbound message.
-    pub fn mark_message_failed(&mut self, org: OrgId, message: MessageId) -> Result<Message> {
+    pub(crate) fn mark_message_failed(
+        &mut self,
+        org: OrgId,
+        message: MessageId,
+    ) -> Result<Message> {
         let mut record = load_message(self, org, message)?;
         if record.direction != Direction::Outbound {
             return Err(Error::conflict(format!(
@@ -667,27 +751,6 @@ impl Crm {
     pub fn mark_read(&self, actor: &Actor, customer: CustomerId) -> Result<Customer> {
         let actor = actor.clone();
         self.write(move |tx| tx.mark_read(&actor, customer))
-    }
-
-    /// See [`Tx::mark_message_sent`].
-    ///
-    /// # Errors
-    /// See [`Tx::mark_message_sent`].
-    pub fn mark_message_sent(
-        &self,
-        org: OrgId,
-        message: MessageId,
-        telegram_message_id: i64,
-    ) -> Result<Message> {
-        self.write(move |tx| tx.mark_message_sent(org, message, telegram_message_id))
-    }
-
-    /// See [`Tx::mark_message_failed`].
-    ///
-    /// # Errors
-    /// See [`Tx::mark_message_failed`].
-    pub fn mark_message_failed(&self, org: OrgId, message: MessageId) -> Result<Message> {
-        self.write(move |tx| tx.mark_message_failed(org, message))
     }
 
     /// See [`messages_of_customer_in`]. Reads a snapshot.

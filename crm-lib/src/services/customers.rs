@@ -266,7 +266,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Storage only.
-    pub fn upsert_telegram_customer(
+    pub(crate) fn upsert_telegram_customer(
         &mut self,
         org: OrgId,
         profile: TelegramProfile,
@@ -394,7 +394,7 @@ impl Tx<'_> {
 
     /// Marks a customer unreachable (Telegram answered 403: they blocked the bot) or reachable
     /// again (they wrote to the bot). Called by the outbox and the bot, as the system.
-    pub fn set_customer_reachable(
+    pub(crate) fn set_customer_reachable(
         &mut self,
         org: OrgId,
         customer: CustomerId,
@@ -440,18 +440,6 @@ pub fn customer_in(view: &impl View, actor: &Actor, customer: CustomerId) -> Res
 }
 
 impl Crm {
-    /// See [`Tx::upsert_telegram_customer`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn upsert_telegram_customer(
-        &self,
-        org: OrgId,
-        profile: TelegramProfile,
-    ) -> Result<Customer> {
-        self.write(move |tx| tx.upsert_telegram_customer(org, profile))
-    }
-
     /// Validates and inserts one customer.
     ///
     /// # Errors
@@ -483,15 +471,6 @@ impl Crm {
     /// Not found; permission denied.
     pub fn customer(&self, actor: &Actor, customer: CustomerId) -> Result<Customer> {
         self.read(|view| customer_in(view, actor, customer))
-    }
-
-    /// The customer with this Telegram account, if any.
-    pub fn customer_by_telegram(
-        &self,
-        org: OrgId,
-        telegram_id: TelegramUserId,
-    ) -> Result<Option<Customer>> {
-        self.read(|view| customer_by_telegram(view, org, telegram_id))
     }
 
     /// Customers by id, newest first, with keyset pagination.
@@ -535,9 +514,37 @@ impl Crm {
             Ok(Paged { items, next })
         })
     }
+}
 
+impl crate::system::System<'_> {
     /// Every customer of `org`, oldest first (exports).
     pub fn all_customers(&self, org: OrgId) -> Result<Vec<Customer>> {
-        self.read(|view| view.records_with_prefix(tables::CUSTOMERS, &Key::org(org)))
+        self.crm
+            .read(|view| view.records_with_prefix(tables::CUSTOMERS, &Key::org(org)))
+    }
+
+    /// The customer with this Telegram account, if any.
+    pub fn customer_by_telegram(
+        &self,
+        org: OrgId,
+        telegram_id: TelegramUserId,
+    ) -> Result<Option<Customer>> {
+        self.crm
+            .read(|view| customer_by_telegram(view, org, telegram_id))
+    }
+}
+
+impl crate::system::System<'_> {
+    /// See [`System::upsert_telegram_customer`](crate::system::System::upsert_telegram_customer).
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn upsert_telegram_customer(
+        &self,
+        org: OrgId,
+        profile: TelegramProfile,
+    ) -> Result<Customer> {
+        self.crm
+            .write(move |tx| tx.upsert_telegram_customer(org, profile))
     }
 }

@@ -19,9 +19,9 @@ use serde::Deserialize;
 use crate::model::*;
 use crate::password::{self, Password};
 use crate::store::{Key, ViewExt, outbox_due_key, tables};
-use crate::{Crm, Error, Result, Tx, View};
+use crate::{Error, Result, Tx, View};
 
-use super::chat::{InboundMessage, OutboundMessage};
+use super::chat::{InboundMessage, OrderChoice, OutboundMessage};
 use super::customers::NewCustomer;
 use super::load_org;
 use super::orders::{AssignTo, NewOrder};
@@ -310,8 +310,12 @@ impl Tx<'_> {
                 NewOrder {
                     title: order.title.clone(),
                     description: order.description.clone(),
-                    budget: order.budget_minor.map(|minor| Money(minor).to_string()),
-                    deadline: order.deadline.clone(),
+                    budget: order.budget_minor.map(Money),
+                    deadline: order
+                        .deadline
+                        .as_deref()
+                        .map(|text| Date::parse("deadline", text))
+                        .transpose()?,
                     ..NewOrder::default()
                 },
             )?;
@@ -351,7 +355,7 @@ impl Tx<'_> {
                 let placed = self.place_bid(
                     &Actor::staff(org, author),
                     id,
-                    &Money(bid.price_minor).to_string(),
+                    Money(bid.price_minor),
                     &bid.comment,
                 )?;
                 counts.bids += 1;
@@ -399,7 +403,7 @@ impl Tx<'_> {
                             &Actor::customer(org, customer),
                             InboundMessage {
                                 customer,
-                                order: Some(id),
+                                about: OrderChoice::Chosen(id),
                                 text: message.text.clone(),
                                 attachments: Vec::new(),
                                 telegram_message_id: None,
@@ -462,7 +466,7 @@ impl Tx<'_> {
     }
 }
 
-impl Crm {
+impl crate::system::System<'_> {
     /// Loads the demo data into `org` (see the module documentation): 10 markers, 8 staff
     /// users with generated passwords (returned once in the report), 60 customers and 200
     /// orders in every stage of the studio pipeline, with bids and chats.
@@ -479,7 +483,8 @@ impl Crm {
     pub fn load_demo(&self, org: OrgId) -> Result<DemoReport> {
         let started = Instant::now();
         let file = parse_demo()?;
-        self.read(|view| check_loadable(view, org, &file).map(|_| ()))?;
+        self.crm
+            .read(|view| check_loadable(view, org, &file).map(|_| ()))?;
         let mut staff = Vec::with_capacity(file.staff.len());
         let mut hashes = Vec::with_capacity(file.staff.len());
         for member in &file.staff {
@@ -493,11 +498,12 @@ impl Crm {
             });
         }
         let prepared = Prepared { file, hashes };
-        let counts = self.write(move |tx| tx.load_demo_in(org, prepared))?;
+        let counts = self.crm.write(move |tx| tx.load_demo_in(org, prepared))?;
         let stages = self
-            .stage_counts(org)?
+            .crm
+            .stage_counts(&Actor::system(org))?
             .into_iter()
-            .map(|(stage, count)| (stage.key, count))
+            .map(|count| (count.stage.key, count.orders))
             .collect();
         Ok(DemoReport {
             markers: counts.markers,

@@ -24,7 +24,7 @@ use crate::store::{Def, Key, Record, View, ViewExt, codec, tables};
 use crate::{Crm, Error, Result};
 
 use super::orders::{OrderFilter, list_orders_in};
-use super::{Page, load_org};
+use super::{Page, load_org, require};
 
 /// The file format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -363,20 +363,24 @@ impl OrderRows {
 }
 
 impl Crm {
-    /// Writes every customer of `org`, oldest first, in `format`
+    /// Writes every customer of the actor's organization, oldest first, in `format`
     /// ([`CUSTOMER_EXPORT_COLUMNS`]; the CSV imports back with [`Crm::import_customers`]).
     /// Reads one snapshot and streams; blocks on the writer. Returns the number of customers.
     ///
+    /// Needs `chat_customers` (the system always may).
+    ///
     /// # Errors
-    /// Not found for an unknown organization; [`crate::ErrorKind::Storage`] when the store
-    /// cannot be read or `out` cannot be written.
+    /// Permission denied; [`crate::ErrorKind::Storage`] when the store cannot be read or `out`
+    /// cannot be written.
     pub fn export_customers(
         &self,
-        org: OrgId,
+        actor: &Actor,
         format: ExportFormat,
         out: &mut dyn Write,
     ) -> Result<u64> {
+        let org = actor.org;
         self.read(|view| {
+            require(view, actor, Permission::ChatCustomers)?;
             load_org(view, org)?;
             let columns = &CUSTOMER_EXPORT_COLUMNS;
             export_rows(
@@ -405,20 +409,24 @@ impl Crm {
         })
     }
 
-    /// Writes every order of `org`, oldest first, in `format` ([`ORDER_EXPORT_COLUMNS`]: the
+    /// Writes every order of the actor's organization, oldest first, in `format` ([`ORDER_EXPORT_COLUMNS`]: the
     /// stage by key, the assignee by username, markers by name, amounts as `1500.00` in the
     /// organization's currency, times in RFC 3339). Reads one snapshot and streams; blocks on
     /// the writer. Returns the number of orders.
+    ///
+    /// Needs `view_orders` (the system always may).
     ///
     /// # Errors
     /// As [`Crm::export_customers`].
     pub fn export_orders(
         &self,
-        org: OrgId,
+        actor: &Actor,
         format: ExportFormat,
         out: &mut dyn Write,
     ) -> Result<u64> {
+        let org = actor.org;
         self.read(|view| {
+            require(view, actor, Permission::ViewOrders)?;
             let mut rows = OrderRows::new(view, org)?;
             let columns = &ORDER_EXPORT_COLUMNS;
             export_rows(
@@ -479,19 +487,23 @@ impl Crm {
         })
     }
 
-    /// Writes the audit log of `org`, oldest first, in `format` ([`AUDIT_EXPORT_COLUMNS`]).
+    /// Writes the audit log of the actor's organization, oldest first, in `format` ([`AUDIT_EXPORT_COLUMNS`]).
     /// Streams the log from one snapshot rather than loading it (it is the largest table of a
     /// long-lived store); blocks on the writer. Returns the number of entries.
+    ///
+    /// Needs `view_audit` (the system always may).
     ///
     /// # Errors
     /// As [`Crm::export_customers`].
     pub fn export_audit(
         &self,
-        org: OrgId,
+        actor: &Actor,
         format: ExportFormat,
         out: &mut dyn Write,
     ) -> Result<u64> {
+        let org = actor.org;
         self.read(|view| {
+            require(view, actor, Permission::ViewAudit)?;
             load_org(view, org)?;
             let columns = &AUDIT_EXPORT_COLUMNS;
             export_rows(

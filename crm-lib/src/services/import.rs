@@ -27,7 +27,8 @@ use crate::{Crm, Error, ErrorKind, ReadTx, Result, Tx, View};
 
 use super::customers::{NewCustomer, ValidCustomer, customer_by_telegram, load_customer};
 use super::orders::{
-    OrderFields, check_open_order_limit, index_order, open_orders_of, validate_order_fields,
+    OrderFields, check_open_order_limit, index_order, open_orders_of, typed_date, typed_money,
+    validate_order_fields,
 };
 use super::{load_org, require};
 
@@ -615,8 +616,8 @@ impl Crm {
                         let fields = validate_order_fields(
                             row.get("title"),
                             row.get("description"),
-                            Some(row.get("budget")),
-                            Some(row.get("deadline")),
+                            typed_money("budget", row.get("budget")).map_err(fail)?,
+                            typed_date("deadline", row.get("deadline")).map_err(fail)?,
                             None,
                         )
                         .map_err(fail)?;

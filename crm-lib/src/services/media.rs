@@ -202,24 +202,6 @@ pub(crate) fn media_ref_keys(
 }
 
 impl Tx<'_> {
-    /// Stores a file and returns its metadata. Content-addressed: when the organization
-    /// already holds these bytes, the stored record is returned and only its grace period may
-    /// restart (see [`Tx::store_new_media`]). No audit entry and no permission check: for the
-    /// bot, storing what a customer sent before the update is handled; a request from staff
-    /// goes through [`Tx::post_outbound_with_files`] or [`Tx::upload_media`].
-    ///
-    /// Rules: 1 byte to [`MEDIA_MAX_SIZE`] (20 MiB, Telegram's download limit); a loose MIME
-    /// check (see [`parse_mime`]). Hashes the bytes inside the transaction (about 50 ms for
-    /// 20 MiB); [`Crm::store_media`] hashes before entering the writer instead.
-    ///
-    /// # Errors
-    /// Invalid input on `media` (empty or too large, naming the size and the limit) or `mime`;
-    /// not found for an unknown organization.
-    pub fn store_media(&mut self, org: OrgId, bytes: &[u8], mime: &str) -> Result<Media> {
-        let file = NewMedia::parse(bytes.to_vec(), mime)?;
-        self.store_new_media(org, &file)
-    }
-
     /// Stores a checked file in this transaction. When the organization holds these bytes
     /// already, the stored record is returned; if nothing refers to it yet, its `created_at`
     /// moves to now, so that retention, which deletes unreferenced files
@@ -228,7 +210,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Not found for an unknown organization; storage.
-    pub fn store_new_media(&mut self, org: OrgId, file: &NewMedia) -> Result<Media> {
+    pub(crate) fn store_new_media(&mut self, org: OrgId, file: &NewMedia) -> Result<Media> {
         load_org(self, org)?;
         let key = media_key(org, file.hash);
         if let Some(mut existing) = self.get::<Media>(tables::MEDIA, &key)? {
@@ -285,7 +267,7 @@ pub(crate) fn is_referenced(view: &impl View, org: OrgId, hash: MediaHash) -> Re
 ///
 /// # Errors
 /// Not found (`media <hash> not found`).
-pub fn media_in(view: &impl View, org: OrgId, hash: MediaHash) -> Result<Media> {
+pub(crate) fn media_in(view: &impl View, org: OrgId, hash: MediaHash) -> Result<Media> {
     view.get(tables::MEDIA, &media_key(org, hash))?
         .ok_or_else(|| Error::not_found("media", hash))
 }
@@ -296,7 +278,7 @@ pub fn media_in(view: &impl View, org: OrgId, hash: MediaHash) -> Result<Media> 
 /// # Errors
 /// Not found; [`crate::ErrorKind::Storage`] when the chunks do not add up to the recorded
 /// size and count, or a chunk is missing.
-pub fn read_media_in(view: &impl View, org: OrgId, hash: MediaHash) -> Result<Vec<u8>> {
+pub(crate) fn read_media_in(view: &impl View, org: OrgId, hash: MediaHash) -> Result<Vec<u8>> {
     let media = media_in(view, org, hash)?;
     let size = usize::try_from(media.size)
         .map_err(|_| Error::corrupt(format!("media {hash} records an impossible size")))?;
@@ -420,16 +402,6 @@ pub fn read_visible_media_in(
 }
 
 impl Crm {
-    /// Stores a file (see [`Tx::store_media`]). Checks and hashes the bytes on the calling
-    /// thread, so the writer only copies them; blocks until the commit is durable.
-    ///
-    /// # Errors
-    /// See [`Tx::store_media`].
-    pub fn store_media(&self, org: OrgId, bytes: Vec<u8>, mime: String) -> Result<Media> {
-        let file = NewMedia::parse(bytes, &mime)?;
-        self.write(move |tx| tx.store_new_media(org, &file))
-    }
-
     /// See [`Tx::upload_media`]. The file was checked and hashed by [`NewMedia::parse`] on
     /// the caller's thread; blocks until the commit is durable.
     ///
@@ -438,22 +410,6 @@ impl Crm {
     pub fn upload_media(&self, actor: &Actor, file: NewMedia) -> Result<Media> {
         let actor = actor.clone();
         self.write(move |tx| tx.upload_media(&actor, &file))
-    }
-
-    /// See [`media_in`].
-    ///
-    /// # Errors
-    /// Not found.
-    pub fn media(&self, org: OrgId, hash: MediaHash) -> Result<Media> {
-        self.read(|view| media_in(view, org, hash))
-    }
-
-    /// See [`read_media_in`]. Reads on a snapshot; never blocks writers.
-    ///
-    /// # Errors
-    /// Not found; storage when the file is damaged.
-    pub fn read_media(&self, org: OrgId, hash: MediaHash) -> Result<Vec<u8>> {
-        self.read(|view| read_media_in(view, org, hash))
     }
 
     /// See [`visible_media_in`]. Reads on a snapshot; never blocks writers.
@@ -471,6 +427,42 @@ impl Crm {
     /// See [`read_visible_media_in`].
     pub fn read_visible_media(&self, actor: &Actor, hash: MediaHash) -> Result<(Media, Vec<u8>)> {
         self.read(|view| read_visible_media_in(view, actor, hash))
+    }
+}
+
+impl crate::system::System<'_> {
+    /// The metadata of a stored file.
+    ///
+    /// # Errors
+    /// Not found (`media <hash> not found`).
+    ///
+    /// Reads a snapshot.
+    pub fn media(&self, org: OrgId, hash: MediaHash) -> Result<Media> {
+        self.crm.read(|view| media_in(view, org, hash))
+    }
+
+    /// The bytes of a stored file, its chunks concatenated. Reads the whole file into memory (at
+    /// most [`MEDIA_MAX_SIZE`]).
+    ///
+    /// # Errors
+    /// Not found; [`crate::ErrorKind::Storage`] when the chunks do not add up to the recorded
+    /// size and count, or a chunk is missing.
+    ///
+    /// Reads a snapshot.
+    pub fn read_media(&self, org: OrgId, hash: MediaHash) -> Result<Vec<u8>> {
+        self.crm.read(|view| read_media_in(view, org, hash))
+    }
+}
+
+impl crate::system::System<'_> {
+    /// Stores a file (see [`System::store_media`](crate::system::System::store_media)). Checks and hashes the bytes on the calling
+    /// thread, so the writer only copies them; blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`System::store_media`](crate::system::System::store_media).
+    pub fn store_media(&self, org: OrgId, bytes: Vec<u8>, mime: String) -> Result<Media> {
+        let file = NewMedia::parse(bytes, &mime)?;
+        self.crm.write(move |tx| tx.store_new_media(org, &file))
     }
 }
 

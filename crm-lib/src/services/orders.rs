@@ -23,12 +23,13 @@ pub struct NewOrder {
     pub title: String,
     /// Description, 1-4000 characters.
     pub description: String,
-    /// Budget as typed (`1500`, `1 500,50`), or `None`/empty to skip.
-    pub budget: Option<String>,
-    /// Deadline `YYYY-MM-DD`, or `None`/empty to skip. A customer's deadline may not be in the
-    /// past.
-    pub deadline: Option<String>,
-    /// Files already stored with [`Crm::store_media`].
+    /// The most the customer will pay, more than zero; `None` to leave it open. Parse what
+    /// people type with [`Money::parse`].
+    pub budget: Option<Money>,
+    /// When they need it; `None` for no deadline. A customer's deadline may not be in the past.
+    /// Parse typed dates with [`Date::parse`].
+    pub deadline: Option<Date>,
+    /// Files already stored ([`crate::system::System::store_media`], the bot's downloads).
     pub attachments: Vec<MediaHash>,
     /// Markers to tag the order with (staff only).
     pub markers: Vec<MarkerId>,
@@ -268,14 +269,44 @@ pub fn check_order_field(field: OrderField, text: &str, not_before: Option<Date>
     match field {
         OrderField::Title => validate_order_fields(text, placeholder, None, None, None),
         OrderField::Description => validate_order_fields(placeholder, text, None, None, None),
-        OrderField::Budget => {
-            validate_order_fields(placeholder, placeholder, Some(text), None, None)
-        }
-        OrderField::Deadline => {
-            validate_order_fields(placeholder, placeholder, None, Some(text), not_before)
-        }
+        OrderField::Budget => validate_order_fields(
+            placeholder,
+            placeholder,
+            typed_money("budget", text)?,
+            None,
+            None,
+        ),
+        OrderField::Deadline => validate_order_fields(
+            placeholder,
+            placeholder,
+            None,
+            typed_date("deadline", text)?,
+            not_before,
+        ),
     }
     .map(|_| ())
+}
+
+/// An optional amount as people type it: empty is `None`, anything else [`Money::parse`].
+///
+/// # Errors
+/// Invalid input on `field`.
+pub fn typed_money(field: &'static str, text: &str) -> Result<Option<Money>> {
+    match text.trim() {
+        "" => Ok(None),
+        text => Money::parse(field, text).map(Some),
+    }
+}
+
+/// An optional date as people type it: empty is `None`, anything else [`Date::parse`].
+///
+/// # Errors
+/// Invalid input on `field`.
+pub fn typed_date(field: &'static str, text: &str) -> Result<Option<Date>> {
+    match text.trim() {
+        "" => Ok(None),
+        text => Date::parse(field, text).map(Some),
+    }
 }
 
 /// Whether `resolved` may see `order` (customers: their own; moderators: orders in
@@ -312,32 +343,20 @@ pub(crate) struct OrderFields {
 pub(crate) fn validate_order_fields(
     title: &str,
     description: &str,
-    budget: Option<&str>,
-    deadline: Option<&str>,
+    budget: Option<Money>,
+    deadline: Option<Date>,
     not_before: Option<Date>,
 ) -> Result<OrderFields> {
     let title = clean_text("title", title, 1, 200)?;
     let description = clean_text("description", description, 1, 4000)?;
-    let budget = match budget.map(str::trim) {
-        None | Some("") => None,
-        Some(text) => {
-            let amount = Money::parse("budget", text)?;
-            if amount.0 <= 0 {
-                return Err(Error::invalid("budget", "must be more than zero"));
-            }
-            Some(amount)
-        }
-    };
-    let deadline = match deadline.map(str::trim) {
-        None | Some("") => None,
-        Some(text) => {
-            let date = Date::parse("deadline", text)?;
-            if not_before.is_some_and(|earliest| date < earliest) {
-                return Err(Error::invalid("deadline", format!("{date} is in the past")));
-            }
-            Some(date)
-        }
-    };
+    if budget.is_some_and(|amount| amount.0 <= 0) {
+        return Err(Error::invalid("budget", "must be more than zero"));
+    }
+    if let Some(date) = deadline
+        && not_before.is_some_and(|earliest| date < earliest)
+    {
+        return Err(Error::invalid("deadline", format!("{date} is in the past")));
+    }
     Ok(OrderFields {
         title,
         description,
@@ -398,8 +417,8 @@ impl Tx<'_> {
         } = validate_order_fields(
             &request.title,
             &request.description,
-            request.budget.as_deref(),
-            request.deadline.as_deref(),
+            request.budget,
+            request.deadline,
             not_before,
         )?;
         for marker in &request.markers {
@@ -634,8 +653,7 @@ impl Tx<'_> {
             order: order_id,
             title: after.title.clone(),
             stage: target.id,
-            stage_en: target.name(Language::EN).to_string(),
-            stage_ru: target.name(Language::RU).to_string(),
+            stage_name: target.name.clone(),
         };
         self.enqueue(
             actor.org,
@@ -714,7 +732,7 @@ impl Tx<'_> {
         &mut self,
         actor: &Actor,
         order_id: OrderId,
-        price: &str,
+        price: Money,
         comment: &str,
     ) -> Result<Bid> {
         let resolved = require(self, actor, Permission::RespondOrders)?;
@@ -733,7 +751,6 @@ impl Tx<'_> {
                 stage.name(Language::EN)
             )));
         }
-        let price = Money::parse("price", price)?;
         if price.0 <= 0 {
             return Err(Error::invalid("price", "must be more than zero"));
         }
@@ -1176,13 +1193,33 @@ pub fn bids_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Vec<Bi
     bids_of(view, actor.org, order)
 }
 
-/// The number of orders in each stage, in pipeline order (the dashboard's counts).
-pub fn stage_counts_in(view: &impl View, org: OrgId) -> Result<Vec<(Stage, u64)>> {
+/// A stage of the pipeline with the number of orders in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageCount {
+    /// The stage.
+    pub stage: Stage,
+    /// How many orders it holds (kept up to date by every write, read in constant time).
+    pub orders: u64,
+}
+
+/// The number of orders in each stage, in pipeline order (the dashboard's counts). Any staff
+/// user of the organization and the system may read them; customers may not.
+///
+/// # Errors
+/// Permission denied for customers and disabled users.
+pub fn stage_counts_in(view: &impl View, actor: &Actor) -> Result<Vec<StageCount>> {
+    if matches!(resolve(view, actor)?, Resolved::Customer(_)) {
+        return Err(Error::forbidden("customers use the bot"));
+    }
+    stage_counts_of(view, actor.org)
+}
+
+fn stage_counts_of(view: &impl View, org: OrgId) -> Result<Vec<StageCount>> {
     let organization = load_org(view, org)?;
     let mut out = Vec::new();
     for stage in organization.pipeline.stages {
-        let count = view.counter(tables::ORDER_COUNTS, &Key::org(org).u16(stage.id.0))?;
-        out.push((stage, count));
+        let orders = view.counter(tables::ORDER_COUNTS, &Key::org(org).u16(stage.id.0))?;
+        out.push(StageCount { stage, orders });
     }
     Ok(out)
 }
@@ -1258,11 +1295,11 @@ impl Crm {
         &self,
         actor: &Actor,
         order: OrderId,
-        price: &str,
+        price: Money,
         comment: &str,
     ) -> Result<Bid> {
-        let (actor, price, comment) = (actor.clone(), price.to_string(), comment.to_string());
-        self.write(move |tx| tx.place_bid(&actor, order, &price, &comment))
+        let (actor, comment) = (actor.clone(), comment.to_string());
+        self.write(move |tx| tx.place_bid(&actor, order, price, &comment))
     }
 
     /// See [`order_in`].
@@ -1297,14 +1334,9 @@ impl Crm {
     /// See [`stage_counts_in`].
     ///
     /// # Errors
-    /// Not found for an unknown organization.
-    pub fn stage_counts(&self, org: OrgId) -> Result<Vec<(Stage, u64)>> {
-        self.read(|view| stage_counts_in(view, org))
-    }
-
-    /// Every order of `org`, oldest first (exports and verification).
-    pub fn all_orders(&self, org: OrgId) -> Result<Vec<Order>> {
-        self.read(|view| view.records_with_prefix(tables::ORDERS, &Key::org(org)))
+    /// See [`stage_counts_in`].
+    pub fn stage_counts(&self, actor: &Actor) -> Result<Vec<StageCount>> {
+        self.read(|view| stage_counts_in(view, actor))
     }
 }
 
@@ -1534,7 +1566,7 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
 #[derive(Debug, Clone)]
 pub struct Dashboard {
     /// Every stage in board order with its number of orders.
-    pub stages: Vec<(Stage, u64)>,
+    pub stages: Vec<StageCount>,
     /// Orders created today (UTC).
     pub new_today: u64,
     /// Open orders assigned to the actor, newest first (at most 20).
@@ -1551,7 +1583,7 @@ pub fn dashboard_in(view: &impl View, actor: &Actor) -> Result<Dashboard> {
         return Err(Error::forbidden("customers use the bot"));
     }
     let org = load_org(view, actor.org)?;
-    let stages = stage_counts_in(view, actor.org)?;
+    let stages = stage_counts_of(view, actor.org)?;
     let today = view.now().day();
     let new_today = view.count_prefix(tables::ORDERS_BY_DAY, &Key::org(actor.org).i64(today))?;
     let mut mine = Vec::new();
@@ -1610,7 +1642,11 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
     };
     let org = load_org(view, actor.org)?;
     let mut columns = Vec::new();
-    for (stage, count) in stage_counts_in(view, actor.org)? {
+    for StageCount {
+        stage,
+        orders: count,
+    } in stage_counts_of(view, actor.org)?
+    {
         let filter = OrderFilter {
             stage: Some(stage.id),
             ..OrderFilter::default()
@@ -1671,4 +1707,12 @@ pub fn moderation_queue_in(
         out.push((stage.clone(), rows));
     }
     Ok(out)
+}
+
+impl crate::system::System<'_> {
+    /// Every order of `org`, oldest first (exports and verification).
+    pub fn all_orders(&self, org: OrgId) -> Result<Vec<Order>> {
+        self.crm
+            .read(|view| view.records_with_prefix(tables::ORDERS, &Key::org(org)))
+    }
 }

@@ -5,7 +5,7 @@ use crate::store::{Key, ViewExt, keys, tables};
 use crate::templates::Template;
 use crate::{Crm, Error, Result, Tx, View};
 
-use super::{load_org, require};
+use super::{load_org, require, resolve};
 
 /// Changes to an organization's settings; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,7 +59,7 @@ fn parse_currency(code: &str) -> Result<String> {
 
 /// Creates an organization in `tx`: the record, its slug, the built-in roles, the stage
 /// counters and the default payment method ([`super::billing::default_payment_method`]).
-/// Used by [`Crm::create_organization`], [`Crm::initialize`] and the fixture writer.
+/// Used by [`System::create_organization`](crate::system::System::create_organization), [`System::initialize`](crate::system::System::initialize) and the fixture writer.
 pub(crate) fn create_org_in(
     tx: &Tx<'_>,
     template: Template,
@@ -267,73 +267,6 @@ pub fn parse_bot_token(token: &str) -> Result<String> {
 }
 
 impl Crm {
-    /// Creates an organization from the template called `template` (one of
-    /// [`crate::templates::NAMES`]) with the built-in roles and the default payment method
-    /// ([`crate::services::billing::default_payment_method`]). Needs no actor: this is set-up.
-    ///
-    /// # Errors
-    /// Unknown template, bad name or slug, slug taken.
-    pub fn create_organization(
-        &self,
-        template: &str,
-        name: &str,
-        slug: &str,
-    ) -> Result<Organization> {
-        let template = crate::templates::template(template)?;
-        let (name, slug) = (name.to_string(), slug.to_string());
-        self.write(move |tx| create_org_in(tx, template, &name, &slug))
-    }
-
-    /// The organization `org`.
-    ///
-    /// # Errors
-    /// Not found.
-    pub fn organization(&self, org: OrgId) -> Result<Organization> {
-        self.read(|view| load_org(view, org))
-    }
-
-    /// Every organization, by id.
-    pub fn organizations(&self) -> Result<Vec<Organization>> {
-        self.read(|view| {
-            let mut out = Vec::new();
-            view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
-                out.push(crate::store::codec::decode::<Organization>(value)?);
-                Ok(true)
-            })?;
-            Ok(out)
-        })
-    }
-
-    /// The organization with this slug.
-    ///
-    /// # Errors
-    /// Not found.
-    pub fn organization_by_slug(&self, slug: &str) -> Result<Organization> {
-        self.read(|view| {
-            let id = view
-                .get_raw(tables::ORGS_BY_SLUG, slug.as_bytes(), |bytes| {
-                    Ok(keys::read_u64(bytes, 0))
-                })?
-                .ok_or_else(|| Error::not_found("organization", slug))?;
-            load_org(view, OrgId(id))
-        })
-    }
-
-    /// The first organization created: the one a single-business appliance serves.
-    ///
-    /// # Errors
-    /// Not found when the file has no organization yet.
-    pub fn default_organization(&self) -> Result<Organization> {
-        self.read(|view| {
-            let mut first = None;
-            view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
-                first = Some(crate::store::codec::decode::<Organization>(value)?);
-                Ok(false)
-            })?;
-            first.ok_or_else(|| Error::not_found("organization", "(none yet: run crm init)"))
-        })
-    }
-
     /// See [`Tx::update_stage`].
     ///
     /// # Errors
@@ -358,9 +291,19 @@ impl Crm {
     }
 }
 
-/// The organization, through any view (used by adapters that already hold a snapshot).
-pub fn organization_in(view: &impl View, org: OrgId) -> Result<Organization> {
-    load_org(view, org)
+/// The actor's organization: its name, settings and pipeline, for every actor of it. The bot
+/// token stays in the store: it is left out for anyone without `manage_settings` (the
+/// settings page shows only whether one is set, see [`settings_in`]).
+///
+/// # Errors
+/// Permission denied for a disabled or unknown user.
+pub fn organization_in(view: &impl View, actor: &Actor) -> Result<Organization> {
+    let resolved = resolve(view, actor)?;
+    let mut org = load_org(view, actor.org)?;
+    if !resolved.has(Permission::ManageSettings) {
+        org.settings.bot_token = None;
+    }
+    Ok(org)
 }
 
 /// The organization as its settings page shows it: the bot token is reduced to whether one is
@@ -382,4 +325,74 @@ pub fn settings_in(view: &impl View, actor: &Actor) -> Result<SettingsView> {
     let mut org = load_org(view, actor.org)?;
     let bot_token_set = org.settings.bot_token.take().is_some();
     Ok(SettingsView { org, bot_token_set })
+}
+
+impl crate::system::System<'_> {
+    /// Creates an organization from the template called `template` (one of
+    /// [`crate::templates::NAMES`]) with the built-in roles and the default payment method
+    /// ([`crate::services::billing::default_payment_method`]). Needs no actor: this is set-up.
+    ///
+    /// # Errors
+    /// Unknown template, bad name or slug, slug taken.
+    pub fn create_organization(
+        &self,
+        template: &str,
+        name: &str,
+        slug: &str,
+    ) -> Result<Organization> {
+        let template = crate::templates::template(template)?;
+        let (name, slug) = (name.to_string(), slug.to_string());
+        self.crm
+            .write(move |tx| create_org_in(tx, template, &name, &slug))
+    }
+
+    /// The organization `org`.
+    ///
+    /// # Errors
+    /// Not found.
+    pub fn organization(&self, org: OrgId) -> Result<Organization> {
+        self.crm.read(|view| load_org(view, org))
+    }
+
+    /// Every organization, by id.
+    pub fn organizations(&self) -> Result<Vec<Organization>> {
+        self.crm.read(|view| {
+            let mut out = Vec::new();
+            view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
+                out.push(crate::store::codec::decode::<Organization>(value)?);
+                Ok(true)
+            })?;
+            Ok(out)
+        })
+    }
+
+    /// The organization with this slug.
+    ///
+    /// # Errors
+    /// Not found.
+    pub fn organization_by_slug(&self, slug: &str) -> Result<Organization> {
+        self.crm.read(|view| {
+            let id = view
+                .get_raw(tables::ORGS_BY_SLUG, slug.as_bytes(), |bytes| {
+                    Ok(keys::read_u64(bytes, 0))
+                })?
+                .ok_or_else(|| Error::not_found("organization", slug))?;
+            load_org(view, OrgId(id))
+        })
+    }
+
+    /// The first organization created: the one a single-business appliance serves.
+    ///
+    /// # Errors
+    /// Not found when the file has no organization yet.
+    pub fn default_organization(&self) -> Result<Organization> {
+        self.crm.read(|view| {
+            let mut first = None;
+            view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
+                first = Some(crate::store::codec::decode::<Organization>(value)?);
+                Ok(false)
+            })?;
+            first.ok_or_else(|| Error::not_found("organization", "(none yet: run crm init)"))
+        })
+    }
 }

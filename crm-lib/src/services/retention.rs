@@ -1,7 +1,7 @@
 //! Retention: processed inbox items and finished outbox items are deleted once they are old
 //! enough that nobody needs them (a busy bot adds millions of each), and stored files that no
 //! message or order refers to once their grace period is over. The appliance runs
-//! [`Tx::prune_inbox`], [`Tx::prune_outbox`] and [`Tx::prune_media`] from a background job with
+//! [`System::prune_inbox`](crate::system::System::prune_inbox), [`System::prune_outbox`](crate::system::System::prune_outbox) and [`System::prune_media`](crate::system::System::prune_media) from a background job with
 //! the default ages [`INBOX_RETENTION_DAYS`], [`OUTBOX_RETENTION_DAYS`] and
 //! [`MEDIA_GRACE_HOURS`].
 //!
@@ -11,7 +11,7 @@
 //! the message that sends it, and the bot stores a customer's file before the update is
 //! handled. Such a file is kept for [`MEDIA_GRACE_HOURS`] after it was stored, then deleted
 //! if still no entry of `MEDIA_REFS` names it. Files are keyed by hash, not time, so
-//! [`Tx::prune_media`] walks the file table in key order a bounded batch at a time, with a
+//! [`System::prune_media`](crate::system::System::prune_media) walks the file table in key order a bounded batch at a time, with a
 //! cursor, rather than stopping at the first file that must stay.
 //!
 //! # How items are found
@@ -35,12 +35,12 @@
 //!
 //! # Repeated updates after pruning
 //!
-//! [`Tx::inbox_put`] recognises a repeated `update_id` by finding it in the inbox. Once the
+//! [`System::inbox_put`](crate::system::System::inbox_put) recognises a repeated `update_id` by finding it in the inbox. Once the
 //! update is pruned that no longer works, so pruning records a per-organization high-water
 //! mark: the newest pruned `update_id` and when it was received (two entries of the
 //! `sequences` table, `inbox_pruned_through` and `inbox_pruned_received_at`). Pruning
 //! always removes a prefix of the key order, so every update at or below the mark was seen,
-//! and [`Tx::inbox_put`] treats such an id as a repeat.
+//! and [`System::inbox_put`](crate::system::System::inbox_put) treats such an id as a repeat.
 //!
 //! Only for a while, though: Telegram keeps an update at most 24 hours, so it cannot deliver
 //! one again after that; and after a week without updates it starts numbering at a random
@@ -49,7 +49,7 @@
 
 use crate::model::{InboxItem, InboxState, Media, OrgId, OutboxItem, OutboxState, Timestamp};
 use crate::store::{Key, ViewExt, codec, keys, tables};
-use crate::{Crm, Error, Result, Tx, View};
+use crate::{Error, Result, Tx, View};
 
 /// Days a processed inbox item is kept after it was received (the default of the appliance's
 /// retention job). An update is processed within seconds of arriving, so this is in effect
@@ -145,7 +145,7 @@ impl Tx<'_> {
     /// at most `limit` of them, of `org` or (with `None`) of every organization. Pending
     /// updates are never deleted: the scan of an organization stops at the first pending or
     /// too new item (see the module doc for why no index is needed). Records the newest
-    /// deleted update per organization, so that [`Tx::inbox_put`] still recognises it when
+    /// deleted update per organization, so that [`System::inbox_put`](crate::system::System::inbox_put) still recognises it when
     /// Telegram sends it again. Call it again until it returns less than `limit`.
     ///
     /// Runs in this transaction; reads at most `limit + 1` inbox records per organization. No
@@ -153,7 +153,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Storage only (an undecodable inbox record included).
-    pub fn prune_inbox(
+    pub(crate) fn prune_inbox(
         &mut self,
         org: Option<OrgId>,
         older_than: Timestamp,
@@ -214,7 +214,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Storage only (an undecodable outbox record included).
-    pub fn prune_outbox(
+    pub(crate) fn prune_outbox(
         &mut self,
         org: Option<OrgId>,
         older_than: Timestamp,
@@ -255,7 +255,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Storage only.
-    pub fn prune_changes(
+    pub(crate) fn prune_changes(
         &mut self,
         org: Option<OrgId>,
         older_than: Timestamp,
@@ -288,11 +288,11 @@ impl Tx<'_> {
 }
 
 /// Where a walk of the file table stopped: the key of the last file looked at (an
-/// organization id and a hash). Opaque; pass it to the next [`Tx::prune_media`] call.
+/// organization id and a hash). Opaque; pass it to the next [`System::prune_media`](crate::system::System::prune_media) call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaCursor(Vec<u8>);
 
-/// What one [`Tx::prune_media`] call did.
+/// What one [`System::prune_media`](crate::system::System::prune_media) call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaPruned {
     /// Files deleted, with their chunks.
@@ -314,7 +314,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Storage only (an undecodable file record included).
-    pub fn prune_media(
+    pub(crate) fn prune_media(
         &mut self,
         org: Option<OrgId>,
         older_than: Timestamp,
@@ -359,24 +359,40 @@ impl Tx<'_> {
     }
 }
 
-impl Crm {
-    /// See [`Tx::prune_changes`]. One write transaction; blocks until it is durable.
+impl crate::system::System<'_> {
+    /// Deletes up to `limit` changes of the change feed recorded before `older_than`, oldest
+    /// first, in `org` or (with `None`) every organization. Change ids grow with time, so what
+    /// goes is a prefix of each organization's feed. Reads at most `limit + 1` changes per
+    /// organization; no audit entry.
     ///
     /// # Errors
-    /// See [`Tx::prune_changes`].
+    /// Storage only.
+    ///
+    /// One write transaction of its own; blocks until it is durable.
     pub fn prune_changes(
         &self,
         org: Option<OrgId>,
         older_than: Timestamp,
         limit: usize,
     ) -> Result<u64> {
-        self.write(move |tx| tx.prune_changes(org, older_than, limit))
+        self.crm
+            .write(move |tx| tx.prune_changes(org, older_than, limit))
     }
 
-    /// See [`Tx::prune_media`]. One write transaction; blocks until it is durable.
+    /// Looks at up to `limit` stored files after `after` (from the start with `None`), in key
+    /// order, of `org` or (with `None`) of every organization, and deletes each that was
+    /// stored before `older_than` and that no message or order refers to (no entry in
+    /// `MEDIA_REFS`), with its chunks. Call it again with the returned cursor until that is
+    /// `None`. Files with references are never touched, so `crm verify` stays clean.
+    ///
+    /// Runs in this transaction; reads at most `limit` file records, their reference
+    /// prefixes, and the chunks of the files it deletes (at most 80 each). No audit entry:
+    /// retention is bookkeeping, not a change anyone made.
     ///
     /// # Errors
-    /// See [`Tx::prune_media`].
+    /// Storage only (an undecodable file record included).
+    ///
+    /// One write transaction of its own; blocks until it is durable.
     pub fn prune_media(
         &self,
         org: Option<OrgId>,
@@ -385,33 +401,56 @@ impl Crm {
         limit: usize,
     ) -> Result<MediaPruned> {
         let after = after.cloned();
-        self.write(move |tx| tx.prune_media(org, older_than, after.as_ref(), limit))
+        self.crm
+            .write(move |tx| tx.prune_media(org, older_than, after.as_ref(), limit))
     }
 
-    /// See [`Tx::prune_inbox`]. One write transaction; blocks until it is durable.
+    /// Deletes processed inbox items received before `older_than`, oldest `update_id` first,
+    /// at most `limit` of them, of `org` or (with `None`) of every organization. Pending
+    /// updates are never deleted: the scan of an organization stops at the first pending or
+    /// too new item (see the module doc for why no index is needed). Records the newest
+    /// deleted update per organization, so that [`System::inbox_put`](crate::system::System::inbox_put) still recognises it when
+    /// Telegram sends it again. Call it again until it returns less than `limit`.
+    ///
+    /// Runs in this transaction; reads at most `limit + 1` inbox records per organization. No
+    /// audit entry: retention is bookkeeping, not a change anyone made.
     ///
     /// # Errors
-    /// See [`Tx::prune_inbox`].
+    /// Storage only (an undecodable inbox record included).
+    ///
+    /// One write transaction of its own; blocks until it is durable.
     pub fn prune_inbox(
         &self,
         org: Option<OrgId>,
         older_than: Timestamp,
         limit: usize,
     ) -> Result<u64> {
-        self.write(move |tx| tx.prune_inbox(org, older_than, limit))
+        self.crm
+            .write(move |tx| tx.prune_inbox(org, older_than, limit))
     }
 
-    /// See [`Tx::prune_outbox`]. One write transaction; blocks until it is durable.
+    /// Deletes delivered and failed outbox items that finished before `older_than` (delivered:
+    /// at their delivery time; failed: at their creation time, as a failure records no time),
+    /// oldest id first, at most `limit` of them, of `org` or (with `None`) of every
+    /// organization. Pending items are never deleted: the scan of an organization stops at
+    /// the first pending or too new item (see the module doc). Call it again until it returns
+    /// less than `limit`.
+    ///
+    /// Runs in this transaction; reads at most `limit + 1` outbox records per organization. No
+    /// audit entry.
     ///
     /// # Errors
-    /// See [`Tx::prune_outbox`].
+    /// Storage only (an undecodable outbox record included).
+    ///
+    /// One write transaction of its own; blocks until it is durable.
     pub fn prune_outbox(
         &self,
         org: Option<OrgId>,
         older_than: Timestamp,
         limit: usize,
     ) -> Result<u64> {
-        self.write(move |tx| tx.prune_outbox(org, older_than, limit))
+        self.crm
+            .write(move |tx| tx.prune_outbox(org, older_than, limit))
     }
 }
 

@@ -217,7 +217,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Permission denied when the user is disabled; not found.
-    pub fn create_session(
+    pub(crate) fn create_session(
         &mut self,
         org: OrgId,
         user: UserId,
@@ -474,14 +474,6 @@ impl Crm {
         self.write(move |tx| tx.revoke_session(&actor, hash))
     }
 
-    /// See [`Tx::purge_sessions`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn purge_sessions(&self, idle_ms: i64) -> Result<usize> {
-        self.write(move |tx| tx.purge_sessions(idle_ms))
-    }
-
     /// A staff user changes their own password (ASVS 6.2.2/6.2.3): the current password must
     /// be right, the new one must differ from it; the forced-change flag is cleared and every
     /// other session of the user ends (`current` stays). Both hashes run outside the writer.
@@ -519,5 +511,15 @@ impl Crm {
             tx.end_sessions_of(actor.org, user_id, Some(current))?;
             Ok(user)
         })
+    }
+}
+
+impl crate::system::System<'_> {
+    /// See [`Tx::purge_sessions`].
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn purge_sessions(&self, idle_ms: i64) -> Result<usize> {
+        self.crm.write(move |tx| tx.purge_sessions(idle_ms))
     }
 }

@@ -512,7 +512,7 @@ impl Tx<'_> {
     /// # Errors
     /// Invalid input for an unknown or expired code; conflict when that Telegram account is
     /// already linked to another user.
-    pub fn redeem_link_code(
+    pub(crate) fn redeem_link_code(
         &mut self,
         org: OrgId,
         code: &str,
@@ -649,51 +649,74 @@ impl Crm {
             }
         }
     }
-
-    /// The user with this id.
+    /// A staff user of the actor's organization (see [`user_in`]).
     ///
     /// # Errors
-    /// Not found.
-    pub fn user(&self, org: OrgId, user: UserId) -> Result<User> {
-        self.read(|view| load_user(view, org, user))
+    /// See [`user_in`].
+    pub fn user(&self, actor: &Actor, user: UserId) -> Result<User> {
+        self.read(|view| user_in(view, actor, user))
     }
 
-    /// The user with this username.
+    /// The staff user with this username (see [`user_in`]).
     ///
     /// # Errors
-    /// Not found.
-    pub fn user_by_name(&self, org: OrgId, username: &str) -> Result<User> {
-        self.read(|view| user_by_name(view, org, username))?
-            .ok_or_else(|| Error::not_found("user", username.trim()))
+    /// Not found; as [`user_in`].
+    pub fn user_by_name(&self, actor: &Actor, username: &str) -> Result<User> {
+        self.read(|view| {
+            let found = user_by_name(view, actor.org, username)?
+                .ok_or_else(|| Error::not_found("user", username.trim()))?;
+            user_in(view, actor, found.id)
+        })
     }
 
-    /// The user linked to a Telegram account, if any.
-    pub fn user_by_telegram(
-        &self,
-        org: OrgId,
-        telegram_id: TelegramUserId,
-    ) -> Result<Option<User>> {
-        self.read(|view| super::telegram::user_by_telegram_in(view, org, telegram_id))
+    /// See [`users_in`].
+    ///
+    /// # Errors
+    /// See [`users_in`].
+    pub fn users(&self, actor: &Actor) -> Result<Vec<User>> {
+        self.read(|view| users_in(view, actor))
     }
 
-    /// Every staff user, by id.
-    pub fn users(&self, org: OrgId) -> Result<Vec<User>> {
-        self.read(|view| all_users_in(view, org))
+    /// The permissions `user` holds through their roles (see [`user_in`]).
+    ///
+    /// # Errors
+    /// See [`user_in`].
+    pub fn permissions(&self, actor: &Actor, user: UserId) -> Result<PermissionSet> {
+        self.read(|view| {
+            let user = user_in(view, actor, user)?;
+            super::permissions_of(view, actor.org, &user)
+        })
     }
 
-    /// The permissions a user holds through their roles.
-    pub fn permissions(&self, org: OrgId, user: UserId) -> Result<PermissionSet> {
-        self.read(|view| super::permissions_of(view, org, &load_user(view, org, user)?))
+    /// The roles of `user`, for reading as [`user_in`] allows (their own, or anyone's with
+    /// `manage_users`).
+    ///
+    /// # Errors
+    /// See [`user_in`].
+    pub fn user_roles(&self, actor: &Actor, user: UserId) -> Result<Vec<Role>> {
+        self.read(|view| {
+            let user = user_in(view, actor, user)?;
+            Ok(list_roles_in(view, actor.org)?
+                .into_iter()
+                .filter(|role| user.roles.contains(&role.id))
+                .collect())
+        })
     }
 
-    /// Every role, by id.
-    pub fn roles(&self, org: OrgId) -> Result<Vec<Role>> {
-        self.read(|view| list_roles_in(view, org))
+    /// See [`roles_in`].
+    ///
+    /// # Errors
+    /// See [`roles_in`].
+    pub fn roles(&self, actor: &Actor) -> Result<Vec<Role>> {
+        self.read(|view| roles_in(view, actor))
     }
 
-    /// Every marker, by id.
-    pub fn markers(&self, org: OrgId) -> Result<Vec<Marker>> {
-        self.read(|view| list_markers_in(view, org))
+    /// See [`markers_in`].
+    ///
+    /// # Errors
+    /// See [`markers_in`].
+    pub fn markers(&self, actor: &Actor) -> Result<Vec<Marker>> {
+        self.read(|view| markers_in(view, actor))
     }
 
     /// See [`Tx::disable_user`].
@@ -764,20 +787,6 @@ impl Crm {
         let actor = actor.clone();
         self.write(move |tx| tx.create_link_code(&actor))
     }
-
-    /// See [`Tx::redeem_link_code`].
-    ///
-    /// # Errors
-    /// See [`Tx::redeem_link_code`].
-    pub fn redeem_link_code(
-        &self,
-        org: OrgId,
-        code: &str,
-        telegram_id: TelegramUserId,
-    ) -> Result<User> {
-        let code = code.to_string();
-        self.write(move |tx| tx.redeem_link_code(org, &code, telegram_id))
-    }
 }
 
 /// A staff user's changes to their own profile page.
@@ -819,6 +828,23 @@ impl Tx<'_> {
         )?;
         Ok(record)
     }
+}
+
+/// One staff user of the actor's organization: a user may read their own account, and staff
+/// with `manage_users` (and the system) any account.
+///
+/// # Errors
+/// Not found; permission denied for customers and for other users' accounts without
+/// `manage_users`.
+pub fn user_in(view: &impl View, actor: &Actor, user: UserId) -> Result<User> {
+    let resolved = resolve(view, actor)?;
+    if resolved.user_id() != Some(user) && !resolved.has(Permission::ManageUsers) {
+        return Err(Error::denied(
+            Permission::ManageUsers,
+            format!("{} may not read the account of user {user}", actor.who),
+        ));
+    }
+    load_user(view, actor.org, user)
 }
 
 /// Every staff user of the actor's organization, by id, for those who manage users.
@@ -907,5 +933,26 @@ impl Crm {
     pub fn update_own_profile(&self, actor: &Actor, update: ProfileUpdate) -> Result<User> {
         let actor = actor.clone();
         self.write(move |tx| tx.update_own_profile(&actor, update))
+    }
+}
+
+impl crate::system::System<'_> {
+    /// Redeems a link code sent from Telegram account `telegram_id`: links it to the code's
+    /// user and queues a confirmation to that chat. The code works once.
+    ///
+    /// # Errors
+    /// Invalid input for an unknown or expired code; conflict when that Telegram account is
+    /// already linked to another user.
+    ///
+    /// One write transaction of its own; blocks until it is durable.
+    pub fn redeem_link_code(
+        &self,
+        org: OrgId,
+        code: &str,
+        telegram_id: TelegramUserId,
+    ) -> Result<User> {
+        let code = code.to_string();
+        self.crm
+            .write(move |tx| tx.redeem_link_code(org, &code, telegram_id))
     }
 }

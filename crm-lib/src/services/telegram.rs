@@ -1,23 +1,25 @@
-//! Telegram bookkeeping: the inbox of updates, the bot's dialogue state, bot calls queued in
-//! the outbox, and the outbox delivery side (SPEC section 3: "Incoming updates go through an
-//! inbox", "Telegram delivery").
+//! Telegram bookkeeping: the inbox of updates, the bot's dialogue state, the bot's typed
+//! replies queued in the outbox, and the outbox delivery side (SPEC section 3: "Incoming
+//! updates go through an inbox", "Telegram delivery"). Every call here is reached through the
+//! system handle ([`crate::system`]): no person acts in them.
 //!
-//! Inbox: an update is committed with [`Tx::inbox_put`] before the webhook answers 200 (or
-//! before the next getUpdates confirms the offset); the bot processes it and calls
-//! [`Tx::finish_update`] in the same transaction as its effects, so an update is never lost
-//! and never applied twice. A full inbox answers [`crate::ErrorKind::Busy`], which the webhook
-//! turns into a 503 so Telegram retries later.
+//! Inbox: an update is committed (`inbox_put`) before the webhook answers 200 (or before the
+//! next getUpdates confirms the offset); the bot processes it and marks it done
+//! (`finish_update`) in the same transaction as its effects, so an update is never lost and
+//! never applied twice. A full inbox answers [`crate::ErrorKind::Busy`], which the webhook turns
+//! into a 503 so Telegram retries later.
 //!
-//! Outbox: the delivery job reads [`due_outbox_in`], resolves each recipient to a chat with
-//! [`outbox_resolve_chat_in`], calls Telegram outside any transaction, then records the
-//! outcome with [`Tx::outbox_delivered`], [`Tx::outbox_retry`] or [`Tx::outbox_failed`]. This
-//! module decides no rate: the job obeys Telegram's limits and `retry_after`.
+//! Outbox: the delivery job reads the due items with their chats and languages
+//! ([`DueItem`]), calls Telegram outside any transaction, then records the outcome
+//! (delivered, retry at a time, or failed with a [`crate::model::DeliveryFailure`]). This module
+//! decides no rate: the job obeys Telegram's limits and `retry_after`; it decides what a
+//! failure means for the recipient (a blocked bot marks the customer unreachable).
 
 use std::ops::Bound;
 
 use crate::model::*;
 use crate::store::{Key, ViewExt, keys, outbox_due_key, tables};
-use crate::{Crm, Error, Result, Tx, View};
+use crate::{Error, Result, Tx, View};
 
 use super::chat::load_message;
 use super::customers::load_customer;
@@ -25,7 +27,7 @@ use super::load_org;
 use super::team::load_user;
 
 /// The most pending (unprocessed) updates an organization's inbox holds by default; past it
-/// [`Tx::inbox_put`] answers busy.
+/// [`System::inbox_put`](crate::system::System::inbox_put) answers busy.
 pub const INBOX_CAPACITY: u64 = 10_000;
 
 /// The largest update payload accepted, in bytes (1 MiB; Telegram updates are a few KB).
@@ -34,13 +36,19 @@ pub const INBOX_PAYLOAD_MAX: usize = 1024 * 1024;
 /// The largest dialogue state kept for one chat, in bytes.
 pub const DIALOGUE_MAX: usize = 64 * 1024;
 
-/// The largest JSON parameter object of a bot call, in bytes.
-pub const BOT_CALL_PARAMS_MAX: usize = 64 * 1024;
+/// The longest text of a bot reply, in characters (Telegram's limit for a message).
+pub const TEXT_MAX_CHARS: usize = 4096;
+
+/// The longest answer to a button press, in characters (Telegram's limit).
+pub const ANSWER_MAX_CHARS: usize = 200;
+
+/// The most buttons under one message (Telegram's limit for an inline keyboard).
+pub const KEYBOARD_MAX_BUTTONS: usize = 100;
 
 /// The longest failure reason kept on an outbox item, in characters.
 const REASON_MAX_CHARS: usize = 1000;
 
-/// What [`Tx::inbox_put`] did with an update.
+/// What [`System::inbox_put`](crate::system::System::inbox_put) did with an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxPut {
     /// The update was new and is now committed, pending.
@@ -79,42 +87,49 @@ fn pending_count_up_to(view: &impl View, org: OrgId, cap: u64) -> Result<u64> {
     Ok(count)
 }
 
-/// Checks a Bot API method name: 1-64 ASCII letters and digits (`sendMessage`).
-fn check_method(method: &str) -> Result<()> {
-    if method.is_empty() || method.len() > 64 || !method.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
-        return Err(Error::invalid(
-            "method",
-            format!("{method:?} is not a Bot API method name like sendMessage"),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks bot call parameters: a JSON object without `chat_id` (the recipient gives it), at
-/// most [`BOT_CALL_PARAMS_MAX`] bytes.
-fn check_params(params: &str) -> Result<()> {
-    if params.len() > BOT_CALL_PARAMS_MAX {
-        return Err(Error::invalid(
-            "params",
-            format!(
-                "the parameters are {} bytes, over the limit of {BOT_CALL_PARAMS_MAX}",
-                params.len()
-            ),
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_str(params)
-        .map_err(|error| Error::invalid("params", format!("not JSON: {error}")))?;
-    let Some(object) = value.as_object() else {
-        return Err(Error::invalid("params", "must be a JSON object"));
+/// Checks a bot reply against Telegram's limits (Bot API: a message's text is 1-4096
+/// characters, a callback answer's at most 200, `callback_data` 1-64 bytes, at most 100
+/// buttons), so that a reply the outbox would have Telegram refuse is refused here instead.
+pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
+    let text_ok = |text: &str| !text.trim().is_empty() && text.chars().count() <= TEXT_MAX_CHARS;
+    let keyboard_ok = |keyboard: &Option<Keyboard>| {
+        keyboard.as_ref().is_none_or(|keyboard| {
+            keyboard.buttons().count() <= KEYBOARD_MAX_BUTTONS
+                && keyboard.buttons().all(|button| {
+                    !button.text.trim().is_empty()
+                        && match &button.press {
+                            ButtonPress::Callback(data) => !data.is_empty() && data.len() <= 64,
+                            ButtonPress::Url(url) => {
+                                url.len() <= 2048
+                                    && (url.starts_with("https://")
+                                        || url.starts_with("http://")
+                                        || url.starts_with("tg://"))
+                            }
+                        }
+                })
+        })
     };
-    if object.contains_key("chat_id") {
-        return Err(Error::invalid(
-            "params",
-            "must not contain chat_id; the chat is the call's recipient",
-        ));
+    let ok = match reply {
+        BotReply::Text { text, keyboard } | BotReply::Edit { text, keyboard, .. } => {
+            text_ok(text) && keyboard_ok(keyboard)
+        }
+        BotReply::RemoveButtons { .. } => true,
+        BotReply::AnswerPress { query_id, text, .. } => {
+            !query_id.is_empty()
+                && query_id.len() <= 256
+                && text
+                    .as_deref()
+                    .is_none_or(|text| text.chars().count() <= ANSWER_MAX_CHARS)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "reply",
+            "a bot reply needs 1-4096 characters of text (200 for a button's answer), at most 100 buttons, callback data of 1-64 bytes and web links",
+        ))
     }
-    Ok(())
 }
 
 /// Ends an attempt at a pending outbox item: takes it off the due index (a retry puts it back
@@ -135,7 +150,7 @@ fn cut(text: &str, max: usize) -> String {
 impl Tx<'_> {
     /// Commits a Telegram update to the inbox before it is acknowledged. A repeated
     /// `update_id` (pending, already processed, or processed and since pruned by
-    /// [`Tx::prune_inbox`] within the last [`super::retention::REDELIVERY_WINDOW_MS`]) is
+    /// [`System::prune_inbox`](crate::system::System::prune_inbox) within the last [`super::retention::REDELIVERY_WINDOW_MS`]) is
     /// recognised and nothing is written.
     ///
     /// `capacity` is the most pending updates the organization may hold ([`INBOX_CAPACITY`]
@@ -145,7 +160,7 @@ impl Tx<'_> {
     /// # Errors
     /// Busy when the inbox is full; invalid input on `payload` (over 1 MiB); not found for an
     /// unknown organization.
-    pub fn inbox_put(
+    pub(crate) fn inbox_put(
         &mut self,
         org: OrgId,
         update_id: u64,
@@ -193,7 +208,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Not found (`update N not found`); conflict `update N was already processed`.
-    pub fn finish_update(&mut self, org: OrgId, update_id: u64) -> Result<()> {
+    pub(crate) fn finish_update(&mut self, org: OrgId, update_id: u64) -> Result<()> {
         let key = inbox_key(org, update_id);
         let mut item: InboxItem = self
             .get(tables::INBOX, &key)?
@@ -214,7 +229,12 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Invalid input on `dialogue` when the state is too large.
-    pub fn set_dialogue(&mut self, org: OrgId, chat: ChatId, state: Option<Vec<u8>>) -> Result<()> {
+    pub(crate) fn set_dialogue(
+        &mut self,
+        org: OrgId,
+        chat: ChatId,
+        state: Option<Vec<u8>>,
+    ) -> Result<()> {
         let key = Key::org(org).i64(chat.0);
         match state {
             Some(state) => {
@@ -233,36 +253,14 @@ impl Tx<'_> {
         }
     }
 
-    /// Queues a Bot API call to a chat (a reply, an edited keyboard), delivered after commit.
-    /// No audit entry: the update that caused it is the record.
-    ///
-    /// Rules: `method` is 1-64 ASCII letters and digits; `params_json` is a JSON object
-    /// without `chat_id`, at most 64 KiB; `media`, when given, is stored.
+    /// Queues the bot's reply to a chat, delivered after commit. No audit entry: the update
+    /// that caused it is the record.
     ///
     /// # Errors
-    /// Invalid input on `method` or `params`; not found for unknown media.
-    pub fn bot_call(
-        &mut self,
-        org: OrgId,
-        chat: ChatId,
-        method: &str,
-        params_json: String,
-        media: Option<MediaHash>,
-    ) -> Result<OutboxId> {
-        check_method(method)?;
-        check_params(&params_json)?;
-        if let Some(media) = media {
-            super::media::media_in(self, org, media)?;
-        }
-        self.enqueue(
-            org,
-            Recipient::Chat(chat),
-            OutboxPayload::BotCall {
-                method: method.to_string(),
-                params: params_json,
-                media,
-            },
-        )
+    /// Invalid input on `reply` when it breaks one of Telegram's limits (see [`check_reply`]).
+    pub(crate) fn reply(&mut self, org: OrgId, chat: ChatId, reply: BotReply) -> Result<OutboxId> {
+        check_reply(&reply)?;
+        self.enqueue(org, Recipient::Chat(chat), OutboxPayload::Reply(reply))
     }
 
     /// Records that an outbox item was delivered (with Telegram's `message_id` when the method
@@ -271,7 +269,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Not found; conflict when the item already failed.
-    pub fn outbox_delivered(
+    pub(crate) fn outbox_delivered(
         &mut self,
         org: OrgId,
         id: OutboxId,
@@ -304,7 +302,7 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Not found; conflict when the item is no longer pending.
-    pub fn outbox_retry(
+    pub(crate) fn outbox_retry(
         &mut self,
         org: OrgId,
         id: OutboxId,
@@ -326,19 +324,19 @@ impl Tx<'_> {
         Ok(item)
     }
 
-    /// Gives an outbox item up (a 400, a 403, no chat to send to). When
-    /// `recipient_unreachable` (Telegram answered 403: the bot was blocked) and the recipient
-    /// is a customer, the customer is marked unreachable, so no more sends are attempted (SPEC
-    /// section 3). A chat message is marked failed. Idempotent: a second call changes nothing.
+    /// Gives an outbox item up. When the recipient blocked the bot
+    /// ([`DeliveryFailure::Blocked`]: Telegram answered 403), the customer behind the item is
+    /// marked unreachable, whether it was addressed to them or to their private chat, so no
+    /// more sends are attempted until they write again (SPEC section 3). A chat message is
+    /// marked failed. Idempotent: a second call changes nothing.
     ///
     /// # Errors
     /// Not found; conflict when the item was already delivered.
-    pub fn outbox_failed(
+    pub(crate) fn outbox_failed(
         &mut self,
         org: OrgId,
         id: OutboxId,
-        reason: &str,
-        recipient_unreachable: bool,
+        failure: &DeliveryFailure,
     ) -> Result<()> {
         let mut item = load_outbox(self, org, id)?;
         match item.state {
@@ -352,7 +350,7 @@ impl Tx<'_> {
         }
         end_attempt(self, org, id, &mut item)?;
         item.state = OutboxState::Failed {
-            reason: cut(reason.trim(), REASON_MAX_CHARS),
+            reason: cut(failure.reason().trim(), REASON_MAX_CHARS),
         };
         self.put(tables::OUTBOX, &outbox_key(org, id), &item)?;
         if let Some(message) = item.payload.message()
@@ -360,21 +358,23 @@ impl Tx<'_> {
         {
             self.mark_message_failed(org, message)?;
         }
-        if recipient_unreachable
-            && let Recipient::Customer(customer) = item.recipient
-            && self.exists(tables::CUSTOMERS, &Key::org(org).u64(customer.0))?
-        {
-            self.set_customer_reachable(org, customer, false)?;
+        if matches!(failure, DeliveryFailure::Blocked { .. }) {
+            let customer = match item.recipient {
+                Recipient::Customer(customer) => Some(customer),
+                // A private chat's id is its user's id (Bot API, `Chat.id`).
+                Recipient::Chat(chat) if !chat.is_group() => {
+                    customer_by_telegram_in(&*self, org, TelegramUserId(chat.0))?
+                        .map(|customer| customer.id)
+                }
+                _ => None,
+            };
+            if let Some(customer) = customer
+                && self.exists(tables::CUSTOMERS, &Key::org(org).u64(customer.0))?
+            {
+                self.set_customer_reachable(org, customer, false)?;
+            }
         }
         Ok(())
-    }
-
-    /// See [`outbox_resolve_chat_in`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn outbox_resolve_chat(&self, org: OrgId, recipient: Recipient) -> Result<Option<ChatId>> {
-        outbox_resolve_chat_in(self, org, recipient)
     }
 }
 
@@ -382,7 +382,7 @@ impl Tx<'_> {
 ///
 /// # Errors
 /// Storage only.
-pub fn dialogue_in(view: &impl View, org: OrgId, chat: ChatId) -> Result<Option<Vec<u8>>> {
+pub(crate) fn dialogue_in(view: &impl View, org: OrgId, chat: ChatId) -> Result<Option<Vec<u8>>> {
     view.get_raw(
         tables::DIALOGUES,
         Key::org(org).i64(chat.0).as_slice(),
@@ -394,7 +394,11 @@ pub fn dialogue_in(view: &impl View, org: OrgId, chat: ChatId) -> Result<Option<
 ///
 /// # Errors
 /// Storage, also when a pending entry has no inbox record.
-pub fn pending_updates_in(view: &impl View, org: OrgId, limit: usize) -> Result<Vec<InboxItem>> {
+pub(crate) fn pending_updates_in(
+    view: &impl View,
+    org: OrgId,
+    limit: usize,
+) -> Result<Vec<InboxItem>> {
     let keys = view.keys_with_prefix(tables::INBOX_PENDING, &Key::org(org), None, false, limit)?;
     let mut items = Vec::with_capacity(keys.len());
     for key in keys {
@@ -411,12 +415,12 @@ pub fn pending_updates_in(view: &impl View, org: OrgId, limit: usize) -> Result<
 }
 
 /// The highest `update_id` the organization's inbox has seen (pending, done, or pruned by
-/// [`Tx::prune_inbox`]), if any. The sandbox emulator continues numbering after it, so a
+/// [`System::prune_inbox`](crate::system::System::prune_inbox)), if any. The sandbox emulator continues numbering after it, so a
 /// restarted emulator's updates are never mistaken for repeats.
 ///
 /// # Errors
 /// Storage only.
-pub fn inbox_last_update_id_in(view: &impl View, org: OrgId) -> Result<Option<u64>> {
+pub(crate) fn inbox_last_update_id_in(view: &impl View, org: OrgId) -> Result<Option<u64>> {
     let keys = view.keys_with_prefix(tables::INBOX, &Key::org(org), None, true, 1)?;
     let stored = keys.first().map(|key| keys::tail_u64(key));
     let pruned = super::retention::pruned_mark_in(view, org)?.map(|mark| mark.update_id);
@@ -428,7 +432,7 @@ pub fn inbox_last_update_id_in(view: &impl View, org: OrgId) -> Result<Option<u6
 ///
 /// # Errors
 /// Storage only.
-pub fn customer_by_telegram_in(
+pub(crate) fn customer_by_telegram_in(
     view: &impl View,
     org: OrgId,
     telegram_id: TelegramUserId,
@@ -440,7 +444,7 @@ pub fn customer_by_telegram_in(
 ///
 /// # Errors
 /// Storage only.
-pub fn user_by_telegram_in(
+pub(crate) fn user_by_telegram_in(
     view: &impl View,
     org: OrgId,
     telegram_id: TelegramUserId,
@@ -459,21 +463,39 @@ pub fn user_by_telegram_in(
 ///
 /// # Errors
 /// Not found.
-pub fn inbox_item_in(view: &impl View, org: OrgId, update_id: u64) -> Result<InboxItem> {
+pub(crate) fn inbox_item_in(view: &impl View, org: OrgId, update_id: u64) -> Result<InboxItem> {
     view.get(tables::INBOX, &inbox_key(org, update_id))?
         .ok_or_else(|| Error::not_found("update", update_id))
 }
 
+/// An outbox item due for delivery, with what the adapter needs to deliver it: the chat it
+/// goes to and the recipient's language (for notifications rendered at delivery).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueItem {
+    /// The organization it belongs to.
+    pub org: OrgId,
+    /// The item.
+    pub item: OutboxItem,
+    /// Where it goes; `None` when it cannot be delivered (report
+    /// [`DeliveryFailure::NoChat`]).
+    pub chat: Option<ChatId>,
+    /// The recipient's language: a customer's or staff user's own, else the organization's.
+    pub language: Language,
+    /// The organization's currency code.
+    pub currency: String,
+}
+
 /// Outbox items due by `now` across every organization, earliest due first (then by
-/// organization and id), at most `limit`. One index scan and `limit` record reads.
+/// organization and id), at most `limit`, each with its chat and its recipient's language.
+/// One index scan, `limit` record reads, and a read of each recipient.
 ///
 /// # Errors
 /// Storage, also when a due entry has no outbox record.
-pub fn due_outbox_in(
+pub(crate) fn due_outbox_in(
     view: &impl View,
     now: Timestamp,
     limit: usize,
-) -> Result<Vec<(OrgId, OutboxItem)>> {
+) -> Result<Vec<DueItem>> {
     let mut due: Vec<Vec<u8>> = Vec::new();
     if limit == 0 {
         return Ok(Vec::new());
@@ -488,6 +510,8 @@ pub fn due_outbox_in(
             Ok(due.len() < limit)
         },
     )?;
+    let mut settings: std::collections::HashMap<OrgId, (Language, String)> =
+        std::collections::HashMap::new();
     let mut items = Vec::with_capacity(due.len());
     for key in due {
         let org = OrgId(keys::read_u64(&key, 8));
@@ -495,35 +519,65 @@ pub fn due_outbox_in(
         let item = view
             .get::<OutboxItem>(tables::OUTBOX, &outbox_key(org, id))?
             .ok_or_else(|| crate::store::dangling("outbox_due", &key))?;
-        items.push((org, item));
+        let (locale, currency) = match settings.get(&org) {
+            Some(found) => found.clone(),
+            None => {
+                let organization = load_org(view, org)?;
+                let found = (organization.settings.locale, organization.settings.currency);
+                settings.insert(org, found.clone());
+                found
+            }
+        };
+        let (chat, language) = resolve_recipient(view, org, item.recipient)?;
+        items.push(DueItem {
+            org,
+            item,
+            chat,
+            language: language.unwrap_or(locale),
+            currency,
+        });
     }
     Ok(items)
 }
 
-/// The Telegram chat an outbox item goes to: a customer's private chat unless they are
-/// unreachable (blocked the bot) or have no Telegram account; a staff user's linked account
-/// unless they are disabled or not linked; a chat itself. `None` means the item cannot be
-/// delivered and should be failed.
-///
-/// # Errors
-/// Storage only (an unknown customer or user resolves to `None`).
-pub fn outbox_resolve_chat_in(
+/// The chat an outbox item goes to, and its recipient's own language when known: a
+/// customer's private chat unless they are unreachable (blocked the bot) or have no Telegram
+/// account; a staff user's linked account unless they are disabled or not linked; a chat
+/// itself. No chat means the item cannot be delivered. An unknown customer or user resolves
+/// to neither.
+fn resolve_recipient(
     view: &impl View,
     org: OrgId,
     recipient: Recipient,
-) -> Result<Option<ChatId>> {
+) -> Result<(Option<ChatId>, Option<Language>)> {
     Ok(match recipient {
-        Recipient::Chat(chat) => Some(chat),
+        Recipient::Chat(chat) => {
+            let language = if chat.is_group() {
+                None
+            } else {
+                customer_by_telegram_in(view, org, TelegramUserId(chat.0))?
+                    .map(|customer| customer.language)
+            };
+            (Some(chat), language)
+        }
         Recipient::Customer(customer) => match load_customer(view, org, customer) {
-            Ok(customer) if !customer.unreachable => customer.telegram_id.map(ChatId::from),
-            Ok(_) => None,
-            Err(error) if error.kind() == crate::ErrorKind::NotFound => None,
+            Ok(customer) => (
+                (!customer.unreachable)
+                    .then_some(customer.telegram_id.map(ChatId::from))
+                    .flatten(),
+                Some(customer.language),
+            ),
+            Err(error) if error.kind() == crate::ErrorKind::NotFound => (None, None),
             Err(error) => return Err(error),
         },
         Recipient::Staff(user) => match load_user(view, org, user) {
-            Ok(user) if user.status == UserStatus::Active => user.telegram_id.map(ChatId::from),
-            Ok(_) => None,
-            Err(error) if error.kind() == crate::ErrorKind::NotFound => None,
+            Ok(user) => (
+                (user.status == UserStatus::Active)
+                    .then_some(user.telegram_id.map(ChatId::from))
+                    .flatten(),
+                Some(user.language),
+            ),
+            Err(error) if error.kind() == crate::ErrorKind::NotFound => (None, None),
             Err(error) => return Err(error),
         },
     })
@@ -533,7 +587,7 @@ pub fn outbox_resolve_chat_in(
 ///
 /// # Errors
 /// Not found.
-pub fn outbox_item_in(view: &impl View, org: OrgId, id: OutboxId) -> Result<OutboxItem> {
+pub(crate) fn outbox_item_in(view: &impl View, org: OrgId, id: OutboxId) -> Result<OutboxItem> {
     load_outbox(view, org, id)
 }
 
@@ -541,7 +595,7 @@ pub fn outbox_item_in(view: &impl View, org: OrgId, id: OutboxId) -> Result<Outb
 ///
 /// # Errors
 /// Storage only.
-pub fn outbox_depth_in(view: &impl View) -> Result<u64> {
+pub(crate) fn outbox_depth_in(view: &impl View) -> Result<u64> {
     view.table_len(tables::OUTBOX_DUE)
 }
 
@@ -549,7 +603,7 @@ pub fn outbox_depth_in(view: &impl View) -> Result<u64> {
 ///
 /// # Errors
 /// Storage only.
-pub fn inbox_depth_in(view: &impl View) -> Result<u64> {
+pub(crate) fn inbox_depth_in(view: &impl View) -> Result<u64> {
     view.table_len(tables::INBOX_PENDING)
 }
 
@@ -557,184 +611,20 @@ pub fn inbox_depth_in(view: &impl View) -> Result<u64> {
 ///
 /// # Errors
 /// Not found.
-pub fn outbox_message_in(view: &impl View, org: OrgId, message: MessageId) -> Result<Message> {
+pub(crate) fn outbox_message_in(
+    view: &impl View,
+    org: OrgId,
+    message: MessageId,
+) -> Result<Message> {
     load_message(view, org, message)
-}
-
-impl Crm {
-    /// See [`Tx::inbox_put`]. Blocks until the update is durable, so the caller may then
-    /// acknowledge it to Telegram.
-    ///
-    /// # Errors
-    /// See [`Tx::inbox_put`].
-    pub fn inbox_put(
-        &self,
-        org: OrgId,
-        update_id: u64,
-        payload: String,
-        capacity: u64,
-    ) -> Result<InboxPut> {
-        self.write(move |tx| tx.inbox_put(org, update_id, payload, capacity))
-    }
-
-    /// See [`Tx::finish_update`]. The bot normally calls the `Tx` method inside the
-    /// transaction of the update's effects; this wrapper is for updates without effects.
-    ///
-    /// # Errors
-    /// See [`Tx::finish_update`].
-    pub fn finish_update(&self, org: OrgId, update_id: u64) -> Result<()> {
-        self.write(move |tx| tx.finish_update(org, update_id))
-    }
-
-    /// See [`pending_updates_in`].
-    ///
-    /// # Errors
-    /// See [`pending_updates_in`].
-    pub fn pending_updates(&self, org: OrgId, limit: usize) -> Result<Vec<InboxItem>> {
-        self.read(|view| pending_updates_in(view, org, limit))
-    }
-
-    /// See [`inbox_last_update_id_in`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn inbox_last_update_id(&self, org: OrgId) -> Result<Option<u64>> {
-        self.read(|view| inbox_last_update_id_in(view, org))
-    }
-
-    /// See [`inbox_item_in`].
-    ///
-    /// # Errors
-    /// Not found.
-    pub fn inbox_item(&self, org: OrgId, update_id: u64) -> Result<InboxItem> {
-        self.read(|view| inbox_item_in(view, org, update_id))
-    }
-
-    /// See [`Tx::set_dialogue`].
-    ///
-    /// # Errors
-    /// See [`Tx::set_dialogue`].
-    pub fn set_dialogue(&self, org: OrgId, chat: ChatId, state: Option<Vec<u8>>) -> Result<()> {
-        self.write(move |tx| tx.set_dialogue(org, chat, state))
-    }
-
-    /// See [`dialogue_in`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn dialogue(&self, org: OrgId, chat: ChatId) -> Result<Option<Vec<u8>>> {
-        self.read(|view| dialogue_in(view, org, chat))
-    }
-
-    /// See [`Tx::bot_call`].
-    ///
-    /// # Errors
-    /// See [`Tx::bot_call`].
-    pub fn bot_call(
-        &self,
-        org: OrgId,
-        chat: ChatId,
-        method: &str,
-        params_json: String,
-        media: Option<MediaHash>,
-    ) -> Result<OutboxId> {
-        let method = method.to_string();
-        self.write(move |tx| tx.bot_call(org, chat, &method, params_json, media))
-    }
-
-    /// See [`due_outbox_in`].
-    ///
-    /// # Errors
-    /// See [`due_outbox_in`].
-    pub fn due_outbox(&self, now: Timestamp, limit: usize) -> Result<Vec<(OrgId, OutboxItem)>> {
-        self.read(|view| due_outbox_in(view, now, limit))
-    }
-
-    /// See [`Tx::outbox_delivered`].
-    ///
-    /// # Errors
-    /// See [`Tx::outbox_delivered`].
-    pub fn outbox_delivered(
-        &self,
-        org: OrgId,
-        id: OutboxId,
-        telegram_message_id: Option<i64>,
-    ) -> Result<()> {
-        self.write(move |tx| tx.outbox_delivered(org, id, telegram_message_id))
-    }
-
-    /// See [`Tx::outbox_retry`].
-    ///
-    /// # Errors
-    /// See [`Tx::outbox_retry`].
-    pub fn outbox_retry(
-        &self,
-        org: OrgId,
-        id: OutboxId,
-        next_attempt_at: Timestamp,
-    ) -> Result<OutboxItem> {
-        self.write(move |tx| tx.outbox_retry(org, id, next_attempt_at))
-    }
-
-    /// See [`Tx::outbox_failed`].
-    ///
-    /// # Errors
-    /// See [`Tx::outbox_failed`].
-    pub fn outbox_failed(
-        &self,
-        org: OrgId,
-        id: OutboxId,
-        reason: &str,
-        recipient_unreachable: bool,
-    ) -> Result<()> {
-        let reason = reason.to_string();
-        self.write(move |tx| tx.outbox_failed(org, id, &reason, recipient_unreachable))
-    }
-
-    /// See [`outbox_resolve_chat_in`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn outbox_resolve_chat(&self, org: OrgId, recipient: Recipient) -> Result<Option<ChatId>> {
-        self.read(|view| outbox_resolve_chat_in(view, org, recipient))
-    }
-
-    /// See [`outbox_item_in`].
-    ///
-    /// # Errors
-    /// Not found.
-    pub fn outbox_item(&self, org: OrgId, id: OutboxId) -> Result<OutboxItem> {
-        self.read(|view| outbox_item_in(view, org, id))
-    }
-
-    /// See [`outbox_message_in`].
-    ///
-    /// # Errors
-    /// Not found.
-    pub fn outbox_message(&self, org: OrgId, message: MessageId) -> Result<Message> {
-        self.read(|view| outbox_message_in(view, org, message))
-    }
-
-    /// See [`outbox_depth_in`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn outbox_depth(&self) -> Result<u64> {
-        self.read(outbox_depth_in)
-    }
-
-    /// See [`inbox_depth_in`].
-    ///
-    /// # Errors
-    /// Storage only.
-    pub fn inbox_depth(&self) -> Result<u64> {
-        self.read(inbox_depth_in)
-    }
 }
 
 /// Every outbox item of `org`, oldest first, whatever its state (the outbox monitor and
 /// tests).
-pub fn outbox_items_in(view: &impl View, org: OrgId) -> Result<Vec<crate::model::OutboxItem>> {
+pub(crate) fn outbox_items_in(
+    view: &impl View,
+    org: OrgId,
+) -> Result<Vec<crate::model::OutboxItem>> {
     let mut items = Vec::new();
     view.for_each_prefix(tables::OUTBOX, &Key::org(org), |_, value| {
         items.push(crate::store::codec::decode(value)?);

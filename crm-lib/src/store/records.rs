@@ -34,6 +34,7 @@ macro_rules! record {
             visitor.visit::<Marker>();
             visitor.visit::<Customer>();
             visitor.visit::<AuditEntry>();
+            visitor.visit::<OutboxItem>();
         }
     };
 }
@@ -45,7 +46,6 @@ record! {
     Message => 1, "message";
     Media => 1, "media";
     Change => 1, "change";
-    OutboxItem => 1, "outbox";
     InboxItem => 1, "inbox";
     LinkCode => 1, "link code";
     PaymentMethod => 1, "payment method";
@@ -379,6 +379,263 @@ impl Record for AuditEntry {
         }
     }
 }
+
+/// A notification of outbox record version 1: a stage change named the stage in English and
+/// Russian.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum EventV1 {
+    OrderCreated {
+        order: OrderId,
+        title: String,
+        customer_name: String,
+        budget: Option<Money>,
+    },
+    OrderApproved {
+        order: OrderId,
+        title: String,
+    },
+    OrderRejected {
+        order: OrderId,
+        title: String,
+        reason: String,
+    },
+    BidPlaced {
+        order: OrderId,
+        title: String,
+        bidder: String,
+        price: Money,
+        currency: String,
+    },
+    OrderAssigned {
+        order: OrderId,
+        title: String,
+        assignee: String,
+        to_assignee: bool,
+    },
+    StageChanged {
+        order: OrderId,
+        title: String,
+        stage: StageId,
+        stage_en: String,
+        stage_ru: String,
+    },
+    PaymentInfo {
+        order: OrderId,
+        title: String,
+        method: String,
+        amount: Money,
+        currency: String,
+        details: String,
+        message: MessageId,
+    },
+    StaffLinked {
+        display_name: String,
+    },
+}
+
+impl From<EventV1> for Event {
+    fn from(old: EventV1) -> Self {
+        match old {
+            EventV1::OrderCreated {
+                order,
+                title,
+                customer_name,
+                budget,
+            } => Event::OrderCreated {
+                order,
+                title,
+                customer_name,
+                budget,
+            },
+            EventV1::OrderApproved { order, title } => Event::OrderApproved { order, title },
+            EventV1::OrderRejected {
+                order,
+                title,
+                reason,
+            } => Event::OrderRejected {
+                order,
+                title,
+                reason,
+            },
+            EventV1::BidPlaced {
+                order,
+                title,
+                bidder,
+                price,
+                currency,
+            } => Event::BidPlaced {
+                order,
+                title,
+                bidder,
+                price,
+                currency,
+            },
+            EventV1::OrderAssigned {
+                order,
+                title,
+                assignee,
+                to_assignee,
+            } => Event::OrderAssigned {
+                order,
+                title,
+                assignee,
+                to_assignee,
+            },
+            EventV1::StageChanged {
+                order,
+                title,
+                stage,
+                stage_en,
+                stage_ru,
+            } => Event::StageChanged {
+                order,
+                title,
+                stage,
+                stage_name: Localized::default()
+                    .with(Language::EN, stage_en)
+                    .with(Language::RU, stage_ru),
+            },
+            EventV1::PaymentInfo {
+                order,
+                title,
+                method,
+                amount,
+                currency,
+                details,
+                message,
+            } => Event::PaymentInfo {
+                order,
+                title,
+                method,
+                amount,
+                currency,
+                details,
+                message,
+            },
+            EventV1::StaffLinked { display_name } => Event::StaffLinked { display_name },
+        }
+    }
+}
+
+/// An outbox payload of record version 1: the bot's replies were Bot API calls by method name
+/// with JSON parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum OutboxPayloadV1 {
+    Notify(EventV1),
+    ChatMessage(MessageId),
+    BotCall {
+        method: String,
+        params: String,
+        media: Option<MediaHash>,
+    },
+}
+
+/// An outbox item of record version 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OutboxItemV1 {
+    id: OutboxId,
+    recipient: Recipient,
+    payload: OutboxPayloadV1,
+    attempts: u32,
+    next_attempt_at: Timestamp,
+    state: OutboxState,
+    created_at: Timestamp,
+}
+
+/// The typed reply a version-1 bot call meant: the four methods the bot used. Anything else
+/// (which this program never wrote) is `None`.
+fn reply_of_bot_call(method: &str, params: &str) -> Option<BotReply> {
+    let params: serde_json::Value = serde_json::from_str(params).ok()?;
+    let text = |key: &str| params.get(key).and_then(serde_json::Value::as_str);
+    let message_id = || params.get("message_id").and_then(serde_json::Value::as_i64);
+    let keyboard = || {
+        let rows = params
+            .pointer("/reply_markup/inline_keyboard")?
+            .as_array()?;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .map(|buttons| {
+                        buttons
+                            .iter()
+                            .filter_map(|button| {
+                                let label = button.get("text")?.as_str()?;
+                                if let Some(data) = button.get("callback_data") {
+                                    Some(Button::callback(label, data.as_str()?))
+                                } else {
+                                    Some(Button::url(label, button.get("url")?.as_str()?))
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        Some(Keyboard::new(rows))
+    };
+    Some(match method {
+        "sendMessage" => BotReply::Text {
+            text: text("text")?.to_string(),
+            keyboard: keyboard(),
+        },
+        "editMessageText" => BotReply::Edit {
+            message_id: message_id()?,
+            text: text("text")?.to_string(),
+            keyboard: keyboard(),
+        },
+        "editMessageReplyMarkup" => BotReply::RemoveButtons {
+            message_id: message_id()?,
+        },
+        "answerCallbackQuery" => BotReply::AnswerPress {
+            query_id: text("callback_query_id")?.to_string(),
+            text: text("text").map(str::to_string),
+            alert: params
+                .get("show_alert")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+        },
+        _ => return None,
+    })
+}
+
+impl From<OutboxItemV1> for OutboxItem {
+    fn from(old: OutboxItemV1) -> Self {
+        let mut state = old.state;
+        let payload = match old.payload {
+            OutboxPayloadV1::Notify(event) => OutboxPayload::Notify(event.into()),
+            OutboxPayloadV1::ChatMessage(message) => OutboxPayload::ChatMessage(message),
+            OutboxPayloadV1::BotCall { method, params, .. } => {
+                match reply_of_bot_call(&method, &params) {
+                    Some(reply) => OutboxPayload::Reply(reply),
+                    None => {
+                        // Never written by this program; given up rather than guessed.
+                        if state == OutboxState::Pending {
+                            state = OutboxState::Failed {
+                                reason: format!("a bot call {method:?} of an older version"),
+                            };
+                        }
+                        OutboxPayload::Reply(BotReply::Text {
+                            text: String::new(),
+                            keyboard: None,
+                        })
+                    }
+                }
+            }
+        };
+        OutboxItem {
+            id: old.id,
+            recipient: old.recipient,
+            payload,
+            attempts: old.attempts,
+            next_attempt_at: old.next_attempt_at,
+            state,
+            created_at: old.created_at,
+        }
+    }
+}
+
+versioned!(OutboxItem, "outbox", 2, { 1 => OutboxItemV1 });
 
 #[cfg(test)]
 mod tests {

@@ -332,7 +332,10 @@ mod tests {
 
     use super::*;
     use crate::model::{Actor, Attachment, BuiltinRole, MediaKind};
-    use crate::services::{chat::InboundMessage, orders::NewOrder};
+    use crate::services::{
+        chat::{InboundMessage, OrderChoice},
+        orders::NewOrder,
+    };
     use crate::store::ViewExt;
     use crate::{Crm, ErrorKind};
 
@@ -342,10 +345,12 @@ mod tests {
         let path = dir.path().join("crm.redb");
         let crm = Crm::open(&path).unwrap();
         let org = crm
+            .system()
             .create_organization("studio", "Acme", "acme")
             .unwrap()
             .id;
         let customer = crm
+            .system()
             .upsert_telegram_customer(
                 org,
                 crate::customers::TelegramProfile {
@@ -360,16 +365,18 @@ mod tests {
             .id;
         let alice = Actor::customer(org, customer);
         let sent = crm
+            .system()
             .store_media(org, b"sent in the chat".to_vec(), "image/png".into())
             .unwrap();
         let sketch = crm
+            .system()
             .store_media(org, b"attached to the order".to_vec(), "image/png".into())
             .unwrap();
         crm.post_inbound(
             &alice,
             InboundMessage {
                 customer,
-                order: None,
+                about: OrderChoice::None,
                 text: String::new(),
                 attachments: vec![Attachment {
                     media: sent.hash,
@@ -414,7 +421,7 @@ mod tests {
 
         let crm = Crm::open(&path).unwrap();
         assert_eq!(crm.migrated_from(), Some(2));
-        let report = crm.verify().unwrap();
+        let report = crm.system().verify().unwrap();
         assert!(report.is_clean(), "{:#?}", report.problems);
         assert!(crm.visible_media(&alice, sent.hash).is_ok());
         assert!(crm.visible_media(&alice, sketch.hash).is_ok());
@@ -427,10 +434,12 @@ mod tests {
         let path = dir.path().join("crm.redb");
         let crm = Crm::open(&path).unwrap();
         let studio = crm
+            .system()
             .create_organization("studio", "Acme", "acme")
             .unwrap()
             .id;
         let service = crm
+            .system()
             .create_organization("service", "Fix-it", "fixit")
             .unwrap()
             .id;
@@ -473,6 +482,7 @@ mod tests {
         let crm = Crm::open(&path).unwrap();
         assert_eq!(crm.migrated_from(), Some(3));
         let delivered = crm
+            .system()
             .organization(studio)
             .unwrap()
             .pipeline
@@ -481,6 +491,7 @@ mod tests {
             .unwrap();
         assert!(!delivered.payment_allowed, "{delivered:?}");
         let payable: Vec<String> = crm
+            .system()
             .organization(studio)
             .unwrap()
             .pipeline
@@ -491,6 +502,7 @@ mod tests {
             .collect();
         assert_eq!(payable, ["in_progress", "testing", "completed"]);
         let completed = crm
+            .system()
             .organization(service)
             .unwrap()
             .pipeline
@@ -503,7 +515,7 @@ mod tests {
         );
         for org in [studio, service] {
             let manager = crm
-                .roles(org)
+                .roles(&crate::model::Actor::system(org))
                 .unwrap()
                 .into_iter()
                 .find(|role| role.builtin == Some(BuiltinRole::Manager))
@@ -515,7 +527,7 @@ mod tests {
                     .contains(crate::model::Permission::ManageBilling)
             );
         }
-        let report = crm.verify().unwrap();
+        let report = crm.system().verify().unwrap();
         assert!(report.is_clean(), "{:#?}", report.problems);
     }
 }

@@ -11,7 +11,6 @@ use crm_lib::{
     import::{ImportError, ImportReport},
     model::{Actor, Customer, OrgId, Organization, Origin, OutboxState, TelegramUserId},
     orders::{NewOrder, OrderFilter},
-    telegram::outbox_items_in,
 };
 
 use crate::support::{World, password, profile};
@@ -26,6 +25,7 @@ fn fresh(template: &str) -> (tempfile::TempDir, Crm, Organization) {
     let dir = tempfile::tempdir().unwrap();
     let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
     let org = crm
+        .system()
         .create_organization(template, "Demo Studio", "demo")
         .unwrap();
     (dir, crm, org)
@@ -44,7 +44,7 @@ fn import_orders(crm: &Crm, org: OrgId, name: &str) -> Result<ImportReport, Impo
 #[test]
 fn verify_is_clean_after_the_demo_loads_and_the_demo_loads_only_once() {
     let (_dir, crm, org) = fresh("studio");
-    let report = crm.load_demo(org.id).unwrap();
+    let report = crm.system().load_demo(org.id).unwrap();
     assert_eq!(report.orders, 200);
     assert_eq!(report.customers, 60);
     assert_eq!(report.staff.len(), 8);
@@ -65,13 +65,13 @@ fn verify_is_clean_after_the_demo_loads_and_the_demo_loads_only_once() {
         .unwrap();
     assert_eq!(delivered.1, 65);
 
-    let verify = crm.verify().unwrap();
+    let verify = crm.system().verify().unwrap();
     assert!(verify.is_clean(), "{:#?}", verify.problems);
     assert!(verify.records > 1000, "{verify:?}");
     assert!(verify.index_entries > 1000, "{verify:?}");
 
     // The demo is history: nothing it queued waits for delivery to Telegram.
-    let outbox = crm.read(|view| outbox_items_in(view, org.id)).unwrap();
+    let outbox = crm.system().outbox_items(org.id).unwrap();
     assert!(!outbox.is_empty());
     assert!(outbox.iter().all(|item| item.state != OutboxState::Pending));
 
@@ -84,16 +84,16 @@ fn verify_is_clean_after_the_demo_loads_and_the_demo_loads_only_once() {
     crm.authenticate(org.id, "anna", anna.password.expose())
         .unwrap();
 
-    let again = crm.load_demo(org.id).unwrap_err();
+    let again = crm.system().load_demo(org.id).unwrap_err();
     assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
 }
 
 #[test]
 fn the_demo_refuses_an_organization_with_another_pipeline() {
     let (_dir, crm, org) = fresh("helpdesk");
-    let error = crm.load_demo(org.id).unwrap_err();
+    let error = crm.system().load_demo(org.id).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
-    assert!(crm.all_orders(org.id).unwrap().is_empty());
+    assert!(crm.system().all_orders(org.id).unwrap().is_empty());
 }
 
 #[test]
@@ -101,7 +101,7 @@ fn stats_count_tables_organizations_and_stages() {
     let world = World::new();
     let customer = world.customer(7_000_000_001, "Alice");
     world.order(&customer, "Landing page", Some("500"));
-    let stats = world.crm.stats().unwrap();
+    let stats = world.crm.system().stats().unwrap();
     assert_eq!(stats.schema_version, Some(SCHEMA_VERSION));
     assert!(stats.file_bytes > 0);
     let org = &stats.organizations[0];
@@ -135,6 +135,7 @@ fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
             let mut written = 0;
             while !stop.load(Ordering::Relaxed) {
                 let customer = crm
+                    .system()
                     .upsert_telegram_customer(org, profile(7_200_000_000 + written, "Busy"))
                     .unwrap();
                 crm.create_order(
@@ -152,11 +153,11 @@ fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
         })
     };
     // Let the writer get going, so the snapshot is taken mid-stream.
-    while world.crm.stats().unwrap().organizations[0].orders < 60 {
+    while world.crm.system().stats().unwrap().organizations[0].orders < 60 {
         std::thread::yield_now();
     }
     let out = world._dir.path().join("crm.backup");
-    let report = world.crm.backup(&out).unwrap();
+    let report = world.crm.system().backup(&out).unwrap();
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
     assert!(written > 0);
@@ -166,22 +167,22 @@ fn a_backup_taken_while_writes_continue_is_complete_and_verifies() {
     let restored = world._dir.path().join("restored.redb");
     let restore = crm_lib::admin::restore(&out, &restored, false).unwrap();
     assert_eq!(restore.records + restore.index_entries, {
-        let report = Crm::open(&restored).unwrap().verify().unwrap();
+        let report = Crm::open(&restored).unwrap().system().verify().unwrap();
         report.records + report.index_entries
     });
     let copy = Crm::open(&restored).unwrap();
-    let verify = copy.verify().unwrap();
+    let verify = copy.system().verify().unwrap();
     assert!(verify.is_clean(), "{:#?}", verify.problems);
-    let copied = copy.stats().unwrap().organizations[0].orders;
+    let copied = copy.system().stats().unwrap().organizations[0].orders;
     assert!(copied >= 60, "the backup holds {copied} orders");
-    assert!(copied <= world.crm.stats().unwrap().organizations[0].orders);
+    assert!(copied <= world.crm.system().stats().unwrap().organizations[0].orders);
     // The copy is consistent: every order's customer is in it.
-    for order in copy.all_orders(world.org.id).unwrap() {
+    for order in copy.system().all_orders(world.org.id).unwrap() {
         copy.customer(&Actor::system(world.org.id), order.customer)
             .unwrap();
     }
 
-    let again = world.crm.backup(&out).unwrap_err();
+    let again = world.crm.system().backup(&out).unwrap_err();
     assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
 }
 
@@ -191,7 +192,7 @@ fn restore_replaces_a_data_file_only_with_a_backup_that_verifies() {
     let customer = world.customer(7_000_000_002, "Bob");
     world.order(&customer, "Parser", None);
     let backup = world._dir.path().join("backup.redb");
-    world.crm.backup(&backup).unwrap();
+    world.crm.system().backup(&backup).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("crm.redb");
@@ -200,8 +201,8 @@ fn restore_replaces_a_data_file_only_with_a_backup_that_verifies() {
     assert_eq!(report.schema_version, SCHEMA_VERSION);
     {
         let restored = Crm::open(&target).unwrap();
-        assert_eq!(restored.all_orders(world.org.id).unwrap().len(), 1);
-        assert!(restored.verify().unwrap().is_clean());
+        assert_eq!(restored.system().all_orders(world.org.id).unwrap().len(), 1);
+        assert!(restored.system().verify().unwrap().is_clean());
     }
 
     let refused = restore(&backup, &target, false).unwrap_err();
@@ -248,7 +249,7 @@ fn importing_the_sample_customers_and_orders_creates_every_row() {
     let orders = import_orders(&crm, org.id, "orders.csv").unwrap();
     assert_eq!((orders.rows, orders.imported), (20, 20));
 
-    let all = crm.all_customers(org.id).unwrap();
+    let all = crm.system().all_customers(org.id).unwrap();
     let smith = all
         .iter()
         .find(|customer| customer.telegram_id == Some(TelegramUserId::new(7_101_000_004)))
@@ -260,7 +261,7 @@ fn importing_the_sample_customers_and_orders_creates_every_row() {
         .unwrap();
     assert_eq!(bob.first_name, "Robert \"Bob\"");
 
-    let imported = crm.all_orders(org.id).unwrap();
+    let imported = crm.system().all_orders(org.id).unwrap();
     let stage = |key: &str| org.pipeline.stage_by_key(key).unwrap().id;
     let delivered = imported
         .iter()
@@ -271,10 +272,10 @@ fn importing_the_sample_customers_and_orders_creates_every_row() {
         .find(|order| order.description.contains('\n'))
         .unwrap();
     assert!(multiline.description.contains("Excel"), "{multiline:?}");
-    assert!(crm.verify().unwrap().is_clean());
+    assert!(crm.system().verify().unwrap().is_clean());
 
     // Imports notify nobody.
-    let outbox = crm.read(|view| outbox_items_in(view, org.id)).unwrap();
+    let outbox = crm.system().outbox_items(org.id).unwrap();
     assert!(outbox.is_empty(), "{outbox:?}");
 
     // A second import of the same customers names the first duplicate and writes nothing.
@@ -285,7 +286,7 @@ fn importing_the_sample_customers_and_orders_creates_every_row() {
         "{error}"
     );
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
-    assert_eq!(crm.all_customers(org.id).unwrap().len(), 25);
+    assert_eq!(crm.system().all_customers(org.id).unwrap().len(), 25);
 }
 
 #[test]
@@ -302,8 +303,8 @@ fn a_bad_customer_row_fails_the_whole_import_naming_its_line_and_column() {
         "{error}"
     );
     assert!(error.to_string().contains("missing '@'"), "{error}");
-    assert!(crm.all_customers(org.id).unwrap().is_empty());
-    assert_eq!(crm.stats().unwrap().organizations[0].customers, 0);
+    assert!(crm.system().all_customers(org.id).unwrap().is_empty());
+    assert_eq!(crm.system().stats().unwrap().organizations[0].customers, 0);
 }
 
 #[test]
@@ -319,7 +320,7 @@ fn a_bad_order_row_fails_the_whole_import_naming_its_line_and_column() {
         "{error}"
     );
     assert!(error.to_string().contains("12,50abc"), "{error}");
-    assert!(crm.all_orders(org.id).unwrap().is_empty());
+    assert!(crm.system().all_orders(org.id).unwrap().is_empty());
 }
 
 #[test]
@@ -380,7 +381,7 @@ fn an_order_import_refuses_unknown_customers_stages_and_the_open_order_limit() {
         (1, "header"),
         "{missing}"
     );
-    assert!(crm.all_orders(org.id).unwrap().is_empty());
+    assert!(crm.system().all_orders(org.id).unwrap().is_empty());
 }
 
 #[test]
@@ -401,7 +402,7 @@ fn exported_customers_import_back_into_another_store_unchanged() {
     import_customers(&crm, org.id, "customers.csv").unwrap();
     let mut csv = Vec::new();
     assert_eq!(
-        crm.export_customers(org.id, ExportFormat::Csv, &mut csv)
+        crm.export_customers(&Actor::system(org.id), ExportFormat::Csv, &mut csv)
             .unwrap(),
         25
     );
@@ -428,12 +429,14 @@ fn exported_customers_import_back_into_another_store_unchanged() {
         )
     };
     let before: Vec<_> = crm
+        .system()
         .all_customers(org.id)
         .unwrap()
         .iter()
         .map(fields)
         .collect();
     let after: Vec<_> = other
+        .system()
         .all_customers(other_org.id)
         .unwrap()
         .iter()
@@ -445,11 +448,11 @@ fn exported_customers_import_back_into_another_store_unchanged() {
 #[test]
 fn orders_and_the_audit_log_export_as_csv_and_json() {
     let (_dir, crm, org) = fresh("studio");
-    crm.load_demo(org.id).unwrap();
+    crm.system().load_demo(org.id).unwrap();
 
     let mut json = Vec::new();
     assert_eq!(
-        crm.export_orders(org.id, ExportFormat::Json, &mut json)
+        crm.export_orders(&Actor::system(org.id), ExportFormat::Json, &mut json)
             .unwrap(),
         200
     );
@@ -466,14 +469,14 @@ fn orders_and_the_audit_log_export_as_csv_and_json() {
     );
 
     let mut csv = Vec::new();
-    crm.export_orders(org.id, ExportFormat::Csv, &mut csv)
+    crm.export_orders(&Actor::system(org.id), ExportFormat::Csv, &mut csv)
         .unwrap();
     let text = String::from_utf8(csv).unwrap();
     assert!(text.starts_with("id,number,customer_id,customer_telegram_id,customer_name,title,"));
 
     let mut audit = Vec::new();
     let entries = crm
-        .export_audit(org.id, ExportFormat::Json, &mut audit)
+        .export_audit(&Actor::system(org.id), ExportFormat::Json, &mut audit)
         .unwrap();
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&audit).unwrap();
     assert_eq!(rows.len() as u64, entries);
@@ -482,7 +485,7 @@ fn orders_and_the_audit_log_export_as_csv_and_json() {
     let mut empty = Vec::new();
     let (_other_dir, other, other_org) = fresh("studio");
     other
-        .export_orders(other_org.id, ExportFormat::Json, &mut empty)
+        .export_orders(&Actor::system(other_org.id), ExportFormat::Json, &mut empty)
         .unwrap();
     assert_eq!(
         serde_json::from_slice::<Vec<serde_json::Value>>(&empty).unwrap(),
@@ -523,13 +526,13 @@ fn every_csv_export_quotes_the_cells_a_spreadsheet_would_run() {
     let customers = csv_rows(&export(&|out| {
         world
             .crm
-            .export_customers(world.org.id, ExportFormat::Csv, out)
+            .export_customers(&Actor::system(world.org.id), ExportFormat::Csv, out)
     }));
     assert_eq!(customers[0]["first_name"], format!("'{formula}"));
     let orders = csv_rows(&export(&|out| {
         world
             .crm
-            .export_orders(world.org.id, ExportFormat::Csv, out)
+            .export_orders(&Actor::system(world.org.id), ExportFormat::Csv, out)
     }));
     assert_eq!(orders[0]["title"], "'+1 cake, -2 pies");
     assert_eq!(orders[0]["customer_name"], format!("'{formula}"));
@@ -545,7 +548,9 @@ fn every_csv_export_quotes_the_cells_a_spreadsheet_would_run() {
     assert_eq!(list[0]["title"], "'+1 cake, -2 pies");
     assert_eq!(list[0]["customer_name"], format!("'{formula}"));
     let audit = csv_rows(&export(&|out| {
-        world.crm.export_audit(world.org.id, ExportFormat::Csv, out)
+        world
+            .crm
+            .export_audit(&Actor::system(world.org.id), ExportFormat::Csv, out)
     }));
     assert!(
         audit.iter().all(|row| row
@@ -558,7 +563,7 @@ fn every_csv_export_quotes_the_cells_a_spreadsheet_would_run() {
     let json: Vec<serde_json::Value> = serde_json::from_slice(&export(&|out| {
         world
             .crm
-            .export_orders(world.org.id, ExportFormat::Json, out)
+            .export_orders(&Actor::system(world.org.id), ExportFormat::Json, out)
     }))
     .unwrap();
     assert_eq!(json[0]["title"], "+1 cake, -2 pies");
@@ -632,7 +637,7 @@ fn a_schema_1_backup_restores_and_verifies_after_its_migration() {
     assert_eq!(report.schema_version, 1);
     let crm = Crm::open(&target).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    let verify = crm.verify().unwrap();
+    let verify = crm.system().verify().unwrap();
     assert!(verify.is_clean(), "{:#?}", verify.problems);
 }
 
@@ -640,13 +645,13 @@ fn a_schema_1_backup_restores_and_verifies_after_its_migration() {
 fn a_backup_into_a_missing_directory_is_not_found() {
     let world = World::new();
     let out = world._dir.path().join("no/such/dir/backup.redb");
-    let error = world.crm.backup(&out).unwrap_err();
+    let error = world.crm.system().backup(&out).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
 }
 
 /// Verification covers every table, and is clean with no unchecked tables.
 fn assert_fully_verified(crm: &Crm) -> VerifyReport {
-    let report = crm.verify().unwrap();
+    let report = crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(
         report.unchecked_tables.is_empty(),
@@ -702,7 +707,7 @@ fn sessions_and_api_tokens_verify_while_they_live_and_after_they_end() {
 
     // A backup of a store with sessions and tokens verifies too.
     let out = world._dir.path().join("with-sessions.backup");
-    world.crm.backup(&out).unwrap();
+    world.crm.system().backup(&out).unwrap();
     let restored = world._dir.path().join("with-sessions.redb");
     crm_lib::admin::restore(&out, &restored, false).unwrap();
     let copy = Crm::open(&restored).unwrap();
@@ -744,7 +749,7 @@ fn sessions_and_api_tokens_verify_while_they_live_and_after_they_end() {
             .is_err()
     );
     assert_fully_verified(&world.crm);
-    assert_eq!(world.crm.purge_sessions(-1).unwrap(), 2);
+    assert_eq!(world.crm.system().purge_sessions(-1).unwrap(), 2);
     assert!(world.crm.own_sessions(&world.worker).unwrap().is_empty());
     assert!(
         world

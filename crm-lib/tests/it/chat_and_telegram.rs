@@ -5,11 +5,11 @@
 use crm_lib::{
     ErrorKind, MEDIA_MAX_SIZE, Page,
     audit::AuditFilter,
-    chat::{InboundMessage, OutboundMessage},
+    chat::{InboundMessage, OrderChoice, OutboundMessage},
     model::{
-        Actor, Attachment, AuditAction, Author, ChatId, DeliveryState, Direction, Event,
-        InboxState, Media, MediaHash, MediaKind, Money, Order, OutboxPayload, OutboxState,
-        Permission, Recipient, Timestamp,
+        Actor, Attachment, AuditAction, Author, BotReply, Button, ChatId, DeliveryFailure,
+        DeliveryState, Direction, Event, InboxState, Keyboard, Media, MediaHash, MediaKind, Money,
+        Order, OutboxPayload, OutboxState, Permission, Recipient, Timestamp,
     },
     telegram::{INBOX_CAPACITY, InboxPut},
 };
@@ -28,7 +28,7 @@ fn text_to(customer: &Actor, text: &str) -> OutboundMessage {
 fn text_from(customer: &Actor, text: &str) -> InboundMessage {
     InboundMessage {
         customer: World::customer_id(customer),
-        order: None,
+        about: OrderChoice::None,
         text: text.into(),
         attachments: Vec::new(),
         telegram_message_id: Some(7),
@@ -151,16 +151,63 @@ fn an_inbound_message_needs_text_or_a_file_and_fits_telegrams_limit() {
     );
     let bob_order = world.approved_order(102, None);
     let wrong_order = InboundMessage {
-        order: Some(bob_order.id),
+        about: OrderChoice::Chosen(bob_order.id),
         ..text_from(&alice, "about bob's order")
     };
+    // Another customer's order is not hers to name: the message is filed as if she had named
+    // none, under her own current order (she has none here), never under Bob's.
+    let filed = world.crm.post_inbound(&alice, wrong_order).unwrap();
+    assert_eq!(filed.order, None);
+}
+
+#[test]
+fn a_message_that_names_no_order_or_a_deleted_one_goes_to_the_customer_s_current_order() {
+    let world = World::new();
+    let alice = world.customer(103, "Alice");
+    let older = world.order(&alice, "Older", None);
+    let newer = world.order(&alice, "Newer", None);
+    let current = world
+        .crm
+        .read(|view| {
+            crm_lib::chat::current_order_in(view, &world.manager, World::customer_id(&alice))
+        })
+        .unwrap();
+    assert_eq!(current, Some(newer.id), "the newest unfinished order");
+    let general = InboundMessage {
+        about: OrderChoice::Current,
+        ..text_from(&alice, "when is it ready?")
+    };
+    assert_eq!(
+        world.crm.post_inbound(&alice, general).unwrap().order,
+        Some(newer.id)
+    );
+    // The newer order is deleted while the customer writes about it.
+    world.crm.delete_order(&alice, newer.id).unwrap();
+    let about_deleted = InboundMessage {
+        about: OrderChoice::Chosen(newer.id),
+        ..text_from(&alice, "about the one I deleted")
+    };
+    assert_eq!(
+        world.crm.post_inbound(&alice, about_deleted).unwrap().order,
+        Some(older.id)
+    );
+    let none = InboundMessage {
+        about: OrderChoice::None,
+        ..text_from(&alice, "hello")
+    };
+    assert_eq!(world.crm.post_inbound(&alice, none).unwrap().order, None);
+    // Who may ask: the customer about herself, staff who chat; not a worker.
     assert_eq!(
         world
             .crm
-            .post_inbound(&alice, wrong_order)
+            .read(|view| crm_lib::chat::current_order_in(
+                view,
+                &world.worker,
+                World::customer_id(&alice)
+            ))
             .unwrap_err()
             .kind(),
-        ErrorKind::NotFound
+        ErrorKind::PermissionDenied
     );
 }
 
@@ -170,6 +217,7 @@ fn a_photo_is_attached_with_the_stored_size_and_type() {
     let alice = world.customer(101, "Alice");
     let photo = world
         .crm
+        .system()
         .store_media(world.org.id, vec![1, 2, 3, 4], "image/JPEG".into())
         .unwrap();
     let message = world
@@ -345,10 +393,12 @@ fn media_stored_twice_is_stored_once_and_reads_back_byte_identical() {
 
     let first = world
         .crm
+        .system()
         .store_media(world.org.id, bytes.clone(), "application/pdf".into())
         .unwrap();
     let second = world
         .crm
+        .system()
         .store_media(world.org.id, bytes.clone(), "application/pdf".into())
         .unwrap();
     // The same file: only the start of its grace period may move, as nothing refers to it
@@ -363,20 +413,29 @@ fn media_stored_twice_is_stored_once_and_reads_back_byte_identical() {
     assert!(second.created_at >= first.created_at);
     assert_eq!(first.size, 600_000);
     assert_eq!(first.chunks, 3);
-    assert_eq!(world.crm.media(world.org.id, first.hash).unwrap(), second);
     assert_eq!(
-        world.crm.read_media(world.org.id, first.hash).unwrap(),
+        world.crm.system().media(world.org.id, first.hash).unwrap(),
+        second
+    );
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .read_media(world.org.id, first.hash)
+            .unwrap(),
         bytes
     );
 
     // Media is per organization.
     let other = world
         .crm
+        .system()
         .create_organization("studio", "Other", "other")
         .unwrap();
     assert_eq!(
         world
             .crm
+            .system()
             .read_media(other.id, first.hash)
             .unwrap_err()
             .kind(),
@@ -390,6 +449,7 @@ fn media_over_the_limit_is_refused() {
     let too_big = vec![0u8; MEDIA_MAX_SIZE + 1];
     let error = world
         .crm
+        .system()
         .store_media(world.org.id, too_big, "video/mp4".into())
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
@@ -398,11 +458,13 @@ fn media_over_the_limit_is_refused() {
 
     let empty = world
         .crm
+        .system()
         .store_media(world.org.id, Vec::new(), "video/mp4".into())
         .unwrap_err();
     assert_eq!(empty.field(), Some("media"));
     let bad_mime = world
         .crm
+        .system()
         .store_media(world.org.id, vec![1], "not a type".into())
         .unwrap_err();
     assert_eq!(bad_mime.field(), Some("mime"));
@@ -416,6 +478,7 @@ fn a_repeated_update_id_is_ignored() {
     assert_eq!(
         world
             .crm
+            .system()
             .inbox_put(org, 5, payload.clone(), INBOX_CAPACITY)
             .unwrap(),
         InboxPut::Inserted
@@ -423,26 +486,35 @@ fn a_repeated_update_id_is_ignored() {
     assert_eq!(
         world
             .crm
+            .system()
             .inbox_put(org, 5, "other".into(), INBOX_CAPACITY)
             .unwrap(),
         InboxPut::Duplicate
     );
-    let pending = world.crm.pending_updates(org, 10).unwrap();
+    let pending = world.crm.system().pending_updates(org, 10).unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].payload, payload);
 
     // Still a duplicate once processed.
-    world.crm.finish_update(org, 5).unwrap();
+    world.crm.system().finish_update(org, 5).unwrap();
     assert_eq!(
         world
             .crm
+            .system()
             .inbox_put(org, 5, payload, INBOX_CAPACITY)
             .unwrap(),
         InboxPut::Duplicate
     );
-    assert!(world.crm.pending_updates(org, 10).unwrap().is_empty());
+    assert!(
+        world
+            .crm
+            .system()
+            .pending_updates(org, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        world.crm.inbox_item(org, 5).unwrap().state,
+        world.crm.system().inbox_item(org, 5).unwrap().state,
         InboxState::Done
     );
 }
@@ -452,15 +524,24 @@ fn an_inbox_at_capacity_is_busy_until_an_update_is_processed() {
     let world = World::new();
     let org = world.org.id;
     for update in [30, 10, 20] {
-        world.crm.inbox_put(org, update, "{}".into(), 3).unwrap();
+        world
+            .crm
+            .system()
+            .inbox_put(org, update, "{}".into(), 3)
+            .unwrap();
     }
-    assert_eq!(world.crm.inbox_depth().unwrap(), 3);
-    let error = world.crm.inbox_put(org, 40, "{}".into(), 3).unwrap_err();
+    assert_eq!(world.crm.system().inbox_depth().unwrap(), 3);
+    let error = world
+        .crm
+        .system()
+        .inbox_put(org, 40, "{}".into(), 3)
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Busy);
 
     // Oldest update id first.
     let pending: Vec<u64> = world
         .crm
+        .system()
         .pending_updates(org, 10)
         .unwrap()
         .iter()
@@ -468,9 +549,13 @@ fn an_inbox_at_capacity_is_busy_until_an_update_is_processed() {
         .collect();
     assert_eq!(pending, [10, 20, 30]);
 
-    world.crm.finish_update(org, 10).unwrap();
+    world.crm.system().finish_update(org, 10).unwrap();
     assert_eq!(
-        world.crm.inbox_put(org, 40, "{}".into(), 3).unwrap(),
+        world
+            .crm
+            .system()
+            .inbox_put(org, 40, "{}".into(), 3)
+            .unwrap(),
         InboxPut::Inserted
     );
 }
@@ -481,14 +566,20 @@ fn finishing_an_update_twice_is_a_conflict() {
     let org = world.org.id;
     world
         .crm
+        .system()
         .inbox_put(org, 9, "{}".into(), INBOX_CAPACITY)
         .unwrap();
-    world.crm.finish_update(org, 9).unwrap();
-    let error = world.crm.finish_update(org, 9).unwrap_err();
+    world.crm.system().finish_update(org, 9).unwrap();
+    let error = world.crm.system().finish_update(org, 9).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
     assert_eq!(error.message(), "update 9 was already processed");
     assert_eq!(
-        world.crm.finish_update(org, 10).unwrap_err().kind(),
+        world
+            .crm
+            .system()
+            .finish_update(org, 10)
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
 }
@@ -500,6 +591,7 @@ fn an_update_and_its_effects_commit_together() {
     let alice = world.customer(101, "Alice");
     world
         .crm
+        .system()
         .inbox_put(org, 77, "{}".into(), INBOX_CAPACITY)
         .unwrap();
     let inbound = text_from(&alice, "hi");
@@ -509,12 +601,15 @@ fn an_update_and_its_effects_commit_together() {
         .crm
         .write(move |tx| {
             tx.post_inbound(&actor, inbound)?;
-            tx.finish_update(org, 77)?;
-            tx.finish_update(org, 77)
+            tx.system().finish_update(org, 77)?;
+            tx.system().finish_update(org, 77)
         })
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
-    assert_eq!(world.crm.pending_updates(org, 10).unwrap().len(), 1);
+    assert_eq!(
+        world.crm.system().pending_updates(org, 10).unwrap().len(),
+        1
+    );
     let id = World::customer_id(&alice);
     assert!(
         world
@@ -531,60 +626,100 @@ fn dialogue_state_is_kept_per_chat_and_deleted_with_none() {
     let world = World::new();
     let org = world.org.id;
     let chat = ChatId::new(101);
-    assert_eq!(world.crm.dialogue(org, chat).unwrap(), None);
+    assert_eq!(world.crm.system().dialogue(org, chat).unwrap(), None);
     world
         .crm
+        .system()
         .set_dialogue(org, chat, Some(vec![1, 2, 3]))
         .unwrap();
-    assert_eq!(world.crm.dialogue(org, chat).unwrap(), Some(vec![1, 2, 3]));
-    assert_eq!(world.crm.dialogue(org, ChatId::new(-1005)).unwrap(), None);
-    world.crm.set_dialogue(org, chat, None).unwrap();
-    assert_eq!(world.crm.dialogue(org, chat).unwrap(), None);
-}
-
-#[test]
-fn bot_calls_need_a_method_name_and_a_json_object() {
-    let world = World::new();
-    let org = world.org.id;
-    let chat = ChatId::new(101);
-    let id = world
-        .crm
-        .bot_call(org, chat, "sendMessage", r#"{"text":"hi"}"#.into(), None)
-        .unwrap();
-    let item = world.crm.outbox_item(org, id).unwrap();
-    assert_eq!(item.recipient, Recipient::Chat(chat));
     assert_eq!(
-        world.crm.outbox_resolve_chat(org, item.recipient).unwrap(),
-        Some(chat)
+        world.crm.system().dialogue(org, chat).unwrap(),
+        Some(vec![1, 2, 3])
     );
-
-    for (method, params, field) in [
-        ("", "{}", "method"),
-        ("send message", "{}", "method"),
-        ("sendMessage", "[1]", "params"),
-        ("sendMessage", "{", "params"),
-        ("sendMessage", r#"{"chat_id":5,"text":"x"}"#, "params"),
-    ] {
-        let error = world
-            .crm
-            .bot_call(org, chat, method, params.into(), None)
-            .unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::InvalidInput, "{method} {params}");
-        assert_eq!(error.field(), Some(field));
-    }
     assert_eq!(
         world
             .crm
-            .bot_call(
-                org,
-                chat,
-                "sendPhoto",
-                "{}".into(),
-                Some(MediaHash::from_bytes([1; 32]))
-            )
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NotFound
+            .system()
+            .dialogue(org, ChatId::new(-1005))
+            .unwrap(),
+        None
+    );
+    world.crm.system().set_dialogue(org, chat, None).unwrap();
+    assert_eq!(world.crm.system().dialogue(org, chat).unwrap(), None);
+}
+
+#[test]
+fn bot_replies_are_typed_and_held_to_telegram_s_limits() {
+    let world = World::new();
+    let org = world.org.id;
+    let chat = ChatId::new(101);
+    let text = |text: String, keyboard: Option<Keyboard>| BotReply::Text { text, keyboard };
+    let id = world
+        .crm
+        .system()
+        .reply(org, chat, text("hi".into(), None))
+        .unwrap();
+    let item = world.crm.system().outbox_item(org, id).unwrap();
+    assert_eq!(item.recipient, Recipient::Chat(chat));
+    assert_eq!(item.payload, OutboxPayload::Reply(text("hi".into(), None)));
+
+    let buttons = |count: usize, data: &str| {
+        Some(Keyboard::new(vec![
+            (0..count).map(|_| Button::callback("b", data)).collect(),
+        ]))
+    };
+    let at_the_limits = [
+        text("x".repeat(4096), None),
+        text("ok".into(), buttons(100, &"d".repeat(64))),
+        BotReply::AnswerPress {
+            query_id: "1".into(),
+            text: Some("y".repeat(200)),
+            alert: true,
+        },
+        text(
+            "link".into(),
+            Some(Keyboard::new(vec![vec![Button::url(
+                "site",
+                "https://example.com",
+            )]])),
+        ),
+    ];
+    for reply in at_the_limits {
+        world.crm.system().reply(org, chat, reply).unwrap();
+    }
+    let one_past = [
+        text(String::new(), None),
+        text("x".repeat(4097), None),
+        text("ok".into(), buttons(101, "d")),
+        text("ok".into(), buttons(1, &"d".repeat(65))),
+        text("ok".into(), buttons(1, "")),
+        BotReply::AnswerPress {
+            query_id: "1".into(),
+            text: Some("y".repeat(201)),
+            alert: false,
+        },
+        text(
+            "link".into(),
+            Some(Keyboard::new(vec![vec![Button::url(
+                "x",
+                "javascript:alert(1)",
+            )]])),
+        ),
+    ];
+    let before = world.crm.system().outbox_items(org).unwrap().len();
+    for reply in one_past {
+        let error = world
+            .crm
+            .system()
+            .reply(org, chat, reply.clone())
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput, "{reply:?}");
+        assert_eq!(error.field(), Some("reply"));
+    }
+    assert_eq!(
+        world.crm.system().outbox_items(org).unwrap().len(),
+        before,
+        "a refused reply queues nothing"
     );
 }
 
@@ -592,7 +727,7 @@ fn bot_calls_need_a_method_name_and_a_json_object() {
 fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     let world = World::new();
     // The organization starts with a bank transfer; managers manage methods, workers do not.
-    let default = world.crm.payment_methods(world.org.id).unwrap();
+    let default = world.crm.payment_methods(&world.admin).unwrap();
     assert_eq!(default.len(), 1);
     assert_eq!(default[0].name, "Bank transfer");
     let method = world
@@ -612,14 +747,19 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
         ErrorKind::PermissionDenied
     );
     assert_eq!(
-        world.crm.payment_methods(world.org.id).unwrap(),
+        world.crm.payment_methods(&world.admin).unwrap(),
         vec![default[0].clone(), method.clone()]
     );
 
     let order = world.assigned_order(301);
     let early = world
         .crm
-        .send_payment_info(&world.manager, order.id, method.id, "900")
+        .send_payment_info(
+            &world.manager,
+            order.id,
+            method.id,
+            crate::support::money("900"),
+        )
         .unwrap_err();
     assert_eq!(early.kind(), ErrorKind::Conflict);
     assert!(early.message().contains("Approved"), "{}", early.message());
@@ -631,7 +771,12 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     assert_eq!(
         world
             .crm
-            .send_payment_info(&world.worker, order.id, method.id, "900")
+            .send_payment_info(
+                &world.worker,
+                order.id,
+                method.id,
+                crate::support::money("900")
+            )
             .unwrap_err()
             .kind(),
         ErrorKind::PermissionDenied
@@ -639,7 +784,12 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     assert_eq!(
         world
             .crm
-            .send_payment_info(&world.manager, order.id, method.id, "0")
+            .send_payment_info(
+                &world.manager,
+                order.id,
+                method.id,
+                crate::support::money("0")
+            )
             .unwrap_err()
             .field(),
         Some("amount")
@@ -648,7 +798,12 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     let before = world.outbox().len();
     let info = world
         .crm
-        .send_payment_info(&world.manager, order.id, method.id, "900")
+        .send_payment_info(
+            &world.manager,
+            order.id,
+            method.id,
+            crate::support::money("900"),
+        )
         .unwrap();
     assert_eq!(info.amount, Money::from_minor(90_000));
     assert_eq!(
@@ -685,7 +840,12 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
     assert_eq!(
         world
             .crm
-            .send_payment_info(&world.manager, order.id, method.id, "900")
+            .send_payment_info(
+                &world.manager,
+                order.id,
+                method.id,
+                crate::support::money("900")
+            )
             .unwrap_err()
             .kind(),
         ErrorKind::Conflict
@@ -697,9 +857,12 @@ fn payment_info_is_refused_before_in_progress_and_allowed_in_progress() {
             .crm
             .move_order(&world.manager, order.id, world.stage(key))
             .unwrap();
-        let sent = world
-            .crm
-            .send_payment_info(&world.manager, order.id, default[0].id, "900");
+        let sent = world.crm.send_payment_info(
+            &world.manager,
+            order.id,
+            default[0].id,
+            crate::support::money("900"),
+        );
         assert_eq!(sent.is_ok(), allowed, "{key}: {sent:?}");
         if let Err(error) = sent {
             assert_eq!(error.kind(), ErrorKind::Conflict);
@@ -754,46 +917,71 @@ fn outbox_retry_then_delivery_is_recorded_once_and_a_403_marks_the_customer_unre
         .post_outbound(&world.manager, text_to(&alice, "first"))
         .unwrap();
     let now = Timestamp::now();
-    let due = world.crm.due_outbox(now, 100).unwrap();
-    let (due_org, item) = due
+    let due = world.crm.system().due_outbox(now, 100).unwrap();
+    let found = due
         .iter()
-        .find(|(_, item)| item.payload == OutboxPayload::ChatMessage(message.id))
+        .find(|due| due.item.payload == OutboxPayload::ChatMessage(message.id))
         .unwrap()
         .clone();
-    assert_eq!(due_org, org);
+    assert_eq!(found.org, org);
+    assert_eq!(found.chat, Some(ChatId::new(101)));
+    let alice_language = world
+        .crm
+        .customer(&world.manager, alice_id)
+        .unwrap()
+        .language;
     assert_eq!(
-        world.crm.outbox_resolve_chat(org, item.recipient).unwrap(),
-        Some(ChatId::new(101))
+        found.language, alice_language,
+        "the recipient's own language"
     );
-    let depth = world.crm.outbox_depth().unwrap();
+    assert_eq!(found.currency, "USD");
+    let item = found.item;
+    let depth = world.crm.system().outbox_depth().unwrap();
 
     // A 429: try again in a minute.
     let later = now.plus_millis(60_000);
-    let retried = world.crm.outbox_retry(org, item.id, later).unwrap();
+    let retried = world
+        .crm
+        .system()
+        .outbox_retry(org, item.id, later)
+        .unwrap();
     assert_eq!(retried.attempts, 1);
     assert!(
         world
             .crm
+            .system()
             .due_outbox(now, 100)
             .unwrap()
             .iter()
-            .all(|(_, due)| due.id != item.id)
+            .all(|due| due.item.id != item.id)
     );
     assert!(
         world
             .crm
+            .system()
             .due_outbox(later, 100)
             .unwrap()
             .iter()
-            .any(|(_, due)| due.id == item.id)
+            .any(|due| due.item.id == item.id)
     );
 
     // Delivered, twice: the second report changes nothing.
-    world.crm.outbox_delivered(org, item.id, Some(555)).unwrap();
-    let delivered = world.crm.outbox_item(org, item.id).unwrap();
-    world.crm.outbox_delivered(org, item.id, Some(556)).unwrap();
-    assert_eq!(world.crm.outbox_item(org, item.id).unwrap(), delivered);
-    assert_eq!(world.crm.outbox_depth().unwrap(), depth - 1);
+    world
+        .crm
+        .system()
+        .outbox_delivered(org, item.id, Some(555))
+        .unwrap();
+    let delivered = world.crm.system().outbox_item(org, item.id).unwrap();
+    world
+        .crm
+        .system()
+        .outbox_delivered(org, item.id, Some(556))
+        .unwrap();
+    assert_eq!(
+        world.crm.system().outbox_item(org, item.id).unwrap(),
+        delivered
+    );
+    assert_eq!(world.crm.system().outbox_depth().unwrap(), depth - 1);
     let sent = world
         .crm
         .messages_of_customer(&world.manager, alice_id, Page::first(1))
@@ -805,7 +993,14 @@ fn outbox_retry_then_delivery_is_recorded_once_and_a_403_marks_the_customer_unre
     assert_eq!(
         world
             .crm
-            .outbox_failed(org, item.id, "late", false)
+            .system()
+            .outbox_failed(
+                org,
+                item.id,
+                DeliveryFailure::Refused {
+                    reason: "late".into()
+                }
+            )
             .unwrap_err()
             .kind(),
         ErrorKind::Conflict
@@ -818,23 +1013,31 @@ fn outbox_retry_then_delivery_is_recorded_once_and_a_403_marks_the_customer_unre
         .unwrap();
     let second_item = world
         .crm
+        .system()
         .due_outbox(Timestamp::now(), 100)
         .unwrap()
         .into_iter()
-        .find(|(_, item)| item.payload == OutboxPayload::ChatMessage(second.id))
+        .find(|due| due.item.payload == OutboxPayload::ChatMessage(second.id))
         .unwrap()
-        .1;
+        .item;
     world
         .crm
+        .system()
         .outbox_failed(
             org,
             second_item.id,
-            "Forbidden: bot was blocked by the user",
-            true,
+            DeliveryFailure::Blocked {
+                reason: "Forbidden: bot was blocked by the user".into(),
+            },
         )
         .unwrap();
     assert!(matches!(
-        world.crm.outbox_item(org, second_item.id).unwrap().state,
+        world
+            .crm
+            .system()
+            .outbox_item(org, second_item.id)
+            .unwrap()
+            .state,
         OutboxState::Failed { .. }
     ));
     let customer = world.crm.customer(&world.manager, alice_id).unwrap();
@@ -846,13 +1049,29 @@ fn outbox_retry_then_delivery_is_recorded_once_and_a_403_marks_the_customer_unre
         .items
         .remove(0);
     assert_eq!(failed.delivery, DeliveryState::Failed);
-    assert_eq!(
-        world
-            .crm
-            .outbox_resolve_chat(org, Recipient::Customer(alice_id))
-            .unwrap(),
-        None
+    let third = world
+        .crm
+        .system()
+        .reply(
+            org,
+            ChatId::new(101),
+            BotReply::Text {
+                text: "a reply to their chat".into(),
+                keyboard: None,
+            },
+        )
+        .unwrap();
+    let due = world
+        .crm
+        .system()
+        .due_outbox(Timestamp::now(), 100)
+        .unwrap();
+    assert!(
+        due.iter()
+            .all(|due| due.item.recipient != Recipient::Customer(alice_id) || due.chat.is_none()),
+        "nothing addressed to a customer who blocked the bot has a chat"
     );
+    assert!(due.iter().any(|due| due.item.id == third));
 
     let refused = world
         .crm
@@ -936,7 +1155,7 @@ fn the_audit_log_is_filtered_newest_first_and_needs_view_audit() {
             .kind(),
         ErrorKind::PermissionDenied
     );
-    let all = world.crm.all_audit(world.org.id).unwrap();
+    let all = world.crm.system().all_audit(world.org.id).unwrap();
     assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id));
     assert_eq!(all.last().unwrap().action, AuditAction::MessageReceived);
 }

@@ -3,10 +3,9 @@
 
 use crm_lib::{
     Crm, ErrorKind, Page,
-    model::{Customer, Marker, Order, OrgId, OutboxItem, TelegramUserId, User},
+    model::{Actor, Customer, Marker, Order, OrgId, OutboxItem, TelegramUserId, User},
     orders::OrderFilter,
     org::SettingsUpdate,
-    telegram::outbox_items_in,
 };
 
 use crate::support::World;
@@ -22,11 +21,11 @@ type Snapshot = (
 
 fn snapshot(crm: &Crm, org: OrgId) -> Snapshot {
     (
-        crm.all_orders(org).unwrap(),
-        crm.users(org).unwrap(),
-        crm.all_customers(org).unwrap(),
-        crm.read(|view| outbox_items_in(view, org)).unwrap(),
-        crm.markers(org).unwrap(),
+        crm.system().all_orders(org).unwrap(),
+        crm.users(&Actor::system(org)).unwrap(),
+        crm.system().all_customers(org).unwrap(),
+        crm.system().outbox_items(org).unwrap(),
+        crm.markers(&Actor::system(org)).unwrap(),
     )
 }
 
@@ -35,6 +34,7 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
     let world_a = World::new();
     let org_b = world_a
         .crm
+        .system()
         .create_organization("service", "Other Shop", "other")
         .unwrap();
     let world_b = World::in_org(tempfile::tempdir().unwrap(), world_a.crm.clone(), org_b);
@@ -54,11 +54,13 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
     let bob = world_b.customer(5001, "Bob in B");
     let alice_now = world_a
         .crm
+        .system()
         .customer_by_telegram(world_a.org.id, TelegramUserId::new(5001))
         .unwrap()
         .unwrap();
     let bob_now = world_b
         .crm
+        .system()
         .customer_by_telegram(world_b.org.id, TelegramUserId::new(5001))
         .unwrap()
         .unwrap();
@@ -100,7 +102,7 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
         assert_eq!(
             world_b
                 .crm
-                .place_bid(&world_b.worker, id, "1", "")
+                .place_bid(&world_b.worker, id, crate::support::money("1"), "")
                 .unwrap_err()
                 .kind(),
             ErrorKind::NotFound
@@ -122,7 +124,13 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
             .items
             .is_empty()
     );
-    assert!(world_b.crm.markers(world_b.org.id).unwrap().is_empty());
+    assert!(
+        world_b
+            .crm
+            .markers(&Actor::system(world_b.org.id))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         world_b
             .crm
@@ -148,6 +156,7 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
     assert_eq!(
         world_a
             .crm
+            .system()
             .redeem_link_code(world_a.org.id, &code.code, TelegramUserId::new(1))
             .unwrap_err()
             .kind(),
@@ -173,6 +182,7 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
     assert_eq!(
         world_a
             .crm
+            .system()
             .organization(world_a.org.id)
             .unwrap()
             .settings
@@ -181,10 +191,10 @@ fn nothing_done_in_one_organization_reads_or_changes_another() {
     );
     let counts_a: u64 = world_a
         .crm
-        .stage_counts(world_a.org.id)
+        .stage_counts(&Actor::system(world_a.org.id))
         .unwrap()
         .iter()
-        .map(|(_, count)| count)
+        .map(|count| count.orders)
         .sum();
     assert_eq!(counts_a, 3);
 }

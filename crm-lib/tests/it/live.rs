@@ -4,7 +4,7 @@
 use crm_lib::{
     ErrorKind, Page,
     audit::{AuditFilter, audit_in},
-    chat::{InboundMessage, OutboundMessage},
+    chat::{InboundMessage, OrderChoice, OutboundMessage},
     live::LiveKind,
     model::{
         Actor, ActorRef, AuditAction, AuditEntry, ChangeId, ChangeKind, DeliveryState, Permission,
@@ -98,7 +98,7 @@ fn disabling_a_user_revokes_their_tokens_and_enabling_them_brings_none_back() {
         .filter(|entry| entry.action == AuditAction::ApiTokenRevoked)
         .collect();
     assert_eq!(revoked.len(), 2, "one audit entry per revoked token");
-    assert!(world.crm.verify().unwrap().is_clean());
+    assert!(world.crm.system().verify().unwrap().is_clean());
 }
 
 #[test]
@@ -123,6 +123,7 @@ fn unknown_malformed_and_foreign_tokens_are_refused_with_one_message() {
     }
     let other = world
         .crm
+        .system()
         .create_organization("studio", "Other", "other")
         .unwrap();
     let error = world
@@ -269,7 +270,7 @@ fn live_events_show_only_what_the_user_may_see() {
             &customer,
             InboundMessage {
                 customer: World::customer_id(&customer),
-                order: None,
+                about: OrderChoice::None,
                 text: "hello there".into(),
                 attachments: vec![],
                 telegram_message_id: Some(1),
@@ -294,14 +295,17 @@ fn the_assignee_sees_the_messages_of_their_order_through_the_grant() {
     let order = world.assigned_order(502);
     let start = world.crm.latest_change(&world.manager).unwrap();
     let customer = Actor::customer(world.org.id, order.customer);
-    for (about, text) in [(Some(order.id), "about the order"), (None, "general")] {
+    for (about, text) in [
+        (OrderChoice::Chosen(order.id), "about the order"),
+        (OrderChoice::None, "general"),
+    ] {
         world
             .crm
             .post_inbound(
                 &customer,
                 InboundMessage {
                     customer: order.customer,
-                    order: about,
+                    about,
                     text: text.into(),
                     attachments: vec![],
                     telegram_message_id: None,
@@ -355,6 +359,7 @@ fn a_message_s_delivery_state_reaches_the_live_feed() {
         .unwrap();
     world
         .crm
+        .system()
         .outbox_delivered(world.org.id, item.id, Some(77))
         .unwrap();
     let batch = world.crm.live_events(&world.manager, start, 100).unwrap();
@@ -372,6 +377,7 @@ fn a_message_s_delivery_state_reaches_the_live_feed() {
     // A repeated report changes nothing and records no change.
     world
         .crm
+        .system()
         .outbox_delivered(world.org.id, item.id, Some(77))
         .unwrap();
     let again = world.crm.live_events(&world.manager, start, 100).unwrap();

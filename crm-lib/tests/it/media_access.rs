@@ -7,7 +7,8 @@ use crm_lib::{
     Crm, ErrorKind, MEDIA_MAX_SIZE, Page,
     audit::{AuditFilter, audit_in},
     chat::{
-        InboundMessage, MESSAGE_MAX_ATTACHMENTS, MESSAGE_MAX_CHARS, OutboundFile, OutboundMessage,
+        InboundMessage, MESSAGE_MAX_ATTACHMENTS, MESSAGE_MAX_CHARS, OrderChoice, OutboundFile,
+        OutboundMessage,
     },
     media::NewMedia,
     model::{
@@ -21,6 +22,7 @@ use crate::support::World;
 fn photo(world: &World, bytes: &[u8]) -> Media {
     world
         .crm
+        .system()
         .store_media(world.org.id, bytes.to_vec(), "image/jpeg".into())
         .unwrap()
 }
@@ -43,7 +45,7 @@ fn customer_sends(world: &World, customer: &Actor, order: Option<OrderId>, media
             customer,
             InboundMessage {
                 customer: World::customer_id(customer),
-                order,
+                about: order.map_or(OrderChoice::None, OrderChoice::Chosen),
                 text: String::new(),
                 attachments: vec![attachment(media)],
                 telegram_message_id: None,
@@ -61,7 +63,7 @@ fn read_kind(world: &World, actor: &Actor, hash: MediaHash) -> Option<ErrorKind>
 }
 
 fn assert_verifies(crm: &Crm) {
-    let report = crm.verify().unwrap();
+    let report = crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(
         report.unchecked_tables.is_empty(),
@@ -238,7 +240,7 @@ fn to(customer: &Actor, text: &str) -> OutboundMessage {
 }
 
 fn stored(world: &World, hash: MediaHash) -> bool {
-    match world.crm.media(world.org.id, hash) {
+    match world.crm.system().media(world.org.id, hash) {
         Ok(_) => true,
         Err(error) => {
             assert_eq!(error.kind(), ErrorKind::NotFound);
@@ -253,7 +255,7 @@ fn a_message_that_is_refused_stores_none_of_the_files_sent_with_it() {
     let alice = world.customer(101, "Alice");
     let file = outbound_file(b"a floor plan");
     let hash = file.media.hash();
-    let audit_before = world.crm.stats().unwrap();
+    let audit_before = world.crm.system().stats().unwrap();
 
     let denied = world
         .crm
@@ -279,7 +281,7 @@ fn a_message_that_is_refused_stores_none_of_the_files_sent_with_it() {
     assert_eq!(too_many.field(), Some("attachments"));
     assert!(!stored(&world, hash), "no refused message left its file");
     assert_eq!(
-        world.crm.stats().unwrap().tables,
+        world.crm.system().stats().unwrap().tables,
         audit_before.tables,
         "nothing was written"
     );

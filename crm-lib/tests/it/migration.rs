@@ -3,7 +3,7 @@
 use crm_lib::{
     Crm, Page, SCHEMA_VERSION,
     audit::AuditFilter,
-    chat::InboundMessage,
+    chat::{InboundMessage, OrderChoice},
     model::{
         Actor, Attachment, AuditAction, BuiltinRole, CustomerId, Language, MediaKind, Money,
         OrderId, Permission, Subject, TelegramUserId,
@@ -27,8 +27,8 @@ fn a_schema_1_file_is_migrated_on_open_and_its_orders_stay_readable() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    let org = crm.organization_by_slug("legacy").unwrap();
-    let orders = crm.all_orders(org.id).unwrap();
+    let org = crm.system().organization_by_slug("legacy").unwrap();
+    let orders = crm.system().all_orders(org.id).unwrap();
     assert_eq!(orders.len(), 3);
     assert!(
         orders
@@ -43,7 +43,7 @@ fn a_schema_1_file_is_migrated_on_open_and_its_orders_stay_readable() {
 fn the_migration_builds_the_title_index_that_schema_1_lacked() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
-    let org = crm.organization_by_slug("legacy").unwrap();
+    let org = crm.system().organization_by_slug("legacy").unwrap();
     let filter = OrderFilter {
         search: Some("парсер".into()),
         ..OrderFilter::default()
@@ -59,16 +59,18 @@ fn a_migrated_file_opens_again_without_migrating_and_takes_new_orders() {
     let (_dir, path) = legacy_copy();
     let org_id = {
         let crm = Crm::open(&path).unwrap();
-        crm.organization_by_slug("legacy").unwrap().id
+        crm.system().organization_by_slug("legacy").unwrap().id
     };
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), None);
     let legacy = crm
+        .system()
         .customer_by_telegram(org_id, TelegramUserId::new(5_000_000_001))
         .unwrap()
         .unwrap();
     assert_eq!(legacy.first_name, "Ольга");
     let customer = crm
+        .system()
         .upsert_telegram_customer(org_id, profile(77, "New"))
         .unwrap();
     assert_eq!(
@@ -96,20 +98,20 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
     assert_eq!(SCHEMA_VERSION, 4);
-    assert_eq!(crm.stats().unwrap().schema_version, Some(4));
+    assert_eq!(crm.system().stats().unwrap().schema_version, Some(4));
     // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
     // manager manages the payment methods it sends.
-    let legacy = crm.organization_by_slug("legacy").unwrap();
+    let legacy = crm.system().organization_by_slug("legacy").unwrap();
     let delivered = legacy.pipeline.stage_by_key("delivered").unwrap();
     assert!(!delivered.payment_allowed);
     let manager = crm
-        .roles(legacy.id)
+        .roles(&Actor::system(legacy.id))
         .unwrap()
         .into_iter()
         .find(|role| role.builtin == Some(BuiltinRole::Manager))
         .unwrap();
     assert!(manager.permissions.contains(Permission::ManageBilling));
-    let report = crm.verify().unwrap();
+    let report = crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(
         report.unchecked_tables.is_empty(),
@@ -118,20 +120,22 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     );
 
     // Files attached after the migration are indexed and served by the new rule.
-    let org = crm.organization_by_slug("legacy").unwrap();
+    let org = crm.system().organization_by_slug("legacy").unwrap();
     let legacy = crm
+        .system()
         .customer_by_telegram(org.id, TelegramUserId::new(5_000_000_001))
         .unwrap()
         .unwrap();
     let customer = Actor::customer(org.id, legacy.id);
     let media = crm
+        .system()
         .store_media(org.id, b"after the migration".to_vec(), "image/png".into())
         .unwrap();
     crm.post_inbound(
         &customer,
         InboundMessage {
             customer: legacy.id,
-            order: None,
+            about: OrderChoice::None,
             text: String::new(),
             attachments: vec![Attachment {
                 media: media.hash,
@@ -145,7 +149,7 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     )
     .unwrap();
     assert!(crm.read_visible_media(&customer, media.hash).is_ok());
-    let report = crm.verify().unwrap();
+    let report = crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
 }
 
@@ -153,7 +157,7 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
 fn records_of_the_first_version_read_as_today_s_types() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
-    let org = crm.organization_by_slug("legacy").unwrap();
+    let org = crm.system().organization_by_slug("legacy").unwrap();
     // Stage names of English and Russian fields are a localized name now.
     let pending = org.pipeline.stage_by_key("pending").unwrap();
     assert_eq!(pending.name(Language::EN), "Pending moderation");

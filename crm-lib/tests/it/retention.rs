@@ -5,7 +5,10 @@ use crm_lib::{
     ErrorKind,
     chat::{OutboundFile, OutboundMessage},
     media::NewMedia,
-    model::{ChatId, InboxState, Media, MediaHash, MediaKind, OutboxId, OutboxState, Timestamp},
+    model::{
+        BotReply, ChatId, DeliveryFailure, InboxState, Media, MediaHash, MediaKind, OutboxId,
+        OutboxState, Timestamp,
+    },
     retention::MEDIA_GRACE_HOURS,
     telegram::{INBOX_CAPACITY, InboxPut},
 };
@@ -21,6 +24,7 @@ fn put(world: &World, update_id: u64) {
     assert_eq!(
         world
             .crm
+            .system()
             .inbox_put(world.org.id, update_id, "{}".into(), INBOX_CAPACITY)
             .unwrap(),
         InboxPut::Inserted
@@ -28,7 +32,7 @@ fn put(world: &World, update_id: u64) {
 }
 
 fn is_gone(world: &World, update_id: u64) -> bool {
-    match world.crm.inbox_item(world.org.id, update_id) {
+    match world.crm.system().inbox_item(world.org.id, update_id) {
         Ok(_) => false,
         Err(error) => {
             assert_eq!(error.kind(), ErrorKind::NotFound);
@@ -38,7 +42,7 @@ fn is_gone(world: &World, update_id: u64) -> bool {
 }
 
 fn outbox_gone(world: &World, id: OutboxId) -> bool {
-    match world.crm.outbox_item(world.org.id, id) {
+    match world.crm.system().outbox_item(world.org.id, id) {
         Ok(_) => false,
         Err(error) => {
             assert_eq!(error.kind(), ErrorKind::NotFound);
@@ -48,26 +52,32 @@ fn outbox_gone(world: &World, id: OutboxId) -> bool {
 }
 
 fn assert_clean(world: &World) {
-    let report = world.crm.verify().unwrap();
+    let report = world.crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
 }
 
 /// Delivers whatever the fixture queued, so a test counts only its own items.
 fn deliver_everything(world: &World) {
-    for (org, item) in world.crm.due_outbox(future(), 10_000).unwrap() {
-        world.crm.outbox_delivered(org, item.id, None).unwrap();
+    for due in world.crm.system().due_outbox(future(), 10_000).unwrap() {
+        world
+            .crm
+            .system()
+            .outbox_delivered(due.org, due.item.id, None)
+            .unwrap();
     }
 }
 
 fn bot_call(world: &World) -> OutboxId {
     world
         .crm
-        .bot_call(
+        .system()
+        .reply(
             world.org.id,
             ChatId::new(101),
-            "sendMessage",
-            r#"{"text":"hi"}"#.into(),
-            None,
+            BotReply::Text {
+                text: "hi".into(),
+                keyboard: None,
+            },
         )
         .unwrap()
 }
@@ -80,38 +90,61 @@ fn old_done_inbox_items_are_pruned_and_pending_ones_never() {
         put(&world, update_id);
     }
     for update_id in [1, 2, 3, 5] {
-        world.crm.finish_update(org, update_id).unwrap();
+        world.crm.system().finish_update(org, update_id).unwrap();
     }
 
     // Nothing was received before the epoch.
     assert_eq!(
         world
             .crm
+            .system()
             .prune_inbox(None, Timestamp::from_millis(0), 1000)
             .unwrap(),
         0
     );
 
     // The scan stops at pending update 4; update 5 waits behind it.
-    assert_eq!(world.crm.prune_inbox(None, future(), 1000).unwrap(), 3);
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .prune_inbox(None, future(), 1000)
+            .unwrap(),
+        3
+    );
     assert!(is_gone(&world, 1) && is_gone(&world, 2) && is_gone(&world, 3));
     assert_eq!(
-        world.crm.inbox_item(org, 4).unwrap().state,
+        world.crm.system().inbox_item(org, 4).unwrap().state,
         InboxState::Pending
     );
     assert!(!is_gone(&world, 5));
     let pending: Vec<u64> = world
         .crm
+        .system()
         .pending_updates(org, 10)
         .unwrap()
         .iter()
         .map(|item| item.update_id)
         .collect();
     assert_eq!(pending, vec![4]);
-    assert_eq!(world.crm.prune_inbox(None, future(), 1000).unwrap(), 0);
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .prune_inbox(None, future(), 1000)
+            .unwrap(),
+        0
+    );
 
-    world.crm.finish_update(org, 4).unwrap();
-    assert_eq!(world.crm.prune_inbox(None, future(), 1000).unwrap(), 2);
+    world.crm.system().finish_update(org, 4).unwrap();
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .prune_inbox(None, future(), 1000)
+            .unwrap(),
+        2
+    );
     assert!(is_gone(&world, 4) && is_gone(&world, 5));
     assert_clean(&world);
 }
@@ -122,17 +155,28 @@ fn a_pruned_update_id_sent_again_is_a_duplicate() {
     let org = world.org.id;
     for update_id in [10, 11] {
         put(&world, update_id);
-        world.crm.finish_update(org, update_id).unwrap();
+        world.crm.system().finish_update(org, update_id).unwrap();
     }
-    assert_eq!(world.crm.prune_inbox(Some(org), future(), 1000).unwrap(), 2);
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .prune_inbox(Some(org), future(), 1000)
+            .unwrap(),
+        2
+    );
     assert!(is_gone(&world, 10) && is_gone(&world, 11));
 
     // The emulator still numbers after the pruned updates.
-    assert_eq!(world.crm.inbox_last_update_id(org).unwrap(), Some(11));
+    assert_eq!(
+        world.crm.system().inbox_last_update_id(org).unwrap(),
+        Some(11)
+    );
     for update_id in [11, 10, 3] {
         assert_eq!(
             world
                 .crm
+                .system()
                 .inbox_put(org, update_id, "{}".into(), INBOX_CAPACITY)
                 .unwrap(),
             InboxPut::Duplicate,
@@ -141,7 +185,10 @@ fn a_pruned_update_id_sent_again_is_a_duplicate() {
     }
     assert!(is_gone(&world, 11));
     put(&world, 12);
-    assert_eq!(world.crm.inbox_last_update_id(org).unwrap(), Some(12));
+    assert_eq!(
+        world.crm.system().inbox_last_update_id(org).unwrap(),
+        Some(12)
+    );
     assert_clean(&world);
 }
 
@@ -155,45 +202,74 @@ fn delivered_and_failed_outbox_items_older_than_the_cutoff_are_pruned_and_pendin
     let failed = bot_call(&world);
     let pending = bot_call(&world);
     let behind = bot_call(&world);
-    world.crm.outbox_delivered(org, delivered, Some(7)).unwrap();
     world
         .crm
-        .outbox_failed(org, failed, "Bad Request: chat not found", false)
+        .system()
+        .outbox_delivered(org, delivered, Some(7))
         .unwrap();
-    world.crm.outbox_delivered(org, behind, Some(8)).unwrap();
+    world
+        .crm
+        .system()
+        .outbox_failed(
+            org,
+            failed,
+            DeliveryFailure::Refused {
+                reason: "Bad Request: chat not found".into(),
+            },
+        )
+        .unwrap();
+    world
+        .crm
+        .system()
+        .outbox_delivered(org, behind, Some(8))
+        .unwrap();
 
     // Nothing finished before the epoch.
     assert_eq!(
         world
             .crm
+            .system()
             .prune_outbox(None, Timestamp::from_millis(0), 1000)
             .unwrap(),
         0
     );
 
     assert_eq!(
-        world.crm.prune_outbox(None, future(), 1000).unwrap(),
+        world
+            .crm
+            .system()
+            .prune_outbox(None, future(), 1000)
+            .unwrap(),
         queued_before + 2
     );
     assert!(outbox_gone(&world, delivered) && outbox_gone(&world, failed));
     assert_eq!(
-        world.crm.outbox_item(org, pending).unwrap().state,
+        world.crm.system().outbox_item(org, pending).unwrap().state,
         OutboxState::Pending
     );
     assert!(!outbox_gone(&world, behind));
-    assert_eq!(world.crm.outbox_depth().unwrap(), 1);
+    assert_eq!(world.crm.system().outbox_depth().unwrap(), 1);
     assert_clean(&world);
 
     world
         .crm
+        .system()
         .outbox_failed(
             org,
             pending,
-            "Forbidden: bot was blocked by the user",
-            false,
+            DeliveryFailure::GaveUp {
+                reason: "Forbidden: bot was blocked by the user".into(),
+            },
         )
         .unwrap();
-    assert_eq!(world.crm.prune_outbox(None, future(), 1000).unwrap(), 2);
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .prune_outbox(None, future(), 1000)
+            .unwrap(),
+        2
+    );
     assert!(world.outbox().is_empty());
     assert_clean(&world);
 
@@ -208,22 +284,29 @@ fn pruning_is_bounded_by_the_limit() {
     let org = world.org.id;
     for update_id in 1..=5 {
         put(&world, update_id);
-        world.crm.finish_update(org, update_id).unwrap();
+        world.crm.system().finish_update(org, update_id).unwrap();
     }
     let counts: Vec<u64> = (0..4)
-        .map(|_| world.crm.prune_inbox(None, future(), 2).unwrap())
+        .map(|_| world.crm.system().prune_inbox(None, future(), 2).unwrap())
         .collect();
     assert_eq!(counts, vec![2, 2, 1, 0]);
-    assert_eq!(world.crm.prune_inbox(None, future(), 0).unwrap(), 0);
+    assert_eq!(
+        world.crm.system().prune_inbox(None, future(), 0).unwrap(),
+        0
+    );
 
     deliver_everything(&world);
-    world.crm.prune_outbox(None, future(), 10_000).unwrap();
+    world
+        .crm
+        .system()
+        .prune_outbox(None, future(), 10_000)
+        .unwrap();
     for _ in 0..5 {
         let id = bot_call(&world);
-        world.crm.outbox_delivered(org, id, None).unwrap();
+        world.crm.system().outbox_delivered(org, id, None).unwrap();
     }
     let counts: Vec<u64> = (0..4)
-        .map(|_| world.crm.prune_outbox(None, future(), 2).unwrap())
+        .map(|_| world.crm.system().prune_outbox(None, future(), 2).unwrap())
         .collect();
     assert_eq!(counts, vec![2, 2, 1, 0]);
     assert_clean(&world);
@@ -235,29 +318,43 @@ fn pruning_one_organization_leaves_the_others_alone() {
     let org = world.org.id;
     let other = world
         .crm
+        .system()
         .create_organization("studio", "Other Studio", "other")
         .unwrap()
         .id;
     for update_id in [1, 2] {
         world
             .crm
+            .system()
             .inbox_put(other, update_id, "{}".into(), INBOX_CAPACITY)
             .unwrap();
-        world.crm.finish_update(other, update_id).unwrap();
+        world.crm.system().finish_update(other, update_id).unwrap();
     }
     put(&world, 1);
-    world.crm.finish_update(org, 1).unwrap();
+    world.crm.system().finish_update(org, 1).unwrap();
 
-    assert_eq!(world.crm.prune_inbox(Some(org), future(), 1000).unwrap(), 1);
-    assert!(world.crm.inbox_item(other, 1).is_ok());
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .prune_inbox(Some(org), future(), 1000)
+            .unwrap(),
+        1
+    );
+    assert!(world.crm.system().inbox_item(other, 1).is_ok());
     // One organization's mark says nothing about another's update ids.
     assert_eq!(
-        world.crm.prune_inbox(Some(other), future(), 1000).unwrap(),
+        world
+            .crm
+            .system()
+            .prune_inbox(Some(other), future(), 1000)
+            .unwrap(),
         2
     );
     assert_eq!(
         world
             .crm
+            .system()
             .inbox_put(org, 2, "{}".into(), INBOX_CAPACITY)
             .unwrap(),
         InboxPut::Inserted
@@ -265,6 +362,7 @@ fn pruning_one_organization_leaves_the_others_alone() {
     assert_eq!(
         world
             .crm
+            .system()
             .inbox_put(other, 2, "{}".into(), INBOX_CAPACITY)
             .unwrap(),
         InboxPut::Duplicate
@@ -278,6 +376,7 @@ fn prune_all_media(world: &World, older_than: Timestamp, limit: usize) -> (u64, 
     loop {
         let pruned = world
             .crm
+            .system()
             .prune_media(None, older_than, cursor.as_ref(), limit)
             .unwrap();
         deleted += pruned.deleted;
@@ -290,7 +389,7 @@ fn prune_all_media(world: &World, older_than: Timestamp, limit: usize) -> (u64, 
 }
 
 fn has_media(world: &World, hash: MediaHash) -> bool {
-    world.crm.media(world.org.id, hash).is_ok()
+    world.crm.system().media(world.org.id, hash).is_ok()
 }
 
 #[test]
@@ -351,7 +450,7 @@ fn files_nothing_refers_to_are_deleted_after_the_grace_period_and_referenced_one
             .1,
         b"sent"
     );
-    let stats = world.crm.stats().unwrap();
+    let stats = world.crm.system().stats().unwrap();
     let entries = |name: &str| {
         stats
             .tables

@@ -5,7 +5,7 @@ use crm_lib::{
     Crm, Password,
     customers::TelegramProfile,
     model::{
-        Actor, ActorRef, CustomerId, Order, OrgId, Organization, OutboxItem, StageId,
+        Actor, ActorRef, CustomerId, Money, Order, OrgId, Organization, OutboxItem, StageId,
         TelegramUserId, UserId,
     },
     orders::{AssignTo, NewOrder},
@@ -65,6 +65,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
         let org = crm
+            .system()
             .create_organization(template, "Acme Studio", slug)
             .unwrap();
         Self::in_org(dir, crm, org)
@@ -92,6 +93,7 @@ impl World {
     pub fn customer(&self, telegram_id: i64, name: &str) -> Actor {
         let customer = self
             .crm
+            .system()
             .upsert_telegram_customer(
                 self.org.id,
                 TelegramProfile {
@@ -137,7 +139,7 @@ impl World {
                 NewOrder {
                     title: title.into(),
                     description: format!("{title}: details"),
-                    budget: budget.map(String::from),
+                    budget: budget.map(crate::support::money),
                     ..NewOrder::default()
                 },
             )
@@ -156,7 +158,12 @@ impl World {
         let order = self.approved_order(telegram_id, Some("1000"));
         let bid = self
             .crm
-            .place_bid(&self.worker, order.id, "900", "two weeks")
+            .place_bid(
+                &self.worker,
+                order.id,
+                crate::support::money("900"),
+                "two weeks",
+            )
             .unwrap();
         self.crm
             .assign_order(&self.manager, order.id, AssignTo::Bid(bid.id))
@@ -164,8 +171,17 @@ impl World {
     }
 
     pub fn outbox(&self) -> Vec<OutboxItem> {
-        self.crm
-            .read(|view| crm_lib::telegram::outbox_items_in(view, self.org.id))
-            .unwrap()
+        self.crm.system().outbox_items(self.org.id).unwrap()
     }
+}
+
+/// An amount as people type it (`"900"`, `"1500.50"`); panics on a typo in a test.
+pub fn money(text: &str) -> Money {
+    Money::parse("amount", text).unwrap()
+}
+
+/// A date `YYYY-MM-DD`; panics on a typo in a test.
+#[allow(dead_code)]
+pub fn date(text: &str) -> crm_lib::model::Date {
+    crm_lib::model::Date::parse("date", text).unwrap()
 }

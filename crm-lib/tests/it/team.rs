@@ -38,7 +38,7 @@ fn actions_about(world: &World, entity: &str) -> Vec<String> {
 fn role_named(world: &World, name: &str) -> Role {
     world
         .crm
-        .roles(world.org.id)
+        .roles(&Actor::system(world.org.id))
         .unwrap()
         .into_iter()
         .find(|role| role.name == name)
@@ -82,7 +82,11 @@ fn enabling_a_user_needs_manage_users_and_an_existing_user() {
     let error = world.crm.enable_user(&world.manager, worker).unwrap_err();
     assert_eq!(error.permission(), Some(Permission::ManageUsers));
     assert_eq!(
-        world.crm.user(world.org.id, worker).unwrap().status,
+        world
+            .crm
+            .user(&Actor::system(world.org.id), worker)
+            .unwrap()
+            .status,
         UserStatus::Disabled,
         "a refused enable wrote nothing"
     );
@@ -113,7 +117,7 @@ fn a_custom_roles_permissions_change_and_its_holders_get_them_at_once() {
     assert!(
         !world
             .crm
-            .permissions(world.org.id, master)
+            .permissions(&Actor::system(world.org.id), master)
             .unwrap()
             .contains(Permission::ChatCustomers)
     );
@@ -130,7 +134,7 @@ fn a_custom_roles_permissions_change_and_its_holders_get_them_at_once() {
     assert!(
         world
             .crm
-            .permissions(world.org.id, master)
+            .permissions(&Actor::system(world.org.id), master)
             .unwrap()
             .contains(Permission::ChatCustomers),
         "the holder has the new permission"
@@ -431,5 +435,5 @@ fn a_login_presenting_a_session_ends_it_and_a_failed_one_ends_nothing() {
         .crm
         .login_replacing(org, "worker", password().expose(), &origin, Some(unknown))
         .unwrap();
-    assert!(world.crm.verify().unwrap().is_clean());
+    assert!(world.crm.system().verify().unwrap().is_clean());
 }

@@ -18,7 +18,10 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
     let path = dir.path().join("crm.redb");
     let org = {
         let crm = Crm::open(&path).unwrap();
-        let org = crm.create_organization("studio", "Busy", "busy").unwrap();
+        let org = crm
+            .system()
+            .create_organization("studio", "Busy", "busy")
+            .unwrap();
         crm.update_settings(
             &Actor::system(org.id),
             SettingsUpdate {
@@ -33,6 +36,7 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
                 let crm = crm.clone();
                 std::thread::spawn(move || {
                     let customer = crm
+                        .system()
                         .upsert_telegram_customer(
                             org.id,
                             profile(100 + thread, &format!("T{thread}")),
@@ -59,7 +63,7 @@ fn concurrent_writes_all_land_and_survive_a_reopen() {
         org
     };
     let crm = Crm::open(&path).unwrap();
-    let orders = crm.all_orders(org.id).unwrap();
+    let orders = crm.system().all_orders(org.id).unwrap();
     assert_eq!(orders.len(), 320);
     let mut ids: Vec<u64> = orders.iter().map(|order| order.id.get()).collect();
     ids.dedup();
@@ -75,6 +79,7 @@ fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
     let dir = tempfile::tempdir().unwrap();
     let crm = Arc::new(Crm::open(dir.path().join("crm.redb")).unwrap());
     let org = crm
+        .system()
         .create_organization("studio", "Limits", "limits")
         .unwrap();
     // Each thread's customer may hold 2 open orders and tries 5: exactly 2 succeed each.
@@ -83,6 +88,7 @@ fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
             let crm = crm.clone();
             std::thread::spawn(move || {
                 let customer = crm
+                    .system()
                     .upsert_telegram_customer(org.id, profile(200 + thread, "L"))
                     .unwrap();
                 (0..5)
@@ -106,7 +112,7 @@ fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
         .map(|thread| thread.join().unwrap())
         .sum();
     assert_eq!(successes, 12);
-    assert_eq!(crm.all_orders(org.id).unwrap().len(), 12);
+    assert_eq!(crm.system().all_orders(org.id).unwrap().len(), 12);
 }
 
 #[test]
@@ -114,10 +120,13 @@ fn an_error_inside_a_transaction_keeps_nothing_it_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
     let org = crm
+        .system()
         .create_organization("studio", "Atomic", "atomic")
         .unwrap();
     let result: Result<()> = crm.write(move |tx| {
-        let customer = tx.upsert_telegram_customer(org.id, profile(7, "A"))?;
+        let customer = tx
+            .system()
+            .upsert_telegram_customer(org.id, profile(7, "A"))?;
         tx.create_order(
             &Actor::customer(org.id, customer.id),
             NewOrder {
@@ -129,8 +138,8 @@ fn an_error_inside_a_transaction_keeps_nothing_it_wrote() {
         Err(Error::conflict("changed my mind"))
     });
     assert_eq!(result.unwrap_err().kind(), ErrorKind::Conflict);
-    assert!(crm.all_orders(org.id).unwrap().is_empty());
-    assert!(crm.all_customers(org.id).unwrap().is_empty());
+    assert!(crm.system().all_orders(org.id).unwrap().is_empty());
+    assert!(crm.system().all_customers(org.id).unwrap().is_empty());
 }
 
 #[test]
@@ -147,7 +156,10 @@ fn a_second_process_is_told_the_file_is_in_use() {
 fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
     let dir = tempfile::tempdir().unwrap();
     let crm = Arc::new(Crm::open(dir.path().join("crm.redb")).unwrap());
-    let org = crm.create_organization("studio", "Undo", "undo").unwrap();
+    let org = crm
+        .system()
+        .create_organization("studio", "Undo", "undo")
+        .unwrap();
     let threads: Vec<_> = (0..8)
         .map(|thread| {
             let crm = crm.clone();
@@ -156,8 +168,9 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
                     let telegram_id = TelegramUserId::new(1_000 + thread * 100 + index);
                     let fail = index % 2 == 1;
                     let result: Result<()> = crm.write(move |tx| {
-                        let customer =
-                            tx.upsert_telegram_customer(org.id, profile(telegram_id.get(), "U"))?;
+                        let customer = tx
+                            .system()
+                            .upsert_telegram_customer(org.id, profile(telegram_id.get(), "U"))?;
                         tx.create_order(
                             &Actor::customer(org.id, customer.id),
                             NewOrder {
@@ -180,16 +193,16 @@ fn jobs_that_fail_after_writing_are_undone_alone_while_their_batch_commits() {
     for thread in threads {
         thread.join().unwrap();
     }
-    let customers = crm.all_customers(org.id).unwrap();
+    let customers = crm.system().all_customers(org.id).unwrap();
     assert_eq!(customers.len(), 8 * 15);
     assert!(
         customers
             .iter()
             .all(|customer| (customer.telegram_id.unwrap().get() - 1_000) % 100 % 2 == 0)
     );
-    let orders = crm.all_orders(org.id).unwrap();
+    let orders = crm.system().all_orders(org.id).unwrap();
     assert_eq!(orders.len(), 8 * 15);
-    let report = crm.verify().unwrap();
+    let report = crm.system().verify().unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
@@ -217,12 +230,16 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 fn async_writes_resolve_after_their_commit_and_carry_errors() {
     let dir = tempfile::tempdir().unwrap();
     let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
-    let org = crm.create_organization("studio", "Async", "async").unwrap();
+    let org = crm
+        .system()
+        .create_organization("studio", "Async", "async")
+        .unwrap();
     // Many futures in flight at once share commits; each resolves with its own customer.
     let pending: Vec<_> = (0..50)
         .map(|index| {
             crm.write_async(move |tx| {
-                tx.upsert_telegram_customer(org.id, profile(9_000 + index, "Ann"))
+                tx.system()
+                    .upsert_telegram_customer(org.id, profile(9_000 + index, "Ann"))
             })
         })
         .collect();
@@ -238,7 +255,8 @@ fn async_writes_resolve_after_their_commit_and_carry_errors() {
     }
     // A failing job resolves with its error and keeps nothing.
     let failed = block_on(crm.write_async(move |tx| {
-        tx.upsert_telegram_customer(org.id, profile(9_999, "Bob"))?;
+        tx.system()
+            .upsert_telegram_customer(org.id, profile(9_999, "Bob"))?;
         Err::<(), _>(Error::invalid("test", "refused on purpose"))
     }));
     assert_eq!(failed.unwrap_err().kind(), ErrorKind::InvalidInput);

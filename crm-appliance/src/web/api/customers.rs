@@ -261,7 +261,7 @@ pub async fn send(
     let message = state
         .blocking(move |crm| {
             for attachment in &mut attachments {
-                attachment.kind = kind_of(&crm.media(org, attachment.media)?.mime);
+                attachment.kind = kind_of(&crm.system().media(org, attachment.media)?.mime);
             }
             crm.post_outbound(
                 &user.actor,

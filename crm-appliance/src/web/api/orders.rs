@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use crm_lib::{
-    model::{BidId, CustomerId, Date, MarkerId, OrderId, Pipeline, StageId, UserId},
-    orders::{AssignTo, NewOrder, OrderFilter},
+    model::{BidId, CustomerId, Date, MarkerId, Money, OrderId, Pipeline, StageId, UserId},
+    orders::{AssignTo, NewOrder, OrderFilter, typed_date, typed_money},
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -103,11 +103,10 @@ pub async fn list(
     user: ApiUser,
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<ApiJson<OrderPage>, ApiError> {
-    let org = state.org();
     let page = state
         .blocking(move |crm| {
             crm.read(|view| {
-                let organization = crm_lib::org::organization_in(view, org)?;
+                let organization = crm_lib::org::organization_in(view, &user.actor)?;
                 let filter = query.filter(&organization.pipeline)?;
                 let page = crm_lib::Page {
                     after: query.after,
@@ -143,12 +142,11 @@ pub async fn get(
     user: ApiUser,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let org = state.org();
     let view = state
         .blocking(move |crm| {
             crm.read(|view| {
                 let order = crm_lib::orders::order_in(view, &user.actor, OrderId::new(id))?;
-                let organization = crm_lib::org::organization_in(view, org)?;
+                let organization = crm_lib::org::organization_in(view, &user.actor)?;
                 Ok(OrderView::new(&order, &organization.pipeline))
             })
         })
@@ -179,12 +177,13 @@ pub struct CreateOrder {
 /// Runs a write that returns an order and renders it with the current pipeline.
 async fn order_write(
     state: &AppState,
+    actor: &crm_lib::model::Actor,
     write: impl FnOnce(&mut crm_lib::Tx<'_>) -> crm_lib::Result<crm_lib::model::Order> + Send + 'static,
 ) -> Result<OrderView, ApiError> {
-    let org = state.org();
     // Awaited without a blocking thread: the writer wakes this task after the commit.
     let order = state.write(write).await?;
-    let organization = state.read_now(|crm| crm.organization(org))?;
+    let organization =
+        state.read_now(|crm| crm.read(|view| crm_lib::org::organization_in(view, actor)))?;
     Ok(OrderView::new(&order, &organization.pipeline))
 }
 
@@ -209,12 +208,15 @@ pub async fn create(
         customer: Some(CustomerId::new(body.customer)),
         title: body.title,
         description: body.description,
-        budget: body.budget,
-        deadline: body.deadline,
+        budget: typed_money("budget", body.budget.as_deref().unwrap_or(""))?,
+        deadline: typed_date("deadline", body.deadline.as_deref().unwrap_or(""))?,
         markers: body.markers.into_iter().map(MarkerId::new).collect(),
         ..NewOrder::default()
     };
-    let view = order_write(&state, move |tx| tx.create_order(&user.actor, request)).await?;
+    let view = order_write(&state, &user.actor.clone(), move |tx| {
+        tx.create_order(&user.actor, request)
+    })
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
@@ -234,7 +236,7 @@ pub async fn approve(
     user: ApiUser,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let view = order_write(&state, move |tx| {
+    let view = order_write(&state, &user.actor.clone(), move |tx| {
         tx.approve_order(&user.actor, OrderId::new(id))
     })
     .await?;
@@ -266,7 +268,7 @@ pub async fn reject(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<Reject>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let view = order_write(&state, move |tx| {
+    let view = order_write(&state, &user.actor.clone(), move |tx| {
         tx.reject_order(&user.actor, OrderId::new(id), &body.reason)
     })
     .await?;
@@ -298,9 +300,8 @@ pub async fn move_to(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<Move>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let org = state.org();
-    let view = order_write(&state, move |tx| {
-        let organization = crm_lib::org::organization_in(&*tx, org)?;
+    let view = order_write(&state, &user.actor.clone(), move |tx| {
+        let organization = crm_lib::org::organization_in(&*tx, &user.actor)?;
         let stage = parse_stage(&organization.pipeline, &body.stage)?;
         tx.move_order(&user.actor, OrderId::new(id), stage)
     })
@@ -347,7 +348,7 @@ pub async fn assign(
             ));
         }
     };
-    let view = order_write(&state, move |tx| {
+    let view = order_write(&state, &user.actor.clone(), move |tx| {
         tx.assign_order(&user.actor, OrderId::new(id), to)
     })
     .await?;
@@ -404,7 +405,8 @@ pub async fn place_bid(
 ) -> Result<(StatusCode, ApiJson<BidView>), ApiError> {
     let bid = state
         .blocking(move |crm| {
-            crm.place_bid(&user.actor, OrderId::new(id), &body.price, &body.comment)
+            let price = Money::parse("price", &body.price)?;
+            crm.place_bid(&user.actor, OrderId::new(id), price, &body.comment)
         })
         .await?;
     Ok((StatusCode::CREATED, ApiJson(BidView::from(&bid))))

@@ -34,9 +34,9 @@ pub async fn list(
     )
 )]
 pub async fn me(State(state): State<AppState>, user: ApiUser) -> Result<ApiJson<MeView>, ApiError> {
-    let (org, id) = (state.org(), user.user.id);
+    let (actor, id) = (user.actor.clone(), user.user.id);
     let (roles, permissions) = state
-        .blocking(move |crm| Ok((crm.roles(org)?, crm.permissions(org, id)?)))
+        .blocking(move |crm| Ok((crm.user_roles(&actor, id)?, crm.permissions(&actor, id)?)))
         .await?;
     Ok(ApiJson(MeView::new(&user.user, &roles, permissions)))
 }

@@ -42,7 +42,7 @@ async fn board(State(state): State<AppState>, staff: Staff) -> Result<Markup, Ap
                 Ok((
                     crm_lib::orders::board_in(view, &actor, CARDS_PER_COLUMN)?,
                     crm_lib::team::markers_in(view, &actor)?,
-                    crm_lib::org::organization_in(view, actor.org)?
+                    crm_lib::org::organization_in(view, &actor)?
                         .settings
                         .currency,
                 ))
@@ -175,7 +175,7 @@ async fn moderation(State(state): State<AppState>, staff: Staff) -> Result<Marku
             crm.read(|view| {
                 Ok((
                     crm_lib::orders::moderation_queue_in(view, &actor, 100)?,
-                    crm_lib::org::organization_in(view, actor.org)?
+                    crm_lib::org::organization_in(view, &actor)?
                         .settings
                         .currency,
                 ))

@@ -31,9 +31,10 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Markup
                     span.stat-value { (data.new_today) }
                     span.stat-label { (staff.t("dashboard.new_today")) }
                 }
-                @for (stage, count) in &data.stages {
+                @for count in &data.stages {
+                    @let stage = &count.stage;
                     a.stat href={ "/orders?stage=" (stage.id) } data-accent=(stage.color) {
-                        span.stat-value { (count) }
+                        span.stat-value { (count.orders) }
                         span.stat-label { (stage.name(language)) }
                     }
                 }

@@ -11,10 +11,10 @@ use axum::{Form, Router};
 use crm_lib::{
     ErrorKind, Page,
     model::{
-        BidId, BidState, CustomerId, MarkerId, OrderId, PaymentMethodId, Permission, StageId,
-        StageKind, UserId,
+        BidId, BidState, CustomerId, MarkerId, Money, OrderId, PaymentMethodId, Permission,
+        StageId, StageKind, UserId,
     },
-    orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, OrderRow},
+    orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, OrderRow, typed_date, typed_money},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -145,7 +145,7 @@ async fn list(
         crm.read(|view| {
             Ok(ListData {
                 rows: crm_lib::orders::order_rows_in(view, &actor, &filter, page_request)?,
-                org: crm_lib::org::organization_in(view, actor.org)?,
+                org: crm_lib::org::organization_in(view, &actor)?,
                 markers: crm_lib::team::markers_in(view, &actor)?,
                 staff: crm_lib::team::staff_names_in(view, &actor)?,
             })
@@ -379,17 +379,22 @@ async fn create(
         .parse::<u64>()
         .ok()
         .map(CustomerId::new);
-    let request = NewOrder {
-        customer,
-        title: form.title.clone(),
-        description: form.description.clone(),
-        budget: Some(form.budget.clone()),
-        deadline: Some(form.deadline.clone()),
-        ..NewOrder::default()
-    };
+    let (title, description) = (form.title.clone(), form.description.clone());
+    let (budget, deadline) = (form.budget.clone(), form.deadline.clone());
     let actor = staff.actor.clone();
     match state
-        .blocking(move |crm| crm.create_order(&actor, request))
+        .blocking(move |crm| {
+            // Typed values are parsed here, at the edge; a bad one is a form error like any.
+            let request = NewOrder {
+                customer,
+                title,
+                description,
+                budget: typed_money("budget", &budget)?,
+                deadline: typed_date("deadline", &deadline)?,
+                ..NewOrder::default()
+            };
+            crm.create_order(&actor, request)
+        })
         .await
     {
         Ok(order) => Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response()),
@@ -846,7 +851,10 @@ async fn bid(
     let id = order_id(&id)?;
     let actor = staff.actor.clone();
     let result = state
-        .blocking(move |crm| Ok(crm.place_bid(&actor, id, &form.price, &form.comment)))
+        .blocking(move |crm| {
+            Ok(Money::parse("price", &form.price)
+                .and_then(|price| crm.place_bid(&actor, id, price, &form.comment)))
+        })
         .await?
         .map(|_| ());
     after_action(&state, &staff, id, result, "bid").await
@@ -986,7 +994,10 @@ async fn payment(
     };
     let actor = staff.actor.clone();
     let result = state
-        .blocking(move |crm| Ok(crm.send_payment_info(&actor, id, method, &form.amount)))
+        .blocking(move |crm| {
+            Ok(Money::parse("amount", &form.amount)
+                .and_then(|amount| crm.send_payment_info(&actor, id, method, amount)))
+        })
         .await?
         .map(|_| ());
     after_action(&state, &staff, id, result, "payment").await

@@ -1,0 +1,213 @@
+//! What an actor may do, as data (SPEC section 3.1, "Capabilities computed in crm-lib"): the
+//! actions on one order ([`OrderActions`]) and the staff menu ([`Navigation`]).
+//!
+//! The web pages, the JSON API and the bot's keyboards render these and decide nothing
+//! themselves: a page that wants to know whether to show "Approve" asks for the order's
+//! actions instead of looking at the stage's kind and the user's permissions. Each use case
+//! still enforces its own rule when called; the functions here apply the same rules without
+//! writing (the tests of this module hold the two together: every action offered succeeds,
+//! every action withheld is refused).
+
+use crate::model::*;
+use crate::{Crm, Result, View};
+
+use super::chat::may_chat;
+use super::orders::{allowed_moves, bids_of, load_order, may_view, stage_of};
+use super::{Resolved, load_org, resolve};
+
+/// What an actor may do with one order now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderActions {
+    /// Approve it: it waits in moderation and the actor holds `moderate_orders`.
+    pub approve: bool,
+    /// Reject it (with a reason), on the same terms as approving.
+    pub reject: bool,
+    /// Place a bid: the actor holds `respond_orders`, the stage takes bids and they have no
+    /// active bid on it yet.
+    pub bid: bool,
+    /// Assign it (to a bid's author or a user): the actor holds `assign_orders` and the order
+    /// is in an open stage.
+    pub assign: bool,
+    /// The stages the actor may move it to in one step, in board order (moves out of
+    /// moderation go through approve and reject).
+    pub moves: Vec<StageId>,
+    /// Chat with the customer about it: `chat_customers`, or an order-level grant (the
+    /// assignee's).
+    pub chat: bool,
+    /// Send payment details: the actor holds `send_payment_info` and the stage takes them.
+    pub send_payment: bool,
+    /// See what the assignee is paid after commission: staff who see the order, once it has
+    /// an agreed price.
+    pub see_payout: bool,
+    /// Change its markers: `assign_orders` or `update_order_status`.
+    pub edit_markers: bool,
+    /// Delete it: its own customer, while its stage allows (C0de seed: pending or rejected).
+    pub delete: bool,
+}
+
+impl OrderActions {
+    /// Whether the actor may do anything with the order at all (a page says why when not).
+    pub fn any(&self) -> bool {
+        self.approve
+            || self.reject
+            || self.bid
+            || self.assign
+            || !self.moves.is_empty()
+            || self.send_payment
+    }
+}
+
+/// The actions of a resolved actor on an order they may see.
+pub(crate) fn order_actions(
+    view: &impl View,
+    actor: &Actor,
+    resolved: &Resolved,
+    org: &Organization,
+    order: &Order,
+) -> Result<OrderActions> {
+    let stage = stage_of(org, order.stage)?;
+    let staff = matches!(resolved, Resolved::Staff(..) | Resolved::System);
+    let moderation = stage.kind == StageKind::Moderation;
+    let may = |permission| resolved.has(permission);
+    let bid = match resolved {
+        Resolved::Staff(user, permissions) => {
+            permissions.contains(Permission::RespondOrders)
+                && stage.accepts_bids
+                && !bids_of(view, actor.org, order.id)?
+                    .iter()
+                    .any(|bid| bid.user == user.id && bid.state == BidState::Active)
+        }
+        _ => false,
+    };
+    let permissions = match resolved {
+        Resolved::Staff(_, permissions) => *permissions,
+        Resolved::System => PermissionSet::all(),
+        Resolved::Customer(_) => PermissionSet::EMPTY,
+    };
+    Ok(OrderActions {
+        approve: moderation && may(Permission::ModerateOrders),
+        reject: moderation && may(Permission::ModerateOrders),
+        bid,
+        assign: stage.kind == StageKind::Open && may(Permission::AssignOrders),
+        moves: if staff {
+            allowed_moves(org, permissions, resolved.user_id(), order)
+                .into_iter()
+                .map(|stage| stage.id)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        chat: match resolved {
+            Resolved::Customer(customer) => order.customer == *customer,
+            _ => may_chat(view, actor.org, resolved, Some(order.id))?,
+        },
+        send_payment: stage.payment_allowed
+            && matches!(resolved, Resolved::Staff(..))
+            && may(Permission::SendPaymentInfo),
+        see_payout: staff && order.price.is_some(),
+        edit_markers: may(Permission::AssignOrders) || may(Permission::UpdateOrderStatus),
+        delete: matches!(resolved, Resolved::Customer(customer) if order.customer == *customer)
+            && stage.customer_deletable,
+    })
+}
+
+/// What `actor` may do with `order` now.
+///
+/// # Errors
+/// Not found, also when the actor may not see the order; permission denied for a disabled
+/// user.
+pub fn order_actions_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<OrderActions> {
+    let resolved = resolve(view, actor)?;
+    let org = load_org(view, actor.org)?;
+    let record = load_order(view, actor.org, order)?;
+    if !may_view(&resolved, &org, &record)? {
+        return Err(crate::Error::not_found(OrderId::LABEL, order));
+    }
+    order_actions(view, actor, &resolved, &org, &record)
+}
+
+/// The staff menu: which areas a user's permissions open. The appliance adds what it alone
+/// knows (the sandbox page).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Navigation {
+    /// The dashboard (every staff user).
+    pub dashboard: bool,
+    /// The moderation queue (`moderate_orders`).
+    pub moderation: bool,
+    /// The order list (`view_orders` or `moderate_orders`).
+    pub orders: bool,
+    /// The Kanban board (`view_orders`: work past moderation).
+    pub board: bool,
+    /// The chat inbox (`chat_customers`).
+    pub chat: bool,
+    /// Users (`manage_users`).
+    pub users: bool,
+    /// Roles (`manage_roles`).
+    pub roles: bool,
+    /// Markers (`manage_markers`).
+    pub markers: bool,
+    /// Payment methods (`manage_billing`).
+    pub payment_methods: bool,
+    /// Organization settings (`manage_settings`).
+    pub settings: bool,
+    /// The audit log (`view_audit`).
+    pub audit: bool,
+    /// Creating an order for a customer (`moderate_orders`, as [`crate::Tx::create_order`]).
+    pub new_order: bool,
+    /// Adding a customer by hand (`chat_customers`, as [`crate::Tx::insert_customer`]).
+    pub new_customer: bool,
+}
+
+impl Navigation {
+    /// The menu of a staff user holding `permissions`. A pure function of the permission set,
+    /// so a page that already knows its user's permissions renders the menu without a read.
+    pub fn for_permissions(permissions: PermissionSet) -> Self {
+        use Permission::*;
+        let has = |permission| permissions.contains(permission);
+        Navigation {
+            dashboard: true,
+            moderation: has(ModerateOrders),
+            orders: has(ViewOrders) || has(ModerateOrders),
+            board: has(ViewOrders),
+            chat: has(ChatCustomers),
+            users: has(ManageUsers),
+            roles: has(ManageRoles),
+            markers: has(ManageMarkers),
+            payment_methods: has(ManageBilling),
+            settings: has(ManageSettings),
+            audit: has(ViewAudit),
+            new_order: has(ModerateOrders),
+            new_customer: has(ChatCustomers),
+        }
+    }
+}
+
+/// The menu of the acting staff user (everything for the system, nothing for customers).
+///
+/// # Errors
+/// Permission denied for a disabled or unknown user.
+pub fn navigation_in(view: &impl View, actor: &Actor) -> Result<Navigation> {
+    Ok(match resolve(view, actor)? {
+        Resolved::Staff(_, permissions) => Navigation::for_permissions(permissions),
+        Resolved::System => Navigation::for_permissions(PermissionSet::all()),
+        Resolved::Customer(_) => Navigation::default(),
+    })
+}
+
+impl Crm {
+    /// See [`order_actions_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`order_actions_in`].
+    pub fn order_actions(&self, actor: &Actor, order: OrderId) -> Result<OrderActions> {
+        self.read(|view| order_actions_in(view, actor, order))
+    }
+
+    /// See [`navigation_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`navigation_in`].
+    pub fn navigation(&self, actor: &Actor) -> Result<Navigation> {
+        self.read(|view| navigation_in(view, actor))
+    }
+}
