@@ -18,13 +18,19 @@
 //! label is the router's `MatchedPath`, shared by reference count, so nothing is allocated
 //! once a series exists. Measured with `benches/run.sh --quick` against the lock-free table
 //! this replaced: see the commit that introduced it.
-
+//!
+//! `/metrics` answers loopback clients only, unless `--metrics-public` (`CRM_METRICS_PUBLIC`,
+//! `metrics_public` in the file) says otherwise: the series name routes and counts that are
+//! nobody else's business. A request that a proxy forwarded (`Forwarded`, `X-Forwarded-For`,
+//! `X-Real-IP`) does not count as loopback, since a reverse proxy on the same machine connects
+//! from loopback on behalf of anyone.
 
 use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -35,6 +41,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
+use crate::web::auth::ClientIp;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -47,6 +54,9 @@ const BOT_BUCKETS: [f64; 24] = [
     0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.010, 0.015, 0.020, 0.025,
     0.030, 0.035, 0.040, 0.045, 0.050, 0.075, 0.100, 0.250, 0.500, 1.0, 5.0,
 ];
+
+/// The headers a reverse proxy adds to a request it forwards.
+const FORWARDED_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
 
 /// The route label of requests no route matched (404s of random paths must not create a
 /// series each).
@@ -261,10 +271,33 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`: Prometheus text format 0.0.4. The queue depths are read from the store
-/// (two constant-time table lengths); a store error leaves them out rather than failing the
-/// scrape.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Whether a request may read `/metrics`: always with `public`, otherwise only from a loopback
+/// peer that no proxy forwarded it for.
+fn may_scrape(public: bool, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
+    if public {
+        return true;
+    }
+    let forwarded = FORWARDED_HEADERS
+        .iter()
+        .any(|name| headers.contains_key(*name));
+    !forwarded && peer.is_some_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// `GET /metrics`: Prometheus text format 0.0.4, for loopback clients (or anyone with
+/// `--metrics-public`; others get 403). The queue depths are read from the store (two
+/// constant-time table lengths); a store error leaves them out rather than failing the scrape.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    if !may_scrape(state.config().metrics_public, peer, &headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "/metrics answers loopback clients only; start the appliance with --metrics-public (CRM_METRICS_PUBLIC) to serve it to others\n",
+        )
+            .into_response();
+    }
     let depths = state
         .blocking(|crm| Ok((crm.outbox_depth().ok(), crm.inbox_depth().ok())))
         .await
@@ -282,6 +315,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
     use super::*;
 
     /// The value of the sample line that starts with `series ` (name and labels).
@@ -301,7 +336,10 @@ mod tests {
         metrics.record(&Method::GET, route(), StatusCode::OK, 0.03);
         metrics.record(&Method::GET, route(), StatusCode::NOT_FOUND, 0.0001);
         let text = metrics.render(Some(3), Some(0));
-        assert!(text.contains("# TYPE http_requests_total counter\n"), "{text}");
+        assert!(
+            text.contains("# TYPE http_requests_total counter\n"),
+            "{text}"
+        );
         assert!(text.contains(
             "http_requests_total{method=\"GET\",route=\"/orders/{id}\",status=\"200\"} 2\n"
         ));
@@ -348,7 +386,10 @@ mod tests {
         metrics.record_bot_update(42);
         metrics.record_bot_update(-5);
         let text = metrics.render(None, None);
-        assert!(text.contains("# TYPE crm_bot_updates_total counter\n"), "{text}");
+        assert!(
+            text.contains("# TYPE crm_bot_updates_total counter\n"),
+            "{text}"
+        );
         assert!(text.contains("crm_bot_updates_total 3\n"), "{text}");
         assert!(text.contains("crm_bot_update_duration_seconds_bucket{le=\"0.001\"} 1\n"));
         assert!(text.contains("crm_bot_update_duration_seconds_bucket{le=\"0.003\"} 2\n"));
@@ -370,10 +411,7 @@ mod tests {
             0.001,
         );
         let text = metrics.render(None, None);
-        assert!(
-            text.contains("route=\"a\\\"b\\\\c\\nd\""),
-            "{text}"
-        );
+        assert!(text.contains("route=\"a\\\"b\\\\c\\nd\""), "{text}");
     }
 
     #[test]
@@ -381,10 +419,104 @@ mod tests {
         let metrics = Metrics::default();
         let first = metrics.sse_opened();
         let second = metrics.sse_opened();
-        assert!(metrics.render(None, None).contains("crm_sse_connections 2\n"));
+        assert!(
+            metrics
+                .render(None, None)
+                .contains("crm_sse_connections 2\n")
+        );
         drop(first);
-        assert!(metrics.render(None, None).contains("crm_sse_connections 1\n"));
+        assert!(
+            metrics
+                .render(None, None)
+                .contains("crm_sse_connections 1\n")
+        );
         drop(second);
-        assert!(metrics.render(None, None).contains("crm_sse_connections 0\n"));
+        assert!(
+            metrics
+                .render(None, None)
+                .contains("crm_sse_connections 0\n")
+        );
+    }
+
+    #[test]
+    fn only_loopback_peers_that_no_proxy_forwarded_may_scrape_unless_public() {
+        let none = HeaderMap::new();
+        let loopback = [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped()),
+        ];
+        for peer in loopback {
+            assert!(may_scrape(false, Some(peer), &none), "{peer}");
+        }
+        let others = [
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6("2001:db8::1".parse().unwrap()),
+            IpAddr::V6(Ipv4Addr::new(192, 0, 2, 7).to_ipv6_mapped()),
+        ];
+        for peer in others {
+            assert!(!may_scrape(false, Some(peer), &none), "{peer}");
+            assert!(may_scrape(true, Some(peer), &none), "{peer}");
+        }
+        assert!(!may_scrape(false, None, &none), "no peer known");
+        for name in FORWARDED_HEADERS {
+            let mut forwarded = HeaderMap::new();
+            forwarded.insert(name, HeaderValue::from_static("192.0.2.7"));
+            assert!(
+                !may_scrape(false, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), &forwarded),
+                "{name}"
+            );
+        }
+    }
+
+    /// The whole app on a fresh store, with `args` on its command line.
+    fn app_with(args: &[&str]) -> (axum::Router, tempfile::TempDir) {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .create_organization("studio", "Test", "test")
+            .unwrap()
+            .id;
+        let cli = crate::config::Cli::parse_from(
+            std::iter::once("crm-appliance").chain(args.iter().copied()),
+        );
+        let config = crate::config::Config::from_cli(&cli).unwrap();
+        (crate::web::app(AppState::new(crm, org, config)), dir)
+    }
+
+    /// The status of `GET /metrics` from `peer`, as the server sees it (connect info).
+    async fn scrape_status(app: &axum::Router, peer: &str) -> StatusCode {
+        use tower::ServiceExt;
+        let mut request = Request::get("/metrics")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        app.clone().oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn a_non_loopback_peer_is_refused_the_metrics_unless_they_are_public() {
+        let (app, _dir) = app_with(&[]);
+        assert_eq!(scrape_status(&app, "127.0.0.1:50000").await, StatusCode::OK);
+        assert_eq!(scrape_status(&app, "[::1]:50000").await, StatusCode::OK);
+        assert_eq!(
+            scrape_status(&app, "192.0.2.7:50000").await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            scrape_status(&app, "[2001:db8::7]:50000").await,
+            StatusCode::FORBIDDEN
+        );
+        let (public, _dir) = app_with(&["--metrics-public"]);
+        assert_eq!(
+            scrape_status(&public, "192.0.2.7:50000").await,
+            StatusCode::OK
+        );
     }
 }
