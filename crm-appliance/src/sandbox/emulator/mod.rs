@@ -73,6 +73,8 @@ struct State {
 /// The Bot API emulator. Shared behind an `Arc` by the HTTP handlers.
 pub(crate) struct Emulator {
     token: OnceLock<String>,
+    /// The control API's key (see `sandbox::access`).
+    key: OnceLock<String>,
     state: Mutex<State>,
     wake: Notify,
     closed: AtomicBool,
@@ -98,6 +100,7 @@ impl Emulator {
     pub(crate) fn new() -> Self {
         Emulator {
             token: OnceLock::new(),
+            key: OnceLock::new(),
             state: Mutex::new(State {
                 next_update_id: 1,
                 next_message_id: 1,
@@ -126,6 +129,20 @@ impl Emulator {
     pub(crate) fn check_token(&self, given: &str) -> bool {
         match self.token.get() {
             Some(token) => bool::from(token.as_bytes().ct_eq(given.as_bytes())),
+            None => false,
+        }
+    }
+
+    /// Sets the key programs present to the control API; later calls are ignored.
+    pub(crate) fn set_key(&self, key: String) {
+        let _ = self.key.set(key);
+    }
+
+    /// Whether `given` is the control API's key, compared in constant time (false while no
+    /// key is set).
+    pub(crate) fn check_key(&self, given: &str) -> bool {
+        match self.key.get() {
+            Some(key) => bool::from(key.as_bytes().ct_eq(given.as_bytes())),
             None => false,
         }
     }
