@@ -46,6 +46,16 @@ pub struct Cli {
     /// Pipeline template of the organization created on first start.
     #[arg(long, env = "CRM_TEMPLATE")]
     pub template: Option<String>,
+    /// Serve /metrics to every client, not only to loopback ones (`--metrics-public=false`
+    /// turns it off again).
+    #[arg(
+        long,
+        env = "CRM_METRICS_PUBLIC",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub metrics_public: Option<bool>,
     /// Subcommand; none runs the appliance.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -71,6 +81,7 @@ struct FileConfig {
     cache_size: Option<usize>,
     session_idle_minutes: Option<u64>,
     template: Option<String>,
+    metrics_public: Option<bool>,
 }
 
 /// The settled configuration.
@@ -93,6 +104,8 @@ pub struct Config {
     pub session_idle_minutes: u64,
     /// Template of the first organization.
     pub template: String,
+    /// `/metrics` answers every client, not only loopback ones.
+    pub metrics_public: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -109,6 +122,7 @@ impl std::fmt::Debug for Config {
             .field("cache_size", &self.cache_size)
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("template", &self.template)
+            .field("metrics_public", &self.metrics_public)
             .finish()
     }
 }
@@ -170,6 +184,7 @@ impl Config {
                 .clone()
                 .or(file.template)
                 .unwrap_or_else(|| "studio".to_string()),
+            metrics_public: cli.metrics_public.or(file.metrics_public).unwrap_or(false),
         })
     }
 
@@ -189,4 +204,40 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("--config: reading {}", path.display()))?;
     toml::from_str(&text)
         .with_context(|| format!("--config: {} is not a valid configuration", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str], file: Option<&str>) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let mut argv = vec!["crm-appliance".to_string()];
+        if let Some(text) = file {
+            let path = dir.path().join("crm.toml");
+            std::fs::write(&path, text).unwrap();
+            argv.push("--config".into());
+            argv.push(path.display().to_string());
+        }
+        argv.extend(args.iter().map(|arg| arg.to_string()));
+        Config::from_cli(&Cli::try_parse_from(argv).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn metrics_are_private_unless_a_flag_or_the_file_makes_them_public() {
+        assert!(!config(&[], None).metrics_public);
+        assert!(config(&["--metrics-public"], None).metrics_public);
+        assert!(config(&["--metrics-public=true"], None).metrics_public);
+        assert!(!config(&["--metrics-public=false"], None).metrics_public);
+        let public = Some("metrics_public = true");
+        assert!(config(&[], public).metrics_public);
+        assert!(
+            !config(&["--metrics-public=no"], public).metrics_public,
+            "the flag beats the file"
+        );
+        assert!(
+            Cli::try_parse_from(["crm-appliance", "--metrics-public=maybe"]).is_err(),
+            "not a yes or no"
+        );
+    }
 }

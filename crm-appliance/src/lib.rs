@@ -6,7 +6,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-// Translations: assets/locales/*.yml, compiled in. `t!("key", locale = "ru")`.
+// Translations: assets/locales/*.yml, compiled in; looked up through `i18n::tr`.
 rust_i18n::i18n!("../assets/locales", fallback = "en");
 
 #[cfg(unix)]
@@ -15,6 +15,7 @@ pub mod bot;
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod i18n;
 pub mod jobs;
 pub mod sandbox;
 pub mod startup;

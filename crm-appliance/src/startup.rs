@@ -54,6 +54,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // dropped, on every way out of this function.
     #[cfg(unix)]
     let admin = crate::admin_channel::start(crm.clone(), &config.data_dir)?;
+    // The sandbox key, like the first administrator's password, is printed here once and
+    // never logged. Before "listening": whoever waits for that line may use it at once.
+    let sandbox_key = if config.sandbox() {
+        let key = crate::sandbox::generate_key().context("drawing the sandbox key")?;
+        println!("sandbox key: {key}");
+        println!(
+            "  (programs present it to the sandbox's control API in the X-Sandbox-Key header; a new one at every start)"
+        );
+        Some(key)
+    } else {
+        None
+    };
     println!("listening on http://{address}/");
     if config.sandbox() {
         println!(
@@ -61,6 +73,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let state = AppState::new(crm.clone(), org, config);
+    if let (Some(key), Some(emulator)) = (sandbox_key, state.telegram().emulator()) {
+        emulator.set_key(key);
+    }
     let bot = crate::bot::start(&state, address)
         .await
         .context("starting the bot")?;

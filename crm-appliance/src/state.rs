@@ -21,7 +21,7 @@ struct Inner {
     config: Config,
     web: crate::web::WebState,
     live: LiveHub,
-    metrics: Arc<Metrics>,
+    metrics: Metrics,
     telegram: Arc<crate::bot::Telegram>,
 }
 
@@ -39,7 +39,7 @@ impl AppState {
                 telegram: Arc::new(crate::bot::Telegram::new(&config)),
                 config,
                 live,
-                metrics: Arc::default(),
+                metrics: Metrics::default(),
             }),
         }
     }
@@ -49,14 +49,9 @@ impl AppState {
         &self.inner.live
     }
 
-    /// The request counters behind `/metrics`.
+    /// The series behind `/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
-    }
-
-    /// The request counters, shared (live streams count themselves while open).
-    pub fn metrics_arc(&self) -> Arc<Metrics> {
-        self.inner.metrics.clone()
     }
 
     /// The store.

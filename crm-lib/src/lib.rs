@@ -62,7 +62,7 @@ pub mod templates;
 
 pub use crm::{Crm, CrmOptions, is_locked};
 pub use error::{Error, ErrorKind, Result};
-pub use password::{Password, generate_password};
+pub use password::{ALPHANUMERIC, Password, generate_password, random_string};
 pub use services::{
     Page, Paged, admin, api_tokens, audit, billing, capabilities, chat, customers, demo, export,
     import, live, media, orders, org, retention, sessions, team, telegram,

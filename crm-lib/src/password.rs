@@ -115,18 +115,40 @@ pub fn generate_password() -> Result<Password> {
     }
 }
 
-/// `len` characters drawn uniformly from `alphabet` with the operating system's generator.
-pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> Result<String> {
+/// Letters and digits, `A-Z a-z 0-9` (62 characters, about 5.95 bits each): tokens that travel
+/// in URLs and headers unescaped.
+pub const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `len` characters drawn uniformly from `alphabet` with the operating system's generator: the
+/// one random-string helper of the project (passwords, codes, session ids, the sandbox's bot
+/// token and key, webhook secrets). Blocks only on the operating system's generator, which does
+/// not block once the system has booted.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `alphabet` when it is empty, longer than 256 bytes or
+/// not ASCII; [`crate::ErrorKind::Storage`] when the system has no randomness.
+pub fn random_string(len: usize, alphabet: &[u8]) -> Result<String> {
+    if alphabet.is_empty() || alphabet.len() > 256 || !alphabet.is_ascii() {
+        return Err(Error::invalid(
+            "alphabet",
+            "must be 1 to 256 ASCII characters",
+        ));
+    }
     let mut out = String::with_capacity(len);
+    // Rejection sampling keeps every character equally likely: bytes at or above the largest
+    // multiple of the alphabet's size are drawn again.
     let limit = 256 - (256 % alphabet.len());
     while out.len() < len {
         let mut buffer = [0u8; 64];
         getrandom::fill(&mut buffer)
             .map_err(|error| Error::corrupt(format!("no randomness: {error}")))?;
         for byte in buffer {
-            // Rejection sampling keeps every character equally likely.
-            if (byte as usize) < limit && out.len() < len {
-                out.push(alphabet[byte as usize % alphabet.len()] as char);
+            let index = usize::from(byte);
+            if index < limit
+                && out.len() < len
+                && let Some(&character) = alphabet.get(index % alphabet.len())
+            {
+                out.push(char::from(character));
             }
         }
     }
@@ -427,5 +449,40 @@ mod tests {
             "{}",
             state.spare.len()
         );
+    }
+
+    #[test]
+    fn random_strings_have_the_length_asked_and_only_characters_of_the_alphabet() {
+        for len in [0, 1, 35, 64, 65, 200] {
+            let text = random_string(len, ALPHANUMERIC).unwrap();
+            assert_eq!(text.len(), len);
+            assert!(
+                text.bytes().all(|byte| ALPHANUMERIC.contains(&byte)),
+                "{text}"
+            );
+        }
+        let hex = random_string(4096, b"0123456789abcdef").unwrap();
+        // Every one of the 16 characters shows up in 4,096 draws (each misses with
+        // probability (15/16)^4096, about 1e-115).
+        for digit in b"0123456789abcdef" {
+            assert!(hex.as_bytes().contains(digit));
+        }
+        assert_ne!(
+            random_string(32, ALPHANUMERIC).unwrap(),
+            random_string(32, ALPHANUMERIC).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_whole_byte_range_is_the_largest_alphabet_and_bad_alphabets_are_refused() {
+        let all: Vec<u8> = (0..=127).chain(0..=127).collect();
+        assert_eq!(random_string(10, &all).unwrap().len(), 10);
+        let one = random_string(5, b"x").unwrap();
+        assert_eq!(one, "xxxxx");
+        for bad in [&b""[..], &[b'a'; 257][..], "é".as_bytes()] {
+            let error = random_string(4, bad).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
+            assert_eq!(error.field(), Some("alphabet"));
+        }
     }
 }

@@ -32,7 +32,8 @@
 //!
 //! The appliance's RSS is sampled every 200 ms from step 3 on; the highest value is the
 //! "under load" figure. Secrets (the session cookie, the API token) go to wrk through script
-//! files in the run directory (mode 0600), never through the command line or the output.
+//! files in the run directory (mode 0600), never through the command line or the output; the
+//! sandbox key, read from the appliance's start-up output, stays in this process's memory.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write as _};
@@ -314,6 +315,7 @@ fn run(args: &Args) -> Result<bool> {
         .enable_all()
         .build()?;
     let base = app.base.clone();
+    let sandbox_key = app.sandbox_key.clone();
     let cookie = runtime.block_on(login(&base))?;
     let customer = runtime.block_on(first_customer(&base, &token))?;
     let page = runtime.block_on(page_size(&base, &cookie))?;
@@ -458,7 +460,7 @@ fn run(args: &Args) -> Result<bool> {
     app.note_rss("after the creates");
     // 7. The bot: as fast as it goes, then at the target rate for the latency.
     let updates = if args.quick { 2_000 } else { 20_000 };
-    let bot = runtime.block_on(bot_load(&base, updates, None))?;
+    let bot = runtime.block_on(bot_load(&base, &sandbox_key, updates, None))?;
     table.add(
         "bot: updates end to end through the emulator",
         ">= 2,000 updates/s",
@@ -471,7 +473,7 @@ fn run(args: &Args) -> Result<bool> {
         Some(f64::from(updates) / bot.seconds >= 2_000.0),
     );
     let paced_updates = u32::try_from(2_000 * seconds).unwrap_or(u32::MAX);
-    let paced = runtime.block_on(bot_load(&base, paced_updates, Some(2_000)))?;
+    let paced = runtime.block_on(bot_load(&base, &sandbox_key, paced_updates, Some(2_000)))?;
     table.add(
         "bot: p99 from inbox commit to reply in the outbox, at 2,000 updates/s",
         "< 50 ms",
@@ -482,7 +484,7 @@ fn run(args: &Args) -> Result<bool> {
         Some(paced.p99_ms < 50.0),
     );
     std::thread::sleep(Duration::from_secs(3));
-    let limits = runtime.block_on(send_limits(&base))?;
+    let limits = runtime.block_on(send_limits(&base, &sandbox_key))?;
     table.add(
         "bot: outgoing sends within Telegram's limits",
         "<= 30/s overall, 1/s per chat, 20/min per group",
@@ -801,11 +803,13 @@ struct Appliance {
     child: Option<Child>,
     base: String,
     data_dir: PathBuf,
+    /// The key of its sandbox's control API, read from what it printed at start.
+    sandbox_key: String,
 }
 
 impl Appliance {
-    /// Starts `crm-appliance` on a free loopback port in sandbox mode and waits for
-    /// `/healthz`.
+    /// Starts `crm-appliance` on a free loopback port in sandbox mode, waits for `/healthz` and
+    /// reads the sandbox key it printed.
     fn start(bin: &Path, data_dir: &Path) -> Result<Appliance> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let listen = format!("127.0.0.1:{port}");
@@ -818,7 +822,7 @@ impl Appliance {
             .arg(CACHE_MIB.to_string())
             .env("RUST_LOG", "warn")
             .env_remove("CRM_TELEGRAM_TOKEN")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
@@ -830,10 +834,23 @@ impl Appliance {
                 }
             });
         }
-        let app = Appliance {
+        // The sandbox key is printed once on stdout at start; the rest of stdout (its log) is
+        // read and dropped so that the pipe never fills.
+        let (key_sender, key_receiver) = std::sync::mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if let Some(key) = line.trim().strip_prefix("sandbox key: ") {
+                        let _ = key_sender.send(key.trim().to_string());
+                    }
+                }
+            });
+        }
+        let mut app = Appliance {
             child: Some(child),
             base: format!("http://{listen}"),
             data_dir: data_dir.to_path_buf(),
+            sandbox_key: String::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -844,6 +861,9 @@ impl Appliance {
                 let mut answer = String::new();
                 let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
                 if answer.starts_with("HTTP/1.1 200") {
+                    app.sandbox_key = key_receiver
+                        .recv_timeout(Duration::from_secs(10))
+                        .context("the appliance printed no sandbox key")?;
                     return Ok(app);
                 }
             }
@@ -1098,6 +1118,20 @@ fn client() -> Result<reqwest::Client> {
         .build()?)
 }
 
+/// [`client`] presenting the sandbox key to the emulator's control API on every request.
+fn sandbox_client(key: &str) -> Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-sandbox-key",
+        reqwest::header::HeaderValue::from_str(key).context("the sandbox key")?,
+    );
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()?)
+}
+
 /// `name=value` of every `Set-Cookie` of a response, joined for a `Cookie` header.
 fn cookies_of(response: &reqwest::Response) -> String {
     response
@@ -1216,12 +1250,12 @@ async fn bot_metrics(client: &reqwest::Client, base: &str) -> Result<(u64, Vec<(
 }
 
 /// Simulated customers write `updates` messages (`/start`, which the bot answers) through the
-/// emulator's control API; returns when the appliance has handled them all. With `pace` set
+/// emulator's control API (presenting the sandbox key `key`); returns when the appliance has handled them all. With `pace` set
 /// (updates per second) the messages leave on a fixed schedule whatever the answers (an open
 /// loop, so a slow bot shows as latency); without it 64 writers send as fast as the emulator
 /// takes them (the throughput).
-async fn bot_load(base: &str, updates: u32, pace: Option<u32>) -> Result<BotLoad> {
-    let client = client()?;
+async fn bot_load(base: &str, key: &str, updates: u32, pace: Option<u32>) -> Result<BotLoad> {
+    let client = sandbox_client(key)?;
     let (before, buckets_before) = bot_metrics(&client, base).await?;
     eprintln!(
         "crm-bench: the bot: {updates} updates from {BOT_USERS} chats, {}",
@@ -1325,8 +1359,8 @@ impl SendLimits {
     }
 }
 
-async fn send_limits(base: &str) -> Result<SendLimits> {
-    let stats: serde_json::Value = client()?
+async fn send_limits(base: &str, key: &str) -> Result<SendLimits> {
+    let stats: serde_json::Value = sandbox_client(key)?
         .get(format!("{base}/sandbox/stats"))
         .send()
         .await?

@@ -117,23 +117,6 @@ impl Telegram {
     }
 }
 
-/// `len` random characters of `[A-Za-z0-9]` from the operating system.
-pub(crate) fn random_token(len: usize) -> anyhow::Result<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(len);
-    while out.len() < len {
-        let mut buffer = [0u8; 64];
-        getrandom::fill(&mut buffer).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
-        for byte in buffer {
-            // 248 = 4 * 62: rejection sampling keeps every character equally likely.
-            if byte < 248 && out.len() < len {
-                out.push(char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]));
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// The running bot's tasks; [`BotHandle::stop`] ends them.
 pub struct BotHandle {
     shutdown: watch::Sender<bool>,
@@ -178,7 +161,11 @@ pub async fn start(state: &AppState, address: SocketAddr) -> anyhow::Result<BotH
     let (token, api_url) = match (&config.telegram_token, telegram.emulator()) {
         (Some(token), _) => (token.clone(), config.telegram_api_url.clone()),
         (None, Some(emulator)) => {
-            let token = format!("{}:{}", crate::sandbox::emulator::BOT_ID, random_token(35)?);
+            let token = format!(
+                "{}:{}",
+                crate::sandbox::emulator::BOT_ID,
+                crm_lib::random_string(35, crm_lib::ALPHANUMERIC)?
+            );
             emulator.set_token(token.clone());
             let org = state.org();
             let last = state
@@ -197,8 +184,8 @@ pub async fn start(state: &AppState, address: SocketAddr) -> anyhow::Result<BotH
     };
     if config.public_url.is_some() {
         let secrets = WebhookSecrets {
-            path: random_token(32)?,
-            header: random_token(48)?,
+            path: crm_lib::random_string(32, crm_lib::ALPHANUMERIC)?,
+            header: crm_lib::random_string(48, crm_lib::ALPHANUMERIC)?,
         };
         let _ = telegram.webhook.set(secrets);
     }

@@ -1,7 +1,7 @@
-//! Texts the bot sends, in the recipient's language: translations (rust-i18n, keys `bot.*` in
-//! `assets/locales/bot.yml`), money and dates, and the notifications crm-lib queues as
-//! [`crm_lib::model::Event`]s, which are rendered at delivery so they follow the recipient's current
-//! language.
+//! Texts the bot sends, in the recipient's language: translations (keys `bot.*` in
+//! `assets/locales/bot.yml`, through the appliance's one rust-i18n wrapper, [`crate::i18n`]),
+//! money and dates, and the notifications crm-lib queues as [`crm_lib::model::Event`]s, which
+//! are rendered at delivery so they follow the recipient's current language.
 //!
 //! Texts go out without `parse_mode`, so user-typed titles and names need no escaping and can
 //! never turn into markup.
@@ -16,23 +16,7 @@ pub(crate) const TEXT_MAX_UTF16: usize = 4096;
 /// Telegram's limit for a caption, in UTF-16 code units.
 pub(crate) const CAPTION_MAX_UTF16: usize = 1024;
 
-/// The translation of `key` (no values) in `language`.
-pub(crate) fn tr(language: Language, key: &str) -> String {
-    rust_i18n::t!(key, locale = language.code()).into_owned()
-}
-
-/// The translation of `key` in `language` with `%{name}` values filled in.
-pub(crate) fn tr_with(
-    language: Language,
-    key: &str,
-    values: &[(&str, &dyn std::fmt::Display)],
-) -> String {
-    let mut text = tr(language, key);
-    for (name, value) in values {
-        text = text.replace(&format!("%{{{name}}}"), &value.to_string());
-    }
-    text
-}
+pub(crate) use crate::i18n::{tr, tr_with};
 
 /// An amount with its currency as a reader of `language` writes it: `1,500.00 USD`,
 /// `1 500,00 USD` (crm-lib's [`Money::format_with`], which the web shares).

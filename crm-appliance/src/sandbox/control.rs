@@ -15,23 +15,32 @@
 //! | `GET /sandbox/files/{file_id}` | a file's bytes (the page shows pictures with it) |
 //! | `GET /sandbox/stats` | call counts, updates waiting, `confirmed_offset` (the highest getUpdates offset: every update below it is confirmed), and the bot's recent sends with their times |
 //!
-//! The control API exists only in sandbox mode (404 otherwise) and needs no login: it stands
-//! in for Telegram's own clients, which anyone can use to write to a bot. It can create
-//! simulated customers and nothing else; every staff action still goes through the web.
+//! The control API exists only in sandbox mode (404 otherwise). It stands in for Telegram's
+//! own clients and can create simulated customers and nothing else (every staff action still
+//! goes through the web), but it reads every simulated chat and can break the bot's calls, so
+//! it answers only a staff user's session or the sandbox key printed at start, and refuses
+//! state-changing requests from other sites (see `access`).
 
 use axum::Json;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::access::Control;
 use super::api::{bytes_response, read_params};
 use super::emulator::{Emulator, Fault, SimContent, SimFile, SimUser};
-use crate::AppState;
 
 /// A refused control request: the status and a JSON `{"ok": false, "error": ...}` body.
 pub(crate) struct Refused(StatusCode, String);
+
+impl Refused {
+    /// A refusal with this status and message.
+    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Refused(status, message.into())
+    }
+}
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
@@ -44,15 +53,6 @@ fn bad(message: impl Into<String>) -> Refused {
 }
 
 type Answer = Result<Json<Value>, Refused>;
-
-fn emulator(state: &AppState) -> Result<std::sync::Arc<Emulator>, Refused> {
-    state.telegram().emulator().cloned().ok_or_else(|| {
-        Refused(
-            StatusCode::NOT_FOUND,
-            "the sandbox is off: a Telegram token is set".into(),
-        )
-    })
-}
 
 fn user_id(text: &str) -> Result<i64, Refused> {
     match text.parse::<i64>() {
@@ -69,12 +69,11 @@ fn text_of(params: &serde_json::Map<String, Value>, name: &str) -> Option<String
 
 /// `POST /sandbox/chats/{user_id}/send`.
 pub(crate) async fn send(
-    State(state): State<AppState>,
+    Control(emulator): Control,
     Path(id): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
     request: Request,
 ) -> Answer {
-    let emulator = emulator(&state)?;
     let id = user_id(&id)?;
     let (params, mut uploads) = read_params(query, request).await.map_err(bad)?;
     let from = params.get("from").cloned().unwrap_or_else(|| json!({}));
@@ -123,11 +122,10 @@ pub(crate) struct PressBody {
 
 /// `POST /sandbox/chats/{user_id}/press`.
 pub(crate) async fn press(
-    State(state): State<AppState>,
+    Control(emulator): Control,
     Path(id): Path<String>,
     Json(body): Json<PressBody>,
 ) -> Answer {
-    let emulator = emulator(&state)?;
     let id = user_id(&id)?;
     let (update_id, query_id) = emulator
         .user_press(id, body.message_id, &body.data)
@@ -148,11 +146,10 @@ pub(crate) struct EditBody {
 
 /// `POST /sandbox/chats/{user_id}/edit`.
 pub(crate) async fn edit(
-    State(state): State<AppState>,
+    Control(emulator): Control,
     Path(id): Path<String>,
     Json(body): Json<EditBody>,
 ) -> Answer {
-    let emulator = emulator(&state)?;
     let id = user_id(&id)?;
     let update_id = emulator
         .user_edit(id, body.message_id, &body.text)
@@ -160,8 +157,7 @@ pub(crate) async fn edit(
     Ok(Json(json!({ "ok": true, "update_id": update_id })))
 }
 
-fn set_blocked(state: &AppState, id: &str, blocked: bool) -> Answer {
-    let emulator = emulator(state)?;
+fn set_blocked(emulator: &Emulator, id: &str, blocked: bool) -> Answer {
     let id = user_id(id)?;
     let update_id = emulator
         .set_blocked(id, blocked)
@@ -170,18 +166,17 @@ fn set_blocked(state: &AppState, id: &str, blocked: bool) -> Answer {
 }
 
 /// `POST /sandbox/chats/{user_id}/block`.
-pub(crate) async fn block(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
-    set_blocked(&state, &id, true)
+pub(crate) async fn block(Control(emulator): Control, Path(id): Path<String>) -> Answer {
+    set_blocked(&emulator, &id, true)
 }
 
 /// `POST /sandbox/chats/{user_id}/unblock`.
-pub(crate) async fn unblock(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
-    set_blocked(&state, &id, false)
+pub(crate) async fn unblock(Control(emulator): Control, Path(id): Path<String>) -> Answer {
+    set_blocked(&emulator, &id, false)
 }
 
 /// `GET /sandbox/chats/{user_id}`.
-pub(crate) async fn chat(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
-    let emulator = emulator(&state)?;
+pub(crate) async fn chat(Control(emulator): Control, Path(id): Path<String>) -> Answer {
     let id = user_id(&id)?;
     emulator
         .chat_view(id)
@@ -190,14 +185,13 @@ pub(crate) async fn chat(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 /// `GET /sandbox/chats`.
-pub(crate) async fn chats(State(state): State<AppState>) -> Answer {
-    Ok(Json(emulator(&state)?.chats()))
+pub(crate) async fn chats(Control(emulator): Control) -> Answer {
+    Ok(Json(emulator.chats()))
 }
 
 /// `POST /sandbox/updates`: `{"update": {...}, "times": n, "keep_update_id": bool}`, or a bare
 /// update object.
-pub(crate) async fn inject(State(state): State<AppState>, Json(body): Json<Value>) -> Answer {
-    let emulator = emulator(&state)?;
+pub(crate) async fn inject(Control(emulator): Control, Json(body): Json<Value>) -> Answer {
     let (update, times, keep) = match body.get("update") {
         Some(update) => (
             update.clone(),
@@ -216,13 +210,12 @@ pub(crate) async fn inject(State(state): State<AppState>, Json(body): Json<Value
 }
 
 /// `GET /sandbox/faults`.
-pub(crate) async fn faults(State(state): State<AppState>) -> Answer {
-    Ok(Json(json!({ "faults": emulator(&state)?.faults() })))
+pub(crate) async fn faults(Control(emulator): Control) -> Answer {
+    Ok(Json(json!({ "faults": emulator.faults() })))
 }
 
 /// `POST /sandbox/faults`: one fault or a list.
-pub(crate) async fn add_fault(State(state): State<AppState>, Json(body): Json<Value>) -> Answer {
-    let emulator = emulator(&state)?;
+pub(crate) async fn add_fault(Control(emulator): Control, Json(body): Json<Value>) -> Answer {
     let list = match body {
         Value::Array(list) => list,
         single => vec![single],
@@ -236,17 +229,17 @@ pub(crate) async fn add_fault(State(state): State<AppState>, Json(body): Json<Va
 }
 
 /// `DELETE /sandbox/faults`.
-pub(crate) async fn clear_faults(State(state): State<AppState>) -> Answer {
-    emulator(&state)?.clear_faults();
+pub(crate) async fn clear_faults(Control(emulator): Control) -> Answer {
+    emulator.clear_faults();
     Ok(Json(json!({ "ok": true })))
 }
 
 /// `GET /sandbox/files/{file_id}`.
 pub(crate) async fn file(
-    State(state): State<AppState>,
+    Control(emulator): Control,
     Path(file_id): Path<String>,
 ) -> Result<Response, Refused> {
-    let file = emulator(&state)?
+    let file = emulator
         .file_by_id(&file_id)
         .ok_or_else(|| Refused(StatusCode::NOT_FOUND, "no such file".into()))?;
     Ok(bytes_response(
@@ -257,6 +250,6 @@ pub(crate) async fn file(
 }
 
 /// `GET /sandbox/stats`.
-pub(crate) async fn stats(State(state): State<AppState>) -> Answer {
-    Ok(Json(emulator(&state)?.stats()))
+pub(crate) async fn stats(Control(emulator): Control) -> Answer {
+    Ok(Json(emulator.stats()))
 }

@@ -4,12 +4,13 @@
 //! `/sandbox/bot<token>/<method>` (a generated token) and points its own bot at it, so the bot
 //! code is the same in both modes and only the base URL differs. Simulated customers write to
 //! the bot through the control API (`control`), which the `/sandbox` page (`page`) and the
-//! test suite use. The emulator's state lives in memory (`emulator`); the Bot API surface is
-//! in `api`.
+//! test suite use; it answers a staff session or the sandbox key printed at start (`access`).
+//! The emulator's state lives in memory (`emulator`); the Bot API surface is in `api`.
 //!
 //! With a token set, every route here answers 404 except the page, which says the sandbox is
 //! off.
 
+mod access;
 mod api;
 mod bench;
 mod control;
@@ -20,6 +21,8 @@ use axum::Router;
 use axum::routing::{any, get, post};
 
 use crate::AppState;
+
+pub use access::{KEY_HEADER, generate_key};
 
 /// The emulator's Bot API, its control API and the page.
 pub fn routes() -> Router<AppState> {

@@ -1,11 +1,10 @@
 //! The one error type of the web: [`AppError`] maps crm-lib's error kinds to HTTP statuses
-//! (400/403/404/409/422/429, 500 for storage) with a small maud page, or a JSON body for paths
-//! under `/api` (see [`api_errors_as_json`]). 5xx answers show generic text; the whole chain
-//! goes to the log.
+//! (400/403/404/409/422/429, 500 for storage) with a small maud page. Under `/api` the JSON
+//! API's [`errors_as_json`](crate::web::api::error::errors_as_json) middleware turns that page
+//! into the API's JSON error, from the [`ErrorBody`] left in the response. 5xx answers show
+//! generic text; the whole chain goes to the log.
 
-use axum::extract::Request;
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use crm_lib::ErrorKind;
 use maud::{DOCTYPE, html};
@@ -22,8 +21,9 @@ pub struct AppError {
     source: Option<crm_lib::Error>,
 }
 
-/// Carried in an error response's extensions so that [`api_errors_as_json`] can turn it into
-/// JSON for `/api` paths.
+/// Carried in an error response's extensions so that the JSON API's
+/// [`errors_as_json`](crate::web::api::error::errors_as_json) can turn it into JSON for `/api`
+/// paths.
 #[derive(Debug, Clone)]
 pub struct ErrorBody {
     /// The message.
@@ -151,38 +151,4 @@ impl IntoResponse for AppError {
         });
         response
     }
-}
-
-/// Middleware: for requests under `/api`, an error answer built by [`AppError`] becomes
-/// `{"error": {"kind", "message", "field"}}` JSON with the same status (the shape of
-/// the JSON API's own errors).
-pub async fn api_errors_as_json(request: Request, next: Next) -> Response {
-    let api = request.uri().path().starts_with("/api/") || request.uri().path() == "/api";
-    let response = next.run(request).await;
-    if !api {
-        return response;
-    }
-    let Some(body) = response.extensions().get::<ErrorBody>().cloned() else {
-        return response;
-    };
-    let status = response.status();
-    let kind = match status.as_u16() {
-        400 => "bad_request",
-        403 => "permission_denied",
-        404 => "not_found",
-        409 => "conflict",
-        413 => "too_large",
-        422 => "invalid_input",
-        429 => "busy",
-        _ => "error",
-    };
-    let json = serde_json::json!({
-        "error": { "kind": kind, "message": body.message, "field": body.field }
-    });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        json.to_string(),
-    )
-        .into_response()
 }

@@ -1,21 +1,9 @@
-//! Translations of the staff web: keys in `assets/locales/web.yml` (EN and RU), looked up in
-//! the user's language. A missing key shows as the key itself, never a panic.
+//! Texts of the staff web: translations (keys in `assets/locales/web.yml`, EN and RU, through
+//! the appliance's one rust-i18n wrapper, [`crate::i18n`]), stage names and timestamps.
 
 use crm_lib::model::Language;
 
-/// The text of `key` in `language`.
-pub fn tr(language: Language, key: &str) -> String {
-    crate::_rust_i18n_translate(language.code(), key).into_owned()
-}
-
-/// The text of `key` in `language` with `%{name}` placeholders filled in.
-pub fn tr_with(language: Language, key: &str, values: &[(&str, &str)]) -> String {
-    let mut text = tr(language, key);
-    for (name, value) in values {
-        text = text.replace(&format!("%{{{name}}}"), value);
-    }
-    text
-}
+pub use crate::i18n::{tr, tr_with};
 
 /// A stage's name in `language`.
 pub fn stage_name(stage: &crm_lib::model::Stage, language: Language) -> &str {

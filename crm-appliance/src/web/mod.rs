@@ -136,10 +136,10 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::sandbox::routes())
         .merge(crate::bot::updates::routes())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(error::api_errors_as_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(api::error::plain_errors_as_json))
+        // Outside the size limit, so that its 413 under /api is JSON too.
+        .layer(axum::middleware::from_fn(api::error::errors_as_json))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -224,7 +224,7 @@ pub async fn live_stream(
         Some(after) if after <= latest => (after, true),
         _ => (latest, false),
     };
-    let guard = state.metrics_arc().sse_opened();
+    let guard = state.metrics().sse_opened();
     let live = Live {
         state,
         actor,

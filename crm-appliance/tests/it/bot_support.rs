@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, capture_output};
+use crate::support::{TestApp, capture_output, sandbox_client, sandbox_key_in};
 
 /// How long a test waits for the bot (replies leave at most one per second per chat).
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -38,17 +38,15 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn of(app: &TestApp) -> Self {
-        Sandbox {
-            base: app.url(""),
-            http: reqwest::Client::new(),
-        }
+        Sandbox::at(app.url(""), &app.sandbox_key)
     }
 
-    /// The sandbox of the appliance at `base` (`http://127.0.0.1:PORT`).
-    pub fn at(base: String) -> Self {
+    /// The sandbox of the appliance at `base` (`http://127.0.0.1:PORT`) whose control API
+    /// takes `key` (printed at its start).
+    pub fn at(base: String, key: &str) -> Self {
         Sandbox {
             base,
-            http: reqwest::Client::new(),
+            http: sandbox_client(key),
         }
     }
 
@@ -417,6 +415,8 @@ pub fn free_port() -> u16 {
 /// before it starts); killed when dropped.
 pub struct Proc {
     pub address: String,
+    /// The key of the sandbox's control API, printed at start.
+    pub sandbox_key: String,
     /// Everything the process printed so far.
     pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub data_dir: std::path::PathBuf,
@@ -479,6 +479,7 @@ pub fn spawn_logging(
         .unwrap();
     let (output, receiver) = capture_output(&mut child);
     let mut seen = Vec::new();
+    let mut sandbox_key = String::new();
     loop {
         let line = receiver
             .recv_timeout(Duration::from_secs(60))
@@ -486,10 +487,14 @@ pub fn spawn_logging(
         if line.starts_with("listening on http://") {
             break;
         }
+        if let Some(key) = sandbox_key_in(&line) {
+            sandbox_key = key;
+        }
         seen.push(line);
     }
     Proc {
         address: format!("127.0.0.1:{port}"),
+        sandbox_key,
         output,
         data_dir,
         child: Some(child),

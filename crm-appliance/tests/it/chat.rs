@@ -25,7 +25,8 @@ pub fn tiny_png() -> Vec<u8> {
 
 /// A customer writes to the bot through the sandbox emulator, as Telegram would deliver it.
 async fn customer_writes(app: &TestApp, telegram_id: i64, name: &str, text: &str) {
-    let response = reqwest::Client::new()
+    let response = app
+        .sandbox_client()
         .post(app.url(&format!("/sandbox/chats/{telegram_id}/send")))
         .json(&json!({"text": text, "from": {"first_name": name, "language_code": "en"}}))
         .send()

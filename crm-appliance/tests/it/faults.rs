@@ -117,6 +117,18 @@ fn load_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// [`load_client`] presenting the sandbox key to the control API.
+fn sandbox_load_client(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-sandbox-key", key.parse().unwrap());
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// `(status, body)`, or `None` when no answer came (the server died meanwhile).
 async fn answer(request: reqwest::RequestBuilder) -> Option<(u16, Value)> {
     let response = request.send().await.ok()?;
@@ -400,12 +412,13 @@ async fn form_orders(
 /// exists in a restarted emulator before a press.
 async fn customer_traffic(
     base: String,
+    sandbox_key: String,
     user: usize,
     round: usize,
     mut rng: Rng,
     stop: Arc<AtomicBool>,
 ) -> Ledger {
-    let http = load_client();
+    let http = sandbox_load_client(&sandbox_key);
     let simulated = bot_user(user);
     let mut ledger = Ledger::default();
     for n in 0.. {
@@ -461,8 +474,12 @@ async fn customer_traffic(
 }
 
 /// Reads `confirmed_offset` from `/sandbox/stats` until the server dies, keeping the highest.
-async fn watch_confirmations(base: String, confirmed: Arc<AtomicU64>) -> Ledger {
-    let http = load_client();
+async fn watch_confirmations(
+    base: String,
+    sandbox_key: String,
+    confirmed: Arc<AtomicU64>,
+) -> Ledger {
+    let http = sandbox_load_client(&sandbox_key);
     while let Some((200, stats)) = answer(http.get(format!("{base}/sandbox/stats"))).await {
         confirmed.fetch_max(
             stats["confirmed_offset"].as_u64().unwrap(),
@@ -553,13 +570,18 @@ async fn kill_9_under_http_and_bot_load_keeps_every_acknowledged_write_and_updat
         for user in 0..USERS {
             load.spawn(customer_traffic(
                 base.clone(),
+                app.sandbox_key.clone(),
                 user,
                 round,
                 rng.fork(),
                 stop.clone(),
             ));
         }
-        load.spawn(watch_confirmations(base.clone(), confirmed.clone()));
+        load.spawn(watch_confirmations(
+            base.clone(),
+            app.sandbox_key.clone(),
+            confirmed.clone(),
+        ));
 
         let delay = rng.range(100, 1200);
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -1003,7 +1025,7 @@ async fn every_message_and_notification_arrives_once_through_429_5xx_403_resets_
 #[tokio::test]
 async fn a_reset_connection_is_a_network_error_to_the_bot_and_the_reply_still_arrives_once() {
     let app = spawn_logging(free_port(), &[], None, "warn,crm_appliance::jobs=info");
-    let sandbox = Sandbox::at(app.url(""));
+    let sandbox = Sandbox::at(app.url(""), &app.sandbox_key);
     let user = User::new(5_800_100_001, "Reset", "en");
     sandbox
         .fault(json!({"method": "sendMessage", "chat_id": user.id, "reset": true, "times": 2}))

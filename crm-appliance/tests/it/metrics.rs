@@ -1,5 +1,5 @@
 //! /metrics: Prometheus text with request counts and latency buckets by route template, and
-//! the outbox and inbox depths.
+//! the outbox and inbox depths, for loopback clients only.
 
 use crate::support::spawn_app;
 
@@ -78,6 +78,20 @@ async fn metrics_count_requests_by_route_template_and_show_the_queue_depths() {
         let value = line.rsplit(' ').next().unwrap();
         assert!(value.parse::<f64>().is_ok(), "{line}");
     }
+    // A reverse proxy on this machine connects from loopback on behalf of anyone: what it
+    // forwards is refused (a non-loopback peer is refused too; see the unit test in
+    // web/metrics.rs, which can play one).
+    let forwarded = client
+        .get(app.url("/metrics"))
+        .header("X-Forwarded-For", "192.0.2.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), 403);
+    assert!(
+        forwarded.text().await.unwrap().contains("--metrics-public"),
+        "the refusal names the setting"
+    );
 }
 
 #[tokio::test]

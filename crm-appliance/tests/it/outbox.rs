@@ -85,8 +85,8 @@ async fn a_403_marks_the_customer_unreachable_and_is_not_retried_until_they_writ
     assert_eq!(stats["calls"]["sendMessage (fault)"], 1, "{stats:#}");
     assert_eq!(sandbox.bot_messages(customer.id).await.len(), seen);
     // Writing to the bot makes them reachable again; the next change reaches them.
-    let client = reqwest::Client::new();
-    client
+    sandbox
+        .http
         .delete(sandbox.url("/sandbox/faults"))
         .send()
         .await
@@ -110,7 +110,7 @@ async fn a_403_marks_the_customer_unreachable_and_is_not_retried_until_they_writ
 async fn a_customer_who_blocks_the_bot_gets_no_sends_until_they_unblock() {
     let (app, sandbox, session, customer, order) =
         customer_with_an_order(5_300_000_003, "Kate", "Poster").await;
-    let http = reqwest::Client::new();
+    let http = sandbox.http.clone();
     let blocked = http
         .post(sandbox.url(&format!("/sandbox/chats/{}/block", customer.id)))
         .send()

@@ -1,5 +1,6 @@
 //! The sandbox emulator itself: its Bot API answers in Telegram's shapes, the control API and
-//! files, the page (login required, plainly a simulation), webhook mode through the
+//! files (the printed key or a staff login, never another site), the page (login required,
+//! plainly a simulation), webhook mode through the
 //! appliance's own handler, and no update lost to a kill -9 between receiving and processing.
 
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::web_helpers::admin;
 #[tokio::test]
 async fn the_bot_api_refuses_a_wrong_token_and_unknown_routes_as_telegram_does() {
     let app = spawn_app();
-    let http = reqwest::Client::new();
+    let http = app.sandbox_client();
     let response = http
         .post(app.url("/sandbox/bot1000000:WRONGwrongWRONGwrongWRONGwrong12345/getMe"))
         .send()
@@ -77,10 +78,13 @@ async fn the_bot_registers_its_commands_and_the_control_api_shows_chats_and_file
         .clone();
     assert_eq!(last_user_message["caption"], "look");
     let url = last_user_message["media"]["url"].as_str().unwrap();
-    let file = reqwest::get(app.url(url)).await.unwrap();
+    let file = sandbox.http.get(app.url(url)).send().await.unwrap();
     assert_eq!(file.headers()["content-type"], "image/png");
     assert_eq!(file.bytes().await.unwrap().to_vec(), bytes);
-    let chats: Value = reqwest::get(app.url("/sandbox/chats"))
+    let chats: Value = sandbox
+        .http
+        .get(app.url("/sandbox/chats"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -131,7 +135,7 @@ async fn webhook_mode_takes_updates_through_the_appliances_own_handler() {
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
     let app = spawn_on(port, &["--public-url", &public], None);
-    let sandbox = Sandbox::at(app.url(""));
+    let sandbox = Sandbox::at(app.url(""), &app.sandbox_key);
     let user = User::new(5_400_000_002, "Nora", "en");
     let greeting = sandbox.say(&user, "/start").await;
     assert!(text(&greeting).contains("Hello, Nora"), "{greeting:#}");
@@ -176,7 +180,7 @@ async fn the_webhook_route_does_not_exist_in_polling_mode() {
 async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
     let port = free_port();
     let mut first = spawn_on(port, &[], None);
-    let sandbox = Sandbox::at(first.url(""));
+    let sandbox = Sandbox::at(first.url(""), &first.sandbox_key);
     let user = User::new(5_400_000_003, "Otto", "en");
     start_customer(&sandbox, &user, "en").await;
     // getFile keeps failing, so the photo's update stays in the inbox, received and
@@ -213,7 +217,7 @@ async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
     // update it had stored: the caption reaches the team and the customer is asked to send
     // the file again, once.
     let mut second = spawn_on(free_port(), &[], Some(data_dir.clone()));
-    let sandbox = Sandbox::at(second.url(""));
+    let sandbox = Sandbox::at(second.url(""), &second.sandbox_key);
     sandbox
         .wait_for(user.id, 0, "could not receive that file")
         .await;
@@ -255,7 +259,7 @@ async fn a_kill_9_between_receiving_and_processing_an_update_loses_nothing() {
 #[tokio::test]
 async fn the_bot_token_never_appears_in_the_logs_even_at_debug_level() {
     let app = spawn_logging(free_port(), &[], None, "debug");
-    let sandbox = Sandbox::at(app.url(""));
+    let sandbox = Sandbox::at(app.url(""), &app.sandbox_key);
     let user = User::new(5_400_000_004, "Pia", "en");
     let menu = start_customer(&sandbox, &user, "en").await;
     sandbox
@@ -299,6 +303,120 @@ async fn the_bot_token_never_appears_in_the_logs_even_at_debug_level() {
         !output.contains("/bot"),
         "a Bot API URL leaked into the logs"
     );
+    // The control API's key was presented on every call above and once wrongly here; it
+    // shows once in the output, where the start printed it.
+    let wrong = crate::support::sandbox_client("not-the-key")
+        .get(app.url("/sandbox/stats"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let output = app.output.lock().unwrap().join("\n");
+    assert_eq!(app.sandbox_key.len(), 32, "{output}");
+    assert_eq!(
+        output.matches(app.sandbox_key.as_str()).count(),
+        1,
+        "the sandbox key is printed once and never logged: {output}"
+    );
+}
+
+#[tokio::test]
+async fn the_control_api_answers_the_printed_key_or_a_staff_login_and_refuses_other_sites() {
+    let app = spawn_app();
+    let user = 5_400_000_009_i64;
+    let send = |client: &reqwest::Client, text: &str| {
+        client
+            .post(app.url(&format!("/sandbox/chats/{user}/send")))
+            .json(&json!({"text": text, "from": {"first_name": "Ada", "language_code": "en"}}))
+    };
+    let user_texts = |chat: &Value| -> Vec<String> {
+        chat["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|message| message["from"] == "user")
+            .map(|message| message["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+
+    // Neither a key nor a login, or a wrong key: 401 on reads, writes and faults alike.
+    let anonymous = reqwest::Client::new();
+    let wrong_key = crate::support::sandbox_client(&"x".repeat(32));
+    for client in [&anonymous, &wrong_key] {
+        for request in [
+            client.get(app.url("/sandbox/chats")),
+            client.get(app.url(&format!("/sandbox/chats/{user}"))),
+            client.get(app.url("/sandbox/stats")),
+            client.get(app.url("/sandbox/files/any")),
+            send(client, "not let in"),
+            client
+                .post(app.url("/sandbox/updates"))
+                .json(&json!({"update": {}})),
+            client
+                .post(app.url("/sandbox/faults"))
+                .json(&json!({"method": "*", "status": 500, "times": 100})),
+            client.delete(app.url("/sandbox/faults")),
+        ] {
+            let response = request.send().await.unwrap();
+            let url = response.url().to_string();
+            assert_eq!(response.status(), 401, "{url}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["ok"], false, "{url}: {body}");
+        }
+    }
+
+    // The printed key lets a program in.
+    let keyed = app.sandbox_client();
+    assert_eq!(send(&keyed, "by key").send().await.unwrap().status(), 200);
+    // A browser's cross-site request is refused even with the key: the other site's page
+    // cannot have it, but it must not drive the sandbox with a staff cookie either.
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let response = send(&keyed, "from elsewhere")
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{header}: {value}");
+    }
+
+    // A staff login is enough for the page's own requests, and the same rule holds.
+    let staff = crate::web_helpers::admin(&app).await.client;
+    let chats = staff.get(app.url("/sandbox/chats")).send().await.unwrap();
+    assert_eq!(chats.status(), 200);
+    let own_page = send(&staff, "by login")
+        .header("origin", app.url(""))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own_page.status(), 200);
+    let elsewhere = send(&staff, "cookie from elsewhere")
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 403);
+
+    let chat: Value = keyed
+        .get(app.url(&format!("/sandbox/chats/{user}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user_texts(&chat), ["by key", "by login"], "{chat:#}");
+    // The benchmark's static body is not part of the control API.
+    let sample = anonymous
+        .get(app.url("/sandbox/bench/static?bytes=100"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sample.status(), 200);
 }
 
 #[tokio::test]

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct TestApp {
     pub address: String,
     pub admin_password: String,
+    /// The key of the sandbox's control API, printed at start (a new one at every start).
+    pub sandbox_key: String,
     pub data_dir: PathBuf,
     pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     child: Option<Child>,
@@ -21,6 +23,11 @@ impl TestApp {
     /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    /// A client that presents the sandbox key to the control API on every request.
+    pub fn sandbox_client(&self) -> reqwest::Client {
+        sandbox_client(&self.sandbox_key)
     }
 
     /// A client that keeps cookies (one browser session) and does not follow redirects.
@@ -136,6 +143,23 @@ pub fn spawn_app_with(args: &[&str]) -> TestApp {
     app
 }
 
+/// A client that presents `key` in the `X-Sandbox-Key` header on every request.
+pub fn sandbox_client(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-sandbox-key", key.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// The sandbox key in a line the appliance prints at start, if it is that line.
+pub fn sandbox_key_in(line: &str) -> Option<String> {
+    line.trim()
+        .strip_prefix("sandbox key: ")
+        .map(|key| key.trim().to_string())
+}
+
 /// Collects every line a child started with piped stdout and stderr prints: into the
 /// returned log (kept for the whole run) and, as they arrive, to the returned receiver (to
 /// wait for the start-up lines).
@@ -176,6 +200,7 @@ fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
     let (output, receiver) = capture_output(&mut child);
     let mut address = None;
     let mut password = String::new();
+    let mut sandbox_key = String::new();
     while address.is_none() {
         let line = receiver
             .recv_timeout(Duration::from_secs(60))
@@ -185,6 +210,9 @@ fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
         if let Some(rest) = line.trim().strip_prefix("password: ") {
             password = rest.trim().to_string();
         }
+        if let Some(key) = sandbox_key_in(&line) {
+            sandbox_key = key;
+        }
         if let Some(rest) = line.strip_prefix("listening on http://") {
             address = Some(rest.trim_end_matches('/').to_string());
         }
@@ -192,6 +220,7 @@ fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
     TestApp {
         address: address.unwrap_or_default(),
         admin_password: password,
+        sandbox_key,
         data_dir,
         output,
         child: Some(child),

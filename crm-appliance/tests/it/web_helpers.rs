@@ -200,7 +200,8 @@ pub async fn create_order(app: &TestApp, session: &Session, customer: u64, title
 /// it); returns their customer id once the conversation shows at the top of `staff`'s inbox
 /// (so call it when no other conversation is newer).
 pub async fn sandbox_customer(app: &TestApp, staff: &Session, telegram_id: i64) -> u64 {
-    let response = reqwest::Client::new()
+    let response = app
+        .sandbox_client()
         .post(app.url(&format!("/sandbox/chats/{telegram_id}/send")))
         .json(&serde_json::json!({
             "text": "Hello, is my order on its way?",

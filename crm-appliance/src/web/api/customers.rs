@@ -317,11 +317,8 @@ pub async fn upload(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, ApiJson<MediaView>), ApiError> {
-    let body = body.map_err(|rejection| {
-        let mut error = ApiError::bad_request(rejection.body_text());
-        *error.status_mut() = rejection.status();
-        error
-    })?;
+    let body =
+        body.map_err(|rejection| ApiError::with_status(rejection.status(), rejection.body_text()))?;
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

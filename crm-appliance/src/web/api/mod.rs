@@ -80,9 +80,10 @@ async fn no_such_endpoint() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    let mut error = ApiError::bad_request("this endpoint does not take this method");
-    *error.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    error
+    ApiError::with_status(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint does not take this method",
+    )
 }
 
 /// The API's routes, to be nested at `/api/v1`.

@@ -601,9 +601,9 @@ fn detail_body(
                 @if !any_action {
                     p.muted.no-actions {
                         @if detail.stage.kind.is_terminal() {
-                            (tr_with(language, "orders.no_actions_terminal", &[("stage", stage_name)]))
+                            (tr_with(language, "orders.no_actions_terminal", &[("stage", &stage_name)]))
                         } @else {
-                            (tr_with(language, "orders.no_actions", &[("stage", stage_name)]))
+                            (tr_with(language, "orders.no_actions", &[("stage", &stage_name)]))
                         }
                     }
                 }

@@ -1,0 +1,425 @@
+//! Simulated users and their chats: what they send (text, files, edits, button presses,
+//! blocking the bot) becomes an update in the queue, and each chat keeps its last messages in
+//! both directions for the control API's views.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::files::{media_file_id, media_kind_of};
+use super::{Emulator, SimContent, State, now_ms, now_s, utf16_len};
+
+/// Messages kept per chat; older ones are dropped.
+const CHAT_HISTORY: usize = 2_000;
+
+/// A simulated Telegram user (the `from` of their messages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub(crate) struct SimUser {
+    pub(crate) id: i64,
+    pub(crate) first_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) language_code: Option<String>,
+}
+
+impl SimUser {
+    pub(super) fn user_json(&self) -> Value {
+        let mut user = json!({"id": self.id, "is_bot": false, "first_name": self.first_name});
+        if let Some(last) = &self.last_name {
+            user["last_name"] = json!(last);
+        }
+        if let Some(username) = &self.username {
+            user["username"] = json!(username);
+        }
+        if let Some(code) = &self.language_code {
+            user["language_code"] = json!(code);
+        }
+        user
+    }
+
+    pub(super) fn chat_json(&self) -> Value {
+        let mut chat = json!({"id": self.id, "first_name": self.first_name, "type": "private"});
+        if let Some(last) = &self.last_name {
+            chat["last_name"] = json!(last);
+        }
+        if let Some(username) = &self.username {
+            chat["username"] = json!(username);
+        }
+        chat
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub(super) message_id: i64,
+    /// The Telegram `Message` object as last sent or returned, as compact JSON text: a
+    /// `Value` takes about five times the memory, and a chat history is read far less often
+    /// than it is written.
+    json: Box<str>,
+    pub(super) from_bot: bool,
+    pub(super) sent_at_ms: i64,
+    pub(super) edited: bool,
+}
+
+impl Entry {
+    pub(super) fn new(message: &Value, from_bot: bool, sent_at_ms: i64) -> Entry {
+        Entry {
+            message_id: message
+                .get("message_id")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            json: message.to_string().into_boxed_str(),
+            from_bot,
+            sent_at_ms,
+            edited: false,
+        }
+    }
+
+    /// The message as a `Value` (the text was written from one, so it parses).
+    pub(super) fn message(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// Stores an edited version of the message.
+    pub(super) fn replace(&mut self, message: &Value) {
+        self.json = message.to_string().into_boxed_str();
+        self.edited = true;
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct SimChat {
+    pub(super) user: SimUser,
+    pub(super) blocked: bool,
+    pub(super) messages: VecDeque<Entry>,
+}
+
+impl SimChat {
+    /// Adds a message, dropping the oldest beyond [`CHAT_HISTORY`].
+    pub(super) fn remember(&mut self, entry: Entry) {
+        self.messages.push_back(entry);
+        while self.messages.len() > CHAT_HISTORY {
+            self.messages.pop_front();
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Query {
+    pub(super) chat: i64,
+    pub(super) message_id: i64,
+    pub(super) data: String,
+    pub(super) answer: Option<(Option<String>, bool)>,
+}
+
+impl Emulator {
+    pub(super) fn ensure_chat(state: &mut State, user: &SimUser) -> Result<(), String> {
+        if user.id <= 0 || user.id >= (1 << 52) {
+            return Err(format!("{} is not a Telegram user id", user.id));
+        }
+        let chat = state.chats.entry(user.id).or_insert_with(|| SimChat {
+            user: SimUser {
+                id: user.id,
+                first_name: format!("Customer {}", user.id),
+                ..SimUser::default()
+            },
+            blocked: false,
+            messages: VecDeque::new(),
+        });
+        if !user.first_name.trim().is_empty() {
+            chat.user.first_name = user.first_name.trim().chars().take(64).collect();
+        }
+        if user.last_name.is_some() {
+            chat.user.last_name = user.last_name.clone().filter(|name| !name.is_empty());
+        }
+        if user.username.is_some() {
+            chat.user.username = user.username.clone().filter(|name| !name.is_empty());
+        }
+        if user.language_code.is_some() {
+            chat.user.language_code = user.language_code.clone().filter(|code| !code.is_empty());
+        }
+        Ok(())
+    }
+
+    /// A simulated user sends a message to the bot; returns (update_id, message_id).
+    pub(crate) fn user_send(
+        &self,
+        user: SimUser,
+        content: SimContent,
+    ) -> Result<(u64, i64), String> {
+        let mut state = self.lock();
+        Self::ensure_chat(&mut state, &user)?;
+        let sim_user = state
+            .chats
+            .get(&user.id)
+            .map(|chat| chat.user.clone())
+            .ok_or("no chat")?;
+        if sim_user_blocked(&state, user.id) {
+            // Writing to the bot unblocks it, as in Telegram (the user pressed Restart).
+            if let Some(chat) = state.chats.get_mut(&user.id) {
+                chat.blocked = false;
+            }
+        }
+        let message_id = state.next_message_id;
+        state.next_message_id += 1;
+        let mut message = json!({
+            "message_id": message_id,
+            "from": sim_user.user_json(),
+            "chat": sim_user.chat_json(),
+            "date": now_s(),
+        });
+        let text = content.text.unwrap_or_default();
+        match content.file {
+            Some(file) => {
+                if utf16_len(&text) > 1024 {
+                    return Err("a caption is at most 1024 characters".into());
+                }
+                let kind = match file.kind.as_str() {
+                    "photo" | "voice" | "video" => file.kind.clone(),
+                    _ => "document".to_string(),
+                };
+                let (file_id, stored) = Self::store_file(
+                    &mut state,
+                    &kind,
+                    Arc::new(file.bytes),
+                    &file.mime,
+                    file.file_name,
+                )
+                .map_err(|error| error.description)?;
+                let fields = Self::media_fields(&mut state, &kind, &file_id, &stored)
+                    .map_err(|error| error.description)?;
+                message[kind.as_str()] = fields;
+                if !text.is_empty() {
+                    message["caption"] = json!(text);
+                }
+            }
+            None => {
+                if text.is_empty() {
+                    return Err("a message needs text or a file".into());
+                }
+                if utf16_len(&text) > 4096 {
+                    return Err("a text message is at most 4096 characters".into());
+                }
+                if text.starts_with('/') {
+                    let command_len = text.split_whitespace().next().map(utf16_len).unwrap_or(0);
+                    message["entities"] =
+                        json!([{"offset": 0, "length": command_len, "type": "bot_command"}]);
+                }
+                message["text"] = json!(text);
+            }
+        }
+        if let Some(chat) = state.chats.get_mut(&user.id) {
+            chat.remember(Entry::new(&message, false, now_ms()));
+        }
+        let update_id = self.deliver(state, "message", message);
+        Ok((update_id, message_id))
+    }
+
+    /// A simulated user edits one of their text messages; returns the update id.
+    pub(crate) fn user_edit(
+        &self,
+        user_id: i64,
+        message_id: i64,
+        text: &str,
+    ) -> Result<u64, String> {
+        let mut state = self.lock();
+        let chat = state.chats.get_mut(&user_id).ok_or("no such chat")?;
+        let entry = chat
+            .messages
+            .iter_mut()
+            .find(|entry| !entry.from_bot && entry.message_id == message_id)
+            .ok_or("no such message of the user")?;
+        let mut edited = entry.message();
+        if edited.get("text").is_none() {
+            return Err("only text messages can be edited here".into());
+        }
+        edited["text"] = json!(text);
+        edited["edit_date"] = json!(now_s());
+        entry.replace(&edited);
+        let update_id = self.deliver(state, "edited_message", edited);
+        Ok(update_id)
+    }
+
+    /// A simulated user presses an inline button: a callback query with `data` on
+    /// `message_id`. A message the chat no longer has arrives as an inaccessible message
+    /// (`date: 0`), as Telegram sends for old messages. Returns (update_id, query id).
+    pub(crate) fn user_press(
+        &self,
+        user_id: i64,
+        message_id: i64,
+        data: &str,
+    ) -> Result<(u64, String), String> {
+        if data.is_empty() || data.len() > 64 {
+            return Err("callback data must be 1-64 bytes".into());
+        }
+        let mut state = self.lock();
+        let chat = state.chats.get(&user_id).ok_or("no such chat")?;
+        let user = chat.user.clone();
+        let message = chat
+            .messages
+            .iter()
+            .find(|entry| entry.from_bot && entry.message_id == message_id)
+            .map(Entry::message)
+            .unwrap_or_else(
+                || json!({"chat": user.chat_json(), "message_id": message_id, "date": 0}),
+            );
+        let id = format!("{}", 4_000_000_000_000_000_000_u64 + state.next_query);
+        state.next_query += 1;
+        state.queries.insert(
+            id.clone(),
+            Query {
+                chat: user_id,
+                message_id,
+                data: data.to_string(),
+                answer: None,
+            },
+        );
+        state.query_order.push_back(id.clone());
+        while state.query_order.len() > 10_000 {
+            if let Some(old) = state.query_order.pop_front() {
+                state.queries.remove(&old);
+            }
+        }
+        let query = json!({
+            "id": id,
+            "from": user.user_json(),
+            "message": message,
+            "chat_instance": format!("-{}", 6_437_312_837_209_416_423_u64 ^ user_id.unsigned_abs()),
+            "data": data,
+        });
+        let update_id = self.deliver(state, "callback_query", query);
+        Ok((update_id, id))
+    }
+
+    /// A simulated user blocks (or unblocks) the bot: sends answer 403 while blocked, and the
+    /// bot gets a `my_chat_member` update (`kicked` or `member`).
+    pub(crate) fn set_blocked(&self, user_id: i64, blocked: bool) -> Result<u64, String> {
+        let mut state = self.lock();
+        let chat = state.chats.get_mut(&user_id).ok_or("no such chat")?;
+        chat.blocked = blocked;
+        let user = chat.user.clone();
+        let (old, new) = if blocked {
+            (
+                json!({"user": Self::bot_user(), "status": "member"}),
+                json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}),
+            )
+        } else {
+            (
+                json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}),
+                json!({"user": Self::bot_user(), "status": "member"}),
+            )
+        };
+        let update = json!({
+            "chat": user.chat_json(),
+            "from": user.user_json(),
+            "date": now_s(),
+            "old_chat_member": old,
+            "new_chat_member": new,
+        });
+        let update_id = self.deliver(state, "my_chat_member", update);
+        Ok(update_id)
+    }
+
+    /// One chat as JSON: the user, whether they blocked the bot, the messages in both
+    /// directions (each bot message with its `reply_markup`), and the callback queries with
+    /// the bot's answers.
+    pub(crate) fn chat_view(&self, user_id: i64) -> Option<Value> {
+        let state = self.lock();
+        let chat = state.chats.get(&user_id)?;
+        let messages: Vec<Value> = chat
+            .messages
+            .iter()
+            .map(|entry| {
+                let message = entry.message();
+                let json = &message;
+                let mut view = json!({
+                    "message_id": json.get("message_id"),
+                    "from": if entry.from_bot { "bot" } else { "user" },
+                    "date": json.get("date"),
+                    "sent_at_ms": entry.sent_at_ms,
+                    "edited": entry.edited,
+                });
+                for field in ["text", "caption", "reply_markup", "media_group_id"] {
+                    if let Some(value) = json.get(field) {
+                        view[field] = value.clone();
+                    }
+                }
+                if let Some(kind) = media_kind_of(json) {
+                    let file_id = media_file_id(json, kind);
+                    let stored = file_id.as_deref().and_then(|id| state.files.get(id));
+                    view["media"] = json!({
+                        "kind": kind,
+                        "file_id": file_id,
+                        "url": file_id.as_deref().map(|id| format!("/sandbox/files/{id}")),
+                        "file_name": stored.and_then(|file| file.file_name.clone()),
+                        "mime_type": stored.map(|file| file.mime.clone()),
+                        "size": stored.map(|file| file.bytes.len()),
+                    });
+                }
+                view
+            })
+            .collect();
+        let mut answers: Vec<Value> = state
+            .query_order
+            .iter()
+            .filter_map(|id| state.queries.get(id).map(|query| (id, query)))
+            .filter(|(_, query)| query.chat == user_id)
+            .map(|(id, query)| {
+                json!({
+                    "callback_query_id": id,
+                    "message_id": query.message_id,
+                    "data": query.data,
+                    "answered": query.answer.is_some(),
+                    "text": query.answer.as_ref().and_then(|(text, _)| text.clone()),
+                    "show_alert": query.answer.as_ref().is_some_and(|(_, alert)| *alert),
+                })
+            })
+            .collect();
+        answers.truncate(1000);
+        Some(json!({
+            "id": user_id,
+            "user": chat.user,
+            "blocked": chat.blocked,
+            "messages": messages,
+            "callback_queries": answers,
+        }))
+    }
+
+    /// Every chat: id, user and the last message's text, for the page's list.
+    pub(crate) fn chats(&self) -> Value {
+        let state = self.lock();
+        Value::Array(
+            state
+                .chats
+                .values()
+                .map(|chat| {
+                    let last = chat.messages.back().map(|entry| {
+                        let message = entry.message();
+                        message
+                            .get("text")
+                            .or_else(|| message.get("caption"))
+                            .and_then(Value::as_str)
+                            .map(|text| text.chars().take(80).collect::<String>())
+                            .unwrap_or_else(|| "[file]".into())
+                    });
+                    json!({
+                        "id": chat.user.id,
+                        "user": chat.user,
+                        "blocked": chat.blocked,
+                        "messages": chat.messages.len(),
+                        "last": last,
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+fn sim_user_blocked(state: &State, user_id: i64) -> bool {
+    state.chats.get(&user_id).is_some_and(|chat| chat.blocked)
+}
