@@ -25,17 +25,53 @@ use redb::{ReadableDatabase, TableHandle};
 use serde::Serialize;
 
 use crate::model::*;
+use crate::store::declarations::{MEDIA_REF_KEY_LEN, RefKind, activity_key, order_count_key};
+use crate::store::indexes::{Declared, entries_of};
 use crate::store::raw::{self, Snapshot};
 use crate::store::schema::{self, SCHEMA_VERSION};
-use crate::store::{Def, Key, View, ViewExt, codec, dump, keys, outbox_due_key, tables};
+use crate::store::{Def, Key, View, ViewExt, codec, dump, keys, tables};
 use crate::{Crm, Error, Password, Result};
 
-use super::api_tokens::{ApiToken, api_token_index_keys, by_org_hash, token_key};
-use super::chat::message_index_keys;
-use super::customers::activity_key;
-use super::media::{MEDIA_REF_KEY_LEN, RefKind};
-use super::orders::{grant_key, order_count_key, order_index_keys};
-use super::sessions::{Session, SessionHash, by_user_hash, session_index_keys, session_key};
+use super::api_tokens::{ApiToken, by_org_hash, token_key};
+use super::orders::grant_key;
+use super::sessions::{Session, SessionHash, by_user_hash, session_key};
+
+/// The entries the declaration of `record` (stored under `key`) lists in a file of schema
+/// `schema`, as (table, key): what the checks below compare the indexes with.
+fn declared<T: Declared>(key: &[u8], record: &T, schema: u32) -> Vec<(Def, Key)> {
+    entries_of(key, record, schema)
+        .into_iter()
+        .map(|(table, entry, _)| (table, entry))
+        .collect()
+}
+
+fn order_index_keys(org: OrgId, order: &Order, schema: u32) -> Vec<(Def, Key)> {
+    declared(Key::org(org).u64(order.id.0).as_slice(), order, schema)
+}
+
+fn message_index_keys(org: OrgId, message: &Message, schema: u32) -> Vec<(Def, Key)> {
+    declared(Key::org(org).u64(message.id.0).as_slice(), message, schema)
+}
+
+fn session_index_keys(hash: SessionHash, session: &Session) -> Vec<(Def, Key)> {
+    declared(session_key(hash).as_slice(), session, SCHEMA_VERSION)
+}
+
+fn api_token_index_keys(hash: &[u8], token: &ApiToken) -> Vec<(Def, Key)> {
+    declared(hash, token, SCHEMA_VERSION)
+}
+
+fn audit_index_keys(org: OrgId, entry: &AuditEntry) -> Vec<(Def, Key)> {
+    declared(
+        Key::org(org).u64(entry.id.0).as_slice(),
+        entry,
+        SCHEMA_VERSION,
+    )
+}
+
+fn outbox_due_key(org: OrgId, due: Timestamp, id: OutboxId) -> Key {
+    Key::empty().i64(due.0).u64(org.0).u64(id.0)
+}
 
 /// Entries inserted per write transaction when a restore builds the data file: large enough
 /// that commits are a small part of the time, small enough that a transaction's dirty pages
@@ -1708,7 +1744,7 @@ impl<'v> Checker<'v> {
                 return Ok(());
             };
             if indexed {
-                this.expect_entries(crate::store::audit_index_keys(org, &entry), || {
+                this.expect_entries(audit_index_keys(org, &entry), || {
                     format!("audit entry {} of organization {org}", entry.id)
                 })?;
             }
@@ -1722,7 +1758,7 @@ impl<'v> Checker<'v> {
                 Ok(match entry {
                     None => Some(format!("points at audit entry {id}, which does not exist")),
                     Some(entry) => {
-                        let expected = crate::store::audit_index_keys(org, &entry);
+                        let expected = audit_index_keys(org, &entry);
                         (!expected
                             .iter()
                             .any(|(_, expected)| expected.as_slice() == key))
@@ -1889,7 +1925,7 @@ impl<'v> Checker<'v> {
                 return Ok(());
             }
             this.id_in_sequence(tables::API_TOKENS, token.org, "api_token", token.id.0);
-            for (def, index_key) in api_token_index_keys(&token) {
+            for (def, index_key) in api_token_index_keys(key, &token) {
                 this.expect_value(def, &index_key, key, || {
                     format!(
                         "api token {} of organization {} (hash {})",
@@ -1917,7 +1953,7 @@ impl<'v> Checker<'v> {
                 key,
                 &format!("api token {}", hex(&hash.0)),
                 view.get::<ApiToken>(tables::API_TOKENS, &token_key(hash)),
-                api_token_index_keys,
+                |token| api_token_index_keys(&hash.0, token),
                 |token| {
                     format!(
                         "says api token {id} of organization {org} is {}, but that is api token {} of organization {}",
@@ -2200,9 +2236,9 @@ mod tests {
     #[test]
     fn a_token_without_its_entry_or_with_an_entry_to_another_hash_is_reported() {
         let fixture = fixture();
-        let token = fixture.token.clone();
+        let (token, hash) = (fixture.token.clone(), fixture.token_hash);
         fixture.damage(move |tx| {
-            for (def, key) in api_token_index_keys(&token) {
+            for (def, key) in api_token_index_keys(&hash.0, &token) {
                 tx.remove(def, &key)?;
             }
             Ok(())
@@ -2210,9 +2246,9 @@ mod tests {
         assert_one(&fixture.problems(), "api_tokens_by_org: missing entry");
 
         let fixture = self::fixture();
-        let token = fixture.token.clone();
+        let (token, hash) = (fixture.token.clone(), fixture.token_hash);
         fixture.damage(move |tx| {
-            for (def, key) in api_token_index_keys(&token) {
+            for (def, key) in api_token_index_keys(&hash.0, &token) {
                 tx.put_raw(def, key.as_slice(), &[4; 32])?;
             }
             Ok(())
@@ -2280,7 +2316,7 @@ mod tests {
         foreign.org = OrgId(77);
         fixture.damage(move |tx| {
             tx.put(tables::API_TOKENS, &token_key(hash), &foreign)?;
-            for (def, key) in api_token_index_keys(&foreign) {
+            for (def, key) in api_token_index_keys(&hash.0, &foreign) {
                 tx.put_raw(def, key.as_slice(), &hash.0)?;
             }
             Ok(())
