@@ -14,6 +14,7 @@ pub(crate) mod raw;
 pub(crate) mod records;
 pub(crate) mod schema;
 pub(crate) mod tables;
+pub(crate) mod verify;
 mod writer;
 
 use std::ops::Bound;
