@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::*;
-use crate::store::{Def, Key, ViewExt, tables};
+use crate::store::declarations::api_token_by_org_key;
+use crate::store::{Key, ViewExt, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::team::load_user;
@@ -125,17 +126,6 @@ fn base64url(bytes: &[u8]) -> String {
 /// The key of a token record: its hash.
 pub(crate) fn token_key(hash: ApiTokenHash) -> Key {
     Key::empty().bytes(&hash.0)
-}
-
-fn by_org_key(org: OrgId, id: ApiTokenId) -> Key {
-    Key::org(org).u64(id.0)
-}
-
-/// The index entries of a token (its `org | id` entry in `API_TOKENS_BY_ORG`, whose value is
-/// the token's hash): the layout creation writes and verify checks. Revocation removes the
-/// entry it found the token by, built with the same `by_org_key`.
-pub(crate) fn api_token_index_keys(token: &ApiToken) -> Vec<(Def, Key)> {
-    vec![(tables::API_TOKENS_BY_ORG, by_org_key(token.org, token.id))]
 }
 
 /// The token hash an `API_TOKENS_BY_ORG` entry holds.
@@ -294,10 +284,7 @@ impl Tx<'_> {
             created_by: actor.who,
             created_at: self.now(),
         };
-        self.put(tables::API_TOKENS, &token_key(hash), &token)?;
-        for (def, index_key) in api_token_index_keys(&token) {
-            self.put_raw(def, index_key.as_slice(), &hash.0)?;
-        }
+        self.insert_record(&token_key(hash), &token)?;
         self.audit(
             actor,
             AuditAction::ApiTokenCreated,
@@ -321,7 +308,7 @@ impl Tx<'_> {
         let hash = self
             .get_raw(
                 tables::API_TOKENS_BY_ORG,
-                by_org_key(actor.org, id).as_slice(),
+                api_token_by_org_key(actor.org, id).as_slice(),
                 by_org_hash,
             )?
             .ok_or_else(|| Error::not_found(ApiTokenId::LABEL, id))?;
@@ -331,8 +318,7 @@ impl Tx<'_> {
         if !may_manage(&resolved, token.user) {
             return Err(refuse_manage(actor));
         }
-        self.remove(tables::API_TOKENS, &token_key(hash))?;
-        self.remove(tables::API_TOKENS_BY_ORG, &by_org_key(actor.org, id))?;
+        self.delete_record(&token_key(hash), &token)?;
         self.audit(
             actor,
             AuditAction::ApiTokenRevoked,
@@ -356,10 +342,7 @@ impl Tx<'_> {
             .filter(|(_, token)| token.user == user)
             .collect();
         for (hash, token) in &held {
-            self.remove(tables::API_TOKENS, &token_key(*hash))?;
-            for (def, index_key) in api_token_index_keys(token) {
-                self.remove(def, &index_key)?;
-            }
+            self.delete_record(&token_key(*hash), token)?;
             self.audit(
                 actor,
                 AuditAction::ApiTokenRevoked,

@@ -8,11 +8,12 @@
 //! messages on their own).
 
 use crate::model::*;
-use crate::store::{Def, Key, ViewExt, keys, tables};
-use crate::{Crm, Error, Result, SCHEMA_VERSION, Tx, View};
+use crate::store::declarations::activity_key;
+use crate::store::{Key, ViewExt, keys, tables};
+use crate::{Crm, Error, Result, Tx, View};
 
-use super::customers::{activity_key, load_customer, save_customer};
-use super::media::{NewMedia, RefKind, media_ref_keys};
+use super::customers::{load_customer, save_customer};
+use super::media::NewMedia;
 use super::orders::{has_grant, load_order};
 use super::{Page, Paged, Resolved, clean_text, resolve};
 
@@ -183,41 +184,10 @@ pub(crate) fn check_reachable(customer: &Customer) -> Result<()> {
     Ok(())
 }
 
-/// Writes a message and its conversation, order and file index entries.
+/// Writes a new message with the conversation, order and file index entries its
+/// declaration (`store::declarations`) lists.
 pub(crate) fn write_message(tx: &Tx<'_>, org: OrgId, message: &Message) -> Result<()> {
-    tx.put(tables::MESSAGES, &message_key(org, message.id), message)?;
-    for (def, key) in message_index_keys(org, message, SCHEMA_VERSION) {
-        tx.index(def, &key)?;
-    }
-    Ok(())
-}
-
-/// Every index entry of `message` in a file of schema version `schema` (the file references
-/// of its attachments came with schema 3), as (table, key): the one place that knows the
-/// message index layouts (writing, the schema migration and `crm verify` all use it).
-pub(crate) fn message_index_keys(org: OrgId, message: &Message, schema: u32) -> Vec<(Def, Key)> {
-    let mut keys = vec![(
-        tables::MESSAGES_BY_CUSTOMER,
-        Key::org(org).u64(message.customer.0).u64(message.id.0),
-    )];
-    if let Some(order) = message.order {
-        keys.push((
-            tables::MESSAGES_BY_ORDER,
-            Key::org(org).u64(order.0).u64(message.id.0),
-        ));
-    }
-    if schema >= 3 {
-        keys.extend(media_ref_keys(
-            org,
-            message
-                .attachments
-                .iter()
-                .map(|attachment| attachment.media),
-            RefKind::Message,
-            message.id.0,
-        ));
-    }
-    keys
+    tx.insert_record(&message_key(org, message.id), message)
 }
 
 fn message_detail(message: &Message) -> AuditDetail {

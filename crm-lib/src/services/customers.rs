@@ -197,39 +197,11 @@ pub(crate) fn customer_by_telegram(
     }
 }
 
-/// The key of a customer's entry in the activity index (conversations by last activity).
-pub(crate) fn activity_key(org: OrgId, at: Timestamp, customer: CustomerId) -> Key {
-    Key::org(org).i64(at.0).u64(customer.0)
-}
-
-/// Writes a customer record, its Telegram index entry and its activity index entry (moved
-/// when `last_activity_at` changed, so the conversation list stays in order).
+/// Writes a customer record with the Telegram and activity index entries its declaration
+/// (`store::declarations`) lists, moving the activity entry when `last_activity_at` changed
+/// (so the conversation list stays in order).
 pub(crate) fn save_customer(tx: &Tx<'_>, org: OrgId, customer: &Customer) -> Result<()> {
-    let key = Key::org(org).u64(customer.id.0);
-    let before: Option<Customer> = tx.get(tables::CUSTOMERS, &key)?;
-    if let Some(before) =
-        before.filter(|before| before.last_activity_at != customer.last_activity_at)
-    {
-        tx.remove(
-            tables::CUSTOMERS_BY_ACTIVITY,
-            &activity_key(org, before.last_activity_at, customer.id),
-        )?;
-    }
-    // Written on every save (an idempotent insert), so a customer stored before the index
-    // existed joins it on its next change.
-    tx.index(
-        tables::CUSTOMERS_BY_ACTIVITY,
-        &activity_key(org, customer.last_activity_at, customer.id),
-    )?;
-    tx.put(tables::CUSTOMERS, &key, customer)?;
-    if let Some(telegram_id) = customer.telegram_id {
-        tx.put_raw(
-            tables::CUSTOMERS_BY_TELEGRAM,
-            Key::org(org).i64(telegram_id.0).as_slice(),
-            &customer.id.0.to_be_bytes(),
-        )?;
-    }
-    Ok(())
+    tx.save_record(&Key::org(org).u64(customer.id.0), customer)
 }
 
 /// Writes one customer for the schema-1 fixture.
@@ -250,12 +222,9 @@ pub(crate) fn insert_customer_v1_fixture(tx: &Tx<'_>, org: OrgId) -> Result<Cust
         last_activity_at: tx.now(),
     };
     // Schema 1 had no activity index: write the record and the Telegram index only.
-    tx.put(tables::CUSTOMERS, &Key::org(org).u64(id.0), &customer)?;
-    tx.put_raw(
-        tables::CUSTOMERS_BY_TELEGRAM,
-        Key::org(org).i64(5_000_000_001).as_slice(),
-        &id.0.to_be_bytes(),
-    )?;
+    let key = Key::org(org).u64(id.0);
+    tx.put(tables::CUSTOMERS, &key, &customer)?;
+    tx.index_record(key.as_slice(), &customer, 1)?;
     Ok(id)
 }
 

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::model::*;
 use crate::password::{self, Password};
-use crate::store::{Key, ViewExt, outbox_due_key, tables};
+use crate::store::{Key, ViewExt, tables};
 use crate::{Error, Result, Tx, View};
 
 use super::chat::{InboundMessage, OrderChoice, OutboundMessage};
@@ -439,21 +439,18 @@ impl Tx<'_> {
         let after = self.counter(tables::SEQUENCES, &Key::org(org).bytes(b"outbox"))?;
         for id in (before + 1)..=after {
             let key = Key::org(org).u64(id);
-            let Some(mut item) = self.get::<OutboxItem>(tables::OUTBOX, &key)? else {
+            let Some(before) = self.get::<OutboxItem>(tables::OUTBOX, &key)? else {
                 continue;
             };
-            if item.state != OutboxState::Pending {
+            if before.state != OutboxState::Pending {
                 continue;
             }
-            self.remove(
-                tables::OUTBOX_DUE,
-                &outbox_due_key(org, item.next_attempt_at, item.id),
-            )?;
+            let mut item = before.clone();
             item.state = OutboxState::Delivered {
                 telegram_message_id: None,
                 at: item.created_at,
             };
-            self.put(tables::OUTBOX, &key, &item)?;
+            self.update_record(&key, &before, &item)?;
             if let OutboxPayload::ChatMessage(message) = item.payload {
                 let message_key = Key::org(org).u64(message.0);
                 if let Some(mut record) = self.get::<Message>(tables::MESSAGES, &message_key)? {

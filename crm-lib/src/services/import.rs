@@ -27,7 +27,7 @@ use crate::{Crm, Error, ErrorKind, ReadTx, Result, Tx, View};
 
 use super::customers::{NewCustomer, ValidCustomer, customer_by_telegram, load_customer};
 use super::orders::{
-    OrderFields, check_open_order_limit, index_order, open_orders_of, typed_date, typed_money,
+    OrderFields, check_open_order_limit, open_orders_of, typed_date, typed_money,
     validate_order_fields,
 };
 use super::{load_org, require};
@@ -400,12 +400,7 @@ impl Tx<'_> {
             created_at: self.now(),
             updated_at: self.now(),
         };
-        self.put(
-            crate::store::tables::ORDERS,
-            &crate::store::Key::org(actor.org).u64(id.0),
-            &record,
-        )?;
-        index_order(self, actor.org, &record, crate::SCHEMA_VERSION)?;
+        self.insert_record(&crate::store::Key::org(actor.org).u64(id.0), &record)?;
         self.audit(
             actor,
             AuditAction::OrderImported,

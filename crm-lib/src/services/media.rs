@@ -24,7 +24,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::model::*;
-use crate::store::{Def, Key, ViewExt, keys, tables};
+use crate::store::declarations::{MEDIA_REF_KEY_LEN, RefKind};
+use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, MEDIA_CHUNK_SIZE, MEDIA_MAX_SIZE, Result, Tx, View};
 
 use super::chat::{load_message, may_chat};
@@ -153,52 +154,6 @@ fn media_key(org: OrgId, hash: MediaHash) -> Key {
 
 fn chunk_key(org: OrgId, hash: MediaHash, index: u32) -> Key {
     Key::org(org).bytes(&hash.0).u32(index)
-}
-
-/// The kind of record a `MEDIA_REFS` entry names (its byte after the hash).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RefKind {
-    /// A chat message's attachment.
-    Message = 1,
-    /// An order's attachment.
-    Order = 2,
-}
-
-impl RefKind {
-    /// The kind stored in a key byte; `None` for a byte no version wrote.
-    pub(crate) fn from_byte(byte: u8) -> Option<RefKind> {
-        match byte {
-            1 => Some(RefKind::Message),
-            2 => Some(RefKind::Order),
-            _ => None,
-        }
-    }
-}
-
-/// The length of a `MEDIA_REFS` key: organization, hash, kind, id.
-pub(crate) const MEDIA_REF_KEY_LEN: usize = 8 + 32 + 1 + 8;
-
-/// The `MEDIA_REFS` entries of a record (`kind`, `id`) carrying `hashes`, one per distinct
-/// file (a file attached twice is referred to once), as (table, key) for the record's
-/// `*_index_keys` function.
-pub(crate) fn media_ref_keys(
-    org: OrgId,
-    hashes: impl IntoIterator<Item = MediaHash>,
-    kind: RefKind,
-    id: u64,
-) -> Vec<(Def, Key)> {
-    let mut hashes: Vec<MediaHash> = hashes.into_iter().collect();
-    hashes.sort_unstable_by_key(|hash| hash.0);
-    hashes.dedup();
-    hashes
-        .into_iter()
-        .map(|hash| {
-            (
-                tables::MEDIA_REFS,
-                media_key(org, hash).u8(kind as u8).u64(id),
-            )
-        })
-        .collect()
 }
 
 impl Tx<'_> {

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::model::*;
-use crate::store::{Def, Key, ViewExt, codec, keys, schema::word_key, tables};
-use crate::{Crm, Error, Result, SCHEMA_VERSION, Tx, View};
+use crate::store::{Key, ViewExt, codec, keys, tables};
+use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::load_customer;
-use super::media::{RefKind, media_ref_keys};
 use super::team::{linked_staff_with, load_user};
 use super::{Page, Paged, Resolved, clean_text, load_org, require, resolve};
 
@@ -79,112 +78,10 @@ pub(crate) fn stage_of(org: &Organization, stage: StageId) -> Result<&Stage> {
         .ok_or_else(|| Error::corrupt(format!("stage {stage} is not in the pipeline")))
 }
 
-/// Every index entry of `order` in a file of schema version `schema` (the title-word index
-/// came with schema 2, the file references of its attachments with schema 3), as (table,
-/// key). The one place that knows the order index layouts: indexing, unindexing, moving, the
-/// schema migrations and `crm verify` all use it. The stage counter is not an entry; see
-/// [`order_count_key`].
-pub(crate) fn order_index_keys(org: OrgId, order: &Order, schema: u32) -> Vec<(Def, Key)> {
-    let id = order.id.0;
-    let mut keys = vec![
-        (
-            tables::ORDERS_BY_STAGE,
-            Key::org(org).u16(order.stage.0).u64(id),
-        ),
-        (
-            tables::ORDERS_BY_CUSTOMER,
-            Key::org(org).u64(order.customer.0).u64(id),
-        ),
-        (
-            tables::ORDERS_BY_DAY,
-            Key::org(org).i64(order.created_at.day()).u64(id),
-        ),
-    ];
-    if let Some(assignee) = order.assignee {
-        keys.push((
-            tables::ORDERS_BY_ASSIGNEE,
-            Key::org(org).u64(assignee.0).u64(id),
-        ));
-    }
-    let mut markers = order.markers.clone();
-    markers.sort_unstable();
-    markers.dedup();
-    for marker in markers {
-        keys.push((
-            tables::ORDERS_BY_MARKER,
-            Key::org(org).u64(marker.0).u64(id),
-        ));
-    }
-    if schema >= 2 {
-        for word in keys::title_words(&order.title) {
-            keys.push((tables::ORDERS_BY_WORD, word_key(org, &word, id)));
-        }
-    }
-    if schema >= 3 {
-        keys.extend(media_ref_keys(
-            org,
-            order.attachments.iter().copied(),
-            RefKind::Order,
-            id,
-        ));
-    }
-    keys
-}
-
-/// The key of a stage's counter in `ORDER_COUNTS`.
-pub(crate) fn order_count_key(org: OrgId, stage: StageId) -> Key {
-    Key::org(org).u16(stage.0)
-}
-
-/// Adds every index entry (of a file of schema version `schema`) and the stage counter of
-/// `order`.
-pub(crate) fn index_order(tx: &Tx<'_>, org: OrgId, order: &Order, schema: u32) -> Result<()> {
-    for (def, key) in order_index_keys(org, order, schema) {
-        tx.index(def, &key)?;
-    }
-    tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, order.stage), 1)
-}
-
-/// Removes every index entry and the stage count of `order`.
-pub(crate) fn unindex_order(tx: &Tx<'_>, org: OrgId, order: &Order) -> Result<()> {
-    for (def, key) in order_index_keys(org, order, SCHEMA_VERSION) {
-        tx.remove(def, &key)?;
-    }
-    tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, order.stage), -1)
-}
-
-/// Indexes an order of the schema-1 fixture (everything but the word index and the file
-/// references, which schema 1 did not have).
-pub(crate) fn index_order_v1_fixture(tx: &Tx<'_>, org: OrgId, order: &Order) -> Result<()> {
-    index_order(tx, org, order, 1)
-}
-
-/// Replaces a stored order, moving its index entries when the stage or assignee changed.
+/// Replaces a stored order, moving the index entries and the stage counter its declaration
+/// (`store::declarations`) says changed.
 fn save_order(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order) -> Result<()> {
-    let old = order_index_keys(org, before, SCHEMA_VERSION);
-    let new = order_index_keys(org, after, SCHEMA_VERSION);
-    let same = |(def, key): &(Def, Key), (other_def, other_key): &(Def, Key)| {
-        redb::TableHandle::name(def) == redb::TableHandle::name(other_def) && key == other_key
-    };
-    for entry in &old {
-        if !new.iter().any(|other| same(entry, other)) {
-            tx.remove(entry.0, &entry.1)?;
-        }
-    }
-    for entry in &new {
-        if !old.iter().any(|other| same(entry, other)) {
-            tx.index(entry.0, &entry.1)?;
-        }
-    }
-    if before.stage != after.stage {
-        tx.add_counter(
-            tables::ORDER_COUNTS,
-            &order_count_key(org, before.stage),
-            -1,
-        )?;
-        tx.add_counter(tables::ORDER_COUNTS, &order_count_key(org, after.stage), 1)?;
-    }
-    tx.put(tables::ORDERS, &Key::org(org).u64(after.id.0), after)
+    tx.update_record(&Key::org(org).u64(after.id.0), before, after)
 }
 
 /// The customer's orders that are not in a terminal stage.
@@ -451,8 +348,7 @@ impl Tx<'_> {
             created_at: self.now(),
             updated_at: self.now(),
         };
-        self.put(tables::ORDERS, &Key::org(actor.org).u64(id.0), &order)?;
-        index_order(self, actor.org, &order, SCHEMA_VERSION)?;
+        self.insert_record(&Key::org(actor.org).u64(id.0), &order)?;
         let event = Event::OrderCreated {
             order: id,
             title: order.title.clone(),
@@ -705,12 +601,15 @@ impl Tx<'_> {
             usize::MAX,
         )?;
         for key in bids {
-            let bid = keys::tail_u64(&key);
-            self.remove(tables::BIDS, &Key::org(actor.org).u64(bid))?;
-            self.remove(tables::BIDS_BY_ORDER, &Key::empty().bytes(&key))?;
+            let bid_key = Key::org(actor.org).u64(keys::tail_u64(&key));
+            match self.get::<Bid>(tables::BIDS, &bid_key)? {
+                Some(bid) => self.delete_record(&bid_key, &bid)?,
+                None => {
+                    self.remove(tables::BIDS_BY_ORDER, &Key::empty().bytes(&key))?;
+                }
+            }
         }
-        unindex_order(self, actor.org, &order)?;
-        self.remove(tables::ORDERS, &Key::org(actor.org).u64(order_id.0))?;
+        self.delete_record(&Key::org(actor.org).u64(order_id.0), &order)?;
         self.audit(
             actor,
             AuditAction::OrderDeleted,
@@ -784,11 +683,7 @@ impl Tx<'_> {
             state: BidState::Active,
             created_at: self.now(),
         };
-        self.put(tables::BIDS, &Key::org(actor.org).u64(id.0), &bid)?;
-        self.index(
-            tables::BIDS_BY_ORDER,
-            &Key::org(actor.org).u64(order_id.0).u64(id.0),
-        )?;
+        self.insert_record(&Key::org(actor.org).u64(id.0), &bid)?;
         let bidder = load_user(self, actor.org, user_id)?.display_name;
         let event = Event::BidPlaced {
             order: order_id,

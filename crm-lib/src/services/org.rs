@@ -90,8 +90,7 @@ pub(crate) fn create_org_in(
         pipeline: template.pipeline,
         created_at: tx.now(),
     };
-    tx.put(tables::ORGS, &Key::org(id), &org)?;
-    tx.put_raw(tables::ORGS_BY_SLUG, slug.as_bytes(), &id.0.to_be_bytes())?;
+    tx.insert_record(&Key::org(id), &org)?;
     for builtin in BuiltinRole::ALL {
         let role_id = RoleId(tx.next_id(id, "role")?);
         let role = Role {

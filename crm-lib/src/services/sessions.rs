@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::model::*;
 use crate::password::{self, Password};
-use crate::store::{Def, Key, ViewExt, codec, tables};
+use crate::store::declarations::session_by_user_prefix;
+use crate::store::{Key, ViewExt, codec, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::team::load_user;
@@ -115,20 +116,6 @@ pub(crate) fn session_key(hash: SessionHash) -> Key {
     Key::empty().bytes(&hash.0)
 }
 
-/// The prefix of every `SESSIONS_BY_USER` entry of one user: `org | user`.
-fn by_user_prefix(org: OrgId, user: UserId) -> Key {
-    Key::org(org).u64(user.0)
-}
-
-/// The index entries of the session stored under `hash` (its `org | user | hash` entry in
-/// `SESSIONS_BY_USER`): the one layout login writes, logout removes and verify checks.
-pub(crate) fn session_index_keys(hash: SessionHash, session: &Session) -> Vec<(Def, Key)> {
-    vec![(
-        tables::SESSIONS_BY_USER,
-        by_user_prefix(session.org, session.user).bytes(&hash.0),
-    )]
-}
-
 /// The session hash a `SESSIONS_BY_USER` key ends with (`org | user | hash`).
 pub(crate) fn by_user_hash(key: &[u8]) -> Option<SessionHash> {
     key.get(16..48)
@@ -196,7 +183,7 @@ pub fn own_sessions_in(view: &impl View, actor: &Actor) -> Result<Vec<(SessionHa
     let mut hashes = Vec::new();
     view.for_each_prefix(
         tables::SESSIONS_BY_USER,
-        &by_user_prefix(actor.org, user),
+        &session_by_user_prefix(actor.org, user),
         |key, _| {
             hashes.extend(by_user_hash(key));
             Ok(true)
@@ -238,10 +225,7 @@ impl Tx<'_> {
             ip: cut(origin.ip.as_ref(), 64),
             user_agent: cut(origin.user_agent.as_ref(), 256),
         };
-        self.put(tables::SESSIONS, &session_key(hash), &session)?;
-        for (def, index_key) in session_index_keys(hash, &session) {
-            self.index(def, &index_key)?;
-        }
+        self.insert_record(&session_key(hash), &session)?;
         let actor = Actor::staff(org, user).with_origin(origin.clone());
         self.audit(
             &actor,
@@ -280,10 +264,7 @@ impl Tx<'_> {
     pub fn end_session(&mut self, hash: SessionHash, origin: &Origin) -> Result<()> {
         let key = session_key(hash);
         if let Some(session) = self.get::<Session>(tables::SESSIONS, &key)? {
-            self.remove(tables::SESSIONS, &key)?;
-            for (def, index_key) in session_index_keys(hash, &session) {
-                self.remove(def, &index_key)?;
-            }
+            self.delete_record(&key, &session)?;
             let actor = Actor::staff(session.org, session.user).with_origin(origin.clone());
             self.audit(
                 &actor,
@@ -307,10 +288,7 @@ impl Tx<'_> {
         let key = session_key(hash);
         match self.get::<Session>(tables::SESSIONS, &key)? {
             Some(session) if session.user == user && session.org == actor.org => {
-                self.remove(tables::SESSIONS, &key)?;
-                for (def, index_key) in session_index_keys(hash, &session) {
-                    self.remove(def, &index_key)?;
-                }
+                self.delete_record(&key, &session)?;
                 self.audit(
                     actor,
                     AuditAction::UserSessionRevoked,
@@ -334,7 +312,7 @@ impl Tx<'_> {
         let mut keys = Vec::new();
         self.for_each_prefix(
             tables::SESSIONS_BY_USER,
-            &by_user_prefix(org, user),
+            &session_by_user_prefix(org, user),
             |key, _| {
                 keys.push(key.to_vec());
                 Ok(true)
@@ -348,8 +326,14 @@ impl Tx<'_> {
             if Some(hash) == except {
                 continue;
             }
-            self.remove(tables::SESSIONS, &session_key(hash))?;
-            self.remove(tables::SESSIONS_BY_USER, &Key::empty().bytes(&key))?;
+            let session_key = session_key(hash);
+            match self.get::<Session>(tables::SESSIONS, &session_key)? {
+                Some(session) => self.delete_record(&session_key, &session)?,
+                // An entry without its session (never written so): remove the entry alone.
+                None => {
+                    self.remove(tables::SESSIONS_BY_USER, &Key::empty().bytes(&key))?;
+                }
+            }
             ended += 1;
         }
         Ok(ended)
@@ -373,10 +357,7 @@ impl Tx<'_> {
             Ok(true)
         })?;
         for (hash, session) in &stale {
-            self.remove(tables::SESSIONS, &session_key(*hash))?;
-            for (def, index_key) in session_index_keys(*hash, session) {
-                self.remove(def, &index_key)?;
-            }
+            self.delete_record(&session_key(*hash), session)?;
         }
         Ok(stale.len())
     }

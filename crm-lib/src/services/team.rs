@@ -158,12 +158,7 @@ impl Tx<'_> {
             payment_details: Vec::new(),
             created_at: self.now(),
         };
-        self.put(tables::USERS, &Key::org(actor.org).u64(id.0), &record)?;
-        self.put_raw(
-            tables::USERS_BY_NAME,
-            Key::org(actor.org).bytes(username.as_bytes()).as_slice(),
-            &id.0.to_be_bytes(),
-        )?;
+        self.insert_record(&Key::org(actor.org).u64(id.0), &record)?;
         let role_names: Vec<String> = user.roles.iter().map(|r| r.trim().to_lowercase()).collect();
         self.audit(
             actor,
@@ -174,8 +169,10 @@ impl Tx<'_> {
         Ok(record)
     }
 
+    /// Replaces a stored user, moving the index entries its declaration
+    /// (`store::declarations`) says changed (a newly linked Telegram account).
     fn save_user(&self, org: OrgId, user: &User) -> Result<()> {
-        self.put(tables::USERS, &Key::org(org).u64(user.id.0), user)
+        self.save_record(&Key::org(org).u64(user.id.0), user)
     }
 
     /// Replaces a user's password hash. Allowed for the user themself and for `manage_users`.
@@ -539,16 +536,8 @@ impl Tx<'_> {
             ));
         }
         let mut user = load_user(self, org, link.user)?;
-        if let Some(old) = user.telegram_id {
-            self.remove(tables::USERS_BY_TELEGRAM, &Key::org(org).i64(old.0))?;
-        }
         user.telegram_id = Some(telegram_id);
         self.save_user(org, &user)?;
-        self.put_raw(
-            tables::USERS_BY_TELEGRAM,
-            tg_key.as_slice(),
-            &user.id.0.to_be_bytes(),
-        )?;
         self.remove(tables::LINK_CODES, &key)?;
         self.enqueue(
             org,

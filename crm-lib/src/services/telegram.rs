@@ -18,7 +18,7 @@
 use std::ops::Bound;
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, keys, outbox_due_key, tables};
+use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Error, Result, Tx, View};
 
 use super::chat::load_message;
@@ -132,17 +132,6 @@ pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
     }
 }
 
-/// Ends an attempt at a pending outbox item: takes it off the due index (a retry puts it back
-/// at its new time) and counts the attempt.
-fn end_attempt(tx: &Tx<'_>, org: OrgId, id: OutboxId, item: &mut OutboxItem) -> Result<()> {
-    tx.remove(
-        tables::OUTBOX_DUE,
-        &outbox_due_key(org, item.next_attempt_at, id),
-    )?;
-    item.attempts = item.attempts.saturating_add(1);
-    Ok(())
-}
-
 fn cut(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
@@ -198,8 +187,7 @@ impl Tx<'_> {
             state: InboxState::Pending,
             received_at: self.now(),
         };
-        self.put(tables::INBOX, &key, &item)?;
-        self.index(tables::INBOX_PENDING, &key)?;
+        self.insert_record(&key, &item)?;
         Ok(InboxPut::Inserted)
     }
 
@@ -210,17 +198,19 @@ impl Tx<'_> {
     /// Not found (`update N not found`); conflict `update N was already processed`.
     pub(crate) fn finish_update(&mut self, org: OrgId, update_id: u64) -> Result<()> {
         let key = inbox_key(org, update_id);
-        let mut item: InboxItem = self
+        let before: InboxItem = self
             .get(tables::INBOX, &key)?
             .ok_or_else(|| Error::not_found("update", update_id))?;
-        if item.state == InboxState::Done {
+        if before.state == InboxState::Done {
             return Err(Error::conflict(format!(
                 "update {update_id} was already processed"
             )));
         }
-        item.state = InboxState::Done;
-        self.put(tables::INBOX, &key, &item)?;
-        self.remove(tables::INBOX_PENDING, &key)?;
+        let item = InboxItem {
+            state: InboxState::Done,
+            ..before.clone()
+        };
+        self.update_record(&key, &before, &item)?;
         Ok(())
     }
 
@@ -275,20 +265,21 @@ impl Tx<'_> {
         id: OutboxId,
         telegram_message_id: Option<i64>,
     ) -> Result<()> {
-        let mut item = load_outbox(self, org, id)?;
-        match item.state {
+        let before = load_outbox(self, org, id)?;
+        match before.state {
             OutboxState::Delivered { .. } => return Ok(()),
             OutboxState::Failed { .. } => {
                 return Err(Error::conflict(format!("outbox item {id} already failed")));
             }
             OutboxState::Pending => {}
         }
-        end_attempt(self, org, id, &mut item)?;
+        let mut item = before.clone();
+        item.attempts = item.attempts.saturating_add(1);
         item.state = OutboxState::Delivered {
             telegram_message_id,
             at: self.now(),
         };
-        self.put(tables::OUTBOX, &outbox_key(org, id), &item)?;
+        self.update_record(&outbox_key(org, id), &before, &item)?;
         if let (Some(message), Some(telegram_id)) = (item.payload.message(), telegram_message_id)
             && self.exists(tables::MESSAGES, &Key::org(org).u64(message.0))?
         {
@@ -308,19 +299,16 @@ impl Tx<'_> {
         id: OutboxId,
         next_attempt_at: Timestamp,
     ) -> Result<OutboxItem> {
-        let mut item = load_outbox(self, org, id)?;
-        if item.state != OutboxState::Pending {
+        let before = load_outbox(self, org, id)?;
+        if before.state != OutboxState::Pending {
             return Err(Error::conflict(format!(
                 "outbox item {id} is no longer pending"
             )));
         }
-        end_attempt(self, org, id, &mut item)?;
+        let mut item = before.clone();
+        item.attempts = item.attempts.saturating_add(1);
         item.next_attempt_at = next_attempt_at;
-        self.index(
-            tables::OUTBOX_DUE,
-            &outbox_due_key(org, next_attempt_at, id),
-        )?;
-        self.put(tables::OUTBOX, &outbox_key(org, id), &item)?;
+        self.update_record(&outbox_key(org, id), &before, &item)?;
         Ok(item)
     }
 
@@ -338,8 +326,8 @@ impl Tx<'_> {
         id: OutboxId,
         failure: &DeliveryFailure,
     ) -> Result<()> {
-        let mut item = load_outbox(self, org, id)?;
-        match item.state {
+        let before = load_outbox(self, org, id)?;
+        match before.state {
             OutboxState::Failed { .. } => return Ok(()),
             OutboxState::Delivered { .. } => {
                 return Err(Error::conflict(format!(
@@ -348,11 +336,12 @@ impl Tx<'_> {
             }
             OutboxState::Pending => {}
         }
-        end_attempt(self, org, id, &mut item)?;
+        let mut item = before.clone();
+        item.attempts = item.attempts.saturating_add(1);
         item.state = OutboxState::Failed {
             reason: cut(failure.reason().trim(), REASON_MAX_CHARS),
         };
-        self.put(tables::OUTBOX, &outbox_key(org, id), &item)?;
+        self.update_record(&outbox_key(org, id), &before, &item)?;
         if let Some(message) = item.payload.message()
             && self.exists(tables::MESSAGES, &Key::org(org).u64(message.0))?
         {

@@ -88,6 +88,11 @@ pub(crate) fn tail_u64(key: &[u8]) -> u64 {
     read_u64(key, key.len().saturating_sub(8))
 }
 
+/// Lower-case hex of a key or hash, for problem sentences.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// The smallest key greater than every key starting with `prefix`, or `None` when the prefix
 /// is all 0xff (then the range is open-ended).
 pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {

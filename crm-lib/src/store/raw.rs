@@ -20,7 +20,8 @@ use super::tables::{self, Def};
 use crate::model::Timestamp;
 use crate::{Error, Result};
 
-type RawTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
+/// A table of the snapshot, opened.
+pub(crate) type RawTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// A read snapshot with every table of [`tables::ALL`] opened once. A table missing from the
 /// file reads as empty. Never blocks writers; holds the snapshot's pages until dropped.
@@ -52,11 +53,6 @@ impl Snapshot {
             .iter()
             .find(|(table, _)| *table == name)
             .and_then(|(_, table)| table.as_ref())
-    }
-
-    /// Whether the file has this table at all.
-    pub(crate) fn has_table(&self, def: Def) -> bool {
-        self.table(def).is_some()
     }
 }
 

@@ -11,11 +11,13 @@
 
 use redb::Database;
 
-use super::keys::{self, Key};
+use super::keys::Key;
 use super::records::OrderV1;
 use super::tables;
 use super::{Tx, View, codec};
-use crate::model::{Message, Order, OrgId, Organization, Role, StageKind, Timestamp};
+use crate::model::{
+    AuditEntry, Customer, Message, Order, Organization, Role, StageKind, Timestamp,
+};
 use crate::{Error, Result};
 
 /// The schema version this build writes.
@@ -81,7 +83,7 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
 }
 
 /// Schema 1 -> 2: rewrite orders in record version 2 and build the title-word and
-/// conversation-activity indexes.
+/// conversation-activity indexes from their declarations.
 fn migrate_1_to_2(tx: &Tx<'_>) -> Result<()> {
     let mut orders: Vec<(Vec<u8>, Order)> = Vec::new();
     tx.scan(
@@ -94,76 +96,17 @@ fn migrate_1_to_2(tx: &Tx<'_>) -> Result<()> {
         },
     )?;
     for (key, order) in orders {
-        let org = OrgId(keys::read_u64(&key, 0));
         tx.put_raw(tables::ORDERS, &key, &codec::encode(&order)?)?;
-        for word in keys::title_words(&order.title) {
-            tx.index(tables::ORDERS_BY_WORD, &word_key(org, &word, order.id.0))?;
-        }
     }
-    // The conversation list's index came with schema 2 as well.
-    let mut customers: Vec<(OrgId, crate::model::Customer)> = Vec::new();
-    tx.scan(
-        tables::CUSTOMERS,
-        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
-        false,
-        |key, value| {
-            customers.push((OrgId(keys::read_u64(key, 0)), codec::decode(value)?));
-            Ok(true)
-        },
-    )?;
-    for (org, customer) in customers {
-        tx.index(
-            tables::CUSTOMERS_BY_ACTIVITY,
-            &crate::services::customers::activity_key(org, customer.last_activity_at, customer.id),
-        )?;
-    }
-    Ok(())
+    tx.build_index::<Order>(tables::ORDERS_BY_WORD)?;
+    tx.build_index::<Customer>(tables::CUSTOMERS_BY_ACTIVITY)
 }
 
 /// Schema 2 -> 3: build the file references (`MEDIA_REFS`) of every message and order that
-/// carries attachments, with the same `*_index_keys` functions that write them from now on.
+/// carries attachments, from the same declarations that write them from now on.
 fn migrate_2_to_3(tx: &Tx<'_>) -> Result<()> {
-    let mut refs: Vec<Key> = Vec::new();
-    let mut collect = |entries: Vec<(tables::Def, Key)>| {
-        refs.extend(
-            entries
-                .into_iter()
-                .filter(|(def, _)| {
-                    redb::TableHandle::name(def) == redb::TableHandle::name(&tables::MEDIA_REFS)
-                })
-                .map(|(_, key)| key),
-        );
-    };
-    tx.scan(
-        tables::MESSAGES,
-        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
-        false,
-        |key, value| {
-            let message: Message = codec::decode(value)?;
-            if !message.attachments.is_empty() {
-                let org = OrgId(keys::read_u64(key, 0));
-                collect(crate::services::chat::message_index_keys(org, &message, 3));
-            }
-            Ok(true)
-        },
-    )?;
-    tx.scan(
-        tables::ORDERS,
-        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
-        false,
-        |key, value| {
-            let order: Order = codec::decode(value)?;
-            if !order.attachments.is_empty() {
-                let org = OrgId(keys::read_u64(key, 0));
-                collect(crate::services::orders::order_index_keys(org, &order, 3));
-            }
-            Ok(true)
-        },
-    )?;
-    for key in refs {
-        tx.index(tables::MEDIA_REFS, &key)?;
-    }
-    Ok(())
+    tx.build_index::<Message>(tables::MEDIA_REFS)?;
+    tx.build_index::<Order>(tables::MEDIA_REFS)
 }
 
 /// Schema 3 -> 4: the audit log indexed by record, and defaults brought up to date.
@@ -172,31 +115,12 @@ fn migrate_3_to_4(tx: &Tx<'_>) -> Result<()> {
     refresh_copied_defaults(tx)
 }
 
-/// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) with the
-/// same function that indexes new entries. The change feed (`CHANGES`) starts empty. Records
-/// of older versions (organizations with English and Russian stage names, audit entries in
-/// words) stay as they are and are read through their upgrade.
+/// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from
+/// the declaration that indexes new entries. The change feed (`CHANGES`) starts empty.
+/// Records of older versions (organizations with English and Russian stage names, audit
+/// entries in words) stay as they are and are read through their upgrade.
 fn index_audit_by_subject(tx: &Tx<'_>) -> Result<()> {
-    let mut entries: Vec<Key> = Vec::new();
-    tx.scan(
-        tables::AUDIT,
-        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
-        false,
-        |key, value| {
-            let entry: crate::model::AuditEntry = codec::decode(value)?;
-            let org = OrgId(keys::read_u64(key, 0));
-            entries.extend(
-                super::audit_index_keys(org, &entry)
-                    .into_iter()
-                    .map(|(_, key)| key),
-            );
-            Ok(true)
-        },
-    )?;
-    for key in entries {
-        tx.index(tables::AUDIT_BY_SUBJECT, &key)?;
-    }
-    Ok(())
+    tx.build_index::<AuditEntry>(tables::AUDIT_BY_SUBJECT)
 }
 
 /// Data that copied a default when it was created gets the current default.
@@ -257,11 +181,6 @@ fn refresh_copied_defaults(tx: &Tx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The key of a title word index entry.
-pub(crate) fn word_key(org: OrgId, word: &str, order: u64) -> Key {
-    Key::org(org).bytes(word.as_bytes()).u8(0).u64(order)
-}
-
 /// Writes a small schema-1 file: one organization (from the studio template), one customer and
 /// three orders in order record version 1. Used to make `fixtures/db/schema-v1.redb`, which the
 /// migration test opens.
@@ -316,8 +235,9 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
                 updated_at: Timestamp(1_700_000_000_000 + index as i64),
             };
             let body = codec::encode_body(&order, 1, "order")?;
-            tx.put_raw(tables::ORDERS, Key::org(org.id).u64(id).as_slice(), &body)?;
-            crate::services::orders::index_order_v1_fixture(&tx, org.id, &order.into())?;
+            let key = Key::org(org.id).u64(id);
+            tx.put_raw(tables::ORDERS, key.as_slice(), &body)?;
+            tx.index_record::<Order>(key.as_slice(), &order.into(), 1)?;
         }
     }
     txn.commit()?;

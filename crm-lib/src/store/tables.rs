@@ -4,7 +4,9 @@
 //! big-endian integers (signed ones with the sign bit flipped) so that byte order equals
 //! numeric order and range scans come out sorted; every key of a tenant's record starts with
 //! the 8-byte organization id. Record values are [`super::codec`] bytes (a version tag, then
-//! bincode). Index tables have empty values: the key carries everything.
+//! bincode). Index tables have empty values unless a unique lookup keeps the record's id (or
+//! key) there. Which record table keeps each index and counter, and how, is declared once in
+//! [`super::declarations`]; the writers and `crm verify` both follow those declarations.
 
 use redb::TableDefinition;
 
@@ -45,7 +47,8 @@ tables! {
     /// `org | telegram id` -> customer id.
     CUSTOMERS_BY_TELEGRAM = "customers_by_telegram";
     /// `org | last activity (i64 ms) | customer` -> (): conversations, most recent last.
-    /// Maintained by `save_customer`, which moves the entry when `last_activity_at` changes.
+    /// Moved by `save_customer` (through the declaration) when `last_activity_at` changes.
+    /// Added in schema 2.
     CUSTOMERS_BY_ACTIVITY = "customers_by_activity";
     /// `org | order` -> Order.
     ORDERS = "orders";
@@ -81,13 +84,12 @@ tables! {
     MEDIA_CHUNKS = "media_chunks";
     /// `org | hash (32 bytes) | kind (u8: 1 message, 2 order) | id (u64)` -> (): the records
     /// that carry a file as an attachment, so that serving a file can ask whether its reader
-    /// may see one of them. Listed by `chat::message_index_keys` and
-    /// `orders::order_index_keys`. Added in schema 3.
+    /// may see one of them. Declared by both messages and orders. Added in schema 3.
     MEDIA_REFS = "media_refs";
     /// `org | audit` -> AuditEntry.
     AUDIT = "audit";
     /// `org | subject kind (u8) | subject id (u64) | audit` -> (): each record's audit entries
-    /// (an order's timeline), see `services::audit::audit_subject_key`. Added in schema 4.
+    /// (an order's timeline), see `declarations::subject_key`. Added in schema 4.
     AUDIT_BY_SUBJECT = "audit_by_subject";
     /// `org | change` -> Change: the change feed the browser's live updates read (SPEC
     /// section 3.1). Pruned by retention. Added in schema 4.

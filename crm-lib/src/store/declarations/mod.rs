@@ -1,0 +1,104 @@
+//! Every record table's declaration (see `super::indexes`): its key layout, its numbering,
+//! the records it names, and its secondary indexes with their key layouts. This is the one
+//! place an index entry is made: writers, the schema migrations and `crm verify` all use it.
+//! Queries read the same layouts, some through the key functions exported here.
+//!
+//! | record table | key | numbered by | indexes (added in schema) and counters |
+//! | --- | --- | --- | --- |
+//! | `orgs` | `org` | `org` of org 0 | `orgs_by_slug`: `slug` -> org id |
+//! | `roles`, `markers` | `org \| id` | `role`, `marker` | |
+//! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id |
+//! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer` |
+//! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; counter `order_counts`: `org \| stage` |
+//! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
+//! | `grants` | `org \| order \| user \| permission (u8)` | | |
+//! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `media_refs` (3): `org \| hash \| 1 \| message` |
+//! | `media` | `org \| hash` | | (chunks: `media_chunks`, checked by verify) |
+//! | `audit` | `org \| audit` | `audit` | `audit_by_subject` (4): `org \| subject kind (u8) \| subject id \| audit` |
+//! | `changes` | `org \| change` | `change` | |
+//! | `outbox` | `org \| outbox` | `outbox` | `outbox_due`, pending items only: `due (i64 ms) \| org \| outbox` |
+//! | `inbox` | `org \| update id` | | `inbox_pending`, pending updates only: `org \| update id` |
+//! | `sessions` | `sha256(session id)` | | `sessions_by_user`: `org \| user \| sha256` |
+//! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
+//! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
+//!
+//! Index values are empty unless the table says `->`. Keys are `super::keys::Key`s (fixed
+//! width, big-endian). `meta`, `sequences`, `media_chunks` and `dialogues` are no record
+//! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
+
+mod chat;
+mod ops;
+mod orders;
+mod team;
+
+pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use ops::subject_key;
+pub(crate) use orders::{activity_key, order_count_key};
+pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
+
+use super::indexes::{Owner, Visitor};
+use super::keys::{self, Key};
+use super::tables::{self, Def};
+use crate::Result;
+use crate::model::*;
+use crate::services::api_tokens::ApiToken;
+use crate::services::sessions::Session;
+
+/// Calls `visitor` with every declared record table, in the order verify checks them.
+pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
+    visitor.visit::<Organization>()?;
+    visitor.visit::<Role>()?;
+    visitor.visit::<Marker>()?;
+    visitor.visit::<User>()?;
+    visitor.visit::<Customer>()?;
+    visitor.visit::<Order>()?;
+    visitor.visit::<Bid>()?;
+    visitor.visit::<OrderGrant>()?;
+    visitor.visit::<Message>()?;
+    visitor.visit::<Media>()?;
+    visitor.visit::<AuditEntry>()?;
+    visitor.visit::<Change>()?;
+    visitor.visit::<OutboxItem>()?;
+    visitor.visit::<InboxItem>()?;
+    visitor.visit::<Session>()?;
+    visitor.visit::<ApiToken>()?;
+    visitor.visit::<LinkCode>()?;
+    visitor.visit::<PaymentMethod>()?;
+    visitor.visit::<PaymentInfo>()?;
+    Ok(())
+}
+
+/// The tables that are no record table's, which verify checks by hand: the schema version,
+/// the sequences, the chunks of each media record, and the bot's opaque dialogue state.
+pub(crate) const CHECKED_BY_HAND: &[Def] = &[
+    tables::META,
+    tables::SEQUENCES,
+    tables::MEDIA_CHUNKS,
+    tables::DIALOGUES,
+];
+
+/// The organization an `org | ...` key starts with.
+fn org_of(key: &[u8]) -> OrgId {
+    OrgId(keys::read_u64(key, 0))
+}
+
+/// The owner of an `org | ... | id` entry: record `id` of the organization.
+fn owner_by_tail(key: &[u8], _value: &[u8]) -> Owner {
+    Owner::Record(Key::org(org_of(key)).u64(keys::tail_u64(key)))
+}
+
+/// The owner of an `org | ...` -> id entry: record `id` of the organization.
+fn owner_by_value(key: &[u8], value: &[u8]) -> Owner {
+    match <[u8; 8]>::try_from(value) {
+        Ok(id) => Owner::Record(Key::org(org_of(key)).u64(u64::from_be_bytes(id))),
+        Err(_) => Owner::Malformed(format!(
+            "holds a {}-byte value instead of an id",
+            value.len()
+        )),
+    }
+}
+
+/// The id an `-> id` entry holds (0 when malformed: then the owner was not found).
+fn value_id(value: &[u8]) -> u64 {
+    keys::read_u64(value, 0)
+}
