@@ -52,7 +52,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use password::{Password, generate_password};
 pub use services::{
     Page, Paged, admin, api_tokens, audit, billing, chat, customers, demo, export, import, live,
-    media, orders, org, retention, sessions, team, telegram,
+    media, orders, org, retention, sessions, staffing, team, telegram,
 };
 pub use store::schema::{SCHEMA_VERSION, write_schema_v1_file};
 pub use store::{ReadTx, Tx, View, Written};

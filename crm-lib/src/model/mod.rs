@@ -32,5 +32,5 @@ pub use order::{Bid, BidState, FieldValue, Order};
 pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
-    User, UserStatus,
+    SavedPaymentDetails, User, UserStatus,
 };

@@ -17,6 +17,7 @@ pub mod orders;
 pub mod org;
 pub mod retention;
 pub mod sessions;
+pub mod staffing;
 pub mod team;
 pub mod telegram;
 
