@@ -169,7 +169,8 @@ pub(crate) fn create_default_payment_method(
 impl Tx<'_> {
     /// Creates a payment method (active). Needs `manage_billing`. Name 1-64 characters, unique
     /// within the organization ignoring case; template 1-2000 characters, with `{amount}`,
-    /// `{currency}` and `{order}` filled in when sent.
+    /// `{currency}`, `{order}` and the sender's saved `{details}` filled in when sent (see
+    /// [`render_payment_message`]).
     ///
     /// # Errors
     /// Permission denied; invalid input on `name` or `template`; conflict when the name is

@@ -825,6 +825,36 @@ pub(crate) fn marker_ids_by_name_in(
     }
 }
 
+/// Skill markers as a caller has them: by id (a form's checkboxes) or by name as typed
+/// (`crm user add --markers Rust,go`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkerRefs {
+    /// By id.
+    Ids(Vec<MarkerId>),
+    /// By name: each a marker's name in any language, ignoring case and surrounding spaces.
+    Names(Vec<String>),
+}
+
+impl MarkerRefs {
+    /// The ids, every one checked to exist.
+    ///
+    /// # Errors
+    /// Invalid input on `markers` naming every unknown name; not found for an unknown id.
+    fn resolve_in(&self, view: &impl View, org: OrgId) -> Result<Vec<MarkerId>> {
+        match self {
+            MarkerRefs::Names(names) => marker_ids_by_name_in(view, org, names),
+            MarkerRefs::Ids(ids) => {
+                for marker in ids {
+                    if !view.exists(tables::MARKERS, &Key::org(org).u64(marker.0))? {
+                        return Err(Error::not_found(MarkerId::LABEL, marker));
+                    }
+                }
+                Ok(ids.clone())
+            }
+        }
+    }
+}
+
 /// Refuses a password reset of the actor's own account.
 fn check_resettable(resolved: &Resolved, user: UserId) -> Result<()> {
     if resolved.user_id() == Some(user) {
@@ -853,27 +883,28 @@ impl Crm {
     /// # Errors
     /// Permission denied (`manage_users`), bad username, unknown role, username taken.
     pub fn create_user(&self, actor: &Actor, user: NewUser) -> Result<User> {
-        self.create_user_with_markers(actor, user, Vec::new())
+        self.create_user_with_markers(actor, user, MarkerRefs::Ids(Vec::new()))
     }
 
-    /// [`Crm::create_user`] that also gives the new user skill markers, named as people type
-    /// them (see [`Tx::set_user_marker_names`]), in the same transaction: the user is created
-    /// with their markers or not at all. No names means no markers.
+    /// [`Crm::create_user`] that also gives the new user skill markers (see
+    /// [`Tx::set_user_markers`]), in the same transaction: the user is created with their
+    /// markers or not at all. An empty list means no markers.
     ///
     /// # Errors
-    /// As [`Crm::create_user`], plus invalid input on `markers` for a name no marker has.
+    /// As [`Crm::create_user`], plus invalid input on `markers` for a name no marker has and
+    /// not found for an unknown marker id.
     pub fn create_user_with_markers(
         &self,
         actor: &Actor,
         user: NewUser,
-        marker_names: Vec<String>,
+        markers: MarkerRefs,
     ) -> Result<User> {
         parse_username(&user.username)?;
         let hash = password::hash_password(&user.password)?;
         let actor = actor.clone();
         self.write(move |tx| {
-            // The names are checked before anything is written.
-            let markers = marker_ids_by_name_in(tx, actor.org, &marker_names)?;
+            // The markers are checked before anything is written.
+            let markers = markers.resolve_in(tx, actor.org)?;
             let created = tx.insert_user(&actor, user, hash)?;
             if markers.is_empty() {
                 Ok(created)

@@ -6,7 +6,7 @@ use crm_lib::{
     ErrorKind, Page,
     model::{Language, Localized, Marker, MarkerId, Permission},
     orders::OrderFilter,
-    team::NewUser,
+    team::{MarkerRefs, NewUser},
 };
 
 use crate::support::{World, password};
@@ -256,7 +256,7 @@ fn skills_are_given_by_name_when_a_user_is_created_and_later() {
         .create_user_with_markers(
             &world.admin,
             new_user("ivan"),
-            vec!["python".into(), " REACT ".into(), "Python".into()],
+            MarkerRefs::Names(vec!["python".into(), " REACT ".into(), "Python".into()]),
         )
         .unwrap();
     assert_eq!(
@@ -271,7 +271,7 @@ fn skills_are_given_by_name_when_a_user_is_created_and_later() {
         .create_user_with_markers(
             &world.admin,
             new_user("olga"),
-            vec!["Rust".into(), "Go".into()],
+            MarkerRefs::Names(vec!["Rust".into(), "Go".into()]),
         )
         .unwrap_err();
     assert_eq!(error.field(), Some("markers"));
@@ -290,6 +290,29 @@ fn skills_are_given_by_name_when_a_user_is_created_and_later() {
         .set_user_marker_names(&world.admin, ivan.id, vec!["vue".into()])
         .unwrap();
     assert_eq!(changed.markers, vec![named(&world, "Vue").id]);
+    // By id, an unknown marker is not found, and the user is not created either.
+    assert_eq!(
+        world
+            .crm
+            .create_user_with_markers(
+                &world.admin,
+                new_user("pavel"),
+                MarkerRefs::Ids(vec![python.id, MarkerId::new(999)]),
+            )
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert!(world.crm.user_by_name(world.org.id, "pavel").is_err());
+    let pavel = world
+        .crm
+        .create_user_with_markers(
+            &world.admin,
+            new_user("pavel"),
+            MarkerRefs::Ids(vec![react.id]),
+        )
+        .unwrap();
+    assert_eq!(pavel.markers, vec![react.id]);
     assert_eq!(
         world
             .crm
