@@ -354,7 +354,16 @@ pub async fn assign(
     Ok(ApiJson(view))
 }
 
-/// The bids on an order, oldest first.
+/// A bid with its bidder's skills, from [`crm_lib::staffing::bidder_skills_in`].
+fn bid_view(bid: &crm_lib::model::Bid, skills: &[crm_lib::staffing::UserSkills]) -> BidView {
+    let markers = skills
+        .iter()
+        .find(|skills| skills.user == bid.user)
+        .map_or(&[][..], |skills| skills.markers.as_slice());
+    BidView::with_skills(bid, markers)
+}
+
+/// The bids on an order, oldest first, each with the bidder's skills.
 #[utoipa::path(
     get, operation_id = "listBids", path = "/api/v1/orders/{id}/bids", tag = "orders",
     params(("id" = u64, Path, description = "Order id")),
@@ -368,10 +377,17 @@ pub async fn bids(
     user: ApiUser,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<Vec<BidView>>, ApiError> {
-    let bids = state
-        .blocking(move |crm| crm.bids(&user.actor, OrderId::new(id)))
+    let views = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let order = OrderId::new(id);
+                let bids = crm_lib::orders::bids_in(view, &user.actor, order)?;
+                let skills = crm_lib::staffing::bidder_skills_in(view, &user.actor, order)?;
+                Ok(bids.iter().map(|bid| bid_view(bid, &skills)).collect())
+            })
+        })
         .await?;
-    Ok(ApiJson(bids.iter().map(BidView::from).collect()))
+    Ok(ApiJson(views))
 }
 
 /// A bid.
@@ -402,10 +418,13 @@ pub async fn place_bid(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<PlaceBid>,
 ) -> Result<(StatusCode, ApiJson<BidView>), ApiError> {
-    let bid = state
+    let view = state
         .blocking(move |crm| {
-            crm.place_bid(&user.actor, OrderId::new(id), &body.price, &body.comment)
+            let order = OrderId::new(id);
+            let bid = crm.place_bid(&user.actor, order, &body.price, &body.comment)?;
+            let skills = crm.bidder_skills(&user.actor, order)?;
+            Ok(bid_view(&bid, &skills))
         })
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(BidView::from(&bid))))
+    Ok((StatusCode::CREATED, ApiJson(view)))
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crm_lib::{
     model::{
-        Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Media,
-        Message, Order, PermissionSet, Pipeline, Role, User,
+        Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Marker,
+        Media, Message, Order, PermissionSet, Pipeline, Role, User,
     },
     team::StaffName,
 };
@@ -150,9 +150,53 @@ pub struct BidView {
     pub state: BidStateView,
     /// When, RFC 3339.
     pub created_at: String,
+    /// The bidder's skills (their markers).
+    pub bidder_skills: Vec<MarkerView>,
+}
+
+impl BidView {
+    /// The view of `bid` by a bidder with these skills.
+    pub fn with_skills(bid: &Bid, skills: &[Marker]) -> Self {
+        BidView {
+            bidder_skills: skills.iter().map(MarkerView::from).collect(),
+            ..BidView::from(bid)
+        }
+    }
+}
+
+/// A marker (a skill, a technology tag).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MarkerView {
+    /// The id.
+    pub id: u64,
+    /// The name in the default language (English), or the one it has.
+    pub name: String,
+    /// The name per language code (`en`, `ru`), where translated.
+    pub names: BTreeMap<String, String>,
+    /// `#rrggbb`.
+    pub color: String,
+}
+
+impl From<&Marker> for MarkerView {
+    fn from(marker: &Marker) -> Self {
+        MarkerView {
+            id: marker.id.get(),
+            name: marker
+                .name
+                .get(crm_lib::model::Language::default())
+                .to_string(),
+            names: marker
+                .name
+                .iter()
+                .map(|(language, text)| (language.code().to_string(), text.to_string()))
+                .collect(),
+            color: marker.color.clone(),
+        }
+    }
 }
 
 impl From<&Bid> for BidView {
+    /// Without the bidder's skills (see [`BidView::with_skills`]).
     fn from(bid: &Bid) -> Self {
         BidView {
             id: bid.id.get(),
@@ -166,6 +210,7 @@ impl From<&Bid> for BidView {
                 BidState::Declined => BidStateView::Declined,
             },
             created_at: bid.created_at.to_rfc3339(),
+            bidder_skills: Vec::new(),
         }
     }
 }
