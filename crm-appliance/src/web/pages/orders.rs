@@ -1,7 +1,7 @@
 //! Orders: the list with filters, pagination and CSV export; the order page (fields, bids,
-//! assignment, stage moves, payment details, timeline, chat); a staff form to create an
-//! order for a customer; and the order actions (approve, reject, bid, assign, move, send
-//! payment details).
+//! assignment, stage moves, payment details, timeline, chat, and the staffing sections of
+//! [`super::order_staffing`]); a staff form to create an order for a customer; and the order
+//! actions (approve, reject, bid, assign, move, send payment details).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -429,8 +429,9 @@ async fn render_detail(
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let tags = may_tag(staff);
-    // One snapshot for the order, its files and the markers to choose from.
-    let (detail, files, markers) = state
+    let assigns = staff.can(Permission::AssignOrders);
+    // One snapshot for the order, its files, the markers to choose from and the staffing.
+    let (detail, files, markers, staffing) = state
         .blocking(move |crm| {
             crm.read(|view| {
                 let detail = crm_lib::orders::order_detail_in(view, &actor, id)?;
@@ -440,7 +441,8 @@ async fn render_detail(
                 } else {
                     Vec::new()
                 };
-                Ok((detail, files, markers))
+                let staffing = super::order_staffing::read_staffing(view, &actor, id, assigns)?;
+                Ok((detail, files, markers, staffing))
             })
         })
         .await?;
@@ -450,7 +452,16 @@ async fn render_detail(
         staff,
         &title,
         Nav::Orders,
-        detail_body(staff, &detail, &files, &markers, chat.as_ref(), error, note),
+        detail_body(
+            staff,
+            &detail,
+            &files,
+            &markers,
+            &staffing,
+            chat.as_ref(),
+            error,
+            note,
+        ),
     ))
 }
 
@@ -507,11 +518,13 @@ fn may_tag(staff: &Staff) -> bool {
     staff.can(Permission::AssignOrders) || staff.can(Permission::UpdateOrderStatus)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn detail_body(
     staff: &Staff,
     detail: &OrderDetail,
     files: &[crm_lib::model::Media],
     all_markers: &[crm_lib::model::Marker],
+    staffing: &super::order_staffing::Staffing,
     chat: Option<&crate::web::chat::OrderChat>,
     error: &FormError,
     note: Option<&str>,
@@ -531,7 +544,7 @@ fn detail_body(
     let stage_name = detail.stage.name(language);
     html! {
         (notice(note))
-        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers"]))
+        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers", "user", "hours"]))
         div.order-grid {
             section.card.order-fields {
                 p { (colors::badge(&detail.stage.color, detail.stage.name(language))) }
@@ -686,7 +699,7 @@ fn detail_body(
                 table { tbody {
                     @for (bid, name) in &detail.bids {
                         tr {
-                            td { (name) }
+                            td { (name) (super::order_staffing::bidder_skills(staff, &staffing.skills, bid.user)) }
                             td.money { (bid.price.format_with(language, currency)) }
                             td { (bid.comment) }
                             td { (staff.t(match bid.state {
@@ -722,6 +735,8 @@ fn detail_body(
                 }
             }
         }
+        (super::order_staffing::suggestions_section(staff, detail, staffing))
+        (super::order_staffing::access_section(staff, detail, staffing, error))
         @if let Some(chat) = chat {
             (crate::web::chat::order_panel(staff, chat))
         } @else {
@@ -755,7 +770,7 @@ fn detail_body(
 
 /// Renders the result of an order action: success goes back to the order page with a notice;
 /// a form error re-renders it with the error beside the field (422, or 409 for a conflict).
-async fn after_action(
+pub(super) async fn after_action(
     state: &AppState,
     staff: &Staff,
     id: OrderId,
