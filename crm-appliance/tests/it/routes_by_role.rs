@@ -276,6 +276,12 @@ const TABLE: &[Row] = &[
     ),
     (
         "POST",
+        "/users/{admin}/markers",
+        &[("marker", "not-a-number")],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
         "/users/{admin}/password",
         &[],
         [409, 403, 403, 403, 303],

@@ -99,8 +99,8 @@ pub struct UserForm {
 }
 
 impl UserForm {
-    /// The form from its fields; `marker` repeats, one per checked skill (a number that does
-    /// not parse is left out: only the page's own checkboxes send them).
+    /// The form from its fields, for showing it again; `marker` repeats, one per checked
+    /// skill (one that is not a number is refused by [`checked_markers`] before any use).
     fn from_pairs(pairs: &[(String, String)]) -> Self {
         let value = |name: &str| {
             pairs
@@ -113,18 +113,30 @@ impl UserForm {
             username: value("username"),
             display_name: value("display_name"),
             role: value("role"),
-            markers: checked_markers(pairs),
+            markers: checked_markers(pairs).unwrap_or_default(),
         }
     }
 }
 
 /// The markers checked in a form (repeated `marker` fields with marker ids).
-fn checked_markers(pairs: &[(String, String)]) -> Vec<MarkerId> {
-    pairs
-        .iter()
-        .filter(|(key, _)| key == "marker")
-        .filter_map(|(_, value)| value.trim().parse().ok().map(MarkerId::new))
-        .collect()
+///
+/// # Errors
+/// Invalid input on `markers` for a value that is not a marker id.
+fn checked_markers(pairs: &[(String, String)]) -> Result<Vec<MarkerId>, crm_lib::Error> {
+    let mut markers = Vec::new();
+    for (_, text) in pairs.iter().filter(|(key, _)| key == "marker") {
+        let marker = text.trim().parse::<u64>().map_err(|_| {
+            crm_lib::Error::invalid(
+                "markers",
+                format!(
+                    "{:?} is not a marker",
+                    text.chars().take(40).collect::<String>()
+                ),
+            )
+        })?;
+        markers.push(MarkerId::new(marker));
+    }
+    Ok(markers)
 }
 
 /// A password shown once on the users page: of a new user, or after a reset.
@@ -345,6 +357,18 @@ async fn create_user(
 ) -> Result<Response, AppError> {
     let form = UserForm::from_pairs(&pairs);
     csrf::verify(&staff, &form.csrf, &headers)?;
+    if let Err(error) = checked_markers(&pairs) {
+        let markup = users_page(
+            &state,
+            &staff,
+            &form,
+            &FormError::from_error(&error),
+            None,
+            None,
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response());
+    }
     let password = crm_lib::generate_password()?;
     let request = NewUser {
         username: form.username.clone(),
@@ -458,12 +482,24 @@ async fn user_markers(
         .map_or("", |(_, value)| value.as_str());
     csrf::verify(&staff, token, &headers)?;
     let id = user_id(&id)?;
-    let markers = checked_markers(&pairs);
-    let actor = staff.actor.clone();
-    state
-        .blocking(move |crm| crm.set_user_markers(&actor, id, markers))
-        .await?;
-    Ok(Redirect::to("/users?done=skills").into_response())
+    let result = match checked_markers(&pairs) {
+        Ok(markers) => {
+            let actor = staff.actor.clone();
+            state
+                .blocking(move |crm| Ok(crm.set_user_markers(&actor, id, markers)))
+                .await?
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/users?done=skills").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup =
+                users_page(&state, &staff, &UserForm::default(), &error, None, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
 }
 
 /// `POST /users/{id}/password`: resets the user's password to a random one, shown once on the
