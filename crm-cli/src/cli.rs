@@ -133,6 +133,17 @@ pub(crate) enum UserCommand {
         /// Read the password from the first line of stdin instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// Skills: marker names separated by commas (`Rust,Go`), in any language, any case.
+        #[arg(long, value_delimiter = ',')]
+        markers: Vec<String>,
+    },
+    /// Set a user's skills (markers), replacing the ones they have.
+    Markers {
+        /// Login name.
+        name: String,
+        /// Marker names separated by commas (`Rust,Go`), in any language, any case; `""`
+        /// clears them.
+        markers: String,
     },
     /// List staff users.
     List {

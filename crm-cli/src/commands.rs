@@ -22,8 +22,8 @@ use crm_lib::{
     Crm, ErrorKind, Password,
     admin::Setup,
     export::ExportFormat,
-    model::{Actor, OrgId, UserStatus},
-    team::NewUser,
+    model::{Actor, Language, OrgId, UserStatus},
+    team::{MarkerRefs, NewUser},
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -242,6 +242,7 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
             roles,
             display_name,
             password_stdin,
+            markers,
         } => {
             let password = if *password_stdin {
                 password_from_stdin(io)?
@@ -249,7 +250,7 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
                 crm_lib::generate_password()?
             };
             let user = crm
-                .create_user(
+                .create_user_with_markers(
                     &system,
                     NewUser {
                         username: name.clone(),
@@ -258,6 +259,7 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
                         roles: roles.clone(),
                         must_change_password: !password_stdin,
                     },
+                    MarkerRefs::Names(markers.clone()),
                 )
                 .with_context(|| format!("adding user {name}"))?;
             out!(
@@ -266,9 +268,34 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
                 user.username,
                 roles.join(", ")
             );
+            if !user.markers.is_empty() {
+                out!(
+                    io,
+                    "skills: {}",
+                    marker_names(&crm.markers(&system)?, &user.markers).join(", ")
+                );
+            }
             if !password_stdin {
                 out!(io, "password: {}", password.expose());
                 out!(io, "(shown once; the first login asks for a new password)");
+            }
+        }
+        UserCommand::Markers { name, markers } => {
+            let user = crm.user_by_name(&system, name)?;
+            let names: Vec<String> = markers.split(',').map(str::to_string).collect();
+            let changed = crm
+                .set_user_marker_names(&system, user.id, names)
+                .with_context(|| format!("setting the skills of {name}"))?;
+            let skills = marker_names(&crm.markers(&system)?, &changed.markers);
+            if skills.is_empty() {
+                out!(io, "{} now has no skills", changed.username);
+            } else {
+                out!(
+                    io,
+                    "{} now has skills {}",
+                    changed.username,
+                    skills.join(", ")
+                );
             }
         }
         UserCommand::List { json } => user_list(crm, org, *json, io)?,
@@ -400,8 +427,25 @@ fn role_names(
         .collect())
 }
 
+/// The names of `markers` (in the default language) among `all`, in their order.
+fn marker_names(
+    all: &[crm_lib::model::Marker],
+    markers: &[crm_lib::model::MarkerId],
+) -> Vec<String> {
+    markers
+        .iter()
+        .map(|id| {
+            all.iter().find(|marker| marker.id == *id).map_or_else(
+                || id.to_string(),
+                |marker| marker.name.get(Language::default()).to_string(),
+            )
+        })
+        .collect()
+}
+
 fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
     let names = role_names(crm, org)?;
+    let markers = crm.markers(&Actor::system(org))?;
     let users = crm.users(&Actor::system(org))?;
     let status = |status: UserStatus| match status {
         UserStatus::Active => "active",
@@ -422,6 +466,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
                     "username": user.username,
                     "display_name": user.display_name,
                     "roles": roles_of(user),
+                    "markers": marker_names(&markers, &user.markers),
                     "status": status(user.status),
                     "telegram_linked": user.telegram_id.is_some(),
                     "must_change_password": user.must_change_password,
@@ -446,11 +491,12 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
                     "-"
                 }
                 .to_string(),
+                marker_names(&markers, &user.markers).join(","),
             ]
         })
         .collect();
     print_table(
-        &["USERNAME", "NAME", "ROLES", "STATUS", "TELEGRAM"],
+        &["USERNAME", "NAME", "ROLES", "STATUS", "TELEGRAM", "SKILLS"],
         &rows,
         io,
     )?;

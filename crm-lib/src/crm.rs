@@ -40,6 +40,8 @@ struct Inner {
     writer: Writer,
     path: PathBuf,
     migrated_from: Option<u32>,
+    /// The clock every transaction reads (`View::now`): the system's, or a test's.
+    clock: fn() -> Timestamp,
 }
 
 /// The CRM: one redb file and the use cases over it. Cheap to clone; all clones share the file
@@ -74,6 +76,21 @@ impl Crm {
     /// - [`ErrorKind::Conflict`] when the file's schema is newer than this program's;
     /// - [`ErrorKind::Storage`] when the file cannot be read or is not a redb file.
     pub fn open_with(path: impl AsRef<Path>, options: CrmOptions) -> Result<Self> {
+        Self::open_with_clock(path, options, Timestamp::now)
+    }
+
+    /// [`Crm::open_with`] with another clock than the system's: every write and read
+    /// transaction takes its `now` (what expiry rules such as order access grants and link
+    /// codes compare with) from `clock`. For tests that need time to pass and for replays;
+    /// the appliance and the `crm` command use the system clock.
+    ///
+    /// # Errors
+    /// See [`Crm::open_with`].
+    pub fn open_with_clock(
+        path: impl AsRef<Path>,
+        options: CrmOptions,
+        clock: fn() -> Timestamp,
+    ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let db = Database::builder()
             .set_cache_size(options.cache_size)
@@ -88,13 +105,14 @@ impl Crm {
         let migrated_from =
             schema::prepare(&db)?.filter(|version| *version != schema::SCHEMA_VERSION);
         let db = Arc::new(db);
-        let writer = Writer::start(db.clone(), Timestamp::now, options.quick_repair)?;
+        let writer = Writer::start(db.clone(), clock, options.quick_repair)?;
         Ok(Crm {
             inner: Arc::new(Inner {
                 db,
                 writer,
                 path,
                 migrated_from,
+                clock,
             }),
         })
     }
@@ -151,7 +169,7 @@ impl Crm {
     /// Whatever `f` returns, or [`ErrorKind::Storage`].
     pub fn read<R>(&self, f: impl FnOnce(&ReadTx) -> Result<R>) -> Result<R> {
         let txn = self.inner.db.begin_read()?;
-        f(&ReadTx::new(txn))
+        f(&ReadTx::new(txn, (self.inner.clock)()))
     }
 
     /// The underlying database, for the backup and verify services.

@@ -3,7 +3,7 @@
 //! The TOML files live in `fixtures/templates/` and are compiled into the binary, so
 //! `crm init --template renovation` needs no file at run time. A template is validated when
 //! parsed: unique stage ids and keys, transitions between existing stages, no transition out of
-//! a terminal stage.
+//! a terminal stage, markers with a name and a `#rrggbb` colour, each name used once.
 
 use serde::Deserialize;
 
@@ -45,6 +45,18 @@ pub struct Template {
     pub commission_fixed: Money,
     /// The pipeline.
     pub pipeline: Pipeline,
+    /// The markers a new organization starts with (the studio: the C0de seed's ten stack
+    /// markers), in the file's order.
+    pub markers: Vec<TemplateMarker>,
+}
+
+/// A marker a template creates with the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateMarker {
+    /// The name, per language.
+    pub name: Localized,
+    /// `#rrggbb`.
+    pub color: String,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +71,15 @@ struct TemplateFile {
     commission_fixed_minor: i64,
     stages: Vec<StageFile>,
     transitions: Vec<TransitionFile>,
+    #[serde(default)]
+    markers: Vec<MarkerFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkerFile {
+    name: std::collections::BTreeMap<String, String>,
+    color: String,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +198,24 @@ pub fn parse(text: &str) -> Result<Template> {
             permission: Permission::parse("template", &transition.permission)?,
         });
     }
+    let mut markers: Vec<TemplateMarker> = Vec::with_capacity(file.markers.len());
+    for marker in &file.markers {
+        let name = localized(&marker.name)?;
+        let color = crate::team::parse_color(&marker.color)
+            .map_err(|error| Error::invalid("template", error.message().to_string()))?;
+        let taken = markers.iter().any(|other| {
+            name.iter().any(|(language, text)| {
+                other.name.get(language).to_lowercase() == text.to_lowercase()
+            })
+        });
+        if taken {
+            return Err(Error::invalid(
+                "template",
+                format!("marker {:?} is defined twice", name.get(Language::EN)),
+            ));
+        }
+        markers.push(TemplateMarker { name, color });
+    }
     Ok(Template {
         name: file.name,
         title: localized(&file.title)?,
@@ -189,6 +228,7 @@ pub fn parse(text: &str) -> Result<Template> {
             stages,
             transitions,
         },
+        markers,
     })
 }
 
@@ -263,6 +303,56 @@ mod tests {
             .map(|stage| stage.key.as_str())
             .collect();
         assert_eq!(payable, ["in_progress", "testing", "completed"]);
+    }
+
+    #[test]
+    fn studio_starts_with_the_seeds_ten_stack_markers() {
+        let studio = template("studio").unwrap_or_else(|error| panic!("{error}"));
+        let names: Vec<&str> = studio
+            .markers
+            .iter()
+            .map(|marker| marker.name.get(Language::EN))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Python",
+                "JavaScript",
+                "TypeScript",
+                "Java",
+                "React",
+                "Vue",
+                "Svelte",
+                "Node.js",
+                "PostgreSQL",
+                "MongoDB"
+            ]
+        );
+        for name in NAMES.iter().filter(|name| **name != "studio") {
+            let other = template(name).unwrap_or_else(|error| panic!("{error}"));
+            assert!(other.markers.is_empty(), "{name} declares no markers");
+        }
+    }
+
+    #[test]
+    fn a_marker_declared_twice_or_with_a_bad_colour_is_refused() {
+        let studio = include_str!("../../fixtures/templates/studio.toml");
+        let twice =
+            format!("{studio}\n[[markers]]\nname = {{ en = \"python\" }}\ncolor = \"#000000\"\n");
+        let error = parse(&twice).err().map(|error| error.to_string());
+        assert!(
+            error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("defined twice"),
+            "{error:?}"
+        );
+        let bad = format!("{studio}\n[[markers]]\nname = {{ en = \"Rust\" }}\ncolor = \"red\"\n");
+        let error = parse(&bad).err().map(|error| error.to_string());
+        assert!(
+            error.as_deref().unwrap_or_default().contains("colour"),
+            "{error:?}"
+        );
     }
 
     #[test]

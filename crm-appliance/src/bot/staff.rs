@@ -8,7 +8,7 @@
 
 use crm_lib::{
     ErrorKind, Tx,
-    model::{Actor, ChatId, Language, OrderId, StageKind, User},
+    model::{Actor, ChatId, Language, OrderId, User},
 };
 use teloxide::types::Message;
 
@@ -140,16 +140,12 @@ pub(crate) fn on_press(
             Err(error) => refused(user, press, id, &error, out),
         },
         Callback::Reject(id) => {
-            // Ask for the reason only when the order is there to reject: visible to this user
-            // (moderators see orders in moderation) and still waiting.
+            // Ask for the reason only when crm-lib offers this user the rejection: the order is
+            // visible to them and still waiting.
             match crm_lib::orders::order_in(&*tx, &actor, OrderId::new(id)) {
                 Ok(order) => {
-                    let org = crm_lib::org::organization_in(&*tx, &actor)?;
-                    let waiting = org
-                        .pipeline
-                        .stage(order.stage)
-                        .is_some_and(|stage| stage.kind == StageKind::Moderation);
-                    if !waiting {
+                    let actions = crm_lib::capabilities::order_actions_in(&*tx, &actor, order.id)?;
+                    if !actions.reject {
                         let error = crm_lib::Error::conflict(format!("order {id} is not waiting"));
                         refused(user, press, id, &error, out);
                         return Ok(());

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use crm_lib::{
     ErrorKind,
-    model::{Actor, Language, Origin, Permission, PermissionSet, User},
+    model::{Actor, Language, Origin, PermissionSet, User},
     sessions::SessionHash,
 };
 use maud::{Markup, html};
@@ -54,9 +54,10 @@ pub struct Staff {
 }
 
 impl Staff {
-    /// Whether the user holds `permission` (for hiding what they may not do; crm-lib decides).
-    pub fn can(&self, permission: Permission) -> bool {
-        self.permissions.contains(permission)
+    /// The areas and buttons the user's permissions open, as crm-lib computes them (for hiding
+    /// what they may not do; crm-lib still decides every request).
+    pub fn navigation(&self) -> crm_lib::capabilities::Navigation {
+        crm_lib::capabilities::Navigation::for_permissions(self.permissions)
     }
 
     /// The translation of `key` in the user's language.

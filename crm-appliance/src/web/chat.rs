@@ -125,6 +125,8 @@ struct ConversationData {
     messages: Paged<Message>,
     names: HashMap<UserId, String>,
     orders: Vec<(OrderId, String)>,
+    /// The customer's current order (crm-lib's rule), which the send form preselects.
+    current: Option<OrderId>,
 }
 
 async fn load_conversation(
@@ -168,11 +170,13 @@ async fn load_conversation(
                         }
                         Err(error) => return Err(error),
                     };
+                let current = crm_lib::chat::current_order_in(view, &actor, customer.id)?;
                 Ok(ConversationData {
                     customer,
                     messages,
                     names,
                     orders,
+                    current,
                 })
             })
         })
@@ -279,12 +283,22 @@ fn render_messages(
     }
 }
 
-/// The send form of a conversation (or of an order's panel, with `order` fixed).
+/// Which order a reply from the send form is about.
+enum About<'a> {
+    /// The conversation page: a choice of the customer's orders, `current` preselected.
+    Choose {
+        orders: &'a [(OrderId, String)],
+        current: Option<OrderId>,
+    },
+    /// An order's chat panel: that order.
+    Fixed(OrderId),
+}
+
+/// The send form of a conversation (or of an order's panel, with the order fixed).
 fn send_form(
     staff: &Staff,
     customer: CustomerId,
-    orders: &[(OrderId, String)],
-    fixed_order: Option<OrderId>,
+    about: About<'_>,
     back: &str,
     error: &FormError,
     text: &str,
@@ -295,14 +309,14 @@ fn send_form(
             (csrf_field(staff))
             input type="hidden" name="back" value=(back);
             (error.general(&["text", "attachments", "media"]))
-            @if let Some(order) = fixed_order {
+            @if let About::Fixed(order) = about {
                 input type="hidden" name="order" value=(order);
-            } @else if !orders.is_empty() {
+            } @else if let About::Choose { orders, current } = about && !orders.is_empty() {
                 label { (staff.t("chat.about_order"))
                     select name="order" {
                         option value="" { "— " (staff.t("chat.no_order")) }
                         @for (id, title) in orders {
-                            option value=(id) { "#" (id) " " (title) }
+                            option value=(id) selected[current == Some(*id)] { "#" (id) " " (title) }
                         }
                     }
                 }
@@ -351,7 +365,7 @@ fn conversation_page(
                 }
                 (render_messages(staff, &data.messages.items, &name, &data.names, true))
             }
-            (send_form(staff, customer.id, &data.orders, None, &back, error, text))
+            (send_form(staff, customer.id, About::Choose { orders: &data.orders, current: data.current }, &back, error, text))
             (scripts())
         },
     )
@@ -681,7 +695,7 @@ pub fn order_panel(staff: &Staff, chat: &OrderChat) -> Markup {
             div.chat-messages data-chat-messages {
                 (render_messages(staff, &chat.messages.items, &chat.customer.full_name(), &chat.names, false))
             }
-            (send_form(staff, chat.customer.id, &[], Some(chat.order), &back, &FormError::none(), ""))
+            (send_form(staff, chat.customer.id, About::Fixed(chat.order), &back, &FormError::none(), ""))
         }
         (scripts())
     }

@@ -1,7 +1,7 @@
 //! The page frame: `<head>`, the navigation bar (links hidden per permission), flash notes,
 //! and small form helpers (the CSRF field, a field's error).
 
-use crm_lib::model::{Language, Permission};
+use crm_lib::model::Language;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::web::auth::Staff;
@@ -116,19 +116,22 @@ const LINKS: [Link; 13] = [
 
 /// Whether `staff` sees the navigation entry `nav` (crm-lib still decides every request).
 pub fn visible(staff: &Staff, nav: Nav) -> bool {
+    let menu = staff.navigation();
     match nav {
-        Nav::Moderation => staff.can(Permission::ModerateOrders),
-        Nav::Orders => staff.can(Permission::ViewOrders) || staff.can(Permission::ModerateOrders),
-        Nav::Board => staff.can(Permission::ViewOrders),
-        Nav::Chat => staff.can(Permission::ChatCustomers),
-        Nav::Users => staff.can(Permission::ManageUsers),
-        Nav::Roles => staff.can(Permission::ManageRoles),
-        Nav::Markers => staff.can(Permission::ManageMarkers),
-        Nav::PaymentMethods => staff.can(Permission::ManageBilling),
-        Nav::Settings => staff.can(Permission::ManageSettings),
-        Nav::Audit => staff.can(Permission::ViewAudit),
+        Nav::Dashboard => menu.dashboard,
+        Nav::Moderation => menu.moderation,
+        Nav::Orders => menu.orders,
+        Nav::Board => menu.board,
+        Nav::Chat => menu.chat,
+        Nav::Users => menu.users,
+        Nav::Roles => menu.roles,
+        Nav::Markers => menu.markers,
+        Nav::PaymentMethods => menu.payment_methods,
+        Nav::Settings => menu.settings,
+        Nav::Audit => menu.audit,
+        // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
-        Nav::Dashboard | Nav::Profile | Nav::None => true,
+        Nav::Profile | Nav::None => true,
     }
 }
 

@@ -18,6 +18,7 @@ mod faults;
 mod hardening;
 mod metrics;
 mod order_desk;
+mod order_desk_parity;
 mod outbox;
 mod pages;
 mod routes_by_role;

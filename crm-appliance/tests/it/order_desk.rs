@@ -120,7 +120,7 @@ async fn order_files_money_markers_and_the_queue_show_as_a_new_user_expects() {
     assert!(queue.contains("Budget 1,500.00\u{a0}USD"), "{queue}");
 
     // A marker on the approved, assigned order; the board's card shows it with the money
-    // and the deadline.
+    // and the deadline. The studio starts with the seed's ten markers: Rust is the 11th.
     let created = post(
         &app,
         &admin,
@@ -131,7 +131,7 @@ async fn order_files_money_markers_and_the_queue_show_as_a_new_user_expects() {
     assert!(created.status().is_redirection(), "{}", created.status());
     for (path, fields) in [
         (format!("/orders/{first}/approve"), vec![]),
-        (format!("/orders/{first}/markers"), vec![("marker", "1")]),
+        (format!("/orders/{first}/markers"), vec![("marker", "11")]),
         (format!("/orders/{first}/assign"), vec![("user", "1")]),
     ] {
         let response = post(&app, &admin, &path, &fields).await;

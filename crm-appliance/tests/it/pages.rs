@@ -125,11 +125,12 @@ async fn markers_are_chosen_on_the_order_page_and_cleared_again() {
     let html = page(&app, &admin, &path).await;
     assert!(html.contains(&format!("action=\"/orders/{order}/markers\"")));
 
+    // The studio starts with the seed's ten markers: Rust and Web are the 11th and 12th.
     let response = post(
         &app,
         &admin,
         &format!("{path}/markers"),
-        &[("marker", "1"), ("marker", "2")],
+        &[("marker", "11"), ("marker", "12")],
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -140,12 +141,12 @@ async fn markers_are_chosen_on_the_order_page_and_cleared_again() {
     let html = page(&app, &admin, &format!("{path}?done=markers")).await;
     assert!(html.contains("Markers saved."));
     assert!(
-        html.contains(r#"name="marker" value="1" checked"#),
+        html.contains(r#"name="marker" value="11" checked"#),
         "{html}"
     );
-    assert!(html.contains(r#"name="marker" value="2" checked"#));
+    assert!(html.contains(r#"name="marker" value="12" checked"#));
     assert!(html.contains("Markers changed"), "the timeline shows it");
-    let listed = page(&app, &admin, "/orders?marker=2").await;
+    let listed = page(&app, &admin, "/orders?marker=12").await;
     assert!(listed.contains("Needs tags"), "the list filters by it");
 
     // Nothing checked clears them; a forged marker is refused and changes nothing.
@@ -155,12 +156,12 @@ async fn markers_are_chosen_on_the_order_page_and_cleared_again() {
         &app,
         &admin,
         &format!("{path}/markers"),
-        &[("marker", "1"), ("marker", "x")],
+        &[("marker", "11"), ("marker", "x")],
     )
     .await;
     assert_eq!(response.status(), 422);
     let html = page(&app, &admin, &path).await;
-    assert!(!html.contains(r#"name="marker" value="1" checked"#));
+    assert!(!html.contains(r#"name="marker" value="11" checked"#));
 }
 
 #[tokio::test]

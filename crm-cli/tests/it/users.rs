@@ -163,3 +163,63 @@ fn role_list_shows_the_built_in_roles_and_their_permissions() {
     let text = dir.crm(&["role", "list"]).ok();
     assert!(text.contains("moderate_orders"), "{text}");
 }
+
+#[test]
+fn skills_are_given_by_marker_name_on_add_and_replaced_with_user_markers() {
+    let dir = TestDir::initialised();
+    let out = dir
+        .crm(&[
+            "user",
+            "add",
+            "ivan",
+            "--role",
+            "worker",
+            "--markers",
+            "python, REACT",
+        ])
+        .ok();
+    assert!(out.contains("skills: Python, React"), "{out}");
+    assert_eq!(
+        user(&users(&dir), "ivan")["markers"],
+        serde_json::json!(["Python", "React"])
+    );
+
+    let out = dir.crm(&["user", "markers", "ivan", "Vue,PostgreSQL"]).ok();
+    assert!(out.contains("ivan now has skills Vue, PostgreSQL"), "{out}");
+    let text = dir.crm(&["user", "list"]).ok();
+    let row = text.lines().find(|line| line.starts_with("ivan")).unwrap();
+    assert!(row.ends_with("Vue,PostgreSQL"), "{text}");
+
+    // An unknown name is refused with the known ones listed, and nothing changes; an unknown
+    // name on add creates nobody.
+    let refused = dir
+        .crm(&["user", "markers", "ivan", "Vue,Rust"])
+        .fails_with(3);
+    assert!(refused.contains("\"Rust\""), "{refused}");
+    assert!(
+        refused.contains("MongoDB"),
+        "the markers are named: {refused}"
+    );
+    assert_eq!(
+        user(&users(&dir), "ivan")["markers"],
+        serde_json::json!(["Vue", "PostgreSQL"])
+    );
+    let refused = dir
+        .crm(&[
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "worker",
+            "--markers",
+            "Cobol",
+        ])
+        .fails_with(3);
+    assert!(refused.contains("Cobol"), "{refused}");
+    assert!(users(&dir).iter().all(|user| user["username"] != "olga"));
+    dir.crm(&["user", "markers", "nobody", "Vue"]).fails_with(4);
+
+    let out = dir.crm(&["user", "markers", "ivan", ""]).ok();
+    assert!(out.contains("ivan now has no skills"), "{out}");
+    assert_eq!(user(&users(&dir), "ivan")["markers"], serde_json::json!([]));
+}

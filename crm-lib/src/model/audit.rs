@@ -125,6 +125,18 @@ audit_actions! {
     DemoLoaded = "demo.loaded",
     /// A file was uploaded through the API before the message that sends it.
     MediaUploaded = "media.uploaded",
+    /// A marker was renamed or recoloured.
+    MarkerChanged = "marker.changed",
+    /// A marker was deleted, and taken off every order and user that had it.
+    MarkerDeleted = "marker.deleted",
+    /// A user saved or removed their payment details for a payment method.
+    UserPaymentDetailsChanged = "user.payment_details_changed",
+    /// An administrator reset a user's password to a new random one.
+    UserPasswordReset = "user.password_reset",
+    /// A user was given temporary access (view and chat) to one order.
+    OrderAccessGranted = "order.access_granted",
+    /// A user's temporary access to one order was revoked.
+    OrderAccessRevoked = "order.access_revoked",
 }
 
 impl AuditAction {
@@ -326,6 +338,13 @@ pub enum AuditDetail {
         /// The markers.
         markers: Vec<MarkerId>,
     },
+    /// Access to an order given to or taken from a user.
+    Access {
+        /// The user.
+        user: UserId,
+        /// Until when it was given; `None` when it was taken away.
+        until: Option<Timestamp>,
+    },
 }
 
 impl fmt::Display for AuditDetail {
@@ -372,6 +391,10 @@ impl fmt::Display for AuditDetail {
                     write!(f, "markers {}", ids.join(", "))
                 }
             }
+            AuditDetail::Access { user, until } => match until {
+                Some(until) => write!(f, "user {user} until {}", until.to_rfc3339()),
+                None => write!(f, "user {user}"),
+            },
         }
     }
 }

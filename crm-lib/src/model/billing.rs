@@ -11,7 +11,8 @@ pub struct PaymentMethod {
     pub id: PaymentMethodId,
     /// Name shown to staff and customers (`Bank transfer`).
     pub name: String,
-    /// Details template; `{amount}`, `{currency}` and `{order}` are filled in.
+    /// Details template; `{amount}`, `{currency}` and `{order}` are filled in, and `{details}`
+    /// with the sender's saved payment details for the method (appended when absent).
     pub template: String,
     /// Whether staff may pick it.
     pub active: bool,

@@ -34,5 +34,5 @@ pub use outbox::{
 };
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
-    User, UserStatus,
+    SavedPaymentDetails, User, UserStatus,
 };

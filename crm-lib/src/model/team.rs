@@ -6,7 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Localized, MarkerId, OrderId, RoleId, TelegramUserId, Timestamp, UserId};
+use std::collections::BTreeMap;
+
+use super::{
+    Localized, MarkerId, OrderId, PaymentMethodId, RoleId, TelegramUserId, Timestamp, UserId,
+};
 
 /// One thing a staff user may do. Checked by crm-lib on every use case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -283,10 +287,49 @@ pub struct User {
     pub operator_status: OperatorStatus,
     /// Interface language.
     pub language: super::Language,
-    /// Saved payment details the user reuses (free text per method name).
-    pub payment_details: Vec<(String, String)>,
+    /// Saved payment details the user reuses, per payment method (C0de seed): they fill the
+    /// payment message when this user sends payment details with that method.
+    pub payment_details: SavedPaymentDetails,
     /// When the account was created.
     pub created_at: Timestamp,
+}
+
+/// A staff user's saved payment details, per payment method (C0de seed: "programmers can
+/// save reusable payment details for different payment methods"). Each text is what the user
+/// wants a customer to read when they send payment details with that method: an account
+/// number, a card, a wallet address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SavedPaymentDetails(BTreeMap<PaymentMethodId, String>);
+
+impl SavedPaymentDetails {
+    /// The details saved for `method`, if any.
+    pub fn get(&self, method: PaymentMethodId) -> Option<&str> {
+        self.0.get(&method).map(String::as_str)
+    }
+
+    /// Saves `text` for `method`; an empty text removes what was saved. Returns whether
+    /// anything changed.
+    pub fn set(&mut self, method: PaymentMethodId, text: impl Into<String>) -> bool {
+        let text = text.into();
+        if text.is_empty() {
+            self.0.remove(&method).is_some()
+        } else if self.0.get(&method) == Some(&text) {
+            false
+        } else {
+            self.0.insert(method, text);
+            true
+        }
+    }
+
+    /// Every (method, details) pair, by method id.
+    pub fn iter(&self) -> impl Iterator<Item = (PaymentMethodId, &str)> {
+        self.0.iter().map(|(method, text)| (*method, text.as_str()))
+    }
+
+    /// Whether nothing is saved.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// A coloured tag on orders and users (C0de's stack markers).

@@ -7,7 +7,7 @@
 //! checking every checksum and count on the way, runs [`System::verify`](crate::system::System::verify)'s checks on it, and
 //! never touches the target until the new file is known good.
 //!
-//! Verification ([`Crm::verify`], also run by [`restore`]) is `store::verify`: it walks the
+//! Verification ([`System::verify`](crate::system::System::verify), also run by [`restore`]) is `store::verify`: it walks the
 //! record tables' declarations (`store::declarations`), the same ones the writers keep the
 //! indexes by, and reports each problem as a sentence naming the table and the key.
 

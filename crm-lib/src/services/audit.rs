@@ -243,7 +243,9 @@ pub(crate) fn audit_names_in(
         }
         match &entry.detail {
             AuditDetail::OrderCreated { customer, .. } => customers.push(*customer),
-            AuditDetail::Assigned { user, .. } => users.push(*user),
+            AuditDetail::Assigned { user, .. } | AuditDetail::Access { user, .. } => {
+                users.push(*user);
+            }
             AuditDetail::Message {
                 customer, order, ..
             } => {

@@ -8,7 +8,8 @@ use crate::{Crm, Error, Result, Tx, View};
 use super::chat::{MESSAGE_MAX_CHARS, check_reachable, write_message};
 use super::customers::{load_customer, save_customer};
 use super::orders::order_in;
-use super::{clean_text, load_org, require};
+use super::team::load_user;
+use super::{Resolved, clean_text, load_org, require, resolve};
 
 fn method_key(org: OrgId, method: PaymentMethodId) -> Key {
     Key::org(org).u64(method.0)
@@ -21,7 +22,7 @@ fn load_method(view: &impl View, org: OrgId, method: PaymentMethodId) -> Result<
 
 /// Fills a payment method's template: `{amount}` as the customer reads it in `language`
 /// ([`Money::format`]: `1,500.00`, `1 500,00`), `{currency}` (`USD`) and `{order}` (the
-/// order number).
+/// order number). See [`render_payment_message`] for the sender's saved details.
 pub fn render_payment_details(
     template: &str,
     amount: Money,
@@ -29,11 +30,66 @@ pub fn render_payment_details(
     order: OrderId,
     language: Language,
 ) -> String {
-    template
-        .replace("{amount}", &amount.format(language))
-        .replace("{currency}", currency)
-        .replace("{order}", &order.to_string())
+    render_payment_message(template, amount, currency, order, language, None)
 }
+
+/// The placeholder of a payment method's template that the sender's saved payment details
+/// for that method fill.
+pub const DETAILS_PLACEHOLDER: &str = "{details}";
+
+/// The message [`Tx::send_payment_info`] sends: the template filled as
+/// [`render_payment_details`] fills it, with `{details}` replaced by `details` (the sender's
+/// saved payment details for the method; empty when `None`). A template without `{details}`
+/// gets the details appended after a blank line, so a method written before saved details
+/// existed still carries them. Placeholders are filled in one pass: text that a filled-in
+/// value brings (a `{order}` inside someone's details) stays as it is.
+pub fn render_payment_message(
+    template: &str,
+    amount: Money,
+    currency: &str,
+    order: OrderId,
+    language: Language,
+    details: Option<&str>,
+) -> String {
+    let amount = amount.format(language);
+    let order = order.to_string();
+    let details_text = details.unwrap_or_default();
+    let mut out = String::with_capacity(template.len() + details_text.len() + 16);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let filled = [
+            ("{amount}", amount.as_str()),
+            ("{currency}", currency),
+            ("{order}", order.as_str()),
+            (DETAILS_PLACEHOLDER, details_text),
+        ]
+        .into_iter()
+        .find(|(placeholder, _)| tail.starts_with(placeholder));
+        match filled {
+            Some((placeholder, value)) => {
+                out.push_str(value);
+                rest = &tail[placeholder.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    if let Some(details) = details.filter(|details| !details.is_empty())
+        && !template.contains(DETAILS_PLACEHOLDER)
+    {
+        out.push_str("\n\n");
+        out.push_str(details);
+    }
+    out
+}
+
+/// The longest saved payment details, in characters.
+pub const SAVED_DETAILS_MAX_CHARS: usize = 1000;
 
 /// What the assignee receives for an order of `price` (C0de seed): the commission is
 /// `price * commission_bps / 10000` rounded down, plus the fixed fee, capped at the price;
@@ -113,7 +169,8 @@ pub(crate) fn create_default_payment_method(
 impl Tx<'_> {
     /// Creates a payment method (active). Needs `manage_billing`. Name 1-64 characters, unique
     /// within the organization ignoring case; template 1-2000 characters, with `{amount}`,
-    /// `{currency}` and `{order}` filled in when sent.
+    /// `{currency}`, `{order}` and the sender's saved `{details}` filled in when sent (see
+    /// [`render_payment_message`]).
     ///
     /// # Errors
     /// Permission denied; invalid input on `name` or `template`; conflict when the name is
@@ -175,18 +232,21 @@ impl Tx<'_> {
     }
 
     /// Sends payment details for an order to its customer (C0de seed): renders the method's
-    /// template, records what was sent, queues the Telegram notification, and adds the
+    /// template with the sender's saved payment details for the method (in place of
+    /// `{details}`, or appended; see [`render_payment_message`]), records what was sent, queues the Telegram notification, and adds the
     /// details to the order's chat as an outbound message (delivered by that notification,
     /// so no second chat delivery is queued).
     ///
     /// Rules: a staff user with `send_payment_info` who may see the order; the order's stage
     /// allows payment (SPEC section 2: in progress and later); the method is active; the
-    /// amount is a positive amount (`1500`, `1 500,50`); the rendered details fit one Telegram
+    /// amount is a positive amount (`1500`, `1 500,50`); a template with `{details}` needs the
+    /// sender to have saved details for the method; the rendered details fit one Telegram
     /// message (4096 characters); the customer is reachable.
     ///
     /// # Errors
     /// Permission denied; not found (order, method); conflict naming the stage, an inactive
-    /// method or an unreachable customer; invalid input on `amount` or `template`.
+    /// method, missing saved details or an unreachable customer; invalid input on `amount` or
+    /// `template`.
     pub fn send_payment_info(
         &mut self,
         actor: &Actor,
@@ -235,12 +295,23 @@ impl Tx<'_> {
         }
         let mut customer = load_customer(self, actor.org, record.customer)?;
         let currency = org.settings.currency.clone();
-        let details = render_payment_details(
+        let saved = match &resolved {
+            Resolved::Staff(sender, _) => sender.payment_details.get(method.id),
+            _ => None,
+        };
+        if saved.is_none() && method.template.contains(DETAILS_PLACEHOLDER) {
+            return Err(Error::conflict(format!(
+                "payment method {:?} sends the sender's saved payment details, and you have none for it; save them on your profile page first",
+                method.name
+            )));
+        }
+        let details = render_payment_message(
             &method.template,
             amount,
             &currency,
             order,
             customer.language,
+            saved,
         );
         let chars = details.chars().count();
         if chars > MESSAGE_MAX_CHARS {
@@ -310,6 +381,88 @@ impl Tx<'_> {
         self.changed(actor.org, Subject::Message(message.id), ChangeKind::Created)?;
         Ok(info)
     }
+}
+
+impl Tx<'_> {
+    /// Saves the actor's own payment details for one payment method (C0de seed: "programmers
+    /// can save reusable payment details for different payment methods"); they fill the
+    /// message whenever the actor sends payment details with that method (see
+    /// [`Tx::send_payment_info`]). An empty text removes what was saved; saving what is saved
+    /// already changes nothing and writes nothing. Any active staff user may save their own;
+    /// the audit entry names the method, never the details.
+    ///
+    /// Rules: the method exists (active or not, so details may wait for a method switched off
+    /// for now); the text is at most [`SAVED_DETAILS_MAX_CHARS`] characters without control
+    /// characters other than line breaks and tabs.
+    ///
+    /// # Errors
+    /// Permission denied for anyone but an active staff user; not found (method); invalid
+    /// input on `details`.
+    pub fn save_payment_details(
+        &mut self,
+        actor: &Actor,
+        method: PaymentMethodId,
+        details: &str,
+    ) -> Result<User> {
+        let Resolved::Staff(user, _) = resolve(self, actor)? else {
+            return Err(Error::forbidden("only staff users save payment details"));
+        };
+        let method = load_method(self, actor.org, method)?;
+        let text = if details.trim().is_empty() {
+            String::new()
+        } else {
+            clean_text("details", details, 1, SAVED_DETAILS_MAX_CHARS)?
+        };
+        let mut record = *user;
+        let removed = text.is_empty();
+        if !record.payment_details.set(method.id, text) {
+            return Ok(record);
+        }
+        self.put(
+            tables::USERS,
+            &Key::org(actor.org).u64(record.id.get()),
+            &record,
+        )?;
+        self.audit(
+            actor,
+            AuditAction::UserPaymentDetailsChanged,
+            Subject::User(record.id),
+            AuditDetail::Text(format!(
+                "{} for {}",
+                if removed { "removed" } else { "saved" },
+                method.name
+            )),
+        )?;
+        Ok(record)
+    }
+}
+
+/// One payment method with the actor's saved details for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedDetailsRow {
+    /// The method.
+    pub method: PaymentMethod,
+    /// What the actor saved for it, if anything.
+    pub details: Option<String>,
+}
+
+/// The actor's saved payment details: every payment method (active or not) by id, with what
+/// the actor saved for it. For active staff users, about themselves.
+///
+/// # Errors
+/// Permission denied for anyone but an active staff user.
+pub fn own_payment_details_in(view: &impl View, actor: &Actor) -> Result<Vec<SavedDetailsRow>> {
+    let Resolved::Staff(user, _) = resolve(view, actor)? else {
+        return Err(Error::forbidden("only staff users save payment details"));
+    };
+    let user = load_user(view, actor.org, user.id)?;
+    Ok(payment_methods_in(view, actor.org)?
+        .into_iter()
+        .map(|method| SavedDetailsRow {
+            details: user.payment_details.get(method.id).map(str::to_string),
+            method,
+        })
+        .collect())
 }
 
 /// Every payment method of `org` (active or not), by id.
@@ -401,6 +554,28 @@ impl Crm {
     ) -> Result<PaymentInfo> {
         let actor = actor.clone();
         self.write(move |tx| tx.send_payment_info(&actor, order, method, amount))
+    }
+
+    /// See [`Tx::save_payment_details`].
+    ///
+    /// # Errors
+    /// See [`Tx::save_payment_details`].
+    pub fn save_payment_details(
+        &self,
+        actor: &Actor,
+        method: PaymentMethodId,
+        details: &str,
+    ) -> Result<User> {
+        let (actor, details) = (actor.clone(), details.to_string());
+        self.write(move |tx| tx.save_payment_details(&actor, method, &details))
+    }
+
+    /// See [`own_payment_details_in`].
+    ///
+    /// # Errors
+    /// See [`own_payment_details_in`].
+    pub fn own_payment_details(&self, actor: &Actor) -> Result<Vec<SavedDetailsRow>> {
+        self.read(|view| own_payment_details_in(view, actor))
     }
 
     /// See [`payment_infos_in`].

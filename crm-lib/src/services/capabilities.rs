@@ -41,12 +41,17 @@ pub struct OrderActions {
     pub see_payout: bool,
     /// Change its markers: `assign_orders` or `update_order_status`.
     pub edit_markers: bool,
+    /// Grant or revoke order-level access to it, and see the suggested staff for it:
+    /// `assign_orders`, in any stage (as [`crate::Tx::grant_order_access`]).
+    pub grant_access: bool,
     /// Delete it: its own customer, while its stage allows (C0de seed: pending or rejected).
     pub delete: bool,
 }
 
 impl OrderActions {
-    /// Whether the actor may do anything with the order at all (a page says why when not).
+    /// Whether the actor may act on the order's workflow at all: approve, reject, bid, assign,
+    /// move, or send payment details (a page says why when not). Markers, chat and access
+    /// grants have sections of their own.
     pub fn any(&self) -> bool {
         self.approve
             || self.reject
@@ -106,6 +111,7 @@ pub(crate) fn order_actions(
             && may(Permission::SendPaymentInfo),
         see_payout: staff && order.price.is_some(),
         edit_markers: may(Permission::AssignOrders) || may(Permission::UpdateOrderStatus),
+        grant_access: staff && may(Permission::AssignOrders),
         delete: matches!(resolved, Resolved::Customer(customer) if order.customer == *customer)
             && stage.customer_deletable,
     })
@@ -120,7 +126,7 @@ pub fn order_actions_in(view: &impl View, actor: &Actor, order: OrderId) -> Resu
     let resolved = resolve(view, actor)?;
     let org = load_org(view, actor.org)?;
     let record = load_order(view, actor.org, order)?;
-    if !may_view(&resolved, &org, &record)? {
+    if !may_view(view, &resolved, &org, &record)? {
         return Err(crate::Error::not_found(OrderId::LABEL, order));
     }
     order_actions(view, actor, &resolved, &org, &record)

@@ -117,7 +117,7 @@ pub struct DemoStaffLogin {
 /// What the demo loader created.
 #[derive(Debug, Clone)]
 pub struct DemoReport {
-    /// Markers created.
+    /// Markers created (the demo's markers the organization did not have yet).
     pub markers: u64,
     /// Staff accounts created, with their passwords.
     pub staff: Vec<DemoStaffLogin>,
@@ -229,15 +229,30 @@ impl Tx<'_> {
             .unwrap_or(0);
         self.set_now(real_now.minus_days(oldest + 1));
 
+        // The studio template already made some of the demo's markers (Python, TypeScript,
+        // React, PostgreSQL): those are used as they are, the others are created.
         let mut markers: HashMap<String, MarkerId> = HashMap::new();
+        let existing = super::team::list_markers_in(self, org)?;
         for marker in &prepared.file.markers {
-            let created = self.create_marker(
-                &system,
-                &Localized::new(marker.name.as_str()),
-                &marker.color,
-            )?;
-            markers.insert(marker.name.clone(), created.id);
-            counts.markers += 1;
+            let same_name = existing.iter().find(|other| {
+                other
+                    .name
+                    .iter()
+                    .any(|(_, text)| text.to_lowercase() == marker.name.to_lowercase())
+            });
+            let id = match same_name {
+                Some(other) => other.id,
+                None => {
+                    counts.markers += 1;
+                    self.create_marker(
+                        &system,
+                        &Localized::new(marker.name.as_str()),
+                        &marker.color,
+                    )?
+                    .id
+                }
+            };
+            markers.insert(marker.name.clone(), id);
         }
         let marker_ids = |names: &[String]| -> Result<Vec<MarkerId>> {
             names
@@ -464,7 +479,8 @@ impl Tx<'_> {
 }
 
 impl crate::system::System<'_> {
-    /// Loads the demo data into `org` (see the module documentation): 10 markers, 8 staff
+    /// Loads the demo data into `org` (see the module documentation): its 10 markers (those
+    /// the organization has under the same name already are reused), 8 staff
     /// users with generated passwords (returned once in the report), 60 customers and 200
     /// orders in every stage of the studio pipeline, with bids and chats.
     ///

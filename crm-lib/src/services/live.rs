@@ -128,7 +128,7 @@ fn live_event(
                 }
                 Err(error) => return Err(error),
             };
-            if !may_view(resolved, org, &order)? {
+            if !may_view(view, resolved, org, &order)? {
                 return Ok(None);
             }
             Ok(Some(LiveEvent {

@@ -327,7 +327,7 @@ fn any_visible_ref(
                         Some(organization) => organization,
                         empty => empty.insert(load_org(view, org)?),
                     };
-                    may_view(resolved, organization, &order)?
+                    may_view(view, resolved, organization, &order)?
                 }
             };
             if visible {

@@ -18,6 +18,7 @@ pub mod orders;
 pub mod org;
 pub mod retention;
 pub mod sessions;
+pub mod staffing;
 pub mod team;
 pub mod telegram;
 
@@ -107,6 +108,16 @@ impl Resolved {
             Resolved::Staff(_, set) => set.contains(permission),
             Resolved::Customer(_) => false,
             Resolved::System => true,
+        }
+    }
+
+    /// The permissions the actor holds: a staff user's through their roles, every one for
+    /// the system, none for a customer.
+    pub(crate) fn permissions(&self) -> PermissionSet {
+        match self {
+            Resolved::Staff(_, set) => *set,
+            Resolved::Customer(_) => PermissionSet::EMPTY,
+            Resolved::System => PermissionSet::all(),
         }
     }
 

@@ -80,7 +80,7 @@ pub(crate) fn stage_of(org: &Organization, stage: StageId) -> Result<&Stage> {
 
 /// Replaces a stored order, moving the index entries and the stage counter its declaration
 /// (`store::declarations`) says changed.
-fn save_order(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order) -> Result<()> {
+pub(crate) fn save_order(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order) -> Result<()> {
     tx.update_record(&Key::org(org).u64(after.id.0), before, after)
 }
 
@@ -207,8 +207,15 @@ pub fn typed_date(field: &'static str, text: &str) -> Result<Option<Date>> {
 }
 
 /// Whether `resolved` may see `order` (customers: their own; moderators: orders in
-/// moderation; `view_orders`: every other order; assignees: theirs).
-pub(crate) fn may_view(resolved: &Resolved, org: &Organization, order: &Order) -> Result<bool> {
+/// moderation; `view_orders`: every other order; assignees: theirs; anyone with an unexpired
+/// order-level grant of `view_orders` on it, see [`crate::staffing`]). The grant is read only
+/// when nothing else allows it, so a listing by someone with `view_orders` reads no grant.
+pub(crate) fn may_view(
+    view: &impl View,
+    resolved: &Resolved,
+    org: &Organization,
+    order: &Order,
+) -> Result<bool> {
     Ok(match resolved {
         Resolved::System => true,
         Resolved::Customer(customer) => order.customer == *customer,
@@ -217,6 +224,7 @@ pub(crate) fn may_view(resolved: &Resolved, org: &Organization, order: &Order) -
             order.assignee == Some(user.id)
                 || (moderation && permissions.contains(Permission::ModerateOrders))
                 || (!moderation && permissions.contains(Permission::ViewOrders))
+                || has_grant(view, org.id, order.id, user.id, Permission::ViewOrders)?
         }
     })
 }
@@ -478,7 +486,7 @@ impl Tx<'_> {
         let resolved = resolve(self, actor)?;
         let org = load_org(self, actor.org)?;
         let order = load_order(self, actor.org, order_id)?;
-        if !may_view(&resolved, &org, &order)? {
+        if !may_view(self, &resolved, &org, &order)? {
             return Err(Error::not_found(OrderId::LABEL, order_id));
         }
         let from = stage_of(&org, order.stage)?;
@@ -517,29 +525,14 @@ impl Tx<'_> {
                 _ => self.approve_order(actor, order_id),
             };
         }
-        if !resolved.has(transition.permission) {
-            return Err(Error::denied(
-                transition.permission,
-                format!(
-                    "{} lacks the {} permission",
-                    actor.who, transition.permission
-                ),
-            ));
-        }
-        if transition.permission == Permission::UpdateOrderStatus
-            && !resolved.has(Permission::AssignOrders)
-            && resolved.user_id().is_some()
-            && order.assignee != resolved.user_id()
-        {
-            return Err(Error::forbidden(format!(
-                "only the assignee or a manager may move order {order_id}"
-            )));
-        }
-        if target.requires_assignee && order.assignee.is_none() {
-            return Err(Error::conflict(format!(
-                "order {order_id} needs an assignee before it can move to {}",
-                target.name(Language::EN)
-            )));
+        if let Some(refusal) = move_refusal(
+            resolved.permissions(),
+            resolved.user_id(),
+            &order,
+            transition,
+            target,
+        ) {
+            return Err(refusal);
         }
         let mut after = order.clone();
         after.stage = target.id;
@@ -640,7 +633,7 @@ impl Tx<'_> {
             .ok_or_else(|| Error::forbidden("only staff users place bids"))?;
         let org = load_org(self, actor.org)?;
         let order = load_order(self, actor.org, order_id)?;
-        if !may_view(&resolved, &org, &order)? {
+        if !may_view(self, &resolved, &org, &order)? {
             return Err(Error::not_found(OrderId::LABEL, order_id));
         }
         let stage = stage_of(&org, order.stage)?;
@@ -909,7 +902,7 @@ pub fn order_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Order
     let resolved = resolve(view, actor)?;
     let org = load_org(view, actor.org)?;
     let record = load_order(view, actor.org, order)?;
-    if may_view(&resolved, &org, &record)? {
+    if may_view(view, &resolved, &org, &record)? {
         Ok(record)
     } else {
         Err(Error::not_found(OrderId::LABEL, order))
@@ -981,7 +974,7 @@ pub fn list_orders_in(
                 return Ok(false);
             }
         }
-        may_view(&resolved, &org, order)
+        may_view(view, &resolved, &org, order)
     };
     let mut items = Vec::with_capacity(size);
     let mut more = false;
@@ -1312,12 +1305,49 @@ pub fn order_rows_in(
     })
 }
 
-/// The stages an actor with `permissions` (user `user`) may move `order` to in one step, in
-/// board order: the pipeline's transitions whose permission they hold, where a holder of
-/// `update_order_status` alone must be the assignee. Moves out of moderation are left out
-/// (they go through approve and reject). [`Tx::move_order`] enforces the same rules; this
-/// only tells a view which choices to offer.
-pub fn allowed_moves<'a>(
+/// Why an actor holding `permissions` (staff user `user`, if one) may not move `order` along
+/// `transition` to `target`, or `None` when they may: they hold the transition's permission;
+/// a holder of `update_order_status` alone is the assignee (a manager, holding
+/// `assign_orders`, may move any order; C0de seed); a stage that requires an assignee refuses
+/// an unassigned order. The one place these rules are written: [`Tx::move_order`] returns the
+/// refusal, [`allowed_moves`] offers the stages without one.
+fn move_refusal(
+    permissions: PermissionSet,
+    user: Option<UserId>,
+    order: &Order,
+    transition: &Transition,
+    target: &Stage,
+) -> Option<Error> {
+    if !permissions.contains(transition.permission) {
+        return Some(Error::denied(
+            transition.permission,
+            format!("the {} permission is needed", transition.permission),
+        ));
+    }
+    if transition.permission == Permission::UpdateOrderStatus
+        && !permissions.contains(Permission::AssignOrders)
+        && user.is_some()
+        && order.assignee != user
+    {
+        return Some(Error::forbidden(format!(
+            "only the assignee or a manager may move order {}",
+            order.id
+        )));
+    }
+    if target.requires_assignee && order.assignee.is_none() {
+        return Some(Error::conflict(format!(
+            "order {} needs an assignee before it can move to {}",
+            order.id,
+            target.name(Language::EN)
+        )));
+    }
+    None
+}
+
+/// The stages an actor holding `permissions` (staff user `user`, if one) may move `order` to
+/// in one step, in board order: the pipeline's transitions without a [`move_refusal`]. Moves
+/// out of moderation are left out (they go through approve and reject).
+pub(crate) fn allowed_moves<'a>(
     org: &'a Organization,
     permissions: PermissionSet,
     user: Option<UserId>,
@@ -1336,11 +1366,7 @@ pub fn allowed_moves<'a>(
             org.pipeline
                 .transition(from.id, stage.id)
                 .is_some_and(|transition| {
-                    permissions.contains(transition.permission)
-                        && (transition.permission != Permission::UpdateOrderStatus
-                            || permissions.contains(Permission::AssignOrders)
-                            || (user.is_some() && order.assignee == user))
-                        && (!stage.requires_assignee || order.assignee.is_some())
+                    move_refusal(permissions, user, order, transition, stage).is_none()
                 })
         })
         .collect()
@@ -1360,8 +1386,10 @@ pub struct OrderDetail {
     /// The order's markers.
     pub markers: Vec<Marker>,
     /// Bids, oldest first, with the bidder's display name.
-    pub bids: Vec<(Bid, String)>,
-    /// Stages the actor may move the order to (see [`allowed_moves`]).
+    pub bids: Vec<BidLine>,
+    /// What the actor may do with the order (crm-lib decides; the page only renders).
+    pub actions: super::capabilities::OrderActions,
+    /// The stages of `actions.moves`, in board order, for their names and colours.
     pub moves: Vec<Stage>,
     /// Payment details sent so far.
     pub payment_infos: Vec<PaymentInfo>,
@@ -1373,12 +1401,23 @@ pub struct OrderDetail {
     pub timeline_names: super::audit::AuditNames,
     /// Whether the timeline was cut short (see [`super::audit::TIMELINE_LIMIT`]).
     pub timeline_cut: bool,
-    /// Active payment methods, for actors with `send_payment_info` (empty otherwise).
+    /// Active payment methods, when the actor may send payment details (empty otherwise).
     pub payment_methods: Vec<PaymentMethod>,
-    /// Active staff to assign to, for actors with `assign_orders` (empty otherwise).
+    /// Active staff to assign to, when the actor may assign (empty otherwise).
     pub assignable: Vec<super::team::StaffName>,
     /// The organization's currency.
     pub currency: String,
+}
+
+/// A bid as the order page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BidLine {
+    /// The bid.
+    pub bid: Bid,
+    /// The bidder's display name.
+    pub bidder: String,
+    /// Whether the actor may assign the order to the bidder at this price.
+    pub accept: bool,
 }
 
 /// The order page's data for an actor who may see the order.
@@ -1391,11 +1430,8 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
     }
     let order = order_in(view, actor, order_id)?;
     let resolved = resolve(view, actor)?;
-    let permissions = match &resolved {
-        Resolved::Staff(_, permissions) => *permissions,
-        _ => PermissionSet::all(),
-    };
     let org = load_org(view, actor.org)?;
+    let actions = super::capabilities::order_actions(view, actor, &resolved, &org, &order)?;
     let stage = stage_of(&org, order.stage)?.clone();
     let customer = load_customer(view, actor.org, order.customer)?;
     let mut names = Names::default();
@@ -1407,13 +1443,20 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
         .collect();
     let mut bids = Vec::new();
     for bid in bids_of(view, actor.org, order_id)? {
-        let name = load_user(view, actor.org, bid.user)
+        let bidder = load_user(view, actor.org, bid.user)
             .map_or_else(|_| format!("user {}", bid.user), |user| user.display_name);
-        bids.push((bid, name));
+        // Choosing a bid is assigning the order at its price, while the bid stands.
+        let accept = actions.assign && bid.state == BidState::Active;
+        bids.push(BidLine {
+            bid,
+            bidder,
+            accept,
+        });
     }
-    let moves = allowed_moves(&org, permissions, resolved.user_id(), &order)
-        .into_iter()
-        .cloned()
+    let moves = actions
+        .moves
+        .iter()
+        .filter_map(|stage| org.pipeline.stage(*stage).cloned())
         .collect();
     let payment_infos = super::billing::payment_infos_in(view, actor, order_id)?;
     let payout = order
@@ -1422,7 +1465,7 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
     let (timeline, timeline_cut) =
         super::audit::subject_timeline_in(view, actor.org, &Subject::Order(order.id))?;
     let timeline_names = super::audit::audit_names_in(view, actor.org, &timeline)?;
-    let payment_methods = if permissions.contains(Permission::SendPaymentInfo) {
+    let payment_methods = if actions.send_payment {
         super::billing::payment_methods_in(view, actor.org)?
             .into_iter()
             .filter(|method| method.active)
@@ -1430,7 +1473,7 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
     } else {
         Vec::new()
     };
-    let assignable = if permissions.contains(Permission::AssignOrders) {
+    let assignable = if actions.assign {
         super::team::staff_names_in(view, actor)?
             .into_iter()
             .filter(|user| user.active)
@@ -1445,6 +1488,7 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
         assignee_name,
         markers,
         bids,
+        actions,
         moves,
         payment_infos,
         payout,
@@ -1507,6 +1551,17 @@ pub fn dashboard_in(view: &impl View, actor: &Actor) -> Result<Dashboard> {
     })
 }
 
+/// A card of the Kanban board.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardCard {
+    /// The order as a list row.
+    pub row: OrderRow,
+    /// The stages the actor may drag it to (the same rule as [`OrderActions::moves`]).
+    ///
+    /// [`OrderActions::moves`]: super::capabilities::OrderActions::moves
+    pub moves: Vec<StageId>,
+}
+
 /// One column of the Kanban board.
 #[derive(Debug, Clone)]
 pub struct BoardColumn {
@@ -1514,9 +1569,8 @@ pub struct BoardColumn {
     pub stage: Stage,
     /// How many orders the stage holds in all.
     pub count: u64,
-    /// The newest cards the actor may see (at most the asked number), each with the stages
-    /// the actor may move it to.
-    pub cards: Vec<(OrderRow, Vec<StageId>)>,
+    /// The newest cards the actor may see (at most the asked number).
+    pub cards: Vec<BoardCard>,
 }
 
 /// The Kanban board: a column per stage in board order, with up to `per_column` cards each.
@@ -1555,7 +1609,7 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
                     .into_iter()
                     .map(|stage| stage.id)
                     .collect();
-                (row, moves)
+                BoardCard { row, moves }
             })
             .collect();
         columns.push(BoardColumn {

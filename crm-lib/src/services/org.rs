@@ -57,12 +57,14 @@ fn parse_currency(code: &str) -> Result<String> {
     }
 }
 
-/// Creates an organization in `tx`: the record, its slug, the built-in roles, the stage
-/// counters and the default payment method ([`super::billing::default_payment_method`]).
-/// Used by [`System::create_organization`](crate::system::System::create_organization), [`System::initialize`](crate::system::System::initialize) and the fixture writer.
+/// Creates an organization in `tx`: the record, its slug, the built-in roles, the template's
+/// markers (the studio's ten stack markers), the stage counters and the default payment method
+/// ([`super::billing::default_payment_method`]). Used by
+/// [`System::create_organization`](crate::system::System::create_organization),
+/// [`System::initialize`](crate::system::System::initialize) and the fixture writer.
 pub(crate) fn create_org_in(
     tx: &Tx<'_>,
-    template: Template,
+    mut template: Template,
     name: &str,
     slug: &str,
 ) -> Result<Organization> {
@@ -73,6 +75,7 @@ pub(crate) fn create_org_in(
             "an organization with slug {slug:?} already exists"
         )));
     }
+    let markers = std::mem::take(&mut template.markers);
     let id = OrgId(tx.next_id(OrgId(0), "org")?);
     let org = Organization {
         id,
@@ -101,12 +104,27 @@ pub(crate) fn create_org_in(
         };
         tx.put(tables::ROLES, &Key::org(id).u64(role_id.0), &role)?;
     }
+    // The template's markers were checked when it was parsed (names, colours, no name twice).
+    for marker in &markers {
+        let marker_id = MarkerId(tx.next_id(id, "marker")?);
+        let record = Marker {
+            id: marker_id,
+            name: marker.name.clone(),
+            color: marker.color.clone(),
+        };
+        tx.put(tables::MARKERS, &Key::org(id).u64(marker_id.0), &record)?;
+    }
     super::billing::create_default_payment_method(tx, id, org.settings.locale)?;
+    let detail = if markers.is_empty() {
+        format!("template {}", org.template)
+    } else {
+        format!("template {} with {} markers", org.template, markers.len())
+    };
     tx.audit(
         &Actor::system(id),
         AuditAction::OrganizationCreated,
         Subject::Organization,
-        AuditDetail::Text(format!("template {}", org.template)),
+        AuditDetail::Text(detail),
     )?;
     Ok(org)
 }

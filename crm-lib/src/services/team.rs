@@ -155,7 +155,7 @@ impl Tx<'_> {
             status: UserStatus::Active,
             operator_status: OperatorStatus::Offline,
             language: org.settings.locale,
-            payment_details: Vec::new(),
+            payment_details: SavedPaymentDetails::default(),
             created_at: self.now(),
         };
         self.insert_record(&Key::org(actor.org).u64(id.0), &record)?;
@@ -412,13 +412,7 @@ impl Tx<'_> {
         require(self, actor, Permission::ManageMarkers)?;
         let name = super::clean_localized("name", name, 32)?;
         let color = parse_color(color)?;
-        for marker in list_markers_in(self, actor.org)? {
-            for (language, text) in name.iter() {
-                if marker.name.get(language).to_lowercase() == text.to_lowercase() {
-                    return Err(Error::conflict(format!("marker {text:?} exists")));
-                }
-            }
-        }
+        check_marker_name_free(self, actor.org, &name, None)?;
         let id = MarkerId(self.next_id(actor.org, "marker")?);
         let marker = Marker {
             id,
@@ -435,7 +429,10 @@ impl Tx<'_> {
         Ok(marker)
     }
 
-    /// Sets a user's skill markers (needs `manage_users`).
+    /// Sets a user's skill markers (needs `manage_users`): the technologies they work with
+    /// (C0de seed's skill tracking), shown beside their bids and used to suggest them for
+    /// orders with the same markers. Duplicates are dropped and the order is kept; setting the
+    /// markers the user already has changes nothing and writes nothing.
     ///
     /// # Errors
     /// Permission denied, unknown user or marker.
@@ -446,19 +443,174 @@ impl Tx<'_> {
         markers: Vec<MarkerId>,
     ) -> Result<User> {
         require(self, actor, Permission::ManageUsers)?;
-        for marker in &markers {
+        let mut unique = Vec::with_capacity(markers.len());
+        for marker in markers {
+            if !unique.contains(&marker) {
+                unique.push(marker);
+            }
+        }
+        for marker in &unique {
             if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
                 return Err(Error::not_found(MarkerId::LABEL, marker));
             }
         }
         let mut record = load_user(self, actor.org, user)?;
-        record.markers = markers;
+        if record.markers == unique {
+            return Ok(record);
+        }
+        record.markers = unique;
         self.save_user(actor.org, &record)?;
         self.audit(
             actor,
             AuditAction::UserMarkersChanged,
             Subject::User(user),
-            AuditDetail::Text(format!("{} markers", record.markers.len())),
+            AuditDetail::Markers {
+                markers: record.markers.clone(),
+            },
+        )?;
+        Ok(record)
+    }
+
+    /// [`Tx::set_user_markers`] with the markers named as people type them (`Rust, go`): each
+    /// name matches a marker's name in any language, ignoring case; an empty list clears the
+    /// user's markers.
+    ///
+    /// # Errors
+    /// Invalid input on `markers` naming every unknown name; as [`Tx::set_user_markers`].
+    pub fn set_user_marker_names(
+        &mut self,
+        actor: &Actor,
+        user: UserId,
+        names: &[String],
+    ) -> Result<User> {
+        require(self, actor, Permission::ManageUsers)?;
+        let markers = marker_ids_by_name_in(self, actor.org, names)?;
+        self.set_user_markers(actor, user, markers)
+    }
+
+    /// Renames and recolours a marker (needs `manage_markers`): a name in one or more
+    /// languages, each 1-32 characters and unique among the other markers in that language,
+    /// ignoring case; a language left empty falls back to the default language's name. Orders
+    /// and users keep the marker. Setting what the marker has already changes nothing and
+    /// writes nothing.
+    ///
+    /// # Errors
+    /// Permission denied, not found, bad name or colour, conflict when another marker has the
+    /// name.
+    pub fn update_marker(
+        &mut self,
+        actor: &Actor,
+        marker: MarkerId,
+        name: &Localized,
+        color: &str,
+    ) -> Result<Marker> {
+        require(self, actor, Permission::ManageMarkers)?;
+        let name = super::clean_localized("name", name, 32)?;
+        let color = parse_color(color)?;
+        let mut record = load_marker(self, actor.org, marker)?;
+        check_marker_name_free(self, actor.org, &name, Some(marker))?;
+        if record.name == name && record.color == color {
+            return Ok(record);
+        }
+        let before = record.name.get(Language::EN).to_string();
+        record.name = name;
+        record.color = color;
+        self.put(tables::MARKERS, &Key::org(actor.org).u64(marker.0), &record)?;
+        self.audit(
+            actor,
+            AuditAction::MarkerChanged,
+            Subject::Marker(marker),
+            AuditDetail::Text(format!(
+                "{before} -> {} {}",
+                record.name.get(Language::EN),
+                record.color
+            )),
+        )?;
+        Ok(record)
+    }
+
+    /// Deletes a marker (needs `manage_markers`) and takes it off every order (through the
+    /// orders' marker index, moving their index entries as any marker change does) and every
+    /// staff user that had it, in this one transaction. Each order changed is announced to
+    /// live views; one audit entry names the marker and how many records lost it.
+    ///
+    /// # Errors
+    /// Permission denied, not found.
+    pub fn delete_marker(&mut self, actor: &Actor, marker: MarkerId) -> Result<MarkerDeletion> {
+        require(self, actor, Permission::ManageMarkers)?;
+        let record = load_marker(self, actor.org, marker)?;
+        let order_keys = self.keys_with_prefix(
+            tables::ORDERS_BY_MARKER,
+            &Key::org(actor.org).u64(marker.0),
+            None,
+            false,
+            usize::MAX,
+        )?;
+        let mut orders = Vec::with_capacity(order_keys.len());
+        for key in &order_keys {
+            let id = OrderId(keys::tail_u64(key));
+            let before = super::orders::load_order(self, actor.org, id)?;
+            let mut after = before.clone();
+            after.markers.retain(|other| *other != marker);
+            after.updated_at = self.now();
+            super::orders::save_order(self, actor.org, &before, &after)?;
+            self.changed(actor.org, Subject::Order(id), ChangeKind::Updated)?;
+            orders.push(id);
+        }
+        let mut users = Vec::new();
+        for mut user in all_users_in(self, actor.org)? {
+            if user.markers.contains(&marker) {
+                user.markers.retain(|other| *other != marker);
+                self.save_user(actor.org, &user)?;
+                users.push(user.id);
+            }
+        }
+        self.remove(tables::MARKERS, &Key::org(actor.org).u64(marker.0))?;
+        self.audit(
+            actor,
+            AuditAction::MarkerDeleted,
+            Subject::Marker(marker),
+            AuditDetail::Text(format!(
+                "{}: taken off {} orders and {} users",
+                record.name.get(Language::EN),
+                orders.len(),
+                users.len()
+            )),
+        )?;
+        Ok(MarkerDeletion {
+            marker: record,
+            orders,
+            users,
+        })
+    }
+
+    /// Sets a new password hash for `user` that must be changed at the next login, ends every
+    /// session of theirs, and writes the reset's audit entry (the hash of a password generated
+    /// and hashed before the transaction, see [`Crm::reset_password`]). Needs `manage_users`;
+    /// nobody resets their own password this way (the profile page changes it, knowing the
+    /// current one).
+    ///
+    /// # Errors
+    /// Permission denied, not found, conflict for the actor's own account.
+    pub(crate) fn reset_password_hash(
+        &mut self,
+        actor: &Actor,
+        user: UserId,
+        hash: String,
+    ) -> Result<User> {
+        let resolved = require(self, actor, Permission::ManageUsers)?;
+        check_resettable(&resolved, user)?;
+        let mut record = load_user(self, actor.org, user)?;
+        record.password_hash = hash;
+        record.must_change_password = true;
+        self.save_user(actor.org, &record)?;
+        // Whoever held the account's sessions held them with the old password (ASVS 7.4.3).
+        let ended = self.end_sessions_of(actor.org, user, None)?;
+        self.audit(
+            actor,
+            AuditAction::UserPasswordReset,
+            Subject::User(user),
+            AuditDetail::Text(format!("{}: {ended} sessions ended", record.username)),
         )?;
         Ok(record)
     }
@@ -585,6 +737,134 @@ pub(crate) fn list_markers_in(view: &impl View, org: OrgId) -> Result<Vec<Marker
     view.records_with_prefix(tables::MARKERS, &Key::org(org))
 }
 
+fn load_marker(view: &impl View, org: OrgId, marker: MarkerId) -> Result<Marker> {
+    view.get(tables::MARKERS, &Key::org(org).u64(marker.0))?
+        .ok_or_else(|| Error::not_found(MarkerId::LABEL, marker))
+}
+
+/// Refuses a marker name that another marker (not `except`) has in one of the name's
+/// languages, ignoring case.
+fn check_marker_name_free(
+    view: &impl View,
+    org: OrgId,
+    name: &Localized,
+    except: Option<MarkerId>,
+) -> Result<()> {
+    for marker in list_markers_in(view, org)? {
+        if Some(marker.id) == except {
+            continue;
+        }
+        for (language, text) in name.iter() {
+            if marker.name.get(language).to_lowercase() == text.to_lowercase() {
+                return Err(Error::conflict(format!("marker {text:?} exists")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The markers named in `names` (each a marker's name in any language, ignoring case and
+/// surrounding spaces; empty names are skipped), in the order given.
+///
+/// # Errors
+/// Invalid input on `markers` naming every name no marker has, and the names there are.
+pub(crate) fn marker_ids_by_name_in(
+    view: &impl View,
+    org: OrgId,
+    names: &[String],
+) -> Result<Vec<MarkerId>> {
+    let markers = list_markers_in(view, org)?;
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    for name in names
+        .iter()
+        .map(|name| name.trim())
+        .filter(|name| !name.is_empty())
+    {
+        let wanted = name.to_lowercase();
+        match markers.iter().find(|marker| {
+            marker
+                .name
+                .iter()
+                .any(|(_, text)| text.to_lowercase() == wanted)
+        }) {
+            Some(marker) => ids.push(marker.id),
+            None => unknown.push(format!("{name:?}")),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(ids)
+    } else {
+        let known: Vec<&str> = markers
+            .iter()
+            .map(|marker| marker.name.get(Language::EN))
+            .collect();
+        Err(Error::invalid(
+            "markers",
+            format!(
+                "no marker is called {} (the markers are: {})",
+                unknown.join(", "),
+                if known.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ))
+    }
+}
+
+/// Skill markers as a caller has them: by id (a form's checkboxes) or by name as typed
+/// (`crm user add --markers Rust,go`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkerRefs {
+    /// By id.
+    Ids(Vec<MarkerId>),
+    /// By name: each a marker's name in any language, ignoring case and surrounding spaces.
+    Names(Vec<String>),
+}
+
+impl MarkerRefs {
+    /// The ids, every one checked to exist.
+    ///
+    /// # Errors
+    /// Invalid input on `markers` naming every unknown name; not found for an unknown id.
+    fn resolve_in(&self, view: &impl View, org: OrgId) -> Result<Vec<MarkerId>> {
+        match self {
+            MarkerRefs::Names(names) => marker_ids_by_name_in(view, org, names),
+            MarkerRefs::Ids(ids) => {
+                for marker in ids {
+                    if !view.exists(tables::MARKERS, &Key::org(org).u64(marker.0))? {
+                        return Err(Error::not_found(MarkerId::LABEL, marker));
+                    }
+                }
+                Ok(ids.clone())
+            }
+        }
+    }
+}
+
+/// Refuses a password reset of the actor's own account.
+fn check_resettable(resolved: &Resolved, user: UserId) -> Result<()> {
+    if resolved.user_id() == Some(user) {
+        return Err(Error::conflict(
+            "you cannot reset your own password; change it on your profile page",
+        ));
+    }
+    Ok(())
+}
+
+/// What [`Tx::delete_marker`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkerDeletion {
+    /// The marker as it was.
+    pub marker: Marker,
+    /// The orders it was taken off.
+    pub orders: Vec<OrderId>,
+    /// The staff users it was taken off.
+    pub users: Vec<UserId>,
+}
+
 impl Crm {
     /// Creates a staff user. Hashes the password (argon2id, tens of milliseconds, at most two
     /// at once) before entering the write transaction, so the writer never waits on it.
@@ -592,10 +872,56 @@ impl Crm {
     /// # Errors
     /// Permission denied (`manage_users`), bad username, unknown role, username taken.
     pub fn create_user(&self, actor: &Actor, user: NewUser) -> Result<User> {
+        self.create_user_with_markers(actor, user, MarkerRefs::Ids(Vec::new()))
+    }
+
+    /// [`Crm::create_user`] that also gives the new user skill markers (see
+    /// [`Tx::set_user_markers`]), in the same transaction: the user is created with their
+    /// markers or not at all. An empty list means no markers.
+    ///
+    /// # Errors
+    /// As [`Crm::create_user`], plus invalid input on `markers` for a name no marker has and
+    /// not found for an unknown marker id.
+    pub fn create_user_with_markers(
+        &self,
+        actor: &Actor,
+        user: NewUser,
+        markers: MarkerRefs,
+    ) -> Result<User> {
         parse_username(&user.username)?;
         let hash = password::hash_password(&user.password)?;
         let actor = actor.clone();
-        self.write(move |tx| tx.insert_user(&actor, user, hash))
+        self.write(move |tx| {
+            // The markers are checked before anything is written.
+            let markers = markers.resolve_in(tx, actor.org)?;
+            let created = tx.insert_user(&actor, user, hash)?;
+            if markers.is_empty() {
+                Ok(created)
+            } else {
+                tx.set_user_markers(&actor, created.id, markers)
+            }
+        })
+    }
+
+    /// Resets `user`'s password to a new random one (20 characters, passing the password
+    /// rule), returned once to be shown to the administrator; the user must change it at their
+    /// next login, and every session of theirs ends. Needs `manage_users`, checked before the
+    /// password is hashed (argon2id, outside the write transaction; blocks tens of
+    /// milliseconds) and again in the transaction.
+    ///
+    /// # Errors
+    /// Permission denied; not found; conflict for the actor's own account.
+    pub fn reset_password(&self, actor: &Actor, user: UserId) -> Result<(User, Password)> {
+        self.read(|view| {
+            let resolved = require(view, actor, Permission::ManageUsers)?;
+            check_resettable(&resolved, user)?;
+            load_user(view, actor.org, user).map(|_| ())
+        })?;
+        let password = password::generate_password()?;
+        let hash = password::hash_password(&password)?;
+        let actor = actor.clone();
+        let record = self.write(move |tx| tx.reset_password_hash(&actor, user, hash))?;
+        Ok((record, password))
     }
 
     /// Sets a new password for `user` (themself, or anyone with `manage_users`).
@@ -766,6 +1092,58 @@ impl Crm {
     ) -> Result<Marker> {
         let (actor, name, color) = (actor.clone(), name.into(), color.to_string());
         self.write(move |tx| tx.create_marker(&actor, &name, &color))
+    }
+
+    /// See [`Tx::update_marker`].
+    ///
+    /// # Errors
+    /// See [`Tx::update_marker`].
+    pub fn update_marker(
+        &self,
+        actor: &Actor,
+        marker: MarkerId,
+        name: impl Into<Localized>,
+        color: &str,
+    ) -> Result<Marker> {
+        let (actor, name, color) = (actor.clone(), name.into(), color.to_string());
+        self.write(move |tx| tx.update_marker(&actor, marker, &name, &color))
+    }
+
+    /// See [`Tx::delete_marker`].
+    ///
+    /// # Errors
+    /// See [`Tx::delete_marker`].
+    pub fn delete_marker(&self, actor: &Actor, marker: MarkerId) -> Result<MarkerDeletion> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.delete_marker(&actor, marker))
+    }
+
+    /// See [`Tx::set_user_markers`].
+    ///
+    /// # Errors
+    /// See [`Tx::set_user_markers`].
+    pub fn set_user_markers(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        markers: Vec<MarkerId>,
+    ) -> Result<User> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.set_user_markers(&actor, user, markers))
+    }
+
+    /// See [`Tx::set_user_marker_names`].
+    ///
+    /// # Errors
+    /// See [`Tx::set_user_marker_names`].
+    pub fn set_user_marker_names(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        names: Vec<String>,
+    ) -> Result<User> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.set_user_marker_names(&actor, user, &names))
     }
 
     /// See [`Tx::create_link_code`].

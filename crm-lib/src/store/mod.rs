@@ -176,11 +176,8 @@ pub struct ReadTx {
 }
 
 impl ReadTx {
-    pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
-        ReadTx {
-            txn,
-            now: Timestamp::now(),
-        }
+    pub(crate) fn new(txn: redb::ReadTransaction, now: Timestamp) -> Self {
+        ReadTx { txn, now }
     }
 
     fn open_read(&self, def: Def) -> Result<Option<redb::ReadOnlyTable<Bytes, Bytes>>> {

@@ -202,9 +202,9 @@ pub(crate) struct UserV1 {
     created_at: Timestamp,
 }
 
-impl From<UserV1> for User {
+impl From<UserV1> for UserV2 {
     fn from(old: UserV1) -> Self {
-        User {
+        UserV2 {
             id: old.id,
             username: old.username,
             display_name: old.display_name,
@@ -222,7 +222,54 @@ impl From<UserV1> for User {
     }
 }
 
-versioned!(User, "user", 2, { 1 => UserV1 });
+impl From<UserV1> for User {
+    fn from(old: UserV1) -> Self {
+        UserV2::from(old).into()
+    }
+}
+
+/// A staff user of record version 2: saved payment details as (method name, text) pairs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UserV2 {
+    pub(crate) id: UserId,
+    pub(crate) username: String,
+    pub(crate) display_name: String,
+    pub(crate) password_hash: String,
+    pub(crate) must_change_password: bool,
+    pub(crate) roles: Vec<RoleId>,
+    pub(crate) markers: Vec<MarkerId>,
+    pub(crate) telegram_id: Option<TelegramUserId>,
+    pub(crate) status: UserStatus,
+    pub(crate) operator_status: OperatorStatus,
+    pub(crate) language: Language,
+    pub(crate) payment_details: Vec<(String, String)>,
+    pub(crate) created_at: Timestamp,
+}
+
+impl From<UserV2> for User {
+    /// Versions 1 and 2 had a list of (method name, text) pairs that no use case ever filled
+    /// (every user was created with an empty one), and a name cannot be turned into a method
+    /// id without the store; the upgrade starts every user with no saved details.
+    fn from(old: UserV2) -> Self {
+        User {
+            id: old.id,
+            username: old.username,
+            display_name: old.display_name,
+            password_hash: old.password_hash,
+            must_change_password: old.must_change_password,
+            roles: old.roles,
+            markers: old.markers,
+            telegram_id: old.telegram_id,
+            status: old.status,
+            operator_status: old.operator_status,
+            language: old.language,
+            payment_details: SavedPaymentDetails::default(),
+            created_at: old.created_at,
+        }
+    }
+}
+
+versioned!(User, "user", 3, { 1 => UserV1, 2 => UserV2 });
 
 /// A marker of record version 1: one name for every language.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -732,6 +779,69 @@ mod tests {
             let _ = decode::<Customer>(&bytes);
             let _ = decode::<OutboxItem>(&bytes);
         }
+    }
+
+    fn user_v2() -> UserV2 {
+        UserV2 {
+            id: UserId(7),
+            username: "anna".into(),
+            display_name: "Anna".into(),
+            password_hash: "$argon2id$...".into(),
+            must_change_password: false,
+            roles: vec![RoleId(2)],
+            markers: vec![MarkerId(3), MarkerId(1)],
+            telegram_id: Some(TelegramUserId(42)),
+            status: UserStatus::Active,
+            operator_status: OperatorStatus::Away,
+            language: Language::RU,
+            payment_details: vec![("Bank transfer".into(), "IBAN DE00".into())],
+            created_at: Timestamp(1_700_000_000_000),
+        }
+    }
+
+    #[test]
+    fn a_user_written_as_version_2_decodes_into_todays_user_without_saved_details() {
+        let old = user_v2();
+        let bytes = encode_body(&old, 2, "user").unwrap();
+        let user = decode::<User>(&bytes).unwrap();
+        assert_eq!(user.username, "anna");
+        assert_eq!(user.markers, vec![MarkerId(3), MarkerId(1)]);
+        assert_eq!(user.language, Language::RU);
+        assert_eq!(user.operator_status, OperatorStatus::Away);
+        assert_eq!(user.telegram_id, Some(TelegramUserId(42)));
+        assert!(user.payment_details.is_empty());
+
+        // Today's user keeps saved details by payment method through the codec.
+        let mut today = user;
+        today.payment_details.set(PaymentMethodId(4), "IBAN DE00");
+        let bytes = encode(&today).unwrap();
+        assert_eq!(bytes[0], 3);
+        assert_eq!(decode::<User>(&bytes).unwrap(), today);
+    }
+
+    #[test]
+    fn a_user_written_as_version_1_decodes_into_todays_user() {
+        let old = UserV1 {
+            id: UserId(7),
+            username: "ivan".into(),
+            display_name: "Ivan".into(),
+            password_hash: "$argon2id$...".into(),
+            must_change_password: true,
+            roles: vec![RoleId(1)],
+            markers: Vec::new(),
+            telegram_id: None,
+            status: UserStatus::Disabled,
+            operator_status: OperatorStatus::Offline,
+            language: LanguageV1::Ru,
+            payment_details: Vec::new(),
+            created_at: Timestamp(1),
+        };
+        let bytes = encode_body(&old, 1, "user").unwrap();
+        let user = decode::<User>(&bytes).unwrap();
+        assert_eq!(user.username, "ivan");
+        assert_eq!(user.language, Language::RU);
+        assert_eq!(user.status, UserStatus::Disabled);
+        assert!(user.must_change_password);
     }
 
     #[test]

@@ -206,12 +206,10 @@ pub fn write_schema_v1_file(path: &std::path::Path) -> Result<()> {
             }
         }
         set_version(&tx, 1)?;
-        let org = crate::services::org::create_org_in(
-            &tx,
-            crate::templates::template("studio")?,
-            "Legacy Studio",
-            "legacy",
-        )?;
+        // Schema 1's studio had no markers (they are records of today's version).
+        let mut studio = crate::templates::template("studio")?;
+        studio.markers.clear();
+        let org = crate::services::org::create_org_in(&tx, studio, "Legacy Studio", "legacy")?;
         let customer = crate::services::customers::insert_customer_v1_fixture(&tx, org.id)?;
         let titles = [
             "Telegram bot for a flower shop",

@@ -3,14 +3,18 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod admin;
+mod capabilities;
 mod chat_and_telegram;
 mod isolation;
 mod live;
+mod markers;
 mod media_access;
 mod migration;
 mod orders;
+mod payment_details;
 mod properties;
 mod retention;
+mod staffing;
 mod support;
 mod team;
 mod writer;

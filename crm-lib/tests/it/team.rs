@@ -437,3 +437,81 @@ fn a_login_presenting_a_session_ends_it_and_a_failed_one_ends_nothing() {
         .unwrap();
     assert!(world.crm.system().verify().unwrap().is_clean());
 }
+
+#[test]
+fn an_administrator_resets_a_password_that_must_be_changed_and_ends_the_users_sessions() {
+    let world = World::new();
+    let org = world.org.id;
+    let origin = Origin::default();
+    let worker = World::user_id(&world.worker);
+    let session = world
+        .crm
+        .login(org, "worker", password().expose(), &origin)
+        .unwrap();
+
+    let (user, new_password) = world.crm.reset_password(&world.admin, worker).unwrap();
+    assert!(user.must_change_password);
+    assert_eq!(new_password.expose().len(), 20);
+    assert_eq!(
+        world
+            .crm
+            .session(session.hash, i64::MAX, None)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound,
+        "the session ended"
+    );
+    assert_eq!(
+        world
+            .crm
+            .authenticate(org, "worker", password().expose())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::PermissionDenied
+    );
+    let logged_in = world
+        .crm
+        .authenticate(org, "worker", new_password.expose())
+        .unwrap();
+    assert!(logged_in.must_change_password);
+    assert_eq!(
+        actions_about(&world, &format!("user {worker}")),
+        vec!["user.created", "user.logged_in", "user.password_reset"]
+    );
+
+    // Only with manage_users, never one's own, and only an existing user: each refusal
+    // leaves the password as it was.
+    assert_eq!(
+        world
+            .crm
+            .reset_password(&world.manager, worker)
+            .unwrap_err()
+            .permission(),
+        Some(Permission::ManageUsers)
+    );
+    let admin = World::user_id(&world.admin);
+    assert_eq!(
+        world
+            .crm
+            .reset_password(&world.admin, admin)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        world
+            .crm
+            .reset_password(&world.admin, UserId::new(999))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    world
+        .crm
+        .authenticate(org, "worker", new_password.expose())
+        .unwrap();
+    world
+        .crm
+        .authenticate(org, "admin", password().expose())
+        .unwrap();
+}

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, orders, users, views};
+use super::{customers, error, orders, staffing, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -45,15 +45,17 @@ impl Modify for BearerAuth {
     paths(
         orders::list, orders::get, orders::create, orders::approve, orders::reject,
         orders::move_to, orders::assign, orders::bids, orders::place_bid,
+        staffing::suggested, staffing::list, staffing::grant, staffing::revoke,
         customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
-        views::OrderView, views::OrderPage, views::StageRef, views::BidView, views::BidStateView,
+        views::OrderView, views::OrderActionsView, views::OrderPage, views::StageRef, views::BidView, views::BidStateView,
         views::CustomerView, views::CustomerPage, views::MessageView, views::MessagePage,
-        views::AttachmentView, views::UserView, views::MeView, views::MediaView,
+        views::AttachmentView, views::UserView, views::MeView, views::MediaView, views::MarkerView,
+        staffing::SuggestionView, staffing::AccessView, staffing::GrantAccess,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
     )),

@@ -1,9 +1,9 @@
-//! The JSON API under `/api/v1`: orders, customers, conversations, messages, media and users,
-//! for programs. Every request carries `Authorization: Bearer crm_...`, a token created on the
-//! profile page (`/profile/tokens`) or with `crm token create`; it acts as its user, with
-//! exactly their permissions. Errors are JSON ([`error::ErrorResponse`]) with the status of
-//! their kind. The OpenAPI document is generated from the handlers ([`doc::ApiDoc`]) and
-//! served at `/api/v1/openapi.json`.
+//! The JSON API under `/api/v1`: orders (with suggested staff and delegated access), customers,
+//! conversations, messages, media and users, for programs. Every request carries
+//! `Authorization: Bearer crm_...`, a token created on the profile page (`/profile/tokens`) or
+//! with `crm token create`; it acts as its user, with exactly their permissions. Errors are
+//! JSON ([`error::ErrorResponse`]) with the status of their kind. The OpenAPI document is
+//! generated from the handlers ([`doc::ApiDoc`]) and served at `/api/v1/openapi.json`.
 //!
 //! Handlers parse, make one crm-lib call (reads on one snapshot) and render; crm-lib decides
 //! every rule, so an API call and the same action in the browser give the same answer.
@@ -12,6 +12,7 @@ pub mod customers;
 pub mod doc;
 pub mod error;
 pub mod orders;
+pub mod staffing;
 pub mod users;
 pub mod views;
 
@@ -19,7 +20,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use crm_lib::model::{Actor, User};
 
 use crate::AppState;
@@ -101,6 +102,12 @@ pub fn routes() -> Router<AppState> {
             get(orders::bids).post(orders::place_bid),
         )
         .route("/orders/{id}/messages", get(customers::order_messages))
+        .route("/orders/{id}/suggested-staff", get(staffing::suggested))
+        .route(
+            "/orders/{id}/access",
+            get(staffing::list).post(staffing::grant),
+        )
+        .route("/orders/{id}/access/{user}", delete(staffing::revoke))
         .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/{id}", get(customers::get))
         .route(

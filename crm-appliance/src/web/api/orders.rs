@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ApiUser;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
-use super::views::{BidView, OrderPage, OrderView};
+use super::views::{BidView, OrderActionsView, OrderPage, OrderView};
 use crate::AppState;
 
 /// Filters and page of `GET /api/v1/orders`.
@@ -127,7 +127,7 @@ pub async fn list(
     Ok(ApiJson(page))
 }
 
-/// One order, if the token's user may see it.
+/// One order, if the token's user may see it, with what they may do with it now.
 #[utoipa::path(
     get, operation_id = "getOrder", path = "/api/v1/orders/{id}", tag = "orders",
     params(("id" = u64, Path, description = "Order id")),
@@ -147,7 +147,11 @@ pub async fn get(
             crm.read(|view| {
                 let order = crm_lib::orders::order_in(view, &user.actor, OrderId::new(id))?;
                 let organization = crm_lib::org::organization_in(view, &user.actor)?;
-                Ok(OrderView::new(&order, &organization.pipeline))
+                let actions = crm_lib::capabilities::order_actions_in(view, &user.actor, order.id)?;
+                Ok(OrderView {
+                    actions: Some(OrderActionsView::from(&actions)),
+                    ..OrderView::new(&order, &organization.pipeline)
+                })
             })
         })
         .await?;
@@ -355,7 +359,16 @@ pub async fn assign(
     Ok(ApiJson(view))
 }
 
-/// The bids on an order, oldest first.
+/// A bid with its bidder's skills, from [`crm_lib::staffing::bidder_skills_in`].
+fn bid_view(bid: &crm_lib::model::Bid, skills: &[crm_lib::staffing::UserSkills]) -> BidView {
+    let markers = skills
+        .iter()
+        .find(|skills| skills.user == bid.user)
+        .map_or(&[][..], |skills| skills.markers.as_slice());
+    BidView::with_skills(bid, markers)
+}
+
+/// The bids on an order, oldest first, each with the bidder's skills.
 #[utoipa::path(
     get, operation_id = "listBids", path = "/api/v1/orders/{id}/bids", tag = "orders",
     params(("id" = u64, Path, description = "Order id")),
@@ -369,10 +382,17 @@ pub async fn bids(
     user: ApiUser,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<ApiJson<Vec<BidView>>, ApiError> {
-    let bids = state
-        .blocking(move |crm| crm.bids(&user.actor, OrderId::new(id)))
+    let views = state
+        .blocking(move |crm| {
+            crm.read(|view| {
+                let order = OrderId::new(id);
+                let bids = crm_lib::orders::bids_in(view, &user.actor, order)?;
+                let skills = crm_lib::staffing::bidder_skills_in(view, &user.actor, order)?;
+                Ok(bids.iter().map(|bid| bid_view(bid, &skills)).collect())
+            })
+        })
         .await?;
-    Ok(ApiJson(bids.iter().map(BidView::from).collect()))
+    Ok(ApiJson(views))
 }
 
 /// A bid.
@@ -403,11 +423,14 @@ pub async fn place_bid(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<PlaceBid>,
 ) -> Result<(StatusCode, ApiJson<BidView>), ApiError> {
-    let bid = state
+    let view = state
         .blocking(move |crm| {
+            let order = OrderId::new(id);
             let price = Money::parse("price", &body.price)?;
-            crm.place_bid(&user.actor, OrderId::new(id), price, &body.comment)
+            let bid = crm.place_bid(&user.actor, order, price, &body.comment)?;
+            let skills = crm.bidder_skills(&user.actor, order)?;
+            Ok(bid_view(&bid, &skills))
         })
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(BidView::from(&bid))))
+    Ok((StatusCode::CREATED, ApiJson(view)))
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crm_lib::{
     model::{
-        Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Media,
-        Message, Order, PermissionSet, Pipeline, Role, User,
+        Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Marker,
+        Media, Message, Order, PermissionSet, Pipeline, Role, User,
     },
     team::StaffName,
 };
@@ -61,6 +61,54 @@ pub struct OrderView {
     pub created_at: String,
     /// Last changed, RFC 3339.
     pub updated_at: String,
+    /// What the token's user may do with the order now, as crm-lib computes it (only in
+    /// `GET /api/v1/orders/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<OrderActionsView>,
+}
+
+/// What a user may do with one order now (crm-lib's `OrderActions`); each endpoint still
+/// checks its own rule when called.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderActionsView {
+    /// `POST /orders/{id}/approve` would succeed.
+    pub approve: bool,
+    /// `POST /orders/{id}/reject` would succeed.
+    pub reject: bool,
+    /// `POST /orders/{id}/bids` would succeed.
+    pub bid: bool,
+    /// `POST /orders/{id}/assign` would succeed for an eligible user.
+    pub assign: bool,
+    /// The stage ids `POST /orders/{id}/move` accepts now, in board order.
+    pub moves: Vec<u64>,
+    /// Chatting with the customer about the order is allowed.
+    pub chat: bool,
+    /// Sending payment details is allowed.
+    pub send_payment: bool,
+    /// Changing the order's markers is allowed.
+    pub edit_markers: bool,
+    /// Granting and revoking order-level access is allowed.
+    pub grant_access: bool,
+}
+
+impl From<&crm_lib::capabilities::OrderActions> for OrderActionsView {
+    fn from(actions: &crm_lib::capabilities::OrderActions) -> Self {
+        OrderActionsView {
+            approve: actions.approve,
+            reject: actions.reject,
+            bid: actions.bid,
+            assign: actions.assign,
+            moves: actions
+                .moves
+                .iter()
+                .map(|stage| u64::from(stage.get()))
+                .collect(),
+            chat: actions.chat,
+            send_payment: actions.send_payment,
+            edit_markers: actions.edit_markers,
+            grant_access: actions.grant_access,
+        }
+    }
 }
 
 fn field_json(value: &FieldValue) -> serde_json::Value {
@@ -108,6 +156,7 @@ impl OrderView {
                 .collect(),
             created_at: order.created_at.to_rfc3339(),
             updated_at: order.updated_at.to_rfc3339(),
+            actions: None,
         }
     }
 }
@@ -150,9 +199,53 @@ pub struct BidView {
     pub state: BidStateView,
     /// When, RFC 3339.
     pub created_at: String,
+    /// The bidder's skills (their markers).
+    pub bidder_skills: Vec<MarkerView>,
+}
+
+impl BidView {
+    /// The view of `bid` by a bidder with these skills.
+    pub fn with_skills(bid: &Bid, skills: &[Marker]) -> Self {
+        BidView {
+            bidder_skills: skills.iter().map(MarkerView::from).collect(),
+            ..BidView::from(bid)
+        }
+    }
+}
+
+/// A marker (a skill, a technology tag).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MarkerView {
+    /// The id.
+    pub id: u64,
+    /// The name in the default language (English), or the one it has.
+    pub name: String,
+    /// The name per language code (`en`, `ru`), where translated.
+    pub names: BTreeMap<String, String>,
+    /// `#rrggbb`.
+    pub color: String,
+}
+
+impl From<&Marker> for MarkerView {
+    fn from(marker: &Marker) -> Self {
+        MarkerView {
+            id: marker.id.get(),
+            name: marker
+                .name
+                .get(crm_lib::model::Language::default())
+                .to_string(),
+            names: marker
+                .name
+                .iter()
+                .map(|(language, text)| (language.code().to_string(), text.to_string()))
+                .collect(),
+            color: marker.color.clone(),
+        }
+    }
 }
 
 impl From<&Bid> for BidView {
+    /// Without the bidder's skills (see [`BidView::with_skills`]).
     fn from(bid: &Bid) -> Self {
         BidView {
             id: bid.id.get(),
@@ -166,6 +259,7 @@ impl From<&Bid> for BidView {
                 BidState::Declined => BidStateView::Declined,
             },
             created_at: bid.created_at.to_rfc3339(),
+            bidder_skills: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Administration pages: users (create with a one-time password, roles, disable), roles
-//! (permissions, custom roles), markers with colours, payment methods, organization settings
-//! (with the write-only bot token).
+//! Administration pages: users (create with a one-time password, roles, skills, disable,
+//! password reset shown once), roles (permissions, custom roles), markers with colours (edit
+//! per language, delete), payment methods, organization settings (with the write-only bot
+//! token).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,11 +11,11 @@ use axum::{Form, Router};
 use crm_lib::{
     ErrorKind,
     model::{
-        Language, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId, UserId,
-        UserStatus,
+        Language, MarkerId, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId,
+        UserId, UserStatus,
     },
     org::{SettingsUpdate, StageUpdate},
-    team::NewUser,
+    team::{MarkerRefs, NewUser},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -33,9 +34,13 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/disable", post(disable_user))
         .route("/users/{id}/enable", post(enable_user))
         .route("/users/{id}/roles", post(user_roles))
+        .route("/users/{id}/markers", post(user_markers))
+        .route("/users/{id}/password", post(reset_password))
         .route("/roles", get(roles).post(create_role))
         .route("/roles/{id}/permissions", post(role_permissions))
         .route("/markers", get(markers).post(create_marker))
+        .route("/markers/{id}", post(update_marker))
+        .route("/markers/{id}/delete", post(delete_marker))
         .route("/payment-methods", get(payment_methods).post(create_method))
         .route("/payment-methods/{id}/active", post(method_active))
         .route("/settings", get(settings).post(save_settings))
@@ -88,6 +93,58 @@ pub struct UserForm {
     display_name: String,
     #[serde(default)]
     role: String,
+    /// The skill markers checked (the form's repeated `marker` fields).
+    #[serde(skip)]
+    markers: Vec<MarkerId>,
+}
+
+impl UserForm {
+    /// The form from its fields, for showing it again; `marker` repeats, one per checked
+    /// skill (one that is not a number is refused by [`checked_markers`] before any use).
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let value = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map_or(String::new(), |(_, value)| value.clone())
+        };
+        UserForm {
+            csrf: value("csrf"),
+            username: value("username"),
+            display_name: value("display_name"),
+            role: value("role"),
+            markers: checked_markers(pairs).unwrap_or_default(),
+        }
+    }
+}
+
+/// The markers checked in a form (repeated `marker` fields with marker ids).
+///
+/// # Errors
+/// Invalid input on `markers` for a value that is not a marker id.
+fn checked_markers(pairs: &[(String, String)]) -> Result<Vec<MarkerId>, crm_lib::Error> {
+    let mut markers = Vec::new();
+    for (_, text) in pairs.iter().filter(|(key, _)| key == "marker") {
+        let marker = text.trim().parse::<u64>().map_err(|_| {
+            crm_lib::Error::invalid(
+                "markers",
+                format!(
+                    "{:?} is not a marker",
+                    text.chars().take(40).collect::<String>()
+                ),
+            )
+        })?;
+        markers.push(MarkerId::new(marker));
+    }
+    Ok(markers)
+}
+
+/// A password shown once on the users page: of a new user, or after a reset.
+#[derive(Debug, Clone, Copy)]
+struct OneTimePassword<'a> {
+    username: &'a str,
+    password: &'a str,
+    reset: bool,
 }
 
 async fn users(
@@ -113,118 +170,205 @@ async fn users_page(
     form: &UserForm,
     error: &FormError,
     note: Option<&str>,
-    created: Option<(&str, &str)>,
+    shown: Option<OneTimePassword<'_>>,
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    let (users, roles) = state
+    let (users, roles, markers) = state
         .blocking(move |crm| {
             crm.read(|view| {
                 Ok((
                     crm_lib::team::users_in(view, &actor)?,
                     crm_lib::team::roles_in(view, &actor)?,
+                    crm_lib::team::markers_in(view, &actor)?,
                 ))
             })
         })
         .await?;
+    Ok(page(
+        staff,
+        &staff.t("users.title"),
+        Nav::Users,
+        users_body(staff, &users, &roles, &markers, form, error, note, shown),
+    ))
+}
+
+/// The users page's markup: the table (roles, skills, status, actions per user) and the
+/// new-user form.
+#[allow(clippy::too_many_arguments)]
+fn users_body(
+    staff: &Staff,
+    users: &[crm_lib::model::User],
+    roles: &[crm_lib::model::Role],
+    markers: &[crm_lib::model::Marker],
+    form: &UserForm,
+    error: &FormError,
+    note: Option<&str>,
+    shown: Option<OneTimePassword<'_>>,
+) -> Markup {
     let role_name = |id: &crm_lib::model::RoleId| {
         roles
             .iter()
             .find(|role| role.id == *id)
             .map_or_else(|| id.to_string(), |role| role.name.clone())
     };
-    Ok(page(
-        staff,
-        &staff.t("users.title"),
-        Nav::Users,
-        html! {
-            (notice(note))
-            @if let Some((username, password)) = created {
-                div.notice.password-once role="status" {
-                    p { (staff.t("users.created")) " " strong { (username) } }
-                    p { (staff.t("users.password_once")) }
-                    p { code.password { (password) } }
+    html! {
+        (notice(note))
+        @if let Some(shown) = shown {
+            div.notice.password-once role="status" {
+                p {
+                    (staff.t(if shown.reset { "users.password_reset" } else { "users.created" }))
+                    " " strong { (shown.username) }
                 }
+                p { (staff.t(if shown.reset { "users.password_once_reset" } else { "users.password_once" })) }
+                p { code.password { (shown.password) } }
             }
-            table.users {
-                thead { tr {
-                    th { (staff.t("users.username")) }
-                    th { (staff.t("users.display_name")) }
-                    th { (staff.t("users.roles")) }
-                    th { (staff.t("users.status")) }
-                    th { "Telegram" }
-                    th { span.sr-only { (staff.t("table.actions")) } }
-                } }
-                tbody {
-                    @for user in &users {
-                        tr {
-                            td { (user.username) }
-                            td { (user.display_name) }
-                            td {
-                                form.inline method="post" action={ "/users/" (user.id) "/roles" } {
+        }
+        (error.general(&["username", "display_name", "role", "markers"]))
+        table.users {
+            thead { tr {
+                th { (staff.t("users.username")) }
+                th { (staff.t("users.display_name")) }
+                th { (staff.t("users.roles")) }
+                th { (staff.t("users.skills")) }
+                th { (staff.t("users.status")) }
+                th { "Telegram" }
+                th { span.sr-only { (staff.t("table.actions")) } }
+            } }
+            tbody {
+                @for user in users {
+                    tr {
+                        td { (user.username) }
+                        td { (user.display_name) }
+                        td {
+                            form.inline method="post" action={ "/users/" (user.id) "/roles" } {
+                                (csrf_field(staff))
+                                @for role in roles {
+                                    label.check {
+                                        input type="checkbox" name="role" value=(role.name) checked[user.roles.contains(&role.id)];
+                                        (role.name)
+                                    }
+                                }
+                                button.small type="submit" { (staff.t("form.save")) }
+                            }
+                            span.muted.sr-only { @for id in &user.roles { (role_name(id)) " " } }
+                        }
+                        td { (user_skills(staff, user, markers)) }
+                        td { (staff.t(if user.status == UserStatus::Active { "users.active" } else { "users.disabled" })) }
+                        td { @if user.telegram_id.is_some() { "✓" } }
+                        td {
+                            @if user.status == UserStatus::Active && user.id != staff.user.id {
+                                form method="post" action={ "/users/" (user.id) "/disable" } {
                                     (csrf_field(staff))
-                                    @for role in &roles {
-                                        label.check {
-                                            input type="checkbox" name="role" value=(role.name) checked[user.roles.contains(&role.id)];
-                                            (role.name)
-                                        }
-                                    }
-                                    button.small type="submit" { (staff.t("form.save")) }
+                                    button.danger.small type="submit" { (staff.t("users.disable")) }
                                 }
-                                span.muted.sr-only { @for id in &user.roles { (role_name(id)) " " } }
                             }
-                            td { (staff.t(if user.status == UserStatus::Active { "users.active" } else { "users.disabled" })) }
-                            td { @if user.telegram_id.is_some() { "✓" } }
-                            td {
-                                @if user.status == UserStatus::Active && user.id != staff.user.id {
-                                    form method="post" action={ "/users/" (user.id) "/disable" } {
-                                        (csrf_field(staff))
-                                        button.danger.small type="submit" { (staff.t("users.disable")) }
-                                    }
+                            @if user.status == UserStatus::Disabled {
+                                form method="post" action={ "/users/" (user.id) "/enable" } {
+                                    (csrf_field(staff))
+                                    button.small type="submit" { (staff.t("users.enable")) }
                                 }
-                                @if user.status == UserStatus::Disabled {
-                                    form method="post" action={ "/users/" (user.id) "/enable" } {
-                                        (csrf_field(staff))
-                                        button.small type="submit" { (staff.t("users.enable")) }
-                                    }
+                            }
+                            @if user.id != staff.user.id {
+                                form method="post" action={ "/users/" (user.id) "/password" } {
+                                    (csrf_field(staff))
+                                    button.small type="submit" { (staff.t("users.reset_password")) }
                                 }
                             }
                         }
                     }
                 }
             }
-            h2 { (staff.t("users.new")) }
-            form.form.card method="post" action="/users" {
-                (csrf_field(staff))
-                (error.general(&["username", "display_name", "role"]))
-                label { (staff.t("users.username"))
-                    input type="text" name="username" value=(form.username) required;
-                    (error.at("username"))
+        }
+        h2 { (staff.t("users.new")) }
+        form.form.card method="post" action="/users" {
+            (csrf_field(staff))
+            label { (staff.t("users.username"))
+                input type="text" name="username" value=(form.username) required;
+                (error.at("username"))
+            }
+            label { (staff.t("users.display_name"))
+                input type="text" name="display_name" value=(form.display_name);
+                (error.at("display_name"))
+            }
+            label { (staff.t("users.role"))
+                select name="role" {
+                    @for role in roles {
+                        option value=(role.name) selected[form.role == role.name] { (role.name) }
+                    }
                 }
-                label { (staff.t("users.display_name"))
-                    input type="text" name="display_name" value=(form.display_name);
-                    (error.at("display_name"))
-                }
-                label { (staff.t("users.role"))
-                    select name="role" {
-                        @for role in &roles {
-                            option value=(role.name) selected[form.role == role.name] { (role.name) }
+                (error.at("role"))
+            }
+            @if !markers.is_empty() {
+                fieldset.checks {
+                    legend { (staff.t("users.skills")) }
+                    @for marker in markers {
+                        label.check {
+                            input type="checkbox" name="marker" value=(marker.id) checked[form.markers.contains(&marker.id)];
+                            (crate::web::colors::marker(marker, staff.language))
                         }
                     }
-                    (error.at("role"))
+                    (error.at("markers"))
                 }
-                button type="submit" { (staff.t("users.create")) }
             }
-        },
-    ))
+            button type="submit" { (staff.t("users.create")) }
+        }
+    }
+}
+
+/// A user's skills as marker chips, with a form that replaces them (the checked markers).
+fn user_skills(
+    staff: &Staff,
+    user: &crm_lib::model::User,
+    markers: &[crm_lib::model::Marker],
+) -> Markup {
+    html! {
+        span.skills {
+            @for id in &user.markers {
+                @if let Some(marker) = markers.iter().find(|marker| marker.id == *id) {
+                    (crate::web::colors::marker(marker, staff.language)) " "
+                }
+            }
+        }
+        @if !markers.is_empty() {
+            details.edit-skills {
+                summary { (staff.t("users.edit_skills")) }
+                form.form method="post" action={ "/users/" (user.id) "/markers" } {
+                    (csrf_field(staff))
+                    fieldset.checks {
+                        @for marker in markers {
+                            label.check {
+                                input type="checkbox" name="marker" value=(marker.id) checked[user.markers.contains(&marker.id)];
+                                (crate::web::colors::marker(marker, staff.language))
+                            }
+                        }
+                    }
+                    button.small type="submit" { (staff.t("form.save")) }
+                }
+            }
+        }
+    }
 }
 
 async fn create_user(
     State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
-    Form(form): Form<UserForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let form = UserForm::from_pairs(&pairs);
     csrf::verify(&staff, &form.csrf, &headers)?;
+    if let Err(error) = checked_markers(&pairs) {
+        let markup = users_page(
+            &state,
+            &staff,
+            &form,
+            &FormError::from_error(&error),
+            None,
+            None,
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response());
+    }
     let password = crm_lib::generate_password()?;
     let request = NewUser {
         username: form.username.clone(),
@@ -233,9 +377,9 @@ async fn create_user(
         roles: vec![form.role.clone()],
         must_change_password: true,
     };
-    let actor = staff.actor.clone();
+    let (actor, markers) = (staff.actor.clone(), MarkerRefs::Ids(form.markers.clone()));
     match state
-        .blocking(move |crm| Ok(crm.create_user(&actor, request)))
+        .blocking(move |crm| Ok(crm.create_user_with_markers(&actor, request, markers)))
         .await?
     {
         Ok(user) => {
@@ -245,7 +389,11 @@ async fn create_user(
                 &UserForm::default(),
                 &FormError::none(),
                 None,
-                Some((&user.username, password.expose())),
+                Some(OneTimePassword {
+                    username: &user.username,
+                    password: password.expose(),
+                    reset: false,
+                }),
             )
             .await?;
             Ok((StatusCode::CREATED, markup).into_response())
@@ -319,6 +467,85 @@ async fn user_roles(
     Ok(Redirect::to("/users?done=roles").into_response())
 }
 
+/// `POST /users/{id}/markers`: replaces a user's skills with the checked markers (none
+/// checked clears them; crm-lib checks `manage_users` and the markers).
+async fn user_markers(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let token = pairs
+        .iter()
+        .find(|(key, _)| key == "csrf")
+        .map_or("", |(_, value)| value.as_str());
+    csrf::verify(&staff, token, &headers)?;
+    let id = user_id(&id)?;
+    let result = match checked_markers(&pairs) {
+        Ok(markers) => {
+            let actor = staff.actor.clone();
+            state
+                .blocking(move |crm| Ok(crm.set_user_markers(&actor, id, markers)))
+                .await?
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/users?done=skills").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup =
+                users_page(&state, &staff, &UserForm::default(), &error, None, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+/// `POST /users/{id}/password`: resets the user's password to a random one, shown once on the
+/// page that answers (not a redirect, so it is never in a URL or the history); they must
+/// change it at their next login, and their sessions end.
+async fn reset_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = user_id(&id)?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.reset_password(&actor, id)))
+        .await?;
+    match result {
+        Ok((user, password)) => {
+            state.web().sessions.evict_user(id);
+            let shown = OneTimePassword {
+                username: &user.username,
+                password: password.expose(),
+                reset: true,
+            };
+            let markup = users_page(
+                &state,
+                &staff,
+                &UserForm::default(),
+                &FormError::none(),
+                None,
+                Some(shown),
+            )
+            .await?;
+            Ok(markup.into_response())
+        }
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup =
+                users_page(&state, &staff, &UserForm::default(), &error, None, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Roles.
 
@@ -347,7 +574,7 @@ async fn roles_page(
     error: &FormError,
     note: Option<&str>,
 ) -> Result<Markup, AppError> {
-    if !staff.can(Permission::ManageRoles) {
+    if !staff.navigation().roles {
         return Err(AppError::forbidden(staff.t("roles.forbidden")));
     }
     let actor = staff.actor.clone();
@@ -551,35 +778,72 @@ async fn markers_page(
         staff,
         &staff.t("markers.title"),
         Nav::Markers,
-        html! {
-            (notice(note))
-            ul.markers {
-                @for marker in &markers {
-                    li {
-                        (crate::web::colors::swatch(&marker.color))
-                        " " (marker.name.get(staff.language)) " " code.muted { (marker.color) }
-                    }
-                }
-            }
-            @if markers.is_empty() { p.muted { (staff.t("markers.none")) } }
-            @if staff.can(Permission::ManageMarkers) {
-                h2 { (staff.t("markers.new")) }
-                form.form.card method="post" action="/markers" {
-                    (csrf_field(staff))
-                    (error.general(&["name", "color"]))
-                    label { (staff.t("markers.name"))
-                        input type="text" name="name" value=(form.name) required maxlength="32";
-                        (error.at("name"))
-                    }
-                    label { (staff.t("markers.color"))
-                        input type="color" name="color" value=(if form.color.is_empty() { "#3b82f6" } else { form.color.as_str() });
-                        (error.at("color"))
-                    }
-                    button type="submit" { (staff.t("markers.create")) }
-                }
-            }
-        },
+        markers_body(staff, &markers, form, error, note),
     ))
+}
+
+/// The markers page's markup: each marker (with its edit and delete forms for those who
+/// manage markers) and the new-marker form.
+fn markers_body(
+    staff: &Staff,
+    markers: &[crm_lib::model::Marker],
+    form: &MarkerForm,
+    error: &FormError,
+    note: Option<&str>,
+) -> Markup {
+    let manage = staff.navigation().markers;
+    html! {
+        (notice(note))
+        ul.markers {
+            @for marker in markers {
+                li {
+                    (crate::web::colors::swatch(&marker.color))
+                    " " (marker.name.get(staff.language)) " " code.muted { (marker.color) }
+                    @if manage {
+                        details.edit-marker {
+                            summary { (staff.t("markers.edit")) }
+                            form.form.inline method="post" action={ "/markers/" (marker.id) } {
+                                (csrf_field(staff))
+                                @for language in Language::all() {
+                                    label { (language.code().to_uppercase())
+                                        input type="text" name={ "name_" (language.code()) }
+                                            value=(marker.name.exact(language).unwrap_or_default())
+                                            required[language == Language::default()] maxlength="32";
+                                    }
+                                }
+                                label { (staff.t("markers.color"))
+                                    input type="color" name="color" value=(marker.color);
+                                }
+                                button.small type="submit" { (staff.t("form.save")) }
+                            }
+                            form method="post" action={ "/markers/" (marker.id) "/delete" } {
+                                (csrf_field(staff))
+                                p.muted { (staff.t("markers.delete_hint")) }
+                                button.danger.small type="submit" { (staff.t("markers.delete")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if markers.is_empty() { p.muted { (staff.t("markers.none")) } }
+        @if manage {
+            h2 { (staff.t("markers.new")) }
+            form.form.card method="post" action="/markers" {
+                (csrf_field(staff))
+                (error.general(&["name", "color"]))
+                label { (staff.t("markers.name"))
+                    input type="text" name="name" value=(form.name) required maxlength="32";
+                    (error.at("name"))
+                }
+                label { (staff.t("markers.color"))
+                    input type="color" name="color" value=(if form.color.is_empty() { "#3b82f6" } else { form.color.as_str() });
+                    (error.at("color"))
+                }
+                button type="submit" { (staff.t("markers.create")) }
+            }
+        }
+    }
 }
 
 async fn create_marker(
@@ -603,6 +867,54 @@ async fn create_marker(
             Ok((status, markup).into_response())
         }
     }
+}
+
+fn marker_id(text: &str) -> Result<MarkerId, AppError> {
+    text.parse()
+        .map(MarkerId::new)
+        .map_err(|_| AppError::not_found(format!("marker {text:?} not found")))
+}
+
+/// `POST /markers/{id}`: renames (per language) and recolours a marker.
+async fn update_marker(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<StageForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let marker = marker_id(&id)?;
+    let name = form.localized_name();
+    let (actor, color) = (staff.actor.clone(), form.color.clone());
+    match state
+        .blocking(move |crm| Ok(crm.update_marker(&actor, marker, name, &color)))
+        .await?
+    {
+        Ok(_) => Ok(Redirect::to("/markers?done=marker_saved").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup = markers_page(&state, &staff, &MarkerForm::default(), &error, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+/// `POST /markers/{id}/delete`: deletes a marker; crm-lib takes it off every order and user.
+async fn delete_marker(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let marker = marker_id(&id)?;
+    let actor = staff.actor.clone();
+    state
+        .blocking(move |crm| crm.delete_marker(&actor, marker))
+        .await?;
+    Ok(Redirect::to("/markers?done=marker_deleted").into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -961,7 +1273,8 @@ async fn save_settings(
     }
 }
 
-/// The stage form of the settings page.
+/// The form of a name per language and a colour: a stage on the settings page, a marker on
+/// the markers page.
 #[derive(Debug, Default, Deserialize)]
 struct StageForm {
     #[serde(default)]
@@ -971,6 +1284,19 @@ struct StageForm {
     /// `name_<language code>` for every language.
     #[serde(flatten)]
     names: std::collections::HashMap<String, String>,
+}
+
+impl StageForm {
+    /// The `name_<code>` fields as one name; a language left empty is left out.
+    fn localized_name(&self) -> crm_lib::model::Localized {
+        let mut name = crm_lib::model::Localized::default();
+        for language in Language::all() {
+            if let Some(text) = self.names.get(&format!("name_{}", language.code())) {
+                name.set(language, text.trim());
+            }
+        }
+        name
+    }
 }
 
 /// `POST /settings/stages/{id}`: rename and recolour a stage (crm-lib checks
@@ -987,14 +1313,8 @@ async fn save_stage(
         .parse()
         .map(StageId::new)
         .map_err(|_| AppError::not_found(format!("stage {id:?} not found")))?;
-    let mut name = crm_lib::model::Localized::default();
-    for language in Language::all() {
-        if let Some(text) = form.names.get(&format!("name_{}", language.code())) {
-            name.set(language, text.trim());
-        }
-    }
     let update = StageUpdate {
-        name,
+        name: form.localized_name(),
         color: form.color,
     };
     let actor = staff.actor.clone();

@@ -108,6 +108,12 @@ pub(crate) fn detail_text(staff: &Staff, detail: &AuditDetail, names: &AuditName
             AuditDetail::Read { unread } => {
                 (tr_with(staff.language, "audit.detail.read", &[("unread", &unread.to_string())]))
             }
+            AuditDetail::Access { user: grantee, until } => {
+                (user(*grantee))
+                @if let Some(until) = until {
+                    " · " (tr_with(staff.language, "audit.detail.access_until", &[("when", &when(*until))]))
+                }
+            }
             AuditDetail::Markers { markers } => {
                 @if markers.is_empty() { (staff.t("audit.detail.no_markers")) }
                 @for (index, marker) in markers.iter().enumerate() {

@@ -96,7 +96,8 @@ fn column_markup(
         section.column data-stage=(column.stage.id) data-accent=(column.stage.color) {
             h2 { (column.stage.name(language)) " " span.count { (column.count) } }
             ol.cards {
-                @for (row, moves) in &column.cards {
+                @for card in &column.cards {
+                    @let (row, moves) = (&card.row, &card.moves);
                     li.card draggable=[(!moves.is_empty()).then_some("true")]
                         data-order=(row.order.id)
                         data-moves=(moves.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",")) {

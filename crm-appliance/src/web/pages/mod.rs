@@ -4,7 +4,9 @@ pub mod admin;
 pub mod audit;
 pub mod board;
 pub mod dashboard;
+pub mod order_staffing;
 pub mod orders;
+pub mod payment_details;
 pub mod profile;
 
 use axum::Router;
@@ -17,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(profile::routes())
         .merge(orders::routes())
+        .merge(order_staffing::routes())
+        .merge(payment_details::routes())
         .merge(board::routes())
         .merge(admin::routes())
         .merge(audit::routes())

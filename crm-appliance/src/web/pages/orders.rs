@@ -1,7 +1,7 @@
 //! Orders: the list with filters, pagination and CSV export; the order page (fields, bids,
-//! assignment, stage moves, payment details, timeline, chat); a staff form to create an
-//! order for a customer; and the order actions (approve, reject, bid, assign, move, send
-//! payment details).
+//! assignment, stage moves, payment details, timeline, chat, and the staffing sections of
+//! [`super::order_staffing`]); a staff form to create an order for a customer; and the order
+//! actions (approve, reject, bid, assign, move, send payment details).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,8 +11,7 @@ use axum::{Form, Router};
 use crm_lib::{
     ErrorKind, Page,
     model::{
-        BidId, BidState, CustomerId, MarkerId, Money, OrderId, PaymentMethodId, Permission,
-        StageId, StageKind, UserId,
+        BidId, BidState, CustomerId, MarkerId, Money, OrderId, PaymentMethodId, StageId, UserId,
     },
     orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, OrderRow, typed_date, typed_money},
 };
@@ -194,10 +193,10 @@ async fn list(
                 }
                 button type="submit" { (staff.t("orders.filter")) }
                 a.button.secondary href={ "/orders.csv?" (base) } { (staff.t("orders.export_csv")) }
-                @if staff.can(Permission::ModerateOrders) {
+                @if staff.navigation().new_order {
                     a.button.secondary href="/orders/new" { (staff.t("orders.new")) }
                 }
-                @if staff.can(Permission::ChatCustomers) {
+                @if staff.navigation().new_customer {
                     a.button.secondary href="/customers/new" { (staff.t("customers.new")) }
                 }
             }
@@ -315,7 +314,7 @@ async fn new_order_page(
     form: &NewOrderForm,
     error: &FormError,
 ) -> Result<Markup, AppError> {
-    if !staff.can(Permission::ModerateOrders) {
+    if !staff.navigation().new_order {
         return Err(AppError::forbidden(staff.t("orders.new_forbidden")));
     }
     let actor = staff.actor.clone();
@@ -433,19 +432,24 @@ async fn render_detail(
     note: Option<&str>,
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    let tags = may_tag(staff);
-    // One snapshot for the order, its files and the markers to choose from.
-    let (detail, files, markers) = state
+    // One snapshot for the order, its files, the markers to choose from and the staffing.
+    let (detail, files, markers, staffing) = state
         .blocking(move |crm| {
             crm.read(|view| {
                 let detail = crm_lib::orders::order_detail_in(view, &actor, id)?;
                 let files = order_files(view, &actor, &detail.order)?;
-                let markers = if tags {
+                let markers = if detail.actions.edit_markers {
                     crm_lib::team::markers_in(view, &actor)?
                 } else {
                     Vec::new()
                 };
-                Ok((detail, files, markers))
+                let staffing = super::order_staffing::read_staffing(
+                    view,
+                    &actor,
+                    id,
+                    detail.actions.grant_access,
+                )?;
+                Ok((detail, files, markers, staffing))
             })
         })
         .await?;
@@ -455,7 +459,16 @@ async fn render_detail(
         staff,
         &title,
         Nav::Orders,
-        detail_body(staff, &detail, &files, &markers, chat.as_ref(), error, note),
+        detail_body(
+            staff,
+            &detail,
+            &files,
+            &markers,
+            &staffing,
+            chat.as_ref(),
+            error,
+            note,
+        ),
     ))
 }
 
@@ -507,16 +520,13 @@ fn files_markup(staff: &Staff, files: &[crm_lib::model::Media]) -> Markup {
     }
 }
 
-/// Whether the order page offers the markers form (crm-lib decides each change).
-fn may_tag(staff: &Staff) -> bool {
-    staff.can(Permission::AssignOrders) || staff.can(Permission::UpdateOrderStatus)
-}
-
+#[allow(clippy::too_many_arguments)]
 fn detail_body(
     staff: &Staff,
     detail: &OrderDetail,
     files: &[crm_lib::model::Media],
     all_markers: &[crm_lib::model::Marker],
+    staffing: &super::order_staffing::Staffing,
     chat: Option<&crate::web::chat::OrderChat>,
     error: &FormError,
     note: Option<&str>,
@@ -525,18 +535,13 @@ fn detail_body(
     let order = &detail.order;
     let currency = &detail.currency;
     let action = |what: &str| format!("/orders/{}/{what}", order.id);
-    let moderation =
-        detail.stage.kind == StageKind::Moderation && staff.can(Permission::ModerateOrders);
-    let assignment = staff.can(Permission::AssignOrders)
-        && detail.stage.kind == StageKind::Open
-        && !detail.assignable.is_empty();
-    let payment = staff.can(Permission::SendPaymentInfo) && detail.stage.payment_allowed;
-    // What the actor can do here; without any, the panel says why instead of standing empty.
-    let any_action = moderation || !detail.moves.is_empty() || assignment || payment;
+    // crm-lib decides what this actor may do here; the page only renders it.
+    let actions = &detail.actions;
+    let assignment = actions.assign && !detail.assignable.is_empty();
     let stage_name = detail.stage.name(language);
     html! {
         (notice(note))
-        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers"]))
+        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers", "user", "hours"]))
         div.order-grid {
             section.card.order-fields {
                 p { (colors::badge(&detail.stage.color, detail.stage.name(language))) }
@@ -598,7 +603,7 @@ fn detail_body(
                 (files_markup(staff, files))
             }
             section.card.order-actions {
-                @if !any_action {
+                @if !actions.any() {
                     p.muted.no-actions {
                         @if detail.stage.kind.is_terminal() {
                             (tr_with(language, "orders.no_actions_terminal", &[("stage", &stage_name)]))
@@ -607,12 +612,16 @@ fn detail_body(
                         }
                     }
                 }
-                @if moderation {
+                @if actions.approve || actions.reject {
                     h3 { (staff.t("orders.moderation")) }
+                }
+                @if actions.approve {
                     form method="post" action=(action("approve")) {
                         (csrf_field(staff))
                         button type="submit" { (staff.t("orders.approve")) }
                     }
+                }
+                @if actions.reject {
                     form.form method="post" action=(action("reject")) {
                         (csrf_field(staff))
                         label { (staff.t("orders.reject_reason"))
@@ -647,7 +656,7 @@ fn detail_body(
                         button type="submit" { (staff.t("orders.assign_button")) }
                     }
                 }
-                @if payment {
+                @if actions.send_payment {
                     h3 { (staff.t("orders.payment")) }
                     @if detail.payment_methods.is_empty() {
                         p.muted { (staff.t("orders.no_payment_methods")) }
@@ -689,9 +698,10 @@ fn detail_body(
                 p.muted { (staff.t("orders.no_bids")) }
             } @else {
                 table { tbody {
-                    @for (bid, name) in &detail.bids {
+                    @for line in &detail.bids {
+                        @let bid = &line.bid;
                         tr {
-                            td { (name) }
+                            td { (line.bidder) (super::order_staffing::bidder_skills(staff, &staffing.skills, bid.user)) }
                             td.money { (bid.price.format_with(language, currency)) }
                             td { (bid.comment) }
                             td { (staff.t(match bid.state {
@@ -700,7 +710,7 @@ fn detail_body(
                                 BidState::Declined => "bid.declined",
                             })) }
                             td {
-                                @if bid.state == BidState::Active && staff.can(Permission::AssignOrders) && detail.stage.kind == StageKind::Open {
+                                @if line.accept {
                                     form method="post" action=(action("assign")) {
                                         (csrf_field(staff))
                                         input type="hidden" name="bid" value=(bid.id);
@@ -712,7 +722,7 @@ fn detail_body(
                     }
                 } }
             }
-            @if staff.can(Permission::RespondOrders) && detail.stage.accepts_bids {
+            @if detail.actions.bid {
                 form.form method="post" action=(action("bids")) {
                     (csrf_field(staff))
                     label { (staff.t("orders.bid_price")) " (" (currency) ")"
@@ -727,12 +737,14 @@ fn detail_body(
                 }
             }
         }
+        (super::order_staffing::suggestions_section(staff, detail, staffing))
+        (super::order_staffing::access_section(staff, detail, staffing, error))
         @if let Some(chat) = chat {
             (crate::web::chat::order_panel(staff, chat))
         } @else {
             section.card #chat {
                 h2 { (staff.t("orders.chat")) }
-                @if staff.can(Permission::ChatCustomers) || order.assignee == Some(staff.user.id) {
+                @if detail.actions.chat {
                     p { a href={ "/chat/" (order.customer) } { (staff.t("orders.open_chat")) } }
                 }
             }
@@ -760,7 +772,7 @@ fn detail_body(
 
 /// Renders the result of an order action: success goes back to the order page with a notice;
 /// a form error re-renders it with the error beside the field (422, or 409 for a conflict).
-async fn after_action(
+pub(super) async fn after_action(
     state: &AppState,
     staff: &Staff,
     id: OrderId,
@@ -1098,7 +1110,7 @@ fn customer_page(staff: &Staff, form: &CustomerForm, error: &FormError) -> Marku
 }
 
 async fn new_customer_form(staff: Staff) -> Result<Markup, AppError> {
-    if !staff.can(Permission::ChatCustomers) {
+    if !staff.navigation().new_customer {
         return Err(AppError::forbidden(staff.t("customers.forbidden")));
     }
     Ok(customer_page(

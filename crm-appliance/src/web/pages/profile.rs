@@ -1,7 +1,8 @@
 //! The profile: display name and language, the forced and voluntary password change, the
 //! Telegram link code (as `/link CODE`, a `t.me` deep link and a QR code), the user's
-//! sessions with revoke, and a link to the API tokens (`/profile/tokens`, see
-//! [`crate::web::tokens`]).
+//! sessions with revoke, and links to the API tokens (`/profile/tokens`, see
+//! [`crate::web::tokens`]) and the saved payment details (`/profile/payment-details`, see
+//! [`super::payment_details`]).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -118,6 +119,7 @@ async fn render(
                 }
                 p { a href="/profile/password" { (staff.t("profile.change_password")) } }
                 p { a href="/profile/tokens" { (staff.t("profile.api_tokens")) } }
+                p { a href="/profile/payment-details" { (staff.t("profile.payment_details")) } }
             }
             section.card #telegram {
                 h2 { (staff.t("profile.telegram")) }
