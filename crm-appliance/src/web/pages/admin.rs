@@ -519,7 +519,7 @@ async fn reset_password(
         .blocking(move |crm| Ok(crm.reset_password(&actor, id)))
         .await?;
     match result {
-        Ok((user, password)) => {
+        Ok(crm_lib::team::PasswordReset { user, password }) => {
             state.web().sessions.evict_user(id);
             let shown = OneTimePassword {
                 username: &user.username,
