@@ -22,7 +22,7 @@ use std::ops::Bound;
 use redb::{ReadableTable, ReadableTableMetadata, TableHandle};
 
 pub(crate) use codec::Record;
-pub(crate) use declarations::subject_key;
+pub(crate) use declarations::{row_key, subject_key};
 pub(crate) use keys::Key;
 pub(crate) use tables::Def;
 pub use writer::Written;
@@ -205,7 +205,9 @@ impl ReadTx {
             .position(|known| known.name() == name)
             .and_then(|position| self.opened.get(position))
         else {
-            return Err(Error::corrupt(format!("table {name} is not a table of the store")));
+            return Err(Error::corrupt(format!(
+                "table {name} is not a table of the store"
+            )));
         };
         if let Some(table) = slot.get() {
             return Ok(table.as_ref());
