@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod sse;
+pub mod text;
 pub mod tokens;
 
 use axum::Router;

@@ -25,6 +25,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::{tr_with, when};
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+use crate::web::text::{Text, When};
 
 /// `/orders...`.
 pub fn routes() -> Router<AppState> {
@@ -151,6 +152,15 @@ async fn list(
         })
     })?;
     let language = staff.language;
+    // Each stage's badge is written once per page, not once per row (its ink colour is a
+    // WCAG luminance computation).
+    let badges: Vec<(crm_lib::model::StageId, Markup)> = data
+        .org
+        .pipeline
+        .stages
+        .iter()
+        .map(|stage| (stage.id, colors::badge(&stage.color, stage.name(language))))
+        .collect();
     let base = query.without_cursor();
     let chosen =
         |value: &Option<String>, id: u64| value.as_deref() == Some(id.to_string().as_str());
@@ -212,17 +222,17 @@ async fn list(
                 } }
                 tbody {
                     @for row in &data.rows.items {
-                        @let stage = data.org.pipeline.stage(row.order.stage);
+                        @let id = row.order.id.get();
                         tr {
-                            td { a href={ "/orders/" (row.order.id) } { (row.order.id) } }
-                            td { a href={ "/orders/" (row.order.id) } { (row.order.title) } }
-                            td { (row.customer_name) }
-                            td { @if let Some(stage) = stage {
-                                (colors::badge(&stage.color, stage.name(language)))
+                            td { a href={ "/orders/" (id) } { (id) } }
+                            td { a href={ "/orders/" (id) } { (Text(&row.order.title)) } }
+                            td { (Text(&row.customer_name)) }
+                            td { @if let Some((_, badge)) = badges.iter().find(|(stage, _)| *stage == row.order.stage) {
+                                (badge)
                             } }
-                            td { (row.assignee_name.as_deref().unwrap_or("—")) }
-                            td.money { @if let Some(budget) = row.order.budget { (budget.format_with(language, &data.org.settings.currency)) } }
-                            td { (when(row.order.created_at)) }
+                            td { (Text(row.assignee_name.as_deref().unwrap_or("—"))) }
+                            td.money { @if let Some(budget) = row.order.budget { (Text(&budget.format_with(language, &data.org.settings.currency))) } }
+                            td { (When(row.order.created_at)) }
                         }
                     }
                 }
