@@ -14,7 +14,7 @@ use crate::store::{Key, View, ViewExt, codec, keys, row_key, tables};
 use crate::{Error, Result};
 
 use super::orders::{OrderFilter, SEARCH_CANDIDATES, may_view};
-use super::team::load_user;
+use super::team::{StaffName, list_markers_in, load_user, staff_names_of};
 use super::{Page, Paged, Resolved, load_org, resolve};
 
 /// One row of an order list: the order's list row with the names a list shows.
@@ -122,8 +122,20 @@ pub fn order_summaries_in(
 ) -> Result<Paged<OrderSummary>> {
     let resolved = resolve(view, actor)?;
     let org = load_org(view, actor.org)?;
+    summaries(view, actor, &resolved, &org, filter, page)
+}
+
+/// [`order_summaries_in`] for an actor already resolved, in its organization `org`.
+fn summaries(
+    view: &impl View,
+    actor: &Actor,
+    resolved: &Resolved,
+    org: &Organization,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<Paged<OrderSummary>> {
     let mut filter = filter.clone();
-    match &resolved {
+    match resolved {
         Resolved::Customer(customer) => filter.customer = Some(*customer),
         Resolved::Staff(_, permissions)
             if !permissions.contains(Permission::ViewOrders)
@@ -172,7 +184,7 @@ pub fn order_summaries_in(
                 return Ok(false);
             }
         }
-        may_view(view, &resolved, &org, order)
+        may_view(view, resolved, org, order)
     };
     let mut items = Vec::with_capacity(size);
     let mut more = false;
@@ -286,5 +298,64 @@ pub fn order_rows_in(
     Ok(Paged {
         items,
         next: orders.next,
+    })
+}
+
+/// Everything the order list page shows, from one snapshot: a page of rows and the choices
+/// of its filters.
+#[derive(Debug, Clone)]
+pub struct OrderList {
+    /// The page of rows, newest first.
+    pub rows: Paged<OrderRow>,
+    /// The organization (its pipeline names the stages; `settings.bot_token` is emptied for
+    /// those without `manage_settings`, as [`crate::org::organization_in`] does).
+    pub organization: Organization,
+    /// Every marker, for the marker filter.
+    pub markers: Vec<Marker>,
+    /// Every staff user, for the assignee filter.
+    pub staff: Vec<StaffName>,
+}
+
+/// The order list page for a staff user: [`order_rows_in`] with the organization, the markers
+/// and the staff names, resolving the actor and reading the organization once (four separate
+/// queries resolved the user four times and decoded the organization twice per page), and
+/// naming assignees from the staff list read anyway.
+///
+/// # Errors
+/// Permission denied for customers and as [`order_summaries_in`]; storage errors.
+pub fn order_list_in(
+    view: &impl View,
+    actor: &Actor,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<OrderList> {
+    let resolved = resolve(view, actor)?;
+    if matches!(resolved, Resolved::Customer(_)) {
+        return Err(Error::forbidden("customers use the bot"));
+    }
+    let mut organization = load_org(view, actor.org)?;
+    let summaries = summaries(view, actor, &resolved, &organization, filter, page)?;
+    if !resolved.has(Permission::ManageSettings) {
+        organization.settings.bot_token = None;
+    }
+    let staff = staff_names_of(view, actor.org)?;
+    let mut names = Names::default();
+    names.users.extend(
+        staff
+            .iter()
+            .map(|user| (user.id, user.display_name.clone())),
+    );
+    let mut items = Vec::with_capacity(summaries.items.len());
+    for order in summaries.items {
+        items.push(names.row(view, actor.org, order)?);
+    }
+    Ok(OrderList {
+        rows: Paged {
+            items,
+            next: summaries.next,
+        },
+        organization,
+        markers: list_markers_in(view, actor.org)?,
+        staff,
     })
 }

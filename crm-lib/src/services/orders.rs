@@ -9,7 +9,9 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::load_customer;
 use super::order_rows::{Names, load_summary};
-pub use super::order_rows::{OrderRow, order_rows_in, order_summaries_in};
+pub use super::order_rows::{
+    OrderList, OrderRow, order_list_in, order_rows_in, order_summaries_in,
+};
 use super::team::{linked_staff_with, load_user};
 use super::{Page, Paged, Resolved, clean_text, load_org, require, resolve};
 

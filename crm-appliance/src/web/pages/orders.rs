@@ -13,7 +13,7 @@ use crm_lib::{
     model::{
         BidId, BidState, CustomerId, MarkerId, Money, OrderId, PaymentMethodId, StageId, UserId,
     },
-    orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, OrderRow, typed_date, typed_money},
+    orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, typed_date, typed_money},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -118,13 +118,6 @@ impl ListQuery {
     }
 }
 
-struct ListData {
-    rows: crm_lib::Paged<OrderRow>,
-    org: crm_lib::model::Organization,
-    markers: Vec<crm_lib::model::Marker>,
-    staff: Vec<crm_lib::team::StaffName>,
-}
-
 /// The page size of the order list.
 pub const PAGE_SIZE: usize = 50;
 
@@ -142,20 +135,13 @@ async fn list(
     // One snapshot, read on this thread (a page of rows): the page, its names and the filter
     // choices.
     let data = state.read_now(move |crm| {
-        crm.read(|view| {
-            Ok(ListData {
-                rows: crm_lib::orders::order_rows_in(view, &actor, &filter, page_request)?,
-                org: crm_lib::org::organization_in(view, &actor)?,
-                markers: crm_lib::team::markers_in(view, &actor)?,
-                staff: crm_lib::team::staff_names_in(view, &actor)?,
-            })
-        })
+        crm.read(|view| crm_lib::orders::order_list_in(view, &actor, &filter, page_request))
     })?;
     let language = staff.language;
     // Each stage's badge is written once per page, not once per row (its ink colour is a
     // WCAG luminance computation).
     let badges: Vec<(crm_lib::model::StageId, Markup)> = data
-        .org
+        .organization
         .pipeline
         .stages
         .iter()
@@ -174,7 +160,7 @@ async fn list(
                 label { (staff.t("orders.stage"))
                     select name="stage" {
                         option value="" { (staff.t("orders.any")) }
-                        @for stage in &data.org.pipeline.stages {
+                        @for stage in &data.organization.pipeline.stages {
                             option value=(stage.id) selected[chosen(&query.stage, u64::from(stage.id.get()))] { (stage.name(language)) }
                         }
                     }
@@ -231,7 +217,7 @@ async fn list(
                                 (badge)
                             } }
                             td { (Text(row.assignee_name.as_deref().unwrap_or("—"))) }
-                            td.money { @if let Some(budget) = row.order.budget { (Text(&budget.format_with(language, &data.org.settings.currency))) } }
+                            td.money { @if let Some(budget) = row.order.budget { (Text(&budget.format_with(language, &data.organization.settings.currency))) } }
                             td { (When(row.order.created_at)) }
                         }
                     }
