@@ -38,6 +38,38 @@ mod tests {
         assert!(text.contains("42") && !text.contains("%{"), "{text}");
     }
 
+    /// Read from the compiled catalogue, whatever the layout of the files under
+    /// `assets/locales/`.
+    #[test]
+    fn every_key_has_a_text_in_every_language() {
+        let texts = |language: Language| -> std::collections::BTreeMap<String, String> {
+            crate::_rust_i18n_backend()
+                .messages_for_locale(language.code())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(key, text)| (key.into_owned(), text.into_owned()))
+                .collect()
+        };
+        let english = texts(Language::EN);
+        assert!(english.len() > 400, "{} keys", english.len());
+        assert!(english.keys().filter(|key| key.starts_with("bot.")).count() > 50);
+        for language in Language::all() {
+            let translated = texts(language);
+            assert_eq!(
+                translated.keys().collect::<Vec<_>>(),
+                english.keys().collect::<Vec<_>>(),
+                "the keys of {}",
+                language.code()
+            );
+            let empty: Vec<&String> = translated
+                .iter()
+                .filter(|(_, text)| text.is_empty())
+                .map(|(key, _)| key)
+                .collect();
+            assert!(empty.is_empty(), "empty in {}: {empty:?}", language.code());
+        }
+    }
+
     #[test]
     fn a_missing_key_shows_as_itself() {
         assert_eq!(tr(Language::RU, "no.such.key"), "no.such.key");
