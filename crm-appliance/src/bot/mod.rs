@@ -12,7 +12,7 @@
 //!   also calls `finish_update`, its replies queued as outbox bot calls;
 //! - `handler`, `customer`, `staff`: the flows; `dialogue`: per-chat state in redb;
 //!   `keyboards`: inline keyboards and callback data; `render`: texts and notifications in the
-//!   recipient's language (`assets/locales/bot.yml`).
+//!   recipient's language (keys `bot.*` of the locale files, `assets/locales/<code>.yml`).
 //!
 //! Why not teloxide's `Dispatcher`: it pulls updates itself and runs handlers outside any
 //! transaction of ours. The house rule (SPEC section 3) is that an update is committed to the

@@ -1,5 +1,5 @@
-//! Texts the bot sends, in the recipient's language: translations (keys `bot.*` in
-//! `assets/locales/bot.yml`, through the appliance's one rust-i18n wrapper, [`crate::i18n`]),
+//! Texts the bot sends, in the recipient's language: translations (keys `bot.*` of the locale
+//! files, `assets/locales/<code>.yml`, through [`crate::i18n`]),
 //! money and dates, and the notifications crm-lib queues as [`crm_lib::model::Event`]s, which
 //! are rendered at delivery so they follow the recipient's current language.
 //!

@@ -454,9 +454,9 @@ pub struct LanguageInfo {
 }
 
 /// The languages the product speaks, in picker order; the first is the default. Adding a
-/// language is one entry here and one locale file per area under `assets/locales/` (SPEC
-/// section 3.1: "adding a third language is a locale file, not a migration"); records store
-/// the code, so no stored data changes.
+/// language is one entry here and its locale file, `assets/locales/<code>.yml` (see
+/// [`crate::i18n`]; SPEC section 3.1: "adding a third language is a locale file, not a
+/// migration"); records store the code, so no stored data changes.
 pub const LANGUAGES: &[LanguageInfo] = &[
     LanguageInfo {
         code: "en",
