@@ -24,6 +24,22 @@ pub(crate) fn money(amount: Money, currency: &str, language: Language) -> String
     amount.format_with(language, currency)
 }
 
+/// The language question, asked of a customer whose language may be wrong: the line in
+/// `language` first, then the same line in every other language whose locale file has it,
+/// joined by ` / `.
+pub(crate) fn choose_language(language: Language) -> String {
+    const KEY: &str = "bot.choose_language";
+    let mut lines = vec![tr(language, KEY)];
+    for other in Language::all().filter(|other| *other != language) {
+        if let Some(line) = crm_lib::i18n::text(other, KEY)
+            && !lines.iter().any(|shown| *shown == line)
+        {
+            lines.push(line.into_owned());
+        }
+    }
+    lines.join(" / ")
+}
+
 /// `text` cut to at most `max` UTF-16 code units (Telegram's unit), on a character boundary,
 /// with an ellipsis when cut.
 pub(crate) fn fit(text: &str, max: usize) -> String {
@@ -202,6 +218,25 @@ pub(crate) fn notification(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_language_question_is_asked_in_every_language_the_readers_first() {
+        for language in Language::all() {
+            let question = choose_language(language);
+            let lines: Vec<&str> = question.split(" / ").collect();
+            assert_eq!(lines[0], tr(language, "bot.choose_language"));
+            for other in Language::all() {
+                assert!(
+                    lines.contains(&tr(other, "bot.choose_language").as_str()),
+                    "{question}"
+                );
+            }
+        }
+        assert_eq!(
+            choose_language(Language::RU),
+            "Пожалуйста, выберите язык / Please choose your language"
+        );
+    }
 
     #[test]
     fn notifications_follow_the_recipients_language() {

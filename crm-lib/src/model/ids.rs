@@ -474,6 +474,10 @@ pub const LANGUAGES: &[LanguageInfo] = &[
     },
 ];
 
+// The named languages are positions in the table; a reordered table must not rename them.
+const _: () = assert!(matches!(LANGUAGES[0].code.as_bytes(), b"en"));
+const _: () = assert!(matches!(LANGUAGES[1].code.as_bytes(), b"ru"));
+
 /// A language of [`LANGUAGES`]. Stored and serialised as its code (`"ru"`), so adding a
 /// language never changes the meaning of stored records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -482,7 +486,7 @@ pub struct Language(u8);
 impl Language {
     /// English, the default.
     pub const EN: Language = Language(0);
-    /// Russian.
+    /// Russian (schema 1 stored it as a variant of its own, which its migration maps here).
     pub const RU: Language = Language(1);
 
     /// Every language, in picker order.
@@ -501,13 +505,16 @@ impl Language {
     }
 
     /// Maps a Telegram `language_code` (an IETF tag such as `pt-br`) to the closest language:
-    /// the one whose code or a relative's starts the tag, else the default (English).
+    /// the one whose code starts the tag, else one naming it a relative, else the default
+    /// (English). A language's own code wins over a relative, so adding Ukrainian needs no
+    /// change to Russian's relatives.
     pub fn from_code(code: &str) -> Self {
         let code = code.trim().to_ascii_lowercase();
         let primary = code.split(['-', '_']).next().unwrap_or_default();
         Language::all()
-            .find(|language| {
-                language.code() == primary || language.info().relatives.contains(&primary)
+            .find(|language| language.code() == primary)
+            .or_else(|| {
+                Language::all().find(|language| language.info().relatives.contains(&primary))
             })
             .unwrap_or_default()
     }
@@ -659,6 +666,24 @@ mod tests {
             Money(150_000).format_with(Language::EN, "USD"),
             "1,500.00\u{a0}USD"
         );
+    }
+
+    #[test]
+    fn telegram_language_codes_map_to_a_language_its_relatives_or_english() {
+        assert_eq!(Language::from_code("ru"), Language::RU);
+        assert_eq!(Language::from_code("RU-ru"), Language::RU);
+        assert_eq!(Language::from_code("uk"), Language::RU, "a relative");
+        assert_eq!(Language::from_code("en-GB"), Language::EN);
+        assert_eq!(Language::from_code("pt-br"), Language::EN, "not spoken");
+        assert_eq!(Language::from_code(""), Language::EN);
+        for language in Language::all() {
+            assert_eq!(Language::from_code(language.code()), language);
+            assert_eq!(Language::of_code(language.code()), Some(language));
+            assert_eq!(
+                Language::parse("language", &language.code().to_uppercase()).ok(),
+                Some(language)
+            );
+        }
     }
 
     #[test]

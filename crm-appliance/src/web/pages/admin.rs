@@ -24,7 +24,6 @@ use crate::AppState;
 use crate::web::auth::Staff;
 use crate::web::csrf;
 use crate::web::error::AppError;
-use crate::web::i18n::tr;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 /// The administration routes.
@@ -1149,8 +1148,8 @@ async fn settings_page(
                 }
                 label { (staff.t("settings.locale"))
                     select name="locale" {
-                        @for option in [Language::EN, Language::RU] {
-                            option value=(option.code()) selected[form.locale == option.code()] { (tr(option, "language.name")) }
+                        @for option in Language::all() {
+                            option value=(option.code()) selected[form.locale == option.code()] { (option.native_name()) }
                         }
                     }
                 }
