@@ -574,7 +574,7 @@ async fn media(
             .await?;
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let (media, bytes) = state
+    let crm_lib::media::MediaFile { media, bytes } = state
         .blocking(move |crm| crm.read_visible_media(&actor, hash))
         .await?;
     let attachment = Attachment {
