@@ -13,6 +13,12 @@
 //! A key missing from a language falls back to the default language's text, and a key
 //! missing from that shows as the key itself, never a panic. Lookups read tables built on
 //! first use; nothing here blocks or fails.
+//!
+//! Unit tests speak one language more, added the way any language is (an entry in
+//! `LANGUAGES` and a locale file, here a partial one kept in `src/i18n/test-locales/` so that
+//! it never ships), and check that it reaches the pickers' list, the catalogue with the
+//! default language for what it lacks, the templates' names and stored names
+//! (`i18n/tests.rs`).
 
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -23,7 +29,44 @@ use crate::model::Language;
 /// which [`text`] uses the backend alone (the fallback to the default language is ours).
 #[allow(dead_code, unreachable_pub, unused_imports, clippy::all)]
 mod catalogue {
+    #[cfg(not(test))]
     rust_i18n::i18n!("../assets/locales");
+    // Unit tests add the test language's file through rust-i18n's own backend extension, so
+    // that its texts are looked up exactly as a shipped language's are.
+    #[cfg(test)]
+    rust_i18n::i18n!(
+        "../assets/locales",
+        backend = super::test_locales::TestLocales
+    );
+}
+
+/// The locale file of the language that unit tests add (`LANGUAGES`' test entry):
+/// `src/i18n/test-locales/eo.yml`, outside `assets/locales/` so that it never ships.
+#[cfg(test)]
+mod test_locales {
+    use std::borrow::Cow;
+
+    #[allow(dead_code, unreachable_pub, unused_imports, clippy::all)]
+    mod files {
+        rust_i18n::i18n!("src/i18n/test-locales");
+    }
+
+    /// The test locale files as a backend that extends the catalogue's.
+    pub(super) struct TestLocales;
+
+    impl rust_i18n::Backend for TestLocales {
+        fn available_locales(&self) -> Vec<Cow<'_, str>> {
+            files::_rust_i18n_backend().available_locales()
+        }
+
+        fn translate(&self, locale: &str, key: &str) -> Option<Cow<'_, str>> {
+            files::_rust_i18n_backend().translate(locale, key)
+        }
+
+        fn messages_for_locale(&self, locale: &str) -> Option<Vec<(Cow<'_, str>, Cow<'_, str>)>> {
+            files::_rust_i18n_backend().messages_for_locale(locale)
+        }
+    }
 }
 
 /// The text of `key` in exactly `language`, if its locale file has one (no fallback).
@@ -60,52 +103,4 @@ pub(crate) fn texts(language: Language) -> std::collections::BTreeMap<String, St
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn texts_come_in_the_readers_language_with_values_filled_in() {
-        assert_eq!(tr(Language::EN, "nav.orders"), "Orders");
-        assert_eq!(tr(Language::RU, "nav.orders"), "Заказы");
-        let text = tr_with(
-            Language::EN,
-            "bot.order.deleted",
-            &[("id", &42_u64), ("unused", &"x")],
-        );
-        assert!(text.contains("42") && !text.contains("%{"), "{text}");
-    }
-
-    #[test]
-    fn a_missing_key_shows_as_itself() {
-        assert_eq!(text(Language::RU, "no.such.key"), None);
-        assert_eq!(tr(Language::RU, "no.such.key"), "no.such.key");
-        assert_eq!(
-            tr_with(Language::EN, "no.such.key", &[("id", &1)]),
-            "no.such.key"
-        );
-    }
-
-    /// Read from the compiled catalogue, whatever the layout of the files under
-    /// `assets/locales/`.
-    #[test]
-    fn every_key_has_a_text_in_every_language() {
-        let english = texts(Language::EN);
-        assert!(english.len() > 400, "{} keys", english.len());
-        assert!(english.keys().filter(|key| key.starts_with("bot.")).count() > 50);
-        for language in Language::all() {
-            let translated = texts(language);
-            assert_eq!(
-                translated.keys().collect::<Vec<_>>(),
-                english.keys().collect::<Vec<_>>(),
-                "the keys of {}",
-                language.code()
-            );
-            let empty: Vec<&String> = translated
-                .iter()
-                .filter(|(_, text)| text.is_empty())
-                .map(|(key, _)| key)
-                .collect();
-            assert!(empty.is_empty(), "empty in {}: {empty:?}", language.code());
-        }
-    }
-}
+mod tests;
