@@ -118,7 +118,7 @@ impl WebState {
 
     /// The language of pages shown before login when nothing else tells.
     pub fn fallback_language(&self) -> Language {
-        Language::EN
+        Language::default()
     }
 }
 

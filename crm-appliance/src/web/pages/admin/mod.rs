@@ -24,7 +24,6 @@ use crate::AppState;
 use crate::web::auth::Staff;
 use crate::web::csrf;
 use crate::web::error::AppError;
-use crate::web::i18n::tr;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 mod markers;

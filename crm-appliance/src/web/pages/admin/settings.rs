@@ -86,8 +86,8 @@ pub(super) async fn settings_page(
                 }
                 label { (staff.t("settings.locale"))
                     select name="locale" {
-                        @for option in [Language::EN, Language::RU] {
-                            option value=(option.code()) selected[form.locale == option.code()] { (tr(option, "language.name")) }
+                        @for option in Language::all() {
+                            option value=(option.code()) selected[form.locale == option.code()] { (option.native_name()) }
                         }
                     }
                 }
