@@ -157,7 +157,7 @@ fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::model::Org
     let password = crm_lib::generate_password()?;
     // The organization and its administrator in one transaction: a crash in between can
     // never leave an organization nobody can log in to (the next start would skip set-up).
-    let (org, _) = crm
+    let org = crm
         .system()
         .initialize(Setup {
             template: config.template.clone(),
@@ -171,7 +171,8 @@ fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::model::Org
                 "--template / CRM_TEMPLATE: creating the organization from {:?}",
                 config.template
             )
-        })?;
+        })?
+        .organization;
     let file = config.data_dir.join(INITIAL_PASSWORD_FILE);
     write_private_file(&file, format!("{}\n", password.expose()).as_bytes())?;
     println!("first start: created the organization and the administrator account");

@@ -198,7 +198,10 @@ fn init(data_dir: &Path, data_file: &Path, args: &InitArgs, io: &mut Io<'_>) -> 
     }
     let password = crm_lib::generate_password()?;
     let slug = args.slug.clone().unwrap_or_else(|| slugify(&args.org_name));
-    let (org, admin) = crm
+    let crm_lib::admin::Initialized {
+        organization: org,
+        admin,
+    } = crm
         .system()
         .initialize(Setup {
             template: args.template.name().to_string(),
@@ -372,7 +375,7 @@ fn token(crm: &Crm, org: OrgId, command: &TokenCommand, io: &mut Io<'_>) -> Resu
                 .into_iter()
                 .map(|user| (user.id, user.username))
                 .collect();
-            let owner = |token: &crm_lib::api_tokens::ApiToken| {
+            let owner = |token: &crm_lib::model::ApiToken| {
                 names
                     .get(&token.user)
                     .cloned()
@@ -880,7 +883,7 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
     let stages: Vec<String> = report
         .stages
         .iter()
-        .map(|(key, count)| format!("{key} {count}"))
+        .map(|count| format!("{} {}", count.stage.key, count.orders))
         .collect();
     out!(io, "orders by stage: {}", stages.join(", "));
     out!(io);

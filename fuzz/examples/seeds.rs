@@ -31,7 +31,7 @@ fn record_seeds() {
     let scratch = Scratch::new("seeds");
     let (crm, org, admin) = crm_fuzz::studio(&scratch.path("store.redb"));
     let actor = Actor::staff(org, admin.id);
-    crm.load_demo(org).expect("loading the demo data");
+    crm.system().load_demo(org).expect("loading the demo data");
     crm.create_payment_method(&actor, "Card", "Card 4000 0000 0000 0000")
         .expect("a payment method");
     crm.create_api_token(&actor, admin.id, "seed")
@@ -44,10 +44,10 @@ fn record_seeds() {
         &crm_lib::model::Origin::default(),
     )
     .expect("a session");
-    crm.store_media(org, b"seed file".to_vec(), "text/plain".into())
+    crm.system().store_media(org, b"seed file".to_vec(), "text/plain".into())
         .expect("a file");
     let dialogue = r#"{"state":"wizard","id":7,"step":"budget","title":"Site","description":"A bakery","budget":null,"deadline":null,"attachments":[{"media":"00","kind":"photo"}]}"#;
-    crm.set_dialogue(org, ChatId(42), Some(dialogue.as_bytes().to_vec()))
+    crm.system().set_dialogue(org, ChatId::new(42), Some(dialogue.as_bytes().to_vec()))
         .expect("a dialogue state");
     let dir = seeds_dir("record_codec");
     let mut written = 0;

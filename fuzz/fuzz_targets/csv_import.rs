@@ -93,7 +93,7 @@ fuzz_target!(|bytes: &[u8]| {
                     report.imported, report.rows,
                     "{kind:?}: an accepted file imports every row it read"
                 );
-                let verify = store.crm().verify().expect("verify runs");
+                let verify = store.crm().system().verify().expect("verify runs");
                 assert!(
                     verify.is_clean(),
                     "{kind:?}: the import left problems: {:#?}",

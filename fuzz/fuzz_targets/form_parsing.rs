@@ -83,12 +83,12 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
     let scratch = Scratch::new("form_parsing");
     let template = scratch.path("template.redb");
     let (crm, org, admin) = crm_fuzz::studio(&template);
-    crm.load_demo(org).expect("loading the demo data");
+    crm.system().load_demo(org).expect("loading the demo data");
     let system = Actor::system(org);
     let admin_actor = Actor::staff(org, admin.id);
-    let organization = crm.organization(org).expect("the organization");
+    let organization = crm.system().organization(org).expect("the organization");
     let kind_of = |id: u64| {
-        let order = crm.order(&system, OrderId(id)).ok()?;
+        let order = crm.order(&system, OrderId::new(id)).ok()?;
         let stage = organization.pipeline.stage(order.stage)?;
         Some((stage.kind, order.assignee.is_some()))
     };
@@ -99,14 +99,14 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
         .find(|id| kind_of(*id) == Some((StageKind::Open, false)))
         .expect("an open order without assignee");
     let user = crm
-        .users(org)
+        .users(&system)
         .expect("users")
         .into_iter()
         .find(|user| user.id != admin.id)
         .expect("a demo user")
         .id;
     let role = crm
-        .roles(org)
+        .roles(&system)
         .expect("roles")
         .into_iter()
         .find(|role| role.name != "administrator")

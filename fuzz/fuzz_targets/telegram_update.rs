@@ -47,7 +47,7 @@ struct State {
 
 fn profile(id: i64, first_name: &str, language: &str) -> TelegramProfile {
     TelegramProfile {
-        telegram_id: TelegramUserId(id),
+        telegram_id: TelegramUserId::new(id),
         username: None,
         first_name: first_name.into(),
         last_name: None,
@@ -61,6 +61,7 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
     let (crm, org, admin) = crm_fuzz::studio(&template);
 
     let tom = crm
+        .system()
         .upsert_telegram_customer(org, profile(TOM, "Tom", "en"))
         .expect("Tom");
     let first = crm
@@ -69,7 +70,7 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
             NewOrder {
                 title: "Landing page for a bakery".into(),
                 description: "One page with the menu and a map".into(),
-                budget: Some("250".into()),
+                budget: Some(crm_lib::model::Money::parse("budget", "250").expect("a budget")),
                 ..NewOrder::default()
             },
         )
@@ -84,26 +85,27 @@ static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| {
             },
         )
         .expect("Tom's second order");
-    assert_eq!((first.id, second.id), (OrderId(1), OrderId(2)));
+    assert_eq!((first.id, second.id), (OrderId::new(1), OrderId::new(2)));
     crm.approve_order(&Actor::system(org), second.id)
         .expect("approving order 2");
-    let chatting = format!(r#"{{"state":"chatting","order":{}}}"#, first.id.0);
-    crm.set_dialogue(org, ChatId(TOM), Some(chatting.into_bytes()))
+    let chatting = format!(r#"{{"state":"chatting","order":{}}}"#, first.id.get());
+    crm.system().set_dialogue(org, ChatId::new(TOM), Some(chatting.into_bytes()))
         .expect("Tom's dialogue");
 
-    crm.upsert_telegram_customer(org, profile(OLGA, "Ольга", "ru"))
+    crm.system().upsert_telegram_customer(org, profile(OLGA, "Ольга", "ru"))
         .expect("Olga");
     let wizard = r#"{"state":"wizard","id":1,"step":"attachments","title":"Витрина","description":"Фото витрины","budget":null,"deadline":null,"attachments":[]}"#;
-    crm.set_dialogue(org, ChatId(OLGA), Some(wizard.as_bytes().to_vec()))
+    crm.system().set_dialogue(org, ChatId::new(OLGA), Some(wizard.as_bytes().to_vec()))
         .expect("Olga's dialogue");
 
     let code = crm
         .create_link_code(&Actor::staff(org, admin.id))
         .expect("a link code");
-    crm.redeem_link_code(org, &code.code, TelegramUserId(STAFF))
+    crm.system().redeem_link_code(org, &code.code, TelegramUserId::new(STAFF))
         .expect("linking the administrator");
 
     let media = crm
+        .system()
         .store_media(
             org,
             b"\xff\xd8\xff\xe0 fuzz photo".to_vec(),
@@ -135,7 +137,7 @@ fuzz_target!(|bytes: &[u8]| {
         }
     }
     if wrote {
-        let verify = crm.verify().expect("verify runs");
+        let verify = crm.system().verify().expect("verify runs");
         assert!(
             verify.is_clean(),
             "the updates left problems: {:#?}",

@@ -71,7 +71,11 @@ pub fn studio(path: &Path) -> (Crm, OrgId, crm_lib::model::User) {
     let _ = std::fs::remove_file(path);
     let crm = open(path);
     let password = Password::parse(ADMIN_PASSWORD).expect("the admin password");
-    let (org, admin) = crm
+    let crm_lib::admin::Initialized {
+        organization: org,
+        admin,
+    } = crm
+        .system()
         .initialize(Setup {
             template: "studio".into(),
             name: "Fuzz Studio".into(),
@@ -161,15 +165,16 @@ impl Reusable {
 /// an input mean the input wrote nothing a user could see.
 pub fn fingerprint(crm: &Crm, org: OrgId) -> String {
     let mut out = Vec::new();
-    let stats = crm.stats().expect("store statistics");
+    let stats = crm.system().stats().expect("store statistics");
     for table in &stats.tables {
         out.extend_from_slice(format!("{} {}\n", table.name, table.entries).as_bytes());
     }
-    crm.export_customers(org, ExportFormat::Csv, &mut out)
+    let system = crm_lib::model::Actor::system(org);
+    crm.export_customers(&system, ExportFormat::Csv, &mut out)
         .expect("exporting customers");
-    crm.export_orders(org, ExportFormat::Csv, &mut out)
+    crm.export_orders(&system, ExportFormat::Csv, &mut out)
         .expect("exporting orders");
-    crm.export_audit(org, ExportFormat::Csv, &mut out)
+    crm.export_audit(&system, ExportFormat::Csv, &mut out)
         .expect("exporting the audit log");
     String::from_utf8_lossy(&out).into_owned()
 }

@@ -17,8 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use crm_lib::{
     ErrorKind,
-    model::{Actor, Language, Origin, PermissionSet, User},
-    sessions::SessionHash,
+    model::{Actor, Language, Origin, PermissionSet, SessionHash, User},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -483,7 +482,7 @@ pub async fn login(
                 next.as_str()
             };
             let mut response = see_other(target);
-            let max_age = crm_lib::sessions::SESSION_MAX_AGE_MS / 1000;
+            let max_age = crm_lib::model::SESSION_MAX_AGE_MS / 1000;
             for cookie in [
                 session::set_cookie(session::cookie_name(secure), &new.id, secure, max_age),
                 session::set_cookie(session::login_cookie_name(secure), "", secure, 0),

@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod sse;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 
 use axum::Router;

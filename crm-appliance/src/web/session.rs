@@ -24,8 +24,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crm_lib::{
-    model::{Timestamp, UserId},
-    sessions::{ActiveSession, SessionHash},
+    model::{SessionHash, Timestamp, UserId},
+    sessions::ActiveSession,
 };
 
 /// The cookie name over plain HTTP.

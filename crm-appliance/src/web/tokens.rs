@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use crm_lib::{api_tokens::ApiToken, model::ApiTokenId};
+use crm_lib::model::{ApiToken, ApiTokenId};
 use maud::{Markup, html};
 use serde::Deserialize;
 

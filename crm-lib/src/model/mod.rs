@@ -3,6 +3,7 @@
 //! Plain data with serde derives: the store encodes them with the versioned codec in
 //! the store module; nothing here touches storage.
 
+mod access;
 mod audit;
 mod billing;
 mod chat;
@@ -14,6 +15,7 @@ mod org;
 mod outbox;
 mod team;
 
+pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
 pub use billing::{PaymentInfo, PaymentMethod, Payout};
 pub use chat::{

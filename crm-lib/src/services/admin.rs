@@ -155,6 +155,15 @@ pub struct Setup {
     pub admin_password: Password,
 }
 
+/// A data file just set up by [`System::initialize`](crate::system::System::initialize).
+#[derive(Debug, Clone)]
+pub struct Initialized {
+    /// The organization, created from its template.
+    pub organization: Organization,
+    /// Its administrator, who must change the password at first login.
+    pub admin: User,
+}
+
 impl Crm {
     /// Ends a long read. When commits skipped quick repair's record of the allocator state
     /// meanwhile, commits once more so that the record is in the file again; a read of an
@@ -504,7 +513,7 @@ impl crate::system::System<'_> {
     /// # Errors
     /// [`crate::ErrorKind::Conflict`] when the file already has an organization; invalid input for
     /// the template, name, slug or username.
-    pub fn initialize(&self, setup: Setup) -> Result<(Organization, User)> {
+    pub fn initialize(&self, setup: Setup) -> Result<Initialized> {
         let template = crate::templates::template(&setup.template)?;
         super::team::parse_username(&setup.admin_username)?;
         let hash = crate::password::hash_password(&setup.admin_password)?;
@@ -532,7 +541,10 @@ impl crate::system::System<'_> {
                 },
                 hash,
             )?;
-            Ok((org, admin))
+            Ok(Initialized {
+                organization: org,
+                admin,
+            })
         })
     }
 

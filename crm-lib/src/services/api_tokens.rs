@@ -10,9 +10,6 @@
 //! Rules decided here: a user may create and revoke their own tokens; `manage_users` may do
 //! both for anyone; at most [`API_TOKENS_PER_USER`] tokens per user.
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 use crate::model::*;
 use crate::store::declarations::api_token_by_org_key;
 use crate::store::{Key, ViewExt, tables};
@@ -29,34 +26,6 @@ pub const API_TOKENS_PER_USER: usize = 50;
 
 /// The longest token name, in characters.
 pub const API_TOKEN_NAME_MAX: usize = 64;
-
-/// The SHA-256 of an API token: the key it is stored under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ApiTokenHash(pub(crate) [u8; 32]);
-
-impl ApiTokenHash {
-    /// The hash of a token as a client sends it.
-    pub fn of(token: &str) -> Self {
-        ApiTokenHash(Sha256::digest(token.as_bytes()).into())
-    }
-}
-
-/// A stored API token. The token itself is never stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiToken {
-    /// The id, per organization.
-    pub id: ApiTokenId,
-    /// The organization (the token's key does not start with it, so the record carries it).
-    pub org: OrgId,
-    /// The user the token acts as.
-    pub user: UserId,
-    /// What the token is for, as its creator named it.
-    pub name: String,
-    /// Who created it.
-    pub created_by: ActorRef,
-    /// When.
-    pub created_at: Timestamp,
-}
 
 /// The secret of a new token, shown once. Its `Debug` never shows the text.
 #[derive(Clone)]
@@ -198,6 +167,15 @@ pub fn api_tokens_in(
         .collect())
 }
 
+/// The user a valid API token acts as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenUser {
+    /// The token's user, active.
+    pub user: User,
+    /// The actor to act as (a staff actor of the user, without an origin yet).
+    pub actor: Actor,
+}
+
 /// Checks a bearer token for organization `org`: it must be a stored token of `org` whose
 /// user is active. Returns the user and the actor to act as. Reads only; writes nothing.
 ///
@@ -205,11 +183,7 @@ pub fn api_tokens_in(
 /// [`crate::ErrorKind::PermissionDenied`] with the same message for a malformed, unknown or
 /// revoked token, a token of another organization and a disabled user, so the answer reveals
 /// nothing.
-pub fn authenticate_api_token_in(
-    view: &impl View,
-    org: OrgId,
-    token: &str,
-) -> Result<(User, Actor)> {
+pub fn authenticate_api_token_in(view: &impl View, org: OrgId, token: &str) -> Result<TokenUser> {
     let refused = || Error::forbidden("invalid api token");
     let token = token.trim();
     if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 128 {
@@ -226,7 +200,7 @@ pub fn authenticate_api_token_in(
         return Err(refused());
     }
     let actor = Actor::staff(org, user.id);
-    Ok((user, actor))
+    Ok(TokenUser { user, actor })
 }
 
 impl Tx<'_> {
@@ -390,7 +364,7 @@ impl Crm {
     ///
     /// # Errors
     /// See [`authenticate_api_token_in`].
-    pub fn authenticate_api_token(&self, org: OrgId, token: &str) -> Result<(User, Actor)> {
+    pub fn authenticate_api_token(&self, org: OrgId, token: &str) -> Result<TokenUser> {
         self.read(|view| authenticate_api_token_in(view, org, token))
     }
 }

@@ -129,8 +129,8 @@ pub struct DemoReport {
     pub bids: u64,
     /// Chat messages written.
     pub messages: u64,
-    /// Orders per stage key, in pipeline order.
-    pub stages: Vec<(String, u64)>,
+    /// Orders per stage, in pipeline order.
+    pub stages: Vec<super::orders::StageCount>,
     /// How long the load took, password hashing included.
     pub duration: Duration,
 }
@@ -512,12 +512,7 @@ impl crate::system::System<'_> {
         }
         let prepared = Prepared { file, hashes };
         let counts = self.crm.write(move |tx| tx.load_demo_in(org, prepared))?;
-        let stages = self
-            .crm
-            .stage_counts(&Actor::system(org))?
-            .into_iter()
-            .map(|count| (count.stage.key, count.orders))
-            .collect();
+        let stages = self.crm.stage_counts(&Actor::system(org))?;
         Ok(DemoReport {
             markers: counts.markers,
             staff,

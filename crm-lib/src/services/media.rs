@@ -341,6 +341,15 @@ fn any_visible_ref(
     }
 }
 
+/// A stored file with its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaFile {
+    /// What is stored about it (type, size, hash).
+    pub media: Media,
+    /// The whole file.
+    pub bytes: Vec<u8>,
+}
+
 /// A stored file and its bytes, when `actor` may see it (see [`visible_media_in`]). Reads the
 /// whole file into memory (at most [`MEDIA_MAX_SIZE`]).
 ///
@@ -350,10 +359,10 @@ pub fn read_visible_media_in(
     view: &impl View,
     actor: &Actor,
     hash: MediaHash,
-) -> Result<(Media, Vec<u8>)> {
+) -> Result<MediaFile> {
     let media = visible_media_in(view, actor, hash)?;
     let bytes = read_media_in(view, actor.org, hash)?;
-    Ok((media, bytes))
+    Ok(MediaFile { media, bytes })
 }
 
 impl Crm {
@@ -380,7 +389,7 @@ impl Crm {
     ///
     /// # Errors
     /// See [`read_visible_media_in`].
-    pub fn read_visible_media(&self, actor: &Actor, hash: MediaHash) -> Result<(Media, Vec<u8>)> {
+    pub fn read_visible_media(&self, actor: &Actor, hash: MediaHash) -> Result<MediaFile> {
         self.read(|view| read_visible_media_in(view, actor, hash))
     }
 }

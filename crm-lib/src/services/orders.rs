@@ -1754,6 +1754,15 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
     Ok(columns)
 }
 
+/// One moderation stage of the queue and its newest orders.
+#[derive(Debug, Clone)]
+pub struct ModerationColumn {
+    /// The stage (of kind moderation).
+    pub stage: Stage,
+    /// Its orders, newest first.
+    pub orders: Vec<OrderRow>,
+}
+
 /// The moderation queue: for each moderation stage, its newest orders first (what arrived
 /// since the moderator last looked is on top, as in the order list and on the board), at
 /// most `limit` per stage. Needs `moderate_orders`.
@@ -1764,7 +1773,7 @@ pub fn moderation_queue_in(
     view: &impl View,
     actor: &Actor,
     limit: usize,
-) -> Result<Vec<(Stage, Vec<OrderRow>)>> {
+) -> Result<Vec<ModerationColumn>> {
     require(view, actor, Permission::ModerateOrders)?;
     let org = load_org(view, actor.org)?;
     let mut out = Vec::new();
@@ -1786,7 +1795,10 @@ pub fn moderation_queue_in(
             let order = load_order(view, actor.org, OrderId(keys::tail_u64(&key)))?;
             rows.push(names.row(view, actor.org, order)?);
         }
-        out.push((stage.clone(), rows));
+        out.push(ModerationColumn {
+            stage: stage.clone(),
+            orders: rows,
+        });
     }
     Ok(out)
 }

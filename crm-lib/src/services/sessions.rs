@@ -9,9 +9,6 @@
 //! seed's) after login whatever the activity; it ends after the caller's idle timeout without
 //! a request; a disabled user's sessions are refused, and disabling a user deletes them all.
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 use crate::model::*;
 use crate::password::{self, Password};
 use crate::store::declarations::session_by_user_prefix;
@@ -20,69 +17,6 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::team::load_user;
 use super::{permissions_of, resolve};
-
-/// The absolute lifetime of a session: 7 days after login, in milliseconds.
-pub const SESSION_MAX_AGE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
-
-/// The SHA-256 of a session id: the key a session is stored under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SessionHash(pub(crate) [u8; 32]);
-
-impl SessionHash {
-    /// The hash of a session id as the browser sends it.
-    pub fn of(session_id: &str) -> Self {
-        SessionHash(Sha256::digest(session_id.as_bytes()).into())
-    }
-
-    /// Lower-case hex, 64 characters (safe to show: it cannot be turned back into the id).
-    pub fn to_hex(self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
-
-    /// Parses 64 hex characters.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::InvalidInput`] on `session`.
-    pub fn parse_hex(text: &str) -> Result<Self> {
-        let bad = || Error::invalid("session", "is not a session reference");
-        let text = text.trim();
-        if text.len() != 64 || !text.is_ascii() {
-            return Err(bad());
-        }
-        let mut bytes = [0u8; 32];
-        for (index, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2).ok_or_else(bad)?, 16)
-                .map_err(|_| bad())?;
-        }
-        Ok(SessionHash(bytes))
-    }
-}
-
-/// A stored web session. The session id itself is never stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    /// Whose.
-    pub user: UserId,
-    /// In which organization.
-    pub org: OrgId,
-    /// When the user logged in.
-    pub created_at: Timestamp,
-    /// The last request seen, as last persisted (the appliance persists it coarsely).
-    pub last_seen_at: Timestamp,
-    /// The CSRF token of every form of this session (32 hex characters).
-    pub csrf: String,
-    /// The address the login came from.
-    pub ip: Option<String>,
-    /// The browser of the login, cut to 256 characters.
-    pub user_agent: Option<String>,
-}
-
-impl Session {
-    /// When the session ends at the latest.
-    pub fn expires_at(&self) -> Timestamp {
-        self.created_at.plus_millis(SESSION_MAX_AGE_MS)
-    }
-}
 
 /// A session just created by [`Crm::login`]: the id to hand to the browser once, and the
 /// record.
@@ -170,11 +104,20 @@ pub fn session_in(
     })
 }
 
+/// A stored session with the hash it is stored under (the reference a revoke names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSession {
+    /// Its hash.
+    pub hash: SessionHash,
+    /// The record.
+    pub session: Session,
+}
+
 /// The sessions of the actor (a staff user), newest login first, with their hashes.
 ///
 /// # Errors
 /// Permission denied for anyone but an active staff user.
-pub fn own_sessions_in(view: &impl View, actor: &Actor) -> Result<Vec<(SessionHash, Session)>> {
+pub fn own_sessions_in(view: &impl View, actor: &Actor) -> Result<Vec<StoredSession>> {
     let ActorRef::Staff(user) = actor.who else {
         return Err(Error::forbidden("only staff users have web sessions"));
     };
@@ -191,10 +134,10 @@ pub fn own_sessions_in(view: &impl View, actor: &Actor) -> Result<Vec<(SessionHa
     )?;
     for hash in hashes {
         if let Some(session) = view.get::<Session>(tables::SESSIONS, &session_key(hash))? {
-            out.push((hash, session));
+            out.push(StoredSession { hash, session });
         }
     }
-    out.sort_by_key(|(_, session)| std::cmp::Reverse(session.created_at));
+    out.sort_by_key(|stored| std::cmp::Reverse(stored.session.created_at));
     Ok(out)
 }
 
@@ -425,7 +368,7 @@ impl Crm {
     ///
     /// # Errors
     /// See [`own_sessions_in`].
-    pub fn own_sessions(&self, actor: &Actor) -> Result<Vec<(SessionHash, Session)>> {
+    pub fn own_sessions(&self, actor: &Actor) -> Result<Vec<StoredSession>> {
         self.read(|view| own_sessions_in(view, actor))
     }
 

@@ -22,6 +22,15 @@ pub struct NewUser {
     pub must_change_password: bool,
 }
 
+/// A password just reset by [`Crm::reset_password`]: shown once to the administrator.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    /// The user, who must change it at their next login.
+    pub user: User,
+    /// The new password (its `Debug` hides the text).
+    pub password: Password,
+}
+
 /// Parses a username: trimmed, lower-cased, `[a-z0-9_.-]`, 3-32 characters.
 ///
 /// # Errors
@@ -911,7 +920,7 @@ impl Crm {
     ///
     /// # Errors
     /// Permission denied; not found; conflict for the actor's own account.
-    pub fn reset_password(&self, actor: &Actor, user: UserId) -> Result<(User, Password)> {
+    pub fn reset_password(&self, actor: &Actor, user: UserId) -> Result<PasswordReset> {
         self.read(|view| {
             let resolved = require(view, actor, Permission::ManageUsers)?;
             check_resettable(&resolved, user)?;
@@ -921,7 +930,10 @@ impl Crm {
         let hash = password::hash_password(&password)?;
         let actor = actor.clone();
         let record = self.write(move |tx| tx.reset_password_hash(&actor, user, hash))?;
-        Ok((record, password))
+        Ok(PasswordReset {
+            user: record,
+            password,
+        })
     }
 
     /// Sets a new password for `user` (themself, or anyone with `manage_users`).

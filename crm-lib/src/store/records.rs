@@ -50,8 +50,8 @@ record! {
     LinkCode => 1, "link code";
     PaymentMethod => 1, "payment method";
     PaymentInfo => 1, "payment info";
-    crate::services::sessions::Session => 1, "session";
-    crate::services::api_tokens::ApiToken => 1, "api token";
+    crate::model::Session => 1, "session";
+    crate::model::ApiToken => 1, "api token";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -55,15 +55,15 @@ fn verify_is_clean_after_the_demo_loads_and_the_demo_loads_only_once() {
             .all(|login| login.password.expose().len() == 20)
     );
     assert_eq!(
-        report.stages.iter().map(|(_, count)| count).sum::<u64>(),
+        report.stages.iter().map(|count| count.orders).sum::<u64>(),
         200
     );
     let delivered = report
         .stages
         .iter()
-        .find(|(key, _)| key == "delivered")
+        .find(|count| count.stage.key == "delivered")
         .unwrap();
-    assert_eq!(delivered.1, 65);
+    assert_eq!(delivered.orders, 65);
 
     let verify = crm.system().verify().unwrap();
     assert!(verify.is_clean(), "{:#?}", verify.problems);

@@ -107,7 +107,10 @@ fn a_manager_reads_a_customers_photo_and_so_does_the_customer() {
     let media = photo(&world, b"alice's photo");
     customer_sends(&world, &alice, None, &media);
 
-    let (stored, bytes) = world
+    let crm_lib::media::MediaFile {
+        media: stored,
+        bytes,
+    } = world
         .crm
         .read_visible_media(&world.manager, media.hash)
         .unwrap();
@@ -306,7 +309,8 @@ fn a_message_that_is_refused_stores_none_of_the_files_sent_with_it() {
         ),
         (hash, "image/png", 12, Some("plan.png"))
     );
-    let (media, bytes) = world.crm.read_visible_media(&world.manager, hash).unwrap();
+    let crm_lib::media::MediaFile { media, bytes } =
+        world.crm.read_visible_media(&world.manager, hash).unwrap();
     assert_eq!((media.size, bytes.as_slice()), (12, &b"a floor plan"[..]));
     assert_verifies(&world.crm);
 }

@@ -108,7 +108,7 @@ fn the_moderation_queue_shows_the_newest_orders_first_up_to_the_limit() {
         .read(|view| moderation_queue_in(view, &world.manager, 3))
         .unwrap();
     assert_eq!(queue.len(), 1, "the studio has one moderation stage");
-    let shown: Vec<OrderId> = queue[0].1.iter().map(|row| row.order.id).collect();
+    let shown: Vec<OrderId> = queue[0].orders.iter().map(|row| row.order.id).collect();
     assert_eq!(shown, [ids[3], ids[2], ids[1]]);
 }
 

@@ -447,7 +447,7 @@ fn files_nothing_refers_to_are_deleted_after_the_grace_period_and_referenced_one
             .crm
             .read_visible_media(&world.manager, kept)
             .unwrap()
-            .1,
+            .bytes,
         b"sent"
     );
     let stats = world.crm.system().stats().unwrap();

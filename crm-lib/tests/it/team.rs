@@ -6,11 +6,10 @@ use crm_lib::{
     ErrorKind, Page,
     audit::{AuditFilter, audit_in},
     model::{
-        Actor, MarkerId, Origin, Permission, PermissionSet, Role, RoleId, Subject, UserId,
-        UserStatus,
+        Actor, MarkerId, Origin, Permission, PermissionSet, Role, RoleId, SessionHash, Subject,
+        UserId, UserStatus,
     },
     orders::OrderFilter,
-    sessions::SessionHash,
     team::NewUser,
 };
 
@@ -449,7 +448,10 @@ fn an_administrator_resets_a_password_that_must_be_changed_and_ends_the_users_se
         .login(org, "worker", password().expose(), &origin)
         .unwrap();
 
-    let (user, new_password) = world.crm.reset_password(&world.admin, worker).unwrap();
+    let crm_lib::team::PasswordReset {
+        user,
+        password: new_password,
+    } = world.crm.reset_password(&world.admin, worker).unwrap();
     assert!(user.must_change_password);
     assert_eq!(new_password.expose().len(), 20);
     assert_eq!(

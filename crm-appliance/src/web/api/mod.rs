@@ -60,7 +60,7 @@ impl FromRequestParts<AppState> for ApiUser {
             ));
         };
         let org = state.org();
-        let (user, actor) = state
+        let crm_lib::api_tokens::TokenUser { user, actor } = state
             .read_now(move |crm| crm.authenticate_api_token(org, &token))
             .map_err(|error| match error.kind() {
                 crm_lib::ErrorKind::PermissionDenied => {

@@ -189,7 +189,7 @@ async fn moderation(State(state): State<AppState>, staff: Staff) -> Result<Marku
         &staff.t("moderation.title"),
         Nav::Moderation,
         html! {
-            @for (stage, rows) in &queue {
+            @for crm_lib::orders::ModerationColumn { stage, orders: rows } in &queue {
                 h2 { (stage.name(language)) " (" (rows.len()) ")" }
                 @if rows.is_empty() {
                     p.muted { (staff.t("moderation.empty")) }

@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
-    model::{Language, LinkCode},
-    sessions::SessionHash,
+    model::{Language, LinkCode, SessionHash},
     team::ProfileUpdate,
 };
 use maud::{Markup, PreEscaped, html};
@@ -152,7 +151,7 @@ async fn render(
                         th { span.sr-only { (staff.t("table.actions")) } }
                     } }
                     tbody {
-                        @for (hash, session) in &sessions {
+                        @for crm_lib::sessions::StoredSession { hash, session } in &sessions {
                             tr {
                                 td { (when(session.created_at)) }
                                 td { (when(session.last_seen_at)) }

@@ -40,9 +40,9 @@ use super::indexes::{Owner, Visitor};
 use super::keys::{self, Key};
 use super::tables::{self, Def};
 use crate::Result;
+use crate::model::ApiToken;
+use crate::model::Session;
 use crate::model::*;
-use crate::services::api_tokens::ApiToken;
-use crate::services::sessions::Session;
 
 /// Calls `visitor` with every declared record table, in the order verify checks them.
 pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {

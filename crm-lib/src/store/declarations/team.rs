@@ -2,9 +2,9 @@
 //! and link codes.
 
 use super::{org_of, owner_by_value, value_id};
+use crate::model::ApiToken;
+use crate::model::Session;
 use crate::model::*;
-use crate::services::api_tokens::ApiToken;
-use crate::services::sessions::Session;
 use crate::store::indexes::{Declared, Index, Layout, Owner, Reference, Value};
 use crate::store::keys::{self, Key, hex};
 use crate::store::tables::{self, Def};

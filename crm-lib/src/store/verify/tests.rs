@@ -2,8 +2,9 @@
 //! damage an index): sessions, api tokens, file references, retention's mark.
 
 use crate::model::*;
-use crate::services::api_tokens::{ApiToken, ApiTokenHash, token_key};
-use crate::services::sessions::{Session, SessionHash, session_key};
+use crate::model::{ApiToken, ApiTokenHash, Session, SessionHash};
+use crate::services::api_tokens::token_key;
+use crate::services::sessions::session_key;
 use crate::services::team::NewUser;
 use crate::store::indexes::entries_of;
 use crate::store::keys::hex;
