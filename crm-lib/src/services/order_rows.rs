@@ -289,8 +289,31 @@ pub fn order_rows_in(
     filter: &OrderFilter,
     page: Page,
 ) -> Result<Paged<OrderRow>> {
-    let orders = order_summaries_in(view, actor, filter, page)?;
-    let mut names = Names::default();
+    let resolved = resolve(view, actor)?;
+    let org = load_org(view, actor.org)?;
+    rows_of(
+        view,
+        actor,
+        &resolved,
+        &org,
+        filter,
+        page,
+        &mut Names::default(),
+    )
+}
+
+/// [`order_rows_in`] for an actor already resolved, in its organization `org`, naming through
+/// `names` (the board reads a page per column with one of each).
+pub(crate) fn rows_of(
+    view: &impl View,
+    actor: &Actor,
+    resolved: &Resolved,
+    org: &Organization,
+    filter: &OrderFilter,
+    page: Page,
+    names: &mut Names,
+) -> Result<Paged<OrderRow>> {
+    let orders = summaries(view, actor, resolved, org, filter, page)?;
     let mut items = Vec::with_capacity(orders.items.len());
     for order in orders.items {
         items.push(names.row(view, actor.org, order)?);
@@ -334,10 +357,6 @@ pub fn order_list_in(
         return Err(Error::forbidden("customers use the bot"));
     }
     let mut organization = load_org(view, actor.org)?;
-    let summaries = summaries(view, actor, &resolved, &organization, filter, page)?;
-    if !resolved.has(Permission::ManageSettings) {
-        organization.settings.bot_token = None;
-    }
     let staff = staff_names_of(view, actor.org)?;
     let mut names = Names::default();
     names.users.extend(
@@ -345,15 +364,20 @@ pub fn order_list_in(
             .iter()
             .map(|user| (user.id, user.display_name.clone())),
     );
-    let mut items = Vec::with_capacity(summaries.items.len());
-    for order in summaries.items {
-        items.push(names.row(view, actor.org, order)?);
+    let rows = rows_of(
+        view,
+        actor,
+        &resolved,
+        &organization,
+        filter,
+        page,
+        &mut names,
+    )?;
+    if !resolved.has(Permission::ManageSettings) {
+        organization.settings.bot_token = None;
     }
     Ok(OrderList {
-        rows: Paged {
-            items,
-            next: summaries.next,
-        },
+        rows,
         organization,
         markers: list_markers_in(view, actor.org)?,
         staff,

@@ -8,7 +8,7 @@ use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::load_customer;
-use super::order_rows::{Names, load_summary};
+use super::order_rows::{Names, load_summary, rows_of};
 pub use super::order_rows::{
     OrderList, OrderRow, order_list_in, order_rows_in, order_summaries_in,
 };
@@ -1552,6 +1552,9 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
     };
     let org = load_org(view, actor.org)?;
     let mut columns = Vec::new();
+    // One name cache for every column: a customer or worker with cards in several columns is
+    // read once.
+    let mut names = Names::default();
     for StageCount {
         stage,
         orders: count,
@@ -1561,7 +1564,15 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
             stage: Some(stage.id),
             ..OrderFilter::default()
         };
-        let rows = order_rows_in(view, actor, &filter, Page::first(per_column))?;
+        let rows = rows_of(
+            view,
+            actor,
+            &resolved,
+            &org,
+            &filter,
+            Page::first(per_column),
+            &mut names,
+        )?;
         let cards = rows
             .items
             .into_iter()
