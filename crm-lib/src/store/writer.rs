@@ -139,6 +139,10 @@ fn unbox<R: 'static>(answer: Result<Output>) -> Result<R> {
         .map_err(|_| Error::corrupt("writer returned a value of the wrong type"))
 }
 
+/// The name of the writer thread. Password hashing refuses to run on it (`password.rs`): a
+/// hash takes tens of milliseconds that every queued write would wait for.
+pub(crate) const WRITER_THREAD: &str = "crm-writer";
+
 /// The most jobs that share one durable commit. Bounds the latency of the last job in a
 /// batch; measured throughput flattens well below this.
 const MAX_BATCH: usize = 512;
@@ -194,7 +198,7 @@ impl Writer {
         });
         let thread_repair = repair.clone();
         let thread = std::thread::Builder::new()
-            .name("crm-writer".into())
+            .name(WRITER_THREAD.into())
             .spawn(move || run(&db, &receiver, clock, &thread_repair, &thread_hooks))
             .map_err(|error| Error::storage("cannot start the writer thread", error))?;
         Ok(Writer {
