@@ -440,6 +440,40 @@ mod tests {
         (dir, writer)
     }
 
+    /// "Nothing panics on input ... and the writer survives a panicking job". Without the
+    /// writer's `catch_unwind` (checked by removing it) the panic ends the writer thread and
+    /// this test fails on the caller's error; without the undo of a failed job, `kept` would
+    /// read `overwritten`.
+    #[test]
+    fn a_job_that_panics_is_rolled_back_and_the_writer_goes_on() {
+        use crate::store::{View, tables};
+
+        let (_dir, writer) = writer(true);
+        let read = |writer: &Writer, key: &'static [u8]| {
+            writer
+                .write(move |tx| tx.get_raw(tables::META, key, |value| Ok(value.to_vec())))
+                .expect("read")
+        };
+        writer
+            .write(|tx| tx.put_raw(tables::META, b"kept", b"before"))
+            .expect("write");
+        let panicked = writer.write(|tx| -> Result<()> {
+            tx.put_raw(tables::META, b"kept", b"overwritten")?;
+            tx.put_raw(tables::META, b"new", b"value")?;
+            panic!("a job that panics halfway")
+        });
+        let error = panicked.expect_err("the panic is the caller's error");
+        assert_eq!(error.kind(), crate::ErrorKind::Storage);
+        assert!(error.message().contains("panicked"), "{error}");
+        // Its writes are undone, and the next jobs run and commit as before.
+        assert_eq!(read(&writer, b"kept"), Some(b"before".to_vec()));
+        assert_eq!(read(&writer, b"new"), None);
+        writer
+            .write(|tx| tx.put_raw(tables::META, b"new", b"after"))
+            .expect("write after the panic");
+        assert_eq!(read(&writer, b"new"), Some(b"after".to_vec()));
+    }
+
     #[test]
     fn a_long_read_says_whether_commits_skipped_the_quick_repair_record() {
         let (_dir, writer) = writer(true);
