@@ -385,7 +385,10 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash).unwrap());
         let in_a_write = crm.write(move |_| hash_password(&password)).unwrap_err();
         assert_eq!(in_a_write.kind(), crate::ErrorKind::Storage);
-        assert!(in_a_write.message().contains("writer thread"), "{in_a_write}");
+        assert!(
+            in_a_write.message().contains("writer thread"),
+            "{in_a_write}"
+        );
         let in_a_write = crm
             .write(move |_| verify_password("correct horse battery", &hash))
             .unwrap_err();

@@ -84,7 +84,9 @@ fn crm_lib_tree() -> BTreeMap<String, String> {
         packages
             .iter()
             .filter(|package| package["name"].as_str() == Some(name))
-            .find(|package| version.is_none_or(|version| package["version"].as_str() == Some(version)))
+            .find(|package| {
+                version.is_none_or(|version| package["version"].as_str() == Some(version))
+            })
             .unwrap_or_else(|| panic!("Cargo.lock has no package {reference}"))
     };
     let dependencies = |package: &toml::Value| -> Vec<String> {
@@ -129,7 +131,10 @@ fn crm_lib_s_normal_dependencies_contain_no_web_html_telegram_or_terminal_crate(
     let tree = crm_lib_tree();
     // The walk found the tree: the store's own dependencies are in it.
     for expected in ["redb", "bincode", "serde", "argon2"] {
-        assert!(tree.contains_key(expected), "{expected} missing from {tree:?}");
+        assert!(
+            tree.contains_key(expected),
+            "{expected} missing from {tree:?}"
+        );
     }
     let chain = |name: &str| {
         let mut chain = vec![name.to_string()];
