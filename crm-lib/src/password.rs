@@ -396,6 +396,13 @@ mod tests {
     }
 
     #[test]
+    fn the_debug_output_of_a_password_hides_it() {
+        let password = Password::parse("correct horse battery").unwrap();
+        assert_eq!(format!("{password:?}"), "Password(***)");
+        assert_eq!(format!("{:?}", Some(&password)), "Some(Password(***))");
+    }
+
+    #[test]
     fn a_new_password_has_ten_to_128_characters() {
         let kind = |text: &str| {
             Password::parse(text)
