@@ -1386,7 +1386,7 @@ fn every_key_of_a_tenant_s_record_starts_with_its_organization_id() {
     crm.system().load_demo(b).unwrap();
     let orgs = [fx.org.0, b.0];
 
-    let all = crm.read(|view| contents(view)).unwrap();
+    let all = crm.read(contents).unwrap();
     let mut wrong = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut empty = Vec::new();
