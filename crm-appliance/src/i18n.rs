@@ -1,49 +1,7 @@
-//! The one wrapper around rust-i18n, for the staff web and the bot alike: keys in
-//! `assets/locales/*.yml` (EN and RU, compiled in by the `i18n!` call in `lib.rs`), looked up in
-//! the reader's language. A key missing from a language falls back to English, and a key
-//! missing from both shows as the key itself, never a panic. The web reaches these functions
-//! through `web::i18n`, the bot through `bot::render`.
+//! The appliance's texts: crm-lib's catalogue ([`crm_lib::i18n`], one locale file per
+//! language under `assets/locales/`), looked up in the reader's language. A key missing from
+//! a language falls back to English, and a key missing from both shows as the key itself,
+//! never a panic. The web reaches these functions through `web::i18n`, the bot through
+//! `bot::render`.
 
-use std::fmt::Display;
-
-use crm_lib::model::Language;
-
-/// The text of `key` in `language`.
-pub fn tr(language: Language, key: &str) -> String {
-    rust_i18n::t!(key, locale = language.code()).into_owned()
-}
-
-/// The text of `key` in `language` with each `%{name}` placeholder replaced by its value.
-pub fn tr_with(language: Language, key: &str, values: &[(&str, &dyn Display)]) -> String {
-    let mut text = tr(language, key);
-    for (name, value) in values {
-        text = text.replace(&format!("%{{{name}}}"), &value.to_string());
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn texts_come_in_the_readers_language_with_values_filled_in() {
-        assert_eq!(tr(Language::EN, "nav.orders"), "Orders");
-        assert_eq!(tr(Language::RU, "nav.orders"), "Заказы");
-        let text = tr_with(
-            Language::EN,
-            "bot.order.deleted",
-            &[("id", &42_u64), ("unused", &"x")],
-        );
-        assert!(text.contains("42") && !text.contains("%{"), "{text}");
-    }
-
-    #[test]
-    fn a_missing_key_shows_as_itself() {
-        assert_eq!(tr(Language::RU, "no.such.key"), "no.such.key");
-        assert_eq!(
-            tr_with(Language::EN, "no.such.key", &[("id", &1)]),
-            "no.such.key"
-        );
-    }
-}
+pub use crm_lib::i18n::{tr, tr_with};

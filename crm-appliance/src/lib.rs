@@ -6,9 +6,6 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-// Translations: assets/locales/*.yml, compiled in; looked up through `i18n::tr`.
-rust_i18n::i18n!("../assets/locales", fallback = "en");
-
 #[cfg(unix)]
 pub mod admin_channel;
 pub mod bot;

@@ -53,6 +53,7 @@ mod crm;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod i18n;
 pub mod model;
 mod password;
 mod services;

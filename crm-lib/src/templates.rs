@@ -1,9 +1,14 @@
 //! Organization templates: the four pipelines of SPEC section 4, as data.
 //!
 //! The TOML files live in `fixtures/templates/` and are compiled into the binary, so
-//! `crm init --template renovation` needs no file at run time. A template is validated when
-//! parsed: unique stage ids and keys, transitions between existing stages, no transition out of
-//! a terminal stage, markers with a name and a `#rrggbb` colour, each name used once.
+//! `crm init --template renovation` needs no file at run time. They hold no language: a
+//! template's title and stage names are texts of the locale files (`template.<name>.title`,
+//! `template.<name>.stages.<stage key>`, see [`crate::i18n`]), so that a new language
+//! translates them in its own file; marker names (technologies) read the same in every
+//! language. A template is validated when parsed: unique stage ids and keys, a name in the
+//! default language for the title and every stage, transitions between existing stages, no
+//! transition out of a terminal stage, markers with a name and a `#rrggbb` colour, each name
+//! used once.
 
 use serde::Deserialize;
 
@@ -31,7 +36,8 @@ fn source(name: &str) -> Option<&'static str> {
 pub struct Template {
     /// Template key (`studio`).
     pub name: String,
-    /// The template's title (`Programming studio`), per language.
+    /// The template's title (`Programming studio`), in every language whose locale file has
+    /// one.
     pub title: Localized,
     /// Default currency.
     pub currency: String,
@@ -53,7 +59,7 @@ pub struct Template {
 /// A marker a template creates with the organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateMarker {
-    /// The name, per language.
+    /// The name, in the default language (every language reads it until staff translate it).
     pub name: Localized,
     /// `#rrggbb`.
     pub color: String,
@@ -63,7 +69,6 @@ pub struct TemplateMarker {
 #[serde(deny_unknown_fields)]
 struct TemplateFile {
     name: String,
-    title: std::collections::BTreeMap<String, String>,
     currency: String,
     locale: String,
     open_order_limit: u32,
@@ -78,7 +83,7 @@ struct TemplateFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MarkerFile {
-    name: std::collections::BTreeMap<String, String>,
+    name: String,
     color: String,
 }
 
@@ -87,7 +92,6 @@ struct MarkerFile {
 struct StageFile {
     id: u16,
     key: String,
-    name: std::collections::BTreeMap<String, String>,
     kind: StageKind,
     color: String,
     customer_deletable: bool,
@@ -104,17 +108,20 @@ struct TransitionFile {
     permission: String,
 }
 
-/// A `{ en = "...", ru = "..." }` table of a template as a [`Localized`] name: every key a
-/// language code, at least one text.
-fn localized(table: &std::collections::BTreeMap<String, String>) -> Result<Localized> {
+/// The text of locale key `key` in every language whose locale file has it; the default
+/// language's is required.
+fn localized(key: &str) -> Result<Localized> {
     let mut name = Localized::default();
-    for (code, text) in table {
-        name.set(Language::parse("template", code)?, text.trim());
+    for language in Language::all() {
+        if let Some(text) = crate::i18n::text(language, key) {
+            name.set(language, text.trim());
+        }
     }
-    if name.is_empty() {
+    if name.exact(Language::default()).is_none() {
+        let code = Language::default().code();
         return Err(Error::invalid(
             "template",
-            "a name needs at least one language",
+            format!("{key} has no text in assets/locales/{code}.yml"),
         ));
     }
     Ok(name)
@@ -160,8 +167,8 @@ pub fn parse(text: &str) -> Result<Template> {
         }
         stages.push(Stage {
             id: StageId(stage.id),
+            name: localized(&format!("template.{}.stages.{}", file.name, stage.key))?,
             key: stage.key,
-            name: localized(&stage.name)?,
             kind: stage.kind,
             color: stage.color,
             customer_deletable: stage.customer_deletable,
@@ -200,7 +207,11 @@ pub fn parse(text: &str) -> Result<Template> {
     }
     let mut markers: Vec<TemplateMarker> = Vec::with_capacity(file.markers.len());
     for marker in &file.markers {
-        let name = localized(&marker.name)?;
+        let name = marker.name.trim();
+        if name.is_empty() {
+            return Err(Error::invalid("template", "a marker needs a name"));
+        }
+        let name = Localized::new(name);
         let color = crate::team::parse_color(&marker.color)
             .map_err(|error| Error::invalid("template", error.message().to_string()))?;
         let taken = markers.iter().any(|other| {
@@ -217,8 +228,8 @@ pub fn parse(text: &str) -> Result<Template> {
         markers.push(TemplateMarker { name, color });
     }
     Ok(Template {
+        title: localized(&format!("template.{}.title", file.name))?,
         name: file.name,
-        title: localized(&file.title)?,
         currency: file.currency,
         locale: Language::parse("template", &file.locale)?,
         open_order_limit: file.open_order_limit,
@@ -337,8 +348,7 @@ mod tests {
     #[test]
     fn a_marker_declared_twice_or_with_a_bad_colour_is_refused() {
         let studio = include_str!("../../fixtures/templates/studio.toml");
-        let twice =
-            format!("{studio}\n[[markers]]\nname = {{ en = \"python\" }}\ncolor = \"#000000\"\n");
+        let twice = format!("{studio}\n[[markers]]\nname = \"python\"\ncolor = \"#000000\"\n");
         let error = parse(&twice).err().map(|error| error.to_string());
         assert!(
             error
@@ -347,10 +357,46 @@ mod tests {
                 .contains("defined twice"),
             "{error:?}"
         );
-        let bad = format!("{studio}\n[[markers]]\nname = {{ en = \"Rust\" }}\ncolor = \"red\"\n");
+        let bad = format!("{studio}\n[[markers]]\nname = \"Rust\"\ncolor = \"red\"\n");
         let error = parse(&bad).err().map(|error| error.to_string());
         assert!(
             error.as_deref().unwrap_or_default().contains("colour"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn names_come_from_the_locale_files_in_every_language_that_has_them() {
+        let studio = template("studio").unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(studio.title.get(Language::EN), "Programming studio");
+        assert_eq!(studio.title.get(Language::RU), "Студия разработки");
+        let pending = &studio.pipeline.stages[0];
+        assert_eq!(pending.name(Language::EN), "Pending moderation");
+        assert_eq!(pending.name(Language::RU), "На модерации");
+        for name in NAMES {
+            let template = template(name).unwrap_or_else(|error| panic!("{error}"));
+            for stage in &template.pipeline.stages {
+                for language in Language::all() {
+                    let key = format!("template.{name}.stages.{}", stage.key);
+                    assert_eq!(
+                        stage.name.exact(language),
+                        crate::i18n::text(language, &key).as_deref(),
+                        "{key} in {language}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_stage_without_a_name_in_the_default_language_is_refused() {
+        let studio = include_str!("../../fixtures/templates/studio.toml");
+        let unnamed = studio.replacen("key = \"testing\"", "key = \"proofreading\"", 1);
+        let error = parse(&unnamed).err().map(|error| error.to_string());
+        assert!(
+            error.as_deref().unwrap_or_default().contains(
+                "template.studio.stages.proofreading has no text in assets/locales/en.yml"
+            ),
             "{error:?}"
         );
     }

@@ -18,7 +18,7 @@ use super::dialogue::{self, Dialogue, DraftFile, Step, Wizard};
 use super::handler::{Command, Ctx, Press, Replies, profile};
 use super::keyboards::{self, Callback, MenuItem, WizardAction};
 use super::processor::Prepared;
-use super::render::{clip, money, tr, tr_with};
+use super::render::{choose_language, clip, money, tr, tr_with};
 
 /// The most files one order takes from the form (crm-lib's limit for one message).
 const FORM_FILES_MAX: usize = crm_lib::chat::MESSAGE_MAX_ATTACHMENTS;
@@ -110,7 +110,7 @@ fn greet_with_language_choice(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> cr
             "bot.welcome",
             &[("name", &me.customer.first_name), ("org", &org.name)]
         ),
-        tr(me.language, "bot.choose_language")
+        choose_language(me.language)
     );
     out.send(me.chat, &text, Some(keyboards::languages()));
     Ok(())
@@ -146,7 +146,7 @@ fn on_command(
         "help" => out.send(me.chat, &tr(me.language, "bot.help"), None),
         "language" | "lang" => out.send(
             me.chat,
-            &tr(me.language, "bot.choose_language"),
+            &choose_language(me.language),
             Some(keyboards::languages()),
         ),
         "neworder" | "new" | "order" => start_wizard(tx, ctx, me, out)?,
@@ -218,7 +218,7 @@ pub(crate) fn on_press(
         }
         Callback::Menu(MenuItem::Language) => out.send(
             me.chat,
-            &tr(me.language, "bot.choose_language"),
+            &choose_language(me.language),
             Some(keyboards::languages()),
         ),
         Callback::Menu(MenuItem::Help) => out.send(me.chat, &tr(me.language, "bot.help"), None),

@@ -205,14 +205,22 @@ pub(crate) fn main_menu(language: Language) -> Keyboard {
     ])
 }
 
-/// The language picker: every language the product speaks, each named in itself.
+/// The language picker: every language the product speaks, each named in itself, in rows of
+/// [`LANGUAGES_PER_ROW`].
 pub(crate) fn languages() -> Keyboard {
-    Keyboard::new(vec![
-        Language::all()
-            .map(|language| button(language.native_name(), Callback::Language(language)))
-            .collect::<Vec<_>>(),
-    ])
+    let buttons: Vec<_> = Language::all()
+        .map(|language| button(language.native_name(), Callback::Language(language)))
+        .collect();
+    Keyboard::new(
+        buttons
+            .chunks(LANGUAGES_PER_ROW)
+            .map(<[_]>::to_vec)
+            .collect(),
+    )
 }
+
+/// Language buttons in one row of the picker: three names fit a phone's width.
+const LANGUAGES_PER_ROW: usize = 3;
 
 /// The buttons of one step of the order form, if the step has any.
 pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<Keyboard> {

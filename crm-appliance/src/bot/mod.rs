@@ -12,7 +12,7 @@
 //!   also calls `finish_update`, its replies queued as outbox bot calls;
 //! - `handler`, `customer`, `staff`: the flows; `dialogue`: per-chat state in redb;
 //!   `keyboards`: inline keyboards and callback data; `render`: texts and notifications in the
-//!   recipient's language (`assets/locales/bot.yml`).
+//!   recipient's language (keys `bot.*` of the locale files, `assets/locales/<code>.yml`).
 //!
 //! Why not teloxide's `Dispatcher`: it pulls updates itself and runs handlers outside any
 //! transaction of ours. The house rule (SPEC section 3) is that an update is committed to the
@@ -257,7 +257,9 @@ async fn introduce(
         }
         pause = (pause * 2).min(Duration::from_secs(30));
     }
-    for language in [crm_lib::model::Language::EN, crm_lib::model::Language::RU] {
+    // The default language's commands are everyone's; each other language's are for the
+    // users whose Telegram speaks it.
+    for language in crm_lib::model::Language::all() {
         let commands: Vec<serde_json::Value> =
             ["start", "neworder", "orders", "language", "help", "cancel"]
                 .into_iter()
@@ -269,8 +271,8 @@ async fn introduce(
                 })
                 .collect();
         let mut params = json!({ "commands": commands });
-        if language == crm_lib::model::Language::RU {
-            params["language_code"] = json!("ru");
+        if language != crm_lib::model::Language::default() {
+            params["language_code"] = json!(language.code());
         }
         if let Err(error) = api.call("setMyCommands", &params, api::CALL_TIMEOUT).await {
             tracing::info!(error = %error, "setMyCommands failed; the command menu stays as it was");

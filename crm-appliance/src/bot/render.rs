@@ -1,5 +1,5 @@
-//! Texts the bot sends, in the recipient's language: translations (keys `bot.*` in
-//! `assets/locales/bot.yml`, through the appliance's one rust-i18n wrapper, [`crate::i18n`]),
+//! Texts the bot sends, in the recipient's language: translations (keys `bot.*` of the locale
+//! files, `assets/locales/<code>.yml`, through [`crate::i18n`]),
 //! money and dates, and the notifications crm-lib queues as [`crm_lib::model::Event`]s, which
 //! are rendered at delivery so they follow the recipient's current language.
 //!
@@ -22,6 +22,22 @@ pub(crate) use crate::i18n::{tr, tr_with};
 /// `1 500,00 USD` (crm-lib's [`Money::format_with`], which the web shares).
 pub(crate) fn money(amount: Money, currency: &str, language: Language) -> String {
     amount.format_with(language, currency)
+}
+
+/// The language question, asked of a customer whose language may be wrong: the line in
+/// `language` first, then the same line in every other language whose locale file has it,
+/// joined by ` / `.
+pub(crate) fn choose_language(language: Language) -> String {
+    const KEY: &str = "bot.choose_language";
+    let mut lines = vec![tr(language, KEY)];
+    for other in Language::all().filter(|other| *other != language) {
+        if let Some(line) = crm_lib::i18n::text(other, KEY)
+            && !lines.iter().any(|shown| *shown == line)
+        {
+            lines.push(line.into_owned());
+        }
+    }
+    lines.join(" / ")
 }
 
 /// `text` cut to at most `max` UTF-16 code units (Telegram's unit), on a character boundary,
@@ -204,21 +220,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_key_exists_in_both_languages() {
-        let source = include_str!("../../../assets/locales/bot.yml");
-        let keys: Vec<&str> = source
-            .lines()
-            .filter(|line| line.starts_with("bot.") && line.ends_with(':'))
-            .map(|line| line.trim_end_matches(':'))
-            .collect();
-        assert!(keys.len() > 50);
-        for key in keys {
-            for language in [Language::EN, Language::RU] {
-                let text = tr(language, key);
-                assert_ne!(text, key, "{key} is missing in {}", language.code());
-                assert!(!text.is_empty());
+    fn the_language_question_is_asked_in_every_language_the_readers_first() {
+        for language in Language::all() {
+            let question = choose_language(language);
+            let lines: Vec<&str> = question.split(" / ").collect();
+            assert_eq!(lines[0], tr(language, "bot.choose_language"));
+            for other in Language::all() {
+                assert!(
+                    lines.contains(&tr(other, "bot.choose_language").as_str()),
+                    "{question}"
+                );
             }
         }
+        assert_eq!(
+            choose_language(Language::RU),
+            "Пожалуйста, выберите язык / Please choose your language"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use crm_lib::model::Language;
 use maud::html;
 
 use crate::AppState;
@@ -42,8 +43,9 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                         label { (t("sandbox.username")) input name="username" maxlength="32" pattern="[A-Za-z0-9_]{4,32}"; }
                         label { (t("sandbox.language"))
                             select name="language_code" {
-                                option value="en" { "English" }
-                                option value="ru" { "Русский" }
+                                @for language in Language::all() {
+                                    option value=(language.code()) { (language.native_name()) }
+                                }
                             }
                         }
                         button type="submit" { (t("sandbox.create")) }

@@ -407,7 +407,7 @@ pub fn browser_language(headers: &HeaderMap) -> Language {
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
-        .map_or(Language::EN, Language::from_code)
+        .map_or(Language::default(), Language::from_code)
 }
 
 fn login_token() -> Result<String, AppError> {

@@ -20,8 +20,8 @@ use crm_lib::{
     chat::{OutboundFile, OutboundMessage},
     media::NewMedia,
     model::{
-        Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash, MediaKind,
-        Message, OrderId, UserId,
+        Actor, Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash,
+        MediaKind, Message, OrderId, UserId,
     },
     orders::OrderFilter,
 };
@@ -92,31 +92,39 @@ async fn inbox(
         &staff.t("chat.title"),
         Nav::Chat,
         html! {
-            section #chat-list .chat-list data-chat-list {
-                @if conversations.items.is_empty() {
-                    p.muted { (staff.t("chat.none")) }
-                } @else {
-                    ul.conversations {
-                        @for customer in &conversations.items {
-                            li.conversation.unread[customer.unread > 0] data-customer=(customer.id) {
-                                a href={ "/chat/" (customer.id) } {
-                                    span.name { (customer_label(customer)) }
-                                    @if customer.unread > 0 {
-                                        span.badge title=(staff.t("chat.unread")) data-unread=(customer.unread) { (customer.unread) }
-                                    }
-                                    span.muted.when { (when(customer.last_activity_at)) }
-                                }
-                            }
-                        }
-                    }
-                    @if let Some(next) = conversations.next {
-                        p { a.more href={ "/chat?after=" (next) } { (staff.t("chat.older")) " →" } }
-                    }
-                }
-            }
+            (inbox_body(&staff, &conversations))
             (scripts())
         },
     ))
+}
+
+/// The inbox's content: conversations by last activity, unread ones marked, and a link to
+/// the next page.
+fn inbox_body(staff: &Staff, conversations: &Paged<Customer>) -> Markup {
+    html! {
+        section #chat-list .chat-list data-chat-list {
+            @if conversations.items.is_empty() {
+                p.muted { (staff.t("chat.none")) }
+            } @else {
+                ul.conversations {
+                    @for customer in &conversations.items {
+                        li.conversation.unread[customer.unread > 0] data-customer=(customer.id) {
+                            a href={ "/chat/" (customer.id) } {
+                                span.name { (customer_label(customer)) }
+                                @if customer.unread > 0 {
+                                    span.badge title=(staff.t("chat.unread")) data-unread=(customer.unread) { (customer.unread) }
+                                }
+                                span.muted.when { (when(customer.last_activity_at)) }
+                            }
+                        }
+                    }
+                }
+                @if let Some(next) = conversations.next {
+                    p { a.more href={ "/chat?after=" (next) } { (staff.t("chat.older")) " →" } }
+                }
+            }
+        }
+    }
 }
 
 /// Everything a conversation page shows, read on one snapshot.
@@ -137,51 +145,55 @@ async fn load_conversation(
 ) -> Result<ConversationData, AppError> {
     let actor = staff.actor.clone();
     let data = state
-        .blocking(move |crm| {
-            crm.read(|view| {
-                let messages = crm_lib::chat::messages_of_customer_in(
-                    view,
-                    &actor,
-                    customer,
-                    Page {
-                        after,
-                        limit: MESSAGES_PER_PAGE,
-                    },
-                )?;
-                let customer = crm_lib::customers::customer_in(view, &actor, customer)?;
-                let names = crm_lib::team::staff_names_in(view, &actor)?
-                    .into_iter()
-                    .map(|name| (name.id, name.display_name))
-                    .collect();
-                // The customer's orders to pick from, when the user may list orders.
-                let filter = OrderFilter {
-                    customer: Some(customer.id),
-                    ..OrderFilter::default()
-                };
-                let orders =
-                    match crm_lib::orders::list_orders_in(view, &actor, &filter, Page::first(50)) {
-                        Ok(page) => page
-                            .items
-                            .into_iter()
-                            .map(|order| (order.id, order.title))
-                            .collect(),
-                        Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
-                            Vec::new()
-                        }
-                        Err(error) => return Err(error),
-                    };
-                let current = crm_lib::chat::current_order_in(view, &actor, customer.id)?;
-                Ok(ConversationData {
-                    customer,
-                    messages,
-                    names,
-                    orders,
-                    current,
-                })
-            })
-        })
+        .blocking(move |crm| crm.read(|view| read_conversation(view, &actor, customer, after)))
         .await?;
     Ok(data)
+}
+
+/// Reads a conversation page on one snapshot: a page of messages, the customer, staff names,
+/// the customer's orders (none when `actor` may not list orders) and their current order.
+fn read_conversation(
+    view: &impl crm_lib::View,
+    actor: &Actor,
+    customer: CustomerId,
+    after: Option<u64>,
+) -> crm_lib::Result<ConversationData> {
+    let messages = crm_lib::chat::messages_of_customer_in(
+        view,
+        actor,
+        customer,
+        Page {
+            after,
+            limit: MESSAGES_PER_PAGE,
+        },
+    )?;
+    let customer = crm_lib::customers::customer_in(view, actor, customer)?;
+    let names = crm_lib::team::staff_names_in(view, actor)?
+        .into_iter()
+        .map(|name| (name.id, name.display_name))
+        .collect();
+    // The customer's orders to pick from, when the user may list orders.
+    let filter = OrderFilter {
+        customer: Some(customer.id),
+        ..OrderFilter::default()
+    };
+    let orders = match crm_lib::orders::list_orders_in(view, actor, &filter, Page::first(50)) {
+        Ok(page) => page
+            .items
+            .into_iter()
+            .map(|order| (order.id, order.title))
+            .collect(),
+        Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => Vec::new(),
+        Err(error) => return Err(error),
+    };
+    let current = crm_lib::chat::current_order_in(view, actor, customer.id)?;
+    Ok(ConversationData {
+        customer,
+        messages,
+        names,
+        orders,
+        current,
+    })
 }
 
 fn author_name(
@@ -342,33 +354,47 @@ fn conversation_page(
     text: &str,
 ) -> Markup {
     let customer = &data.customer;
-    let name = customer.full_name();
-    let back = format!("/chat/{}", customer.id);
     page(
         staff,
         &customer_label(customer),
         Nav::Chat,
         html! {
-            p { a href="/chat" { "← " (staff.t("chat.conversations")) } }
-            @if customer.unreachable {
-                p.error role="alert" { (staff.t("chat.unreachable")) }
-            }
-            @if customer.unread > 0 {
-                form.mark-read method="post" action={ "/chat/" (customer.id) "/read" } {
-                    (csrf_field(staff))
-                    button type="submit" { (staff.t("chat.mark_read")) }
-                }
-            }
-            section #chat-messages .chat-messages data-chat-customer=(customer.id) {
-                @if let Some(next) = data.messages.next {
-                    p { a.more href={ "/chat/" (customer.id) "?after=" (next) } { "← " (staff.t("chat.older")) } }
-                }
-                (render_messages(staff, &data.messages.items, &name, &data.names, true))
-            }
-            (send_form(staff, customer.id, About::Choose { orders: &data.orders, current: data.current }, &back, error, text))
+            (conversation_body(staff, data, error, text))
             (scripts())
         },
     )
+}
+
+/// A conversation's content: the unreachable warning, the mark-read button, the messages
+/// oldest first and the send form with the customer's current order preselected.
+fn conversation_body(
+    staff: &Staff,
+    data: &ConversationData,
+    error: &FormError,
+    text: &str,
+) -> Markup {
+    let customer = &data.customer;
+    let name = customer.full_name();
+    let back = format!("/chat/{}", customer.id);
+    html! {
+        p { a href="/chat" { "← " (staff.t("chat.conversations")) } }
+        @if customer.unreachable {
+            p.error role="alert" { (staff.t("chat.unreachable")) }
+        }
+        @if customer.unread > 0 {
+            form.mark-read method="post" action={ "/chat/" (customer.id) "/read" } {
+                (csrf_field(staff))
+                button type="submit" { (staff.t("chat.mark_read")) }
+            }
+        }
+        section #chat-messages .chat-messages data-chat-customer=(customer.id) {
+            @if let Some(next) = data.messages.next {
+                p { a.more href={ "/chat/" (customer.id) "?after=" (next) } { "← " (staff.t("chat.older")) } }
+            }
+            (render_messages(staff, &data.messages.items, &name, &data.names, true))
+        }
+        (send_form(staff, customer.id, About::Choose { orders: &data.orders, current: data.current }, &back, error, text))
+    }
 }
 
 /// `GET /chat/{customer}`: the conversation. Reading it writes nothing: the page marks it
@@ -703,7 +729,11 @@ pub fn order_panel(staff: &Staff, chat: &OrderChat) -> Markup {
 
 #[cfg(test)]
 mod tests {
+    use crm_lib::model::{BuiltinRole, Language};
+    use insta::assert_snapshot;
+
     use super::*;
+    use crate::web::testing::{Fixture, pretty};
 
     #[test]
     fn the_return_path_is_a_local_order_or_chat_page_only() {
@@ -720,5 +750,36 @@ mod tests {
         ] {
             assert_eq!(safe_back(bad, customer), "/chat/7", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_inbox_lists_conversations_with_unread_counts() {
+        let fixture = Fixture::new("studio");
+        fixture.sample();
+        let conversations = fixture
+            .crm
+            .conversations(&fixture.system(), Page::first(CONVERSATIONS_PER_PAGE))
+            .unwrap();
+        let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
+        assert_snapshot!(pretty(&inbox_body(&staff, &conversations)));
+    }
+
+    #[test]
+    fn a_conversation_shows_messages_oldest_first_and_preselects_the_current_order() {
+        let fixture = Fixture::new("studio");
+        let sample = fixture.sample();
+        let data = fixture
+            .crm
+            .read(|view| read_conversation(view, &fixture.system(), sample.maria.id, None))
+            .unwrap();
+        assert_eq!(data.current, Some(sample.orders[1]));
+        let staff = fixture.staff(BuiltinRole::Manager, Language::RU);
+        let error = FormError::from_error(&crm_lib::Error::invalid("text", "is too long"));
+        assert_snapshot!(pretty(&conversation_body(
+            &staff,
+            &data,
+            &error,
+            "Draft <reply>"
+        )));
     }
 }

@@ -1,5 +1,5 @@
-//! Texts of the staff web: translations (keys in `assets/locales/web.yml`, EN and RU, through
-//! the appliance's one rust-i18n wrapper, [`crate::i18n`]), stage names and timestamps.
+//! Texts of the staff web: translations (the locale files, `assets/locales/<code>.yml`,
+//! through [`crate::i18n`]), stage names and timestamps.
 
 use crm_lib::model::Language;
 

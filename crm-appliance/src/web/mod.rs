@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod sse;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 
 use axum::Router;
@@ -116,7 +118,7 @@ impl WebState {
 
     /// The language of pages shown before login when nothing else tells.
     pub fn fallback_language(&self) -> Language {
-        Language::EN
+        Language::default()
     }
 }
 

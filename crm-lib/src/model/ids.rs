@@ -454,9 +454,9 @@ pub struct LanguageInfo {
 }
 
 /// The languages the product speaks, in picker order; the first is the default. Adding a
-/// language is one entry here and one locale file per area under `assets/locales/` (SPEC
-/// section 3.1: "adding a third language is a locale file, not a migration"); records store
-/// the code, so no stored data changes.
+/// language is one entry here and its locale file, `assets/locales/<code>.yml` (see
+/// [`crate::i18n`]; SPEC section 3.1: "adding a third language is a locale file, not a
+/// migration"); records store the code, so no stored data changes.
 pub const LANGUAGES: &[LanguageInfo] = &[
     LanguageInfo {
         code: "en",
@@ -472,7 +472,26 @@ pub const LANGUAGES: &[LanguageInfo] = &[
         group: '\u{a0}',
         decimal: ',',
     },
+    // crm-lib's unit tests speak one language more, added as any language is: this entry and
+    // a locale file (`crm-lib/src/i18n/test-locales/eo.yml`, kept out of `assets/` so that it
+    // never ships), which translates a few keys on purpose. `crate::i18n`'s tests show it in
+    // the pickers' list, in the catalogue with English for the rest, in the templates' names
+    // and in stored names.
+    #[cfg(test)]
+    LanguageInfo {
+        code: "eo",
+        name: "Esperanto",
+        relatives: &[],
+        group: '\u{a0}',
+        decimal: ',',
+    },
 ];
+
+// The named languages are positions in the table; a reordered table must not rename them.
+const _: () = assert!(matches!(LANGUAGES[0].code.as_bytes(), b"en"));
+const _: () = assert!(matches!(LANGUAGES[1].code.as_bytes(), b"ru"));
+#[cfg(test)]
+const _: () = assert!(matches!(LANGUAGES[2].code.as_bytes(), b"eo"));
 
 /// A language of [`LANGUAGES`]. Stored and serialised as its code (`"ru"`), so adding a
 /// language never changes the meaning of stored records.
@@ -482,8 +501,11 @@ pub struct Language(u8);
 impl Language {
     /// English, the default.
     pub const EN: Language = Language(0);
-    /// Russian.
+    /// Russian (schema 1 stored it as a variant of its own, which its migration maps here).
     pub const RU: Language = Language(1);
+    /// Esperanto, the language that crm-lib's unit tests add (see [`LANGUAGES`]).
+    #[cfg(test)]
+    pub(crate) const EO: Language = Language(2);
 
     /// Every language, in picker order.
     pub fn all() -> impl Iterator<Item = Language> {
@@ -501,13 +523,16 @@ impl Language {
     }
 
     /// Maps a Telegram `language_code` (an IETF tag such as `pt-br`) to the closest language:
-    /// the one whose code or a relative's starts the tag, else the default (English).
+    /// the one whose code starts the tag, else one naming it a relative, else the default
+    /// (English). A language's own code wins over a relative, so adding Ukrainian needs no
+    /// change to Russian's relatives.
     pub fn from_code(code: &str) -> Self {
         let code = code.trim().to_ascii_lowercase();
         let primary = code.split(['-', '_']).next().unwrap_or_default();
         Language::all()
-            .find(|language| {
-                language.code() == primary || language.info().relatives.contains(&primary)
+            .find(|language| language.code() == primary)
+            .or_else(|| {
+                Language::all().find(|language| language.info().relatives.contains(&primary))
             })
             .unwrap_or_default()
     }
@@ -659,6 +684,24 @@ mod tests {
             Money(150_000).format_with(Language::EN, "USD"),
             "1,500.00\u{a0}USD"
         );
+    }
+
+    #[test]
+    fn telegram_language_codes_map_to_a_language_its_relatives_or_english() {
+        assert_eq!(Language::from_code("ru"), Language::RU);
+        assert_eq!(Language::from_code("RU-ru"), Language::RU);
+        assert_eq!(Language::from_code("uk"), Language::RU, "a relative");
+        assert_eq!(Language::from_code("en-GB"), Language::EN);
+        assert_eq!(Language::from_code("pt-br"), Language::EN, "not spoken");
+        assert_eq!(Language::from_code(""), Language::EN);
+        for language in Language::all() {
+            assert_eq!(Language::from_code(language.code()), language);
+            assert_eq!(Language::of_code(language.code()), Some(language));
+            assert_eq!(
+                Language::parse("language", &language.code().to_uppercase()).ok(),
+                Some(language)
+            );
+        }
     }
 
     #[test]

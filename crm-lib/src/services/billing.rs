@@ -135,24 +135,27 @@ fn insert_method(
 }
 
 /// The name and template of the payment method every new organization starts with, in the
-/// organization's language: a bank transfer naming the amount, the currency and the order as
-/// the payment reference. Without one, nobody could send payment details until an
+/// organization's language (the locale files' `billing.default_method.*`, see
+/// [`crate::i18n`]): a bank transfer naming the amount, the currency and the order as the
+/// payment reference. Without one, nobody could send payment details until an
 /// administrator had created a method; administrators add methods with their own account
-/// details and may switch this one off.
-pub fn default_payment_method(language: Language) -> (&'static str, &'static str) {
-    if language == Language::RU {
-        (
-            "Банковский перевод",
-            "Пожалуйста, переведите {amount} {currency} за заказ №{order}, указав в \
-             назначении платежа «Заказ {order}». Реквизиты счёта мы пришлём в этот чат.",
-        )
-    } else {
-        (
-            "Bank transfer",
-            "Please transfer {amount} {currency} for order #{order}, with \"Order {order}\" \
-             as the payment reference. We will send the bank account details in this chat.",
-        )
+/// details and may switch this one off. A language whose locale file lacks either text reads
+/// the default language's.
+pub fn default_payment_method(language: Language) -> DefaultPaymentMethod {
+    DefaultPaymentMethod {
+        name: crate::i18n::tr(language, "billing.default_method.name"),
+        template: crate::i18n::tr(language, "billing.default_method.template"),
     }
+}
+
+/// The payment method a new organization starts with, in one language (see
+/// [`default_payment_method`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultPaymentMethod {
+    /// The method's name (`Bank transfer`).
+    pub name: String,
+    /// Its details template, naming `{amount}`, `{currency}` and `{order}`.
+    pub template: String,
 }
 
 /// Creates [`default_payment_method`] for the new organization `org` (as the system, in the
@@ -162,8 +165,8 @@ pub(crate) fn create_default_payment_method(
     org: OrgId,
     language: Language,
 ) -> Result<PaymentMethod> {
-    let (name, template) = default_payment_method(language);
-    insert_method(tx, &Actor::system(org), name.into(), template.into())
+    let DefaultPaymentMethod { name, template } = default_payment_method(language);
+    insert_method(tx, &Actor::system(org), name, template)
 }
 
 impl Tx<'_> {
@@ -676,9 +679,14 @@ mod tests {
     }
 
     #[test]
-    fn the_default_payment_method_names_amount_currency_and_order_in_both_languages() {
-        for language in [Language::EN, Language::RU] {
-            let (name, template) = default_payment_method(language);
+    fn the_default_payment_method_names_amount_currency_and_order_in_every_language() {
+        assert_eq!(default_payment_method(Language::EN).name, "Bank transfer");
+        assert_eq!(
+            default_payment_method(Language::RU).name,
+            "Банковский перевод"
+        );
+        for language in Language::all() {
+            let DefaultPaymentMethod { name, template } = default_payment_method(language);
             assert!(!name.is_empty());
             for placeholder in ["{amount}", "{currency}", "{order}"] {
                 assert!(template.contains(placeholder), "{template}");

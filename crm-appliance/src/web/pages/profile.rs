@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::web::auth::{ClientIp, Staff};
 use crate::web::csrf;
 use crate::web::error::AppError;
-use crate::web::i18n::{tr, when};
+use crate::web::i18n::when;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 /// `/profile...`.
@@ -107,9 +107,9 @@ async fn render(
                     }
                     label { (staff.t("profile.language"))
                         select name="language" {
-                            @for option in [Language::EN, Language::RU] {
+                            @for option in Language::all() {
                                 option value=(option.code()) selected[option == language] {
-                                    (tr(option, "language.name"))
+                                    (option.native_name())
                                 }
                             }
                         }

@@ -1,0 +1,223 @@
+//! Administration pages: users (create with a one-time password, roles, skills, disable,
+//! password reset shown once), roles (permissions, custom roles), markers with colours (edit
+//! per language, delete), payment methods, organization settings (with the write-only bot
+//! token).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use crm_lib::{
+    ErrorKind,
+    model::{
+        Language, MarkerId, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId,
+        UserId, UserStatus,
+    },
+    org::{SettingsUpdate, StageUpdate},
+    team::{MarkerRefs, NewUser},
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::web::auth::Staff;
+use crate::web::csrf;
+use crate::web::error::AppError;
+use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+
+mod markers;
+mod payment_methods;
+mod roles;
+mod settings;
+mod users;
+
+/// The administration routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(users::users).post(users::create_user))
+        .route("/users/{id}/disable", post(users::disable_user))
+        .route("/users/{id}/enable", post(users::enable_user))
+        .route("/users/{id}/roles", post(users::user_roles))
+        .route("/users/{id}/markers", post(users::user_markers))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/roles", get(roles::roles).post(roles::create_role))
+        .route("/roles/{id}/permissions", post(roles::role_permissions))
+        .route(
+            "/markers",
+            get(markers::markers).post(markers::create_marker),
+        )
+        .route("/markers/{id}", post(markers::update_marker))
+        .route("/markers/{id}/delete", post(markers::delete_marker))
+        .route(
+            "/payment-methods",
+            get(payment_methods::payment_methods).post(payment_methods::create_method),
+        )
+        .route(
+            "/payment-methods/{id}/active",
+            post(payment_methods::method_active),
+        )
+        .route(
+            "/settings",
+            get(settings::settings).post(settings::save_settings),
+        )
+        .route("/settings/stages/{id}", post(settings::save_stage))
+}
+
+/// `?done=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+pub(super) fn done_note(staff: &Staff, done: &Done) -> Option<String> {
+    done.done
+        .as_deref()
+        .filter(|key| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .map(|key| staff.t(&format!("admin.done.{key}")))
+}
+
+pub(super) fn user_id(text: &str) -> Result<UserId, AppError> {
+    text.parse()
+        .map(UserId::new)
+        .map_err(|_| AppError::not_found(format!("user {text:?} not found")))
+}
+
+/// A form answer: re-render with the error (422, or 409 for a conflict) or fail.
+pub(super) fn form_failure(error: crm_lib::Error) -> Result<(StatusCode, FormError), AppError> {
+    if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Conflict) {
+        Ok((
+            crate::web::error::status_of(error.kind()),
+            FormError::from_error(&error),
+        ))
+    } else {
+        Err(error.into())
+    }
+}
+
+/// The form of a name per language and a colour: a stage on the settings page, a marker on
+/// the markers page.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct StageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    color: String,
+    /// `name_<language code>` for every language.
+    #[serde(flatten)]
+    names: std::collections::HashMap<String, String>,
+}
+
+impl StageForm {
+    /// The `name_<code>` fields as one name; a language left empty is left out.
+    fn localized_name(&self) -> crm_lib::model::Localized {
+        let mut name = crm_lib::model::Localized::default();
+        for language in Language::all() {
+            if let Some(text) = self.names.get(&format!("name_{}", language.code())) {
+                name.set(language, text.trim());
+            }
+        }
+        name
+    }
+}
+
+/// The administration pages' markup, as snapshots (`cargo insta review` after a deliberate
+/// change): each rendered from a real store for a user of a built-in role.
+#[cfg(test)]
+mod tests {
+    use crm_lib::{Password, model::BuiltinRole};
+    use insta::assert_snapshot;
+
+    use super::*;
+    use crate::web::testing::{Fixture, pretty};
+
+    #[test]
+    fn the_users_page_lists_users_with_roles_skills_and_a_password_shown_once() {
+        let fixture = Fixture::new("studio");
+        let system = fixture.system();
+        let markers = fixture.crm.markers(&system).unwrap();
+        for (username, role) in [("anna", "manager"), ("ivan", "worker")] {
+            fixture
+                .crm
+                .create_user_with_markers(
+                    &system,
+                    crm_lib::team::NewUser {
+                        username: username.into(),
+                        display_name: username.to_uppercase(),
+                        password: Password::parse("a long fixture password").unwrap(),
+                        roles: vec![role.into()],
+                        must_change_password: false,
+                    },
+                    MarkerRefs::Ids(markers.iter().take(2).map(|marker| marker.id).collect()),
+                )
+                .unwrap();
+        }
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::EN);
+        let users = fixture.crm.users(&system).unwrap();
+        let roles = fixture.crm.roles(&system).unwrap();
+        let shown = users::OneTimePassword {
+            username: "ivan",
+            password: "shown-once-password",
+            reset: true,
+        };
+        let markup = users::users_body(
+            &staff,
+            &users,
+            &roles,
+            &markers,
+            &users::UserForm::default(),
+            &FormError::none(),
+            None,
+            Some(shown),
+        );
+        assert_snapshot!(pretty(&markup));
+    }
+
+    #[test]
+    fn the_roles_page_shows_each_roles_permissions_and_a_refused_name_in_russian() {
+        let fixture = Fixture::new("studio");
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::RU);
+        let roles = fixture.crm.roles(&fixture.system()).unwrap();
+        let error = FormError::from_error(&crm_lib::Error::invalid("name", "is taken"));
+        let markup = roles::roles_body(
+            &staff,
+            &roles,
+            "manager",
+            PermissionSet::EMPTY,
+            &error,
+            None,
+        );
+        assert_snapshot!(pretty(&markup));
+    }
+
+    #[test]
+    fn the_markers_page_offers_editing_to_who_manages_markers() {
+        let fixture = Fixture::new("studio");
+        let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
+        let markers = fixture.crm.markers(&fixture.system()).unwrap();
+        let markup = markers::markers_body(
+            &staff,
+            &markers[..3],
+            &markers::MarkerForm::default(),
+            &FormError::none(),
+            Some("Marker saved."),
+        );
+        assert_snapshot!(pretty(&markup));
+    }
+
+    #[test]
+    fn the_payment_methods_page_lists_methods_with_their_templates() {
+        let fixture = Fixture::new("studio");
+        let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
+        let methods = fixture.crm.payment_methods(&fixture.system()).unwrap();
+        let markup = payment_methods::methods_body(
+            &staff,
+            &methods,
+            &payment_methods::MethodForm::default(),
+            &FormError::none(),
+            None,
+        );
+        assert_snapshot!(pretty(&markup));
+    }
+}
