@@ -164,7 +164,14 @@ mod tests {
             message(13, "1500"),
             press(14, "w:10:l:s"),
             press(15, "w:10:a:d"),
-            press(16, "w:10:c:y"),
+            // The studio's markers: Python (1) and React (5) chosen, Python unchosen again.
+            press(16, "w:10:m:t1"),
+            press(17, "w:10:m:t5"),
+            press(18, "w:10:m:t1"),
+            press(19, "w:10:m:d"),
+            // Its one payment method, the bank transfer.
+            press(20, "w:10:p:m1"),
+            press(21, "w:10:c:y"),
         ];
         for update in &updates {
             let handled = handle_update(&crm, org, update, Some("crm_bot"), None).unwrap();
@@ -200,6 +207,11 @@ mod tests {
             "the confirmed form created the order"
         );
         assert_eq!(orders.items[0].title, "Сайт для пекарни");
+        assert_eq!(orders.items[0].markers, [crm_lib::model::MarkerId::new(5)]);
+        assert_eq!(
+            orders.items[0].preferred_payment_method,
+            Some(crm_lib::model::PaymentMethodId::new(1))
+        );
         crm.close();
     }
 

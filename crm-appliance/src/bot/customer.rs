@@ -9,8 +9,10 @@
 use crm_lib::{
     ErrorKind, Page, Tx, View,
     chat::{InboundMessage, OrderChoice},
-    model::{Actor, ChatId, Customer, Date, Keyboard, Language, OrderId},
-    orders::{NewOrder, OrderField, OrderFilter, typed_date, typed_money},
+    model::{
+        Actor, ChatId, Customer, Date, Keyboard, Language, MarkerId, OrderId, PaymentMethodId,
+    },
+    orders::{NewOrder, NewOrderChoices, OrderField, OrderFilter, typed_date, typed_money},
 };
 use teloxide::types::{Message, User};
 
@@ -226,10 +228,14 @@ pub(crate) fn on_press(
             let state = dialogue::load(tx, ctx.org, me.chat)?;
             match state {
                 Dialogue::Wizard(wizard) if wizard.id == id && wizard.step == step => {
-                    if let Some(message_id) = press.message_id {
-                        out.drop_keyboard(me.chat, message_id);
+                    if let WizardAction::Toggle(marker) = action {
+                        toggle_marker(tx, ctx, &me, wizard, marker, press, out)?;
+                    } else {
+                        if let Some(message_id) = press.message_id {
+                            out.drop_keyboard(me.chat, message_id);
+                        }
+                        wizard_press(tx, ctx, &me, wizard, action, press, out)?;
                     }
-                    wizard_press(tx, ctx, &me, wizard, action, out)?;
                 }
                 _ => {
                     stale(&me, out);
@@ -340,11 +346,100 @@ fn stage_name(tx: &Tx<'_>, me: &Me, stage: crm_lib::model::StageId) -> Option<St
 
 // ----- the new-order form -----
 
+/// The markers and payment methods the form offers this customer (crm-lib's
+/// [`crm_lib::orders::new_order_choices_in`]), read once by each update of the form.
+fn form_choices(tx: &Tx<'_>, me: &Me) -> crm_lib::Result<NewOrderChoices> {
+    crm_lib::orders::new_order_choices_in(tx, &me.actor)
+}
+
+/// Whether the form asks `step` in this organization: the markers and payment steps only when
+/// there is something to choose.
+fn asked(step: Step, choices: &NewOrderChoices) -> bool {
+    match step {
+        Step::Markers => !choices.markers.is_empty(),
+        Step::PaymentMethod => !choices.payment_methods.is_empty(),
+        _ => true,
+    }
+}
+
+/// `step`'s number among the steps asked (1-based), and how many there are.
+fn step_number(step: Step, choices: &NewOrderChoices) -> (usize, usize) {
+    let steps: Vec<Step> = Step::ALL
+        .into_iter()
+        .filter(|step| asked(*step, choices))
+        .collect();
+    let number = steps
+        .iter()
+        .position(|asked| *asked == step)
+        .map_or(steps.len(), |index| index + 1);
+    (number, steps.len())
+}
+
+/// The first step asked at or after `step`.
+fn settle(step: Step, choices: &NewOrderChoices) -> Step {
+    Step::ALL
+        .into_iter()
+        .skip_while(|other| *other != step)
+        .find(|other| asked(*other, choices))
+        .unwrap_or(Step::Confirm)
+}
+
+/// The step asked after `step`.
+fn next_step(step: Step, choices: &NewOrderChoices) -> Step {
+    Step::ALL
+        .into_iter()
+        .skip_while(|other| *other != step)
+        .skip(1)
+        .find(|other| asked(*other, choices))
+        .unwrap_or(Step::Confirm)
+}
+
+/// The organization's markers as (id, name in the customer's language).
+fn marker_names(choices: &NewOrderChoices, language: Language) -> Vec<(u64, String)> {
+    choices
+        .markers
+        .iter()
+        .map(|marker| (marker.id.get(), marker.name.get(language).to_string()))
+        .collect()
+}
+
+/// The active payment methods as (id, name).
+fn method_names(choices: &NewOrderChoices) -> Vec<(u64, String)> {
+    choices
+        .payment_methods
+        .iter()
+        .map(|method| (method.id.get(), method.name.clone()))
+        .collect()
+}
+
+/// The buttons of the form's current step.
+fn step_keyboard(
+    language: Language,
+    wizard: &Wizard,
+    choices: &NewOrderChoices,
+) -> Option<Keyboard> {
+    match wizard.step {
+        Step::Markers => Some(keyboards::wizard_markers(
+            language,
+            wizard.id,
+            &marker_names(choices, language),
+            &wizard.markers,
+        )),
+        Step::PaymentMethod => Some(keyboards::wizard_methods(
+            language,
+            wizard.id,
+            &method_names(choices),
+        )),
+        step => keyboards::wizard_step(language, wizard.id, step),
+    }
+}
+
 fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
     match crm_lib::orders::check_new_order_allowed_in(&*tx, &me.actor) {
         Ok(()) => {
+            let choices = form_choices(tx, me)?;
             let wizard = Wizard::new(ctx.update_id);
-            prompt(tx, me, &wizard, None, out)?;
+            prompt(tx, me, &wizard, &choices, None, out)?;
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
         }
         Err(error) => match error.kind() {
@@ -384,36 +479,85 @@ fn generic(me: &Me, error: &crm_lib::Error, out: &mut Replies) {
     );
 }
 
+/// The summary's lines for the choice steps this organization asks: the chosen markers by
+/// name and the preferred payment method.
+fn chosen_lines(wizard: &Wizard, choices: &NewOrderChoices, language: Language) -> String {
+    let mut lines = String::new();
+    if asked(Step::Markers, choices) {
+        let names: Vec<&str> = wizard
+            .markers
+            .iter()
+            .filter_map(|chosen| {
+                choices
+                    .markers
+                    .iter()
+                    .find(|marker| marker.id.get() == *chosen)
+                    .map(|marker| marker.name.get(language))
+            })
+            .collect();
+        let markers = if names.is_empty() {
+            tr(language, "bot.wizard.none_chosen")
+        } else {
+            names.join(", ")
+        };
+        lines.push('\n');
+        lines.push_str(&tr_with(
+            language,
+            "bot.wizard.summary_markers",
+            &[("markers", &markers)],
+        ));
+    }
+    if asked(Step::PaymentMethod, choices) {
+        let method = wizard
+            .payment_method
+            .and_then(|chosen| {
+                choices
+                    .payment_methods
+                    .iter()
+                    .find(|method| method.id.get() == chosen)
+            })
+            .map_or_else(
+                || tr(language, "bot.wizard.not_set"),
+                |method| method.name.clone(),
+            );
+        lines.push('\n');
+        lines.push_str(&tr_with(
+            language,
+            "bot.wizard.summary_payment",
+            &[("method", &method)],
+        ));
+    }
+    lines
+}
+
 /// Sends the prompt of the form's current step, after `lead` (an error explanation).
 fn prompt(
     tx: &Tx<'_>,
     me: &Me,
     wizard: &Wizard,
+    choices: &NewOrderChoices,
     lead: Option<String>,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let language = me.language;
+    let (number, total) = step_number(wizard.step, choices);
+    let at = |key: &str, values: &[(&str, &dyn std::fmt::Display)]| {
+        let mut all: Vec<(&str, &dyn std::fmt::Display)> =
+            vec![("step", &number), ("total", &total)];
+        all.extend_from_slice(values);
+        tr_with(language, key, &all)
+    };
     let text = match wizard.step {
-        Step::Title => tr(language, "bot.wizard.title"),
-        Step::Description => tr(language, "bot.wizard.description"),
+        Step::Title => at("bot.wizard.title", &[]),
+        Step::Description => at("bot.wizard.description", &[]),
         Step::Budget => {
             let org = crm_lib::org::organization_in(tx, &me.actor)?;
-            tr_with(
-                language,
-                "bot.wizard.budget",
-                &[("currency", &org.settings.currency)],
-            )
+            at("bot.wizard.budget", &[("currency", &org.settings.currency)])
         }
-        Step::Deadline => tr_with(
-            language,
-            "bot.wizard.deadline",
-            &[("example", &example_date(tx))],
-        ),
-        Step::Attachments => tr_with(
-            language,
-            "bot.wizard.attachments",
-            &[("max", &FORM_FILES_MAX)],
-        ),
+        Step::Deadline => at("bot.wizard.deadline", &[("example", &example_date(tx))]),
+        Step::Attachments => at("bot.wizard.attachments", &[("max", &FORM_FILES_MAX)]),
+        Step::Markers => at("bot.wizard.markers", &[]),
+        Step::PaymentMethod => at("bot.wizard.payment_method", &[]),
         Step::Confirm => {
             let org = crm_lib::org::organization_in(tx, &me.actor)?;
             let not_set = tr(language, "bot.wizard.not_set");
@@ -423,8 +567,7 @@ fn prompt(
                 .and_then(|budget| crm_lib::model::Money::parse("budget", budget).ok())
                 .map(|budget| money(budget, &org.settings.currency, language))
                 .unwrap_or_else(|| not_set.clone());
-            tr_with(
-                language,
+            at(
                 "bot.wizard.summary",
                 &[
                     ("title", &wizard.title),
@@ -432,6 +575,7 @@ fn prompt(
                     ("budget", &budget),
                     ("deadline", &wizard.deadline.clone().unwrap_or(not_set)),
                     ("files", &wizard.attachments.len()),
+                    ("choices", &chosen_lines(wizard, choices, language)),
                 ],
             )
         }
@@ -440,11 +584,7 @@ fn prompt(
         Some(lead) => format!("{lead}\n\n{text}"),
         None => text,
     };
-    out.send(
-        me.chat,
-        &text,
-        keyboards::wizard_step(language, wizard.id, wizard.step),
-    );
+    out.send(me.chat, &text, step_keyboard(language, wizard, choices));
     Ok(())
 }
 
@@ -454,17 +594,7 @@ fn field_of(step: Step) -> Option<OrderField> {
         Step::Description => Some(OrderField::Description),
         Step::Budget => Some(OrderField::Budget),
         Step::Deadline => Some(OrderField::Deadline),
-        Step::Attachments | Step::Confirm => None,
-    }
-}
-
-fn next_step(step: Step) -> Step {
-    match step {
-        Step::Title => Step::Description,
-        Step::Description => Step::Budget,
-        Step::Budget => Step::Deadline,
-        Step::Deadline => Step::Attachments,
-        Step::Attachments | Step::Confirm => Step::Confirm,
+        Step::Attachments | Step::Markers | Step::PaymentMethod | Step::Confirm => None,
     }
 }
 
@@ -479,6 +609,8 @@ fn field_error(tx: &Tx<'_>, language: Language, step: Step) -> String {
             "bot.error.deadline",
             &[("example", &example_date(tx))],
         ),
+        Step::Markers => tr(language, "bot.error.markers"),
+        Step::PaymentMethod => tr(language, "bot.error.payment_method"),
         Step::Attachments | Step::Confirm => tr(language, "bot.error.attachments"),
     }
 }
@@ -492,6 +624,7 @@ fn wizard_input(
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let language = me.language;
+    let choices = form_choices(tx, me)?;
     match wizard.step {
         Step::Title | Step::Description | Step::Budget | Step::Deadline => {
             let Some(text) = message.text() else {
@@ -499,14 +632,15 @@ fn wizard_input(
                     tx,
                     me,
                     &wizard,
+                    &choices,
                     Some(tr(language, "bot.wizard.need_text")),
                     out,
                 );
             };
             let text = text.trim();
             let optional = matches!(wizard.step, Step::Budget | Step::Deadline);
-            if optional && SKIP_WORDS.contains(&text.to_lowercase().as_str()) {
-                return advance(tx, ctx, me, wizard, out);
+            if optional && is_skip(text) {
+                return advance(tx, ctx, me, wizard, &choices, out);
             }
             let Some(field) = field_of(wizard.step) else {
                 return Ok(());
@@ -519,11 +653,11 @@ fn wizard_input(
                         Step::Budget => wizard.budget = Some(text.to_string()),
                         _ => wizard.deadline = Some(text.to_string()),
                     }
-                    advance(tx, ctx, me, wizard, out)
+                    advance(tx, ctx, me, wizard, &choices, out)
                 }
                 Err(error) if error.kind() == ErrorKind::InvalidInput => {
                     let lead = field_error(tx, language, wizard.step);
-                    prompt(tx, me, &wizard, Some(lead), out)
+                    prompt(tx, me, &wizard, &choices, Some(lead), out)
                 }
                 Err(error) => Err(error),
             }
@@ -578,6 +712,19 @@ fn wizard_input(
                 Ok(())
             }
         }
+        Step::Markers | Step::PaymentMethod => {
+            // Skip typed, or a step the organization no longer asks (its last marker deleted,
+            // its last method switched off while the form waited): on to the next step.
+            if message.text().is_some_and(is_skip) || !asked(wizard.step, &choices) {
+                return skip_choice(tx, ctx, me, wizard, &choices, out);
+            }
+            let lead = if wizard.step == Step::Markers {
+                "bot.wizard.markers_use_buttons"
+            } else {
+                "bot.wizard.payment_use_buttons"
+            };
+            prompt(tx, me, &wizard, &choices, Some(tr(language, lead)), out)
+        }
         Step::Confirm => {
             out.send(
                 me.chat,
@@ -589,47 +736,154 @@ fn wizard_input(
     }
 }
 
+/// Whether typed text means Skip.
+fn is_skip(text: &str) -> bool {
+    SKIP_WORDS.contains(&text.trim().to_lowercase().as_str())
+}
+
+/// Moves the form to the step after its current one that this organization asks, and asks it.
 fn advance(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
     me: &Me,
     mut wizard: Wizard,
+    choices: &NewOrderChoices,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
-    wizard.step = next_step(wizard.step);
-    prompt(tx, me, &wizard, None, out)?;
+    wizard.step = next_step(wizard.step, choices);
+    prompt(tx, me, &wizard, choices, None, out)?;
     dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
 }
 
+/// Skip at the markers or payment step: nothing chosen there.
+fn skip_choice(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    mut wizard: Wizard,
+    choices: &NewOrderChoices,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    match wizard.step {
+        Step::Markers => wizard.markers.clear(),
+        Step::PaymentMethod => wizard.payment_method = None,
+        _ => {}
+    }
+    advance(tx, ctx, me, wizard, choices, out)
+}
+
+/// A marker pressed at the markers step: chosen or unchosen, and the keyboard redrawn in place
+/// (a new prompt when the pressed message is out of reach). A marker that is not one of the
+/// organization's gets a notice: one deleted since it was chosen is dropped from the choice,
+/// any other id changes nothing (not even the buttons: Telegram refuses an edit that changes
+/// nothing). When the organization has no markers left the step is passed.
+fn toggle_marker(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    mut wizard: Wizard,
+    marker: u64,
+    press: &Press<'_>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let choices = form_choices(tx, me)?;
+    let exists = choices.markers.iter().any(|known| known.id.get() == marker);
+    let chosen = wizard.markers.iter().position(|chosen| *chosen == marker);
+    if !exists {
+        out.answer(
+            me.chat,
+            press.query_id,
+            Some(tr(me.language, "bot.wizard.marker_gone")),
+            false,
+        );
+    }
+    match chosen {
+        Some(at) => {
+            wizard.markers.remove(at);
+        }
+        None if exists => wizard.markers.push(marker),
+        None if asked(Step::Markers, &choices) => return Ok(()),
+        None => {}
+    }
+    if !asked(Step::Markers, &choices) {
+        if let Some(message_id) = press.message_id {
+            out.drop_keyboard(me.chat, message_id);
+        }
+        return advance(tx, ctx, me, wizard, &choices, out);
+    }
+    match press.message_id {
+        Some(message_id) => out.set_buttons(
+            me.chat,
+            message_id,
+            keyboards::wizard_markers(
+                me.language,
+                wizard.id,
+                &marker_names(&choices, me.language),
+                &wizard.markers,
+            ),
+        ),
+        None => prompt(tx, me, &wizard, &choices, None, out)?,
+    }
+    dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
+}
+
+/// Any other button of the form's current step (its keyboard is already removed).
 fn wizard_press(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
     me: &Me,
     mut wizard: Wizard,
     action: WizardAction,
+    press: &Press<'_>,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
+    let choices = form_choices(tx, me)?;
     match (wizard.step, action) {
         (Step::Budget, WizardAction::Skip) => {
             wizard.budget = None;
-            advance(tx, ctx, me, wizard, out)
+            advance(tx, ctx, me, wizard, &choices, out)
         }
         (Step::Deadline, WizardAction::Skip) => {
             wizard.deadline = None;
-            advance(tx, ctx, me, wizard, out)
+            advance(tx, ctx, me, wizard, &choices, out)
         }
         (Step::Attachments, WizardAction::Skip) => {
             wizard.attachments.clear();
-            advance(tx, ctx, me, wizard, out)
+            advance(tx, ctx, me, wizard, &choices, out)
         }
-        (Step::Attachments, WizardAction::Done) => advance(tx, ctx, me, wizard, out),
+        (Step::Markers | Step::PaymentMethod, WizardAction::Skip) => {
+            skip_choice(tx, ctx, me, wizard, &choices, out)
+        }
+        (Step::Attachments | Step::Markers, WizardAction::Done) => {
+            advance(tx, ctx, me, wizard, &choices, out)
+        }
+        (Step::PaymentMethod, WizardAction::Pick(method)) => {
+            if choices
+                .payment_methods
+                .iter()
+                .any(|known| known.id.get() == method)
+            {
+                wizard.payment_method = Some(method);
+                return advance(tx, ctx, me, wizard, &choices, out);
+            }
+            // Switched off since the buttons were drawn: ask again with the methods of now.
+            out.answer(
+                me.chat,
+                press.query_id,
+                Some(tr(me.language, "bot.wizard.method_gone")),
+                false,
+            );
+            wizard.step = settle(Step::PaymentMethod, &choices);
+            prompt(tx, me, &wizard, &choices, None, out)?;
+            dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
+        }
         (Step::Confirm, WizardAction::Cancel) => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
             menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
             Ok(())
         }
-        (Step::Confirm, WizardAction::Confirm) => create(tx, ctx, me, wizard, out),
-        _ => prompt(tx, me, &wizard, None, out),
+        (Step::Confirm, WizardAction::Confirm) => create(tx, ctx, me, wizard, &choices, out),
+        _ => prompt(tx, me, &wizard, &choices, None, out),
     }
 }
 
@@ -638,6 +892,7 @@ fn create(
     ctx: &Ctx<'_>,
     me: &Me,
     mut wizard: Wizard,
+    choices: &NewOrderChoices,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     // The form checked each answer at its step; they are parsed again here, and a mistake
@@ -649,6 +904,8 @@ fn create(
             budget: typed_money("budget", wizard.budget.as_deref().unwrap_or(""))?,
             deadline: typed_date("deadline", wizard.deadline.as_deref().unwrap_or(""))?,
             attachments: wizard.media(),
+            markers: wizard.markers.iter().copied().map(MarkerId::new).collect(),
+            preferred_payment_method: wizard.payment_method.map(PaymentMethodId::new),
             ..NewOrder::default()
         })
     })();
@@ -670,18 +927,29 @@ fn create(
                 limit_reached(tx, me, out)
             }
             ErrorKind::InvalidInput | ErrorKind::NotFound => {
-                wizard.step = match error.field() {
+                let step = match error.field() {
                     Some("title") => Step::Title,
                     Some("description") => Step::Description,
                     Some("budget") => Step::Budget,
                     Some("deadline") => Step::Deadline,
+                    Some("markers") => {
+                        wizard.markers.clear();
+                        Step::Markers
+                    }
+                    Some("preferred_payment_method") => {
+                        wizard.payment_method = None;
+                        Step::PaymentMethod
+                    }
                     _ => {
                         wizard.attachments.clear();
                         Step::Attachments
                     }
                 };
-                let lead = field_error(tx, me.language, wizard.step);
-                prompt(tx, me, &wizard, Some(lead), out)?;
+                let lead = field_error(tx, me.language, step);
+                // A choice step the organization no longer asks (its last marker deleted, its
+                // last method switched off) passes to the next one.
+                wizard.step = settle(step, choices);
+                prompt(tx, me, &wizard, choices, Some(lead), out)?;
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
             }
             _ => {

@@ -38,7 +38,8 @@ pub(crate) enum Dialogue {
     },
 }
 
-/// A step of the new-order form.
+/// A step of the new-order form, in the order they are asked. `Markers` and `PaymentMethod`
+/// are asked only when the organization has markers or active payment methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Step {
@@ -47,7 +48,25 @@ pub(crate) enum Step {
     Budget,
     Deadline,
     Attachments,
+    /// The organization's markers as toggle buttons (C0de seed's stack markers).
+    Markers,
+    /// The active payment methods, one to pick.
+    PaymentMethod,
     Confirm,
+}
+
+impl Step {
+    /// Every step, in the order they are asked.
+    pub(crate) const ALL: [Step; 8] = [
+        Step::Title,
+        Step::Description,
+        Step::Budget,
+        Step::Deadline,
+        Step::Attachments,
+        Step::Markers,
+        Step::PaymentMethod,
+        Step::Confirm,
+    ];
 }
 
 /// A file attached while filling in the form.
@@ -73,6 +92,12 @@ pub(crate) struct Wizard {
     pub(crate) deadline: Option<String>,
     #[serde(default)]
     pub(crate) attachments: Vec<DraftFile>,
+    /// The markers chosen so far (ids), in the order they were pressed.
+    #[serde(default)]
+    pub(crate) markers: Vec<u64>,
+    /// The payment method the customer would like to pay by (an id), when they chose one.
+    #[serde(default)]
+    pub(crate) payment_method: Option<u64>,
 }
 
 impl Wizard {
@@ -86,6 +111,8 @@ impl Wizard {
             budget: None,
             deadline: None,
             attachments: Vec::new(),
+            markers: Vec::new(),
+            payment_method: None,
         }
     }
 
@@ -151,5 +178,25 @@ mod tests {
         assert!(text.contains(r#""state":"wizard""#), "{text}");
         assert!(text.contains(r#""step":"budget""#), "{text}");
         assert_eq!(serde_json::from_slice::<Dialogue>(&bytes).unwrap(), state);
+    }
+
+    #[test]
+    fn a_form_stored_before_the_marker_and_payment_steps_reads_with_neither_chosen() {
+        let stored = br#"{"state":"wizard","id":7,"step":"attachments","title":"Shop",
+            "description":"A shop","budget":null,"deadline":null,"attachments":[]}"#;
+        let Dialogue::Wizard(wizard) = decode(stored) else {
+            panic!("not a form");
+        };
+        assert_eq!(wizard.step, Step::Attachments);
+        assert!(wizard.markers.is_empty());
+        assert_eq!(wizard.payment_method, None);
+        let mut chosen = wizard;
+        chosen.step = Step::PaymentMethod;
+        chosen.markers = vec![5, 1];
+        chosen.payment_method = Some(3);
+        let bytes = serde_json::to_vec(&Dialogue::Wizard(chosen.clone())).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(r#""step":"payment_method""#), "{text}");
+        assert_eq!(decode(&bytes), Dialogue::Wizard(chosen));
     }
 }

@@ -79,6 +79,17 @@ impl Replies {
             .push((chat, BotReply::RemoveButtons { message_id }));
     }
 
+    /// Replaces a message's buttons, keeping its text (a choice toggled in place).
+    pub(crate) fn set_buttons(&mut self, chat: ChatId, message_id: i64, keyboard: Keyboard) {
+        self.replies.push((
+            chat,
+            BotReply::SetButtons {
+                message_id,
+                keyboard,
+            },
+        ));
+    }
+
     /// The answer to the callback query being handled (one per query).
     pub(crate) fn answer(
         &mut self,

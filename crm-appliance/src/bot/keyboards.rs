@@ -4,10 +4,13 @@
 //! Callback data is short ASCII (Telegram allows 64 bytes) and carries everything a press
 //! needs, so a press never depends on in-memory state: `lang:ru`, `m:orders`, `o:v:42` (view
 //! order 42), `w:<wizard id>:<step>:<action>` (a button of one step of one order form, so a
-//! button of an old form or an earlier step is recognised as stale), `mod:a:42` (approve).
-//! Data the bot did not make parses to `None` and gets a polite "no longer active" answer.
+//! button of an old form or an earlier step is recognised as stale; `w:9:m:t5` toggles marker
+//! 5, `w:9:p:m2` picks payment method 2), `mod:a:42` (approve). The longest, a toggle with
+//! two 19-digit ids (the most an id may have), is 44 bytes. Data the bot did not make parses
+//! to `None` and gets a polite "no longer active" answer.
 
 use crm_lib::model::{Button, ButtonPress, Keyboard, Language};
+use crm_lib::telegram::KEYBOARD_MAX_BUTTONS;
 use serde_json::{Value, json};
 
 use super::dialogue::Step;
@@ -62,7 +65,20 @@ pub(crate) enum WizardAction {
     Done,
     Confirm,
     Cancel,
+    /// Choose or unchoose the marker with this id (the markers step).
+    Toggle(u64),
+    /// Prefer the payment method with this id (the payment step).
+    Pick(u64),
 }
+
+/// The most markers the markers step shows: a keyboard's 100 buttons less Done and Skip.
+pub(crate) const FORM_MARKERS_MAX: usize = KEYBOARD_MAX_BUTTONS - 2;
+
+/// The most payment methods the payment step shows: a keyboard's 100 buttons less Skip.
+pub(crate) const FORM_METHODS_MAX: usize = KEYBOARD_MAX_BUTTONS - 1;
+
+/// Markers per row of the markers step (names are at most 32 characters).
+const MARKERS_PER_ROW: usize = 2;
 
 fn step_code(step: Step) -> &'static str {
     match step {
@@ -71,6 +87,8 @@ fn step_code(step: Step) -> &'static str {
         Step::Budget => "b",
         Step::Deadline => "l",
         Step::Attachments => "a",
+        Step::Markers => "m",
+        Step::PaymentMethod => "p",
         Step::Confirm => "c",
     }
 }
@@ -82,6 +100,8 @@ fn step_of(code: &str) -> Option<Step> {
         "b" => Step::Budget,
         "l" => Step::Deadline,
         "a" => Step::Attachments,
+        "m" => Step::Markers,
+        "p" => Step::PaymentMethod,
         "c" => Step::Confirm,
         _ => return None,
     })
@@ -117,7 +137,11 @@ impl Callback {
                     "d" => WizardAction::Done,
                     "y" => WizardAction::Confirm,
                     "n" => WizardAction::Cancel,
-                    _ => return None,
+                    other => match other.split_at_checked(1) {
+                        Some(("t", marker)) => WizardAction::Toggle(id_of(marker)?),
+                        Some(("m", method)) => WizardAction::Pick(id_of(method)?),
+                        _ => return None,
+                    },
                 },
             },
             ["o", "v", id] => Callback::ViewOrder(id_of(id)?),
@@ -149,10 +173,12 @@ impl Callback {
                 "w:{id}:{}:{}",
                 step_code(step),
                 match action {
-                    WizardAction::Skip => "s",
-                    WizardAction::Done => "d",
-                    WizardAction::Confirm => "y",
-                    WizardAction::Cancel => "n",
+                    WizardAction::Skip => "s".to_string(),
+                    WizardAction::Done => "d".to_string(),
+                    WizardAction::Confirm => "y".to_string(),
+                    WizardAction::Cancel => "n".to_string(),
+                    WizardAction::Toggle(marker) => format!("t{marker}"),
+                    WizardAction::Pick(method) => format!("m{method}"),
                 }
             ),
             Callback::ViewOrder(id) => format!("o:v:{id}"),
@@ -222,12 +248,20 @@ pub(crate) fn languages() -> Keyboard {
 /// Language buttons in one row of the picker: three names fit a phone's width.
 const LANGUAGES_PER_ROW: usize = 3;
 
-/// The buttons of one step of the order form, if the step has any.
+/// The buttons of one step of the order form, if the step has any. The markers and payment
+/// steps list the organization's choices: see [`wizard_markers`] and [`wizard_methods`]; here
+/// they have their Skip button only.
 pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<Keyboard> {
     let wizard = |action| Callback::Wizard { id, step, action };
     let t = |key: &str| tr(language, key);
     let rows = match step {
         Step::Title | Step::Description => return None,
+        Step::Markers | Step::PaymentMethod => {
+            vec![vec![button(
+                t("bot.button.skip"),
+                wizard(WizardAction::Skip),
+            )]]
+        }
         Step::Budget | Step::Deadline => {
             vec![vec![button(
                 t("bot.button.skip"),
@@ -244,6 +278,79 @@ pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<Key
         ]],
     };
     Some(Keyboard::new(rows))
+}
+
+/// A button's text: `label`, or `#id` when the label is blank (Telegram refuses empty
+/// buttons).
+fn label_or_id(label: &str, id: u64) -> String {
+    if label.trim().is_empty() {
+        format!("#{id}")
+    } else {
+        label.to_string()
+    }
+}
+
+/// The markers step of form `id`: each of `markers` (id, name in the reader's language; the
+/// first [`FORM_MARKERS_MAX`]) as a toggle, `✓` before the `chosen` ones, two to a row, then
+/// Done and Skip. Pressing a marker toggles it and the keyboard is replaced in place.
+pub(crate) fn wizard_markers(
+    language: Language,
+    id: u64,
+    markers: &[(u64, String)],
+    chosen: &[u64],
+) -> Keyboard {
+    let wizard = |action| Callback::Wizard {
+        id,
+        step: Step::Markers,
+        action,
+    };
+    let toggles: Vec<Button> = markers
+        .iter()
+        .take(FORM_MARKERS_MAX)
+        .map(|(marker, name)| {
+            let name = label_or_id(name, *marker);
+            let text = if chosen.contains(marker) {
+                format!("✓ {name}")
+            } else {
+                name
+            };
+            button(text, wizard(WizardAction::Toggle(*marker)))
+        })
+        .collect();
+    let mut rows: Vec<Vec<Button>> = toggles
+        .chunks(MARKERS_PER_ROW)
+        .map(<[Button]>::to_vec)
+        .collect();
+    rows.push(vec![
+        button(tr(language, "bot.button.done"), wizard(WizardAction::Done)),
+        button(tr(language, "bot.button.skip"), wizard(WizardAction::Skip)),
+    ]);
+    Keyboard::new(rows)
+}
+
+/// The payment step of form `id`: each of `methods` (id, name; the first
+/// [`FORM_METHODS_MAX`]) on its own row, then Skip.
+pub(crate) fn wizard_methods(language: Language, id: u64, methods: &[(u64, String)]) -> Keyboard {
+    let wizard = |action| Callback::Wizard {
+        id,
+        step: Step::PaymentMethod,
+        action,
+    };
+    let mut rows: Vec<Vec<Button>> = methods
+        .iter()
+        .take(FORM_METHODS_MAX)
+        .map(|(method, name)| {
+            vec![button(
+                label_or_id(name, *method),
+                wizard(WizardAction::Pick(*method)),
+            )]
+        })
+        .collect();
+    rows.push(vec![button(
+        tr(language, "bot.button.skip"),
+        wizard(WizardAction::Skip),
+    )]);
+    Keyboard::new(rows)
 }
 
 /// One button per order.
@@ -314,6 +421,21 @@ mod tests {
                 step: Step::Attachments,
                 action: WizardAction::Done,
             },
+            Callback::Wizard {
+                id: u64::MAX / 2,
+                step: Step::Markers,
+                action: WizardAction::Toggle(u64::MAX / 2),
+            },
+            Callback::Wizard {
+                id: u64::MAX / 2,
+                step: Step::PaymentMethod,
+                action: WizardAction::Pick(u64::MAX / 2),
+            },
+            Callback::Wizard {
+                id: 1,
+                step: Step::Markers,
+                action: WizardAction::Skip,
+            },
             Callback::ViewOrder(42),
             Callback::AskDelete(42),
             Callback::Delete(42),
@@ -341,9 +463,85 @@ mod tests {
             "o:v:99999999999999999999999",
             "mod:a:1:extra",
             "w:1:z:s",
+            "w:1:m:t",
+            "w:1:m:t0",
+            "w:1:m:t-5",
+            "w:1:m:t99999999999999999999",
+            "w:1:m:x5",
+            "w:1:p:m",
+            "w:1:p:m+2",
+            "w:1:p:mé",
             "lang:de",
         ] {
             assert_eq!(Callback::parse(data), None, "{data}");
         }
+    }
+
+    fn named(count: usize) -> Vec<(u64, String)> {
+        (1..=count as u64)
+            .map(|id| (id, format!("Name {id}")))
+            .collect()
+    }
+
+    #[test]
+    fn the_markers_step_marks_the_chosen_ones_and_ends_with_done_and_skip() {
+        let keyboard = wizard_markers(
+            Language::EN,
+            9,
+            &[(1, "Python".into()), (5, "React".into()), (7, " ".into())],
+            &[5],
+        );
+        let rows: Vec<Vec<(&str, &str)>> = keyboard
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|button| match &button.press {
+                        ButtonPress::Callback(data) => (button.text.as_str(), data.as_str()),
+                        ButtonPress::Url(url) => (button.text.as_str(), url.as_str()),
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                vec![("Python", "w:9:m:t1"), ("✓ React", "w:9:m:t5")],
+                vec![("#7", "w:9:m:t7")],
+                vec![("Done ✅", "w:9:m:d"), ("Skip ⏭", "w:9:m:s")],
+            ]
+        );
+    }
+
+    #[test]
+    fn the_choice_steps_fit_a_keyboard_at_their_limit_and_one_past_it() {
+        for count in [FORM_MARKERS_MAX, FORM_MARKERS_MAX + 1] {
+            let keyboard = wizard_markers(Language::RU, u64::MAX / 2, &named(count), &[1]);
+            assert_eq!(keyboard.buttons().count(), KEYBOARD_MAX_BUTTONS, "{count}");
+            let last_marker = format!("w:{}:m:t{FORM_MARKERS_MAX}", u64::MAX / 2);
+            assert!(
+                keyboard
+                    .buttons()
+                    .any(|button| button.press == ButtonPress::Callback(last_marker.clone()))
+            );
+        }
+        for count in [FORM_METHODS_MAX, FORM_METHODS_MAX + 1] {
+            let keyboard = wizard_methods(Language::EN, 3, &named(count));
+            assert_eq!(keyboard.buttons().count(), KEYBOARD_MAX_BUTTONS, "{count}");
+            assert_eq!(
+                keyboard.rows.last().unwrap()[0].press,
+                ButtonPress::Callback("w:3:p:s".into())
+            );
+        }
+        assert_eq!(
+            wizard_markers(Language::EN, 3, &named(3), &[])
+                .buttons()
+                .count(),
+            5
+        );
+        assert_eq!(
+            wizard_methods(Language::EN, 3, &named(1)).buttons().count(),
+            2
+        );
     }
 }

@@ -436,6 +436,14 @@ fn reply_request(reply: &BotReply) -> Request {
             params.insert("message_id".into(), json!(message_id));
             "editMessageReplyMarkup"
         }
+        BotReply::SetButtons {
+            message_id,
+            keyboard,
+        } => {
+            params.insert("message_id".into(), json!(message_id));
+            params.insert("reply_markup".into(), keyboards::to_json(keyboard));
+            "editMessageReplyMarkup"
+        }
         BotReply::AnswerPress {
             query_id,
             text,

@@ -357,6 +357,14 @@ async fn the_openapi_document_is_generated_and_covers_every_endpoint() {
         "bearer"
     );
     assert!(doc["components"]["schemas"]["ErrorResponse"].is_object());
+    // An order's preferred payment method is documented where it is read and where it is set.
+    for schema in ["OrderView", "CreateOrder"] {
+        assert!(
+            doc["components"]["schemas"][schema]["properties"]["preferred_payment_method"]
+                .is_object(),
+            "{schema} documents preferred_payment_method"
+        );
+    }
     // Every operation has an operationId of its own: client generators that do not group by
     // tag name a function after it (`list`, `create` and `get` were used twice each).
     let mut operation_ids = std::collections::BTreeSet::new();

@@ -1,6 +1,7 @@
 //! The `/sandbox` page in a real browser (Debian's chromium over WebDriver): a staff user
 //! plays a customer in one tab (creates a simulated customer, picks the language, fills in
-//! the order form with the inline buttons, attaches a photo, confirms) and approves the order
+//! the order form with the inline buttons, attaches a photo, toggles a marker, picks a payment
+//! method, confirms) and approves the order
 //! in another tab; the customer's tab shows the approval.
 
 use std::time::{Duration, Instant};
@@ -100,23 +101,23 @@ async fn a_person_completes_the_order_loop_in_the_sandbox_page_while_staff_appro
     press(&client, "@data-callback='lang:en'").await;
     see(&client, "What would you like to do?").await;
     press(&client, "@data-callback='m:new'").await;
-    see(&client, "step 1 of 6").await;
+    see(&client, "step 1 of 8").await;
     say(&client, "Cake shop website").await;
-    see(&client, "Step 2 of 6").await;
+    see(&client, "Step 2 of 8").await;
     say(&client, "Three pages and an order form").await;
-    see(&client, "Step 3 of 6").await;
+    see(&client, "Step 3 of 8").await;
     press(
         &client,
         "starts-with(@data-callback,'w:') and contains(@data-callback,':b:s')",
     )
     .await;
-    see(&client, "Step 4 of 6").await;
+    see(&client, "Step 4 of 8").await;
     press(
         &client,
         "starts-with(@data-callback,'w:') and contains(@data-callback,':l:s')",
     )
     .await;
-    see(&client, "Step 5 of 6").await;
+    see(&client, "Step 5 of 8").await;
     let photo = driver.dir().join("cake.png");
     std::fs::write(&photo, b"\x89PNG\r\n\x1a\n a cake").unwrap();
     client
@@ -133,7 +134,28 @@ async fn a_person_completes_the_order_loop_in_the_sandbox_page_while_staff_appro
         "starts-with(@data-callback,'w:') and contains(@data-callback,':a:d')",
     )
     .await;
-    see(&client, "Step 6 of 6").await;
+    see(&client, "Step 6 of 8").await;
+    // The studio's markers as toggles: React (5) is chosen in place, then Done.
+    press(
+        &client,
+        "starts-with(@data-callback,'w:') and contains(@data-callback,':m:t5')",
+    )
+    .await;
+    see(&client, "✓ React").await;
+    press(
+        &client,
+        "starts-with(@data-callback,'w:') and contains(@data-callback,':m:d')",
+    )
+    .await;
+    see(&client, "Step 7 of 8").await;
+    press(
+        &client,
+        "starts-with(@data-callback,'w:') and contains(@data-callback,':p:m1')",
+    )
+    .await;
+    see(&client, "Step 8 of 8").await;
+    see(&client, "Tags: React").await;
+    see(&client, "Payment method: Bank transfer").await;
     press(
         &client,
         "starts-with(@data-callback,'w:') and contains(@data-callback,':c:y')",

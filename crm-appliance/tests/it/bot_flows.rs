@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::bot_support::{
-    PATIENCE, Sandbox, User, button, buttons, order_number, place_order, start_customer, text,
+    PATIENCE, Sandbox, User, button, buttons, order_number, place_order, skip_choices,
+    start_customer, text,
 };
 use crate::support::spawn_app;
 
@@ -71,7 +72,7 @@ async fn a_russian_customer_is_answered_in_russian_and_can_switch_with_language(
     let menu = sandbox.tap(&olga, &greeting, "lang:ru").await;
     assert!(text(&menu).contains("Что вы хотите сделать?"), "{menu:#}");
     let form = sandbox.tap(&olga, &menu, "m:new").await;
-    assert!(text(&form).contains("Новый заказ, шаг 1 из 6"), "{form:#}");
+    assert!(text(&form).contains("Новый заказ, шаг 1 из 8"), "{form:#}");
     let picker = sandbox.say(&olga, "/language").await;
     assert_eq!(buttons(&picker), ["lang:en", "lang:ru"]);
     let english = sandbox.tap(&olga, &picker, "lang:en").await;
@@ -97,7 +98,7 @@ async fn every_step_of_the_form_checks_its_value_and_explains() {
         text(&again).contains("The title must be 1 to 200"),
         "{again:#}"
     );
-    assert!(text(&again).contains("step 1 of 6"), "{again:#}");
+    assert!(text(&again).contains("step 1 of 8"), "{again:#}");
     // A file where text is wanted is refused without being fetched.
     let refused = {
         let before = sandbox.bot_messages(bob.id).await.len();
@@ -119,7 +120,7 @@ async fn every_step_of_the_form_checks_its_value_and_explains() {
     );
     sandbox.say(&bob, "Landing page").await;
     let budget = sandbox.say(&bob, "A page for the spring sale").await;
-    assert!(text(&budget).contains("Step 3 of 6"), "{budget:#}");
+    assert!(text(&budget).contains("Step 3 of 8"), "{budget:#}");
     for bad in ["abc", "0", "-5", "12.345"] {
         let explained = sandbox.say(&bob, bad).await;
         assert!(
@@ -132,7 +133,7 @@ async fn every_step_of_the_form_checks_its_value_and_explains() {
         );
     }
     let deadline = sandbox.say(&bob, "1 500,50").await;
-    assert!(text(&deadline).contains("Step 4 of 6"), "{deadline:#}");
+    assert!(text(&deadline).contains("Step 4 of 8"), "{deadline:#}");
     for bad in ["2020-01-01", "31.12.2030", "tomorrow"] {
         let explained = sandbox.say(&bob, bad).await;
         assert!(
@@ -140,12 +141,12 @@ async fn every_step_of_the_form_checks_its_value_and_explains() {
             "{bad}: {explained:#}"
         );
         assert!(
-            text(&explained).contains("Step 4 of 6"),
+            text(&explained).contains("Step 4 of 8"),
             "{bad}: {explained:#}"
         );
     }
     let files = sandbox.say(&bob, "2035-06-30").await;
-    assert!(text(&files).contains("Step 5 of 6"), "{files:#}");
+    assert!(text(&files).contains("Step 5 of 8"), "{files:#}");
     let nudge = sandbox.say(&bob, "here you go").await;
     assert!(
         text(&nudge).contains("send a photo or a document"),
@@ -169,7 +170,10 @@ async fn every_step_of_the_form_checks_its_value_and_explains() {
         text(&received).contains("Received (1 of 10)"),
         "{received:#}"
     );
-    let summary = sandbox.tap(&bob, &received, &button(&received, "w:")).await;
+    let markers = sandbox.tap(&bob, &received, &button(&received, "w:")).await;
+    assert!(text(&markers).contains("Step 6 of 8"), "{markers:#}");
+    let summary = skip_choices(&sandbox, &bob, markers).await;
+    assert!(text(&summary).contains("Step 8 of 8"), "{summary:#}");
     assert!(
         text(&summary).contains("Budget: 1,500.50\u{a0}USD"),
         "{summary:#}"
@@ -261,17 +265,18 @@ async fn a_restart_in_the_middle_of_the_form_continues_where_it_was() {
         sandbox.tap(&erin, &menu, "m:new").await;
         sandbox.say(&erin, "Mobile app").await;
         let budget = sandbox.say(&erin, "An app for regulars").await;
-        assert!(text(&budget).contains("Step 3 of 6"), "{budget:#}");
+        assert!(text(&budget).contains("Step 3 of 8"), "{budget:#}");
     }
     assert!(app.terminate(), "a clean stop");
     let app = app.restart();
     let sandbox = Sandbox::of(&app);
     let deadline = sandbox.say(&erin, "2500").await;
-    assert!(text(&deadline).contains("Step 4 of 6"), "{deadline:#}");
+    assert!(text(&deadline).contains("Step 4 of 8"), "{deadline:#}");
     let files = sandbox
         .tap(&erin, &deadline, &button(&deadline, "w:"))
         .await;
-    let summary = sandbox.tap(&erin, &files, &button(&files, "w:")).await;
+    let markers = sandbox.tap(&erin, &files, &button(&files, "w:")).await;
+    let summary = skip_choices(&sandbox, &erin, markers).await;
     assert!(text(&summary).contains("Title: Mobile app"), "{summary:#}");
     assert!(
         text(&summary).contains("Budget: 2,500.00\u{a0}USD"),

@@ -386,9 +386,10 @@ pub async fn place_order_with(
             "the file is received and Done is offered: {files_prompt:#}"
         );
     }
-    let summary = sandbox
+    let after_files = sandbox
         .tap(user, &files_prompt, &button(&files_prompt, "w:"))
         .await;
+    let summary = skip_choices(sandbox, user, after_files).await;
     assert!(text(&summary).contains(title), "{summary:#}");
     let confirm = buttons(&summary)
         .into_iter()
@@ -400,6 +401,18 @@ pub async fn place_order_with(
         "{created:#}"
     );
     order_number(text(&created))
+}
+
+/// Presses Skip at the form's markers and payment steps, when they are asked (the studio
+/// has both); returns the first prompt after them.
+pub async fn skip_choices(sandbox: &Sandbox, user: &User, mut prompt: Value) -> Value {
+    while let Some(skip) = buttons(&prompt)
+        .into_iter()
+        .find(|data| data.starts_with("w:") && (data.ends_with(":m:s") || data.ends_with(":p:s")))
+    {
+        prompt = sandbox.tap(user, &prompt, &skip).await;
+    }
+    prompt
 }
 
 /// A free loopback port (bound and released; good enough for a test).

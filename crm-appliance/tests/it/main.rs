@@ -19,6 +19,7 @@ mod hardening;
 mod metrics;
 mod order_desk;
 mod order_desk_parity;
+mod order_form_choices;
 mod outbox;
 mod pages;
 mod routes_by_role;

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BidId, CustomerId, Date, MarkerId, MediaHash, Money, OrderId, StageId, Timestamp, UserId,
+    BidId, CustomerId, Date, MarkerId, MediaHash, Money, OrderId, PaymentMethodId, StageId,
+    Timestamp, UserId,
 };
 
 /// A custom field value on an order (device, serial, address...; Brando and TeleKpr seeds).
@@ -52,6 +53,10 @@ pub struct Order {
     pub attachments: Vec<MediaHash>,
     /// Extra fields by name.
     pub custom_fields: BTreeMap<String, FieldValue>,
+    /// How the customer would like to pay, when they said (C0de seed's bot asks at the end of
+    /// the new-order form): a payment method that was active when the order was created. The
+    /// payment details form starts on it; staff may still send details by another method.
+    pub preferred_payment_method: Option<PaymentMethodId>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.

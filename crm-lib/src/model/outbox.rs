@@ -110,6 +110,14 @@ pub enum BotReply {
         /// Shows the notice as an alert the person must close, rather than a toast.
         alert: bool,
     },
+    /// New buttons for a message the bot sent earlier, its text unchanged (a choice toggled
+    /// in place). Added after the others: stored items name their variant by position.
+    SetButtons {
+        /// Telegram's `message_id` of that message.
+        message_id: i64,
+        /// The new buttons.
+        keyboard: Keyboard,
+    },
 }
 
 impl BotReply {

@@ -397,6 +397,7 @@ impl Tx<'_> {
             rejection_reason: None,
             attachments: Vec::new(),
             custom_fields: Default::default(),
+            preferred_payment_method: None,
             created_at: self.now(),
             updated_at: self.now(),
         };

@@ -30,10 +30,70 @@ pub struct NewOrder {
     pub deadline: Option<Date>,
     /// Files already stored ([`crate::system::System::store_media`], the bot's downloads).
     pub attachments: Vec<MediaHash>,
-    /// Markers to tag the order with (staff only).
+    /// Markers to tag the order with: any of the organization's markers (see
+    /// [`new_order_choices_in`]), chosen by the customer in the bot's form or by staff.
+    /// Duplicates are dropped and the order is kept.
     pub markers: Vec<MarkerId>,
+    /// How the customer would like to pay: an active payment method of the organization (see
+    /// [`new_order_choices_in`]); `None` when they did not say.
+    pub preferred_payment_method: Option<PaymentMethodId>,
     /// Extra fields.
     pub custom_fields: BTreeMap<String, FieldValue>,
+}
+
+/// What a new order may be tagged with and paid by: the choices of the bot's new-order form
+/// (C0de seed: stack markers, then the preferred payment method) and of the staff's form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrderChoices {
+    /// Every marker of the organization, by id.
+    pub markers: Vec<Marker>,
+    /// The active payment methods, by id.
+    pub payment_methods: Vec<PaymentMethodChoice>,
+}
+
+/// A payment method as someone choosing it sees it: its name, not its template (which holds
+/// the organization's account details and is sent only with payment details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentMethodChoice {
+    /// The method.
+    pub id: PaymentMethodId,
+    /// Its name (`Bank transfer`).
+    pub name: String,
+}
+
+/// The markers and payment methods a new order created by `actor` may carry, as
+/// [`Tx::create_order`] accepts them: every marker of the organization and every active
+/// payment method. For customers (their own new order), staff with `moderate_orders` and the
+/// system. Reads the markers and payment methods tables of the snapshot.
+///
+/// # Errors
+/// Permission denied for staff without `moderate_orders` (and disabled users); not found for
+/// an unknown customer.
+pub fn new_order_choices_in(view: &impl View, actor: &Actor) -> Result<NewOrderChoices> {
+    match resolve(view, actor)? {
+        Resolved::Customer(customer) => {
+            load_customer(view, actor.org, customer)?;
+        }
+        resolved => {
+            if !resolved.has(Permission::ModerateOrders) {
+                return Err(Error::denied(
+                    Permission::ModerateOrders,
+                    format!("{} may not create orders for customers", actor.who),
+                ));
+            }
+        }
+    }
+    Ok(NewOrderChoices {
+        markers: super::team::list_markers_in(view, actor.org)?,
+        payment_methods: super::billing::payment_methods_in(view, actor.org)?
+            .into_iter()
+            .filter(|method| method.active)
+            .map(|method| PaymentMethodChoice {
+                id: method.id,
+                name: method.name,
+            })
+            .collect(),
+    })
 }
 
 /// Who an order is assigned to.
@@ -66,6 +126,57 @@ pub struct OrderFilter {
 
 /// The largest number of candidate orders a title search gathers before filtering.
 pub const SEARCH_CANDIDATES: usize = 20_000;
+
+/// The markers of a new order without duplicates, in the order given, each one of the
+/// organization's.
+///
+/// # Errors
+/// Invalid input on `markers` naming the first id that is not a marker of `org` (never one,
+/// or deleted since the form showed it).
+fn checked_markers(view: &impl View, org: OrgId, markers: Vec<MarkerId>) -> Result<Vec<MarkerId>> {
+    let mut unique = Vec::with_capacity(markers.len());
+    for marker in markers {
+        if !unique.contains(&marker) {
+            unique.push(marker);
+        }
+    }
+    for marker in &unique {
+        if !view.exists(tables::MARKERS, &Key::org(org).u64(marker.0))? {
+            return Err(Error::invalid(
+                "markers",
+                format!("marker {marker} not found; choose among the organization's markers"),
+            ));
+        }
+    }
+    Ok(unique)
+}
+
+/// Checks that `method` is an active payment method of `org`, as a new order's preferred one.
+///
+/// # Errors
+/// Invalid input on `preferred_payment_method` for an unknown or a switched-off method.
+fn check_preferred_payment_method(
+    view: &impl View,
+    org: OrgId,
+    method: PaymentMethodId,
+) -> Result<()> {
+    let record: Option<PaymentMethod> =
+        view.get(tables::PAYMENT_METHODS, &Key::org(org).u64(method.0))?;
+    match record {
+        None => Err(Error::invalid(
+            "preferred_payment_method",
+            format!("payment method {method} not found"),
+        )),
+        Some(record) if !record.active => Err(Error::invalid(
+            "preferred_payment_method",
+            format!(
+                "payment method {method} ({}) is switched off; choose an active one",
+                record.name
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
+}
 
 pub(crate) fn load_order(view: &impl View, org: OrgId, order: OrderId) -> Result<Order> {
     view.get(tables::ORDERS, &Key::org(org).u64(order.0))?
@@ -287,12 +398,18 @@ impl Tx<'_> {
     /// Creates an order in the pipeline's first stage and tells the moderators.
     ///
     /// Rules: title 1-200 and description 1-4000 characters; budget a positive amount; a
-    /// customer's deadline not in the past; the customer holds fewer open orders than the
-    /// organization's limit (C0de seed: 2 by default).
+    /// customer's deadline not in the past; markers among the organization's (the customer
+    /// chooses them as staff do; duplicates are dropped); the preferred payment method, when
+    /// given, an active one of the organization; attached files stored; the customer holds
+    /// fewer open orders than the organization's limit (C0de seed: 2 by default). The order,
+    /// its audit entry (`order.created`), its change (`Created`) and the moderators'
+    /// notifications are one write.
     ///
     /// # Errors
-    /// Invalid input naming the field; conflict when the limit is reached (the message gives
-    /// the limit); permission denied for staff without `moderate_orders`.
+    /// Invalid input naming the field (`markers` for an unknown marker,
+    /// `preferred_payment_method` for an unknown or switched-off method); not found for the
+    /// customer or a file; conflict when the limit is reached (the message gives the limit);
+    /// permission denied for staff without `moderate_orders`.
     pub fn create_order(&mut self, actor: &Actor, request: NewOrder) -> Result<Order> {
         let org = load_org(self, actor.org)?;
         let customer_id = match resolve(self, actor)? {
@@ -326,10 +443,9 @@ impl Tx<'_> {
             request.deadline,
             not_before,
         )?;
-        for marker in &request.markers {
-            if !self.exists(tables::MARKERS, &Key::org(actor.org).u64(marker.0))? {
-                return Err(Error::not_found(MarkerId::LABEL, marker));
-            }
+        let markers = checked_markers(self, actor.org, request.markers)?;
+        if let Some(method) = request.preferred_payment_method {
+            check_preferred_payment_method(self, actor.org, method)?;
         }
         for media in &request.attachments {
             if !self.exists(tables::MEDIA, &Key::org(actor.org).bytes(&media.0))? {
@@ -348,11 +464,12 @@ impl Tx<'_> {
             stage: org.pipeline.initial().id,
             assignee: None,
             price: None,
-            markers: request.markers,
+            markers,
             priority: 0,
             rejection_reason: None,
             attachments: request.attachments,
             custom_fields: request.custom_fields,
+            preferred_payment_method: request.preferred_payment_method,
             created_at: self.now(),
             updated_at: self.now(),
         };
@@ -1190,6 +1307,14 @@ impl Crm {
         self.write(move |tx| tx.place_bid(&actor, order, price, &comment))
     }
 
+    /// See [`new_order_choices_in`].
+    ///
+    /// # Errors
+    /// See [`new_order_choices_in`].
+    pub fn new_order_choices(&self, actor: &Actor) -> Result<NewOrderChoices> {
+        self.read(|view| new_order_choices_in(view, actor))
+    }
+
     /// See [`order_in`].
     ///
     /// # Errors
@@ -1403,6 +1528,9 @@ pub struct OrderDetail {
     pub timeline_cut: bool,
     /// Active payment methods, when the actor may send payment details (empty otherwise).
     pub payment_methods: Vec<PaymentMethod>,
+    /// The payment method the customer said they would like to pay by (it may have been
+    /// switched off since), when they said.
+    pub preferred_payment_method: Option<PaymentMethod>,
     /// Active staff to assign to, when the actor may assign (empty otherwise).
     pub assignable: Vec<super::team::StaffName>,
     /// The organization's currency.
@@ -1473,6 +1601,10 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
     } else {
         Vec::new()
     };
+    let preferred_payment_method = match order.preferred_payment_method {
+        Some(method) => view.get(tables::PAYMENT_METHODS, &Key::org(actor.org).u64(method.0))?,
+        None => None,
+    };
     let assignable = if actions.assign {
         super::team::staff_names_in(view, actor)?
             .into_iter()
@@ -1496,6 +1628,7 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
         timeline_names,
         timeline_cut,
         payment_methods,
+        preferred_payment_method,
         assignable,
         currency: org.settings.currency,
     })

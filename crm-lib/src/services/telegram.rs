@@ -92,8 +92,8 @@ fn pending_count_up_to(view: &impl View, org: OrgId, cap: u64) -> Result<u64> {
 /// buttons), so that a reply the outbox would have Telegram refuse is refused here instead.
 pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
     let text_ok = |text: &str| !text.trim().is_empty() && text.chars().count() <= TEXT_MAX_CHARS;
-    let keyboard_ok = |keyboard: &Option<Keyboard>| {
-        keyboard.as_ref().is_none_or(|keyboard| {
+    let keyboard_ok = |keyboard: Option<&Keyboard>| {
+        keyboard.is_none_or(|keyboard| {
             keyboard.buttons().count() <= KEYBOARD_MAX_BUTTONS
                 && keyboard.buttons().all(|button| {
                     !button.text.trim().is_empty()
@@ -111,9 +111,10 @@ pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
     };
     let ok = match reply {
         BotReply::Text { text, keyboard } | BotReply::Edit { text, keyboard, .. } => {
-            text_ok(text) && keyboard_ok(keyboard)
+            text_ok(text) && keyboard_ok(keyboard.as_ref())
         }
         BotReply::RemoveButtons { .. } => true,
+        BotReply::SetButtons { keyboard, .. } => keyboard_ok(Some(keyboard)),
         BotReply::AnswerPress { query_id, text, .. } => {
             !query_id.is_empty()
                 && query_id.len() <= 256

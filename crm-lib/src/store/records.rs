@@ -73,7 +73,7 @@ pub(crate) struct OrderV1 {
 
 impl From<OrderV1> for Order {
     fn from(old: OrderV1) -> Self {
-        Order {
+        OrderV2 {
             id: old.id,
             customer: old.customer,
             title: old.title,
@@ -91,19 +91,54 @@ impl From<OrderV1> for Order {
             created_at: old.created_at,
             updated_at: old.updated_at,
         }
+        .into()
     }
 }
 
-impl Record for Order {
-    const VERSION: u8 = 2;
-    const NAME: &'static str = "order";
+/// An order of record version 2 (schemas 2 to 4): before the customer's preferred payment
+/// method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct OrderV2 {
+    pub(crate) id: OrderId,
+    pub(crate) customer: CustomerId,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) budget: Option<Money>,
+    pub(crate) deadline: Option<Date>,
+    pub(crate) stage: StageId,
+    pub(crate) assignee: Option<UserId>,
+    pub(crate) price: Option<Money>,
+    pub(crate) markers: Vec<MarkerId>,
+    pub(crate) priority: i32,
+    pub(crate) rejection_reason: Option<String>,
+    pub(crate) attachments: Vec<MediaHash>,
+    pub(crate) custom_fields: BTreeMap<String, FieldValue>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+}
 
-    fn upgrade(version: u8, body: &[u8]) -> Result<Self> {
-        match version {
-            1 => Ok(decode_body::<OrderV1>(body, "order v1")?.into()),
-            other => Err(crate::Error::corrupt(format!(
-                "order record has unknown version {other}"
-            ))),
+impl From<OrderV2> for Order {
+    /// Orders of version 2 were created before the form asked how the customer would like to
+    /// pay: they have no preferred payment method.
+    fn from(old: OrderV2) -> Self {
+        Order {
+            id: old.id,
+            customer: old.customer,
+            title: old.title,
+            description: old.description,
+            budget: old.budget,
+            deadline: old.deadline,
+            stage: old.stage,
+            assignee: old.assignee,
+            price: old.price,
+            markers: old.markers,
+            priority: old.priority,
+            rejection_reason: old.rejection_reason,
+            attachments: old.attachments,
+            custom_fields: old.custom_fields,
+            preferred_payment_method: None,
+            created_at: old.created_at,
+            updated_at: old.updated_at,
         }
     }
 }
@@ -128,6 +163,8 @@ macro_rules! versioned {
         }
     };
 }
+
+versioned!(Order, "order", 3, { 1 => OrderV1, 2 => OrderV2 });
 
 /// A language as records of version 1 stored it: an enum index (English 0, Russian 1). Today
 /// a language is stored as its code, so adding one changes no stored data.
@@ -722,16 +759,28 @@ mod tests {
     }
 
     prop_compose! {
-        fn order()(
+        fn order_v2()(
             old in order_v1(), markers in proptest::collection::vec(any::<u64>(), 0..4),
             priority in any::<i32>(), attachments in proptest::collection::vec(any::<[u8; 32]>(), 0..3),
             fields in proptest::collection::btree_map(text(), field_value(), 0..4),
+        ) -> OrderV2 {
+            OrderV2 {
+                id: old.id, customer: old.customer, title: old.title, description: old.description,
+                budget: old.budget, deadline: old.deadline, stage: old.stage, assignee: old.assignee,
+                price: old.price, markers: markers.into_iter().map(MarkerId).collect(), priority,
+                rejection_reason: old.rejection_reason,
+                attachments: attachments.into_iter().map(MediaHash).collect(), custom_fields: fields,
+                created_at: old.created_at, updated_at: old.updated_at,
+            }
+        }
+    }
+
+    prop_compose! {
+        fn order()(
+            old in order_v2(), method in proptest::option::of(any::<u64>()),
         ) -> Order {
             let mut order: Order = old.into();
-            order.markers = markers.into_iter().map(MarkerId).collect();
-            order.priority = priority;
-            order.attachments = attachments.into_iter().map(MediaHash).collect();
-            order.custom_fields = fields;
+            order.preferred_payment_method = method.map(PaymentMethodId);
             order
         }
     }
@@ -757,7 +806,7 @@ mod tests {
         #[test]
         fn every_order_round_trips_through_the_codec(order in order()) {
             let bytes = encode(&order).unwrap();
-            prop_assert_eq!(bytes[0], 2);
+            prop_assert_eq!(bytes[0], 3);
             prop_assert_eq!(decode::<Order>(&bytes).unwrap(), order);
         }
 
@@ -765,6 +814,17 @@ mod tests {
         fn an_order_written_as_version_1_decodes_into_today_s_order(old in order_v1()) {
             let bytes = encode_body(&old, 1, "order").unwrap();
             prop_assert_eq!(decode::<Order>(&bytes).unwrap(), Order::from(old));
+        }
+
+        #[test]
+        fn an_order_written_as_version_2_decodes_into_today_s_order_without_a_preferred_method(old in order_v2()) {
+            let bytes = encode_body(&old, 2, "order").unwrap();
+            let order = decode::<Order>(&bytes).unwrap();
+            prop_assert_eq!(order.preferred_payment_method, None);
+            prop_assert_eq!(&order.markers, &old.markers);
+            prop_assert_eq!(&order.attachments, &old.attachments);
+            prop_assert_eq!(&order.custom_fields, &old.custom_fields);
+            prop_assert_eq!(order, Order::from(old));
         }
 
         #[test]

@@ -255,6 +255,7 @@ mod tests {
         orders::NewOrder,
     };
     use crate::store::ViewExt;
+    use crate::store::records::OrderV2;
     use crate::{Crm, ErrorKind};
 
     #[test]
@@ -344,6 +345,94 @@ mod tests {
         assert!(crm.visible_media(&alice, sent.hash).is_ok());
         assert!(crm.visible_media(&alice, sketch.hash).is_ok());
         assert!(crm.visible_media(&system, sketch.hash).is_ok());
+    }
+
+    #[test]
+    fn an_order_stored_before_preferred_payment_methods_reads_without_one_and_is_rewritten_on_change()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let org = crm
+            .system()
+            .create_organization("studio", "Acme", "acme")
+            .unwrap();
+        let customer = crm
+            .system()
+            .upsert_telegram_customer(
+                org.id,
+                crate::customers::TelegramProfile {
+                    telegram_id: crate::model::TelegramUserId(102),
+                    username: None,
+                    first_name: "Boris".into(),
+                    last_name: None,
+                    language_code: None,
+                },
+            )
+            .unwrap()
+            .id;
+        let boris = Actor::customer(org.id, customer);
+        let order = crm
+            .create_order(
+                &boris,
+                NewOrder {
+                    title: "Shop bot".into(),
+                    description: "Tagged before the form asked about payment".into(),
+                    markers: vec![crate::model::MarkerId(5)],
+                    ..NewOrder::default()
+                },
+            )
+            .unwrap();
+        // Store it as record version 2 wrote it (the shape of schemas 2 to 4).
+        let key = Key::org(org.id).u64(order.id.0);
+        let old = OrderV2 {
+            id: order.id,
+            customer: order.customer,
+            title: order.title.clone(),
+            description: order.description.clone(),
+            budget: order.budget,
+            deadline: order.deadline,
+            stage: order.stage,
+            assignee: order.assignee,
+            price: order.price,
+            markers: order.markers.clone(),
+            priority: order.priority,
+            rejection_reason: order.rejection_reason.clone(),
+            attachments: order.attachments.clone(),
+            custom_fields: order.custom_fields.clone(),
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        };
+        let stored_version = |crm: &Crm| {
+            crm.read(|view| view.get_raw(tables::ORDERS, key.as_slice(), |bytes| Ok(bytes[0])))
+                .unwrap()
+        };
+        crm.write({
+            let key = key.clone();
+            move |tx| {
+                tx.put_raw(
+                    tables::ORDERS,
+                    key.as_slice(),
+                    &codec::encode_body(&old, 2, "order")?,
+                )
+            }
+        })
+        .unwrap();
+        assert_eq!(stored_version(&crm), Some(2));
+
+        let read = crm.order(&boris, order.id).unwrap();
+        assert_eq!(read, order, "every field of version 2 is kept");
+        assert_eq!(read.preferred_payment_method, None);
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+
+        // The next change writes today's version.
+        let manager = Actor::system(org.id);
+        crm.approve_order(&manager, order.id).unwrap();
+        assert_eq!(stored_version(&crm), Some(3));
+        let approved = crm.order(&boris, order.id).unwrap();
+        assert_eq!(approved.markers, order.markers);
+        assert_eq!(approved.preferred_payment_method, None);
     }
 
     #[test]

@@ -683,6 +683,10 @@ fn bot_replies_are_typed_and_held_to_telegram_s_limits() {
                 "https://example.com",
             )]])),
         ),
+        BotReply::SetButtons {
+            message_id: 7,
+            keyboard: buttons(100, &"d".repeat(64)).unwrap(),
+        },
     ];
     for reply in at_the_limits {
         world.crm.system().reply(org, chat, reply).unwrap();
@@ -705,6 +709,14 @@ fn bot_replies_are_typed_and_held_to_telegram_s_limits() {
                 "javascript:alert(1)",
             )]])),
         ),
+        BotReply::SetButtons {
+            message_id: 7,
+            keyboard: buttons(101, "d").unwrap(),
+        },
+        BotReply::SetButtons {
+            message_id: 7,
+            keyboard: buttons(1, &"d".repeat(65)).unwrap(),
+        },
     ];
     let before = world.crm.system().outbox_items(org).unwrap().len();
     for reply in one_past {

@@ -11,6 +11,7 @@ mod live;
 mod markers;
 mod media_access;
 mod migration;
+mod order_form;
 mod orders;
 mod payment_details;
 mod properties;

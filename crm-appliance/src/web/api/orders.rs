@@ -4,7 +4,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use crm_lib::{
-    model::{BidId, CustomerId, Date, MarkerId, Money, OrderId, Pipeline, StageId, UserId},
+    model::{
+        BidId, CustomerId, Date, MarkerId, Money, OrderId, PaymentMethodId, Pipeline, StageId,
+        UserId,
+    },
     orders::{AssignTo, NewOrder, OrderFilter, typed_date, typed_money},
 };
 use serde::Deserialize;
@@ -173,9 +176,13 @@ pub struct CreateOrder {
     /// Deadline, `YYYY-MM-DD`.
     #[serde(default)]
     pub deadline: Option<String>,
-    /// Marker ids.
+    /// Marker ids, each a marker of the organization.
     #[serde(default)]
     pub markers: Vec<u64>,
+    /// The id of the payment method the customer would like to pay by: an active one of the
+    /// organization (the payment methods page lists them).
+    #[serde(default)]
+    pub preferred_payment_method: Option<u64>,
 }
 
 /// Runs a write that returns an order and renders it with the current pipeline.
@@ -200,7 +207,7 @@ async fn order_write(
         (status = 403, description = "Missing moderate_orders", body = ErrorResponse),
         (status = 404, description = "No such customer", body = ErrorResponse),
         (status = 409, description = "The customer's open-order limit is reached", body = ErrorResponse),
-        (status = 422, description = "A bad field", body = ErrorResponse),
+        (status = 422, description = "A bad field: also an unknown marker, or a preferred payment method that is unknown or switched off", body = ErrorResponse),
     )
 )]
 pub async fn create(
@@ -215,6 +222,7 @@ pub async fn create(
         budget: typed_money("budget", body.budget.as_deref().unwrap_or(""))?,
         deadline: typed_date("deadline", body.deadline.as_deref().unwrap_or(""))?,
         markers: body.markers.into_iter().map(MarkerId::new).collect(),
+        preferred_payment_method: body.preferred_payment_method.map(PaymentMethodId::new),
         ..NewOrder::default()
     };
     let view = order_write(&state, &user.actor.clone(), move |tx| {

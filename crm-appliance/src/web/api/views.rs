@@ -48,6 +48,9 @@ pub struct OrderView {
     pub price: Option<String>,
     /// Marker ids.
     pub markers: Vec<u64>,
+    /// The id of the payment method the customer would like to pay by (chosen in the bot's
+    /// new-order form or by staff who created the order); absent when they did not say.
+    pub preferred_payment_method: Option<u64>,
     /// Queue priority; higher first.
     pub priority: i32,
     /// Why it was rejected.
@@ -146,6 +149,7 @@ impl OrderView {
             assignee: order.assignee.map(|user| user.get()),
             price: order.price.map(|money| money.to_string()),
             markers: order.markers.iter().map(|marker| marker.get()).collect(),
+            preferred_payment_method: order.preferred_payment_method.map(|method| method.get()),
             priority: order.priority,
             rejection_reason: order.rejection_reason.clone(),
             attachments: order.attachments.iter().map(|hash| hash.to_hex()).collect(),

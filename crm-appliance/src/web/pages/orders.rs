@@ -294,6 +294,31 @@ pub struct NewOrderForm {
     budget: String,
     #[serde(default)]
     deadline: String,
+    /// A payment method id, or empty for none.
+    #[serde(default)]
+    preferred_payment_method: String,
+}
+
+/// A chosen payment method as the form sends it: empty is `None`, else a method id.
+///
+/// # Errors
+/// Invalid input on `preferred_payment_method` for anything but an id.
+fn typed_method(text: &str) -> crm_lib::Result<Option<PaymentMethodId>> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse::<u64>()
+            .map(|id| Some(PaymentMethodId::new(id)))
+            .map_err(|_| {
+                crm_lib::Error::invalid(
+                    "preferred_payment_method",
+                    format!(
+                        "{:?} is not a payment method",
+                        text.chars().take(40).collect::<String>()
+                    ),
+                )
+            }),
+    }
 }
 
 async fn new_form(
@@ -318,10 +343,22 @@ async fn new_order_page(
         return Err(AppError::forbidden(staff.t("orders.new_forbidden")));
     }
     let actor = staff.actor.clone();
-    let customers = state
-        .blocking(move |crm| crm.list_customers(&actor, Page::first(200)))
+    let (customers, choices) = state
+        .blocking(move |crm| {
+            Ok((
+                crm.list_customers(&actor, Page::first(200))?,
+                crm.new_order_choices(&actor)?,
+            ))
+        })
         .await?;
-    let fields = ["customer", "title", "description", "budget", "deadline"];
+    let fields = [
+        "customer",
+        "title",
+        "description",
+        "budget",
+        "deadline",
+        "preferred_payment_method",
+    ];
     Ok(page(
         staff,
         &staff.t("orders.new"),
@@ -359,6 +396,19 @@ async fn new_order_page(
                     input type="date" name="deadline" value=(form.deadline);
                     (error.at("deadline"))
                 }
+                @if !choices.payment_methods.is_empty() {
+                    label { (staff.t("orders.preferred_payment_method"))
+                        select name="preferred_payment_method" {
+                            option value="" { "—" }
+                            @for method in &choices.payment_methods {
+                                option value=(method.id) selected[form.preferred_payment_method == method.id.to_string()] {
+                                    (method.name)
+                                }
+                            }
+                        }
+                        (error.at("preferred_payment_method"))
+                    }
+                }
                 button type="submit" { (staff.t("orders.create")) }
             }
         },
@@ -380,6 +430,7 @@ async fn create(
         .map(CustomerId::new);
     let (title, description) = (form.title.clone(), form.description.clone());
     let (budget, deadline) = (form.budget.clone(), form.deadline.clone());
+    let method = form.preferred_payment_method.clone();
     let actor = staff.actor.clone();
     match state
         .blocking(move |crm| {
@@ -390,6 +441,7 @@ async fn create(
                 description,
                 budget: typed_money("budget", &budget)?,
                 deadline: typed_date("deadline", &deadline)?,
+                preferred_payment_method: typed_method(&method)?,
                 ..NewOrder::default()
             };
             crm.create_order(&actor, request)
@@ -555,6 +607,13 @@ fn detail_body(
                     dd { @if let Some(budget) = order.budget { (budget.format_with(language, currency)) } @else { "—" } }
                     dt { (staff.t("orders.deadline")) }
                     dd { @if let Some(deadline) = order.deadline { (deadline) } @else { "—" } }
+                    dt { (staff.t("orders.preferred_payment_method")) }
+                    dd {
+                        @if let Some(method) = &detail.preferred_payment_method {
+                            (method.name)
+                            @if !method.active { " " span.muted { "(" (staff.t("orders.method_inactive")) ")" } }
+                        } @else { "—" }
+                    }
                     dt { (staff.t("orders.price")) }
                     dd { @if let Some(price) = order.price { (price.format_with(language, currency)) } @else { "—" } }
                     dt { (staff.t("orders.assignee")) }
@@ -665,8 +724,9 @@ fn detail_body(
                             (csrf_field(staff))
                             label { (staff.t("orders.payment_method"))
                                 select name="method" {
+                                    // The customer's preferred method comes chosen.
                                     @for method in &detail.payment_methods {
-                                        option value=(method.id) { (method.name) }
+                                        option value=(method.id) selected[order.preferred_payment_method == Some(method.id)] { (method.name) }
                                     }
                                 }
                                 (error.at("method"))

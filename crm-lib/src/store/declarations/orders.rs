@@ -187,6 +187,14 @@ impl Declared for Order {
                 .iter()
                 .map(|marker| Reference::new("has marker", tables::MARKERS, org, marker.0)),
         );
+        out.extend(self.preferred_payment_method.map(|method| {
+            Reference::new(
+                "prefers payment method",
+                tables::PAYMENT_METHODS,
+                org,
+                method.0,
+            )
+        }));
     }
 
     fn broken_rule(&self, org: OrgId, pipeline: Option<&Pipeline>) -> Option<String> {
