@@ -223,6 +223,15 @@ mod tests {
         Config::from_cli(&Cli::try_parse_from(argv).unwrap()).unwrap()
     }
 
+    /// A derived `Debug` (as `Cli` has) would print the token; this fails then.
+    #[test]
+    fn the_debug_output_of_the_configuration_hides_the_bot_token() {
+        let token = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+        let shown = format!("{:?}", config(&["--telegram-token", token], None));
+        assert!(shown.contains("telegram_token: Some(\"***\")"), "{shown}");
+        assert!(!shown.contains("AAHdqTcv"), "{shown}");
+    }
+
     #[test]
     fn metrics_are_private_unless_a_flag_or_the_file_makes_them_public() {
         assert!(!config(&[], None).metrics_public);
