@@ -15,7 +15,9 @@ pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
 
 /// `crm-appliance`: the Telegram CRM appliance (staff web + bot). With no Telegram token it
 /// starts in sandbox mode and serves its own Bot API emulator at /sandbox.
-#[derive(Debug, Clone, Parser)]
+///
+/// No `Debug`: it holds the bot token (formatted, [`Config`] hides it).
+#[derive(Clone, Parser)]
 #[command(version, about, long_about = None)]
 pub struct Cli {
     /// Directory holding crm.redb (created on first start).
@@ -69,8 +71,8 @@ pub enum Command {
     Healthcheck,
 }
 
-/// The TOML file's keys; all optional.
-#[derive(Debug, Default, Deserialize)]
+/// The TOML file's keys; all optional. No `Debug`: it holds the bot token.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
