@@ -225,7 +225,7 @@ mod tests {
         Config::from_cli(&Cli::try_parse_from(argv).unwrap()).unwrap()
     }
 
-    /// A derived `Debug` (as `Cli` has) would print the token; this fails then.
+    /// A derived `Debug` would print the token; this fails then.
     #[test]
     fn the_debug_output_of_the_configuration_hides_the_bot_token() {
         let token = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
