@@ -393,7 +393,8 @@ async fn change_password(
         Ok(_) => {
             throttle.succeeded(&username, ip);
             state.web().sessions.evict_user(staff.user.id);
-            crate::startup::forget_initial_password(&state.config().data_dir, &replaced).await;
+            crate::initial_password::forget_initial_password(&state.config().data_dir, &replaced)
+                .await;
             Ok(Redirect::to("/profile?done=password").into_response())
         }
         Err(error) if error.kind() == crm_lib::ErrorKind::InvalidInput => {
