@@ -44,6 +44,8 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/move", post(move_order))
         .route("/orders/{id}/payment", post(payment))
         .route("/orders/{id}/markers", post(set_markers))
+        .route("/orders/{id}/access", post(grant))
+        .route("/orders/{id}/access/{user}/revoke", post(revoke))
 }
 
 /// Parses an order number from the path; anything else is a 404 page.
@@ -1227,6 +1229,67 @@ async fn create_customer(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delegated access (the staffing section of `order_staffing.rs` shows the forms).
+
+/// The grant form.
+#[derive(Debug, Default, Deserialize)]
+pub struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    hours: String,
+}
+
+/// `POST /orders/{id}/access`: gives a user access to the order for a number of hours.
+async fn grant(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<GrantForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let Ok(user) = form.user.trim().parse::<u64>().map(UserId::new) else {
+        let error = crm_lib::Error::invalid("user", staff.t("orders.access_choose_user"));
+        return after_action(&state, &staff, id, Err(error), "access_granted").await;
+    };
+    let Ok(hours) = form.hours.trim().parse::<u32>() else {
+        let error = crm_lib::Error::invalid("hours", staff.t("orders.access_choose_hours"));
+        return after_action(&state, &staff, id, Err(error), "access_granted").await;
+    };
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.grant_order_access(&actor, id, user, hours)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "access_granted").await
+}
+
+/// `POST /orders/{id}/access/{user}/revoke`: takes a user's delegated access away.
+async fn revoke(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, user)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let user = user
+        .parse::<u64>()
+        .map(UserId::new)
+        .map_err(|_| AppError::not_found(format!("user {user:?} not found")))?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.revoke_order_access(&actor, id, user)))
+        .await?;
+    after_action(&state, &staff, id, result, "access_revoked").await
 }
 
 #[cfg(test)]

@@ -331,7 +331,7 @@ async fn password_form(staff: Staff) -> Markup {
 
 /// `POST /profile/password`: the forced or voluntary change. The current-password check is
 /// throttled like a login (the same counters, by username and address: see
-/// [`crate::web::auth::LoginThrottle`]), so a stolen session cannot guess the password at
+/// [`crate::web::login::LoginThrottle`]), so a stolen session cannot guess the password at
 /// hashing speed; a throttled attempt is answered 429 without checking anything. After the
 /// change, the first start's password file goes when it held the password just replaced.
 async fn change_password(
