@@ -15,7 +15,9 @@ pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
 
 /// `crm-appliance`: the Telegram CRM appliance (staff web + bot). With no Telegram token it
 /// starts in sandbox mode and serves its own Bot API emulator at /sandbox.
-#[derive(Debug, Clone, Parser)]
+///
+/// No `Debug`: it holds the bot token (formatted, [`Config`] hides it).
+#[derive(Clone, Parser)]
 #[command(version, about, long_about = None)]
 pub struct Cli {
     /// Directory holding crm.redb (created on first start).
@@ -69,8 +71,8 @@ pub enum Command {
     Healthcheck,
 }
 
-/// The TOML file's keys; all optional.
-#[derive(Debug, Default, Deserialize)]
+/// The TOML file's keys; all optional. No `Debug`: it holds the bot token.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
@@ -221,6 +223,15 @@ mod tests {
         }
         argv.extend(args.iter().map(|arg| arg.to_string()));
         Config::from_cli(&Cli::try_parse_from(argv).unwrap()).unwrap()
+    }
+
+    /// A derived `Debug` would print the token; this fails then.
+    #[test]
+    fn the_debug_output_of_the_configuration_hides_the_bot_token() {
+        let token = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+        let shown = format!("{:?}", config(&["--telegram-token", token], None));
+        assert!(shown.contains("telegram_token: Some(\"***\")"), "{shown}");
+        assert!(!shown.contains("AAHdqTcv"), "{shown}");
     }
 
     #[test]

@@ -13,8 +13,9 @@ use crm_lib::{
 };
 use teloxide::types::Update;
 
+use crate::bot::context::Prepared;
 use crate::bot::dialogue::{self, Dialogue};
-use crate::bot::processor::{self, Prepared};
+use crate::bot::processor;
 use crate::bot::updates;
 
 /// What became of one payload given to [`handle_update`].

@@ -13,6 +13,7 @@ pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod i18n;
+pub mod initial_password;
 pub mod jobs;
 pub mod sandbox;
 pub mod startup;

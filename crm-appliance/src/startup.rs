@@ -11,9 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::AppState;
 use crate::config::{Cli, Command, Config};
-
-/// Name of the file, in the data directory, that holds the first administrator's password.
-pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
+use crate::initial_password::INITIAL_PASSWORD_FILE;
 
 /// Runs the command line: the appliance, or `healthcheck`.
 ///
@@ -183,31 +181,6 @@ fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::model::Org
         file.display()
     );
     Ok(org)
-}
-
-/// Deletes the first start's password file ([`INITIAL_PASSWORD_FILE`] in `data_dir`) once
-/// the password it holds was `replaced` by a successful change: from then on it would only
-/// tell a reader of the directory an old password. Any other file content (another user's
-/// change) leaves it alone. Failures are logged, never shown: the change itself succeeded.
-pub async fn forget_initial_password(data_dir: &std::path::Path, replaced: &str) {
-    let file = data_dir.join(INITIAL_PASSWORD_FILE);
-    let Ok(kept) = tokio::fs::read_to_string(&file).await else {
-        return;
-    };
-    if kept.trim_end_matches(['\r', '\n']) != replaced {
-        return;
-    }
-    match tokio::fs::remove_file(&file).await {
-        Ok(()) => tracing::info!(
-            file = %file.display(),
-            "deleted the first start's password file: that password was changed"
-        ),
-        Err(error) => tracing::warn!(
-            file = %file.display(),
-            %error,
-            "could not delete the first start's password file"
-        ),
-    }
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {

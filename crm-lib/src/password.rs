@@ -244,6 +244,18 @@ fn gated<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
     f(memory)
 }
 
+/// Refuses to hash on the store's writer thread: a hash holds it for tens of milliseconds, and
+/// every write of every caller would wait behind it. Every use case that takes a password
+/// hashes it before its write transaction (or verifies it on a read); this keeps that true.
+fn off_the_writer_thread() -> Result<()> {
+    if std::thread::current().name() == Some(crate::store::WRITER_THREAD) {
+        return Err(Error::corrupt(
+            "password hashing must not run on the writer thread; hash before the write",
+        ));
+    }
+    Ok(())
+}
+
 fn params() -> Result<Params> {
     Params::new(19_456, 2, 1, None)
         .map_err(|error| Error::corrupt(format!("argon2 parameters: {error}")))
@@ -251,8 +263,10 @@ fn params() -> Result<Params> {
 
 /// Hashes a password with argon2id (m=19456 KiB, t=2, p=1) and a random 16-byte salt; returns
 /// the PHC string (`$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH`). Blocks for the hash (tens of
-/// milliseconds) and while two others run.
+/// milliseconds) and while two others run. Refuses with a storage error on the store's writer
+/// thread.
 pub(crate) fn hash_password(password: &Password) -> Result<String> {
+    off_the_writer_thread()?;
     let params = params()?;
     let failed =
         |error: &dyn std::fmt::Display| Error::corrupt(format!("cannot hash password: {error}"));
@@ -277,8 +291,10 @@ pub(crate) fn hash_password(password: &Password) -> Result<String> {
 
 /// Checks a password against a PHC string with the algorithm, version and parameters the
 /// string names. Blocks like [`hash_password`]. A malformed stored hash, or one asking for
-/// more than 64 MiB, counts as a mismatch; the comparison is constant-time.
+/// more than 64 MiB, counts as a mismatch; the comparison is constant-time. Refuses like
+/// [`hash_password`] on the writer thread.
 pub(crate) fn verify_password(password: &str, phc: &str) -> Result<bool> {
+    off_the_writer_thread()?;
     let Ok(parsed) = PasswordHash::new(phc) else {
         return Ok(false);
     };
@@ -355,6 +371,35 @@ mod tests {
         assert!(!verify_password("correct horse battery", "not a hash").unwrap());
         // Two hashes of one password differ by their salt.
         assert_ne!(ours, hash_password(&password).unwrap());
+    }
+
+    /// With the guard in place, any use case that hashed inside its write would fail every test
+    /// that calls it (login, user creation, password change and reset all have tests); this
+    /// test keeps the guard itself. Without `off_the_writer_thread` both writes succeed.
+    #[test]
+    fn hashing_and_verifying_refuse_to_run_on_the_writer_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = crate::Crm::open(dir.path().join("crm.redb")).unwrap();
+        let password = Password::parse("correct horse battery").unwrap();
+        let hash = hash_password(&password).unwrap();
+        assert!(verify_password("correct horse battery", &hash).unwrap());
+        let in_a_write = crm.write(move |_| hash_password(&password)).unwrap_err();
+        assert_eq!(in_a_write.kind(), crate::ErrorKind::Storage);
+        assert!(
+            in_a_write.message().contains("writer thread"),
+            "{in_a_write}"
+        );
+        let in_a_write = crm
+            .write(move |_| verify_password("correct horse battery", &hash))
+            .unwrap_err();
+        assert_eq!(in_a_write.kind(), crate::ErrorKind::Storage);
+    }
+
+    #[test]
+    fn the_debug_output_of_a_password_hides_it() {
+        let password = Password::parse("correct horse battery").unwrap();
+        assert_eq!(format!("{password:?}"), "Password(***)");
+        assert_eq!(format!("{:?}", Some(&password)), "Some(Password(***))");
     }
 
     #[test]

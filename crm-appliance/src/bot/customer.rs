@@ -16,10 +16,9 @@ use crm_lib::{
 };
 use teloxide::types::{Message, User};
 
+use super::context::{Command, Ctx, Prepared, Press, Replies, profile};
 use super::dialogue::{self, Dialogue, DraftFile, Step, Wizard};
-use super::handler::{Command, Ctx, Press, Replies, profile};
 use super::keyboards::{self, Callback, MenuItem, WizardAction};
-use super::processor::Prepared;
 use super::render::{choose_language, clip, money, tr, tr_with};
 
 /// The most files one order takes from the form (crm-lib's limit for one message).

@@ -14,7 +14,7 @@ use crm_lib::telegram::KEYBOARD_MAX_BUTTONS;
 use serde_json::{Value, json};
 
 use super::dialogue::Step;
-use super::render::tr;
+use crate::i18n::tr;
 
 /// What a button press asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,10 @@
 //!   also calls `finish_update`, its replies queued as outbox bot calls;
 //! - `handler`, `customer`, `staff`: the flows; `dialogue`: per-chat state in redb;
 //!   `keyboards`: inline keyboards and callback data; `render`: texts and notifications in the
-//!   recipient's language (keys `bot.*` of the locale files, `assets/locales/<code>.yml`).
+//!   recipient's language (keys `bot.*` of the locale files, `assets/locales/<code>.yml`);
+//! - `outbox`: the sending half, woken by every commit: crm-lib's typed outbox items turned
+//!   into Bot API calls within Telegram's limits (`limiter`: 1/s per chat, 30/s overall,
+//!   20/min per group), each outcome recorded in its own write.
 //!
 //! Why not teloxide's `Dispatcher`: it pulls updates itself and runs handlers outside any
 //! transaction of ours. The house rule (SPEC section 3) is that an update is committed to the
@@ -22,10 +25,13 @@
 //! query and chat member change, and build every inline keyboard.
 
 pub mod api;
+pub(crate) mod context;
 mod customer;
 pub(crate) mod dialogue;
 mod handler;
 pub(crate) mod keyboards;
+pub(crate) mod limiter;
+pub(crate) mod outbox;
 pub(crate) mod processor;
 pub(crate) mod render;
 mod staff;
@@ -218,7 +224,7 @@ pub async fn start(state: &AppState, address: SocketAddr) -> anyhow::Result<BotH
         api.clone(),
         receiver.clone(),
     )));
-    tasks.push(tokio::spawn(crate::jobs::outbox::run(
+    tasks.push(tokio::spawn(outbox::run(
         state.clone(),
         telegram.clone(),
         api,

@@ -25,8 +25,9 @@ use tokio::sync::watch;
 
 use super::Telegram;
 use super::api::{ApiError, BotApi, CALL_TIMEOUT};
+use super::context::{Ctx, Prepared, telegram_id};
 use super::dialogue::{self, Dialogue, Step};
-use super::handler::{self, Ctx};
+use super::handler;
 use crate::AppState;
 
 /// Tries before an update that keeps failing is given up.
@@ -34,15 +35,6 @@ pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 /// Updates read from the inbox per round.
 const BATCH: usize = 256;
-
-/// A file of the message being handled, fetched before its transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Prepared {
-    /// Stored in the media store.
-    Stored(Attachment),
-    /// Could not be fetched (too large, gone, or the Bot API kept failing).
-    Failed,
-}
 
 /// What became of one update.
 enum Outcome {
@@ -425,7 +417,7 @@ pub(crate) fn file_candidate(update: &Update) -> Option<(Wanted, ChatId, Telegra
         return None;
     }
     let wanted = wanted_file(message)?;
-    let telegram = handler::telegram_id(message.from.as_ref()?)?;
+    let telegram = telegram_id(message.from.as_ref()?)?;
     Some((wanted, ChatId::new(message.chat.id.0), telegram))
 }
 

@@ -12,8 +12,8 @@ use crm_lib::{
 };
 use teloxide::types::Message;
 
+use super::context::{Command, Ctx, Press, Replies};
 use super::dialogue::{self, Dialogue};
-use super::handler::{Command, Ctx, Press, Replies};
 use super::keyboards::{self, Callback};
 use super::render::{tr, tr_with};
 

@@ -1,9 +1,5 @@
-//! Background jobs: outbox delivery to Telegram within Telegram's limits, and retention.
-//!
-//! `outbox` sends every notification, chat message and bot reply after its transaction has
-//! committed; `limiter` keeps it within 1 message/s per chat, 30/s overall and 20/min per
-//! group; `retention` deletes processed inbox items and finished outbox items every hour.
+//! Background jobs: retention (`retention` deletes processed inbox items, finished outbox items
+//! and files nothing refers to, every hour). Delivering the outbox to Telegram is the bot's
+//! sending half: see `bot::outbox`.
 
-pub(crate) mod limiter;
-pub(crate) mod outbox;
 pub(crate) mod retention;

@@ -10,11 +10,13 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
-use super::control::Refused;
 use super::emulator::Emulator;
 use crate::AppState;
 use crate::web::auth::Staff;
@@ -32,6 +34,22 @@ const KEY_CHARS: usize = 32;
 /// [`crm_lib::ErrorKind::Storage`] when the system has no randomness.
 pub fn generate_key() -> crm_lib::Result<String> {
     crm_lib::random_string(KEY_CHARS, crm_lib::ALPHANUMERIC)
+}
+
+/// A refused control request: the status and a JSON `{"ok": false, "error": ...}` body.
+pub(crate) struct Refused(StatusCode, String);
+
+impl Refused {
+    /// A refusal with this status and message.
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Refused(status, message.into())
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "ok": false, "error": self.1 }))).into_response()
+    }
 }
 
 /// A control request that was let in: the emulator it drives.

@@ -24,32 +24,16 @@
 use axum::Json;
 use axum::extract::{Path, Query, Request};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::access::Control;
+use super::access::{Control, Refused};
 use super::api::{bytes_response, read_params};
 use super::emulator::{Emulator, Fault, SimContent, SimFile, SimUser};
 
-/// A refused control request: the status and a JSON `{"ok": false, "error": ...}` body.
-pub(crate) struct Refused(StatusCode, String);
-
-impl Refused {
-    /// A refusal with this status and message.
-    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Refused(status, message.into())
-    }
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "ok": false, "error": self.1 }))).into_response()
-    }
-}
-
 fn bad(message: impl Into<String>) -> Refused {
-    Refused(StatusCode::BAD_REQUEST, message.into())
+    Refused::new(StatusCode::BAD_REQUEST, message)
 }
 
 type Answer = Result<Json<Value>, Refused>;
@@ -161,7 +145,7 @@ fn set_blocked(emulator: &Emulator, id: &str, blocked: bool) -> Answer {
     let id = user_id(id)?;
     let update_id = emulator
         .set_blocked(id, blocked)
-        .map_err(|message| Refused(StatusCode::NOT_FOUND, message))?;
+        .map_err(|message| Refused::new(StatusCode::NOT_FOUND, message))?;
     Ok(Json(json!({ "ok": true, "update_id": update_id })))
 }
 
@@ -181,7 +165,7 @@ pub(crate) async fn chat(Control(emulator): Control, Path(id): Path<String>) -> 
     emulator
         .chat_view(id)
         .map(Json)
-        .ok_or_else(|| Refused(StatusCode::NOT_FOUND, format!("no chat with user {id} yet")))
+        .ok_or_else(|| Refused::new(StatusCode::NOT_FOUND, format!("no chat with user {id} yet")))
 }
 
 /// `GET /sandbox/chats`.
@@ -241,7 +225,7 @@ pub(crate) async fn file(
 ) -> Result<Response, Refused> {
     let file = emulator
         .file_by_id(&file_id)
-        .ok_or_else(|| Refused(StatusCode::NOT_FOUND, "no such file".into()))?;
+        .ok_or_else(|| Refused::new(StatusCode::NOT_FOUND, "no such file"))?;
     Ok(bytes_response(
         file.bytes.as_ref().clone(),
         &file.mime,

@@ -656,55 +656,34 @@ pub struct OrderChat {
     pub names: HashMap<UserId, String>,
 }
 
-/// Loads the order's chat for `staff`, or `None` when they have no chat access to it (no
-/// `chat_customers` and no grant on the order): the order page then shows no panel.
+/// Reads the order's chat panel: the newest messages about `order` and its customer. Call it
+/// when crm-lib's `OrderActions::chat` says the actor may chat about the order; `None` when
+/// they may not read the customer's record after all.
 ///
 /// # Errors
-/// Not found; a store error.
-pub async fn order_chat(
-    state: &AppState,
-    staff: &Staff,
-    order: OrderId,
-) -> Result<Option<OrderChat>, AppError> {
-    let actor = staff.actor.clone();
-    let loaded = state
-        .blocking(move |crm| {
-            crm.read(|view| {
-                let messages = match crm_lib::chat::messages_of_order_in(
-                    view,
-                    &actor,
-                    order,
-                    Page::first(MESSAGES_PER_PAGE),
-                ) {
-                    Ok(messages) => messages,
-                    Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
-                        return Ok(None);
-                    }
-                    Err(error) => return Err(error),
-                };
-                let record = crm_lib::orders::order_in(view, &actor, order)?;
-                let customer = match crm_lib::customers::customer_in(view, &actor, record.customer)
-                {
-                    Ok(customer) => customer,
-                    Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => {
-                        return Ok(None);
-                    }
-                    Err(error) => return Err(error),
-                };
-                let names = crm_lib::team::staff_names_in(view, &actor)?
-                    .into_iter()
-                    .map(|name| (name.id, name.display_name))
-                    .collect();
-                Ok(Some(OrderChat {
-                    order,
-                    customer,
-                    messages,
-                    names,
-                }))
-            })
-        })
-        .await?;
-    Ok(loaded)
+/// Not found; permission denied when the actor may not chat about the order; a store error.
+pub fn read_order_chat(
+    view: &impl crm_lib::View,
+    actor: &Actor,
+    order: &crm_lib::model::Order,
+) -> crm_lib::Result<Option<OrderChat>> {
+    let messages =
+        crm_lib::chat::messages_of_order_in(view, actor, order.id, Page::first(MESSAGES_PER_PAGE))?;
+    let customer = match crm_lib::customers::customer_in(view, actor, order.customer) {
+        Ok(customer) => customer,
+        Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let names = crm_lib::team::staff_names_in(view, actor)?
+        .into_iter()
+        .map(|name| (name.id, name.display_name))
+        .collect();
+    Ok(Some(OrderChat {
+        order: order.id,
+        customer,
+        messages,
+        names,
+    }))
 }
 
 /// The order page's chat panel: the messages about the order (live) and a send form whose

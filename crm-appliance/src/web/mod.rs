@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod error;
 pub mod i18n;
 pub mod layout;
+pub mod login;
 pub mod metrics;
 pub mod pages;
 pub mod session;
@@ -73,8 +74,8 @@ fn security_headers(router: Router) -> Router {
 pub struct WebState {
     /// Resolved sessions and last-seen times (see [`session`]).
     pub sessions: session::SessionCache,
-    /// Login throttling (see [`auth::LoginThrottle`]).
-    pub throttle: auth::LoginThrottle,
+    /// Login throttling (see [`login::LoginThrottle`]).
+    pub throttle: login::LoginThrottle,
     /// Cookies get `Secure` and the `__Host-` prefix: the public URL is HTTPS.
     pub secure: bool,
     /// The idle session timeout, in milliseconds.
@@ -88,7 +89,7 @@ impl WebState {
     pub fn new(config: &Config) -> Self {
         WebState {
             sessions: session::SessionCache::default(),
-            throttle: auth::LoginThrottle::default(),
+            throttle: login::LoginThrottle::default(),
             secure: config
                 .public_url
                 .as_ref()
@@ -128,8 +129,8 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/assets/{*path}", get(assets::serve))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
+        .route("/login", get(login::login_form).post(login::login))
+        .route("/logout", post(login::logout))
         .merge(pages::routes())
         .merge(chat::routes())
         .merge(tokens::routes())

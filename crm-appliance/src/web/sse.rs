@@ -284,3 +284,103 @@ pub async fn events(
     );
     Ok(response)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::response::IntoResponse;
+    use clap::Parser;
+    use crm_lib::customers::TelegramProfile;
+    use crm_lib::model::TelegramUserId;
+    use crm_lib::orders::NewOrder;
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::config::{Cli, Config};
+
+    /// "Live updates never poll the store on a timer". Checked by waking the stream every
+    /// 500 ms instead of on a commit: the count of reads in the quiet two seconds was 3.
+    #[tokio::test]
+    async fn a_live_stream_reads_the_store_only_after_a_commit_woke_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .system()
+            .create_organization("studio", "Test", "test")
+            .unwrap()
+            .id;
+        let customer = crm
+            .system()
+            .upsert_telegram_customer(
+                org,
+                TelegramProfile {
+                    telegram_id: TelegramUserId::new(42),
+                    username: None,
+                    first_name: "Ann".into(),
+                    last_name: None,
+                    language_code: None,
+                },
+            )
+            .unwrap();
+        let config = Config::from_cli(&Cli::parse_from(["crm-appliance"])).unwrap();
+        let state = AppState::new(crm.clone(), org, config);
+        // Every wake-up runs the validity check before it reads: it counts the reads.
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = reads.clone();
+        let still_valid: StillValid = Arc::new(move |_: &Crm| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        let sse = live_stream(state, Actor::system(org), None, still_valid)
+            .await
+            .unwrap();
+        let mut body = sse.into_response().into_body().into_data_stream();
+        let ready = body.next().await.unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&ready).contains("event: ready"));
+
+        // The commit hook runs on the writer thread after the write's caller was answered, so
+        // the set-up's last commit may still wake the stream once (a read that finds nothing
+        // past the stream's start); poll it through that.
+        let settle = tokio::time::timeout(Duration::from_millis(300), body.next()).await;
+        assert!(
+            settle.is_err(),
+            "the stream sent {settle:?} before any commit"
+        );
+        let settled = reads.load(Ordering::SeqCst);
+        assert!(
+            settled <= 1,
+            "{settled} reads before any commit of the test"
+        );
+
+        // Nothing is committed: the stream waits without reading.
+        let quiet = tokio::time::timeout(Duration::from_secs(2), body.next()).await;
+        assert!(quiet.is_err(), "the stream sent {quiet:?} without a commit");
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            settled,
+            "it read without a commit"
+        );
+
+        // A commit wakes it: one read, which finds the new order.
+        crm.create_order(
+            &Actor::system(org),
+            NewOrder {
+                customer: Some(customer.id),
+                title: "Woken".into(),
+                description: "by its commit".into(),
+                ..NewOrder::default()
+            },
+        )
+        .unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(10), body.next())
+            .await
+            .expect("the commit wakes the stream")
+            .unwrap()
+            .unwrap();
+        let event = String::from_utf8_lossy(&event);
+        assert!(event.contains("event: order"), "{event}");
+        assert_eq!(reads.load(Ordering::SeqCst), settled + 1);
+    }
+}

@@ -90,7 +90,8 @@ pub(crate) fn pretty(markup: &Markup) -> String {
 pub(crate) struct Sample {
     /// Maria Petrova, a Telegram customer (@maria_p) with an unread message.
     pub(crate) maria: crm_lib::model::Customer,
-    /// Maria's logo order (pending moderation), her website order (approved) and John's
+    /// Maria's logo order (pending moderation), her website order (approved, with two
+    /// markers) and John's
     /// business cards (in progress, assigned to Ivan).
     pub(crate) orders: [crm_lib::model::OrderId; 3],
     /// Ivan Petrov, a worker.
@@ -131,8 +132,21 @@ impl Fixture {
                 },
             )
             .expect("creating John");
+        let markers: Vec<_> = crm
+            .markers(&system)
+            .expect("the studio's markers")
+            .into_iter()
+            .map(|marker| marker.id)
+            .collect();
         let order = |customer: &crm_lib::model::Customer, title: &str, budget: &str| {
+            // The website is tagged with the first two markers.
+            let tags = if title == "Website" {
+                markers.iter().take(2).copied().collect()
+            } else {
+                Vec::new()
+            };
             let request = NewOrder {
+                markers: tags,
                 customer: Some(customer.id),
                 title: title.into(),
                 description: format!("{title}: <b>the brief</b> & details"),

@@ -29,7 +29,7 @@
 //! after Telegram accepted a message is not emulated on purpose: no client can tell it from
 //! the first kind (Telegram has no idempotency key), and the outbox then retries, preferring a
 //! rare duplicate to a lost notification, as it does for a kill between Telegram's answer and
-//! the commit that records it (see `jobs/outbox.rs`). No test can demand exactly once there.
+//! the commit that records it (see `bot/outbox.rs`). No test can demand exactly once there.
 //! So the outbox test, before each kill, holds every send back with a 429 and waits half a
 //! second: the sends in flight finish and are recorded, the test reads the emulator's chats
 //! (they die with the process), and no send slips in between that read and the kill. Items

@@ -143,6 +143,15 @@ pub fn spawn_app_with(args: &[&str]) -> TestApp {
     app
 }
 
+/// Starts the appliance with `CRM_LOG` at `level` (`warn` for the others), for the tests
+/// that read what it logs.
+pub fn spawn_app_logging(level: &str) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start_logging(dir.path().join("data"), &[], level);
+    app._dir = Some(dir);
+    app
+}
+
 /// A client that presents `key` in the `X-Sandbox-Key` header on every request.
 pub fn sandbox_client(key: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -185,6 +194,10 @@ pub fn capture_output(child: &mut Child) -> (Arc<Mutex<Vec<String>>>, mpsc::Rece
 }
 
 fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
+    start_logging(data_dir, args, "warn")
+}
+
+fn start_logging(data_dir: PathBuf, args: &[&str], level: &str) -> TestApp {
     let mut child = Command::new(env!("CARGO_BIN_EXE_crm-appliance"))
         .arg("--data-dir")
         .arg(&data_dir)
@@ -192,7 +205,7 @@ fn start(data_dir: PathBuf, args: &[&str]) -> TestApp {
         .arg("127.0.0.1:0")
         .args(args)
         .env_remove("CRM_TELEGRAM_TOKEN")
-        .env("CRM_LOG", "warn")
+        .env("CRM_LOG", level)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

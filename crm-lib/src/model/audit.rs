@@ -81,6 +81,8 @@ audit_actions! {
     CustomerCreated = "customer.created",
     /// A customer chose another language.
     CustomerLanguageChanged = "customer.language_changed",
+    /// A customer's Telegram name or username changed (seen on their next update).
+    CustomerProfileChanged = "customer.profile_changed",
     /// A customer can be reached again (wrote to the bot after blocking it).
     CustomerReachable = "customer.reachable",
     /// A customer blocked the bot: nothing more is sent to them.

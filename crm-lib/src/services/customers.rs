@@ -255,10 +255,17 @@ impl Tx<'_> {
                 || customer.first_name != first_name
                 || customer.last_name != last_name
             {
+                let before = customer.full_name();
                 customer.username = profile.username;
                 customer.first_name = first_name;
                 customer.last_name = last_name;
                 save_customer(self, org, &customer)?;
+                self.audit(
+                    &Actor::customer(org, customer.id),
+                    AuditAction::CustomerProfileChanged,
+                    Subject::Customer(customer.id),
+                    AuditDetail::Text(format!("{before} -> {}", customer.full_name())),
+                )?;
             }
             return Ok(customer);
         }

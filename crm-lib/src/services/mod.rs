@@ -22,6 +22,8 @@ pub mod sessions;
 pub mod staffing;
 pub mod team;
 pub mod telegram;
+#[cfg(test)]
+mod tests;
 
 use crate::model::{
     Actor, ActorRef, OrgId, Organization, Permission, PermissionSet, User, UserStatus,

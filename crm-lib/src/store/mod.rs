@@ -26,7 +26,7 @@ pub(crate) use declarations::{row_key, subject_key};
 pub(crate) use keys::Key;
 pub(crate) use tables::Def;
 pub use writer::Written;
-pub(crate) use writer::{LongRead, Writer};
+pub(crate) use writer::{LongRead, WRITER_THREAD, Writer};
 
 use crate::model::{
     Actor, AuditAction, AuditDetail, AuditEntry, AuditId, Change, ChangeId, ChangeKind, OrgId,

@@ -1171,3 +1171,43 @@ fn the_audit_log_is_filtered_newest_first_and_needs_view_audit() {
     assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id));
     assert_eq!(all.last().unwrap().action, AuditAction::MessageReceived);
 }
+
+#[test]
+fn a_customer_s_changed_telegram_name_is_saved_and_audited_and_an_unchanged_one_writes_nothing() {
+    let world = World::new();
+    let org = world.org.id;
+    let renamed = |first: &str| crm_lib::customers::TelegramProfile {
+        last_name: Some("Petrova".into()),
+        ..crate::support::profile(5_100, first)
+    };
+    let profile_changes = || {
+        world
+            .crm
+            .system()
+            .all_audit(org)
+            .unwrap()
+            .into_iter()
+            .filter(|entry| entry.action == AuditAction::CustomerProfileChanged)
+            .count()
+    };
+    let created = world
+        .crm
+        .system()
+        .upsert_telegram_customer(org, renamed("Maria"))
+        .unwrap();
+    let again = world
+        .crm
+        .system()
+        .upsert_telegram_customer(org, renamed("Maria"))
+        .unwrap();
+    assert_eq!(again, created);
+    assert_eq!(profile_changes(), 0, "the same profile changes nothing");
+    let changed = world
+        .crm
+        .system()
+        .upsert_telegram_customer(org, renamed("Masha"))
+        .unwrap();
+    assert_eq!(changed.id, created.id);
+    assert_eq!(changed.full_name(), "Masha Petrova");
+    assert_eq!(profile_changes(), 1);
+}

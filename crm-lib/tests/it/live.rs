@@ -7,12 +7,50 @@ use crm_lib::{
     chat::{InboundMessage, OrderChoice, OutboundMessage},
     live::LiveKind,
     model::{
-        Actor, ActorRef, AuditAction, AuditEntry, ChangeId, ChangeKind, DeliveryState, Permission,
-        Subject,
+        Actor, ActorRef, AuditAction, AuditEntry, ChangeId, ChangeKind, DeliveryState, Origin,
+        Permission, Subject,
     },
 };
 
-use crate::support::World;
+use crate::support::{World, password};
+
+/// "Session ids and API tokens are stored only as their SHA-256": the data file, read whole
+/// after a session and a token were made and used, holds the SHA-256 of each and neither
+/// secret. Checked by naming the token after its own secret in `Crm::create_api_token`: the
+/// test found the token in the file.
+#[test]
+fn session_ids_and_api_tokens_are_stored_only_as_their_sha_256() {
+    use sha2::{Digest, Sha256};
+
+    let world = World::new();
+    let org = world.org.id;
+    let worker = World::user_id(&world.worker);
+    let session = world
+        .crm
+        .login(org, "worker", password().expose(), &Origin::default())
+        .unwrap();
+    world.crm.session(session.hash, i64::MAX, None).unwrap();
+    let created = world
+        .crm
+        .create_api_token(&world.worker, worker, "ci")
+        .unwrap();
+    let secret = created.secret.expose().to_string();
+    world.crm.authenticate_api_token(org, &secret).unwrap();
+    world.crm.close();
+    let file = std::fs::read(world._dir.path().join("crm.redb")).unwrap();
+    let holds = |needle: &[u8]| file.windows(needle.len()).any(|window| window == needle);
+    assert!(holds(&Sha256::digest(session.id.as_bytes())));
+    assert!(holds(&Sha256::digest(secret.as_bytes())));
+    assert!(session.id.len() >= 20, "{}", session.id);
+    assert!(
+        !holds(session.id.as_bytes()),
+        "the session id is in the file"
+    );
+    assert!(
+        !holds(&secret.as_bytes()[4..]),
+        "the API token is in the file"
+    );
+}
 
 #[test]
 fn a_user_creates_a_token_that_authenticates_as_them_and_only_its_hash_is_kept() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::methods::str_param;
+use super::params::str_param;
 use super::{BotError, Emulator, State};
 
 /// Bytes of files the emulator keeps in memory.

@@ -24,6 +24,7 @@ mod chats;
 mod faults;
 mod files;
 mod methods;
+mod params;
 mod updates;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -39,7 +40,7 @@ pub(crate) use chats::SimUser;
 use chats::{Query, SimChat};
 pub(crate) use faults::{Fault, Injected};
 pub(crate) use files::{SimContent, SimFile, StoredFile};
-pub(crate) use methods::{BotError, int_param};
+pub(crate) use params::{BotError, int_param};
 use updates::Webhook;
 
 /// The simulated bot's user id (the number before the colon of the sandbox token).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::chats::Entry;
-use super::methods::{bool_param, str_param};
+use super::params::{bool_param, str_param};
 use super::{BotError, Emulator, MutexGuard, SimUser, State, now_ms};
 
 /// Updates waiting for the bot; past this the oldest are dropped (Telegram keeps 24 hours).

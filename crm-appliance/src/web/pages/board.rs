@@ -8,6 +8,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use crm_lib::model::Actor;
 use maud::{Markup, html};
 
 use crate::AppState;
@@ -33,56 +34,71 @@ struct CardContext<'a> {
     today: crm_lib::model::Date,
 }
 
+/// What the board shows, read on one snapshot: the columns, the markers their cards name and
+/// the organization's currency.
+struct BoardData {
+    columns: Vec<crm_lib::orders::BoardColumn>,
+    markers: Vec<crm_lib::model::Marker>,
+    currency: String,
+}
+
+fn read_board(view: &impl crm_lib::View, actor: &Actor) -> crm_lib::Result<BoardData> {
+    Ok(BoardData {
+        columns: crm_lib::orders::board_in(view, actor, CARDS_PER_COLUMN)?,
+        markers: crm_lib::team::markers_in(view, actor)?,
+        currency: crm_lib::org::organization_in(view, actor)?
+            .settings
+            .currency,
+    })
+}
+
 async fn board(State(state): State<AppState>, staff: Staff) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    // One snapshot: the columns, the markers their cards name and the currency.
-    let (columns, markers, currency) = state
-        .blocking(move |crm| {
-            crm.read(|view| {
-                Ok((
-                    crm_lib::orders::board_in(view, &actor, CARDS_PER_COLUMN)?,
-                    crm_lib::team::markers_in(view, &actor)?,
-                    crm_lib::org::organization_in(view, &actor)?
-                        .settings
-                        .currency,
-                ))
-            })
-        })
+    let data = state
+        .blocking(move |crm| crm.read(|view| read_board(view, &actor)))
         .await?;
-    let language = staff.language;
-    let context = CardContext {
-        markers: &markers,
-        currency: &currency,
-        today: crm_lib::model::Date::of(crm_lib::model::Timestamp::now()),
-    };
+    let today = crm_lib::model::Date::of(crm_lib::model::Timestamp::now());
     Ok(page(
         &staff,
         &staff.t("board.title"),
         Nav::Board,
-        html! {
-            p.board-error role="alert" hidden {}
-            // Shown by board.js while the columns do not fit the screen.
-            p.board-hint.muted hidden { (staff.t("board.scroll_hint")) " →" }
-            // A live region (live.js): its cards are swapped for fresh ones when an order
-            // changes anywhere; board.js listens on this element, which stays.
-            div.board #board data-live-refresh="order" data-csrf=(staff.csrf) {
-                @for column in columns.iter().filter(|c| !c.stage.kind.is_terminal()) {
-                    (column_markup(&staff, column, &columns, language, &context))
-                }
-                // The folded terminal stages share one slot, one above the other.
-                div.board-terminal {
-                    @for column in columns.iter().filter(|c| c.stage.kind.is_terminal()) {
-                        details.column-collapsed id={ "stage-" (column.stage.id) } {
-                            summary { (column.stage.name(language)) " (" (column.count) ")" }
-                            (column_markup(&staff, column, &columns, language, &context))
-                        }
+        board_body(&staff, &data, today),
+    ))
+}
+
+/// The board's content: the open stages' columns side by side and the terminal ones folded;
+/// `today` decides which deadlines are overdue.
+fn board_body(staff: &Staff, data: &BoardData, today: crm_lib::model::Date) -> Markup {
+    let language = staff.language;
+    let columns = &data.columns;
+    let context = CardContext {
+        markers: &data.markers,
+        currency: &data.currency,
+        today,
+    };
+    html! {
+        p.board-error role="alert" hidden {}
+        // Shown by board.js while the columns do not fit the screen.
+        p.board-hint.muted hidden { (staff.t("board.scroll_hint")) " →" }
+        // A live region (live.js): its cards are swapped for fresh ones when an order
+        // changes anywhere; board.js listens on this element, which stays.
+        div.board #board data-live-refresh="order" data-csrf=(staff.csrf) {
+            @for column in columns.iter().filter(|c| !c.stage.kind.is_terminal()) {
+                (column_markup(staff, column, columns, language, &context))
+            }
+            // The folded terminal stages share one slot, one above the other.
+            div.board-terminal {
+                @for column in columns.iter().filter(|c| c.stage.kind.is_terminal()) {
+                    details.column-collapsed id={ "stage-" (column.stage.id) } {
+                        summary { (column.stage.name(language)) " (" (column.count) ")" }
+                        (column_markup(staff, column, columns, language, &context))
                     }
                 }
             }
-            script src="/assets/js/live.js" defer {}
-            script src="/assets/js/board.js" defer {}
-        },
-    ))
+        }
+        script src="/assets/js/live.js" defer {}
+        script src="/assets/js/board.js" defer {}
+    }
 }
 
 fn column_markup(
@@ -183,41 +199,85 @@ async fn moderation(State(state): State<AppState>, staff: Staff) -> Result<Marku
             })
         })
         .await?;
-    let language = staff.language;
     Ok(page(
         &staff,
         &staff.t("moderation.title"),
         Nav::Moderation,
-        html! {
-            @for crm_lib::orders::ModerationColumn { stage, orders: rows } in &queue {
-                h2 { (stage.name(language)) " (" (rows.len()) ")" }
-                @if rows.is_empty() {
-                    p.muted { (staff.t("moderation.empty")) }
-                }
-                ul.queue {
-                    @for row in rows {
-                        li.card {
-                            a href={ "/orders/" (row.order.id) } { "#" (row.order.id) " " (row.order.title) }
-                            div.muted { (row.customer_name)
-                                @if let Some(budget) = row.order.budget {
-                                    " · " (staff.t("orders.budget")) " " (budget.format_with(language, &currency))
-                                } }
-                            p.description { (row.order.description.chars().take(300).collect::<String>()) }
-                            div.actions {
-                                form.inline method="post" action={ "/orders/" (row.order.id) "/approve" } {
-                                    (csrf_field(&staff))
-                                    button type="submit" { (staff.t("orders.approve")) }
-                                }
-                                form.inline method="post" action={ "/orders/" (row.order.id) "/reject" } {
-                                    (csrf_field(&staff))
-                                    input type="text" name="reason" required maxlength="500" placeholder=(staff.t("orders.reject_reason"));
-                                    button.danger type="submit" { (staff.t("orders.reject")) }
-                                }
+        moderation_body(&staff, &queue, &currency),
+    ))
+}
+
+/// The moderation queue's content: each moderation stage's orders, newest first, with their
+/// budget in `currency` and the approve and reject forms.
+fn moderation_body(
+    staff: &Staff,
+    queue: &[crm_lib::orders::ModerationColumn],
+    currency: &str,
+) -> Markup {
+    let language = staff.language;
+    html! {
+        @for crm_lib::orders::ModerationColumn { stage, orders: rows } in queue {
+            h2 { (stage.name(language)) " (" (rows.len()) ")" }
+            @if rows.is_empty() {
+                p.muted { (staff.t("moderation.empty")) }
+            }
+            ul.queue {
+                @for row in rows {
+                    li.card {
+                        a href={ "/orders/" (row.order.id) } { "#" (row.order.id) " " (row.order.title) }
+                        div.muted { (row.customer_name)
+                            @if let Some(budget) = row.order.budget {
+                                " · " (staff.t("orders.budget")) " " (budget.format_with(language, currency))
+                            } }
+                        p.description { (row.order.description.chars().take(300).collect::<String>()) }
+                        div.actions {
+                            form.inline method="post" action={ "/orders/" (row.order.id) "/approve" } {
+                                (csrf_field(staff))
+                                button type="submit" { (staff.t("orders.approve")) }
+                            }
+                            form.inline method="post" action={ "/orders/" (row.order.id) "/reject" } {
+                                (csrf_field(staff))
+                                input type="text" name="reason" required maxlength="500" placeholder=(staff.t("orders.reject_reason"));
+                                button.danger type="submit" { (staff.t("orders.reject")) }
                             }
                         }
                     }
                 }
             }
-        },
-    ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crm_lib::model::{BuiltinRole, Date, Language};
+    use insta::assert_snapshot;
+
+    use super::*;
+    use crate::web::testing::{Fixture, pretty};
+
+    #[test]
+    fn the_board_shows_cards_with_markers_money_and_deadlines_and_the_moves_offered() {
+        let fixture = Fixture::new("studio");
+        fixture.sample();
+        let data = fixture
+            .crm
+            .read(|view| read_board(view, &fixture.system()))
+            .unwrap();
+        let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
+        let after_the_deadline = Date::parse("today", "2026-12-25").unwrap();
+        assert_snapshot!(pretty(&board_body(&staff, &data, after_the_deadline)));
+    }
+
+    #[test]
+    fn the_moderation_queue_shows_budgets_with_their_currency_in_russian() {
+        let fixture = Fixture::new("studio");
+        fixture.sample();
+        let queue = fixture
+            .crm
+            .read(|view| crm_lib::orders::moderation_queue_in(view, &fixture.system(), 100))
+            .unwrap();
+        let staff = fixture.staff(BuiltinRole::Manager, Language::RU);
+        assert_snapshot!(pretty(&moderation_body(&staff, &queue, "RUB")));
+    }
 }

@@ -19,7 +19,6 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(profile::routes())
         .merge(orders::routes())
-        .merge(order_staffing::routes())
         .merge(payment_details::routes())
         .merge(board::routes())
         .merge(admin::routes())

@@ -1,39 +1,23 @@
 //! The order page's staffing sections (C0de seed): the bidders' skills beside their bids,
 //! staff suggested by the order's markers, and delegated access (who may view the order and
-//! chat about it, until when), with the forms that grant and revoke it.
+//! chat about it, until when), with the forms that grant and revoke it (their handlers are
+//! the order page's, in `orders.rs`).
 //!
 //! crm-lib decides everything: who is suggested and in which order
 //! (`staffing::suggested_staff_in`), who holds access (`staffing::order_access_in`), and every
 //! rule of a grant. These views only render what it returns.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::post;
-use axum::{Form, Router};
 use crm_lib::{
     model::{Actor, OrderId, Permission, UserId},
     orders::OrderDetail,
     staffing::{OrderAccess, StaffSuggestion, UserSkills},
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
-use crate::AppState;
 use crate::web::auth::Staff;
 use crate::web::colors;
-use crate::web::csrf;
-use crate::web::error::AppError;
 use crate::web::i18n::{tr_with, when};
 use crate::web::layout::{FormError, csrf_field};
-use crate::web::pages::orders::{after_action, order_id};
-
-/// `/orders/{id}/access...`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/orders/{id}/access", post(grant))
-        .route("/orders/{id}/access/{user}/revoke", post(revoke))
-}
 
 /// What the staffing sections show, read in the order page's snapshot.
 #[derive(Debug, Clone, Default)]
@@ -219,62 +203,4 @@ fn duration(staff: &Staff, hours: u32) -> String {
         (hours, "orders.access_hours")
     };
     tr_with(staff.language, key, &[("count", &count.to_string())])
-}
-
-/// The grant form.
-#[derive(Debug, Default, Deserialize)]
-pub struct GrantForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    user: String,
-    #[serde(default)]
-    hours: String,
-}
-
-/// `POST /orders/{id}/access`: gives a user access to the order for a number of hours.
-async fn grant(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<GrantForm>,
-) -> Result<Response, AppError> {
-    csrf::verify(&staff, &form.csrf, &headers)?;
-    let id = order_id(&id)?;
-    let Ok(user) = form.user.trim().parse::<u64>().map(UserId::new) else {
-        let error = crm_lib::Error::invalid("user", staff.t("orders.access_choose_user"));
-        return after_action(&state, &staff, id, Err(error), "access_granted").await;
-    };
-    let Ok(hours) = form.hours.trim().parse::<u32>() else {
-        let error = crm_lib::Error::invalid("hours", staff.t("orders.access_choose_hours"));
-        return after_action(&state, &staff, id, Err(error), "access_granted").await;
-    };
-    let actor = staff.actor.clone();
-    let result = state
-        .blocking(move |crm| Ok(crm.grant_order_access(&actor, id, user, hours)))
-        .await?
-        .map(|_| ());
-    after_action(&state, &staff, id, result, "access_granted").await
-}
-
-/// `POST /orders/{id}/access/{user}/revoke`: takes a user's delegated access away.
-async fn revoke(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path((id, user)): Path<(String, String)>,
-    headers: HeaderMap,
-    Form(form): Form<crate::web::auth::CsrfForm>,
-) -> Result<Response, AppError> {
-    csrf::verify(&staff, &form.csrf, &headers)?;
-    let id = order_id(&id)?;
-    let user = user
-        .parse::<u64>()
-        .map(UserId::new)
-        .map_err(|_| AppError::not_found(format!("user {user:?} not found")))?;
-    let actor = staff.actor.clone();
-    let result = state
-        .blocking(move |crm| Ok(crm.revoke_order_access(&actor, id, user)))
-        .await?;
-    after_action(&state, &staff, id, result, "access_revoked").await
 }

@@ -45,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/move", post(move_order))
         .route("/orders/{id}/payment", post(payment))
         .route("/orders/{id}/markers", post(set_markers))
+        .route("/orders/{id}/access", post(grant))
+        .route("/orders/{id}/access/{user}/revoke", post(revoke))
 }
 
 /// Parses an order number from the path; anything else is a 404 page.
@@ -480,44 +482,58 @@ async fn render_detail(
     note: Option<&str>,
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
-    // One snapshot for the order, its files, the markers to choose from and the staffing.
-    let (detail, files, markers, staffing) = state
-        .blocking(move |crm| {
-            crm.read(|view| {
-                let detail = crm_lib::orders::order_detail_in(view, &actor, id)?;
-                let files = order_files(view, &actor, &detail.order)?;
-                let markers = if detail.actions.edit_markers {
-                    crm_lib::team::markers_in(view, &actor)?
-                } else {
-                    Vec::new()
-                };
-                let staffing = super::order_staffing::read_staffing(
-                    view,
-                    &actor,
-                    id,
-                    detail.actions.grant_access,
-                )?;
-                Ok((detail, files, markers, staffing))
-            })
-        })
+    let data = state
+        .blocking(move |crm| crm.read(|view| read_order_page(view, &actor, id)))
         .await?;
-    let chat = crate::web::chat::order_chat(state, staff, detail.order.id).await?;
-    let title = format!("#{} {}", detail.order.id, detail.order.title);
+    let title = format!("#{} {}", data.detail.order.id, data.detail.order.title);
     Ok(page(
         staff,
         &title,
         Nav::Orders,
-        detail_body(
-            staff,
-            &detail,
-            &files,
-            &markers,
-            &staffing,
-            chat.as_ref(),
-            error,
-            note,
-        ),
+        detail_body(staff, &data, error, note),
     ))
+}
+
+/// Everything the order page shows, read on one snapshot.
+struct OrderPage {
+    /// The order with its stage, bids, timeline and crm-lib's actions for the reader.
+    detail: OrderDetail,
+    /// The customer's files the reader may see.
+    files: Vec<crm_lib::model::Media>,
+    /// The markers to choose from, when the reader may edit the order's markers.
+    markers: Vec<crm_lib::model::Marker>,
+    /// Bidders' skills, suggested staff and delegated access.
+    staffing: super::order_staffing::Staffing,
+    /// The chat panel, when the reader may chat about the order.
+    chat: Option<crate::web::chat::OrderChat>,
+}
+
+fn read_order_page(
+    view: &impl crm_lib::View,
+    actor: &crm_lib::model::Actor,
+    id: OrderId,
+) -> crm_lib::Result<OrderPage> {
+    let detail = crm_lib::orders::order_detail_in(view, actor, id)?;
+    let files = order_files(view, actor, &detail.order)?;
+    let markers = if detail.actions.edit_markers {
+        crm_lib::team::markers_in(view, actor)?
+    } else {
+        Vec::new()
+    };
+    let staffing =
+        super::order_staffing::read_staffing(view, actor, id, detail.actions.grant_access)?;
+    let chat = if detail.actions.chat {
+        crate::web::chat::read_order_chat(view, actor, &detail.order)?
+    } else {
+        None
+    };
+    Ok(OrderPage {
+        detail,
+        files,
+        markers,
+        staffing,
+        chat,
+    })
 }
 
 /// The files the customer attached to the order (the bot's new-order form), as `/media`
@@ -568,17 +584,16 @@ fn files_markup(staff: &Staff, files: &[crm_lib::model::Media]) -> Markup {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn detail_body(
-    staff: &Staff,
-    detail: &OrderDetail,
-    files: &[crm_lib::model::Media],
-    all_markers: &[crm_lib::model::Marker],
-    staffing: &super::order_staffing::Staffing,
-    chat: Option<&crate::web::chat::OrderChat>,
-    error: &FormError,
-    note: Option<&str>,
-) -> Markup {
+/// The order page's content for `staff`: fields, files, markers, bids, assignment, moves,
+/// payment details, timeline, staffing and chat, each shown as crm-lib's actions allow.
+fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<&str>) -> Markup {
+    let OrderPage {
+        detail,
+        files,
+        markers: all_markers,
+        staffing,
+        chat,
+    } = data;
     let language = staff.language;
     let order = &detail.order;
     let currency = &detail.currency;
@@ -1209,5 +1224,108 @@ async fn create_customer(
                 .into_response())
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delegated access (the staffing section of `order_staffing.rs` shows the forms).
+
+/// The grant form.
+#[derive(Debug, Default, Deserialize)]
+pub struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    hours: String,
+}
+
+/// `POST /orders/{id}/access`: gives a user access to the order for a number of hours.
+async fn grant(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<GrantForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let Ok(user) = form.user.trim().parse::<u64>().map(UserId::new) else {
+        let error = crm_lib::Error::invalid("user", staff.t("orders.access_choose_user"));
+        return after_action(&state, &staff, id, Err(error), "access_granted").await;
+    };
+    let Ok(hours) = form.hours.trim().parse::<u32>() else {
+        let error = crm_lib::Error::invalid("hours", staff.t("orders.access_choose_hours"));
+        return after_action(&state, &staff, id, Err(error), "access_granted").await;
+    };
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.grant_order_access(&actor, id, user, hours)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "access_granted").await
+}
+
+/// `POST /orders/{id}/access/{user}/revoke`: takes a user's delegated access away.
+async fn revoke(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, user)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let user = user
+        .parse::<u64>()
+        .map(UserId::new)
+        .map_err(|_| AppError::not_found(format!("user {user:?} not found")))?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.revoke_order_access(&actor, id, user)))
+        .await?;
+    after_action(&state, &staff, id, result, "access_revoked").await
+}
+
+#[cfg(test)]
+mod tests {
+    use crm_lib::model::{Actor, BuiltinRole, Language};
+    use insta::assert_snapshot;
+
+    use super::*;
+    use crate::web::testing::{Fixture, pretty};
+
+    #[test]
+    fn the_assignee_sees_their_order_with_its_moves_and_the_chat_panel() {
+        let fixture = Fixture::new("studio");
+        let sample = fixture.sample();
+        let ivan = Actor::staff(fixture.org.id, sample.ivan.id);
+        let data = fixture
+            .crm
+            .read(|view| read_order_page(view, &ivan, sample.orders[2]))
+            .unwrap();
+        assert!(data.chat.is_some(), "the assignee may chat about the order");
+        let staff = fixture.staff(BuiltinRole::Worker, Language::EN);
+        assert_snapshot!(pretty(&detail_body(
+            &staff,
+            &data,
+            &FormError::none(),
+            Some("Moved.")
+        )));
+    }
+
+    #[test]
+    fn a_manager_sees_every_action_on_an_approved_order_in_russian() {
+        let fixture = Fixture::new("studio");
+        let sample = fixture.sample();
+        let data = fixture
+            .crm
+            .read(|view| read_order_page(view, &fixture.system(), sample.orders[1]))
+            .unwrap();
+        let staff = fixture.staff(BuiltinRole::Manager, Language::RU);
+        let error =
+            FormError::from_error(&crm_lib::Error::invalid("price", "must be more than zero"));
+        assert_snapshot!(pretty(&detail_body(&staff, &data, &error, None)));
     }
 }

@@ -331,7 +331,7 @@ async fn password_form(staff: Staff) -> Markup {
 
 /// `POST /profile/password`: the forced or voluntary change. The current-password check is
 /// throttled like a login (the same counters, by username and address: see
-/// [`crate::web::auth::LoginThrottle`]), so a stolen session cannot guess the password at
+/// [`crate::web::login::LoginThrottle`]), so a stolen session cannot guess the password at
 /// hashing speed; a throttled attempt is answered 429 without checking anything. After the
 /// change, the first start's password file goes when it held the password just replaced.
 async fn change_password(
@@ -393,7 +393,8 @@ async fn change_password(
         Ok(_) => {
             throttle.succeeded(&username, ip);
             state.web().sessions.evict_user(staff.user.id);
-            crate::startup::forget_initial_password(&state.config().data_dir, &replaced).await;
+            crate::initial_password::forget_initial_password(&state.config().data_dir, &replaced)
+                .await;
             Ok(Redirect::to("/profile?done=password").into_response())
         }
         Err(error) if error.kind() == crm_lib::ErrorKind::InvalidInput => {

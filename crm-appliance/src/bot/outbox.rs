@@ -37,12 +37,12 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::Telegram;
+use super::api::{ApiError, BotApi, CALL_TIMEOUT, Upload};
+use super::keyboards;
 use super::limiter::Limiter;
+use super::render::{self, CAPTION_MAX_UTF16, TEXT_MAX_UTF16, fit};
 use crate::AppState;
-use crate::bot::Telegram;
-use crate::bot::api::{ApiError, BotApi, CALL_TIMEOUT, Upload};
-use crate::bot::keyboards;
-use crate::bot::render::{self, CAPTION_MAX_UTF16, TEXT_MAX_UTF16, fit};
 
 /// Sends in flight at once (across chats).
 const MAX_IN_FLIGHT: usize = 32;
