@@ -1294,12 +1294,12 @@ fn move_refusal(
 /// The stages an actor holding `permissions` (staff user `user`, if one) may move `order` to
 /// in one step, in board order: the pipeline's transitions without a [`move_refusal`]. Moves
 /// out of moderation are left out (they go through approve and reject).
-pub(crate) fn allowed_moves<'a>(
-    org: &'a Organization,
+pub(crate) fn allowed_moves(
+    org: &Organization,
     permissions: PermissionSet,
     user: Option<UserId>,
     order: impl Into<Placement>,
-) -> Vec<&'a Stage> {
+) -> Vec<&Stage> {
     let order: Placement = order.into();
     let Some(from) = org.pipeline.stage(order.stage) else {
         return Vec::new();
@@ -1385,13 +1385,10 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
     let actions = super::capabilities::order_actions(view, actor, &resolved, &org, &order)?;
     let stage = stage_of(&org, order.stage)?.clone();
     let customer = load_customer(view, actor.org, order.customer)?;
-    let assignee_name = match order.assignee {
-        Some(user) => Some(
-            load_user(view, actor.org, user)
-                .map_or_else(|_| format!("user {user}"), |user| user.display_name),
-        ),
-        None => None,
-    };
+    let assignee_name = order.assignee.map(|user| {
+        load_user(view, actor.org, user)
+            .map_or_else(|_| format!("user {user}"), |user| user.display_name)
+    });
     let all_markers = super::team::list_markers_in(view, actor.org)?;
     let markers = all_markers
         .into_iter()
