@@ -1,10 +1,6 @@
 //! Authentication: the [`Staff`] extractor (a logged-in staff user behind a session cookie,
 //! or a sandbox request), the client's address, and the CSRF-only form. Logging in and out,
-//! with throttling, is `login.rs`.
-//!
-//! Passwords are checked by crm-lib (argon2id, at most two hashes at once). Throttling lives
-//! here, in memory ([`LoginThrottle`]): it is about this process's traffic, not a business
-//! rule, and a restart forgetting it is harmless.
+//! with throttling, is [`super::login`].
 
 use std::net::{IpAddr, SocketAddr};
 
