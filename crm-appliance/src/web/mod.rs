@@ -20,6 +20,7 @@ pub mod session;
 pub mod sse;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod text;
 pub mod tokens;
 
 use axum::Router;

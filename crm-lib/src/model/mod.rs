@@ -28,7 +28,7 @@ pub use ids::{
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
-pub use order::{Bid, BidState, FieldValue, Order};
+pub use order::{Bid, BidState, FieldValue, Order, OrderSummary};
 pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,

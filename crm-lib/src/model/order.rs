@@ -63,6 +63,58 @@ pub struct Order {
     pub updated_at: Timestamp,
 }
 
+/// What a list shows of an order (the order list, the Kanban board, the dashboard): its
+/// number, title, place in the pipeline, people, markers, money and dates, without the
+/// description, attachments or custom fields. The store keeps one beside every order,
+/// written in the same transaction (`order_rows`), so a list reads these instead of decoding
+/// whole records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    /// The id, also the number shown to people (`#42`).
+    pub id: OrderId,
+    /// Who ordered.
+    pub customer: CustomerId,
+    /// Short title.
+    pub title: String,
+    /// Current pipeline stage.
+    pub stage: StageId,
+    /// Who works on it.
+    pub assignee: Option<UserId>,
+    /// Tags.
+    pub markers: Vec<MarkerId>,
+    /// The most the customer will pay, when they said.
+    pub budget: Option<Money>,
+    /// The agreed price.
+    pub price: Option<Money>,
+    /// When they need it.
+    pub deadline: Option<Date>,
+    /// Higher runs first in queues; 0 is normal.
+    pub priority: i32,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+impl From<&Order> for OrderSummary {
+    fn from(order: &Order) -> Self {
+        OrderSummary {
+            id: order.id,
+            customer: order.customer,
+            title: order.title.clone(),
+            stage: order.stage,
+            assignee: order.assignee,
+            markers: order.markers.clone(),
+            budget: order.budget,
+            price: order.price,
+            deadline: order.deadline,
+            priority: order.priority,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        }
+    }
+}
+
 /// Where a bid stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

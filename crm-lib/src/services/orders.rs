@@ -2,13 +2,16 @@
 //! the pipeline's rules, deletion by the customer, listing with filters and keyset pages.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, codec, keys, tables};
+use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::load_customer;
+use super::order_rows::{Names, load_summary, rows_of};
+pub use super::order_rows::{
+    OrderList, OrderRow, order_list_in, order_rows_in, order_summaries_in,
+};
 use super::team::{linked_staff_with, load_user};
 use super::{Page, Paged, Resolved, clean_text, load_org, require, resolve};
 
@@ -317,6 +320,38 @@ pub fn typed_date(field: &'static str, text: &str) -> Result<Option<Date>> {
     }
 }
 
+/// What decides who may see an order and where it may move, the same on a whole record and
+/// on its list row ([`OrderSummary`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placement {
+    id: OrderId,
+    customer: CustomerId,
+    stage: StageId,
+    assignee: Option<UserId>,
+}
+
+impl From<&Order> for Placement {
+    fn from(order: &Order) -> Self {
+        Placement {
+            id: order.id,
+            customer: order.customer,
+            stage: order.stage,
+            assignee: order.assignee,
+        }
+    }
+}
+
+impl From<&OrderSummary> for Placement {
+    fn from(order: &OrderSummary) -> Self {
+        Placement {
+            id: order.id,
+            customer: order.customer,
+            stage: order.stage,
+            assignee: order.assignee,
+        }
+    }
+}
+
 /// Whether `resolved` may see `order` (customers: their own; moderators: orders in
 /// moderation; `view_orders`: every other order; assignees: theirs; anyone with an unexpired
 /// order-level grant of `view_orders` on it, see [`crate::staffing`]). The grant is read only
@@ -325,8 +360,9 @@ pub(crate) fn may_view(
     view: &impl View,
     resolved: &Resolved,
     org: &Organization,
-    order: &Order,
+    order: impl Into<Placement>,
 ) -> Result<bool> {
+    let order: Placement = order.into();
     Ok(match resolved {
         Resolved::System => true,
         Resolved::Customer(customer) => order.customer == *customer,
@@ -645,7 +681,7 @@ impl Tx<'_> {
         if let Some(refusal) = move_refusal(
             resolved.permissions(),
             resolved.user_id(),
-            &order,
+            Placement::from(&order),
             transition,
             target,
         ) {
@@ -1029,164 +1065,27 @@ pub fn order_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Order
 /// Lists orders the actor may see, newest first, with filters and keyset pagination (the
 /// cursor is the last order id of the previous page). Customers see only their own orders.
 ///
-/// Uses the most selective index among the filters (customer, assignee, marker, stage,
-/// title word), then checks the rest on each record; without filters it walks the orders
-/// table backwards. A page costs about `limit` record reads when the filters are served by an
-/// index.
+/// Pages through the list rows as [`order_summaries_in`] does, then reads the whole record
+/// of each order on the page (for those who need descriptions, attachments and custom
+/// fields: the API, the bot's list, the export). A list page reads [`order_rows_in`].
+///
+/// # Errors
+/// As [`order_summaries_in`].
 pub fn list_orders_in(
     view: &impl View,
     actor: &Actor,
     filter: &OrderFilter,
     page: Page,
 ) -> Result<Paged<Order>> {
-    let resolved = resolve(view, actor)?;
-    let org = load_org(view, actor.org)?;
-    let mut filter = filter.clone();
-    match &resolved {
-        Resolved::Customer(customer) => filter.customer = Some(*customer),
-        Resolved::Staff(_, permissions)
-            if !permissions.contains(Permission::ViewOrders)
-                && !permissions.contains(Permission::ModerateOrders) =>
-        {
-            return Err(Error::denied(
-                Permission::ViewOrders,
-                format!("{} may not list orders", actor.who),
-            ));
-        }
-        _ => {}
+    let rows = order_summaries_in(view, actor, filter, page)?;
+    let mut items = Vec::with_capacity(rows.items.len());
+    for row in rows.items {
+        items.push(load_order(view, actor.org, row.id)?);
     }
-    let size = page.size();
-    let words: Vec<String> = filter
-        .search
-        .as_deref()
-        .map(keys::title_words)
-        .unwrap_or_default();
-    let matches = |order: &Order| -> Result<bool> {
-        if filter.stage.is_some_and(|stage| order.stage != stage)
-            || filter
-                .assignee
-                .is_some_and(|user| order.assignee != Some(user))
-            || filter
-                .customer
-                .is_some_and(|customer| order.customer != customer)
-            || filter
-                .marker
-                .is_some_and(|marker| !order.markers.contains(&marker))
-            || filter
-                .created_from
-                .is_some_and(|from| Date::of(order.created_at) < from)
-            || filter
-                .created_to
-                .is_some_and(|to| Date::of(order.created_at) > to)
-        {
-            return Ok(false);
-        }
-        if !words.is_empty() {
-            let title_words = keys::title_words(&order.title);
-            if !words.iter().all(|word| {
-                title_words
-                    .iter()
-                    .any(|title_word| title_word.starts_with(word.as_str()))
-            }) {
-                return Ok(false);
-            }
-        }
-        may_view(view, &resolved, &org, order)
-    };
-    let mut items = Vec::with_capacity(size);
-    let mut more = false;
-    let mut take = |order: Order| -> Result<bool> {
-        if matches(&order)? {
-            if items.len() == size {
-                more = true;
-                return Ok(false);
-            }
-            items.push(order);
-        }
-        Ok(true)
-    };
-    let org_id = actor.org;
-    if let Some(word) = words.iter().max_by_key(|word| word.len()) {
-        // Title search: gather the ids whose title has a word starting with the longest query
-        // word, newest first.
-        let mut ids = Vec::new();
-        view.for_each_prefix(
-            tables::ORDERS_BY_WORD,
-            &Key::org(org_id).bytes(word.as_bytes()),
-            |key, _| {
-                ids.push(keys::tail_u64(key));
-                Ok(ids.len() < SEARCH_CANDIDATES)
-            },
-        )?;
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.dedup();
-        for id in ids
-            .into_iter()
-            .filter(|id| page.after.is_none_or(|after| *id < after))
-        {
-            if !take(load_order(view, org_id, OrderId(id))?)? {
-                break;
-            }
-        }
-    } else {
-        let prefix = if let Some(customer) = filter.customer {
-            Some((tables::ORDERS_BY_CUSTOMER, Key::org(org_id).u64(customer.0)))
-        } else if let Some(assignee) = filter.assignee {
-            Some((tables::ORDERS_BY_ASSIGNEE, Key::org(org_id).u64(assignee.0)))
-        } else if let Some(marker) = filter.marker {
-            Some((tables::ORDERS_BY_MARKER, Key::org(org_id).u64(marker.0)))
-        } else {
-            filter
-                .stage
-                .map(|stage| (tables::ORDERS_BY_STAGE, Key::org(org_id).u16(stage.0)))
-        };
-        match prefix {
-            Some((def, prefix)) => {
-                let mut after = page.after.map(|after| prefix.clone().u64(after).into_vec());
-                'pages: loop {
-                    let batch =
-                        view.keys_with_prefix(def, &prefix, after.as_deref(), true, size * 2 + 1)?;
-                    let Some(last) = batch.last().cloned() else {
-                        break;
-                    };
-                    for key in &batch {
-                        if !take(load_order(view, org_id, OrderId(keys::tail_u64(key)))?)? {
-                            break 'pages;
-                        }
-                    }
-                    after = Some(last);
-                }
-            }
-            None => {
-                let prefix = Key::org(org_id);
-                let end = match page.after {
-                    Some(after) => Key::org(org_id).u64(after).into_vec(),
-                    None => keys::prefix_end(prefix.as_slice()).unwrap_or_default(),
-                };
-                let upper = if end.is_empty() {
-                    Bound::Unbounded
-                } else {
-                    Bound::Excluded(end.as_slice())
-                };
-                view.scan(
-                    tables::ORDERS,
-                    (Bound::Included(prefix.as_slice()), upper),
-                    true,
-                    |_, value| take(codec::decode::<Order>(value)?),
-                )?;
-            }
-        }
-    }
-    Ok(finish(items, more))
-}
-
-fn finish(items: Vec<Order>, more: bool) -> Paged<Order> {
-    let next = if more {
-        items.last().map(|order| order.id.0)
-    } else {
-        None
-    };
-    Paged { items, next }
+    Ok(Paged {
+        items,
+        next: rows.next,
+    })
 }
 
 /// The bids on an order, oldest first, for those who may see the order.
@@ -1353,83 +1252,6 @@ impl Crm {
     }
 }
 
-/// One row of an order list: the order with the names a list shows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderRow {
-    /// The order.
-    pub order: Order,
-    /// The customer's full name.
-    pub customer_name: String,
-    /// The assignee's display name, when assigned.
-    pub assignee_name: Option<String>,
-}
-
-/// Looks names up once per customer and user while rows are built.
-#[derive(Default)]
-struct Names {
-    customers: std::collections::HashMap<CustomerId, String>,
-    users: std::collections::HashMap<UserId, String>,
-}
-
-impl Names {
-    fn row(&mut self, view: &impl View, org: OrgId, order: Order) -> Result<OrderRow> {
-        let customer_name = match self.customers.get(&order.customer) {
-            Some(name) => name.clone(),
-            None => {
-                let name = match load_customer(view, org, order.customer) {
-                    Ok(customer) => customer.full_name(),
-                    Err(error) if error.kind() == crate::ErrorKind::NotFound => {
-                        format!("customer {}", order.customer)
-                    }
-                    Err(error) => return Err(error),
-                };
-                self.customers.insert(order.customer, name.clone());
-                name
-            }
-        };
-        let assignee_name = match order.assignee {
-            Some(user) => Some(match self.users.get(&user) {
-                Some(name) => name.clone(),
-                None => {
-                    let name = load_user(view, org, user)
-                        .map_or_else(|_| format!("user {user}"), |user| user.display_name);
-                    self.users.insert(user, name.clone());
-                    name
-                }
-            }),
-            None => None,
-        };
-        Ok(OrderRow {
-            order,
-            customer_name,
-            assignee_name,
-        })
-    }
-}
-
-/// A page of [`list_orders_in`] with the customer and assignee names, from the same snapshot
-/// (one read: the order list page and the Kanban board need nothing else).
-///
-/// # Errors
-/// As [`list_orders_in`].
-pub fn order_rows_in(
-    view: &impl View,
-    actor: &Actor,
-    filter: &OrderFilter,
-    page: Page,
-) -> Result<Paged<OrderRow>> {
-    let orders = list_orders_in(view, actor, filter, page)?;
-    let mut names = Names::default();
-    let mut items = Vec::with_capacity(orders.items.len());
-    for order in orders.items {
-        items.push(names.row(view, actor.org, order)?);
-    }
-    Ok(Paged {
-        items,
-        next: orders.next,
-    })
-}
-
 /// Why an actor holding `permissions` (staff user `user`, if one) may not move `order` along
 /// `transition` to `target`, or `None` when they may: they hold the transition's permission;
 /// a holder of `update_order_status` alone is the assignee (a manager, holding
@@ -1439,7 +1261,7 @@ pub fn order_rows_in(
 fn move_refusal(
     permissions: PermissionSet,
     user: Option<UserId>,
-    order: &Order,
+    order: Placement,
     transition: &Transition,
     target: &Stage,
 ) -> Option<Error> {
@@ -1472,12 +1294,13 @@ fn move_refusal(
 /// The stages an actor holding `permissions` (staff user `user`, if one) may move `order` to
 /// in one step, in board order: the pipeline's transitions without a [`move_refusal`]. Moves
 /// out of moderation are left out (they go through approve and reject).
-pub(crate) fn allowed_moves<'a>(
-    org: &'a Organization,
+pub(crate) fn allowed_moves(
+    org: &Organization,
     permissions: PermissionSet,
     user: Option<UserId>,
-    order: &Order,
-) -> Vec<&'a Stage> {
+    order: impl Into<Placement>,
+) -> Vec<&Stage> {
+    let order: Placement = order.into();
     let Some(from) = org.pipeline.stage(order.stage) else {
         return Vec::new();
     };
@@ -1562,8 +1385,10 @@ pub fn order_detail_in(view: &impl View, actor: &Actor, order_id: OrderId) -> Re
     let actions = super::capabilities::order_actions(view, actor, &resolved, &org, &order)?;
     let stage = stage_of(&org, order.stage)?.clone();
     let customer = load_customer(view, actor.org, order.customer)?;
-    let mut names = Names::default();
-    let assignee_name = names.row(view, actor.org, order.clone())?.assignee_name;
+    let assignee_name = order.assignee.map(|user| {
+        load_user(view, actor.org, user)
+            .map_or_else(|_| format!("user {user}"), |user| user.display_name)
+    });
     let all_markers = super::team::list_markers_in(view, actor.org)?;
     let markers = all_markers
         .into_iter()
@@ -1668,7 +1493,7 @@ pub fn dashboard_in(view: &impl View, actor: &Actor) -> Result<Dashboard> {
             true,
             200,
         )? {
-            let order = load_order(view, actor.org, OrderId(keys::tail_u64(&key)))?;
+            let order = load_summary(view, actor.org, OrderId(keys::tail_u64(&key)))?;
             if !stage_of(&org, order.stage)?.kind.is_terminal() {
                 mine.push(names.row(view, actor.org, order)?);
                 if mine.len() == 20 {
@@ -1724,6 +1549,9 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
     };
     let org = load_org(view, actor.org)?;
     let mut columns = Vec::new();
+    // One name cache for every column: a customer or worker with cards in several columns is
+    // read once.
+    let mut names = Names::default();
     for StageCount {
         stage,
         orders: count,
@@ -1733,7 +1561,15 @@ pub fn board_in(view: &impl View, actor: &Actor, per_column: usize) -> Result<Ve
             stage: Some(stage.id),
             ..OrderFilter::default()
         };
-        let rows = order_rows_in(view, actor, &filter, Page::first(per_column))?;
+        let rows = rows_of(
+            view,
+            actor,
+            &resolved,
+            &org,
+            &filter,
+            Page::first(per_column),
+            &mut names,
+        )?;
         let cards = rows
             .items
             .into_iter()
@@ -1760,7 +1596,17 @@ pub struct ModerationColumn {
     /// The stage (of kind moderation).
     pub stage: Stage,
     /// Its orders, newest first.
-    pub orders: Vec<OrderRow>,
+    pub orders: Vec<ModerationItem>,
+}
+
+/// An order waiting for moderation: the whole record (the moderator reads the description
+/// before deciding) and the customer's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModerationItem {
+    /// The order.
+    pub order: Order,
+    /// The customer's full name.
+    pub customer_name: String,
 }
 
 /// The moderation queue: for each moderation stage, its newest orders first (what arrived
@@ -1793,7 +1639,11 @@ pub fn moderation_queue_in(
             limit.clamp(1, Page::MAX),
         )? {
             let order = load_order(view, actor.org, OrderId(keys::tail_u64(&key)))?;
-            rows.push(names.row(view, actor.org, order)?);
+            let customer_name = names.customer(view, actor.org, order.customer)?;
+            rows.push(ModerationItem {
+                order,
+                customer_name,
+            });
         }
         out.push(ModerationColumn {
             stage: stage.clone(),

@@ -1264,7 +1264,12 @@ pub fn staff_names_in(view: &impl View, actor: &Actor) -> Result<Vec<StaffName>>
     ) {
         return Err(Error::forbidden("only staff users see the team"));
     }
-    Ok(all_users_in(view, actor.org)?
+    staff_names_of(view, actor.org)
+}
+
+/// The names of every staff user of `org`, by id, for a reader already allowed to see them.
+pub(crate) fn staff_names_of(view: &impl View, org: OrgId) -> Result<Vec<StaffName>> {
+    Ok(all_users_in(view, org)?
         .into_iter()
         .map(|user| StaffName {
             id: user.id,

@@ -30,6 +30,9 @@ pub(crate) enum Value {
     Id([u8; 8]),
     /// Other bytes, such as the key of a record keyed by a hash.
     Bytes(Vec<u8>),
+    /// A copy of the fields of the record that lists show (a projection such as
+    /// `order_rows`), rewritten whenever one of them changes.
+    Row(Vec<u8>),
 }
 
 impl Value {
@@ -43,7 +46,7 @@ impl Value {
         match self {
             Value::Empty => &[],
             Value::Id(bytes) => bytes,
-            Value::Bytes(bytes) => bytes,
+            Value::Bytes(bytes) | Value::Row(bytes) => bytes,
         }
     }
 }
@@ -412,7 +415,7 @@ mod tests {
         crm.write(move |tx| {
             let key = Key::org(org).u64(created.id.0);
             let before: Order = tx.get(tables::ORDERS, &key)?.unwrap();
-            assert_eq!(state(tx, &before), (vec![true; 5], 1, 0));
+            assert_eq!(state(tx, &before), (vec![true; 6], 1, 0));
 
             let mut after = before.clone();
             after.stage = StageId(2);
@@ -420,14 +423,14 @@ mod tests {
             after.title = "Shop app".into();
             tx.update_record(&key, &before, &after)?;
             let (old, ..) = state(tx, &before);
-            // Stage, customer, day, "bot", "shop": the customer, the day and the word that
-            // stayed keep their entries.
-            assert_eq!(old, [false, true, true, false, true]);
-            assert_eq!(state(tx, &after), (vec![true; 6], 0, 1));
+            // Stage, customer, day, "bot", "shop", list row: the customer, the day, the word
+            // that stayed and the row (rewritten in place) keep their entries.
+            assert_eq!(old, [false, true, true, false, true, true]);
+            assert_eq!(state(tx, &after), (vec![true; 7], 0, 1));
             assert_eq!(tx.table_len(tables::ORDERS_BY_WORD)?, 2);
 
             tx.delete_record(&key, &after)?;
-            assert_eq!(state(tx, &after), (vec![false; 6], 0, 0));
+            assert_eq!(state(tx, &after), (vec![false; 7], 0, 0));
             assert!(!tx.exists(tables::ORDERS, &key)?);
             Ok(())
         })

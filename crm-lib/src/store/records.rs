@@ -41,6 +41,7 @@ macro_rules! record {
 
 record! {
     Role => 1, "role";
+    OrderSummary => 1, "order row";
     Bid => 1, "bid";
     OrderGrant => 1, "grant";
     Message => 1, "message";

@@ -50,6 +50,9 @@ tables! {
     /// Moved by `save_customer` (through the declaration) when `last_activity_at` changes.
     /// Added in schema 2.
     CUSTOMERS_BY_ACTIVITY = "customers_by_activity";
+    /// `org | customer` -> the customer's full name (UTF-8): what order lists show of a
+    /// customer, kept by the customer's declaration. Added in schema 5.
+    CUSTOMER_NAMES = "customer_names";
     /// `org | order` -> Order.
     ORDERS = "orders";
     /// `org | stage | order` -> ().
@@ -66,6 +69,9 @@ tables! {
     ORDERS_BY_WORD = "orders_by_word";
     /// `org | stage` -> number of orders in the stage (u64 BE).
     ORDER_COUNTS = "order_counts";
+    /// `org | order` -> OrderSummary: the list row of each order, kept by the order's
+    /// declaration in the transaction that writes the order. Added in schema 5.
+    ORDER_ROWS = "order_rows";
     /// `org | bid` -> Bid.
     BIDS = "bids";
     /// `org | order | bid` -> ().

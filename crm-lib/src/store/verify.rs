@@ -416,6 +416,7 @@ fn wrong_value(table: Def, entry: &Key, stored: &[u8], expected: &Value) -> Stri
             stored.len()
         ),
         Value::Bytes(_) => format!("{table}: entry {entry} does not point at"),
+        Value::Row(_) => format!("{table}: entry {entry} is stale: it does not match"),
     }
 }
 

@@ -97,8 +97,8 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    assert_eq!(SCHEMA_VERSION, 4);
-    assert_eq!(crm.system().stats().unwrap().schema_version, Some(4));
+    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(crm.system().stats().unwrap().schema_version, Some(5));
     // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
     // manager manages the payment methods it sends.
     let legacy = crm.system().organization_by_slug("legacy").unwrap();
@@ -111,6 +111,24 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
         .find(|role| role.builtin == Some(BuiltinRole::Manager))
         .unwrap();
     assert!(manager.permissions.contains(Permission::ManageBilling));
+    // Schema 5: every order has its list row and every customer its name.
+    let rows = crm
+        .read(|view| {
+            crm_lib::orders::order_rows_in(
+                view,
+                &Actor::system(legacy.id),
+                &OrderFilter::default(),
+                Page::first(10),
+            )
+        })
+        .unwrap();
+    assert_eq!(rows.items.len(), 3);
+    assert!(
+        rows.items
+            .iter()
+            .all(|row| row.customer_name == "Ольга Legacy")
+    );
+    assert_eq!(rows.items[1].order.title, "Парсер цен конкурентов");
     let report = crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(

@@ -841,3 +841,53 @@ fn a_stage_is_renamed_and_recoloured_without_touching_its_orders() {
         .unwrap();
     assert_eq!(page.items.len(), 1);
 }
+
+#[test]
+fn the_order_list_page_shows_what_the_separate_queries_show_and_names_the_assignee() {
+    let world = World::new();
+    let order = world.approved_order(501, Some("1500"));
+    world
+        .crm
+        .assign_order(
+            &world.manager,
+            order.id,
+            AssignTo::User(World::user_id(&world.worker)),
+        )
+        .unwrap();
+    world.approved_order(502, None);
+    world
+        .crm
+        .create_marker(&world.admin, "Rust", "#123456")
+        .unwrap();
+    let filter = OrderFilter::default();
+    let page = Page::first(50);
+    let manager = world.manager.clone();
+    let (list, rows, organization, markers, staff) = world
+        .crm
+        .read(|view| {
+            Ok((
+                crm_lib::orders::order_list_in(view, &manager, &filter, page)?,
+                crm_lib::orders::order_rows_in(view, &manager, &filter, page)?,
+                crm_lib::org::organization_in(view, &manager)?,
+                crm_lib::team::markers_in(view, &manager)?,
+                crm_lib::team::staff_names_in(view, &manager)?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(list.rows, rows);
+    assert_eq!(list.organization, organization);
+    assert_eq!(list.markers, markers);
+    assert_eq!(list.staff, staff);
+    assert_eq!(list.rows.items.len(), 2);
+    let assigned = &list.rows.items[1];
+    assert_eq!(assigned.order.id, order.id);
+    assert_eq!(assigned.customer_name, "Buyer");
+    assert_eq!(assigned.assignee_name.as_deref(), Some("worker display"));
+
+    let customer = world.customer(501, "Buyer");
+    let refused = world
+        .crm
+        .read(|view| crm_lib::orders::order_list_in(view, &customer, &filter, page))
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+}

@@ -5,12 +5,13 @@
 use crm_lib::{
     ErrorKind, Page, Result,
     chat::{InboundMessage, OrderChoice, OutboundMessage},
-    model::{Actor, MarkerId, Money, Order, OrderId},
+    customers::TelegramProfile,
+    model::{Actor, MarkerId, Money, Order, OrderId, OrderSummary},
     orders::{AssignTo, NewOrder, OrderFilter},
 };
 use proptest::prelude::*;
 
-use crate::support::World;
+use crate::support::{World, profile};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -49,6 +50,10 @@ enum Op {
         order: u8,
         mask: u8,
     },
+    Rename {
+        customer: u8,
+        name: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -78,6 +83,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..6).prop_map(|customer| Op::Inbound { customer }),
         (0u8..6).prop_map(|customer| Op::Outbound { customer }),
         (0u8..20, 0u8..4).prop_map(|(order, mask)| Op::Markers { order, mask }),
+        (0u8..6, 0u8..4).prop_map(|(customer, name)| Op::Rename { customer, name }),
     ]
 }
 
@@ -100,6 +106,24 @@ fn apply(world: &World, customers: &mut Vec<Actor>, markers: &[MarkerId], op: &O
             .map(|order| order.id)
     };
     let result: Result<()> = match op {
+        Op::Rename { customer, name } => {
+            let actor = &customers[*customer as usize % customers.len()];
+            let record = crm
+                .read(|view| {
+                    crm_lib::customers::customer_in(view, &world.system, World::customer_id(actor))
+                })
+                .unwrap();
+            let telegram = record.telegram_id.unwrap().get();
+            crm.system()
+                .upsert_telegram_customer(
+                    world.org.id,
+                    TelegramProfile {
+                        last_name: (*name % 2 == 0).then(|| format!("Family {name}")),
+                        ..profile(telegram, &format!("Renamed {name}"))
+                    },
+                )
+                .map(drop)
+        }
         Op::Customer(seed) => {
             customers.push(world.customer(
                 10_000 + i64::from(*seed) + customers.len() as i64 * 100,
@@ -271,6 +295,17 @@ proptest! {
 
         let all = world.crm.system().all_orders(world.org.id).unwrap();
         prop_assert_eq!(listed(&world, OrderFilter::default()), expected(&all, |_| true));
+        // Every list row says what its order and customer records say.
+        let rows = world.crm.read(|view| {
+            crm_lib::orders::order_rows_in(view, &world.admin, &OrderFilter::default(), Page::first(Page::MAX))
+        }).unwrap();
+        prop_assert_eq!(rows.items.len(), all.len());
+        for row in &rows.items {
+            let order = all.iter().find(|order| order.id == row.order.id).unwrap();
+            prop_assert_eq!(&row.order, &OrderSummary::from(order));
+            let customer = world.crm.read(|view| crm_lib::customers::customer_in(view, &world.system, order.customer)).unwrap();
+            prop_assert_eq!(&row.customer_name, &customer.full_name());
+        }
         for stage in &world.org.pipeline.stages {
             let filter = OrderFilter { stage: Some(stage.id), ..OrderFilter::default() };
             prop_assert_eq!(listed(&world, filter), expected(&all, |order| order.stage == stage.id));

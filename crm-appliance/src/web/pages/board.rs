@@ -144,7 +144,7 @@ fn column_markup(
 /// deadline is marked overdue while the order is open (`terminal` is false).
 fn card_details(
     staff: &Staff,
-    order: &crm_lib::model::Order,
+    order: &crm_lib::model::OrderSummary,
     terminal: bool,
     context: &CardContext<'_>,
 ) -> Markup {

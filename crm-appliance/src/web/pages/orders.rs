@@ -13,7 +13,7 @@ use crm_lib::{
     model::{
         BidId, BidState, CustomerId, MarkerId, Money, OrderId, PaymentMethodId, StageId, UserId,
     },
-    orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, OrderRow, typed_date, typed_money},
+    orders::{AssignTo, NewOrder, OrderDetail, OrderFilter, typed_date, typed_money},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -25,6 +25,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::{tr_with, when};
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+use crate::web::text::{Text, When};
 
 /// `/orders...`.
 pub fn routes() -> Router<AppState> {
@@ -119,13 +120,6 @@ impl ListQuery {
     }
 }
 
-struct ListData {
-    rows: crm_lib::Paged<OrderRow>,
-    org: crm_lib::model::Organization,
-    markers: Vec<crm_lib::model::Marker>,
-    staff: Vec<crm_lib::team::StaffName>,
-}
-
 /// The page size of the order list.
 pub const PAGE_SIZE: usize = 50;
 
@@ -143,16 +137,18 @@ async fn list(
     // One snapshot, read on this thread (a page of rows): the page, its names and the filter
     // choices.
     let data = state.read_now(move |crm| {
-        crm.read(|view| {
-            Ok(ListData {
-                rows: crm_lib::orders::order_rows_in(view, &actor, &filter, page_request)?,
-                org: crm_lib::org::organization_in(view, &actor)?,
-                markers: crm_lib::team::markers_in(view, &actor)?,
-                staff: crm_lib::team::staff_names_in(view, &actor)?,
-            })
-        })
+        crm.read(|view| crm_lib::orders::order_list_in(view, &actor, &filter, page_request))
     })?;
     let language = staff.language;
+    // Each stage's badge is written once per page, not once per row (its ink colour is a
+    // WCAG luminance computation).
+    let badges: Vec<(crm_lib::model::StageId, Markup)> = data
+        .organization
+        .pipeline
+        .stages
+        .iter()
+        .map(|stage| (stage.id, colors::badge(&stage.color, stage.name(language))))
+        .collect();
     let base = query.without_cursor();
     let chosen =
         |value: &Option<String>, id: u64| value.as_deref() == Some(id.to_string().as_str());
@@ -166,7 +162,7 @@ async fn list(
                 label { (staff.t("orders.stage"))
                     select name="stage" {
                         option value="" { (staff.t("orders.any")) }
-                        @for stage in &data.org.pipeline.stages {
+                        @for stage in &data.organization.pipeline.stages {
                             option value=(stage.id) selected[chosen(&query.stage, u64::from(stage.id.get()))] { (stage.name(language)) }
                         }
                     }
@@ -214,17 +210,17 @@ async fn list(
                 } }
                 tbody {
                     @for row in &data.rows.items {
-                        @let stage = data.org.pipeline.stage(row.order.stage);
+                        @let id = row.order.id.get();
                         tr {
-                            td { a href={ "/orders/" (row.order.id) } { (row.order.id) } }
-                            td { a href={ "/orders/" (row.order.id) } { (row.order.title) } }
-                            td { (row.customer_name) }
-                            td { @if let Some(stage) = stage {
-                                (colors::badge(&stage.color, stage.name(language)))
+                            td { a href={ "/orders/" (id) } { (id) } }
+                            td { a href={ "/orders/" (id) } { (Text(&row.order.title)) } }
+                            td { (Text(&row.customer_name)) }
+                            td { @if let Some((_, badge)) = badges.iter().find(|(stage, _)| *stage == row.order.stage) {
+                                (badge)
                             } }
-                            td { (row.assignee_name.as_deref().unwrap_or("—")) }
-                            td.money { @if let Some(budget) = row.order.budget { (budget.format_with(language, &data.org.settings.currency)) } }
-                            td { (when(row.order.created_at)) }
+                            td { (Text(row.assignee_name.as_deref().unwrap_or("—"))) }
+                            td.money { @if let Some(budget) = row.order.budget { (Text(&budget.format_with(language, &data.organization.settings.currency))) } }
+                            td { (When(row.order.created_at)) }
                         }
                     }
                 }

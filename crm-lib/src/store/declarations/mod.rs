@@ -8,8 +8,8 @@
 //! | `orgs` | `org` | `org` of org 0 | `orgs_by_slug`: `slug` -> org id |
 //! | `roles`, `markers` | `org \| id` | `role`, `marker` | |
 //! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id |
-//! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer` |
-//! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; counter `order_counts`: `org \| stage` |
+//! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
+//! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
 //! | `grants` | `org \| order \| user \| permission (u8)` | | |
 //! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `media_refs` (3): `org \| hash \| 1 \| message` |
@@ -22,7 +22,9 @@
 //! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
 //!
-//! Index values are empty unless the table says `->`. Keys are `super::keys::Key`s (fixed
+//! Index values are empty unless the table says `->`. The two projections (`customer_names`,
+//! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
+//! it changes, so a list never decodes a whole customer or order. Keys are `super::keys::Key`s (fixed
 //! width, big-endian). `meta`, `sequences`, `media_chunks` and `dialogues` are no record
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
@@ -33,7 +35,7 @@ mod team;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
 pub(crate) use ops::subject_key;
-pub(crate) use orders::{activity_key, order_count_key};
+pub(crate) use orders::{activity_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 
 use super::indexes::{Owner, Visitor};

@@ -4,9 +4,24 @@ use super::chat::{RefKind, media_ref_owner, media_refs};
 use super::team::telegram_key;
 use super::{org_of, owner_by_tail, owner_by_value, value_id};
 use crate::model::*;
+use crate::store::codec::{self, Record};
 use crate::store::indexes::{Counter, Declared, Index, Layout, Reference, Value};
 use crate::store::keys::{self, Key};
 use crate::store::tables::{self, Def};
+
+/// The key of a record's entry in a projection keyed like its record (`org | id`):
+/// `customer_names`, `order_rows`.
+pub(crate) fn row_key(org: OrgId, id: u64) -> Key {
+    Key::org(org).u64(id)
+}
+
+/// The stored list row of `order` (`order_rows`). Encoding plain fields into a `Vec` cannot
+/// fail; were bincode ever to refuse, the row would be a bare version tag, which every read
+/// of it reports as corrupt rather than leaving the order out of its lists.
+fn order_row(order: &Order) -> Value {
+    let row = OrderSummary::from(order);
+    Value::Row(codec::encode(&row).unwrap_or_else(|_| vec![OrderSummary::VERSION]))
+}
 
 /// The key of a customer's entry in `customers_by_activity` (conversations by last
 /// activity, most recent last).
@@ -52,6 +67,25 @@ impl Declared for Customer {
                 format!(
                     "is stale: customer {} was last active at {}",
                     customer.id, customer.last_activity_at
+                )
+            },
+        },
+        Index {
+            table: tables::CUSTOMER_NAMES,
+            since: 5,
+            entries: |org, _, customer, out| {
+                out.push((
+                    row_key(org, customer.id.0),
+                    Value::Row(customer.full_name().into_bytes()),
+                ));
+            },
+            owner: owner_by_tail,
+            disagreement: |_, value, customer| {
+                format!(
+                    "is stale: it names customer {} {:?}, whose name is {:?}",
+                    customer.id,
+                    String::from_utf8_lossy(value),
+                    customer.full_name()
                 )
             },
         },
@@ -132,6 +166,21 @@ impl Declared for Order {
                 out.push((word_key(org, &word, order.id.0), Value::Empty));
             }
         }),
+        Index {
+            table: tables::ORDER_ROWS,
+            since: 5,
+            entries: |org, _, order, out| out.push((row_key(org, order.id.0), order_row(order))),
+            owner: owner_by_tail,
+            disagreement: |_, _, order| {
+                format!(
+                    "is stale: it does not match order {} (stage {}, customer {}, assignee {:?})",
+                    order.id,
+                    order.stage,
+                    order.customer,
+                    order.assignee.map(|user| user.0)
+                )
+            },
+        },
         Index {
             table: tables::MEDIA_REFS,
             since: 3,

@@ -640,3 +640,39 @@ fn every_table_is_declared_once_or_checked_by_hand() {
         );
     }
 }
+
+#[test]
+fn a_list_row_or_a_customer_name_that_disagrees_with_its_record_is_reported() {
+    let (_dir, crm) = store_with_every_index();
+    let (row_key, row) = first_entry(&crm, tables::ORDER_ROWS).unwrap();
+    let mut summary: crate::model::OrderSummary = crate::store::codec::decode(&row).unwrap();
+    summary.title = "Not the order's title".into();
+    let tampered = crate::store::codec::encode(&summary).unwrap();
+    let key = row_key.clone();
+    crm.write(move |tx| tx.put_raw(tables::ORDER_ROWS, &key, &tampered))
+        .unwrap();
+    assert_one(
+        &crm.system().verify().unwrap().problems,
+        &format!(
+            "order_rows: entry {} is stale: it does not match order",
+            hex(&row_key)
+        ),
+    );
+    crm.write(move |tx| tx.put_raw(tables::ORDER_ROWS, &row_key, &row))
+        .unwrap();
+
+    let (name_key, name) = first_entry(&crm, tables::CUSTOMER_NAMES).unwrap();
+    let key = name_key.clone();
+    crm.write(move |tx| tx.put_raw(tables::CUSTOMER_NAMES, &key, b"Mallory"))
+        .unwrap();
+    assert_one(
+        &crm.system().verify().unwrap().problems,
+        &format!(
+            "customer_names: entry {} is stale: it does not match customer",
+            hex(&name_key)
+        ),
+    );
+    crm.write(move |tx| tx.put_raw(tables::CUSTOMER_NAMES, &name_key, &name))
+        .unwrap();
+    assert!(crm.system().verify().unwrap().is_clean());
+}
