@@ -1024,7 +1024,12 @@ async fn every_message_and_notification_arrives_once_through_429_5xx_403_resets_
 
 #[tokio::test]
 async fn a_reset_connection_is_a_network_error_to_the_bot_and_the_reply_still_arrives_once() {
-    let app = spawn_logging(free_port(), &[], None, "warn,crm_appliance::bot::outbox=info");
+    let app = spawn_logging(
+        free_port(),
+        &[],
+        None,
+        "warn,crm_appliance::bot::outbox=info",
+    );
     let sandbox = Sandbox::at(app.url(""), &app.sandbox_key);
     let user = User::new(5_800_100_001, "Reset", "en");
     sandbox

@@ -14,7 +14,6 @@ pub mod export;
 pub mod import;
 pub mod live;
 pub mod media;
-mod order_rows;
 pub mod orders;
 pub mod org;
 pub mod retention;

@@ -5,17 +5,17 @@
 //! decodes no description, attachment or custom field, and no whole customer record: a CPU
 //! profile of `/orders` had 13% of its time in decoding whole orders (mostly the UTF-8
 //! checks of descriptions) and in per-row customer reads.
-
 use std::collections::HashMap;
 use std::ops::Bound;
 
 use crate::model::*;
+use crate::services::team::{StaffName, list_markers_in, load_user, staff_names_of};
+use crate::services::{Page, Paged, Resolved, load_org, resolve};
 use crate::store::{Key, View, ViewExt, codec, keys, row_key, tables};
 use crate::{Error, Result};
 
-use super::orders::{OrderFilter, SEARCH_CANDIDATES, may_view};
-use super::team::{StaffName, list_markers_in, load_user, staff_names_of};
-use super::{Page, Paged, Resolved, load_org, resolve};
+use super::queries::{OrderFilter, SEARCH_CANDIDATES};
+use super::rules::may_view;
 
 /// One row of an order list: the order's list row with the names a list shows.
 #[derive(Debug, Clone, PartialEq)]
