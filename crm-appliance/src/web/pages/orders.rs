@@ -139,6 +139,17 @@ async fn list(
     let data = state.read_now(move |crm| {
         crm.read(|view| crm_lib::orders::order_list_in(view, &actor, &filter, page_request))
     })?;
+    Ok(page(
+        &staff,
+        &staff.t("orders.title"),
+        Nav::Orders,
+        list_body(&staff, &query, &data),
+    ))
+}
+
+/// The order list's content: the filters (with `query`'s choices), a table of the page's rows
+/// and the pager.
+fn list_body(staff: &Staff, query: &ListQuery, data: &crm_lib::orders::OrderList) -> Markup {
     let language = staff.language;
     // Each stage's badge is written once per page, not once per row (its ink colour is a
     // WCAG luminance computation).
@@ -152,92 +163,87 @@ async fn list(
     let base = query.without_cursor();
     let chosen =
         |value: &Option<String>, id: u64| value.as_deref() == Some(id.to_string().as_str());
-    Ok(page(
-        &staff,
-        &staff.t("orders.title"),
-        Nav::Orders,
-        html! {
-            (notice(query.done.as_deref().map(|key| staff.t(&format!("orders.done.{key}"))).as_deref()))
-            form.filters method="get" action="/orders" {
-                label { (staff.t("orders.stage"))
-                    select name="stage" {
-                        option value="" { (staff.t("orders.any")) }
-                        @for stage in &data.organization.pipeline.stages {
-                            option value=(stage.id) selected[chosen(&query.stage, u64::from(stage.id.get()))] { (stage.name(language)) }
-                        }
-                    }
-                }
-                label { (staff.t("orders.assignee"))
-                    select name="assignee" {
-                        option value="" { (staff.t("orders.any")) }
-                        @for user in &data.staff {
-                            option value=(user.id) selected[chosen(&query.assignee, user.id.get())] { (user.display_name) }
-                        }
-                    }
-                }
-                label { (staff.t("orders.marker"))
-                    select name="marker" {
-                        option value="" { (staff.t("orders.any")) }
-                        @for marker in &data.markers {
-                            option value=(marker.id) selected[chosen(&query.marker, marker.id.get())] { (marker.name.get(staff.language)) }
-                        }
-                    }
-                }
-                label { (staff.t("orders.customer"))
-                    input type="number" name="customer" min="1" value=(query.customer.as_deref().unwrap_or("")) placeholder="id";
-                }
-                label { (staff.t("orders.search"))
-                    input type="search" name="q" value=(query.q.as_deref().unwrap_or(""));
-                }
-                button type="submit" { (staff.t("orders.filter")) }
-                a.button.secondary href={ "/orders.csv?" (base) } { (staff.t("orders.export_csv")) }
-                @if staff.navigation().new_order {
-                    a.button.secondary href="/orders/new" { (staff.t("orders.new")) }
-                }
-                @if staff.navigation().new_customer {
-                    a.button.secondary href="/customers/new" { (staff.t("customers.new")) }
-                }
-            }
-            table.orders {
-                thead { tr {
-                    th { "#" }
-                    th { (staff.t("orders.order_title")) }
-                    th { (staff.t("orders.customer")) }
-                    th { (staff.t("orders.stage")) }
-                    th { (staff.t("orders.assignee")) }
-                    th { (staff.t("orders.budget")) }
-                    th { (staff.t("orders.created")) }
-                } }
-                tbody {
-                    @for row in &data.rows.items {
-                        @let id = row.order.id.get();
-                        tr {
-                            td { a href={ "/orders/" (id) } { (id) } }
-                            td { a href={ "/orders/" (id) } { (Text(&row.order.title)) } }
-                            td { (Text(&row.customer_name)) }
-                            td { @if let Some((_, badge)) = badges.iter().find(|(stage, _)| *stage == row.order.stage) {
-                                (badge)
-                            } }
-                            td { (Text(row.assignee_name.as_deref().unwrap_or("—"))) }
-                            td.money { @if let Some(budget) = row.order.budget { (Text(&budget.format_with(language, &data.organization.settings.currency))) } }
-                            td { (When(row.order.created_at)) }
-                        }
+    html! {
+        (notice(query.done.as_deref().map(|key| staff.t(&format!("orders.done.{key}"))).as_deref()))
+        form.filters method="get" action="/orders" {
+            label { (staff.t("orders.stage"))
+                select name="stage" {
+                    option value="" { (staff.t("orders.any")) }
+                    @for stage in &data.organization.pipeline.stages {
+                        option value=(stage.id) selected[chosen(&query.stage, u64::from(stage.id.get()))] { (stage.name(language)) }
                     }
                 }
             }
-            @if data.rows.items.is_empty() {
-                p.muted { (staff.t("orders.none")) }
-            }
-            nav.pager aria-label=(staff.t("pager.label")) {
-                @if query.after.is_some() {
-                    a href={ "/orders?" (base) } { (staff.t("orders.first_page")) }
-                }
-                @if let Some(next) = data.rows.next {
-                    a rel="next" href={ "/orders?" (base) "&after=" (next) } { (staff.t("orders.next_page")) }
+            label { (staff.t("orders.assignee"))
+                select name="assignee" {
+                    option value="" { (staff.t("orders.any")) }
+                    @for user in &data.staff {
+                        option value=(user.id) selected[chosen(&query.assignee, user.id.get())] { (user.display_name) }
+                    }
                 }
             }
-        },
-    ))
+            label { (staff.t("orders.marker"))
+                select name="marker" {
+                    option value="" { (staff.t("orders.any")) }
+                    @for marker in &data.markers {
+                        option value=(marker.id) selected[chosen(&query.marker, marker.id.get())] { (marker.name.get(staff.language)) }
+                    }
+                }
+            }
+            label { (staff.t("orders.customer"))
+                input type="number" name="customer" min="1" value=(query.customer.as_deref().unwrap_or("")) placeholder="id";
+            }
+            label { (staff.t("orders.search"))
+                input type="search" name="q" value=(query.q.as_deref().unwrap_or(""));
+            }
+            button type="submit" { (staff.t("orders.filter")) }
+            a.button.secondary href={ "/orders.csv?" (base) } { (staff.t("orders.export_csv")) }
+            @if staff.navigation().new_order {
+                a.button.secondary href="/orders/new" { (staff.t("orders.new")) }
+            }
+            @if staff.navigation().new_customer {
+                a.button.secondary href="/customers/new" { (staff.t("customers.new")) }
+            }
+        }
+        table.orders {
+            thead { tr {
+                th { "#" }
+                th { (staff.t("orders.order_title")) }
+                th { (staff.t("orders.customer")) }
+                th { (staff.t("orders.stage")) }
+                th { (staff.t("orders.assignee")) }
+                th { (staff.t("orders.budget")) }
+                th { (staff.t("orders.created")) }
+            } }
+            tbody {
+                @for row in &data.rows.items {
+                    @let id = row.order.id.get();
+                    tr {
+                        td { a href={ "/orders/" (id) } { (id) } }
+                        td { a href={ "/orders/" (id) } { (Text(&row.order.title)) } }
+                        td { (Text(&row.customer_name)) }
+                        td { @if let Some((_, badge)) = badges.iter().find(|(stage, _)| *stage == row.order.stage) {
+                            (badge)
+                        } }
+                        td { (Text(row.assignee_name.as_deref().unwrap_or("—"))) }
+                        td.money { @if let Some(budget) = row.order.budget { (Text(&budget.format_with(language, &data.organization.settings.currency))) } }
+                        td { (When(row.order.created_at)) }
+                    }
+                }
+            }
+        }
+        @if data.rows.items.is_empty() {
+            p.muted { (staff.t("orders.none")) }
+        }
+        nav.pager aria-label=(staff.t("pager.label")) {
+            @if query.after.is_some() {
+                a href={ "/orders?" (base) } { (staff.t("orders.first_page")) }
+            }
+            @if let Some(next) = data.rows.next {
+                a rel="next" href={ "/orders?" (base) "&after=" (next) } { (staff.t("orders.next_page")) }
+            }
+        }
+    }
 }
 
 /// `GET /orders.csv`: the orders of the list with its filters, as crm-lib's CSV export of the
@@ -1295,6 +1301,53 @@ mod tests {
 
     use super::*;
     use crate::web::testing::{Fixture, pretty};
+
+    #[test]
+    fn the_order_list_shows_rows_with_badges_names_and_money_and_the_filters() {
+        let fixture = Fixture::new("studio");
+        fixture.sample();
+        let query = ListQuery::default();
+        let data = fixture
+            .crm
+            .read(|view| {
+                crm_lib::orders::order_list_in(
+                    view,
+                    &fixture.system(),
+                    &query.filter(),
+                    Page::first(PAGE_SIZE),
+                )
+            })
+            .unwrap();
+        assert_eq!(data.rows.items.len(), 3);
+        let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
+        assert_snapshot!(pretty(&list_body(&staff, &query, &data)));
+    }
+
+    #[test]
+    fn a_filtered_order_list_in_russian_keeps_the_filters_and_pages_on() {
+        let fixture = Fixture::new("studio");
+        let sample = fixture.sample();
+        let query = ListQuery {
+            customer: Some(sample.maria.id.to_string()),
+            q: Some("website".into()),
+            after: Some("9".into()),
+            ..ListQuery::default()
+        };
+        let data = fixture
+            .crm
+            .read(|view| {
+                crm_lib::orders::order_list_in(
+                    view,
+                    &fixture.system(),
+                    &query.filter(),
+                    Page::after(9, PAGE_SIZE),
+                )
+            })
+            .unwrap();
+        assert_eq!(data.rows.items.len(), 1, "only Maria's website");
+        let staff = fixture.staff(BuiltinRole::Manager, Language::RU);
+        assert_snapshot!(pretty(&list_body(&staff, &query, &data)));
+    }
 
     #[test]
     fn the_assignee_sees_their_order_with_its_moves_and_the_chat_panel() {
