@@ -330,13 +330,42 @@ impl fmt::Display for Date {
 )]
 pub struct Money(pub(crate) i64);
 
+/// `text` without its thousands commas when they group the whole part in threes as English
+/// writes it (`25,000.50`, `1,500`, `12,345,678`), else `None` (no comma, a decimal comma,
+/// or a grouping that is not in threes).
+fn english_grouping(text: &str) -> Option<String> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    let rest: Vec<&str> = groups.collect();
+    let grouped = !rest.is_empty()
+        && (1..=3).contains(&first.len())
+        && rest.iter().all(|group| group.len() == 3)
+        && whole.bytes().all(|b| b.is_ascii_digit() || b == b',');
+    if !grouped {
+        return None;
+    }
+    let mut ungrouped: String = whole.chars().filter(|c| *c != ',').collect();
+    if let Some(fraction) = fraction {
+        ungrouped.push('.');
+        ungrouped.push_str(fraction);
+    }
+    Some(ungrouped)
+}
+
 impl Money {
     /// The largest accepted amount: 10^13 minor units (100 billion).
     pub const MAX: Money = Money(10_000_000_000_000);
 
-    /// Parses a decimal amount such as `1500`, `1500.5`, `1 500,50` or `1500.00`: digits,
-    /// optional spaces (plain, no-break or narrow no-break) as thousands separators, one optional `.` or `,` with at most two
-    /// decimals. Negative amounts are refused.
+    /// Parses a decimal amount such as `1500`, `1500.5`, `1 500,50`, `1500.00` or `25,000.50`:
+    /// digits, optional spaces (plain, no-break or narrow no-break) as thousands separators,
+    /// one optional `.` or `,` with at most two decimals. Commas that group the whole part in
+    /// threes (`25,000.50`, `1,500`, as [`Money::format`] writes English) are thousands
+    /// separators: a decimal comma has at most two digits after it, so `1,500` cannot mean
+    /// 1.5. Negative amounts are refused.
     ///
     /// # Errors
     /// [`crate::ErrorKind::InvalidInput`] on `field`, naming the text.
@@ -357,6 +386,10 @@ impl Money {
         if cleaned.is_empty() {
             return Err(bad());
         }
+        let cleaned = match english_grouping(&cleaned) {
+            Some(ungrouped) => ungrouped,
+            None => cleaned,
+        };
         let (whole, fraction) = match cleaned.find(['.', ',']) {
             Some(at) => (&cleaned[..at], &cleaned[at + 1..]),
             None => (cleaned.as_str(), ""),
@@ -701,6 +734,40 @@ mod tests {
                 Language::parse("language", &language.code().to_uppercase()).ok(),
                 Some(language)
             );
+        }
+    }
+
+    #[test]
+    fn english_formatted_money_parses_back_and_a_decimal_comma_still_reads_as_decimals() {
+        for amount in [
+            Money(0),
+            Money(5),
+            Money(150_000),
+            Money(2_500_050),
+            Money::MAX,
+        ] {
+            assert_eq!(
+                Money::parse("amount", &amount.format(Language::EN)).ok(),
+                Some(amount)
+            );
+        }
+        assert_eq!(Money::parse("amount", "1,500").ok(), Some(Money(150_000)));
+        assert_eq!(
+            Money::parse("amount", "12,345,678").ok(),
+            Some(Money(1_234_567_800))
+        );
+        assert_eq!(Money::parse("amount", "1,5").ok(), Some(Money(150)));
+        assert_eq!(Money::parse("amount", "1,50").ok(), Some(Money(150)));
+        for refused in [
+            "1,5000",
+            "1,234,56",
+            "1234,567",
+            ",500",
+            "1,500,",
+            "1,500.505",
+            "1.500,50",
+        ] {
+            assert!(Money::parse("amount", refused).is_err(), "{refused:?}");
         }
     }
 
