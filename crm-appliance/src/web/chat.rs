@@ -168,10 +168,7 @@ fn read_conversation(
         },
     )?;
     let customer = crm_lib::customers::customer_in(view, actor, customer)?;
-    let names = crm_lib::team::staff_names_in(view, actor)?
-        .into_iter()
-        .map(|name| (name.id, name.display_name))
-        .collect();
+    let names = author_names(view, actor)?;
     // The customer's orders to pick from, when the user may list orders.
     let filter = OrderFilter {
         customer: Some(customer.id),
@@ -194,6 +191,17 @@ fn read_conversation(
         orders,
         current,
     })
+}
+
+/// Staff display names by id, for the authors of messages.
+fn author_names(
+    view: &impl crm_lib::View,
+    actor: &Actor,
+) -> crm_lib::Result<HashMap<UserId, String>> {
+    Ok(crm_lib::team::staff_names_in(view, actor)?
+        .into_iter()
+        .map(|name| (name.id, name.display_name))
+        .collect())
 }
 
 fn author_name(
@@ -411,13 +419,6 @@ async fn conversation(
     Ok(conversation_page(&staff, &data, &FormError::none(), ""))
 }
 
-/// The form of `POST /chat/{customer}/read`.
-#[derive(Debug, Default, Deserialize)]
-struct ReadForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /chat/{customer}/read`: marks the conversation read (crm-lib checks
 /// `chat_customers`; nothing is written when nothing was unread). Answers 204 to scripts and
 /// goes back to the conversation otherwise.
@@ -426,7 +427,7 @@ async fn mark_read(
     staff: Staff,
     headers: HeaderMap,
     Path(customer): Path<u64>,
-    Form(form): Form<ReadForm>,
+    Form(form): Form<crate::web::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
     let customer = CustomerId::new(customer);
@@ -674,10 +675,7 @@ pub fn read_order_chat(
         Err(error) if error.kind() == crm_lib::ErrorKind::PermissionDenied => return Ok(None),
         Err(error) => return Err(error),
     };
-    let names = crm_lib::team::staff_names_in(view, actor)?
-        .into_iter()
-        .map(|name| (name.id, name.display_name))
-        .collect();
+    let names = author_names(view, actor)?;
     Ok(Some(OrderChat {
         order: order.id,
         customer,

@@ -36,14 +36,6 @@ pub struct CreateForm {
     pub csrf: String,
 }
 
-/// The revoke form.
-#[derive(Debug, Default, Deserialize)]
-pub struct RevokeForm {
-    /// The session's CSRF token.
-    #[serde(default)]
-    pub csrf: String,
-}
-
 fn view(
     staff: &Staff,
     tokens: &[ApiToken],
@@ -182,7 +174,7 @@ async fn revoke(
     staff: Staff,
     headers: HeaderMap,
     Path(id): Path<u64>,
-    Form(form): Form<RevokeForm>,
+    Form(form): Form<crate::web::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
     let actor = staff.actor.clone();

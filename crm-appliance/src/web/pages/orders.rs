@@ -868,19 +868,12 @@ pub(super) async fn after_action(
     }
 }
 
-/// A form with only a CSRF token.
-#[derive(Debug, Default, Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn approve(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    Form(form): Form<crate::web::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, &form.csrf, &headers)?;
     let id = order_id(&id)?;
