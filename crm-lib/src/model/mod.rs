@@ -9,6 +9,7 @@ mod billing;
 mod chat;
 mod customer;
 mod ids;
+mod operators;
 mod ops;
 mod order;
 mod org;
@@ -23,9 +24,12 @@ pub use chat::{
 };
 pub use customer::Customer;
 pub use ids::{
-    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, LANGUAGES, Language, LanguageInfo,
+    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, DepartmentId, QueueItemId, LANGUAGES, Language, LanguageInfo,
     Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
+};
+pub use operators::{
+    Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,
 };
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
 pub use order::{Bid, BidState, FieldValue, Order, OrderSummary};

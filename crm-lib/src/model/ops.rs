@@ -174,6 +174,16 @@ pub enum Event {
         /// Their display name.
         display_name: String,
     },
+    /// A conversation of the operators queue was assigned to this operator (to the operator).
+    /// Added after the others: stored items name their variant by position.
+    ConversationAssigned {
+        /// Whose conversation.
+        customer: CustomerId,
+        /// The customer's name.
+        customer_name: String,
+        /// The department's name, when it has one.
+        department: Option<String>,
+    },
 }
 
 /// Where an inbox item stands.

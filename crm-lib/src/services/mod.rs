@@ -14,6 +14,7 @@ pub mod export;
 pub mod import;
 pub mod live;
 pub mod media;
+pub mod operators;
 pub mod orders;
 pub mod org;
 pub mod retention;

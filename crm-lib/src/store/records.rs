@@ -53,6 +53,10 @@ record! {
     PaymentInfo => 1, "payment info";
     crate::model::Session => 1, "session";
     crate::model::ApiToken => 1, "api token";
+    Department => 1, "department";
+    OperatorState => 1, "operator state";
+    OperatorSettings => 1, "operator settings";
+    QueueItem => 1, "queue item";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -124,4 +124,23 @@ tables! {
     API_TOKENS = "api_tokens";
     /// `org | api token id` -> sha256(api token), for listing and revoking.
     API_TOKENS_BY_ORG = "api_tokens_by_org";
+    /// `org | department` -> Department (operators module).
+    DEPARTMENTS = "departments";
+    /// `org | user` -> OperatorState: each operator's presence and last assignment.
+    OPERATOR_STATES = "operator_states";
+    /// `org` -> OperatorSettings: the operators module's settings of the organization.
+    OPERATOR_SETTINGS = "operator_settings";
+    /// `org | queue item` -> QueueItem: conversations and tickets of the operators queue.
+    QUEUE_ITEMS = "queue_items";
+    /// `org | kind (u8: 1 conversation, 2 ticket) | customer or order | queue item` -> (),
+    /// every item: a customer's conversations, newest last (only the newest may be open).
+    QUEUE_BY_SUBJECT = "queue_by_subject";
+    /// `org | user | queue item` -> (), open assigned items only: an operator's load.
+    QUEUE_BY_ASSIGNEE = "queue_by_assignee";
+    /// `org | department (0: none) | opened at (i64 ms) | queue item` -> (), open unassigned
+    /// items only: each department's queue, oldest first.
+    QUEUE_WAITING = "queue_waiting";
+    /// `org | closed at (i64 ms) | queue item` -> (), closed items only, oldest first: what
+    /// archiving of closed conversations scans.
+    QUEUE_CLOSED = "queue_closed";
 }

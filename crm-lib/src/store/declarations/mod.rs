@@ -21,6 +21,10 @@
 //! | `sessions` | `sha256(session id)` | | `sessions_by_user`: `org \| user \| sha256` |
 //! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
+//! | `departments` | `org \| department` | `department` | |
+//! | `operator_states` | `org \| user` | | |
+//! | `operator_settings` | `org` | | |
+//! | `queue_items` | `org \| item` | `queue_item` | `queue_by_subject`: `org \| kind (u8) \| customer or order \| item`; `queue_by_assignee`, open assigned only: `org \| user \| item`; `queue_waiting`, open unassigned only: `org \| department \| opened at (i64) \| item`; `queue_closed`, closed only: `org \| closed at (i64) \| item` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -29,11 +33,13 @@
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
 mod chat;
+mod operators;
 mod ops;
 mod orders;
 mod team;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use operators::{queue_assignee_prefix, queue_subject_prefix, queue_waiting_prefix};
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
@@ -67,6 +73,10 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<LinkCode>()?;
     visitor.visit::<PaymentMethod>()?;
     visitor.visit::<PaymentInfo>()?;
+    visitor.visit::<Department>()?;
+    visitor.visit::<OperatorState>()?;
+    visitor.visit::<OperatorSettings>()?;
+    visitor.visit::<QueueItem>()?;
     Ok(())
 }
 
