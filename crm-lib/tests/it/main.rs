@@ -12,6 +12,7 @@ mod markers;
 mod media_access;
 mod migration;
 mod order_form;
+mod operators;
 mod orders;
 mod payment_details;
 mod properties;
