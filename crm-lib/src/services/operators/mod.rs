@@ -36,10 +36,10 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::{load_org, require, resolve};
 
-/// Whether the organization's `operators` module is on. Until `Organization.modules` exists,
-/// the helpdesk template is the organization with operators.
+/// Whether the organization's `operators` module is on (the helpdesk template presets it; the
+/// settings page and `crm org` switch it).
 pub fn module_on(org: &Organization) -> bool {
-    org.template == "helpdesk"
+    org.modules.contains(Module::Operators)
 }
 
 /// The organization of `actor`, refused as not found while its operators module is off (the

@@ -88,7 +88,7 @@ impl Declared for QueueItem {
     const INDEXES: &'static [Index<Self>] = &[
         Index {
             table: tables::QUEUE_BY_SUBJECT,
-            since: 5,
+            since: 6,
             entries: |org, _, item, out| {
                 out.push((
                     queue_subject_prefix(org, item.subject).u64(item.id.0),
@@ -100,7 +100,7 @@ impl Declared for QueueItem {
         },
         Index {
             table: tables::QUEUE_BY_ASSIGNEE,
-            since: 5,
+            since: 6,
             entries: |org, _, item, out| {
                 if let (QueueState::Open, Some(user)) = (item.state, item.assignee) {
                     out.push((
@@ -114,7 +114,7 @@ impl Declared for QueueItem {
         },
         Index {
             table: tables::QUEUE_WAITING,
-            since: 5,
+            since: 6,
             entries: |org, _, item, out| {
                 if let (QueueState::Open, None) = (item.state, item.assignee) {
                     out.push((
@@ -130,7 +130,7 @@ impl Declared for QueueItem {
         },
         Index {
             table: tables::QUEUE_CLOSED,
-            since: 5,
+            since: 6,
             entries: |org, _, item, out| {
                 if let (QueueState::Closed, Some(closed)) = (item.state, item.closed_at) {
                     out.push((Key::org(org).i64(closed.0).u64(item.id.0), Value::Empty));

@@ -487,6 +487,60 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
+    // The operators module's tables: a helpdesk with an online operator, a conversation
+    // assigned to them, a closed one, and one waiting in a department nobody is in.
+    let help = crm
+        .system()
+        .create_organization("helpdesk", "Help", "help")
+        .unwrap()
+        .id;
+    let system = Actor::system(help);
+    let operator = crm
+        .create_user(
+            &system,
+            NewUser {
+                username: "operator".into(),
+                display_name: "Operator".into(),
+                password: Password::parse("correct horse battery").unwrap(),
+                roles: vec!["manager".into()],
+                must_change_password: false,
+            },
+        )
+        .unwrap()
+        .id;
+    let support = crm.create_department(&system, "Support").unwrap().id;
+    let night = crm.create_department(&system, "Night").unwrap().id;
+    crm.add_department_member(&system, support, operator).unwrap();
+    crm.set_operator_status(&system, operator, OperatorStatus::Online)
+        .unwrap();
+    crm.save_operator_settings(
+        &system,
+        OperatorSettings {
+            idle_away_minutes: 5,
+            ..OperatorSettings::default()
+        },
+    )
+    .unwrap();
+    for (telegram, department, close) in [(201, support, false), (202, support, true), (203, night, false)] {
+        let customer = crm
+            .system()
+            .upsert_telegram_customer(
+                help,
+                crate::customers::TelegramProfile {
+                    telegram_id: TelegramUserId(telegram),
+                    username: None,
+                    first_name: "Cleo".into(),
+                    last_name: None,
+                    language_code: None,
+                },
+            )
+            .unwrap()
+            .id;
+        crm.choose_department(&system, customer, department).unwrap();
+        if close {
+            crm.close_conversation(&system, customer).unwrap();
+        }
+    }
     (dir, crm)
 }
 
