@@ -46,6 +46,8 @@ pub(crate) enum Callback {
     Reject(u64),
     /// Staff: reject an order with the standard reason.
     RejectDefault(u64),
+    /// Choose the department a conversation goes to (the operators module).
+    Department(u64),
 }
 
 /// Main menu items.
@@ -151,6 +153,7 @@ impl Callback {
             ["mod", "a", id] => Callback::Approve(id_of(id)?),
             ["mod", "r", id] => Callback::Reject(id_of(id)?),
             ["mod", "d", id] => Callback::RejectDefault(id_of(id)?),
+            ["dep", id] => Callback::Department(id_of(id)?),
             _ => return None,
         })
     }
@@ -188,8 +191,20 @@ impl Callback {
             Callback::Approve(id) => format!("mod:a:{id}"),
             Callback::Reject(id) => format!("mod:r:{id}"),
             Callback::RejectDefault(id) => format!("mod:d:{id}"),
+            Callback::Department(id) => format!("dep:{id}"),
         }
     }
+}
+
+/// The department question's buttons: one per department, one a row.
+pub(crate) fn departments(choices: &[(crm_lib::model::DepartmentId, String)]) -> Keyboard {
+    Keyboard::new(
+        choices
+            .iter()
+            .take(KEYBOARD_MAX_BUTTONS)
+            .map(|(id, name)| vec![button(name.clone(), Callback::Department(id.get()))])
+            .collect(),
+    )
 }
 
 fn button(text: impl Into<String>, callback: Callback) -> Button {

@@ -40,13 +40,18 @@ pub struct Staff {
     pub session: SessionHash,
     /// Whether the appliance runs in sandbox mode (the nav shows the sandbox).
     pub sandbox: bool,
+    /// The modules the organization runs.
+    pub modules: crm_lib::model::Modules,
+    /// The user's operator status, when the organization runs the operators module (the
+    /// header's switch shows it).
+    pub operator_status: Option<crm_lib::model::OperatorStatus>,
 }
 
 impl Staff {
     /// The areas and buttons the user's permissions open, as crm-lib computes them (for hiding
     /// what they may not do; crm-lib still decides every request).
     pub fn navigation(&self) -> crm_lib::capabilities::Navigation {
-        crm_lib::capabilities::Navigation::for_permissions(self.permissions)
+        crm_lib::capabilities::Navigation::for_staff(self.permissions, self.modules)
     }
 
     /// The translation of `key` in the user's language.
@@ -165,9 +170,22 @@ impl FromRequestParts<AppState> for Staff {
         }
         let origin = origin_of(&parts.headers, peer_of(parts));
         let user = active.user;
+        // One point read, only where the operators module is on.
+        let operator_status = if active.modules.contains(crm_lib::model::Module::Operators) {
+            let actor = Actor::staff(active.session.org, user.id);
+            let id = user.id;
+            state
+                .read_now(|crm| crm.operator_state(&actor, id))
+                .ok()
+                .map(|state| state.status)
+        } else {
+            None
+        };
         Ok(Staff {
             actor: Actor::staff(active.session.org, user.id).with_origin(origin),
             permissions: active.permissions,
+            modules: active.modules,
+            operator_status,
             csrf: active.session.csrf,
             language: user.language,
             session: hash,

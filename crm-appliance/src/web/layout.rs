@@ -36,6 +36,10 @@ pub enum Nav {
     Sandbox,
     /// `/profile`.
     Profile,
+    /// `/departments` (operators module).
+    Departments,
+    /// `/operators/stats` (operators module).
+    OperatorStats,
     /// No entry is highlighted.
     None,
 }
@@ -46,7 +50,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 13] = [
+const LINKS: [Link; 15] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -103,6 +107,16 @@ const LINKS: [Link; 13] = [
         key: "nav.audit",
     },
     Link {
+        nav: Nav::Departments,
+        href: "/departments",
+        key: "operators.nav.departments",
+    },
+    Link {
+        nav: Nav::OperatorStats,
+        href: "/operators/stats",
+        key: "operators.nav.stats",
+    },
+    Link {
         nav: Nav::Sandbox,
         href: "/sandbox",
         key: "nav.sandbox",
@@ -129,6 +143,8 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::PaymentMethods => menu.payment_methods,
         Nav::Settings => menu.settings,
         Nav::Audit => menu.audit,
+        Nav::Departments => menu.departments,
+        Nav::OperatorStats => menu.operator_stats,
         // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
         Nav::Profile | Nav::None => true,
@@ -172,6 +188,7 @@ pub fn page(staff: &Staff, title: &str, active: Nav, body: Markup) -> Markup {
                             button.link type="submit" { (tr(language, "nav.logout")) }
                         }
                     }
+                    (crate::web::pages::operators::status_switch(staff))
                     span.whoami { (staff.user.display_name) }
                 }
                 main.content {

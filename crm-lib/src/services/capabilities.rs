@@ -162,6 +162,12 @@ pub struct Navigation {
     pub new_order: bool,
     /// Adding a customer by hand (`chat_customers`, as [`crate::Tx::insert_customer`]).
     pub new_customer: bool,
+    /// The operators module's departments page (`manage_users`, module on).
+    pub departments: bool,
+    /// The operators module's statistics page (`view_analytics`, module on).
+    pub operator_stats: bool,
+    /// The operator status switch in the page header (every staff user, module on).
+    pub operator_status: bool,
 }
 
 impl Navigation {
@@ -184,6 +190,21 @@ impl Navigation {
             audit: has(ViewAudit),
             new_order: has(ModerateOrders),
             new_customer: has(ChatCustomers),
+            departments: false,
+            operator_stats: false,
+            operator_status: false,
+        }
+    }
+
+    /// The menu of a staff user holding `permissions` in an organization running `modules`:
+    /// [`Navigation::for_permissions`] with the areas of the modules that are on.
+    pub fn for_staff(permissions: PermissionSet, modules: Modules) -> Self {
+        let operators = modules.contains(Module::Operators);
+        Navigation {
+            departments: operators && permissions.contains(Permission::ManageUsers),
+            operator_stats: operators && permissions.contains(Permission::ViewAnalytics),
+            operator_status: operators,
+            ..Navigation::for_permissions(permissions)
         }
     }
 }
@@ -194,8 +215,12 @@ impl Navigation {
 /// Permission denied for a disabled or unknown user.
 pub fn navigation_in(view: &impl View, actor: &Actor) -> Result<Navigation> {
     Ok(match resolve(view, actor)? {
-        Resolved::Staff(_, permissions) => Navigation::for_permissions(permissions),
-        Resolved::System => Navigation::for_permissions(PermissionSet::all()),
+        Resolved::Staff(_, permissions) => {
+            Navigation::for_staff(permissions, super::load_org(view, actor.org)?.modules)
+        }
+        Resolved::System => {
+            Navigation::for_staff(PermissionSet::all(), super::load_org(view, actor.org)?.modules)
+        }
         Resolved::Customer(_) => Navigation::default(),
     })
 }
