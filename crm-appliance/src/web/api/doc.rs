@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, orders, staffing, users, views};
+use super::{customers, error, operators, orders, staffing, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -49,6 +49,10 @@ impl Modify for BearerAuth {
         customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
+        operators::list_departments, operators::create_department, operators::update_department,
+        operators::add_member, operators::remove_member, operators::list_operators,
+        operators::get_status, operators::set_status, operators::queue, operators::conversation,
+        operators::assign, operators::close, operators::reopen, operators::stats,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -58,6 +62,10 @@ impl Modify for BearerAuth {
         staffing::SuggestionView, staffing::AccessView, staffing::GrantAccess,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
+        operators::DepartmentView, operators::CreateDepartment, operators::UpdateDepartment,
+        operators::AddMember, operators::OperatorView, operators::StatusView, operators::SetStatus,
+        operators::QueueItemView, operators::ConversationStateView, operators::AssignConversation,
+        operators::DayStatsView, operators::OperatorStatsView,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -66,6 +74,7 @@ impl Modify for BearerAuth {
         (name = "customers", description = "Customers"),
         (name = "messages", description = "Conversations, messages and files"),
         (name = "users", description = "Staff users"),
+        (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
     )
 )]
 pub struct ApiDoc;
