@@ -17,6 +17,7 @@ mod chat;
 mod faults;
 mod hardening;
 mod metrics;
+mod operators;
 mod order_desk;
 mod order_desk_parity;
 mod order_form_choices;
