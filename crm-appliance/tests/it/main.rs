@@ -18,6 +18,7 @@ mod faults;
 mod hardening;
 mod metrics;
 mod operators;
+mod operators_browser;
 mod order_desk;
 mod order_desk_parity;
 mod order_form_choices;
