@@ -143,4 +143,7 @@ tables! {
     /// `org | closed at (i64 ms) | queue item` -> (), closed items only, oldest first: what
     /// archiving of closed conversations scans.
     QUEUE_CLOSED = "queue_closed";
+    /// `org | user (0: no one)` -> the number of open queue items assigned to the user (u64
+    /// BE): an operator's load as one point read. Items waiting or closed count under user 0.
+    QUEUE_LOADS = "queue_loads";
 }

@@ -17,7 +17,9 @@
 
 use crate::model::*;
 use crate::orders::AssignTo;
-use crate::store::declarations::{queue_assignee_prefix, queue_subject_prefix, queue_waiting_prefix};
+use crate::store::declarations::{
+    queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
+};
 use crate::store::{Key, ViewExt, keys, tables};
 use crate::system::System;
 use crate::{Crm, Error, ErrorKind, Result, Tx, View};
@@ -77,9 +79,9 @@ pub(crate) fn state_of(view: &impl View, org: OrgId, user: UserId) -> Result<Ope
         }))
 }
 
-/// An operator's load: their open assigned items.
+/// An operator's load: their open assigned items (one point read of `queue_loads`).
 pub(crate) fn load_of(view: &impl View, org: OrgId, user: UserId) -> Result<u64> {
-    view.count_prefix(tables::QUEUE_BY_ASSIGNEE, &queue_assignee_prefix(org, user))
+    view.counter(tables::QUEUE_LOADS, &queue_load_key(org, Some(user)))
 }
 
 /// The open items assigned to `user`.

@@ -24,7 +24,7 @@
 //! | `departments` | `org \| department` | `department` | |
 //! | `operator_states` | `org \| user` | | |
 //! | `operator_settings` | `org` | | |
-//! | `queue_items` | `org \| item` | `queue_item` | `queue_by_subject`: `org \| kind (u8) \| customer or order \| item`; `queue_by_assignee`, open assigned only: `org \| user \| item`; `queue_waiting`, open unassigned only: `org \| department \| opened at (i64) \| item`; `queue_closed`, closed only: `org \| closed at (i64) \| item` |
+//! | `queue_items` | `org \| item` | `queue_item` | `queue_by_subject`: `org \| kind (u8) \| customer or order \| item`; `queue_by_assignee`, open assigned only: `org \| user \| item`; `queue_waiting`, open unassigned only: `org \| department \| opened at (i64) \| item`; `queue_closed`, closed only: `org \| closed at (i64) \| item`; counter `queue_loads`: `org \| assignee of an open item (0: none)` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -39,7 +39,9 @@ mod orders;
 mod team;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
-pub(crate) use operators::{queue_assignee_prefix, queue_subject_prefix, queue_waiting_prefix};
+pub(crate) use operators::{
+    queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
+};
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};

@@ -3,8 +3,8 @@
 
 use super::owner_by_tail;
 use crate::model::*;
-use crate::store::indexes::{Declared, Index, Layout, Reference, Value};
-use crate::store::keys::Key;
+use crate::store::indexes::{Counter, Declared, Index, Layout, Reference, Value};
+use crate::store::keys::{self, Key};
 use crate::store::tables::{self, Def};
 
 impl Declared for Department {
@@ -70,6 +70,11 @@ pub(crate) fn queue_assignee_prefix(org: OrgId, user: UserId) -> Key {
 /// department).
 pub(crate) fn queue_waiting_prefix(org: OrgId, department: Option<DepartmentId>) -> Key {
     Key::org(org).u64(department.map_or(0, |department| department.0))
+}
+
+/// The key of a user's load in `queue_loads` (`None`: the items of no one's load).
+pub(crate) fn queue_load_key(org: OrgId, user: Option<UserId>) -> Key {
+    Key::org(org).u64(user.map_or(0, |user| user.0))
 }
 
 /// What a queue item's entry disagrees with.
@@ -140,6 +145,25 @@ impl Declared for QueueItem {
             disagreement: item_disagreement,
         },
     ];
+
+    const COUNTERS: &'static [Counter<Self>] = &[Counter {
+        table: tables::QUEUE_LOADS,
+        key: |org, item| {
+            queue_load_key(
+                org,
+                item.assignee.filter(|_| item.state == QueueState::Open),
+            )
+        },
+        describe: |key| {
+            (key.len() == 16).then(|| {
+                format!(
+                    "the load of user {} of organization {}",
+                    keys::read_u64(key, 8),
+                    keys::read_u64(key, 0)
+                )
+            })
+        },
+    }];
 
     fn id(&self) -> Option<u64> {
         Some(self.id.0)
