@@ -40,7 +40,7 @@ pub struct Staff {
     pub session: SessionHash,
     /// Whether the appliance runs in sandbox mode (the nav shows the sandbox).
     pub sandbox: bool,
-    /// The modules the organization runs.
+    /// The modules the organization runs (SPEC 3.1), as of this request.
     pub modules: crm_lib::model::Modules,
     /// The user's operator status, when the organization runs the operators module (the
     /// header's switch shows it).
@@ -51,7 +51,7 @@ impl Staff {
     /// The areas and buttons the user's permissions open, as crm-lib computes them (for hiding
     /// what they may not do; crm-lib still decides every request).
     pub fn navigation(&self) -> crm_lib::capabilities::Navigation {
-        crm_lib::capabilities::Navigation::for_staff(self.permissions, self.modules)
+        crm_lib::capabilities::Navigation::for_permissions(self.permissions, self.modules)
     }
 
     /// The translation of `key` in the user's language.

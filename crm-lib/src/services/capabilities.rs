@@ -162,6 +162,9 @@ pub struct Navigation {
     pub new_order: bool,
     /// Adding a customer by hand (`chat_customers`, as [`crate::Tx::insert_customer`]).
     pub new_customer: bool,
+    /// The modules the organization runs: a module's entries show only while it is on
+    /// (SPEC 3.1).
+    pub modules: Modules,
     /// The operators module's departments page (`manage_users`, module on).
     pub departments: bool,
     /// The operators module's statistics page (`view_analytics`, module on).
@@ -171,9 +174,10 @@ pub struct Navigation {
 }
 
 impl Navigation {
-    /// The menu of a staff user holding `permissions`. A pure function of the permission set,
-    /// so a page that already knows its user's permissions renders the menu without a read.
-    pub fn for_permissions(permissions: PermissionSet) -> Self {
+    /// The menu of a staff user holding `permissions` in an organization running `modules`.
+    /// A pure function of the two, so a page that already knows its user's permissions and
+    /// organization's modules renders the menu without a read.
+    pub fn for_permissions(permissions: PermissionSet, modules: Modules) -> Self {
         use Permission::*;
         let has = |permission| permissions.contains(permission);
         Navigation {
@@ -190,21 +194,10 @@ impl Navigation {
             audit: has(ViewAudit),
             new_order: has(ModerateOrders),
             new_customer: has(ChatCustomers),
-            departments: false,
-            operator_stats: false,
-            operator_status: false,
-        }
-    }
-
-    /// The menu of a staff user holding `permissions` in an organization running `modules`:
-    /// [`Navigation::for_permissions`] with the areas of the modules that are on.
-    pub fn for_staff(permissions: PermissionSet, modules: Modules) -> Self {
-        let operators = modules.contains(Module::Operators);
-        Navigation {
-            departments: operators && permissions.contains(Permission::ManageUsers),
-            operator_stats: operators && permissions.contains(Permission::ViewAnalytics),
-            operator_status: operators,
-            ..Navigation::for_permissions(permissions)
+            modules,
+            departments: modules.contains(Module::Operators) && has(ManageUsers),
+            operator_stats: modules.contains(Module::Operators) && has(ViewAnalytics),
+            operator_status: modules.contains(Module::Operators),
         }
     }
 }
@@ -214,13 +207,10 @@ impl Navigation {
 /// # Errors
 /// Permission denied for a disabled or unknown user.
 pub fn navigation_in(view: &impl View, actor: &Actor) -> Result<Navigation> {
+    let modules = load_org(view, actor.org)?.modules;
     Ok(match resolve(view, actor)? {
-        Resolved::Staff(_, permissions) => {
-            Navigation::for_staff(permissions, super::load_org(view, actor.org)?.modules)
-        }
-        Resolved::System => {
-            Navigation::for_staff(PermissionSet::all(), super::load_org(view, actor.org)?.modules)
-        }
+        Resolved::Staff(_, permissions) => Navigation::for_permissions(permissions, modules),
+        Resolved::System => Navigation::for_permissions(PermissionSet::all(), modules),
         Resolved::Customer(_) => Navigation::default(),
     })
 }

@@ -43,8 +43,8 @@ pub struct ActiveSession {
     pub user: User,
     /// Their permissions through their roles.
     pub permissions: PermissionSet,
-    /// The modules their organization runs (menus show a module's areas only while it is on).
-    pub modules: crate::model::Modules,
+    /// The modules their organization runs (SPEC 3.1), for the menu.
+    pub modules: Modules,
 }
 
 /// The key of a session record: its hash.
