@@ -604,11 +604,7 @@ pub fn assignment_figures(
             },
         )?;
         crm.add_department_member(&system, department, user.id)?;
-        crm.set_operator_status(
-            &system,
-            user.id,
-            crm_lib::model::OperatorStatus::Online,
-        )?;
+        crm.set_operator_status(&system, user.id, crm_lib::model::OperatorStatus::Online)?;
     }
     let customers = create_customers(&crm, org, 0, conversations)?;
     let mut times = Vec::with_capacity(customers.len());
@@ -631,14 +627,13 @@ pub fn assignment_figures(
     times.sort_unstable();
     let at = |fraction: f64| -> f64 {
         let index = ((times.len() as f64 * fraction).ceil() as usize).clamp(1, times.len()) - 1;
-        times.get(index).map_or(0.0, |time| time.as_secs_f64() * 1000.0)
+        times
+            .get(index)
+            .map_or(0.0, |time| time.as_secs_f64() * 1000.0)
     };
-    let loads: Vec<u64> = crm
-        .operators(&system)?
-        .iter()
-        .map(|row| row.load)
-        .collect();
-    let spread = loads.iter().max().copied().unwrap_or(0) - loads.iter().min().copied().unwrap_or(0);
+    let loads: Vec<u64> = crm.operators(&system)?.iter().map(|row| row.load).collect();
+    let spread =
+        loads.iter().max().copied().unwrap_or(0) - loads.iter().min().copied().unwrap_or(0);
     Ok(AssignmentFigures {
         conversations,
         operators,
@@ -651,6 +646,7 @@ pub fn assignment_figures(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -346,11 +346,7 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
 }
 
 /// The department named by `text`: its id, or its name ignoring case.
-fn find_department(
-    crm: &Crm,
-    org: OrgId,
-    text: &str,
-) -> Result<crm_lib::operators::DepartmentRow> {
+fn find_department(crm: &Crm, org: OrgId, text: &str) -> Result<crm_lib::operators::DepartmentRow> {
     let rows = crm.departments(&Actor::system(org))?;
     let wanted = text.trim();
     rows.into_iter()
@@ -391,7 +387,12 @@ fn department(crm: &Crm, org: OrgId, command: &DepartmentCommand, io: &mut Io<'_
                     vec![
                         row.department.id.to_string(),
                         row.department.name.clone(),
-                        if row.department.archived { "archived" } else { "active" }.to_string(),
+                        if row.department.archived {
+                            "archived"
+                        } else {
+                            "active"
+                        }
+                        .to_string(),
                         row.waiting.to_string(),
                         members(row).join(", "),
                     ]
@@ -415,20 +416,35 @@ fn department(crm: &Crm, org: OrgId, command: &DepartmentCommand, io: &mut Io<'_
         DepartmentCommand::Archive { department } => {
             let row = find_department(crm, org, department)?;
             let archived = crm.set_department_archived(&system, row.department.id, true)?;
-            out!(io, "archived department {} {:?}", archived.id, archived.name);
+            out!(
+                io,
+                "archived department {} {:?}",
+                archived.id,
+                archived.name
+            );
         }
         DepartmentCommand::AddMember { department, user } => {
             let row = find_department(crm, org, department)?;
             let record = crm.user_by_name(&system, user)?;
             crm.add_department_member(&system, row.department.id, record.id)
                 .with_context(|| format!("adding {user} to {department:?}"))?;
-            out!(io, "{} is in department {:?}", record.username, row.department.name);
+            out!(
+                io,
+                "{} is in department {:?}",
+                record.username,
+                row.department.name
+            );
         }
         DepartmentCommand::RemoveMember { department, user } => {
             let row = find_department(crm, org, department)?;
             let record = crm.user_by_name(&system, user)?;
             crm.remove_department_member(&system, row.department.id, record.id)?;
-            out!(io, "{} left department {:?}", record.username, row.department.name);
+            out!(
+                io,
+                "{} left department {:?}",
+                record.username,
+                row.department.name
+            );
         }
     }
     Ok(())

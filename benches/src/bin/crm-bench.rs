@@ -734,7 +734,11 @@ fn run(args: &Args) -> Result<bool> {
 /// Step 11: new conversations assigned across 50 online operators, one durable write each
 /// (see [`crm_benches::assignment_figures`]); adds its row to `table`.
 fn queue_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
-    let (conversations, operators) = if args.quick { (1_000, 50) } else { (10_000, 50) };
+    let (conversations, operators) = if args.quick {
+        (1_000, 50)
+    } else {
+        (10_000, 50)
+    };
     eprintln!("crm-bench: assigning {conversations} conversations across {operators} operators");
     let assignment_dir = run_dir.join("assignment");
     if assignment_dir.exists() {

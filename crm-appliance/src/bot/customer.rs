@@ -319,7 +319,11 @@ pub(crate) fn on_press(
                     if let Some(message_id) = press.message_id {
                         out.drop_keyboard(me.chat, message_id);
                     }
-                    out.send(me.chat, &tr(me.language, "operators.bot.department_chosen"), None);
+                    out.send(
+                        me.chat,
+                        &tr(me.language, "operators.bot.department_chosen"),
+                        None,
+                    );
                 }
                 Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
                 Err(_) => {
@@ -1151,7 +1155,8 @@ fn chat_input(
         Ok(message) => {
             // The operators module: a customer of an organization with several departments
             // chooses where the conversation goes before it opens.
-            let choices = crm_lib::operators::department_choices_in(&*tx, &me.actor, me.customer.id)?;
+            let choices =
+                crm_lib::operators::department_choices_in(&*tx, &me.actor, me.customer.id)?;
             if !choices.is_empty() {
                 out.send(
                     me.chat,

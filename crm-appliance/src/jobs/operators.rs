@@ -70,9 +70,7 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
                 .await
             {
                 Ok(report) => {
-                    if !report.away.is_empty()
-                        || !report.offline.is_empty()
-                        || report.timed_out > 0
+                    if !report.away.is_empty() || !report.offline.is_empty() || report.timed_out > 0
                     {
                         tracing::info!(
                             org = org.get(),

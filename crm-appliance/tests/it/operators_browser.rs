@@ -72,7 +72,13 @@ async fn an_operator_going_offline_hands_the_conversation_to_the_other_live_in_t
     open_live(&second, &app, &path).await;
     let assignee_is = "const dd = document.querySelector('#operator-panel [data-assignee]'); \
                        return !!dd && dd.getAttribute('data-assignee') === String(arguments[0]);";
-    wait_until(&second, assignee_is, vec![holder.into()], "the holder, before").await;
+    wait_until(
+        &second,
+        assignee_is,
+        vec![holder.into()],
+        "the holder, before",
+    )
+    .await;
 
     // The holder goes offline with the header's switch.
     // (A query the redirect back drops, so that `submit` sees the page change.)
@@ -95,8 +101,17 @@ async fn an_operator_going_offline_hands_the_conversation_to_the_other_live_in_t
     assert_eq!(status, "offline");
 
     // The other operator's page shows the conversation as theirs, without a reload.
-    wait_until(&second, assignee_is, vec![other.into()], "the other operator, live").await;
-    assert!(not_reloaded(&second).await, "the panel was refreshed in place");
+    wait_until(
+        &second,
+        assignee_is,
+        vec![other.into()],
+        "the other operator, live",
+    )
+    .await;
+    assert!(
+        not_reloaded(&second).await,
+        "the panel was refreshed in place"
+    );
 
     first.close().await.unwrap();
     second.close().await.unwrap();

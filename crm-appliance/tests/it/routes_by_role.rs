@@ -60,7 +60,12 @@ const TABLE: &[Row] = &[
     // The operators module is off in a studio: its pages do not exist there.
     ("GET", "/departments", &[], [404, 404, 404, 404, 303]),
     ("GET", "/operators/stats", &[], [404, 404, 404, 404, 303]),
-    ("POST", "/departments", &[("name", "")], [404, 404, 404, 404, 303]),
+    (
+        "POST",
+        "/departments",
+        &[("name", "")],
+        [404, 404, 404, 404, 303],
+    ),
     (
         "POST",
         "/operators/status",

@@ -24,9 +24,9 @@ pub use chat::{
 };
 pub use customer::Customer;
 pub use ids::{
-    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, DepartmentId, QueueItemId, LANGUAGES, Language, LanguageInfo,
-    Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
-    PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
+    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, DepartmentId, LANGUAGES, Language,
+    LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
+    PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
 pub use operators::{
     Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,

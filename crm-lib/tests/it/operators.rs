@@ -36,8 +36,8 @@ const MINUTE: i64 = 60_000;
 /// A helpdesk (operators module on) whose store reads `clock`.
 fn helpdesk(clock: fn() -> Timestamp) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let crm = Crm::open_with_clock(dir.path().join("crm.redb"), CrmOptions::default(), clock)
-        .unwrap();
+    let crm =
+        Crm::open_with_clock(dir.path().join("crm.redb"), CrmOptions::default(), clock).unwrap();
     let org = crm
         .system()
         .create_organization("helpdesk", "Acme Help", "help")
@@ -129,9 +129,15 @@ fn no_question(world: &World) {
 #[test]
 fn departments_are_created_renamed_archived_and_refused_where_the_module_is_off() {
     let world = helpdesk_now();
-    let support = world.crm.create_department(&world.admin, " Support ").unwrap();
+    let support = world
+        .crm
+        .create_department(&world.admin, " Support ")
+        .unwrap();
     assert_eq!(support.name, "Support");
-    let error = world.crm.create_department(&world.admin, "support").unwrap_err();
+    let error = world
+        .crm
+        .create_department(&world.admin, "support")
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
     let error = world.crm.create_department(&world.admin, "").unwrap_err();
     assert_eq!(error.field(), Some("name"));
@@ -144,7 +150,10 @@ fn departments_are_created_renamed_archived_and_refused_where_the_module_is_off(
         .crm
         .create_department(&world.admin, &"x".repeat(64))
         .unwrap();
-    let error = world.crm.create_department(&world.worker, "Sales").unwrap_err();
+    let error = world
+        .crm
+        .create_department(&world.worker, "Sales")
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
 
     let renamed = world
@@ -164,17 +173,27 @@ fn departments_are_created_renamed_archived_and_refused_where_the_module_is_off(
     assert_eq!(error.kind(), ErrorKind::Conflict);
     let rows = world.crm.departments(&world.worker).unwrap();
     assert_eq!(rows.len(), 2);
-    assert!(rows.last().unwrap().department.archived, "archived ones last");
+    assert!(
+        rows.last().unwrap().department.archived,
+        "archived ones last"
+    );
 
     // A studio has no operators module: everything is "not found".
     let studio = World::new();
-    let error = studio.crm.create_department(&studio.admin, "Support").unwrap_err();
+    let error = studio
+        .crm
+        .create_department(&studio.admin, "Support")
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
     let error = studio.crm.departments(&studio.admin).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
     let error = studio
         .crm
-        .set_operator_status(&studio.worker, World::user_id(&studio.worker), OperatorStatus::Online)
+        .set_operator_status(
+            &studio.worker,
+            World::user_id(&studio.worker),
+            OperatorStatus::Online,
+        )
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
@@ -239,7 +258,10 @@ fn with_nobody_online_a_conversation_waits_and_goes_to_the_first_operator_who_co
     status(&world, &world.manager, OperatorStatus::Away);
     assert_eq!(assignee(&world, &anna), None);
     status(&world, &world.manager, OperatorStatus::Online);
-    assert_eq!(assignee(&world, &anna), Some(World::user_id(&world.manager)));
+    assert_eq!(
+        assignee(&world, &anna),
+        Some(World::user_id(&world.manager))
+    );
     assert_eq!(world.crm.departments(&world.admin).unwrap()[0].waiting, 0);
 }
 
@@ -251,13 +273,20 @@ fn an_operator_going_offline_hands_their_conversations_to_the_others_or_back_to_
     status(&world, &world.manager, OperatorStatus::Online);
     let anna = world.customer(5031, "Anna");
     say(&world, &anna, "Hello");
-    assert_eq!(assignee(&world, &anna), Some(World::user_id(&world.manager)));
+    assert_eq!(
+        assignee(&world, &anna),
+        Some(World::user_id(&world.manager))
+    );
     status(&world, &world.admin, OperatorStatus::Online);
 
     status(&world, &world.manager, OperatorStatus::Offline);
     assert_eq!(assignee(&world, &anna), Some(World::user_id(&world.admin)));
     status(&world, &world.admin, OperatorStatus::Offline);
-    assert_eq!(assignee(&world, &anna), None, "back to the department's queue");
+    assert_eq!(
+        assignee(&world, &anna),
+        None,
+        "back to the department's queue"
+    );
     // Every move is audited.
     let audit = world
         .crm
@@ -344,20 +373,35 @@ fn closing_and_reopening_a_conversation_and_the_first_response() {
     assert!(item.first_reply_at.is_some());
     assert_eq!(item.awaiting_reply_since, None);
 
-    let closed = world.crm.close_conversation(&world.manager, anna_id).unwrap();
+    let closed = world
+        .crm
+        .close_conversation(&world.manager, anna_id)
+        .unwrap();
     assert_eq!(closed.state, QueueState::Closed);
     assert!(closed.closed_at.is_some());
-    let error = world.crm.close_conversation(&world.manager, anna_id).unwrap_err();
+    let error = world
+        .crm
+        .close_conversation(&world.manager, anna_id)
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
-    let reopened = world.crm.reopen_conversation(&world.manager, anna_id).unwrap();
+    let reopened = world
+        .crm
+        .reopen_conversation(&world.manager, anna_id)
+        .unwrap();
     assert_eq!(reopened.id, closed.id, "the same conversation");
     assert_eq!(reopened.state, QueueState::Open);
     assert_eq!(reopened.assignee, Some(World::user_id(&world.manager)));
-    let error = world.crm.reopen_conversation(&world.manager, anna_id).unwrap_err();
+    let error = world
+        .crm
+        .reopen_conversation(&world.manager, anna_id)
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
 
     // A message after closing opens a new conversation.
-    world.crm.close_conversation(&world.manager, anna_id).unwrap();
+    world
+        .crm
+        .close_conversation(&world.manager, anna_id)
+        .unwrap();
     say(&world, &anna, "Me again");
     let newer = conversation(&world, &anna).unwrap();
     assert_ne!(newer.id, closed.id);
@@ -379,21 +423,36 @@ fn customers_choose_among_several_departments_before_their_conversation_opens() 
     let choices = world.crm.department_choices(&anna, anna_id).unwrap();
     assert_eq!(
         choices,
-        vec![(support, "Support".to_string()), (sales, "Sales".to_string())]
+        vec![
+            (support, "Support".to_string()),
+            (sales, "Sales".to_string())
+        ]
     );
     let item = world.crm.choose_department(&anna, anna_id, sales).unwrap();
     assert_eq!(item.department, Some(sales));
     assert_eq!(item.assignee, Some(World::user_id(&world.admin)));
-    assert!(world.crm.department_choices(&anna, anna_id).unwrap().is_empty());
+    assert!(
+        world
+            .crm
+            .department_choices(&anna, anna_id)
+            .unwrap()
+            .is_empty()
+    );
     // Choosing another moves it there.
-    let item = world.crm.choose_department(&anna, anna_id, support).unwrap();
+    let item = world
+        .crm
+        .choose_department(&anna, anna_id, support)
+        .unwrap();
     assert_eq!(item.assignee, Some(World::user_id(&world.manager)));
     // An archived department is not offered and cannot be chosen.
     world
         .crm
         .set_department_archived(&world.admin, sales, true)
         .unwrap();
-    let error = world.crm.choose_department(&anna, anna_id, sales).unwrap_err();
+    let error = world
+        .crm
+        .choose_department(&anna, anna_id, sales)
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
 }
 
@@ -437,8 +496,14 @@ fn a_new_ticket_gets_an_assignee_by_the_same_rule_and_closes_in_a_terminal_stage
     let row = rows.iter().find(|row| row.user == ticket_operator).unwrap();
     assert_eq!(row.load, 0, "a closed ticket is no load");
     let today = Date::of(Timestamp::now());
-    let stats = world.crm.operator_stats(&world.admin, today, today).unwrap();
-    let row = stats.iter().find(|row| row.user == ticket_operator).unwrap();
+    let stats = world
+        .crm
+        .operator_stats(&world.admin, today, today)
+        .unwrap();
+    let row = stats
+        .iter()
+        .find(|row| row.user == ticket_operator)
+        .unwrap();
     assert_eq!(row.total.tickets_resolved, 1);
 }
 
@@ -459,7 +524,11 @@ fn the_sweep_makes_idle_operators_away_ended_sessions_offline_and_reroutes_unans
             },
         )
         .unwrap();
-    department(&world, "Support", &[&world.manager, &world.admin, &world.master]);
+    department(
+        &world,
+        "Support",
+        &[&world.manager, &world.admin, &world.master],
+    );
     let (manager, admin, master) = (
         World::user_id(&world.manager),
         World::user_id(&world.admin),
@@ -560,7 +629,9 @@ fn statistics_give_the_median_and_90th_percentile_of_first_responses_per_operato
             .close_conversation(&world.manager, World::customer_id(&customer))
             .unwrap();
     }
-    let start = Date::of(Timestamp::from_millis(stats_clock().millis() - 1_000 * MINUTE));
+    let start = Date::of(Timestamp::from_millis(
+        stats_clock().millis() - 1_000 * MINUTE,
+    ));
     let end = Date::of(stats_clock());
     let stats = world.crm.operator_stats(&world.admin, start, end).unwrap();
     assert_eq!(stats.len(), 1);
@@ -573,9 +644,15 @@ fn statistics_give_the_median_and_90th_percentile_of_first_responses_per_operato
     let per_day: u32 = row.days.iter().map(|day| day.first_responses).sum();
     assert_eq!(per_day, 10);
     // Workers lack view_analytics; the range is checked.
-    let error = world.crm.operator_stats(&world.worker, start, end).unwrap_err();
+    let error = world
+        .crm
+        .operator_stats(&world.worker, start, end)
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
-    let error = world.crm.operator_stats(&world.admin, end, start.min(end)).map(|_| ());
+    let error = world
+        .crm
+        .operator_stats(&world.admin, end, start.min(end))
+        .map(|_| ());
     if start < end {
         assert_eq!(error.unwrap_err().field(), Some("to"));
     }

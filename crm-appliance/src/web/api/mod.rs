@@ -141,9 +141,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/queue", get(operators::queue))
         .route("/customers/{id}/conversation", get(operators::conversation))
-        .route("/customers/{id}/conversation/assign", post(operators::assign))
+        .route(
+            "/customers/{id}/conversation/assign",
+            post(operators::assign),
+        )
         .route("/customers/{id}/conversation/close", post(operators::close))
-        .route("/customers/{id}/conversation/reopen", post(operators::reopen))
+        .route(
+            "/customers/{id}/conversation/reopen",
+            post(operators::reopen),
+        )
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -6,12 +6,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use crm_lib::model::{
-    CustomerId, Date, Department, DepartmentId, OperatorState, QueueItem, QueueState,
-    QueueSubject, UserId,
+    CustomerId, Date, Department, DepartmentId, OperatorState, QueueItem, QueueState, QueueSubject,
+    UserId,
 };
 use crm_lib::operators::{
-    ConversationView, DepartmentRow, OperatorDayStats, OperatorRow, OperatorStatsRow,
-    parse_status, status_word,
+    ConversationView, DepartmentRow, OperatorDayStats, OperatorRow, OperatorStatsRow, parse_status,
+    status_word,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -319,7 +319,10 @@ pub async fn create_department(
     let department = state
         .blocking(move |crm| crm.create_department(&user.actor, &body.name))
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(DepartmentView::from(&department))))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(DepartmentView::from(&department)),
+    ))
 }
 
 /// Rename, archive or restore a department (needs `manage_users`).
@@ -430,7 +433,9 @@ pub async fn list_operators(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<ApiJson<Vec<OperatorView>>, ApiError> {
-    let rows = state.blocking(move |crm| crm.operators(&user.actor)).await?;
+    let rows = state
+        .blocking(move |crm| crm.operators(&user.actor))
+        .await?;
     Ok(ApiJson(rows.iter().map(OperatorView::from).collect()))
 }
 
@@ -537,11 +542,7 @@ pub async fn assign(
 ) -> Result<ApiJson<QueueItemView>, ApiError> {
     let item = state
         .blocking(move |crm| {
-            crm.reassign_conversation(
-                &user.actor,
-                CustomerId::new(id),
-                body.user.map(UserId::new),
-            )
+            crm.reassign_conversation(&user.actor, CustomerId::new(id), body.user.map(UserId::new))
         })
         .await?;
     Ok(ApiJson(QueueItemView::from(&item)))

@@ -33,7 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/departments/{id}/rename", post(rename_department))
         .route("/departments/{id}/archive", post(archive_department))
         .route("/departments/{id}/members", post(add_member))
-        .route("/departments/{id}/members/{user}/remove", post(remove_member))
+        .route(
+            "/departments/{id}/members/{user}/remove",
+            post(remove_member),
+        )
         .route("/chat/{customer}/assign", post(assign_conversation))
         .route("/chat/{customer}/close", post(close_conversation))
         .route("/chat/{customer}/reopen", post(reopen_conversation))
@@ -335,10 +338,7 @@ where
     F: FnOnce(&crm_lib::Crm, &crm_lib::model::Actor) -> crm_lib::Result<()> + Send + 'static,
 {
     let actor = staff.actor.clone();
-    match state
-        .blocking(move |crm| Ok(change(crm, &actor)))
-        .await?
-    {
+    match state.blocking(move |crm| Ok(change(crm, &actor))).await? {
         Ok(()) => Ok(Redirect::to(&format!("/departments?done={done}")).into_response()),
         Err(error)
             if matches!(
@@ -440,8 +440,7 @@ async fn add_member(
     csrf::verify(&staff, &form.csrf, &headers)?;
     let (department, user) = (department_id(&id)?, user_id(&form.user)?);
     department_change(state, staff, "saved", move |crm, actor| {
-        crm.add_department_member(actor, department, user)
-            .map(drop)
+        crm.add_department_member(actor, department, user).map(drop)
     })
     .await
 }
@@ -488,7 +487,10 @@ impl SettingsForm {
     fn settings(&self) -> crm_lib::Result<OperatorSettings> {
         Ok(OperatorSettings {
             idle_away_minutes: minutes("idle_away_minutes", &self.idle_away_minutes)?,
-            answer_timeout_minutes: minutes("answer_timeout_minutes", &self.answer_timeout_minutes)?,
+            answer_timeout_minutes: minutes(
+                "answer_timeout_minutes",
+                &self.answer_timeout_minutes,
+            )?,
             default_department: match self.default_department.trim() {
                 "" => None,
                 text => Some(DepartmentId::new(text.parse().map_err(|_| {

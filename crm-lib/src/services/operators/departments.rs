@@ -85,7 +85,9 @@ fn checked_name(
         .iter()
         .any(|other| Some(other.id) != except && other.name.to_lowercase() == lower)
     {
-        return Err(Error::conflict(format!("a department named {name:?} exists")));
+        return Err(Error::conflict(format!(
+            "a department named {name:?} exists"
+        )));
     }
     Ok(name)
 }
@@ -145,7 +147,11 @@ impl Tx<'_> {
             Subject::Department(department),
             AuditDetail::Text(format!("{} -> {}", before.name, after.name)),
         )?;
-        self.changed(actor.org, Subject::Department(department), ChangeKind::Updated)?;
+        self.changed(
+            actor.org,
+            Subject::Department(department),
+            ChangeKind::Updated,
+        )?;
         Ok(after)
     }
 
@@ -181,7 +187,11 @@ impl Tx<'_> {
             Subject::Department(department),
             AuditDetail::Text(after.name.clone()),
         )?;
-        self.changed(actor.org, Subject::Department(department), ChangeKind::Updated)?;
+        self.changed(
+            actor.org,
+            Subject::Department(department),
+            ChangeKind::Updated,
+        )?;
         if archived {
             queue::move_waiting_out(self, actor.org, department)?;
         }
@@ -229,7 +239,11 @@ impl Tx<'_> {
             Subject::Department(department),
             AuditDetail::Text(format!("{} to {}", member.username, after.name)),
         )?;
-        self.changed(actor.org, Subject::Department(department), ChangeKind::Updated)?;
+        self.changed(
+            actor.org,
+            Subject::Department(department),
+            ChangeKind::Updated,
+        )?;
         queue::drain(self, actor.org, Some(department))?;
         Ok(after)
     }
@@ -262,7 +276,11 @@ impl Tx<'_> {
             Subject::Department(department),
             AuditDetail::Text(format!("{} from {}", member.username, after.name)),
         )?;
-        self.changed(actor.org, Subject::Department(department), ChangeKind::Updated)?;
+        self.changed(
+            actor.org,
+            Subject::Department(department),
+            ChangeKind::Updated,
+        )?;
         queue::reroute_of(self, actor.org, user, Some(department))?;
         Ok(after)
     }

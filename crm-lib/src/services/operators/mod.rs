@@ -23,11 +23,11 @@ pub use queue::{
     ConversationView, OperatorRow, SessionActivity, SweepReport, conversation_in,
     department_choices_in, operator_state_in, operators_in, queue_items_in,
 };
-pub use queue::{parse_status, status_word};
 pub(crate) use queue::{
     on_customer_message, on_order_assigned, on_order_created, on_order_deleted, on_order_moved,
     on_staff_reply,
 };
+pub use queue::{parse_status, status_word};
 pub use stats::{MAX_DAYS, OperatorDayStats, OperatorStatsRow, operator_stats_in, percentile};
 
 use crate::model::*;
@@ -159,7 +159,9 @@ impl Crm {
 pub(crate) fn require_staff(view: &impl View, actor: &Actor) -> Result<Organization> {
     let org = require_module(view, actor.org)?;
     if let super::Resolved::Customer(_) = resolve(view, actor)? {
-        return Err(Error::forbidden("customers do not see the operators module"));
+        return Err(Error::forbidden(
+            "customers do not see the operators module",
+        ));
     }
     Ok(org)
 }

@@ -305,7 +305,11 @@ pub(crate) fn reroute_of(
 
 /// Moves the waiting items of an archived department to the default department (or to no
 /// department) and routes them there.
-pub(crate) fn move_waiting_out(tx: &mut Tx<'_>, org: OrgId, department: DepartmentId) -> Result<()> {
+pub(crate) fn move_waiting_out(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    department: DepartmentId,
+) -> Result<()> {
     let target = default_department(tx, org)?;
     let keys = tx.keys_with_prefix(
         tables::QUEUE_WAITING,
@@ -749,7 +753,9 @@ pub fn department_choices_in(
     customer: CustomerId,
 ) -> Result<Vec<(DepartmentId, String)>> {
     if let ActorRef::Staff(_) = actor.who {
-        return Err(Error::forbidden("the department question is the customer's"));
+        return Err(Error::forbidden(
+            "the department question is the customer's",
+        ));
     }
     let org = load_org(view, actor.org)?;
     if !module_on(&org)
@@ -831,7 +837,9 @@ impl Tx<'_> {
             ActorRef::Customer(own) => own,
             ActorRef::System => customer,
             ActorRef::Staff(_) => {
-                return Err(Error::forbidden("only the customer chooses their department"));
+                return Err(Error::forbidden(
+                    "only the customer chooses their department",
+                ));
             }
         };
         load_customer(self, org.id, customer)?;
@@ -858,7 +866,14 @@ impl Tx<'_> {
                     AuditDetail::Text(format!("to department {department} (customer's choice)")),
                 )?;
                 self.changed(org.id, subject_of(&item), ChangeKind::Updated)?;
-                route(self, &Actor::system(org.id), &after, None, false, "department")
+                route(
+                    self,
+                    &Actor::system(org.id),
+                    &after,
+                    None,
+                    false,
+                    "department",
+                )
             }
             None => open_new(self, org.id, subject, Some(department)),
         }
@@ -966,7 +981,11 @@ impl Tx<'_> {
     /// # Errors
     /// Not found (module off, customer, no conversation); permission denied; conflict when
     /// it is open.
-    pub fn reopen_conversation(&mut self, actor: &Actor, customer: CustomerId) -> Result<QueueItem> {
+    pub fn reopen_conversation(
+        &mut self,
+        actor: &Actor,
+        customer: CustomerId,
+    ) -> Result<QueueItem> {
         require_module(self, actor.org)?;
         require(self, actor, Permission::ChatCustomers)?;
         let item = latest_item(self, actor.org, QueueSubject::Conversation(customer))?
@@ -997,7 +1016,14 @@ impl Tx<'_> {
             AuditDetail::None,
         )?;
         self.changed(actor.org, subject_of(&item), ChangeKind::Updated)?;
-        route(self, &Actor::system(actor.org), &after, None, false, "reopened")
+        route(
+            self,
+            &Actor::system(actor.org),
+            &after,
+            None,
+            false,
+            "reopened",
+        )
     }
 
     /// The periodic sweep (the appliance runs it about once a minute): an online operator

@@ -34,7 +34,12 @@ impl Declared for OperatorState {
     }
 
     fn references(&self, org: OrgId, out: &mut Vec<Reference>) {
-        out.push(Reference::new("is of user", tables::USERS, org, self.user.0));
+        out.push(Reference::new(
+            "is of user",
+            tables::USERS,
+            org,
+            self.user.0,
+        ));
     }
 
     fn describe(&self, org: OrgId, _: &[u8]) -> String {

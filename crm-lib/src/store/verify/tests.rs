@@ -510,7 +510,8 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         .id;
     let support = crm.create_department(&system, "Support").unwrap().id;
     let night = crm.create_department(&system, "Night").unwrap().id;
-    crm.add_department_member(&system, support, operator).unwrap();
+    crm.add_department_member(&system, support, operator)
+        .unwrap();
     crm.set_operator_status(&system, operator, OperatorStatus::Online)
         .unwrap();
     crm.save_operator_settings(
@@ -521,7 +522,11 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
-    for (telegram, department, close) in [(201, support, false), (202, support, true), (203, night, false)] {
+    for (telegram, department, close) in [
+        (201, support, false),
+        (202, support, true),
+        (203, night, false),
+    ] {
         let customer = crm
             .system()
             .upsert_telegram_customer(
@@ -536,7 +541,8 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
             )
             .unwrap()
             .id;
-        crm.choose_department(&system, customer, department).unwrap();
+        crm.choose_department(&system, customer, department)
+            .unwrap();
         if close {
             crm.close_conversation(&system, customer).unwrap();
         }
