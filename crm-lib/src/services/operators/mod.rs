@@ -4,7 +4,7 @@
 //!
 //! - `departments.rs`: create, rename, archive, members.
 //! - `queue.rs`: the queue items (a customer's conversation, a ticket), operator status, the
-//!   one routing function every path calls ([`route`](queue) through `Tx::route_item`), the
+//!   one routing rule every path calls (`route`, `drain`, `reroute_of`), the
 //!   hooks the chat and the order use cases call, close and reopen, manual reassignment, and
 //!   the periodic sweep (idle operators, unanswered items).
 //! - `stats.rs`: first response time (median, 90th percentile), conversations handled,
