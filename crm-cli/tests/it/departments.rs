@@ -15,7 +15,8 @@ fn departments_are_created_renamed_staffed_and_archived_in_a_helpdesk() {
     let taken = dir.crm(&["department", "create", "support"]).fails_with(5);
     assert!(taken.contains("exists"), "{taken}");
     assert_eq!(
-        dir.crm(&["department", "add-member", "Support", "admin"]).ok(),
+        dir.crm(&["department", "add-member", "Support", "admin"])
+            .ok(),
         "admin is in department \"Support\"\n"
     );
     assert_eq!(

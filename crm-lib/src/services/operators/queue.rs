@@ -446,17 +446,28 @@ pub(crate) fn on_order_created(tx: &mut Tx<'_>, org: &Organization, order: Order
     Ok(())
 }
 
-/// An order moved (in [`Tx::move_order`]'s transaction): a terminal stage closes its ticket.
+/// An order moved (in [`Tx::move_order`]'s transaction): a terminal stage closes its ticket;
+/// another stage counts as its operator's answer (the answer timeout no longer applies).
 pub(crate) fn on_order_moved(
     tx: &mut Tx<'_>,
     org: &Organization,
     order: OrderId,
     terminal: bool,
 ) -> Result<()> {
-    if !module_on(org) || !terminal {
+    if !module_on(org) {
         return Ok(());
     }
-    close_item(tx, org.id, QueueSubject::Ticket(order))
+    if terminal {
+        return close_item(tx, org.id, QueueSubject::Ticket(order));
+    }
+    if let Some(item) = open_item(tx, org.id, QueueSubject::Ticket(order))?
+        && item.awaiting_reply_since.is_some()
+    {
+        let mut after = item.clone();
+        after.awaiting_reply_since = None;
+        tx.update_record(&item_key(org.id, item.id), &item, &after)?;
+    }
+    Ok(())
 }
 
 /// An order was deleted: its ticket closes.
