@@ -1355,7 +1355,9 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                 let key = crate::store::declarations::job_state_key(fx.org, "audit_cleanup");
                 let state: JobState = crate::store::ViewExt::get(tx, tables::JOB_STATES, &key)?
                     .ok_or_else(|| crate::Error::conflict("no state"))?;
-                let held = state.claim.ok_or_else(|| crate::Error::conflict("no claim"))?;
+                let held = state
+                    .claim
+                    .ok_or_else(|| crate::Error::conflict("no claim"))?;
                 let claim = crate::jobs::Claim {
                     org: fx.org,
                     job: "audit_cleanup",
@@ -1363,7 +1365,8 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     manual: true,
                     resumed: false,
                 };
-                tx.finish_job(&claim, 1, true, "deleted 0 audit entries").map(drop)
+                tx.finish_job(&claim, 1, true, "deleted 0 audit entries")
+                    .map(drop)
             }),
         ),
         (

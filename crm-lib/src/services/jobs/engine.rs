@@ -240,8 +240,8 @@ impl Tx<'_> {
 
     /// Claims a slot of `spec` in `org` for the opening `instance` (see the module
     /// documentation): the interrupted run of an earlier opening if there is one, else a
-    /// manual slot at `now` when `manual`, else the due scheduled slot, moving the next slot
-    /// past `now`. Writes the claim; no audit entry (see [`Crm::run_job`] for the one a
+    /// manual slot at `now` when `manual`, else the latest scheduled slot that has come
+    /// (one run however many were missed), moving the next slot past `now`. Writes the claim; no audit entry (see [`Crm::run_job`] for the one a
     /// person's request writes).
     ///
     /// # Errors
@@ -281,8 +281,9 @@ impl Tx<'_> {
                 )));
             }
             None => {
-                let slot = state.next_slot;
-                state.next_slot = (spec.schedule)(&settings).next_after(now, &zone)?;
+                let schedule = (spec.schedule)(&settings);
+                let slot = state.next_slot.max(schedule.last_at_or_before(now, &zone)?);
+                state.next_slot = schedule.next_after(now, &zone)?;
                 (slot, false, false)
             }
         };

@@ -19,8 +19,9 @@
 //! 1. **Claim** (one write transaction, durable before any work starts): the slot must be
 //!    due and unclaimed. Claiming records the claim and moves the next slot to the first
 //!    slot *after the claim's moment*, so a slot is claimed once, and slots missed while the
-//!    appliance was down (off at 09:00 for three days) run once at start-up, not once each.
-//!    A second claim of the same slot is refused (conflict).
+//!    appliance was down (off at 09:00 for three days) run once at start-up, not once each:
+//!    the run takes the latest of them (the report of yesterday, not of three days ago). A
+//!    second claim of the same slot is refused (conflict).
 //! 2. **Work**: the job's function. A [`Work::OneTransaction`] job (the daily report) does
 //!    its work and the finish in the same write transaction, so its effects (the report's
 //!    outbox items) commit together with the end of its slot or not at all. A

@@ -100,6 +100,42 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The latest slot at or before `at`, in `zone`: the slot a claim at `at` runs when one
+    /// or more slots were missed (the newest, so a report late by days reports yesterday).
+    ///
+    /// # Errors
+    /// Storage, for a moment outside jiff's range.
+    pub fn last_at_or_before(self, at: Timestamp, zone: &TimeZone) -> Result<Timestamp> {
+        match self {
+            Schedule::EveryMinutes(minutes) => {
+                let period = i64::from(minutes.max(1)) * 60_000;
+                Ok(Timestamp::from_millis(
+                    at.millis().div_euclid(period).saturating_mul(period),
+                ))
+            }
+            Schedule::DailyAt(time) => {
+                let mut date = to_jiff(at)?.to_zoned(zone.clone()).date();
+                for _ in 0..3 {
+                    let slot = date
+                        .at(time.hour() as i8, time.minute() as i8, 0, 0)
+                        .to_zoned(zone.clone())
+                        .map_err(out_of_range)?;
+                    let slot = from_jiff(slot.timestamp());
+                    if slot <= at {
+                        return Ok(slot);
+                    }
+                    date = date.yesterday().map_err(out_of_range)?;
+                }
+                Err(Error::storage(
+                    "no daily slot in three days",
+                    std::io::Error::other("time zone"),
+                ))
+            }
+        }
+    }
+}
+
 /// The local day before the one `at` falls on in `zone`, with its first moment and the
 /// first moment of the next day (so `[start, end)`; 23 or 25 hours across a daylight saving
 /// change).
@@ -144,6 +180,15 @@ mod tests {
             .next_after(at("2026-03-08T05:00:00Z"), &new_york)
             .unwrap();
         assert_eq!(next, at("2026-03-08T07:30:00Z"));
+        // The latest slot before Monday noon is Monday's 09:00 EDT.
+        let last = nine
+            .last_at_or_before(at("2026-03-09T16:00:00Z"), &new_york)
+            .unwrap();
+        assert_eq!(last, at("2026-03-09T13:00:00Z"));
+        let early = nine
+            .last_at_or_before(at("2026-03-09T12:00:00Z"), &new_york)
+            .unwrap();
+        assert_eq!(early, at("2026-03-08T13:00:00Z"));
     }
 
     #[test]
