@@ -394,3 +394,60 @@ fn job_settings_are_checked_and_switching_a_job_off_keeps_the_schedule_from_clai
     // By hand it still runs.
     assert!(world.crm.run_job(&world.admin, "audit_cleanup").unwrap().ok);
 }
+
+clock!(dst);
+
+#[test]
+fn the_daily_report_follows_the_organization_s_time_zone_across_a_daylight_saving_change() {
+    // Friday 2026-03-06, 10:00 in New York (EST, UTC-5).
+    dst::set("2026-03-06T15:00:00Z");
+    let world = world_with_clock(tempfile::tempdir().unwrap(), dst::now);
+    world
+        .crm
+        .update_settings(
+            &world.admin,
+            crm_lib::org::SettingsUpdate {
+                time_zone: Some("America/New_York".into()),
+                ..crm_lib::org::SettingsUpdate::default()
+            },
+        )
+        .unwrap();
+    let system = world.crm.system();
+    system.prepare_jobs().unwrap();
+    // Saturday's 09:00 is still EST: 14:00 UTC.
+    assert_eq!(
+        row(&world, "daily_report").next_slot,
+        Some(at("2026-03-07T14:00:00Z"))
+    );
+    dst::set("2026-03-07T14:00:05Z");
+    let runs = system.run_due_jobs().unwrap();
+    assert!(runs.iter().any(|run| run.job == "daily_report"), "{runs:?}");
+    // The clocks go forward on Sunday at 02:00: Sunday's 09:00 is EDT, 13:00 UTC.
+    assert_eq!(
+        row(&world, "daily_report").next_slot,
+        Some(at("2026-03-08T13:00:00Z"))
+    );
+    dst::set("2026-03-08T12:59:00Z");
+    assert!(
+        system
+            .run_due_jobs()
+            .unwrap()
+            .iter()
+            .all(|run| run.job != "daily_report"),
+        "not at 08:59 on the wall clock"
+    );
+    dst::set("2026-03-08T13:00:01Z");
+    let runs = system.run_due_jobs().unwrap();
+    let report = runs.iter().find(|run| run.job == "daily_report").unwrap();
+    assert_eq!(report.slot, at("2026-03-08T13:00:00Z"));
+    assert!(
+        report.result.contains("report of 2026-03-07"),
+        "{}",
+        report.result
+    );
+    assert_eq!(row(&world, "daily_report").runs, 2);
+    assert_eq!(
+        world.crm.jobs(&world.admin).unwrap().time_zone,
+        "America/New_York"
+    );
+}

@@ -4,9 +4,7 @@
 
 use jiff::tz::TimeZone;
 
-use super::{
-    AUDIT_RETENTION_MIN_DAYS, DAYS_MAX, JOBS, JobSpec, Schedule, Slot, Work, job, parse_time_zone,
-};
+use super::{AUDIT_RETENTION_MIN_DAYS, DAYS_MAX, JOBS, JobSpec, Schedule, Slot, Work, job};
 use crate::model::*;
 use crate::services::{load_org, require};
 use crate::store::declarations::{job_settings_key, job_state_key};
@@ -117,19 +115,15 @@ pub struct JobSettingsUpdate {
     pub enabled: Vec<(String, bool)>,
 }
 
-/// The organization's time zone. An organization whose stored name the tz database does not
-/// know (none can be saved) schedules in UTC rather than not at all.
+/// The organization's time zone ([`OrgSettings::time_zone`]). An organization whose stored
+/// name the tz database does not know (the settings refuse such names) schedules in UTC
+/// rather than not at all.
 pub(crate) fn zone_of(org: &Organization) -> (String, TimeZone) {
-    let name = time_zone_name(org);
-    match parse_time_zone(&name) {
+    let name = org.settings.time_zone.clone();
+    match TimeZone::get(&name) {
         Ok(zone) => (name, zone),
         Err(_) => ("UTC".to_string(), TimeZone::UTC),
     }
-}
-
-/// The organization's time zone name.
-fn time_zone_name(_org: &Organization) -> String {
-    "UTC".to_string()
 }
 
 /// The organization's job settings ([`JobSettings::default`] until first saved).

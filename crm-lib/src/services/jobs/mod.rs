@@ -54,7 +54,7 @@ mod schedule;
 mod work;
 
 pub use engine::{Claim, DueJob, JobRow, JobRun, JobSettingsUpdate, JobsView, jobs_in};
-pub use schedule::{Schedule, parse_time_zone};
+pub use schedule::Schedule;
 
 use crate::model::{JobSettings, OrgId, Timestamp};
 use crate::{Crm, Result, Tx};
