@@ -641,14 +641,14 @@ impl Crm {
     /// whole run (an audit cleanup of a large log takes a while).
     ///
     /// # Errors
-    /// Permission denied; not found for an unknown job; conflict while the job is running.
-    /// A failing work is not an error: the run comes back with `ok` false.
+    /// Permission denied (before the name is looked at); not found for an unknown job;
+    /// conflict while the job is running. A failing work is not an error: the run comes back with `ok` false.
     pub fn run_job(&self, actor: &Actor, name: &str) -> Result<JobRun> {
-        let spec = job(name)?;
         let instance = self.instance();
-        let actor = actor.clone();
+        let (actor, name) = (actor.clone(), name.to_string());
         let (claim, slot) = self.write(move |tx| {
             require(tx, &actor, Permission::ManageSettings)?;
+            let spec = job(&name)?;
             let claimed = tx.claim_job(actor.org, spec, instance, true)?;
             tx.audit(
                 &actor,
