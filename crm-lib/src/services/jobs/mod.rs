@@ -12,7 +12,7 @@
 //!
 //! # Slots, claims and results
 //!
-//! Each organization keeps a [`JobState`] per job: the next slot not yet run, the claim of a
+//! Each organization keeps a [`JobState`](crate::model::JobState) per job: the next slot not yet run, the claim of a
 //! run in progress, and the last run's start, end, result and count. A run goes
 //! claim, work, finish:
 //!
