@@ -98,7 +98,7 @@ pub struct JobsView {
     pub settings: JobSettings,
     /// The organization's time zone (IANA name).
     pub time_zone: String,
-    /// Every job of [`JOBS`], in order.
+    /// Every job of [`JOBS`] the organization runs (its module on), in order.
     pub jobs: Vec<JobRow>,
 }
 
@@ -211,7 +211,7 @@ impl Tx<'_> {
             let org = load_org(self, org_id)?;
             let settings = job_settings_in(self, org_id)?;
             let (name, zone) = zone_of(&org);
-            for spec in JOBS {
+            for spec in JOBS.iter().filter(|spec| spec.runs_in(org.modules)) {
                 let (state, changed) =
                     current_state(self, org_id, spec, &settings, (&name, &zone), now)?;
                 if changed {
@@ -239,8 +239,8 @@ impl Tx<'_> {
     /// person's request writes).
     ///
     /// # Errors
-    /// Not found for an unknown organization; conflict when the job is running, or (for the
-    /// schedule) is switched off or not yet due.
+    /// Not found for an unknown organization or a job whose module is off there; conflict
+    /// when the job is running, or (for the schedule) is switched off or not yet due.
     pub(crate) fn claim_job(
         &mut self,
         org_id: OrgId,
@@ -250,6 +250,9 @@ impl Tx<'_> {
     ) -> Result<(Claim, Slot)> {
         let now = self.now();
         let org = load_org(self, org_id)?;
+        if !spec.runs_in(org.modules) {
+            return Err(Error::not_found("job", format!("{:?}", spec.name)));
+        }
         let settings = job_settings_in(self, org_id)?;
         let (name, zone) = zone_of(&org);
         let (mut state, _) = current_state(self, org_id, spec, &settings, (&name, &zone), now)?;
@@ -434,7 +437,7 @@ pub fn jobs_in(view: &impl View, actor: &Actor) -> Result<JobsView> {
     let settings = job_settings_in(view, actor.org)?;
     let (time_zone, _) = zone_of(&org);
     let mut jobs = Vec::with_capacity(JOBS.len());
-    for spec in JOBS {
+    for spec in JOBS.iter().filter(|spec| spec.runs_in(org.modules)) {
         let state: Option<JobState> =
             view.get(tables::JOB_STATES, &job_state_key(actor.org, spec.name))?;
         let state = state.as_ref();
@@ -467,7 +470,8 @@ fn next_due_in(view: &impl View, instance: u64) -> Result<Option<Timestamp>> {
     let mut next: Option<Timestamp> = None;
     for org in all_orgs(view)? {
         let settings = job_settings_in(view, org)?;
-        for spec in JOBS {
+        let modules = load_org(view, org)?.modules;
+        for spec in JOBS.iter().filter(|spec| spec.runs_in(modules)) {
             let Some(state): Option<JobState> =
                 view.get(tables::JOB_STATES, &job_state_key(org, spec.name))?
             else {

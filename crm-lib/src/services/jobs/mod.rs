@@ -6,7 +6,9 @@
 //!
 //! A job is one entry of [`JOBS`]: its name, its [`Schedule`] (computed from the
 //! organization's [`JobSettings`]: every N minutes, or daily at a local time in the
-//! organization's time zone) and the crm-lib function it calls. A later module adds its job
+//! organization's time zone), the crm-lib function it calls, and the module it belongs to
+//! (a job of a module that is off in an organization is neither planned, listed nor run
+//! there). A later module adds its job
 //! there and nowhere else: the appliance's scheduler, the jobs page, `crm jobs` and the API
 //! list and run whatever [`JOBS`] holds.
 //!
@@ -108,6 +110,16 @@ pub struct JobSpec {
     pub schedule: fn(&JobSettings) -> Schedule,
     /// What it calls.
     pub work: Work,
+    /// The module it belongs to: in an organization without that module on, the job is not
+    /// planned, listed or run (`None`: every organization, as the order desk's jobs).
+    pub module: Option<crate::model::Module>,
+}
+
+impl JobSpec {
+    /// Whether the job exists in an organization running `modules`.
+    pub fn runs_in(&self, modules: crate::model::Modules) -> bool {
+        self.module.is_none_or(|module| modules.contains(module))
+    }
 }
 
 /// Every scheduled job, in the order pages list them. A module adds its job here.
@@ -122,11 +134,13 @@ pub const JOBS: &[JobSpec] = &[
             })
         },
         work: Work::Batched(work::audit_cleanup),
+        module: None,
     },
     JobSpec {
         name: "daily_report",
         schedule: |settings| Schedule::DailyAt(settings.report_time),
         work: Work::OneTransaction(work::daily_report),
+        module: None,
     },
 ];
 
@@ -138,4 +152,28 @@ pub fn job(name: &str) -> Result<&'static JobSpec> {
     JOBS.iter()
         .find(|spec| spec.name == name.trim())
         .ok_or_else(|| crate::Error::not_found("job", format!("{:?}", name.trim())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Module, Modules};
+
+    #[test]
+    fn a_module_s_job_runs_only_where_the_module_is_on_and_the_order_desk_s_everywhere() {
+        let operators = JobSpec {
+            name: "operators_job",
+            schedule: |_| Schedule::EveryMinutes(5),
+            work: Work::Batched(|_, _| Ok(String::new())),
+            module: Some(Module::Operators),
+        };
+        assert!(!operators.runs_in(Modules::NONE));
+        assert!(operators.runs_in([Module::Operators].into_iter().collect()));
+        assert!(!operators.runs_in([Module::Tickets].into_iter().collect()));
+        assert!(JOBS.iter().all(|spec| spec.runs_in(Modules::NONE)));
+        let mut names: Vec<_> = JOBS.iter().map(|spec| spec.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), JOBS.len(), "job names are unique");
+    }
 }
