@@ -42,6 +42,13 @@ async fn a_finished_run_is_not_run_again_after_kill_9_and_a_restart() {
     assert_eq!(runs(&before, "daily_report"), 1);
 
     app.kill();
+    // The killed appliance's file, read directly: both runs are recorded as finished, and
+    // the file verifies.
+    let offline = jobs(&dir).await;
+    assert_eq!(runs(&offline, "audit_cleanup"), 1, "{offline:#?}");
+    assert!(offline.iter().all(|job| job["running_since"].is_null()));
+    let verified = crm_async(&dir, &["verify"], "").await;
+    assert_eq!(verified.code, 0, "{}{}", verified.out, verified.err);
     let app = app.restart();
     // The scheduler's first round (two seconds after start) finds nothing due: both slots
     // were finished before the kill.
@@ -56,6 +63,9 @@ async fn a_finished_run_is_not_run_again_after_kill_9_and_a_restart() {
             "planned by the first round: {job}"
         );
     }
+    let again = crm_async(&dir, &["jobs", "run", "audit_cleanup"], "").await;
+    assert_eq!(again.code, 0, "{}{}", again.out, again.err);
+    assert_eq!(runs(&jobs(&dir).await, "audit_cleanup"), 2, "a new slot runs");
     drop(app);
 }
 

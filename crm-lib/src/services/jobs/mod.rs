@@ -40,7 +40,8 @@
 //! because an interrupted one-transaction job wrote nothing (its effects commit with its
 //! finish), and a batched job is idempotent: audit cleanup deletes what is still older than
 //! its cut-off, however much an earlier attempt deleted. A claim of the current opening is a
-//! run in progress: claims of it are refused.
+//! run in progress: claims of it are refused (so a run whose finish could not be written, a
+//! storage failure, shows as running until the next start, which runs it again).
 //!
 //! Switching a job off keeps its slots from being claimed by the schedule; switched on again,
 //! a slot that fell due meanwhile runs once. Changing the schedule (the report time, the
