@@ -65,7 +65,11 @@ async fn a_finished_run_is_not_run_again_after_kill_9_and_a_restart() {
     }
     let again = crm_async(&dir, &["jobs", "run", "audit_cleanup"], "").await;
     assert_eq!(again.code, 0, "{}{}", again.out, again.err);
-    assert_eq!(runs(&jobs(&dir).await, "audit_cleanup"), 2, "a new slot runs");
+    assert_eq!(
+        runs(&jobs(&dir).await, "audit_cleanup"),
+        2,
+        "a new slot runs"
+    );
     drop(app);
 }
 
@@ -183,4 +187,21 @@ async fn the_jobs_page_runs_a_job_saves_settings_and_the_api_lists_and_runs_jobs
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn run_now_sends_the_daily_report_to_a_linked_manager_in_telegram() {
+    let app = spawn_app();
+    let sandbox = crate::bot_support::Sandbox::of(&app);
+    let session = admin(&app).await;
+    let manager = crate::bot_support::User::new(5_300_000_001, "Admin", "en");
+    crate::bot_staff::link(&app, &session, &sandbox, &manager).await;
+    let before = sandbox.bot_messages(manager.id).await.len();
+
+    let ran = post(&app, &session, "/admin/jobs/daily_report/run", &[]).await;
+    assert_eq!(ran.status(), 303);
+    let report = sandbox.wait_for(manager.id, before, "Report for").await;
+    let text = crate::bot_support::text(&report);
+    assert!(text.contains("New orders: 0"), "{text}");
+    assert!(text.contains("• Pending moderation: 0"), "{text}");
 }
