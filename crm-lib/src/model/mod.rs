@@ -9,6 +9,7 @@ mod billing;
 mod chat;
 mod customer;
 mod ids;
+mod jobs;
 mod ops;
 mod order;
 mod org;
@@ -27,6 +28,7 @@ pub use ids::{
     Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
+pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
 pub use order::{Bid, BidState, FieldValue, Order, OrderSummary};
 pub use org::{

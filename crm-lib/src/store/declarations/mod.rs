@@ -21,6 +21,8 @@
 //! | `sessions` | `sha256(session id)` | | `sessions_by_user`: `org \| user \| sha256` |
 //! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
+//! | `job_settings` | `org` | | |
+//! | `job_states` | `org \| job name` | | |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -29,11 +31,13 @@
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
 mod chat;
+mod jobs;
 mod ops;
 mod orders;
 mod team;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
@@ -67,6 +71,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<LinkCode>()?;
     visitor.visit::<PaymentMethod>()?;
     visitor.visit::<PaymentInfo>()?;
+    visitor.visit::<JobSettings>()?;
+    visitor.visit::<JobState>()?;
     Ok(())
 }
 
