@@ -32,6 +32,8 @@ pub enum Nav {
     Settings,
     /// `/audit`.
     Audit,
+    /// `/admin/jobs` (scheduled jobs).
+    Jobs,
     /// `/sandbox` (sandbox mode only).
     Sandbox,
     /// `/profile`.
@@ -50,7 +52,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 15] = [
+const LINKS: [Link; 16] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -107,6 +109,11 @@ const LINKS: [Link; 15] = [
         key: "nav.audit",
     },
     Link {
+        nav: Nav::Jobs,
+        href: "/admin/jobs",
+        key: "nav.jobs",
+    },
+    Link {
         nav: Nav::Departments,
         href: "/departments",
         key: "operators.nav.departments",
@@ -143,6 +150,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::PaymentMethods => menu.payment_methods,
         Nav::Settings => menu.settings,
         Nav::Audit => menu.audit,
+        Nav::Jobs => menu.jobs,
         Nav::Departments => menu.departments,
         Nav::OperatorStats => menu.operator_stats,
         // What only the appliance knows.

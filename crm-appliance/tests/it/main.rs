@@ -16,6 +16,7 @@ mod browser_pages;
 mod chat;
 mod faults;
 mod hardening;
+mod jobs;
 mod metrics;
 mod operators;
 mod operators_browser;

@@ -9,6 +9,7 @@ mod billing;
 mod chat;
 mod customer;
 mod ids;
+mod jobs;
 mod operators;
 mod ops;
 mod order;
@@ -28,6 +29,7 @@ pub use ids::{
     LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
+pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use operators::{
     Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,
 };

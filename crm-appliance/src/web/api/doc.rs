@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, operators, orders, staffing, users, views};
+use super::{customers, error, jobs, operators, orders, staffing, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
+        jobs::list, jobs::run,
         operators::list_departments, operators::create_department, operators::update_department,
         operators::add_member, operators::remove_member, operators::list_operators,
         operators::get_status, operators::set_status, operators::queue, operators::conversation,
@@ -62,6 +63,7 @@ impl Modify for BearerAuth {
         staffing::SuggestionView, staffing::AccessView, staffing::GrantAccess,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
+        jobs::JobView, jobs::JobRunView,
         operators::DepartmentView, operators::CreateDepartment, operators::UpdateDepartment,
         operators::AddMember, operators::OperatorView, operators::StatusView, operators::SetStatus,
         operators::QueueItemView, operators::ConversationStateView, operators::AssignConversation,
@@ -74,6 +76,7 @@ impl Modify for BearerAuth {
         (name = "customers", description = "Customers"),
         (name = "messages", description = "Conversations, messages and files"),
         (name = "users", description = "Staff users"),
+        (name = "jobs", description = "Scheduled jobs: audit cleanup, the daily report"),
         (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
     )
 )]

@@ -21,6 +21,8 @@
 //! | `sessions` | `sha256(session id)` | | `sessions_by_user`: `org \| user \| sha256` |
 //! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
+//! | `job_settings` | `org` | | |
+//! | `job_states` | `org \| job name` | | |
 //! | `departments` | `org \| department` | `department` | |
 //! | `operator_states` | `org \| user` | | |
 //! | `operator_settings` | `org` | | |
@@ -33,12 +35,14 @@
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
 mod chat;
+mod jobs;
 mod operators;
 mod ops;
 mod orders;
 mod team;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use operators::{
     queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
 };
@@ -75,6 +79,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<LinkCode>()?;
     visitor.visit::<PaymentMethod>()?;
     visitor.visit::<PaymentInfo>()?;
+    visitor.visit::<JobSettings>()?;
+    visitor.visit::<JobState>()?;
     visitor.visit::<Department>()?;
     visitor.visit::<OperatorState>()?;
     visitor.visit::<OperatorSettings>()?;
