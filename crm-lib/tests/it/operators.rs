@@ -766,3 +766,43 @@ proptest! {
         let _ = QueueSubject::Conversation(World::customer_id(&world.customer(8999, "Last")));
     }
 }
+
+test_clock!(CLOSED, closed_clock);
+
+#[test]
+fn closed_conversations_are_found_oldest_first_up_to_a_cutoff() {
+    let world = helpdesk(closed_clock);
+    no_question(&world);
+    department(&world, "Support", &[&world.manager]);
+    status(&world, &world.manager, OperatorStatus::Online);
+    let mut customers = Vec::new();
+    for (index, minutes) in [10_i64, 20, 30].into_iter().enumerate() {
+        let customer = world.customer(9100 + index as i64, "Customer");
+        say(&world, &customer, "Help");
+        CLOSED.store(minutes * MINUTE, Ordering::SeqCst);
+        world
+            .crm
+            .close_conversation(&world.manager, World::customer_id(&customer))
+            .unwrap();
+        customers.push(World::customer_id(&customer));
+    }
+    let before = Timestamp::from_millis(closed_clock().millis() - 5 * MINUTE);
+    let found = world
+        .crm
+        .read(|view| crm_lib::operators::closed_items_before_in(view, &world.system, before, 100))
+        .unwrap();
+    let subjects: Vec<QueueSubject> = found.iter().map(|item| item.subject).collect();
+    assert_eq!(
+        subjects,
+        vec![
+            QueueSubject::Conversation(customers[0]),
+            QueueSubject::Conversation(customers[1])
+        ],
+        "the one closed at 30 minutes is after the cutoff"
+    );
+    let error = world
+        .crm
+        .read(|view| crm_lib::operators::closed_items_before_in(view, &world.worker, before, 100))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+}

@@ -20,8 +20,8 @@ mod stats;
 
 pub use departments::{DepartmentRow, NAME_MAX_CHARS, departments_in};
 pub use queue::{
-    ConversationView, OperatorRow, SessionActivity, SweepReport, conversation_in,
-    department_choices_in, operator_state_in, operators_in, queue_items_in,
+    ConversationView, OperatorRow, SessionActivity, SweepReport, closed_items_before_in,
+    conversation_in, department_choices_in, operator_state_in, operators_in, queue_items_in,
 };
 pub(crate) use queue::{
     on_customer_message, on_order_assigned, on_order_created, on_order_deleted, on_order_moved,

@@ -781,6 +781,35 @@ pub fn department_choices_in(
         .collect())
 }
 
+/// The closed conversations (and tickets) of the actor's organization that closed before
+/// `before`, oldest first, at most `limit` (1..=10,000): what archiving closed conversations
+/// scans. One range read of `queue_closed` (`org | closed_at | item`) and a point read per
+/// item; nothing newer than `before` is visited. Needs `view_audit` (the system always may).
+///
+/// # Errors
+/// Not found when the module is off; permission denied.
+pub fn closed_items_before_in(
+    view: &impl View,
+    actor: &Actor,
+    before: Timestamp,
+    limit: usize,
+) -> Result<Vec<QueueItem>> {
+    require_module(view, actor.org)?;
+    require(view, actor, Permission::ViewAudit)?;
+    let limit = limit.clamp(1, 10_000);
+    let mut ids = Vec::new();
+    view.for_each_prefix(tables::QUEUE_CLOSED, &Key::org(actor.org), |key, _| {
+        if keys::read_i64(key, 8) >= before.millis() || ids.len() >= limit {
+            return Ok(false);
+        }
+        ids.push(QueueItemId(keys::tail_u64(key)));
+        Ok(true)
+    })?;
+    ids.into_iter()
+        .map(|id| load_item(view, actor.org, id))
+        .collect()
+}
+
 /// The activity of one staff user's browser sessions, as the appliance knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionActivity {
