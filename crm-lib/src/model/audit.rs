@@ -139,6 +139,12 @@ audit_actions! {
     OrderAccessGranted = "order.access_granted",
     /// A user's temporary access to one order was revoked.
     OrderAccessRevoked = "order.access_revoked",
+    /// A ticket's typed fields were edited.
+    OrderFieldsChanged = "order.fields_changed",
+    /// The fraud rules' thresholds or the blocklist changed.
+    FraudSettingsChanged = "fraud.settings_changed",
+    /// A fraud flag of a ticket was cleared with a note.
+    FraudFlagCleared = "fraud.flag_cleared",
 }
 
 impl AuditAction {

@@ -8,12 +8,14 @@ mod audit;
 mod billing;
 mod chat;
 mod customer;
+mod fields;
 mod ids;
 mod ops;
 mod order;
 mod org;
 mod outbox;
 mod team;
+mod tickets;
 
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
@@ -28,11 +30,18 @@ pub use ids::{
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
-pub use order::{Bid, BidState, FieldValue, Order, OrderSummary};
+pub use fields::{
+    ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,
+};
+pub(crate) use fields::{compile as compile_pattern, full_match};
+pub use order::{Bid, BidState, Order, OrderSummary};
 pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
+};
+pub use tickets::{
+    FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud,
 };
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,

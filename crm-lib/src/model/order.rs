@@ -5,22 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BidId, CustomerId, Date, MarkerId, MediaHash, Money, OrderId, PaymentMethodId, StageId,
+    BidId, FieldValue, CustomerId, Date, MarkerId, MediaHash, Money, OrderId, PaymentMethodId, StageId,
     Timestamp, UserId,
 };
-
-/// A custom field value on an order (device, serial, address...; Brando and TeleKpr seeds).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum FieldValue {
-    /// Free text.
-    Text(String),
-    /// A number.
-    Number(i64),
-    /// Yes or no.
-    Flag(bool),
-    /// A date.
-    Date(Date),
-}
 
 /// An order: what a customer asked for, where it stands, who works on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

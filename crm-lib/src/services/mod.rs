@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod staffing;
 pub mod team;
 pub mod telegram;
+pub mod tickets;
 #[cfg(test)]
 mod tests;
 

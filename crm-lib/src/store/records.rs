@@ -53,6 +53,9 @@ record! {
     PaymentInfo => 1, "payment info";
     crate::model::Session => 1, "session";
     crate::model::ApiToken => 1, "api token";
+    FieldSet => 1, "ticket fields";
+    FraudSettings => 1, "fraud settings";
+    OrderFraud => 1, "fraud flags";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.
