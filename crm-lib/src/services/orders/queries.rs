@@ -18,6 +18,9 @@ pub struct NewOrderChoices {
     pub markers: Vec<Marker>,
     /// The active payment methods, by id.
     pub payment_methods: Vec<PaymentMethodChoice>,
+    /// The typed ticket fields the form asks after its own steps, in order (the tickets
+    /// module; empty when it is off).
+    pub fields: FieldSet,
 }
 
 /// A payment method as someone choosing it sees it: its name, not its template (which holds
@@ -62,6 +65,7 @@ pub fn new_order_choices_in(view: &impl View, actor: &Actor) -> Result<NewOrderC
                 name: method.name,
             })
             .collect(),
+        fields: crate::services::tickets::fields_of(view, actor.org)?,
     })
 }
 
