@@ -16,8 +16,8 @@
 use serde::Deserialize;
 
 use crate::model::{
-    BuiltinRole, ChoiceOption, FieldDef, FieldKind, FieldSet, Language, Localized, Money,
-    Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
+    BuiltinRole, ChoiceOption, FieldDef, FieldKind, FieldSet, Language, Localized, Module,
+    Modules, Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
 };
 use crate::{Error, Result};
 
@@ -64,6 +64,9 @@ pub struct Template {
     /// administrator, operator, master); every built-in under its own name when the file
     /// names none.
     pub roles: Vec<(BuiltinRole, String)>,
+    /// The modules a new organization runs beside the order desk (SPEC 3.1: the helpdesk
+    /// runs `operators` and `tickets`).
+    pub modules: Modules,
 }
 
 /// A marker a template creates with the organization.
@@ -88,6 +91,8 @@ struct TemplateFile {
     transitions: Vec<TransitionFile>,
     #[serde(default)]
     markers: Vec<MarkerFile>,
+    #[serde(default)]
+    modules: Vec<String>,
     #[serde(default)]
     fields: Vec<FieldFile>,
     #[serde(default)]
@@ -265,6 +270,17 @@ pub fn parse(text: &str) -> Result<Template> {
         }
         markers.push(TemplateMarker { name, color });
     }
+    let mut modules = Modules::NONE;
+    for name in &file.modules {
+        let module = Module::parse("template", name)?;
+        if modules.contains(module) {
+            return Err(Error::invalid(
+                "template",
+                format!("module {name:?} is named twice"),
+            ));
+        }
+        modules.set(module, true);
+    }
     let mut fields = FieldSet::default();
     for field in &file.fields {
         let kind = match field.kind.as_str() {
@@ -351,6 +367,7 @@ pub fn parse(text: &str) -> Result<Template> {
             transitions,
         },
         markers,
+        modules,
     })
 }
 

@@ -35,7 +35,10 @@ pub use fields::{
 };
 pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use order::{Bid, BidState, Order, OrderSummary};
-pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};
+pub use org::{
+    DEFAULT_TIME_ZONE, Module, Modules, OrgSettings, Organization, Pipeline, Stage, StageKind,
+    Transition, TransitionFrom,
+};
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,

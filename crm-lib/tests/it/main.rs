@@ -11,6 +11,7 @@ mod live;
 mod markers;
 mod media_access;
 mod migration;
+mod modules;
 mod order_form;
 mod orders;
 mod payment_details;

@@ -28,6 +28,9 @@ const DAY_MS: i64 = 86_400_000;
 
 /// The organization's fraud settings; `None` when its tickets module is off.
 pub(crate) fn settings_of(view: &impl View, org: OrgId) -> Result<Option<FraudSettings>> {
+    if !super::tickets_on(view, org)? {
+        return Ok(None);
+    }
     view.get::<FraudSettings>(tables::FRAUD_SETTINGS, &Key::org(org))
 }
 

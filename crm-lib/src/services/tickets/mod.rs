@@ -36,8 +36,17 @@ pub(crate) fn create_ticket_settings_in(tx: &Tx<'_>, org: OrgId, fields: &FieldS
     Ok(())
 }
 
+/// Whether the organization runs the tickets module (SPEC 3.1: switched on by the template
+/// or on the settings page).
+pub(crate) fn tickets_on(view: &impl View, org: OrgId) -> Result<bool> {
+    Ok(load_org(view, org)?.modules.contains(Module::Tickets))
+}
+
 /// The organization's ticket fields (empty when its tickets module is off).
 pub(crate) fn fields_of(view: &impl View, org: OrgId) -> Result<FieldSet> {
+    if !tickets_on(view, org)? {
+        return Ok(FieldSet::default());
+    }
     Ok(view
         .get::<FieldSet>(tables::ORDER_FIELDS, &Key::org(org))?
         .unwrap_or_default())

@@ -177,7 +177,7 @@ impl Declared for Order {
                 out.push((word_key(org, &word, order.id.0), Value::Empty));
             }
         }),
-        order_index!(tables::ORDERS_BY_FIELD, 5, |org, order, out| {
+        order_index!(tables::ORDERS_BY_FIELD, 6, |org, order, out| {
             for (field, value) in &order.custom_fields {
                 if let Some(value) = value.index_form() {
                     out.push((

@@ -11,8 +11,8 @@ use axum::{Form, Router};
 use crm_lib::{
     ErrorKind,
     model::{
-        Language, MarkerId, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId,
-        UserId, UserStatus,
+        Language, MarkerId, Module, Money, PaymentMethodId, Permission, PermissionSet, RoleId,
+        StageId, UserId, UserStatus,
     },
     org::{SettingsUpdate, StageUpdate},
     team::{MarkerRefs, NewUser},
