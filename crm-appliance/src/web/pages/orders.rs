@@ -301,6 +301,32 @@ pub struct NewOrderForm {
     /// A payment method id, or empty for none.
     #[serde(default)]
     preferred_payment_method: String,
+    /// The ticket fields as typed (`field.<key>` inputs), when the tickets module is on.
+    #[serde(skip)]
+    fields: Vec<(String, String)>,
+}
+
+impl NewOrderForm {
+    /// The form from its posted inputs (the ticket fields' names are the organization's).
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let value = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
+        };
+        NewOrderForm {
+            csrf: value("csrf"),
+            customer: value("customer"),
+            title: value("title"),
+            description: value("description"),
+            budget: value("budget"),
+            deadline: value("deadline"),
+            preferred_payment_method: value("preferred_payment_method"),
+            fields: super::ticket::answers_of(pairs),
+        }
+    }
 }
 
 /// A chosen payment method as the form sends it: empty is `None`, else a method id.
@@ -362,6 +388,7 @@ async fn new_order_page(
         "budget",
         "deadline",
         "preferred_payment_method",
+        "fields",
     ];
     Ok(page(
         staff,
@@ -413,6 +440,19 @@ async fn new_order_page(
                         (error.at("preferred_payment_method"))
                     }
                 }
+                @if !choices.fields.is_empty() {
+                    fieldset.ticket-fields {
+                        legend { (staff.t("tickets.section")) }
+                        (super::ticket::inputs(staff, &choices.fields, &|key: &str| {
+                            form.fields
+                                .iter()
+                                .find(|(name, _)| name == key)
+                                .map(|(_, value)| value.clone())
+                                .unwrap_or_default()
+                        }))
+                        (error.at("fields"))
+                    }
+                }
                 button type="submit" { (staff.t("orders.create")) }
             }
         },
@@ -423,8 +463,9 @@ async fn create(
     State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
-    Form(form): Form<NewOrderForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let form = NewOrderForm::from_pairs(&pairs);
     csrf::verify(&staff, &form.csrf, &headers)?;
     let customer = form
         .customer
@@ -435,6 +476,7 @@ async fn create(
     let (title, description) = (form.title.clone(), form.description.clone());
     let (budget, deadline) = (form.budget.clone(), form.deadline.clone());
     let method = form.preferred_payment_method.clone();
+    let field_answers = form.fields.clone();
     let actor = staff.actor.clone();
     match state
         .blocking(move |crm| {
@@ -446,6 +488,7 @@ async fn create(
                 budget: typed_money("budget", &budget)?,
                 deadline: typed_date("deadline", &deadline)?,
                 preferred_payment_method: typed_method(&method)?,
+                field_answers,
                 ..NewOrder::default()
             };
             crm.create_order(&actor, request)
@@ -512,6 +555,8 @@ struct OrderPage {
     staffing: super::order_staffing::Staffing,
     /// The chat panel, when the reader may chat about the order.
     chat: Option<crate::web::chat::OrderChat>,
+    /// The ticket's fields and fraud flags, when the tickets module is on.
+    ticket: Option<crm_lib::tickets::TicketView>,
 }
 
 fn read_order_page(
@@ -533,12 +578,14 @@ fn read_order_page(
     } else {
         None
     };
+    let ticket = crm_lib::tickets::ticket_in(view, actor, id)?;
     Ok(OrderPage {
         detail,
         files,
         markers,
         staffing,
         chat,
+        ticket,
     })
 }
 
@@ -599,6 +646,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         markers: all_markers,
         staffing,
         chat,
+        ticket,
     } = data;
     let language = staff.language;
     let order = &detail.order;
@@ -610,7 +658,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
     let stage_name = detail.stage.name(language);
     html! {
         (notice(note))
-        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers", "user", "hours"]))
+        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers", "user", "hours", "fields", "note"]))
         div.order-grid {
             section.card.order-fields {
                 p { (colors::badge(&detail.stage.color, detail.stage.name(language))) }
@@ -813,6 +861,9 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
                     button type="submit" { (staff.t("orders.place_bid")) }
                 }
             }
+        }
+        @if let Some(ticket) = ticket {
+            (super::ticket::section(staff, order.id.get(), ticket, currency, error))
         }
         (super::order_staffing::suggestions_section(staff, detail, staffing))
         (super::order_staffing::access_section(staff, detail, staffing, error))

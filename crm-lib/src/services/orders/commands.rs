@@ -48,6 +48,10 @@ pub struct NewOrder {
     /// organization's field set (required fields present); empty when the tickets module is
     /// off.
     pub custom_fields: BTreeMap<String, FieldValue>,
+    /// Ticket fields as typed (field key, answer): each read by its field's
+    /// [`FieldDef::parse_answer`] in the use case (an empty answer leaves the field out), on
+    /// top of [`NewOrder::custom_fields`]. What the web form, the API and the CSV import send.
+    pub field_answers: Vec<(String, String)>,
 }
 
 /// Who an order is assigned to.
@@ -117,7 +121,12 @@ impl Tx<'_> {
                 return Err(Error::not_found("media", media));
             }
         }
-        crate::services::tickets::check_new_order_fields(self, actor.org, &request.custom_fields)?;
+        let custom_fields = crate::services::tickets::new_order_fields(
+            self,
+            actor.org,
+            request.custom_fields,
+            &request.field_answers,
+        )?;
         check_open_order_limit(self, &org, customer_id)?;
         let id = OrderId(self.next_id(actor.org, "order")?);
         let order = Order {
@@ -134,7 +143,7 @@ impl Tx<'_> {
             priority: 0,
             rejection_reason: None,
             attachments: request.attachments,
-            custom_fields: request.custom_fields,
+            custom_fields,
             preferred_payment_method: request.preferred_payment_method,
             created_at: self.now(),
             updated_at: self.now(),

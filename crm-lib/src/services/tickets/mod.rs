@@ -213,7 +213,59 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// [`Tx::set_order_fields`] with the values as typed (field key, answer): each answer
+    /// read by its field's [`FieldDef::parse_answer`], an empty one clearing the field; the
+    /// fields not named kept or cleared as `unnamed` says. What the web form and the API call.
+    ///
+    /// # Errors
+    /// As [`Tx::set_order_fields`]; invalid input on `fields` for an unknown key or a refused
+    /// answer.
+    pub fn set_order_field_answers(
+        &mut self,
+        actor: &Actor,
+        order: OrderId,
+        answers: &[(String, String)],
+        unnamed: Unnamed,
+    ) -> Result<Order> {
+        let set = fields_of(self, actor.org)?;
+        let mut changes: BTreeMap<String, Option<FieldValue>> = BTreeMap::new();
+        if unnamed == Unnamed::Clear {
+            for def in &set.fields {
+                changes.insert(def.key.clone(), None);
+            }
+        }
+        for (key, answer) in answers {
+            let def = set.get(key).ok_or_else(|| {
+                Error::invalid("fields", format!("{key}: there is no such field"))
+            })?;
+            let value = if answer.trim().is_empty() {
+                None
+            } else {
+                Some(def.parse_answer(answer)?)
+            };
+            changes.insert(def.key.clone(), value);
+        }
+        self.set_order_fields(actor, order, changes)
+    }
+}
+
 impl Crm {
+    /// See [`Tx::set_order_field_answers`].
+    ///
+    /// # Errors
+    /// See [`Tx::set_order_field_answers`].
+    pub fn set_order_field_answers(
+        &self,
+        actor: &Actor,
+        order: OrderId,
+        answers: Vec<(String, String)>,
+        unnamed: Unnamed,
+    ) -> Result<Order> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.set_order_field_answers(&actor, order, &answers, unnamed))
+    }
+
     /// See [`Tx::set_order_fields`].
     ///
     /// # Errors
@@ -268,14 +320,22 @@ pub(crate) fn notification_fields(
     ))
 }
 
-/// Checks a new order's typed fields against the organization's set: with the tickets
-/// module off, an order carries no fields.
-pub(crate) fn check_new_order_fields(
+/// A new order's typed fields: `values` with the typed `answers` read on top, checked
+/// against the organization's set (with the tickets module off, an order carries no fields).
+pub(crate) fn new_order_fields(
     view: &impl View,
     org: OrgId,
-    values: &BTreeMap<String, FieldValue>,
-) -> Result<()> {
+    mut values: BTreeMap<String, FieldValue>,
+    answers: &[(String, String)],
+) -> Result<BTreeMap<String, FieldValue>> {
     let set = fields_of(view, org)?;
+    values.extend(
+        set.parse_answers(
+            answers
+                .iter()
+                .map(|(key, answer)| (key.as_str(), answer.as_str())),
+        )?,
+    );
     if set.is_empty() {
         if let Some(key) = values.keys().next() {
             return Err(Error::invalid(
@@ -283,7 +343,17 @@ pub(crate) fn check_new_order_fields(
                 format!("{key}: there is no such field"),
             ));
         }
-        return Ok(());
+        return Ok(values);
     }
-    set.check(values)
+    set.check(&values)?;
+    Ok(values)
+}
+
+/// How [`Tx::set_order_field_answers`] treats the fields its answers do not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unnamed {
+    /// They stay as they are (`PATCH`).
+    Keep,
+    /// They are cleared (`PUT`, a whole form).
+    Clear,
 }
