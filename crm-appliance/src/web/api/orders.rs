@@ -183,6 +183,10 @@ pub struct CreateOrder {
     /// organization (the payment methods page lists them).
     #[serde(default)]
     pub preferred_payment_method: Option<u64>,
+    /// The ticket's fields (the tickets module): answers by field key, as a person would type
+    /// them (`"device": "laptop"`, `"serial": "SN-123456"`).
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs a write that returns an order and renders it with the current pipeline.
@@ -223,6 +227,7 @@ pub async fn create(
         deadline: typed_date("deadline", body.deadline.as_deref().unwrap_or(""))?,
         markers: body.markers.into_iter().map(MarkerId::new).collect(),
         preferred_payment_method: body.preferred_payment_method.map(PaymentMethodId::new),
+        field_answers: body.fields.into_iter().collect(),
         ..NewOrder::default()
     };
     let view = order_write(&state, &user.actor.clone(), move |tx| {

@@ -26,6 +26,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
+mod fraud;
 mod markers;
 mod payment_methods;
 mod roles;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
             get(settings::settings).post(settings::save_settings),
         )
         .route("/settings/stages/{id}", post(settings::save_stage))
+        .route("/settings/fraud", get(fraud::fraud).post(fraud::save_fraud))
 }
 
 /// `?done=`.
