@@ -553,3 +553,61 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_csv_import_reads_a_column_per_ticket_field_and_evaluates_the_fraud_rules() {
+    let world = desk();
+    let fixture = |name: &str| {
+        format!(
+            "{}/../fixtures/csv/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let open = |name: &str| std::fs::File::open(fixture(name)).unwrap();
+    world
+        .crm
+        .import_customers(&world.system, open("customers.csv"), "customers.csv", &|_| {})
+        .unwrap();
+    let error = world
+        .crm
+        .import_orders(&world.system, open("tickets-bad-row.csv"), "tickets-bad-row.csv", &|_| {})
+        .unwrap_err();
+    assert_eq!((error.line, error.field.as_str()), (3, "device"), "{error}");
+    assert!(
+        error.to_string().contains("\"toaster\" is not one of the choices"),
+        "{error}"
+    );
+    assert!(world.crm.system().all_orders(world.org.id).unwrap().is_empty());
+    let report = world
+        .crm
+        .import_orders(&world.system, open("tickets.csv"), "tickets.csv", &|_| {})
+        .unwrap();
+    assert_eq!((report.rows, report.imported), (4, 4));
+    let orders = world.crm.system().all_orders(world.org.id).unwrap();
+    let laptop = orders.iter().find(|order| order.title == "Laptop fan noise").unwrap();
+    assert_eq!(
+        laptop.custom_fields.get("device"),
+        Some(&FieldValue::Choice("laptop".into()))
+    );
+    assert!(!laptop.custom_fields.contains_key("warranty"));
+    let printer = orders.iter().find(|order| order.title == "Printer jams").unwrap();
+    assert_eq!(
+        printer.custom_fields.get("warranty"),
+        Some(&FieldValue::Flag(false))
+    );
+    let raised = flags(&world, printer.id);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0].rule, "repeated_serial");
+    assert!(world.crm.system().verify().unwrap().is_clean());
+    // An order desk without the module refuses the field columns.
+    let studio = World::new();
+    studio
+        .crm
+        .import_customers(&studio.system, open("customers.csv"), "customers.csv", &|_| {})
+        .unwrap();
+    let error = studio
+        .crm
+        .import_orders(&studio.system, open("tickets.csv"), "tickets.csv", &|_| {})
+        .unwrap_err();
+    assert_eq!(error.field, "header", "{error}");
+}
