@@ -128,6 +128,14 @@ async fn a_ticket_with_fields_is_created_through_the_api_and_the_web_form_and_sh
     assert_eq!(edited.status(), 303);
     let after = browser.get_text(&location).await;
     assert!(after.contains("LaserJet 1022"), "{after}");
+    // The order list filters by a field.
+    let list = browser.get_text("/orders?field.serial=sn-102200").await;
+    assert!(list.contains("Printer jams"), "{list}");
+    assert!(!list.contains("Dead laptop"), "{list}");
+    let (status, page) = api.get("/orders?field=serial:SN-777777").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["items"][0]["id"], id);
     // The fraud settings page is there for the administrator.
     let settings = browser.get_text("/settings/fraud").await;
     assert!(settings.contains("name=\"rule.0.threshold\""), "{settings}");

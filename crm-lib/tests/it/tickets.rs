@@ -611,3 +611,32 @@ fn a_csv_import_reads_a_column_per_ticket_field_and_evaluates_the_fraud_rules() 
         .unwrap_err();
     assert_eq!(error.field, "header", "{error}");
 }
+
+#[test]
+fn the_order_list_filters_by_a_ticket_field_through_its_index() {
+    let world = desk();
+    let customer = world.customer(5010, "Vik");
+    let a = ticket(&world, &customer, &[("device", "phone"), ("fault", "x"), ("serial", "SN-000001")]).unwrap();
+    let b = ticket(&world, &customer, &[("device", "laptop"), ("fault", "x"), ("serial", "sn-000001")]).unwrap();
+    ticket(&world, &customer, &[("device", "laptop"), ("fault", "x"), ("serial", "SN-000002")]).unwrap();
+    let list = |key: &str, answer: &str| {
+        world.crm.read(|view| {
+            crm_lib::orders::order_summaries_in(
+                view,
+                &world.manager,
+                &crm_lib::orders::OrderFilter {
+                    field: Some((key.into(), answer.into())),
+                    ..Default::default()
+                },
+                crm_lib::Page::first(10),
+            )
+        })
+    };
+    let ids = |page: crm_lib::Paged<OrderSummary>| page.items.iter().map(|o| o.id).collect::<Vec<_>>();
+    assert_eq!(ids(list("serial", " SN-000001").unwrap()), [b.id, a.id]);
+    assert_eq!(ids(list("device", "Phone").unwrap()), [a.id]);
+    let error = list("fault", &"x".repeat(80)).unwrap_err();
+    assert_eq!(error.field(), Some("field"));
+    let error = list("colour", "red").unwrap_err();
+    assert_eq!(error.field(), Some("field"));
+}

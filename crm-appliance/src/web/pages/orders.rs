@@ -81,9 +81,20 @@ pub struct ListQuery {
     after: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    /// Every other parameter; `field.<key>` filters by a ticket field (the tickets module).
+    #[serde(flatten)]
+    other: std::collections::BTreeMap<String, String>,
 }
 
 impl ListQuery {
+    /// The first non-empty `field.<key>=answer` parameter, as (key, answer).
+    fn field(&self) -> Option<(String, String)> {
+        self.other.iter().find_map(|(name, value)| {
+            let key = name.strip_prefix(super::ticket::PREFIX)?;
+            (!value.trim().is_empty()).then(|| (key.to_string(), value.clone()))
+        })
+    }
+
     fn filter(&self) -> OrderFilter {
         OrderFilter {
             stage: some_id(&self.stage)
@@ -98,6 +109,7 @@ impl ListQuery {
                 .map(str::trim)
                 .filter(|q| !q.is_empty())
                 .map(|q| q.chars().take(200).collect()),
+            field: self.field(),
             ..OrderFilter::default()
         }
     }
@@ -115,6 +127,9 @@ impl ListQuery {
             if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
                 out.append_pair(key, value);
             }
+        }
+        if let Some((key, answer)) = self.field() {
+            out.append_pair(&format!("{}{key}", super::ticket::PREFIX), &answer);
         }
         out.finish()
     }

@@ -86,6 +86,11 @@ pub struct OrderFilter {
     pub created_from: Option<Date>,
     /// Created on or before this day.
     pub created_to: Option<Date>,
+    /// Holding this answer in this ticket field (the tickets module), as typed: `("serial",
+    /// "SN-123456")`, `("device", "Laptop")`. Read by the field's parser and compared as
+    /// the `orders_by_field` index keeps it (text upper-cased, a choice by its key); only
+    /// text of at most 64 bytes and choices are indexed.
+    pub field: Option<(String, String)>,
 }
 
 /// The largest number of candidate orders a title search gathers before filtering.
