@@ -16,8 +16,8 @@
 use serde::Deserialize;
 
 use crate::model::{
-    BuiltinRole, ChoiceOption, FieldDef, FieldKind, FieldSet, Language, Localized, Module,
-    Modules, Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
+    BuiltinRole, ChoiceOption, FieldDef, FieldKind, FieldSet, Language, Localized, Module, Modules,
+    Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
 };
 use crate::{Error, Result};
 
@@ -332,7 +332,11 @@ pub fn parse(text: &str) -> Result<Template> {
     let mut roles: Vec<(BuiltinRole, String)> = Vec::with_capacity(file.roles.len());
     for role in &file.roles {
         let name = role.name.trim().to_lowercase();
-        if name.is_empty() || roles.iter().any(|(builtin, other)| *builtin == role.builtin || *other == name) {
+        if name.is_empty()
+            || roles
+                .iter()
+                .any(|(builtin, other)| *builtin == role.builtin || *other == name)
+        {
             return Err(Error::invalid(
                 "template",
                 format!("role {:?} is empty or declared twice", role.name),
@@ -340,7 +344,11 @@ pub fn parse(text: &str) -> Result<Template> {
         }
         roles.push((role.builtin, name));
     }
-    if !roles.is_empty() && !roles.iter().any(|(builtin, _)| *builtin == BuiltinRole::Administrator) {
+    if !roles.is_empty()
+        && !roles
+            .iter()
+            .any(|(builtin, _)| *builtin == BuiltinRole::Administrator)
+    {
         return Err(Error::invalid(
             "template",
             "the roles must include the administrator",

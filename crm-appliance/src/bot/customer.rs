@@ -663,11 +663,9 @@ fn field_of(step: Step) -> Option<OrderField> {
         Step::Description => Some(OrderField::Description),
         Step::Budget => Some(OrderField::Budget),
         Step::Deadline => Some(OrderField::Deadline),
-        Step::Attachments
-        | Step::Markers
-        | Step::PaymentMethod
-        | Step::Fields
-        | Step::Confirm => None,
+        Step::Attachments | Step::Markers | Step::PaymentMethod | Step::Fields | Step::Confirm => {
+            None
+        }
     }
 }
 
@@ -1015,7 +1013,9 @@ fn wizard_press(
             prompt(tx, me, &wizard, &choices, None, out)?;
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
         }
-        (Step::Fields, WizardAction::Choose { field, option }) if usize::from(field) == wizard.field => {
+        (Step::Fields, WizardAction::Choose { field, option })
+            if usize::from(field) == wizard.field =>
+        {
             let Some(def) = current_field(&wizard, &choices) else {
                 return next_field(tx, ctx, me, wizard, &choices, out);
             };

@@ -218,7 +218,11 @@ fn move_ticket(
             let stamp = tr_with(
                 language,
                 "tickets.bot.moved",
-                &[("id", &order), ("stage", &stage_name), ("name", &user.display_name)],
+                &[
+                    ("id", &order),
+                    ("stage", &stage_name),
+                    ("name", &user.display_name),
+                ],
             );
             out.answer(press.chat, press.query_id, Some(stamp.clone()), false);
             let actions = crm_lib::capabilities::order_actions_in(&*tx, actor, order_id)?;

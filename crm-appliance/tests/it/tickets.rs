@@ -99,7 +99,10 @@ async fn a_ticket_with_fields_is_created_through_the_api_and_the_web_form_and_sh
         ticket_page.contains("data-rule=\"field_format\""),
         "{ticket_page}"
     );
-    assert!(ticket_page.contains("class=\"fraud-score\">20<"), "{ticket_page}");
+    assert!(
+        ticket_page.contains("class=\"fraud-score\">20<"),
+        "{ticket_page}"
+    );
     // Cleared with a note, the flag stays, marked cleared, and the score drops.
     let cleared = browser
         .post_form(
@@ -159,7 +162,10 @@ async fn the_bot_asks_the_ticket_fields_and_a_master_moves_the_ticket_with_a_but
         .await;
     let mut next = sandbox.tap(&customer, &files, &button(&files, "w:")).await;
     // The helpdesk's payment step (its default method), skipped.
-    while let Some(skip) = buttons(&next).into_iter().find(|data| data.ends_with(":p:s")) {
+    while let Some(skip) = buttons(&next)
+        .into_iter()
+        .find(|data| data.ends_with(":p:s"))
+    {
         next = sandbox.tap(&customer, &next, &skip).await;
     }
     // The device type: a choice as buttons.
@@ -219,9 +225,7 @@ async fn the_bot_asks_the_ticket_fields_and_a_master_moves_the_ticket_with_a_but
     let start = code_page.find("/link ").unwrap() + "/link ".len();
     let code: String = code_page[start..].chars().take(8).collect();
     sandbox.send(&staff_user, &format!("/link {code}")).await;
-    sandbox
-        .wait_for(staff_user.id, 0, "is now linked to")
-        .await;
+    sandbox.wait_for(staff_user.id, 0, "is now linked to").await;
     let users = page(&app, &session, "/users").await;
     let mike_id = users
         .split("/users/")
@@ -241,7 +245,10 @@ async fn the_bot_asks_the_ticket_fields_and_a_master_moves_the_ticket_with_a_but
     let notice = sandbox
         .wait_for(staff_user.id, 0, "You were assigned ticket")
         .await;
-    assert!(text(&notice).contains("Serial number: SN-424242"), "{notice:#}");
+    assert!(
+        text(&notice).contains("Serial number: SN-424242"),
+        "{notice:#}"
+    );
     assert!(text(&notice).contains("Device type: Phone"), "{notice:#}");
     let moves = buttons(&notice);
     assert_eq!(
@@ -258,7 +265,10 @@ async fn the_bot_asks_the_ticket_fields_and_a_master_moves_the_ticket_with_a_but
         .await;
     let answer = sandbox.answer_of(staff_user.id, &query).await;
     assert!(
-        answer["text"].as_str().unwrap().contains("moved to In work"),
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("moved to In work"),
         "{answer:#}"
     );
     let detail = page(&app, &session, &format!("/orders/{ticket}")).await;

@@ -206,10 +206,7 @@ fn a_helpdesk_imports_tickets_with_a_column_per_field_and_a_bad_choice_exits_3()
     let bad = dir
         .crm(&["import", "orders", &fixture("tickets-bad-row.csv")])
         .fails_with(3);
-    assert!(
-        bad.contains("tickets-bad-row.csv:3: device:"),
-        "{bad}"
-    );
+    assert!(bad.contains("tickets-bad-row.csv:3: device:"), "{bad}");
     let out = dir.crm(&["import", "orders", &fixture("tickets.csv")]).ok();
     assert!(out.contains("imported 4 orders"), "{out}");
     assert_eq!(dir.stats()["organizations"][0]["orders"], 4);

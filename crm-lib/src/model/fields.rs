@@ -376,7 +376,9 @@ pub(crate) fn compile(pattern: &str) -> Result<regex::Regex> {
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(64 * 1024)
         .build()
-        .map_err(|error| Error::invalid("pattern", format!("{pattern:?} is not a pattern: {error}")))
+        .map_err(|error| {
+            Error::invalid("pattern", format!("{pattern:?} is not a pattern: {error}"))
+        })
 }
 
 /// Whether the whole of `text` matches `pattern`.
@@ -415,7 +417,10 @@ impl FieldSet {
         }
         for (index, field) in self.fields.iter().enumerate() {
             field.validate()?;
-            if self.fields[..index].iter().any(|other| other.key == field.key) {
+            if self.fields[..index]
+                .iter()
+                .any(|other| other.key == field.key)
+            {
                 return Err(Error::invalid(
                     "fields",
                     format!("{}: declared twice", field.key),

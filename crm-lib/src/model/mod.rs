@@ -24,16 +24,16 @@ pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
 };
 pub use customer::Customer;
+pub use fields::{
+    ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,
+};
+pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use ids::{
     ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, LANGUAGES, Language, LanguageInfo,
     Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
-pub use fields::{
-    ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,
-};
-pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use order::{Bid, BidState, Order, OrderSummary};
 pub use org::{
     DEFAULT_TIME_ZONE, Module, Modules, OrgSettings, Organization, Pipeline, Stage, StageKind,
@@ -43,10 +43,8 @@ pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
 };
-pub use tickets::{
-    FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud,
-};
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
     SavedPaymentDetails, User, UserStatus,
 };
+pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};

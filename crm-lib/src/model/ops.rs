@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerId, FieldDef, FieldValue, Localized, MessageId, Money, OrderId, OrgId, StageId, Timestamp, UserId};
+use super::{
+    CustomerId, FieldDef, FieldValue, Localized, MessageId, Money, OrderId, OrgId, StageId,
+    Timestamp, UserId,
+};
 
 /// Where a request came from, for the audit log (Django operator seed: ip and user agent).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

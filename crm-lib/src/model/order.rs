@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BidId, FieldValue, CustomerId, Date, MarkerId, MediaHash, Money, OrderId, PaymentMethodId, StageId,
-    Timestamp, UserId,
+    BidId, CustomerId, Date, FieldValue, MarkerId, MediaHash, Money, OrderId, PaymentMethodId,
+    StageId, Timestamp, UserId,
 };
 
 /// An order: what a customer asked for, where it stands, who works on it.

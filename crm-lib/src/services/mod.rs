@@ -21,9 +21,9 @@ pub mod sessions;
 pub mod staffing;
 pub mod team;
 pub mod telegram;
-pub mod tickets;
 #[cfg(test)]
 mod tests;
+pub mod tickets;
 
 use crate::model::{
     Actor, ActorRef, OrgId, Organization, Permission, PermissionSet, User, UserStatus,

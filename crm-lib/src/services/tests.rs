@@ -98,9 +98,7 @@ struct Fx {
 }
 
 /// Typed ticket fields from (key, answer) pairs, read by the helpdesk's field set.
-fn ticket_fields(
-    pairs: &[(&str, &str)],
-) -> Result<std::collections::BTreeMap<String, FieldValue>> {
+fn ticket_fields(pairs: &[(&str, &str)]) -> Result<std::collections::BTreeMap<String, FieldValue>> {
     let template = crate::templates::template("helpdesk")?;
     template.fields.parse_answers(pairs.iter().copied())
 }
@@ -109,7 +107,11 @@ fn ticket(actor: &Actor, serial: &str) -> Result<NewOrder> {
     Ok(NewOrder {
         title: "Dead phone".into(),
         description: "does not charge".into(),
-        custom_fields: ticket_fields(&[("device", "phone"), ("fault", "power"), ("serial", serial)])?,
+        custom_fields: ticket_fields(&[
+            ("device", "phone"),
+            ("fault", "power"),
+            ("serial", serial),
+        ])?,
         customer: match actor.who {
             ActorRef::Customer(customer) => Some(customer),
             _ => None,
@@ -350,7 +352,10 @@ fn refused() -> Vec<(&'static str, Call)> {
         ),
         (
             "create_order with a field in an organization without fields",
-            call(|tx, fx| tx.create_order(&fx.bob, ticket(&fx.bob, "SN-000777")?).map(drop)),
+            call(|tx, fx| {
+                tx.create_order(&fx.bob, ticket(&fx.bob, "SN-000777")?)
+                    .map(drop)
+            }),
         ),
         (
             "set_order_fields clearing the required fault",
@@ -1052,8 +1057,12 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "assign_order of a ticket to a master (the ticket notification)",
             NOTIFIES,
             call(|tx, fx| {
-                tx.assign_order(&fx.desk_operator, fx.ticket, AssignTo::User(fx.desk_master_id))
-                    .map(drop)
+                tx.assign_order(
+                    &fx.desk_operator,
+                    fx.ticket,
+                    AssignTo::User(fx.desk_master_id),
+                )
+                .map(drop)
             }),
         ),
         (

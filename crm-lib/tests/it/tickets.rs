@@ -27,9 +27,7 @@ fn fields(world: &World) -> FieldSet {
 
 /// Typed values from (key, answer) pairs, through the one parser.
 fn answers(world: &World, pairs: &[(&str, &str)]) -> BTreeMap<String, FieldValue> {
-    fields(world)
-        .parse_answers(pairs.iter().copied())
-        .unwrap()
+    fields(world).parse_answers(pairs.iter().copied()).unwrap()
 }
 
 fn ticket(world: &World, customer: &Actor, pairs: &[(&str, &str)]) -> crm_lib::Result<Order> {
@@ -202,12 +200,20 @@ fn required_fields_must_be_answered_and_optional_ones_may_be_skipped() {
 fn the_same_serial_on_more_than_two_tickets_in_thirty_days_is_flagged_on_the_third() {
     let world = desk();
     let customer = world.customer(5002, "Pavel");
-    let serial = [("device", "laptop"), ("fault", "fan"), ("serial", "SN-123456")];
+    let serial = [
+        ("device", "laptop"),
+        ("fault", "fan"),
+        ("serial", "SN-123456"),
+    ];
     let first = ticket(&world, &customer, &serial).unwrap();
     let second = ticket(&world, &customer, &serial).unwrap();
     assert!(flags(&world, first.id).is_empty());
     assert!(flags(&world, second.id).is_empty());
-    let lower = [("device", "laptop"), ("fault", "fan"), ("serial", " sn-123456 ")];
+    let lower = [
+        ("device", "laptop"),
+        ("fault", "fan"),
+        ("serial", " sn-123456 "),
+    ];
     let third = ticket(&world, &customer, &lower).unwrap();
     let raised = flags(&world, third.id);
     assert_eq!(raised.len(), 1, "{raised:?}");
@@ -228,14 +234,22 @@ fn a_serial_that_fails_its_format_is_flagged_and_editing_it_re_evaluates() {
     let order = ticket(
         &world,
         &customer,
-        &[("device", "phone"), ("fault", "cracked"), ("serial", "12345")],
+        &[
+            ("device", "phone"),
+            ("fault", "cracked"),
+            ("serial", "12345"),
+        ],
     )
     .unwrap();
     let raised = flags(&world, order.id);
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0].rule, "field_format");
     assert_eq!(raised[0].points, 20);
-    assert!(raised[0].reason.contains("\"12345\""), "{}", raised[0].reason);
+    assert!(
+        raised[0].reason.contains("\"12345\""),
+        "{}",
+        raised[0].reason
+    );
     // Six characters is the shortest serial of the form.
     let fixed = world
         .crm
@@ -255,7 +269,11 @@ fn a_serial_that_fails_its_format_is_flagged_and_editing_it_re_evaluates() {
     assert!(flags(&world, order.id).is_empty());
     let audit = world
         .crm
-        .audit_log(&world.admin, &AuditFilter::default(), crm_lib::Page::first(10))
+        .audit_log(
+            &world.admin,
+            &AuditFilter::default(),
+            crm_lib::Page::first(10),
+        )
         .unwrap();
     assert!(
         audit
@@ -404,7 +422,11 @@ fn clearing_a_flag_needs_a_note_is_audited_and_the_flag_stays_visible_as_cleared
     assert_eq!(cleared.by, world.manager.who);
     let entries = world
         .crm
-        .audit_log(&world.admin, &AuditFilter::default(), crm_lib::Page::first(5))
+        .audit_log(
+            &world.admin,
+            &AuditFilter::default(),
+            crm_lib::Page::first(5),
+        )
         .unwrap();
     let entry = &entries.items[0];
     assert_eq!(entry.action, AuditAction::FraudFlagCleared);
@@ -442,7 +464,11 @@ fn a_master_assigned_a_ticket_is_told_its_fields_and_the_stages_they_may_move_it
     let order = ticket(
         &world,
         &customer,
-        &[("device", "printer"), ("fault", "jams"), ("serial", "PR-000111")],
+        &[
+            ("device", "printer"),
+            ("fault", "jams"),
+            ("serial", "PR-000111"),
+        ],
     )
     .unwrap();
     let master = World::user_id(&world.master);
@@ -464,7 +490,12 @@ fn a_master_assigned_a_ticket_is_told_its_fields_and_the_stages_they_may_move_it
     };
     let shown: Vec<(String, String)> = fields
         .iter()
-        .map(|(def, value)| (def.key.clone(), value.display(Some(def), Language::EN, "USD")))
+        .map(|(def, value)| {
+            (
+                def.key.clone(),
+                value.display(Some(def), Language::EN, "USD"),
+            )
+        })
         .collect();
     assert_eq!(
         shown,
@@ -557,40 +588,60 @@ proptest! {
 #[test]
 fn a_csv_import_reads_a_column_per_ticket_field_and_evaluates_the_fraud_rules() {
     let world = desk();
-    let fixture = |name: &str| {
-        format!(
-            "{}/../fixtures/csv/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    };
+    let fixture = |name: &str| format!("{}/../fixtures/csv/{name}", env!("CARGO_MANIFEST_DIR"));
     let open = |name: &str| std::fs::File::open(fixture(name)).unwrap();
     world
         .crm
-        .import_customers(&world.system, open("customers.csv"), "customers.csv", &|_| {})
+        .import_customers(
+            &world.system,
+            open("customers.csv"),
+            "customers.csv",
+            &|_| {},
+        )
         .unwrap();
     let error = world
         .crm
-        .import_orders(&world.system, open("tickets-bad-row.csv"), "tickets-bad-row.csv", &|_| {})
+        .import_orders(
+            &world.system,
+            open("tickets-bad-row.csv"),
+            "tickets-bad-row.csv",
+            &|_| {},
+        )
         .unwrap_err();
     assert_eq!((error.line, error.field.as_str()), (3, "device"), "{error}");
     assert!(
-        error.to_string().contains("\"toaster\" is not one of the choices"),
+        error
+            .to_string()
+            .contains("\"toaster\" is not one of the choices"),
         "{error}"
     );
-    assert!(world.crm.system().all_orders(world.org.id).unwrap().is_empty());
+    assert!(
+        world
+            .crm
+            .system()
+            .all_orders(world.org.id)
+            .unwrap()
+            .is_empty()
+    );
     let report = world
         .crm
         .import_orders(&world.system, open("tickets.csv"), "tickets.csv", &|_| {})
         .unwrap();
     assert_eq!((report.rows, report.imported), (4, 4));
     let orders = world.crm.system().all_orders(world.org.id).unwrap();
-    let laptop = orders.iter().find(|order| order.title == "Laptop fan noise").unwrap();
+    let laptop = orders
+        .iter()
+        .find(|order| order.title == "Laptop fan noise")
+        .unwrap();
     assert_eq!(
         laptop.custom_fields.get("device"),
         Some(&FieldValue::Choice("laptop".into()))
     );
     assert!(!laptop.custom_fields.contains_key("warranty"));
-    let printer = orders.iter().find(|order| order.title == "Printer jams").unwrap();
+    let printer = orders
+        .iter()
+        .find(|order| order.title == "Printer jams")
+        .unwrap();
     assert_eq!(
         printer.custom_fields.get("warranty"),
         Some(&FieldValue::Flag(false))
@@ -603,7 +654,12 @@ fn a_csv_import_reads_a_column_per_ticket_field_and_evaluates_the_fraud_rules() 
     let studio = World::new();
     studio
         .crm
-        .import_customers(&studio.system, open("customers.csv"), "customers.csv", &|_| {})
+        .import_customers(
+            &studio.system,
+            open("customers.csv"),
+            "customers.csv",
+            &|_| {},
+        )
         .unwrap();
     let error = studio
         .crm
@@ -616,9 +672,32 @@ fn a_csv_import_reads_a_column_per_ticket_field_and_evaluates_the_fraud_rules() 
 fn the_order_list_filters_by_a_ticket_field_through_its_index() {
     let world = desk();
     let customer = world.customer(5010, "Vik");
-    let a = ticket(&world, &customer, &[("device", "phone"), ("fault", "x"), ("serial", "SN-000001")]).unwrap();
-    let b = ticket(&world, &customer, &[("device", "laptop"), ("fault", "x"), ("serial", "sn-000001")]).unwrap();
-    ticket(&world, &customer, &[("device", "laptop"), ("fault", "x"), ("serial", "SN-000002")]).unwrap();
+    let a = ticket(
+        &world,
+        &customer,
+        &[("device", "phone"), ("fault", "x"), ("serial", "SN-000001")],
+    )
+    .unwrap();
+    let b = ticket(
+        &world,
+        &customer,
+        &[
+            ("device", "laptop"),
+            ("fault", "x"),
+            ("serial", "sn-000001"),
+        ],
+    )
+    .unwrap();
+    ticket(
+        &world,
+        &customer,
+        &[
+            ("device", "laptop"),
+            ("fault", "x"),
+            ("serial", "SN-000002"),
+        ],
+    )
+    .unwrap();
     let list = |key: &str, answer: &str| {
         world.crm.read(|view| {
             crm_lib::orders::order_summaries_in(
@@ -632,7 +711,8 @@ fn the_order_list_filters_by_a_ticket_field_through_its_index() {
             )
         })
     };
-    let ids = |page: crm_lib::Paged<OrderSummary>| page.items.iter().map(|o| o.id).collect::<Vec<_>>();
+    let ids =
+        |page: crm_lib::Paged<OrderSummary>| page.items.iter().map(|o| o.id).collect::<Vec<_>>();
     assert_eq!(ids(list("serial", " SN-000001").unwrap()), [b.id, a.id]);
     assert_eq!(ids(list("device", "Phone").unwrap()), [a.id]);
     let error = list("fault", &"x".repeat(80)).unwrap_err();

@@ -199,9 +199,7 @@ async fn save_fields(
     let answers = answers_of(&pairs);
     let actor = staff.actor.clone();
     let result = state
-        .blocking(move |crm| {
-            Ok(crm.set_order_field_answers(&actor, id, answers, Unnamed::Clear))
-        })
+        .blocking(move |crm| Ok(crm.set_order_field_answers(&actor, id, answers, Unnamed::Clear)))
         .await?
         .map(|_| ());
     super::orders::after_action(&state, &staff, id, result, "fields").await

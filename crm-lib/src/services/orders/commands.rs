@@ -13,9 +13,9 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::queries::order_in;
 use super::rules::{
-    OrderFields, Placement, allowed_moves, bids_of, check_open_order_limit, check_preferred_payment_method,
-    checked_markers, grant_key, load_order, may_view, move_refusal, notify_staff_with, save_order,
-    stage_of, validate_order_fields,
+    OrderFields, Placement, allowed_moves, bids_of, check_open_order_limit,
+    check_preferred_payment_method, checked_markers, grant_key, load_order, may_view, move_refusal,
+    notify_staff_with, save_order, stage_of, validate_order_fields,
 };
 
 /// A new order, every field as typed by a person.

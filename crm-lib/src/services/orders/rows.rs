@@ -311,9 +311,9 @@ fn orders_with_field(
     answer: &str,
 ) -> Result<Vec<u64>> {
     let fields = crate::services::tickets::fields_of(view, org.id)?;
-    let def = fields.get(key).ok_or_else(|| {
-        Error::invalid("field", format!("{key:?} is not a ticket field"))
-    })?;
+    let def = fields
+        .get(key)
+        .ok_or_else(|| Error::invalid("field", format!("{key:?} is not a ticket field")))?;
     let value = def
         .parse_answer(answer)
         .map_err(|error| Error::invalid("field", error.message().to_string()))?;

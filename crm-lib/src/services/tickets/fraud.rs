@@ -65,14 +65,12 @@ fn orders_with_value(
 }
 
 /// How many of the customer's orders are in a lost (cancelled) stage.
-fn cancelled_orders(
-    view: &impl View,
-    org: &Organization,
-    customer: CustomerId,
-) -> Result<u64> {
+fn cancelled_orders(view: &impl View, org: &Organization, customer: CustomerId) -> Result<u64> {
     let prefix = Key::org(org.id).u64(customer.0);
     let mut count = 0;
-    for key in view.keys_with_prefix(tables::ORDERS_BY_CUSTOMER, &prefix, None, false, usize::MAX)? {
+    for key in
+        view.keys_with_prefix(tables::ORDERS_BY_CUSTOMER, &prefix, None, false, usize::MAX)?
+    {
         let order = crate::store::keys::tail_u64(&key);
         if let Some(row) =
             view.get::<OrderSummary>(tables::ORDER_ROWS, &crate::store::row_key(org.id, order))?
@@ -101,7 +99,11 @@ fn fire(
                 field,
                 more_than,
                 days,
-            } => match order.custom_fields.get(field).and_then(FieldValue::index_form) {
+            } => match order
+                .custom_fields
+                .get(field)
+                .and_then(FieldValue::index_form)
+            {
                 Some(value) => {
                     let since = Timestamp(view.now().0 - i64::from(*days) * DAY_MS);
                     let count = orders_with_value(view, org.id, field, &value, since)?;
@@ -132,8 +134,7 @@ fn fire(
                     format!("the customer has {count} cancelled tickets (more than {more_than})")
                 })
             }
-            FraudRuleKind::FieldFormat { field, pattern } => match order.custom_fields.get(field)
-            {
+            FraudRuleKind::FieldFormat { field, pattern } => match order.custom_fields.get(field) {
                 Some(FieldValue::Text(text)) if !full_match(pattern, text)? => {
                     Some(format!("{field} {text:?} does not have the form {pattern}"))
                 }
@@ -152,14 +153,21 @@ fn fire(
 /// not), a new one is added, a flag whose rule no longer fires is dropped unless it was
 /// cleared (cleared flags stay visible). Does nothing when the tickets module is off.
 /// Writes no audit entry of its own: it is part of the create or edit that called it.
-pub(crate) fn evaluate(tx: &Tx<'_>, org: &Organization, order: &Order) -> Result<Option<OrderFraud>> {
+pub(crate) fn evaluate(
+    tx: &Tx<'_>,
+    org: &Organization,
+    order: &Order,
+) -> Result<Option<OrderFraud>> {
     let Some(settings) = settings_of(tx, org.id)? else {
         return Ok(None);
     };
     let key = Key::org(org.id).u64(order.id.0);
     let before: Option<OrderFraud> = tx.get(tables::ORDER_FRAUD, &key)?;
     let raised = fire(tx, org, &settings, order)?;
-    let old_flags = before.as_ref().map(|fraud| fraud.flags.clone()).unwrap_or_default();
+    let old_flags = before
+        .as_ref()
+        .map(|fraud| fraud.flags.clone())
+        .unwrap_or_default();
     let mut flags: Vec<FraudFlag> = Vec::new();
     for (rule, reason, points) in raised {
         match old_flags
@@ -222,7 +230,10 @@ pub struct FraudSettingsUpdate {
 fn checked_settings(update: FraudSettingsUpdate) -> Result<FraudSettings> {
     for rule in &update.rules {
         if rule.points > 100 {
-            return Err(Error::invalid("points", format!("{} is over 100", rule.points)));
+            return Err(Error::invalid(
+                "points",
+                format!("{} is over 100", rule.points),
+            ));
         }
         match &rule.kind {
             FraudRuleKind::RepeatedSerial {

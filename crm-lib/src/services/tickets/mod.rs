@@ -141,7 +141,10 @@ fn describe_changes(
         .filter(|key| before.get(*key) != after.get(*key))
         .map(|key| {
             let say = |value: Option<&FieldValue>| {
-                value.map_or_else(|| "-".to_string(), |value| format!("{:?}", value.to_answer()))
+                value.map_or_else(
+                    || "-".to_string(),
+                    |value| format!("{:?}", value.to_answer()),
+                )
             };
             format!("{key}: {} -> {}", say(before.get(key)), say(after.get(key)))
         })

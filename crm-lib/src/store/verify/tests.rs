@@ -494,7 +494,11 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
     let fields = crm
         .ticket_fields(&Actor::system(desk))
         .unwrap()
-        .parse_answers([("device", "phone"), ("fault", "no sound"), ("serial", "SN-1234567")])
+        .parse_answers([
+            ("device", "phone"),
+            ("fault", "no sound"),
+            ("serial", "SN-1234567"),
+        ])
         .unwrap();
     crm.create_order(
         &Actor::customer(desk, desk_customer),

@@ -19,7 +19,13 @@ pub(super) async fn fraud(
         .blocking(move |crm| crm.fraud_settings(&actor))
         .await?
         .ok_or_else(|| AppError::not_found(staff.t("tickets.module_off")))?;
-    Ok(fraud_page(&staff, &settings, None, &FormError::none(), note.as_deref()))
+    Ok(fraud_page(
+        &staff,
+        &settings,
+        None,
+        &FormError::none(),
+        note.as_deref(),
+    ))
 }
 
 /// The value of input `name` of a posted form (empty when absent).
