@@ -3,7 +3,7 @@
 //!
 //! The rules and their thresholds, and the blocklist, are the organization's
 //! [`FraudSettings`] (`fraud_settings`, changed on the settings page by
-//! [`Tx::update_fraud_settings`]). [`evaluate`] runs in the transaction that creates or edits
+//! [`Tx::update_fraud_settings`]). `evaluate` runs in the transaction that creates or edits
 //! a ticket and stores the result in `order_fraud`; a manager clears a flag with a note
 //! ([`Tx::clear_fraud_flag`], audited), and a cleared flag stays visible as cleared (and is
 //! not raised again while its rule fires for the same reason).
