@@ -134,6 +134,11 @@ async fn a_ticket_with_fields_is_created_through_the_api_and_the_web_form_and_sh
     // The order list filters by a field.
     let list = browser.get_text("/orders?field.serial=sn-102200").await;
     assert!(list.contains("Printer jams"), "{list}");
+    // Its row shows the fields declared for lists: device, model, serial.
+    assert!(
+        list.contains("Printer · LaserJet 1022 · SN-102200"),
+        "{list}"
+    );
     assert!(!list.contains("Dead laptop"), "{list}");
     let (status, page) = api.get("/orders?field=serial:SN-777777").await;
     assert_eq!(status, 200, "{page}");

@@ -720,3 +720,42 @@ fn the_order_list_filters_by_a_ticket_field_through_its_index() {
     let error = list("colour", "red").unwrap_err();
     assert_eq!(error.field(), Some("field"));
 }
+
+#[test]
+fn a_list_row_carries_the_ticket_s_short_fields_and_the_list_names_those_it_shows() {
+    let world = desk();
+    let customer = world.customer(5011, "Lev");
+    let long_fault = "a".repeat(65);
+    let order = ticket(
+        &world,
+        &customer,
+        &[
+            ("device", "tablet"),
+            ("fault", &long_fault),
+            ("model", "iPad 9"),
+        ],
+    )
+    .unwrap();
+    let list = world
+        .crm
+        .read(|view| {
+            crm_lib::orders::order_list_in(
+                view,
+                &world.manager,
+                &Default::default(),
+                crm_lib::Page::first(10),
+            )
+        })
+        .unwrap();
+    let row = &list.rows.items[0].order;
+    assert_eq!(row.id, order.id);
+    assert_eq!(
+        row.fields,
+        [
+            ("device".to_string(), FieldValue::Choice("tablet".into())),
+            ("model".to_string(), FieldValue::Text("iPad 9".into())),
+        ]
+    );
+    let shown: Vec<&str> = list.fields.iter().map(|def| def.key.as_str()).collect();
+    assert_eq!(shown, ["device", "model", "serial"]);
+}

@@ -235,7 +235,19 @@ fn list_body(staff: &Staff, query: &ListQuery, data: &crm_lib::orders::OrderList
                     @let id = row.order.id.get();
                     tr {
                         td { a href={ "/orders/" (id) } { (id) } }
-                        td { a href={ "/orders/" (id) } { (Text(&row.order.title)) } }
+                        td {
+                            a href={ "/orders/" (id) } { (Text(&row.order.title)) }
+                            @if !data.fields.is_empty() {
+                                @let shown: Vec<String> = data.fields.iter().filter_map(|def| {
+                                    row.order.fields.iter().find(|(key, _)| *key == def.key).map(|(_, value)| {
+                                        value.display(Some(def), language, &data.organization.settings.currency)
+                                    })
+                                }).collect();
+                                @if !shown.is_empty() {
+                                    br; small.muted.ticket-fields { (Text(&shown.join(" · "))) }
+                                }
+                            }
+                        }
                         td { (Text(&row.customer_name)) }
                         td { @if let Some((_, badge)) = badges.iter().find(|(stage, _)| *stage == row.order.stage) {
                             (badge)

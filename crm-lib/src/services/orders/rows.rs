@@ -393,6 +393,9 @@ pub struct OrderList {
     pub markers: Vec<Marker>,
     /// Every staff user, for the assignee filter.
     pub staff: Vec<StaffName>,
+    /// The ticket fields a row shows (those declared with `list`, the tickets module), in
+    /// order; their values are in each row's [`OrderSummary::fields`].
+    pub fields: Vec<FieldDef>,
 }
 
 /// The order list page for a staff user: [`order_rows_in`] with the organization, the markers
@@ -437,5 +440,10 @@ pub fn order_list_in(
         organization,
         markers: list_markers_in(view, actor.org)?,
         staff,
+        fields: crate::services::tickets::fields_of(view, actor.org)?
+            .fields
+            .into_iter()
+            .filter(|def| def.list)
+            .collect(),
     })
 }
