@@ -16,6 +16,7 @@ mod browser_pages;
 mod chat;
 mod faults;
 mod hardening;
+mod jobs;
 mod metrics;
 mod order_desk;
 mod order_desk_parity;

@@ -57,6 +57,7 @@ const TABLE: &[Row] = &[
     ("GET", "/payment-methods", &[], [200, 200, 403, 403, 303]),
     ("GET", "/settings", &[], [200, 403, 403, 403, 303]),
     ("GET", "/audit", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/admin/jobs", &[], [200, 403, 403, 403, 303]),
     (
         "GET",
         "/audit?action=order.&from=2020-01-01",
@@ -171,6 +172,22 @@ const TABLE: &[Row] = &[
             ("color", "blue"),
         ],
         [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/admin/jobs/settings",
+        &[
+            ("audit_retention_days", "3"),
+            ("report_time", "09:00"),
+            ("archive_after_days", "30"),
+        ],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/admin/jobs/nightly_party/run",
+        &[],
+        [404, 403, 403, 403, 303],
     ),
     (
         "POST",

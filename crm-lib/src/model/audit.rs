@@ -139,6 +139,11 @@ audit_actions! {
     OrderAccessGranted = "order.access_granted",
     /// A user's temporary access to one order was revoked.
     OrderAccessRevoked = "order.access_revoked",
+    /// The scheduled jobs' settings changed (retention, report time, archive age, jobs
+    /// switched on or off).
+    JobSettingsChanged = "jobs.settings_changed",
+    /// Someone ran a scheduled job by hand ("run now").
+    JobRunRequested = "jobs.run_requested",
     /// A ticket's typed fields were edited.
     OrderFieldsChanged = "order.fields_changed",
     /// The fraud rules' thresholds or the blocklist changed.

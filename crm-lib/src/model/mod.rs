@@ -10,6 +10,7 @@ mod chat;
 mod customer;
 mod fields;
 mod ids;
+mod jobs;
 mod ops;
 mod order;
 mod org;
@@ -33,6 +34,7 @@ pub use ids::{
     Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
+pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
 pub use order::{Bid, BidState, Order, OrderSummary};
 pub use org::{

@@ -177,6 +177,13 @@ pub enum Event {
         /// Their display name.
         display_name: String,
     },
+    /// Yesterday's summary (to staff with `view_analytics` or `assign_orders`), sent by the
+    /// `daily_report` job at the organization's report time. Added after the others: stored
+    /// items name their variant by position.
+    DailyReport {
+        /// The counts.
+        summary: super::DailySummary,
+    },
     /// A ticket was assigned to a master (to the master, in an organization whose tickets
     /// module is on): the ticket's typed fields, and the stages the master may move it to,
     /// which the bot offers as buttons.

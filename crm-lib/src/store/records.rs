@@ -53,6 +53,8 @@ record! {
     PaymentInfo => 1, "payment info";
     crate::model::Session => 1, "session";
     crate::model::ApiToken => 1, "api token";
+    JobSettings => 1, "job settings";
+    JobState => 1, "job state";
     FieldSet => 1, "ticket fields";
     FraudSettings => 1, "fraud settings";
     OrderFraud => 1, "fraud flags";

@@ -124,6 +124,12 @@ tables! {
     API_TOKENS = "api_tokens";
     /// `org | api token id` -> sha256(api token), for listing and revoking.
     API_TOKENS_BY_ORG = "api_tokens_by_org";
+    /// `org` -> JobSettings: the organization's scheduled-job settings (`services::jobs`),
+    /// absent until first saved.
+    JOB_SETTINGS = "job_settings";
+    /// `org | job name (UTF-8)` -> JobState: each scheduled job's next slot, claim and last
+    /// run (`services::jobs`).
+    JOB_STATES = "job_states";
     /// `org` -> FieldSet: the typed fields the organization's tickets carry, copied from
     /// its template at creation (the tickets module).
     ORDER_FIELDS = "order_fields";

@@ -6,6 +6,7 @@ mod admin;
 mod capabilities;
 mod chat_and_telegram;
 mod isolation;
+mod jobs;
 mod layering;
 mod live;
 mod markers;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, orders, staffing, tickets, users, views};
+use super::{customers, error, jobs, orders, staffing, tickets, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
+        jobs::list, jobs::run,
         tickets::get, tickets::put, tickets::patch, tickets::clear,
     ),
     components(schemas(
@@ -59,6 +60,7 @@ impl Modify for BearerAuth {
         staffing::SuggestionView, staffing::AccessView, staffing::GrantAccess,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
+        jobs::JobView, jobs::JobRunView,
         tickets::TicketJson, tickets::TicketFieldView, tickets::FraudFlagView, tickets::SetFields,
         tickets::ClearFlag,
     )),
@@ -69,6 +71,7 @@ impl Modify for BearerAuth {
         (name = "customers", description = "Customers"),
         (name = "messages", description = "Conversations, messages and files"),
         (name = "users", description = "Staff users"),
+        (name = "jobs", description = "Scheduled jobs: audit cleanup, the daily report"),
         (name = "tickets", description = "Ticket fields and fraud flags (the tickets module)"),
     )
 )]

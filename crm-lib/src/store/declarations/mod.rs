@@ -21,6 +21,8 @@
 //! | `sessions` | `sha256(session id)` | | `sessions_by_user`: `org \| user \| sha256` |
 //! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
+//! | `job_settings` | `org` | | |
+//! | `job_states` | `org \| job name` | | |
 //! | `order_fields`, `fraud_settings` (tickets) | `org` | | |
 //! | `order_fraud` (tickets) | `org \| order` | | |
 //!
@@ -31,12 +33,14 @@
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
 mod chat;
+mod jobs;
 mod ops;
 mod orders;
 mod team;
 mod tickets;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, field_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
@@ -70,6 +74,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<LinkCode>()?;
     visitor.visit::<PaymentMethod>()?;
     visitor.visit::<PaymentInfo>()?;
+    visitor.visit::<JobSettings>()?;
+    visitor.visit::<JobState>()?;
     visitor.visit::<FieldSet>()?;
     visitor.visit::<FraudSettings>()?;
     visitor.visit::<OrderFraud>()?;
