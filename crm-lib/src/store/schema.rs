@@ -152,10 +152,10 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
         tx.put_raw(tables::ORGS, &key, &codec::encode(&org)?)?;
         // The tickets module: an organization made from a template that declares ticket
         // fields (the helpdesk) gets them and the default fraud rules, as a new one does.
-        if let Ok(template) = crate::templates::template(&org.template) {
-            if !super::ViewExt::exists(tx, tables::ORDER_FIELDS, &Key::org(org.id))? {
-                crate::services::tickets::create_ticket_settings_in(tx, org.id, &template.fields)?;
-            }
+        if let Ok(template) = crate::templates::template(&org.template)
+            && !super::ViewExt::exists(tx, tables::ORDER_FIELDS, &Key::org(org.id))?
+        {
+            crate::services::tickets::create_ticket_settings_in(tx, org.id, &template.fields)?;
         }
     }
     // List rows gained the ticket fields (row version 2): every row is rewritten in it, so

@@ -26,8 +26,8 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
-mod jobs;
 mod fraud;
+mod jobs;
 mod markers;
 mod payment_methods;
 mod roles;
