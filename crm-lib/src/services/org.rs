@@ -212,6 +212,9 @@ impl Tx<'_> {
             org.modules.set(*module, *on);
         }
         self.put(tables::ORGS, &Key::org(org.id), &org)?;
+        if org.modules.contains(Module::Tickets) && !modules_before.contains(Module::Tickets) {
+            super::tickets::ensure_ticket_settings_in(self, &org)?;
+        }
         let mut summary = format!(
             "limit {} -> {}, commission {} bps -> {} bps, currency {} -> {}, bot token {}",
             before.open_order_limit,

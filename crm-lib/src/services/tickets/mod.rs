@@ -36,6 +36,29 @@ pub(crate) fn create_ticket_settings_in(tx: &Tx<'_>, org: OrgId, fields: &FieldS
     Ok(())
 }
 
+/// Gives an organization that switches the tickets module on what its creation would have
+/// given it: its template's ticket fields and the default fraud rules, each only when it has
+/// none yet (switching off and on again keeps what staff set). Called by
+/// `org::update_settings` in the transaction that switches the module on.
+pub(crate) fn ensure_ticket_settings_in(tx: &Tx<'_>, org: &Organization) -> Result<()> {
+    let key = Key::org(org.id);
+    if tx.get::<FieldSet>(tables::ORDER_FIELDS, &key)?.is_none() {
+        let fields = crate::templates::template(&org.template)
+            .map(|template| template.fields)
+            .unwrap_or_default();
+        if !fields.is_empty() {
+            tx.insert_record(&key, &fields)?;
+        }
+    }
+    if tx
+        .get::<FraudSettings>(tables::FRAUD_SETTINGS, &key)?
+        .is_none()
+    {
+        tx.insert_record(&key, &FraudSettings::helpdesk_default())?;
+    }
+    Ok(())
+}
+
 /// Whether the organization runs the tickets module (SPEC 3.1: switched on by the template
 /// or on the settings page).
 pub(crate) fn tickets_on(view: &impl View, org: OrgId) -> Result<bool> {
