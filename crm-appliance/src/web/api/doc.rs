@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, jobs, operators, orders, staffing, users, views};
+use super::{customers, error, jobs, operators, orders, staffing, tickets, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -50,6 +50,7 @@ impl Modify for BearerAuth {
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
         jobs::list, jobs::run,
+        tickets::get, tickets::put, tickets::patch, tickets::clear,
         operators::list_departments, operators::create_department, operators::update_department,
         operators::add_member, operators::remove_member, operators::list_operators,
         operators::get_status, operators::set_status, operators::queue, operators::conversation,
@@ -64,6 +65,8 @@ impl Modify for BearerAuth {
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
         jobs::JobView, jobs::JobRunView,
+        tickets::TicketJson, tickets::TicketFieldView, tickets::FraudFlagView, tickets::SetFields,
+        tickets::ClearFlag,
         operators::DepartmentView, operators::CreateDepartment, operators::UpdateDepartment,
         operators::AddMember, operators::OperatorView, operators::StatusView, operators::SetStatus,
         operators::QueueItemView, operators::ConversationStateView, operators::AssignConversation,
@@ -77,6 +80,7 @@ impl Modify for BearerAuth {
         (name = "messages", description = "Conversations, messages and files"),
         (name = "users", description = "Staff users"),
         (name = "jobs", description = "Scheduled jobs: audit cleanup, the daily report"),
+        (name = "tickets", description = "Ticket fields and fraud flags (the tickets module)"),
         (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
     )
 )]

@@ -9,7 +9,7 @@
 //! | `roles`, `markers` | `org \| id` | `role`, `marker` | |
 //! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id |
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
-//! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
+//! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `orders_by_field` (6): `org \| field key \| 0x00 \| value \| 0x00 \| created at (i64 ms) \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
 //! | `grants` | `org \| order \| user \| permission (u8)` | | |
 //! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `media_refs` (3): `org \| hash \| 1 \| message` |
@@ -23,6 +23,8 @@
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
 //! | `job_settings` | `org` | | |
 //! | `job_states` | `org \| job name` | | |
+//! | `order_fields`, `fraud_settings` (tickets) | `org` | | |
+//! | `order_fraud` (tickets) | `org \| order` | | |
 //! | `departments` | `org \| department` | `department` | |
 //! | `operator_states` | `org \| user` | | |
 //! | `operator_settings` | `org` | | |
@@ -40,6 +42,7 @@ mod operators;
 mod ops;
 mod orders;
 mod team;
+mod tickets;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
 pub(crate) use jobs::{job_settings_key, job_state_key};
@@ -47,7 +50,7 @@ pub(crate) use operators::{
     queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
 };
 pub(crate) use ops::subject_key;
-pub(crate) use orders::{activity_key, order_count_key, row_key};
+pub(crate) use orders::{activity_key, field_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 
 use super::indexes::{Owner, Visitor};
@@ -81,6 +84,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<PaymentInfo>()?;
     visitor.visit::<JobSettings>()?;
     visitor.visit::<JobState>()?;
+    visitor.visit::<FieldSet>()?;
+    visitor.visit::<FraudSettings>()?;
+    visitor.visit::<OrderFraud>()?;
     visitor.visit::<Department>()?;
     visitor.visit::<OperatorState>()?;
     visitor.visit::<OperatorSettings>()?;

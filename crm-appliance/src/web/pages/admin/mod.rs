@@ -26,6 +26,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
+mod fraud;
 mod jobs;
 mod markers;
 mod payment_methods;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/jobs", get(jobs::jobs))
         .route("/admin/jobs/settings", post(jobs::save_job_settings))
         .route("/admin/jobs/{name}/run", post(jobs::run_job))
+        .route("/settings/fraud", get(fraud::fraud).post(fraud::save_fraud))
 }
 
 /// `?done=`.
