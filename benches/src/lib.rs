@@ -599,7 +599,7 @@ pub fn assignment_figures(
                 username: format!("operator{index}"),
                 display_name: format!("Operator {index}"),
                 password: Password::parse(SCALE_PASSWORD)?,
-                roles: vec!["manager".into()],
+                roles: vec!["operator".into()],
                 must_change_password: false,
             },
         )?;

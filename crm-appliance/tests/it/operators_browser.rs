@@ -18,7 +18,7 @@ async fn an_operator_going_offline_hands_the_conversation_to_the_other_live_in_t
     // Two operators, set up over HTTP (their forced password change included), in one
     // department, both online.
     let admin = web_helpers::admin(&app).await;
-    let manager_password = web_helpers::create_user(&app, &admin, "manager1", "manager").await;
+    let manager_password = web_helpers::create_user(&app, &admin, "manager1", "operator").await;
     let manager = web_helpers::first_login(&app, "manager1", &manager_password).await;
     let token = crate::staff::login(&app, "admin", &format!("{}-changed", app.admin_password))
         .await

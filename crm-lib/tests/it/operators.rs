@@ -475,6 +475,13 @@ fn a_new_ticket_gets_an_assignee_by_the_same_rule_and_closes_in_a_terminal_stage
             NewOrder {
                 title: "Printer jams".into(),
                 description: "Every page".into(),
+                // The helpdesk's ticket fields (the tickets module) that must be filled in.
+                custom_fields: world
+                    .crm
+                    .ticket_fields(&world.system)
+                    .unwrap()
+                    .parse_answers([("device", "Phone"), ("fault", "no sound")].into_iter())
+                    .unwrap(),
                 ..NewOrder::default()
             },
         )

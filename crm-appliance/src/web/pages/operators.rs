@@ -748,7 +748,7 @@ mod tests {
                     username: "anna".into(),
                     display_name: "Anna".into(),
                     password: crm_lib::Password::parse("a long fixture password").unwrap(),
-                    roles: vec!["manager".into()],
+                    roles: vec!["operator".into()],
                     must_change_password: false,
                 },
             )

@@ -541,7 +541,7 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
                 username: "operator".into(),
                 display_name: "Operator".into(),
                 password: Password::parse("correct horse battery").unwrap(),
-                roles: vec!["manager".into()],
+                roles: vec!["operator".into()],
                 must_change_password: false,
             },
         )
