@@ -480,7 +480,7 @@ fn a_new_ticket_gets_an_assignee_by_the_same_rule_and_closes_in_a_terminal_stage
                     .crm
                     .ticket_fields(&world.system)
                     .unwrap()
-                    .parse_answers([("device", "Phone"), ("fault", "no sound")].into_iter())
+                    .parse_answers([("device", "Phone"), ("fault", "no sound")])
                     .unwrap(),
                 ..NewOrder::default()
             },
