@@ -550,3 +550,112 @@ fn mix(value: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
+
+/// What the operators queue's benchmark measured (SPEC section 7: "assigning 10,000 new
+/// conversations across 50 operators with a per-assignment p99 under 10 ms").
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignmentFigures {
+    /// Conversations opened and assigned.
+    pub conversations: u64,
+    /// Operators online in the one department.
+    pub operators: usize,
+    /// Median time of one assignment, in milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile, in milliseconds.
+    pub p99_ms: f64,
+    /// The slowest, in milliseconds.
+    pub max_ms: f64,
+    /// Assignments per second, one after the other.
+    pub rate: f64,
+    /// The largest load less the smallest, after every assignment (the rule keeps it at most 1).
+    pub spread: u64,
+}
+
+/// The operators queue's benchmark: a helpdesk in a new store in `dir` with one department of
+/// `operators` online operators and `conversations` customers; each customer writes once,
+/// which opens their conversation and assigns it by the queue's rule. One assignment is the
+/// whole durable write of [`Crm::post_inbound`] (the message, the conversation, the routing
+/// and its audit entry, committed with `Durability::Immediate`), timed one after the other
+/// from the caller's side.
+///
+/// # Errors
+/// Any crm-lib error of the set-up or the writes.
+pub fn assignment_figures(
+    dir: &Path,
+    conversations: u64,
+    operators: usize,
+) -> BenchResult<AssignmentFigures> {
+    let crm = Crm::open_with(dir.join("crm.redb"), CrmOptions::default())?;
+    let org = crm
+        .system()
+        .create_organization("helpdesk", "Bench Help", "bench-help")?
+        .id;
+    let system = Actor::system(org);
+    let department = crm.create_department(&system, "Support")?.id;
+    for index in 0..operators {
+        let user = crm.create_user(
+            &system,
+            NewUser {
+                username: format!("operator{index}"),
+                display_name: format!("Operator {index}"),
+                password: Password::parse(SCALE_PASSWORD)?,
+                roles: vec!["operator".into()],
+                must_change_password: false,
+            },
+        )?;
+        crm.add_department_member(&system, department, user.id)?;
+        crm.set_operator_status(&system, user.id, crm_lib::model::OperatorStatus::Online)?;
+    }
+    let customers = create_customers(&crm, org, 0, conversations)?;
+    let mut times = Vec::with_capacity(customers.len());
+    let started = Instant::now();
+    for customer in customers {
+        let one = Instant::now();
+        crm.post_inbound(
+            &system,
+            InboundMessage {
+                customer,
+                about: OrderChoice::None,
+                text: "Hello, I need help".into(),
+                attachments: Vec::new(),
+                telegram_message_id: None,
+            },
+        )?;
+        times.push(one.elapsed());
+    }
+    let total = started.elapsed();
+    times.sort_unstable();
+    let at = |fraction: f64| -> f64 {
+        let index = ((times.len() as f64 * fraction).ceil() as usize).clamp(1, times.len()) - 1;
+        times
+            .get(index)
+            .map_or(0.0, |time| time.as_secs_f64() * 1000.0)
+    };
+    let loads: Vec<u64> = crm.operators(&system)?.iter().map(|row| row.load).collect();
+    let spread =
+        loads.iter().max().copied().unwrap_or(0) - loads.iter().min().copied().unwrap_or(0);
+    Ok(AssignmentFigures {
+        conversations,
+        operators,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: times.last().map_or(0.0, |time| time.as_secs_f64() * 1000.0),
+        rate: conversations as f64 / total.as_secs_f64().max(f64::EPSILON),
+        spread,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_assignment_benchmark_spreads_conversations_evenly() {
+        let dir = tempfile::tempdir().unwrap();
+        let figures = assignment_figures(dir.path(), 40, 3).unwrap();
+        assert_eq!(figures.conversations, 40);
+        assert!(figures.spread <= 1, "{figures:?}");
+        assert!(figures.p99_ms >= figures.p50_ms);
+    }
+}

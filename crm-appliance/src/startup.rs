@@ -81,6 +81,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let retention = crate::jobs::retention::start(state.clone());
     // crm-lib's scheduled jobs: a missed or interrupted slot runs at the first round.
     let scheduler = crate::jobs::scheduler::start(state.clone());
+    // The operators module's minute sweep (idle and ended sessions, unanswered items).
+    let operators = crate::jobs::operators::start(state.clone());
     let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
@@ -96,6 +98,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         bot.stop().await;
         retention.stop().await;
         scheduler.stop().await;
+        operators.stop().await;
     })
     .await
     .context("serving HTTP")?;

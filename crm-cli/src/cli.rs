@@ -46,6 +46,9 @@ pub(crate) enum Command {
     /// Scheduled jobs: audit cleanup, the daily report (list, run now, settings).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Departments of the operators module (when the organization runs it).
+    #[command(subcommand)]
+    Department(DepartmentCommand),
     /// Import customers or orders from a CSV file (all rows or none).
     Import {
         /// What the file holds.
@@ -251,6 +254,48 @@ pub(crate) enum JobsCommand {
         /// Switch a job off (repeatable).
         #[arg(long = "disable", value_name = "JOB")]
         disable: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DepartmentCommand {
+    /// List departments with their operators and queue length.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a department.
+    Create {
+        /// Its name (1-64 characters, unique ignoring case).
+        name: String,
+    },
+    /// Rename a department.
+    Rename {
+        /// The department: its id or its name.
+        department: String,
+        /// The new name.
+        name: String,
+    },
+    /// Archive a department: it takes no new conversations; its queue moves to the default
+    /// department.
+    Archive {
+        /// The department: its id or its name.
+        department: String,
+    },
+    /// Add a staff user to a department.
+    AddMember {
+        /// The department: its id or its name.
+        department: String,
+        /// The user's login name.
+        user: String,
+    },
+    /// Remove a staff user from a department; their conversations there are re-routed.
+    RemoveMember {
+        /// The department: its id or its name.
+        department: String,
+        /// The user's login name.
+        user: String,
     },
 }
 

@@ -29,8 +29,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    Cli, Command, ExportKind, Format, ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand,
-    UserCommand,
+    Cli, Command, DepartmentCommand, ExportKind, Format, ImportKind, InitArgs, JobsCommand,
+    RoleCommand, TokenCommand, UserCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -97,6 +97,7 @@ fn dispatch(
         Command::Role(RoleCommand::List { json }) => role_list(crm, org, *json, io),
         Command::Token(command) => token(crm, org, command, io),
         Command::Jobs(command) => jobs(crm, org, command, io),
+        Command::Department(command) => department(crm, org, command, io),
         Command::Import { what, file } => import(crm, org, *what, file, place, io),
         Command::Export {
             what,
@@ -459,6 +460,111 @@ fn jobs(crm: &Crm, org: OrgId, command: &JobsCommand, io: &mut Io<'_>) -> Result
                 } else {
                     settings.disabled.join(", ")
                 }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The department named by `text`: its id, or its name ignoring case.
+fn find_department(crm: &Crm, org: OrgId, text: &str) -> Result<crm_lib::operators::DepartmentRow> {
+    let rows = crm.departments(&Actor::system(org))?;
+    let wanted = text.trim();
+    rows.into_iter()
+        .find(|row| {
+            row.department.id.to_string() == wanted
+                || row.department.name.to_lowercase() == wanted.to_lowercase()
+        })
+        .ok_or_else(|| crm_lib::Error::not_found("department", format!("{wanted:?}")).into())
+}
+
+fn department(crm: &Crm, org: OrgId, command: &DepartmentCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    match command {
+        DepartmentCommand::List { json } => {
+            let rows = crm.departments(&system)?;
+            let members = |row: &crm_lib::operators::DepartmentRow| -> Vec<String> {
+                row.members.iter().map(|(_, name)| name.clone()).collect()
+            };
+            if *json {
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|row| {
+                        serde_json::json!({
+                            "id": row.department.id.get(),
+                            "name": row.department.name,
+                            "archived": row.department.archived,
+                            "members": members(row),
+                            "waiting": row.waiting,
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| {
+                    vec![
+                        row.department.id.to_string(),
+                        row.department.name.clone(),
+                        if row.department.archived {
+                            "archived"
+                        } else {
+                            "active"
+                        }
+                        .to_string(),
+                        row.waiting.to_string(),
+                        members(row).join(", "),
+                    ]
+                })
+                .collect();
+            print_table(&["ID", "NAME", "STATE", "WAITING", "OPERATORS"], &table, io)?;
+        }
+        DepartmentCommand::Create { name } => {
+            let created = crm
+                .create_department(&system, name)
+                .with_context(|| format!("creating department {name:?}"))?;
+            out!(io, "created department {} {:?}", created.id, created.name);
+        }
+        DepartmentCommand::Rename { department, name } => {
+            let row = find_department(crm, org, department)?;
+            let renamed = crm
+                .rename_department(&system, row.department.id, name)
+                .with_context(|| format!("renaming department {department:?}"))?;
+            out!(io, "department {} is now {:?}", renamed.id, renamed.name);
+        }
+        DepartmentCommand::Archive { department } => {
+            let row = find_department(crm, org, department)?;
+            let archived = crm.set_department_archived(&system, row.department.id, true)?;
+            out!(
+                io,
+                "archived department {} {:?}",
+                archived.id,
+                archived.name
+            );
+        }
+        DepartmentCommand::AddMember { department, user } => {
+            let row = find_department(crm, org, department)?;
+            let record = crm.user_by_name(&system, user)?;
+            crm.add_department_member(&system, row.department.id, record.id)
+                .with_context(|| format!("adding {user} to {department:?}"))?;
+            out!(
+                io,
+                "{} is in department {:?}",
+                record.username,
+                row.department.name
+            );
+        }
+        DepartmentCommand::RemoveMember { department, user } => {
+            let row = find_department(crm, org, department)?;
+            let record = crm.user_by_name(&system, user)?;
+            crm.remove_department_member(&system, row.department.id, record.id)?;
+            out!(
+                io,
+                "{} left department {:?}",
+                record.username,
+                row.department.name
             );
         }
     }

@@ -26,7 +26,10 @@
 //!    repair);
 //! 10. `crm backup` with the appliance stopped, and its restore into a new directory (restore
 //!     runs every check of `crm verify` on the file it builds); then `crm verify` of the killed
-//!     file. The backup and restore targets are for 1,000,000 records; the store holds many
+//!     file;
+//! 11. the operators queue ([`crm_benches::assignment_figures`]): 10,000 new conversations
+//!     (`--quick`: 1,000) assigned across 50 online operators, each customer's first message
+//!     one durable write; per-assignment p50 and p99 and the spread of the loads. The backup and restore targets are for 1,000,000 records; the store holds many
 //!     more (37 million at full scale), so those two are judged per 1,000,000 records, with
 //!     the whole time beside.
 //!
@@ -72,25 +75,29 @@ struct Args {
     quick: bool,
     seconds: u64,
     keep: bool,
+    queue_only: bool,
 }
 
 fn usage() -> &'static str {
-    "usage: crm-bench [--quick] [--seconds N] [--keep]\n\
+    "usage: crm-bench [--quick] [--seconds N] [--keep] [--queue-only]\n\
      \n\
      --quick      1/100 scale (10,000 orders, 100,000 messages) and 3-second load runs\n\
      --seconds N  length of each load run (default 10, quick 3)\n\
-     --keep       keep the run directory (target/bench-data/run) afterwards"
+     --keep       keep the run directory (target/bench-data/run) afterwards\n\
+     --queue-only only step 11, the operators queue (no wrk or release binaries needed)"
 }
 
 fn parse_args() -> Result<Args> {
     let mut quick = false;
     let mut seconds = None;
     let mut keep = false;
+    let mut queue_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--keep" => keep = true,
+            "--queue-only" => queue_only = true,
             "--seconds" => {
                 let value = args.next().context("--seconds needs a number")?;
                 let value: u64 = value
@@ -112,6 +119,7 @@ fn parse_args() -> Result<Args> {
         quick,
         seconds: seconds.unwrap_or(if quick { 3 } else { 10 }),
         keep,
+        queue_only,
     })
 }
 
@@ -203,6 +211,14 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<bool> {
+    if args.queue_only {
+        let run_dir = crm_benches::bench_data_dir().join("run");
+        std::fs::create_dir_all(&run_dir)?;
+        let mut table = Table::default();
+        queue_row(args, &run_dir, &mut table)?;
+        println!("\n{}", table.markdown());
+        return Ok(table.all_pass());
+    }
     let (orders, messages) = if args.quick {
         (SPEC_ORDERS / 100, SPEC_MESSAGES / 100)
     } else {
@@ -691,6 +707,9 @@ fn run(args: &Args) -> Result<bool> {
         Some(true),
     );
 
+    // 11. The operators queue: new conversations assigned one after the other.
+    queue_row(args, &run_dir, &mut table)?;
+
     let mut report = format!(
         "crm-bench {} on {} ({} cores), {}; total {:.0} s\n\n",
         if args.quick {
@@ -710,6 +729,40 @@ fn run(args: &Args) -> Result<bool> {
         std::fs::remove_dir_all(&data_dir).ok();
     }
     Ok(table.all_pass())
+}
+
+/// Step 11: new conversations assigned across 50 online operators, one durable write each
+/// (see [`crm_benches::assignment_figures`]); adds its row to `table`.
+fn queue_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
+    let (conversations, operators) = if args.quick {
+        (1_000, 50)
+    } else {
+        (10_000, 50)
+    };
+    eprintln!("crm-bench: assigning {conversations} conversations across {operators} operators");
+    let assignment_dir = run_dir.join("assignment");
+    if assignment_dir.exists() {
+        std::fs::remove_dir_all(&assignment_dir)?;
+    }
+    std::fs::create_dir_all(&assignment_dir)?;
+    let figures = crm_benches::assignment_figures(&assignment_dir, conversations, operators)
+        .map_err(|error| anyhow::anyhow!(error))?;
+    table.add(
+        "queue: assign new conversations across 50 operators (each a durable write)",
+        "10,000 conversations, per-assignment p99 < 10 ms",
+        format!(
+            "{} conversations, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {:.0}/s, loads within {}",
+            figures.conversations,
+            figures.p50_ms,
+            figures.p99_ms,
+            figures.max_ms,
+            figures.rate,
+            figures.spread
+        ),
+        Some(figures.p99_ms < 10.0 && figures.spread <= 1),
+    );
+    std::fs::remove_dir_all(&assignment_dir).ok();
+    Ok(())
 }
 
 /// The store options of the appliance: its default cache, quick repair on.

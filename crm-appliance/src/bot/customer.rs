@@ -315,6 +315,29 @@ pub(crate) fn on_press(
         | Callback::Reject(_)
         | Callback::RejectDefault(_)
         | Callback::MoveTicket { .. } => stale(&me, out),
+        Callback::Department(id) => {
+            let department = crm_lib::model::DepartmentId::new(id);
+            match tx.choose_department(&me.actor, me.customer.id, department) {
+                Ok(_) => {
+                    out.answer(me.chat, press.query_id, None, false);
+                    if let Some(message_id) = press.message_id {
+                        out.drop_keyboard(me.chat, message_id);
+                    }
+                    out.send(
+                        me.chat,
+                        &tr(me.language, "operators.bot.department_chosen"),
+                        None,
+                    );
+                }
+                Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+                Err(_) => {
+                    stale(&me, out);
+                    if let Some(message_id) = press.message_id {
+                        out.drop_keyboard(me.chat, message_id);
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -1309,6 +1332,17 @@ fn chat_input(
     );
     match posted {
         Ok(message) => {
+            // The operators module: a customer of an organization with several departments
+            // chooses where the conversation goes before it opens.
+            let choices =
+                crm_lib::operators::department_choices_in(&*tx, &me.actor, me.customer.id)?;
+            if !choices.is_empty() {
+                out.send(
+                    me.chat,
+                    &tr(me.language, "operators.bot.choose_department"),
+                    Some(keyboards::departments(&choices)),
+                );
+            }
             if acknowledge {
                 dialogue::save(
                     tx,

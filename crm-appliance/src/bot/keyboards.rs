@@ -53,6 +53,8 @@ pub(crate) enum Callback {
         /// The stage.
         stage: u16,
     },
+    /// Choose the department a conversation goes to (the operators module).
+    Department(u64),
 }
 
 /// Main menu items.
@@ -190,6 +192,7 @@ impl Callback {
                 order: id_of(order)?,
                 stage: u16::try_from(id_of(stage)?).ok()?,
             },
+            ["dep", id] => Callback::Department(id_of(id)?),
             _ => return None,
         })
     }
@@ -230,8 +233,20 @@ impl Callback {
             Callback::Reject(id) => format!("mod:r:{id}"),
             Callback::RejectDefault(id) => format!("mod:d:{id}"),
             Callback::MoveTicket { order, stage } => format!("tk:m:{order}:{stage}"),
+            Callback::Department(id) => format!("dep:{id}"),
         }
     }
+}
+
+/// The department question's buttons: one per department, one a row.
+pub(crate) fn departments(choices: &[(crm_lib::model::DepartmentId, String)]) -> Keyboard {
+    Keyboard::new(
+        choices
+            .iter()
+            .take(KEYBOARD_MAX_BUTTONS)
+            .map(|(id, name)| vec![button(name.clone(), Callback::Department(id.get()))])
+            .collect(),
+    )
 }
 
 fn button(text: impl Into<String>, callback: Callback) -> Button {

@@ -264,6 +264,25 @@ pub(crate) fn notification(
             None,
         ),
         Event::DailyReport { summary } => (daily_report(summary, language), None),
+        Event::ConversationAssigned {
+            customer_name,
+            department,
+            ..
+        } => (
+            match department {
+                Some(department) => tr_with(
+                    language,
+                    "operators.bot.assigned_in",
+                    &[("customer", customer_name), ("department", department)],
+                ),
+                None => tr_with(
+                    language,
+                    "operators.bot.assigned",
+                    &[("customer", customer_name)],
+                ),
+            },
+            None,
+        ),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)

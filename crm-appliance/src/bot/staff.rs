@@ -10,7 +10,7 @@
 
 use crm_lib::{
     ErrorKind, Tx,
-    model::{Actor, ChatId, Language, OrderId, StageId, User},
+    model::{Actor, ChatId, Language, OperatorStatus, OrderId, StageId, User},
 };
 use teloxide::types::Message;
 
@@ -32,6 +32,9 @@ pub(crate) fn on_message(
     let language = user.language;
     let state = dialogue::load(tx, ctx.org, chat)?;
     if let Some(command) = command {
+        if operator_command(tx, ctx, user, chat, &command.name, out)? {
+            return Ok(());
+        }
         if command.name == "cancel" {
             match state {
                 Dialogue::Idle => out.send(chat, &tr(language, "bot.nothing_to_cancel"), None),
@@ -58,6 +61,69 @@ pub(crate) fn on_message(
         _ => {
             info(user, chat, out);
             Ok(())
+        }
+    }
+}
+
+/// `/online`, `/away`, `/offline` and `/status` of the operators module: sets or shows the
+/// linked staff user's operator status through crm-lib. Returns whether the command was one
+/// of them in an organization with the module on (otherwise the caller shows its help).
+fn operator_command(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    user: &User,
+    chat: ChatId,
+    name: &str,
+    out: &mut Replies,
+) -> crm_lib::Result<bool> {
+    let language = user.language;
+    let actor = Actor::staff(ctx.org, user.id);
+    let result = match name {
+        "online" => tx.set_operator_status(&actor, user.id, OperatorStatus::Online),
+        "away" => tx.set_operator_status(&actor, user.id, OperatorStatus::Away),
+        "offline" => tx.set_operator_status(&actor, user.id, OperatorStatus::Offline),
+        "status" => crm_lib::operators::operator_state_in(&*tx, &actor, user.id),
+        _ => return Ok(false),
+    };
+    match result {
+        Ok(state) => {
+            let load = crm_lib::operators::operators_in(&*tx, &actor)?
+                .into_iter()
+                .find(|row| row.user == user.id)
+                .map_or(0, |row| row.load);
+            let status = tr(
+                language,
+                &format!(
+                    "operators.status.{}",
+                    crm_lib::operators::status_word(state.status)
+                ),
+            );
+            let key = if name == "status" {
+                "operators.bot.status_is"
+            } else {
+                "operators.bot.status_set"
+            };
+            out.send(
+                chat,
+                &tr_with(language, key, &[("status", &status), ("load", &load)]),
+                None,
+            );
+            Ok(true)
+        }
+        Err(error) if error.kind() == ErrorKind::Storage => Err(error),
+        // The module is off: these commands do not exist here.
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(false),
+        Err(error) => {
+            out.send(
+                chat,
+                &tr_with(
+                    language,
+                    "bot.error.generic",
+                    &[("message", &error.message())],
+                ),
+                None,
+            );
+            Ok(true)
         }
     }
 }

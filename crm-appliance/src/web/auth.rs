@@ -42,6 +42,9 @@ pub struct Staff {
     pub sandbox: bool,
     /// The modules the organization runs (SPEC 3.1), as of this request.
     pub modules: crm_lib::model::Modules,
+    /// The user's operator status, when the organization runs the operators module (the
+    /// header's switch shows it).
+    pub operator_status: Option<crm_lib::model::OperatorStatus>,
 }
 
 impl Staff {
@@ -167,14 +170,26 @@ impl FromRequestParts<AppState> for Staff {
         }
         let origin = origin_of(&parts.headers, peer_of(parts));
         let user = active.user;
+        // One point read, only where the operators module is on.
+        let operator_status = if active.modules.contains(crm_lib::model::Module::Operators) {
+            let actor = Actor::staff(active.session.org, user.id);
+            let id = user.id;
+            state
+                .read_now(|crm| crm.operator_state(&actor, id))
+                .ok()
+                .map(|state| state.status)
+        } else {
+            None
+        };
         Ok(Staff {
             actor: Actor::staff(active.session.org, user.id).with_origin(origin),
             permissions: active.permissions,
+            modules: active.modules,
+            operator_status,
             csrf: active.session.csrf,
             language: user.language,
             session: hash,
             sandbox: state.config().sandbox(),
-            modules: active.modules,
             user,
         })
     }

@@ -135,6 +135,9 @@ struct ConversationData {
     orders: Vec<(OrderId, String)>,
     /// The customer's current order (crm-lib's rule), which the send form preselects.
     current: Option<OrderId>,
+    /// The operators module's view of the conversation (department, operator), when the
+    /// module is on and the user may see it.
+    operators: Option<crm_lib::operators::ConversationView>,
 }
 
 async fn load_conversation(
@@ -184,12 +187,25 @@ fn read_conversation(
         Err(error) => return Err(error),
     };
     let current = crm_lib::chat::current_order_in(view, actor, customer.id)?;
+    let operators = match crm_lib::operators::conversation_in(view, actor, customer.id) {
+        Ok(conversation) => Some(conversation),
+        Err(error)
+            if matches!(
+                error.kind(),
+                crm_lib::ErrorKind::NotFound | crm_lib::ErrorKind::PermissionDenied
+            ) =>
+        {
+            None
+        }
+        Err(error) => return Err(error),
+    };
     Ok(ConversationData {
         customer,
         messages,
         names,
         orders,
         current,
+        operators,
     })
 }
 
@@ -388,6 +404,9 @@ fn conversation_body(
         p { a href="/chat" { "← " (staff.t("chat.conversations")) } }
         @if customer.unreachable {
             p.error role="alert" { (staff.t("chat.unreachable")) }
+        }
+        @if let Some(operators) = &data.operators {
+            (crate::web::pages::operators::conversation_panel(staff, customer.id, operators))
         }
         @if customer.unread > 0 {
             form.mark-read method="post" action={ "/chat/" (customer.id) "/read" } {

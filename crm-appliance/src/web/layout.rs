@@ -38,6 +38,10 @@ pub enum Nav {
     Sandbox,
     /// `/profile`.
     Profile,
+    /// `/departments` (operators module).
+    Departments,
+    /// `/operators/stats` (operators module).
+    OperatorStats,
     /// No entry is highlighted.
     None,
 }
@@ -48,7 +52,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 14] = [
+const LINKS: [Link; 16] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -110,6 +114,16 @@ const LINKS: [Link; 14] = [
         key: "nav.jobs",
     },
     Link {
+        nav: Nav::Departments,
+        href: "/departments",
+        key: "operators.nav.departments",
+    },
+    Link {
+        nav: Nav::OperatorStats,
+        href: "/operators/stats",
+        key: "operators.nav.stats",
+    },
+    Link {
         nav: Nav::Sandbox,
         href: "/sandbox",
         key: "nav.sandbox",
@@ -137,6 +151,8 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::Settings => menu.settings,
         Nav::Audit => menu.audit,
         Nav::Jobs => menu.jobs,
+        Nav::Departments => menu.departments,
+        Nav::OperatorStats => menu.operator_stats,
         // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
         Nav::Profile | Nav::None => true,
@@ -180,6 +196,7 @@ pub fn page(staff: &Staff, title: &str, active: Nav, body: Markup) -> Markup {
                             button.link type="submit" { (tr(language, "nav.logout")) }
                         }
                     }
+                    (crate::web::pages::operators::status_switch(staff))
                     span.whoami { (staff.user.display_name) }
                 }
                 main.content {

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crm_lib::{
-    model::{SessionHash, Timestamp, UserId},
+    model::{OrgId, SessionHash, Timestamp, UserId},
     sessions::ActiveSession,
 };
 
@@ -63,6 +63,21 @@ pub enum Cached {
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<SessionHash, Entry>>,
+    /// Users whose last cached session ended (logout, revoke) since the operators sweep last
+    /// asked ([`SessionCache::activity`]), with their organization.
+    ended: Mutex<Vec<(OrgId, UserId)>>,
+}
+
+/// One staff user's browser activity, for the operators module's sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserActivity {
+    /// Their organization.
+    pub org: OrgId,
+    /// The user.
+    pub user: UserId,
+    /// Their latest request through a live session; `None` when every session they had
+    /// ended (logged out, revoked, or idle past the session timeout).
+    pub last_seen: Option<Timestamp>,
 }
 
 impl SessionCache {
@@ -117,7 +132,50 @@ impl SessionCache {
 
     /// Forgets one session (logout, revoke, expiry).
     pub fn evict(&self, hash: SessionHash) {
-        self.lock().remove(&hash);
+        let mut entries = self.lock();
+        if let Some(entry) = entries.remove(&hash) {
+            let (org, user) = (entry.active.session.org, entry.active.user.id);
+            if !entries.values().any(|other| other.active.user.id == user) {
+                drop(entries);
+                self.ended
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push((org, user));
+            }
+        }
+    }
+
+    /// Each staff user's activity as this process saw it (the operators module's automatic
+    /// away and offline): the latest request of every user with a cached session, `None`
+    /// for one whose sessions are all idle past `idle_ms` or ended since the last call.
+    pub fn activity(&self, now: Timestamp, idle_ms: i64) -> Vec<UserActivity> {
+        let mut latest: HashMap<(OrgId, UserId), Option<Timestamp>> = HashMap::new();
+        for (org, user) in self
+            .ended
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .drain(..)
+        {
+            latest.insert((org, user), None);
+        }
+        for entry in self.lock().values() {
+            let seen = entry.last_seen.max(entry.active.session.last_seen_at);
+            let live = now.millis() - seen.millis() <= idle_ms;
+            let slot = latest
+                .entry((entry.active.session.org, entry.active.user.id))
+                .or_insert(None);
+            if live {
+                *slot = Some(slot.map_or(seen, |other| other.max(seen)));
+            }
+        }
+        latest
+            .into_iter()
+            .map(|((org, user), last_seen)| UserActivity {
+                org,
+                user,
+                last_seen,
+            })
+            .collect()
     }
 
     /// Forgets every session of a user (disabled, roles or password changed).

@@ -76,6 +76,11 @@ impl Fixture {
             session: SessionHash::of("fixture-session"),
             sandbox: false,
             modules: self.org.modules,
+            operator_status: self
+                .org
+                .modules
+                .contains(crm_lib::model::Module::Operators)
+                .then_some(OperatorStatus::Online),
         }
     }
 }

@@ -18,6 +18,8 @@ mod faults;
 mod hardening;
 mod jobs;
 mod metrics;
+mod operators;
+mod operators_browser;
 mod order_desk;
 mod order_desk_parity;
 mod order_form_choices;

@@ -58,6 +58,21 @@ const TABLE: &[Row] = &[
     ("GET", "/settings", &[], [200, 403, 403, 403, 303]),
     ("GET", "/audit", &[], [200, 200, 403, 403, 303]),
     ("GET", "/admin/jobs", &[], [200, 403, 403, 403, 303]),
+    // The operators module is off in a studio: its pages do not exist there.
+    ("GET", "/departments", &[], [404, 404, 404, 404, 303]),
+    ("GET", "/operators/stats", &[], [404, 404, 404, 404, 303]),
+    (
+        "POST",
+        "/departments",
+        &[("name", "")],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/operators/status",
+        &[("status", "online")],
+        [404, 404, 404, 404, 303],
+    ),
     (
         "GET",
         "/audit?action=order.&from=2020-01-01",

@@ -5,6 +5,7 @@
 mod admin;
 mod backup_faults;
 mod data;
+mod departments;
 mod tokens;
 mod users;
 mod util;

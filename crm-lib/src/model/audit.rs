@@ -11,8 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, MarkerId, MediaHash, MessageId, Money,
-    OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, DepartmentId, MarkerId, MediaHash, MessageId,
+    Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
 };
 
 macro_rules! audit_actions {
@@ -150,6 +150,31 @@ audit_actions! {
     FraudSettingsChanged = "fraud.settings_changed",
     /// A fraud flag of a ticket was cleared with a note.
     FraudFlagCleared = "fraud.flag_cleared",
+    /// A department was created (operators module).
+    DepartmentCreated = "department.created",
+    /// A department was renamed.
+    DepartmentRenamed = "department.renamed",
+    /// A department was archived.
+    DepartmentArchived = "department.archived",
+    /// An archived department was restored.
+    DepartmentRestored = "department.restored",
+    /// An operator joined a department.
+    DepartmentMemberAdded = "department.member_added",
+    /// An operator left a department.
+    DepartmentMemberRemoved = "department.member_removed",
+    /// An operator went online, away or offline.
+    OperatorStatusChanged = "operator.status_changed",
+    /// The operators module's settings changed.
+    OperatorSettingsChanged = "operator.settings_changed",
+    /// A customer's conversation was opened by their message.
+    ConversationOpened = "conversation.opened",
+    /// A conversation or ticket of the operators queue got an assignee, or went back to its
+    /// department's queue.
+    QueueAssigned = "queue.assigned",
+    /// A conversation was closed.
+    ConversationClosed = "conversation.closed",
+    /// A closed conversation was reopened.
+    ConversationReopened = "conversation.reopened",
 }
 
 impl AuditAction {
@@ -215,6 +240,8 @@ pub enum Subject {
     Media(MediaHash),
     /// A record an entry of an older version named in words that no longer parse.
     Other(String),
+    /// A department of the operators module.
+    Department(DepartmentId),
 }
 
 impl Subject {
@@ -232,6 +259,7 @@ impl Subject {
                 "message" => Subject::Message(MessageId(id)),
                 "payment method" => Subject::PaymentMethod(PaymentMethodId(id)),
                 "api token" => Subject::ApiToken(ApiTokenId(id)),
+                "department" => Subject::Department(DepartmentId(id)),
                 _ => return None,
             })
         });
@@ -251,6 +279,7 @@ impl Subject {
             Subject::Message(_) => MessageId::LABEL,
             Subject::PaymentMethod(_) => PaymentMethodId::LABEL,
             Subject::ApiToken(_) => ApiTokenId::LABEL,
+            Subject::Department(_) => DepartmentId::LABEL,
             Subject::Media(_) => "media",
             Subject::Other(_) => "record",
         }
@@ -268,6 +297,7 @@ impl Subject {
             Subject::Message(id) => Some(id.0),
             Subject::PaymentMethod(id) => Some(id.0),
             Subject::ApiToken(id) => Some(id.0),
+            Subject::Department(id) => Some(id.0),
         }
     }
 }

@@ -102,6 +102,16 @@ id_type!(
     ApiTokenId,
     "api token"
 );
+id_type!(
+    /// A department of the operators module (Django operator seed).
+    DepartmentId,
+    "department"
+);
+id_type!(
+    /// An item of the operators queue: a customer's conversation or a ticket.
+    QueueItemId,
+    "queue item"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.

@@ -11,6 +11,7 @@ mod customer;
 mod fields;
 mod ids;
 mod jobs;
+mod operators;
 mod ops;
 mod order;
 mod org;
@@ -30,11 +31,14 @@ pub use fields::{
 };
 pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use ids::{
-    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, LANGUAGES, Language, LanguageInfo,
-    Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
-    PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
+    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, DepartmentId, LANGUAGES, Language,
+    LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
+    PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
+pub use operators::{
+    Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,
+};
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
 pub use order::{Bid, BidState, Order, OrderSummary};
 pub use org::{

@@ -197,6 +197,16 @@ pub enum Event {
         /// The stages the assignee may move it to now, with their names.
         moves: Vec<(StageId, Localized)>,
     },
+    /// A conversation of the operators queue was assigned to this operator (to the operator).
+    /// Added after the others: stored items name their variant by position.
+    ConversationAssigned {
+        /// Whose conversation.
+        customer: CustomerId,
+        /// The customer's name.
+        customer_name: String,
+        /// The department's name, when it has one.
+        department: Option<String>,
+    },
 }
 
 /// Where an inbox item stands.

@@ -167,6 +167,12 @@ pub struct Navigation {
     /// The modules the organization runs: a module's entries show only while it is on
     /// (SPEC 3.1).
     pub modules: Modules,
+    /// The operators module's departments page (`manage_users`, module on).
+    pub departments: bool,
+    /// The operators module's statistics page (`view_analytics`, module on).
+    pub operator_stats: bool,
+    /// The operator status switch in the page header (every staff user, module on).
+    pub operator_status: bool,
 }
 
 impl Navigation {
@@ -192,6 +198,9 @@ impl Navigation {
             new_customer: has(ChatCustomers),
             jobs: has(ManageSettings),
             modules,
+            departments: modules.contains(Module::Operators) && has(ManageUsers),
+            operator_stats: modules.contains(Module::Operators) && has(ViewAnalytics),
+            operator_status: modules.contains(Module::Operators),
         }
     }
 }

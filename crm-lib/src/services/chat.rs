@@ -346,6 +346,9 @@ impl Tx<'_> {
             message_detail(&message),
         )?;
         self.changed(actor.org, Subject::Message(id), ChangeKind::Created)?;
+        // The operators module: a message with no open conversation opens one and routes it.
+        let org = super::load_org(self, actor.org)?;
+        super::operators::on_customer_message(self, &org, customer_id)?;
         Ok(message)
     }
 
@@ -455,6 +458,14 @@ impl Tx<'_> {
             message_detail(&message),
         )?;
         self.changed(actor.org, Subject::Message(id), ChangeKind::Created)?;
+        // The operators module: the reply answers the conversation (first response time).
+        super::operators::on_staff_reply(
+            self,
+            actor.org,
+            msg.customer,
+            resolved.user_id(),
+            msg.order,
+        )?;
         Ok(message)
     }
 

@@ -15,6 +15,7 @@ pub mod import;
 pub mod jobs;
 pub mod live;
 pub mod media;
+pub mod operators;
 pub mod orders;
 pub mod org;
 pub mod retention;

@@ -95,6 +95,8 @@ struct Fx {
     desk_master_id: UserId,
     desk_customer: Actor,
     ticket: OrderId,
+    /// The operators module's department "Support" (the manager, online).
+    support: DepartmentId,
 }
 
 /// Typed ticket fields from (key, answer) pairs, read by the helpdesk's field set.
@@ -233,6 +235,21 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         },
     )
     .unwrap();
+    // The operators module, switched on once the order desk's records exist: a department
+    // with the manager, online.
+    crm.update_settings(
+        &admin,
+        SettingsUpdate {
+            modules: vec![(Module::Operators, true)],
+            ..SettingsUpdate::default()
+        },
+    )
+    .unwrap();
+    let support = crm.create_department(&admin, "Support").unwrap().id;
+    crm.add_department_member(&admin, support, manager_id)
+        .unwrap();
+    crm.set_operator_status(&manager, manager_id, OperatorStatus::Online)
+        .unwrap();
     let desk = crm
         .system()
         .create_organization("helpdesk", "Desk", "desk")
@@ -251,6 +268,7 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         .unwrap()
         .id;
     let fx = Fx {
+        support,
         desk,
         desk_admin,
         desk_operator,
@@ -946,6 +964,75 @@ fn refused() -> Vec<(&'static str, Call)> {
                     .map(drop)
             }),
         ),
+        // The operators module.
+        (
+            "create_department by a worker",
+            call(|tx, fx| tx.create_department(&fx.worker, "Sales").map(drop)),
+        ),
+        (
+            "create_department with a taken name",
+            call(|tx, fx| tx.create_department(&fx.admin, "support").map(drop)),
+        ),
+        (
+            "rename_department to nothing",
+            call(|tx, fx| tx.rename_department(&fx.admin, fx.support, " ").map(drop)),
+        ),
+        (
+            "add_department_member of an unknown user",
+            call(|tx, fx| {
+                tx.add_department_member(&fx.admin, fx.support, UserId(999))
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_department_archived by a worker",
+            call(|tx, fx| {
+                tx.set_department_archived(&fx.worker, fx.support, true)
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_operator_status of another by a worker",
+            call(|tx, fx| {
+                tx.set_operator_status(&fx.worker, fx.manager_id, OperatorStatus::Offline)
+                    .map(drop)
+            }),
+        ),
+        (
+            "save_operator_settings over the longest idle time",
+            call(|tx, fx| {
+                tx.save_operator_settings(
+                    &fx.admin,
+                    OperatorSettings {
+                        idle_away_minutes: crate::operators::MAX_MINUTES + 1,
+                        ..OperatorSettings::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "choose_department by staff",
+            call(|tx, fx| {
+                tx.choose_department(&fx.manager, fx.ann_id, fx.support)
+                    .map(drop)
+            }),
+        ),
+        (
+            "reassign_conversation without one",
+            call(|tx, fx| {
+                tx.reassign_conversation(&fx.manager, fx.bob_id, None)
+                    .map(drop)
+            }),
+        ),
+        (
+            "close_conversation without one",
+            call(|tx, fx| tx.close_conversation(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
+            "reopen_conversation without one",
+            call(|tx, fx| tx.reopen_conversation(&fx.manager, fx.bob_id).map(drop)),
+        ),
         (
             "update_job_settings by a worker",
             call(|tx, fx| {
@@ -1601,7 +1688,129 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     .map(drop)
             }),
         ),
+        // The operators module.
+        (
+            "create_department",
+            AUDITED,
+            call(|tx, fx| tx.create_department(&fx.admin, "Sales").map(drop)),
+        ),
+        (
+            "add_department_member",
+            AUDITED,
+            call(|tx, fx| {
+                tx.add_department_member(&fx.admin, fx.support, fx.admin_id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_operator_status",
+            AUDITED,
+            call(|tx, fx| {
+                tx.set_operator_status(&fx.admin, fx.admin_id, OperatorStatus::Online)
+                    .map(drop)
+            }),
+        ),
+        (
+            "choose_department",
+            AUDITED,
+            call(|tx, fx| {
+                tx.choose_department(&fx.ann, fx.ann_id, fx.support)
+                    .map(drop)
+            }),
+        ),
+        (
+            "reassign_conversation",
+            AUDITED,
+            call(|tx, fx| {
+                tx.reassign_conversation(&fx.manager, fx.ann_id, None)
+                    .map(drop)
+            }),
+        ),
+        (
+            "close_conversation",
+            AUDITED,
+            call(|tx, fx| tx.close_conversation(&fx.manager, fx.ann_id).map(drop)),
+        ),
+        (
+            "reopen_conversation",
+            AUDITED,
+            call(|tx, fx| tx.reopen_conversation(&fx.manager, fx.ann_id).map(drop)),
+        ),
+        (
+            "rename_department",
+            AUDITED,
+            call(|tx, fx| {
+                tx.rename_department(&fx.admin, fx.support, "Help desk")
+                    .map(drop)
+            }),
+        ),
+        (
+            "save_operator_settings",
+            AUDITED,
+            call(|tx, fx| {
+                tx.save_operator_settings(
+                    &fx.admin,
+                    OperatorSettings {
+                        idle_away_minutes: 5,
+                        ..OperatorSettings::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "remove_department_member",
+            AUDITED,
+            call(|tx, fx| {
+                tx.remove_department_member(&fx.admin, fx.support, fx.admin_id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "sweep_operators",
+            AUDITED,
+            call(|tx, fx| {
+                tx.sweep_operators(
+                    fx.org,
+                    &[crate::operators::SessionActivity {
+                        user: fx.manager_id,
+                        last_seen: None,
+                    }],
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "choose_department of a department with nobody online",
+            AUDITED,
+            call(|tx, fx| {
+                let sales = sales(tx, fx)?;
+                tx.choose_department(&fx.bob, fx.bob_id, sales).map(drop)
+            }),
+        ),
+        (
+            "close_conversation waiting in the queue",
+            AUDITED,
+            call(|tx, fx| tx.close_conversation(&fx.manager, fx.ann_id).map(drop)),
+        ),
+        (
+            "set_department_archived",
+            AUDITED,
+            call(|tx, fx| {
+                let sales = sales(tx, fx)?;
+                tx.set_department_archived(&fx.admin, sales, true).map(drop)
+            }),
+        ),
     ]
+}
+
+/// The department "Sales" that `create_department` above creates.
+fn sales(tx: &Tx<'_>, fx: &Fx) -> Result<DepartmentId> {
+    crate::operators::departments_in(tx, &fx.admin)?
+        .into_iter()
+        .find(|row| row.department.name == "Sales")
+        .map(|row| row.department.id)
+        .ok_or_else(|| crate::Error::not_found("department", "Sales"))
 }
 
 #[test]
@@ -1693,6 +1902,14 @@ fn every_key_of_a_tenant_s_record_starts_with_its_organization_id() {
         .unwrap();
     crm.system()
         .inbox_put(fx.org, 42, "{\"update_id\":42}".into(), 100)
+        .unwrap();
+    // The swept manager comes back and takes the waiting conversation; another waits in a
+    // department nobody is in.
+    crm.set_operator_status(&fx.manager, fx.manager_id, OperatorStatus::Online)
+        .unwrap();
+    let night = crm.create_department(&fx.admin, "Night").unwrap().id;
+    let (_, cleo) = customer(&crm, fx.org, 1003, "Cleo");
+    crm.choose_department(&Actor::system(fx.org), cleo, night)
         .unwrap();
     let b = crm
         .system()

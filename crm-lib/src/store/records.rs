@@ -58,6 +58,10 @@ record! {
     FieldSet => 1, "ticket fields";
     FraudSettings => 1, "fraud settings";
     OrderFraud => 1, "fraud flags";
+    Department => 1, "department";
+    OperatorState => 1, "operator state";
+    OperatorSettings => 1, "operator settings";
+    QueueItem => 1, "queue item";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

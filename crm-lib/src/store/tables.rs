@@ -142,4 +142,26 @@ tables! {
     /// (i64 ms) | order` -> (): each short text or choice field of each order, for the
     /// repeated-serial rule and the field filters. Declared by the order.
     ORDERS_BY_FIELD = "orders_by_field";
+    /// `org | department` -> Department (operators module).
+    DEPARTMENTS = "departments";
+    /// `org | user` -> OperatorState: each operator's presence and last assignment.
+    OPERATOR_STATES = "operator_states";
+    /// `org` -> OperatorSettings: the operators module's settings of the organization.
+    OPERATOR_SETTINGS = "operator_settings";
+    /// `org | queue item` -> QueueItem: conversations and tickets of the operators queue.
+    QUEUE_ITEMS = "queue_items";
+    /// `org | kind (u8: 1 conversation, 2 ticket) | customer or order | queue item` -> (),
+    /// every item: a customer's conversations, newest last (only the newest may be open).
+    QUEUE_BY_SUBJECT = "queue_by_subject";
+    /// `org | user | queue item` -> (), open assigned items only: an operator's load.
+    QUEUE_BY_ASSIGNEE = "queue_by_assignee";
+    /// `org | department (0: none) | opened at (i64 ms) | queue item` -> (), open unassigned
+    /// items only: each department's queue, oldest first.
+    QUEUE_WAITING = "queue_waiting";
+    /// `org | closed at (i64 ms) | queue item` -> (), closed items only, oldest first: what
+    /// archiving of closed conversations scans.
+    QUEUE_CLOSED = "queue_closed";
+    /// `org | user (0: no one)` -> the number of open queue items assigned to the user (u64
+    /// BE): an operator's load as one point read. Items waiting or closed count under user 0.
+    QUEUE_LOADS = "queue_loads";
 }

@@ -13,6 +13,7 @@ mod markers;
 mod media_access;
 mod migration;
 mod modules;
+mod operators;
 mod order_form;
 mod orders;
 mod payment_details;

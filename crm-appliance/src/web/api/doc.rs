@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, jobs, orders, staffing, tickets, users, views};
+use super::{customers, error, jobs, operators, orders, staffing, tickets, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -51,6 +51,10 @@ impl Modify for BearerAuth {
         users::list, users::me,
         jobs::list, jobs::run,
         tickets::get, tickets::put, tickets::patch, tickets::clear,
+        operators::list_departments, operators::create_department, operators::update_department,
+        operators::add_member, operators::remove_member, operators::list_operators,
+        operators::get_status, operators::set_status, operators::queue, operators::conversation,
+        operators::assign, operators::close, operators::reopen, operators::stats,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -63,6 +67,10 @@ impl Modify for BearerAuth {
         jobs::JobView, jobs::JobRunView,
         tickets::TicketJson, tickets::TicketFieldView, tickets::FraudFlagView, tickets::SetFields,
         tickets::ClearFlag,
+        operators::DepartmentView, operators::CreateDepartment, operators::UpdateDepartment,
+        operators::AddMember, operators::OperatorView, operators::StatusView, operators::SetStatus,
+        operators::QueueItemView, operators::ConversationStateView, operators::AssignConversation,
+        operators::DayStatsView, operators::OperatorStatsView,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -73,6 +81,7 @@ impl Modify for BearerAuth {
         (name = "users", description = "Staff users"),
         (name = "jobs", description = "Scheduled jobs: audit cleanup, the daily report"),
         (name = "tickets", description = "Ticket fields and fraud flags (the tickets module)"),
+        (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
     )
 )]
 pub struct ApiDoc;

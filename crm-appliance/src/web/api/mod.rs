@@ -12,6 +12,7 @@ pub mod customers;
 pub mod doc;
 pub mod error;
 pub mod jobs;
+pub mod operators;
 pub mod orders;
 pub mod staffing;
 pub mod tickets;
@@ -22,7 +23,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use crm_lib::model::{Actor, User};
 
 use crate::AppState;
@@ -131,6 +132,33 @@ pub fn routes() -> Router<AppState> {
         .route("/users/me", get(users::me))
         .route("/jobs", get(jobs::list))
         .route("/jobs/{name}/run", post(jobs::run))
+        .route(
+            "/departments",
+            get(operators::list_departments).post(operators::create_department),
+        )
+        .route("/departments/{id}", patch(operators::update_department))
+        .route("/departments/{id}/members", post(operators::add_member))
+        .route(
+            "/departments/{id}/members/{user}",
+            delete(operators::remove_member),
+        )
+        .route("/operators", get(operators::list_operators))
+        .route("/operators/stats", get(operators::stats))
+        .route(
+            "/operators/{user}/status",
+            get(operators::get_status).put(operators::set_status),
+        )
+        .route("/queue", get(operators::queue))
+        .route("/customers/{id}/conversation", get(operators::conversation))
+        .route(
+            "/customers/{id}/conversation/assign",
+            post(operators::assign),
+        )
+        .route("/customers/{id}/conversation/close", post(operators::close))
+        .route(
+            "/customers/{id}/conversation/reopen",
+            post(operators::reopen),
+        )
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod board;
 pub mod dashboard;
+pub mod operators;
 pub mod order_staffing;
 pub mod orders;
 pub mod payment_details;
@@ -25,4 +26,5 @@ pub fn routes() -> Router<AppState> {
         .merge(board::routes())
         .merge(admin::routes())
         .merge(audit::routes())
+        .merge(operators::routes())
 }

@@ -172,6 +172,8 @@ impl Tx<'_> {
             },
         )?;
         self.changed(actor.org, Subject::Order(id), ChangeKind::Created)?;
+        // The operators module: a new order is a ticket, routed to an operator.
+        crate::operators::on_order_created(self, &org, id)?;
         Ok(order)
     }
 
@@ -353,6 +355,7 @@ impl Tx<'_> {
             },
         )?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
+        crate::operators::on_order_moved(self, &org, order_id, target.kind.is_terminal())?;
         Ok(after)
     }
 
@@ -404,6 +407,7 @@ impl Tx<'_> {
             AuditDetail::Text(order.title.clone()),
         )?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Deleted)?;
+        crate::operators::on_order_deleted(self, &org, order_id)?;
         Ok(order)
     }
 
@@ -621,6 +625,7 @@ impl Tx<'_> {
             },
         )?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
+        crate::operators::on_order_assigned(self, &org, order_id, assignee_id)?;
         Ok(after)
     }
 

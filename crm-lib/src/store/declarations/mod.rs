@@ -25,6 +25,10 @@
 //! | `job_states` | `org \| job name` | | |
 //! | `order_fields`, `fraud_settings` (tickets) | `org` | | |
 //! | `order_fraud` (tickets) | `org \| order` | | |
+//! | `departments` | `org \| department` | `department` | |
+//! | `operator_states` | `org \| user` | | |
+//! | `operator_settings` | `org` | | |
+//! | `queue_items` | `org \| item` | `queue_item` | `queue_by_subject`: `org \| kind (u8) \| customer or order \| item`; `queue_by_assignee`, open assigned only: `org \| user \| item`; `queue_waiting`, open unassigned only: `org \| department \| opened at (i64) \| item`; `queue_closed`, closed only: `org \| closed at (i64) \| item`; counter `queue_loads`: `org \| assignee of an open item (0: none)` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -34,6 +38,7 @@
 
 mod chat;
 mod jobs;
+mod operators;
 mod ops;
 mod orders;
 mod team;
@@ -41,6 +46,9 @@ mod tickets;
 
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
 pub(crate) use jobs::{job_settings_key, job_state_key};
+pub(crate) use operators::{
+    queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
+};
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, field_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
@@ -79,6 +87,10 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<FieldSet>()?;
     visitor.visit::<FraudSettings>()?;
     visitor.visit::<OrderFraud>()?;
+    visitor.visit::<Department>()?;
+    visitor.visit::<OperatorState>()?;
+    visitor.visit::<OperatorSettings>()?;
+    visitor.visit::<QueueItem>()?;
     Ok(())
 }
 
