@@ -175,6 +175,9 @@ audit_actions! {
     ConversationClosed = "conversation.closed",
     /// A closed conversation was reopened.
     ConversationReopened = "conversation.reopened",
+    /// A batch of closed conversations was archived by the `archive_conversations` job (the
+    /// detail holds the count).
+    ConversationsArchived = "conversation.archived",
 }
 
 impl AuditAction {

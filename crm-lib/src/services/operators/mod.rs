@@ -7,6 +7,7 @@
 //!   one routing rule every path calls (`route`, `drain`, `reroute_of`), the
 //!   hooks the chat and the order use cases call, close and reopen, manual reassignment, and
 //!   the periodic sweep (idle operators, unanswered items).
+//! - `archive.rs`: archiving closed conversations (the `archive_conversations` job).
 //! - `stats.rs`: first response time (median, 90th percentile), conversations handled,
 //!   tickets resolved, per operator and day.
 //!
@@ -14,6 +15,7 @@
 //! ([`module_on`]); the chat and order hooks then do nothing, so other organizations write
 //! exactly what they wrote before.
 
+mod archive;
 mod departments;
 mod queue;
 mod stats;
@@ -27,6 +29,7 @@ pub(crate) use queue::{
     on_customer_message, on_order_assigned, on_order_created, on_order_deleted, on_order_moved,
     on_staff_reply,
 };
+pub(crate) use queue::latest_item;
 pub use queue::{parse_status, status_word};
 pub use stats::{MAX_DAYS, OperatorDayStats, OperatorStatsRow, operator_stats_in, percentile};
 
