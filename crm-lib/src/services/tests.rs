@@ -1806,6 +1806,11 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             }),
         ),
         (
+            "close_conversation of another customer",
+            AUDITED,
+            call(|tx, fx| tx.close_conversation(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
             "set_department_archived",
             AUDITED,
             call(|tx, fx| {
