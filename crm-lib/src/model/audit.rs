@@ -11,7 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, MarkerId, MediaHash, MessageId, Money,
+    ActorRef, ApiTokenId, AuditId, BidId, CallId, CustomerId, MarkerId, MediaHash, MessageId, Money,
     OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
 };
 
@@ -139,6 +139,12 @@ audit_actions! {
     OrderAccessGranted = "order.access_granted",
     /// A user's temporary access to one order was revoked.
     OrderAccessRevoked = "order.access_revoked",
+    /// The PBX told of a new call (its first notification).
+    CallRecorded = "call.recorded",
+    /// A later PBX notification (answer, end) changed a call.
+    CallUpdated = "call.updated",
+    /// The PBX settings changed (the API secret or the extension map).
+    CallSettingsChanged = "call.settings_changed",
 }
 
 impl AuditAction {
@@ -204,6 +210,8 @@ pub enum Subject {
     Media(MediaHash),
     /// A record an entry of an older version named in words that no longer parse.
     Other(String),
+    /// A telephone call.
+    Call(CallId),
 }
 
 impl Subject {
@@ -221,6 +229,7 @@ impl Subject {
                 "message" => Subject::Message(MessageId(id)),
                 "payment method" => Subject::PaymentMethod(PaymentMethodId(id)),
                 "api token" => Subject::ApiToken(ApiTokenId(id)),
+                "call" => Subject::Call(CallId(id)),
                 _ => return None,
             })
         });
@@ -242,6 +251,7 @@ impl Subject {
             Subject::ApiToken(_) => ApiTokenId::LABEL,
             Subject::Media(_) => "media",
             Subject::Other(_) => "record",
+            Subject::Call(_) => CallId::LABEL,
         }
     }
 
@@ -257,6 +267,7 @@ impl Subject {
             Subject::Message(id) => Some(id.0),
             Subject::PaymentMethod(id) => Some(id.0),
             Subject::ApiToken(id) => Some(id.0),
+            Subject::Call(id) => Some(id.0),
         }
     }
 }

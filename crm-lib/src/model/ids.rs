@@ -102,6 +102,11 @@ id_type!(
     ApiTokenId,
     "api token"
 );
+id_type!(
+    /// A telephone call received from the PBX (Zadarma).
+    CallId,
+    "call"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.

@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod billing;
+mod call;
 mod chat;
 mod customer;
 mod ids;
@@ -18,12 +19,13 @@ mod team;
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
 pub use billing::{PaymentInfo, PaymentMethod, Payout};
+pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, UnknownCaller};
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
 };
 pub use customer::Customer;
 pub use ids::{
-    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, LANGUAGES, Language, LanguageInfo,
+    ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, LANGUAGES, Language, LanguageInfo,
     Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };

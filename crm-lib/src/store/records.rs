@@ -53,6 +53,9 @@ record! {
     PaymentInfo => 1, "payment info";
     crate::model::Session => 1, "session";
     crate::model::ApiToken => 1, "api token";
+    Call => 1, "call";
+    CallSettings => 1, "call settings";
+    UnknownCaller => 1, "unknown caller";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -124,4 +124,20 @@ tables! {
     API_TOKENS = "api_tokens";
     /// `org | api token id` -> sha256(api token), for listing and revoking.
     API_TOKENS_BY_ORG = "api_tokens_by_org";
+    /// `org | phone (E.164 digits as u64) | customer` -> (): the customers with each phone
+    /// number, which a call is linked by. Added in schema 6.
+    CUSTOMERS_BY_PHONE = "customers_by_phone";
+    /// `org | call` -> Call (services::calls).
+    CALLS = "calls";
+    /// `org | pbx_call_id (UTF-8)` -> call id: the PBX's id of each call, so every
+    /// notification of a call finds it.
+    CALLS_BY_PBX_ID = "calls_by_pbx_id";
+    /// `org | customer | call` -> (): a customer's calls (the timeline).
+    CALLS_BY_CUSTOMER = "calls_by_customer";
+    /// `org | started at (i64 ms) | call` -> (): calls by time (the call list).
+    CALLS_BY_TIME = "calls_by_time";
+    /// `org` -> CallSettings: the PBX secret and the extension map.
+    CALL_SETTINGS = "call_settings";
+    /// `org | customer` -> UnknownCaller: customers created for a call from an unknown number.
+    UNKNOWN_CALLERS = "unknown_callers";
 }

@@ -8,7 +8,7 @@
 //! | `orgs` | `org` | `org` of org 0 | `orgs_by_slug`: `slug` -> org id |
 //! | `roles`, `markers` | `org \| id` | `role`, `marker` | |
 //! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id |
-//! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
+//! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_phone` (6): `org \| phone digits (u64) \| customer`; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
 //! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
 //! | `grants` | `org \| order \| user \| permission (u8)` | | |
@@ -21,6 +21,9 @@
 //! | `sessions` | `sha256(session id)` | | `sessions_by_user`: `org \| user \| sha256` |
 //! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
+//! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
+//! | `call_settings` | `org` | | |
+//! | `unknown_callers` | `org \| customer` | | |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -28,11 +31,13 @@
 //! width, big-endian). `meta`, `sequences`, `media_chunks` and `dialogues` are no record
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
+mod calls;
 mod chat;
 mod ops;
 mod orders;
 mod team;
 
+pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, order_count_key, row_key};
@@ -67,6 +72,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<LinkCode>()?;
     visitor.visit::<PaymentMethod>()?;
     visitor.visit::<PaymentInfo>()?;
+    visitor.visit::<Call>()?;
+    visitor.visit::<CallSettings>()?;
+    visitor.visit::<UnknownCaller>()?;
     Ok(())
 }
 
