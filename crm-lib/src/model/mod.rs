@@ -25,8 +25,8 @@ pub use chat::{
 };
 pub use customer::Customer;
 pub use ids::{
-    ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, LANGUAGES, Language, LanguageInfo,
-    Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
+    ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, LANGUAGES, Language,
+    LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};

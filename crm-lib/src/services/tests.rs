@@ -831,7 +831,8 @@ fn refused() -> Vec<(&'static str, Call)> {
                 // The signature covers caller_id, called_did and call_start only (Zadarma's
                 // documentation): another caller's signature does not fit.
                 let (notification, _) = zadarma("wrong", CallEvent::Start, "in_9", "79160000009");
-                let (_, signature) = zadarma(ZADARMA_SECRET, CallEvent::Start, "in_9", "79160000008");
+                let (_, signature) =
+                    zadarma(ZADARMA_SECRET, CallEvent::Start, "in_9", "79160000008");
                 tx.record_zadarma_notification(fx.org, &notification, Some(&signature))
                     .map(drop)
             }),

@@ -246,7 +246,9 @@ impl Tx<'_> {
                 ),
             )
         })?;
-        if !signature.is_some_and(|signature| signature_matches(secret, event, notification, signature)) {
+        if !signature
+            .is_some_and(|signature| signature_matches(secret, event, notification, signature))
+        {
             return Err(Error::forbidden(
                 "the notification's signature does not match the Zadarma API secret",
             ));
@@ -313,7 +315,12 @@ impl Tx<'_> {
             &actor,
             AuditAction::CallRecorded,
             Subject::Call(id),
-            AuditDetail::Text(format!("{} {} {}", event.as_str(), call.direction, call.phone)),
+            AuditDetail::Text(format!(
+                "{} {} {}",
+                event.as_str(),
+                call.direction,
+                call.phone
+            )),
         )?;
         self.changed(org, Subject::Call(id), ChangeKind::Created)?;
         Ok(CallOutcome::Recorded(call))
@@ -424,8 +431,7 @@ impl Tx<'_> {
         require(self, actor, Permission::ManageSettings)?;
         require_calls(&load_org(self, actor.org)?)?;
         let extension = extension.trim();
-        if !(1..=16).contains(&extension.len()) || !extension.bytes().all(|b| b.is_ascii_digit())
-        {
+        if !(1..=16).contains(&extension.len()) || !extension.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid(
                 "extension",
                 format!("{extension:?} is not a PBX extension (1-16 digits)"),
@@ -443,7 +449,9 @@ impl Tx<'_> {
         if current == user {
             return Ok(());
         }
-        settings.extensions.retain(|mapped| mapped.extension != extension);
+        settings
+            .extensions
+            .retain(|mapped| mapped.extension != extension);
         if let Some(user) = user {
             settings.extensions.push(CallExtension {
                 extension: extension.to_string(),

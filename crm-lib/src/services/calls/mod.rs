@@ -15,10 +15,12 @@ mod zadarma;
 
 pub use commands::{CallOutcome, normalize_phone, parse_call_start};
 pub use queries::{
-    CALL_SCAN_LIMIT, CallFilter, CallList, CallSettingsView, ExtensionRow, call_in, call_settings_in, calls_in,
-    calls_of_customer_in, unknown_caller_in,
+    CALL_SCAN_LIMIT, CallFilter, CallList, CallSettingsView, ExtensionRow, call_in,
+    call_settings_in, calls_in, calls_of_customer_in, unknown_caller_in,
 };
-pub use timeline::{TIMELINE_SCAN_LIMIT, Timeline, TimelineCursor, TimelineEntry, TimelineItem, timeline_in};
+pub use timeline::{
+    TIMELINE_SCAN_LIMIT, Timeline, TimelineCursor, TimelineEntry, TimelineItem, timeline_in,
+};
 pub use zadarma::{
     ECHO_PARAMETER, MAX_FIELDS, SIGNATURE_HEADER, ZadarmaNotification, sign_notification,
     signature_matches, signed_text, zadarma_signature,

@@ -31,9 +31,12 @@ pub struct CallFilter {
 
 impl CallFilter {
     fn matches(&self, call: &Call) -> bool {
-        self.customer.is_none_or(|customer| call.customer == customer)
+        self.customer
+            .is_none_or(|customer| call.customer == customer)
             && self.operator.is_none_or(|user| call.operator == Some(user))
-            && self.direction.is_none_or(|direction| call.direction == direction)
+            && self
+                .direction
+                .is_none_or(|direction| call.direction == direction)
             && self.from.is_none_or(|from| call.started_at >= from)
             && self.to.is_none_or(|to| call.started_at <= to)
     }

@@ -96,7 +96,11 @@ pub fn signed_text(event: CallEvent, notification: &ZadarmaNotification) -> Stri
         CallEvent::Start | CallEvent::Internal | CallEvent::End => {
             [field("caller_id"), field("called_did"), field("call_start")]
         }
-        CallEvent::Answer => [field("caller_id"), field("destination"), field("call_start")],
+        CallEvent::Answer => [
+            field("caller_id"),
+            field("destination"),
+            field("call_start"),
+        ],
         CallEvent::OutStart | CallEvent::OutEnd => {
             [field("internal"), field("destination"), field("call_start")]
         }
@@ -225,12 +229,26 @@ mod tests {
             &notification,
             &signature
         ));
-        assert!(!signature_matches("s3cret", CallEvent::Start, &notification, ""));
+        assert!(!signature_matches(
+            "s3cret",
+            CallEvent::Start,
+            &notification,
+            ""
+        ));
         let (changed, _) = sign_notification(
             "s3cret",
             CallEvent::Start,
-            &[("caller_id", "79160000000"), ("called_did", "74951234567"), ("call_start", "2026-12-05 10:00:00")],
+            &[
+                ("caller_id", "79160000000"),
+                ("called_did", "74951234567"),
+                ("call_start", "2026-12-05 10:00:00"),
+            ],
         );
-        assert!(!signature_matches("s3cret", CallEvent::Start, &changed, &signature));
+        assert!(!signature_matches(
+            "s3cret",
+            CallEvent::Start,
+            &changed,
+            &signature
+        ));
     }
 }

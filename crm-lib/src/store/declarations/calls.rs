@@ -84,7 +84,10 @@ impl Declared for Call {
             },
             owner: owner_by_tail,
             disagreement: |_, _, call| {
-                format!("disagrees with call {} (customer {})", call.id, call.customer)
+                format!(
+                    "disagrees with call {} (customer {})",
+                    call.id, call.customer
+                )
             },
         },
         Index {
