@@ -22,6 +22,7 @@ pub mod sse;
 pub(crate) mod testing;
 pub mod text;
 pub mod tokens;
+pub mod zadarma;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -139,6 +140,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .merge(crate::sandbox::routes())
         .merge(crate::bot::updates::routes())
+        .merge(zadarma::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -8,6 +8,7 @@ pub mod order_staffing;
 pub mod orders;
 pub mod payment_details;
 pub mod profile;
+pub mod timeline;
 
 use axum::Router;
 
@@ -23,4 +24,5 @@ pub fn routes() -> Router<AppState> {
         .merge(board::routes())
         .merge(admin::routes())
         .merge(audit::routes())
+        .merge(timeline::routes())
 }

@@ -16,7 +16,7 @@ mod zadarma;
 pub use commands::{CallOutcome, normalize_phone, parse_call_start};
 pub use queries::{
     CALL_SCAN_LIMIT, CallFilter, CallList, CallSettingsView, ExtensionRow, call_in,
-    call_settings_in, calls_in, calls_of_customer_in, unknown_caller_in,
+    call_settings_in, calls_in, calls_of_customer_in, calls_on_in, unknown_caller_in,
 };
 pub use timeline::{
     TIMELINE_SCAN_LIMIT, Timeline, TimelineCursor, TimelineEntry, TimelineItem, timeline_in,

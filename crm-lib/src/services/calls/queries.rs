@@ -253,7 +253,24 @@ pub fn call_settings_in(view: &impl View, actor: &Actor) -> Result<CallSettingsV
     })
 }
 
+/// Whether calls are on for organization `org` (the webhook's first question: off, it
+/// answers "not found", even to Zadarma's `zd_echo` check).
+///
+/// # Errors
+/// Not found when the organization does not exist.
+pub fn calls_on_in(view: &impl View, org: OrgId) -> Result<bool> {
+    Ok(super::calls_enabled(&load_org(view, org)?))
+}
+
 impl Crm {
+    /// See [`calls_on_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`calls_on_in`].
+    pub fn calls_on(&self, org: OrgId) -> Result<bool> {
+        self.read(|view| calls_on_in(view, org))
+    }
+
     /// See [`calls_in`]. Reads a snapshot.
     ///
     /// # Errors
