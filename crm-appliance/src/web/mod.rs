@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod sse;
+pub mod swagger;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod text;
@@ -141,6 +142,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::sandbox::routes())
         .merge(crate::bot::updates::routes())
         .merge(zadarma::routes())
+        .merge(swagger::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -33,7 +33,12 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// Whether calls are on for the organization; `Err` is the answer to give when not.

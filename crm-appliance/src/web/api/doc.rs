@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, orders, staffing, users, views};
+use super::{calls, customers, error, orders, staffing, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
+        calls::list, calls::get, calls::timeline, calls::audit,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -58,6 +59,8 @@ impl Modify for BearerAuth {
         staffing::SuggestionView, staffing::AccessView, staffing::GrantAccess,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
+        calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
+        calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -66,6 +69,8 @@ impl Modify for BearerAuth {
         (name = "customers", description = "Customers"),
         (name = "messages", description = "Conversations, messages and files"),
         (name = "users", description = "Staff users"),
+        (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
+        (name = "audit", description = "The audit log"),
     )
 )]
 pub struct ApiDoc;

@@ -185,7 +185,10 @@ mod tests {
     fn the_timeline_shows_an_unknown_caller_s_call() {
         let fixture = Fixture::new("studio");
         let admin = crm_lib::model::Actor::system(fixture.org.id);
-        fixture.crm.set_zadarma_secret(&admin, "snapshot-secret").unwrap();
+        fixture
+            .crm
+            .set_zadarma_secret(&admin, "snapshot-secret")
+            .unwrap();
         let (notification, signature) = sign_notification(
             "snapshot-secret",
             CallEvent::Start,
