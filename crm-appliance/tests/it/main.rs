@@ -13,6 +13,7 @@ mod bot_staff;
 mod bot_support;
 mod browser;
 mod browser_pages;
+mod calls;
 mod chat;
 mod faults;
 mod hardening;

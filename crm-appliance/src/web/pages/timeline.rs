@@ -209,7 +209,7 @@ mod tests {
         let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
         let data = fixture
             .crm
-            .timeline(&staff.actor, call.customer, None, PER_PAGE)
+            .timeline(&fixture.system(), call.customer, None, PER_PAGE)
             .unwrap();
         assert_snapshot!(pretty(&timeline_body(&staff, &data)));
     }

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     ErrorKind,
+    calls::CallSettingsView,
     model::{
         Language, MarkerId, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId,
         UserId, UserStatus,
@@ -26,6 +27,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
+mod calls;
 mod markers;
 mod payment_methods;
 mod roles;
@@ -62,6 +64,9 @@ pub fn routes() -> Router<AppState> {
             get(settings::settings).post(settings::save_settings),
         )
         .route("/settings/stages/{id}", post(settings::save_stage))
+        .route("/settings/calls", get(calls::calls_settings))
+        .route("/settings/calls/secret", post(calls::save_secret))
+        .route("/settings/calls/extensions", post(calls::save_extension))
 }
 
 /// `?done=`.
