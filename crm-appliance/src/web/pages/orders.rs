@@ -512,6 +512,8 @@ struct OrderPage {
     staffing: super::order_staffing::Staffing,
     /// The chat panel, when the reader may chat about the order.
     chat: Option<crate::web::chat::OrderChat>,
+    /// The latest calls of the order's customer the reader may see (calls module).
+    calls: Vec<crm_lib::model::Call>,
 }
 
 fn read_order_page(
@@ -533,12 +535,14 @@ fn read_order_page(
     } else {
         None
     };
+    let calls = crm_lib::calls::calls_of_customer_in(view, actor, detail.order.customer, 10)?;
     Ok(OrderPage {
         detail,
         files,
         markers,
         staffing,
         chat,
+        calls,
     })
 }
 
@@ -599,6 +603,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         markers: all_markers,
         staffing,
         chat,
+        calls,
     } = data;
     let language = staff.language;
     let order = &detail.order;
@@ -816,6 +821,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         }
         (super::order_staffing::suggestions_section(staff, detail, staffing))
         (super::order_staffing::access_section(staff, detail, staffing, error))
+        (super::timeline::calls_section(staff, calls))
         @if let Some(chat) = chat {
             (crate::web::chat::order_panel(staff, chat))
         } @else {

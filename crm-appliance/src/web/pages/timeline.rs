@@ -152,8 +152,8 @@ fn timeline_body(staff: &Staff, data: &Timeline) -> Markup {
 pub fn calls_section(staff: &Staff, calls: &[Call]) -> Markup {
     html! {
         @if !calls.is_empty() {
-            section #order-calls data-live-refresh="call" {
-                h2 { (staff.t("calls.title")) }
+            section.card #order-calls data-live-refresh="call" {
+                h2 { (staff.t("calls.title")) " · " a href={ "/customers/" (calls[0].customer) } { (staff.t("calls.timeline")) } }
                 ul {
                     @for call in calls {
                         li {
@@ -167,6 +167,7 @@ pub fn calls_section(staff: &Staff, calls: &[Call]) -> Markup {
                         }
                     }
                 }
+                script src="/assets/js/live.js" defer {}
             }
         }
     }
