@@ -13,8 +13,8 @@
 use serde::Deserialize;
 
 use crate::model::{
-    Language, Localized, Money, Permission, Pipeline, Stage, StageId, StageKind, Transition,
-    TransitionFrom,
+    Language, Localized, Module, Modules, Money, Permission, Pipeline, Stage, StageId, StageKind,
+    Transition, TransitionFrom,
 };
 use crate::{Error, Result};
 
@@ -54,6 +54,9 @@ pub struct Template {
     /// The markers a new organization starts with (the studio: the C0de seed's ten stack
     /// markers), in the file's order.
     pub markers: Vec<TemplateMarker>,
+    /// The modules a new organization runs beside the order desk (SPEC 3.1: the helpdesk
+    /// runs `operators` and `tickets`).
+    pub modules: Modules,
 }
 
 /// A marker a template creates with the organization.
@@ -78,6 +81,8 @@ struct TemplateFile {
     transitions: Vec<TransitionFile>,
     #[serde(default)]
     markers: Vec<MarkerFile>,
+    #[serde(default)]
+    modules: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +232,17 @@ pub fn parse(text: &str) -> Result<Template> {
         }
         markers.push(TemplateMarker { name, color });
     }
+    let mut modules = Modules::NONE;
+    for name in &file.modules {
+        let module = Module::parse("template", name)?;
+        if modules.contains(module) {
+            return Err(Error::invalid(
+                "template",
+                format!("module {name:?} is named twice"),
+            ));
+        }
+        modules.set(module, true);
+    }
     Ok(Template {
         title: localized(&format!("template.{}.title", file.name))?,
         name: file.name,
@@ -240,6 +256,7 @@ pub fn parse(text: &str) -> Result<Template> {
             transitions,
         },
         markers,
+        modules,
     })
 }
 

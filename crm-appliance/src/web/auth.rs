@@ -40,13 +40,15 @@ pub struct Staff {
     pub session: SessionHash,
     /// Whether the appliance runs in sandbox mode (the nav shows the sandbox).
     pub sandbox: bool,
+    /// The modules the organization runs (SPEC 3.1), as of this request.
+    pub modules: crm_lib::model::Modules,
 }
 
 impl Staff {
     /// The areas and buttons the user's permissions open, as crm-lib computes them (for hiding
     /// what they may not do; crm-lib still decides every request).
     pub fn navigation(&self) -> crm_lib::capabilities::Navigation {
-        crm_lib::capabilities::Navigation::for_permissions(self.permissions)
+        crm_lib::capabilities::Navigation::for_permissions(self.permissions, self.modules)
     }
 
     /// The translation of `key` in the user's language.
@@ -172,6 +174,7 @@ impl FromRequestParts<AppState> for Staff {
             language: user.language,
             session: hash,
             sandbox: state.config().sandbox(),
+            modules: active.modules,
             user,
         })
     }

@@ -75,6 +75,7 @@ impl Fixture {
             language,
             session: SessionHash::of("fixture-session"),
             sandbox: false,
+            modules: self.org.modules,
         }
     }
 }

@@ -6,7 +6,7 @@ use crm_lib::calls::{ZadarmaNotification, sign_notification};
 use crm_lib::model::CallEvent;
 
 use crate::staff::{Api, Browser, login_admin};
-use crate::support::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app, spawn_app_with};
 
 const SECRET: &str = "appliance-zadarma-secret";
 
@@ -48,7 +48,8 @@ async fn post_notification(
 
 #[tokio::test]
 async fn the_webhook_echoes_zd_echo_refuses_bad_signatures_storing_nothing_and_ignores_repeats() {
-    let app = spawn_app();
+    // The helpdesk template switches the tickets module (calls) on.
+    let app = spawn_app_with(&["--template", "helpdesk"]);
     let admin = login_admin(&app).await;
     let echo = reqwest::get(app.url("/webhooks/zadarma?zd_echo=Ab12-xyz"))
         .await
@@ -153,4 +154,24 @@ async fn swagger_ui_shows_the_api_to_logged_in_staff_only() {
     );
     let bundle = admin.get("/api-docs/swagger-ui-bundle.js").await;
     assert_eq!(bundle.status(), 200);
+}
+
+#[tokio::test]
+async fn with_the_tickets_module_off_the_webhook_and_the_calls_api_answer_404() {
+    // The studio template leaves the tickets module off.
+    let app = spawn_app();
+    let echo = reqwest::get(app.url("/webhooks/zadarma?zd_echo=abc"))
+        .await
+        .unwrap();
+    assert_eq!(echo.status(), 404);
+    assert_eq!(
+        post_notification(&app, start("in_1", "79160000001")).await,
+        404
+    );
+    let admin = login_admin(&app).await;
+    let token = admin.create_token("calls").await;
+    let (status, body) = Api::new(&app, &token).get("/calls").await;
+    assert_eq!(status, 404, "{body}");
+    let settings = admin.get("/settings/calls").await;
+    assert_eq!(settings.status(), 404);
 }

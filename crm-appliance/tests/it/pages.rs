@@ -258,3 +258,56 @@ async fn the_profile_links_to_the_api_tokens_and_the_board_is_a_live_region() {
     let drag = board.find("/assets/js/board.js").unwrap();
     assert!(live < drag, "the live hub loads before the board script");
 }
+
+#[tokio::test]
+async fn the_settings_page_switches_modules_and_sets_a_time_zone_and_refuses_an_unknown_one() {
+    let app = spawn_app();
+    let admin = admin(&app).await;
+    let html = page(&app, &admin, "/settings").await;
+    assert!(html.contains("name=\"time_zone\" value=\"UTC\""), "{html}");
+    assert!(!html.contains("name=\"module_operators\" value=\"on\" checked"));
+    let name = "Acme Studio";
+    let base = [
+        ("name", name),
+        ("locale", "en"),
+        ("currency", "USD"),
+        ("open_order_limit", "2"),
+        ("commission_percent", "10"),
+        ("commission_fixed", "0"),
+    ];
+    let mut fields = base.to_vec();
+    fields.extend([
+        ("time_zone", "Europe/Berlin"),
+        ("modules_shown", "1"),
+        ("module_operators", "on"),
+        ("module_tickets", "on"),
+    ]);
+    let response = post(&app, &admin, "/settings", &fields).await;
+    assert_eq!(response.status(), 303);
+    let html = page(&app, &admin, "/settings").await;
+    assert!(
+        html.contains("name=\"time_zone\" value=\"Europe/Berlin\""),
+        "{html}"
+    );
+    assert!(html.contains("name=\"module_operators\" value=\"on\" checked"));
+    assert!(html.contains("name=\"module_tickets\" value=\"on\" checked"));
+    assert!(!html.contains("name=\"module_tokens\" value=\"on\" checked"));
+
+    // An unknown zone is refused on its field and nothing changes, modules included.
+    let mut fields = base.to_vec();
+    fields.extend([("time_zone", "Mars/Olympus"), ("modules_shown", "1")]);
+    let response = post(&app, &admin, "/settings", &fields).await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Mars/Olympus"), "{html}");
+    let html = page(&app, &admin, "/settings").await;
+    assert!(html.contains("name=\"time_zone\" value=\"Europe/Berlin\""));
+    assert!(html.contains("name=\"module_operators\" value=\"on\" checked"));
+
+    // A post without the switches (an older form) leaves the modules as they are.
+    let response = post(&app, &admin, "/settings", &base).await;
+    assert_eq!(response.status(), 303);
+    let html = page(&app, &admin, "/settings").await;
+    assert!(html.contains("name=\"module_tickets\" value=\"on\" checked"));
+    assert!(html.contains("name=\"time_zone\" value=\"Europe/Berlin\""));
+}

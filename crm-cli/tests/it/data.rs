@@ -176,3 +176,22 @@ fn an_export_file_is_private_and_its_formula_cells_are_quoted() {
     );
     assert_eq!(customers[0]["phone"], "+79161234567");
 }
+
+#[test]
+fn the_demo_of_every_other_template_loads_after_its_init() {
+    for (template, orders) in [("helpdesk", 100), ("service", 80), ("renovation", 60)] {
+        let dir = TestDir::new();
+        dir.crm(&["init", "--template", template, "--org-name", "Demo"])
+            .ok();
+        let out = dir.crm(&["demo"]).ok();
+        assert!(
+            out.contains(&format!("loaded {orders} orders")),
+            "{template}: {out}"
+        );
+        let verify = dir.crm(&["verify"]).ok();
+        assert!(
+            verify.contains("no problems") || verify.contains("clean"),
+            "{verify}"
+        );
+    }
+}

@@ -31,7 +31,10 @@ pub use ids::{
 };
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
 pub use order::{Bid, BidState, FieldValue, Order, OrderSummary};
-pub use org::{OrgSettings, Organization, Pipeline, Stage, StageKind, Transition, TransitionFrom};
+pub use org::{
+    DEFAULT_TIME_ZONE, Module, Modules, OrgSettings, Organization, Pipeline, Stage, StageKind,
+    Transition, TransitionFrom,
+};
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,

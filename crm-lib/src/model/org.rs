@@ -23,8 +23,116 @@ pub struct Organization {
     pub settings: OrgSettings,
     /// The order pipeline.
     pub pipeline: Pipeline,
+    /// The modules it runs beside the order desk (SPEC 3.1), preset by its template and
+    /// switched on the settings page.
+    pub modules: Modules,
     /// When it was created.
     pub created_at: Timestamp,
+}
+
+/// A part of the product an organization switches on beside the order desk, which every
+/// organization has (SPEC 3.1, "Modules per organization"). A module's pages, menu entries,
+/// bot commands and API answer only while it is on; its data stays when it is switched off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Module {
+    /// Departments, operator status, the assignment queue, operator statistics (SPEC 5B).
+    Operators,
+    /// Ticket fields, fraud rules, calls (SPEC 5C).
+    Tickets,
+    /// Registration, profiles, packages, the token ledger, subscriptions, payments, the
+    /// queue, broadcasts (SPEC 5D).
+    Tokens,
+    /// Leads with AI qualification, projects, daily reports, money, change requests, the
+    /// Mini App (SPEC 5E).
+    Projects,
+}
+
+impl Module {
+    /// Every module, in display order.
+    pub const ALL: [Module; 4] = [
+        Module::Operators,
+        Module::Tickets,
+        Module::Tokens,
+        Module::Projects,
+    ];
+
+    /// The snake_case name (`operators`), as templates, forms and the CLI write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Module::Operators => "operators",
+            Module::Tickets => "tickets",
+            Module::Tokens => "tokens",
+            Module::Projects => "projects",
+        }
+    }
+
+    /// Parses the snake_case name.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] on `field` for an unknown name, naming the choices.
+    pub fn parse(field: &'static str, text: &str) -> crate::Result<Self> {
+        Module::ALL
+            .into_iter()
+            .find(|module| module.as_str() == text.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Module::ALL.iter().map(|module| module.as_str()).collect();
+                crate::Error::invalid(
+                    field,
+                    format!("{text:?} is not a module (one of: {})", names.join(", ")),
+                )
+            })
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl std::fmt::Display for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The set of modules an organization runs, stored as a bit set (one bit per [`Module`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Modules(u8);
+
+impl Modules {
+    /// No module: the order desk alone.
+    pub const NONE: Modules = Modules(0);
+
+    /// Whether `module` is on.
+    pub fn contains(self, module: Module) -> bool {
+        self.0 & module.bit() != 0
+    }
+
+    /// Switches `module` on or off.
+    pub fn set(&mut self, module: Module, on: bool) {
+        if on {
+            self.0 |= module.bit();
+        } else {
+            self.0 &= !module.bit();
+        }
+    }
+
+    /// The modules that are on, in display order.
+    pub fn iter(self) -> impl Iterator<Item = Module> {
+        Module::ALL
+            .into_iter()
+            .filter(move |module| self.contains(*module))
+    }
+}
+
+impl FromIterator<Module> for Modules {
+    fn from_iter<I: IntoIterator<Item = Module>>(iter: I) -> Self {
+        let mut modules = Modules::NONE;
+        for module in iter {
+            modules.set(module, true);
+        }
+        modules
+    }
 }
 
 /// Organization settings (SPEC section 4, the C0de seed's order limit and commission).
@@ -42,7 +150,13 @@ pub struct OrgSettings {
     pub commission_fixed: Money,
     /// The Telegram bot token, when one was set (absent means sandbox mode). Never logged.
     pub bot_token: Option<String>,
+    /// The organization's time zone, an IANA name (`Europe/Berlin`); `UTC` by default.
+    /// Scheduled jobs that run at a local time (the daily report) read it.
+    pub time_zone: String,
 }
+
+/// The time zone of an organization that never chose one.
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
 
 /// What a stage means for the order's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -620,6 +620,7 @@ mod tests {
             commission_bps: bps,
             commission_fixed: Money(fixed),
             bot_token: None,
+            time_zone: DEFAULT_TIME_ZONE.to_string(),
         }
     }
 

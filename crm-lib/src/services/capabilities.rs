@@ -162,12 +162,16 @@ pub struct Navigation {
     pub new_order: bool,
     /// Adding a customer by hand (`chat_customers`, as [`crate::Tx::insert_customer`]).
     pub new_customer: bool,
+    /// The modules the organization runs: a module's entries show only while it is on
+    /// (SPEC 3.1).
+    pub modules: Modules,
 }
 
 impl Navigation {
-    /// The menu of a staff user holding `permissions`. A pure function of the permission set,
-    /// so a page that already knows its user's permissions renders the menu without a read.
-    pub fn for_permissions(permissions: PermissionSet) -> Self {
+    /// The menu of a staff user holding `permissions` in an organization running `modules`.
+    /// A pure function of the two, so a page that already knows its user's permissions and
+    /// organization's modules renders the menu without a read.
+    pub fn for_permissions(permissions: PermissionSet, modules: Modules) -> Self {
         use Permission::*;
         let has = |permission| permissions.contains(permission);
         Navigation {
@@ -184,6 +188,7 @@ impl Navigation {
             audit: has(ViewAudit),
             new_order: has(ModerateOrders),
             new_customer: has(ChatCustomers),
+            modules,
         }
     }
 }
@@ -193,9 +198,10 @@ impl Navigation {
 /// # Errors
 /// Permission denied for a disabled or unknown user.
 pub fn navigation_in(view: &impl View, actor: &Actor) -> Result<Navigation> {
+    let modules = load_org(view, actor.org)?.modules;
     Ok(match resolve(view, actor)? {
-        Resolved::Staff(_, permissions) => Navigation::for_permissions(permissions),
-        Resolved::System => Navigation::for_permissions(PermissionSet::all()),
+        Resolved::Staff(_, permissions) => Navigation::for_permissions(permissions, modules),
+        Resolved::System => Navigation::for_permissions(PermissionSet::all(), modules),
         Resolved::Customer(_) => Navigation::default(),
     })
 }

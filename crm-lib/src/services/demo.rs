@@ -1,5 +1,7 @@
-//! Demo data (`crm demo`): a studio's markers, staff, customers and 200 orders with their
-//! bids, assignments, stage moves and chats, from `fixtures/demo/demo.json`.
+//! Demo data (`crm demo`): for each template, its staff, customers and orders with their
+//! bids, assignments, stage moves and chats, from `fixtures/demo/<template>.json`: a
+//! programming studio's 200 orders and ten markers, a token service's 80 site-registration
+//! orders, a renovation firm's 60 leads, a repair desk's 100 tickets.
 //!
 //! The data is replayed through the real use cases, so every rule applies exactly as in use:
 //! the open-order limit, moderation, bids within budget, assignment from a bid, stage
@@ -27,8 +29,16 @@ use super::load_org;
 use super::orders::{AssignTo, NewOrder};
 use super::team::NewUser;
 
-/// The demo data set, compiled in.
-const DEMO_JSON: &str = include_str!("../../../fixtures/demo/demo.json");
+/// The demo data set of each template, compiled in.
+fn demo_source(template: &str) -> Option<&'static str> {
+    Some(match template {
+        "studio" => include_str!("../../../fixtures/demo/studio.json"),
+        "service" => include_str!("../../../fixtures/demo/service.json"),
+        "renovation" => include_str!("../../../fixtures/demo/renovation.json"),
+        "helpdesk" => include_str!("../../../fixtures/demo/helpdesk.json"),
+        _ => return None,
+    })
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,12 +193,26 @@ struct Counts {
     messages: u64,
 }
 
-fn parse_demo() -> Result<DemoFile> {
-    serde_json::from_str(DEMO_JSON)
-        .map_err(|error| Error::corrupt(format!("the built-in demo data does not parse: {error}")))
+/// The demo data of `template`.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `template` for a template without demo data.
+fn parse_demo(template: &str) -> Result<DemoFile> {
+    let source = demo_source(template).ok_or_else(|| {
+        Error::invalid(
+            "template",
+            format!("there is no demo data for the {template} template"),
+        )
+    })?;
+    serde_json::from_str(source).map_err(|error| {
+        Error::corrupt(format!(
+            "the built-in demo data of {template} does not parse: {error}"
+        ))
+    })
 }
 
-/// Refuses a second load and an organization whose pipeline lacks the demo's stages.
+/// Refuses a second load and an organization whose pipeline lacks the demo's stages (a
+/// pipeline whose stages staff renamed by key would).
 fn check_loadable(view: &impl View, org: OrgId, file: &DemoFile) -> Result<Organization> {
     let organization = load_org(view, org)?;
     if view.count_prefix(tables::ORDERS, &Key::org(org))? > 0 {
@@ -202,8 +226,8 @@ fn check_loadable(view: &impl View, org: OrgId, file: &DemoFile) -> Result<Organ
             return Err(Error::invalid(
                 "template",
                 format!(
-                    "the demo data is for the studio pipeline, but organization {} uses the {} template (it has no stage {:?})",
-                    organization.slug, organization.template, order.stage
+                    "the {} demo data needs a stage {:?}, which organization {}'s pipeline lacks",
+                    organization.template, order.stage, organization.slug
                 ),
             ));
         }
@@ -346,7 +370,11 @@ impl Tx<'_> {
                     Error::invalid("stage", format!("{:?} is not a stage", order.stage))
                 })?
                 .clone();
-            if target.id != created.stage {
+            let moderated = organization
+                .pipeline
+                .stage(created.stage)
+                .is_some_and(|stage| stage.kind == StageKind::Moderation);
+            if moderated && target.id != created.stage {
                 advance(self, 2 * HOUR);
                 if target.kind == StageKind::Lost
                     && organization
@@ -479,10 +507,10 @@ impl Tx<'_> {
 }
 
 impl crate::system::System<'_> {
-    /// Loads the demo data into `org` (see the module documentation): its 10 markers (those
-    /// the organization has under the same name already are reused), 8 staff
-    /// users with generated passwords (returned once in the report), 60 customers and 200
-    /// orders in every stage of the studio pipeline, with bids and chats.
+    /// Loads the demo data of the organization's template into `org` (see the module
+    /// documentation): its markers (those the organization has under the same name already
+    /// are reused), staff users with generated passwords (returned once in the report), 60
+    /// customers and orders in every stage of the pipeline, with bids and chats.
     ///
     /// Hashes the staff passwords first (argon2id, outside the write transaction), then runs
     /// the whole load in one write transaction. Blocks for both: about a second.
@@ -490,12 +518,13 @@ impl crate::system::System<'_> {
     /// # Errors
     /// - [`crate::ErrorKind::Conflict`] when the organization already has orders (the demo
     ///   loads once, into an empty organization) or a demo username is taken;
-    /// - [`crate::ErrorKind::InvalidInput`] when the organization's pipeline is not the
-    ///   studio's;
+    /// - [`crate::ErrorKind::InvalidInput`] when the organization's pipeline lacks a stage the
+    ///   demo data names;
     /// - [`crate::ErrorKind::NotFound`] for an unknown organization.
     pub fn load_demo(&self, org: OrgId) -> Result<DemoReport> {
         let started = Instant::now();
-        let file = parse_demo()?;
+        let template = self.crm.read(|view| load_org(view, org))?.template;
+        let file = parse_demo(&template)?;
         self.crm
             .read(|view| check_loadable(view, org, &file).map(|_| ()))?;
         let mut staff = Vec::with_capacity(file.staff.len());
@@ -531,10 +560,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_built_in_demo_data_parses() {
-        let file = parse_demo().unwrap();
+    fn the_built_in_demo_data_of_every_template_parses() {
+        let file = parse_demo("studio").unwrap();
         assert_eq!(file.orders.len(), 200);
         assert_eq!(file.staff.len(), 8);
+        for template in crate::templates::NAMES {
+            let file = parse_demo(template).unwrap();
+            let pipeline = crate::templates::template(template).unwrap().pipeline;
+            for order in &file.orders {
+                assert!(
+                    pipeline.stage_by_key(&order.stage).is_some(),
+                    "{template}: {}",
+                    order.stage
+                );
+            }
+        }
+        assert!(parse_demo("other").is_err());
+    }
+
+    #[test]
+    fn demo_data_naming_a_stage_the_pipeline_lacks_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = crate::Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .system()
+            .create_organization("studio", "Acme", "acme")
+            .unwrap();
+        let mut file = parse_demo("studio").unwrap();
+        file.orders[3].stage = "qa".into();
+        let error = crm
+            .read(|view| check_loadable(view, org.id, &file).map(|_| ()))
+            .unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidInput, "{error}");
+        assert!(error.to_string().contains("\"qa\""), "{error}");
     }
 
     #[test]

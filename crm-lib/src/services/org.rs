@@ -24,6 +24,32 @@ pub struct SettingsUpdate {
     pub commission_fixed: Option<Money>,
     /// New bot token; `Some(None)` removes it.
     pub bot_token: Option<Option<String>>,
+    /// New time zone, an IANA name (`Europe/Berlin`).
+    pub time_zone: Option<String>,
+    /// Modules to switch on (`true`) or off (`false`); modules not named stay as they are.
+    pub modules: Vec<(Module, bool)>,
+}
+
+/// Checks an IANA time zone name against the tz database compiled into the program
+/// (`Europe/Berlin`, `America/New_York`, `UTC`), returning its canonical spelling as given.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `time_zone` for a name the database does not know.
+pub fn parse_time_zone(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 64 {
+        return Err(Error::invalid(
+            "time_zone",
+            "give an IANA time zone name such as Europe/Berlin",
+        ));
+    }
+    jiff::tz::TimeZone::get(name).map_err(|_| {
+        Error::invalid(
+            "time_zone",
+            format!("{name:?} is not a time zone name (such as Europe/Berlin or UTC)"),
+        )
+    })?;
+    Ok(name.to_string())
 }
 
 /// Checks a slug: `[a-z0-9-]`, 2-40 characters, not starting or ending with `-`.
@@ -89,8 +115,10 @@ pub(crate) fn create_org_in(
             commission_bps: template.commission_bps.min(10_000),
             commission_fixed: template.commission_fixed,
             bot_token: None,
+            time_zone: DEFAULT_TIME_ZONE.to_string(),
         },
         pipeline: template.pipeline,
+        modules: template.modules,
         created_at: tx.now(),
     };
     tx.insert_record(&Key::org(id), &org)?;
@@ -175,8 +203,15 @@ impl Tx<'_> {
                 Some(token) => Some(parse_bot_token(token)?),
             };
         }
+        if let Some(time_zone) = &update.time_zone {
+            org.settings.time_zone = parse_time_zone(time_zone)?;
+        }
+        let modules_before = org.modules;
+        for (module, on) in &update.modules {
+            org.modules.set(*module, *on);
+        }
         self.put(tables::ORGS, &Key::org(org.id), &org)?;
-        let summary = format!(
+        let mut summary = format!(
             "limit {} -> {}, commission {} bps -> {} bps, currency {} -> {}, bot token {}",
             before.open_order_limit,
             org.settings.open_order_limit,
@@ -190,6 +225,16 @@ impl Tx<'_> {
                 "unset"
             },
         );
+        if before.time_zone != org.settings.time_zone {
+            summary.push_str(&format!(
+                ", time zone {} -> {}",
+                before.time_zone, org.settings.time_zone
+            ));
+        }
+        if modules_before != org.modules {
+            let names: Vec<&str> = org.modules.iter().map(Module::as_str).collect();
+            summary.push_str(&format!(", modules: {}", names.join(" ")));
+        }
         self.audit(
             actor,
             AuditAction::OrganizationSettingsChanged,

@@ -43,6 +43,8 @@ pub struct ActiveSession {
     pub user: User,
     /// Their permissions through their roles.
     pub permissions: PermissionSet,
+    /// The modules their organization runs (SPEC 3.1), for the menu.
+    pub modules: Modules,
 }
 
 /// The key of a session record: its hash.
@@ -96,11 +98,13 @@ pub fn session_in(
         )));
     }
     let permissions = permissions_of(view, session.org, &user)?;
+    let modules = super::load_org(view, session.org)?.modules;
     Ok(ActiveSession {
         hash,
         session,
         user,
         permissions,
+        modules,
     })
 }
 

@@ -202,6 +202,14 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         },
     )
     .unwrap();
+    crm.update_settings(
+        &admin,
+        SettingsUpdate {
+            modules: vec![(Module::Tickets, true)],
+            ..SettingsUpdate::default()
+        },
+    )
+    .unwrap();
     crm.set_zadarma_secret(&admin, ZADARMA_SECRET).unwrap();
     let fx = Fx {
         org,

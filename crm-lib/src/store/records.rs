@@ -371,7 +371,7 @@ pub(crate) struct OrganizationV1 {
     created_at: Timestamp,
 }
 
-impl From<OrganizationV1> for Organization {
+impl From<OrganizationV1> for OrganizationV2 {
     fn from(old: OrganizationV1) -> Self {
         let stages = old
             .stages
@@ -390,12 +390,12 @@ impl From<OrganizationV1> for Organization {
                 accepts_bids: stage.accepts_bids,
             })
             .collect();
-        Organization {
+        OrganizationV2 {
             id: old.id,
             name: old.name,
             slug: old.slug,
             template: old.template,
-            settings: OrgSettings {
+            settings: OrgSettingsV2 {
                 locale: old.settings.locale.into(),
                 currency: old.settings.currency,
                 open_order_limit: old.settings.open_order_limit,
@@ -412,7 +412,87 @@ impl From<OrganizationV1> for Organization {
     }
 }
 
-versioned!(Organization, "organization", 2, { 1 => OrganizationV1 });
+impl From<OrganizationV1> for Organization {
+    fn from(old: OrganizationV1) -> Self {
+        OrganizationV2::from(old).into()
+    }
+}
+
+/// Organization settings of record version 2: before the time zone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrgSettingsV2 {
+    locale: Language,
+    currency: String,
+    open_order_limit: u32,
+    commission_bps: u32,
+    commission_fixed: Money,
+    bot_token: Option<String>,
+}
+
+/// An organization of record version 2: before modules (SPEC 3.1) and the time zone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrganizationV2 {
+    id: OrgId,
+    name: String,
+    slug: String,
+    template: String,
+    settings: OrgSettingsV2,
+    pipeline: Pipeline,
+    created_at: Timestamp,
+}
+
+#[cfg(test)]
+impl OrganizationV2 {
+    /// `org` as record version 2 stored it (for the migration's tests).
+    pub(crate) fn from_current(org: &Organization) -> Self {
+        OrganizationV2 {
+            id: org.id,
+            name: org.name.clone(),
+            slug: org.slug.clone(),
+            template: org.template.clone(),
+            settings: OrgSettingsV2 {
+                locale: org.settings.locale,
+                currency: org.settings.currency.clone(),
+                open_order_limit: org.settings.open_order_limit,
+                commission_bps: org.settings.commission_bps,
+                commission_fixed: org.settings.commission_fixed,
+                bot_token: org.settings.bot_token.clone(),
+            },
+            pipeline: org.pipeline.clone(),
+            created_at: org.created_at,
+        }
+    }
+}
+
+impl From<OrganizationV2> for Organization {
+    /// An organization stored before modules runs the modules its template presets today,
+    /// so a helpdesk made earlier gets its operators and tickets; its time zone is UTC.
+    fn from(old: OrganizationV2) -> Self {
+        let modules = crate::templates::template(&old.template)
+            .map(|template| template.modules)
+            .unwrap_or_default();
+        Organization {
+            id: old.id,
+            name: old.name,
+            slug: old.slug,
+            template: old.template,
+            settings: OrgSettings {
+                locale: old.settings.locale,
+                currency: old.settings.currency,
+                open_order_limit: old.settings.open_order_limit,
+                commission_bps: old.settings.commission_bps,
+                commission_fixed: old.settings.commission_fixed,
+                bot_token: old.settings.bot_token,
+                time_zone: DEFAULT_TIME_ZONE.to_string(),
+            },
+            pipeline: old.pipeline,
+            modules,
+            created_at: old.created_at,
+        }
+    }
+}
+
+versioned!(Organization, "organization", 3, { 1 => OrganizationV1, 2 => OrganizationV2 });
 
 /// An audit entry of record version 1: action, record and details in words.
 #[derive(Debug, Clone, Serialize, Deserialize)]

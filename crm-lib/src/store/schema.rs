@@ -6,9 +6,11 @@
 //! served only to those who may see one of them. Schema 4 indexes the audit log by
 //! record, adds the change feed, and brings stored data that copied an old default up to the
 //! new one (the studio pipeline's Delivered stage no longer takes payment details; the
-//! built-in roles hold their current permissions). Schema 5 (today's) adds the projections
-//! that lists read: `order_rows` (each order's list row) and `customer_names`. An older file
-//! is brought up to date step by step (1 -> 2 -> 3 -> 4 -> 5) in one transaction when it is
+//! built-in roles hold their current permissions). Schema 5 adds the projections
+//! that lists read: `order_rows` (each order's list row) and `customer_names`. Schema 6
+//! (today's) creates the tables of the modules (SPEC 3.1: operators, tickets, calls, scheduled
+//! jobs) and rewrites each organization with its modules and time zone. An older file is
+//! brought up to date step by step (1 -> 2 -> 3 -> 4 -> 5 -> 6) in one transaction when it is
 //! opened.
 
 use redb::Database;
@@ -23,7 +25,7 @@ use crate::model::{
 use crate::{Error, Result};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 
@@ -78,6 +80,9 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 if version < 5 {
                     migrate_4_to_5(&tx)?;
                 }
+                if version < 6 {
+                    migrate_5_to_6(&tx)?;
+                }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
         }
@@ -126,6 +131,29 @@ fn migrate_3_to_4(tx: &Tx<'_>) -> Result<()> {
 fn migrate_4_to_5(tx: &Tx<'_>) -> Result<()> {
     tx.build_index::<Order>(tables::ORDER_ROWS)?;
     tx.build_index::<Customer>(tables::CUSTOMER_NAMES)
+}
+
+/// Schema 5 -> 6: the modules' tables exist from here on (created above with every table of
+/// [`tables::ALL`]), and each organization is rewritten in its current record version, which
+/// carries the modules its template presets and the UTC time zone (a handful of records; an
+/// older one would otherwise be upgraded, parsing its template, on every read). The
+/// customers' phone index is built from its declaration.
+fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
+    let mut orgs: Vec<(Vec<u8>, Organization)> = Vec::new();
+    tx.scan(
+        tables::ORGS,
+        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+        false,
+        |key, value| {
+            orgs.push((key.to_vec(), codec::decode::<Organization>(value)?));
+            Ok(true)
+        },
+    )?;
+    for (key, org) in orgs {
+        tx.put_raw(tables::ORGS, &key, &codec::encode(&org)?)?;
+    }
+    // The customers' phone index, which calls are linked by (services::calls).
+    tx.build_index::<Customer>(tables::CUSTOMERS_BY_PHONE)
 }
 
 /// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from
@@ -408,6 +436,63 @@ mod tests {
             .read(|view| crate::orders::order_rows_in(view, &system, &everything, page))
             .unwrap();
         assert_eq!(rows_after, rows_before);
+    }
+
+    #[test]
+    fn a_schema_5_file_gets_the_modules_its_templates_preset_and_the_utc_time_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let helpdesk = crm
+            .system()
+            .create_organization("helpdesk", "Desk", "desk")
+            .unwrap();
+        let studio = crm
+            .system()
+            .create_organization("studio", "Acme", "acme")
+            .unwrap();
+        // Make it a schema-5 file: organizations of record version 2, version 5.
+        let orgs = [helpdesk.clone(), studio.clone()];
+        crm.write(move |tx| {
+            for org in &orgs {
+                let old = crate::store::records::OrganizationV2::from_current(org);
+                let bytes = codec::encode_body(&old, 2, "organization v2")?;
+                tx.put_raw(tables::ORGS, Key::org(org.id).as_slice(), &bytes)?;
+            }
+            set_version(tx, 5)
+        })
+        .unwrap();
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(5));
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+        let desk = crm.system().organization(helpdesk.id).unwrap();
+        let on: Vec<crate::model::Module> = desk.modules.iter().collect();
+        assert_eq!(
+            on,
+            [
+                crate::model::Module::Operators,
+                crate::model::Module::Tickets
+            ]
+        );
+        assert_eq!(desk.settings.time_zone, "UTC");
+        assert_eq!(desk.pipeline, helpdesk.pipeline);
+        let acme = crm.system().organization(studio.id).unwrap();
+        assert_eq!(acme.modules, crate::model::Modules::NONE);
+        // The migration rewrote them in today's record version.
+        crm.read(|view| {
+            for org in [&helpdesk, &studio] {
+                view.get_raw(tables::ORGS, Key::org(org.id).as_slice(), |bytes| {
+                    assert_eq!(bytes[0], <Organization as codec::Record>::VERSION);
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

@@ -89,11 +89,31 @@ fn verify_is_clean_after_the_demo_loads_and_the_demo_loads_only_once() {
 }
 
 #[test]
-fn the_demo_refuses_an_organization_with_another_pipeline() {
-    let (_dir, crm, org) = fresh("helpdesk");
-    let error = crm.system().load_demo(org.id).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
-    assert!(crm.system().all_orders(org.id).unwrap().is_empty());
+fn every_template_s_demo_loads_into_every_stage_of_its_pipeline_and_verifies_clean() {
+    for (template, orders) in [("service", 80), ("renovation", 60), ("helpdesk", 100)] {
+        let (_dir, crm, org) = fresh(template);
+        let report = crm.system().load_demo(org.id).unwrap();
+        assert_eq!(report.orders, orders, "{template}");
+        assert_eq!(report.customers, 60, "{template}");
+        assert!(report.staff.len() >= 4, "{template}");
+        for count in &report.stages {
+            assert!(
+                count.orders > 0,
+                "{template}: no order in {}",
+                count.stage.key
+            );
+        }
+        assert_eq!(
+            report.stages.iter().map(|count| count.orders).sum::<u64>(),
+            orders
+        );
+        let verify = crm.system().verify().unwrap();
+        assert!(verify.is_clean(), "{template}: {:#?}", verify.problems);
+        let outbox = crm.system().outbox_items(org.id).unwrap();
+        assert!(outbox.iter().all(|item| item.state != OutboxState::Pending));
+        let again = crm.system().load_demo(org.id).unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+    }
 }
 
 #[test]

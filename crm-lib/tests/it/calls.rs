@@ -9,7 +9,8 @@ use crm_lib::calls::{
 };
 use crm_lib::chat::OutboundMessage;
 use crm_lib::customers::NewCustomer;
-use crm_lib::model::{CallDirection, CallEvent};
+use crm_lib::model::{CallDirection, CallEvent, Module};
+use crm_lib::org::SettingsUpdate;
 
 use crate::support::World;
 
@@ -21,8 +22,24 @@ fn notice(event: CallEvent, pbx: &str, fields: &[(&str, &str)]) -> (ZadarmaNotif
     sign_notification(SECRET, event, &all)
 }
 
+/// Switches the tickets module (calls) on or off.
+fn tickets(world: &World, on: bool) {
+    world
+        .crm
+        .update_settings(
+            &world.admin,
+            SettingsUpdate {
+                modules: vec![(Module::Tickets, on)],
+                ..SettingsUpdate::default()
+            },
+        )
+        .unwrap();
+}
+
+/// A studio organization with calls on and the secret set.
 fn world() -> World {
     let world = World::new();
+    tickets(&world, true);
     world.crm.set_zadarma_secret(&world.admin, SECRET).unwrap();
     world
 }
@@ -95,8 +112,37 @@ fn a_notification_signed_as_the_documentation_says_is_accepted_and_any_other_ref
 }
 
 #[test]
+fn with_the_tickets_module_off_calls_are_not_found_and_nothing_is_stored() {
+    let world = world();
+    tickets(&world, false);
+    let (notification, signature) = inbound("in_1", "79160000001");
+    let error = world
+        .crm
+        .record_zadarma_notification(world.org.id, notification, Some(signature))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    let error = world
+        .crm
+        .calls(&world.admin, &CallFilter::default(), Page::default())
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    let error = world
+        .crm
+        .set_zadarma_secret(&world.admin, SECRET)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    tickets(&world, true);
+    let none = world
+        .crm
+        .calls(&world.admin, &CallFilter::default(), Page::default())
+        .unwrap();
+    assert!(none.items.is_empty());
+}
+
+#[test]
 fn without_a_secret_every_notification_is_refused() {
     let world = World::new();
+    tickets(&world, true);
     let error = world
         .crm
         .record_zadarma_notification(world.org.id, inbound("in_1", "79160000001").0, None)

@@ -256,8 +256,14 @@ fn the_menu_opens_what_each_role_may_use() {
         let menu = world.crm.navigation(&actor).unwrap();
         let user = World::user_id(&actor);
         let permissions = world.crm.permissions(&actor, user).unwrap();
-        // A pure function of the permissions, so pages can render it without a read.
-        assert_eq!(menu, Navigation::for_permissions(permissions), "{who}");
+        // A pure function of the permissions and modules, so pages can render it without a
+        // read.
+        assert_eq!(
+            menu,
+            Navigation::for_permissions(permissions, world.org.modules),
+            "{who}"
+        );
+        assert_eq!(menu.modules, world.org.modules);
         let what = |area: &str| format!("{area} for {who}");
 
         let a = actor.clone();

@@ -12,6 +12,7 @@ mod live;
 mod markers;
 mod media_access;
 mod migration;
+mod modules;
 mod order_form;
 mod orders;
 mod payment_details;

@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn the_timeline_shows_an_unknown_caller_s_call() {
-        let fixture = Fixture::new("studio");
+        let fixture = Fixture::new("helpdesk");
         let admin = crm_lib::model::Actor::system(fixture.org.id);
         fixture
             .crm

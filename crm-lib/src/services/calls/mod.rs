@@ -35,9 +35,7 @@ use super::Resolved;
 /// Whether calls are switched on for the organization: they belong to the `tickets` module
 /// (SPEC 3.1), so the webhook, the call list and the settings answer "not found" without it.
 pub fn calls_enabled(org: &Organization) -> bool {
-    // Every organization has the calls until organizations carry their modules.
-    let _ = org;
-    true
+    org.modules.contains(Module::Tickets)
 }
 
 /// Refuses with "not found" when calls are off for the organization.

@@ -29,7 +29,7 @@ pub(crate) fn phone_prefix(org: OrgId, number: u64) -> Key {
 /// The `customers_by_phone` index of the customer declaration (added in schema 6).
 pub(super) const CUSTOMERS_BY_PHONE: Index<Customer> = Index {
     table: tables::CUSTOMERS_BY_PHONE,
-    since: 5,
+    since: 6,
     entries: |org, _, customer, out| {
         if let Some(number) = customer.phone.as_deref().and_then(phone_number) {
             out.push((phone_prefix(org, number).u64(customer.id.0), Value::Empty));
@@ -59,7 +59,7 @@ impl Declared for Call {
     const INDEXES: &'static [Index<Self>] = &[
         Index {
             table: tables::CALLS_BY_PBX_ID,
-            since: 5,
+            since: 6,
             entries: |org, _, call, out| {
                 out.push((pbx_key(org, &call.pbx_call_id), Value::id(call.id.0)));
             },
@@ -75,7 +75,7 @@ impl Declared for Call {
         },
         Index {
             table: tables::CALLS_BY_CUSTOMER,
-            since: 5,
+            since: 6,
             entries: |org, _, call, out| {
                 out.push((
                     Key::org(org).u64(call.customer.0).u64(call.id.0),
@@ -92,7 +92,7 @@ impl Declared for Call {
         },
         Index {
             table: tables::CALLS_BY_TIME,
-            since: 5,
+            since: 6,
             entries: |org, _, call, out| {
                 out.push((
                     Key::org(org).i64(call.started_at.0).u64(call.id.0),

@@ -490,6 +490,13 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
     // A call from an unknown number: a call with its three indexes, and a customer with a
     // phone (the phone index).
     crm.write(move |tx| {
+        tx.update_settings(
+            &Actor::system(org),
+            crate::org::SettingsUpdate {
+                modules: vec![(Module::Tickets, true)],
+                ..crate::org::SettingsUpdate::default()
+            },
+        )?;
         tx.set_zadarma_secret(&Actor::system(org), "verify-secret")?;
         let (notification, signature) = crate::calls::sign_notification(
             "verify-secret",

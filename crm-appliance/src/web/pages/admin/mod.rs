@@ -12,8 +12,8 @@ use crm_lib::{
     ErrorKind,
     calls::CallSettingsView,
     model::{
-        Language, MarkerId, Money, PaymentMethodId, Permission, PermissionSet, RoleId, StageId,
-        UserId, UserStatus,
+        Language, MarkerId, Module, Money, PaymentMethodId, Permission, PermissionSet, RoleId,
+        StageId, UserId, UserStatus,
     },
     org::{SettingsUpdate, StageUpdate},
     team::{MarkerRefs, NewUser},

@@ -24,6 +24,20 @@ pub(super) struct SettingsForm {
     bot_token: String,
     #[serde(default)]
     clear_bot_token: Option<String>,
+    #[serde(default)]
+    time_zone: String,
+    /// The module switches, `module_<name>` = `on` for each module that is on (a checkbox
+    /// sends nothing when unticked), and `modules_shown` = `1` when the form carried them, so
+    /// a post without the switches (an older form, a script) changes no module.
+    #[serde(flatten)]
+    switches: std::collections::HashMap<String, String>,
+}
+
+impl SettingsForm {
+    fn module_on(&self, module: Module) -> bool {
+        self.switches
+            .contains_key(&format!("module_{}", module.as_str()))
+    }
 }
 
 pub(super) async fn settings(
@@ -59,6 +73,12 @@ pub(super) async fn settings_page(
         open_order_limit: settings.open_order_limit.to_string(),
         commission_percent: percent(settings.commission_bps),
         commission_fixed: settings.commission_fixed.to_string(),
+        time_zone: settings.time_zone.clone(),
+        switches: org
+            .modules
+            .iter()
+            .map(|module| (format!("module_{}", module.as_str()), "on".to_string()))
+            .collect(),
         ..SettingsForm::default()
     });
     let language = staff.language;
@@ -70,6 +90,7 @@ pub(super) async fn settings_page(
         "commission_bps",
         "commission_fixed",
         "bot_token",
+        "time_zone",
     ];
     Ok(page(
         staff,
@@ -114,6 +135,21 @@ pub(super) async fn settings_page(
                 }
                 @if view.bot_token_set {
                     label.check { input type="checkbox" name="clear_bot_token" value="1"; (staff.t("settings.clear_token")) }
+                }
+                label { (staff.t("settings.time_zone"))
+                    input type="text" name="time_zone" value=(form.time_zone) maxlength="64" required;
+                    (error.at("time_zone"))
+                }
+                fieldset {
+                    legend { (staff.t("settings.modules")) }
+                    input type="hidden" name="modules_shown" value="1";
+                    p.muted { (staff.t("settings.modules_hint")) }
+                    @for module in Module::ALL {
+                        label.check {
+                            input type="checkbox" name={ "module_" (module.as_str()) } value="on" checked[form.module_on(module)];
+                            (staff.t(&format!("settings.module.{}", module.as_str())))
+                        }
+                    }
                 }
                 button type="submit" { (staff.t("form.save")) }
             }
@@ -185,6 +221,16 @@ pub(super) async fn save_settings(
                 None
             } else {
                 Some(Some(form.bot_token.clone()))
+            },
+            // Empty means unchanged: the field is required in the page.
+            time_zone: Some(form.time_zone.clone()).filter(|zone| !zone.trim().is_empty()),
+            modules: if form.switches.contains_key("modules_shown") {
+                Module::ALL
+                    .into_iter()
+                    .map(|module| (module, form.module_on(module)))
+                    .collect()
+            } else {
+                Vec::new()
             },
         })
     })();
