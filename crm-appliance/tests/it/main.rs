@@ -12,6 +12,7 @@ mod bot_flows;
 mod bot_staff;
 mod bot_support;
 mod browser;
+mod browser_calls;
 mod browser_pages;
 mod calls;
 mod chat;
