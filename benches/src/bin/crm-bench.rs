@@ -1001,6 +1001,7 @@ impl Scripts {
                 r#"
 local counter = 0
 local thread_tag = ""
+local call_start = "{BENCH_CALL_START_FORM}"
 setup = function(thread)
   thread:set("tag", tostring(math.random(1, 1000000000)))
 end
@@ -1009,7 +1010,7 @@ init = function(args)
 end
 request = function()
   counter = counter + 1
-  local body = string.format("event=NOTIFY_START&pbx_call_id=bench-%s-%d&caller_id={BENCH_CALLER}&called_did={BENCH_DID}&call_start={BENCH_CALL_START_FORM}", thread_tag, counter)
+  local body = string.format("event=NOTIFY_START&pbx_call_id=bench-%s-%d&caller_id={BENCH_CALLER}&called_did={BENCH_DID}&call_start=%s", thread_tag, counter, call_start)
   return wrk.format("POST", "/webhooks/zadarma", {{["Content-Type"] = "application/x-www-form-urlencoded", ["Signature"] = {signature}}}, body)
 end
 {REPORT_LUA}"#,
