@@ -906,18 +906,6 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_are_derived_from_names() {
-        assert_eq!(slugify("Acme Studio, Ltd."), "acme-studio-ltd");
-        assert_eq!(slugify("Студия"), "main");
-        assert_eq!(slugify("  x  "), "main");
-    }
-}
-
 /// `crm calls ...`: the PBX settings and the calls received, as the system.
 fn calls(crm: &Crm, org: OrgId, command: &CallsCommand, io: &mut Io<'_>) -> Result<()> {
     let system = Actor::system(org);
@@ -1022,4 +1010,16 @@ fn calls(crm: &Crm, org: OrgId, command: &CallsCommand, io: &mut Io<'_>) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_derived_from_names() {
+        assert_eq!(slugify("Acme Studio, Ltd."), "acme-studio-ltd");
+        assert_eq!(slugify("Студия"), "main");
+        assert_eq!(slugify("  x  "), "main");
+    }
 }

@@ -85,7 +85,7 @@ pub struct CallPage {
     pub next: Option<u64>,
 }
 
-fn parse_time(field: &'static str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+fn parse_time(field: &'static str, text: Option<&str>) -> crm_lib::Result<Option<Timestamp>> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         Some(text) => Ok(Some(Timestamp::parse_rfc3339(field, text)?)),
         None => Ok(None),
@@ -363,16 +363,16 @@ pub struct AuditQuery {
     pub to: Option<String>,
 }
 
-fn parse_actor(text: &str) -> Result<ActorRef, ApiError> {
+fn parse_actor(text: &str) -> crm_lib::Result<ActorRef> {
     let text = text.trim();
     if text == "system" {
         return Ok(ActorRef::System);
     }
     let bad = || {
-        ApiError::from(crm_lib::Error::invalid(
+        crm_lib::Error::invalid(
             "actor",
             format!("{text:?} is not an actor (user 3, customer 7 or system)"),
-        ))
+        )
     };
     let (kind, id) = text.rsplit_once(' ').ok_or_else(bad)?;
     let id: u64 = id.parse().map_err(|_| bad())?;

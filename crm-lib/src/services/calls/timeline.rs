@@ -240,7 +240,7 @@ pub fn timeline_in(
                 Resolved::Customer(me) => message.customer == *me,
                 _ => may_chat(view, actor.org, &resolved, message.order)?,
             };
-            Ok(visible.then(|| TimelineItem {
+            Ok(visible.then_some(TimelineItem {
                 at: message.created_at,
                 entry: TimelineEntry::Message(message),
             }))
