@@ -110,7 +110,7 @@ pub struct Call {
     pub extension: Option<String>,
     /// The staff user the extension belongs to (the calls settings' map), when mapped.
     pub operator: Option<UserId>,
-    /// When the call started (`call_start`, read as UTC).
+    /// When the call started (`call_start`, read in the organization's time zone).
     pub started_at: Timestamp,
     /// When an extension answered (the `NOTIFY_ANSWER` arrival).
     pub answered_at: Option<Timestamp>,

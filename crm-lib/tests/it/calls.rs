@@ -453,3 +453,38 @@ fn the_timeline_mixes_orders_messages_and_calls_newest_first_as_each_reader_may_
         Some(TimelineEntry::Call(_))
     ));
 }
+
+#[test]
+fn call_start_is_read_in_the_organization_s_time_zone() {
+    use crm_lib::calls::parse_call_start;
+    let utc = parse_call_start("2026-12-05 10:00:00", "UTC").unwrap();
+    assert_eq!(utc.to_rfc3339(), "2026-12-05T10:00:00Z");
+    let moscow = parse_call_start("2026-12-05 13:00:00", "Europe/Moscow").unwrap();
+    assert_eq!(moscow, utc);
+    for bad in [
+        "",
+        "2026-12-05",
+        "2026-12-05T10:00:00",
+        "yesterday",
+        "2026-13-05 10:00:00",
+    ] {
+        let error = parse_call_start(bad, "UTC").unwrap_err();
+        assert_eq!(error.field(), Some("call_start"), "{bad}");
+    }
+    // The organization's zone applies to the webhook.
+    let world = world();
+    world
+        .crm
+        .update_settings(
+            &world.admin,
+            SettingsUpdate {
+                time_zone: Some("Europe/Moscow".into()),
+                ..SettingsUpdate::default()
+            },
+        )
+        .unwrap();
+    let CallOutcome::Recorded(call) = deliver(&world, inbound("in_1", "79160000001")) else {
+        panic!()
+    };
+    assert_eq!(call.started_at.to_rfc3339(), "2026-12-05T07:00:00Z");
+}

@@ -51,20 +51,26 @@ pub fn normalize_phone(text: &str) -> Result<String> {
     }
 }
 
-/// Reads Zadarma's `call_start` (`2026-12-05 10:30:00`, the PBX's clock) as a UTC moment.
+/// Reads Zadarma's `call_start` (`2026-12-05 10:30:00`, the PBX's wall clock) as a moment in
+/// `time_zone` (an IANA name, the organization's time zone setting; UTC when the name is
+/// unknown). A wall-clock time that a daylight-saving change skips or repeats takes the
+/// earlier reading (jiff's "compatible" rule).
 ///
 /// # Errors
 /// [`crate::ErrorKind::InvalidInput`] on `call_start`.
-pub fn parse_call_start(text: &str) -> Result<Timestamp> {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let moment = time::PrimitiveDateTime::parse(text.trim(), &format).map_err(|_| {
+pub fn parse_call_start(text: &str, time_zone: &str) -> Result<Timestamp> {
+    let bad = || {
         Error::invalid(
             "call_start",
             format!("{text:?} is not a time in the form YYYY-MM-DD HH:MM:SS"),
         )
-    })?;
-    let nanos = moment.assume_utc().unix_timestamp_nanos();
-    Ok(Timestamp((nanos / 1_000_000) as i64))
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(text.trim(), &format).map_err(|_| bad())?;
+    let civil: jiff::civil::DateTime = text.trim().parse().map_err(|_| bad())?;
+    let zone = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let zoned = civil.to_zoned(zone).map_err(|_| bad())?;
+    Ok(Timestamp(zoned.timestamp().as_millisecond()))
 }
 
 /// A PBX text field: trimmed, at most [`PBX_TEXT_MAX`] characters, no control characters;
@@ -93,11 +99,15 @@ struct Notice {
 }
 
 impl Notice {
-    fn read(event: CallEvent, notification: &ZadarmaNotification) -> Result<Notice> {
+    fn read(
+        event: CallEvent,
+        notification: &ZadarmaNotification,
+        time_zone: &str,
+    ) -> Result<Notice> {
         let field = |name| notification.get(name);
         let pbx_call_id = pbx_text("pbx_call_id", field("pbx_call_id"))?
             .ok_or_else(|| Error::invalid("pbx_call_id", "is missing"))?;
-        let started_at = parse_call_start(field("call_start").unwrap_or_default())?;
+        let started_at = parse_call_start(field("call_start").unwrap_or_default(), time_zone)?;
         let (phone_field, phone) = match event {
             CallEvent::Start | CallEvent::Internal | CallEvent::Answer | CallEvent::End => {
                 ("caller_id", field("caller_id"))
@@ -208,7 +218,7 @@ impl Tx<'_> {
     /// `NOTIFY_INTERNAL`, `NOTIFY_ANSWER`, `NOTIFY_END`, `NOTIFY_OUT_START`,
     /// `NOTIFY_OUT_END`; `signature` (the `Signature` header) is the event's signature with
     /// the secret; `pbx_call_id` is present (at most 128 characters); `call_start` reads as
-    /// `YYYY-MM-DD HH:MM:SS`; a new call's customer number normalizes to E.164
+    /// `YYYY-MM-DD HH:MM:SS` (in the organization's time zone, [`parse_call_start`]); a new call's customer number normalizes to E.164
     /// ([`normalize_phone`]); `duration`, when sent, is a number of seconds.
     ///
     /// The idempotency key is `pbx_call_id` with the event: a call records each event once,
@@ -253,7 +263,7 @@ impl Tx<'_> {
                 "the notification's signature does not match the Zadarma API secret",
             ));
         }
-        let notice = Notice::read(event, notification)?;
+        let notice = Notice::read(event, notification, &organization.settings.time_zone)?;
         let now = self.now();
         let actor = Actor::system(org);
         let existing = self.get_raw(

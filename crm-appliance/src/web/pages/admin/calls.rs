@@ -177,3 +177,48 @@ pub(super) async fn save_extension(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crm_lib::model::{BuiltinRole, Language};
+    use insta::assert_snapshot;
+
+    use super::*;
+    use crate::web::testing::{Fixture, pretty};
+
+    #[test]
+    fn the_calls_settings_show_whether_a_secret_is_set_never_the_secret_and_the_extensions() {
+        let fixture = Fixture::new("studio");
+        let system = fixture.system();
+        let sample = fixture.sample();
+        fixture
+            .crm
+            .update_settings(
+                &system,
+                SettingsUpdate {
+                    modules: vec![(crm_lib::model::Module::Tickets, true)],
+                    ..SettingsUpdate::default()
+                },
+            )
+            .unwrap();
+        fixture
+            .crm
+            .set_zadarma_secret(&system, "never-shown-secret-a1b2")
+            .unwrap();
+        fixture
+            .crm
+            .map_call_extension(&system, "100", Some(sample.ivan.id))
+            .unwrap();
+        let view = fixture.crm.call_settings(&system).unwrap();
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::RU);
+        let html = pretty(&calls_body(
+            &staff,
+            &view,
+            "https://crm.example/webhooks/zadarma",
+            &FormError::none(),
+            None,
+        ));
+        assert!(!html.contains("never-shown-secret"));
+        assert_snapshot!(html);
+    }
+}
