@@ -79,6 +79,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("starting the bot")?;
     // Next to the bot's outbox job: deletes old processed updates and finished outbox items.
     let retention = crate::jobs::retention::start(state.clone());
+    // crm-lib's scheduled jobs: a missed or interrupted slot runs at the first round.
+    let scheduler = crate::jobs::scheduler::start(state.clone());
     let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
@@ -93,6 +95,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         // of its routes): polling ends, the update in hand and the sends in flight finish.
         bot.stop().await;
         retention.stop().await;
+        scheduler.stop().await;
     })
     .await
     .context("serving HTTP")?;

@@ -43,6 +43,9 @@ pub(crate) enum Command {
     /// API tokens for the JSON API (`Authorization: Bearer crm_...`).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Scheduled jobs: audit cleanup, the daily report (list, run now, settings).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Import customers or orders from a CSV file (all rows or none).
     Import {
         /// What the file holds.
@@ -248,6 +251,39 @@ pub(crate) enum TokenCommand {
     Revoke {
         /// The token's id (see `crm token list`).
         id: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobsCommand {
+    /// List the jobs with their schedule, next run and last run.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a job now (outside its schedule) and wait until it has finished.
+    Run {
+        /// The job's name (`audit_cleanup`, `daily_report`; see `crm jobs list`).
+        name: String,
+    },
+    /// Change the jobs' settings; options not given stay as they are.
+    Set {
+        /// Days audit entries are kept (7-36500).
+        #[arg(long)]
+        audit_retention_days: Option<u32>,
+        /// When the daily report is sent, HH:MM on the organization's clock.
+        #[arg(long)]
+        report_time: Option<String>,
+        /// Days after which closed conversations leave the inbox's working lists.
+        #[arg(long)]
+        archive_after_days: Option<u32>,
+        /// Switch a job on (repeatable).
+        #[arg(long = "enable", value_name = "JOB")]
+        enable: Vec<String>,
+        /// Switch a job off (repeatable).
+        #[arg(long = "disable", value_name = "JOB")]
+        disable: Vec<String>,
     },
 }
 

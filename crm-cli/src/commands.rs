@@ -29,7 +29,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    CallsCommand, Cli, Command, ExportKind, Format, ImportKind, InitArgs, RoleCommand,
+    CallsCommand, Cli, Command, ExportKind, Format, ImportKind, InitArgs, JobsCommand, RoleCommand,
     TokenCommand, UserCommand,
 };
 use crate::exit::{self, Exit};
@@ -96,6 +96,7 @@ fn dispatch(
         Command::User(command) => user(crm, org, command, io),
         Command::Role(RoleCommand::List { json }) => role_list(crm, org, *json, io),
         Command::Token(command) => token(crm, org, command, io),
+        Command::Jobs(command) => jobs(crm, org, command, io),
         Command::Import { what, file } => import(crm, org, *what, file, place, io),
         Command::Export {
             what,
@@ -340,6 +341,126 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
             crm.write(move |tx| tx.set_user_roles(&system, id, new_roles))
                 .with_context(|| format!("setting the roles of {name}"))?;
             out!(io, "{} now has roles {}", user.username, roles.join(", "));
+        }
+    }
+    Ok(())
+}
+
+fn jobs(crm: &Crm, org: OrgId, command: &JobsCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    match command {
+        JobsCommand::List { json } => {
+            let view = crm.jobs(&system)?;
+            let when = |at: Option<crm_lib::model::Timestamp>| {
+                at.map(|at| at.to_rfc3339()).unwrap_or_default()
+            };
+            let schedule = |job: &crm_lib::jobs::JobRow| match job.schedule {
+                crm_lib::jobs::Schedule::EveryMinutes(minutes) => {
+                    format!("every {minutes} minutes")
+                }
+                crm_lib::jobs::Schedule::DailyAt(time) => {
+                    format!("daily at {time} {}", view.time_zone)
+                }
+            };
+            if *json {
+                let rows: Vec<serde_json::Value> = view
+                    .jobs
+                    .iter()
+                    .map(|job| {
+                        serde_json::json!({
+                            "name": job.name,
+                            "schedule": schedule(job),
+                            "enabled": job.enabled,
+                            "next_run": job.next_slot.map(|at| at.to_rfc3339()),
+                            "running_since": job.running_since.map(|at| at.to_rfc3339()),
+                            "last_start": job.last_start.map(|at| at.to_rfc3339()),
+                            "last_end": job.last_end.map(|at| at.to_rfc3339()),
+                            "duration_ms": job.duration_ms(),
+                            "last_ok": job.last_ok,
+                            "last_result": job.last_result,
+                            "runs": job.runs,
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = view
+                .jobs
+                .iter()
+                .map(|job| {
+                    vec![
+                        job.name.to_string(),
+                        if job.enabled {
+                            schedule(job)
+                        } else {
+                            format!("{} (off)", schedule(job))
+                        },
+                        when(job.next_slot),
+                        when(job.last_start),
+                        job.runs.to_string(),
+                        match (job.running_since, job.runs) {
+                            (Some(_), _) => "running".to_string(),
+                            (None, 0) => String::new(),
+                            (None, _) if job.last_ok => job.last_result.clone(),
+                            (None, _) => format!("FAILED: {}", job.last_result),
+                        },
+                    ]
+                })
+                .collect();
+            print_table(
+                &["NAME", "SCHEDULE", "NEXT RUN", "LAST RUN", "RUNS", "RESULT"],
+                &rows,
+                io,
+            )?;
+        }
+        JobsCommand::Run { name } => {
+            let run = crm.run_job(&system, name)?;
+            if !run.ok {
+                return Err(anyhow::Error::new(Exit {
+                    code: exit::OTHER,
+                    message: format!("job {} failed: {}", run.job, run.result),
+                }));
+            }
+            out!(io, "{}: {}", run.job, run.result);
+        }
+        JobsCommand::Set {
+            audit_retention_days,
+            report_time,
+            archive_after_days,
+            enable,
+            disable,
+        } => {
+            let report_time = report_time
+                .as_deref()
+                .map(|text| crm_lib::model::LocalTime::parse("report_time", text))
+                .transpose()?;
+            let enabled = enable
+                .iter()
+                .map(|name| (name.clone(), true))
+                .chain(disable.iter().map(|name| (name.clone(), false)))
+                .collect();
+            let settings = crm.update_job_settings(
+                &system,
+                crm_lib::jobs::JobSettingsUpdate {
+                    audit_retention_days: *audit_retention_days,
+                    report_time,
+                    archive_after_days: *archive_after_days,
+                    enabled,
+                },
+            )?;
+            out!(
+                io,
+                "audit entries kept {} days; daily report at {}; closed conversations archived after {} days; switched off: {}",
+                settings.audit_retention_days,
+                settings.report_time,
+                settings.archive_after_days,
+                if settings.disabled.is_empty() {
+                    "none".to_string()
+                } else {
+                    settings.disabled.join(", ")
+                }
+            );
         }
     }
     Ok(())

@@ -42,6 +42,10 @@ struct Inner {
     migrated_from: Option<u32>,
     /// The clock every transaction reads (`View::now`): the system's, or a test's.
     clock: fn() -> Timestamp,
+    /// A random number naming this opening of the file: scheduled jobs record it in their
+    /// claims, so that a claim made by an earlier opening (a process that died mid-run, since
+    /// one process at a time holds the file) is known to be interrupted.
+    instance: u64,
 }
 
 /// The CRM: one redb file and the use cases over it. Cheap to clone; all clones share the file
@@ -106,6 +110,9 @@ impl Crm {
             schema::prepare(&db)?.filter(|version| *version != schema::SCHEMA_VERSION);
         let db = Arc::new(db);
         let writer = Writer::start(db.clone(), clock, options.quick_repair)?;
+        let mut instance = [0u8; 8];
+        getrandom::fill(&mut instance)
+            .map_err(|error| Error::storage("cannot draw a random number", error))?;
         Ok(Crm {
             inner: Arc::new(Inner {
                 db,
@@ -113,8 +120,14 @@ impl Crm {
                 path,
                 migrated_from,
                 clock,
+                instance: u64::from_le_bytes(instance),
             }),
         })
+    }
+
+    /// The number naming this opening of the file (see `Inner::instance`).
+    pub(crate) fn instance(&self) -> u64 {
+        self.inner.instance
     }
 
     /// The file this store lives in.

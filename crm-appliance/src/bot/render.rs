@@ -71,6 +71,37 @@ pub(crate) fn clip(text: &str, max: usize) -> String {
     }
 }
 
+/// The daily report in `language`: yesterday's counts, then the open orders of each stage.
+fn daily_report(summary: &crm_lib::model::DailySummary, language: Language) -> String {
+    let stages: Vec<String> = summary
+        .open_by_stage
+        .iter()
+        .map(|count| {
+            tr_with(
+                language,
+                "bot.notify.daily_report_stage",
+                &[
+                    ("stage", &count.name.get(language)),
+                    ("count", &count.orders.to_string()),
+                ],
+            )
+        })
+        .collect();
+    tr_with(
+        language,
+        "bot.notify.daily_report",
+        &[
+            ("day", &summary.day.to_string()),
+            ("new", &summary.new_orders.to_string()),
+            ("won", &summary.won.to_string()),
+            ("lost", &summary.lost.to_string()),
+            ("in", &summary.messages_in.to_string()),
+            ("out", &summary.messages_out.to_string()),
+            ("stages", &stages.join("\n")),
+        ],
+    )
+}
+
 /// A notification's text and buttons in `language`. `currency` is the organization's, for
 /// amounts whose event does not carry it.
 pub(crate) fn notification(
@@ -209,6 +240,7 @@ pub(crate) fn notification(
             ),
             None,
         ),
+        Event::DailyReport { summary } => (daily_report(summary, language), None),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)
@@ -251,6 +283,41 @@ mod tests {
         let (ru, _) = notification(&event, Language::RU, "USD");
         assert!(en.contains("#7") && en.contains("In progress"), "{en}");
         assert!(ru.contains("№7") && ru.contains("В работе"), "{ru}");
+    }
+
+    #[test]
+    fn the_daily_report_is_written_in_the_manager_s_language_with_every_open_stage() {
+        let event = Event::DailyReport {
+            summary: crm_lib::model::DailySummary {
+                day: crm_lib::model::Date::parse("day", "2026-03-02").unwrap(),
+                new_orders: 3,
+                won: 1,
+                lost: 2,
+                messages_in: 14,
+                messages_out: 9,
+                open_by_stage: vec![crm_lib::model::StageCount {
+                    stage: crm_lib::model::StageId::new(3),
+                    name: crm_lib::model::Localized::new("In progress")
+                        .with(Language::RU, "В работе"),
+                    orders: 5,
+                }],
+            },
+        };
+        let (en, keyboard) = notification(&event, Language::EN, "USD");
+        let (ru, _) = notification(&event, Language::RU, "USD");
+        assert!(keyboard.is_none());
+        assert!(
+            en.contains("2026-03-02") && en.contains("New orders: 3"),
+            "{en}"
+        );
+        assert!(
+            en.contains("14 in, 9 out") && en.contains("• In progress: 5"),
+            "{en}"
+        );
+        assert!(
+            ru.contains("Новых заказов: 3") && ru.contains("• В работе: 5"),
+            "{ru}"
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum Nav {
     Settings,
     /// `/audit`.
     Audit,
+    /// `/admin/jobs` (scheduled jobs).
+    Jobs,
     /// `/sandbox` (sandbox mode only).
     Sandbox,
     /// `/profile`.
@@ -46,7 +48,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 13] = [
+const LINKS: [Link; 14] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -103,6 +105,11 @@ const LINKS: [Link; 13] = [
         key: "nav.audit",
     },
     Link {
+        nav: Nav::Jobs,
+        href: "/admin/jobs",
+        key: "nav.jobs",
+    },
+    Link {
         nav: Nav::Sandbox,
         href: "/sandbox",
         key: "nav.sandbox",
@@ -129,6 +136,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::PaymentMethods => menu.payment_methods,
         Nav::Settings => menu.settings,
         Nav::Audit => menu.audit,
+        Nav::Jobs => menu.jobs,
         // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
         Nav::Profile | Nav::None => true,

@@ -11,7 +11,7 @@ use crate::web_helpers::{Session, admin, post};
 
 /// Links the session's user to the simulated Telegram account `staff` with a code from the
 /// profile page, and waits for the bot's confirmation.
-async fn link(app: &TestApp, session: &Session, sandbox: &Sandbox, staff: &User) -> Value {
+pub async fn link(app: &TestApp, session: &Session, sandbox: &Sandbox, staff: &User) -> Value {
     let page = post(app, session, "/profile/link-code", &[])
         .await
         .text()

@@ -88,6 +88,7 @@ async fn every_response_carries_the_security_headers_and_no_page_holds_inline_co
         "/users",
         "/roles",
         "/audit",
+        "/admin/jobs",
         "/chat",
         "/profile",
         "/profile/password",

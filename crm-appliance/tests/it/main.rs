@@ -18,6 +18,7 @@ mod calls;
 mod chat;
 mod faults;
 mod hardening;
+mod jobs;
 mod metrics;
 mod order_desk;
 mod order_desk_parity;

@@ -57,6 +57,7 @@ const TABLE: &[Row] = &[
     ("GET", "/payment-methods", &[], [200, 200, 403, 403, 303]),
     ("GET", "/settings", &[], [200, 403, 403, 403, 303]),
     ("GET", "/audit", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/admin/jobs", &[], [200, 403, 403, 403, 303]),
     // The customer timeline; the calls settings (the studio leaves the tickets module off:
     // permission first, then "not found"); Swagger UI for any staff.
     (
@@ -181,6 +182,22 @@ const TABLE: &[Row] = &[
             ("color", "blue"),
         ],
         [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/admin/jobs/settings",
+        &[
+            ("audit_retention_days", "3"),
+            ("report_time", "09:00"),
+            ("archive_after_days", "30"),
+        ],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/admin/jobs/nightly_party/run",
+        &[],
+        [404, 403, 403, 403, 303],
     ),
     (
         "POST",

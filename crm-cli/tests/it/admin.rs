@@ -161,10 +161,10 @@ fn restore_refuses_a_data_file_in_use() {
 fn stats_show_counts_as_text_and_json() {
     let dir = TestDir::initialised();
     let text = dir.crm(&["stats"]).ok();
-    assert!(text.contains("schema version: 5"), "{text}");
+    assert!(text.contains("schema version: 6"), "{text}");
     assert!(text.contains("orders_by_stage"), "{text}");
     let stats = dir.stats();
-    assert_eq!(stats["schema_version"], 5);
+    assert_eq!(stats["schema_version"], 6);
     assert!(stats["file_bytes"].as_u64().unwrap() > 0);
 }
 

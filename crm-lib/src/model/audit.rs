@@ -139,6 +139,11 @@ audit_actions! {
     OrderAccessGranted = "order.access_granted",
     /// A user's temporary access to one order was revoked.
     OrderAccessRevoked = "order.access_revoked",
+    /// The scheduled jobs' settings changed (retention, report time, archive age, jobs
+    /// switched on or off).
+    JobSettingsChanged = "jobs.settings_changed",
+    /// Someone ran a scheduled job by hand ("run now").
+    JobRunRequested = "jobs.run_requested",
     /// The PBX told of a new call (its first notification).
     CallRecorded = "call.recorded",
     /// A later PBX notification (answer, end) changed a call.

@@ -10,6 +10,7 @@ mod call;
 mod chat;
 mod customer;
 mod ids;
+mod jobs;
 mod ops;
 mod order;
 mod org;
@@ -29,6 +30,7 @@ pub use ids::{
     LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };
+pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
 pub use order::{Bid, BidState, FieldValue, Order, OrderSummary};
 pub use org::{

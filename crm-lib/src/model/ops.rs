@@ -174,6 +174,13 @@ pub enum Event {
         /// Their display name.
         display_name: String,
     },
+    /// Yesterday's summary (to staff with `view_analytics` or `assign_orders`), sent by the
+    /// `daily_report` job at the organization's report time. Added after the others: stored
+    /// items name their variant by position.
+    DailyReport {
+        /// The counts.
+        summary: super::DailySummary,
+    },
 }
 
 /// Where an inbox item stands.

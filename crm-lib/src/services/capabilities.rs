@@ -162,6 +162,8 @@ pub struct Navigation {
     pub new_order: bool,
     /// Adding a customer by hand (`chat_customers`, as [`crate::Tx::insert_customer`]).
     pub new_customer: bool,
+    /// The scheduled jobs (`manage_settings`, as [`crate::jobs::jobs_in`]).
+    pub jobs: bool,
     /// The modules the organization runs: a module's entries show only while it is on
     /// (SPEC 3.1).
     pub modules: Modules,
@@ -188,6 +190,7 @@ impl Navigation {
             audit: has(ViewAudit),
             new_order: has(ModerateOrders),
             new_customer: has(ChatCustomers),
+            jobs: has(ManageSettings),
             modules,
         }
     }

@@ -834,6 +834,67 @@ fn refused() -> Vec<(&'static str, Call)> {
             }),
         ),
         (
+            "update_job_settings by a worker",
+            call(|tx, fx| {
+                tx.update_job_settings(
+                    &fx.worker,
+                    crate::jobs::JobSettingsUpdate {
+                        audit_retention_days: Some(30),
+                        ..Default::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "update_job_settings with a retention of six days",
+            call(|tx, fx| {
+                tx.update_job_settings(
+                    &fx.admin,
+                    crate::jobs::JobSettingsUpdate {
+                        audit_retention_days: Some(6),
+                        ..Default::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "update_job_settings switching off a job that does not exist",
+            call(|tx, fx| {
+                tx.update_job_settings(
+                    &fx.admin,
+                    crate::jobs::JobSettingsUpdate {
+                        audit_retention_days: Some(30),
+                        archive_after_days: Some(10),
+                        enabled: vec![("nightly_party".into(), false)],
+                        ..Default::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "claim_job of a slot not yet due",
+            call(|tx, fx| {
+                tx.claim_job(fx.org, crate::jobs::job("daily_report")?, 1, false)
+                    .map(drop)
+            }),
+        ),
+        (
+            "finish_job without a claim",
+            call(|tx, fx| {
+                let claim = crate::jobs::Claim {
+                    org: fx.org,
+                    job: "audit_cleanup",
+                    slot: Timestamp::from_millis(0),
+                    manual: true,
+                    resumed: false,
+                };
+                tx.finish_job(&claim, 1, true, "done").map(drop)
+            }),
+        ),
+        (
             "record_zadarma_notification with a wrong signature",
             call(|tx, fx| {
                 // The signature covers caller_id, called_did and call_start only (Zadarma's
@@ -1358,6 +1419,56 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "finish_update",
             BOOKKEEPING,
             call(|tx, fx| tx.system().finish_update(fx.org, 41)),
+        ),
+        (
+            "update_job_settings",
+            AUDITED,
+            call(|tx, fx| {
+                tx.update_job_settings(
+                    &fx.admin,
+                    crate::jobs::JobSettingsUpdate {
+                        audit_retention_days: Some(30),
+                        report_time: Some(LocalTime::new(8, 15).unwrap()),
+                        archive_after_days: Some(14),
+                        enabled: vec![("audit_cleanup".into(), false)],
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "prepare_jobs",
+            BOOKKEEPING,
+            call(|tx, _| tx.prepare_jobs(1).map(drop)),
+        ),
+        (
+            "claim_job by hand",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                tx.claim_job(fx.org, crate::jobs::job("audit_cleanup")?, 1, true)
+                    .map(drop)
+            }),
+        ),
+        (
+            "finish_job",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let key = crate::store::declarations::job_state_key(fx.org, "audit_cleanup");
+                let state: JobState = crate::store::ViewExt::get(tx, tables::JOB_STATES, &key)?
+                    .ok_or_else(|| crate::Error::conflict("no state"))?;
+                let held = state
+                    .claim
+                    .ok_or_else(|| crate::Error::conflict("no claim"))?;
+                let claim = crate::jobs::Claim {
+                    org: fx.org,
+                    job: "audit_cleanup",
+                    slot: held.slot,
+                    manual: true,
+                    resumed: false,
+                };
+                tx.finish_job(&claim, 1, true, "deleted 0 audit entries")
+                    .map(drop)
+            }),
         ),
         (
             "set_dialogue",

@@ -53,6 +53,8 @@ record! {
     PaymentInfo => 1, "payment info";
     crate::model::Session => 1, "session";
     crate::model::ApiToken => 1, "api token";
+    JobSettings => 1, "job settings";
+    JobState => 1, "job state";
     Call => 1, "call";
     CallSettings => 1, "call settings";
     UnknownCaller => 1, "unknown caller";

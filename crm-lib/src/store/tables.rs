@@ -124,6 +124,12 @@ tables! {
     API_TOKENS = "api_tokens";
     /// `org | api token id` -> sha256(api token), for listing and revoking.
     API_TOKENS_BY_ORG = "api_tokens_by_org";
+    /// `org` -> JobSettings: the organization's scheduled-job settings (`services::jobs`),
+    /// absent until first saved.
+    JOB_SETTINGS = "job_settings";
+    /// `org | job name (UTF-8)` -> JobState: each scheduled job's next slot, claim and last
+    /// run (`services::jobs`).
+    JOB_STATES = "job_states";
     /// `org | phone (E.164 digits as u64) | customer` -> (): the customers with each phone
     /// number, which a call is linked by. Added in schema 6.
     CUSTOMERS_BY_PHONE = "customers_by_phone";

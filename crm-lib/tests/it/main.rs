@@ -7,6 +7,7 @@ mod calls;
 mod capabilities;
 mod chat_and_telegram;
 mod isolation;
+mod jobs;
 mod layering;
 mod live;
 mod markers;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{calls, customers, error, orders, staffing, users, views};
+use super::{calls, customers, error, jobs, orders, staffing, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
+        jobs::list, jobs::run,
         calls::list, calls::get, calls::timeline, calls::audit,
     ),
     components(schemas(
@@ -59,6 +60,7 @@ impl Modify for BearerAuth {
         staffing::SuggestionView, staffing::AccessView, staffing::GrantAccess,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
+        jobs::JobView, jobs::JobRunView,
         calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
         calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
     )),
@@ -69,6 +71,7 @@ impl Modify for BearerAuth {
         (name = "customers", description = "Customers"),
         (name = "messages", description = "Conversations, messages and files"),
         (name = "users", description = "Staff users"),
+        (name = "jobs", description = "Scheduled jobs: audit cleanup, the daily report"),
         (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
         (name = "audit", description = "The audit log"),
     )

@@ -1,5 +1,5 @@
 //! The JSON API under `/api/v1`: orders (with suggested staff and delegated access), customers,
-//! conversations, messages, media and users, for programs. Every request carries
+//! conversations, messages, media, users and the scheduled jobs, for programs. Every request carries
 //! `Authorization: Bearer crm_...`, a token created on the profile page (`/profile/tokens`) or
 //! with `crm token create`; it acts as its user, with exactly their permissions. Errors are
 //! JSON ([`error::ErrorResponse`]) with the status of their kind. The OpenAPI document is
@@ -12,6 +12,7 @@ pub mod calls;
 pub mod customers;
 pub mod doc;
 pub mod error;
+pub mod jobs;
 pub mod orders;
 pub mod staffing;
 pub mod users;
@@ -127,6 +128,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", get(users::list))
         .route("/users/me", get(users::me))
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/{name}/run", post(jobs::run))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

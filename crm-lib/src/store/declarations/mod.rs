@@ -21,6 +21,8 @@
 //! | `sessions` | `sha256(session id)` | | `sessions_by_user`: `org \| user \| sha256` |
 //! | `api_tokens` | `sha256(token)` | `api_token` of its org | `api_tokens_by_org`: `org \| token id` -> sha256 |
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
+//! | `job_settings` | `org` | | |
+//! | `job_states` | `org \| job name` | | |
 //! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
 //! | `call_settings` | `org` | | |
 //! | `unknown_callers` | `org \| customer` | | |
@@ -33,12 +35,14 @@
 
 mod calls;
 mod chat;
+mod jobs;
 mod ops;
 mod orders;
 mod team;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
@@ -72,6 +76,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<LinkCode>()?;
     visitor.visit::<PaymentMethod>()?;
     visitor.visit::<PaymentInfo>()?;
+    visitor.visit::<JobSettings>()?;
+    visitor.visit::<JobState>()?;
     visitor.visit::<Call>()?;
     visitor.visit::<CallSettings>()?;
     visitor.visit::<UnknownCaller>()?;

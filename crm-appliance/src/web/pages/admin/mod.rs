@@ -28,6 +28,7 @@ use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 mod calls;
+mod jobs;
 mod markers;
 mod payment_methods;
 mod roles;
@@ -64,6 +65,9 @@ pub fn routes() -> Router<AppState> {
             get(settings::settings).post(settings::save_settings),
         )
         .route("/settings/stages/{id}", post(settings::save_stage))
+        .route("/admin/jobs", get(jobs::jobs))
+        .route("/admin/jobs/settings", post(jobs::save_job_settings))
+        .route("/admin/jobs/{name}/run", post(jobs::run_job))
         .route("/settings/calls", get(calls::calls_settings))
         .route("/settings/calls/secret", post(calls::save_secret))
         .route("/settings/calls/extensions", post(calls::save_extension))
@@ -208,6 +212,28 @@ mod tests {
             &FormError::none(),
             Some("Marker saved."),
         );
+        assert_snapshot!(pretty(&markup));
+    }
+
+    #[test]
+    fn the_jobs_page_lists_each_job_with_its_schedule_last_run_and_result() {
+        let fixture = Fixture::new("studio");
+        let system = fixture.system();
+        fixture.crm.system().prepare_jobs().unwrap();
+        fixture.crm.run_job(&system, "audit_cleanup").unwrap();
+        fixture
+            .crm
+            .update_job_settings(
+                &system,
+                crm_lib::jobs::JobSettingsUpdate {
+                    enabled: vec![("daily_report".into(), false)],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::EN);
+        let view = fixture.crm.jobs(&system).unwrap();
+        let markup = jobs::jobs_body(&staff, &view, None, &FormError::none(), Some("Job run."));
         assert_snapshot!(pretty(&markup));
     }
 
