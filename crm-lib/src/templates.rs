@@ -8,13 +8,16 @@
 //! language. A template is validated when parsed: unique stage ids and keys, a name in the
 //! default language for the title and every stage, transitions between existing stages, no
 //! transition out of a terminal stage, markers with a name and a `#rrggbb` colour, each name
-//! used once.
+//! used once. A template may also declare its typed ticket fields (`[[fields]]`, named by
+//! `template.<name>.fields.<key>` and, for a choice's options,
+//! `template.<name>.choices.<key>.<option>`) and which built-in roles an organization gets
+//! under which names (`roles`; all four under their own names when absent).
 
 use serde::Deserialize;
 
 use crate::model::{
-    Language, Localized, Module, Modules, Money, Permission, Pipeline, Stage, StageId, StageKind,
-    Transition, TransitionFrom,
+    BuiltinRole, ChoiceOption, FieldDef, FieldKind, FieldSet, Language, Localized, Module, Modules,
+    Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
 };
 use crate::{Error, Result};
 
@@ -54,6 +57,13 @@ pub struct Template {
     /// The markers a new organization starts with (the studio: the C0de seed's ten stack
     /// markers), in the file's order.
     pub markers: Vec<TemplateMarker>,
+    /// The typed fields its tickets carry (the helpdesk's device, model, serial, fault),
+    /// copied into a new organization's `order_fields`.
+    pub fields: FieldSet,
+    /// The built-in roles a new organization gets, each under its name here (the helpdesk:
+    /// administrator, operator, master); every built-in under its own name when the file
+    /// names none.
+    pub roles: Vec<(BuiltinRole, String)>,
     /// The modules a new organization runs beside the order desk (SPEC 3.1: the helpdesk
     /// runs `operators` and `tickets`).
     pub modules: Modules,
@@ -83,6 +93,34 @@ struct TemplateFile {
     markers: Vec<MarkerFile>,
     #[serde(default)]
     modules: Vec<String>,
+    #[serde(default)]
+    fields: Vec<FieldFile>,
+    #[serde(default)]
+    roles: Vec<RoleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleFile {
+    builtin: BuiltinRole,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldFile {
+    key: String,
+    kind: String,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    list: bool,
+    max_len: Option<u32>,
+    pattern: Option<String>,
+    min: Option<i64>,
+    max: Option<i64>,
+    #[serde(default)]
+    options: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -243,7 +281,88 @@ pub fn parse(text: &str) -> Result<Template> {
         }
         modules.set(module, true);
     }
+    let mut fields = FieldSet::default();
+    for field in &file.fields {
+        let kind = match field.kind.as_str() {
+            "text" => FieldKind::Text {
+                max_len: field.max_len.unwrap_or(200),
+                pattern: field.pattern.clone(),
+            },
+            "number" => FieldKind::Number {
+                min: field.min,
+                max: field.max,
+            },
+            "money" => FieldKind::Money,
+            "date" => FieldKind::Date,
+            "flag" => FieldKind::Flag,
+            "choice" => {
+                let mut options = Vec::with_capacity(field.options.len());
+                for option in &field.options {
+                    options.push(ChoiceOption {
+                        key: option.clone(),
+                        label: localized(&format!(
+                            "template.{}.choices.{}.{option}",
+                            file.name, field.key
+                        ))?,
+                    });
+                }
+                FieldKind::Choice { options }
+            }
+            other => {
+                return Err(Error::invalid(
+                    "template",
+                    format!(
+                        "field {} has kind {other:?} (one of: text, number, money, date, choice, flag)",
+                        field.key
+                    ),
+                ));
+            }
+        };
+        fields.fields.push(FieldDef {
+            name: localized(&format!("template.{}.fields.{}", file.name, field.key))?,
+            key: field.key.clone(),
+            kind,
+            required: field.required,
+            list: field.list,
+        });
+    }
+    fields
+        .validate()
+        .map_err(|error| Error::invalid("template", error.message().to_string()))?;
+    let mut roles: Vec<(BuiltinRole, String)> = Vec::with_capacity(file.roles.len());
+    for role in &file.roles {
+        let name = role.name.trim().to_lowercase();
+        if name.is_empty()
+            || roles
+                .iter()
+                .any(|(builtin, other)| *builtin == role.builtin || *other == name)
+        {
+            return Err(Error::invalid(
+                "template",
+                format!("role {:?} is empty or declared twice", role.name),
+            ));
+        }
+        roles.push((role.builtin, name));
+    }
+    if !roles.is_empty()
+        && !roles
+            .iter()
+            .any(|(builtin, _)| *builtin == BuiltinRole::Administrator)
+    {
+        return Err(Error::invalid(
+            "template",
+            "the roles must include the administrator",
+        ));
+    }
+    if roles.is_empty() {
+        roles = BuiltinRole::ALL
+            .iter()
+            .map(|builtin| (*builtin, builtin.name().to_string()))
+            .collect();
+    }
     Ok(Template {
+        fields,
+        roles,
         title: localized(&format!("template.{}.title", file.name))?,
         name: file.name,
         currency: file.currency,

@@ -10,7 +10,8 @@ use crm_lib::{
     ErrorKind, Page, Tx, View,
     chat::{InboundMessage, OrderChoice},
     model::{
-        Actor, ChatId, Customer, Date, Keyboard, Language, MarkerId, OrderId, PaymentMethodId,
+        Actor, ChatId, Customer, Date, FieldDef, FieldKind, Keyboard, Language, MarkerId, OrderId,
+        PaymentMethodId,
     },
     orders::{NewOrder, NewOrderChoices, OrderField, OrderFilter, typed_date, typed_money},
 };
@@ -310,7 +311,10 @@ pub(crate) fn on_press(
                 Err(_) => order_gone(&me, press, out),
             }
         }
-        Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_) => stale(&me, out),
+        Callback::Approve(_)
+        | Callback::Reject(_)
+        | Callback::RejectDefault(_)
+        | Callback::MoveTicket { .. } => stale(&me, out),
     }
     Ok(())
 }
@@ -357,21 +361,38 @@ fn asked(step: Step, choices: &NewOrderChoices) -> bool {
     match step {
         Step::Markers => !choices.markers.is_empty(),
         Step::PaymentMethod => !choices.payment_methods.is_empty(),
+        Step::Fields => !choices.fields.is_empty(),
         _ => true,
     }
 }
 
-/// `step`'s number among the steps asked (1-based), and how many there are.
-fn step_number(step: Step, choices: &NewOrderChoices) -> (usize, usize) {
-    let steps: Vec<Step> = Step::ALL
-        .into_iter()
-        .filter(|step| asked(*step, choices))
-        .collect();
-    let number = steps
-        .iter()
-        .position(|asked| *asked == step)
-        .map_or(steps.len(), |index| index + 1);
-    (number, steps.len())
+/// The form's current question's number among the questions asked (1-based), and how many
+/// there are: each ticket field of the fields step counts as one.
+fn step_number(wizard: &Wizard, choices: &NewOrderChoices) -> (usize, usize) {
+    let mut total = 0;
+    let mut number = None;
+    for step in Step::ALL.into_iter().filter(|step| asked(*step, choices)) {
+        let questions = if step == Step::Fields {
+            choices.fields.fields.len()
+        } else {
+            1
+        };
+        if step == wizard.step {
+            let within = if step == Step::Fields {
+                wizard.field.min(questions.saturating_sub(1))
+            } else {
+                0
+            };
+            number = Some(total + 1 + within);
+        }
+        total += questions;
+    }
+    (number.unwrap_or(total), total)
+}
+
+/// The ticket field the fields step asks now.
+fn current_field<'a>(wizard: &Wizard, choices: &'a NewOrderChoices) -> Option<&'a FieldDef> {
+    choices.fields.fields.get(wizard.field)
 }
 
 /// The first step asked at or after `step`.
@@ -429,6 +450,24 @@ fn step_keyboard(
             wizard.id,
             &method_names(choices),
         )),
+        Step::Fields => {
+            let def = current_field(wizard, choices)?;
+            let options: Vec<String> = match &def.kind {
+                FieldKind::Choice { options } => options
+                    .iter()
+                    .map(|option| option.label.get(language).to_string())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            keyboards::wizard_field(
+                language,
+                wizard.id,
+                u8::try_from(wizard.field).ok()?,
+                &options,
+                def.kind == FieldKind::Flag,
+                !def.required,
+            )
+        }
         step => keyboards::wizard_step(language, wizard.id, step),
     }
 }
@@ -506,6 +545,20 @@ fn chosen_lines(wizard: &Wizard, choices: &NewOrderChoices, language: Language) 
             &[("markers", &markers)],
         ));
     }
+    for def in &choices.fields.fields {
+        let value = wizard
+            .fields
+            .get(&def.key)
+            .and_then(|answer| def.parse_answer(answer).ok())
+            .map_or_else(
+                || tr(language, "bot.wizard.not_set"),
+                |value| value.display(Some(def), language, ""),
+            );
+        lines.push('\n');
+        lines.push_str(def.name.get(language));
+        lines.push_str(": ");
+        lines.push_str(&value);
+    }
     if asked(Step::PaymentMethod, choices) {
         let method = wizard
             .payment_method
@@ -539,7 +592,7 @@ fn prompt(
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let language = me.language;
-    let (number, total) = step_number(wizard.step, choices);
+    let (number, total) = step_number(wizard, choices);
     let at = |key: &str, values: &[(&str, &dyn std::fmt::Display)]| {
         let mut all: Vec<(&str, &dyn std::fmt::Display)> =
             vec![("step", &number), ("total", &total)];
@@ -557,6 +610,23 @@ fn prompt(
         Step::Attachments => at("bot.wizard.attachments", &[("max", &FORM_FILES_MAX)]),
         Step::Markers => at("bot.wizard.markers", &[]),
         Step::PaymentMethod => at("bot.wizard.payment_method", &[]),
+        Step::Fields => match current_field(wizard, choices) {
+            Some(def) => {
+                let key = if def.required {
+                    "tickets.bot.field"
+                } else {
+                    "tickets.bot.field_optional"
+                };
+                at(
+                    key,
+                    &[
+                        ("name", &def.name.get(language)),
+                        ("expect", &def.expectation(language)),
+                    ],
+                )
+            }
+            None => tr(language, "bot.wizard.use_buttons"),
+        },
         Step::Confirm => {
             let org = crm_lib::org::organization_in(tx, &me.actor)?;
             let not_set = tr(language, "bot.wizard.not_set");
@@ -593,7 +663,9 @@ fn field_of(step: Step) -> Option<OrderField> {
         Step::Description => Some(OrderField::Description),
         Step::Budget => Some(OrderField::Budget),
         Step::Deadline => Some(OrderField::Deadline),
-        Step::Attachments | Step::Markers | Step::PaymentMethod | Step::Confirm => None,
+        Step::Attachments | Step::Markers | Step::PaymentMethod | Step::Fields | Step::Confirm => {
+            None
+        }
     }
 }
 
@@ -610,6 +682,7 @@ fn field_error(tx: &Tx<'_>, language: Language, step: Step) -> String {
         ),
         Step::Markers => tr(language, "bot.error.markers"),
         Step::PaymentMethod => tr(language, "bot.error.payment_method"),
+        Step::Fields => tr(language, "tickets.bot.fields_again"),
         Step::Attachments | Step::Confirm => tr(language, "bot.error.attachments"),
     }
 }
@@ -724,6 +797,50 @@ fn wizard_input(
             };
             prompt(tx, me, &wizard, &choices, Some(tr(language, lead)), out)
         }
+        Step::Fields => {
+            let Some(def) = current_field(&wizard, &choices) else {
+                // The organization's fields changed while the form waited: on to the summary.
+                return next_field(tx, ctx, me, wizard, &choices, out);
+            };
+            let Some(text) = message.text() else {
+                return prompt(
+                    tx,
+                    me,
+                    &wizard,
+                    &choices,
+                    Some(tr(language, "bot.wizard.need_text")),
+                    out,
+                );
+            };
+            // A flag reads "no" as its answer, not as Skip.
+            let parsed = def.parse_answer(text);
+            let skipped = if def.kind == FieldKind::Flag {
+                parsed.is_err() && is_skip(text)
+            } else {
+                is_skip(text)
+            };
+            if !def.required && skipped {
+                wizard.fields.remove(&def.key);
+                return next_field(tx, ctx, me, wizard, &choices, out);
+            }
+            // crm-lib's one parser decides; the refusal is explained in the customer's
+            // language by what the field expects.
+            match parsed {
+                Ok(value) => {
+                    wizard.fields.insert(def.key.clone(), value.to_answer());
+                    next_field(tx, ctx, me, wizard, &choices, out)
+                }
+                Err(error) if error.kind() == ErrorKind::InvalidInput => {
+                    let lead = tr_with(
+                        language,
+                        "tickets.bot.field_invalid",
+                        &[("expect", &def.expectation(language))],
+                    );
+                    prompt(tx, me, &wizard, &choices, Some(lead), out)
+                }
+                Err(error) => Err(error),
+            }
+        }
         Step::Confirm => {
             out.send(
                 me.chat,
@@ -733,6 +850,23 @@ fn wizard_input(
             Ok(())
         }
     }
+}
+
+/// The fields step answered its current field: the next field, or the step after the fields.
+fn next_field(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    me: &Me,
+    mut wizard: Wizard,
+    choices: &NewOrderChoices,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    wizard.field += 1;
+    if wizard.field < choices.fields.fields.len() {
+        prompt(tx, me, &wizard, choices, None, out)?;
+        return dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard));
+    }
+    advance(tx, ctx, me, wizard, choices, out)
 }
 
 /// Whether typed text means Skip.
@@ -750,6 +884,9 @@ fn advance(
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     wizard.step = next_step(wizard.step, choices);
+    if wizard.step == Step::Fields {
+        wizard.field = 0;
+    }
     prompt(tx, me, &wizard, choices, None, out)?;
     dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
 }
@@ -876,6 +1013,38 @@ fn wizard_press(
             prompt(tx, me, &wizard, &choices, None, out)?;
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Wizard(wizard))
         }
+        (Step::Fields, WizardAction::Choose { field, option })
+            if usize::from(field) == wizard.field =>
+        {
+            let Some(def) = current_field(&wizard, &choices) else {
+                return next_field(tx, ctx, me, wizard, &choices, out);
+            };
+            let answer = match &def.kind {
+                FieldKind::Flag => Some(if option == 0 { "yes" } else { "no" }.to_string()),
+                FieldKind::Choice { options } => options
+                    .get(usize::from(option))
+                    .map(|option| option.key.clone()),
+                _ => None,
+            };
+            match answer.map(|answer| def.parse_answer(&answer)) {
+                Some(Ok(value)) => {
+                    wizard.fields.insert(def.key.clone(), value.to_answer());
+                    next_field(tx, ctx, me, wizard, &choices, out)
+                }
+                _ => prompt(tx, me, &wizard, &choices, None, out),
+            }
+        }
+        (Step::Fields, WizardAction::SkipField(field)) if usize::from(field) == wizard.field => {
+            match current_field(&wizard, &choices) {
+                Some(def) if def.required => prompt(tx, me, &wizard, &choices, None, out),
+                Some(def) => {
+                    let key = def.key.clone();
+                    wizard.fields.remove(&key);
+                    next_field(tx, ctx, me, wizard, &choices, out)
+                }
+                None => next_field(tx, ctx, me, wizard, &choices, out),
+            }
+        }
         (Step::Confirm, WizardAction::Cancel) => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
             menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
@@ -905,6 +1074,12 @@ fn create(
             attachments: wizard.media(),
             markers: wizard.markers.iter().copied().map(MarkerId::new).collect(),
             preferred_payment_method: wizard.payment_method.map(PaymentMethodId::new),
+            custom_fields: choices.fields.parse_answers(
+                wizard
+                    .fields
+                    .iter()
+                    .map(|(key, answer)| (key.as_str(), answer.as_str())),
+            )?,
             ..NewOrder::default()
         })
     })();
@@ -938,6 +1113,10 @@ fn create(
                     Some("preferred_payment_method") => {
                         wizard.payment_method = None;
                         Step::PaymentMethod
+                    }
+                    Some("fields") => {
+                        wizard.field = 0;
+                        Step::Fields
                     }
                     _ => {
                         wizard.attachments.clear();

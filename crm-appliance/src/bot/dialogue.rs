@@ -52,12 +52,15 @@ pub(crate) enum Step {
     Markers,
     /// The active payment methods, one to pick.
     PaymentMethod,
+    /// The organization's typed ticket fields, one after the other (the tickets module;
+    /// [`Wizard::field`] says which).
+    Fields,
     Confirm,
 }
 
 impl Step {
     /// Every step, in the order they are asked.
-    pub(crate) const ALL: [Step; 8] = [
+    pub(crate) const ALL: [Step; 9] = [
         Step::Title,
         Step::Description,
         Step::Budget,
@@ -65,6 +68,7 @@ impl Step {
         Step::Attachments,
         Step::Markers,
         Step::PaymentMethod,
+        Step::Fields,
         Step::Confirm,
     ];
 }
@@ -98,6 +102,13 @@ pub(crate) struct Wizard {
     /// The payment method the customer would like to pay by (an id), when they chose one.
     #[serde(default)]
     pub(crate) payment_method: Option<u64>,
+    /// At the fields step: the index of the field asked, among the organization's fields.
+    #[serde(default)]
+    pub(crate) field: usize,
+    /// The ticket fields answered so far, by key, as crm-lib's parser reads them back
+    /// (`FieldValue::to_answer`); a skipped field is absent.
+    #[serde(default)]
+    pub(crate) fields: std::collections::BTreeMap<String, String>,
 }
 
 impl Wizard {
@@ -113,6 +124,8 @@ impl Wizard {
             attachments: Vec::new(),
             markers: Vec::new(),
             payment_method: None,
+            field: 0,
+            fields: std::collections::BTreeMap::new(),
         }
     }
 

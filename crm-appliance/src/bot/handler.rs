@@ -158,10 +158,22 @@ fn on_callback(
     };
     let staff_user = tx.system().user_by_telegram(ctx.org, telegram)?;
     match (callback, staff_user) {
-        (Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_), Some(user)) => {
+        (
+            Callback::Approve(_)
+            | Callback::Reject(_)
+            | Callback::RejectDefault(_)
+            | Callback::MoveTicket { .. },
+            Some(user),
+        ) => {
             staff::on_press(tx, ctx, &user, &press, out)?;
         }
-        (Callback::Approve(_) | Callback::Reject(_) | Callback::RejectDefault(_), None) => {
+        (
+            Callback::Approve(_)
+            | Callback::Reject(_)
+            | Callback::RejectDefault(_)
+            | Callback::MoveTicket { .. },
+            None,
+        ) => {
             out.answer(
                 chat,
                 press.query_id,

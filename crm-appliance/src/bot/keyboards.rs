@@ -46,6 +46,13 @@ pub(crate) enum Callback {
     Reject(u64),
     /// Staff: reject an order with the standard reason.
     RejectDefault(u64),
+    /// Staff (a master): move a ticket to a stage, from the ticket's notification.
+    MoveTicket {
+        /// The order.
+        order: u64,
+        /// The stage.
+        stage: u16,
+    },
 }
 
 /// Main menu items.
@@ -69,6 +76,16 @@ pub(crate) enum WizardAction {
     Toggle(u64),
     /// Prefer the payment method with this id (the payment step).
     Pick(u64),
+    /// The fields step: answer field number `field` with its option number `option` (a
+    /// choice's option, or a flag's yes 0 / no 1).
+    Choose {
+        /// The field's index among the organization's fields.
+        field: u8,
+        /// The option's index.
+        option: u8,
+    },
+    /// The fields step: skip field number `field` (an optional one).
+    SkipField(u8),
 }
 
 /// The most markers the markers step shows: a keyboard's 100 buttons less Done and Skip.
@@ -89,6 +106,7 @@ fn step_code(step: Step) -> &'static str {
         Step::Attachments => "a",
         Step::Markers => "m",
         Step::PaymentMethod => "p",
+        Step::Fields => "f",
         Step::Confirm => "c",
     }
 }
@@ -102,6 +120,7 @@ fn step_of(code: &str) -> Option<Step> {
         "a" => Step::Attachments,
         "m" => Step::Markers,
         "p" => Step::PaymentMethod,
+        "f" => Step::Fields,
         "c" => Step::Confirm,
         _ => return None,
     })
@@ -113,6 +132,14 @@ fn id_of(text: &str) -> Option<u64> {
         return None;
     }
     text.parse().ok().filter(|id| *id > 0)
+}
+
+/// A small index (a field's or an option's): 1-3 digits, below 256.
+fn small(text: &str) -> Option<u8> {
+    if text.is_empty() || text.len() > 3 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 impl Callback {
@@ -140,6 +167,14 @@ impl Callback {
                     other => match other.split_at_checked(1) {
                         Some(("t", marker)) => WizardAction::Toggle(id_of(marker)?),
                         Some(("m", method)) => WizardAction::Pick(id_of(method)?),
+                        Some(("c", pair)) => {
+                            let (field, option) = pair.split_once('_')?;
+                            WizardAction::Choose {
+                                field: small(field)?,
+                                option: small(option)?,
+                            }
+                        }
+                        Some(("k", field)) => WizardAction::SkipField(small(field)?),
                         _ => return None,
                     },
                 },
@@ -151,6 +186,10 @@ impl Callback {
             ["mod", "a", id] => Callback::Approve(id_of(id)?),
             ["mod", "r", id] => Callback::Reject(id_of(id)?),
             ["mod", "d", id] => Callback::RejectDefault(id_of(id)?),
+            ["tk", "m", order, stage] => Callback::MoveTicket {
+                order: id_of(order)?,
+                stage: u16::try_from(id_of(stage)?).ok()?,
+            },
             _ => return None,
         })
     }
@@ -179,6 +218,8 @@ impl Callback {
                     WizardAction::Cancel => "n".to_string(),
                     WizardAction::Toggle(marker) => format!("t{marker}"),
                     WizardAction::Pick(method) => format!("m{method}"),
+                    WizardAction::Choose { field, option } => format!("c{field}_{option}"),
+                    WizardAction::SkipField(field) => format!("k{field}"),
                 }
             ),
             Callback::ViewOrder(id) => format!("o:v:{id}"),
@@ -188,6 +229,7 @@ impl Callback {
             Callback::Approve(id) => format!("mod:a:{id}"),
             Callback::Reject(id) => format!("mod:r:{id}"),
             Callback::RejectDefault(id) => format!("mod:d:{id}"),
+            Callback::MoveTicket { order, stage } => format!("tk:m:{order}:{stage}"),
         }
     }
 }
@@ -255,7 +297,7 @@ pub(crate) fn wizard_step(language: Language, id: u64, step: Step) -> Option<Key
     let wizard = |action| Callback::Wizard { id, step, action };
     let t = |key: &str| tr(language, key);
     let rows = match step {
-        Step::Title | Step::Description => return None,
+        Step::Title | Step::Description | Step::Fields => return None,
         Step::Markers | Step::PaymentMethod => {
             vec![vec![button(
                 t("bot.button.skip"),
@@ -353,6 +395,49 @@ pub(crate) fn wizard_methods(language: Language, id: u64, methods: &[(u64, Strin
     Keyboard::new(rows)
 }
 
+/// The buttons of ticket field number `field` of form `id`: a choice's options (`options`:
+/// labels in the reader's language, in order), two to a row, or Yes and No for a flag
+/// (`flag`), then Skip when the field is optional. `None` when there is nothing to press.
+pub(crate) fn wizard_field(
+    language: Language,
+    id: u64,
+    field: u8,
+    options: &[String],
+    flag: bool,
+    optional: bool,
+) -> Option<Keyboard> {
+    let wizard = |action| Callback::Wizard {
+        id,
+        step: Step::Fields,
+        action,
+    };
+    let labels: Vec<String> = if flag {
+        vec![tr(language, "tickets.yes"), tr(language, "tickets.no")]
+    } else {
+        options.to_vec()
+    };
+    let buttons: Vec<Button> = labels
+        .iter()
+        .take(FORM_METHODS_MAX)
+        .enumerate()
+        .filter_map(|(option, label)| {
+            let option = u8::try_from(option).ok()?;
+            Some(button(
+                label_or_id(label, u64::from(option) + 1),
+                wizard(WizardAction::Choose { field, option }),
+            ))
+        })
+        .collect();
+    let mut rows: Vec<Vec<Button>> = buttons.chunks(2).map(<[Button]>::to_vec).collect();
+    if optional {
+        rows.push(vec![button(
+            tr(language, "bot.button.skip"),
+            wizard(WizardAction::SkipField(field)),
+        )]);
+    }
+    (!rows.is_empty()).then(|| Keyboard::new(rows))
+}
+
 /// One button per order.
 pub(crate) fn orders_list(orders: &[(u64, String)]) -> Keyboard {
     Keyboard::new(
@@ -387,6 +472,29 @@ pub(crate) fn confirm_delete(language: Language, id: u64) -> Keyboard {
         button(t("bot.button.yes_delete"), Callback::Delete(id)),
         button(t("bot.button.no"), Callback::ViewOrder(id)),
     ]])
+}
+
+/// One button per stage a master may move a ticket to (`moves`: stage id and name in the
+/// reader's language), two to a row, under the ticket's notification.
+pub(crate) fn ticket_moves(order: u64, moves: &[(u16, String)]) -> Option<Keyboard> {
+    if moves.is_empty() {
+        return None;
+    }
+    let buttons: Vec<Button> = moves
+        .iter()
+        .map(|(stage, name)| {
+            button(
+                format!("→ {}", label_or_id(name, u64::from(*stage))),
+                Callback::MoveTicket {
+                    order,
+                    stage: *stage,
+                },
+            )
+        })
+        .collect();
+    Some(Keyboard::new(
+        buttons.chunks(2).map(<[Button]>::to_vec).collect(),
+    ))
 }
 
 /// Approve / Reject under a new-order notification.

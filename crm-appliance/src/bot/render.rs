@@ -232,6 +232,29 @@ pub(crate) fn notification(
             ),
             None,
         ),
+        Event::TicketAssigned {
+            order,
+            title,
+            fields,
+            moves,
+        } => {
+            let mut text = tr_with(
+                language,
+                "tickets.bot.assigned",
+                &[("id", order), ("title", title)],
+            );
+            for (def, value) in fields {
+                text.push('\n');
+                text.push_str(def.name.get(language));
+                text.push_str(": ");
+                text.push_str(&value.display(Some(def), language, currency));
+            }
+            let moves: Vec<(u16, String)> = moves
+                .iter()
+                .map(|(stage, name)| (stage.get(), name.get(language).to_string()))
+                .collect();
+            (text, keyboards::ticket_moves(order.get(), &moves))
+        }
         Event::StaffLinked { display_name } => (
             tr_with(
                 language,

@@ -1,6 +1,8 @@
 //! The staff side of the bot: Approve / Reject under a new-order notification (acting as the
 //! linked staff user, with that user's permissions, checked by crm-lib), the reason for a
-//! rejection as a dialogue step, and a short reminder of what the bot does for staff.
+//! rejection as a dialogue step, the stage buttons under a master's ticket notification (the
+//! tickets module: crm-lib's move use case decides), and a short reminder of what the bot
+//! does for staff.
 //!
 //! A press from an old notification (the order was already moderated, deleted, or the user
 //! lost the permission) gets a polite callback answer and writes nothing, because crm-lib's
@@ -8,7 +10,7 @@
 
 use crm_lib::{
     ErrorKind, Tx,
-    model::{Actor, ChatId, Language, OrderId, User},
+    model::{Actor, ChatId, Language, OrderId, StageId, User},
 };
 use teloxide::types::Message;
 
@@ -170,6 +172,9 @@ pub(crate) fn on_press(
                 Err(error) => refused(user, press, id, &error, out),
             }
         }
+        Callback::MoveTicket { order, stage } => {
+            move_ticket(tx, &actor, user, press, order, stage, out)?;
+        }
         Callback::RejectDefault(id) => {
             if let Some(message_id) = press.message_id {
                 out.drop_keyboard(press.chat, message_id);
@@ -187,6 +192,75 @@ pub(crate) fn on_press(
         ),
     }
     Ok(())
+}
+
+/// A master's press of a stage button under a ticket's notification: crm-lib's move use case
+/// decides; the message gets a stamp and the buttons of the moves allowed from the new stage.
+fn move_ticket(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    user: &User,
+    press: &Press<'_>,
+    order: u64,
+    stage: u16,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let language = user.language;
+    let order_id = OrderId::new(order);
+    match tx.move_order(actor, order_id, StageId::new(stage)) {
+        Ok(moved) => {
+            let org = crm_lib::org::organization_in(&*tx, actor)?;
+            let stage_name = org
+                .pipeline
+                .stage(moved.stage)
+                .map(|stage| stage.name(language).to_string())
+                .unwrap_or_default();
+            let stamp = tr_with(
+                language,
+                "tickets.bot.moved",
+                &[
+                    ("id", &order),
+                    ("stage", &stage_name),
+                    ("name", &user.display_name),
+                ],
+            );
+            out.answer(press.chat, press.query_id, Some(stamp.clone()), false);
+            let actions = crm_lib::capabilities::order_actions_in(&*tx, actor, order_id)?;
+            let moves: Vec<(u16, String)> = actions
+                .moves
+                .iter()
+                .filter_map(|id| org.pipeline.stage(*id))
+                .map(|stage| (stage.id.get(), stage.name(language).to_string()))
+                .collect();
+            if let Some(message_id) = press.message_id {
+                let text = press
+                    .message_text
+                    .as_deref()
+                    .map_or_else(|| stamp.clone(), |text| format!("{text}\n\n{stamp}"));
+                out.edit_text(
+                    press.chat,
+                    message_id,
+                    &text,
+                    keyboards::ticket_moves(order, &moves),
+                );
+            }
+            Ok(())
+        }
+        Err(error) if error.kind() == ErrorKind::Storage => Err(error),
+        Err(error) => {
+            let text = match error.kind() {
+                ErrorKind::PermissionDenied => no_permission(language, &error),
+                ErrorKind::NotFound => tr(language, "bot.order.not_found"),
+                _ => tr_with(
+                    language,
+                    "tickets.bot.move_refused",
+                    &[("id", &order), ("message", &error.message())],
+                ),
+            };
+            out.answer(press.chat, press.query_id, Some(text), true);
+            Ok(())
+        }
+    }
 }
 
 fn reject(

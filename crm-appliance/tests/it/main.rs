@@ -31,6 +31,7 @@ mod sse;
 mod staff;
 mod startup;
 mod support;
+mod tickets;
 mod tools;
 mod web_helpers;
 mod webdriver;

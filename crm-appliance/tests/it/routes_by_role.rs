@@ -87,6 +87,27 @@ const TABLE: &[Row] = &[
     ("GET", "/chat/{customer}", &[], [200, 200, 403, 403, 303]),
     ("GET", "/chat/424242", &[], [404, 404, 403, 403, 303]),
     ("POST", "/profile/link-code", &[], [200, 200, 200, 200, 303]),
+    // The tickets module is off in this studio: its settings page is not found for those who
+    // may manage settings, and a ticket's fields cannot be set.
+    ("GET", "/settings/fraud", &[], [404, 403, 403, 403, 303]),
+    (
+        "POST",
+        "/settings/fraud",
+        &[("rule.0.points", "5")],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/fields",
+        &[],
+        [422, 422, 422, 422, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/fraud/clear",
+        &[("rule", "field_format"), ("note", "ok")],
+        [404, 404, 403, 403, 303],
+    ),
     (
         "POST",
         "/profile",

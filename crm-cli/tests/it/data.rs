@@ -195,3 +195,20 @@ fn the_demo_of_every_other_template_loads_after_its_init() {
         );
     }
 }
+
+#[test]
+fn a_helpdesk_imports_tickets_with_a_column_per_field_and_a_bad_choice_exits_3() {
+    let dir = TestDir::new();
+    dir.crm(&["init", "--template", "helpdesk", "--slug", "desk"])
+        .ok();
+    dir.crm(&["import", "customers", &fixture("customers.csv")])
+        .ok();
+    let bad = dir
+        .crm(&["import", "orders", &fixture("tickets-bad-row.csv")])
+        .fails_with(3);
+    assert!(bad.contains("tickets-bad-row.csv:3: device:"), "{bad}");
+    let out = dir.crm(&["import", "orders", &fixture("tickets.csv")]).ok();
+    assert!(out.contains("imported 4 orders"), "{out}");
+    assert_eq!(dir.stats()["organizations"][0]["orders"], 4);
+    dir.crm(&["verify"]).ok();
+}

@@ -144,6 +144,12 @@ audit_actions! {
     JobSettingsChanged = "jobs.settings_changed",
     /// Someone ran a scheduled job by hand ("run now").
     JobRunRequested = "jobs.run_requested",
+    /// A ticket's typed fields were edited.
+    OrderFieldsChanged = "order.fields_changed",
+    /// The fraud rules' thresholds or the blocklist changed.
+    FraudSettingsChanged = "fraud.settings_changed",
+    /// A fraud flag of a ticket was cleared with a note.
+    FraudFlagCleared = "fraud.flag_cleared",
     /// The PBX told of a new call (its first notification).
     CallRecorded = "call.recorded",
     /// A later PBX notification (answer, end) changed a call.

@@ -9,6 +9,7 @@ mod billing;
 mod call;
 mod chat;
 mod customer;
+mod fields;
 mod ids;
 mod jobs;
 mod ops;
@@ -16,6 +17,7 @@ mod order;
 mod org;
 mod outbox;
 mod team;
+mod tickets;
 
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
@@ -25,6 +27,10 @@ pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
 };
 pub use customer::Customer;
+pub use fields::{
+    ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,
+};
+pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use ids::{
     ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, LANGUAGES, Language,
     LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
@@ -32,7 +38,7 @@ pub use ids::{
 };
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use ops::{Actor, ActorRef, Event, InboxItem, InboxState, Origin};
-pub use order::{Bid, BidState, FieldValue, Order, OrderSummary};
+pub use order::{Bid, BidState, Order, OrderSummary};
 pub use org::{
     DEFAULT_TIME_ZONE, Module, Modules, OrgSettings, Organization, Pipeline, Stage, StageKind,
     Transition, TransitionFrom,
@@ -45,3 +51,4 @@ pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
     SavedPaymentDetails, User, UserStatus,
 };
+pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};

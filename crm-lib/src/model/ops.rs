@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerId, Localized, MessageId, Money, OrderId, OrgId, StageId, Timestamp, UserId};
+use super::{
+    CustomerId, FieldDef, FieldValue, Localized, MessageId, Money, OrderId, OrgId, StageId,
+    Timestamp, UserId,
+};
 
 /// Where a request came from, for the audit log (Django operator seed: ip and user agent).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -180,6 +183,19 @@ pub enum Event {
     DailyReport {
         /// The counts.
         summary: super::DailySummary,
+    },
+    /// A ticket was assigned to a master (to the master, in an organization whose tickets
+    /// module is on): the ticket's typed fields, and the stages the master may move it to,
+    /// which the bot offers as buttons.
+    TicketAssigned {
+        /// The ticket.
+        order: OrderId,
+        /// Its title.
+        title: String,
+        /// Its typed fields with their definitions, in the declared order.
+        fields: Vec<(FieldDef, FieldValue)>,
+        /// The stages the assignee may move it to now, with their names.
+        moves: Vec<(StageId, Localized)>,
     },
 }
 

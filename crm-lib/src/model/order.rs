@@ -5,22 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BidId, CustomerId, Date, MarkerId, MediaHash, Money, OrderId, PaymentMethodId, StageId,
-    Timestamp, UserId,
+    BidId, CustomerId, Date, FieldValue, MarkerId, MediaHash, Money, OrderId, PaymentMethodId,
+    StageId, Timestamp, UserId,
 };
-
-/// A custom field value on an order (device, serial, address...; Brando and TeleKpr seeds).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum FieldValue {
-    /// Free text.
-    Text(String),
-    /// A number.
-    Number(i64),
-    /// Yes or no.
-    Flag(bool),
-    /// A date.
-    Date(Date),
-}
 
 /// An order: what a customer asked for, where it stands, who works on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +81,15 @@ pub struct OrderSummary {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// The ticket fields a list may show (the tickets module), by key: every value but text
+    /// longer than [`OrderSummary::FIELD_TEXT_MAX`] bytes (a fault's story stays in the
+    /// record). Empty for orders without fields. Added in row version 2.
+    pub fields: Vec<(String, FieldValue)>,
+}
+
+impl OrderSummary {
+    /// The longest text field value a list row carries, in bytes.
+    pub const FIELD_TEXT_MAX: usize = 64;
 }
 
 impl From<&Order> for OrderSummary {
@@ -111,6 +107,15 @@ impl From<&Order> for OrderSummary {
             priority: order.priority,
             created_at: order.created_at,
             updated_at: order.updated_at,
+            fields: order
+                .custom_fields
+                .iter()
+                .filter(|(_, value)| match value {
+                    FieldValue::Text(text) => text.len() <= OrderSummary::FIELD_TEXT_MAX,
+                    _ => true,
+                })
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
         }
     }
 }

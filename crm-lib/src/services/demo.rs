@@ -93,6 +93,10 @@ struct DemoOrder {
     bids: Vec<DemoBid>,
     assignee: Option<String>,
     messages: Vec<DemoMessage>,
+    /// The ticket's typed fields by key, as typed (the helpdesk's device, model, serial,
+    /// fault), read by the organization's field set.
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -355,6 +359,12 @@ impl Tx<'_> {
                         .as_deref()
                         .map(|text| Date::parse("deadline", text))
                         .transpose()?,
+                    custom_fields: super::tickets::fields_of(self, org)?.parse_answers(
+                        order
+                            .fields
+                            .iter()
+                            .map(|(key, answer)| (key.as_str(), answer.as_str())),
+                    )?,
                     ..NewOrder::default()
                 },
             )?;

@@ -44,7 +44,9 @@ pub const CUSTOMER_COLUMNS: [&str; 7] = [
 ];
 
 /// The columns of an orders file; `customer_telegram_id`, `title` and `description` are
-/// required, the others may be missing.
+/// required, the others may be missing. With the tickets module on, each declared ticket
+/// field is one more column, named by its key (`device`, `serial`), read by the field's
+/// parser; a required field's column must hold an answer.
 pub const ORDER_COLUMNS: [&str; 6] = [
     "customer_telegram_id",
     "title",
@@ -332,6 +334,8 @@ pub(crate) struct ImportedOrder {
     customer: CustomerId,
     fields: OrderFields,
     stage: StageId,
+    /// The ticket's typed fields (the tickets module: a column per field key).
+    custom_fields: std::collections::BTreeMap<String, FieldValue>,
 }
 
 /// Whether `stage` can only be entered by rejecting an order in moderation (which needs a
@@ -396,12 +400,14 @@ impl Tx<'_> {
             priority: 0,
             rejection_reason: None,
             attachments: Vec::new(),
-            custom_fields: Default::default(),
+            custom_fields: order.custom_fields,
             preferred_payment_method: None,
             created_at: self.now(),
             updated_at: self.now(),
         };
+        super::tickets::fields_of(self, actor.org)?.check(&record.custom_fields)?;
         self.insert_record(&crate::store::Key::org(actor.org).u64(id.0), &record)?;
+        super::tickets::fraud::evaluate(self, &org, &record)?;
         self.audit(
             actor,
             AuditAction::OrderImported,
@@ -583,10 +589,17 @@ impl Crm {
                     .iter()
                     .map(|stage| stage.key.as_str())
                     .collect();
+                // The tickets module: one more column per declared field, named by its key.
+                let ticket_fields = super::tickets::fields_of(view, actor.org)?;
+                let columns: Vec<&str> = ORDER_COLUMNS
+                    .iter()
+                    .copied()
+                    .chain(ticket_fields.fields.iter().map(|def| def.key.as_str()))
+                    .collect();
                 let result = read_rows(
                     file,
                     reader,
-                    &ORDER_COLUMNS,
+                    &columns,
                     &["customer_telegram_id", "title", "description"],
                     &[],
                     progress,
@@ -671,12 +684,31 @@ impl Crm {
                             }
                             open.insert(customer.id, count + 1);
                         }
+                        let custom_fields = ticket_fields
+                            .parse_answers(
+                                ticket_fields
+                                    .fields
+                                    .iter()
+                                    .map(|def| (def.key.as_str(), row.get(&def.key))),
+                            )
+                            .and_then(|values| ticket_fields.check(&values).map(|()| values))
+                            .map_err(|error| {
+                                // The column at fault is the field the message names first.
+                                let column = error
+                                    .message()
+                                    .split(':')
+                                    .next()
+                                    .unwrap_or("fields")
+                                    .to_string();
+                                ImportError::row(file, row.line, &column, error.message())
+                            })?;
                         valid.push((
                             row.line,
                             ImportedOrder {
                                 customer: customer.id,
                                 fields,
                                 stage: stage.id,
+                                custom_fields,
                             },
                         ));
                         Ok(())

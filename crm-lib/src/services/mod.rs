@@ -25,6 +25,7 @@ pub mod team;
 pub mod telegram;
 #[cfg(test)]
 mod tests;
+pub mod tickets;
 
 use crate::model::{
     Actor, ActorRef, OrgId, Organization, Permission, PermissionSet, User, UserStatus,

@@ -122,13 +122,13 @@ pub(crate) fn create_org_in(
         created_at: tx.now(),
     };
     tx.insert_record(&Key::org(id), &org)?;
-    for builtin in BuiltinRole::ALL {
+    for (builtin, role_name) in &template.roles {
         let role_id = RoleId(tx.next_id(id, "role")?);
         let role = Role {
             id: role_id,
-            name: builtin.name().to_string(),
+            name: role_name.clone(),
             permissions: builtin.permissions(),
-            builtin: Some(builtin),
+            builtin: Some(*builtin),
         };
         tx.put(tables::ROLES, &Key::org(id).u64(role_id.0), &role)?;
     }
@@ -143,6 +143,7 @@ pub(crate) fn create_org_in(
         tx.put(tables::MARKERS, &Key::org(id).u64(marker_id.0), &record)?;
     }
     super::billing::create_default_payment_method(tx, id, org.settings.locale)?;
+    super::tickets::create_ticket_settings_in(tx, id, &template.fields)?;
     let detail = if markers.is_empty() {
         format!("template {}", org.template)
     } else {
@@ -211,6 +212,9 @@ impl Tx<'_> {
             org.modules.set(*module, *on);
         }
         self.put(tables::ORGS, &Key::org(org.id), &org)?;
+        if org.modules.contains(Module::Tickets) && !modules_before.contains(Module::Tickets) {
+            super::tickets::ensure_ticket_settings_in(self, &org)?;
+        }
         let mut summary = format!(
             "limit {} -> {}, commission {} bps -> {} bps, currency {} -> {}, bot token {}",
             before.open_order_limit,

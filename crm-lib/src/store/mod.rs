@@ -22,7 +22,7 @@ use std::ops::Bound;
 use redb::{ReadableTable, ReadableTableMetadata, TableHandle};
 
 pub(crate) use codec::Record;
-pub(crate) use declarations::{row_key, subject_key};
+pub(crate) use declarations::{field_key, row_key, subject_key};
 pub(crate) use keys::Key;
 pub(crate) use tables::Def;
 pub use writer::Written;

@@ -29,6 +29,7 @@ macro_rules! record {
         pub(crate) fn visit_every_record(visitor: &mut impl RecordVisitor) {
             $( visitor.visit::<$ty>(); )*
             visitor.visit::<Order>();
+            visitor.visit::<OrderSummary>();
             visitor.visit::<Organization>();
             visitor.visit::<User>();
             visitor.visit::<Marker>();
@@ -41,7 +42,6 @@ macro_rules! record {
 
 record! {
     Role => 1, "role";
-    OrderSummary => 1, "order row";
     Bid => 1, "bid";
     OrderGrant => 1, "grant";
     Message => 1, "message";
@@ -55,6 +55,9 @@ record! {
     crate::model::ApiToken => 1, "api token";
     JobSettings => 1, "job settings";
     JobState => 1, "job state";
+    FieldSet => 1, "ticket fields";
+    FraudSettings => 1, "fraud settings";
+    OrderFraud => 1, "fraud flags";
     Call => 1, "call";
     CallSettings => 1, "call settings";
     UnknownCaller => 1, "unknown caller";
@@ -171,6 +174,45 @@ macro_rules! versioned {
 }
 
 versioned!(Order, "order", 3, { 1 => OrderV1, 2 => OrderV2 });
+
+/// A list row as version 1 stored it: before the ticket fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct OrderSummaryV1 {
+    pub(crate) id: OrderId,
+    pub(crate) customer: CustomerId,
+    pub(crate) title: String,
+    pub(crate) stage: StageId,
+    pub(crate) assignee: Option<UserId>,
+    pub(crate) markers: Vec<MarkerId>,
+    pub(crate) budget: Option<Money>,
+    pub(crate) price: Option<Money>,
+    pub(crate) deadline: Option<Date>,
+    pub(crate) priority: i32,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+}
+
+impl From<OrderSummaryV1> for OrderSummary {
+    fn from(old: OrderSummaryV1) -> Self {
+        OrderSummary {
+            id: old.id,
+            customer: old.customer,
+            title: old.title,
+            stage: old.stage,
+            assignee: old.assignee,
+            markers: old.markers,
+            budget: old.budget,
+            price: old.price,
+            deadline: old.deadline,
+            priority: old.priority,
+            created_at: old.created_at,
+            updated_at: old.updated_at,
+            fields: Vec::new(),
+        }
+    }
+}
+
+versioned!(OrderSummary, "order row", 2, { 1 => OrderSummaryV1 });
 
 /// A language as records of version 1 stored it: an enum index (English 0, Russian 1). Today
 /// a language is stored as its code, so adding one changes no stored data.

@@ -151,7 +151,17 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
     )?;
     for (key, org) in orgs {
         tx.put_raw(tables::ORGS, &key, &codec::encode(&org)?)?;
+        // The tickets module: an organization made from a template that declares ticket
+        // fields (the helpdesk) gets them and the default fraud rules, as a new one does.
+        if let Ok(template) = crate::templates::template(&org.template)
+            && !super::ViewExt::exists(tx, tables::ORDER_FIELDS, &Key::org(org.id))?
+        {
+            crate::services::tickets::create_ticket_settings_in(tx, org.id, &template.fields)?;
+        }
     }
+    // List rows gained the ticket fields (row version 2): every row is rewritten in it, so
+    // `crm verify`, which compares a row's bytes with its order's, finds none stale.
+    tx.build_index::<Order>(tables::ORDER_ROWS)?;
     // The customers' phone index, which calls are linked by (services::calls).
     tx.build_index::<Customer>(tables::CUSTOMERS_BY_PHONE)
 }

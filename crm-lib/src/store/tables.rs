@@ -130,6 +130,18 @@ tables! {
     /// `org | job name (UTF-8)` -> JobState: each scheduled job's next slot, claim and last
     /// run (`services::jobs`).
     JOB_STATES = "job_states";
+    /// `org` -> FieldSet: the typed fields the organization's tickets carry, copied from
+    /// its template at creation (the tickets module).
+    ORDER_FIELDS = "order_fields";
+    /// `org` -> FraudSettings: the fraud rules with their thresholds and the blocklist (the
+    /// tickets module).
+    FRAUD_SETTINGS = "fraud_settings";
+    /// `org | order` -> OrderFraud: the fraud flags rules raised on a ticket.
+    ORDER_FRAUD = "order_fraud";
+    /// `org | field key | 0x00 | value (normalized, at most 64 bytes) | 0x00 | created at
+    /// (i64 ms) | order` -> (): each short text or choice field of each order, for the
+    /// repeated-serial rule and the field filters. Declared by the order.
+    ORDERS_BY_FIELD = "orders_by_field";
     /// `org | phone (E.164 digits as u64) | customer` -> (): the customers with each phone
     /// number, which a call is linked by. Added in schema 6.
     CUSTOMERS_BY_PHONE = "customers_by_phone";

@@ -22,4 +22,5 @@ mod retention;
 mod staffing;
 mod support;
 mod team;
+mod tickets;
 mod writer;

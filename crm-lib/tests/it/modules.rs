@@ -111,3 +111,32 @@ fn a_time_zone_is_an_iana_name_and_a_bad_one_changes_nothing() {
         "a refused update renames nothing"
     );
 }
+
+#[test]
+fn switching_tickets_on_later_brings_the_default_fraud_rules_and_switching_off_keeps_them() {
+    let world = World::new();
+    assert_eq!(world.crm.fraud_settings(&world.admin).unwrap(), None);
+    let switch = |on: bool| {
+        world
+            .crm
+            .update_settings(
+                &world.admin,
+                SettingsUpdate {
+                    modules: vec![(Module::Tickets, on)],
+                    ..SettingsUpdate::default()
+                },
+            )
+            .unwrap()
+    };
+    switch(true);
+    let rules = world.crm.fraud_settings(&world.admin).unwrap();
+    assert!(rules.is_some(), "the default rules come with the module");
+    // The studio declares no ticket fields.
+    assert!(world.crm.ticket_fields(&world.admin).unwrap().is_empty());
+    switch(false);
+    assert_eq!(world.crm.fraud_settings(&world.admin).unwrap(), None);
+    switch(true);
+    assert_eq!(world.crm.fraud_settings(&world.admin).unwrap(), rules);
+    let report = world.crm.system().verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+}

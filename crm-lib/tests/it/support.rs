@@ -56,6 +56,16 @@ fn staff(crm: &Crm, org: OrgId, username: &str, role: &str) -> Actor {
     Actor::staff(org, user.id)
 }
 
+/// The name of a built-in role in `org`: the helpdesk names the manager "operator" and has
+/// masters instead of workers (Brando seed).
+fn role(org: &Organization, builtin: &'static str) -> &'static str {
+    match (org.template.as_str(), builtin) {
+        ("helpdesk", "manager") => "operator",
+        ("helpdesk", "worker") => "master",
+        _ => builtin,
+    }
+}
+
 impl World {
     pub fn new() -> World {
         Self::with_template("studio", "acme")
@@ -76,9 +86,9 @@ impl World {
         World {
             system: Actor::system(id),
             admin: staff(&crm, id, "admin", "administrator"),
-            manager: staff(&crm, id, "manager", "manager"),
-            worker: staff(&crm, id, "worker", "worker"),
-            worker2: staff(&crm, id, "worker2", "worker"),
+            manager: staff(&crm, id, "manager", role(&org, "manager")),
+            worker: staff(&crm, id, "worker", role(&org, "worker")),
+            worker2: staff(&crm, id, "worker2", role(&org, "worker")),
             master: staff(&crm, id, "master", "master"),
             _dir: dir,
             crm,

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{calls, customers, error, jobs, orders, staffing, users, views};
+use super::{calls, customers, error, jobs, orders, staffing, tickets, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -50,6 +50,7 @@ impl Modify for BearerAuth {
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
         users::list, users::me,
         jobs::list, jobs::run,
+        tickets::get, tickets::put, tickets::patch, tickets::clear,
         calls::list, calls::get, calls::timeline, calls::audit,
     ),
     components(schemas(
@@ -61,6 +62,8 @@ impl Modify for BearerAuth {
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
         jobs::JobView, jobs::JobRunView,
+        tickets::TicketJson, tickets::TicketFieldView, tickets::FraudFlagView, tickets::SetFields,
+        tickets::ClearFlag,
         calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
         calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
     )),
@@ -72,6 +75,7 @@ impl Modify for BearerAuth {
         (name = "messages", description = "Conversations, messages and files"),
         (name = "users", description = "Staff users"),
         (name = "jobs", description = "Scheduled jobs: audit cleanup, the daily report"),
+        (name = "tickets", description = "Ticket fields and fraud flags (the tickets module)"),
         (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
         (name = "audit", description = "The audit log"),
     )

@@ -15,6 +15,7 @@ pub mod error;
 pub mod jobs;
 pub mod orders;
 pub mod staffing;
+pub mod tickets;
 pub mod users;
 pub mod views;
 
@@ -99,6 +100,11 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/reject", post(orders::reject))
         .route("/orders/{id}/move", post(orders::move_to))
         .route("/orders/{id}/assign", post(orders::assign))
+        .route(
+            "/orders/{id}/fields",
+            get(tickets::get).put(tickets::put).patch(tickets::patch),
+        )
+        .route("/orders/{id}/fraud/{rule}/clear", post(tickets::clear))
         .route(
             "/orders/{id}/bids",
             get(orders::bids).post(orders::place_bid),

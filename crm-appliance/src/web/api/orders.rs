@@ -40,6 +40,9 @@ pub struct OrderQuery {
     pub after: Option<u64>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<usize>,
+    /// A ticket field and the answer it must hold, `serial:SN-123456` (the tickets module;
+    /// short text and choice fields).
+    pub field: Option<String>,
 }
 
 /// A stage named by key or id, looked up in the pipeline.
@@ -87,6 +90,15 @@ impl OrderQuery {
             search: self.search.clone().filter(|text| !text.trim().is_empty()),
             created_from: date("created_from", &self.created_from)?,
             created_to: date("created_to", &self.created_to)?,
+            field: match self.field.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(text) => {
+                    let (key, answer) = text.split_once(':').ok_or_else(|| {
+                        crm_lib::Error::invalid("field", "write the filter as key:answer")
+                    })?;
+                    Some((key.trim().to_string(), answer.to_string()))
+                }
+            },
         })
     }
 }
@@ -183,6 +195,10 @@ pub struct CreateOrder {
     /// organization (the payment methods page lists them).
     #[serde(default)]
     pub preferred_payment_method: Option<u64>,
+    /// The ticket's fields (the tickets module): answers by field key, as a person would type
+    /// them (`"device": "laptop"`, `"serial": "SN-123456"`).
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs a write that returns an order and renders it with the current pipeline.
@@ -223,6 +239,7 @@ pub async fn create(
         deadline: typed_date("deadline", body.deadline.as_deref().unwrap_or(""))?,
         markers: body.markers.into_iter().map(MarkerId::new).collect(),
         preferred_payment_method: body.preferred_payment_method.map(PaymentMethodId::new),
+        field_answers: body.fields.into_iter().collect(),
         ..NewOrder::default()
     };
     let view = order_write(&state, &user.actor.clone(), move |tx| {

@@ -120,6 +120,8 @@ fn field_json(value: &FieldValue) -> serde_json::Value {
         FieldValue::Number(number) => serde_json::Value::from(*number),
         FieldValue::Flag(flag) => serde_json::Value::Bool(*flag),
         FieldValue::Date(date) => serde_json::Value::String(date.to_string()),
+        FieldValue::Choice(key) => serde_json::Value::String(key.clone()),
+        FieldValue::Money(amount) => serde_json::Value::String(amount.to_string()),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod order_staffing;
 pub mod orders;
 pub mod payment_details;
 pub mod profile;
+pub mod ticket;
 pub mod timeline;
 
 use axum::Router;
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(profile::routes())
         .merge(orders::routes())
+        .merge(ticket::routes())
         .merge(payment_details::routes())
         .merge(board::routes())
         .merge(admin::routes())

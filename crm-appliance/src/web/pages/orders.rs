@@ -81,9 +81,20 @@ pub struct ListQuery {
     after: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    /// Every other parameter; `field.<key>` filters by a ticket field (the tickets module).
+    #[serde(flatten)]
+    other: std::collections::BTreeMap<String, String>,
 }
 
 impl ListQuery {
+    /// The first non-empty `field.<key>=answer` parameter, as (key, answer).
+    fn field(&self) -> Option<(String, String)> {
+        self.other.iter().find_map(|(name, value)| {
+            let key = name.strip_prefix(super::ticket::PREFIX)?;
+            (!value.trim().is_empty()).then(|| (key.to_string(), value.clone()))
+        })
+    }
+
     fn filter(&self) -> OrderFilter {
         OrderFilter {
             stage: some_id(&self.stage)
@@ -98,6 +109,7 @@ impl ListQuery {
                 .map(str::trim)
                 .filter(|q| !q.is_empty())
                 .map(|q| q.chars().take(200).collect()),
+            field: self.field(),
             ..OrderFilter::default()
         }
     }
@@ -115,6 +127,9 @@ impl ListQuery {
             if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
                 out.append_pair(key, value);
             }
+        }
+        if let Some((key, answer)) = self.field() {
+            out.append_pair(&format!("{}{key}", super::ticket::PREFIX), &answer);
         }
         out.finish()
     }
@@ -220,7 +235,19 @@ fn list_body(staff: &Staff, query: &ListQuery, data: &crm_lib::orders::OrderList
                     @let id = row.order.id.get();
                     tr {
                         td { a href={ "/orders/" (id) } { (id) } }
-                        td { a href={ "/orders/" (id) } { (Text(&row.order.title)) } }
+                        td {
+                            a href={ "/orders/" (id) } { (Text(&row.order.title)) }
+                            @if !data.fields.is_empty() {
+                                @let shown: Vec<String> = data.fields.iter().filter_map(|def| {
+                                    row.order.fields.iter().find(|(key, _)| *key == def.key).map(|(_, value)| {
+                                        value.display(Some(def), language, &data.organization.settings.currency)
+                                    })
+                                }).collect();
+                                @if !shown.is_empty() {
+                                    br; small.muted.ticket-fields { (Text(&shown.join(" · "))) }
+                                }
+                            }
+                        }
                         td { (Text(&row.customer_name)) }
                         td { @if let Some((_, badge)) = badges.iter().find(|(stage, _)| *stage == row.order.stage) {
                             (badge)
@@ -301,6 +328,32 @@ pub struct NewOrderForm {
     /// A payment method id, or empty for none.
     #[serde(default)]
     preferred_payment_method: String,
+    /// The ticket fields as typed (`field.<key>` inputs), when the tickets module is on.
+    #[serde(skip)]
+    fields: Vec<(String, String)>,
+}
+
+impl NewOrderForm {
+    /// The form from its posted inputs (the ticket fields' names are the organization's).
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let value = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
+        };
+        NewOrderForm {
+            csrf: value("csrf"),
+            customer: value("customer"),
+            title: value("title"),
+            description: value("description"),
+            budget: value("budget"),
+            deadline: value("deadline"),
+            preferred_payment_method: value("preferred_payment_method"),
+            fields: super::ticket::answers_of(pairs),
+        }
+    }
 }
 
 /// A chosen payment method as the form sends it: empty is `None`, else a method id.
@@ -362,6 +415,7 @@ async fn new_order_page(
         "budget",
         "deadline",
         "preferred_payment_method",
+        "fields",
     ];
     Ok(page(
         staff,
@@ -413,6 +467,19 @@ async fn new_order_page(
                         (error.at("preferred_payment_method"))
                     }
                 }
+                @if !choices.fields.is_empty() {
+                    fieldset.ticket-fields {
+                        legend { (staff.t("tickets.section")) }
+                        (super::ticket::inputs(staff, &choices.fields, &|key: &str| {
+                            form.fields
+                                .iter()
+                                .find(|(name, _)| name == key)
+                                .map(|(_, value)| value.clone())
+                                .unwrap_or_default()
+                        }))
+                        (error.at("fields"))
+                    }
+                }
                 button type="submit" { (staff.t("orders.create")) }
             }
         },
@@ -423,8 +490,9 @@ async fn create(
     State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
-    Form(form): Form<NewOrderForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let form = NewOrderForm::from_pairs(&pairs);
     csrf::verify(&staff, &form.csrf, &headers)?;
     let customer = form
         .customer
@@ -435,6 +503,7 @@ async fn create(
     let (title, description) = (form.title.clone(), form.description.clone());
     let (budget, deadline) = (form.budget.clone(), form.deadline.clone());
     let method = form.preferred_payment_method.clone();
+    let field_answers = form.fields.clone();
     let actor = staff.actor.clone();
     match state
         .blocking(move |crm| {
@@ -446,6 +515,7 @@ async fn create(
                 budget: typed_money("budget", &budget)?,
                 deadline: typed_date("deadline", &deadline)?,
                 preferred_payment_method: typed_method(&method)?,
+                field_answers,
                 ..NewOrder::default()
             };
             crm.create_order(&actor, request)
@@ -512,6 +582,8 @@ struct OrderPage {
     staffing: super::order_staffing::Staffing,
     /// The chat panel, when the reader may chat about the order.
     chat: Option<crate::web::chat::OrderChat>,
+    /// The ticket's fields and fraud flags, when the tickets module is on.
+    ticket: Option<crm_lib::tickets::TicketView>,
     /// The latest calls of the order's customer the reader may see (calls module).
     calls: Vec<crm_lib::model::Call>,
 }
@@ -535,6 +607,7 @@ fn read_order_page(
     } else {
         None
     };
+    let ticket = crm_lib::tickets::ticket_in(view, actor, id)?;
     let calls = crm_lib::calls::calls_of_customer_in(view, actor, detail.order.customer, 10)?;
     Ok(OrderPage {
         detail,
@@ -542,6 +615,7 @@ fn read_order_page(
         markers,
         staffing,
         chat,
+        ticket,
         calls,
     })
 }
@@ -603,6 +677,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         markers: all_markers,
         staffing,
         chat,
+        ticket,
         calls,
     } = data;
     let language = staff.language;
@@ -615,7 +690,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
     let stage_name = detail.stage.name(language);
     html! {
         (notice(note))
-        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers", "user", "hours"]))
+        (error.general(&["reason", "price", "comment", "stage", "amount", "method", "assignee", "markers", "user", "hours", "fields", "note"]))
         div.order-grid {
             section.card.order-fields {
                 p { (colors::badge(&detail.stage.color, detail.stage.name(language))) }
@@ -818,6 +893,9 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
                     button type="submit" { (staff.t("orders.place_bid")) }
                 }
             }
+        }
+        @if let Some(ticket) = ticket {
+            (super::ticket::section(staff, order.id.get(), ticket, currency, error))
         }
         (super::order_staffing::suggestions_section(staff, detail, staffing))
         (super::order_staffing::access_section(staff, detail, staffing, error))

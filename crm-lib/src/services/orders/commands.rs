@@ -13,9 +13,9 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::queries::order_in;
 use super::rules::{
-    OrderFields, Placement, bids_of, check_open_order_limit, check_preferred_payment_method,
-    checked_markers, grant_key, load_order, may_view, move_refusal, notify_staff_with, save_order,
-    stage_of, validate_order_fields,
+    OrderFields, Placement, allowed_moves, bids_of, check_open_order_limit,
+    check_preferred_payment_method, checked_markers, grant_key, load_order, may_view, move_refusal,
+    notify_staff_with, save_order, stage_of, validate_order_fields,
 };
 
 /// A new order, every field as typed by a person.
@@ -43,8 +43,15 @@ pub struct NewOrder {
     /// How the customer would like to pay: an active payment method of the organization (see
     /// [`new_order_choices_in`](super::new_order_choices_in)); `None` when they did not say.
     pub preferred_payment_method: Option<PaymentMethodId>,
-    /// Extra fields.
+    /// The ticket's typed fields by key, each read with [`FieldDef::parse_answer`] (see
+    /// [`FieldSet::parse_answers`] and [`crate::tickets::ticket_fields_in`]). Must satisfy the
+    /// organization's field set (required fields present); empty when the tickets module is
+    /// off.
     pub custom_fields: BTreeMap<String, FieldValue>,
+    /// Ticket fields as typed (field key, answer): each read by its field's
+    /// [`FieldDef::parse_answer`] in the use case (an empty answer leaves the field out), on
+    /// top of [`NewOrder::custom_fields`]. What the web form, the API and the CSV import send.
+    pub field_answers: Vec<(String, String)>,
 }
 
 /// Who an order is assigned to.
@@ -114,6 +121,12 @@ impl Tx<'_> {
                 return Err(Error::not_found("media", media));
             }
         }
+        let custom_fields = crate::services::tickets::new_order_fields(
+            self,
+            actor.org,
+            request.custom_fields,
+            &request.field_answers,
+        )?;
         check_open_order_limit(self, &org, customer_id)?;
         let id = OrderId(self.next_id(actor.org, "order")?);
         let order = Order {
@@ -130,12 +143,13 @@ impl Tx<'_> {
             priority: 0,
             rejection_reason: None,
             attachments: request.attachments,
-            custom_fields: request.custom_fields,
+            custom_fields,
             preferred_payment_method: request.preferred_payment_method,
             created_at: self.now(),
             updated_at: self.now(),
         };
         self.insert_record(&Key::org(actor.org).u64(id.0), &order)?;
+        crate::services::tickets::fraud::evaluate(self, &org, &order)?;
         let event = Event::OrderCreated {
             order: id,
             title: order.title.clone(),
@@ -382,6 +396,7 @@ impl Tx<'_> {
             }
         }
         self.delete_record(&Key::org(actor.org).u64(order_id.0), &order)?;
+        crate::services::tickets::fraud::forget(self, actor.org, order_id)?;
         self.audit(
             actor,
             AuditAction::OrderDeleted,
@@ -566,15 +581,34 @@ impl Tx<'_> {
             }),
         )?;
         if assignee.telegram_id.is_some() {
-            self.enqueue(
-                actor.org,
-                Recipient::Staff(assignee_id),
-                OutboxPayload::Notify(Event::OrderAssigned {
+            let ticket_fields =
+                crate::services::tickets::notification_fields(self, actor.org, &after)?;
+            let event = if let Some(ticket_fields) = ticket_fields {
+                // The tickets module: the master sees the ticket's fields and may move it
+                // from the message, to the stages the pipeline lets them.
+                let permissions = crate::services::permissions_of(self, actor.org, &assignee)?;
+                let moves = allowed_moves(&org, permissions, Some(assignee_id), &after)
+                    .into_iter()
+                    .map(|stage| (stage.id, stage.name.clone()))
+                    .collect();
+                Event::TicketAssigned {
+                    order: order_id,
+                    title,
+                    fields: ticket_fields,
+                    moves,
+                }
+            } else {
+                Event::OrderAssigned {
                     order: order_id,
                     title,
                     assignee: name,
                     to_assignee: true,
-                }),
+                }
+            };
+            self.enqueue(
+                actor.org,
+                Recipient::Staff(assignee_id),
+                OutboxPayload::Notify(event),
             )?;
         }
         self.audit(

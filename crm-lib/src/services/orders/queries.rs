@@ -18,6 +18,9 @@ pub struct NewOrderChoices {
     pub markers: Vec<Marker>,
     /// The active payment methods, by id.
     pub payment_methods: Vec<PaymentMethodChoice>,
+    /// The typed ticket fields the form asks after its own steps, in order (the tickets
+    /// module; empty when it is off).
+    pub fields: FieldSet,
 }
 
 /// A payment method as someone choosing it sees it: its name, not its template (which holds
@@ -62,6 +65,7 @@ pub fn new_order_choices_in(view: &impl View, actor: &Actor) -> Result<NewOrderC
                 name: method.name,
             })
             .collect(),
+        fields: crate::services::tickets::fields_of(view, actor.org)?,
     })
 }
 
@@ -82,6 +86,11 @@ pub struct OrderFilter {
     pub created_from: Option<Date>,
     /// Created on or before this day.
     pub created_to: Option<Date>,
+    /// Holding this answer in this ticket field (the tickets module), as typed: `("serial",
+    /// "SN-123456")`, `("device", "Laptop")`. Read by the field's parser and compared as
+    /// the `orders_by_field` index keeps it (text upper-cased, a choice by its key); only
+    /// text of at most 64 bytes and choices are indexed.
+    pub field: Option<(String, String)>,
 }
 
 /// The largest number of candidate orders a title search gathers before filtering.

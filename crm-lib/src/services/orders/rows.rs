@@ -149,6 +149,11 @@ fn summaries(
         _ => {}
     }
     let size = page.size();
+    // The field filter: the orders the field index holds for the answer, newest first.
+    let field_ids: Option<Vec<u64>> = match &filter.field {
+        Some((key, answer)) => Some(orders_with_field(view, org, key, answer)?),
+        None => None,
+    };
     let words: Vec<String> = filter
         .search
         .as_deref()
@@ -171,6 +176,11 @@ fn summaries(
             || filter
                 .created_to
                 .is_some_and(|to| Date::of(order.created_at) > to)
+        {
+            return Ok(false);
+        }
+        if let Some(ids) = &field_ids
+            && ids.binary_search_by(|id| order.id.0.cmp(id)).is_err()
         {
             return Ok(false);
         }
@@ -199,7 +209,17 @@ fn summaries(
         Ok(true)
     };
     let org_id = actor.org;
-    if let Some(word) = words.iter().max_by_key(|word| word.len()) {
+    if let (Some(ids), true) = (&field_ids, words.is_empty()) {
+        for id in ids
+            .iter()
+            .copied()
+            .filter(|id| page.after.is_none_or(|after| *id < after))
+        {
+            if !take(load_summary(view, org_id, OrderId(id))?)? {
+                break;
+            }
+        }
+    } else if let Some(word) = words.iter().max_by_key(|word| word.len()) {
         // Title search: gather the ids whose title has a word starting with the longest query
         // word, newest first.
         let mut ids = Vec::new();
@@ -278,6 +298,42 @@ fn summaries(
     Ok(Paged { items, next })
 }
 
+/// The ids of the orders holding `answer` in ticket field `key`, newest first (the
+/// `orders_by_field` index; at most [`SEARCH_CANDIDATES`]).
+///
+/// # Errors
+/// Invalid input on `field` for a field the organization does not declare, an answer the
+/// field refuses, or a kind the index does not keep.
+fn orders_with_field(
+    view: &impl View,
+    org: &Organization,
+    key: &str,
+    answer: &str,
+) -> Result<Vec<u64>> {
+    let fields = crate::services::tickets::fields_of(view, org.id)?;
+    let def = fields
+        .get(key)
+        .ok_or_else(|| Error::invalid("field", format!("{key:?} is not a ticket field")))?;
+    let value = def
+        .parse_answer(answer)
+        .map_err(|error| Error::invalid("field", error.message().to_string()))?;
+    let indexed = value.index_form().ok_or_else(|| {
+        Error::invalid(
+            "field",
+            format!("{key}: only short text and choice fields can be filtered"),
+        )
+    })?;
+    let prefix = crate::store::field_key(org.id, key, &indexed);
+    let mut ids = Vec::new();
+    view.for_each_prefix(tables::ORDERS_BY_FIELD, &prefix, |entry, _| {
+        ids.push(keys::tail_u64(entry));
+        Ok(ids.len() < SEARCH_CANDIDATES)
+    })?;
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    Ok(ids)
+}
+
 /// A page of [`order_summaries_in`] with the customer and assignee names, from the same
 /// snapshot (one read: the order list page and the Kanban board need nothing else).
 ///
@@ -337,6 +393,9 @@ pub struct OrderList {
     pub markers: Vec<Marker>,
     /// Every staff user, for the assignee filter.
     pub staff: Vec<StaffName>,
+    /// The ticket fields a row shows (those declared with `list`, the tickets module), in
+    /// order; their values are in each row's [`OrderSummary::fields`].
+    pub fields: Vec<FieldDef>,
 }
 
 /// The order list page for a staff user: [`order_rows_in`] with the organization, the markers
@@ -381,5 +440,10 @@ pub fn order_list_in(
         organization,
         markers: list_markers_in(view, actor.org)?,
         staff,
+        fields: crate::services::tickets::fields_of(view, actor.org)?
+            .fields
+            .into_iter()
+            .filter(|def| def.list)
+            .collect(),
     })
 }

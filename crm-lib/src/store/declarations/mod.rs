@@ -8,6 +8,8 @@
 //! | `orgs` | `org` | `org` of org 0 | `orgs_by_slug`: `slug` -> org id |
 //! | `roles`, `markers` | `org \| id` | `role`, `marker` | |
 //! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id |
+//! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
+//! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `orders_by_field` (6): `org \| field key \| 0x00 \| value \| 0x00 \| created at (i64 ms) \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_phone` (6): `org \| phone digits (u64) \| customer`; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
 //! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
@@ -23,6 +25,8 @@
 //! | `link_codes`, `payment_methods`, `payment_infos` | `org \| ...` | | |
 //! | `job_settings` | `org` | | |
 //! | `job_states` | `org \| job name` | | |
+//! | `order_fields`, `fraud_settings` (tickets) | `org` | | |
+//! | `order_fraud` (tickets) | `org \| order` | | |
 //! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
 //! | `call_settings` | `org` | | |
 //! | `unknown_callers` | `org \| customer` | | |
@@ -39,12 +43,13 @@ mod jobs;
 mod ops;
 mod orders;
 mod team;
+mod tickets;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
 pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use ops::subject_key;
-pub(crate) use orders::{activity_key, order_count_key, row_key};
+pub(crate) use orders::{activity_key, field_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 
 use super::indexes::{Owner, Visitor};
@@ -78,6 +83,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<PaymentInfo>()?;
     visitor.visit::<JobSettings>()?;
     visitor.visit::<JobState>()?;
+    visitor.visit::<FieldSet>()?;
+    visitor.visit::<FraudSettings>()?;
+    visitor.visit::<OrderFraud>()?;
     visitor.visit::<Call>()?;
     visitor.visit::<CallSettings>()?;
     visitor.visit::<UnknownCaller>()?;

@@ -118,6 +118,17 @@ fn order_disagreement(_: &[u8], _: &[u8], order: &Order) -> String {
     )
 }
 
+/// The key of an order's entry in `orders_by_field` for field `field` holding `value` (in
+/// [`FieldValue::index_form`]); without `created` and `order`, the prefix of every order
+/// with that value.
+pub(crate) fn field_key(org: OrgId, field: &str, value: &str) -> Key {
+    Key::org(org)
+        .bytes(field.as_bytes())
+        .u8(0)
+        .bytes(value.as_bytes())
+        .u8(0)
+}
+
 /// An index of orders whose entries are `org | field | order` for each value of a field.
 macro_rules! order_index {
     ($table:expr, $since:literal, |$org:ident, $order:ident, $out:ident| $body:expr) => {
@@ -165,6 +176,18 @@ impl Declared for Order {
         order_index!(tables::ORDERS_BY_WORD, 2, |org, order, out| {
             for word in keys::title_words(&order.title) {
                 out.push((word_key(org, &word, order.id.0), Value::Empty));
+            }
+        }),
+        order_index!(tables::ORDERS_BY_FIELD, 6, |org, order, out| {
+            for (field, value) in &order.custom_fields {
+                if let Some(value) = value.index_form() {
+                    out.push((
+                        field_key(org, field, &value)
+                            .i64(order.created_at.0)
+                            .u64(order.id.0),
+                        Value::Empty,
+                    ));
+                }
             }
         }),
         Index {

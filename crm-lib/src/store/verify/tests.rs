@@ -471,6 +471,45 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
+    // A helpdesk ticket with typed fields: `orders_by_field`.
+    let desk = crm
+        .system()
+        .create_organization("helpdesk", "Desk", "desk")
+        .unwrap()
+        .id;
+    let desk_customer = crm
+        .system()
+        .upsert_telegram_customer(
+            desk,
+            crate::customers::TelegramProfile {
+                telegram_id: TelegramUserId(202),
+                username: None,
+                first_name: "Bob".into(),
+                last_name: None,
+                language_code: None,
+            },
+        )
+        .unwrap()
+        .id;
+    let fields = crm
+        .ticket_fields(&Actor::system(desk))
+        .unwrap()
+        .parse_answers([
+            ("device", "phone"),
+            ("fault", "no sound"),
+            ("serial", "SN-1234567"),
+        ])
+        .unwrap();
+    crm.create_order(
+        &Actor::customer(desk, desk_customer),
+        crate::orders::NewOrder {
+            title: "Quiet phone".into(),
+            description: "No sound".into(),
+            custom_fields: fields,
+            ..crate::orders::NewOrder::default()
+        },
+    )
+    .unwrap();
     crm.post_outbound(
         &Actor::system(org),
         crate::chat::OutboundMessage {

@@ -28,6 +28,7 @@ use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 mod calls;
+mod fraud;
 mod jobs;
 mod markers;
 mod payment_methods;
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/jobs", get(jobs::jobs))
         .route("/admin/jobs/settings", post(jobs::save_job_settings))
         .route("/admin/jobs/{name}/run", post(jobs::run_job))
+        .route("/settings/fraud", get(fraud::fraud).post(fraud::save_fraud))
         .route("/settings/calls", get(calls::calls_settings))
         .route("/settings/calls/secret", post(calls::save_secret))
         .route("/settings/calls/extensions", post(calls::save_extension))

@@ -98,6 +98,9 @@ pub(super) async fn settings_page(
         Nav::Settings,
         html! {
             (notice(note))
+            @if org.modules.contains(Module::Tickets) {
+                p { a href="/settings/fraud" { (staff.t("tickets.fraud_title")) } }
+            }
             form.form.card method="post" action="/settings" autocomplete="off" {
                 (csrf_field(staff))
                 (error.general(&fields))
