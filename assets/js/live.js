@@ -10,6 +10,7 @@
 //
 //   window.crmLive.on('order', function (data) { ... });    // data: {id, action, order, stage, ...}
 //   window.crmLive.on('message', function (data) { ... });  // data: {id, action, customer, order, message, ...}
+//   window.crmLive.on('call', function (data) { ... });     // data: {id, action, customer, ...}
 //   window.crmLive.refresh();                                // swap the live regions now (see below)
 (function () {
   'use strict';
@@ -43,7 +44,7 @@
       return;
     }
     source = new window.EventSource(lastId ? '/events?after=' + encodeURIComponent(lastId) : '/events');
-    ['order', 'message', 'ready'].forEach(function (kind) {
+    ['order', 'message', 'call', 'ready'].forEach(function (kind) {
       source.addEventListener(kind, function (event) {
         if (event.lastEventId) {
           lastId = event.lastEventId;
@@ -131,7 +132,7 @@
     return false;
   }
 
-  ['order', 'message'].forEach(function (kind) {
+  ['order', 'message', 'call'].forEach(function (kind) {
     (handlers[kind] = handlers[kind] || []).push(function () {
       if (wantsRefresh(kind)) {
         refreshRegions();

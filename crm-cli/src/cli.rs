@@ -92,6 +92,39 @@ pub(crate) enum Command {
     /// once): the studio's 200 orders, the service's 80, the renovation firm's 60 leads, the
     /// helpdesk's 100 tickets, with 60 customers, staff, bids and chats.
     Demo,
+    /// Telephony (Zadarma PBX notifications; the tickets module): the API secret, the
+    /// extension -> staff user map, the calls received.
+    #[command(subcommand)]
+    Calls(CallsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CallsCommand {
+    /// Show the settings: whether a secret is set (never the secret) and the extensions.
+    Show,
+    /// Set Zadarma's API secret, read from the first line of stdin (an empty line removes it).
+    Secret,
+    /// Map a PBX extension to a staff user: the operator of its calls.
+    Map {
+        /// The extension (`100`).
+        extension: String,
+        /// The user's login name.
+        user: String,
+    },
+    /// Remove an extension's mapping.
+    Unmap {
+        /// The extension.
+        extension: String,
+    },
+    /// The latest calls, newest first.
+    List {
+        /// How many (1-500).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

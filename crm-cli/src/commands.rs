@@ -29,7 +29,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    Cli, Command, DepartmentCommand, ExportKind, Format, ImportKind, InitArgs, JobsCommand,
+    CallsCommand, Cli, Command, DepartmentCommand, ExportKind, Format, ImportKind, InitArgs, JobsCommand,
     RoleCommand, TokenCommand, UserCommand,
 };
 use crate::exit::{self, Exit};
@@ -108,6 +108,7 @@ fn dispatch(
         Command::Verify => verify(crm, &place.data_file, io),
         Command::Stats { json } => stats(crm, *json, &place.data_file, io),
         Command::Demo => demo(crm, org, io),
+        Command::Calls(command) => calls(crm, org, command, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -1129,6 +1130,112 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
         })
         .collect();
     print_table(&["USERNAME", "NAME", "ROLE", "PASSWORD"], &rows, io)?;
+    Ok(())
+}
+
+/// `crm calls ...`: the PBX settings and the calls received, as the system.
+fn calls(crm: &Crm, org: OrgId, command: &CallsCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    match command {
+        CallsCommand::Show => {
+            let view = crm.call_settings(&system)?;
+            match (&view.secret_set, &view.secret_hint) {
+                (true, Some(hint)) => out!(io, "zadarma api secret: set ({hint})"),
+                (true, None) => out!(io, "zadarma api secret: set"),
+                _ => out!(
+                    io,
+                    "zadarma api secret: not set (every notification is refused)"
+                ),
+            }
+            let rows: Vec<Vec<String>> = view
+                .extensions
+                .iter()
+                .map(|row| vec![row.extension.clone(), row.name.clone()])
+                .collect();
+            print_table(&["EXTENSION", "USER"], &rows, io)?;
+        }
+        CallsCommand::Secret => {
+            let mut line = String::new();
+            io.input
+                .read_line(&mut line)
+                .context("reading the secret from stdin")?;
+            let secret = line.trim_end_matches(['\n', '\r']);
+            crm.set_zadarma_secret(&system, secret)
+                .context("setting the zadarma api secret")?;
+            out!(
+                io,
+                "{}",
+                if secret.trim().is_empty() {
+                    "zadarma api secret removed"
+                } else {
+                    "zadarma api secret set"
+                }
+            );
+        }
+        CallsCommand::Map { extension, user } => {
+            let record = crm.user_by_name(&system, user)?;
+            crm.map_call_extension(&system, extension, Some(record.id))
+                .with_context(|| format!("mapping extension {extension}"))?;
+            out!(io, "extension {extension} -> {}", record.username);
+        }
+        CallsCommand::Unmap { extension } => {
+            crm.map_call_extension(&system, extension, None)
+                .with_context(|| format!("unmapping extension {extension}"))?;
+            out!(io, "extension {extension} unmapped");
+        }
+        CallsCommand::List { limit, json } => {
+            let calls = crm.calls(
+                &system,
+                &crm_lib::calls::CallFilter::default(),
+                crm_lib::Page::first(*limit),
+            )?;
+            if *json {
+                let rows: Vec<serde_json::Value> = calls
+                    .items
+                    .iter()
+                    .map(|call| {
+                        serde_json::json!({
+                            "id": call.id.get(),
+                            "direction": call.direction.as_str(),
+                            "phone": call.phone,
+                            "customer": call.customer.get(),
+                            "started_at": call.started_at.to_rfc3339(),
+                            "duration_secs": call.duration_secs,
+                            "disposition": call.disposition,
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = calls
+                .items
+                .iter()
+                .map(|call| {
+                    vec![
+                        call.id.to_string(),
+                        call.started_at.to_rfc3339(),
+                        call.direction.as_str().to_string(),
+                        call.phone.clone(),
+                        call.customer.to_string(),
+                        call.disposition.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "ID",
+                    "STARTED",
+                    "DIRECTION",
+                    "PHONE",
+                    "CUSTOMER",
+                    "DISPOSITION",
+                ],
+                &rows,
+                io,
+            )?;
+        }
+    }
     Ok(())
 }
 

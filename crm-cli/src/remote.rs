@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::Io;
-use crate::cli::{Cli, Command, UserCommand};
+use crate::cli::{CallsCommand, Cli, Command, UserCommand};
 
 /// The socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "admin.sock";
@@ -157,7 +157,7 @@ fn reads_stdin(cli: &Cli) -> bool {
                 password_stdin: true,
                 ..
             }
-        )
+        ) | Command::Calls(CallsCommand::Secret)
     )
 }
 

@@ -65,7 +65,7 @@ pub use crm::{Crm, CrmOptions, is_locked};
 pub use error::{Error, ErrorKind, Result};
 pub use password::{ALPHANUMERIC, Password, generate_password, random_string};
 pub use services::{
-    Page, Paged, admin, api_tokens, audit, billing, capabilities, chat, customers, demo, export,
+    Page, Paged, admin, api_tokens, audit, billing, calls, capabilities, chat, customers, demo, export,
     import, jobs, live, media, operators, orders, org, retention, sessions, staffing, team,
     telegram, tickets,
 };

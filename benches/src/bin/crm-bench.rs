@@ -13,7 +13,9 @@
 //!    and an embedded static body of the list page's size (`/sandbox/bench/static`), in that
 //!    order, in the same run: requests/s, p50, p99, and the list/static ratio;
 //! 5. the list page again while 50 clients log in over and over (argon2id);
-//! 6. durable order creation over `/api/v1/orders` at 64 connections;
+//! 6. durable order creation over `/api/v1/orders` at 64 connections; then Zadarma's call
+//!    notifications (`/webhooks/zadarma`, each a new call: a signature check and a durable
+//!    write) at 64 connections;
 //! 7. the bot: updates written by simulated customers through the emulator's control API, until
 //!    the appliance reports every one handled (`crm_bot_updates_total`): first as fast as 64
 //!    writers go (the rate), then on a fixed schedule of 2,000 updates/s (the p99, from the
@@ -286,6 +288,7 @@ fn run(args: &Args) -> Result<bool> {
     let crm = Crm::open_with(&data_file, options())?;
     let open_cold = opened.elapsed();
     let token = create_token(&crm)?;
+    let zadarma_signature = enable_calls(&crm)?;
     crm.close();
     drop(crm);
     table.add(
@@ -337,7 +340,7 @@ fn run(args: &Args) -> Result<bool> {
     let page = runtime.block_on(page_size(&base, &cookie))?;
     eprintln!("crm-bench: the order list page is {page} bytes");
 
-    let scripts = Scripts::write(&run_dir, &cookie, &token, customer)?;
+    let scripts = Scripts::write(&run_dir, &cookie, &token, customer, &zadarma_signature)?;
     let seconds = args.seconds;
 
     // 4. List page, /healthz and the same-size static body, one after the other, after a
@@ -471,6 +474,28 @@ fn run(args: &Args) -> Result<bool> {
         "< 10 ms",
         format!("{:.1} ms", creates.p99_ms()),
         Some(creates.p99_ms() < 10.0),
+    );
+
+    // 6b. Zadarma's call notifications: every request a new call (its own pbx_call_id), so
+    // each is a signature check, a customer lookup by phone and a durable write.
+    let zadarma = wrk(
+        &base,
+        "/webhooks/zadarma",
+        &scripts.zadarma,
+        seconds,
+        CONNECTIONS,
+    )?;
+    zadarma.check("zadarma webhooks")?;
+    table.add(
+        "Zadarma call notifications (durable), 64 connections",
+        "(measured)",
+        format!(
+            "{:.0} webhooks/s, p50 {:.1} ms, p99 {:.1} ms",
+            zadarma.rate(),
+            zadarma.p50_ms(),
+            zadarma.p99_ms()
+        ),
+        None,
     );
 
     app.note_rss("after the creates");
@@ -782,6 +807,34 @@ fn create_token(crm: &Crm) -> Result<String> {
     Ok(created.secret.expose().to_string())
 }
 
+/// The caller, the called number and the start of every benchmark call notification.
+const BENCH_CALLER: &str = "79160000001";
+const BENCH_DID: &str = "74950000000";
+const BENCH_CALL_START: &str = "2026-12-05 10:00:00";
+/// [`BENCH_CALL_START`] form-encoded.
+const BENCH_CALL_START_FORM: &str = "2026-12-05+10%3A00%3A00";
+
+/// Switches calls (the tickets module) on in the scale store with a random Zadarma API
+/// secret, and returns the signature of the benchmark's notifications (the secret itself
+/// stays in this function).
+fn enable_calls(crm: &Crm) -> Result<String> {
+    let org = crm.system().default_organization()?;
+    let system = Actor::system(org.id);
+    crm.update_settings(
+        &system,
+        crm_lib::org::SettingsUpdate {
+            modules: vec![(crm_lib::model::Module::Tickets, true)],
+            ..crm_lib::org::SettingsUpdate::default()
+        },
+    )?;
+    let secret = crm_lib::random_string(32, crm_lib::ALPHANUMERIC)?;
+    crm.set_zadarma_secret(&system, &secret)?;
+    Ok(crm_lib::calls::zadarma_signature(
+        &secret,
+        &format!("{BENCH_CALLER}{BENCH_DID}{BENCH_CALL_START}"),
+    ))
+}
+
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -967,6 +1020,7 @@ struct Scripts {
     list: PathBuf,
     plain: PathBuf,
     create: PathBuf,
+    zadarma: PathBuf,
 }
 
 /// Prints wrk's summary as one JSON line, read back by [`wrk`].
@@ -983,8 +1037,39 @@ end
 "#;
 
 impl Scripts {
-    fn write(dir: &Path, cookie: &str, token: &str, customer: u64) -> Result<Scripts> {
+    fn write(
+        dir: &Path,
+        cookie: &str,
+        token: &str,
+        customer: u64,
+        zadarma_signature: &str,
+    ) -> Result<Scripts> {
         let list = dir.join("list.lua");
+        let zadarma = dir.join("zadarma.lua");
+        // Zadarma signs caller_id, called_did and call_start only, so one signature fits
+        // every pbx_call_id: each request is a new call from the same number.
+        write_private(
+            &zadarma,
+            &format!(
+                r#"
+local counter = 0
+local thread_tag = ""
+local call_start = "{BENCH_CALL_START_FORM}"
+setup = function(thread)
+  thread:set("tag", tostring(math.random(1, 1000000000)))
+end
+init = function(args)
+  thread_tag = tag or "0"
+end
+request = function()
+  counter = counter + 1
+  local body = string.format("event=NOTIFY_START&pbx_call_id=bench-%s-%d&caller_id={BENCH_CALLER}&called_did={BENCH_DID}&call_start=%s", thread_tag, counter, call_start)
+  return wrk.format("POST", "/webhooks/zadarma", {{["Content-Type"] = "application/x-www-form-urlencoded", ["Signature"] = {signature}}}, body)
+end
+{REPORT_LUA}"#,
+                signature = lua_string(zadarma_signature),
+            ),
+        )?;
         let plain = dir.join("plain.lua");
         let create = dir.join("create.lua");
         let cookie = lua_string(cookie);
@@ -1018,6 +1103,7 @@ end
             list,
             plain,
             create,
+            zadarma,
         })
     }
 }

@@ -459,7 +459,10 @@ fn conversation_body(
     let name = customer.full_name();
     let back = format!("/chat/{}", customer.id);
     html! {
-        p { a href="/chat" { "← " (staff.t("chat.conversations")) } }
+        p {
+            a href="/chat" { "← " (staff.t("chat.conversations")) }
+            " · " a href={ "/customers/" (customer.id) } { (staff.t("calls.timeline")) }
+        }
         @if customer.unreachable {
             p.error role="alert" { (staff.t("chat.unreachable")) }
         }

@@ -18,10 +18,12 @@ pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod sse;
+pub mod swagger;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod text;
 pub mod tokens;
+pub mod zadarma;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -139,6 +141,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .merge(crate::sandbox::routes())
         .merge(crate::bot::updates::routes())
+        .merge(zadarma::routes())
+        .merge(swagger::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -349,6 +349,10 @@ async fn the_openapi_document_is_generated_and_covers_every_endpoint() {
         "/api/v1/media",
         "/api/v1/users",
         "/api/v1/users/me",
+        "/api/v1/calls",
+        "/api/v1/calls/{id}",
+        "/api/v1/customers/{id}/timeline",
+        "/api/v1/audit",
     ] {
         assert!(paths.contains_key(path), "{path} is documented");
     }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod backup_faults;
+mod calls;
 mod data;
 mod departments;
 mod tokens;

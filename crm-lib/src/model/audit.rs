@@ -11,7 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, DepartmentId, MarkerId, MediaHash, MessageId,
+    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, CallId, DepartmentId, MarkerId, MediaHash, MessageId,
     Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
 };
 
@@ -175,6 +175,12 @@ audit_actions! {
     ConversationClosed = "conversation.closed",
     /// A closed conversation was reopened.
     ConversationReopened = "conversation.reopened",
+    /// The PBX told of a new call (its first notification).
+    CallRecorded = "call.recorded",
+    /// A later PBX notification (answer, end) changed a call.
+    CallUpdated = "call.updated",
+    /// The PBX settings changed (the API secret or the extension map).
+    CallSettingsChanged = "call.settings_changed",
     /// A batch of closed conversations was archived by the `archive_conversations` job (the
     /// detail holds the count).
     ConversationsArchived = "conversation.archived",
@@ -245,6 +251,8 @@ pub enum Subject {
     Other(String),
     /// A department of the operators module.
     Department(DepartmentId),
+    /// A telephone call.
+    Call(CallId),
 }
 
 impl Subject {
@@ -263,6 +271,7 @@ impl Subject {
                 "payment method" => Subject::PaymentMethod(PaymentMethodId(id)),
                 "api token" => Subject::ApiToken(ApiTokenId(id)),
                 "department" => Subject::Department(DepartmentId(id)),
+                "call" => Subject::Call(CallId(id)),
                 _ => return None,
             })
         });
@@ -285,6 +294,7 @@ impl Subject {
             Subject::Department(_) => DepartmentId::LABEL,
             Subject::Media(_) => "media",
             Subject::Other(_) => "record",
+            Subject::Call(_) => CallId::LABEL,
         }
     }
 
@@ -301,6 +311,7 @@ impl Subject {
             Subject::PaymentMethod(id) => Some(id.0),
             Subject::ApiToken(id) => Some(id.0),
             Subject::Department(id) => Some(id.0),
+            Subject::Call(id) => Some(id.0),
         }
     }
 }

@@ -112,6 +112,11 @@ id_type!(
     QueueItemId,
     "queue item"
 );
+id_type!(
+    /// A telephone call received from the PBX (Zadarma).
+    CallId,
+    "call"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.
@@ -244,6 +249,27 @@ impl Timestamp {
     pub fn to_datetime(self) -> time::OffsetDateTime {
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Reads RFC 3339 text (`2026-12-05T10:00:00Z`, any offset), as the API's filters take
+    /// moments.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] on `field`.
+    pub fn parse_rfc3339(field: &'static str, text: &str) -> crate::Result<Self> {
+        let moment = time::OffsetDateTime::parse(
+            text.trim(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|_| {
+            crate::Error::invalid(
+                field,
+                format!("{text:?} is not an RFC 3339 time (2026-12-05T10:00:00Z)"),
+            )
+        })?;
+        Ok(Timestamp(
+            (moment.unix_timestamp_nanos() / 1_000_000) as i64,
+        ))
     }
 
     /// RFC 3339 text, for exports and the API (`2026-11-21T09:30:00Z`).

@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod billing;
+mod call;
 mod chat;
 mod customer;
 mod fields;
@@ -22,6 +23,7 @@ mod tickets;
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
 pub use billing::{PaymentInfo, PaymentMethod, Payout};
+pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, UnknownCaller};
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
 };
@@ -31,7 +33,7 @@ pub use fields::{
 };
 pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use ids::{
-    ApiTokenId, AuditId, BidId, ChatId, CustomerId, Date, DepartmentId, LANGUAGES, Language,
+    ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, DepartmentId, LANGUAGES, Language,
     LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
     PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
 };

@@ -23,14 +23,17 @@ pub enum LiveKind {
     Order,
     /// A conversation changed: a message arrived, was sent or delivered, or it was read.
     Message,
+    /// A telephone call was recorded or changed (the PBX's notifications).
+    Call,
 }
 
 impl LiveKind {
-    /// `order` or `message`: the event name on the wire.
+    /// `order`, `message` or `call`: the event name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             LiveKind::Order => "order",
             LiveKind::Message => "message",
+            LiveKind::Call => "call",
         }
     }
 }
@@ -155,6 +158,20 @@ fn live_event(
                 delivery: Some(message.delivery),
                 summary: preview(&message.text),
                 ..event(LiveKind::Message, message.order, Some(message.customer))
+            }))
+        }
+        Subject::Call(id) => {
+            if !super::calls::calls_enabled(org) || !super::calls::may_see_calls(resolved) {
+                return Ok(None);
+            }
+            let call = match super::calls::load_call(view, actor.org, *id) {
+                Ok(call) => call,
+                Err(error) if error.kind() == crate::ErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(error),
+            };
+            Ok(Some(LiveEvent {
+                summary: call.phone,
+                ..event(LiveKind::Call, None, Some(call.customer))
             }))
         }
         Subject::Conversation(customer) => {

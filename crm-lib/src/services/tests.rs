@@ -267,6 +267,15 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         .create_order(&desk_customer, ticket(&desk_customer, "bad!").unwrap())
         .unwrap()
         .id;
+    crm.update_settings(
+        &admin,
+        SettingsUpdate {
+            modules: vec![(Module::Tickets, true)],
+            ..SettingsUpdate::default()
+        },
+    )
+    .unwrap();
+    crm.set_zadarma_secret(&admin, ZADARMA_SECRET).unwrap();
     let fx = Fx {
         support,
         desk,
@@ -301,6 +310,31 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         stage_completed: stage("completed"),
     };
     (dir, crm, fx)
+}
+
+/// The Zadarma API secret of the fixture's organization.
+const ZADARMA_SECRET: &str = "fixture-zadarma-secret";
+
+/// A Zadarma notification of call `pbx` from `caller`, signed with `secret`.
+fn zadarma(
+    secret: &str,
+    event: CallEvent,
+    pbx: &str,
+    caller: &str,
+) -> (crate::calls::ZadarmaNotification, String) {
+    crate::calls::sign_notification(
+        secret,
+        event,
+        &[
+            ("call_start", "2026-12-05 10:00:00"),
+            ("pbx_call_id", pbx),
+            ("caller_id", caller),
+            ("called_did", "74950000000"),
+            ("internal", "100"),
+            ("duration", "42"),
+            ("disposition", "answered"),
+        ],
+    )
 }
 
 /// A call of a use case inside a write transaction.
@@ -1095,6 +1129,43 @@ fn refused() -> Vec<(&'static str, Call)> {
             }),
         ),
         (
+            "record_zadarma_notification with a wrong signature",
+            call(|tx, fx| {
+                // The signature covers caller_id, called_did and call_start only (Zadarma's
+                // documentation): another caller's signature does not fit.
+                let (notification, _) = zadarma("wrong", CallEvent::Start, "in_9", "79160000009");
+                let (_, signature) =
+                    zadarma(ZADARMA_SECRET, CallEvent::Start, "in_9", "79160000008");
+                tx.record_zadarma_notification(fx.org, &notification, Some(&signature))
+                    .map(drop)
+            }),
+        ),
+        (
+            "record_zadarma_notification of a caller without a phone number",
+            call(|tx, fx| {
+                let (notification, signature) =
+                    zadarma(ZADARMA_SECRET, CallEvent::Start, "in_7", "anonymous");
+                tx.record_zadarma_notification(fx.org, &notification, Some(&signature))
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_zadarma_secret by a manager",
+            call(|tx, fx| tx.set_zadarma_secret(&fx.manager, "another-secret")),
+        ),
+        (
+            "set_zadarma_secret too short",
+            call(|tx, fx| tx.set_zadarma_secret(&fx.admin, "short")),
+        ),
+        (
+            "map_call_extension to a user who does not exist",
+            call(|tx, fx| tx.map_call_extension(&fx.admin, "100", Some(UserId(999)))),
+        ),
+        (
+            "map_call_extension of a non-number",
+            call(|tx, fx| tx.map_call_extension(&fx.admin, "1a", Some(fx.worker_id))),
+        ),
+        (
             "create_organization with a taken slug",
             call(|tx, _| {
                 super::org::create_org_in(
@@ -1596,6 +1667,36 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "set_customer_reachable",
             AUDITED,
             call(|tx, fx| tx.system().set_customer_reachable(fx.org, fx.bob_id, false)),
+        ),
+        (
+            "map_call_extension",
+            AUDITED,
+            call(|tx, fx| tx.map_call_extension(&fx.admin, "100", Some(fx.worker_id))),
+        ),
+        (
+            "record_zadarma_notification of a new call from an unknown number",
+            AUDITED,
+            call(|tx, fx| {
+                let (notification, signature) =
+                    zadarma(ZADARMA_SECRET, CallEvent::Start, "in_1", "79160000001");
+                tx.record_zadarma_notification(fx.org, &notification, Some(&signature))
+                    .map(drop)
+            }),
+        ),
+        (
+            "record_zadarma_notification of the call's end",
+            AUDITED,
+            call(|tx, fx| {
+                let (notification, signature) =
+                    zadarma(ZADARMA_SECRET, CallEvent::End, "in_1", "79160000001");
+                tx.record_zadarma_notification(fx.org, &notification, Some(&signature))
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_zadarma_secret",
+            AUDITED,
+            call(|tx, fx| tx.set_zadarma_secret(&fx.admin, "a-new-zadarma-secret")),
         ),
         (
             "inbox_put",

@@ -62,6 +62,9 @@ record! {
     OperatorState => 1, "operator state";
     OperatorSettings => 1, "operator settings";
     QueueItem => 1, "queue item";
+    Call => 1, "call";
+    CallSettings => 1, "call settings";
+    UnknownCaller => 1, "unknown caller";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -136,7 +136,8 @@ fn migrate_4_to_5(tx: &Tx<'_>) -> Result<()> {
 /// Schema 5 -> 6: the modules' tables exist from here on (created above with every table of
 /// [`tables::ALL`]), and each organization is rewritten in its current record version, which
 /// carries the modules its template presets and the UTC time zone (a handful of records; an
-/// older one would otherwise be upgraded, parsing its template, on every read).
+/// older one would otherwise be upgraded, parsing its template, on every read). The
+/// customers' phone index is built from its declaration.
 fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
     let mut orgs: Vec<(Vec<u8>, Organization)> = Vec::new();
     tx.scan(
@@ -160,7 +161,9 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
     }
     // List rows gained the ticket fields (row version 2): every row is rewritten in it, so
     // `crm verify`, which compares a row's bytes with its order's, finds none stale.
-    tx.build_index::<Order>(tables::ORDER_ROWS)
+    tx.build_index::<Order>(tables::ORDER_ROWS)?;
+    // The customers' phone index, which calls are linked by (services::calls).
+    tx.build_index::<Customer>(tables::CUSTOMERS_BY_PHONE)
 }
 
 /// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from

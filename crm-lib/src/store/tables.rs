@@ -167,4 +167,20 @@ tables! {
     /// `org | user (0: no one)` -> the number of open queue items assigned to the user (u64
     /// BE): an operator's load as one point read. Items waiting or closed count under user 0.
     QUEUE_LOADS = "queue_loads";
+    /// `org | phone (E.164 digits as u64) | customer` -> (): the customers with each phone
+    /// number, which a call is linked by. Added in schema 6.
+    CUSTOMERS_BY_PHONE = "customers_by_phone";
+    /// `org | call` -> Call (services::calls).
+    CALLS = "calls";
+    /// `org | pbx_call_id (UTF-8)` -> call id: the PBX's id of each call, so every
+    /// notification of a call finds it.
+    CALLS_BY_PBX_ID = "calls_by_pbx_id";
+    /// `org | customer | call` -> (): a customer's calls (the timeline).
+    CALLS_BY_CUSTOMER = "calls_by_customer";
+    /// `org | started at (i64 ms) | call` -> (): calls by time (the call list).
+    CALLS_BY_TIME = "calls_by_time";
+    /// `org` -> CallSettings: the PBX secret and the extension map.
+    CALL_SETTINGS = "call_settings";
+    /// `org | customer` -> UnknownCaller: customers created for a call from an unknown number.
+    UNKNOWN_CALLERS = "unknown_callers";
 }

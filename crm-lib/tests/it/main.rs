@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod admin;
+mod calls;
 mod capabilities;
 mod chat_and_telegram;
 mod isolation;

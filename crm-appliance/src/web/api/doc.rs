@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, jobs, operators, orders, staffing, tickets, users, views};
+use super::{calls, customers, error, jobs, operators, orders, staffing, tickets, users, views};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -55,6 +55,7 @@ impl Modify for BearerAuth {
         operators::add_member, operators::remove_member, operators::list_operators,
         operators::get_status, operators::set_status, operators::queue, operators::conversation,
         operators::assign, operators::close, operators::reopen, operators::stats,
+        calls::list, calls::get, calls::timeline, calls::audit,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -71,6 +72,8 @@ impl Modify for BearerAuth {
         operators::AddMember, operators::OperatorView, operators::StatusView, operators::SetStatus,
         operators::QueueItemView, operators::ConversationStateView, operators::AssignConversation,
         operators::DayStatsView, operators::OperatorStatsView,
+        calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
+        calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -82,6 +85,8 @@ impl Modify for BearerAuth {
         (name = "jobs", description = "Scheduled jobs: audit cleanup, the daily report"),
         (name = "tickets", description = "Ticket fields and fraud flags (the tickets module)"),
         (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
+        (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
+        (name = "audit", description = "The audit log"),
     )
 )]
 pub struct ApiDoc;

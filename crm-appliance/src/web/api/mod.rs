@@ -8,6 +8,7 @@
 //! Handlers parse, make one crm-lib call (reads on one snapshot) and render; crm-lib decides
 //! every rule, so an API call and the same action in the browser give the same answer.
 
+pub mod calls;
 pub mod customers;
 pub mod doc;
 pub mod error;
@@ -118,6 +119,10 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/access/{user}", delete(staffing::revoke))
         .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/{id}", get(customers::get))
+        .route("/customers/{id}/timeline", get(calls::timeline))
+        .route("/calls", get(calls::list))
+        .route("/calls/{id}", get(calls::get))
+        .route("/audit", get(calls::audit))
         .route(
             "/customers/{id}/messages",
             get(customers::messages).post(customers::send),

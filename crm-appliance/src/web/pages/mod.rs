@@ -10,6 +10,7 @@ pub mod orders;
 pub mod payment_details;
 pub mod profile;
 pub mod ticket;
+pub mod timeline;
 
 use axum::Router;
 
@@ -27,4 +28,5 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(operators::routes())
+        .merge(timeline::routes())
 }

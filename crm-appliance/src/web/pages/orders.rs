@@ -584,6 +584,8 @@ struct OrderPage {
     chat: Option<crate::web::chat::OrderChat>,
     /// The ticket's fields and fraud flags, when the tickets module is on.
     ticket: Option<crm_lib::tickets::TicketView>,
+    /// The latest calls of the order's customer the reader may see (calls module).
+    calls: Vec<crm_lib::model::Call>,
 }
 
 fn read_order_page(
@@ -606,6 +608,7 @@ fn read_order_page(
         None
     };
     let ticket = crm_lib::tickets::ticket_in(view, actor, id)?;
+    let calls = crm_lib::calls::calls_of_customer_in(view, actor, detail.order.customer, 10)?;
     Ok(OrderPage {
         detail,
         files,
@@ -613,6 +616,7 @@ fn read_order_page(
         staffing,
         chat,
         ticket,
+        calls,
     })
 }
 
@@ -674,6 +678,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         staffing,
         chat,
         ticket,
+        calls,
     } = data;
     let language = staff.language;
     let order = &detail.order;
@@ -894,6 +899,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         }
         (super::order_staffing::suggestions_section(staff, detail, staffing))
         (super::order_staffing::access_section(staff, detail, staffing, error))
+        (super::timeline::calls_section(staff, calls))
         @if let Some(chat) = chat {
             (crate::web::chat::order_panel(staff, chat))
         } @else {

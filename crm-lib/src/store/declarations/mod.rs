@@ -10,6 +10,8 @@
 //! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id |
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
 //! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `orders_by_field` (6): `org \| field key \| 0x00 \| value \| 0x00 \| created at (i64 ms) \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
+//! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_phone` (6): `org \| phone digits (u64) \| customer`; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
+//! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
 //! | `grants` | `org \| order \| user \| permission (u8)` | | |
 //! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `media_refs` (3): `org \| hash \| 1 \| message` |
@@ -29,6 +31,9 @@
 //! | `operator_states` | `org \| user` | | |
 //! | `operator_settings` | `org` | | |
 //! | `queue_items` | `org \| item` | `queue_item` | `queue_by_subject`: `org \| kind (u8) \| customer or order \| item`; `queue_by_assignee`, open assigned only: `org \| user \| item`; `queue_waiting`, open unassigned only: `org \| department \| opened at (i64) \| item`; `queue_closed`, closed only: `org \| closed at (i64) \| item`; counter `queue_loads`: `org \| assignee of an open item (0: none)` |
+//! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
+//! | `call_settings` | `org` | | |
+//! | `unknown_callers` | `org \| customer` | | |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -36,6 +41,7 @@
 //! width, big-endian). `meta`, `sequences`, `media_chunks` and `dialogues` are no record
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
+mod calls;
 mod chat;
 mod jobs;
 mod operators;
@@ -44,6 +50,7 @@ mod orders;
 mod team;
 mod tickets;
 
+pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
 pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use operators::{
@@ -91,6 +98,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<OperatorState>()?;
     visitor.visit::<OperatorSettings>()?;
     visitor.visit::<QueueItem>()?;
+    visitor.visit::<Call>()?;
+    visitor.visit::<CallSettings>()?;
+    visitor.visit::<UnknownCaller>()?;
     Ok(())
 }
 

@@ -89,6 +89,7 @@ impl Declared for Customer {
                 )
             },
         },
+        super::calls::CUSTOMERS_BY_PHONE,
     ];
 
     fn id(&self) -> Option<u64> {

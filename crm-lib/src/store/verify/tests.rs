@@ -596,6 +596,31 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         })
         .unwrap();
     assert_eq!(archived, 1);
+    // A call from an unknown number: a call with its three indexes, and a customer with a
+    // phone (the phone index).
+    crm.write(move |tx| {
+        tx.update_settings(
+            &Actor::system(org),
+            crate::org::SettingsUpdate {
+                modules: vec![(Module::Tickets, true)],
+                ..crate::org::SettingsUpdate::default()
+            },
+        )?;
+        tx.set_zadarma_secret(&Actor::system(org), "verify-secret")?;
+        let (notification, signature) = crate::calls::sign_notification(
+            "verify-secret",
+            CallEvent::Start,
+            &[
+                ("call_start", "2026-12-05 10:00:00"),
+                ("pbx_call_id", "in_1"),
+                ("caller_id", "79160000001"),
+                ("called_did", "74950000000"),
+            ],
+        );
+        tx.record_zadarma_notification(org, &notification, Some(&signature))
+            .map(drop)
+    })
+    .unwrap();
     (dir, crm)
 }
 

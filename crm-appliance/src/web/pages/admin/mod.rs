@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     ErrorKind,
+    calls::CallSettingsView,
     model::{
         Language, MarkerId, Module, Money, PaymentMethodId, Permission, PermissionSet, RoleId,
         StageId, UserId, UserStatus,
@@ -26,6 +27,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
+mod calls;
 mod fraud;
 mod jobs;
 mod markers;
@@ -68,6 +70,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/jobs/settings", post(jobs::save_job_settings))
         .route("/admin/jobs/{name}/run", post(jobs::run_job))
         .route("/settings/fraud", get(fraud::fraud).post(fraud::save_fraud))
+        .route("/settings/calls", get(calls::calls_settings))
+        .route("/settings/calls/secret", post(calls::save_secret))
+        .route("/settings/calls/extensions", post(calls::save_extension))
 }
 
 /// `?done=`.

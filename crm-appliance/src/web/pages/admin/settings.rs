@@ -156,6 +156,9 @@ pub(super) async fn settings_page(
                 }
                 button type="submit" { (staff.t("form.save")) }
             }
+            @if crm_lib::calls::calls_enabled(org) {
+                p { a href="/settings/calls" { (staff.t("calls.settings_title")) } }
+            }
             section.card {
                 h2 { (staff.t("settings.pipeline")) " (" (org.template) ")" }
                 ol.pipeline {
