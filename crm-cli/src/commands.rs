@@ -29,8 +29,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    CallsCommand, Cli, Command, DepartmentCommand, ExportKind, Format, ImportKind, InitArgs, JobsCommand,
-    RoleCommand, TokenCommand, UserCommand,
+    CallsCommand, Cli, Command, DepartmentCommand, ExportKind, Format, ImportKind, InitArgs,
+    JobsCommand, RoleCommand, TokenCommand, UserCommand,
 };
 use crate::exit::{self, Exit};
 

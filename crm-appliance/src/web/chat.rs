@@ -822,11 +822,10 @@ mod tests {
     }
 
     #[test]
-    fn with_the_operators_module_an_archived_conversation_leaves_the_inbox_for_the_archived_list()
-    {
+    fn with_the_operators_module_an_archived_conversation_leaves_the_inbox_for_the_archived_list() {
+        use crm_lib::View;
         use crm_lib::chat::{InboundMessage, OrderChoice};
         use crm_lib::customers::NewCustomer;
-        use crm_lib::View;
         use crm_lib::model::Timestamp;
 
         let fixture = Fixture::new("helpdesk");
@@ -881,7 +880,10 @@ mod tests {
             .unwrap();
         let inbox = pretty(&inbox_body(&staff, &inbox));
         assert!(inbox.contains("href=\"/chat?archived=1\""), "{inbox}");
-        assert!(inbox.contains("Pavel") && !inbox.contains("Olga"), "{inbox}");
+        assert!(
+            inbox.contains("Pavel") && !inbox.contains("Olga"),
+            "{inbox}"
+        );
         let list = fixture
             .crm
             .archived_conversations(&system, Page::first(CONVERSATIONS_PER_PAGE))

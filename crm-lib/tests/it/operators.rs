@@ -962,10 +962,7 @@ fn the_archive_job_archives_conversations_closed_before_the_age_and_a_message_br
     say(&world, &anna, "Me again");
     assert!(working_list(&world).contains(&anna_id));
     assert!(archived_list(&world).is_empty());
-    assert_eq!(
-        conversation(&world, &anna).unwrap().state,
-        QueueState::Open
-    );
+    assert_eq!(conversation(&world, &anna).unwrap().state, QueueState::Open);
 
     // Day 33: Carl's goes too; reopening it makes it a working conversation again.
     ARCHIVE.store(33 * DAY, Ordering::SeqCst);

@@ -149,12 +149,7 @@ pub const JOBS: &[JobSpec] = &[
     JobSpec {
         name: "archive_conversations",
         // At night, after the audit cleanup: 04:00 on the organization's clock.
-        schedule: |_| {
-            Schedule::DailyAt(crate::model::LocalTime {
-                hour: 4,
-                minute: 0,
-            })
-        },
+        schedule: |_| Schedule::DailyAt(crate::model::LocalTime { hour: 4, minute: 0 }),
         work: Work::Batched(work::archive_conversations),
         module: Some(crate::model::Module::Operators),
     },

@@ -21,6 +21,7 @@ mod queue;
 mod stats;
 
 pub use departments::{DepartmentRow, NAME_MAX_CHARS, departments_in};
+pub(crate) use queue::latest_item;
 pub use queue::{
     ConversationView, OperatorRow, SessionActivity, SweepReport, closed_items_before_in,
     conversation_in, department_choices_in, operator_state_in, operators_in, queue_items_in,
@@ -29,7 +30,6 @@ pub(crate) use queue::{
     on_customer_message, on_order_assigned, on_order_created, on_order_deleted, on_order_moved,
     on_staff_reply,
 };
-pub(crate) use queue::latest_item;
 pub use queue::{parse_status, status_word};
 pub use stats::{MAX_DAYS, OperatorDayStats, OperatorStatsRow, operator_stats_in, percentile};
 

@@ -40,7 +40,11 @@ pub(crate) fn load_item(view: &impl View, org: OrgId, item: QueueItemId) -> Resu
 }
 
 /// The newest item of `subject` (open or closed), if any.
-pub(crate) fn latest_item(view: &impl View, org: OrgId, subject: QueueSubject) -> Result<Option<QueueItem>> {
+pub(crate) fn latest_item(
+    view: &impl View,
+    org: OrgId,
+    subject: QueueSubject,
+) -> Result<Option<QueueItem>> {
     let keys = view.keys_with_prefix(
         tables::QUEUE_BY_SUBJECT,
         &queue_subject_prefix(org, subject),
