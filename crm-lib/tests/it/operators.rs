@@ -989,3 +989,35 @@ fn the_archive_job_archives_conversations_closed_before_the_age_and_a_message_br
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
+
+test_clock!(ASKED, asked_clock);
+
+#[test]
+fn a_customer_asked_for_a_department_is_back_in_the_inbox_before_choosing() {
+    let world = helpdesk(asked_clock);
+    let support = department(&world, "Support", &[&world.manager]);
+    department(&world, "Sales", &[&world.manager]);
+    let anna = world.customer(9401, "Anna");
+    let anna_id = World::customer_id(&anna);
+    say(&world, &anna, "Help");
+    world
+        .crm
+        .choose_department(&anna, anna_id, support)
+        .unwrap();
+    world
+        .crm
+        .close_conversation(&world.manager, anna_id)
+        .unwrap();
+    ASKED.store(31 * DAY, Ordering::SeqCst);
+    archive_job(&world);
+    assert_eq!(archived_list(&world), vec![anna_id]);
+    // She writes; the bot asks her for a department, so no conversation opens yet, but the
+    // inbox lists her again.
+    say(&world, &anna, "Me again");
+    let item = conversation(&world, &anna).unwrap();
+    assert_eq!(item.state, QueueState::Closed);
+    assert!(item.archived_at.is_none());
+    assert!(working_list(&world).contains(&anna_id));
+    assert!(archived_list(&world).is_empty());
+    assert!(world.crm.system().verify().unwrap().is_clean());
+}
