@@ -11,8 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CustomerId, CallId, DepartmentId, MarkerId, MediaHash, MessageId,
-    Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+    ActorRef, ApiTokenId, AuditId, BidId, CallId, CustomerId, DepartmentId, MarkerId, MediaHash,
+    MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
 };
 
 macro_rules! audit_actions {

@@ -33,9 +33,10 @@ pub use fields::{
 };
 pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use ids::{
-    ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, DepartmentId, LANGUAGES, Language,
-    LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId, PaymentInfoId,
-    PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp, UserId,
+    ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, DepartmentId, LANGUAGES,
+    Language, LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId,
+    PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp,
+    UserId,
 };
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use operators::{
