@@ -1115,6 +1115,9 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
         .map(|count| format!("{} {}", count.stage.key, count.orders))
         .collect();
     out!(io, "orders by stage: {}", stages.join(", "));
+    if report.calls > 0 {
+        out!(io, "calls: {}", report.calls);
+    }
     out!(io);
     out!(io, "staff logins (passwords are shown once):");
     let rows: Vec<Vec<String>> = report

@@ -8,3 +8,43 @@
 pub(crate) mod operators;
 pub(crate) mod retention;
 pub(crate) mod scheduler;
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A running background job: the shutdown signal it watches and its task. Every job of this
+/// module is started with [`spawn`] and ended with [`JobHandle::stop`].
+pub(crate) struct JobHandle {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl JobHandle {
+    /// Stops the job: it sees the signal at its next wait, so a round in progress (a short
+    /// write) finishes and no new one starts. Waits at most 8 s, then aborts the task.
+    pub(crate) async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(8), self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+}
+
+/// Starts `job` on the current runtime with a shutdown signal: it should return once the
+/// receiver changes to `true`.
+pub(crate) fn spawn<F, Fut>(job: F) -> JobHandle
+where
+    F: FnOnce(watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (shutdown, receiver) = watch::channel(false);
+    let task = tokio::spawn(job(receiver));
+    JobHandle { shutdown, task }
+}

@@ -11,38 +11,15 @@ use std::time::Duration;
 use crm_lib::model::{OrgId, Timestamp};
 use crm_lib::operators::SessionActivity;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::AppState;
 
 /// The pause between sweeps.
 const PERIOD: Duration = Duration::from_secs(60);
 
-/// The running sweep; [`OperatorsHandle::stop`] ends it.
-pub(crate) struct OperatorsHandle {
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl OperatorsHandle {
-    /// Stops the sweep: one in progress finishes (one short write), no new one starts.
-    pub(crate) async fn stop(self) {
-        let _ = self.shutdown.send(true);
-        let abort = self.task.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(8), self.task)
-            .await
-            .is_err()
-        {
-            abort.abort();
-        }
-    }
-}
-
 /// Starts the sweep on the current runtime.
-pub(crate) fn start(state: AppState) -> OperatorsHandle {
-    let (shutdown, receiver) = watch::channel(false);
-    let task = tokio::spawn(run(state, receiver));
-    OperatorsHandle { shutdown, task }
+pub(crate) fn start(state: AppState) -> super::JobHandle {
+    super::spawn(|shutdown| run(state, shutdown))
 }
 
 async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {

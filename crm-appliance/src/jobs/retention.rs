@@ -22,7 +22,6 @@ use crm_lib::{
     },
 };
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::AppState;
 
@@ -35,32 +34,9 @@ const PERIOD: Duration = Duration::from_secs(3600);
 /// The pause before the first run, so that start-up work goes first.
 const FIRST_RUN_AFTER: Duration = Duration::from_secs(30);
 
-/// The running retention job; [`RetentionHandle::stop`] ends it.
-pub(crate) struct RetentionHandle {
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl RetentionHandle {
-    /// Stops the job: a batch in progress finishes (it is one short write), no new one starts.
-    /// Waits at most a few seconds.
-    pub(crate) async fn stop(self) {
-        let _ = self.shutdown.send(true);
-        let abort = self.task.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(8), self.task)
-            .await
-            .is_err()
-        {
-            abort.abort();
-        }
-    }
-}
-
 /// Starts the job on the current runtime.
-pub(crate) fn start(state: AppState) -> RetentionHandle {
-    let (shutdown, receiver) = watch::channel(false);
-    let task = tokio::spawn(run(state, receiver));
-    RetentionHandle { shutdown, task }
+pub(crate) fn start(state: AppState) -> super::JobHandle {
+    super::spawn(|shutdown| run(state, shutdown))
 }
 
 async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {

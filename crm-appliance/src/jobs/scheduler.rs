@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use crm_lib::model::Timestamp;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::AppState;
 
@@ -26,32 +25,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// The pause before the first round, so that start-up work goes first.
 const FIRST_ROUND_AFTER: Duration = Duration::from_secs(2);
 
-/// The running scheduler; [`SchedulerHandle::stop`] ends it.
-pub(crate) struct SchedulerHandle {
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl SchedulerHandle {
-    /// Stops the scheduler: no new round starts; waits at most a few seconds for the one in
-    /// hand.
-    pub(crate) async fn stop(self) {
-        let _ = self.shutdown.send(true);
-        let abort = self.task.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(8), self.task)
-            .await
-            .is_err()
-        {
-            abort.abort();
-        }
-    }
-}
-
 /// Starts the scheduler on the current runtime.
-pub(crate) fn start(state: AppState) -> SchedulerHandle {
-    let (shutdown, receiver) = watch::channel(false);
-    let task = tokio::spawn(run(state, receiver));
-    SchedulerHandle { shutdown, task }
+pub(crate) fn start(state: AppState) -> super::JobHandle {
+    super::spawn(|shutdown| run(state, shutdown))
 }
 
 /// How long to sleep until `next` (crm-lib's next due slot) when it is `now`: at most

@@ -47,6 +47,53 @@ struct DemoFile {
     staff: Vec<DemoStaff>,
     customers: Vec<DemoCustomer>,
     orders: Vec<DemoOrder>,
+    /// The operators module's departments (the helpdesk's), created before the history so
+    /// its conversations and tickets go through the queue.
+    #[serde(default)]
+    departments: Vec<DemoDepartment>,
+    /// Each operator's status now, set after the history: those online take what waits.
+    #[serde(default)]
+    operator_status: Vec<DemoOperatorStatus>,
+    /// PBX extensions and the staff who answer them (the tickets module's calls).
+    #[serde(default)]
+    extensions: Vec<DemoExtension>,
+    /// Calls, replayed as the PBX's signed notifications.
+    #[serde(default)]
+    calls: Vec<DemoCall>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoDepartment {
+    name: String,
+    members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoOperatorStatus {
+    staff: String,
+    status: OperatorStatus,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoExtension {
+    extension: String,
+    staff: String,
+}
+
+/// A call as the PBX reports it: `phone` is the caller (inbound) or the number called
+/// (outbound), as Zadarma sends it; `talk_seconds` 0 is a call nobody answered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoCall {
+    phone: String,
+    inbound: bool,
+    extension: String,
+    days_ago: i64,
+    hour: u8,
+    talk_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -143,6 +190,8 @@ pub struct DemoReport {
     pub bids: u64,
     /// Chat messages written.
     pub messages: u64,
+    /// Calls recorded (the helpdesk's, replayed as PBX notifications).
+    pub calls: u64,
     /// Orders per stage, in pipeline order.
     pub stages: Vec<super::orders::StageCount>,
     /// How long the load took, password hashing included.
@@ -190,6 +239,7 @@ struct Prepared {
 /// Counts of the load, filled in the transaction.
 #[derive(Debug, Default)]
 struct Counts {
+    calls: u64,
     markers: u64,
     customers: u64,
     orders: u64,
@@ -317,6 +367,13 @@ impl Tx<'_> {
                 .copied()
                 .ok_or_else(|| Error::not_found(UserId::LABEL, username))
         };
+
+        for department in &prepared.file.departments {
+            let created = self.create_department(&system, &department.name)?;
+            for member in &department.members {
+                self.add_department_member(&system, created.id, staff_id(member)?)?;
+            }
+        }
 
         let mut customers: HashMap<String, CustomerId> = HashMap::new();
         for customer in &prepared.file.customers {
@@ -468,6 +525,17 @@ impl Tx<'_> {
             }
         }
         self.set_now(real_now);
+        for status in &prepared.file.operator_status {
+            self.set_operator_status(&system, staff_id(&status.staff)?, status.status)?;
+        }
+        for extension in &prepared.file.extensions {
+            self.map_call_extension(
+                &system,
+                &extension.extension,
+                Some(staff_id(&extension.staff)?),
+            )?;
+        }
+        counts.calls = self.replay_demo_calls(&organization, &prepared.file.calls, real_now)?;
         self.close_demo_outbox(org, outbox_before)?;
         self.audit(
             &system,
@@ -484,6 +552,119 @@ impl Tx<'_> {
             )),
         )?;
         Ok(counts)
+    }
+
+    /// Replays the demo's calls as the PBX would send them: a start, and for an answered call
+    /// an answer, then an end, each signed with a secret set for the replay and removed after
+    /// it (the organization's own secret, when it had one, is not touched: with one set, the
+    /// demo records no calls rather than learn it). Returns the calls recorded.
+    fn replay_demo_calls(
+        &mut self,
+        organization: &Organization,
+        calls: &[DemoCall],
+        now: Timestamp,
+    ) -> Result<u64> {
+        let org = organization.id;
+        if calls.is_empty() || !super::calls::calls_enabled(organization) {
+            return Ok(0);
+        }
+        if super::calls::load_settings(self, org)?.api_secret.is_some() {
+            return Ok(0);
+        }
+        let system = Actor::system(org);
+        let secret = password::random_string(32, b"abcdefghijklmnopqrstuvwxyz0123456789")?;
+        self.set_zadarma_secret(&system, &secret)?;
+        let zone = jiff::tz::TimeZone::get(&organization.settings.time_zone)
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let local = |at: Timestamp| -> Result<String> {
+            let moment = jiff::Timestamp::from_millisecond(at.millis())
+                .map_err(|error| Error::invalid("call_start", error.to_string()))?;
+            Ok(moment
+                .to_zoned(zone.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string())
+        };
+        let day_start = now.millis() - now.millis().rem_euclid(86_400_000);
+        for (number, call) in calls.iter().enumerate() {
+            let started = Timestamp::from_millis(
+                (day_start - call.days_ago * 86_400_000 + i64::from(call.hour) * 3_600_000)
+                    .min(now.millis() - 3_600_000),
+            );
+            let start = local(started)?;
+            let pbx_call_id = format!("demo-{}-{number}", if call.inbound { "in" } else { "out" });
+            let answered = call.talk_seconds > 0;
+            let duration = (call.talk_seconds + 8).to_string();
+            let disposition = if answered { "answered" } else { "no answer" };
+            let events: Vec<(CallEvent, Vec<(&str, &str)>)> = if call.inbound {
+                let mut events = vec![(
+                    CallEvent::Start,
+                    vec![
+                        ("call_start", start.as_str()),
+                        ("pbx_call_id", pbx_call_id.as_str()),
+                        ("caller_id", call.phone.as_str()),
+                        ("called_did", "18005550100"),
+                    ],
+                )];
+                if answered {
+                    events.push((
+                        CallEvent::Answer,
+                        vec![
+                            ("call_start", start.as_str()),
+                            ("pbx_call_id", pbx_call_id.as_str()),
+                            ("caller_id", call.phone.as_str()),
+                            ("destination", call.extension.as_str()),
+                        ],
+                    ));
+                }
+                events.push((
+                    CallEvent::End,
+                    vec![
+                        ("call_start", start.as_str()),
+                        ("pbx_call_id", pbx_call_id.as_str()),
+                        ("caller_id", call.phone.as_str()),
+                        ("called_did", "18005550100"),
+                        ("internal", call.extension.as_str()),
+                        ("duration", duration.as_str()),
+                        ("disposition", disposition),
+                        ("status_code", "16"),
+                        ("is_recorded", if answered { "1" } else { "0" }),
+                    ],
+                ));
+                events
+            } else {
+                vec![
+                    (
+                        CallEvent::OutStart,
+                        vec![
+                            ("call_start", start.as_str()),
+                            ("pbx_call_id", pbx_call_id.as_str()),
+                            ("internal", call.extension.as_str()),
+                            ("destination", call.phone.as_str()),
+                        ],
+                    ),
+                    (
+                        CallEvent::OutEnd,
+                        vec![
+                            ("call_start", start.as_str()),
+                            ("pbx_call_id", pbx_call_id.as_str()),
+                            ("internal", call.extension.as_str()),
+                            ("destination", call.phone.as_str()),
+                            ("duration", duration.as_str()),
+                            ("disposition", disposition),
+                            ("status_code", "16"),
+                            ("is_recorded", if answered { "1" } else { "0" }),
+                        ],
+                    ),
+                ]
+            };
+            for (event, fields) in events {
+                let (notification, signature) =
+                    super::calls::sign_notification(&secret, event, &fields);
+                self.record_zadarma_notification(org, &notification, Some(&signature))?;
+            }
+        }
+        self.set_zadarma_secret(&system, "")?;
+        Ok(calls.len() as u64)
     }
 
     /// Closes what the demo queued: every outbox item after `before` is recorded as
@@ -559,6 +740,7 @@ impl crate::system::System<'_> {
             orders: counts.orders,
             bids: counts.bids,
             messages: counts.messages,
+            calls: counts.calls,
             stages,
             duration: started.elapsed(),
         })

@@ -95,21 +95,30 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
 /// Schema 1 -> 2: rewrite orders in record version 2 and build the title-word and
 /// conversation-activity indexes from their declarations.
 fn migrate_1_to_2(tx: &Tx<'_>) -> Result<()> {
-    let mut orders: Vec<(Vec<u8>, Order)> = Vec::new();
+    rewrite_all::<Order>(tx, tables::ORDERS)?;
+    tx.build_index::<Order>(tables::ORDERS_BY_WORD)?;
+    tx.build_index::<Customer>(tables::CUSTOMERS_BY_ACTIVITY)
+}
+
+/// Rewrites every record of `table` in the current record version of `T` (decoding an older
+/// one upgrades it) and returns them, in key order.
+fn rewrite_all<T: codec::Record>(tx: &Tx<'_>, table: tables::Def) -> Result<Vec<T>> {
+    let mut records: Vec<(Vec<u8>, T)> = Vec::new();
     tx.scan(
-        tables::ORDERS,
+        table,
         (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
         false,
         |key, value| {
-            orders.push((key.to_vec(), codec::decode::<Order>(value)?));
+            records.push((key.to_vec(), codec::decode::<T>(value)?));
             Ok(true)
         },
     )?;
-    for (key, order) in orders {
-        tx.put_raw(tables::ORDERS, &key, &codec::encode(&order)?)?;
+    let mut rewritten = Vec::with_capacity(records.len());
+    for (key, record) in records {
+        tx.put_raw(table, &key, &codec::encode(&record)?)?;
+        rewritten.push(record);
     }
-    tx.build_index::<Order>(tables::ORDERS_BY_WORD)?;
-    tx.build_index::<Customer>(tables::CUSTOMERS_BY_ACTIVITY)
+    Ok(rewritten)
 }
 
 /// Schema 2 -> 3: build the file references (`MEDIA_REFS`) of every message and order that
@@ -139,18 +148,7 @@ fn migrate_4_to_5(tx: &Tx<'_>) -> Result<()> {
 /// older one would otherwise be upgraded, parsing its template, on every read). The
 /// customers' phone index is built from its declaration.
 fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
-    let mut orgs: Vec<(Vec<u8>, Organization)> = Vec::new();
-    tx.scan(
-        tables::ORGS,
-        (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
-        false,
-        |key, value| {
-            orgs.push((key.to_vec(), codec::decode::<Organization>(value)?));
-            Ok(true)
-        },
-    )?;
-    for (key, org) in orgs {
-        tx.put_raw(tables::ORGS, &key, &codec::encode(&org)?)?;
+    for org in rewrite_all::<Organization>(tx, tables::ORGS)? {
         // The tickets module: an organization made from a template that declares ticket
         // fields (the helpdesk) gets them and the default fraud rules, as a new one does.
         if let Ok(template) = crate::templates::template(&org.template)

@@ -113,7 +113,71 @@ fn every_template_s_demo_loads_into_every_stage_of_its_pipeline_and_verifies_cle
         assert!(outbox.iter().all(|item| item.state != OutboxState::Pending));
         let again = crm.system().load_demo(org.id).unwrap_err();
         assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+        if template == "helpdesk" {
+            helpdesk_demo_runs_a_support_desk(&crm, org.id, &report);
+        }
     }
+}
+
+/// The helpdesk demo has departments, operators with statuses sharing the queue, tickets
+/// with device fields and fraud flags, and calls from known and unknown numbers.
+fn helpdesk_demo_runs_a_support_desk(
+    crm: &Crm,
+    org: crm_lib::model::OrgId,
+    report: &crm_lib::demo::DemoReport,
+) {
+    use crm_lib::model::{CallDirection, OperatorStatus};
+    let system = crm_lib::model::Actor::system(org);
+    let departments = crm.departments(&system).unwrap();
+    assert_eq!(departments.len(), 2, "{departments:?}");
+    let operators = crm.operators(&system).unwrap();
+    let online: Vec<_> = operators
+        .iter()
+        .filter(|row| row.status == OperatorStatus::Online)
+        .collect();
+    assert_eq!(online.len(), 2, "{operators:?}");
+    assert!(
+        operators
+            .iter()
+            .any(|row| row.status == OperatorStatus::Away)
+    );
+    assert!(online.iter().all(|row| row.load > 0), "{online:?}");
+    let queue = crm.queue_items(&system).unwrap();
+    assert!(!queue.is_empty());
+
+    let orders = crm.system().all_orders(org).unwrap();
+    let mut flagged = 0;
+    for order in &orders {
+        let ticket = crm.ticket(&system, order.id).unwrap().unwrap();
+        assert!(
+            ticket.fields.iter().any(|(_, value)| value.is_some()),
+            "ticket {} has no fields",
+            order.id
+        );
+        if ticket.fraud.is_some_and(|fraud| fraud.score() > 0) {
+            flagged += 1;
+        }
+    }
+    assert!(flagged > 0, "no ticket carries a fraud flag");
+
+    assert_eq!(report.calls, 24);
+    let calls = crm
+        .calls(
+            &system,
+            &crm_lib::calls::CallFilter::default(),
+            crm_lib::Page::first(crm_lib::Page::MAX),
+        )
+        .unwrap();
+    assert_eq!(calls.items.len(), 24);
+    assert!(
+        calls
+            .items
+            .iter()
+            .any(|call| call.direction == CallDirection::Outbound)
+    );
+    assert!(calls.items.iter().any(|call| call.operator.is_some()));
+    // The secret set for the replay is gone again.
+    assert!(!crm.call_settings(&system).unwrap().secret_set);
 }
 
 #[test]
