@@ -1,4 +1,6 @@
-//! The chat inbox: `/chat` (every conversation, newest activity first, with unread counts),
+//! The chat inbox: `/chat` (every conversation, newest activity first, with unread counts;
+//! with the operators module on, archived conversations are left out and listed at
+//! `/chat?archived=1`, newest archived first),
 //! `/chat/{customer}` (the messages, a send form for text and a photo or file, marked read on
 //! open), `POST /chat/{customer}` (send), `GET /media/{hash}` (stored files, for staff), and
 //! [`order_panel`], the messages of one order for the order page.
@@ -17,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     Page, Paged,
-    chat::{OutboundFile, OutboundMessage},
+    chat::{ArchivedConversation, OutboundFile, OutboundMessage},
     media::NewMedia,
     model::{
         Actor, Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash,
@@ -73,35 +75,58 @@ fn customer_label(customer: &Customer) -> String {
     }
 }
 
-/// `GET /chat`: conversations by last activity, with unread counts.
+/// `?after=&archived=` of the inbox.
+#[derive(Debug, Default, Deserialize)]
+pub struct InboxQuery {
+    /// The cursor of the next page.
+    #[serde(default)]
+    pub after: Option<u64>,
+    /// `1`: the archived conversations (the operators module's).
+    #[serde(default)]
+    pub archived: Option<String>,
+}
+
+/// `GET /chat`: conversations by last activity, with unread counts; `GET /chat?archived=1`:
+/// the archived conversations (404 while the operators module is off).
 async fn inbox(
     State(state): State<AppState>,
     staff: Staff,
-    Query(query): Query<AfterQuery>,
+    Query(query): Query<InboxQuery>,
 ) -> Result<Markup, AppError> {
     let actor = staff.actor.clone();
     let page_of = Page {
         after: query.after,
         limit: CONVERSATIONS_PER_PAGE,
     };
-    let conversations = state
-        .blocking(move |crm| crm.conversations(&actor, page_of))
-        .await?;
+    let body = if query.archived.as_deref() == Some("1") {
+        let archived = state
+            .blocking(move |crm| crm.archived_conversations(&actor, page_of))
+            .await?;
+        archived_body(&staff, &archived)
+    } else {
+        let conversations = state
+            .blocking(move |crm| crm.conversations(&actor, page_of))
+            .await?;
+        inbox_body(&staff, &conversations)
+    };
     Ok(page(
         &staff,
         &staff.t("chat.title"),
         Nav::Chat,
         html! {
-            (inbox_body(&staff, &conversations))
+            (body)
             (scripts())
         },
     ))
 }
 
-/// The inbox's content: conversations by last activity, unread ones marked, and a link to
-/// the next page.
+/// The inbox's content: conversations by last activity, unread ones marked, a link to the
+/// next page, and (operators module on) the link to the archived ones.
 fn inbox_body(staff: &Staff, conversations: &Paged<Customer>) -> Markup {
     html! {
+        @if staff.navigation().archived_conversations {
+            p.chat-views { a href="/chat?archived=1" { (staff.t("archive.link")) } }
+        }
         section #chat-list .chat-list data-chat-list {
             @if conversations.items.is_empty() {
                 p.muted { (staff.t("chat.none")) }
@@ -121,6 +146,39 @@ fn inbox_body(staff: &Staff, conversations: &Paged<Customer>) -> Markup {
                 }
                 @if let Some(next) = conversations.next {
                     p { a.more href={ "/chat?after=" (next) } { (staff.t("chat.older")) " →" } }
+                }
+            }
+        }
+    }
+}
+
+/// The archived conversations: newest archived first, each with when it was closed and
+/// archived, linking to its (unchanged) conversation page; a link back to the working list.
+fn archived_body(staff: &Staff, archived: &Paged<ArchivedConversation>) -> Markup {
+    html! {
+        p.chat-views { a href="/chat" { "← " (staff.t("chat.conversations")) } }
+        h2 { (staff.t("archive.title")) }
+        section.chat-list.archived {
+            @if archived.items.is_empty() {
+                p.muted { (staff.t("archive.none")) }
+            } @else {
+                ul.conversations {
+                    @for row in &archived.items {
+                        li.conversation data-customer=(row.customer.id) {
+                            a href={ "/chat/" (row.customer.id) } {
+                                span.name { (customer_label(&row.customer)) }
+                                @if let Some(closed) = row.item.closed_at {
+                                    span.muted { (staff.t("archive.closed")) " " (when(closed)) }
+                                }
+                                @if let Some(at) = row.item.archived_at {
+                                    span.muted.when { (staff.t("archive.archived")) " " (when(at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(next) = archived.next {
+                    p { a.more href={ "/chat?archived=1&after=" (next) } { (staff.t("chat.older")) " →" } }
                 }
             }
         }
@@ -761,6 +819,76 @@ mod tests {
             .unwrap();
         let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
         assert_snapshot!(pretty(&inbox_body(&staff, &conversations)));
+    }
+
+    #[test]
+    fn with_the_operators_module_an_archived_conversation_leaves_the_inbox_for_the_archived_list() {
+        use crm_lib::View;
+        use crm_lib::chat::{InboundMessage, OrderChoice};
+        use crm_lib::customers::NewCustomer;
+        use crm_lib::model::Timestamp;
+
+        let fixture = Fixture::new("helpdesk");
+        let system = fixture.system();
+        let mut customers = Vec::new();
+        for (telegram, name) in [("5101", "Olga"), ("5102", "Pavel")] {
+            let customer = fixture
+                .crm
+                .create_customer(
+                    &system,
+                    NewCustomer {
+                        telegram_id: telegram.into(),
+                        first_name: name.into(),
+                        ..NewCustomer::default()
+                    },
+                )
+                .unwrap();
+            fixture
+                .crm
+                .post_inbound(
+                    &Actor::customer(fixture.org.id, customer.id),
+                    InboundMessage {
+                        customer: customer.id,
+                        about: OrderChoice::None,
+                        text: "Hello".into(),
+                        attachments: Vec::new(),
+                        telegram_message_id: None,
+                    },
+                )
+                .unwrap();
+            customers.push(customer);
+        }
+        // The fixture's clock stands still: Olga's conversation is archived as if it had been
+        // closed long enough ago.
+        fixture
+            .crm
+            .close_conversation(&system, customers[0].id)
+            .unwrap();
+        let org = fixture.org.id;
+        let archived = fixture
+            .crm
+            .write(move |tx| {
+                let older_than = Timestamp::from_millis(tx.now().millis() + 1);
+                tx.archive_closed_conversations(org, older_than, 10)
+            })
+            .unwrap();
+        assert_eq!(archived, 1);
+        let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
+        let inbox = fixture
+            .crm
+            .conversations(&system, Page::first(CONVERSATIONS_PER_PAGE))
+            .unwrap();
+        let inbox = pretty(&inbox_body(&staff, &inbox));
+        assert!(inbox.contains("href=\"/chat?archived=1\""), "{inbox}");
+        assert!(
+            inbox.contains("Pavel") && !inbox.contains("Olga"),
+            "{inbox}"
+        );
+        let list = fixture
+            .crm
+            .archived_conversations(&system, Page::first(CONVERSATIONS_PER_PAGE))
+            .unwrap();
+        assert_snapshot!(pretty(&archived_body(&staff, &list)));
     }
 
     #[test]

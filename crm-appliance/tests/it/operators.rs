@@ -319,3 +319,75 @@ async fn a_customer_chooses_among_several_departments_in_the_bot() {
         conversation_when(&api, id, |conversation| !conversation["item"].is_null()).await;
     assert_eq!(conversation["department"], "Sales");
 }
+
+/// Issue 11's `archive_conversations` through the real binary: a conversation closed 40 days
+/// ago (written into the stopped appliance's data file by crm-lib on a clock set back, since
+/// the appliance runs on the real clock) leaves the inbox after "run now" on the jobs page
+/// and is listed at `/chat?archived=1`, its conversation page still open.
+#[tokio::test]
+async fn the_archive_job_moves_an_old_closed_conversation_from_the_inbox_to_the_archived_list() {
+    fn forty_days_ago() -> crm_lib::model::Timestamp {
+        crm_lib::model::Timestamp::from_millis(
+            crm_lib::model::Timestamp::now().millis() - 40 * 24 * 3_600_000,
+        )
+    }
+    let mut app = helpdesk();
+    app.kill();
+    let customer = {
+        let crm = crm_lib::Crm::open_with_clock(
+            app.data_dir.join("crm.redb"),
+            crm_lib::CrmOptions::default(),
+            forty_days_ago,
+        )
+        .unwrap();
+        let org = crm.system().default_organization().unwrap().id;
+        let system = crm_lib::model::Actor::system(org);
+        let customer = crm
+            .create_customer(
+                &system,
+                crm_lib::customers::NewCustomer {
+                    telegram_id: "777001".into(),
+                    first_name: "Olga".into(),
+                    last_name: "Archived".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        crm.post_inbound(
+            &crm_lib::model::Actor::customer(org, customer.id),
+            crm_lib::chat::InboundMessage {
+                customer: customer.id,
+                about: crm_lib::chat::OrderChoice::None,
+                text: "An old question".into(),
+                attachments: Vec::new(),
+                telegram_message_id: None,
+            },
+        )
+        .unwrap();
+        crm.close_conversation(&system, customer.id).unwrap();
+        customer.id
+    };
+    let app = app.restart();
+    let admin = login_admin(&app).await;
+    let inbox = admin.get_text("/chat").await;
+    assert!(inbox.contains("Olga Archived"), "{inbox}");
+    assert!(inbox.contains("href=\"/chat?archived=1\""), "{inbox}");
+
+    let ran = admin
+        .post_form("/admin/jobs/archive_conversations/run", &[])
+        .await;
+    assert_eq!(ran.status(), 303);
+    let jobs = admin.get_text("/admin/jobs").await;
+    assert!(jobs.contains("archived 1 conversations"), "{jobs}");
+
+    let inbox = admin.get_text("/chat").await;
+    assert!(!inbox.contains("Olga Archived"), "{inbox}");
+    let archived = admin.get_text("/chat?archived=1").await;
+    assert!(archived.contains("Olga Archived"), "{archived}");
+    assert!(
+        archived.contains(&format!("href=\"/chat/{customer}\"")),
+        "{archived}"
+    );
+    let page = admin.get_text(&format!("/chat/{customer}")).await;
+    assert!(page.contains("An old question"), "{page}");
+}

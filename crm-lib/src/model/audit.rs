@@ -181,6 +181,9 @@ audit_actions! {
     CallUpdated = "call.updated",
     /// The PBX settings changed (the API secret or the extension map).
     CallSettingsChanged = "call.settings_changed",
+    /// A batch of closed conversations was archived by the `archive_conversations` job (the
+    /// detail holds the count).
+    ConversationsArchived = "conversation.archived",
 }
 
 impl AuditAction {

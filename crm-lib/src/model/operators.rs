@@ -100,6 +100,11 @@ pub struct QueueItem {
     pub awaiting_reply_since: Option<Timestamp>,
     /// When it was closed.
     pub closed_at: Option<Timestamp>,
+    /// When the `archive_conversations` job archived it (a closed conversation only):
+    /// an archived conversation leaves the inbox's working lists (`queue_closed`, the
+    /// inbox's customer list) and is listed under "Archived" (`queue_archived`); reopening it
+    /// or a customer message clears it. `None`: not archived.
+    pub archived_at: Option<Timestamp>,
 }
 
 /// The operators module's settings of one organization.

@@ -173,6 +173,9 @@ pub struct Navigation {
     pub operator_stats: bool,
     /// The operator status switch in the page header (every staff user, module on).
     pub operator_status: bool,
+    /// The inbox's "Archived" list of archived conversations (`chat_customers`, operators
+    /// module on, as [`crate::chat::archived_conversations_in`]).
+    pub archived_conversations: bool,
 }
 
 impl Navigation {
@@ -201,6 +204,7 @@ impl Navigation {
             departments: modules.contains(Module::Operators) && has(ManageUsers),
             operator_stats: modules.contains(Module::Operators) && has(ViewAnalytics),
             operator_status: modules.contains(Module::Operators),
+            archived_conversations: modules.contains(Module::Operators) && has(ChatCustomers),
         }
     }
 }

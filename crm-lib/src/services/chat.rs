@@ -654,7 +654,11 @@ pub fn messages_of_order_in(
 /// keyset pagination on (activity, id): the cursor is the customer id of the last row of the
 /// previous page, whose current activity is looked up to resume. When that customer became
 /// active again since, the next page resumes from their new place (rows may repeat, none are
-/// lost for good). Needs `chat_customers` (the system always may; customers may not).
+/// lost for good). With the operators module on, a customer whose latest conversation is
+/// archived (issue 11, the `archive_conversations` job) is left out (one point lookup of
+/// `queue_by_subject` per row; further keys are read until the page is full): see
+/// [`archived_conversations_in`] for them. Needs `chat_customers` (the system always may;
+/// customers may not).
 ///
 /// # Errors
 /// Permission denied; not found when the cursor names an unknown customer.
@@ -662,26 +666,42 @@ pub fn conversations_in(view: &impl View, actor: &Actor, page: Page) -> Result<P
     super::require(view, actor, Permission::ChatCustomers)?;
     let org = actor.org;
     let size = page.size();
+    let hide_archived = super::operators::module_on(&super::load_org(view, org)?);
     let prefix = Key::org(org);
-    let after = match page.after {
+    let mut cursor = match page.after {
         Some(after) => {
             let cursor = load_customer(view, org, CustomerId(after))?;
             Some(activity_key(org, cursor.last_activity_at, cursor.id).into_vec())
         }
         None => None,
     };
-    let keys = view.keys_with_prefix(
-        tables::CUSTOMERS_BY_ACTIVITY,
-        &prefix,
-        after.as_deref(),
-        true,
-        size + 1,
-    )?;
-    let mut items = Vec::with_capacity(size.min(keys.len()));
-    for key in keys.iter().take(size) {
-        items.push(load_customer(view, org, CustomerId(keys::tail_u64(key)))?);
+    let mut items = Vec::with_capacity(size);
+    let mut more = false;
+    'read: loop {
+        let keys = view.keys_with_prefix(
+            tables::CUSTOMERS_BY_ACTIVITY,
+            &prefix,
+            cursor.as_deref(),
+            true,
+            size + 1,
+        )?;
+        for key in &keys {
+            let customer = CustomerId(keys::tail_u64(key));
+            if hide_archived && conversation_archived(view, org, customer)? {
+                continue;
+            }
+            if items.len() == size {
+                more = true;
+                break 'read;
+            }
+            items.push(load_customer(view, org, customer)?);
+        }
+        if keys.len() <= size {
+            break;
+        }
+        cursor = keys.last().cloned();
     }
-    let next = if keys.len() > size {
+    let next = if more {
         items.last().map(|customer| customer.id.0)
     } else {
         None
@@ -689,7 +709,114 @@ pub fn conversations_in(view: &impl View, actor: &Actor, page: Page) -> Result<P
     Ok(Paged { items, next })
 }
 
+/// Whether the customer's latest conversation is archived.
+fn conversation_archived(view: &impl View, org: OrgId, customer: CustomerId) -> Result<bool> {
+    Ok(
+        super::operators::latest_item(view, org, QueueSubject::Conversation(customer))?
+            .is_some_and(|item| item.archived_at.is_some()),
+    )
+}
+
+/// One row of the inbox's "Archived" list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchivedConversation {
+    /// The customer.
+    pub customer: Customer,
+    /// Their archived conversation (its latest): `archived_at` and `closed_at` are set.
+    pub item: QueueItem,
+}
+
+/// The archived conversations of the actor's organization (issue 11): customers whose latest
+/// conversation the `archive_conversations` job archived, newest archived first, through
+/// `queue_archived` (`org | archived at | queue item`); an older conversation of a customer
+/// who has a newer one is skipped (further keys are read until the page is full). The cursor
+/// is the queue item id of the previous page's last row. Their conversation and timeline
+/// pages work as for any customer. Needs `chat_customers` (the system always may).
+///
+/// # Errors
+/// Not found while the operators module is off, or when the cursor names an item that is not
+/// archived (any more); permission denied.
+pub fn archived_conversations_in(
+    view: &impl View,
+    actor: &Actor,
+    page: Page,
+) -> Result<Paged<ArchivedConversation>> {
+    super::require(view, actor, Permission::ChatCustomers)?;
+    let org = actor.org;
+    if !super::operators::module_on(&super::load_org(view, org)?) {
+        return Err(Error::not_found("module", "operators"));
+    }
+    let size = page.size();
+    let prefix = Key::org(org);
+    let mut cursor = match page.after {
+        Some(after) => {
+            let item: QueueItem = view
+                .get(tables::QUEUE_ITEMS, &Key::org(org).u64(after))?
+                .filter(|item: &QueueItem| item.archived_at.is_some())
+                .ok_or_else(|| Error::not_found("archived conversation", after))?;
+            let archived = item.archived_at.map_or(0, Timestamp::millis);
+            Some(prefix.clone().i64(archived).u64(item.id.0).into_vec())
+        }
+        None => None,
+    };
+    let mut items = Vec::with_capacity(size);
+    let mut more = false;
+    'read: loop {
+        let keys = view.keys_with_prefix(
+            tables::QUEUE_ARCHIVED,
+            &prefix,
+            cursor.as_deref(),
+            true,
+            size + 1,
+        )?;
+        for key in &keys {
+            let id = keys::tail_u64(key);
+            let Some(item) = view.get::<QueueItem>(tables::QUEUE_ITEMS, &Key::org(org).u64(id))?
+            else {
+                continue;
+            };
+            let QueueSubject::Conversation(customer) = item.subject else {
+                continue;
+            };
+            let latest = super::operators::latest_item(view, org, item.subject)?;
+            if latest.is_none_or(|latest| latest.id != item.id) {
+                continue;
+            }
+            if items.len() == size {
+                more = true;
+                break 'read;
+            }
+            items.push(ArchivedConversation {
+                customer: load_customer(view, org, customer)?,
+                item,
+            });
+        }
+        if keys.len() <= size {
+            break;
+        }
+        cursor = keys.last().cloned();
+    }
+    let next = if more {
+        items.last().map(|row| row.item.id.0)
+    } else {
+        None
+    };
+    Ok(Paged { items, next })
+}
+
 impl Crm {
+    /// See [`archived_conversations_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`archived_conversations_in`].
+    pub fn archived_conversations(
+        &self,
+        actor: &Actor,
+        page: Page,
+    ) -> Result<Paged<ArchivedConversation>> {
+        self.read(|view| archived_conversations_in(view, actor, page))
+    }
+
     /// See [`Tx::post_inbound`]. Blocks until the commit is durable.
     ///
     /// # Errors

@@ -1895,6 +1895,23 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             call(|tx, fx| tx.close_conversation(&fx.manager, fx.ann_id).map(drop)),
         ),
         (
+            "archive_closed_conversations",
+            AUDITED,
+            call(|tx, fx| {
+                let older_than = tx.now().plus_millis(1);
+                let archived = tx.archive_closed_conversations(fx.org, older_than, 10)?;
+                if archived == 0 {
+                    return Err(crate::Error::conflict("nothing archived"));
+                }
+                Ok(())
+            }),
+        ),
+        (
+            "close_conversation of another customer",
+            AUDITED,
+            call(|tx, fx| tx.close_conversation(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
             "set_department_archived",
             AUDITED,
             call(|tx, fx| {

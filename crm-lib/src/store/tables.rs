@@ -158,9 +158,12 @@ tables! {
     /// `org | department (0: none) | opened at (i64 ms) | queue item` -> (), open unassigned
     /// items only: each department's queue, oldest first.
     QUEUE_WAITING = "queue_waiting";
-    /// `org | closed at (i64 ms) | queue item` -> (), closed items only, oldest first: what
-    /// archiving of closed conversations scans.
+    /// `org | closed at (i64 ms) | queue item` -> (), closed items that are not archived,
+    /// oldest first: the closed working list, what archiving of closed conversations scans.
     QUEUE_CLOSED = "queue_closed";
+    /// `org | archived at (i64 ms) | queue item` -> (), archived (closed) conversations only:
+    /// the inbox's "Archived" list, newest last.
+    QUEUE_ARCHIVED = "queue_archived";
     /// `org | user (0: no one)` -> the number of open queue items assigned to the user (u64
     /// BE): an operator's load as one point read. Items waiting or closed count under user 0.
     QUEUE_LOADS = "queue_loads";

@@ -813,3 +813,211 @@ fn closed_conversations_are_found_oldest_first_up_to_a_cutoff() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
 }
+
+test_clock!(ARCHIVE, archive_clock);
+
+const DAY: i64 = 24 * 60 * MINUTE;
+
+/// The customers of the inbox's working list (first page of 50).
+fn working_list(world: &World) -> Vec<CustomerId> {
+    world
+        .crm
+        .conversations(&world.admin, crm_lib::Page::first(50))
+        .unwrap()
+        .items
+        .iter()
+        .map(|customer| customer.id)
+        .collect()
+}
+
+/// The customers of the inbox's "Archived" list (first page of 50).
+fn archived_list(world: &World) -> Vec<CustomerId> {
+    world
+        .crm
+        .archived_conversations(&world.admin, crm_lib::Page::first(50))
+        .unwrap()
+        .items
+        .iter()
+        .map(|row| row.customer.id)
+        .collect()
+}
+
+fn archive_job(world: &World) -> String {
+    let run = world
+        .crm
+        .run_job(&world.admin, "archive_conversations")
+        .unwrap();
+    assert!(run.ok, "{run:?}");
+    run.result
+}
+
+#[test]
+fn the_archive_job_archives_conversations_closed_before_the_age_and_a_message_brings_one_back() {
+    let world = helpdesk(archive_clock);
+    no_question(&world);
+    department(&world, "Support", &[&world.manager]);
+    status(&world, &world.manager, OperatorStatus::Online);
+    // Day 0: Anna's conversation closes, and Boris's ticket.
+    let anna = world.customer(9301, "Anna");
+    say(&world, &anna, "Help");
+    world
+        .crm
+        .close_conversation(&world.manager, World::customer_id(&anna))
+        .unwrap();
+    let boris = world.customer(9302, "Boris");
+    let ticket = world
+        .crm
+        .create_order(
+            &boris,
+            NewOrder {
+                title: "Printer jams".into(),
+                description: "Every page".into(),
+                custom_fields: world
+                    .crm
+                    .ticket_fields(&world.system)
+                    .unwrap()
+                    .parse_answers([("device", "Phone"), ("fault", "no sound")])
+                    .unwrap(),
+                ..NewOrder::default()
+            },
+        )
+        .unwrap();
+    for stage in ["in_work", "waiting", "resolved", "closed"] {
+        world
+            .crm
+            .move_order(&world.admin, ticket.id, world.stage(stage))
+            .unwrap();
+    }
+    // Day 2: Carl's conversation closes.
+    ARCHIVE.store(2 * DAY, Ordering::SeqCst);
+    let carl = world.customer(9303, "Carl");
+    say(&world, &carl, "Hi");
+    world
+        .crm
+        .close_conversation(&world.manager, World::customer_id(&carl))
+        .unwrap();
+    let (anna_id, boris_id, carl_id) = (
+        World::customer_id(&anna),
+        World::customer_id(&boris),
+        World::customer_id(&carl),
+    );
+
+    // Day 31 (the default age is 30 days): Anna's (31 days) goes, Carl's (29) and the
+    // ticket stay.
+    ARCHIVE.store(31 * DAY, Ordering::SeqCst);
+    assert_eq!(
+        archive_job(&world),
+        "archived 1 conversations closed more than 30 days ago"
+    );
+    let item = conversation(&world, &anna).unwrap();
+    assert!(item.archived_at.is_some(), "{item:?}");
+    assert_eq!(item.state, QueueState::Closed);
+    assert!(conversation(&world, &carl).unwrap().archived_at.is_none());
+    let working = working_list(&world);
+    assert!(!working.contains(&anna_id), "{working:?}");
+    assert!(working.contains(&carl_id) && working.contains(&boris_id));
+    assert_eq!(archived_list(&world), vec![anna_id]);
+    let closed: Vec<QueueSubject> = world
+        .crm
+        .read(|view| {
+            crm_lib::operators::closed_items_before_in(view, &world.system, archive_clock(), 100)
+        })
+        .unwrap()
+        .iter()
+        .map(|item| item.subject)
+        .collect();
+    assert_eq!(
+        closed,
+        vec![
+            QueueSubject::Ticket(ticket.id),
+            QueueSubject::Conversation(carl_id)
+        ],
+        "the closed working list leaves the archived conversation out; a ticket is never archived"
+    );
+    // The timeline and statistics still see it: a closed conversation handled on day 0.
+    assert!(
+        !world
+            .crm
+            .messages_of_customer(&world.manager, anna_id, crm_lib::Page::first(10))
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let day0 = Date::of(Timestamp::from_millis(archive_clock().millis() - 31 * DAY));
+    let stats = world.crm.operator_stats(&world.admin, day0, day0).unwrap();
+    let row = stats
+        .iter()
+        .find(|row| row.user == World::user_id(&world.manager))
+        .unwrap();
+    assert_eq!(row.total.conversations_handled, 1, "{stats:?}");
+
+    // Run twice: nothing more.
+    assert_eq!(
+        archive_job(&world),
+        "archived 0 conversations closed more than 30 days ago"
+    );
+    assert!(world.crm.system().verify().unwrap().is_clean());
+
+    // Anna writes again: back in the working list, out of the archived one.
+    say(&world, &anna, "Me again");
+    assert!(working_list(&world).contains(&anna_id));
+    assert!(archived_list(&world).is_empty());
+    assert_eq!(conversation(&world, &anna).unwrap().state, QueueState::Open);
+
+    // Day 33: Carl's goes too; reopening it makes it a working conversation again.
+    ARCHIVE.store(33 * DAY, Ordering::SeqCst);
+    assert_eq!(
+        archive_job(&world),
+        "archived 1 conversations closed more than 30 days ago"
+    );
+    assert_eq!(archived_list(&world), vec![carl_id]);
+    assert!(!working_list(&world).contains(&carl_id));
+    let reopened = world
+        .crm
+        .reopen_conversation(&world.manager, carl_id)
+        .unwrap();
+    assert!(reopened.archived_at.is_none());
+    assert!(working_list(&world).contains(&carl_id));
+    assert!(archived_list(&world).is_empty());
+    assert!(world.crm.system().verify().unwrap().is_clean());
+
+    // The archived list is the operators module's.
+    let plain = World::new();
+    let error = plain
+        .crm
+        .archived_conversations(&plain.admin, crm_lib::Page::first(10))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+}
+
+test_clock!(ASKED, asked_clock);
+
+#[test]
+fn a_customer_asked_for_a_department_is_back_in_the_inbox_before_choosing() {
+    let world = helpdesk(asked_clock);
+    let support = department(&world, "Support", &[&world.manager]);
+    department(&world, "Sales", &[&world.manager]);
+    let anna = world.customer(9401, "Anna");
+    let anna_id = World::customer_id(&anna);
+    say(&world, &anna, "Help");
+    world
+        .crm
+        .choose_department(&anna, anna_id, support)
+        .unwrap();
+    world
+        .crm
+        .close_conversation(&world.manager, anna_id)
+        .unwrap();
+    ASKED.store(31 * DAY, Ordering::SeqCst);
+    archive_job(&world);
+    assert_eq!(archived_list(&world), vec![anna_id]);
+    // She writes; the bot asks her for a department, so no conversation opens yet, but the
+    // inbox lists her again.
+    say(&world, &anna, "Me again");
+    let item = conversation(&world, &anna).unwrap();
+    assert_eq!(item.state, QueueState::Closed);
+    assert!(item.archived_at.is_none());
+    assert!(working_list(&world).contains(&anna_id));
+    assert!(archived_list(&world).is_empty());
+    assert!(world.crm.system().verify().unwrap().is_clean());
+}

@@ -76,6 +76,9 @@ pub const DAYS_MAX: u32 = 36_500;
 /// Audit entries deleted per write transaction by `audit_cleanup`.
 pub const AUDIT_BATCH: usize = 1000;
 
+/// Closed conversations archived per write transaction by `archive_conversations`.
+pub const ARCHIVE_BATCH: usize = 500;
+
 /// What a job's work is given: the organization, the slot being run, and the settings and
 /// time zone in force when it was claimed.
 #[derive(Debug, Clone)]
@@ -143,6 +146,13 @@ pub const JOBS: &[JobSpec] = &[
         work: Work::OneTransaction(work::daily_report),
         module: None,
     },
+    JobSpec {
+        name: "archive_conversations",
+        // At night, after the audit cleanup: 04:00 on the organization's clock.
+        schedule: |_| Schedule::DailyAt(crate::model::LocalTime { hour: 4, minute: 0 }),
+        work: Work::Batched(work::archive_conversations),
+        module: Some(crate::model::Module::Operators),
+    },
 ];
 
 /// The job named `name`.
@@ -171,7 +181,12 @@ mod tests {
         assert!(!operators.runs_in(Modules::NONE));
         assert!(operators.runs_in([Module::Operators].into_iter().collect()));
         assert!(!operators.runs_in([Module::Tickets].into_iter().collect()));
-        assert!(JOBS.iter().all(|spec| spec.runs_in(Modules::NONE)));
+        assert!(
+            JOBS.iter()
+                .filter(|spec| spec.module.is_none())
+                .all(|spec| spec.runs_in(Modules::NONE))
+        );
+        assert!(!job("archive_conversations").unwrap().runs_in(Modules::NONE));
         let mut names: Vec<_> = JOBS.iter().map(|spec| spec.name).collect();
         names.sort_unstable();
         names.dedup();

@@ -1,9 +1,10 @@
-//! The work of the jobs declared in `super::JOBS`: audit cleanup and the daily report.
+//! The work of the jobs declared in `super::JOBS`: audit cleanup, the daily report and
+//! archiving closed conversations.
 
 use std::ops::Bound;
 
 use super::schedule::day_before;
-use super::{AUDIT_BATCH, Slot};
+use super::{ARCHIVE_BATCH, AUDIT_BATCH, Slot};
 use crate::model::*;
 use crate::services::load_org;
 use crate::services::team::linked_staff_with;
@@ -63,6 +64,28 @@ pub(super) fn audit_cleanup(crm: &Crm, slot: &Slot) -> Result<String> {
     }
     Ok(format!(
         "deleted {total} audit entries older than {days} days"
+    ))
+}
+
+/// `archive_conversations`: archives the organization's conversations closed more than its
+/// `archive_after_days` before the slot (through [`Tx::archive_closed_conversations`]), in
+/// batches of [`ARCHIVE_BATCH`] per write transaction. Idempotent: a second run finds
+/// nothing more to archive.
+pub(super) fn archive_conversations(crm: &Crm, slot: &Slot) -> Result<String> {
+    let days = i64::from(slot.settings.archive_after_days);
+    let older_than = slot.at.minus_days(days);
+    let org = slot.org;
+    let mut total = 0u64;
+    loop {
+        let archived =
+            crm.write(move |tx| tx.archive_closed_conversations(org, older_than, ARCHIVE_BATCH))?;
+        total += archived;
+        if archived < ARCHIVE_BATCH as u64 {
+            break;
+        }
+    }
+    Ok(format!(
+        "archived {total} conversations closed more than {days} days ago"
     ))
 }
 

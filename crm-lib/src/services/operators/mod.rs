@@ -7,6 +7,7 @@
 //!   one routing rule every path calls (`route`, `drain`, `reroute_of`), the
 //!   hooks the chat and the order use cases call, close and reopen, manual reassignment, and
 //!   the periodic sweep (idle operators, unanswered items).
+//! - `archive.rs`: archiving closed conversations (the `archive_conversations` job).
 //! - `stats.rs`: first response time (median, 90th percentile), conversations handled,
 //!   tickets resolved, per operator and day.
 //!
@@ -14,11 +15,13 @@
 //! ([`module_on`]); the chat and order hooks then do nothing, so other organizations write
 //! exactly what they wrote before.
 
+mod archive;
 mod departments;
 mod queue;
 mod stats;
 
 pub use departments::{DepartmentRow, NAME_MAX_CHARS, departments_in};
+pub(crate) use queue::latest_item;
 pub use queue::{
     ConversationView, OperatorRow, SessionActivity, SweepReport, closed_items_before_in,
     conversation_in, department_choices_in, operator_state_in, operators_in, queue_items_in,

@@ -30,7 +30,7 @@ use super::super::{Resolved, load_org, require, resolve};
 use super::departments::{all_departments, load_department};
 use super::{module_on, require_module, require_staff, settings_of};
 
-fn item_key(org: OrgId, item: QueueItemId) -> Key {
+pub(super) fn item_key(org: OrgId, item: QueueItemId) -> Key {
     Key::org(org).u64(item.0)
 }
 
@@ -40,7 +40,11 @@ pub(crate) fn load_item(view: &impl View, org: OrgId, item: QueueItemId) -> Resu
 }
 
 /// The newest item of `subject` (open or closed), if any.
-fn latest_item(view: &impl View, org: OrgId, subject: QueueSubject) -> Result<Option<QueueItem>> {
+pub(crate) fn latest_item(
+    view: &impl View,
+    org: OrgId,
+    subject: QueueSubject,
+) -> Result<Option<QueueItem>> {
     let keys = view.keys_with_prefix(
         tables::QUEUE_BY_SUBJECT,
         &queue_subject_prefix(org, subject),
@@ -167,7 +171,7 @@ pub(crate) fn pick_operator(
 }
 
 /// The subject audit entries and changes of an item name.
-fn subject_of(item: &QueueItem) -> Subject {
+pub(super) fn subject_of(item: &QueueItem) -> Subject {
     match item.subject {
         QueueSubject::Conversation(customer) => Subject::Conversation(customer),
         QueueSubject::Ticket(order) => Subject::Order(order),
@@ -350,6 +354,7 @@ fn open_new(
         first_reply_by: None,
         awaiting_reply_since: Some(now),
         closed_at: None,
+        archived_at: None,
     };
     tx.insert_record(&item_key(org, id), &item)?;
     if let QueueSubject::Conversation(_) = subject {
@@ -390,10 +395,27 @@ pub(crate) fn on_customer_message(
         return Ok(());
     }
     if asks_department(tx, org.id)? {
-        return Ok(());
+        // No conversation opens before the customer chooses: the archived one comes back
+        // to the working lists meanwhile.
+        return unarchive(tx, org.id, subject);
     }
     let department = default_department(tx, org.id)?;
+    // A new conversation opens (the archived one stays archived, as the older one it is).
     open_new(tx, org.id, subject, department)?;
+    Ok(())
+}
+
+/// A customer wrote and is asked for a department before a conversation opens: their latest
+/// conversation, when archived, becomes a working (closed) conversation again, so the inbox
+/// lists them meanwhile. The change-feed entry is the message's own.
+fn unarchive(tx: &mut Tx<'_>, org: OrgId, subject: QueueSubject) -> Result<()> {
+    if let Some(item) = latest_item(tx, org, subject)?
+        && item.archived_at.is_some()
+    {
+        let mut after = item.clone();
+        after.archived_at = None;
+        tx.update_record(&item_key(org, item.id), &item, &after)?;
+    }
     Ok(())
 }
 
@@ -1044,6 +1066,7 @@ impl Tx<'_> {
         let mut after = item.clone();
         after.state = QueueState::Open;
         after.closed_at = None;
+        after.archived_at = None;
         after.opened_at = self.now();
         after.assignee = None;
         after.assigned_at = None;

@@ -1,5 +1,5 @@
 //! The declarations of the operators module: departments, operator states, the module's
-//! settings and the queue items with their four indexes.
+//! settings and the queue items with their five indexes.
 
 use super::owner_by_tail;
 use crate::model::*;
@@ -142,8 +142,21 @@ impl Declared for QueueItem {
             table: tables::QUEUE_CLOSED,
             since: 6,
             entries: |org, _, item, out| {
-                if let (QueueState::Closed, Some(closed)) = (item.state, item.closed_at) {
+                if let (QueueState::Closed, Some(closed), None) =
+                    (item.state, item.closed_at, item.archived_at)
+                {
                     out.push((Key::org(org).i64(closed.0).u64(item.id.0), Value::Empty));
+                }
+            },
+            owner: owner_by_tail,
+            disagreement: item_disagreement,
+        },
+        Index {
+            table: tables::QUEUE_ARCHIVED,
+            since: 6,
+            entries: |org, _, item, out| {
+                if let (QueueState::Closed, Some(archived)) = (item.state, item.archived_at) {
+                    out.push((Key::org(org).i64(archived.0).u64(item.id.0), Value::Empty));
                 }
             },
             owner: owner_by_tail,

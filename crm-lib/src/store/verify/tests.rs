@@ -9,7 +9,7 @@ use crate::services::team::NewUser;
 use crate::store::indexes::entries_of;
 use crate::store::keys::hex;
 use crate::store::{Key, ViewExt, tables};
-use crate::{Crm, Password, Result, Tx};
+use crate::{Crm, Password, Result, Tx, View};
 use redb::TableHandle;
 
 /// The declared entries of a session, as (table, key).
@@ -565,6 +565,7 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         (201, support, false),
         (202, support, true),
         (203, night, false),
+        (204, night, true),
     ] {
         let customer = crm
             .system()
@@ -586,6 +587,15 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
             crm.close_conversation(&system, customer).unwrap();
         }
     }
+    // The first closed conversation archived (`queue_archived`), the second still closed
+    // (`queue_closed`).
+    let archived = crm
+        .write(move |tx| {
+            let older_than = tx.now().plus_millis(1);
+            tx.archive_closed_conversations(help, older_than, 1)
+        })
+        .unwrap();
+    assert_eq!(archived, 1);
     // A call from an unknown number: a call with its three indexes, and a customer with a
     // phone (the phone index).
     crm.write(move |tx| {
