@@ -586,10 +586,13 @@ impl Tx<'_> {
         };
         let day_start = now.millis() - now.millis().rem_euclid(86_400_000);
         for (number, call) in calls.iter().enumerate() {
-            let started = Timestamp::from_millis(
-                (day_start - call.days_ago * 86_400_000 + i64::from(call.hour) * 3_600_000)
-                    .min(now.millis() - 3_600_000),
-            );
+            let mut started =
+                day_start - call.days_ago * 86_400_000 + i64::from(call.hour) * 3_600_000;
+            // A working hour of today that has not come yet was yesterday's.
+            if started > now.millis() - 3_600_000 {
+                started -= 86_400_000;
+            }
+            let started = Timestamp::from_millis(started);
             let start = local(started)?;
             let pbx_call_id = format!("demo-{}-{number}", if call.inbound { "in" } else { "out" });
             let answered = call.talk_seconds > 0;
@@ -658,11 +661,20 @@ impl Tx<'_> {
                 ]
             };
             for (event, fields) in events {
+                // Each notification arrives when it happens: the answer after 8 s of
+                // ringing, the end when the talk is over.
+                let after_seconds = match event {
+                    CallEvent::Start | CallEvent::OutStart | CallEvent::Internal => 0,
+                    CallEvent::Answer => 8,
+                    CallEvent::End | CallEvent::OutEnd => 8 + i64::from(call.talk_seconds),
+                };
+                self.set_now(started.plus_millis(after_seconds * 1000));
                 let (notification, signature) =
                     super::calls::sign_notification(&secret, event, &fields);
                 self.record_zadarma_notification(org, &notification, Some(&signature))?;
             }
         }
+        self.set_now(now);
         self.set_zadarma_secret(&system, "")?;
         Ok(calls.len() as u64)
     }

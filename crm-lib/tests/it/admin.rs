@@ -176,6 +176,18 @@ fn helpdesk_demo_runs_a_support_desk(
             .any(|call| call.direction == CallDirection::Outbound)
     );
     assert!(calls.items.iter().any(|call| call.operator.is_some()));
+    // Each call happened over time: started in the past, answered after ringing, ended after.
+    let now = crm_lib::model::Timestamp::now();
+    for call in &calls.items {
+        let ended = call.ended_at.unwrap();
+        assert!(call.started_at < ended && ended < now, "{call:?}");
+        if let Some(answered) = call.answered_at {
+            assert!(call.started_at <= answered && answered <= ended, "{call:?}");
+        }
+    }
+    let mut starts: Vec<_> = calls.items.iter().map(|call| call.started_at).collect();
+    starts.dedup();
+    assert!(starts.len() > 20, "calls spread over days: {starts:?}");
     // The secret set for the replay is gone again.
     assert!(!crm.call_settings(&system).unwrap().secret_set);
 }
