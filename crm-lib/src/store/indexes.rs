@@ -415,7 +415,7 @@ mod tests {
         crm.write(move |tx| {
             let key = Key::org(org).u64(created.id.0);
             let before: Order = tx.get(tables::ORDERS, &key)?.unwrap();
-            assert_eq!(state(tx, &before), (vec![true; 6], 1, 0));
+            assert_eq!(state(tx, &before), (vec![true; 7], 1, 0));
 
             let mut after = before.clone();
             after.stage = StageId(2);
@@ -423,14 +423,15 @@ mod tests {
             after.title = "Shop app".into();
             tx.update_record(&key, &before, &after)?;
             let (old, ..) = state(tx, &before);
-            // Stage, customer, day, "bot", "shop", list row: the customer, the day, the word
-            // that stayed and the row (rewritten in place) keep their entries.
-            assert_eq!(old, [false, true, true, false, true, true]);
-            assert_eq!(state(tx, &after), (vec![true; 7], 0, 1));
+            // Stage, customer, customer and stage, day, "bot", "shop", list row: the customer,
+            // the day, the word that stayed and the row (rewritten in place) keep their
+            // entries.
+            assert_eq!(old, [false, true, false, true, false, true, true]);
+            assert_eq!(state(tx, &after), (vec![true; 8], 0, 1));
             assert_eq!(tx.table_len(tables::ORDERS_BY_WORD)?, 2);
 
             tx.delete_record(&key, &after)?;
-            assert_eq!(state(tx, &after), (vec![false; 7], 0, 0));
+            assert_eq!(state(tx, &after), (vec![false; 8], 0, 0));
             assert!(!tx.exists(tables::ORDERS, &key)?);
             Ok(())
         })

@@ -160,6 +160,8 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
     // List rows gained the ticket fields (row version 2): every row is rewritten in it, so
     // `crm verify`, which compares a row's bytes with its order's, finds none stale.
     tx.build_index::<Order>(tables::ORDER_ROWS)?;
+    // Each customer's orders by stage, which the fraud rule on cancelled tickets counts.
+    tx.build_index::<Order>(tables::ORDERS_BY_CUSTOMER_STAGE)?;
     // The customers' phone index, which calls are linked by (services::calls).
     tx.build_index::<Customer>(tables::CUSTOMERS_BY_PHONE)
 }

@@ -142,6 +142,10 @@ tables! {
     /// (i64 ms) | order` -> (): each short text or choice field of each order, for the
     /// repeated-serial rule and the field filters. Declared by the order.
     ORDERS_BY_FIELD = "orders_by_field";
+    /// `org | customer | stage (u16) | order` -> (): each customer's orders by stage, so the
+    /// fraud rule on cancelled tickets counts them without reading the customer's other
+    /// orders. Declared by the order; added in schema 6.
+    ORDERS_BY_CUSTOMER_STAGE = "orders_by_customer_stage";
     /// `org | department` -> Department (operators module).
     DEPARTMENTS = "departments";
     /// `org | user` -> OperatorState: each operator's presence and last assignment.

@@ -66,20 +66,11 @@ fn orders_with_value(
 
 /// How many of the customer's orders are in a lost (cancelled) stage.
 fn cancelled_orders(view: &impl View, org: &Organization, customer: CustomerId) -> Result<u64> {
-    let prefix = Key::org(org.id).u64(customer.0);
     let mut count = 0;
-    for key in
-        view.keys_with_prefix(tables::ORDERS_BY_CUSTOMER, &prefix, None, false, usize::MAX)?
-    {
-        let order = crate::store::keys::tail_u64(&key);
-        if let Some(row) =
-            view.get::<OrderSummary>(tables::ORDER_ROWS, &crate::store::row_key(org.id, order))?
-            && org
-                .pipeline
-                .stage(row.stage)
-                .is_some_and(|stage| stage.kind == StageKind::Lost)
-        {
-            count += 1;
+    for stage in &org.pipeline.stages {
+        if stage.kind == StageKind::Lost {
+            let prefix = Key::org(org.id).u64(customer.0).u16(stage.id.0);
+            count += view.count_prefix(tables::ORDERS_BY_CUSTOMER_STAGE, &prefix)?;
         }
     }
     Ok(count)

@@ -156,6 +156,14 @@ impl Declared for Order {
             Key::org(org).u64(order.customer.0).u64(order.id.0),
             Value::Empty
         ))),
+        order_index!(tables::ORDERS_BY_CUSTOMER_STAGE, 6, |org, order, out| out
+            .push((
+                Key::org(org)
+                    .u64(order.customer.0)
+                    .u16(order.stage.0)
+                    .u64(order.id.0),
+                Value::Empty
+            ))),
         order_index!(tables::ORDERS_BY_DAY, 1, |org, order, out| out.push((
             Key::org(org).i64(order.created_at.day()).u64(order.id.0),
             Value::Empty
