@@ -123,7 +123,7 @@ impl Tx<'_> {
         }
         let custom_fields = crate::services::tickets::new_order_fields(
             self,
-            actor.org,
+            &org,
             request.custom_fields,
             &request.field_answers,
         )?;

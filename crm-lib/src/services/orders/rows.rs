@@ -310,7 +310,7 @@ fn orders_with_field(
     key: &str,
     answer: &str,
 ) -> Result<Vec<u64>> {
-    let fields = crate::services::tickets::fields_of(view, org.id)?;
+    let fields = crate::services::tickets::fields_for(view, org)?;
     let def = fields
         .get(key)
         .ok_or_else(|| Error::invalid("field", format!("{key:?} is not a ticket field")))?;
@@ -435,15 +435,16 @@ pub fn order_list_in(
     if !resolved.has(Permission::ManageSettings) {
         organization.settings.bot_token = None;
     }
+    let fields = crate::services::tickets::fields_for(view, &organization)?
+        .fields
+        .into_iter()
+        .filter(|def| def.list)
+        .collect();
     Ok(OrderList {
         rows,
         organization,
         markers: list_markers_in(view, actor.org)?,
         staff,
-        fields: crate::services::tickets::fields_of(view, actor.org)?
-            .fields
-            .into_iter()
-            .filter(|def| def.list)
-            .collect(),
+        fields,
     })
 }

@@ -28,10 +28,16 @@ const DAY_MS: i64 = 86_400_000;
 
 /// The organization's fraud settings; `None` when its tickets module is off.
 pub(crate) fn settings_of(view: &impl View, org: OrgId) -> Result<Option<FraudSettings>> {
-    if !super::tickets_on(view, org)? {
+    settings_for(view, &load_org(view, org)?)
+}
+
+/// [`settings_of`] for a caller that has read the organization already (order creation and
+/// edits), so it is not read again.
+fn settings_for(view: &impl View, org: &Organization) -> Result<Option<FraudSettings>> {
+    if !org.modules.contains(Module::Tickets) {
         return Ok(None);
     }
-    view.get::<FraudSettings>(tables::FRAUD_SETTINGS, &Key::org(org))
+    view.get::<FraudSettings>(tables::FRAUD_SETTINGS, &Key::org(org.id))
 }
 
 /// The fraud settings, for staff with `manage_settings`; `None` when the tickets module is
@@ -149,7 +155,7 @@ pub(crate) fn evaluate(
     org: &Organization,
     order: &Order,
 ) -> Result<Option<OrderFraud>> {
-    let Some(settings) = settings_of(tx, org.id)? else {
+    let Some(settings) = settings_for(tx, org)? else {
         return Ok(None);
     };
     let key = Key::org(org.id).u64(order.id.0);

@@ -59,19 +59,19 @@ pub(crate) fn ensure_ticket_settings_in(tx: &Tx<'_>, org: &Organization) -> Resu
     Ok(())
 }
 
-/// Whether the organization runs the tickets module (SPEC 3.1: switched on by the template
-/// or on the settings page).
-pub(crate) fn tickets_on(view: &impl View, org: OrgId) -> Result<bool> {
-    Ok(load_org(view, org)?.modules.contains(Module::Tickets))
-}
-
 /// The organization's ticket fields (empty when its tickets module is off).
 pub(crate) fn fields_of(view: &impl View, org: OrgId) -> Result<FieldSet> {
-    if !tickets_on(view, org)? {
+    fields_for(view, &load_org(view, org)?)
+}
+
+/// [`fields_of`] for a caller that has read the organization already (the order list, order
+/// creation), so it is not read again.
+pub(crate) fn fields_for(view: &impl View, org: &Organization) -> Result<FieldSet> {
+    if !org.modules.contains(Module::Tickets) {
         return Ok(FieldSet::default());
     }
     Ok(view
-        .get::<FieldSet>(tables::ORDER_FIELDS, &Key::org(org))?
+        .get::<FieldSet>(tables::ORDER_FIELDS, &Key::org(org.id))?
         .unwrap_or_default())
 }
 
@@ -350,11 +350,11 @@ pub(crate) fn notification_fields(
 /// against the organization's set (with the tickets module off, an order carries no fields).
 pub(crate) fn new_order_fields(
     view: &impl View,
-    org: OrgId,
+    org: &Organization,
     mut values: BTreeMap<String, FieldValue>,
     answers: &[(String, String)],
 ) -> Result<BTreeMap<String, FieldValue>> {
-    let set = fields_of(view, org)?;
+    let set = fields_for(view, org)?;
     values.extend(
         set.parse_answers(
             answers
