@@ -20,6 +20,8 @@ pub enum Nav {
     Board,
     /// `/chat` (the chat inbox).
     Chat,
+    /// `/calls` (the call list; calls are a tickets-module feature).
+    Calls,
     /// `/users`.
     Users,
     /// `/roles`.
@@ -52,7 +54,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 16] = [
+const LINKS: [Link; 17] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -77,6 +79,11 @@ const LINKS: [Link; 16] = [
         nav: Nav::Chat,
         href: "/chat",
         key: "nav.chat",
+    },
+    Link {
+        nav: Nav::Calls,
+        href: "/calls",
+        key: "calls.nav",
     },
     Link {
         nav: Nav::Users,
@@ -144,6 +151,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::Orders => menu.orders,
         Nav::Board => menu.board,
         Nav::Chat => menu.chat,
+        Nav::Calls => menu.calls,
         Nav::Users => menu.users,
         Nav::Roles => menu.roles,
         Nav::Markers => menu.markers,

@@ -22,6 +22,7 @@ pub use queries::{
     NewOrderChoices, OrderFilter, PaymentMethodChoice, SEARCH_CANDIDATES, StageCount, bids_in,
     list_orders_in, new_order_choices_in, order_in, stage_counts_in,
 };
+pub(crate) use rows::Names;
 pub use rows::{OrderList, OrderRow, order_list_in, order_rows_in, order_summaries_in};
 pub use rules::{
     OrderField, check_new_order_allowed_in, check_order_field, typed_date, typed_money,
