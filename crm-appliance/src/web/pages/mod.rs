@@ -22,7 +22,6 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(profile::routes())
         .merge(orders::routes())
-        .merge(ticket::routes())
         .merge(payment_details::routes())
         .merge(board::routes())
         .merge(admin::routes())
