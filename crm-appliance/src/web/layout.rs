@@ -1,7 +1,8 @@
 //! The page frame: `<head>`, the navigation bar (links hidden per permission), flash notes,
 //! and small form helpers (the CSRF field, a field's error).
 
-use crm_lib::model::Language;
+use crm_lib::model::{Language, OperatorStatus};
+use crm_lib::operators::status_word;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::web::auth::Staff;
@@ -204,7 +205,7 @@ pub fn page(staff: &Staff, title: &str, active: Nav, body: Markup) -> Markup {
                             button.link type="submit" { (tr(language, "nav.logout")) }
                         }
                     }
-                    (crate::web::pages::operators::status_switch(staff))
+                    (status_switch(staff))
                     span.whoami { (staff.user.display_name) }
                 }
                 main.content {
@@ -283,6 +284,41 @@ pub fn notice(text: Option<&str>) -> Markup {
     html! {
         @if let Some(text) = text {
             p.notice role="status" { (text) }
+        }
+    }
+}
+
+/// The three statuses, in the order the switch offers them.
+const STATUSES: [OperatorStatus; 3] = [
+    OperatorStatus::Online,
+    OperatorStatus::Away,
+    OperatorStatus::Offline,
+];
+
+/// A status in the reader's language.
+pub fn status_text(staff: &Staff, status: OperatorStatus) -> String {
+    staff.t(&format!("operators.status.{}", status_word(status)))
+}
+
+/// The header's status switch: the current status and a small form to change it (for staff
+/// of an organization running the module).
+pub fn status_switch(staff: &Staff) -> Markup {
+    html! {
+        @if let Some(current) = staff.operator_status {
+            form.operator-status method="post" action="/operators/status" data-status=(status_word(current)) {
+                (csrf_field(staff))
+                label {
+                    span.visually-hidden { (staff.t("operators.header.label")) }
+                    select name="status" aria-label=(staff.t("operators.header.label")) {
+                        @for status in STATUSES {
+                            option value=(status_word(status)) selected[status == current] {
+                                (status_text(staff, status))
+                            }
+                        }
+                    }
+                }
+                button.small type="submit" { (staff.t("operators.header.set")) }
+            }
         }
     }
 }

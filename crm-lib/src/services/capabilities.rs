@@ -11,7 +11,7 @@
 use crate::model::*;
 use crate::{Crm, Result, View};
 
-use super::chat::may_chat;
+use super::orders::may_chat;
 use super::orders::{allowed_moves, bids_of, load_order, may_view, stage_of};
 use super::{Resolved, load_org, resolve};
 

@@ -14,8 +14,9 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::{load_customer, save_customer};
 use super::media::NewMedia;
-use super::orders::{has_grant, load_order};
-use super::{Page, Paged, Resolved, clean_text, resolve};
+use super::orders::load_order;
+use super::orders::may_chat;
+use super::{Page, Paged, Resolved, clean_text, load_message, message_key, resolve};
 
 /// The longest message text, in characters (Telegram's limit for a text message).
 pub const MESSAGE_MAX_CHARS: usize = 4096;
@@ -77,15 +78,6 @@ pub struct OutboundFile {
     pub kind: MediaKind,
     /// The file name the customer sees, when there is one.
     pub file_name: Option<String>,
-}
-
-fn message_key(org: OrgId, message: MessageId) -> Key {
-    Key::org(org).u64(message.0)
-}
-
-pub(crate) fn load_message(view: &impl View, org: OrgId, message: MessageId) -> Result<Message> {
-    view.get(tables::MESSAGES, &message_key(org, message))?
-        .ok_or_else(|| Error::not_found(MessageId::LABEL, message))
 }
 
 /// Text of an inbound message: what Telegram delivered is kept, so control characters other
@@ -251,25 +243,6 @@ pub fn current_order_in(
     }
     load_customer(view, actor.org, customer)?;
     current_order_of(view, actor.org, customer)
-}
-
-/// Whether `resolved` may chat about `order`: `chat_customers`, or an order-level grant of it
-/// on that order (the assignee's chat access, C0de seed). The system always may.
-pub(crate) fn may_chat(
-    view: &impl View,
-    org: OrgId,
-    resolved: &Resolved,
-    order: Option<OrderId>,
-) -> Result<bool> {
-    if resolved.has(Permission::ChatCustomers) {
-        return Ok(true);
-    }
-    match (resolved, order) {
-        (Resolved::Staff(user, _), Some(order)) => {
-            has_grant(view, org, order, user.id, Permission::ChatCustomers)
-        }
-        _ => Ok(false),
-    }
 }
 
 impl Tx<'_> {

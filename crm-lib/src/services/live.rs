@@ -12,7 +12,8 @@ use crate::model::*;
 use crate::store::{Key, ViewExt, codec, keys, tables};
 use crate::{Crm, Result, View};
 
-use super::chat::{load_message, may_chat};
+use super::load_message;
+use super::orders::may_chat;
 use super::orders::{load_order, may_view};
 use super::{Resolved, load_org, resolve};
 

@@ -28,9 +28,8 @@ use crate::store::declarations::{MEDIA_REF_KEY_LEN, RefKind};
 use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, MEDIA_CHUNK_SIZE, MEDIA_MAX_SIZE, Result, Tx, View};
 
-use super::chat::{load_message, may_chat};
-use super::orders::{load_order, may_view};
-use super::{Resolved, load_org, resolve};
+use super::orders::{load_order, may_chat, may_view};
+use super::{Resolved, load_message, load_org, resolve};
 
 /// The longest accepted MIME type, in bytes (RFC 6838 allows 127 per part; one limit for the
 /// whole text is enough for a loose check).

@@ -29,7 +29,8 @@ mod tests;
 pub mod tickets;
 
 use crate::model::{
-    Actor, ActorRef, OrgId, Organization, Permission, PermissionSet, User, UserStatus,
+    Actor, ActorRef, Message, MessageId, OrgId, Organization, Permission, PermissionSet, User,
+    UserStatus,
 };
 use crate::store::{Key, ViewExt, tables};
 use crate::{Error, Result, View};
@@ -85,6 +86,17 @@ pub struct Paged<T> {
 pub(crate) fn load_org(view: &impl View, org: OrgId) -> Result<Organization> {
     view.get(tables::ORGS, &Key::org(org))?
         .ok_or_else(|| Error::not_found(OrgId::LABEL, org))
+}
+
+/// The key of a message in `messages`: organization, message id.
+pub(crate) fn message_key(org: OrgId, message: MessageId) -> Key {
+    Key::org(org).u64(message.0)
+}
+
+/// Reads a message (the chat's, the bot's and the media's use cases) or fails with not found.
+pub(crate) fn load_message(view: &impl View, org: OrgId, message: MessageId) -> Result<Message> {
+    view.get(tables::MESSAGES, &message_key(org, message))?
+        .ok_or_else(|| Error::not_found(MessageId::LABEL, message))
 }
 
 /// The union of the permissions of `user`'s roles.

@@ -15,8 +15,8 @@ use redb::TableHandle;
 
 use super::codec::{self, Record};
 use super::keys::{self, Key};
-use super::schema::SCHEMA_VERSION;
 use super::tables::Def;
+use super::tables::SCHEMA_VERSION;
 use super::{Tx, ViewExt};
 use crate::Result;
 use crate::model::{OrgId, Pipeline};

@@ -24,8 +24,7 @@ use crate::model::{
 };
 use crate::{Error, Result};
 
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 6;
+pub use super::tables::SCHEMA_VERSION;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 

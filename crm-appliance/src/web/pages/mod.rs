@@ -23,7 +23,6 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(profile::routes())
         .merge(orders::routes())
-        .merge(ticket::routes())
         .merge(payment_details::routes())
         .merge(board::routes())
         .merge(admin::routes())

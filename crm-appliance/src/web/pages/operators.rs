@@ -1,4 +1,4 @@
-//! The operators module's pages (SPEC 5B): the status switch in the page header, the
+//! The operators module's pages (SPEC 5B): the header status switch's form handler, the
 //! departments page (departments, members, the module's settings), the operator statistics
 //! page, and the conversation page's assignment panel with its reassign, close and reopen
 //! forms. Every handler parses, makes one crm-lib call and renders; crm-lib answers "not
@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
-    model::{CustomerId, Date, DepartmentId, OperatorSettings, OperatorStatus, User, UserId},
+    model::{CustomerId, Date, DepartmentId, OperatorSettings, User, UserId},
     operators::{ConversationView, DepartmentRow, OperatorRow, OperatorStats, status_word},
 };
 use maud::{Markup, html};
@@ -21,7 +21,7 @@ use crate::web::auth::{CsrfForm, Staff};
 use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::when;
-use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+use crate::web::layout::{FormError, Nav, csrf_field, notice, page, status_text};
 
 /// The operators module's routes.
 pub fn routes() -> Router<AppState> {
@@ -40,41 +40,6 @@ pub fn routes() -> Router<AppState> {
         .route("/chat/{customer}/assign", post(assign_conversation))
         .route("/chat/{customer}/close", post(close_conversation))
         .route("/chat/{customer}/reopen", post(reopen_conversation))
-}
-
-/// The three statuses, in the order the switch offers them.
-const STATUSES: [OperatorStatus; 3] = [
-    OperatorStatus::Online,
-    OperatorStatus::Away,
-    OperatorStatus::Offline,
-];
-
-/// A status in the reader's language.
-fn status_text(staff: &Staff, status: OperatorStatus) -> String {
-    staff.t(&format!("operators.status.{}", status_word(status)))
-}
-
-/// The header's status switch: the current status and a small form to change it (for staff
-/// of an organization running the module).
-pub fn status_switch(staff: &Staff) -> Markup {
-    html! {
-        @if let Some(current) = staff.operator_status {
-            form.operator-status method="post" action="/operators/status" data-status=(status_word(current)) {
-                (csrf_field(staff))
-                label {
-                    span.visually-hidden { (staff.t("operators.header.label")) }
-                    select name="status" aria-label=(staff.t("operators.header.label")) {
-                        @for status in STATUSES {
-                            option value=(status_word(status)) selected[status == current] {
-                                (status_text(staff, status))
-                            }
-                        }
-                    }
-                }
-                button.small type="submit" { (staff.t("operators.header.set")) }
-            }
-        }
-    }
 }
 
 /// The status form.

@@ -1,7 +1,8 @@
 //! Orders: the list with filters, pagination and CSV export; the order page (fields, bids,
 //! assignment, stage moves, payment details, timeline, chat, and the staffing sections of
 //! [`super::order_staffing`]); a staff form to create an order for a customer; and the order
-//! actions (approve, reject, bid, assign, move, send payment details).
+//! actions (approve, reject, bid, assign, move, send payment details, and the tickets
+//! module's field answers and fraud-flag clearing, whose sections [`super::ticket`] renders).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -25,6 +26,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::{tr_with, when};
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+use crate::web::pages::ticket;
 use crate::web::text::{Text, When};
 
 /// `/orders...`.
@@ -47,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/markers", post(set_markers))
         .route("/orders/{id}/access", post(grant))
         .route("/orders/{id}/access/{user}/revoke", post(revoke))
+        .route("/orders/{id}/fields", post(save_fields))
+        .route("/orders/{id}/fraud/clear", post(clear_flag))
 }
 
 /// Parses an order number from the path; anything else is a 404 page.
@@ -90,7 +94,7 @@ impl ListQuery {
     /// The first non-empty `field.<key>=answer` parameter, as (key, answer).
     fn field(&self) -> Option<(String, String)> {
         self.other.iter().find_map(|(name, value)| {
-            let key = name.strip_prefix(super::ticket::PREFIX)?;
+            let key = name.strip_prefix(ticket::PREFIX)?;
             (!value.trim().is_empty()).then(|| (key.to_string(), value.clone()))
         })
     }
@@ -129,7 +133,7 @@ impl ListQuery {
             }
         }
         if let Some((key, answer)) = self.field() {
-            out.append_pair(&format!("{}{key}", super::ticket::PREFIX), &answer);
+            out.append_pair(&format!("{}{key}", ticket::PREFIX), &answer);
         }
         out.finish()
     }
@@ -351,7 +355,7 @@ impl NewOrderForm {
             budget: value("budget"),
             deadline: value("deadline"),
             preferred_payment_method: value("preferred_payment_method"),
-            fields: super::ticket::answers_of(pairs),
+            fields: ticket::answers_of(pairs),
         }
     }
 }
@@ -470,7 +474,7 @@ async fn new_order_page(
                 @if !choices.fields.is_empty() {
                     fieldset.ticket-fields {
                         legend { (staff.t("tickets.section")) }
-                        (super::ticket::inputs(staff, &choices.fields, &|key: &str| {
+                        (ticket::inputs(staff, &choices.fields, &|key: &str| {
                             form.fields
                                 .iter()
                                 .find(|(name, _)| name == key)
@@ -895,7 +899,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
             }
         }
         @if let Some(ticket) = ticket {
-            (super::ticket::section(staff, order.id.get(), ticket, currency, error))
+            (ticket::section(staff, order.id.get(), ticket, currency, error))
         }
         (super::order_staffing::suggestions_section(staff, detail, staffing))
         (super::order_staffing::access_section(staff, detail, staffing, error))
@@ -1369,6 +1373,49 @@ async fn revoke(
         .blocking(move |crm| Ok(crm.revoke_order_access(&actor, id, user)))
         .await?;
     after_action(&state, &staff, id, result, "access_revoked").await
+}
+
+/// `POST /orders/{id}/fields`: the whole form (a field left empty is cleared).
+async fn save_fields(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, ticket::value_of(&pairs, "csrf"), &headers)?;
+    let id = order_id(&id)?;
+    let answers = ticket::answers_of(&pairs);
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| {
+            Ok(crm.set_order_field_answers(&actor, id, answers, crm_lib::tickets::Unnamed::Clear))
+        })
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "fields").await
+}
+
+/// `POST /orders/{id}/fraud/clear`: clears one flag with a note.
+async fn clear_flag(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, ticket::value_of(&pairs, "csrf"), &headers)?;
+    let id = order_id(&id)?;
+    let (rule, note) = (
+        ticket::value_of(&pairs, "rule").to_string(),
+        ticket::value_of(&pairs, "note").to_string(),
+    );
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.clear_fraud_flag(&actor, id, &rule, &note)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "flag_cleared").await
 }
 
 #[cfg(test)]

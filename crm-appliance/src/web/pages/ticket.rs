@@ -2,33 +2,19 @@
 //! form), its fraud flags with their reasons and score (cleared with a note), and the fields'
 //! inputs of the staff's new-order form. crm-lib reads every answer
 //! ([`crm_lib::model::FieldDef::parse_answer`] inside the use cases) and says who may edit
-//! and clear ([`crm_lib::tickets::TicketView`]); this module only renders and posts.
+//! and clear ([`crm_lib::tickets::TicketView`]); this module only renders, and the order
+//! page (`orders.rs`) posts its forms.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::post;
-use axum::{Form, Router};
 use crm_lib::model::{FieldDef, FieldKind, FieldSet, FieldValue, OrderFraud};
-use crm_lib::tickets::{TicketView, Unnamed};
+use crm_lib::tickets::TicketView;
 use maud::{Markup, html};
 
-use crate::AppState;
 use crate::web::auth::Staff;
-use crate::web::csrf;
-use crate::web::error::AppError;
 use crate::web::layout::{FormError, csrf_field};
 use crate::web::text::When;
 
 /// The prefix of a field's input name in forms: `field.serial`.
 pub(super) const PREFIX: &str = "field.";
-
-/// `/orders/{id}/fields` and `/orders/{id}/fraud/clear`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/orders/{id}/fields", post(save_fields))
-        .route("/orders/{id}/fraud/clear", post(clear_flag))
-}
 
 /// The answers of a posted form: every `field.<key>` input, as (key, answer).
 pub(super) fn answers_of(pairs: &[(String, String)]) -> Vec<(String, String)> {
@@ -42,7 +28,7 @@ pub(super) fn answers_of(pairs: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 /// The value of input `name` of a posted form (empty when absent).
-fn value_of<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn value_of<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs
         .iter()
         .find(|(key, _)| key == name)
@@ -184,45 +170,4 @@ fn flags(staff: &Staff, order: u64, fraud: &OrderFraud, clear: bool, error: &For
         }
         (error.at("note"))
     }
-}
-
-/// `POST /orders/{id}/fields`: the whole form (a field left empty is cleared).
-async fn save_fields(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    csrf::verify(&staff, value_of(&pairs, "csrf"), &headers)?;
-    let id = super::orders::order_id(&id)?;
-    let answers = answers_of(&pairs);
-    let actor = staff.actor.clone();
-    let result = state
-        .blocking(move |crm| Ok(crm.set_order_field_answers(&actor, id, answers, Unnamed::Clear)))
-        .await?
-        .map(|_| ());
-    super::orders::after_action(&state, &staff, id, result, "fields").await
-}
-
-/// `POST /orders/{id}/fraud/clear`: clears one flag with a note.
-async fn clear_flag(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    csrf::verify(&staff, value_of(&pairs, "csrf"), &headers)?;
-    let id = super::orders::order_id(&id)?;
-    let (rule, note) = (
-        value_of(&pairs, "rule").to_string(),
-        value_of(&pairs, "note").to_string(),
-    );
-    let actor = staff.actor.clone();
-    let result = state
-        .blocking(move |crm| Ok(crm.clear_fraud_flag(&actor, id, &rule, &note)))
-        .await?
-        .map(|_| ());
-    super::orders::after_action(&state, &staff, id, result, "flag_cleared").await
 }

@@ -11,7 +11,7 @@ use crate::store::{Key, ViewExt, codec, keys, tables};
 use crate::{Crm, Error, Result, View};
 
 use super::{calls_enabled, load_call, may_see_calls, unknown_caller_in};
-use crate::services::chat::may_chat;
+use crate::services::orders::may_chat;
 use crate::services::orders::may_view;
 use crate::services::{Resolved, load_org, resolve};
 

@@ -2,33 +2,17 @@
 //! the staff may list them).
 
 use crate::model::*;
-use crate::store::{Key, ViewExt, tables};
+use crate::store::{ViewExt, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::super::team::load_user;
 use super::super::{clean_text, require};
-use super::{queue, require_module, require_staff};
+use super::{
+    all_departments, department_key, load_department, queue, require_module, require_staff,
+};
 
 /// The longest department name, in characters.
 pub const NAME_MAX_CHARS: usize = 64;
-
-pub(crate) fn department_key(org: OrgId, department: DepartmentId) -> Key {
-    Key::org(org).u64(department.0)
-}
-
-pub(crate) fn load_department(
-    view: &impl View,
-    org: OrgId,
-    department: DepartmentId,
-) -> Result<Department> {
-    view.get(tables::DEPARTMENTS, &department_key(org, department))?
-        .ok_or_else(|| Error::not_found(DepartmentId::LABEL, department))
-}
-
-/// Every department of `org` (archived too), by id.
-pub(crate) fn all_departments(view: &impl View, org: OrgId) -> Result<Vec<Department>> {
-    view.records_with_prefix(tables::DEPARTMENTS, &Key::org(org))
-}
 
 /// A department with its members' names, for lists.
 #[derive(Debug, Clone, PartialEq, Eq)]

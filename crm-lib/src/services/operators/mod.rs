@@ -59,6 +59,29 @@ pub(crate) fn require_module(view: &impl View, org: OrgId) -> Result<Organizatio
     }
 }
 
+/// The key of a department in `departments`: organization, department id.
+pub(crate) fn department_key(org: OrgId, department: DepartmentId) -> Key {
+    Key::org(org).u64(department.0)
+}
+
+/// One department of `org` (archived too).
+///
+/// # Errors
+/// Not found.
+pub(crate) fn load_department(
+    view: &impl View,
+    org: OrgId,
+    department: DepartmentId,
+) -> Result<Department> {
+    view.get(tables::DEPARTMENTS, &department_key(org, department))?
+        .ok_or_else(|| Error::not_found(DepartmentId::LABEL, department))
+}
+
+/// Every department of `org` (archived too), by id.
+pub(crate) fn all_departments(view: &impl View, org: OrgId) -> Result<Vec<Department>> {
+    view.records_with_prefix(tables::DEPARTMENTS, &Key::org(org))
+}
+
 /// The module's settings of `org` (the defaults until someone saved them).
 pub(crate) fn settings_of(view: &impl View, org: OrgId) -> Result<OperatorSettings> {
     Ok(view
@@ -107,7 +130,7 @@ impl Tx<'_> {
             }
         }
         if let Some(department) = settings.default_department {
-            let record = departments::load_department(self, actor.org, department)?;
+            let record = load_department(self, actor.org, department)?;
             if record.archived {
                 return Err(Error::invalid(
                     "default_department",

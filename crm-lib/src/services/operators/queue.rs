@@ -27,7 +27,7 @@ use crate::{Crm, Error, ErrorKind, Result, Tx, View};
 use super::super::customers::load_customer;
 use super::super::team::load_user;
 use super::super::{Resolved, load_org, require, resolve};
-use super::departments::{all_departments, load_department};
+use super::{all_departments, load_department};
 use super::{module_on, require_module, require_staff, settings_of};
 
 pub(super) fn item_key(org: OrgId, item: QueueItemId) -> Key {

@@ -19,16 +19,19 @@ mod views;
 
 pub use commands::{AssignTo, NewOrder};
 pub use queries::{
-    NewOrderChoices, OrderFilter, PaymentMethodChoice, SEARCH_CANDIDATES, StageCount, bids_in,
-    list_orders_in, new_order_choices_in, order_in, stage_counts_in,
+    NewOrderChoices, PaymentMethodChoice, StageCount, bids_in, list_orders_in,
+    new_order_choices_in, order_in, stage_counts_in,
 };
 pub(crate) use rows::Names;
-pub use rows::{OrderList, OrderRow, order_list_in, order_rows_in, order_summaries_in};
+pub use rows::{
+    OrderFilter, OrderList, OrderRow, SEARCH_CANDIDATES, order_list_in, order_rows_in,
+    order_summaries_in,
+};
 pub use rules::{
     OrderField, check_new_order_allowed_in, check_order_field, typed_date, typed_money,
 };
 pub(crate) use rules::{
-    OrderFields, allowed_moves, bids_of, check_open_order_limit, grant_key, has_grant, load_order,
+    OrderFields, allowed_moves, bids_of, check_open_order_limit, grant_key, load_order, may_chat,
     may_view, open_orders_of, save_order, stage_of, validate_order_fields,
 };
 pub use views::{

@@ -7,7 +7,7 @@ use crate::services::{Page, Paged, Resolved, load_org, resolve};
 use crate::store::{Key, ViewExt, tables};
 use crate::{Crm, Error, Result, View};
 
-use super::rows::order_summaries_in;
+use super::rows::{OrderFilter, order_summaries_in};
 use super::rules::{bids_of, load_order, may_view};
 
 /// What a new order may be tagged with and paid by: the choices of the bot's new-order form
@@ -68,33 +68,6 @@ pub fn new_order_choices_in(view: &impl View, actor: &Actor) -> Result<NewOrderC
         fields: crate::services::tickets::fields_of(view, actor.org)?,
     })
 }
-
-/// Filters of the order list; all set filters must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrderFilter {
-    /// In this stage.
-    pub stage: Option<StageId>,
-    /// Assigned to this user.
-    pub assignee: Option<UserId>,
-    /// Of this customer.
-    pub customer: Option<CustomerId>,
-    /// Tagged with this marker.
-    pub marker: Option<MarkerId>,
-    /// Every word of this text starts a word of the title (case-insensitive).
-    pub search: Option<String>,
-    /// Created on or after this day.
-    pub created_from: Option<Date>,
-    /// Created on or before this day.
-    pub created_to: Option<Date>,
-    /// Holding this answer in this ticket field (the tickets module), as typed: `("serial",
-    /// "SN-123456")`, `("device", "Laptop")`. Read by the field's parser and compared as
-    /// the `orders_by_field` index keeps it (text upper-cased, a choice by its key); only
-    /// text of at most 64 bytes and choices are indexed.
-    pub field: Option<(String, String)>,
-}
-
-/// The largest number of candidate orders a title search gathers before filtering.
-pub const SEARCH_CANDIDATES: usize = 20_000;
 
 /// Reads one order if the actor may see it. Used by every adapter.
 pub fn order_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Order> {

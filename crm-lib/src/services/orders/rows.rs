@@ -14,8 +14,34 @@ use crate::services::{Page, Paged, Resolved, load_org, resolve};
 use crate::store::{Key, View, ViewExt, codec, keys, row_key, tables};
 use crate::{Error, Result};
 
-use super::queries::{OrderFilter, SEARCH_CANDIDATES};
 use super::rules::may_view;
+
+/// Filters of the order list; all set filters must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// In this stage.
+    pub stage: Option<StageId>,
+    /// Assigned to this user.
+    pub assignee: Option<UserId>,
+    /// Of this customer.
+    pub customer: Option<CustomerId>,
+    /// Tagged with this marker.
+    pub marker: Option<MarkerId>,
+    /// Every word of this text starts a word of the title (case-insensitive).
+    pub search: Option<String>,
+    /// Created on or after this day.
+    pub created_from: Option<Date>,
+    /// Created on or before this day.
+    pub created_to: Option<Date>,
+    /// Holding this answer in this ticket field (the tickets module), as typed: `("serial",
+    /// "SN-123456")`, `("device", "Laptop")`. Read by the field's parser and compared as
+    /// the `orders_by_field` index keeps it (text upper-cased, a choice by its key); only
+    /// text of at most 64 bytes and choices are indexed.
+    pub field: Option<(String, String)>,
+}
+
+/// The largest number of candidate orders a title search gathers before filtering.
+pub const SEARCH_CANDIDATES: usize = 20_000;
 
 /// One row of an order list: the order's list row with the names a list shows.
 #[derive(Debug, Clone, PartialEq)]

@@ -318,8 +318,25 @@ pub(super) fn notify_staff_with(
     Ok(())
 }
 
-pub(crate) fn grant_key(org: OrgId, order: OrderId, user: UserId, permission: Permission) -> Key {
-    Key::org(org).u64(order.0).u64(user.0).u8(permission as u8)
+pub(crate) use crate::store::declarations::grant_key;
+
+/// Whether `resolved` may chat about `order`: `chat_customers`, or an order-level grant of it
+/// on that order (the assignee's chat access, C0de seed). The system always may.
+pub(crate) fn may_chat(
+    view: &impl View,
+    org: OrgId,
+    resolved: &Resolved,
+    order: Option<OrderId>,
+) -> Result<bool> {
+    if resolved.has(Permission::ChatCustomers) {
+        return Ok(true);
+    }
+    match (resolved, order) {
+        (Resolved::Staff(user, _), Some(order)) => {
+            has_grant(view, org, order, user.id, Permission::ChatCustomers)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Whether `user` holds `permission` on `order` through an order-level grant.

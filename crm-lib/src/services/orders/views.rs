@@ -8,7 +8,8 @@ use crate::services::{Page, Resolved, load_org, require, resolve};
 use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Error, Result, View};
 
-use super::queries::{OrderFilter, StageCount, order_in, stage_counts_of};
+use super::queries::{StageCount, order_in, stage_counts_of};
+use super::rows::OrderFilter;
 use super::rows::{Names, OrderRow, load_summary, rows_of};
 use super::rules::{allowed_moves, bids_of, load_order, stage_of};
 

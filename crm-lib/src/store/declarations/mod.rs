@@ -56,7 +56,7 @@ pub(crate) use operators::{
     queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
 };
 pub(crate) use ops::subject_key;
-pub(crate) use orders::{activity_key, field_key, order_count_key, row_key};
+pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 
 use super::indexes::{Owner, Visitor};

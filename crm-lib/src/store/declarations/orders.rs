@@ -97,6 +97,11 @@ impl Declared for Customer {
     }
 }
 
+/// The key of an order-level grant in `grants`: organization, order, user, permission byte.
+pub(crate) fn grant_key(org: OrgId, order: OrderId, user: UserId, permission: Permission) -> Key {
+    Key::org(org).u64(order.0).u64(user.0).u8(permission as u8)
+}
+
 /// The key of a stage's counter in `order_counts`.
 pub(crate) fn order_count_key(org: OrgId, stage: StageId) -> Key {
     Key::org(org).u16(stage.0)
@@ -333,12 +338,7 @@ impl Declared for OrderGrant {
     const LAYOUT: Layout = Layout::OrgFields;
 
     fn key(&self, org: OrgId) -> Option<Key> {
-        Some(crate::services::orders::grant_key(
-            org,
-            self.order,
-            self.user,
-            self.permission,
-        ))
+        Some(grant_key(org, self.order, self.user, self.permission))
     }
 
     fn references(&self, org: OrgId, out: &mut Vec<Reference>) {
