@@ -247,6 +247,16 @@ async fn the_call_list_page_shows_signed_calls_filtered_and_only_to_readers_of_c
     assert!(that_day.contains("+79160000001") && that_day.contains("+79160000002"));
     assert!(!that_day.contains("+79160000003"));
 
+    // One customer's calls, reached from their timeline.
+    let timeline = text(&admin, "/customers/1").await;
+    assert!(
+        timeline.contains("href=\"/calls?customer=1\""),
+        "{timeline}"
+    );
+    let theirs = text(&admin, "/calls?customer=1").await;
+    assert!(theirs.contains("Customer: +79160000001"), "{theirs}");
+    assert!(theirs.contains("<td>+79160000001</td>") && !theirs.contains("<td>+79160000002</td>"));
+
     // Bad filters are refused, naming nothing that changed.
     for bad in [
         "/calls?direction=sideways",
