@@ -21,6 +21,8 @@ pub enum Nav {
     Board,
     /// `/chat` (the chat inbox).
     Chat,
+    /// `/calls` (the call list; calls are a tickets-module feature).
+    Calls,
     /// `/users`.
     Users,
     /// `/roles`.
@@ -53,7 +55,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 16] = [
+const LINKS: [Link; 17] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -78,6 +80,11 @@ const LINKS: [Link; 16] = [
         nav: Nav::Chat,
         href: "/chat",
         key: "nav.chat",
+    },
+    Link {
+        nav: Nav::Calls,
+        href: "/calls",
+        key: "calls.nav",
     },
     Link {
         nav: Nav::Users,
@@ -145,6 +152,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::Orders => menu.orders,
         Nav::Board => menu.board,
         Nav::Chat => menu.chat,
+        Nav::Calls => menu.calls,
         Nav::Users => menu.users,
         Nav::Roles => menu.roles,
         Nav::Markers => menu.markers,

@@ -1,6 +1,7 @@
 //! A real browser (headless Chromium, as in `browser.rs`) on a customer's timeline: a Zadarma
 //! notification signed as Zadarma documents it, posted to the webhook, appears on the open
-//! page without a reload (the `/events` stream's `call` event, `live.js`).
+//! page without a reload (the `/events` stream's `call` event, `live.js`), and on the call
+//! list (`/calls`), which axe-core finds accessible.
 
 use crm_lib::calls::sign_notification;
 use crm_lib::model::CallEvent;
@@ -103,6 +104,31 @@ async fn a_signed_zadarma_notification_appears_live_on_the_customer_s_timeline()
     assert!(
         not_reloaded(&client).await,
         "no reload: the live stream did it"
+    );
+
+    // The call list: its rows, accessible, and a new call appears live.
+    open_live(&client, &app, "/calls").await;
+    wait_until(
+        &client,
+        "return document.querySelectorAll('#calls tbody tr').length === 2",
+        vec![],
+        "the two calls on the call list",
+    )
+    .await;
+    let axe = crate::tools::axe_source();
+    let violations = crate::browser_pages::axe_violations(&client, &axe).await;
+    assert!(violations.is_empty(), "/calls: {violations:?}");
+    notify(&app, CallEvent::Start, "in_3", &[]).await;
+    wait_until(
+        &client,
+        "return document.querySelectorAll('#calls tbody tr').length === 3",
+        vec![],
+        "the third call on the call list, live",
+    )
+    .await;
+    assert!(
+        not_reloaded(&client).await,
+        "no reload on the call list either"
     );
     client.close().await.unwrap();
 }

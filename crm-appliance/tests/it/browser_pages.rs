@@ -161,7 +161,7 @@ async fn twelve_live_pages_in_a_row_each_load_and_work_with_the_back_forward_cac
 }
 
 /// The violations axe-core finds on the current page, as readable lines.
-async fn axe_violations(client: &Client, axe: &str) -> Vec<String> {
+pub(crate) async fn axe_violations(client: &Client, axe: &str) -> Vec<String> {
     let loaded = client
         .execute(&format!("{axe}\n;return typeof window.axe;"), vec![])
         .await

@@ -174,4 +174,103 @@ async fn with_the_tickets_module_off_the_webhook_and_the_calls_api_answer_404() 
     assert_eq!(status, 404, "{body}");
     let settings = admin.get("/settings/calls").await;
     assert_eq!(settings.status(), 404);
+    // Nor is there a call list, or a menu entry for it.
+    assert_eq!(admin.get("/calls").await.status(), 404);
+    let dashboard = admin.get_text("/").await;
+    assert!(!dashboard.contains("href=\"/calls\""), "{dashboard}");
+}
+
+#[tokio::test]
+async fn the_call_list_page_shows_signed_calls_filtered_and_only_to_readers_of_calls() {
+    use crate::web_helpers::{self, post, user_with_role};
+    let app = spawn_app_with(&["--template", "helpdesk"]);
+    let admin = web_helpers::admin(&app).await;
+    let saved = post(
+        &app,
+        &admin,
+        "/settings/calls/secret",
+        &[("secret", SECRET)],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    for (pbx, caller) in [("in_1", "79160000001"), ("in_2", "79160000002")] {
+        assert_eq!(post_notification(&app, start(pbx, caller)).await, 200);
+    }
+    let outbound = sign_notification(
+        SECRET,
+        CallEvent::OutStart,
+        &[
+            ("call_start", "2026-12-05 11:00:00"),
+            ("pbx_call_id", "out_1"),
+            ("internal", "100"),
+            ("destination", "79160000003"),
+        ],
+    );
+    assert_eq!(post_notification(&app, outbound).await, 200);
+    let get = |session: &web_helpers::Session, path: &str| {
+        let request = session.client.get(app.url(path));
+        async move { request.send().await.unwrap() }
+    };
+    let text = |session: &web_helpers::Session, path: &str| {
+        let request = session.client.get(app.url(path));
+        let path = path.to_string();
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "GET {path}");
+            response.text().await.unwrap()
+        }
+    };
+
+    // Every call, newest first, each customer linked to their timeline; in the menu; live.
+    let page = text(&admin, "/calls").await;
+    let at = |phone: &str| page.find(&format!("<td>{phone}</td>")).unwrap();
+    assert!(at("+79160000003") < at("+79160000002") && at("+79160000002") < at("+79160000001"));
+    assert!(page.contains("href=\"/calls\""), "the menu entry: {page}");
+    assert!(page.contains("data-live-refresh=\"call\""), "{page}");
+    assert!(page.contains("href=\"/customers/"), "{page}");
+    assert!(
+        page.contains("2026-12-05 11:00"),
+        "the start on the organization's clock"
+    );
+
+    // Filtered by direction, and by local days.
+    let outbound = text(&admin, "/calls?direction=outbound").await;
+    assert!(outbound.contains("+79160000003") && !outbound.contains("+79160000001"));
+    let later = text(&admin, "/calls?from=2026-12-06").await;
+    assert!(!later.contains("+7916000000"), "{later}");
+    assert!(later.contains("No calls match."), "{later}");
+    let that_day = text(
+        &admin,
+        "/calls?from=2026-12-05&to=2026-12-05&direction=inbound",
+    )
+    .await;
+    assert!(that_day.contains("+79160000001") && that_day.contains("+79160000002"));
+    assert!(!that_day.contains("+79160000003"));
+
+    // One customer's calls, reached from their timeline.
+    let timeline = text(&admin, "/customers/1").await;
+    assert!(
+        timeline.contains("href=\"/calls?customer=1\""),
+        "{timeline}"
+    );
+    let theirs = text(&admin, "/calls?customer=1").await;
+    assert!(theirs.contains("Customer: +79160000001"), "{theirs}");
+    assert!(theirs.contains("<td>+79160000001</td>") && !theirs.contains("<td>+79160000002</td>"));
+
+    // Bad filters are refused, naming nothing that changed.
+    for bad in [
+        "/calls?direction=sideways",
+        "/calls?from=05.12.2026",
+        "/calls?after=x",
+    ] {
+        assert_eq!(get(&admin, bad).await.status(), 422, "{bad}");
+    }
+
+    // A role that reads neither orders nor customers sees no calls and no menu entry.
+    let role = post(&app, &admin, "/roles", &[("name", "guest")]).await;
+    assert_eq!(role.status(), 303);
+    let guest = user_with_role(&app, &admin, "guest1", "guest").await;
+    assert_eq!(get(&guest, "/calls").await.status(), 403);
+    let menu = text(&guest, "/profile").await;
+    assert!(!menu.contains("href=\"/calls\""), "{menu}");
 }

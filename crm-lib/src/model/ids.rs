@@ -342,6 +342,21 @@ impl Date {
     pub fn to_time(self) -> time::Date {
         time::Date::from_julian_day(self.days + 2_440_588).unwrap_or(time::Date::MIN)
     }
+
+    /// The day after.
+    pub fn next(self) -> Self {
+        Date {
+            days: self.days.saturating_add(1),
+        }
+    }
+
+    /// The date of a calendar year, month (1-12) and day; `None` when there is no such day.
+    pub(crate) fn from_ymd(year: i16, month: i8, day: i8) -> Option<Self> {
+        let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+        let date =
+            time::Date::from_calendar_date(i32::from(year), month, u8::try_from(day).ok()?).ok()?;
+        Some(Date::from_time(date))
+    }
 }
 
 impl fmt::Display for Date {

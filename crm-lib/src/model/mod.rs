@@ -19,6 +19,7 @@ mod org;
 mod outbox;
 mod team;
 mod tickets;
+mod zone;
 
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
@@ -57,3 +58,4 @@ pub use team::{
     SavedPaymentDetails, User, UserStatus,
 };
 pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};
+pub use zone::Zone;

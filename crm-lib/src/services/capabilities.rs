@@ -176,6 +176,9 @@ pub struct Navigation {
     /// The inbox's "Archived" list of archived conversations (`chat_customers`, operators
     /// module on, as [`crate::chat::archived_conversations_in`]).
     pub archived_conversations: bool,
+    /// The call list (`/calls`): calls on (the tickets module) and a reader of calls
+    /// (`chat_customers` or `view_orders`, as [`crate::calls::calls_in`]).
+    pub calls: bool,
 }
 
 impl Navigation {
@@ -205,6 +208,7 @@ impl Navigation {
             operator_stats: modules.contains(Module::Operators) && has(ViewAnalytics),
             operator_status: modules.contains(Module::Operators),
             archived_conversations: modules.contains(Module::Operators) && has(ChatCustomers),
+            calls: modules.contains(Module::Tickets) && super::calls::reads_calls(has),
         }
     }
 }

@@ -67,7 +67,12 @@ pub const CUSTOMER_EXPORT_COLUMNS: [&str; 11] = [
     "last_activity_at",
 ];
 
-/// The columns of an orders export.
+/// The columns of an orders export. With the tickets module on, one more column follows per
+/// declared ticket field (`tickets::FieldSet`, the template's `[[fields]]`), in the order
+/// they are declared, named by the field's key as [`Crm::import_orders`] reads it (`device`,
+/// `serial`), holding the value in the form the field's parser reads back
+/// ([`FieldValue::to_answer`]: a number, `yes`/`no`, a choice's key, `1500.00`,
+/// `YYYY-MM-DD`), empty when the ticket has none.
 pub const ORDER_EXPORT_COLUMNS: [&str; 15] = [
     "id",
     "number",
@@ -87,7 +92,8 @@ pub const ORDER_EXPORT_COLUMNS: [&str; 15] = [
 ];
 
 /// The columns of the order list a staff user exports (the web's CSV download): those of
-/// [`ORDER_EXPORT_COLUMNS`] that the list page shows.
+/// [`ORDER_EXPORT_COLUMNS`] that the list page shows, then the ticket fields' columns as in
+/// [`ORDER_EXPORT_COLUMNS`].
 pub const ORDER_LIST_EXPORT_COLUMNS: [&str; 10] = [
     "id",
     "number",
@@ -125,17 +131,13 @@ enum Sink<'w> {
     Csv(Box<csv::Writer<&'w mut dyn Write>>),
     Json {
         out: BufWriter<&'w mut dyn Write>,
-        columns: &'static [&'static str],
+        columns: Vec<String>,
         rows: u64,
     },
 }
 
 impl<'w> Sink<'w> {
-    fn new(
-        format: ExportFormat,
-        columns: &'static [&'static str],
-        out: &'w mut dyn Write,
-    ) -> Result<Self> {
+    fn new(format: ExportFormat, columns: &[&str], out: &'w mut dyn Write) -> Result<Self> {
         match format {
             ExportFormat::Csv => {
                 let mut writer = csv::WriterBuilder::new().from_writer(out);
@@ -147,7 +149,7 @@ impl<'w> Sink<'w> {
                 out.write_all(b"[").map_err(write_error)?;
                 Ok(Sink::Json {
                     out,
-                    columns,
+                    columns: columns.iter().map(|column| (*column).to_string()).collect(),
                     rows: 0,
                 })
             }
@@ -166,7 +168,7 @@ impl<'w> Sink<'w> {
                     if index > 0 {
                         text.push_str(", ");
                     }
-                    text.push_str(&Value::String((*column).to_string()).to_string());
+                    text.push_str(&Value::String(column.clone()).to_string());
                     text.push_str(": ");
                     text.push_str(&value.to_string());
                 }
@@ -244,7 +246,7 @@ fn export_rows<T: Record>(
     org: OrgId,
     table: Def,
     format: ExportFormat,
-    columns: &'static [&'static str],
+    columns: &[&str],
     out: &mut dyn Write,
     mut row: impl FnMut(T) -> Result<Vec<Value>>,
 ) -> Result<u64> {
@@ -272,10 +274,24 @@ fn optional<T: ToString>(value: Option<T>) -> Value {
     value.map_or(Value::Null, |value| Value::String(value.to_string()))
 }
 
-/// Builds the [`ORDER_EXPORT_COLUMNS`] of orders, looking each user, marker and customer up
-/// once per export.
+/// A ticket field's value as an export cell: a number as a number, anything else as the
+/// text its field's parser reads back ([`FieldValue::to_answer`]); null when the ticket has
+/// none.
+fn field_cell(value: Option<&FieldValue>) -> Value {
+    match value {
+        None => Value::Null,
+        Some(FieldValue::Number(number)) => Value::from(*number),
+        Some(other) => Value::String(other.to_answer()),
+    }
+}
+
+/// Builds the [`ORDER_EXPORT_COLUMNS`] of orders, then one column per declared ticket field,
+/// looking each user, marker and customer up once per export.
 struct OrderRows {
     organization: Organization,
+    /// The keys of the ticket fields the organization declares (none without the tickets
+    /// module), in declaration order: the columns after [`ORDER_EXPORT_COLUMNS`].
+    fields: Vec<String>,
     usernames: HashMap<UserId, String>,
     markers: HashMap<MarkerId, String>,
     customers: HashMap<CustomerId, (Value, String)>,
@@ -294,15 +310,29 @@ impl OrderRows {
             .into_iter()
             .map(|marker| (marker.id, marker.name.get(Language::default()).to_string()))
             .collect();
+        let fields = super::tickets::fields_for(view, &organization)?
+            .fields
+            .into_iter()
+            .map(|def| def.key)
+            .collect();
         Ok(OrderRows {
             organization,
+            fields,
             usernames,
             markers,
             customers: HashMap::new(),
         })
     }
 
-    /// The values of `order` in [`ORDER_EXPORT_COLUMNS`] order.
+    /// `base` followed by the ticket fields' keys: the header of an export.
+    fn columns<'a>(&'a self, base: &[&'a str]) -> Vec<&'a str> {
+        base.iter()
+            .copied()
+            .chain(self.fields.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// The values of `order` in [`ORDER_EXPORT_COLUMNS`] order, then its ticket fields'.
     fn row(&mut self, view: &impl View, org: OrgId, order: Order) -> Result<Vec<Value>> {
         if let std::collections::hash_map::Entry::Vacant(slot) =
             self.customers.entry(order.customer)
@@ -342,7 +372,12 @@ impl OrderRows {
                 )
             })
             .collect();
-        Ok(vec![
+        let fields: Vec<Value> = self
+            .fields
+            .iter()
+            .map(|key| field_cell(order.custom_fields.get(key)))
+            .collect();
+        let mut values = vec![
             Value::from(order.id.0),
             text(format!("#{}", order.id)),
             Value::from(order.customer.0),
@@ -358,7 +393,9 @@ impl OrderRows {
             Value::Array(marker_names),
             text(order.created_at.to_rfc3339()),
             text(order.updated_at.to_rfc3339()),
-        ])
+        ];
+        values.extend(fields);
+        Ok(values)
     }
 }
 
@@ -409,8 +446,9 @@ impl Crm {
         })
     }
 
-    /// Writes every order of the actor's organization, oldest first, in `format` ([`ORDER_EXPORT_COLUMNS`]: the
-    /// stage by key, the assignee by username, markers by name, amounts as `1500.00` in the
+    /// Writes every order of the actor's organization, oldest first, in `format`
+    /// ([`ORDER_EXPORT_COLUMNS`], then a column per ticket field with the tickets module on, so
+    /// that the file's ticket columns import back into the same fields: the stage by key, the assignee by username, markers by name, amounts as `1500.00` in the
     /// organization's currency, times in RFC 3339). Reads one snapshot and streams; blocks on
     /// the writer. Returns the number of orders.
     ///
@@ -428,13 +466,15 @@ impl Crm {
         self.read(|view| {
             require(view, actor, Permission::ViewOrders)?;
             let mut rows = OrderRows::new(view, org)?;
-            let columns = &ORDER_EXPORT_COLUMNS;
+            let header = rows.columns(&ORDER_EXPORT_COLUMNS);
+            let columns: Vec<String> = header.iter().map(|column| column.to_string()).collect();
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
             export_rows(
                 view,
                 org,
                 tables::ORDERS,
                 format,
-                columns,
+                &columns,
                 out,
                 |order: Order| rows.row(view, org, order),
             )
@@ -460,11 +500,13 @@ impl Crm {
     ) -> Result<u64> {
         self.read(|view| {
             let mut rows = OrderRows::new(view, actor.org)?;
+            // The list's columns, then every ticket field's (after the full export's).
             let picked: Vec<usize> = ORDER_LIST_EXPORT_COLUMNS
                 .iter()
                 .filter_map(|name| ORDER_EXPORT_COLUMNS.iter().position(|full| full == name))
+                .chain(ORDER_EXPORT_COLUMNS.len()..ORDER_EXPORT_COLUMNS.len() + rows.fields.len())
                 .collect();
-            let mut sink = Sink::new(format, &ORDER_LIST_EXPORT_COLUMNS, out)?;
+            let mut sink = Sink::new(format, &rows.columns(&ORDER_LIST_EXPORT_COLUMNS), out)?;
             let mut written = 0;
             let mut page = Page::first(Page::MAX);
             'pages: loop {
@@ -559,5 +601,49 @@ mod tests {
             "a list is guarded as one cell"
         );
         assert_eq!(csv_cell(&Value::Null), "");
+    }
+
+    #[test]
+    fn a_ticket_field_s_cell_reads_back_through_its_field_s_parser() {
+        let def = |kind: FieldKind| FieldDef {
+            key: "x".into(),
+            name: Localized::new("X"),
+            kind,
+            required: false,
+            list: false,
+        };
+        let date = Date::parse("d", "2026-12-05").unwrap();
+        let cases = [
+            (
+                def(FieldKind::Number {
+                    min: None,
+                    max: None,
+                }),
+                FieldValue::Number(-7),
+            ),
+            (def(FieldKind::Money), FieldValue::Money(Money(150_050))),
+            (def(FieldKind::Date), FieldValue::Date(date)),
+            (def(FieldKind::Flag), FieldValue::Flag(true)),
+            (def(FieldKind::Flag), FieldValue::Flag(false)),
+            (
+                def(FieldKind::Choice {
+                    options: vec![ChoiceOption {
+                        key: "laptop".into(),
+                        label: Localized::new("Laptop"),
+                    }],
+                }),
+                FieldValue::Choice("laptop".into()),
+            ),
+        ];
+        for (def, value) in cases {
+            let cell = csv_cell(&field_cell(Some(&value)));
+            assert_eq!(
+                def.parse_answer(unguard_cell(&cell)).unwrap(),
+                value,
+                "{cell}"
+            );
+        }
+        assert_eq!(field_cell(Some(&FieldValue::Number(3))), Value::from(3));
+        assert_eq!(field_cell(None), Value::Null);
     }
 }

@@ -488,3 +488,278 @@ fn call_start_is_read_in_the_organization_s_time_zone() {
     };
     assert_eq!(call.started_at.to_rfc3339(), "2026-12-05T07:00:00Z");
 }
+
+/// A signed inbound call from `caller` starting at `start` on the organization's clock,
+/// taken by extension `internal` when given.
+fn call_at(
+    pbx: &str,
+    caller: &str,
+    start: &str,
+    internal: Option<&str>,
+) -> (ZadarmaNotification, String) {
+    let mut fields = vec![
+        ("pbx_call_id", pbx),
+        ("call_start", start),
+        ("caller_id", caller),
+        ("called_did", "74950000000"),
+    ];
+    if let Some(internal) = internal {
+        fields.push(("internal", internal));
+    }
+    sign_notification(SECRET, CallEvent::Start, &fields)
+}
+
+#[test]
+fn the_call_list_page_filters_by_direction_operator_customer_and_local_days_and_pages_through_every_match()
+ {
+    use crm_lib::calls::CallListFilter;
+    use crm_lib::model::Date;
+    let world = world();
+    world
+        .crm
+        .update_settings(
+            &world.admin,
+            SettingsUpdate {
+                time_zone: Some("Asia/Vladivostok".into()),
+                ..SettingsUpdate::default()
+            },
+        )
+        .unwrap();
+    let manager = World::user_id(&world.manager);
+    world
+        .crm
+        .map_call_extension(&world.admin, "100", Some(manager))
+        .unwrap();
+    // Twelve inbound calls, one a local hour apart on 2026-12-06 (Vladivostok, UTC+10),
+    // every third taken by extension 100; two callers alternate.
+    for n in 0..12 {
+        let start = format!("2026-12-06 {:02}:30:00", 8 + n);
+        let caller = if n % 2 == 0 {
+            "79160000001"
+        } else {
+            "79160000002"
+        };
+        let internal = (n % 3 == 0).then_some("100");
+        deliver(
+            &world,
+            call_at(&format!("in_{n}"), caller, &start, internal),
+        );
+    }
+    // One outbound call, and one inbound call at 23:30 local on the 5th (13:30 UTC).
+    deliver(
+        &world,
+        sign_notification(
+            SECRET,
+            CallEvent::OutStart,
+            &[
+                ("pbx_call_id", "out_1"),
+                ("call_start", "2026-12-06 21:00:00"),
+                ("internal", "100"),
+                ("destination", "79160000003"),
+            ],
+        ),
+    );
+    deliver(
+        &world,
+        call_at("late", "79160000001", "2026-12-05 23:30:00", None),
+    );
+    let list = |filter: &CallListFilter, size: usize| {
+        let mut pages = Vec::new();
+        let mut page = Page::first(size);
+        loop {
+            let got = world.crm.call_list(&world.manager, filter, page).unwrap();
+            assert!(got.rows.items.len() <= size);
+            pages.push(
+                got.rows
+                    .items
+                    .iter()
+                    .map(|row| row.call.pbx_call_id.clone())
+                    .collect::<Vec<_>>(),
+            );
+            match got.rows.next {
+                Some(next) => page = Page::after(next, size),
+                None => break,
+            }
+        }
+        pages
+    };
+    // Without filters: every call newest first, two to a page, the last page short.
+    let all: Vec<String> = list(&CallListFilter::default(), 2).concat();
+    let mut expected: Vec<String> = vec!["out_1".into()];
+    expected.extend((0..12).rev().map(|n| format!("in_{n}")));
+    expected.push("late".into());
+    assert_eq!(all, expected);
+    // By operator: the matches are spread among others, so a page spans several batches.
+    let by_operator = list(
+        &CallListFilter {
+            operator: Some(manager),
+            ..CallListFilter::default()
+        },
+        2,
+    );
+    assert_eq!(
+        by_operator,
+        vec![vec!["out_1", "in_9"], vec!["in_6", "in_3"], vec!["in_0"]]
+    );
+    // By direction.
+    let inbound: Vec<String> = list(
+        &CallListFilter {
+            direction: Some(CallDirection::Inbound),
+            ..CallListFilter::default()
+        },
+        5,
+    )
+    .concat();
+    assert_eq!(inbound.len(), 13);
+    assert!(!inbound.contains(&"out_1".to_string()));
+    // By local day: the calls of the 6th from 08:30 local (22:30 UTC on the 5th) are on
+    // the 6th, and the 5th holds only the call at 23:30 local (13:30 UTC).
+    let day = |text: &str| Some(Date::parse("day", text).unwrap());
+    let fifth = list(
+        &CallListFilter {
+            from: day("2026-12-05"),
+            to: day("2026-12-05"),
+            ..CallListFilter::default()
+        },
+        50,
+    )
+    .concat();
+    assert_eq!(fifth, vec!["late"]);
+    let sixth = list(
+        &CallListFilter {
+            from: day("2026-12-06"),
+            ..CallListFilter::default()
+        },
+        4,
+    )
+    .concat();
+    assert_eq!(sixth.len(), 13);
+    assert!(!sixth.contains(&"late".to_string()));
+    // By customer, with a date range and the row's names and local start.
+    let first = world
+        .crm
+        .call_list(&world.manager, &CallListFilter::default(), Page::first(50))
+        .unwrap();
+    let ann = first
+        .rows
+        .items
+        .iter()
+        .find(|row| row.call.pbx_call_id == "in_0")
+        .unwrap();
+    assert_eq!(ann.started, "2026-12-06 08:30");
+    assert_eq!(
+        ann.operator_name.as_deref(),
+        Some(
+            first
+                .staff
+                .iter()
+                .find(|name| name.id == manager)
+                .unwrap()
+                .display_name
+                .as_str()
+        )
+    );
+    let customer_calls = list(
+        &CallListFilter {
+            customer: Some(ann.call.customer),
+            to: day("2026-12-06"),
+            ..CallListFilter::default()
+        },
+        2,
+    )
+    .concat();
+    // A customer's calls come by id, newest first: "late" was recorded last.
+    assert_eq!(
+        customer_calls,
+        vec!["late", "in_10", "in_8", "in_6", "in_4", "in_2", "in_0"]
+    );
+    let named = world
+        .crm
+        .call_list(
+            &world.manager,
+            &CallListFilter {
+                customer: Some(ann.call.customer),
+                ..CallListFilter::default()
+            },
+            Page::first(1),
+        )
+        .unwrap();
+    assert_eq!(
+        named.customer_name.as_deref(),
+        Some(ann.customer_name.as_str())
+    );
+    // A range that ends before it starts is refused, naming the field.
+    let error = world
+        .crm
+        .call_list(
+            &world.manager,
+            &CallListFilter {
+                from: day("2026-12-06"),
+                to: day("2026-12-05"),
+                ..CallListFilter::default()
+            },
+            Page::default(),
+        )
+        .unwrap_err();
+    assert_eq!(error.field(), Some("to"));
+    // Customers may not read it.
+    let customer = world.customer(5001, "Ann");
+    let error = world
+        .crm
+        .call_list(&customer, &CallListFilter::default(), Page::default())
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+}
+
+#[test]
+fn a_filter_matching_nothing_among_the_newest_calls_stops_at_the_scan_limit_with_a_cursor() {
+    use crm_lib::calls::CALL_SCAN_LIMIT;
+    let world = world();
+    let manager = World::user_id(&world.manager);
+    world
+        .crm
+        .map_call_extension(&world.admin, "100", Some(manager))
+        .unwrap();
+    // The oldest call is the only one extension 100 took; CALL_SCAN_LIMIT newer ones follow.
+    let org = world.org.id;
+    world
+        .crm
+        .write(move |tx| {
+            for n in 0..=CALL_SCAN_LIMIT {
+                let internal = (n == 0).then_some("100");
+                let (notification, signature) = call_at(
+                    &format!("in_{n}"),
+                    "79160000001",
+                    "2026-12-05 10:00:00",
+                    internal,
+                );
+                tx.record_zadarma_notification(org, &notification, Some(&signature))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let filter = CallFilter {
+        operator: Some(manager),
+        ..CallFilter::default()
+    };
+    let first = world
+        .crm
+        .calls(&world.manager, &filter, Page::first(50))
+        .unwrap();
+    assert!(first.items.is_empty(), "the match is past the limit");
+    let next = first.next.expect("a cursor to go on from");
+    let second = world
+        .crm
+        .calls(&world.manager, &filter, Page::after(next, 50))
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].pbx_call_id, "in_0");
+    assert_eq!(second.next, None);
+    // Without a filter, the first page is full and goes on.
+    let unfiltered = world
+        .crm
+        .calls(&world.manager, &CallFilter::default(), Page::first(50))
+        .unwrap();
+    assert_eq!(unfiltered.items.len(), 50);
+    assert_eq!(unfiltered.next, Some(unfiltered.items[49].id.get()));
+}

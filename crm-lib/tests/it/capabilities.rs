@@ -308,6 +308,21 @@ fn the_menu_opens_what_each_role_may_use() {
             "{}",
             what("audit")
         );
+        let a = actor.clone();
+        assert_eq!(
+            world
+                .crm
+                .read(|view| crm_lib::calls::calls_in(
+                    view,
+                    &a,
+                    &crm_lib::calls::CallFilter::default(),
+                    crm_lib::Page::first(5)
+                ))
+                .is_ok(),
+            menu.calls,
+            "{}",
+            what("calls")
+        );
         agrees(&world, &what("new order"), menu.new_order, move |tx| {
             tx.create_order(
                 &Actor::staff(a.org, user),
@@ -375,5 +390,56 @@ fn the_menu_opens_what_each_role_may_use() {
             )
             .map(drop)
         });
+    }
+}
+
+#[test]
+fn the_calls_entry_shows_while_calls_are_on_to_those_who_may_read_them() {
+    use crm_lib::model::Module;
+    use crm_lib::org::SettingsUpdate;
+    let world = World::new();
+    world
+        .crm
+        .create_role(&world.admin, "guest", PermissionSet::EMPTY)
+        .unwrap();
+    let guest = world
+        .crm
+        .create_user(
+            &world.admin,
+            crm_lib::team::NewUser {
+                username: "guest".into(),
+                display_name: "Guest".into(),
+                password: crate::support::password(),
+                roles: vec!["guest".into()],
+                must_change_password: false,
+            },
+        )
+        .unwrap();
+    let guest = Actor::staff(world.org.id, guest.id);
+    for on in [false, true, false] {
+        world
+            .crm
+            .update_settings(
+                &world.admin,
+                SettingsUpdate {
+                    modules: vec![(Module::Tickets, on)],
+                    ..SettingsUpdate::default()
+                },
+            )
+            .unwrap();
+        for (who, actor, reader) in [
+            ("manager", &world.manager, true),
+            ("master", &world.master, true),
+            ("guest", &guest, false),
+        ] {
+            let menu = world.crm.navigation(actor).unwrap();
+            assert_eq!(menu.calls, on && reader, "{who}, calls on: {on}");
+            let listed = world.crm.calls(
+                actor,
+                &crm_lib::calls::CallFilter::default(),
+                crm_lib::Page::first(5),
+            );
+            assert_eq!(listed.is_ok(), menu.calls, "{who}, calls on: {on}");
+        }
     }
 }

@@ -665,6 +665,105 @@ fn statistics_give_the_median_and_90th_percentile_of_first_responses_per_operato
     }
 }
 
+test_clock!(LOCAL_STATS, local_stats_clock);
+
+#[test]
+fn statistics_count_each_reply_on_the_organization_s_local_day_and_filter_by_local_days() {
+    use crm_lib::org::SettingsUpdate;
+    let world = helpdesk(local_stats_clock);
+    no_question(&world);
+    department(&world, "Support", &[&world.manager]);
+    status(&world, &world.manager, OperatorStatus::Online);
+    // Day D is 2026-01-05 (the clock starts at 09:00 UTC). One conversation answered and
+    // closed at 09:10 UTC, another at 23:30 UTC: 09:30 on D + 1 in Vladivostok (UTC+10).
+    for (telegram_id, asked, answered) in [(7001, 0, 10), (7002, 860, 870)] {
+        let customer = world.customer(telegram_id, "Customer");
+        LOCAL_STATS.store(asked * MINUTE, Ordering::SeqCst);
+        say(&world, &customer, "Help");
+        LOCAL_STATS.store(answered * MINUTE, Ordering::SeqCst);
+        reply(&world, &world.manager, &customer);
+        world
+            .crm
+            .close_conversation(&world.manager, World::customer_id(&customer))
+            .unwrap();
+    }
+    let day = Date::parse("day", "2026-01-05").unwrap();
+    let next = Date::parse("day", "2026-01-06").unwrap();
+    let zone = |name: &str| {
+        world
+            .crm
+            .update_settings(
+                &world.admin,
+                SettingsUpdate {
+                    time_zone: Some(name.into()),
+                    ..SettingsUpdate::default()
+                },
+            )
+            .unwrap();
+    };
+    // (day, first responses, conversations handled) of the manager's row.
+    let days = |from: Date, to: Date| {
+        let stats = world.crm.operator_stats(&world.admin, from, to).unwrap();
+        stats
+            .iter()
+            .flat_map(|row| row.days.iter())
+            .map(|day| {
+                (
+                    day.day.unwrap().to_string(),
+                    day.first_responses,
+                    day.conversations_handled,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let on = |date: &str, count: u32| (date.to_string(), count, count);
+
+    // In UTC both count on D.
+    zone("UTC");
+    assert_eq!(days(day, next), vec![on("2026-01-05", 2)]);
+    assert_eq!(days(next, next), vec![]);
+    // In Vladivostok the late one counts on D + 1, and a range of one local day holds only
+    // what happened between its local midnights.
+    zone("Asia/Vladivostok");
+    assert_eq!(
+        days(day, next),
+        vec![on("2026-01-05", 1), on("2026-01-06", 1)]
+    );
+    assert_eq!(days(day, day), vec![on("2026-01-05", 1)]);
+    assert_eq!(days(next, next), vec![on("2026-01-06", 1)]);
+    // Without a range: the last seven days up to today on the organization's clock (the
+    // clock reads 23:30 UTC on D, already D + 1 in Vladivostok).
+    let report = world
+        .crm
+        .operator_stats_report(&world.admin, None, None)
+        .unwrap();
+    assert_eq!(
+        (report.from.to_string(), report.to.to_string()),
+        ("2025-12-31".into(), "2026-01-06".into())
+    );
+    assert_eq!(report.zone.name(), "Asia/Vladivostok");
+    assert_eq!(report.rows[0].total.first_responses, 2);
+    zone("UTC");
+    let report = world
+        .crm
+        .operator_stats_report(&world.admin, None, None)
+        .unwrap();
+    assert_eq!(report.to.to_string(), "2026-01-05");
+    // The range's limit counts local days: 366 pass, 367 do not.
+    let far = |days_before: i64| Date::of(next.start().minus_days(days_before));
+    assert!(
+        world
+            .crm
+            .operator_stats(&world.admin, far(365), next)
+            .is_ok()
+    );
+    let error = world
+        .crm
+        .operator_stats(&world.admin, far(366), next)
+        .unwrap_err();
+    assert_eq!(error.field(), Some("to"));
+}
+
 /// What the property test does.
 #[derive(Debug, Clone)]
 enum Op {

@@ -759,3 +759,177 @@ fn a_list_row_carries_the_ticket_s_short_fields_and_the_list_names_those_it_show
     let shown: Vec<&str> = list.fields.iter().map(|def| def.key.as_str()).collect();
     assert_eq!(shown, ["device", "model", "serial"]);
 }
+
+#[test]
+fn an_orders_export_writes_a_column_per_ticket_field_that_imports_back_into_the_same_fields() {
+    use crm_lib::export::{ExportFormat, ORDER_EXPORT_COLUMNS, ORDER_LIST_EXPORT_COLUMNS};
+    use crm_lib::import::ORDER_COLUMNS;
+    let fixture = |name: &str| format!("{}/../fixtures/csv/{name}", env!("CARGO_MANIFEST_DIR"));
+    let open = |name: &str| std::fs::File::open(fixture(name)).unwrap();
+    let filled = |world: &World| {
+        world
+            .crm
+            .import_customers(
+                &world.system,
+                open("customers.csv"),
+                "customers.csv",
+                &|_| {},
+            )
+            .unwrap();
+        world.customer(7_101_000_099, "Guard")
+    };
+    let source = desk();
+    let guard = filled(&source);
+    source
+        .crm
+        .import_orders(&source.system, open("tickets.csv"), "tickets.csv", &|_| {})
+        .unwrap();
+    // Values a spreadsheet would run, or that need quoting.
+    ticket(
+        &source,
+        &guard,
+        &[
+            ("device", "other"),
+            ("model", "=HYPERLINK(\"https://evil.example\")"),
+            ("serial", "-42, \"b\""),
+            ("fault", "line one\nline two"),
+            ("warranty", "no"),
+        ],
+    )
+    .unwrap();
+    let mut exported = Vec::new();
+    source
+        .crm
+        .export_orders(&source.system, ExportFormat::Csv, &mut exported)
+        .unwrap();
+    let keys = ["device", "model", "serial", "fault", "warranty"];
+    let mut reader = csv::Reader::from_reader(exported.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<&str> = ORDER_EXPORT_COLUMNS.iter().copied().chain(keys).collect();
+    assert_eq!(header, expected, "a column per field, named by its key");
+    // The import's columns of the export, as they are.
+    let wanted: Vec<usize> = ORDER_COLUMNS
+        .iter()
+        .copied()
+        .chain(keys)
+        .map(|column| header.iter().position(|name| name == column).unwrap())
+        .collect();
+    let mut file = csv::Writer::from_writer(Vec::new());
+    file.write_record(wanted.iter().map(|index| header[*index].as_str()))
+        .unwrap();
+    let mut rows = 0;
+    let mut guarded = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let line: Vec<&str> = wanted.iter().map(|index| &record[*index]).collect();
+        if line[ORDER_COLUMNS.len()..].contains(&"'=HYPERLINK(\"https://evil.example\")") {
+            assert!(line.contains(&"'-42, \"b\""), "guarded: {line:?}");
+            assert!(
+                line.contains(&"no"),
+                "a flag as the parser reads it: {line:?}"
+            );
+            guarded += 1;
+        }
+        file.write_record(line).unwrap();
+        rows += 1;
+    }
+    assert_eq!((rows, guarded), (5, 1));
+    let file = file.into_inner().unwrap();
+    let target = desk();
+    filled(&target);
+    let report = target
+        .crm
+        .import_orders(&target.system, file.as_slice(), "export.csv", &|_| {})
+        .unwrap();
+    assert_eq!(report.imported, 5);
+    let by_title = |world: &World| {
+        world
+            .crm
+            .system()
+            .all_orders(world.org.id)
+            .unwrap()
+            .into_iter()
+            .map(|order| (order.title, order.custom_fields))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let before = by_title(&source);
+    assert_eq!(by_title(&target), before);
+    let broken = &before["Broken screen"];
+    assert_eq!(
+        broken.get("model"),
+        Some(&FieldValue::Text(
+            "=HYPERLINK(\"https://evil.example\")".into()
+        ))
+    );
+    assert_eq!(broken.get("warranty"), Some(&FieldValue::Flag(false)));
+    assert_eq!(
+        before["Phone does not charge"].get("warranty"),
+        Some(&FieldValue::Flag(true))
+    );
+    assert!(!before["Laptop fan noise"].contains_key("warranty"));
+
+    // The list download carries the same columns after its own.
+    let mut listed = Vec::new();
+    source
+        .crm
+        .export_order_list(
+            &source.system,
+            &crm_lib::orders::OrderFilter::default(),
+            ExportFormat::Csv,
+            &mut listed,
+        )
+        .unwrap();
+    let first_line = String::from_utf8(listed).unwrap();
+    let first_line = first_line.lines().next().unwrap().to_string();
+    let expected: Vec<&str> = ORDER_LIST_EXPORT_COLUMNS
+        .iter()
+        .copied()
+        .chain(keys)
+        .collect();
+    assert_eq!(first_line, expected.join(","));
+
+    // An order desk without the module exports exactly the columns it always did.
+    let studio = World::new();
+    let customer = studio.customer(7_200_000_001, "Studio");
+    studio
+        .crm
+        .create_order(
+            &customer,
+            NewOrder {
+                title: "Logo".into(),
+                description: "A logo".into(),
+                ..NewOrder::default()
+            },
+        )
+        .unwrap();
+    let mut plain = Vec::new();
+    studio
+        .crm
+        .export_orders(&studio.system, ExportFormat::Csv, &mut plain)
+        .unwrap();
+    let plain = String::from_utf8(plain).unwrap();
+    assert_eq!(
+        plain.lines().next().unwrap(),
+        ORDER_EXPORT_COLUMNS.join(",")
+    );
+    let mut plain_list = Vec::new();
+    studio
+        .crm
+        .export_order_list(
+            &studio.system,
+            &crm_lib::orders::OrderFilter::default(),
+            ExportFormat::Csv,
+            &mut plain_list,
+        )
+        .unwrap();
+    let plain_list = String::from_utf8(plain_list).unwrap();
+    assert_eq!(
+        plain_list.lines().next().unwrap(),
+        ORDER_LIST_EXPORT_COLUMNS.join(",")
+    );
+}

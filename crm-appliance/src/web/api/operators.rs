@@ -221,7 +221,8 @@ pub struct AssignConversation {
 /// One operator's figures for a day or the whole range.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DayStatsView {
-    /// The day, `YYYY-MM-DD`; null for the range's total.
+    /// The day, `YYYY-MM-DD`, a local day of the organization's time zone; null for the
+    /// range's total.
     pub day: Option<String>,
     /// First responses given.
     pub first_responses: u32,
@@ -276,9 +277,10 @@ impl From<&OperatorStatsRow> for OperatorStatsView {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// First day, `YYYY-MM-DD` (UTC); the default is six days before `to`.
+    /// First day, `YYYY-MM-DD`, a local day of the organization's time zone; the default
+    /// is six days before `to`.
     pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD`; the default is today.
+    /// Last day, `YYYY-MM-DD` (local); the default is today on the organization's clock.
     pub to: Option<String>,
 }
 
@@ -606,16 +608,19 @@ pub async fn stats(
     user: ApiUser,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<ApiJson<Vec<OperatorStatsView>>, ApiError> {
-    let to = match query.to.as_deref().filter(|text| !text.is_empty()) {
-        Some(text) => Date::parse("to", text)?,
-        None => Date::of(crm_lib::model::Timestamp::now()),
+    let day = |field: &'static str, text: Option<&str>| {
+        text.filter(|text| !text.is_empty())
+            .map(|text| Date::parse(field, text))
+            .transpose()
     };
-    let from = match query.from.as_deref().filter(|text| !text.is_empty()) {
-        Some(text) => Date::parse("from", text)?,
-        None => Date::of(to.start().minus_days(6)),
-    };
-    let rows = state
-        .blocking(move |crm| crm.operator_stats(&user.actor, from, to))
+    let (from, to) = (
+        day("from", query.from.as_deref())?,
+        day("to", query.to.as_deref())?,
+    );
+    let report = state
+        .blocking(move |crm| crm.operator_stats_report(&user.actor, from, to))
         .await?;
-    Ok(ApiJson(rows.iter().map(OperatorStatsView::from).collect()))
+    Ok(ApiJson(
+        report.rows.iter().map(OperatorStatsView::from).collect(),
+    ))
 }

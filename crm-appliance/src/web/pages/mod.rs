@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod board;
+pub mod calls;
 pub mod dashboard;
 pub mod operators;
 pub mod order_staffing;
@@ -28,4 +29,5 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(operators::routes())
         .merge(timeline::routes())
+        .merge(calls::routes())
 }

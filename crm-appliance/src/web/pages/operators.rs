@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     model::{CustomerId, Date, DepartmentId, OperatorSettings, User, UserId},
-    operators::{ConversationView, DepartmentRow, OperatorRow, OperatorStatsRow, status_word},
+    operators::{ConversationView, DepartmentRow, OperatorRow, OperatorStats, status_word},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -497,24 +497,24 @@ async fn stats(
     staff: Staff,
     Query(query): Query<StatsQuery>,
 ) -> Result<Markup, AppError> {
-    let today = Date::of(crm_lib::model::Timestamp::now());
-    let to = match query.to.as_deref().filter(|text| !text.is_empty()) {
-        Some(text) => Date::parse("to", text)?,
-        None => today,
+    let day = |field: &'static str, text: Option<&str>| {
+        text.filter(|text| !text.is_empty())
+            .map(|text| Date::parse(field, text))
+            .transpose()
     };
-    let from = match query.from.as_deref().filter(|text| !text.is_empty()) {
-        Some(text) => Date::parse("from", text)?,
-        None => Date::of(to.start().minus_days(6)),
-    };
+    let (from, to) = (
+        day("from", query.from.as_deref())?,
+        day("to", query.to.as_deref())?,
+    );
     let actor = staff.actor.clone();
-    let rows = state
-        .blocking(move |crm| crm.operator_stats(&actor, from, to))
+    let report = state
+        .blocking(move |crm| crm.operator_stats_report(&actor, from, to))
         .await?;
     Ok(page(
         &staff,
         &staff.t("operators.stats.title"),
         Nav::OperatorStats,
-        stats_body(&staff, from, to, &rows),
+        stats_body(&staff, &report),
     ))
 }
 
@@ -531,16 +531,18 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
-/// The statistics page's markup: the range form and a table per operator (the range's total,
-/// then each day).
-fn stats_body(staff: &Staff, from: Date, to: Date, rows: &[OperatorStatsRow]) -> Markup {
+/// The statistics page's markup: the range form (local days of the organization's time
+/// zone, which the page names) and a table per operator (the range's total, then each day).
+fn stats_body(staff: &Staff, report: &OperatorStats) -> Markup {
     let figure = |ms: Option<i64>| ms.map(duration).unwrap_or_else(|| "—".to_string());
+    let rows = &report.rows;
     html! {
         form.form.inline method="get" action="/operators/stats" {
-            label { (staff.t("operators.stats.from")) input type="date" name="from" value=(from.to_string()); }
-            label { (staff.t("operators.stats.to")) input type="date" name="to" value=(to.to_string()); }
+            label { (staff.t("operators.stats.from")) input type="date" name="from" value=(report.from.to_string()); }
+            label { (staff.t("operators.stats.to")) input type="date" name="to" value=(report.to.to_string()); }
             button.small type="submit" { (staff.t("operators.stats.show")) }
         }
+        p.muted { (crate::web::i18n::tr_with(staff.language, "operators.stats.zone", &[("zone", &report.zone.name())])) }
         @if rows.is_empty() {
             p.muted { (staff.t("operators.stats.empty")) }
         } @else {
@@ -741,7 +743,7 @@ mod tests {
         let fixture = Fixture::new("helpdesk");
         let staff = fixture.staff(BuiltinRole::Manager, Language::RU);
         let day = Date::parse("day", "2026-01-05").unwrap();
-        let rows = vec![OperatorStatsRow {
+        let rows = vec![crm_lib::operators::OperatorStatsRow {
             user: UserId::new(3),
             name: "Anna".into(),
             days: vec![crm_lib::operators::OperatorDayStats {
@@ -761,6 +763,12 @@ mod tests {
                 tickets_resolved: 0,
             },
         }];
-        assert_snapshot!(pretty(&stats_body(&staff, day, day, &rows)));
+        let report = crm_lib::operators::OperatorStats {
+            from: day,
+            to: day,
+            zone: crm_lib::model::Zone::named("Asia/Vladivostok").unwrap(),
+            rows,
+        };
+        assert_snapshot!(pretty(&stats_body(&staff, &report)));
     }
 }

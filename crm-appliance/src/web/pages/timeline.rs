@@ -105,6 +105,9 @@ fn timeline_body(staff: &Staff, data: &Timeline) -> Markup {
             @if let Some(phone) = &customer.phone { (phone) " · " }
             @if let Some(username) = &customer.username { "@" (username) " · " }
             a href={ "/chat/" (customer.id) } { (staff.t("calls.conversation")) }
+            @if staff.navigation().calls {
+                " · " a href={ "/calls?customer=" (customer.id) } { (staff.t("calls.list.of_customer")) }
+            }
         }
         section #timeline data-live-refresh="order message call" {
             h2 { (staff.t("calls.timeline")) }

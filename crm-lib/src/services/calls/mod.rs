@@ -15,8 +15,9 @@ mod zadarma;
 
 pub use commands::{CallOutcome, normalize_phone, parse_call_start};
 pub use queries::{
-    CALL_SCAN_LIMIT, CallFilter, CallList, CallSettingsView, ExtensionRow, call_in,
-    call_settings_in, calls_in, calls_of_customer_in, calls_on_in, unknown_caller_in,
+    CALL_SCAN_LIMIT, CallFilter, CallList, CallListFilter, CallListPage, CallRow, CallSettingsView,
+    ExtensionRow, call_in, call_list_in, call_settings_in, calls_in, calls_of_customer_in,
+    calls_on_in, unknown_caller_in,
 };
 pub use timeline::{
     TIMELINE_SCAN_LIMIT, Timeline, TimelineCursor, TimelineEntry, TimelineItem, timeline_in,
@@ -50,7 +51,13 @@ pub(crate) fn require_calls(org: &Organization) -> Result<()> {
 /// Whether `resolved` may see calls: staff who see customers (`chat_customers` or
 /// `view_orders`, as [`crate::customers::customer_in`] asks) and the system.
 pub(crate) fn may_see_calls(resolved: &Resolved) -> bool {
-    resolved.has(Permission::ChatCustomers) || resolved.has(Permission::ViewOrders)
+    reads_calls(|permission| resolved.has(permission))
+}
+
+/// The permissions rule of [`may_see_calls`], for [`crate::capabilities::Navigation`],
+/// which knows permissions without a resolved actor.
+pub(crate) fn reads_calls(has: impl Fn(Permission) -> bool) -> bool {
+    has(Permission::ChatCustomers) || has(Permission::ViewOrders)
 }
 
 /// The organization's PBX settings (defaults when never set).

@@ -31,7 +31,10 @@ pub(crate) use queue::{
     on_staff_reply,
 };
 pub use queue::{parse_status, status_word};
-pub use stats::{MAX_DAYS, OperatorDayStats, OperatorStatsRow, operator_stats_in, percentile};
+pub use stats::{
+    DEFAULT_DAYS, MAX_DAYS, OperatorDayStats, OperatorStats, OperatorStatsRow, operator_stats_in,
+    operator_stats_report_in, percentile,
+};
 
 use crate::model::*;
 use crate::store::{Key, ViewExt, tables};

@@ -1,6 +1,8 @@
 //! Operator statistics (SPEC 5B, Django operator seed's `generate_operator_stats`): first
 //! response time (median and 90th percentile), conversations handled and tickets resolved,
-//! per operator and day (UTC).
+//! per operator and day. Days are the organization's local days (`OrgSettings.time_zone`,
+//! through [`Zone`]): in Vladivostok (UTC+10) a reply at 23:30 UTC counts on the next day,
+//! and a range of days starts and ends at local midnight.
 //!
 //! Definitions: a first response is an item's first staff reply after the customer's first
 //! message, counted for the replier on the day of the reply, its time the difference. A
@@ -14,8 +16,8 @@ use crate::model::*;
 use crate::store::{Key, ViewExt, codec, tables};
 use crate::{Crm, Error, Result, View};
 
-use super::super::require;
 use super::super::team::load_user;
+use super::super::{load_org, require};
 use super::require_module;
 
 /// The nearest-rank percentile `p` (1-100) of `sorted` (ascending): the smallest value with
@@ -36,7 +38,7 @@ pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
 /// One operator's figures for one day, or for the whole range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OperatorDayStats {
-    /// The day (UTC); `None` for the range's total.
+    /// The organization's local day; `None` for the range's total.
     pub day: Option<Date>,
     /// First responses given.
     pub first_responses: u32,
@@ -66,6 +68,23 @@ pub struct OperatorStatsRow {
 /// The most days one statistics request covers.
 pub const MAX_DAYS: i64 = 366;
 
+/// The days a statistics request covers when it names none: the last seven, today included.
+pub const DEFAULT_DAYS: i64 = 7;
+
+/// Operator statistics over a range of local days, as the statistics page and the API show
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorStats {
+    /// The first day of the range (local).
+    pub from: Date,
+    /// The last day of the range (local), included.
+    pub to: Date,
+    /// The organization's time zone, whose days these are.
+    pub zone: Zone,
+    /// One row per operator with any figure, by user id.
+    pub rows: Vec<OperatorStatsRow>,
+}
+
 #[derive(Default)]
 struct Tally {
     responses: Vec<i64>,
@@ -87,9 +106,9 @@ impl Tally {
     }
 }
 
-/// Operator statistics from `from` to `to` (both included, UTC days, at most [`MAX_DAYS`]),
-/// one row per operator with any figure, by user id. Needs `view_analytics`. Reads every
-/// queue item of the organization once.
+/// Operator statistics from `from` to `to` (both included, local days of the organization's
+/// time zone, at most [`MAX_DAYS`]), one row per operator with any figure, by user id.
+/// Needs `view_analytics`. Reads every queue item of the organization once.
 ///
 /// # Errors
 /// Not found when the module is off; permission denied; invalid input on `to` when it is
@@ -100,19 +119,39 @@ pub fn operator_stats_in(
     from: Date,
     to: Date,
 ) -> Result<Vec<OperatorStatsRow>> {
+    Ok(operator_stats_report_in(view, actor, Some(from), Some(to))?.rows)
+}
+
+/// [`operator_stats_in`] with the range's defaults decided here, so that every adapter
+/// shows the same days: `to` is today on the organization's clock, `from` the
+/// [`DEFAULT_DAYS`]-day range ending at `to`. Returns the range and the zone with the rows.
+///
+/// # Errors
+/// As [`operator_stats_in`].
+pub fn operator_stats_report_in(
+    view: &impl View,
+    actor: &Actor,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<OperatorStats> {
     require_module(view, actor.org)?;
     require(view, actor, Permission::ViewAnalytics)?;
-    let (start, end) = (from.start().millis(), to.start().millis() + 86_400_000);
-    if end <= start {
+    let zone = Zone::of(&load_org(view, actor.org)?);
+    let to = to.unwrap_or_else(|| zone.date_of(view.now()));
+    let from = from.unwrap_or_else(|| Date::of(to.start().minus_days(DEFAULT_DAYS - 1)));
+    if to < from {
         return Err(Error::invalid("to", "must not be before from"));
     }
-    if (end - start) / 86_400_000 > MAX_DAYS {
+    // Whole days between the two UTC midnights: the number of local days, whatever their
+    // length.
+    if (to.start().millis() - from.start().millis()) / 86_400_000 + 1 > MAX_DAYS {
         return Err(Error::invalid(
             "to",
             format!("a range covers at most {MAX_DAYS} days"),
         ));
     }
-    let within = |at: Timestamp| at.millis() >= start && at.millis() < end;
+    let (start, end) = (zone.day_start(from), zone.day_end(to));
+    let within = |at: Timestamp| at >= start && at < end;
     let mut tallies: BTreeMap<UserId, BTreeMap<Date, Tally>> = BTreeMap::new();
     view.for_each_prefix(tables::QUEUE_ITEMS, &Key::org(actor.org), |_, value| {
         let item: QueueItem = codec::decode(value)?;
@@ -125,7 +164,7 @@ pub fn operator_stats_in(
             tallies
                 .entry(user)
                 .or_default()
-                .entry(Date::of(replied))
+                .entry(zone.date_of(replied))
                 .or_default()
                 .responses
                 .push((replied.millis() - asked.millis()).max(0));
@@ -137,7 +176,7 @@ pub fn operator_stats_in(
             let tally = tallies
                 .entry(user)
                 .or_default()
-                .entry(Date::of(closed))
+                .entry(zone.date_of(closed))
                 .or_default();
             match item.subject {
                 QueueSubject::Conversation(_) => tally.handled += 1,
@@ -166,7 +205,12 @@ pub fn operator_stats_in(
             total: total.figures(None),
         });
     }
-    Ok(rows)
+    Ok(OperatorStats {
+        from,
+        to,
+        zone,
+        rows,
+    })
 }
 
 impl Crm {
@@ -181,6 +225,19 @@ impl Crm {
         to: Date,
     ) -> Result<Vec<OperatorStatsRow>> {
         self.read(|view| operator_stats_in(view, actor, from, to))
+    }
+
+    /// See [`operator_stats_report_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`operator_stats_report_in`].
+    pub fn operator_stats_report(
+        &self,
+        actor: &Actor,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<OperatorStats> {
+        self.read(|view| operator_stats_report_in(view, actor, from, to))
     }
 }
 
