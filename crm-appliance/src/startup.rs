@@ -31,6 +31,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         .with_target(false)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(crate::state::BLOCKING_THREADS)
         .enable_all()
         .build()
         .context("starting the async runtime")?;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crm_lib::{Crm, model::OrgId};
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::web::metrics::Metrics;
@@ -23,6 +24,25 @@ struct Inner {
     live: LiveHub,
     metrics: Metrics,
     telegram: Arc<crate::bot::Telegram>,
+    hashing: Semaphore,
+}
+
+/// The most threads of tokio's blocking pool (its default is 512). The hot write paths
+/// await the group-commit writer without a thread ([`AppState::write`]), so the pool only
+/// runs short reads and rare writes; each thread it keeps costs a stack and its allocator's
+/// thread heap, which holds page buffers the store's cache freed from other threads. Measured
+/// with `benches/run.sh --quick` on 2 cores (2026-12-05): at the default the pool grew to 64
+/// threads under 64 connections and the highest RSS, during the online backup, was 344-364
+/// MiB; with 16, 306-316 MiB, and order creation, list pages, Zadarma webhooks and the bot ran
+/// as fast as before (12,200-12,500 creates/s, 18,000-20,000 list pages/s).
+pub const BLOCKING_THREADS: usize = 16;
+
+/// The most password hashes (argon2id, 19 MiB and about 25 ms of one core each) computed at
+/// once: one per core. Without a bound, a burst of logins takes every thread of the blocking
+/// pool and its memory grows by 19 MiB per waiting login (OWASP's password storage cheat
+/// sheet: limit the concurrency of hashing so it cannot be used to exhaust the server).
+fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl AppState {
@@ -40,6 +60,7 @@ impl AppState {
                 config,
                 live,
                 metrics: Metrics::default(),
+                hashing: Semaphore::new(hashing_permits()),
             }),
         }
     }
@@ -110,6 +131,25 @@ impl AppState {
         self.inner.crm.write_async(f).await
     }
 
+    /// Runs a blocking crm-lib call that hashes or checks a password (login, password change,
+    /// a new user, a reset) once one of the hashing permits is free, so that at most one hash
+    /// per core runs at a time and the rest wait without holding a thread (see
+    /// [`hashing_permits`]).
+    ///
+    /// # Errors
+    /// As [`AppState::blocking`].
+    pub async fn hashing<R, F>(&self, f: F) -> crm_lib::Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Crm) -> crm_lib::Result<R> + Send + 'static,
+    {
+        let _permit =
+            self.inner.hashing.acquire().await.map_err(|error| {
+                crm_lib::Error::corrupt(format!("hashing gate closed: {error}"))
+            })?;
+        self.blocking(f).await
+    }
+
     /// Runs a blocking crm-lib call on tokio's blocking pool, keeping the tracing span.
     ///
     /// # Errors
@@ -124,5 +164,57 @@ impl AppState {
         tokio::task::spawn_blocking(move || span.in_scope(|| f(&crm)))
             .await
             .map_err(|error| crm_lib::Error::corrupt(format!("background task failed: {error}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::{Cli, Config};
+
+    /// A burst of password work never runs more hashes at once than there are permits, and
+    /// every call of the burst completes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_password_work_runs_at_most_one_hash_per_permit_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+        let org = crm
+            .system()
+            .create_organization("studio", "Test", "test")
+            .unwrap()
+            .id;
+        let config = Config::from_cli(&Cli::parse_from(["crm-appliance"])).unwrap();
+        let state = AppState::new(crm, org, config);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let calls = (0..12).map(|_| {
+            let (state, running, most) = (state.clone(), running.clone(), most.clone());
+            tokio::spawn(async move {
+                state
+                    .hashing(move |_| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+            })
+        });
+        for call in calls.collect::<Vec<_>>() {
+            call.await.unwrap().unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(most >= 1, "no hash ran");
+        assert!(
+            most <= hashing_permits(),
+            "{most} hashes ran at once with {} permits",
+            hashing_permits()
+        );
     }
 }

@@ -15,7 +15,8 @@
 //! 5. the list page again while 50 clients log in over and over (argon2id);
 //! 6. durable order creation over `/api/v1/orders` at 64 connections; then Zadarma's call
 //!    notifications (`/webhooks/zadarma`, each a new call: a signature check and a durable
-//!    write) at 64 connections;
+//!    write) at 64 connections; then the call list page (`/calls`, 50 of those calls)
+//!    against a same-size static body, as step 4 does for the order list;
 //! 7. the bot: updates written by simulated customers through the emulator's control API, until
 //!    the appliance reports every one handled (`crm_bot_updates_total`): first as fast as 64
 //!    writers go (the rate), then on a fixed schedule of 2,000 updates/s (the p99, from the
@@ -496,6 +497,33 @@ fn run(args: &Args) -> Result<bool> {
             zadarma.p99_ms()
         ),
         None,
+    );
+
+    // 6c. The call list (`/calls`, 50 of the calls step 6b stored), against a static body of
+    // its own size: SPEC section 7's list-page rate applies to every list page.
+    let calls_page = runtime.block_on(list_page_size(&base, &cookie, "/calls"))?;
+    let calls = wrk(&base, "/calls", &scripts.list, seconds, CONNECTIONS)?;
+    let calls_static = wrk(
+        &base,
+        &format!("/sandbox/bench/static?bytes={calls_page}"),
+        &scripts.plain,
+        seconds,
+        CONNECTIONS,
+    )?;
+    calls.check("call list")?;
+    calls_static.check("static")?;
+    let calls_ratio = calls.rate() / calls_static.rate().max(1.0);
+    table.add(
+        "call list page (50 of the calls), 64 connections: rate / same-size static body",
+        ">= 0.15",
+        format!(
+            "{calls_ratio:.2} ({:.0} req/s, {calls_page} bytes, p50 {:.1} ms, p99 {:.1} ms; static {:.0} req/s)",
+            calls.rate(),
+            calls.p50_ms(),
+            calls.p99_ms(),
+            calls_static.rate()
+        ),
+        Some(calls_ratio >= 0.15),
     );
 
     app.note_rss("after the creates");
@@ -1340,18 +1368,23 @@ async fn first_customer(base: &str, token: &str) -> Result<u64> {
 
 /// The size of the order list page the manager sees, checking it lists 50 orders.
 async fn page_size(base: &str, cookie: &str) -> Result<usize> {
+    list_page_size(base, cookie, "/orders").await
+}
+
+/// The size in bytes of the list page at `path`, checked to hold at least 50 rows.
+async fn list_page_size(base: &str, cookie: &str, path: &str) -> Result<usize> {
     let answer = client()?
-        .get(format!("{base}/orders"))
+        .get(format!("{base}{path}"))
         .header(reqwest::header::COOKIE, cookie)
         .send()
         .await?;
     if !answer.status().is_success() {
-        bail!("GET /orders answered {}", answer.status());
+        bail!("GET {path} answered {}", answer.status());
     }
     let body = answer.text().await?;
     let rows = body.matches("<tr").count();
     if rows < 50 {
-        bail!("the order list page has {rows} table rows, fewer than 50 orders");
+        bail!("the list page {path} has {rows} table rows, fewer than 50");
     }
     Ok(body.len())
 }

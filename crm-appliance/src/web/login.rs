@@ -311,7 +311,7 @@ pub async fn login(
     let (username, password) = (form.username.clone(), form.password);
     let presented = presented_session(&headers, secure);
     match state
-        .blocking(move |crm| crm.login_replacing(org, &username, &password, &origin, presented))
+        .hashing(move |crm| crm.login_replacing(org, &username, &password, &origin, presented))
         .await
     {
         Ok(new) => {

@@ -387,7 +387,7 @@ async fn change_password(
     let current = form.current_password;
     let replaced = current.clone();
     match state
-        .blocking(move |crm| crm.change_own_password(&actor, session, &current, &new))
+        .hashing(move |crm| crm.change_own_password(&actor, session, &current, &new))
         .await
     {
         Ok(_) => {

@@ -300,7 +300,7 @@ pub(super) async fn create_user(
     };
     let (actor, markers) = (staff.actor.clone(), MarkerRefs::Ids(form.markers.clone()));
     match state
-        .blocking(move |crm| Ok(crm.create_user_with_markers(&actor, request, markers)))
+        .hashing(move |crm| Ok(crm.create_user_with_markers(&actor, request, markers)))
         .await?
     {
         Ok(user) => {
@@ -437,7 +437,7 @@ pub(super) async fn reset_password(
     let id = user_id(&id)?;
     let actor = staff.actor.clone();
     let result = state
-        .blocking(move |crm| Ok(crm.reset_password(&actor, id)))
+        .hashing(move |crm| Ok(crm.reset_password(&actor, id)))
         .await?;
     match result {
         Ok(crm_lib::team::PasswordReset { user, password }) => {
