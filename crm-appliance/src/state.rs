@@ -134,7 +134,7 @@ impl AppState {
     /// Runs a blocking crm-lib call that hashes or checks a password (login, password change,
     /// a new user, a reset) once one of the hashing permits is free, so that at most one hash
     /// per core runs at a time and the rest wait without holding a thread (see
-    /// [`hashing_permits`]).
+    /// `hashing_permits`).
     ///
     /// # Errors
     /// As [`AppState::blocking`].
