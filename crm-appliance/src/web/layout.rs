@@ -228,6 +228,16 @@ pub fn bare(language: Language, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// The value of input `name` of a form posted as pairs (the first one when it repeats; empty
+/// when absent): for forms whose inputs are not known in advance (ticket fields, checked
+/// markers or permissions, fraud rules).
+pub fn form_value<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map_or("", |(_, value)| value.as_str())
+}
+
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(staff: &Staff) -> Markup {
     html! { input type="hidden" name="csrf" value=(staff.csrf); }

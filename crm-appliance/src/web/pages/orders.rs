@@ -25,7 +25,7 @@ use crate::web::colors;
 use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::{tr_with, when};
-use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+use crate::web::layout::{FormError, Nav, csrf_field, form_value, notice, page};
 use crate::web::pages::ticket;
 use crate::web::text::{Text, When};
 
@@ -340,13 +340,7 @@ pub struct NewOrderForm {
 impl NewOrderForm {
     /// The form from its posted inputs (the ticket fields' names are the organization's).
     fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let value = |name: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-                .unwrap_or_default()
-        };
+        let value = |name: &str| form_value(pairs, name).to_string();
         NewOrderForm {
             csrf: value("csrf"),
             customer: value("customer"),
@@ -1182,11 +1176,7 @@ async fn set_markers(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let token = pairs
-        .iter()
-        .find(|(key, _)| key == "csrf")
-        .map_or("", |(_, value)| value.as_str());
-    csrf::verify(&staff, token, &headers)?;
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
     let id = order_id(&id)?;
     let mut markers = Vec::new();
     for (_, text) in pairs.iter().filter(|(key, _)| key == "marker") {
@@ -1383,7 +1373,7 @@ async fn save_fields(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    csrf::verify(&staff, ticket::value_of(&pairs, "csrf"), &headers)?;
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
     let id = order_id(&id)?;
     let answers = ticket::answers_of(&pairs);
     let actor = staff.actor.clone();
@@ -1404,11 +1394,11 @@ async fn clear_flag(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    csrf::verify(&staff, ticket::value_of(&pairs, "csrf"), &headers)?;
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
     let id = order_id(&id)?;
     let (rule, note) = (
-        ticket::value_of(&pairs, "rule").to_string(),
-        ticket::value_of(&pairs, "note").to_string(),
+        form_value(&pairs, "rule").to_string(),
+        form_value(&pairs, "note").to_string(),
     );
     let actor = staff.actor.clone();
     let result = state

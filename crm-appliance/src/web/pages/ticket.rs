@@ -27,14 +27,6 @@ pub(super) fn answers_of(pairs: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The value of input `name` of a posted form (empty when absent).
-pub(super) fn value_of<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(key, _)| key == name)
-        .map_or("", |(_, value)| value.as_str())
-}
-
 /// One input per declared field, named `field.<key>`, holding `value(key)` (what the form
 /// sent, or the stored value as its answer): a select for a choice and a flag (empty = not
 /// set), a number, date or text input for the others, a text area for long text.

@@ -6,6 +6,7 @@ use crm_lib::model::{FraudRule, FraudRuleKind, FraudSettings};
 use crm_lib::tickets::FraudSettingsUpdate;
 
 use super::*;
+use crate::web::layout::form_value;
 
 /// `GET /settings/fraud`.
 pub(super) async fn fraud(
@@ -28,17 +29,9 @@ pub(super) async fn fraud(
     ))
 }
 
-/// The value of input `name` of a posted form (empty when absent).
-fn value_of<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(key, _)| key == name)
-        .map_or("", |(_, value)| value.as_str())
-}
-
 /// A whole number typed in input `name` of the form, for `field`.
 fn number(pairs: &[(String, String)], name: &str, field: &'static str) -> crm_lib::Result<u32> {
-    let text = value_of(pairs, name).trim();
+    let text = form_value(pairs, name).trim();
     text.parse::<u32>().map_err(|_| {
         crm_lib::Error::invalid(
             field,
@@ -66,14 +59,14 @@ fn rules_of(current: &[FraudRule], pairs: &[(String, String)]) -> crm_lib::Resul
             },
             FraudRuleKind::FieldFormat { field, .. } => FraudRuleKind::FieldFormat {
                 field: field.clone(),
-                pattern: value_of(pairs, &name("pattern")).trim().to_string(),
+                pattern: form_value(pairs, &name("pattern")).trim().to_string(),
             },
             other => other.clone(),
         };
         rules.push(FraudRule {
             kind,
             points: number(pairs, &name("points"), "points")?,
-            enabled: !value_of(pairs, &name("enabled")).is_empty(),
+            enabled: !form_value(pairs, &name("enabled")).is_empty(),
         });
     }
     Ok(rules)
@@ -86,7 +79,7 @@ pub(super) async fn save_fraud(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    csrf::verify(&staff, value_of(&pairs, "csrf"), &headers)?;
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
     let actor = staff.actor.clone();
     let form = pairs.clone();
     let result = state
@@ -95,7 +88,10 @@ pub(super) async fn save_fraud(
                 return Ok(Err(crm_lib::Error::not_found("fraud settings", "tickets")));
             };
             let lines = |name: &str| -> Vec<String> {
-                value_of(&form, name).lines().map(str::to_string).collect()
+                form_value(&form, name)
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
             };
             let update = match rules_of(&current.rules, &form) {
                 Ok(rules) => FraudSettingsUpdate {
@@ -139,7 +135,7 @@ fn fraud_page(
     note: Option<&str>,
 ) -> Markup {
     let shown = |name: &str, stored: String| match typed {
-        Some(pairs) => value_of(pairs, name).to_string(),
+        Some(pairs) => form_value(pairs, name).to_string(),
         None => stored,
     };
     let phones = settings.blocked_phones.join("\n");
@@ -160,7 +156,7 @@ fn fraud_page(
                     legend { (staff.t(&format!("tickets.rule.{}", rule.kind.code()))) }
                     label.check {
                         input type="checkbox" name=(name("enabled")) value="1"
-                            checked[typed.map_or(rule.enabled, |pairs| !value_of(pairs, &name("enabled")).is_empty())];
+                            checked[typed.map_or(rule.enabled, |pairs| !form_value(pairs, &name("enabled")).is_empty())];
                         (staff.t("tickets.rule_on"))
                     }
                     label { (staff.t("tickets.points"))

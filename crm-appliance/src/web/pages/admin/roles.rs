@@ -1,6 +1,7 @@
 //! The roles page: the built-in and custom roles with their permissions.
 
 use super::*;
+use crate::web::layout::form_value;
 
 pub(super) async fn roles(
     State(state): State<AppState>,
@@ -129,12 +130,7 @@ pub(super) async fn create_role(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map_or(String::new(), |(_, value)| value.clone())
-    };
+    let value = |name: &str| form_value(&pairs, name).to_string();
     csrf::verify(&staff, &value("csrf"), &headers)?;
     let name = value("name");
     let permissions = checked_permissions(&pairs)?;
@@ -170,11 +166,7 @@ pub(super) async fn role_permissions(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let token = pairs
-        .iter()
-        .find(|(key, _)| key == "csrf")
-        .map_or("", |(_, value)| value.as_str());
-    csrf::verify(&staff, token, &headers)?;
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
     let role = id
         .parse()
         .map(RoleId::new)

@@ -2,6 +2,7 @@
 //! enable, a password reset shown once.
 
 use super::*;
+use crate::web::layout::form_value;
 
 /// The new-user form.
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -23,12 +24,7 @@ impl UserForm {
     /// The form from its fields, for showing it again; `marker` repeats, one per checked
     /// skill (one that is not a number is refused by [`checked_markers`] before any use).
     fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let value = |name: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == name)
-                .map_or(String::new(), |(_, value)| value.clone())
-        };
+        let value = |name: &str| form_value(pairs, name).to_string();
         UserForm {
             csrf: value("csrf"),
             username: value("username"),
@@ -369,11 +365,7 @@ pub(super) async fn user_roles(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let token = pairs
-        .iter()
-        .find(|(key, _)| key == "csrf")
-        .map_or("", |(_, value)| value.as_str());
-    csrf::verify(&staff, token, &headers)?;
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
     let id = user_id(&id)?;
     let roles: Vec<String> = pairs
         .into_iter()
@@ -397,11 +389,7 @@ pub(super) async fn user_markers(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let token = pairs
-        .iter()
-        .find(|(key, _)| key == "csrf")
-        .map_or("", |(_, value)| value.as_str());
-    csrf::verify(&staff, token, &headers)?;
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
     let id = user_id(&id)?;
     let result = match checked_markers(&pairs) {
         Ok(markers) => {
