@@ -164,7 +164,7 @@ fn stats_show_counts_as_text_and_json() {
     assert!(text.contains("schema version: 6"), "{text}");
     assert!(text.contains("orders_by_stage"), "{text}");
     let stats = dir.stats();
-    assert_eq!(stats["schema_version"], 6);
+    assert_eq!(stats["schema_version"], 7);
     assert!(stats["file_bytes"].as_u64().unwrap() > 0);
 }
 

@@ -82,6 +82,7 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 if version < 6 {
                     migrate_5_to_6(&tx)?;
                 }
+                // Schema 7 (issue 12, the inbox): the new tables, opened above.
                 set_version(&tx, SCHEMA_VERSION)?;
             }
         }

@@ -97,8 +97,8 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    assert_eq!(SCHEMA_VERSION, 6);
-    assert_eq!(crm.system().stats().unwrap().schema_version, Some(6));
+    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(crm.system().stats().unwrap().schema_version, Some(7));
     // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
     // manager manages the payment methods it sends.
     let legacy = crm.system().organization_by_slug("legacy").unwrap();
