@@ -184,6 +184,16 @@ audit_actions! {
     /// A batch of closed conversations was archived by the `archive_conversations` job (the
     /// detail holds the count).
     ConversationsArchived = "conversation.archived",
+    /// Two customers were merged into one (the detail names both ids and what moved).
+    CustomerMerged = "customer.merged",
+    /// A satisfaction survey was queued to a customer for a finished order.
+    CsatSurveySent = "csat.survey_sent",
+    /// A customer rated an order (1-5 stars).
+    CsatRated = "csat.rated",
+    /// A customer commented on their rating.
+    CsatCommented = "csat.commented",
+    /// The satisfaction survey's settings changed.
+    CsatSettingsChanged = "csat.settings_changed",
 }
 
 impl AuditAction {

@@ -16,6 +16,7 @@ pub mod import;
 pub mod jobs;
 pub mod live;
 pub mod media;
+pub mod merge;
 pub mod operators;
 pub mod orders;
 pub mod org;

@@ -1177,6 +1177,24 @@ fn refused() -> Vec<(&'static str, Call)> {
                 .map(drop)
             }),
         ),
+        (
+            "merge_customers of a customer with itself",
+            call(|tx, fx| {
+                tx.merge_customers(&fx.manager, fx.ann_id, fx.ann_id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "merge_customers of two Telegram accounts",
+            call(|tx, fx| {
+                tx.merge_customers(&fx.manager, fx.ann_id, fx.bob_id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "merge_customers by a customer",
+            call(|tx, fx| tx.merge_customers(&fx.ann, fx.ann_id, fx.bob_id).map(drop)),
+        ),
     ]
 }
 
@@ -1917,6 +1935,21 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             call(|tx, fx| {
                 let sales = sales(tx, fx)?;
                 tx.set_department_archived(&fx.admin, sales, true).map(drop)
+            }),
+        ),
+        (
+            "merge_customers of a customer known by phone into a Telegram one",
+            AUDITED,
+            call(|tx, fx| {
+                let phone = NewCustomer {
+                    first_name: "Ann".into(),
+                    phone: "+79160000009".into(),
+                    ..NewCustomer::default()
+                }
+                .validate()?;
+                let absorbed = tx.insert_customer(&fx.manager, phone)?;
+                tx.merge_customers(&fx.manager, fx.ann_id, absorbed.id)
+                    .map(drop)
             }),
         ),
     ]

@@ -12,6 +12,7 @@ mod layering;
 mod live;
 mod markers;
 mod media_access;
+mod merge;
 mod migration;
 mod modules;
 mod operators;
