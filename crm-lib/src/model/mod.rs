@@ -8,6 +8,7 @@ mod audit;
 mod billing;
 mod call;
 mod chat;
+mod csat;
 mod customer;
 mod fields;
 mod ids;
@@ -28,6 +29,7 @@ pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, Unkn
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
 };
+pub use csat::{CsatSettings, CsatSurvey};
 pub use customer::Customer;
 pub use fields::{
     ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,

@@ -109,7 +109,8 @@ pub struct MergePreview {
 /// `orders_by_customer_stage`, `order_rows`; bids, grants and payment infos are keyed by
 /// order and move with it), `messages` (`messages_by_customer`, and `Author::Customer`),
 /// `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and the other queue
-/// indexes), pending `outbox` items addressed to the customer, `unknown_callers`, and the
+/// indexes), pending `outbox` items addressed to the customer, `unknown_callers`,
+/// `csat_surveys` (`csat_by_customer`), and the
 /// customer's own entries (`customers_by_telegram`, `customers_by_phone`,
 /// `customers_by_activity`, `customer_names`) through the customer's declaration.
 /// Not rewritten on purpose: `audit`, `audit_by_subject` and `changes` (history), the
@@ -124,6 +125,7 @@ struct Moving {
     outbox: Vec<OutboxItem>,
     payment_infos: u64,
     unknown_callers: Vec<UnknownCaller>,
+    surveys: Vec<CsatSurvey>,
 }
 
 /// Reads every record of `org` that names `customer` (the hook list's reads).
@@ -198,6 +200,19 @@ fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving>
     }
     if let Some(mark) = view.get::<UnknownCaller>(tables::UNKNOWN_CALLERS, &by_customer)? {
         moving.unknown_callers.push(mark);
+    }
+    for key in view.keys_with_prefix(
+        tables::CSAT_BY_CUSTOMER,
+        &by_customer,
+        None,
+        false,
+        usize::MAX,
+    )? {
+        let order = keys::tail_u64(&key);
+        let survey: CsatSurvey = view
+            .get(tables::CSAT_SURVEYS, &Key::org(org).u64(order))?
+            .ok_or_else(|| crate::store::dangling("csat_by_customer", &key))?;
+        moving.surveys.push(survey);
     }
     Ok(moving)
 }
@@ -440,6 +455,11 @@ fn apply(
     }
     for mark in &moving.unknown_callers {
         tx.delete_record(&Key::org(org).u64(mark.customer.0), mark)?;
+    }
+    for survey in &moving.surveys {
+        let mut after = survey.clone();
+        after.customer = keep;
+        tx.update_record(&Key::org(org).u64(survey.order.0), survey, &after)?;
     }
     if let Some(mark) =
         tx.get::<UnknownCaller>(tables::UNKNOWN_CALLERS, &Key::org(org).u64(keep.0))?

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod calls;
 pub mod capabilities;
 pub mod chat;
+pub mod csat;
 pub mod customers;
 pub mod demo;
 pub mod export;

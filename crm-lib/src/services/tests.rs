@@ -1195,6 +1195,21 @@ fn refused() -> Vec<(&'static str, Call)> {
             "merge_customers by a customer",
             call(|tx, fx| tx.merge_customers(&fx.ann, fx.ann_id, fx.bob_id).map(drop)),
         ),
+        (
+            "rate_order without a survey",
+            call(|tx, fx| tx.rate_order(&fx.ann, fx.in_progress, 4).map(drop)),
+        ),
+        (
+            "comment_rating without a survey",
+            call(|tx, fx| tx.comment_rating(&fx.ann, fx.in_progress, "fine").map(drop)),
+        ),
+        (
+            "update_csat_settings by a worker",
+            call(|tx, fx| {
+                tx.update_csat_settings(&fx.worker, CsatSettings::default())
+                    .map(drop)
+            }),
+        ),
     ]
 }
 
@@ -1949,6 +1964,42 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                 .validate()?;
                 let absorbed = tx.insert_customer(&fx.manager, phone)?;
                 tx.merge_customers(&fx.manager, fx.ann_id, absorbed.id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "move_order to delivered (the satisfaction survey)",
+            NOTIFIES,
+            call(|tx, fx| {
+                for stage in ["testing", "completed", "delivered"] {
+                    let stage = crate::services::load_org(tx, fx.org)?
+                        .pipeline
+                        .stage_by_key(stage)
+                        .map(|stage| stage.id)
+                        .ok_or_else(|| crate::Error::not_found("stage", stage))?;
+                    tx.move_order(&fx.worker, fx.in_progress, stage)?;
+                }
+                Ok(())
+            }),
+        ),
+        (
+            "rate_order",
+            AUDITED,
+            call(|tx, fx| tx.rate_order(&fx.ann, fx.in_progress, 4).map(drop)),
+        ),
+        (
+            "comment_rating",
+            AUDITED,
+            call(|tx, fx| {
+                tx.comment_rating(&fx.ann, fx.in_progress, "quick")
+                    .map(drop)
+            }),
+        ),
+        (
+            "update_csat_settings",
+            AUDITED,
+            call(|tx, fx| {
+                tx.update_csat_settings(&fx.admin, CsatSettings::default())
                     .map(drop)
             }),
         ),

@@ -65,6 +65,8 @@ record! {
     Call => 1, "call";
     CallSettings => 1, "call settings";
     UnknownCaller => 1, "unknown caller";
+    CsatSurvey => 1, "csat survey";
+    CsatSettings => 1, "csat settings";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

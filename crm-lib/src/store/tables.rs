@@ -191,4 +191,14 @@ tables! {
     CALL_SETTINGS = "call_settings";
     /// `org | customer` -> UnknownCaller: customers created for a call from an unknown number.
     UNKNOWN_CALLERS = "unknown_callers";
+    /// `org | order` -> CsatSurvey: the satisfaction survey of each finished order
+    /// (`services::csat`).
+    CSAT_SURVEYS = "csat_surveys";
+    /// `org | rated at (i64 ms) | order` -> (), rated surveys only: the ratings by time, which
+    /// the statistics read for a range of days.
+    CSAT_BY_TIME = "csat_by_time";
+    /// `org | customer | order` -> (): each customer's surveys (contact merge moves them).
+    CSAT_BY_CUSTOMER = "csat_by_customer";
+    /// `org` -> CsatSettings: on/off and the question per language, absent until saved.
+    CSAT_SETTINGS = "csat_settings";
 }
