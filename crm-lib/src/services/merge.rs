@@ -345,10 +345,7 @@ fn check(
 
 /// Whether a message is a private note (staff-only); notes are counted apart in the preview.
 fn is_note(message: &Message) -> bool {
-    // Private notes arrive with the shared model's `Direction::Note`; until then no message
-    // is one.
-    let _ = message;
-    false
+    message.direction == Direction::Note
 }
 
 /// What merging `absorb` into `keep` would move, fill and drop, without writing anything.

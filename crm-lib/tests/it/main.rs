@@ -7,6 +7,7 @@ mod calls;
 mod capabilities;
 mod chat_and_telegram;
 mod csat;
+mod fidelity;
 mod isolation;
 mod jobs;
 mod layering;

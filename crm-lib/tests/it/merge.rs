@@ -2,7 +2,7 @@
 //! customer; everything moves, `crm verify` stays clean, and refused merges write nothing.
 
 use crm_lib::calls::{CallOutcome, sign_notification};
-use crm_lib::chat::{InboundMessage, OrderChoice};
+use crm_lib::chat::{InboundMessage, NewNote, OrderChoice};
 use crm_lib::customers::NewCustomer;
 use crm_lib::merge::MergeField;
 use crm_lib::model::{
@@ -76,7 +76,8 @@ fn caller(world: &World) -> Customer {
 }
 
 /// The same person on Telegram with one of everything: an assigned order with a bid, a
-/// grant and payment details sent, a message with a photo, an open conversation.
+/// grant and payment details sent, a message with a photo, a private note, an open
+/// conversation.
 fn telegram_person(world: &World) -> Actor {
     let customer = world.customer(101, "Vera");
     let order = world.order(&customer, "Shop bot", Some("1000"));
@@ -123,6 +124,20 @@ fn telegram_person(world: &World) -> Actor {
                     size: photo.size,
                 }],
                 telegram_message_id: Some(7),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
+            },
+        )
+        .unwrap();
+    world
+        .crm
+        .post_note(
+            &world.manager,
+            NewNote {
+                customer: World::customer_id(&customer),
+                order: Some(order.id),
+                text: "same person as the caller".into(),
             },
         )
         .unwrap();
@@ -158,8 +173,9 @@ fn a_merge_moves_every_record_fills_empty_fields_and_verify_stays_clean() {
         .merge_preview(&world.manager, keep.id, absorb)
         .unwrap();
     assert_eq!(preview.orders, 1);
-    // The photo message and the payment details' message.
-    assert_eq!(preview.messages, 2);
+    // The photo message, the payment details' message and the note.
+    assert_eq!(preview.messages, 3);
+    assert_eq!(preview.notes, 1);
     assert_eq!(preview.calls, 0);
     assert_eq!(preview.conversations, 1);
     assert_eq!(preview.payment_infos, 1);
@@ -204,7 +220,7 @@ fn a_merge_moves_every_record_fills_empty_fields_and_verify_stays_clean() {
         .crm
         .messages_of_customer(&world.manager, keep.id, Page::first(50))
         .unwrap();
-    assert_eq!(messages.items.len(), 2);
+    assert_eq!(messages.items.len(), 3);
     let timeline = world
         .crm
         .timeline(&world.manager, keep.id, None, 50)
@@ -215,7 +231,7 @@ fn a_merge_moves_every_record_fills_empty_fields_and_verify_stays_clean() {
         .map(|item| item.entry.kind())
         .collect();
     assert_eq!(kinds.iter().filter(|kind| **kind == "order").count(), 2);
-    assert_eq!(kinds.iter().filter(|kind| **kind == "message").count(), 2);
+    assert_eq!(kinds.iter().filter(|kind| **kind == "message").count(), 3);
     assert_eq!(kinds.iter().filter(|kind| **kind == "call").count(), 1);
     // The next message of the Telegram account lands in the kept conversation.
     world
@@ -228,6 +244,9 @@ fn a_merge_moves_every_record_fills_empty_fields_and_verify_stays_clean() {
                 text: "still me".into(),
                 attachments: Vec::new(),
                 telegram_message_id: Some(8),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();
