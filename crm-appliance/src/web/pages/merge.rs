@@ -64,7 +64,11 @@ async fn preview(
     Query(query): Query<MergeQuery>,
 ) -> Result<Markup, AppError> {
     let keep = CustomerId::new(id);
-    let absorb = match query.absorb.as_deref().filter(|text| !text.trim().is_empty()) {
+    let absorb = match query
+        .absorb
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())
+    {
         Some(text) => Some(customer_id(text)?),
         None => None,
     };
@@ -86,7 +90,12 @@ async fn preview(
             let preview = state
                 .blocking(move |crm| crm.merge_preview(&actor, keep, absorb))
                 .await?;
-            Ok(page(&staff, &title, Nav::Chat, preview_body(&staff, &preview)))
+            Ok(page(
+                &staff,
+                &title,
+                Nav::Chat,
+                preview_body(&staff, &preview),
+            ))
         }
     }
 }
@@ -203,7 +212,10 @@ mod tests {
         };
         let keep = create("Vera", "+79160000002", "");
         let absorb = create("Vera", "+79160000003", "vera@example.com");
-        let preview = fixture.crm.merge_preview(&system, keep.id, absorb.id).unwrap();
+        let preview = fixture
+            .crm
+            .merge_preview(&system, keep.id, absorb.id)
+            .unwrap();
         let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
         assert_snapshot!(pretty(&preview_body(&staff, &preview)));
     }
