@@ -76,6 +76,14 @@ async fn preview(
     let title = staff.t("merge.title");
     match absorb {
         None => {
+            // The question alone reads nothing crm-lib would refuse to a reader of
+            // customers, so its menu flag (crm-lib's `Navigation`) keeps it to those who may
+            // merge; the preview and the merge are checked by crm-lib itself.
+            if !staff.navigation().merge_customers {
+                return Err(AppError::forbidden(
+                    "merging customers needs chat_customers",
+                ));
+            }
             let customer = state
                 .blocking(move |crm| crm.customer(&actor, keep))
                 .await?;
