@@ -217,15 +217,11 @@ fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving>
     Ok(moving)
 }
 
+/// Fields with their values, as the preview lists them.
+type Fields = Vec<(MergeField, String)>;
+
 /// The kept customer after the merge, with the fields filled and the values dropped.
-fn merged(
-    keep: &Customer,
-    absorb: &Customer,
-) -> (
-    Customer,
-    Vec<(MergeField, String)>,
-    Vec<(MergeField, String)>,
-) {
+fn merged(keep: &Customer, absorb: &Customer) -> (Customer, Fields, Fields) {
     let mut result = keep.clone();
     let mut filled = Vec::new();
     let mut dropped = Vec::new();
