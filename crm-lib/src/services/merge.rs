@@ -6,7 +6,7 @@
 //! its declaration (`Tx::update_record`), so each index entry, counter and projection moves
 //! with it (`orders_by_customer`, `orders_by_customer_stage`, `order_rows`,
 //! `messages_by_customer`, `calls_by_customer`, `queue_by_subject`...), and `crm verify`
-//! stays clean. The tables covered are listed once, in [`Moving`] and its `collect` and
+//! stays clean. The tables covered are listed once, in `Moving` and its `collect` and
 //! `apply` (the hook list): a new table keyed or valued by a customer id adds a field there.
 //!
 //! Rules:
