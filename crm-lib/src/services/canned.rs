@@ -336,7 +336,7 @@ pub fn render_canned_in(
             id: canned.id,
             code: canned.code.clone(),
             title: canned.title.clone(),
-            text: fill_variables(text, &value),
+            text: fill_variables(text, value),
             attachments: canned.attachments.clone(),
         });
         if out.len() == 20 {
