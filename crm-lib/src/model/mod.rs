@@ -30,6 +30,7 @@ pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, Unkn
 pub use canned::CannedResponse;
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
+    MessageContent, MessageEdit,
 };
 pub use customer::Customer;
 pub use fields::{

@@ -318,6 +318,11 @@ pub(crate) fn on_customer_message(
         telegram_message_id: None,
         delivery: DeliveryState::Pending,
         created_at: now,
+        content: None,
+        reply_to: None,
+        edits: Vec::new(),
+        deleted_at: None,
+        media_group: None,
     };
     tx.insert_record(&message_key(org.id, id), &message)?;
     tx.enqueue(

@@ -381,6 +381,9 @@ fn the_out_of_hours_auto_reply_is_sent_once_per_closed_period() {
                     text: text.into(),
                     attachments: Vec::new(),
                     telegram_message_id: None,
+                    content: None,
+                    reply_to_telegram: None,
+                    media_group: None,
                 },
             )
             .unwrap();

@@ -7,6 +7,7 @@ mod calls;
 mod canned_and_hours;
 mod capabilities;
 mod chat_and_telegram;
+mod fidelity;
 mod isolation;
 mod jobs;
 mod layering;
