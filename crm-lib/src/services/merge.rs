@@ -107,10 +107,10 @@ pub struct MergePreview {
 ///
 /// Covered: `orders` (and through their declaration `orders_by_customer`,
 /// `orders_by_customer_stage`, `order_rows`; bids, grants and payment infos are keyed by
-/// order and move with it), `messages` (`messages_by_customer`, and `Author::Customer`),
+/// order and move with it), `messages` (`messages_by_customer`, `messages_by_telegram`, and `Author::Customer`),
 /// `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and the other queue
 /// indexes), pending `outbox` items addressed to the customer, `unknown_callers`,
-/// `csat_surveys` (`csat_by_customer`), and the
+/// `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours mark), and the
 /// customer's own entries (`customers_by_telegram`, `customers_by_phone`,
 /// `customers_by_activity`, `customer_names`) through the customer's declaration.
 /// Not rewritten on purpose: `audit`, `audit_by_subject` and `changes` (history), the
@@ -126,6 +126,7 @@ struct Moving {
     payment_infos: u64,
     unknown_callers: Vec<UnknownCaller>,
     surveys: Vec<CsatSurvey>,
+    auto_reply: Option<AutoReplyMark>,
 }
 
 /// Reads every record of `org` that names `customer` (the hook list's reads).
@@ -214,6 +215,7 @@ fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving>
             .ok_or_else(|| crate::store::dangling("csat_by_customer", &key))?;
         moving.surveys.push(survey);
     }
+    moving.auto_reply = view.get(tables::AUTO_REPLIES, &by_customer)?;
     Ok(moving)
 }
 
@@ -453,6 +455,17 @@ fn apply(
         let mut after = survey.clone();
         after.customer = keep;
         tx.update_record(&Key::org(org).u64(survey.order.0), survey, &after)?;
+    }
+    // The out-of-hours auto-reply mark: the kept conversation keeps its own; without one it
+    // takes the absorbed one's, so the customer is not auto-replied twice in one period.
+    if let Some(mark) = &moving.auto_reply {
+        tx.delete_record(&Key::org(org).u64(absorb.0), mark)?;
+        let kept = Key::org(org).u64(keep.0);
+        if !tx.exists(tables::AUTO_REPLIES, &kept)? {
+            let mut after = mark.clone();
+            after.customer = keep;
+            tx.insert_record(&kept, &after)?;
+        }
     }
     if let Some(mark) =
         tx.get::<UnknownCaller>(tables::UNKNOWN_CALLERS, &Key::org(org).u64(keep.0))?
