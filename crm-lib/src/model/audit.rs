@@ -184,6 +184,8 @@ audit_actions! {
     /// A batch of closed conversations was archived by the `archive_conversations` job (the
     /// detail holds the count).
     ConversationsArchived = "conversation.archived",
+    /// A conversation was snoozed in the inbox until a time or the customer's next message.
+    ConversationSnoozed = "conversation.snoozed",
 }
 
 impl AuditAction {

@@ -11,6 +11,7 @@ mod chat;
 mod customer;
 mod fields;
 mod ids;
+mod inbox;
 mod jobs;
 mod operators;
 mod ops;
@@ -39,6 +40,7 @@ pub use ids::{
     PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp,
     UserId,
 };
+pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use operators::{
     Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,

@@ -178,8 +178,11 @@ pub(crate) fn check_reachable(customer: &Customer) -> Result<()> {
 
 /// Writes a new message with the conversation, order and file index entries its
 /// declaration (`store::declarations`) lists.
+/// The conversation's inbox row follows (its preview, a snooze woken by the customer).
 pub(crate) fn write_message(tx: &Tx<'_>, org: OrgId, message: &Message) -> Result<()> {
-    tx.insert_record(&message_key(org, message.id), message)
+    tx.insert_record(&message_key(org, message.id), message)?;
+    super::inbox::rows::refresh_conversation_row(tx, org, message.customer)?;
+    Ok(())
 }
 
 fn message_detail(message: &Message) -> AuditDetail {

@@ -13,6 +13,7 @@ pub mod customers;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod inbox;
 pub mod jobs;
 pub mod live;
 pub mod media;

@@ -65,6 +65,7 @@ record! {
     Call => 1, "call";
     CallSettings => 1, "call settings";
     UnknownCaller => 1, "unknown caller";
+    ConversationRow => 1, "conversation row";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

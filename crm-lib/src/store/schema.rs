@@ -83,6 +83,9 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                     migrate_5_to_6(&tx)?;
                 }
                 // Schema 7 (issue 12, the inbox): the new tables, opened above.
+                if version < 7 {
+                    migrate_6_to_7(&tx)?;
+                }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
         }
@@ -164,6 +167,14 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
     tx.build_index::<Order>(tables::ORDERS_BY_CUSTOMER_STAGE)?;
     // The customers' phone index, which calls are linked by (services::calls).
     tx.build_index::<Customer>(tables::CUSTOMERS_BY_PHONE)
+}
+
+/// Schema 6 -> 7 (issue 12, the inbox): the inbox's projection, one conversation row per
+/// customer with its list indexes, built from the same function every use case refreshes a
+/// row with (`services::inbox::rows`): each conversation open, or closed when its operators
+/// queue item is (one backward scan of the customer's messages and a queue lookup each).
+fn migrate_6_to_7(tx: &Tx<'_>) -> Result<()> {
+    crate::services::inbox::rows::build_conversation_rows(tx)
 }
 
 /// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from

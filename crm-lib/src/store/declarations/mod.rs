@@ -33,6 +33,7 @@
 //! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
 //! | `call_settings` | `org` | | |
 //! | `unknown_callers` | `org \| customer` | | |
+//! | `conversation_rows` (7, the inbox's projection) | `org \| customer` | | `conversations_by_state` (7): `org \| state (u8) \| last activity (i64 ms) \| customer`; `conversations_by_assignee` (7), not closed only: `org \| assignee (0: none) \| state (u8) \| last activity \| customer` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -42,6 +43,7 @@
 
 mod calls;
 mod chat;
+mod inbox;
 mod jobs;
 mod operators;
 mod ops;
@@ -51,6 +53,9 @@ mod tickets;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use inbox::{
+    conversation_row_key, conversations_assignee_prefix, conversations_state_prefix,
+};
 pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use operators::{
     queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
@@ -100,6 +105,7 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<Call>()?;
     visitor.visit::<CallSettings>()?;
     visitor.visit::<UnknownCaller>()?;
+    visitor.visit::<ConversationRow>()?;
     Ok(())
 }
 
