@@ -460,6 +460,57 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_6_file_gets_a_conversation_row_per_customer_open_or_closed_as_its_queue_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let org = crm
+            .system()
+            .create_organization("helpdesk", "Desk", "desk")
+            .unwrap()
+            .id;
+        crm.system().load_demo(org).unwrap();
+        let system = Actor::system(org);
+        let query = crate::inbox::InboxQuery {
+            filter: crate::inbox::InboxFilter::All,
+            page: crate::Page::first(crate::Page::MAX),
+            ..crate::inbox::InboxQuery::default()
+        };
+        let closed = crate::inbox::InboxQuery {
+            filter: crate::inbox::InboxFilter::Closed,
+            ..query.clone()
+        };
+        let before = crm.inbox_page(&system, &query).unwrap().rows;
+        let closed_before = crm.inbox_page(&system, &closed).unwrap().rows;
+        assert!(before.items.len() > 2, "{}", before.items.len());
+        // Make it a schema-6 file: no conversation rows, version 6.
+        crm.write(|tx| {
+            for table in [
+                tables::CONVERSATION_ROWS,
+                tables::CONVERSATIONS_BY_STATE,
+                tables::CONVERSATIONS_BY_ASSIGNEE,
+            ] {
+                let keys = tx.keys_with_prefix(table, &Key::empty(), None, false, usize::MAX)?;
+                for key in keys {
+                    tx.remove(table, &Key::empty().bytes(&key))?;
+                }
+            }
+            set_version(tx, 6)
+        })
+        .unwrap();
+        assert!(crm.inbox_page(&system, &query).unwrap().rows.items.is_empty());
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(6));
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+        assert_eq!(crm.inbox_page(&system, &query).unwrap().rows, before);
+        assert_eq!(crm.inbox_page(&system, &closed).unwrap().rows, closed_before);
+    }
+
+    #[test]
     fn a_schema_5_file_gets_the_modules_its_templates_preset_and_the_utc_time_zone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("crm.redb");

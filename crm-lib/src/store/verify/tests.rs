@@ -820,3 +820,29 @@ fn a_list_row_or_a_customer_name_that_disagrees_with_its_record_is_reported() {
         .unwrap();
     assert!(crm.system().verify().unwrap().is_clean());
 }
+
+#[test]
+fn a_conversation_row_that_disagrees_with_its_sources_is_reported() {
+    let (_dir, crm) = store_with_every_index();
+    assert!(crm.system().verify().unwrap().is_clean());
+    let (row_key, row) = first_entry(&crm, tables::CONVERSATION_ROWS).unwrap();
+    let mut tampered: crate::model::ConversationRow = crate::store::codec::decode(&row).unwrap();
+    tampered.unread += 7;
+    tampered.name = "Mallory".into();
+    let customer = tampered.customer;
+    let bytes = crate::store::codec::encode(&tampered).unwrap();
+    let key = row_key.clone();
+    crm.write(move |tx| tx.put_raw(tables::CONVERSATION_ROWS, &key, &bytes))
+        .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(&format!(
+            "conversation_rows: the row of customer {customer} of organization 1 is stale"
+        )),
+        "{problems:#?}"
+    );
+    crm.write(move |tx| tx.put_raw(tables::CONVERSATION_ROWS, &row_key, &row))
+        .unwrap();
+    assert!(crm.system().verify().unwrap().is_clean());
+}
