@@ -1074,12 +1074,8 @@ fn refused() -> Vec<(&'static str, Call)> {
         (
             "snooze_chat for longer than the limit",
             call(|tx, fx| {
-                tx.snooze_chat(
-                    &fx.manager,
-                    fx.bob_id,
-                    crate::inbox::SNOOZE_MAX_MINUTES + 1,
-                )
-                .map(drop)
+                tx.snooze_chat(&fx.manager, fx.bob_id, crate::inbox::SNOOZE_MAX_MINUTES + 1)
+                    .map(drop)
             }),
         ),
         (

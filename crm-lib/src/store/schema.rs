@@ -498,7 +498,13 @@ mod tests {
             set_version(tx, 6)
         })
         .unwrap();
-        assert!(crm.inbox_page(&system, &query).unwrap().rows.items.is_empty());
+        assert!(
+            crm.inbox_page(&system, &query)
+                .unwrap()
+                .rows
+                .items
+                .is_empty()
+        );
         crm.close();
         drop(crm);
 
@@ -507,7 +513,10 @@ mod tests {
         let report = crm.system().verify().unwrap();
         assert!(report.is_clean(), "{:#?}", report.problems);
         assert_eq!(crm.inbox_page(&system, &query).unwrap().rows, before);
-        assert_eq!(crm.inbox_page(&system, &closed).unwrap().rows, closed_before);
+        assert_eq!(
+            crm.inbox_page(&system, &closed).unwrap().rows,
+            closed_before
+        );
     }
 
     #[test]
