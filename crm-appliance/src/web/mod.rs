@@ -12,6 +12,7 @@ pub mod colors;
 pub mod csrf;
 pub mod error;
 pub mod i18n;
+pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod metrics;
@@ -135,6 +136,7 @@ pub fn app(state: AppState) -> Router {
         .route("/logout", post(login::logout))
         .merge(pages::routes())
         .merge(chat::routes())
+        .merge(inbox::routes())
         .merge(tokens::routes())
         .route("/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))
