@@ -201,6 +201,8 @@ audit_actions! {
     HoursChanged = "hours.changed",
     /// The out-of-hours auto-reply was sent to a customer (once per closed period).
     AutoReplySent = "hours.auto_reply_sent",
+    /// A conversation was snoozed in the inbox until a time or the customer's next message.
+    ConversationSnoozed = "conversation.snoozed",
     /// Two customers were merged into one (the detail names both ids and what moved).
     CustomerMerged = "customer.merged",
     /// A satisfaction survey was queued to a customer for a finished order.

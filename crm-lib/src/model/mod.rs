@@ -14,6 +14,7 @@ mod customer;
 mod fields;
 mod hours;
 mod ids;
+mod inbox;
 mod jobs;
 mod operators;
 mod ops;
@@ -46,6 +47,7 @@ pub use ids::{
     OutboxId, PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId,
     Timestamp, UserId,
 };
+pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use operators::{
     Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,

@@ -112,7 +112,8 @@ pub struct MergePreview {
 /// indexes), pending `outbox` items addressed to the customer, `unknown_callers`,
 /// `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours mark), and the
 /// customer's own entries (`customers_by_telegram`, `customers_by_phone`,
-/// `customers_by_activity`, `customer_names`) through the customer's declaration.
+/// `customers_by_activity`, `customer_names`) through the customer's declaration, and the
+/// inbox's `conversation_rows` (rewritten for both customers from their sources).
 /// Not rewritten on purpose: `audit`, `audit_by_subject` and `changes` (history), the
 /// `inbox` (processed updates), and `dialogues` (keyed by Telegram chat, which moves with the
 /// account).
@@ -384,6 +385,9 @@ impl Tx<'_> {
         apply(self, org, keep, absorb, &moving)?;
         let absorb_key = Key::org(org).u64(absorb.0);
         self.delete_record(&absorb_key, &preview.absorb)?;
+        // The inbox's rows: the absorbed customer's goes (its customer is gone); the kept
+        // one's is rewritten by `save_customer` with the moved messages and queue items.
+        super::inbox::rows::refresh_conversation_row(self, org, absorb)?;
         save_customer(self, org, &preview.result)?;
         let detail = format!(
             "customer {absorb} ({}) merged into customer {keep}: {} orders, {} messages, {} calls, \

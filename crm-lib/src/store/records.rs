@@ -68,6 +68,7 @@ record! {
     CannedResponse => 1, "canned response";
     BusinessHours => 1, "business hours";
     AutoReplyMark => 1, "auto-reply mark";
+    ConversationRow => 1, "conversation row";
     CsatSurvey => 1, "csat survey";
     CsatSettings => 1, "csat settings";
 }

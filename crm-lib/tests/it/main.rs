@@ -9,6 +9,7 @@ mod capabilities;
 mod chat_and_telegram;
 mod csat;
 mod fidelity;
+mod inbox;
 mod isolation;
 mod jobs;
 mod layering;
