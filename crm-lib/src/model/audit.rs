@@ -184,6 +184,9 @@ audit_actions! {
     /// A batch of closed conversations was archived by the `archive_conversations` job (the
     /// detail holds the count).
     ConversationsArchived = "conversation.archived",
+    /// The staff supergroup's settings changed (issue 12): a link code was made, a group was
+    /// linked or unlinked, the forum mirror was switched on or off.
+    StaffGroupChanged = "staff_group.changed",
 }
 
 impl AuditAction {

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChatId, CustomerId, Event, MessageId, OutboxId, Timestamp, UserId};
+use super::{ChatId, CustomerId, Event, ForumCall, MessageId, OutboxId, Timestamp, UserId};
 
 /// Who an outbox item is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -137,6 +137,9 @@ pub enum OutboxPayload {
     ChatMessage(MessageId),
     /// The bot's reply to an update.
     Reply(BotReply),
+    /// Work in the staff supergroup's forum (issue 12), addressed to the group's chat. Added
+    /// after the others: stored items name their variant by position.
+    Forum(ForumCall),
 }
 
 impl OutboxPayload {

@@ -322,6 +322,7 @@ impl Tx<'_> {
         // The operators module: a message with no open conversation opens one and routes it.
         let org = super::load_org(self, actor.org)?;
         super::operators::on_customer_message(self, &org, customer_id)?;
+        super::staff_chat::on_customer_message(self, &org, &message)?;
         Ok(message)
     }
 
@@ -439,6 +440,7 @@ impl Tx<'_> {
             resolved.user_id(),
             msg.order,
         )?;
+        super::staff_chat::on_staff_message(self, actor.org, &message)?;
         Ok(message)
     }
 

@@ -65,6 +65,10 @@ record! {
     Call => 1, "call";
     CallSettings => 1, "call settings";
     UnknownCaller => 1, "unknown caller";
+    StaffGroup => 1, "staff group";
+    ForumTopic => 1, "forum topic";
+    StaffNotice => 1, "staff notice";
+    ForumOrigin => 1, "forum origin";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -21,7 +21,7 @@ mod queue;
 mod stats;
 
 pub use departments::{DepartmentRow, NAME_MAX_CHARS, departments_in};
-pub(crate) use queue::latest_item;
+pub(crate) use queue::{latest_item, open_item, state_of};
 pub use queue::{
     ConversationView, OperatorRow, SessionActivity, SweepReport, closed_items_before_in,
     conversation_in, department_choices_in, operator_state_in, operators_in, queue_items_in,

@@ -1034,6 +1034,7 @@ impl Tx<'_> {
             AuditDetail::None,
         )?;
         self.changed(actor.org, subject_of(&item), ChangeKind::Updated)?;
+        crate::services::staff_chat::on_conversation_state(self, actor.org, customer, true)?;
         Ok(after)
     }
 
@@ -1079,6 +1080,7 @@ impl Tx<'_> {
             AuditDetail::None,
         )?;
         self.changed(actor.org, subject_of(&item), ChangeKind::Updated)?;
+        crate::services::staff_chat::on_conversation_state(self, actor.org, customer, false)?;
         route(
             self,
             &Actor::system(actor.org),

@@ -33,6 +33,10 @@
 //! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
 //! | `call_settings` | `org` | | |
 //! | `unknown_callers` | `org \| customer` | | |
+//! | `staff_groups` | `org` | | |
+//! | `forum_topics` | `org \| customer` | | `forum_threads` (7), once the thread is known: `org \| chat (i64) \| thread (i64)` -> customer id |
+//! | `staff_notices` | `org \| staff chat (i64) \| telegram message id (i64)` | | |
+//! | `forum_origins` | `org \| message` | | |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -46,6 +50,7 @@ mod jobs;
 mod operators;
 mod ops;
 mod orders;
+mod staff_chat;
 mod team;
 mod tickets;
 
@@ -57,6 +62,7 @@ pub(crate) use operators::{
 };
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row_key};
+pub(crate) use staff_chat::{forum_thread_key, staff_notice_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 
 use super::indexes::{Owner, Visitor};
@@ -100,6 +106,10 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<Call>()?;
     visitor.visit::<CallSettings>()?;
     visitor.visit::<UnknownCaller>()?;
+    visitor.visit::<StaffGroup>()?;
+    visitor.visit::<ForumTopic>()?;
+    visitor.visit::<StaffNotice>()?;
+    visitor.visit::<ForumOrigin>()?;
     Ok(())
 }
 
