@@ -633,6 +633,8 @@ async fn send(
                 order,
                 text,
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             };
             crm.post_outbound_with_files(&actor, message, outbound)
         })
@@ -853,6 +855,9 @@ mod tests {
                         text: "Hello".into(),
                         attachments: Vec::new(),
                         telegram_message_id: None,
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )
                 .unwrap();

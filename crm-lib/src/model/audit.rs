@@ -184,6 +184,13 @@ audit_actions! {
     /// A batch of closed conversations was archived by the `archive_conversations` job (the
     /// detail holds the count).
     ConversationsArchived = "conversation.archived",
+    /// Staff wrote a private note in a customer's conversation (never sent).
+    NotePosted = "message.note_posted",
+    /// A message was edited: by the customer in Telegram, or by staff (sent again as an
+    /// edit); the earlier text is kept in the message's history.
+    MessageEdited = "message.edited",
+    /// Staff deleted a message they sent (deleted in Telegram too).
+    MessageDeleted = "message.deleted",
     /// The staff supergroup's settings changed (issue 12): a link code was made, a group was
     /// linked or unlinked, the forum mirror was switched on or off.
     StaffGroupChanged = "staff_group.changed",

@@ -28,6 +28,7 @@ pub use billing::{PaymentInfo, PaymentMethod, Payout};
 pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, UnknownCaller};
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
+    MessageContent, MessageEdit,
 };
 pub use customer::Customer;
 pub use fields::{

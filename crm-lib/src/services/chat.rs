@@ -52,6 +52,14 @@ pub struct InboundMessage {
     pub attachments: Vec<Attachment>,
     /// Telegram's `message_id` in the customer's chat.
     pub telegram_message_id: Option<i64>,
+    /// What the message carries besides text and files (a location, contact, sticker...).
+    pub content: Option<MessageContent>,
+    /// Telegram's `message_id` of the message this one replies to (`reply_to_message`), in
+    /// the same chat: it becomes [`Message::reply_to`] when it is a message of this
+    /// conversation.
+    pub reply_to_telegram: Option<i64>,
+    /// Telegram's `media_group_id`: the parts of one album share it.
+    pub media_group: Option<String>,
 }
 
 /// A message staff write to a customer.
@@ -65,6 +73,22 @@ pub struct OutboundMessage {
     pub text: String,
     /// Files already stored with [`System::store_media`](crate::system::System::store_media).
     pub attachments: Vec<Attachment>,
+    /// The message of the same conversation it replies to (sent as a Telegram reply).
+    pub reply_to: Option<MessageId>,
+    /// What the message carries besides text and files (a location, contact, sticker...).
+    pub content: Option<MessageContent>,
+}
+
+/// A private note staff write in a customer's conversation: never sent, never shown to the
+/// customer (see [`Tx::post_note`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNote {
+    /// Whose conversation.
+    pub customer: CustomerId,
+    /// The order it is about, when there is one; it must be the customer's.
+    pub order: Option<OrderId>,
+    /// The note, 1 to 4096 characters.
+    pub text: String,
 }
 
 /// A file staff send with a message, received with the request and not stored yet: it is
@@ -132,8 +156,12 @@ fn check_attachments(
     Ok(out)
 }
 
-fn require_content(text: &str, attachments: &[Attachment]) -> Result<()> {
-    if text.is_empty() && attachments.is_empty() {
+fn require_content(
+    text: &str,
+    attachments: &[Attachment],
+    content: Option<&MessageContent>,
+) -> Result<()> {
+    if text.is_empty() && attachments.is_empty() && content.is_none() {
         return Err(Error::invalid(
             "text",
             "a message needs text or at least one attachment",
@@ -284,7 +312,7 @@ impl Tx<'_> {
         };
         let text = inbound_text(&msg.text)?;
         let attachments = check_attachments(self, actor.org, msg.attachments, &[])?;
-        require_content(&text, &attachments)?;
+        require_content(&text, &attachments, msg.content.as_ref())?;
         let id = MessageId(self.next_id(actor.org, "message")?);
         let message = Message {
             id,
@@ -297,6 +325,11 @@ impl Tx<'_> {
             telegram_message_id: msg.telegram_message_id,
             delivery: DeliveryState::Received,
             created_at: self.now(),
+            content: msg.content,
+            reply_to: None,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group: msg.media_group,
         };
         write_message(self, actor.org, &message)?;
         let was_unreachable = customer.unreachable;
@@ -384,7 +417,17 @@ impl Tx<'_> {
         check_order_of(self, actor.org, msg.order, msg.customer)?;
         let text = clean_text("text", &msg.text, 0, MESSAGE_MAX_CHARS)?;
         let attachments = check_attachments(self, actor.org, msg.attachments, &pending)?;
-        require_content(&text, &attachments)?;
+        require_content(&text, &attachments, msg.content.as_ref())?;
+        let reply_to = match msg.reply_to {
+            Some(reply_to) => {
+                let quoted = load_message(self, actor.org, reply_to)?;
+                if quoted.customer != msg.customer || quoted.direction == Direction::Note {
+                    return Err(Error::not_found(MessageId::LABEL, reply_to));
+                }
+                Some(reply_to)
+            }
+            None => None,
+        };
         check_reachable(&customer)?;
         // Every check passed: only now do the files go into the store.
         for file in &files {
@@ -406,6 +449,11 @@ impl Tx<'_> {
             telegram_message_id: None,
             delivery: DeliveryState::Pending,
             created_at: self.now(),
+            content: msg.content,
+            reply_to,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group: None,
         };
         write_message(self, actor.org, &message)?;
         // Answering a conversation reads it: what the customer wrote before was seen.
@@ -441,6 +489,67 @@ impl Tx<'_> {
             msg.order,
         )?;
         super::staff_chat::on_staff_message(self, actor.org, &message)?;
+        Ok(message)
+    }
+
+    /// Writes a private note in a customer's conversation, optionally about one of their
+    /// orders (issue 12): a message of [`Direction::Note`] that is never sent (no outbox
+    /// item), never shown to the customer (every read a customer reaches skips notes), not
+    /// counted as unread and not the conversation's activity (the inbox's order does not
+    /// change). Its delivery state is [`DeliveryState::Received`]: nothing is to deliver.
+    ///
+    /// Rules: staff need `chat_customers`, or an order-level `chat_customers` grant on the
+    /// note's order; the system may (author System); customers may not. The order, when
+    /// given, is the customer's; text 1 to 4096 characters without control characters other
+    /// than line breaks and tabs.
+    ///
+    /// # Errors
+    /// Forbidden for a customer; permission denied (naming `chat_customers`); not found
+    /// (customer, order); invalid input on `text`.
+    pub fn post_note(&mut self, actor: &Actor, note: NewNote) -> Result<Message> {
+        let resolved = resolve(self, actor)?;
+        if matches!(resolved, Resolved::Customer(_)) {
+            return Err(Error::forbidden("customers cannot write staff notes"));
+        }
+        if !may_chat(self, actor.org, &resolved, note.order)? {
+            return Err(Error::denied(
+                Permission::ChatCustomers,
+                format!("{} lacks the chat_customers permission", actor.who),
+            ));
+        }
+        load_customer(self, actor.org, note.customer)?;
+        check_order_of(self, actor.org, note.order, note.customer)?;
+        let text = clean_text("text", &note.text, 1, MESSAGE_MAX_CHARS)?;
+        let author = match resolved.user_id() {
+            Some(user) => Author::Staff(user),
+            None => Author::System,
+        };
+        let id = MessageId(self.next_id(actor.org, "message")?);
+        let message = Message {
+            id,
+            customer: note.customer,
+            order: note.order,
+            direction: Direction::Note,
+            author,
+            text,
+            attachments: Vec::new(),
+            telegram_message_id: None,
+            delivery: DeliveryState::Received,
+            created_at: self.now(),
+            content: None,
+            reply_to: None,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group: None,
+        };
+        write_message(self, actor.org, &message)?;
+        self.audit(
+            actor,
+            AuditAction::NotePosted,
+            Subject::Message(id),
+            message_detail(&message),
+        )?;
+        self.changed(actor.org, Subject::Message(id), ChangeKind::Created)?;
         Ok(message)
     }
 
@@ -525,27 +634,49 @@ impl Tx<'_> {
     }
 }
 
-/// Reads one page of message ids under `prefix`, newest first, after the cursor.
+/// Whether a customer actor may see `message` of their own conversation: every message but
+/// staff notes.
+pub(crate) fn customer_sees(message: &Message) -> bool {
+    message.direction != Direction::Note
+}
+
+/// Reads one page of message ids under `prefix`, newest first, after the cursor. Without
+/// `notes`, staff notes are skipped (further keys are read until the page is full).
 fn message_page(
     view: &impl View,
     org: OrgId,
     def: crate::store::Def,
     prefix: Key,
     page: Page,
+    notes: bool,
 ) -> Result<Paged<Message>> {
     let size = page.size();
-    let after = page.after.map(|after| prefix.clone().u64(after).into_vec());
-    let keys = view.keys_with_prefix(def, &prefix, after.as_deref(), true, size + 1)?;
-    let mut items = Vec::with_capacity(size.min(keys.len()));
-    for key in keys.iter().take(size) {
-        let id = MessageId(keys::tail_u64(key));
-        items.push(
-            view.get(tables::MESSAGES, &message_key(org, id))?
-                .ok_or_else(|| crate::store::dangling("messages index", key))?,
-        );
+    let mut cursor = page.after.map(|after| prefix.clone().u64(after).into_vec());
+    let mut items: Vec<Message> = Vec::with_capacity(size);
+    let mut more = false;
+    'read: loop {
+        let keys = view.keys_with_prefix(def, &prefix, cursor.as_deref(), true, size + 1)?;
+        for key in &keys {
+            let id = MessageId(keys::tail_u64(key));
+            let message: Message = view
+                .get(tables::MESSAGES, &message_key(org, id))?
+                .ok_or_else(|| crate::store::dangling("messages index", key))?;
+            if !notes && !customer_sees(&message) {
+                continue;
+            }
+            if items.len() == size {
+                more = true;
+                break 'read;
+            }
+            items.push(message);
+        }
+        if keys.len() <= size {
+            break;
+        }
+        cursor = keys.last().cloned();
     }
-    let next = if keys.len() > size {
-        items.last().map(|message: &Message| message.id.0)
+    let next = if more {
+        items.last().map(|message| message.id.0)
     } else {
         None
     };
@@ -564,8 +695,9 @@ pub fn messages_of_customer_in(
     customer: CustomerId,
     page: Page,
 ) -> Result<Paged<Message>> {
-    match resolve(view, actor)? {
-        Resolved::Customer(me) if me != customer => {
+    let resolved = resolve(view, actor)?;
+    match &resolved {
+        Resolved::Customer(me) if *me != customer => {
             return Err(Error::not_found(CustomerId::LABEL, customer));
         }
         Resolved::Customer(_) => {}
@@ -578,6 +710,7 @@ pub fn messages_of_customer_in(
             }
         }
     }
+    let notes = !matches!(resolved, Resolved::Customer(_));
     load_customer(view, actor.org, customer)?;
     message_page(
         view,
@@ -585,6 +718,7 @@ pub fn messages_of_customer_in(
         tables::MESSAGES_BY_CUSTOMER,
         Key::org(actor.org).u64(customer.0),
         page,
+        notes,
     )
 }
 
@@ -616,12 +750,14 @@ pub fn messages_of_order_in(
             }
         }
     }
+    let notes = !matches!(resolved, Resolved::Customer(_));
     message_page(
         view,
         actor.org,
         tables::MESSAGES_BY_ORDER,
         Key::org(actor.org).u64(order.0),
         page,
+        notes,
     )
 }
 
@@ -825,6 +961,15 @@ impl Crm {
     ) -> Result<Message> {
         let actor = actor.clone();
         self.write(move |tx| tx.post_outbound_with_files(&actor, msg, files))
+    }
+
+    /// See [`Tx::post_note`]. Blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::post_note`].
+    pub fn post_note(&self, actor: &Actor, note: NewNote) -> Result<Message> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.post_note(&actor, note))
     }
 
     /// See [`Tx::mark_read`].

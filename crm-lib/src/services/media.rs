@@ -316,7 +316,9 @@ fn any_visible_ref(
                 RefKind::Message => {
                     let message = load_message(view, org, MessageId(id))?;
                     match resolved {
-                        Resolved::Customer(me) => message.customer == *me,
+                        Resolved::Customer(me) => {
+                            message.customer == *me && super::chat::customer_sees(&message)
+                        }
                         _ => may_chat(view, org, resolved, message.order)?,
                     }
                 }

@@ -517,6 +517,8 @@ impl Tx<'_> {
                 order: notice.order,
                 text,
                 attachments,
+                reply_to: Some(notice.message),
+                content: None,
             },
         )
     }
@@ -552,6 +554,8 @@ impl Tx<'_> {
                 order: None,
                 text,
                 attachments,
+                reply_to: None,
+                content: None,
             },
         )?;
         self.insert_record(
@@ -568,9 +572,14 @@ impl Tx<'_> {
 impl Tx<'_> {
     /// A `/note` written in `customer`'s topic: a private note of the conversation.
     fn topic_note(&mut self, actor: &Actor, customer: CustomerId, text: String) -> Result<Message> {
-        // TODO(staffgram): Tx::post_note arrives with the shared model (Message v2).
-        let _ = (actor, customer, text);
-        Err(Error::conflict("private notes are not available yet"))
+        self.post_note(
+            actor,
+            super::chat::NewNote {
+                customer,
+                order: None,
+                text,
+            },
+        )
     }
 }
 

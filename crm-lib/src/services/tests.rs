@@ -16,7 +16,7 @@
 
 use std::ops::Bound;
 
-use crate::chat::{InboundMessage, OrderChoice, OutboundFile, OutboundMessage};
+use crate::chat::{InboundMessage, NewNote, OrderChoice, OutboundFile, OutboundMessage};
 use crate::customers::{NewCustomer, TelegramProfile};
 use crate::media::NewMedia;
 use crate::model::*;
@@ -232,6 +232,9 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
             text: "hello".into(),
             attachments: Vec::new(),
             telegram_message_id: Some(1),
+            content: None,
+            reply_to_telegram: None,
+            media_group: None,
         },
     )
     .unwrap();
@@ -379,6 +382,16 @@ fn text(customer: CustomerId, text: &str) -> OutboundMessage {
         order: None,
         text: text.into(),
         attachments: Vec::new(),
+        reply_to: None,
+        content: None,
+    }
+}
+
+fn note(customer: CustomerId, text: &str) -> NewNote {
+    NewNote {
+        customer,
+        order: None,
+        text: text.into(),
     }
 }
 
@@ -774,6 +787,9 @@ fn refused() -> Vec<(&'static str, Call)> {
                         text: " ".into(),
                         attachments: Vec::new(),
                         telegram_message_id: Some(2),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )
                 .map(drop)
@@ -803,6 +819,18 @@ fn refused() -> Vec<(&'static str, Call)> {
         (
             "mark_read by a worker",
             call(|tx, fx| tx.mark_read(&fx.worker2, fx.ann_id).map(drop)),
+        ),
+        (
+            "post_note by a customer",
+            call(|tx, fx| tx.post_note(&fx.ann, note(fx.ann_id, "mine")).map(drop)),
+        ),
+        (
+            "post_note by a worker without chat_customers",
+            call(|tx, fx| tx.post_note(&fx.worker2, note(fx.bob_id, "hm")).map(drop)),
+        ),
+        (
+            "post_note without text",
+            call(|tx, fx| tx.post_note(&fx.manager, note(fx.bob_id, "  ")).map(drop)),
         ),
         (
             "insert_customer with a taken Telegram id",
@@ -1491,6 +1519,9 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                         text: "any news?".into(),
                         attachments: Vec::new(),
                         telegram_message_id: Some(3),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )
                 .map(drop)
@@ -1507,6 +1538,14 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             NOTIFIES,
             call(|tx, fx| {
                 tx.post_outbound(&fx.manager, text(fx.bob_id, "soon"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_note",
+            AUDITED,
+            call(|tx, fx| {
+                tx.post_note(&fx.manager, note(fx.bob_id, "prefers calls"))
                     .map(drop)
             }),
         ),
@@ -1836,6 +1875,9 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                         text: "to the manager".into(),
                         attachments: Vec::new(),
                         telegram_message_id: Some(78),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )?;
                 let notice = super::telegram::outbox_items_in(&*tx, fx.org)?
@@ -1997,6 +2039,9 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                         text: "to the forum".into(),
                         attachments: Vec::new(),
                         telegram_message_id: Some(77),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )
                 .map(drop)

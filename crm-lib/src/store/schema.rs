@@ -356,6 +356,9 @@ mod tests {
                     size: sent.size,
                 }],
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();

@@ -6,6 +6,7 @@ mod admin;
 mod calls;
 mod capabilities;
 mod chat_and_telegram;
+mod fidelity;
 mod isolation;
 mod jobs;
 mod layering;

@@ -41,6 +41,9 @@ fn say(world: &World, customer: &Actor, about: OrderChoice, text: &str) -> crm_l
                 text: text.into(),
                 attachments: Vec::new(),
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap()
@@ -313,6 +316,23 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
         world.crm.system().forum_mirror(world.org.id, sent.id).unwrap(),
         None
     );
+    // `/note` stays internal: a private note, nothing queued for the customer.
+    let before = world.outbox().len();
+    let post = world
+        .crm
+        .post_in_topic(&world.manager, GROUP, 77, "/note promised a refund".into())
+        .unwrap();
+    let TopicPost::Note(note) = post else {
+        panic!("a note, not a message");
+    };
+    assert_eq!(note.direction, Direction::Note);
+    assert_eq!(note.text, "promised a refund");
+    assert_eq!(world.outbox().len(), before);
+    let customer_view = world
+        .crm
+        .messages_of_customer(&ann, ann_id, Page::default())
+        .unwrap();
+    assert!(customer_view.items.iter().all(|message| message.id != note.id));
     // A message from the web is mirrored with its author's name.
     let web = world
         .crm
@@ -323,6 +343,8 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
                 order: None,
                 text: "From the browser".into(),
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             },
         )
         .unwrap();

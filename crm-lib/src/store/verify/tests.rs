@@ -490,6 +490,9 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
                 text: "hello".into(),
                 attachments: Vec::new(),
                 telegram_message_id: Some(5),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .map(drop)
@@ -567,6 +570,8 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
                 mime: file.mime.clone(),
                 size: file.size,
             }],
+            reply_to: None,
+            content: None,
         },
     )
     .unwrap();
