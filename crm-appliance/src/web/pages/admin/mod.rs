@@ -1,7 +1,7 @@
 //! Administration pages: users (create with a one-time password, roles, skills, disable,
 //! password reset shown once), roles (permissions, custom roles), markers with colours (edit
 //! per language, delete), payment methods, organization settings (with the write-only bot
-//! token).
+//! token), the staff group in Telegram (`staff_group.rs`, issue 12).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -34,6 +34,7 @@ mod markers;
 mod payment_methods;
 mod roles;
 mod settings;
+mod staff_group;
 mod users;
 
 /// The administration routes.
@@ -73,6 +74,10 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/calls", get(calls::calls_settings))
         .route("/settings/calls/secret", post(calls::save_secret))
         .route("/settings/calls/extensions", post(calls::save_extension))
+        .route("/settings/staff-group", get(staff_group::staff_group))
+        .route("/settings/staff-group/code", post(staff_group::make_code))
+        .route("/settings/staff-group/enabled", post(staff_group::set_enabled))
+        .route("/settings/staff-group/unlink", post(staff_group::unlink))
 }
 
 /// `?done=`.
