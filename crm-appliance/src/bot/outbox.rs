@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use crm_lib::{
     ErrorKind,
     model::{
-        BotReply, ChatId, DeliveryFailure, ForumCall, MediaKind, OrgId, OutboxId, OutboxItem, OutboxPayload,
-        Timestamp,
+        BotReply, ChatId, DeliveryFailure, ForumCall, MediaKind, OrgId, OutboxId, OutboxItem,
+        OutboxPayload, Timestamp,
     },
     telegram::DueItem,
 };

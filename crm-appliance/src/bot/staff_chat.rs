@@ -89,7 +89,7 @@ pub(crate) fn on_reply(
             ErrorKind::Storage => Err(error),
             // Not a notice of this user's: not a reply to a customer.
             ErrorKind::NotFound if error.to_string().contains("notice") => Ok(false),
-            ErrorKind::PermissionDenied { .. } => {
+            ErrorKind::PermissionDenied => {
                 out.send(chat, &tr(language, "staffgram.denied"), None);
                 Ok(true)
             }
@@ -184,7 +184,7 @@ pub(crate) fn on_group_message(
         Ok(TopicPost::Note(_)) => say(tx, "staffgram.topic.noted", &[]),
         Err(error) => match error.kind() {
             ErrorKind::Storage => Err(error),
-            ErrorKind::PermissionDenied { .. } => say(tx, "staffgram.denied", &[]),
+            ErrorKind::PermissionDenied => say(tx, "staffgram.denied", &[]),
             _ => say(tx, "staffgram.not_sent", &[("reason", &error.to_string())]),
         },
     }
@@ -210,7 +210,9 @@ fn mirror_text(language: Language, message: &CrmMessage, staff_name: Option<&str
         message.text.clone()
     };
     match (message.direction, staff_name, message.author) {
-        (Direction::Inbound, _, _) => tr_with(language, "staffgram.mirror.customer", &[("text", &body)]),
+        (Direction::Inbound, _, _) => {
+            tr_with(language, "staffgram.mirror.customer", &[("text", &body)])
+        }
         (_, Some(name), _) => tr_with(
             language,
             "staffgram.mirror.staff",

@@ -258,7 +258,10 @@ pub(crate) struct ForumBody {
 }
 
 /// `POST /sandbox/forums`.
-pub(crate) async fn create_forum(Control(emulator): Control, Json(body): Json<ForumBody>) -> Answer {
+pub(crate) async fn create_forum(
+    Control(emulator): Control,
+    Json(body): Json<ForumBody>,
+) -> Answer {
     let chat = emulator.create_forum(body.id, &body.title).map_err(bad)?;
     Ok(Json(json!({ "ok": true, "chat": chat })))
 }

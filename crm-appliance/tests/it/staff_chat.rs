@@ -55,7 +55,10 @@ async fn page_shows(browser: &Browser, customer: u64, needle: &str) -> String {
         if html.contains(needle) {
             return html;
         }
-        assert!(Instant::now() < deadline, "no {needle:?} on the page: {html}");
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} on the page: {html}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -209,7 +212,14 @@ async fn the_staff_forum_mirrors_a_conversation_both_ways_keeps_notes_internal_a
 
     // Staff answer in the topic: the customer receives it, the web shows it.
     let customer_seen = sandbox.bot_messages(customer.id).await.len();
-    forum_send(&sandbox, group, &staff, Some(thread), "Hold the power button").await;
+    forum_send(
+        &sandbox,
+        group,
+        &staff,
+        Some(thread),
+        "Hold the power button",
+    )
+    .await;
     sandbox
         .wait_for(customer.id, customer_seen, "Hold the power button")
         .await;
@@ -233,10 +243,9 @@ async fn the_staff_forum_mirrors_a_conversation_both_ways_keeps_notes_internal_a
     page_shows(&admin, id, "warranty expired last month").await;
     let customer_chat = sandbox.bot_messages(customer.id).await;
     assert!(
-        customer_chat.iter().all(|message| !message["text"]
-            .as_str()
-            .unwrap_or("")
-            .contains("warranty")),
+        customer_chat
+            .iter()
+            .all(|message| !message["text"].as_str().unwrap_or("").contains("warranty")),
         "{customer_chat:#?}"
     );
     // A staff message from the web is mirrored into the topic.

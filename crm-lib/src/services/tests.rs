@@ -1885,7 +1885,10 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     .rev()
                     .find(|item| {
                         item.recipient == Recipient::Staff(fx.manager_id)
-                            && matches!(item.payload, OutboxPayload::Notify(Event::CustomerWrote { .. }))
+                            && matches!(
+                                item.payload,
+                                OutboxPayload::Notify(Event::CustomerWrote { .. })
+                            )
                     })
                     .ok_or_else(|| crate::Error::not_found("notice", 0))?;
                 tx.outbox_delivered(fx.org, notice.id, Some(321))?;

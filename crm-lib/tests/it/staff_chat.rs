@@ -96,8 +96,7 @@ fn link_group(world: &World) {
 }
 
 #[test]
-fn without_the_operators_module_linked_staff_who_may_chat_are_told_or_the_order_s_assignee_alone()
-{
+fn without_the_operators_module_linked_staff_who_may_chat_are_told_or_the_order_s_assignee_alone() {
     let world = World::new();
     link(&world, &world.admin, 501);
     link(&world, &world.manager, 502);
@@ -160,12 +159,14 @@ fn with_the_operators_module_the_assignee_is_told_else_the_department_s_online_o
         )
         .unwrap();
     let second = say(&world, &ann, OrderChoice::None, "hello?");
-    assert_eq!(told(&world, second.id), vec![World::user_id(&world.manager)]);
+    assert_eq!(
+        told(&world, second.id),
+        vec![World::user_id(&world.manager)]
+    );
 }
 
 #[test]
-fn a_reply_to_a_delivered_notice_answers_its_customer_as_the_staff_user_with_their_permissions()
-{
+fn a_reply_to_a_delivered_notice_answers_its_customer_as_the_staff_user_with_their_permissions() {
     let world = World::new();
     link(&world, &world.manager, 702);
     let ann = world.customer(9201, "Ann");
@@ -173,7 +174,12 @@ fn a_reply_to_a_delivered_notice_answers_its_customer_as_the_staff_user_with_the
     let notice = world
         .outbox()
         .into_iter()
-        .find(|item| matches!(item.payload, OutboxPayload::Notify(Event::CustomerWrote { .. })))
+        .find(|item| {
+            matches!(
+                item.payload,
+                OutboxPayload::Notify(Event::CustomerWrote { .. })
+            )
+        })
         .unwrap();
     world
         .crm
@@ -217,15 +223,18 @@ fn a_reply_to_a_delivered_notice_answers_its_customer_as_the_staff_user_with_the
         .crm
         .reply_to_notice(&world.manager, chat, 4242, "still here".into())
         .unwrap_err();
-    assert!(matches!(refused.kind(), ErrorKind::PermissionDenied { .. }));
+    assert!(matches!(refused.kind(), ErrorKind::PermissionDenied));
     assert_eq!(world.outbox().len(), before);
 }
 
 #[test]
 fn the_group_links_once_with_a_fresh_code_and_only_as_a_forum() {
     let world = World::new();
-    let refused = world.crm.create_staff_group_code(&world.worker).unwrap_err();
-    assert!(matches!(refused.kind(), ErrorKind::PermissionDenied { .. }));
+    let refused = world
+        .crm
+        .create_staff_group_code(&world.worker)
+        .unwrap_err();
+    assert!(matches!(refused.kind(), ErrorKind::PermissionDenied));
     let code = world
         .crm
         .create_staff_group_code(&world.admin)
@@ -234,18 +243,19 @@ fn the_group_links_once_with_a_fresh_code_and_only_as_a_forum() {
         .unwrap();
     let org = world.org.id;
     let attempt = |code: String, chat: ChatId, forum: bool| {
-        world
-            .crm
-            .write(move |tx| tx.system().link_staff_group(org, &code, chat, "Team", forum))
+        world.crm.write(move |tx| {
+            tx.system()
+                .link_staff_group(org, &code, chat, "Team", forum)
+        })
     };
     let wrong = attempt("WRONG000".into(), GROUP, true).unwrap_err();
-    assert!(matches!(wrong.kind(), ErrorKind::InvalidInput { .. }));
+    assert!(matches!(wrong.kind(), ErrorKind::InvalidInput));
     let no_topics = attempt(code.clone(), GROUP, false).unwrap_err();
-    assert!(matches!(no_topics.kind(), ErrorKind::InvalidInput { .. }));
+    assert!(matches!(no_topics.kind(), ErrorKind::InvalidInput));
     let linked = attempt(code.to_lowercase(), GROUP, true).unwrap();
     assert_eq!(linked.active_chat(), Some(GROUP));
     let again = attempt(code, GROUP, true).unwrap_err();
-    assert!(matches!(again.kind(), ErrorKind::InvalidInput { .. }));
+    assert!(matches!(again.kind(), ErrorKind::InvalidInput));
     let off = world
         .crm
         .set_staff_group_enabled(&world.admin, false)
@@ -254,8 +264,7 @@ fn the_group_links_once_with_a_fresh_code_and_only_as_a_forum() {
 }
 
 #[test]
-fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_the_conversation()
-{
+fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_the_conversation() {
     let world = World::with_template("helpdesk", "help");
     link(&world, &world.manager, 802);
     link_group(&world);
@@ -287,7 +296,11 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
         .system()
         .outbox_delivered(world.org.id, create.id, Some(77))
         .unwrap();
-    let topic = world.crm.forum_topic(&world.admin, ann_id).unwrap().unwrap();
+    let topic = world
+        .crm
+        .forum_topic(&world.admin, ann_id)
+        .unwrap()
+        .unwrap();
     assert_eq!(topic.thread, Some(77));
     let mirror = world
         .crm
@@ -313,7 +326,11 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
             .any(|item| item.payload == OutboxPayload::ChatMessage(sent.id))
     );
     assert_eq!(
-        world.crm.system().forum_mirror(world.org.id, sent.id).unwrap(),
+        world
+            .crm
+            .system()
+            .forum_mirror(world.org.id, sent.id)
+            .unwrap(),
         None
     );
     // `/note` stays internal: a private note, nothing queued for the customer.
@@ -332,7 +349,12 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
         .crm
         .messages_of_customer(&ann, ann_id, Page::default())
         .unwrap();
-    assert!(customer_view.items.iter().all(|message| message.id != note.id));
+    assert!(
+        customer_view
+            .items
+            .iter()
+            .all(|message| message.id != note.id)
+    );
     // A message from the web is mirrored with its author's name.
     let web = world
         .crm
@@ -366,7 +388,7 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
         .crm
         .post_in_topic(&world.worker, GROUP, 77, "me too".into())
         .unwrap_err();
-    assert!(matches!(denied.kind(), ErrorKind::PermissionDenied { .. }));
+    assert!(matches!(denied.kind(), ErrorKind::PermissionDenied));
     assert_eq!(world.outbox().len(), before);
 
     // A third message creates no second topic.
@@ -382,7 +404,14 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
         .crm
         .close_conversation(&world.manager, ann_id)
         .unwrap();
-    assert!(world.crm.forum_topic(&world.admin, ann_id).unwrap().unwrap().closed);
+    assert!(
+        world
+            .crm
+            .forum_topic(&world.admin, ann_id)
+            .unwrap()
+            .unwrap()
+            .closed
+    );
     world
         .crm
         .reopen_conversation(&world.manager, ann_id)

@@ -211,7 +211,8 @@ impl Emulator {
         }
         if text.starts_with('/') {
             let command_len = text.split_whitespace().next().map(utf16_len).unwrap_or(0);
-            message["entities"] = json!([{"offset": 0, "length": command_len, "type": "bot_command"}]);
+            message["entities"] =
+                json!([{"offset": 0, "length": command_len, "type": "bot_command"}]);
         }
         if let Some(forum) = state.forums.get_mut(&chat) {
             forum.remember(thread, Entry::new(&message, false, now_ms()));
@@ -243,7 +244,13 @@ impl Emulator {
                     "from": if entry.from_bot { "bot" } else { "user" },
                     "sent_at_ms": entry.sent_at_ms,
                 });
-                for field in ["text", "caption", "forum_topic_created", "photo", "document"] {
+                for field in [
+                    "text",
+                    "caption",
+                    "forum_topic_created",
+                    "photo",
+                    "document",
+                ] {
                     if let Some(value) = message.get(field) {
                         view[field] = value.clone();
                     }

@@ -498,7 +498,13 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         .map(drop)
     })
     .unwrap();
-    for (index, item) in crm.system().outbox_items(org).unwrap().into_iter().enumerate() {
+    for (index, item) in crm
+        .system()
+        .outbox_items(org)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
         if matches!(
             item.payload,
             OutboxPayload::Forum(ForumCall::CreateTopic { .. })

@@ -76,7 +76,10 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/calls/extensions", post(calls::save_extension))
         .route("/settings/staff-group", get(staff_group::staff_group))
         .route("/settings/staff-group/code", post(staff_group::make_code))
-        .route("/settings/staff-group/enabled", post(staff_group::set_enabled))
+        .route(
+            "/settings/staff-group/enabled",
+            post(staff_group::set_enabled),
+        )
         .route("/settings/staff-group/unlink", post(staff_group::unlink))
 }
 

@@ -176,6 +176,11 @@ mod tests {
             link_code: None,
             link_code_expires_at: None,
         };
-        assert_snapshot!(pretty(&group_body(&staff, &linked, &FormError::none(), None)));
+        assert_snapshot!(pretty(&group_body(
+            &staff,
+            &linked,
+            &FormError::none(),
+            None
+        )));
     }
 }
