@@ -40,7 +40,7 @@ pub struct ForumTopic {
     pub chat: ChatId,
     /// Its name, the customer's name when it was created (Telegram: 1-128 characters).
     pub name: String,
-    /// Telegram's `message_thread_id`, recorded once `createForumTopic` was delivered.
+    /// Telegram's `message_thread_id`, recorded once the topic's creation was delivered.
     pub thread: Option<i64>,
     /// Whether the topic is closed (the conversation was closed).
     pub closed: bool,

@@ -2,7 +2,7 @@
 //! staff user answers by replying in Telegram, and the optional staff supergroup with one
 //! forum topic per customer, mirrored both ways with the web inbox.
 //!
-//! **Notices.** When a customer writes ([`Tx::post_inbound`] calls [`on_customer_message`]),
+//! **Notices.** When a customer writes ([`Tx::post_inbound`] calls `on_customer_message`),
 //! a typed [`Event::CustomerWrote`] is queued to whoever is to answer:
 //! - with the operators module on: the conversation's assignee; while it waits unassigned,
 //!   the online operators of its department (of every department when it has none);
@@ -12,7 +12,7 @@
 //!
 //! Only active staff with a linked Telegram account who may chat about the message are
 //! notified. When the outbox delivers a notice it reports Telegram's `message_id`
-//! ([`Tx::outbox_delivered`] calls [`on_delivered`]), recorded in `staff_notices` (`org |
+//! (`Tx::outbox_delivered` calls `on_delivered`), recorded in `staff_notices` (`org |
 //! staff chat | message id` -> the customer), so that the staff user's reply to it
 //! ([`Tx::reply_to_notice`]) becomes [`Tx::post_outbound`] as that user, with its rules.
 //!
@@ -20,7 +20,7 @@
 //! ([`Tx::create_staff_group_code`]), adds the bot to a supergroup with topics as an
 //! administrator that may manage topics (so it sees every message), and sends `/link CODE`
 //! there ([`SystemTx::link_staff_group`]). While the mirror is on, a customer's first
-//! message asks for their topic (`createForumTopic`, named after them: [`ForumCall`]), every
+//! message asks for their topic (named after them: [`ForumCall`]), every
 //! message of the conversation (the customer's, and staff's from the web, the bot or any
 //! other path through `post_outbound`) is copied into it, a linked staff user's message in
 //! the topic is sent to the customer as that user ([`Tx::post_in_topic`]), one starting with
@@ -42,7 +42,7 @@ use super::{load_message, require, resolve};
 /// How long a group link code works, in milliseconds (15 minutes, as staff link codes).
 pub const GROUP_CODE_TTL_MS: i64 = 15 * 60 * 1000;
 
-/// The longest forum topic name, in characters (Telegram's limit for `createForumTopic`).
+/// The longest forum topic name, in characters (Telegram's limit for a topic name).
 pub const TOPIC_NAME_MAX_CHARS: usize = 128;
 
 /// The command that keeps a message written in a topic internal (a private note).
