@@ -107,13 +107,15 @@ pub struct MergePreview {
 ///
 /// Covered: `orders` (and through their declaration `orders_by_customer`,
 /// `orders_by_customer_stage`, `order_rows`; bids, grants and payment infos are keyed by
-/// order and move with it), `messages` (`messages_by_customer`, `messages_by_telegram`, and `Author::Customer`),
-/// `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and the other queue
-/// indexes), pending `outbox` items addressed to the customer, `unknown_callers`,
-/// `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours mark), and the
-/// customer's own entries (`customers_by_telegram`, `customers_by_phone`,
-/// `customers_by_activity`, `customer_names`) through the customer's declaration, and the
-/// inbox's `conversation_rows` (rewritten for both customers from their sources).
+/// order and move with it), `messages` (`messages_by_customer`, `messages_by_telegram`, and
+/// `Author::Customer`), `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and
+/// the other queue indexes), pending `outbox` items addressed to the customer,
+/// `unknown_callers`, `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours
+/// mark), and the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
+/// `customers_by_activity`, `customer_names`) through the customer's declaration. Beside the
+/// list, [`Tx::merge_customers`] rewrites the inbox's `conversation_rows` of both customers
+/// from their sources and moves the staff group's `forum_topics` and `staff_notices`
+/// (`services::staff_chat::merge_customer`).
 /// Not rewritten on purpose: `audit`, `audit_by_subject` and `changes` (history), the
 /// `inbox` (processed updates), and `dialogues` (keyed by Telegram chat, which moves with the
 /// account).
@@ -385,10 +387,13 @@ impl Tx<'_> {
         apply(self, org, keep, absorb, &moving)?;
         let absorb_key = Key::org(org).u64(absorb.0);
         self.delete_record(&absorb_key, &preview.absorb)?;
-        // The inbox's rows: the absorbed customer's goes (its customer is gone); the kept
-        // one's is rewritten by `save_customer` with the moved messages and queue items.
-        super::inbox::rows::refresh_conversation_row(self, org, absorb)?;
         save_customer(self, org, &preview.result)?;
+        // The inbox's projection: the absorbed conversation's row goes, the kept one shows
+        // the moved messages (services::inbox::rows).
+        super::inbox::rows::refresh_conversation_row(self, org, absorb)?;
+        super::inbox::rows::refresh_conversation_row(self, org, keep)?;
+        // Staff working from Telegram: the forum topic and the notices move.
+        super::staff_chat::merge_customer(self, org, keep, absorb)?;
         let detail = format!(
             "customer {absorb} ({}) merged into customer {keep}: {} orders, {} messages, {} calls, \
              {} conversations",

@@ -26,6 +26,7 @@ pub mod orders;
 pub mod org;
 pub mod retention;
 pub mod sessions;
+pub mod staff_chat;
 pub mod staffing;
 pub mod team;
 pub mod telegram;
