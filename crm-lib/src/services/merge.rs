@@ -107,12 +107,15 @@ pub struct MergePreview {
 ///
 /// Covered: `orders` (and through their declaration `orders_by_customer`,
 /// `orders_by_customer_stage`, `order_rows`; bids, grants and payment infos are keyed by
-/// order and move with it), `messages` (`messages_by_customer`, `messages_by_telegram`, and `Author::Customer`),
-/// `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and the other queue
-/// indexes), pending `outbox` items addressed to the customer, `unknown_callers`,
-/// `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours mark), and the
-/// customer's own entries (`customers_by_telegram`, `customers_by_phone`,
-/// `customers_by_activity`, `customer_names`) through the customer's declaration.
+/// order and move with it), `messages` (`messages_by_customer`, `messages_by_telegram`, and
+/// `Author::Customer`), `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and
+/// the other queue indexes), pending `outbox` items addressed to the customer,
+/// `unknown_callers`, `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours
+/// mark), and the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
+/// `customers_by_activity`, `customer_names`) through the customer's declaration. Beside the
+/// list, [`Tx::merge_customers`] rewrites the inbox's `conversation_rows` of both customers
+/// from their sources and moves the staff group's `forum_topics` and `staff_notices`
+/// (`services::staff_chat::merge_customer`).
 /// Not rewritten on purpose: `audit`, `audit_by_subject` and `changes` (history), the
 /// `inbox` (processed updates), and `dialogues` (keyed by Telegram chat, which moves with the
 /// account).
