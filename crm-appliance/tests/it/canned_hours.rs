@@ -286,12 +286,15 @@ async fn typing_a_slash_in_the_composer_offers_canned_responses_and_enter_insert
     wait_until(
         &client,
         "const area = document.querySelector('form[data-canned] textarea[name=text]'); \
-         return area.getAttribute('aria-expanded') === 'true' \
+         return area.getAttribute('data-canned-open') === 'true' \
            && document.querySelectorAll('.canned-list [role=option]').length === 2;",
         vec![],
         "both canned responses offered",
     )
     .await;
+    // The open list passes axe-core (a listbox of options, named, the box pointing at it).
+    let axe = crate::tools::axe_source();
+    let mut report = crate::browser_pages::axe_violations(&client, &axe).await;
     area.send_keys("gr").await.unwrap();
     wait_until(
         &client,
@@ -306,10 +309,21 @@ async fn typing_a_slash_in_the_composer_offers_canned_responses_and_enter_insert
     wait_until(
         &client,
         "const area = document.querySelector('form[data-canned] textarea[name=text]'); \
-         return area.value === 'Здравствуйте, Живой!' && area.getAttribute('aria-expanded') === 'false';",
+         return area.value === 'Здравствуйте, Живой!' && area.getAttribute('data-canned-open') === 'false';",
         vec![],
         "the rendered text inserted",
     )
     .await;
+    // The settings pages pass axe-core too.
+    for path in ["/settings/canned", "/settings/hours"] {
+        client.goto(&app.url(path)).await.unwrap();
+        report.extend(
+            crate::browser_pages::axe_violations(&client, &axe)
+                .await
+                .into_iter()
+                .map(|violation| format!("{path}: {violation}")),
+        );
+    }
     client.close().await.unwrap();
+    assert!(report.is_empty(), "axe-core: {report:#?}");
 }
