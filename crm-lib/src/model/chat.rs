@@ -198,6 +198,24 @@ pub enum MessageContent {
     },
 }
 
+impl Message {
+    /// Whether Telegram holds this message's text as the caption of a file: it carries files
+    /// and no other content, and its first text fit a caption (1024 characters). Otherwise a
+    /// text longer than a caption went out as a message of its own before the files, and an
+    /// edit changes that message's text.
+    pub fn edits_as_caption(&self) -> bool {
+        let first = self.edits.first().map_or(&self.text, |edit| &edit.text);
+        !self.attachments.is_empty()
+            && self.content.is_none()
+            && first.chars().count() <= crate::chat::CAPTION_MAX_CHARS
+    }
+
+    /// Whether it was deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
 /// An earlier version of an edited message's text (or caption).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageEdit {

@@ -24,6 +24,17 @@ pub const MESSAGE_MAX_CHARS: usize = 4096;
 /// The most files one message carries (Telegram's limit for an album).
 pub const MESSAGE_MAX_ATTACHMENTS: usize = 10;
 
+/// The longest caption of a file, in characters (Telegram's limit, `sendPhoto` and the
+/// others): an edit of a message sent as a caption stays within it.
+pub const CAPTION_MAX_CHARS: usize = 1024;
+
+mod content;
+mod edits;
+
+pub use content::check_content;
+pub(crate) use edits::message_by_telegram;
+pub use edits::{DELETE_WINDOW_MS, InboundEdit};
+
 /// Which order a customer's message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderChoice {
@@ -312,7 +323,23 @@ impl Tx<'_> {
         };
         let text = inbound_text(&msg.text)?;
         let attachments = check_attachments(self, actor.org, msg.attachments, &[])?;
-        require_content(&text, &attachments, msg.content.as_ref())?;
+        let content = msg.content.map(check_content).transpose()?;
+        require_content(&text, &attachments, content.as_ref())?;
+        let media_group = msg
+            .media_group
+            .map(|group| group.chars().take(64).collect::<String>())
+            .filter(|group| !group.is_empty());
+        if let Some(group) = &media_group
+            && let Some(album) = edits::album_message(self, actor.org, customer_id, group)?
+        {
+            return self.append_to_album(actor, customer, album, text, attachments);
+        }
+        let reply_to = match msg.reply_to_telegram {
+            Some(telegram) => message_by_telegram(self, actor.org, customer_id, telegram)?
+                .filter(|quoted| quoted.direction != Direction::Note)
+                .map(|quoted| quoted.id),
+            None => None,
+        };
         let id = MessageId(self.next_id(actor.org, "message")?);
         let message = Message {
             id,
@@ -325,11 +352,11 @@ impl Tx<'_> {
             telegram_message_id: msg.telegram_message_id,
             delivery: DeliveryState::Received,
             created_at: self.now(),
-            content: msg.content,
-            reply_to: None,
+            content,
+            reply_to,
             edits: Vec::new(),
             deleted_at: None,
-            media_group: msg.media_group,
+            media_group,
         };
         write_message(self, actor.org, &message)?;
         let was_unreachable = customer.unreachable;
@@ -418,11 +445,15 @@ impl Tx<'_> {
         check_order_of(self, actor.org, msg.order, msg.customer)?;
         let text = clean_text("text", &msg.text, 0, MESSAGE_MAX_CHARS)?;
         let attachments = check_attachments(self, actor.org, msg.attachments, &pending)?;
-        require_content(&text, &attachments, msg.content.as_ref())?;
+        let content = content::outbound_content(msg.content, &text, &attachments)?;
+        require_content(&text, &attachments, content.as_ref())?;
         let reply_to = match msg.reply_to {
             Some(reply_to) => {
                 let quoted = load_message(self, actor.org, reply_to)?;
-                if quoted.customer != msg.customer || quoted.direction == Direction::Note {
+                if quoted.customer != msg.customer
+                    || quoted.direction == Direction::Note
+                    || quoted.is_deleted()
+                {
                     return Err(Error::not_found(MessageId::LABEL, reply_to));
                 }
                 Some(reply_to)
@@ -450,7 +481,7 @@ impl Tx<'_> {
             telegram_message_id: None,
             delivery: DeliveryState::Pending,
             created_at: self.now(),
-            content: msg.content,
+            content,
             reply_to,
             edits: Vec::new(),
             deleted_at: None,
@@ -600,9 +631,10 @@ impl Tx<'_> {
         {
             return Ok(record);
         }
+        let before = record.clone();
         record.delivery = DeliveryState::Sent;
         record.telegram_message_id = Some(telegram_message_id);
-        self.put(tables::MESSAGES, &message_key(org, message), &record)?;
+        self.update_record(&message_key(org, message), &before, &record)?;
         self.changed(org, Subject::Message(message), ChangeKind::Delivery)?;
         Ok(record)
     }
@@ -635,9 +667,9 @@ impl Tx<'_> {
 }
 
 /// Whether a customer actor may see `message` of their own conversation: every message but
-/// staff notes.
+/// staff notes and the messages staff deleted (they are gone from the customer's Telegram).
 pub(crate) fn customer_sees(message: &Message) -> bool {
-    message.direction != Direction::Note
+    message.direction != Direction::Note && !message.is_deleted()
 }
 
 /// Reads one page of message ids under `prefix`, newest first, after the cursor. Without

@@ -387,6 +387,13 @@ fn text(customer: CustomerId, text: &str) -> OutboundMessage {
     }
 }
 
+/// Ann's first message (Telegram id 1), written by the fixture.
+fn ann_hello(tx: &Tx<'_>, fx: &Fx) -> Result<MessageId> {
+    crate::services::chat::message_by_telegram(tx, fx.org, fx.ann_id, 1)?
+        .map(|message| message.id)
+        .ok_or_else(|| crate::Error::not_found("message", 1))
+}
+
 fn note(customer: CustomerId, text: &str) -> NewNote {
     NewNote {
         customer,
@@ -837,6 +844,35 @@ fn refused() -> Vec<(&'static str, Call)> {
         (
             "mark_read by a worker",
             call(|tx, fx| tx.mark_read(&fx.worker2, fx.ann_id).map(drop)),
+        ),
+        (
+            "delete_outbound of a customer's message",
+            call(|tx, fx| {
+                let theirs = ann_hello(tx, fx)?;
+                tx.delete_outbound(&fx.manager, theirs).map(drop)
+            }),
+        ),
+        (
+            "edit_outbound by a worker without chat_customers",
+            call(|tx, fx| {
+                let theirs = ann_hello(tx, fx)?;
+                tx.edit_outbound(&fx.worker2, theirs, "x").map(drop)
+            }),
+        ),
+        (
+            "edit_inbound by staff",
+            call(|tx, fx| {
+                tx.edit_inbound(
+                    &fx.manager,
+                    crate::chat::InboundEdit {
+                        customer: fx.ann_id,
+                        telegram_message_id: 1,
+                        text: "hijacked".into(),
+                        content: None,
+                    },
+                )
+                .map(drop)
+            }),
         ),
         (
             "post_note by a customer",
@@ -1576,6 +1612,41 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             call(|tx, fx| {
                 tx.post_outbound(&fx.manager, text(fx.bob_id, "soon"))
                     .map(drop)
+            }),
+        ),
+        (
+            "edit_inbound",
+            AUDITED,
+            call(|tx, fx| {
+                tx.edit_inbound(
+                    &fx.bob,
+                    crate::chat::InboundEdit {
+                        customer: fx.bob_id,
+                        telegram_message_id: 3,
+                        text: "any news??".into(),
+                        content: None,
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "edit_outbound",
+            NOTIFIES,
+            call(|tx, fx| {
+                let message = tx.post_outbound(&fx.manager, text(fx.bob_id, "price 10"))?;
+                tx.mark_message_sent(fx.org, message.id, 900)?;
+                tx.edit_outbound(&fx.manager, message.id, "price 12")
+                    .map(drop)
+            }),
+        ),
+        (
+            "delete_outbound",
+            NOTIFIES,
+            call(|tx, fx| {
+                let message = tx.post_outbound(&fx.manager, text(fx.bob_id, "oops"))?;
+                tx.mark_message_sent(fx.org, message.id, 901)?;
+                tx.delete_outbound(&fx.manager, message.id).map(drop)
             }),
         ),
         (

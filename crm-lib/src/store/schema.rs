@@ -83,6 +83,10 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                     migrate_5_to_6(&tx)?;
                 }
                 // Schema 7 (issue 12, the inbox): the new tables, opened above.
+                if version < 7 {
+                    // Replies and edits find a message by its Telegram id.
+                    tx.build_index::<Message>(tables::MESSAGES_BY_TELEGRAM)?;
+                }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
         }

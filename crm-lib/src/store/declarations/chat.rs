@@ -36,6 +36,27 @@ impl Declared for Message {
             disagreement: message_disagreement,
         },
         Index {
+            table: tables::MESSAGES_BY_TELEGRAM,
+            since: 7,
+            entries: |org, _, message, out| {
+                if let Some(telegram) = message.telegram_message_id {
+                    out.push((
+                        telegram_message_key(org, message.customer, telegram),
+                        Value::id(message.id.0),
+                    ));
+                }
+            },
+            owner: super::owner_by_value,
+            disagreement: |key, _, message| {
+                format!(
+                    "says telegram message {} is message {}, whose telegram id is {:?}",
+                    keys::read_i64(key, 16),
+                    message.id,
+                    message.telegram_message_id
+                )
+            },
+        },
+        Index {
             table: tables::MEDIA_REFS,
             since: 3,
             entries: |org, _, message, out| {
@@ -67,6 +88,11 @@ impl Declared for Message {
             self.customer.0,
         ));
     }
+}
+
+/// The key of a message in `messages_by_telegram`: `org | customer | telegram message id`.
+pub(crate) fn telegram_message_key(org: OrgId, customer: CustomerId, telegram: i64) -> Key {
+    Key::org(org).u64(customer.0).i64(telegram)
 }
 
 /// What a message's entry in `messages_by_*` disagrees with.
