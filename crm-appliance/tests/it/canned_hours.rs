@@ -224,6 +224,47 @@ async fn the_canned_settings_page_refuses_an_unknown_variable_and_the_composer_r
     );
     assert_eq!(body["items"][0]["code"], "greet");
 
+    // A response with a file (uploaded, then named): choosing it in the composer sends the
+    // file with the message (the send form's hidden `canned` field).
+    let upload = api
+        .client
+        .post(format!("{}/media", api.base))
+        .bearer_auth(&api.token)
+        .header("content-type", "image/png")
+        .body(crate::chat::tiny_png())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 201);
+    let media: Value = upload.json().await.unwrap();
+    let (status, map) = api
+        .post(
+            "/canned",
+            json!({"code": "map", "title": "How to find us", "texts": {"en": "Here is the map."},
+                   "attachments": [{"media": media["hash"], "file_name": "map.png"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{map}");
+    assert_eq!(map["attachments"][0]["mime"], "image/png", "{map}");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", admin.csrf.clone())
+        .text("text", "Here is the map.")
+        .text("canned", map["id"].to_string());
+    let sent = admin
+        .client
+        .post(app.url(&format!("/chat/{customer}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    let last = messages(&api, customer).await;
+    assert_eq!(last[0]["text"], "Here is the map.", "{last:#?}");
+    assert_eq!(
+        last[0]["attachments"][0]["media"], media["hash"],
+        "{last:#?}"
+    );
+
     // Deleting through the API.
     let response = api
         .client
@@ -234,7 +275,7 @@ async fn the_canned_settings_page_refuses_an_unknown_variable_and_the_composer_r
         .unwrap();
     assert_eq!(response.status(), 204);
     let (_, list) = api.get("/canned").await;
-    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
 }
 
 #[tokio::test]
