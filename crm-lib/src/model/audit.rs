@@ -201,6 +201,8 @@ audit_actions! {
     HoursChanged = "hours.changed",
     /// The out-of-hours auto-reply was sent to a customer (once per closed period).
     AutoReplySent = "hours.auto_reply_sent",
+    /// A conversation was snoozed in the inbox until a time or the customer's next message.
+    ConversationSnoozed = "conversation.snoozed",
 }
 
 impl AuditAction {

@@ -68,6 +68,7 @@ record! {
     CannedResponse => 1, "canned response";
     BusinessHours => 1, "business hours";
     AutoReplyMark => 1, "auto-reply mark";
+    ConversationRow => 1, "conversation row";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.
