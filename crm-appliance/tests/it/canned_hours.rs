@@ -284,7 +284,8 @@ async fn typing_a_slash_in_the_composer_offers_canned_responses_and_enter_insert
     use crate::webdriver::{browser, start_driver};
 
     let app = spawn_app();
-    let admin = web_helpers::admin(&app).await;
+    // The forced password change, so that the browser logs in with the changed one.
+    web_helpers::admin(&app).await;
     let password = format!("{}-changed", app.admin_password);
     let token = crate::staff::login(&app, "admin", &password)
         .await
@@ -307,7 +308,10 @@ async fn typing_a_slash_in_the_composer_offers_canned_responses_and_enter_insert
         assert_eq!(status, 201, "{body}");
     }
     // A Russian-speaking customer writes through the bot.
-    let customer = web_helpers::sandbox_customer(&app, &admin, 9_303).await;
+    Sandbox::of(&app)
+        .send(&User::new(9_303, "Живой", "ru"), "Hello, is my order on its way?")
+        .await;
+    let customer = customer_of(&api, 9_303).await;
 
     let driver = start_driver().await;
     let client = browser(&driver).await;
