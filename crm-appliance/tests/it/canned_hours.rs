@@ -309,7 +309,10 @@ async fn typing_a_slash_in_the_composer_offers_canned_responses_and_enter_insert
     }
     // A Russian-speaking customer writes through the bot.
     Sandbox::of(&app)
-        .send(&User::new(9_303, "Живой", "ru"), "Hello, is my order on its way?")
+        .send(
+            &User::new(9_303, "Живой", "ru"),
+            "Hello, is my order on its way?",
+        )
         .await;
     let customer = customer_of(&api, 9_303).await;
 
