@@ -26,6 +26,7 @@
 
 pub mod api;
 pub(crate) mod context;
+mod csat;
 mod customer;
 pub(crate) mod dialogue;
 mod handler;
@@ -35,6 +36,7 @@ pub(crate) mod outbox;
 pub(crate) mod processor;
 pub(crate) mod render;
 mod staff;
+mod staff_chat;
 pub(crate) mod updates;
 
 use std::net::SocketAddr;

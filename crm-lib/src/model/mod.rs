@@ -9,6 +9,7 @@ mod billing;
 mod call;
 mod canned;
 mod chat;
+mod csat;
 mod customer;
 mod fields;
 mod hours;
@@ -20,6 +21,7 @@ mod ops;
 mod order;
 mod org;
 mod outbox;
+mod staff_chat;
 mod team;
 mod tickets;
 mod zone;
@@ -33,6 +35,7 @@ pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
     MessageContent, MessageEdit,
 };
+pub use csat::{CsatSettings, CsatSurvey};
 pub use customer::Customer;
 pub use fields::{
     ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,
@@ -60,6 +63,7 @@ pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
 };
+pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
     SavedPaymentDetails, User, UserStatus,

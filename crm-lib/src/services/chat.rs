@@ -394,6 +394,7 @@ impl Tx<'_> {
         super::operators::on_customer_message(self, &org, customer_id)?;
         // Business hours: out of hours, the auto-reply (once per closed period).
         super::hours::on_customer_message(self, &org, customer_id)?;
+        super::staff_chat::on_customer_message(self, &org, &message)?;
         Ok(message)
     }
 
@@ -530,6 +531,7 @@ impl Tx<'_> {
             resolved.user_id(),
             msg.order,
         )?;
+        super::staff_chat::on_staff_message(self, actor.org, &message)?;
         Ok(message)
     }
 

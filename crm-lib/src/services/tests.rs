@@ -1316,6 +1316,37 @@ fn refused() -> Vec<(&'static str, Call)> {
                     .map(drop)
             }),
         ),
+        // Staff working from Telegram (issue 12).
+        (
+            "create_staff_group_code by a worker",
+            call(|tx, fx| tx.create_staff_group_code(&fx.worker).map(drop)),
+        ),
+        (
+            "set_staff_group_enabled with no group linked",
+            call(|tx, fx| tx.set_staff_group_enabled(&fx.admin, true).map(drop)),
+        ),
+        (
+            "link_staff_group with an unknown code",
+            call(|tx, fx| {
+                tx.system()
+                    .link_staff_group(fx.org, "NOPE2345", ChatId(-1_001_234), "Team", true)
+                    .map(drop)
+            }),
+        ),
+        (
+            "reply_to_notice of a message that is no notice",
+            call(|tx, fx| {
+                tx.reply_to_notice(&fx.manager, ChatId(7), 99, "hi".into(), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_in_topic without a staff group",
+            call(|tx, fx| {
+                tx.post_in_topic(&fx.manager, ChatId(-1_001_234), 5, "hi".into(), Vec::new())
+                    .map(drop)
+            }),
+        ),
         (
             "create_organization with a taken slug",
             call(|tx, _| {
@@ -1326,6 +1357,39 @@ fn refused() -> Vec<(&'static str, Call)> {
                     "acme",
                 )
                 .map(drop)
+            }),
+        ),
+        (
+            "merge_customers of a customer with itself",
+            call(|tx, fx| {
+                tx.merge_customers(&fx.manager, fx.ann_id, fx.ann_id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "merge_customers of two Telegram accounts",
+            call(|tx, fx| {
+                tx.merge_customers(&fx.manager, fx.ann_id, fx.bob_id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "merge_customers by a customer",
+            call(|tx, fx| tx.merge_customers(&fx.ann, fx.ann_id, fx.bob_id).map(drop)),
+        ),
+        (
+            "rate_order without a survey",
+            call(|tx, fx| tx.rate_order(&fx.ann, fx.in_progress, 4).map(drop)),
+        ),
+        (
+            "comment_rating without a survey",
+            call(|tx, fx| tx.comment_rating(&fx.ann, fx.in_progress, "fine").map(drop)),
+        ),
+        (
+            "update_csat_settings by a worker",
+            call(|tx, fx| {
+                tx.update_csat_settings(&fx.worker, CsatSettings::default())
+                    .map(drop)
             }),
         ),
     ]
@@ -1350,7 +1414,8 @@ fn a_use_case_that_returns_a_business_error_has_written_nothing() {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
-    assert!(crm.system().verify().unwrap().is_clean());
+    let report = crm.system().verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
 }
 
 /// What a successful call must have written in its transaction besides its records.
@@ -1988,6 +2053,42 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
         ),
         // The operators module.
         (
+            "reply_to_notice (the manager linked, told of Bob's message, the notice delivered)",
+            NOTIFIES,
+            call(|tx, fx| {
+                let code = tx.create_link_code(&fx.manager)?.code;
+                tx.system()
+                    .redeem_link_code(fx.org, &code, TelegramUserId::new(4100))?;
+                tx.post_inbound(
+                    &fx.bob,
+                    InboundMessage {
+                        customer: fx.bob_id,
+                        about: OrderChoice::None,
+                        text: "to the manager".into(),
+                        attachments: Vec::new(),
+                        telegram_message_id: Some(7801),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
+                    },
+                )?;
+                let notice = super::telegram::outbox_items_in(&*tx, fx.org)?
+                    .into_iter()
+                    .rev()
+                    .find(|item| {
+                        item.recipient == Recipient::Staff(fx.manager_id)
+                            && matches!(
+                                item.payload,
+                                OutboxPayload::Notify(Event::CustomerWrote { .. })
+                            )
+                    })
+                    .ok_or_else(|| crate::Error::not_found("notice", 0))?;
+                tx.outbox_delivered(fx.org, notice.id, Some(321))?;
+                tx.reply_to_notice(&fx.manager, ChatId(4100), 321, "answer".into(), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
             "create_department",
             AUDITED,
             call(|tx, fx| tx.create_department(&fx.admin, "Sales").map(drop)),
@@ -2176,7 +2277,7 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                         about: OrderChoice::None,
                         text: "anyone there?".into(),
                         attachments: Vec::new(),
-                        telegram_message_id: Some(77),
+                        telegram_message_id: Some(7701),
                         content: None,
                         reply_to_telegram: None,
                         media_group: None,
@@ -2184,6 +2285,79 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                 )
                 .map(drop)
             }),
+        ),
+        (
+            "link_staff_group (a code made, then /link sent in the group)",
+            AUDITED,
+            call(|tx, fx| {
+                let code = tx
+                    .create_staff_group_code(&fx.admin)?
+                    .link_code
+                    .ok_or_else(|| crate::Error::conflict("no code"))?;
+                tx.system()
+                    .link_staff_group(fx.org, &code, ChatId(-1_001_234), "Team", true)
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_inbound with the staff group's forum on (a topic, a mirror)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_inbound(
+                    &fx.bob,
+                    InboundMessage {
+                        customer: fx.bob_id,
+                        about: OrderChoice::None,
+                        text: "to the forum".into(),
+                        attachments: Vec::new(),
+                        telegram_message_id: Some(7702),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "outbox_delivered of a topic's creation (its thread recorded)",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let create = super::telegram::outbox_items_in(&*tx, fx.org)?
+                    .into_iter()
+                    .find(|item| {
+                        matches!(
+                            item.payload,
+                            OutboxPayload::Forum(ForumCall::CreateTopic { .. })
+                        )
+                    })
+                    .ok_or_else(|| crate::Error::not_found("topic creation", 0))?;
+                tx.outbox_delivered(fx.org, create.id, Some(91))
+            }),
+        ),
+        (
+            "post_in_topic",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_in_topic(
+                    &fx.manager,
+                    ChatId(-1_001_234),
+                    91,
+                    "from the topic".into(),
+                    Vec::new(),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "set_staff_group_enabled off",
+            AUDITED,
+            call(|tx, fx| tx.set_staff_group_enabled(&fx.admin, false).map(drop)),
+        ),
+        (
+            "unlink_staff_group",
+            AUDITED,
+            call(|tx, fx| tx.unlink_staff_group(&fx.admin).map(drop)),
         ),
         (
             "set_department_archived",
@@ -2212,6 +2386,57 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "close_chat of an open queue item",
             AUDITED,
             call(|tx, fx| tx.close_chat(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
+            "merge_customers of a customer known by phone into a Telegram one",
+            AUDITED,
+            call(|tx, fx| {
+                let phone = NewCustomer {
+                    first_name: "Ann".into(),
+                    phone: "+79160000009".into(),
+                    ..NewCustomer::default()
+                }
+                .validate()?;
+                let absorbed = tx.insert_customer(&fx.manager, phone)?;
+                tx.merge_customers(&fx.manager, fx.ann_id, absorbed.id)
+                    .map(drop)
+            }),
+        ),
+        (
+            "move_order to delivered (the satisfaction survey)",
+            NOTIFIES,
+            call(|tx, fx| {
+                for stage in ["testing", "completed", "delivered"] {
+                    let stage = crate::services::load_org(tx, fx.org)?
+                        .pipeline
+                        .stage_by_key(stage)
+                        .map(|stage| stage.id)
+                        .ok_or_else(|| crate::Error::not_found("stage", stage))?;
+                    tx.move_order(&fx.worker, fx.in_progress, stage)?;
+                }
+                Ok(())
+            }),
+        ),
+        (
+            "rate_order",
+            AUDITED,
+            call(|tx, fx| tx.rate_order(&fx.ann, fx.in_progress, 4).map(drop)),
+        ),
+        (
+            "comment_rating",
+            AUDITED,
+            call(|tx, fx| {
+                tx.comment_rating(&fx.ann, fx.in_progress, "quick")
+                    .map(drop)
+            }),
+        ),
+        (
+            "update_csat_settings",
+            AUDITED,
+            call(|tx, fx| {
+                tx.update_csat_settings(&fx.admin, CsatSettings::default())
+                    .map(drop)
+            }),
         ),
     ]
 }
@@ -2259,7 +2484,8 @@ fn a_use_case_that_changes_anything_writes_its_audit_entry_and_outbox_items_in_i
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
-    assert!(crm.system().verify().unwrap().is_clean());
+    let report = crm.system().verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
 }
 
 /// Where a table's key names its organization.
@@ -2365,5 +2591,6 @@ fn every_key_of_a_tenant_s_record_starts_with_its_organization_id() {
     assert_eq!(seen.len(), 3, "every organization has records");
     // Every table held something, so no key layout went unchecked.
     assert!(empty.is_empty(), "tables left empty: {empty:?}");
-    assert!(crm.system().verify().unwrap().is_clean());
+    let report = crm.system().verify().unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
 }

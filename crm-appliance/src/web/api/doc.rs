@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, customers, error, jobs, operators, orders, staffing, tickets, users, views,
+    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -60,6 +60,7 @@ impl Modify for BearerAuth {
         calls::list, calls::get, calls::timeline, calls::audit,
         canned::list, canned::create, canned::update, canned::delete, canned::get_hours,
         canned::put_hours,
+        csat::stats, csat::merge,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -79,6 +80,8 @@ impl Modify for BearerAuth {
         calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
         calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
         canned::CannedView, canned::CannedBody, canned::HoursBody, canned::HoursStateView,
+        csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
+        csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -93,6 +96,7 @@ impl Modify for BearerAuth {
         (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
         (name = "audit", description = "The audit log"),
         (name = "canned", description = "Canned responses and business hours"),
+        (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
     )
 )]
 pub struct ApiDoc;

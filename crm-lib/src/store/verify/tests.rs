@@ -471,6 +471,91 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
+    // Staff working from Telegram: Alice's topic in the staff group with its thread
+    // (`forum_threads`), a delivered notice to Anna (`staff_notices`) and Anna's message in
+    // the topic (`forum_origins`).
+    let group = ChatId(-1_009);
+    crm.write(move |tx| {
+        let code = tx
+            .create_staff_group_code(&Actor::system(org))?
+            .link_code
+            .ok_or_else(|| crate::Error::conflict("no code"))?;
+        tx.system()
+            .link_staff_group(org, &code, group, "Team", true)?;
+        tx.post_inbound(
+            &Actor::customer(org, customer),
+            crate::chat::InboundMessage {
+                customer,
+                about: crate::chat::OrderChoice::None,
+                text: "hello".into(),
+                attachments: Vec::new(),
+                telegram_message_id: Some(5),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
+            },
+        )
+        .map(drop)
+    })
+    .unwrap();
+    for (index, item) in crm
+        .system()
+        .outbox_items(org)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        if matches!(
+            item.payload,
+            OutboxPayload::Forum(ForumCall::CreateTopic { .. })
+                | OutboxPayload::Notify(Event::CustomerWrote { .. })
+        ) {
+            let telegram_id = 900 + i64::try_from(index).unwrap();
+            crm.system()
+                .outbox_delivered(org, item.id, Some(telegram_id))
+                .unwrap();
+        }
+    }
+    let thread = crm
+        .forum_topic(&staff, customer)
+        .unwrap()
+        .and_then(|topic| topic.thread)
+        .unwrap();
+    crm.post_in_topic(&staff, group, thread, "hi Alice".into())
+        .unwrap();
+    assert!(first_entry(&crm, tables::STAFF_NOTICES).is_some());
+    // A second order of Alice's, delivered and rated: `csat_surveys` with both indexes.
+    let rated = crm
+        .create_order(
+            &Actor::customer(org, customer),
+            crate::orders::NewOrder {
+                title: "Landing page".into(),
+                description: "One page".into(),
+                ..crate::orders::NewOrder::default()
+            },
+        )
+        .unwrap()
+        .id;
+    let system = Actor::system(org);
+    crm.approve_order(&system, rated).unwrap();
+    crm.assign_order(
+        &system,
+        rated,
+        crate::orders::AssignTo::User(session.user.id),
+    )
+    .unwrap();
+    for stage in ["in_progress", "testing", "completed", "delivered"] {
+        let stage = crm
+            .read(move |view| crate::services::load_org(view, org))
+            .unwrap()
+            .pipeline
+            .stage_by_key(stage)
+            .unwrap()
+            .id;
+        crm.move_order(&system, rated, stage).unwrap();
+    }
+    crm.rate_order(&Actor::customer(org, customer), rated, 5)
+        .unwrap();
     // A helpdesk ticket with typed fields: `orders_by_field`.
     let desk = crm
         .system()
