@@ -15,6 +15,7 @@ mod browser;
 mod browser_calls;
 mod browser_pages;
 mod calls;
+mod canned_hours;
 mod chat;
 mod csat;
 mod faults;

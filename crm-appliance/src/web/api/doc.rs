@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
+    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -58,6 +58,8 @@ impl Modify for BearerAuth {
         operators::get_status, operators::set_status, operators::queue, operators::conversation,
         operators::assign, operators::close, operators::reopen, operators::stats,
         calls::list, calls::get, calls::timeline, calls::audit,
+        canned::list, canned::create, canned::update, canned::delete, canned::get_hours,
+        canned::put_hours,
         csat::stats, csat::merge,
     ),
     components(schemas(
@@ -77,6 +79,7 @@ impl Modify for BearerAuth {
         operators::DayStatsView, operators::OperatorStatsView,
         calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
         calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
+        canned::CannedView, canned::CannedBody, canned::HoursBody, canned::HoursStateView,
         csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
         csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
     )),
@@ -92,6 +95,7 @@ impl Modify for BearerAuth {
         (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
         (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
         (name = "audit", description = "The audit log"),
+        (name = "canned", description = "Canned responses and business hours"),
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
     )
 )]

@@ -9,6 +9,7 @@
 //! every rule, so an API call and the same action in the browser give the same answer.
 
 pub mod calls;
+pub mod canned;
 pub mod csat;
 pub mod customers;
 pub mod doc;
@@ -96,6 +97,12 @@ async fn method_not_allowed() -> ApiError {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(doc::openapi_json))
+        .route("/canned", get(canned::list).post(canned::create))
+        .route(
+            "/canned/{id}",
+            axum::routing::put(canned::update).delete(canned::delete),
+        )
+        .route("/hours", get(canned::get_hours).put(canned::put_hours))
         .route("/orders", get(orders::list).post(orders::create))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/approve", post(orders::approve))
