@@ -602,7 +602,11 @@ fn chat_message_requests(
         None => message_requests(crm, org, message)?,
     };
     let quoted = match message.reply_to {
-        Some(quoted) => crm.system().outbox_message(org, quoted)?.telegram_message_id,
+        Some(quoted) => {
+            crm.system()
+                .outbox_message(org, quoted)?
+                .telegram_message_id
+        }
         None => None,
     };
     if let (Some(quoted), Some(first)) = (quoted, requests.first_mut()) {

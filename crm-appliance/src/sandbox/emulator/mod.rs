@@ -69,6 +69,9 @@ struct State {
     sends: VecDeque<(i64, i64, String)>,
     /// The highest `offset` a getUpdates call has passed: every update below it is confirmed.
     confirmed_offset: u64,
+    /// The message the send in progress quotes (its `reply_parameters`), taken by the first
+    /// message the send puts in the chat.
+    reply: Option<Value>,
 }
 
 /// The Bot API emulator. Shared behind an `Arc` by the HTTP handlers.
@@ -211,6 +214,7 @@ mod tests {
                 SimContent {
                     text: Some("/start".into()),
                     file: None,
+                    ..SimContent::default()
                 },
             )
             .unwrap();
@@ -248,6 +252,7 @@ mod tests {
                 SimContent {
                     text: Some("hi".into()),
                     file: None,
+                    ..SimContent::default()
                 },
             )
             .unwrap();
@@ -315,6 +320,7 @@ mod tests {
                 SimContent {
                     text: Some("hi".into()),
                     file: None,
+                    ..SimContent::default()
                 },
             )
             .unwrap();
