@@ -17,6 +17,7 @@ mod browser_pages;
 mod calls;
 mod chat;
 mod faults;
+mod fidelity;
 mod hardening;
 mod jobs;
 mod metrics;
