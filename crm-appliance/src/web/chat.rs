@@ -561,7 +561,7 @@ fn message_action_forms(
                 @if actions.delete {
                     form.inline method="post" action={ (base) "/delete" } {
                         (csrf_field(staff))
-                        button.link.danger type="submit" { (staff.t("fidelity.delete")) }
+                        button.link.delete-message type="submit" { (staff.t("fidelity.delete")) }
                     }
                 }
             }
