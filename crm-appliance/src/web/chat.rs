@@ -592,7 +592,7 @@ fn send_form(
 ) -> Markup {
     html! {
         form.card.form.chat-send #send method="post" action={ "/chat/" (customer) }
-            enctype="multipart/form-data" data-chat-send {
+            enctype="multipart/form-data" data-chat-send data-canned={ "/chat/" (customer) "/canned" } {
             (csrf_field(staff))
             input type="hidden" name="back" value=(back);
             (error.general(&["text", "attachments", "media", "content", "latitude", "longitude", "phone", "first_name", "reply_to"]))
@@ -647,6 +647,7 @@ fn send_form(
             }
             button type="submit" { (staff.t("chat.send")) }
         }
+        script src="/assets/js/canned.js" defer {}
     }
 }
 
@@ -763,6 +764,8 @@ struct SendFields {
     files: Vec<Upload>,
     /// The other small fields (reply_to, as_sticker, latitude, contact_phone...).
     extra: HashMap<String, String>,
+    /// The canned response chosen in the composer, whose files are attached.
+    canned: Option<u64>,
 }
 
 async fn read_fields(mut multipart: Multipart) -> Result<SendFields, AppError> {
@@ -776,6 +779,7 @@ async fn read_fields(mut multipart: Multipart) -> Result<SendFields, AppError> {
             "csrf" => fields.csrf = field.text().await.map_err(bad)?,
             "text" => fields.text = field.text().await.map_err(bad)?,
             "back" => fields.back = field.text().await.map_err(bad)?,
+            "canned" => fields.canned = field.text().await.map_err(bad)?.trim().parse().ok(),
             "order" => {
                 let text = field.text().await.map_err(bad)?;
                 let text = text.trim();
@@ -889,10 +893,11 @@ async fn send(
     csrf::verify(&staff, &fields.csrf, &headers)?;
     let back = safe_back(&fields.back, customer);
     let actor = staff.actor.clone();
-    let (text, order, files) = (
+    let (text, order, files, canned) = (
         fields.text.clone(),
         fields.order.map(OrderId::new),
         fields.files,
+        fields.canned.map(crm_lib::model::CannedId::new),
     );
     let as_sticker = fields
         .extra
@@ -915,11 +920,19 @@ async fn send(
                     file_name: file.file_name,
                 });
             }
+            // A canned response chosen in the composer brings its stored files.
+            let attachments = match canned {
+                Some(id) => {
+                    crm.read(|view| crm_lib::canned::canned_in(view, &actor, id))?
+                        .attachments
+                }
+                None => Vec::new(),
+            };
             let message = OutboundMessage {
                 customer,
                 order,
                 text,
-                attachments: Vec::new(),
+                attachments,
                 reply_to,
                 content,
             };

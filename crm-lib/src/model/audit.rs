@@ -11,8 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CallId, CustomerId, DepartmentId, MarkerId, MediaHash,
-    MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+    ActorRef, ApiTokenId, AuditId, BidId, CallId, CannedId, CustomerId, DepartmentId, MarkerId,
+    MediaHash, MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
 };
 
 macro_rules! audit_actions {
@@ -191,6 +191,16 @@ audit_actions! {
     MessageEdited = "message.edited",
     /// Staff deleted a message they sent (deleted in Telegram too).
     MessageDeleted = "message.deleted",
+    /// A canned response was created.
+    CannedCreated = "canned.created",
+    /// A canned response was changed.
+    CannedUpdated = "canned.updated",
+    /// A canned response was deleted.
+    CannedDeleted = "canned.deleted",
+    /// The business hours (schedule, holidays, time zone, auto-reply) changed.
+    HoursChanged = "hours.changed",
+    /// The out-of-hours auto-reply was sent to a customer (once per closed period).
+    AutoReplySent = "hours.auto_reply_sent",
 }
 
 impl AuditAction {
@@ -260,6 +270,8 @@ pub enum Subject {
     Department(DepartmentId),
     /// A telephone call.
     Call(CallId),
+    /// A canned response.
+    Canned(CannedId),
 }
 
 impl Subject {
@@ -279,6 +291,7 @@ impl Subject {
                 "api token" => Subject::ApiToken(ApiTokenId(id)),
                 "department" => Subject::Department(DepartmentId(id)),
                 "call" => Subject::Call(CallId(id)),
+                "canned response" => Subject::Canned(CannedId(id)),
                 _ => return None,
             })
         });
@@ -302,6 +315,7 @@ impl Subject {
             Subject::Media(_) => "media",
             Subject::Other(_) => "record",
             Subject::Call(_) => CallId::LABEL,
+            Subject::Canned(_) => CannedId::LABEL,
         }
     }
 
@@ -319,6 +333,7 @@ impl Subject {
             Subject::ApiToken(id) => Some(id.0),
             Subject::Department(id) => Some(id.0),
             Subject::Call(id) => Some(id.0),
+            Subject::Canned(id) => Some(id.0),
         }
     }
 }

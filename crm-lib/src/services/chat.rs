@@ -129,7 +129,7 @@ fn inbound_text(text: &str) -> Result<String> {
 /// the organization or among `pending` (files the same use case stores once every check
 /// passed). Size and MIME type are taken from the file; the file name is trimmed to 255
 /// characters.
-fn check_attachments(
+pub(crate) fn check_attachments(
     view: &impl View,
     org: OrgId,
     attachments: Vec<Attachment>,
@@ -382,6 +382,8 @@ impl Tx<'_> {
         // The operators module: a message with no open conversation opens one and routes it.
         let org = super::load_org(self, actor.org)?;
         super::operators::on_customer_message(self, &org, customer_id)?;
+        // Business hours: out of hours, the auto-reply (once per closed period).
+        super::hours::on_customer_message(self, &org, customer_id)?;
         Ok(message)
     }
 

@@ -410,6 +410,24 @@ fn picture() -> OutboundFile {
     }
 }
 
+fn canned(code: &str, text: &str) -> crate::canned::CannedInput {
+    crate::canned::CannedInput {
+        code: code.into(),
+        title: code.into(),
+        texts: Localized::new(text),
+        attachments: Vec::new(),
+    }
+}
+
+/// Business hours on, with no open interval: always closed, with an auto-reply.
+fn closed_all_week() -> crate::hours::HoursInput {
+    crate::hours::HoursInput {
+        enabled: true,
+        auto_reply: Localized::new("We are closed"),
+        ..Default::default()
+    }
+}
+
 /// Calls that each use case refuses, many of them failing a check that comes late in it.
 fn refused() -> Vec<(&'static str, Call)> {
     vec![
@@ -1230,6 +1248,56 @@ fn refused() -> Vec<(&'static str, Call)> {
             call(|tx, fx| tx.map_call_extension(&fx.admin, "1a", Some(fx.worker_id))),
         ),
         (
+            "create_canned with an unknown variable",
+            call(|tx, fx| {
+                tx.create_canned(
+                    &fx.admin,
+                    canned("bye", "Bye {customer.age}"),
+                    vec![picture()],
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_canned with an unbalanced brace",
+            call(|tx, fx| {
+                tx.create_canned(&fx.admin, canned("bye", "Bye {customer.name"), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_canned by a worker",
+            call(|tx, fx| {
+                tx.create_canned(&fx.worker, canned("bye", "Bye"), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "delete_canned of an unknown response",
+            call(|tx, fx| tx.delete_canned(&fx.admin, CannedId(999))),
+        ),
+        (
+            "set_business_hours with a bad interval",
+            call(|tx, fx| {
+                tx.set_business_hours(
+                    &fx.admin,
+                    crate::hours::HoursInput {
+                        enabled: true,
+                        week: vec!["09:00-18:00".into(), "18:00-09:00".into()],
+                        ..Default::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "set_business_hours by a worker",
+            call(|tx, fx| {
+                tx.set_business_hours(&fx.worker, closed_all_week())
+                    .map(drop)
+            }),
+        ),
+        (
             "create_organization with a taken slug",
             call(|tx, _| {
                 super::org::create_org_in(
@@ -2044,6 +2112,83 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "close_conversation of another customer",
             AUDITED,
             call(|tx, fx| tx.close_conversation(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
+            "create_canned",
+            AUDITED,
+            call(|tx, fx| {
+                tx.create_canned(
+                    &fx.admin,
+                    canned("hi", "Hi {customer.first_name}, about {order.title}"),
+                    vec![picture()],
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "update_canned",
+            AUDITED,
+            call(|tx, fx| {
+                let id = crate::canned::canned_list_in(tx, &fx.admin)?
+                    .first()
+                    .map(|canned| canned.id)
+                    .ok_or_else(|| crate::Error::not_found("canned response", "hi"))?;
+                tx.update_canned(
+                    &fx.admin,
+                    id,
+                    canned("hello", "Hello {operator.name}"),
+                    Vec::new(),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_canned to delete",
+            AUDITED,
+            call(|tx, fx| {
+                tx.create_canned(&fx.admin, canned("gone", "Gone"), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "delete_canned",
+            AUDITED,
+            call(|tx, fx| {
+                let id = crate::canned::canned_list_in(tx, &fx.admin)?
+                    .into_iter()
+                    .find(|canned| canned.code == "gone")
+                    .map(|canned| canned.id)
+                    .ok_or_else(|| crate::Error::not_found("canned response", "gone"))?;
+                tx.delete_canned(&fx.admin, id)
+            }),
+        ),
+        (
+            "set_business_hours",
+            AUDITED,
+            call(|tx, fx| {
+                tx.set_business_hours(&fx.admin, closed_all_week())
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_inbound out of hours (the auto-reply)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_inbound(
+                    &fx.bob,
+                    InboundMessage {
+                        customer: fx.bob_id,
+                        about: OrderChoice::None,
+                        text: "anyone there?".into(),
+                        attachments: Vec::new(),
+                        telegram_message_id: Some(77),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
+                    },
+                )
+                .map(drop)
+            }),
         ),
         (
             "set_department_archived",

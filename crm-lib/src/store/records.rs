@@ -65,6 +65,9 @@ record! {
     Call => 1, "call";
     CallSettings => 1, "call settings";
     UnknownCaller => 1, "unknown caller";
+    CannedResponse => 1, "canned response";
+    BusinessHours => 1, "business hours";
+    AutoReplyMark => 1, "auto-reply mark";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

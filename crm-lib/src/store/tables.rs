@@ -195,4 +195,12 @@ tables! {
     CALL_SETTINGS = "call_settings";
     /// `org | customer` -> UnknownCaller: customers created for a call from an unknown number.
     UNKNOWN_CALLERS = "unknown_callers";
+    /// `org | canned response` -> CannedResponse (services::canned, issue 12).
+    CANNED_RESPONSES = "canned_responses";
+    /// `org` -> BusinessHours: the weekly schedule, holidays, time zone and auto-reply
+    /// (services::hours, issue 12).
+    BUSINESS_HOURS = "business_hours";
+    /// `org | customer` -> AutoReplyMark: the closed period in which each conversation last
+    /// got the out-of-hours auto-reply.
+    AUTO_REPLIES = "auto_replies";
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod calls;
+mod canned_and_hours;
 mod capabilities;
 mod chat_and_telegram;
 mod fidelity;

@@ -112,6 +112,8 @@ pub(crate) enum RefKind {
     Message = 1,
     /// An order's attachment.
     Order = 2,
+    /// A canned response's file.
+    Canned = 3,
 }
 
 impl RefKind {
@@ -120,6 +122,7 @@ impl RefKind {
         match byte {
             1 => Some(RefKind::Message),
             2 => Some(RefKind::Order),
+            3 => Some(RefKind::Canned),
             _ => None,
         }
     }
@@ -162,7 +165,7 @@ pub(super) fn media_ref_owner(key: &[u8], kind: RefKind) -> Owner {
         .filter(|_| key.len() == MEDIA_REF_KEY_LEN);
     match found {
         None => Owner::Malformed(format!(
-            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1 or 2)",
+            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1, 2 or 3)",
             key.len()
         )),
         Some(found) if found == kind => owner_by_tail(key, &[]),

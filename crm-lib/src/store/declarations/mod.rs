@@ -33,6 +33,9 @@
 //! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
 //! | `call_settings` | `org` | | |
 //! | `unknown_callers` | `org \| customer` | | |
+//! | `canned_responses` | `org \| canned` | `canned` | `media_refs`: `org \| hash \| 3 \| canned` |
+//! | `business_hours` | `org` | | |
+//! | `auto_replies` | `org \| customer` | | |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -41,6 +44,7 @@
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
 mod calls;
+mod canned;
 mod chat;
 mod jobs;
 mod operators;
@@ -100,6 +104,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<Call>()?;
     visitor.visit::<CallSettings>()?;
     visitor.visit::<UnknownCaller>()?;
+    visitor.visit::<CannedResponse>()?;
+    visitor.visit::<BusinessHours>()?;
+    visitor.visit::<AutoReplyMark>()?;
     Ok(())
 }
 
