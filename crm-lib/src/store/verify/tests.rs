@@ -510,6 +510,21 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
+    // A message Telegram knows by its id (messages_by_telegram).
+    crm.post_inbound(
+        &Actor::system(org),
+        crate::chat::InboundMessage {
+            customer,
+            about: crate::chat::OrderChoice::None,
+            text: "Got it".into(),
+            attachments: Vec::new(),
+            telegram_message_id: Some(77),
+            content: None,
+            reply_to_telegram: None,
+            media_group: None,
+        },
+    )
+    .unwrap();
     crm.post_outbound(
         &Actor::system(org),
         crate::chat::OutboundMessage {
