@@ -23,8 +23,8 @@ const ALBUM_LOOKBACK: usize = 20;
 /// `deleteMessage`: "a message can only be deleted if it was sent less than 48 hours ago").
 pub const DELETE_WINDOW_MS: i64 = 48 * 60 * 60 * 1000;
 
-/// The message Telegram knows as `telegram` in `customer`'s chat, if any (one point lookup
-/// of `messages_by_telegram`).
+/// The message Telegram knows as `telegram` in `customer`'s chat, if any (the newest, when
+/// two share the id): one key of `messages_by_telegram`.
 ///
 /// # Errors
 /// Storage.
@@ -34,17 +34,19 @@ pub(crate) fn message_by_telegram(
     customer: CustomerId,
     telegram: i64,
 ) -> Result<Option<Message>> {
-    let id = view.get_raw(
+    let keys = view.keys_with_prefix(
         tables::MESSAGES_BY_TELEGRAM,
-        telegram_message_key(org, customer, telegram).as_slice(),
-        |bytes| {
-            <[u8; 8]>::try_from(bytes)
-                .map(u64::from_be_bytes)
-                .map_err(|_| Error::corrupt("messages_by_telegram holds a value that is no id"))
-        },
+        &telegram_message_key(org, customer, telegram),
+        None,
+        true,
+        1,
     )?;
-    match id {
-        Some(id) => Ok(Some(load_message(view, org, MessageId(id))?)),
+    match keys.first() {
+        Some(key) => Ok(Some(load_message(
+            view,
+            org,
+            MessageId(keys::tail_u64(key)),
+        )?)),
         None => Ok(None),
     }
 }
