@@ -1391,10 +1391,13 @@ fn chat_input(
             Prepared::Failed => failed = true,
         }
     }
-    if failed {
+    let content = content_of(message);
+    // A sticker whose picture could not be fetched still arrives (its emoji): nothing to
+    // send again.
+    let sticker = matches!(content, Some(MessageContent::Sticker { .. }));
+    if failed && !sticker {
         out.send(me.chat, &tr(me.language, "bot.file_failed"), None);
     }
-    let content = content_of(message);
     if text.trim().is_empty() && attachments.is_empty() && content.is_none() {
         if !failed {
             out.send(me.chat, &tr(me.language, "bot.chat.unsupported"), None);
