@@ -8,7 +8,8 @@
 //!
 //! A customer's edited message updates the message in place (crm-lib keeps the earlier text).
 //!
-//! What is ignored (finished without effects): updates from groups, supergroups and channels,
+//! What is ignored (finished without effects): updates from channels, from groups other than
+//! the staff group (issue 12, `staff_chat.rs`),
 //! staff's edited messages, inline queries, payments, join requests, business messages, messages from
 //! other bots, and update kinds this version does not know.
 
@@ -47,6 +48,10 @@ fn on_message(
     message: &Message,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
+    if message.chat.is_group() || message.chat.is_supergroup() {
+        // The staff group (issue 12); every other group is ignored there.
+        return super::staff_chat::on_group_message(tx, ctx, message, out);
+    }
     if !message.chat.is_private() {
         return Ok(());
     }

@@ -38,8 +38,12 @@ async fn unusual_messages_get_a_sensible_answer() {
     assert!(text(&long).contains("Sent to the team"), "{long:#}");
     // A sticker (its thumbnail is gone: its emoji arrives) and a location reach the team
     // too (issue 12), unanswered in the conversation that is going on.
-    sandbox.inject(&fixture("message-sticker.json"), 1, false).await;
-    sandbox.inject(&fixture("message-location.json"), 1, false).await;
+    sandbox
+        .inject(&fixture("message-sticker.json"), 1, false)
+        .await;
+    sandbox
+        .inject(&fixture("message-location.json"), 1, false)
+        .await;
     // A file Telegram no longer has: the customer is asked to send it again.
     let document = answer_to(&sandbox, "message-document.json").await;
     assert!(

@@ -13,12 +13,14 @@ mod customer;
 mod fields;
 mod hours;
 mod ids;
+mod inbox;
 mod jobs;
 mod operators;
 mod ops;
 mod order;
 mod org;
 mod outbox;
+mod staff_chat;
 mod team;
 mod tickets;
 mod zone;
@@ -44,6 +46,7 @@ pub use ids::{
     OutboxId, PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId,
     Timestamp, UserId,
 };
+pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use operators::{
     Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,
@@ -58,6 +61,7 @@ pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
 };
+pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
     SavedPaymentDetails, User, UserStatus,

@@ -71,7 +71,9 @@ impl Emulator {
             .chats
             .get(&chat)
             .map(|sim| sim.user.chat_json())
+            .or_else(|| Self::forum_chat_json(state, chat))
             .unwrap_or_else(|| json!({"id": chat, "type": "private", "first_name": "?"}));
+        Self::forum_fields(state, chat, &mut body);
         body.insert("message_id".into(), json!(message_id));
         if let Some(quoted) = state.reply.take() {
             body.insert("reply_to_message".into(), quoted);
@@ -83,6 +85,8 @@ impl Emulator {
         let sent_at_ms = now_ms();
         if let Some(sim) = state.chats.get_mut(&chat) {
             sim.remember(Entry::new(&message, true, sent_at_ms));
+        } else {
+            Self::forum_remember(state, chat, &message, sent_at_ms);
         }
         state.sends.push_back((chat, sent_at_ms, "send".into()));
         while state.sends.len() > SENDS_KEPT {
@@ -111,6 +115,9 @@ impl Emulator {
                     messages: VecDeque::new(),
                 },
             );
+        }
+        if Self::forum_target(state, chat)? {
+            return Ok(chat);
         }
         match state.chats.get(&chat) {
             None => Err(BotError::bad_request("chat not found")),
@@ -167,6 +174,7 @@ impl Emulator {
     ) -> Result<Value, BotError> {
         let mut state = self.lock();
         *state.calls.entry(method.to_string()).or_default() += 1;
+        state.thread = int_param(params, "message_thread_id");
         state.reply = if method.starts_with("send") {
             Self::quoted(&state, params)?
         } else {
@@ -185,6 +193,9 @@ impl Emulator {
         uploads: &HashMap<String, (Vec<u8>, Option<String>, String)>,
     ) -> Result<Value, BotError> {
         match method {
+            "createForumTopic" | "closeForumTopic" | "reopenForumTopic" => {
+                Self::forum_method(state, method, params)
+            }
             "getMe" => Ok(Self::bot_user()),
             "logOut" | "close" => Ok(json!(true)),
             "setWebhook" => self.set_webhook(state, params),

@@ -471,6 +471,59 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
+    // Staff working from Telegram: Alice's topic in the staff group with its thread
+    // (`forum_threads`), a delivered notice to Anna (`staff_notices`) and Anna's message in
+    // the topic (`forum_origins`).
+    let group = ChatId(-1_009);
+    crm.write(move |tx| {
+        let code = tx
+            .create_staff_group_code(&Actor::system(org))?
+            .link_code
+            .ok_or_else(|| crate::Error::conflict("no code"))?;
+        tx.system()
+            .link_staff_group(org, &code, group, "Team", true)?;
+        tx.post_inbound(
+            &Actor::customer(org, customer),
+            crate::chat::InboundMessage {
+                customer,
+                about: crate::chat::OrderChoice::None,
+                text: "hello".into(),
+                attachments: Vec::new(),
+                telegram_message_id: Some(5),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
+            },
+        )
+        .map(drop)
+    })
+    .unwrap();
+    for (index, item) in crm
+        .system()
+        .outbox_items(org)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        if matches!(
+            item.payload,
+            OutboxPayload::Forum(ForumCall::CreateTopic { .. })
+                | OutboxPayload::Notify(Event::CustomerWrote { .. })
+        ) {
+            let telegram_id = 900 + i64::try_from(index).unwrap();
+            crm.system()
+                .outbox_delivered(org, item.id, Some(telegram_id))
+                .unwrap();
+        }
+    }
+    let thread = crm
+        .forum_topic(&staff, customer)
+        .unwrap()
+        .and_then(|topic| topic.thread)
+        .unwrap();
+    crm.post_in_topic(&staff, group, thread, "hi Alice".into())
+        .unwrap();
+    assert!(first_entry(&crm, tables::STAFF_NOTICES).is_some());
     // A helpdesk ticket with typed fields: `orders_by_field`.
     let desk = crm
         .system()
@@ -510,39 +563,28 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
-    // A message Telegram knows by its id (messages_by_telegram).
-    crm.post_inbound(
-        &Actor::system(org),
-        crate::chat::InboundMessage {
-            customer,
-            about: crate::chat::OrderChoice::None,
-            text: "Got it".into(),
-            attachments: Vec::new(),
-            telegram_message_id: Some(77),
-            content: None,
-            reply_to_telegram: None,
-            media_group: None,
-        },
-    )
-    .unwrap();
-    crm.post_outbound(
-        &Actor::system(org),
-        crate::chat::OutboundMessage {
-            customer,
-            order: None,
-            text: "The sketch again".into(),
-            attachments: vec![Attachment {
-                media: file.hash,
-                kind: MediaKind::Photo,
-                file_name: None,
-                mime: file.mime.clone(),
-                size: file.size,
-            }],
-            reply_to: None,
-            content: None,
-        },
-    )
-    .unwrap();
+    let sent = crm
+        .post_outbound(
+            &Actor::system(org),
+            crate::chat::OutboundMessage {
+                customer,
+                order: None,
+                text: "The sketch again".into(),
+                attachments: vec![Attachment {
+                    media: file.hash,
+                    kind: MediaKind::Photo,
+                    file_name: None,
+                    mime: file.mime.clone(),
+                    size: file.size,
+                }],
+                reply_to: None,
+                content: None,
+            },
+        )
+        .unwrap();
+    // Delivered: Telegram's message id indexes it (`messages_by_telegram`).
+    crm.write(move |tx| tx.mark_message_sent(org, sent.id, 77))
+        .unwrap();
     // The operators module's tables: a helpdesk with an online operator, a conversation
     // assigned to them, a closed one, and one waiting in a department nobody is in.
     let help = crm
@@ -834,6 +876,32 @@ fn a_list_row_or_a_customer_name_that_disagrees_with_its_record_is_reported() {
         ),
     );
     crm.write(move |tx| tx.put_raw(tables::CUSTOMER_NAMES, &name_key, &name))
+        .unwrap();
+    assert!(crm.system().verify().unwrap().is_clean());
+}
+
+#[test]
+fn a_conversation_row_that_disagrees_with_its_sources_is_reported() {
+    let (_dir, crm) = store_with_every_index();
+    assert!(crm.system().verify().unwrap().is_clean());
+    let (row_key, row) = first_entry(&crm, tables::CONVERSATION_ROWS).unwrap();
+    let mut tampered: crate::model::ConversationRow = crate::store::codec::decode(&row).unwrap();
+    tampered.unread += 7;
+    tampered.name = "Mallory".into();
+    let customer = tampered.customer;
+    let bytes = crate::store::codec::encode(&tampered).unwrap();
+    let key = row_key.clone();
+    crm.write(move |tx| tx.put_raw(tables::CONVERSATION_ROWS, &key, &bytes))
+        .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(&format!(
+            "conversation_rows: the row of customer {customer} of organization 1 is stale"
+        )),
+        "{problems:#?}"
+    );
+    crm.write(move |tx| tx.put_raw(tables::CONVERSATION_ROWS, &row_key, &row))
         .unwrap();
     assert!(crm.system().verify().unwrap().is_clean());
 }
