@@ -33,6 +33,9 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                 data-t-you=(t("sandbox.you"))
                 data-t-bot=(t("sandbox.bot"))
                 data-t-blocked=(t("sandbox.blocked"))
+                data-t-edit=(t("fidelity.edit"))
+                data-t-edited=(t("fidelity.sandbox_edited"))
+                data-t-reply=(t("fidelity.reply"))
             {
                 aside.sandbox-customers {
                     h2 { (t("sandbox.customers")) }
@@ -56,7 +59,19 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                     div #sandbox-messages.sandbox-messages aria-live="polite" {}
                     form #sandbox-compose hidden {
                         textarea name="text" rows="2" maxlength="4096" {}
-                        label.sandbox-file { (t("sandbox.photo")) input type="file" name="file"; }
+                        label.sandbox-file { (t("sandbox.photo")) input type="file" name="file" multiple; }
+                        label { (t("fidelity.sandbox_kind"))
+                            select name="kind" {
+                                option value="" { (t("fidelity.sandbox_kind_text")) }
+                                option value="location" { (t("fidelity.sandbox_kind_location")) }
+                                option value="venue" { (t("fidelity.sandbox_kind_venue")) }
+                                option value="contact" { (t("fidelity.sandbox_kind_contact")) }
+                                option value="dice" { (t("fidelity.sandbox_kind_dice")) }
+                                option value="poll" { (t("fidelity.sandbox_kind_poll")) }
+                                option value="sticker" { (t("fidelity.sandbox_kind_sticker")) }
+                            }
+                        }
+                        label { (t("fidelity.sandbox_reply_to")) input type="number" name="reply_to" min="1" size="6"; }
                         button type="submit" { (t("sandbox.send")) }
                     }
                 }

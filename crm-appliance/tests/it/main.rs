@@ -19,6 +19,7 @@ mod canned_hours;
 mod chat;
 mod csat;
 mod faults;
+mod fidelity;
 mod hardening;
 mod jobs;
 mod metrics;

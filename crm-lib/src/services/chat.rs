@@ -33,7 +33,7 @@ mod edits;
 
 pub use content::check_content;
 pub(crate) use edits::message_by_telegram;
-pub use edits::{DELETE_WINDOW_MS, InboundEdit};
+pub use edits::{DELETE_WINDOW_MS, InboundEdit, MessageActions, message_actions};
 
 /// Which order a customer's message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1734,6 +1734,30 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             }),
         ),
         (
+            "take_contact_phone",
+            AUDITED,
+            call(|tx, fx| {
+                let contact = tx.post_inbound(
+                    &fx.bob,
+                    InboundMessage {
+                        customer: fx.bob_id,
+                        about: OrderChoice::None,
+                        text: String::new(),
+                        attachments: Vec::new(),
+                        telegram_message_id: Some(4),
+                        content: Some(MessageContent::Contact {
+                            phone: "+49 30 1234567".into(),
+                            first_name: "Bob".into(),
+                            last_name: None,
+                        }),
+                        reply_to_telegram: None,
+                        media_group: None,
+                    },
+                )?;
+                tx.take_contact_phone(&fx.manager, contact.id).map(drop)
+            }),
+        ),
+        (
             "post_note",
             AUDITED,
             call(|tx, fx| {

@@ -88,9 +88,9 @@ tables! {
     MESSAGES_BY_CUSTOMER = "messages_by_customer";
     /// `org | order | message` -> ().
     MESSAGES_BY_ORDER = "messages_by_order";
-    /// `org | customer | telegram message id (i64)` -> message id: the message Telegram
-    /// knows by that id in the customer's chat (replies both ways, customer edits). Added in
-    /// schema 7.
+    /// `org | customer | telegram message id (i64) | message` -> (): the message Telegram
+    /// knows by that id in the customer's chat (replies both ways, customer edits); the
+    /// newest when two share it. Added in schema 7.
     MESSAGES_BY_TELEGRAM = "messages_by_telegram";
     /// `org | hash` -> Media.
     MEDIA = "media";

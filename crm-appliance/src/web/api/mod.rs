@@ -138,6 +138,8 @@ pub fn routes() -> Router<AppState> {
             get(customers::messages).post(customers::send),
         )
         .route("/customers/{id}/read", post(customers::mark_read))
+        .route("/messages/{id}/edit", post(customers::edit))
+        .route("/messages/{id}", delete(customers::delete))
         .route("/conversations", get(customers::conversations))
         .route(
             "/media",

@@ -13,7 +13,7 @@
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_phone` (6): `org \| phone digits (u64) \| customer`; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
 //! | `grants` | `org \| order \| user \| permission (u8)` | | |
-//! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `messages_by_telegram` (7): `org \| customer \| telegram message id` -> message; `media_refs` (3): `org \| hash \| 1 \| message` |
+//! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `messages_by_telegram` (7): `org \| customer \| telegram message id \| message`; `media_refs` (3): `org \| hash \| 1 \| message` |
 //! | `media` | `org \| hash` | | (chunks: `media_chunks`, checked by verify) |
 //! | `audit` | `org \| audit` | `audit` | `audit_by_subject` (4): `org \| subject kind (u8) \| subject id \| audit` |
 //! | `changes` | `org \| change` | `change` | |
