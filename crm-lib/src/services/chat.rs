@@ -311,13 +311,6 @@ impl Tx<'_> {
             }
         };
         let mut customer = load_customer(self, actor.org, customer_id)?;
-        // Telegram's `message_id` is unique within a chat: the same id again is the same
-        // message handed in twice (a replayed update, an import run again), recorded once.
-        if let Some(telegram) = msg.telegram_message_id
-            && let Some(known) = message_by_telegram(self, actor.org, customer_id, telegram)?
-        {
-            return Ok(known);
-        }
         let order = match msg.about {
             OrderChoice::Chosen(order) => {
                 match check_order_of(self, actor.org, Some(order), customer_id) {
