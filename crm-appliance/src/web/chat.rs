@@ -1,9 +1,9 @@
-//! The chat inbox: `/chat` (every conversation, newest activity first, with unread counts;
-//! with the operators module on, archived conversations are left out and listed at
-//! `/chat?archived=1`, newest archived first),
-//! `/chat/{customer}` (the messages, a send form for text and a photo or file, marked read on
-//! open), `POST /chat/{customer}` (send), `GET /media/{hash}` (stored files, for staff), and
-//! [`order_panel`], the messages of one order for the order page.
+//! The chat: the archived conversations (`/chat?archived=1`, operators module, newest archived
+//! first, reached through `web::inbox`), a conversation's middle pane ([`conversation_body`]:
+//! the messages, a send form for text and a photo or file, marked read on open), which
+//! `web::inbox` shows in its three panes at `/chat/{customer}`, `POST /chat/{customer}`
+//! (send), `GET /media/{hash}` (stored files, for staff), and [`order_panel`], the messages of
+//! one order for the order page.
 //!
 //! Pages update live: `live.js` holds the page's one event stream (`/events`) and `chat.js`
 //! refreshes the list or the open conversation when a `message` event names it (it fetches
@@ -46,14 +46,13 @@ const CONVERSATIONS_PER_PAGE: usize = 50;
 /// `/chat`, `/chat/{customer}` and `/media/{hash}`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/chat", get(inbox))
-        .route("/chat/{customer}", get(conversation).post(send))
+        .route("/chat/{customer}", post(send))
         .route("/chat/{customer}/read", post(mark_read))
         .route("/media/{hash}", get(media))
 }
 
 /// The scripts of live pages: the event stream hub, then the chat refresher.
-fn scripts() -> Markup {
+pub(crate) fn scripts() -> Markup {
     html! {
         script src="/assets/js/live.js" defer {}
         script src="/assets/js/chat.js" defer {}
@@ -88,7 +87,7 @@ pub struct InboxQuery {
 
 /// `GET /chat`: conversations by last activity, with unread counts; `GET /chat?archived=1`:
 /// the archived conversations (404 while the operators module is off).
-async fn inbox(
+pub(crate) async fn inbox(
     State(state): State<AppState>,
     staff: Staff,
     Query(query): Query<InboxQuery>,
@@ -186,7 +185,7 @@ fn archived_body(staff: &Staff, archived: &Paged<ArchivedConversation>) -> Marku
 }
 
 /// Everything a conversation page shows, read on one snapshot.
-struct ConversationData {
+pub(crate) struct ConversationData {
     customer: Customer,
     messages: Paged<Message>,
     names: HashMap<UserId, String>,
@@ -213,7 +212,7 @@ async fn load_conversation(
 
 /// Reads a conversation page on one snapshot: a page of messages, the customer, staff names,
 /// the customer's orders (none when `actor` may not list orders) and their current order.
-fn read_conversation(
+pub(crate) fn read_conversation(
     view: &impl crm_lib::View,
     actor: &Actor,
     customer: CustomerId,
@@ -450,7 +449,7 @@ fn conversation_page(
 
 /// A conversation's content: the unreachable warning, the mark-read button, the messages
 /// oldest first and the send form with the customer's current order preselected.
-fn conversation_body(
+pub(crate) fn conversation_body(
     staff: &Staff,
     data: &ConversationData,
     error: &FormError,
@@ -484,20 +483,6 @@ fn conversation_body(
         }
         (send_form(staff, customer.id, About::Choose { orders: &data.orders, current: data.current }, &back, error, text))
     }
-}
-
-/// `GET /chat/{customer}`: the conversation. Reading it writes nothing: the page marks it
-/// read with `POST /chat/{customer}/read` (chat.js does on opening, and a button does without
-/// JavaScript), and sending a reply marks it read too.
-async fn conversation(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(customer): Path<u64>,
-    Query(query): Query<AfterQuery>,
-) -> Result<Markup, AppError> {
-    let customer = CustomerId::new(customer);
-    let data = load_conversation(&state, &staff, customer, query.after).await?;
-    Ok(conversation_page(&staff, &data, &FormError::none(), ""))
 }
 
 /// `POST /chat/{customer}/read`: marks the conversation read (crm-lib checks

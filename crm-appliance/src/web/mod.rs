@@ -13,6 +13,7 @@ pub mod colors;
 pub mod csrf;
 pub mod error;
 pub mod i18n;
+pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod metrics;
@@ -137,6 +138,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(chat::routes())
         .merge(canned::routes())
+        .merge(inbox::routes())
         .merge(tokens::routes())
         .route("/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))

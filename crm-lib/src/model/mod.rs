@@ -13,6 +13,7 @@ mod customer;
 mod fields;
 mod hours;
 mod ids;
+mod inbox;
 mod jobs;
 mod operators;
 mod ops;
@@ -45,6 +46,7 @@ pub use ids::{
     OutboxId, PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId,
     Timestamp, UserId,
 };
+pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use operators::{
     Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,

@@ -1,5 +1,6 @@
 //! What an actor may do, as data (SPEC section 3.1, "Capabilities computed in crm-lib"): the
-//! actions on one order ([`OrderActions`]) and the staff menu ([`Navigation`]).
+//! actions on one order ([`OrderActions`]), the staff menu ([`Navigation`]), and the inbox's
+//! filters and actions on a conversation ([`InboxActions`], [`ConversationActions`]).
 //!
 //! The web pages, the JSON API and the bot's keyboards render these and decide nothing
 //! themselves: a page that wants to know whether to show "Approve" asks for the order's
@@ -224,6 +225,81 @@ pub fn navigation_in(view: &impl View, actor: &Actor) -> Result<Navigation> {
         Resolved::System => Navigation::for_permissions(PermissionSet::all(), modules),
         Resolved::Customer(_) => Navigation::default(),
     })
+}
+
+/// What an actor may do with one conversation of the inbox now (issue 12). The inbox's
+/// use cases enforce the same rules: [`crate::Tx::close_chat`], [`crate::Tx::reopen_chat`],
+/// [`crate::Tx::snooze_chat`], the queue's [`crate::Tx::reassign_conversation`] and the
+/// private notes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConversationActions {
+    /// Close it: `chat_customers`, and it is not closed.
+    pub close: bool,
+    /// Reopen it (or wake it from a snooze): `chat_customers`, and it is closed or snoozed.
+    pub reopen: bool,
+    /// Snooze it: `chat_customers`, and it is not closed.
+    pub snooze: bool,
+    /// Assign it to an operator: the operators module on, `assign_orders`, and it is open
+    /// (with an open queue item).
+    pub assign: bool,
+    /// Write a private note: `chat_customers`.
+    pub note: bool,
+    /// Reply to the customer: `chat_customers`.
+    pub reply: bool,
+}
+
+/// What the inbox page offers an actor: its filter tabs (mine and unassigned only with the
+/// operators module), and whether assignees and departments show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxActions {
+    /// The filters, in tab order.
+    pub filters: Vec<crate::inbox::InboxFilter>,
+    /// Whether rows show their assignee and department (operators module on).
+    pub assignment: bool,
+}
+
+/// The inbox page's actions for a staff user holding `permissions` in an organization
+/// running `modules`.
+pub(crate) fn inbox_actions(permissions: PermissionSet, modules: Modules) -> InboxActions {
+    use crate::inbox::InboxFilter;
+    if !permissions.contains(Permission::ChatCustomers) {
+        return InboxActions::default();
+    }
+    let operators = modules.contains(Module::Operators);
+    let mut filters = Vec::new();
+    if operators {
+        filters.extend([InboxFilter::Mine, InboxFilter::Unassigned]);
+    }
+    filters.extend([InboxFilter::All, InboxFilter::Snoozed, InboxFilter::Closed]);
+    InboxActions {
+        filters,
+        assignment: operators,
+    }
+}
+
+/// What a staff user holding `permissions` may do with the conversation `row` (state as of
+/// `now`) in an organization running `modules`; `open_item` says whether its queue item is
+/// open (operators module).
+pub(crate) fn conversation_actions(
+    permissions: PermissionSet,
+    modules: Modules,
+    row: &ConversationRow,
+    now: Timestamp,
+    open_item: bool,
+) -> ConversationActions {
+    let chat = permissions.contains(Permission::ChatCustomers);
+    let state = row.state.at(now);
+    let closed = matches!(state, ConversationState::Closed { .. });
+    ConversationActions {
+        close: chat && !closed,
+        reopen: chat && state != ConversationState::Open,
+        snooze: chat && !closed,
+        assign: modules.contains(Module::Operators)
+            && permissions.contains(Permission::AssignOrders)
+            && open_item,
+        note: chat,
+        reply: chat,
+    }
 }
 
 impl Crm {

@@ -217,8 +217,11 @@ pub(crate) fn check_reachable(customer: &Customer) -> Result<()> {
 
 /// Writes a new message with the conversation, order and file index entries its
 /// declaration (`store::declarations`) lists.
+/// The conversation's inbox row follows (its preview, a snooze woken by the customer).
 pub(crate) fn write_message(tx: &Tx<'_>, org: OrgId, message: &Message) -> Result<()> {
-    tx.insert_record(&message_key(org, message.id), message)
+    tx.insert_record(&message_key(org, message.id), message)?;
+    super::inbox::rows::refresh_conversation_row(tx, org, message.customer)?;
+    Ok(())
 }
 
 fn message_detail(message: &Message) -> AuditDetail {
@@ -308,6 +311,13 @@ impl Tx<'_> {
             }
         };
         let mut customer = load_customer(self, actor.org, customer_id)?;
+        // Telegram's `message_id` is unique within a chat: the same id again is the same
+        // message handed in twice (a replayed update, an import run again), recorded once.
+        if let Some(telegram) = msg.telegram_message_id
+            && let Some(known) = message_by_telegram(self, actor.org, customer_id, telegram)?
+        {
+            return Ok(known);
+        }
         let order = match msg.about {
             OrderChoice::Chosen(order) => {
                 match check_order_of(self, actor.org, Some(order), customer_id) {

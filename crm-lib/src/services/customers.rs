@@ -200,8 +200,11 @@ pub(crate) fn customer_by_telegram(
 /// Writes a customer record with the Telegram and activity index entries its declaration
 /// (`store::declarations`) lists, moving the activity entry when `last_activity_at` changed
 /// (so the conversation list stays in order).
+/// The customer's inbox row follows (`inbox::rows::refresh_conversation_row`).
 pub(crate) fn save_customer(tx: &Tx<'_>, org: OrgId, customer: &Customer) -> Result<()> {
-    tx.save_record(&Key::org(org).u64(customer.id.0), customer)
+    tx.save_record(&Key::org(org).u64(customer.id.0), customer)?;
+    super::inbox::rows::refresh_conversation_row(tx, org, customer.id)?;
+    Ok(())
 }
 
 /// Writes one customer for the schema-1 fixture.

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod export;
 pub mod hours;
 pub mod import;
+pub mod inbox;
 pub mod jobs;
 pub mod live;
 pub mod media;

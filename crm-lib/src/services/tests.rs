@@ -1150,6 +1150,25 @@ fn refused() -> Vec<(&'static str, Call)> {
             call(|tx, fx| tx.reopen_conversation(&fx.manager, fx.bob_id).map(drop)),
         ),
         (
+            "snooze_chat for no time",
+            call(|tx, fx| tx.snooze_chat(&fx.manager, fx.bob_id, 0).map(drop)),
+        ),
+        (
+            "snooze_chat for longer than the limit",
+            call(|tx, fx| {
+                tx.snooze_chat(&fx.manager, fx.bob_id, crate::inbox::SNOOZE_MAX_MINUTES + 1)
+                    .map(drop)
+            }),
+        ),
+        (
+            "reopen_chat of an open conversation",
+            call(|tx, fx| tx.reopen_chat(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
+            "close_chat by a customer",
+            call(|tx, fx| tx.close_chat(&fx.bob, fx.bob_id).map(drop)),
+        ),
+        (
             "update_job_settings by a worker",
             call(|tx, fx| {
                 tx.update_job_settings(
@@ -2313,6 +2332,26 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                 let sales = sales(tx, fx)?;
                 tx.set_department_archived(&fx.admin, sales, true).map(drop)
             }),
+        ),
+        (
+            "reopen_chat of a closed queue item",
+            AUDITED,
+            call(|tx, fx| tx.reopen_chat(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
+            "snooze_chat",
+            AUDITED,
+            call(|tx, fx| tx.snooze_chat(&fx.manager, fx.bob_id, 60).map(drop)),
+        ),
+        (
+            "reopen_chat of a snoozed conversation",
+            AUDITED,
+            call(|tx, fx| tx.reopen_chat(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
+            "close_chat of an open queue item",
+            AUDITED,
+            call(|tx, fx| tx.close_chat(&fx.manager, fx.bob_id).map(drop)),
         ),
     ]
 }

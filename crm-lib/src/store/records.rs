@@ -68,6 +68,7 @@ record! {
     CannedResponse => 1, "canned response";
     BusinessHours => 1, "business hours";
     AutoReplyMark => 1, "auto-reply mark";
+    ConversationRow => 1, "conversation row";
     StaffGroup => 1, "staff group";
     ForumTopic => 1, "forum topic";
     StaffNotice => 1, "staff notice";

@@ -84,8 +84,7 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 }
                 // Schema 7 (issue 12, the inbox): the new tables, opened above.
                 if version < 7 {
-                    // Replies and edits find a message by its Telegram id.
-                    tx.build_index::<Message>(tables::MESSAGES_BY_TELEGRAM)?;
+                    migrate_6_to_7(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
@@ -168,6 +167,16 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
     tx.build_index::<Order>(tables::ORDERS_BY_CUSTOMER_STAGE)?;
     // The customers' phone index, which calls are linked by (services::calls).
     tx.build_index::<Customer>(tables::CUSTOMERS_BY_PHONE)
+}
+
+/// Schema 6 -> 7 (issue 12, the inbox): the inbox's projection, one conversation row per
+/// customer with its list indexes, built from the same function every use case refreshes a
+/// row with (`services::inbox::rows`): each conversation open, or closed when its operators
+/// queue item is (one backward scan of the customer's messages and a queue lookup each).
+fn migrate_6_to_7(tx: &Tx<'_>) -> Result<()> {
+    // Replies and edits find a message by its Telegram id.
+    tx.build_index::<Message>(tables::MESSAGES_BY_TELEGRAM)?;
+    crate::services::inbox::rows::build_conversation_rows(tx)
 }
 
 /// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from
@@ -453,6 +462,66 @@ mod tests {
             .read(|view| crate::orders::order_rows_in(view, &system, &everything, page))
             .unwrap();
         assert_eq!(rows_after, rows_before);
+    }
+
+    #[test]
+    fn a_schema_6_file_gets_a_conversation_row_per_customer_open_or_closed_as_its_queue_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let org = crm
+            .system()
+            .create_organization("helpdesk", "Desk", "desk")
+            .unwrap()
+            .id;
+        crm.system().load_demo(org).unwrap();
+        let system = Actor::system(org);
+        let query = crate::inbox::InboxQuery {
+            filter: crate::inbox::InboxFilter::All,
+            page: crate::Page::first(crate::Page::MAX),
+            ..crate::inbox::InboxQuery::default()
+        };
+        let closed = crate::inbox::InboxQuery {
+            filter: crate::inbox::InboxFilter::Closed,
+            ..query.clone()
+        };
+        let before = crm.inbox_page(&system, &query).unwrap().rows;
+        let closed_before = crm.inbox_page(&system, &closed).unwrap().rows;
+        assert!(before.items.len() > 2, "{}", before.items.len());
+        // Make it a schema-6 file: no conversation rows, version 6.
+        crm.write(|tx| {
+            for table in [
+                tables::CONVERSATION_ROWS,
+                tables::CONVERSATIONS_BY_STATE,
+                tables::CONVERSATIONS_BY_ASSIGNEE,
+            ] {
+                let keys = tx.keys_with_prefix(table, &Key::empty(), None, false, usize::MAX)?;
+                for key in keys {
+                    tx.remove(table, &Key::empty().bytes(&key))?;
+                }
+            }
+            set_version(tx, 6)
+        })
+        .unwrap();
+        assert!(
+            crm.inbox_page(&system, &query)
+                .unwrap()
+                .rows
+                .items
+                .is_empty()
+        );
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(6));
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+        assert_eq!(crm.inbox_page(&system, &query).unwrap().rows, before);
+        assert_eq!(
+            crm.inbox_page(&system, &closed).unwrap().rows,
+            closed_before
+        );
     }
 
     #[test]

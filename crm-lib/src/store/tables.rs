@@ -203,6 +203,16 @@ tables! {
     /// `org | customer` -> AutoReplyMark: the closed period in which each conversation last
     /// got the out-of-hours auto-reply.
     AUTO_REPLIES = "auto_replies";
+    /// `org | customer` -> ConversationRow: the inbox's projection, one row per customer's
+    /// conversation (`services::inbox`). Added in schema 7.
+    CONVERSATION_ROWS = "conversation_rows";
+    /// `org | state (u8: 0 open, 1 snoozed, 2 closed) | last activity (i64 ms) | customer` ->
+    /// (): the inbox's lists by state, newest activity last. Declared by the row.
+    CONVERSATIONS_BY_STATE = "conversations_by_state";
+    /// `org | assignee (0: none) | state (u8, 0 open or 1 snoozed) | last activity (i64 ms) |
+    /// customer` -> (): the "mine" and "unassigned" lists, conversations that are not closed.
+    /// Declared by the row.
+    CONVERSATIONS_BY_ASSIGNEE = "conversations_by_assignee";
     /// `org` -> StaffGroup: the staff supergroup and its forum mirror (issue 12).
     STAFF_GROUPS = "staff_groups";
     /// `org | customer` -> ForumTopic: each customer's topic in the staff group.

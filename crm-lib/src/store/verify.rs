@@ -15,6 +15,7 @@
 
 mod backward;
 mod by_hand;
+mod inbox;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -188,6 +189,7 @@ impl<'v> Checker<'v> {
         self.read_organizations()?;
         declarations::visit_all(self)?;
         self.check_counters()?;
+        self.check_conversation_rows()?;
         self.check_strays()?;
         self.check_media_chunks()?;
         self.check_pruned_marks();

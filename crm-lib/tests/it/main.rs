@@ -8,6 +8,7 @@ mod canned_and_hours;
 mod capabilities;
 mod chat_and_telegram;
 mod fidelity;
+mod inbox;
 mod isolation;
 mod jobs;
 mod layering;

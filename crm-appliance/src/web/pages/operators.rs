@@ -648,7 +648,8 @@ async fn assign_conversation(
     Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
 }
 
-/// `POST /chat/{customer}/close`.
+/// `POST /chat/{customer}/close`: the inbox's close, with or without the operators module
+/// (crm-lib closes the queue item when there is one).
 async fn close_conversation(
     State(state): State<AppState>,
     staff: Staff,
@@ -659,12 +660,13 @@ async fn close_conversation(
     csrf::verify(&staff, &form.csrf, &headers)?;
     let (customer, actor) = (CustomerId::new(customer), staff.actor.clone());
     state
-        .blocking(move |crm| crm.close_conversation(&actor, customer))
+        .blocking(move |crm| crm.close_chat(&actor, customer))
         .await?;
     Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
 }
 
-/// `POST /chat/{customer}/reopen`.
+/// `POST /chat/{customer}/reopen`: the inbox's reopen (also wakes a snoozed conversation),
+/// with or without the operators module.
 async fn reopen_conversation(
     State(state): State<AppState>,
     staff: Staff,
@@ -675,7 +677,7 @@ async fn reopen_conversation(
     csrf::verify(&staff, &form.csrf, &headers)?;
     let (customer, actor) = (CustomerId::new(customer), staff.actor.clone());
     state
-        .blocking(move |crm| crm.reopen_conversation(&actor, customer))
+        .blocking(move |crm| crm.reopen_chat(&actor, customer))
         .await?;
     Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
 }

@@ -10,7 +10,7 @@ use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Result, Tx, View};
 
 use super::module_on;
-use super::queue::{item_key, load_item, subject_of};
+use super::queue::{load_item, subject_of, update_item};
 use crate::services::load_org;
 
 impl Tx<'_> {
@@ -54,7 +54,7 @@ impl Tx<'_> {
         for item in &doomed {
             let mut after = item.clone();
             after.archived_at = Some(now);
-            self.update_record(&item_key(org, item.id), item, &after)?;
+            update_item(self, org, item, &after)?;
             self.changed(org, subject_of(item), ChangeKind::Updated)?;
         }
         let count = doomed.len() as u64;

@@ -34,6 +34,31 @@ pub(super) fn item_key(org: OrgId, item: QueueItemId) -> Key {
     Key::org(org).u64(item.0)
 }
 
+/// Writes a changed queue item with its declared entries; a conversation's inbox row
+/// follows (assignee, department, open or closed).
+pub(super) fn update_item(
+    tx: &Tx<'_>,
+    org: OrgId,
+    before: &QueueItem,
+    after: &QueueItem,
+) -> Result<()> {
+    tx.update_record(&item_key(org, before.id), before, after)?;
+    refresh_row_of(tx, org, after)
+}
+
+/// Writes a new queue item with its declared entries; a conversation's inbox row follows.
+fn insert_item(tx: &Tx<'_>, org: OrgId, item: &QueueItem) -> Result<()> {
+    tx.insert_record(&item_key(org, item.id), item)?;
+    refresh_row_of(tx, org, item)
+}
+
+fn refresh_row_of(tx: &Tx<'_>, org: OrgId, item: &QueueItem) -> Result<()> {
+    if let QueueSubject::Conversation(customer) = item.subject {
+        crate::services::inbox::rows::refresh_conversation_row(tx, org, customer)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn load_item(view: &impl View, org: OrgId, item: QueueItemId) -> Result<QueueItem> {
     view.get(tables::QUEUE_ITEMS, &item_key(org, item))?
         .ok_or_else(|| Error::not_found(QueueItemId::LABEL, item))
@@ -192,7 +217,7 @@ fn assign(
     let mut after = item.clone();
     after.assignee = to;
     after.assigned_at = to.map(|_| tx.now());
-    tx.update_record(&item_key(org, item.id), item, &after)?;
+    update_item(tx, org, item, &after)?;
     if let Some(user) = to {
         let mut state = state_of(tx, org, user)?;
         state.last_assigned_at = Some(tx.now());
@@ -326,7 +351,7 @@ pub(crate) fn move_waiting_out(
         let item = load_item(tx, org, QueueItemId(keys::tail_u64(&key)))?;
         let mut after = item.clone();
         after.department = target;
-        tx.update_record(&item_key(org, item.id), &item, &after)?;
+        update_item(tx, org, &item, &after)?;
         tx.changed(org, subject_of(&item), ChangeKind::Updated)?;
     }
     drain(tx, org, target)
@@ -356,7 +381,7 @@ fn open_new(
         closed_at: None,
         archived_at: None,
     };
-    tx.insert_record(&item_key(org, id), &item)?;
+    insert_item(tx, org, &item)?;
     if let QueueSubject::Conversation(_) = subject {
         tx.audit(
             &Actor::system(org),
@@ -390,7 +415,7 @@ pub(crate) fn on_customer_message(
             let mut after = item.clone();
             after.awaiting_reply_since = after.awaiting_reply_since.or(Some(tx.now()));
             after.first_customer_message_at = after.first_customer_message_at.or(Some(tx.now()));
-            tx.update_record(&item_key(org.id, item.id), &item, &after)?;
+            update_item(tx, org.id, &item, &after)?;
         }
         return Ok(());
     }
@@ -414,7 +439,7 @@ fn unarchive(tx: &mut Tx<'_>, org: OrgId, subject: QueueSubject) -> Result<()> {
     {
         let mut after = item.clone();
         after.archived_at = None;
-        tx.update_record(&item_key(org, item.id), &item, &after)?;
+        update_item(tx, org, &item, &after)?;
     }
     Ok(())
 }
@@ -451,7 +476,7 @@ pub(crate) fn on_staff_reply(
             after.first_reply_by = author;
         }
         if after != item {
-            tx.update_record(&item_key(org, item.id), &item, &after)?;
+            update_item(tx, org, &item, &after)?;
         }
     }
     Ok(())
@@ -487,7 +512,7 @@ pub(crate) fn on_order_moved(
     {
         let mut after = item.clone();
         after.awaiting_reply_since = None;
-        tx.update_record(&item_key(org.id, item.id), &item, &after)?;
+        update_item(tx, org.id, &item, &after)?;
     }
     Ok(())
 }
@@ -517,7 +542,7 @@ pub(crate) fn on_order_assigned(
         let mut after = item.clone();
         after.assignee = Some(user);
         after.assigned_at = Some(tx.now());
-        tx.update_record(&item_key(org.id, item.id), &item, &after)?;
+        update_item(tx, org.id, &item, &after)?;
     }
     Ok(())
 }
@@ -528,7 +553,7 @@ fn close_item(tx: &mut Tx<'_>, org: OrgId, subject: QueueSubject) -> Result<()> 
         after.state = QueueState::Closed;
         after.closed_at = Some(tx.now());
         after.awaiting_reply_since = None;
-        tx.update_record(&item_key(org, item.id), &item, &after)?;
+        update_item(tx, org, &item, &after)?;
     }
     Ok(())
 }
@@ -920,7 +945,7 @@ impl Tx<'_> {
                 after.department = Some(department);
                 after.assignee = None;
                 after.assigned_at = None;
-                self.update_record(&item_key(org.id, item.id), &item, &after)?;
+                update_item(self, org.id, &item, &after)?;
                 self.audit(
                     actor,
                     AuditAction::QueueAssigned,
@@ -1026,7 +1051,7 @@ impl Tx<'_> {
         after.state = QueueState::Closed;
         after.closed_at = Some(self.now());
         after.awaiting_reply_since = None;
-        self.update_record(&item_key(actor.org, item.id), &item, &after)?;
+        update_item(self, actor.org, &item, &after)?;
         self.audit(
             actor,
             AuditAction::ConversationClosed,
@@ -1072,7 +1097,7 @@ impl Tx<'_> {
         after.assignee = None;
         after.assigned_at = None;
         after.department = department;
-        self.update_record(&item_key(actor.org, item.id), &item, &after)?;
+        update_item(self, actor.org, &item, &after)?;
         self.audit(
             actor,
             AuditAction::ConversationReopened,

@@ -36,6 +36,7 @@
 //! | `canned_responses` | `org \| canned` | `canned` | `media_refs`: `org \| hash \| 3 \| canned` |
 //! | `business_hours` | `org` | | |
 //! | `auto_replies` | `org \| customer` | | |
+//! | `conversation_rows` (7, the inbox's projection) | `org \| customer` | | `conversations_by_state` (7): `org \| state (u8) \| last activity (i64 ms) \| customer`; `conversations_by_assignee` (7), not closed only: `org \| assignee (0: none) \| state (u8) \| last activity \| customer` |
 //! | `staff_groups` | `org` | | |
 //! | `forum_topics` | `org \| customer` | | `forum_threads` (7), once the thread is known: `org \| chat (i64) \| thread (i64)` -> customer id |
 //! | `staff_notices` | `org \| staff chat (i64) \| telegram message id (i64)` | | |
@@ -50,6 +51,7 @@
 mod calls;
 mod canned;
 mod chat;
+mod inbox;
 mod jobs;
 mod operators;
 mod ops;
@@ -60,6 +62,9 @@ mod tickets;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
+pub(crate) use inbox::{
+    conversation_row_key, conversations_assignee_prefix, conversations_state_prefix,
+};
 pub(crate) use jobs::{job_settings_key, job_state_key};
 pub(crate) use operators::{
     queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
@@ -113,6 +118,7 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<CannedResponse>()?;
     visitor.visit::<BusinessHours>()?;
     visitor.visit::<AutoReplyMark>()?;
+    visitor.visit::<ConversationRow>()?;
     visitor.visit::<StaffGroup>()?;
     visitor.visit::<ForumTopic>()?;
     visitor.visit::<StaffNotice>()?;

@@ -563,24 +563,28 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
-    crm.post_outbound(
-        &Actor::system(org),
-        crate::chat::OutboundMessage {
-            customer,
-            order: None,
-            text: "The sketch again".into(),
-            attachments: vec![Attachment {
-                media: file.hash,
-                kind: MediaKind::Photo,
-                file_name: None,
-                mime: file.mime.clone(),
-                size: file.size,
-            }],
-            reply_to: None,
-            content: None,
-        },
-    )
-    .unwrap();
+    let sent = crm
+        .post_outbound(
+            &Actor::system(org),
+            crate::chat::OutboundMessage {
+                customer,
+                order: None,
+                text: "The sketch again".into(),
+                attachments: vec![Attachment {
+                    media: file.hash,
+                    kind: MediaKind::Photo,
+                    file_name: None,
+                    mime: file.mime.clone(),
+                    size: file.size,
+                }],
+                reply_to: None,
+                content: None,
+            },
+        )
+        .unwrap();
+    // Delivered: Telegram's message id indexes it (`messages_by_telegram`).
+    crm.write(move |tx| tx.mark_message_sent(org, sent.id, 77))
+        .unwrap();
     // The operators module's tables: a helpdesk with an online operator, a conversation
     // assigned to them, a closed one, and one waiting in a department nobody is in.
     let help = crm
@@ -872,6 +876,32 @@ fn a_list_row_or_a_customer_name_that_disagrees_with_its_record_is_reported() {
         ),
     );
     crm.write(move |tx| tx.put_raw(tables::CUSTOMER_NAMES, &name_key, &name))
+        .unwrap();
+    assert!(crm.system().verify().unwrap().is_clean());
+}
+
+#[test]
+fn a_conversation_row_that_disagrees_with_its_sources_is_reported() {
+    let (_dir, crm) = store_with_every_index();
+    assert!(crm.system().verify().unwrap().is_clean());
+    let (row_key, row) = first_entry(&crm, tables::CONVERSATION_ROWS).unwrap();
+    let mut tampered: crate::model::ConversationRow = crate::store::codec::decode(&row).unwrap();
+    tampered.unread += 7;
+    tampered.name = "Mallory".into();
+    let customer = tampered.customer;
+    let bytes = crate::store::codec::encode(&tampered).unwrap();
+    let key = row_key.clone();
+    crm.write(move |tx| tx.put_raw(tables::CONVERSATION_ROWS, &key, &bytes))
+        .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(&format!(
+            "conversation_rows: the row of customer {customer} of organization 1 is stale"
+        )),
+        "{problems:#?}"
+    );
+    crm.write(move |tx| tx.put_raw(tables::CONVERSATION_ROWS, &row_key, &row))
         .unwrap();
     assert!(crm.system().verify().unwrap().is_clean());
 }
