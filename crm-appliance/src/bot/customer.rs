@@ -61,6 +61,16 @@ fn me(
     )))
 }
 
+/// The survey's view of who is talking.
+fn surveyed<'a>(ctx: &Ctx<'_>, me: &'a Me) -> super::csat::Asked<'a> {
+    super::csat::Asked {
+        org: ctx.org,
+        actor: &me.actor,
+        language: me.language,
+        chat: me.chat,
+    }
+}
+
 fn today(tx: &Tx<'_>) -> Date {
     Date::of(tx.now())
 }
@@ -97,6 +107,14 @@ pub(crate) fn on_message(
     match state {
         Dialogue::Wizard(wizard) => wizard_input(tx, ctx, &me, message, wizard, out),
         Dialogue::Chatting { order } => chat_input(tx, ctx, &me, message, order, false, out),
+        Dialogue::CsatComment { order } => {
+            let text = message.text();
+            if super::csat::on_comment(tx, &surveyed(ctx, &me), order, text, out)? {
+                Ok(())
+            } else {
+                chat_input(tx, ctx, &me, message, None, true, out)
+            }
+        }
         Dialogue::Idle | Dialogue::RejectReason { .. } => {
             chat_input(tx, ctx, &me, message, None, true, out)
         }
@@ -158,7 +176,9 @@ fn on_command(
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
                 menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
             }
-            Dialogue::Chatting { .. } | Dialogue::RejectReason { .. } => {
+            Dialogue::Chatting { .. }
+            | Dialogue::RejectReason { .. }
+            | Dialogue::CsatComment { .. } => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
                 menu(me, out, None);
             }
@@ -315,6 +335,9 @@ pub(crate) fn on_press(
         | Callback::Reject(_)
         | Callback::RejectDefault(_)
         | Callback::MoveTicket { .. } => stale(&me, out),
+        Callback::Csat { order, action } => {
+            super::csat::on_press(tx, &surveyed(ctx, &me), order, action, press, out)?;
+        }
         Callback::Department(id) => {
             let department = crm_lib::model::DepartmentId::new(id);
             match tx.choose_department(&me.actor, me.customer.id, department) {

@@ -441,7 +441,7 @@ pub(crate) fn wants_files(
         match dialogue::decode_or_idle(system.dialogue(org, chat)?) {
             Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
             Dialogue::RejectReason { .. } => false,
-            Dialogue::Idle | Dialogue::Chatting { .. } => true,
+            Dialogue::Idle | Dialogue::Chatting { .. } | Dialogue::CsatComment { .. } => true,
         },
     )
 }

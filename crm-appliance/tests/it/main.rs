@@ -16,6 +16,7 @@ mod browser_calls;
 mod browser_pages;
 mod calls;
 mod chat;
+mod csat;
 mod faults;
 mod hardening;
 mod jobs;

@@ -82,6 +82,28 @@ const TABLE: &[Row] = &[
         [200, 200, 200, 200, 303],
     ),
     ("GET", "/settings/calls", &[], [404, 403, 403, 403, 303]),
+    // Satisfaction statistics and survey settings; the merge question, a self-merge preview
+    // (refused after the permission check) and a merge with a customer that does not exist.
+    ("GET", "/csat", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/settings/csat", &[], [200, 403, 403, 403, 303]),
+    (
+        "GET",
+        "/customers/{customer}/merge",
+        &[],
+        [200, 200, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/customers/{customer}/merge?absorb={customer}",
+        &[],
+        [422, 422, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/customers/{customer}/merge",
+        &[("absorb", "424242")],
+        [404, 404, 403, 403, 303],
+    ),
     ("GET", "/calls", &[], [404, 404, 404, 404, 303]),
     ("GET", "/api-docs/", &[], [200, 200, 200, 200, 303]),
     (

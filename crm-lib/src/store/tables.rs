@@ -225,4 +225,14 @@ tables! {
     STAFF_NOTICES = "staff_notices";
     /// `org | message` -> ForumOrigin: messages written in a forum topic (not mirrored back).
     FORUM_ORIGINS = "forum_origins";
+    /// `org | order` -> CsatSurvey: the satisfaction survey of each finished order
+    /// (`services::csat`).
+    CSAT_SURVEYS = "csat_surveys";
+    /// `org | rated at (i64 ms) | order` -> (), rated surveys only: the ratings by time, which
+    /// the statistics read for a range of days.
+    CSAT_BY_TIME = "csat_by_time";
+    /// `org | customer | order` -> (): each customer's surveys (contact merge moves them).
+    CSAT_BY_CUSTOMER = "csat_by_customer";
+    /// `org` -> CsatSettings: on/off and the question per language, absent until saved.
+    CSAT_SETTINGS = "csat_settings";
 }

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{calls, customers, error, jobs, operators, orders, staffing, tickets, users, views};
+use super::{
+    calls, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
+};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -56,6 +58,7 @@ impl Modify for BearerAuth {
         operators::get_status, operators::set_status, operators::queue, operators::conversation,
         operators::assign, operators::close, operators::reopen, operators::stats,
         calls::list, calls::get, calls::timeline, calls::audit,
+        csat::stats, csat::merge,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -74,6 +77,8 @@ impl Modify for BearerAuth {
         operators::DayStatsView, operators::OperatorStatsView,
         calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
         calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
+        csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
+        csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -87,6 +92,7 @@ impl Modify for BearerAuth {
         (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
         (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
         (name = "audit", description = "The audit log"),
+        (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
     )
 )]
 pub struct ApiDoc;

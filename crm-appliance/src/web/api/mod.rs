@@ -9,6 +9,7 @@
 //! every rule, so an API call and the same action in the browser give the same answer.
 
 pub mod calls;
+pub mod csat;
 pub mod customers;
 pub mod doc;
 pub mod error;
@@ -119,6 +120,8 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/access/{user}", delete(staffing::revoke))
         .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/{id}", get(customers::get))
+        .route("/customers/{id}/merge", post(csat::merge))
+        .route("/csat", get(csat::stats))
         .route("/customers/{id}/timeline", get(calls::timeline))
         .route("/calls", get(calls::list))
         .route("/calls/{id}", get(calls::get))
