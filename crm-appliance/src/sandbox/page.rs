@@ -1,6 +1,8 @@
 //! `GET /sandbox`: the page where a logged-in staff user chats with the bot as one or more
 //! simulated customers, presses inline buttons and sends photos, through the control API
-//! (`assets/js/sandbox.js` does the talking). It says plainly that it is a simulation.
+//! (`assets/js/sandbox.js` does the talking), and a simulated staff forum group (issue 12:
+//! topics per customer, members writing in them; `assets/js/sandbox_forum.js`). It says
+//! plainly that it is a simulation.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -76,7 +78,24 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                     }
                 }
             }
+            section #sandbox-forum.sandbox-forum.card {
+                h2 { (t("sandbox.forum.title")) }
+                p.muted { (t("sandbox.forum.help")) }
+                form #sandbox-forum-new {
+                    label { (t("sandbox.forum.id")) input name="id" type="number" max="-1" value="-1001000000001" required; }
+                    label { (t("sandbox.forum.name")) input name="title" maxlength="128" value="Staff" required; }
+                    button type="submit" { (t("sandbox.forum.create")) }
+                }
+                div #sandbox-forum-view aria-live="polite" {}
+                form #sandbox-forum-send hidden {
+                    label { (t("sandbox.forum.member")) input name="member" type="number" min="1" required; }
+                    label { (t("sandbox.forum.topic")) select name="thread" {} }
+                    textarea name="text" rows="2" maxlength="4096" required {}
+                    button type="submit" { (t("sandbox.send")) }
+                }
+            }
             script src="/assets/js/sandbox.js" defer {}
+            script src="/assets/js/sandbox_forum.js" defer {}
         }
     };
     layout::page(&staff, &t("sandbox.title"), Nav::Sandbox, body).into_response()
