@@ -817,20 +817,6 @@ impl Crm {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::note_text;
-
-    #[test]
-    fn a_note_starts_with_the_note_command_alone() {
-        assert_eq!(note_text("/note call back"), Some("call back".into()));
-        assert_eq!(note_text("  /note"), Some(String::new()));
-        assert_eq!(note_text("/note@crm_bot  hi"), Some("hi".into()));
-        assert_eq!(note_text("/notes"), None);
-        assert_eq!(note_text("a /note"), None);
-    }
-}
-
 /// A merge of customer `absorb` into `keep` (`services::merge`): `absorb`'s forum topic
 /// becomes `keep`'s when `keep` has none (its thread now mirrors the kept conversation),
 /// else it is dropped (the topic stays in the group as history); the notices that named
@@ -868,4 +854,18 @@ pub(crate) fn merge_customer(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::note_text;
+
+    #[test]
+    fn a_note_starts_with_the_note_command_alone() {
+        assert_eq!(note_text("/note call back"), Some("call back".into()));
+        assert_eq!(note_text("  /note"), Some(String::new()));
+        assert_eq!(note_text("/note@crm_bot  hi"), Some("hi".into()));
+        assert_eq!(note_text("/notes"), None);
+        assert_eq!(note_text("a /note"), None);
+    }
 }
