@@ -200,12 +200,25 @@ fn list_href(filter: InboxFilter, search: &str, selected: Option<CustomerId>) ->
         Some(customer) => format!("/chat/{customer}"),
         None => "/chat".to_string(),
     };
-    let mut href = format!("{base}?filter={}", filter.word());
-    if !search.is_empty() {
-        href.push_str("&q=");
-        href.push_str(&urlencoding(search));
+    let mut params = Vec::new();
+    if filter != InboxFilter::All {
+        params.push(format!("filter={}", filter.word()));
     }
-    href
+    if !search.is_empty() {
+        params.push(format!("q={}", urlencoding(search)));
+    }
+    if params.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", params.join("&"))
+    }
+}
+
+/// The address of the list's next page.
+fn more_href(query: &InboxQuery, next: u64) -> String {
+    let href = list_href(query.filter, &query.search, query.selected);
+    let join = if href.contains('?') { '&' } else { '?' };
+    format!("{href}{join}after={next}")
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
@@ -285,7 +298,7 @@ fn list_pane(staff: &Staff, page: &InboxPage) -> Markup {
                 }
             }
             @if let Some(next) = page.rows.next {
-                p { a.more href={ (list_href(query.filter, &query.search, query.selected)) "&after=" (next) } { (staff.t("chat.older")) " →" } }
+                p { a.more href=(more_href(query, next)) { (staff.t("chat.older")) " →" } }
             }
         }
         p.muted.inbox-help { (staff.t("inbox.shortcuts")) }
@@ -306,15 +319,7 @@ fn state_text(staff: &Staff, state: ConversationState) -> String {
 fn list_row(staff: &Staff, page: &InboxPage, row: &InboxRow) -> Markup {
     let data = &row.row;
     let selected = page.query.selected == Some(data.customer);
-    let mut href = format!(
-        "/chat/{}?filter={}",
-        data.customer,
-        page.query.filter.word()
-    );
-    if !page.query.search.is_empty() {
-        href.push_str("&q=");
-        href.push_str(&urlencoding(&page.query.search));
-    }
+    let href = list_href(page.query.filter, &page.query.search, Some(data.customer));
     html! {
         li.conversation.unread[data.unread > 0].selected[selected]
             data-customer=(data.customer) data-state=(row.state.word()) {

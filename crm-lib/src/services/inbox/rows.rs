@@ -162,6 +162,9 @@ pub(crate) fn conversation_row_of(
         assignee: item.as_ref().and_then(|item| item.assignee),
         department: item.as_ref().and_then(|item| item.department),
         state: state_of(own, item.as_ref(), last_inbound),
+        archived: item
+            .as_ref()
+            .is_some_and(|item| item.state == QueueState::Closed && item.archived_at.is_some()),
     })
 }
 
