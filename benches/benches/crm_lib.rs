@@ -259,6 +259,9 @@ fn bench_post_message(criterion: &mut Criterion, summary: &mut Vec<String>) {
                     text: "Hello! Any news on my order?".into(),
                     attachments: Vec::new(),
                     telegram_message_id: Some(next as i64),
+                    content: None,
+                    reply_to_telegram: None,
+                    media_group: None,
                 };
                 black_box(
                     crm.post_inbound(&Actor::customer(*org, customer), message)

@@ -398,6 +398,8 @@ fn load_messages(
                             order,
                             text,
                             attachments: Vec::new(),
+                            reply_to: None,
+                            content: None,
                         },
                     )?;
                 } else {
@@ -409,6 +411,9 @@ fn load_messages(
                             text,
                             attachments: Vec::new(),
                             telegram_message_id: Some(i64::try_from(index).unwrap_or(i64::MAX)),
+                            content: None,
+                            reply_to_telegram: None,
+                            media_group: None,
                         },
                     )?;
                 }
@@ -619,6 +624,9 @@ pub fn assignment_figures(
                 text: "Hello, I need help".into(),
                 attachments: Vec::new(),
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )?;
         times.push(one.elapsed());

@@ -1328,6 +1328,9 @@ fn chat_input(
             text,
             attachments,
             telegram_message_id: Some(i64::from(message.id.0)),
+            content: None,
+            reply_to_telegram: None,
+            media_group: None,
         },
     );
     match posted {

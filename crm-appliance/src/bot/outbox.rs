@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use crm_lib::{
     ErrorKind,
     model::{
-        BotReply, ChatId, DeliveryFailure, MediaKind, OrgId, OutboxId, OutboxItem, OutboxPayload,
-        Timestamp,
+        BotReply, ChatId, DeliveryFailure, MediaKind, MessageContent, OrgId, OutboxId, OutboxItem,
+        OutboxPayload, Timestamp,
     },
     telegram::DueItem,
 };
@@ -84,6 +84,7 @@ fn item_counts(item: &OutboxItem) -> bool {
     match &item.payload {
         OutboxPayload::Reply(reply) => reply.is_new_message(),
         OutboxPayload::Notify(_) | OutboxPayload::ChatMessage(_) => true,
+        OutboxPayload::EditMessage(_) | OutboxPayload::DeleteMessage(_) => false,
     }
 }
 
@@ -398,6 +399,20 @@ async fn render_item(
                     let message = crm.system().outbox_message(org, *message)?;
                     chat_message_requests(crm, org, &message)?
                 }
+                OutboxPayload::EditMessage(message) => {
+                    let message = crm.system().outbox_message(org, *message)?;
+                    vec![edit_request(&message)?]
+                }
+                OutboxPayload::DeleteMessage(message) => {
+                    let message = crm.system().outbox_message(org, *message)?;
+                    let mut params = Map::new();
+                    params.insert("message_id".into(), json!(sent_id(&message)?));
+                    vec![Request {
+                        method: "deleteMessage".into(),
+                        params,
+                        uploads: Vec::new(),
+                    }]
+                }
             };
             for request in &mut requests {
                 if !NO_CHAT_ID.contains(&request.method.as_str()) {
@@ -466,6 +481,85 @@ fn reply_request(reply: &BotReply) -> Request {
     }
 }
 
+/// Telegram's id of a sent chat message (what an edit or a delete names).
+fn sent_id(message: &crm_lib::model::Message) -> crm_lib::Result<i64> {
+    message.telegram_message_id.ok_or_else(|| {
+        crm_lib::Error::conflict(format!(
+            "message {} has no Telegram id to edit or delete",
+            message.id
+        ))
+    })
+}
+
+/// A staff edit of a sent message: `editMessageCaption` when Telegram holds its text as a
+/// file's caption, `editMessageText` otherwise.
+fn edit_request(message: &crm_lib::model::Message) -> crm_lib::Result<Request> {
+    let mut params = Map::new();
+    params.insert("message_id".into(), json!(sent_id(message)?));
+    let method = if message.edits_as_caption() {
+        params.insert(
+            "caption".into(),
+            json!(fit(&message.text, CAPTION_MAX_UTF16)),
+        );
+        "editMessageCaption"
+    } else {
+        params.insert("text".into(), json!(fit(&message.text, TEXT_MAX_UTF16)));
+        "editMessageText"
+    };
+    Ok(Request {
+        method: method.into(),
+        params,
+        uploads: Vec::new(),
+    })
+}
+
+/// A message without files that Telegram shows as a location, venue or contact.
+fn content_request(content: &MessageContent) -> Option<Request> {
+    let mut params = Map::new();
+    let method = match content {
+        MessageContent::Location {
+            latitude,
+            longitude,
+        } => {
+            params.insert("latitude".into(), json!(latitude));
+            params.insert("longitude".into(), json!(longitude));
+            "sendLocation"
+        }
+        MessageContent::Venue {
+            latitude,
+            longitude,
+            title,
+            address,
+        } => {
+            params.insert("latitude".into(), json!(latitude));
+            params.insert("longitude".into(), json!(longitude));
+            params.insert("title".into(), json!(title));
+            params.insert("address".into(), json!(address));
+            "sendVenue"
+        }
+        MessageContent::Contact {
+            phone,
+            first_name,
+            last_name,
+        } => {
+            params.insert("phone_number".into(), json!(phone));
+            params.insert("first_name".into(), json!(first_name));
+            if let Some(last_name) = last_name {
+                params.insert("last_name".into(), json!(last_name));
+            }
+            "sendContact"
+        }
+        MessageContent::Sticker { .. }
+        | MessageContent::Dice { .. }
+        | MessageContent::Poll { .. } => return None,
+    };
+    Some(Request {
+        method: method.into(),
+        params,
+        uploads: Vec::new(),
+    })
+}
+
 fn send_method(kind: MediaKind) -> (&'static str, &'static str) {
     match kind {
         MediaKind::Photo => ("sendPhoto", "photo"),
@@ -473,7 +567,8 @@ fn send_method(kind: MediaKind) -> (&'static str, &'static str) {
         MediaKind::Video => ("sendVideo", "video"),
         MediaKind::VideoNote => ("sendVideoNote", "video_note"),
         MediaKind::Audio => ("sendAudio", "audio"),
-        MediaKind::Document | MediaKind::Sticker => ("sendDocument", "document"),
+        MediaKind::Sticker => ("sendSticker", "sticker"),
+        MediaKind::Document => ("sendDocument", "document"),
     }
 }
 
@@ -493,9 +588,38 @@ fn default_file_name(mime: &str) -> String {
     format!("file.{extension}")
 }
 
-/// A staff message: text, one file with a caption, or an album; text too long for a caption
-/// goes first as its own message.
+/// A staff message: text, one file with a caption, an album, a sticker, a location, venue
+/// or contact; text too long for a caption goes first as its own message. A reply quotes
+/// the message it answers (`reply_parameters` on the first call, sent even when the quoted
+/// message is gone from the chat).
 fn chat_message_requests(
+    crm: &crm_lib::Crm,
+    org: OrgId,
+    message: &crm_lib::model::Message,
+) -> crm_lib::Result<Vec<Request>> {
+    let mut requests = match message.content.as_ref().and_then(content_request) {
+        Some(request) => vec![request],
+        None => message_requests(crm, org, message)?,
+    };
+    let quoted = match message.reply_to {
+        Some(quoted) => {
+            crm.system()
+                .outbox_message(org, quoted)?
+                .telegram_message_id
+        }
+        None => None,
+    };
+    if let (Some(quoted), Some(first)) = (quoted, requests.first_mut()) {
+        first.params.insert(
+            "reply_parameters".into(),
+            json!({ "message_id": quoted, "allow_sending_without_reply": true }),
+        );
+    }
+    Ok(requests)
+}
+
+/// The calls of a staff message's text and files.
+fn message_requests(
     crm: &crm_lib::Crm,
     org: OrgId,
     message: &crm_lib::model::Message,

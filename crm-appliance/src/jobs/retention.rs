@@ -241,6 +241,9 @@ mod tests {
                 text: "hello".into(),
                 attachments: Vec::new(),
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();

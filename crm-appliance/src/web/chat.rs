@@ -398,7 +398,7 @@ fn send_form(
 ) -> Markup {
     html! {
         form.card.form.chat-send method="post" action={ "/chat/" (customer) }
-            enctype="multipart/form-data" data-chat-send {
+            enctype="multipart/form-data" data-chat-send data-canned={ "/chat/" (customer) "/canned" } {
             (csrf_field(staff))
             input type="hidden" name="back" value=(back);
             (error.general(&["text", "attachments", "media"]))
@@ -425,6 +425,7 @@ fn send_form(
             }
             button type="submit" { (staff.t("chat.send")) }
         }
+        script src="/assets/js/canned.js" defer {}
     }
 }
 
@@ -524,6 +525,8 @@ struct SendFields {
     order: Option<u64>,
     back: String,
     files: Vec<Upload>,
+    /// The canned response chosen in the composer, whose files are attached.
+    canned: Option<u64>,
 }
 
 async fn read_fields(mut multipart: Multipart) -> Result<SendFields, AppError> {
@@ -537,6 +540,7 @@ async fn read_fields(mut multipart: Multipart) -> Result<SendFields, AppError> {
             "csrf" => fields.csrf = field.text().await.map_err(bad)?,
             "text" => fields.text = field.text().await.map_err(bad)?,
             "back" => fields.back = field.text().await.map_err(bad)?,
+            "canned" => fields.canned = field.text().await.map_err(bad)?.trim().parse().ok(),
             "order" => {
                 let text = field.text().await.map_err(bad)?;
                 let text = text.trim();
@@ -597,10 +601,11 @@ async fn send(
     csrf::verify(&staff, &fields.csrf, &headers)?;
     let back = safe_back(&fields.back, customer);
     let actor = staff.actor.clone();
-    let (text, order, files) = (
+    let (text, order, files, canned) = (
         fields.text.clone(),
         fields.order.map(OrderId::new),
         fields.files,
+        fields.canned.map(crm_lib::model::CannedId::new),
     );
     let sent = state
         .blocking(move |crm| {
@@ -613,11 +618,21 @@ async fn send(
                     file_name: file.file_name,
                 });
             }
+            // A canned response chosen in the composer brings its stored files.
+            let attachments = match canned {
+                Some(id) => {
+                    crm.read(|view| crm_lib::canned::canned_in(view, &actor, id))?
+                        .attachments
+                }
+                None => Vec::new(),
+            };
             let message = OutboundMessage {
                 customer,
                 order,
                 text,
-                attachments: Vec::new(),
+                attachments,
+                reply_to: None,
+                content: None,
             };
             crm.post_outbound_with_files(&actor, message, outbound)
         })
@@ -838,6 +853,9 @@ mod tests {
                         text: "Hello".into(),
                         attachments: Vec::new(),
                         telegram_message_id: None,
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )
                 .unwrap();

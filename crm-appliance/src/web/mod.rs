@@ -7,6 +7,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod canned;
 pub mod chat;
 pub mod colors;
 pub mod csrf;
@@ -136,6 +137,7 @@ pub fn app(state: AppState) -> Router {
         .route("/logout", post(login::logout))
         .merge(pages::routes())
         .merge(chat::routes())
+        .merge(canned::routes())
         .merge(inbox::routes())
         .merge(tokens::routes())
         .route("/events", get(sse::events))

@@ -206,6 +206,9 @@ impl Fixture {
                 text: "Hello! Can the site have a <dark> theme?".into(),
                 attachments: Vec::new(),
                 telegram_message_id: Some(11),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .expect("Maria's message");
@@ -216,6 +219,8 @@ impl Fixture {
                 order: Some(website),
                 text: "Yes, we will show you two drafts.".into(),
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             },
         )
         .expect("the reply");
@@ -227,6 +232,9 @@ impl Fixture {
                 text: "Thank you!".into(),
                 attachments: Vec::new(),
                 telegram_message_id: Some(12),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .expect("Maria's thanks");

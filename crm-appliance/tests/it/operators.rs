@@ -361,6 +361,9 @@ async fn the_archive_job_moves_an_old_closed_conversation_from_the_inbox_to_the_
                 text: "An old question".into(),
                 attachments: Vec::new(),
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();

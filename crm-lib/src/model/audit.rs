@@ -11,8 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CallId, CustomerId, DepartmentId, MarkerId, MediaHash,
-    MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+    ActorRef, ApiTokenId, AuditId, BidId, CallId, CannedId, CustomerId, DepartmentId, MarkerId,
+    MediaHash, MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
 };
 
 macro_rules! audit_actions {
@@ -184,6 +184,23 @@ audit_actions! {
     /// A batch of closed conversations was archived by the `archive_conversations` job (the
     /// detail holds the count).
     ConversationsArchived = "conversation.archived",
+    /// Staff wrote a private note in a customer's conversation (never sent).
+    NotePosted = "message.note_posted",
+    /// A message was edited: by the customer in Telegram, or by staff (sent again as an
+    /// edit); the earlier text is kept in the message's history.
+    MessageEdited = "message.edited",
+    /// Staff deleted a message they sent (deleted in Telegram too).
+    MessageDeleted = "message.deleted",
+    /// A canned response was created.
+    CannedCreated = "canned.created",
+    /// A canned response was changed.
+    CannedUpdated = "canned.updated",
+    /// A canned response was deleted.
+    CannedDeleted = "canned.deleted",
+    /// The business hours (schedule, holidays, time zone, auto-reply) changed.
+    HoursChanged = "hours.changed",
+    /// The out-of-hours auto-reply was sent to a customer (once per closed period).
+    AutoReplySent = "hours.auto_reply_sent",
     /// A conversation was snoozed in the inbox until a time or the customer's next message.
     ConversationSnoozed = "conversation.snoozed",
 }
@@ -255,6 +272,8 @@ pub enum Subject {
     Department(DepartmentId),
     /// A telephone call.
     Call(CallId),
+    /// A canned response.
+    Canned(CannedId),
 }
 
 impl Subject {
@@ -274,6 +293,7 @@ impl Subject {
                 "api token" => Subject::ApiToken(ApiTokenId(id)),
                 "department" => Subject::Department(DepartmentId(id)),
                 "call" => Subject::Call(CallId(id)),
+                "canned response" => Subject::Canned(CannedId(id)),
                 _ => return None,
             })
         });
@@ -297,6 +317,7 @@ impl Subject {
             Subject::Media(_) => "media",
             Subject::Other(_) => "record",
             Subject::Call(_) => CallId::LABEL,
+            Subject::Canned(_) => CannedId::LABEL,
         }
     }
 
@@ -314,6 +335,7 @@ impl Subject {
             Subject::ApiToken(id) => Some(id.0),
             Subject::Department(id) => Some(id.0),
             Subject::Call(id) => Some(id.0),
+            Subject::Canned(id) => Some(id.0),
         }
     }
 }

@@ -110,6 +110,9 @@ pub enum Direction {
     Inbound,
     /// To the customer.
     Outbound,
+    /// A private note of staff in the conversation: staff-only, never sent to Telegram, never
+    /// shown to the customer, not unread and not customer activity (issue 12).
+    Note,
 }
 
 /// Who wrote a message.
@@ -137,6 +140,92 @@ pub enum DeliveryState {
     Failed,
 }
 
+/// What a message carries besides its text and files: Telegram's non-file message kinds
+/// (Bot API `Message` fields `location`, `venue`, `contact`, `sticker`, `dice`, `poll`).
+/// Stored with bincode: variants are only ever appended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MessageContent {
+    /// A point on the map (`location`), in degrees (WGS 84).
+    Location {
+        /// Latitude in degrees, -90..=90.
+        latitude: f64,
+        /// Longitude in degrees, -180..=180.
+        longitude: f64,
+    },
+    /// A named place (`venue`), in degrees (WGS 84).
+    Venue {
+        /// Latitude in degrees, -90..=90.
+        latitude: f64,
+        /// Longitude in degrees, -180..=180.
+        longitude: f64,
+        /// The place's name.
+        title: String,
+        /// Its address.
+        address: String,
+    },
+    /// A phone contact (`contact`).
+    Contact {
+        /// The phone number as Telegram gave it (may lack the `+`).
+        phone: String,
+        /// First name.
+        first_name: String,
+        /// Last name, when given.
+        last_name: Option<String>,
+    },
+    /// A sticker (`sticker`): a static one also has its `.webp` as the message's attachment
+    /// (kind [`MediaKind::Sticker`]); an animated or video sticker has its thumbnail, or
+    /// nothing (shown as a labelled placeholder).
+    Sticker {
+        /// The emoji the sticker stands for, when given.
+        emoji: Option<String>,
+        /// Whether it is animated (`is_animated` or `is_video`).
+        animated: bool,
+    },
+    /// A thrown dice (`dice`): the emoji (🎲, 🎯, 🏀, ⚽, 🎳, 🎰) and the value it showed
+    /// (1..=6, or 1..=64 for 🎰, per the Bot API docs).
+    Dice {
+        /// The emoji.
+        emoji: String,
+        /// The value shown.
+        value: u8,
+    },
+    /// A poll (`poll`), shown as text: its question and options.
+    Poll {
+        /// The question (1..=300 characters in Telegram).
+        question: String,
+        /// The options' texts, in order.
+        options: Vec<String>,
+    },
+}
+
+impl Message {
+    /// Whether Telegram holds this message's text as the caption of a file: it carries files
+    /// and no other content, and its first text fit a caption (1024 characters). Otherwise a
+    /// text longer than a caption went out as a message of its own before the files, and an
+    /// edit changes that message's text.
+    pub fn edits_as_caption(&self) -> bool {
+        let first = self.edits.first().map_or(&self.text, |edit| &edit.text);
+        !self.attachments.is_empty()
+            && self.content.is_none()
+            && first.chars().count() <= crate::chat::CAPTION_MAX_CHARS
+    }
+
+    /// Whether it was deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// An earlier version of an edited message's text (or caption).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageEdit {
+    /// The text this version had.
+    pub text: String,
+    /// When this version was replaced by the next (the edit's time): the version itself was
+    /// written at the previous edit's `at`, or at the message's `created_at` for the first.
+    pub at: Timestamp,
+}
+
 /// A message in a customer's conversation, optionally about one order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -160,4 +249,14 @@ pub struct Message {
     pub delivery: DeliveryState,
     /// When it was written.
     pub created_at: Timestamp,
+    /// What it carries besides text and files (location, contact, sticker...), if anything.
+    pub content: Option<MessageContent>,
+    /// The message of the same conversation it replies to (quotes), when it is a reply.
+    pub reply_to: Option<MessageId>,
+    /// Its earlier versions when it was edited, oldest first; `text` is the current one.
+    pub edits: Vec<MessageEdit>,
+    /// When staff deleted it (it was deleted in Telegram too); the record stays.
+    pub deleted_at: Option<Timestamp>,
+    /// Telegram's `media_group_id` of an album: the updates sharing it are one message.
+    pub media_group: Option<String>,
 }

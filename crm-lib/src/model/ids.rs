@@ -117,6 +117,11 @@ id_type!(
     CallId,
     "call"
 );
+id_type!(
+    /// A canned response: a prepared reply staff insert with `/code` in the composer.
+    CannedId,
+    "canned response"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.

@@ -7,9 +7,11 @@ mod access;
 mod audit;
 mod billing;
 mod call;
+mod canned;
 mod chat;
 mod customer;
 mod fields;
+mod hours;
 mod ids;
 mod inbox;
 mod jobs;
@@ -26,19 +28,22 @@ pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHas
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
 pub use billing::{PaymentInfo, PaymentMethod, Payout};
 pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, UnknownCaller};
+pub use canned::CannedResponse;
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
+    MessageContent, MessageEdit,
 };
 pub use customer::Customer;
 pub use fields::{
     ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,
 };
 pub(crate) use fields::{compile as compile_pattern, full_match};
+pub use hours::{AutoReplyMark, BusinessHours, OpenInterval};
 pub use ids::{
-    ApiTokenId, AuditId, BidId, CallId, ChatId, CustomerId, Date, DepartmentId, LANGUAGES,
-    Language, LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId, OutboxId,
-    PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId, Timestamp,
-    UserId,
+    ApiTokenId, AuditId, BidId, CallId, CannedId, ChatId, CustomerId, Date, DepartmentId,
+    LANGUAGES, Language, LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId,
+    OutboxId, PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId,
+    Timestamp, UserId,
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};

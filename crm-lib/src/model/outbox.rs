@@ -137,6 +137,12 @@ pub enum OutboxPayload {
     ChatMessage(MessageId),
     /// The bot's reply to an update.
     Reply(BotReply),
+    /// Staff edited a chat message Telegram already has: its new text goes out as
+    /// `editMessageText`, or `editMessageCaption` when it was sent as a caption (see
+    /// [`Message::edits_as_caption`](crate::model::Message::edits_as_caption)).
+    EditMessage(MessageId),
+    /// Staff deleted a chat message Telegram has (`deleteMessage`).
+    DeleteMessage(MessageId),
 }
 
 impl OutboxPayload {

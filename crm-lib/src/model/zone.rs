@@ -108,6 +108,29 @@ impl Zone {
         self.day_start(date.next())
     }
 
+    /// The moment local day `date` shows `minute` minutes after midnight on the clock
+    /// (`minute` 0..=1440; 1440 is the next day's start). A clock time a daylight saving
+    /// change skips maps to the moment after the gap, one it repeats to its first
+    /// occurrence (jiff's "compatible" rule, as RFC 5545 does).
+    pub fn local_moment(&self, date: Date, minute: u16) -> Timestamp {
+        if minute >= 1440 {
+            return self.day_end(date);
+        }
+        let time = date.to_time();
+        jiff::civil::DateTime::new(
+            i16::try_from(time.year()).unwrap_or(i16::MAX),
+            i8::try_from(u8::from(time.month())).unwrap_or(1),
+            i8::try_from(time.day()).unwrap_or(1),
+            i8::try_from(minute / 60).unwrap_or(0),
+            i8::try_from(minute % 60).unwrap_or(0),
+            0,
+            0,
+        )
+        .and_then(|civil| civil.to_zoned(self.zone.clone()))
+        .map(|local| Timestamp::from_millis(local.timestamp().as_millisecond()))
+        .unwrap_or_else(|_| date.start().plus_millis(i64::from(minute) * 60_000))
+    }
+
     /// `at` on the local clock, `YYYY-MM-DD HH:MM`, the form the pages show.
     pub fn local_text(&self, at: Timestamp) -> String {
         match self.zoned(at) {

@@ -354,6 +354,11 @@ impl Tx<'_> {
             telegram_message_id: None,
             delivery: DeliveryState::Pending,
             created_at: self.now(),
+            content: None,
+            reply_to: None,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group: None,
         };
         self.enqueue(
             actor.org,

@@ -24,6 +24,17 @@ pub const MESSAGE_MAX_CHARS: usize = 4096;
 /// The most files one message carries (Telegram's limit for an album).
 pub const MESSAGE_MAX_ATTACHMENTS: usize = 10;
 
+/// The longest caption of a file, in characters (Telegram's limit, `sendPhoto` and the
+/// others): an edit of a message sent as a caption stays within it.
+pub const CAPTION_MAX_CHARS: usize = 1024;
+
+mod content;
+mod edits;
+
+pub use content::check_content;
+pub(crate) use edits::message_by_telegram;
+pub use edits::{DELETE_WINDOW_MS, InboundEdit};
+
 /// Which order a customer's message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderChoice {
@@ -52,6 +63,14 @@ pub struct InboundMessage {
     pub attachments: Vec<Attachment>,
     /// Telegram's `message_id` in the customer's chat.
     pub telegram_message_id: Option<i64>,
+    /// What the message carries besides text and files (a location, contact, sticker...).
+    pub content: Option<MessageContent>,
+    /// Telegram's `message_id` of the message this one replies to (`reply_to_message`), in
+    /// the same chat: it becomes [`Message::reply_to`] when it is a message of this
+    /// conversation.
+    pub reply_to_telegram: Option<i64>,
+    /// Telegram's `media_group_id`: the parts of one album share it.
+    pub media_group: Option<String>,
 }
 
 /// A message staff write to a customer.
@@ -65,6 +84,22 @@ pub struct OutboundMessage {
     pub text: String,
     /// Files already stored with [`System::store_media`](crate::system::System::store_media).
     pub attachments: Vec<Attachment>,
+    /// The message of the same conversation it replies to (sent as a Telegram reply).
+    pub reply_to: Option<MessageId>,
+    /// What the message carries besides text and files (a location, contact, sticker...).
+    pub content: Option<MessageContent>,
+}
+
+/// A private note staff write in a customer's conversation: never sent, never shown to the
+/// customer (see [`Tx::post_note`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNote {
+    /// Whose conversation.
+    pub customer: CustomerId,
+    /// The order it is about, when there is one; it must be the customer's.
+    pub order: Option<OrderId>,
+    /// The note, 1 to 4096 characters.
+    pub text: String,
 }
 
 /// A file staff send with a message, received with the request and not stored yet: it is
@@ -94,7 +129,7 @@ fn inbound_text(text: &str) -> Result<String> {
 /// the organization or among `pending` (files the same use case stores once every check
 /// passed). Size and MIME type are taken from the file; the file name is trimmed to 255
 /// characters.
-fn check_attachments(
+pub(crate) fn check_attachments(
     view: &impl View,
     org: OrgId,
     attachments: Vec<Attachment>,
@@ -132,8 +167,12 @@ fn check_attachments(
     Ok(out)
 }
 
-fn require_content(text: &str, attachments: &[Attachment]) -> Result<()> {
-    if text.is_empty() && attachments.is_empty() {
+fn require_content(
+    text: &str,
+    attachments: &[Attachment],
+    content: Option<&MessageContent>,
+) -> Result<()> {
+    if text.is_empty() && attachments.is_empty() && content.is_none() {
         return Err(Error::invalid(
             "text",
             "a message needs text or at least one attachment",
@@ -287,7 +326,23 @@ impl Tx<'_> {
         };
         let text = inbound_text(&msg.text)?;
         let attachments = check_attachments(self, actor.org, msg.attachments, &[])?;
-        require_content(&text, &attachments)?;
+        let content = msg.content.map(check_content).transpose()?;
+        require_content(&text, &attachments, content.as_ref())?;
+        let media_group = msg
+            .media_group
+            .map(|group| group.chars().take(64).collect::<String>())
+            .filter(|group| !group.is_empty());
+        if let Some(group) = &media_group
+            && let Some(album) = edits::album_message(self, actor.org, customer_id, group)?
+        {
+            return self.append_to_album(actor, customer, album, text, attachments);
+        }
+        let reply_to = match msg.reply_to_telegram {
+            Some(telegram) => message_by_telegram(self, actor.org, customer_id, telegram)?
+                .filter(|quoted| quoted.direction != Direction::Note)
+                .map(|quoted| quoted.id),
+            None => None,
+        };
         let id = MessageId(self.next_id(actor.org, "message")?);
         let message = Message {
             id,
@@ -300,6 +355,11 @@ impl Tx<'_> {
             telegram_message_id: msg.telegram_message_id,
             delivery: DeliveryState::Received,
             created_at: self.now(),
+            content,
+            reply_to,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group,
         };
         write_message(self, actor.org, &message)?;
         let was_unreachable = customer.unreachable;
@@ -325,6 +385,8 @@ impl Tx<'_> {
         // The operators module: a message with no open conversation opens one and routes it.
         let org = super::load_org(self, actor.org)?;
         super::operators::on_customer_message(self, &org, customer_id)?;
+        // Business hours: out of hours, the auto-reply (once per closed period).
+        super::hours::on_customer_message(self, &org, customer_id)?;
         Ok(message)
     }
 
@@ -386,7 +448,21 @@ impl Tx<'_> {
         check_order_of(self, actor.org, msg.order, msg.customer)?;
         let text = clean_text("text", &msg.text, 0, MESSAGE_MAX_CHARS)?;
         let attachments = check_attachments(self, actor.org, msg.attachments, &pending)?;
-        require_content(&text, &attachments)?;
+        let content = content::outbound_content(msg.content, &text, &attachments)?;
+        require_content(&text, &attachments, content.as_ref())?;
+        let reply_to = match msg.reply_to {
+            Some(reply_to) => {
+                let quoted = load_message(self, actor.org, reply_to)?;
+                if quoted.customer != msg.customer
+                    || quoted.direction == Direction::Note
+                    || quoted.is_deleted()
+                {
+                    return Err(Error::not_found(MessageId::LABEL, reply_to));
+                }
+                Some(reply_to)
+            }
+            None => None,
+        };
         check_reachable(&customer)?;
         // Every check passed: only now do the files go into the store.
         for file in &files {
@@ -408,6 +484,11 @@ impl Tx<'_> {
             telegram_message_id: None,
             delivery: DeliveryState::Pending,
             created_at: self.now(),
+            content,
+            reply_to,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group: None,
         };
         write_message(self, actor.org, &message)?;
         // Answering a conversation reads it: what the customer wrote before was seen.
@@ -442,6 +523,67 @@ impl Tx<'_> {
             resolved.user_id(),
             msg.order,
         )?;
+        Ok(message)
+    }
+
+    /// Writes a private note in a customer's conversation, optionally about one of their
+    /// orders (issue 12): a message of [`Direction::Note`] that is never sent (no outbox
+    /// item), never shown to the customer (every read a customer reaches skips notes), not
+    /// counted as unread and not the conversation's activity (the inbox's order does not
+    /// change). Its delivery state is [`DeliveryState::Received`]: nothing is to deliver.
+    ///
+    /// Rules: staff need `chat_customers`, or an order-level `chat_customers` grant on the
+    /// note's order; the system may (author System); customers may not. The order, when
+    /// given, is the customer's; text 1 to 4096 characters without control characters other
+    /// than line breaks and tabs.
+    ///
+    /// # Errors
+    /// Forbidden for a customer; permission denied (naming `chat_customers`); not found
+    /// (customer, order); invalid input on `text`.
+    pub fn post_note(&mut self, actor: &Actor, note: NewNote) -> Result<Message> {
+        let resolved = resolve(self, actor)?;
+        if matches!(resolved, Resolved::Customer(_)) {
+            return Err(Error::forbidden("customers cannot write staff notes"));
+        }
+        if !may_chat(self, actor.org, &resolved, note.order)? {
+            return Err(Error::denied(
+                Permission::ChatCustomers,
+                format!("{} lacks the chat_customers permission", actor.who),
+            ));
+        }
+        load_customer(self, actor.org, note.customer)?;
+        check_order_of(self, actor.org, note.order, note.customer)?;
+        let text = clean_text("text", &note.text, 1, MESSAGE_MAX_CHARS)?;
+        let author = match resolved.user_id() {
+            Some(user) => Author::Staff(user),
+            None => Author::System,
+        };
+        let id = MessageId(self.next_id(actor.org, "message")?);
+        let message = Message {
+            id,
+            customer: note.customer,
+            order: note.order,
+            direction: Direction::Note,
+            author,
+            text,
+            attachments: Vec::new(),
+            telegram_message_id: None,
+            delivery: DeliveryState::Received,
+            created_at: self.now(),
+            content: None,
+            reply_to: None,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group: None,
+        };
+        write_message(self, actor.org, &message)?;
+        self.audit(
+            actor,
+            AuditAction::NotePosted,
+            Subject::Message(id),
+            message_detail(&message),
+        )?;
+        self.changed(actor.org, Subject::Message(id), ChangeKind::Created)?;
         Ok(message)
     }
 
@@ -492,9 +634,10 @@ impl Tx<'_> {
         {
             return Ok(record);
         }
+        let before = record.clone();
         record.delivery = DeliveryState::Sent;
         record.telegram_message_id = Some(telegram_message_id);
-        self.put(tables::MESSAGES, &message_key(org, message), &record)?;
+        self.update_record(&message_key(org, message), &before, &record)?;
         self.changed(org, Subject::Message(message), ChangeKind::Delivery)?;
         Ok(record)
     }
@@ -526,27 +669,49 @@ impl Tx<'_> {
     }
 }
 
-/// Reads one page of message ids under `prefix`, newest first, after the cursor.
+/// Whether a customer actor may see `message` of their own conversation: every message but
+/// staff notes and the messages staff deleted (they are gone from the customer's Telegram).
+pub(crate) fn customer_sees(message: &Message) -> bool {
+    message.direction != Direction::Note && !message.is_deleted()
+}
+
+/// Reads one page of message ids under `prefix`, newest first, after the cursor. Without
+/// `notes`, staff notes are skipped (further keys are read until the page is full).
 fn message_page(
     view: &impl View,
     org: OrgId,
     def: crate::store::Def,
     prefix: Key,
     page: Page,
+    notes: bool,
 ) -> Result<Paged<Message>> {
     let size = page.size();
-    let after = page.after.map(|after| prefix.clone().u64(after).into_vec());
-    let keys = view.keys_with_prefix(def, &prefix, after.as_deref(), true, size + 1)?;
-    let mut items = Vec::with_capacity(size.min(keys.len()));
-    for key in keys.iter().take(size) {
-        let id = MessageId(keys::tail_u64(key));
-        items.push(
-            view.get(tables::MESSAGES, &message_key(org, id))?
-                .ok_or_else(|| crate::store::dangling("messages index", key))?,
-        );
+    let mut cursor = page.after.map(|after| prefix.clone().u64(after).into_vec());
+    let mut items: Vec<Message> = Vec::with_capacity(size);
+    let mut more = false;
+    'read: loop {
+        let keys = view.keys_with_prefix(def, &prefix, cursor.as_deref(), true, size + 1)?;
+        for key in &keys {
+            let id = MessageId(keys::tail_u64(key));
+            let message: Message = view
+                .get(tables::MESSAGES, &message_key(org, id))?
+                .ok_or_else(|| crate::store::dangling("messages index", key))?;
+            if !notes && !customer_sees(&message) {
+                continue;
+            }
+            if items.len() == size {
+                more = true;
+                break 'read;
+            }
+            items.push(message);
+        }
+        if keys.len() <= size {
+            break;
+        }
+        cursor = keys.last().cloned();
     }
-    let next = if keys.len() > size {
-        items.last().map(|message: &Message| message.id.0)
+    let next = if more {
+        items.last().map(|message| message.id.0)
     } else {
         None
     };
@@ -565,8 +730,9 @@ pub fn messages_of_customer_in(
     customer: CustomerId,
     page: Page,
 ) -> Result<Paged<Message>> {
-    match resolve(view, actor)? {
-        Resolved::Customer(me) if me != customer => {
+    let resolved = resolve(view, actor)?;
+    match &resolved {
+        Resolved::Customer(me) if *me != customer => {
             return Err(Error::not_found(CustomerId::LABEL, customer));
         }
         Resolved::Customer(_) => {}
@@ -579,6 +745,7 @@ pub fn messages_of_customer_in(
             }
         }
     }
+    let notes = !matches!(resolved, Resolved::Customer(_));
     load_customer(view, actor.org, customer)?;
     message_page(
         view,
@@ -586,6 +753,7 @@ pub fn messages_of_customer_in(
         tables::MESSAGES_BY_CUSTOMER,
         Key::org(actor.org).u64(customer.0),
         page,
+        notes,
     )
 }
 
@@ -617,12 +785,14 @@ pub fn messages_of_order_in(
             }
         }
     }
+    let notes = !matches!(resolved, Resolved::Customer(_));
     message_page(
         view,
         actor.org,
         tables::MESSAGES_BY_ORDER,
         Key::org(actor.org).u64(order.0),
         page,
+        notes,
     )
 }
 
@@ -826,6 +996,15 @@ impl Crm {
     ) -> Result<Message> {
         let actor = actor.clone();
         self.write(move |tx| tx.post_outbound_with_files(&actor, msg, files))
+    }
+
+    /// See [`Tx::post_note`]. Blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::post_note`].
+    pub fn post_note(&self, actor: &Actor, note: NewNote) -> Result<Message> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.post_note(&actor, note))
     }
 
     /// See [`Tx::mark_read`].

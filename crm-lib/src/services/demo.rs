@@ -505,6 +505,8 @@ impl Tx<'_> {
                                 order: Some(id),
                                 text: message.text.clone(),
                                 attachments: Vec::new(),
+                                reply_to: None,
+                                content: None,
                             },
                         )?;
                     }
@@ -517,6 +519,9 @@ impl Tx<'_> {
                                 text: message.text.clone(),
                                 attachments: Vec::new(),
                                 telegram_message_id: None,
+                                content: None,
+                                reply_to_telegram: None,
+                                media_group: None,
                             },
                         )?;
                     }

@@ -148,7 +148,9 @@ fn live_event(
                 Err(error) => return Err(error),
             };
             let visible = match resolved {
-                Resolved::Customer(customer) => message.customer == *customer,
+                Resolved::Customer(customer) => {
+                    message.customer == *customer && super::chat::customer_sees(&message)
+                }
                 _ => may_chat(view, actor.org, resolved, message.order)?,
             };
             if !visible {

@@ -266,7 +266,8 @@ const REFS_PAGE: usize = 64;
 /// The metadata of a stored file, when `actor` may see at least one record carrying it: a
 /// message in a conversation they may read (staff with `chat_customers`, or an order-level
 /// `chat_customers` grant on the order the message is about; a customer, their own), or an
-/// order they may see (see [`super::orders::order_in`]). The system sees every file.
+/// order they may see (see [`super::orders::order_in`]), or a canned response (staff with
+/// `chat_customers`). The system sees every file.
 ///
 /// Reads the file's `MEDIA_REFS` entries and the records they name, stopping at the first
 /// visible one. Uses the caller's transaction or snapshot; never writes.
@@ -316,7 +317,9 @@ fn any_visible_ref(
                 RefKind::Message => {
                     let message = load_message(view, org, MessageId(id))?;
                     match resolved {
-                        Resolved::Customer(me) => message.customer == *me,
+                        Resolved::Customer(me) => {
+                            message.customer == *me && super::chat::customer_sees(&message)
+                        }
                         _ => may_chat(view, org, resolved, message.order)?,
                     }
                 }
@@ -328,6 +331,9 @@ fn any_visible_ref(
                     };
                     may_view(view, resolved, organization, &order)?
                 }
+                // A canned response's file: whoever may insert canned responses (staff with
+                // `chat_customers`) may see it.
+                RefKind::Canned => resolved.has(crate::model::Permission::ChatCustomers),
             };
             if visible {
                 return Ok(true);

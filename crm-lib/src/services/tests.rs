@@ -16,7 +16,7 @@
 
 use std::ops::Bound;
 
-use crate::chat::{InboundMessage, OrderChoice, OutboundFile, OutboundMessage};
+use crate::chat::{InboundMessage, NewNote, OrderChoice, OutboundFile, OutboundMessage};
 use crate::customers::{NewCustomer, TelegramProfile};
 use crate::media::NewMedia;
 use crate::model::*;
@@ -232,6 +232,9 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
             text: "hello".into(),
             attachments: Vec::new(),
             telegram_message_id: Some(1),
+            content: None,
+            reply_to_telegram: None,
+            media_group: None,
         },
     )
     .unwrap();
@@ -379,6 +382,23 @@ fn text(customer: CustomerId, text: &str) -> OutboundMessage {
         order: None,
         text: text.into(),
         attachments: Vec::new(),
+        reply_to: None,
+        content: None,
+    }
+}
+
+/// Ann's first message (Telegram id 1), written by the fixture.
+fn ann_hello(tx: &Tx<'_>, fx: &Fx) -> Result<MessageId> {
+    crate::services::chat::message_by_telegram(tx, fx.org, fx.ann_id, 1)?
+        .map(|message| message.id)
+        .ok_or_else(|| crate::Error::not_found("message", 1))
+}
+
+fn note(customer: CustomerId, text: &str) -> NewNote {
+    NewNote {
+        customer,
+        order: None,
+        text: text.into(),
     }
 }
 
@@ -387,6 +407,24 @@ fn picture() -> OutboundFile {
         media: NewMedia::parse(b"\x89PNG\r\n\x1a\nnot really".to_vec(), "image/png").unwrap(),
         kind: MediaKind::Photo,
         file_name: None,
+    }
+}
+
+fn canned(code: &str, text: &str) -> crate::canned::CannedInput {
+    crate::canned::CannedInput {
+        code: code.into(),
+        title: code.into(),
+        texts: Localized::new(text),
+        attachments: Vec::new(),
+    }
+}
+
+/// Business hours on, with no open interval: always closed, with an auto-reply.
+fn closed_all_week() -> crate::hours::HoursInput {
+    crate::hours::HoursInput {
+        enabled: true,
+        auto_reply: Localized::new("We are closed"),
+        ..Default::default()
     }
 }
 
@@ -774,6 +812,9 @@ fn refused() -> Vec<(&'static str, Call)> {
                         text: " ".into(),
                         attachments: Vec::new(),
                         telegram_message_id: Some(2),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )
                 .map(drop)
@@ -803,6 +844,47 @@ fn refused() -> Vec<(&'static str, Call)> {
         (
             "mark_read by a worker",
             call(|tx, fx| tx.mark_read(&fx.worker2, fx.ann_id).map(drop)),
+        ),
+        (
+            "delete_outbound of a customer's message",
+            call(|tx, fx| {
+                let theirs = ann_hello(tx, fx)?;
+                tx.delete_outbound(&fx.manager, theirs).map(drop)
+            }),
+        ),
+        (
+            "edit_outbound by a worker without chat_customers",
+            call(|tx, fx| {
+                let theirs = ann_hello(tx, fx)?;
+                tx.edit_outbound(&fx.worker2, theirs, "x").map(drop)
+            }),
+        ),
+        (
+            "edit_inbound by staff",
+            call(|tx, fx| {
+                tx.edit_inbound(
+                    &fx.manager,
+                    crate::chat::InboundEdit {
+                        customer: fx.ann_id,
+                        telegram_message_id: 1,
+                        text: "hijacked".into(),
+                        content: None,
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "post_note by a customer",
+            call(|tx, fx| tx.post_note(&fx.ann, note(fx.ann_id, "mine")).map(drop)),
+        ),
+        (
+            "post_note by a worker without chat_customers",
+            call(|tx, fx| tx.post_note(&fx.worker2, note(fx.bob_id, "hm")).map(drop)),
+        ),
+        (
+            "post_note without text",
+            call(|tx, fx| tx.post_note(&fx.manager, note(fx.bob_id, "  ")).map(drop)),
         ),
         (
             "insert_customer with a taken Telegram id",
@@ -1185,6 +1267,56 @@ fn refused() -> Vec<(&'static str, Call)> {
             call(|tx, fx| tx.map_call_extension(&fx.admin, "1a", Some(fx.worker_id))),
         ),
         (
+            "create_canned with an unknown variable",
+            call(|tx, fx| {
+                tx.create_canned(
+                    &fx.admin,
+                    canned("bye", "Bye {customer.age}"),
+                    vec![picture()],
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_canned with an unbalanced brace",
+            call(|tx, fx| {
+                tx.create_canned(&fx.admin, canned("bye", "Bye {customer.name"), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_canned by a worker",
+            call(|tx, fx| {
+                tx.create_canned(&fx.worker, canned("bye", "Bye"), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "delete_canned of an unknown response",
+            call(|tx, fx| tx.delete_canned(&fx.admin, CannedId(999))),
+        ),
+        (
+            "set_business_hours with a bad interval",
+            call(|tx, fx| {
+                tx.set_business_hours(
+                    &fx.admin,
+                    crate::hours::HoursInput {
+                        enabled: true,
+                        week: vec!["09:00-18:00".into(), "18:00-09:00".into()],
+                        ..Default::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "set_business_hours by a worker",
+            call(|tx, fx| {
+                tx.set_business_hours(&fx.worker, closed_all_week())
+                    .map(drop)
+            }),
+        ),
+        (
             "create_organization with a taken slug",
             call(|tx, _| {
                 super::org::create_org_in(
@@ -1479,6 +1611,9 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                         text: "any news?".into(),
                         attachments: Vec::new(),
                         telegram_message_id: Some(3),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
                     },
                 )
                 .map(drop)
@@ -1495,6 +1630,49 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             NOTIFIES,
             call(|tx, fx| {
                 tx.post_outbound(&fx.manager, text(fx.bob_id, "soon"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "edit_inbound",
+            AUDITED,
+            call(|tx, fx| {
+                tx.edit_inbound(
+                    &fx.bob,
+                    crate::chat::InboundEdit {
+                        customer: fx.bob_id,
+                        telegram_message_id: 3,
+                        text: "any news??".into(),
+                        content: None,
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "edit_outbound",
+            NOTIFIES,
+            call(|tx, fx| {
+                let message = tx.post_outbound(&fx.manager, text(fx.bob_id, "price 10"))?;
+                tx.mark_message_sent(fx.org, message.id, 900)?;
+                tx.edit_outbound(&fx.manager, message.id, "price 12")
+                    .map(drop)
+            }),
+        ),
+        (
+            "delete_outbound",
+            NOTIFIES,
+            call(|tx, fx| {
+                let message = tx.post_outbound(&fx.manager, text(fx.bob_id, "oops"))?;
+                tx.mark_message_sent(fx.org, message.id, 901)?;
+                tx.delete_outbound(&fx.manager, message.id).map(drop)
+            }),
+        ),
+        (
+            "post_note",
+            AUDITED,
+            call(|tx, fx| {
+                tx.post_note(&fx.manager, note(fx.bob_id, "prefers calls"))
                     .map(drop)
             }),
         ),
@@ -1929,6 +2107,83 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "close_conversation of another customer",
             AUDITED,
             call(|tx, fx| tx.close_conversation(&fx.manager, fx.bob_id).map(drop)),
+        ),
+        (
+            "create_canned",
+            AUDITED,
+            call(|tx, fx| {
+                tx.create_canned(
+                    &fx.admin,
+                    canned("hi", "Hi {customer.first_name}, about {order.title}"),
+                    vec![picture()],
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "update_canned",
+            AUDITED,
+            call(|tx, fx| {
+                let id = crate::canned::canned_list_in(tx, &fx.admin)?
+                    .first()
+                    .map(|canned| canned.id)
+                    .ok_or_else(|| crate::Error::not_found("canned response", "hi"))?;
+                tx.update_canned(
+                    &fx.admin,
+                    id,
+                    canned("hello", "Hello {operator.name}"),
+                    Vec::new(),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_canned to delete",
+            AUDITED,
+            call(|tx, fx| {
+                tx.create_canned(&fx.admin, canned("gone", "Gone"), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "delete_canned",
+            AUDITED,
+            call(|tx, fx| {
+                let id = crate::canned::canned_list_in(tx, &fx.admin)?
+                    .into_iter()
+                    .find(|canned| canned.code == "gone")
+                    .map(|canned| canned.id)
+                    .ok_or_else(|| crate::Error::not_found("canned response", "gone"))?;
+                tx.delete_canned(&fx.admin, id)
+            }),
+        ),
+        (
+            "set_business_hours",
+            AUDITED,
+            call(|tx, fx| {
+                tx.set_business_hours(&fx.admin, closed_all_week())
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_inbound out of hours (the auto-reply)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_inbound(
+                    &fx.bob,
+                    InboundMessage {
+                        customer: fx.bob_id,
+                        about: OrderChoice::None,
+                        text: "anyone there?".into(),
+                        attachments: Vec::new(),
+                        telegram_message_id: Some(77),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
+                    },
+                )
+                .map(drop)
+            }),
         ),
         (
             "set_department_archived",

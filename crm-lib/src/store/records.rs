@@ -36,6 +36,7 @@ macro_rules! record {
             visitor.visit::<Customer>();
             visitor.visit::<AuditEntry>();
             visitor.visit::<OutboxItem>();
+            visitor.visit::<Message>();
         }
     };
 }
@@ -44,7 +45,6 @@ record! {
     Role => 1, "role";
     Bid => 1, "bid";
     OrderGrant => 1, "grant";
-    Message => 1, "message";
     Media => 1, "media";
     Change => 1, "change";
     InboxItem => 1, "inbox";
@@ -65,6 +65,9 @@ record! {
     Call => 1, "call";
     CallSettings => 1, "call settings";
     UnknownCaller => 1, "unknown caller";
+    CannedResponse => 1, "canned response";
+    BusinessHours => 1, "business hours";
+    AutoReplyMark => 1, "auto-reply mark";
     ConversationRow => 1, "conversation row";
 }
 
@@ -854,6 +857,48 @@ impl From<OutboxItemV1> for OutboxItem {
 
 versioned!(OutboxItem, "outbox", 2, { 1 => OutboxItemV1 });
 
+/// A chat message of record version 1 (schemas 1 to 6): before content kinds, replies, edit
+/// history, deletion, albums and notes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct MessageV1 {
+    pub(crate) id: MessageId,
+    pub(crate) customer: CustomerId,
+    pub(crate) order: Option<OrderId>,
+    pub(crate) direction: Direction,
+    pub(crate) author: Author,
+    pub(crate) text: String,
+    pub(crate) attachments: Vec<Attachment>,
+    pub(crate) telegram_message_id: Option<i64>,
+    pub(crate) delivery: DeliveryState,
+    pub(crate) created_at: Timestamp,
+}
+
+impl From<MessageV1> for Message {
+    /// A version 1 message carries text and files only, replied to nothing, was never edited
+    /// nor deleted, and is no album.
+    fn from(old: MessageV1) -> Self {
+        Message {
+            id: old.id,
+            customer: old.customer,
+            order: old.order,
+            direction: old.direction,
+            author: old.author,
+            text: old.text,
+            attachments: old.attachments,
+            telegram_message_id: old.telegram_message_id,
+            delivery: old.delivery,
+            created_at: old.created_at,
+            content: None,
+            reply_to: None,
+            edits: Vec::new(),
+            deleted_at: None,
+            media_group: None,
+        }
+    }
+}
+
+versioned!(Message, "message", 2, { 1 => MessageV1 });
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -919,12 +964,12 @@ mod tests {
     }
 
     prop_compose! {
-        fn message()(
+        fn message_v1()(
             id in any::<u64>(), customer in any::<u64>(), order in proptest::option::of(any::<u64>()),
             inbound in any::<bool>(), text in text(), telegram in proptest::option::of(any::<i64>()),
             at in any::<i64>(), hash in any::<[u8; 32]>(), size in any::<u64>(), name in proptest::option::of(text()),
-        ) -> Message {
-            Message {
+        ) -> MessageV1 {
+            MessageV1 {
                 id: MessageId(id), customer: CustomerId(customer), order: order.map(OrderId),
                 direction: if inbound { Direction::Inbound } else { Direction::Outbound },
                 author: if inbound { Author::Customer(CustomerId(customer)) } else { Author::System },
@@ -932,6 +977,57 @@ mod tests {
                 attachments: vec![Attachment { media: MediaHash(hash), kind: MediaKind::Photo, file_name: name, mime: "image/jpeg".into(), size }],
                 telegram_message_id: telegram, delivery: DeliveryState::Received, created_at: Timestamp(at),
             }
+        }
+    }
+
+    fn content() -> impl Strategy<Value = MessageContent> {
+        prop_oneof![
+            (-90.0f64..90.0, -180.0f64..180.0).prop_map(|(latitude, longitude)| {
+                MessageContent::Location {
+                    latitude,
+                    longitude,
+                }
+            }),
+            (-90.0f64..90.0, -180.0f64..180.0, text(), text()).prop_map(
+                |(latitude, longitude, title, address)| MessageContent::Venue {
+                    latitude,
+                    longitude,
+                    title,
+                    address
+                }
+            ),
+            (text(), text(), proptest::option::of(text())).prop_map(
+                |(phone, first_name, last_name)| MessageContent::Contact {
+                    phone,
+                    first_name,
+                    last_name
+                }
+            ),
+            (proptest::option::of(text()), any::<bool>())
+                .prop_map(|(emoji, animated)| MessageContent::Sticker { emoji, animated }),
+            (text(), any::<u8>()).prop_map(|(emoji, value)| MessageContent::Dice { emoji, value }),
+            (text(), proptest::collection::vec(text(), 0..4))
+                .prop_map(|(question, options)| MessageContent::Poll { question, options }),
+        ]
+    }
+
+    prop_compose! {
+        fn message()(
+            old in message_v1(), note in any::<bool>(), content in proptest::option::of(content()),
+            reply in proptest::option::of(any::<u64>()),
+            edits in proptest::collection::vec((text(), any::<i64>()), 0..3),
+            deleted in proptest::option::of(any::<i64>()), group in proptest::option::of(text()),
+        ) -> Message {
+            let mut message: Message = old.into();
+            if note {
+                message.direction = Direction::Note;
+            }
+            message.content = content;
+            message.reply_to = reply.map(MessageId);
+            message.edits = edits.into_iter().map(|(text, at)| MessageEdit { text, at: Timestamp(at) }).collect();
+            message.deleted_at = deleted.map(Timestamp);
+            message.media_group = group;
+            message
         }
     }
 
@@ -963,7 +1059,18 @@ mod tests {
         #[test]
         fn every_message_round_trips_through_the_codec(message in message()) {
             let bytes = encode(&message).unwrap();
+            prop_assert_eq!(bytes[0], 2);
             prop_assert_eq!(decode::<Message>(&bytes).unwrap(), message);
+        }
+
+        #[test]
+        fn a_message_written_as_version_1_decodes_into_a_plain_message(old in message_v1()) {
+            let bytes = encode_body(&old, 1, "message").unwrap();
+            let message = decode::<Message>(&bytes).unwrap();
+            prop_assert_eq!(&message.text, &old.text);
+            prop_assert_eq!(message.content.clone(), None);
+            prop_assert!(message.edits.is_empty());
+            prop_assert_eq!(message, Message::from(old));
         }
 
         #[test]

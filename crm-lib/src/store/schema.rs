@@ -84,6 +84,8 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 }
                 // Schema 7 (issue 12, the inbox): the new tables, opened above.
                 if version < 7 {
+                    // Replies and edits find a message by its Telegram id.
+                    tx.build_index::<Message>(tables::MESSAGES_BY_TELEGRAM)?;
                     migrate_6_to_7(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
@@ -367,6 +369,9 @@ mod tests {
                     size: sent.size,
                 }],
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();

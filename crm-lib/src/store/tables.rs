@@ -88,6 +88,10 @@ tables! {
     MESSAGES_BY_CUSTOMER = "messages_by_customer";
     /// `org | order | message` -> ().
     MESSAGES_BY_ORDER = "messages_by_order";
+    /// `org | customer | telegram message id (i64)` -> message id: the message Telegram
+    /// knows by that id in the customer's chat (replies both ways, customer edits). Added in
+    /// schema 7.
+    MESSAGES_BY_TELEGRAM = "messages_by_telegram";
     /// `org | hash` -> Media.
     MEDIA = "media";
     /// `org | hash | chunk index (u32)` -> raw bytes.
@@ -191,6 +195,14 @@ tables! {
     CALL_SETTINGS = "call_settings";
     /// `org | customer` -> UnknownCaller: customers created for a call from an unknown number.
     UNKNOWN_CALLERS = "unknown_callers";
+    /// `org | canned response` -> CannedResponse (services::canned, issue 12).
+    CANNED_RESPONSES = "canned_responses";
+    /// `org` -> BusinessHours: the weekly schedule, holidays, time zone and auto-reply
+    /// (services::hours, issue 12).
+    BUSINESS_HOURS = "business_hours";
+    /// `org | customer` -> AutoReplyMark: the closed period in which each conversation last
+    /// got the out-of-hours auto-reply.
+    AUTO_REPLIES = "auto_replies";
     /// `org | customer` -> ConversationRow: the inbox's projection, one row per customer's
     /// conversation (`services::inbox`). Added in schema 7.
     CONVERSATION_ROWS = "conversation_rows";

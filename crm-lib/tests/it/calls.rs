@@ -390,6 +390,8 @@ fn the_timeline_mixes_orders_messages_and_calls_newest_first_as_each_reader_may_
                 order: None,
                 text: "We will call you".into(),
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             },
         )
         .unwrap();

@@ -173,6 +173,9 @@ fn every_action_offered_succeeds_and_every_action_withheld_is_refused() {
                                 text: "About my order".into(),
                                 attachments: Vec::new(),
                                 telegram_message_id: None,
+                                content: None,
+                                reply_to_telegram: None,
+                                media_group: None,
                             },
                         )
                         // A customer's message is never lost: naming an order not theirs files it
@@ -191,6 +194,8 @@ fn every_action_offered_succeeds_and_every_action_withheld_is_refused() {
                             order: Some(id),
                             text: "About your order".into(),
                             attachments: Vec::new(),
+                            reply_to: None,
+                            content: None,
                         },
                     ),
                 }

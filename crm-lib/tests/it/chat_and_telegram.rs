@@ -22,6 +22,8 @@ fn text_to(customer: &Actor, text: &str) -> OutboundMessage {
         order: None,
         text: text.into(),
         attachments: Vec::new(),
+        reply_to: None,
+        content: None,
     }
 }
 
@@ -32,6 +34,9 @@ fn text_from(customer: &Actor, text: &str) -> InboundMessage {
         text: text.into(),
         attachments: Vec::new(),
         telegram_message_id: Some(7),
+        content: None,
+        reply_to_telegram: None,
+        media_group: None,
     }
 }
 

@@ -282,6 +282,9 @@ fn the_daily_report_tells_linked_managers_about_yesterday_in_one_notification_ea
                 text: "Hello".into(),
                 attachments: Vec::new(),
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();
@@ -294,6 +297,8 @@ fn the_daily_report_tells_linked_managers_about_yesterday_in_one_notification_ea
                 order: None,
                 text: "Hi".into(),
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             },
         )
         .unwrap();

@@ -312,6 +312,9 @@ fn live_events_show_only_what_the_user_may_see() {
                 text: "hello there".into(),
                 attachments: vec![],
                 telegram_message_id: Some(1),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();
@@ -347,6 +350,9 @@ fn the_assignee_sees_the_messages_of_their_order_through_the_grant() {
                     text: text.into(),
                     attachments: vec![],
                     telegram_message_id: None,
+                    content: None,
+                    reply_to_telegram: None,
+                    media_group: None,
                 },
             )
             .unwrap();
@@ -386,6 +392,8 @@ fn a_message_s_delivery_state_reaches_the_live_feed() {
                 order: None,
                 text: "your order is ready".into(),
                 attachments: vec![],
+                reply_to: None,
+                content: None,
             },
         )
         .unwrap();

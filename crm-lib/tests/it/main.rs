@@ -4,8 +4,10 @@
 
 mod admin;
 mod calls;
+mod canned_and_hours;
 mod capabilities;
 mod chat_and_telegram;
+mod fidelity;
 mod inbox;
 mod isolation;
 mod jobs;

@@ -49,6 +49,9 @@ fn customer_sends(world: &World, customer: &Actor, order: Option<OrderId>, media
                 text: String::new(),
                 attachments: vec![attachment(media)],
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();
@@ -239,6 +242,8 @@ fn to(customer: &Actor, text: &str) -> OutboundMessage {
         order: None,
         text: text.into(),
         attachments: Vec::new(),
+        reply_to: None,
+        content: None,
     }
 }
 

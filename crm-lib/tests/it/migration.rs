@@ -166,6 +166,9 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
                 size: media.size,
             }],
             telegram_message_id: None,
+            content: None,
+            reply_to_telegram: None,
+            media_group: None,
         },
     )
     .unwrap();

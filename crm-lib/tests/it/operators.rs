@@ -61,6 +61,9 @@ fn say(world: &World, customer: &Actor, text: &str) {
                 text: text.into(),
                 attachments: Vec::new(),
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();
@@ -76,6 +79,8 @@ fn reply(world: &World, staff: &Actor, customer: &Actor) {
                 order: None,
                 text: "Hello, how can we help?".into(),
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             },
         )
         .unwrap();

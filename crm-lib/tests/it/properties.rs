@@ -219,6 +219,9 @@ fn apply(world: &World, customers: &mut Vec<Actor>, markers: &[MarkerId], op: &O
                             text: "hello".into(),
                             attachments: Vec::new(),
                             telegram_message_id: Some(1),
+                            content: None,
+                            reply_to_telegram: None,
+                            media_group: None,
                         },
                     )
                     .map(drop),
@@ -235,6 +238,8 @@ fn apply(world: &World, customers: &mut Vec<Actor>, markers: &[MarkerId], op: &O
                             order: None,
                             text: "hi".into(),
                             attachments: Vec::new(),
+                            reply_to: None,
+                            content: None,
                         },
                     )
                     .map(drop),

@@ -417,6 +417,8 @@ fn files_nothing_refers_to_are_deleted_after_the_grace_period_and_referenced_one
                 order: None,
                 text: "the plan".into(),
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             },
             vec![OutboundFile {
                 media: NewMedia::parse(b"sent".to_vec(), "image/png").unwrap(),

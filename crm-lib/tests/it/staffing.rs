@@ -69,6 +69,8 @@ fn message(order: &Order, text: &str) -> OutboundMessage {
         order: Some(order.id),
         text: text.into(),
         attachments: Vec::new(),
+        reply_to: None,
+        content: None,
     }
 }
 

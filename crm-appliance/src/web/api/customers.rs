@@ -270,6 +270,8 @@ pub async fn send(
                     order: body.order.map(OrderId::new),
                     text: body.text,
                     attachments,
+                    reply_to: None,
+                    content: None,
                 },
             )
         })

@@ -366,7 +366,7 @@ pub struct MessageView {
     pub customer: u64,
     /// The order it is about.
     pub order: Option<u64>,
-    /// `inbound` (from the customer) or `outbound`.
+    /// `inbound` (from the customer), `outbound` or `note` (a private staff note, never sent).
     pub direction: String,
     /// `customer`, `staff` or `system`.
     pub author: String,
@@ -396,6 +396,7 @@ impl From<&Message> for MessageView {
             direction: match message.direction {
                 Direction::Inbound => "inbound",
                 Direction::Outbound => "outbound",
+                Direction::Note => "note",
             }
             .to_string(),
             author: author.to_string(),

@@ -237,7 +237,9 @@ pub fn timeline_in(
                 )?
                 .ok_or_else(|| crate::store::dangling("messages_by_customer", prefix.as_slice()))?;
             let visible = match &resolved {
-                Resolved::Customer(me) => message.customer == *me,
+                Resolved::Customer(me) => {
+                    message.customer == *me && crate::services::chat::customer_sees(&message)
+                }
                 _ => may_chat(view, actor.org, &resolved, message.order)?,
             };
             Ok(visible.then_some(TimelineItem {

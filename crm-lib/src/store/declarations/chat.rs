@@ -36,6 +36,27 @@ impl Declared for Message {
             disagreement: message_disagreement,
         },
         Index {
+            table: tables::MESSAGES_BY_TELEGRAM,
+            since: 7,
+            entries: |org, _, message, out| {
+                if let Some(telegram) = message.telegram_message_id {
+                    out.push((
+                        telegram_message_key(org, message.customer, telegram),
+                        Value::id(message.id.0),
+                    ));
+                }
+            },
+            owner: super::owner_by_value,
+            disagreement: |key, _, message| {
+                format!(
+                    "says telegram message {} is message {}, whose telegram id is {:?}",
+                    keys::read_i64(key, 16),
+                    message.id,
+                    message.telegram_message_id
+                )
+            },
+        },
+        Index {
             table: tables::MEDIA_REFS,
             since: 3,
             entries: |org, _, message, out| {
@@ -69,6 +90,11 @@ impl Declared for Message {
     }
 }
 
+/// The key of a message in `messages_by_telegram`: `org | customer | telegram message id`.
+pub(crate) fn telegram_message_key(org: OrgId, customer: CustomerId, telegram: i64) -> Key {
+    Key::org(org).u64(customer.0).i64(telegram)
+}
+
 /// What a message's entry in `messages_by_*` disagrees with.
 fn message_disagreement(_: &[u8], _: &[u8], message: &Message) -> String {
     format!(
@@ -86,6 +112,8 @@ pub(crate) enum RefKind {
     Message = 1,
     /// An order's attachment.
     Order = 2,
+    /// A canned response's file.
+    Canned = 3,
 }
 
 impl RefKind {
@@ -94,6 +122,7 @@ impl RefKind {
         match byte {
             1 => Some(RefKind::Message),
             2 => Some(RefKind::Order),
+            3 => Some(RefKind::Canned),
             _ => None,
         }
     }
@@ -136,7 +165,7 @@ pub(super) fn media_ref_owner(key: &[u8], kind: RefKind) -> Owner {
         .filter(|_| key.len() == MEDIA_REF_KEY_LEN);
     match found {
         None => Owner::Malformed(format!(
-            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1 or 2)",
+            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1, 2 or 3)",
             key.len()
         )),
         Some(found) if found == kind => owner_by_tail(key, &[]),

@@ -13,7 +13,7 @@
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_phone` (6): `org \| phone digits (u64) \| customer`; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
 //! | `grants` | `org \| order \| user \| permission (u8)` | | |
-//! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `media_refs` (3): `org \| hash \| 1 \| message` |
+//! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `messages_by_telegram` (7): `org \| customer \| telegram message id` -> message; `media_refs` (3): `org \| hash \| 1 \| message` |
 //! | `media` | `org \| hash` | | (chunks: `media_chunks`, checked by verify) |
 //! | `audit` | `org \| audit` | `audit` | `audit_by_subject` (4): `org \| subject kind (u8) \| subject id \| audit` |
 //! | `changes` | `org \| change` | `change` | |
@@ -33,6 +33,9 @@
 //! | `calls` | `org \| call` | `call` | `calls_by_pbx_id` (6): `org \| pbx_call_id` -> call id; `calls_by_customer` (6): `org \| customer \| call`; `calls_by_time` (6): `org \| started at (i64 ms) \| call` |
 //! | `call_settings` | `org` | | |
 //! | `unknown_callers` | `org \| customer` | | |
+//! | `canned_responses` | `org \| canned` | `canned` | `media_refs`: `org \| hash \| 3 \| canned` |
+//! | `business_hours` | `org` | | |
+//! | `auto_replies` | `org \| customer` | | |
 //! | `conversation_rows` (7, the inbox's projection) | `org \| customer` | | `conversations_by_state` (7): `org \| state (u8) \| last activity (i64 ms) \| customer`; `conversations_by_assignee` (7), not closed only: `org \| assignee (0: none) \| state (u8) \| last activity \| customer` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
@@ -42,6 +45,7 @@
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
 mod calls;
+mod canned;
 mod chat;
 mod inbox;
 mod jobs;
@@ -52,7 +56,7 @@ mod team;
 mod tickets;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
-pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind};
+pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
 pub(crate) use inbox::{
     conversation_row_key, conversations_assignee_prefix, conversations_state_prefix,
 };
@@ -105,6 +109,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<Call>()?;
     visitor.visit::<CallSettings>()?;
     visitor.visit::<UnknownCaller>()?;
+    visitor.visit::<CannedResponse>()?;
+    visitor.visit::<BusinessHours>()?;
+    visitor.visit::<AutoReplyMark>()?;
     visitor.visit::<ConversationRow>()?;
     Ok(())
 }

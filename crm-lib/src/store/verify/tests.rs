@@ -523,6 +523,8 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
                 mime: file.mime.clone(),
                 size: file.size,
             }],
+            reply_to: None,
+            content: None,
         },
     )
     .unwrap();

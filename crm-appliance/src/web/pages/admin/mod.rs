@@ -28,7 +28,9 @@ use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
 mod calls;
+mod canned;
 mod fraud;
+mod hours;
 mod jobs;
 mod markers;
 mod payment_methods;
@@ -73,6 +75,16 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/calls", get(calls::calls_settings))
         .route("/settings/calls/secret", post(calls::save_secret))
         .route("/settings/calls/extensions", post(calls::save_extension))
+        .route(
+            "/settings/canned",
+            get(canned::canned).post(canned::create_canned),
+        )
+        .route(
+            "/settings/canned/{id}",
+            get(canned::edit_canned).post(canned::update_canned),
+        )
+        .route("/settings/canned/{id}/delete", post(canned::delete_canned))
+        .route("/settings/hours", get(hours::hours).post(hours::save_hours))
 }
 
 /// `?done=`.

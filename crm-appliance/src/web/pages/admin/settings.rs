@@ -101,6 +101,11 @@ pub(super) async fn settings_page(
             @if org.modules.contains(Module::Tickets) {
                 p { a href="/settings/fraud" { (staff.t("tickets.fraud_title")) } }
             }
+            p.settings-links {
+                a href="/settings/canned" { (staff.t("canned.title")) }
+                " · "
+                a href="/settings/hours" { (staff.t("hours.title")) }
+            }
             form.form.card method="post" action="/settings" autocomplete="off" {
                 (csrf_field(staff))
                 (error.general(&fields))
