@@ -24,6 +24,9 @@ fn say(world: &World, customer: &Actor, text: &str) {
                 text: text.into(),
                 attachments: Vec::new(),
                 telegram_message_id: None,
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
             },
         )
         .unwrap();
@@ -39,6 +42,8 @@ fn reply(world: &World, staff: &Actor, customer: &Actor, text: &str) {
                 order: None,
                 text: text.into(),
                 attachments: Vec::new(),
+                reply_to: None,
+                content: None,
             },
         )
         .unwrap();
