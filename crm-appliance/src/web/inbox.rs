@@ -21,8 +21,9 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     Page,
+    chat::NewNote,
     inbox::{ConversationDetails, InboxFilter, InboxPage, InboxQuery, InboxRow},
-    model::{ConversationState, CustomerId, Direction},
+    model::{ConversationState, CustomerId, Direction, OrderId},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -45,12 +46,14 @@ const SNOOZE_CHOICES: [(u32, &str); 3] = [
     (7 * 24 * 60, "inbox.snooze.week"),
 ];
 
-/// `/chat`, `/chat/{customer}` and `POST /chat/{customer}/snooze`.
+/// `/chat`, `/chat/{customer}`, `POST /chat/{customer}/snooze` and `POST
+/// /chat/{customer}/note`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/chat", get(inbox))
         .route("/chat/{customer}", get(conversation))
         .route("/chat/{customer}/snooze", post(snooze))
+        .route("/chat/{customer}/note", post(note))
 }
 
 /// `?filter=&q=&after=&archived=` of the inbox.
@@ -176,6 +179,48 @@ async fn snooze(
     let (customer, actor) = (CustomerId::new(customer), staff.actor.clone());
     state
         .blocking(move |crm| crm.snooze_chat(&actor, customer, minutes))
+        .await?;
+    Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
+}
+
+/// The note form.
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    /// The CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// The note.
+    #[serde(default)]
+    pub text: String,
+    /// The order it is about (empty: the conversation).
+    #[serde(default)]
+    pub order: String,
+}
+
+/// `POST /chat/{customer}/note`: a private note on the conversation or one of the
+/// customer's orders (crm-lib's `post_note`: staff only, never sent), then back to it.
+async fn note(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(customer): Path<u64>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let order = match form.order.trim() {
+        "" => None,
+        text => Some(OrderId::new(text.parse().map_err(|_| {
+            AppError::bad_request(format!("{text:?} is not an order number"))
+        })?)),
+    };
+    let (customer, actor) = (CustomerId::new(customer), staff.actor.clone());
+    let note = NewNote {
+        customer,
+        order,
+        text: form.text,
+    };
+    state
+        .blocking(move |crm| crm.post_note(&actor, note))
         .await?;
     Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
 }
@@ -426,6 +471,41 @@ fn details_pane(staff: &Staff, details: &ConversationDetails) -> Markup {
                             " " span.chip { (order.stage.get(staff.language)) }
                         }
                     }
+                }
+            }
+        }
+        section.card.inbox-notes-card {
+            h2 { (staff.t("inbox.notes")) }
+            @if details.notes.is_empty() {
+                p.muted { (staff.t("inbox.no_notes")) }
+            } @else {
+                ul.inbox-notes {
+                    @for note in &details.notes {
+                        li data-note=(note.id) {
+                            span.muted { (when(note.created_at)) }
+                            @if let Some(order) = note.order { " · " a href={ "/orders/" (order) } { "#" (order) } }
+                            div.text { (note.text) }
+                        }
+                    }
+                }
+            }
+            @if details.actions.note {
+                form.form method="post" action={ "/chat/" (customer.id) "/note" } {
+                    (csrf_field(staff))
+                    @if !details.orders.is_empty() {
+                        label { (staff.t("chat.about_order"))
+                            select name="order" {
+                                option value="" { "— " (staff.t("chat.no_order")) }
+                                @for order in &details.orders {
+                                    option value=(order.order.id) { "#" (order.order.id) " " (order.order.title) }
+                                }
+                            }
+                        }
+                    }
+                    label { (staff.t("inbox.note.label"))
+                        textarea name="text" rows="2" maxlength="4096" required {}
+                    }
+                    button.small type="submit" data-action="note" { (staff.t("inbox.note.button")) }
                 }
             }
         }
