@@ -18,6 +18,7 @@ mod calls;
 mod chat;
 mod faults;
 mod hardening;
+mod inbox;
 mod jobs;
 mod metrics;
 mod operators;
