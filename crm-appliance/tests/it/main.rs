@@ -19,6 +19,7 @@ mod chat;
 mod faults;
 mod hardening;
 mod inbox;
+mod inbox_browser;
 mod jobs;
 mod metrics;
 mod operators;
