@@ -308,7 +308,7 @@ fn list_rows(
             size + 1,
         )?);
     }
-    rows.sort_by(|a, b| (b.last_activity_at, b.customer).cmp(&(a.last_activity_at, a.customer)));
+    rows.sort_by_key(|row| std::cmp::Reverse((row.last_activity_at, row.customer)));
     let more = rows.len() > size;
     rows.truncate(size);
     let next = if more {
