@@ -1,6 +1,6 @@
 //! The inbox (SPEC 5F, issue 12): `/chat` and `/chat/{customer}` in three panes. Left the
 //! conversation list (filter tabs, search, unread counts, previews, assignee, department,
-//! state), middle the selected conversation (`web::chat`'s [`conversation_body`]: messages
+//! state), middle the selected conversation (`web::chat`'s `conversation_body`: messages
 //! and the send form), right the customer's details (profile, orders or tickets, calls) with
 //! the conversation's actions: close, reopen, snooze (`POST /chat/{customer}/snooze`; close
 //! and reopen post to the routes of `pages::operators`, which call the same use cases).
@@ -11,8 +11,6 @@
 //! when a change of a conversation arrives), and `chat.js` refreshes the messages. Keyboard
 //! shortcuts are in `inbox.js` (`j`/`k` or Alt+Down/Up: next/previous unread; Ctrl+Enter:
 //! send). On a narrow screen the panes stack (`app.css`).
-//!
-//! [`conversation_body`]: crate::web::chat::conversation_body
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
