@@ -6,7 +6,8 @@
 //! finishes in the same transaction; only a storage error (`?`) rolls everything back and
 //! leaves the update pending for another try.
 //!
-//! What is ignored (finished without effects): updates from groups, supergroups and channels,
+//! What is ignored (finished without effects): updates from channels, from groups other than
+//! the staff group (issue 12, `staff_chat.rs`),
 //! edited messages, inline queries, payments, join requests, business messages, messages from
 //! other bots, and update kinds this version does not know.
 
@@ -44,6 +45,10 @@ fn on_message(
     message: &Message,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
+    if message.chat.is_group() || message.chat.is_supergroup() {
+        // The staff group (issue 12); every other group is ignored there.
+        return super::staff_chat::on_group_message(tx, ctx, message, out);
+    }
     if !message.chat.is_private() {
         return Ok(());
     }

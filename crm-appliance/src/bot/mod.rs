@@ -35,6 +35,7 @@ pub(crate) mod outbox;
 pub(crate) mod processor;
 pub(crate) mod render;
 mod staff;
+mod staff_chat;
 pub(crate) mod updates;
 
 use std::net::SocketAddr;

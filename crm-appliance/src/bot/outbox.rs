@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use crm_lib::{
     ErrorKind,
     model::{
-        BotReply, ChatId, DeliveryFailure, MediaKind, MessageContent, OrgId, OutboxId, OutboxItem,
-        OutboxPayload, Timestamp,
+        BotReply, ChatId, DeliveryFailure, ForumCall, MediaKind, MessageContent, OrgId, OutboxId,
+        OutboxItem, OutboxPayload, Timestamp,
     },
     telegram::DueItem,
 };
@@ -73,10 +73,10 @@ struct Report {
 }
 
 /// The Bot API call(s) an item becomes.
-struct Request {
-    method: String,
-    params: Map<String, Value>,
-    uploads: Vec<Upload>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) params: Map<String, Value>,
+    pub(crate) uploads: Vec<Upload>,
 }
 
 /// Whether an item puts a new message in the chat (counts against the limits).
@@ -85,6 +85,10 @@ fn item_counts(item: &OutboxItem) -> bool {
         OutboxPayload::Reply(reply) => reply.is_new_message(),
         OutboxPayload::Notify(_) | OutboxPayload::ChatMessage(_) => true,
         OutboxPayload::EditMessage(_) | OutboxPayload::DeleteMessage(_) => false,
+        OutboxPayload::Forum(call) => !matches!(
+            call,
+            ForumCall::CloseTopic { .. } | ForumCall::ReopenTopic { .. }
+        ),
     }
 }
 
@@ -289,13 +293,16 @@ async fn deliver(state: &AppState, api: &BotApi, due: DueItem, chat: ChatId) -> 
     Report::default()
 }
 
-/// Telegram's `message_id` of a send's result (the first of an album).
+/// Telegram's `message_id` of a send's result (the first of an album), or the
+/// `message_thread_id` of a created forum topic (`createForumTopic` returns a `ForumTopic`).
 fn message_id_of(result: &Value) -> Option<i64> {
     match result {
         Value::Array(messages) => messages
             .first()
             .and_then(|message| message.get("message_id")),
-        other => other.get("message_id"),
+        other => other
+            .get("message_id")
+            .or_else(|| other.get("message_thread_id")),
     }
     .and_then(Value::as_i64)
 }
@@ -412,6 +419,9 @@ async fn render_item(
                         params,
                         uploads: Vec::new(),
                     }]
+                }
+                OutboxPayload::Forum(call) => {
+                    super::staff_chat::forum_requests(crm, org, call, due.language)?
                 }
             };
             for request in &mut requests {
@@ -592,7 +602,7 @@ fn default_file_name(mime: &str) -> String {
 /// or contact; text too long for a caption goes first as its own message. A reply quotes
 /// the message it answers (`reply_parameters` on the first call, sent even when the quoted
 /// message is gone from the chat).
-fn chat_message_requests(
+pub(crate) fn chat_message_requests(
     crm: &crm_lib::Crm,
     org: OrgId,
     message: &crm_lib::model::Message,

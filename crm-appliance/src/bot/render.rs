@@ -283,6 +283,15 @@ pub(crate) fn notification(
             },
             None,
         ),
+        Event::CustomerWrote {
+            customer_name,
+            text,
+            attachment,
+            ..
+        } => (
+            super::staff_chat::notice_text(language, customer_name, text, *attachment),
+            None,
+        ),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)

@@ -30,6 +30,9 @@ pub(crate) fn on_message(
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let language = user.language;
+    if command.is_none() && super::staff_chat::on_reply(tx, ctx, user, chat, message, out)? {
+        return Ok(());
+    }
     let state = dialogue::load(tx, ctx.org, chat)?;
     if let Some(command) = command {
         if operator_command(tx, ctx, user, chat, &command.name, out)? {

@@ -13,6 +13,9 @@
 //! | `POST /sandbox/updates` | `{"update": {...}, "times": 1, "keep_update_id": false}`: a raw update |
 //! | `GET, POST, DELETE /sandbox/faults` | armed faults: `{"method", "status", "retry_after", "times", "chat_id"}`, or `{"method", "reset": true, "times", "chat_id"}`: the call gets no answer, its connection is dropped before the method runs |
 //! | `GET /sandbox/files/{file_id}` | a file's bytes (the page shows pictures with it) |
+//! | `POST /sandbox/forums` | `{"id", "title"}`: a simulated supergroup with topics (the staff group) |
+//! | `GET /sandbox/forums`, `GET /sandbox/forums/{chat_id}` | the forums; one forum's topics and messages with their `message_thread_id` |
+//! | `POST /sandbox/forums/{chat_id}/send` | `{"text", "message_thread_id", "from": {"id", first_name, ...}}`: a member writes in a topic (or, without a thread, in General) |
 //! | `GET /sandbox/stats` | call counts, updates waiting, `confirmed_offset` (the highest getUpdates offset: every update below it is confirmed), and the bot's recent sends with their times |
 //!
 //! The control API exists only in sandbox mode (404 otherwise). It stands in for Telegram's
@@ -236,4 +239,68 @@ pub(crate) async fn file(
 /// `GET /sandbox/stats`.
 pub(crate) async fn stats(Control(emulator): Control) -> Answer {
     Ok(Json(emulator.stats()))
+}
+
+fn forum_id(text: &str) -> Result<i64, Refused> {
+    match text.parse::<i64>() {
+        Ok(id) if id < 0 => Ok(id),
+        _ => Err(bad(format!(
+            "{text:?} is not a group id (a negative integer)"
+        ))),
+    }
+}
+
+/// The body of `create_forum`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ForumBody {
+    id: i64,
+    title: String,
+}
+
+/// `POST /sandbox/forums`.
+pub(crate) async fn create_forum(
+    Control(emulator): Control,
+    Json(body): Json<ForumBody>,
+) -> Answer {
+    let chat = emulator.create_forum(body.id, &body.title).map_err(bad)?;
+    Ok(Json(json!({ "ok": true, "chat": chat })))
+}
+
+/// `GET /sandbox/forums`.
+pub(crate) async fn forums(Control(emulator): Control) -> Answer {
+    Ok(Json(emulator.forums()))
+}
+
+/// `GET /sandbox/forums/{chat_id}`.
+pub(crate) async fn forum(Control(emulator): Control, Path(id): Path<String>) -> Answer {
+    let id = forum_id(&id)?;
+    emulator
+        .forum_view(id)
+        .map(Json)
+        .ok_or_else(|| Refused::new(StatusCode::NOT_FOUND, format!("no forum {id}")))
+}
+
+/// The body of `forum_send`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ForumSendBody {
+    text: String,
+    message_thread_id: Option<i64>,
+    from: SimUser,
+}
+
+/// `POST /sandbox/forums/{chat_id}/send`.
+pub(crate) async fn forum_send(
+    Control(emulator): Control,
+    Path(id): Path<String>,
+    Json(body): Json<ForumSendBody>,
+) -> Answer {
+    let id = forum_id(&id)?;
+    let (update_id, message_id) = emulator
+        .forum_send(id, body.from, body.message_thread_id, &body.text)
+        .map_err(bad)?;
+    Ok(Json(json!({
+        "ok": true,
+        "update_id": update_id,
+        "message_id": message_id,
+    })))
 }

@@ -45,6 +45,12 @@ pub fn routes() -> Router<AppState> {
                 .post(control::add_fault)
                 .delete(control::clear_faults),
         )
+        .route(
+            "/sandbox/forums",
+            get(control::forums).post(control::create_forum),
+        )
+        .route("/sandbox/forums/{chat_id}", get(control::forum))
+        .route("/sandbox/forums/{chat_id}/send", post(control::forum_send))
         .route("/sandbox/stats", get(control::stats))
         .route("/sandbox/bench/static", get(bench::static_sample))
 }

@@ -33,6 +33,7 @@ mod routes_by_role;
 mod sandbox;
 mod sse;
 mod staff;
+mod staff_chat;
 mod startup;
 mod support;
 mod tickets;

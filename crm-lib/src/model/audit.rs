@@ -203,6 +203,9 @@ audit_actions! {
     AutoReplySent = "hours.auto_reply_sent",
     /// A conversation was snoozed in the inbox until a time or the customer's next message.
     ConversationSnoozed = "conversation.snoozed",
+    /// The staff supergroup's settings changed (issue 12): a link code was made, a group was
+    /// linked or unlinked, the forum mirror was switched on or off.
+    StaffGroupChanged = "staff_group.changed",
 }
 
 impl AuditAction {

@@ -20,6 +20,7 @@ mod ops;
 mod order;
 mod org;
 mod outbox;
+mod staff_chat;
 mod team;
 mod tickets;
 mod zone;
@@ -60,6 +61,7 @@ pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
 };
+pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,
     SavedPaymentDetails, User, UserStatus,

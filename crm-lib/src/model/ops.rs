@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CustomerId, FieldDef, FieldValue, Localized, MessageId, Money, OrderId, OrgId, StageId,
-    Timestamp, UserId,
+    CustomerId, FieldDef, FieldValue, Localized, MediaKind, MessageId, Money, OrderId, OrgId,
+    StageId, Timestamp, UserId,
 };
 
 /// Where a request came from, for the audit log (Django operator seed: ip and user agent).
@@ -206,6 +206,24 @@ pub enum Event {
         customer_name: String,
         /// The department's name, when it has one.
         department: Option<String>,
+    },
+    /// A customer wrote (issue 12, to the staff user who is to answer: the conversation's
+    /// assignee, else its department's online operators; see `crm_lib::staff_chat`). A reply
+    /// to this notification in Telegram answers the customer. Added after the others: stored
+    /// items name their variant by position.
+    CustomerWrote {
+        /// Who wrote.
+        customer: CustomerId,
+        /// Their name.
+        customer_name: String,
+        /// The message.
+        message: MessageId,
+        /// The order it is about, when there is one.
+        order: Option<OrderId>,
+        /// Its text or caption (may be empty for a file).
+        text: String,
+        /// The kind of its first file, when it carries one (the notice names it).
+        attachment: Option<MediaKind>,
     },
 }
 

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChatId, CustomerId, Event, MessageId, OutboxId, Timestamp, UserId};
+use super::{ChatId, CustomerId, Event, ForumCall, MessageId, OutboxId, Timestamp, UserId};
 
 /// Who an outbox item is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -143,6 +143,9 @@ pub enum OutboxPayload {
     EditMessage(MessageId),
     /// Staff deleted a chat message Telegram has (`deleteMessage`).
     DeleteMessage(MessageId),
+    /// Work in the staff supergroup's forum (issue 12), addressed to the group's chat. Added
+    /// after the others: stored items name their variant by position.
+    Forum(ForumCall),
 }
 
 impl OutboxPayload {

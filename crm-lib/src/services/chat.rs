@@ -311,6 +311,13 @@ impl Tx<'_> {
             }
         };
         let mut customer = load_customer(self, actor.org, customer_id)?;
+        // Telegram's `message_id` is unique within a chat: the same id again is the same
+        // message handed in twice (a replayed update, an import run again), recorded once.
+        if let Some(telegram) = msg.telegram_message_id
+            && let Some(known) = message_by_telegram(self, actor.org, customer_id, telegram)?
+        {
+            return Ok(known);
+        }
         let order = match msg.about {
             OrderChoice::Chosen(order) => {
                 match check_order_of(self, actor.org, Some(order), customer_id) {
@@ -387,6 +394,7 @@ impl Tx<'_> {
         super::operators::on_customer_message(self, &org, customer_id)?;
         // Business hours: out of hours, the auto-reply (once per closed period).
         super::hours::on_customer_message(self, &org, customer_id)?;
+        super::staff_chat::on_customer_message(self, &org, &message)?;
         Ok(message)
     }
 
@@ -523,6 +531,7 @@ impl Tx<'_> {
             resolved.user_id(),
             msg.order,
         )?;
+        super::staff_chat::on_staff_message(self, actor.org, &message)?;
         Ok(message)
     }
 

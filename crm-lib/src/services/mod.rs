@@ -24,6 +24,7 @@ pub mod orders;
 pub mod org;
 pub mod retention;
 pub mod sessions;
+pub mod staff_chat;
 pub mod staffing;
 pub mod team;
 pub mod telegram;

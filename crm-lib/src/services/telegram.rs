@@ -287,6 +287,7 @@ impl Tx<'_> {
         {
             self.mark_message_sent(org, message, telegram_id)?;
         }
+        super::staff_chat::on_delivered(self, org, &item, telegram_message_id)?;
         Ok(())
     }
 

@@ -1316,6 +1316,37 @@ fn refused() -> Vec<(&'static str, Call)> {
                     .map(drop)
             }),
         ),
+        // Staff working from Telegram (issue 12).
+        (
+            "create_staff_group_code by a worker",
+            call(|tx, fx| tx.create_staff_group_code(&fx.worker).map(drop)),
+        ),
+        (
+            "set_staff_group_enabled with no group linked",
+            call(|tx, fx| tx.set_staff_group_enabled(&fx.admin, true).map(drop)),
+        ),
+        (
+            "link_staff_group with an unknown code",
+            call(|tx, fx| {
+                tx.system()
+                    .link_staff_group(fx.org, "NOPE2345", ChatId(-1_001_234), "Team", true)
+                    .map(drop)
+            }),
+        ),
+        (
+            "reply_to_notice of a message that is no notice",
+            call(|tx, fx| {
+                tx.reply_to_notice(&fx.manager, ChatId(7), 99, "hi".into(), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_in_topic without a staff group",
+            call(|tx, fx| {
+                tx.post_in_topic(&fx.manager, ChatId(-1_001_234), 5, "hi".into(), Vec::new())
+                    .map(drop)
+            }),
+        ),
         (
             "create_organization with a taken slug",
             call(|tx, _| {
@@ -1988,6 +2019,42 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
         ),
         // The operators module.
         (
+            "reply_to_notice (the manager linked, told of Bob's message, the notice delivered)",
+            NOTIFIES,
+            call(|tx, fx| {
+                let code = tx.create_link_code(&fx.manager)?.code;
+                tx.system()
+                    .redeem_link_code(fx.org, &code, TelegramUserId::new(4100))?;
+                tx.post_inbound(
+                    &fx.bob,
+                    InboundMessage {
+                        customer: fx.bob_id,
+                        about: OrderChoice::None,
+                        text: "to the manager".into(),
+                        attachments: Vec::new(),
+                        telegram_message_id: Some(7801),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
+                    },
+                )?;
+                let notice = super::telegram::outbox_items_in(&*tx, fx.org)?
+                    .into_iter()
+                    .rev()
+                    .find(|item| {
+                        item.recipient == Recipient::Staff(fx.manager_id)
+                            && matches!(
+                                item.payload,
+                                OutboxPayload::Notify(Event::CustomerWrote { .. })
+                            )
+                    })
+                    .ok_or_else(|| crate::Error::not_found("notice", 0))?;
+                tx.outbox_delivered(fx.org, notice.id, Some(321))?;
+                tx.reply_to_notice(&fx.manager, ChatId(4100), 321, "answer".into(), Vec::new())
+                    .map(drop)
+            }),
+        ),
+        (
             "create_department",
             AUDITED,
             call(|tx, fx| tx.create_department(&fx.admin, "Sales").map(drop)),
@@ -2176,7 +2243,7 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                         about: OrderChoice::None,
                         text: "anyone there?".into(),
                         attachments: Vec::new(),
-                        telegram_message_id: Some(77),
+                        telegram_message_id: Some(7701),
                         content: None,
                         reply_to_telegram: None,
                         media_group: None,
@@ -2184,6 +2251,79 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                 )
                 .map(drop)
             }),
+        ),
+        (
+            "link_staff_group (a code made, then /link sent in the group)",
+            AUDITED,
+            call(|tx, fx| {
+                let code = tx
+                    .create_staff_group_code(&fx.admin)?
+                    .link_code
+                    .ok_or_else(|| crate::Error::conflict("no code"))?;
+                tx.system()
+                    .link_staff_group(fx.org, &code, ChatId(-1_001_234), "Team", true)
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_inbound with the staff group's forum on (a topic, a mirror)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_inbound(
+                    &fx.bob,
+                    InboundMessage {
+                        customer: fx.bob_id,
+                        about: OrderChoice::None,
+                        text: "to the forum".into(),
+                        attachments: Vec::new(),
+                        telegram_message_id: Some(7702),
+                        content: None,
+                        reply_to_telegram: None,
+                        media_group: None,
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "outbox_delivered of a topic's creation (its thread recorded)",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let create = super::telegram::outbox_items_in(&*tx, fx.org)?
+                    .into_iter()
+                    .find(|item| {
+                        matches!(
+                            item.payload,
+                            OutboxPayload::Forum(ForumCall::CreateTopic { .. })
+                        )
+                    })
+                    .ok_or_else(|| crate::Error::not_found("topic creation", 0))?;
+                tx.outbox_delivered(fx.org, create.id, Some(91))
+            }),
+        ),
+        (
+            "post_in_topic",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_in_topic(
+                    &fx.manager,
+                    ChatId(-1_001_234),
+                    91,
+                    "from the topic".into(),
+                    Vec::new(),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "set_staff_group_enabled off",
+            AUDITED,
+            call(|tx, fx| tx.set_staff_group_enabled(&fx.admin, false).map(drop)),
+        ),
+        (
+            "unlink_staff_group",
+            AUDITED,
+            call(|tx, fx| tx.unlink_staff_group(&fx.admin).map(drop)),
         ),
         (
             "set_department_archived",

@@ -69,6 +69,10 @@ record! {
     BusinessHours => 1, "business hours";
     AutoReplyMark => 1, "auto-reply mark";
     ConversationRow => 1, "conversation row";
+    StaffGroup => 1, "staff group";
+    ForumTopic => 1, "forum topic";
+    StaffNotice => 1, "staff notice";
+    ForumOrigin => 1, "forum origin";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -84,8 +84,6 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 }
                 // Schema 7 (issue 12, the inbox): the new tables, opened above.
                 if version < 7 {
-                    // Replies and edits find a message by its Telegram id.
-                    tx.build_index::<Message>(tables::MESSAGES_BY_TELEGRAM)?;
                     migrate_6_to_7(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
@@ -176,6 +174,8 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
 /// row with (`services::inbox::rows`): each conversation open, or closed when its operators
 /// queue item is (one backward scan of the customer's messages and a queue lookup each).
 fn migrate_6_to_7(tx: &Tx<'_>) -> Result<()> {
+    // Replies and edits find a message by its Telegram id.
+    tx.build_index::<Message>(tables::MESSAGES_BY_TELEGRAM)?;
     crate::services::inbox::rows::build_conversation_rows(tx)
 }
 

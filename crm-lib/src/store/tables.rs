@@ -214,4 +214,16 @@ tables! {
     /// customer` -> (): the "mine" and "unassigned" lists, conversations that are not closed.
     /// Declared by the row.
     CONVERSATIONS_BY_ASSIGNEE = "conversations_by_assignee";
+    /// `org` -> StaffGroup: the staff supergroup and its forum mirror (issue 12).
+    STAFF_GROUPS = "staff_groups";
+    /// `org | customer` -> ForumTopic: each customer's topic in the staff group.
+    FORUM_TOPICS = "forum_topics";
+    /// `org | chat (i64) | thread (i64)` -> customer id: the topic a staff message was
+    /// written in, kept by the topic's declaration once its thread id is known.
+    FORUM_THREADS = "forum_threads";
+    /// `org | staff chat (i64) | telegram message id (i64)` -> StaffNotice: the notices of
+    /// customers' messages sent to staff, so a reply to one answers that customer.
+    STAFF_NOTICES = "staff_notices";
+    /// `org | message` -> ForumOrigin: messages written in a forum topic (not mirrored back).
+    FORUM_ORIGINS = "forum_origins";
 }

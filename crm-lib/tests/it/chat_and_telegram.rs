@@ -27,13 +27,20 @@ fn text_to(customer: &Actor, text: &str) -> OutboundMessage {
     }
 }
 
+/// Telegram's next `message_id`: unique, as in a real chat (the same id again is the same
+/// message, recorded once).
+fn next_telegram_id() -> i64 {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn text_from(customer: &Actor, text: &str) -> InboundMessage {
     InboundMessage {
         customer: World::customer_id(customer),
         about: OrderChoice::None,
         text: text.into(),
         attachments: Vec::new(),
-        telegram_message_id: Some(7),
+        telegram_message_id: Some(next_telegram_id()),
         content: None,
         reply_to_telegram: None,
         media_group: None,

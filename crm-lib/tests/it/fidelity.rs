@@ -627,3 +627,24 @@ fn content_kinds_are_checked_and_staff_send_only_what_telegram_takes() {
         Some("attachments")
     );
 }
+
+#[test]
+fn the_same_telegram_message_handed_in_twice_is_recorded_once() {
+    let world = World::new();
+    let customer = world.customer(501, "Ann");
+    let first = world
+        .crm
+        .post_inbound(&customer, text_from(&customer, "hello", 5))
+        .unwrap();
+    let again = world
+        .crm
+        .post_inbound(&customer, text_from(&customer, "hello", 5))
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    let messages = world
+        .crm
+        .messages_of_customer(&world.admin, World::customer_id(&customer), Page::first(50))
+        .unwrap();
+    assert_eq!(messages.items.len(), 1);
+    assert!(world.crm.system().verify().unwrap().is_clean());
+}

@@ -23,6 +23,7 @@ mod orders;
 mod payment_details;
 mod properties;
 mod retention;
+mod staff_chat;
 mod staffing;
 mod support;
 mod team;

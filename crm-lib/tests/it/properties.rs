@@ -13,6 +13,9 @@ use proptest::prelude::*;
 
 use crate::support::{World, profile};
 
+/// Telegram message ids handed out to inbound messages.
+static NEXT_TELEGRAM_ID: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+
 #[derive(Debug, Clone)]
 enum Op {
     Customer(u8),
@@ -218,7 +221,10 @@ fn apply(world: &World, customers: &mut Vec<Actor>, markers: &[MarkerId], op: &O
                             about: OrderChoice::None,
                             text: "hello".into(),
                             attachments: Vec::new(),
-                            telegram_message_id: Some(1),
+                            // Unique, as Telegram's ids within a chat are.
+                            telegram_message_id: Some(
+                                NEXT_TELEGRAM_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                            ),
                             content: None,
                             reply_to_telegram: None,
                             media_group: None,

@@ -71,7 +71,9 @@ impl Emulator {
             .chats
             .get(&chat)
             .map(|sim| sim.user.chat_json())
+            .or_else(|| Self::forum_chat_json(state, chat))
             .unwrap_or_else(|| json!({"id": chat, "type": "private", "first_name": "?"}));
+        Self::forum_fields(state, chat, &mut body);
         body.insert("message_id".into(), json!(message_id));
         body.insert("from".into(), Self::bot_user());
         body.insert("chat".into(), chat_json);
@@ -80,6 +82,8 @@ impl Emulator {
         let sent_at_ms = now_ms();
         if let Some(sim) = state.chats.get_mut(&chat) {
             sim.remember(Entry::new(&message, true, sent_at_ms));
+        } else {
+            Self::forum_remember(state, chat, &message, sent_at_ms);
         }
         state.sends.push_back((chat, sent_at_ms, "send".into()));
         while state.sends.len() > SENDS_KEPT {
@@ -109,6 +113,9 @@ impl Emulator {
                 },
             );
         }
+        if Self::forum_target(state, chat)? {
+            return Ok(chat);
+        }
         match state.chats.get(&chat) {
             None => Err(BotError::bad_request("chat not found")),
             Some(sim) if sim.blocked => Err(BotError::forbidden_blocked()),
@@ -126,7 +133,11 @@ impl Emulator {
     ) -> Result<Value, BotError> {
         let mut state = self.lock();
         *state.calls.entry(method.to_string()).or_default() += 1;
+        state.thread = int_param(params, "message_thread_id");
         match method {
+            "createForumTopic" | "closeForumTopic" | "reopenForumTopic" => {
+                Self::forum_method(&mut state, method, params)
+            }
             "getMe" => Ok(Self::bot_user()),
             "logOut" | "close" => Ok(json!(true)),
             "setWebhook" => self.set_webhook(&mut state, params),

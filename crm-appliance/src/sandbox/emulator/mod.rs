@@ -19,10 +19,12 @@
 //! | `methods.rs` | the Bot API methods the bot calls (sending, editing, answering, commands) and Telegram's error answers |
 //! | `files.rs` | stored files: uploads, the `Message` fields of media, downloads |
 //! | `faults.rs` | injected faults: armed, taken by the calls they catch, run out |
+//! | `forum.rs` | simulated forum supergroups (the staff group): topics, messages with `message_thread_id`, members writing in topics |
 
 mod chats;
 mod faults;
 mod files;
+mod forum;
 mod methods;
 mod params;
 mod updates;
@@ -69,6 +71,10 @@ struct State {
     sends: VecDeque<(i64, i64, String)>,
     /// The highest `offset` a getUpdates call has passed: every update below it is confirmed.
     confirmed_offset: u64,
+    /// Simulated forum supergroups by chat id (`forum.rs`).
+    forums: BTreeMap<i64, forum::SimForum>,
+    /// The `message_thread_id` of the Bot API call being answered, if any.
+    thread: Option<i64>,
 }
 
 /// The Bot API emulator. Shared behind an `Arc` by the HTTP handlers.

@@ -25,7 +25,7 @@ pub use queue::{
     ConversationView, OperatorRow, SessionActivity, SweepReport, closed_items_before_in,
     conversation_in, department_choices_in, operator_state_in, operators_in, queue_items_in,
 };
-pub(crate) use queue::{latest_item, open_item};
+pub(crate) use queue::{latest_item, open_item, state_of};
 pub(crate) use queue::{
     on_customer_message, on_order_assigned, on_order_created, on_order_deleted, on_order_moved,
     on_staff_reply,

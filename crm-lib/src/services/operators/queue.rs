@@ -1059,6 +1059,7 @@ impl Tx<'_> {
             AuditDetail::None,
         )?;
         self.changed(actor.org, subject_of(&item), ChangeKind::Updated)?;
+        crate::services::staff_chat::on_conversation_state(self, actor.org, customer, true)?;
         Ok(after)
     }
 
@@ -1104,6 +1105,7 @@ impl Tx<'_> {
             AuditDetail::None,
         )?;
         self.changed(actor.org, subject_of(&item), ChangeKind::Updated)?;
+        crate::services::staff_chat::on_conversation_state(self, actor.org, customer, false)?;
         route(
             self,
             &Actor::system(actor.org),

@@ -37,6 +37,10 @@
 //! | `business_hours` | `org` | | |
 //! | `auto_replies` | `org \| customer` | | |
 //! | `conversation_rows` (7, the inbox's projection) | `org \| customer` | | `conversations_by_state` (7): `org \| state (u8) \| last activity (i64 ms) \| customer`; `conversations_by_assignee` (7), not closed only: `org \| assignee (0: none) \| state (u8) \| last activity \| customer` |
+//! | `staff_groups` | `org` | | |
+//! | `forum_topics` | `org \| customer` | | `forum_threads` (7), once the thread is known: `org \| chat (i64) \| thread (i64)` -> customer id |
+//! | `staff_notices` | `org \| staff chat (i64) \| telegram message id (i64)` | | |
+//! | `forum_origins` | `org \| message` | | |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -52,6 +56,7 @@ mod jobs;
 mod operators;
 mod ops;
 mod orders;
+mod staff_chat;
 mod team;
 mod tickets;
 
@@ -66,6 +71,7 @@ pub(crate) use operators::{
 };
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row_key};
+pub(crate) use staff_chat::{forum_thread_key, staff_notice_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 
 use super::indexes::{Owner, Visitor};
@@ -113,6 +119,10 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<BusinessHours>()?;
     visitor.visit::<AutoReplyMark>()?;
     visitor.visit::<ConversationRow>()?;
+    visitor.visit::<StaffGroup>()?;
+    visitor.visit::<ForumTopic>()?;
+    visitor.visit::<StaffNotice>()?;
+    visitor.visit::<ForumOrigin>()?;
     Ok(())
 }
 

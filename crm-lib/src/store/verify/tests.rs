@@ -471,6 +471,59 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
+    // Staff working from Telegram: Alice's topic in the staff group with its thread
+    // (`forum_threads`), a delivered notice to Anna (`staff_notices`) and Anna's message in
+    // the topic (`forum_origins`).
+    let group = ChatId(-1_009);
+    crm.write(move |tx| {
+        let code = tx
+            .create_staff_group_code(&Actor::system(org))?
+            .link_code
+            .ok_or_else(|| crate::Error::conflict("no code"))?;
+        tx.system()
+            .link_staff_group(org, &code, group, "Team", true)?;
+        tx.post_inbound(
+            &Actor::customer(org, customer),
+            crate::chat::InboundMessage {
+                customer,
+                about: crate::chat::OrderChoice::None,
+                text: "hello".into(),
+                attachments: Vec::new(),
+                telegram_message_id: Some(5),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
+            },
+        )
+        .map(drop)
+    })
+    .unwrap();
+    for (index, item) in crm
+        .system()
+        .outbox_items(org)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        if matches!(
+            item.payload,
+            OutboxPayload::Forum(ForumCall::CreateTopic { .. })
+                | OutboxPayload::Notify(Event::CustomerWrote { .. })
+        ) {
+            let telegram_id = 900 + i64::try_from(index).unwrap();
+            crm.system()
+                .outbox_delivered(org, item.id, Some(telegram_id))
+                .unwrap();
+        }
+    }
+    let thread = crm
+        .forum_topic(&staff, customer)
+        .unwrap()
+        .and_then(|topic| topic.thread)
+        .unwrap();
+    crm.post_in_topic(&staff, group, thread, "hi Alice".into())
+        .unwrap();
+    assert!(first_entry(&crm, tables::STAFF_NOTICES).is_some());
     // A helpdesk ticket with typed fields: `orders_by_field`.
     let desk = crm
         .system()
@@ -510,24 +563,28 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         },
     )
     .unwrap();
-    crm.post_outbound(
-        &Actor::system(org),
-        crate::chat::OutboundMessage {
-            customer,
-            order: None,
-            text: "The sketch again".into(),
-            attachments: vec![Attachment {
-                media: file.hash,
-                kind: MediaKind::Photo,
-                file_name: None,
-                mime: file.mime.clone(),
-                size: file.size,
-            }],
-            reply_to: None,
-            content: None,
-        },
-    )
-    .unwrap();
+    let sent = crm
+        .post_outbound(
+            &Actor::system(org),
+            crate::chat::OutboundMessage {
+                customer,
+                order: None,
+                text: "The sketch again".into(),
+                attachments: vec![Attachment {
+                    media: file.hash,
+                    kind: MediaKind::Photo,
+                    file_name: None,
+                    mime: file.mime.clone(),
+                    size: file.size,
+                }],
+                reply_to: None,
+                content: None,
+            },
+        )
+        .unwrap();
+    // Delivered: Telegram's message id indexes it (`messages_by_telegram`).
+    crm.write(move |tx| tx.mark_message_sent(org, sent.id, 77))
+        .unwrap();
     // The operators module's tables: a helpdesk with an online operator, a conversation
     // assigned to them, a closed one, and one waiting in a department nobody is in.
     let help = crm

@@ -1,7 +1,7 @@
 //! Administration pages: users (create with a one-time password, roles, skills, disable,
 //! password reset shown once), roles (permissions, custom roles), markers with colours (edit
 //! per language, delete), payment methods, organization settings (with the write-only bot
-//! token).
+//! token), the staff group in Telegram (`staff_group.rs`, issue 12).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -36,6 +36,7 @@ mod markers;
 mod payment_methods;
 mod roles;
 mod settings;
+mod staff_group;
 mod users;
 
 /// The administration routes.
@@ -85,6 +86,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/canned/{id}/delete", post(canned::delete_canned))
         .route("/settings/hours", get(hours::hours).post(hours::save_hours))
+        .route("/settings/staff-group", get(staff_group::staff_group))
+        .route("/settings/staff-group/code", post(staff_group::make_code))
+        .route(
+            "/settings/staff-group/enabled",
+            post(staff_group::set_enabled),
+        )
+        .route("/settings/staff-group/unlink", post(staff_group::unlink))
 }
 
 /// `?done=`.

@@ -164,6 +164,7 @@ pub(super) async fn settings_page(
             @if crm_lib::calls::calls_enabled(org) {
                 p { a href="/settings/calls" { (staff.t("calls.settings_title")) } }
             }
+            p { a href="/settings/staff-group" { (staff.t("staffgram.settings.title")) } }
             section.card {
                 h2 { (staff.t("settings.pipeline")) " (" (org.template) ")" }
                 ol.pipeline {

@@ -1,0 +1,282 @@
+//! Staff working from Telegram (issue 12), the bot's half: a linked staff user's reply to a
+//! notice of a customer's message answers that customer; the staff supergroup is linked with
+//! `/link CODE` sent in it; a staff message in a customer's forum topic goes to the customer
+//! (or stays a private note when it starts with `/note`); and the forum's outbox items
+//! (`createForumTopic`, `closeForumTopic`, `reopenForumTopic`, messages mirrored with
+//! `message_thread_id`) become Bot API calls.
+//!
+//! Every rule is crm-lib's (`crm_lib::staff_chat`): these functions parse, make one call,
+//! and tell the person what the error kind means. Only text is taken from staff messages in
+//! Telegram; a file sent there is answered with a short explanation (files go from the web).
+
+use crm_lib::{
+    ErrorKind, Tx,
+    model::{
+        Actor, Author, ChatId, Direction, ForumCall, Language, MediaKind, Message as CrmMessage,
+        OrgId, User,
+    },
+    staff_chat::TopicPost,
+};
+use serde_json::json;
+use teloxide::types::{ChatKind, ChatPublic, Message, PublicChatKind, PublicChatSupergroup};
+
+use super::context::{Ctx, Replies, parse_command, telegram_id};
+use super::outbox::{Request, chat_message_requests};
+use super::render::{tr, tr_with};
+
+/// The label of a file's kind, for a notice or a mirror without text.
+pub(crate) fn kind_label(language: Language, kind: MediaKind) -> String {
+    let key = match kind {
+        MediaKind::Photo => "photo",
+        MediaKind::Document => "document",
+        MediaKind::Voice => "voice",
+        MediaKind::Video => "video",
+        MediaKind::VideoNote => "video_note",
+        MediaKind::Sticker => "sticker",
+        MediaKind::Audio => "audio",
+    };
+    tr(language, &format!("staffgram.kind.{key}"))
+}
+
+/// The text of a notice that a customer wrote: who, what (the text, or the kind of file),
+/// and how to answer.
+pub(crate) fn notice_text(
+    language: Language,
+    customer: &str,
+    text: &str,
+    attachment: Option<MediaKind>,
+) -> String {
+    let what = match (text.trim().is_empty(), attachment) {
+        (false, Some(kind)) => format!("{} {text}", kind_label(language, kind)),
+        (false, None) => text.to_string(),
+        (true, Some(kind)) => kind_label(language, kind),
+        (true, None) => tr(language, "staffgram.kind.other"),
+    };
+    tr_with(
+        language,
+        "staffgram.notice.text",
+        &[("customer", &customer), ("text", &what)],
+    )
+}
+
+/// A linked staff user's message in their private chat that replies to one of the bot's
+/// messages: when that message is a notice, the reply goes to its customer. Returns whether
+/// it was handled (`false`: no notice, the usual staff flow goes on).
+///
+/// # Errors
+/// Storage only.
+pub(crate) fn on_reply(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    user: &User,
+    chat: ChatId,
+    message: &Message,
+    out: &mut Replies,
+) -> crm_lib::Result<bool> {
+    let Some(replied) = message.reply_to_message() else {
+        return Ok(false);
+    };
+    let language = user.language;
+    let actor = Actor::staff(ctx.org, user.id);
+    let Some(text) = message.text().or_else(|| message.caption()) else {
+        out.send(chat, &tr(language, "staffgram.text_only"), None);
+        return Ok(true);
+    };
+    let replied_id = i64::from(replied.id.0);
+    match tx.reply_to_notice(&actor, chat, replied_id, text.to_string(), Vec::new()) {
+        Ok(_) => Ok(true),
+        Err(error) => match error.kind() {
+            ErrorKind::Storage => Err(error),
+            // Not a notice of this user's: not a reply to a customer.
+            ErrorKind::NotFound if error.to_string().contains("notice") => Ok(false),
+            ErrorKind::PermissionDenied => {
+                out.send(chat, &tr(language, "staffgram.denied"), None);
+                Ok(true)
+            }
+            _ => {
+                out.send(
+                    chat,
+                    &tr_with(
+                        language,
+                        "staffgram.not_sent",
+                        &[("reason", &error.to_string())],
+                    ),
+                    None,
+                );
+                Ok(true)
+            }
+        },
+    }
+}
+
+/// A message in a group or supergroup: `/link CODE` links the staff group; in the linked
+/// group, a linked staff user's message in a customer's topic is sent to the customer (or
+/// kept as a note). Everything else is ignored, as is every other group.
+///
+/// # Errors
+/// Storage only.
+pub(crate) fn on_group_message(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    message: &Message,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let Some(from) = message.from.as_ref().filter(|from| !from.is_bot) else {
+        return Ok(());
+    };
+    let Some(telegram) = telegram_id(from) else {
+        return Ok(());
+    };
+    let chat = ChatId::new(message.chat.id.0);
+    let group = tx.system().staff_group(ctx.org)?;
+    let org_language = Language::default();
+    let staff = tx.system().user_by_telegram(ctx.org, telegram)?;
+    let language = staff.as_ref().map_or(org_language, |user| user.language);
+    let command = message
+        .text()
+        .and_then(|text| parse_command(text, ctx.bot_username));
+    if let Some(command) = command.as_ref().filter(|command| command.name == "link") {
+        let title = message.chat.title().unwrap_or_default();
+        match tx.system().link_staff_group(
+            ctx.org,
+            &command.args,
+            chat,
+            title,
+            is_forum(&message.chat),
+        ) {
+            Ok(_) => out.send(chat, &tr(language, "staffgram.group.linked"), None),
+            Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+            Err(error) => {
+                let key = if error.to_string().contains("topics") {
+                    "staffgram.group.not_forum"
+                } else {
+                    "staffgram.group.invalid"
+                };
+                out.send(chat, &tr(language, key), None);
+            }
+        }
+        return Ok(());
+    }
+    if group.active_chat() != Some(chat) {
+        return Ok(());
+    }
+    let Some(thread) = message.thread_id.filter(|_| message.is_topic_message) else {
+        return Ok(());
+    };
+    let thread = i64::from(thread.0.0);
+    if crm_lib::staff_chat::topic_customer_in(&*tx, ctx.org, chat, thread)?.is_none() {
+        // A topic staff made themselves: not a customer's.
+        return Ok(());
+    }
+    let say = |tx: &mut Tx<'_>, key: &str, args: &[(&str, &dyn std::fmt::Display)]| {
+        tx.system()
+            .forum_say(ctx.org, chat, thread, &tr_with(language, key, args))
+    };
+    let Some(user) = staff else {
+        return say(tx, "staffgram.topic.not_linked", &[]);
+    };
+    let Some(text) = message.text().or_else(|| message.caption()) else {
+        return say(tx, "staffgram.text_only", &[]);
+    };
+    let actor = Actor::staff(ctx.org, user.id);
+    match tx.post_in_topic(&actor, chat, thread, text.to_string(), Vec::new()) {
+        Ok(TopicPost::Sent(_)) => Ok(()),
+        Ok(TopicPost::Note(_)) => say(tx, "staffgram.topic.noted", &[]),
+        Err(error) => match error.kind() {
+            ErrorKind::Storage => Err(error),
+            ErrorKind::PermissionDenied => say(tx, "staffgram.denied", &[]),
+            _ => say(tx, "staffgram.not_sent", &[("reason", &error.to_string())]),
+        },
+    }
+}
+
+/// Whether a chat is a supergroup with topics turned on.
+fn is_forum(chat: &teloxide::types::Chat) -> bool {
+    matches!(
+        &chat.kind,
+        ChatKind::Public(ChatPublic {
+            kind: PublicChatKind::Supergroup(PublicChatSupergroup { is_forum: true, .. }),
+            ..
+        })
+    )
+}
+
+/// The text a mirrored message shows in the topic: who wrote it, then its text (or the kind
+/// of its first file).
+fn mirror_text(language: Language, message: &CrmMessage, staff_name: Option<&str>) -> String {
+    let body = if message.text.trim().is_empty() && message.attachments.is_empty() {
+        tr(language, "staffgram.kind.other")
+    } else {
+        message.text.clone()
+    };
+    match (message.direction, staff_name, message.author) {
+        (Direction::Inbound, _, _) => {
+            tr_with(language, "staffgram.mirror.customer", &[("text", &body)])
+        }
+        (_, Some(name), _) => tr_with(
+            language,
+            "staffgram.mirror.staff",
+            &[("name", &name), ("text", &body)],
+        ),
+        (_, None, Author::System) | (_, None, _) => {
+            tr_with(language, "staffgram.mirror.system", &[("text", &body)])
+        }
+    }
+}
+
+/// The Bot API calls of a forum item (the chat id is added by the caller); none when a
+/// mirror is to be skipped.
+///
+/// # Errors
+/// Not found or conflict when the topic or message is missing (the item fails); storage.
+pub(crate) fn forum_requests(
+    crm: &crm_lib::Crm,
+    org: OrgId,
+    call: &ForumCall,
+    language: Language,
+) -> crm_lib::Result<Vec<Request>> {
+    let request = |method: &str, params: serde_json::Map<String, serde_json::Value>| Request {
+        method: method.to_string(),
+        params,
+        uploads: Vec::new(),
+    };
+    let with_thread = |thread: i64| {
+        let mut params = serde_json::Map::new();
+        params.insert("message_thread_id".into(), json!(thread));
+        params
+    };
+    Ok(match call {
+        ForumCall::CreateTopic { name, .. } => {
+            let mut params = serde_json::Map::new();
+            params.insert("name".into(), json!(name));
+            vec![request("createForumTopic", params)]
+        }
+        ForumCall::CloseTopic { customer } => {
+            let thread = crm.system().forum_thread(org, *customer)?;
+            vec![request("closeForumTopic", with_thread(thread))]
+        }
+        ForumCall::ReopenTopic { customer } => {
+            let thread = crm.system().forum_thread(org, *customer)?;
+            vec![request("reopenForumTopic", with_thread(thread))]
+        }
+        ForumCall::Say { thread, text } => {
+            let mut params = with_thread(*thread);
+            params.insert("text".into(), json!(text));
+            vec![request("sendMessage", params)]
+        }
+        ForumCall::Mirror { message } => {
+            let Some(item) = crm.system().forum_mirror(org, *message)? else {
+                return Ok(Vec::new());
+            };
+            let mut shown = item.message.clone();
+            shown.text = mirror_text(language, &item.message, item.staff_name.as_deref());
+            let mut requests = chat_message_requests(crm, org, &shown)?;
+            for request in &mut requests {
+                request
+                    .params
+                    .insert("message_thread_id".into(), json!(item.thread));
+            }
+            requests
+        }
+    })
+}
