@@ -35,7 +35,7 @@
       box.area.insertAdjacentElement('afterend', list);
       box.area.setAttribute('aria-controls', list.id);
       box.area.setAttribute('aria-autocomplete', 'list');
-      box.area.setAttribute('aria-expanded', 'false');
+      box.area.setAttribute('data-canned-open', 'false');
     }
     return list;
   }
@@ -46,7 +46,7 @@
       list.hidden = true;
       list.innerHTML = '';
     }
-    box.area.setAttribute('aria-expanded', 'false');
+    box.area.setAttribute('data-canned-open', 'false');
     box.area.removeAttribute('aria-activedescendant');
   }
 
@@ -141,7 +141,7 @@
       list.appendChild(option);
     });
     list.hidden = false;
-    box.area.setAttribute('aria-expanded', 'true');
+    box.area.setAttribute('data-canned-open', 'true');
     if (data.items.length) {
       activate(box, 0);
     }
@@ -186,7 +186,7 @@
 
   document.addEventListener('keydown', function (event) {
     var box = boxOf(event.target);
-    if (!box || box.area.getAttribute('aria-expanded') !== 'true') {
+    if (!box || box.area.getAttribute('data-canned-open') !== 'true') {
       return;
     }
     var index = activeIndex(box);

@@ -54,10 +54,26 @@
   function bubble(message) {
     const mine = message.from === "user";
     const body = el("div", { class: "sandbox-bubble " + (mine ? "from-user" : "from-bot") });
-    body.append(el("small", {}, mine ? t("You") : t("Bot")));
+    body.append(el("small", {}, (mine ? t("You") : t("Bot")) + " #" + message.message_id + (message.edited ? " · " + t("Edited") : "")));
+    if (message.reply_to_message_id) {
+      body.append(el("blockquote", { class: "sandbox-quote" }, "↩ #" + message.reply_to_message_id));
+    }
+    if (message.media_group_id) body.append(el("small", { class: "muted" }, " 🖼 " + message.media_group_id));
+    if (message.venue) {
+      body.append(el("p", {}, "📍 " + message.venue.title + ", " + message.venue.address));
+    } else if (message.location) {
+      body.append(el("p", {}, "📍 " + message.location.latitude + ", " + message.location.longitude));
+    }
+    if (message.contact) {
+      body.append(el("p", {}, "👤 " + message.contact.first_name + " " + (message.contact.last_name || "") + " " + message.contact.phone_number));
+    }
+    if (message.dice) body.append(el("p", {}, message.dice.emoji + " " + message.dice.value));
+    if (message.poll) {
+      body.append(el("p", {}, "📊 " + message.poll.question + ": " + message.poll.options.map((option) => option.text).join(" / ")));
+    }
     if (message.media) {
       const media = message.media;
-      if (media.kind === "photo" && media.url) {
+      if ((media.kind === "photo" || media.kind === "sticker") && media.url) {
         body.append(el("img", { src: media.url, alt: media.file_name || "photo", loading: "lazy" }));
       } else if (media.url) {
         body.append(el("a", { href: media.url }, "📎 " + (media.file_name || media.kind)));
@@ -65,6 +81,12 @@
     }
     const text = message.text || message.caption;
     if (text) body.append(el("p", {}, text));
+    if (mine && (message.text || message.caption !== undefined)) {
+      body.append(el("button", { type: "button", class: "link", onclick: () => edit(message) }, t("Edit")));
+    }
+    body.append(
+      el("button", { type: "button", class: "link", onclick: () => { compose.elements.reply_to.value = message.message_id; } }, t("Reply"))
+    );
     const rows = (message.reply_markup && message.reply_markup.inline_keyboard) || [];
     for (const row of rows) {
       const line = el("div", { class: "sandbox-buttons" });
@@ -126,29 +148,82 @@
     setTimeout(refresh, 300);
   }
 
+  async function edit(message) {
+    const text = window.prompt(t("Edit"), message.text || message.caption || "");
+    if (text === null) return;
+    try {
+      await json(
+        await fetch("/sandbox/chats/" + current + "/edit", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message_id: message.message_id, text }),
+        })
+      );
+      setTimeout(refresh, 300);
+    } catch (error) {
+      window.alert(error.message);
+    }
+  }
+
+  // The non-file kinds, typed into the text box: "lat, lon" (location), "lat, lon, title,
+  // address" (venue), "phone, first name, last name" (contact), an emoji (dice),
+  // "question | option | option" (poll).
+  function kindFields(kind, text) {
+    const parts = text.split(",").map((part) => part.trim());
+    switch (kind) {
+      case "location":
+        return { location: { latitude: parts[0], longitude: parts[1] } };
+      case "venue":
+        return { venue: { latitude: parts[0], longitude: parts[1], title: parts[2], address: parts.slice(3).join(", ") } };
+      case "contact":
+        return { contact: { phone_number: parts[0], first_name: parts[1], last_name: parts[2] } };
+      case "dice":
+        return { dice: { emoji: text.trim() || "🎲" } };
+      case "poll": {
+        const [question, ...options] = text.split("|").map((part) => part.trim());
+        return { poll: { question, options } };
+      }
+      default:
+        return null;
+    }
+  }
+
   compose.addEventListener("submit", async (event) => {
     event.preventDefault();
     const profile = profiles[current] || {};
     const text = compose.elements.text.value;
-    const file = compose.elements.file.files[0];
+    const files = Array.from(compose.elements.file.files);
+    const kind = compose.elements.kind.value;
+    const replyTo = compose.elements.reply_to.value;
+    const send = (body) =>
+      fetch("/sandbox/chats/" + current + "/send", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(Object.assign({ from: profile }, replyTo ? { reply_to_message_id: Number(replyTo) } : {}, body)),
+      }).then(json);
     try {
-      if (file) {
-        const form = new FormData();
-        const kind = file.type.startsWith("image/") ? "photo" : file.type.startsWith("audio/") ? "voice" : "document";
-        form.append(kind, file, file.name);
-        form.append("caption", text);
-        for (const key of ["first_name", "last_name", "username", "language_code"]) {
-          if (profile[key]) form.append(key, profile[key]);
+      const fields = kindFields(kind, text);
+      if (fields) {
+        await send(fields);
+      } else if (files.length > 0) {
+        const group = files.length > 1 ? String(Date.now()) : null;
+        for (const [index, file] of files.entries()) {
+          const form = new FormData();
+          const type = kind === "sticker" ? "sticker"
+            : file.type.startsWith("image/") ? "photo"
+            : file.type.startsWith("audio/") ? "voice"
+            : file.type.startsWith("video/") ? "video" : "document";
+          form.append(type, file, file.name);
+          if (index === 0 && type !== "sticker") form.append("caption", text);
+          if (group) form.append("media_group_id", group);
+          if (replyTo && index === 0) form.append("reply_to_message_id", replyTo);
+          for (const key of ["first_name", "last_name", "username", "language_code"]) {
+            if (profile[key]) form.append(key, profile[key]);
+          }
+          await json(await fetch("/sandbox/chats/" + current + "/send", { method: "POST", body: form }));
         }
-        await json(await fetch("/sandbox/chats/" + current + "/send", { method: "POST", body: form }));
       } else if (text.trim()) {
-        await json(
-          await fetch("/sandbox/chats/" + current + "/send", {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ text, from: profile }),
-          })
-        );
+        await send({ text });
       }
       compose.reset();
       setTimeout(refresh, 300);

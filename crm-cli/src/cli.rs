@@ -96,6 +96,28 @@ pub(crate) enum Command {
     /// extension -> staff user map, the calls received.
     #[command(subcommand)]
     Calls(CallsCommand),
+    /// Customers: merge two into one.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CustomersCommand {
+    /// Merge customer ABSORB into customer KEEP: ABSORB's orders, messages, calls and
+    /// conversations move to KEEP, KEEP's empty fields are filled from ABSORB, and ABSORB is
+    /// deleted (refused when both have different Telegram accounts).
+    Merge {
+        /// The customer that stays (its id).
+        keep: u64,
+        /// The customer merged into it and deleted (its id).
+        absorb: u64,
+        /// Only show what would move; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

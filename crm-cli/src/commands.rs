@@ -22,15 +22,15 @@ use crm_lib::{
     Crm, ErrorKind, Password,
     admin::Setup,
     export::ExportFormat,
-    model::{Actor, Language, OrgId, UserStatus},
+    model::{Actor, CustomerId, Language, OrgId, UserStatus},
     team::{MarkerRefs, NewUser},
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    CallsCommand, Cli, Command, DepartmentCommand, ExportKind, Format, ImportKind, InitArgs,
-    JobsCommand, RoleCommand, TokenCommand, UserCommand,
+    CallsCommand, Cli, Command, CustomersCommand, DepartmentCommand, ExportKind, Format,
+    ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, UserCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -109,6 +109,7 @@ fn dispatch(
         Command::Stats { json } => stats(crm, *json, &place.data_file, io),
         Command::Demo => demo(crm, org, io),
         Command::Calls(command) => calls(crm, org, command, io),
+        Command::Customers(command) => customers(crm, org, command, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -1137,6 +1138,81 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
 }
 
 /// `crm calls ...`: the PBX settings and the calls received, as the system.
+/// `crm customers merge KEEP ABSORB [--dry-run] [--json]`: one crm-lib call (the preview or
+/// the merge), then what moved.
+fn customers(crm: &Crm, org: OrgId, command: &CustomersCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    match command {
+        CustomersCommand::Merge {
+            keep,
+            absorb,
+            dry_run,
+            json,
+        } => {
+            let (keep, absorb) = (CustomerId::new(*keep), CustomerId::new(*absorb));
+            let preview = if *dry_run {
+                crm.merge_preview(&system, keep, absorb)
+            } else {
+                crm.merge_customers(&system, keep, absorb)
+            }
+            .with_context(|| format!("merging customer {absorb} into customer {keep}"))?;
+            let fields = |list: &[(crm_lib::merge::MergeField, String)]| -> Vec<String> {
+                list.iter()
+                    .map(|(field, value)| format!("{}={value}", field.as_str()))
+                    .collect()
+            };
+            if *json {
+                let value = serde_json::json!({
+                    "keep": keep.get(),
+                    "absorb": absorb.get(),
+                    "dry_run": dry_run,
+                    "orders": preview.orders,
+                    "tickets": preview.tickets,
+                    "messages": preview.messages,
+                    "notes": preview.notes,
+                    "calls": preview.calls,
+                    "conversations": preview.conversations,
+                    "payment_infos": preview.payment_infos,
+                    "pending_notifications": preview.pending_notifications,
+                    "filled": fields(&preview.filled),
+                    "dropped": fields(&preview.dropped),
+                });
+                out!(io, "{value}");
+                return Ok(());
+            }
+            out!(
+                io,
+                "{} customer {absorb} ({}) into customer {keep} ({})",
+                if *dry_run { "would merge" } else { "merged" },
+                preview.absorb.full_name(),
+                preview.keep.full_name()
+            );
+            out!(
+                io,
+                "orders {} (tickets {}), messages {} (notes {}), calls {}, conversations {}, \
+                 payment details {}, pending notifications {}",
+                preview.orders,
+                preview.tickets,
+                preview.messages,
+                preview.notes,
+                preview.calls,
+                preview.conversations,
+                preview.payment_infos,
+                preview.pending_notifications
+            );
+            let filled = fields(&preview.filled);
+            if !filled.is_empty() {
+                out!(io, "filled: {}", filled.join(", "));
+            }
+            let dropped = fields(&preview.dropped);
+            if !dropped.is_empty() {
+                out!(io, "dropped: {}", dropped.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn calls(crm: &Crm, org: OrgId, command: &CallsCommand, io: &mut Io<'_>) -> Result<()> {
     let system = Actor::system(org);
     match command {

@@ -10,8 +10,8 @@ use crm_lib::{
     ErrorKind, Page, Tx, View,
     chat::{InboundMessage, OrderChoice},
     model::{
-        Actor, ChatId, Customer, Date, FieldDef, FieldKind, Keyboard, Language, MarkerId, OrderId,
-        PaymentMethodId,
+        Actor, ChatId, Customer, Date, FieldDef, FieldKind, Keyboard, Language, MarkerId,
+        MessageContent, OrderId, PaymentMethodId,
     },
     orders::{NewOrder, NewOrderChoices, OrderField, OrderFilter, typed_date, typed_money},
 };
@@ -61,6 +61,16 @@ fn me(
     )))
 }
 
+/// The survey's view of who is talking.
+fn surveyed<'a>(ctx: &Ctx<'_>, me: &'a Me) -> super::csat::Asked<'a> {
+    super::csat::Asked {
+        org: ctx.org,
+        actor: &me.actor,
+        language: me.language,
+        chat: me.chat,
+    }
+}
+
 fn today(tx: &Tx<'_>) -> Date {
     Date::of(tx.now())
 }
@@ -97,6 +107,14 @@ pub(crate) fn on_message(
     match state {
         Dialogue::Wizard(wizard) => wizard_input(tx, ctx, &me, message, wizard, out),
         Dialogue::Chatting { order } => chat_input(tx, ctx, &me, message, order, false, out),
+        Dialogue::CsatComment { order } => {
+            let text = message.text();
+            if super::csat::on_comment(tx, &surveyed(ctx, &me), order, text, out)? {
+                Ok(())
+            } else {
+                chat_input(tx, ctx, &me, message, None, true, out)
+            }
+        }
         Dialogue::Idle | Dialogue::RejectReason { .. } => {
             chat_input(tx, ctx, &me, message, None, true, out)
         }
@@ -158,7 +176,9 @@ fn on_command(
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
                 menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
             }
-            Dialogue::Chatting { .. } | Dialogue::RejectReason { .. } => {
+            Dialogue::Chatting { .. }
+            | Dialogue::RejectReason { .. }
+            | Dialogue::CsatComment { .. } => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
                 menu(me, out, None);
             }
@@ -315,6 +335,9 @@ pub(crate) fn on_press(
         | Callback::Reject(_)
         | Callback::RejectDefault(_)
         | Callback::MoveTicket { .. } => stale(&me, out),
+        Callback::Csat { order, action } => {
+            super::csat::on_press(tx, &surveyed(ctx, &me), order, action, press, out)?;
+        }
         Callback::Department(id) => {
             let department = crm_lib::model::DepartmentId::new(id);
             match tx.choose_department(&me.actor, me.customer.id, department) {
@@ -1285,6 +1308,90 @@ fn view_order(
 
 // ----- chat with the team -----
 
+/// What a message carries besides text and files, in crm-lib's terms: a venue (checked
+/// before its location, which Telegram sets too), location, contact, sticker, dice or poll.
+pub(crate) fn content_of(message: &Message) -> Option<MessageContent> {
+    if let Some(venue) = message.venue() {
+        return Some(MessageContent::Venue {
+            latitude: venue.location.latitude,
+            longitude: venue.location.longitude,
+            title: venue.title.clone(),
+            address: venue.address.clone(),
+        });
+    }
+    if let Some(location) = message.location() {
+        return Some(MessageContent::Location {
+            latitude: location.latitude,
+            longitude: location.longitude,
+        });
+    }
+    if let Some(contact) = message.contact() {
+        return Some(MessageContent::Contact {
+            phone: contact.phone_number.clone(),
+            first_name: contact.first_name.clone(),
+            last_name: contact.last_name.clone(),
+        });
+    }
+    if let Some(sticker) = message.sticker() {
+        return Some(MessageContent::Sticker {
+            emoji: sticker.emoji.clone(),
+            animated: !sticker.is_static(),
+        });
+    }
+    if let Some(dice) = message.dice() {
+        let emoji = serde_json::to_value(dice.emoji)
+            .ok()
+            .and_then(|emoji| emoji.as_str().map(str::to_string))
+            .unwrap_or_else(|| "🎲".to_string());
+        return Some(MessageContent::Dice {
+            emoji,
+            value: dice.value,
+        });
+    }
+    if let Some(poll) = message.poll() {
+        return Some(MessageContent::Poll {
+            question: poll.question.clone(),
+            options: poll
+                .options
+                .iter()
+                .map(|option| option.text.clone())
+                .collect(),
+        });
+    }
+    None
+}
+
+/// A customer edited a message in Telegram (`edited_message`): crm-lib keeps the earlier
+/// text. Nothing is answered; an edit of a message the appliance does not hold (a command,
+/// a form answer) or one that no longer passes the checks is ignored.
+pub(crate) fn on_edited(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    telegram: crm_lib::model::TelegramUserId,
+    message: &Message,
+) -> crm_lib::Result<()> {
+    let Some(customer) = tx.system().customer_by_telegram(ctx.org, telegram)? else {
+        return Ok(());
+    };
+    let text = message
+        .text()
+        .or_else(|| message.caption())
+        .unwrap_or("")
+        .to_string();
+    let edit = crm_lib::chat::InboundEdit {
+        customer: customer.id,
+        telegram_message_id: i64::from(message.id.0),
+        text,
+        content: content_of(message),
+    };
+    let actor = Actor::customer(ctx.org, customer.id);
+    match tx.edit_inbound(&actor, edit) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::Storage => Err(error),
+        Err(_) => Ok(()),
+    }
+}
+
 fn chat_input(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
@@ -1307,10 +1414,14 @@ fn chat_input(
             Prepared::Failed => failed = true,
         }
     }
-    if failed {
+    let content = content_of(message);
+    // A sticker whose picture could not be fetched still arrives (its emoji): nothing to
+    // send again.
+    let sticker = matches!(content, Some(MessageContent::Sticker { .. }));
+    if failed && !sticker {
         out.send(me.chat, &tr(me.language, "bot.file_failed"), None);
     }
-    if text.trim().is_empty() && attachments.is_empty() {
+    if text.trim().is_empty() && attachments.is_empty() && content.is_none() {
         if !failed {
             out.send(me.chat, &tr(me.language, "bot.chat.unsupported"), None);
         }
@@ -1328,9 +1439,11 @@ fn chat_input(
             text,
             attachments,
             telegram_message_id: Some(i64::from(message.id.0)),
-            content: None,
-            reply_to_telegram: None,
-            media_group: None,
+            content,
+            reply_to_telegram: message
+                .reply_to_message()
+                .map(|quoted| i64::from(quoted.id.0)),
+            media_group: message.media_group_id().map(|group| group.0.clone()),
         },
     );
     match posted {

@@ -36,6 +36,11 @@ pub(crate) enum Dialogue {
         /// The order.
         order: u64,
     },
+    /// Asked for a comment on the rating of `order` (the satisfaction survey).
+    CsatComment {
+        /// The order rated.
+        order: u64,
+    },
 }
 
 /// A step of the new-order form, in the order they are asked. `Markers` and `PaymentMethod`

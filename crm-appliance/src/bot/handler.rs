@@ -6,9 +6,11 @@
 //! finishes in the same transaction; only a storage error (`?`) rolls everything back and
 //! leaves the update pending for another try.
 //!
+//! A customer's edited message updates the message in place (crm-lib keeps the earlier text).
+//!
 //! What is ignored (finished without effects): updates from channels, from groups other than
 //! the staff group (issue 12, `staff_chat.rs`),
-//! edited messages, inline queries, payments, join requests, business messages, messages from
+//! staff's edited messages, inline queries, payments, join requests, business messages, messages from
 //! other bots, and update kinds this version does not know.
 
 use crm_lib::{
@@ -31,6 +33,7 @@ pub(crate) fn handle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, update: &Update) -> crm_lib
     let mut out = Replies::default();
     match &update.kind {
         UpdateKind::Message(message) => on_message(tx, ctx, message, &mut out)?,
+        UpdateKind::EditedMessage(message) => on_edited_message(tx, ctx, message)?,
         UpdateKind::CallbackQuery(query) => on_callback(tx, ctx, query, &mut out)?,
         UpdateKind::MyChatMember(member) => on_my_chat_member(tx, ctx, member)?,
         _ => {}
@@ -76,6 +79,23 @@ fn on_message(
         return staff::on_message(tx, ctx, &user, chat, message, command.as_ref(), out);
     }
     customer::on_message(tx, ctx, from, chat, message, command.as_ref(), out)
+}
+
+/// A private message edited by a customer (staff edits in the staff chat are ignored).
+fn on_edited_message(tx: &mut Tx<'_>, ctx: &Ctx<'_>, message: &Message) -> crm_lib::Result<()> {
+    if !message.chat.is_private() {
+        return Ok(());
+    }
+    let Some(from) = message.from.as_ref().filter(|from| !from.is_bot) else {
+        return Ok(());
+    };
+    let Some(telegram) = telegram_id(from) else {
+        return Ok(());
+    };
+    if tx.system().user_by_telegram(ctx.org, telegram)?.is_some() {
+        return Ok(());
+    }
+    customer::on_edited(tx, ctx, telegram, message)
 }
 
 /// `/link CODE` (or the deep link `/start link-CODE`): links a staff user's Telegram account.

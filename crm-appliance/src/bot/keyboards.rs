@@ -55,6 +55,22 @@ pub(crate) enum Callback {
     },
     /// Choose the department a conversation goes to (the operators module).
     Department(u64),
+    /// The satisfaction survey of an order: a rating or skipping the comment.
+    Csat {
+        /// The order rated.
+        order: u64,
+        /// What the button does.
+        action: CsatAction,
+    },
+}
+
+/// Buttons of the satisfaction survey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CsatAction {
+    /// Give this many stars (crm-lib refuses anything but 1-5).
+    Rate(u8),
+    /// Leave no comment.
+    Skip,
 }
 
 /// Main menu items.
@@ -193,6 +209,14 @@ impl Callback {
                 stage: u16::try_from(id_of(stage)?).ok()?,
             },
             ["dep", id] => Callback::Department(id_of(id)?),
+            ["cs", order, "s"] => Callback::Csat {
+                order: id_of(order)?,
+                action: CsatAction::Skip,
+            },
+            ["cs", order, stars] => Callback::Csat {
+                order: id_of(order)?,
+                action: CsatAction::Rate(small(stars)?),
+            },
             _ => return None,
         })
     }
@@ -234,8 +258,40 @@ impl Callback {
             Callback::RejectDefault(id) => format!("mod:d:{id}"),
             Callback::MoveTicket { order, stage } => format!("tk:m:{order}:{stage}"),
             Callback::Department(id) => format!("dep:{id}"),
+            Callback::Csat { order, action } => match action {
+                CsatAction::Rate(stars) => format!("cs:{order}:{stars}"),
+                CsatAction::Skip => format!("cs:{order}:s"),
+            },
         }
     }
+}
+
+/// The satisfaction survey's buttons: 1 to 5 stars in one row (`cs:<order>:<stars>`).
+pub(crate) fn csat_ratings(order: u64) -> Keyboard {
+    Keyboard::new(vec![
+        (1..=5u8)
+            .map(|stars| {
+                button(
+                    format!("{stars} ★"),
+                    Callback::Csat {
+                        order,
+                        action: CsatAction::Rate(stars),
+                    },
+                )
+            })
+            .collect(),
+    ])
+}
+
+/// The comment question's Skip button (`cs:<order>:s`).
+pub(crate) fn csat_skip(language: Language, order: u64) -> Keyboard {
+    Keyboard::new(vec![vec![button(
+        tr(language, "csat.bot.skip"),
+        Callback::Csat {
+            order,
+            action: CsatAction::Skip,
+        },
+    )]])
 }
 
 /// The department question's buttons: one per department, one a row.

@@ -26,6 +26,7 @@
 
 pub mod api;
 pub(crate) mod context;
+mod csat;
 mod customer;
 pub(crate) mod dialogue;
 mod handler;

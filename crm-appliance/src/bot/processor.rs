@@ -377,6 +377,27 @@ fn wanted_file(message: &Message) -> Option<Wanted> {
             file_name: audio.file_name.clone(),
         });
     }
+    if let Some(sticker) = message.sticker() {
+        // A static sticker is its .webp; an animated (.tgs) or video (.webm) one is shown
+        // by its thumbnail (.webp or .jpg), or by its emoji alone when it has none.
+        if sticker.is_static() {
+            return Some(Wanted {
+                file_id: sticker.file.id.0.clone(),
+                size: u64::from(sticker.file.size),
+                kind: MediaKind::Sticker,
+                mime: "image/webp".into(),
+                file_name: None,
+            });
+        }
+        let thumbnail = sticker.thumbnail.as_ref()?;
+        return Some(Wanted {
+            file_id: thumbnail.file.id.0.clone(),
+            size: u64::from(thumbnail.file.size),
+            kind: MediaKind::Sticker,
+            mime: "image/webp".into(),
+            file_name: None,
+        });
+    }
     if let Some(note) = message.video_note() {
         return Some(Wanted {
             file_id: note.file.id.0.clone(),
@@ -441,7 +462,7 @@ pub(crate) fn wants_files(
         match dialogue::decode_or_idle(system.dialogue(org, chat)?) {
             Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
             Dialogue::RejectReason { .. } => false,
-            Dialogue::Idle | Dialogue::Chatting { .. } => true,
+            Dialogue::Idle | Dialogue::Chatting { .. } | Dialogue::CsatComment { .. } => true,
         },
     )
 }

@@ -292,6 +292,25 @@ pub(crate) fn notification(
             super::staff_chat::notice_text(language, customer_name, text, *attachment),
             None,
         ),
+        Event::CsatSurvey {
+            order,
+            title,
+            question,
+        } => {
+            let asked = match question.exact(language) {
+                Some(text) => text.to_string(),
+                None => tr(language, "csat.question"),
+            };
+            let text = format!(
+                "{}\n\n{asked}",
+                tr_with(
+                    language,
+                    "csat.bot.about",
+                    &[("id", &order.to_string()), ("title", title)]
+                )
+            );
+            (text, Some(keyboards::csat_ratings(order.get())))
+        }
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)

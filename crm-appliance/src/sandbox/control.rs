@@ -4,9 +4,9 @@
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `POST /sandbox/chats/{user_id}/send` | `{"text", "from": {first_name, last_name, username, language_code}}`, or multipart with `text`/`caption`, the `from` fields and a `photo`, `document`, `voice` or `video` file |
+//! | `POST /sandbox/chats/{user_id}/send` | `{"text", "from": {first_name, last_name, username, language_code}}`, or multipart with `text`/`caption`, the `from` fields and a `photo`, `document`, `voice`, `video`, `audio`, `video_note` or `sticker` file (with `emoji`); or one of `location` `{latitude, longitude}`, `venue` `{latitude, longitude, title, address}`, `contact` `{phone_number, first_name, last_name}`, `dice` `{emoji, value}`, `poll` `{question, options}` (JSON objects, or JSON text in a form); with `reply_to_message_id` a reply, with `media_group_id` a part of an album |
 //! | `POST /sandbox/chats/{user_id}/press` | `{"message_id", "data"}`: a callback query |
-//! | `POST /sandbox/chats/{user_id}/edit` | `{"message_id", "text"}`: an edited message |
+//! | `POST /sandbox/chats/{user_id}/edit` | `{"message_id", "text"}`: an edited message (its text, or a file's caption) |
 //! | `POST /sandbox/chats/{user_id}/block`, `/unblock` | `my_chat_member` kicked / member; sends answer 403 while blocked |
 //! | `GET /sandbox/chats/{user_id}` | the chat: messages both ways with `reply_markup`, callback answers |
 //! | `GET /sandbox/chats` | every chat |
@@ -77,22 +77,56 @@ pub(crate) async fn send(
         username: field("username").map(|name| name.trim_start_matches('@').to_string()),
         language_code: field("language_code"),
     };
-    let file = ["photo", "document", "voice", "video"]
-        .into_iter()
-        .find_map(|kind| {
-            uploads
-                .remove(kind)
-                .map(|(bytes, file_name, mime)| SimFile {
-                    kind: kind.to_string(),
-                    bytes,
-                    file_name,
-                    mime,
-                })
-        });
+    let file = [
+        "photo",
+        "document",
+        "voice",
+        "video",
+        "audio",
+        "video_note",
+        "sticker",
+    ]
+    .into_iter()
+    .find_map(|kind| {
+        uploads
+            .remove(kind)
+            .map(|(bytes, file_name, mime)| SimFile {
+                kind: kind.to_string(),
+                bytes,
+                file_name,
+                mime,
+            })
+    });
     let text = text_of(&params, "text").or_else(|| text_of(&params, "caption"));
-    let (update_id, message_id) = emulator
-        .user_send(user, SimContent { text, file })
-        .map_err(bad)?;
+    let mut kinds = serde_json::Map::new();
+    for kind in ["location", "venue", "contact", "dice", "poll"] {
+        match params.get(kind) {
+            Some(Value::Object(fields)) => {
+                kinds.insert(kind.to_string(), Value::Object(fields.clone()));
+            }
+            Some(Value::String(encoded)) => {
+                let fields: Value = serde_json::from_str(encoded)
+                    .map_err(|_| bad(format!("{kind} must be a JSON object")))?;
+                kinds.insert(kind.to_string(), fields);
+            }
+            Some(_) => return Err(bad(format!("{kind} must be a JSON object"))),
+            None => {}
+        }
+    }
+    let reply_to = params.get("reply_to_message_id").and_then(|value| {
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+    });
+    let content = SimContent {
+        text,
+        file,
+        kinds,
+        reply_to,
+        media_group_id: text_of(&params, "media_group_id"),
+        emoji: text_of(&params, "emoji"),
+    };
+    let (update_id, message_id) = emulator.user_send(user, content).map_err(bad)?;
     Ok(Json(json!({
         "ok": true,
         "update_id": update_id,

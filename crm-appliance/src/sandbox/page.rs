@@ -1,6 +1,8 @@
 //! `GET /sandbox`: the page where a logged-in staff user chats with the bot as one or more
 //! simulated customers, presses inline buttons and sends photos, through the control API
-//! (`assets/js/sandbox.js` does the talking). It says plainly that it is a simulation.
+//! (`assets/js/sandbox.js` does the talking), and a simulated staff forum group (issue 12:
+//! topics per customer, members writing in them; `assets/js/sandbox_forum.js`). It says
+//! plainly that it is a simulation.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -33,6 +35,9 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                 data-t-you=(t("sandbox.you"))
                 data-t-bot=(t("sandbox.bot"))
                 data-t-blocked=(t("sandbox.blocked"))
+                data-t-edit=(t("fidelity.edit"))
+                data-t-edited=(t("fidelity.sandbox_edited"))
+                data-t-reply=(t("fidelity.reply"))
             {
                 aside.sandbox-customers {
                     h2 { (t("sandbox.customers")) }
@@ -56,12 +61,41 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                     div #sandbox-messages.sandbox-messages aria-live="polite" {}
                     form #sandbox-compose hidden {
                         textarea name="text" rows="2" maxlength="4096" {}
-                        label.sandbox-file { (t("sandbox.photo")) input type="file" name="file"; }
+                        label.sandbox-file { (t("sandbox.photo")) input type="file" name="file" multiple; }
+                        label { (t("fidelity.sandbox_kind"))
+                            select name="kind" {
+                                option value="" { (t("fidelity.sandbox_kind_text")) }
+                                option value="location" { (t("fidelity.sandbox_kind_location")) }
+                                option value="venue" { (t("fidelity.sandbox_kind_venue")) }
+                                option value="contact" { (t("fidelity.sandbox_kind_contact")) }
+                                option value="dice" { (t("fidelity.sandbox_kind_dice")) }
+                                option value="poll" { (t("fidelity.sandbox_kind_poll")) }
+                                option value="sticker" { (t("fidelity.sandbox_kind_sticker")) }
+                            }
+                        }
+                        label { (t("fidelity.sandbox_reply_to")) input type="number" name="reply_to" min="1" size="6"; }
                         button type="submit" { (t("sandbox.send")) }
                     }
                 }
             }
+            section #sandbox-forum.sandbox-forum.card {
+                h2 { (t("sandbox.forum.title")) }
+                p.muted { (t("sandbox.forum.help")) }
+                form #sandbox-forum-new {
+                    label { (t("sandbox.forum.id")) input name="id" type="number" max="-1" value="-1001000000001" required; }
+                    label { (t("sandbox.forum.name")) input name="title" maxlength="128" value="Staff" required; }
+                    button type="submit" { (t("sandbox.forum.create")) }
+                }
+                div #sandbox-forum-view aria-live="polite" {}
+                form #sandbox-forum-send hidden {
+                    label { (t("sandbox.forum.member")) input name="member" type="number" min="1" required; }
+                    label { (t("sandbox.forum.topic")) select name="thread" {} }
+                    textarea name="text" rows="2" maxlength="4096" required {}
+                    button type="submit" { (t("sandbox.send")) }
+                }
+            }
             script src="/assets/js/sandbox.js" defer {}
+            script src="/assets/js/sandbox_forum.js" defer {}
         }
     };
     layout::page(&staff, &t("sandbox.title"), Nav::Sandbox, body).into_response()

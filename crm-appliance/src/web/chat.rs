@@ -23,7 +23,7 @@ use crm_lib::{
     media::NewMedia,
     model::{
         Actor, Attachment, Author, Customer, CustomerId, DeliveryState, Direction, MediaHash,
-        MediaKind, Message, OrderId, UserId,
+        MediaKind, Message, MessageContent, MessageId, OrderId, UserId,
     },
     orders::OrderFilter,
 };
@@ -48,6 +48,18 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/chat/{customer}", post(send))
         .route("/chat/{customer}/read", post(mark_read))
+        .route(
+            "/chat/{customer}/messages/{message}/edit",
+            post(edit_message),
+        )
+        .route(
+            "/chat/{customer}/messages/{message}/delete",
+            post(delete_message),
+        )
+        .route(
+            "/chat/{customer}/messages/{message}/phone",
+            post(take_phone),
+        )
         .route("/media/{hash}", get(media))
 }
 
@@ -65,6 +77,9 @@ pub struct AfterQuery {
     /// The cursor of the next page.
     #[serde(default)]
     pub after: Option<u64>,
+    /// The message the send form quotes (a conversation's "reply" link).
+    #[serde(default)]
+    pub reply: Option<u64>,
 }
 
 fn customer_label(customer: &Customer) -> String {
@@ -195,6 +210,15 @@ pub(crate) struct ConversationData {
     /// The operators module's view of the conversation (department, operator), when the
     /// module is on and the user may see it.
     operators: Option<crm_lib::operators::ConversationView>,
+    /// The message the send form quotes, when the "reply" link was followed.
+    reply: Option<crm_lib::model::MessageId>,
+}
+
+impl ConversationData {
+    /// Quotes `message` in the send form (the conversation's `?reply=` link).
+    pub(crate) fn set_reply(&mut self, message: Option<u64>) {
+        self.reply = message.map(crm_lib::model::MessageId::new);
+    }
 }
 
 async fn load_conversation(
@@ -263,6 +287,7 @@ pub(crate) fn read_conversation(
         orders,
         current,
         operators,
+        reply: None,
     })
 }
 
@@ -315,7 +340,19 @@ fn render_attachment(attachment: &Attachment) -> Markup {
         .clone()
         .unwrap_or_else(|| attachment.mime.clone());
     html! {
-        @if inline_image(attachment) {
+        @if attachment.kind == MediaKind::Sticker && inline_image(attachment) {
+            img.attachment.sticker src=(href) alt="sticker" loading="lazy";
+        } @else if matches!(attachment.kind, MediaKind::Voice | MediaKind::Audio) {
+            span.attachment.audio {
+                audio controls preload="none" src=(href) {}
+                a href=(href) download=(name) { "📎 " (name) }
+            }
+        } @else if matches!(attachment.kind, MediaKind::Video | MediaKind::VideoNote) {
+            span.attachment.video.video-note[attachment.kind == MediaKind::VideoNote] {
+                video controls preload="none" src=(href) {}
+                a href=(href) download=(name) { "📎 " (name) }
+            }
+        } @else if inline_image(attachment) {
             a.attachment.photo href=(href) target="_blank" rel="noopener" {
                 img src=(href) alt=(name) loading="lazy";
             }
@@ -334,7 +371,94 @@ fn delivery_label(staff: &Staff, delivery: DeliveryState) -> Option<String> {
     }
 }
 
-/// Messages oldest first (pages come newest first).
+/// The OpenStreetMap link of a point (`https://www.openstreetmap.org/?mlat=..&mlon=..`).
+pub fn map_link(latitude: f64, longitude: f64) -> String {
+    format!(
+        "https://www.openstreetmap.org/?mlat={latitude:.6}&mlon={longitude:.6}#map=16/{latitude:.6}/{longitude:.6}"
+    )
+}
+
+/// A message's content other than text and files: a location or venue with its coordinates
+/// and a map link, a contact card, a sticker's emoji (a placeholder for an animated sticker
+/// without a picture), a dice and a poll as text.
+pub fn render_content(staff: &Staff, message: &Message) -> Markup {
+    let Some(content) = &message.content else {
+        return html! {};
+    };
+    html! {
+        @match content {
+            MessageContent::Location { latitude, longitude } => {
+                div.content.location {
+                    "📍 " (staff.t("fidelity.location")) " "
+                    a href=(map_link(*latitude, *longitude)) target="_blank" rel="noopener noreferrer" {
+                        (format!("{latitude:.6}, {longitude:.6}"))
+                    }
+                }
+            }
+            MessageContent::Venue { latitude, longitude, title, address } => {
+                div.content.venue {
+                    "📍 " strong { (title) } br; (address) br;
+                    a href=(map_link(*latitude, *longitude)) target="_blank" rel="noopener noreferrer" {
+                        (format!("{latitude:.6}, {longitude:.6}"))
+                    }
+                }
+            }
+            MessageContent::Contact { phone, first_name, last_name } => {
+                div.content.contact-card {
+                    "👤 " strong { (first_name) @if let Some(last) = last_name { " " (last) } }
+                    br; a href={ "tel:" (phone) } { (phone) }
+                }
+            }
+            MessageContent::Sticker { emoji, animated } => {
+                @if message.attachments.is_empty() {
+                    div.content.sticker-placeholder {
+                        (emoji.clone().unwrap_or_default()) " "
+                        (staff.t(if *animated { "fidelity.sticker_animated" } else { "fidelity.sticker" }))
+                    }
+                } @else if let Some(emoji) = emoji {
+                    span.content.sticker-emoji title=(staff.t("fidelity.sticker")) { (emoji) }
+                }
+            }
+            MessageContent::Dice { emoji, value } => {
+                div.content.dice { (emoji) " " (staff.t("fidelity.dice")) " " strong { (value) } }
+            }
+            MessageContent::Poll { question, options } => {
+                div.content.poll {
+                    "📊 " (staff.t("fidelity.poll")) ": " strong { (question) }
+                    ul { @for option in options { li { (option) } } }
+                }
+            }
+        }
+    }
+}
+
+/// The quote of a reply: the quoted message's author and the start of its text, when it is
+/// on the page; its number otherwise.
+fn render_quote(
+    staff: &Staff,
+    quoted: crm_lib::model::MessageId,
+    messages: &[Message],
+    customer_name: &str,
+    names: &HashMap<UserId, String>,
+) -> Markup {
+    let found = messages.iter().find(|message| message.id == quoted);
+    html! {
+        blockquote.quote data-quote=(quoted) {
+            @if let Some(message) = found {
+                span.author { (author_name(message, customer_name, names, staff)) } ": "
+                (message.text.chars().take(120).collect::<String>())
+                @if message.text.is_empty() && !message.attachments.is_empty() { "📎" }
+            } @else {
+                "↩ #" (quoted)
+            }
+        }
+    }
+}
+
+/// Messages oldest first (pages come newest first): each with its quote, text, content and
+/// files (an album's files together), "edited" with the earlier versions in a `<details>`,
+/// "deleted", notes marked, and the actions crm-lib allows the viewer (reply, edit, delete,
+/// take a contact's phone).
 fn render_messages(
     staff: &Staff,
     messages: &[Message],
@@ -342,17 +466,25 @@ fn render_messages(
     names: &HashMap<UserId, String>,
     show_order: bool,
 ) -> Markup {
+    let now = crm_lib::model::Timestamp::now();
     html! {
         @if messages.is_empty() {
             p.muted.empty { (staff.t("chat.no_messages")) }
         }
         ol.messages {
             @for message in messages.iter().rev() {
+                @let actions = crm_lib::chat::message_actions(staff.user.id, staff.permissions, message, now);
                 li.message.inbound[message.direction == Direction::Inbound]
                     .outbound[message.direction == Direction::Outbound]
+                    .note[message.direction == Direction::Note]
+                    .deleted[message.is_deleted()]
+                    .edited[!message.edits.is_empty()]
                     data-message=(message.id) {
                     div.meta {
                         span.author { (author_name(message, customer_name, names, staff)) }
+                        @if message.direction == Direction::Note {
+                            " · " span.note-label { (staff.t("fidelity.note")) }
+                        }
                         " · "
                         time datetime=(message.created_at.to_rfc3339()) { (when(message.created_at)) }
                         @if show_order {
@@ -363,12 +495,79 @@ fn render_messages(
                         @if let Some(delivery) = delivery_label(staff, message.delivery) {
                             " · " span.delivery data-delivery=(format!("{:?}", message.delivery).to_lowercase()) { (delivery) }
                         }
+                        @if let Some(at) = message.deleted_at {
+                            " · " span.deleted-label title=(at.to_rfc3339()) { (staff.t("fidelity.deleted")) }
+                        }
+                    }
+                    @if let Some(quoted) = message.reply_to {
+                        (render_quote(staff, quoted, messages, customer_name, names))
                     }
                     @if !message.text.is_empty() {
                         div.text { (message.text) }
                     }
-                    @for attachment in &message.attachments {
-                        (render_attachment(attachment))
+                    (render_content(staff, message))
+                    @if message.attachments.len() > 1 {
+                        div.album { @for attachment in &message.attachments { (render_attachment(attachment)) } }
+                    } @else {
+                        @for attachment in &message.attachments {
+                            (render_attachment(attachment))
+                        }
+                    }
+                    @if !message.edits.is_empty() {
+                        details.history {
+                            summary { (staff.t("fidelity.edited")) " (" (message.edits.len()) ")" }
+                            ol {
+                                @for (index, edit) in message.edits.iter().enumerate() {
+                                    @let written = if index == 0 { message.created_at } else { message.edits[index - 1].at };
+                                    li {
+                                        time datetime=(written.to_rfc3339()) { (when(written)) }
+                                        " " span.old-text { (edit.text) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (message_action_forms(staff, message, actions))
+                }
+            }
+        }
+    }
+}
+
+/// The buttons of a message: reply (a link that quotes it in the send form), edit (a small
+/// form in a `<details>`), delete and take a contact's phone (forms with CSRF).
+fn message_action_forms(
+    staff: &Staff,
+    message: &Message,
+    actions: crm_lib::chat::MessageActions,
+) -> Markup {
+    let base = format!("/chat/{}/messages/{}", message.customer, message.id);
+    html! {
+        @if actions.reply || actions.edit || actions.delete || actions.take_phone {
+            div.message-actions {
+                @if actions.reply {
+                    a.reply href={ "/chat/" (message.customer) "?reply=" (message.id) "#send" } { "↩ " (staff.t("fidelity.reply")) }
+                }
+                @if actions.take_phone {
+                    form.inline method="post" action={ (base) "/phone" } {
+                        (csrf_field(staff))
+                        button.link type="submit" { (staff.t("fidelity.take_phone")) }
+                    }
+                }
+                @if actions.edit {
+                    details.edit {
+                        summary { (staff.t("fidelity.edit")) }
+                        form method="post" action={ (base) "/edit" } {
+                            (csrf_field(staff))
+                            textarea name="text" rows="2" maxlength="4096" aria-label=(staff.t("fidelity.edit")) { (message.text) }
+                            button type="submit" { (staff.t("fidelity.save")) }
+                        }
+                    }
+                }
+                @if actions.delete {
+                    form.inline method="post" action={ (base) "/delete" } {
+                        (csrf_field(staff))
+                        button.link.delete-message type="submit" { (staff.t("fidelity.delete")) }
                     }
                 }
             }
@@ -395,13 +594,21 @@ fn send_form(
     back: &str,
     error: &FormError,
     text: &str,
+    reply: Option<crm_lib::model::MessageId>,
 ) -> Markup {
     html! {
-        form.card.form.chat-send method="post" action={ "/chat/" (customer) }
+        form.card.form.chat-send #send method="post" action={ "/chat/" (customer) }
             enctype="multipart/form-data" data-chat-send data-canned={ "/chat/" (customer) "/canned" } {
             (csrf_field(staff))
             input type="hidden" name="back" value=(back);
-            (error.general(&["text", "attachments", "media"]))
+            (error.general(&["text", "attachments", "media", "content", "latitude", "longitude", "phone", "first_name", "reply_to"]))
+            @if let Some(reply) = reply {
+                p.replying {
+                    input type="hidden" name="reply_to" value=(reply);
+                    "↩ " (staff.t("fidelity.replying_to")) " #" (reply) " · "
+                    a href={ "/chat/" (customer) } { (staff.t("fidelity.cancel_reply")) }
+                }
+            }
             @if let About::Fixed(order) = about {
                 input type="hidden" name="order" value=(order);
             } @else if let About::Choose { orders, current } = about && !orders.is_empty() {
@@ -419,9 +626,30 @@ fn send_form(
                 (error.at("text"))
             }
             label { (staff.t("chat.file"))
-                input type="file" name="file" accept="image/*,application/pdf,.doc,.docx,.xls,.xlsx,.txt,.zip";
+                input type="file" name="file" accept="image/*,audio/*,video/*,application/pdf,.doc,.docx,.xls,.xlsx,.txt,.zip";
                 (error.at("attachments"))
                 (error.at("media"))
+            }
+            label.inline-check {
+                input type="checkbox" name="as_sticker" value="1";
+                " " (staff.t("fidelity.as_sticker"))
+            }
+            details.send-more {
+                summary { (staff.t("fidelity.more_kinds")) }
+                fieldset {
+                    legend { (staff.t("fidelity.location")) }
+                    label { (staff.t("fidelity.latitude")) input name="latitude" inputmode="decimal" size="10"; (error.at("latitude")) }
+                    label { (staff.t("fidelity.longitude")) input name="longitude" inputmode="decimal" size="10"; (error.at("longitude")) }
+                    label { (staff.t("fidelity.venue_title")) input name="venue_title" maxlength="256"; }
+                    label { (staff.t("fidelity.venue_address")) input name="venue_address" maxlength="256"; }
+                }
+                fieldset {
+                    legend { (staff.t("fidelity.contact")) }
+                    label { (staff.t("fidelity.phone")) input name="contact_phone" type="tel" maxlength="32"; (error.at("phone")) }
+                    label { (staff.t("fidelity.first_name")) input name="contact_first_name" maxlength="256"; (error.at("first_name")) }
+                    label { (staff.t("fidelity.last_name")) input name="contact_last_name" maxlength="256"; }
+                }
+                (error.at("content"))
             }
             button type="submit" { (staff.t("chat.send")) }
         }
@@ -481,7 +709,7 @@ pub(crate) fn conversation_body(
             }
             (render_messages(staff, &data.messages.items, &name, &data.names, true))
         }
-        (send_form(staff, customer.id, About::Choose { orders: &data.orders, current: data.current }, &back, error, text))
+        (send_form(staff, customer.id, About::Choose { orders: &data.orders, current: data.current }, &back, error, text, data.reply))
     }
 }
 
@@ -525,6 +753,8 @@ struct SendFields {
     order: Option<u64>,
     back: String,
     files: Vec<Upload>,
+    /// The other small fields (reply_to, as_sticker, latitude, contact_phone...).
+    extra: HashMap<String, String>,
     /// The canned response chosen in the composer, whose files are attached.
     canned: Option<u64>,
 }
@@ -568,10 +798,63 @@ async fn read_fields(mut multipart: Multipart) -> Result<SendFields, AppError> {
                     });
                 }
             }
+            "reply_to" | "as_sticker" | "latitude" | "longitude" | "venue_title"
+            | "venue_address" | "contact_phone" | "contact_first_name" | "contact_last_name" => {
+                let value = field.text().await.map_err(bad)?;
+                fields.extra.insert(name, value.trim().to_string());
+            }
             _ => {}
         }
     }
     Ok(fields)
+}
+
+/// The reply, location, venue or contact of the send form: the small fields it has (empty
+/// ones are left out). A number that does not parse is a form error on its field.
+fn form_content(
+    extra: &HashMap<String, String>,
+) -> Result<(Option<crm_lib::model::MessageId>, Option<MessageContent>), crm_lib::Error> {
+    let given = |name: &str| {
+        extra
+            .get(name)
+            .map(String::as_str)
+            .filter(|text| !text.is_empty())
+    };
+    let reply_to = match given("reply_to") {
+        Some(text) => Some(crm_lib::model::MessageId::new(text.parse().map_err(
+            |_| crm_lib::Error::invalid("reply_to", format!("{text:?} is not a message number")),
+        )?)),
+        None => None,
+    };
+    let number = |name: &'static str| -> Result<f64, crm_lib::Error> {
+        let text = given(name).unwrap_or_default().replace(',', ".");
+        text.parse::<f64>()
+            .map_err(|_| crm_lib::Error::invalid(name, format!("{text:?} is not a number")))
+    };
+    let content = if given("latitude").is_some() || given("longitude").is_some() {
+        let (latitude, longitude) = (number("latitude")?, number("longitude")?);
+        match (given("venue_title"), given("venue_address")) {
+            (Some(title), address) => Some(MessageContent::Venue {
+                latitude,
+                longitude,
+                title: title.to_string(),
+                address: address.unwrap_or_default().to_string(),
+            }),
+            (None, _) => Some(MessageContent::Location {
+                latitude,
+                longitude,
+            }),
+        }
+    } else if given("contact_phone").is_some() || given("contact_first_name").is_some() {
+        Some(MessageContent::Contact {
+            phone: given("contact_phone").unwrap_or_default().to_string(),
+            first_name: given("contact_first_name").unwrap_or_default().to_string(),
+            last_name: given("contact_last_name").map(str::to_string),
+        })
+    } else {
+        None
+    };
+    Ok((reply_to, content))
 }
 
 /// Where to go after sending: the conversation, or the order page the panel was on.
@@ -607,13 +890,23 @@ async fn send(
         fields.files,
         fields.canned.map(crm_lib::model::CannedId::new),
     );
+    let as_sticker = fields
+        .extra
+        .get("as_sticker")
+        .is_some_and(|value| value == "1");
+    let extra = fields.extra.clone();
     let sent = state
         .blocking(move |crm| {
+            let (reply_to, content) = form_content(&extra)?;
             let mut outbound = Vec::with_capacity(files.len());
             for file in files {
                 let media = NewMedia::parse(file.bytes, &file.mime)?;
                 outbound.push(OutboundFile {
-                    kind: crate::web::api::customers::kind_of(media.mime()),
+                    kind: if as_sticker {
+                        MediaKind::Sticker
+                    } else {
+                        crate::web::api::customers::kind_of(media.mime())
+                    },
                     media,
                     file_name: file.file_name,
                 });
@@ -631,8 +924,8 @@ async fn send(
                 order,
                 text,
                 attachments,
-                reply_to: None,
-                content: None,
+                reply_to,
+                content,
             };
             crm.post_outbound_with_files(&actor, message, outbound)
         })
@@ -655,6 +948,102 @@ async fn send(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// The edit form of a message.
+#[derive(Debug, Deserialize)]
+struct EditForm {
+    csrf: String,
+    text: String,
+}
+
+/// Answers a message action: back to the conversation, or the conversation with the error
+/// for a refused one (invalid, conflict).
+async fn after_action(
+    state: &AppState,
+    staff: &Staff,
+    customer: CustomerId,
+    result: crm_lib::Result<()>,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/chat/{customer}")).into_response()),
+        Err(error)
+            if matches!(
+                error.kind(),
+                crm_lib::ErrorKind::InvalidInput | crm_lib::ErrorKind::Conflict
+            ) =>
+        {
+            let data = load_conversation(state, staff, customer, None).await?;
+            let mut response =
+                conversation_page(staff, &data, &FormError::from_error(&error), "").into_response();
+            *response.status_mut() = status_of(error.kind());
+            Ok(response)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /chat/{customer}/messages/{message}/edit`: staff edit their message (crm-lib sends
+/// the edit to Telegram through the outbox and keeps the earlier text).
+async fn edit_message(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path((customer, message)): Path<(u64, u64)>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let customer = CustomerId::new(customer);
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| {
+            crm.edit_outbound(&actor, MessageId::new(message), &form.text)
+                .map(drop)
+        })
+        .await;
+    after_action(&state, &staff, customer, result).await
+}
+
+/// `POST /chat/{customer}/messages/{message}/delete`: staff delete their message (in
+/// Telegram too, within its 48 hours).
+async fn delete_message(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path((customer, message)): Path<(u64, u64)>,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let customer = CustomerId::new(customer);
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| {
+            crm.delete_outbound(&actor, MessageId::new(message))
+                .map(drop)
+        })
+        .await;
+    after_action(&state, &staff, customer, result).await
+}
+
+/// `POST /chat/{customer}/messages/{message}/phone`: the phone of a contact the customer sent
+/// becomes their phone.
+async fn take_phone(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path((customer, message)): Path<(u64, u64)>,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let customer = CustomerId::new(customer);
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| {
+            crm.take_contact_phone(&actor, MessageId::new(message))
+                .map(drop)
+        })
+        .await;
+    after_action(&state, &staff, customer, result).await
 }
 
 /// `GET /media/{hash}`: a stored file, with its recorded type, for a staff user who may see a
@@ -778,7 +1167,7 @@ pub fn order_panel(staff: &Staff, chat: &OrderChat) -> Markup {
             div.chat-messages data-chat-messages {
                 (render_messages(staff, &chat.messages.items, &chat.customer.full_name(), &chat.names, false))
             }
-            (send_form(staff, chat.customer.id, About::Fixed(chat.order), &back, &FormError::none(), ""))
+            (send_form(staff, chat.customer.id, About::Fixed(chat.order), &back, &FormError::none(), "", None))
         }
         (scripts())
     }

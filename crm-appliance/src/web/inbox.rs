@@ -72,6 +72,9 @@ pub struct InboxParams {
     /// `1`: the archived conversations (the operators module's own list).
     #[serde(default)]
     pub archived: Option<String>,
+    /// The message the send form quotes (a message's "Reply" link).
+    #[serde(default)]
+    pub reply: Option<u64>,
 }
 
 impl InboxParams {
@@ -146,7 +149,10 @@ async fn conversation(
     Query(params): Query<InboxParams>,
 ) -> Result<Markup, AppError> {
     let customer = CustomerId::new(customer);
-    let data = load(&state, &staff, params.query(Some(customer))?, params.before).await?;
+    let mut data = load(&state, &staff, params.query(Some(customer))?, params.before).await?;
+    if let Some(conversation) = &mut data.conversation {
+        conversation.set_reply(params.reply);
+    }
     Ok(inbox_page(&staff, &data))
 }
 

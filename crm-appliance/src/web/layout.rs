@@ -45,6 +45,8 @@ pub enum Nav {
     Departments,
     /// `/operators/stats` (operators module).
     OperatorStats,
+    /// `/csat` (satisfaction statistics).
+    Csat,
     /// No entry is highlighted.
     None,
 }
@@ -55,7 +57,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 17] = [
+const LINKS: [Link; 18] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -132,6 +134,11 @@ const LINKS: [Link; 17] = [
         key: "operators.nav.stats",
     },
     Link {
+        nav: Nav::Csat,
+        href: "/csat",
+        key: "csat.nav",
+    },
+    Link {
         nav: Nav::Sandbox,
         href: "/sandbox",
         key: "nav.sandbox",
@@ -162,6 +169,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::Jobs => menu.jobs,
         Nav::Departments => menu.departments,
         Nav::OperatorStats => menu.operator_stats,
+        Nav::Csat => menu.csat,
         // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
         Nav::Profile | Nav::None => true,

@@ -287,7 +287,13 @@ async fn a_linked_operator_goes_online_from_telegram_and_is_told_of_the_conversa
         )
         .await;
     assert!(buttons(&notice).is_empty());
-    let away = sandbox.say(&staff, "/away").await;
+    // Issue 12: the customer's message itself comes as a notice to answer by replying.
+    sandbox
+        .wait_for(staff.id, seen, "Reply to this message to answer")
+        .await;
+    let before = sandbox.bot_messages(staff.id).await.len();
+    sandbox.send(&staff, "/away").await;
+    let away = sandbox.wait_for(staff.id, before, "Open items").await;
     assert!(text(&away).contains("Away"), "{away:#}");
     assert!(text(&away).contains("Open items: 1"), "{away:#}");
 }

@@ -82,6 +82,28 @@ const TABLE: &[Row] = &[
         [200, 200, 200, 200, 303],
     ),
     ("GET", "/settings/calls", &[], [404, 403, 403, 403, 303]),
+    // Satisfaction statistics and survey settings; the merge question, a self-merge preview
+    // (refused after the permission check) and a merge with a customer that does not exist.
+    ("GET", "/csat", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/settings/csat", &[], [200, 403, 403, 403, 303]),
+    (
+        "GET",
+        "/customers/{customer}/merge",
+        &[],
+        [200, 200, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/customers/{customer}/merge?absorb={customer}",
+        &[],
+        [422, 422, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/customers/{customer}/merge",
+        &[("absorb", "424242")],
+        [404, 404, 403, 403, 303],
+    ),
     ("GET", "/calls", &[], [404, 404, 404, 404, 303]),
     ("GET", "/api-docs/", &[], [200, 200, 200, 200, 303]),
     (
@@ -103,6 +125,34 @@ const TABLE: &[Row] = &[
     ("GET", "/chat/{customer}", &[], [200, 200, 403, 403, 303]),
     ("GET", "/chat/424242", &[], [404, 404, 403, 403, 303]),
     ("POST", "/profile/link-code", &[], [200, 200, 200, 200, 303]),
+    // Canned responses (listed by who chats or manages settings) and business hours (read by
+    // any staff, set with manage_settings); the composer's canned responses need the chat.
+    ("GET", "/settings/canned", &[], [200, 200, 403, 403, 303]),
+    (
+        "GET",
+        "/settings/canned/999",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/canned/999/delete",
+        &[],
+        [404, 403, 403, 403, 303],
+    ),
+    ("GET", "/settings/hours", &[], [200, 200, 200, 200, 303]),
+    (
+        "POST",
+        "/settings/hours",
+        &[("monday", "9-18")],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/chat/{customer}/canned?q=hi",
+        &[],
+        [200, 200, 403, 403, 303],
+    ),
     // The tickets module is off in this studio: its settings page is not found for those who
     // may manage settings, and a ticket's fields cannot be set.
     ("GET", "/settings/fraud", &[], [404, 403, 403, 403, 303]),

@@ -206,6 +206,16 @@ audit_actions! {
     /// The staff supergroup's settings changed (issue 12): a link code was made, a group was
     /// linked or unlinked, the forum mirror was switched on or off.
     StaffGroupChanged = "staff_group.changed",
+    /// Two customers were merged into one (the detail names both ids and what moved).
+    CustomerMerged = "customer.merged",
+    /// A satisfaction survey was queued to a customer for a finished order.
+    CsatSurveySent = "csat.survey_sent",
+    /// A customer rated an order (1-5 stars).
+    CsatRated = "csat.rated",
+    /// A customer commented on their rating.
+    CsatCommented = "csat.commented",
+    /// The satisfaction survey's settings changed.
+    CsatSettingsChanged = "csat.settings_changed",
 }
 
 impl AuditAction {

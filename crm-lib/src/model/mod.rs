@@ -9,6 +9,7 @@ mod billing;
 mod call;
 mod canned;
 mod chat;
+mod csat;
 mod customer;
 mod fields;
 mod hours;
@@ -34,6 +35,7 @@ pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
     MessageContent, MessageEdit,
 };
+pub use csat::{CsatSettings, CsatSurvey};
 pub use customer::Customer;
 pub use fields::{
     ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,

@@ -225,6 +225,18 @@ pub enum Event {
         /// The kind of its first file, when it carries one (the notice names it).
         attachment: Option<MediaKind>,
     },
+    /// A satisfaction survey for a finished order (to the customer): the question with five
+    /// buttons, 1 to 5 stars. Added after the others: stored items name their variant by
+    /// position.
+    CsatSurvey {
+        /// The order rated.
+        order: OrderId,
+        /// Its title.
+        title: String,
+        /// The organization's question per language; a language without one uses the locale
+        /// files' `csat.question`.
+        question: Localized,
+    },
 }
 
 /// Where an inbox item stands.

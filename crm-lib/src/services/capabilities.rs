@@ -180,6 +180,11 @@ pub struct Navigation {
     /// The call list (`/calls`): calls on (the tickets module) and a reader of calls
     /// (`chat_customers` or `view_orders`, as [`crate::calls::calls_in`]).
     pub calls: bool,
+    /// The satisfaction statistics (`/csat`: `view_analytics`, as
+    /// [`crate::csat::csat_stats_in`]).
+    pub csat: bool,
+    /// Merging customers (`chat_customers`, as [`crate::Tx::merge_customers`]).
+    pub merge_customers: bool,
 }
 
 impl Navigation {
@@ -210,6 +215,8 @@ impl Navigation {
             operator_status: modules.contains(Module::Operators),
             archived_conversations: modules.contains(Module::Operators) && has(ChatCustomers),
             calls: modules.contains(Module::Tickets) && super::calls::reads_calls(has),
+            csat: has(ViewAnalytics),
+            merge_customers: has(ChatCustomers),
         }
     }
 }

@@ -33,7 +33,7 @@ mod edits;
 
 pub use content::check_content;
 pub(crate) use edits::message_by_telegram;
-pub use edits::{DELETE_WINDOW_MS, InboundEdit};
+pub use edits::{DELETE_WINDOW_MS, InboundEdit, MessageActions, message_actions};
 
 /// Which order a customer's message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,13 +311,6 @@ impl Tx<'_> {
             }
         };
         let mut customer = load_customer(self, actor.org, customer_id)?;
-        // Telegram's `message_id` is unique within a chat: the same id again is the same
-        // message handed in twice (a replayed update, an import run again), recorded once.
-        if let Some(telegram) = msg.telegram_message_id
-            && let Some(known) = message_by_telegram(self, actor.org, customer_id, telegram)?
-        {
-            return Ok(known);
-        }
         let order = match msg.about {
             OrderChoice::Chosen(order) => {
                 match check_order_of(self, actor.org, Some(order), customer_id) {

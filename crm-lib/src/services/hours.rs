@@ -7,7 +7,7 @@
 //! moment, are decided in one place: [`Schedule`]. A customer who writes while closed gets
 //! the auto-reply (an outbound message authored by the system, through the outbox) at most
 //! once per conversation per closed period: the period's start is stored per customer
-//! (`auto_replies`), and [`on_customer_message`] is the hook `Tx::post_inbound` calls.
+//! (`auto_replies`), and `on_customer_message` is the hook `Tx::post_inbound` calls.
 
 use crate::model::*;
 use crate::store::{Key, ViewExt, tables};

@@ -830,3 +830,42 @@ mod tests {
         assert_eq!(note_text("a /note"), None);
     }
 }
+
+/// A merge of customer `absorb` into `keep` (`services::merge`): `absorb`'s forum topic
+/// becomes `keep`'s when `keep` has none (its thread now mirrors the kept conversation),
+/// else it is dropped (the topic stays in the group as history); the notices that named
+/// `absorb` name `keep`, so a reply to one still reaches the customer.
+///
+/// # Errors
+/// Storage only.
+pub(crate) fn merge_customer(
+    tx: &Tx<'_>,
+    org: OrgId,
+    keep: CustomerId,
+    absorb: CustomerId,
+) -> Result<()> {
+    if let Some(topic) = topic_of(tx, org, absorb)? {
+        tx.delete_record(&topic_key(org, absorb), &topic)?;
+        if topic_of(tx, org, keep)?.is_none() {
+            let mut moved = topic;
+            moved.customer = keep;
+            tx.insert_record(&topic_key(org, keep), &moved)?;
+        }
+    }
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    tx.for_each_prefix(tables::STAFF_NOTICES, &Key::org(org), |key, _| {
+        keys.push(key.to_vec());
+        Ok(true)
+    })?;
+    for key in keys {
+        let key = Key::empty().bytes(&key);
+        if let Some(notice) = tx.get::<StaffNotice>(tables::STAFF_NOTICES, &key)?
+            && notice.customer == absorb
+        {
+            let mut after = notice.clone();
+            after.customer = keep;
+            tx.update_record(&key, &notice, &after)?;
+        }
+    }
+    Ok(())
+}

@@ -73,6 +73,8 @@ record! {
     ForumTopic => 1, "forum topic";
     StaffNotice => 1, "staff notice";
     ForumOrigin => 1, "forum origin";
+    CsatSurvey => 1, "csat survey";
+    CsatSettings => 1, "csat settings";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -88,9 +88,9 @@ tables! {
     MESSAGES_BY_CUSTOMER = "messages_by_customer";
     /// `org | order | message` -> ().
     MESSAGES_BY_ORDER = "messages_by_order";
-    /// `org | customer | telegram message id (i64)` -> message id: the message Telegram
-    /// knows by that id in the customer's chat (replies both ways, customer edits). Added in
-    /// schema 7.
+    /// `org | customer | telegram message id (i64) | message` -> (): the message Telegram
+    /// knows by that id in the customer's chat (replies both ways, customer edits); the
+    /// newest when two share it. Added in schema 7.
     MESSAGES_BY_TELEGRAM = "messages_by_telegram";
     /// `org | hash` -> Media.
     MEDIA = "media";
@@ -226,4 +226,14 @@ tables! {
     STAFF_NOTICES = "staff_notices";
     /// `org | message` -> ForumOrigin: messages written in a forum topic (not mirrored back).
     FORUM_ORIGINS = "forum_origins";
+    /// `org | order` -> CsatSurvey: the satisfaction survey of each finished order
+    /// (`services::csat`).
+    CSAT_SURVEYS = "csat_surveys";
+    /// `org | rated at (i64 ms) | order` -> (), rated surveys only: the ratings by time, which
+    /// the statistics read for a range of days.
+    CSAT_BY_TIME = "csat_by_time";
+    /// `org | customer | order` -> (): each customer's surveys (contact merge moves them).
+    CSAT_BY_CUSTOMER = "csat_by_customer";
+    /// `org` -> CsatSettings: on/off and the question per language, absent until saved.
+    CSAT_SETTINGS = "csat_settings";
 }

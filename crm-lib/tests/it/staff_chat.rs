@@ -435,3 +435,49 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
         .unwrap();
     assert!(page.items.iter().any(|message| message.text == "Hi Ann"));
 }
+
+#[test]
+fn without_the_operators_module_the_inbox_s_close_and_reopen_close_and_reopen_the_topic() {
+    let world = World::new();
+    link_group(&world);
+    let ann = world.customer(9401, "Ann");
+    let ann_id = World::customer_id(&ann);
+    say(&world, &ann, OrderChoice::None, "hello");
+    let (create, _) = forum_items(&world).remove(0);
+    world
+        .crm
+        .system()
+        .outbox_delivered(world.org.id, create.id, Some(55))
+        .unwrap();
+    world.crm.close_chat(&world.manager, ann_id).unwrap();
+    assert!(
+        world
+            .crm
+            .forum_topic(&world.admin, ann_id)
+            .unwrap()
+            .unwrap()
+            .closed
+    );
+    world.crm.reopen_chat(&world.manager, ann_id).unwrap();
+    assert!(
+        !world
+            .crm
+            .forum_topic(&world.admin, ann_id)
+            .unwrap()
+            .unwrap()
+            .closed
+    );
+    let tail: Vec<ForumCall> = forum_items(&world)
+        .into_iter()
+        .rev()
+        .take(2)
+        .map(|(_, call)| call)
+        .collect();
+    assert_eq!(
+        tail,
+        vec![
+            ForumCall::ReopenTopic { customer: ann_id },
+            ForumCall::CloseTopic { customer: ann_id },
+        ]
+    );
+}

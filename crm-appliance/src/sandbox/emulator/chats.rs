@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::files::{media_file_id, media_kind_of};
 use super::{Emulator, SimContent, State, now_ms, now_s, utf16_len};
@@ -174,13 +174,47 @@ impl Emulator {
             "date": now_s(),
         });
         let text = content.text.unwrap_or_default();
+        let kinds = complete_kinds(content.kinds, message_id)?;
+        if let Some(quoted) = content.reply_to {
+            let quoted = state
+                .chats
+                .get(&user.id)
+                .and_then(|chat| {
+                    chat.messages
+                        .iter()
+                        .find(|entry| entry.message_id == quoted)
+                })
+                .map(Entry::message)
+                .ok_or("the message to reply to is not in this chat")?;
+            message["reply_to_message"] = without_reply(quoted);
+        }
+        if let Some(group) = content.media_group_id.filter(|group| !group.is_empty()) {
+            message["media_group_id"] = json!(group);
+        }
+        if !kinds.is_empty() {
+            if content.file.is_some() || !text.is_empty() {
+                return Err(
+                    "a location, venue, contact, dice or poll goes without text or file".into(),
+                );
+            }
+            for (field, value) in kinds {
+                message[field.as_str()] = value;
+            }
+            if let Some(chat) = state.chats.get_mut(&user.id) {
+                chat.remember(Entry::new(&message, false, now_ms()));
+            }
+            let update_id = self.deliver(state, "message", message);
+            return Ok((update_id, message_id));
+        }
         match content.file {
             Some(file) => {
                 if utf16_len(&text) > 1024 {
                     return Err("a caption is at most 1024 characters".into());
                 }
                 let kind = match file.kind.as_str() {
-                    "photo" | "voice" | "video" => file.kind.clone(),
+                    "photo" | "voice" | "video" | "audio" | "video_note" | "sticker" => {
+                        file.kind.clone()
+                    }
                     _ => "document".to_string(),
                 };
                 let (file_id, stored) = Self::store_file(
@@ -191,8 +225,14 @@ impl Emulator {
                     file.file_name,
                 )
                 .map_err(|error| error.description)?;
-                let fields = Self::media_fields(&mut state, &kind, &file_id, &stored)
+                let mut fields = Self::media_fields(&mut state, &kind, &file_id, &stored)
                     .map_err(|error| error.description)?;
+                if kind == "sticker" {
+                    if !text.is_empty() {
+                        return Err("a sticker goes without a caption".into());
+                    }
+                    fields["emoji"] = json!(content.emoji.unwrap_or_else(|| "🙂".into()));
+                }
                 message[kind.as_str()] = fields;
                 if !text.is_empty() {
                     message["caption"] = json!(text);
@@ -220,7 +260,8 @@ impl Emulator {
         Ok((update_id, message_id))
     }
 
-    /// A simulated user edits one of their text messages; returns the update id.
+    /// A simulated user edits one of their messages: the text, or the caption of a file;
+    /// returns the update id.
     pub(crate) fn user_edit(
         &self,
         user_id: i64,
@@ -235,10 +276,20 @@ impl Emulator {
             .find(|entry| !entry.from_bot && entry.message_id == message_id)
             .ok_or("no such message of the user")?;
         let mut edited = entry.message();
-        if edited.get("text").is_none() {
-            return Err("only text messages can be edited here".into());
-        }
-        edited["text"] = json!(text);
+        let field = if edited.get("text").is_some() {
+            if text.trim().is_empty() || utf16_len(text) > 4096 {
+                return Err("a text is 1 to 4096 characters".into());
+            }
+            "text"
+        } else if media_kind_of(&edited).is_some_and(|kind| kind != "sticker") {
+            if utf16_len(text) > 1024 {
+                return Err("a caption is at most 1024 characters".into());
+            }
+            "caption"
+        } else {
+            return Err("only texts and captions can be edited".into());
+        };
+        edited[field] = json!(text);
         edited["edit_date"] = json!(now_s());
         entry.replace(&edited);
         let update_id = self.deliver(state, "edited_message", edited);
@@ -344,10 +395,26 @@ impl Emulator {
                     "sent_at_ms": entry.sent_at_ms,
                     "edited": entry.edited,
                 });
-                for field in ["text", "caption", "reply_markup", "media_group_id"] {
+                for field in [
+                    "text",
+                    "caption",
+                    "reply_markup",
+                    "media_group_id",
+                    "location",
+                    "venue",
+                    "contact",
+                    "dice",
+                    "poll",
+                ] {
                     if let Some(value) = json.get(field) {
                         view[field] = value.clone();
                     }
+                }
+                if let Some(quoted) = json.pointer("/reply_to_message/message_id") {
+                    view["reply_to_message_id"] = quoted.clone();
+                }
+                if let Some(emoji) = json.pointer("/sticker/emoji") {
+                    view["sticker_emoji"] = emoji.clone();
                 }
                 if let Some(kind) = media_kind_of(json) {
                     let file_id = media_file_id(json, kind);
@@ -422,4 +489,132 @@ impl Emulator {
 
 fn sim_user_blocked(state: &State, user_id: i64) -> bool {
     state.chats.get(&user_id).is_some_and(|chat| chat.blocked)
+}
+
+/// A quoted message as a reply carries it: without its own quote (Telegram nests one level).
+pub(super) fn without_reply(mut quoted: Value) -> Value {
+    if let Some(object) = quoted.as_object_mut() {
+        object.remove("reply_to_message");
+    }
+    quoted
+}
+
+fn number(value: &Value, field: &str, min: f64, max: f64) -> Result<f64, String> {
+    value
+        .get(field)
+        .and_then(|number| {
+            number
+                .as_f64()
+                .or_else(|| number.as_str().and_then(|text| text.trim().parse().ok()))
+        })
+        .filter(|number| number.is_finite() && (min..=max).contains(number))
+        .ok_or_else(|| format!("{field} must be a number from {min} to {max}"))
+}
+
+fn text_field(value: &Value, field: &str) -> Result<String, String> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| format!("{field} is required"))
+}
+
+/// Checks and completes the non-file kinds a simulated user sends, as Telegram's `Message`
+/// carries them: a `location` (`latitude`, `longitude`), a `venue` (with its `title` and
+/// `address`; Telegram sets the message's `location` too), a `contact` (`phone_number`,
+/// `first_name`, `last_name`), a `dice` (`emoji`, `value`, thrown here when missing) and a
+/// `poll` (`question`, `options` as texts).
+fn complete_kinds(kinds: Map<String, Value>, seed: i64) -> Result<Vec<(String, Value)>, String> {
+    let mut out = Vec::new();
+    for (field, value) in kinds {
+        match field.as_str() {
+            "location" => {
+                let latitude = number(&value, "latitude", -90.0, 90.0)?;
+                let longitude = number(&value, "longitude", -180.0, 180.0)?;
+                out.push((field, json!({"latitude": latitude, "longitude": longitude})));
+            }
+            "venue" => {
+                let latitude = number(&value, "latitude", -90.0, 90.0)?;
+                let longitude = number(&value, "longitude", -180.0, 180.0)?;
+                let location = json!({"latitude": latitude, "longitude": longitude});
+                out.push((
+                    field,
+                    json!({
+                        "location": location,
+                        "title": text_field(&value, "title")?,
+                        "address": text_field(&value, "address")?,
+                    }),
+                ));
+                out.push(("location".into(), location));
+            }
+            "contact" => {
+                let mut contact = json!({
+                    "phone_number": text_field(&value, "phone_number")?,
+                    "first_name": text_field(&value, "first_name")?,
+                });
+                if let Ok(last) = text_field(&value, "last_name") {
+                    contact["last_name"] = json!(last);
+                }
+                out.push((field, contact));
+            }
+            "dice" => {
+                let emoji = value
+                    .get("emoji")
+                    .and_then(Value::as_str)
+                    .unwrap_or("🎲")
+                    .to_string();
+                let most = if emoji == "🎰" {
+                    64
+                } else if emoji == "🎲" || emoji == "🎯" || emoji == "🎳" {
+                    6
+                } else {
+                    5
+                };
+                let thrown = seed.rem_euclid(most) + 1;
+                let dice_value = value.get("value").and_then(Value::as_i64).unwrap_or(thrown);
+                if !(1..=most).contains(&dice_value) {
+                    return Err(format!("a {emoji} shows 1 to {most}"));
+                }
+                out.push((field, json!({"emoji": emoji, "value": dice_value})));
+            }
+            "poll" => {
+                let question = text_field(&value, "question")?;
+                let options: Vec<Value> = value
+                    .get("options")
+                    .and_then(Value::as_array)
+                    .map(|options| {
+                        options
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(|text| json!({"text": text, "voter_count": 0}))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !(2..=12).contains(&options.len()) {
+                    return Err("a poll has 2 to 12 options".into());
+                }
+                out.push((
+                    field,
+                    json!({
+                        "id": format!("{}", 5_000_000_000_000_000_000_u64 + seed.unsigned_abs()),
+                        "question": question,
+                        "options": options,
+                        "total_voter_count": 0,
+                        "is_closed": false,
+                        "is_anonymous": true,
+                        "type": "regular",
+                        "allows_multiple_answers": false,
+                    }),
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "{other:?} is not a kind of message the sandbox sends"
+                ));
+            }
+        }
+    }
+    Ok(out)
 }

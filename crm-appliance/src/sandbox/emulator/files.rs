@@ -19,18 +19,29 @@ const FILE_MAX_BYTES: usize = crm_lib::MEDIA_MAX_SIZE;
 /// A file a simulated user sends.
 #[derive(Debug, Clone)]
 pub(crate) struct SimFile {
-    /// `photo`, `document`, `voice` or `video`.
+    /// `photo`, `document`, `voice`, `video`, `audio`, `video_note` or `sticker` (a static
+    /// `.webp` sticker).
     pub(crate) kind: String,
     pub(crate) bytes: Vec<u8>,
     pub(crate) file_name: Option<String>,
     pub(crate) mime: String,
 }
 
-/// What a simulated user sends: text, or a file with an optional caption.
+/// What a simulated user sends: text, or a file with an optional caption, or one of the
+/// non-file kinds; optionally as a reply, or as a part of an album.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SimContent {
     pub(crate) text: Option<String>,
     pub(crate) file: Option<SimFile>,
+    /// Message fields of the non-file kinds, as the Bot API names them: `location`,
+    /// `venue`, `contact`, `dice` or `poll` (each checked and completed by the emulator).
+    pub(crate) kinds: serde_json::Map<String, Value>,
+    /// The `message_id` of the message of this chat it replies to.
+    pub(crate) reply_to: Option<i64>,
+    /// The album it is a part of (`media_group_id`).
+    pub(crate) media_group_id: Option<String>,
+    /// The emoji of a sticker file.
+    pub(crate) emoji: Option<String>,
 }
 
 /// A file as the emulator keeps it.
@@ -91,6 +102,9 @@ impl Emulator {
             "photo" => ("AgACAgIAAxkBAAI", "photos", "jpg"),
             "voice" => ("AwACAgIAAxkBAAI", "voice", "oga"),
             "video" => ("BAACAgIAAxkBAAI", "videos", "mp4"),
+            "video_note" => ("DQACAgIAAxkBAAI", "video_notes", "mp4"),
+            "audio" => ("CQACAgIAAxkBAAI", "music", "mp3"),
+            "sticker" => ("CAACAgIAAxkBAAI", "stickers", "webp"),
             _ => ("BQACAgIAAxkBAAI", "documents", "bin"),
         };
         let extension = file_name
@@ -145,6 +159,25 @@ impl Emulator {
             }),
             "video" => json!({
                 "duration": 1, "width": 640, "height": 480, "mime_type": stored.mime,
+                "file_id": file_id, "file_unique_id": stored.file_unique_id, "file_size": size
+            }),
+            "video_note" => json!({
+                "duration": 1, "length": 240,
+                "file_id": file_id, "file_unique_id": stored.file_unique_id, "file_size": size
+            }),
+            "audio" => {
+                let mut audio = json!({
+                    "duration": 1, "mime_type": stored.mime, "file_id": file_id,
+                    "file_unique_id": stored.file_unique_id, "file_size": size
+                });
+                if let Some(name) = &stored.file_name {
+                    audio["file_name"] = json!(name);
+                }
+                audio
+            }
+            "sticker" => json!({
+                "width": 512, "height": 512, "type": "regular",
+                "is_animated": false, "is_video": false,
                 "file_id": file_id, "file_unique_id": stored.file_unique_id, "file_size": size
             }),
             _ => {

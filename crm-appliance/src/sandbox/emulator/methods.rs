@@ -75,6 +75,9 @@ impl Emulator {
             .unwrap_or_else(|| json!({"id": chat, "type": "private", "first_name": "?"}));
         Self::forum_fields(state, chat, &mut body);
         body.insert("message_id".into(), json!(message_id));
+        if let Some(quoted) = state.reply.take() {
+            body.insert("reply_to_message".into(), quoted);
+        }
         body.insert("from".into(), Self::bot_user());
         body.insert("chat".into(), chat_json);
         body.insert("date".into(), json!(now_s()));
@@ -123,8 +126,46 @@ impl Emulator {
         }
     }
 
+    /// The message a send quotes (`reply_parameters.message_id`, or the older
+    /// `reply_to_message_id`), from the chat's history. A message the chat does not have is
+    /// "message to be replied not found", unless `allow_sending_without_reply`.
+    fn quoted(state: &State, params: &Map<String, Value>) -> Result<Option<Value>, BotError> {
+        let reply = json_param(params, "reply_parameters")?;
+        let (message_id, lenient) = match &reply {
+            Some(reply) => (
+                reply.get("message_id").and_then(Value::as_i64),
+                reply
+                    .get("allow_sending_without_reply")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            ),
+            None => (int_param(params, "reply_to_message_id"), false),
+        };
+        let Some(message_id) = message_id else {
+            return match reply {
+                Some(_) => Err(BotError::bad_request(
+                    "field \"message_id\" of reply_parameters must be a Number",
+                )),
+                None => Ok(None),
+            };
+        };
+        let chat = int_param(params, "chat_id").unwrap_or(0);
+        let found = state.chats.get(&chat).and_then(|sim| {
+            sim.messages
+                .iter()
+                .find(|entry| entry.message_id == message_id)
+                .map(|entry| super::chats::without_reply(entry.message()))
+        });
+        match found {
+            Some(quoted) => Ok(Some(quoted)),
+            None if lenient => Ok(None),
+            None => Err(BotError::bad_request("message to be replied not found")),
+        }
+    }
+
     /// Any Bot API method but getUpdates, with its parameters and uploaded files (form field
-    /// name -> bytes, file name, MIME type).
+    /// name -> bytes, file name, MIME type). A send with `reply_parameters` quotes the
+    /// message it answers (`reply_to_message` of the sent message).
     pub(crate) fn call(
         &self,
         method: &str,
@@ -134,15 +175,32 @@ impl Emulator {
         let mut state = self.lock();
         *state.calls.entry(method.to_string()).or_default() += 1;
         state.thread = int_param(params, "message_thread_id");
+        state.reply = if method.starts_with("send") {
+            Self::quoted(&state, params)?
+        } else {
+            None
+        };
+        let answer = self.call_method(&mut state, method, params, &uploads);
+        state.reply = None;
+        answer
+    }
+
+    fn call_method(
+        &self,
+        state: &mut State,
+        method: &str,
+        params: &Map<String, Value>,
+        uploads: &HashMap<String, (Vec<u8>, Option<String>, String)>,
+    ) -> Result<Value, BotError> {
         match method {
             "createForumTopic" | "closeForumTopic" | "reopenForumTopic" => {
-                Self::forum_method(&mut state, method, params)
+                Self::forum_method(state, method, params)
             }
             "getMe" => Ok(Self::bot_user()),
             "logOut" | "close" => Ok(json!(true)),
-            "setWebhook" => self.set_webhook(&mut state, params),
-            "deleteWebhook" => self.delete_webhook(&mut state, params),
-            "getWebhookInfo" => Self::webhook_info(&state),
+            "setWebhook" => self.set_webhook(state, params),
+            "deleteWebhook" => self.delete_webhook(state, params),
+            "getWebhookInfo" => Self::webhook_info(state),
             "setMyCommands" => {
                 let commands = json_param(params, "commands")?
                     .and_then(|commands| commands.as_array().cloned())
@@ -183,11 +241,11 @@ impl Emulator {
                 Ok(json!(true))
             }
             "sendChatAction" => {
-                Self::target_chat(&mut state, params)?;
+                Self::target_chat(state, params)?;
                 Ok(json!(true))
             }
             "sendMessage" => {
-                let chat = Self::target_chat(&mut state, params)?;
+                let chat = Self::target_chat(state, params)?;
                 let text = str_param(params, "text").unwrap_or("");
                 if text.trim().is_empty() {
                     return Err(BotError::bad_request("message text is empty"));
@@ -201,10 +259,10 @@ impl Emulator {
                 if let Some(markup) = markup {
                     body.insert("reply_markup".into(), markup);
                 }
-                Ok(self.bot_message(&mut state, chat, body))
+                Ok(self.bot_message(state, chat, body))
             }
             "editMessageText" | "editMessageReplyMarkup" | "editMessageCaption" => {
-                let chat = Self::target_chat(&mut state, params)?;
+                let chat = Self::target_chat(state, params)?;
                 let message_id = int_param(params, "message_id")
                     .ok_or_else(|| BotError::bad_request("message identifier is not specified"))?;
                 let markup = reply_markup(params)?;
@@ -271,7 +329,7 @@ impl Emulator {
                 Ok(edited)
             }
             "deleteMessage" => {
-                let chat = Self::target_chat(&mut state, params)?;
+                let chat = Self::target_chat(state, params)?;
                 let message_id = int_param(params, "message_id")
                     .ok_or_else(|| BotError::bad_request("message identifier is not specified"))?;
                 let sim = state
@@ -304,13 +362,70 @@ impl Emulator {
                     )),
                 }
             }
-            "sendPhoto" | "sendDocument" | "sendVoice" | "sendVideo" | "sendAudio" => {
-                let chat = Self::target_chat(&mut state, params)?;
+            "sendLocation" | "sendVenue" | "sendContact" => {
+                let chat = Self::target_chat(state, params)?;
+                let number = |name: &str, limit: f64| {
+                    params
+                        .get(name)
+                        .and_then(|value| {
+                            value
+                                .as_f64()
+                                .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+                        })
+                        .filter(|value: &f64| value.is_finite() && value.abs() <= limit)
+                        .ok_or_else(|| BotError::bad_request(format!("wrong {name} specified")))
+                };
+                let text = |name: &str| {
+                    str_param(params, name)
+                        .filter(|text| !text.trim().is_empty())
+                        .map(str::to_string)
+                        .ok_or_else(|| BotError::bad_request(format!("{name} is empty")))
+                };
+                let mut body = Map::new();
+                match method {
+                    "sendContact" => {
+                        let mut contact = json!({
+                            "phone_number": text("phone_number")?,
+                            "first_name": text("first_name")?,
+                        });
+                        if let Ok(last) = text("last_name") {
+                            contact["last_name"] = json!(last);
+                        }
+                        body.insert("contact".into(), contact);
+                    }
+                    _ => {
+                        let location = json!({
+                            "latitude": number("latitude", 90.0)?,
+                            "longitude": number("longitude", 180.0)?,
+                        });
+                        if method == "sendVenue" {
+                            body.insert(
+                                "venue".into(),
+                                json!({
+                                    "location": location,
+                                    "title": text("title")?,
+                                    "address": text("address")?,
+                                }),
+                            );
+                        }
+                        body.insert("location".into(), location);
+                    }
+                }
+                if let Some(markup) = reply_markup(params)? {
+                    body.insert("reply_markup".into(), markup);
+                }
+                Ok(self.bot_message(state, chat, body))
+            }
+            "sendPhoto" | "sendDocument" | "sendVoice" | "sendVideo" | "sendAudio"
+            | "sendSticker" | "sendVideoNote" => {
+                let chat = Self::target_chat(state, params)?;
                 let kind = match method {
                     "sendPhoto" => "photo",
                     "sendVoice" => "voice",
                     "sendVideo" => "video",
                     "sendAudio" => "audio",
+                    "sendSticker" => "sticker",
+                    "sendVideoNote" => "video_note",
                     _ => "document",
                 };
                 let caption = str_param(params, "caption").unwrap_or("");
@@ -319,9 +434,18 @@ impl Emulator {
                 }
                 let markup = reply_markup(params)?;
                 let (file_id, stored) =
-                    self.resolve_input_file(&mut state, kind, params, &uploads, kind)?;
-                let stored_kind = if kind == "audio" { "document" } else { kind };
-                let fields = Self::media_fields(&mut state, stored_kind, &file_id, &stored)?;
+                    self.resolve_input_file(state, kind, params, uploads, kind)?;
+                if kind == "sticker"
+                    && !stored.mime.starts_with("image/webp")
+                    && !stored.mime.starts_with("application/x-tgsticker")
+                    && !stored.mime.starts_with("video/webm")
+                {
+                    return Err(BotError::bad_request(
+                        "wrong file type of the sticker: a .webp, .tgs or .webm file is expected",
+                    ));
+                }
+                let stored_kind = kind;
+                let fields = Self::media_fields(state, stored_kind, &file_id, &stored)?;
                 let mut body = Map::new();
                 body.insert(stored_kind.into(), fields);
                 if !caption.is_empty() {
@@ -330,10 +454,10 @@ impl Emulator {
                 if let Some(markup) = markup {
                     body.insert("reply_markup".into(), markup);
                 }
-                Ok(self.bot_message(&mut state, chat, body))
+                Ok(self.bot_message(state, chat, body))
             }
             "sendMediaGroup" => {
-                let chat = Self::target_chat(&mut state, params)?;
+                let chat = Self::target_chat(state, params)?;
                 let media = json_param(params, "media")?
                     .and_then(|media| media.as_array().cloned())
                     .ok_or_else(|| BotError::bad_request("parameter \"media\" is required"))?;
@@ -361,7 +485,7 @@ impl Emulator {
                         item_params.insert("media".into(), reference.clone());
                     }
                     let (file_id, stored) =
-                        self.resolve_input_file(&mut state, "media", &item_params, &uploads, kind)?;
+                        self.resolve_input_file(state, "media", &item_params, uploads, kind)?;
                     let caption = item
                         .get("caption")
                         .and_then(Value::as_str)
@@ -374,18 +498,18 @@ impl Emulator {
                     13_000_000_000_000_000_u64 + state.next_message_id.unsigned_abs()
                 );
                 for (kind, file_id, stored, caption) in prepared {
-                    let fields = Self::media_fields(&mut state, kind, &file_id, &stored)?;
+                    let fields = Self::media_fields(state, kind, &file_id, &stored)?;
                     let mut body = Map::new();
                     body.insert(kind.into(), fields);
                     body.insert("media_group_id".into(), json!(group));
                     if !caption.is_empty() {
                         body.insert("caption".into(), json!(caption));
                     }
-                    messages.push(self.bot_message(&mut state, chat, body));
+                    messages.push(self.bot_message(state, chat, body));
                 }
                 Ok(Value::Array(messages))
             }
-            "getFile" => Self::get_file(&state, params),
+            "getFile" => Self::get_file(state, params),
             "leaveChat" => Ok(json!(true)),
             _ => Err(BotError::not_found()),
         }

@@ -71,6 +71,9 @@ struct State {
     sends: VecDeque<(i64, i64, String)>,
     /// The highest `offset` a getUpdates call has passed: every update below it is confirmed.
     confirmed_offset: u64,
+    /// The message the send in progress quotes (its `reply_parameters`), taken by the first
+    /// message the send puts in the chat.
+    reply: Option<Value>,
     /// Simulated forum supergroups by chat id (`forum.rs`).
     forums: BTreeMap<i64, forum::SimForum>,
     /// The `message_thread_id` of the Bot API call being answered, if any.
@@ -217,6 +220,7 @@ mod tests {
                 SimContent {
                     text: Some("/start".into()),
                     file: None,
+                    ..SimContent::default()
                 },
             )
             .unwrap();
@@ -254,6 +258,7 @@ mod tests {
                 SimContent {
                     text: Some("hi".into()),
                     file: None,
+                    ..SimContent::default()
                 },
             )
             .unwrap();
@@ -321,6 +326,7 @@ mod tests {
                 SimContent {
                     text: Some("hi".into()),
                     file: None,
+                    ..SimContent::default()
                 },
             )
             .unwrap();

@@ -7,14 +7,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use crm_lib::{
     chat::OutboundMessage,
-    model::{Attachment, CustomerId, MediaHash, MediaKind, OrderId},
+    model::{Attachment, CustomerId, MediaHash, MediaKind, MessageId, OrderId},
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::ApiUser;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
-use super::views::{CustomerPage, CustomerView, MediaView, MessagePage, MessageView, PageQuery};
+use super::views::{
+    ContentJson, CustomerPage, CustomerView, MediaView, MessagePage, MessageView, PageQuery,
+};
 use crate::AppState;
 
 /// Customers, newest first (needs `chat_customers` or `view_orders`).
@@ -215,6 +217,20 @@ pub struct SendMessage {
     /// Files, at most 10.
     #[serde(default)]
     pub attachments: Vec<AttachmentInput>,
+    /// The message of the conversation it replies to (a Telegram reply).
+    #[serde(default)]
+    pub reply_to: Option<u64>,
+    /// A location, venue or contact (without text or files), or `{"kind": "sticker"}` with
+    /// one `.webp` file.
+    #[serde(default)]
+    pub content: Option<ContentJson>,
+}
+
+/// A new text for a staff message.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct EditMessage {
+    /// The new text or caption (at most 4096 characters, 1024 for a caption).
+    pub text: String,
 }
 
 /// How Telegram sends a file of this type: pictures Telegram can show as photos, the rest as
@@ -258,10 +274,19 @@ pub async fn send(
         });
     }
     let org = state.org();
+    let content = body.content.map(ContentJson::into_content).transpose()?;
+    let sticker = matches!(
+        content,
+        Some(crm_lib::model::MessageContent::Sticker { .. })
+    );
     let message = state
         .blocking(move |crm| {
             for attachment in &mut attachments {
-                attachment.kind = kind_of(&crm.system().media(org, attachment.media)?.mime);
+                attachment.kind = if sticker {
+                    MediaKind::Sticker
+                } else {
+                    kind_of(&crm.system().media(org, attachment.media)?.mime)
+                };
             }
             crm.post_outbound(
                 &user.actor,
@@ -270,13 +295,62 @@ pub async fn send(
                     order: body.order.map(OrderId::new),
                     text: body.text,
                     attachments,
-                    reply_to: None,
-                    content: None,
+                    reply_to: body.reply_to.map(MessageId::new),
+                    content,
                 },
             )
         })
         .await?;
     Ok((StatusCode::CREATED, ApiJson(MessageView::from(&message))))
+}
+
+/// Edit a staff message: its new text goes to Telegram (`editMessageText`, or
+/// `editMessageCaption` for a caption); the earlier text is kept in `edits`. The author, or
+/// anyone with `chat_customers`; a note is edited in place.
+#[utoipa::path(
+    post, operation_id = "editMessage", path = "/api/v1/messages/{id}/edit", tag = "messages", request_body = EditMessage,
+    params(("id" = u64, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "Edited; Telegram is told from the outbox", body = MessageView),
+        (status = 403, description = "Not the author and no chat_customers", body = ErrorResponse),
+        (status = 404, description = "No such message", body = ErrorResponse),
+        (status = 409, description = "A customer's, deleted or unsent message", body = ErrorResponse),
+        (status = 422, description = "Empty or too long", body = ErrorResponse),
+    )
+)]
+pub async fn edit(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<EditMessage>,
+) -> Result<ApiJson<MessageView>, ApiError> {
+    let message = state
+        .blocking(move |crm| crm.edit_outbound(&user.actor, MessageId::new(id), &body.text))
+        .await?;
+    Ok(ApiJson(MessageView::from(&message)))
+}
+
+/// Delete a staff message: marked deleted (staff still see it), deleted in Telegram
+/// (`deleteMessage`) when it was sent less than 48 hours ago.
+#[utoipa::path(
+    delete, operation_id = "deleteMessage", path = "/api/v1/messages/{id}", tag = "messages",
+    params(("id" = u64, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "Deleted; Telegram is told from the outbox", body = MessageView),
+        (status = 403, description = "Not the author and no chat_customers", body = ErrorResponse),
+        (status = 404, description = "No such message", body = ErrorResponse),
+        (status = 409, description = "A customer's, deleted, unsent or too old message", body = ErrorResponse),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<MessageView>, ApiError> {
+    let message = state
+        .blocking(move |crm| crm.delete_outbound(&user.actor, MessageId::new(id)))
+        .await?;
+    Ok(ApiJson(MessageView::from(&message)))
 }
 
 /// Mark a customer's conversation read (needs `chat_customers`).

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{calls, customers, error, jobs, operators, orders, staffing, tickets, users, views};
+use super::{
+    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
+};
 
 /// Declares the bearer token scheme every endpoint uses.
 struct BearerAuth;
@@ -48,6 +50,7 @@ impl Modify for BearerAuth {
         staffing::suggested, staffing::list, staffing::grant, staffing::revoke,
         customers::list, customers::create, customers::get, customers::conversations, customers::messages,
         customers::order_messages, customers::send, customers::mark_read, customers::upload,
+        customers::edit, customers::delete,
         users::list, users::me,
         jobs::list, jobs::run,
         tickets::get, tickets::put, tickets::patch, tickets::clear,
@@ -56,6 +59,9 @@ impl Modify for BearerAuth {
         operators::get_status, operators::set_status, operators::queue, operators::conversation,
         operators::assign, operators::close, operators::reopen, operators::stats,
         calls::list, calls::get, calls::timeline, calls::audit,
+        canned::list, canned::create, canned::update, canned::delete, canned::get_hours,
+        canned::put_hours,
+        csat::stats, csat::merge,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -65,6 +71,7 @@ impl Modify for BearerAuth {
         staffing::SuggestionView, staffing::AccessView, staffing::GrantAccess,
         orders::CreateOrder, orders::Reject, orders::Move, orders::Assign, orders::PlaceBid,
         customers::SendMessage, customers::AttachmentInput, customers::CreateCustomer,
+        customers::EditMessage, views::ContentJson, views::EditView,
         jobs::JobView, jobs::JobRunView,
         tickets::TicketJson, tickets::TicketFieldView, tickets::FraudFlagView, tickets::SetFields,
         tickets::ClearFlag,
@@ -74,6 +81,9 @@ impl Modify for BearerAuth {
         operators::DayStatsView, operators::OperatorStatsView,
         calls::CallView, calls::CallPage, calls::TimelineView, calls::TimelineItemView,
         calls::TimelineOrderView, calls::AuditEntryView, calls::AuditPage,
+        canned::CannedView, canned::CannedBody, canned::HoursBody, canned::HoursStateView,
+        csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
+        csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -87,6 +97,8 @@ impl Modify for BearerAuth {
         (name = "operators", description = "The operators module: departments, operator status, the queue, statistics"),
         (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
         (name = "audit", description = "The audit log"),
+        (name = "canned", description = "Canned responses and business hours"),
+        (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
     )
 )]
 pub struct ApiDoc;

@@ -9,6 +9,8 @@
 //! every rule, so an API call and the same action in the browser give the same answer.
 
 pub mod calls;
+pub mod canned;
+pub mod csat;
 pub mod customers;
 pub mod doc;
 pub mod error;
@@ -95,6 +97,12 @@ async fn method_not_allowed() -> ApiError {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(doc::openapi_json))
+        .route("/canned", get(canned::list).post(canned::create))
+        .route(
+            "/canned/{id}",
+            axum::routing::put(canned::update).delete(canned::delete),
+        )
+        .route("/hours", get(canned::get_hours).put(canned::put_hours))
         .route("/orders", get(orders::list).post(orders::create))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/approve", post(orders::approve))
@@ -119,6 +127,8 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/access/{user}", delete(staffing::revoke))
         .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/{id}", get(customers::get))
+        .route("/customers/{id}/merge", post(csat::merge))
+        .route("/csat", get(csat::stats))
         .route("/customers/{id}/timeline", get(calls::timeline))
         .route("/calls", get(calls::list))
         .route("/calls/{id}", get(calls::get))
@@ -128,6 +138,8 @@ pub fn routes() -> Router<AppState> {
             get(customers::messages).post(customers::send),
         )
         .route("/customers/{id}/read", post(customers::mark_read))
+        .route("/messages/{id}/edit", post(customers::edit))
+        .route("/messages/{id}", delete(customers::delete))
         .route("/conversations", get(customers::conversations))
         .route(
             "/media",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crm_lib::{
     model::{
         Attachment, Author, Bid, BidState, Customer, DeliveryState, Direction, FieldValue, Marker,
-        Media, Message, Order, PermissionSet, Pipeline, Role, User,
+        Media, Message, MessageContent, Order, PermissionSet, Pipeline, Role, User,
     },
     team::StaffName,
 };
@@ -357,6 +357,174 @@ impl From<&Attachment> for AttachmentView {
     }
 }
 
+/// What a message carries besides text and files, by `kind`: `location` (`latitude`,
+/// `longitude` in degrees), `venue` (with `title`, `address`), `contact` (`phone`,
+/// `first_name`, `last_name`), `sticker` (`emoji`, `animated`), `dice` (`emoji`, `value`),
+/// `poll` (`question`, `options`). Staff send `location`, `venue` and `contact` (and a sticker
+/// as one `.webp` file); the other fields of a kind are absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ContentJson {
+    /// `location`, `venue`, `contact`, `sticker`, `dice` or `poll`.
+    pub kind: String,
+    /// Degrees, -90..=90 (location, venue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// Degrees, -180..=180 (location, venue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    /// The venue's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The venue's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The contact's phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The contact's first name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// The contact's last name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// The sticker's or dice's emoji.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// Whether the sticker is animated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub animated: Option<bool>,
+    /// The dice's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<u8>,
+    /// The poll's question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// The poll's options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<String>>,
+}
+
+impl From<&MessageContent> for ContentJson {
+    fn from(content: &MessageContent) -> Self {
+        match content.clone() {
+            MessageContent::Location {
+                latitude,
+                longitude,
+            } => ContentJson {
+                kind: "location".into(),
+                latitude: Some(latitude),
+                longitude: Some(longitude),
+                ..ContentJson::default()
+            },
+            MessageContent::Venue {
+                latitude,
+                longitude,
+                title,
+                address,
+            } => ContentJson {
+                kind: "venue".into(),
+                latitude: Some(latitude),
+                longitude: Some(longitude),
+                title: Some(title),
+                address: Some(address),
+                ..ContentJson::default()
+            },
+            MessageContent::Contact {
+                phone,
+                first_name,
+                last_name,
+            } => ContentJson {
+                kind: "contact".into(),
+                phone: Some(phone),
+                first_name: Some(first_name),
+                last_name,
+                ..ContentJson::default()
+            },
+            MessageContent::Sticker { emoji, animated } => ContentJson {
+                kind: "sticker".into(),
+                emoji,
+                animated: Some(animated),
+                ..ContentJson::default()
+            },
+            MessageContent::Dice { emoji, value } => ContentJson {
+                kind: "dice".into(),
+                emoji: Some(emoji),
+                value: Some(value),
+                ..ContentJson::default()
+            },
+            MessageContent::Poll { question, options } => ContentJson {
+                kind: "poll".into(),
+                question: Some(question),
+                options: Some(options),
+                ..ContentJson::default()
+            },
+        }
+    }
+}
+
+impl ContentJson {
+    /// The content this JSON names (crm-lib checks the values).
+    ///
+    /// # Errors
+    /// Invalid input on `content` for an unknown kind or a missing field.
+    pub fn into_content(self) -> crm_lib::Result<MessageContent> {
+        let missing = |field: &str| {
+            crm_lib::Error::invalid("content", format!("a {} needs {field}", self.kind))
+        };
+        let point = || -> crm_lib::Result<(f64, f64)> {
+            Ok((
+                self.latitude.ok_or_else(|| missing("latitude"))?,
+                self.longitude.ok_or_else(|| missing("longitude"))?,
+            ))
+        };
+        Ok(match self.kind.as_str() {
+            "location" => {
+                let (latitude, longitude) = point()?;
+                MessageContent::Location {
+                    latitude,
+                    longitude,
+                }
+            }
+            "venue" => {
+                let (latitude, longitude) = point()?;
+                MessageContent::Venue {
+                    latitude,
+                    longitude,
+                    title: self.title.clone().ok_or_else(|| missing("title"))?,
+                    address: self.address.clone().unwrap_or_default(),
+                }
+            }
+            "contact" => MessageContent::Contact {
+                phone: self.phone.clone().ok_or_else(|| missing("phone"))?,
+                first_name: self
+                    .first_name
+                    .clone()
+                    .ok_or_else(|| missing("first_name"))?,
+                last_name: self.last_name.clone(),
+            },
+            "sticker" => MessageContent::Sticker {
+                emoji: self.emoji.clone(),
+                animated: self.animated.unwrap_or(false),
+            },
+            other => {
+                return Err(crm_lib::Error::invalid(
+                    "content",
+                    format!("{other:?} cannot be sent (location, venue, contact or sticker)"),
+                ));
+            }
+        })
+    }
+}
+
+/// An earlier version of an edited message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EditView {
+    /// The text it had.
+    pub text: String,
+    /// When it was replaced, RFC 3339.
+    pub at: String,
+}
+
 /// A chat message.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MessageView {
@@ -380,6 +548,16 @@ pub struct MessageView {
     pub delivery: String,
     /// When, RFC 3339.
     pub created_at: String,
+    /// A location, venue, contact, sticker, dice or poll, when it is one.
+    pub content: Option<ContentJson>,
+    /// The message of the conversation it replies to.
+    pub reply_to: Option<u64>,
+    /// Its earlier texts, oldest first, when it was edited.
+    pub edits: Vec<EditView>,
+    /// When staff deleted it, RFC 3339.
+    pub deleted_at: Option<String>,
+    /// Telegram's album id, when it came as an album.
+    pub media_group: Option<String>,
 }
 
 impl From<&Message> for MessageView {
@@ -415,6 +593,18 @@ impl From<&Message> for MessageView {
             }
             .to_string(),
             created_at: message.created_at.to_rfc3339(),
+            content: message.content.as_ref().map(ContentJson::from),
+            reply_to: message.reply_to.map(|id| id.get()),
+            edits: message
+                .edits
+                .iter()
+                .map(|edit| EditView {
+                    text: edit.text.clone(),
+                    at: edit.at.to_rfc3339(),
+                })
+                .collect(),
+            deleted_at: message.deleted_at.map(|at| at.to_rfc3339()),
+            media_group: message.media_group.clone(),
         }
     }
 }

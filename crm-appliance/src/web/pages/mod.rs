@@ -4,7 +4,9 @@ pub mod admin;
 pub mod audit;
 pub mod board;
 pub mod calls;
+pub mod csat;
 pub mod dashboard;
+pub mod merge;
 pub mod operators;
 pub mod order_staffing;
 pub mod orders;
@@ -30,4 +32,6 @@ pub fn routes() -> Router<AppState> {
         .merge(operators::routes())
         .merge(timeline::routes())
         .merge(calls::routes())
+        .merge(csat::routes())
+        .merge(merge::routes())
 }

@@ -543,6 +543,7 @@ fn stats_body(staff: &Staff, report: &OperatorStats) -> Markup {
             button.small type="submit" { (staff.t("operators.stats.show")) }
         }
         p.muted { (crate::web::i18n::tr_with(staff.language, "operators.stats.zone", &[("zone", &report.zone.name())])) }
+        p { a href={ "/csat?from=" (report.from) "&to=" (report.to) } { (staff.t("csat.from_stats")) } }
         @if rows.is_empty() {
             p.muted { (staff.t("operators.stats.empty")) }
         } @else {

@@ -109,6 +109,14 @@ fn timeline_body(staff: &Staff, data: &Timeline) -> Markup {
                 " · " a href={ "/calls?customer=" (customer.id) } { (staff.t("calls.list.of_customer")) }
             }
         }
+        @if staff.navigation().merge_customers {
+            form.form.inline #merge-form method="get" action={ "/customers/" (customer.id) "/merge" } {
+                label { (staff.t("merge.absorb"))
+                    input type="text" name="absorb" inputmode="numeric" required placeholder="#12";
+                }
+                button.small type="submit" { (staff.t("merge.preview")) }
+            }
+        }
         section #timeline data-live-refresh="order message call" {
             h2 { (staff.t("calls.timeline")) }
             @if data.items.is_empty() {

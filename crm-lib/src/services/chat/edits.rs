@@ -24,8 +24,8 @@ const ALBUM_LOOKBACK: usize = 20;
 /// `deleteMessage`: "a message can only be deleted if it was sent less than 48 hours ago").
 pub const DELETE_WINDOW_MS: i64 = 48 * 60 * 60 * 1000;
 
-/// The message Telegram knows as `telegram` in `customer`'s chat, if any (one point lookup
-/// of `messages_by_telegram`).
+/// The message Telegram knows as `telegram` in `customer`'s chat, if any (the newest, when
+/// two share the id): one key of `messages_by_telegram`.
 ///
 /// # Errors
 /// Storage.
@@ -35,17 +35,19 @@ pub(crate) fn message_by_telegram(
     customer: CustomerId,
     telegram: i64,
 ) -> Result<Option<Message>> {
-    let id = view.get_raw(
+    let keys = view.keys_with_prefix(
         tables::MESSAGES_BY_TELEGRAM,
-        telegram_message_key(org, customer, telegram).as_slice(),
-        |bytes| {
-            <[u8; 8]>::try_from(bytes)
-                .map(u64::from_be_bytes)
-                .map_err(|_| Error::corrupt("messages_by_telegram holds a value that is no id"))
-        },
+        &telegram_message_key(org, customer, telegram),
+        None,
+        true,
+        1,
     )?;
-    match id {
-        Some(id) => Ok(Some(load_message(view, org, MessageId(id))?)),
+    match keys.first() {
+        Some(key) => Ok(Some(load_message(
+            view,
+            org,
+            MessageId(keys::tail_u64(key)),
+        )?)),
         None => Ok(None),
     }
 }
@@ -131,7 +133,96 @@ fn check_staff_change(
     }
 }
 
+/// What a staff user may do with one message of a conversation they can open (the page
+/// shows these buttons; [`Tx::edit_outbound`] and [`Tx::delete_outbound`] still decide).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageActions {
+    /// Quote it in a reply (a message Telegram knows, not deleted, not a note).
+    pub reply: bool,
+    /// Edit its text: staff's own (or any with `chat_customers`) sent text or caption, or a
+    /// note.
+    pub edit: bool,
+    /// Delete it: as edit, and a sent message less than 48 hours old.
+    pub delete: bool,
+    /// Take a contact's phone number as the customer's phone (`chat_customers`).
+    pub take_phone: bool,
+}
+
+/// The actions `user` (holding `permissions`) has on `message` at `now`, by the rules of
+/// [`Tx::edit_outbound`], [`Tx::delete_outbound`] and [`Tx::take_contact_phone`].
+pub fn message_actions(
+    user: UserId,
+    permissions: PermissionSet,
+    message: &Message,
+    now: Timestamp,
+) -> MessageActions {
+    if message.is_deleted() {
+        return MessageActions::default();
+    }
+    let chat = permissions.contains(Permission::ChatCustomers);
+    let mine = message.author == Author::Staff(user) || chat;
+    let sent = message.delivery == DeliveryState::Sent && message.telegram_message_id.is_some();
+    let (edit, delete) = match message.direction {
+        Direction::Inbound => (false, false),
+        Direction::Note => (mine, mine),
+        Direction::Outbound => (
+            mine && sent && message.content.is_none(),
+            mine && sent && now.millis() - message.created_at.millis() < DELETE_WINDOW_MS,
+        ),
+    };
+    MessageActions {
+        reply: message.direction != Direction::Note && message.telegram_message_id.is_some(),
+        edit,
+        delete,
+        take_phone: chat
+            && message.direction == Direction::Inbound
+            && matches!(message.content, Some(MessageContent::Contact { .. })),
+    }
+}
+
 impl Tx<'_> {
+    /// Takes the phone number of a contact the customer sent (a Telegram contact card) as
+    /// the customer's phone, cleaned to E.164 ([`parse_phone`](crate::customers::parse_phone)).
+    /// Writes nothing when it is their phone already.
+    ///
+    /// Rules: `chat_customers` (the system may); the message is an inbound contact.
+    ///
+    /// # Errors
+    /// Permission denied; not found; conflict when the message is no contact from the
+    /// customer; invalid input on `phone`.
+    pub fn take_contact_phone(&mut self, actor: &Actor, message: MessageId) -> Result<Customer> {
+        super::super::require(self, actor, Permission::ChatCustomers)?;
+        let record = load_message(self, actor.org, message)?;
+        let phone = match (&record.content, record.direction) {
+            (Some(MessageContent::Contact { phone, .. }), Direction::Inbound) => phone.clone(),
+            _ => {
+                return Err(Error::conflict(format!(
+                    "message {message} is no contact the customer sent"
+                )));
+            }
+        };
+        let phone = super::super::customers::parse_phone(&phone)?;
+        let before = super::super::customers::load_customer(self, actor.org, record.customer)?;
+        if before.phone.as_deref() == Some(phone.as_str()) {
+            return Ok(before);
+        }
+        let mut customer = before;
+        customer.phone = Some(phone);
+        save_customer(self, actor.org, &customer)?;
+        self.audit(
+            actor,
+            AuditAction::CustomerProfileChanged,
+            Subject::Customer(customer.id),
+            AuditDetail::Text("phone from a contact message".into()),
+        )?;
+        self.changed(
+            actor.org,
+            Subject::Customer(customer.id),
+            ChangeKind::Updated,
+        )?;
+        Ok(customer)
+    }
+
     /// The next part of an album: the files of the part join `album`'s message (the first
     /// part's), its caption becomes the text when there was none. Not unread again (the
     /// album counted once); the conversation's activity moves.
@@ -347,6 +438,15 @@ impl Tx<'_> {
 }
 
 impl Crm {
+    /// See [`Tx::take_contact_phone`]. Blocks until the commit is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::take_contact_phone`].
+    pub fn take_contact_phone(&self, actor: &Actor, message: MessageId) -> Result<Customer> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.take_contact_phone(&actor, message))
+    }
+
     /// See [`Tx::edit_inbound`]. Blocks until the commit is durable.
     ///
     /// # Errors

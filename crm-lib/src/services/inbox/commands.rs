@@ -61,6 +61,7 @@ impl Tx<'_> {
             Subject::Conversation(customer),
             ChangeKind::Updated,
         )?;
+        super::super::staff_chat::on_conversation_state(self, actor.org, customer, true)?;
         Ok(row)
     }
 
@@ -106,6 +107,7 @@ impl Tx<'_> {
             Subject::Conversation(customer),
             ChangeKind::Updated,
         )?;
+        super::super::staff_chat::on_conversation_state(self, actor.org, customer, false)?;
         Ok(row)
     }
 

@@ -356,6 +356,7 @@ impl Tx<'_> {
         )?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         crate::operators::on_order_moved(self, &org, order_id, target.kind.is_terminal())?;
+        crate::csat::on_order_moved(self, &org, &after, target)?;
         Ok(after)
     }
 

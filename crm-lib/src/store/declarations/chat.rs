@@ -41,17 +41,17 @@ impl Declared for Message {
             entries: |org, _, message, out| {
                 if let Some(telegram) = message.telegram_message_id {
                     out.push((
-                        telegram_message_key(org, message.customer, telegram),
-                        Value::id(message.id.0),
+                        telegram_message_key(org, message.customer, telegram).u64(message.id.0),
+                        Value::Empty,
                     ));
                 }
             },
-            owner: super::owner_by_value,
+            owner: owner_by_tail,
             disagreement: |key, _, message| {
                 format!(
                     "says telegram message {} is message {}, whose telegram id is {:?}",
                     keys::read_i64(key, 16),
-                    message.id,
+                    keys::tail_u64(key),
                     message.telegram_message_id
                 )
             },
@@ -90,7 +90,9 @@ impl Declared for Message {
     }
 }
 
-/// The key of a message in `messages_by_telegram`: `org | customer | telegram message id`.
+/// The prefix of a message's key in `messages_by_telegram` (`org | customer | telegram
+/// message id | message`): the messages Telegram knows by that id in the customer's chat
+/// (one, but a repeated delivery or an import may have written two; the newest counts).
 pub(crate) fn telegram_message_key(org: OrgId, customer: CustomerId, telegram: i64) -> Key {
     Key::org(org).u64(customer.0).i64(telegram)
 }

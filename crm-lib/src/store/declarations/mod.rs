@@ -13,7 +13,7 @@
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_phone` (6): `org \| phone digits (u64) \| customer`; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
 //! | `bids` | `org \| bid` | `bid` | `bids_by_order`: `org \| order \| bid` |
 //! | `grants` | `org \| order \| user \| permission (u8)` | | |
-//! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `messages_by_telegram` (7): `org \| customer \| telegram message id` -> message; `media_refs` (3): `org \| hash \| 1 \| message` |
+//! | `messages` | `org \| message` | `message` | `messages_by_customer`: `org \| customer \| message`; `messages_by_order`: `org \| order \| message`; `messages_by_telegram` (7): `org \| customer \| telegram message id \| message`; `media_refs` (3): `org \| hash \| 1 \| message` |
 //! | `media` | `org \| hash` | | (chunks: `media_chunks`, checked by verify) |
 //! | `audit` | `org \| audit` | `audit` | `audit_by_subject` (4): `org \| subject kind (u8) \| subject id \| audit` |
 //! | `changes` | `org \| change` | `change` | |
@@ -41,6 +41,8 @@
 //! | `forum_topics` | `org \| customer` | | `forum_threads` (7), once the thread is known: `org \| chat (i64) \| thread (i64)` -> customer id |
 //! | `staff_notices` | `org \| staff chat (i64) \| telegram message id (i64)` | | |
 //! | `forum_origins` | `org \| message` | | |
+//! | `csat_surveys` | `org \| order` | | `csat_by_time` (7), rated only: `org \| rated at (i64 ms) \| order`; `csat_by_customer` (7): `org \| customer \| order` |
+//! | `csat_settings` | `org` | | |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -51,6 +53,7 @@
 mod calls;
 mod canned;
 mod chat;
+mod csat;
 mod inbox;
 mod jobs;
 mod operators;
@@ -62,6 +65,7 @@ mod tickets;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
+pub(crate) use csat::csat_key;
 pub(crate) use inbox::{
     conversation_row_key, conversations_assignee_prefix, conversations_state_prefix,
 };
@@ -123,6 +127,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<ForumTopic>()?;
     visitor.visit::<StaffNotice>()?;
     visitor.visit::<ForumOrigin>()?;
+    visitor.visit::<CsatSurvey>()?;
+    visitor.visit::<CsatSettings>()?;
     Ok(())
 }
 

@@ -524,6 +524,38 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
     crm.post_in_topic(&staff, group, thread, "hi Alice".into())
         .unwrap();
     assert!(first_entry(&crm, tables::STAFF_NOTICES).is_some());
+    // A second order of Alice's, delivered and rated: `csat_surveys` with both indexes.
+    let rated = crm
+        .create_order(
+            &Actor::customer(org, customer),
+            crate::orders::NewOrder {
+                title: "Landing page".into(),
+                description: "One page".into(),
+                ..crate::orders::NewOrder::default()
+            },
+        )
+        .unwrap()
+        .id;
+    let system = Actor::system(org);
+    crm.approve_order(&system, rated).unwrap();
+    crm.assign_order(
+        &system,
+        rated,
+        crate::orders::AssignTo::User(session.user.id),
+    )
+    .unwrap();
+    for stage in ["in_progress", "testing", "completed", "delivered"] {
+        let stage = crm
+            .read(move |view| crate::services::load_org(view, org))
+            .unwrap()
+            .pipeline
+            .stage_by_key(stage)
+            .unwrap()
+            .id;
+        crm.move_order(&system, rated, stage).unwrap();
+    }
+    crm.rate_order(&Actor::customer(org, customer), rated, 5)
+        .unwrap();
     // A helpdesk ticket with typed fields: `orders_by_field`.
     let desk = crm
         .system()

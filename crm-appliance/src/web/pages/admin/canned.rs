@@ -19,7 +19,7 @@ pub(super) struct CannedForm {
     /// `keep_files`.
     pub(super) pairs: Vec<(String, String)>,
     /// The files, as (bytes, MIME type, file name).
-    files: Vec<(Vec<u8>, String, Option<String>)>,
+    pub(super) files: Vec<(Vec<u8>, String, Option<String>)>,
 }
 
 impl CannedForm {

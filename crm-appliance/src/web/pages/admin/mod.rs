@@ -273,4 +273,77 @@ mod tests {
         );
         assert_snapshot!(pretty(&markup));
     }
+
+    #[test]
+    fn the_canned_page_lists_responses_and_shows_an_unknown_variable_beside_the_texts() {
+        let fixture = Fixture::new("studio");
+        let system = fixture.system();
+        fixture
+            .crm
+            .create_canned(
+                &system,
+                crm_lib::canned::CannedInput {
+                    code: "hello".into(),
+                    title: "Greeting".into(),
+                    texts: crm_lib::model::Localized::new("Hello {customer.first_name}!")
+                        .with(Language::RU, "Здравствуйте, {customer.first_name}!"),
+                    attachments: Vec::new(),
+                },
+                Vec::new(),
+            )
+            .unwrap();
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::EN);
+        let list = fixture.crm.canned_list(&system).unwrap();
+        let form = canned::CannedForm {
+            pairs: vec![
+                ("code".into(), "bye".into()),
+                ("title".into(), "Farewell".into()),
+                ("text_en".into(), "Bye {customer.age}".into()),
+            ],
+            ..Default::default()
+        };
+        let error = FormError::from_error(&crm_lib::Error::invalid(
+            "texts",
+            "unknown variable {customer.age}",
+        ));
+        let markup = canned::canned_body(&staff, &list, &form, &error, None);
+        assert_snapshot!(pretty(&markup));
+    }
+
+    #[test]
+    fn the_hours_page_shows_the_schedule_in_its_zone_and_whether_open_now() {
+        let fixture = Fixture::new("studio");
+        let system = fixture.system();
+        fixture
+            .crm
+            .set_business_hours(
+                &system,
+                crm_lib::hours::HoursInput {
+                    enabled: true,
+                    time_zone: Some("Europe/Berlin".into()),
+                    week: vec![
+                        "09:00-13:00, 14:00-18:00".into(),
+                        "09:00-18:00".into(),
+                        "09:00-18:00".into(),
+                        "09:00-18:00".into(),
+                        "09:00-17:00".into(),
+                    ],
+                    holidays: "2026-12-24\n2026-12-25".into(),
+                    auto_reply: crm_lib::model::Localized::new(
+                        "We are closed; we answer tomorrow.",
+                    ),
+                },
+            )
+            .unwrap();
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::EN);
+        let view = fixture.crm.business_hours(&system).unwrap();
+        let markup = hours::hours_body(
+            &staff,
+            &view,
+            None,
+            &FormError::none(),
+            Some("Business hours saved."),
+        );
+        assert_snapshot!(pretty(&markup));
+    }
 }

@@ -165,6 +165,7 @@ pub(super) async fn settings_page(
                 p { a href="/settings/calls" { (staff.t("calls.settings_title")) } }
             }
             p { a href="/settings/staff-group" { (staff.t("staffgram.settings.title")) } }
+            p { a href="/settings/csat" { (staff.t("csat.settings_title")) } }
             section.card {
                 h2 { (staff.t("settings.pipeline")) " (" (org.template) ")" }
                 ol.pipeline {
