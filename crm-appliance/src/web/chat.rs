@@ -1,5 +1,5 @@
 //! The chat: the archived conversations (`/chat?archived=1`, operators module, newest archived
-//! first, reached through `web::inbox`), a conversation's middle pane ([`conversation_body`]:
+//! first, reached through `web::inbox`), a conversation's middle pane (`conversation_body`:
 //! the messages, a send form for text and a photo or file, marked read on open), which
 //! `web::inbox` shows in its three panes at `/chat/{customer}`, `POST /chat/{customer}`
 //! (send), `GET /media/{hash}` (stored files, for staff), and [`order_panel`], the messages of

@@ -1,6 +1,6 @@
 //! The inbox (SPEC 5F, issue 12): `/chat` and `/chat/{customer}` in three panes. Left the
 //! conversation list (filter tabs, search, unread counts, previews, assignee, department,
-//! state), middle the selected conversation (`web::chat`'s [`conversation_body`]: messages
+//! state), middle the selected conversation (`web::chat`'s `conversation_body`: messages
 //! and the send form), right the customer's details (profile, orders or tickets, calls) with
 //! the conversation's actions: close, reopen, snooze (`POST /chat/{customer}/snooze`; close
 //! and reopen post to the routes of `pages::operators`, which call the same use cases).
@@ -11,8 +11,6 @@
 //! when a change of a conversation arrives), and `chat.js` refreshes the messages. Keyboard
 //! shortcuts are in `inbox.js` (`j`/`k` or Alt+Down/Up: next/previous unread; Ctrl+Enter:
 //! send). On a narrow screen the panes stack (`app.css`).
-//!
-//! [`conversation_body`]: crate::web::chat::conversation_body
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -21,8 +19,9 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::{
     Page,
+    chat::NewNote,
     inbox::{ConversationDetails, InboxFilter, InboxPage, InboxQuery, InboxRow},
-    model::{ConversationState, CustomerId, Direction},
+    model::{ConversationState, CustomerId, Direction, OrderId},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -45,12 +44,14 @@ const SNOOZE_CHOICES: [(u32, &str); 3] = [
     (7 * 24 * 60, "inbox.snooze.week"),
 ];
 
-/// `/chat`, `/chat/{customer}` and `POST /chat/{customer}/snooze`.
+/// `/chat`, `/chat/{customer}`, `POST /chat/{customer}/snooze` and `POST
+/// /chat/{customer}/note`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/chat", get(inbox))
         .route("/chat/{customer}", get(conversation))
         .route("/chat/{customer}/snooze", post(snooze))
+        .route("/chat/{customer}/note", post(note))
 }
 
 /// `?filter=&q=&after=&archived=` of the inbox.
@@ -186,6 +187,48 @@ async fn snooze(
     Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
 }
 
+/// The note form.
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    /// The CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// The note.
+    #[serde(default)]
+    pub text: String,
+    /// The order it is about (empty: the conversation).
+    #[serde(default)]
+    pub order: String,
+}
+
+/// `POST /chat/{customer}/note`: a private note on the conversation or one of the
+/// customer's orders (crm-lib's `post_note`: staff only, never sent), then back to it.
+async fn note(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(customer): Path<u64>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let order = match form.order.trim() {
+        "" => None,
+        text => Some(OrderId::new(text.parse().map_err(|_| {
+            AppError::bad_request(format!("{text:?} is not an order number"))
+        })?)),
+    };
+    let (customer, actor) = (CustomerId::new(customer), staff.actor.clone());
+    let note = NewNote {
+        customer,
+        order,
+        text: form.text,
+    };
+    state
+        .blocking(move |crm| crm.post_note(&actor, note))
+        .await?;
+    Ok(Redirect::to(&format!("/chat/{customer}")).into_response())
+}
+
 /// The page: the three panes and the scripts.
 fn inbox_page(staff: &Staff, data: &InboxData) -> Markup {
     page(
@@ -206,12 +249,25 @@ fn list_href(filter: InboxFilter, search: &str, selected: Option<CustomerId>) ->
         Some(customer) => format!("/chat/{customer}"),
         None => "/chat".to_string(),
     };
-    let mut href = format!("{base}?filter={}", filter.word());
-    if !search.is_empty() {
-        href.push_str("&q=");
-        href.push_str(&urlencoding(search));
+    let mut params = Vec::new();
+    if filter != InboxFilter::All {
+        params.push(format!("filter={}", filter.word()));
     }
-    href
+    if !search.is_empty() {
+        params.push(format!("q={}", urlencoding(search)));
+    }
+    if params.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", params.join("&"))
+    }
+}
+
+/// The address of the list's next page.
+fn more_href(query: &InboxQuery, next: u64) -> String {
+    let href = list_href(query.filter, &query.search, query.selected);
+    let join = if href.contains('?') { '&' } else { '?' };
+    format!("{href}{join}after={next}")
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
@@ -291,7 +347,7 @@ fn list_pane(staff: &Staff, page: &InboxPage) -> Markup {
                 }
             }
             @if let Some(next) = page.rows.next {
-                p { a.more href={ (list_href(query.filter, &query.search, query.selected)) "&after=" (next) } { (staff.t("chat.older")) " →" } }
+                p { a.more href=(more_href(query, next)) { (staff.t("chat.older")) " →" } }
             }
         }
         p.muted.inbox-help { (staff.t("inbox.shortcuts")) }
@@ -312,15 +368,7 @@ fn state_text(staff: &Staff, state: ConversationState) -> String {
 fn list_row(staff: &Staff, page: &InboxPage, row: &InboxRow) -> Markup {
     let data = &row.row;
     let selected = page.query.selected == Some(data.customer);
-    let mut href = format!(
-        "/chat/{}?filter={}",
-        data.customer,
-        page.query.filter.word()
-    );
-    if !page.query.search.is_empty() {
-        href.push_str("&q=");
-        href.push_str(&urlencoding(&page.query.search));
-    }
+    let href = list_href(page.query.filter, &page.query.search, Some(data.customer));
     html! {
         li.conversation.unread[data.unread > 0].selected[selected]
             data-customer=(data.customer) data-state=(row.state.word()) {
@@ -427,6 +475,41 @@ fn details_pane(staff: &Staff, details: &ConversationDetails) -> Markup {
                             " " span.chip { (order.stage.get(staff.language)) }
                         }
                     }
+                }
+            }
+        }
+        section.card.inbox-notes-card {
+            h2 { (staff.t("inbox.notes")) }
+            @if details.notes.is_empty() {
+                p.muted { (staff.t("inbox.no_notes")) }
+            } @else {
+                ul.inbox-notes {
+                    @for note in &details.notes {
+                        li data-note=(note.id) {
+                            span.muted { (when(note.created_at)) }
+                            @if let Some(order) = note.order { " · " a href={ "/orders/" (order) } { "#" (order) } }
+                            div.text { (note.text) }
+                        }
+                    }
+                }
+            }
+            @if details.actions.note {
+                form.form method="post" action={ "/chat/" (customer.id) "/note" } {
+                    (csrf_field(staff))
+                    @if !details.orders.is_empty() {
+                        label { (staff.t("chat.about_order"))
+                            select name="order" {
+                                option value="" { "— " (staff.t("chat.no_order")) }
+                                @for order in &details.orders {
+                                    option value=(order.order.id) { "#" (order.order.id) " " (order.order.title) }
+                                }
+                            }
+                        }
+                    }
+                    label { (staff.t("inbox.note.label"))
+                        textarea name="text" rows="2" maxlength="4096" required {}
+                    }
+                    button.small type="submit" data-action="note" { (staff.t("inbox.note.button")) }
                 }
             }
         }

@@ -21,6 +21,8 @@ mod csat;
 mod faults;
 mod fidelity;
 mod hardening;
+mod inbox;
+mod inbox_browser;
 mod jobs;
 mod metrics;
 mod operators;

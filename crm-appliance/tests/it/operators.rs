@@ -378,7 +378,7 @@ async fn the_archive_job_moves_an_old_closed_conversation_from_the_inbox_to_the_
     };
     let app = app.restart();
     let admin = login_admin(&app).await;
-    let inbox = admin.get_text("/chat").await;
+    let inbox = admin.get_text("/chat?filter=closed").await;
     assert!(inbox.contains("Olga Archived"), "{inbox}");
     assert!(inbox.contains("href=\"/chat?archived=1\""), "{inbox}");
 
@@ -389,7 +389,7 @@ async fn the_archive_job_moves_an_old_closed_conversation_from_the_inbox_to_the_
     let jobs = admin.get_text("/admin/jobs").await;
     assert!(jobs.contains("archived 1 conversations"), "{jobs}");
 
-    let inbox = admin.get_text("/chat").await;
+    let inbox = admin.get_text("/chat?filter=closed").await;
     assert!(!inbox.contains("Olga Archived"), "{inbox}");
     let archived = admin.get_text("/chat?archived=1").await;
     assert!(archived.contains("Olga Archived"), "{archived}");

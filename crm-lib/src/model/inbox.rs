@@ -100,4 +100,7 @@ pub struct ConversationRow {
     pub department: Option<DepartmentId>,
     /// Open, snoozed or closed.
     pub state: ConversationState,
+    /// Whether its closed queue item was archived (operators module, issue 11): it leaves
+    /// the inbox's lists for the archived list.
+    pub archived: bool,
 }

@@ -325,6 +325,7 @@ pub(crate) fn on_customer_message(
         media_group: None,
     };
     tx.insert_record(&message_key(org.id, id), &message)?;
+    crate::services::inbox::rows::refresh_conversation_row(tx, org.id, message.customer)?;
     tx.enqueue(
         org.id,
         Recipient::Customer(customer.id),

@@ -206,7 +206,8 @@ tables! {
     /// `org | customer` -> ConversationRow: the inbox's projection, one row per customer's
     /// conversation (`services::inbox`). Added in schema 7.
     CONVERSATION_ROWS = "conversation_rows";
-    /// `org | state (u8: 0 open, 1 snoozed, 2 closed) | last activity (i64 ms) | customer` ->
+    /// `org | list (u8: 0 open, 1 snoozed, 2 closed, 3 archived) | last activity (i64 ms) |
+    /// customer` ->
     /// (): the inbox's lists by state, newest activity last. Declared by the row.
     CONVERSATIONS_BY_STATE = "conversations_by_state";
     /// `org | assignee (0: none) | state (u8, 0 open or 1 snoozed) | last activity (i64 ms) |

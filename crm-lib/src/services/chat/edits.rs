@@ -8,6 +8,7 @@ use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::super::customers::save_customer;
+use super::super::inbox::rows::refresh_conversation_row;
 use super::super::orders::may_chat;
 use super::super::{Resolved, load_message, message_key, resolve};
 use super::{
@@ -297,6 +298,7 @@ impl Tx<'_> {
         }
         message.content = content;
         self.update_record(&message_key(actor.org, message.id), &before, &message)?;
+        refresh_conversation_row(self, actor.org, message.customer)?;
         self.audit(
             actor,
             AuditAction::MessageEdited,
@@ -363,6 +365,7 @@ impl Tx<'_> {
             at: self.now(),
         });
         self.update_record(&message_key(actor.org, message), &before, &record)?;
+        refresh_conversation_row(self, actor.org, record.customer)?;
         if outbound {
             self.enqueue(
                 actor.org,
@@ -415,6 +418,7 @@ impl Tx<'_> {
         let mut record = before.clone();
         record.deleted_at = Some(self.now());
         self.update_record(&message_key(actor.org, message), &before, &record)?;
+        refresh_conversation_row(self, actor.org, record.customer)?;
         if outbound {
             self.enqueue(
                 actor.org,

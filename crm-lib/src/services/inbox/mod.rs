@@ -14,6 +14,6 @@ pub(crate) mod rows;
 
 pub use commands::SNOOZE_MAX_MINUTES;
 pub use queries::{
-    ConversationDetails, DETAIL_CALLS, DETAIL_ORDERS, DetailOrder, InboxFilter, InboxPage,
-    InboxQuery, InboxRow, SEARCH_MAX_CHARS, inbox_page_in,
+    ConversationDetails, DETAIL_CALLS, DETAIL_MESSAGES, DETAIL_ORDERS, DetailOrder, InboxFilter,
+    InboxPage, InboxQuery, InboxRow, SEARCH_MAX_CHARS, inbox_page_in,
 };

@@ -14,6 +14,7 @@ use super::super::calls::calls_of_customer_in;
 use super::super::capabilities::{
     ConversationActions, InboxActions, conversation_actions, inbox_actions,
 };
+use super::super::chat::messages_of_customer_in;
 use super::super::customers::load_customer;
 use super::super::operators::{all_departments, module_on, open_item};
 use super::super::orders::{OrderFilter, order_summaries_in};
@@ -28,6 +29,9 @@ pub const DETAIL_ORDERS: usize = 10;
 
 /// The calls the details pane shows, newest first.
 pub const DETAIL_CALLS: usize = 5;
+
+/// How many of the conversation's latest messages the details pane looks through for notes.
+pub const DETAIL_MESSAGES: usize = 50;
 
 /// Which conversations the list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -128,6 +132,9 @@ pub struct ConversationDetails {
     pub orders: Vec<DetailOrder>,
     /// Their latest calls (tickets module, readers of calls), newest first.
     pub calls: Vec<Call>,
+    /// The private notes among the conversation's latest [`DETAIL_MESSAGES`] messages,
+    /// newest first (staff only, never sent).
+    pub notes: Vec<Message>,
     /// What the actor may do with the conversation.
     pub actions: ConversationActions,
 }
@@ -301,7 +308,7 @@ fn list_rows(
             size + 1,
         )?);
     }
-    rows.sort_by(|a, b| (b.last_activity_at, b.customer).cmp(&(a.last_activity_at, a.customer)));
+    rows.sort_by_key(|row| std::cmp::Reverse((row.last_activity_at, row.customer)));
     let more = rows.len() > size;
     rows.truncate(size);
     let next = if more {
@@ -433,7 +440,13 @@ fn details(
         Err(error) => return Err(error),
     };
     let calls = calls_of_customer_in(view, actor, customer, DETAIL_CALLS)?;
+    let notes = messages_of_customer_in(view, actor, customer, Page::first(DETAIL_MESSAGES))?
+        .items
+        .into_iter()
+        .filter(|message| message.direction == Direction::Note)
+        .collect();
     Ok(ConversationDetails {
+        notes,
         row: names.row(row, now),
         customer: record,
         orders,

@@ -33,10 +33,14 @@ pub(crate) fn preview_of(message: &Message) -> MessagePreview {
         text.pop();
         text.push('…');
     }
-    let label = message
-        .attachments
-        .first()
-        .map(|attachment| media_word(attachment.kind).to_string());
+    let label = match &message.content {
+        Some(content) => Some(content_word(content)),
+        None => message
+            .attachments
+            .first()
+            .map(|attachment| media_word(attachment.kind)),
+    }
+    .map(str::to_string);
     MessagePreview {
         message: message.id,
         direction: message.direction,
@@ -59,9 +63,23 @@ fn media_word(kind: MediaKind) -> &'static str {
     }
 }
 
-/// Whether a message is part of what the customer and the team said (not a private note).
+/// The stable word of a message's content, as previews label it.
+fn content_word(content: &MessageContent) -> &'static str {
+    match content {
+        MessageContent::Location { .. } => "location",
+        MessageContent::Venue { .. } => "venue",
+        MessageContent::Contact { .. } => "contact",
+        MessageContent::Sticker { .. } => "sticker",
+        MessageContent::Dice { .. } => "dice",
+        MessageContent::Poll { .. } => "poll",
+    }
+}
+
+/// Whether a message is part of what the customer and the team said: not a private note
+/// (staff-only, never the preview) and not deleted.
 fn exchanged(message: &Message) -> bool {
     matches!(message.direction, Direction::Inbound | Direction::Outbound)
+        && message.deleted_at.is_none()
 }
 
 /// The latest exchanged message's preview and the customer's latest message id, read
@@ -162,6 +180,9 @@ pub(crate) fn conversation_row_of(
         assignee: item.as_ref().and_then(|item| item.assignee),
         department: item.as_ref().and_then(|item| item.department),
         state: state_of(own, item.as_ref(), last_inbound),
+        archived: item
+            .as_ref()
+            .is_some_and(|item| item.state == QueueState::Closed && item.archived_at.is_some()),
     })
 }
 

@@ -12,10 +12,11 @@ pub(crate) fn conversation_row_key(org: OrgId, customer: CustomerId) -> Key {
     Key::org(org).u64(customer.0)
 }
 
-/// The byte of a state in the list indexes: 0 open, 1 snoozed, 2 closed (as stored; a
-/// snooze whose time came is still 1 until the row is next written).
-fn state_byte(state: ConversationState) -> u8 {
-    match state {
+/// The list a row is in, the byte of the list indexes: 0 open, 1 snoozed, 2 closed, 3
+/// archived (as stored; a snooze whose time came is still 1 until the row is next written).
+fn bucket(row: &ConversationRow) -> u8 {
+    match row.state {
+        _ if row.archived => 3,
         ConversationState::Open => 0,
         ConversationState::Snoozed { .. } => 1,
         ConversationState::Closed { .. } => 2,
@@ -59,7 +60,7 @@ impl Declared for ConversationRow {
             since: 7,
             entries: |org, _, row, out| {
                 out.push((
-                    conversations_state_prefix(org, state_byte(row.state))
+                    conversations_state_prefix(org, bucket(row))
                         .i64(row.last_activity_at.0)
                         .u64(row.customer.0),
                     Value::Empty,
@@ -72,9 +73,9 @@ impl Declared for ConversationRow {
             table: tables::CONVERSATIONS_BY_ASSIGNEE,
             since: 7,
             entries: |org, _, row, out| {
-                if !matches!(row.state, ConversationState::Closed { .. }) {
+                if bucket(row) < 2 {
                     out.push((
-                        conversations_assignee_prefix(org, row.assignee, state_byte(row.state))
+                        conversations_assignee_prefix(org, row.assignee, bucket(row))
                             .i64(row.last_activity_at.0)
                             .u64(row.customer.0),
                         Value::Empty,
