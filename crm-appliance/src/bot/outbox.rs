@@ -28,8 +28,9 @@ use std::time::{Duration, Instant};
 use crm_lib::{
     ErrorKind,
     model::{
-        BotReply, ChatId, DeliveryFailure, ForumCall, MediaKind, MessageContent, OrgId, OutboxId,
-        OutboxItem, OutboxPayload, Timestamp,
+        Author, BotReply, ChatId, DeliveryFailure, Direction, ForumCall, Language, MediaKind,
+        Message as CrmMessage, MessageContent, OrgId, OutboxId, OutboxItem, OutboxPayload,
+        Timestamp,
     },
     telegram::DueItem,
 };
@@ -41,7 +42,7 @@ use super::Telegram;
 use super::api::{ApiError, BotApi, CALL_TIMEOUT, Upload};
 use super::keyboards;
 use super::limiter::Limiter;
-use super::render::{self, CAPTION_MAX_UTF16, TEXT_MAX_UTF16, fit};
+use super::render::{self, CAPTION_MAX_UTF16, TEXT_MAX_UTF16, fit, tr, tr_with};
 use crate::AppState;
 
 /// Sends in flight at once (across chats).
@@ -420,9 +421,7 @@ async fn render_item(
                         uploads: Vec::new(),
                     }]
                 }
-                OutboxPayload::Forum(call) => {
-                    super::staff_chat::forum_requests(crm, org, call, due.language)?
-                }
+                OutboxPayload::Forum(call) => forum_requests(crm, org, call, due.language)?,
             };
             for request in &mut requests {
                 if !NO_CHAT_ID.contains(&request.method.as_str()) {
@@ -731,6 +730,88 @@ fn message_requests(
         });
     }
     Ok(requests)
+}
+
+// ----- the staff group's forum (issue 12) -----
+
+/// The text a mirrored message shows in the topic: who wrote it, then its text (or the kind
+/// of its first file).
+fn mirror_text(language: Language, message: &CrmMessage, staff_name: Option<&str>) -> String {
+    let body = if message.text.trim().is_empty() && message.attachments.is_empty() {
+        tr(language, "staffgram.kind.other")
+    } else {
+        message.text.clone()
+    };
+    match (message.direction, staff_name, message.author) {
+        (Direction::Inbound, _, _) => {
+            tr_with(language, "staffgram.mirror.customer", &[("text", &body)])
+        }
+        (_, Some(name), _) => tr_with(
+            language,
+            "staffgram.mirror.staff",
+            &[("name", &name), ("text", &body)],
+        ),
+        (_, None, Author::System) | (_, None, _) => {
+            tr_with(language, "staffgram.mirror.system", &[("text", &body)])
+        }
+    }
+}
+
+/// The Bot API calls of a forum item (the chat id is added by the caller); none when a
+/// mirror is to be skipped.
+///
+/// # Errors
+/// Not found or conflict when the topic or message is missing (the item fails); storage.
+pub(crate) fn forum_requests(
+    crm: &crm_lib::Crm,
+    org: OrgId,
+    call: &ForumCall,
+    language: Language,
+) -> crm_lib::Result<Vec<Request>> {
+    let request = |method: &str, params: serde_json::Map<String, serde_json::Value>| Request {
+        method: method.to_string(),
+        params,
+        uploads: Vec::new(),
+    };
+    let with_thread = |thread: i64| {
+        let mut params = serde_json::Map::new();
+        params.insert("message_thread_id".into(), json!(thread));
+        params
+    };
+    Ok(match call {
+        ForumCall::CreateTopic { name, .. } => {
+            let mut params = serde_json::Map::new();
+            params.insert("name".into(), json!(name));
+            vec![request("createForumTopic", params)]
+        }
+        ForumCall::CloseTopic { customer } => {
+            let thread = crm.system().forum_thread(org, *customer)?;
+            vec![request("closeForumTopic", with_thread(thread))]
+        }
+        ForumCall::ReopenTopic { customer } => {
+            let thread = crm.system().forum_thread(org, *customer)?;
+            vec![request("reopenForumTopic", with_thread(thread))]
+        }
+        ForumCall::Say { thread, text } => {
+            let mut params = with_thread(*thread);
+            params.insert("text".into(), json!(text));
+            vec![request("sendMessage", params)]
+        }
+        ForumCall::Mirror { message } => {
+            let Some(item) = crm.system().forum_mirror(org, *message)? else {
+                return Ok(Vec::new());
+            };
+            let mut shown = item.message.clone();
+            shown.text = mirror_text(language, &item.message, item.staff_name.as_deref());
+            let mut requests = chat_message_requests(crm, org, &shown)?;
+            for request in &mut requests {
+                request
+                    .params
+                    .insert("message_thread_id".into(), json!(item.thread));
+            }
+            requests
+        }
+    })
 }
 
 #[cfg(test)]

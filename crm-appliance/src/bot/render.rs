@@ -289,7 +289,7 @@ pub(crate) fn notification(
             attachment,
             ..
         } => (
-            super::staff_chat::notice_text(language, customer_name, text, *attachment),
+            notice_text(language, customer_name, text, *attachment),
             None,
         ),
         Event::CsatSurvey {
@@ -314,6 +314,43 @@ pub(crate) fn notification(
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)
+}
+
+// ----- staff working from Telegram (issue 12) -----
+
+/// The label of a file's kind, for a notice or a mirror without text.
+pub(crate) fn kind_label(language: Language, kind: crm_lib::model::MediaKind) -> String {
+    let key = match kind {
+        crm_lib::model::MediaKind::Photo => "photo",
+        crm_lib::model::MediaKind::Document => "document",
+        crm_lib::model::MediaKind::Voice => "voice",
+        crm_lib::model::MediaKind::Video => "video",
+        crm_lib::model::MediaKind::VideoNote => "video_note",
+        crm_lib::model::MediaKind::Sticker => "sticker",
+        crm_lib::model::MediaKind::Audio => "audio",
+    };
+    tr(language, &format!("staffgram.kind.{key}"))
+}
+
+/// The text of a notice that a customer wrote: who, what (the text, or the kind of file),
+/// and how to answer.
+pub(crate) fn notice_text(
+    language: Language,
+    customer: &str,
+    text: &str,
+    attachment: Option<crm_lib::model::MediaKind>,
+) -> String {
+    let what = match (text.trim().is_empty(), attachment) {
+        (false, Some(kind)) => format!("{} {text}", kind_label(language, kind)),
+        (false, None) => text.to_string(),
+        (true, Some(kind)) => kind_label(language, kind),
+        (true, None) => tr(language, "staffgram.kind.other"),
+    };
+    tr_with(
+        language,
+        "staffgram.notice.text",
+        &[("customer", &customer), ("text", &what)],
+    )
 }
 
 #[cfg(test)]

@@ -11,53 +11,13 @@
 
 use crm_lib::{
     ErrorKind, Tx,
-    model::{
-        Actor, Author, ChatId, Direction, ForumCall, Language, MediaKind, Message as CrmMessage,
-        OrgId, User,
-    },
+    model::{Actor, ChatId, Language, User},
     staff_chat::TopicPost,
 };
-use serde_json::json;
 use teloxide::types::{ChatKind, ChatPublic, Message, PublicChatKind, PublicChatSupergroup};
 
 use super::context::{Ctx, Replies, parse_command, telegram_id};
-use super::outbox::{Request, chat_message_requests};
 use super::render::{tr, tr_with};
-
-/// The label of a file's kind, for a notice or a mirror without text.
-pub(crate) fn kind_label(language: Language, kind: MediaKind) -> String {
-    let key = match kind {
-        MediaKind::Photo => "photo",
-        MediaKind::Document => "document",
-        MediaKind::Voice => "voice",
-        MediaKind::Video => "video",
-        MediaKind::VideoNote => "video_note",
-        MediaKind::Sticker => "sticker",
-        MediaKind::Audio => "audio",
-    };
-    tr(language, &format!("staffgram.kind.{key}"))
-}
-
-/// The text of a notice that a customer wrote: who, what (the text, or the kind of file),
-/// and how to answer.
-pub(crate) fn notice_text(
-    language: Language,
-    customer: &str,
-    text: &str,
-    attachment: Option<MediaKind>,
-) -> String {
-    let what = match (text.trim().is_empty(), attachment) {
-        (false, Some(kind)) => format!("{} {text}", kind_label(language, kind)),
-        (false, None) => text.to_string(),
-        (true, Some(kind)) => kind_label(language, kind),
-        (true, None) => tr(language, "staffgram.kind.other"),
-    };
-    tr_with(
-        language,
-        "staffgram.notice.text",
-        &[("customer", &customer), ("text", &what)],
-    )
-}
 
 /// A linked staff user's message in their private chat that replies to one of the bot's
 /// messages: when that message is a notice, the reply goes to its customer. Returns whether
@@ -199,84 +159,4 @@ fn is_forum(chat: &teloxide::types::Chat) -> bool {
             ..
         })
     )
-}
-
-/// The text a mirrored message shows in the topic: who wrote it, then its text (or the kind
-/// of its first file).
-fn mirror_text(language: Language, message: &CrmMessage, staff_name: Option<&str>) -> String {
-    let body = if message.text.trim().is_empty() && message.attachments.is_empty() {
-        tr(language, "staffgram.kind.other")
-    } else {
-        message.text.clone()
-    };
-    match (message.direction, staff_name, message.author) {
-        (Direction::Inbound, _, _) => {
-            tr_with(language, "staffgram.mirror.customer", &[("text", &body)])
-        }
-        (_, Some(name), _) => tr_with(
-            language,
-            "staffgram.mirror.staff",
-            &[("name", &name), ("text", &body)],
-        ),
-        (_, None, Author::System) | (_, None, _) => {
-            tr_with(language, "staffgram.mirror.system", &[("text", &body)])
-        }
-    }
-}
-
-/// The Bot API calls of a forum item (the chat id is added by the caller); none when a
-/// mirror is to be skipped.
-///
-/// # Errors
-/// Not found or conflict when the topic or message is missing (the item fails); storage.
-pub(crate) fn forum_requests(
-    crm: &crm_lib::Crm,
-    org: OrgId,
-    call: &ForumCall,
-    language: Language,
-) -> crm_lib::Result<Vec<Request>> {
-    let request = |method: &str, params: serde_json::Map<String, serde_json::Value>| Request {
-        method: method.to_string(),
-        params,
-        uploads: Vec::new(),
-    };
-    let with_thread = |thread: i64| {
-        let mut params = serde_json::Map::new();
-        params.insert("message_thread_id".into(), json!(thread));
-        params
-    };
-    Ok(match call {
-        ForumCall::CreateTopic { name, .. } => {
-            let mut params = serde_json::Map::new();
-            params.insert("name".into(), json!(name));
-            vec![request("createForumTopic", params)]
-        }
-        ForumCall::CloseTopic { customer } => {
-            let thread = crm.system().forum_thread(org, *customer)?;
-            vec![request("closeForumTopic", with_thread(thread))]
-        }
-        ForumCall::ReopenTopic { customer } => {
-            let thread = crm.system().forum_thread(org, *customer)?;
-            vec![request("reopenForumTopic", with_thread(thread))]
-        }
-        ForumCall::Say { thread, text } => {
-            let mut params = with_thread(*thread);
-            params.insert("text".into(), json!(text));
-            vec![request("sendMessage", params)]
-        }
-        ForumCall::Mirror { message } => {
-            let Some(item) = crm.system().forum_mirror(org, *message)? else {
-                return Ok(Vec::new());
-            };
-            let mut shown = item.message.clone();
-            shown.text = mirror_text(language, &item.message, item.staff_name.as_deref());
-            let mut requests = chat_message_requests(crm, org, &shown)?;
-            for request in &mut requests {
-                request
-                    .params
-                    .insert("message_thread_id".into(), json!(item.thread));
-            }
-            requests
-        }
-    })
 }

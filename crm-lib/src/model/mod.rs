@@ -69,4 +69,4 @@ pub use team::{
     SavedPaymentDetails, User, UserStatus,
 };
 pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};
-pub use zone::Zone;
+pub use zone::{Zone, parse_time_zone};

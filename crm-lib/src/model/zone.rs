@@ -10,6 +10,28 @@ use jiff::tz::TimeZone;
 
 use super::{Date, Organization, Timestamp};
 
+/// Checks an IANA time zone name against the tz database compiled into the program
+/// (`Europe/Berlin`, `America/New_York`, `UTC`), returning its canonical spelling as given.
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] on `time_zone` for a name the database does not know.
+pub fn parse_time_zone(name: &str) -> crate::Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 64 {
+        return Err(crate::Error::invalid(
+            "time_zone",
+            "give an IANA time zone name such as Europe/Berlin",
+        ));
+    }
+    jiff::tz::TimeZone::get(name).map_err(|_| {
+        crate::Error::invalid(
+            "time_zone",
+            format!("{name:?} is not a time zone name (such as Europe/Berlin or UTC)"),
+        )
+    })?;
+    Ok(name.to_string())
+}
+
 /// A time zone, as an organization's settings name it.
 #[derive(Clone)]
 pub struct Zone {
@@ -50,9 +72,9 @@ impl Zone {
     ///
     /// # Errors
     /// [`crate::ErrorKind::InvalidInput`] on `time_zone` for a name the database does not
-    /// know (as [`crate::org::parse_time_zone`]).
+    /// know (as [`parse_time_zone`]).
     pub fn named(name: &str) -> crate::Result<Self> {
-        let name = crate::org::parse_time_zone(name)?;
+        let name = parse_time_zone(name)?;
         let zone = TimeZone::get(&name).map_err(|_| {
             crate::Error::invalid("time_zone", format!("{name:?} is not a time zone name"))
         })?;

@@ -174,14 +174,7 @@ impl NewCustomer {
     }
 }
 
-pub(crate) fn load_customer(
-    view: &impl View,
-    org: OrgId,
-    customer: CustomerId,
-) -> Result<Customer> {
-    view.get(tables::CUSTOMERS, &Key::org(org).u64(customer.0))?
-        .ok_or_else(|| Error::not_found(CustomerId::LABEL, customer))
-}
+pub(crate) use super::load_customer;
 
 pub(crate) fn customer_by_telegram(
     view: &impl View,

@@ -13,7 +13,7 @@ use crate::model::*;
 use crate::store::{Key, ViewExt, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
-use super::chat::MESSAGE_MAX_CHARS;
+use super::chat::messages::MESSAGE_MAX_CHARS;
 use super::customers::load_customer;
 use super::{clean_text, load_org, message_key, require, resolve};
 
@@ -372,7 +372,7 @@ impl Tx<'_> {
         }
         let time_zone = match input.time_zone.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(name) => Some(super::org::parse_time_zone(name)?),
+            Some(name) => Some(parse_time_zone(name)?),
         };
         let mut week = vec![Vec::new(); 7];
         for (index, text) in input.week.iter().enumerate() {

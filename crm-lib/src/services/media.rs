@@ -318,7 +318,8 @@ fn any_visible_ref(
                     let message = load_message(view, org, MessageId(id))?;
                     match resolved {
                         Resolved::Customer(me) => {
-                            message.customer == *me && super::chat::customer_sees(&message)
+                            message.customer == *me
+                                && super::chat::messages::customer_sees(&message)
                         }
                         _ => may_chat(view, org, resolved, message.order)?,
                     }

@@ -99,6 +99,17 @@ pub(crate) fn message_key(org: OrgId, message: MessageId) -> Key {
     Key::org(org).u64(message.0)
 }
 
+/// Reads a customer or fails with not found (here rather than in `customers.rs`, so that the
+/// projections `customers.rs` refreshes on every save can read it without a circle).
+pub(crate) fn load_customer(
+    view: &impl View,
+    org: OrgId,
+    customer: crate::model::CustomerId,
+) -> Result<crate::model::Customer> {
+    view.get(tables::CUSTOMERS, &Key::org(org).u64(customer.0))?
+        .ok_or_else(|| Error::not_found(crate::model::CustomerId::LABEL, customer))
+}
+
 /// Reads a message (the chat's, the bot's and the media's use cases) or fails with not found.
 pub(crate) fn load_message(view: &impl View, org: OrgId, message: MessageId) -> Result<Message> {
     view.get(tables::MESSAGES, &message_key(org, message))?

@@ -30,27 +30,7 @@ pub struct SettingsUpdate {
     pub modules: Vec<(Module, bool)>,
 }
 
-/// Checks an IANA time zone name against the tz database compiled into the program
-/// (`Europe/Berlin`, `America/New_York`, `UTC`), returning its canonical spelling as given.
-///
-/// # Errors
-/// [`crate::ErrorKind::InvalidInput`] on `time_zone` for a name the database does not know.
-pub fn parse_time_zone(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 64 {
-        return Err(Error::invalid(
-            "time_zone",
-            "give an IANA time zone name such as Europe/Berlin",
-        ));
-    }
-    jiff::tz::TimeZone::get(name).map_err(|_| {
-        Error::invalid(
-            "time_zone",
-            format!("{name:?} is not a time zone name (such as Europe/Berlin or UTC)"),
-        )
-    })?;
-    Ok(name.to_string())
-}
+pub use crate::model::parse_time_zone;
 
 /// Checks a slug: `[a-z0-9-]`, 2-40 characters, not starting or ending with `-`.
 fn parse_slug(slug: &str) -> Result<String> {

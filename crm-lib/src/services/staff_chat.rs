@@ -33,7 +33,7 @@ use crate::store::{Key, ViewExt, keys, tables};
 use crate::system::{System, SystemTx};
 use crate::{Crm, Error, Result, Tx, View};
 
-use super::chat::OutboundMessage;
+use super::chat::messages::{MESSAGE_MAX_CHARS, NewNote, OutboundMessage};
 use super::customers::load_customer;
 use super::orders::{load_order, may_chat};
 use super::team::load_user;
@@ -574,7 +574,7 @@ impl Tx<'_> {
     fn topic_note(&mut self, actor: &Actor, customer: CustomerId, text: String) -> Result<Message> {
         self.post_note(
             actor,
-            super::chat::NewNote {
+            NewNote {
                 customer,
                 order: None,
                 text,
@@ -664,7 +664,7 @@ impl SystemTx<'_, '_> {
     /// # Errors
     /// Invalid input on `text` unless it has 1-4096 characters.
     pub fn forum_say(&mut self, org: OrgId, chat: ChatId, thread: i64, text: &str) -> Result<()> {
-        let text = super::clean_text("text", text, 1, super::chat::MESSAGE_MAX_CHARS)?;
+        let text = super::clean_text("text", text, 1, MESSAGE_MAX_CHARS)?;
         self.tx.enqueue(
             org,
             Recipient::Chat(chat),

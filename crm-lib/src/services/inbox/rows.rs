@@ -13,9 +13,8 @@ use crate::store::declarations::conversation_row_key;
 use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Error, Result, Tx, View};
 
-use super::super::customers::load_customer;
 use super::super::operators::{latest_item, module_on};
-use super::super::{load_org, message_key};
+use super::super::{load_customer, load_org, message_key};
 
 /// How many message keys one batch of the backward scan of a conversation reads.
 const SCAN_BATCH: usize = 16;
