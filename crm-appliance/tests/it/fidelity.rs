@@ -25,7 +25,7 @@ fn webp() -> Vec<u8> {
 
 /// The customer sends a JSON message through the control API (kinds, replies); returns its
 /// Telegram message id.
-async fn send_json(sandbox: &Sandbox, user: &User, mut body: Value) -> i64 {
+pub(crate) async fn send_json(sandbox: &Sandbox, user: &User, mut body: Value) -> i64 {
     body["from"] = json!({"first_name": user.first_name, "language_code": user.language_code});
     let answer: Value = sandbox
         .http
@@ -76,7 +76,7 @@ async fn send_file(
 }
 
 /// The appliance's customer id of a Telegram user, once their first message arrived.
-async fn customer_of(api: &Api, telegram_id: i64) -> u64 {
+pub(crate) async fn customer_of(api: &Api, telegram_id: i64) -> u64 {
     let deadline = Instant::now() + WAIT;
     loop {
         let (_, page) = api.get("/conversations").await;
@@ -94,7 +94,11 @@ async fn customer_of(api: &Api, telegram_id: i64) -> u64 {
 }
 
 /// Waits until the conversation's messages (newest first) satisfy `done`, and returns them.
-async fn messages_until(api: &Api, customer: u64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+pub(crate) async fn messages_until(
+    api: &Api,
+    customer: u64,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + WAIT;
     loop {
         let (_, page) = api
@@ -129,7 +133,11 @@ async fn called(sandbox: &Sandbox, method: &str, count: u64) {
 }
 
 /// Waits until the bot's messages in the chat contain one matching `found`, and returns it.
-async fn bot_message(sandbox: &Sandbox, user: i64, found: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn bot_message(
+    sandbox: &Sandbox,
+    user: i64,
+    found: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + WAIT;
     loop {
         let messages = sandbox.bot_messages(user).await;
@@ -163,7 +171,7 @@ fn kind_of(message: &Value) -> &str {
     message["content"]["kind"].as_str().unwrap_or("")
 }
 
-async fn setup() -> (TestApp, crate::staff::Browser, Api) {
+pub(crate) async fn setup() -> (TestApp, crate::staff::Browser, Api) {
     let app = spawn_app();
     let admin = login_admin(&app).await;
     let api = Api::new(&app, &admin.create_token("fidelity").await);

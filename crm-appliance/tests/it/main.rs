@@ -20,6 +20,7 @@ mod chat;
 mod csat;
 mod faults;
 mod fidelity;
+mod fidelity_browser;
 mod hardening;
 mod inbox;
 mod inbox_browser;
