@@ -99,6 +99,39 @@ pub(crate) enum Command {
     /// Customers: merge two into one.
     #[command(subcommand)]
     Customers(CustomersCommand),
+    /// Canned responses: the prepared replies staff insert with `/` in the inbox.
+    #[command(subcommand)]
+    Canned(CannedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CannedCommand {
+    /// List the canned responses: code, title, languages, files.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a canned response, or replace the texts and title of the one with this code (its
+    /// files stay; files are added on the settings page). Variables in braces
+    /// (`{customer.first_name}`, `{order.number}`, `{operator.name}`, ...) are checked: an
+    /// unknown one is refused.
+    Set {
+        /// The code staff type after `/` (1-32 of a-z, 0-9, _ and -).
+        code: String,
+        /// The title shown in the list (1-100 characters).
+        #[arg(long)]
+        title: String,
+        /// A text in one language, as LANG=TEXT (`en=Hello {customer.first_name}`); repeat
+        /// for each language.
+        #[arg(long = "text", value_name = "LANG=TEXT", required = true)]
+        texts: Vec<String>,
+    },
+    /// Remove a canned response.
+    Remove {
+        /// Its code.
+        code: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,8 +29,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    CallsCommand, Cli, Command, CustomersCommand, DepartmentCommand, ExportKind, Format,
-    ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, UserCommand,
+    CallsCommand, CannedCommand, Cli, Command, CustomersCommand, DepartmentCommand, ExportKind,
+    Format, ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, UserCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -110,6 +110,7 @@ fn dispatch(
         Command::Demo => demo(crm, org, io),
         Command::Calls(command) => calls(crm, org, command, io),
         Command::Customers(command) => customers(crm, org, command, io),
+        Command::Canned(command) => canned(crm, org, command, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -1137,7 +1138,103 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `crm calls ...`: the PBX settings and the calls received, as the system.
+/// `crm canned list|set|remove`: one crm-lib call each, as the system (which has every
+/// permission); crm-lib checks codes, titles, texts and variables.
+fn canned(crm: &Crm, org: OrgId, command: &CannedCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    let by_code = |code: &str| -> Result<Option<crm_lib::model::CannedResponse>> {
+        let code = code.trim().to_lowercase();
+        Ok(crm
+            .canned_list(&system)?
+            .into_iter()
+            .find(|response| response.code == code))
+    };
+    match command {
+        CannedCommand::List { json } => {
+            let list = crm.canned_list(&system)?;
+            if *json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|response| {
+                        let texts: serde_json::Map<String, serde_json::Value> = response
+                            .texts
+                            .iter()
+                            .map(|(language, text)| (language.code().to_string(), text.into()))
+                            .collect();
+                        serde_json::json!({
+                            "id": response.id.get(),
+                            "code": response.code,
+                            "title": response.title,
+                            "texts": texts,
+                            "files": response.attachments.len(),
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = list
+                .iter()
+                .map(|response| {
+                    let languages: Vec<&str> = response
+                        .texts
+                        .iter()
+                        .map(|(language, _)| language.code())
+                        .collect();
+                    vec![
+                        format!("/{}", response.code),
+                        response.title.clone(),
+                        languages.join(","),
+                        response.attachments.len().to_string(),
+                    ]
+                })
+                .collect();
+            print_table(&["CODE", "TITLE", "LANGUAGES", "FILES"], &table, io)?;
+        }
+        CannedCommand::Set { code, title, texts } => {
+            let mut localized = crm_lib::model::Localized::default();
+            for pair in texts {
+                let Some((language, text)) = pair.split_once('=') else {
+                    return Err(crm_lib::Error::invalid(
+                        "text",
+                        format!("{pair:?} is not LANG=TEXT (en=Hello)"),
+                    )
+                    .into());
+                };
+                localized.set(crm_lib::model::Language::parse("text", language)?, text);
+            }
+            let existing = by_code(code)?;
+            let input = crm_lib::canned::CannedInput {
+                code: code.clone(),
+                title: title.clone(),
+                texts: localized,
+                attachments: existing
+                    .as_ref()
+                    .map(|response| response.attachments.clone())
+                    .unwrap_or_default(),
+            };
+            let saved = match existing {
+                Some(response) => crm.update_canned(&system, response.id, input, Vec::new()),
+                None => crm.create_canned(&system, input, Vec::new()),
+            }
+            .with_context(|| format!("saving canned response /{code}"))?;
+            out!(
+                io,
+                "saved canned response /{} ({})",
+                saved.code,
+                saved.title
+            );
+        }
+        CannedCommand::Remove { code } => {
+            let response = by_code(code)?
+                .ok_or_else(|| crm_lib::Error::not_found("canned response", format!("/{code}")))?;
+            crm.delete_canned(&system, response.id)?;
+            out!(io, "removed canned response /{}", response.code);
+        }
+    }
+    Ok(())
+}
+
 /// `crm customers merge KEEP ABSORB [--dry-run] [--json]`: one crm-lib call (the preview or
 /// the merge), then what moved.
 fn customers(crm: &Crm, org: OrgId, command: &CustomersCommand, io: &mut Io<'_>) -> Result<()> {

@@ -5,6 +5,7 @@
 mod admin;
 mod backup_faults;
 mod calls;
+mod canned;
 mod customers;
 mod data;
 mod departments;
