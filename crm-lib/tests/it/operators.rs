@@ -306,28 +306,58 @@ fn an_operator_going_offline_hands_their_conversations_to_the_others_or_back_to_
 }
 
 #[test]
-fn a_linked_operator_is_told_in_telegram_of_a_conversation_assigned_to_them() {
+fn a_linked_operator_is_told_once_of_a_new_conversation_and_of_one_given_to_them() {
     let world = helpdesk_now();
     no_question(&world);
-    department(&world, "Support", &[&world.manager]);
-    let code = world.crm.create_link_code(&world.manager).unwrap();
-    world
-        .crm
-        .system()
-        .redeem_link_code(world.org.id, &code.code, TelegramUserId::new(4242))
-        .unwrap();
+    department(&world, "Support", &[&world.manager, &world.admin]);
+    for (actor, telegram) in [(&world.manager, 4242), (&world.admin, 4243)] {
+        let code = world.crm.create_link_code(actor).unwrap();
+        world
+            .crm
+            .system()
+            .redeem_link_code(world.org.id, &code.code, TelegramUserId::new(telegram))
+            .unwrap();
+    }
     status(&world, &world.manager, OperatorStatus::Online);
     let anna = world.customer(5041, "Anna");
     say(&world, &anna, "Hello");
-    let told = world.outbox().into_iter().any(|item| {
-        item.recipient == Recipient::Staff(World::user_id(&world.manager))
-            && matches!(
-                item.payload,
-                OutboxPayload::Notify(Event::ConversationAssigned { customer, ref department, .. })
-                    if customer == World::customer_id(&anna) && department.as_deref() == Some("Support")
-            )
-    });
-    assert!(told);
+    let anna_id = World::customer_id(&anna);
+    let told = |actor: &Actor| -> Vec<Event> {
+        world
+            .outbox()
+            .into_iter()
+            .filter(|item| item.recipient == Recipient::Staff(World::user_id(actor)))
+            .filter_map(|item| match item.payload {
+                // "Your account is linked" is not about the conversation.
+                OutboxPayload::Notify(Event::StaffLinked { .. }) => None,
+                OutboxPayload::Notify(event) => Some(event),
+                _ => None,
+            })
+            .collect()
+    };
+    // The customer's message opened the conversation and gave it to the manager: one notice,
+    // the message itself (answered by replying), not a second "assigned to you".
+    let manager = told(&world.manager);
+    assert_eq!(manager.len(), 1, "{manager:?}");
+    assert!(
+        matches!(&manager[0], Event::CustomerWrote { customer, text, .. } if *customer == anna_id && text == "Hello"),
+        "{manager:?}"
+    );
+    // Given by hand to the admin: they are told it is theirs, with its department.
+    status(&world, &world.admin, OperatorStatus::Online);
+    world
+        .crm
+        .reassign_conversation(&world.manager, anna_id, Some(World::user_id(&world.admin)))
+        .unwrap();
+    let admin = told(&world.admin);
+    assert!(
+        admin.iter().any(|event| matches!(
+            event,
+            Event::ConversationAssigned { customer, department, .. }
+                if *customer == anna_id && department.as_deref() == Some("Support")
+        )),
+        "{admin:?}"
+    );
 }
 
 #[test]

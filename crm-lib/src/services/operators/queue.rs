@@ -225,7 +225,7 @@ fn assign(
         let operator = load_user(tx, org, user)?;
         match item.subject {
             QueueSubject::Conversation(customer) => {
-                if operator.telegram_id.is_some() {
+                if operator.telegram_id.is_some() && reason != OPENED_BY_MESSAGE {
                     let customer_name = load_customer(tx, org, customer)?.full_name();
                     let department = match item.department {
                         Some(department) => Some(load_department(tx, org, department)?.name),
@@ -357,12 +357,19 @@ pub(crate) fn move_waiting_out(
     drain(tx, org, target)
 }
 
-/// Opens a new item of `subject` in `department` and routes it.
+/// The routing reason of a conversation that a customer's message opened: its operator is
+/// not sent [`Event::ConversationAssigned`], because the same transaction sends them the
+/// message itself ([`Event::CustomerWrote`], `staff_chat`), which they answer by replying.
+const OPENED_BY_MESSAGE: &str = "new message";
+
+/// Opens a new item of `subject` in `department` and routes it, for `reason` ("new", or
+/// [`OPENED_BY_MESSAGE`]).
 fn open_new(
     tx: &mut Tx<'_>,
     org: OrgId,
     subject: QueueSubject,
     department: Option<DepartmentId>,
+    reason: &str,
 ) -> Result<QueueItem> {
     let id = QueueItemId(tx.next_id(org, "queue_item")?);
     let now = tx.now();
@@ -394,7 +401,7 @@ fn open_new(
         )?;
     }
     tx.changed(org, subject_of(&item), ChangeKind::Updated)?;
-    route(tx, &Actor::system(org), &item, None, false, "new")
+    route(tx, &Actor::system(org), &item, None, false, reason)
 }
 
 /// A customer's message was recorded (in [`Tx::post_inbound`]'s transaction): it opens the
@@ -426,7 +433,7 @@ pub(crate) fn on_customer_message(
     }
     let department = default_department(tx, org.id)?;
     // A new conversation opens (the archived one stays archived, as the older one it is).
-    open_new(tx, org.id, subject, department)?;
+    open_new(tx, org.id, subject, department, OPENED_BY_MESSAGE)?;
     Ok(())
 }
 
@@ -489,7 +496,7 @@ pub(crate) fn on_order_created(tx: &mut Tx<'_>, org: &Organization, order: Order
         return Ok(());
     }
     let department = default_department(tx, org.id)?;
-    open_new(tx, org.id, QueueSubject::Ticket(order), department)?;
+    open_new(tx, org.id, QueueSubject::Ticket(order), department, "new")?;
     Ok(())
 }
 
@@ -962,7 +969,7 @@ impl Tx<'_> {
                     "department",
                 )
             }
-            None => open_new(self, org.id, subject, Some(department)),
+            None => open_new(self, org.id, subject, Some(department), "new"),
         }
     }
 
