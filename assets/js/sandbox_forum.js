@@ -31,7 +31,8 @@
       const topic = topics.get(message.message_thread_id);
       const where = topic ? "#" + topic.name + (topic.closed ? " (closed)" : "") : "#General";
       const who = message.from === "bot" ? "Bot" : message.from_name || "Member";
-      const text = message.text || message.caption || (message.forum_topic_created ? "[topic created]" : "[file]");
+      const text = (["photo", "document", "voice", "video", "video_note", "audio", "sticker"].some((kind) => message[kind]) ? "📎 " : "") +
+        (message.text || message.caption || (message.forum_topic_created ? "[topic created]" : "[file]"));
       nodes.push(line(where + " · " + who + ": " + text));
     }
     view.replaceChildren(...nodes);
@@ -62,17 +63,38 @@
     event.preventDefault();
     const thread = send.elements.thread.value;
     const member = Number(send.elements.member.value);
-    await json(await fetch("/sandbox/forums/" + forum + "/send", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        text: send.elements.text.value,
-        message_thread_id: thread === "" ? null : Number(thread),
-        from: { id: member, first_name: "Member " + member },
-      }),
-    }));
-    send.elements.text.value = "";
-    await refresh();
+    const text = send.elements.text.value;
+    const file = send.elements.file.files[0];
+    const from = { id: member, first_name: "Member " + member };
+    try {
+      if (file) {
+        // A file with the text as its caption, typed by its MIME type as the chat's form does.
+        const form = new FormData();
+        const type = file.type.startsWith("image/") ? "photo"
+          : file.type.startsWith("audio/") ? "voice"
+          : file.type.startsWith("video/") ? "video" : "document";
+        form.append(type, file, file.name);
+        form.append("caption", text);
+        if (thread !== "") form.append("message_thread_id", thread);
+        form.append("from", JSON.stringify(from));
+        await json(await fetch("/sandbox/forums/" + forum + "/send", { method: "POST", body: form }));
+      } else if (text.trim()) {
+        await json(await fetch("/sandbox/forums/" + forum + "/send", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            text,
+            message_thread_id: thread === "" ? null : Number(thread),
+            from,
+          }),
+        }));
+      }
+      send.elements.text.value = "";
+      send.elements.file.value = "";
+      await refresh();
+    } catch (error) {
+      window.alert(error.message);
+    }
   });
 
   setInterval(() => refresh().catch(() => {}), 2000);

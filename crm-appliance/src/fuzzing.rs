@@ -72,8 +72,8 @@ pub fn handle_update(
     // The processor groups by this key; it must cope with any update.
     let _chat = processor::chat_key(&update);
     let mut files = Vec::new();
-    if let Some((wanted, chat, telegram)) = processor::file_candidate(&update)
-        && processor::wants_files(crm, org, chat, telegram)?
+    if let Some((wanted, origin)) = processor::file_candidate(&update)
+        && processor::wants_files(crm, org, &origin)?
     {
         files.push(match media {
             Some(media) if !wanted.too_large() => wanted.stored_as(media.clone()),

@@ -743,6 +743,11 @@ fn mirror_text(language: Language, message: &CrmMessage, staff_name: Option<&str
         message.text.clone()
     };
     match (message.direction, staff_name, message.author) {
+        (Direction::Note, name, _) => tr_with(
+            language,
+            "staffgram.mirror.note",
+            &[("name", &name.unwrap_or("—")), ("text", &body)],
+        ),
         (Direction::Inbound, _, _) => {
             tr_with(language, "staffgram.mirror.customer", &[("text", &body)])
         }

@@ -428,38 +428,80 @@ impl Wanted {
     }
 }
 
-/// The file of a private message from someone with a usable Telegram id, with the chat and
-/// the sender: what [`prepare_files`] may fetch.
-pub(crate) fn file_candidate(update: &Update) -> Option<(Wanted, ChatId, TelegramUserId)> {
+/// Where a message with a file comes from: what [`wants_files`] decides on.
+#[derive(Debug, Clone)]
+pub(crate) struct FileOrigin {
+    /// The chat it was sent in.
+    pub(crate) chat: ChatId,
+    /// Its sender.
+    pub(crate) telegram: TelegramUserId,
+    /// Whether the chat is the sender's private chat with the bot (else a group).
+    pub(crate) private: bool,
+    /// The Telegram message it replies to, in a private chat.
+    pub(crate) reply_to: Option<i64>,
+    /// Its forum topic (`message_thread_id`), in a group with topics.
+    pub(crate) thread: Option<i64>,
+    /// Its text or caption.
+    pub(crate) text: Option<String>,
+}
+
+/// The file of a message from someone with a usable Telegram id, in a private chat or a group,
+/// with where it comes from: what [`prepare_files`] may fetch.
+pub(crate) fn file_candidate(update: &Update) -> Option<(Wanted, FileOrigin)> {
     let UpdateKind::Message(message) = &update.kind else {
         return None;
     };
-    if !message.chat.is_private() {
+    let private = message.chat.is_private();
+    if !private && !message.chat.is_group() && !message.chat.is_supergroup() {
         return None;
     }
+    let from = message.from.as_ref().filter(|from| !from.is_bot)?;
     let wanted = wanted_file(message)?;
-    let telegram = telegram_id(message.from.as_ref()?)?;
-    Some((wanted, ChatId::new(message.chat.id.0), telegram))
+    let telegram = telegram_id(from)?;
+    let origin = FileOrigin {
+        chat: ChatId::new(message.chat.id.0),
+        telegram,
+        private,
+        reply_to: message
+            .reply_to_message()
+            .filter(|_| private)
+            .map(|replied| i64::from(replied.id.0)),
+        thread: message
+            .thread_id
+            .filter(|_| !private && message.is_topic_message)
+            .map(|thread| i64::from(thread.0.0)),
+        text: message
+            .text()
+            .or_else(|| message.caption())
+            .map(str::to_string),
+    };
+    Some((wanted, origin))
 }
 
-/// Whether the conversation in `chat` can use a file now: a customer chatting, idle, or at
-/// the form's attachments step (not a staff user, nor a text step, where it is refused
-/// unread).
+/// Whether the message `origin` describes can use its file now: a customer chatting, idle, or
+/// at the form's attachments step (not a text step, where it is refused unread); a linked
+/// staff user's message to a customer (a reply to a notice, or in a customer's topic of the
+/// staff group: crm-lib's `staff_message_to_customer`). Anything else in a group is ignored.
 ///
 /// # Errors
 /// Storage.
-pub(crate) fn wants_files(
-    crm: &Crm,
-    org: OrgId,
-    chat: ChatId,
-    telegram: TelegramUserId,
-) -> crm_lib::Result<bool> {
+pub(crate) fn wants_files(crm: &Crm, org: OrgId, origin: &FileOrigin) -> crm_lib::Result<bool> {
     let system = crm.system();
-    if system.user_by_telegram(org, telegram)?.is_some() {
+    if let Some(user) = system.user_by_telegram(org, origin.telegram)? {
+        return system.staff_message_to_customer(
+            org,
+            origin.chat,
+            user.id,
+            origin.reply_to,
+            origin.thread,
+            origin.text.as_deref(),
+        );
+    }
+    if !origin.private {
         return Ok(false);
     }
     Ok(
-        match dialogue::decode_or_idle(system.dialogue(org, chat)?) {
+        match dialogue::decode_or_idle(system.dialogue(org, origin.chat)?) {
             Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
             Dialogue::RejectReason { .. } => false,
             Dialogue::Idle | Dialogue::Chatting { .. } | Dialogue::CsatComment { .. } => true,
@@ -467,20 +509,20 @@ pub(crate) fn wants_files(
     )
 }
 
-/// Fetches and stores the file of a customer's private message when the conversation can use
-/// it (chat, or the form's attachments step; not a text step, where it is refused unread).
+/// Fetches and stores the file of a message when [`wants_files`] says it can be used (a
+/// customer's chat, the form's attachments step, or a staff message to a customer).
 /// `Err(())` means try again later (the Bot API or the store failed for now).
 async fn prepare_files(
     state: &AppState,
     api: &BotApi,
     update: &Update,
 ) -> Result<Vec<Prepared>, ()> {
-    let Some((wanted, chat, telegram)) = file_candidate(update) else {
+    let Some((wanted, origin)) = file_candidate(update) else {
         return Ok(Vec::new());
     };
     let org = state.org();
     let wanted_here = state
-        .blocking(move |crm| wants_files(crm, org, chat, telegram))
+        .blocking(move |crm| wants_files(crm, org, &origin))
         .await
         .map_err(|_| ())?;
     if !wanted_here {
@@ -500,7 +542,7 @@ async fn prepare_files(
         Ok(file) => file,
         Err(error) if error.is_transient() => return Err(()),
         Err(error) => {
-            tracing::info!(error = %error, "getFile refused a customer's file");
+            tracing::info!(error = %error, "getFile refused a message's file");
             return Ok(vec![Prepared::Failed]);
         }
     };
@@ -510,7 +552,7 @@ async fn prepare_files(
     let bytes = match api.download(path).await {
         Ok(bytes) => bytes,
         Err(error @ ApiError::Malformed(_)) => {
-            tracing::info!(error = %error, "a customer's file could not be downloaded");
+            tracing::info!(error = %error, "a message's file could not be downloaded");
             return Ok(vec![Prepared::Failed]);
         }
         Err(error) if error.is_transient() => return Err(()),

@@ -6,17 +6,20 @@
 //! `message_thread_id`) become Bot API calls.
 //!
 //! Every rule is crm-lib's (`crm_lib::staff_chat`): these functions parse, make one call,
-//! and tell the person what the error kind means. Only text is taken from staff messages in
-//! Telegram; a file sent there is answered with a short explanation (files go from the web).
+//! and tell the person what the error kind means. A staff message's file (photo, document,
+//! voice, video, video note, audio, sticker) was fetched and stored before the transaction
+//! (`processor::prepare_files`, when crm-lib's `staff_message_to_customer` says it goes to a
+//! customer) and goes with the text or caption; a location, contact, poll or dice from staff is
+//! answered with a short explanation.
 
 use crm_lib::{
     ErrorKind, Tx,
-    model::{Actor, ChatId, Language, User},
+    model::{Actor, Attachment, ChatId, Language, User},
     staff_chat::TopicPost,
 };
 use teloxide::types::{ChatKind, ChatPublic, Message, PublicChatKind, PublicChatSupergroup};
 
-use super::context::{Ctx, Replies, parse_command, telegram_id};
+use super::context::{Ctx, Prepared, Replies, parse_command, telegram_id};
 use super::render::{tr, tr_with};
 
 /// A linked staff user's message in their private chat that replies to one of the bot's
@@ -38,12 +41,15 @@ pub(crate) fn on_reply(
     };
     let language = user.language;
     let actor = Actor::staff(ctx.org, user.id);
-    let Some(text) = message.text().or_else(|| message.caption()) else {
-        out.send(chat, &tr(language, "staffgram.text_only"), None);
-        return Ok(true);
+    let (text, attachments) = match content(message, ctx) {
+        Ok(content) => content,
+        Err(key) => {
+            out.send(chat, &tr(language, key), None);
+            return Ok(true);
+        }
     };
     let replied_id = i64::from(replied.id.0);
-    match tx.reply_to_notice(&actor, chat, replied_id, text.to_string(), Vec::new()) {
+    match tx.reply_to_notice(&actor, chat, replied_id, text, attachments) {
         Ok(_) => Ok(true),
         Err(error) => match error.kind() {
             ErrorKind::Storage => Err(error),
@@ -135,11 +141,12 @@ pub(crate) fn on_group_message(
     let Some(user) = staff else {
         return say(tx, "staffgram.topic.not_linked", &[]);
     };
-    let Some(text) = message.text().or_else(|| message.caption()) else {
-        return say(tx, "staffgram.text_only", &[]);
+    let (text, attachments) = match content(message, ctx) {
+        Ok(content) => content,
+        Err(key) => return say(tx, key, &[]),
     };
     let actor = Actor::staff(ctx.org, user.id);
-    match tx.post_in_topic(&actor, chat, thread, text.to_string(), Vec::new()) {
+    match tx.post_in_topic(&actor, chat, thread, text, attachments) {
         Ok(TopicPost::Sent(_)) => Ok(()),
         Ok(TopicPost::Note(_)) => say(tx, "staffgram.topic.noted", &[]),
         Err(error) => match error.kind() {
@@ -148,6 +155,29 @@ pub(crate) fn on_group_message(
             _ => say(tx, "staffgram.not_sent", &[("reason", &error.to_string())]),
         },
     }
+}
+
+/// What a staff message sends: its text or caption and its file, fetched before the
+/// transaction. `Err` names the message that tells staff why nothing was sent: a file that
+/// could not be fetched (too large for the Bot API, or Telegram kept failing), or a kind that
+/// is not sent from Telegram (location, contact, poll, dice).
+fn content(message: &Message, ctx: &Ctx<'_>) -> Result<(String, Vec<Attachment>), &'static str> {
+    let mut attachments = Vec::new();
+    for file in ctx.files {
+        match file {
+            Prepared::Stored(attachment) => attachments.push(attachment.clone()),
+            Prepared::Failed => return Err("staffgram.file_failed"),
+        }
+    }
+    let text = message
+        .text()
+        .or_else(|| message.caption())
+        .unwrap_or_default()
+        .to_string();
+    if text.trim().is_empty() && attachments.is_empty() {
+        return Err("staffgram.unsupported");
+    }
+    Ok((text, attachments))
 }
 
 /// Whether a chat is a supergroup with topics turned on.

@@ -15,7 +15,7 @@
 //! | `GET /sandbox/files/{file_id}` | a file's bytes (the page shows pictures with it) |
 //! | `POST /sandbox/forums` | `{"id", "title"}`: a simulated supergroup with topics (the staff group) |
 //! | `GET /sandbox/forums`, `GET /sandbox/forums/{chat_id}` | the forums; one forum's topics and messages with their `message_thread_id` |
-//! | `POST /sandbox/forums/{chat_id}/send` | `{"text", "message_thread_id", "from": {"id", first_name, ...}}`: a member writes in a topic (or, without a thread, in General) |
+//! | `POST /sandbox/forums/{chat_id}/send` | `{"text", "message_thread_id", "from": {"id", first_name, ...}}`, or multipart with `text`/`caption`, `message_thread_id`, `from` (JSON text) and a file as `/send` takes one: a member writes in a topic (or, without a thread, in General) |
 //! | `GET /sandbox/stats` | call counts, updates waiting, `confirmed_offset` (the highest getUpdates offset: every update below it is confirmed), and the bot's recent sends with their times |
 //!
 //! The control API exists only in sandbox mode (404 otherwise). It stands in for Telegram's
@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::access::{Control, Refused};
-use super::api::{bytes_response, read_params};
+use super::api::{Uploads, bytes_response, read_params};
 use super::emulator::{Emulator, Fault, SimContent, SimFile, SimUser};
 
 fn bad(message: impl Into<String>) -> Refused {
@@ -52,6 +52,40 @@ fn user_id(text: &str) -> Result<i64, Refused> {
 
 fn text_of(params: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
     params.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The file of a send: the first upload named `photo`, `document`, `voice`, `video`,
+/// `audio`, `video_note` or `sticker`.
+fn take_file(uploads: &mut Uploads) -> Option<SimFile> {
+    [
+        "photo",
+        "document",
+        "voice",
+        "video",
+        "audio",
+        "video_note",
+        "sticker",
+    ]
+    .into_iter()
+    .find_map(|kind| {
+        uploads
+            .remove(kind)
+            .map(|(bytes, file_name, mime)| SimFile {
+                kind: kind.to_string(),
+                bytes,
+                file_name,
+                mime,
+            })
+    })
+}
+
+/// A whole-number parameter, given as a JSON number or as text (a form field).
+fn int_of(params: &serde_json::Map<String, Value>, name: &str) -> Option<i64> {
+    params.get(name).and_then(|value| {
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+    })
 }
 
 /// `POST /sandbox/chats/{user_id}/send`.
@@ -77,26 +111,7 @@ pub(crate) async fn send(
         username: field("username").map(|name| name.trim_start_matches('@').to_string()),
         language_code: field("language_code"),
     };
-    let file = [
-        "photo",
-        "document",
-        "voice",
-        "video",
-        "audio",
-        "video_note",
-        "sticker",
-    ]
-    .into_iter()
-    .find_map(|kind| {
-        uploads
-            .remove(kind)
-            .map(|(bytes, file_name, mime)| SimFile {
-                kind: kind.to_string(),
-                bytes,
-                file_name,
-                mime,
-            })
-    });
+    let file = take_file(&mut uploads);
     let text = text_of(&params, "text").or_else(|| text_of(&params, "caption"));
     let mut kinds = serde_json::Map::new();
     for kind in ["location", "venue", "contact", "dice", "poll"] {
@@ -113,11 +128,7 @@ pub(crate) async fn send(
             None => {}
         }
     }
-    let reply_to = params.get("reply_to_message_id").and_then(|value| {
-        value
-            .as_i64()
-            .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
-    });
+    let reply_to = int_of(&params, "reply_to_message_id");
     let content = SimContent {
         text,
         file,
@@ -314,23 +325,30 @@ pub(crate) async fn forum(Control(emulator): Control, Path(id): Path<String>) ->
         .ok_or_else(|| Refused::new(StatusCode::NOT_FOUND, format!("no forum {id}")))
 }
 
-/// The body of `forum_send`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ForumSendBody {
-    text: String,
-    message_thread_id: Option<i64>,
-    from: SimUser,
-}
-
-/// `POST /sandbox/forums/{chat_id}/send`.
+/// `POST /sandbox/forums/{chat_id}/send`: JSON `{"text", "message_thread_id", "from"}`, or
+/// multipart with `text`/`caption`, `message_thread_id`, the `from` fields (`id`,
+/// `first_name`, ...) and a file as `/send` takes one.
 pub(crate) async fn forum_send(
     Control(emulator): Control,
     Path(id): Path<String>,
-    Json(body): Json<ForumSendBody>,
+    Query(query): Query<Vec<(String, String)>>,
+    request: Request,
 ) -> Answer {
     let id = forum_id(&id)?;
+    let (params, mut uploads) = read_params(query, request).await.map_err(bad)?;
+    let from: SimUser = match params.get("from") {
+        Some(Value::String(encoded)) => serde_json::from_str(encoded),
+        Some(from) => serde_json::from_value(from.clone()),
+        None => return Err(bad("from is missing: the member who writes, {\"id\", ...}")),
+    }
+    .map_err(|error| bad(format!("from: {error}")))?;
+    let thread = int_of(&params, "message_thread_id");
+    let text = text_of(&params, "text")
+        .or_else(|| text_of(&params, "caption"))
+        .unwrap_or_default();
+    let file = take_file(&mut uploads);
     let (update_id, message_id) = emulator
-        .forum_send(id, body.from, body.message_thread_id, &body.text)
+        .forum_send(id, from, thread, &text, file)
         .map_err(bad)?;
     Ok(Json(json!({
         "ok": true,

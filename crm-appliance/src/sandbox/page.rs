@@ -90,7 +90,8 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                 form #sandbox-forum-send hidden {
                     label { (t("sandbox.forum.member")) input name="member" type="number" min="1" required; }
                     label { (t("sandbox.forum.topic")) select name="thread" {} }
-                    textarea name="text" rows="2" maxlength="4096" required {}
+                    textarea name="text" rows="2" maxlength="4096" {}
+                    label.sandbox-file { (t("sandbox.photo")) input type="file" name="file"; }
                     button type="submit" { (t("sandbox.send")) }
                 }
             }

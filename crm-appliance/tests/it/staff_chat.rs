@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::bot_support::{PATIENCE, Sandbox, User, start_customer};
+use crate::chat::tiny_png;
 use crate::staff::{Api, Browser, login_admin};
 use crate::support::{spawn_app, spawn_app_with};
 
@@ -112,6 +113,54 @@ async fn forum_send(sandbox: &Sandbox, chat: i64, from: &User, thread: Option<i6
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
+/// `from` sends a photo with `caption`: with `forum`, in `thread` of that forum; without, in
+/// their private chat as a reply to the bot's message `reply_to`.
+async fn send_photo(
+    sandbox: &Sandbox,
+    from: &User,
+    forum: Option<i64>,
+    thread: i64,
+    reply_to: i64,
+    caption: &str,
+) {
+    let part = reqwest::multipart::Part::bytes(tiny_png())
+        .file_name("part.png")
+        .mime_str("image/png")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("caption", caption.to_string())
+        .part("photo", part);
+    let (path, form) = match forum {
+        Some(chat) => (
+            format!("/sandbox/forums/{chat}/send"),
+            form.text("message_thread_id", thread.to_string()).text(
+                "from",
+                json!({"id": from.id, "first_name": from.first_name}).to_string(),
+            ),
+        ),
+        None => (
+            format!("/sandbox/chats/{}/send", from.id),
+            form.text("reply_to_message_id", reply_to.to_string())
+                .text("first_name", from.first_name.clone()),
+        ),
+    };
+    let response = sandbox
+        .http
+        .post(sandbox.url(&path))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+/// Waits for a bot message to `user` after the first `after` that is a photo captioned
+/// `caption`.
+async fn photo_arrives(sandbox: &Sandbox, user: i64, after: usize, caption: &str) {
+    let message = sandbox.wait_for(user, after, caption).await;
+    assert_eq!(message["media"]["kind"], "photo", "a photo: {message:#}");
+}
+
 #[tokio::test]
 async fn a_linked_operator_answers_a_customer_by_replying_to_the_notice_in_telegram() {
     let app = spawn_app();
@@ -160,6 +209,39 @@ async fn a_linked_operator_answers_a_customer_by_replying_to_the_notice_in_teleg
     let api = Api::new(&app, &admin.create_token("staffgram").await);
     let id = customer_id(&api, customer.id).await;
     page_shows(&admin, id, "Yes, pick it up tomorrow").await;
+
+    // A photo replying to the notice goes to the customer as a photo, and the web keeps it.
+    let customer_seen = sandbox.bot_messages(customer.id).await.len();
+    let notice_id = notice["message_id"].as_i64().unwrap();
+    send_photo(&sandbox, &staff, None, 0, notice_id, "This is your sign").await;
+    photo_arrives(&sandbox, customer.id, customer_seen, "This is your sign").await;
+    let page = page_shows(&admin, id, "This is your sign").await;
+    assert!(page.contains("/media/"), "the photo is shown: {page}");
+
+    // A location is not sent from Telegram: the operator is told why, the customer gets
+    // nothing.
+    let staff_seen = sandbox.bot_messages(staff.id).await.len();
+    let customer_seen = sandbox.bot_messages(customer.id).await.len();
+    let shared = sandbox
+        .http
+        .post(sandbox.url(&format!("/sandbox/chats/{}/send", staff.id)))
+        .json(&json!({
+            "location": {"latitude": 55.75, "longitude": 37.62},
+            "reply_to_message_id": notice_id,
+            "from": {"first_name": "Admin"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shared.status(), 200);
+    sandbox
+        .wait_for(staff.id, staff_seen, "not sent to customers from Telegram")
+        .await;
+    assert_eq!(
+        sandbox.bot_messages(customer.id).await.len(),
+        customer_seen,
+        "nothing reached the customer"
+    );
 }
 
 #[tokio::test]
@@ -227,6 +309,35 @@ async fn the_staff_forum_mirrors_a_conversation_both_ways_keeps_notes_internal_a
     let id = customer_id(&api, customer.id).await;
     page_shows(&admin, id, "Hold the power button").await;
 
+    // A photo in the topic reaches the customer as a photo, and is not mirrored back.
+    let customer_seen = sandbox.bot_messages(customer.id).await.len();
+    send_photo(
+        &sandbox,
+        &staff,
+        Some(group),
+        thread,
+        0,
+        "Where the button is",
+    )
+    .await;
+    photo_arrives(&sandbox, customer.id, customer_seen, "Where the button is").await;
+    page_shows(&admin, id, "Where the button is").await;
+    let view = forum(&sandbox, group).await;
+    let copies = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| {
+            message["caption"]
+                .as_str()
+                .is_some_and(|c| c.contains("Where the button is"))
+        })
+        .count();
+    assert_eq!(
+        copies, 1,
+        "only the staff's own message, no mirror copy: {view:#}"
+    );
+
     // A /note stays internal: stored as a note, the customer gets nothing.
     forum_send(
         &sandbox,
@@ -248,6 +359,30 @@ async fn the_staff_forum_mirrors_a_conversation_both_ways_keeps_notes_internal_a
             .all(|message| !message["text"].as_str().unwrap_or("").contains("warranty")),
         "{customer_chat:#?}"
     );
+    // A note written in the web is copied into the topic (the group is staff only); the
+    // topic's own /note is not copied back.
+    let noted = admin
+        .post_form(
+            &format!("/chat/{id}/note"),
+            &[("text", "Customer prefers calls after 6 pm")],
+        )
+        .await;
+    assert!(noted.status().is_success() || noted.status().is_redirection());
+    let view = forum_when(&sandbox, group, |view| {
+        has_message(view, Some(thread), "Customer prefers calls after 6 pm")
+    })
+    .await;
+    let warranty = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| {
+            message["text"]
+                .as_str()
+                .is_some_and(|text| text.contains("warranty"))
+        })
+        .count();
+    assert_eq!(warranty, 1, "the topic's own /note only: {view:#}");
     // A staff message from the web is mirrored into the topic.
     let sent = admin
         .client

@@ -468,10 +468,21 @@ impl Tx<'_> {
     /// given, is the customer's; text 1 to 4096 characters without control characters other
     /// than line breaks and tabs.
     ///
+    /// While the staff group's forum mirror is on, the note is copied into the customer's
+    /// topic (no outbox item to the customer; see `staff_chat`).
+    ///
     /// # Errors
     /// Forbidden for a customer; permission denied (naming `chat_customers`); not found
     /// (customer, order); invalid input on `text`.
     pub fn post_note(&mut self, actor: &Actor, note: NewNote) -> Result<Message> {
+        let message = self.record_note(actor, note)?;
+        super::staff_chat::on_note(self, actor.org, &message)?;
+        Ok(message)
+    }
+
+    /// [`Tx::post_note`] without the copy into the forum topic: a note written in the topic
+    /// itself (`/note`).
+    pub(crate) fn record_note(&mut self, actor: &Actor, note: NewNote) -> Result<Message> {
         let resolved = resolve(self, actor)?;
         if matches!(resolved, Resolved::Customer(_)) {
             return Err(Error::forbidden("customers cannot write staff notes"));

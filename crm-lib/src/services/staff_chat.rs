@@ -24,8 +24,9 @@
 //! message of the conversation (the customer's, and staff's from the web, the bot or any
 //! other path through `post_outbound`) is copied into it, a linked staff user's message in
 //! the topic is sent to the customer as that user ([`Tx::post_in_topic`]), one starting with
-//! `/note` is kept as a private note and sent to nobody, and closing or reopening the
-//! conversation closes or reopens the topic.
+//! `/note` is kept as a private note and sent to nobody, a note written in the web is copied
+//! into the topic (the group is staff only), and closing or reopening the conversation closes
+//! or reopens the topic.
 
 use crate::model::*;
 use crate::store::declarations::{forum_thread_key, staff_notice_key};
@@ -292,6 +293,27 @@ pub(crate) fn on_staff_message(tx: &mut Tx<'_>, org: OrgId, message: &Message) -
     mirror(tx, org, message)
 }
 
+/// A private note was written (in [`Tx::post_note`]'s transaction): it is copied into the
+/// customer's topic while the mirror is on and the topic exists (a note alone opens no topic;
+/// the group is staff only). A `/note` written in the topic is not copied back
+/// (`Tx::record_note`).
+pub(crate) fn on_note(tx: &mut Tx<'_>, org: OrgId, message: &Message) -> Result<()> {
+    let Some(chat) = group_of(tx, org)?.active_chat() else {
+        return Ok(());
+    };
+    if topic_of(tx, org, message.customer)?.is_none_or(|topic| topic.chat != chat) {
+        return Ok(());
+    }
+    tx.enqueue(
+        org,
+        Recipient::Chat(chat),
+        OutboxPayload::Forum(ForumCall::Mirror {
+            message: message.id,
+        }),
+    )?;
+    Ok(())
+}
+
 /// A customer's conversation was closed (or reopened): so is their topic, while the mirror
 /// is on and the topic exists.
 pub(crate) fn on_conversation_state(
@@ -488,8 +510,9 @@ impl Tx<'_> {
     }
 
     /// A staff user replied in their private chat to notice `telegram_message_id` (in
-    /// `chat`): the reply goes to that notice's customer through [`Tx::post_outbound`] as
-    /// that user, about the notice's order, with every rule of it.
+    /// `chat`): the reply (`text`, and `attachments` already stored, as the bot stores a
+    /// file it fetched) goes to that notice's customer through [`Tx::post_outbound`] as that
+    /// user, about the notice's order, with every rule of it.
     ///
     /// # Errors
     /// Not found when the message replied to is no notice of this user's; those of
@@ -572,7 +595,8 @@ impl Tx<'_> {
 impl Tx<'_> {
     /// A `/note` written in `customer`'s topic: a private note of the conversation.
     fn topic_note(&mut self, actor: &Actor, customer: CustomerId, text: String) -> Result<Message> {
-        self.post_note(
+        // Written in the topic: not copied back into it.
+        self.record_note(
             actor,
             NewNote {
                 customer,
@@ -738,6 +762,41 @@ impl System<'_> {
     pub fn staff_group(&self, org: OrgId) -> Result<StaffGroup> {
         self.crm.read(|view| group_of(view, org))
     }
+
+    /// Whether a message of staff user `user` in Telegram `chat` is meant for a customer, so
+    /// that the bot fetches its file before the update is handled: in their private chat, a
+    /// reply (to Telegram message `reply_to`) to one of their notices; in the active staff
+    /// group, a message in a customer's topic `thread` that is not a `/note` (`text`: its
+    /// text or caption). Whether it may be sent is decided when it is handled
+    /// ([`Tx::reply_to_notice`], [`Tx::post_in_topic`]). Reads a snapshot.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn staff_message_to_customer(
+        &self,
+        org: OrgId,
+        chat: ChatId,
+        user: UserId,
+        reply_to: Option<i64>,
+        thread: Option<i64>,
+        text: Option<&str>,
+    ) -> Result<bool> {
+        self.crm.read(|view| {
+            if let Some(thread) = thread {
+                return Ok(text.and_then(note_text).is_none()
+                    && group_of(view, org)?.active_chat() == Some(chat)
+                    && topic_customer_in(view, org, chat, thread)?.is_some());
+            }
+            let Some(reply_to) = reply_to else {
+                return Ok(false);
+            };
+            let notice: Option<StaffNotice> = view.get(
+                tables::STAFF_NOTICES,
+                &staff_notice_key(org, chat, reply_to),
+            )?;
+            Ok(notice.is_some_and(|notice| notice.user == user))
+        })
+    }
 }
 
 impl Crm {
@@ -794,10 +853,11 @@ impl Crm {
         chat: ChatId,
         telegram_message_id: i64,
         text: String,
+        attachments: Vec<Attachment>,
     ) -> Result<Message> {
         let actor = actor.clone();
         self.write(move |tx| {
-            tx.reply_to_notice(&actor, chat, telegram_message_id, text, Vec::new())
+            tx.reply_to_notice(&actor, chat, telegram_message_id, text, attachments)
         })
     }
 
@@ -811,9 +871,10 @@ impl Crm {
         chat: ChatId,
         thread: i64,
         text: String,
+        attachments: Vec<Attachment>,
     ) -> Result<TopicPost> {
         let actor = actor.clone();
-        self.write(move |tx| tx.post_in_topic(&actor, chat, thread, text, Vec::new()))
+        self.write(move |tx| tx.post_in_topic(&actor, chat, thread, text, attachments))
     }
 }
 

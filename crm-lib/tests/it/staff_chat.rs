@@ -5,10 +5,10 @@
 
 use crm_lib::{
     ErrorKind, Page,
-    chat::{InboundMessage, OrderChoice, OutboundMessage},
+    chat::{InboundMessage, NewNote, OrderChoice, OutboundMessage},
     model::{
-        Actor, Author, ChatId, Direction, Event, ForumCall, OperatorStatus, OutboxItem,
-        OutboxPayload, Recipient, TelegramUserId, UserId,
+        Actor, Attachment, Author, ChatId, Direction, Event, ForumCall, MediaKind, OperatorStatus,
+        OutboxItem, OutboxPayload, Recipient, TelegramUserId, UserId,
     },
     staff_chat::TopicPost,
 };
@@ -190,20 +190,57 @@ fn a_reply_to_a_delivered_notice_answers_its_customer_as_the_staff_user_with_the
     // Not a notice: not found, nothing sent.
     let unknown = world
         .crm
-        .reply_to_notice(&world.manager, chat, 4243, "hi".into())
+        .reply_to_notice(&world.manager, chat, 4243, "hi".into(), Vec::new())
         .unwrap_err();
     assert_eq!(unknown.kind(), ErrorKind::NotFound);
     // Another user's chat and message id: not theirs.
     let other = world
         .crm
-        .reply_to_notice(&world.admin, chat, 4242, "hi".into())
+        .reply_to_notice(&world.admin, chat, 4242, "hi".into(), Vec::new())
         .unwrap_err();
     assert_eq!(other.kind(), ErrorKind::NotFound);
 
+    // The bot fetches a file only for a reply to the user's own notice.
+    let goes = |user: UserId, reply_to: Option<i64>| {
+        world
+            .crm
+            .system()
+            .staff_message_to_customer(world.org.id, chat, user, reply_to, None, Some("x"))
+            .unwrap()
+    };
+    let manager_id = World::user_id(&world.manager);
+    assert!(goes(manager_id, Some(4242)));
+    assert!(!goes(manager_id, Some(4243)));
+    assert!(!goes(manager_id, None));
+    assert!(!goes(World::user_id(&world.admin), Some(4242)));
+
+    let photo = world
+        .crm
+        .system()
+        .store_media(
+            world.org.id,
+            vec![0x89, b'P', b'N', b'G'],
+            "image/png".into(),
+        )
+        .unwrap();
+    let attachment = Attachment {
+        media: photo.hash,
+        kind: MediaKind::Photo,
+        file_name: None,
+        mime: photo.mime.clone(),
+        size: photo.size,
+    };
     let sent = world
         .crm
-        .reply_to_notice(&world.manager, chat, 4242, "Yes, tomorrow".into())
+        .reply_to_notice(
+            &world.manager,
+            chat,
+            4242,
+            "Yes, tomorrow".into(),
+            vec![attachment.clone()],
+        )
         .unwrap();
+    assert_eq!(sent.attachments, vec![attachment]);
     assert_eq!(sent.customer, message.customer);
     assert_eq!(sent.direction, Direction::Outbound);
     assert_eq!(sent.author, Author::Staff(World::user_id(&world.manager)));
@@ -221,7 +258,7 @@ fn a_reply_to_a_delivered_notice_answers_its_customer_as_the_staff_user_with_the
     let before = world.outbox().len();
     let refused = world
         .crm
-        .reply_to_notice(&world.manager, chat, 4242, "still here".into())
+        .reply_to_notice(&world.manager, chat, 4242, "still here".into(), Vec::new())
         .unwrap_err();
     assert!(matches!(refused.kind(), ErrorKind::PermissionDenied));
     assert_eq!(world.outbox().len(), before);
@@ -313,7 +350,7 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
     // Staff write in the topic: the customer gets it, and it is not mirrored back.
     let post = world
         .crm
-        .post_in_topic(&world.manager, GROUP, 77, "Hi Ann".into())
+        .post_in_topic(&world.manager, GROUP, 77, "Hi Ann".into(), Vec::new())
         .unwrap();
     let TopicPost::Sent(sent) = post else {
         panic!("a message, not a note");
@@ -337,7 +374,13 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
     let before = world.outbox().len();
     let post = world
         .crm
-        .post_in_topic(&world.manager, GROUP, 77, "/note promised a refund".into())
+        .post_in_topic(
+            &world.manager,
+            GROUP,
+            77,
+            "/note promised a refund".into(),
+            Vec::new(),
+        )
         .unwrap();
     let TopicPost::Note(note) = post else {
         panic!("a note, not a message");
@@ -355,6 +398,32 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
             .iter()
             .all(|message| message.id != note.id)
     );
+    // A note written in the web is copied into the topic (to the group, never the customer).
+    let web_note = world
+        .crm
+        .post_note(
+            &world.manager,
+            NewNote {
+                customer: ann_id,
+                order: None,
+                text: "calls after 6 pm".into(),
+            },
+        )
+        .unwrap();
+    assert!(world.outbox().iter().any(|item| {
+        item.recipient == Recipient::Chat(GROUP)
+            && item.payload
+                == OutboxPayload::Forum(ForumCall::Mirror {
+                    message: web_note.id,
+                })
+    }));
+    let copied = world
+        .crm
+        .system()
+        .forum_mirror(world.org.id, web_note.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(copied.message.direction, Direction::Note);
     // A message from the web is mirrored with its author's name.
     let web = world
         .crm
@@ -381,12 +450,12 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
     let before = world.outbox().len();
     let unknown = world
         .crm
-        .post_in_topic(&world.manager, GROUP, 78, "lost".into())
+        .post_in_topic(&world.manager, GROUP, 78, "lost".into(), Vec::new())
         .unwrap_err();
     assert_eq!(unknown.kind(), ErrorKind::NotFound);
     let denied = world
         .crm
-        .post_in_topic(&world.worker, GROUP, 77, "me too".into())
+        .post_in_topic(&world.worker, GROUP, 77, "me too".into(), Vec::new())
         .unwrap_err();
     assert!(matches!(denied.kind(), ErrorKind::PermissionDenied));
     assert_eq!(world.outbox().len(), before);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::files::{media_file_id, media_kind_of};
-use super::{Emulator, SimContent, State, now_ms, now_s, utf16_len};
+use super::{Emulator, SimContent, SimFile, State, now_ms, now_s, utf16_len};
 
 /// Messages kept per chat; older ones are dropped.
 const CHAT_HISTORY: usize = 2_000;
@@ -206,9 +206,27 @@ impl Emulator {
             let update_id = self.deliver(state, "message", message);
             return Ok((update_id, message_id));
         }
-        match content.file {
+        Self::fill_content(&mut state, &mut message, &text, content.file, content.emoji)?;
+        if let Some(chat) = state.chats.get_mut(&user.id) {
+            chat.remember(Entry::new(&message, false, now_ms()));
+        }
+        let update_id = self.deliver(state, "message", message);
+        Ok((update_id, message_id))
+    }
+
+    /// Fills a new message's content: a file (`photo`, ..., `sticker` with `emoji`; other kinds
+    /// go as a document) with `text` as its caption, or `text` alone (a leading command gets
+    /// its `bot_command` entity), checked against Telegram's limits.
+    pub(super) fn fill_content(
+        state: &mut State,
+        message: &mut Value,
+        text: &str,
+        file: Option<SimFile>,
+        emoji: Option<String>,
+    ) -> Result<(), String> {
+        match file {
             Some(file) => {
-                if utf16_len(&text) > 1024 {
+                if utf16_len(text) > 1024 {
                     return Err("a caption is at most 1024 characters".into());
                 }
                 let kind = match file.kind.as_str() {
@@ -218,20 +236,20 @@ impl Emulator {
                     _ => "document".to_string(),
                 };
                 let (file_id, stored) = Self::store_file(
-                    &mut state,
+                    state,
                     &kind,
                     Arc::new(file.bytes),
                     &file.mime,
                     file.file_name,
                 )
                 .map_err(|error| error.description)?;
-                let mut fields = Self::media_fields(&mut state, &kind, &file_id, &stored)
+                let mut fields = Self::media_fields(state, &kind, &file_id, &stored)
                     .map_err(|error| error.description)?;
                 if kind == "sticker" {
                     if !text.is_empty() {
                         return Err("a sticker goes without a caption".into());
                     }
-                    fields["emoji"] = json!(content.emoji.unwrap_or_else(|| "🙂".into()));
+                    fields["emoji"] = json!(emoji.unwrap_or_else(|| "🙂".into()));
                 }
                 message[kind.as_str()] = fields;
                 if !text.is_empty() {
@@ -242,7 +260,7 @@ impl Emulator {
                 if text.is_empty() {
                     return Err("a message needs text or a file".into());
                 }
-                if utf16_len(&text) > 4096 {
+                if utf16_len(text) > 4096 {
                     return Err("a text message is at most 4096 characters".into());
                 }
                 if text.starts_with('/') {
@@ -253,11 +271,7 @@ impl Emulator {
                 message["text"] = json!(text);
             }
         }
-        if let Some(chat) = state.chats.get_mut(&user.id) {
-            chat.remember(Entry::new(&message, false, now_ms()));
-        }
-        let update_id = self.deliver(state, "message", message);
-        Ok((update_id, message_id))
+        Ok(())
     }
 
     /// A simulated user edits one of their messages: the text, or the caption of a file;

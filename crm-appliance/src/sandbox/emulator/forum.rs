@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::chats::Entry;
 use super::params::{BotError, int_param, str_param};
-use super::{Emulator, SimUser, State, now_ms, now_s, utf16_len};
+use super::{Emulator, SimFile, SimUser, State, now_ms, now_s};
 
 /// Messages kept per forum; older ones are dropped.
 const FORUM_HISTORY: usize = 2_000;
@@ -169,20 +169,19 @@ impl Emulator {
         Ok(json!(true))
     }
 
-    /// A member of forum `chat` writes text, in topic `thread` or (with none) in General;
-    /// returns (update_id, message_id).
+    /// A member of forum `chat` writes text, or sends a file with an optional caption (as
+    /// [`Emulator::user_send`] does), in topic `thread` or (with none) in General; returns
+    /// (update_id, message_id).
     pub(crate) fn forum_send(
         &self,
         chat: i64,
         user: SimUser,
         thread: Option<i64>,
         text: &str,
+        file: Option<SimFile>,
     ) -> Result<(u64, i64), String> {
         if user.id <= 0 || user.id >= (1 << 52) {
             return Err(format!("{} is not a Telegram user id", user.id));
-        }
-        if text.trim().is_empty() || utf16_len(text) > 4096 {
-            return Err("a text message has 1-4096 characters".into());
         }
         let mut state = self.lock();
         let forum = state.forums.get(&chat).ok_or("no such forum")?;
@@ -193,7 +192,6 @@ impl Emulator {
         }
         let chat_value = chat_json(chat, forum);
         let message_id = state.next_message_id;
-        state.next_message_id += 1;
         let mut from = user.clone();
         if from.first_name.trim().is_empty() {
             from.first_name = format!("Member {}", user.id);
@@ -203,16 +201,15 @@ impl Emulator {
             "from": from.user_json(),
             "chat": chat_value,
             "date": now_s(),
-            "text": text,
         });
+        if file.is_none() && text.trim().is_empty() {
+            return Err("a text message has 1-4096 characters".into());
+        }
+        Self::fill_content(&mut state, &mut message, text, file, None)?;
+        state.next_message_id += 1;
         if let Some(thread) = thread {
             message["message_thread_id"] = json!(thread);
             message["is_topic_message"] = json!(true);
-        }
-        if text.starts_with('/') {
-            let command_len = text.split_whitespace().next().map(utf16_len).unwrap_or(0);
-            message["entities"] =
-                json!([{"offset": 0, "length": command_len, "type": "bot_command"}]);
         }
         if let Some(forum) = state.forums.get_mut(&chat) {
             forum.remember(thread, Entry::new(&message, false, now_ms()));
@@ -250,6 +247,11 @@ impl Emulator {
                     "forum_topic_created",
                     "photo",
                     "document",
+                    "voice",
+                    "video",
+                    "video_note",
+                    "audio",
+                    "sticker",
                 ] {
                     if let Some(value) = message.get(field) {
                         view[field] = value.clone();
@@ -369,11 +371,11 @@ mod tests {
             ..SimUser::default()
         };
         emulator
-            .forum_send(-1_002, user.clone(), Some(thread), "/note call back")
+            .forum_send(-1_002, user.clone(), Some(thread), "/note call back", None)
             .unwrap();
         assert!(
             emulator
-                .forum_send(-1_002, user, Some(thread + 9), "x")
+                .forum_send(-1_002, user, Some(thread + 9), "x", None)
                 .is_err()
         );
         let state = emulator.lock();

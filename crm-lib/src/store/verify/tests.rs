@@ -521,7 +521,7 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         .unwrap()
         .and_then(|topic| topic.thread)
         .unwrap();
-    crm.post_in_topic(&staff, group, thread, "hi Alice".into())
+    crm.post_in_topic(&staff, group, thread, "hi Alice".into(), Vec::new())
         .unwrap();
     assert!(first_entry(&crm, tables::STAFF_NOTICES).is_some());
     // A second order of Alice's, delivered and rated: `csat_surveys` with both indexes.
