@@ -122,6 +122,18 @@ async fn two_customers_merge_through_the_preview_and_the_confirm_button() {
     // The customer page offers the merge; the preview lists what moves.
     let timeline = admin.get_text(&format!("/customers/{on_telegram}")).await;
     assert!(timeline.contains("id=\"merge-form\""), "{timeline}");
+    // Staff find the caller by a part of their phone number: one match, straight to its
+    // preview (the customer kept is never offered).
+    let preview = admin
+        .get_text(&format!("/customers/{on_telegram}/merge?q=916+000+0002"))
+        .await;
+    assert!(preview.contains("data-count=\"orders\""), "{preview}");
+    let nobody = admin
+        .get_text(&format!(
+            "/customers/{on_telegram}/merge?q=nobody-like-this"
+        ))
+        .await;
+    assert!(nobody.contains("id=\"merge-none\""), "{nobody}");
     let preview = admin
         .get_text(&format!("/customers/{on_telegram}/merge?absorb={caller}"))
         .await;

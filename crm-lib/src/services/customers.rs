@@ -411,7 +411,96 @@ pub fn customer_in(view: &impl View, actor: &Actor, customer: CustomerId) -> Res
     load_customer(view, actor.org, customer)
 }
 
+/// The most customers [`search_customers_in`] returns.
+pub const CUSTOMER_SEARCH_MAX: usize = 20;
+
+/// The fewest digits of a query that are matched against phone numbers (fewer would match
+/// almost everyone).
+const PHONE_QUERY_MIN_DIGITS: usize = 4;
+
+/// Whether `customer` matches `query` (trimmed and lowercased, not empty): its number (`12`
+/// or `#12`), a part of its name, Telegram username (with or without `@`) or email, ignoring
+/// case, or, for four digits or more, a part of its phone number's digits.
+fn customer_matches(customer: &Customer, query: &str, digits: &str) -> bool {
+    let number = query.trim_start_matches('#');
+    if number.parse::<u64>().is_ok_and(|id| id == customer.id.0) {
+        return true;
+    }
+    let contains = |text: &str| text.to_lowercase().contains(query);
+    if contains(&customer.full_name()) || customer.email.as_deref().is_some_and(contains) {
+        return true;
+    }
+    let handle = query.trim_start_matches('@');
+    if !handle.is_empty()
+        && customer
+            .username
+            .as_deref()
+            .is_some_and(|username| username.to_lowercase().contains(handle))
+    {
+        return true;
+    }
+    digits.len() >= PHONE_QUERY_MIN_DIGITS
+        && customer.phone.as_deref().is_some_and(|phone| {
+            let own: String = phone.chars().filter(char::is_ascii_digit).collect();
+            own.contains(digits)
+        })
+}
+
+/// Customers matching `query` (see `customer_matches`: number, name, username, email or
+/// phone digits), oldest first, at most [`CUSTOMER_SEARCH_MAX`], without `except` (the
+/// customer a merge keeps). Reads every customer of the organization until enough match: for
+/// look-ups such as the merge page's, not for lists. Staff need `chat_customers` or
+/// `view_orders`.
+///
+/// # Errors
+/// Invalid input on `query` when it is empty or longer than 100 characters; permission
+/// denied.
+pub fn search_customers_in(
+    view: &impl View,
+    actor: &Actor,
+    query: &str,
+    except: Option<CustomerId>,
+) -> Result<Vec<Customer>> {
+    let resolved = super::resolve(view, actor)?;
+    if !resolved.has(Permission::ChatCustomers) && !resolved.has(Permission::ViewOrders) {
+        return Err(Error::denied(
+            Permission::ViewOrders,
+            format!("{} may not look customers up", actor.who),
+        ));
+    }
+    let query = query.trim().to_lowercase();
+    if query.is_empty() || query.chars().count() > 100 {
+        return Err(Error::invalid(
+            "query",
+            "type 1 to 100 characters: a name, phone, @username, email or number",
+        ));
+    }
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    let mut found = Vec::new();
+    view.for_each_prefix(tables::CUSTOMERS, &Key::org(actor.org), |_, value| {
+        let customer: Customer = crate::store::codec::decode(value)?;
+        if Some(customer.id) != except && customer_matches(&customer, &query, &digits) {
+            found.push(customer);
+        }
+        Ok(found.len() < CUSTOMER_SEARCH_MAX)
+    })?;
+    Ok(found)
+}
+
 impl Crm {
+    /// See [`search_customers_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`search_customers_in`].
+    pub fn search_customers(
+        &self,
+        actor: &Actor,
+        query: &str,
+        except: Option<CustomerId>,
+    ) -> Result<Vec<Customer>> {
+        self.read(|view| search_customers_in(view, actor, query, except))
+    }
+
     /// Validates and inserts one customer.
     ///
     /// # Errors

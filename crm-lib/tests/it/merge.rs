@@ -373,3 +373,48 @@ fn a_value_both_have_is_kept_and_the_absorbed_one_listed_as_dropped() {
     assert_eq!(merged.last_name.as_deref(), Some("Petrova"));
     assert!(world.crm.system().verify().unwrap().is_clean());
 }
+
+#[test]
+fn the_other_customer_is_found_by_number_name_username_email_or_phone_digits() {
+    let world = world();
+    let vera = caller(&world);
+    let person = telegram_person(&world);
+    let person_id = World::customer_id(&person);
+    let ids = |query: &str, except: Option<CustomerId>| -> Vec<CustomerId> {
+        world
+            .crm
+            .search_customers(&world.manager, query, except)
+            .unwrap()
+            .into_iter()
+            .map(|customer| customer.id)
+            .collect()
+    };
+    assert_eq!(ids(&format!("#{}", vera.id), None), vec![vera.id]);
+    assert_eq!(ids(&vera.id.to_string(), None), vec![vera.id]);
+    assert_eq!(ids("VERA@example", None), vec![vera.id]);
+    assert_eq!(ids("916 000-0002", None), vec![vera.id]);
+    assert_eq!(
+        ids("000", None),
+        Vec::<CustomerId>::new(),
+        "three digits match no phone"
+    );
+    // The customer a merge keeps is never offered: the other Vera is.
+    assert_eq!(ids("vera", Some(vera.id)), vec![person_id]);
+    let person_record = world.crm.customer(&world.manager, person_id).unwrap();
+    if let Some(username) = &person_record.username {
+        assert_eq!(ids(&format!("@{username}"), None), vec![person_id]);
+    }
+    assert!(ids(&person_record.first_name, None).contains(&person_id));
+
+    let empty = world
+        .crm
+        .search_customers(&world.manager, "  ", None)
+        .unwrap_err();
+    assert_eq!(empty.kind(), ErrorKind::InvalidInput);
+    // A customer looks nobody up.
+    let denied = world
+        .crm
+        .search_customers(&person, "vera", None)
+        .unwrap_err();
+    assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+}

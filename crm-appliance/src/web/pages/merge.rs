@@ -1,6 +1,8 @@
 //! Contact merge (issue 12) from the customer page: `/customers/{id}/merge` asks which
-//! customer to merge into this one (by id), shows crm-lib's preview of what moves, fills and
-//! is dropped, and a confirm button (POST with the CSRF token) that makes the one crm-lib call,
+//! customer to merge into this one (a name, phone, @username, email or number, looked up by
+//! crm-lib's [`crm_lib::Crm::search_customers`]: one match goes straight to its preview,
+//! several are listed), shows crm-lib's preview of what moves, fills and is dropped, and a
+//! confirm button (POST with the CSRF token) that makes the one crm-lib call,
 //! [`crm_lib::Crm::merge_customers`], then shows the kept customer.
 
 use axum::extract::{Path, Query, State};
@@ -9,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use crm_lib::merge::MergePreview;
-use crm_lib::model::CustomerId;
+use crm_lib::model::{Customer, CustomerId};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -25,11 +27,13 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/customers/{id}/merge", get(preview).post(merge))
 }
 
-/// `?absorb=` (a customer id) of the preview.
+/// `?absorb=` (a customer id: the preview) or `?q=` (what staff typed: the look-up).
 #[derive(Debug, Default, Deserialize)]
 struct MergeQuery {
     #[serde(default)]
     absorb: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
 }
 
 /// The confirm form.
@@ -55,8 +59,8 @@ fn customer_id(text: &str) -> Result<CustomerId, AppError> {
         })
 }
 
-/// `GET /customers/{id}/merge[?absorb=N]`: the question, or the preview of merging N into
-/// this customer.
+/// `GET /customers/{id}/merge[?absorb=N | ?q=TEXT]`: the question; the preview of merging
+/// customer N into this one; or the customers matching TEXT (one match: its preview).
 async fn preview(
     State(state): State<AppState>,
     staff: Staff,
@@ -64,16 +68,26 @@ async fn preview(
     Query(query): Query<MergeQuery>,
 ) -> Result<Markup, AppError> {
     let keep = CustomerId::new(id);
-    let absorb = match query
-        .absorb
-        .as_deref()
-        .filter(|text| !text.trim().is_empty())
-    {
-        Some(text) => Some(customer_id(text)?),
+    let filled = |text: Option<String>| text.filter(|text| !text.trim().is_empty());
+    let mut absorb = match filled(query.absorb) {
+        Some(text) => Some(customer_id(&text)?),
         None => None,
     };
     let actor = staff.actor.clone();
     let title = staff.t("merge.title");
+    let mut found = None;
+    if absorb.is_none()
+        && let Some(text) = filled(query.q)
+    {
+        let (actor, typed) = (actor.clone(), text.clone());
+        let matches = state
+            .blocking(move |crm| crm.search_customers(&actor, &typed, Some(keep)))
+            .await?;
+        match matches.as_slice() {
+            [only] => absorb = Some(only.id),
+            _ => found = Some((text, matches)),
+        }
+    }
     match absorb {
         None => {
             // The question alone reads nothing crm-lib would refuse to a reader of
@@ -91,7 +105,7 @@ async fn preview(
                 &staff,
                 &title,
                 Nav::Chat,
-                ask_body(&staff, keep, &customer.full_name()),
+                ask_body(&staff, keep, &customer.full_name(), found.as_ref()),
             ))
         }
         Some(absorb) => {
@@ -125,16 +139,43 @@ async fn merge(
     Ok(Redirect::to(&format!("/customers/{keep}")).into_response())
 }
 
-/// The question: which customer to merge into `keep`.
-pub fn ask_body(staff: &Staff, keep: CustomerId, name: &str) -> Markup {
+/// The question: which customer to merge into `keep`; with `found`, what was typed and the
+/// customers it matched (none, or several to choose from).
+pub fn ask_body(
+    staff: &Staff,
+    keep: CustomerId,
+    name: &str,
+    found: Option<&(String, Vec<Customer>)>,
+) -> Markup {
     html! {
         h1 { (tr_with(staff.language, "merge.into", &[("name", &name)])) }
         p.muted { (staff.t("merge.help")) }
         form.form.inline method="get" action={ "/customers/" (keep) "/merge" } {
             label { (staff.t("merge.absorb"))
-                input type="text" name="absorb" inputmode="numeric" required placeholder="#12";
+                input type="search" name="q" required maxlength="100"
+                    value=[found.map(|(typed, _)| typed.as_str())]
+                    placeholder=(staff.t("merge.placeholder"));
             }
-            button.small type="submit" { (staff.t("merge.preview")) }
+            button.small type="submit" { (staff.t("merge.find")) }
+        }
+        @if let Some((typed, matches)) = found {
+            @if matches.is_empty() {
+                p #merge-none { (tr_with(staff.language, "merge.none", &[("query", typed)])) }
+            } @else {
+                p { (staff.t("merge.choose")) }
+                ul #merge-matches {
+                    @for customer in matches {
+                        li {
+                            a href={ "/customers/" (keep) "/merge?absorb=" (customer.id) } {
+                                "#" (customer.id) " " (customer.full_name())
+                            }
+                            @if let Some(username) = &customer.username { " · @" (username) }
+                            @if let Some(phone) = &customer.phone { " · " (phone) }
+                            @if let Some(email) = &customer.email { " · " (email) }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -226,5 +267,39 @@ mod tests {
             .unwrap();
         let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
         assert_snapshot!(pretty(&preview_body(&staff, &preview)));
+    }
+
+    #[test]
+    fn the_question_lists_the_customers_a_look_up_matched_or_says_none_did() {
+        let fixture = Fixture::new("studio");
+        let system = fixture.system();
+        let create = |first: &str, phone: &str| {
+            fixture
+                .crm
+                .create_customer(
+                    &system,
+                    NewCustomer {
+                        first_name: first.into(),
+                        phone: phone.into(),
+                        ..NewCustomer::default()
+                    },
+                )
+                .unwrap()
+        };
+        let keep = create("Vera", "");
+        create("Vera", "+79160000003");
+        create("Veronika", "+79160000004");
+        let matches = fixture
+            .crm
+            .search_customers(&system, "ver", Some(keep.id))
+            .unwrap();
+        assert_eq!(matches.len(), 2);
+        let staff = fixture.staff(BuiltinRole::Manager, Language::EN);
+        let found = ("ver".to_string(), matches);
+        assert_snapshot!(pretty(&ask_body(&staff, keep.id, "Vera", Some(&found))));
+        let none = ("<b>nobody</b>".to_string(), Vec::new());
+        let html = ask_body(&staff, keep.id, "Vera", Some(&none)).into_string();
+        assert!(html.contains("id=\"merge-none\""), "{html}");
+        assert!(html.contains("&lt;b&gt;nobody"), "escaped: {html}");
     }
 }

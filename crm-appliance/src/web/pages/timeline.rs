@@ -112,9 +112,10 @@ fn timeline_body(staff: &Staff, data: &Timeline) -> Markup {
         @if staff.navigation().merge_customers {
             form.form.inline #merge-form method="get" action={ "/customers/" (customer.id) "/merge" } {
                 label { (staff.t("merge.absorb"))
-                    input type="text" name="absorb" inputmode="numeric" required placeholder="#12";
+                    input type="search" name="q" required maxlength="100"
+                        placeholder=(staff.t("merge.placeholder"));
                 }
-                button.small type="submit" { (staff.t("merge.preview")) }
+                button.small type="submit" { (staff.t("merge.find")) }
             }
         }
         section #timeline data-live-refresh="order message call" {
