@@ -41,6 +41,11 @@ pub(crate) fn on_reply(
     };
     let language = user.language;
     let actor = Actor::staff(ctx.org, user.id);
+    let replied_id = i64::from(replied.id.0);
+    if crm_lib::staff_chat::notice_of_user_in(&*tx, ctx.org, chat, replied_id, user.id)?.is_none() {
+        // Not a notice of this user's: not a reply to a customer.
+        return Ok(false);
+    }
     let (text, attachments) = match content(message, ctx) {
         Ok(content) => content,
         Err(key) => {
@@ -48,13 +53,10 @@ pub(crate) fn on_reply(
             return Ok(true);
         }
     };
-    let replied_id = i64::from(replied.id.0);
     match tx.reply_to_notice(&actor, chat, replied_id, text, attachments) {
         Ok(_) => Ok(true),
         Err(error) => match error.kind() {
             ErrorKind::Storage => Err(error),
-            // Not a notice of this user's: not a reply to a customer.
-            ErrorKind::NotFound if error.to_string().contains("notice") => Ok(false),
             ErrorKind::PermissionDenied => {
                 out.send(chat, &tr(language, "staffgram.denied"), None);
                 Ok(true)

@@ -1,6 +1,8 @@
 //! Retention: processed inbox items and finished outbox items are deleted once they are old
 //! enough that nobody needs them (a busy bot adds millions of each), and stored files that no
-//! message or order refers to once their grace period is over. The appliance runs
+//! message or order refers to once their grace period is over. A pruned outbox item takes
+//! along what only it made useful: a staff notice's reply record and a forum topic message's
+//! origin mark (`staff_chat::on_outbox_pruned`). The appliance runs
 //! [`System::prune_inbox`](crate::system::System::prune_inbox), [`System::prune_outbox`](crate::system::System::prune_outbox) and [`System::prune_media`](crate::system::System::prune_media) from a background job with
 //! the default ages [`INBOX_RETENTION_DAYS`], [`OUTBOX_RETENTION_DAYS`] and
 //! [`MEDIA_GRACE_HOURS`].
@@ -226,19 +228,20 @@ impl Tx<'_> {
             if left == 0 {
                 break;
             }
-            let mut doomed: Vec<Vec<u8>> = Vec::new();
+            let mut doomed: Vec<(Vec<u8>, OutboxItem)> = Vec::new();
             self.for_each_prefix(tables::OUTBOX, &Key::org(org), |key, value| {
                 let item: OutboxItem = codec::decode(value)?;
                 match outbox_final_time(&item) {
                     Some(at) if at < older_than => {
-                        doomed.push(key.to_vec());
+                        doomed.push((key.to_vec(), item));
                         Ok(doomed.len() < left)
                     }
                     _ => Ok(false),
                 }
             })?;
-            for key in &doomed {
+            for (key, item) in &doomed {
                 self.remove(tables::OUTBOX, &Key::empty().bytes(key))?;
+                super::staff_chat::on_outbox_pruned(self, org, item)?;
             }
             left -= doomed.len();
             pruned += doomed.len() as u64;

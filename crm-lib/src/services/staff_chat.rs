@@ -77,6 +77,25 @@ pub fn staff_group_in(view: &impl View, actor: &Actor) -> Result<StaffGroup> {
     group_of(view, actor.org)
 }
 
+/// The notice that Telegram message `telegram_message_id` of staff chat `chat` is, if it is
+/// one of `user`'s (a reply to it answers its customer). One point read.
+///
+/// # Errors
+/// Storage only.
+pub fn notice_of_user_in(
+    view: &impl View,
+    org: OrgId,
+    chat: ChatId,
+    telegram_message_id: i64,
+    user: UserId,
+) -> Result<Option<StaffNotice>> {
+    let notice: Option<StaffNotice> = view.get(
+        tables::STAFF_NOTICES,
+        &staff_notice_key(org, chat, telegram_message_id),
+    )?;
+    Ok(notice.filter(|notice| notice.user == user))
+}
+
 /// The customer whose topic is `thread` of the staff group `chat`, if any. One point read.
 ///
 /// # Errors
@@ -401,6 +420,48 @@ pub(crate) fn on_delivered(
     Ok(())
 }
 
+/// An outbox item was pruned (`retention`, after [`crate::retention::OUTBOX_RETENTION_DAYS`]):
+/// what it made useful goes with it, so neither table grows for ever. The notice recorded when
+/// a [`Event::CustomerWrote`] was delivered (a reply to a notice that old no longer answers
+/// the customer: the bot takes it as an ordinary message), and the [`ForumOrigin`] of a
+/// message written in a topic once its mirror item is gone.
+///
+/// # Errors
+/// Storage only.
+pub(crate) fn on_outbox_pruned(tx: &Tx<'_>, org: OrgId, item: &OutboxItem) -> Result<()> {
+    match (&item.payload, item.recipient, &item.state) {
+        (
+            OutboxPayload::Notify(Event::CustomerWrote { message, .. }),
+            Recipient::Staff(user),
+            OutboxState::Delivered {
+                telegram_message_id: Some(sent),
+                ..
+            },
+        ) => {
+            let Ok(record) = load_user(tx, org, user) else {
+                return Ok(());
+            };
+            let Some(telegram) = record.telegram_id else {
+                return Ok(());
+            };
+            let key = staff_notice_key(org, ChatId::from(telegram), *sent);
+            if let Some(notice) = tx.get::<StaffNotice>(tables::STAFF_NOTICES, &key)?
+                && notice.message == *message
+            {
+                tx.delete_record(&key, &notice)?;
+            }
+        }
+        (OutboxPayload::Forum(ForumCall::Mirror { message }), _, _) => {
+            let key = Key::org(org).u64(message.0);
+            if let Some(origin) = tx.get::<ForumOrigin>(tables::FORUM_ORIGINS, &key)? {
+                tx.delete_record(&key, &origin)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// What a staff user wrote in a customer's topic became.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TopicPost {
@@ -526,12 +587,7 @@ impl Tx<'_> {
         attachments: Vec<Attachment>,
     ) -> Result<Message> {
         let user = staff_user(actor)?;
-        let notice: StaffNotice = self
-            .get(
-                tables::STAFF_NOTICES,
-                &staff_notice_key(actor.org, chat, telegram_message_id),
-            )?
-            .filter(|notice: &StaffNotice| notice.user == user)
+        let notice = notice_of_user_in(self, actor.org, chat, telegram_message_id, user)?
             .ok_or_else(|| Error::not_found("notice", telegram_message_id))?;
         self.post_outbound(
             actor,
@@ -787,14 +843,10 @@ impl System<'_> {
                     && group_of(view, org)?.active_chat() == Some(chat)
                     && topic_customer_in(view, org, chat, thread)?.is_some());
             }
-            let Some(reply_to) = reply_to else {
-                return Ok(false);
-            };
-            let notice: Option<StaffNotice> = view.get(
-                tables::STAFF_NOTICES,
-                &staff_notice_key(org, chat, reply_to),
-            )?;
-            Ok(notice.is_some_and(|notice| notice.user == user))
+            match reply_to {
+                Some(reply_to) => Ok(notice_of_user_in(view, org, chat, reply_to, user)?.is_some()),
+                None => Ok(false),
+            }
         })
     }
 }

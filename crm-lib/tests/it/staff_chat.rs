@@ -8,7 +8,7 @@ use crm_lib::{
     chat::{InboundMessage, NewNote, OrderChoice, OutboundMessage},
     model::{
         Actor, Attachment, Author, ChatId, Direction, Event, ForumCall, MediaKind, OperatorStatus,
-        OutboxItem, OutboxPayload, Recipient, TelegramUserId, UserId,
+        OutboxItem, OutboxPayload, OutboxState, Recipient, TelegramUserId, Timestamp, UserId,
     },
     staff_chat::TopicPost,
 };
@@ -262,6 +262,31 @@ fn a_reply_to_a_delivered_notice_answers_its_customer_as_the_staff_user_with_the
         .unwrap_err();
     assert!(matches!(refused.kind(), ErrorKind::PermissionDenied));
     assert_eq!(world.outbox().len(), before);
+
+    // Retention prunes the notice with its delivered outbox item: the table does not grow for
+    // ever, and a reply to it is an ordinary message again. (Retention stops at the first
+    // unfinished item, so everything is delivered first.)
+    for item in world.outbox() {
+        if item.state == OutboxState::Pending {
+            world
+                .crm
+                .system()
+                .outbox_delivered(world.org.id, item.id, None)
+                .unwrap();
+        }
+    }
+    world
+        .crm
+        .system()
+        .prune_outbox(Some(world.org.id), Timestamp::from_millis(i64::MAX), 10_000)
+        .unwrap();
+    let pruned = world
+        .crm
+        .reply_to_notice(&world.manager, chat, 4242, "late".into(), Vec::new())
+        .unwrap_err();
+    assert_eq!(pruned.kind(), ErrorKind::NotFound);
+    let verify = world.crm.system().verify().unwrap();
+    assert!(verify.is_clean(), "{:#?}", verify.problems);
 }
 
 #[test]
@@ -503,6 +528,34 @@ fn the_forum_gets_one_topic_per_customer_mirrors_both_ways_and_closes_it_with_th
         .messages_of_customer(&world.admin, ann_id, Page::default())
         .unwrap();
     assert!(page.items.iter().any(|message| message.text == "Hi Ann"));
+
+    // Retention takes the topic message's origin mark along with its mirror item.
+    for item in world.outbox() {
+        if item.state == OutboxState::Pending {
+            world
+                .crm
+                .system()
+                .outbox_delivered(world.org.id, item.id, None)
+                .unwrap();
+        }
+    }
+    world
+        .crm
+        .system()
+        .prune_outbox(Some(world.org.id), Timestamp::from_millis(i64::MAX), 10_000)
+        .unwrap();
+    assert!(world.outbox().is_empty());
+    assert!(
+        world
+            .crm
+            .system()
+            .forum_mirror(world.org.id, sent.id)
+            .unwrap()
+            .is_some(),
+        "no origin mark is left to skip it"
+    );
+    let verify = world.crm.system().verify().unwrap();
+    assert!(verify.is_clean(), "{:#?}", verify.problems);
 }
 
 #[test]
