@@ -238,7 +238,8 @@ async fn deliver(state: &AppState, api: &BotApi, due: DueItem, chat: ChatId) -> 
             return Report::default();
         }
     };
-    let mut first_message_id = None;
+    // Every Telegram message the item became (an album answers with one per file).
+    let mut message_ids: Vec<i64> = Vec::new();
     for request in requests {
         let answer = if request.uploads.is_empty() {
             api.call(
@@ -252,11 +253,7 @@ async fn deliver(state: &AppState, api: &BotApi, due: DueItem, chat: ChatId) -> 
                 .await
         };
         match answer {
-            Ok(result) => {
-                if first_message_id.is_none() {
-                    first_message_id = message_id_of(&result);
-                }
-            }
+            Ok(result) => message_ids.extend(message_ids_of(&result)),
             Err(ApiError::Telegram {
                 code: 429,
                 retry_after,
@@ -287,25 +284,31 @@ async fn deliver(state: &AppState, api: &BotApi, due: DueItem, chat: ChatId) -> 
         }
     }
     record(state, move |crm| {
-        crm.system()
-            .outbox_delivered(org, item.id, first_message_id)
+        if message_ids.len() > 1 {
+            crm.system()
+                .outbox_delivered_parts(org, item.id, message_ids.clone())
+        } else {
+            crm.system()
+                .outbox_delivered(org, item.id, message_ids.first().copied())
+        }
     })
     .await;
     Report::default()
 }
 
-/// Telegram's `message_id` of a send's result (the first of an album), or the
+/// Telegram's `message_id`s of a send's result (one per message of an album), or the
 /// `message_thread_id` of a created forum topic (`createForumTopic` returns a `ForumTopic`).
-fn message_id_of(result: &Value) -> Option<i64> {
-    match result {
-        Value::Array(messages) => messages
-            .first()
-            .and_then(|message| message.get("message_id")),
-        other => other
+fn message_ids_of(result: &Value) -> Vec<i64> {
+    let id = |message: &Value| {
+        message
             .get("message_id")
-            .or_else(|| other.get("message_thread_id")),
+            .or_else(|| message.get("message_thread_id"))
+            .and_then(Value::as_i64)
+    };
+    match result {
+        Value::Array(messages) => messages.iter().filter_map(id).collect(),
+        other => id(other).into_iter().collect(),
     }
-    .and_then(Value::as_i64)
 }
 
 /// Schedules another attempt: after `wait` (a 429) or the back-off; gives up after
@@ -412,11 +415,20 @@ async fn render_item(
                     vec![edit_request(&message)?]
                 }
                 OutboxPayload::DeleteMessage(message) => {
+                    let parts = crm.system().sent_parts(org, *message)?;
                     let message = crm.system().outbox_message(org, *message)?;
                     let mut params = Map::new();
-                    params.insert("message_id".into(), json!(sent_id(&message)?));
+                    // A message sent as several (an album) goes as a whole: `deleteMessages`
+                    // takes up to 100 ids of one chat.
+                    let method = if parts.len() > 1 {
+                        params.insert("message_ids".into(), json!(parts));
+                        "deleteMessages"
+                    } else {
+                        params.insert("message_id".into(), json!(sent_id(&message)?));
+                        "deleteMessage"
+                    };
                     vec![Request {
-                        method: "deleteMessage".into(),
+                        method: method.into(),
                         params,
                         uploads: Vec::new(),
                     }]
@@ -833,12 +845,13 @@ mod tests {
     }
 
     #[test]
-    fn the_message_id_comes_from_a_message_or_the_first_of_an_album() {
-        assert_eq!(message_id_of(&json!({"message_id": 5})), Some(5));
+    fn the_message_ids_come_from_a_message_every_part_of_an_album_or_a_topic() {
+        assert_eq!(message_ids_of(&json!({"message_id": 5})), vec![5]);
         assert_eq!(
-            message_id_of(&json!([{"message_id": 7}, {"message_id": 8}])),
-            Some(7)
+            message_ids_of(&json!([{"message_id": 7}, {"message_id": 8}])),
+            vec![7, 8]
         );
-        assert_eq!(message_id_of(&json!(true)), None);
+        assert_eq!(message_ids_of(&json!({"message_thread_id": 9})), vec![9]);
+        assert!(message_ids_of(&json!(true)).is_empty());
     }
 }

@@ -536,4 +536,43 @@ async fn staff_edits_and_deletes_reach_telegram() {
     }
     let page = admin.get_text(&format!("/chat/{customer}")).await;
     assert!(page.contains("class=\"deleted-label\""), "{page}");
+
+    // An album is one message of the conversation and two of Telegram's: deleting it
+    // deletes both (deleteMessages with every part).
+    let pictures = |messages: &[Value]| {
+        messages
+            .iter()
+            .filter(|message| message["media"]["kind"] == "photo")
+            .count()
+    };
+    let before = pictures(&sandbox.bot_messages(user.id).await);
+    let second = upload(&api, "image/png", [png(), b"another".to_vec()].concat()).await;
+    let (status, album) = api
+        .post(
+            &path,
+            json!({"text": "two options", "attachments": [{"media": media["hash"]}, {"media": second["hash"]}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{album}");
+    messages_until(&api, customer, |items| {
+        items
+            .iter()
+            .any(|message| message["id"] == album["id"] && message["delivery"] == "sent")
+    })
+    .await;
+    assert_eq!(pictures(&sandbox.bot_messages(user.id).await), before + 2);
+    let response = api
+        .client
+        .delete(app.url(&format!("/api/v1/messages/{}", album["id"])))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    called(&sandbox, "deleteMessages", 1).await;
+    let deadline = Instant::now() + WAIT;
+    while pictures(&sandbox.bot_messages(user.id).await) != before {
+        assert!(Instant::now() < deadline, "a part of the album stayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

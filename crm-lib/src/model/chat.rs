@@ -260,3 +260,16 @@ pub struct Message {
     /// Telegram's `media_group_id` of an album: the updates sharing it are one message.
     pub media_group: Option<String>,
 }
+
+/// The Telegram messages one sent message became when it went as several (`sent_parts`: `org |
+/// message`): an album (`sendMediaGroup` answers with one message per file), or files and a
+/// text too long for a caption. Deleting the message deletes every part. A message sent as
+/// one Telegram message has none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentParts {
+    /// The message.
+    pub message: MessageId,
+    /// Every Telegram `message_id` it became, in the order sent; the first is the message's
+    /// own `telegram_message_id`.
+    pub telegram_message_ids: Vec<i64>,
+}

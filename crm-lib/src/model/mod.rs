@@ -33,7 +33,7 @@ pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, Unkn
 pub use canned::CannedResponse;
 pub use chat::{
     Attachment, Author, DeliveryState, Direction, Media, MediaHash, MediaKind, Message,
-    MessageContent, MessageEdit,
+    MessageContent, MessageEdit, SentParts,
 };
 pub use csat::{CsatSettings, CsatSurvey};
 pub use customer::Customer;

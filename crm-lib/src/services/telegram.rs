@@ -291,6 +291,35 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// [`Tx::outbox_delivered`] for an item that became several Telegram messages
+    /// (`telegram_message_ids`, in the order sent: an album, or files and a long text): a chat
+    /// message also records them all as its [`SentParts`], so deleting it deletes every part.
+    ///
+    /// # Errors
+    /// Those of [`Tx::outbox_delivered`].
+    pub(crate) fn outbox_delivered_parts(
+        &mut self,
+        org: OrgId,
+        id: OutboxId,
+        telegram_message_ids: Vec<i64>,
+    ) -> Result<()> {
+        self.outbox_delivered(org, id, telegram_message_ids.first().copied())?;
+        let item = load_outbox(self, org, id)?;
+        if let (OutboxPayload::ChatMessage(message), true) =
+            (&item.payload, telegram_message_ids.len() > 1)
+            && self.exists(tables::MESSAGES, &Key::org(org).u64(message.0))?
+        {
+            self.save_record(
+                &Key::org(org).u64(message.0),
+                &SentParts {
+                    message: *message,
+                    telegram_message_ids,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Schedules another attempt of a pending outbox item at `next_attempt_at` (after a 429's
     /// `retry_after`, a 5xx or a network error) and counts the attempt.
     ///
@@ -759,6 +788,22 @@ impl SystemTx<'_, '_> {
         self.tx.outbox_delivered(org, id, telegram_message_id)
     }
 
+    /// [`SystemTx::outbox_delivered`] for an item that became several Telegram messages
+    /// (`telegram_message_ids`, in the order sent: an album, or files and a long text): a chat
+    /// message also records them all as its [`SentParts`], so deleting it deletes every part.
+    ///
+    /// # Errors
+    /// Those of [`SystemTx::outbox_delivered`].
+    pub fn outbox_delivered_parts(
+        &mut self,
+        org: OrgId,
+        id: OutboxId,
+        telegram_message_ids: Vec<i64>,
+    ) -> Result<()> {
+        self.tx
+            .outbox_delivered_parts(org, id, telegram_message_ids)
+    }
+
     /// Links the Telegram account that sent a one-time code to the staff user who asked for
     /// it (C0de seed), and tells them in Telegram. See [`crate::team`].
     ///
@@ -897,6 +942,35 @@ impl System<'_> {
     ) -> Result<()> {
         self.crm
             .write(move |tx| tx.outbox_delivered(org, id, telegram_message_id))
+    }
+
+    /// [`SystemTx::outbox_delivered_parts`] in a transaction of its own.
+    ///
+    /// # Errors
+    /// See [`SystemTx::outbox_delivered_parts`].
+    pub fn outbox_delivered_parts(
+        &self,
+        org: OrgId,
+        id: OutboxId,
+        telegram_message_ids: Vec<i64>,
+    ) -> Result<()> {
+        self.crm
+            .write(move |tx| tx.outbox_delivered_parts(org, id, telegram_message_ids))
+    }
+
+    /// Every Telegram `message_id` a sent message became, when it went as several (see
+    /// [`SentParts`]); empty otherwise. Reads a snapshot.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub fn sent_parts(&self, org: OrgId, message: MessageId) -> Result<Vec<i64>> {
+        self.crm.read(|view| {
+            let parts: Option<SentParts> =
+                view.get(tables::SENT_PARTS, &Key::org(org).u64(message.0))?;
+            Ok(parts
+                .map(|parts| parts.telegram_message_ids)
+                .unwrap_or_default())
+        })
     }
 
     /// Schedules another attempt of a pending outbox item at `next_attempt_at` (after a

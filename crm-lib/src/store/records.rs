@@ -73,6 +73,7 @@ record! {
     ForumTopic => 1, "forum topic";
     StaffNotice => 1, "staff notice";
     ForumOrigin => 1, "forum origin";
+    SentParts => 1, "sent parts";
     CsatSurvey => 1, "csat survey";
     CsatSettings => 1, "csat settings";
 }

@@ -226,6 +226,10 @@ tables! {
     STAFF_NOTICES = "staff_notices";
     /// `org | message` -> ForumOrigin: messages written in a forum topic (not mirrored back).
     FORUM_ORIGINS = "forum_origins";
+    /// `org | message` -> SentParts: the Telegram messages a message sent as several became
+    /// (an album), so a delete deletes them all. Absent from files written before it (a read
+    /// finds nothing; the first write creates it).
+    SENT_PARTS = "sent_parts";
     /// `org | order` -> CsatSurvey: the satisfaction survey of each finished order
     /// (`services::csat`).
     CSAT_SURVEYS = "csat_surveys";

@@ -538,6 +538,45 @@ fn a_staff_delete_reaches_telegram_within_48_hours_and_hides_the_message_from_th
 }
 
 #[test]
+fn an_album_sent_as_several_telegram_messages_keeps_every_part_for_its_delete() {
+    let world = World::new();
+    let alice = world.customer(317, "Alice");
+    let mut album = to(&alice, "two options");
+    album.attachments = vec![picture(&world, 1), picture(&world, 2)];
+    let message = world.crm.post_outbound(&world.manager, album).unwrap();
+    let item = world.outbox().last().unwrap().clone();
+    world
+        .crm
+        .system()
+        .outbox_delivered_parts(world.org.id, item.id, vec![70, 71])
+        .unwrap();
+    assert_eq!(
+        load(&world, &alice, message.id).telegram_message_id,
+        Some(70)
+    );
+    assert_eq!(
+        world
+            .crm
+            .system()
+            .sent_parts(world.org.id, message.id)
+            .unwrap(),
+        vec![70, 71]
+    );
+    // A message sent as one Telegram message has no parts.
+    let single = sent(&world, &alice, "one", 72);
+    assert!(
+        world
+            .crm
+            .system()
+            .sent_parts(world.org.id, single.id)
+            .unwrap()
+            .is_empty()
+    );
+    let verify = world.crm.system().verify().unwrap();
+    assert!(verify.is_clean(), "{:#?}", verify.problems);
+}
+
+#[test]
 fn content_kinds_are_checked_and_staff_send_only_what_telegram_takes() {
     let world = World::new();
     let alice = world.customer(317, "Alice");

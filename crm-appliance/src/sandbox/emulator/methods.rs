@@ -343,6 +343,30 @@ impl Emulator {
                 }
                 Ok(json!(true))
             }
+            "deleteMessages" => {
+                // Telegram's rules: 1-100 ids of one chat; ids that cannot be found are
+                // skipped; true when any was deleted.
+                let chat = Self::target_chat(state, params)?;
+                let ids: Vec<i64> = json_param(params, "message_ids")?
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+                    .unwrap_or_default();
+                if ids.is_empty() || ids.len() > 100 {
+                    return Err(BotError::bad_request("message_ids must have 1-100 ids"));
+                }
+                let sim = state
+                    .chats
+                    .get_mut(&chat)
+                    .ok_or_else(|| BotError::bad_request("chat not found"))?;
+                let before = sim.messages.len();
+                sim.messages
+                    .retain(|entry| !ids.contains(&entry.message_id));
+                if sim.messages.len() == before {
+                    return Err(BotError::bad_request("message to delete not found"));
+                }
+                Ok(json!(true))
+            }
             "answerCallbackQuery" => {
                 let id = str_param(params, "callback_query_id")
                     .unwrap_or("")

@@ -188,3 +188,29 @@ impl Declared for Media {
         format!("media {} of organization {org}", self.hash)
     }
 }
+
+impl Declared for SentParts {
+    const TABLE: Def = tables::SENT_PARTS;
+    const NOUN: &'static str = "sent parts";
+    const LAYOUT: Layout = Layout::OrgFields;
+
+    fn key(&self, org: OrgId) -> Option<Key> {
+        Some(Key::org(org).u64(self.message.0))
+    }
+
+    fn references(&self, org: OrgId, out: &mut Vec<Reference>) {
+        out.push(Reference::new(
+            "parts of message",
+            tables::MESSAGES,
+            org,
+            self.message.0,
+        ));
+    }
+
+    fn describe(&self, org: OrgId, _: &[u8]) -> String {
+        format!(
+            "the Telegram parts of message {} of organization {org}",
+            self.message
+        )
+    }
+}

@@ -41,6 +41,7 @@
 //! | `forum_topics` | `org \| customer` | | `forum_threads` (7), once the thread is known: `org \| chat (i64) \| thread (i64)` -> customer id |
 //! | `staff_notices` | `org \| staff chat (i64) \| telegram message id (i64)` | | |
 //! | `forum_origins` | `org \| message` | | |
+//! | `sent_parts` | `org \| message` | | |
 //! | `csat_surveys` | `org \| order` | | `csat_by_time` (7), rated only: `org \| rated at (i64 ms) \| order`; `csat_by_customer` (7): `org \| customer \| order` |
 //! | `csat_settings` | `org` | | |
 //!
@@ -127,6 +128,7 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<ForumTopic>()?;
     visitor.visit::<StaffNotice>()?;
     visitor.visit::<ForumOrigin>()?;
+    visitor.visit::<SentParts>()?;
     visitor.visit::<CsatSurvey>()?;
     visitor.visit::<CsatSettings>()?;
     Ok(())
