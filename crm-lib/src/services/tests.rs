@@ -1699,6 +1699,21 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             }),
         ),
         (
+            "outbox_delivered_parts of a message sent as several (its parts recorded)",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let sent = super::telegram::outbox_items_in(&*tx, fx.org)?
+                    .into_iter()
+                    .rev()
+                    .find(|item| {
+                        matches!(item.payload, OutboxPayload::ChatMessage(_))
+                            && item.state == OutboxState::Pending
+                    })
+                    .ok_or_else(|| crate::Error::not_found("chat message", 0))?;
+                tx.outbox_delivered_parts(fx.org, sent.id, vec![81, 82])
+            }),
+        ),
+        (
             "edit_inbound",
             AUDITED,
             call(|tx, fx| {
