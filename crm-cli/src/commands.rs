@@ -1120,6 +1120,13 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
     if report.calls > 0 {
         out!(io, "calls: {}", report.calls);
     }
+    out!(
+        io,
+        "private notes: {}, canned responses: {}, satisfaction ratings: {}",
+        report.notes,
+        report.canned,
+        report.ratings
+    );
     out!(io);
     out!(io, "staff logins (passwords are shown once):");
     let rows: Vec<Vec<String>> = report

@@ -13,7 +13,7 @@
 //! are closed in the same transaction (recorded as delivered), so nothing from the demo is
 //! ever sent to Telegram, where its made-up Telegram ids could belong to real people.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use crate::password::{self, Password};
 use crate::store::{Key, ViewExt, tables};
 use crate::{Error, Result, Tx, View};
 
-use super::chat::{InboundMessage, OrderChoice, OutboundMessage};
+use super::chat::{InboundMessage, NewNote, OrderChoice, OutboundMessage};
 use super::customers::NewCustomer;
 use super::load_org;
 use super::orders::{AssignTo, NewOrder};
@@ -60,6 +60,39 @@ struct DemoFile {
     /// Calls, replayed as the PBX's signed notifications.
     #[serde(default)]
     calls: Vec<DemoCall>,
+    /// Canned responses (issue 12), with their texts per language code.
+    #[serde(default)]
+    canned: Vec<DemoCanned>,
+    /// Business hours (issue 12): saved as given, usually switched off so the demo's
+    /// customers get no auto-reply until staff turn them on.
+    #[serde(default)]
+    hours: Option<DemoHours>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoCanned {
+    code: String,
+    title: String,
+    texts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoHours {
+    enabled: bool,
+    /// Monday to Sunday, as the settings page takes them (`09:00-18:00`; empty: closed).
+    week: Vec<String>,
+    auto_reply: BTreeMap<String, String>,
+}
+
+/// A customer's satisfaction rating of a finished order (issue 12's CSAT).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoRating {
+    stars: u8,
+    #[serde(default)]
+    comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +177,9 @@ struct DemoOrder {
     /// fault), read by the organization's field set.
     #[serde(default)]
     fields: std::collections::BTreeMap<String, String>,
+    /// The customer's rating once the order finished (a survey asked them).
+    #[serde(default)]
+    rating: Option<DemoRating>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -157,6 +193,7 @@ struct DemoBid {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DemoMessage {
+    /// `customer`, `staff:USERNAME` (sent to the customer) or `note:USERNAME` (a private note).
     from: String,
     text: String,
 }
@@ -192,6 +229,12 @@ pub struct DemoReport {
     pub messages: u64,
     /// Calls recorded (the helpdesk's, replayed as PBX notifications).
     pub calls: u64,
+    /// Private notes written (of the messages above).
+    pub notes: u64,
+    /// Canned responses created.
+    pub canned: u64,
+    /// Satisfaction ratings recorded.
+    pub ratings: u64,
     /// Orders per stage, in pipeline order.
     pub stages: Vec<super::orders::StageCount>,
     /// How long the load took, password hashing included.
@@ -245,6 +288,9 @@ struct Counts {
     orders: u64,
     bids: u64,
     messages: u64,
+    notes: u64,
+    canned: u64,
+    ratings: u64,
 }
 
 /// The demo data of `template`.
@@ -496,6 +542,19 @@ impl Tx<'_> {
             }
             for message in &order.messages {
                 advance(self, HOUR / 3);
+                if let Some(username) = message.from.strip_prefix("note:") {
+                    self.post_note(
+                        &Actor::staff(org, staff_id(username)?),
+                        NewNote {
+                            customer,
+                            order: Some(id),
+                            text: message.text.clone(),
+                        },
+                    )?;
+                    counts.notes += 1;
+                    counts.messages += 1;
+                    continue;
+                }
                 match message.from.strip_prefix("staff:") {
                     Some(username) => {
                         self.post_outbound(
@@ -528,8 +587,50 @@ impl Tx<'_> {
                 }
                 counts.messages += 1;
             }
+            if let Some(rating) = &order.rating {
+                advance(self, HOUR);
+                let customer_actor = Actor::customer(org, customer);
+                self.rate_order(&customer_actor, id, rating.stars)?;
+                if let Some(comment) = &rating.comment {
+                    self.comment_rating(&customer_actor, id, comment)?;
+                }
+                counts.ratings += 1;
+            }
         }
         self.set_now(real_now);
+        for canned in &prepared.file.canned {
+            let mut texts = Localized::default();
+            for (code, text) in &canned.texts {
+                texts.set(Language::parse("texts", code)?, text.as_str());
+            }
+            self.create_canned(
+                &system,
+                super::canned::CannedInput {
+                    code: canned.code.clone(),
+                    title: canned.title.clone(),
+                    texts,
+                    attachments: Vec::new(),
+                },
+                Vec::new(),
+            )?;
+            counts.canned += 1;
+        }
+        if let Some(hours) = &prepared.file.hours {
+            let mut auto_reply = Localized::default();
+            for (code, text) in &hours.auto_reply {
+                auto_reply.set(Language::parse("auto_reply", code)?, text.as_str());
+            }
+            self.set_business_hours(
+                &system,
+                super::hours::HoursInput {
+                    enabled: hours.enabled,
+                    time_zone: None,
+                    week: hours.week.clone(),
+                    holidays: String::new(),
+                    auto_reply,
+                },
+            )?;
+        }
         for status in &prepared.file.operator_status {
             self.set_operator_status(&system, staff_id(&status.staff)?, status.status)?;
         }
@@ -758,6 +859,9 @@ impl crate::system::System<'_> {
             bids: counts.bids,
             messages: counts.messages,
             calls: counts.calls,
+            notes: counts.notes,
+            canned: counts.canned,
+            ratings: counts.ratings,
             stages,
             duration: started.elapsed(),
         })

@@ -113,6 +113,26 @@ fn every_template_s_demo_loads_into_every_stage_of_its_pipeline_and_verifies_cle
         assert!(outbox.iter().all(|item| item.state != OutboxState::Pending));
         let again = crm.system().load_demo(org.id).unwrap_err();
         assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+        // The inbox's helpers have something to show (issue 12): private notes, canned
+        // responses, and ratings in the satisfaction statistics.
+        let system = crm_lib::model::Actor::system(org.id);
+        assert!(
+            report.notes > 0 && report.canned > 0 && report.ratings > 0,
+            "{template}"
+        );
+        assert_eq!(
+            crm.canned_list(&system).unwrap().len() as u64,
+            report.canned,
+            "{template}"
+        );
+        let since = crm_lib::model::Date::of(crm_lib::model::Timestamp::now().minus_days(360));
+        let stats = crm.csat_stats(&system, Some(since), None).unwrap();
+        assert_eq!(u64::from(stats.total.count), report.ratings, "{template}");
+        if template == "helpdesk" {
+            let hours = crm.business_hours(&system).unwrap().hours;
+            assert!(!hours.enabled, "saved, not switched on");
+            assert!(!hours.week[0].is_empty(), "{hours:?}");
+        }
         if template == "helpdesk" {
             helpdesk_demo_runs_a_support_desk(&crm, org.id, &report);
         }
