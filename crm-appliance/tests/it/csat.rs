@@ -122,6 +122,13 @@ async fn two_customers_merge_through_the_preview_and_the_confirm_button() {
     // The customer page offers the merge; the preview lists what moves.
     let timeline = admin.get_text(&format!("/customers/{on_telegram}")).await;
     assert!(timeline.contains("id=\"merge-form\""), "{timeline}");
+    // The API finds the caller by a part of their phone number too.
+    let (status, found) = api.get("/customers?q=916%20000%200002").await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["items"][0]["id"], caller, "{found}");
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    let (status, empty) = api.get("/customers?q=%20").await;
+    assert_eq!(status, 422, "{empty}");
     // Staff find the caller by a part of their phone number: one match, straight to its
     // preview (the customer kept is never offered).
     let preview = admin

@@ -10,7 +10,7 @@ use crm_lib::{
     model::{Attachment, CustomerId, MediaHash, MediaKind, MessageId, OrderId},
 };
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiUser;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
@@ -19,19 +19,41 @@ use super::views::{
 };
 use crate::AppState;
 
-/// Customers, newest first (needs `chat_customers` or `view_orders`).
+/// A look-up instead of the list (crm-lib's `search_customers`).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerLookup {
+    /// A name, phone (four digits or more of it), @username, email or number: the customers
+    /// matching it, oldest first, at most 20, in one page (`next` is null).
+    pub q: Option<String>,
+}
+
+/// Customers, newest first, or with `q` the customers matching it (needs `chat_customers` or
+/// `view_orders`).
 #[utoipa::path(
-    get, operation_id = "listCustomers", path = "/api/v1/customers", tag = "customers", params(PageQuery),
+    get, operation_id = "listCustomers", path = "/api/v1/customers", tag = "customers",
+    params(PageQuery, CustomerLookup),
     responses(
         (status = 200, description = "A page of customers", body = CustomerPage),
         (status = 403, description = "The user may not see customers", body = ErrorResponse),
+        (status = 422, description = "An empty or over-long `q`", body = ErrorResponse),
     )
 )]
 pub async fn list(
     State(state): State<AppState>,
     user: ApiUser,
     ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(lookup): ApiQuery<CustomerLookup>,
 ) -> Result<ApiJson<CustomerPage>, ApiError> {
+    if let Some(q) = lookup.q {
+        let found = state
+            .blocking(move |crm| crm.search_customers(&user.actor, &q, None))
+            .await?;
+        return Ok(ApiJson(CustomerPage {
+            items: found.iter().map(CustomerView::from).collect(),
+            next: None,
+        }));
+    }
     let page = state
         .blocking(move |crm| crm.list_customers(&user.actor, query.page()))
         .await?;
