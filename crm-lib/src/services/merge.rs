@@ -136,56 +136,28 @@ struct Moving {
 fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving> {
     let mut moving = Moving::default();
     let by_customer = Key::org(org).u64(customer.0);
-    for key in view.keys_with_prefix(
+    for order in view.records_by_index::<Order>(
+        org,
         tables::ORDERS_BY_CUSTOMER,
         &by_customer,
-        None,
-        false,
-        usize::MAX,
+        tables::ORDERS,
     )? {
-        let id = keys::tail_u64(&key);
-        let order: Order = view
-            .get(tables::ORDERS, &Key::org(org).u64(id))?
-            .ok_or_else(|| crate::store::dangling("orders_by_customer", &key))?;
         moving.payment_infos +=
             view.count_prefix(tables::PAYMENT_INFOS, &Key::org(org).u64(order.id.0))?;
         moving.orders.push(order);
     }
-    for key in view.keys_with_prefix(
+    moving.messages = view.records_by_index(
+        org,
         tables::MESSAGES_BY_CUSTOMER,
         &by_customer,
-        None,
-        false,
-        usize::MAX,
-    )? {
-        let id = keys::tail_u64(&key);
-        let message: Message = view
-            .get(tables::MESSAGES, &Key::org(org).u64(id))?
-            .ok_or_else(|| crate::store::dangling("messages_by_customer", &key))?;
-        moving.messages.push(message);
-    }
-    for key in view.keys_with_prefix(
-        tables::CALLS_BY_CUSTOMER,
-        &by_customer,
-        None,
-        false,
-        usize::MAX,
-    )? {
-        let id = keys::tail_u64(&key);
-        let call: Call = view
-            .get(tables::CALLS, &Key::org(org).u64(id))?
-            .ok_or_else(|| crate::store::dangling("calls_by_customer", &key))?;
-        moving.calls.push(call);
-    }
+        tables::MESSAGES,
+    )?;
+    moving.calls =
+        view.records_by_index(org, tables::CALLS_BY_CUSTOMER, &by_customer, tables::CALLS)?;
     let subject =
         crate::store::declarations::queue_subject_prefix(org, QueueSubject::Conversation(customer));
-    for key in view.keys_with_prefix(tables::QUEUE_BY_SUBJECT, &subject, None, false, usize::MAX)? {
-        let id = keys::tail_u64(&key);
-        let item: QueueItem = view
-            .get(tables::QUEUE_ITEMS, &Key::org(org).u64(id))?
-            .ok_or_else(|| crate::store::dangling("queue_by_subject", &key))?;
-        moving.conversations.push(item);
-    }
+    moving.conversations =
+        view.records_by_index(org, tables::QUEUE_BY_SUBJECT, &subject, tables::QUEUE_ITEMS)?;
     // Pending outbox items only: delivered and failed ones are history. `outbox_due` holds
     // exactly the pending ones, across organizations (due time first).
     let mut pending = Vec::new();
@@ -205,19 +177,12 @@ fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving>
     if let Some(mark) = view.get::<UnknownCaller>(tables::UNKNOWN_CALLERS, &by_customer)? {
         moving.unknown_callers.push(mark);
     }
-    for key in view.keys_with_prefix(
+    moving.surveys = view.records_by_index(
+        org,
         tables::CSAT_BY_CUSTOMER,
         &by_customer,
-        None,
-        false,
-        usize::MAX,
-    )? {
-        let order = keys::tail_u64(&key);
-        let survey: CsatSurvey = view
-            .get(tables::CSAT_SURVEYS, &Key::org(org).u64(order))?
-            .ok_or_else(|| crate::store::dangling("csat_by_customer", &key))?;
-        moving.surveys.push(survey);
-    }
+        tables::CSAT_SURVEYS,
+    )?;
     moving.auto_reply = view.get(tables::AUTO_REPLIES, &by_customer)?;
     Ok(moving)
 }

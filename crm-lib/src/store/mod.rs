@@ -526,6 +526,26 @@ pub(crate) trait ViewExt: View {
         Ok(records)
     }
 
+    /// The records of `table` (keyed `org | id`) that `index` lists under `prefix`, in key
+    /// order: each index key ends with its record's id. Corruption when the index names a
+    /// missing record.
+    fn records_by_index<T: Record>(
+        &self,
+        org: OrgId,
+        index: Def,
+        prefix: &Key,
+        table: Def,
+    ) -> Result<Vec<T>> {
+        let mut records = Vec::new();
+        for key in self.keys_with_prefix(index, prefix, None, false, usize::MAX)? {
+            let record = self
+                .get(table, &Key::org(org).u64(keys::tail_u64(&key)))?
+                .ok_or_else(|| dangling(index.name(), &key))?;
+            records.push(record);
+        }
+        Ok(records)
+    }
+
     /// The number of keys starting with `prefix` (a scan; use counters for hot paths).
     fn count_prefix(&self, def: Def, prefix: &Key) -> Result<u64> {
         let mut count = 0;

@@ -353,21 +353,12 @@ pub(crate) fn has_grant(
 }
 
 pub(crate) fn bids_of(view: &impl View, org: OrgId, order: OrderId) -> Result<Vec<Bid>> {
-    let mut bids = Vec::new();
-    for key in view.keys_with_prefix(
+    view.records_by_index(
+        org,
         tables::BIDS_BY_ORDER,
         &Key::org(org).u64(order.0),
-        None,
-        false,
-        usize::MAX,
-    )? {
-        let id = keys::tail_u64(&key);
-        bids.push(
-            view.get(tables::BIDS, &Key::org(org).u64(id))?
-                .ok_or_else(|| crate::store::dangling("bids_by_order", &key))?,
-        );
-    }
-    Ok(bids)
+        tables::BIDS,
+    )
 }
 
 /// Why an actor holding `permissions` (staff user `user`, if one) may not move `order` along
