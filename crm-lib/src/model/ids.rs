@@ -326,6 +326,17 @@ impl Date {
         Ok(Date::from_time(date))
     }
 
+    /// [`Date::parse`] of an optional field, where a missing or empty one is no date (a
+    /// query's `?from=`).
+    ///
+    /// # Errors
+    /// As [`Date::parse`].
+    pub fn parse_optional(field: &'static str, text: Option<&str>) -> crate::Result<Option<Self>> {
+        text.filter(|text| !text.is_empty())
+            .map(|text| Date::parse(field, text))
+            .transpose()
+    }
+
     fn from_time(date: time::Date) -> Self {
         // 2_440_588 is the Julian day number of 1970-01-01.
         Date {

@@ -608,14 +608,9 @@ pub async fn stats(
     user: ApiUser,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<ApiJson<Vec<OperatorStatsView>>, ApiError> {
-    let day = |field: &'static str, text: Option<&str>| {
-        text.filter(|text| !text.is_empty())
-            .map(|text| Date::parse(field, text))
-            .transpose()
-    };
     let (from, to) = (
-        day("from", query.from.as_deref())?,
-        day("to", query.to.as_deref())?,
+        Date::parse_optional("from", query.from.as_deref())?,
+        Date::parse_optional("to", query.to.as_deref())?,
     );
     let report = state
         .blocking(move |crm| crm.operator_stats_report(&user.actor, from, to))

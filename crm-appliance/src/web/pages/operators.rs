@@ -497,14 +497,9 @@ async fn stats(
     staff: Staff,
     Query(query): Query<StatsQuery>,
 ) -> Result<Markup, AppError> {
-    let day = |field: &'static str, text: Option<&str>| {
-        text.filter(|text| !text.is_empty())
-            .map(|text| Date::parse(field, text))
-            .transpose()
-    };
     let (from, to) = (
-        day("from", query.from.as_deref())?,
-        day("to", query.to.as_deref())?,
+        Date::parse_optional("from", query.from.as_deref())?,
+        Date::parse_optional("to", query.to.as_deref())?,
     );
     let actor = staff.actor.clone();
     let report = state
