@@ -27,14 +27,14 @@ async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
 }
 
 /// A customer who opened the chat from the menu and wrote `words`.
-async fn customer_writes(sandbox: &Sandbox, customer: &User, words: &str) {
+pub(crate) async fn customer_writes(sandbox: &Sandbox, customer: &User, words: &str) {
     let menu = start_customer(sandbox, customer, "en").await;
     sandbox.tap(customer, &menu, "m:chat").await;
     sandbox.send(customer, words).await;
 }
 
 /// The customer's id as the API knows them (by their Telegram id).
-async fn customer_id(api: &Api, telegram: i64) -> u64 {
+pub(crate) async fn customer_id(api: &Api, telegram: i64) -> u64 {
     let (status, page) = api.get("/customers?limit=100").await;
     assert_eq!(status, 200, "{page}");
     page["items"]
@@ -242,7 +242,7 @@ async fn the_header_switch_the_departments_page_and_the_statistics_page_work_in_
 }
 
 /// Links the browser's user to `staff` in the sandbox with a code from the profile page.
-async fn link(browser: &Browser, sandbox: &Sandbox, staff: &User) {
+pub(crate) async fn link(browser: &Browser, sandbox: &Sandbox, staff: &User) {
     let page = browser
         .post_form("/profile/link-code", &[])
         .await

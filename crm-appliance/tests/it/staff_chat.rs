@@ -7,46 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::bot_support::{PATIENCE, Sandbox, User, start_customer};
+use crate::bot_support::{PATIENCE, Sandbox, User};
 use crate::chat::tiny_png;
+use crate::operators::{customer_id, customer_writes, link};
 use crate::staff::{Api, Browser, login_admin};
 use crate::support::{spawn_app, spawn_app_with};
-
-/// Links the browser's user to `staff` in the sandbox with a code from the profile page.
-async fn link(browser: &Browser, sandbox: &Sandbox, staff: &User) {
-    let page = browser
-        .post_form("/profile/link-code", &[])
-        .await
-        .text()
-        .await
-        .unwrap();
-    let marker = "/link ";
-    let start = page.find(marker).expect("the profile shows /link CODE") + marker.len();
-    let code: String = page[start..].chars().take(8).collect();
-    sandbox.send(staff, &format!("/link {code}")).await;
-    sandbox.wait_for(staff.id, 0, "is now linked to").await;
-}
-
-/// A customer who opened the chat from the menu and wrote `words`.
-async fn customer_writes(sandbox: &Sandbox, customer: &User, words: &str) {
-    let menu = start_customer(sandbox, customer, "en").await;
-    sandbox.tap(customer, &menu, "m:chat").await;
-    sandbox.send(customer, words).await;
-}
-
-/// The customer's id as the API knows them (by their Telegram id).
-async fn customer_id(api: &Api, telegram: i64) -> u64 {
-    let (status, page) = api.get("/customers?limit=100").await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|customer| customer["telegram_id"] == telegram)
-        .unwrap_or_else(|| panic!("no customer {telegram}: {page}"))["id"]
-        .as_u64()
-        .unwrap()
-}
 
 /// Waits until the conversation page of `customer` shows `needle`.
 async fn page_shows(browser: &Browser, customer: u64, needle: &str) -> String {
