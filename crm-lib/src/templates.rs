@@ -67,6 +67,25 @@ pub struct Template {
     /// The modules a new organization runs beside the order desk (SPEC 3.1: the helpdesk
     /// runs `operators` and `tickets`).
     pub modules: Modules,
+    /// The token service's packages a new organization starts with (the service template:
+    /// the TeleKpr PRD's price table, section 8.1), named by the locale files'
+    /// `template.<name>.packages.<key>`.
+    pub packages: Vec<TemplatePackage>,
+}
+
+/// A package a template creates with the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplatePackage {
+    /// Its key.
+    pub key: String,
+    /// Its name in every language whose locale file has one.
+    pub name: Localized,
+    /// Units delivered.
+    pub units: u32,
+    /// The regular price in tokens.
+    pub price: u64,
+    /// The subscriber price in tokens, at most the regular price.
+    pub subscriber_price: u64,
 }
 
 /// A marker a template creates with the organization.
@@ -97,6 +116,17 @@ struct TemplateFile {
     fields: Vec<FieldFile>,
     #[serde(default)]
     roles: Vec<RoleFile>,
+    #[serde(default)]
+    packages: Vec<PackageFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackageFile {
+    key: String,
+    units: u32,
+    price: u64,
+    subscriber_price: u64,
 }
 
 #[derive(Deserialize)]
@@ -360,9 +390,35 @@ pub fn parse(text: &str) -> Result<Template> {
             .map(|builtin| (*builtin, builtin.name().to_string()))
             .collect();
     }
+    let mut packages = Vec::with_capacity(file.packages.len());
+    for package in &file.packages {
+        if package.price == 0
+            || package.subscriber_price == 0
+            || package.subscriber_price > package.price
+            || packages
+                .iter()
+                .any(|other: &TemplatePackage| other.key == package.key)
+        {
+            return Err(Error::invalid(
+                "template",
+                format!(
+                    "package {} needs a unique key and a subscriber price of 1 up to its price",
+                    package.key
+                ),
+            ));
+        }
+        packages.push(TemplatePackage {
+            name: localized(&format!("template.{}.packages.{}", file.name, package.key))?,
+            key: package.key.clone(),
+            units: package.units,
+            price: package.price,
+            subscriber_price: package.subscriber_price,
+        });
+    }
     Ok(Template {
         fields,
         roles,
+        packages,
         title: localized(&format!("template.{}.title", file.name))?,
         name: file.name,
         currency: file.currency,

@@ -216,6 +216,30 @@ audit_actions! {
     CsatCommented = "csat.commented",
     /// The satisfaction survey's settings changed.
     CsatSettingsChanged = "csat.settings_changed",
+    /// A package of the token service was created or changed (issue 13).
+    PackageSaved = "package.saved",
+    /// The token service's settings changed.
+    TokenSettingsChanged = "tokens.settings_changed",
+    /// Tokens were bought with a payment (a ledger purchase).
+    TokensPurchased = "tokens.purchased",
+    /// Tokens were spent on an order or the subscription.
+    TokensSpent = "tokens.spent",
+    /// A cancelled order's tokens were given back.
+    TokensRefunded = "tokens.refunded",
+    /// Staff adjusted a balance with a reason.
+    TokensAdjusted = "tokens.adjusted",
+    /// Staff gave bonus tokens.
+    TokensBonus = "tokens.bonus",
+    /// A premium subscription was bought, granted or extended.
+    SubscriptionStarted = "subscription.started",
+    /// A subscriber was reminded of the end.
+    SubscriptionReminded = "subscription.reminded",
+    /// A subscriber was told the subscription ended.
+    SubscriptionExpired = "subscription.expired",
+    /// An order was moved in the token service's queue.
+    QueueReordered = "queue.reordered",
+    /// A completed order was run again as a new order.
+    OrderRerun = "order.rerun",
 }
 
 impl AuditAction {
@@ -438,6 +462,16 @@ pub enum AuditDetail {
         user: UserId,
         /// Until when it was given; `None` when it was taken away.
         until: Option<Timestamp>,
+    },    /// A token ledger entry (issue 13).
+    Ledger {
+        /// The entry's id.
+        entry: u64,
+        /// Tokens, signed.
+        amount: i64,
+        /// The balance after it.
+        balance_after: i64,
+        /// The order it is about.
+        order: Option<OrderId>,
     },
 }
 
@@ -489,6 +523,18 @@ impl fmt::Display for AuditDetail {
                 Some(until) => write!(f, "user {user} until {}", until.to_rfc3339()),
                 None => write!(f, "user {user}"),
             },
+            AuditDetail::Ledger {
+                entry,
+                amount,
+                balance_after,
+                order,
+            } => {
+                write!(f, "ledger entry {entry}: {amount:+} tokens, balance {balance_after}")?;
+                match order {
+                    Some(order) => write!(f, ", order {order}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

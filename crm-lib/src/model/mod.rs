@@ -24,6 +24,7 @@ mod outbox;
 mod staff_chat;
 mod team;
 mod tickets;
+mod tokens;
 mod zone;
 
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
@@ -59,6 +60,7 @@ pub use org::{
     DEFAULT_TIME_ZONE, Module, Modules, OrgSettings, Organization, Pipeline, Stage, StageKind,
     Transition, TransitionFrom,
 };
+pub use tokens::{LedgerEntry, LedgerKind, Package, TokenAccount, TokenOrder, TokenSettings};
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,

@@ -236,7 +236,46 @@ pub enum Event {
         /// The organization's question per language; a language without one uses the locale
         /// files' `csat.question`.
         question: Localized,
+    },    /// An order of the token service was placed (to the customer): what it cost, the
+    /// balance left and its place in the queue. Added after the others (issue 13).
+    OrderQueued {
+        /// The order.
+        order: OrderId,
+        /// Its title (the package).
+        title: String,
+        /// Tokens charged.
+        cost: u64,
+        /// The balance after the charge.
+        balance: i64,
+        /// Its place in the queue, from 1.
+        position: u64,
     },
+    /// Tokens were credited (to the customer): a purchase, a bonus, an adjustment either
+    /// way.
+    BalanceChanged {
+        /// What the entry records.
+        kind: crate::model::LedgerKind,
+        /// Tokens, signed.
+        amount: i64,
+        /// The balance after it.
+        balance: i64,
+        /// The entry's description (the reason of an adjustment).
+        description: String,
+    },
+    /// The balance fell below the organization's threshold (to the customer; PRD 8.4).
+    LowBalance {
+        /// The balance now.
+        balance: i64,
+        /// The threshold.
+        threshold: u64,
+    },
+    /// The premium subscription ends soon (to the customer; PRD 8.4: 3 days before).
+    SubscriptionExpiring {
+        /// Its end.
+        until: Timestamp,
+    },
+    /// The premium subscription has ended (to the customer).
+    SubscriptionExpired,
 }
 
 /// Where an inbox item stands.

@@ -124,6 +124,7 @@ pub(crate) fn create_org_in(
     }
     super::billing::create_default_payment_method(tx, id, org.settings.locale)?;
     super::tickets::create_ticket_settings_in(tx, id, &template.fields)?;
+    super::tokens::create_template_packages(tx, id, &template.packages)?;
     let detail = if markers.is_empty() {
         format!("template {}", org.template)
     } else {

@@ -76,6 +76,11 @@ record! {
     SentParts => 1, "sent parts";
     CsatSurvey => 1, "csat survey";
     CsatSettings => 1, "csat settings";
+    Package => 1, "package";
+    TokenSettings => 1, "token settings";
+    LedgerEntry => 1, "ledger entry";
+    TokenAccount => 1, "token account";
+    TokenOrder => 1, "token order";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

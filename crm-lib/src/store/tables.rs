@@ -240,4 +240,23 @@ tables! {
     CSAT_BY_CUSTOMER = "csat_by_customer";
     /// `org` -> CsatSettings: on/off and the question per language, absent until saved.
     CSAT_SETTINGS = "csat_settings";
+    /// `org | package` -> Package: the token service's packages (`services::tokens`,
+    /// issue 13).
+    PACKAGES = "packages";
+    /// `org` -> TokenSettings: add-on and subscription prices, the low-balance threshold;
+    /// absent until first saved.
+    TOKEN_SETTINGS = "token_settings";
+    /// `org | entry` -> LedgerEntry: the append-only token ledger, in the order written.
+    LEDGER = "ledger";
+    /// `org | customer | entry` -> (): each customer's ledger entries.
+    LEDGER_BY_CUSTOMER = "ledger_by_customer";
+    /// `org | customer` -> TokenAccount: each customer's balance and subscription.
+    TOKEN_ACCOUNTS = "token_accounts";
+    /// `org | premium until (i64 ms) | customer` -> (): subscriptions by their end, which
+    /// the reminder and expiry job reads.
+    PREMIUM_BY_END = "premium_by_end";
+    /// `org | order` -> TokenOrder: the token side of each order of the tokens module.
+    TOKEN_ORDERS = "token_orders";
+    /// `org | rank (u64) | order` -> (): the queue, orders not finished, first first.
+    TOKEN_QUEUE = "token_queue";
 }

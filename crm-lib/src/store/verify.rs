@@ -16,6 +16,7 @@
 mod backward;
 mod by_hand;
 mod inbox;
+mod ledger;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -190,6 +191,7 @@ impl<'v> Checker<'v> {
         declarations::visit_all(self)?;
         self.check_counters()?;
         self.check_conversation_rows()?;
+        self.check_ledger()?;
         self.check_strays()?;
         self.check_media_chunks()?;
         self.check_pruned_marks();

@@ -30,4 +30,5 @@ mod staffing;
 mod support;
 mod team;
 mod tickets;
+mod tokens;
 mod writer;

@@ -114,6 +114,10 @@ pub(crate) fn detail_text(staff: &Staff, detail: &AuditDetail, names: &AuditName
                     " · " (tr_with(staff.language, "audit.detail.access_until", &[("when", &when(*until))]))
                 }
             }
+            AuditDetail::Ledger { amount, balance_after, order, .. } => {
+                (tr_with(staff.language, "tokens.audit_detail", &[("amount", &format!("{amount:+}")), ("balance", &balance_after.to_string())]))
+                @if let Some(order) = order { " · #" (order) }
+            }
             AuditDetail::Markers { markers } => {
                 @if markers.is_empty() { (staff.t("audit.detail.no_markers")) }
                 @for (index, marker) in markers.iter().enumerate() {

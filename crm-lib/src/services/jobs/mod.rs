@@ -153,6 +153,13 @@ pub const JOBS: &[JobSpec] = &[
         work: Work::Batched(work::archive_conversations),
         module: Some(crate::model::Module::Operators),
     },
+    JobSpec {
+        name: "subscription_notices",
+        // Often enough that a reminder or an end is told within a quarter of an hour.
+        schedule: |_| Schedule::EveryMinutes(15),
+        work: Work::OneTransaction(crate::tokens::subscription_notices),
+        module: Some(crate::model::Module::Tokens),
+    },
 ];
 
 /// The job named `name`.

@@ -264,6 +264,7 @@ impl Tx<'_> {
         };
         self.audit(actor, action, Subject::Order(order_id), detail)?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
+        crate::tokens::on_order_moved(self, actor, &after, target)?;
         Ok(after)
     }
 
@@ -357,6 +358,7 @@ impl Tx<'_> {
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         crate::operators::on_order_moved(self, &org, order_id, target.kind.is_terminal())?;
         crate::csat::on_order_moved(self, &org, &after, target)?;
+        crate::tokens::on_order_moved(self, actor, &after, target)?;
         Ok(after)
     }
 
@@ -401,6 +403,7 @@ impl Tx<'_> {
         }
         self.delete_record(&Key::org(actor.org).u64(order_id.0), &order)?;
         crate::services::tickets::fraud::forget(self, actor.org, order_id)?;
+        crate::tokens::on_order_deleted(self, actor, order_id)?;
         self.audit(
             actor,
             AuditAction::OrderDeleted,

@@ -22,7 +22,7 @@ pub use queries::{
     NewOrderChoices, PaymentMethodChoice, StageCount, bids_in, list_orders_in,
     new_order_choices_in, order_in, stage_counts_in,
 };
-pub(crate) use rows::Names;
+pub(crate) use rows::{Names, load_summary};
 pub use rows::{
     OrderFilter, OrderList, OrderRow, SEARCH_CANDIDATES, order_list_in, order_rows_in,
     order_summaries_in,
