@@ -462,7 +462,8 @@ pub enum AuditDetail {
         user: UserId,
         /// Until when it was given; `None` when it was taken away.
         until: Option<Timestamp>,
-    },    /// A token ledger entry (issue 13).
+    },
+    /// A token ledger entry (issue 13).
     Ledger {
         /// The entry's id.
         entry: u64,
@@ -529,7 +530,10 @@ impl fmt::Display for AuditDetail {
                 balance_after,
                 order,
             } => {
-                write!(f, "ledger entry {entry}: {amount:+} tokens, balance {balance_after}")?;
+                write!(
+                    f,
+                    "ledger entry {entry}: {amount:+} tokens, balance {balance_after}"
+                )?;
                 match order {
                     Some(order) => write!(f, ", order {order}"),
                     None => Ok(()),

@@ -60,7 +60,6 @@ pub use org::{
     DEFAULT_TIME_ZONE, Module, Modules, OrgSettings, Organization, Pipeline, Stage, StageKind,
     Transition, TransitionFrom,
 };
-pub use tokens::{LedgerEntry, LedgerKind, Package, TokenAccount, TokenOrder, TokenSettings};
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
@@ -71,4 +70,5 @@ pub use team::{
     SavedPaymentDetails, User, UserStatus,
 };
 pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};
+pub use tokens::{LedgerEntry, LedgerKind, Package, TokenAccount, TokenOrder, TokenSettings};
 pub use zone::{Zone, parse_time_zone};

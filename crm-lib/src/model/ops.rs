@@ -236,7 +236,8 @@ pub enum Event {
         /// The organization's question per language; a language without one uses the locale
         /// files' `csat.question`.
         question: Localized,
-    },    /// An order of the token service was placed (to the customer): what it cost, the
+    },
+    /// An order of the token service was placed (to the customer): what it cost, the
     /// balance left and its place in the queue. Added after the others (issue 13).
     OrderQueued {
         /// The order.

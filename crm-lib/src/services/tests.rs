@@ -97,6 +97,11 @@ struct Fx {
     ticket: OrderId,
     /// The operators module's department "Support" (the manager, online).
     support: DepartmentId,
+    /// The tokens module (switched on in the studio): Dora, a customer with no tokens and
+    /// no orders, and the package "basic" (100 tokens, 60 for subscribers).
+    dora: Actor,
+    dora_id: CustomerId,
+    package: u64,
 }
 
 /// Typed ticket fields from (key, answer) pairs, read by the helpdesk's field set.
@@ -279,7 +284,23 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
     )
     .unwrap();
     crm.set_zadarma_secret(&admin, ZADARMA_SECRET).unwrap();
+    crm.update_settings(
+        &admin,
+        SettingsUpdate {
+            modules: vec![(Module::Tokens, true)],
+            ..SettingsUpdate::default()
+        },
+    )
+    .unwrap();
+    let package = crm
+        .save_package(&admin, None, token_package("basic", 100, 60))
+        .unwrap()
+        .id;
+    let (dora, dora_id) = customer(&crm, org, 1004, "Dora");
     let fx = Fx {
+        dora,
+        dora_id,
+        package,
         support,
         desk,
         desk_admin,
@@ -313,6 +334,38 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         stage_completed: stage("completed"),
     };
     (dir, crm, fx)
+}
+
+/// A package of the token service.
+fn token_package(key: &str, price: u64, subscriber_price: u64) -> crate::tokens::PackageInput {
+    crate::tokens::PackageInput {
+        key: key.into(),
+        name: Localized::new(key),
+        units: 1,
+        price,
+        subscriber_price,
+        active: true,
+        position: 0,
+    }
+}
+
+/// Dora's order of the fixture's package.
+fn dora_orders(tx: &mut Tx<'_>, fx: &Fx) -> Result<crate::tokens::PlacedOrder> {
+    tx.place_token_order(
+        &fx.dora,
+        crate::tokens::TokenOrderRequest {
+            package: fx.package,
+            ..crate::tokens::TokenOrderRequest::default()
+        },
+    )
+}
+
+/// Dora's orders in the queue, first first.
+fn dora_queue(tx: &Tx<'_>, fx: &Fx) -> Result<Vec<OrderId>> {
+    Ok(crate::tokens::queue_in(tx, &fx.admin, 50)?
+        .into_iter()
+        .map(|row| row.row.order.id)
+        .collect())
 }
 
 /// The Zadarma API secret of the fixture's organization.
@@ -1391,6 +1444,61 @@ fn refused() -> Vec<(&'static str, Call)> {
                 tx.update_csat_settings(&fx.worker, CsatSettings::default())
                     .map(drop)
             }),
+        ),
+        (
+            "place_token_order without the balance",
+            call(|tx, fx| dora_orders(tx, fx).map(drop)),
+        ),
+        (
+            "adjust_tokens without a reason",
+            call(|tx, fx| tx.adjust_tokens(&fx.admin, fx.dora_id, 10, " ").map(drop)),
+        ),
+        (
+            "adjust_tokens below zero",
+            call(|tx, fx| {
+                tx.adjust_tokens(&fx.admin, fx.dora_id, -10, "fee")
+                    .map(drop)
+            }),
+        ),
+        (
+            "adjust_tokens by a worker",
+            call(|tx, fx| {
+                tx.adjust_tokens(&fx.worker, fx.dora_id, 10, "gift")
+                    .map(drop)
+            }),
+        ),
+        (
+            "save_package with the subscriber price above the price",
+            call(|tx, fx| {
+                tx.save_package(&fx.admin, None, token_package("dear", 10, 20))
+                    .map(drop)
+            }),
+        ),
+        (
+            "update_token_settings with a reminder after the end",
+            call(|tx, fx| {
+                let settings = TokenSettings {
+                    reminder_days: 40,
+                    ..TokenSettings::default()
+                };
+                tx.update_token_settings(&fx.admin, settings).map(drop)
+            }),
+        ),
+        (
+            "buy_subscription without the balance",
+            call(|tx, fx| tx.buy_subscription(&fx.dora).map(drop)),
+        ),
+        (
+            "grant_subscription of 0 days",
+            call(|tx, fx| tx.grant_subscription(&fx.admin, fx.dora_id, 0).map(drop)),
+        ),
+        (
+            "rerun_order of an order without a token side",
+            call(|tx, fx| tx.rerun_order(&fx.manager, fx.approved).map(drop)),
+        ),
+        (
+            "move_in_queue of an order without a token side",
+            call(|tx, fx| tx.move_in_queue(&fx.manager, fx.approved, None).map(drop)),
         ),
     ]
 }
@@ -2476,6 +2584,89 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                 tx.update_csat_settings(&fx.admin, CsatSettings::default())
                     .map(drop)
             }),
+        ),
+        (
+            "save_package",
+            AUDITED,
+            call(|tx, fx| {
+                tx.save_package(&fx.admin, None, token_package("premium", 300, 200))
+                    .map(drop)
+            }),
+        ),
+        (
+            "update_token_settings",
+            AUDITED,
+            call(|tx, fx| {
+                tx.update_token_settings(&fx.admin, TokenSettings::default())
+                    .map(drop)
+            }),
+        ),
+        (
+            "credit_purchase",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.system()
+                    .credit_purchase(fx.org, fx.dora_id, 1000, "test:1", "1000 tokens")
+                    .map(drop)
+            }),
+        ),
+        (
+            "adjust_tokens",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.adjust_tokens(&fx.admin, fx.dora_id, 50, "apology")
+                    .map(drop)
+            }),
+        ),
+        (
+            "grant_bonus",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.grant_bonus(&fx.manager, fx.dora_id, 25, "welcome")
+                    .map(drop)
+            }),
+        ),
+        (
+            "place_token_order",
+            NOTIFIES,
+            call(|tx, fx| dora_orders(tx, fx).map(drop)),
+        ),
+        (
+            "place_token_order of a second one",
+            NOTIFIES,
+            call(|tx, fx| dora_orders(tx, fx).map(drop)),
+        ),
+        (
+            "move_in_queue",
+            AUDITED,
+            call(|tx, fx| {
+                let queue = dora_queue(tx, fx)?;
+                let last = *queue
+                    .last()
+                    .ok_or_else(|| crate::Error::not_found("queue", 0))?;
+                tx.move_in_queue(&fx.manager, last, queue.first().copied())
+                    .map(drop)
+            }),
+        ),
+        (
+            "reject_order of a token order (its refund)",
+            NOTIFIES,
+            call(|tx, fx| {
+                let first = *dora_queue(tx, fx)?
+                    .first()
+                    .ok_or_else(|| crate::Error::not_found("queue", 0))?;
+                tx.reject_order(&fx.manager, first, "duplicate").map(drop)
+            }),
+        ),
+        (
+            "buy_subscription",
+            AUDITED,
+            call(|tx, fx| tx.buy_subscription(&fx.dora).map(drop)),
+        ),
+        (
+            "grant_subscription",
+            AUDITED,
+            call(|tx, fx| tx.grant_subscription(&fx.admin, fx.dora_id, 7).map(drop)),
         ),
     ]
 }

@@ -26,8 +26,8 @@ fn service() -> World {
 
 fn service_with_clock() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let crm = Crm::open_with_clock(dir.path().join("crm.redb"), CrmOptions::default(), clock)
-        .unwrap();
+    let crm =
+        Crm::open_with_clock(dir.path().join("crm.redb"), CrmOptions::default(), clock).unwrap();
     let org = crm
         .system()
         .create_organization("service", "Tokens", "tokens")
@@ -115,7 +115,10 @@ fn the_service_template_creates_the_prd_s_price_table_and_other_templates_have_n
     );
     assert_eq!(packages[0].discount_percent(), 40);
     assert_eq!(packages[7].discount_percent(), 14);
-    assert_eq!(packages[0].name.get(crm_lib::model::Language::RU), "100 сайтов");
+    assert_eq!(
+        packages[0].name.get(crm_lib::model::Language::RU),
+        "100 сайтов"
+    );
     let settings = world.crm.token_settings(&world.admin).unwrap();
     assert_eq!(settings, TokenSettings::default());
     assert_eq!(settings.email_addon_price, 50);
@@ -143,7 +146,10 @@ fn an_order_is_charged_when_placed_refused_without_balance_and_refunded_once_whe
         )
         .unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Conflict);
-    assert!(refused.to_string().contains("insufficient balance"), "{refused}");
+    assert!(
+        refused.to_string().contains("insufficient balance"),
+        "{refused}"
+    );
     assert!(
         world
             .crm
@@ -156,14 +162,22 @@ fn an_order_is_charged_when_placed_refused_without_balance_and_refunded_once_whe
 
     credit(&world, &customer, 300);
     let placed = order(&world, &customer, "sites_100", true);
-    assert_eq!(placed.token_order.cost, 150, "100 for the package, 50 for the add-on");
+    assert_eq!(
+        placed.token_order.cost, 150,
+        "100 for the package, 50 for the add-on"
+    );
     assert_eq!(placed.balance, 150);
     assert_eq!(placed.position, 1);
     assert_eq!(placed.order.title, "100 sites + email confirmation");
     assert_eq!(balance(&world, &customer), 150);
     assert!(world.outbox().iter().any(|item| matches!(
         &item.payload,
-        OutboxPayload::Notify(Event::OrderQueued { cost: 150, balance: 150, position: 1, .. })
+        OutboxPayload::Notify(Event::OrderQueued {
+            cost: 150,
+            balance: 150,
+            position: 1,
+            ..
+        })
     )));
 
     let cancelled = world.stage("cancelled");
@@ -171,7 +185,11 @@ fn an_order_is_charged_when_placed_refused_without_balance_and_refunded_once_whe
         .crm
         .move_order(&world.admin, placed.order.id, cancelled)
         .unwrap();
-    assert_eq!(balance(&world, &customer), 300, "the cancellation refunds the cost");
+    assert_eq!(
+        balance(&world, &customer),
+        300,
+        "the cancellation refunds the cost"
+    );
     let view = world
         .crm
         .token_order(&world.admin, placed.order.id)
@@ -311,7 +329,10 @@ fn a_completed_order_runs_again_as_a_linked_order_charged_again() {
     let customer = world.customer(9006, "Rerun");
     credit(&world, &customer, 500);
     let placed = order(&world, &customer, "sites_250", false);
-    let refused = world.crm.rerun_order(&customer, placed.order.id).unwrap_err();
+    let refused = world
+        .crm
+        .rerun_order(&customer, placed.order.id)
+        .unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Conflict, "not completed yet");
     for stage in ["processing"] {
         world
@@ -340,12 +361,19 @@ fn a_completed_order_runs_again_as_a_linked_order_charged_again() {
         .unwrap();
     assert!(view.may_rerun);
     assert_eq!(view.position, None, "a completed order left the queue");
-    assert_eq!(balance(&world, &customer), 250, "completion refunds nothing");
+    assert_eq!(
+        balance(&world, &customer),
+        250,
+        "completion refunds nothing"
+    );
     let rerun = world.crm.rerun_order(&customer, placed.order.id).unwrap();
     assert_eq!(rerun.token_order.rerun_of, Some(placed.order.id));
     assert_eq!(rerun.balance, 0);
     assert_eq!(rerun.position, 1);
-    let again = world.crm.rerun_order(&customer, placed.order.id).unwrap_err();
+    let again = world
+        .crm
+        .rerun_order(&customer, placed.order.id)
+        .unwrap_err();
     assert_eq!(again.kind(), ErrorKind::Conflict, "the balance is spent");
     verify_clean(&world);
 }
@@ -355,21 +383,39 @@ fn adjustments_need_manage_billing_and_a_reason_and_never_take_the_balance_below
     let world = service();
     let customer = world.customer(9007, "Adjusted");
     let id = World::customer_id(&customer);
-    let error = world.crm.adjust_tokens(&world.worker, id, 10, "gift").unwrap_err();
+    let error = world
+        .crm
+        .adjust_tokens(&world.worker, id, 10, "gift")
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
-    let error = world.crm.adjust_tokens(&world.admin, id, 10, "  ").unwrap_err();
+    let error = world
+        .crm
+        .adjust_tokens(&world.admin, id, 10, "  ")
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     assert_eq!(error.field(), Some("reason"));
-    let error = world.crm.adjust_tokens(&world.admin, id, 0, "zero").unwrap_err();
+    let error = world
+        .crm
+        .adjust_tokens(&world.admin, id, 0, "zero")
+        .unwrap_err();
     assert_eq!(error.field(), Some("amount"));
-    let error = world.crm.adjust_tokens(&world.admin, id, -1, "too much").unwrap_err();
+    let error = world
+        .crm
+        .adjust_tokens(&world.admin, id, -1, "too much")
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
     let entry = world
         .crm
         .adjust_tokens(&world.admin, id, 40, "compensation for a delay")
         .unwrap();
-    assert_eq!((entry.kind, entry.balance_after), (LedgerKind::Adjustment, 40));
-    let bonus = world.crm.grant_bonus(&world.manager, id, 25, "welcome").unwrap();
+    assert_eq!(
+        (entry.kind, entry.balance_after),
+        (LedgerKind::Adjustment, 40)
+    );
+    let bonus = world
+        .crm
+        .grant_bonus(&world.manager, id, 25, "welcome")
+        .unwrap();
     assert_eq!(bonus.balance_after, 65);
     let down = world
         .crm
@@ -381,7 +427,11 @@ fn adjustments_need_manage_billing_and_a_reason_and_never_take_the_balance_below
         .crm
         .ledger(&stranger, id, Page::first(10))
         .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::NotFound, "another customer's ledger");
+    assert_eq!(
+        error.kind(),
+        ErrorKind::NotFound,
+        "another customer's ledger"
+    );
     verify_clean(&world);
 }
 
@@ -394,7 +444,12 @@ fn the_low_balance_alert_is_sent_once_per_fall_below_the_threshold() {
         world
             .outbox()
             .iter()
-            .filter(|item| matches!(item.payload, OutboxPayload::Notify(Event::LowBalance { .. })))
+            .filter(|item| {
+                matches!(
+                    item.payload,
+                    OutboxPayload::Notify(Event::LowBalance { .. })
+                )
+            })
             .count()
     };
     order(&world, &customer, "sites_250", false); // 50 left: not below 50
@@ -431,7 +486,11 @@ fn a_bought_subscription_is_reminded_three_days_before_its_end_and_told_once_whe
         "30 days from now"
     );
     let error = world.crm.buy_subscription(&customer).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Conflict, "100 tokens do not pay 500");
+    assert_eq!(
+        error.kind(),
+        ErrorKind::Conflict,
+        "100 tokens do not pay 500"
+    );
 
     let notices = |world: &World| -> Vec<String> {
         world
@@ -439,7 +498,9 @@ fn a_bought_subscription_is_reminded_three_days_before_its_end_and_told_once_whe
             .iter()
             .filter(|item| item.recipient == Recipient::Customer(World::customer_id(&customer)))
             .filter_map(|item| match &item.payload {
-                OutboxPayload::Notify(Event::SubscriptionExpiring { .. }) => Some("expiring".into()),
+                OutboxPayload::Notify(Event::SubscriptionExpiring { .. }) => {
+                    Some("expiring".into())
+                }
                 OutboxPayload::Notify(Event::SubscriptionExpired) => Some("expired".into()),
                 _ => None,
             })
@@ -501,7 +562,10 @@ fn packages_and_settings_are_edited_with_manage_settings_and_checked() {
         .unwrap_err();
     assert_eq!(error.field(), Some("key"));
     input.key = "sites_2000".into();
-    let created = world.crm.save_package(&world.admin, None, input.clone()).unwrap();
+    let created = world
+        .crm
+        .save_package(&world.admin, None, input.clone())
+        .unwrap();
     assert_eq!(created.discount_percent(), 25);
     input.active = false;
     world
@@ -533,4 +597,182 @@ fn packages_and_settings_are_edited_with_manage_settings_and_checked() {
         .unwrap();
     assert_eq!(world.crm.token_settings(&customer).unwrap(), settings);
     verify_clean(&world);
+}
+
+/// One step a writer takes in the ledger property test.
+#[derive(Debug, Clone)]
+enum Op {
+    /// A purchase of this many tokens.
+    Purchase(u16),
+    /// An order of the package with this index (of the template's nine), with the add-on.
+    Place(u8, bool),
+    /// Cancels the writer's order with this index among those it placed (modulo).
+    Cancel(u8),
+    /// Deletes it (the customer; only while pending).
+    Delete(u8),
+    /// Staff adjust by this many tokens, up or down.
+    Adjust(i16),
+    /// A second cancellation of an order already cancelled.
+    CancelAgain(u8),
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (1u16..2000).prop_map(Op::Purchase),
+        (0u8..9, any::<bool>()).prop_map(|(package, email)| Op::Place(package, email)),
+        any::<u8>().prop_map(Op::Cancel),
+        any::<u8>().prop_map(Op::Delete),
+        (-500i16..500).prop_map(Op::Adjust),
+        any::<u8>().prop_map(Op::CancelAgain),
+    ]
+}
+
+/// Runs `ops` as `customer`, with staff `staff`; returns what the writer expects its balance
+/// to be from the calls that succeeded, and the orders it cancelled or deleted.
+fn run_writer(world: &World, customer: &Actor, ops: &[Op], packages: &[u64]) -> i64 {
+    let id = World::customer_id(customer);
+    let cancelled = world.stage("cancelled");
+    let mut expected = 0i64;
+    let mut placed: Vec<(crm_lib::model::OrderId, i64, bool)> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Purchase(tokens) => {
+                world
+                    .crm
+                    .system()
+                    .credit_purchase(world.org.id, id, u64::from(*tokens), "prop", "prop")
+                    .unwrap();
+                expected += i64::from(*tokens);
+            }
+            Op::Place(package, email) => {
+                let request = TokenOrderRequest {
+                    package: packages[usize::from(*package) % packages.len()],
+                    email_confirmation: *email,
+                    ..TokenOrderRequest::default()
+                };
+                match world.crm.place_token_order(customer, request) {
+                    Ok(order) => {
+                        let cost = i64::try_from(order.token_order.cost).unwrap();
+                        assert_eq!(order.balance, expected - cost);
+                        expected -= cost;
+                        placed.push((order.order.id, cost, false));
+                    }
+                    Err(error) => {
+                        assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+                    }
+                }
+            }
+            Op::Cancel(index) | Op::CancelAgain(index) | Op::Delete(index) => {
+                if placed.is_empty() {
+                    continue;
+                }
+                let slot = usize::from(*index) % placed.len();
+                let (order, cost, done) = placed[slot];
+                let result = match op {
+                    Op::Delete(_) => world.crm.delete_order(customer, order).map(|_| ()),
+                    _ => world
+                        .crm
+                        .move_order(&world.admin, order, cancelled)
+                        .map(|_| ()),
+                };
+                match (result, done) {
+                    (Ok(()), false) => {
+                        expected += cost;
+                        placed[slot].2 = true;
+                    }
+                    // Cancelling a cancelled order again is no move; deleting a cancelled
+                    // or deleted one is refused: neither refunds twice.
+                    (Ok(()), true) => {}
+                    (Err(error), _) => assert!(
+                        matches!(error.kind(), ErrorKind::NotFound | ErrorKind::Conflict),
+                        "{error}"
+                    ),
+                }
+                if matches!(op, Op::Delete(_)) && !placed.is_empty() {
+                    // A deleted order is gone: forget it so that it is not cancelled later.
+                    if world.crm.token_order(&world.admin, order).is_err() {
+                        placed.remove(slot);
+                    }
+                }
+            }
+            Op::Adjust(amount) => {
+                if *amount == 0 {
+                    continue;
+                }
+                match world
+                    .crm
+                    .adjust_tokens(&world.admin, id, i64::from(*amount), "property test")
+                {
+                    Ok(entry) => {
+                        expected += i64::from(*amount);
+                        assert_eq!(entry.balance_after, expected);
+                    }
+                    Err(error) => {
+                        assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+                        assert!(expected + i64::from(*amount) < 0);
+                    }
+                }
+            }
+        }
+    }
+    expected
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 8, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Random purchases, orders, cancellations (also repeated), deletions and adjustments by
+    /// three concurrent writers, each a customer of its own: every balance equals the sum of
+    /// its entries, each entry's balance-after is the running sum, nothing goes below zero,
+    /// every cancelled or deleted order is refunded exactly once, and verify is clean.
+    #[test]
+    fn the_ledger_invariant_holds_under_random_operations_by_concurrent_writers(
+        writers in proptest::collection::vec(proptest::collection::vec(op(), 1..30), 3..=3)
+    ) {
+        let world = service();
+        let packages: Vec<u64> = world.crm.packages(&world.admin).unwrap().iter().map(|p| p.id).collect();
+        let customers: Vec<Actor> = (0..writers.len())
+            .map(|index| world.customer(7000 + index as i64, "Writer"))
+            .collect();
+        let expected: Vec<i64> = std::thread::scope(|scope| {
+            let handles: Vec<_> = writers
+                .iter()
+                .zip(&customers)
+                .map(|(ops, customer)| {
+                    let (world, packages) = (&world, &packages);
+                    scope.spawn(move || run_writer(world, customer, ops, packages))
+                })
+                .collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        });
+        for (customer, expected) in customers.iter().zip(expected) {
+            let mut entries = Vec::new();
+            let mut page = Page::first(Page::MAX);
+            loop {
+                let read = world.crm.ledger(&world.admin, World::customer_id(customer), page).unwrap();
+                proptest::prop_assert_eq!(read.account.balance, expected);
+                entries.extend(read.entries.items);
+                match read.entries.next {
+                    Some(next) => page = Page { after: Some(next), limit: Page::MAX },
+                    None => break,
+                }
+            }
+            entries.reverse();
+            let mut running = 0;
+            let mut refunds = std::collections::HashMap::new();
+            for entry in &entries {
+                running += entry.amount;
+                proptest::prop_assert_eq!(entry.balance_after, running);
+                proptest::prop_assert!(running >= 0);
+                if entry.kind == LedgerKind::Refund {
+                    *refunds.entry(entry.order).or_insert(0) += 1;
+                }
+            }
+            proptest::prop_assert_eq!(running, expected);
+            proptest::prop_assert!(refunds.values().all(|count| *count == 1), "{:?}", refunds);
+        }
+        let report = world.crm.system().verify().unwrap();
+        proptest::prop_assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    }
 }

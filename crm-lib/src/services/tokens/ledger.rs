@@ -20,7 +20,9 @@ use crate::system::{System, SystemTx};
 use crate::{Crm, Error, Page, Paged, Result, Tx, View};
 
 use super::super::{clean_text, load_customer, require};
-use super::{REASON_MAX_CHARS, TOKENS_MAX, account_of, readable_customer, require_module, settings_of};
+use super::{
+    REASON_MAX_CHARS, TOKENS_MAX, account_of, readable_customer, require_module, settings_of,
+};
 
 /// What one entry appends (see [`append`]).
 pub(crate) struct NewEntry {
@@ -89,10 +91,8 @@ pub(crate) fn append(tx: &mut Tx<'_>, actor: &Actor, entry: NewEntry) -> Result<
     updated.balance = after;
     updated.entries += 1;
     updated.last_entry = Some(id);
-    let alert = threshold > 0
-        && entry.amount < 0
-        && after < threshold
-        && !account.low_balance_alerted;
+    let alert =
+        threshold > 0 && entry.amount < 0 && after < threshold && !account.low_balance_alerted;
     if after >= threshold {
         updated.low_balance_alerted = false;
     } else if alert {
@@ -201,10 +201,7 @@ pub fn ledger_in(
 /// A staff correction's or bonus's reason, checked.
 fn reason(text: &str) -> Result<String> {
     if text.trim().is_empty() {
-        return Err(Error::invalid(
-            "reason",
-            "an adjustment needs a reason",
-        ));
+        return Err(Error::invalid("reason", "an adjustment needs a reason"));
     }
     clean_text("reason", text, 1, REASON_MAX_CHARS)
 }

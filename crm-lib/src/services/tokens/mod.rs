@@ -22,11 +22,11 @@ mod orders;
 mod subscriptions;
 
 pub use ledger::{LedgerPage, ledger_in};
-pub(crate) use orders::{on_order_deleted, on_order_moved};
 pub use orders::{
-    PlacedOrder, QUEUE_PAGE_MAX, QueueRow, Quote, TokenOrderRequest, TokenOrderView, queue_in, queue_position_in,
-    quote_in, token_order_in,
+    PlacedOrder, QUEUE_PAGE_MAX, QueueRow, Quote, TokenOrderRequest, TokenOrderView, queue_in,
+    queue_position_in, quote_in, token_order_in,
 };
+pub(crate) use orders::{on_order_deleted, on_order_moved};
 pub(crate) use subscriptions::subscription_notices;
 pub use subscriptions::{EXPIRY_LOOKBACK_DAYS, NOTICES_PER_RUN, SubscriptionView};
 
@@ -209,10 +209,7 @@ fn checked_package(
     if name.exact(org.settings.locale).is_none() {
         return Err(Error::invalid(
             "name",
-            format!(
-                "the package needs a name in {}",
-                org.settings.locale.code()
-            ),
+            format!("the package needs a name in {}", org.settings.locale.code()),
         ));
     }
     if input.units == 0 || u64::from(input.units) > TOKENS_MAX {
@@ -319,7 +316,9 @@ impl Tx<'_> {
         };
         let mut package = checked_package(input, &org, id.unwrap_or(0), &others)?;
         match before {
-            Some(before) => self.update_record(&Key::org(actor.org).u64(before.id), &before, &package)?,
+            Some(before) => {
+                self.update_record(&Key::org(actor.org).u64(before.id), &before, &package)?
+            }
             None => {
                 package.id = self.next_id(actor.org, "package")?;
                 self.insert_record(&Key::org(actor.org).u64(package.id), &package)?;

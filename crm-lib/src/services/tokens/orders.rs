@@ -19,7 +19,7 @@
 //!   prices of the moment.
 
 use crate::model::*;
-use crate::orders::{NewOrder, Names, load_order, may_view, save_order, stage_of};
+use crate::orders::{Names, NewOrder, load_order, may_view, save_order, stage_of};
 use crate::store::declarations::token_order_key;
 use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, Tx, View};
@@ -119,7 +119,12 @@ pub(crate) fn token_order_of(
 }
 
 /// Checks that `profile` is one of `customer`'s profiles.
-fn check_profile(_view: &impl View, _org: OrgId, _customer: CustomerId, profile: u64) -> Result<()> {
+fn check_profile(
+    _view: &impl View,
+    _org: OrgId,
+    _customer: CustomerId,
+    profile: u64,
+) -> Result<()> {
     Err(Error::not_found("profile", profile))
 }
 
@@ -258,7 +263,13 @@ pub fn queue_in(view: &impl View, actor: &Actor, limit: usize) -> Result<Vec<Que
     require_module(view, actor.org)?;
     require(view, actor, Permission::ViewOrders)?;
     let limit = limit.clamp(1, QUEUE_PAGE_MAX);
-    let keys = view.keys_with_prefix(tables::TOKEN_QUEUE, &Key::org(actor.org), None, false, limit)?;
+    let keys = view.keys_with_prefix(
+        tables::TOKEN_QUEUE,
+        &Key::org(actor.org),
+        None,
+        false,
+        limit,
+    )?;
     let mut names = Names::default();
     let mut rows = Vec::with_capacity(keys.len());
     for (index, key) in keys.iter().enumerate() {
@@ -606,7 +617,9 @@ impl Tx<'_> {
         let current = token_order_of(self, actor.org, order)?
             .ok_or_else(|| Error::not_found(OrderId::LABEL, order))?;
         if current.rank.is_none() {
-            return Err(Error::conflict(format!("order {order} is not in the queue")));
+            return Err(Error::conflict(format!(
+                "order {order} is not in the queue"
+            )));
         }
         if before == Some(order) {
             let rank = current.rank.unwrap_or(0);
@@ -618,9 +631,8 @@ impl Tx<'_> {
             None => {
                 renumber(self, actor.org)?;
                 queue = queued(self, actor.org, order)?;
-                rank_before(&queue, before)?.ok_or_else(|| {
-                    Error::corrupt("the queue has no free rank after renumbering")
-                })?
+                rank_before(&queue, before)?
+                    .ok_or_else(|| Error::corrupt("the queue has no free rank after renumbering"))?
             }
         };
         let before_record = token_order_of(self, actor.org, order)?

@@ -12,10 +12,10 @@
 //!   [`EXPIRY_LOOKBACK_DAYS`] days (an appliance stopped for longer tells nobody of older
 //!   ends); a renewal before the notice cancels it.
 
+use crate::View;
 use crate::model::*;
 use crate::store::declarations::account_key;
 use crate::store::{Key, keys, tables};
-use crate::View;
 use crate::{Crm, Error, Result, Tx};
 
 use super::super::{load_customer, require};

@@ -52,7 +52,10 @@ impl Declared for LedgerEntry {
         table: tables::LEDGER_BY_CUSTOMER,
         since: 7,
         entries: |org, _, entry, out| {
-            out.push((Key::org(org).u64(entry.customer.0).u64(entry.id), Value::Empty));
+            out.push((
+                Key::org(org).u64(entry.customer.0).u64(entry.id),
+                Value::Empty,
+            ));
         },
         owner: owner_by_tail,
         disagreement: |_, _, entry: &LedgerEntry| {
@@ -128,7 +131,10 @@ impl Declared for TokenOrder {
         since: 7,
         entries: |org, _, token_order, out| {
             if let Some(rank) = token_order.rank {
-                out.push((Key::org(org).u64(rank).u64(token_order.order.0), Value::Empty));
+                out.push((
+                    Key::org(org).u64(rank).u64(token_order.order.0),
+                    Value::Empty,
+                ));
             }
         },
         owner: owner_by_tail,
@@ -163,12 +169,27 @@ impl Declared for TokenOrder {
             org,
             self.package,
         ));
-        out.push(Reference::new("was charged by", tables::LEDGER, org, self.charge));
+        out.push(Reference::new(
+            "was charged by",
+            tables::LEDGER,
+            org,
+            self.charge,
+        ));
         if let Some(refund) = self.refund {
-            out.push(Reference::new("was refunded by", tables::LEDGER, org, refund));
+            out.push(Reference::new(
+                "was refunded by",
+                tables::LEDGER,
+                org,
+                refund,
+            ));
         }
         if let Some(rerun_of) = self.rerun_of {
-            out.push(Reference::new("runs again", tables::ORDERS, org, rerun_of.0));
+            out.push(Reference::new(
+                "runs again",
+                tables::ORDERS,
+                org,
+                rerun_of.0,
+            ));
         }
     }
 

@@ -8,7 +8,7 @@ use crate::services::sessions::session_key;
 use crate::services::team::NewUser;
 use crate::store::indexes::entries_of;
 use crate::store::keys::hex;
-use crate::store::{Key, ViewExt, tables};
+use crate::store::{Key, ViewExt, codec, tables};
 use crate::{Crm, Password, Result, Tx, View};
 use redb::TableHandle;
 
@@ -712,6 +712,41 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
             .map(drop)
     })
     .unwrap();
+    // The token service: a purchase and an order (the ledger, the account, the order's token
+    // side in the queue) and a subscription (`premium_by_end`).
+    let service = crm
+        .system()
+        .create_organization("service", "Tokens", "tokens")
+        .unwrap()
+        .id;
+    let buyer = crm
+        .system()
+        .upsert_telegram_customer(
+            service,
+            crate::customers::TelegramProfile {
+                telegram_id: TelegramUserId(301),
+                username: None,
+                first_name: "Sarah".into(),
+                last_name: None,
+                language_code: None,
+            },
+        )
+        .unwrap()
+        .id;
+    crm.system()
+        .credit_purchase(service, buyer, 500, "test:1", "500 tokens")
+        .unwrap();
+    let package = crm.packages(&Actor::system(service)).unwrap()[0].id;
+    crm.place_token_order(
+        &Actor::customer(service, buyer),
+        crate::tokens::TokenOrderRequest {
+            package,
+            ..crate::tokens::TokenOrderRequest::default()
+        },
+    )
+    .unwrap();
+    crm.grant_subscription(&Actor::system(service), buyer, 30)
+        .unwrap();
     (dir, crm)
 }
 
@@ -936,4 +971,49 @@ fn a_conversation_row_that_disagrees_with_its_sources_is_reported() {
     crm.write(move |tx| tx.put_raw(tables::CONVERSATION_ROWS, &row_key, &row))
         .unwrap();
     assert!(crm.system().verify().unwrap().is_clean());
+}
+
+#[test]
+fn an_account_or_a_ledger_entry_that_disagrees_with_the_sum_of_the_entries_is_reported() {
+    let (_dir, crm) = store_with_every_index();
+    assert!(crm.system().verify().unwrap().is_clean());
+    // An account holding 1 token more than its entries add up to.
+    let (key, value) = first_entry(&crm, tables::TOKEN_ACCOUNTS).unwrap();
+    let mut account: TokenAccount = codec::decode(&value).unwrap();
+    account.balance += 1;
+    let tampered = (key.clone(), account);
+    crm.write(move |tx| {
+        tx.put(
+            tables::TOKEN_ACCOUNTS,
+            &Key::empty().bytes(&tampered.0),
+            &tampered.1,
+        )
+    })
+    .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("token_accounts: the account of customer 1 of organization")
+            && problems[0].contains("but the ledger adds up to"),
+        "{problems:#?}"
+    );
+    crm.write(move |tx| {
+        let original: TokenAccount = codec::decode(&value)?;
+        tx.put(tables::TOKEN_ACCOUNTS, &Key::empty().bytes(&key), &original)
+    })
+    .unwrap();
+    // An entry whose balance-after is not the running sum.
+    let (key, value) = first_entry(&crm, tables::LEDGER).unwrap();
+    let mut entry: LedgerEntry = codec::decode(&value).unwrap();
+    entry.balance_after += 7;
+    crm.write(move |tx| tx.put(tables::LEDGER, &Key::empty().bytes(&key), &entry))
+        .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].contains(
+            "says the balance of customer 1 is 507 after it, but the entries up to it add up to 500"
+        ),
+        "{problems:#?}"
+    );
 }
