@@ -311,6 +311,60 @@ pub(crate) fn notification(
             );
             (text, Some(keyboards::csat_ratings(order.get())))
         }
+        Event::OrderQueued {
+            order,
+            title,
+            cost,
+            balance,
+            position,
+        } => (
+            tr_with(
+                language,
+                "tokens.bot.order_queued",
+                &[
+                    ("id", order),
+                    ("title", title),
+                    ("cost", cost),
+                    ("balance", balance),
+                    ("position", position),
+                ],
+            ),
+            Some(keyboards::tokens_menu(language)),
+        ),
+        Event::BalanceChanged {
+            kind,
+            amount,
+            balance,
+            description,
+        } => (
+            tr_with(
+                language,
+                &format!("tokens.bot.credited.{}", kind.as_str()),
+                &[
+                    ("amount", &format!("{amount:+}")),
+                    ("balance", balance),
+                    ("description", description),
+                ],
+            ),
+            None,
+        ),
+        Event::LowBalance { balance, threshold } => (
+            tr_with(
+                language,
+                "tokens.bot.low_balance",
+                &[("balance", balance), ("threshold", threshold)],
+            ),
+            Some(keyboards::tokens_menu(language)),
+        ),
+        Event::SubscriptionExpiring { until } => (
+            tr_with(
+                language,
+                "tokens.bot.subscription_expiring",
+                &[("date", &crm_lib::model::Date::of(*until))],
+            ),
+            Some(keyboards::tokens_menu(language)),
+        ),
+        Event::SubscriptionExpired => (tr(language, "tokens.bot.subscription_expired"), Some(keyboards::tokens_menu(language))),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)

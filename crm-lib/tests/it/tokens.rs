@@ -170,15 +170,49 @@ fn an_order_is_charged_when_placed_refused_without_balance_and_refunded_once_whe
     assert_eq!(placed.position, 1);
     assert_eq!(placed.order.title, "100 sites + email confirmation");
     assert_eq!(balance(&world, &customer), 150);
+    let queued = |world: &World| {
+        world
+            .outbox()
+            .iter()
+            .filter(|item| {
+                matches!(
+                    &item.payload,
+                    OutboxPayload::Notify(Event::OrderQueued { .. })
+                )
+            })
+            .count()
+    };
+    assert_eq!(
+        queued(&world),
+        0,
+        "the bot answers a customer who ordered there"
+    );
+    let by_staff = world
+        .crm
+        .place_token_order(
+            &world.manager,
+            TokenOrderRequest {
+                customer: Some(World::customer_id(&customer)),
+                package: package(&world, "sites_100"),
+                email_confirmation: false,
+                profile: None,
+            },
+        )
+        .unwrap();
+    assert_eq!((by_staff.balance, by_staff.position), (50, 2));
     assert!(world.outbox().iter().any(|item| matches!(
         &item.payload,
         OutboxPayload::Notify(Event::OrderQueued {
-            cost: 150,
-            balance: 150,
-            position: 1,
+            cost: 100,
+            balance: 50,
+            position: 2,
             ..
         })
     )));
+    world
+        .crm
+        .move_order(&world.admin, by_staff.order.id, world.stage("cancelled"))
+        .unwrap();
 
     let cancelled = world.stage("cancelled");
     world
@@ -212,6 +246,8 @@ fn an_order_is_charged_when_placed_refused_without_balance_and_refunded_once_whe
         kinds,
         [
             (LedgerKind::Refund, 150, 300),
+            (LedgerKind::Refund, 100, 150),
+            (LedgerKind::Spend, -100, 50),
             (LedgerKind::Spend, -150, 150),
             (LedgerKind::Purchase, 300, 300),
         ]

@@ -394,17 +394,20 @@ fn place(
     };
     tx.insert_record(&token_order_key(actor.org, order.id), &token_order)?;
     let position = position_of(tx, actor.org, rank, order.id)?;
-    tx.enqueue(
-        actor.org,
-        Recipient::Customer(customer),
-        OutboxPayload::Notify(Event::OrderQueued {
-            order: order.id,
-            title: order.title.clone(),
-            cost: quote.cost,
-            balance: charge.balance_after,
-            position,
-        }),
-    )?;
+    // The bot answers a customer who ordered there; anyone else's order is news to them.
+    if actor.who != ActorRef::Customer(customer) {
+        tx.enqueue(
+            actor.org,
+            Recipient::Customer(customer),
+            OutboxPayload::Notify(Event::OrderQueued {
+                order: order.id,
+                title: order.title.clone(),
+                cost: quote.cost,
+                balance: charge.balance_after,
+                position,
+            }),
+        )?;
+    }
     Ok(PlacedOrder {
         order,
         token_order,
@@ -523,8 +526,9 @@ impl Tx<'_> {
     /// Places an order of a package, charging its price (the module's rules). Customers
     /// order for themselves; staff need `moderate_orders` (as for any order). Audited as the
     /// order desk audits an order (`order.created`) and the ledger a spend
-    /// (`tokens.spent`); the customer is told the order, its place in the queue and their
-    /// balance ([`Event::OrderQueued`]).
+    /// (`tokens.spent`); a customer for whom staff ordered is told the order, its place in
+    /// the queue and their balance ([`Event::OrderQueued`]; the bot answers a customer who
+    /// ordered there).
     ///
     /// # Errors
     /// Not found while the module is off, for an unknown package, customer or profile;
