@@ -136,12 +136,27 @@ fn greet_with_language_choice(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> cr
     Ok(())
 }
 
-fn menu(me: &Me, out: &mut Replies, lead: Option<String>) {
+fn menu(tx: &Tx<'_>, me: &Me, out: &mut Replies, lead: Option<String>) -> crm_lib::Result<()> {
     let text = match lead {
         Some(lead) => format!("{lead}\n\n{}", tr(me.language, "bot.menu.title")),
         None => tr(me.language, "bot.menu.title"),
     };
-    out.send(me.chat, &text, Some(keyboards::main_menu(me.language)));
+    let tokens = super::tokens::module_on(tx, &me.actor)?;
+    out.send(
+        me.chat,
+        &text,
+        Some(keyboards::main_menu(me.language, tokens)),
+    );
+    Ok(())
+}
+
+/// The customer's words for the token flows (`bot::tokens`).
+fn who<'a>(me: &'a Me) -> super::tokens::Who<'a> {
+    super::tokens::Who {
+        actor: &me.actor,
+        language: me.language,
+        chat: me.chat,
+    }
 }
 
 fn on_command(
@@ -161,7 +176,7 @@ fn on_command(
                 "bot.welcome",
                 &[("name", &me.customer.first_name), ("org", &org.name)],
             );
-            menu(me, out, Some(welcome));
+            menu(tx, me, out, Some(welcome))?;
         }
         "help" => out.send(me.chat, &tr(me.language, "bot.help"), None),
         "language" | "lang" => out.send(
@@ -170,17 +185,20 @@ fn on_command(
             Some(keyboards::languages()),
         ),
         "neworder" | "new" | "order" => start_wizard(tx, ctx, me, out)?,
+        "tokens" | "balance" if super::tokens::module_on(tx, &me.actor)? => {
+            super::tokens::balance(tx, &who(me), me.customer.id, None, out)?;
+        }
         "orders" | "myorders" => list_orders(tx, me, out)?,
         "cancel" => match state {
             Dialogue::Wizard(_) => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-                menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
+                menu(tx, me, out, Some(tr(me.language, "bot.wizard.cancelled")))?;
             }
             Dialogue::Chatting { .. }
             | Dialogue::RejectReason { .. }
             | Dialogue::CsatComment { .. } => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-                menu(me, out, None);
+                menu(tx, me, out, None)?;
             }
             Dialogue::Idle => out.send(me.chat, &tr(me.language, "bot.nothing_to_cancel"), None),
         },
@@ -230,7 +248,7 @@ pub(crate) fn on_press(
             if let Some(message_id) = press.message_id {
                 out.drop_keyboard(me.chat, message_id);
             }
-            menu(&me, out, Some(tr(language, "bot.language_set")));
+            menu(tx, &me, out, Some(tr(language, "bot.language_set")))?;
         }
         Callback::Menu(MenuItem::NewOrder) => start_wizard(tx, ctx, &me, out)?,
         Callback::Menu(MenuItem::MyOrders) => list_orders(tx, &me, out)?,
@@ -337,6 +355,9 @@ pub(crate) fn on_press(
         | Callback::MoveTicket { .. } => stale(&me, out),
         Callback::Csat { order, action } => {
             super::csat::on_press(tx, &surveyed(ctx, &me), order, action, press, out)?;
+        }
+        Callback::Tokens(pressed) => {
+            super::tokens::on_press(tx, &who(&me), me.customer.id, pressed, press, out)?;
         }
         Callback::Department(id) => {
             let department = crm_lib::model::DepartmentId::new(id);
@@ -520,6 +541,11 @@ fn step_keyboard(
 
 fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
     match crm_lib::orders::check_new_order_allowed_in(&*tx, &me.actor) {
+        // The token service orders a package: its own flow, all buttons.
+        Ok(()) if super::tokens::module_on(tx, &me.actor)? => {
+            dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
+            super::tokens::packages(tx, &who(me), None, out)
+        }
         Ok(()) => {
             let choices = form_choices(tx, me)?;
             let wizard = Wizard::new(ctx.update_id);
@@ -546,7 +572,10 @@ fn limit_reached(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result
             "bot.order.limit",
             &[("limit", &org.settings.open_order_limit)],
         ),
-        Some(keyboards::main_menu(me.language)),
+        Some(keyboards::main_menu(
+            me.language,
+            super::tokens::module_on(tx, &me.actor)?,
+        )),
     );
     Ok(())
 }
@@ -1093,7 +1122,7 @@ fn wizard_press(
         }
         (Step::Confirm, WizardAction::Cancel) => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-            menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
+            menu(tx, me, out, Some(tr(me.language, "bot.wizard.cancelled")))?;
             Ok(())
         }
         (Step::Confirm, WizardAction::Confirm) => create(tx, ctx, me, wizard, &choices, out),
@@ -1137,7 +1166,7 @@ fn create(
                 "bot.wizard.created",
                 &[("id", &order.id), ("title", &order.title)],
             );
-            menu(me, out, Some(created));
+            menu(tx, me, out, Some(created))?;
             Ok(())
         }
         Err(error) => match error.kind() {
@@ -1194,7 +1223,10 @@ fn list_orders(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<(
         out.send(
             me.chat,
             &tr(me.language, "bot.orders.empty"),
-            Some(keyboards::main_menu(me.language)),
+            Some(keyboards::main_menu(
+                me.language,
+                super::tokens::module_on(tx, &me.actor)?,
+            )),
         );
         return Ok(());
     }
@@ -1296,11 +1328,17 @@ fn view_order(
     text.push_str("\n\n");
     text.push_str(&clip(&order.description, 3000));
     let deletable = stage.is_some_and(|stage| stage.customer_deletable);
+    let mut rerun = false;
+    if let Some((lines, may_rerun)) = super::tokens::order_lines(tx, &who(me), order.id)? {
+        text.push_str("\n\n");
+        text.push_str(&lines);
+        rerun = may_rerun;
+    }
     show(
         me,
         press,
         &text,
-        Some(keyboards::order_details(me.language, id, deletable)),
+        Some(keyboards::order_details(me.language, id, deletable, rerun)),
         out,
     );
     Ok(())

@@ -62,6 +62,39 @@ pub(crate) enum Callback {
         /// What the button does.
         action: CsatAction,
     },
+    /// A button of the token service (issue 13): `tok:...`.
+    Tokens(TokensPress),
+}
+
+/// Buttons of the token service's flows (`bot::tokens`); each carries all it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokensPress {
+    /// The balance and the menu (`tok:m`).
+    Menu,
+    /// The history (`tok:h`).
+    History,
+    /// The packages to order (`tok:n`).
+    New,
+    /// A package's price, with the email add-on or not (`tok:q:<package>:<0|1>`).
+    Quote {
+        /// The package.
+        package: u64,
+        /// With the add-on.
+        email: bool,
+    },
+    /// Place the order (`tok:c:<package>:<0|1>`).
+    Confirm {
+        /// The package.
+        package: u64,
+        /// With the add-on.
+        email: bool,
+    },
+    /// The subscription's offer (`tok:s`).
+    Subscribe,
+    /// Buy the subscription (`tok:sy`).
+    SubscribeConfirm,
+    /// Run a completed order again (`tok:r:<order>`).
+    Rerun(u64),
 }
 
 /// Buttons of the satisfaction survey.
@@ -209,6 +242,27 @@ impl Callback {
                 stage: u16::try_from(id_of(stage)?).ok()?,
             },
             ["dep", id] => Callback::Department(id_of(id)?),
+            ["tok", "m"] => Callback::Tokens(TokensPress::Menu),
+            ["tok", "h"] => Callback::Tokens(TokensPress::History),
+            ["tok", "n"] => Callback::Tokens(TokensPress::New),
+            ["tok", "s"] => Callback::Tokens(TokensPress::Subscribe),
+            ["tok", "sy"] => Callback::Tokens(TokensPress::SubscribeConfirm),
+            ["tok", "r", order] => Callback::Tokens(TokensPress::Rerun(id_of(order)?)),
+            ["tok", kind @ ("q" | "c"), package, email] => {
+                let (package, email) = (
+                    id_of(package)?,
+                    match *email {
+                        "0" => false,
+                        "1" => true,
+                        _ => return None,
+                    },
+                );
+                Callback::Tokens(if *kind == "q" {
+                    TokensPress::Quote { package, email }
+                } else {
+                    TokensPress::Confirm { package, email }
+                })
+            }
             ["cs", order, "s"] => Callback::Csat {
                 order: id_of(order)?,
                 action: CsatAction::Skip,
@@ -261,6 +315,20 @@ impl Callback {
             Callback::Csat { order, action } => match action {
                 CsatAction::Rate(stars) => format!("cs:{order}:{stars}"),
                 CsatAction::Skip => format!("cs:{order}:s"),
+            },
+            Callback::Tokens(press) => match press {
+                TokensPress::Menu => "tok:m".to_string(),
+                TokensPress::History => "tok:h".to_string(),
+                TokensPress::New => "tok:n".to_string(),
+                TokensPress::Subscribe => "tok:s".to_string(),
+                TokensPress::SubscribeConfirm => "tok:sy".to_string(),
+                TokensPress::Rerun(order) => format!("tok:r:{order}"),
+                TokensPress::Quote { package, email } => {
+                    format!("tok:q:{package}:{}", u8::from(email))
+                }
+                TokensPress::Confirm { package, email } => {
+                    format!("tok:c:{package}:{}", u8::from(email))
+                }
             },
         }
     }
@@ -329,19 +397,26 @@ pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
 }
 
 /// The main menu.
-pub(crate) fn main_menu(language: Language) -> Keyboard {
+pub(crate) fn main_menu(language: Language, tokens: bool) -> Keyboard {
     let t = |key: &str| tr(language, key);
-    Keyboard::new(vec![
-        vec![
-            button(t("bot.menu.new_order"), Callback::Menu(MenuItem::NewOrder)),
-            button(t("bot.menu.my_orders"), Callback::Menu(MenuItem::MyOrders)),
-        ],
+    let mut rows = vec![vec![
+        button(t("bot.menu.new_order"), Callback::Menu(MenuItem::NewOrder)),
+        button(t("bot.menu.my_orders"), Callback::Menu(MenuItem::MyOrders)),
+    ]];
+    if tokens {
+        rows.push(vec![button(
+            t("tokens.bot.button.tokens"),
+            Callback::Tokens(TokensPress::Menu),
+        )]);
+    }
+    rows.extend([
         vec![button(t("bot.menu.chat"), Callback::Menu(MenuItem::Chat))],
         vec![
             button(t("bot.menu.language"), Callback::Menu(MenuItem::Language)),
             button(t("bot.menu.help"), Callback::Menu(MenuItem::Help)),
         ],
-    ])
+    ]);
+    Keyboard::new(rows)
 }
 
 /// The language picker: every language the product speaks, each named in itself, in rows of
@@ -520,9 +595,15 @@ pub(crate) fn orders_list(orders: &[(u64, String)]) -> Keyboard {
 }
 
 /// The buttons under an order's details.
-pub(crate) fn order_details(language: Language, id: u64, deletable: bool) -> Keyboard {
+pub(crate) fn order_details(language: Language, id: u64, deletable: bool, rerun: bool) -> Keyboard {
     let t = |key: &str| tr(language, key);
     let mut rows = vec![vec![button(t("bot.button.write"), Callback::ChatAbout(id))]];
+    if rerun {
+        rows.push(vec![button(
+            t("tokens.bot.button.rerun"),
+            Callback::Tokens(TokensPress::Rerun(id)),
+        )]);
+    }
     if deletable {
         rows.push(vec![button(
             t("bot.button.delete"),
@@ -534,6 +615,91 @@ pub(crate) fn order_details(language: Language, id: u64, deletable: bool) -> Key
         Callback::Menu(MenuItem::MyOrders),
     )]);
     Keyboard::new(rows)
+}
+
+/// The token service's menu under the balance: order, premium, history.
+pub(crate) fn tokens_menu(language: Language) -> Keyboard {
+    let t = |key: &str| tr(language, key);
+    Keyboard::new(vec![
+        vec![button(
+            t("tokens.bot.button.order"),
+            Callback::Tokens(TokensPress::New),
+        )],
+        vec![
+            button(
+                t("tokens.bot.button.premium"),
+                Callback::Tokens(TokensPress::Subscribe),
+            ),
+            button(
+                t("tokens.bot.button.history"),
+                Callback::Tokens(TokensPress::History),
+            ),
+        ],
+    ])
+}
+
+/// The packages (id and label), one to a row, then Back.
+pub(crate) fn token_packages(language: Language, packages: &[(u64, String)]) -> Keyboard {
+    let mut rows: Vec<Vec<Button>> = packages
+        .iter()
+        .take(KEYBOARD_MAX_BUTTONS - 1)
+        .map(|(package, label)| {
+            vec![button(
+                label.clone(),
+                Callback::Tokens(TokensPress::Quote {
+                    package: *package,
+                    email: false,
+                }),
+            )]
+        })
+        .collect();
+    rows.push(vec![button(
+        tr(language, "bot.button.back"),
+        Callback::Tokens(TokensPress::Menu),
+    )]);
+    Keyboard::new(rows)
+}
+
+/// A package's quote: the add-on switch, Confirm when the balance covers it, Back.
+pub(crate) fn token_quote(language: Language, package: u64, email: bool, enough: bool) -> Keyboard {
+    let t = |key: &str| tr(language, key);
+    let mut rows = vec![vec![button(
+        t(if email {
+            "tokens.bot.button.addon_remove"
+        } else {
+            "tokens.bot.button.addon_add"
+        }),
+        Callback::Tokens(TokensPress::Quote {
+            package,
+            email: !email,
+        }),
+    )]];
+    if enough {
+        rows.push(vec![button(
+            t("tokens.bot.button.confirm"),
+            Callback::Tokens(TokensPress::Confirm { package, email }),
+        )]);
+    }
+    rows.push(vec![button(
+        t("bot.button.back"),
+        Callback::Tokens(TokensPress::New),
+    )]);
+    Keyboard::new(rows)
+}
+
+/// The subscription's offer: Buy, Back.
+pub(crate) fn token_subscribe(language: Language) -> Keyboard {
+    let t = |key: &str| tr(language, key);
+    Keyboard::new(vec![
+        vec![button(
+            t("tokens.bot.button.subscribe"),
+            Callback::Tokens(TokensPress::SubscribeConfirm),
+        )],
+        vec![button(
+            t("bot.button.back"),
+            Callback::Tokens(TokensPress::Menu),
+        )],
+    ])
 }
 
 /// Yes / No before deleting an order.

@@ -37,6 +37,7 @@ pub(crate) mod processor;
 pub(crate) mod render;
 mod staff;
 mod staff_chat;
+mod tokens;
 pub(crate) mod updates;
 
 use std::net::SocketAddr;

@@ -364,7 +364,10 @@ pub(crate) fn notification(
             ),
             Some(keyboards::tokens_menu(language)),
         ),
-        Event::SubscriptionExpired => (tr(language, "tokens.bot.subscription_expired"), Some(keyboards::tokens_menu(language))),
+        Event::SubscriptionExpired => (
+            tr(language, "tokens.bot.subscription_expired"),
+            Some(keyboards::tokens_menu(language)),
+        ),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)
