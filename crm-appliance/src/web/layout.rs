@@ -47,6 +47,10 @@ pub enum Nav {
     OperatorStats,
     /// `/csat` (satisfaction statistics).
     Csat,
+    /// `/queue` (the token service's queue).
+    Queue,
+    /// `/settings/packages` (the token service's packages).
+    Packages,
     /// No entry is highlighted.
     None,
 }
@@ -57,7 +61,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 18] = [
+const LINKS: [Link; 20] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -139,6 +143,16 @@ const LINKS: [Link; 18] = [
         key: "csat.nav",
     },
     Link {
+        nav: Nav::Queue,
+        href: "/queue",
+        key: "tokens.nav.queue",
+    },
+    Link {
+        nav: Nav::Packages,
+        href: "/settings/packages",
+        key: "tokens.nav.packages",
+    },
+    Link {
         nav: Nav::Sandbox,
         href: "/sandbox",
         key: "nav.sandbox",
@@ -170,6 +184,8 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::Departments => menu.departments,
         Nav::OperatorStats => menu.operator_stats,
         Nav::Csat => menu.csat,
+        Nav::Queue => menu.token_queue,
+        Nav::Packages => menu.packages,
         // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
         Nav::Profile | Nav::None => true,

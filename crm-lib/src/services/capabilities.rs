@@ -185,6 +185,18 @@ pub struct Navigation {
     pub csat: bool,
     /// Merging customers (`chat_customers`, as [`crate::Tx::merge_customers`]).
     pub merge_customers: bool,
+    /// The token service's queue (`/queue`: tokens module on, `view_orders`, as
+    /// [`crate::tokens::queue_in`]).
+    pub token_queue: bool,
+    /// The token service's packages and settings (tokens module on, `manage_settings`, as
+    /// [`crate::Tx::save_package`]).
+    pub packages: bool,
+    /// Customers' token ledgers (tokens module on, `view_orders`, as
+    /// [`crate::tokens::ledger_in`]).
+    pub ledgers: bool,
+    /// Moving orders in the token service's queue (tokens module on, `assign_orders`, as
+    /// [`crate::Tx::move_in_queue`]).
+    pub reorder_queue: bool,
 }
 
 impl Navigation {
@@ -217,6 +229,10 @@ impl Navigation {
             calls: modules.contains(Module::Tickets) && super::calls::reads_calls(has),
             csat: has(ViewAnalytics),
             merge_customers: has(ChatCustomers),
+            token_queue: modules.contains(Module::Tokens) && has(ViewOrders),
+            packages: modules.contains(Module::Tokens) && has(ManageSettings),
+            ledgers: modules.contains(Module::Tokens) && has(ViewOrders),
+            reorder_queue: modules.contains(Module::Tokens) && has(AssignOrders),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod payment_details;
 pub mod profile;
 pub mod ticket;
 pub mod timeline;
+pub mod tokens;
 
 use axum::Router;
 
@@ -34,4 +35,5 @@ pub fn routes() -> Router<AppState> {
         .merge(calls::routes())
         .merge(csat::routes())
         .merge(merge::routes())
+        .merge(tokens::routes())
 }

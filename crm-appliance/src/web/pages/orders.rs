@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/access/{user}/revoke", post(revoke))
         .route("/orders/{id}/fields", post(save_fields))
         .route("/orders/{id}/fraud/clear", post(clear_flag))
+        .route("/orders/{id}/rerun", post(rerun))
 }
 
 /// Parses an order number from the path; anything else is a 404 page.
@@ -584,6 +585,8 @@ struct OrderPage {
     ticket: Option<crm_lib::tickets::TicketView>,
     /// The latest calls of the order's customer the reader may see (calls module).
     calls: Vec<crm_lib::model::Call>,
+    /// The order's token side, when the tokens module is on and it has one.
+    tokens: Option<crm_lib::tokens::TokenOrderView>,
 }
 
 fn read_order_page(
@@ -607,7 +610,13 @@ fn read_order_page(
     };
     let ticket = crm_lib::tickets::ticket_in(view, actor, id)?;
     let calls = crm_lib::calls::calls_of_customer_in(view, actor, detail.order.customer, 10)?;
+    let tokens = if crm_lib::tokens::module_on(&crm_lib::org::organization_in(view, actor)?) {
+        crm_lib::tokens::token_order_in(view, actor, id)?
+    } else {
+        None
+    };
     Ok(OrderPage {
+        tokens,
         detail,
         files,
         markers,
@@ -677,6 +686,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         chat,
         ticket,
         calls,
+        tokens,
     } = data;
     let language = staff.language;
     let order = &detail.order;
@@ -895,6 +905,9 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         @if let Some(ticket) = ticket {
             (ticket::section(staff, order.id.get(), ticket, currency, error))
         }
+        @if let Some(tokens) = tokens {
+            (super::tokens::order_section(staff, order.id, tokens))
+        }
         (super::order_staffing::suggestions_section(staff, detail, staffing))
         (super::order_staffing::access_section(staff, detail, staffing, error))
         (super::timeline::calls_section(staff, calls))
@@ -931,6 +944,27 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
 
 /// Renders the result of an order action: success goes back to the order page with a notice;
 /// a form error re-renders it with the error beside the field (422, or 409 for a conflict).
+/// `POST /orders/{id}/rerun`: runs a completed order of the token service again; on
+/// success the new order's page.
+async fn rerun(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let actor = staff.actor.clone();
+    match state
+        .blocking(move |crm| Ok(crm.rerun_order(&actor, id)))
+        .await?
+    {
+        Ok(placed) => Ok(Redirect::to(&format!("/orders/{}?done=rerun", placed.order.id)).into_response()),
+        Err(error) => after_action(&state, &staff, id, Err(error), "rerun").await,
+    }
+}
+
 pub(super) async fn after_action(
     state: &AppState,
     staff: &Staff,

@@ -108,6 +108,9 @@ fn timeline_body(staff: &Staff, data: &Timeline) -> Markup {
             @if staff.navigation().calls {
                 " · " a href={ "/calls?customer=" (customer.id) } { (staff.t("calls.list.of_customer")) }
             }
+            @if staff.navigation().ledgers {
+                " · " a href={ "/customers/" (customer.id) "/tokens" } { (staff.t("tokens.web.customer_ledger")) }
+            }
         }
         @if staff.navigation().merge_customers {
             form.form.inline #merge-form method="get" action={ "/customers/" (customer.id) "/merge" } {

@@ -19,7 +19,7 @@ use crate::store::{Key, ViewExt, keys, tables};
 use crate::system::{System, SystemTx};
 use crate::{Crm, Error, Page, Paged, Result, Tx, View};
 
-use super::super::{clean_text, load_customer, require};
+use super::super::{clean_text, load_customer, require, resolve};
 use super::{
     REASON_MAX_CHARS, TOKENS_MAX, account_of, readable_customer, require_module, settings_of,
 };
@@ -152,6 +152,19 @@ pub struct LedgerPage {
     pub subscriber: bool,
     /// The entries, newest first, with the cursor of the next page (an entry id).
     pub entries: Paged<LedgerEntry>,
+    /// What the reader may do with this customer's tokens.
+    pub actions: LedgerActions,
+}
+
+/// What a reader of a ledger may do with it, decided by the rules the use cases enforce.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerActions {
+    /// Adjust the balance, give a bonus, grant Premium days (`manage_billing`, as
+    /// [`Tx::adjust_tokens`], [`Tx::grant_bonus`], [`Tx::grant_subscription`]).
+    pub adjust: bool,
+    /// Place an order of a package for the customer (`moderate_orders`, as
+    /// [`Tx::place_token_order`]).
+    pub order: bool,
 }
 
 /// `customer`'s account and a page of their entries, newest first (`page.after`: the id of
@@ -169,6 +182,14 @@ pub fn ledger_in(
 ) -> Result<LedgerPage> {
     require_module(view, actor.org)?;
     readable_customer(view, actor, customer)?;
+    let resolved = resolve(view, actor)?;
+    let actions = match resolved {
+        crate::services::Resolved::Customer(_) => LedgerActions::default(),
+        _ => LedgerActions {
+            adjust: resolved.has(Permission::ManageBilling),
+            order: resolved.has(Permission::ModerateOrders),
+        },
+    };
     let account = account_of(view, actor.org, customer)?;
     let prefix = Key::org(actor.org).u64(customer.0);
     let after = page.after.map(|id| prefix.clone().u64(id));
@@ -195,6 +216,7 @@ pub fn ledger_in(
         subscriber: account.is_subscriber(view.now()),
         account,
         entries: Paged { items, next },
+        actions,
     })
 }
 

@@ -21,7 +21,7 @@ mod ledger;
 mod orders;
 mod subscriptions;
 
-pub use ledger::{LedgerPage, ledger_in};
+pub use ledger::{LedgerActions, LedgerPage, ledger_in};
 pub use orders::{
     PlacedOrder, QUEUE_PAGE_MAX, QueueRow, Quote, TokenOrderRequest, TokenOrderView, queue_in,
     queue_position_in, quote_in, token_order_in,
