@@ -102,6 +102,59 @@ pub(crate) enum Command {
     /// Canned responses: the prepared replies staff insert with `/` in the inbox.
     #[command(subcommand)]
     Canned(CannedCommand),
+    /// The token service (the tokens module): packages, a customer's balance and ledger,
+    /// adjustments with a reason, bonuses and Premium days.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokensCommand {
+    /// List the packages: key, units, regular and subscriber price, discount.
+    Packages {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A customer's balance, Premium and latest ledger entries.
+    Balance {
+        /// The customer (their id).
+        customer: u64,
+        /// How many entries to show (1-500).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Adjust a customer's balance by AMOUNT tokens (negative takes away) with a reason.
+    Adjust {
+        /// The customer (their id).
+        customer: u64,
+        /// Tokens, signed (`--` before a negative one: `crm tokens adjust 7 -- -50 ...`).
+        #[arg(allow_hyphen_values = true)]
+        amount: i64,
+        /// Why (required, 1-500 characters).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Give a customer bonus tokens.
+    Bonus {
+        /// The customer (their id).
+        customer: u64,
+        /// Tokens, positive.
+        amount: u64,
+        /// A note (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Grant a customer DAYS of Premium without a charge.
+    Premium {
+        /// The customer (their id).
+        customer: u64,
+        /// 1-366 days.
+        days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

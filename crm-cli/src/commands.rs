@@ -30,7 +30,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::Io;
 use crate::cli::{
     CallsCommand, CannedCommand, Cli, Command, CustomersCommand, DepartmentCommand, ExportKind,
-    Format, ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, UserCommand,
+    Format, ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, TokensCommand,
+    UserCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -111,6 +112,7 @@ fn dispatch(
         Command::Calls(command) => calls(crm, org, command, io),
         Command::Customers(command) => customers(crm, org, command, io),
         Command::Canned(command) => canned(crm, org, command, io),
+        Command::Tokens(command) => tokens(crm, org, command, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -1432,4 +1434,166 @@ mod tests {
         assert_eq!(slugify("Студия"), "main");
         assert_eq!(slugify("  x  "), "main");
     }
+}
+
+/// `crm tokens ...`: the token service, as the system.
+fn tokens(crm: &Crm, org: OrgId, command: &TokensCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    match command {
+        TokensCommand::Packages { json } => {
+            let packages = crm.packages(&system)?;
+            if *json {
+                let rows: Vec<serde_json::Value> = packages
+                    .iter()
+                    .map(|package| {
+                        serde_json::json!({
+                            "id": package.id,
+                            "key": package.key,
+                            "units": package.units,
+                            "price": package.price,
+                            "subscriber_price": package.subscriber_price,
+                            "discount_percent": package.discount_percent(),
+                            "active": package.active,
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = packages
+                .iter()
+                .map(|package| {
+                    vec![
+                        package.key.clone(),
+                        package.units.to_string(),
+                        package.price.to_string(),
+                        package.subscriber_price.to_string(),
+                        format!("{}%", package.discount_percent()),
+                        if package.active { "yes" } else { "no" }.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["KEY", "UNITS", "PRICE", "SUBSCRIBER", "DISCOUNT", "OFFERED"],
+                &table,
+                io,
+            )?;
+        }
+        TokensCommand::Balance {
+            customer,
+            limit,
+            json,
+        } => {
+            let ledger = crm.ledger(
+                &system,
+                crm_lib::model::CustomerId::new(*customer),
+                crm_lib::Page::first(*limit),
+            )?;
+            if *json {
+                let entries: Vec<serde_json::Value> = ledger
+                    .entries
+                    .items
+                    .iter()
+                    .map(|entry| {
+                        serde_json::json!({
+                            "id": entry.id,
+                            "kind": entry.kind.as_str(),
+                            "amount": entry.amount,
+                            "balance_after": entry.balance_after,
+                            "order": entry.order.map(|order| order.get()),
+                            "payment": entry.payment,
+                            "description": entry.description,
+                            "at": entry.at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                out!(
+                    io,
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "customer": customer,
+                        "balance": ledger.account.balance,
+                        "subscriber": ledger.subscriber,
+                        "premium_until": ledger.account.premium_until.map(|at| at.to_rfc3339()),
+                        "entries": entries,
+                    }))?
+                );
+                return Ok(());
+            }
+            out!(io, "balance: {} tokens", ledger.account.balance);
+            match (ledger.subscriber, ledger.account.premium_until) {
+                (true, Some(until)) => out!(io, "premium: until {}", until.to_rfc3339()),
+                (false, Some(until)) => out!(io, "premium: ended {}", until.to_rfc3339()),
+                _ => out!(io, "premium: none"),
+            }
+            let table: Vec<Vec<String>> = ledger
+                .entries
+                .items
+                .iter()
+                .map(|entry| {
+                    vec![
+                        entry.id.to_string(),
+                        entry.at.to_rfc3339(),
+                        entry.kind.as_str().to_string(),
+                        format!("{:+}", entry.amount),
+                        entry.balance_after.to_string(),
+                        entry.description.clone(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["ENTRY", "AT", "KIND", "AMOUNT", "BALANCE", "DESCRIPTION"],
+                &table,
+                io,
+            )?;
+        }
+        TokensCommand::Adjust {
+            customer,
+            amount,
+            reason,
+        } => {
+            let entry = crm.adjust_tokens(
+                &system,
+                crm_lib::model::CustomerId::new(*customer),
+                *amount,
+                reason,
+            )?;
+            out!(
+                io,
+                "entry {}: {:+} tokens, balance {}",
+                entry.id,
+                entry.amount,
+                entry.balance_after
+            );
+        }
+        TokensCommand::Bonus {
+            customer,
+            amount,
+            reason,
+        } => {
+            let entry = crm.grant_bonus(
+                &system,
+                crm_lib::model::CustomerId::new(*customer),
+                *amount,
+                reason,
+            )?;
+            out!(
+                io,
+                "entry {}: {:+} tokens, balance {}",
+                entry.id,
+                entry.amount,
+                entry.balance_after
+            );
+        }
+        TokensCommand::Premium { customer, days } => {
+            let account =
+                crm.grant_subscription(&system, crm_lib::model::CustomerId::new(*customer), *days)?;
+            let until = account
+                .premium_until
+                .map(|at| at.to_rfc3339())
+                .unwrap_or_default();
+            out!(io, "premium until {until}");
+        }
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod canned;
 mod customers;
 mod data;
 mod departments;
+mod token_service;
 mod tokens;
 mod users;
 mod util;

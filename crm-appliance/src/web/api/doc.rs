@@ -11,7 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
+    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, tokens,
+    users, views,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -62,6 +63,10 @@ impl Modify for BearerAuth {
         canned::list, canned::create, canned::update, canned::delete, canned::get_hours,
         canned::put_hours,
         csat::stats, csat::merge,
+        tokens::list_packages, tokens::create_package, tokens::update_package,
+        tokens::get_settings, tokens::put_settings, tokens::ledger, tokens::credit,
+        tokens::premium, tokens::place, tokens::rerun, tokens::token_order, tokens::queue,
+        tokens::move_in_queue,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -84,6 +89,10 @@ impl Modify for BearerAuth {
         canned::CannedView, canned::CannedBody, canned::HoursBody, canned::HoursStateView,
         csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
         csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
+        tokens::PackageView, tokens::PackageBody, tokens::TokenSettingsBody,
+        tokens::LedgerEntryView, tokens::LedgerView, tokens::CreditBody, tokens::PremiumBody,
+        tokens::TokenOrderBody, tokens::PlacedView, tokens::TokenOrderJson,
+        tokens::QueueRowView, tokens::QueueMove, tokens::QueuePlace,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -99,6 +108,7 @@ impl Modify for BearerAuth {
         (name = "audit", description = "The audit log"),
         (name = "canned", description = "Canned responses and business hours"),
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
+        (name = "tokens", description = "The token service: packages, ledgers, Premium, orders of packages, the queue"),
     )
 )]
 pub struct ApiDoc;

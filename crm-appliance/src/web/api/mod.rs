@@ -19,6 +19,7 @@ pub mod operators;
 pub mod orders;
 pub mod staffing;
 pub mod tickets;
+pub mod tokens;
 pub mod users;
 pub mod views;
 
@@ -129,6 +130,25 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(customers::get))
         .route("/customers/{id}/merge", post(csat::merge))
         .route("/csat", get(csat::stats))
+        .route(
+            "/packages",
+            get(tokens::list_packages).post(tokens::create_package),
+        )
+        .route("/packages/{id}", axum::routing::put(tokens::update_package))
+        .route(
+            "/token-settings",
+            get(tokens::get_settings).put(tokens::put_settings),
+        )
+        .route(
+            "/customers/{id}/tokens",
+            get(tokens::ledger).post(tokens::credit),
+        )
+        .route("/customers/{id}/premium", post(tokens::premium))
+        .route("/token-orders", post(tokens::place))
+        .route("/orders/{id}/rerun", post(tokens::rerun))
+        .route("/orders/{id}/tokens", get(tokens::token_order))
+        .route("/queue", get(tokens::queue))
+        .route("/queue/{order}/move", post(tokens::move_in_queue))
         .route("/customers/{id}/timeline", get(calls::timeline))
         .route("/calls", get(calls::list))
         .route("/calls/{id}", get(calls::get))

@@ -960,7 +960,9 @@ async fn rerun(
         .blocking(move |crm| Ok(crm.rerun_order(&actor, id)))
         .await?
     {
-        Ok(placed) => Ok(Redirect::to(&format!("/orders/{}?done=rerun", placed.order.id)).into_response()),
+        Ok(placed) => {
+            Ok(Redirect::to(&format!("/orders/{}?done=rerun", placed.order.id)).into_response())
+        }
         Err(error) => after_action(&state, &staff, id, Err(error), "rerun").await,
     }
 }

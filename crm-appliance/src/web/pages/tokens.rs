@@ -81,7 +81,15 @@ async fn ledger(
         .done
         .as_deref()
         .map(|key| staff.t(&format!("tokens.web.done.{key}")));
-    render_ledger(&state, &staff, id, query.after, &FormError::none(), note.as_deref()).await
+    render_ledger(
+        &state,
+        &staff,
+        id,
+        query.after,
+        &FormError::none(),
+        note.as_deref(),
+    )
+    .await
 }
 
 async fn render_ledger(
@@ -755,7 +763,9 @@ async fn save_package(
     };
     match result {
         Ok(_) => Ok(Redirect::to("/settings/packages?done=package").into_response()),
-        Err(error) if error.kind() == ErrorKind::InvalidInput || error.kind() == ErrorKind::Conflict => {
+        Err(error)
+            if error.kind() == ErrorKind::InvalidInput || error.kind() == ErrorKind::Conflict =>
+        {
             let status = crate::web::error::status_of(error.kind());
             let markup = render_packages(
                 state,
@@ -811,7 +821,10 @@ async fn save_settings(
                 "email_addon_subscriber_price",
                 form.get("email_addon_subscriber_price"),
             )?,
-            low_balance_threshold: number("low_balance_threshold", form.get("low_balance_threshold"))?,
+            low_balance_threshold: number(
+                "low_balance_threshold",
+                form.get("low_balance_threshold"),
+            )?,
             subscription_price: number("subscription_price", form.get("subscription_price"))?,
             subscription_days: number("subscription_days", form.get("subscription_days"))?,
             reminder_days: number("reminder_days", form.get("reminder_days"))?,
@@ -880,8 +893,8 @@ pub fn order_section(staff: &Staff, order: OrderId, view: &TokenOrderView) -> Ma
 
 #[cfg(test)]
 mod tests {
-    use crm_lib::model::{BuiltinRole, TokenAccount, Timestamp};
     use crm_lib::Paged;
+    use crm_lib::model::{BuiltinRole, Timestamp, TokenAccount};
     use insta::assert_snapshot;
 
     use super::*;
@@ -895,7 +908,8 @@ mod tests {
             amount,
             balance_after: balance,
             order: (amount < 0).then_some(OrderId::new(7)),
-            payment: (kind == crm_lib::model::LedgerKind::Purchase).then(|| "oxapay:TRACK1".to_string()),
+            payment: (kind == crm_lib::model::LedgerKind::Purchase)
+                .then(|| "oxapay:TRACK1".to_string()),
             description: "100 sites <b>".into(),
             by: ActorRef::System,
             at: Timestamp::from_millis(1_767_603_600_000 + i64::try_from(id).unwrap() * 60_000),
@@ -940,7 +954,13 @@ mod tests {
             packages: fixture.crm.packages(&fixture.system()).unwrap(),
             customer,
         };
-        assert_snapshot!(pretty(&ledger_body(&staff, &data, false, &FormError::none(), None)));
+        assert_snapshot!(pretty(&ledger_body(
+            &staff,
+            &data,
+            false,
+            &FormError::none(),
+            None
+        )));
     }
 
     #[test]
@@ -957,6 +977,12 @@ mod tests {
                 .collect(),
             settings: TokenSettings::default(),
         };
-        assert_snapshot!(pretty(&packages_body(&staff, &data, &FormError::none(), None, None)));
+        assert_snapshot!(pretty(&packages_body(
+            &staff,
+            &data,
+            &FormError::none(),
+            None,
+            None
+        )));
     }
 }
