@@ -67,6 +67,31 @@ struct DemoFile {
     /// customers get no auto-reply until staff turn them on.
     #[serde(default)]
     hours: Option<DemoHours>,
+    /// The token service (issue 13): who holds Premium from the start, and bonuses.
+    #[serde(default)]
+    tokens: Option<DemoTokens>,
+}
+
+/// The token service's demo: Premium subscribers and bonuses. Purchases are made as each
+/// order needs them (a paid invoice of whole hundreds of tokens before an order the balance
+/// does not cover), so every ledger reads like a customer's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoTokens {
+    /// Customers (keys) granted 30 days of Premium before their history starts.
+    #[serde(default)]
+    premium: Vec<String>,
+    /// Bonuses given at the end.
+    #[serde(default)]
+    bonuses: Vec<DemoBonus>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoBonus {
+    customer: String,
+    amount: u64,
+    reason: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +205,13 @@ struct DemoOrder {
     /// The customer's rating once the order finished (a survey asked them).
     #[serde(default)]
     rating: Option<DemoRating>,
+    /// The token service's package (its key): the order is placed as an order of it,
+    /// charged to the customer's balance, with the package as its title.
+    #[serde(default)]
+    package: Option<String>,
+    /// With the email-confirmation add-on.
+    #[serde(default)]
+    email_confirmation: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -438,6 +470,15 @@ impl Tx<'_> {
             counts.customers += 1;
         }
 
+        if let Some(tokens) = &prepared.file.tokens {
+            for key in &tokens.premium {
+                let customer = customers
+                    .get(key)
+                    .copied()
+                    .ok_or_else(|| Error::not_found(CustomerId::LABEL, key))?;
+                self.grant_subscription(&system, customer, 30)?;
+            }
+        }
         for order in &prepared.file.orders {
             let customer = customers
                 .get(&order.customer)
@@ -451,26 +492,34 @@ impl Tx<'_> {
                 tx.set_now(clock);
             };
             advance(self, 0);
-            let created = self.create_order(
-                &Actor::customer(org, customer),
-                NewOrder {
-                    title: order.title.clone(),
-                    description: order.description.clone(),
-                    budget: order.budget_minor.map(Money),
-                    deadline: order
-                        .deadline
-                        .as_deref()
-                        .map(|text| Date::parse("deadline", text))
-                        .transpose()?,
-                    custom_fields: super::tickets::fields_of(self, org)?.parse_answers(
-                        order
-                            .fields
-                            .iter()
-                            .map(|(key, answer)| (key.as_str(), answer.as_str())),
-                    )?,
-                    ..NewOrder::default()
-                },
-            )?;
+            let token_package = order
+                .package
+                .as_ref()
+                .filter(|_| crate::tokens::module_on(&organization));
+            let created = if let Some(package) = token_package {
+                self.demo_token_order(org, customer, package, order.email_confirmation)?
+            } else {
+                self.create_order(
+                    &Actor::customer(org, customer),
+                    NewOrder {
+                        title: order.title.clone(),
+                        description: order.description.clone(),
+                        budget: order.budget_minor.map(Money),
+                        deadline: order
+                            .deadline
+                            .as_deref()
+                            .map(|text| Date::parse("deadline", text))
+                            .transpose()?,
+                        custom_fields: super::tickets::fields_of(self, org)?.parse_answers(
+                            order
+                                .fields
+                                .iter()
+                                .map(|(key, answer)| (key.as_str(), answer.as_str())),
+                        )?,
+                        ..NewOrder::default()
+                    },
+                )?
+            };
             counts.orders += 1;
             let id = created.id;
             if !order.markers.is_empty() {
@@ -598,6 +647,15 @@ impl Tx<'_> {
             }
         }
         self.set_now(real_now);
+        if let Some(tokens) = &prepared.file.tokens {
+            for bonus in &tokens.bonuses {
+                let customer = customers
+                    .get(&bonus.customer)
+                    .copied()
+                    .ok_or_else(|| Error::not_found(CustomerId::LABEL, &bonus.customer))?;
+                self.grant_bonus(&system, customer, bonus.amount, &bonus.reason)?;
+            }
+        }
         for canned in &prepared.file.canned {
             let mut texts = Localized::default();
             for (code, text) in &canned.texts {
@@ -658,6 +716,46 @@ impl Tx<'_> {
             )),
         )?;
         Ok(counts)
+    }
+
+    /// The demo's order of `package` (a key) for `customer`, placed as the customer through
+    /// the token service; a purchase (a paid invoice, in whole hundreds of tokens) first when
+    /// the balance does not cover it.
+    fn demo_token_order(
+        &mut self,
+        org: OrgId,
+        customer: CustomerId,
+        package: &str,
+        email_confirmation: bool,
+    ) -> Result<crate::model::Order> {
+        let actor = Actor::customer(org, customer);
+        let package = crate::tokens::packages_in(self, &actor)?
+            .into_iter()
+            .find(|candidate| candidate.key == package)
+            .ok_or_else(|| Error::not_found("package", package))?;
+        let quote = crate::tokens::quote_in(self, &actor, None, package.id, email_confirmation)?;
+        if !quote.enough {
+            let missing = i64::try_from(quote.cost).unwrap_or(i64::MAX) - quote.balance;
+            let tokens = u64::try_from(missing).unwrap_or(0).div_ceil(100) * 100;
+            let invoice = self.next_id(org, "demo_invoice")?;
+            self.system().credit_purchase(
+                org,
+                customer,
+                tokens,
+                &format!("oxapay:DEMO-{invoice:05}"),
+                &format!("{tokens} tokens"),
+            )?;
+        }
+        Ok(self
+            .place_token_order(
+                &actor,
+                crate::tokens::TokenOrderRequest {
+                    package: package.id,
+                    email_confirmation,
+                    ..crate::tokens::TokenOrderRequest::default()
+                },
+            )?
+            .order)
     }
 
     /// Replays the demo's calls as the PBX would send them: a start, and for an answered call

@@ -812,3 +812,40 @@ proptest::proptest! {
         proptest::prop_assert!(report.problems.is_empty(), "{:#?}", report.problems);
     }
 }
+
+#[test]
+fn the_service_demo_fills_ledgers_with_paid_invoices_premium_a_priority_queue_and_refunds() {
+    let world = World::with_template("service", "demo");
+    world.crm.system().load_demo(world.org.id).unwrap();
+    let queue = world.crm.queue(&world.admin, 500).unwrap();
+    assert!(!queue.is_empty());
+    assert!(queue.iter().any(|row| row.token_order.priority), "Premium orders queue first");
+    assert!(queue[0].token_order.priority);
+    let orders = world.crm.system().all_orders(world.org.id).unwrap();
+    let mut purchases = 0;
+    let mut refunds = 0;
+    let mut customers: Vec<_> = orders.iter().map(|order| order.customer).collect();
+    customers.sort();
+    customers.dedup();
+    for customer in customers {
+        let page = world.crm.ledger(&world.admin, customer, Page::first(500)).unwrap();
+        for entry in &page.entries.items {
+            match entry.kind {
+                LedgerKind::Purchase => {
+                    purchases += 1;
+                    assert!(entry.payment.as_deref().unwrap().starts_with("oxapay:DEMO-"));
+                }
+                LedgerKind::Refund => refunds += 1,
+                _ => {}
+            }
+        }
+    }
+    let cancelled = world.stage("cancelled");
+    assert_eq!(
+        refunds,
+        orders.iter().filter(|order| order.stage == cancelled).count(),
+        "every cancelled order was refunded once"
+    );
+    assert!(purchases > 10, "{purchases}");
+    verify_clean(&world);
+}
