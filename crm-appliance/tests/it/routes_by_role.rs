@@ -84,6 +84,45 @@ const TABLE: &[Row] = &[
     ("GET", "/settings/calls", &[], [404, 403, 403, 403, 303]),
     // Satisfaction statistics and survey settings; the merge question, a self-merge preview
     // (refused after the permission check) and a merge with a customer that does not exist.
+    // The tokens module is off in a studio: the token service's pages and actions do not
+    // exist there (the module first, then the permission; `tokens_web` checks them on).
+    ("GET", "/queue", &[], [404, 404, 404, 404, 303]),
+    ("GET", "/settings/packages", &[], [404, 404, 404, 404, 303]),
+    (
+        "GET",
+        "/customers/{customer}/tokens",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/customers/{customer}/tokens/adjust",
+        &[("amount", "0"), ("reason", "")],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/queue/{approved}/move",
+        &[("before", "")],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/rerun",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/settings/packages",
+        &[
+            ("key", ""),
+            ("units", "1"),
+            ("price", "1"),
+            ("subscriber_price", "1"),
+        ],
+        [404, 404, 404, 404, 303],
+    ),
     ("GET", "/csat", &[], [200, 200, 403, 403, 303]),
     ("GET", "/settings/csat", &[], [200, 403, 403, 403, 303]),
     (

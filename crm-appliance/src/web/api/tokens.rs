@@ -651,7 +651,7 @@ pub struct QueueQuery {
 
 /// The queue, next first (needs `view_orders`).
 #[utoipa::path(
-    get, operation_id = "getQueue", path = "/api/v1/queue", tag = "tokens", params(QueueQuery),
+    get, operation_id = "getTokenQueue", path = "/api/v1/token-queue", tag = "tokens", params(QueueQuery),
     responses(
         (status = 200, description = "The queued orders", body = [QueueRowView]),
         (status = 403, description = "Missing view_orders", body = ErrorResponse),
@@ -686,7 +686,7 @@ pub struct QueuePlace {
 
 /// Moves a queued order before another or to the end (needs `assign_orders`).
 #[utoipa::path(
-    post, operation_id = "moveInQueue", path = "/api/v1/queue/{order}/move", tag = "tokens",
+    post, operation_id = "moveInTokenQueue", path = "/api/v1/token-queue/{order}/move", tag = "tokens",
     params(("order" = u64, Path, description = "The queued order")),
     request_body = QueueMove,
     responses(

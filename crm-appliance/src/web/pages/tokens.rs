@@ -574,23 +574,14 @@ async fn render_packages(
     failed: Option<u64>,
     note: Option<&str>,
 ) -> Result<Markup, AppError> {
-    if !staff.navigation().packages {
-        return Err(AppError::from(crm_lib::Error::denied(
-            crm_lib::model::Permission::ManageSettings,
-            "the packages need manage_settings and the tokens module",
-        )));
-    }
     let actor = staff.actor.clone();
-    let data = state
-        .blocking(move |crm| {
-            crm.read(|view| {
-                Ok(PackagesData {
-                    packages: crm_lib::tokens::packages_in(view, &actor)?,
-                    settings: crm_lib::tokens::token_settings_in(view, &actor)?,
-                })
-            })
-        })
+    let setup = state
+        .blocking(move |crm| crm.read(|view| crm_lib::tokens::token_setup_in(view, &actor)))
         .await?;
+    let data = PackagesData {
+        packages: setup.packages,
+        settings: setup.settings,
+    };
     Ok(page(
         staff,
         &staff.t("tokens.web.packages_title"),

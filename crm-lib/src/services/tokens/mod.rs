@@ -133,6 +133,29 @@ pub fn token_settings_in(view: &impl View, actor: &Actor) -> Result<TokenSetting
     settings_of(view, actor.org)
 }
 
+/// The packages and settings page's content: every package and the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSetup {
+    /// Every package, in list order.
+    pub packages: Vec<Package>,
+    /// The settings.
+    pub settings: TokenSettings,
+}
+
+/// What the packages and settings page edits; needs `manage_settings` (the use cases'
+/// permission).
+///
+/// # Errors
+/// Not found while the module is off; permission denied.
+pub fn token_setup_in(view: &impl View, actor: &Actor) -> Result<TokenSetup> {
+    require_module(view, actor.org)?;
+    require(view, actor, Permission::ManageSettings)?;
+    Ok(TokenSetup {
+        packages: all_packages(view, actor.org)?,
+        settings: settings_of(view, actor.org)?,
+    })
+}
+
 /// A package as typed in the settings or the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageInput {
