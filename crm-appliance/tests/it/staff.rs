@@ -312,6 +312,19 @@ impl Api {
         (status, response.json().await.unwrap())
     }
 
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
     /// Creates a customer with a Telegram id and returns its id.
     pub async fn customer(&self, telegram_id: i64, first_name: &str) -> u64 {
         let (status, body) = self

@@ -819,7 +819,10 @@ fn the_service_demo_fills_ledgers_with_paid_invoices_premium_a_priority_queue_an
     world.crm.system().load_demo(world.org.id).unwrap();
     let queue = world.crm.queue(&world.admin, 500).unwrap();
     assert!(!queue.is_empty());
-    assert!(queue.iter().any(|row| row.token_order.priority), "Premium orders queue first");
+    assert!(
+        queue.iter().any(|row| row.token_order.priority),
+        "Premium orders queue first"
+    );
     assert!(queue[0].token_order.priority);
     let orders = world.crm.system().all_orders(world.org.id).unwrap();
     let mut purchases = 0;
@@ -828,12 +831,21 @@ fn the_service_demo_fills_ledgers_with_paid_invoices_premium_a_priority_queue_an
     customers.sort();
     customers.dedup();
     for customer in customers {
-        let page = world.crm.ledger(&world.admin, customer, Page::first(500)).unwrap();
+        let page = world
+            .crm
+            .ledger(&world.admin, customer, Page::first(500))
+            .unwrap();
         for entry in &page.entries.items {
             match entry.kind {
                 LedgerKind::Purchase => {
                     purchases += 1;
-                    assert!(entry.payment.as_deref().unwrap().starts_with("oxapay:DEMO-"));
+                    assert!(
+                        entry
+                            .payment
+                            .as_deref()
+                            .unwrap()
+                            .starts_with("oxapay:DEMO-")
+                    );
                 }
                 LedgerKind::Refund => refunds += 1,
                 _ => {}
@@ -843,7 +855,10 @@ fn the_service_demo_fills_ledgers_with_paid_invoices_premium_a_priority_queue_an
     let cancelled = world.stage("cancelled");
     assert_eq!(
         refunds,
-        orders.iter().filter(|order| order.stage == cancelled).count(),
+        orders
+            .iter()
+            .filter(|order| order.stage == cancelled)
+            .count(),
         "every cancelled order was refunded once"
     );
     assert!(purchases > 10, "{purchases}");
