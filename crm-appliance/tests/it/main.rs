@@ -41,6 +41,7 @@ mod staff_chat;
 mod startup;
 mod support;
 mod tickets;
+mod tokens_browser;
 mod tokens_web;
 mod tools;
 mod web_helpers;
