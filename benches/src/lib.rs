@@ -653,10 +653,128 @@ pub fn assignment_figures(
     })
 }
 
+/// What [`ledger_figures`] measured.
+#[derive(Debug, Clone)]
+pub struct LedgerFigures {
+    /// Concurrent writer threads, each a customer of its own.
+    pub writers: usize,
+    /// Orders of packages placed (each a spend entry), in all.
+    pub orders: u64,
+    /// Spends per second over all writers.
+    pub rate: f64,
+    /// Median time of one order from its writer's side, in milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile, in milliseconds.
+    pub p99_ms: f64,
+    /// Whether `crm verify` found every balance equal to the sum of its entries afterwards.
+    pub verified: bool,
+}
+
+/// The token ledger's benchmark (issue 13): a service organization in a new store in `dir`;
+/// `writers` customers each get a purchase large enough for their share, then `writers`
+/// threads place `orders` orders of the first package in all, each a durable write of
+/// [`Crm::place_token_order`] (the balance check, the order, the spend entry with its balance
+/// after, the account, the queue entry, the audit entries), through the group commit
+/// together. Then `crm verify` checks every balance against its entries.
+///
+/// # Errors
+/// Any crm-lib error of the set-up or the writes.
+pub fn ledger_figures(dir: &Path, writers: usize, orders: u64) -> BenchResult<LedgerFigures> {
+    let crm = Crm::open_with(dir.join("crm.redb"), CrmOptions::default())?;
+    let org = crm
+        .system()
+        .create_organization("service", "Bench Tokens", "bench-tokens")?
+        .id;
+    let system = Actor::system(org);
+    crm.update_settings(
+        &system,
+        crm_lib::org::SettingsUpdate {
+            open_order_limit: Some(0),
+            ..crm_lib::org::SettingsUpdate::default()
+        },
+    )?;
+    let package = crm
+        .packages(&system)?
+        .first()
+        .map(|package| (package.id, package.price));
+    let (package, price) = package.ok_or("the service template has no package")?;
+    let customers = create_customers(&crm, org, 0, writers as u64)?;
+    let share = orders.div_ceil(writers as u64);
+    for customer in &customers {
+        crm.system()
+            .credit_purchase(org, *customer, share * price, "bench:1", "bench")?;
+    }
+    let started = Instant::now();
+    let results: Vec<BenchResult<Vec<Duration>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = customers
+            .iter()
+            .enumerate()
+            .map(|(index, customer)| {
+                let crm = &crm;
+                let count = share.min(orders.saturating_sub(index as u64 * share));
+                scope.spawn(move || -> BenchResult<Vec<Duration>> {
+                    let actor = Actor::customer(org, *customer);
+                    let mut times = Vec::with_capacity(count as usize);
+                    for _ in 0..count {
+                        let one = Instant::now();
+                        crm.place_token_order(
+                            &actor,
+                            crm_lib::tokens::TokenOrderRequest {
+                                package,
+                                ..crm_lib::tokens::TokenOrderRequest::default()
+                            },
+                        )?;
+                        times.push(one.elapsed());
+                    }
+                    Ok(times)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("a writer panicked".into()))
+            })
+            .collect()
+    });
+    let total = started.elapsed();
+    let mut times = Vec::new();
+    for result in results {
+        times.extend(result?);
+    }
+    times.sort_unstable();
+    let at = |fraction: f64| -> f64 {
+        let index = ((times.len() as f64 * fraction).ceil() as usize).clamp(1, times.len()) - 1;
+        times
+            .get(index)
+            .map_or(0.0, |time| time.as_secs_f64() * 1000.0)
+    };
+    let verified = crm.system().verify()?.problems.is_empty();
+    Ok(LedgerFigures {
+        writers,
+        orders: times.len() as u64,
+        rate: times.len() as f64 / total.as_secs_f64().max(f64::EPSILON),
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        verified,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ledger_benchmark_places_every_order_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let figures = ledger_figures(dir.path(), 4, 40).unwrap();
+        assert_eq!(figures.orders, 40);
+        assert!(figures.verified);
+        assert!(figures.p99_ms >= figures.p50_ms);
+    }
 
     #[test]
     fn the_assignment_benchmark_spreads_conversations_evenly() {

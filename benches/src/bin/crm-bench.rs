@@ -92,7 +92,8 @@ fn usage() -> &'static str {
      --quick      1/100 scale (10,000 orders, 100,000 messages) and 3-second load runs\n\
      --seconds N  length of each load run (default 10, quick 3)\n\
      --keep       keep the run directory (target/bench-data/run) afterwards\n\
-     --queue-only only step 11, the operators queue (no wrk or release binaries needed)"
+     --queue-only only step 11, the operators queue and the token ledger (no wrk or release\n\
+                  binaries needed)"
 }
 
 fn parse_args() -> Result<Args> {
@@ -224,6 +225,8 @@ fn run(args: &Args) -> Result<bool> {
         std::fs::create_dir_all(&run_dir)?;
         let mut table = Table::default();
         queue_row(args, &run_dir, &mut table)?;
+        ledger_row(args, &run_dir, &mut table)?;
+        ledger_row(args, &run_dir, &mut table)?;
         println!("\n{}", table.markdown());
         return Ok(table.all_pass());
     }
@@ -848,6 +851,39 @@ fn queue_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
         Some(figures.p99_ms < 10.0 && figures.spread <= 1),
     );
     std::fs::remove_dir_all(&assignment_dir).ok();
+    Ok(())
+}
+
+/// The token ledger under concurrency (issue 13): 16 writers place orders of a package, each
+/// a durable spend with its balance-after, through the group commit together.
+fn ledger_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
+    let (writers, orders) = if args.quick {
+        (16, 4_000)
+    } else {
+        (16, 20_000)
+    };
+    eprintln!("crm-bench: {writers} writers place {orders} orders of packages (ledger spends)");
+    let ledger_dir = run_dir.join("ledger");
+    if ledger_dir.exists() {
+        std::fs::remove_dir_all(&ledger_dir)?;
+    }
+    std::fs::create_dir_all(&ledger_dir)?;
+    let figures = crm_benches::ledger_figures(&ledger_dir, writers, orders)
+        .map_err(|error| anyhow::anyhow!(error))?;
+    table.add(
+        "token ledger: orders of packages (each a durable spend), 16 concurrent writers",
+        "measured (issue 13); balances verify",
+        format!(
+            "{} spends, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, verify {}",
+            figures.orders,
+            figures.rate,
+            figures.p50_ms,
+            figures.p99_ms,
+            if figures.verified { "clean" } else { "FAILED" }
+        ),
+        Some(figures.verified),
+    );
+    std::fs::remove_dir_all(&ledger_dir).ok();
     Ok(())
 }
 

@@ -31,7 +31,12 @@ async fn staff_credit_a_customer_and_drag_an_order_to_the_front_of_the_queue() {
     let ledger = format!("/customers/{customer}/tokens");
     client.goto(&app.url(&ledger)).await.unwrap();
     fill(&client, "form[action$='/adjust'] input[name=amount]", "500").await;
-    fill(&client, "form[action$='/adjust'] input[name=reason]", "Paid by card").await;
+    fill(
+        &client,
+        "form[action$='/adjust'] input[name=reason]",
+        "Paid by card",
+    )
+    .await;
     let after = submit(&client, "form[action$='/adjust'] button[type=submit]").await;
     assert!(after.starts_with(&ledger), "{after}");
     wait_until(
@@ -60,7 +65,13 @@ async fn staff_credit_a_customer_and_drag_an_order_to_the_front_of_the_queue() {
     client.goto(&app.url("/queue")).await.unwrap();
     let first_is = "const row = document.querySelector('#token-queue li.queue-row'); \
                     return !!row && row.dataset.order === String(arguments[0]);";
-    wait_until(&client, first_is, vec![orders[0].into()], "the first order first").await;
+    wait_until(
+        &client,
+        first_is,
+        vec![orders[0].into()],
+        "the first order first",
+    )
+    .await;
     let violations = crate::browser_pages::axe_violations(&client, &axe).await;
     assert!(violations.is_empty(), "/queue: {violations:?}");
 
@@ -78,7 +89,13 @@ async fn staff_credit_a_customer_and_drag_an_order_to_the_front_of_the_queue() {
         )
         .await
         .unwrap();
-    wait_until(&client, first_is, vec![orders[1].into()], "the dragged order first").await;
+    wait_until(
+        &client,
+        first_is,
+        vec![orders[1].into()],
+        "the dragged order first",
+    )
+    .await;
     let (status, queue) = api.get("/token-queue").await;
     assert_eq!(status, 200, "{queue}");
     assert_eq!(queue[0]["order"], orders[1]);
