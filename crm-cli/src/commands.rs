@@ -1424,18 +1424,6 @@ fn calls(crm: &Crm, org: OrgId, command: &CallsCommand, io: &mut Io<'_>) -> Resu
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_are_derived_from_names() {
-        assert_eq!(slugify("Acme Studio, Ltd."), "acme-studio-ltd");
-        assert_eq!(slugify("Студия"), "main");
-        assert_eq!(slugify("  x  "), "main");
-    }
-}
-
 /// `crm tokens ...`: the token service, as the system.
 fn tokens(crm: &Crm, org: OrgId, command: &TokensCommand, io: &mut Io<'_>) -> Result<()> {
     let system = Actor::system(org);
@@ -1596,4 +1584,16 @@ fn tokens(crm: &Crm, org: OrgId, command: &TokensCommand, io: &mut Io<'_>) -> Re
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_derived_from_names() {
+        assert_eq!(slugify("Acme Studio, Ltd."), "acme-studio-ltd");
+        assert_eq!(slugify("Студия"), "main");
+        assert_eq!(slugify("  x  "), "main");
+    }
 }
