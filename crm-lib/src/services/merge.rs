@@ -280,6 +280,14 @@ fn check(
              {theirs}); a merge would cut one of them off"
         )));
     }
+    // A token ledger is history that is never rewritten: its entries and balance cannot move
+    // to another customer (issue 13).
+    if crate::tokens::has_account(view, actor.org, absorb)? {
+        return Err(Error::conflict(format!(
+            "customer {absorb} has a token account (a ledger or Premium); a ledger is never \
+             rewritten, so merge the other way round or keep both customers"
+        )));
+    }
     let moving = collect(view, actor.org, absorb)?;
     let (result, filled, dropped) = merged(&kept, &absorbed);
     let notes = moving

@@ -864,3 +864,33 @@ fn the_service_demo_fills_ledgers_with_paid_invoices_premium_a_priority_queue_an
     assert!(purchases > 10, "{purchases}");
     verify_clean(&world);
 }
+
+#[test]
+fn a_customer_with_a_ledger_is_not_absorbed_by_a_merge_but_may_absorb_one_without() {
+    let world = service();
+    let with_ledger = world.customer(9101, "Ledger");
+    credit(&world, &with_ledger, 100);
+    let without = world
+        .crm
+        .create_customer(
+            &world.admin,
+            crm_lib::customers::NewCustomer {
+                first_name: "Phone".into(),
+                phone: "+15550000001".into(),
+                ..crm_lib::customers::NewCustomer::default()
+            },
+        )
+        .unwrap();
+    let refused = world
+        .crm
+        .merge_customers(&world.admin, without.id, World::customer_id(&with_ledger))
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Conflict);
+    assert!(refused.to_string().contains("token account"), "{refused}");
+    world
+        .crm
+        .merge_customers(&world.admin, World::customer_id(&with_ledger), without.id)
+        .unwrap();
+    assert_eq!(balance(&world, &with_ledger), 100);
+    verify_clean(&world);
+}

@@ -81,6 +81,12 @@ pub(crate) fn account_of(
         .unwrap_or_else(|| TokenAccount::new(customer)))
 }
 
+/// Whether `customer` has a token account (a ledger entry or a subscription): contact merge
+/// refuses to absorb such a customer, since a ledger is never rewritten.
+pub(crate) fn has_account(view: &impl View, org: OrgId, customer: CustomerId) -> Result<bool> {
+    view.exists(tables::TOKEN_ACCOUNTS, &account_key(org, customer))
+}
+
 /// The package `id` of the organization.
 pub(crate) fn load_package(view: &impl View, org: OrgId, id: u64) -> Result<Package> {
     view.get(tables::PACKAGES, &Key::org(org).u64(id))?
