@@ -690,6 +690,7 @@ pub(crate) fn conversation_body(
         p {
             a href="/chat" { "← " (staff.t("chat.conversations")) }
             " · " a href={ "/customers/" (customer.id) } { (staff.t("calls.timeline")) }
+            " · " a href={ "/chat/" (customer.id) "/scheduled" } { (staff.t("scheduled.link")) }
         }
         @if customer.unreachable {
             p.error role="alert" { (staff.t("chat.unreachable")) }

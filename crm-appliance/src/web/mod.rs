@@ -18,6 +18,7 @@ pub mod layout;
 pub mod login;
 pub mod metrics;
 pub mod pages;
+pub mod scheduled;
 pub mod session;
 pub mod sse;
 pub mod swagger;
@@ -139,6 +140,7 @@ pub fn app(state: AppState) -> Router {
         .merge(chat::routes())
         .merge(canned::routes())
         .merge(inbox::routes())
+        .merge(scheduled::routes())
         .merge(tokens::routes())
         .route("/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))

@@ -406,4 +406,69 @@ async fn staff_adjust_balances_reorder_the_queue_and_edit_packages_and_bad_input
         .post(&format!("/orders/{}/rerun", ids[0]), json!({}))
         .await;
     assert_eq!(status, 409, "not completed: {rerun}");
+    // A message scheduled for later on the conversation's "Send later" page (the
+    // organization's clock is UTC): listed as waiting, cancelled there; a past or malformed
+    // moment is refused and schedules nothing. (crm-lib's `it::scheduled` sends them.)
+    let page = format!("/chat/{customer}/scheduled");
+    let conversation = admin.get_text(&format!("/chat/{customer}")).await;
+    assert!(
+        conversation.contains(&format!("href=\"{page}\"")),
+        "{conversation}"
+    );
+    let soon = time_in(2 * 3600);
+    let scheduled = admin
+        .post_form(
+            &page,
+            &[("text", "Your sites are ready"), ("send_at", &soon)],
+        )
+        .await;
+    assert_eq!(scheduled.status(), 303);
+    for bad in ["2020-01-01T10:00", "tomorrow"] {
+        let refused = admin
+            .post_form(&page, &[("text", "Nope"), ("send_at", bad)])
+            .await;
+        assert_eq!(refused.status(), 422, "{bad}");
+    }
+    let (status, list) = api.get(&format!("/customers/{customer}/scheduled")).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["state"], "waiting");
+    assert_eq!(&list[0]["send_at"].as_str().unwrap()[..16], soon.as_str());
+    let html = admin.get_text(&page).await;
+    assert!(
+        html.contains("Your sites are ready") && html.contains("Waiting"),
+        "{html}"
+    );
+    let cancelled = admin
+        .post_form(&format!("{page}/{}/cancel", list[0]["id"]), &[])
+        .await;
+    assert_eq!(cancelled.status(), 303);
+    let (_, list) = api.get(&format!("/customers/{customer}/scheduled")).await;
+    assert_eq!(list[0]["state"], "cancelled");
+    let (status, again) = api
+        .post(&format!("/scheduled/{}/cancel", list[0]["id"]), json!({}))
+        .await;
+    assert_eq!(status, 409, "{again}");
+}
+
+/// The UTC time `seconds` from now as a `datetime-local` value (`YYYY-MM-DDTHH:MM`).
+fn time_in(seconds: u64) -> String {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + seconds;
+    let days = (at / 86_400) as i64;
+    let (hour, minute) = ((at % 86_400) / 3600, (at % 3600) / 60);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}")
 }

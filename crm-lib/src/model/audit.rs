@@ -240,6 +240,12 @@ audit_actions! {
     QueueReordered = "queue.reordered",
     /// A completed order was run again as a new order.
     OrderRerun = "order.rerun",
+    /// A message was scheduled for a customer.
+    MessageScheduled = "message.scheduled",
+    /// A scheduled message was cancelled before its moment.
+    ScheduledCancelled = "message.schedule_cancelled",
+    /// A scheduled message's moment came and it could not be sent.
+    ScheduledFailed = "message.schedule_failed",
 }
 
 impl AuditAction {

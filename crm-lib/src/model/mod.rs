@@ -21,6 +21,7 @@ mod ops;
 mod order;
 mod org;
 mod outbox;
+mod scheduled;
 mod staff_chat;
 mod team;
 mod tickets;
@@ -64,6 +65,7 @@ pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
 };
+pub use scheduled::{ScheduledMessage, ScheduledState};
 pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};
 pub use team::{
     BuiltinRole, LinkCode, Marker, OperatorStatus, OrderGrant, Permission, PermissionSet, Role,

@@ -111,7 +111,7 @@ pub struct MergePreview {
 /// `Author::Customer`), `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and
 /// the other queue indexes), pending `outbox` items addressed to the customer,
 /// `unknown_callers`, `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours
-/// mark), and the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
+/// mark), `scheduled_messages` (`scheduled_by_customer`, `scheduled_due`), and the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
 /// `customers_by_activity`, `customer_names`) through the customer's declaration. Beside the
 /// list, [`Tx::merge_customers`] rewrites the inbox's `conversation_rows` of both customers
 /// from their sources and moves the staff group's `forum_topics` and `staff_notices`
@@ -130,6 +130,7 @@ struct Moving {
     unknown_callers: Vec<UnknownCaller>,
     surveys: Vec<CsatSurvey>,
     auto_reply: Option<AutoReplyMark>,
+    scheduled: Vec<ScheduledMessage>,
 }
 
 /// Reads every record of `org` that names `customer` (the hook list's reads).
@@ -184,6 +185,12 @@ fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving>
         tables::CSAT_SURVEYS,
     )?;
     moving.auto_reply = view.get(tables::AUTO_REPLIES, &by_customer)?;
+    moving.scheduled = view.records_by_index(
+        org,
+        tables::SCHEDULED_BY_CUSTOMER,
+        &by_customer,
+        tables::SCHEDULED_MESSAGES,
+    )?;
     Ok(moving)
 }
 
@@ -437,6 +444,11 @@ fn apply(
         let mut after = survey.clone();
         after.customer = keep;
         tx.update_record(&Key::org(org).u64(survey.order.0), survey, &after)?;
+    }
+    for scheduled in &moving.scheduled {
+        let mut after = scheduled.clone();
+        after.customer = keep;
+        tx.update_record(&Key::org(org).u64(scheduled.id), scheduled, &after)?;
     }
     // The out-of-hours auto-reply mark: the kept conversation keeps its own; without one it
     // takes the absorbed one's, so the customer is not auto-replied twice in one period.

@@ -25,6 +25,7 @@ pub mod operators;
 pub mod orders;
 pub mod org;
 pub mod retention;
+pub mod scheduled;
 pub mod sessions;
 pub mod staff_chat;
 pub mod staffing;

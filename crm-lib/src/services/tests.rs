@@ -349,6 +349,15 @@ fn token_package(key: &str, price: u64, subscriber_price: u64) -> crate::tokens:
     }
 }
 
+/// A message scheduled for `customer` at `send_at`.
+fn later(customer: CustomerId, send_at: Timestamp) -> crate::scheduled::NewScheduled {
+    crate::scheduled::NewScheduled {
+        customer,
+        text: "Your order is ready".into(),
+        send_at,
+    }
+}
+
 /// Dora's order of the fixture's package.
 fn dora_orders(tx: &mut Tx<'_>, fx: &Fx) -> Result<crate::tokens::PlacedOrder> {
     tx.place_token_order(
@@ -1495,6 +1504,26 @@ fn refused() -> Vec<(&'static str, Call)> {
         (
             "rerun_order of an order without a token side",
             call(|tx, fx| tx.rerun_order(&fx.manager, fx.approved).map(drop)),
+        ),
+        (
+            "schedule_message by a worker",
+            call(|tx, fx| {
+                let send_at = tx.now().plus_millis(600_000);
+                tx.schedule_message(&fx.worker, later(fx.ann_id, send_at))
+                    .map(drop)
+            }),
+        ),
+        (
+            "schedule_message in the past",
+            call(|tx, fx| {
+                let send_at = tx.now().plus_millis(-1);
+                tx.schedule_message(&fx.manager, later(fx.ann_id, send_at))
+                    .map(drop)
+            }),
+        ),
+        (
+            "cancel_scheduled of an unknown message",
+            call(|tx, fx| tx.cancel_scheduled(&fx.manager, 999).map(drop)),
         ),
         (
             "move_in_queue of an order without a token side",
@@ -2656,6 +2685,24 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     .first()
                     .ok_or_else(|| crate::Error::not_found("queue", 0))?;
                 tx.reject_order(&fx.manager, first, "duplicate").map(drop)
+            }),
+        ),
+        (
+            "schedule_message",
+            AUDITED,
+            call(|tx, fx| {
+                let send_at = tx.now().plus_millis(600_000);
+                tx.schedule_message(&fx.manager, later(fx.ann_id, send_at))
+                    .map(drop)
+            }),
+        ),
+        (
+            "schedule_message and cancel_scheduled",
+            AUDITED,
+            call(|tx, fx| {
+                let send_at = tx.now().plus_millis(900_000);
+                let scheduled = tx.schedule_message(&fx.manager, later(fx.bob_id, send_at))?;
+                tx.cancel_scheduled(&fx.admin, scheduled.id).map(drop)
             }),
         ),
         (

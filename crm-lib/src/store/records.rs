@@ -81,6 +81,7 @@ record! {
     LedgerEntry => 1, "ledger entry";
     TokenAccount => 1, "token account";
     TokenOrder => 1, "token order";
+    ScheduledMessage => 1, "scheduled message";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

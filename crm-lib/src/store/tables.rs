@@ -259,4 +259,11 @@ tables! {
     TOKEN_ORDERS = "token_orders";
     /// `org | rank (u64) | order` -> (): the queue, orders not finished, first first.
     TOKEN_QUEUE = "token_queue";
+    /// `org | scheduled` -> ScheduledMessage: messages staff scheduled for later
+    /// (`services::scheduled`, issue 13).
+    SCHEDULED_MESSAGES = "scheduled_messages";
+    /// `org | send at (i64 ms) | scheduled` -> (), waiting ones only: what the job sends next.
+    SCHEDULED_DUE = "scheduled_due";
+    /// `org | customer | scheduled` -> (): each customer's scheduled messages.
+    SCHEDULED_BY_CUSTOMER = "scheduled_by_customer";
 }

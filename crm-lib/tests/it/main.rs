@@ -25,6 +25,7 @@ mod orders;
 mod payment_details;
 mod properties;
 mod retention;
+mod scheduled;
 mod staff_chat;
 mod staffing;
 mod support;

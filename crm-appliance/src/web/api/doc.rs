@@ -66,7 +66,7 @@ impl Modify for BearerAuth {
         tokens::list_packages, tokens::create_package, tokens::update_package,
         tokens::get_settings, tokens::put_settings, tokens::ledger, tokens::credit,
         tokens::premium, tokens::place, tokens::rerun, tokens::token_order, tokens::queue,
-        tokens::move_in_queue,
+        tokens::move_in_queue, tokens::list_scheduled, tokens::schedule, tokens::cancel_scheduled,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -92,7 +92,8 @@ impl Modify for BearerAuth {
         tokens::PackageView, tokens::PackageBody, tokens::TokenSettingsBody,
         tokens::LedgerEntryView, tokens::LedgerView, tokens::CreditBody, tokens::PremiumBody,
         tokens::TokenOrderBody, tokens::PlacedView, tokens::TokenOrderJson,
-        tokens::QueueRowView, tokens::QueueMove, tokens::QueuePlace,
+        tokens::QueueRowView, tokens::QueueMove, tokens::QueuePlace, tokens::ScheduledView,
+        tokens::ScheduleBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -147,6 +147,11 @@ pub fn routes() -> Router<AppState> {
         .route("/token-orders", post(tokens::place))
         .route("/orders/{id}/rerun", post(tokens::rerun))
         .route("/orders/{id}/tokens", get(tokens::token_order))
+        .route(
+            "/customers/{id}/scheduled",
+            get(tokens::list_scheduled).post(tokens::schedule),
+        )
+        .route("/scheduled/{id}/cancel", post(tokens::cancel_scheduled))
         .route("/token-queue", get(tokens::queue))
         .route("/token-queue/{order}/move", post(tokens::move_in_queue))
         .route("/customers/{id}/timeline", get(calls::timeline))

@@ -714,3 +714,133 @@ pub async fn move_in_queue(
         .await?;
     Ok(ApiJson(QueuePlace { position }))
 }
+
+/// A scheduled message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScheduledView {
+    /// Its id.
+    pub id: u64,
+    /// The customer.
+    pub customer: u64,
+    /// The text.
+    pub text: String,
+    /// When it is (or was) to be sent, RFC 3339.
+    pub send_at: String,
+    /// `waiting`, `sent`, `cancelled` or `failed`.
+    pub state: String,
+    /// The chat message it became, once sent.
+    pub message: Option<u64>,
+    /// Why it was not sent, when it failed.
+    pub reason: Option<String>,
+}
+
+impl From<&crm_lib::model::ScheduledMessage> for ScheduledView {
+    fn from(scheduled: &crm_lib::model::ScheduledMessage) -> Self {
+        use crm_lib::model::ScheduledState;
+        let (state, message, reason) = match &scheduled.state {
+            ScheduledState::Waiting => ("waiting", None, None),
+            ScheduledState::Sent { message, .. } => ("sent", Some(message.get()), None),
+            ScheduledState::Cancelled { .. } => ("cancelled", None, None),
+            ScheduledState::Failed { reason } => ("failed", None, Some(reason.clone())),
+        };
+        ScheduledView {
+            id: scheduled.id,
+            customer: scheduled.customer.get(),
+            text: scheduled.text.clone(),
+            send_at: scheduled.send_at.to_rfc3339(),
+            state: state.to_string(),
+            message,
+            reason,
+        }
+    }
+}
+
+/// A message to schedule.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ScheduleBody {
+    /// The text, 1-4096 characters.
+    pub text: String,
+    /// When to send it, RFC 3339 (at least a minute and at most 366 days ahead).
+    pub send_at: String,
+}
+
+/// A customer's scheduled messages, waiting first (needs `chat_customers`).
+#[utoipa::path(
+    get, operation_id = "listScheduled", path = "/api/v1/customers/{id}/scheduled", tag = "messages",
+    params(("id" = u64, Path, description = "The customer")),
+    responses(
+        (status = 200, description = "The scheduled messages", body = [ScheduledView]),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
+        (status = 404, description = "No such customer", body = ErrorResponse),
+    )
+)]
+pub async fn list_scheduled(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<Vec<ScheduledView>>, ApiError> {
+    let list = state
+        .blocking(move |crm| crm.scheduled(&user.actor, CustomerId::new(id)))
+        .await?;
+    Ok(ApiJson(list.iter().map(ScheduledView::from).collect()))
+}
+
+/// Schedules a message to a customer, sent by the `scheduled_messages` job within a minute
+/// of its moment (needs `chat_customers`).
+#[utoipa::path(
+    post, operation_id = "scheduleMessage", path = "/api/v1/customers/{id}/scheduled", tag = "messages",
+    params(("id" = u64, Path, description = "The customer")),
+    request_body = ScheduleBody,
+    responses(
+        (status = 201, description = "Scheduled", body = ScheduledView),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
+        (status = 404, description = "No such customer", body = ErrorResponse),
+        (status = 422, description = "A bad text or moment", body = ErrorResponse),
+    )
+)]
+pub async fn schedule(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> Result<(StatusCode, ApiJson<ScheduledView>), ApiError> {
+    let send_at = crm_lib::model::Timestamp::parse_rfc3339("send_at", &body.send_at)?;
+    let scheduled = state
+        .blocking(move |crm| {
+            crm.schedule_message(
+                &user.actor,
+                crm_lib::scheduled::NewScheduled {
+                    customer: CustomerId::new(id),
+                    text: body.text,
+                    send_at,
+                },
+            )
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(ScheduledView::from(&scheduled)),
+    ))
+}
+
+/// Cancels a waiting scheduled message (needs `chat_customers`).
+#[utoipa::path(
+    post, operation_id = "cancelScheduled", path = "/api/v1/scheduled/{id}/cancel", tag = "messages",
+    params(("id" = u64, Path, description = "The scheduled message")),
+    responses(
+        (status = 200, description = "Cancelled", body = ScheduledView),
+        (status = 403, description = "Missing chat_customers", body = ErrorResponse),
+        (status = 404, description = "No such scheduled message", body = ErrorResponse),
+        (status = 409, description = "Already sent, cancelled or failed", body = ErrorResponse),
+    )
+)]
+pub async fn cancel_scheduled(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<ScheduledView>, ApiError> {
+    let scheduled = state
+        .blocking(move |crm| crm.cancel_scheduled(&user.actor, id))
+        .await?;
+    Ok(ApiJson(ScheduledView::from(&scheduled)))
+}

@@ -154,6 +154,13 @@ pub const JOBS: &[JobSpec] = &[
         module: Some(crate::model::Module::Operators),
     },
     JobSpec {
+        name: "scheduled_messages",
+        // Every minute: a scheduled message leaves within a minute of its moment.
+        schedule: |_| Schedule::EveryMinutes(1),
+        work: Work::OneTransaction(crate::scheduled::send_due),
+        module: None,
+    },
+    JobSpec {
         name: "subscription_notices",
         // Often enough that a reminder or an end is told within a quarter of an hour.
         schedule: |_| Schedule::EveryMinutes(15),

@@ -49,6 +49,7 @@
 //! | `ledger` | `org \| entry` | `ledger` | `ledger_by_customer`: `org \| customer \| entry` |
 //! | `token_accounts` | `org \| customer` | | `premium_by_end`, with a subscription: `org \| premium until (i64 ms) \| customer` |
 //! | `token_orders` | `org \| order` | | `token_queue`, queued only: `org \| rank (u64) \| order` |
+//! | `scheduled_messages` | `org \| scheduled` | `scheduled` | `scheduled_due`, waiting only: `org \| send at (i64 ms) \| scheduled`; `scheduled_by_customer`: `org \| customer \| scheduled` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -143,6 +144,7 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<LedgerEntry>()?;
     visitor.visit::<TokenAccount>()?;
     visitor.visit::<TokenOrder>()?;
+    visitor.visit::<ScheduledMessage>()?;
     Ok(())
 }
 

@@ -200,3 +200,67 @@ impl Declared for TokenOrder {
         )
     }
 }
+
+impl Declared for ScheduledMessage {
+    const TABLE: Def = tables::SCHEDULED_MESSAGES;
+    const NOUN: &'static str = "scheduled message";
+    const LAYOUT: Layout = Layout::OrgId;
+    const SEQUENCE: Option<&'static str> = Some("scheduled");
+    const INDEXES: &'static [Index<Self>] = &[
+        Index {
+            table: tables::SCHEDULED_DUE,
+            since: 7,
+            entries: |org, _, scheduled, out| {
+                if scheduled.is_waiting() {
+                    out.push((
+                        Key::org(org).i64(scheduled.send_at.0).u64(scheduled.id),
+                        Value::Empty,
+                    ));
+                }
+            },
+            owner: owner_by_tail,
+            disagreement: |_, _, scheduled: &ScheduledMessage| {
+                format!(
+                    "disagrees with the message's moment {:?} and state {:?}",
+                    scheduled.send_at, scheduled.state
+                )
+            },
+        },
+        Index {
+            table: tables::SCHEDULED_BY_CUSTOMER,
+            since: 7,
+            entries: |org, _, scheduled, out| {
+                out.push((
+                    Key::org(org).u64(scheduled.customer.0).u64(scheduled.id),
+                    Value::Empty,
+                ));
+            },
+            owner: owner_by_tail,
+            disagreement: |_, _, scheduled: &ScheduledMessage| {
+                format!(
+                    "disagrees with the message's customer {}",
+                    scheduled.customer
+                )
+            },
+        },
+    ];
+
+    fn id(&self) -> Option<u64> {
+        Some(self.id)
+    }
+
+    fn references(&self, org: OrgId, out: &mut Vec<Reference>) {
+        out.push(Reference::new(
+            "is for customer",
+            tables::CUSTOMERS,
+            org,
+            self.customer.0,
+        ));
+        out.push(Reference::new(
+            "was written by",
+            tables::USERS,
+            org,
+            self.author.0,
+        ));
+    }
+}

@@ -747,6 +747,20 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
     .unwrap();
     crm.grant_subscription(&Actor::system(service), buyer, 30)
         .unwrap();
+    // A scheduled message, waiting (`scheduled_due`, `scheduled_by_customer`).
+    crm.write(move |tx| {
+        let send_at = tx.now().plus_millis(600_000);
+        tx.schedule_message(
+            &Actor::staff(org, UserId(1)),
+            crate::scheduled::NewScheduled {
+                customer: CustomerId(1),
+                text: "Later".into(),
+                send_at,
+            },
+        )
+        .map(drop)
+    })
+    .unwrap();
     (dir, crm)
 }
 
