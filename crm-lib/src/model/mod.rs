@@ -25,6 +25,7 @@ mod staff_chat;
 mod team;
 mod tickets;
 mod zone;
+mod webhooks;
 
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
@@ -46,7 +47,7 @@ pub use ids::{
     ApiTokenId, AuditId, BidId, CallId, CannedId, ChatId, CustomerId, Date, DepartmentId,
     LANGUAGES, Language, LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId,
     OutboxId, PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId,
-    Timestamp, UserId,
+    Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
@@ -70,3 +71,6 @@ pub use team::{
 };
 pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};
 pub use zone::{Zone, parse_time_zone};
+pub use webhooks::{
+    WebhookAttempt, WebhookDelivery, WebhookDeliveryState, WebhookEndpoint, WebhookEventType,
+};

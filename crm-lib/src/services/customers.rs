@@ -291,6 +291,7 @@ impl Tx<'_> {
             Subject::Customer(id),
             AuditDetail::Text(format!("telegram {}", profile.telegram_id)),
         )?;
+        crate::webhooks::emit(self, org, crate::webhooks::WebhookEvent::customer_created(&customer))?;
         Ok(customer)
     }
 
@@ -334,6 +335,7 @@ impl Tx<'_> {
             Subject::Customer(id),
             AuditDetail::Text(record.full_name()),
         )?;
+        crate::webhooks::emit(self, actor.org, crate::webhooks::WebhookEvent::customer_created(&record))?;
         Ok(record)
     }
 

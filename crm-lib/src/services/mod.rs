@@ -33,6 +33,7 @@ pub mod telegram;
 #[cfg(test)]
 mod tests;
 pub mod tickets;
+pub mod webhooks;
 
 use crate::model::{
     Actor, ActorRef, Message, MessageId, OrgId, Organization, Permission, PermissionSet, User,

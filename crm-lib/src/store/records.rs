@@ -76,6 +76,8 @@ record! {
     SentParts => 1, "sent parts";
     CsatSurvey => 1, "csat survey";
     CsatSettings => 1, "csat settings";
+    WebhookEndpoint => 1, "webhook endpoint";
+    WebhookDelivery => 1, "webhook delivery";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -44,6 +44,8 @@
 //! | `sent_parts` | `org \| message` | | |
 //! | `csat_surveys` | `org \| order` | | `csat_by_time` (7), rated only: `org \| rated at (i64 ms) \| order`; `csat_by_customer` (7): `org \| customer \| order` |
 //! | `csat_settings` | `org` | | |
+//! | `webhook_endpoints` | `org \| endpoint` | `webhook_endpoint` | |
+//! | `webhook_deliveries` | `org \| delivery` | `webhook_delivery` | `webhook_deliveries_by_endpoint`: `org \| endpoint \| delivery`; `webhook_due`, pending only: `due (i64 ms) \| org \| delivery` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -63,6 +65,7 @@ mod orders;
 mod staff_chat;
 mod team;
 mod tickets;
+mod webhooks;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
@@ -78,6 +81,7 @@ pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row_key};
 pub(crate) use staff_chat::{forum_thread_key, staff_notice_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
+pub(crate) use webhooks::webhook_log_key;
 
 use super::indexes::{Owner, Visitor};
 use super::keys::{self, Key};
@@ -131,6 +135,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<SentParts>()?;
     visitor.visit::<CsatSurvey>()?;
     visitor.visit::<CsatSettings>()?;
+    visitor.visit::<WebhookEndpoint>()?;
+    visitor.visit::<WebhookDelivery>()?;
     Ok(())
 }
 
