@@ -30,4 +30,5 @@ mod staffing;
 mod support;
 mod team;
 mod tickets;
+mod webhooks;
 mod writer;
