@@ -185,6 +185,9 @@ pub struct Navigation {
     pub csat: bool,
     /// Merging customers (`chat_customers`, as [`crate::Tx::merge_customers`]).
     pub merge_customers: bool,
+    /// The webhook endpoints and their delivery log (`/settings/webhooks`: `manage_settings`,
+    /// as [`crate::webhooks::webhooks_in`]; every organization, no module).
+    pub webhooks: bool,
 }
 
 impl Navigation {
@@ -217,6 +220,7 @@ impl Navigation {
             calls: modules.contains(Module::Tickets) && super::calls::reads_calls(has),
             csat: has(ViewAnalytics),
             merge_customers: has(ChatCustomers),
+            webhooks: has(ManageSettings),
         }
     }
 }
