@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
+    webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -62,6 +63,8 @@ impl Modify for BearerAuth {
         canned::list, canned::create, canned::update, canned::delete, canned::get_hours,
         canned::put_hours,
         csat::stats, csat::merge,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete,
+        webhooks::deliveries, webhooks::redeliver,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -84,6 +87,8 @@ impl Modify for BearerAuth {
         canned::CannedView, canned::CannedBody, canned::HoursBody, canned::HoursStateView,
         csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
         csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
+        webhooks::WebhookView, webhooks::WebhookBody, webhooks::WebhookAttemptView,
+        webhooks::WebhookDeliveryView, webhooks::WebhookDeliveryPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -99,6 +104,7 @@ impl Modify for BearerAuth {
         (name = "audit", description = "The audit log"),
         (name = "canned", description = "Canned responses and business hours"),
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
+        (name = "webhooks", description = "Outbound webhooks: endpoints, deliveries, redelivery (Standard Webhooks signatures)"),
     )
 )]
 pub struct ApiDoc;

@@ -21,6 +21,7 @@ pub mod staffing;
 pub mod tickets;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -175,6 +176,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/customers/{id}/conversation/reopen",
             post(operators::reopen),
+        )
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            axum::routing::put(webhooks::update).delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/deliveries/{id}/redeliver",
+            post(webhooks::redeliver),
         )
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
