@@ -102,6 +102,38 @@ pub(crate) enum Command {
     /// Canned responses: the prepared replies staff insert with `/` in the inbox.
     #[command(subcommand)]
     Canned(CannedCommand),
+    /// Outbound webhooks: the endpoints events are POSTed to, signed as Standard Webhooks
+    /// defines.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// List the endpoints: id, URL, events, enabled (the secrets are on the settings page and
+    /// with --json).
+    List {
+        /// Print JSON (with each endpoint's signing secret).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add an endpoint; prints its id and its signing secret once.
+    Add {
+        /// An absolute http:// or https:// URL.
+        url: String,
+        /// An event type to send (order.created, order.stage_changed, order.deleted,
+        /// message.received, customer.created, payment.succeeded); repeat for each.
+        #[arg(long = "event", value_name = "TYPE", required = true)]
+        events: Vec<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Remove an endpoint and its delivery log.
+    Remove {
+        /// Its id (from `crm webhook list`).
+        id: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

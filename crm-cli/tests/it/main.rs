@@ -12,3 +12,4 @@ mod departments;
 mod tokens;
 mod users;
 mod util;
+mod webhooks;
