@@ -44,3 +44,4 @@ mod tickets;
 mod tools;
 mod web_helpers;
 mod webdriver;
+mod webhooks;
