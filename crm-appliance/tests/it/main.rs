@@ -45,3 +45,4 @@ mod tools;
 mod web_helpers;
 mod webdriver;
 mod webhooks;
+mod webhooks_browser;

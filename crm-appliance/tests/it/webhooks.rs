@@ -18,13 +18,14 @@ use crate::support::spawn_app;
 
 /// One request the receiver got: its headers and body.
 #[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: String,
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
-/// A receiver on a free loopback port: answers 500 to the first request, 200 after.
-async fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
+/// A receiver on a free loopback port: answers 500 to the first request when `fail_first`,
+/// 200 to every other; returns its URL and what it got.
+pub async fn receiver(fail_first: bool) -> (String, Arc<Mutex<Vec<Received>>>) {
     let got: Arc<Mutex<Vec<Received>>> = Arc::default();
     let seen = got.clone();
     let app = axum::Router::new().route(
@@ -34,7 +35,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
             async move {
                 let mut all = seen.lock().unwrap();
                 all.push(Received { headers, body });
-                if all.len() == 1 {
+                if fail_first && all.len() == 1 {
                     StatusCode::INTERNAL_SERVER_ERROR
                 } else {
                     StatusCode::OK
@@ -51,7 +52,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
 }
 
 /// Waits until the receiver holds `count` requests.
-async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, count: usize, within: Duration) -> Vec<Received> {
+pub async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, count: usize, within: Duration) -> Vec<Received> {
     let deadline = Instant::now() + within;
     loop {
         let now = got.lock().unwrap().clone();
@@ -174,7 +175,7 @@ async fn an_order_created_through_the_api_reaches_a_signed_receiver_retried_and_
     let app = spawn_app();
     let admin = login_admin(&app).await;
     let api = Api::new(&app, &admin.create_token("webhooks").await);
-    let (url, got) = receiver().await;
+    let (url, got) = receiver(true).await;
 
     // A bad URL is refused naming the field.
     let (status, error) = api
