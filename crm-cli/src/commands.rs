@@ -29,8 +29,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    CallsCommand, CannedCommand, Cli, Command, WebhookCommand, CustomersCommand, DepartmentCommand, ExportKind,
+    CallsCommand, CannedCommand, Cli, Command, CustomersCommand, DepartmentCommand, ExportKind,
     Format, ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, UserCommand,
+    WebhookCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -1299,7 +1300,12 @@ fn webhook(crm: &Crm, org: OrgId, command: &WebhookCommand, io: &mut Io<'_>) -> 
                     },
                 )
                 .context("adding the webhook endpoint")?;
-            out!(io, "added webhook endpoint {} ({})", endpoint.id, endpoint.url);
+            out!(
+                io,
+                "added webhook endpoint {} ({})",
+                endpoint.id,
+                endpoint.url
+            );
             out!(io, "signing secret: {}", endpoint.secret);
         }
         WebhookCommand::Remove { id } => {

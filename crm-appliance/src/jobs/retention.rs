@@ -17,13 +17,13 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use crm_lib::webhooks::DELIVERY_RETENTION_DAYS;
 use crm_lib::{
     model::Timestamp,
     retention::{
         CHANGE_RETENTION_DAYS, INBOX_RETENTION_DAYS, MEDIA_GRACE_HOURS, OUTBOX_RETENTION_DAYS,
     },
 };
-use crm_lib::webhooks::DELIVERY_RETENTION_DAYS;
 use tokio::sync::watch;
 
 use crate::AppState;
@@ -62,7 +62,11 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         };
         match prune_once(&state, cutoffs, &shutdown).await {
             Ok(pruned)
-                if pruned.inbox + pruned.outbox + pruned.changes + pruned.media + pruned.webhooks
+                if pruned.inbox
+                    + pruned.outbox
+                    + pruned.changes
+                    + pruned.media
+                    + pruned.webhooks
                     > 0 =>
             {
                 tracing::info!(

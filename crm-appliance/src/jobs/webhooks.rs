@@ -48,7 +48,11 @@ fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(REQUEST_TIMEOUT)
-        .user_agent(concat!("crm-appliance/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
+        .user_agent(concat!(
+            "crm-appliance/",
+            env!("CARGO_PKG_VERSION"),
+            " (webhooks)"
+        ))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }
@@ -124,7 +128,9 @@ async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<b
         .await
         .is_err()
     {
-        tracing::warn!("stopping with webhook requests in flight; they are retried on the next start");
+        tracing::warn!(
+            "stopping with webhook requests in flight; they are retried on the next start"
+        );
     }
 }
 

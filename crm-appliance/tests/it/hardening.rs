@@ -567,7 +567,10 @@ async fn passwords_session_ids_and_api_tokens_never_appear_in_the_logs_even_at_d
     let hook_page = browser
         .get_text(&format!("/settings/webhooks/{hook_id}"))
         .await;
-    assert!(hook_page.contains(&webhook_secret), "the page shows the secret");
+    assert!(
+        hook_page.contains(&webhook_secret),
+        "the page shows the secret"
+    );
     let tested = browser
         .post_form(&format!("/settings/webhooks/{hook_id}/test"), &[])
         .await;
@@ -583,7 +586,10 @@ async fn passwords_session_ids_and_api_tokens_never_appear_in_the_logs_even_at_d
             .json()
             .await
             .unwrap();
-        if log["items"][0]["attempts"].as_array().is_some_and(|all| !all.is_empty()) {
+        if log["items"][0]["attempts"]
+            .as_array()
+            .is_some_and(|all| !all.is_empty())
+        {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no attempt: {log}");

@@ -52,7 +52,11 @@ pub async fn receiver(fail_first: bool) -> (String, Arc<Mutex<Vec<Received>>>) {
 }
 
 /// Waits until the receiver holds `count` requests.
-pub async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, count: usize, within: Duration) -> Vec<Received> {
+pub async fn wait_for(
+    got: &Arc<Mutex<Vec<Received>>>,
+    count: usize,
+    within: Duration,
+) -> Vec<Received> {
     let deadline = Instant::now() + within;
     loop {
         let now = got.lock().unwrap().clone();
@@ -73,7 +77,11 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -140,7 +148,10 @@ fn verify(received: &Received, secret: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    assert!((now - seconds).abs() < 300, "a fresh timestamp: {timestamp}");
+    assert!(
+        (now - seconds).abs() < 300,
+        "a fresh timestamp: {timestamp}"
+    );
     assert_eq!(header("content-type"), "application/json");
     let key = base64_decode(secret.strip_prefix("whsec_").unwrap());
     let expected = format!(
@@ -179,7 +190,10 @@ async fn an_order_created_through_the_api_reaches_a_signed_receiver_retried_and_
 
     // A bad URL is refused naming the field.
     let (status, error) = api
-        .post("/webhooks", json!({"url": "not a url", "events": ["order.created"]}))
+        .post(
+            "/webhooks",
+            json!({"url": "not a url", "events": ["order.created"]}),
+        )
         .await;
     assert_eq!(status, 422, "{error}");
     assert_eq!(error["error"]["field"], "url");
@@ -227,13 +241,18 @@ async fn an_order_created_through_the_api_reaches_a_signed_receiver_retried_and_
         if page.contains("data-state=\"succeeded\"") {
             break page;
         }
-        assert!(Instant::now() < deadline, "the log never showed success: {page}");
+        assert!(
+            Instant::now() < deadline,
+            "the log never showed success: {page}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(page.contains("<code>500</code>"), "{page}");
     assert!(page.contains("<code>200</code>"), "{page}");
     assert!(page.contains(&id), "the log names the message id");
-    let (status, log) = api.get(&format!("/webhooks/{endpoint_id}/deliveries")).await;
+    let (status, log) = api
+        .get(&format!("/webhooks/{endpoint_id}/deliveries"))
+        .await;
     assert_eq!(status, 200, "{log}");
     assert_eq!(log["items"][0]["attempts"].as_array().unwrap().len(), 2);
 

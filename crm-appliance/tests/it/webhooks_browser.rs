@@ -22,7 +22,13 @@ async fn an_endpoint_added_on_the_page_receives_a_test_event_shown_in_its_log() 
 
     let driver = start_driver().await;
     let client = browser(&driver).await;
-    log_in(&client, &app, "admin", &format!("{}-changed", app.admin_password)).await;
+    log_in(
+        &client,
+        &app,
+        "admin",
+        &format!("{}-changed", app.admin_password),
+    )
+    .await;
     client.goto(&app.url("/settings")).await.unwrap();
     assert_eq!(
         submit(&client, "a[href='/settings/webhooks']").await,
@@ -31,7 +37,11 @@ async fn an_endpoint_added_on_the_page_receives_a_test_event_shown_in_its_log() 
     fill(&client, "input[name=url]", &url).await;
     fill(&client, "input[name=description]", "Browser receiver").await;
     click(&client, "input[name=event][value='order.created']").await;
-    let path = submit(&client, "form[action='/settings/webhooks'] button[type=submit]").await;
+    let path = submit(
+        &client,
+        "form[action='/settings/webhooks'] button[type=submit]",
+    )
+    .await;
     assert_eq!(path, "/settings/webhooks/1?done=webhook_saved");
     // The secret is shown with a copy button.
     let secret = client
@@ -50,7 +60,11 @@ async fn an_endpoint_added_on_the_page_receives_a_test_event_shown_in_its_log() 
 
     submit(&client, "form[action='/settings/webhooks/1/test'] button").await;
     let received = wait_for(&got, 1, Duration::from_secs(10)).await;
-    assert!(received[0].body.contains("\"type\":\"webhook.test\""), "{}", received[0].body);
+    assert!(
+        received[0].body.contains("\"type\":\"webhook.test\""),
+        "{}",
+        received[0].body
+    );
     // The log shows the delivery succeeded (after a reload: the page is not live).
     wait_until(
         &client,

@@ -23,26 +23,49 @@ fn webhook_endpoints_are_added_listed_and_removed() {
         added.starts_with("added webhook endpoint 1 (https://erp.example/hooks)\n"),
         "{added}"
     );
-    assert!(added.contains("signing secret: whsec_"), "the secret is shown once");
+    assert!(
+        added.contains("signing secret: whsec_"),
+        "the secret is shown once"
+    );
     // A relative URL and an unknown event are refused with the input exit code.
     let refused = dir
-        .crm(&["webhook", "add", "erp.example/hooks", "--event", "order.created"])
+        .crm(&[
+            "webhook",
+            "add",
+            "erp.example/hooks",
+            "--event",
+            "order.created",
+        ])
         .fails_with(3);
     assert!(refused.contains("url"), "{refused}");
     let refused = dir
-        .crm(&["webhook", "add", "https://erp.example/", "--event", "order.eaten"])
+        .crm(&[
+            "webhook",
+            "add",
+            "https://erp.example/",
+            "--event",
+            "order.eaten",
+        ])
         .fails_with(3);
     assert!(refused.contains("order.eaten"), "{refused}");
 
     let listed = dir.crm(&["webhook", "list"]).ok();
     assert!(listed.starts_with("ID"), "{listed}");
-    assert!(!listed.contains("whsec_"), "the table shows no secret: {listed}");
+    assert!(
+        !listed.contains("whsec_"),
+        "the table shows no secret: {listed}"
+    );
     let rows: Vec<&str> = listed.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{listed}");
     let row: Vec<&str> = rows[0].split_whitespace().collect();
     assert_eq!(
         row,
-        ["1", "https://erp.example/hooks", "order.created,order.deleted", "yes"]
+        [
+            "1",
+            "https://erp.example/hooks",
+            "order.created,order.deleted",
+            "yes"
+        ]
     );
     let json: serde_json::Value =
         serde_json::from_str(&dir.crm(&["webhook", "list", "--json"]).ok()).unwrap();

@@ -24,8 +24,8 @@ mod outbox;
 mod staff_chat;
 mod team;
 mod tickets;
-mod zone;
 mod webhooks;
+mod zone;
 
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
@@ -70,7 +70,7 @@ pub use team::{
     SavedPaymentDetails, User, UserStatus,
 };
 pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};
-pub use zone::{Zone, parse_time_zone};
 pub use webhooks::{
     WebhookAttempt, WebhookDelivery, WebhookDeliveryState, WebhookEndpoint, WebhookEventType,
 };
+pub use zone::{Zone, parse_time_zone};

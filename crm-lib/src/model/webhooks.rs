@@ -12,9 +12,7 @@ use super::{Timestamp, WebhookDeliveryId, WebhookEndpointId};
 /// The kind of event a webhook message reports. The string form ([`WebhookEventType::as_str`])
 /// is stable: it is the payload's `type`, what the API and the CLI take, and what a receiver
 /// switches on. Stored records name variants by position, so new ones go at the end.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum WebhookEventType {
     /// An order was created (`order.created`).
     OrderCreated,

@@ -1426,7 +1426,7 @@ fn refused() -> Vec<(&'static str, Call)> {
                     .map(drop)
             }),
         ),
-         (
+        (
             "create_webhook with a relative URL",
             call(|tx, fx| {
                 tx.create_webhook(&fx.admin, hook("/hooks", &["order.created"]))
@@ -1443,15 +1443,21 @@ fn refused() -> Vec<(&'static str, Call)> {
         (
             "create_webhook with an unknown event",
             call(|tx, fx| {
-                tx.create_webhook(&fx.admin, hook("https://erp.example/hooks", &["order.eaten"]))
-                    .map(drop)
+                tx.create_webhook(
+                    &fx.admin,
+                    hook("https://erp.example/hooks", &["order.eaten"]),
+                )
+                .map(drop)
             }),
         ),
         (
             "create_webhook by a worker",
             call(|tx, fx| {
-                tx.create_webhook(&fx.worker, hook("https://erp.example/hooks", &["order.created"]))
-                    .map(drop)
+                tx.create_webhook(
+                    &fx.worker,
+                    hook("https://erp.example/hooks", &["order.created"]),
+                )
+                .map(drop)
             }),
         ),
         (
@@ -2579,12 +2585,15 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     .map(drop)
             }),
         ),
-         (
+        (
             "create_webhook",
             AUDITED,
             call(|tx, fx| {
-                tx.create_webhook(&fx.admin, hook("https://erp.example/hooks", &["order.created"]))
-                    .map(drop)
+                tx.create_webhook(
+                    &fx.admin,
+                    hook("https://erp.example/hooks", &["order.created"]),
+                )
+                .map(drop)
             }),
         ),
         (

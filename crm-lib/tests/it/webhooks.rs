@@ -10,9 +10,7 @@ use crm_lib::{
     model::{
         Actor, AuditAction, Timestamp, WebhookDeliveryState, WebhookEndpoint, WebhookEventType,
     },
-    webhooks::{
-        DueWebhook, RETRY_SCHEDULE_MS, WebhookInput, WebhookOutcome, secret_key, sign,
-    },
+    webhooks::{DueWebhook, RETRY_SCHEDULE_MS, WebhookInput, WebhookOutcome, secret_key, sign},
 };
 
 use crate::support::World;
@@ -27,7 +25,10 @@ fn input(url: &str, events: &[&str]) -> WebhookInput {
 }
 
 fn hook(world: &World, url: &str, events: &[&str]) -> WebhookEndpoint {
-    world.crm.create_webhook(&world.admin, input(url, events)).unwrap()
+    world
+        .crm
+        .create_webhook(&world.admin, input(url, events))
+        .unwrap()
 }
 
 /// Far enough ahead that every pending delivery is due.
@@ -100,11 +101,23 @@ fn an_order_is_queued_only_to_enabled_endpoints_subscribed_to_its_type() {
     let at = Timestamp::from_millis(1_614_265_330_123);
     let request = due[0].request(at).unwrap().unwrap();
     assert_eq!(request.url, "https://erp.example/a");
-    assert_eq!(request.headers[0], ("webhook-id", due[0].message_id.clone()));
-    assert_eq!(request.headers[1], ("webhook-timestamp", "1614265330".to_string()));
+    assert_eq!(
+        request.headers[0],
+        ("webhook-id", due[0].message_id.clone())
+    );
+    assert_eq!(
+        request.headers[1],
+        ("webhook-timestamp", "1614265330".to_string())
+    );
     assert_eq!(
         request.headers[2].1,
-        sign(&subscribed.secret, &due[0].message_id, 1614265330, &due[0].body).unwrap()
+        sign(
+            &subscribed.secret,
+            &due[0].message_id,
+            1614265330,
+            &due[0].body
+        )
+        .unwrap()
     );
     // The debug form never shows the secret.
     assert!(!format!("{:?}", due[0]).contains(&subscribed.secret));
@@ -222,7 +235,15 @@ fn failed_attempts_follow_the_retry_schedule_and_end_failed() {
     assert_eq!(delivery.state, WebhookDeliveryState::Failed);
     assert_eq!(delivery.attempts.len(), RETRY_SCHEDULE_MS.len());
     assert_eq!(
-        delivery.attempts.last().unwrap().error.as_ref().unwrap().chars().count(),
+        delivery
+            .attempts
+            .last()
+            .unwrap()
+            .error
+            .as_ref()
+            .unwrap()
+            .chars()
+            .count(),
         500
     );
     assert!(due(&world).is_empty());
@@ -339,12 +360,18 @@ fn bad_input_is_refused_writing_nothing() {
     assert_eq!(error.field(), Some("url"));
     let mut described = input("https://erp.example/", &["order.created"]);
     described.description = "d".repeat(201);
-    let error = world.crm.create_webhook(&world.admin, described).unwrap_err();
+    let error = world
+        .crm
+        .create_webhook(&world.admin, described)
+        .unwrap_err();
     assert_eq!(error.field(), Some("description"));
     // A worker may not manage webhooks.
     let denied = world
         .crm
-        .create_webhook(&world.worker, input("https://erp.example/", &["order.created"]))
+        .create_webhook(
+            &world.worker,
+            input("https://erp.example/", &["order.created"]),
+        )
         .unwrap_err();
     assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
     assert!(world.crm.webhooks(&world.admin).unwrap().is_empty());
@@ -356,7 +383,10 @@ fn bad_input_is_refused_writing_nothing() {
         .update_webhook(&world.admin, endpoint.id, input("nope", &["order.created"]))
         .unwrap_err();
     assert_eq!(error.field(), Some("url"));
-    assert_eq!(world.crm.webhook(&world.admin, endpoint.id).unwrap(), endpoint);
+    assert_eq!(
+        world.crm.webhook(&world.admin, endpoint.id).unwrap(),
+        endpoint
+    );
     // Rotation replaces the secret.
     let rotated = world
         .crm
@@ -504,7 +534,11 @@ fn the_delivery_log_pages_newest_first() {
         .unwrap();
     let third = world
         .crm
-        .webhook_deliveries(&world.admin, endpoint.id, Page::after(second.next.unwrap(), 2))
+        .webhook_deliveries(
+            &world.admin,
+            endpoint.id,
+            Page::after(second.next.unwrap(), 2),
+        )
         .unwrap();
     assert_eq!(third.items.len(), 1);
     assert_eq!(third.next, None);
@@ -519,6 +553,9 @@ fn the_delivery_log_pages_newest_first() {
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(ids, sorted);
     assert_eq!(ids.len(), 5);
-    let one = world.crm.webhook_delivery(&world.admin, first.items[0].id).unwrap();
+    let one = world
+        .crm
+        .webhook_delivery(&world.admin, first.items[0].id)
+        .unwrap();
     assert_eq!(one, first.items[0]);
 }

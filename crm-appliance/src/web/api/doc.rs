@@ -11,8 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
-    webhooks,
+    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users,
+    views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.

@@ -282,9 +282,7 @@ pub async fn deliveries(
         limit: query.limit.unwrap_or(50),
     };
     let paged = state
-        .blocking(move |crm| {
-            crm.webhook_deliveries(&user.actor, WebhookEndpointId::new(id), page)
-        })
+        .blocking(move |crm| crm.webhook_deliveries(&user.actor, WebhookEndpointId::new(id), page))
         .await?;
     Ok(ApiJson(WebhookDeliveryPage {
         items: paged.items.iter().map(WebhookDeliveryView::from).collect(),

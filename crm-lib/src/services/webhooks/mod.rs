@@ -341,7 +341,11 @@ pub fn check_url(url: &str) -> Result<String> {
         let (address, after) = inner
             .split_once(']')
             .ok_or_else(|| invalid("has an unclosed [ in its host"))?;
-        if address.is_empty() || !address.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        if address.is_empty()
+            || !address
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
             return Err(invalid("has an invalid IPv6 address"));
         }
         match after {
@@ -554,7 +558,11 @@ impl Tx<'_> {
     /// # Errors
     /// Permission denied; invalid input on `url`, `description` or `events`; conflict past
     /// [`ENDPOINTS_MAX`] endpoints.
-    pub fn create_webhook(&mut self, actor: &Actor, input: WebhookInput) -> Result<WebhookEndpoint> {
+    pub fn create_webhook(
+        &mut self,
+        actor: &Actor,
+        input: WebhookInput,
+    ) -> Result<WebhookEndpoint> {
         require(self, actor, Permission::ManageSettings)?;
         let (url, description, events) = checked_input(&input)?;
         if all_endpoints(self, actor.org)?.len() >= ENDPOINTS_MAX {
@@ -752,7 +760,11 @@ impl Tx<'_> {
             Subject::Webhook(endpoint.id),
             AuditDetail::Text(after.message_id.clone()),
         )?;
-        self.changed(actor.org, Subject::Webhook(endpoint.id), ChangeKind::Updated)?;
+        self.changed(
+            actor.org,
+            Subject::Webhook(endpoint.id),
+            ChangeKind::Updated,
+        )?;
         Ok(after)
     }
 
@@ -770,10 +782,15 @@ impl Tx<'_> {
             )));
         }
         let endpoint_enabled = self
-            .get::<WebhookEndpoint>(tables::WEBHOOK_ENDPOINTS, &endpoint_key(org, before.endpoint))?
+            .get::<WebhookEndpoint>(
+                tables::WEBHOOK_ENDPOINTS,
+                &endpoint_key(org, before.endpoint),
+            )?
             .is_some_and(|endpoint| endpoint.enabled);
         let mut after = before.clone();
-        let succeeded = outcome.status.is_some_and(|status| (200..300).contains(&status));
+        let succeeded = outcome
+            .status
+            .is_some_and(|status| (200..300).contains(&status));
         after.attempts.push(WebhookAttempt {
             at: outcome.at,
             status: outcome.status,
@@ -923,7 +940,11 @@ impl DueWebhook {
 }
 
 /// Deliveries due by `now` across every organization, earliest due first, at most `limit`.
-pub(crate) fn due_webhooks_in(view: &impl View, now: Timestamp, limit: usize) -> Result<Vec<DueWebhook>> {
+pub(crate) fn due_webhooks_in(
+    view: &impl View,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<DueWebhook>> {
     let mut due: Vec<Vec<u8>> = Vec::new();
     if limit == 0 {
         return Ok(Vec::new());
@@ -946,7 +967,10 @@ pub(crate) fn due_webhooks_in(view: &impl View, now: Timestamp, limit: usize) ->
             .get::<WebhookDelivery>(tables::WEBHOOK_DELIVERIES, &delivery_key(org, id))?
             .ok_or_else(|| crate::store::dangling("webhook_due", &key))?;
         let endpoint = view
-            .get::<WebhookEndpoint>(tables::WEBHOOK_ENDPOINTS, &endpoint_key(org, delivery.endpoint))?
+            .get::<WebhookEndpoint>(
+                tables::WEBHOOK_ENDPOINTS,
+                &endpoint_key(org, delivery.endpoint),
+            )?
             .filter(|endpoint| endpoint.enabled);
         out.push(DueWebhook {
             org,
@@ -1122,7 +1146,11 @@ impl Crm {
     ///
     /// # Errors
     /// See [`webhook_delivery_in`].
-    pub fn webhook_delivery(&self, actor: &Actor, id: WebhookDeliveryId) -> Result<WebhookDelivery> {
+    pub fn webhook_delivery(
+        &self,
+        actor: &Actor,
+        id: WebhookDeliveryId,
+    ) -> Result<WebhookDelivery> {
         self.read(|view| webhook_delivery_in(view, actor, id))
     }
 }

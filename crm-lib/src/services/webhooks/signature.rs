@@ -33,7 +33,10 @@ pub fn secret_key(secret: &str) -> Result<Vec<u8>> {
         .decode(encoded)
         .map_err(|_| Error::invalid("secret", "a signing secret is whsec_ and base64"))?;
     if key.is_empty() {
-        return Err(Error::invalid("secret", "a signing secret has no key bytes"));
+        return Err(Error::invalid(
+            "secret",
+            "a signing secret has no key bytes",
+        ));
     }
     Ok(key)
 }

@@ -103,9 +103,15 @@ pub fn routes() -> Router<AppState> {
             "/settings/webhooks/{id}",
             get(webhooks::webhook).post(webhooks::update_webhook),
         )
-        .route("/settings/webhooks/{id}/rotate", post(webhooks::rotate_secret))
+        .route(
+            "/settings/webhooks/{id}/rotate",
+            post(webhooks::rotate_secret),
+        )
         .route("/settings/webhooks/{id}/test", post(webhooks::send_test))
-        .route("/settings/webhooks/{id}/delete", post(webhooks::delete_webhook))
+        .route(
+            "/settings/webhooks/{id}/delete",
+            post(webhooks::delete_webhook),
+        )
         .route(
             "/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
             post(webhooks::redeliver),
@@ -442,10 +448,7 @@ mod tests {
         let text = pretty(&markup)
             .replace(&endpoint.secret, "whsec_SECRET")
             .replace(&log.items[0].message_id, "msg_ID")
-            .replace(
-                &crate::web::i18n::when(log.items[0].created_at),
-                "CREATED",
-            );
+            .replace(&crate::web::i18n::when(log.items[0].created_at), "CREATED");
         assert_snapshot!(text);
     }
 }
