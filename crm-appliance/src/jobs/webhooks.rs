@@ -12,7 +12,7 @@
 //! query and the signing secret are never logged: logs name the delivery and its
 //! organization.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,9 @@ const DUE_BATCH: usize = 64;
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest sleep without a wake-up.
 const IDLE_WAIT: Duration = Duration::from_secs(5);
-/// The shortest time between two rounds (commits come in bursts).
-const MIN_ROUND: Duration = Duration::from_millis(20);
+/// The shortest time between two rounds: every commit wakes the loop, and commits come by
+/// the hundreds a second under load (as the outbox's `MIN_ROUND`, 20 rounds a second).
+const MIN_ROUND: Duration = Duration::from_millis(50);
 
 /// Starts the sender on the current runtime; every commit wakes it.
 pub(crate) fn start(state: AppState) -> super::JobHandle {
@@ -59,8 +60,9 @@ fn client() -> reqwest::Client {
 
 async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     let http = client();
-    let mut tasks: JoinSet<(OrgId, WebhookDeliveryId)> = JoinSet::new();
-    let mut in_flight: HashSet<(OrgId, WebhookDeliveryId)> = HashSet::new();
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    // The delivery of each task in flight, by task (a panicked task still names its own).
+    let mut in_flight: HashMap<tokio::task::Id, (OrgId, WebhookDeliveryId)> = HashMap::new();
     let mut last_round: Option<Instant> = None;
     loop {
         if *shutdown.borrow() {
@@ -77,6 +79,9 @@ async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<b
         let due = state
             .blocking(move |crm| crm.system().due_webhooks(now, DUE_BATCH))
             .await;
+        // Whether this round started a request: a round that found only requests already in
+        // flight waits for one of them (or a commit) instead of reading again at once.
+        let mut started = false;
         match due {
             Ok(due) => {
                 for due in due {
@@ -84,15 +89,14 @@ async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<b
                         break;
                     }
                     let key = (due.org, due.id);
-                    if !in_flight.insert(key) {
+                    if in_flight.values().any(|taken| *taken == key) {
                         continue;
                     }
                     let state = state.clone();
                     let http = http.clone();
-                    tasks.spawn(async move {
-                        attempt(&state, &http, due).await;
-                        key
-                    });
+                    let handle = tasks.spawn(async move { attempt(&state, &http, due).await });
+                    in_flight.insert(handle.id(), key);
+                    started = true;
                 }
             }
             Err(error) => tracing::warn!(%error, "reading the due webhook deliveries failed"),
@@ -103,20 +107,24 @@ async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<b
             .ok()
             .flatten();
         let sleep = match next_due {
-            Some(at) if in_flight.is_empty() || tasks.len() < MAX_IN_FLIGHT => {
+            Some(at) => {
                 let millis = at.millis().saturating_sub(Timestamp::now().millis());
-                Duration::from_millis(u64::try_from(millis).unwrap_or(0)).min(IDLE_WAIT)
+                if millis <= 0 && !started && !in_flight.is_empty() {
+                    // Only requests in flight are due: one finishing wakes the loop.
+                    IDLE_WAIT
+                } else {
+                    Duration::from_millis(u64::try_from(millis).unwrap_or(0)).min(IDLE_WAIT)
+                }
             }
-            _ => IDLE_WAIT,
+            None => IDLE_WAIT,
         };
         tokio::select! {
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Ok(key) = done {
-                    in_flight.remove(&key);
-                } else {
-                    // A panicked task: forget every finished key; the others are re-read.
-                    in_flight.clear();
-                }
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(error) => error.id(),
+                };
+                in_flight.remove(&id);
             }
             () = wake.notified() => {}
             () = tokio::time::sleep(sleep) => {}

@@ -283,18 +283,19 @@ pub(super) async fn redeliver(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
-    let id = endpoint_id(&id)?;
+    endpoint_id(&id)?;
     let delivery = delivery_id(&delivery)?;
     let actor = staff.actor.clone();
     let redelivered = state
         .blocking(move |crm| crm.redeliver_webhook(&actor, delivery))
         .await?;
-    if redelivered.endpoint != id {
-        return Err(AppError::not_found(format!(
-            "webhook delivery {delivery} not found"
-        )));
-    }
-    Ok(Redirect::to(&format!("/settings/webhooks/{id}?done=webhook_redelivered")).into_response())
+    // Back to the log the delivery belongs to (the path's endpoint only names the page the
+    // button was on).
+    Ok(Redirect::to(&format!(
+        "/settings/webhooks/{}?done=webhook_redelivered",
+        redelivered.endpoint
+    ))
+    .into_response())
 }
 
 fn event_name(staff: &Staff, event: WebhookEventType) -> String {
