@@ -1,7 +1,8 @@
 //! Webhooks in a real browser (headless chromium, see [`crate::webdriver`]): the
 //! administrator opens the webhooks page from the settings page, adds an endpoint (a
 //! loopback receiver) with the event checkboxes, lands on its page with the signing secret
-//! and its copy button, sends a test event, and sees the delivery succeed in its log.
+//! and its copy button, sends a test event, and sees the delivery succeed in its log; axe-core
+//! finds no accessibility violation on either page.
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ async fn an_endpoint_added_on_the_page_receives_a_test_event_shown_in_its_log() 
     // The forced password change, over HTTP.
     web_helpers::admin(&app).await;
     let (url, got) = receiver(false).await;
+    let axe = crate::tools::axe_source();
 
     let driver = start_driver().await;
     let client = browser(&driver).await;
@@ -34,6 +36,7 @@ async fn an_endpoint_added_on_the_page_receives_a_test_event_shown_in_its_log() 
         submit(&client, "a[href='/settings/webhooks']").await,
         "/settings/webhooks"
     );
+    let mut report = crate::browser_pages::axe_violations(&client, &axe).await;
     fill(&client, "input[name=url]", &url).await;
     fill(&client, "input[name=description]", "Browser receiver").await;
     click(&client, "input[name=event][value='order.created']").await;
@@ -73,4 +76,6 @@ async fn an_endpoint_added_on_the_page_receives_a_test_event_shown_in_its_log() 
         "the delivery's success in the log",
     )
     .await;
+    report.extend(crate::browser_pages::axe_violations(&client, &axe).await);
+    assert!(report.is_empty(), "axe-core: {report:#?}");
 }
