@@ -559,3 +559,118 @@ fn the_delivery_log_pages_newest_first() {
         .unwrap();
     assert_eq!(one, first.items[0]);
 }
+
+#[test]
+fn the_limits_hold_at_the_limit_and_refuse_one_past_it() {
+    let world = World::new();
+    // A description of 200 characters is kept, 201 refused.
+    let mut described = input("https://erp.example/0", &["order.created"]);
+    described.description = "d".repeat(200);
+    world.crm.create_webhook(&world.admin, described).unwrap();
+    // Twenty endpoints, not twenty-one.
+    for n in 1..20 {
+        hook(
+            &world,
+            &format!("https://erp.example/{n}"),
+            &["order.deleted"],
+        );
+    }
+    assert_eq!(world.crm.webhooks(&world.admin).unwrap().len(), 20);
+    let error = world
+        .crm
+        .create_webhook(
+            &world.admin,
+            input("https://erp.example/21", &["order.created"]),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    assert_eq!(world.crm.webhooks(&world.admin).unwrap().len(), 20);
+    // A delivery keeps its latest 50 attempts.
+    let endpoint = world.crm.webhooks(&world.admin).unwrap()[0].clone();
+    let test = world.crm.test_webhook(&world.admin, endpoint.id).unwrap();
+    let ok = |at: Timestamp| WebhookOutcome {
+        at,
+        status: Some(200),
+        error: None,
+        duration_ms: 1,
+    };
+    let mut at = Timestamp::now();
+    for _ in 0..51 {
+        world
+            .crm
+            .system()
+            .webhook_attempted(world.org.id, test, ok(at))
+            .unwrap();
+        world.crm.redeliver_webhook(&world.admin, test).unwrap();
+        at = at.plus_millis(1);
+    }
+    let delivery = world
+        .crm
+        .system()
+        .webhook_attempted(world.org.id, test, ok(at))
+        .unwrap();
+    assert_eq!(delivery.attempts.len(), 50);
+    assert_eq!(delivery.attempts.last().unwrap().at, at);
+    assert!(world.crm.system().verify().unwrap().is_clean());
+}
+
+#[test]
+fn saving_an_endpoint_unchanged_writes_nothing_and_disabling_it_fails_its_pending_messages() {
+    let world = World::new();
+    let endpoint = hook(&world, "https://erp.example/a", &["order.created"]);
+    let audit_len = |world: &World| {
+        world
+            .crm
+            .audit_log(&world.admin, &Default::default(), Page::first(500))
+            .unwrap()
+            .items
+            .len()
+    };
+    let before = audit_len(&world);
+    let same = world
+        .crm
+        .update_webhook(
+            &world.admin,
+            endpoint.id,
+            input("https://erp.example/a", &["order.created"]),
+        )
+        .unwrap();
+    assert_eq!(same, endpoint);
+    assert_eq!(
+        audit_len(&world),
+        before,
+        "an unchanged save writes no audit entry"
+    );
+    // A pending message of an endpoint switched off fails at its next attempt, untried.
+    let ann = world.customer(101, "Ann");
+    world.order(&ann, "Blue logo", None);
+    let mut off = input("https://erp.example/a", &["order.created"]);
+    off.enabled = false;
+    world
+        .crm
+        .update_webhook(&world.admin, endpoint.id, off)
+        .unwrap();
+    let pending = due(&world);
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].url, None);
+    assert_eq!(pending[0].request(Timestamp::now()).unwrap(), None);
+    let failed = world
+        .crm
+        .system()
+        .webhook_attempted(world.org.id, pending[0].id, failed_at(Timestamp::now()))
+        .unwrap();
+    assert_eq!(failed.state, WebhookDeliveryState::Failed);
+    // Neither a test event nor a redelivery goes to a disabled endpoint.
+    for error in [
+        world
+            .crm
+            .test_webhook(&world.admin, endpoint.id)
+            .unwrap_err(),
+        world
+            .crm
+            .redeliver_webhook(&world.admin, pending[0].id)
+            .unwrap_err(),
+    ] {
+        assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    }
+}
