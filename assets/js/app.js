@@ -40,3 +40,18 @@ document.addEventListener("submit", (event) => {
     }
   }).observe(document.documentElement, { childList: true, subtree: true });
 })();
+
+// A button with data-copy="ID" copies the value of the field with that id (the webhook
+// secret); without this file the field can still be selected and copied by hand.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const field = document.getElementById(button.dataset.copy);
+  if (!field) return;
+  field.select();
+  if (navigator.clipboard) {
+    navigator.clipboard.writeText(field.value).catch(() => document.execCommand("copy"));
+  } else {
+    document.execCommand("copy");
+  }
+});

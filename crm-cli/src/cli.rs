@@ -106,6 +106,10 @@ pub(crate) enum Command {
     /// adjustments with a reason, bonuses and Premium days.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Outbound webhooks: the endpoints events are POSTed to, signed as Standard Webhooks
+    /// defines.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +158,34 @@ pub(crate) enum TokensCommand {
         customer: u64,
         /// 1-366 days.
         days: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// List the endpoints: id, URL, events, enabled (the secrets are on the settings page and
+    /// with --json).
+    List {
+        /// Print JSON (with each endpoint's signing secret).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add an endpoint; prints its id and its signing secret once.
+    Add {
+        /// An absolute http:// or https:// URL.
+        url: String,
+        /// An event type to send (order.created, order.stage_changed, order.deleted,
+        /// message.received, customer.created, payment.succeeded); repeat for each.
+        #[arg(long = "event", value_name = "TYPE", required = true)]
+        events: Vec<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Remove an endpoint and its delivery log.
+    Remove {
+        /// Its id (from `crm webhook list`).
+        id: u64,
     },
 }
 

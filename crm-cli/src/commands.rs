@@ -31,7 +31,7 @@ use crate::Io;
 use crate::cli::{
     CallsCommand, CannedCommand, Cli, Command, CustomersCommand, DepartmentCommand, ExportKind,
     Format, ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, TokensCommand,
-    UserCommand,
+    UserCommand, WebhookCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -113,6 +113,7 @@ fn dispatch(
         Command::Customers(command) => customers(crm, org, command, io),
         Command::Canned(command) => canned(crm, org, command, io),
         Command::Tokens(command) => tokens(crm, org, command, io),
+        Command::Webhook(command) => webhook(crm, org, command, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -1239,6 +1240,79 @@ fn canned(crm: &Crm, org: OrgId, command: &CannedCommand, io: &mut Io<'_>) -> Re
                 .ok_or_else(|| crm_lib::Error::not_found("canned response", format!("/{code}")))?;
             crm.delete_canned(&system, response.id)?;
             out!(io, "removed canned response /{}", response.code);
+        }
+    }
+    Ok(())
+}
+
+/// `crm webhook list|add|remove`: one crm-lib call each, as the system; crm-lib checks the
+/// URL and the event types.
+fn webhook(crm: &Crm, org: OrgId, command: &WebhookCommand, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    match command {
+        WebhookCommand::List { json } => {
+            let list = crm.webhooks(&system)?;
+            let events = |endpoint: &crm_lib::model::WebhookEndpoint| -> Vec<&'static str> {
+                endpoint.events.iter().map(|event| event.as_str()).collect()
+            };
+            if *json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|endpoint| {
+                        serde_json::json!({
+                            "id": endpoint.id.get(),
+                            "url": endpoint.url,
+                            "description": endpoint.description,
+                            "events": events(endpoint),
+                            "enabled": endpoint.enabled,
+                            "secret": endpoint.secret,
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = list
+                .iter()
+                .map(|endpoint| {
+                    vec![
+                        endpoint.id.to_string(),
+                        endpoint.url.clone(),
+                        events(endpoint).join(","),
+                        if endpoint.enabled { "yes" } else { "no" }.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(&["ID", "URL", "EVENTS", "ENABLED"], &table, io)?;
+        }
+        WebhookCommand::Add {
+            url,
+            events,
+            description,
+        } => {
+            let endpoint = crm
+                .create_webhook(
+                    &system,
+                    crm_lib::webhooks::WebhookInput {
+                        url: url.clone(),
+                        description: description.clone(),
+                        events: events.clone(),
+                        enabled: true,
+                    },
+                )
+                .context("adding the webhook endpoint")?;
+            out!(
+                io,
+                "added webhook endpoint {} ({})",
+                endpoint.id,
+                endpoint.url
+            );
+            out!(io, "signing secret: {}", endpoint.secret);
+        }
+        WebhookCommand::Remove { id } => {
+            let id = crm_lib::model::WebhookEndpointId::new(*id);
+            crm.delete_webhook(&system, id)?;
+            out!(io, "removed webhook endpoint {id}");
         }
     }
     Ok(())

@@ -3,7 +3,9 @@
 //! ([`crm_lib::retention::INBOX_RETENTION_DAYS`],
 //! [`crm_lib::retention::OUTBOX_RETENTION_DAYS`],
 //! [`crm_lib::retention::CHANGE_RETENTION_DAYS`]), and stored files that nothing refers to once
-//! their grace period is over ([`crm_lib::retention::MEDIA_GRACE_HOURS`]).
+//! their grace period is over ([`crm_lib::retention::MEDIA_GRACE_HOURS`]), and the webhook
+//! delivery log's finished deliveries with their attempts
+//! ([`crm_lib::webhooks::DELIVERY_RETENTION_DAYS`]).
 //!
 //! The job runs shortly after start and then every hour. Each run calls crm-lib's prune
 //! methods in batches of [`BATCH`] items, one write transaction each, until a batch comes back
@@ -15,6 +17,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use crm_lib::webhooks::DELIVERY_RETENTION_DAYS;
 use crm_lib::{
     model::Timestamp,
     retention::{
@@ -55,14 +58,23 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             outbox: now.minus_days(OUTBOX_RETENTION_DAYS),
             changes: now.minus_days(CHANGE_RETENTION_DAYS),
             media: now.plus_millis(-MEDIA_GRACE_HOURS * 3_600_000),
+            webhooks: now.minus_days(DELIVERY_RETENTION_DAYS),
         };
         match prune_once(&state, cutoffs, &shutdown).await {
-            Ok(pruned) if pruned.inbox + pruned.outbox + pruned.changes + pruned.media > 0 => {
+            Ok(pruned)
+                if pruned.inbox
+                    + pruned.outbox
+                    + pruned.changes
+                    + pruned.media
+                    + pruned.webhooks
+                    > 0 =>
+            {
                 tracing::info!(
                     inbox = pruned.inbox,
                     outbox = pruned.outbox,
                     changes = pruned.changes,
                     media = pruned.media,
+                    webhooks = pruned.webhooks,
                     "retention deleted old inbox, outbox and change feed items and unreferenced files"
                 );
             }
@@ -81,6 +93,7 @@ struct Cutoffs {
     outbox: Timestamp,
     changes: Timestamp,
     media: Timestamp,
+    webhooks: Timestamp,
 }
 
 /// Items deleted by one run.
@@ -90,6 +103,7 @@ struct Pruned {
     outbox: u64,
     changes: u64,
     media: u64,
+    webhooks: u64,
 }
 
 /// One run: inbox, then outbox, each in batches until a batch comes back short, then the
@@ -117,11 +131,20 @@ async fn prune_once(
     let media = prune_media(state, cutoffs.media, shutdown)
         .await
         .context("deleting unreferenced files")?;
+    let webhooks = in_batches(shutdown, "webhook deliveries", |limit| {
+        state.blocking(move |crm| {
+            crm.system()
+                .prune_webhook_deliveries(None, cutoffs.webhooks, limit)
+        })
+    })
+    .await
+    .context("pruning the webhook delivery log")?;
     Ok(Pruned {
         inbox,
         outbox,
         changes,
         media,
+        webhooks,
     })
 }
 
@@ -262,6 +285,7 @@ mod tests {
             outbox: future,
             changes: future,
             media: future,
+            webhooks: future,
         };
 
         let pruned = prune_once(&state, cutoffs, &receiver).await.unwrap();
@@ -273,6 +297,7 @@ mod tests {
                 outbox: 1,
                 changes: 1,
                 media: u64::from(files),
+                webhooks: 0,
             }
         );
         assert_eq!(system.pending_updates(org, 10).unwrap().len(), 1);

@@ -512,7 +512,8 @@ async fn the_order_list_download_is_the_library_s_csv_with_formula_cells_quoted(
 /// "Secrets are never logged or shown after their one intended display": at debug level, a
 /// failed login, the forced password change, a new user's one-time password, a session and
 /// an API token used on the API leave none of their secrets in the output, where the first
-/// administrator password and the sandbox key are printed once at start. Checked by logging
+/// administrator password and the sandbox key are printed once at start; nor does a webhook
+/// endpoint's signing secret, signing a test event. Checked by logging
 /// the `Authorization` header in the API's token extractor at debug: the token was found.
 #[tokio::test]
 async fn passwords_session_ids_and_api_tokens_never_appear_in_the_logs_even_at_debug_level() {
@@ -549,6 +550,51 @@ async fn passwords_session_ids_and_api_tokens_never_appear_in_the_logs_even_at_d
     assert!(session_id.len() >= 20, "{cookie}");
     let home = fresh.get(app.url("/")).send().await.unwrap();
     assert_eq!(home.status(), 200);
+    // A webhook endpoint's signing secret: created through the API, shown on its page, and
+    // used to sign a test event that the sender attempts (port 9 refuses the connection).
+    let hook: serde_json::Value = reqwest::Client::new()
+        .post(app.url("/api/v1/webhooks"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook_secret = hook["secret"].as_str().unwrap().to_string();
+    let hook_id = hook["id"].as_u64().unwrap();
+    let hook_page = browser
+        .get_text(&format!("/settings/webhooks/{hook_id}"))
+        .await;
+    assert!(
+        hook_page.contains(&webhook_secret),
+        "the page shows the secret"
+    );
+    let tested = browser
+        .post_form(&format!("/settings/webhooks/{hook_id}/test"), &[])
+        .await;
+    assert_eq!(tested.status(), 303);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log: serde_json::Value = reqwest::Client::new()
+            .get(app.url(&format!("/api/v1/webhooks/{hook_id}/deliveries")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if log["items"][0]["attempts"]
+            .as_array()
+            .is_some_and(|all| !all.is_empty())
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no attempt: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     let output = app.output.lock().unwrap().join("\n");
     assert!(output.len() > 1000, "debug logging is on: {output}");
@@ -560,6 +606,7 @@ async fn passwords_session_ids_and_api_tokens_never_appear_in_the_logs_even_at_d
         (one_time_password.as_str(), 0),
         (token.as_str(), 0),
         (session_id.as_str(), 0),
+        (webhook_secret.as_str(), 0),
     ] {
         assert!(secret.len() >= 10, "{secret:?}");
         assert_eq!(

@@ -46,3 +46,5 @@ mod tokens_web;
 mod tools;
 mod web_helpers;
 mod webdriver;
+mod webhooks;
+mod webhooks_browser;

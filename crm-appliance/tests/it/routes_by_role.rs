@@ -489,6 +489,51 @@ const TABLE: &[Row] = &[
         &[],
         [404, 404, 403, 403, 303],
     ),
+    // Webhooks (SPEC 5F): managed with manage_settings only; unknown ids are not found, a
+    // bad URL is refused after the permission check.
+    ("GET", "/settings/webhooks", &[], [200, 403, 403, 403, 303]),
+    (
+        "POST",
+        "/settings/webhooks",
+        &[("url", "not a url"), ("event", "order.created")],
+        [422, 403, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/settings/webhooks/999",
+        &[],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/webhooks/999",
+        &[("url", "https://erp.example/"), ("event", "order.created")],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/webhooks/999/rotate",
+        &[],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/webhooks/999/test",
+        &[],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/webhooks/999/delete",
+        &[],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/webhooks/999/deliveries/999/redeliver",
+        &[],
+        [404, 403, 403, 403, 303],
+    ),
 ];
 
 #[tokio::test]

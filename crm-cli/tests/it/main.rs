@@ -13,3 +13,4 @@ mod token_service;
 mod tokens;
 mod users;
 mod util;
+mod webhooks;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     ActorRef, ApiTokenId, AuditId, BidId, CallId, CannedId, CustomerId, DepartmentId, MarkerId,
     MediaHash, MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+    WebhookEndpointId,
 };
 
 macro_rules! audit_actions {
@@ -246,6 +247,18 @@ audit_actions! {
     ScheduledCancelled = "message.schedule_cancelled",
     /// A scheduled message's moment came and it could not be sent.
     ScheduledFailed = "message.schedule_failed",
+    /// A webhook endpoint was added.
+    WebhookCreated = "webhook.created",
+    /// A webhook endpoint's URL, description, events or enabled flag changed.
+    WebhookUpdated = "webhook.updated",
+    /// A webhook endpoint was deleted (with its delivery log).
+    WebhookDeleted = "webhook.deleted",
+    /// A webhook endpoint's signing secret was replaced.
+    WebhookSecretRotated = "webhook.secret_rotated",
+    /// Staff asked for another attempt of a webhook message (same message id).
+    WebhookRedelivered = "webhook.redelivered",
+    /// Staff sent a test event to a webhook endpoint.
+    WebhookTested = "webhook.tested",
 }
 
 impl AuditAction {
@@ -317,6 +330,8 @@ pub enum Subject {
     Call(CallId),
     /// A canned response.
     Canned(CannedId),
+    /// A webhook endpoint.
+    Webhook(WebhookEndpointId),
 }
 
 impl Subject {
@@ -337,6 +352,7 @@ impl Subject {
                 "department" => Subject::Department(DepartmentId(id)),
                 "call" => Subject::Call(CallId(id)),
                 "canned response" => Subject::Canned(CannedId(id)),
+                "webhook endpoint" => Subject::Webhook(WebhookEndpointId(id)),
                 _ => return None,
             })
         });
@@ -361,6 +377,7 @@ impl Subject {
             Subject::Other(_) => "record",
             Subject::Call(_) => CallId::LABEL,
             Subject::Canned(_) => CannedId::LABEL,
+            Subject::Webhook(_) => WebhookEndpointId::LABEL,
         }
     }
 
@@ -379,6 +396,7 @@ impl Subject {
             Subject::Department(id) => Some(id.0),
             Subject::Call(id) => Some(id.0),
             Subject::Canned(id) => Some(id.0),
+            Subject::Webhook(id) => Some(id.0),
         }
     }
 }

@@ -122,6 +122,16 @@ id_type!(
     CannedId,
     "canned response"
 );
+id_type!(
+    /// A webhook endpoint: an organization's URL that receives signed events (SPEC 5F).
+    WebhookEndpointId,
+    "webhook endpoint"
+);
+id_type!(
+    /// One webhook message queued to one endpoint, with its attempts.
+    WebhookDeliveryId,
+    "webhook delivery"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.

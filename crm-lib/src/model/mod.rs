@@ -26,6 +26,7 @@ mod staff_chat;
 mod team;
 mod tickets;
 mod tokens;
+mod webhooks;
 mod zone;
 
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
@@ -48,7 +49,7 @@ pub use ids::{
     ApiTokenId, AuditId, BidId, CallId, CannedId, ChatId, CustomerId, Date, DepartmentId,
     LANGUAGES, Language, LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId,
     OutboxId, PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId,
-    Timestamp, UserId,
+    Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
@@ -73,4 +74,7 @@ pub use team::{
 };
 pub use tickets::{FlagClearing, FraudFlag, FraudRule, FraudRuleKind, FraudSettings, OrderFraud};
 pub use tokens::{LedgerEntry, LedgerKind, Package, TokenAccount, TokenOrder, TokenSettings};
+pub use webhooks::{
+    WebhookAttempt, WebhookDelivery, WebhookDeliveryState, WebhookEndpoint, WebhookEventType,
+};
 pub use zone::{Zone, parse_time_zone};

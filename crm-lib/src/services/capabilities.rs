@@ -197,6 +197,9 @@ pub struct Navigation {
     /// Moving orders in the token service's queue (tokens module on, `assign_orders`, as
     /// [`crate::Tx::move_in_queue`]).
     pub reorder_queue: bool,
+    /// The webhook endpoints and their delivery log (`/settings/webhooks`: `manage_settings`,
+    /// as [`crate::webhooks::webhooks_in`]; every organization, no module).
+    pub webhooks: bool,
 }
 
 impl Navigation {
@@ -233,6 +236,7 @@ impl Navigation {
             packages: modules.contains(Module::Tokens) && has(ManageSettings),
             ledgers: modules.contains(Module::Tokens) && has(ViewOrders),
             reorder_queue: modules.contains(Module::Tokens) && has(AssignOrders),
+            webhooks: has(ManageSettings),
         }
     }
 }

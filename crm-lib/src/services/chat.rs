@@ -311,6 +311,16 @@ impl Tx<'_> {
             message_detail(&message),
         )?;
         self.changed(actor.org, Subject::Message(id), ChangeKind::Created)?;
+        crate::webhooks::emit(
+            self,
+            actor.org,
+            crate::webhooks::WebhookEvent::MessageReceived {
+                message: id,
+                customer: customer_id,
+                order: message.order,
+                text: message.text.clone(),
+            },
+        )?;
         // The operators module: a message with no open conversation opens one and routes it.
         let org = super::load_org(self, actor.org)?;
         super::operators::on_customer_message(self, &org, customer_id)?;

@@ -291,6 +291,11 @@ impl Tx<'_> {
             Subject::Customer(id),
             AuditDetail::Text(format!("telegram {}", profile.telegram_id)),
         )?;
+        crate::webhooks::emit(
+            self,
+            org,
+            crate::webhooks::WebhookEvent::customer_created(&customer),
+        )?;
         Ok(customer)
     }
 
@@ -333,6 +338,11 @@ impl Tx<'_> {
             AuditAction::CustomerCreated,
             Subject::Customer(id),
             AuditDetail::Text(record.full_name()),
+        )?;
+        crate::webhooks::emit(
+            self,
+            actor.org,
+            crate::webhooks::WebhookEvent::customer_created(&record),
         )?;
         Ok(record)
     }

@@ -35,6 +35,7 @@ pub mod telegram;
 mod tests;
 pub mod tickets;
 pub mod tokens;
+pub mod webhooks;
 
 use crate::model::{
     Actor, ActorRef, Message, MessageId, OrgId, Organization, Permission, PermissionSet, User,

@@ -122,7 +122,7 @@ pub(crate) fn is_pruned_repeat(mark: Option<PrunedMark>, update_id: u64, now: Ti
 }
 
 /// The organizations to prune: `org`, or every organization.
-fn orgs_to_prune(view: &impl View, org: Option<OrgId>) -> Result<Vec<OrgId>> {
+pub(crate) fn orgs_to_prune(view: &impl View, org: Option<OrgId>) -> Result<Vec<OrgId>> {
     match org {
         Some(org) => Ok(vec![org]),
         None => Ok(view

@@ -482,6 +482,40 @@ fn canned(code: &str, text: &str) -> crate::canned::CannedInput {
 }
 
 /// Business hours on, with no open interval: always closed, with an auto-reply.
+fn hook(url: &str, events: &[&str]) -> crate::webhooks::WebhookInput {
+    crate::webhooks::WebhookInput {
+        url: url.to_string(),
+        description: "ERP".to_string(),
+        events: events.iter().map(|event| event.to_string()).collect(),
+        enabled: true,
+    }
+}
+
+/// The organization's first webhook endpoint.
+fn first_hook(tx: &Tx<'_>, fx: &Fx) -> Result<WebhookEndpointId> {
+    crate::webhooks::webhooks_in(tx, &fx.admin)?
+        .first()
+        .map(|endpoint| endpoint.id)
+        .ok_or_else(|| crate::Error::not_found("webhook endpoint", "first"))
+}
+
+/// A delivery due by the far future.
+fn due_hook(tx: &Tx<'_>) -> Result<WebhookDeliveryId> {
+    crate::webhooks::due_webhooks_in(tx, Timestamp(i64::MAX / 2), 1)?
+        .first()
+        .map(|due| due.id)
+        .ok_or_else(|| crate::Error::not_found("webhook delivery", "due"))
+}
+
+fn answered(status: u16) -> crate::webhooks::WebhookOutcome {
+    crate::webhooks::WebhookOutcome {
+        at: Timestamp::now(),
+        status: Some(status),
+        error: None,
+        duration_ms: 12,
+    }
+}
+
 fn closed_all_week() -> crate::hours::HoursInput {
     crate::hours::HoursInput {
         enabled: true,
@@ -1528,6 +1562,80 @@ fn refused() -> Vec<(&'static str, Call)> {
         (
             "move_in_queue of an order without a token side",
             call(|tx, fx| tx.move_in_queue(&fx.manager, fx.approved, None).map(drop)),
+        ),
+        (
+            "create_webhook with a relative URL",
+            call(|tx, fx| {
+                tx.create_webhook(&fx.admin, hook("/hooks", &["order.created"]))
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_webhook without events",
+            call(|tx, fx| {
+                tx.create_webhook(&fx.admin, hook("https://erp.example/hooks", &[]))
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_webhook with an unknown event",
+            call(|tx, fx| {
+                tx.create_webhook(
+                    &fx.admin,
+                    hook("https://erp.example/hooks", &["order.eaten"]),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_webhook by a worker",
+            call(|tx, fx| {
+                tx.create_webhook(
+                    &fx.worker,
+                    hook("https://erp.example/hooks", &["order.created"]),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "update_webhook of an unknown endpoint",
+            call(|tx, fx| {
+                tx.update_webhook(
+                    &fx.admin,
+                    WebhookEndpointId(999),
+                    hook("https://erp.example/hooks", &["order.created"]),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "delete_webhook of an unknown endpoint",
+            call(|tx, fx| tx.delete_webhook(&fx.admin, WebhookEndpointId(999))),
+        ),
+        (
+            "rotate_webhook_secret of an unknown endpoint",
+            call(|tx, fx| {
+                tx.rotate_webhook_secret(&fx.admin, WebhookEndpointId(999))
+                    .map(drop)
+            }),
+        ),
+        (
+            "test_webhook of an unknown endpoint",
+            call(|tx, fx| tx.test_webhook(&fx.admin, WebhookEndpointId(999)).map(drop)),
+        ),
+        (
+            "redeliver_webhook of an unknown delivery",
+            call(|tx, fx| {
+                tx.redeliver_webhook(&fx.admin, WebhookDeliveryId(999))
+                    .map(drop)
+            }),
+        ),
+        (
+            "webhook_attempted of an unknown delivery",
+            call(|tx, fx| {
+                tx.webhook_attempted(fx.org, WebhookDeliveryId(999), answered(200))
+                    .map(drop)
+            }),
         ),
     ]
 }
@@ -2715,6 +2823,103 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             AUDITED,
             call(|tx, fx| tx.grant_subscription(&fx.admin, fx.dora_id, 7).map(drop)),
         ),
+        (
+            "create_webhook",
+            AUDITED,
+            call(|tx, fx| {
+                tx.create_webhook(
+                    &fx.admin,
+                    hook("https://erp.example/hooks", &["order.created"]),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "update_webhook",
+            AUDITED,
+            call(|tx, fx| {
+                let id = first_hook(tx, fx)?;
+                tx.update_webhook(
+                    &fx.admin,
+                    id,
+                    hook(
+                        "https://erp.example/hooks/v2",
+                        &["order.created", "order.stage_changed"],
+                    ),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "rotate_webhook_secret",
+            AUDITED,
+            call(|tx, fx| {
+                let id = first_hook(tx, fx)?;
+                tx.rotate_webhook_secret(&fx.admin, id).map(drop)
+            }),
+        ),
+        (
+            "test_webhook",
+            AUDITED,
+            call(|tx, fx| {
+                let id = first_hook(tx, fx)?;
+                tx.test_webhook(&fx.admin, id).map(drop)
+            }),
+        ),
+        (
+            "webhook_attempted (a 500, retried)",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let id = due_hook(tx)?;
+                tx.webhook_attempted(fx.org, id, answered(500)).map(drop)
+            }),
+        ),
+        (
+            "webhook_attempted (a 200)",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let id = due_hook(tx)?;
+                tx.webhook_attempted(fx.org, id, answered(200)).map(drop)
+            }),
+        ),
+        (
+            "redeliver_webhook",
+            AUDITED,
+            call(|tx, fx| {
+                let id = first_hook(tx, fx)?;
+                let delivery = crate::webhooks::webhook_deliveries_in(
+                    tx,
+                    &fx.admin,
+                    id,
+                    crate::Page::first(1),
+                )?
+                .items
+                .first()
+                .map(|delivery| delivery.id)
+                .ok_or_else(|| crate::Error::not_found("webhook delivery", "first"))?;
+                tx.redeliver_webhook(&fx.admin, delivery).map(drop)
+            }),
+        ),
+        (
+            "create_webhook to delete",
+            AUDITED,
+            call(|tx, fx| {
+                tx.create_webhook(&fx.admin, hook("https://gone.example/", &["order.deleted"]))
+                    .map(drop)
+            }),
+        ),
+        (
+            "delete_webhook",
+            AUDITED,
+            call(|tx, fx| {
+                let id = crate::webhooks::webhooks_in(tx, &fx.admin)?
+                    .into_iter()
+                    .find(|endpoint| endpoint.url.contains("gone"))
+                    .map(|endpoint| endpoint.id)
+                    .ok_or_else(|| crate::Error::not_found("webhook endpoint", "gone"))?;
+                tx.delete_webhook(&fx.admin, id)
+            }),
+        ),
     ]
 }
 
@@ -2769,8 +2974,9 @@ fn a_use_case_that_changes_anything_writes_its_audit_entry_and_outbox_items_in_i
 enum OrgInKey {
     /// The first 8 bytes (big-endian): every tenant's table.
     First,
-    /// Bytes 8 to 16: `outbox_due`, ordered by due time first so the outbox job finds what is
-    /// due in every organization with one scan.
+    /// Bytes 8 to 16: `outbox_due` and `webhook_due`, ordered by due time first so the
+    /// outbox job and the webhook sender find what is due in every organization with one
+    /// scan.
     AfterDueTime,
     /// The first 8 bytes, where 0 is the organizations' own sequence: `sequences`.
     FirstOrZero,
@@ -2784,7 +2990,7 @@ enum OrgInKey {
 
 fn org_in_key(table: &str) -> OrgInKey {
     match table {
-        "outbox_due" => OrgInKey::AfterDueTime,
+        "outbox_due" | "webhook_due" => OrgInKey::AfterDueTime,
         "sequences" => OrgInKey::FirstOrZero,
         "meta" | "orgs_by_slug" | "sessions" | "api_tokens" => OrgInKey::Global,
         _ => OrgInKey::First,

@@ -82,6 +82,8 @@ record! {
     TokenAccount => 1, "token account";
     TokenOrder => 1, "token order";
     ScheduledMessage => 1, "scheduled message";
+    WebhookEndpoint => 1, "webhook endpoint";
+    WebhookDelivery => 1, "webhook delivery";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -266,4 +266,14 @@ tables! {
     SCHEDULED_DUE = "scheduled_due";
     /// `org | customer | scheduled` -> (): each customer's scheduled messages.
     SCHEDULED_BY_CUSTOMER = "scheduled_by_customer";
+    /// `org | endpoint` -> WebhookEndpoint (services::webhooks, SPEC 5F).
+    WEBHOOK_ENDPOINTS = "webhook_endpoints";
+    /// `org | delivery` -> WebhookDelivery: each message queued to an endpoint with its
+    /// attempts (the delivery log).
+    WEBHOOK_DELIVERIES = "webhook_deliveries";
+    /// `org | endpoint | delivery` -> (): an endpoint's deliveries, newest last (its log).
+    WEBHOOK_DELIVERIES_BY_ENDPOINT = "webhook_deliveries_by_endpoint";
+    /// `due time (i64 ms) | org | delivery` -> (), pending deliveries only: what the
+    /// appliance's webhook sender reads.
+    WEBHOOK_DUE = "webhook_due";
 }

@@ -47,6 +47,17 @@ fn world_with_clock(dir: tempfile::TempDir, clock: fn() -> Timestamp) -> World {
     World::in_org(dir, crm, org)
 }
 
+/// The jobs the scheduler ran now, but the every-minute `scheduled_messages`, which these
+/// tests of daily slots leave aside (its own tests are `it::scheduled`).
+fn due(system: &crm_lib::system::System<'_>) -> Vec<crm_lib::jobs::JobRun> {
+    system
+        .run_due_jobs()
+        .unwrap()
+        .into_iter()
+        .filter(|run| run.job != "scheduled_messages")
+        .collect()
+}
+
 fn row(world: &World, name: &str) -> crm_lib::jobs::JobRow {
     world
         .crm
@@ -82,11 +93,7 @@ fn a_due_slot_runs_once_and_a_second_claim_of_it_is_refused() {
     let again = system.claim_job(world.org.id, "daily_report").unwrap_err();
     assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
     assert!(
-        system
-            .run_due_jobs()
-            .unwrap()
-            .iter()
-            .all(|run| run.job != "daily_report"),
+        due(&system).iter().all(|run| run.job != "daily_report"),
         "the scheduler skips a running job"
     );
     let run = system.run_claimed(&claim).unwrap();
@@ -95,7 +102,7 @@ fn a_due_slot_runs_once_and_a_second_claim_of_it_is_refused() {
     assert_eq!(finished_twice.kind(), ErrorKind::Conflict);
 
     once::set("2026-03-03T09:30:00Z");
-    assert!(system.run_due_jobs().unwrap().is_empty());
+    assert!(due(&system).is_empty());
     let report = row(&world, "daily_report");
     assert_eq!(report.runs, 1);
     assert_eq!(report.next_slot, Some(at("2026-03-04T09:00:00Z")));
@@ -113,7 +120,7 @@ fn slots_missed_for_days_run_once_at_start_up_not_once_per_day() {
 
     // Down from Monday to Thursday noon: three reports and three cleanups were missed.
     missed::set("2026-03-05T12:00:00Z");
-    let runs = system.run_due_jobs().unwrap();
+    let runs = due(&system);
     let mut names: Vec<_> = runs.iter().map(|run| run.job).collect();
     names.sort_unstable();
     assert_eq!(names, ["audit_cleanup", "daily_report"]);
@@ -126,15 +133,20 @@ fn slots_missed_for_days_run_once_at_start_up_not_once_per_day() {
         at("2026-03-05T09:00:00Z"),
         "the latest missed slot is the one run"
     );
-    assert!(system.run_due_jobs().unwrap().is_empty());
+    assert!(due(&system).is_empty());
     assert_eq!(row(&world, "daily_report").runs, 1);
     assert_eq!(
         row(&world, "daily_report").next_slot,
         Some(at("2026-03-06T09:00:00Z"))
     );
     assert_eq!(
-        system.next_job_due().unwrap(),
+        row(&world, "audit_cleanup").next_slot,
         Some(at("2026-03-06T03:30:00Z"))
+    );
+    assert_eq!(
+        system.next_job_due().unwrap(),
+        Some(at("2026-03-05T12:01:00Z")),
+        "the every-minute scheduled messages come next"
     );
 }
 
@@ -160,7 +172,7 @@ fn an_interrupted_run_is_run_again_by_the_next_opening_and_a_finished_one_never(
         reopened.system().next_job_due().unwrap() <= Some(interrupted::now()),
         "an interrupted run is due at once"
     );
-    let runs = reopened.system().run_due_jobs().unwrap();
+    let runs = due(&reopened.system());
     let report: Vec<_> = runs
         .iter()
         .filter(|run| run.job == "daily_report")
@@ -171,7 +183,7 @@ fn an_interrupted_run_is_run_again_by_the_next_opening_and_a_finished_one_never(
     drop(reopened);
 
     let third = Crm::open_with_clock(&path, CrmOptions::default(), interrupted::now).unwrap();
-    assert!(third.system().run_due_jobs().unwrap().is_empty());
+    assert!(due(&third.system()).is_empty());
     let view = third.jobs(&Actor::system(org)).unwrap();
     let report = view
         .jobs
@@ -305,7 +317,7 @@ fn the_daily_report_tells_linked_managers_about_yesterday_in_one_notification_ea
     // Tuesday after nine, the report of Monday; an order of Tuesday is not counted.
     report::set("2026-03-03T09:00:01Z");
     world.order(&customer, "Tuesday's", None);
-    let runs = system.run_due_jobs().unwrap();
+    let runs = due(&system);
     assert!(
         runs.iter().any(|run| run.job == "daily_report" && run.ok),
         "{runs:?}"
@@ -389,7 +401,7 @@ fn job_settings_are_checked_and_switching_a_job_off_keeps_the_schedule_from_clai
         "a new report time plans the next slot again"
     );
     settings::set("2026-03-04T12:00:00Z");
-    let runs = system.run_due_jobs().unwrap();
+    let runs = due(&system);
     assert_eq!(
         runs.iter().map(|run| run.job).collect::<Vec<_>>(),
         ["daily_report"]
@@ -425,7 +437,7 @@ fn the_daily_report_follows_the_organization_s_time_zone_across_a_daylight_savin
         Some(at("2026-03-07T14:00:00Z"))
     );
     dst::set("2026-03-07T14:00:05Z");
-    let runs = system.run_due_jobs().unwrap();
+    let runs = due(&system);
     assert!(runs.iter().any(|run| run.job == "daily_report"), "{runs:?}");
     // The clocks go forward on Sunday at 02:00: Sunday's 09:00 is EDT, 13:00 UTC.
     assert_eq!(
@@ -434,15 +446,11 @@ fn the_daily_report_follows_the_organization_s_time_zone_across_a_daylight_savin
     );
     dst::set("2026-03-08T12:59:00Z");
     assert!(
-        system
-            .run_due_jobs()
-            .unwrap()
-            .iter()
-            .all(|run| run.job != "daily_report"),
+        due(&system).iter().all(|run| run.job != "daily_report"),
         "not at 08:59 on the wall clock"
     );
     dst::set("2026-03-08T13:00:01Z");
-    let runs = system.run_due_jobs().unwrap();
+    let runs = due(&system);
     let report = runs.iter().find(|run| run.job == "daily_report").unwrap();
     assert_eq!(report.slot, at("2026-03-08T13:00:00Z"));
     assert!(

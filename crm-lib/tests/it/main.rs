@@ -32,4 +32,5 @@ mod support;
 mod team;
 mod tickets;
 mod tokens;
+mod webhooks;
 mod writer;

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, tokens,
-    users, views,
+    users, views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -67,6 +67,8 @@ impl Modify for BearerAuth {
         tokens::get_settings, tokens::put_settings, tokens::ledger, tokens::credit,
         tokens::premium, tokens::place, tokens::rerun, tokens::token_order, tokens::queue,
         tokens::move_in_queue, tokens::list_scheduled, tokens::schedule, tokens::cancel_scheduled,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete,
+        webhooks::deliveries, webhooks::redeliver,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -94,6 +96,8 @@ impl Modify for BearerAuth {
         tokens::TokenOrderBody, tokens::PlacedView, tokens::TokenOrderJson,
         tokens::QueueRowView, tokens::QueueMove, tokens::QueuePlace, tokens::ScheduledView,
         tokens::ScheduleBody,
+        webhooks::WebhookView, webhooks::WebhookBody, webhooks::WebhookAttemptView,
+        webhooks::WebhookDeliveryView, webhooks::WebhookDeliveryPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -110,6 +114,7 @@ impl Modify for BearerAuth {
         (name = "canned", description = "Canned responses and business hours"),
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
         (name = "tokens", description = "The token service: packages, ledgers, Premium, orders of packages, the queue"),
+        (name = "webhooks", description = "Outbound webhooks: endpoints, deliveries, redelivery (Standard Webhooks signatures)"),
     )
 )]
 pub struct ApiDoc;

@@ -22,6 +22,7 @@ pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -200,6 +201,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/customers/{id}/conversation/reopen",
             post(operators::reopen),
+        )
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            axum::routing::put(webhooks::update).delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/deliveries/{id}/redeliver",
+            post(webhooks::redeliver),
         )
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)

@@ -377,6 +377,11 @@ impl Tx<'_> {
             AuditDetail::Text(format!("unknown caller {phone}")),
         )?;
         self.changed(org.id, Subject::Customer(id), ChangeKind::Created)?;
+        crate::webhooks::emit(
+            self,
+            org.id,
+            crate::webhooks::WebhookEvent::customer_created(&customer),
+        )?;
         Ok(id)
     }
 

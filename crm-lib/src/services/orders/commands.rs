@@ -172,6 +172,17 @@ impl Tx<'_> {
             },
         )?;
         self.changed(actor.org, Subject::Order(id), ChangeKind::Created)?;
+        crate::webhooks::emit(
+            self,
+            actor.org,
+            crate::webhooks::WebhookEvent::OrderCreated {
+                order: id,
+                customer: customer_id,
+                title: order.title.clone(),
+                stage: order.stage,
+                budget,
+            },
+        )?;
         // The operators module: a new order is a ticket, routed to an operator.
         crate::operators::on_order_created(self, &org, id)?;
         Ok(order)
@@ -265,6 +276,16 @@ impl Tx<'_> {
         self.audit(actor, action, Subject::Order(order_id), detail)?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
         crate::tokens::on_order_moved(self, actor, &after, target)?;
+        crate::webhooks::emit(
+            self,
+            actor.org,
+            crate::webhooks::WebhookEvent::OrderStageChanged {
+                order: order_id,
+                customer: after.customer,
+                from: stage.id,
+                to: target.id,
+            },
+        )?;
         Ok(after)
     }
 
@@ -356,6 +377,16 @@ impl Tx<'_> {
             },
         )?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Updated)?;
+        crate::webhooks::emit(
+            self,
+            actor.org,
+            crate::webhooks::WebhookEvent::OrderStageChanged {
+                order: order_id,
+                customer: after.customer,
+                from: from.id,
+                to: target.id,
+            },
+        )?;
         crate::operators::on_order_moved(self, &org, order_id, target.kind.is_terminal())?;
         crate::csat::on_order_moved(self, &org, &after, target)?;
         crate::tokens::on_order_moved(self, actor, &after, target)?;
@@ -411,6 +442,14 @@ impl Tx<'_> {
             AuditDetail::Text(order.title.clone()),
         )?;
         self.changed(actor.org, Subject::Order(order_id), ChangeKind::Deleted)?;
+        crate::webhooks::emit(
+            self,
+            actor.org,
+            crate::webhooks::WebhookEvent::OrderDeleted {
+                order: order_id,
+                customer: order.customer,
+            },
+        )?;
         crate::operators::on_order_deleted(self, &org, order_id)?;
         Ok(order)
     }

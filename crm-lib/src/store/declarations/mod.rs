@@ -50,6 +50,8 @@
 //! | `token_accounts` | `org \| customer` | | `premium_by_end`, with a subscription: `org \| premium until (i64 ms) \| customer` |
 //! | `token_orders` | `org \| order` | | `token_queue`, queued only: `org \| rank (u64) \| order` |
 //! | `scheduled_messages` | `org \| scheduled` | `scheduled` | `scheduled_due`, waiting only: `org \| send at (i64 ms) \| scheduled`; `scheduled_by_customer`: `org \| customer \| scheduled` |
+//! | `webhook_endpoints` | `org \| endpoint` | `webhook_endpoint` | |
+//! | `webhook_deliveries` | `org \| delivery` | `webhook_delivery` | `webhook_deliveries_by_endpoint`: `org \| endpoint \| delivery`; `webhook_due`, pending only: `due (i64 ms) \| org \| delivery` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -70,6 +72,7 @@ mod staff_chat;
 mod team;
 mod tickets;
 mod tokens;
+mod webhooks;
 
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
@@ -86,6 +89,7 @@ pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row
 pub(crate) use staff_chat::{forum_thread_key, staff_notice_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 pub(crate) use tokens::{account_key, token_order_key};
+pub(crate) use webhooks::webhook_log_key;
 
 use super::indexes::{Owner, Visitor};
 use super::keys::{self, Key};
@@ -145,6 +149,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<TokenAccount>()?;
     visitor.visit::<TokenOrder>()?;
     visitor.visit::<ScheduledMessage>()?;
+    visitor.visit::<WebhookEndpoint>()?;
+    visitor.visit::<WebhookDelivery>()?;
     Ok(())
 }
 

@@ -761,6 +761,19 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         .map(drop)
     })
     .unwrap();
+    // A webhook endpoint with a pending delivery (the delivery log and the due index).
+    let endpoint = crm
+        .create_webhook(
+            &Actor::system(org),
+            crate::webhooks::WebhookInput {
+                url: "https://erp.example/hooks".into(),
+                description: String::new(),
+                events: vec!["order.created".into()],
+                enabled: true,
+            },
+        )
+        .unwrap();
+    crm.test_webhook(&Actor::system(org), endpoint.id).unwrap();
     (dir, crm)
 }
 

@@ -1,7 +1,8 @@
 //! Administration pages: users (create with a one-time password, roles, skills, disable,
 //! password reset shown once), roles (permissions, custom roles), markers with colours (edit
 //! per language, delete), payment methods, organization settings (with the write-only bot
-//! token), the staff group in Telegram (`staff_group.rs`, issue 12).
+//! token), the staff group in Telegram (`staff_group.rs`, issue 12), webhooks
+//! (`webhooks.rs`, SPEC 5F).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -38,6 +39,7 @@ mod roles;
 mod settings;
 mod staff_group;
 mod users;
+mod webhooks;
 
 /// The administration routes.
 pub fn routes() -> Router<AppState> {
@@ -93,6 +95,27 @@ pub fn routes() -> Router<AppState> {
             post(staff_group::set_enabled),
         )
         .route("/settings/staff-group/unlink", post(staff_group::unlink))
+        .route(
+            "/settings/webhooks",
+            get(webhooks::webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/settings/webhooks/{id}",
+            get(webhooks::webhook).post(webhooks::update_webhook),
+        )
+        .route(
+            "/settings/webhooks/{id}/rotate",
+            post(webhooks::rotate_secret),
+        )
+        .route("/settings/webhooks/{id}/test", post(webhooks::send_test))
+        .route(
+            "/settings/webhooks/{id}/delete",
+            post(webhooks::delete_webhook),
+        )
+        .route(
+            "/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver),
+        )
 }
 
 /// `?done=`.
@@ -345,5 +368,87 @@ mod tests {
             Some("Business hours saved."),
         );
         assert_snapshot!(pretty(&markup));
+    }
+
+    /// An endpoint subscribed to two events, and a delivery that failed once and then
+    /// succeeded, as the sender would record them.
+    fn webhook_fixture() -> (Fixture, crm_lib::model::WebhookEndpoint) {
+        let fixture = Fixture::new("studio");
+        let system = fixture.system();
+        let endpoint = fixture
+            .crm
+            .create_webhook(
+                &system,
+                crm_lib::webhooks::WebhookInput {
+                    url: "https://erp.example/hooks".into(),
+                    description: "ERP".into(),
+                    events: vec!["order.created".into(), "order.deleted".into()],
+                    enabled: true,
+                },
+            )
+            .unwrap();
+        (fixture, endpoint)
+    }
+
+    #[test]
+    fn the_webhooks_page_lists_endpoints_and_shows_a_refused_url_beside_its_field() {
+        let (fixture, _) = webhook_fixture();
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::EN);
+        let list = fixture.crm.webhooks(&fixture.system()).unwrap();
+        let form = webhooks::WebhookForm {
+            pairs: vec![
+                ("url".into(), "erp.example/hooks".into()),
+                ("event".into(), "order.created".into()),
+            ],
+        };
+        let error = FormError::from_error(&crm_lib::Error::invalid(
+            "url",
+            "must be an absolute http:// or https:// URL",
+        ));
+        let markup = webhooks::webhooks_body(&staff, &list, &form, &error, None);
+        assert_snapshot!(pretty(&markup));
+    }
+
+    #[test]
+    fn the_webhook_page_shows_the_secret_and_each_delivery_with_its_attempts_in_russian() {
+        let (fixture, endpoint) = webhook_fixture();
+        let system = fixture.system();
+        let delivery = fixture.crm.test_webhook(&system, endpoint.id).unwrap();
+        let at = crm_lib::model::Timestamp::from_millis(1_765_000_000_000);
+        for status in [500, 200] {
+            fixture
+                .crm
+                .system()
+                .webhook_attempted(
+                    fixture.org.id,
+                    delivery,
+                    crm_lib::webhooks::WebhookOutcome {
+                        at,
+                        status: Some(status),
+                        error: (status == 500).then(|| "the endpoint answered 500".into()),
+                        duration_ms: 42,
+                    },
+                )
+                .unwrap();
+        }
+        let staff = fixture.staff(BuiltinRole::Administrator, Language::RU);
+        let log = fixture
+            .crm
+            .webhook_deliveries(&system, endpoint.id, crm_lib::Page::first(20))
+            .unwrap();
+        let markup = webhooks::webhook_body(
+            &staff,
+            &endpoint,
+            &log,
+            &webhooks::WebhookForm::of(&endpoint),
+            &FormError::none(),
+            None,
+        );
+        // The secret and the message id are random: the snapshot shows placeholders.
+        let text = pretty(&markup)
+            .replace(&endpoint.secret, "whsec_SECRET")
+            .replace(&log.items[0].message_id, "msg_ID")
+            .replace(&crate::web::i18n::when(log.items[0].created_at), "CREATED");
+        assert_snapshot!(text);
     }
 }

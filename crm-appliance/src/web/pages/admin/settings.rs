@@ -105,6 +105,10 @@ pub(super) async fn settings_page(
                 a href="/settings/canned" { (staff.t("canned.title")) }
                 " · "
                 a href="/settings/hours" { (staff.t("hours.title")) }
+                @if staff.navigation().webhooks {
+                    " · "
+                    a href="/settings/webhooks" { (staff.t("webhooks.title")) }
+                }
             }
             form.form.card method="post" action="/settings" autocomplete="off" {
                 (csrf_field(staff))
