@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ActorRef, ApiTokenId, AuditId, BidId, CallId, CannedId, CustomerId, DepartmentId, MarkerId,
-    MediaHash, MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
+    MediaHash, MessageId, Money, OrderId, PaymentMethodId, ProfileId, RoleId, StageId, Timestamp,
+    UserId,
 };
 
 macro_rules! audit_actions {
@@ -216,6 +217,16 @@ audit_actions! {
     CsatCommented = "csat.commented",
     /// The satisfaction survey's settings changed.
     CsatSettingsChanged = "csat.settings_changed",
+    /// A customer's profile was created (a confirmed registration, or staff).
+    ProfileCreated = "profile.created",
+    /// A profile's answers were changed.
+    ProfileUpdated = "profile.updated",
+    /// A profile was archived (no longer offered).
+    ProfileArchived = "profile.archived",
+    /// An archived profile was restored.
+    ProfileRestored = "profile.restored",
+    /// The registration form's definition was changed in settings.
+    RegistrationFormChanged = "registration.form_changed",
 }
 
 impl AuditAction {
@@ -287,6 +298,8 @@ pub enum Subject {
     Call(CallId),
     /// A canned response.
     Canned(CannedId),
+    /// A customer's profile (the tokens module).
+    Profile(ProfileId),
 }
 
 impl Subject {
@@ -307,6 +320,7 @@ impl Subject {
                 "department" => Subject::Department(DepartmentId(id)),
                 "call" => Subject::Call(CallId(id)),
                 "canned response" => Subject::Canned(CannedId(id)),
+                "profile" => Subject::Profile(ProfileId(id)),
                 _ => return None,
             })
         });
@@ -331,6 +345,7 @@ impl Subject {
             Subject::Other(_) => "record",
             Subject::Call(_) => CallId::LABEL,
             Subject::Canned(_) => CannedId::LABEL,
+            Subject::Profile(_) => ProfileId::LABEL,
         }
     }
 
@@ -349,6 +364,7 @@ impl Subject {
             Subject::Department(id) => Some(id.0),
             Subject::Call(id) => Some(id.0),
             Subject::Canned(id) => Some(id.0),
+            Subject::Profile(id) => Some(id.0),
         }
     }
 }

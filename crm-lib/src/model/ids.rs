@@ -122,6 +122,11 @@ id_type!(
     CannedId,
     "canned response"
 );
+id_type!(
+    /// A customer's profile: a person they order for (the tokens module's registration).
+    ProfileId,
+    "profile"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.

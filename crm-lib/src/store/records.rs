@@ -76,6 +76,9 @@ record! {
     SentParts => 1, "sent parts";
     CsatSurvey => 1, "csat survey";
     CsatSettings => 1, "csat settings";
+    FormDef => 1, "form";
+    FormProgress => 1, "form progress";
+    Profile => 1, "profile";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

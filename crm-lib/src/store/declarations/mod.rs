@@ -44,6 +44,9 @@
 //! | `sent_parts` | `org \| message` | | |
 //! | `csat_surveys` | `org \| order` | | `csat_by_time` (7), rated only: `org \| rated at (i64 ms) \| order`; `csat_by_customer` (7): `org \| customer \| order` |
 //! | `csat_settings` | `org` | | |
+//! | `forms` | `org \| form (u8)` | | |
+//! | `form_progress` | `org \| customer \| form (u8)` | | |
+//! | `profiles` | `org \| customer \| profile` | `profile` | `profiles_by_id`: `org \| profile` -> customer id |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -55,6 +58,7 @@ mod calls;
 mod canned;
 mod chat;
 mod csat;
+mod forms;
 mod inbox;
 mod jobs;
 mod operators;
@@ -67,6 +71,7 @@ mod tickets;
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
 pub(crate) use csat::csat_key;
+pub(crate) use forms::{form_key, profile_key, progress_key};
 pub(crate) use inbox::{
     conversation_row_key, conversations_assignee_prefix, conversations_state_prefix,
 };
@@ -131,6 +136,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<SentParts>()?;
     visitor.visit::<CsatSurvey>()?;
     visitor.visit::<CsatSettings>()?;
+    visitor.visit::<FormDef>()?;
+    visitor.visit::<FormProgress>()?;
+    visitor.visit::<Profile>()?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub(crate) fn subject_key(org: OrgId, subject: &Subject) -> Option<Key> {
         Subject::Department(_) => 11,
         Subject::Call(_) => 12,
         Subject::Canned(_) => 13,
+        Subject::Profile(_) => 14,
         Subject::Media(_) | Subject::Other(_) => return None,
     };
     Some(Key::org(org).u8(kind).u64(subject.id().unwrap_or(0)))
