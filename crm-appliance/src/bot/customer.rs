@@ -34,6 +34,21 @@ struct Me {
     actor: Actor,
     language: Language,
     chat: ChatId,
+    /// Whether the organization runs the tokens module (registration and profiles).
+    tokens: bool,
+}
+
+impl Me {
+    /// The form engine's view of who is talking.
+    fn walker(&self, ctx: &Ctx<'_>) -> super::forms::Walker<'_> {
+        super::forms::Walker {
+            org: ctx.org,
+            actor: &self.actor,
+            language: self.language,
+            chat: self.chat,
+            tokens: self.tokens,
+        }
+    }
 }
 
 fn me(
@@ -50,9 +65,14 @@ fn me(
         .customer_by_telegram(ctx.org, profile.telegram_id)?
         .is_none();
     let customer = system.upsert_telegram_customer(ctx.org, profile)?;
+    let actor = Actor::customer(ctx.org, customer.id);
+    let tokens = crm_lib::org::organization_in(&*tx, &actor)?
+        .modules
+        .contains(crm_lib::model::Module::Tokens);
     Ok(Some((
         Me {
-            actor: Actor::customer(ctx.org, customer.id),
+            tokens,
+            actor,
             language: customer.language,
             customer,
             chat,
@@ -115,6 +135,9 @@ pub(crate) fn on_message(
                 chat_input(tx, ctx, &me, message, None, true, out)
             }
         }
+        Dialogue::Form { form } => {
+            super::forms::on_text(tx, &me.walker(ctx), form, message.text(), out)
+        }
         Dialogue::Idle | Dialogue::RejectReason { .. } => {
             chat_input(tx, ctx, &me, message, None, true, out)
         }
@@ -141,7 +164,11 @@ fn menu(me: &Me, out: &mut Replies, lead: Option<String>) {
         Some(lead) => format!("{lead}\n\n{}", tr(me.language, "bot.menu.title")),
         None => tr(me.language, "bot.menu.title"),
     };
-    out.send(me.chat, &text, Some(keyboards::main_menu(me.language)));
+    out.send(
+        me.chat,
+        &text,
+        Some(keyboards::main_menu(me.language, me.tokens)),
+    );
 }
 
 fn on_command(
@@ -171,7 +198,19 @@ fn on_command(
         ),
         "neworder" | "new" | "order" => start_wizard(tx, ctx, me, out)?,
         "orders" | "myorders" => list_orders(tx, me, out)?,
+        "register" if me.tokens => {
+            super::forms::start(
+                tx,
+                &me.walker(ctx),
+                crm_lib::model::FormName::Registration,
+                out,
+            )?;
+        }
+        "profiles" if me.tokens => {
+            super::forms::list_profiles(tx, &me.walker(ctx), me.customer.id, out)?;
+        }
         "cancel" => match state {
+            Dialogue::Form { form } => super::forms::cancel(tx, &me.walker(ctx), form, out)?,
             Dialogue::Wizard(_) => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
                 menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")));
@@ -244,6 +283,23 @@ pub(crate) fn on_press(
             Some(keyboards::languages()),
         ),
         Callback::Menu(MenuItem::Help) => out.send(me.chat, &tr(me.language, "bot.help"), None),
+        Callback::Menu(MenuItem::Register) if me.tokens => {
+            out.answer(me.chat, press.query_id, None, false);
+            super::forms::start(
+                tx,
+                &me.walker(ctx),
+                crm_lib::model::FormName::Registration,
+                out,
+            )?;
+        }
+        Callback::Menu(MenuItem::Profiles) if me.tokens => {
+            out.answer(me.chat, press.query_id, None, false);
+            super::forms::list_profiles(tx, &me.walker(ctx), me.customer.id, out)?;
+        }
+        Callback::Menu(MenuItem::Register | MenuItem::Profiles) => stale(&me, out),
+        Callback::Form { form, action } => {
+            super::forms::on_press(tx, &me.walker(ctx), form, action, press, out)?;
+        }
         Callback::Wizard { id, step, action } => {
             let state = dialogue::load(tx, ctx.org, me.chat)?;
             match state {
@@ -546,7 +602,7 @@ fn limit_reached(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result
             "bot.order.limit",
             &[("limit", &org.settings.open_order_limit)],
         ),
-        Some(keyboards::main_menu(me.language)),
+        Some(keyboards::main_menu(me.language, me.tokens)),
     );
     Ok(())
 }
@@ -1194,7 +1250,7 @@ fn list_orders(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<(
         out.send(
             me.chat,
             &tr(me.language, "bot.orders.empty"),
-            Some(keyboards::main_menu(me.language)),
+            Some(keyboards::main_menu(me.language, me.tokens)),
         );
         return Ok(());
     }

@@ -62,6 +62,38 @@ pub(crate) enum Callback {
         /// What the button does.
         action: CsatAction,
     },
+    /// A button of a conversational form (crm-lib's engine; `bot::forms` renders it).
+    Form {
+        /// The form ([`crm_lib::model::FormName::code`]).
+        form: u8,
+        /// What the button does.
+        action: FormAction,
+    },
+}
+
+/// Buttons of a conversational form. Those of a question carry the field's index, so a
+/// button of an earlier question is recognised as stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormAction {
+    /// Answer field number `field` with its option number `option` (`f:1:a:10:4`).
+    Choose {
+        /// The field's index in the form.
+        field: u8,
+        /// The option's index among the question's choices.
+        option: u8,
+    },
+    /// Answer field number `field` with its default (`f:1:d:12`).
+    Default(u8),
+    /// Skip field number `field` (`f:1:s:1`).
+    Skip(u8),
+    /// Back to the previous field (`f:1:b`).
+    Back,
+    /// From the review: ask field number `field` again (`f:1:e:3`).
+    Edit(u8),
+    /// From the review: confirm (`f:1:y`).
+    Confirm,
+    /// Cancel the form (`f:1:n`).
+    Cancel,
 }
 
 /// Buttons of the satisfaction survey.
@@ -81,6 +113,10 @@ pub(crate) enum MenuItem {
     Chat,
     Language,
     Help,
+    /// Register a profile (the tokens module).
+    Register,
+    /// My profiles (the tokens module).
+    Profiles,
 }
 
 /// Buttons of the order form.
@@ -172,6 +208,8 @@ impl Callback {
                 "chat" => MenuItem::Chat,
                 "lang" => MenuItem::Language,
                 "help" => MenuItem::Help,
+                "reg" => MenuItem::Register,
+                "prof" => MenuItem::Profiles,
                 _ => return None,
             }),
             ["w", id, step, action] => Callback::Wizard {
@@ -209,6 +247,22 @@ impl Callback {
                 stage: u16::try_from(id_of(stage)?).ok()?,
             },
             ["dep", id] => Callback::Department(id_of(id)?),
+            ["f", form, rest @ ..] => Callback::Form {
+                form: small(form)?,
+                action: match rest {
+                    ["a", field, option] => FormAction::Choose {
+                        field: small(field)?,
+                        option: small(option)?,
+                    },
+                    ["d", field] => FormAction::Default(small(field)?),
+                    ["s", field] => FormAction::Skip(small(field)?),
+                    ["b"] => FormAction::Back,
+                    ["e", field] => FormAction::Edit(small(field)?),
+                    ["y"] => FormAction::Confirm,
+                    ["n"] => FormAction::Cancel,
+                    _ => return None,
+                },
+            },
             ["cs", order, "s"] => Callback::Csat {
                 order: id_of(order)?,
                 action: CsatAction::Skip,
@@ -233,6 +287,8 @@ impl Callback {
                     MenuItem::Chat => "chat",
                     MenuItem::Language => "lang",
                     MenuItem::Help => "help",
+                    MenuItem::Register => "reg",
+                    MenuItem::Profiles => "prof",
                 }
             ),
             Callback::Wizard { id, step, action } => format!(
@@ -261,6 +317,15 @@ impl Callback {
             Callback::Csat { order, action } => match action {
                 CsatAction::Rate(stars) => format!("cs:{order}:{stars}"),
                 CsatAction::Skip => format!("cs:{order}:s"),
+            },
+            Callback::Form { form, action } => match action {
+                FormAction::Choose { field, option } => format!("f:{form}:a:{field}:{option}"),
+                FormAction::Default(field) => format!("f:{form}:d:{field}"),
+                FormAction::Skip(field) => format!("f:{form}:s:{field}"),
+                FormAction::Back => format!("f:{form}:b"),
+                FormAction::Edit(field) => format!("f:{form}:e:{field}"),
+                FormAction::Confirm => format!("f:{form}:y"),
+                FormAction::Cancel => format!("f:{form}:n"),
             },
         }
     }
@@ -328,10 +393,11 @@ pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
     json!({ "inline_keyboard": rows })
 }
 
-/// The main menu.
-pub(crate) fn main_menu(language: Language) -> Keyboard {
+/// The main menu; with `tokens` (the organization runs the tokens module) a row with
+/// Register and My profiles.
+pub(crate) fn main_menu(language: Language, tokens: bool) -> Keyboard {
     let t = |key: &str| tr(language, key);
-    Keyboard::new(vec![
+    let mut rows = vec![
         vec![
             button(t("bot.menu.new_order"), Callback::Menu(MenuItem::NewOrder)),
             button(t("bot.menu.my_orders"), Callback::Menu(MenuItem::MyOrders)),
@@ -341,7 +407,123 @@ pub(crate) fn main_menu(language: Language) -> Keyboard {
             button(t("bot.menu.language"), Callback::Menu(MenuItem::Language)),
             button(t("bot.menu.help"), Callback::Menu(MenuItem::Help)),
         ],
-    ])
+    ];
+    if tokens {
+        rows.insert(
+            1,
+            vec![
+                button(
+                    t("forms.bot.menu.register"),
+                    Callback::Menu(MenuItem::Register),
+                ),
+                button(
+                    t("forms.bot.menu.profiles"),
+                    Callback::Menu(MenuItem::Profiles),
+                ),
+            ],
+        );
+    }
+    Keyboard::new(rows)
+}
+
+/// Options per row of a form's choice buttons: short labels (the states' two-letter codes)
+/// five to a row, longer ones two to a row.
+fn options_per_row(labels: &[String]) -> usize {
+    if labels.iter().all(|label| label.chars().count() <= 4) {
+        5
+    } else if labels.iter().all(|label| label.chars().count() <= 12) {
+        3
+    } else {
+        1
+    }
+}
+
+/// The buttons of a form's question: the `choices` (labels, by index) in rows, the default
+/// answer when there is one, then Back, Skip (when `skippable`) and Cancel. `field` is the
+/// field's index in the form.
+pub(crate) fn form_question(
+    language: Language,
+    form: u8,
+    field: u8,
+    choices: &[String],
+    default: Option<&str>,
+    skippable: bool,
+) -> Keyboard {
+    let press = |action| Callback::Form { form, action };
+    let options: Vec<Button> = choices
+        .iter()
+        .take(KEYBOARD_MAX_BUTTONS - 4)
+        .enumerate()
+        .map(|(index, label)| {
+            let option = u8::try_from(index).unwrap_or(u8::MAX);
+            button(
+                label_or_id(label, index as u64 + 1),
+                press(FormAction::Choose { field, option }),
+            )
+        })
+        .collect();
+    let mut rows: Vec<Vec<Button>> = options
+        .chunks(options_per_row(choices).max(1))
+        .map(<[Button]>::to_vec)
+        .collect();
+    if let Some(default) = default {
+        rows.push(vec![button(
+            clip_label(default),
+            press(FormAction::Default(field)),
+        )]);
+    }
+    let mut last = vec![button(
+        tr(language, "forms.bot.back"),
+        press(FormAction::Back),
+    )];
+    if skippable {
+        last.push(button(
+            tr(language, "bot.button.skip"),
+            press(FormAction::Skip(field)),
+        ));
+    }
+    last.push(button(
+        tr(language, "bot.button.cancel"),
+        press(FormAction::Cancel),
+    ));
+    rows.push(last);
+    Keyboard::new(rows)
+}
+
+/// The review's buttons: one Edit per field (labels by index), two to a row, then Confirm
+/// and Cancel.
+pub(crate) fn form_review(language: Language, form: u8, fields: &[String]) -> Keyboard {
+    let press = |action| Callback::Form { form, action };
+    let edits: Vec<Button> = fields
+        .iter()
+        .take(KEYBOARD_MAX_BUTTONS - 2)
+        .enumerate()
+        .map(|(index, label)| {
+            button(
+                format!("✏️ {}", clip_label(label)),
+                press(FormAction::Edit(u8::try_from(index).unwrap_or(u8::MAX))),
+            )
+        })
+        .collect();
+    let mut rows: Vec<Vec<Button>> = edits.chunks(2).map(<[Button]>::to_vec).collect();
+    rows.push(vec![
+        button(
+            tr(language, "bot.button.confirm"),
+            press(FormAction::Confirm),
+        ),
+        button(tr(language, "bot.button.cancel"), press(FormAction::Cancel)),
+    ]);
+    Keyboard::new(rows)
+}
+
+/// A button text of at most 40 characters.
+fn clip_label(text: &str) -> String {
+    let clipped: String = text.chars().take(40).collect();
+    if clipped.trim().is_empty() {
+        "?".to_string()
+    } else {
+        clipped
+    }
 }
 
 /// The language picker: every language the product speaks, each named in itself, in rows of

@@ -185,6 +185,12 @@ pub struct Navigation {
     pub csat: bool,
     /// Merging customers (`chat_customers`, as [`crate::Tx::merge_customers`]).
     pub merge_customers: bool,
+    /// Customers' profiles on the customer page, and adding, editing and archiving them
+    /// (the tokens module and `chat_customers`, as [`crate::Tx::create_profile`]).
+    pub profiles: bool,
+    /// The registration form's settings page (`/settings/registration`: the tokens module
+    /// and `manage_settings`, as [`crate::Tx::set_registration_form`]).
+    pub registration_form: bool,
 }
 
 impl Navigation {
@@ -217,6 +223,8 @@ impl Navigation {
             calls: modules.contains(Module::Tickets) && super::calls::reads_calls(has),
             csat: has(ViewAnalytics),
             merge_customers: has(ChatCustomers),
+            profiles: modules.contains(Module::Tokens) && has(ChatCustomers),
+            registration_form: modules.contains(Module::Tokens) && has(ManageSettings),
         }
     }
 }

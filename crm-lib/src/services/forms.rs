@@ -651,3 +651,188 @@ impl Crm {
         self.write(move |tx| tx.set_registration_form(&actor, def))
     }
 }
+
+/// A form definition as text: the settings page's editor, one `[[field]]` table per field
+/// in the order asked (`key`, `kind`, `name` per language code, `required`, the kind's
+/// limits `max_len`, `pattern`, `min`, `max` (ages for `birth_date`), `options` with a
+/// `label` per language code, and `default`).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormText {
+    #[serde(default)]
+    field: Vec<FieldText>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldText {
+    key: String,
+    kind: String,
+    name: BTreeMap<String, String>,
+    #[serde(default)]
+    required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_len: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    options: Vec<OptionText>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionText {
+    key: String,
+    label: BTreeMap<String, String>,
+}
+
+/// Texts per language as a map of language code -> text.
+fn codes(texts: &Localized) -> BTreeMap<String, String> {
+    texts
+        .iter()
+        .map(|(language, text)| (language.code().to_string(), text.to_string()))
+        .collect()
+}
+
+/// A map of language code -> text as texts per language.
+fn texts_of(field: &str, map: &BTreeMap<String, String>) -> Result<Localized> {
+    let mut texts = Localized::default();
+    for (code, text) in map {
+        let language = Language::of_code(code).ok_or_else(|| {
+            Error::invalid("form", format!("{field}: unknown language code {code:?}"))
+        })?;
+        if !text.trim().is_empty() {
+            texts.set(language, text.trim());
+        }
+    }
+    Ok(texts)
+}
+
+/// A form definition as the settings page's text (see [`form_from_text`], which reads it
+/// back unchanged).
+pub fn form_to_text(def: &FormDef) -> String {
+    let text = FormText {
+        field: def
+            .fields
+            .fields
+            .iter()
+            .map(|field| {
+                let mut out = FieldText {
+                    key: field.key.clone(),
+                    kind: field.kind.name().to_string(),
+                    name: codes(&field.name),
+                    required: field.required,
+                    max_len: None,
+                    pattern: None,
+                    min: None,
+                    max: None,
+                    default: def.defaults.get(&field.key).cloned(),
+                    options: Vec::new(),
+                };
+                match &field.kind {
+                    FieldKind::Text { max_len, pattern } => {
+                        out.max_len = Some(*max_len);
+                        out.pattern = pattern.clone();
+                    }
+                    FieldKind::Number { min, max } => {
+                        out.min = *min;
+                        out.max = *max;
+                    }
+                    FieldKind::BirthDate { min_age, max_age } => {
+                        out.min = Some(i64::from(*min_age));
+                        out.max = Some(i64::from(*max_age));
+                    }
+                    FieldKind::Choice { options } => {
+                        out.options = options
+                            .iter()
+                            .map(|option| OptionText {
+                                key: option.key.clone(),
+                                label: codes(&option.label),
+                            })
+                            .collect();
+                    }
+                    _ => {}
+                }
+                out
+            })
+            .collect(),
+    };
+    toml::to_string(&text).unwrap_or_default()
+}
+
+/// Reads a form definition from the settings page's text (see [`form_to_text`]) and checks
+/// it ([`check_form`]).
+///
+/// # Errors
+/// Invalid input on `form` for text that does not parse (the parser's message names the
+/// line), an unknown kind or language code, an age out of 0-255; as [`check_form`].
+pub fn form_from_text(text: &str) -> Result<FormDef> {
+    let parsed: FormText = toml::from_str(text)
+        .map_err(|error| Error::invalid("form", error.to_string().trim().to_string()))?;
+    let mut def = FormDef::default();
+    for field in parsed.field {
+        let age = |value: Option<i64>, otherwise: u8| {
+            value.map_or(Ok(otherwise), |value| {
+                u8::try_from(value).map_err(|_| {
+                    Error::invalid("form", format!("{}: an age must be 0 to 255", field.key))
+                })
+            })
+        };
+        let kind = match field.kind.as_str() {
+            "text" => FieldKind::Text {
+                max_len: field.max_len.unwrap_or(200),
+                pattern: field.pattern.clone().filter(|pattern| !pattern.is_empty()),
+            },
+            "number" => FieldKind::Number {
+                min: field.min,
+                max: field.max,
+            },
+            "money" => FieldKind::Money,
+            "date" => FieldKind::Date,
+            "flag" => FieldKind::Flag,
+            "email" => FieldKind::Email,
+            "phone" => FieldKind::Phone,
+            "birth_date" => FieldKind::BirthDate {
+                min_age: age(field.min, 0)?,
+                max_age: age(field.max, 120)?,
+            },
+            "choice" => {
+                let mut options = Vec::with_capacity(field.options.len());
+                for option in &field.options {
+                    options.push(ChoiceOption {
+                        key: option.key.clone(),
+                        label: texts_of(&field.key, &option.label)?,
+                    });
+                }
+                FieldKind::Choice { options }
+            }
+            other => {
+                return Err(Error::invalid(
+                    "form",
+                    format!(
+                        "{}: kind {other:?} is not one of text, number, money, date, choice, flag, email, phone, birth_date",
+                        field.key
+                    ),
+                ));
+            }
+        };
+        if let Some(default) = &field.default {
+            def.defaults.insert(field.key.clone(), default.clone());
+        }
+        def.fields.fields.push(FieldDef {
+            name: texts_of(&field.key, &field.name)?,
+            key: field.key,
+            kind,
+            required: field.required,
+            list: false,
+        });
+    }
+    check_form(&def)?;
+    Ok(def)
+}

@@ -468,3 +468,23 @@ fn walk_to_gender(world: &World, ann: &Actor) {
     answer(&world.crm, ann, "+12125550100");
     answer(&world.crm, ann, "mary@example.com");
 }
+
+#[test]
+fn the_settings_text_of_a_form_reads_back_unchanged_and_bad_text_names_the_problem() {
+    use crm_lib::forms::{form_from_text, form_to_text};
+    let world = service();
+    let form = world.crm.registration_form(&world.admin).unwrap();
+    let text = form_to_text(&form);
+    assert!(text.contains("[[field]]"), "{text}");
+    assert!(text.contains("kind = \"birth_date\""), "{text}");
+    assert_eq!(form_from_text(&text).unwrap(), form);
+    for bad in [
+        "[[field]]\nkey = \"a\"",
+        "[[field]]\nkey = \"a\"\nkind = \"colour\"\nname = { en = \"A\" }",
+        "[[field]]\nkey = \"a\"\nkind = \"text\"\nname = { xx = \"A\" }",
+        "",
+    ] {
+        let error = form_from_text(bad).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput, "{bad:?}");
+    }
+}

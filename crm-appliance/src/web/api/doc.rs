@@ -11,7 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, users, views,
+    calls, canned, csat, customers, error, jobs, operators, orders, profiles, staffing, tickets,
+    users, views,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -62,6 +63,7 @@ impl Modify for BearerAuth {
         canned::list, canned::create, canned::update, canned::delete, canned::get_hours,
         canned::put_hours,
         csat::stats, csat::merge,
+        profiles::list, profiles::create, profiles::get, profiles::update,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -84,6 +86,7 @@ impl Modify for BearerAuth {
         canned::CannedView, canned::CannedBody, canned::HoursBody, canned::HoursStateView,
         csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
         csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
+        profiles::ProfileJson, profiles::ProfileBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -99,6 +102,7 @@ impl Modify for BearerAuth {
         (name = "audit", description = "The audit log"),
         (name = "canned", description = "Canned responses and business hours"),
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
+        (name = "profiles", description = "Customers' profiles from the registration form (the tokens module)"),
     )
 )]
 pub struct ApiDoc;

@@ -17,6 +17,7 @@ pub mod error;
 pub mod jobs;
 pub mod operators;
 pub mod orders;
+pub mod profiles;
 pub mod staffing;
 pub mod tickets;
 pub mod users;
@@ -176,6 +177,11 @@ pub fn routes() -> Router<AppState> {
             "/customers/{id}/conversation/reopen",
             post(operators::reopen),
         )
+        .route(
+            "/customers/{id}/profiles",
+            get(profiles::list).post(profiles::create),
+        )
+        .route("/profiles/{id}", get(profiles::get).put(profiles::update))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }
