@@ -12,6 +12,7 @@ pub mod order_staffing;
 pub mod orders;
 pub mod payment_details;
 pub mod profile;
+pub mod profiles;
 pub mod ticket;
 pub mod timeline;
 
@@ -34,4 +35,5 @@ pub fn routes() -> Router<AppState> {
         .merge(calls::routes())
         .merge(csat::routes())
         .merge(merge::routes())
+        .merge(profiles::routes())
 }
