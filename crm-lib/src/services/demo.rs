@@ -67,6 +67,17 @@ struct DemoFile {
     /// customers get no auto-reply until staff turn them on.
     #[serde(default)]
     hours: Option<DemoHours>,
+    /// Customers' profiles (the tokens module): a customer's key and the answers as typed,
+    /// by field key of the registration form.
+    #[serde(default)]
+    profiles: Vec<DemoProfile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoProfile {
+    customer: String,
+    answers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,6 +248,8 @@ pub struct DemoReport {
     pub ratings: u64,
     /// Orders per stage, in pipeline order.
     pub stages: Vec<super::orders::StageCount>,
+    /// Customers' profiles created (the tokens module).
+    pub profiles: u64,
     /// How long the load took, password hashing included.
     pub duration: Duration,
 }
@@ -291,6 +304,7 @@ struct Counts {
     notes: u64,
     canned: u64,
     ratings: u64,
+    profiles: u64,
 }
 
 /// The demo data of `template`.
@@ -615,6 +629,19 @@ impl Tx<'_> {
             )?;
             counts.canned += 1;
         }
+        for profile in &prepared.file.profiles {
+            let customer = *customers.get(&profile.customer).ok_or_else(|| {
+                Error::invalid(
+                    "demo",
+                    format!(
+                        "a profile names customer {:?}, who is not in the file",
+                        profile.customer
+                    ),
+                )
+            })?;
+            self.create_profile(&system, customer, profile.answers.clone())?;
+            counts.profiles += 1;
+        }
         if let Some(hours) = &prepared.file.hours {
             let mut auto_reply = Localized::default();
             for (code, text) in &hours.auto_reply {
@@ -863,6 +890,7 @@ impl crate::system::System<'_> {
             canned: counts.canned,
             ratings: counts.ratings,
             stages,
+            profiles: counts.profiles,
             duration: started.elapsed(),
         })
     }
