@@ -270,15 +270,15 @@ pub(crate) fn create_profile_from_registration(
 
 /// Checks that a staff actor may change profiles: `chat_customers`, the tokens module.
 fn require_editor(tx: &Tx<'_>, actor: &Actor) -> Result<Organization> {
+    // The permission first, then the module, as the other modules' settings answer.
     let resolved = resolve(tx, actor)?;
-    let org = require_module(tx, actor.org, Module::Tokens)?;
     if !resolved.has(Permission::ChatCustomers) {
         return Err(Error::denied(
             Permission::ChatCustomers,
             format!("{} lacks the chat_customers permission", actor.who),
         ));
     }
-    Ok(org)
+    require_module(tx, actor.org, Module::Tokens)
 }
 
 impl Tx<'_> {

@@ -402,23 +402,7 @@ async fn registration_page(
     error: &FormError,
     note: Option<&str>,
 ) -> Result<Markup, AppError> {
-    if !staff.modules.contains(crm_lib::model::Module::Tokens) {
-        return Err(AppError::not_found(
-            "page /settings/registration not found".to_string(),
-        ));
-    }
-    if !staff.navigation().registration_form {
-        // The reading rule is wider (staff who edit profiles read the form); the page is
-        // the settings' own.
-        return Err(crm_lib::Error::denied(
-            crm_lib::model::Permission::ManageSettings,
-            format!(
-                "{} lacks the manage_settings permission",
-                staff.user.username
-            ),
-        )
-        .into());
-    }
+    settings_guard(staff)?;
     let actor = staff.actor.clone();
     let form = state
         .blocking(move |crm| crm.registration_form(&actor))
@@ -432,6 +416,29 @@ async fn registration_page(
     ))
 }
 
+/// Who may open the registration form's settings: `manage_settings` first (403), then the
+/// tokens module (404), as crm-lib answers for the other modules' settings. The reading rule
+/// is wider (staff who edit profiles read the form); this page is the settings' own.
+fn settings_guard(staff: &Staff) -> Result<(), AppError> {
+    let navigation = staff.navigation();
+    if !navigation.settings {
+        return Err(crm_lib::Error::denied(
+            crm_lib::model::Permission::ManageSettings,
+            format!(
+                "{} lacks the manage_settings permission",
+                staff.user.username
+            ),
+        )
+        .into());
+    }
+    if !navigation.registration_form {
+        return Err(AppError::not_found(
+            "page /settings/registration not found".to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /settings/registration`: the form as text.
 async fn save_registration(
     State(state): State<AppState>,
@@ -440,6 +447,7 @@ async fn save_registration(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
+    settings_guard(&staff)?;
     let text = form_value(&pairs, "form").to_string();
     let actor = staff.actor.clone();
     let sent = text.clone();
