@@ -10,7 +10,7 @@
 //! Confirm checks the whole set of answers ([`FieldSet::check`]) and does what the form is
 //! for: the registration ([`FormName::Registration`], the tokens module) creates a
 //! [`Profile`] (`super::profiles`). A form started with choices given at run time (a
-//! customer's profiles, the packages: [`start_form_with`]) offers those instead of the
+//! customer's profiles, the packages: [`Tx::start_form_with_choices`]) offers those instead of the
 //! declared options.
 //!
 //! The organization's registration form is copied from its template at creation (table
