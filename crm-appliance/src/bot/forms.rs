@@ -31,7 +31,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) tokens: bool,
 }
 
-/// `/register`: starts the registration (again, when one is under way).
+/// `/register`: continues the registration under way (progress is kept between sessions,
+/// PRD 3.1.1), or starts it.
 ///
 /// # Errors
 /// Storage only: the module being off or any refusal is said to the customer.
@@ -41,9 +42,17 @@ pub(crate) fn start(
     form: FormName,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
+    let under_way = match crm_lib::forms::current_form_in(&*tx, who.actor) {
+        Ok(step) => step,
+        Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+        Err(_) => None,
+    };
+    if let Some(step) = under_way.filter(|step| form_of(step) == Some(form)) {
+        out.send(who.chat, &tr(who.language, "forms.bot.continued"), None);
+        return render(tx, who, &step, out);
+    }
     match tx.start_form(who.actor, form) {
         Ok(step) => {
-            dialogue::save(tx, who.org, who.chat, &Dialogue::Form { form: form.code() })?;
             out.send(who.chat, &tr(who.language, "forms.bot.started"), None);
             render(tx, who, &step, out)
         }
@@ -212,6 +221,13 @@ fn render(
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let language = who.language;
+    // A step asked or reviewed keeps the chat's typed text going to the form (also after a
+    // button of a walk that /start had left).
+    if let Some(form) =
+        form_of(step).filter(|_| !matches!(step, FormStep::Done(_) | FormStep::Cancelled(_)))
+    {
+        dialogue::save(tx, who.org, who.chat, &Dialogue::Form { form: form.code() })?;
+    }
     match step {
         FormStep::Ask(question) => {
             out.send(
@@ -264,6 +280,15 @@ fn render(
         }
     }
     Ok(())
+}
+
+/// The form a step is of.
+fn form_of(step: &FormStep) -> Option<FormName> {
+    match step {
+        FormStep::Ask(question) => Some(question.form),
+        FormStep::Review { form, .. } | FormStep::Cancelled(form) => Some(*form),
+        FormStep::Done(_) => None,
+    }
 }
 
 /// A question's text: its number, the prompt, the answer so far (asked again), and what

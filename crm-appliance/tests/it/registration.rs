@@ -302,3 +302,34 @@ async fn staff_edit_the_registration_form_in_settings_and_bad_text_is_explained(
     .await;
     assert_eq!(bad.status(), 422);
 }
+
+#[tokio::test]
+async fn register_continues_a_walk_left_for_the_menu_and_its_buttons_still_work() {
+    let app = service();
+    let sandbox = Sandbox::of(&app);
+    let rosa = User::new(5_300_000_004, "Rosa", "en");
+    start_customer(&sandbox, &rosa, "en").await;
+    let before = sandbox.bot_messages(rosa.id).await.len();
+    sandbox.send(&rosa, "/register").await;
+    sandbox.wait_for(rosa.id, before, "(1/15)").await;
+    let middle = sandbox.say(&rosa, "Rosa").await;
+    assert!(asks(&middle, 2), "{middle:#}");
+    // The menu leaves the form; text then goes to the team, not to the form.
+    sandbox.say(&rosa, "/start").await;
+    // A button of the question left still answers it, and typing goes to the form again.
+    let last = sandbox
+        .tap(&rosa, &middle, &button(&middle, "f:1:s:1"))
+        .await;
+    assert!(asks(&last, 3), "{last:#}");
+    let phone = sandbox.say(&rosa, "Diaz").await;
+    assert!(asks(&phone, 4), "{phone:#}");
+    // /register again continues where she was.
+    let before = sandbox.bot_messages(rosa.id).await.len();
+    let note = sandbox.say(&rosa, "/register").await;
+    assert!(
+        text(&note).contains("continue your registration"),
+        "{note:#}"
+    );
+    let again = sandbox.wait_for(rosa.id, before + 1, "(4/15)").await;
+    assert!(text(&again).contains("Phone?"), "{again:#}");
+}
