@@ -225,11 +225,11 @@ fn fill_customer(customer: &mut Customer, answers: &BTreeMap<String, FieldValue>
             .filter(|text| !text.trim().is_empty())
     };
     let mut changed = false;
-    if customer.first_name.trim().is_empty() || customer.first_name == "?" {
-        if let Some(first) = text("first_name") {
-            customer.first_name = first.chars().take(64).collect();
-            changed = true;
-        }
+    if (customer.first_name.trim().is_empty() || customer.first_name == "?")
+        && let Some(first) = text("first_name")
+    {
+        customer.first_name = first.chars().take(64).collect();
+        changed = true;
     }
     if customer
         .last_name
