@@ -16,8 +16,8 @@
 use serde::Deserialize;
 
 use crate::model::{
-    BuiltinRole, ChoiceOption, FieldDef, FieldKind, FieldSet, Language, Localized, Module, Modules,
-    Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
+    BuiltinRole, ChoiceOption, FieldDef, FieldKind, FieldSet, FormDef, Language, Localized, Module,
+    Modules, Money, Permission, Pipeline, Stage, StageId, StageKind, Transition, TransitionFrom,
 };
 use crate::{Error, Result};
 
@@ -71,6 +71,11 @@ pub struct Template {
     /// the TeleKpr PRD's price table, section 8.1), named by the locale files'
     /// `template.<name>.packages.<key>`.
     pub packages: Vec<TemplatePackage>,
+    /// The registration form (the tokens module, `[[registration]]`: fields named by
+    /// `template.<name>.registration.<key>`, a choice's options by
+    /// `template.<name>.registration_choices.<key>.<option>`; `default` gives a default
+    /// answer), copied into a new organization's `forms`. Empty when the file declares none.
+    pub registration: FormDef,
 }
 
 /// A package a template creates with the organization.
@@ -118,6 +123,8 @@ struct TemplateFile {
     roles: Vec<RoleFile>,
     #[serde(default)]
     packages: Vec<PackageFile>,
+    #[serde(default)]
+    registration: Vec<FieldFile>,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +158,7 @@ struct FieldFile {
     max: Option<i64>,
     #[serde(default)]
     options: Vec<String>,
+    default: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -198,6 +206,85 @@ fn localized(key: &str) -> Result<Localized> {
         ));
     }
     Ok(name)
+}
+
+/// Reads a template's field list (`[[fields]]` or `[[registration]]`): names from
+/// `template.<name>.<names>.<key>`, a choice's options from
+/// `template.<name>.<choices>.<key>.<option>`, defaults as written.
+fn parse_fields(name: &str, names: &str, choices: &str, files: &[FieldFile]) -> Result<FormDef> {
+    let mut fields = FieldSet::default();
+    let mut defaults = std::collections::BTreeMap::new();
+    for field in files {
+        let kind = match field.kind.as_str() {
+            "text" => FieldKind::Text {
+                max_len: field.max_len.unwrap_or(200),
+                pattern: field.pattern.clone(),
+            },
+            "number" => FieldKind::Number {
+                min: field.min,
+                max: field.max,
+            },
+            "money" => FieldKind::Money,
+            "date" => FieldKind::Date,
+            "flag" => FieldKind::Flag,
+            "email" => FieldKind::Email,
+            "phone" => FieldKind::Phone,
+            "birth_date" => {
+                let age = |value: Option<i64>, otherwise: u8| {
+                    value.map_or(Ok(otherwise), |value| {
+                        u8::try_from(value).map_err(|_| {
+                            Error::invalid(
+                                "template",
+                                format!("field {}: an age must be 0 to 255", field.key),
+                            )
+                        })
+                    })
+                };
+                FieldKind::BirthDate {
+                    min_age: age(field.min, 0)?,
+                    max_age: age(field.max, 120)?,
+                }
+            }
+            "choice" => {
+                let mut options = Vec::with_capacity(field.options.len());
+                for option in &field.options {
+                    options.push(ChoiceOption {
+                        key: option.clone(),
+                        label: localized(&format!(
+                            "template.{name}.{choices}.{}.{option}",
+                            field.key
+                        ))?,
+                    });
+                }
+                FieldKind::Choice { options }
+            }
+            other => {
+                return Err(Error::invalid(
+                    "template",
+                    format!(
+                        "field {} has kind {other:?} (one of: text, number, money, date, choice, flag, email, phone, birth_date)",
+                        field.key
+                    ),
+                ));
+            }
+        };
+        fields.fields.push(FieldDef {
+            name: localized(&format!("template.{name}.{names}.{}", field.key))?,
+            key: field.key.clone(),
+            kind,
+            required: field.required,
+            list: field.list,
+        });
+        if let Some(default) = &field.default {
+            defaults.insert(field.key.clone(), default.clone());
+        }
+    }
+    let def = FormDef { fields, defaults };
+    if !def.fields.is_empty() {
+        crate::forms::check_form(&def)
+            .map_err(|error| Error::invalid("template", error.message().to_string()))?;
+    }
+    Ok(def)
 }
 
 /// The built-in template called `name`.
@@ -311,54 +398,13 @@ pub fn parse(text: &str) -> Result<Template> {
         }
         modules.set(module, true);
     }
-    let mut fields = FieldSet::default();
-    for field in &file.fields {
-        let kind = match field.kind.as_str() {
-            "text" => FieldKind::Text {
-                max_len: field.max_len.unwrap_or(200),
-                pattern: field.pattern.clone(),
-            },
-            "number" => FieldKind::Number {
-                min: field.min,
-                max: field.max,
-            },
-            "money" => FieldKind::Money,
-            "date" => FieldKind::Date,
-            "flag" => FieldKind::Flag,
-            "choice" => {
-                let mut options = Vec::with_capacity(field.options.len());
-                for option in &field.options {
-                    options.push(ChoiceOption {
-                        key: option.clone(),
-                        label: localized(&format!(
-                            "template.{}.choices.{}.{option}",
-                            file.name, field.key
-                        ))?,
-                    });
-                }
-                FieldKind::Choice { options }
-            }
-            other => {
-                return Err(Error::invalid(
-                    "template",
-                    format!(
-                        "field {} has kind {other:?} (one of: text, number, money, date, choice, flag)",
-                        field.key
-                    ),
-                ));
-            }
-        };
-        fields.fields.push(FieldDef {
-            name: localized(&format!("template.{}.fields.{}", file.name, field.key))?,
-            key: field.key.clone(),
-            kind,
-            required: field.required,
-            list: field.list,
-        });
-    }
-    fields
-        .validate()
-        .map_err(|error| Error::invalid("template", error.message().to_string()))?;
+    let fields = parse_fields(&file.name, "fields", "choices", &file.fields)?.fields;
+    let registration = parse_fields(
+        &file.name,
+        "registration",
+        "registration_choices",
+        &file.registration,
+    )?;
     let mut roles: Vec<(BuiltinRole, String)> = Vec::with_capacity(file.roles.len());
     for role in &file.roles {
         let name = role.name.trim().to_lowercase();
@@ -417,6 +463,7 @@ pub fn parse(text: &str) -> Result<Template> {
     }
     Ok(Template {
         fields,
+        registration,
         roles,
         packages,
         title: localized(&format!("template.{}.title", file.name))?,

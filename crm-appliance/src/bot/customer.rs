@@ -34,6 +34,21 @@ struct Me {
     actor: Actor,
     language: Language,
     chat: ChatId,
+    /// Whether the organization runs the tokens module (registration and profiles).
+    tokens: bool,
+}
+
+impl Me {
+    /// The form engine's view of who is talking.
+    fn walker(&self, ctx: &Ctx<'_>) -> super::forms::Walker<'_> {
+        super::forms::Walker {
+            org: ctx.org,
+            actor: &self.actor,
+            language: self.language,
+            chat: self.chat,
+            tokens: self.tokens,
+        }
+    }
 }
 
 fn me(
@@ -50,9 +65,14 @@ fn me(
         .customer_by_telegram(ctx.org, profile.telegram_id)?
         .is_none();
     let customer = system.upsert_telegram_customer(ctx.org, profile)?;
+    let actor = Actor::customer(ctx.org, customer.id);
+    let tokens = crm_lib::org::organization_in(&*tx, &actor)?
+        .modules
+        .contains(crm_lib::model::Module::Tokens);
     Ok(Some((
         Me {
-            actor: Actor::customer(ctx.org, customer.id),
+            tokens,
+            actor,
             language: customer.language,
             customer,
             chat,
@@ -115,6 +135,9 @@ pub(crate) fn on_message(
                 chat_input(tx, ctx, &me, message, None, true, out)
             }
         }
+        Dialogue::Form { form } => {
+            super::forms::on_text(tx, &me.walker(ctx), form, message.text(), out)
+        }
         Dialogue::Idle | Dialogue::RejectReason { .. } => {
             chat_input(tx, ctx, &me, message, None, true, out)
         }
@@ -136,16 +159,15 @@ fn greet_with_language_choice(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> cr
     Ok(())
 }
 
-fn menu(tx: &Tx<'_>, me: &Me, out: &mut Replies, lead: Option<String>) -> crm_lib::Result<()> {
+fn menu(me: &Me, out: &mut Replies, lead: Option<String>) -> crm_lib::Result<()> {
     let text = match lead {
         Some(lead) => format!("{lead}\n\n{}", tr(me.language, "bot.menu.title")),
         None => tr(me.language, "bot.menu.title"),
     };
-    let tokens = super::tokens::module_on(tx, &me.actor)?;
     out.send(
         me.chat,
         &text,
-        Some(keyboards::main_menu(me.language, tokens)),
+        Some(keyboards::main_menu(me.language, me.tokens)),
     );
     Ok(())
 }
@@ -176,7 +198,7 @@ fn on_command(
                 "bot.welcome",
                 &[("name", &me.customer.first_name), ("org", &org.name)],
             );
-            menu(tx, me, out, Some(welcome))?;
+            menu(me, out, Some(welcome))?;
         }
         "help" => out.send(me.chat, &tr(me.language, "bot.help"), None),
         "language" | "lang" => out.send(
@@ -185,20 +207,32 @@ fn on_command(
             Some(keyboards::languages()),
         ),
         "neworder" | "new" | "order" => start_wizard(tx, ctx, me, out)?,
-        "tokens" | "balance" if super::tokens::module_on(tx, &me.actor)? => {
+        "tokens" | "balance" if me.tokens => {
             super::tokens::balance(tx, &who(me), me.customer.id, None, out)?;
         }
         "orders" | "myorders" => list_orders(tx, me, out)?,
+        "register" if me.tokens => {
+            super::forms::start(
+                tx,
+                &me.walker(ctx),
+                crm_lib::model::FormName::Registration,
+                out,
+            )?;
+        }
+        "profiles" if me.tokens => {
+            super::forms::list_profiles(tx, &me.walker(ctx), me.customer.id, out)?;
+        }
         "cancel" => match state {
+            Dialogue::Form { form } => super::forms::cancel(tx, &me.walker(ctx), form, out)?,
             Dialogue::Wizard(_) => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-                menu(tx, me, out, Some(tr(me.language, "bot.wizard.cancelled")))?;
+                menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")))?;
             }
             Dialogue::Chatting { .. }
             | Dialogue::RejectReason { .. }
             | Dialogue::CsatComment { .. } => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-                menu(tx, me, out, None)?;
+                menu(me, out, None)?;
             }
             Dialogue::Idle => out.send(me.chat, &tr(me.language, "bot.nothing_to_cancel"), None),
         },
@@ -248,7 +282,7 @@ pub(crate) fn on_press(
             if let Some(message_id) = press.message_id {
                 out.drop_keyboard(me.chat, message_id);
             }
-            menu(tx, &me, out, Some(tr(language, "bot.language_set")))?;
+            menu(&me, out, Some(tr(language, "bot.language_set")))?;
         }
         Callback::Menu(MenuItem::NewOrder) => start_wizard(tx, ctx, &me, out)?,
         Callback::Menu(MenuItem::MyOrders) => list_orders(tx, &me, out)?,
@@ -262,6 +296,23 @@ pub(crate) fn on_press(
             Some(keyboards::languages()),
         ),
         Callback::Menu(MenuItem::Help) => out.send(me.chat, &tr(me.language, "bot.help"), None),
+        Callback::Menu(MenuItem::Register) if me.tokens => {
+            out.answer(me.chat, press.query_id, None, false);
+            super::forms::start(
+                tx,
+                &me.walker(ctx),
+                crm_lib::model::FormName::Registration,
+                out,
+            )?;
+        }
+        Callback::Menu(MenuItem::Profiles) if me.tokens => {
+            out.answer(me.chat, press.query_id, None, false);
+            super::forms::list_profiles(tx, &me.walker(ctx), me.customer.id, out)?;
+        }
+        Callback::Menu(MenuItem::Register | MenuItem::Profiles) => stale(&me, out),
+        Callback::Form { form, action } => {
+            super::forms::on_press(tx, &me.walker(ctx), form, action, press, out)?;
+        }
         Callback::Wizard { id, step, action } => {
             let state = dialogue::load(tx, ctx.org, me.chat)?;
             match state {
@@ -544,7 +595,7 @@ fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> c
         // The token service orders a package: its own flow, all buttons.
         Ok(()) if super::tokens::module_on(tx, &me.actor)? => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-            super::tokens::packages(tx, &who(me), None, out)
+            super::tokens::start(tx, &who(me), me.customer.id, None, out)
         }
         Ok(()) => {
             let choices = form_choices(tx, me)?;
@@ -572,10 +623,7 @@ fn limit_reached(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result
             "bot.order.limit",
             &[("limit", &org.settings.open_order_limit)],
         ),
-        Some(keyboards::main_menu(
-            me.language,
-            super::tokens::module_on(tx, &me.actor)?,
-        )),
+        Some(keyboards::main_menu(me.language, me.tokens)),
     );
     Ok(())
 }
@@ -1122,7 +1170,7 @@ fn wizard_press(
         }
         (Step::Confirm, WizardAction::Cancel) => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
-            menu(tx, me, out, Some(tr(me.language, "bot.wizard.cancelled")))?;
+            menu(me, out, Some(tr(me.language, "bot.wizard.cancelled")))?;
             Ok(())
         }
         (Step::Confirm, WizardAction::Confirm) => create(tx, ctx, me, wizard, &choices, out),
@@ -1166,7 +1214,7 @@ fn create(
                 "bot.wizard.created",
                 &[("id", &order.id), ("title", &order.title)],
             );
-            menu(tx, me, out, Some(created))?;
+            menu(me, out, Some(created))?;
             Ok(())
         }
         Err(error) => match error.kind() {
@@ -1223,10 +1271,7 @@ fn list_orders(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<(
         out.send(
             me.chat,
             &tr(me.language, "bot.orders.empty"),
-            Some(keyboards::main_menu(
-                me.language,
-                super::tokens::module_on(tx, &me.actor)?,
-            )),
+            Some(keyboards::main_menu(me.language, me.tokens)),
         );
         return Ok(());
     }

@@ -41,6 +41,12 @@ pub(crate) enum Dialogue {
         /// The order rated.
         order: u64,
     },
+    /// Walking a conversational form: text goes to crm-lib's form engine, which keeps the
+    /// form's own progress (`bot::forms`).
+    Form {
+        /// The form ([`crm_lib::model::FormName::code`]).
+        form: u8,
+    },
 }
 
 /// A step of the new-order form, in the order they are asked. `Markers` and `PaymentMethod`

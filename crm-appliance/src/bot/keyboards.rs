@@ -64,6 +64,13 @@ pub(crate) enum Callback {
     },
     /// A button of the token service (issue 13): `tok:...`.
     Tokens(TokensPress),
+    /// A button of a conversational form (crm-lib's engine; `bot::forms` renders it).
+    Form {
+        /// The form ([`crm_lib::model::FormName::code`]).
+        form: u8,
+        /// What the button does.
+        action: FormAction,
+    },
 }
 
 /// Buttons of the token service's flows (`bot::tokens`); each carries all it needs.
@@ -75,19 +82,27 @@ pub(crate) enum TokensPress {
     History,
     /// The packages to order (`tok:n`).
     New,
-    /// A package's price, with the email add-on or not (`tok:q:<package>:<0|1>`).
+    /// The packages to order for one of the customer's profiles (`tok:f:<profile>`; 0:
+    /// themselves).
+    ForProfile(u64),
+    /// A package's price, with the email add-on or not, for a profile (0: none)
+    /// (`tok:q:<package>:<0|1>:<profile>`).
     Quote {
         /// The package.
         package: u64,
         /// With the add-on.
         email: bool,
+        /// The profile ordered for; 0 for none.
+        profile: u64,
     },
-    /// Place the order (`tok:c:<package>:<0|1>`).
+    /// Place the order (`tok:c:<package>:<0|1>:<profile>`).
     Confirm {
         /// The package.
         package: u64,
         /// With the add-on.
         email: bool,
+        /// The profile ordered for; 0 for none.
+        profile: u64,
     },
     /// The subscription's offer (`tok:s`).
     Subscribe,
@@ -95,6 +110,31 @@ pub(crate) enum TokensPress {
     SubscribeConfirm,
     /// Run a completed order again (`tok:r:<order>`).
     Rerun(u64),
+}
+
+/// Buttons of a conversational form. Those of a question carry the field's index, so a
+/// button of an earlier question is recognised as stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormAction {
+    /// Answer field number `field` with its option number `option` (`f:1:a:10:4`).
+    Choose {
+        /// The field's index in the form.
+        field: u8,
+        /// The option's index among the question's choices.
+        option: u8,
+    },
+    /// Answer field number `field` with its default (`f:1:d:12`).
+    Default(u8),
+    /// Skip field number `field` (`f:1:s:1`).
+    Skip(u8),
+    /// Back to the previous field (`f:1:b`).
+    Back,
+    /// From the review: ask field number `field` again (`f:1:e:3`).
+    Edit(u8),
+    /// From the review: confirm (`f:1:y`).
+    Confirm,
+    /// Cancel the form (`f:1:n`).
+    Cancel,
 }
 
 /// Buttons of the satisfaction survey.
@@ -114,6 +154,10 @@ pub(crate) enum MenuItem {
     Chat,
     Language,
     Help,
+    /// Register a profile (the tokens module).
+    Register,
+    /// My profiles (the tokens module).
+    Profiles,
 }
 
 /// Buttons of the order form.
@@ -205,6 +249,8 @@ impl Callback {
                 "chat" => MenuItem::Chat,
                 "lang" => MenuItem::Language,
                 "help" => MenuItem::Help,
+                "reg" => MenuItem::Register,
+                "prof" => MenuItem::Profiles,
                 _ => return None,
             }),
             ["w", id, step, action] => Callback::Wizard {
@@ -248,7 +294,14 @@ impl Callback {
             ["tok", "s"] => Callback::Tokens(TokensPress::Subscribe),
             ["tok", "sy"] => Callback::Tokens(TokensPress::SubscribeConfirm),
             ["tok", "r", order] => Callback::Tokens(TokensPress::Rerun(id_of(order)?)),
-            ["tok", kind @ ("q" | "c"), package, email] => {
+            ["tok", "f", profile] => {
+                Callback::Tokens(TokensPress::ForProfile(if *profile == "0" {
+                    0
+                } else {
+                    id_of(profile)?
+                }))
+            }
+            ["tok", kind @ ("q" | "c"), package, email, rest @ ..] if rest.len() <= 1 => {
                 let (package, email) = (
                     id_of(package)?,
                     match *email {
@@ -257,12 +310,41 @@ impl Callback {
                         _ => return None,
                     },
                 );
+                let profile = match rest {
+                    [] | ["0"] => 0,
+                    [profile] => id_of(profile)?,
+                    _ => return None,
+                };
                 Callback::Tokens(if *kind == "q" {
-                    TokensPress::Quote { package, email }
+                    TokensPress::Quote {
+                        package,
+                        email,
+                        profile,
+                    }
                 } else {
-                    TokensPress::Confirm { package, email }
+                    TokensPress::Confirm {
+                        package,
+                        email,
+                        profile,
+                    }
                 })
             }
+            ["f", form, rest @ ..] => Callback::Form {
+                form: small(form)?,
+                action: match rest {
+                    ["a", field, option] => FormAction::Choose {
+                        field: small(field)?,
+                        option: small(option)?,
+                    },
+                    ["d", field] => FormAction::Default(small(field)?),
+                    ["s", field] => FormAction::Skip(small(field)?),
+                    ["b"] => FormAction::Back,
+                    ["e", field] => FormAction::Edit(small(field)?),
+                    ["y"] => FormAction::Confirm,
+                    ["n"] => FormAction::Cancel,
+                    _ => return None,
+                },
+            },
             ["cs", order, "s"] => Callback::Csat {
                 order: id_of(order)?,
                 action: CsatAction::Skip,
@@ -287,6 +369,8 @@ impl Callback {
                     MenuItem::Chat => "chat",
                     MenuItem::Language => "lang",
                     MenuItem::Help => "help",
+                    MenuItem::Register => "reg",
+                    MenuItem::Profiles => "prof",
                 }
             ),
             Callback::Wizard { id, step, action } => format!(
@@ -323,12 +407,26 @@ impl Callback {
                 TokensPress::Subscribe => "tok:s".to_string(),
                 TokensPress::SubscribeConfirm => "tok:sy".to_string(),
                 TokensPress::Rerun(order) => format!("tok:r:{order}"),
-                TokensPress::Quote { package, email } => {
-                    format!("tok:q:{package}:{}", u8::from(email))
-                }
-                TokensPress::Confirm { package, email } => {
-                    format!("tok:c:{package}:{}", u8::from(email))
-                }
+                TokensPress::ForProfile(profile) => format!("tok:f:{profile}"),
+                TokensPress::Quote {
+                    package,
+                    email,
+                    profile,
+                } => format!("tok:q:{package}:{}:{profile}", u8::from(email)),
+                TokensPress::Confirm {
+                    package,
+                    email,
+                    profile,
+                } => format!("tok:c:{package}:{}:{profile}", u8::from(email)),
+            },
+            Callback::Form { form, action } => match action {
+                FormAction::Choose { field, option } => format!("f:{form}:a:{field}:{option}"),
+                FormAction::Default(field) => format!("f:{form}:d:{field}"),
+                FormAction::Skip(field) => format!("f:{form}:s:{field}"),
+                FormAction::Back => format!("f:{form}:b"),
+                FormAction::Edit(field) => format!("f:{form}:e:{field}"),
+                FormAction::Confirm => format!("f:{form}:y"),
+                FormAction::Cancel => format!("f:{form}:n"),
             },
         }
     }
@@ -396,7 +494,8 @@ pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
     json!({ "inline_keyboard": rows })
 }
 
-/// The main menu.
+/// The main menu; with `tokens` (the organization runs the tokens module) a row with
+/// Register and My profiles.
 pub(crate) fn main_menu(language: Language, tokens: bool) -> Keyboard {
     let t = |key: &str| tr(language, key);
     let mut rows = vec![vec![
@@ -404,6 +503,16 @@ pub(crate) fn main_menu(language: Language, tokens: bool) -> Keyboard {
         button(t("bot.menu.my_orders"), Callback::Menu(MenuItem::MyOrders)),
     ]];
     if tokens {
+        rows.push(vec![
+            button(
+                t("forms.bot.menu.register"),
+                Callback::Menu(MenuItem::Register),
+            ),
+            button(
+                t("forms.bot.menu.profiles"),
+                Callback::Menu(MenuItem::Profiles),
+            ),
+        ]);
         rows.push(vec![button(
             t("tokens.bot.button.tokens"),
             Callback::Tokens(TokensPress::Menu),
@@ -417,6 +526,106 @@ pub(crate) fn main_menu(language: Language, tokens: bool) -> Keyboard {
         ],
     ]);
     Keyboard::new(rows)
+}
+
+/// Options per row of a form's choice buttons: short labels (the states' two-letter codes)
+/// five to a row, longer ones two to a row.
+fn options_per_row(labels: &[String]) -> usize {
+    if labels.iter().all(|label| label.chars().count() <= 4) {
+        5
+    } else if labels.iter().all(|label| label.chars().count() <= 12) {
+        3
+    } else {
+        1
+    }
+}
+
+/// The buttons of a form's question: the `choices` (labels, by index) in rows, the default
+/// answer when there is one, then Back, Skip (when `skippable`) and Cancel. `field` is the
+/// field's index in the form.
+pub(crate) fn form_question(
+    language: Language,
+    form: u8,
+    field: u8,
+    choices: &[String],
+    default: Option<&str>,
+    skippable: bool,
+) -> Keyboard {
+    let press = |action| Callback::Form { form, action };
+    let options: Vec<Button> = choices
+        .iter()
+        .take(KEYBOARD_MAX_BUTTONS - 4)
+        .enumerate()
+        .map(|(index, label)| {
+            let option = u8::try_from(index).unwrap_or(u8::MAX);
+            button(
+                label_or_id(label, index as u64 + 1),
+                press(FormAction::Choose { field, option }),
+            )
+        })
+        .collect();
+    let mut rows: Vec<Vec<Button>> = options
+        .chunks(options_per_row(choices).max(1))
+        .map(<[Button]>::to_vec)
+        .collect();
+    if let Some(default) = default {
+        rows.push(vec![button(
+            clip_label(default),
+            press(FormAction::Default(field)),
+        )]);
+    }
+    let mut last = vec![button(
+        tr(language, "forms.bot.back"),
+        press(FormAction::Back),
+    )];
+    if skippable {
+        last.push(button(
+            tr(language, "bot.button.skip"),
+            press(FormAction::Skip(field)),
+        ));
+    }
+    last.push(button(
+        tr(language, "bot.button.cancel"),
+        press(FormAction::Cancel),
+    ));
+    rows.push(last);
+    Keyboard::new(rows)
+}
+
+/// The review's buttons: one Edit per field (labels by index), two to a row, then Confirm
+/// and Cancel.
+pub(crate) fn form_review(language: Language, form: u8, fields: &[String]) -> Keyboard {
+    let press = |action| Callback::Form { form, action };
+    let edits: Vec<Button> = fields
+        .iter()
+        .take(KEYBOARD_MAX_BUTTONS - 2)
+        .enumerate()
+        .map(|(index, label)| {
+            button(
+                format!("✏️ {}", clip_label(label)),
+                press(FormAction::Edit(u8::try_from(index).unwrap_or(u8::MAX))),
+            )
+        })
+        .collect();
+    let mut rows: Vec<Vec<Button>> = edits.chunks(2).map(<[Button]>::to_vec).collect();
+    rows.push(vec![
+        button(
+            tr(language, "bot.button.confirm"),
+            press(FormAction::Confirm),
+        ),
+        button(tr(language, "bot.button.cancel"), press(FormAction::Cancel)),
+    ]);
+    Keyboard::new(rows)
+}
+
+/// A button text of at most 40 characters.
+fn clip_label(text: &str) -> String {
+    let clipped: String = text.chars().take(40).collect();
+    if clipped.trim().is_empty() {
+        "?".to_string()
+    } else {
+        clipped
+    }
 }
 
 /// The language picker: every language the product speaks, each named in itself, in rows of
@@ -639,7 +848,11 @@ pub(crate) fn tokens_menu(language: Language) -> Keyboard {
 }
 
 /// The packages (id and label), one to a row, then Back.
-pub(crate) fn token_packages(language: Language, packages: &[(u64, String)]) -> Keyboard {
+pub(crate) fn token_packages(
+    language: Language,
+    packages: &[(u64, String)],
+    profile: u64,
+) -> Keyboard {
     let mut rows: Vec<Vec<Button>> = packages
         .iter()
         .take(KEYBOARD_MAX_BUTTONS - 1)
@@ -649,6 +862,7 @@ pub(crate) fn token_packages(language: Language, packages: &[(u64, String)]) -> 
                 Callback::Tokens(TokensPress::Quote {
                     package: *package,
                     email: false,
+                    profile,
                 }),
             )]
         })
@@ -661,7 +875,13 @@ pub(crate) fn token_packages(language: Language, packages: &[(u64, String)]) -> 
 }
 
 /// A package's quote: the add-on switch, Confirm when the balance covers it, Back.
-pub(crate) fn token_quote(language: Language, package: u64, email: bool, enough: bool) -> Keyboard {
+pub(crate) fn token_quote(
+    language: Language,
+    package: u64,
+    email: bool,
+    profile: u64,
+    enough: bool,
+) -> Keyboard {
     let t = |key: &str| tr(language, key);
     let mut rows = vec![vec![button(
         t(if email {
@@ -672,17 +892,42 @@ pub(crate) fn token_quote(language: Language, package: u64, email: bool, enough:
         Callback::Tokens(TokensPress::Quote {
             package,
             email: !email,
+            profile,
         }),
     )]];
     if enough {
         rows.push(vec![button(
             t("tokens.bot.button.confirm"),
-            Callback::Tokens(TokensPress::Confirm { package, email }),
+            Callback::Tokens(TokensPress::Confirm {
+                package,
+                email,
+                profile,
+            }),
         )]);
     }
     rows.push(vec![button(
         t("bot.button.back"),
-        Callback::Tokens(TokensPress::New),
+        Callback::Tokens(TokensPress::ForProfile(profile)),
+    )]);
+    Keyboard::new(rows)
+}
+
+/// Who an order is for: the customer's profiles (id and label) one to a row, then the
+/// customer themselves.
+pub(crate) fn token_profiles(language: Language, profiles: &[(u64, String)]) -> Keyboard {
+    let mut rows: Vec<Vec<Button>> = profiles
+        .iter()
+        .take(KEYBOARD_MAX_BUTTONS - 2)
+        .map(|(profile, label)| {
+            vec![button(
+                label.clone(),
+                Callback::Tokens(TokensPress::ForProfile(*profile)),
+            )]
+        })
+        .collect();
+    rows.push(vec![button(
+        tr(language, "tokens.bot.button.myself"),
+        Callback::Tokens(TokensPress::ForProfile(0)),
     )]);
     Keyboard::new(rows)
 }

@@ -29,6 +29,7 @@ pub(crate) mod context;
 mod csat;
 mod customer;
 pub(crate) mod dialogue;
+mod forms;
 mod handler;
 pub(crate) mod keyboards;
 pub(crate) mod limiter;

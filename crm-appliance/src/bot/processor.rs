@@ -503,7 +503,7 @@ pub(crate) fn wants_files(crm: &Crm, org: OrgId, origin: &FileOrigin) -> crm_lib
     Ok(
         match dialogue::decode_or_idle(system.dialogue(org, origin.chat)?) {
             Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
-            Dialogue::RejectReason { .. } => false,
+            Dialogue::RejectReason { .. } | Dialogue::Form { .. } => false,
             Dialogue::Idle | Dialogue::Chatting { .. } | Dialogue::CsatComment { .. } => true,
         },
     )

@@ -137,10 +137,38 @@ fn history(
     Ok(())
 }
 
-/// The packages to choose from, each with the customer's price.
+/// The start of an order: who it is for, when the customer keeps profiles (the people they
+/// order for); else the packages at once.
+pub(crate) fn start(
+    tx: &mut Tx<'_>,
+    who: &Who<'_>,
+    customer: crm_lib::model::CustomerId,
+    press: Option<&Press<'_>>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let profiles: Vec<(u64, String)> = crm_lib::profiles::profiles_in(&*tx, who.actor, customer)?
+        .into_iter()
+        .filter(|profile| !profile.archived)
+        .map(|profile| (profile.id.get(), profile.label))
+        .collect();
+    if profiles.is_empty() {
+        return packages(tx, who, 0, press, out);
+    }
+    show(
+        who,
+        press,
+        &tr(who.language, "tokens.bot.choose_profile"),
+        Some(keyboards::token_profiles(who.language, &profiles)),
+        out,
+    );
+    Ok(())
+}
+
+/// The packages to choose from, each with the customer's price, for `profile` (0: none).
 pub(crate) fn packages(
     tx: &mut Tx<'_>,
     who: &Who<'_>,
+    profile: u64,
     press: Option<&Press<'_>>,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
@@ -181,7 +209,7 @@ pub(crate) fn packages(
         who,
         press,
         &lead,
-        Some(keyboards::token_packages(who.language, &choices)),
+        Some(keyboards::token_packages(who.language, &choices, profile)),
         out,
     );
     Ok(())
@@ -191,15 +219,14 @@ pub(crate) fn packages(
 fn quote(
     tx: &mut Tx<'_>,
     who: &Who<'_>,
-    package: u64,
-    email: bool,
+    (package, email, profile): (u64, bool, u64),
     press: &Press<'_>,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let quote = match tokens::quote_in(&*tx, who.actor, None, package, email) {
         Ok(quote) => quote,
         Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
-        Err(_) => return packages(tx, who, Some(press), out),
+        Err(_) => return packages(tx, who, profile, Some(press), out),
     };
     let settings = tokens::token_settings_in(&*tx, who.actor)?;
     let mut text = tr_with(
@@ -261,6 +288,7 @@ fn quote(
             who.language,
             package,
             email,
+            profile,
             quote.enough,
         )),
         out,
@@ -272,14 +300,14 @@ fn quote(
 fn confirm(
     tx: &mut Tx<'_>,
     who: &Who<'_>,
-    package: u64,
-    email: bool,
+    (package, email, profile): (u64, bool, u64),
     press: &Press<'_>,
     out: &mut Replies,
 ) -> crm_lib::Result<()> {
     let request = TokenOrderRequest {
         package,
         email_confirmation: email,
+        profile: (profile != 0).then_some(profile),
         ..TokenOrderRequest::default()
     };
     let result = tx.place_token_order(who.actor, request);
@@ -332,7 +360,7 @@ fn placed(
                     Some(tr(who.language, "bot.callback.stale")),
                     false,
                 );
-                return packages(tx, who, Some(press), out);
+                return packages(tx, who, 0, Some(press), out);
             }
         },
     }
@@ -443,9 +471,18 @@ pub(crate) fn on_press(
     match pressed {
         TokensPress::Menu => balance(tx, who, customer, Some(press), out),
         TokensPress::History => history(tx, who, customer, press, out),
-        TokensPress::New => packages(tx, who, Some(press), out),
-        TokensPress::Quote { package, email } => quote(tx, who, package, email, press, out),
-        TokensPress::Confirm { package, email } => confirm(tx, who, package, email, press, out),
+        TokensPress::New => start(tx, who, customer, Some(press), out),
+        TokensPress::ForProfile(profile) => packages(tx, who, profile, Some(press), out),
+        TokensPress::Quote {
+            package,
+            email,
+            profile,
+        } => quote(tx, who, (package, email, profile), press, out),
+        TokensPress::Confirm {
+            package,
+            email,
+            profile,
+        } => confirm(tx, who, (package, email, profile), press, out),
         TokensPress::Subscribe => subscribe(tx, who, customer, false, press, out),
         TokensPress::SubscribeConfirm => subscribe(tx, who, customer, true, press, out),
         TokensPress::Rerun(order) => {

@@ -125,6 +125,51 @@ const TABLE: &[Row] = &[
     ),
     ("GET", "/csat", &[], [200, 200, 403, 403, 303]),
     ("GET", "/settings/csat", &[], [200, 403, 403, 403, 303]),
+    // The tokens module is off in a studio: the registration form's settings and the
+    // profiles answer the permission first, then "not found".
+    (
+        "GET",
+        "/settings/registration",
+        &[],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/settings/registration",
+        &[("form", "")],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/customers/{customer}/profiles/new",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/customers/{customer}/profiles",
+        &[("field.first_name", "")],
+        [404, 404, 403, 403, 303],
+    ),
+    ("GET", "/profiles/1", &[], [404, 404, 404, 404, 303]),
+    (
+        "GET",
+        "/profiles/not-a-number",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/profiles/1",
+        &[("field.first_name", "")],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/profiles/1/archive",
+        &[("archived", "yes")],
+        [404, 404, 403, 403, 303],
+    ),
     (
         "GET",
         "/customers/{customer}/merge",

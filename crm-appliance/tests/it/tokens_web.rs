@@ -114,7 +114,7 @@ async fn a_customer_orders_packages_with_buttons_buys_premium_and_runs_a_complet
         "{quote:#}"
     );
     assert!(
-        !buttons(&quote).contains(&"tok:c:1:0".to_string()),
+        !buttons(&quote).contains(&"tok:c:1:0:0".to_string()),
         "{quote:#}"
     );
     // A stale Confirm pressed anyway is refused with the reason, and nothing is ordered.
@@ -141,7 +141,7 @@ async fn a_customer_orders_packages_with_buttons_buys_premium_and_runs_a_complet
     // The add-on toggled in place, then the order placed: 150 tokens, first in the queue.
     let quote = press(&sandbox, &sarah, &quote, "tok:q:1:0", "your balance: 800").await;
     assert!(
-        buttons(&quote).contains(&"tok:c:1:0".to_string()),
+        buttons(&quote).contains(&"tok:c:1:0:0".to_string()),
         "{quote:#}"
     );
     let quote = press(&sandbox, &sarah, &quote, "tok:q:1:1", "Total: 150 tokens").await;
@@ -370,6 +370,45 @@ async fn staff_adjust_balances_reorder_the_queue_and_edit_packages_and_bad_input
     assert_eq!((status, place["position"].as_u64()), (200, Some(2)));
     // Dan was told by the bot of both orders staff placed.
     sandbox.wait_for(dan.id, 0, "Place in the queue: 2").await;
+
+    // With a profile (a person Dan orders for), the bot asks who the order is for first.
+    let (status, profile) = api
+        .post(
+            &format!("/customers/{customer}/profiles"),
+            json!({"answers": {"first_name": "Mary", "last_name": "Smith",
+                   "phone": "+1 212 555 0100", "email": "mary@example.com"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{profile}");
+    let profile = profile["id"].as_u64().unwrap();
+    let menu = sandbox.say(&dan, "/tokens").await;
+    let asked = press(&sandbox, &dan, &menu, "tok:n", "Who is this order for?").await;
+    assert_eq!(
+        buttons(&asked),
+        [format!("tok:f:{profile}"), "tok:f:0".to_string()]
+    );
+    let packages = press(
+        &sandbox,
+        &dan,
+        &asked,
+        &format!("tok:f:{profile}"),
+        "Choose a package",
+    )
+    .await;
+    let pick = format!("tok:q:1:0:{profile}");
+    assert!(buttons(&packages).contains(&pick), "{packages:#}");
+    let quote = press(&sandbox, &dan, &packages, &pick, "Total:").await;
+    let placed = press(
+        &sandbox,
+        &dan,
+        &quote,
+        &format!("tok:c:1:0:{profile}"),
+        "is placed",
+    )
+    .await;
+    let order = crate::bot_support::order_number(text(&placed));
+    let (_, side) = api.get(&format!("/orders/{order}/tokens")).await;
+    assert_eq!(side["profile"], profile);
 
     // Packages: the settings page lists the PRD's table; a bad subscriber price is refused.
     let packages = admin.get_text("/settings/packages").await;

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ActorRef, ApiTokenId, AuditId, BidId, CallId, CannedId, CustomerId, DepartmentId, MarkerId,
-    MediaHash, MessageId, Money, OrderId, PaymentMethodId, RoleId, StageId, Timestamp, UserId,
-    WebhookEndpointId,
+    MediaHash, MessageId, Money, OrderId, PaymentMethodId, ProfileId, RoleId, StageId, Timestamp,
+    UserId, WebhookEndpointId,
 };
 
 macro_rules! audit_actions {
@@ -259,6 +259,16 @@ audit_actions! {
     WebhookRedelivered = "webhook.redelivered",
     /// Staff sent a test event to a webhook endpoint.
     WebhookTested = "webhook.tested",
+    /// A customer's profile was created (a confirmed registration, or staff).
+    ProfileCreated = "profile.created",
+    /// A profile's answers were changed.
+    ProfileUpdated = "profile.updated",
+    /// A profile was archived (no longer offered).
+    ProfileArchived = "profile.archived",
+    /// An archived profile was restored.
+    ProfileRestored = "profile.restored",
+    /// The registration form's definition was changed in settings.
+    RegistrationFormChanged = "registration.form_changed",
 }
 
 impl AuditAction {
@@ -332,6 +342,8 @@ pub enum Subject {
     Canned(CannedId),
     /// A webhook endpoint.
     Webhook(WebhookEndpointId),
+    /// A customer's profile (the tokens module).
+    Profile(ProfileId),
 }
 
 impl Subject {
@@ -353,6 +365,7 @@ impl Subject {
                 "call" => Subject::Call(CallId(id)),
                 "canned response" => Subject::Canned(CannedId(id)),
                 "webhook endpoint" => Subject::Webhook(WebhookEndpointId(id)),
+                "profile" => Subject::Profile(ProfileId(id)),
                 _ => return None,
             })
         });
@@ -378,6 +391,7 @@ impl Subject {
             Subject::Call(_) => CallId::LABEL,
             Subject::Canned(_) => CannedId::LABEL,
             Subject::Webhook(_) => WebhookEndpointId::LABEL,
+            Subject::Profile(_) => ProfileId::LABEL,
         }
     }
 
@@ -397,6 +411,7 @@ impl Subject {
             Subject::Call(id) => Some(id.0),
             Subject::Canned(id) => Some(id.0),
             Subject::Webhook(id) => Some(id.0),
+            Subject::Profile(id) => Some(id.0),
         }
     }
 }

@@ -122,11 +122,23 @@ pub enum FieldKind {
     },
     /// Yes or no.
     Flag,
+    /// An email address ([`crate::customers::parse_email`]), stored as text.
+    Email,
+    /// A phone number, cleaned to E.164 ([`crate::customers::parse_phone`]), stored as text.
+    Phone,
+    /// A date of birth, `YYYY-MM-DD`: in the past, giving an age from `min_age` to `max_age`
+    /// whole years on the day it is answered.
+    BirthDate {
+        /// The youngest accepted age, in whole years.
+        min_age: u8,
+        /// The oldest accepted age, in whole years.
+        max_age: u8,
+    },
 }
 
 impl FieldKind {
     /// The kind's name in templates and the API: `text`, `number`, `money`, `date`, `choice`,
-    /// `flag`.
+    /// `flag`, `email`, `phone`, `birth_date`.
     pub fn name(&self) -> &'static str {
         match self {
             FieldKind::Text { .. } => "text",
@@ -135,9 +147,15 @@ impl FieldKind {
             FieldKind::Date => "date",
             FieldKind::Choice { .. } => "choice",
             FieldKind::Flag => "flag",
+            FieldKind::Email => "email",
+            FieldKind::Phone => "phone",
+            FieldKind::BirthDate { .. } => "birth_date",
         }
     }
 }
+
+/// The most options a choice field may offer (the registration's 50 US states and DC fit).
+pub const CHOICES_MAX: usize = 64;
 
 /// A declared field: its key, name, kind and whether it must be answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +198,22 @@ impl FieldDef {
     /// [`crate::ErrorKind::InvalidInput`] on `fields`, the message starting with the field's
     /// key (`serial: must be at most 40 characters`). An empty answer is refused too: whether
     /// a field may be left out is [`FieldSet::check`]'s rule.
+    ///
+    /// A date of birth is checked against today's date by the system clock; see
+    /// [`FieldDef::parse_answer_on`] for a given day.
     pub fn parse_answer(&self, text: &str) -> Result<FieldValue> {
+        self.parse_answer_on(text, Date::of(super::Timestamp::now()))
+    }
+
+    /// [`FieldDef::parse_answer`] on the day `today` (what a date of birth is measured
+    /// against: a use case passes its transaction's day). An email is checked as
+    /// [`crate::customers::parse_email`], a phone cleaned as [`crate::customers::parse_phone`]
+    /// (both stored as text); a date of birth must be `YYYY-MM-DD`, before `today`, and give
+    /// an age within the field's bounds.
+    ///
+    /// # Errors
+    /// As [`FieldDef::parse_answer`].
+    pub fn parse_answer_on(&self, text: &str, today: Date) -> Result<FieldValue> {
         let bad = |message: String| Error::invalid("fields", format!("{}: {message}", self.key));
         let text = text.trim();
         if text.is_empty() {
@@ -261,6 +294,26 @@ impl FieldDef {
                     Err(bad(format!("{text:?} is not yes or no")))
                 }
             }
+            FieldKind::Email => crate::services::customers::parse_email(text)
+                .map(FieldValue::Text)
+                .map_err(|error| bad(error.message().to_string())),
+            FieldKind::Phone => crate::services::customers::parse_phone(text)
+                .map(FieldValue::Text)
+                .map_err(|error| bad(error.message().to_string())),
+            FieldKind::BirthDate { min_age, max_age } => {
+                let born = Date::parse("fields", text)
+                    .map_err(|error| bad(error.message().to_string()))?;
+                if born >= today {
+                    return Err(bad(format!("{text:?} is not a date in the past")));
+                }
+                let age = age_on(born, today);
+                if age < i32::from(*min_age) || age > i32::from(*max_age) {
+                    return Err(bad(format!(
+                        "{text:?} gives an age of {age}; the age must be {min_age} to {max_age}"
+                    )));
+                }
+                Ok(FieldValue::Date(born))
+            }
         }
     }
 
@@ -309,11 +362,19 @@ impl FieldDef {
                 )
             }
             FieldKind::Flag => tr(language, "tickets.expect.flag"),
+            FieldKind::Email => tr(language, "forms.expect.email"),
+            FieldKind::Phone => tr(language, "forms.expect.phone"),
+            FieldKind::BirthDate { min_age, max_age } => tr_with(
+                language,
+                "forms.expect.birth_date",
+                &[("min", min_age), ("max", max_age)],
+            ),
         }
     }
 
     /// Checks the definition itself: the key's form, a text limit of 1 to [`TEXT_MAX`], a
-    /// pattern that compiles, bounds in order, a choice with 1 to 50 options of unique keys.
+    /// pattern that compiles, bounds in order, a choice with 1 to [`CHOICES_MAX`] options of
+    /// unique keys, ages in order.
     ///
     /// # Errors
     /// [`crate::ErrorKind::InvalidInput`] on `fields`, naming the field.
@@ -337,8 +398,8 @@ impl FieldDef {
                 max: Some(max),
             } if min > max => return Err(bad(format!("min {min} is over max {max}"))),
             FieldKind::Choice { options } => {
-                if options.is_empty() || options.len() > 50 {
-                    return Err(bad("a choice needs 1 to 50 options".into()));
+                if options.is_empty() || options.len() > CHOICES_MAX {
+                    return Err(bad(format!("a choice needs 1 to {CHOICES_MAX} options")));
                 }
                 for (index, option) in options.iter().enumerate() {
                     check_key(&option.key).map_err(|message| bad(format!("option {message}")))?;
@@ -347,10 +408,23 @@ impl FieldDef {
                     }
                 }
             }
+            FieldKind::BirthDate { min_age, max_age } if min_age > max_age => {
+                return Err(bad(format!("min_age {min_age} is over max_age {max_age}")));
+            }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// The age in whole years on `today` of someone born on `born`.
+fn age_on(born: Date, today: Date) -> i32 {
+    let (born, today) = (born.to_time(), today.to_time());
+    let mut age = today.year() - born.year();
+    if (today.month() as u8, today.day()) < (born.month() as u8, born.day()) {
+        age -= 1;
+    }
+    age
 }
 
 /// A key of a field or an option: 1-32 characters of `a-z`, `0-9` and `_`, starting with a

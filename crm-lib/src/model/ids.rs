@@ -132,6 +132,11 @@ id_type!(
     WebhookDeliveryId,
     "webhook delivery"
 );
+id_type!(
+    /// A customer's profile: a person they order for (the tokens module's registration).
+    ProfileId,
+    "profile"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.

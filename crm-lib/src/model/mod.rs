@@ -12,6 +12,7 @@ mod chat;
 mod csat;
 mod customer;
 mod fields;
+mod forms;
 mod hours;
 mod ids;
 mod inbox;
@@ -41,15 +42,17 @@ pub use chat::{
 pub use csat::{CsatSettings, CsatSurvey};
 pub use customer::Customer;
 pub use fields::{
-    ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX, normalize,
+    CHOICES_MAX, ChoiceOption, FIELDS_MAX, FieldDef, FieldKind, FieldSet, FieldValue, TEXT_MAX,
+    normalize,
 };
 pub(crate) use fields::{compile as compile_pattern, full_match};
+pub use forms::{FormDef, FormName, FormProgress, FormStage, Profile, RuntimeChoices};
 pub use hours::{AutoReplyMark, BusinessHours, OpenInterval};
 pub use ids::{
     ApiTokenId, AuditId, BidId, CallId, CannedId, ChatId, CustomerId, Date, DepartmentId,
     LANGUAGES, Language, LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId,
-    OutboxId, PaymentInfoId, PaymentMethodId, QueueItemId, RoleId, StageId, TelegramUserId,
-    Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
+    OutboxId, PaymentInfoId, PaymentMethodId, ProfileId, QueueItemId, RoleId, StageId,
+    TelegramUserId, Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};

@@ -200,6 +200,12 @@ pub struct Navigation {
     /// The webhook endpoints and their delivery log (`/settings/webhooks`: `manage_settings`,
     /// as [`crate::webhooks::webhooks_in`]; every organization, no module).
     pub webhooks: bool,
+    /// Customers' profiles on the customer page, and adding, editing and archiving them
+    /// (the tokens module and `chat_customers`, as [`crate::Tx::create_profile`]).
+    pub profiles: bool,
+    /// The registration form's settings page (`/settings/registration`: the tokens module
+    /// and `manage_settings`, as [`crate::Tx::set_registration_form`]).
+    pub registration_form: bool,
 }
 
 impl Navigation {
@@ -237,6 +243,8 @@ impl Navigation {
             ledgers: modules.contains(Module::Tokens) && has(ViewOrders),
             reorder_queue: modules.contains(Module::Tokens) && has(AssignOrders),
             webhooks: has(ManageSettings),
+            profiles: modules.contains(Module::Tokens) && has(ChatCustomers),
+            registration_form: modules.contains(Module::Tokens) && has(ManageSettings),
         }
     }
 }

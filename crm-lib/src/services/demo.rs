@@ -70,6 +70,10 @@ struct DemoFile {
     /// The token service (issue 13): who holds Premium from the start, and bonuses.
     #[serde(default)]
     tokens: Option<DemoTokens>,
+    /// Customers' profiles (the tokens module): a customer's key and the answers as typed,
+    /// by field key of the registration form.
+    #[serde(default)]
+    profiles: Vec<DemoProfile>,
 }
 
 /// The token service's demo: Premium subscribers and bonuses. Purchases are made as each
@@ -92,6 +96,13 @@ struct DemoBonus {
     customer: String,
     amount: u64,
     reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoProfile {
+    customer: String,
+    answers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,6 +280,8 @@ pub struct DemoReport {
     pub ratings: u64,
     /// Orders per stage, in pipeline order.
     pub stages: Vec<super::orders::StageCount>,
+    /// Customers' profiles created (the tokens module).
+    pub profiles: u64,
     /// How long the load took, password hashing included.
     pub duration: Duration,
 }
@@ -323,6 +336,7 @@ struct Counts {
     notes: u64,
     canned: u64,
     ratings: u64,
+    profiles: u64,
 }
 
 /// The demo data of `template`.
@@ -673,6 +687,19 @@ impl Tx<'_> {
             )?;
             counts.canned += 1;
         }
+        for profile in &prepared.file.profiles {
+            let customer = *customers.get(&profile.customer).ok_or_else(|| {
+                Error::invalid(
+                    "demo",
+                    format!(
+                        "a profile names customer {:?}, who is not in the file",
+                        profile.customer
+                    ),
+                )
+            })?;
+            self.create_profile(&system, customer, profile.answers.clone())?;
+            counts.profiles += 1;
+        }
         if let Some(hours) = &prepared.file.hours {
             let mut auto_reply = Localized::default();
             for (code, text) in &hours.auto_reply {
@@ -961,6 +988,7 @@ impl crate::system::System<'_> {
             canned: counts.canned,
             ratings: counts.ratings,
             stages,
+            profiles: counts.profiles,
             duration: started.elapsed(),
         })
     }

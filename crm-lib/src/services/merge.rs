@@ -111,7 +111,9 @@ pub struct MergePreview {
 /// `Author::Customer`), `calls` (`calls_by_customer`), `queue_items` (`queue_by_subject` and
 /// the other queue indexes), pending `outbox` items addressed to the customer,
 /// `unknown_callers`, `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours
-/// mark), `scheduled_messages` (`scheduled_by_customer`, `scheduled_due`), and the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
+/// mark), `scheduled_messages` (`scheduled_by_customer`, `scheduled_due`), `profiles`
+/// (`profiles_by_id`), `form_progress` (a walk under way, unless the kept customer walks the
+/// same form), and the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
 /// `customers_by_activity`, `customer_names`) through the customer's declaration. Beside the
 /// list, [`Tx::merge_customers`] rewrites the inbox's `conversation_rows` of both customers
 /// from their sources and moves the staff group's `forum_topics` and `staff_notices`
@@ -131,6 +133,8 @@ struct Moving {
     surveys: Vec<CsatSurvey>,
     auto_reply: Option<AutoReplyMark>,
     scheduled: Vec<ScheduledMessage>,
+    profiles: Vec<Profile>,
+    forms: Vec<FormProgress>,
 }
 
 /// Reads every record of `org` that names `customer` (the hook list's reads).
@@ -191,6 +195,8 @@ fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving>
         &by_customer,
         tables::SCHEDULED_MESSAGES,
     )?;
+    moving.profiles = super::profiles::profiles_of(view, org, customer)?;
+    moving.forms = view.records_with_prefix(tables::FORM_PROGRESS, &by_customer)?;
     Ok(moving)
 }
 
@@ -457,6 +463,26 @@ fn apply(
         let kept = Key::org(org).u64(keep.0);
         if !tx.exists(tables::AUTO_REPLIES, &kept)? {
             let mut after = mark.clone();
+            after.customer = keep;
+            tx.insert_record(&kept, &after)?;
+        }
+    }
+    // Profiles (the tokens module) are keyed by their customer: each moves to the kept one's
+    // key under its own id.
+    for profile in &moving.profiles {
+        use crate::store::declarations::profile_key;
+        tx.delete_record(&profile_key(org, absorb, profile.id), profile)?;
+        let mut after = profile.clone();
+        after.customer = keep;
+        tx.insert_record(&profile_key(org, keep, profile.id), &after)?;
+    }
+    // A form under way moves too, unless the kept customer walks the same form.
+    for progress in &moving.forms {
+        use crate::store::declarations::progress_key;
+        tx.delete_record(&progress_key(org, absorb, progress.form), progress)?;
+        let kept = progress_key(org, keep, progress.form);
+        if !tx.exists(tables::FORM_PROGRESS, &kept)? {
+            let mut after = progress.clone();
             after.customer = keep;
             tx.insert_record(&kept, &after)?;
         }

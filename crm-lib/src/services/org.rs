@@ -125,6 +125,7 @@ pub(crate) fn create_org_in(
     super::billing::create_default_payment_method(tx, id, org.settings.locale)?;
     super::tickets::create_ticket_settings_in(tx, id, &template.fields)?;
     super::tokens::create_template_packages(tx, id, &template.packages)?;
+    super::forms::create_forms_in(tx, id, &template.registration)?;
     let detail = if markers.is_empty() {
         format!("template {}", org.template)
     } else {
@@ -195,6 +196,9 @@ impl Tx<'_> {
         self.put(tables::ORGS, &Key::org(org.id), &org)?;
         if org.modules.contains(Module::Tickets) && !modules_before.contains(Module::Tickets) {
             super::tickets::ensure_ticket_settings_in(self, &org)?;
+        }
+        if org.modules.contains(Module::Tokens) && !modules_before.contains(Module::Tokens) {
+            super::forms::ensure_forms_in(self, &org)?;
         }
         let mut summary = format!(
             "limit {} -> {}, commission {} bps -> {} bps, currency {} -> {}, bot token {}",

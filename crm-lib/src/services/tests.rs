@@ -253,6 +253,22 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         },
     )
     .unwrap();
+    // The tokens module with the service template's registration form, and Ann halfway
+    // through registering (at her first name).
+    crm.update_settings(
+        &admin,
+        SettingsUpdate {
+            modules: vec![(Module::Tokens, true)],
+            ..SettingsUpdate::default()
+        },
+    )
+    .unwrap();
+    crm.set_registration_form(
+        &admin,
+        crate::templates::template("service").unwrap().registration,
+    )
+    .unwrap();
+    crm.start_form(&ann, FormName::Registration).unwrap();
     let support = crm.create_department(&admin, "Support").unwrap().id;
     crm.add_department_member(&admin, support, manager_id)
         .unwrap();
@@ -1637,7 +1653,99 @@ fn refused() -> Vec<(&'static str, Call)> {
                     .map(drop)
             }),
         ),
+        // Forms and profiles (the tokens module).
+        (
+            "form_input skipping a required field",
+            call(|tx, fx| {
+                tx.form_input(
+                    &fx.ann,
+                    FormName::Registration,
+                    crate::forms::FormInput::Skip,
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "form_input confirming before the review",
+            call(|tx, fx| {
+                tx.form_input(
+                    &fx.ann,
+                    FormName::Registration,
+                    crate::forms::FormInput::Confirm,
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "form_input without a walk under way",
+            call(|tx, fx| {
+                let input = crate::forms::FormInput::Answer("Bob".into());
+                tx.form_input(&fx.bob, FormName::Registration, input)
+                    .map(drop)
+            }),
+        ),
+        (
+            "start_form by staff",
+            call(|tx, fx| tx.start_form(&fx.admin, FormName::Registration).map(drop)),
+        ),
+        (
+            "start_form in an organization without the tokens module",
+            call(|tx, fx| {
+                tx.start_form(&fx.desk_customer, FormName::Registration)
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_profile with a bad ZIP code",
+            call(|tx, fx| {
+                let mut answers = profile_answers("Mary");
+                answers.insert("postal_code".into(), "1234".into());
+                tx.create_profile(&fx.admin, fx.ann_id, answers).map(drop)
+            }),
+        ),
+        (
+            "create_profile by a worker",
+            call(|tx, fx| {
+                tx.create_profile(&fx.worker, fx.ann_id, profile_answers("Mary"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "update_profile of an unknown profile",
+            call(|tx, fx| {
+                tx.update_profile(&fx.admin, ProfileId::new(999), profile_answers("Mary"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_registration_form by a worker",
+            call(|tx, fx| {
+                let form = crate::templates::template("service")?.registration;
+                tx.set_registration_form(&fx.worker, form).map(drop)
+            }),
+        ),
     ]
+}
+
+/// A profile's required answers, as staff type them.
+fn profile_answers(first: &str) -> crate::profiles::ProfileAnswers {
+    [
+        ("first_name", first),
+        ("last_name", "Smith"),
+        ("phone", "+1 212 555 0100"),
+        ("email", "mary@example.com"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value.to_string()))
+    .collect()
+}
+
+/// The first profile of Ann's.
+fn anns_profile(tx: &Tx<'_>, fx: &Fx) -> Result<ProfileId> {
+    crate::profiles::profiles_in(tx, &fx.admin, fx.ann_id)?
+        .first()
+        .map(|profile| profile.id)
+        .ok_or_else(|| crate::Error::not_found("profile", "of Ann"))
 }
 
 #[test]
@@ -2919,6 +3027,85 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     .ok_or_else(|| crate::Error::not_found("webhook endpoint", "gone"))?;
                 tx.delete_webhook(&fx.admin, id)
             }),
+        ),
+        // Forms and profiles (the tokens module). A walk's progress is bookkeeping; its
+        // confirmation is audited (the profile it creates).
+        (
+            "set_registration_form",
+            AUDITED,
+            call(|tx, fx| {
+                let mut form = crate::templates::template("service")?.registration;
+                form.fields
+                    .fields
+                    .retain(|field| field.key != "instagram_username");
+                tx.set_registration_form(&fx.admin, form).map(drop)
+            }),
+        ),
+        (
+            "start_form",
+            BOOKKEEPING,
+            call(|tx, fx| tx.start_form(&fx.bob, FormName::Registration).map(drop)),
+        ),
+        (
+            "form_input with an answer",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let input = crate::forms::FormInput::Answer("Bob".into());
+                tx.form_input(&fx.bob, FormName::Registration, input)
+                    .map(drop)
+            }),
+        ),
+        (
+            "form_input confirming the registration",
+            AUDITED,
+            call(|tx, fx| {
+                use crate::forms::{FormInput, FormStep};
+                let mut step = tx.start_form(&fx.ann, FormName::Registration)?;
+                loop {
+                    let input = match &step {
+                        FormStep::Ask(question) => match question.field.key.as_str() {
+                            "first_name" => FormInput::Answer("Ann".into()),
+                            "last_name" => FormInput::Answer("Lee".into()),
+                            "phone" => FormInput::Answer("+12125550101".into()),
+                            "email" => FormInput::Answer("ann@example.com".into()),
+                            _ => FormInput::Skip,
+                        },
+                        FormStep::Review { .. } => FormInput::Confirm,
+                        _ => return Ok(()),
+                    };
+                    step = tx.form_input(&fx.ann, FormName::Registration, input)?;
+                }
+            }),
+        ),
+        (
+            "create_profile",
+            AUDITED,
+            call(|tx, fx| {
+                tx.create_profile(&fx.admin, fx.ann_id, profile_answers("Mary"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "update_profile",
+            AUDITED,
+            call(|tx, fx| {
+                let id = anns_profile(tx, fx)?;
+                tx.update_profile(&fx.admin, id, profile_answers("Maria"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "archive_profile",
+            AUDITED,
+            call(|tx, fx| {
+                let id = anns_profile(tx, fx)?;
+                tx.archive_profile(&fx.admin, id, true).map(drop)
+            }),
+        ),
+        (
+            "start_form left under way",
+            BOOKKEEPING,
+            call(|tx, fx| tx.start_form(&fx.bob, FormName::Registration).map(drop)),
         ),
     ]
 }

@@ -84,6 +84,9 @@ record! {
     ScheduledMessage => 1, "scheduled message";
     WebhookEndpoint => 1, "webhook endpoint";
     WebhookDelivery => 1, "webhook delivery";
+    FormDef => 1, "form";
+    FormProgress => 1, "form progress";
+    Profile => 1, "profile";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

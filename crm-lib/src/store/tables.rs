@@ -276,4 +276,17 @@ tables! {
     /// `due time (i64 ms) | org | delivery` -> (), pending deliveries only: what the
     /// appliance's webhook sender reads.
     WEBHOOK_DUE = "webhook_due";
+    /// `org | form (u8, FormName::code)` -> FormDef: an organization's form definitions (the
+    /// registration), copied from its template at creation, edited in settings
+    /// (`services::forms`).
+    FORMS = "forms";
+    /// `org | customer | form (u8)` -> FormProgress: each customer's walk through a form,
+    /// so the bot continues it after a restart (`services::forms`).
+    FORM_PROGRESS = "form_progress";
+    /// `org | customer | profile` -> Profile: the customers' profiles (the tokens module,
+    /// `services::profiles`).
+    PROFILES = "profiles";
+    /// `org | profile` -> customer id: which customer keeps each profile (a profile's own
+    /// page and API). Declared by the profile.
+    PROFILES_BY_ID = "profiles_by_id";
 }

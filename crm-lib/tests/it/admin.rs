@@ -96,6 +96,12 @@ fn every_template_s_demo_loads_into_every_stage_of_its_pipeline_and_verifies_cle
         assert_eq!(report.orders, orders, "{template}");
         assert_eq!(report.customers, 60, "{template}");
         assert!(report.staff.len() >= 4, "{template}");
+        // The token service's customers keep profiles (the tokens module).
+        assert_eq!(
+            report.profiles,
+            if template == "service" { 4 } else { 0 },
+            "{template}"
+        );
         for count in &report.stages {
             assert!(
                 count.orders > 0,

@@ -894,3 +894,64 @@ fn a_customer_with_a_ledger_is_not_absorbed_by_a_merge_but_may_absorb_one_withou
     assert_eq!(balance(&world, &with_ledger), 100);
     verify_clean(&world);
 }
+
+#[test]
+fn an_order_is_for_one_of_the_customer_s_own_profiles_and_no_one_else_s() {
+    let world = service();
+    let customer = world.customer(9201, "Buyer");
+    let other = world.customer(9202, "Other");
+    credit(&world, &customer, 500);
+    let answers = |first: &str| -> std::collections::BTreeMap<String, String> {
+        [
+            ("first_name", first),
+            ("last_name", "Smith"),
+            ("phone", "+1 212 555 0100"),
+            ("email", "mary@example.com"),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
+    };
+    let mine = world
+        .crm
+        .create_profile(
+            &world.manager,
+            World::customer_id(&customer),
+            answers("Mary"),
+        )
+        .unwrap();
+    let theirs = world
+        .crm
+        .create_profile(&world.manager, World::customer_id(&other), answers("Ann"))
+        .unwrap();
+    let request = |profile: u64| TokenOrderRequest {
+        package: package(&world, "sites_100"),
+        profile: Some(profile),
+        ..TokenOrderRequest::default()
+    };
+    let refused = world
+        .crm
+        .place_token_order(&customer, request(theirs.id.get()))
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::NotFound);
+    assert_eq!(balance(&world, &customer), 500, "a refusal charges nothing");
+    let placed = world
+        .crm
+        .place_token_order(&customer, request(mine.id.get()))
+        .unwrap();
+    assert_eq!(placed.token_order.profile, Some(mine.id.get()));
+    world
+        .crm
+        .archive_profile(&world.manager, mine.id, true)
+        .unwrap();
+    let archived = world
+        .crm
+        .place_token_order(&customer, request(mine.id.get()))
+        .unwrap_err();
+    assert_eq!(
+        archived.kind(),
+        ErrorKind::NotFound,
+        "archived profiles are not offered"
+    );
+    verify_clean(&world);
+}

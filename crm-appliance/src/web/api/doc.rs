@@ -11,8 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, tokens,
-    users, views, webhooks,
+    calls, canned, csat, customers, error, jobs, operators, orders, profiles, staffing, tickets,
+    tokens, users, views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -69,6 +69,7 @@ impl Modify for BearerAuth {
         tokens::move_in_queue, tokens::list_scheduled, tokens::schedule, tokens::cancel_scheduled,
         webhooks::list, webhooks::create, webhooks::update, webhooks::delete,
         webhooks::deliveries, webhooks::redeliver,
+        profiles::list, profiles::create, profiles::get, profiles::update,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -98,6 +99,7 @@ impl Modify for BearerAuth {
         tokens::ScheduleBody,
         webhooks::WebhookView, webhooks::WebhookBody, webhooks::WebhookAttemptView,
         webhooks::WebhookDeliveryView, webhooks::WebhookDeliveryPage,
+        profiles::ProfileJson, profiles::ProfileBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -115,6 +117,7 @@ impl Modify for BearerAuth {
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
         (name = "tokens", description = "The token service: packages, ledgers, Premium, orders of packages, the queue"),
         (name = "webhooks", description = "Outbound webhooks: endpoints, deliveries, redelivery (Standard Webhooks signatures)"),
+        (name = "profiles", description = "Customers' profiles from the registration form (the tokens module)"),
     )
 )]
 pub struct ApiDoc;

@@ -17,6 +17,7 @@ pub mod error;
 pub mod jobs;
 pub mod operators;
 pub mod orders;
+pub mod profiles;
 pub mod staffing;
 pub mod tickets;
 pub mod tokens;
@@ -212,6 +213,11 @@ pub fn routes() -> Router<AppState> {
             "/webhooks/deliveries/{id}/redeliver",
             post(webhooks::redeliver),
         )
+        .route(
+            "/customers/{id}/profiles",
+            get(profiles::list).post(profiles::create),
+        )
+        .route("/profiles/{id}", get(profiles::get).put(profiles::update))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -563,6 +563,8 @@ pub struct TokenOrderJson {
     pub refunded: bool,
     /// The order it runs again.
     pub rerun_of: Option<u64>,
+    /// The customer's profile it is for (the person ordered for).
+    pub profile: Option<u64>,
 }
 
 impl From<&TokenOrderView> for TokenOrderJson {
@@ -579,6 +581,7 @@ impl From<&TokenOrderView> for TokenOrderJson {
             position: view.position,
             refunded: order.refund.is_some(),
             rerun_of: order.rerun_of.map(OrderId::get),
+            profile: order.profile,
         }
     }
 }

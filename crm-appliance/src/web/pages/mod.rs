@@ -12,6 +12,7 @@ pub mod order_staffing;
 pub mod orders;
 pub mod payment_details;
 pub mod profile;
+pub mod profiles;
 pub mod ticket;
 pub mod timeline;
 pub mod tokens;
@@ -36,4 +37,5 @@ pub fn routes() -> Router<AppState> {
         .merge(csat::routes())
         .merge(merge::routes())
         .merge(tokens::routes())
+        .merge(profiles::routes())
 }

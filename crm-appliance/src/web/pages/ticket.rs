@@ -70,6 +70,15 @@ pub(super) fn inputs(staff: &Staff, fields: &FieldSet, value: &dyn Fn(&str) -> S
                     FieldKind::Text { max_len, .. } => {
                         input type="text" name=(name) value=(current) maxlength=(max_len) required[def.required];
                     }
+                    FieldKind::Email => {
+                        input type="email" name=(name) value=(current) maxlength="254" required[def.required];
+                    }
+                    FieldKind::Phone => {
+                        input type="tel" name=(name) value=(current) maxlength="32" required[def.required];
+                    }
+                    FieldKind::BirthDate { .. } => {
+                        input type="date" name=(name) value=(current) required[def.required];
+                    }
                 }
             }
         }

@@ -43,14 +43,33 @@ async fn timeline(
         None => None,
     };
     let actor = staff.actor.clone();
-    let data = state
-        .blocking(move |crm| crm.timeline(&actor, CustomerId::new(id), before, PER_PAGE))
+    let tokens = staff.modules.contains(crm_lib::model::Module::Tokens);
+    let (data, profiles) = state
+        .blocking(move |crm| {
+            let data = crm.timeline(&actor, CustomerId::new(id), before, PER_PAGE)?;
+            // The Profiles section (the tokens module), for staff who may read them.
+            let profiles = if tokens {
+                match crm.profiles(&actor, CustomerId::new(id)) {
+                    Ok(profiles) => Some(profiles),
+                    Err(error) if error.kind() == crm_lib::ErrorKind::Storage => {
+                        return Err(error);
+                    }
+                    Err(_) => None,
+                }
+            } else {
+                None
+            };
+            Ok((data, profiles))
+        })
         .await?;
     Ok(page(
         &staff,
         &data.customer.full_name(),
         Nav::Chat,
         html! {
+            @if let Some(profiles) = &profiles {
+                (super::profiles::profiles_section(&staff, data.customer.id, profiles))
+            }
             (timeline_body(&staff, &data))
             script src="/assets/js/live.js" defer {}
         },

@@ -118,14 +118,14 @@ pub(crate) fn token_order_of(
     view.get(tables::TOKEN_ORDERS, &token_order_key(org, order))
 }
 
-/// Checks that `profile` is one of `customer`'s profiles.
-fn check_profile(
-    _view: &impl View,
-    _org: OrgId,
-    _customer: CustomerId,
-    profile: u64,
-) -> Result<()> {
-    Err(Error::not_found("profile", profile))
+/// Checks that `profile` is one of `customer`'s profiles, not archived (the person the
+/// order is for).
+fn check_profile(view: &impl View, org: OrgId, customer: CustomerId, profile: u64) -> Result<()> {
+    match crate::services::profiles::load_profile(view, org, ProfileId::new(profile)) {
+        Ok(found) if found.customer == customer && !found.archived => Ok(()),
+        Ok(_) => Err(Error::not_found(ProfileId::LABEL, profile)),
+        Err(error) => Err(error),
+    }
 }
 
 /// What `customer` pays for `package` (with the add-on when asked) at the view's moment.

@@ -52,6 +52,9 @@
 //! | `scheduled_messages` | `org \| scheduled` | `scheduled` | `scheduled_due`, waiting only: `org \| send at (i64 ms) \| scheduled`; `scheduled_by_customer`: `org \| customer \| scheduled` |
 //! | `webhook_endpoints` | `org \| endpoint` | `webhook_endpoint` | |
 //! | `webhook_deliveries` | `org \| delivery` | `webhook_delivery` | `webhook_deliveries_by_endpoint`: `org \| endpoint \| delivery`; `webhook_due`, pending only: `due (i64 ms) \| org \| delivery` |
+//! | `forms` | `org \| form (u8)` | | |
+//! | `form_progress` | `org \| customer \| form (u8)` | | |
+//! | `profiles` | `org \| customer \| profile` | `profile` | `profiles_by_id`: `org \| profile` -> customer id |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -63,6 +66,7 @@ mod calls;
 mod canned;
 mod chat;
 mod csat;
+mod forms;
 mod inbox;
 mod jobs;
 mod operators;
@@ -77,6 +81,7 @@ mod webhooks;
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
 pub(crate) use csat::csat_key;
+pub(crate) use forms::{form_key, profile_key, progress_key};
 pub(crate) use inbox::{
     conversation_row_key, conversations_assignee_prefix, conversations_state_prefix,
 };
@@ -151,6 +156,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<ScheduledMessage>()?;
     visitor.visit::<WebhookEndpoint>()?;
     visitor.visit::<WebhookDelivery>()?;
+    visitor.visit::<FormDef>()?;
+    visitor.visit::<FormProgress>()?;
+    visitor.visit::<Profile>()?;
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub(crate) fn subject_key(org: OrgId, subject: &Subject) -> Option<Key> {
         Subject::Call(_) => 12,
         Subject::Canned(_) => 13,
         Subject::Webhook(_) => 14,
+        Subject::Profile(_) => 15,
         Subject::Media(_) | Subject::Other(_) => return None,
     };
     Some(Key::org(org).u8(kind).u64(subject.id().unwrap_or(0)))

@@ -175,6 +175,14 @@ impl Declared for TokenOrder {
             org,
             self.charge,
         ));
+        if let Some(profile) = self.profile {
+            out.push(Reference::new(
+                "is for profile",
+                tables::PROFILES_BY_ID,
+                org,
+                profile,
+            ));
+        }
         if let Some(refund) = self.refund {
             out.push(Reference::new(
                 "was refunded by",

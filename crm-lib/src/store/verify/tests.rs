@@ -557,6 +557,37 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
     crm.rate_order(&Actor::customer(org, customer), rated, 5)
         .unwrap();
     // A helpdesk ticket with typed fields: `orders_by_field`.
+    // A service desk (the tokens module) with a customer's profile: `profiles_by_id`.
+    let service = crm
+        .system()
+        .create_organization("service", "Service", "service")
+        .unwrap()
+        .id;
+    let service_customer = crm
+        .system()
+        .upsert_telegram_customer(
+            service,
+            crate::customers::TelegramProfile {
+                telegram_id: TelegramUserId(303),
+                username: None,
+                first_name: "Cleo".into(),
+                last_name: None,
+                language_code: None,
+            },
+        )
+        .unwrap()
+        .id;
+    let answers = [
+        ("first_name", "Cleo"),
+        ("last_name", "Doe"),
+        ("phone", "+12125550100"),
+        ("email", "cleo@example.com"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value.to_string()))
+    .collect();
+    crm.create_profile(&Actor::system(service), service_customer, answers)
+        .unwrap();
     let desk = crm
         .system()
         .create_organization("helpdesk", "Desk", "desk")

@@ -170,6 +170,9 @@ pub(super) async fn settings_page(
             }
             p { a href="/settings/staff-group" { (staff.t("staffgram.settings.title")) } }
             p { a href="/settings/csat" { (staff.t("csat.settings_title")) } }
+            @if staff.navigation().registration_form {
+                p { a href="/settings/registration" { (staff.t("settings.registration_link")) } }
+            }
             section.card {
                 h2 { (staff.t("settings.pipeline")) " (" (org.template) ")" }
                 ol.pipeline {
