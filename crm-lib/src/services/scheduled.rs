@@ -85,7 +85,7 @@ pub fn scheduled_in(
     let (mut waiting, mut done): (Vec<_>, Vec<_>) =
         all.drain(..).partition(ScheduledMessage::is_waiting);
     waiting.sort_by_key(|message| (message.send_at, message.id));
-    done.sort_by(|a, b| b.id.cmp(&a.id));
+    done.sort_by_key(|message| std::cmp::Reverse(message.id));
     done.truncate(50);
     waiting.extend(done);
     Ok(waiting)
