@@ -240,6 +240,16 @@ audit_actions! {
     QueueReordered = "queue.reordered",
     /// A completed order was run again as a new order.
     OrderRerun = "order.rerun",
+    /// A customer or staff asked for an invoice for tokens.
+    PaymentInvoiceCreated = "payment.invoice_created",
+    /// A payment was received and its tokens credited (once per invoice).
+    PaymentSucceeded = "payment.succeeded",
+    /// An invoice expired or failed at the provider.
+    PaymentFailed = "payment.failed",
+    /// Staff refunded a paid invoice.
+    PaymentRefunded = "payment.refunded",
+    /// The payment settings changed.
+    PaymentSettingsChanged = "payment.settings_changed",
 }
 
 impl AuditAction {

@@ -21,6 +21,7 @@ mod ops;
 mod order;
 mod org;
 mod outbox;
+mod payments;
 mod staff_chat;
 mod team;
 mod tickets;
@@ -63,6 +64,9 @@ pub use org::{
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
+};
+pub use payments::{
+    Invoice, InvoiceState, OXAPAY_DEFAULT_BASE_URL, PaymentProvider, PaymentSettings,
 };
 pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};
 pub use team::{

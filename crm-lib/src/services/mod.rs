@@ -24,6 +24,7 @@ pub mod merge;
 pub mod operators;
 pub mod orders;
 pub mod org;
+pub mod payments;
 pub mod retention;
 pub mod sessions;
 pub mod staff_chat;

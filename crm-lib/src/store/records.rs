@@ -81,6 +81,8 @@ record! {
     LedgerEntry => 1, "ledger entry";
     TokenAccount => 1, "token account";
     TokenOrder => 1, "token order";
+    PaymentSettings => 1, "payment settings";
+    Invoice => 1, "invoice";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

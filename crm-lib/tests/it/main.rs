@@ -23,6 +23,7 @@ mod operators;
 mod order_form;
 mod orders;
 mod payment_details;
+mod payments;
 mod properties;
 mod retention;
 mod staff_chat;
