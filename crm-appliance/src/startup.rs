@@ -84,6 +84,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let scheduler = crate::jobs::scheduler::start(state.clone());
     // The operators module's minute sweep (idle and ended sessions, unanswered items).
     let operators = crate::jobs::operators::start(state.clone());
+    // OxaPay: invoices created there on commit, pending ones polled.
+    let payments = crate::jobs::payments::start(state.clone());
     let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
@@ -100,6 +102,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         retention.stop().await;
         scheduler.stop().await;
         operators.stop().await;
+        payments.stop().await;
     })
     .await
     .context("serving HTTP")?;

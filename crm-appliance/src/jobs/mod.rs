@@ -6,6 +6,7 @@
 //! bot's sending half: see `bot::outbox`.
 
 pub(crate) mod operators;
+pub(crate) mod payments;
 pub(crate) mod retention;
 pub(crate) mod scheduler;
 

@@ -17,6 +17,7 @@ pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod metrics;
+pub mod oxapay;
 pub mod pages;
 pub mod session;
 pub mod sse;
@@ -146,6 +147,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::sandbox::routes())
         .merge(crate::bot::updates::routes())
         .merge(zadarma::routes())
+        .merge(oxapay::routes())
         .merge(swagger::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

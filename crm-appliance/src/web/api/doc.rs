@@ -11,8 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, csat, customers, error, jobs, operators, orders, staffing, tickets, tokens,
-    users, views,
+    calls, canned, csat, customers, error, jobs, operators, orders, payments, staffing, tickets,
+    tokens, users, views,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -67,6 +67,8 @@ impl Modify for BearerAuth {
         tokens::get_settings, tokens::put_settings, tokens::ledger, tokens::credit,
         tokens::premium, tokens::place, tokens::rerun, tokens::token_order, tokens::queue,
         tokens::move_in_queue,
+        payments::get_settings, payments::put_settings, payments::list, payments::get,
+        payments::create,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -93,6 +95,8 @@ impl Modify for BearerAuth {
         tokens::LedgerEntryView, tokens::LedgerView, tokens::CreditBody, tokens::PremiumBody,
         tokens::TokenOrderBody, tokens::PlacedView, tokens::TokenOrderJson,
         tokens::QueueRowView, tokens::QueueMove, tokens::QueuePlace,
+        payments::PaymentSettingsJson, payments::PaymentSettingsBody, payments::InvoiceJson,
+        payments::CreateInvoice,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -109,6 +113,7 @@ impl Modify for BearerAuth {
         (name = "canned", description = "Canned responses and business hours"),
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
         (name = "tokens", description = "The token service: packages, ledgers, Premium, orders of packages, the queue"),
+        (name = "payments", description = "Payments for tokens: settings, invoices through OxaPay or Telegram Stars"),
     )
 )]
 pub struct ApiDoc;

@@ -17,6 +17,7 @@ pub mod error;
 pub mod jobs;
 pub mod operators;
 pub mod orders;
+pub mod payments;
 pub mod staffing;
 pub mod tickets;
 pub mod tokens;
@@ -149,6 +150,13 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/tokens", get(tokens::token_order))
         .route("/token-queue", get(tokens::queue))
         .route("/token-queue/{order}/move", post(tokens::move_in_queue))
+        .route(
+            "/payment-settings",
+            get(payments::get_settings).put(payments::put_settings),
+        )
+        .route("/invoices", get(payments::list))
+        .route("/invoices/{id}", get(payments::get))
+        .route("/customers/{id}/invoices", post(payments::create))
         .route("/customers/{id}/timeline", get(calls::timeline))
         .route("/calls", get(calls::list))
         .route("/calls/{id}", get(calls::get))
