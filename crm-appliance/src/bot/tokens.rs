@@ -525,6 +525,9 @@ fn buy_amount(
     if offer.oxapay {
         providers.push(PaymentProvider::OxaPay);
     }
+    if offer.stars_per_token > 0 {
+        providers.push(PaymentProvider::Stars);
+    }
     if !offer.amounts.contains(&tokens) || providers.is_empty() {
         out.answer(
             who.chat,
@@ -568,9 +571,13 @@ fn buy_with(
 ) -> crm_lib::Result<()> {
     match tx.request_invoice(who.actor, customer, tokens, provider) {
         Ok(invoice) => {
+            let key = match provider {
+                PaymentProvider::OxaPay => "payments.bot.creating",
+                PaymentProvider::Stars => "payments.bot.stars_follows",
+            };
             let text = tr_with(
                 who.language,
-                "payments.bot.creating",
+                key,
                 &[("id", &invoice.id), ("tokens", &invoice.tokens)],
             );
             show(who, Some(press), &text, None, out);
@@ -583,6 +590,84 @@ fn buy_with(
                 press.query_id,
                 Some(tr(who.language, "payments.bot.unavailable")),
                 true,
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Telegram asks whether a Stars invoice may be paid (`pre_checkout_query`): crm-lib checks
+/// the invoice, amount and currency; the answer (`answerPreCheckoutQuery`) goes out at once.
+pub(crate) fn on_pre_checkout(
+    tx: &mut Tx<'_>,
+    ctx: &super::context::Ctx<'_>,
+    query: &teloxide::types::PreCheckoutQuery,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let Some(telegram) = super::context::telegram_id(&query.from) else {
+        return Ok(());
+    };
+    let chat = ChatId::from(telegram);
+    let Some(customer) = tx.system().customer_by_telegram(ctx.org, telegram)? else {
+        out.answer_pre_checkout(
+            chat,
+            &query.id.0,
+            Some(tr(
+                super::context::guess_language(&query.from),
+                "payments.bot.precheckout_refused",
+            )),
+        );
+        return Ok(());
+    };
+    let actor = Actor::customer(ctx.org, customer.id);
+    let result = tx.pre_checkout(
+        &actor,
+        &query.invoice_payload,
+        u64::from(query.total_amount),
+        &query.currency,
+    );
+    match result {
+        Ok(()) => out.answer_pre_checkout(chat, &query.id.0, None),
+        Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+        Err(_) => out.answer_pre_checkout(
+            chat,
+            &query.id.0,
+            Some(tr(customer.language, "payments.bot.precheckout_refused")),
+        ),
+    }
+    Ok(())
+}
+
+/// A Stars payment arrived (`successful_payment`): credited in the update's transaction,
+/// once per `telegram_payment_charge_id`; the ledger tells the customer the new balance.
+pub(crate) fn on_successful_payment(
+    tx: &mut Tx<'_>,
+    ctx: &super::context::Ctx<'_>,
+    telegram: crm_lib::model::TelegramUserId,
+    chat: ChatId,
+    payment: &teloxide::types::SuccessfulPayment,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let Some(customer) = tx.system().customer_by_telegram(ctx.org, telegram)? else {
+        return Ok(());
+    };
+    let actor = Actor::customer(ctx.org, customer.id);
+    match tx.stars_paid(
+        &actor,
+        &payment.invoice_payload,
+        &payment.telegram_payment_charge_id.0,
+        u64::from(payment.total_amount),
+    ) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::Storage => Err(error),
+        Err(error) => {
+            // Telegram took the Stars but the invoice does not take them (a payment of a
+            // closed invoice): staff see it in the log and refund it from the payments page.
+            tracing::warn!(%error, "a Stars payment was not credited");
+            out.send(
+                chat,
+                &tr(customer.language, "payments.bot.precheckout_refused"),
+                None,
             );
             Ok(())
         }

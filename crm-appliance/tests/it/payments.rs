@@ -331,3 +331,113 @@ async fn the_oxapay_webhook_is_404_where_the_token_service_is_off() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_customer_pays_in_stars_through_the_emulator_once_and_staff_refund_it() {
+    let app = spawn_app_with(&["--template", "service"]);
+    let admin = login_admin(&app).await;
+    let api = Api::new(&app, &admin.create_token("stars").await);
+    let (status, saved) = api
+        .put(
+            "/payment-settings",
+            json!({"stars_per_token": 2, "amounts": [50]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+
+    let sandbox = Sandbox::of(&app);
+    let tom = User::new(5_500_000_002, "Tom", "en");
+    let menu = start_customer(&sandbox, &tom, "en").await;
+    let tokens = press(&sandbox, &tom, &menu, "tok:m", "Your balance").await;
+    let amounts = press(&sandbox, &tom, &tokens, "tok:b", "How many tokens").await;
+    let providers = press(
+        &sandbox,
+        &tom,
+        &amounts,
+        "tok:b:50",
+        "How would you like to pay",
+    )
+    .await;
+    assert_eq!(
+        buttons(&providers)[0],
+        "tok:bp:50:s",
+        "no OxaPay without a key: {providers:#}"
+    );
+    let before = sandbox.bot_messages(tom.id).await.len();
+    press(
+        &sandbox,
+        &tom,
+        &providers,
+        "tok:bp:50:s",
+        "Telegram Stars below",
+    )
+    .await;
+
+    // sendInvoice in XTR put an invoice in the chat.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let invoice = loop {
+        let messages = sandbox.bot_messages(tom.id).await;
+        if let Some(message) = messages
+            .iter()
+            .skip(before)
+            .find(|m| m.get("invoice").is_some())
+        {
+            break message.clone();
+        }
+        assert!(Instant::now() < deadline, "no invoice: {messages:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(invoice["invoice"]["currency"], "XTR");
+    assert_eq!(invoice["invoice"]["total_amount"], 100);
+    let message_id = invoice["message_id"].as_i64().unwrap();
+    let (_, invoices) = api.get("/invoices?provider=stars").await;
+    let customer = invoices[0]["customer"].as_u64().unwrap();
+    let id = invoices[0]["id"].as_u64().unwrap();
+    assert_eq!(invoice["invoice_payload"], id.to_string());
+
+    // The user pays: pre_checkout_query answered ok, successful_payment credited once.
+    let client = app.sandbox_client();
+    let pay = || async {
+        client
+            .post(app.url(&format!("/sandbox/chats/{}/pay", tom.id)))
+            .json(&json!({"message_id": message_id}))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let paid = pay().await;
+    assert_eq!(paid["paid"], true, "{paid}");
+    eventually("the Stars payment is credited", || async {
+        balance(&api, customer).await == 50
+    })
+    .await;
+    let (_, stored) = api.get(&format!("/invoices/{id}")).await;
+    assert_eq!(stored["state"], "paid");
+    assert_eq!(stored["provider_id"], paid["telegram_payment_charge_id"]);
+
+    // Paying the same invoice again is refused at pre-checkout: nothing more is credited.
+    let again = pay().await;
+    assert_eq!(again["paid"], false, "{again}");
+    assert!(
+        again["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer be paid")
+    );
+    assert_eq!(balance(&api, customer).await, 50);
+
+    // Staff refund it: the tokens go back and refundStarPayment reaches Telegram.
+    let (status, refunded) = api.post(&format!("/invoices/{id}/refund"), json!({})).await;
+    assert_eq!(status, 200, "{refunded}");
+    assert_eq!(refunded["state"], "refunded");
+    assert_eq!(balance(&api, customer).await, 0);
+    eventually("refundStarPayment is delivered", || async {
+        sandbox.chat(tom.id).await["star_charges"][0]["refunded"] == true
+    })
+    .await;
+    let (status, twice) = api.post(&format!("/invoices/{id}/refund"), json!({})).await;
+    assert_eq!(status, 409, "{twice}");
+}

@@ -1544,6 +1544,18 @@ fn refused() -> Vec<(&'static str, Call)> {
             call(|tx, fx| tx.system().record_oxapay(fx.org, "NOPE", "paid").map(drop)),
         ),
         (
+            "pre_checkout of an unknown invoice",
+            call(|tx, fx| tx.pre_checkout(&fx.dora, "999", 1, "XTR")),
+        ),
+        (
+            "stars_paid of an unknown invoice",
+            call(|tx, fx| tx.stars_paid(&fx.dora, "999", "charge", 1).map(drop)),
+        ),
+        (
+            "refund_stars of an unknown invoice",
+            call(|tx, fx| tx.refund_stars(&fx.admin, 999).map(drop)),
+        ),
+        (
             "oxapay_invoice_created of an unknown invoice",
             call(|tx, fx| {
                 tx.system()
@@ -2770,7 +2782,41 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     .map(drop)
             }),
         ),
+        (
+            "request_invoice in Stars (sendInvoice queued)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.request_invoice(&fx.dora, fx.dora_id, 100, PaymentProvider::Stars)
+                    .map(drop)
+            }),
+        ),
+        (
+            "stars_paid",
+            NOTIFIES,
+            call(|tx, fx| {
+                let invoice = stars_invoice(tx, fx)?;
+                tx.stars_paid(&fx.dora, &invoice.to_string(), "charge-1", 100)
+                    .map(drop)
+            }),
+        ),
+        (
+            "refund_stars",
+            NOTIFIES,
+            call(|tx, fx| {
+                let invoice = stars_invoice(tx, fx)?;
+                tx.refund_stars(&fx.admin, invoice).map(drop)
+            }),
+        ),
     ]
+}
+
+/// The Stars invoice `request_invoice in Stars` above created.
+fn stars_invoice(tx: &Tx<'_>, fx: &Fx) -> Result<u64> {
+    crate::payments::invoices_in(tx, &fx.admin, &crate::payments::InvoiceFilter::default())?
+        .into_iter()
+        .find(|invoice| invoice.provider == PaymentProvider::Stars)
+        .map(|invoice| invoice.id)
+        .ok_or_else(|| crate::Error::not_found("invoice", "stars"))
 }
 
 const MERCHANT_KEY: &str = "merchant-key-for-tests";

@@ -441,3 +441,118 @@ fn another_organization_s_track_id_is_unknown_here_and_invoices_stay_in_their_or
     );
     verify_clean(&world);
 }
+
+#[test]
+fn stars_pre_checkout_checks_the_invoice_and_a_payment_credits_once_by_its_charge_id() {
+    let world = service();
+    let ann = world.customer(7008, "Ann");
+    let bob = world.customer(7009, "Bob");
+    let ann_id = World::customer_id(&ann);
+    let invoice = world
+        .crm
+        .request_invoice(&ann, ann_id, 250, PaymentProvider::Stars)
+        .unwrap();
+    assert_eq!((invoice.amount, invoice.currency.as_str()), (250, "XTR"));
+    let sent = world.outbox().into_iter().any(|item| {
+        matches!(item.payload, OutboxPayload::StarsInvoice { invoice: id, amount: 250, tokens: 250 } if id == invoice.id)
+    });
+    assert!(sent, "sendInvoice is queued");
+    let payload = invoice.id.to_string();
+
+    world.crm.pre_checkout(&ann, &payload, 250, "XTR").unwrap();
+    let wrong = world
+        .crm
+        .pre_checkout(&ann, &payload, 249, "XTR")
+        .unwrap_err();
+    assert_eq!(wrong.kind(), ErrorKind::InvalidInput);
+    let wrong = world
+        .crm
+        .pre_checkout(&ann, &payload, 250, "USD")
+        .unwrap_err();
+    assert_eq!(wrong.kind(), ErrorKind::InvalidInput);
+    let other = world
+        .crm
+        .pre_checkout(&bob, &payload, 250, "XTR")
+        .unwrap_err();
+    assert_eq!(other.kind(), ErrorKind::NotFound);
+    let unknown = world.crm.pre_checkout(&ann, "999", 250, "XTR").unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+
+    let paid = world
+        .crm
+        .stars_paid(&ann, &payload, "charge-1", 250)
+        .unwrap();
+    assert!(matches!(paid, PaymentOutcome::Credited { .. }));
+    assert_eq!(
+        world
+            .crm
+            .stars_paid(&ann, &payload, "charge-1", 250)
+            .unwrap(),
+        PaymentOutcome::Repeat
+    );
+    assert_eq!(balance(&world, &ann), 250);
+    let closed = world
+        .crm
+        .pre_checkout(&ann, &payload, 250, "XTR")
+        .unwrap_err();
+    assert_eq!(closed.kind(), ErrorKind::Conflict, "not pending any more");
+    let another = world
+        .crm
+        .stars_paid(&ann, &payload, "charge-2", 250)
+        .unwrap_err();
+    assert_eq!(another.kind(), ErrorKind::Conflict);
+    assert_eq!(balance(&world, &ann), 250);
+    verify_clean(&world);
+}
+
+#[test]
+fn a_stars_refund_takes_the_tokens_back_once_and_needs_the_balance_and_manage_billing() {
+    let world = service();
+    let ann = world.customer(7010, "Ann");
+    let ann_id = World::customer_id(&ann);
+    let invoice = world
+        .crm
+        .request_invoice(&ann, ann_id, 100, PaymentProvider::Stars)
+        .unwrap();
+    let error = world
+        .crm
+        .refund_stars(&world.admin, invoice.id)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "not paid yet");
+    world
+        .crm
+        .stars_paid(&ann, &invoice.id.to_string(), "charge-9", 100)
+        .unwrap();
+    let error = world
+        .crm
+        .refund_stars(&world.worker, invoice.id)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    world
+        .crm
+        .adjust_tokens(&world.admin, ann_id, -1, "spent one")
+        .unwrap();
+    let error = world
+        .crm
+        .refund_stars(&world.admin, invoice.id)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "the balance is short");
+    world
+        .crm
+        .adjust_tokens(&world.admin, ann_id, 1, "back")
+        .unwrap();
+    let refunded = world.crm.refund_stars(&world.admin, invoice.id).unwrap();
+    assert_eq!(refunded.state, InvoiceState::Refunded);
+    assert_eq!(balance(&world, &ann), 0);
+    let queued = world.outbox().into_iter().any(|item| {
+        matches!(&item.payload, OutboxPayload::RefundStars { charge_id } if charge_id == "charge-9")
+    });
+    assert!(queued, "refundStarPayment is queued");
+    let again = world
+        .crm
+        .refund_stars(&world.admin, invoice.id)
+        .unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict);
+    assert_eq!(balance(&world, &ann), 0);
+    verify_clean(&world);
+}

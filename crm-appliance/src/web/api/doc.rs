@@ -68,7 +68,7 @@ impl Modify for BearerAuth {
         tokens::premium, tokens::place, tokens::rerun, tokens::token_order, tokens::queue,
         tokens::move_in_queue,
         payments::get_settings, payments::put_settings, payments::list, payments::get,
-        payments::create,
+        payments::create, payments::refund,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,

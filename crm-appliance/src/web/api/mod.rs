@@ -156,6 +156,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/invoices", get(payments::list))
         .route("/invoices/{id}", get(payments::get))
+        .route("/invoices/{id}/refund", post(payments::refund))
         .route("/customers/{id}/invoices", post(payments::create))
         .route("/customers/{id}/timeline", get(calls::timeline))
         .route("/calls", get(calls::list))

@@ -290,3 +290,26 @@ pub async fn create(
         .await?;
     Ok((StatusCode::CREATED, ApiJson(InvoiceJson::from(&invoice))))
 }
+
+/// Refunds a paid Stars invoice (needs `manage_billing`): its tokens are taken back and
+/// `refundStarPayment` gives the Stars back.
+#[utoipa::path(
+    post, operation_id = "refundInvoice", path = "/api/v1/invoices/{id}/refund", tag = "payments",
+    params(("id" = u64, Path, description = "The invoice")),
+    responses(
+        (status = 200, description = "Refunded", body = InvoiceJson),
+        (status = 403, description = "Missing manage_billing", body = ErrorResponse),
+        (status = 404, description = "No such invoice, or the module is off", body = ErrorResponse),
+        (status = 409, description = "Not a paid Stars invoice, or the balance is short", body = ErrorResponse),
+    )
+)]
+pub async fn refund(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<InvoiceJson>, ApiError> {
+    let invoice = state
+        .blocking(move |crm| crm.refund_stars(&user.actor, id))
+        .await?;
+    Ok(ApiJson(InvoiceJson::from(&invoice)))
+}

@@ -630,7 +630,8 @@ impl Tx<'_> {
     /// Asks for an invoice of `tokens` tokens for `customer` through `provider`: a customer
     /// for themselves (one of the amounts offered), staff with `manage_billing` for anyone
     /// (1 to [`TOKENS_MAX`]). The invoice is Pending; an OxaPay one is then created at
-    /// OxaPay by the appliance ([`System::oxapay_work`]). Audited `payment.invoice_created`.
+    /// OxaPay by the appliance ([`System::oxapay_work`]); a Stars one is sent to the
+    /// customer at once ([`OutboxPayload::StarsInvoice`]). Audited `payment.invoice_created`.
     ///
     /// # Errors
     /// Not found while the module is off or for an unknown customer (or another customer's);
@@ -705,6 +706,17 @@ impl Tx<'_> {
             provider_status: None,
         };
         self.insert_record(&Key::org(actor.org).u64(id), &invoice)?;
+        if provider == PaymentProvider::Stars {
+            self.enqueue(
+                actor.org,
+                Recipient::Customer(customer),
+                OutboxPayload::StarsInvoice {
+                    invoice: id,
+                    tokens,
+                    amount,
+                },
+            )?;
+        }
         self.audit(
             actor,
             AuditAction::PaymentInvoiceCreated,
@@ -902,7 +914,217 @@ impl SystemTx<'_, '_> {
     }
 }
 
+/// The Stars invoice a payload names (Telegram sends back the invoice id as text).
+fn stars_invoice_of(view: &impl View, actor: &Actor, payload: &str) -> Result<Invoice> {
+    let id: u64 = payload
+        .trim()
+        .parse()
+        .map_err(|_| Error::not_found("invoice", payload.trim()))?;
+    let invoice = load_invoice(view, actor.org, id)?;
+    match actor.who {
+        ActorRef::Customer(customer)
+            if customer == invoice.customer && invoice.provider == PaymentProvider::Stars =>
+        {
+            Ok(invoice)
+        }
+        _ => Err(Error::not_found("invoice", id)),
+    }
+}
+
+impl Tx<'_> {
+    /// Telegram's pre-checkout question for a Stars invoice (`pre_checkout_query`): whether
+    /// the customer `actor` may pay invoice `payload` with `total_amount` in `currency`.
+    /// Writes nothing; the bot answers with `answerPreCheckoutQuery`.
+    ///
+    /// # Errors
+    /// Not found while the module is off or for an unknown invoice (or another customer's,
+    /// or not a Stars one); conflict when it is not pending; invalid input on `total_amount`
+    /// or `currency` when they differ from the invoice's.
+    pub fn pre_checkout(
+        &mut self,
+        actor: &Actor,
+        payload: &str,
+        total_amount: u64,
+        currency: &str,
+    ) -> Result<()> {
+        require_module(self, actor.org)?;
+        let invoice = stars_invoice_of(self, actor, payload)?;
+        if invoice.state != InvoiceState::Pending {
+            return Err(Error::conflict(format!(
+                "invoice {} is {}, not pending",
+                invoice.id,
+                invoice.state.as_str()
+            )));
+        }
+        if currency != invoice.currency || total_amount != invoice.amount {
+            return Err(Error::invalid(
+                "total_amount",
+                format!(
+                    "invoice {} is for {} {}, not {total_amount} {currency}",
+                    invoice.id, invoice.amount, invoice.currency
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A Stars payment arrived (`successful_payment` with `telegram_payment_charge_id`):
+    /// credits the invoice's tokens once (`payment.succeeded`, the ledger's
+    /// `tokens.purchased`; the customer is told). The same charge id again changes nothing.
+    ///
+    /// # Errors
+    /// Not found while the module is off or for an unknown invoice; invalid input on an
+    /// empty or too long charge id or an amount that differs from the invoice's; conflict
+    /// when the invoice was paid with another charge or is closed.
+    pub fn stars_paid(
+        &mut self,
+        actor: &Actor,
+        payload: &str,
+        charge_id: &str,
+        total_amount: u64,
+    ) -> Result<PaymentOutcome> {
+        require_module(self, actor.org)?;
+        let org = actor.org;
+        let charge_id = charge_id.trim();
+        if charge_id.is_empty() || charge_id.chars().count() > TRACK_ID_MAX_CHARS {
+            return Err(Error::invalid(
+                "telegram_payment_charge_id",
+                "a charge id is 1 to 128 characters",
+            ));
+        }
+        if invoice_by_provider_id(self, org, PaymentProvider::Stars, charge_id)?.is_some() {
+            return Ok(PaymentOutcome::Repeat);
+        }
+        let before = stars_invoice_of(self, actor, payload)?;
+        if before.state != InvoiceState::Pending && before.state != InvoiceState::Expired {
+            return Err(Error::conflict(format!(
+                "invoice {} is {}",
+                before.id,
+                before.state.as_str()
+            )));
+        }
+        if total_amount != before.amount {
+            return Err(Error::invalid(
+                "total_amount",
+                format!("invoice {} is for {} Stars", before.id, before.amount),
+            ));
+        }
+        let mut after = before.clone();
+        after.provider_id = Some(charge_id.to_string());
+        let payment = payment_name(&after);
+        let entry = self.system().credit_purchase(
+            org,
+            before.customer,
+            before.tokens,
+            &payment,
+            &format!("invoice {}: {} tokens", before.id, before.tokens),
+        )?;
+        after.state = InvoiceState::Paid;
+        after.paid_at = Some(self.now());
+        after.ledger_entry = Some(entry.id);
+        self.update_record(&Key::org(org).u64(before.id), &before, &after)?;
+        self.audit(
+            &Actor::system(org),
+            AuditAction::PaymentSucceeded,
+            Subject::Customer(before.customer),
+            AuditDetail::Text(format!(
+                "invoice {}: {} tokens, {payment}, ledger entry {}",
+                before.id, before.tokens, entry.id
+            )),
+        )?;
+        Ok(PaymentOutcome::Credited {
+            invoice: before.id,
+            entry: entry.id,
+        })
+    }
+
+    /// Refunds a paid Stars invoice (`manage_billing`): takes its tokens back (an adjustment
+    /// of minus the tokens, refused when the balance does not hold them), marks it Refunded
+    /// and queues `refundStarPayment`. Audited `payment.refunded`.
+    ///
+    /// # Errors
+    /// Not found while the module is off or for an unknown invoice; permission denied;
+    /// conflict when it is not a paid Stars invoice or the balance is short.
+    pub fn refund_stars(&mut self, actor: &Actor, invoice: u64) -> Result<Invoice> {
+        require_module(self, actor.org)?;
+        require(self, actor, Permission::ManageBilling)?;
+        let org = actor.org;
+        let before = load_invoice(self, org, invoice)?;
+        let (PaymentProvider::Stars, InvoiceState::Paid, Some(charge_id)) =
+            (before.provider, before.state, before.provider_id.clone())
+        else {
+            return Err(Error::conflict(format!(
+                "invoice {invoice} is not a paid Stars invoice"
+            )));
+        };
+        let tokens = i64::try_from(before.tokens).unwrap_or(i64::MAX);
+        super::tokens::append_entry(
+            self,
+            actor,
+            before.customer,
+            LedgerKind::Adjustment,
+            -tokens,
+            &format!("refund of invoice {invoice}"),
+        )?;
+        let mut after = before.clone();
+        after.state = InvoiceState::Refunded;
+        self.update_record(&Key::org(org).u64(invoice), &before, &after)?;
+        self.enqueue(
+            org,
+            Recipient::Customer(before.customer),
+            OutboxPayload::RefundStars { charge_id },
+        )?;
+        self.audit(
+            actor,
+            AuditAction::PaymentRefunded,
+            Subject::Customer(before.customer),
+            AuditDetail::Text(format!("invoice {invoice}: {} tokens", before.tokens)),
+        )?;
+        Ok(after)
+    }
+}
+
 impl Crm {
+    /// See [`Tx::refund_stars`].
+    ///
+    /// # Errors
+    /// See [`Tx::refund_stars`].
+    pub fn refund_stars(&self, actor: &Actor, invoice: u64) -> Result<Invoice> {
+        let actor = actor.clone();
+        self.write(move |tx| tx.refund_stars(&actor, invoice))
+    }
+
+    /// See [`Tx::pre_checkout`].
+    ///
+    /// # Errors
+    /// See [`Tx::pre_checkout`].
+    pub fn pre_checkout(
+        &self,
+        actor: &Actor,
+        payload: &str,
+        total_amount: u64,
+        currency: &str,
+    ) -> Result<()> {
+        let (actor, payload, currency) = (actor.clone(), payload.to_string(), currency.to_string());
+        self.write(move |tx| tx.pre_checkout(&actor, &payload, total_amount, &currency))
+    }
+
+    /// See [`Tx::stars_paid`].
+    ///
+    /// # Errors
+    /// See [`Tx::stars_paid`].
+    pub fn stars_paid(
+        &self,
+        actor: &Actor,
+        payload: &str,
+        charge_id: &str,
+        total_amount: u64,
+    ) -> Result<PaymentOutcome> {
+        let (actor, payload, charge_id) =
+            (actor.clone(), payload.to_string(), charge_id.to_string());
+        self.write(move |tx| tx.stars_paid(&actor, &payload, &charge_id, total_amount))
+    }
+
     /// See [`Tx::save_payment_settings`].
     ///
     /// # Errors
