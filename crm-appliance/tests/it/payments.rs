@@ -315,6 +315,24 @@ async fn a_customer_buys_tokens_through_oxapay_credited_once_by_the_callback_or_
     );
     assert_eq!(balance(&api, customer).await, 290);
 
+    // The pages: the key only as its hint, the invoices, the ledger's link to its invoice.
+    let settings = admin.get_text("/settings/payments").await;
+    assert!(settings.contains("…7Q2Z") && !settings.contains(KEY));
+    let list = admin.get_text("/payments").await;
+    assert!(list.contains("FAKE-1") && list.contains("FAKE-2"), "{list}");
+    let ledger = admin
+        .get_text(&format!("/customers/{customer}/tokens"))
+        .await;
+    assert!(
+        ledger.contains("/payments?payment=oxapay:FAKE-1"),
+        "{ledger}"
+    );
+    let one = admin.get_text("/payments?payment=oxapay:FAKE-1").await;
+    assert!(
+        one.contains("invoice-1") && !one.contains("invoice-2"),
+        "{one}"
+    );
+
     let logs = app.output.lock().unwrap().join("\n");
     assert!(!logs.contains(KEY), "the merchant key was logged");
 }

@@ -11,6 +11,7 @@ pub mod operators;
 pub mod order_staffing;
 pub mod orders;
 pub mod payment_details;
+pub mod payments;
 pub mod profile;
 pub mod ticket;
 pub mod timeline;
@@ -36,4 +37,5 @@ pub fn routes() -> Router<AppState> {
         .merge(csat::routes())
         .merge(merge::routes())
         .merge(tokens::routes())
+        .merge(payments::routes())
 }

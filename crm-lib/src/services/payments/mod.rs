@@ -289,6 +289,9 @@ pub struct InvoiceFilter {
     pub from: Option<Timestamp>,
     /// Created before.
     pub to: Option<Timestamp>,
+    /// Only the invoice a ledger entry's `payment` names (`oxapay:<track id>`,
+    /// `stars:<charge id>`).
+    pub payment: Option<String>,
 }
 
 /// The organization's invoices matching `filter`, newest first, at most
@@ -322,6 +325,9 @@ pub fn invoices_in(
                 .is_none_or(|provider| invoice.provider == provider)
             && filter.from.is_none_or(|from| invoice.created_at >= from)
             && filter.to.is_none_or(|to| invoice.created_at < to)
+            && filter.payment.as_deref().is_none_or(|payment| {
+                invoice.provider_id.is_some() && payment_name(invoice) == payment
+            })
     });
     invoices.reverse();
     invoices.truncate(INVOICES_PAGE_MAX);
