@@ -182,6 +182,7 @@ impl From<&Invoice> for InvoiceJson {
 
 /// Filters of the invoice list.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InvoiceQuery {
     /// Only this state (`pending`, `paid`, `expired`, `failed`, `refunded`).
     pub state: Option<String>,
