@@ -58,6 +58,10 @@ pub struct Cli {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub metrics_public: Option<bool>,
+    /// Seconds between two polls of OxaPay for pending invoices (default 60), the fallback
+    /// for callbacks that never came.
+    #[arg(long, env = "CRM_PAYMENTS_POLL_SECONDS")]
+    pub payments_poll_seconds: Option<u64>,
     /// Subcommand; none runs the appliance.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -84,6 +88,7 @@ struct FileConfig {
     session_idle_minutes: Option<u64>,
     template: Option<String>,
     metrics_public: Option<bool>,
+    payments_poll_seconds: Option<u64>,
 }
 
 /// The settled configuration.
@@ -108,6 +113,8 @@ pub struct Config {
     pub template: String,
     /// `/metrics` answers every client, not only loopback ones.
     pub metrics_public: bool,
+    /// Seconds between two polls of OxaPay's payment information (at least 1).
+    pub payments_poll_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -125,6 +132,7 @@ impl std::fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("template", &self.template)
             .field("metrics_public", &self.metrics_public)
+            .field("payments_poll_seconds", &self.payments_poll_seconds)
             .finish()
     }
 }
@@ -187,6 +195,11 @@ impl Config {
                 .or(file.template)
                 .unwrap_or_else(|| "studio".to_string()),
             metrics_public: cli.metrics_public.or(file.metrics_public).unwrap_or(false),
+            payments_poll_seconds: cli
+                .payments_poll_seconds
+                .or(file.payments_poll_seconds)
+                .unwrap_or(60)
+                .max(1),
         })
     }
 

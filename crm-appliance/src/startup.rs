@@ -86,6 +86,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let operators = crate::jobs::operators::start(state.clone());
     // Outbound webhooks: due deliveries POSTed to their endpoints, apart from the bot's outbox.
     let webhooks = crate::jobs::webhooks::start(state.clone());
+    // OxaPay: invoices created there on commit, pending ones polled.
+    let payments = crate::jobs::payments::start(state.clone());
     let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
@@ -103,6 +105,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         scheduler.stop().await;
         operators.stop().await;
         webhooks.stop().await;
+        payments.stop().await;
     })
     .await
     .context("serving HTTP")?;

@@ -64,6 +64,7 @@ pub mod templates;
 pub use crm::{Crm, CrmOptions, is_locked};
 pub use error::{Error, ErrorKind, Result};
 pub use password::{ALPHANUMERIC, Password, generate_password, random_string};
+pub use services::payments;
 pub use services::{
     Page, Paged, admin, api_tokens, audit, billing, calls, canned, capabilities, chat, csat,
     customers, demo, export, forms, hours, import, inbox, jobs, live, media, merge, operators,

@@ -55,6 +55,23 @@ impl Replies {
         ));
     }
 
+    /// The answer to a pre-checkout query (Stars): go ahead, or the reason.
+    pub(crate) fn answer_pre_checkout(
+        &mut self,
+        chat: ChatId,
+        query_id: &str,
+        refusal: Option<String>,
+    ) {
+        self.replies.push((
+            chat,
+            BotReply::AnswerPreCheckout {
+                query_id: query_id.to_string(),
+                ok: refusal.is_none(),
+                error_message: refusal,
+            },
+        ));
+    }
+
     /// Replaces a message's text (and its buttons; none removes them).
     pub(crate) fn edit_text(
         &mut self,

@@ -36,6 +36,9 @@ pub(crate) fn handle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, update: &Update) -> crm_lib
         UpdateKind::EditedMessage(message) => on_edited_message(tx, ctx, message)?,
         UpdateKind::CallbackQuery(query) => on_callback(tx, ctx, query, &mut out)?,
         UpdateKind::MyChatMember(member) => on_my_chat_member(tx, ctx, member)?,
+        UpdateKind::PreCheckoutQuery(query) => {
+            super::tokens::on_pre_checkout(tx, ctx, query, &mut out)?
+        }
         _ => {}
     }
     out.flush(tx, ctx.org)?;
@@ -62,6 +65,9 @@ fn on_message(
         return Ok(());
     };
     let chat = ChatId::new(message.chat.id.0);
+    if let Some(payment) = message.successful_payment() {
+        return super::tokens::on_successful_payment(tx, ctx, telegram, chat, payment, out);
+    }
     let command = message
         .text()
         .and_then(|text| parse_command(text, ctx.bot_username));

@@ -110,6 +110,17 @@ pub(crate) enum TokensPress {
     SubscribeConfirm,
     /// Run a completed order again (`tok:r:<order>`).
     Rerun(u64),
+    /// Buy tokens: the amounts offered (`tok:b`).
+    Buy,
+    /// Buy this many tokens: the providers (`tok:b:<tokens>`).
+    BuyAmount(u64),
+    /// Buy this many tokens through a provider (`tok:bp:<tokens>:<o|s>`).
+    BuyWith {
+        /// The tokens.
+        tokens: u64,
+        /// The provider.
+        provider: crm_lib::model::PaymentProvider,
+    },
 }
 
 /// Buttons of a conversational form. Those of a question carry the field's index, so a
@@ -294,6 +305,16 @@ impl Callback {
             ["tok", "s"] => Callback::Tokens(TokensPress::Subscribe),
             ["tok", "sy"] => Callback::Tokens(TokensPress::SubscribeConfirm),
             ["tok", "r", order] => Callback::Tokens(TokensPress::Rerun(id_of(order)?)),
+            ["tok", "b"] => Callback::Tokens(TokensPress::Buy),
+            ["tok", "b", tokens] => Callback::Tokens(TokensPress::BuyAmount(id_of(tokens)?)),
+            ["tok", "bp", tokens, provider] => Callback::Tokens(TokensPress::BuyWith {
+                tokens: id_of(tokens)?,
+                provider: match *provider {
+                    "o" => crm_lib::model::PaymentProvider::OxaPay,
+                    "s" => crm_lib::model::PaymentProvider::Stars,
+                    _ => return None,
+                },
+            }),
             ["tok", "f", profile] => {
                 Callback::Tokens(TokensPress::ForProfile(if *profile == "0" {
                     0
@@ -407,6 +428,15 @@ impl Callback {
                 TokensPress::Subscribe => "tok:s".to_string(),
                 TokensPress::SubscribeConfirm => "tok:sy".to_string(),
                 TokensPress::Rerun(order) => format!("tok:r:{order}"),
+                TokensPress::Buy => "tok:b".to_string(),
+                TokensPress::BuyAmount(tokens) => format!("tok:b:{tokens}"),
+                TokensPress::BuyWith { tokens, provider } => format!(
+                    "tok:bp:{tokens}:{}",
+                    match provider {
+                        crm_lib::model::PaymentProvider::OxaPay => "o",
+                        crm_lib::model::PaymentProvider::Stars => "s",
+                    }
+                ),
                 TokensPress::ForProfile(profile) => format!("tok:f:{profile}"),
                 TokensPress::Quote {
                     package,
@@ -834,6 +864,10 @@ pub(crate) fn tokens_menu(language: Language) -> Keyboard {
             t("tokens.bot.button.order"),
             Callback::Tokens(TokensPress::New),
         )],
+        vec![button(
+            t("tokens.bot.button.buy"),
+            Callback::Tokens(TokensPress::Buy),
+        )],
         vec![
             button(
                 t("tokens.bot.button.premium"),
@@ -845,6 +879,53 @@ pub(crate) fn tokens_menu(language: Language) -> Keyboard {
             ),
         ],
     ])
+}
+
+/// The purchase amounts (tokens and label), one to a row, then Back to the menu.
+pub(crate) fn buy_amounts(language: Language, amounts: &[(u64, String)]) -> Keyboard {
+    let mut rows: Vec<Vec<Button>> = amounts
+        .iter()
+        .take(KEYBOARD_MAX_BUTTONS - 1)
+        .map(|(tokens, label)| {
+            vec![button(
+                label.clone(),
+                Callback::Tokens(TokensPress::BuyAmount(*tokens)),
+            )]
+        })
+        .collect();
+    rows.push(vec![button(
+        tr(language, "bot.button.back"),
+        Callback::Tokens(TokensPress::Menu),
+    )]);
+    Keyboard::new(rows)
+}
+
+/// The providers to pay `tokens` with (those set up), then Back to the amounts.
+pub(crate) fn buy_providers(
+    language: Language,
+    tokens: u64,
+    providers: &[crm_lib::model::PaymentProvider],
+) -> Keyboard {
+    let mut rows: Vec<Vec<Button>> = providers
+        .iter()
+        .map(|provider| {
+            vec![button(
+                tr(
+                    language,
+                    &format!("payments.bot.button.{}", provider.as_str()),
+                ),
+                Callback::Tokens(TokensPress::BuyWith {
+                    tokens,
+                    provider: *provider,
+                }),
+            )]
+        })
+        .collect();
+    rows.push(vec![button(
+        tr(language, "bot.button.back"),
+        Callback::Tokens(TokensPress::Buy),
+    )]);
+    Keyboard::new(rows)
 }
 
 /// The packages (id and label), one to a row, then Back.

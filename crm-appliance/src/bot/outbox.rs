@@ -62,7 +62,11 @@ pub(crate) const MAX_ATTEMPTS: u32 = 30;
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 /// Methods whose parameters take no `chat_id`.
-const NO_CHAT_ID: &[&str] = &["answerCallbackQuery"];
+const NO_CHAT_ID: &[&str] = &[
+    "answerCallbackQuery",
+    "answerPreCheckoutQuery",
+    "refundStarPayment",
+];
 
 /// What a finished delivery tells the loop.
 #[derive(Debug, Default)]
@@ -90,6 +94,8 @@ fn item_counts(item: &OutboxItem) -> bool {
             call,
             ForumCall::CloseTopic { .. } | ForumCall::ReopenTopic { .. }
         ),
+        OutboxPayload::StarsInvoice { .. } => true,
+        OutboxPayload::RefundStars { .. } => false,
     }
 }
 
@@ -434,6 +440,27 @@ async fn render_item(
                     }]
                 }
                 OutboxPayload::Forum(call) => forum_requests(crm, org, call, due.language)?,
+                OutboxPayload::StarsInvoice {
+                    invoice,
+                    tokens,
+                    amount,
+                } => vec![stars_invoice_request(
+                    due.language,
+                    *invoice,
+                    *tokens,
+                    *amount,
+                )],
+                OutboxPayload::RefundStars { charge_id } => {
+                    // A private chat's id is its user's id, what refundStarPayment names.
+                    let mut params = Map::new();
+                    params.insert("user_id".into(), json!(chat.get()));
+                    params.insert("telegram_payment_charge_id".into(), json!(charge_id));
+                    vec![Request {
+                        method: "refundStarPayment".into(),
+                        params,
+                        uploads: Vec::new(),
+                    }]
+                }
             };
             for request in &mut requests {
                 if !NO_CHAT_ID.contains(&request.method.as_str()) {
@@ -443,6 +470,35 @@ async fn render_item(
             Ok(requests)
         })
         .await
+}
+
+/// `sendInvoice` of a Stars invoice: currency `XTR`, an empty `provider_token` (the Bot
+/// API's rule for payments in Telegram Stars), one price, and the invoice id as the
+/// `payload` Telegram sends back in `pre_checkout_query` and `successful_payment`.
+fn stars_invoice_request(language: Language, invoice: u64, tokens: u64, amount: u64) -> Request {
+    let mut params = Map::new();
+    let title = render::tr_with(language, "payments.bot.stars_title", &[("tokens", &tokens)]);
+    params.insert("title".into(), json!(title));
+    params.insert(
+        "description".into(),
+        json!(render::tr_with(
+            language,
+            "payments.bot.stars_description",
+            &[("id", &invoice), ("tokens", &tokens)],
+        )),
+    );
+    params.insert("payload".into(), json!(invoice.to_string()));
+    params.insert("provider_token".into(), json!(""));
+    params.insert("currency".into(), json!("XTR"));
+    params.insert(
+        "prices".into(),
+        json!([{ "label": title, "amount": amount }]),
+    );
+    Request {
+        method: "sendInvoice".into(),
+        params,
+        uploads: Vec::new(),
+    }
 }
 
 /// The Bot API call of the bot's reply to an update.
@@ -493,6 +549,18 @@ fn reply_request(reply: &BotReply) -> Request {
                 }
             }
             "answerCallbackQuery"
+        }
+        BotReply::AnswerPreCheckout {
+            query_id,
+            ok,
+            error_message,
+        } => {
+            params.insert("pre_checkout_query_id".into(), json!(query_id));
+            params.insert("ok".into(), json!(ok));
+            if let Some(message) = error_message {
+                params.insert("error_message".into(), json!(message));
+            }
+            "answerPreCheckoutQuery"
         }
     };
     Request {

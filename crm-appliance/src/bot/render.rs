@@ -368,9 +368,39 @@ pub(crate) fn notification(
             tr(language, "tokens.bot.subscription_expired"),
             Some(keyboards::tokens_menu(language)),
         ),
+        Event::InvoiceReady {
+            invoice,
+            tokens,
+            amount,
+            currency,
+            link,
+        } => (
+            tr_with(
+                language,
+                "payments.bot.invoice_ready",
+                &[
+                    ("id", invoice),
+                    ("tokens", tokens),
+                    ("price", &price(*amount, currency)),
+                ],
+            ),
+            Some(Keyboard::new(vec![vec![crm_lib::model::Button::url(
+                tr(language, "payments.bot.button.pay"),
+                link.clone(),
+            )]])),
+        ),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)
+}
+
+/// A price in minor units as the bot writes it: `12.50 USD` (Stars: `25 XTR`).
+pub(crate) fn price(amount: u64, currency: &str) -> String {
+    if currency == "XTR" {
+        format!("{amount} XTR")
+    } else {
+        format!("{}.{:02} {currency}", amount / 100, amount % 100)
+    }
 }
 
 // ----- staff working from Telegram (issue 12) -----

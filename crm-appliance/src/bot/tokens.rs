@@ -1,19 +1,21 @@
 //! The customer's side of the token service (issue 13) in the bot: `/tokens` (balance,
 //! subscription, the latest entries), the order of a package, the premium subscription and
-//! the rerun of a completed order.
+//! the rerun of a completed order, and buying tokens (`tok:b`: the amounts, then the
+//! provider, then the invoice whose payment link follows as a notification).
 //!
 //! Every step is a button whose callback data carries all it needs (`tok:q:<package>:<0|1>`
 //! shows a package's price with or without the email add-on, `tok:c:...` places it), so the
 //! flow keeps no dialogue state and survives a restart at any step; crm-lib decides every
 //! price, balance check and refusal (`crm_lib::tokens`), this module picks the words.
 
-use crm_lib::model::{Actor, ChatId, Date, Keyboard, Language, OrderId};
+use crm_lib::model::{Actor, ChatId, Date, Keyboard, Language, OrderId, PaymentProvider};
+use crm_lib::payments;
 use crm_lib::tokens::{self, TokenOrderRequest};
 use crm_lib::{ErrorKind, Page, Tx};
 
 use super::context::{Press, Replies};
 use super::keyboards::{self, TokensPress};
-use super::render::{tr, tr_with};
+use super::render::{self, tr, tr_with};
 
 /// The most ledger entries `/tokens` shows.
 const RECENT_ENTRIES: usize = 5;
@@ -488,6 +490,223 @@ pub(crate) fn on_press(
         TokensPress::Rerun(order) => {
             let result = tx.rerun_order(who.actor, OrderId::new(order));
             placed(tx, who, result, press, out)
+        }
+        TokensPress::Buy => buy(tx, who, press, out),
+        TokensPress::BuyAmount(tokens) => buy_amount(tx, who, tokens, press, out),
+        TokensPress::BuyWith { tokens, provider } => {
+            buy_with(tx, who, customer, tokens, provider, press, out)
+        }
+    }
+}
+
+/// "Buy tokens": the amounts offered, with their prices.
+fn buy(
+    tx: &mut Tx<'_>,
+    who: &Who<'_>,
+    press: &Press<'_>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let offer = payments::payment_offer_in(&*tx, who.actor)?;
+    if !offer.oxapay && offer.stars_per_token == 0 {
+        out.answer(
+            who.chat,
+            press.query_id,
+            Some(tr(who.language, "payments.bot.unavailable")),
+            true,
+        );
+        return Ok(());
+    }
+    let amounts: Vec<(u64, String)> = offer
+        .amounts
+        .iter()
+        .map(|tokens| {
+            let label = tr_with(
+                who.language,
+                "payments.bot.amount_button",
+                &[
+                    ("tokens", tokens),
+                    (
+                        "price",
+                        &render::price(tokens.saturating_mul(offer.token_price), &offer.currency),
+                    ),
+                ],
+            );
+            (*tokens, label)
+        })
+        .collect();
+    let text = tr_with(
+        who.language,
+        "payments.bot.choose_amount",
+        &[("price", &render::price(offer.token_price, &offer.currency))],
+    );
+    show(
+        who,
+        Some(press),
+        &text,
+        Some(keyboards::buy_amounts(who.language, &amounts)),
+        out,
+    );
+    Ok(())
+}
+
+/// The providers to pay `tokens` with.
+fn buy_amount(
+    tx: &mut Tx<'_>,
+    who: &Who<'_>,
+    tokens: u64,
+    press: &Press<'_>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let offer = payments::payment_offer_in(&*tx, who.actor)?;
+    let mut providers = Vec::new();
+    if offer.oxapay {
+        providers.push(PaymentProvider::OxaPay);
+    }
+    if offer.stars_per_token > 0 {
+        providers.push(PaymentProvider::Stars);
+    }
+    if !offer.amounts.contains(&tokens) || providers.is_empty() {
+        out.answer(
+            who.chat,
+            press.query_id,
+            Some(tr(who.language, "bot.callback.stale")),
+            false,
+        );
+        return buy(tx, who, press, out);
+    }
+    let text = tr_with(
+        who.language,
+        "payments.bot.choose_provider",
+        &[
+            ("tokens", &tokens),
+            (
+                "price",
+                &render::price(tokens.saturating_mul(offer.token_price), &offer.currency),
+            ),
+        ],
+    );
+    show(
+        who,
+        Some(press),
+        &text,
+        Some(keyboards::buy_providers(who.language, tokens, &providers)),
+        out,
+    );
+    Ok(())
+}
+
+/// Asks crm-lib for the invoice; its link follows as a notification once the provider
+/// created it.
+fn buy_with(
+    tx: &mut Tx<'_>,
+    who: &Who<'_>,
+    customer: crm_lib::model::CustomerId,
+    tokens: u64,
+    provider: PaymentProvider,
+    press: &Press<'_>,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    match tx.request_invoice(who.actor, customer, tokens, provider) {
+        Ok(invoice) => {
+            let key = match provider {
+                PaymentProvider::OxaPay => "payments.bot.creating",
+                PaymentProvider::Stars => "payments.bot.stars_follows",
+            };
+            let text = tr_with(
+                who.language,
+                key,
+                &[("id", &invoice.id), ("tokens", &invoice.tokens)],
+            );
+            show(who, Some(press), &text, None, out);
+            Ok(())
+        }
+        Err(error) if error.kind() == ErrorKind::Storage => Err(error),
+        Err(_) => {
+            out.answer(
+                who.chat,
+                press.query_id,
+                Some(tr(who.language, "payments.bot.unavailable")),
+                true,
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Telegram asks whether a Stars invoice may be paid (`pre_checkout_query`): crm-lib checks
+/// the invoice, amount and currency; the answer (`answerPreCheckoutQuery`) goes out at once.
+pub(crate) fn on_pre_checkout(
+    tx: &mut Tx<'_>,
+    ctx: &super::context::Ctx<'_>,
+    query: &teloxide::types::PreCheckoutQuery,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let Some(telegram) = super::context::telegram_id(&query.from) else {
+        return Ok(());
+    };
+    let chat = ChatId::from(telegram);
+    let Some(customer) = tx.system().customer_by_telegram(ctx.org, telegram)? else {
+        out.answer_pre_checkout(
+            chat,
+            &query.id.0,
+            Some(tr(
+                super::context::guess_language(&query.from),
+                "payments.bot.precheckout_refused",
+            )),
+        );
+        return Ok(());
+    };
+    let actor = Actor::customer(ctx.org, customer.id);
+    let result = tx.pre_checkout(
+        &actor,
+        &query.invoice_payload,
+        u64::from(query.total_amount),
+        &query.currency,
+    );
+    match result {
+        Ok(()) => out.answer_pre_checkout(chat, &query.id.0, None),
+        Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
+        Err(_) => out.answer_pre_checkout(
+            chat,
+            &query.id.0,
+            Some(tr(customer.language, "payments.bot.precheckout_refused")),
+        ),
+    }
+    Ok(())
+}
+
+/// A Stars payment arrived (`successful_payment`): credited in the update's transaction,
+/// once per `telegram_payment_charge_id`; the ledger tells the customer the new balance.
+pub(crate) fn on_successful_payment(
+    tx: &mut Tx<'_>,
+    ctx: &super::context::Ctx<'_>,
+    telegram: crm_lib::model::TelegramUserId,
+    chat: ChatId,
+    payment: &teloxide::types::SuccessfulPayment,
+    out: &mut Replies,
+) -> crm_lib::Result<()> {
+    let Some(customer) = tx.system().customer_by_telegram(ctx.org, telegram)? else {
+        return Ok(());
+    };
+    let actor = Actor::customer(ctx.org, customer.id);
+    match tx.stars_paid(
+        &actor,
+        &payment.invoice_payload,
+        &payment.telegram_payment_charge_id.0,
+        u64::from(payment.total_amount),
+    ) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::Storage => Err(error),
+        Err(error) => {
+            // Telegram took the Stars but the invoice does not take them (a payment of a
+            // closed invoice): staff see it in the log and refund it from the payments page.
+            tracing::warn!(%error, "a Stars payment was not credited");
+            out.send(
+                chat,
+                &tr(customer.language, "payments.bot.precheckout_refused"),
+                None,
+            );
+            Ok(())
         }
     }
 }

@@ -37,6 +37,7 @@ pub(crate) const ALLOWED_UPDATES: &[&str] = &[
     "edited_message",
     "callback_query",
     "my_chat_member",
+    "pre_checkout_query",
 ];
 
 /// The header Telegram sends with the webhook's secret token.

@@ -7,6 +7,7 @@
 //! Telegram is the bot's sending half: see `bot::outbox`.
 
 pub(crate) mod operators;
+pub(crate) mod payments;
 pub(crate) mod retention;
 pub(crate) mod scheduler;
 pub(crate) mod webhooks;

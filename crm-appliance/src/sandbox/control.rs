@@ -169,6 +169,54 @@ pub(crate) async fn press(
     })))
 }
 
+/// The body of `pay`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PayBody {
+    message_id: i64,
+}
+
+/// `POST /sandbox/chats/{user_id}/pay`: the simulated user pays the Stars invoice message
+/// `message_id`: the bot gets a `pre_checkout_query`; the emulator waits (at most 10 s) for
+/// `answerPreCheckoutQuery` and, when the bot said ok, sends the user's message with
+/// `successful_payment`. Answers `paid` and the charge id, or the bot's `error_message`.
+pub(crate) async fn pay(
+    Control(emulator): Control,
+    Path(id): Path<String>,
+    Json(body): Json<PayBody>,
+) -> Answer {
+    let id = user_id(&id)?;
+    let query = emulator.user_pay(id, body.message_id).map_err(bad)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        if let Some(answer) = emulator.pre_checkout_answer(&query) {
+            break answer;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(bad(
+                "the bot did not answer the pre-checkout query in 10 s".to_string()
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    match answer {
+        (true, _) => {
+            let charge = emulator.user_paid(id, body.message_id).map_err(bad)?;
+            Ok(Json(json!({
+                "ok": true,
+                "paid": true,
+                "pre_checkout_query_id": query,
+                "telegram_payment_charge_id": charge,
+            })))
+        }
+        (false, error) => Ok(Json(json!({
+            "ok": true,
+            "paid": false,
+            "pre_checkout_query_id": query,
+            "error_message": error,
+        }))),
+    }
+}
+
 /// The body of `edit`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct EditBody {

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sandbox/chats/{user_id}", get(control::chat))
         .route("/sandbox/chats/{user_id}/send", post(control::send))
         .route("/sandbox/chats/{user_id}/press", post(control::press))
+        .route("/sandbox/chats/{user_id}/pay", post(control::pay))
         .route("/sandbox/chats/{user_id}/edit", post(control::edit))
         .route("/sandbox/chats/{user_id}/block", post(control::block))
         .route("/sandbox/chats/{user_id}/unblock", post(control::unblock))

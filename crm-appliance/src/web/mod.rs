@@ -17,6 +17,7 @@ pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod metrics;
+pub mod oxapay;
 pub mod pages;
 pub mod scheduled;
 pub mod session;
@@ -148,6 +149,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::sandbox::routes())
         .merge(crate::bot::updates::routes())
         .merge(zadarma::routes())
+        .merge(oxapay::routes())
         .merge(swagger::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

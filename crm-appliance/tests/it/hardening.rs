@@ -4,7 +4,7 @@
 //! and the first start's password file.
 
 use crate::staff::{ADMIN_PASSWORD, Browser, hidden_value};
-use crate::support::{TestApp, spawn_app, spawn_app_logging};
+use crate::support::{TestApp, spawn_app, spawn_app_logging, spawn_app_logging_with};
 use crate::web_helpers::{self, client_from, csrf_of, login_with};
 
 /// The headers issue 10 asks of every response, with their values.
@@ -615,4 +615,63 @@ async fn passwords_session_ids_and_api_tokens_never_appear_in_the_logs_even_at_d
             "{secret} in the output: {output}"
         );
     }
+}
+
+/// The OxaPay merchant key is a secret too: at debug level, saving it, a callback signed
+/// with another key, and invoices the appliance fails to create at an unreachable OxaPay
+/// (its errors logged) leave no trace of it in the output, the API or the settings page.
+#[tokio::test]
+async fn the_oxapay_merchant_key_never_appears_in_the_logs_the_api_or_the_pages() {
+    let app = spawn_app_logging_with("debug", &["--template", "service"]);
+    let admin = crate::staff::login_admin(&app).await;
+    let api = crate::staff::Api::new(&app, &admin.create_token("payments").await);
+    let key = "merchant-key-SECRET-4711";
+    let (status, saved) = api
+        .put(
+            "/payment-settings",
+            serde_json::json!({"oxapay_merchant_key": key, "oxapay_base_url": "http://127.0.0.1:9"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let customer = api.customer(5_600_000_001, "Kim").await;
+    let (status, invoice) = api
+        .post(
+            &format!("/customers/{customer}/invoices"),
+            serde_json::json!({"tokens": 10, "provider": "oxapay"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{invoice}");
+    let body = br#"{"track_id":"1","status":"Paid"}"#;
+    let refused = reqwest::Client::new()
+        .post(app.url("/webhooks/oxapay"))
+        .header(
+            "HMAC",
+            crm_lib::payments::oxapay_signature("another key", body),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    // The task tried OxaPay (unreachable) and logged its failure.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app
+        .output
+        .lock()
+        .unwrap()
+        .join("\n")
+        .contains("creating the invoice at OxaPay")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the creation was never tried"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let page = admin.get_text("/settings/payments").await;
+    let (_, read) = api.get("/payment-settings").await;
+    let output = app.output.lock().unwrap().join("\n");
+    assert!(!output.contains(key), "the key in the output: {output}");
+    assert!(!page.contains(key) && page.contains("…4711"));
+    assert!(!read.to_string().contains(key));
 }

@@ -33,6 +33,7 @@ mod order_desk_parity;
 mod order_form_choices;
 mod outbox;
 mod pages;
+mod payments;
 mod registration;
 mod routes_by_role;
 mod sandbox;

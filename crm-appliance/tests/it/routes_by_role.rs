@@ -123,6 +123,16 @@ const TABLE: &[Row] = &[
         ],
         [404, 404, 404, 404, 303],
     ),
+    // Payments are part of the tokens module: off in a studio, so their pages do not exist.
+    ("GET", "/settings/payments", &[], [404, 404, 404, 404, 303]),
+    ("GET", "/payments", &[], [404, 404, 404, 404, 303]),
+    (
+        "POST",
+        "/settings/payments",
+        &[("token_price", "x")],
+        [404, 404, 404, 404, 303],
+    ),
+    ("POST", "/payments/1/refund", &[], [404, 404, 404, 404, 303]),
     ("GET", "/csat", &[], [200, 200, 403, 403, 303]),
     ("GET", "/settings/csat", &[], [200, 403, 403, 403, 303]),
     // The tokens module is off in a studio: the registration form's settings and the

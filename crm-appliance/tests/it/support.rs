@@ -152,6 +152,14 @@ pub fn spawn_app_logging(level: &str) -> TestApp {
     app
 }
 
+/// Starts the appliance with `CRM_LOG` at `level` and extra command-line arguments.
+pub fn spawn_app_logging_with(level: &str, args: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start_logging(dir.path().join("data"), args, level);
+    app._dir = Some(dir);
+    app
+}
+
 /// A client that presents `key` in the `X-Sandbox-Key` header on every request.
 pub fn sandbox_client(key: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();

@@ -269,6 +269,16 @@ audit_actions! {
     ProfileRestored = "profile.restored",
     /// The registration form's definition was changed in settings.
     RegistrationFormChanged = "registration.form_changed",
+    /// A customer or staff asked for an invoice for tokens.
+    PaymentInvoiceCreated = "payment.invoice_created",
+    /// A payment was received and its tokens credited (once per invoice).
+    PaymentSucceeded = "payment.succeeded",
+    /// An invoice expired or failed at the provider.
+    PaymentFailed = "payment.failed",
+    /// Staff refunded a paid invoice.
+    PaymentRefunded = "payment.refunded",
+    /// The payment settings changed.
+    PaymentSettingsChanged = "payment.settings_changed",
 }
 
 impl AuditAction {

@@ -22,6 +22,7 @@ mod ops;
 mod order;
 mod org;
 mod outbox;
+mod payments;
 mod scheduled;
 mod staff_chat;
 mod team;
@@ -68,6 +69,9 @@ pub use org::{
 pub use outbox::{
     BotReply, Button, ButtonPress, DeliveryFailure, Keyboard, OutboxItem, OutboxPayload,
     OutboxState, Recipient,
+};
+pub use payments::{
+    Invoice, InvoiceState, OXAPAY_DEFAULT_BASE_URL, PaymentProvider, PaymentSettings,
 };
 pub use scheduled::{ScheduledMessage, ScheduledState};
 pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};

@@ -277,6 +277,20 @@ pub enum Event {
     },
     /// The premium subscription has ended (to the customer).
     SubscriptionExpired,
+    /// An invoice for tokens is ready to pay at its link (to the customer). Added after
+    /// the others: stored items name their variant by position.
+    InvoiceReady {
+        /// The invoice.
+        invoice: u64,
+        /// Tokens it buys.
+        tokens: u64,
+        /// Its price in minor units of `currency`.
+        amount: u64,
+        /// The price's currency (ISO 4217).
+        currency: String,
+        /// Where to pay (OxaPay's `payment_url`).
+        link: String,
+    },
 }
 
 /// Where an inbox item stands.

@@ -118,6 +118,17 @@ pub enum BotReply {
         /// The new buttons.
         keyboard: Keyboard,
     },
+    /// The answer to a pre-checkout query (Telegram's `answerPreCheckoutQuery`): go ahead, or
+    /// the reason shown to the payer. Added after the others: stored items name their variant
+    /// by position.
+    AnswerPreCheckout {
+        /// Telegram's `pre_checkout_query` id.
+        query_id: String,
+        /// Whether the payment may proceed.
+        ok: bool,
+        /// Why not (when `ok` is false), at most 200 characters.
+        error_message: Option<String>,
+    },
 }
 
 impl BotReply {
@@ -146,6 +157,23 @@ pub enum OutboxPayload {
     /// Work in the staff supergroup's forum (issue 12), addressed to the group's chat. Added
     /// after the others: stored items name their variant by position.
     Forum(ForumCall),
+    /// An invoice in Telegram Stars for the customer to pay in the chat (`sendInvoice` with
+    /// currency `XTR`, an empty `provider_token` and the invoice id as its payload). Added
+    /// after the others.
+    StarsInvoice {
+        /// The invoice (the payload Telegram sends back).
+        invoice: u64,
+        /// Tokens it buys.
+        tokens: u64,
+        /// Its price in Stars.
+        amount: u64,
+    },
+    /// Gives a Stars payment back (`refundStarPayment` of the customer's
+    /// `telegram_payment_charge_id`). Added after the others.
+    RefundStars {
+        /// Telegram's `telegram_payment_charge_id`.
+        charge_id: String,
+    },
 }
 
 impl OutboxPayload {

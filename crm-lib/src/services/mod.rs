@@ -25,6 +25,7 @@ pub mod merge;
 pub mod operators;
 pub mod orders;
 pub mod org;
+pub mod payments;
 pub mod profiles;
 pub mod retention;
 pub mod scheduled;

@@ -116,6 +116,17 @@ pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
         }
         BotReply::RemoveButtons { .. } => true,
         BotReply::SetButtons { keyboard, .. } => keyboard_ok(Some(keyboard)),
+        BotReply::AnswerPreCheckout {
+            query_id,
+            error_message,
+            ..
+        } => {
+            !query_id.is_empty()
+                && query_id.len() <= 256
+                && error_message
+                    .as_deref()
+                    .is_none_or(|text| text.chars().count() <= ANSWER_MAX_CHARS)
+        }
         BotReply::AnswerPress { query_id, text, .. } => {
             !query_id.is_empty()
                 && query_id.len() <= 256

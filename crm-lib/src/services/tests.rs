@@ -1724,6 +1724,69 @@ fn refused() -> Vec<(&'static str, Call)> {
                 tx.set_registration_form(&fx.worker, form).map(drop)
             }),
         ),
+        (
+            "request_invoice before a merchant key is saved",
+            call(|tx, fx| {
+                tx.request_invoice(&fx.dora, fx.dora_id, 100, PaymentProvider::OxaPay)
+                    .map(drop)
+            }),
+        ),
+        (
+            "request_invoice of an amount not offered",
+            call(|tx, fx| {
+                tx.request_invoice(&fx.dora, fx.dora_id, 101, PaymentProvider::OxaPay)
+                    .map(drop)
+            }),
+        ),
+        (
+            "request_invoice by staff of 0 tokens",
+            call(|tx, fx| {
+                tx.request_invoice(&fx.admin, fx.dora_id, 0, PaymentProvider::OxaPay)
+                    .map(drop)
+            }),
+        ),
+        (
+            "save_payment_settings with a lifetime OxaPay refuses",
+            call(|tx, fx| {
+                let mut input = payment_settings(None);
+                input.invoice_lifetime_minutes = 2881;
+                tx.save_payment_settings(&fx.admin, input).map(drop)
+            }),
+        ),
+        (
+            "record_oxapay_callback without a merchant key to check it",
+            call(|tx, fx| {
+                let body = br#"{"track_id":"T-1","status":"Paid"}"#;
+                let signature = crate::payments::oxapay_signature("another key", body);
+                tx.system()
+                    .record_oxapay_callback(fx.org, body, Some(&signature))
+                    .map(drop)
+            }),
+        ),
+        (
+            "record_oxapay of an unknown track id",
+            call(|tx, fx| tx.system().record_oxapay(fx.org, "NOPE", "paid").map(drop)),
+        ),
+        (
+            "pre_checkout of an unknown invoice",
+            call(|tx, fx| tx.pre_checkout(&fx.dora, "999", 1, "XTR")),
+        ),
+        (
+            "stars_paid of an unknown invoice",
+            call(|tx, fx| tx.stars_paid(&fx.dora, "999", "charge", 1).map(drop)),
+        ),
+        (
+            "refund_stars of an unknown invoice",
+            call(|tx, fx| tx.refund_stars(&fx.admin, 999).map(drop)),
+        ),
+        (
+            "oxapay_invoice_created of an unknown invoice",
+            call(|tx, fx| {
+                tx.system()
+                    .oxapay_invoice_created(fx.org, 999, "T-9", "https://pay.example/T-9")
+                    .map(drop)
+            }),
+        ),
     ]
 }
 
@@ -3107,7 +3170,115 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             BOOKKEEPING,
             call(|tx, fx| tx.start_form(&fx.bob, FormName::Registration).map(drop)),
         ),
+        (
+            "save_payment_settings",
+            AUDITED,
+            call(|tx, fx| {
+                tx.save_payment_settings(&fx.admin, payment_settings(Some(MERCHANT_KEY)))
+                    .map(drop)
+            }),
+        ),
+        (
+            "request_invoice",
+            AUDITED,
+            call(|tx, fx| {
+                tx.request_invoice(&fx.dora, fx.dora_id, 100, PaymentProvider::OxaPay)
+                    .map(drop)
+            }),
+        ),
+        (
+            "oxapay_invoice_created (the link queued to the customer)",
+            Writes {
+                audit: false,
+                outbox: true,
+            },
+            call(|tx, fx| {
+                let invoice = waiting_invoice(tx, fx)?;
+                tx.system()
+                    .oxapay_invoice_created(fx.org, invoice, "T-1", "https://pay.example/T-1")
+                    .map(drop)
+            }),
+        ),
+        (
+            "record_oxapay_callback of a paid invoice",
+            NOTIFIES,
+            call(|tx, fx| {
+                let body = br#"{"track_id":"T-1","status":"Paid"}"#;
+                let signature = crate::payments::oxapay_signature(MERCHANT_KEY, body);
+                tx.system()
+                    .record_oxapay_callback(fx.org, body, Some(&signature))
+                    .map(drop)
+            }),
+        ),
+        (
+            "request_invoice by staff (left pending)",
+            AUDITED,
+            call(|tx, fx| {
+                tx.request_invoice(&fx.admin, fx.dora_id, 7, PaymentProvider::OxaPay)?;
+                let invoice = waiting_invoice(tx, fx)?;
+                tx.system()
+                    .oxapay_invoice_created(fx.org, invoice, "T-2", "https://pay.example/T-2")
+                    .map(drop)
+            }),
+        ),
+        (
+            "request_invoice in Stars (sendInvoice queued)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.request_invoice(&fx.dora, fx.dora_id, 100, PaymentProvider::Stars)
+                    .map(drop)
+            }),
+        ),
+        (
+            "stars_paid",
+            NOTIFIES,
+            call(|tx, fx| {
+                let invoice = stars_invoice(tx, fx)?;
+                tx.stars_paid(&fx.dora, &invoice.to_string(), "charge-1", 100)
+                    .map(drop)
+            }),
+        ),
+        (
+            "refund_stars",
+            NOTIFIES,
+            call(|tx, fx| {
+                let invoice = stars_invoice(tx, fx)?;
+                tx.refund_stars(&fx.admin, invoice).map(drop)
+            }),
+        ),
     ]
+}
+
+/// The Stars invoice `request_invoice in Stars` above created.
+fn stars_invoice(tx: &Tx<'_>, fx: &Fx) -> Result<u64> {
+    crate::payments::invoices_in(tx, &fx.admin, &crate::payments::InvoiceFilter::default())?
+        .into_iter()
+        .find(|invoice| invoice.provider == PaymentProvider::Stars)
+        .map(|invoice| invoice.id)
+        .ok_or_else(|| crate::Error::not_found("invoice", "stars"))
+}
+
+const MERCHANT_KEY: &str = "merchant-key-for-tests";
+
+/// Payment settings with OxaPay's merchant key `key`.
+fn payment_settings(key: Option<&str>) -> crate::payments::PaymentSettingsInput {
+    crate::payments::PaymentSettingsInput {
+        oxapay_merchant_key: key.map(str::to_string),
+        oxapay_base_url: String::new(),
+        token_price: 100,
+        stars_per_token: 1,
+        amounts: vec![100, 250],
+        invoice_lifetime_minutes: 60,
+    }
+}
+
+/// The pending OxaPay invoice not yet created at OxaPay.
+fn waiting_invoice(tx: &Tx<'_>, fx: &Fx) -> Result<u64> {
+    crate::payments::invoices_in(tx, &fx.admin, &crate::payments::InvoiceFilter::default())?
+        .into_iter()
+        .find(|invoice| invoice.provider_id.is_none())
+        .map(|invoice| invoice.id)
+        .ok_or_else(|| crate::Error::not_found("invoice", "waiting"))
 }
 
 /// The department "Sales" that `create_department` above creates.

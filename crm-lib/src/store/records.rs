@@ -87,6 +87,8 @@ record! {
     FormDef => 1, "form";
     FormProgress => 1, "form progress";
     Profile => 1, "profile";
+    PaymentSettings => 1, "payment settings";
+    Invoice => 1, "invoice";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -289,4 +289,15 @@ tables! {
     /// `org | profile` -> customer id: which customer keeps each profile (a profile's own
     /// page and API). Declared by the profile.
     PROFILES_BY_ID = "profiles_by_id";
+    /// `org` -> PaymentSettings: the OxaPay merchant key and base URL, token prices, the
+    /// amounts offered (`services::payments`); absent until first saved.
+    PAYMENT_SETTINGS = "payment_settings";
+    /// `org | invoice` -> Invoice: customers' invoices for tokens.
+    INVOICES = "invoices";
+    /// `org | provider (u8) | provider id (bytes)` -> invoice id: OxaPay's track ids and
+    /// Telegram's charge ids, the idempotency key of a payment.
+    INVOICES_BY_PROVIDER_ID = "invoices_by_provider_id";
+    /// `org | created at (i64 ms) | invoice` -> (): the pending invoices, oldest first (what
+    /// the polling and the creation task read).
+    INVOICES_PENDING = "invoices_pending";
 }

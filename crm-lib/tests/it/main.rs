@@ -24,6 +24,7 @@ mod operators;
 mod order_form;
 mod orders;
 mod payment_details;
+mod payments;
 mod profiles;
 mod properties;
 mod retention;

@@ -419,6 +419,9 @@ impl Emulator {
                     "contact",
                     "dice",
                     "poll",
+                    "invoice",
+                    "invoice_payload",
+                    "successful_payment",
                 ] {
                     if let Some(value) = json.get(field) {
                         view[field] = value.clone();
@@ -468,6 +471,7 @@ impl Emulator {
             "blocked": chat.blocked,
             "messages": messages,
             "callback_queries": answers,
+            "star_charges": self.star_charges_of(&state, user_id),
         }))
     }
 

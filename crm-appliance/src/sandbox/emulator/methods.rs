@@ -64,7 +64,12 @@ impl Emulator {
         json!({"id": BOT_ID, "is_bot": true, "first_name": "CRM Sandbox Bot", "username": BOT_USERNAME})
     }
 
-    fn bot_message(&self, state: &mut State, chat: i64, mut body: Map<String, Value>) -> Value {
+    pub(super) fn bot_message(
+        &self,
+        state: &mut State,
+        chat: i64,
+        mut body: Map<String, Value>,
+    ) -> Value {
         let message_id = state.next_message_id;
         state.next_message_id += 1;
         let chat_json = state
@@ -99,7 +104,10 @@ impl Emulator {
     /// the emulator starts empty while the appliance still knows its customers) is created
     /// with a placeholder name, as Telegram would deliver to a user who started the bot long
     /// ago; an unknown group is "chat not found".
-    fn target_chat(state: &mut State, params: &Map<String, Value>) -> Result<i64, BotError> {
+    pub(super) fn target_chat(
+        state: &mut State,
+        params: &Map<String, Value>,
+    ) -> Result<i64, BotError> {
         let chat = int_param(params, "chat_id")
             .ok_or_else(|| BotError::bad_request("chat_id is empty"))?;
         if chat > 0 && chat < (1 << 52) && !state.chats.contains_key(&chat) {
@@ -195,6 +203,9 @@ impl Emulator {
         match method {
             "createForumTopic" | "closeForumTopic" | "reopenForumTopic" => {
                 Self::forum_method(state, method, params)
+            }
+            "sendInvoice" | "answerPreCheckoutQuery" | "refundStarPayment" => {
+                self.stars_method(state, method, params)
             }
             "getMe" => Ok(Self::bot_user()),
             "logOut" | "close" => Ok(json!(true)),

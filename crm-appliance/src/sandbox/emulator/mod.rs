@@ -27,6 +27,7 @@ mod files;
 mod forum;
 mod methods;
 mod params;
+mod stars;
 mod updates;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -78,6 +79,10 @@ struct State {
     forums: BTreeMap<i64, forum::SimForum>,
     /// The `message_thread_id` of the Bot API call being answered, if any.
     thread: Option<i64>,
+    /// Pre-checkout queries sent (Stars), by id, with the bot's answer once given.
+    pre_checkouts: HashMap<String, Option<(bool, Option<String>)>>,
+    /// Stars charges issued to simulated users (`stars.rs`).
+    charges: Vec<stars::Charge>,
 }
 
 /// The Bot API emulator. Shared behind an `Arc` by the HTTP handlers.

@@ -11,8 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, csat, customers, error, jobs, operators, orders, profiles, staffing, tickets,
-    tokens, users, views, webhooks,
+    calls, canned, csat, customers, error, jobs, operators, orders, payments, profiles, staffing,
+    tickets, tokens, users, views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -70,6 +70,8 @@ impl Modify for BearerAuth {
         webhooks::list, webhooks::create, webhooks::update, webhooks::delete,
         webhooks::deliveries, webhooks::redeliver,
         profiles::list, profiles::create, profiles::get, profiles::update,
+        payments::get_settings, payments::put_settings, payments::list, payments::get,
+        payments::create, payments::refund,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -100,6 +102,8 @@ impl Modify for BearerAuth {
         webhooks::WebhookView, webhooks::WebhookBody, webhooks::WebhookAttemptView,
         webhooks::WebhookDeliveryView, webhooks::WebhookDeliveryPage,
         profiles::ProfileJson, profiles::ProfileBody,
+        payments::PaymentSettingsJson, payments::PaymentSettingsBody, payments::InvoiceJson,
+        payments::CreateInvoice,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -118,6 +122,7 @@ impl Modify for BearerAuth {
         (name = "tokens", description = "The token service: packages, ledgers, Premium, orders of packages, the queue"),
         (name = "webhooks", description = "Outbound webhooks: endpoints, deliveries, redelivery (Standard Webhooks signatures)"),
         (name = "profiles", description = "Customers' profiles from the registration form (the tokens module)"),
+        (name = "payments", description = "Payments for tokens: settings, invoices through OxaPay or Telegram Stars"),
     )
 )]
 pub struct ApiDoc;

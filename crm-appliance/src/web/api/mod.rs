@@ -17,6 +17,7 @@ pub mod error;
 pub mod jobs;
 pub mod operators;
 pub mod orders;
+pub mod payments;
 pub mod profiles;
 pub mod staffing;
 pub mod tickets;
@@ -156,6 +157,14 @@ pub fn routes() -> Router<AppState> {
         .route("/scheduled/{id}/cancel", post(tokens::cancel_scheduled))
         .route("/token-queue", get(tokens::queue))
         .route("/token-queue/{order}/move", post(tokens::move_in_queue))
+        .route(
+            "/payment-settings",
+            get(payments::get_settings).put(payments::put_settings),
+        )
+        .route("/invoices", get(payments::list))
+        .route("/invoices/{id}", get(payments::get))
+        .route("/invoices/{id}/refund", post(payments::refund))
+        .route("/customers/{id}/invoices", post(payments::create))
         .route("/customers/{id}/timeline", get(calls::timeline))
         .route("/calls", get(calls::list))
         .route("/calls/{id}", get(calls::get))

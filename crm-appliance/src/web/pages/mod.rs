@@ -11,6 +11,7 @@ pub mod operators;
 pub mod order_staffing;
 pub mod orders;
 pub mod payment_details;
+pub mod payments;
 pub mod profile;
 pub mod profiles;
 pub mod ticket;
@@ -38,4 +39,5 @@ pub fn routes() -> Router<AppState> {
         .merge(merge::routes())
         .merge(tokens::routes())
         .merge(profiles::routes())
+        .merge(payments::routes())
 }

@@ -274,7 +274,14 @@ fn ledger_body(
                                         a href={ "/orders/" (order) } { "#" (order) } " · "
                                     }
                                     (entry.description)
-                                    @if let Some(payment) = &entry.payment { " · " code { (payment) } }
+                                    @if let Some(payment) = &entry.payment {
+                                        " · "
+                                        @if payment.starts_with("oxapay:") || payment.starts_with("stars:") {
+                                            a href={ "/payments?payment=" (payment) } title=(staff.t("payments.web.invoice_link")) { code { (payment) } }
+                                        } @else {
+                                            code { (payment) }
+                                        }
+                                    }
                                 }
                                 td { (by(staff, entry)) }
                             }

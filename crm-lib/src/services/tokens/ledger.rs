@@ -143,6 +143,33 @@ pub(crate) fn append(tx: &mut Tx<'_>, actor: &Actor, entry: NewEntry) -> Result<
     Ok(record)
 }
 
+/// Appends an entry of `kind` and `amount` for `customer` as `actor`, with `description`
+/// (payments' refunds); the checks and writes of [`append`].
+///
+/// # Errors
+/// See [`append`].
+pub(crate) fn append_entry(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    customer: CustomerId,
+    kind: LedgerKind,
+    amount: i64,
+    description: &str,
+) -> Result<LedgerEntry> {
+    append(
+        tx,
+        actor,
+        NewEntry {
+            customer,
+            kind,
+            amount,
+            order: None,
+            payment: None,
+            description: description.to_string(),
+        },
+    )
+}
+
 /// A page of a customer's ledger, newest first, with their account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerPage {

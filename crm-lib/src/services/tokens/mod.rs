@@ -21,6 +21,7 @@ mod ledger;
 mod orders;
 mod subscriptions;
 
+pub(crate) use ledger::append_entry;
 pub use ledger::{LedgerActions, LedgerPage, ledger_in};
 pub use orders::{
     PlacedOrder, QUEUE_PAGE_MAX, QueueRow, Quote, TokenOrderRequest, TokenOrderView, queue_in,

@@ -55,6 +55,8 @@
 //! | `forms` | `org \| form (u8)` | | |
 //! | `form_progress` | `org \| customer \| form (u8)` | | |
 //! | `profiles` | `org \| customer \| profile` | `profile` | `profiles_by_id`: `org \| profile` -> customer id |
+//! | `payment_settings` | `org` | | |
+//! | `invoices` | `org \| invoice` | `invoice` | `invoices_by_provider_id`, once known: `org \| provider (u8) \| provider id` -> invoice id; `invoices_pending`, pending only: `org \| created at (i64 ms) \| invoice` |
 //!
 //! Index values are empty unless the table says `->`. The two projections (`customer_names`,
 //! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -72,6 +74,7 @@ mod jobs;
 mod operators;
 mod ops;
 mod orders;
+mod payments;
 mod staff_chat;
 mod team;
 mod tickets;
@@ -91,6 +94,7 @@ pub(crate) use operators::{
 };
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row_key};
+pub(crate) use payments::provider_id_key;
 pub(crate) use staff_chat::{forum_thread_key, staff_notice_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 pub(crate) use tokens::{account_key, token_order_key};
@@ -159,6 +163,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<FormDef>()?;
     visitor.visit::<FormProgress>()?;
     visitor.visit::<Profile>()?;
+    visitor.visit::<PaymentSettings>()?;
+    visitor.visit::<Invoice>()?;
     Ok(())
 }
 

@@ -805,6 +805,33 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         )
         .unwrap();
     crm.test_webhook(&Actor::system(org), endpoint.id).unwrap();
+    // Payments: a paid invoice (its ledger entry) and a pending one with its track id.
+    crm.save_payment_settings(
+        &Actor::system(service),
+        crate::payments::PaymentSettingsInput {
+            oxapay_merchant_key: Some("merchant-key".into()),
+            oxapay_base_url: String::new(),
+            token_price: 100,
+            stars_per_token: 1,
+            amounts: vec![100],
+            invoice_lifetime_minutes: 60,
+        },
+    )
+    .unwrap();
+    for track in ["T-1", "T-2"] {
+        let invoice = crm
+            .request_invoice(
+                &Actor::system(service),
+                buyer,
+                100,
+                crate::model::PaymentProvider::OxaPay,
+            )
+            .unwrap();
+        crm.system()
+            .oxapay_invoice_created(service, invoice.id, track, "https://pay.example/")
+            .unwrap();
+    }
+    crm.system().record_oxapay(service, "T-1", "paid").unwrap();
     (dir, crm)
 }
 
