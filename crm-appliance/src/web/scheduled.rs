@@ -20,19 +20,13 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::tr_with;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+use crate::web::pages::tokens::customer_id;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/chat/{customer}/scheduled", get(list).post(schedule))
         .route("/chat/{customer}/scheduled/{id}/cancel", post(cancel))
-}
-
-fn customer_id(text: &str) -> Result<CustomerId, AppError> {
-    text.trim()
-        .parse()
-        .map(CustomerId::new)
-        .map_err(|_| AppError::not_found(format!("customer {text:?} not found")))
 }
 
 /// What the page shows.

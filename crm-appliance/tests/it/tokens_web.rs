@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::bot_support::{Sandbox, User, buttons, start_customer, text};
+use crate::operators::customer_id;
 use crate::staff::{Api, Browser, login_admin};
 use crate::support::{TestApp, spawn_app_with};
 
@@ -55,20 +56,6 @@ async fn service() -> (TestApp, Browser, Api) {
     let admin = login_admin(&app).await;
     let api = Api::new(&app, &admin.create_token("tokens").await);
     (app, admin, api)
-}
-
-/// The API's id of the customer with Telegram id `telegram`.
-async fn customer_id(api: &Api, telegram: i64) -> u64 {
-    let (status, page) = api.get("/customers?limit=100").await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|customer| customer["telegram_id"] == telegram)
-        .unwrap_or_else(|| panic!("no customer {telegram}: {page:#}"))["id"]
-        .as_u64()
-        .unwrap()
 }
 
 async fn balance(api: &Api, customer: u64) -> i64 {

@@ -16,6 +16,7 @@
 //! The organization's registration form is copied from its template at creation (table
 //! `forms`) and edited in settings ([`Tx::set_registration_form`]).
 
+use super::{form_def, require_module, template_form};
 use std::collections::BTreeMap;
 
 use crate::model::*;
@@ -122,16 +123,6 @@ pub enum FormOutcome {
     ProfileCreated(Profile),
 }
 
-/// The form's definition of a new organization of `template`: its registration form (empty
-/// when the template declares none).
-fn template_form(template: &str, form: FormName) -> FormDef {
-    match form {
-        FormName::Registration => crate::templates::template(template)
-            .map(|template| template.registration)
-            .unwrap_or_default(),
-    }
-}
-
 /// Writes a new organization's form definitions from its template (those it declares).
 /// Called by `org::create_org_in` in the organization's creation transaction.
 pub(crate) fn create_forms_in(tx: &Tx<'_>, org: OrgId, registration: &FormDef) -> Result<()> {
@@ -160,23 +151,6 @@ fn module_of(form: FormName) -> Module {
     match form {
         FormName::Registration => Module::Tokens,
     }
-}
-
-/// Fails with not found (`module tokens`) when the organization does not run `module`.
-pub(crate) fn require_module(view: &impl View, org: OrgId, module: Module) -> Result<Organization> {
-    let org = load_org(view, org)?;
-    if org.modules.contains(module) {
-        Ok(org)
-    } else {
-        Err(Error::not_found("module", module.as_str()))
-    }
-}
-
-/// The organization's definition of `form` (its template's when it has none stored).
-pub(crate) fn form_def(view: &impl View, org: &Organization, form: FormName) -> Result<FormDef> {
-    Ok(view
-        .get::<FormDef>(tables::FORMS, &form_key(org.id, form))?
-        .unwrap_or_else(|| template_form(&org.template, form)))
 }
 
 /// The customer an actor walks forms as.

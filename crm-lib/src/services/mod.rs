@@ -105,6 +105,47 @@ pub(crate) fn message_key(org: OrgId, message: MessageId) -> Key {
     Key::org(org).u64(message.0)
 }
 
+// The form engine's definitions (`forms`, `profiles`), here so that the profiles, which the
+// engine creates, need not import the engine.
+
+/// The form's definition of a new organization of `template`: its registration form (empty
+/// when the template declares none).
+pub(crate) fn template_form(template: &str, form: crate::model::FormName) -> crate::model::FormDef {
+    match form {
+        crate::model::FormName::Registration => crate::templates::template(template)
+            .map(|template| template.registration)
+            .unwrap_or_default(),
+    }
+}
+
+/// Fails with not found (`module tokens`) when the organization does not run `module`.
+pub(crate) fn require_module(
+    view: &impl View,
+    org: OrgId,
+    module: crate::model::Module,
+) -> Result<Organization> {
+    let org = load_org(view, org)?;
+    if org.modules.contains(module) {
+        Ok(org)
+    } else {
+        Err(Error::not_found("module", module.as_str()))
+    }
+}
+
+/// The organization's definition of `form` (its template's when it has none stored).
+pub(crate) fn form_def(
+    view: &impl View,
+    org: &Organization,
+    form: crate::model::FormName,
+) -> Result<crate::model::FormDef> {
+    Ok(view
+        .get::<crate::model::FormDef>(
+            tables::FORMS,
+            &crate::store::declarations::form_key(org.id, form),
+        )?
+        .unwrap_or_else(|| template_form(&org.template, form)))
+}
+
 /// Reads a customer or fails with not found (here rather than in `customers.rs`, so that the
 /// projections `customers.rs` refreshes on every save can read it without a circle).
 pub(crate) fn load_customer(

@@ -15,8 +15,8 @@ use crate::store::{Key, ViewExt, keys, tables};
 use crate::{Crm, Error, Result, Tx, View};
 
 use super::customers::save_customer;
-use super::forms::{form_def, require_module};
 use super::{Resolved, load_customer, resolve};
+use super::{form_def, require_module};
 
 /// The most profiles a customer keeps (archived ones count).
 pub const PROFILES_MAX: usize = 50;

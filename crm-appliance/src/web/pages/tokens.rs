@@ -45,7 +45,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/tokens", post(save_settings))
 }
 
-fn customer_id(text: &str) -> Result<CustomerId, AppError> {
+/// A customer's number from a path, or not found.
+pub(crate) fn customer_id(text: &str) -> Result<CustomerId, AppError> {
     text.trim()
         .parse()
         .map(CustomerId::new)
@@ -518,6 +519,15 @@ fn move_button(
     }
 }
 
+/// An order's number from a path or a form (`#` allowed), or not found.
+fn order_id(text: &str) -> Result<OrderId, AppError> {
+    text.trim()
+        .trim_start_matches('#')
+        .parse::<u64>()
+        .map(OrderId::new)
+        .map_err(|_| AppError::not_found(format!("order {text:?} not found")))
+}
+
 /// `before`: the order to move in front of; empty for the end.
 #[derive(Debug, Default, Deserialize)]
 struct MoveForm {
@@ -541,10 +551,10 @@ async fn move_in_queue(
         form.csrf.as_str()
     };
     csrf::verify(&staff, token, &headers)?;
-    let order = super::orders::order_id(&order)?;
+    let order = order_id(&order)?;
     let before = match form.before.trim() {
         "" => None,
-        text => Some(super::orders::order_id(text)?),
+        text => Some(order_id(text)?),
     };
     let actor = staff.actor.clone();
     state

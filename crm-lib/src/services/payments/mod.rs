@@ -737,6 +737,52 @@ impl Tx<'_> {
     }
 }
 
+/// Credits a paid invoice once: the purchase entry, the invoice (`after`, the provider's
+/// figures already set) marked Paid with its entry, the audit entry (`payment.succeeded`, as
+/// the system) and the `payment.succeeded` webhook. Both providers' payments end here.
+fn mark_paid(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    before: &Invoice,
+    mut after: Invoice,
+) -> Result<PaymentOutcome> {
+    let payment = payment_name(&after);
+    let entry = tx.system().credit_purchase(
+        org,
+        before.customer,
+        before.tokens,
+        &payment,
+        &format!("invoice {}: {} tokens", before.id, before.tokens),
+    )?;
+    after.state = InvoiceState::Paid;
+    after.paid_at = Some(tx.now());
+    after.ledger_entry = Some(entry.id);
+    tx.update_record(&Key::org(org).u64(before.id), before, &after)?;
+    tx.audit(
+        &Actor::system(org),
+        AuditAction::PaymentSucceeded,
+        Subject::Customer(before.customer),
+        AuditDetail::Text(format!(
+            "invoice {}: {} tokens, {payment}, ledger entry {}",
+            before.id, before.tokens, entry.id
+        )),
+    )?;
+    crate::webhooks::emit(
+        tx,
+        org,
+        crate::webhooks::WebhookEvent::PaymentSucceeded {
+            payment,
+            customer: before.customer,
+            amount: Money::from_minor(i64::try_from(before.amount).unwrap_or(i64::MAX)),
+            currency: before.currency.clone(),
+        },
+    )?;
+    Ok(PaymentOutcome::Credited {
+        invoice: before.id,
+        entry: entry.id,
+    })
+}
+
 impl SystemTx<'_, '_> {
     /// Records what OxaPay answered for invoice `invoice`: its `track_id` and `payment_url`,
     /// and queues the link to the customer ([`Event::InvoiceReady`]). A repeat with the same
@@ -859,44 +905,9 @@ impl SystemTx<'_, '_> {
         match (OxapayStatus::parse(status), before.state) {
             (_, InvoiceState::Paid | InvoiceState::Refunded) => Ok(PaymentOutcome::Repeat),
             (OxapayStatus::Paid, _) => {
-                let payment = payment_name(&before);
-                let entry = self.credit_purchase(
-                    org,
-                    before.customer,
-                    before.tokens,
-                    &payment,
-                    &format!("invoice {}: {} tokens", before.id, before.tokens),
-                )?;
-                let tx = &mut *self.tx;
                 let mut after = before.clone();
-                after.state = InvoiceState::Paid;
-                after.paid_at = Some(tx.now());
-                after.ledger_entry = Some(entry.id);
                 after.provider_status = Some(status_text);
-                tx.update_record(&key, &before, &after)?;
-                tx.audit(
-                    &Actor::system(org),
-                    AuditAction::PaymentSucceeded,
-                    Subject::Customer(before.customer),
-                    AuditDetail::Text(format!(
-                        "invoice {}: {} tokens, {payment}, ledger entry {}",
-                        before.id, before.tokens, entry.id
-                    )),
-                )?;
-                crate::webhooks::emit(
-                    tx,
-                    org,
-                    crate::webhooks::WebhookEvent::PaymentSucceeded {
-                        payment: payment.clone(),
-                        customer: before.customer,
-                        amount: Money::from_minor(i64::try_from(before.amount).unwrap_or(i64::MAX)),
-                        currency: before.currency.clone(),
-                    },
-                )?;
-                Ok(PaymentOutcome::Credited {
-                    invoice: before.id,
-                    entry: entry.id,
-                })
+                mark_paid(self.tx, org, &before, after)
             }
             (OxapayStatus::Expired | OxapayStatus::Failed, InvoiceState::Pending) => {
                 let state = if OxapayStatus::parse(status) == OxapayStatus::Expired {
@@ -1027,41 +1038,7 @@ impl Tx<'_> {
         }
         let mut after = before.clone();
         after.provider_id = Some(charge_id.to_string());
-        let payment = payment_name(&after);
-        let entry = self.system().credit_purchase(
-            org,
-            before.customer,
-            before.tokens,
-            &payment,
-            &format!("invoice {}: {} tokens", before.id, before.tokens),
-        )?;
-        after.state = InvoiceState::Paid;
-        after.paid_at = Some(self.now());
-        after.ledger_entry = Some(entry.id);
-        self.update_record(&Key::org(org).u64(before.id), &before, &after)?;
-        self.audit(
-            &Actor::system(org),
-            AuditAction::PaymentSucceeded,
-            Subject::Customer(before.customer),
-            AuditDetail::Text(format!(
-                "invoice {}: {} tokens, {payment}, ledger entry {}",
-                before.id, before.tokens, entry.id
-            )),
-        )?;
-        crate::webhooks::emit(
-            self,
-            org,
-            crate::webhooks::WebhookEvent::PaymentSucceeded {
-                payment: payment.clone(),
-                customer: before.customer,
-                amount: Money::from_minor(i64::try_from(before.amount).unwrap_or(i64::MAX)),
-                currency: before.currency.clone(),
-            },
-        )?;
-        Ok(PaymentOutcome::Credited {
-            invoice: before.id,
-            entry: entry.id,
-        })
+        mark_paid(self, org, &before, after)
     }
 
     /// Refunds a paid Stars invoice (`manage_billing`): takes its tokens back (an adjustment
