@@ -593,7 +593,7 @@ fn step_keyboard(
 fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
     match crm_lib::orders::check_new_order_allowed_in(&*tx, &me.actor) {
         // The token service orders a package: its own flow, all buttons.
-        Ok(()) if super::tokens::module_on(tx, &me.actor)? => {
+        Ok(()) if me.tokens => {
             dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
             super::tokens::start(tx, &who(me), me.customer.id, None, out)
         }
