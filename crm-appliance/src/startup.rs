@@ -88,6 +88,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let webhooks = crate::jobs::webhooks::start(state.clone());
     // OxaPay: invoices created there on commit, pending ones polled.
     let payments = crate::jobs::payments::start(state.clone());
+    // Broadcasts: recipients handed to the outbox at each broadcast's rate.
+    let broadcasts = crate::jobs::broadcasts::start(state.clone());
     let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
@@ -106,6 +108,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         operators.stop().await;
         webhooks.stop().await;
         payments.stop().await;
+        broadcasts.stop().await;
     })
     .await
     .context("serving HTTP")?;

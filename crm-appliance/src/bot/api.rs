@@ -48,6 +48,17 @@ impl ApiError {
             ApiError::Network(_) | ApiError::Malformed(_) => true,
         }
     }
+
+    /// Whether the request surely had no effect: Telegram answered with an error, or the
+    /// connection could not even be opened. A timeout or a connection broken later may have
+    /// reached Telegram (what an item sent at most once must not repeat).
+    pub fn surely_unsent(&self) -> bool {
+        match self {
+            ApiError::Telegram { .. } => true,
+            ApiError::Network(message) => message.starts_with(CANNOT_CONNECT),
+            ApiError::Malformed(_) => false,
+        }
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -93,12 +104,15 @@ impl std::fmt::Debug for BotApi {
     }
 }
 
+/// How a network error that never reached the server starts (see [`ApiError::surely_unsent`]).
+const CANNOT_CONNECT: &str = "cannot connect";
+
 /// Strips the URL (which holds the token) from a reqwest error and says what happened.
 fn network(error: reqwest::Error) -> ApiError {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
-        "cannot connect"
+        CANNOT_CONNECT
     } else {
         "request failed"
     };

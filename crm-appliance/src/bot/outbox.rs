@@ -96,6 +96,7 @@ fn item_counts(item: &OutboxItem) -> bool {
         ),
         OutboxPayload::StarsInvoice { .. } => true,
         OutboxPayload::RefundStars { .. } => false,
+        OutboxPayload::Broadcast { .. } => true,
     }
 }
 
@@ -222,10 +223,36 @@ pub(crate) async fn run(
     }
 }
 
-/// Sends one item and records the outcome.
+/// Sends one item and records the outcome. An item sent at most once
+/// ([`OutboxPayload::at_most_once`]) records its attempt first, and a failure that may have
+/// reached Telegram gives it up instead of retrying.
 async fn deliver(state: &AppState, api: &BotApi, due: DueItem, chat: ChatId) -> Report {
     let org = due.org;
     let item = due.item.clone();
+    let at_most_once = item.payload.at_most_once();
+    if at_most_once {
+        let id = item.id;
+        match state
+            .blocking(move |crm| crm.system().outbox_begin(org, id))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(
+                    item = id.get(),
+                    "outbox item interrupted earlier; not repeated"
+                );
+                return Report::default();
+            }
+            Err(error) => {
+                tracing::warn!(item = id.get(), error = %error, "cannot record the start of a send");
+                return Report {
+                    hold_until: Some(Instant::now() + Duration::from_secs(1)),
+                    pause_until: None,
+                };
+            }
+        }
+    }
     let requests = match render_item(state, due, chat).await {
         Ok(requests) => requests,
         Err(error) if error.kind() == ErrorKind::Storage => {
@@ -277,6 +304,11 @@ async fn deliver(state: &AppState, api: &BotApi, due: DueItem, chat: ChatId) -> 
             }) => {
                 let reason = format!("403: {description}");
                 record_failed(state, org, &item, DeliveryFailure::Blocked { reason }).await;
+                return Report::default();
+            }
+            Err(error) if at_most_once && !error.surely_unsent() => {
+                tracing::info!(item = item.id.get(), error = %error, "an at-most-once send may have arrived");
+                record_failed(state, org, &item, DeliveryFailure::Interrupted).await;
                 return Report::default();
             }
             Err(error) if error.is_transient() => {
@@ -450,6 +482,15 @@ async fn render_item(
                     *tokens,
                     *amount,
                 )],
+                OutboxPayload::Broadcast { text, .. } => {
+                    let mut params = Map::new();
+                    params.insert("text".into(), json!(text));
+                    vec![Request {
+                        method: "sendMessage".into(),
+                        params,
+                        uploads: Vec::new(),
+                    }]
+                }
                 OutboxPayload::RefundStars { charge_id } => {
                     // A private chat's id is its user's id, what refundStarPayment names.
                     let mut params = Map::new();

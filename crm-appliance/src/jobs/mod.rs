@@ -3,9 +3,12 @@
 //! (`scheduler`: audit cleanup, the daily report, whatever `crm_lib::jobs::JOBS` declares) and
 //! the operators module's sweep (`operators`: idle operators away, ended sessions offline,
 //! unanswered conversations re-routed, every minute) and the webhook sender (`webhooks`: due
-//! webhook deliveries POSTed to their endpoints, woken by commits). Delivering the outbox to
+//! webhook deliveries POSTed to their endpoints, woken by commits) and the broadcast sender
+//! (`broadcasts`: recipients handed to the outbox at each broadcast's rate, scheduled ones
+//! started). Delivering the outbox to
 //! Telegram is the bot's sending half: see `bot::outbox`.
 
+pub(crate) mod broadcasts;
 pub(crate) mod operators;
 pub(crate) mod payments;
 pub(crate) mod retention;

@@ -11,9 +11,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActorRef, ApiTokenId, AuditId, BidId, CallId, CannedId, CustomerId, DepartmentId, MarkerId,
-    MediaHash, MessageId, Money, OrderId, PaymentMethodId, ProfileId, RoleId, StageId, Timestamp,
-    UserId, WebhookEndpointId,
+    ActorRef, ApiTokenId, AuditId, BidId, BroadcastId, CallId, CannedId, CustomerId, DepartmentId,
+    MarkerId, MediaHash, MessageId, Money, OrderId, PaymentMethodId, ProfileId, RoleId, StageId,
+    Timestamp, UserId, WebhookEndpointId,
 };
 
 macro_rules! audit_actions {
@@ -279,6 +279,24 @@ audit_actions! {
     PaymentRefunded = "payment.refunded",
     /// The payment settings changed.
     PaymentSettingsChanged = "payment.settings_changed",
+    /// A broadcast was written (a draft).
+    BroadcastCreated = "broadcast.created",
+    /// A draft's title, text, audience or rate changed.
+    BroadcastUpdated = "broadcast.updated",
+    /// A draft was sent to staff's linked chats as a test.
+    BroadcastTested = "broadcast.tested",
+    /// A broadcast was scheduled for a moment.
+    BroadcastScheduled = "broadcast.scheduled",
+    /// A broadcast started sending (its audience was picked).
+    BroadcastStarted = "broadcast.started",
+    /// A broadcast was paused.
+    BroadcastPaused = "broadcast.paused",
+    /// A paused broadcast was resumed.
+    BroadcastResumed = "broadcast.resumed",
+    /// A broadcast was cancelled (its recipients not sent to are skipped).
+    BroadcastCancelled = "broadcast.cancelled",
+    /// A draft or a scheduled broadcast was deleted.
+    BroadcastDeleted = "broadcast.deleted",
 }
 
 impl AuditAction {
@@ -354,6 +372,8 @@ pub enum Subject {
     Webhook(WebhookEndpointId),
     /// A customer's profile (the tokens module).
     Profile(ProfileId),
+    /// A broadcast.
+    Broadcast(BroadcastId),
 }
 
 impl Subject {
@@ -376,6 +396,7 @@ impl Subject {
                 "canned response" => Subject::Canned(CannedId(id)),
                 "webhook endpoint" => Subject::Webhook(WebhookEndpointId(id)),
                 "profile" => Subject::Profile(ProfileId(id)),
+                "broadcast" => Subject::Broadcast(BroadcastId(id)),
                 _ => return None,
             })
         });
@@ -402,6 +423,7 @@ impl Subject {
             Subject::Canned(_) => CannedId::LABEL,
             Subject::Webhook(_) => WebhookEndpointId::LABEL,
             Subject::Profile(_) => ProfileId::LABEL,
+            Subject::Broadcast(_) => BroadcastId::LABEL,
         }
     }
 
@@ -422,6 +444,7 @@ impl Subject {
             Subject::Canned(id) => Some(id.0),
             Subject::Webhook(id) => Some(id.0),
             Subject::Profile(id) => Some(id.0),
+            Subject::Broadcast(id) => Some(id.0),
         }
     }
 }

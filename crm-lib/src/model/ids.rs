@@ -133,6 +133,11 @@ id_type!(
     "webhook delivery"
 );
 id_type!(
+    /// A broadcast: one text to the customers an audience picks (issue 13).
+    BroadcastId,
+    "broadcast"
+);
+id_type!(
     /// A customer's profile: a person they order for (the tokens module's registration).
     ProfileId,
     "profile"

@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod billing;
+mod broadcasts;
 mod call;
 mod canned;
 mod chat;
@@ -34,6 +35,9 @@ mod zone;
 pub use access::{ApiToken, ApiTokenHash, SESSION_MAX_AGE_MS, Session, SessionHash};
 pub use audit::{AuditAction, AuditDetail, AuditEntry, Change, ChangeId, ChangeKind, Subject};
 pub use billing::{PaymentInfo, PaymentMethod, Payout};
+pub use broadcasts::{
+    Audience, Broadcast, BroadcastCounts, BroadcastRecipient, BroadcastState, RecipientState,
+};
 pub use call::{Call, CallDirection, CallEvent, CallExtension, CallSettings, UnknownCaller};
 pub use canned::CannedResponse;
 pub use chat::{
@@ -50,10 +54,10 @@ pub(crate) use fields::{compile as compile_pattern, full_match};
 pub use forms::{FormDef, FormName, FormProgress, FormStage, Profile, RuntimeChoices};
 pub use hours::{AutoReplyMark, BusinessHours, OpenInterval};
 pub use ids::{
-    ApiTokenId, AuditId, BidId, CallId, CannedId, ChatId, CustomerId, Date, DepartmentId,
-    LANGUAGES, Language, LanguageInfo, Localized, MarkerId, MessageId, Money, OrderId, OrgId,
-    OutboxId, PaymentInfoId, PaymentMethodId, ProfileId, QueueItemId, RoleId, StageId,
-    TelegramUserId, Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
+    ApiTokenId, AuditId, BidId, BroadcastId, CallId, CannedId, ChatId, CustomerId, Date,
+    DepartmentId, LANGUAGES, Language, LanguageInfo, Localized, MarkerId, MessageId, Money,
+    OrderId, OrgId, OutboxId, PaymentInfoId, PaymentMethodId, ProfileId, QueueItemId, RoleId,
+    StageId, TelegramUserId, Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};

@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChatId, CustomerId, Event, ForumCall, MessageId, OutboxId, Timestamp, UserId};
+use super::{
+    BroadcastId, ChatId, CustomerId, Event, ForumCall, MessageId, OutboxId, Timestamp, UserId,
+};
 
 /// Who an outbox item is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -174,9 +176,28 @@ pub enum OutboxPayload {
         /// Telegram's `telegram_payment_charge_id`.
         charge_id: String,
     },
+    /// One recipient's message of a broadcast (`sendMessage` of the text), or a test send of
+    /// it to a staff user. Delivered at most once: the outbox records the attempt before the
+    /// call ([`OutboxPayload::at_most_once`]). Added after the others.
+    Broadcast {
+        /// The broadcast.
+        broadcast: BroadcastId,
+        /// Its text (the sender hands over a few seconds' worth of recipients at a time, so
+        /// the outbox never holds many copies).
+        text: String,
+    },
 }
 
 impl OutboxPayload {
+    /// Whether a send may never be repeated: the outbox records that it is about to call
+    /// Telegram before the call, and an item found so marked after a restart (or a broken
+    /// connection whose answer never came) is given up instead of sent again, because it may
+    /// have arrived. Broadcasts only: a missed announcement costs less than a repeated one to
+    /// thousands of people; everything else prefers a rare duplicate to a lost message.
+    pub fn at_most_once(&self) -> bool {
+        matches!(self, OutboxPayload::Broadcast { .. })
+    }
+
     /// The chat message whose delivery state follows this item's, if any.
     pub fn message(&self) -> Option<MessageId> {
         match self {
@@ -204,6 +225,21 @@ pub enum OutboxState {
         /// What Telegram said.
         reason: String,
     },
+    /// An item delivered at most once ([`OutboxPayload::at_most_once`]) whose call started
+    /// and has no answer recorded yet. Still due: found so by a later round (after a restart),
+    /// it is given up, not sent again. Added after the others.
+    Sending {
+        /// When the call started.
+        since: Timestamp,
+    },
+}
+
+impl OutboxState {
+    /// Whether the item still waits for an answer (pending, or an at-most-once call
+    /// started).
+    pub fn is_open(&self) -> bool {
+        matches!(self, OutboxState::Pending | OutboxState::Sending { .. })
+    }
 }
 
 /// A notification or bot reply waiting to be delivered, written in the same transaction as
@@ -249,6 +285,10 @@ pub enum DeliveryFailure {
     },
     /// There is no chat to send it to (an unknown, unlinked or unreachable recipient).
     NoChat,
+    /// An at-most-once item ([`OutboxPayload::at_most_once`]) whose call started and never
+    /// got its answer (a restart, a connection broken after the request went out): it may
+    /// have arrived, so it is not sent again.
+    Interrupted,
 }
 
 impl DeliveryFailure {
@@ -259,6 +299,9 @@ impl DeliveryFailure {
             | DeliveryFailure::Refused { reason }
             | DeliveryFailure::GaveUp { reason } => reason,
             DeliveryFailure::NoChat => "no Telegram chat to send to",
+            DeliveryFailure::Interrupted => {
+                "the send was interrupted before Telegram's answer; it may have arrived, so it is not repeated"
+            }
         }
     }
 }

@@ -919,7 +919,7 @@ impl Tx<'_> {
             let Some(before) = self.get::<OutboxItem>(tables::OUTBOX, &key)? else {
                 continue;
             };
-            if before.state != OutboxState::Pending {
+            if !before.state.is_open() {
                 continue;
             }
             let mut item = before.clone();

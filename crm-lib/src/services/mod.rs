@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_tokens;
 pub mod audit;
 pub mod billing;
+pub mod broadcasts;
 pub mod calls;
 pub mod canned;
 pub mod capabilities;

@@ -136,7 +136,7 @@ pub(crate) fn orgs_to_prune(view: &impl View, org: Option<OrgId>) -> Result<Vec<
 /// The moment an outbox item stopped mattering, or `None` while it is pending.
 fn outbox_final_time(item: &OutboxItem) -> Option<Timestamp> {
     match item.state {
-        OutboxState::Pending => None,
+        OutboxState::Pending | OutboxState::Sending { .. } => None,
         OutboxState::Delivered { at, .. } => Some(at),
         OutboxState::Failed { .. } => Some(item.created_at),
     }

@@ -284,7 +284,7 @@ impl Tx<'_> {
             OutboxState::Failed { .. } => {
                 return Err(Error::conflict(format!("outbox item {id} already failed")));
             }
-            OutboxState::Pending => {}
+            OutboxState::Pending | OutboxState::Sending { .. } => {}
         }
         let mut item = before.clone();
         item.attempts = item.attempts.saturating_add(1);
@@ -299,7 +299,39 @@ impl Tx<'_> {
             self.mark_message_sent(org, message, telegram_id)?;
         }
         super::staff_chat::on_delivered(self, org, &item, telegram_message_id)?;
+        super::broadcasts::on_outbox_answered(self, org, &item, None)?;
         Ok(())
+    }
+
+    /// Starts the delivery of an outbox item that goes at most once
+    /// ([`OutboxPayload::at_most_once`]), before its call: a pending item becomes
+    /// [`OutboxState::Sending`] and the answer is `true` (call Telegram). An item already
+    /// `Sending` had a call started that never got its answer recorded (a restart, a broken
+    /// connection): it is given up as interrupted and the answer is `false` (do not call).
+    /// Other items answer `true` without a write.
+    ///
+    /// # Errors
+    /// Not found; conflict when the item is no longer open.
+    pub(crate) fn outbox_begin(&mut self, org: OrgId, id: OutboxId) -> Result<bool> {
+        let before = load_outbox(self, org, id)?;
+        if !before.payload.at_most_once() {
+            return Ok(true);
+        }
+        match before.state {
+            OutboxState::Pending => {
+                let mut item = before.clone();
+                item.state = OutboxState::Sending { since: self.now() };
+                self.update_record(&outbox_key(org, id), &before, &item)?;
+                Ok(true)
+            }
+            OutboxState::Sending { .. } => {
+                self.outbox_failed(org, id, &DeliveryFailure::Interrupted)?;
+                Ok(false)
+            }
+            OutboxState::Delivered { .. } | OutboxState::Failed { .. } => Err(Error::conflict(
+                format!("outbox item {id} is no longer pending"),
+            )),
+        }
     }
 
     /// [`Tx::outbox_delivered`] for an item that became several Telegram messages
@@ -343,7 +375,7 @@ impl Tx<'_> {
         next_attempt_at: Timestamp,
     ) -> Result<OutboxItem> {
         let before = load_outbox(self, org, id)?;
-        if before.state != OutboxState::Pending {
+        if !before.state.is_open() {
             return Err(Error::conflict(format!(
                 "outbox item {id} is no longer pending"
             )));
@@ -351,6 +383,8 @@ impl Tx<'_> {
         let mut item = before.clone();
         item.attempts = item.attempts.saturating_add(1);
         item.next_attempt_at = next_attempt_at;
+        // The call was answered (a 429, a 5xx) or never reached Telegram: another one may go.
+        item.state = OutboxState::Pending;
         self.update_record(&outbox_key(org, id), &before, &item)?;
         Ok(item)
     }
@@ -377,7 +411,7 @@ impl Tx<'_> {
                     "outbox item {id} was already delivered"
                 )));
             }
-            OutboxState::Pending => {}
+            OutboxState::Pending | OutboxState::Sending { .. } => {}
         }
         let mut item = before.clone();
         item.attempts = item.attempts.saturating_add(1);
@@ -406,6 +440,7 @@ impl Tx<'_> {
                 self.set_customer_reachable(org, customer, false)?;
             }
         }
+        super::broadcasts::on_outbox_answered(self, org, &item, Some(failure))?;
         Ok(())
     }
 }
@@ -997,6 +1032,16 @@ impl System<'_> {
     ) -> Result<OutboxItem> {
         self.crm
             .write(move |tx| tx.outbox_retry(org, id, next_attempt_at))
+    }
+
+    /// See [`Tx::outbox_begin`](crate::Tx): before the call of an at-most-once item
+    /// ([`OutboxPayload::at_most_once`]), `true` to call Telegram, `false` when an earlier call
+    /// was interrupted and the item is now given up.
+    ///
+    /// # Errors
+    /// Not found; conflict when the item is no longer open.
+    pub fn outbox_begin(&self, org: OrgId, id: OutboxId) -> Result<bool> {
+        self.crm.write(move |tx| tx.outbox_begin(org, id))
     }
 
     /// Gives an outbox item up; a [`DeliveryFailure::Blocked`] marks the customer behind it

@@ -89,6 +89,8 @@ record! {
     Profile => 1, "profile";
     PaymentSettings => 1, "payment settings";
     Invoice => 1, "invoice";
+    Broadcast => 1, "broadcast";
+    BroadcastRecipient => 1, "broadcast recipient";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

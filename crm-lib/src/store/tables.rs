@@ -266,6 +266,14 @@ tables! {
     SCHEDULED_DUE = "scheduled_due";
     /// `org | customer | scheduled` -> (): each customer's scheduled messages.
     SCHEDULED_BY_CUSTOMER = "scheduled_by_customer";
+    /// `org | broadcast` -> Broadcast (`services::broadcasts`, issue 13).
+    BROADCASTS = "broadcasts";
+    /// `org | broadcast` -> (), broadcasts scheduled or sending only: what the appliance's
+    /// broadcast sender reads every round.
+    BROADCASTS_ACTIVE = "broadcasts_active";
+    /// `org | broadcast | customer` -> BroadcastRecipient: each recipient's delivery state,
+    /// written when the broadcast starts.
+    BROADCAST_RECIPIENTS = "broadcast_recipients";
     /// `org | endpoint` -> WebhookEndpoint (services::webhooks, SPEC 5F).
     WEBHOOK_ENDPOINTS = "webhook_endpoints";
     /// `org | delivery` -> WebhookDelivery: each message queued to an endpoint with its

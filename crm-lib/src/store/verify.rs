@@ -14,6 +14,7 @@
 //! sentence naming the table and the key.
 
 mod backward;
+mod broadcasts;
 mod by_hand;
 mod inbox;
 mod ledger;
@@ -192,6 +193,7 @@ impl<'v> Checker<'v> {
         self.check_counters()?;
         self.check_conversation_rows()?;
         self.check_ledger()?;
+        self.check_broadcasts()?;
         self.check_strays()?;
         self.check_media_chunks()?;
         self.check_pruned_marks();

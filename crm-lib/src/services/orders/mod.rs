@@ -13,7 +13,7 @@
 
 mod commands;
 mod queries;
-mod rows;
+pub(crate) mod rows;
 mod rules;
 mod views;
 

@@ -66,7 +66,19 @@ pub(crate) fn load_summary(view: &impl View, org: OrgId, order: OrderId) -> Resu
 /// The name lists show for a customer, from `customer_names` (`customer 7` when the
 /// customer is gone).
 fn customer_name(view: &impl View, org: OrgId, customer: CustomerId) -> Result<String> {
-    let name = view.get_raw(
+    Ok(
+        stored_customer_name(view, org, customer)?
+            .unwrap_or_else(|| format!("customer {customer}")),
+    )
+}
+
+/// The name `customer_names` holds for a customer, `None` when the customer is gone.
+pub(crate) fn stored_customer_name(
+    view: &impl View,
+    org: OrgId,
+    customer: CustomerId,
+) -> Result<Option<String>> {
+    view.get_raw(
         tables::CUSTOMER_NAMES,
         row_key(org, customer.0).as_slice(),
         |bytes| {
@@ -74,8 +86,7 @@ fn customer_name(view: &impl View, org: OrgId, customer: CustomerId) -> Result<S
                 Error::corrupt(format!("the name of customer {customer} is not UTF-8"))
             })
         },
-    )?;
-    Ok(name.unwrap_or_else(|| format!("customer {customer}")))
+    )
 }
 
 /// Looks names up once per customer and user while rows are built.

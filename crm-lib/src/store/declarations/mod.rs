@@ -50,6 +50,8 @@
 //! | `token_accounts` | `org \| customer` | | `premium_by_end`, with a subscription: `org \| premium until (i64 ms) \| customer` |
 //! | `token_orders` | `org \| order` | | `token_queue`, queued only: `org \| rank (u64) \| order` |
 //! | `scheduled_messages` | `org \| scheduled` | `scheduled` | `scheduled_due`, waiting only: `org \| send at (i64 ms) \| scheduled`; `scheduled_by_customer`: `org \| customer \| scheduled` |
+//! | `broadcasts` | `org \| broadcast` | `broadcast` | `broadcasts_active`, scheduled or sending only: `org \| broadcast` |
+//! | `broadcast_recipients` | `org \| broadcast \| customer` | | |
 //! | `webhook_endpoints` | `org \| endpoint` | `webhook_endpoint` | |
 //! | `webhook_deliveries` | `org \| delivery` | `webhook_delivery` | `webhook_deliveries_by_endpoint`: `org \| endpoint \| delivery`; `webhook_due`, pending only: `due (i64 ms) \| org \| delivery` |
 //! | `forms` | `org \| form (u8)` | | |
@@ -64,6 +66,7 @@
 //! width, big-endian). `meta`, `sequences`, `media_chunks` and `dialogues` are no record
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
 
+mod broadcasts;
 mod calls;
 mod canned;
 mod chat;
@@ -81,6 +84,7 @@ mod tickets;
 mod tokens;
 mod webhooks;
 
+pub(crate) use broadcasts::recipient_key;
 pub(crate) use calls::{pbx_key, phone_number, phone_prefix};
 pub(crate) use chat::{MEDIA_REF_KEY_LEN, RefKind, telegram_message_key};
 pub(crate) use csat::csat_key;
@@ -165,6 +169,8 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<Profile>()?;
     visitor.visit::<PaymentSettings>()?;
     visitor.visit::<Invoice>()?;
+    visitor.visit::<Broadcast>()?;
+    visitor.visit::<BroadcastRecipient>()?;
     Ok(())
 }
 

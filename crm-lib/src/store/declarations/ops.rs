@@ -25,6 +25,7 @@ pub(crate) fn subject_key(org: OrgId, subject: &Subject) -> Option<Key> {
         Subject::Canned(_) => 13,
         Subject::Webhook(_) => 14,
         Subject::Profile(_) => 15,
+        Subject::Broadcast(_) => 16,
         Subject::Media(_) | Subject::Other(_) => return None,
     };
     Some(Key::org(org).u8(kind).u64(subject.id().unwrap_or(0)))
@@ -79,7 +80,7 @@ impl Declared for OutboxItem {
         table: tables::OUTBOX_DUE,
         since: 1,
         entries: |org, _, item, out| {
-            if item.state == OutboxState::Pending {
+            if item.state.is_open() {
                 out.push((
                     outbox_due_key(org, item.next_attempt_at, item.id),
                     Value::Empty,
@@ -89,7 +90,7 @@ impl Declared for OutboxItem {
         owner: |key, _| Owner::Record(Key::empty().bytes(key.get(8..).unwrap_or_default())),
         disagreement: |key, _, item| {
             let org = keys::read_u64(key, 8);
-            if item.state == OutboxState::Pending {
+            if item.state.is_open() {
                 format!(
                     "is stale: outbox item {} of organization {org} is due at {}",
                     item.id, item.next_attempt_at
