@@ -74,6 +74,29 @@ struct DemoFile {
     /// by field key of the registration form.
     #[serde(default)]
     profiles: Vec<DemoProfile>,
+    /// Broadcasts (the tokens module's): written by a staff user, started `days_ago`, every
+    /// recipient answered (Telegram accepted, except the customers listed as `blocked`, who
+    /// blocked the bot), or left a draft.
+    #[serde(default)]
+    broadcasts: Vec<DemoBroadcast>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoBroadcast {
+    author: String,
+    title: String,
+    text: String,
+    /// Language codes of the audience (empty: everyone).
+    #[serde(default)]
+    languages: Vec<String>,
+    /// `finished` (sent `days_ago`) or `draft`.
+    state: String,
+    #[serde(default)]
+    days_ago: i64,
+    /// Customers (keys) whose send Telegram refused with a 403.
+    #[serde(default)]
+    blocked: Vec<String>,
 }
 
 /// The token service's demo: Premium subscribers and bonuses. Purchases are made as each
@@ -727,6 +750,10 @@ impl Tx<'_> {
             )?;
         }
         counts.calls = self.replay_demo_calls(&organization, &prepared.file.calls, real_now)?;
+        for broadcast in &prepared.file.broadcasts {
+            self.demo_broadcast(org, broadcast, staff_id(&broadcast.author)?, &customers, real_now)?;
+        }
+        self.set_now(real_now);
         self.close_demo_outbox(org, outbox_before)?;
         self.audit(
             &system,
@@ -743,6 +770,80 @@ impl Tx<'_> {
             )),
         )?;
         Ok(counts)
+    }
+
+    /// A demo broadcast: a draft, or one started `days_ago` with every recipient handed to the
+    /// outbox and answered as Telegram would have (the outbox's own bookkeeping, so the
+    /// report is what a real run leaves).
+    fn demo_broadcast(
+        &mut self,
+        org: OrgId,
+        demo: &DemoBroadcast,
+        author: UserId,
+        customers: &HashMap<String, CustomerId>,
+        real_now: Timestamp,
+    ) -> Result<()> {
+        let author = Actor::staff(org, author);
+        let mut languages = Vec::new();
+        for code in &demo.languages {
+            languages.push(Language::parse("languages", code)?);
+        }
+        self.set_now(real_now.plus_millis(-demo.days_ago * 24 * HOUR));
+        let broadcast = self.create_broadcast(
+            &author,
+            super::broadcasts::BroadcastDraft {
+                title: demo.title.clone(),
+                text: demo.text.clone(),
+                audience: Audience {
+                    languages,
+                    ..Audience::default()
+                },
+                rate_per_second: super::broadcasts::DEFAULT_RATE,
+            },
+        )?;
+        match demo.state.as_str() {
+            "draft" => return Ok(()),
+            "finished" => {}
+            other => {
+                return Err(Error::invalid(
+                    "demo",
+                    format!("a broadcast's state is {other:?}, not finished or draft"),
+                ));
+            }
+        }
+        let mut blocked = Vec::new();
+        for key in &demo.blocked {
+            blocked.push(*customers.get(key).ok_or_else(|| {
+                Error::invalid("demo", format!("a broadcast names customer {key:?}, who is not in the file"))
+            })?);
+        }
+        let started = self.start_broadcast(&author, broadcast.id)?;
+        let items_before = self.counter(tables::SEQUENCES, &Key::org(org).bytes(b"outbox"))?;
+        self.feed_broadcast(org, broadcast.id, usize::try_from(started.counts.recipients).unwrap_or(usize::MAX))?;
+        let items_after = self.counter(tables::SEQUENCES, &Key::org(org).bytes(b"outbox"))?;
+        for id in (items_before + 1)..=items_after {
+            let id = OutboxId(id);
+            let item: OutboxItem = self
+                .get(tables::OUTBOX, &Key::org(org).u64(id.0))?
+                .ok_or_else(|| Error::not_found("outbox item", id))?;
+            let Recipient::Customer(customer) = item.recipient else {
+                continue;
+            };
+            self.set_now(self.now().plus_millis(100));
+            if blocked.contains(&customer) {
+                self.outbox_failed(
+                    org,
+                    id,
+                    &DeliveryFailure::Blocked {
+                        reason: "Forbidden: bot was blocked by the user".into(),
+                    },
+                )?;
+            } else {
+                self.outbox_begin(org, id)?;
+                self.outbox_delivered(org, id, Some(i64::try_from(id.0).unwrap_or(0)))?;
+            }
+        }
+        Ok(())
     }
 
     /// The demo's order of `package` (a key) for `customer`, placed as the customer through

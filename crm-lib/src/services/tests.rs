@@ -508,6 +508,22 @@ fn hook(url: &str, events: &[&str]) -> crate::webhooks::WebhookInput {
 }
 
 /// The organization's first webhook endpoint.
+fn news(text: &str) -> crate::broadcasts::BroadcastDraft {
+    crate::broadcasts::BroadcastDraft {
+        title: "News".into(),
+        text: text.into(),
+        audience: crate::model::Audience::default(),
+        rate_per_second: 10,
+    }
+}
+
+/// A broadcast of the manager's, started (every customer of the fixture's organization).
+fn started_news(tx: &mut Tx<'_>, fx: &Fx) -> Result<crate::model::BroadcastId> {
+    let broadcast = tx.create_broadcast(&fx.manager, news("Hello all"))?;
+    tx.start_broadcast(&fx.manager, broadcast.id)?;
+    Ok(broadcast.id)
+}
+
 fn first_hook(tx: &Tx<'_>, fx: &Fx) -> Result<WebhookEndpointId> {
     crate::webhooks::webhooks_in(tx, &fx.admin)?
         .first()
@@ -1632,6 +1648,31 @@ fn refused() -> Vec<(&'static str, Call)> {
             "rotate_webhook_secret of an unknown endpoint",
             call(|tx, fx| {
                 tx.rotate_webhook_secret(&fx.admin, WebhookEndpointId(999))
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_broadcast with 3,901 characters",
+            call(|tx, fx| {
+                tx.create_broadcast(&fx.manager, news(&"a".repeat(3_901)))
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_broadcast by a worker",
+            call(|tx, fx| tx.create_broadcast(&fx.worker, news("Hi")).map(drop)),
+        ),
+        (
+            "start_broadcast of an unknown broadcast",
+            call(|tx, fx| {
+                tx.start_broadcast(&fx.manager, crate::model::BroadcastId::new(999))
+                    .map(drop)
+            }),
+        ),
+        (
+            "test_broadcast of an unknown broadcast",
+            call(|tx, fx| {
+                tx.test_broadcast(&fx.manager, crate::model::BroadcastId::new(999))
                     .map(drop)
             }),
         ),
@@ -2988,6 +3029,85 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "buy_subscription",
             AUDITED,
             call(|tx, fx| tx.buy_subscription(&fx.dora).map(drop)),
+        ),
+        (
+            "create_broadcast",
+            AUDITED,
+            call(|tx, fx| tx.create_broadcast(&fx.manager, news("Hi")).map(drop)),
+        ),
+        (
+            "create_broadcast and update_broadcast",
+            AUDITED,
+            call(|tx, fx| {
+                let broadcast = tx.create_broadcast(&fx.manager, news("Hi"))?;
+                tx.update_broadcast(&fx.manager, broadcast.id, news("Hello"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_broadcast and delete_broadcast",
+            AUDITED,
+            call(|tx, fx| {
+                let broadcast = tx.create_broadcast(&fx.manager, news("Hi"))?;
+                tx.delete_broadcast(&fx.manager, broadcast.id)
+            }),
+        ),
+        (
+            "create_broadcast and schedule_broadcast",
+            AUDITED,
+            call(|tx, fx| {
+                let broadcast = tx.create_broadcast(&fx.manager, news("Hi"))?;
+                let at = tx.now().plus_millis(3_600_000);
+                tx.schedule_broadcast(&fx.manager, broadcast.id, at)
+                    .map(drop)
+            }),
+        ),
+        (
+            "start_broadcast",
+            AUDITED,
+            call(|tx, fx| started_news(tx, fx).map(drop)),
+        ),
+        (
+            "start_broadcast, pause_broadcast and resume_broadcast",
+            AUDITED,
+            call(|tx, fx| {
+                let id = started_news(tx, fx)?;
+                tx.pause_broadcast(&fx.manager, id)?;
+                tx.resume_broadcast(&fx.manager, id).map(drop)
+            }),
+        ),
+        (
+            "start_broadcast and cancel_broadcast",
+            AUDITED,
+            call(|tx, fx| {
+                let id = started_news(tx, fx)?;
+                tx.cancel_broadcast(&fx.manager, id).map(drop)
+            }),
+        ),
+        (
+            "feed_broadcast",
+            Writes {
+                audit: true,
+                outbox: true,
+            },
+            call(|tx, fx| {
+                let id = started_news(tx, fx)?;
+                let fed = tx.feed_broadcast(fx.org, id, 10)?;
+                if fed == 0 {
+                    return Err(crate::Error::conflict("nothing was handed to the outbox"));
+                }
+                Ok(())
+            }),
+        ),
+        (
+            "start_due_broadcasts",
+            AUDITED,
+            call(|tx, fx| {
+                let broadcast = tx.create_broadcast(&fx.manager, news("Hi"))?;
+                let at = tx.now().plus_millis(120_000);
+                tx.schedule_broadcast(&fx.manager, broadcast.id, at)?;
+                tx.start_due_broadcasts(at).map(drop)
+            }),
         ),
         (
             "grant_subscription",

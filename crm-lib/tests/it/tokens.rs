@@ -862,6 +862,25 @@ fn the_service_demo_fills_ledgers_with_paid_invoices_premium_a_priority_queue_an
         "every cancelled order was refunded once"
     );
     assert!(purchases > 10, "{purchases}");
+    // Two finished broadcasts (English and Russian speakers; one English speaker had blocked
+    // the bot) and a draft.
+    let broadcasts = world.crm.broadcasts(&world.admin).unwrap();
+    let states: Vec<_> = broadcasts
+        .iter()
+        .map(|view| view.broadcast.state)
+        .collect();
+    use crm_lib::model::BroadcastState::{Draft, Finished};
+    assert_eq!(states, [Draft, Finished, Finished]);
+    let english = &broadcasts[2].broadcast;
+    assert_eq!(english.counts.blocked, 1);
+    assert_eq!(english.counts.sent + 1, english.counts.recipients);
+    let russian = &broadcasts[1].broadcast;
+    assert!(russian.counts.sent > 10, "{:?}", russian.counts);
+    assert_eq!(
+        english.counts.recipients + russian.counts.recipients,
+        60,
+        "every demo customer speaks one of the two"
+    );
     verify_clean(&world);
 }
 

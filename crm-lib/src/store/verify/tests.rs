@@ -832,6 +832,31 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
             .unwrap();
     }
     crm.system().record_oxapay(service, "T-1", "paid").unwrap();
+    // Broadcasts: one started with a recipient handed to the outbox (the active index, the
+    // recipients), and a draft.
+    let service_admin = crm
+        .create_user(
+            &Actor::system(service),
+            crate::team::NewUser {
+                username: "caster".into(),
+                display_name: "Caster".into(),
+                password: crate::Password::parse("correct horse battery").unwrap(),
+                roles: vec!["manager".into()],
+                must_change_password: false,
+            },
+        )
+        .unwrap();
+    let caster = Actor::staff(service, service_admin.id);
+    let draft = crate::broadcasts::BroadcastDraft {
+        title: "News".into(),
+        text: "Hello".into(),
+        audience: crate::model::Audience::default(),
+        rate_per_second: 10,
+    };
+    let started = crm.create_broadcast(&caster, draft.clone()).unwrap();
+    crm.start_broadcast(&caster, started.id).unwrap();
+    crm.system().feed_broadcast(service, started.id, 1).unwrap();
+    crm.create_broadcast(&caster, draft).unwrap();
     (dir, crm)
 }
 
@@ -1099,6 +1124,24 @@ fn an_account_or_a_ledger_entry_that_disagrees_with_the_sum_of_the_entries_is_re
         problems[0].contains(
             "says the balance of customer 1 is 507 after it, but the entries up to it add up to 500"
         ),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_broadcast_report_that_disagrees_with_its_recipients_is_reported() {
+    let (_dir, crm) = store_with_every_index();
+    assert!(crm.system().verify().unwrap().is_clean());
+    let (key, value) = first_entry(&crm, tables::BROADCASTS).unwrap();
+    let mut broadcast: crate::model::Broadcast = codec::decode(&value).unwrap();
+    broadcast.counts.sent += 1;
+    crm.write(move |tx| tx.put(tables::BROADCASTS, &Key::empty().bytes(&key), &broadcast))
+        .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("broadcasts: the report of broadcast 1 of organization")
+            && problems[0].contains("but its recipients add up to"),
         "{problems:#?}"
     );
 }
