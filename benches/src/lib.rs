@@ -762,6 +762,80 @@ pub fn ledger_figures(dir: &Path, writers: usize, orders: u64) -> BenchResult<Le
     })
 }
 
+/// What [`broadcast_store`] built and measured.
+#[derive(Debug, Clone)]
+pub struct BroadcastStore {
+    /// Customers in the store (every one a recipient).
+    pub customers: u64,
+    /// How long `start_broadcast` took: the audience picked and every recipient written,
+    /// durable, in one transaction.
+    pub enqueue: Duration,
+    /// Recipients the broadcast got.
+    pub recipients: u64,
+    /// The broadcast's id.
+    pub broadcast: u64,
+    /// The rate it was started with, messages a second.
+    pub rate: u32,
+    /// An API token of the manager who wrote it (secret; never printed).
+    pub token: String,
+}
+
+/// The broadcast benchmark's store (issue 13): a new store in `dir` with a service
+/// organization (the only one, so the appliance serves it), a manager, `customers` Telegram
+/// customers, and a broadcast to all of them at `rate` messages a second, started by the
+/// manager: [`Crm::start_broadcast`] is timed (the audience picked on one snapshot and every
+/// recipient written, durable). The store is closed before returning, for the appliance to
+/// open and send from.
+///
+/// # Errors
+/// Any crm-lib error of the set-up calls.
+pub fn broadcast_store(dir: &Path, customers: u64, rate: u32) -> BenchResult<BroadcastStore> {
+    let crm = Crm::open_with(dir.join("crm.redb"), CrmOptions::default())?;
+    let org = crm
+        .system()
+        .create_organization("service", "Bench Broadcasts", "bench-broadcasts")?
+        .id;
+    let system = Actor::system(org);
+    let manager = crm.create_user(
+        &system,
+        NewUser {
+            username: "caster".into(),
+            display_name: "Broadcast bench".into(),
+            password: Password::parse(SCALE_PASSWORD)?,
+            roles: vec!["manager".into()],
+            must_change_password: false,
+        },
+    )?;
+    let token = crm
+        .create_api_token(&system, manager.id, "crm-bench broadcasts")?
+        .secret
+        .expose()
+        .to_string();
+    create_customers(&crm, org, 0, customers)?;
+    let author = Actor::staff(org, manager.id);
+    let broadcast = crm.create_broadcast(
+        &author,
+        crm_lib::broadcasts::BroadcastDraft {
+            title: "Bench".into(),
+            text: "New packages are here: open /tokens to see them.".into(),
+            audience: crm_lib::model::Audience::default(),
+            rate_per_second: rate,
+        },
+    )?;
+    let started = Instant::now();
+    let running = crm.start_broadcast(&author, broadcast.id)?;
+    let enqueue = started.elapsed();
+    crm.close();
+    Ok(BroadcastStore {
+        customers,
+        enqueue,
+        recipients: running.counts.recipients,
+        broadcast: running.id.get(),
+        rate,
+        token,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -774,6 +848,18 @@ mod tests {
         assert_eq!(figures.orders, 40);
         assert!(figures.verified);
         assert!(figures.p99_ms >= figures.p50_ms);
+    }
+
+    #[test]
+    fn the_broadcast_store_holds_a_started_broadcast_to_every_customer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = broadcast_store(dir.path(), 50, 10).unwrap();
+        assert_eq!(store.recipients, 50);
+        let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
+        assert!(crm.system().verify().unwrap().is_clean());
+        let active = crm.system().active_broadcasts().unwrap();
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].rate_per_second, 10);
     }
 
     #[test]
