@@ -204,7 +204,7 @@ async fn api_customer(app: &TestApp, token: &str, body: Value) -> u64 {
 /// `crm` binary. Cargo builds that binary only for crm-cli's own tests, so under
 /// `cargo test -p crm-appliance` a `crm` beside the appliance binary may be missing or stale;
 /// the in-process run is always this build's (as in `admin_channel.rs`).
-fn crm_verify(data_dir: &Path) -> (u8, String) {
+pub(crate) fn crm_verify(data_dir: &Path) -> (u8, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut input = std::io::Cursor::new(Vec::new());
     let mut io = crm_cli::Io {

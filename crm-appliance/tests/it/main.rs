@@ -7,6 +7,7 @@ mod admin_channel;
 mod api;
 mod bad_input;
 mod bot_bad_input;
+mod broadcast_faults;
 mod bot_browser;
 mod bot_flows;
 mod bot_staff;

@@ -114,10 +114,15 @@ impl TestApp {
     }
 
     /// Starts the binary again on the same data directory (a new port).
-    pub fn restart(mut self) -> TestApp {
+    pub fn restart(self) -> TestApp {
+        self.restart_with(&[])
+    }
+
+    /// Kills the appliance and starts it again on the same data directory with `args`.
+    pub fn restart_with(mut self, args: &[&str]) -> TestApp {
         self.kill();
         let dir = self._dir.take();
-        let mut app = start(self.data_dir.clone(), &[]);
+        let mut app = start(self.data_dir.clone(), args);
         app._dir = dir;
         app.admin_password = self.admin_password.clone();
         app
