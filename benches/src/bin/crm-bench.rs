@@ -226,6 +226,7 @@ fn run(args: &Args) -> Result<bool> {
         let mut table = Table::default();
         queue_row(args, &run_dir, &mut table)?;
         ledger_row(args, &run_dir, &mut table)?;
+        broadcast_row(args, &run_dir, &mut table)?;
         println!("\n{}", table.markdown());
         return Ok(table.all_pass());
     }
@@ -798,6 +799,7 @@ fn run(args: &Args) -> Result<bool> {
     // 11. The operators queue: new conversations assigned one after the other.
     queue_row(args, &run_dir, &mut table)?;
     ledger_row(args, &run_dir, &mut table)?;
+    broadcast_row(args, &run_dir, &mut table)?;
 
     let mut report = format!(
         "crm-bench {} on {} ({} cores), {}; total {:.0} s\n\n",
@@ -884,6 +886,72 @@ fn ledger_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
         Some(figures.verified),
     );
     std::fs::remove_dir_all(&ledger_dir).ok();
+    Ok(())
+}
+
+/// Broadcasts (issue 13): 100,000 customers, a broadcast to all of them started (the audience
+/// picked and every recipient written, timed), then the appliance (sandbox mode) sends it and
+/// the rate is read off the API's report over a window after a warm-up.
+fn broadcast_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
+    const CUSTOMERS: u64 = 100_000;
+    const RATE: u32 = 10;
+    let window = if args.quick { 10 } else { 30 };
+    eprintln!("crm-bench: a broadcast to {CUSTOMERS} customers at {RATE}/s");
+    let dir = run_dir.join("broadcast");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let store = crm_benches::broadcast_store(&dir, CUSTOMERS, RATE)
+        .map_err(|error| anyhow::anyhow!(error))?;
+    let bin = std::env::current_exe()?
+        .parent()
+        .context("the binary has no directory")?
+        .join("crm-appliance");
+    let app = Appliance::start(&bin, &dir)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let sent = |app: &Appliance| -> Result<u64> {
+        runtime.block_on(async {
+            let answer: serde_json::Value = client()?
+                .get(format!(
+                    "{}/api/v1/broadcasts/{}",
+                    app.base, store.broadcast
+                ))
+                .bearer_auth(&store.token)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            answer["counts"]["sent"]
+                .as_u64()
+                .context("the broadcast's JSON has no counts.sent")
+        })
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    let (first, from) = (sent(&app)?, Instant::now());
+    std::thread::sleep(Duration::from_secs(window));
+    let (last, to) = (sent(&app)?, Instant::now());
+    drop(app);
+    let rate = (last - first) as f64 / to.duration_since(from).as_secs_f64();
+    let enqueue = store.enqueue.as_secs_f64();
+    table.add(
+        "broadcast: 100,000 recipients enqueued, then sent at the configured rate (10/s)",
+        "enqueued < 5 s; sent at the rate",
+        format!(
+            "{} recipients enqueued in {enqueue:.2} s; {rate:.1} sends/s over {window} s ({} sent)",
+            store.recipients,
+            last - first
+        ),
+        Some(
+            store.recipients == CUSTOMERS
+                && enqueue < 5.0
+                && (rate - f64::from(store.rate)).abs() <= 0.1 * f64::from(store.rate),
+        ),
+    );
+    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 

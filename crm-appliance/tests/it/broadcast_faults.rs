@@ -47,7 +47,9 @@ async fn method(
 ) -> axum::Json<Value> {
     let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let result = match method.as_str() {
-        "getMe" => json!({"id": 4242, "is_bot": true, "first_name": "Fake", "username": "fake_bot"}),
+        "getMe" => {
+            json!({"id": 4242, "is_bot": true, "first_name": "Fake", "username": "fake_bot"})
+        }
         "getUpdates" => {
             tokio::time::sleep(Duration::from_millis(300)).await;
             json!([])
@@ -132,7 +134,12 @@ async fn a_broadcast_killed_midway_resumes_and_reaches_nobody_twice() {
         low + (rng >> 33) % (high - low)
     };
     let (api, sends) = fake_telegram().await;
-    let args = ["--telegram-token", TOKEN, "--telegram-api-url", api.as_str()];
+    let args = [
+        "--telegram-token",
+        TOKEN,
+        "--telegram-api-url",
+        api.as_str(),
+    ];
     let mut app = spawn_app_with(&args);
     let admin = login_admin(&app).await;
     let token = admin.create_token("broadcast faults").await;
@@ -155,7 +162,9 @@ async fn a_broadcast_killed_midway_resumes_and_reaches_nobody_twice() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let id = created.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_u64()
+        .unwrap();
     let started = http
         .post(app.url(&format!("/api/v1/broadcasts/{id}/start")))
         .bearer_auth(&token)
@@ -187,7 +196,10 @@ async fn a_broadcast_killed_midway_resumes_and_reaches_nobody_twice() {
     };
     let counts = received(&sends);
     let twice: Vec<_> = counts.iter().filter(|(_, times)| **times > 1).collect();
-    assert!(twice.is_empty(), "chats that got the broadcast twice: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "chats that got the broadcast twice: {twice:?}"
+    );
     let (sent, failed) = (count(&finished, "sent"), count(&finished, "failed"));
     assert_eq!(sent + failed, CUSTOMERS, "{finished}");
     assert_eq!(count(&finished, "pending") + count(&finished, "queued"), 0);

@@ -751,7 +751,13 @@ impl Tx<'_> {
         }
         counts.calls = self.replay_demo_calls(&organization, &prepared.file.calls, real_now)?;
         for broadcast in &prepared.file.broadcasts {
-            self.demo_broadcast(org, broadcast, staff_id(&broadcast.author)?, &customers, real_now)?;
+            self.demo_broadcast(
+                org,
+                broadcast,
+                staff_id(&broadcast.author)?,
+                &customers,
+                real_now,
+            )?;
         }
         self.set_now(real_now);
         self.close_demo_outbox(org, outbox_before)?;
@@ -814,12 +820,19 @@ impl Tx<'_> {
         let mut blocked = Vec::new();
         for key in &demo.blocked {
             blocked.push(*customers.get(key).ok_or_else(|| {
-                Error::invalid("demo", format!("a broadcast names customer {key:?}, who is not in the file"))
+                Error::invalid(
+                    "demo",
+                    format!("a broadcast names customer {key:?}, who is not in the file"),
+                )
             })?);
         }
         let started = self.start_broadcast(&author, broadcast.id)?;
         let items_before = self.counter(tables::SEQUENCES, &Key::org(org).bytes(b"outbox"))?;
-        self.feed_broadcast(org, broadcast.id, usize::try_from(started.counts.recipients).unwrap_or(usize::MAX))?;
+        self.feed_broadcast(
+            org,
+            broadcast.id,
+            usize::try_from(started.counts.recipients).unwrap_or(usize::MAX),
+        )?;
         let items_after = self.counter(tables::SEQUENCES, &Key::org(org).bytes(b"outbox"))?;
         for id in (items_before + 1)..=items_after {
             let id = OutboxId(id);

@@ -104,10 +104,22 @@ fn the_audience_picks_by_language_subscription_balance_activity_and_orders() {
         .unwrap();
     let system = world.crm.system();
     system
-        .credit_purchase(world.org.id, World::customer_id(&anna), 600, "test:anna", "tokens")
+        .credit_purchase(
+            world.org.id,
+            World::customer_id(&anna),
+            600,
+            "test:anna",
+            "tokens",
+        )
         .unwrap();
     system
-        .credit_purchase(world.org.id, World::customer_id(&boris), 40, "test:boris", "tokens")
+        .credit_purchase(
+            world.org.id,
+            World::customer_id(&boris),
+            40,
+            "test:boris",
+            "tokens",
+        )
         .unwrap();
     world
         .crm
@@ -129,7 +141,11 @@ fn the_audience_picks_by_language_subscription_balance_activity_and_orders() {
     };
     assert_eq!(count(english.clone()), 2);
     let preview = world.crm.audience_preview(&world.manager, english).unwrap();
-    let names: Vec<&str> = preview.sample.iter().map(|(_, name)| name.as_str()).collect();
+    let names: Vec<&str> = preview
+        .sample
+        .iter()
+        .map(|(_, name)| name.as_str())
+        .collect();
     assert_eq!(names, ["Anna", "Carl"]);
     assert_eq!(
         count(Audience {
@@ -311,7 +327,10 @@ fn the_text_the_rate_and_the_title_are_checked_and_nothing_is_written_when_bad()
     // Exactly 3,900 characters is fine.
     world
         .crm
-        .create_broadcast(&world.manager, draft(&"a".repeat(3_900), Audience::default()))
+        .create_broadcast(
+            &world.manager,
+            draft(&"a".repeat(3_900), Audience::default()),
+        )
         .unwrap();
     let error = world
         .crm
@@ -338,16 +357,28 @@ fn recipients_go_to_the_outbox_at_the_pace_asked_and_the_report_follows_every_an
     assert_eq!(started.state, BroadcastState::Sending);
     assert_eq!(started.counts.recipients, 6);
     assert_eq!(started.counts.pending, 6);
-    assert!(open_items(&world).is_empty(), "nothing goes before the sender");
+    assert!(
+        open_items(&world).is_empty(),
+        "nothing goes before the sender"
+    );
     // Started broadcasts are not edited.
     let error = world
         .crm
-        .update_broadcast(&world.manager, broadcast.id, draft("Other", Audience::default()))
+        .update_broadcast(
+            &world.manager,
+            broadcast.id,
+            draft("Other", Audience::default()),
+        )
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
 
     let system = world.crm.system();
-    assert_eq!(system.feed_broadcast(world.org.id, broadcast.id, 2).unwrap(), 2);
+    assert_eq!(
+        system
+            .feed_broadcast(world.org.id, broadcast.id, 2)
+            .unwrap(),
+        2
+    );
     let items = open_items(&world);
     assert_eq!(items.len(), 2);
     assert_eq!(
@@ -380,12 +411,22 @@ fn recipients_go_to_the_outbox_at_the_pace_asked_and_the_report_follows_every_an
         .crm
         .pause_broadcast(&world.manager, broadcast.id)
         .unwrap();
-    assert_eq!(system.feed_broadcast(world.org.id, broadcast.id, 5).unwrap(), 0);
+    assert_eq!(
+        system
+            .feed_broadcast(world.org.id, broadcast.id, 5)
+            .unwrap(),
+        0
+    );
     world
         .crm
         .resume_broadcast(&world.manager, broadcast.id)
         .unwrap();
-    assert_eq!(system.feed_broadcast(world.org.id, broadcast.id, 3).unwrap(), 3);
+    assert_eq!(
+        system
+            .feed_broadcast(world.org.id, broadcast.id, 3)
+            .unwrap(),
+        3
+    );
     let items = open_items(&world);
     assert_eq!(items.len(), 3);
     // The first of them started, then the appliance died before Telegram's answer was
@@ -409,7 +450,12 @@ fn recipients_go_to_the_outbox_at_the_pace_asked_and_the_report_follows_every_an
     verify_clean(&world);
 
     // The last one: the customer is reached once more.
-    assert_eq!(system.feed_broadcast(world.org.id, broadcast.id, 10).unwrap(), 1);
+    assert_eq!(
+        system
+            .feed_broadcast(world.org.id, broadcast.id, 10)
+            .unwrap(),
+        1
+    );
     let last = open_items(&world);
     system
         .outbox_delivered(world.org.id, last[0].id, Some(504))
@@ -450,7 +496,9 @@ fn recipients_go_to_the_outbox_at_the_pace_asked_and_the_report_follows_every_an
         .broadcast_recipients(&world.manager, broadcast.id, Some("failed"), None, 50)
         .unwrap();
     assert_eq!(failed.rows.len(), 1);
-    assert!(matches!(&failed.rows[0].state, RecipientState::Failed { reason } if reason.contains("interrupted")));
+    assert!(
+        matches!(&failed.rows[0].state, RecipientState::Failed { reason } if reason.contains("interrupted"))
+    );
     let error = world
         .crm
         .broadcast_recipients(&world.manager, broadcast.id, Some("lost"), None, 50)
@@ -481,7 +529,12 @@ fn cancelling_skips_who_is_left_and_the_report_adds_up() {
         .start_broadcast(&world.manager, broadcast.id)
         .unwrap();
     let system = world.crm.system();
-    assert_eq!(system.feed_broadcast(world.org.id, broadcast.id, 2).unwrap(), 2);
+    assert_eq!(
+        system
+            .feed_broadcast(world.org.id, broadcast.id, 2)
+            .unwrap(),
+        2
+    );
     let cancelled = world
         .crm
         .cancel_broadcast(&world.manager, broadcast.id)
@@ -489,7 +542,12 @@ fn cancelling_skips_who_is_left_and_the_report_adds_up() {
     assert_eq!(cancelled.state, BroadcastState::Cancelled);
     assert_eq!(cancelled.counts.skipped, 3);
     assert_eq!(cancelled.counts.queued, 2);
-    assert_eq!(system.feed_broadcast(world.org.id, broadcast.id, 5).unwrap(), 0);
+    assert_eq!(
+        system
+            .feed_broadcast(world.org.id, broadcast.id, 5)
+            .unwrap(),
+        0
+    );
     // The two already in the outbox are still answered for.
     for item in open_items(&world) {
         system

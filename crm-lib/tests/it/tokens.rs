@@ -865,10 +865,7 @@ fn the_service_demo_fills_ledgers_with_paid_invoices_premium_a_priority_queue_an
     // Two finished broadcasts (English and Russian speakers; one English speaker had blocked
     // the bot) and a draft.
     let broadcasts = world.crm.broadcasts(&world.admin).unwrap();
-    let states: Vec<_> = broadcasts
-        .iter()
-        .map(|view| view.broadcast.state)
-        .collect();
+    let states: Vec<_> = broadcasts.iter().map(|view| view.broadcast.state).collect();
     use crm_lib::model::BroadcastState::{Draft, Finished};
     assert_eq!(states, [Draft, Finished, Finished]);
     let english = &broadcasts[2].broadcast;
