@@ -154,8 +154,8 @@ mod tests {
 
     fn sending(rate: u32, queued: u64) -> ActiveBroadcast {
         ActiveBroadcast {
-            org: OrgId(1),
-            id: BroadcastId(1),
+            org: OrgId::new(1),
+            id: BroadcastId::new(1),
             state: BroadcastState::Sending,
             rate_per_second: rate,
             scheduled_at: None,
