@@ -11,6 +11,8 @@ mod bot_browser;
 mod bot_flows;
 mod bot_staff;
 mod bot_support;
+mod broadcasts;
+mod broadcasts_browser;
 mod browser;
 mod browser_calls;
 mod browser_pages;

@@ -333,18 +333,17 @@ async fn read_detail(
                         Err(error) => return Err(error),
                     }
                 };
-                let report = if started {
-                    Some(crm_lib::broadcasts::broadcast_recipients_in(
-                        view,
-                        &actor,
-                        id,
-                        query.state(),
-                        after,
-                        REPORT_PAGE,
-                    )?)
-                } else {
-                    None
-                };
+                // Read for an unstarted broadcast too (it has no recipients, one empty scan),
+                // so that a bad `?state=` is refused on every broadcast's page alike.
+                let report = crm_lib::broadcasts::broadcast_recipients_in(
+                    view,
+                    &actor,
+                    id,
+                    query.state(),
+                    after,
+                    REPORT_PAGE,
+                )?;
+                let report = started.then_some(report);
                 Ok(Detail {
                     view: broadcast,
                     zone,
