@@ -3,7 +3,8 @@
 //! count, start it, and the sandbox's customers of the chosen language each get the text
 //! once, with the delivery report on the page, in the CSV and in the audit log; the API runs
 //! the same broadcast loop with crm-lib's refusals (422 naming the field, 409 for a state that
-//! does not allow the action).
+//! does not allow the action). A test send is refused until a staff user linked Telegram,
+//! then reaches that chat only.
 
 use std::time::{Duration, Instant};
 
@@ -220,6 +221,29 @@ async fn a_broadcast_written_on_its_pages_reaches_its_audience_once_and_reports_
     let (_, after) = api.get("/broadcasts/1").await;
     assert_eq!(after["state"], "finished");
     assert_eq!(after["counts"], finished["counts"]);
+
+    // Once the administrator linked Telegram, a test goes to their chat, and only there.
+    let staff = User::new(6_100_000_009, "Admin", "en");
+    let session = crate::web_helpers::Session {
+        client: admin.client.clone(),
+        csrf: admin.csrf.clone(),
+    };
+    crate::bot_staff::link(&app, &session, &sandbox, &staff).await;
+    let response = admin.post_form("/broadcasts/1/test", &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/broadcasts/1?done=tested&n=1"
+    );
+    let page = admin.get_text("/broadcasts/1?done=tested&n=1").await;
+    assert!(page.contains("Test sent to staff chats: 1."), "{page}");
+    sandbox.wait_for(staff.id, 0, "Весенняя распродажа!").await;
+    let (_, after) = api.get("/broadcasts/1").await;
+    assert_eq!(after["test_sends"], 1);
+    assert_eq!(
+        after["counts"], finished["counts"],
+        "a test changes no recipient"
+    );
 }
 
 #[tokio::test]
