@@ -159,6 +159,35 @@ async fn a_broadcast_written_on_its_pages_reaches_its_audience_once_and_reports_
             .contains("linked a Telegram account")
     );
 
+    // Scheduling takes a local date and time; a bad one is refused beside its field, and a
+    // cancelled schedule leaves a draft.
+    let response = admin
+        .post_form("/broadcasts/1/schedule", &[("scheduled_at", "tomorrow")])
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("data-field=\"scheduled_at\""), "{page}");
+    let month_ahead = crm_lib::model::Timestamp::now().plus_millis(30 * 86_400_000);
+    let local = &month_ahead.to_rfc3339()[..16];
+    let response = admin
+        .post_form("/broadcasts/1/schedule", &[("scheduled_at", local)])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/broadcasts/1?done=scheduled"
+    );
+    let page = admin.get_text("/broadcasts/1").await;
+    assert!(page.contains("data-state=\"scheduled\""), "{page}");
+    assert!(page.contains(&format!("value=\"{local}\"")), "{page}");
+    let response = admin.post_form("/broadcasts/1/cancel", &[]).await;
+    assert_eq!(response.status(), 303);
+    let (_, draft) = api.get("/broadcasts/1").await;
+    assert_eq!(
+        (&draft["state"], &draft["scheduled_at"]),
+        (&json!("draft"), &Value::Null)
+    );
+
     let response = admin.post_form("/broadcasts/1/start", &[]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/broadcasts/1?done=started");
