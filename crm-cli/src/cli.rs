@@ -110,6 +110,107 @@ pub(crate) enum Command {
     /// defines.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Broadcasts: one text to every customer an audience picks, sent at a set rate, with a
+    /// delivery report.
+    #[command(subcommand)]
+    Broadcast(BroadcastCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum YesNo {
+    Yes,
+    No,
+}
+
+impl YesNo {
+    pub(crate) fn wanted(self) -> bool {
+        self == YesNo::Yes
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BroadcastCommand {
+    /// List the broadcasts, newest first: id, state, recipients, sent, failed, blocked, title.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A broadcast: its state, audience, rate, figures and text.
+    Show {
+        /// Its id (from `crm broadcast list`).
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a broadcast as a draft (start it with `crm broadcast start`); prints its id and
+    /// how many customers its audience picks now.
+    Create {
+        /// A name for staff (1-100 characters).
+        #[arg(long)]
+        title: String,
+        /// The file holding the message (UTF-8, 1-3,900 characters, sent as plain text).
+        #[arg(long, value_name = "PATH")]
+        text_file: PathBuf,
+        /// Only customers speaking this language (`en`, `ru`); repeat for several.
+        #[arg(long = "language", value_name = "CODE")]
+        languages: Vec<String>,
+        /// Only Premium subscribers (yes) or only customers without Premium (no); the tokens
+        /// module.
+        #[arg(long, value_enum)]
+        subscribers: Option<YesNo>,
+        /// Only customers with at least this token balance (the tokens module).
+        #[arg(long, value_name = "N")]
+        balance_min: Option<u64>,
+        /// Only customers with at most this token balance (the tokens module).
+        #[arg(long, value_name = "N")]
+        balance_max: Option<u64>,
+        /// Only customers active within the last N days (1-3650).
+        #[arg(long, value_name = "N")]
+        active_days: Option<u32>,
+        /// Only customers who placed an order (yes) or never did (no).
+        #[arg(long, value_enum)]
+        has_ordered: Option<YesNo>,
+        /// Messages a second, 1-30.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        rate: u32,
+        /// The staff user who writes it (login name; needs the broadcast permission).
+        #[arg(long = "as", value_name = "USER", default_value = "admin")]
+        author: String,
+    },
+    /// Start sending a draft or scheduled broadcast now.
+    Start {
+        /// Its id.
+        id: u64,
+    },
+    /// Pause a sending broadcast.
+    Pause {
+        /// Its id.
+        id: u64,
+    },
+    /// Resume a paused broadcast where it stopped.
+    Resume {
+        /// Its id.
+        id: u64,
+    },
+    /// Cancel a broadcast: a scheduled one becomes a draft again; a started one skips the
+    /// recipients not sent to yet.
+    Cancel {
+        /// Its id.
+        id: u64,
+    },
+    /// The delivery report: every recipient with their state, in customer order.
+    Report {
+        /// Its id.
+        id: u64,
+        /// Only recipients in this state (pending, queued, sent, failed, blocked, skipped).
+        #[arg(long)]
+        state: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,9 +29,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Io;
 use crate::cli::{
-    CallsCommand, CannedCommand, Cli, Command, CustomersCommand, DepartmentCommand, ExportKind,
-    Format, ImportKind, InitArgs, JobsCommand, RoleCommand, TokenCommand, TokensCommand,
-    UserCommand, WebhookCommand,
+    BroadcastCommand, CallsCommand, CannedCommand, Cli, Command, CustomersCommand,
+    DepartmentCommand, ExportKind, Format, ImportKind, InitArgs, JobsCommand, RoleCommand,
+    TokenCommand, TokensCommand, UserCommand, WebhookCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -114,6 +114,7 @@ fn dispatch(
         Command::Canned(command) => canned(crm, org, command, io),
         Command::Tokens(command) => tokens(crm, org, command, io),
         Command::Webhook(command) => webhook(crm, org, command, io),
+        Command::Broadcast(command) => broadcast(crm, org, command, place, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -1313,6 +1314,306 @@ fn webhook(crm: &Crm, org: OrgId, command: &WebhookCommand, io: &mut Io<'_>) -> 
             let id = crm_lib::model::WebhookEndpointId::new(*id);
             crm.delete_webhook(&system, id)?;
             out!(io, "removed webhook endpoint {id}");
+        }
+    }
+    Ok(())
+}
+
+/// An audience in one line: `everyone the bot can reach`, or its conditions.
+fn audience_text(audience: &crm_lib::model::Audience) -> String {
+    if audience.is_everyone() {
+        return "everyone the bot can reach".to_string();
+    }
+    let yes_no = |wanted: bool| if wanted { "yes" } else { "no" };
+    let mut parts = Vec::new();
+    if !audience.languages.is_empty() {
+        let codes: Vec<&str> = audience
+            .languages
+            .iter()
+            .map(|language| language.code())
+            .collect();
+        parts.push(format!("language {}", codes.join(",")));
+    }
+    if let Some(wanted) = audience.subscribers {
+        parts.push(format!("subscribers {}", yes_no(wanted)));
+    }
+    if let Some(min) = audience.balance_min {
+        parts.push(format!("balance >= {min}"));
+    }
+    if let Some(max) = audience.balance_max {
+        parts.push(format!("balance <= {max}"));
+    }
+    if let Some(days) = audience.active_within_days {
+        parts.push(format!("active within {days} days"));
+    }
+    if let Some(wanted) = audience.has_ordered {
+        parts.push(format!("has ordered {}", yes_no(wanted)));
+    }
+    parts.join("; ")
+}
+
+/// A broadcast as JSON (the API's field names).
+fn broadcast_json(broadcast: &crm_lib::model::Broadcast) -> serde_json::Value {
+    let counts = &broadcast.counts;
+    let at = |at: Option<crm_lib::model::Timestamp>| at.map(|at| at.to_rfc3339());
+    serde_json::json!({
+        "id": broadcast.id.get(),
+        "title": broadcast.title,
+        "text": broadcast.text,
+        "state": broadcast.state.as_str(),
+        "audience": audience_text(&broadcast.audience),
+        "rate_per_second": broadcast.rate_per_second,
+        "scheduled_at": at(broadcast.scheduled_at),
+        "created_at": broadcast.created_at.to_rfc3339(),
+        "started_at": at(broadcast.started_at),
+        "finished_at": at(broadcast.finished_at),
+        "recipients": counts.recipients,
+        "pending": counts.pending,
+        "queued": counts.queued,
+        "sent": counts.sent,
+        "failed": counts.failed,
+        "blocked": counts.blocked,
+        "skipped": counts.skipped,
+        "success_rate": counts.success_rate(),
+    })
+}
+
+/// `crm broadcast list|show|create|start|pause|resume|cancel|report`: one crm-lib call each,
+/// as the system, except `create`, which a staff user writes (`--as`, default `admin`);
+/// crm-lib checks the text, the audience, the rate and what the state allows.
+fn broadcast(
+    crm: &Crm,
+    org: OrgId,
+    command: &BroadcastCommand,
+    place: &Place,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    use crm_lib::model::{Audience, BroadcastId};
+    let system = Actor::system(org);
+    match command {
+        BroadcastCommand::List { json } => {
+            let list = crm.broadcasts(&system)?;
+            if *json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|view| broadcast_json(&view.broadcast))
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = list
+                .iter()
+                .map(|view| {
+                    let broadcast = &view.broadcast;
+                    let counts = &broadcast.counts;
+                    vec![
+                        broadcast.id.to_string(),
+                        broadcast.state.as_str().to_string(),
+                        counts.recipients.to_string(),
+                        counts.sent.to_string(),
+                        counts.failed.to_string(),
+                        counts.blocked.to_string(),
+                        broadcast.title.clone(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "ID",
+                    "STATE",
+                    "RECIPIENTS",
+                    "SENT",
+                    "FAILED",
+                    "BLOCKED",
+                    "TITLE",
+                ],
+                &table,
+                io,
+            )?;
+        }
+        BroadcastCommand::Show { id, json } => {
+            let broadcast = crm.broadcast(&system, BroadcastId::new(*id))?.broadcast;
+            if *json {
+                out!(
+                    io,
+                    "{}",
+                    serde_json::to_string_pretty(&broadcast_json(&broadcast))?
+                );
+                return Ok(());
+            }
+            let counts = &broadcast.counts;
+            out!(io, "broadcast {}: {}", broadcast.id, broadcast.title);
+            out!(io, "state: {}", broadcast.state.as_str());
+            out!(io, "audience: {}", audience_text(&broadcast.audience));
+            out!(io, "rate: {} messages a second", broadcast.rate_per_second);
+            for (label, at) in [
+                ("scheduled for", broadcast.scheduled_at),
+                ("started", broadcast.started_at),
+                ("finished", broadcast.finished_at),
+            ] {
+                if let Some(at) = at {
+                    out!(io, "{label}: {}", at.to_rfc3339());
+                }
+            }
+            out!(
+                io,
+                "recipients: {} (pending {}, queued {}, sent {}, failed {}, blocked {}, skipped {})",
+                counts.recipients,
+                counts.pending,
+                counts.queued,
+                counts.sent,
+                counts.failed,
+                counts.blocked,
+                counts.skipped
+            );
+            if let Some(rate) = counts.success_rate() {
+                out!(io, "success rate: {rate:.1}%");
+            }
+            out!(io);
+            out!(io, "{}", broadcast.text);
+        }
+        BroadcastCommand::Create {
+            title,
+            text_file,
+            languages,
+            subscribers,
+            balance_min,
+            balance_max,
+            active_days,
+            has_ordered,
+            rate,
+            author,
+        } => {
+            let path = place.path(text_file);
+            let text = fs::read_to_string(&path)
+                .with_context(|| format!("reading the message from {}", text_file.display()))?;
+            let languages = languages
+                .iter()
+                .map(|code| Language::parse("language", code))
+                .collect::<crm_lib::Result<Vec<_>>>()?;
+            let author = crm.user_by_name(&system, author)?;
+            let actor = Actor::staff(org, author.id);
+            let audience = Audience {
+                languages,
+                subscribers: subscribers.map(crate::cli::YesNo::wanted),
+                balance_min: *balance_min,
+                balance_max: *balance_max,
+                active_within_days: *active_days,
+                has_ordered: has_ordered.map(crate::cli::YesNo::wanted),
+            };
+            let broadcast = crm
+                .create_broadcast(
+                    &actor,
+                    crm_lib::broadcasts::BroadcastDraft {
+                        title: title.clone(),
+                        text,
+                        audience: audience.clone(),
+                        rate_per_second: *rate,
+                    },
+                )
+                .context("writing the broadcast")?;
+            let picked = crm.audience_preview(&actor, audience)?;
+            out!(
+                io,
+                "broadcast {} written as a draft; its audience picks {} customers now",
+                broadcast.id,
+                picked.count
+            );
+        }
+        BroadcastCommand::Start { id } => {
+            let broadcast = crm.start_broadcast(&system, BroadcastId::new(*id))?;
+            out!(
+                io,
+                "broadcast {} {}: {} recipients at {} a second",
+                broadcast.id,
+                broadcast.state.as_str(),
+                broadcast.counts.recipients,
+                broadcast.rate_per_second
+            );
+        }
+        BroadcastCommand::Pause { id } => {
+            let broadcast = crm.pause_broadcast(&system, BroadcastId::new(*id))?;
+            out!(
+                io,
+                "broadcast {} paused: {} of {} recipients left",
+                broadcast.id,
+                broadcast.counts.pending,
+                broadcast.counts.recipients
+            );
+        }
+        BroadcastCommand::Resume { id } => {
+            let broadcast = crm.resume_broadcast(&system, BroadcastId::new(*id))?;
+            out!(
+                io,
+                "broadcast {} {}: {} of {} recipients left",
+                broadcast.id,
+                broadcast.state.as_str(),
+                broadcast.counts.pending,
+                broadcast.counts.recipients
+            );
+        }
+        BroadcastCommand::Cancel { id } => {
+            let broadcast = crm.cancel_broadcast(&system, BroadcastId::new(*id))?;
+            out!(
+                io,
+                "broadcast {} {}: {} recipients skipped",
+                broadcast.id,
+                broadcast.state.as_str(),
+                broadcast.counts.skipped
+            );
+        }
+        BroadcastCommand::Report { id, state, json } => {
+            let id = BroadcastId::new(*id);
+            let mut rows = Vec::new();
+            let mut after = None;
+            loop {
+                let page = crm.broadcast_recipients(
+                    &system,
+                    id,
+                    state.as_deref(),
+                    after,
+                    crm_lib::broadcasts::RECIPIENTS_PAGE_MAX,
+                )?;
+                rows.extend(page.rows);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let detail = |state: &crm_lib::model::RecipientState| match state {
+                crm_lib::model::RecipientState::Sent { at, .. } => at.to_rfc3339(),
+                crm_lib::model::RecipientState::Failed { reason } => reason.clone(),
+                _ => String::new(),
+            };
+            if *json {
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|row| {
+                        serde_json::json!({
+                            "customer": row.customer.get(),
+                            "name": row.name,
+                            "state": row.state.as_str(),
+                            "detail": detail(&row.state),
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| {
+                    vec![
+                        row.customer.to_string(),
+                        row.name
+                            .clone()
+                            .unwrap_or_else(|| "(merged away)".to_string()),
+                        row.state.as_str().to_string(),
+                        detail(&row.state),
+                    ]
+                })
+                .collect();
+            print_table(&["CUSTOMER", "NAME", "STATE", "DETAIL"], &table, io)?;
         }
     }
     Ok(())

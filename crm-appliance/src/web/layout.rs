@@ -51,6 +51,8 @@ pub enum Nav {
     Queue,
     /// `/settings/packages` (the token service's packages).
     Packages,
+    /// `/broadcasts` (issue 13).
+    Broadcasts,
     /// No entry is highlighted.
     None,
 }
@@ -61,7 +63,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 20] = [
+const LINKS: [Link; 21] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -153,6 +155,11 @@ const LINKS: [Link; 20] = [
         key: "tokens.nav.packages",
     },
     Link {
+        nav: Nav::Broadcasts,
+        href: "/broadcasts",
+        key: "broadcasts.nav",
+    },
+    Link {
         nav: Nav::Sandbox,
         href: "/sandbox",
         key: "nav.sandbox",
@@ -186,6 +193,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::Csat => menu.csat,
         Nav::Queue => menu.token_queue,
         Nav::Packages => menu.packages,
+        Nav::Broadcasts => menu.broadcasts,
         // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
         Nav::Profile | Nav::None => true,

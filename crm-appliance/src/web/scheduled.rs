@@ -184,9 +184,22 @@ struct ScheduleForm {
 
 /// A `datetime-local` value (`YYYY-MM-DDTHH:MM`) as a moment of `zone`.
 fn local_moment(zone: &Zone, text: &str) -> crm_lib::Result<crm_lib::model::Timestamp> {
-    let bad = || crm_lib::Error::invalid("send_at", "enter a date and a time");
+    local_moment_of(zone, "send_at", text)
+}
+
+/// A `datetime-local` value (`YYYY-MM-DDTHH:MM`) of input `field` as a moment of `zone` (the
+/// organization's clock; also the broadcast page's schedule form).
+///
+/// # Errors
+/// Invalid input on `field` for anything but a date and a time of day.
+pub(crate) fn local_moment_of(
+    zone: &Zone,
+    field: &'static str,
+    text: &str,
+) -> crm_lib::Result<crm_lib::model::Timestamp> {
+    let bad = || crm_lib::Error::invalid(field, "enter a date and a time");
     let (date, time) = text.trim().split_once('T').ok_or_else(bad)?;
-    let date = Date::parse("send_at", date)?;
+    let date = Date::parse(field, date)?;
     let (hour, minute) = time.split_once(':').ok_or_else(bad)?;
     let hour: u16 = hour.parse().map_err(|_| bad())?;
     let minute: u16 = minute

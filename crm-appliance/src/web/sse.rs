@@ -1,5 +1,5 @@
 //! Live updates: `GET /events`, one server-sent event stream per browser session, carrying
-//! the order and chat changes its user may see.
+//! the order, chat, call and broadcast changes its user may see.
 //!
 //! How it works, and why:
 //! - crm-lib calls a hook after every durable commit ([`crm_lib::Crm::on_commit`]); the hook
@@ -106,6 +106,8 @@ struct EventData<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    broadcast: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     stage: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delivery: Option<&'static str>,
@@ -130,6 +132,7 @@ fn to_event(event: &LiveEvent) -> Event {
         order: event.order.map(|order| order.get()),
         customer: event.customer.map(|customer| customer.get()),
         message: event.message.map(|message| message.get()),
+        broadcast: event.broadcast.map(|broadcast| broadcast.get()),
         stage: event.stage.map(|stage| stage.get()),
         delivery: event.delivery.map(delivery_name),
         summary: &event.summary,

@@ -12,6 +12,8 @@ mod bot_flows;
 mod bot_staff;
 mod bot_support;
 mod broadcast_faults;
+mod broadcasts;
+mod broadcasts_browser;
 mod browser;
 mod browser_calls;
 mod browser_pages;

@@ -589,6 +589,83 @@ const TABLE: &[Row] = &[
         &[],
         [404, 403, 403, 403, 303],
     ),
+    // Broadcasts (issue 13): the broadcast permission (administrators and managers); unknown
+    // ids are not found after the permission check, an empty title is refused after it.
+    ("GET", "/broadcasts", &[], [200, 200, 403, 403, 303]),
+    ("GET", "/broadcasts/new", &[], [200, 200, 403, 403, 303]),
+    (
+        "POST",
+        "/broadcasts",
+        &[("title", ""), ("text", "Hello"), ("rate_per_second", "10")],
+        [422, 422, 403, 403, 303],
+    ),
+    ("GET", "/broadcasts/999", &[], [404, 404, 403, 403, 303]),
+    (
+        "GET",
+        "/broadcasts/not-a-number",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "GET",
+        "/broadcasts/999/edit",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/edit",
+        &[("title", "x"), ("text", "Hello"), ("rate_per_second", "10")],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/broadcasts/999/report.csv",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/test",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/schedule",
+        &[("scheduled_at", "2030-01-01T10:00")],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/start",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/pause",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/resume",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/cancel",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/broadcasts/999/delete",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
 ];
 
 #[tokio::test]

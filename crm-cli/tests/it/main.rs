@@ -4,6 +4,7 @@
 
 mod admin;
 mod backup_faults;
+mod broadcasts;
 mod calls;
 mod canned;
 mod customers;

@@ -94,6 +94,20 @@ impl BroadcastCounts {
     pub fn open(&self) -> u64 {
         self.pending + self.queued
     }
+
+    /// The recipients answered for (sent, failed, blocked or skipped): the progress bar's
+    /// value, out of [`BroadcastCounts::recipients`].
+    pub fn answered(&self) -> u64 {
+        self.sent + self.failed + self.blocked + self.skipped
+    }
+
+    /// The share of the sends Telegram answered that arrived, in percent: sent over sent,
+    /// failed and blocked (skipped recipients were never tried); the PRD's `successRate`.
+    /// `None` before the first answer.
+    pub fn success_rate(&self) -> Option<f64> {
+        let tried = self.sent + self.failed + self.blocked;
+        (tried > 0).then(|| self.sent as f64 * 100.0 / tried as f64)
+    }
 }
 
 /// A broadcast: a text to the customers an [`Audience`] picks.

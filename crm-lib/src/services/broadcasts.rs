@@ -388,6 +388,25 @@ pub fn audience_preview_in(
     })
 }
 
+/// What the broadcast form offers (the web's new and edit pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BroadcastSetup {
+    /// Whether subscription and balance conditions may be set (the tokens module runs; see
+    /// [`Tx::create_broadcast`]).
+    pub token_conditions: bool,
+}
+
+/// The form's options. Needs `broadcast`.
+///
+/// # Errors
+/// Permission denied.
+pub fn broadcast_setup_in(view: &impl View, actor: &Actor) -> Result<BroadcastSetup> {
+    require(view, actor, Permission::Broadcast)?;
+    Ok(BroadcastSetup {
+        token_conditions: load_org(view, actor.org)?.modules.contains(Module::Tokens),
+    })
+}
+
 /// A page of a broadcast's delivery report: recipients after `after` (in customer order),
 /// only those in state `state` (a [`RecipientState::as_str`] name) when given, at most
 /// `limit` (1-500). Needs `broadcast`.

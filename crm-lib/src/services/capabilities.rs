@@ -206,6 +206,9 @@ pub struct Navigation {
     /// The registration form's settings page (`/settings/registration`: the tokens module
     /// and `manage_settings`, as [`crate::Tx::set_registration_form`]).
     pub registration_form: bool,
+    /// The broadcasts (`/broadcasts`: `broadcast`, as [`crate::broadcasts::broadcasts_in`];
+    /// every organization, no module).
+    pub broadcasts: bool,
 }
 
 impl Navigation {
@@ -245,6 +248,7 @@ impl Navigation {
             webhooks: has(ManageSettings),
             profiles: modules.contains(Module::Tokens) && has(ChatCustomers),
             registration_form: modules.contains(Module::Tokens) && has(ManageSettings),
+            broadcasts: has(Broadcast),
         }
     }
 }

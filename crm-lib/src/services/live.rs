@@ -26,15 +26,18 @@ pub enum LiveKind {
     Message,
     /// A telephone call was recorded or changed (the PBX's notifications).
     Call,
+    /// A broadcast was written, changed, or its delivery report moved on (issue 13).
+    Broadcast,
 }
 
 impl LiveKind {
-    /// `order`, `message` or `call`: the event name on the wire.
+    /// `order`, `message`, `call` or `broadcast`: the event name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             LiveKind::Order => "order",
             LiveKind::Message => "message",
             LiveKind::Call => "call",
+            LiveKind::Broadcast => "broadcast",
         }
     }
 }
@@ -57,6 +60,8 @@ pub struct LiveEvent {
     pub customer: Option<CustomerId>,
     /// The message, for message events.
     pub message: Option<MessageId>,
+    /// The broadcast, for broadcast events.
+    pub broadcast: Option<BroadcastId>,
     /// The message's delivery state now, for message events.
     pub delivery: Option<DeliveryState>,
     /// The order's stage now (order events of orders that still exist).
@@ -115,6 +120,7 @@ fn live_event(
         order,
         customer,
         message: None,
+        broadcast: None,
         delivery: None,
         stage: None,
         summary: String::new(),
@@ -183,6 +189,12 @@ fn live_event(
             }
             Ok(Some(event(LiveKind::Message, None, Some(*customer))))
         }
+        // The broadcast pages' delivery report follows its sending (every recipient answered
+        // records a change); whoever may read broadcasts sees them.
+        Subject::Broadcast(id) => Ok(resolved.has(Permission::Broadcast).then(|| LiveEvent {
+            broadcast: Some(*id),
+            ..event(LiveKind::Broadcast, None, None)
+        })),
         _ => Ok(None),
     }
 }
@@ -191,7 +203,7 @@ fn live_event(
 /// browser's live stream sends. Who sees what is decided here with the same rules as the
 /// reads: an order event needs the order to be visible to the actor (see
 /// [`super::orders::order_in`]); a message event needs the conversation (`chat_customers`, or
-/// an order-level grant on the message's order).
+/// an order-level grant on the message's order); a broadcast event needs `broadcast`.
 ///
 /// Examines at most `limit` changes (1..=1000) and reads the record each one names; the
 /// returned `cursor` is where the next call starts, whether or not anything was visible.

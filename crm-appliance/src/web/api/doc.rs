@@ -11,8 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    calls, canned, csat, customers, error, jobs, operators, orders, payments, profiles, staffing,
-    tickets, tokens, users, views, webhooks,
+    broadcasts, calls, canned, csat, customers, error, jobs, operators, orders, payments, profiles,
+    staffing, tickets, tokens, users, views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -72,6 +72,10 @@ impl Modify for BearerAuth {
         profiles::list, profiles::create, profiles::get, profiles::update,
         payments::get_settings, payments::put_settings, payments::list, payments::get,
         payments::create, payments::refund,
+        broadcasts::list, broadcasts::create, broadcasts::get, broadcasts::update,
+        broadcasts::delete, broadcasts::test, broadcasts::schedule, broadcasts::start,
+        broadcasts::pause, broadcasts::resume, broadcasts::cancel, broadcasts::recipients,
+        broadcasts::preview,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -104,6 +108,10 @@ impl Modify for BearerAuth {
         profiles::ProfileJson, profiles::ProfileBody,
         payments::PaymentSettingsJson, payments::PaymentSettingsBody, payments::InvoiceJson,
         payments::CreateInvoice,
+        broadcasts::AudienceJson, broadcasts::BroadcastCountsView, broadcasts::BroadcastActionsView,
+        broadcasts::BroadcastJson, broadcasts::BroadcastBody, broadcasts::BroadcastPatch,
+        broadcasts::ScheduleBody, broadcasts::TestSentView, broadcasts::SampleCustomerView,
+        broadcasts::AudiencePreviewView, broadcasts::RecipientView, broadcasts::RecipientPageView,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -123,6 +131,7 @@ impl Modify for BearerAuth {
         (name = "webhooks", description = "Outbound webhooks: endpoints, deliveries, redelivery (Standard Webhooks signatures)"),
         (name = "profiles", description = "Customers' profiles from the registration form (the tokens module)"),
         (name = "payments", description = "Payments for tokens: settings, invoices through OxaPay or Telegram Stars"),
+        (name = "broadcasts", description = "Broadcasts: one text to the customers an audience picks, at a set rate, with a delivery report"),
     )
 )]
 pub struct ApiDoc;

@@ -1,5 +1,5 @@
 //! The JSON API under `/api/v1`: orders (with suggested staff and delegated access), customers,
-//! conversations, messages, media, users and the scheduled jobs, for programs. Every request carries
+//! conversations, messages, media, users, the scheduled jobs and broadcasts, for programs. Every request carries
 //! `Authorization: Bearer crm_...`, a token created on the profile page (`/profile/tokens`) or
 //! with `crm token create`; it acts as its user, with exactly their permissions. Errors are
 //! JSON ([`error::ErrorResponse`]) with the status of their kind. The OpenAPI document is
@@ -8,6 +8,7 @@
 //! Handlers parse, make one crm-lib call (reads on one snapshot) and render; crm-lib decides
 //! every rule, so an API call and the same action in the browser give the same answer.
 
+pub mod broadcasts;
 pub mod calls;
 pub mod canned;
 pub mod csat;
@@ -222,6 +223,24 @@ pub fn routes() -> Router<AppState> {
             "/webhooks/deliveries/{id}/redeliver",
             post(webhooks::redeliver),
         )
+        .route(
+            "/broadcasts",
+            get(broadcasts::list).post(broadcasts::create),
+        )
+        .route("/broadcasts/preview", post(broadcasts::preview))
+        .route(
+            "/broadcasts/{id}",
+            get(broadcasts::get)
+                .patch(broadcasts::update)
+                .delete(broadcasts::delete),
+        )
+        .route("/broadcasts/{id}/test", post(broadcasts::test))
+        .route("/broadcasts/{id}/schedule", post(broadcasts::schedule))
+        .route("/broadcasts/{id}/start", post(broadcasts::start))
+        .route("/broadcasts/{id}/pause", post(broadcasts::pause))
+        .route("/broadcasts/{id}/resume", post(broadcasts::resume))
+        .route("/broadcasts/{id}/cancel", post(broadcasts::cancel))
+        .route("/broadcasts/{id}/recipients", get(broadcasts::recipients))
         .route(
             "/customers/{id}/profiles",
             get(profiles::list).post(profiles::create),

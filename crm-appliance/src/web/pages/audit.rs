@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The kinds of record the action filter offers, in the order of the audit actions.
-const AREAS: [&str; 9] = [
+const AREAS: [&str; 10] = [
     "organization",
     "user",
     "role",
@@ -36,6 +36,7 @@ const AREAS: [&str; 9] = [
     "payment",
     "message",
     "api_token",
+    "broadcast",
 ];
 
 /// The action, in the reader's language.
@@ -65,6 +66,9 @@ pub(crate) fn subject_text(staff: &Staff, subject: &Subject, names: &AuditNames)
             (Subject::Order(order), _) => {
                 a href={ "/orders/" (order) } { (kind) " #" (order) }
                 @if let Some(name) = names.subject(subject) { " «" (name) "»" }
+            }
+            (Subject::Broadcast(broadcast), _) => {
+                a href={ "/broadcasts/" (broadcast) } { (kind) " " (broadcast) }
             }
             (Subject::Customer(customer) | Subject::Conversation(customer), _) => {
                 a href={ "/chat/" (customer) } { (names.subject(subject).map_or_else(|| format!("{kind} {customer}"), str::to_string)) }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod board;
+pub mod broadcasts;
 pub mod calls;
 pub mod csat;
 pub mod dashboard;
@@ -40,4 +41,5 @@ pub fn routes() -> Router<AppState> {
         .merge(tokens::routes())
         .merge(profiles::routes())
         .merge(payments::routes())
+        .merge(broadcasts::routes())
 }
