@@ -34,7 +34,7 @@ const RATE: u64 = 20;
 /// The broadcast's text: unique, so the fake tells it from the bot's other messages.
 const TEXT: &str = "Broadcast under kill -9: new packages are here.";
 /// The fake's delay before answering a `sendMessage`.
-const SEND_DELAY: Duration = Duration::from_millis(40);
+const SEND_DELAY: Duration = Duration::from_millis(150);
 const TOKEN: &str = "4242424242:AAHfakeTokenForBroadcastFaults_abcdef";
 
 /// What the fake Bot API received: every `sendMessage`'s chat and text.
