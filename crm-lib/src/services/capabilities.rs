@@ -206,6 +206,9 @@ pub struct Navigation {
     /// The registration form's settings page (`/settings/registration`: the tokens module
     /// and `manage_settings`, as [`crate::Tx::set_registration_form`]).
     pub registration_form: bool,
+    /// The analytics dashboard (`/analytics`: `view_analytics`, as
+    /// [`crate::analytics::analytics_in`]).
+    pub analytics: bool,
 }
 
 impl Navigation {
@@ -245,6 +248,7 @@ impl Navigation {
             webhooks: has(ManageSettings),
             profiles: modules.contains(Module::Tokens) && has(ChatCustomers),
             registration_form: modules.contains(Module::Tokens) && has(ManageSettings),
+            analytics: has(ViewAnalytics),
         }
     }
 }

@@ -13,6 +13,7 @@
 //! sequences (and retention's mark in them), and the chunks of each file. Each problem is a
 //! sentence naming the table and the key.
 
+mod analytics;
 mod backward;
 mod by_hand;
 mod inbox;
@@ -192,6 +193,7 @@ impl<'v> Checker<'v> {
         self.check_counters()?;
         self.check_conversation_rows()?;
         self.check_ledger()?;
+        self.check_analytics()?;
         self.check_strays()?;
         self.check_media_chunks()?;
         self.check_pruned_marks();
