@@ -8,6 +8,7 @@
 //! Handlers parse, make one crm-lib call (reads on one snapshot) and render; crm-lib decides
 //! every rule, so an API call and the same action in the browser give the same answer.
 
+pub mod analytics;
 pub mod calls;
 pub mod canned;
 pub mod csat;
@@ -133,6 +134,8 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(customers::get))
         .route("/customers/{id}/merge", post(csat::merge))
         .route("/csat", get(csat::stats))
+        .route("/analytics", get(analytics::get))
+        .route("/analytics/{chart}", get(analytics::chart))
         .route(
             "/packages",
             get(tokens::list_packages).post(tokens::create_package),
