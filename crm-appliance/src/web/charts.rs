@@ -191,7 +191,12 @@ pub fn doughnut(id: &str, title: &str, summary: &str, shares: &[Share]) -> Marku
 /// Horizontal bars, one per share, longest first as given, each with its label at the left
 /// (anchored at the gutter's end) and its value after the bar.
 pub fn bars(id: &str, title: &str, summary: &str, shares: &[Share]) -> Markup {
-    let max = shares.iter().map(|share| share.value).max().unwrap_or(0).max(1);
+    let max = shares
+        .iter()
+        .map(|share| share.value)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let row = 24.0;
     let height = (shares.len() as f64 * row + 16.0).max(40.0);
     let (left, right) = (180.0, RIGHT - 60.0);

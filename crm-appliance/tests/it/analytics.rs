@@ -27,7 +27,9 @@ async fn orders_made_through_the_api_show_on_the_page_in_the_csv_and_in_the_api(
         ids.push(order["id"].as_u64().unwrap());
     }
     // The first is delivered (won), the last rejected (lost).
-    let (status, body) = api.post(&format!("/orders/{}/approve", ids[0]), json!({})).await;
+    let (status, body) = api
+        .post(&format!("/orders/{}/approve", ids[0]), json!({}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = api
         .post(&format!("/orders/{}/assign", ids[0]), json!({"user": 1}))
@@ -79,12 +81,18 @@ async fn orders_made_through_the_api_show_on_the_page_in_the_csv_and_in_the_api(
 
     // The page: figures, the charts as accessible SVG, the CSV links.
     let page = admin.get_text("/analytics").await;
-    assert!(page.contains("href=\"/analytics\""), "the menu links it: {page}");
+    assert!(
+        page.contains("href=\"/analytics\""),
+        "the menu links it: {page}"
+    );
     assert!(page.contains("data-figure=\"revenue\""), "{page}");
     assert!(page.contains("2,000.00"), "{page}");
     assert!(page.contains("33.33%"), "{page}");
     for chart in ["revenue", "status", "customers"] {
-        assert!(page.contains(&format!("id=\"chart-{chart}\"")), "{chart}: {page}");
+        assert!(
+            page.contains(&format!("id=\"chart-{chart}\"")),
+            "{chart}: {page}"
+        );
         assert!(
             page.contains(&format!("href=\"/analytics/{chart}.csv\"")),
             "{chart}: {page}"
@@ -122,6 +130,9 @@ async fn orders_made_through_the_api_show_on_the_page_in_the_csv_and_in_the_api(
     // The OpenAPI document describes both endpoints.
     let document = admin.get_text("/api/v1/openapi.json").await;
     assert!(document.contains("\"/api/v1/analytics\""), "{document}");
-    assert!(document.contains("\"/api/v1/analytics/{chart}\""), "{document}");
+    assert!(
+        document.contains("\"/api/v1/analytics/{chart}\""),
+        "{document}"
+    );
     assert!(document.contains("getAnalyticsChart"), "{document}");
 }

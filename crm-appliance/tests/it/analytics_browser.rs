@@ -33,7 +33,10 @@ async fn the_dashboard_opens_from_the_menu_shows_its_charts_and_downloads_a_csv(
     let driver = start_driver().await;
     let client = browser(&driver).await;
     log_in(&client, &app, "admin", &password).await;
-    assert_eq!(submit(&client, "nav a[href='/analytics']").await, "/analytics");
+    assert_eq!(
+        submit(&client, "nav a[href='/analytics']").await,
+        "/analytics"
+    );
     let revenue = client
         .find(Locator::Css("[data-figure=revenue] .stat-value"))
         .await
@@ -47,7 +50,11 @@ async fn the_dashboard_opens_from_the_menu_shows_its_charts_and_downloads_a_csv(
         .await
         .unwrap();
     assert_eq!(charts.len(), 3);
-    let label = charts[1].attr("aria-label").await.unwrap().unwrap_or_default();
+    let label = charts[1]
+        .attr("aria-label")
+        .await
+        .unwrap()
+        .unwrap_or_default();
     assert!(label.contains("1"), "{label}");
     click(&client, "#chart-status details summary").await;
     let table = client
@@ -71,7 +78,10 @@ async fn the_dashboard_opens_from_the_menu_shows_its_charts_and_downloads_a_csv(
         .unwrap();
     let csv = csv.as_str().unwrap_or_default().to_string();
     assert!(csv.starts_with("stage_key,stage,kind,orders\n"), "{csv}");
-    assert!(csv.contains("pending,Pending moderation,moderation,1\n"), "{csv}");
+    assert!(
+        csv.contains("pending,Pending moderation,moderation,1\n"),
+        "{csv}"
+    );
 
     let report = crate::browser_pages::axe_violations(&client, &axe).await;
     assert!(report.is_empty(), "axe-core: {report:#?}");

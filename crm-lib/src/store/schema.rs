@@ -554,8 +554,13 @@ mod tests {
         assert!(before.revenue > 0 && before.customers == 60);
         // Make it a schema-7 file: no aggregates, version 7.
         crm.write(|tx| {
-            let keys =
-                tx.keys_with_prefix(tables::ANALYTICS_DAYS, &Key::empty(), None, false, usize::MAX)?;
+            let keys = tx.keys_with_prefix(
+                tables::ANALYTICS_DAYS,
+                &Key::empty(),
+                None,
+                false,
+                usize::MAX,
+            )?;
             for key in keys {
                 tx.remove(tables::ANALYTICS_DAYS, &Key::empty().bytes(&key))?;
             }

@@ -29,11 +29,13 @@ fn at(text: &str) {
 /// A world of `template` on the test clock, without an open-order limit, with the clock's
 /// lock held as long as the world lives.
 fn world(template: &str) -> (std::sync::MutexGuard<'static, ()>, World) {
-    let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     at("2026-01-15T10:00:00Z");
     let dir = tempfile::tempdir().unwrap();
-    let crm = Crm::open_with_clock(dir.path().join("crm.redb"), CrmOptions::default(), now)
-        .unwrap();
+    let crm =
+        Crm::open_with_clock(dir.path().join("crm.redb"), CrmOptions::default(), now).unwrap();
     let org = crm
         .system()
         .create_organization(template, "Acme", "acme")
@@ -115,7 +117,14 @@ fn the_dashboard_counts_orders_revenue_and_customers_per_local_month_from_the_ag
     let trend: Vec<(String, i64, i64, u64)> = figures
         .revenue_trend
         .iter()
-        .map(|row| (row.month.to_string(), row.revenue, row.completed, row.orders))
+        .map(|row| {
+            (
+                row.month.to_string(),
+                row.revenue,
+                row.completed,
+                row.orders,
+            )
+        })
         .collect();
     assert_eq!(trend.len(), 12);
     assert_eq!(trend[0].0, "2025-04");
@@ -284,7 +293,12 @@ fn token_revenue_is_charged_net_of_refunds_with_packages_and_active_subscribers(
     let mut csv = Vec::new();
     let rows = world
         .crm
-        .export_chart(&world.manager, Chart::StatusDistribution, Language::EN, &mut csv)
+        .export_chart(
+            &world.manager,
+            Chart::StatusDistribution,
+            Language::EN,
+            &mut csv,
+        )
         .unwrap();
     assert_eq!(rows, 5);
     let text = String::from_utf8(csv).unwrap();
@@ -293,10 +307,17 @@ fn token_revenue_is_charged_net_of_refunds_with_packages_and_active_subscribers(
     let mut csv = Vec::new();
     world
         .crm
-        .export_chart(&world.manager, Chart::PackagePopularity, Language::EN, &mut csv)
+        .export_chart(
+            &world.manager,
+            Chart::PackagePopularity,
+            Language::EN,
+            &mut csv,
+        )
         .unwrap();
     assert!(
-        String::from_utf8(csv).unwrap().starts_with("package_key,package,orders\nsites_100,"),
+        String::from_utf8(csv)
+            .unwrap()
+            .starts_with("package_key,package,orders\nsites_100,"),
     );
 }
 
@@ -306,7 +327,12 @@ fn the_package_chart_of_an_organization_without_tokens_is_not_found_and_bad_name
     let mut csv = Vec::new();
     let error = world
         .crm
-        .export_chart(&world.manager, Chart::PackagePopularity, Language::EN, &mut csv)
+        .export_chart(
+            &world.manager,
+            Chart::PackagePopularity,
+            Language::EN,
+            &mut csv,
+        )
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
     assert!(csv.is_empty());
@@ -333,7 +359,8 @@ fn only_staff_with_view_analytics_read_the_dashboard() {
 fn merging_a_customer_away_takes_them_out_of_the_growth_and_a_price_change_moves_revenue() {
     let (_serial, world) = world("studio");
     let keep = world.customer(501, "Kept");
-    world.crm
+    world
+        .crm
         .create_customer(
             &world.admin,
             crm_lib::customers::NewCustomer {

@@ -135,7 +135,10 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     // Schema 8: the dashboard counts the three legacy orders, their budgets and the customer.
     let dashboard = crm.analytics(&Actor::system(legacy.id)).unwrap();
     assert_eq!((dashboard.orders, dashboard.customers), (3, 1));
-    assert_eq!(dashboard.revenue, 600_000, "budgets of 1,000, 2,000 and 3,000");
+    assert_eq!(
+        dashboard.revenue, 600_000,
+        "budgets of 1,000, 2,000 and 3,000"
+    );
     let report = crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(

@@ -11,8 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    analytics, calls, canned, csat, customers, error, jobs, operators, orders, payments, profiles, staffing,
-    tickets, tokens, users, views, webhooks,
+    analytics, calls, canned, csat, customers, error, jobs, operators, orders, payments, profiles,
+    staffing, tickets, tokens, users, views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.

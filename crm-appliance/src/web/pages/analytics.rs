@@ -170,7 +170,10 @@ pub fn analytics_body(staff: &Staff, analytics: &Analytics) -> Markup {
         &[
             ("from", &months.first().cloned().unwrap_or_default()),
             ("to", &months.last().cloned().unwrap_or_default()),
-            ("total", &money(analytics.revenue_trend.iter().map(|row| row.revenue).sum())),
+            (
+                "total",
+                &money(analytics.revenue_trend.iter().map(|row| row.revenue).sum()),
+            ),
         ],
     );
     let revenue_chart = charts::line_chart(
@@ -181,11 +184,19 @@ pub fn analytics_body(staff: &Staff, analytics: &Analytics) -> Markup {
         &[
             Series {
                 name: revenue_name.clone(),
-                values: analytics.revenue_trend.iter().map(|row| row.revenue).collect(),
+                values: analytics
+                    .revenue_trend
+                    .iter()
+                    .map(|row| row.revenue)
+                    .collect(),
             },
             Series {
                 name: completed_name.clone(),
-                values: analytics.revenue_trend.iter().map(|row| row.completed).collect(),
+                values: analytics
+                    .revenue_trend
+                    .iter()
+                    .map(|row| row.completed)
+                    .collect(),
             },
         ],
         &|value| axis_amount(language, unit, value),
@@ -254,18 +265,30 @@ pub fn analytics_body(staff: &Staff, analytics: &Analytics) -> Markup {
         &[
             Series {
                 name: new_name.clone(),
-                values: growth.iter().map(|row| i64::try_from(row.new).unwrap_or(i64::MAX)).collect(),
+                values: growth
+                    .iter()
+                    .map(|row| i64::try_from(row.new).unwrap_or(i64::MAX))
+                    .collect(),
             },
             Series {
                 name: total_name.clone(),
-                values: growth.iter().map(|row| i64::try_from(row.total).unwrap_or(i64::MAX)).collect(),
+                values: growth
+                    .iter()
+                    .map(|row| i64::try_from(row.total).unwrap_or(i64::MAX))
+                    .collect(),
             },
         ],
         &|value| value.to_string(),
     );
     let growth_rows: Vec<Vec<String>> = growth
         .iter()
-        .map(|row| vec![row.month.to_string(), row.new.to_string(), row.total.to_string()])
+        .map(|row| {
+            vec![
+                row.month.to_string(),
+                row.new.to_string(),
+                row.total.to_string(),
+            ]
+        })
         .collect();
 
     let month_head = staff.t("analytics.month");
@@ -328,7 +351,8 @@ mod tests {
     use crate::web::testing::{Fixture, pretty};
 
     #[test]
-    fn the_service_demo_s_analytics_show_the_figures_and_four_charts_with_their_numbers_in_russian() {
+    fn the_service_demo_s_analytics_show_the_figures_and_four_charts_with_their_numbers_in_russian()
+    {
         let fixture = Fixture::new("service");
         fixture.crm.system().load_demo(fixture.org.id).unwrap();
         let manager = fixture.staff(BuiltinRole::Manager, Language::RU);

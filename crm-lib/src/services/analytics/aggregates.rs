@@ -222,12 +222,7 @@ fn net_tokens(token: &TokenOrder) -> i64 {
 }
 
 /// What `customer` counts (times `sign`).
-pub(crate) fn add_customer(
-    context: &Context,
-    customer: &Customer,
-    sign: i64,
-    out: &mut Figures,
-) {
+pub(crate) fn add_customer(context: &Context, customer: &Customer, sign: i64, out: &mut Figures) {
     add(
         out,
         (Metric::Customers, context.day(customer.created_at), 0),
@@ -283,7 +278,8 @@ pub(crate) fn order_saved(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order
         return Ok(());
     }
     let context = Context::of(&crate::services::load_org(tx, org)?);
-    let token: Option<TokenOrder> = tx.get(tables::TOKEN_ORDERS, &token_order_key(org, after.id))?;
+    let token: Option<TokenOrder> =
+        tx.get(tables::TOKEN_ORDERS, &token_order_key(org, after.id))?;
     let mut changes = Figures::new();
     add_order(&context, before, -1, &mut changes);
     add_order(&context, after, 1, &mut changes);
@@ -355,12 +351,19 @@ pub(crate) fn expected(view: &impl View, org: &Organization) -> Result<Figures> 
     for token in &tokens {
         // A token order without its order counts nothing: verify reports it by its
         // declaration's reference.
-        if let Some(order) = view.get::<Order>(tables::ORDERS, &Key::org(org.id).u64(token.order.0))? {
+        if let Some(order) =
+            view.get::<Order>(tables::ORDERS, &Key::org(org.id).u64(token.order.0))?
+        {
             add_token_order(&context, &order, token, 1, &mut figures);
         }
     }
     view.for_each_prefix(tables::CUSTOMERS, &Key::org(org.id), |_, value| {
-        add_customer(&context, &codec::decode::<Customer>(value)?, 1, &mut figures);
+        add_customer(
+            &context,
+            &codec::decode::<Customer>(value)?,
+            1,
+            &mut figures,
+        );
         Ok(true)
     })?;
     figures.retain(|_, value| *value != 0);
@@ -425,7 +428,8 @@ pub(crate) fn problems(view: &impl View, org: &Organization) -> Result<Vec<Strin
     let mut stored = stored(view, org.id)?;
     let zone = Zone::of(org);
     let describe = |(metric, day, sub): Slot| {
-        let date = i32::try_from(day).map_or_else(|_| day.to_string(), |days| Date { days }.to_string());
+        let date =
+            i32::try_from(day).map_or_else(|_| day.to_string(), |days| Date { days }.to_string());
         let what = match metric {
             Metric::PackageOrders => format!("{} {sub}", metric.noun()),
             _ => metric.noun().to_string(),

@@ -78,9 +78,7 @@ impl Month {
     pub fn first_day(self) -> Date {
         i16::try_from(self.year)
             .ok()
-            .and_then(|year| {
-                Date::from_ymd(year, i8::try_from(self.month).unwrap_or(1), 1)
-            })
+            .and_then(|year| Date::from_ymd(year, i8::try_from(self.month).unwrap_or(1), 1))
             .unwrap_or(Date { days: 0 })
     }
 }
@@ -305,26 +303,30 @@ pub fn analytics_in(view: &impl View, actor: &Actor) -> Result<Analytics> {
     let mut sums = Sums::default();
     // Each day's month, computed once per day met (entries come day by day per metric).
     let mut month_of_day: BTreeMap<i64, Month> = BTreeMap::new();
-    view.for_each_prefix(tables::ANALYTICS_DAYS, &Key::org(actor.org), |key, value| {
-        let (Some((metric, day, sub)), Some(value)) = (slot_of(key), value_of(value)) else {
-            return Ok(true);
-        };
-        *sums.total.entry(metric).or_insert(0) += value;
-        if metric == Metric::PackageOrders {
-            *sums.packages.entry(sub).or_insert(0) += value;
-        }
-        if day < window_start {
-            if metric == Metric::Customers {
-                sums.customers_before += value;
+    view.for_each_prefix(
+        tables::ANALYTICS_DAYS,
+        &Key::org(actor.org),
+        |key, value| {
+            let (Some((metric, day, sub)), Some(value)) = (slot_of(key), value_of(value)) else {
+                return Ok(true);
+            };
+            *sums.total.entry(metric).or_insert(0) += value;
+            if metric == Metric::PackageOrders {
+                *sums.packages.entry(sub).or_insert(0) += value;
             }
-        } else {
-            let month = *month_of_day.entry(day).or_insert_with(|| {
-                Month::of(i32::try_from(day).map_or(today, |days| Date { days }))
-            });
-            *sums.by_month.entry((month, metric)).or_insert(0) += value;
-        }
-        Ok(true)
-    })?;
+            if day < window_start {
+                if metric == Metric::Customers {
+                    sums.customers_before += value;
+                }
+            } else {
+                let month = *month_of_day.entry(day).or_insert_with(|| {
+                    Month::of(i32::try_from(day).map_or(today, |days| Date { days }))
+                });
+                *sums.by_month.entry((month, metric)).or_insert(0) += value;
+            }
+            Ok(true)
+        },
+    )?;
 
     let tokens = crate::services::tokens::module_on(&org);
     let (revenue, counted, won) = if tokens {
@@ -437,8 +439,7 @@ fn package_popularity(
     org: OrgId,
     orders: &BTreeMap<u64, i64>,
 ) -> Result<Vec<PackageShare>> {
-    let mut packages: Vec<Package> =
-        view.records_with_prefix(tables::PACKAGES, &Key::org(org))?;
+    let mut packages: Vec<Package> = view.records_with_prefix(tables::PACKAGES, &Key::org(org))?;
     packages.sort_by_key(|package| (package.position, package.id));
     let mut shares: Vec<PackageShare> = packages
         .into_iter()

@@ -1118,24 +1118,43 @@ fn an_aggregate_of_the_dashboard_that_disagrees_with_the_records_is_reported() {
     let foreign = entry_key(OrgId(99), slot);
     let (tampered, original) = (key.clone(), key.clone());
     crm.write(move |tx| {
-        tx.put_raw(tables::ANALYTICS_DAYS, &tampered, &(count + 1).to_be_bytes())?;
-        tx.put_raw(tables::ANALYTICS_DAYS, stray.as_slice(), &5i64.to_be_bytes())?;
-        tx.put_raw(tables::ANALYTICS_DAYS, foreign.as_slice(), &1i64.to_be_bytes())
+        tx.put_raw(
+            tables::ANALYTICS_DAYS,
+            &tampered,
+            &(count + 1).to_be_bytes(),
+        )?;
+        tx.put_raw(
+            tables::ANALYTICS_DAYS,
+            stray.as_slice(),
+            &5i64.to_be_bytes(),
+        )?;
+        tx.put_raw(
+            tables::ANALYTICS_DAYS,
+            foreign.as_slice(),
+            &1i64.to_be_bytes(),
+        )
     })
     .unwrap();
     let problems = crm.system().verify().unwrap().problems;
     assert_eq!(problems.len(), 3, "{problems:#?}");
     assert!(
-        problems.iter().any(|problem| problem.contains("belongs to organization 99")),
+        problems
+            .iter()
+            .any(|problem| problem.contains("belongs to organization 99")),
         "{problems:#?}"
     );
     assert!(
-        problems.iter().any(|problem| problem.starts_with("analytics_days: ")
-            && problem.contains(&format!("is {}, but the records give {count}", count + 1))),
+        problems
+            .iter()
+            .any(|problem| problem.starts_with("analytics_days: ")
+                && problem.contains(&format!("is {}, but the records give {count}", count + 1))),
         "{problems:#?}"
     );
     assert!(
-        problems.iter().any(|problem| problem.contains("on 1970-01-02 (UTC) is 5, but the records give nothing")),
+        problems
+            .iter()
+            .any(|problem| problem
+                .contains("on 1970-01-02 (UTC) is 5, but the records give nothing")),
         "{problems:#?}"
     );
     // A missing entry.
