@@ -1177,7 +1177,7 @@ fn analytics(crm: &Crm, org: OrgId, json: bool, csv: Option<&str>, io: &mut Io<'
         "average order value: {}",
         figures
             .average_order_value
-            .map_or_else(|| "-".to_string(), |value| amount(value))
+            .map_or_else(|| "-".to_string(), &amount)
     );
     if let Some(active) = figures.active_subscribers {
         out!(io, "active subscribers: {active}");
