@@ -2,8 +2,8 @@
 //! average order value, active subscribers and the series of four charts, read on one
 //! snapshot by [`analytics_in`] (`view_analytics`).
 //!
-//! The figures never scan orders: they come from the per-day aggregates of
-//! [`aggregates`] (kept in the transactions that create and move orders, charge and refund
+//! The figures never scan orders: they come from the per-day aggregates `analytics_days`
+//! (`analytics/aggregates.rs`, kept in the transactions that create and move orders, charge and refund
 //! tokens and create customers; built by the schema 8 migration; checked by `crm verify`),
 //! the stage counters (`order_counts`), the staff list and, for active subscribers, the
 //! `premium_by_end` index. A read is one prefix scan of the organization's aggregates (a few
