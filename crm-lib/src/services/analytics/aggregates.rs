@@ -343,20 +343,18 @@ pub(crate) fn expected(view: &impl View, org: &Organization) -> Result<Figures> 
         add_order(&context, &codec::decode::<Order>(value)?, 1, &mut figures);
         Ok(true)
     })?;
-    let mut tokens: Vec<TokenOrder> = Vec::new();
+    // Streamed, each with a point read of its order, so memory stays flat however many.
     view.for_each_prefix(tables::TOKEN_ORDERS, &Key::org(org.id), |_, value| {
-        tokens.push(codec::decode(value)?);
-        Ok(true)
-    })?;
-    for token in &tokens {
+        let token: TokenOrder = codec::decode(value)?;
         // A token order without its order counts nothing: verify reports it by its
         // declaration's reference.
         if let Some(order) =
             view.get::<Order>(tables::ORDERS, &Key::org(org.id).u64(token.order.0))?
         {
-            add_token_order(&context, &order, token, 1, &mut figures);
+            add_token_order(&context, &order, &token, 1, &mut figures);
         }
-    }
+        Ok(true)
+    })?;
     view.for_each_prefix(tables::CUSTOMERS, &Key::org(org.id), |_, value| {
         add_customer(
             &context,
