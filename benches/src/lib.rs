@@ -8,13 +8,14 @@
 //! and outbox look like those of a studio that has worked through that many orders.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use crm_lib::{
     Crm, CrmOptions, Password, Tx, View,
     chat::{InboundMessage, OrderChoice, OutboundMessage},
     customers::TelegramProfile,
-    model::{Actor, CustomerId, Money, OrderId, OrgId, StageId, TelegramUserId, UserId},
+    model::{Actor, CustomerId, Money, OrderId, OrgId, StageId, TelegramUserId, Timestamp, UserId},
     orders::{AssignTo, NewOrder},
     org::SettingsUpdate,
     team::NewUser,
@@ -70,8 +71,9 @@ pub const SPEC_MESSAGES: u64 = 10_000_000;
 const MESSAGE_BATCH: u64 = 10_000;
 
 /// The path of a store with `orders` orders spread over [`SCALE_CUSTOMERS`] customers, in
-/// every stage of the studio pipeline (most delivered), and `messages` messages in those
-/// customers' conversations: two of every three written by the customer through the bot, one
+/// every stage of the studio pipeline (most delivered), created over the last three years
+/// (`SCALE_HISTORY_DAYS`, a batch every few days, so the dashboard's per-day aggregates span
+/// them), and `messages` messages (today) in those customers' conversations: two of every three written by the customer through the bot, one
 /// by staff and delivered; every third is about the customer's latest order. Built on first
 /// use and cached as `target/bench-data/orders-{orders}-messages-{messages}-v{SCHEMA_VERSION}.redb`;
 /// a missing file is rebuilt.
@@ -279,8 +281,26 @@ impl Fate {
     }
 }
 
+/// How far back the large store's orders go: they are created over this many days, oldest
+/// first, so that the dashboard's per-day aggregates span years as a long-lived studio's do.
+const SCALE_HISTORY_DAYS: i64 = 1_095;
+
+/// How many milliseconds the large store's clock runs behind the real one while it is built.
+static SCALE_CLOCK_BEHIND: AtomicI64 = AtomicI64::new(0);
+
+/// The clock of the large store's build: the real one, [`SCALE_CLOCK_BEHIND`] back.
+fn scale_clock() -> Timestamp {
+    Timestamp::from_millis(Timestamp::now().millis() - SCALE_CLOCK_BEHIND.load(Ordering::SeqCst))
+}
+
+/// Sets the build's clock `days` back.
+fn scale_clock_back(days: i64) {
+    SCALE_CLOCK_BEHIND.store(days * 86_400_000, Ordering::SeqCst);
+}
+
 fn build_scale_store(path: &Path, orders: u64, messages: u64, started: Instant) -> BenchResult<()> {
-    let crm = Crm::open_with(path, CrmOptions::default())?;
+    scale_clock_back(SCALE_HISTORY_DAYS);
+    let crm = Crm::open_with_clock(path, CrmOptions::default(), scale_clock)?;
     let org = unlimited_studio(&crm)?;
     let system = Actor::system(org);
     let staff_user = |username: String, role: &str| -> BenchResult<UserId> {
@@ -328,6 +348,10 @@ fn build_scale_store(path: &Path, orders: u64, messages: u64, started: Instant) 
     let mut start = 0;
     while start < orders {
         let stop = (start + LOAD_BATCH).min(orders);
+        // Each batch a little later than the one before, the last one today.
+        let behind = SCALE_HISTORY_DAYS * i64::try_from(orders - start).unwrap_or(0)
+            / i64::try_from(orders.max(1)).unwrap_or(1);
+        scale_clock_back(behind);
         let (customers, workers) = (customers.clone(), workers.clone());
         let created = crm.write(move |tx| {
             let mut created = Vec::with_capacity(usize::try_from(stop - start).unwrap_or(0));
@@ -360,6 +384,7 @@ fn build_scale_store(path: &Path, orders: u64, messages: u64, started: Instant) 
             next_report += report_every;
         }
     }
+    scale_clock_back(0);
     load_messages(&crm, org, &customers, &latest, messages, started)?;
     crm.close();
     Ok(())

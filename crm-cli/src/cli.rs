@@ -82,6 +82,18 @@ pub(crate) enum Command {
     },
     /// Check every record and index; exits with 7 and lists the problems when any are found.
     Verify,
+    /// The analytics dashboard's figures: customers, orders, staff, revenue (total, this
+    /// month, of completed orders), completion rate, average order value, subscribers, on
+    /// the organization's local days; `--csv CHART` writes one chart's series instead.
+    Analytics {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write this chart's series as CSV to stdout: revenue, status, customers or packages
+        /// (the tokens module).
+        #[arg(long, value_name = "CHART", conflicts_with = "json")]
+        csv: Option<String>,
+    },
     /// Counts per table and organization, file size and schema version.
     Stats {
         /// Print JSON.

@@ -108,6 +108,7 @@ fn dispatch(
         Command::Backup { out } => backup(crm, out, place, io),
         Command::Verify => verify(crm, &place.data_file, io),
         Command::Stats { json } => stats(crm, *json, &place.data_file, io),
+        Command::Analytics { json, csv } => analytics(crm, org, *json, csv.as_deref(), io),
         Command::Demo => demo(crm, org, io),
         Command::Calls(command) => calls(crm, org, command, io),
         Command::Customers(command) => customers(crm, org, command, io),
@@ -1097,6 +1098,91 @@ fn stats(crm: &Crm, json: bool, data_file: &Path, io: &mut Io<'_>) -> Result<()>
         .map(|table| vec![table.name.clone(), table.entries.to_string()])
         .collect();
     print_table(&["TABLE", "ENTRIES"], &rows, io)?;
+    Ok(())
+}
+
+/// `crm analytics`: the dashboard's figures as the system reads them, or one chart's CSV
+/// (names in the organization's language).
+fn analytics(crm: &Crm, org: OrgId, json: bool, csv: Option<&str>, io: &mut Io<'_>) -> Result<()> {
+    use crm_lib::analytics::{Chart, RevenueUnit};
+    let system = Actor::system(org);
+    if let Some(chart) = csv {
+        let chart = Chart::parse(chart)?;
+        let language = crm.system().organization(org)?.settings.locale;
+        let mut out = BufWriter::new(&mut *io.out);
+        crm.export_chart(&system, chart, language, &mut out)
+            .context("writing the chart to stdout")?;
+        out.flush().context("writing to stdout")?;
+        return Ok(());
+    }
+    let figures = crm.analytics(&system)?;
+    let (unit, amount): (String, Box<dyn Fn(i64) -> String>) = match &figures.revenue_unit {
+        RevenueUnit::Money { currency } => (
+            currency.clone(),
+            Box::new(|value| crm_lib::model::Money::from_minor(value).to_string()),
+        ),
+        RevenueUnit::Tokens => (
+            "tokens".to_string(),
+            Box::new(|value: i64| value.to_string()),
+        ),
+    };
+    if json {
+        let value = serde_json::json!({
+            "zone": figures.zone.name(),
+            "today": figures.today.to_string(),
+            "unit": unit,
+            "customers": figures.customers,
+            "orders": figures.orders,
+            "staff_users": figures.staff_users,
+            "revenue": figures.revenue,
+            "monthly_revenue": figures.monthly_revenue,
+            "completed_revenue": figures.completed_revenue,
+            "completed_orders": figures.completed_orders,
+            "cancelled_orders": figures.cancelled_orders,
+            "completion_rate_bps": figures.completion_rate,
+            "average_order_value": figures.average_order_value,
+            "active_subscribers": figures.active_subscribers,
+        });
+        out!(io, "{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    out!(
+        io,
+        "as of {} ({}); revenue in {unit}",
+        figures.today,
+        figures.zone.name()
+    );
+    out!(io, "customers: {}", figures.customers);
+    out!(
+        io,
+        "orders: {} ({} completed, {} cancelled)",
+        figures.orders,
+        figures.completed_orders,
+        figures.cancelled_orders
+    );
+    out!(io, "staff users: {}", figures.staff_users);
+    out!(io, "revenue: {}", amount(figures.revenue));
+    out!(
+        io,
+        "revenue this month: {}",
+        amount(figures.monthly_revenue)
+    );
+    out!(
+        io,
+        "revenue of completed orders: {}",
+        amount(figures.completed_revenue)
+    );
+    out!(io, "completion rate: {}", figures.completion_rate_text());
+    out!(
+        io,
+        "average order value: {}",
+        figures
+            .average_order_value
+            .map_or_else(|| "-".to_string(), &amount)
+    );
+    if let Some(active) = figures.active_subscribers {
+        out!(io, "active subscribers: {active}");
+    }
     Ok(())
 }
 

@@ -14,6 +14,8 @@
 //!    order, in the same run: requests/s, p50, p99, and the list/static ratio;
 //!    Then the inbox page (`/chat`, issue 12: 50 of the 10,000 conversations with their
 //!    previews, over the `conversation_rows` projection) at 16 connections: p99 < 50 ms;
+//!    and the analytics dashboard (`/analytics`, issue 13: every figure and four charts over
+//!    all the orders, from the per-day aggregates) at 16 connections: p99 < 100 ms;
 //! 5. the list page again while 50 clients log in over and over (argon2id);
 //! 6. durable order creation over `/api/v1/orders` at 64 connections; then Zadarma's call
 //!    notifications (`/webhooks/zadarma`, each a new call: a signature check and a durable
@@ -440,6 +442,37 @@ fn run(args: &Args) -> Result<bool> {
             inbox.p99_ms()
         ),
         Some(inbox.p99_ms() < 50.0),
+    );
+
+    // 4c. The analytics dashboard (issue 13): `/analytics`, every figure and four SVG
+    // charts over all the store's orders, at 16 concurrent staff sessions (the manager holds
+    // view_analytics). It reads the per-day aggregates (`analytics_days`) and the stage
+    // counters, never the orders.
+    wrk(
+        &base,
+        "/analytics",
+        &scripts.list,
+        seconds.min(3),
+        INBOX_CONNECTIONS,
+    )?;
+    let analytics = wrk(
+        &base,
+        "/analytics",
+        &scripts.list,
+        seconds,
+        INBOX_CONNECTIONS,
+    )?;
+    analytics.check("analytics")?;
+    table.add(
+        &format!("analytics dashboard (/analytics over {orders} orders), 16 staff sessions"),
+        "p99 < 100 ms",
+        format!(
+            "{:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
+            analytics.rate(),
+            analytics.p50_ms(),
+            analytics.p99_ms()
+        ),
+        Some(analytics.p99_ms() < 100.0),
     );
 
     app.note_rss("after the list, healthz and static runs");

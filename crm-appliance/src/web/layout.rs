@@ -13,6 +13,8 @@ use crate::web::i18n::tr;
 pub enum Nav {
     /// `/`.
     Dashboard,
+    /// `/analytics` (the analytics dashboard).
+    Analytics,
     /// `/moderation`.
     Moderation,
     /// `/orders`.
@@ -63,11 +65,16 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 21] = [
+const LINKS: [Link; 22] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
         key: "nav.dashboard",
+    },
+    Link {
+        nav: Nav::Analytics,
+        href: "/analytics",
+        key: "nav.analytics",
     },
     Link {
         nav: Nav::Moderation,
@@ -176,6 +183,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
     let menu = staff.navigation();
     match nav {
         Nav::Dashboard => menu.dashboard,
+        Nav::Analytics => menu.analytics,
         Nav::Moderation => menu.moderation,
         Nav::Orders => menu.orders,
         Nav::Board => menu.board,

@@ -8,6 +8,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod canned;
+pub mod charts;
 pub mod chat;
 pub mod colors;
 pub mod csrf;

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod admin_channel;
+mod analytics;
+mod analytics_browser;
 mod api;
 mod bad_input;
 mod bot_bad_input;

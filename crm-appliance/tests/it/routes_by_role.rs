@@ -134,6 +134,33 @@ const TABLE: &[Row] = &[
     ),
     ("POST", "/payments/1/refund", &[], [404, 404, 404, 404, 303]),
     ("GET", "/csat", &[], [200, 200, 403, 403, 303]),
+    // The analytics dashboard (view_analytics); the package chart needs the tokens module.
+    ("GET", "/analytics", &[], [200, 200, 403, 403, 303]),
+    (
+        "GET",
+        "/analytics/revenue.csv",
+        &[],
+        [200, 200, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/analytics/status.csv",
+        &[],
+        [200, 200, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/analytics/customers.csv",
+        &[],
+        [200, 200, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/analytics/packages.csv",
+        &[],
+        [404, 404, 403, 403, 303],
+    ),
+    ("GET", "/analytics/pie.csv", &[], [404, 404, 404, 404, 303]),
     ("GET", "/settings/csat", &[], [200, 403, 403, 403, 303]),
     // The tokens module is off in a studio: the registration form's settings and the
     // profiles answer the permission first, then "not found".

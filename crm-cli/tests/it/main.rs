@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod admin;
+mod analytics;
 mod backup_faults;
 mod broadcasts;
 mod calls;

@@ -209,6 +209,9 @@ pub struct Navigation {
     /// The broadcasts (`/broadcasts`: `broadcast`, as [`crate::broadcasts::broadcasts_in`];
     /// every organization, no module).
     pub broadcasts: bool,
+    /// The analytics dashboard (`/analytics`: `view_analytics`, as
+    /// [`crate::analytics::analytics_in`]).
+    pub analytics: bool,
 }
 
 impl Navigation {
@@ -249,6 +252,7 @@ impl Navigation {
             profiles: modules.contains(Module::Tokens) && has(ChatCustomers),
             registration_form: modules.contains(Module::Tokens) && has(ManageSettings),
             broadcasts: has(Broadcast),
+            analytics: has(ViewAnalytics),
         }
     }
 }

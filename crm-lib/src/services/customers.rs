@@ -285,6 +285,7 @@ impl Tx<'_> {
             last_activity_at: self.now(),
         };
         save_customer(self, org, &customer)?;
+        crate::services::analytics::aggregates::customer_created(self, org, &customer)?;
         self.audit(
             &Actor::customer(org, id),
             AuditAction::CustomerCreated,
@@ -333,6 +334,7 @@ impl Tx<'_> {
             last_activity_at: self.now(),
         };
         save_customer(self, actor.org, &record)?;
+        crate::services::analytics::aggregates::customer_created(self, actor.org, &record)?;
         self.audit(
             actor,
             AuditAction::CustomerCreated,

@@ -490,8 +490,20 @@ impl Tx<'_> {
             }
         }
 
+        // Each customer arrives the day before their first order (those without one with the
+        // oldest), so the dashboard's customer growth follows the orders over the months.
+        let mut arrival: HashMap<&str, i64> = HashMap::new();
+        for order in &prepared.file.orders {
+            let days = arrival.entry(order.customer.as_str()).or_insert(0);
+            *days = (*days).max(order.created_days_ago + 1);
+        }
         let mut customers: HashMap<String, CustomerId> = HashMap::new();
         for customer in &prepared.file.customers {
+            let days = arrival
+                .get(customer.key.as_str())
+                .copied()
+                .unwrap_or(oldest + 1);
+            self.set_now(real_now.minus_days(days));
             let valid = NewCustomer {
                 telegram_id: customer.telegram_id.to_string(),
                 username: customer.username.clone().unwrap_or_default(),
@@ -506,6 +518,7 @@ impl Tx<'_> {
             customers.insert(customer.key.clone(), created.id);
             counts.customers += 1;
         }
+        self.set_now(real_now.minus_days(oldest + 1));
 
         if let Some(tokens) = &prepared.file.tokens {
             for key in &tokens.premium {
@@ -513,7 +526,9 @@ impl Tx<'_> {
                     .get(key)
                     .copied()
                     .ok_or_else(|| Error::not_found(CustomerId::LABEL, key))?;
-                self.grant_subscription(&system, customer, 30)?;
+                // Sixty days from the demo's start: still running today, so the dashboard
+                // counts active subscribers.
+                self.grant_subscription(&system, customer, 60)?;
             }
         }
         for order in &prepared.file.orders {

@@ -1,5 +1,6 @@
-//! Export of customers, orders and the audit log as CSV or JSON (`crm export`), and of the
-//! order list a staff user sees (the web's CSV download): the one CSV writer of the project.
+//! Export of customers, orders and the audit log as CSV or JSON (`crm export`), of the
+//! order list a staff user sees (the web's CSV download) and of the dashboard's charts
+//! (`/analytics/{chart}.csv`, `crm analytics --csv`): the one CSV writer of the project.
 //!
 //! Each export reads one snapshot and streams rows to the writer as it scans, so memory stays
 //! flat however large the table. The columns of a row are defined once and rendered in both
@@ -23,6 +24,7 @@ use crate::model::*;
 use crate::store::{Def, Key, Record, View, ViewExt, codec, tables};
 use crate::{Crm, Error, Result};
 
+use super::analytics::{Analytics, Chart, RevenueUnit};
 use super::orders::{OrderFilter, list_orders_in};
 use super::{Page, load_org, require};
 
@@ -650,6 +652,131 @@ impl Crm {
             )
         })
     }
+
+    /// Writes the series of one of the dashboard's charts as CSV (the web's
+    /// `/analytics/{chart}.csv` and `crm analytics --csv`), with stage and package names in
+    /// `language`: see [`chart_columns`]. Reads [`crate::analytics::analytics_in`] on one
+    /// snapshot; blocks on the writer. Returns the number of rows.
+    ///
+    /// # Errors
+    /// As [`crate::analytics::analytics_in`]; not found for the package chart of an
+    /// organization without the tokens module; [`crate::ErrorKind::Storage`] when `out`
+    /// cannot be written.
+    pub fn export_chart(
+        &self,
+        actor: &Actor,
+        chart: Chart,
+        language: Language,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let analytics = self.analytics(actor)?;
+        write_chart(&analytics, chart, language, out)
+    }
+}
+
+/// The CSV columns of each chart:
+/// - `revenue`: `month` (`YYYY-MM`), `orders` (created in it), `revenue`,
+///   `completed_revenue` (`1500.00` in the currency, or whole tokens), `unit` (the currency
+///   code or `tokens`);
+/// - `status`: `stage_key`, `stage` (its name), `kind` (`moderation`, `open`, `won`,
+///   `lost`), `orders`;
+/// - `customers`: `month`, `new_customers`, `total_customers` (at the month's end);
+/// - `packages`: `package_key`, `package` (its name), `orders`.
+pub fn chart_columns(chart: Chart) -> &'static [&'static str] {
+    match chart {
+        Chart::RevenueTrend => &["month", "orders", "revenue", "completed_revenue", "unit"],
+        Chart::StatusDistribution => &["stage_key", "stage", "kind", "orders"],
+        Chart::CustomerGrowth => &["month", "new_customers", "total_customers"],
+        Chart::PackagePopularity => &["package_key", "package", "orders"],
+    }
+}
+
+/// Writes the series of `chart` of `analytics` as CSV ([`chart_columns`]). Returns the
+/// number of rows.
+///
+/// # Errors
+/// Not found for the package chart without the tokens module; storage when `out` cannot be
+/// written.
+pub fn write_chart(
+    analytics: &Analytics,
+    chart: Chart,
+    language: Language,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let amount = |value: i64| -> Value {
+        match analytics.revenue_unit {
+            RevenueUnit::Money { .. } => text(Money::from_minor(value).to_string()),
+            RevenueUnit::Tokens => Value::from(value),
+        }
+    };
+    let unit = match &analytics.revenue_unit {
+        RevenueUnit::Money { currency } => currency.clone(),
+        RevenueUnit::Tokens => "tokens".to_string(),
+    };
+    let rows: Vec<Vec<Value>> = match chart {
+        Chart::RevenueTrend => analytics
+            .revenue_trend
+            .iter()
+            .map(|month| {
+                vec![
+                    text(month.month.to_string()),
+                    Value::from(month.orders),
+                    amount(month.revenue),
+                    amount(month.completed),
+                    text(unit.clone()),
+                ]
+            })
+            .collect(),
+        Chart::StatusDistribution => analytics
+            .status_distribution
+            .iter()
+            .map(|share| {
+                let kind = match share.stage.kind {
+                    StageKind::Moderation => "moderation",
+                    StageKind::Open => "open",
+                    StageKind::Won => "won",
+                    StageKind::Lost => "lost",
+                };
+                vec![
+                    text(share.stage.key.clone()),
+                    text(share.stage.name(language)),
+                    text(kind),
+                    Value::from(share.orders),
+                ]
+            })
+            .collect(),
+        Chart::CustomerGrowth => analytics
+            .customer_growth
+            .iter()
+            .map(|month| {
+                vec![
+                    text(month.month.to_string()),
+                    Value::from(month.new),
+                    Value::from(month.total),
+                ]
+            })
+            .collect(),
+        Chart::PackagePopularity => analytics
+            .package_popularity
+            .as_ref()
+            .ok_or_else(|| Error::not_found("chart", chart))?
+            .iter()
+            .map(|share| {
+                vec![
+                    text(share.key.clone()),
+                    text(share.name.get(language)),
+                    Value::from(share.orders),
+                ]
+            })
+            .collect(),
+    };
+    let mut sink = Sink::new(ExportFormat::Csv, chart_columns(chart), out)?;
+    let count = rows.len() as u64;
+    for row in rows {
+        sink.row(row)?;
+    }
+    sink.finish()?;
+    Ok(count)
 }
 
 #[cfg(test)]

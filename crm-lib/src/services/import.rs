@@ -407,6 +407,7 @@ impl Tx<'_> {
         };
         super::tickets::fields_of(self, actor.org)?.check(&record.custom_fields)?;
         self.insert_record(&crate::store::Key::org(actor.org).u64(id.0), &record)?;
+        crate::services::analytics::aggregates::order_created(self, &org, &record)?;
         super::tickets::fraud::evaluate(self, &org, &record)?;
         self.audit(
             actor,

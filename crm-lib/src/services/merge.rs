@@ -373,6 +373,7 @@ impl Tx<'_> {
         apply(self, org, keep, absorb, &moving)?;
         let absorb_key = Key::org(org).u64(absorb.0);
         self.delete_record(&absorb_key, &preview.absorb)?;
+        crate::services::analytics::aggregates::customer_deleted(self, org, &preview.absorb)?;
         save_customer(self, org, &preview.result)?;
         // The inbox's projection: the absorbed conversation's row goes, the kept one shows
         // the moved messages (services::inbox::rows).
@@ -418,6 +419,8 @@ fn apply(
         let mut after = order.clone();
         after.customer = keep;
         tx.update_record(&Key::org(org).u64(order.id.0), order, &after)?;
+        // Counts nothing new (the order keeps its day, stage and amounts): returns at once.
+        crate::services::analytics::aggregates::order_saved(tx, org, order, &after)?;
     }
     for message in &moving.messages {
         let mut after = message.clone();

@@ -3,6 +3,7 @@
 //! transaction of its own), plus read queries generic over [`crate::View`].
 
 pub mod admin;
+pub mod analytics;
 pub mod api_tokens;
 pub mod audit;
 pub mod billing;

@@ -8,10 +8,12 @@
 //! new one (the studio pipeline's Delivered stage no longer takes payment details; the
 //! built-in roles hold their current permissions). Schema 5 adds the projections
 //! that lists read: `order_rows` (each order's list row) and `customer_names`. Schema 6
-//! (today's) creates the tables of the modules (SPEC 3.1: operators, tickets, calls, scheduled
-//! jobs) and rewrites each organization with its modules and time zone. An older file is
-//! brought up to date step by step (1 -> 2 -> 3 -> 4 -> 5 -> 6) in one transaction when it is
-//! opened.
+//! creates the tables of the modules (SPEC 3.1: operators, tickets, calls, scheduled
+//! jobs) and rewrites each organization with its modules and time zone. Schema 7 builds the
+//! inbox's projection (`conversation_rows`) and the Telegram message index. Schema 8
+//! (today's) builds the analytics dashboard's per-day aggregates (`analytics_days`). An
+//! older file is brought up to date step by step (1 -> 2 -> ... -> 8) in one transaction
+//! when it is opened.
 
 use redb::Database;
 
@@ -85,6 +87,10 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 // Schema 7 (issue 12, the inbox): the new tables, opened above.
                 if version < 7 {
                     migrate_6_to_7(&tx)?;
+                }
+                // Schema 8 (issue 13, the analytics dashboard): the per-day aggregates.
+                if version < 8 {
+                    migrate_7_to_8(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
@@ -177,6 +183,13 @@ fn migrate_6_to_7(tx: &Tx<'_>) -> Result<()> {
     // Replies and edits find a message by its Telegram id.
     tx.build_index::<Message>(tables::MESSAGES_BY_TELEGRAM)?;
     crate::services::inbox::rows::build_conversation_rows(tx)
+}
+
+/// Schema 7 -> 8 (issue 13, the analytics dashboard): the per-day aggregates of every
+/// organization, built from its orders, token orders and customers by the same functions
+/// the use cases keep them with (`services::analytics::aggregates`; one scan of each).
+fn migrate_7_to_8(tx: &Tx<'_>) -> Result<()> {
+    crate::services::analytics::aggregates::build_all(tx)
 }
 
 /// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from
@@ -522,6 +535,47 @@ mod tests {
             crm.inbox_page(&system, &closed).unwrap().rows,
             closed_before
         );
+    }
+
+    #[test]
+    fn a_schema_7_file_gets_the_aggregates_of_its_orders_and_customers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let org = crm
+            .system()
+            .create_organization("service", "Sites", "sites")
+            .unwrap()
+            .id;
+        crm.system().load_demo(org).unwrap();
+        let system = Actor::system(org);
+        let before = crm.analytics(&system).unwrap();
+        assert_eq!(before.orders, 80);
+        assert!(before.revenue > 0 && before.customers == 60);
+        // Make it a schema-7 file: no aggregates, version 7.
+        crm.write(|tx| {
+            let keys = tx.keys_with_prefix(
+                tables::ANALYTICS_DAYS,
+                &Key::empty(),
+                None,
+                false,
+                usize::MAX,
+            )?;
+            for key in keys {
+                tx.remove(tables::ANALYTICS_DAYS, &Key::empty().bytes(&key))?;
+            }
+            set_version(tx, 7)
+        })
+        .unwrap();
+        assert_eq!(crm.analytics(&system).unwrap().revenue, 0);
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(7));
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+        assert_eq!(crm.analytics(&system).unwrap(), before);
     }
 
     #[test]

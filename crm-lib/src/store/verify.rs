@@ -13,6 +13,7 @@
 //! sequences (and retention's mark in them), and the chunks of each file. Each problem is a
 //! sentence naming the table and the key.
 
+mod analytics;
 mod backward;
 mod broadcasts;
 mod by_hand;
@@ -194,6 +195,7 @@ impl<'v> Checker<'v> {
         self.check_conversation_rows()?;
         self.check_ledger()?;
         self.check_broadcasts()?;
+        self.check_analytics()?;
         self.check_strays()?;
         self.check_media_chunks()?;
         self.check_pruned_marks();

@@ -4,6 +4,7 @@
 
 mod admin;
 mod broadcasts;
+mod analytics;
 mod calls;
 mod canned_and_hours;
 mod capabilities;

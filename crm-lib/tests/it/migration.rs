@@ -97,8 +97,8 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    assert_eq!(SCHEMA_VERSION, 7);
-    assert_eq!(crm.system().stats().unwrap().schema_version, Some(7));
+    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(crm.system().stats().unwrap().schema_version, Some(8));
     // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
     // manager manages the payment methods it sends.
     let legacy = crm.system().organization_by_slug("legacy").unwrap();
@@ -132,6 +132,13 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
             .all(|row| row.customer_name == "Ольга Legacy")
     );
     assert_eq!(rows.items[1].order.title, "Парсер цен конкурентов");
+    // Schema 8: the dashboard counts the three legacy orders, their budgets and the customer.
+    let dashboard = crm.analytics(&Actor::system(legacy.id)).unwrap();
+    assert_eq!((dashboard.orders, dashboard.customers), (3, 1));
+    assert_eq!(
+        dashboard.revenue, 600_000,
+        "budgets of 1,000, 2,000 and 3,000"
+    );
     let report = crm.system().verify().unwrap();
     assert!(report.is_clean(), "{:#?}", report.problems);
     assert!(

@@ -11,8 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    broadcasts, calls, canned, csat, customers, error, jobs, operators, orders, payments, profiles,
-    staffing, tickets, tokens, users, views, webhooks,
+    analytics, broadcasts, calls, canned, csat, customers, error, jobs, operators, orders,
+    payments, profiles, staffing, tickets, tokens, users, views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -63,6 +63,7 @@ impl Modify for BearerAuth {
         canned::list, canned::create, canned::update, canned::delete, canned::get_hours,
         canned::put_hours,
         csat::stats, csat::merge,
+        analytics::get, analytics::chart,
         tokens::list_packages, tokens::create_package, tokens::update_package,
         tokens::get_settings, tokens::put_settings, tokens::ledger, tokens::credit,
         tokens::premium, tokens::place, tokens::rerun, tokens::token_order, tokens::queue,
@@ -98,6 +99,9 @@ impl Modify for BearerAuth {
         canned::CannedView, canned::CannedBody, canned::HoursBody, canned::HoursStateView,
         csat::CsatFiguresView, csat::CsatOperatorView, csat::CsatDayView, csat::CsatRatingView,
         csat::CsatStatsView, csat::MergeRequest, csat::MergeFieldView, csat::MergeView,
+        analytics::AnalyticsView, analytics::MonthRevenueView, analytics::StageShareView,
+        analytics::MonthCustomersView, analytics::PackageShareView, analytics::ChartView,
+        analytics::ChartPointView,
         tokens::PackageView, tokens::PackageBody, tokens::TokenSettingsBody,
         tokens::LedgerEntryView, tokens::LedgerView, tokens::CreditBody, tokens::PremiumBody,
         tokens::TokenOrderBody, tokens::PlacedView, tokens::TokenOrderJson,
@@ -126,6 +130,7 @@ impl Modify for BearerAuth {
         (name = "calls", description = "Telephone calls from the PBX (the tickets module)"),
         (name = "audit", description = "The audit log"),
         (name = "canned", description = "Canned responses and business hours"),
+        (name = "analytics", description = "The analytics dashboard: totals, revenue, completion rate, average order value, subscribers and four charts' series"),
         (name = "csat", description = "Customer satisfaction ratings (1-5 stars) per operator and day"),
         (name = "tokens", description = "The token service: packages, ledgers, Premium, orders of packages, the queue"),
         (name = "webhooks", description = "Outbound webhooks: endpoints, deliveries, redelivery (Standard Webhooks signatures)"),

@@ -9,6 +9,7 @@
 //! every rule, so an API call and the same action in the browser give the same answer.
 
 pub mod broadcasts;
+pub mod analytics;
 pub mod calls;
 pub mod canned;
 pub mod csat;
@@ -134,6 +135,8 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(customers::get))
         .route("/customers/{id}/merge", post(csat::merge))
         .route("/csat", get(csat::stats))
+        .route("/analytics", get(analytics::get))
+        .route("/analytics/{chart}", get(analytics::chart))
         .route(
             "/packages",
             get(tokens::list_packages).post(tokens::create_package),

@@ -1,4 +1,5 @@
-//! The dashboard: orders per stage, orders created today, and the user's own open work.
+//! The dashboard: orders per stage, orders created today, the user's own open work, and a link
+//! to the analytics dashboard for those who may read it.
 
 use axum::Router;
 use axum::extract::State;
@@ -29,10 +30,14 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Markup
     ))
 }
 
-/// The dashboard's content for `staff`: today's new orders, a tile per stage, their open work.
+/// The dashboard's content for `staff`: the analytics link (for `view_analytics`), today's new
+/// orders, a tile per stage, their open work.
 fn dashboard_body(staff: &Staff, data: &Dashboard) -> Markup {
     let language = staff.language;
     html! {
+        @if staff.navigation().analytics {
+            p { a href="/analytics" { (staff.t("analytics.dashboard_link")) } }
+        }
         section.stats {
             div.stat.highlight {
                 span.stat-value { (data.new_today) }

@@ -1,6 +1,7 @@
 //! The staff pages, one module per area, each with its `routes()`.
 
 pub mod admin;
+pub mod analytics;
 pub mod audit;
 pub mod board;
 pub mod broadcasts;
@@ -27,6 +28,7 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(dashboard::routes())
+        .merge(analytics::routes())
         .merge(profile::routes())
         .merge(orders::routes())
         .merge(payment_details::routes())

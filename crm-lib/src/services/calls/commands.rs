@@ -361,6 +361,7 @@ impl Tx<'_> {
             last_activity_at: now,
         };
         save_customer(self, org.id, &customer)?;
+        crate::services::analytics::aggregates::customer_created(self, org.id, &customer)?;
         self.insert_record(
             &Key::org(org.id).u64(id.0),
             &UnknownCaller {

@@ -149,6 +149,7 @@ impl Tx<'_> {
             updated_at: self.now(),
         };
         self.insert_record(&Key::org(actor.org).u64(id.0), &order)?;
+        crate::services::analytics::aggregates::order_created(self, &org, &order)?;
         crate::services::tickets::fraud::evaluate(self, &org, &order)?;
         let event = Event::OrderCreated {
             order: id,
@@ -433,8 +434,9 @@ impl Tx<'_> {
             }
         }
         self.delete_record(&Key::org(actor.org).u64(order_id.0), &order)?;
+        crate::services::analytics::aggregates::order_deleted(self, &org, &order)?;
         crate::services::tickets::fraud::forget(self, actor.org, order_id)?;
-        crate::tokens::on_order_deleted(self, actor, order_id)?;
+        crate::tokens::on_order_deleted(self, actor, &order)?;
         self.audit(
             actor,
             AuditAction::OrderDeleted,

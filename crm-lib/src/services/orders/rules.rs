@@ -76,9 +76,11 @@ pub(crate) fn stage_of(org: &Organization, stage: StageId) -> Result<&Stage> {
 }
 
 /// Replaces a stored order, moving the index entries and the stage counter its declaration
-/// (`store::declarations`) says changed.
+/// (`store::declarations`) says changed, and the dashboard's aggregates when a counted field
+/// (stage, price, budget) changed.
 pub(crate) fn save_order(tx: &Tx<'_>, org: OrgId, before: &Order, after: &Order) -> Result<()> {
-    tx.update_record(&Key::org(org).u64(after.id.0), before, after)
+    tx.update_record(&Key::org(org).u64(after.id.0), before, after)?;
+    crate::services::analytics::aggregates::order_saved(tx, org, before, after)
 }
 
 /// The customer's orders that are not in a terminal stage.

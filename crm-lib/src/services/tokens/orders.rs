@@ -393,6 +393,13 @@ fn place(
         rank: Some(rank),
     };
     tx.insert_record(&token_order_key(actor.org, order.id), &token_order)?;
+    crate::services::analytics::aggregates::token_order_written(
+        tx,
+        actor.org,
+        &order,
+        None,
+        Some(&token_order),
+    )?;
     let position = position_of(tx, actor.org, rank, order.id)?;
     // The bot answers a customer who ordered there; anyone else's order is news to them.
     if actor.who != ActorRef::Customer(customer) {
@@ -439,6 +446,13 @@ pub(crate) fn on_order_moved(
     }
     if after != before {
         tx.update_record(&token_order_key(actor.org, order.id), &before, &after)?;
+        crate::services::analytics::aggregates::token_order_written(
+            tx,
+            actor.org,
+            order,
+            Some(&before),
+            Some(&after),
+        )?;
     }
     Ok(())
 }
@@ -462,15 +476,23 @@ fn refund(tx: &mut Tx<'_>, actor: &Actor, token_order: &TokenOrder) -> Result<u6
 }
 
 /// The customer deleted `order` (in [`Tx::delete_order`]'s transaction): refunds it unless
-/// it was refunded, and removes its token side (its ledger entries stay).
-pub(crate) fn on_order_deleted(tx: &mut Tx<'_>, actor: &Actor, order: OrderId) -> Result<()> {
-    let Some(token_order) = token_order_of(tx, actor.org, order)? else {
+/// it was refunded, and removes its token side (its ledger entries stay) with what the
+/// dashboard's aggregates counted of it.
+pub(crate) fn on_order_deleted(tx: &mut Tx<'_>, actor: &Actor, order: &Order) -> Result<()> {
+    let Some(token_order) = token_order_of(tx, actor.org, order.id)? else {
         return Ok(());
     };
     if token_order.refund.is_none() && token_order.cost > 0 {
         refund(tx, actor, &token_order)?;
     }
-    tx.delete_record(&token_order_key(actor.org, order), &token_order)
+    tx.delete_record(&token_order_key(actor.org, order.id), &token_order)?;
+    crate::services::analytics::aggregates::token_order_written(
+        tx,
+        actor.org,
+        order,
+        Some(&token_order),
+        None,
+    )
 }
 
 /// Renumbers the queue, keeping its order and each order's class, [`RANK_GAP`] apart.
@@ -485,6 +507,7 @@ fn renumber(tx: &mut Tx<'_>, org: OrgId) -> Result<()> {
         let mut after = before.clone();
         after.rank = Some(base + (index as u64 + 1) * RANK_GAP);
         if after != before {
+            // The rank alone: the dashboard's aggregates count nothing of it.
             tx.update_record(&token_order_key(org, order), &before, &after)?;
         }
     }
@@ -643,6 +666,7 @@ impl Tx<'_> {
             .ok_or_else(|| Error::not_found(OrderId::LABEL, order))?;
         let mut after = before_record.clone();
         after.rank = Some(rank);
+        // The rank alone: the dashboard's aggregates count nothing of it.
         self.update_record(&token_order_key(actor.org, order), &before_record, &after)?;
         self.audit(
             actor,

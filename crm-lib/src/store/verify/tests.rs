@@ -1145,3 +1145,80 @@ fn a_broadcast_report_that_disagrees_with_its_recipients_is_reported() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn an_aggregate_of_the_dashboard_that_disagrees_with_the_records_is_reported() {
+    use crate::services::analytics::aggregates::{entry_key, slot_of, value_of};
+    let (_dir, crm) = store_with_every_index();
+    assert!(crm.system().verify().unwrap().is_clean());
+    let (key, value) = first_entry(&crm, tables::ANALYTICS_DAYS).unwrap();
+    let slot = slot_of(&key).unwrap();
+    let count = value_of(&value).unwrap();
+    let org = OrgId(crate::store::keys::read_u64(&key, 0));
+    // One more than the records give, a stray entry on a day without activity, and an
+    // entry of an organization that does not exist.
+    let stray = entry_key(org, (slot.0, 1, slot.2));
+    let foreign = entry_key(OrgId(99), slot);
+    let (tampered, original) = (key.clone(), key.clone());
+    crm.write(move |tx| {
+        tx.put_raw(
+            tables::ANALYTICS_DAYS,
+            &tampered,
+            &(count + 1).to_be_bytes(),
+        )?;
+        tx.put_raw(
+            tables::ANALYTICS_DAYS,
+            stray.as_slice(),
+            &5i64.to_be_bytes(),
+        )?;
+        tx.put_raw(
+            tables::ANALYTICS_DAYS,
+            foreign.as_slice(),
+            &1i64.to_be_bytes(),
+        )
+    })
+    .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.contains("belongs to organization 99")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.starts_with("analytics_days: ")
+                && problem.contains(&format!("is {}, but the records give {count}", count + 1))),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem
+                .contains("on 1970-01-02 (UTC) is 5, but the records give nothing")),
+        "{problems:#?}"
+    );
+    // A missing entry.
+    let (stray, foreign) = (
+        entry_key(org, (slot.0, 1, slot.2)),
+        entry_key(OrgId(99), slot),
+    );
+    crm.write(move |tx| {
+        tx.remove(tables::ANALYTICS_DAYS, &Key::empty().bytes(&original))?;
+        tx.remove(tables::ANALYTICS_DAYS, &stray)?;
+        tx.remove(tables::ANALYTICS_DAYS, &foreign)?;
+        Ok(())
+    })
+    .unwrap();
+    let problems = crm.system().verify().unwrap().problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].contains(&format!("is missing, but the records give {count}")),
+        "{problems:#?}"
+    );
+    crm.write(move |tx| tx.put_raw(tables::ANALYTICS_DAYS, &key, &value))
+        .unwrap();
+    assert!(crm.system().verify().unwrap().is_clean());
+}
