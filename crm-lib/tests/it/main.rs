@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod admin;
-mod broadcasts;
 mod analytics;
+mod broadcasts;
 mod calls;
 mod canned_and_hours;
 mod capabilities;

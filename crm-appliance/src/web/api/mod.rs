@@ -8,8 +8,8 @@
 //! Handlers parse, make one crm-lib call (reads on one snapshot) and render; crm-lib decides
 //! every rule, so an API call and the same action in the browser give the same answer.
 
-pub mod broadcasts;
 pub mod analytics;
+pub mod broadcasts;
 pub mod calls;
 pub mod canned;
 pub mod csat;
