@@ -11,7 +11,9 @@
 //! answered, so pausing it stops the sending within about a second. The outbox then sends
 //! within Telegram's limits shared with every other message. Rounds run every
 //! [`ROUND`] while something is sending; otherwise the loop sleeps until the next scheduled
-//! start, a commit (a broadcast may have started), or [`IDLE_WAIT`].
+//! start, a commit (a broadcast may have started), or [`IDLE_WAIT`]. Rounds are at least
+//! [`ROUND`] apart however often commits wake it (they come by the thousands a second under
+//! load), so an idle sender reads at most five times a second.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,10 +68,18 @@ fn earned(
 
 async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     let mut buckets: HashMap<(OrgId, BroadcastId), Bucket> = HashMap::new();
+    let mut last_round: Option<Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
         }
+        if let Some(wait) = last_round.and_then(|last| ROUND.checked_sub(last.elapsed())) {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => continue,
+            }
+        }
+        last_round = Some(Instant::now());
         let active = match state.blocking(|crm| crm.system().active_broadcasts()).await {
             Ok(active) => active,
             Err(error) => {
