@@ -8,7 +8,7 @@
 //! filter, `report.csv`), refreshed live from `/events` while it sends.
 //!
 //! Every handler parses, makes one crm-lib call (reads on one snapshot) and renders; the
-//! markup lives in [`views`], pure functions of what was read. Everything needs `broadcast`,
+//! markup lives in `views`, pure functions of what was read. Everything needs `broadcast`,
 //! which crm-lib checks.
 
 mod form;
