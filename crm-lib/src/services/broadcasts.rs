@@ -438,34 +438,18 @@ pub fn broadcast_recipients_in(
             format!("must be 1 to {RECIPIENTS_PAGE_MAX}"),
         ));
     }
-    let prefix = Key::org(actor.org).u64(id.0);
-    let start = after.map(|after| recipient_key(actor.org, id, after));
-    let end = keys::prefix_end(prefix.as_slice());
-    let lower = match &start {
-        Some(start) => std::ops::Bound::Excluded(start.as_slice()),
-        None => std::ops::Bound::Included(prefix.as_slice()),
-    };
-    let upper = end
-        .as_deref()
-        .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
     let mut found: Vec<BroadcastRecipient> = Vec::new();
     let mut more = false;
-    view.scan(
-        tables::BROADCAST_RECIPIENTS,
-        (lower, upper),
-        false,
-        |_, value| {
-            let recipient: BroadcastRecipient = crate::store::codec::decode(value)?;
-            if state.is_none_or(|state| recipient.state.as_str() == state) {
-                if found.len() == limit {
-                    more = true;
-                    return Ok(false);
-                }
-                found.push(recipient);
+    for_each_recipient_after(view, actor.org, id, after, |recipient| {
+        if state.is_none_or(|state| recipient.state.as_str() == state) {
+            if found.len() == limit {
+                more = true;
+                return Ok(false);
             }
-            Ok(true)
-        },
-    )?;
+            found.push(recipient);
+        }
+        Ok(true)
+    })?;
     let mut rows = Vec::with_capacity(found.len());
     for recipient in found {
         let name = super::orders::rows::stored_customer_name(view, actor.org, recipient.customer)?;
@@ -936,16 +920,17 @@ impl Tx<'_> {
     }
 }
 
-/// The pending recipients of a broadcast after `cursor`, in customer order, at most `limit`.
-fn pending_after(
+/// Calls `f` with each recipient of a broadcast after customer `after` (all when `None`), in
+/// customer order, until it answers `false`: the one scan the report and the hand-over share.
+fn for_each_recipient_after(
     view: &impl View,
     org: OrgId,
     id: BroadcastId,
-    cursor: Option<CustomerId>,
-    limit: usize,
-) -> Result<Vec<BroadcastRecipient>> {
+    after: Option<CustomerId>,
+    mut f: impl FnMut(BroadcastRecipient) -> Result<bool>,
+) -> Result<()> {
     let prefix = Key::org(org).u64(id.0);
-    let start = cursor.map(|cursor| recipient_key(org, id, cursor));
+    let start = after.map(|after| recipient_key(org, id, after));
     let end = keys::prefix_end(prefix.as_slice());
     let lower = match &start {
         Some(start) => std::ops::Bound::Excluded(start.as_slice()),
@@ -954,22 +939,32 @@ fn pending_after(
     let upper = end
         .as_deref()
         .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
-    let mut found = Vec::new();
-    if limit == 0 {
-        return Ok(found);
-    }
     view.scan(
         tables::BROADCAST_RECIPIENTS,
         (lower, upper),
         false,
-        |_, value| {
-            let recipient: BroadcastRecipient = crate::store::codec::decode(value)?;
-            if recipient.state == RecipientState::Pending {
-                found.push(recipient);
-            }
-            Ok(found.len() < limit)
-        },
-    )?;
+        |_, value| f(crate::store::codec::decode(value)?),
+    )
+}
+
+/// The pending recipients of a broadcast after `cursor`, in customer order, at most `limit`.
+fn pending_after(
+    view: &impl View,
+    org: OrgId,
+    id: BroadcastId,
+    cursor: Option<CustomerId>,
+    limit: usize,
+) -> Result<Vec<BroadcastRecipient>> {
+    let mut found = Vec::new();
+    if limit == 0 {
+        return Ok(found);
+    }
+    for_each_recipient_after(view, org, id, cursor, |recipient| {
+        if recipient.state == RecipientState::Pending {
+            found.push(recipient);
+        }
+        Ok(found.len() < limit)
+    })?;
     Ok(found)
 }
 
