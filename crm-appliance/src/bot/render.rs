@@ -389,6 +389,14 @@ pub(crate) fn notification(
                 link.clone(),
             )]])),
         ),
+        Event::InvoiceFailed { invoice, tokens } => (
+            tr_with(
+                language,
+                "payments.bot.invoice_failed",
+                &[("id", invoice), ("tokens", tokens)],
+            ),
+            Some(keyboards::tokens_menu(language)),
+        ),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)

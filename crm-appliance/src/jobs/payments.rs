@@ -209,8 +209,21 @@ async fn round(
                 }
             }
             Err(CallError(reason)) => {
-                failed = true;
                 tracing::warn!(invoice = invoice.id, %reason, "payments: creating the invoice at OxaPay");
+                // Past the invoice's lifetime crm-lib closes it and tells the customer;
+                // before that it is tried again.
+                let id = invoice.id;
+                let closed = state
+                    .blocking(move |crm| crm.system().oxapay_create_failed(org, id, &reason))
+                    .await;
+                match closed {
+                    Ok(true) => {}
+                    Ok(false) => failed = true,
+                    Err(error) => {
+                        failed = true;
+                        tracing::warn!(invoice = id, %error, "payments: recording the failed creation");
+                    }
+                }
             }
         }
     }

@@ -291,6 +291,15 @@ pub enum Event {
         /// Where to pay (OxaPay's `payment_url`).
         link: String,
     },
+    /// An invoice for tokens could not be opened at the payment provider within its lifetime
+    /// and was closed (to the customer, who may ask again). Added after the others: stored
+    /// items name their variant by position.
+    InvoiceFailed {
+        /// The invoice.
+        invoice: u64,
+        /// Tokens it would have bought.
+        tokens: u64,
+    },
 }
 
 /// Where an inbox item stands.

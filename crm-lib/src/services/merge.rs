@@ -301,6 +301,14 @@ fn check(
              rewritten, so merge the other way round or keep both customers"
         )));
     }
+    // A payment may still arrive for a pending invoice, and it credits the customer the
+    // invoice names.
+    if let Some(invoice) = crate::payments::pending_invoice_of(view, actor.org, absorb)? {
+        return Err(Error::conflict(format!(
+            "customer {absorb} has pending invoice {invoice}; merge once it is paid or closed, \
+             or merge the other way round"
+        )));
+    }
     let moving = collect(view, actor.org, absorb)?;
     let (result, filled, dropped) = merged(&kept, &absorbed);
     let notes = moving

@@ -556,3 +556,132 @@ fn a_stars_refund_takes_the_tokens_back_once_and_needs_the_balance_and_manage_bi
     assert_eq!(balance(&world, &ann), 0);
     verify_clean(&world);
 }
+
+/// An invoice OxaPay never created stays pending for the next try within its lifetime, then
+/// is closed once, audited, and its customer told; the ledger never moves.
+#[test]
+fn an_invoice_oxapay_never_created_is_closed_after_its_lifetime_and_the_customer_told() {
+    let world = service();
+    let ann = world.customer(7011, "Ann");
+    let invoice = world
+        .crm
+        .request_invoice(&ann, World::customer_id(&ann), 250, PaymentProvider::OxaPay)
+        .unwrap();
+    let (org, id) = (world.org.id, invoice.id);
+    let fail_at = |now: Timestamp| {
+        world
+            .crm
+            .write(move |tx| tx.system().oxapay_create_failed(org, id, "HTTP 503", now))
+    };
+    let told = |world: &World| {
+        world
+            .outbox()
+            .into_iter()
+            .filter(|item| {
+                matches!(&item.payload, OutboxPayload::Notify(Event::InvoiceFailed { invoice: id, tokens: 250 }) if *id == invoice.id)
+            })
+            .count()
+    };
+    let lifetime_ms = 60 * 60_000;
+
+    let early = invoice.created_at.plus_millis(lifetime_ms - 1);
+    assert!(!fail_at(early).unwrap(), "within its lifetime it waits");
+    assert_eq!(
+        world.crm.invoice(&world.admin, invoice.id).unwrap().state,
+        InvoiceState::Pending
+    );
+    assert_eq!(told(&world), 0);
+    assert_eq!(
+        world.crm.system().oxapay_work(org).unwrap().to_create.len(),
+        1
+    );
+
+    let late = invoice.created_at.plus_millis(lifetime_ms);
+    assert!(fail_at(late).unwrap(), "past its lifetime it is closed");
+    let closed = world.crm.invoice(&world.admin, invoice.id).unwrap();
+    assert_eq!(closed.state, InvoiceState::Failed);
+    assert_eq!(closed.provider_status.as_deref(), Some("not_created"));
+    assert_eq!(told(&world), 1);
+    assert!(
+        world
+            .crm
+            .system()
+            .oxapay_work(org)
+            .unwrap()
+            .to_create
+            .is_empty()
+    );
+    let audited = world
+        .crm
+        .audit_log(&world.admin, &Default::default(), crm_lib::Page::first(100))
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|entry| entry.action == crm_lib::model::AuditAction::PaymentFailed)
+        .count();
+    assert_eq!(audited, 1);
+
+    let again = fail_at(late).unwrap_err();
+    assert_eq!(
+        again.kind(),
+        ErrorKind::Conflict,
+        "closed once, then refused"
+    );
+    assert_eq!(told(&world), 1);
+    assert_eq!(balance(&world, &ann), 0);
+    verify_clean(&world);
+}
+
+/// A payment may still arrive for a pending invoice and credits the customer it names, so a
+/// merge does not absorb that customer until the invoice is closed; the other way round works.
+#[test]
+fn a_customer_with_a_pending_invoice_is_not_absorbed_by_a_merge_until_it_is_closed() {
+    let world = service();
+    let payer = world.customer(7021, "Payer");
+    let phone_only = world
+        .crm
+        .create_customer(
+            &world.admin,
+            crm_lib::customers::NewCustomer {
+                first_name: "Phone".into(),
+                phone: "+15550000021".into(),
+                ..crm_lib::customers::NewCustomer::default()
+            },
+        )
+        .unwrap();
+    let invoice = created(&world, &payer, 100, "TRACK-MERGE");
+    let refused = world
+        .crm
+        .merge_customers(&world.admin, phone_only.id, World::customer_id(&payer))
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Conflict);
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("pending invoice {invoice}")),
+        "{refused}"
+    );
+    assert!(world.crm.customer(&world.admin, phone_only.id).is_ok());
+
+    world
+        .crm
+        .system()
+        .record_oxapay(world.org.id, "TRACK-MERGE", "expired")
+        .unwrap();
+    let second = world
+        .crm
+        .create_customer(
+            &world.admin,
+            crm_lib::customers::NewCustomer {
+                first_name: "Second".into(),
+                phone: "+15550000022".into(),
+                ..crm_lib::customers::NewCustomer::default()
+            },
+        )
+        .unwrap();
+    world
+        .crm
+        .merge_customers(&world.admin, second.id, World::customer_id(&payer))
+        .unwrap();
+    verify_clean(&world);
+}

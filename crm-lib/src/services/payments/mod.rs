@@ -44,6 +44,27 @@ pub(crate) fn settings_of(view: &impl View, org: OrgId) -> Result<PaymentSetting
 }
 
 /// The invoice `id` of the organization.
+/// The id of a pending invoice of `customer`, if they have one (a payment may still arrive
+/// for it, and must credit the customer it names: a contact merge refuses to absorb such a
+/// customer). Reads the organization's pending invoices, which are few: each is closed by
+/// payment or by its lifetime.
+pub(crate) fn pending_invoice_of(
+    view: &impl View,
+    org: OrgId,
+    customer: CustomerId,
+) -> Result<Option<u64>> {
+    let pending: Vec<Invoice> = view.records_by_index(
+        org,
+        tables::INVOICES_PENDING,
+        &Key::org(org),
+        tables::INVOICES,
+    )?;
+    Ok(pending
+        .into_iter()
+        .find(|invoice| invoice.customer == customer)
+        .map(|invoice| invoice.id))
+}
+
 fn load_invoice(view: &impl View, org: OrgId, id: u64) -> Result<Invoice> {
     view.get(tables::INVOICES, &Key::org(org).u64(id))?
         .ok_or_else(|| Error::not_found("invoice", id))
@@ -521,6 +542,18 @@ impl System<'_> {
         })
     }
 
+    /// See [`SystemTx::oxapay_create_failed`], in a write of its own, at the current time.
+    ///
+    /// # Errors
+    /// See [`SystemTx::oxapay_create_failed`].
+    pub fn oxapay_create_failed(&self, org: OrgId, invoice: u64, reason: &str) -> Result<bool> {
+        let reason = reason.to_string();
+        self.crm.write(move |tx| {
+            tx.system()
+                .oxapay_create_failed(org, invoice, &reason, Timestamp::now())
+        })
+    }
+
     /// See [`SystemTx::record_oxapay_callback`], in a write of its own.
     ///
     /// # Errors
@@ -851,6 +884,66 @@ impl SystemTx<'_, '_> {
         )?;
         tx.changed(org, Subject::Customer(after.customer), ChangeKind::Updated)?;
         Ok(after)
+    }
+
+    /// Records that OxaPay could not create invoice `invoice` (refused, unreachable, an
+    /// answer without a link): the invoice stays pending for the next try while it is
+    /// younger than the organization's invoice lifetime
+    /// ([`PaymentSettings::invoice_lifetime_minutes`], OxaPay's own `lifetime`), since a link
+    /// made later would outlive what the customer was offered; at `now` past that it is
+    /// closed as failed (`payment.failed`, as the
+    /// system, the audit entry keeping the first 200 characters of `reason`), its provider
+    /// status `not_created`, and the customer is told ([`Event::InvoiceFailed`]). Returns
+    /// whether it was closed.
+    ///
+    /// # Errors
+    /// Not found while the module is off or for an unknown invoice; conflict when the invoice
+    /// is not a pending OxaPay one still waiting for its track id (nothing changes).
+    pub fn oxapay_create_failed(
+        &mut self,
+        org: OrgId,
+        invoice: u64,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let tx = &mut *self.tx;
+        require_module(tx, org)?;
+        let before = load_invoice(tx, org, invoice)?;
+        if before.provider != PaymentProvider::OxaPay
+            || before.state != InvoiceState::Pending
+            || before.provider_id.is_some()
+        {
+            return Err(Error::conflict(format!(
+                "invoice {invoice} is not a pending OxaPay invoice waiting for its track id"
+            )));
+        }
+        let lifetime = settings_of(tx, org)?.invoice_lifetime_minutes;
+        if now < before.created_at.plus_millis(i64::from(lifetime) * 60_000) {
+            return Ok(false);
+        }
+        let mut after = before.clone();
+        after.state = InvoiceState::Failed;
+        after.provider_status = Some("not_created".to_string());
+        tx.update_record(&Key::org(org).u64(invoice), &before, &after)?;
+        tx.audit(
+            &Actor::system(org),
+            AuditAction::PaymentFailed,
+            Subject::Customer(before.customer),
+            AuditDetail::Text(format!(
+                "invoice {invoice}: not created at OxaPay within {lifetime} minutes: {}",
+                reason.trim().chars().take(200).collect::<String>()
+            )),
+        )?;
+        tx.enqueue(
+            org,
+            Recipient::Customer(before.customer),
+            OutboxPayload::Notify(Event::InvoiceFailed {
+                invoice,
+                tokens: before.tokens,
+            }),
+        )?;
+        tx.changed(org, Subject::Customer(before.customer), ChangeKind::Updated)?;
+        Ok(true)
     }
 
     /// Checks an OxaPay callback (its raw `body` and `HMAC` header) against the merchant
