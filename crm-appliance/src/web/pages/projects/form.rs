@@ -3,6 +3,7 @@
 //! lands beside its field; a number that does not parse is a refusal on its field too.
 
 use axum::extract::Multipart;
+use axum::extract::multipart::MultipartError;
 use crm_lib::media::NewMedia;
 use crm_lib::model::{
     CustomerId, Date, EntryCategory, EntryKind, Money, OrderId, ProjectStageId, UserId,
@@ -11,7 +12,6 @@ use crm_lib::projects::{
     NewChangeRequest, NewEntry, NewEstimateLine, NewProject, NewReport, NewStage, ProjectEdit,
 };
 
-use crate::web::error::AppError;
 use crate::web::layout::form_value;
 
 /// Which form of the project page was posted, so its refusal shows in it and its inputs keep
@@ -57,24 +57,21 @@ impl Posted {
     }
 
     /// Reads a multipart form (an empty file input sends a part without bytes: skipped).
-    pub(crate) async fn read(mut multipart: Multipart) -> Result<Self, AppError> {
-        let bad = |error: axum::extract::multipart::MultipartError| {
-            AppError::new(error.status(), error.body_text())
-        };
+    pub(crate) async fn read(mut multipart: Multipart) -> Result<Self, MultipartError> {
         let mut posted = Posted::default();
-        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        while let Some(field) = multipart.next_field().await? {
             let name = field.name().unwrap_or_default().to_string();
             if field.file_name().is_some() {
                 let mime = field
                     .content_type()
                     .unwrap_or("application/octet-stream")
                     .to_string();
-                let bytes = field.bytes().await.map_err(bad)?;
+                let bytes = field.bytes().await?;
                 if !bytes.is_empty() {
                     posted.files.push((name, bytes.to_vec(), mime));
                 }
             } else {
-                let value = field.text().await.map_err(bad)?;
+                let value = field.text().await?;
                 posted.pairs.push((name, value));
             }
         }

@@ -15,7 +15,7 @@
 //! (422 or 409). The markup lives in `views`; the module, the permissions and every rule are
 //! crm-lib's.
 
-mod form;
+pub(crate) mod form;
 mod views;
 
 use axum::extract::{Multipart, Path, Query, State};
@@ -532,6 +532,11 @@ async fn progress(
     .await
 }
 
+/// A multipart body that does not read (too large, cut off) as the page's error.
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
+    AppError::new(error.status(), error.body_text())
+}
+
 /// `POST /projects/{id}/reports` (multipart): a daily report with its files.
 async fn add_report(
     State(state): State<AppState>,
@@ -540,7 +545,7 @@ async fn add_report(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let posted = Posted::read(multipart).await?;
+    let posted = Posted::read(multipart).await.map_err(multipart_error)?;
     post_form(
         state,
         staff,
@@ -565,7 +570,7 @@ async fn add_entry(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let posted = Posted::read(multipart).await?;
+    let posted = Posted::read(multipart).await.map_err(multipart_error)?;
     post_form(
         state,
         staff,
