@@ -276,6 +276,7 @@ pub(super) fn project_body(
             (change_requests(staff, detail, &forms))
             (timeline(staff, detail))
         }
+        script src="/assets/js/live.js" defer {}
         @if actions.add_report || actions.add_entry || actions.add_estimate_line
             || actions.create_change_request || actions.add_stage || actions.edit
             || actions.assign_workers || actions.complete || actions.reopen || actions.archive {
