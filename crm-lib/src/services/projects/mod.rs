@@ -27,7 +27,7 @@
 //!   each stage;
 //! - these sums are counters on the project ([`ProjectTotals`]) and on each stage
 //!   (`planned`, `spent`), kept in the transaction that writes each record, so lists and the
-//!   client's summary never scan; `crm verify` recomputes them ([`totals`]).
+//!   client's summary never scan; `crm verify` recomputes them (`totals.rs`).
 //!
 //! Progress ([`progress_of`]): each stage's progress weighs its planned amount when every
 //! stage has one above zero, else every stage weighs the same; the project's progress is the
