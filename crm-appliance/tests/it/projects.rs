@@ -304,6 +304,14 @@ async fn a_project_made_from_a_won_lead_runs_through_its_pages_and_the_api_with_
     );
     let response = post(&app, &worker, "/projects/1/stages", &[("name", "Покраска")]).await;
     assert_eq!(response.status(), 403);
+    let response = worker
+        .client
+        .get(app.url("/projects/new"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403, "a worker makes no projects");
+    assert!(!list.contains("href=\"/projects/new\""));
 
     // Staff with neither projects permission: 403 on the pages and the API, no menu entry.
     let response = post(

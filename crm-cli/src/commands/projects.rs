@@ -301,7 +301,10 @@ pub(super) fn project(
             stages,
         } => {
             let mut new = match lead {
-                Some(lead) => crm.project_draft(&system, OrderId::new(*lead))?.project,
+                Some(lead) => {
+                    crm.project_draft(&system, Some(OrderId::new(*lead)))?
+                        .project
+                }
                 None => NewProject {
                     client: CustomerId::new(client.ok_or_else(|| {
                         crm_lib::Error::invalid(

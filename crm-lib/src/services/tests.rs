@@ -3569,7 +3569,8 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             "create_project from a won lead",
             AUDITED,
             call(|tx, fx| {
-                let draft = crate::projects::project_draft_in(tx, &fx.manager, fx.won)?.project;
+                let draft =
+                    crate::projects::project_draft_in(tx, &fx.manager, Some(fx.won))?.project;
                 tx.create_project(&fx.manager, draft).map(drop)
             }),
         ),

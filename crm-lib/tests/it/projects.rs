@@ -124,7 +124,7 @@ fn a_project_is_made_from_a_won_lead_once_with_the_lead_s_client_title_and_budge
     let (customer, lead) = won_lead(&world, 500);
     let draft = world
         .crm
-        .project_draft(&world.manager, lead.id)
+        .project_draft(&world.manager, Some(lead.id))
         .unwrap()
         .project;
     assert_eq!(draft.client, World::customer_id(&customer));
@@ -157,7 +157,7 @@ fn a_project_is_made_from_a_won_lead_once_with_the_lead_s_client_title_and_budge
     let open = world.order(&other, "Bathroom", None);
     let error = world
         .crm
-        .project_draft(&world.manager, open.id)
+        .project_draft(&world.manager, Some(open.id))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
     assert!(
@@ -184,7 +184,7 @@ fn a_project_is_made_from_a_won_lead_once_with_the_lead_s_client_title_and_budge
     assert_eq!(error.field(), Some("client"));
     let error = world
         .crm
-        .project_draft(&world.manager, crm_lib::model::OrderId::new(999))
+        .project_draft(&world.manager, Some(crm_lib::model::OrderId::new(999)))
         .unwrap_err();
     assert_eq!(error.field(), Some("lead"), "{error}");
     // A worker may not make projects, nor see the action.
@@ -197,7 +197,7 @@ fn a_project_is_made_from_a_won_lead_once_with_the_lead_s_client_title_and_budge
     );
     let error = world
         .crm
-        .project_draft(&world.worker, second.id)
+        .project_draft(&world.worker, Some(second.id))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
     verify_clean(&world);

@@ -238,7 +238,7 @@ impl Tx<'_> {
                 let lead = known.won.get(key).copied().ok_or_else(|| {
                     Error::invalid("demo", format!("customer {key:?} has no won lead"))
                 })?;
-                crate::projects::project_draft_in(self, &manager, lead)?.project
+                crate::projects::project_draft_in(self, &manager, Some(lead))?.project
             }
             (None, Some(key)) => NewProject {
                 client: known.customer(key)?,

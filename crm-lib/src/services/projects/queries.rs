@@ -595,23 +595,28 @@ pub fn project_setup_in(view: &impl View, actor: &Actor) -> Result<ProjectSetup>
     })
 }
 
-/// A new project filled from a won lead, with the client's name for the form.
+/// The new project form's draft: filled from a won lead, or empty, with the client's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectDraft {
-    /// The project as the lead fills it.
+    /// The project as the lead fills it (empty without a lead).
     pub project: NewProject,
-    /// The client's name.
+    /// The client's name (a lead's customer's).
     pub client_name: ClientName,
 }
 
-/// A new project filled from a won lead (the module's rules): its customer, title, budget
-/// (the agreed price, else the customer's budget) and address (a text field `address`, when
-/// the lead has one), with no stages. Needs `manage_projects`.
+/// The new project form's draft (the module's rules): from a won lead `lead`, its customer,
+/// title, budget (the agreed price, else the customer's budget) and address (a text field
+/// `address`, when the lead has one), with no stages; without one, empty. Needs
+/// `manage_projects`, as making the project does.
 ///
 /// # Errors
 /// Not found while the module is off; permission denied; invalid input on `lead` for an
 /// unknown order; conflict when it is not won or already has a project.
-pub fn project_draft_in(view: &impl View, actor: &Actor, lead: OrderId) -> Result<ProjectDraft> {
+pub fn project_draft_in(
+    view: &impl View,
+    actor: &Actor,
+    lead: Option<OrderId>,
+) -> Result<ProjectDraft> {
     let resolved = readable(view, actor)?;
     if !resolved.has(Permission::ManageProjects) {
         return Err(Error::denied(
@@ -619,6 +624,12 @@ pub fn project_draft_in(view: &impl View, actor: &Actor, lead: OrderId) -> Resul
             format!("{} lacks the manage_projects permission", actor.who),
         ));
     }
+    let Some(lead) = lead else {
+        return Ok(ProjectDraft {
+            project: NewProject::default(),
+            client_name: None,
+        });
+    };
     let org = load_org(view, actor.org)?;
     let order = check_lead(view, &org, lead)?;
     let address = match order.custom_fields.get("address") {
@@ -700,7 +711,7 @@ impl Crm {
     ///
     /// # Errors
     /// See [`project_draft_in`].
-    pub fn project_draft(&self, actor: &Actor, lead: OrderId) -> Result<ProjectDraft> {
+    pub fn project_draft(&self, actor: &Actor, lead: Option<OrderId>) -> Result<ProjectDraft> {
         self.read(|view| project_draft_in(view, actor, lead))
     }
 }

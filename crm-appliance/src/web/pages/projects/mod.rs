@@ -212,10 +212,10 @@ async fn read_new(
         .blocking(move |crm| {
             crm.read(|view| {
                 let setup = project_setup_in(view, &actor)?;
+                let draft = project_draft_in(view, &actor, lead)?;
                 let Some(lead) = lead else {
                     return Ok((NewData { setup, lead: None }, Vec::new()));
                 };
-                let draft = project_draft_in(view, &actor, lead)?;
                 let pairs = vec![
                     ("title".to_string(), draft.project.title.clone()),
                     ("address".to_string(), draft.project.address.clone()),
