@@ -12,6 +12,7 @@
 //   window.crmLive.on('message', function (data) { ... });  // data: {id, action, customer, order, message, ...}
 //   window.crmLive.on('call', function (data) { ... });     // data: {id, action, customer, ...}
 //   window.crmLive.on('broadcast', function (data) { ... }); // data: {id, action, broadcast, ...}
+//   window.crmLive.on('project', function (data) { ... });   // data: {id, action, project, customer, ...}
 //   window.crmLive.refresh();                                // swap the live regions now (see below)
 (function () {
   'use strict';
@@ -45,7 +46,7 @@
       return;
     }
     source = new window.EventSource(lastId ? '/events?after=' + encodeURIComponent(lastId) : '/events');
-    ['order', 'message', 'call', 'broadcast', 'ready'].forEach(function (kind) {
+    ['order', 'message', 'call', 'broadcast', 'project', 'ready'].forEach(function (kind) {
       source.addEventListener(kind, function (event) {
         if (event.lastEventId) {
           lastId = event.lastEventId;
@@ -133,7 +134,7 @@
     return false;
   }
 
-  ['order', 'message', 'call', 'broadcast'].forEach(function (kind) {
+  ['order', 'message', 'call', 'broadcast', 'project'].forEach(function (kind) {
     (handlers[kind] = handlers[kind] || []).push(function () {
       if (wantsRefresh(kind)) {
         refreshRegions();

@@ -126,6 +126,142 @@ pub(crate) enum Command {
     /// delivery report.
     #[command(subcommand)]
     Broadcast(BroadcastCommand),
+    /// Projects (the projects module): list, show, create (by hand or from a won lead),
+    /// stages and progress, daily reports, money entries, change requests.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectCommand {
+    /// List the projects, newest first: id, state, progress, budget, spent, client, title.
+    List {
+        /// Only this state: active, completed or archived.
+        #[arg(long)]
+        state: Option<String>,
+        /// Words of the title, address or client's name.
+        #[arg(long)]
+        search: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A project: its client, money, stages, change requests and latest timeline.
+    Show {
+        /// Its id (from `crm project list`).
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a project by hand, or from a won lead (`--lead`); prints its id.
+    Create {
+        /// The client (a customer's id); the lead's customer with `--lead`.
+        #[arg(long)]
+        client: Option<u64>,
+        /// A won lead (an order's id) to make it from: its customer, title and budget.
+        #[arg(long)]
+        lead: Option<u64>,
+        /// The project's name (1-200 characters; the lead's title by default).
+        #[arg(long)]
+        title: Option<String>,
+        /// Where the work is.
+        #[arg(long, default_value = "")]
+        address: String,
+        /// The agreed budget (`1500.00`; the lead's by default, else 0).
+        #[arg(long)]
+        budget: Option<String>,
+        /// A stage, in order; repeat for several.
+        #[arg(long = "stage", value_name = "NAME")]
+        stages: Vec<String>,
+    },
+    /// Add a stage at the end of a project.
+    Stage {
+        /// The project's id.
+        id: u64,
+        /// The stage's name (1-100 characters).
+        name: String,
+    },
+    /// Set a stage's progress, 0-100.
+    Progress {
+        /// The project's id.
+        id: u64,
+        /// The stage's id (from `crm project show`).
+        stage: u64,
+        /// Percent, 0-100.
+        percent: u8,
+    },
+    /// Add a daily report: text, photos or videos, a voice note.
+    Report {
+        /// The project's id.
+        id: u64,
+        /// The stage reported on (its id).
+        #[arg(long)]
+        stage: u64,
+        /// What was done.
+        #[arg(long, default_value = "")]
+        text: String,
+        /// A photo or video file; repeat for several (at most 30).
+        #[arg(long = "file", value_name = "PATH")]
+        files: Vec<PathBuf>,
+        /// A voice note (an audio file).
+        #[arg(long, value_name = "PATH")]
+        voice: Option<PathBuf>,
+        /// The staff user who reports (login name; a manager or a worker of the project);
+        /// the system when absent.
+        #[arg(long = "as", value_name = "USER")]
+        author: Option<String>,
+    },
+    /// Add an expense or income entry.
+    Entry {
+        /// The project's id.
+        id: u64,
+        /// expense or income.
+        #[arg(long)]
+        kind: String,
+        /// How much (`1500.00`).
+        #[arg(long)]
+        amount: String,
+        /// materials, labor, subcontract, equipment, delivery, fees, client_payment or other.
+        #[arg(long)]
+        category: String,
+        /// Words beside the category.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The stage it is booked on (its id).
+        #[arg(long)]
+        stage: Option<u64>,
+        /// The day the money moved, `YYYY-MM-DD` (today when absent).
+        #[arg(long)]
+        date: Option<String>,
+        /// A photo of the receipt or a PDF.
+        #[arg(long, value_name = "PATH")]
+        proof: Option<PathBuf>,
+        /// The staff user who enters it (login name); the system when absent.
+        #[arg(long = "as", value_name = "USER")]
+        author: Option<String>,
+    },
+    /// Write a change request for the client (`--amount -500` takes off the budget), or
+    /// decide a pending one on the client's behalf (`--decide approve|reject`).
+    ChangeRequest {
+        /// The project's id.
+        id: u64,
+        /// What changes (1-200 characters), for a new request.
+        #[arg(long)]
+        title: Option<String>,
+        /// What it adds to the budget (`1500.00`, `-500`), for a new request.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: Option<String>,
+        /// Details, for a new request.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The pending request to decide (its id), with `--decide`.
+        #[arg(long)]
+        request: Option<u64>,
+        /// approve or reject.
+        #[arg(long)]
+        decide: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -27,6 +27,8 @@ use crm_lib::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod projects;
+
 use crate::Io;
 use crate::cli::{
     BroadcastCommand, CallsCommand, CannedCommand, Cli, Command, CustomersCommand,
@@ -116,6 +118,7 @@ fn dispatch(
         Command::Tokens(command) => tokens(crm, org, command, io),
         Command::Webhook(command) => webhook(crm, org, command, io),
         Command::Broadcast(command) => broadcast(crm, org, command, place, io),
+        Command::Project(command) => projects::project(crm, org, command, place, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -1209,6 +1212,14 @@ fn demo(crm: &Crm, org: OrgId, io: &mut Io<'_>) -> Result<()> {
     out!(io, "orders by stage: {}", stages.join(", "));
     if report.calls > 0 {
         out!(io, "calls: {}", report.calls);
+    }
+    if report.projects > 0 {
+        out!(
+            io,
+            "projects: {}, daily reports: {}",
+            report.projects,
+            report.daily_reports
+        );
     }
     out!(
         io,

@@ -397,6 +397,56 @@ pub(crate) fn notification(
             ),
             Some(keyboards::tokens_menu(language)),
         ),
+        Event::ProjectReport {
+            project,
+            title,
+            stage,
+            text,
+            files,
+            ..
+        } => {
+            let mut lines = vec![tr_with(
+                language,
+                "projects.bot.report",
+                &[
+                    ("id", &project.to_string()),
+                    ("title", title),
+                    ("stage", stage),
+                ],
+            )];
+            if !text.is_empty() {
+                lines.push(text.clone());
+            }
+            if *files > 0 {
+                lines.push(tr_with(
+                    language,
+                    "projects.bot.report_files",
+                    &[("count", &files.to_string())],
+                ));
+            }
+            (lines.join("\n\n"), None)
+        }
+        Event::ChangeRequestWaiting {
+            project,
+            project_title,
+            request,
+            title,
+            amount,
+            currency,
+        } => (
+            tr_with(
+                language,
+                "projects.bot.change_request",
+                &[
+                    ("id", &project.to_string()),
+                    ("project", project_title),
+                    ("request", &request.to_string()),
+                    ("title", title),
+                    ("amount", &money(*amount, currency, language)),
+                ],
+            ),
+            None,
+        ),
     };
     let (text, keyboard) = text_and_keyboard;
     (fit(&text, TEXT_MAX_UTF16), keyboard)

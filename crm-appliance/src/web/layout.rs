@@ -55,6 +55,8 @@ pub enum Nav {
     Packages,
     /// `/broadcasts` (issue 13).
     Broadcasts,
+    /// `/projects` (the projects module, issue 14).
+    Projects,
     /// No entry is highlighted.
     None,
 }
@@ -65,7 +67,7 @@ struct Link {
     key: &'static str,
 }
 
-const LINKS: [Link; 22] = [
+const LINKS: [Link; 23] = [
     Link {
         nav: Nav::Dashboard,
         href: "/",
@@ -95,6 +97,11 @@ const LINKS: [Link; 22] = [
         nav: Nav::Chat,
         href: "/chat",
         key: "nav.chat",
+    },
+    Link {
+        nav: Nav::Projects,
+        href: "/projects",
+        key: "projects.nav",
     },
     Link {
         nav: Nav::Calls,
@@ -202,6 +209,7 @@ pub fn visible(staff: &Staff, nav: Nav) -> bool {
         Nav::Queue => menu.token_queue,
         Nav::Packages => menu.packages,
         Nav::Broadcasts => menu.broadcasts,
+        Nav::Projects => menu.projects,
         // What only the appliance knows.
         Nav::Sandbox => staff.sandbox,
         Nav::Profile | Nav::None => true,

@@ -108,6 +108,8 @@ struct EventData<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     broadcast: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     stage: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delivery: Option<&'static str>,
@@ -133,6 +135,7 @@ fn to_event(event: &LiveEvent) -> Event {
         customer: event.customer.map(|customer| customer.get()),
         message: event.message.map(|message| message.get()),
         broadcast: event.broadcast.map(|broadcast| broadcast.get()),
+        project: event.project.map(|project| project.get()),
         stage: event.stage.map(|stage| stage.get()),
         delivery: event.delivery.map(delivery_name),
         summary: &event.summary,

@@ -39,6 +39,8 @@ mod order_form_choices;
 mod outbox;
 mod pages;
 mod payments;
+mod projects;
+mod projects_browser;
 mod registration;
 mod routes_by_role;
 mod sandbox;

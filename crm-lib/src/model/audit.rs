@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ActorRef, ApiTokenId, AuditId, BidId, BroadcastId, CallId, CannedId, CustomerId, DepartmentId,
-    MarkerId, MediaHash, MessageId, Money, OrderId, PaymentMethodId, ProfileId, RoleId, StageId,
-    Timestamp, UserId, WebhookEndpointId,
+    MarkerId, MediaHash, MessageId, Money, OrderId, PaymentMethodId, ProfileId, ProjectId, RoleId,
+    StageId, Timestamp, UserId, WebhookEndpointId,
 };
 
 macro_rules! audit_actions {
@@ -297,6 +297,32 @@ audit_actions! {
     BroadcastCancelled = "broadcast.cancelled",
     /// A draft or a scheduled broadcast was deleted.
     BroadcastDeleted = "broadcast.deleted",
+    /// A project was made, from a won lead or by hand (issue 14).
+    ProjectCreated = "project.created",
+    /// A project's title, address or base budget changed.
+    ProjectUpdated = "project.updated",
+    /// A project's workers changed.
+    ProjectWorkersChanged = "project.workers_changed",
+    /// A stage was added to a project.
+    ProjectStageAdded = "project.stage_added",
+    /// A stage's progress was set.
+    ProjectProgressSet = "project.progress_set",
+    /// A daily report was added to a project.
+    ProjectReportAdded = "project.report_added",
+    /// An expense or income entry was added to a project.
+    ProjectEntryAdded = "project.entry_added",
+    /// An estimate line was added to a project.
+    ProjectEstimateLineAdded = "project.estimate_line_added",
+    /// A change request was written for the client to decide.
+    ProjectChangeRequestCreated = "project.change_request_created",
+    /// The client (or staff on their behalf) approved a change request.
+    ProjectChangeRequestApproved = "project.change_request_approved",
+    /// The client (or staff on their behalf) rejected a change request.
+    ProjectChangeRequestRejected = "project.change_request_rejected",
+    /// Staff withdrew a pending change request.
+    ProjectChangeRequestWithdrawn = "project.change_request_withdrawn",
+    /// A project was completed, reopened or archived.
+    ProjectStateChanged = "project.state_changed",
 }
 
 impl AuditAction {
@@ -374,6 +400,8 @@ pub enum Subject {
     Profile(ProfileId),
     /// A broadcast.
     Broadcast(BroadcastId),
+    /// A project (its stages, reports, entries, estimate and change requests are its parts).
+    Project(ProjectId),
 }
 
 impl Subject {
@@ -397,6 +425,7 @@ impl Subject {
                 "webhook endpoint" => Subject::Webhook(WebhookEndpointId(id)),
                 "profile" => Subject::Profile(ProfileId(id)),
                 "broadcast" => Subject::Broadcast(BroadcastId(id)),
+                "project" => Subject::Project(ProjectId(id)),
                 _ => return None,
             })
         });
@@ -424,6 +453,7 @@ impl Subject {
             Subject::Webhook(_) => WebhookEndpointId::LABEL,
             Subject::Profile(_) => ProfileId::LABEL,
             Subject::Broadcast(_) => BroadcastId::LABEL,
+            Subject::Project(_) => ProjectId::LABEL,
         }
     }
 
@@ -445,6 +475,7 @@ impl Subject {
             Subject::Webhook(id) => Some(id.0),
             Subject::Profile(id) => Some(id.0),
             Subject::Broadcast(id) => Some(id.0),
+            Subject::Project(id) => Some(id.0),
         }
     }
 }

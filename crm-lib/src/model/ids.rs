@@ -142,6 +142,41 @@ id_type!(
     ProfileId,
     "profile"
 );
+id_type!(
+    /// A project (issue 14).
+    ProjectId,
+    "project"
+);
+id_type!(
+    /// A stage of a project (numbered across the organization's projects).
+    ProjectStageId,
+    "project stage"
+);
+id_type!(
+    /// A worker's daily report on a project.
+    ReportId,
+    "daily report"
+);
+id_type!(
+    /// An expense or income entry of a project.
+    EntryId,
+    "project entry"
+);
+id_type!(
+    /// A line of a project's estimate (the plan).
+    EstimateLineId,
+    "estimate line"
+);
+id_type!(
+    /// A change request of a project.
+    ChangeRequestId,
+    "change request"
+);
+id_type!(
+    /// An event of a project's timeline.
+    ProjectEventId,
+    "project event"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.
@@ -502,6 +537,22 @@ impl Money {
         Ok(amount)
     }
 
+    /// [`Money::parse`] of an amount that may be negative: a leading `-` (or the minus sign
+    /// U+2212) takes it off (a change request that lowers a budget); `+` is allowed too.
+    ///
+    /// # Errors
+    /// As [`Money::parse`], on `field`.
+    pub fn parse_signed(field: &'static str, text: &str) -> crate::Result<Self> {
+        let trimmed = text.trim();
+        if let Some(rest) = trimmed
+            .strip_prefix('-')
+            .or_else(|| trimmed.strip_prefix('\u{2212}'))
+        {
+            return Money::parse(field, rest).map(|amount| Money(-amount.0));
+        }
+        Money::parse(field, trimmed.strip_prefix('+').unwrap_or(trimmed))
+    }
+
     /// An amount of `minor` minor units (cents, kopecks); negative amounts are refunds and
     /// adjustments. Use [`Money::parse`] for amounts typed by people.
     pub const fn from_minor(minor: i64) -> Self {
@@ -855,6 +906,23 @@ mod tests {
             "1.500,50",
         ] {
             assert!(Money::parse("amount", refused).is_err(), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn signed_amounts_take_a_leading_minus_or_plus_and_nothing_else() {
+        assert_eq!(
+            Money::parse_signed("a", "-1,500.50").ok(),
+            Some(Money(-150_050))
+        );
+        assert_eq!(
+            Money::parse_signed("a", "\u{2212}10").ok(),
+            Some(Money(-1_000))
+        );
+        assert_eq!(Money::parse_signed("a", " +10 ").ok(), Some(Money(1_000)));
+        assert_eq!(Money::parse_signed("a", "10").ok(), Some(Money(1_000)));
+        for refused in ["--10", "-", "1-0", "-+1", ""] {
+            assert!(Money::parse_signed("a", refused).is_err(), "{refused:?}");
         }
     }
 

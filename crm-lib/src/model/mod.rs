@@ -24,6 +24,7 @@ mod order;
 mod org;
 mod outbox;
 mod payments;
+mod projects;
 mod scheduled;
 mod staff_chat;
 mod team;
@@ -59,6 +60,9 @@ pub use ids::{
     OrderId, OrgId, OutboxId, PaymentInfoId, PaymentMethodId, ProfileId, QueueItemId, RoleId,
     StageId, TelegramUserId, Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
+pub use ids::{
+    ChangeRequestId, EntryId, EstimateLineId, ProjectEventId, ProjectId, ProjectStageId, ReportId,
+};
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
 pub use operators::{
@@ -76,6 +80,11 @@ pub use outbox::{
 };
 pub use payments::{
     Invoice, InvoiceState, OXAPAY_DEFAULT_BASE_URL, PaymentProvider, PaymentSettings,
+};
+pub use projects::{
+    ChangeRequest, ChangeRequestState, DailyReport, EntryCategory, EntryKind, EstimateLine,
+    Project, ProjectEntry, ProjectEvent, ProjectEventKind, ProjectRow, ProjectStage, ProjectState,
+    ProjectTotals,
 };
 pub use scheduled::{ScheduledMessage, ScheduledState};
 pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};

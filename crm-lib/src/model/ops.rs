@@ -300,6 +300,37 @@ pub enum Event {
         /// Tokens it would have bought.
         tokens: u64,
     },
+    /// A worker's daily report on the client's project (to the client, issue 14). Added after
+    /// the others: stored items name their variant by position.
+    ProjectReport {
+        /// The project.
+        project: super::ProjectId,
+        /// Its title.
+        title: String,
+        /// The report.
+        report: super::ReportId,
+        /// The stage it is about, by name.
+        stage: String,
+        /// The start of its text (may be empty).
+        text: String,
+        /// How many photos and videos it carries.
+        files: u32,
+    },
+    /// A change request waits for the client's decision (to the client, issue 14).
+    ChangeRequestWaiting {
+        /// The project.
+        project: super::ProjectId,
+        /// Its title.
+        project_title: String,
+        /// The request.
+        request: super::ChangeRequestId,
+        /// What changes.
+        title: String,
+        /// What it adds to the budget (negative: takes off).
+        amount: Money,
+        /// The project's currency.
+        currency: String,
+    },
 }
 
 /// Where an inbox item stands.

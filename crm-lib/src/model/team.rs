@@ -48,11 +48,14 @@ pub enum Permission {
     ManageProjects,
     /// Read the audit log.
     ViewAudit,
+    /// Add daily reports and money entries to the projects one works on (a project's
+    /// workers). Added after the others: stored sets name permissions by position.
+    ReportProjects,
 }
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ManageUsers,
         Permission::ManageRoles,
         Permission::ManageMarkers,
@@ -69,6 +72,7 @@ impl Permission {
         Permission::ViewAnalytics,
         Permission::ManageProjects,
         Permission::ViewAudit,
+        Permission::ReportProjects,
     ];
 
     /// The snake_case name (`moderate_orders`).
@@ -90,6 +94,7 @@ impl Permission {
             Permission::ViewAnalytics => "view_analytics",
             Permission::ManageProjects => "manage_projects",
             Permission::ViewAudit => "view_audit",
+            Permission::ReportProjects => "report_projects",
         }
     }
 
@@ -169,11 +174,13 @@ pub enum BuiltinRole {
     /// Everything.
     Administrator,
     /// C0de's Support: moderation, assignment, chat, stages, payment info and the payment
-    /// methods it sends, analytics, audit.
+    /// methods it sends, analytics, audit; the projects (renovation).
     Manager,
-    /// C0de's Programmer: sees orders, bids, moves the orders assigned to them.
+    /// C0de's Programmer: sees orders, bids, moves the orders assigned to them; reports on
+    /// the projects they work on.
     Worker,
-    /// Brando's master: sees orders and moves the ones assigned to them; no bids.
+    /// Brando's master: sees orders and moves the ones assigned to them; no bids; reports on
+    /// the projects they work on.
     Master,
 }
 
@@ -215,13 +222,19 @@ impl BuiltinRole {
                 Broadcast,
                 ViewAnalytics,
                 ViewAudit,
+                // The renovation plan's manager runs the projects in the web admin.
+                ManageProjects,
             ]
             .into_iter()
             .collect(),
-            BuiltinRole::Worker => [ViewOrders, RespondOrders, UpdateOrderStatus]
+            // Workers and masters are the renovation plan's field crew: they report on the
+            // projects they are put on.
+            BuiltinRole::Worker => [ViewOrders, RespondOrders, UpdateOrderStatus, ReportProjects]
                 .into_iter()
                 .collect(),
-            BuiltinRole::Master => [ViewOrders, UpdateOrderStatus].into_iter().collect(),
+            BuiltinRole::Master => [ViewOrders, UpdateOrderStatus, ReportProjects]
+                .into_iter()
+                .collect(),
         }
     }
 }

@@ -31,6 +31,11 @@ pub enum WebhookEventType {
     /// A test event sent from the endpoint's page to that endpoint only (`webhook.test`);
     /// no endpoint subscribes to it.
     Test,
+    /// A daily report was added to a project (`project.report_added`, issue 14).
+    ProjectReportAdded,
+    /// A project's change request was approved, rejected or withdrawn
+    /// (`project.change_request_decided`).
+    ProjectChangeRequestDecided,
 }
 
 impl WebhookEventType {
@@ -42,6 +47,8 @@ impl WebhookEventType {
         WebhookEventType::MessageReceived,
         WebhookEventType::CustomerCreated,
         WebhookEventType::PaymentSucceeded,
+        WebhookEventType::ProjectReportAdded,
+        WebhookEventType::ProjectChangeRequestDecided,
     ];
 
     /// The stable string form (`order.created`).
@@ -54,6 +61,8 @@ impl WebhookEventType {
             WebhookEventType::CustomerCreated => "customer.created",
             WebhookEventType::PaymentSucceeded => "payment.succeeded",
             WebhookEventType::Test => "webhook.test",
+            WebhookEventType::ProjectReportAdded => "project.report_added",
+            WebhookEventType::ProjectChangeRequestDecided => "project.change_request_decided",
         }
     }
 

@@ -47,6 +47,13 @@ pub struct OrderActions {
     pub grant_access: bool,
     /// Delete it: its own customer, while its stage allows (C0de seed: pending or rejected).
     pub delete: bool,
+    /// Make a project from it (issue 14): the projects module on, the order in a `Won`
+    /// stage with no project yet, and the actor holding `manage_projects` (as
+    /// [`crate::Tx::create_project`]).
+    pub create_project: bool,
+    /// The project made from it, when there is one (for a link; the project's own rules
+    /// decide who may open it).
+    pub project: Option<ProjectId>,
 }
 
 impl OrderActions {
@@ -90,6 +97,11 @@ pub(crate) fn order_actions(
         Resolved::System => PermissionSet::all(),
         Resolved::Customer(_) => PermissionSet::EMPTY,
     };
+    let project = if org.modules.contains(Module::Projects) {
+        super::projects::project_of_lead(view, actor.org, order.id)?
+    } else {
+        None
+    };
     Ok(OrderActions {
         approve: moderation && may(Permission::ModerateOrders),
         reject: moderation && may(Permission::ModerateOrders),
@@ -115,6 +127,12 @@ pub(crate) fn order_actions(
         grant_access: staff && may(Permission::AssignOrders),
         delete: matches!(resolved, Resolved::Customer(customer) if order.customer == *customer)
             && stage.customer_deletable,
+        create_project: project.is_none()
+            && stage.kind == StageKind::Won
+            && org.modules.contains(Module::Projects)
+            && matches!(resolved, Resolved::Staff(..) | Resolved::System)
+            && may(Permission::ManageProjects),
+        project: project.filter(|_| staff),
     })
 }
 
@@ -212,6 +230,9 @@ pub struct Navigation {
     /// The analytics dashboard (`/analytics`: `view_analytics`, as
     /// [`crate::analytics::analytics_in`]).
     pub analytics: bool,
+    /// The projects (`/projects`: the projects module on, and `manage_projects` or
+    /// `report_projects`, as [`crate::projects::projects_in`]).
+    pub projects: bool,
 }
 
 impl Navigation {
@@ -253,6 +274,8 @@ impl Navigation {
             registration_form: modules.contains(Module::Tokens) && has(ManageSettings),
             broadcasts: has(Broadcast),
             analytics: has(ViewAnalytics),
+            projects: modules.contains(Module::Projects)
+                && (has(ManageProjects) || has(ReportProjects)),
         }
     }
 }

@@ -28,16 +28,20 @@ pub enum LiveKind {
     Call,
     /// A broadcast was written, changed, or its delivery report moved on (issue 13).
     Broadcast,
+    /// A project or one of its parts changed: a stage, progress, a report, an entry, a
+    /// change request (issue 14).
+    Project,
 }
 
 impl LiveKind {
-    /// `order`, `message`, `call` or `broadcast`: the event name on the wire.
+    /// `order`, `message`, `call`, `broadcast` or `project`: the event name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             LiveKind::Order => "order",
             LiveKind::Message => "message",
             LiveKind::Call => "call",
             LiveKind::Broadcast => "broadcast",
+            LiveKind::Project => "project",
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct LiveEvent {
     pub message: Option<MessageId>,
     /// The broadcast, for broadcast events.
     pub broadcast: Option<BroadcastId>,
+    /// The project, for project events.
+    pub project: Option<ProjectId>,
     /// The message's delivery state now, for message events.
     pub delivery: Option<DeliveryState>,
     /// The order's stage now (order events of orders that still exist).
@@ -121,6 +127,7 @@ fn live_event(
         customer,
         message: None,
         broadcast: None,
+        project: None,
         delivery: None,
         stage: None,
         summary: String::new(),
@@ -195,6 +202,26 @@ fn live_event(
             broadcast: Some(*id),
             ..event(LiveKind::Broadcast, None, None)
         })),
+        // A project's page follows its changes; whoever may see the project sees them (the
+        // projects' own rule, with the module on).
+        Subject::Project(id) => {
+            if !org.modules.contains(Module::Projects) {
+                return Ok(None);
+            }
+            let project = match super::projects::load_project(view, actor.org, *id) {
+                Ok(project) => project,
+                Err(error) if error.kind() == crate::ErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(error),
+            };
+            if super::projects::access_of(resolved, &project).is_none() {
+                return Ok(None);
+            }
+            Ok(Some(LiveEvent {
+                project: Some(*id),
+                summary: project.title,
+                ..event(LiveKind::Project, None, Some(project.client))
+            }))
+        }
         _ => Ok(None),
     }
 }
@@ -203,7 +230,8 @@ fn live_event(
 /// browser's live stream sends. Who sees what is decided here with the same rules as the
 /// reads: an order event needs the order to be visible to the actor (see
 /// [`super::orders::order_in`]); a message event needs the conversation (`chat_customers`, or
-/// an order-level grant on the message's order); a broadcast event needs `broadcast`.
+/// an order-level grant on the message's order); a broadcast event needs `broadcast`; a
+/// project event needs the project (see [`crate::projects::project_in`]).
 ///
 /// Examines at most `limit` changes (1..=1000) and reads the record each one names; the
 /// returned `cursor` is where the next call starts, whether or not anything was visible.

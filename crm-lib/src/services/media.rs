@@ -8,8 +8,9 @@
 //! values whole in memory while they are read and small values keep pages compact.
 //!
 //! A file is served only to a reader who may see a record carrying it: a message (the
-//! customer's conversation, or the chat of the order it is about) or an order (its
-//! `attachments`). `MEDIA_REFS` lists those records per file; [`visible_media_in`] walks it.
+//! customer's conversation, or the chat of the order it is about), an order (its
+//! `attachments`), a canned response, or a project's daily report or money entry (the
+//! project's readers; its client the reports' files only). `MEDIA_REFS` lists those records per file; [`visible_media_in`] walks it.
 //! Knowing a hash is not enough, and a file the reader may not see is "not found", so hashes
 //! cannot be probed.
 //!
@@ -335,6 +336,23 @@ fn any_visible_ref(
                 // A canned response's file: whoever may insert canned responses (staff with
                 // `chat_customers`) may see it.
                 RefKind::Canned => resolved.has(crate::model::Permission::ChatCustomers),
+                // A project's report or entry file: whoever may see the project (the
+                // client: its reports' files, not the books' proofs); the entry's value names
+                // the project.
+                RefKind::Report | RefKind::Entry => {
+                    let project = view
+                        .get_raw(tables::MEDIA_REFS, key, |bytes| {
+                            Ok(keys::read_u64(bytes, 0))
+                        })?
+                        .ok_or_else(|| crate::store::dangling("media_refs", key))?;
+                    super::projects::sees_part_file(
+                        view,
+                        org,
+                        resolved,
+                        ProjectId::new(project),
+                        kind == RefKind::Report,
+                    )?
+                }
             };
             if visible {
                 return Ok(true);

@@ -113,7 +113,9 @@ pub struct MergePreview {
 /// `unknown_callers`, `csat_surveys` (`csat_by_customer`), `auto_replies` (the out-of-hours
 /// mark), `scheduled_messages` (`scheduled_by_customer`, `scheduled_due`), `profiles`
 /// (`profiles_by_id`), `form_progress` (a walk under way, unless the kept customer walks the
-/// same form), and the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
+/// same form), `projects` (issue 14: the client, with `projects_by_client` and the list
+/// row; change requests decided by the absorbed customer keep naming them, as history), and
+/// the customer's own entries (`customers_by_telegram`, `customers_by_phone`,
 /// `customers_by_activity`, `customer_names`) through the customer's declaration. Beside the
 /// list, [`Tx::merge_customers`] rewrites the inbox's `conversation_rows` of both customers
 /// from their sources and moves the staff group's `forum_topics` and `staff_notices`
@@ -135,6 +137,7 @@ struct Moving {
     scheduled: Vec<ScheduledMessage>,
     profiles: Vec<Profile>,
     forms: Vec<FormProgress>,
+    projects: Vec<Project>,
 }
 
 /// Reads every record of `org` that names `customer` (the hook list's reads).
@@ -197,6 +200,12 @@ fn collect(view: &impl View, org: OrgId, customer: CustomerId) -> Result<Moving>
     )?;
     moving.profiles = super::profiles::profiles_of(view, org, customer)?;
     moving.forms = view.records_with_prefix(tables::FORM_PROGRESS, &by_customer)?;
+    moving.projects = view.records_by_index(
+        org,
+        tables::PROJECTS_BY_CLIENT,
+        &by_customer,
+        tables::PROJECTS,
+    )?;
     Ok(moving)
 }
 
@@ -411,6 +420,9 @@ impl Tx<'_> {
         for order in &moving.orders {
             self.changed(org, Subject::Order(order.id), ChangeKind::Updated)?;
         }
+        for project in &moving.projects {
+            self.changed(org, Subject::Project(project.id), ChangeKind::Updated)?;
+        }
         Ok(preview)
     }
 }
@@ -461,6 +473,11 @@ fn apply(
         let mut after = survey.clone();
         after.customer = keep;
         tx.update_record(&Key::org(org).u64(survey.order.0), survey, &after)?;
+    }
+    for project in &moving.projects {
+        let mut after = project.clone();
+        after.client = keep;
+        tx.update_record(&Key::org(org).u64(project.id.get()), project, &after)?;
     }
     for scheduled in &moving.scheduled {
         let mut after = scheduled.clone();

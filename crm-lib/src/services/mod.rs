@@ -29,6 +29,7 @@ pub mod orders;
 pub mod org;
 pub mod payments;
 pub mod profiles;
+pub mod projects;
 pub mod retention;
 pub mod scheduled;
 pub mod sessions;

@@ -102,6 +102,13 @@ struct Fx {
     dora: Actor,
     dora_id: CustomerId,
     package: u64,
+    /// The projects module (switched on in the studio): Ann's kitchen with two stages and
+    /// the worker on it, its first stage, a change request waiting that would take its
+    /// budget below zero, and Bob's order delivered (a won lead with no project yet).
+    kitchen: ProjectId,
+    kitchen_stage: ProjectStageId,
+    too_deep: ChangeRequestId,
+    won: OrderId,
 }
 
 /// Typed ticket fields from (key, answer) pairs, read by the helpdesk's field set.
@@ -313,7 +320,46 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         .unwrap()
         .id;
     let (dora, dora_id) = customer(&crm, org, 1004, "Dora");
+    crm.update_settings(
+        &admin,
+        SettingsUpdate {
+            modules: vec![(Module::Projects, true)],
+            ..SettingsUpdate::default()
+        },
+    )
+    .unwrap();
+    let kitchen = crm
+        .create_project(
+            &manager,
+            crate::projects::NewProject {
+                client: ann_id,
+                title: "Kitchen".into(),
+                budget: Money::from_minor(100_000),
+                stages: vec!["Demolition".into(), "Finish".into()],
+                ..crate::projects::NewProject::default()
+            },
+        )
+        .unwrap()
+        .id;
+    crm.set_project_workers(&manager, kitchen, vec![worker_id])
+        .unwrap();
+    let kitchen_stage = crm.project(&manager, kitchen).unwrap().stages[0].stage.id;
+    let too_deep = crm
+        .create_change_request(&manager, kitchen, change_request(-1_000_000))
+        .unwrap()
+        .id;
+    let won = order(&crm, &bob, "Won lead", None);
+    crm.approve_order(&manager, won).unwrap();
+    crm.assign_order(&manager, won, AssignTo::User(worker_id))
+        .unwrap();
+    for key in ["in_progress", "testing", "completed", "delivered"] {
+        crm.move_order(&manager, won, stage(key)).unwrap();
+    }
     let fx = Fx {
+        kitchen,
+        kitchen_stage,
+        too_deep,
+        won,
         dora,
         dora_id,
         package,
@@ -553,6 +599,38 @@ fn closed_all_week() -> crate::hours::HoursInput {
         enabled: true,
         auto_reply: Localized::new("We are closed"),
         ..Default::default()
+    }
+}
+
+/// A change request of `minor` minor units.
+fn change_request(minor: i64) -> crate::projects::NewChangeRequest {
+    crate::projects::NewChangeRequest {
+        title: "Tiles".into(),
+        amount: Money::from_minor(minor),
+        description: String::new(),
+    }
+}
+
+/// A daily report on the kitchen's first stage with `photos` photos.
+fn kitchen_report(fx: &Fx, photos: usize) -> crate::projects::NewReport {
+    crate::projects::NewReport {
+        stage: fx.kitchen_stage,
+        text: "Walls down".into(),
+        media: vec![picture().media; photos],
+        voice: None,
+    }
+}
+
+/// An expense of 10.00 on the kitchen's first stage, with a receipt.
+fn kitchen_expense(fx: &Fx) -> crate::projects::NewEntry {
+    crate::projects::NewEntry {
+        kind: EntryKind::Expense,
+        amount: Money::from_minor(1_000),
+        category: EntryCategory::Materials,
+        note: "tiles".into(),
+        stage: Some(fx.kitchen_stage),
+        proof: Some(picture().media),
+        date: None,
     }
 }
 
@@ -1825,6 +1903,126 @@ fn refused() -> Vec<(&'static str, Call)> {
             call(|tx, fx| {
                 tx.system()
                     .oxapay_invoice_created(fx.org, 999, "T-9", "https://pay.example/T-9")
+                    .map(drop)
+            }),
+        ),
+        // Projects (issue 14).
+        (
+            "create_project by a worker",
+            call(|tx, fx| {
+                tx.create_project(
+                    &fx.worker,
+                    crate::projects::NewProject {
+                        client: fx.ann_id,
+                        title: "Bath".into(),
+                        ..crate::projects::NewProject::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_project from an order that is not won",
+            call(|tx, fx| {
+                tx.create_project(
+                    &fx.manager,
+                    crate::projects::NewProject {
+                        client: fx.ann_id,
+                        lead: Some(fx.in_progress),
+                        title: "Bath".into(),
+                        stages: vec!["One".into()],
+                        ..crate::projects::NewProject::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_project from a won lead of another customer",
+            call(|tx, fx| {
+                tx.create_project(
+                    &fx.manager,
+                    crate::projects::NewProject {
+                        client: fx.ann_id,
+                        lead: Some(fx.won),
+                        title: "Bath".into(),
+                        ..crate::projects::NewProject::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "add_daily_report with a PDF among its photos",
+            call(|tx, fx| {
+                let mut report = kitchen_report(fx, 2);
+                report
+                    .media
+                    .push(NewMedia::parse(b"%PDF".to_vec(), "application/pdf")?);
+                tx.add_daily_report(&fx.worker, fx.kitchen, report)
+                    .map(drop)
+            }),
+        ),
+        (
+            "add_daily_report by a worker not on the project",
+            call(|tx, fx| {
+                tx.add_daily_report(&fx.worker2, fx.kitchen, kitchen_report(fx, 1))
+                    .map(drop)
+            }),
+        ),
+        (
+            "add_project_entry dated after today",
+            call(|tx, fx| {
+                let tomorrow = Date::of(tx.now()).next().next();
+                tx.add_project_entry(
+                    &fx.worker,
+                    fx.kitchen,
+                    crate::projects::NewEntry {
+                        date: Some(tomorrow),
+                        ..kitchen_expense(fx)
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "add_estimate_line by the client",
+            call(|tx, fx| {
+                tx.add_estimate_line(
+                    &fx.ann,
+                    fx.kitchen,
+                    crate::projects::NewEstimateLine {
+                        stage: fx.kitchen_stage,
+                        title: "Tiles".into(),
+                        planned: Money::from_minor(100),
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "decide_change_request taking the budget below zero",
+            call(|tx, fx| {
+                tx.decide_change_request(
+                    &fx.ann,
+                    fx.kitchen,
+                    fx.too_deep,
+                    crate::projects::Decision::Approve,
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "set_project_workers naming an unknown user",
+            call(|tx, fx| {
+                tx.set_project_workers(&fx.manager, fx.kitchen, vec![fx.worker_id, UserId(999)])
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_project_state from active to archived",
+            call(|tx, fx| {
+                tx.set_project_state(&fx.manager, fx.kitchen, ProjectState::Archived)
                     .map(drop)
             }),
         ),
@@ -3364,6 +3562,106 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             call(|tx, fx| {
                 let invoice = stars_invoice(tx, fx)?;
                 tx.refund_stars(&fx.admin, invoice).map(drop)
+            }),
+        ),
+        // Projects (issue 14).
+        (
+            "create_project from a won lead",
+            AUDITED,
+            call(|tx, fx| {
+                let draft =
+                    crate::projects::project_draft_in(tx, &fx.manager, Some(fx.won))?.project;
+                tx.create_project(&fx.manager, draft).map(drop)
+            }),
+        ),
+        (
+            "update_project and set_project_workers",
+            AUDITED,
+            call(|tx, fx| {
+                tx.update_project(
+                    &fx.manager,
+                    fx.kitchen,
+                    crate::projects::ProjectEdit {
+                        title: "Kitchen and hall".into(),
+                        address: "1 Main St".into(),
+                        budget: Money::from_minor(200_000),
+                    },
+                )?;
+                tx.set_project_workers(&fx.manager, fx.kitchen, vec![fx.worker_id, fx.manager_id])
+                    .map(drop)
+            }),
+        ),
+        (
+            "add_project_stage and set_stage_progress",
+            AUDITED,
+            call(|tx, fx| {
+                let stage = tx.add_project_stage(
+                    &fx.manager,
+                    fx.kitchen,
+                    crate::projects::NewStage {
+                        name: "Paint".into(),
+                        ..crate::projects::NewStage::default()
+                    },
+                )?;
+                tx.set_stage_progress(&fx.manager, fx.kitchen, stage.id, 40)
+                    .map(drop)
+            }),
+        ),
+        (
+            "add_daily_report",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.add_daily_report(&fx.worker, fx.kitchen, kitchen_report(fx, 2))
+                    .map(drop)
+            }),
+        ),
+        (
+            "add_project_entry and add_estimate_line",
+            AUDITED,
+            call(|tx, fx| {
+                tx.add_project_entry(&fx.worker, fx.kitchen, kitchen_expense(fx))?;
+                tx.add_estimate_line(
+                    &fx.manager,
+                    fx.kitchen,
+                    crate::projects::NewEstimateLine {
+                        stage: fx.kitchen_stage,
+                        title: "Tiles".into(),
+                        planned: Money::from_minor(5_000),
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "create_change_request and decide_change_request",
+            NOTIFIES,
+            call(|tx, fx| {
+                let request =
+                    tx.create_change_request(&fx.manager, fx.kitchen, change_request(500))?;
+                tx.decide_change_request(
+                    &fx.ann,
+                    fx.kitchen,
+                    request.id,
+                    crate::projects::Decision::Approve,
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "withdraw_change_request",
+            AUDITED,
+            call(|tx, fx| {
+                tx.withdraw_change_request(&fx.manager, fx.kitchen, fx.too_deep)
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_project_state: completed, then archived",
+            AUDITED,
+            call(|tx, fx| {
+                tx.set_project_state(&fx.manager, fx.kitchen, ProjectState::Completed)?;
+                tx.set_project_state(&fx.manager, fx.kitchen, ProjectState::Archived)
+                    .map(drop)
             }),
         ),
     ]

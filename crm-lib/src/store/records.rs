@@ -91,6 +91,14 @@ record! {
     Invoice => 1, "invoice";
     Broadcast => 1, "broadcast";
     BroadcastRecipient => 1, "broadcast recipient";
+    Project => 1, "project";
+    ProjectRow => 1, "project row";
+    ProjectStage => 1, "project stage";
+    DailyReport => 1, "daily report";
+    ProjectEntry => 1, "project entry";
+    EstimateLine => 1, "estimate line";
+    ChangeRequest => 1, "change request";
+    ProjectEvent => 1, "project event";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

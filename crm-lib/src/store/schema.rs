@@ -10,9 +10,10 @@
 //! that lists read: `order_rows` (each order's list row) and `customer_names`. Schema 6
 //! creates the tables of the modules (SPEC 3.1: operators, tickets, calls, scheduled
 //! jobs) and rewrites each organization with its modules and time zone. Schema 7 builds the
-//! inbox's projection (`conversation_rows`) and the Telegram message index. Schema 8
-//! (today's) builds the analytics dashboard's per-day aggregates (`analytics_days`). An
-//! older file is brought up to date step by step (1 -> 2 -> ... -> 8) in one transaction
+//! inbox's projection (`conversation_rows`) and the Telegram message index. Schema 8 builds
+//! the analytics dashboard's per-day aggregates (`analytics_days`). Schema 9 (today's)
+//! gives the built-in roles the projects' permissions (the projects' tables start empty). An
+//! older file is brought up to date step by step (1 -> 2 -> ... -> 9) in one transaction
 //! when it is opened.
 
 use redb::Database;
@@ -91,6 +92,10 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 // Schema 8 (issue 13, the analytics dashboard): the per-day aggregates.
                 if version < 8 {
                     migrate_7_to_8(&tx)?;
+                }
+                // Schema 9 (issue 14, projects): the built-in roles' new permissions.
+                if version < 9 {
+                    migrate_8_to_9(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
@@ -192,6 +197,12 @@ fn migrate_7_to_8(tx: &Tx<'_>) -> Result<()> {
     crate::services::analytics::aggregates::build_all(tx)
 }
 
+/// Schema 8 -> 9 (issue 14, projects): the projects' tables start empty (created above with
+/// every table of [`tables::ALL`]); the built-in roles get the projects' permissions.
+fn migrate_8_to_9(tx: &Tx<'_>) -> Result<()> {
+    refresh_builtin_roles(tx)
+}
+
 /// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from
 /// the declaration that indexes new entries. The change feed (`CHANGES`) starts empty.
 /// Records of older versions (organizations with English and Russian stage names, audit
@@ -233,6 +244,14 @@ fn refresh_copied_defaults(tx: &Tx<'_>) -> Result<()> {
             tx.put_raw(tables::ORGS, &key, &codec::encode(&org)?)?;
         }
     }
+    refresh_builtin_roles(tx)
+}
+
+/// Built-in roles stored the permissions of their day; they cannot be edited, and get
+/// [`crate::model::BuiltinRole::permissions`] of this build (schema 4: the manager gained
+/// `manage_billing`; schema 9: the manager `manage_projects`, workers and masters
+/// `report_projects`).
+fn refresh_builtin_roles(tx: &Tx<'_>) -> Result<()> {
     let mut roles: Vec<(Vec<u8>, Role)> = Vec::new();
     tx.scan(
         tables::ROLES,
@@ -822,6 +841,68 @@ mod tests {
                     .contains(crate::model::Permission::ManageBilling)
             );
         }
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+    }
+
+    #[test]
+    fn a_schema_8_file_gives_the_built_in_roles_the_projects_permissions() {
+        use crate::model::Permission;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let org = crm
+            .system()
+            .create_organization("renovation", "Remont", "remont")
+            .unwrap()
+            .id;
+        // Make it a schema-8 file: the roles as schema 8 made them.
+        crm.write(move |tx| {
+            let mut roles: Vec<(Vec<u8>, Role)> = Vec::new();
+            tx.for_each_prefix(tables::ROLES, &Key::org(org), |key, value| {
+                roles.push((key.to_vec(), codec::decode(value)?));
+                Ok(true)
+            })?;
+            for (key, mut role) in roles {
+                if role
+                    .builtin
+                    .is_some_and(|builtin| builtin != BuiltinRole::Administrator)
+                {
+                    role.permissions = role
+                        .permissions
+                        .iter()
+                        .filter(|permission| {
+                            !matches!(
+                                permission,
+                                Permission::ManageProjects | Permission::ReportProjects
+                            )
+                        })
+                        .collect();
+                    tx.put_raw(tables::ROLES, &key, &codec::encode(&role)?)?;
+                }
+            }
+            set_version(tx, 8)
+        })
+        .unwrap();
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(8));
+        for role in crm.roles(&crate::model::Actor::system(org)).unwrap() {
+            let builtin = role.builtin.unwrap();
+            assert_eq!(role.permissions, builtin.permissions(), "{}", role.name);
+        }
+        assert!(
+            BuiltinRole::Manager
+                .permissions()
+                .contains(Permission::ManageProjects)
+        );
+        assert!(
+            BuiltinRole::Worker
+                .permissions()
+                .contains(Permission::ReportProjects)
+        );
         let report = crm.system().verify().unwrap();
         assert!(report.is_clean(), "{:#?}", report.problems);
     }

@@ -12,7 +12,7 @@ use redb::TableDefinition;
 
 /// The schema version this build writes: the tables below and the indexes declared for this
 /// version. A file of an older version is migrated on open (`schema.rs`).
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// A table of byte keys and byte values.
 pub(crate) type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -274,6 +274,30 @@ tables! {
     /// `org | broadcast | customer` -> BroadcastRecipient: each recipient's delivery state,
     /// written when the broadcast starts.
     BROADCAST_RECIPIENTS = "broadcast_recipients";
+    /// `org | project` -> Project (`services::projects`, issue 14).
+    PROJECTS = "projects";
+    /// `org | customer | project` -> (): each client's projects.
+    PROJECTS_BY_CLIENT = "projects_by_client";
+    /// `org | state (u8) | project` -> (): the projects of each state (the list's filter).
+    PROJECTS_BY_STATE = "projects_by_state";
+    /// `org | order` -> project id: the project made from a won lead (one per lead).
+    PROJECTS_BY_LEAD = "projects_by_lead";
+    /// `org | user | project` -> (): the projects each worker reports on.
+    PROJECTS_BY_WORKER = "projects_by_worker";
+    /// `org | project` -> ProjectRow: what the project list shows of each project.
+    PROJECT_ROWS = "project_rows";
+    /// `org | project | stage` -> ProjectStage.
+    PROJECT_STAGES = "project_stages";
+    /// `org | project | report` -> DailyReport.
+    PROJECT_REPORTS = "project_reports";
+    /// `org | project | entry` -> ProjectEntry: expenses and income.
+    PROJECT_ENTRIES = "project_entries";
+    /// `org | project | line` -> EstimateLine: the plan.
+    ESTIMATE_LINES = "estimate_lines";
+    /// `org | project | request` -> ChangeRequest.
+    CHANGE_REQUESTS = "change_requests";
+    /// `org | project | event` -> ProjectEvent: each project's timeline, oldest first.
+    PROJECT_EVENTS = "project_events";
     /// `org | endpoint` -> WebhookEndpoint (services::webhooks, SPEC 5F).
     WEBHOOK_ENDPOINTS = "webhook_endpoints";
     /// `org | delivery` -> WebhookDelivery: each message queued to an endpoint with its

@@ -19,6 +19,7 @@ mod broadcasts;
 mod by_hand;
 mod inbox;
 mod ledger;
+mod projects;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -195,6 +196,7 @@ impl<'v> Checker<'v> {
         self.check_conversation_rows()?;
         self.check_ledger()?;
         self.check_broadcasts()?;
+        self.check_projects()?;
         self.check_analytics()?;
         self.check_strays()?;
         self.check_media_chunks()?;

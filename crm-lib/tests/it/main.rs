@@ -28,6 +28,7 @@ mod orders;
 mod payment_details;
 mod payments;
 mod profiles;
+mod projects;
 mod properties;
 mod retention;
 mod scheduled;

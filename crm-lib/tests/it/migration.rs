@@ -97,8 +97,8 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    assert_eq!(SCHEMA_VERSION, 8);
-    assert_eq!(crm.system().stats().unwrap().schema_version, Some(8));
+    assert_eq!(SCHEMA_VERSION, 9);
+    assert_eq!(crm.system().stats().unwrap().schema_version, Some(9));
     // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
     // manager manages the payment methods it sends.
     let legacy = crm.system().organization_by_slug("legacy").unwrap();
@@ -114,6 +114,8 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
         .find(|role| role.builtin == Some(BuiltinRole::Manager))
         .unwrap();
     assert!(manager.permissions.contains(Permission::ManageBilling));
+    // Schema 9: the built-in roles hold the projects' permissions.
+    assert!(manager.permissions.contains(Permission::ManageProjects));
     // Schema 5: every order has its list row and every customer its name.
     let rows = crm
         .read(|view| {

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     analytics, broadcasts, calls, canned, csat, customers, error, jobs, operators, orders,
-    payments, profiles, staffing, tickets, tokens, users, views, webhooks,
+    payments, profiles, projects, staffing, tickets, tokens, users, views, webhooks,
 };
 
 /// Declares the bearer token scheme every endpoint uses.
@@ -77,6 +77,10 @@ impl Modify for BearerAuth {
         broadcasts::delete, broadcasts::test, broadcasts::schedule, broadcasts::start,
         broadcasts::pause, broadcasts::resume, broadcasts::cancel, broadcasts::recipients,
         broadcasts::preview,
+        projects::list, projects::create, projects::get, projects::update, projects::workers,
+        projects::add_stage, projects::progress, projects::timeline, projects::add_report,
+        projects::add_entry, projects::add_estimate_line, projects::create_change_request,
+        projects::decide, projects::withdraw, projects::set_state,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -116,6 +120,14 @@ impl Modify for BearerAuth {
         broadcasts::BroadcastJson, broadcasts::BroadcastBody, broadcasts::BroadcastPatch,
         broadcasts::ScheduleBody, broadcasts::TestSentView, broadcasts::SampleCustomerView,
         broadcasts::AudiencePreviewView, broadcasts::RecipientView, broadcasts::RecipientPageView,
+        projects::ProjectTotalsJson, projects::ProjectRowJson, projects::ProjectPageJson,
+        projects::StageJson, projects::EstimateLineJson, projects::ChangeRequestJson,
+        projects::ProjectActionsJson, projects::WorkerJson, projects::PlanLineJson,
+        projects::ProjectJson, projects::ReportJson, projects::EntryJson,
+        projects::TimelineItemJson, projects::TimelinePageJson, projects::CreateProject,
+        projects::ProjectPatch, projects::WorkersBody, projects::StageBody, projects::ProgressBody,
+        projects::ReportForm, projects::EntryForm, projects::EstimateLineBody,
+        projects::ChangeRequestBody, projects::DecisionBody, projects::StateBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -137,6 +149,7 @@ impl Modify for BearerAuth {
         (name = "profiles", description = "Customers' profiles from the registration form (the tokens module)"),
         (name = "payments", description = "Payments for tokens: settings, invoices through OxaPay or Telegram Stars"),
         (name = "broadcasts", description = "Broadcasts: one text to the customers an audience picks, at a set rate, with a delivery report"),
+        (name = "projects", description = "Projects (the projects module): stages and progress, daily reports, money against the estimate, change requests the client decides"),
     )
 )]
 pub struct ApiDoc;

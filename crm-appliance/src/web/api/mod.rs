@@ -1,5 +1,5 @@
 //! The JSON API under `/api/v1`: orders (with suggested staff and delegated access), customers,
-//! conversations, messages, media, users, the scheduled jobs and broadcasts, for programs. Every request carries
+//! conversations, messages, media, users, the scheduled jobs, broadcasts and projects, for programs. Every request carries
 //! `Authorization: Bearer crm_...`, a token created on the profile page (`/profile/tokens`) or
 //! with `crm token create`; it acts as its user, with exactly their permissions. Errors are
 //! JSON ([`error::ErrorResponse`]) with the status of their kind. The OpenAPI document is
@@ -21,6 +21,7 @@ pub mod operators;
 pub mod orders;
 pub mod payments;
 pub mod profiles;
+pub mod projects;
 pub mod staffing;
 pub mod tickets;
 pub mod tokens;
@@ -249,6 +250,37 @@ pub fn routes() -> Router<AppState> {
             get(profiles::list).post(profiles::create),
         )
         .route("/profiles/{id}", get(profiles::get).put(profiles::update))
+        .route("/projects", get(projects::list).post(projects::create))
+        .route("/projects/{id}", get(projects::get).patch(projects::update))
+        .route(
+            "/projects/{id}/workers",
+            axum::routing::put(projects::workers),
+        )
+        .route("/projects/{id}/stages", post(projects::add_stage))
+        .route(
+            "/projects/{id}/stages/{stage}/progress",
+            post(projects::progress),
+        )
+        .route("/projects/{id}/timeline", get(projects::timeline))
+        .route("/projects/{id}/reports", post(projects::add_report))
+        .route("/projects/{id}/entries", post(projects::add_entry))
+        .route(
+            "/projects/{id}/estimate-lines",
+            post(projects::add_estimate_line),
+        )
+        .route(
+            "/projects/{id}/change-requests",
+            post(projects::create_change_request),
+        )
+        .route(
+            "/projects/{id}/change-requests/{request}/decide",
+            post(projects::decide),
+        )
+        .route(
+            "/projects/{id}/change-requests/{request}/withdraw",
+            post(projects::withdraw),
+        )
+        .route("/projects/{id}/state", post(projects::set_state))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

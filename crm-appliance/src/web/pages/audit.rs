@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The kinds of record the action filter offers, in the order of the audit actions.
-const AREAS: [&str; 10] = [
+const AREAS: [&str; 11] = [
     "organization",
     "user",
     "role",
@@ -37,6 +37,7 @@ const AREAS: [&str; 10] = [
     "message",
     "api_token",
     "broadcast",
+    "project",
 ];
 
 /// The action, in the reader's language.
@@ -69,6 +70,9 @@ pub(crate) fn subject_text(staff: &Staff, subject: &Subject, names: &AuditNames)
             }
             (Subject::Broadcast(broadcast), _) => {
                 a href={ "/broadcasts/" (broadcast) } { (kind) " " (broadcast) }
+            }
+            (Subject::Project(project), _) => {
+                a href={ "/projects/" (project) } { (kind) " " (project) }
             }
             (Subject::Customer(customer) | Subject::Conversation(customer), _) => {
                 a href={ "/chat/" (customer) } { (names.subject(subject).map_or_else(|| format!("{kind} {customer}"), str::to_string)) }

@@ -16,6 +16,7 @@ pub mod payment_details;
 pub mod payments;
 pub mod profile;
 pub mod profiles;
+pub mod projects;
 pub mod ticket;
 pub mod timeline;
 pub mod tokens;
@@ -44,4 +45,5 @@ pub fn routes() -> Router<AppState> {
         .merge(profiles::routes())
         .merge(payments::routes())
         .merge(broadcasts::routes())
+        .merge(projects::routes())
 }

@@ -776,6 +776,15 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
                         }
                     }
                 }
+                @if actions.create_project {
+                    h3 { (staff.t("projects.lead.title")) }
+                    p { a.button href={ "/projects/new?lead=" (order.id) } { (staff.t("projects.lead.create")) } }
+                }
+                @if let Some(project) = actions.project {
+                    p.lead-project {
+                        a href={ "/projects/" (project) } { (tr_with(language, "projects.lead.open", &[("id", &project.to_string())])) }
+                    }
+                }
                 @if actions.approve || actions.reject {
                     h3 { (staff.t("orders.moderation")) }
                 }

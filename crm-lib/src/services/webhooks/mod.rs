@@ -170,6 +170,42 @@ pub enum WebhookEvent {
         /// The ISO 4217 code.
         currency: String,
     },
+    /// A daily report was added to a project (issue 14).
+    ProjectReportAdded {
+        /// The project.
+        project: ProjectId,
+        /// Its client.
+        client: CustomerId,
+        /// The report.
+        report: ReportId,
+        /// The stage it is about.
+        stage: ProjectStageId,
+        /// Who wrote it.
+        author: ActorRef,
+        /// Its text (may be empty).
+        text: String,
+        /// How many photos and videos it carries.
+        files: u32,
+    },
+    /// A change request of a project was approved, rejected or withdrawn.
+    ProjectChangeRequestDecided {
+        /// The project.
+        project: ProjectId,
+        /// Its client.
+        client: CustomerId,
+        /// The request.
+        request: ChangeRequestId,
+        /// Its state now.
+        state: ChangeRequestState,
+        /// Its amount, in minor units (negative: taken off the budget).
+        amount: Money,
+        /// The project's budget now (base plus approved change requests), in minor units.
+        budget_total: Money,
+        /// The project's currency.
+        currency: String,
+        /// Who decided: the client, or staff on their behalf.
+        decided_by: ActorRef,
+    },
 }
 
 impl WebhookEvent {
@@ -192,6 +228,10 @@ impl WebhookEvent {
             WebhookEvent::MessageReceived { .. } => WebhookEventType::MessageReceived,
             WebhookEvent::CustomerCreated { .. } => WebhookEventType::CustomerCreated,
             WebhookEvent::PaymentSucceeded { .. } => WebhookEventType::PaymentSucceeded,
+            WebhookEvent::ProjectReportAdded { .. } => WebhookEventType::ProjectReportAdded,
+            WebhookEvent::ProjectChangeRequestDecided { .. } => {
+                WebhookEventType::ProjectChangeRequestDecided
+            }
         }
     }
 
@@ -265,6 +305,42 @@ impl WebhookEvent {
                 "customer_id": customer.get(),
                 "amount": amount.0,
                 "currency": currency,
+            }),
+            WebhookEvent::ProjectReportAdded {
+                project,
+                client,
+                report,
+                stage,
+                author,
+                text,
+                files,
+            } => json!({
+                "project_id": project.get(),
+                "customer_id": client.get(),
+                "report_id": report.get(),
+                "stage_id": stage.get(),
+                "author": author.to_string(),
+                "text": text,
+                "files": files,
+            }),
+            WebhookEvent::ProjectChangeRequestDecided {
+                project,
+                client,
+                request,
+                state,
+                amount,
+                budget_total,
+                currency,
+                decided_by,
+            } => json!({
+                "project_id": project.get(),
+                "customer_id": client.get(),
+                "change_request_id": request.get(),
+                "state": state.as_str(),
+                "amount": amount.0,
+                "budget_total": budget_total.0,
+                "currency": currency,
+                "decided_by": decided_by.to_string(),
             }),
         }
     }

@@ -116,6 +116,11 @@ pub(crate) enum RefKind {
     Order = 2,
     /// A canned response's file.
     Canned = 3,
+    /// A project's daily report's photo, video or voice note (the entry's value is the
+    /// project's id: the report's key is `org | project | report`).
+    Report = 4,
+    /// A project's money entry's proof (the value is the project's id, as for reports).
+    Entry = 5,
 }
 
 impl RefKind {
@@ -125,6 +130,8 @@ impl RefKind {
             1 => Some(RefKind::Message),
             2 => Some(RefKind::Order),
             3 => Some(RefKind::Canned),
+            4 => Some(RefKind::Report),
+            5 => Some(RefKind::Entry),
             _ => None,
         }
     }
@@ -147,13 +154,25 @@ pub(super) fn media_refs(
     id: u64,
     out: &mut Entries,
 ) {
+    media_refs_valued(org, files, kind, id, &Value::Empty, out);
+}
+
+/// [`media_refs`] whose entries hold `value` (a project's part: its project's id).
+pub(super) fn media_refs_valued(
+    org: OrgId,
+    files: impl IntoIterator<Item = MediaHash>,
+    kind: RefKind,
+    id: u64,
+    value: &Value,
+    out: &mut Entries,
+) {
     let mut files: Vec<MediaHash> = files.into_iter().collect();
     files.sort_unstable_by_key(|hash| hash.0);
     files.dedup();
     out.extend(files.into_iter().map(|hash| {
         (
             media_ref_prefix(org, hash).u8(kind as u8).u64(id),
-            Value::Empty,
+            value.clone(),
         )
     }));
 }
@@ -167,7 +186,7 @@ pub(super) fn media_ref_owner(key: &[u8], kind: RefKind) -> Owner {
         .filter(|_| key.len() == MEDIA_REF_KEY_LEN);
     match found {
         None => Owner::Malformed(format!(
-            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1, 2 or 3)",
+            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1 to 5)",
             key.len()
         )),
         Some(found) if found == kind => owner_by_tail(key, &[]),

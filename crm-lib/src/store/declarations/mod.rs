@@ -52,6 +52,13 @@
 //! | `scheduled_messages` | `org \| scheduled` | `scheduled` | `scheduled_due`, waiting only: `org \| send at (i64 ms) \| scheduled`; `scheduled_by_customer`: `org \| customer \| scheduled` |
 //! | `broadcasts` | `org \| broadcast` | `broadcast` | `broadcasts_active`, scheduled or sending only: `org \| broadcast` |
 //! | `broadcast_recipients` | `org \| broadcast \| customer` | | |
+//! | `projects` | `org \| project` | `project` | `projects_by_client`: `org \| customer \| project`; `projects_by_state`: `org \| state (u8) \| project`; `projects_by_lead`, made from a lead: `org \| order` -> project id; `projects_by_worker`: `org \| user \| project`; `project_rows`: `org \| project` -> `ProjectRow` |
+//! | `project_stages` | `org \| project \| stage` | `project_stage` | |
+//! | `project_reports` | `org \| project \| report` | `project_report` | `media_refs`: `org \| hash \| 4 \| report` -> project id |
+//! | `project_entries` | `org \| project \| entry` | `project_entry` | `media_refs`: `org \| hash \| 5 \| entry` -> project id |
+//! | `estimate_lines` | `org \| project \| line` | `estimate_line` | |
+//! | `change_requests` | `org \| project \| request` | `change_request` | |
+//! | `project_events` | `org \| project \| event` | `project_event` | |
 //! | `webhook_endpoints` | `org \| endpoint` | `webhook_endpoint` | |
 //! | `webhook_deliveries` | `org \| delivery` | `webhook_delivery` | `webhook_deliveries_by_endpoint`: `org \| endpoint \| delivery`; `webhook_due`, pending only: `due (i64 ms) \| org \| delivery` |
 //! | `forms` | `org \| form (u8)` | | |
@@ -60,8 +67,8 @@
 //! | `payment_settings` | `org` | | |
 //! | `invoices` | `org \| invoice` | `invoice` | `invoices_by_provider_id`, once known: `org \| provider (u8) \| provider id` -> invoice id; `invoices_pending`, pending only: `org \| created at (i64 ms) \| invoice` |
 //!
-//! Index values are empty unless the table says `->`. The two projections (`customer_names`,
-//! `order_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
+//! Index values are empty unless the table says `->`. The projections (`customer_names`,
+//! `order_rows`, `project_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
 //! it changes, so a list never decodes a whole customer or order. Keys are `super::keys::Key`s (fixed
 //! width, big-endian). `meta`, `sequences`, `media_chunks` and `dialogues` are no record
 //! table's: verify checks them by hand ([`CHECKED_BY_HAND`]).
@@ -78,6 +85,7 @@ mod operators;
 mod ops;
 mod orders;
 mod payments;
+mod projects;
 mod staff_chat;
 mod team;
 mod tickets;
@@ -99,6 +107,7 @@ pub(crate) use operators::{
 pub(crate) use ops::subject_key;
 pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row_key};
 pub(crate) use payments::provider_id_key;
+pub(crate) use projects::{project_key, project_part_key};
 pub(crate) use staff_chat::{forum_thread_key, staff_notice_key};
 pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
 pub(crate) use tokens::{account_key, token_order_key};
@@ -171,6 +180,13 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<Invoice>()?;
     visitor.visit::<Broadcast>()?;
     visitor.visit::<BroadcastRecipient>()?;
+    visitor.visit::<Project>()?;
+    visitor.visit::<ProjectStage>()?;
+    visitor.visit::<DailyReport>()?;
+    visitor.visit::<ProjectEntry>()?;
+    visitor.visit::<EstimateLine>()?;
+    visitor.visit::<ChangeRequest>()?;
+    visitor.visit::<ProjectEvent>()?;
     Ok(())
 }
 

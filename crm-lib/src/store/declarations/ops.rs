@@ -26,6 +26,7 @@ pub(crate) fn subject_key(org: OrgId, subject: &Subject) -> Option<Key> {
         Subject::Webhook(_) => 14,
         Subject::Profile(_) => 15,
         Subject::Broadcast(_) => 16,
+        Subject::Project(_) => 17,
         Subject::Media(_) | Subject::Other(_) => return None,
     };
     Some(Key::org(org).u8(kind).u64(subject.id().unwrap_or(0)))

@@ -13,6 +13,8 @@
 //! are closed in the same transaction (recorded as delivered), so nothing from the demo is
 //! ever sent to Telegram, where its made-up Telegram ids could belong to real people.
 
+mod projects;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -32,10 +34,10 @@ use super::team::NewUser;
 /// The demo data set of each template, compiled in.
 fn demo_source(template: &str) -> Option<&'static str> {
     Some(match template {
-        "studio" => include_str!("../../../fixtures/demo/studio.json"),
-        "service" => include_str!("../../../fixtures/demo/service.json"),
-        "renovation" => include_str!("../../../fixtures/demo/renovation.json"),
-        "helpdesk" => include_str!("../../../fixtures/demo/helpdesk.json"),
+        "studio" => include_str!("../../../../fixtures/demo/studio.json"),
+        "service" => include_str!("../../../../fixtures/demo/service.json"),
+        "renovation" => include_str!("../../../../fixtures/demo/renovation.json"),
+        "helpdesk" => include_str!("../../../../fixtures/demo/helpdesk.json"),
         _ => return None,
     })
 }
@@ -79,6 +81,10 @@ struct DemoFile {
     /// blocked the bot), or left a draft.
     #[serde(default)]
     broadcasts: Vec<DemoBroadcast>,
+    /// Projects (the projects module's, issue 14): made from a customer's won lead or by
+    /// hand, with stages, estimate, reports with photos, money entries and change requests.
+    #[serde(default)]
+    projects: Vec<projects::DemoProject>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,6 +311,10 @@ pub struct DemoReport {
     pub stages: Vec<super::orders::StageCount>,
     /// Customers' profiles created (the tokens module).
     pub profiles: u64,
+    /// Projects created (the projects module).
+    pub projects: u64,
+    /// Daily reports written on them.
+    pub daily_reports: u64,
     /// How long the load took, password hashing included.
     pub duration: Duration,
 }
@@ -360,6 +370,8 @@ struct Counts {
     canned: u64,
     ratings: u64,
     profiles: u64,
+    projects: u64,
+    daily_reports: u64,
 }
 
 /// The demo data of `template`.
@@ -531,6 +543,8 @@ impl Tx<'_> {
                 self.grant_subscription(&system, customer, 60)?;
             }
         }
+        // Each customer's first lead that ended won: the demo's projects are made from them.
+        let mut won: HashMap<String, OrderId> = HashMap::new();
         for order in &prepared.file.orders {
             let customer = customers
                 .get(&order.customer)
@@ -584,6 +598,9 @@ impl Tx<'_> {
                     Error::invalid("stage", format!("{:?} is not a stage", order.stage))
                 })?
                 .clone();
+            if target.kind == StageKind::Won {
+                won.entry(order.customer.clone()).or_insert(id);
+            }
             let moderated = organization
                 .pipeline
                 .stage(created.stage)
@@ -773,6 +790,19 @@ impl Tx<'_> {
                 &customers,
                 real_now,
             )?;
+        }
+        if organization.modules.contains(Module::Projects) {
+            let known = projects::Known {
+                org,
+                now: real_now,
+                staff: &staff,
+                customers: &customers,
+                won: &won,
+            };
+            for project in &prepared.file.projects {
+                counts.daily_reports += self.demo_project(&known, project)?;
+                counts.projects += 1;
+            }
         }
         self.set_now(real_now);
         self.close_demo_outbox(org, outbox_before)?;
@@ -1118,6 +1148,8 @@ impl crate::system::System<'_> {
             ratings: counts.ratings,
             stages,
             profiles: counts.profiles,
+            projects: counts.projects,
+            daily_reports: counts.daily_reports,
             duration: started.elapsed(),
         })
     }
