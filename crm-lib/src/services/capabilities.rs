@@ -212,6 +212,9 @@ pub struct Navigation {
     /// The analytics dashboard (`/analytics`: `view_analytics`, as
     /// [`crate::analytics::analytics_in`]).
     pub analytics: bool,
+    /// The AI qualification's settings (`/settings/ai`: the projects module and
+    /// `manage_settings`, as [`crate::leads::ai_settings_in`]).
+    pub ai_settings: bool,
 }
 
 impl Navigation {
@@ -253,6 +256,7 @@ impl Navigation {
             registration_form: modules.contains(Module::Tokens) && has(ManageSettings),
             broadcasts: has(Broadcast),
             analytics: has(ViewAnalytics),
+            ai_settings: modules.contains(Module::Projects) && has(ManageSettings),
         }
     }
 }

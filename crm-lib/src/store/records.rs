@@ -91,6 +91,9 @@ record! {
     Invoice => 1, "invoice";
     Broadcast => 1, "broadcast";
     BroadcastRecipient => 1, "broadcast recipient";
+    Lead => 1, "lead";
+    AiRequest => 1, "AI request";
+    AiSettings => 1, "AI settings";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.
