@@ -158,6 +158,14 @@ pub(crate) fn lead_of_walk(progress: &FormProgress) -> Option<OrderId> {
         .map(OrderId)
 }
 
+/// Whether an order's list row says the lead is hot (its `hot` flag field): what lists and
+/// the board mark, read from the row alone.
+pub fn is_hot(row: &OrderSummary) -> bool {
+    row.fields
+        .iter()
+        .any(|(key, value)| key == HOT_FIELD && *value == FieldValue::Flag(true))
+}
+
 /// Who qualifies a lead now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Qualifier {
