@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    analytics, broadcasts, calls, canned, csat, customers, error, jobs, operators, orders,
+    analytics, broadcasts, calls, canned, csat, customers, error, jobs, leads, operators, orders,
     payments, profiles, staffing, tickets, tokens, users, views, webhooks,
 };
 
@@ -77,6 +77,7 @@ impl Modify for BearerAuth {
         broadcasts::delete, broadcasts::test, broadcasts::schedule, broadcasts::start,
         broadcasts::pause, broadcasts::resume, broadcasts::cancel, broadcasts::recipients,
         broadcasts::preview,
+        leads::get, leads::stop_ai, leads::resume_ai, leads::get_settings, leads::put_settings,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -116,6 +117,8 @@ impl Modify for BearerAuth {
         broadcasts::BroadcastJson, broadcasts::BroadcastBody, broadcasts::BroadcastPatch,
         broadcasts::ScheduleBody, broadcasts::TestSentView, broadcasts::SampleCustomerView,
         broadcasts::AudiencePreviewView, broadcasts::RecipientView, broadcasts::RecipientPageView,
+        leads::LeadJson, leads::LeadSlotView, leads::AiCallView, leads::HotView,
+        leads::AiSettingsJson, leads::AiSettingsBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -137,6 +140,7 @@ impl Modify for BearerAuth {
         (name = "profiles", description = "Customers' profiles from the registration form (the tokens module)"),
         (name = "payments", description = "Payments for tokens: settings, invoices through OxaPay or Telegram Stars"),
         (name = "broadcasts", description = "Broadcasts: one text to the customers an audience picks, at a set rate, with a delivery report"),
+        (name = "leads", description = "Leads' AI qualification and the AI settings (the projects module)"),
     )
 )]
 pub struct ApiDoc;

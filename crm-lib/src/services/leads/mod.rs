@@ -166,6 +166,11 @@ pub fn is_hot(row: &OrderSummary) -> bool {
         .any(|(key, value)| key == HOT_FIELD && *value == FieldValue::Flag(true))
 }
 
+/// Whether an order is a hot lead (its `hot` flag field): what the moderation queue marks.
+pub fn order_is_hot(order: &Order) -> bool {
+    order.custom_fields.get(HOT_FIELD) == Some(&FieldValue::Flag(true))
+}
+
 /// Who qualifies a lead now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Qualifier {
@@ -260,8 +265,8 @@ pub struct LeadView {
     pub slots: Vec<(FieldDef, Option<FieldValue>)>,
     /// How many of them have a value.
     pub filled: usize,
-    /// Where the lead came from (the `source` field's option key), when recorded.
-    pub source: Option<String>,
+    /// Where the lead came from (the `source` field with its value), when recorded.
+    pub source: Option<(FieldDef, FieldValue)>,
     /// The AI's summary.
     pub summary: Option<String>,
     /// Why and since when it is hot, while it is.
@@ -333,8 +338,11 @@ pub fn lead_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Option
         order,
         filled: slots.iter().filter(|(_, value)| value.is_some()).count(),
         slots,
-        source: match record.custom_fields.get(SOURCE_FIELD) {
-            Some(FieldValue::Choice(key) | FieldValue::Text(key)) => Some(key.clone()),
+        source: match (
+            super::tickets::fields_for(view, &org)?.get(SOURCE_FIELD),
+            record.custom_fields.get(SOURCE_FIELD),
+        ) {
+            (Some(def), Some(value)) => Some((def.clone(), value.clone())),
             _ => None,
         },
         summary: lead.summary.clone(),
