@@ -2073,7 +2073,8 @@ fn lead_show(crm: &Crm, org: OrgId, id: u64, json: bool, io: &mut Io<'_>) -> Res
         )))
         .context("the projects module is off: orders are no leads");
     };
-    let language = crm.system().default_organization()?.settings.locale;
+    let settings = crm.system().default_organization()?.settings;
+    let (language, currency) = (settings.locale, settings.currency);
     if json {
         let value = serde_json::json!({
             "order": lead.order.get(),

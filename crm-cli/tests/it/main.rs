@@ -11,6 +11,7 @@ mod canned;
 mod customers;
 mod data;
 mod departments;
+mod leads;
 mod token_service;
 mod tokens;
 mod users;
