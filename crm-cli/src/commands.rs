@@ -2049,18 +2049,6 @@ fn tokens(crm: &Crm, org: OrgId, command: &TokensCommand, io: &mut Io<'_>) -> Re
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_are_derived_from_names() {
-        assert_eq!(slugify("Acme Studio, Ltd."), "acme-studio-ltd");
-        assert_eq!(slugify("Студия"), "main");
-        assert_eq!(slugify("  x  "), "main");
-    }
-}
-
 /// `crm lead show ID`: a lead's qualification (the projects module).
 fn lead_show(crm: &Crm, org: OrgId, id: u64, json: bool, io: &mut Io<'_>) -> Result<()> {
     let system = Actor::system(org);
@@ -2112,7 +2100,7 @@ fn lead_show(crm: &Crm, org: OrgId, id: u64, json: bool, io: &mut Io<'_>) -> Res
     for (def, value) in &lead.slots {
         let shown = value.as_ref().map_or_else(
             || "-".to_string(),
-            |value| value.display(Some(def), language, ""),
+            |value| value.display(Some(def), language, &currency),
         );
         out!(io, "  {}: {shown}", def.key);
     }
@@ -2238,4 +2226,16 @@ fn ai(crm: &Crm, org: OrgId, command: &AiCommand, place: &Place, io: &mut Io<'_>
     out!(io, "timeout: {} s", view.timeout_seconds);
     out!(io, "key: {}", view.key_hint.as_deref().unwrap_or("not set"));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_derived_from_names() {
+        assert_eq!(slugify("Acme Studio, Ltd."), "acme-studio-ltd");
+        assert_eq!(slugify("Студия"), "main");
+        assert_eq!(slugify("  x  "), "main");
+    }
 }

@@ -432,7 +432,7 @@ async fn leads_are_qualified_through_the_sandbox_against_recorded_good_failing_a
     assert!(sandbox.bot_messages(dina.id).await.len() <= before + 1);
 
     // Stop and resume through the API follow crm-lib's actions.
-    let (status, stopped) = api.post(&format!("/leads/1/stop-ai"), json!({})).await;
+    let (status, stopped) = api.post("/leads/1/stop-ai", json!({})).await;
     assert_eq!(status, 200, "{stopped}");
     assert_eq!(stopped["ai"], "stopped_manually");
     assert_eq!(stopped["can_resume_ai"], true);

@@ -423,18 +423,15 @@ pub(crate) fn on_delivered(
         )?;
         return Ok(());
     }
-    match (&item.payload, item.recipient) {
-        (OutboxPayload::Forum(ForumCall::CreateTopic { customer, .. }), Recipient::Chat(chat)) => {
-            if let Some(topic) = topic_of(tx, org, *customer)?
-                && topic.chat == chat
-                && topic.thread.is_none()
-            {
-                let mut after = topic.clone();
-                after.thread = Some(telegram_message_id);
-                tx.update_record(&topic_key(org, *customer), &topic, &after)?;
-            }
-        }
-        _ => {}
+    if let (OutboxPayload::Forum(ForumCall::CreateTopic { customer, .. }), Recipient::Chat(chat)) =
+        (&item.payload, item.recipient)
+        && let Some(topic) = topic_of(tx, org, *customer)?
+        && topic.chat == chat
+        && topic.thread.is_none()
+    {
+        let mut after = topic.clone();
+        after.thread = Some(telegram_message_id);
+        tx.update_record(&topic_key(org, *customer), &topic, &after)?;
     }
     Ok(())
 }
