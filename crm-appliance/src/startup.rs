@@ -90,6 +90,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let payments = crate::jobs::payments::start(state.clone());
     // Broadcasts: recipients handed to the outbox at each broadcast's rate.
     let broadcasts = crate::jobs::broadcasts::start(state.clone());
+    // Leads' AI qualification: due calls made to the AI endpoint, apart from the outbox.
+    let ai = crate::jobs::ai::start(state.clone());
     let live = state.live().clone();
     let app = crate::web::app(state);
     axum::serve(
@@ -109,6 +111,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         webhooks.stop().await;
         payments.stop().await;
         broadcasts.stop().await;
+        ai.stop().await;
     })
     .await
     .context("serving HTTP")?;

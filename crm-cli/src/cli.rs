@@ -130,6 +130,14 @@ pub(crate) enum Command {
     /// stages and progress, daily reports, money entries, change requests.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Leads (the projects module): a lead's qualification, its slots, the AI's summary and
+    /// call log.
+    #[command(subcommand)]
+    Lead(LeadCommand),
+    /// AI qualification of leads (the projects module): the OpenAI-compatible endpoint, the
+    /// model, the API key (never printed) and the timeout.
+    #[command(subcommand)]
+    Ai(AiCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -261,6 +269,50 @@ pub(crate) enum ProjectCommand {
         /// approve or reject.
         #[arg(long)]
         decide: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LeadCommand {
+    /// Show a lead's qualification: its slots, source, summary, hot flag, who qualifies it,
+    /// the AI's state and its calls (latency, tokens, outcome).
+    Show {
+        /// The lead's order id.
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AiCommand {
+    /// Show the AI settings: whether it runs, the base URL, the model, the timeout and the
+    /// key's last 4 characters (never the key).
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the AI settings; what is not given stays as it is.
+    Set {
+        /// The OpenAI-compatible API's base URL (`https://openrouter.ai/api/v1`, the default,
+        /// when empty).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The model, as the provider names it (`anthropic/claude-3.5-sonnet`).
+        #[arg(long)]
+        model: Option<String>,
+        /// A file whose first line is the API key (kept off the command line and out of the
+        /// shell's history); an empty line removes the key.
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<std::path::PathBuf>,
+        /// The timeout of one call, 1-120 seconds.
+        #[arg(long)]
+        timeout: Option<u32>,
+        /// Switch AI qualification on (`yes`) or off (`no`).
+        #[arg(long, value_enum)]
+        enabled: Option<YesNo>,
     },
 }
 

@@ -31,9 +31,9 @@ mod projects;
 
 use crate::Io;
 use crate::cli::{
-    BroadcastCommand, CallsCommand, CannedCommand, Cli, Command, CustomersCommand,
-    DepartmentCommand, ExportKind, Format, ImportKind, InitArgs, JobsCommand, RoleCommand,
-    TokenCommand, TokensCommand, UserCommand, WebhookCommand,
+    AiCommand, BroadcastCommand, CallsCommand, CannedCommand, Cli, Command, CustomersCommand,
+    DepartmentCommand, ExportKind, Format, ImportKind, InitArgs, JobsCommand, LeadCommand,
+    RoleCommand, TokenCommand, TokensCommand, UserCommand, WebhookCommand,
 };
 use crate::exit::{self, Exit};
 
@@ -119,6 +119,8 @@ fn dispatch(
         Command::Webhook(command) => webhook(crm, org, command, io),
         Command::Broadcast(command) => broadcast(crm, org, command, place, io),
         Command::Project(command) => projects::project(crm, org, command, place, io),
+        Command::Lead(LeadCommand::Show { id, json }) => lead_show(crm, org, *id, *json, io),
+        Command::Ai(command) => ai(crm, org, command, place, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -2055,6 +2057,185 @@ fn tokens(crm: &Crm, org: OrgId, command: &TokensCommand, io: &mut Io<'_>) -> Re
             out!(io, "premium until {until}");
         }
     }
+    Ok(())
+}
+
+/// `crm lead show ID`: a lead's qualification (the projects module).
+fn lead_show(crm: &Crm, org: OrgId, id: u64, json: bool, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    let order = crm
+        .order(&system, crm_lib::model::OrderId::new(id))
+        .with_context(|| format!("reading lead {id}"))?;
+    let Some(lead) = crm.lead(&system, order.id)? else {
+        return Err(anyhow::Error::new(crm_lib::Error::not_found(
+            "module", "projects",
+        )))
+        .context("the projects module is off: orders are no leads");
+    };
+    let settings = crm.system().default_organization()?.settings;
+    let (language, currency) = (settings.locale, settings.currency);
+    if json {
+        let value = serde_json::json!({
+            "order": lead.order.get(),
+            "title": order.title,
+            "slots": lead.slots.iter().map(|(def, value)| serde_json::json!({
+                "key": def.key,
+                "value": value.as_ref().map(crm_lib::model::FieldValue::to_answer),
+            })).collect::<Vec<_>>(),
+            "filled": lead.filled,
+            "source": lead.source.as_ref().map(|(_, value)| value.to_answer()),
+            "summary": lead.summary,
+            "hot": lead.hot.as_ref().map(|hot| serde_json::json!({
+                "reason": hot.reason,
+                "at": hot.at.to_rfc3339(),
+            })),
+            "ai": lead.ai.as_str(),
+            "ai_on": lead.ai_on,
+            "qualifier": lead.qualifier.as_str(),
+            "failures": lead.failures,
+            "calls_total": lead.calls_total,
+            "calls": lead.calls.iter().map(|call| serde_json::json!({
+                "at": call.at.to_rfc3339(),
+                "latency_ms": call.latency_ms,
+                "model": call.model,
+                "prompt_tokens": call.prompt_tokens,
+                "completion_tokens": call.completion_tokens,
+                "outcome": call.outcome.as_str(),
+                "detail": call.outcome.detail(),
+            })).collect::<Vec<_>>(),
+        });
+        out!(io, "{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    out!(io, "lead {}: {}", lead.order, order.title);
+    for (def, value) in &lead.slots {
+        let shown = value.as_ref().map_or_else(
+            || "-".to_string(),
+            |value| value.display(Some(def), language, &currency),
+        );
+        out!(io, "  {}: {shown}", def.key);
+    }
+    out!(io, "slots filled: {} of {}", lead.filled, lead.slots.len());
+    if let Some((_, source)) = &lead.source {
+        out!(io, "source: {}", source.to_answer());
+    }
+    out!(
+        io,
+        "qualified by: {} (ai {}, {})",
+        lead.qualifier.as_str(),
+        lead.ai.as_str(),
+        if lead.ai_on { "ai on" } else { "ai off" }
+    );
+    match &lead.hot {
+        Some(hot) => out!(io, "hot: yes, since {}: {}", hot.at, hot.reason),
+        None => out!(io, "hot: no"),
+    }
+    out!(io, "summary: {}", lead.summary.as_deref().unwrap_or("-"));
+    out!(
+        io,
+        "calls: {} ({} kept)",
+        lead.calls_total,
+        lead.calls.len()
+    );
+    let table: Vec<Vec<String>> = lead
+        .calls
+        .iter()
+        .map(|call| {
+            let tokens =
+                |count: Option<u32>| count.map_or_else(|| "-".to_string(), |n| n.to_string());
+            vec![
+                call.at.to_rfc3339(),
+                call.model.clone(),
+                call.latency_ms.to_string(),
+                tokens(call.prompt_tokens),
+                tokens(call.completion_tokens),
+                call.outcome.as_str().to_string(),
+                call.outcome.detail(),
+            ]
+        })
+        .collect();
+    if !table.is_empty() {
+        print_table(
+            &[
+                "AT",
+                "MODEL",
+                "LATENCY_MS",
+                "PROMPT",
+                "COMPLETION",
+                "OUTCOME",
+                "DETAIL",
+            ],
+            &table,
+            io,
+        )?;
+    }
+    Ok(())
+}
+
+/// `crm ai show|set`: the AI settings (the projects module); the key is never printed.
+fn ai(crm: &Crm, org: OrgId, command: &AiCommand, place: &Place, io: &mut Io<'_>) -> Result<()> {
+    let system = Actor::system(org);
+    let view = match command {
+        AiCommand::Show { json } => {
+            let view = crm
+                .ai_settings(&system)
+                .context("reading the AI settings")?;
+            if *json {
+                let value = serde_json::json!({
+                    "enabled": view.enabled,
+                    "on": view.on,
+                    "base_url": view.base_url,
+                    "key_hint": view.key_hint,
+                    "model": view.model,
+                    "timeout_seconds": view.timeout_seconds,
+                });
+                out!(io, "{}", serde_json::to_string_pretty(&value)?);
+                return Ok(());
+            }
+            view
+        }
+        AiCommand::Set {
+            base_url,
+            model,
+            key_file,
+            timeout,
+            enabled,
+        } => {
+            let saved = crm
+                .ai_settings(&system)
+                .context("reading the AI settings")?;
+            let mut input = crm_lib::leads::AiSettingsInput::from_view(&saved);
+            if let Some(base_url) = base_url {
+                input.base_url = base_url.clone();
+            }
+            if let Some(model) = model {
+                input.model = model.clone();
+            }
+            if let Some(timeout) = timeout {
+                input.timeout_seconds = *timeout;
+            }
+            if let Some(enabled) = enabled {
+                input.enabled = enabled.wanted();
+            }
+            if let Some(file) = key_file {
+                let text = fs::read_to_string(place.path(file))
+                    .with_context(|| format!("reading the API key from {}", file.display()))?;
+                input.api_key = Some(text.lines().next().unwrap_or_default().trim().to_string());
+            }
+            crm.set_ai_settings(&system, input)
+                .context("saving the AI settings")?
+        }
+    };
+    out!(
+        io,
+        "ai qualification: {}",
+        if view.on { "on" } else { "off" }
+    );
+    out!(io, "enabled: {}", if view.enabled { "yes" } else { "no" });
+    out!(io, "base url: {}", view.base_url);
+    out!(io, "model: {}", view.model);
+    out!(io, "timeout: {} s", view.timeout_seconds);
+    out!(io, "key: {}", view.key_hint.as_deref().unwrap_or("not set"));
     Ok(())
 }
 

@@ -67,9 +67,9 @@ pub use password::{ALPHANUMERIC, Password, generate_password, random_string};
 pub use services::payments;
 pub use services::{
     Page, Paged, admin, analytics, api_tokens, audit, billing, broadcasts, calls, canned,
-    capabilities, chat, csat, customers, demo, export, forms, hours, import, inbox, jobs, live,
-    media, merge, operators, orders, org, profiles, projects, retention, scheduled, sessions,
-    staff_chat, staffing, team, telegram, tickets, tokens, webhooks,
+    capabilities, chat, csat, customers, demo, export, forms, hours, import, inbox, jobs, leads,
+    live, media, merge, operators, orders, org, profiles, projects, retention, scheduled,
+    sessions, staff_chat, staffing, team, telegram, tickets, tokens, webhooks,
 };
 pub use store::schema::{SCHEMA_VERSION, write_schema_v1_file};
 pub use store::{ReadTx, Tx, View, Written};

@@ -10,8 +10,10 @@
 //! transition out of a terminal stage, markers with a name and a `#rrggbb` colour, each name
 //! used once. A template may also declare its typed ticket fields (`[[fields]]`, named by
 //! `template.<name>.fields.<key>` and, for a choice's options,
-//! `template.<name>.choices.<key>.<option>`) and which built-in roles an organization gets
-//! under which names (`roles`; all four under their own names when absent).
+//! `template.<name>.choices.<key>.<option>`; the renovation's are its leads' slots) and which
+//! built-in roles an organization gets under which names (`roles`; all four under their own
+//! names when absent), and the projects module's fixed qualification questions
+//! (`qualification`, keys of its fields).
 
 use serde::Deserialize;
 
@@ -76,6 +78,11 @@ pub struct Template {
     /// `template.<name>.registration_choices.<key>.<option>`; `default` gives a default
     /// answer), copied into a new organization's `forms`. Empty when the file declares none.
     pub registration: FormDef,
+    /// The projects module's fixed qualification questions (`qualification`: keys of
+    /// `[[fields]]`, in the order asked), each field as `[[fields]]` declares it, so that an
+    /// answer fills the lead's slot of that key; copied into a new organization's `forms`.
+    /// Empty when the file declares none.
+    pub qualification: FormDef,
 }
 
 /// A package a template creates with the organization.
@@ -125,6 +132,8 @@ struct TemplateFile {
     packages: Vec<PackageFile>,
     #[serde(default)]
     registration: Vec<FieldFile>,
+    #[serde(default)]
+    qualification: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +296,32 @@ fn parse_fields(name: &str, names: &str, choices: &str, files: &[FieldFile]) -> 
     Ok(def)
 }
 
+/// The fixed qualification questions of a template: the fields named by `keys`, in that
+/// order, each as the template's `[[fields]]` declares it.
+fn qualification_form(fields: &FieldSet, keys: &[String]) -> Result<FormDef> {
+    let mut def = FormDef::default();
+    for key in keys {
+        let field = fields.get(key).ok_or_else(|| {
+            Error::invalid(
+                "template",
+                format!("qualification names {key:?}, which is no field of the template"),
+            )
+        })?;
+        if def.fields.get(key).is_some() {
+            return Err(Error::invalid(
+                "template",
+                format!("qualification names {key:?} twice"),
+            ));
+        }
+        def.fields.fields.push(field.clone());
+    }
+    if !def.fields.is_empty() {
+        crate::forms::check_form(&def)
+            .map_err(|error| Error::invalid("template", error.message().to_string()))?;
+    }
+    Ok(def)
+}
+
 /// The built-in template called `name`.
 ///
 /// # Errors
@@ -399,6 +434,7 @@ pub fn parse(text: &str) -> Result<Template> {
         modules.set(module, true);
     }
     let fields = parse_fields(&file.name, "fields", "choices", &file.fields)?.fields;
+    let qualification = qualification_form(&fields, &file.qualification)?;
     let registration = parse_fields(
         &file.name,
         "registration",
@@ -464,6 +500,7 @@ pub fn parse(text: &str) -> Result<Template> {
     Ok(Template {
         fields,
         registration,
+        qualification,
         roles,
         packages,
         title: localized(&format!("template.{}.title", file.name))?,

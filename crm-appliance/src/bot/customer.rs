@@ -36,6 +36,9 @@ struct Me {
     chat: ChatId,
     /// Whether the organization runs the tokens module (registration and profiles).
     tokens: bool,
+    /// Whether it runs the projects module: a customer's messages go to their lead
+    /// (`bot::leads`).
+    projects: bool,
 }
 
 impl Me {
@@ -66,12 +69,13 @@ fn me(
         .is_none();
     let customer = system.upsert_telegram_customer(ctx.org, profile)?;
     let actor = Actor::customer(ctx.org, customer.id);
-    let tokens = crm_lib::org::organization_in(&*tx, &actor)?
-        .modules
-        .contains(crm_lib::model::Module::Tokens);
+    let modules = crm_lib::org::organization_in(&*tx, &actor)?.modules;
+    let tokens = modules.contains(crm_lib::model::Module::Tokens);
+    let projects = modules.contains(crm_lib::model::Module::Projects);
     Ok(Some((
         Me {
             tokens,
+            projects,
             actor,
             language: customer.language,
             customer,
@@ -113,7 +117,15 @@ pub(crate) fn on_message(
         return Ok(());
     };
     if is_new {
-        // First contact: whatever they wrote reaches the team, then they choose a language.
+        // First contact: whatever they wrote reaches the team, then they choose a language
+        // (a lead's first question, when there is one, after the choice).
+        if me.projects {
+            greet_with_language_choice(tx, &me, out)?;
+            if command.is_none() {
+                chat_input(tx, ctx, &me, message, None, false, out)?;
+            }
+            return Ok(());
+        }
         if command.is_none() {
             chat_input(tx, ctx, &me, message, None, false, out)?;
         }
@@ -134,6 +146,10 @@ pub(crate) fn on_message(
             } else {
                 chat_input(tx, ctx, &me, message, None, true, out)
             }
+        }
+        // A lead's fixed questions: the text is a message to the lead that answers them.
+        Dialogue::Form { form } if form == crm_lib::model::FormName::Qualification.code() => {
+            chat_input(tx, ctx, &me, message, None, false, out)
         }
         Dialogue::Form { form } => {
             super::forms::on_text(tx, &me.walker(ctx), form, message.text(), out)
@@ -278,11 +294,15 @@ pub(crate) fn on_press(
                     return Ok(());
                 }
             }
+            let changed = me.language != language;
             me.language = language;
             if let Some(message_id) = press.message_id {
                 out.drop_keyboard(me.chat, message_id);
             }
             menu(&me, out, Some(tr(language, "bot.language_set")))?;
+            if me.projects && changed {
+                super::leads::show_questions(tx, &me.walker(ctx), out)?;
+            }
         }
         Callback::Menu(MenuItem::NewOrder) => start_wizard(tx, ctx, &me, out)?,
         Callback::Menu(MenuItem::MyOrders) => list_orders(tx, &me, out)?,
@@ -591,6 +611,12 @@ fn step_keyboard(
 }
 
 fn start_wizard(tx: &mut Tx<'_>, ctx: &Ctx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result<()> {
+    if me.projects {
+        // A lead starts with what the customer writes (`bot::leads`), not with a form.
+        dialogue::save(tx, ctx.org, me.chat, &Dialogue::Chatting { order: None })?;
+        out.send(me.chat, &tr(me.language, "leads.bot.describe"), None);
+        return Ok(());
+    }
     match crm_lib::orders::check_new_order_allowed_in(&*tx, &me.actor) {
         // The token service orders a package: its own flow, all buttons.
         Ok(()) if me.tokens => {
@@ -1514,21 +1540,23 @@ fn chat_input(
         Some(order) => OrderChoice::Chosen(OrderId::new(order)),
         None => OrderChoice::Current,
     };
-    let posted = tx.post_inbound(
-        &me.actor,
-        InboundMessage {
-            customer: me.customer.id,
-            about,
-            text,
-            attachments,
-            telegram_message_id: Some(i64::from(message.id.0)),
-            content,
-            reply_to_telegram: message
-                .reply_to_message()
-                .map(|quoted| i64::from(quoted.id.0)),
-            media_group: message.media_group_id().map(|group| group.0.clone()),
-        },
-    );
+    let inbound = InboundMessage {
+        customer: me.customer.id,
+        about,
+        text,
+        attachments,
+        telegram_message_id: Some(i64::from(message.id.0)),
+        content,
+        reply_to_telegram: message
+            .reply_to_message()
+            .map(|quoted| i64::from(quoted.id.0)),
+        media_group: message.media_group_id().map(|group| group.0.clone()),
+    };
+    if me.projects {
+        // The projects module: the message goes to the customer's lead.
+        return super::leads::post(tx, &me.walker(ctx), inbound, acknowledge, out);
+    }
+    let posted = tx.post_inbound(&me.actor, inbound);
     match posted {
         Ok(message) => {
             // The operators module: a customer of an organization with several departments

@@ -4,7 +4,8 @@
 //! review with one Edit button per field, Confirm and Cancel — and passes the customer's
 //! text and presses back as [`FormInput`]s. The form's progress lives in crm-lib; the chat's
 //! [`Dialogue::Form`] only routes typed text here. Used by `/register` (the tokens module's
-//! registration); `/profiles` lists what it made.
+//! registration; `/profiles` lists what it made) and by a lead's fixed qualification
+//! questions (`bot::leads`, whose typed answers go to the lead as messages).
 
 use crm_lib::{
     ErrorKind, Tx,
@@ -133,7 +134,7 @@ pub(crate) fn on_press(
         stale(out);
         return Ok(());
     };
-    let current = match crm_lib::forms::current_form_in(&*tx, who.actor) {
+    let current = match crm_lib::forms::walk_in(&*tx, who.actor, name) {
         Ok(current) => current,
         Err(error) if error.kind() == ErrorKind::Storage => return Err(error),
         Err(_) => None,
@@ -192,7 +193,7 @@ fn apply(
         Err(error) => match error.kind() {
             ErrorKind::Storage => Err(error),
             ErrorKind::InvalidInput => {
-                let current = crm_lib::forms::current_form_in(&*tx, who.actor)?;
+                let current = crm_lib::forms::walk_in(&*tx, who.actor, form)?;
                 let expect = match &current {
                     Some(FormStep::Ask(question)) => question.field.expectation(who.language),
                     _ => String::new(),
@@ -214,7 +215,7 @@ fn apply(
 }
 
 /// Renders a step: a question, the review, or the end of the form.
-fn render(
+pub(crate) fn render(
     tx: &mut Tx<'_>,
     who: &Walker<'_>,
     step: &FormStep,
@@ -270,11 +271,23 @@ fn render(
                 Some(keyboards::main_menu(language, who.tokens)),
             );
         }
-        FormStep::Cancelled(_) => {
+        FormStep::Done(FormOutcome::LeadQualified { .. }) => {
             dialogue::save(tx, who.org, who.chat, &Dialogue::Idle)?;
             out.send(
                 who.chat,
-                &tr(language, "forms.bot.cancelled"),
+                &tr(language, "leads.bot.qualified"),
+                Some(keyboards::main_menu(language, who.tokens)),
+            );
+        }
+        FormStep::Cancelled(form) => {
+            dialogue::save(tx, who.org, who.chat, &Dialogue::Idle)?;
+            let key = match form {
+                FormName::Registration => "forms.bot.cancelled",
+                FormName::Qualification => "leads.bot.questions_cancelled",
+            };
+            out.send(
+                who.chat,
+                &tr(language, key),
                 Some(keyboards::main_menu(language, who.tokens)),
             );
         }
@@ -293,7 +306,7 @@ fn form_of(step: &FormStep) -> Option<FormName> {
 
 /// A question's text: its number, the prompt, the answer so far (asked again), and what
 /// the field expects for typed answers.
-fn question_text(question: &Question, language: Language) -> String {
+pub(crate) fn question_text(question: &Question, language: Language) -> String {
     let (position, total) = question.position;
     let mut text = format!("({position}/{total}) {}", question.prompt(language));
     if let Some(current) = &question.current {
@@ -320,7 +333,10 @@ fn question_text(question: &Question, language: Language) -> String {
 }
 
 /// A question's buttons (see [`keyboards::form_question`]).
-fn question_keyboard(question: &Question, language: Language) -> crm_lib::model::Keyboard {
+pub(crate) fn question_keyboard(
+    question: &Question,
+    language: Language,
+) -> crm_lib::model::Keyboard {
     let labels: Vec<String> = question
         .choices
         .iter()

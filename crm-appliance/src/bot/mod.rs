@@ -10,7 +10,8 @@
 //! - `updates`: getUpdates loop and webhook handler, both feeding `crm.inbox_put`;
 //! - `processor`: pending updates in `update_id` order, each handled in one `crm.write` that
 //!   also calls `finish_update`, its replies queued as outbox bot calls;
-//! - `handler`, `customer`, `staff`: the flows; `dialogue`: per-chat state in redb;
+//! - `handler`, `customer`, `staff`: the flows (`leads`: a customer's messages to their lead
+//!   in an organization of the projects module); `dialogue`: per-chat state in redb;
 //!   `keyboards`: inline keyboards and callback data; `render`: texts and notifications in the
 //!   recipient's language (keys `bot.*` of the locale files, `assets/locales/<code>.yml`);
 //! - `outbox`: the sending half, woken by every commit: crm-lib's typed outbox items turned
@@ -32,6 +33,7 @@ pub(crate) mod dialogue;
 mod forms;
 mod handler;
 pub(crate) mod keyboards;
+mod leads;
 pub(crate) mod limiter;
 pub(crate) mod outbox;
 pub(crate) mod processor;

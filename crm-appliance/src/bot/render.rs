@@ -368,6 +368,77 @@ pub(crate) fn notification(
             tr(language, "tokens.bot.subscription_expired"),
             Some(keyboards::tokens_menu(language)),
         ),
+        Event::LeadWrote {
+            customer_name,
+            lead,
+            title,
+            text,
+            attachment,
+            hot,
+            ..
+        } => {
+            let heading = tr_with(
+                language,
+                if *hot {
+                    "leads.bot.notice_hot"
+                } else {
+                    "leads.bot.notice"
+                },
+                &[("id", lead), ("title", title)],
+            );
+            (
+                format!(
+                    "{heading}\n{}",
+                    notice_text(language, customer_name, text, *attachment)
+                ),
+                None,
+            )
+        }
+        Event::LeadHot {
+            lead,
+            title,
+            customer_name,
+            reason,
+            summary,
+        } => {
+            let mut text = tr_with(
+                language,
+                "leads.bot.hot",
+                &[("id", lead), ("title", title), ("customer", customer_name)],
+            );
+            if !reason.is_empty() {
+                text.push('\n');
+                text.push_str(reason);
+            }
+            if let Some(summary) = summary {
+                text.push_str("\n\n");
+                text.push_str(summary);
+            }
+            (text, None)
+        }
+        Event::FormQuestion {
+            form,
+            field,
+            position,
+            skippable,
+            default,
+        } => {
+            let question = crm_lib::forms::Question::from_event(
+                *form,
+                field.clone(),
+                *position,
+                *skippable,
+                default.clone(),
+            );
+            (
+                format!(
+                    "{}\n\n{}",
+                    tr(language, "leads.bot.questions_intro_ai"),
+                    super::forms::question_text(&question, language)
+                ),
+                Some(super::forms::question_keyboard(&question, language)),
+            )
+        }
         Event::InvoiceReady {
             invoice,
             tokens,

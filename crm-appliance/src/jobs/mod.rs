@@ -5,9 +5,12 @@
 //! unanswered conversations re-routed, every minute) and the webhook sender (`webhooks`: due
 //! webhook deliveries POSTed to their endpoints, woken by commits) and the broadcast sender
 //! (`broadcasts`: recipients handed to the outbox at each broadcast's rate, scheduled ones
-//! started). Delivering the outbox to
+//! started) and the AI sender (`ai`: the projects module's lead qualification, due calls made
+//! to an OpenAI-compatible endpoint and their outcomes handed to crm-lib). Delivering the
+//! outbox to
 //! Telegram is the bot's sending half: see `bot::outbox`.
 
+pub(crate) mod ai;
 pub(crate) mod broadcasts;
 pub(crate) mod operators;
 pub(crate) mod payments;

@@ -30,6 +30,8 @@ mod hardening;
 mod inbox;
 mod inbox_browser;
 mod jobs;
+mod leads;
+mod leads_browser;
 mod metrics;
 mod operators;
 mod operators_browser;

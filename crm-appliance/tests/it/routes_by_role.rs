@@ -82,6 +82,27 @@ const TABLE: &[Row] = &[
         [200, 200, 200, 200, 303],
     ),
     ("GET", "/settings/calls", &[], [404, 403, 403, 403, 303]),
+    // The projects module is off in a studio: the AI settings (permission first, then "not
+    // found") and a lead's Stop AI / Resume AI (its orders are no leads).
+    ("GET", "/settings/ai", &[], [404, 403, 403, 403, 303]),
+    (
+        "POST",
+        "/settings/ai",
+        &[("timeout_seconds", "30")],
+        [404, 403, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/ai/stop",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
+    (
+        "POST",
+        "/orders/{approved}/ai/resume",
+        &[],
+        [404, 404, 404, 404, 303],
+    ),
     // Satisfaction statistics and survey settings; the merge question, a self-merge preview
     // (refused after the permission check) and a merge with a customer that does not exist.
     // The tokens module is off in a studio: the token service's pages and actions do not

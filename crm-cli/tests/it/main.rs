@@ -12,6 +12,7 @@ mod customers;
 mod data;
 mod departments;
 mod projects;
+mod leads;
 mod token_service;
 mod tokens;
 mod users;

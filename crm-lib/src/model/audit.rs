@@ -323,6 +323,25 @@ audit_actions! {
     ProjectChangeRequestWithdrawn = "project.change_request_withdrawn",
     /// A project was completed, reopened or archived.
     ProjectStateChanged = "project.state_changed",
+    /// The AI's answer on a lead was written: its slots, summary and hot flag, and its reply
+    /// to the customer (the projects module).
+    LeadAiAnswered = "lead.ai_answered",
+    /// A lead became hot: by the AI's answer, or a person setting its flag.
+    LeadHot = "lead.hot",
+    /// A person cleared a lead's hot flag.
+    LeadNotHot = "lead.not_hot",
+    /// A person stopped the AI on a lead.
+    LeadAiStopped = "lead.ai_stopped",
+    /// A person let the AI work a lead again.
+    LeadAiResumed = "lead.ai_resumed",
+    /// The AI failed on a lead too many times in a row: the fixed questions instead.
+    LeadAiFellBack = "lead.ai_fell_back",
+    /// A customer answered one of the fixed qualification questions (the slot written).
+    LeadAnswered = "lead.answered",
+    /// A customer confirmed their answers to the fixed qualification questions.
+    LeadQualified = "lead.qualified",
+    /// The AI settings were changed (never the key itself in the detail).
+    AiSettingsChanged = "ai.settings_changed",
 }
 
 impl AuditAction {

@@ -17,16 +17,20 @@ use super::{ChoiceOption, CustomerId, FieldSet, FieldValue, ProfileId, Timestamp
 pub enum FormName {
     /// The tokens module's registration: its confirmation creates a [`Profile`].
     Registration,
+    /// The projects module's fixed qualification questions of a lead (asked while AI
+    /// qualification is off or gave up): each answer fills the lead's slot of the same key.
+    Qualification,
 }
 
 impl FormName {
     /// Every form, in code order.
-    pub const ALL: [FormName; 1] = [FormName::Registration];
+    pub const ALL: [FormName; 2] = [FormName::Registration, FormName::Qualification];
 
     /// The form's name in keys, texts and the bot's buttons: `registration`.
     pub fn as_str(self) -> &'static str {
         match self {
             FormName::Registration => "registration",
+            FormName::Qualification => "qualification",
         }
     }
 
@@ -41,6 +45,7 @@ impl FormName {
     pub fn code(self) -> u8 {
         match self {
             FormName::Registration => 1,
+            FormName::Qualification => 2,
         }
     }
 

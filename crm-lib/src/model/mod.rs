@@ -18,6 +18,7 @@ mod hours;
 mod ids;
 mod inbox;
 mod jobs;
+mod leads;
 mod operators;
 mod ops;
 mod order;
@@ -65,6 +66,10 @@ pub use ids::{
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
+pub use leads::{
+    AiCall, AiCallOutcome, AiRequest, AiSettings, AiStop, DEFAULT_AI_MODEL,
+    DEFAULT_AI_TIMEOUT_SECONDS, HotMark, Lead, LeadAi, OPENROUTER_BASE_URL,
+};
 pub use operators::{
     Department, OperatorSettings, OperatorState, QueueItem, QueueState, QueueSubject,
 };

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CustomerId, FieldDef, FieldValue, Localized, MediaKind, MessageId, Money, OrderId, OrgId,
-    StageId, Timestamp, UserId,
+    CustomerId, FieldDef, FieldValue, FormName, Localized, MediaKind, MessageId, Money, OrderId,
+    OrgId, StageId, Timestamp, UserId,
 };
 
 /// Where a request came from, for the audit log (Django operator seed: ip and user agent).
@@ -330,6 +330,59 @@ pub enum Event {
         amount: Money,
         /// The project's currency.
         currency: String,
+    },
+    /// A customer wrote about their lead (the projects module; to staff with
+    /// `moderate_orders` and a linked Telegram account, who are then not sent
+    /// [`Event::CustomerWrote`] for it). A reply to it answers the customer, as a reply to
+    /// [`Event::CustomerWrote`] does. Added after the others: stored items name their variant
+    /// by position.
+    LeadWrote {
+        /// Who wrote.
+        customer: CustomerId,
+        /// Their name.
+        customer_name: String,
+        /// The message.
+        message: MessageId,
+        /// The lead (an order).
+        lead: OrderId,
+        /// The lead's title.
+        title: String,
+        /// The message's text or caption (may be empty for a file).
+        text: String,
+        /// The kind of its first file, when it carries one.
+        attachment: Option<MediaKind>,
+        /// Whether the lead is hot.
+        hot: bool,
+    },
+    /// A lead became hot (to staff with `moderate_orders` and a linked Telegram account): the
+    /// AI stopped on it and a person is to take over. Added after the others.
+    LeadHot {
+        /// The lead (an order).
+        lead: OrderId,
+        /// Its title.
+        title: String,
+        /// The customer's name.
+        customer_name: String,
+        /// Why it is hot.
+        reason: String,
+        /// The AI's summary, when there is one.
+        summary: Option<String>,
+    },
+    /// A question of a conversational form that crm-lib sends by itself rather than in answer
+    /// to the customer (to the customer: the lead's fixed questions once the AI gave up on
+    /// it). The bot renders it as it renders the form's questions, with their buttons. Added
+    /// after the others.
+    FormQuestion {
+        /// The form.
+        form: FormName,
+        /// The field asked.
+        field: FieldDef,
+        /// Its position among the form's fields (from 1) and their number.
+        position: (u32, u32),
+        /// Whether Skip is offered.
+        skippable: bool,
+        /// The field's default answer, as typed, when it has one.
+        default: Option<String>,
     },
 }
 

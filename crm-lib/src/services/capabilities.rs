@@ -233,6 +233,9 @@ pub struct Navigation {
     /// The projects (`/projects`: the projects module on, and `manage_projects` or
     /// `report_projects`, as [`crate::projects::projects_in`]).
     pub projects: bool,
+    /// The AI qualification's settings (`/settings/ai`: the projects module and
+    /// `manage_settings`, as [`crate::leads::ai_settings_in`]).
+    pub ai_settings: bool,
 }
 
 impl Navigation {
@@ -276,6 +279,7 @@ impl Navigation {
             analytics: has(ViewAnalytics),
             projects: modules.contains(Module::Projects)
                 && (has(ManageProjects) || has(ReportProjects)),
+            ai_settings: modules.contains(Module::Projects) && has(ManageSettings),
         }
     }
 }

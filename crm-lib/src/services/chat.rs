@@ -144,6 +144,20 @@ pub(crate) fn check_reachable(customer: &Customer) -> Result<()> {
     Ok(())
 }
 
+/// Whether [`Tx::post_inbound`] would take `msg`'s content (its text, files and kind of
+/// content), checked without writing: what a use case that writes something before posting
+/// the message (the projects module's lead) checks first.
+///
+/// # Errors
+/// As [`Tx::post_inbound`] for the content: invalid input on `text` or `attachments`, not
+/// found for a file that is not stored.
+pub(crate) fn check_inbound(view: &impl View, org: OrgId, msg: &InboundMessage) -> Result<()> {
+    let text = inbound_text(&msg.text)?;
+    let attachments = check_attachments(view, org, msg.attachments.clone(), &[])?;
+    let content = msg.content.clone().map(check_content).transpose()?;
+    require_content(&text, &attachments, content.as_ref())
+}
+
 /// Writes a new message with the conversation, order and file index entries its
 /// declaration (`store::declarations`) lists.
 /// The conversation's inbox row follows (its preview, a snooze woken by the customer).
@@ -326,7 +340,9 @@ impl Tx<'_> {
         super::operators::on_customer_message(self, &org, customer_id)?;
         // Business hours: out of hours, the auto-reply (once per closed period).
         super::hours::on_customer_message(self, &org, customer_id)?;
-        super::staff_chat::on_customer_message(self, &org, &message)?;
+        // The projects module: a lead's message alerts the managers and queues the AI.
+        let alerted = super::leads::on_customer_message(self, &org, &message)?;
+        super::staff_chat::on_customer_message(self, &org, &message, &alerted)?;
         Ok(message)
     }
 

@@ -9,7 +9,9 @@
 //! Confirm or Cancel. A refused answer is invalid input naming the field and changes nothing.
 //! Confirm checks the whole set of answers ([`FieldSet::check`]) and does what the form is
 //! for: the registration ([`FormName::Registration`], the tokens module) creates a
-//! [`Profile`] (`super::profiles`). A form started with choices given at run time (a
+//! [`Profile`] (`super::profiles`); the fixed qualification questions
+//! ([`FormName::Qualification`], the projects module) write each answer to the lead's slot
+//! at once and confirm them (`super::leads`). A form started with choices given at run time (a
 //! customer's profiles, the packages: [`Tx::start_form_with_choices`]) offers those instead of the
 //! declared options.
 //!
@@ -69,6 +71,31 @@ pub struct Question {
 }
 
 impl Question {
+    /// The question an [`Event::FormQuestion`] asks (crm-lib sent it by itself: the lead's
+    /// fixed questions once the AI gave up), as the bot renders the others.
+    pub fn from_event(
+        form: FormName,
+        field: FieldDef,
+        position: (u32, u32),
+        skippable: bool,
+        default: Option<String>,
+    ) -> Question {
+        Question {
+            form,
+            prompt_key: prompt_key(&field.kind),
+            choices: match &field.kind {
+                FieldKind::Choice { options } => options.clone(),
+                _ => Vec::new(),
+            },
+            skippable,
+            default,
+            current: None,
+            position: (position.0 as usize, position.1 as usize),
+            editing: false,
+            field,
+        }
+    }
+
     /// The prompt in `language`: `Your first name?`-like text naming the field.
     pub fn prompt(&self, language: Language) -> String {
         crate::i18n::tr_with(
@@ -121,35 +148,55 @@ pub enum FormStep {
 pub enum FormOutcome {
     /// The registration created this profile.
     ProfileCreated(Profile),
+    /// The fixed qualification questions were answered: their answers stand on this lead's
+    /// slots (the projects module).
+    LeadQualified {
+        /// The lead (an order).
+        lead: OrderId,
+    },
 }
 
-/// Writes a new organization's form definitions from its template (those it declares).
-/// Called by `org::create_org_in` in the organization's creation transaction.
-pub(crate) fn create_forms_in(tx: &Tx<'_>, org: OrgId, registration: &FormDef) -> Result<()> {
-    if !registration.fields.is_empty() {
-        tx.insert_record(&form_key(org, FormName::Registration), registration)?;
+/// Writes a new organization's form definitions from its template (those it declares: the
+/// registration, the fixed qualification questions). Called by `org::create_org_in` in the
+/// organization's creation transaction.
+pub(crate) fn create_forms_in(
+    tx: &Tx<'_>,
+    org: OrgId,
+    forms: &[(FormName, &FormDef)],
+) -> Result<()> {
+    for (form, def) in forms {
+        if !def.fields.is_empty() {
+            tx.insert_record(&form_key(org, *form), *def)?;
+        }
     }
     Ok(())
 }
 
-/// Gives an organization that switches the tokens module on its template's registration
-/// form when it has none (switching off and on keeps what staff set). Called by
+/// Gives an organization that switches a module on its template's forms of that module when
+/// it has none (switching off and on keeps what staff set): the registration for the tokens
+/// module, the fixed qualification questions for the projects module. Called by
 /// `org::update_settings`.
-pub(crate) fn ensure_forms_in(tx: &Tx<'_>, org: &Organization) -> Result<()> {
-    let key = form_key(org.id, FormName::Registration);
-    if !tx.exists(tables::FORMS, &key)? {
-        let def = template_form(&org.template, FormName::Registration);
-        if !def.fields.is_empty() {
-            tx.insert_record(&key, &def)?;
+pub(crate) fn ensure_forms_in(tx: &Tx<'_>, org: &Organization, module: Module) -> Result<()> {
+    for form in FormName::ALL {
+        if module_of(form) != module {
+            continue;
+        }
+        let key = form_key(org.id, form);
+        if !tx.exists(tables::FORMS, &key)? {
+            let def = template_form(&org.template, form);
+            if !def.fields.is_empty() {
+                tx.insert_record(&key, &def)?;
+            }
         }
     }
     Ok(())
 }
 
 /// The module a form belongs to: its use cases answer not found while it is off.
-fn module_of(form: FormName) -> Module {
+pub(crate) fn module_of(form: FormName) -> Module {
     match form {
         FormName::Registration => Module::Tokens,
+        FormName::Qualification => Module::Projects,
     }
 }
 
@@ -184,6 +231,16 @@ pub fn check_form(def: &FormDef) -> Result<()> {
     Ok(())
 }
 
+/// The key of the prompt that asks a field of `kind`.
+fn prompt_key(kind: &FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Choice { .. } => "forms.ask.choice",
+        FieldKind::Flag => "forms.ask.flag",
+        FieldKind::Date | FieldKind::BirthDate { .. } => "forms.ask.date",
+        _ => "forms.ask.text",
+    }
+}
+
 /// The question for the field at `index` of the progress.
 fn question(progress: &FormProgress, index: usize, editing: bool) -> Option<FormStep> {
     let field = progress.def.fields.fields.get(index)?.clone();
@@ -191,15 +248,9 @@ fn question(progress: &FormProgress, index: usize, editing: bool) -> Option<Form
         FieldKind::Choice { options } => options.clone(),
         _ => Vec::new(),
     };
-    let prompt_key = match &field.kind {
-        FieldKind::Choice { .. } => "forms.ask.choice",
-        FieldKind::Flag => "forms.ask.flag",
-        FieldKind::Date | FieldKind::BirthDate { .. } => "forms.ask.date",
-        _ => "forms.ask.text",
-    };
     Some(FormStep::Ask(Question {
         form: progress.form,
-        prompt_key,
+        prompt_key: prompt_key(&field.kind),
         choices,
         skippable: !field.required,
         default: progress.def.defaults.get(&field.key).cloned(),
@@ -211,7 +262,7 @@ fn question(progress: &FormProgress, index: usize, editing: bool) -> Option<Form
 }
 
 /// What the progress shows now.
-fn step_of(progress: &FormProgress) -> FormStep {
+pub(crate) fn step_of(progress: &FormProgress) -> FormStep {
     let review = || FormStep::Review {
         form: progress.form,
         rows: progress
@@ -319,6 +370,25 @@ pub fn current_form_in(view: &impl View, actor: &Actor) -> Result<Option<FormSte
     Ok(None)
 }
 
+/// The walk of `form` the customer acting is on, with what it shows now; `None` when they
+/// walk none (or the form's module is off).
+///
+/// # Errors
+/// Permission denied for an actor who is no customer; storage.
+pub fn walk_in(view: &impl View, actor: &Actor, form: FormName) -> Result<Option<FormStep>> {
+    let customer = walker(actor)?;
+    let org = load_org(view, actor.org)?;
+    if !org.modules.contains(module_of(form)) {
+        return Ok(None);
+    }
+    Ok(view
+        .get::<FormProgress>(
+            tables::FORM_PROGRESS,
+            &progress_key(actor.org, customer, form),
+        )?
+        .map(|progress| step_of(&progress)))
+}
+
 /// The organization's registration form. Staff with `manage_settings` or `chat_customers`
 /// (who edit profiles with it), and customers, may read it.
 ///
@@ -367,6 +437,14 @@ impl Tx<'_> {
         let customer = walker(actor)?;
         let org = require_module(self, actor.org, module_of(form))?;
         super::load_customer(self, actor.org, customer)?;
+        if form == FormName::Qualification {
+            // The fixed questions fill a lead: they start with a lead's message
+            // (`Tx::post_lead_message`), not on request.
+            return Err(Error::invalid(
+                "form",
+                "the qualification questions start with a message about a lead",
+            ));
+        }
         let def = form_def(self, &org, form)?;
         start_form_with(
             self,
@@ -410,6 +488,8 @@ impl Tx<'_> {
                 format!("{what} is not taken here in the {} form", form.as_str()),
             )
         };
+        // The field answered or skipped, for forms that write each answer at once.
+        let mut answered: Option<String> = None;
         match (&before.stage, input) {
             (_, FormInput::Cancel) => {
                 self.delete_record(&key, &before)?;
@@ -425,6 +505,7 @@ impl Tx<'_> {
                     .ok_or_else(|| not_now("an answer"))?;
                 let value = field.parse_answer_on(&text, today)?;
                 progress.answers.insert(field.key.clone(), value);
+                answered = Some(field.key.clone());
                 progress.stage = after(&before, index);
             }
             (FormStage::Editing(field_key), FormInput::Answer(text)) => {
@@ -435,6 +516,7 @@ impl Tx<'_> {
                     .ok_or_else(|| not_now("an answer"))?;
                 let value = field.parse_answer_on(&text, today)?;
                 progress.answers.insert(field.key.clone(), value);
+                answered = Some(field.key.clone());
                 progress.stage = FormStage::Review;
             }
             (FormStage::Asking(index), FormInput::Skip) => {
@@ -446,6 +528,7 @@ impl Tx<'_> {
                     .get(index)
                     .ok_or_else(|| not_now("skip"))?;
                 skip(&mut progress, field, today)?;
+                answered = Some(field.key.clone());
                 progress.stage = after(&before, index);
             }
             (FormStage::Editing(field_key), FormInput::Skip) => {
@@ -456,6 +539,7 @@ impl Tx<'_> {
                     .ok_or_else(|| not_now("skip"))?
                     .clone();
                 skip(&mut progress, &field, today)?;
+                answered = Some(field.key.clone());
                 progress.stage = FormStage::Review;
             }
             (FormStage::Asking(index), FormInput::Back) => {
@@ -484,6 +568,11 @@ impl Tx<'_> {
             (_, FormInput::Confirm) => return Err(not_now("confirm")),
         }
         progress.updated_at = self.now();
+        // The fixed qualification questions fill the lead's slot at each answer (checked
+        // before anything is written, so a refused answer still writes nothing).
+        if let (FormName::Qualification, Some(field)) = (form, &answered) {
+            super::leads::questions::on_question_answered(self, actor, &progress, field)?;
+        }
         self.update_record(&key, &before, &progress)?;
         Ok(step_of(&progress))
     }
@@ -504,6 +593,9 @@ impl Tx<'_> {
                     progress.answers.clone(),
                 )?;
                 Ok(FormOutcome::ProfileCreated(profile))
+            }
+            FormName::Qualification => {
+                super::leads::questions::complete_questions(self, actor, progress)
             }
         }
     }

@@ -21,6 +21,7 @@ pub mod hours;
 pub mod import;
 pub mod inbox;
 pub mod jobs;
+pub mod leads;
 pub mod live;
 pub mod media;
 pub mod merge;
@@ -111,13 +112,15 @@ pub(crate) fn message_key(org: OrgId, message: MessageId) -> Key {
 // The form engine's definitions (`forms`, `profiles`), here so that the profiles, which the
 // engine creates, need not import the engine.
 
-/// The form's definition of a new organization of `template`: its registration form (empty
-/// when the template declares none).
+/// The form's definition of a new organization of `template`: its registration form or its
+/// fixed qualification questions (empty when the template declares none).
 pub(crate) fn template_form(template: &str, form: crate::model::FormName) -> crate::model::FormDef {
+    let Ok(template) = crate::templates::template(template) else {
+        return crate::model::FormDef::default();
+    };
     match form {
-        crate::model::FormName::Registration => crate::templates::template(template)
-            .map(|template| template.registration)
-            .unwrap_or_default(),
+        crate::model::FormName::Registration => template.registration,
+        crate::model::FormName::Qualification => template.qualification,
     }
 }
 

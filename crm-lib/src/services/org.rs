@@ -123,9 +123,16 @@ pub(crate) fn create_org_in(
         tx.put(tables::MARKERS, &Key::org(id).u64(marker_id.0), &record)?;
     }
     super::billing::create_default_payment_method(tx, id, org.settings.locale)?;
-    super::tickets::create_ticket_settings_in(tx, id, &template.fields)?;
+    super::tickets::create_ticket_settings_in(tx, id, &template.fields, template.modules)?;
     super::tokens::create_template_packages(tx, id, &template.packages)?;
-    super::forms::create_forms_in(tx, id, &template.registration)?;
+    super::forms::create_forms_in(
+        tx,
+        id,
+        &[
+            (FormName::Registration, &template.registration),
+            (FormName::Qualification, &template.qualification),
+        ],
+    )?;
     let detail = if markers.is_empty() {
         format!("template {}", org.template)
     } else {
@@ -205,7 +212,11 @@ impl Tx<'_> {
             super::tickets::ensure_ticket_settings_in(self, &org)?;
         }
         if org.modules.contains(Module::Tokens) && !modules_before.contains(Module::Tokens) {
-            super::forms::ensure_forms_in(self, &org)?;
+            super::forms::ensure_forms_in(self, &org, Module::Tokens)?;
+        }
+        if org.modules.contains(Module::Projects) && !modules_before.contains(Module::Projects) {
+            super::tickets::ensure_order_fields_in(self, &org)?;
+            super::forms::ensure_forms_in(self, &org, Module::Projects)?;
         }
         let mut summary = format!(
             "limit {} -> {}, commission {} bps -> {} bps, currency {} -> {}, bot token {}",

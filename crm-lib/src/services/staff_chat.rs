@@ -279,13 +279,17 @@ fn mirror(tx: &mut Tx<'_>, org: OrgId, message: &Message) -> Result<()> {
 }
 
 /// A customer's message was recorded (in [`Tx::post_inbound`]'s transaction, after the
-/// operators module routed it): queues the notices and the forum mirror.
+/// operators module routed it): queues the notices (but to the users in `alerted`, told of
+/// it already) and the forum mirror.
 pub(crate) fn on_customer_message(
     tx: &mut Tx<'_>,
     org: &Organization,
     message: &Message,
+    alerted: &[UserId],
 ) -> Result<()> {
-    let recipients = notice_recipients(tx, org, message)?;
+    let mut recipients = notice_recipients(tx, org, message)?;
+    // Managers alerted of a lead's message already (`Event::LeadWrote`) get no second notice.
+    recipients.retain(|user| !alerted.contains(user));
     if !recipients.is_empty() {
         let customer = load_customer(tx, org.id, message.customer)?;
         for user in recipients {
@@ -362,6 +366,26 @@ pub(crate) fn on_conversation_state(
     Ok(())
 }
 
+/// The customer, message and order a notice a staff user may answer by replying is about:
+/// [`Event::CustomerWrote`], and [`Event::LeadWrote`] (the projects module's alert).
+fn notice_of(event: &Event) -> Option<(CustomerId, MessageId, Option<OrderId>)> {
+    match event {
+        Event::CustomerWrote {
+            customer,
+            message,
+            order,
+            ..
+        } => Some((*customer, *message, *order)),
+        Event::LeadWrote {
+            customer,
+            message,
+            lead,
+            ..
+        } => Some((*customer, *message, Some(*lead))),
+        _ => None,
+    }
+}
+
 /// An outbox item was delivered (in [`Tx::outbox_delivered`]'s transaction): a notice's
 /// Telegram message id is recorded for replies, a created topic's thread id for the topic.
 pub(crate) fn on_delivered(
@@ -373,49 +397,41 @@ pub(crate) fn on_delivered(
     let Some(telegram_message_id) = telegram_message_id else {
         return Ok(());
     };
-    match (&item.payload, item.recipient) {
-        (
-            OutboxPayload::Notify(Event::CustomerWrote {
-                customer,
-                message,
-                order,
-                ..
-            }),
-            Recipient::Staff(user),
-        ) => {
-            let Ok(record) = load_user(tx, org, user) else {
-                return Ok(());
-            };
-            let Some(telegram) = record.telegram_id else {
-                return Ok(());
-            };
-            if !tx.exists(tables::CUSTOMERS, &Key::org(org).u64(customer.0))? {
-                return Ok(());
-            }
-            let notice = StaffNotice {
-                user,
-                chat: ChatId::from(telegram),
-                telegram_message_id,
-                customer: *customer,
-                order: *order,
-                message: *message,
-            };
-            tx.save_record(
-                &staff_notice_key(org, notice.chat, telegram_message_id),
-                &notice,
-            )?;
+    if let (OutboxPayload::Notify(event), Recipient::Staff(user)) = (&item.payload, item.recipient)
+        && let Some((customer, message, order)) = notice_of(event)
+    {
+        let Ok(record) = load_user(tx, org, user) else {
+            return Ok(());
+        };
+        let Some(telegram) = record.telegram_id else {
+            return Ok(());
+        };
+        if !tx.exists(tables::CUSTOMERS, &Key::org(org).u64(customer.0))? {
+            return Ok(());
         }
-        (OutboxPayload::Forum(ForumCall::CreateTopic { customer, .. }), Recipient::Chat(chat)) => {
-            if let Some(topic) = topic_of(tx, org, *customer)?
-                && topic.chat == chat
-                && topic.thread.is_none()
-            {
-                let mut after = topic.clone();
-                after.thread = Some(telegram_message_id);
-                tx.update_record(&topic_key(org, *customer), &topic, &after)?;
-            }
-        }
-        _ => {}
+        let notice = StaffNotice {
+            user,
+            chat: ChatId::from(telegram),
+            telegram_message_id,
+            customer,
+            order,
+            message,
+        };
+        tx.save_record(
+            &staff_notice_key(org, notice.chat, telegram_message_id),
+            &notice,
+        )?;
+        return Ok(());
+    }
+    if let (OutboxPayload::Forum(ForumCall::CreateTopic { customer, .. }), Recipient::Chat(chat)) =
+        (&item.payload, item.recipient)
+        && let Some(topic) = topic_of(tx, org, *customer)?
+        && topic.chat == chat
+        && topic.thread.is_none()
+    {
+        let mut after = topic.clone();
+        after.thread = Some(telegram_message_id);
+        tx.update_record(&topic_key(org, *customer), &topic, &after)?;
     }
     Ok(())
 }
@@ -431,7 +447,9 @@ pub(crate) fn on_delivered(
 pub(crate) fn on_outbox_pruned(tx: &Tx<'_>, org: OrgId, item: &OutboxItem) -> Result<()> {
     match (&item.payload, item.recipient, &item.state) {
         (
-            OutboxPayload::Notify(Event::CustomerWrote { message, .. }),
+            OutboxPayload::Notify(
+                Event::CustomerWrote { message, .. } | Event::LeadWrote { message, .. },
+            ),
             Recipient::Staff(user),
             OutboxState::Delivered {
                 telegram_message_id: Some(sent),

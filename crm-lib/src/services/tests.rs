@@ -109,6 +109,59 @@ struct Fx {
     kitchen_stage: ProjectStageId,
     too_deep: ChangeRequestId,
     won: OrderId,
+    /// A renovation firm (the projects module): its administrator, a manager linked to
+    /// Telegram (alerted of leads' messages), Vera's lead made while the AI was off (walking
+    /// the fixed questions, at the first) and Oleg's made with the AI on (its call waiting).
+    reno: OrgId,
+    reno_admin: Actor,
+    reno_manager: Actor,
+    vera: Actor,
+    vera_id: CustomerId,
+    vera_lead: OrderId,
+    oleg: Actor,
+    oleg_id: CustomerId,
+    oleg_lead: OrderId,
+}
+
+/// A customer's message to the bot, as the bot posts it.
+fn to_the_bot(customer: CustomerId, text: &str) -> InboundMessage {
+    InboundMessage {
+        customer,
+        about: OrderChoice::Current,
+        text: text.into(),
+        attachments: Vec::new(),
+        telegram_message_id: None,
+        content: None,
+        reply_to_telegram: None,
+        media_group: None,
+    }
+}
+
+/// AI settings switched on with `key`.
+fn ai_on(key: Option<&str>, model: &str) -> crate::leads::AiSettingsInput {
+    crate::leads::AiSettingsInput {
+        enabled: true,
+        base_url: String::new(),
+        api_key: key.map(str::to_string),
+        model: model.into(),
+        timeout_seconds: 30,
+    }
+}
+
+/// A chat completion whose answer is `answer`.
+fn completion(answer: serde_json::Value) -> crate::leads::AiCallReport {
+    let body = serde_json::json!({
+        "model": "test/model",
+        "choices": [{"message": {"role": "assistant", "content": answer.to_string()}}],
+        "usage": {"prompt_tokens": 700, "completion_tokens": 60},
+    });
+    crate::leads::AiCallReport {
+        at: Timestamp::from_millis(0),
+        latency_ms: 1_500,
+        result: crate::leads::AiCallResult::Answered {
+            body: body.to_string(),
+        },
+    }
 }
 
 /// Typed ticket fields from (key, answer) pairs, read by the helpdesk's field set.
@@ -355,11 +408,45 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
     for key in ["in_progress", "testing", "completed", "delivered"] {
         crm.move_order(&manager, won, stage(key)).unwrap();
     }
+    let reno = crm
+        .system()
+        .create_organization("renovation", "Reno", "reno")
+        .unwrap()
+        .id;
+    let (reno_admin, _) = staff(&crm, reno, "renoadmin", "administrator");
+    let (reno_manager, _) = staff(&crm, reno, "renomanager", "manager");
+    let code = crm.create_link_code(&reno_manager).unwrap().code;
+    crm.system()
+        .redeem_link_code(reno, &code, TelegramUserId::new(4900))
+        .unwrap();
+    let (vera, vera_id) = customer(&crm, reno, 4001, "Vera");
+    let vera_lead = crm
+        .post_lead_message(&vera, to_the_bot(vera_id, "Bathroom, please"))
+        .unwrap()
+        .lead
+        .unwrap();
+    crm.set_ai_settings(&reno_admin, ai_on(Some("sk-fixture-key"), ""))
+        .unwrap();
+    let (oleg, oleg_id) = customer(&crm, reno, 4002, "Oleg");
+    let oleg_lead = crm
+        .post_lead_message(&oleg, to_the_bot(oleg_id, "Хочу ремонт квартиры"))
+        .unwrap()
+        .lead
+        .unwrap();
     let fx = Fx {
         kitchen,
         kitchen_stage,
         too_deep,
         won,
+        reno,
+        reno_admin,
+        reno_manager,
+        vera,
+        vera_id,
+        vera_lead,
+        oleg,
+        oleg_id,
+        oleg_lead,
         dora,
         dora_id,
         package,
@@ -1771,6 +1858,52 @@ fn refused() -> Vec<(&'static str, Call)> {
                 tx.webhook_attempted(fx.org, WebhookDeliveryId(999), answered(200))
                     .map(drop)
             }),
+        ),
+        // Leads (the projects module).
+        (
+            "post_lead_message by staff",
+            call(|tx, fx| {
+                tx.post_lead_message(&fx.reno_manager, to_the_bot(fx.oleg_id, "hi"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_lead_message where the projects module is off",
+            call(|tx, fx| {
+                tx.post_lead_message(&fx.ann, to_the_bot(fx.ann_id, "hi"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "post_lead_message without text or a file",
+            call(|tx, fx| {
+                tx.post_lead_message(&fx.oleg, to_the_bot(fx.oleg_id, "  "))
+                    .map(drop)
+            }),
+        ),
+        (
+            "stop_lead_ai by the lead's customer",
+            call(|tx, fx| tx.stop_lead_ai(&fx.oleg, fx.oleg_lead).map(drop)),
+        ),
+        (
+            "resume_lead_ai while the AI works the lead",
+            call(|tx, fx| tx.resume_lead_ai(&fx.reno_manager, fx.oleg_lead).map(drop)),
+        ),
+        (
+            "set_ai_settings with a user in the base URL",
+            call(|tx, fx| {
+                let mut input = ai_on(None, "");
+                input.base_url = "https://user:secret@ai.example/v1".into();
+                tx.set_ai_settings(&fx.reno_admin, input).map(drop)
+            }),
+        ),
+        (
+            "set_ai_settings where the projects module is off",
+            call(|tx, fx| tx.set_ai_settings(&fx.admin, ai_on(None, "")).map(drop)),
+        ),
+        (
+            "start_form of the fixed qualification questions",
+            call(|tx, fx| tx.start_form(&fx.vera, FormName::Qualification).map(drop)),
         ),
         // Forms and profiles (the tokens module).
         (
@@ -3664,6 +3797,118 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     .map(drop)
             }),
         ),
+        // Leads (the projects module).
+        (
+            "set_ai_settings (another model, the key kept)",
+            AUDITED,
+            call(|tx, fx| {
+                tx.set_ai_settings(&fx.reno_admin, ai_on(None, "openai/gpt-4o-mini"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "ai_answered with a good answer (slots, summary, the reply queued)",
+            NOTIFIES,
+            call(|tx, fx| {
+                let answer = serde_json::json!({
+                    "slots": {"renovation_type": "capital", "area": 60, "budget": null, "address": null},
+                    "summary": "Капитальный ремонт, 60 м²",
+                    "hot": false,
+                    "hot_reason": null,
+                    "reply": "Какой у вас бюджет?",
+                });
+                tx.ai_answered(fx.reno, fx.oleg_lead, None, completion(answer))
+                    .map(drop)
+            }),
+        ),
+        (
+            "ai_answered with an answer that sets the stage (the call log alone)",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let answer = serde_json::json!({
+                    "slots": {"renovation_type": null, "area": null, "budget": null, "address": null},
+                    "summary": "", "hot": false, "hot_reason": null, "reply": "", "stage": "won",
+                });
+                tx.ai_answered(fx.reno, fx.oleg_lead, None, completion(answer))
+                    .map(drop)
+            }),
+        ),
+        (
+            "ai_answered with a 503 (retried later)",
+            BOOKKEEPING,
+            call(|tx, fx| {
+                let report = crate::leads::AiCallReport {
+                    at: tx.now(),
+                    latency_ms: 80,
+                    result: crate::leads::AiCallResult::Status {
+                        status: 503,
+                        retry_after_ms: None,
+                    },
+                };
+                tx.ai_answered(fx.reno, fx.oleg_lead, None, report)
+                    .map(drop)
+            }),
+        ),
+        (
+            "stop_lead_ai and resume_lead_ai",
+            AUDITED,
+            call(|tx, fx| {
+                tx.stop_lead_ai(&fx.reno_manager, fx.oleg_lead)?;
+                tx.resume_lead_ai(&fx.reno_manager, fx.oleg_lead).map(drop)
+            }),
+        ),
+        (
+            "post_lead_message answering a fixed question (the slot written, managers alerted)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_lead_message(&fx.vera, to_the_bot(fx.vera_id, "capital"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_order_fields marking a lead hot",
+            AUDITED,
+            call(|tx, fx| {
+                tx.set_order_fields(
+                    &fx.reno_manager,
+                    fx.vera_lead,
+                    std::collections::BTreeMap::from([(
+                        "hot".to_string(),
+                        Some(FieldValue::Flag(true)),
+                    )]),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "post_lead_message creating a lead (moderators and managers told)",
+            NOTIFIES,
+            call(|tx, fx| {
+                let zoe = tx.system().upsert_telegram_customer(
+                    fx.reno,
+                    TelegramProfile {
+                        telegram_id: TelegramUserId::new(4003),
+                        username: None,
+                        first_name: "Zoe".into(),
+                        last_name: None,
+                        language_code: Some("en".into()),
+                    },
+                )?;
+                tx.post_lead_message(
+                    &Actor::customer(fx.reno, zoe.id),
+                    to_the_bot(zoe.id, "Kitchen, 12 m2"),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "post_lead_message to a lead the AI works (its call queued)",
+            NOTIFIES,
+            call(|tx, fx| {
+                tx.post_lead_message(&fx.oleg, to_the_bot(fx.oleg_id, "Бюджет 2 млн"))
+                    .map(drop)
+            }),
+        ),
     ]
 }
 
@@ -3750,9 +3995,9 @@ fn a_use_case_that_changes_anything_writes_its_audit_entry_and_outbox_items_in_i
 enum OrgInKey {
     /// The first 8 bytes (big-endian): every tenant's table.
     First,
-    /// Bytes 8 to 16: `outbox_due` and `webhook_due`, ordered by due time first so the
-    /// outbox job and the webhook sender find what is due in every organization with one
-    /// scan.
+    /// Bytes 8 to 16: `outbox_due`, `webhook_due` and `ai_due`, ordered by due time first so
+    /// the outbox job, the webhook sender and the AI sender find what is due in every
+    /// organization with one scan.
     AfterDueTime,
     /// The first 8 bytes, where 0 is the organizations' own sequence: `sequences`.
     FirstOrZero,
@@ -3766,7 +4011,7 @@ enum OrgInKey {
 
 fn org_in_key(table: &str) -> OrgInKey {
     match table {
-        "outbox_due" | "webhook_due" => OrgInKey::AfterDueTime,
+        "outbox_due" | "webhook_due" | "ai_due" => OrgInKey::AfterDueTime,
         "sequences" => OrgInKey::FirstOrZero,
         "meta" | "orgs_by_slug" | "sessions" | "api_tokens" => OrgInKey::Global,
         _ => OrgInKey::First,
@@ -3814,7 +4059,7 @@ fn every_key_of_a_tenant_s_record_starts_with_its_organization_id() {
         .unwrap()
         .id;
     crm.system().load_demo(b).unwrap();
-    let orgs = [fx.org.0, b.0, fx.desk.0];
+    let orgs = [fx.org.0, b.0, fx.desk.0, fx.reno.0];
 
     let all = crm.read(contents).unwrap();
     let mut wrong = Vec::new();
@@ -3847,7 +4092,7 @@ fn every_key_of_a_tenant_s_record_starts_with_its_organization_id() {
         }
     }
     assert!(wrong.is_empty(), "keys without an organization: {wrong:#?}");
-    assert_eq!(seen.len(), 3, "every organization has records");
+    assert_eq!(seen.len(), 4, "every organization has records");
     // Every table held something, so no key layout went unchecked.
     assert!(empty.is_empty(), "tables left empty: {empty:?}");
     let report = crm.system().verify().unwrap();

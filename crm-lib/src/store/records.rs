@@ -99,6 +99,9 @@ record! {
     EstimateLine => 1, "estimate line";
     ChangeRequest => 1, "change request";
     ProjectEvent => 1, "project event";
+    Lead => 1, "lead";
+    AiRequest => 1, "AI request";
+    AiSettings => 1, "AI settings";
 }
 
 /// An order as schema 1 stored it: before markers, priority, attachments and custom fields.

@@ -168,7 +168,12 @@ fn migrate_5_to_6(tx: &Tx<'_>) -> Result<()> {
         if let Ok(template) = crate::templates::template(&org.template)
             && !super::ViewExt::exists(tx, tables::ORDER_FIELDS, &Key::org(org.id))?
         {
-            crate::services::tickets::create_ticket_settings_in(tx, org.id, &template.fields)?;
+            crate::services::tickets::create_ticket_settings_in(
+                tx,
+                org.id,
+                &template.fields,
+                org.modules,
+            )?;
         }
     }
     // List rows gained the ticket fields (row version 2): every row is rewritten in it, so

@@ -337,4 +337,16 @@ tables! {
     /// issue 13), kept by the writes that create and move orders, charge and refund tokens
     /// and create customers; checked by hand by verify. Added in schema 8.
     ANALYTICS_DAYS = "analytics_days";
+    /// `org | order` -> Lead: what qualification keeps of a lead beside its order (the AI's
+    /// summary, why it is hot, whether the AI works it, its call log), `services::leads`
+    /// (the projects module).
+    LEADS = "leads";
+    /// `org | order` -> AiRequest: the AI call waiting for a lead (at most one per lead).
+    AI_REQUESTS = "ai_requests";
+    /// `due time (i64 ms) | org | order` -> (): the waiting AI calls by due time, what the
+    /// appliance's AI sender reads.
+    AI_DUE = "ai_due";
+    /// `org` -> AiSettings: the OpenAI-compatible endpoint, the key (write-only), the model,
+    /// the timeout; absent until first saved.
+    AI_SETTINGS = "ai_settings";
 }

@@ -16,6 +16,7 @@ mod inbox;
 mod isolation;
 mod jobs;
 mod layering;
+mod leads;
 mod live;
 mod markers;
 mod media_access;

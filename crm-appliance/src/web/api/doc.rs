@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    analytics, broadcasts, calls, canned, csat, customers, error, jobs, operators, orders,
+    analytics, broadcasts, calls, canned, csat, customers, error, jobs, leads, operators, orders,
     payments, profiles, projects, staffing, tickets, tokens, users, views, webhooks,
 };
 
@@ -81,6 +81,7 @@ impl Modify for BearerAuth {
         projects::add_stage, projects::progress, projects::timeline, projects::add_report,
         projects::add_entry, projects::add_estimate_line, projects::create_change_request,
         projects::decide, projects::withdraw, projects::set_state,
+        leads::get, leads::stop_ai, leads::resume_ai, leads::get_settings, leads::put_settings,
     ),
     components(schemas(
         error::ErrorResponse, error::ErrorDetail, error::ApiErrorKind,
@@ -128,6 +129,8 @@ impl Modify for BearerAuth {
         projects::ProjectPatch, projects::WorkersBody, projects::StageBody, projects::ProgressBody,
         projects::ReportForm, projects::EntryForm, projects::EstimateLineBody,
         projects::ChangeRequestBody, projects::DecisionBody, projects::StateBody,
+        leads::LeadJson, leads::LeadSlotView, leads::AiCallView, leads::HotView,
+        leads::AiSettingsJson, leads::AiSettingsBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -150,6 +153,7 @@ impl Modify for BearerAuth {
         (name = "payments", description = "Payments for tokens: settings, invoices through OxaPay or Telegram Stars"),
         (name = "broadcasts", description = "Broadcasts: one text to the customers an audience picks, at a set rate, with a delivery report"),
         (name = "projects", description = "Projects (the projects module): stages and progress, daily reports, money against the estimate, change requests the client decides"),
+        (name = "leads", description = "Leads' AI qualification and the AI settings (the projects module)"),
     )
 )]
 pub struct ApiDoc;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`: orders (with suggested staff and delegated access), customers,
-//! conversations, messages, media, users, the scheduled jobs, broadcasts and projects, for programs. Every request carries
+//! conversations, messages, media, users, the scheduled jobs, broadcasts, projects, leads
+//! and the AI settings, for programs. Every request carries
 //! `Authorization: Bearer crm_...`, a token created on the profile page (`/profile/tokens`) or
 //! with `crm token create`; it acts as its user, with exactly their permissions. Errors are
 //! JSON ([`error::ErrorResponse`]) with the status of their kind. The OpenAPI document is
@@ -17,6 +18,7 @@ pub mod customers;
 pub mod doc;
 pub mod error;
 pub mod jobs;
+pub mod leads;
 pub mod operators;
 pub mod orders;
 pub mod payments;
@@ -121,6 +123,13 @@ pub fn routes() -> Router<AppState> {
             get(tickets::get).put(tickets::put).patch(tickets::patch),
         )
         .route("/orders/{id}/fraud/{rule}/clear", post(tickets::clear))
+        .route("/leads/{id}", get(leads::get))
+        .route("/leads/{id}/stop-ai", post(leads::stop_ai))
+        .route("/leads/{id}/resume-ai", post(leads::resume_ai))
+        .route(
+            "/ai-settings",
+            get(leads::get_settings).put(leads::put_settings),
+        )
         .route(
             "/orders/{id}/bids",
             get(orders::bids).post(orders::place_bid),

@@ -118,6 +118,7 @@ fn column_markup(
                         data-order=(row.order.id)
                         data-moves=(moves.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",")) {
                         a href={ "/orders/" (row.order.id) } { "#" (row.order.id) " " (row.order.title) }
+                        (super::leads::hot_marker(staff, crm_lib::leads::is_hot(&row.order)))
                         div.muted { (row.customer_name)
                             @if let Some(name) = &row.assignee_name { " · " (name) } }
                         (card_details(staff, &row.order, column.stage.kind.is_terminal(), context))
@@ -225,6 +226,7 @@ fn moderation_body(
                 @for row in rows {
                     li.card {
                         a href={ "/orders/" (row.order.id) } { "#" (row.order.id) " " (row.order.title) }
+                        (super::leads::hot_marker(staff, crm_lib::leads::order_is_hot(&row.order)))
                         div.muted { (row.customer_name)
                             @if let Some(budget) = row.order.budget {
                                 " · " (staff.t("orders.budget")) " " (budget.format_with(language, currency))

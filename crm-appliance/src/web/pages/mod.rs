@@ -8,6 +8,7 @@ pub mod broadcasts;
 pub mod calls;
 pub mod csat;
 pub mod dashboard;
+pub mod leads;
 pub mod merge;
 pub mod operators;
 pub mod order_staffing;

@@ -2,7 +2,9 @@
 //! assignment, stage moves, payment details, timeline, chat, and the staffing sections of
 //! [`super::order_staffing`]); a staff form to create an order for a customer; and the order
 //! actions (approve, reject, bid, assign, move, send payment details, and the tickets
-//! module's field answers and fraud-flag clearing, whose sections [`super::ticket`] renders).
+//! module's field answers and fraud-flag clearing, whose sections [`super::ticket`] renders;
+//! the projects module's Stop AI and Resume AI on a lead, whose section [`super::leads`]
+//! renders).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -52,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/fields", post(save_fields))
         .route("/orders/{id}/fraud/clear", post(clear_flag))
         .route("/orders/{id}/rerun", post(rerun))
+        .route("/orders/{id}/ai/stop", post(stop_ai))
+        .route("/orders/{id}/ai/resume", post(resume_ai))
 }
 
 /// Parses an order number from the path; anything else is a 404 page.
@@ -242,6 +246,7 @@ fn list_body(staff: &Staff, query: &ListQuery, data: &crm_lib::orders::OrderList
                         td { a href={ "/orders/" (id) } { (id) } }
                         td {
                             a href={ "/orders/" (id) } { (Text(&row.order.title)) }
+                            (super::leads::hot_marker(staff, crm_lib::leads::is_hot(&row.order)))
                             @if !data.fields.is_empty() {
                                 @let shown: Vec<String> = data.fields.iter().filter_map(|def| {
                                     row.order.fields.iter().find(|(key, _)| *key == def.key).map(|(_, value)| {
@@ -587,6 +592,8 @@ struct OrderPage {
     calls: Vec<crm_lib::model::Call>,
     /// The order's token side, when the tokens module is on and it has one.
     tokens: Option<crm_lib::tokens::TokenOrderView>,
+    /// The lead's qualification, when the projects module is on (its orders are leads).
+    lead: Option<crm_lib::leads::LeadView>,
 }
 
 fn read_order_page(
@@ -615,8 +622,10 @@ fn read_order_page(
     } else {
         None
     };
+    let lead = crm_lib::leads::lead_in(view, actor, id)?;
     Ok(OrderPage {
         tokens,
+        lead,
         detail,
         files,
         markers,
@@ -687,6 +696,7 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
         ticket,
         calls,
         tokens,
+        lead,
     } = data;
     let language = staff.language;
     let order = &detail.order;
@@ -757,9 +767,11 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
                         dt { (staff.t("orders.rejection_reason")) }
                         dd { (reason) }
                     }
-                    @for (name, value) in &order.custom_fields {
-                        dt { (name) }
-                        dd { (format!("{value:?}")) }
+                    @if ticket.is_none() {
+                        @for (name, value) in &order.custom_fields {
+                            dt { (name) }
+                            dd { (value.to_answer()) }
+                        }
                     }
                 }
                 h2 { (staff.t("orders.description")) }
@@ -911,8 +923,11 @@ fn detail_body(staff: &Staff, data: &OrderPage, error: &FormError, note: Option<
                 }
             }
         }
+        @if let Some(lead) = lead {
+            (super::leads::section(staff, order.id.get(), lead))
+        }
         @if let Some(ticket) = ticket {
-            (ticket::section(staff, order.id.get(), ticket, currency, error))
+            (ticket::section(staff, order.id.get(), ticket, currency, error, lead.is_some()))
         }
         @if let Some(tokens) = tokens {
             (super::tokens::order_section(staff, order.id, tokens))
@@ -974,6 +989,42 @@ async fn rerun(
         }
         Err(error) => after_action(&state, &staff, id, Err(error), "rerun").await,
     }
+}
+
+/// `POST /orders/{id}/ai/stop`: the AI stops on the lead (crm-lib's `stop_lead_ai`).
+async fn stop_ai(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.stop_lead_ai(&actor, id)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "ai_stopped").await
+}
+
+/// `POST /orders/{id}/ai/resume`: the AI works the lead again (crm-lib's `resume_lead_ai`).
+async fn resume_ai(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, &form.csrf, &headers)?;
+    let id = order_id(&id)?;
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.resume_lead_ai(&actor, id)))
+        .await?
+        .map(|_| ());
+    after_action(&state, &staff, id, result, "ai_resumed").await
 }
 
 pub(super) async fn after_action(

@@ -102,6 +102,7 @@ pub(super) fn section(
     ticket: &TicketView,
     currency: &str,
     error: &FormError,
+    lead: bool,
 ) -> Markup {
     let set = FieldSet {
         fields: ticket.fields.iter().map(|(def, _)| def.clone()).collect(),
@@ -116,8 +117,10 @@ pub(super) fn section(
             .unwrap_or_default()
     };
     html! {
-        section.card #ticket {
-            h2 { (staff.t("tickets.section")) }
+        // A lead's fields are its slots (the projects module), which the AI and the fixed
+        // questions fill while the page is open: refreshed live.
+        section.card #ticket data-live-refresh=[lead.then_some("order")] {
+            h2 { (staff.t(if lead { "leads.web.fields" } else { "tickets.section" })) }
             dl {
                 @for (def, value) in &ticket.fields {
                     dt { (def.name.get(staff.language)) }

@@ -1,7 +1,8 @@
 //! Demo data (`crm demo`): for each template, its staff, customers and orders with their
 //! bids, assignments, stage moves and chats, from `fixtures/demo/<template>.json`: a
 //! programming studio's 200 orders and ten markers, a token service's 80 site-registration
-//! orders, a renovation firm's 60 leads, a repair desk's 100 tickets.
+//! orders, a renovation firm's 60 leads (with their slots, and the qualification of some: the
+//! AI's summaries, a hot lead, call logs), a repair desk's 100 tickets.
 //!
 //! The data is replayed through the real use cases, so every rule applies exactly as in use:
 //! the open-order limit, moderation, bids within budget, assignment from a bid, stage
@@ -85,6 +86,45 @@ struct DemoFile {
     /// hand, with stages, estimate, reports with photos, money entries and change requests.
     #[serde(default)]
     projects: Vec<projects::DemoProject>,
+    /// Leads' qualification (the projects module): each lead's AI summary, why it is hot,
+    /// whether the AI stopped, and its call log (made up: the demo calls no AI).
+    #[serde(default)]
+    leads: Vec<DemoLead>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoLead {
+    /// The lead: its order's position in `orders`, from 1.
+    order: usize,
+    #[serde(default)]
+    summary: Option<String>,
+    /// Why the lead is hot (its order's fields say `hot` too).
+    #[serde(default)]
+    hot_reason: Option<String>,
+    /// The staff user who stopped the AI on it.
+    #[serde(default)]
+    stopped_by: Option<String>,
+    /// Whether the AI gave up on it (the fixed questions instead).
+    #[serde(default)]
+    fell_back: bool,
+    #[serde(default)]
+    calls: Vec<DemoAiCall>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoAiCall {
+    /// When, in minutes after the lead was created.
+    minutes_after: i64,
+    latency_ms: u32,
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    /// `applied`, `refused`, `timeout` or `http_error`.
+    outcome: String,
+    /// The refusal's reason, or the HTTP status.
+    #[serde(default)]
+    detail: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -319,6 +359,36 @@ pub struct DemoReport {
     pub duration: Duration,
 }
 
+/// A demo call of the AI as the call log keeps it.
+fn demo_call(call: &DemoAiCall, created_at: Timestamp) -> Result<AiCall> {
+    let outcome = match call.outcome.as_str() {
+        "applied" => AiCallOutcome::Applied,
+        "refused" => AiCallOutcome::Refused {
+            reason: call.detail.clone(),
+        },
+        "timeout" => AiCallOutcome::Timeout,
+        "http_error" => AiCallOutcome::Status {
+            status: call.detail.parse().map_err(|_| {
+                Error::invalid("demo", format!("{:?} is no HTTP status", call.detail))
+            })?,
+        },
+        other => {
+            return Err(Error::invalid(
+                "demo",
+                format!("{other:?} is no outcome of an AI call"),
+            ));
+        }
+    };
+    Ok(AiCall {
+        at: created_at.plus_millis(call.minutes_after * 60_000),
+        latency_ms: call.latency_ms,
+        model: DEFAULT_AI_MODEL.to_string(),
+        prompt_tokens: Some(call.prompt_tokens),
+        completion_tokens: Some(call.completion_tokens),
+        outcome,
+    })
+}
+
 /// The steps of `pipeline` from `from` to `to` through open moves (not moderation, which
 /// goes through approve and reject), shortest first; `None` when `to` cannot be reached.
 fn path(pipeline: &Pipeline, from: StageId, to: StageId) -> Option<Vec<StageId>> {
@@ -545,6 +615,8 @@ impl Tx<'_> {
         }
         // Each customer's first lead that ended won: the demo's projects are made from them.
         let mut won: HashMap<String, OrderId> = HashMap::new();
+        // Each order's id and creation, in file order (the leads name them by position).
+        let mut order_ids: Vec<(OrderId, Timestamp)> = Vec::new();
         for order in &prepared.file.orders {
             let customer = customers
                 .get(&order.customer)
@@ -588,6 +660,7 @@ impl Tx<'_> {
             };
             counts.orders += 1;
             let id = created.id;
+            order_ids.push((id, created.created_at));
             if !order.markers.is_empty() {
                 self.set_order_markers(&system, id, marker_ids(&order.markers)?)?;
             }
@@ -803,6 +876,44 @@ impl Tx<'_> {
                 counts.daily_reports += self.demo_project(&known, project)?;
                 counts.projects += 1;
             }
+        }
+        for lead in &prepared.file.leads {
+            let (order, created_at) = lead
+                .order
+                .checked_sub(1)
+                .and_then(|index| order_ids.get(index))
+                .copied()
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "demo",
+                        format!(
+                            "a lead names order {}, which is not in the file",
+                            lead.order
+                        ),
+                    )
+                })?;
+            let stopped_by = lead
+                .stopped_by
+                .as_deref()
+                .map(|username| staff_id(username).map(ActorRef::Staff))
+                .transpose()?;
+            let calls = lead
+                .calls
+                .iter()
+                .map(|call| demo_call(call, created_at))
+                .collect::<Result<Vec<AiCall>>>()?;
+            super::leads::load_demo_lead(
+                self,
+                &organization,
+                order,
+                super::leads::DemoLeadData {
+                    summary: lead.summary.clone(),
+                    hot_reason: lead.hot_reason.clone(),
+                    stopped_by,
+                    fell_back: lead.fell_back,
+                    calls,
+                },
+            )?;
         }
         self.set_now(real_now);
         self.close_demo_outbox(org, outbox_before)?;

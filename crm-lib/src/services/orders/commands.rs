@@ -437,6 +437,7 @@ impl Tx<'_> {
         crate::services::analytics::aggregates::order_deleted(self, &org, &order)?;
         crate::services::tickets::fraud::forget(self, actor.org, order_id)?;
         crate::tokens::on_order_deleted(self, actor, &order)?;
+        crate::services::leads::on_order_deleted(self, actor.org, order_id)?;
         self.audit(
             actor,
             AuditAction::OrderDeleted,

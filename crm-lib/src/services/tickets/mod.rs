@@ -2,6 +2,8 @@
 //!
 //! Tickets are orders (SPEC 3.1): a ticket's fields are its order's `custom_fields`, typed by
 //! the organization's [`FieldSet`] (copied from its template at creation, `order_fields`).
+//! Leads are orders too: with the projects module the same fields are a lead's slots
+//! (`crate::leads`), read, edited and shown by the same functions here.
 //! Every adapter reads a typed answer through [`FieldDef::parse_answer`] (the web form, the
 //! API, the CSV import, the bot); [`crate::Tx::create_order`] and [`Tx::set_order_fields`]
 //! check the whole set ([`FieldSet::check`]) and evaluate the fraud rules ([`fraud`]) in the
@@ -24,15 +26,38 @@ use super::{load_org, resolve};
 
 pub use fraud::{FraudSettingsUpdate, fraud_settings_in};
 
-/// Writes a new organization's ticket fields and its fraud settings (the helpdesk's default
-/// rules), when its template declares fields; nothing otherwise. Called by
+/// Writes a new organization's order fields, when its template declares fields, and with the
+/// tickets module its fraud settings (the helpdesk's default rules); nothing otherwise (the
+/// renovation's fields are its leads' slots, without fraud rules). Called by
 /// `org::create_org_in` in the organization's creation transaction.
-pub(crate) fn create_ticket_settings_in(tx: &Tx<'_>, org: OrgId, fields: &FieldSet) -> Result<()> {
+pub(crate) fn create_ticket_settings_in(
+    tx: &Tx<'_>,
+    org: OrgId,
+    fields: &FieldSet,
+    modules: Modules,
+) -> Result<()> {
     if fields.is_empty() {
         return Ok(());
     }
     tx.insert_record(&Key::org(org), fields)?;
-    tx.insert_record(&Key::org(org), &FraudSettings::helpdesk_default())?;
+    if modules.contains(Module::Tickets) {
+        tx.insert_record(&Key::org(org), &FraudSettings::helpdesk_default())?;
+    }
+    Ok(())
+}
+
+/// Gives an organization that switches the projects module on its template's fields as its
+/// leads' slots, when it has no order fields yet. Called by `org::update_settings`.
+pub(crate) fn ensure_order_fields_in(tx: &Tx<'_>, org: &Organization) -> Result<()> {
+    let key = Key::org(org.id);
+    if tx.get::<FieldSet>(tables::ORDER_FIELDS, &key)?.is_none() {
+        let fields = crate::templates::template(&org.template)
+            .map(|template| template.fields)
+            .unwrap_or_default();
+        if !fields.is_empty() {
+            tx.insert_record(&key, &fields)?;
+        }
+    }
     Ok(())
 }
 
@@ -59,24 +84,32 @@ pub(crate) fn ensure_ticket_settings_in(tx: &Tx<'_>, org: &Organization) -> Resu
     Ok(())
 }
 
-/// The organization's ticket fields (empty when its tickets module is off).
+/// The organization's order fields: its tickets' fields with the tickets module, its leads'
+/// slots with the projects module (empty when neither is on).
 pub(crate) fn fields_of(view: &impl View, org: OrgId) -> Result<FieldSet> {
     fields_for(view, &load_org(view, org)?)
 }
 
 /// [`fields_of`] for a caller that has read the organization already (the order list, order
-/// creation), so it is not read again.
+/// creation), so it is not read again. With the projects module on and none stored (an
+/// organization made before its template declared its leads' slots), the template's fields.
 pub(crate) fn fields_for(view: &impl View, org: &Organization) -> Result<FieldSet> {
-    if !org.modules.contains(Module::Tickets) {
+    let tickets = org.modules.contains(Module::Tickets);
+    let projects = org.modules.contains(Module::Projects);
+    if !tickets && !projects {
         return Ok(FieldSet::default());
     }
-    Ok(view
-        .get::<FieldSet>(tables::ORDER_FIELDS, &Key::org(org.id))?
-        .unwrap_or_default())
+    match view.get::<FieldSet>(tables::ORDER_FIELDS, &Key::org(org.id))? {
+        Some(fields) => Ok(fields),
+        None if projects => Ok(crate::templates::template(&org.template)
+            .map(|template| template.fields)
+            .unwrap_or_default()),
+        None => Ok(FieldSet::default()),
+    }
 }
 
-/// The fields the actor's organization declares for its tickets, in the order they are
-/// asked; empty when the tickets module is off. Any actor of the organization may read them
+/// The fields the actor's organization declares for its tickets (or its leads, with the
+/// projects module), in the order they are asked; empty when neither module is on. Any actor of the organization may read them
 /// (a customer's bot form asks them).
 ///
 /// # Errors
@@ -114,8 +147,8 @@ fn may_clear_flags(resolved: &super::Resolved) -> bool {
     resolved.has(Permission::ModerateOrders) || resolved.has(Permission::AssignOrders)
 }
 
-/// A ticket's fields and fraud flags as the actor may see them; `None` when the
-/// organization's tickets module is off.
+/// A ticket's (or a lead's) fields and fraud flags as the actor may see them; `None` when the
+/// organization has no order fields (neither the tickets nor the projects module on).
 ///
 /// # Errors
 /// Not found when the order does not exist or the actor may not see it.
@@ -153,7 +186,7 @@ pub fn ticket_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Opti
 
 /// Values of the order's typed fields in text, as the audit detail says them:
 /// `serial: "A1" -> "B2"`.
-fn describe_changes(
+pub(crate) fn describe_changes(
     before: &BTreeMap<String, FieldValue>,
     after: &BTreeMap<String, FieldValue>,
 ) -> String {
@@ -186,7 +219,8 @@ impl Tx<'_> {
     ///
     /// # Errors
     /// Not found (the order, also when the actor may not see it); permission denied; invalid
-    /// input on `fields` naming the field at fault, or when the tickets module is off.
+    /// input on `fields` naming the field at fault, or when the organization has no order
+    /// fields (neither the tickets nor the projects module on).
     pub fn set_order_fields(
         &mut self,
         actor: &Actor,
@@ -209,7 +243,7 @@ impl Tx<'_> {
         if set.is_empty() {
             return Err(Error::invalid(
                 "fields",
-                "this organization's tickets have no fields (the tickets module is off)",
+                "this organization's orders have no fields (the tickets and projects modules are off)",
             ));
         }
         let mut values = order.custom_fields.clone();
@@ -228,6 +262,8 @@ impl Tx<'_> {
         after.updated_at = self.now();
         save_order(self, actor.org, &order, &after)?;
         fraud::evaluate(self, &org, &after)?;
+        // A lead's hot flag set or cleared by hand moves its qualification along.
+        crate::services::leads::on_fields_changed(self, actor, &org, &order, &after)?;
         self.audit(
             actor,
             AuditAction::OrderFieldsChanged,

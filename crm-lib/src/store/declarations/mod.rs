@@ -66,6 +66,9 @@
 //! | `profiles` | `org \| customer \| profile` | `profile` | `profiles_by_id`: `org \| profile` -> customer id |
 //! | `payment_settings` | `org` | | |
 //! | `invoices` | `org \| invoice` | `invoice` | `invoices_by_provider_id`, once known: `org \| provider (u8) \| provider id` -> invoice id; `invoices_pending`, pending only: `org \| created at (i64 ms) \| invoice` |
+//! | `leads` (projects) | `org \| order` | | |
+//! | `ai_requests` | `org \| order` | | `ai_due`: `due (i64 ms) \| org \| order` |
+//! | `ai_settings` | `org` | | |
 //!
 //! Index values are empty unless the table says `->`. The projections (`customer_names`,
 //! `order_rows`, `project_rows`) hold what lists show of each record, rewritten by `Tx::update_record` when
@@ -81,6 +84,7 @@ mod csat;
 mod forms;
 mod inbox;
 mod jobs;
+mod leads;
 mod operators;
 mod ops;
 mod orders;
@@ -101,6 +105,7 @@ pub(crate) use inbox::{
     conversation_row_key, conversations_assignee_prefix, conversations_state_prefix,
 };
 pub(crate) use jobs::{job_settings_key, job_state_key};
+pub(crate) use leads::lead_key;
 pub(crate) use operators::{
     queue_assignee_prefix, queue_load_key, queue_subject_prefix, queue_waiting_prefix,
 };
@@ -187,6 +192,9 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<EstimateLine>()?;
     visitor.visit::<ChangeRequest>()?;
     visitor.visit::<ProjectEvent>()?;
+    visitor.visit::<Lead>()?;
+    visitor.visit::<AiRequest>()?;
+    visitor.visit::<AiSettings>()?;
     Ok(())
 }
 

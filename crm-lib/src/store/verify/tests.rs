@@ -865,6 +865,55 @@ fn store_with_every_index() -> (tempfile::TempDir, Crm) {
         .unwrap()
         .id;
     crm.system().load_demo(renovation).unwrap();
+    // The projects module: a lead the bot made from a customer's message, with the AI on,
+    // so an AI call waits (`ai_requests`, `ai_due`) beside its qualification (`leads`).
+    let reno = crm
+        .system()
+        .create_organization("renovation", "Reno", "reno")
+        .unwrap()
+        .id;
+    crm.set_ai_settings(
+        &Actor::system(reno),
+        crate::leads::AiSettingsInput {
+            enabled: true,
+            base_url: String::new(),
+            api_key: Some("sk-verify-test".into()),
+            model: String::new(),
+            timeout_seconds: 30,
+        },
+    )
+    .unwrap();
+    let client = crm
+        .system()
+        .upsert_telegram_customer(
+            reno,
+            crate::customers::TelegramProfile {
+                telegram_id: TelegramUserId(401),
+                username: None,
+                first_name: "Oleg".into(),
+                last_name: None,
+                language_code: Some("ru".into()),
+            },
+        )
+        .unwrap()
+        .id;
+    crm.write(move |tx| {
+        tx.post_lead_message(
+            &Actor::customer(reno, client),
+            crate::chat::InboundMessage {
+                customer: client,
+                about: crate::chat::OrderChoice::Current,
+                text: "Ремонт кухни".into(),
+                attachments: Vec::new(),
+                telegram_message_id: Some(1),
+                content: None,
+                reply_to_telegram: None,
+                media_group: None,
+            },
+        )
+        .map(drop)
+    })
+    .unwrap();
     (dir, crm)
 }
 

@@ -2,7 +2,7 @@
 //! password reset shown once), roles (permissions, custom roles), markers with colours (edit
 //! per language, delete), payment methods, organization settings (with the write-only bot
 //! token), the staff group in Telegram (`staff_group.rs`, issue 12), webhooks
-//! (`webhooks.rs`, SPEC 5F).
+//! (`webhooks.rs`, SPEC 5F), the AI qualification of leads (`ai.rs`, the projects module).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -28,6 +28,7 @@ use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
 
+mod ai;
 mod calls;
 mod canned;
 mod fraud;
@@ -116,6 +117,7 @@ pub fn routes() -> Router<AppState> {
             "/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
             post(webhooks::redeliver),
         )
+        .route("/settings/ai", get(ai::settings).post(ai::save))
 }
 
 /// `?done=`.

@@ -109,6 +109,10 @@ pub(super) async fn settings_page(
                     " · "
                     a href="/settings/webhooks" { (staff.t("webhooks.title")) }
                 }
+                @if staff.navigation().ai_settings {
+                    " · "
+                    a href="/settings/ai" { (staff.t("ai.web.title")) }
+                }
             }
             form.form.card method="post" action="/settings" autocomplete="off" {
                 (csrf_field(staff))
