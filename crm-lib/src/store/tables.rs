@@ -12,7 +12,7 @@ use redb::TableDefinition;
 
 /// The schema version this build writes: the tables below and the indexes declared for this
 /// version. A file of an older version is migrated on open (`schema.rs`).
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// A table of byte keys and byte values.
 pub(crate) type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;

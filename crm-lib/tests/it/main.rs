@@ -35,6 +35,7 @@ mod staff_chat;
 mod staffing;
 mod support;
 mod team;
+mod tenants;
 mod tickets;
 mod tokens;
 mod webhooks;
