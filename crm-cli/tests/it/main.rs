@@ -11,6 +11,7 @@ mod canned;
 mod customers;
 mod data;
 mod departments;
+mod org;
 mod token_service;
 mod tokens;
 mod users;

@@ -185,8 +185,7 @@ impl Tx<'_> {
             org.settings.commission_fixed = fixed;
         }
         if let Some(token) = update.bot_token {
-            org.settings.bot_token =
-                super::tenants::checked_token(self, org.id, token.as_deref())?;
+            org.settings.bot_token = super::tenants::checked_token(self, org.id, token.as_deref())?;
         }
         if let Some(time_zone) = &update.time_zone {
             org.settings.time_zone = parse_time_zone(time_zone)?;

@@ -15,7 +15,7 @@
 //!   brings them back), its inbox refuses updates as busy (Telegram keeps them and sends
 //!   them again, for up to a day), and its outbox, scheduled jobs, broadcasts, webhook
 //!   deliveries and payments wait until it is enabled again (the system's reads of due work
-//!   skip it: [`is_enabled_in`]);
+//!   skip it: `is_enabled_in`, `disabled_in`);
 //! - a bot token has the shape BotFather issues ([`crate::org::parse_bot_token`]) and
 //!   belongs to one organization at most: two organizations polling one bot would take each
 //!   other's updates. It is stored with the organization and never printed.

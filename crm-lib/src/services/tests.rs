@@ -2440,7 +2440,11 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
         (
             "rename_organization",
             AUDITED,
-            call(|tx, _| tx.system().rename_organization("gamma", "Gamma Ltd").map(drop)),
+            call(|tx, _| {
+                tx.system()
+                    .rename_organization("gamma", "Gamma Ltd")
+                    .map(drop)
+            }),
         ),
         (
             "set_bot_token",

@@ -209,7 +209,11 @@ fn migrate_8_to_9(tx: &Tx<'_>) -> Result<()> {
         }
         org.owner = crate::services::tenants::first_administrator(tx, org.id)?;
         if org.owner.is_some() {
-            tx.put_raw(tables::ORGS, Key::org(org.id).as_slice(), &codec::encode(&org)?)?;
+            tx.put_raw(
+                tables::ORGS,
+                Key::org(org.id).as_slice(),
+                &codec::encode(&org)?,
+            )?;
         }
     }
     Ok(())

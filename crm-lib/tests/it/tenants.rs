@@ -146,12 +146,24 @@ fn usernames_are_unique_within_an_organization_and_the_login_names_the_organizat
     assert_eq!(refused.field(), Some("organization"));
     let acme = world
         .crm
-        .login_at(Some("acme"), "admin", "correct horse battery", &origin(), None)
+        .login_at(
+            Some("acme"),
+            "admin",
+            "correct horse battery",
+            &origin(),
+            None,
+        )
         .unwrap();
     assert_eq!(acme.session.org, world.org.id);
     let beta_session = world
         .crm
-        .login_at(Some(" BETA "), "admin", "another long secret", &origin(), None)
+        .login_at(
+            Some(" BETA "),
+            "admin",
+            "another long secret",
+            &origin(),
+            None,
+        )
         .unwrap();
     assert_eq!(beta_session.session.org, beta.organization.id);
     // Each password opens its own organization only; an unknown organization answers as a
@@ -191,7 +203,13 @@ fn disabling_ends_sessions_refuses_logins_and_tokens_pauses_queues_and_keeps_the
     crm.set_password(&owner, beta.owner.unwrap(), &password(), false)
         .unwrap();
     let session = crm
-        .login_at(Some("beta"), "owner", "correct horse battery", &origin(), None)
+        .login_at(
+            Some("beta"),
+            "owner",
+            "correct horse battery",
+            &origin(),
+            None,
+        )
         .unwrap();
     let token = crm
         .create_api_token(&owner, beta.owner.unwrap(), "script")
@@ -241,11 +259,19 @@ fn disabling_ends_sessions_refuses_logins_and_tokens_pauses_queues_and_keeps_the
     assert!(switched.organization.disabled.is_some());
     // The session is gone, a new login is refused with a clear message, the token refused.
     assert_eq!(
-        crm.session(session.hash, i64::MAX, None).unwrap_err().kind(),
+        crm.session(session.hash, i64::MAX, None)
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
     let refused = crm
-        .login_at(Some("beta"), "owner", "correct horse battery", &origin(), None)
+        .login_at(
+            Some("beta"),
+            "owner",
+            "correct horse battery",
+            &origin(),
+            None,
+        )
         .unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Conflict);
     assert!(refused.message().contains("disabled"), "{refused}");
@@ -266,19 +292,34 @@ fn disabling_ends_sessions_refuses_logins_and_tokens_pauses_queues_and_keeps_the
         "Fix the roof"
     );
     assert!(
-        crm.login_at(Some("acme"), "admin", "correct horse battery", &origin(), None)
-            .is_ok()
+        crm.login_at(
+            Some("acme"),
+            "admin",
+            "correct horse battery",
+            &origin(),
+            None
+        )
+        .is_ok()
     );
     assert_eq!(
-        crm.system().disable_organization("beta").unwrap_err().kind(),
+        crm.system()
+            .disable_organization("beta")
+            .unwrap_err()
+            .kind(),
         ErrorKind::Conflict
     );
 
     let enabled = crm.system().enable_organization("beta").unwrap();
     assert!(enabled.organization.is_enabled());
     assert!(
-        crm.login_at(Some("beta"), "owner", "correct horse battery", &origin(), None)
-            .is_ok()
+        crm.login_at(
+            Some("beta"),
+            "owner",
+            "correct horse battery",
+            &origin(),
+            None
+        )
+        .is_ok()
     );
     assert_eq!(crm.authenticate_bearer(&secret).unwrap().actor.org, beta.id);
     assert_eq!(
@@ -312,10 +353,19 @@ fn organizations_are_listed_renamed_and_given_a_bot_token_that_no_other_may_hold
     assert_eq!(rows[0].staff, 5, "the world's studio has five staff");
     assert_eq!(rows[0].owner, None, "made without one by the embedding API");
 
-    let renamed = crm.system().rename_organization("beta", "Beta Ltd").unwrap();
-    assert_eq!((renamed.slug.as_str(), renamed.name.as_str()), ("beta", "Beta Ltd"));
+    let renamed = crm
+        .system()
+        .rename_organization("beta", "Beta Ltd")
+        .unwrap();
     assert_eq!(
-        crm.system().rename_organization("beta", "").unwrap_err().kind(),
+        (renamed.slug.as_str(), renamed.name.as_str()),
+        ("beta", "Beta Ltd")
+    );
+    assert_eq!(
+        crm.system()
+            .rename_organization("beta", "")
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidInput
     );
     assert_eq!(
@@ -427,7 +477,9 @@ fn a_disabled_organization_s_broadcasts_and_webhook_deliveries_wait_and_resume()
     crm.system().disable_organization("beta").unwrap();
     assert_eq!(seen(crm), (0, 0), "nothing of beta's is handed out");
     assert_eq!(
-        crm.system().feed_broadcast(beta.id, broadcast.id, 10).unwrap(),
+        crm.system()
+            .feed_broadcast(beta.id, broadcast.id, 10)
+            .unwrap(),
         0,
         "its recipients stay where they are"
     );
@@ -452,7 +504,9 @@ fn a_disabled_organization_s_broadcasts_and_webhook_deliveries_wait_and_resume()
     crm.system().enable_organization("beta").unwrap();
     assert_eq!(seen(crm), (1, 1), "both resume");
     assert_eq!(
-        crm.system().feed_broadcast(beta.id, broadcast.id, 10).unwrap(),
+        crm.system()
+            .feed_broadcast(beta.id, broadcast.id, 10)
+            .unwrap(),
         1
     );
 }
