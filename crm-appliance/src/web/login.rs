@@ -301,6 +301,12 @@ pub async fn login_form(
     Ok(response)
 }
 
+/// The throttle's name of an account: `org/username`, as the login form and the password
+/// change both count it.
+pub(crate) fn account(org_slug: &str, username: &str) -> String {
+    format!("{org_slug}/{}", username.trim().to_lowercase())
+}
+
 /// `POST /login`: checks the form token and origin, `next` (a local path, else `/`), the
 /// throttle, then the password; on success ends the session the browser presented, if any,
 /// sets the new session cookie and goes to `next` (or the forced password change).
@@ -321,9 +327,7 @@ pub async fn login(
     let language = browser_language(&headers);
     let next = safe_next(&form.next).to_string();
     let throttle = &state.web().throttle;
-    // An account is a username within an organization.
-    let account = format!("{}/{}", form.organization.trim(), form.username);
-    let named = Some(form.organization.trim()).filter(|slug| !slug.is_empty());
+    let named = Some(form.organization.trim().to_ascii_lowercase()).filter(|slug| !slug.is_empty());
     // The field stays on the page once it was filled in or is needed.
     let several = named.is_some()
         || state
@@ -333,6 +337,17 @@ pub async fn login(
         organization: several.then_some(form.organization.as_str()),
         username: &form.username,
     };
+    // An account is a username within an organization: the one the form names, or the only
+    // one (an unknown organization is counted under the name typed, as an unknown user is).
+    let lookup = named.clone();
+    let org_key = match state
+        .blocking(move |crm| crm.system().login_organization(lookup.as_deref()))
+        .await
+    {
+        Ok(org) => org.slug,
+        Err(_) => named.clone().unwrap_or_default(),
+    };
+    let account = account(&org_key, &form.username);
     if let Some(wait) = throttle.wait(&account, ip) {
         let message = tr(language, "login.throttled")
             .replace("%{seconds}", &wait.as_secs().max(1).to_string());
@@ -345,7 +360,7 @@ pub async fn login(
         return Ok(response);
     }
     let origin = origin_of(&headers, ip);
-    let organization = named.map(str::to_string);
+    let organization = named;
     let (username, password) = (form.username.clone(), form.password.clone());
     let presented = presented_session(&headers, secure);
     match state

@@ -567,6 +567,19 @@ impl System<'_> {
             .write(move |tx| tx.system().set_bot_token(&slug, token.as_deref()))
     }
 
+    /// The organization a login names (see [`Crm::login_at`](crate::Crm::login_at)): the
+    /// one with slug `slug`, or with none the only enabled one; without its bot token. Reads
+    /// a snapshot.
+    ///
+    /// # Errors
+    /// Not found for an unknown slug; invalid input on `organization` when none is named and
+    /// several are enabled; conflict when it is disabled.
+    pub fn login_organization(&self, slug: Option<&str>) -> Result<Organization> {
+        self.crm
+            .read(|view| login_organization_in(view, slug))
+            .map(without_token)
+    }
+
     /// See [`login_needs_organization_in`]. Reads a snapshot.
     ///
     /// # Errors

@@ -349,7 +349,8 @@ async fn change_password(
         (status, password_page(&staff, &error)).into_response()
     };
     let throttle = &state.web().throttle;
-    let username = staff.user.username.clone();
+    // The login's account: a username within its organization.
+    let username = crate::web::login::account(&staff.org_slug, &staff.user.username);
     if let Some(wait) = throttle.wait(&username, ip) {
         let seconds = wait.as_secs().max(1).to_string();
         let mut response = refuse(
