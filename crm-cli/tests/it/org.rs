@@ -127,7 +127,7 @@ fn a_bot_token_is_read_from_a_file_or_stdin_never_printed_and_belongs_to_one_org
     let taken = dir
         .crm_with_stdin(&["org", "set-token", "acme-studio"], &format!("{TOKEN}\n"))
         .fails_with(5);
-    assert!(taken.contains("beta"), "{taken}");
+    assert!(taken.contains("another organization"), "{taken}");
     assert!(!taken.contains(TOKEN), "{taken}");
     let malformed = dir
         .crm_with_stdin(&["org", "set-token", "acme-studio"], "12345:nope\n")

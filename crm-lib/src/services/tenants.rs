@@ -200,14 +200,14 @@ pub(crate) fn first_administrator(view: &impl View, org: OrgId) -> Result<Option
 }
 
 /// Refuses a bot token that another organization holds (two organizations polling one bot
-/// would take each other's updates).
+/// would take each other's updates). The message names no organization: the settings page
+/// of one must not learn another's.
 fn check_token_free(view: &impl View, org: OrgId, token: &str) -> Result<()> {
     for other in all_in(view)? {
         if other.id != org && other.settings.bot_token.as_deref() == Some(token) {
-            return Err(Error::conflict(format!(
-                "this bot token is set for organization {} already; a bot serves one organization",
-                other.slug
-            )));
+            return Err(Error::conflict(
+                "this bot token is set for another organization already; a bot serves one organization",
+            ));
         }
     }
     Ok(())
