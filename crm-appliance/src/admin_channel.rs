@@ -12,8 +12,15 @@
 //! the channel acts as the system: it can create users and read everything.
 //!
 //! The socket is removed at shutdown; a stale one left by a crash is replaced at start.
+//!
+//! After each command the appliance runs its [`AfterCommand`] before it sends the exit code:
+//! the bots follow the organizations (`crm org create|disable|enable|set-token` take effect
+//! at once, issue 14), so a command that returned has started or stopped its bot.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 
 use anyhow::Context;
 use crm_cli::remote::{Frame, FrameWriter, MAX_REQUEST, PROTOCOL_VERSION, Request, SOCKET_NAME};
@@ -22,6 +29,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+/// What the appliance does after each command, before the exit code goes back (the bots
+/// follow the organizations).
+pub type AfterCommand = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// The running admin channel. [`AdminChannel::stop`] closes it and removes the socket.
 pub struct AdminChannel {
@@ -41,7 +52,7 @@ impl std::fmt::Debug for AdminChannel {
 ///
 /// # Errors
 /// The socket cannot be created (the message names it).
-pub fn start(crm: Crm, data_dir: &Path) -> anyhow::Result<AdminChannel> {
+pub fn start(crm: Crm, data_dir: &Path, after: AfterCommand) -> anyhow::Result<AdminChannel> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let path = data_dir.join(SOCKET_NAME);
     // A socket left by a crash: this process holds the data file, so no other appliance can
@@ -65,8 +76,9 @@ pub fn start(crm: Crm, data_dir: &Path) -> anyhow::Result<AdminChannel> {
             match listener.accept().await {
                 Ok((stream, _)) => {
                     let crm = crm.clone();
+                    let after = after.clone();
                     tokio::spawn(async move {
-                        if let Err(error) = connection(crm, stream, owner).await {
+                        if let Err(error) = connection(crm, stream, owner, after).await {
                             tracing::warn!(error = %format!("{error:#}"), "admin channel request failed");
                         }
                     });
@@ -115,7 +127,12 @@ async fn send(stream: &mut UnixStream, frame: &Frame) -> anyhow::Result<()> {
 }
 
 /// One request: read the command line, run it on a blocking thread, stream its frames.
-async fn connection(crm: Crm, mut stream: UnixStream, owner: u32) -> anyhow::Result<()> {
+async fn connection(
+    crm: Crm,
+    mut stream: UnixStream,
+    owner: u32,
+    after: AfterCommand,
+) -> anyhow::Result<()> {
     let peer = stream
         .peer_cred()
         .context("reading the peer's credentials")?;
@@ -192,15 +209,21 @@ async fn connection(crm: Crm, mut stream: UnixStream, owner: u32) -> anyhow::Res
         use std::io::Write as _;
         let _ = out.flush();
         let _ = err.flush();
-        let _ = sender.blocking_send(Frame::Exit(code));
+        code
     });
+    let mut gone = false;
     while let Some(frame) = frames.recv().await {
         if send(&mut stream, &frame).await.is_err() {
             // The client left; the command notices at its next write.
+            gone = true;
             break;
         }
     }
     drop(frames);
-    run.await.context("the admin command's thread failed")?;
+    let code = run.await.context("the admin command's thread failed")?;
+    after().await;
+    if !gone {
+        send(&mut stream, &Frame::Exit(code)).await?;
+    }
     Ok(())
 }

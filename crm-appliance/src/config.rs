@@ -26,7 +26,9 @@ pub struct Cli {
     /// HTTP listen address.
     #[arg(long, env = "CRM_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
-    /// Telegram bot token from BotFather; unset means sandbox mode.
+    /// Telegram bot token from BotFather: the first organization's bot (before the token its
+    /// settings store); unset means sandbox mode (an organization without a token gets an
+    /// emulated bot).
     #[arg(long, env = "CRM_TELEGRAM_TOKEN", hide_env_values = true)]
     pub telegram_token: Option<String>,
     /// Base URL of the Bot API server the bot talks to.
@@ -98,7 +100,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// HTTP address.
     pub listen: SocketAddr,
-    /// Bot token (never printed); `None` is sandbox mode.
+    /// The first organization's bot token (never printed); `None` is sandbox mode.
     pub telegram_token: Option<String>,
     /// Bot API base URL.
     pub telegram_api_url: String,
@@ -208,7 +210,8 @@ impl Config {
         self.data_dir.join("crm.redb")
     }
 
-    /// True without a token: the bot talks to the built-in emulator.
+    /// Sandbox mode: no `--telegram-token`. The sandbox key is drawn and printed at start,
+    /// and the first organization's bot is an emulated one unless its settings hold a token.
     pub fn sandbox(&self) -> bool {
         self.telegram_token.is_none()
     }

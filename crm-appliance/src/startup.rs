@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use crm_lib::{Crm, CrmOptions, admin::Setup, model::OrgId};
+use crm_lib::{Crm, CrmOptions, admin::Setup};
 use tokio::net::TcpListener;
 
 use crate::AppState;
@@ -43,19 +43,41 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
 /// # Errors
 /// See [`main`].
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let (crm, org) = open_store(&config)?;
+    let crm = open_store(&config)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("--listen / CRM_LISTEN: cannot listen on {}", config.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
     let signals = Signals::install();
+    let sandbox = config.sandbox();
+    let data_dir = config.data_dir.clone();
+    let state = AppState::new(crm.clone(), config);
     // Before "listening": whoever waits for that line may use `crm` at once. Removed when
-    // dropped, on every way out of this function.
+    // dropped, on every way out of this function. After each command the session cache is
+    // emptied and the bots follow the organizations (one created, disabled, enabled, or
+    // given another token), before the command's exit code goes back.
     #[cfg(unix)]
-    let admin = crate::admin_channel::start(crm.clone(), &config.data_dir)?;
+    let admin = {
+        let state = state.clone();
+        let after: crate::admin_channel::AfterCommand = std::sync::Arc::new(move || {
+            let state = state.clone();
+            Box::pin(async move {
+                // The command may have disabled a user or an organization: sessions are read
+                // again from the store at their next request.
+                state.web().sessions.clear();
+                if let Err(error) = crate::bot::reconcile(&state).await {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "starting or stopping bots after an admin command failed"
+                    );
+                }
+            })
+        });
+        crate::admin_channel::start(crm.clone(), &data_dir, after)?
+    };
     // The sandbox key, like the first administrator's password, is printed here once and
     // never logged. Before "listening": whoever waits for that line may use it at once.
-    let sandbox_key = if config.sandbox() {
+    let sandbox_key = if sandbox {
         let key = crate::sandbox::generate_key().context("drawing the sandbox key")?;
         println!("sandbox key: {key}");
         println!(
@@ -66,14 +88,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None
     };
     println!("listening on http://{address}/");
-    if config.sandbox() {
+    if sandbox {
         println!(
-            "sandbox mode: no Telegram token set; the bot talks to the built-in emulator at http://{address}/sandbox"
+            "sandbox: an organization without a bot token talks to the built-in emulator at http://{address}/sandbox"
         );
     }
-    let state = AppState::new(crm.clone(), org, config);
-    if let (Some(key), Some(emulator)) = (sandbox_key, state.telegram().emulator()) {
-        emulator.set_key(key);
+    if let Some(key) = sandbox_key {
+        state.bots().set_sandbox_key(key);
     }
     let bot = crate::bot::start(&state, address)
         .await
@@ -137,7 +158,7 @@ pub(crate) fn redb_cache_bytes(memory: usize) -> usize {
 
 /// Opens `crm.redb`; on first start creates the organization and an administrator whose random
 /// password is printed once and written to a 0600 file beside the data file.
-fn open_store(config: &Config) -> anyhow::Result<(Crm, OrgId)> {
+fn open_store(config: &Config) -> anyhow::Result<Crm> {
     create_private_dir(&config.data_dir)?;
     let path = config.data_file();
     let options = CrmOptions {
@@ -162,12 +183,14 @@ fn open_store(config: &Config) -> anyhow::Result<(Crm, OrgId)> {
             "migrated the data file"
         );
     }
-    let org = match crm.system().default_organization() {
-        Ok(org) => org,
-        Err(error) if error.kind() == crm_lib::ErrorKind::NotFound => first_start(&crm, config)?,
+    match crm.system().default_organization() {
+        Ok(_) => {}
+        Err(error) if error.kind() == crm_lib::ErrorKind::NotFound => {
+            first_start(&crm, config)?;
+        }
         Err(error) => return Err(error).context("reading the organization"),
-    };
-    Ok((crm, org.id))
+    }
+    Ok(crm)
 }
 
 fn first_start(crm: &Crm, config: &Config) -> anyhow::Result<crm_lib::model::Organization> {

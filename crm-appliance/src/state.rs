@@ -2,15 +2,18 @@
 
 use std::sync::Arc;
 
-use crm_lib::{Crm, model::OrgId};
+use crm_lib::Crm;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::web::metrics::Metrics;
 use crate::web::sse::LiveHub;
 
-/// Shared state: the store, the organization this appliance serves, the configuration.
-/// Cheap to clone.
+/// Shared state: the store, the configuration, the organizations' bots. Cheap to clone.
+///
+/// It holds no organization: the appliance serves several (SPEC 3.1), and every handler and
+/// job takes its organization from what it serves: the session, the API token, the webhook
+/// path, the outbox item, the bot.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
@@ -18,12 +21,11 @@ pub struct AppState {
 
 struct Inner {
     crm: Crm,
-    org: OrgId,
     config: Config,
     web: crate::web::WebState,
     live: LiveHub,
     metrics: Metrics,
-    telegram: Arc<crate::bot::Telegram>,
+    bots: crate::bot::Bots,
     hashing: Semaphore,
 }
 
@@ -48,15 +50,14 @@ fn hashing_permits() -> usize {
 impl AppState {
     /// Wraps the opened store, and registers the commit hook that wakes live streams (see
     /// [`crate::web::sse`]).
-    pub fn new(crm: Crm, org: OrgId, config: Config) -> Self {
+    pub fn new(crm: Crm, config: Config) -> Self {
         let live = LiveHub::default();
         live.attach(&crm);
         AppState {
             inner: Arc::new(Inner {
                 crm,
-                org,
                 web: crate::web::WebState::new(&config),
-                telegram: Arc::new(crate::bot::Telegram::new(&config)),
+                bots: crate::bot::Bots::new(),
                 config,
                 live,
                 metrics: Metrics::default(),
@@ -80,24 +81,14 @@ impl AppState {
         &self.inner.crm
     }
 
-    /// The organization served.
-    pub fn org(&self) -> OrgId {
-        self.inner.org
-    }
-
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
-    /// The bot's shared handles (sandbox emulator, webhook secrets, wake-ups).
-    pub fn telegram(&self) -> &crate::bot::Telegram {
-        &self.inner.telegram
-    }
-
-    /// The bot's shared handles, for tasks that outlive a request.
-    pub fn telegram_arc(&self) -> Arc<crate::bot::Telegram> {
-        self.inner.telegram.clone()
+    /// The organizations' bots (their emulators, webhook routes, usernames, wake-ups).
+    pub fn bots(&self) -> &crate::bot::Bots {
+        &self.inner.bots
     }
 
     /// The staff web's in-memory state: session cache, login throttle, cookie settings.
@@ -183,13 +174,11 @@ mod tests {
     async fn a_burst_of_password_work_runs_at_most_one_hash_per_permit_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let crm = Crm::open(dir.path().join("crm.redb")).unwrap();
-        let org = crm
-            .system()
+        crm.system()
             .create_organization("studio", "Test", "test")
-            .unwrap()
-            .id;
+            .unwrap();
         let config = Config::from_cli(&Cli::parse_from(["crm-appliance"])).unwrap();
-        let state = AppState::new(crm, org, config);
+        let state = AppState::new(crm, config);
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let calls = (0..12).map(|_| {

@@ -11,9 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Set up, administer, import, export, back up and verify a Telegram CRM data file",
     long_about = "Set up, administer, import, export, back up and verify a Telegram CRM data file.\n\n\
-        The data file is DIR/crm.redb. Commands act as the system on the file's default \
-        organization. While the appliance runs it holds the file; commands then go to it over \
-        its admin channel (DIR/admin.sock) and print the same output.",
+        The data file is DIR/crm.redb. Commands act as the system on one organization: the one \
+        --org names, else the first one. While the appliance runs it holds the file; commands \
+        then go to it over its admin channel (DIR/admin.sock) and print the same output.",
     after_long_help = crate::exit::HELP
 )]
 pub(crate) struct Cli {
@@ -26,6 +26,11 @@ pub(crate) struct Cli {
     )]
     pub(crate) data_dir: PathBuf,
 
+    /// The organization a command acts on, by its slug (`crm org list`); the first one when
+    /// omitted.
+    #[arg(long, global = true, env = "CRM_ORG", value_name = "SLUG")]
+    pub(crate) org: Option<String>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -34,6 +39,10 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Create the data file, its organization and an administrator `admin` (password shown once).
     Init(InitArgs),
+    /// Organizations: one appliance serves several, each with its owner, staff, settings and
+    /// bot (create, list, rename, disable, enable, set its bot token).
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Staff users.
     #[command(subcommand)]
     User(UserCommand),
@@ -313,6 +322,65 @@ pub(crate) enum AiCommand {
         /// Switch AI qualification on (`yes`) or off (`no`).
         #[arg(long, value_enum)]
         enabled: Option<YesNo>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrgCommand {
+    /// Create an organization from a template with its owner, an administrator whose password
+    /// is shown once (the first login asks for a new one). A running appliance starts its bot
+    /// at once: an emulated one until a token is set.
+    Create {
+        /// The pipeline template.
+        #[arg(long, value_enum)]
+        template: Template,
+        /// Its name (1-100 characters).
+        #[arg(long)]
+        name: String,
+        /// Its slug (a-z, 0-9, '-'; 2-40 characters): what staff type on the login page and
+        /// `--org` takes. Derived from the name when omitted.
+        #[arg(long)]
+        slug: Option<String>,
+        /// The owner's login name.
+        #[arg(long, default_value = "admin")]
+        owner: String,
+    },
+    /// List the organizations: slug, name, template, owner, staff, modules, bot, state.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename an organization (its slug stays).
+    Rename {
+        /// Its slug.
+        slug: String,
+        /// The new name (1-100 characters).
+        name: String,
+    },
+    /// Disable an organization: its bot stops, its staff's sessions end and nobody can log
+    /// in, its API tokens are refused, its outbox, jobs and broadcasts wait; its data stays.
+    Disable {
+        /// Its slug.
+        slug: String,
+    },
+    /// Enable a disabled organization again: its bot, logins, tokens and queues resume.
+    Enable {
+        /// Its slug.
+        slug: String,
+    },
+    /// Set an organization's bot token (from BotFather: 123456:ABC...), read from a file or
+    /// from the first line of stdin, never from the command line; the token is never
+    /// printed. A running appliance restarts that bot with it at once.
+    SetToken {
+        /// Its slug.
+        slug: String,
+        /// The file whose first line is the token (otherwise stdin's first line).
+        #[arg(long, value_name = "PATH")]
+        token_file: Option<PathBuf>,
+        /// Remove the token instead: the organization's bot becomes an emulated one.
+        #[arg(long, conflicts_with = "token_file")]
+        remove: bool,
     },
 }
 

@@ -1,17 +1,5 @@
 //! One function per command: parse what clap left, make one crm-lib call, render the result.
 
-/// `println!` to the command's output ([`Io::out`]) that returns an error instead of
-/// panicking when it is closed (`crm stats | head`); `main` turns a broken pipe into a quiet
-/// exit.
-macro_rules! out {
-    ($io:expr) => {
-        writeln!($io.out)?
-    };
-    ($io:expr, $($arg:tt)*) => {
-        writeln!($io.out, $($arg)*)?
-    };
-}
-
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -70,7 +58,7 @@ pub(crate) fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
                 data_file: data_file.clone(),
                 cwd: None,
             };
-            let result = on_store(&crm, &place, command, io);
+            let result = on_store(&crm, &place, cli.org.as_deref(), command, io);
             crm.close();
             result
         }
@@ -78,14 +66,29 @@ pub(crate) fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
 }
 
 /// Runs a command that works on an open store: offline on the file, or inside the running
-/// appliance for a command sent over its admin channel (same code, same output).
-pub(crate) fn on_store(crm: &Crm, place: &Place, command: &Command, io: &mut Io<'_>) -> Result<()> {
-    let org = crm
-        .system()
-        .default_organization()
-        .with_context(|| format!("reading {}", place.data_file.display()))?
-        .id;
-    dispatch(crm, org, place, command, io)
+/// appliance for a command sent over its admin channel (same code, same output). A command
+/// on one organization acts on the one `--org` names (`org`, its slug), else the first.
+pub(crate) fn on_store(
+    crm: &Crm,
+    place: &Place,
+    org: Option<&str>,
+    command: &Command,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    if let Command::Org(command) = command {
+        return crate::tenants::org(crm, place, command, io);
+    }
+    let org = match org {
+        Some(slug) => crm
+            .system()
+            .organization_by_slug(slug)
+            .with_context(|| format!("--org {slug}"))?,
+        None => crm
+            .system()
+            .default_organization()
+            .with_context(|| format!("reading {}", place.data_file.display()))?,
+    };
+    dispatch(crm, org.id, place, command, io)
 }
 
 fn dispatch(
@@ -121,6 +124,7 @@ fn dispatch(
         Command::Project(command) => projects::project(crm, org, command, place, io),
         Command::Lead(LeadCommand::Show { id, json }) => lead_show(crm, org, *id, *json, io),
         Command::Ai(command) => ai(crm, org, command, place, io),
+        Command::Org(command) => crate::tenants::org(crm, place, command, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(
@@ -183,26 +187,6 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("creating the data directory {}", dir.display()))
 }
 
-/// A slug from an organization name: lower-case ASCII letters and digits, other runs become
-/// `-`; `main` when nothing is left.
-fn slugify(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    let slug: String = slug.trim_matches('-').chars().take(40).collect();
-    let slug = slug.trim_end_matches('-').to_string();
-    if slug.len() < 2 {
-        "main".to_string()
-    } else {
-        slug
-    }
-}
-
 fn init(data_dir: &Path, data_file: &Path, args: &InitArgs, io: &mut Io<'_>) -> Result<()> {
     create_private_dir(data_dir)?;
     let crm = open_or_create(data_file)?;
@@ -213,7 +197,10 @@ fn init(data_dir: &Path, data_file: &Path, args: &InitArgs, io: &mut Io<'_>) -> 
             .with_context(|| format!("restricting {} to its owner", data_file.display()))?;
     }
     let password = crm_lib::generate_password()?;
-    let slug = args.slug.clone().unwrap_or_else(|| slugify(&args.org_name));
+    let slug = args
+        .slug
+        .clone()
+        .unwrap_or_else(|| crm_lib::tenants::slug_from_name(&args.org_name));
     let crm_lib::admin::Initialized {
         organization: org,
         admin,
@@ -788,7 +775,11 @@ fn role_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
-fn print_table(header: &[&str], rows: &[Vec<String>], io: &mut Io<'_>) -> io::Result<()> {
+pub(crate) fn print_table(
+    header: &[&str],
+    rows: &[Vec<String>],
+    io: &mut Io<'_>,
+) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -2239,14 +2230,3 @@ fn ai(crm: &Crm, org: OrgId, command: &AiCommand, place: &Place, io: &mut Io<'_>
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_are_derived_from_names() {
-        assert_eq!(slugify("Acme Studio, Ltd."), "acme-studio-ltd");
-        assert_eq!(slugify("Студия"), "main");
-        assert_eq!(slugify("  x  "), "main");
-    }
-}

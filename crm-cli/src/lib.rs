@@ -12,10 +12,23 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// `println!` to the command's output (`Io::out`) that returns an error instead of
+/// panicking when it is closed (`crm stats | head`); `main` turns a broken pipe into a quiet
+/// exit.
+macro_rules! out {
+    ($io:expr) => {
+        writeln!($io.out)?
+    };
+    ($io:expr, $($arg:tt)*) => {
+        writeln!($io.out, $($arg)*)?
+    };
+}
+
 mod cli;
 mod commands;
 mod exit;
 pub mod remote;
+mod tenants;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
@@ -65,7 +78,8 @@ pub fn serve(crm: &crm_lib::Crm, request: &remote::Request, io: &mut Io<'_>) -> 
         data_file: request.data_dir.join("crm.redb"),
         cwd: Some(request.cwd.clone()),
     };
-    let result = commands::on_store(crm, &place, &cli.command, io).map(|()| exit::OK);
+    let result =
+        commands::on_store(crm, &place, cli.org.as_deref(), &cli.command, io).map(|()| exit::OK);
     finish(result, io)
 }
 

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::Io;
-use crate::cli::{CallsCommand, Cli, Command, UserCommand};
+use crate::cli::{CallsCommand, Cli, Command, OrgCommand, UserCommand};
 
 /// The socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "admin.sock";
@@ -158,6 +158,11 @@ fn reads_stdin(cli: &Cli) -> bool {
                 ..
             }
         ) | Command::Calls(CallsCommand::Secret)
+            | Command::Org(OrgCommand::SetToken {
+                token_file: None,
+                remove: false,
+                ..
+            })
     )
 }
 
@@ -180,7 +185,7 @@ pub(crate) fn forward(cli: &Cli, args: &[OsString], io: &mut Io<'_>) -> Result<u
         let mut line = String::new();
         io.input
             .read_line(&mut line)
-            .context("reading the password from stdin")?;
+            .context("reading the first line of stdin")?;
         Some(line)
     } else {
         None

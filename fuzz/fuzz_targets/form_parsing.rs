@@ -224,7 +224,7 @@ fuzz_target!(|bytes: &[u8]| {
         let crm = state.copy.crm().clone();
         let cli = Cli::parse_from(&state.config_args);
         let config = Config::from_cli(&cli).expect("the configuration");
-        let app_state = AppState::new(crm, state.org, config);
+        let app_state = AppState::new(crm, config);
         let router = crm_appliance::app(app_state.clone());
         // The first request of a new process's session cache persists the session's
         // last-seen time (a write); make it now, so the input's own writes can be told.

@@ -20,9 +20,15 @@
 //! calls may repeat its first files if a later call fails.
 //! Items wake the loop through crm-lib's commit hook, so a reply leaves within milliseconds of
 //! its update's commit.
+//!
+//! One loop sends for every organization (issue 14): each item goes through its
+//! organization's bot (its Bot API client and token), within that bot's own limits (Telegram
+//! counts them per bot: one [`Limiter`] per organization, and a 429 pauses that bot alone),
+//! and the chat an item holds back is the organization's chat (two bots may share a chat id:
+//! one person talking to both). An item of an organization whose bot is not running waits;
+//! crm-lib does not hand out a disabled organization's items at all.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crm_lib::{
@@ -38,7 +44,6 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::Telegram;
 use super::api::{ApiError, BotApi, CALL_TIMEOUT, Upload};
 use super::keyboards;
 use super::limiter::Limiter;
@@ -109,19 +114,21 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A chat of one organization's bot.
+type ChatKey = (OrgId, i64);
+
 /// Runs until `shutdown`, then waits a few seconds for sends in flight.
-pub(crate) async fn run(
-    state: AppState,
-    telegram: Arc<Telegram>,
-    api: BotApi,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut limiter = Limiter::default();
-    let mut holds: HashMap<i64, Instant> = HashMap::new();
-    let mut in_flight: HashSet<i64> = HashSet::new();
+pub(crate) async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let outbox_wake = state.bots().outbox_wake.clone();
+    let mut limiters: HashMap<OrgId, Limiter> = HashMap::new();
+    let mut holds: HashMap<ChatKey, Instant> = HashMap::new();
+    let mut in_flight: HashSet<ChatKey> = HashSet::new();
     let mut failing: HashSet<(OrgId, OutboxId)> = HashSet::new();
     let mut tasks: JoinSet<Report> = JoinSet::new();
-    let mut task_chats: HashMap<tokio::task::Id, (i64, Option<(OrgId, OutboxId)>)> = HashMap::new();
+    // The chat (of its organization's bot) each send holds, and the item a failing task
+    // records.
+    let mut task_chats: HashMap<tokio::task::Id, (ChatKey, Option<(OrgId, OutboxId)>)> =
+        HashMap::new();
     let mut last_prune = Instant::now();
     let mut last_round: Option<Instant> = None;
     loop {
@@ -144,49 +151,69 @@ pub(crate) async fn run(
         match due {
             Ok(mut due) => {
                 due.sort_by_key(|due| (due.org, due.item.id));
-                let mut claimed: HashSet<i64> = HashSet::new();
+                let mut claimed: HashSet<ChatKey> = HashSet::new();
                 for due in due {
                     if tasks.len() >= MAX_IN_FLIGHT {
                         break;
                     }
+                    // The item's organization's bot, with its client and its span.
+                    let Some(bot) = state.bots().bot(due.org) else {
+                        continue;
+                    };
+                    let span = bot.span("outbox");
                     let Some(chat) = due.chat else {
                         let key = (due.org, due.item.id);
                         if failing.insert(key) {
                             let state = state.clone();
-                            let handle = tasks.spawn(async move {
-                                record_failed(&state, due.org, &due.item, DeliveryFailure::NoChat)
+                            let handle = tasks.spawn(tracing::Instrument::instrument(
+                                async move {
+                                    record_failed(
+                                        &state,
+                                        due.org,
+                                        &due.item,
+                                        DeliveryFailure::NoChat,
+                                    )
                                     .await;
-                                Report::default()
-                            });
-                            task_chats.insert(handle.id(), (0, Some(key)));
+                                    Report::default()
+                                },
+                                span,
+                            ));
+                            task_chats.insert(handle.id(), ((due.org, 0), Some(key)));
                         }
                         continue;
                     };
-                    if in_flight.contains(&chat.get()) || !claimed.insert(chat.get()) {
+                    let chat_key = (due.org, chat.get());
+                    if in_flight.contains(&chat_key) || !claimed.insert(chat_key) {
                         continue;
                     }
-                    if let Some(until) = holds.get(&chat.get()).copied() {
+                    if let Some(until) = holds.get(&chat_key).copied() {
                         if until > now {
                             next_wake = next_wake.min(until);
                             continue;
                         }
-                        holds.remove(&chat.get());
+                        holds.remove(&chat_key);
                     }
+                    let limiter = limiters.entry(due.org).or_default();
                     if let Err(ready) = limiter.try_take(chat.get(), item_counts(&due.item), now) {
                         next_wake = next_wake.min(ready);
                         continue;
                     }
-                    in_flight.insert(chat.get());
+                    in_flight.insert(chat_key);
                     let state = state.clone();
-                    let api = api.clone();
-                    let handle = tasks.spawn(async move { deliver(&state, &api, due, chat).await });
-                    task_chats.insert(handle.id(), (chat.get(), None));
+                    let api = bot.api().clone();
+                    let handle = tasks.spawn(tracing::Instrument::instrument(
+                        async move { deliver(&state, &api, due, chat).await },
+                        span,
+                    ));
+                    task_chats.insert(handle.id(), (chat_key, None));
                 }
             }
             Err(error) => tracing::warn!(error = %error, "reading the outbox failed"),
         }
         if now.duration_since(last_prune) > Duration::from_secs(10) {
-            limiter.prune(now);
+            for limiter in limiters.values_mut() {
+                limiter.prune(now);
+            }
             holds.retain(|_, until| *until > now);
             last_prune = now;
         }
@@ -197,6 +224,7 @@ pub(crate) async fn run(
                     Err(error) => (error.id(), Report::default()),
                 };
                 if let Some((chat, failed)) = task_chats.remove(&id) {
+                    let org = chat.0;
                     in_flight.remove(&chat);
                     if let Some(key) = failed {
                         failing.remove(&key);
@@ -204,12 +232,13 @@ pub(crate) async fn run(
                     if let Some(until) = report.hold_until {
                         holds.insert(chat, until);
                     }
-                }
-                if let Some(until) = report.pause_until {
-                    limiter.pause(until);
+                    // Telegram's 429 is the bot's: only this organization's sends pause.
+                    if let Some(until) = report.pause_until {
+                        limiters.entry(org).or_default().pause(until);
+                    }
                 }
             }
-            () = telegram.outbox_wake.notified() => {}
+            () = outbox_wake.notified() => {}
             () = tokio::time::sleep_until(next_wake.into()) => {}
             _ = shutdown.changed() => {}
         }

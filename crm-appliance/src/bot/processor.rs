@@ -23,7 +23,7 @@ use crm_lib::{
 use teloxide::types::{Message, Update, UpdateKind};
 use tokio::sync::watch;
 
-use super::Telegram;
+use super::OrgBot;
 use super::api::{ApiError, BotApi, CALL_TIMEOUT};
 use super::context::{Ctx, Prepared, telegram_id};
 use super::dialogue::{self, Dialogue, Step};
@@ -78,14 +78,10 @@ impl Parsed {
 }
 
 /// Runs until `shutdown` turns true, finishing the update in hand.
-pub(crate) async fn run(
-    state: AppState,
-    telegram: Arc<Telegram>,
-    api: BotApi,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub(crate) async fn run(state: AppState, bot: Arc<OrgBot>, mut shutdown: watch::Receiver<bool>) {
     let attempts: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
-    let org = state.org();
+    let org = bot.org();
+    let api = bot.api().clone();
     loop {
         if *shutdown.borrow() {
             break;
@@ -103,7 +99,7 @@ pub(crate) async fn run(
         };
         if batch.is_empty() {
             tokio::select! {
-                () = telegram.inbox_wake.notified() => {}
+                () = bot.inbox_wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = shutdown.changed() => {}
             }
@@ -128,22 +124,26 @@ pub(crate) async fn run(
             };
             let state = state.clone();
             let api = api.clone();
-            let telegram = telegram.clone();
+            let bot = bot.clone();
             let attempts = attempts.clone();
             let shutdown = shutdown.clone();
-            tasks.spawn(async move {
-                for item in items {
-                    if *shutdown.borrow() {
-                        return false;
+            let span = tracing::Span::current();
+            tasks.spawn(tracing::Instrument::instrument(
+                async move {
+                    for item in items {
+                        if *shutdown.borrow() {
+                            return false;
+                        }
+                        match process(&state, &bot, &api, &attempts, item).await {
+                            Outcome::Done => {}
+                            // Later updates of this chat wait for this one.
+                            Outcome::Later => return true,
+                        }
                     }
-                    match process(&state, &telegram, &api, &attempts, item).await {
-                        Outcome::Done => {}
-                        // Later updates of this chat wait for this one.
-                        Outcome::Later => return true,
-                    }
-                }
-                false
-            });
+                    false
+                },
+                span,
+            ));
         }
         let mut postponed = false;
         while let Some(result) = tasks.join_next().await {
@@ -179,8 +179,7 @@ fn forget_attempts(attempts: &Mutex<HashMap<u64, u32>>, update_id: u64) {
 }
 
 /// Finishes an update without effects (unparseable, or given up).
-async fn finish_without_effects(state: &AppState, update_id: u64) -> Outcome {
-    let org = state.org();
+async fn finish_without_effects(state: &AppState, org: OrgId, update_id: u64) -> Outcome {
     match state
         .blocking(move |crm| crm.system().finish_update(org, update_id))
         .await
@@ -198,17 +197,18 @@ async fn finish_without_effects(state: &AppState, update_id: u64) -> Outcome {
 
 async fn process(
     state: &AppState,
-    telegram: &Telegram,
+    bot: &OrgBot,
     api: &BotApi,
     attempts: &Mutex<HashMap<u64, u32>>,
     parsed: Parsed,
 ) -> Outcome {
     let update_id = parsed.item.update_id;
     let received_at = parsed.item.received_at;
+    let org = bot.org();
     let Some(update) = parsed.update else {
-        return finish_without_effects(state, update_id).await;
+        return finish_without_effects(state, org, update_id).await;
     };
-    let files = match prepare_files(state, api, &update).await {
+    let files = match prepare_files(state, org, api, &update).await {
         Ok(files) => files,
         Err(()) => {
             if count_attempt(attempts, update_id) < MAX_ATTEMPTS {
@@ -218,8 +218,7 @@ async fn process(
             vec![Prepared::Failed]
         }
     };
-    let org = state.org();
-    let bot_username = telegram.bot_username();
+    let bot_username = bot.username();
     let chat = update.chat().map(|chat| ChatId::new(chat.id.0));
     let result = state
         .write(handling(org, update_id, update, bot_username, files))
@@ -227,7 +226,9 @@ async fn process(
     match result {
         Ok(()) => {
             forget_attempts(attempts, update_id);
+            tracing::debug!(update_id, "update handled");
             state.metrics().record_bot_update(
+                bot.slug(),
                 crm_lib::model::Timestamp::now().millis() - received_at.millis(),
             );
             Outcome::Done
@@ -243,14 +244,14 @@ async fn process(
                     "giving up on an update after {MAX_ATTEMPTS} attempts"
                 );
                 forget_attempts(attempts, update_id);
-                finish_without_effects(state, update_id).await
+                finish_without_effects(state, org, update_id).await
             }
         }
         Err(error) => {
             // A business error escaped a flow (a bug): nothing was written; finish the update
             // so it cannot block the chat, and say sorry.
             tracing::error!(update_id, error = %error, "an update's flow returned an error");
-            let outcome = finish_without_effects(state, update_id).await;
+            let outcome = finish_without_effects(state, org, update_id).await;
             if let Some(chat) = chat.filter(|chat| !chat.is_group()) {
                 let text = super::render::tr(crm_lib::model::Language::EN, "bot.error.internal");
                 let reply = BotReply::Text {
@@ -514,13 +515,13 @@ pub(crate) fn wants_files(crm: &Crm, org: OrgId, origin: &FileOrigin) -> crm_lib
 /// `Err(())` means try again later (the Bot API or the store failed for now).
 async fn prepare_files(
     state: &AppState,
+    org: OrgId,
     api: &BotApi,
     update: &Update,
 ) -> Result<Vec<Prepared>, ()> {
     let Some((wanted, origin)) = file_candidate(update) else {
         return Ok(Vec::new());
     };
-    let org = state.org();
     let wanted_here = state
         .blocking(move |crm| wants_files(crm, org, &origin))
         .await

@@ -6,10 +6,14 @@
 //! the offset that confirms them to Telegram. When the inbox is full, the offset stops at the
 //! first update not stored, so Telegram sends it again later.
 //!
-//! Webhook: `POST /telegram/webhook/<secret path>` checks the path and the
-//! `X-Telegram-Bot-Api-Secret-Token` header in constant time, commits the update, and only
-//! then answers 200; a repeat answers 200 without a second write; a full inbox answers 503, so
-//! Telegram retries later. teloxide's own webhook listener answers before the update is stored
+//! Webhook: `POST /telegram/webhook/<secret path>` finds the organization whose bot the path
+//! belongs to and checks the `X-Telegram-Bot-Api-Secret-Token` header, both in constant time
+//! (every bot has its own path and header secret, derived from its token:
+//! `WebhookSecrets::of_token`), commits the update to that organization's inbox, and only
+//! then answers 200; a repeat answers 200 without a second write; a full inbox answers 503,
+//! so Telegram retries later. A disabled organization's path answers 503 too (crm-lib's inbox
+//! refuses its updates as busy): Telegram keeps them and sends them again, for up to a day,
+//! so enabling it within that time loses nothing. teloxide's own webhook listener answers before the update is stored
 //! and queues without bound, which is why the appliance does not use it (SPEC section 3).
 
 use std::time::Duration;
@@ -24,8 +28,8 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
-use super::Telegram;
-use super::api::{ApiError, BotApi};
+use super::OrgBot;
+use super::api::ApiError;
 use crate::AppState;
 
 /// The long-poll time of getUpdates, in seconds.
@@ -43,7 +47,7 @@ pub(crate) const ALLOWED_UPDATES: &[&str] = &[
 /// The header Telegram sends with the webhook's secret token.
 pub(crate) const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
-/// The webhook route (answers 404 unless the bot runs in webhook mode).
+/// The webhook route (answers 404 for a path no bot in webhook mode has).
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/telegram/webhook/{secret}", post(webhook))
@@ -63,13 +67,10 @@ async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let telegram = state.telegram();
-    let Some(secrets) = telegram.webhook_secrets() else {
+    let bots = state.bots();
+    let Some((org, secrets)) = bots.webhook_route(&secret) else {
         return StatusCode::NOT_FOUND;
     };
-    if !same(&secret, &secrets.path) {
-        return StatusCode::NOT_FOUND;
-    }
     let given = headers
         .get(SECRET_HEADER)
         .and_then(|value| value.to_str().ok())
@@ -83,14 +84,13 @@ async fn webhook(
     let Some(update_id) = update_id_of(&payload) else {
         return StatusCode::BAD_REQUEST;
     };
-    let org = state.org();
-    let capacity = telegram.capacity();
+    let capacity = bots.capacity();
     match state
         .write(move |tx| tx.system().inbox_put(org, update_id, payload, capacity))
         .await
     {
         Ok(InboxPut::Inserted) => {
-            telegram.inbox_wake.notify_one();
+            bots.wake_inbox(org);
             StatusCode::OK
         }
         Ok(InboxPut::Duplicate) => StatusCode::OK,
@@ -120,7 +120,7 @@ pub(crate) fn update_id_of(payload: &str) -> Option<u64> {
 /// (stored, repeated, or refused for good), and whether the inbox was full.
 async fn store(
     state: &AppState,
-    telegram: &Telegram,
+    bot: &OrgBot,
     updates: Vec<Value>,
 ) -> Result<(Option<u64>, bool), ()> {
     let mut items = Vec::with_capacity(updates.len());
@@ -134,8 +134,8 @@ async fn store(
     if items.is_empty() {
         return Ok((handled, false));
     }
-    let org = state.org();
-    let capacity = telegram.capacity();
+    let org = bot.org();
+    let capacity = state.bots().capacity();
     let result = state
         .write(move |tx| {
             let mut last = None;
@@ -164,7 +164,7 @@ async fn store(
     match result {
         Ok((last, inserted, full)) => {
             if inserted {
-                telegram.inbox_wake.notify_one();
+                bot.inbox_wake.notify_one();
             }
             handled = last;
             Ok((handled, full))
@@ -179,10 +179,10 @@ async fn store(
 /// Long polling until `shutdown`: getUpdates, store, confirm with the next offset.
 pub(crate) async fn poll(
     state: AppState,
-    telegram: std::sync::Arc<Telegram>,
-    api: BotApi,
+    bot: std::sync::Arc<OrgBot>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let api = bot.api().clone();
     let mut offset: Option<u64> = None;
     let mut pause = Duration::from_millis(500);
     loop {
@@ -204,7 +204,7 @@ pub(crate) async fn poll(
             _ = shutdown.changed() => return,
         };
         let failure = match answer {
-            Ok(Value::Array(updates)) => match store(&state, &telegram, updates).await {
+            Ok(Value::Array(updates)) => match store(&state, &bot, updates).await {
                 Ok((last, full)) => {
                     if let Some(last) = last {
                         offset = Some(last.saturating_add(1));
@@ -227,7 +227,7 @@ pub(crate) async fn poll(
                 code: 401 | 404, ..
             }) => {
                 tracing::error!(
-                    "the Bot API refused the bot token (401/404); check --telegram-token"
+                    "the Bot API refused the bot token (401/404); check the organization's token (crm org set-token, or --telegram-token for the first)"
                 );
                 Some(Duration::from_secs(30))
             }
@@ -259,14 +259,14 @@ pub(crate) async fn poll(
 
 /// Registers the webhook with Telegram (retrying until it works or shutdown).
 pub(crate) async fn set_webhook(
-    telegram: &Telegram,
-    api: &BotApi,
+    bot: &OrgBot,
     public_url: &url::Url,
     shutdown: &mut watch::Receiver<bool>,
 ) {
-    let Some(secrets) = telegram.webhook_secrets() else {
+    let Some(secrets) = bot.webhook.as_ref() else {
         return;
     };
+    let api = bot.api();
     let url = format!(
         "{}/telegram/webhook/{}",
         public_url.as_str().trim_end_matches('/'),
@@ -321,7 +321,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_webhook_stores_before_answering_ignores_repeats_and_refuses_when_full() {
+    async fn the_webhook_stores_before_answering_ignores_repeats_and_refuses_when_full_or_disabled()
+    {
         let dir = tempfile::tempdir().unwrap();
         let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
         let org = crm
@@ -336,13 +337,16 @@ mod tests {
             "--public-url",
             "https://crm.example.com",
         ]);
-        let state = AppState::new(crm.clone(), org, Config::from_cli(&cli).unwrap());
+        let state = AppState::new(crm.clone(), Config::from_cli(&cli).unwrap());
         let path = "/telegram/webhook/".to_string() + &"p".repeat(32);
         let header = "h".repeat(48);
-        let _ = state.telegram().webhook.set(WebhookSecrets {
-            path: "p".repeat(32),
-            header: header.clone(),
-        });
+        state.bots().route_webhook_for_test(
+            org,
+            WebhookSecrets {
+                path: "p".repeat(32),
+                header: header.clone(),
+            },
+        );
         let app = crate::web::app(state.clone());
         let update = r#"{"update_id": 700, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "hi"}}"#;
         let status = |request: Request<Body>| {
@@ -385,7 +389,7 @@ mod tests {
             1,
             "a repeat is ignored"
         );
-        state.telegram().set_capacity(1);
+        state.bots().set_capacity(1);
         let another = update.replace("700", "701");
         assert_eq!(
             status(request(&path, Some(&header), &another)).await,
@@ -394,6 +398,19 @@ mod tests {
         assert!(
             crm.system().inbox_item(org, 701).is_err(),
             "refused, not stored"
+        );
+        // A disabled organization's path answers 503 too: Telegram keeps the update.
+        state.bots().set_capacity(100);
+        crm.system().disable_organization("test").unwrap();
+        assert_eq!(
+            status(request(&path, Some(&header), &another)).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(crm.system().inbox_item(org, 701).is_err());
+        crm.system().enable_organization("test").unwrap();
+        assert_eq!(
+            status(request(&path, Some(&header), &another)).await,
+            StatusCode::OK
         );
         crm.close();
     }

@@ -130,7 +130,7 @@ async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<b
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(org = org.get(), broadcast = id.get(), error = %error, "handing broadcast recipients to the outbox failed");
+                    tracing::warn!(org = %state.bots().org_name(org), broadcast = id.get(), error = %error, "handing broadcast recipients to the outbox failed");
                 }
             }
         }

@@ -34,7 +34,19 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         let web = state.web();
         let activity = web.sessions.activity(Timestamp::now(), web.idle_ms);
         let mut by_org: BTreeMap<OrgId, Vec<SessionActivity>> = BTreeMap::new();
-        by_org.entry(state.org()).or_default();
+        // Every enabled organization is swept, with or without sessions (crm-lib leaves
+        // those without the module alone).
+        match state
+            .blocking(|crm| crm.system().enabled_organizations())
+            .await
+        {
+            Ok(orgs) => {
+                for org in orgs {
+                    by_org.entry(org.id).or_default();
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the operators sweep: reading the organizations"),
+        }
         for seen in activity {
             by_org.entry(seen.org).or_default().push(SessionActivity {
                 user: seen.user,
@@ -50,7 +62,7 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
                     if !report.away.is_empty() || !report.offline.is_empty() || report.timed_out > 0
                     {
                         tracing::info!(
-                            org = org.get(),
+                            org = %state.bots().org_name(org),
                             away = report.away.len(),
                             offline = report.offline.len(),
                             timed_out = report.timed_out,

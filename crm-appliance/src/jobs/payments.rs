@@ -138,20 +138,42 @@ async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<b
         return;
     };
     let poll_every = Duration::from_secs(state.config().payments_poll_seconds);
-    let callback_url = state
-        .config()
-        .public_url
-        .as_ref()
-        .and_then(|base| base.join("webhooks/oxapay").ok())
-        .map(|url| url.to_string());
+    // Each organization's invoices name its own callback (`web::oxapay`).
+    let callback_url = |slug: &str| {
+        state
+            .config()
+            .public_url
+            .as_ref()
+            .and_then(|base| base.join(&format!("webhooks/oxapay/{slug}")).ok())
+            .map(|url| url.to_string())
+    };
     let mut next_poll = Instant::now() + poll_every;
     let mut retry_at: Option<Instant> = None;
     loop {
-        let org = state.org();
         let poll = Instant::now() >= next_poll;
         if retry_at.is_none_or(|at| Instant::now() >= at) || poll {
             retry_at = None;
-            let failed = round(&state, &client, org, poll, callback_url.as_deref()).await;
+            // Every enabled organization; a disabled one's payments wait.
+            let orgs = match state
+                .blocking(|crm| crm.system().enabled_organizations())
+                .await
+            {
+                Ok(orgs) => orgs,
+                Err(error) => {
+                    tracing::warn!(error = %error, "payments: reading the organizations");
+                    Vec::new()
+                }
+            };
+            let mut failed = false;
+            for org in orgs {
+                let url = callback_url(&org.slug);
+                let span = tracing::info_span!("payments", org = %org.slug);
+                failed |= tracing::Instrument::instrument(
+                    round(&state, &client, org.id, poll, url.as_deref()),
+                    span,
+                )
+                .await;
+            }
             if failed {
                 retry_at = Some(Instant::now() + RETRY);
             }

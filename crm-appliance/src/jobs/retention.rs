@@ -271,7 +271,7 @@ mod tests {
         )
         .unwrap();
         let cli = Cli::parse_from(["crm-appliance"]);
-        let state = AppState::new(crm.clone(), org, Config::from_cli(&cli).unwrap());
+        let state = AppState::new(crm.clone(), Config::from_cli(&cli).unwrap());
         let (_stop, receiver) = watch::channel(false);
         let files = MEDIA_BATCH as u8 + 3;
         for index in 0..files {

@@ -56,9 +56,9 @@ async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             Ok(runs) => {
                 for run in runs {
                     if run.ok {
-                        tracing::info!(org = %run.org, job = run.job, slot = %run.slot, result = %run.result, "scheduled job ran");
+                        tracing::info!(org = %state.bots().org_name(run.org), job = run.job, slot = %run.slot, result = %run.result, "scheduled job ran");
                     } else {
-                        tracing::warn!(org = %run.org, job = run.job, slot = %run.slot, result = %run.result, "scheduled job failed");
+                        tracing::warn!(org = %state.bots().org_name(run.org), job = run.job, slot = %run.slot, result = %run.result, "scheduled job failed");
                     }
                 }
             }

@@ -196,14 +196,14 @@ async fn attempt(state: &AppState, http: &reqwest::Client, due: DueWebhook) {
         .await
     {
         Ok(delivery) => tracing::debug!(
-            org = org.get(),
+            org = %state.bots().org_name(org),
             delivery = id.get(),
             status,
             state = delivery.state.as_str(),
             "webhook attempt"
         ),
         Err(error) => tracing::warn!(
-            org = org.get(),
+            org = %state.bots().org_name(org),
             delivery = id.get(),
             %error,
             "recording a webhook attempt failed"

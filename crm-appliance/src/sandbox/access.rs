@@ -7,6 +7,11 @@
 //! (`Sec-Fetch-Site: cross-site` or `same-site`, or an `Origin`/`Referer` naming another host,
 //! the check of `web::csrf`) are refused whatever they carry, so that a page elsewhere cannot
 //! drive the sandbox with a staff user's cookie.
+//!
+//! Which organization's emulator a request drives (each organization without a bot token has
+//! its own, issue 14): a staff user's is their own organization's, never another's (its
+//! chats are that organization's customers); a program with the key names one with
+//! `?org=<slug>`, and without it drives the first organization's emulated bot.
 
 use std::sync::Arc;
 
@@ -55,6 +60,13 @@ impl IntoResponse for Refused {
 /// A control request that was let in: the emulator it drives.
 pub(crate) struct Control(pub(crate) Arc<Emulator>);
 
+/// The organization a program names with `?org=<slug>`, if any.
+fn named_org(parts: &Parts) -> Option<String> {
+    url::form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(name, _)| name == "org")
+        .map(|(_, slug)| slug.into_owned())
+}
+
 /// Whether a browser says this request comes from another site: a `Sec-Fetch-Site` other than
 /// `same-origin` or `none` (typed by the user), or an `Origin` (or `Referer`) of another host.
 fn cross_site(headers: &HeaderMap) -> bool {
@@ -69,19 +81,36 @@ impl FromRequestParts<AppState> for Control {
     type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
-        let emulator = state.telegram().emulator().cloned().ok_or_else(|| {
-            Refused::new(
-                StatusCode::NOT_FOUND,
-                "the sandbox is off: a Telegram token is set",
-            )
-        })?;
         if !matches!(parts.method, Method::GET | Method::HEAD) && cross_site(&parts.headers) {
             return Err(Refused::new(
                 StatusCode::FORBIDDEN,
                 "this request came from another site and was refused",
             ));
         }
+        let off = || {
+            Refused::new(
+                StatusCode::NOT_FOUND,
+                "the sandbox is off for this organization: its bot has a Telegram token, or it is disabled",
+            )
+        };
+        if !state.bots().any_emulator() {
+            return Err(Refused::new(
+                StatusCode::NOT_FOUND,
+                "the sandbox is off: every organization's bot has a Telegram token",
+            ));
+        }
         if let Some(given) = parts.headers.get(KEY_HEADER) {
+            let named = named_org(parts);
+            let emulator = match named {
+                Some(slug) => {
+                    let org = state
+                        .blocking(move |crm| crm.system().organization_by_slug(&slug))
+                        .await
+                        .map_err(|_| Refused::new(StatusCode::NOT_FOUND, "no such organization"))?;
+                    state.bots().emulator(org.id).ok_or_else(off)?
+                }
+                None => state.bots().first_emulator().ok_or_else(off)?.1,
+            };
             return match given.to_str() {
                 Ok(given) if emulator.check_key(given) => Ok(Control(emulator)),
                 _ => Err(Refused::new(
@@ -91,7 +120,11 @@ impl FromRequestParts<AppState> for Control {
             };
         }
         match Staff::from_request_parts(parts, state).await {
-            Ok(_) => Ok(Control(emulator)),
+            Ok(staff) => state
+                .bots()
+                .emulator(staff.actor.org)
+                .map(Control)
+                .ok_or_else(off),
             Err(response) if response.status().is_server_error() => Err(Refused::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "could not check the session; the error was logged",

@@ -39,7 +39,7 @@ pub(crate) async fn static_sample(
     State(state): State<AppState>,
     Query(query): Query<SampleQuery>,
 ) -> Response {
-    if state.telegram().emulator().is_none() {
+    if !state.config().sandbox() {
         return (StatusCode::NOT_FOUND, "the sandbox is off").into_response();
     }
     let Some(body) = SAMPLE.get(..query.bytes) else {

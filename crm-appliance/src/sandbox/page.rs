@@ -3,6 +3,10 @@
 //! (`assets/js/sandbox.js` does the talking), and a simulated staff forum group (issue 12:
 //! topics per customer, members writing in them; `assets/js/sandbox_forum.js`). It says
 //! plainly that it is a simulation.
+//!
+//! Each organization without a bot token has its own emulated bot (issue 14); the page is the
+//! one of the viewer's organization, and says which. It never offers another organization's:
+//! those chats are another business's customers.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +20,12 @@ use crate::web::layout::{self, Nav};
 /// The page (staff login required).
 pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Response {
     let t = |key: &str| staff.t(key);
-    let sandbox = state.telegram().is_sandbox();
+    let emulator = state.bots().emulator(staff.actor.org);
+    let sandbox = emulator.is_some();
+    let bot_name = emulator
+        .as_ref()
+        .map(|emulator| emulator.bot_username().to_string())
+        .unwrap_or_default();
     let body = html! {
         link rel="stylesheet" href="/assets/css/sandbox.css";
         div.sandbox-banner role="note" {
@@ -27,8 +36,9 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
         @if !sandbox {
             p { (t("sandbox.off")) }
         } @else {
+            p.muted { (crate::web::i18n::tr_with(staff.language, "sandbox.organization", &[("org", &staff.org_slug), ("bot", &bot_name)])) }
             div #sandbox.sandbox
-                data-bot=(state.telegram().bot_username().unwrap_or_default())
+                data-bot=(bot_name)
                 data-t-send=(t("sandbox.send"))
                 data-t-photo=(t("sandbox.photo"))
                 data-t-empty=(t("sandbox.empty"))

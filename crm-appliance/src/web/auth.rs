@@ -38,8 +38,10 @@ pub struct Staff {
     pub language: Language,
     /// The session's hash (revoke, logout).
     pub session: SessionHash,
-    /// Whether the appliance runs in sandbox mode (the nav shows the sandbox).
+    /// Whether the organization's bot is emulated (the nav shows the sandbox).
     pub sandbox: bool,
+    /// The organization's slug.
+    pub org_slug: String,
     /// The modules the organization runs (SPEC 3.1), as of this request.
     pub modules: crm_lib::model::Modules,
     /// The user's operator status, when the organization runs the operators module (the
@@ -168,6 +170,7 @@ impl FromRequestParts<AppState> for Staff {
         if active.user.must_change_password && path != "/profile/password" && path != "/logout" {
             return Err(Redirect::to("/profile/password").into_response());
         }
+        crate::web::metrics::RequestOrg::record(parts, &active.org_slug);
         let origin = origin_of(&parts.headers, peer_of(parts));
         let user = active.user;
         // One point read, only where the operators module is on.
@@ -189,7 +192,8 @@ impl FromRequestParts<AppState> for Staff {
             csrf: active.session.csrf,
             language: user.language,
             session: hash,
-            sandbox: state.config().sandbox(),
+            sandbox: state.bots().emulator(active.session.org).is_some(),
+            org_slug: active.org_slug,
             user,
         })
     }

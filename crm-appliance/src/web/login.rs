@@ -1,6 +1,10 @@
 //! Logging in and out: the login page and form (a same-origin `next` only; the session the
 //! browser presented is ended), throttling ([`LoginThrottle`]), logout.
 //!
+//! Staff log in to an organization (SPEC 3.1; usernames are unique within one): the form asks
+//! for it (its slug, typed: the page lists no organization to whoever opens it) only while
+//! several organizations are enabled, and crm-lib's `login_at` picks the only one otherwise.
+//!
 //! Passwords are checked by crm-lib (argon2id, at most two hashes at once). Throttling lives
 //! here, in memory: it is about this process's traffic, not a business rule, and a restart
 //! forgetting it is harmless.
@@ -174,6 +178,9 @@ pub struct LoginForm {
     /// Password.
     #[serde(default)]
     pub password: String,
+    /// The organization's slug (asked only while several are enabled).
+    #[serde(default)]
+    pub organization: String,
     /// The login form's token (matches the pre-session cookie).
     #[serde(default)]
     pub csrf: String,
@@ -213,11 +220,17 @@ fn presented_session(headers: &HeaderMap, secure: bool) -> Option<SessionHash> {
         .map(SessionHash::of)
 }
 
+/// The login form's fields as typed: the organization (shown when `Some`) and the username.
+struct Typed<'a> {
+    organization: Option<&'a str>,
+    username: &'a str,
+}
+
 fn login_page(
     language: Language,
     token: &str,
     next: &str,
-    username: &str,
+    typed: &Typed<'_>,
     error: Option<&str>,
 ) -> Markup {
     layout::bare(
@@ -232,8 +245,14 @@ fn login_page(
                     @if let Some(error) = error {
                         p.error role="alert" { (error) }
                     }
+                    @if let Some(organization) = typed.organization {
+                        label { (tr(language, "login.organization"))
+                            input type="text" name="organization" value=(organization) autocomplete="organization" required autofocus aria-describedby="organization-help";
+                        }
+                        p #organization-help .muted { (tr(language, "login.organization_help")) }
+                    }
                     label { (tr(language, "login.username"))
-                        input type="text" name="username" value=(username) autocomplete="username" required autofocus;
+                        input type="text" name="username" value=(typed.username) autocomplete="username" required autofocus[typed.organization.is_none()];
                     }
                     label { (tr(language, "login.password"))
                         input type="password" name="password" autocomplete="current-password" required;
@@ -268,11 +287,24 @@ pub async fn login_form(
     let language = browser_language(&headers);
     let next = safe_next(query.next.as_deref().unwrap_or("/")).to_string();
     let cookie = session::set_cookie(session::login_cookie_name(secure), &token, secure, 3600);
-    let mut response = login_page(language, &token, &next, "", None).into_response();
+    let several = state
+        .blocking(|crm| crm.system().login_needs_organization())
+        .await?;
+    let typed = Typed {
+        organization: several.then_some(""),
+        username: "",
+    };
+    let mut response = login_page(language, &token, &next, &typed, None).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// The throttle's name of an account: `org/username`, as the login form and the password
+/// change both count it.
+pub(crate) fn account(org_slug: &str, username: &str) -> String {
+    format!("{org_slug}/{}", username.trim().to_lowercase())
 }
 
 /// `POST /login`: checks the form token and origin, `next` (a local path, else `/`), the
@@ -295,11 +327,32 @@ pub async fn login(
     let language = browser_language(&headers);
     let next = safe_next(&form.next).to_string();
     let throttle = &state.web().throttle;
-    if let Some(wait) = throttle.wait(&form.username, ip) {
+    let named = Some(form.organization.trim().to_ascii_lowercase()).filter(|slug| !slug.is_empty());
+    // The field stays on the page once it was filled in or is needed.
+    let several = named.is_some()
+        || state
+            .blocking(|crm| crm.system().login_needs_organization())
+            .await?;
+    let typed = Typed {
+        organization: several.then_some(form.organization.as_str()),
+        username: &form.username,
+    };
+    // An account is a username within an organization: the one the form names, or the only
+    // one (an unknown organization is counted under the name typed, as an unknown user is).
+    let lookup = named.clone();
+    let org_key = match state
+        .blocking(move |crm| crm.system().login_organization(lookup.as_deref()))
+        .await
+    {
+        Ok(org) => org.slug,
+        Err(_) => named.clone().unwrap_or_default(),
+    };
+    let account = account(&org_key, &form.username);
+    if let Some(wait) = throttle.wait(&account, ip) {
         let message = tr(language, "login.throttled")
             .replace("%{seconds}", &wait.as_secs().max(1).to_string());
         let mut response =
-            login_page(language, &form.csrf, &next, &form.username, Some(&message)).into_response();
+            login_page(language, &form.csrf, &next, &typed, Some(&message)).into_response();
         *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -307,15 +360,23 @@ pub async fn login(
         return Ok(response);
     }
     let origin = origin_of(&headers, ip);
-    let org = state.org();
-    let (username, password) = (form.username.clone(), form.password);
+    let organization = named;
+    let (username, password) = (form.username.clone(), form.password.clone());
     let presented = presented_session(&headers, secure);
     match state
-        .hashing(move |crm| crm.login_replacing(org, &username, &password, &origin, presented))
+        .hashing(move |crm| {
+            crm.login_at(
+                organization.as_deref(),
+                &username,
+                &password,
+                &origin,
+                presented,
+            )
+        })
         .await
     {
         Ok(new) => {
-            throttle.succeeded(&form.username, ip);
+            throttle.succeeded(&account, ip);
             if let Some(old) = presented {
                 state.web().sessions.evict(old);
             }
@@ -336,16 +397,32 @@ pub async fn login(
             }
             Ok(response)
         }
-        Err(error) if error.kind() == ErrorKind::PermissionDenied => {
-            throttle.failed(&form.username, ip);
-            let message = tr(language, "login.wrong");
+        Err(error) => {
+            let (key, status) = match error.kind() {
+                ErrorKind::PermissionDenied => {
+                    throttle.failed(&account, ip);
+                    ("login.wrong", StatusCode::UNAUTHORIZED)
+                }
+                // No organization named while several are enabled.
+                ErrorKind::InvalidInput => (
+                    "login.organization_needed",
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
+                // The organization is disabled.
+                ErrorKind::Conflict => ("login.organization_disabled", StatusCode::FORBIDDEN),
+                _ => return Err(error.into()),
+            };
+            let typed = Typed {
+                organization: (several || status == StatusCode::UNPROCESSABLE_ENTITY)
+                    .then_some(form.organization.as_str()),
+                username: &form.username,
+            };
+            let message = tr(language, key);
             let mut response =
-                login_page(language, &form.csrf, &next, &form.username, Some(&message))
-                    .into_response();
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
+                login_page(language, &form.csrf, &next, &typed, Some(&message)).into_response();
+            *response.status_mut() = status;
             Ok(response)
         }
-        Err(error) => Err(error.into()),
     }
 }
 

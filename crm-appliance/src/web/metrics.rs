@@ -8,7 +8,13 @@
 //! `crm_sse_connections`; `crm_bot_updates_total` and the `crm_bot_update_duration_seconds`
 //! histogram (from the update's commit to the inbox until the commit of its handling, replies
 //! in the outbox included), with millisecond buckets up to 100 ms so a p99 can be read off.
+//! Per organization (issue 14): `crm_bot_updates_by_org_total{org}` and
+//! `crm_http_requests_by_org_total{org}` (requests whose session or API token named an
+//! organization), labelled with the slug; one series per organization, so their number is the
+//! number of organizations, and the series above keep the labels they had.
 //!
+//! Every request also runs in a tracing span `request` whose `org` field the session or API
+//! token fills ([`RequestOrg`]), so its log lines name the organization.
 //! The label sets are bounded: eight method labels, the router's route templates plus
 //! `unmatched`, and the statuses our handlers answer with; no request text becomes a label.
 //!
@@ -29,6 +35,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -108,6 +115,29 @@ struct HttpLabels {
     status: u16,
 }
 
+/// The label of a per-organization series: the organization's slug.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OrgLabels {
+    org: String,
+}
+
+/// The organization a request acts for, once its session or API token named it: the `Staff`
+/// and `ApiUser` extractors fill it (and the request span's `org` field), [`track`] counts
+/// the request under it after the answer.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOrg(Arc<OnceLock<String>>);
+
+impl RequestOrg {
+    /// Records the organization's slug in the request's cell and in the current span (the
+    /// request's). The first one named stays.
+    pub fn record(parts: &axum::http::request::Parts, slug: &str) {
+        if let Some(cell) = parts.extensions.get::<RequestOrg>() {
+            let _ = cell.0.set(slug.to_string());
+        }
+        tracing::Span::current().record("org", tracing::field::display(slug));
+    }
+}
+
 /// A histogram family whose series share one set of bucket bounds.
 type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
 
@@ -123,6 +153,8 @@ pub struct Metrics {
     sse_connections: Gauge,
     bot_updates: Counter,
     bot_durations: Histogram,
+    bot_updates_by_org: Family<OrgLabels, Counter>,
+    requests_by_org: Family<OrgLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -132,6 +164,8 @@ impl Default for Metrics {
         let sse_connections = Gauge::default();
         let bot_updates = Counter::default();
         let bot_durations = Histogram::new(BOT_BUCKETS);
+        let bot_updates_by_org = Family::<OrgLabels, Counter>::default();
+        let requests_by_org = Family::<OrgLabels, Counter>::default();
         let mut registry = Registry::default();
         // prometheus-client ends every help text with a period and every counter's name
         // with `_total`.
@@ -160,6 +194,16 @@ impl Default for Metrics {
             "From an update's commit to the inbox to the commit of its handling",
             bot_durations.clone(),
         );
+        registry.register(
+            "crm_bot_updates_by_org",
+            "Telegram updates handled, by organization",
+            bot_updates_by_org.clone(),
+        );
+        registry.register(
+            "crm_http_requests_by_org",
+            "HTTP requests of a staff session or API token, by its organization",
+            requests_by_org.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -167,6 +211,8 @@ impl Default for Metrics {
             sse_connections,
             bot_updates,
             bot_durations,
+            bot_updates_by_org,
+            requests_by_org,
         }
     }
 }
@@ -203,11 +249,16 @@ impl Metrics {
         self.durations.get_or_create(&labels).observe(seconds);
     }
 
-    /// Records one handled Telegram update that took `millis` milliseconds from its commit to
-    /// the inbox to the commit of its handling (negative clock steps count as 0).
-    pub fn record_bot_update(&self, millis: i64) {
+    /// Records one Telegram update of organization `org` (its slug) handled `millis`
+    /// milliseconds after its commit to the inbox (negative clock steps count as 0).
+    pub fn record_bot_update(&self, org: &str, millis: i64) {
         self.bot_updates.inc();
         self.bot_durations.observe(millis.max(0) as f64 / 1000.0);
+        self.bot_updates_by_org
+            .get_or_create(&OrgLabels {
+                org: org.to_string(),
+            })
+            .inc();
     }
 
     /// Counts an open live stream; the returned guard counts it closed when dropped.
@@ -258,18 +309,30 @@ impl Drop for SseGuard {
 
 /// Middleware: times the request until its response head and records it under the matched
 /// route template. Added last in [`crate::web::app`], so it sees every route.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let started = Instant::now();
     let method = request.method().clone();
     // A clone of the matched path is a reference count, not a copy of the text.
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
+    let org = RequestOrg::default();
+    request.extensions_mut().insert(org.clone());
+    let span = tracing::info_span!("request", org = tracing::field::Empty);
+    let response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "request answered"));
     state.metrics().record(
         &method,
         route.map_or(Route::Fixed(UNMATCHED), Route::Matched),
         response.status(),
         started.elapsed().as_secs_f64(),
     );
+    if let Some(slug) = org.0.get() {
+        state
+            .metrics()
+            .requests_by_org
+            .get_or_create(&OrgLabels { org: slug.clone() })
+            .inc();
+    }
     response
 }
 
@@ -387,10 +450,15 @@ mod tests {
     #[test]
     fn bot_updates_land_in_millisecond_buckets() {
         let metrics = Metrics::default();
-        metrics.record_bot_update(3);
-        metrics.record_bot_update(42);
-        metrics.record_bot_update(-5);
+        metrics.record_bot_update("main", 3);
+        metrics.record_bot_update("main", 42);
+        metrics.record_bot_update("beta", -5);
         let text = metrics.render(None, None);
+        assert!(
+            text.contains("crm_bot_updates_by_org_total{org=\"main\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("crm_bot_updates_by_org_total{org=\"beta\"} 1\n"));
         assert!(
             text.contains("# TYPE crm_bot_updates_total counter\n"),
             "{text}"
@@ -481,16 +549,14 @@ mod tests {
         use clap::Parser;
         let dir = tempfile::tempdir().unwrap();
         let crm = crm_lib::Crm::open(dir.path().join("crm.redb")).unwrap();
-        let org = crm
-            .system()
+        crm.system()
             .create_organization("studio", "Test", "test")
-            .unwrap()
-            .id;
+            .unwrap();
         let cli = crate::config::Cli::parse_from(
             std::iter::once("crm-appliance").chain(args.iter().copied()),
         );
         let config = crate::config::Config::from_cli(&cli).unwrap();
-        (crate::web::app(AppState::new(crm, org, config)), dir)
+        (crate::web::app(AppState::new(crm, config)), dir)
     }
 
     /// The status of `GET /metrics` from `peer`, as the server sees it (connect info).

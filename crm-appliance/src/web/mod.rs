@@ -87,8 +87,6 @@ pub struct WebState {
     pub secure: bool,
     /// The idle session timeout, in milliseconds.
     pub idle_ms: i64,
-    /// The bot's username once known (the bot sets it after `getMe`), for `t.me` links.
-    bot_username: std::sync::RwLock<Option<String>>,
 }
 
 impl WebState {
@@ -104,25 +102,7 @@ impl WebState {
             idle_ms: i64::try_from(config.session_idle_minutes.max(1))
                 .unwrap_or(i64::MAX / 60_000)
                 .saturating_mul(60_000),
-            bot_username: std::sync::RwLock::new(None),
         }
-    }
-
-    /// Records the bot's username (without `@`), for the profile page's deep link and QR.
-    pub fn set_bot_username(&self, username: &str) {
-        let mut slot = self
-            .bot_username
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *slot = Some(username.trim_start_matches('@').to_string());
-    }
-
-    /// The bot's username, once known.
-    pub fn bot_username(&self) -> Option<String> {
-        self.bot_username
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
     }
 
     /// The language of pages shown before login when nothing else tells.
@@ -173,9 +153,8 @@ async fn not_found() -> error::AppError {
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, &'static str) {
-    let org = state.org();
     match state
-        .blocking(move |crm| crm.system().organization(org))
+        .blocking(move |crm| crm.system().default_organization())
         .await
     {
         Ok(_) => (axum::http::StatusCode::OK, "ok"),

@@ -5,12 +5,13 @@
 //! missing signature (nothing stored), 404 while the tokens module is off or for an unknown
 //! track id, 400 for a body that is not a callback.
 //!
-//! Callbacks go to the default organization (`AppState::org`); crm-lib takes the
-//! organization as a parameter, so a path per organization can route them later.
+//! Each organization's invoices name its own callback, `/webhooks/oxapay/<slug>`;
+//! `/webhooks/oxapay` is the first organization's (invoices created before there were
+//! several). An unknown slug is 404.
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -23,6 +24,7 @@ use crate::AppState;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/oxapay", post(callback))
+        .route("/webhooks/oxapay/{org}", post(callback_at))
         .layer(axum::extract::DefaultBodyLimit::max(CALLBACK_MAX_BYTES))
 }
 
@@ -35,20 +37,48 @@ fn text(status: StatusCode, body: &'static str) -> Response {
         .into_response()
 }
 
-/// `POST /webhooks/oxapay`: one payment callback.
-async fn callback(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let org = state.org();
-    match state
-        .blocking(move |crm| crm.system().payments_on(org))
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return text(StatusCode::NOT_FOUND, "not found"),
+/// `POST /webhooks/oxapay`: one payment callback for the first organization.
+async fn callback(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    callback_for(state, None, headers, body).await
+}
+
+/// `POST /webhooks/oxapay/{org}`: one payment callback for an organization.
+async fn callback_at(
+    state: State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    callback_for(state, Some(slug), headers, body).await
+}
+
+/// One payment callback for the organization the path names.
+async fn callback_for(
+    State(state): State<AppState>,
+    slug: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let found = state
+        .blocking(move |crm| {
+            let org = match slug {
+                Some(slug) => crm.system().organization_by_slug(&slug)?,
+                None => crm.system().default_organization()?,
+            };
+            Ok((org.id, crm.system().payments_on(org.id)?))
+        })
+        .await;
+    let org = match found {
+        Ok((org, true)) => org,
+        Ok((_, false)) => return text(StatusCode::NOT_FOUND, "not found"),
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            return text(StatusCode::NOT_FOUND, "not found");
+        }
         Err(error) => {
             tracing::error!(error = %error, "oxapay webhook: reading the organization");
             return text(StatusCode::INTERNAL_SERVER_ERROR, "error");
         }
-    }
+    };
     let signature = headers
         .get(HMAC_HEADER)
         .and_then(|value| value.to_str().ok())

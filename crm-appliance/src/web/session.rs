@@ -13,8 +13,8 @@
 //!   page view (SPEC section 7 asks for 10,000 list pages/s).
 //! - **the resolved session** (user, permissions, CSRF token), reused for at most
 //!   [`CACHE_TTL_MS`]. Changes made through this process (logout, revoke, disabling a user,
-//!   role and password changes) evict the entries at once; changes made elsewhere (the `crm`
-//!   command over the admin channel) take effect within that time.
+//!   role and password changes, and every `crm` command over the admin channel, which may
+//!   have disabled a user or a whole organization) evict the entries at once.
 //!
 //! A `std::sync::Mutex` guards the map: every critical section is a hash lookup or insert,
 //! never held across an await or a store call.
@@ -178,9 +178,11 @@ impl SessionCache {
             .collect()
     }
 
-    /// Forgets every session of a user (disabled, roles or password changed).
-    pub fn evict_user(&self, user: UserId) {
-        self.lock().retain(|_, entry| entry.active.user.id != user);
+    /// Forgets every session of a user of `org` (disabled, roles or password changed). User
+    /// ids are numbered per organization, so the organization is part of who they are.
+    pub fn evict_user(&self, org: OrgId, user: UserId) {
+        self.lock()
+            .retain(|_, entry| entry.active.user.id != user || entry.active.session.org != org);
     }
 
     /// Forgets everything (a role's permissions changed).

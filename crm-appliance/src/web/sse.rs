@@ -331,7 +331,7 @@ mod tests {
             )
             .unwrap();
         let config = Config::from_cli(&Cli::parse_from(["crm-appliance"])).unwrap();
-        let state = AppState::new(crm.clone(), org, config);
+        let state = AppState::new(crm.clone(), config);
         // Every wake-up runs the validity check before it reads: it counts the reads.
         let reads = Arc::new(AtomicUsize::new(0));
         let counted = reads.clone();

@@ -75,6 +75,7 @@ impl Fixture {
             language,
             session: SessionHash::of("fixture-session"),
             sandbox: false,
+            org_slug: self.org.slug.clone(),
             modules: self.org.modules,
             operator_status: self
                 .org

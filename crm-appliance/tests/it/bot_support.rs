@@ -30,10 +30,13 @@ impl User {
     }
 }
 
-/// The sandbox's control API of one running appliance.
+/// The sandbox's control API of one running appliance: the first organization's emulated bot,
+/// or the one [`Sandbox::of_org`] names.
 pub struct Sandbox {
     pub base: String,
     pub http: reqwest::Client,
+    /// The organization whose emulator it drives (`?org=<slug>`); the first one when `None`.
+    pub org: Option<String>,
 }
 
 impl Sandbox {
@@ -47,11 +50,26 @@ impl Sandbox {
         Sandbox {
             base,
             http: sandbox_client(key),
+            org: None,
+        }
+    }
+
+    /// The emulated bot of the organization with slug `org`.
+    pub fn of_org(app: &TestApp, org: &str) -> Self {
+        Sandbox {
+            org: Some(org.to_string()),
+            ..Sandbox::of(app)
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        match &self.org {
+            None => format!("{}{path}", self.base),
+            Some(org) => {
+                let separator = if path.contains('?') { '&' } else { '?' };
+                format!("{}{path}{separator}org={org}", self.base)
+            }
+        }
     }
 
     /// The user writes `text`; returns the message id.

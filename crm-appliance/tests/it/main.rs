@@ -51,6 +51,7 @@ mod staff;
 mod staff_chat;
 mod startup;
 mod support;
+mod tenants;
 mod tickets;
 mod tokens_browser;
 mod tokens_web;

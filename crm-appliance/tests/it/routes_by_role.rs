@@ -16,14 +16,14 @@ const ROLES: [&str; 5] = ["administrator", "manager", "worker", "master", "anony
 /// (`support`, with `view_orders` only). POSTs carry the session's CSRF token and input that either
 /// fails validation after the permission check or changes nothing, so the rows do not depend
 /// on each other's order.
-type Row = (
+pub type Row = (
     &'static str,
     &'static str,
     &'static [(&'static str, &'static str)],
     [u16; 5],
 );
 
-const TABLE: &[Row] = &[
+pub const TABLE: &[Row] = &[
     ("GET", "/", &[], [200, 200, 200, 200, 303]),
     ("GET", "/healthz", &[], [200, 200, 200, 200, 200]),
     ("GET", "/login", &[], [200, 200, 200, 200, 200]),

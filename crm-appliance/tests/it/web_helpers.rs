@@ -35,6 +35,18 @@ pub async fn login_with(
     username: &str,
     password: &str,
 ) -> reqwest::Response {
+    login_to(app, client, "", username, password).await
+}
+
+/// Posts the login form naming organization `org` (its slug; empty: no organization field)
+/// and returns the answer.
+pub async fn login_to(
+    app: &TestApp,
+    client: &reqwest::Client,
+    org: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
     let page = client
         .get(app.url("/login"))
         .send()
@@ -44,14 +56,18 @@ pub async fn login_with(
         .await
         .unwrap();
     let token = csrf_of(&page);
+    let mut form = vec![
+        ("username", username),
+        ("password", password),
+        ("csrf", &token),
+        ("next", "/"),
+    ];
+    if !org.is_empty() {
+        form.push(("organization", org));
+    }
     client
         .post(app.url("/login"))
-        .form(&[
-            ("username", username),
-            ("password", password),
-            ("csrf", &token),
-            ("next", "/"),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap()
@@ -72,8 +88,13 @@ pub async fn csrf_for(app: &TestApp, client: &reqwest::Client) -> String {
 
 /// Logs in with a first password, changes it as forced, and returns the session.
 pub async fn first_login(app: &TestApp, username: &str, password: &str) -> Session {
+    first_login_to(app, "", username, password).await
+}
+
+/// [`first_login`] to organization `org` (its slug; empty: no organization field).
+pub async fn first_login_to(app: &TestApp, org: &str, username: &str, password: &str) -> Session {
     let client = client_from(None);
-    let response = login_with(app, &client, username, password).await;
+    let response = login_to(app, &client, org, username, password).await;
     assert_eq!(response.status(), 303, "login of {username}");
     assert_eq!(
         response.headers()["location"],

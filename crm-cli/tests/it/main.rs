@@ -13,6 +13,7 @@ mod data;
 mod departments;
 mod projects;
 mod leads;
+mod org;
 mod token_service;
 mod tokens;
 mod users;

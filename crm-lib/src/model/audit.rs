@@ -46,6 +46,16 @@ audit_actions! {
     OrganizationCreated = "organization.created",
     /// Organization settings changed.
     OrganizationSettingsChanged = "organization.settings_changed",
+    /// An organization was renamed (`crm org rename`).
+    OrganizationRenamed = "organization.renamed",
+    /// An organization was disabled: its bot stopped, its staff's sessions ended.
+    OrganizationDisabled = "organization.disabled",
+    /// A disabled organization was enabled again.
+    OrganizationEnabled = "organization.enabled",
+    /// An organization's bot token was set or removed (`crm org set-token`; never the token).
+    OrganizationBotTokenChanged = "organization.bot_token_changed",
+    /// An organization got its owner (`crm org create`).
+    OrganizationOwnerSet = "organization.owner_set",
     /// A pipeline stage was renamed or recoloured.
     PipelineStageChanged = "pipeline.stage_changed",
     /// A staff account was created.

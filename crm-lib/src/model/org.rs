@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Language, Localized, Money, OrgId, Permission, StageId, Timestamp};
+use super::{Language, Localized, Money, OrgId, Permission, StageId, Timestamp, UserId};
 
 /// A tenant: one business using the appliance. Every other record belongs to exactly one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +28,21 @@ pub struct Organization {
     pub modules: Modules,
     /// When it was created.
     pub created_at: Timestamp,
+    /// The staff user who owns it (SPEC 3.1, issue 14): the administrator `crm org create`
+    /// made with it, the first administrator of a file made before owners (schema 9), or
+    /// none for an organization an embedding program created without staff
+    /// ([`System::create_organization`](crate::system::System::create_organization)).
+    pub owner: Option<UserId>,
+    /// When it was disabled, while it is: its bot stops, its staff cannot log in, its API
+    /// tokens are refused, its outbox, jobs and broadcasts wait, and its data stays.
+    pub disabled: Option<Timestamp>,
+}
+
+impl Organization {
+    /// Whether it is enabled (not disabled).
+    pub fn is_enabled(&self) -> bool {
+        self.disabled.is_none()
+    }
 }
 
 /// A part of the product an organization switches on beside the order desk, which every

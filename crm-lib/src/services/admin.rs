@@ -529,7 +529,7 @@ impl crate::system::System<'_> {
                     org.name, org.slug
                 )));
             }
-            let org = super::org::create_org_in(tx, template, &setup.name, &setup.slug)?;
+            let mut org = super::org::create_org_in(tx, template, &setup.name, &setup.slug)?;
             let admin = tx.insert_user(
                 &Actor::system(org.id),
                 super::team::NewUser {
@@ -541,6 +541,9 @@ impl crate::system::System<'_> {
                 },
                 hash,
             )?;
+            // The first administrator owns the organization (issue 14).
+            org.owner = Some(admin.id);
+            tx.put(tables::ORGS, &Key::org(org.id), &org)?;
             Ok(Initialized {
                 organization: org,
                 admin,

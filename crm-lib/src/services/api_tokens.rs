@@ -174,6 +174,8 @@ pub struct TokenUser {
     pub user: User,
     /// The actor to act as (a staff actor of the user, without an origin yet).
     pub actor: Actor,
+    /// The token's organization's slug (what logs and metrics name it by).
+    pub org_slug: String,
 }
 
 /// Checks a bearer token for organization `org`: it must be a stored token of `org` whose
@@ -195,12 +197,39 @@ pub fn authenticate_api_token_in(view: &impl View, org: OrgId, token: &str) -> R
     if record.org != org {
         return Err(refused());
     }
+    // A disabled organization's tokens are refused while it is disabled, and kept.
+    let organization = super::load_org(view, org).map_err(|_| refused())?;
+    if !organization.is_enabled() {
+        return Err(refused());
+    }
     let user = load_user(view, org, record.user).map_err(|_| refused())?;
     if user.status != UserStatus::Active {
         return Err(refused());
     }
     let actor = Actor::staff(org, user.id);
-    Ok(TokenUser { user, actor })
+    Ok(TokenUser {
+        user,
+        actor,
+        org_slug: organization.slug,
+    })
+}
+
+/// Checks a bearer token on its own, as the API receives it: the organization is the one the
+/// token's record names (the request says nothing else), then as
+/// [`authenticate_api_token_in`]. Reads only.
+///
+/// # Errors
+/// As [`authenticate_api_token_in`]: one message for every refusal.
+pub fn authenticate_bearer_in(view: &impl View, token: &str) -> Result<TokenUser> {
+    let refused = || Error::forbidden("invalid api token");
+    let token = token.trim();
+    if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 128 {
+        return Err(refused());
+    }
+    let record: ApiToken = view
+        .get(tables::API_TOKENS, &token_key(ApiTokenHash::of(token)))?
+        .ok_or_else(refused)?;
+    authenticate_api_token_in(view, record.org, token)
 }
 
 impl Tx<'_> {
@@ -366,6 +395,14 @@ impl Crm {
     /// See [`authenticate_api_token_in`].
     pub fn authenticate_api_token(&self, org: OrgId, token: &str) -> Result<TokenUser> {
         self.read(|view| authenticate_api_token_in(view, org, token))
+    }
+
+    /// See [`authenticate_bearer_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`authenticate_bearer_in`].
+    pub fn authenticate_bearer(&self, token: &str) -> Result<TokenUser> {
+        self.read(|view| authenticate_bearer_in(view, token))
     }
 }
 

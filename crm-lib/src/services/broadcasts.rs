@@ -482,9 +482,14 @@ pub(crate) fn active_broadcasts_in(view: &impl View) -> Result<Vec<ActiveBroadca
             Ok(true)
         },
     )?;
+    // A disabled organization's broadcasts wait where they are (issue 14).
+    let disabled = super::tenants::disabled_in(view)?;
     let mut active = Vec::with_capacity(keys.len());
     for entry in keys {
         let org = OrgId(keys::read_u64(&entry, 0));
+        if disabled.contains(&org) {
+            continue;
+        }
         let id = BroadcastId(keys::tail_u64(&entry));
         let broadcast = load(view, org, id)?;
         active.push(ActiveBroadcast {
@@ -842,7 +847,10 @@ impl Tx<'_> {
         let Some(before) = self.get::<Broadcast>(tables::BROADCASTS, &key(org, id))? else {
             return Ok(0);
         };
-        if before.state != BroadcastState::Sending || count == 0 {
+        if before.state != BroadcastState::Sending
+            || count == 0
+            || !super::tenants::is_enabled_in(self, org)?
+        {
             return Ok(0);
         }
         // Skipped recipients do not use the count, but a round reads a bounded number.

@@ -38,6 +38,7 @@ pub mod staff_chat;
 pub mod staffing;
 pub mod team;
 pub mod telegram;
+pub mod tenants;
 #[cfg(test)]
 mod tests;
 pub mod tickets;

@@ -100,6 +100,8 @@ pub(crate) fn create_org_in(
         pipeline: template.pipeline,
         modules: template.modules,
         created_at: tx.now(),
+        owner: None,
+        disabled: None,
     };
     tx.insert_record(&Key::org(id), &org)?;
     for (builtin, role_name) in &template.roles {
@@ -190,10 +192,7 @@ impl Tx<'_> {
             org.settings.commission_fixed = fixed;
         }
         if let Some(token) = update.bot_token {
-            org.settings.bot_token = match token.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(token) => Some(parse_bot_token(token)?),
-            };
+            org.settings.bot_token = super::tenants::checked_token(self, org.id, token.as_deref())?;
         }
         if let Some(time_zone) = &update.time_zone {
             org.settings.time_zone = parse_time_zone(time_zone)?;

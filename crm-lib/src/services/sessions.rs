@@ -45,6 +45,8 @@ pub struct ActiveSession {
     pub permissions: PermissionSet,
     /// The modules their organization runs (SPEC 3.1), for the menu.
     pub modules: Modules,
+    /// Their organization's slug (what logs and metrics name it by).
+    pub org_slug: String,
 }
 
 /// The key of a session record: its hash.
@@ -98,13 +100,16 @@ pub fn session_in(
         )));
     }
     let permissions = permissions_of(view, session.org, &user)?;
-    let modules = super::load_org(view, session.org)?.modules;
+    let org = super::load_org(view, session.org)?;
+    // Disabling an organization ends its sessions; this refuses any met meanwhile.
+    super::tenants::refuse_disabled(&org).map_err(|error| Error::forbidden(error.message()))?;
     Ok(ActiveSession {
         hash,
         session,
         user,
         permissions,
-        modules,
+        modules: org.modules,
+        org_slug: org.slug,
     })
 }
 
@@ -161,6 +166,7 @@ impl Tx<'_> {
         if record.status != UserStatus::Active {
             return Err(Error::forbidden("wrong username or password"));
         }
+        super::tenants::refuse_disabled(&super::load_org(self, org)?)?;
         let id = random_token()?;
         let hash = SessionHash::of(&id);
         let session = Session {
@@ -325,6 +331,37 @@ impl Crm {
         origin: &Origin,
     ) -> Result<NewSession> {
         self.login_replacing(org, username, password, origin, None)
+    }
+
+    /// Logs a staff user in to the organization a login form names (SPEC 3.1: usernames are
+    /// unique within one organization): the one with slug `organization`, or, when none is
+    /// named, the only enabled one. Otherwise as [`Crm::login_replacing`]. An unknown slug is
+    /// answered as a wrong password is (after as long), so the form does not tell which
+    /// organizations exist.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::PermissionDenied`] as [`Crm::login`], also for an unknown
+    /// organization; [`crate::ErrorKind::InvalidInput`] on `organization` when none is named
+    /// and several are enabled; [`crate::ErrorKind::Conflict`] when the organization is
+    /// disabled.
+    pub fn login_at(
+        &self,
+        organization: Option<&str>,
+        username: &str,
+        password: &str,
+        origin: &Origin,
+        presented: Option<SessionHash>,
+    ) -> Result<NewSession> {
+        let found = self.read(|view| super::tenants::login_organization_in(view, organization));
+        let org = match found {
+            Ok(org) => org.id,
+            Err(error) if error.kind() == crate::ErrorKind::NotFound => {
+                let _ = password::verify_password(password, password::dummy_hash()?)?;
+                return Err(Error::forbidden("wrong username or password"));
+            }
+            Err(error) => return Err(error),
+        };
+        self.login_replacing(org, username, password, origin, presented)
     }
 
     /// [`Crm::login`] from a browser that presents a session already (`presented`, the hash

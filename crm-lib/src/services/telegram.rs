@@ -178,7 +178,14 @@ impl Tx<'_> {
                 ),
             ));
         }
-        load_org(self, org)?;
+        let organization = load_org(self, org)?;
+        if !organization.is_enabled() {
+            // Telegram keeps what is refused and sends it again (for up to a day).
+            return Err(Error::busy(format!(
+                "organization {} is disabled; update {update_id} must be sent again once it is enabled",
+                organization.slug
+            )));
+        }
         let key = inbox_key(org, update_id);
         if self.exists(tables::INBOX, &key)? {
             return Ok(InboxPut::Duplicate);
@@ -568,12 +575,17 @@ pub(crate) fn due_outbox_in(
         return Ok(Vec::new());
     }
     let upper = Key::empty().i64(now.0).u64(u64::MAX).u64(u64::MAX);
+    // A disabled organization's items wait (issue 14): passed over without counting, so
+    // they never hold back another organization's.
+    let disabled = super::tenants::disabled_in(view)?;
     view.scan(
         tables::OUTBOX_DUE,
         (Bound::Unbounded, Bound::Included(upper.as_slice())),
         false,
         |key, _| {
-            due.push(key.to_vec());
+            if !disabled.contains(&OrgId(keys::read_u64(key, 8))) {
+                due.push(key.to_vec());
+            }
             Ok(due.len() < limit)
         },
     )?;

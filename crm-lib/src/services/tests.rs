@@ -121,6 +121,8 @@ struct Fx {
     oleg: Actor,
     oleg_id: CustomerId,
     oleg_lead: OrderId,
+    /// A disabled organization (issue 14), with nothing but its template's records.
+    closed: OrgId,
 }
 
 /// A customer's message to the bot, as the bot posts it.
@@ -347,6 +349,14 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         .redeem_link_code(desk, &code, TelegramUserId::new(3900))
         .unwrap();
     let (desk_customer, _) = customer(&crm, desk, 3001, "Cleo");
+    // The desk's bot token, which no other organization may take.
+    crm.system().set_bot_token("desk", Some(BOT_TOKEN)).unwrap();
+    let closed = crm
+        .system()
+        .create_organization("studio", "Closed", "closed")
+        .unwrap()
+        .id;
+    crm.system().disable_organization("closed").unwrap();
     let ticket = crm
         .create_order(&desk_customer, ticket(&desk_customer, "bad!").unwrap())
         .unwrap()
@@ -452,6 +462,7 @@ fn fixture() -> (tempfile::TempDir, Crm, Fx) {
         package,
         support,
         desk,
+        closed,
         desk_admin,
         desk_operator,
         desk_master_id,
@@ -1283,6 +1294,69 @@ fn refused() -> Vec<(&'static str, Call)> {
                 )
                 .map(drop)
             }),
+        ),
+        (
+            "create_tenant with a taken slug",
+            call(|tx, _| {
+                tx.create_tenant(tenant("acme", "owner"), "$argon2id$x".into())
+                    .map(drop)
+            }),
+        ),
+        (
+            "create_tenant with a bad owner name",
+            call(|tx, _| {
+                tx.create_tenant(tenant("fresh", "x"), "$argon2id$x".into())
+                    .map(drop)
+            }),
+        ),
+        (
+            "rename_organization to an empty name",
+            call(|tx, _| tx.system().rename_organization("acme", " ").map(drop)),
+        ),
+        (
+            "disable_organization of an unknown slug",
+            call(|tx, _| tx.system().disable_organization("nowhere").map(drop)),
+        ),
+        (
+            "enable_organization of an enabled one",
+            call(|tx, _| tx.system().enable_organization("acme").map(drop)),
+        ),
+        (
+            "set_bot_token with a malformed token",
+            call(|tx, _| {
+                tx.system()
+                    .set_bot_token("acme", Some("not-a-token"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_bot_token held by another organization",
+            call(|tx, _| tx.system().set_bot_token("acme", Some(BOT_TOKEN)).map(drop)),
+        ),
+        (
+            "update_settings with a token held by another organization",
+            call(|tx, fx| {
+                tx.update_settings(
+                    &fx.admin,
+                    SettingsUpdate {
+                        bot_token: Some(Some(BOT_TOKEN.into())),
+                        ..SettingsUpdate::default()
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "inbox_put to a disabled organization",
+            call(|tx, fx| {
+                tx.system()
+                    .inbox_put(fx.closed, 77, "{\"update_id\":77}".into(), 100)
+                    .map(drop)
+            }),
+        ),
+        (
+            "disable_organization of a disabled one",
+            call(|tx, _| tx.system().disable_organization("closed").map(drop)),
         ),
         (
             "update_stage with a bad colour",
@@ -2162,6 +2236,20 @@ fn refused() -> Vec<(&'static str, Call)> {
     ]
 }
 
+/// A bot token of the shape BotFather issues.
+const BOT_TOKEN: &str = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1";
+
+/// An organization from the studio template with its owner.
+fn tenant(slug: &str, owner: &str) -> crate::tenants::NewTenant {
+    crate::tenants::NewTenant {
+        template: "studio".into(),
+        name: format!("Org {slug}"),
+        slug: Some(slug.into()),
+        owner: owner.into(),
+        owner_password: Password::parse("correct horse battery").unwrap(),
+    }
+}
+
 /// A profile's required answers, as staff type them.
 fn profile_answers(first: &str) -> crate::profiles::ProfileAnswers {
     [
@@ -2671,6 +2759,42 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                 )
                 .map(drop)
             }),
+        ),
+        (
+            "create_tenant",
+            AUDITED,
+            call(|tx, _| {
+                tx.create_tenant(tenant("gamma", "gina"), "$argon2id$not-checked".into())
+                    .map(drop)
+            }),
+        ),
+        (
+            "rename_organization",
+            AUDITED,
+            call(|tx, _| {
+                tx.system()
+                    .rename_organization("gamma", "Gamma Ltd")
+                    .map(drop)
+            }),
+        ),
+        (
+            "set_bot_token",
+            AUDITED,
+            call(|tx, _| {
+                tx.system()
+                    .set_bot_token("gamma", Some("654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw2"))
+                    .map(drop)
+            }),
+        ),
+        (
+            "disable_organization",
+            AUDITED,
+            call(|tx, _| tx.system().disable_organization("gamma").map(drop)),
+        ),
+        (
+            "enable_organization",
+            AUDITED,
+            call(|tx, _| tx.system().enable_organization("gamma").map(drop)),
         ),
         (
             "update_stage",
@@ -4059,7 +4183,8 @@ fn every_key_of_a_tenant_s_record_starts_with_its_organization_id() {
         .unwrap()
         .id;
     crm.system().load_demo(b).unwrap();
-    let orgs = [fx.org.0, b.0, fx.desk.0, fx.reno.0];
+    let gamma = crm.system().organization_by_slug("gamma").unwrap().id;
+    let orgs = [fx.org.0, b.0, fx.desk.0, fx.reno.0, gamma.0, fx.closed.0];
 
     let all = crm.read(contents).unwrap();
     let mut wrong = Vec::new();
@@ -4092,7 +4217,7 @@ fn every_key_of_a_tenant_s_record_starts_with_its_organization_id() {
         }
     }
     assert!(wrong.is_empty(), "keys without an organization: {wrong:#?}");
-    assert_eq!(seen.len(), 4, "every organization has records");
+    assert_eq!(seen.len(), 6, "every organization has records");
     // Every table held something, so no key layout went unchecked.
     assert!(empty.is_empty(), "tables left empty: {empty:?}");
     let report = crm.system().verify().unwrap();

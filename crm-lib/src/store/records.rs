@@ -553,10 +553,16 @@ impl From<OrganizationV2> for Organization {
     /// An organization stored before modules runs the modules its template presets today,
     /// so a helpdesk made earlier gets its operators and tickets; its time zone is UTC.
     fn from(old: OrganizationV2) -> Self {
+        OrganizationV3::from(old).into()
+    }
+}
+
+impl From<OrganizationV2> for OrganizationV3 {
+    fn from(old: OrganizationV2) -> Self {
         let modules = crate::templates::template(&old.template)
             .map(|template| template.modules)
             .unwrap_or_default();
-        Organization {
+        OrganizationV3 {
             id: old.id,
             name: old.name,
             slug: old.slug,
@@ -577,7 +583,60 @@ impl From<OrganizationV2> for Organization {
     }
 }
 
-versioned!(Organization, "organization", 3, { 1 => OrganizationV1, 2 => OrganizationV2 });
+/// An organization of record version 3: before its owner and the disabled mark (issue 14).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrganizationV3 {
+    id: OrgId,
+    name: String,
+    slug: String,
+    template: String,
+    settings: OrgSettings,
+    pipeline: Pipeline,
+    modules: Modules,
+    created_at: Timestamp,
+}
+
+#[cfg(test)]
+impl OrganizationV3 {
+    /// `org` as record version 3 stored it (for the migration's tests).
+    pub(crate) fn from_current(org: &Organization) -> Self {
+        OrganizationV3 {
+            id: org.id,
+            name: org.name.clone(),
+            slug: org.slug.clone(),
+            template: org.template.clone(),
+            settings: org.settings.clone(),
+            pipeline: org.pipeline.clone(),
+            modules: org.modules,
+            created_at: org.created_at,
+        }
+    }
+}
+
+impl From<OrganizationV3> for Organization {
+    /// An organization stored before owners has none until the schema 9 migration names its
+    /// first administrator (`store::schema`); it is enabled.
+    fn from(old: OrganizationV3) -> Self {
+        Organization {
+            id: old.id,
+            name: old.name,
+            slug: old.slug,
+            template: old.template,
+            settings: old.settings,
+            pipeline: old.pipeline,
+            modules: old.modules,
+            created_at: old.created_at,
+            owner: None,
+            disabled: None,
+        }
+    }
+}
+
+versioned!(Organization, "organization", 4, {
+    1 => OrganizationV1,
+    2 => OrganizationV2,
+    3 => OrganizationV3,
+});
 
 /// An audit entry of record version 1: action, record and details in words.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,10 +11,10 @@
 //! creates the tables of the modules (SPEC 3.1: operators, tickets, calls, scheduled
 //! jobs) and rewrites each organization with its modules and time zone. Schema 7 builds the
 //! inbox's projection (`conversation_rows`) and the Telegram message index. Schema 8 builds
-//! the analytics dashboard's per-day aggregates (`analytics_days`). Schema 9 (today's)
-//! gives the built-in roles the projects' permissions (the projects' tables start empty). An
-//! older file is brought up to date step by step (1 -> 2 -> ... -> 9) in one transaction
-//! when it is opened.
+//! the analytics dashboard's per-day aggregates (`analytics_days`). Schema 9 (today's, issue
+//! 14) gives the built-in roles the projects' permissions (the projects' tables start empty)
+//! and each organization its owner, the first administrator. An older file is brought up to
+//! date step by step (1 -> 2 -> ... -> 9) in one transaction when it is opened.
 
 use redb::Database;
 
@@ -202,10 +202,34 @@ fn migrate_7_to_8(tx: &Tx<'_>) -> Result<()> {
     crate::services::analytics::aggregates::build_all(tx)
 }
 
-/// Schema 8 -> 9 (issue 14, projects): the projects' tables start empty (created above with
-/// every table of [`tables::ALL`]); the built-in roles get the projects' permissions.
+/// Schema 8 -> 9 (issue 14): the projects' tables start empty (created above with every
+/// table of [`tables::ALL`]) and the built-in roles get the projects' permissions; then the
+/// organizations get their owners ([`give_organizations_owners`]).
 fn migrate_8_to_9(tx: &Tx<'_>) -> Result<()> {
-    refresh_builtin_roles(tx)
+    refresh_builtin_roles(tx)?;
+    give_organizations_owners(tx)
+}
+
+/// Schema 8 -> 9 (issue 14, several organizations): every organization is rewritten in
+/// record version 4, enabled, with its owner: the first administrator (the lowest user id
+/// holding the built-in Administrator role), or none when it has no administrator. A
+/// handful of records, and one scan of each organization's roles and users.
+fn give_organizations_owners(tx: &Tx<'_>) -> Result<()> {
+    let orgs = rewrite_all::<Organization>(tx, tables::ORGS)?;
+    for mut org in orgs {
+        if org.owner.is_some() {
+            continue;
+        }
+        org.owner = crate::services::tenants::first_administrator(tx, org.id)?;
+        if org.owner.is_some() {
+            tx.put_raw(
+                tables::ORGS,
+                Key::org(org.id).as_slice(),
+                &codec::encode(&org)?,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Indexes every audit entry by its record (`AUDIT_BY_SUBJECT`, an order's timeline) from
@@ -600,6 +624,69 @@ mod tests {
         let report = crm.system().verify().unwrap();
         assert!(report.is_clean(), "{:#?}", report.problems);
         assert_eq!(crm.analytics(&system).unwrap(), before);
+    }
+
+    #[test]
+    fn a_schema_8_file_gets_its_first_administrator_as_each_organization_s_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let acme = crm
+            .system()
+            .create_organization("studio", "Acme", "acme")
+            .unwrap();
+        let empty = crm
+            .system()
+            .create_organization("service", "Empty", "empty")
+            .unwrap();
+        let user = |username: &str, role: &str| {
+            crm.create_user(
+                &Actor::system(acme.id),
+                crate::services::team::NewUser {
+                    username: username.into(),
+                    display_name: String::new(),
+                    password: crate::Password::parse("correct horse battery").unwrap(),
+                    roles: vec![role.into()],
+                    must_change_password: false,
+                },
+            )
+            .unwrap()
+            .id
+        };
+        user("worker", "worker");
+        let first_admin = user("boss", "administrator");
+        user("second", "administrator");
+        // Make it a schema-8 file: organizations of record version 3, version 8.
+        let orgs = [acme.clone(), empty.clone()];
+        crm.write(move |tx| {
+            for org in &orgs {
+                let old = crate::store::records::OrganizationV3::from_current(org);
+                let bytes = codec::encode_body(&old, 3, "organization v3")?;
+                tx.put_raw(tables::ORGS, Key::org(org.id).as_slice(), &bytes)?;
+            }
+            set_version(tx, 8)
+        })
+        .unwrap();
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(8));
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+        let acme_now = crm.system().organization(acme.id).unwrap();
+        assert_eq!(acme_now.owner, Some(first_admin));
+        assert!(acme_now.is_enabled());
+        assert_eq!(acme_now.pipeline, acme.pipeline);
+        assert_eq!(crm.system().organization(empty.id).unwrap().owner, None);
+        crm.read(|view| {
+            view.get_raw(tables::ORGS, Key::org(acme.id).as_slice(), |bytes| {
+                assert_eq!(bytes[0], <Organization as codec::Record>::VERSION);
+                Ok(())
+            })?;
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

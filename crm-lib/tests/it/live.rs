@@ -62,7 +62,7 @@ fn a_user_creates_a_token_that_authenticates_as_them_and_only_its_hash_is_kept()
         .unwrap();
     let secret = created.secret.expose().to_string();
     assert!(secret.starts_with("crm_") && secret.len() == 47, "{secret}");
-    let crm_lib::api_tokens::TokenUser { user, actor } = world
+    let crm_lib::api_tokens::TokenUser { user, actor, .. } = world
         .crm
         .authenticate_api_token(world.org.id, &secret)
         .unwrap();

@@ -37,6 +37,7 @@ mod staff_chat;
 mod staffing;
 mod support;
 mod team;
+mod tenants;
 mod tickets;
 mod tokens;
 mod webhooks;

@@ -104,6 +104,9 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let legacy = crm.system().organization_by_slug("legacy").unwrap();
     // Schema 6: the organization runs its template's modules (none for the studio), in UTC.
     assert_eq!(legacy.modules, crm_lib::model::Modules::NONE);
+    // Schema 9: it is enabled; the schema-1 fixture has no staff, so no owner.
+    assert!(legacy.is_enabled());
+    assert_eq!(legacy.owner, None);
     assert_eq!(legacy.settings.time_zone, "UTC");
     let delivered = legacy.pipeline.stage_by_key("delivered").unwrap();
     assert!(!delivered.payment_allowed);

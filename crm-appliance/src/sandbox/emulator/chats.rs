@@ -370,13 +370,13 @@ impl Emulator {
         let user = chat.user.clone();
         let (old, new) = if blocked {
             (
-                json!({"user": Self::bot_user(), "status": "member"}),
-                json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}),
+                json!({"user": self.bot_user(), "status": "member"}),
+                json!({"user": self.bot_user(), "status": "kicked", "until_date": 0}),
             )
         } else {
             (
-                json!({"user": Self::bot_user(), "status": "kicked", "until_date": 0}),
-                json!({"user": Self::bot_user(), "status": "member"}),
+                json!({"user": self.bot_user(), "status": "kicked", "until_date": 0}),
+                json!({"user": self.bot_user(), "status": "member"}),
             )
         };
         let update = json!({

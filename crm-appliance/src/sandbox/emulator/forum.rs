@@ -108,6 +108,7 @@ impl Emulator {
 
     /// The topic methods: `createForumTopic`, `closeForumTopic`, `reopenForumTopic`.
     pub(super) fn forum_method(
+        &self,
         state: &mut State,
         method: &str,
         params: &Map<String, Value>,
@@ -130,7 +131,7 @@ impl Emulator {
             state.next_message_id += 1;
             let service = json!({
                 "message_id": thread,
-                "from": Self::bot_user(),
+                "from": self.bot_user(),
                 "chat": Self::forum_chat_json(state, chat),
                 "date": now_s(),
                 "message_thread_id": thread,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::chats::{Entry, SimChat};
 use super::params::{BotError, bool_param, int_param, json_param, str_param};
-use super::{BOT_ID, BOT_USERNAME, Emulator, SimUser, State, now_ms, now_s, utf16_len};
+use super::{Emulator, SimUser, State, now_ms, now_s, utf16_len};
 
 /// Bot sends remembered for `/sandbox/stats`.
 const SENDS_KEPT: usize = 10_000;
@@ -60,8 +60,8 @@ fn reply_markup(params: &Map<String, Value>) -> Result<Option<Value>, BotError> 
 
 impl Emulator {
     /// `getMe`'s user.
-    pub(crate) fn bot_user() -> Value {
-        json!({"id": BOT_ID, "is_bot": true, "first_name": "CRM Sandbox Bot", "username": BOT_USERNAME})
+    pub(crate) fn bot_user(&self) -> Value {
+        json!({"id": self.bot_id, "is_bot": true, "first_name": "CRM Sandbox Bot", "username": self.bot_username})
     }
 
     pub(super) fn bot_message(
@@ -83,7 +83,7 @@ impl Emulator {
         if let Some(quoted) = state.reply.take() {
             body.insert("reply_to_message".into(), quoted);
         }
-        body.insert("from".into(), Self::bot_user());
+        body.insert("from".into(), self.bot_user());
         body.insert("chat".into(), chat_json);
         body.insert("date".into(), json!(now_s()));
         let message = Value::Object(body);
@@ -202,12 +202,12 @@ impl Emulator {
     ) -> Result<Value, BotError> {
         match method {
             "createForumTopic" | "closeForumTopic" | "reopenForumTopic" => {
-                Self::forum_method(state, method, params)
+                self.forum_method(state, method, params)
             }
             "sendInvoice" | "answerPreCheckoutQuery" | "refundStarPayment" => {
                 self.stars_method(state, method, params)
             }
-            "getMe" => Ok(Self::bot_user()),
+            "getMe" => Ok(self.bot_user()),
             "logOut" | "close" => Ok(json!(true)),
             "setWebhook" => self.set_webhook(state, params),
             "deleteWebhook" => self.delete_webhook(state, params),

@@ -46,9 +46,11 @@ pub(crate) use files::{SimContent, SimFile, StoredFile};
 pub(crate) use params::{BotError, int_param};
 use updates::Webhook;
 
-/// The simulated bot's user id (the number before the colon of the sandbox token).
+/// The first organization's simulated bot's user id (the number before the colon of its
+/// sandbox token); organization N's is N times this.
 pub(crate) const BOT_ID: i64 = 1_000_000;
-/// The simulated bot's username.
+/// The first organization's simulated bot's username; organization N's is
+/// `crm_sandbox_N_bot`.
 pub(crate) const BOT_USERNAME: &str = "crm_sandbox_bot";
 
 #[derive(Debug, Default)]
@@ -87,6 +89,9 @@ struct State {
 
 /// The Bot API emulator. Shared behind an `Arc` by the HTTP handlers.
 pub(crate) struct Emulator {
+    /// The simulated bot's user id and username (getMe).
+    bot_id: i64,
+    bot_username: String,
     token: OnceLock<String>,
     /// The control API's key (see `sandbox::access`).
     key: OnceLock<String>,
@@ -111,9 +116,26 @@ fn utf16_len(text: &str) -> usize {
 }
 
 impl Emulator {
-    /// An emulator without a token (every Bot API call answers 401 until [`Emulator::set_token`]).
+    /// The first organization's emulator, without a token (every Bot API call answers 401
+    /// until [`Emulator::set_token`]).
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::for_org(1)
+    }
+
+    /// The emulator of organization `org`'s bot, without a token: bot id `org` times
+    /// [`BOT_ID`], username
+    /// [`BOT_USERNAME`] for the first organization and `crm_sandbox_<org>_bot` for the
+    /// others, so that two organizations' simulated bots are told apart as Telegram's are.
+    pub(crate) fn for_org(org: u64) -> Self {
+        let org = i64::try_from(org.max(1)).unwrap_or(1);
         Emulator {
+            bot_id: BOT_ID.saturating_mul(org),
+            bot_username: if org == 1 {
+                BOT_USERNAME.to_string()
+            } else {
+                format!("crm_sandbox_{org}_bot")
+            },
             token: OnceLock::new(),
             key: OnceLock::new(),
             state: Mutex::new(State {
@@ -133,6 +155,16 @@ impl Emulator {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The simulated bot's user id (the number before the colon of its token).
+    pub(crate) fn bot_id(&self) -> i64 {
+        self.bot_id
+    }
+
+    /// The simulated bot's username.
+    pub(crate) fn bot_username(&self) -> &str {
+        &self.bot_username
     }
 
     /// Sets the token the bot must use; later calls are ignored.

@@ -154,7 +154,7 @@ pub async fn create(
     user: ApiUser,
     ApiJson(body): ApiJson<CannedBody>,
 ) -> Result<(StatusCode, ApiJson<CannedView>), ApiError> {
-    let org = state.org();
+    let org = user.actor.org;
     let canned = state
         .blocking(move |crm| crm.create_canned(&user.actor, body.input(crm, org)?, Vec::new()))
         .await?;
@@ -179,7 +179,7 @@ pub async fn update(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<CannedBody>,
 ) -> Result<ApiJson<CannedView>, ApiError> {
-    let org = state.org();
+    let org = user.actor.org;
     let canned = state
         .blocking(move |crm| {
             crm.update_canned(

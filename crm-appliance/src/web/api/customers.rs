@@ -295,7 +295,7 @@ pub async fn send(
             size: 0,
         });
     }
-    let org = state.org();
+    let org = user.actor.org;
     let content = body.content.map(ContentJson::into_content).transpose()?;
     let sticker = matches!(
         content,

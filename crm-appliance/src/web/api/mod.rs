@@ -74,15 +74,20 @@ impl FromRequestParts<AppState> for ApiUser {
                 "send an api token: Authorization: Bearer crm_...",
             ));
         };
-        let org = state.org();
-        let crm_lib::api_tokens::TokenUser { user, actor } = state
-            .read_now(move |crm| crm.authenticate_api_token(org, &token))
+        // The token names its organization (its record's); a disabled one's are refused.
+        let crm_lib::api_tokens::TokenUser {
+            user,
+            actor,
+            org_slug,
+        } = state
+            .read_now(move |crm| crm.authenticate_bearer(&token))
             .map_err(|error| match error.kind() {
                 crm_lib::ErrorKind::PermissionDenied => {
                     ApiError::new(ApiErrorKind::Unauthorized, error.message())
                 }
                 _ => ApiError::from(error),
             })?;
+        crate::web::metrics::RequestOrg::record(parts, &org_slug);
         let origin = origin_of(&parts.headers, peer_of(parts));
         Ok(ApiUser {
             user,

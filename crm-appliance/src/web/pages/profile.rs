@@ -84,7 +84,7 @@ async fn render(
             })
         })
         .await?;
-    let bot = state.web().bot_username();
+    let bot = state.bots().username(staff.actor.org);
     let language = staff.language;
     let display_name = typed.map_or(user.display_name.as_str(), |form| {
         form.display_name.as_str()
@@ -220,7 +220,10 @@ async fn update(
         .await
     {
         Ok(_) => {
-            state.web().sessions.evict_user(staff.user.id);
+            state
+                .web()
+                .sessions
+                .evict_user(staff.actor.org, staff.user.id);
             Ok(Redirect::to("/profile?done=saved").into_response())
         }
         Err(error) if error.kind() == crm_lib::ErrorKind::InvalidInput => {
@@ -346,7 +349,8 @@ async fn change_password(
         (status, password_page(&staff, &error)).into_response()
     };
     let throttle = &state.web().throttle;
-    let username = staff.user.username.clone();
+    // The login's account: a username within its organization.
+    let username = crate::web::login::account(&staff.org_slug, &staff.user.username);
     if let Some(wait) = throttle.wait(&username, ip) {
         let seconds = wait.as_secs().max(1).to_string();
         let mut response = refuse(
@@ -392,7 +396,10 @@ async fn change_password(
     {
         Ok(_) => {
             throttle.succeeded(&username, ip);
-            state.web().sessions.evict_user(staff.user.id);
+            state
+                .web()
+                .sessions
+                .evict_user(staff.actor.org, staff.user.id);
             crate::initial_password::forget_initial_password(&state.config().data_dir, &replaced)
                 .await;
             Ok(Redirect::to("/profile?done=password").into_response())

@@ -209,6 +209,10 @@ impl Tx<'_> {
         let mut due = Vec::new();
         for org_id in all_orgs(self)? {
             let org = load_org(self, org_id)?;
+            // A disabled organization's jobs wait; missed slots run once it is enabled.
+            if !org.is_enabled() {
+                continue;
+            }
             let settings = job_settings_in(self, org_id)?;
             let (name, zone) = zone_of(&org);
             for spec in JOBS.iter().filter(|spec| spec.runs_in(org.modules)) {
@@ -469,8 +473,12 @@ pub fn jobs_in(view: &impl View, actor: &Actor) -> Result<JobsView> {
 fn next_due_in(view: &impl View, instance: u64) -> Result<Option<Timestamp>> {
     let mut next: Option<Timestamp> = None;
     for org in all_orgs(view)? {
+        let record = load_org(view, org)?;
+        if !record.is_enabled() {
+            continue;
+        }
         let settings = job_settings_in(view, org)?;
-        let modules = load_org(view, org)?.modules;
+        let modules = record.modules;
         for spec in JOBS.iter().filter(|spec| spec.runs_in(modules)) {
             let Some(state): Option<JobState> =
                 view.get(tables::JOB_STATES, &job_state_key(org, spec.name))?

@@ -1140,7 +1140,7 @@ impl Tx<'_> {
     ) -> Result<SweepReport> {
         let mut report = SweepReport::default();
         let record = load_org(self, org)?;
-        if !module_on(&record) {
+        if !module_on(&record) || !record.is_enabled() {
             return Ok(report);
         }
         let settings = settings_of(self, org)?;

@@ -600,7 +600,9 @@ impl System<'_> {
     /// Storage only; an organization without the module or a key has nothing to do.
     pub fn oxapay_work(&self, org: OrgId) -> Result<OxapayWork> {
         self.crm.read(|view| {
-            if require_module(view, org).is_err() {
+            if require_module(view, org).is_err()
+                || !crate::services::tenants::is_enabled_in(view, org)?
+            {
                 return Ok(OxapayWork::default());
             }
             let settings = settings_of(view, org)?;

@@ -197,12 +197,16 @@ pub(crate) fn due_webhooks_in(
         return Ok(Vec::new());
     }
     let upper = Key::empty().i64(now.0).u64(u64::MAX).u64(u64::MAX);
+    // A disabled organization's deliveries wait (issue 14), passed over without counting.
+    let disabled = crate::services::tenants::disabled_in(view)?;
     view.scan(
         tables::WEBHOOK_DUE,
         (Bound::Unbounded, Bound::Included(upper.as_slice())),
         false,
         |key, _| {
-            due.push(key.to_vec());
+            if !disabled.contains(&OrgId(keys::read_u64(key, 8))) {
+                due.push(key.to_vec());
+            }
             Ok(due.len() < limit)
         },
     )?;
@@ -233,8 +237,17 @@ pub(crate) fn due_webhooks_in(
 
 /// The moment the earliest pending delivery is due, if any (the sender sleeps until then).
 fn next_webhook_due_in(view: &impl View) -> Result<Option<Timestamp>> {
-    let keys = view.keys_with_prefix(tables::WEBHOOK_DUE, &Key::empty(), None, false, 1)?;
-    Ok(keys.first().map(|key| Timestamp(keys::read_i64(key, 0))))
+    // A disabled organization's deliveries are not due: the sender would wake for nothing.
+    let disabled = crate::services::tenants::disabled_in(view)?;
+    let mut next = None;
+    view.for_each_prefix(tables::WEBHOOK_DUE, &Key::empty(), |key, _| {
+        if disabled.contains(&OrgId(keys::read_u64(key, 8))) {
+            return Ok(true);
+        }
+        next = Some(Timestamp(keys::read_i64(key, 0)));
+        Ok(false)
+    })?;
+    Ok(next)
 }
 
 impl System<'_> {

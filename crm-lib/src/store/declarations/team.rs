@@ -38,6 +38,13 @@ impl Declared for Organization {
         Some(self.id.0)
     }
 
+    fn references(&self, org: OrgId, out: &mut Vec<Reference>) {
+        out.extend(
+            self.owner
+                .map(|owner| Reference::new("is owned by user", tables::USERS, org, owner.0)),
+        );
+    }
+
     fn broken_rule(&self, _: OrgId, _: Option<&Pipeline>) -> Option<String> {
         self.pipeline
             .stages

@@ -42,13 +42,14 @@ async fn calls_page(
     let actor = staff.actor.clone();
     let view = state.blocking(move |crm| crm.call_settings(&actor)).await?;
     let url = format!(
-        "{}/webhooks/zadarma",
+        "{}/webhooks/zadarma/{}",
         state
             .config()
             .public_url
             .as_ref()
             .map_or("", |url| url.as_str())
-            .trim_end_matches('/')
+            .trim_end_matches('/'),
+        staff.org_slug
     );
     Ok(page(
         staff,

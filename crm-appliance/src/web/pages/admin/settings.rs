@@ -266,7 +266,16 @@ pub(super) async fn save_settings(
         Err(error) => Err(error),
     };
     match result {
-        Ok(()) => Ok(Redirect::to("/settings?done=settings_saved").into_response()),
+        Ok(()) => {
+            // A token set or removed here changes the organization's bot at once.
+            if let Err(error) = crate::bot::reconcile(&state).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "restarting the organization's bot after a settings change failed"
+                );
+            }
+            Ok(Redirect::to("/settings?done=settings_saved").into_response())
+        }
         Err(error) => {
             let (status, error) = form_failure(error)?;
             // The token is never echoed back, not even after a failed save.

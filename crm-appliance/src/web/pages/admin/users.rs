@@ -336,7 +336,7 @@ pub(super) async fn disable_user(
     state
         .blocking(move |crm| crm.disable_user(&actor, id))
         .await?;
-    state.web().sessions.evict_user(id);
+    state.web().sessions.evict_user(staff.actor.org, id);
     Ok(Redirect::to("/users?done=disabled").into_response())
 }
 
@@ -354,7 +354,7 @@ pub(super) async fn enable_user(
     state
         .blocking(move |crm| crm.enable_user(&actor, id))
         .await?;
-    state.web().sessions.evict_user(id);
+    state.web().sessions.evict_user(staff.actor.org, id);
     Ok(Redirect::to("/users?done=enabled").into_response())
 }
 
@@ -376,7 +376,7 @@ pub(super) async fn user_roles(
     state
         .blocking(move |crm| crm.write(move |tx| tx.set_user_roles(&actor, id, roles)))
         .await?;
-    state.web().sessions.evict_user(id);
+    state.web().sessions.evict_user(staff.actor.org, id);
     Ok(Redirect::to("/users?done=roles").into_response())
 }
 
@@ -429,7 +429,7 @@ pub(super) async fn reset_password(
         .await?;
     match result {
         Ok(crm_lib::team::PasswordReset { user, password }) => {
-            state.web().sessions.evict_user(id);
+            state.web().sessions.evict_user(staff.actor.org, id);
             let shown = OneTimePassword {
                 username: &user.username,
                 password: password.expose(),
