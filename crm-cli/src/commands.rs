@@ -2229,4 +2229,3 @@ fn ai(crm: &Crm, org: OrgId, command: &AiCommand, place: &Place, io: &mut Io<'_>
     out!(io, "key: {}", view.key_hint.as_deref().unwrap_or("not set"));
     Ok(())
 }
-
