@@ -820,3 +820,32 @@ fn the_demo_has_leads_in_every_stage_with_slots_summaries_a_hot_one_and_call_log
     assert!(calls >= 15, "{calls}");
     assert!(w.crm.system().verify().unwrap().is_clean());
 }
+
+#[test]
+fn a_manager_s_reply_to_a_lead_alert_in_telegram_answers_the_customer_about_the_lead() {
+    let w = reno();
+    let olga = w.customer(5014, "Ольга");
+    let lead = say(&w, &olga, "Нужен ремонт ванной").lead.unwrap();
+    let alert = w
+        .outbox()
+        .into_iter()
+        .find(|item| matches!(item.payload, OutboxPayload::Notify(Event::LeadWrote { .. })))
+        .unwrap();
+    w.crm
+        .system()
+        .outbox_delivered(w.org.id, alert.id, Some(777))
+        .unwrap();
+    let reply = w
+        .crm
+        .reply_to_notice(
+            &w.manager,
+            ChatId::new(9000),
+            777,
+            "Здравствуйте! Когда удобно приехать на замер?".into(),
+            Vec::new(),
+        )
+        .unwrap();
+    assert_eq!(reply.customer, World::customer_id(&olga));
+    assert_eq!(reply.order, Some(lead));
+    assert_eq!(reply.author, Author::Staff(manager_id(&w)));
+}

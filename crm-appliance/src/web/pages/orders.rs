@@ -473,7 +473,10 @@ async fn new_order_page(
                 }
                 @if !choices.fields.is_empty() {
                     fieldset.ticket-fields {
-                        legend { (staff.t("tickets.section")) }
+                        // A lead's fields are its slots (the projects module without tickets).
+                        @let leads = staff.modules.contains(crm_lib::model::Module::Projects)
+                            && !staff.modules.contains(crm_lib::model::Module::Tickets);
+                        legend { (staff.t(if leads { "leads.web.fields" } else { "tickets.section" })) }
                         (ticket::inputs(staff, &choices.fields, &|key: &str| {
                             form.fields
                                 .iter()
