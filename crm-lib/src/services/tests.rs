@@ -1943,9 +1943,11 @@ fn refused() -> Vec<(&'static str, Call)> {
         ),
         (
             "post_lead_message where the projects module is off",
-            call(|tx, fx| {
-                tx.post_lead_message(&fx.ann, to_the_bot(fx.ann_id, "hi"))
-                    .map(drop)
+            call(|tx, fx| match fx.desk_customer.who {
+                ActorRef::Customer(customer) => tx
+                    .post_lead_message(&fx.desk_customer, to_the_bot(customer, "hi"))
+                    .map(drop),
+                _ => unreachable!("the helpdesk's customer is a customer"),
             }),
         ),
         (
@@ -1973,7 +1975,10 @@ fn refused() -> Vec<(&'static str, Call)> {
         ),
         (
             "set_ai_settings where the projects module is off",
-            call(|tx, fx| tx.set_ai_settings(&fx.admin, ai_on(None, "")).map(drop)),
+            call(|tx, fx| {
+                tx.set_ai_settings(&fx.desk_admin, ai_on(None, ""))
+                    .map(drop)
+            }),
         ),
         (
             "start_form of the fixed qualification questions",
