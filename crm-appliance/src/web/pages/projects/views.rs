@@ -273,7 +273,7 @@ pub(super) fn project_body(
             (header(staff, detail))
             (money_summary(staff, detail))
             (stages(staff, detail, &forms))
-            (change_requests(staff, detail, &forms))
+            (change_requests(staff, detail))
             (timeline(staff, detail))
         }
         script src="/assets/js/live.js" defer {}
@@ -450,7 +450,7 @@ fn stages(staff: &Staff, detail: &Detail, forms: &Forms<'_>) -> Markup {
 }
 
 /// The change requests, with the decisions crm-lib allows.
-fn change_requests(staff: &Staff, detail: &Detail, _forms: &Forms<'_>) -> Markup {
+fn change_requests(staff: &Staff, detail: &Detail) -> Markup {
     let view = &detail.page.view;
     let currency = view.project.currency.as_str();
     let base = format!("/projects/{}", view.project.id);
