@@ -192,7 +192,7 @@ impl Tx<'_> {
             org.settings.commission_fixed = fixed;
         }
         if let Some(token) = update.bot_token {
-            org.settings.bot_token = super::tenants::checked_token(self, org.id, token.as_deref())?;
+            org.settings.bot_token = checked_token(self, org.id, token.as_deref())?;
         }
         if let Some(time_zone) = &update.time_zone {
             org.settings.time_zone = parse_time_zone(time_zone)?;
@@ -462,5 +462,49 @@ impl crate::system::System<'_> {
             })?;
             first.ok_or_else(|| Error::not_found("organization", "(none yet: run crm init)"))
         })
+    }
+}
+
+/// Every organization in id order.
+pub(crate) fn all_organizations_in(view: &impl View) -> Result<Vec<Organization>> {
+    let mut out = Vec::new();
+    view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
+        out.push(crate::store::codec::decode::<Organization>(value)?);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Refuses a bot token that another organization holds (two organizations polling one bot
+/// would take each other's updates). The message names no organization: the settings page
+/// of one must not learn another's.
+fn check_token_free(view: &impl View, org: OrgId, token: &str) -> Result<()> {
+    for other in all_organizations_in(view)? {
+        if other.id != org && other.settings.bot_token.as_deref() == Some(token) {
+            return Err(Error::conflict(
+                "this bot token is set for another organization already; a bot serves one organization",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The token to store for `org` from what was given (`None` or blank removes it), checked:
+/// its shape and that no other organization holds it. The token never appears in an error.
+///
+/// # Errors
+/// Invalid input on `bot_token`; conflict when another organization holds it.
+pub(crate) fn checked_token(
+    view: &impl View,
+    org: OrgId,
+    token: Option<&str>,
+) -> Result<Option<String>> {
+    match token.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(token) => {
+            let token = parse_bot_token(token)?;
+            check_token_free(view, org, &token)?;
+            Ok(Some(token))
+        }
     }
 }

@@ -156,16 +156,6 @@ pub(crate) fn disabled_in(view: &impl View) -> Result<BTreeSet<OrgId>> {
     Ok(disabled)
 }
 
-/// Every organization in id order.
-fn all_in(view: &impl View) -> Result<Vec<Organization>> {
-    let mut out = Vec::new();
-    view.for_each_prefix(tables::ORGS, &Key::empty(), |_, value| {
-        out.push(crate::store::codec::decode::<Organization>(value)?);
-        Ok(true)
-    })?;
-    Ok(out)
-}
-
 /// The organization with this slug (trimmed, any case).
 ///
 /// # Errors
@@ -197,40 +187,6 @@ pub(crate) fn first_administrator(view: &impl View, org: OrgId) -> Result<Option
         .filter(|user| user.roles.iter().any(|role| administrators.contains(role)))
         .map(|user| user.id)
         .min())
-}
-
-/// Refuses a bot token that another organization holds (two organizations polling one bot
-/// would take each other's updates). The message names no organization: the settings page
-/// of one must not learn another's.
-fn check_token_free(view: &impl View, org: OrgId, token: &str) -> Result<()> {
-    for other in all_in(view)? {
-        if other.id != org && other.settings.bot_token.as_deref() == Some(token) {
-            return Err(Error::conflict(
-                "this bot token is set for another organization already; a bot serves one organization",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The token to store for `org` from what was given (`None` or blank removes it), checked:
-/// its shape and that no other organization holds it. The token never appears in an error.
-///
-/// # Errors
-/// Invalid input on `bot_token`; conflict when another organization holds it.
-pub(crate) fn checked_token(
-    view: &impl View,
-    org: OrgId,
-    token: Option<&str>,
-) -> Result<Option<String>> {
-    match token.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(token) => {
-            let token = super::org::parse_bot_token(token)?;
-            check_token_free(view, org, &token)?;
-            Ok(Some(token))
-        }
-    }
 }
 
 /// `org` without its bot token, for callers that print or show it.
@@ -391,7 +347,7 @@ impl SystemTx<'_, '_> {
     /// Not found; invalid input on `bot_token`; conflict when another organization holds it.
     pub fn set_bot_token(&mut self, slug: &str, token: Option<&str>) -> Result<Organization> {
         let mut org = org_by_slug_in(&*self.tx, slug)?;
-        let token = checked_token(&*self.tx, org.id, token)?;
+        let token = super::org::checked_token(&*self.tx, org.id, token)?;
         if org.settings.bot_token == token {
             return Ok(without_token(org));
         }
@@ -415,7 +371,7 @@ impl SystemTx<'_, '_> {
 /// Storage only.
 pub fn tenants_in(view: &impl View) -> Result<Vec<TenantRow>> {
     let mut rows = Vec::new();
-    for org in all_in(view)? {
+    for org in super::org::all_organizations_in(view)? {
         let users: Vec<User> = view.records_with_prefix(tables::USERS, &Key::org(org.id))?;
         let owner = org.owner.and_then(|owner| {
             users
@@ -468,7 +424,7 @@ pub(crate) fn login_organization_in(view: &impl View, slug: Option<&str>) -> Res
     let org = match slug.map(str::trim).filter(|slug| !slug.is_empty()) {
         Some(slug) => org_by_slug_in(view, slug)?,
         None => {
-            let enabled: Vec<Organization> = all_in(view)?
+            let enabled: Vec<Organization> = super::org::all_organizations_in(view)?
                 .into_iter()
                 .filter(Organization::is_enabled)
                 .collect();
@@ -595,7 +551,7 @@ impl System<'_> {
     /// Storage only.
     pub fn enabled_organizations(&self) -> Result<Vec<Organization>> {
         self.crm.read(|view| {
-            Ok(all_in(view)?
+            Ok(super::org::all_organizations_in(view)?
                 .into_iter()
                 .filter(Organization::is_enabled)
                 .collect())
