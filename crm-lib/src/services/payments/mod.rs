@@ -818,6 +818,24 @@ fn mark_paid(
     })
 }
 
+/// Refuses an invoice that is not a pending OxaPay one still waiting for its track id: the
+/// only invoice OxaPay's answer to a creation, or its failure, may change.
+///
+/// # Errors
+/// Conflict, naming the invoice.
+fn waiting_for_track_id(invoice: &Invoice) -> Result<()> {
+    if invoice.provider != PaymentProvider::OxaPay
+        || invoice.state != InvoiceState::Pending
+        || invoice.provider_id.is_some()
+    {
+        return Err(Error::conflict(format!(
+            "invoice {} is not a pending OxaPay invoice waiting for its track id",
+            invoice.id
+        )));
+    }
+    Ok(())
+}
+
 impl SystemTx<'_, '_> {
     /// Records what OxaPay answered for invoice `invoice`: its `track_id` and `payment_url`,
     /// and queues the link to the customer ([`Event::InvoiceReady`]). A repeat with the same
@@ -856,14 +874,7 @@ impl SystemTx<'_, '_> {
         if before.provider_id.as_deref() == Some(track_id) {
             return Ok(before);
         }
-        if before.provider != PaymentProvider::OxaPay
-            || before.state != InvoiceState::Pending
-            || before.provider_id.is_some()
-        {
-            return Err(Error::conflict(format!(
-                "invoice {invoice} is not a pending OxaPay invoice waiting for its track id"
-            )));
-        }
+        waiting_for_track_id(&before)?;
         if invoice_by_provider_id(tx, org, PaymentProvider::OxaPay, track_id)?.is_some() {
             return Err(Error::conflict(format!(
                 "track id {track_id} is another invoice's"
@@ -911,14 +922,7 @@ impl SystemTx<'_, '_> {
         let tx = &mut *self.tx;
         require_module(tx, org)?;
         let before = load_invoice(tx, org, invoice)?;
-        if before.provider != PaymentProvider::OxaPay
-            || before.state != InvoiceState::Pending
-            || before.provider_id.is_some()
-        {
-            return Err(Error::conflict(format!(
-                "invoice {invoice} is not a pending OxaPay invoice waiting for its track id"
-            )));
-        }
+        waiting_for_track_id(&before)?;
         let lifetime = settings_of(tx, org)?.invoice_lifetime_minutes;
         if now < before.created_at.plus_millis(i64::from(lifetime) * 60_000) {
             return Ok(false);
