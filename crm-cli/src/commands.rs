@@ -16,6 +16,7 @@ use crm_lib::{
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod projects;
+mod tenants;
 
 use crate::Io;
 use crate::cli::{
@@ -76,7 +77,7 @@ pub(crate) fn on_store(
     io: &mut Io<'_>,
 ) -> Result<()> {
     if let Command::Org(command) = command {
-        return crate::tenants::org(crm, place, command, io);
+        return tenants::org(crm, place, command, io);
     }
     let org = match org {
         Some(slug) => crm
@@ -124,7 +125,7 @@ fn dispatch(
         Command::Project(command) => projects::project(crm, org, command, place, io),
         Command::Lead(LeadCommand::Show { id, json }) => lead_show(crm, org, *id, *json, io),
         Command::Ai(command) => ai(crm, org, command, place, io),
-        Command::Org(command) => crate::tenants::org(crm, place, command, io),
+        Command::Org(command) => tenants::org(crm, place, command, io),
         Command::Init(_) | Command::Restore { .. } => Err(anyhow::Error::new(Exit {
             code: exit::IN_USE,
             message: format!(

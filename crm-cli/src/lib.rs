@@ -28,7 +28,6 @@ mod cli;
 mod commands;
 mod exit;
 pub mod remote;
-mod tenants;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};

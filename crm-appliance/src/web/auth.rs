@@ -1,22 +1,21 @@
 //! Authentication: the [`Staff`] extractor (a logged-in staff user behind a session cookie,
-//! or a sandbox request), the client's address, and the CSRF-only form. Logging in and out,
+//! or a sandbox request) and the CSRF-only form; the client's address is [`super::origin`]. Logging in and out,
 //! with throttling, is [`super::login`].
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use crm_lib::{
     ErrorKind,
-    model::{Actor, Language, Origin, PermissionSet, SessionHash, User},
+    model::{Actor, Language, PermissionSet, SessionHash, User},
 };
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::web::error::AppError;
 use crate::web::i18n::tr;
+use crate::web::origin::{origin_of, peer_of};
 use crate::web::session::{self, Cached};
 
 /// A logged-in staff user, extracted from the session cookie.
@@ -59,37 +58,6 @@ impl Staff {
     /// The translation of `key` in the user's language.
     pub fn t(&self, key: &str) -> String {
         tr(self.language, key)
-    }
-}
-
-/// The request's origin for the audit log: the peer address and the user agent.
-pub fn origin_of(parts_headers: &HeaderMap, peer: Option<IpAddr>) -> Origin {
-    Origin {
-        ip: peer.map(|ip| ip.to_string()),
-        user_agent: parts_headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(|agent| agent.chars().take(256).collect()),
-    }
-}
-
-/// The peer address, when the server was started with connect info.
-pub fn peer_of(parts: &Parts) -> Option<IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
-}
-
-/// The client's address, when the server runs with connect info (not in `oneshot` tests).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(peer_of(parts)))
     }
 }
 

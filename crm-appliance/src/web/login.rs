@@ -32,7 +32,8 @@ use crate::web::i18n::tr;
 use crate::web::layout;
 use crate::web::session::{self};
 
-use crate::web::auth::{ClientIp, CsrfForm, Staff, origin_of};
+use crate::web::auth::{CsrfForm, Staff};
+use crate::web::origin::{ClientIp, origin_of};
 
 // ---------------------------------------------------------------------------------------------
 // Throttling.

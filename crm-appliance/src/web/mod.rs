@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod metrics;
+pub mod origin;
 pub mod oxapay;
 pub mod pages;
 pub mod scheduled;

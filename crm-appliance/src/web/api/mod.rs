@@ -39,7 +39,7 @@ use axum::routing::{delete, get, patch, post};
 use crm_lib::model::{Actor, User};
 
 use crate::AppState;
-use crate::web::auth::{origin_of, peer_of};
+use crate::web::origin::{origin_of, peer_of};
 use error::{ApiError, ApiErrorKind};
 
 /// The largest upload to `POST /api/v1/media`, in bytes (the request size limit).

@@ -17,11 +17,12 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::web::auth::{ClientIp, Staff};
+use crate::web::auth::Staff;
 use crate::web::csrf;
 use crate::web::error::AppError;
 use crate::web::i18n::when;
 use crate::web::layout::{FormError, Nav, csrf_field, notice, page};
+use crate::web::origin::ClientIp;
 
 /// `/profile...`.
 pub fn routes() -> Router<AppState> {

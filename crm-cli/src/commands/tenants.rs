@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 use crm_lib::Crm;
 use crm_lib::tenants::{NewTenant, TenantRow};
 
+use super::{Place, print_table};
 use crate::Io;
 use crate::cli::OrgCommand;
-use crate::commands::{Place, print_table};
 
 /// Runs one `crm org` command.
 pub(crate) fn org(crm: &Crm, place: &Place, command: &OrgCommand, io: &mut Io<'_>) -> Result<()> {
