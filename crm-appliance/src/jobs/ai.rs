@@ -6,8 +6,8 @@
 //! A loop of its own, like the webhook sender: calls are made after commit, never inside the
 //! inbox's transaction, and a slow model never holds back Telegram or a webhook. Every commit
 //! wakes it (a commit may have queued a call); otherwise it sleeps until the next call is due,
-//! at most [`IDLE_WAIT`]. Each round reads at most [`DUE_BATCH`] calls and keeps at most
-//! [`MAX_IN_FLIGHT`] requests in flight; a request has the settings' timeout (connection and
+//! at most five seconds. Each round reads at most 16 calls and keeps at most 4 requests in
+//! flight (the loop is [`super::due`]'s); a request has the settings' timeout (connection and
 //! answer included), follows no redirect and reads at most [`BODY_MAX_BYTES`] of the answer.
 //! The request: `POST {base URL}/chat/completions`, `Authorization: Bearer <key>`, the model,
 //! the system prompt as the first message and the conversation after it (the customer's
@@ -15,27 +15,16 @@
 //! crm-lib's schema. Logs name the lead, the status, the latency and the tokens; never the
 //! key, the prompt or the customer's words.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crm_lib::Crm;
 use crm_lib::leads::{AiCallReport, AiCallResult, DueAi, DueAiRequest};
 use crm_lib::model::{OrderId, OrgId, Timestamp};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
 
+use super::due::{self, DueSender};
 use crate::AppState;
 
-/// Requests in flight at once.
-const MAX_IN_FLIGHT: usize = 4;
-/// Due calls read per round.
-const DUE_BATCH: usize = 16;
-/// The longest sleep without a wake-up.
-const IDLE_WAIT: Duration = Duration::from_secs(5);
-/// The shortest time between two rounds (commits wake the loop by the hundreds a second
-/// under load, as the webhook sender's `MIN_ROUND`).
-const MIN_ROUND: Duration = Duration::from_millis(50);
 /// The most of an answer's body read, in bytes (one more tells crm-lib it was longer).
 const BODY_MAX_BYTES: usize = 1024 * 1024;
 /// The most a connection may take to open (the call's own timeout may be shorter).
@@ -43,10 +32,52 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the sender on the current runtime; every commit wakes it.
 pub(crate) fn start(state: AppState) -> super::JobHandle {
-    let wake = Arc::new(Notify::new());
-    let hook = wake.clone();
-    state.crm().on_commit(move || hook.notify_one());
-    super::spawn(|shutdown| run(state, wake, shutdown))
+    due::start(state, AiCalls { http: client() })
+}
+
+/// The AI calls' queue (`System::due_ai_requests`).
+struct AiCalls {
+    http: reqwest::Client,
+}
+
+impl DueSender for AiCalls {
+    type Item = DueAi;
+    type Key = (OrgId, OrderId);
+    const MAX_IN_FLIGHT: usize = 4;
+    const DUE_BATCH: usize = 16;
+    // A call in flight is abandoned: it stays queued in crm-lib and is made again at the
+    // next start.
+    const DRAIN: Option<Duration> = None;
+    const WHAT: &'static str = "AI calls";
+
+    fn due(crm: &Crm, now: Timestamp, limit: usize) -> crm_lib::Result<Vec<DueAi>> {
+        crm.system().due_ai_requests(now, limit)
+    }
+
+    fn next_due(crm: &Crm) -> crm_lib::Result<Option<Timestamp>> {
+        crm.system().next_ai_due()
+    }
+
+    fn key(item: &DueAi) -> Self::Key {
+        match item {
+            DueAi::Drop { org, lead } => (*org, *lead),
+            DueAi::Call(call) => (call.org, call.lead),
+        }
+    }
+
+    async fn attempt(&self, state: AppState, item: DueAi) {
+        match item {
+            DueAi::Drop { org, lead } => {
+                let dropped = state
+                    .blocking(move |crm| crm.system().drop_ai_request(org, lead))
+                    .await;
+                if let Err(error) = dropped {
+                    tracing::warn!(org = org.get(), lead = lead.get(), %error, "dropping an AI call failed");
+                }
+            }
+            DueAi::Call(call) => attempt(&state, &self.http, *call).await,
+        }
+    }
 }
 
 /// The HTTP client: no redirects, rustls; each request gets the settings' timeout.
@@ -61,96 +92,6 @@ fn client() -> reqwest::Client {
         ))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
-}
-
-async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
-    let http = client();
-    let mut tasks: JoinSet<()> = JoinSet::new();
-    // The lead of each task in flight, by task (a panicked task still names its own).
-    let mut in_flight: HashMap<tokio::task::Id, (OrgId, OrderId)> = HashMap::new();
-    let mut last_round: Option<Instant> = None;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        if let Some(wait) = last_round.and_then(|last| MIN_ROUND.checked_sub(last.elapsed())) {
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => continue,
-            }
-        }
-        last_round = Some(Instant::now());
-        let now = Timestamp::now();
-        let due = state
-            .blocking(move |crm| crm.system().due_ai_requests(now, DUE_BATCH))
-            .await;
-        let mut started = false;
-        match due {
-            Ok(due) => {
-                for due in due {
-                    match due {
-                        DueAi::Drop { org, lead } => {
-                            let dropped = state
-                                .blocking(move |crm| crm.system().drop_ai_request(org, lead))
-                                .await;
-                            if let Err(error) = dropped {
-                                tracing::warn!(org = org.get(), lead = lead.get(), %error, "dropping an AI call failed");
-                            }
-                        }
-                        DueAi::Call(call) => {
-                            if tasks.len() >= MAX_IN_FLIGHT {
-                                continue;
-                            }
-                            let key = (call.org, call.lead);
-                            if in_flight.values().any(|taken| *taken == key) {
-                                continue;
-                            }
-                            let state = state.clone();
-                            let http = http.clone();
-                            let handle =
-                                tasks.spawn(async move { attempt(&state, &http, *call).await });
-                            in_flight.insert(handle.id(), key);
-                            started = true;
-                        }
-                    }
-                }
-            }
-            Err(error) => tracing::warn!(%error, "reading the due AI calls failed"),
-        }
-        let next_due = state
-            .blocking(|crm| crm.system().next_ai_due())
-            .await
-            .ok()
-            .flatten();
-        let sleep = match next_due {
-            Some(at) => {
-                let millis = at.millis().saturating_sub(Timestamp::now().millis());
-                if millis <= 0 && !started && !in_flight.is_empty() {
-                    // Only calls in flight are due: one finishing wakes the loop.
-                    IDLE_WAIT
-                } else {
-                    Duration::from_millis(u64::try_from(millis).unwrap_or(0)).min(IDLE_WAIT)
-                }
-            }
-            None => IDLE_WAIT,
-        };
-        tokio::select! {
-            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                let id = match done {
-                    Ok((id, ())) => id,
-                    Err(error) => error.id(),
-                };
-                in_flight.remove(&id);
-            }
-            () = wake.notified() => {}
-            () = tokio::time::sleep(sleep) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
-    // A call in flight is abandoned: it stays queued in crm-lib and is made again at the
-    // next start.
-    tasks.abort_all();
-    while tasks.join_next().await.is_some() {}
 }
 
 /// The chat completion request's body (OpenAI's `POST /chat/completions`).

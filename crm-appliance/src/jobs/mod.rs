@@ -12,6 +12,7 @@
 
 pub(crate) mod ai;
 pub(crate) mod broadcasts;
+pub(crate) mod due;
 pub(crate) mod operators;
 pub(crate) mod payments;
 pub(crate) mod retention;

@@ -6,41 +6,57 @@
 //! (`System::due_webhooks`): the Telegram sender's rate limiter never holds a webhook back,
 //! and a slow receiver never holds a Telegram message back. Every commit wakes it (a commit
 //! may have queued a delivery); otherwise it sleeps until the next delivery is due, at most
-//! [`IDLE_WAIT`]. Each round reads at most [`DUE_BATCH`] deliveries and keeps at most
-//! [`MAX_IN_FLIGHT`] requests in flight; a request has [`REQUEST_TIMEOUT`], follows no
+//! five seconds. Each round reads at most 64 deliveries and keeps at most 8 requests in
+//! flight (the loop is [`super::due`]'s); a request has [`REQUEST_TIMEOUT`], follows no
 //! redirect (a 3xx is a failed attempt) and reads at most a few KB of the answer. The URL's
 //! query and the signing secret are never logged: logs name the delivery and its
 //! organization.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crm_lib::Crm;
 use crm_lib::model::{OrgId, Timestamp, WebhookDeliveryId};
 use crm_lib::webhooks::{DueWebhook, WebhookOutcome};
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
 
+use super::due::{self, DueSender};
 use crate::AppState;
 
-/// Requests in flight at once.
-const MAX_IN_FLIGHT: usize = 8;
-/// Due deliveries read per round.
-const DUE_BATCH: usize = 64;
 /// The time one request may take, connection included.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest sleep without a wake-up.
-const IDLE_WAIT: Duration = Duration::from_secs(5);
-/// The shortest time between two rounds: every commit wakes the loop, and commits come by
-/// the hundreds a second under load (as the outbox's `MIN_ROUND`, 20 rounds a second).
-const MIN_ROUND: Duration = Duration::from_millis(50);
 
 /// Starts the sender on the current runtime; every commit wakes it.
 pub(crate) fn start(state: AppState) -> super::JobHandle {
-    let wake = Arc::new(Notify::new());
-    let hook = wake.clone();
-    state.crm().on_commit(move || hook.notify_one());
-    super::spawn(|shutdown| run(state, wake, shutdown))
+    due::start(state, Webhooks { http: client() })
+}
+
+/// The webhook deliveries' queue (`System::due_webhooks`).
+struct Webhooks {
+    http: reqwest::Client,
+}
+
+impl DueSender for Webhooks {
+    type Item = DueWebhook;
+    type Key = (OrgId, WebhookDeliveryId);
+    const MAX_IN_FLIGHT: usize = 8;
+    const DUE_BATCH: usize = 64;
+    const DRAIN: Option<Duration> = Some(REQUEST_TIMEOUT.saturating_add(Duration::from_secs(1)));
+    const WHAT: &'static str = "webhook deliveries";
+
+    fn due(crm: &Crm, now: Timestamp, limit: usize) -> crm_lib::Result<Vec<DueWebhook>> {
+        crm.system().due_webhooks(now, limit)
+    }
+
+    fn next_due(crm: &Crm) -> crm_lib::Result<Option<Timestamp>> {
+        crm.system().next_webhook_due()
+    }
+
+    fn key(item: &DueWebhook) -> Self::Key {
+        (item.org, item.id)
+    }
+
+    async fn attempt(&self, state: AppState, item: DueWebhook) {
+        attempt(&state, &self.http, item).await;
+    }
 }
 
 /// The HTTP client: no redirects, a timeout per request, rustls.
@@ -56,90 +72,6 @@ fn client() -> reqwest::Client {
         ))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
-}
-
-async fn run(state: AppState, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
-    let http = client();
-    let mut tasks: JoinSet<()> = JoinSet::new();
-    // The delivery of each task in flight, by task (a panicked task still names its own).
-    let mut in_flight: HashMap<tokio::task::Id, (OrgId, WebhookDeliveryId)> = HashMap::new();
-    let mut last_round: Option<Instant> = None;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        if let Some(wait) = last_round.and_then(|last| MIN_ROUND.checked_sub(last.elapsed())) {
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => continue,
-            }
-        }
-        last_round = Some(Instant::now());
-        let now = Timestamp::now();
-        let due = state
-            .blocking(move |crm| crm.system().due_webhooks(now, DUE_BATCH))
-            .await;
-        // Whether this round started a request: a round that found only requests already in
-        // flight waits for one of them (or a commit) instead of reading again at once.
-        let mut started = false;
-        match due {
-            Ok(due) => {
-                for due in due {
-                    if tasks.len() >= MAX_IN_FLIGHT {
-                        break;
-                    }
-                    let key = (due.org, due.id);
-                    if in_flight.values().any(|taken| *taken == key) {
-                        continue;
-                    }
-                    let state = state.clone();
-                    let http = http.clone();
-                    let handle = tasks.spawn(async move { attempt(&state, &http, due).await });
-                    in_flight.insert(handle.id(), key);
-                    started = true;
-                }
-            }
-            Err(error) => tracing::warn!(%error, "reading the due webhook deliveries failed"),
-        }
-        let next_due = state
-            .blocking(|crm| crm.system().next_webhook_due())
-            .await
-            .ok()
-            .flatten();
-        let sleep = match next_due {
-            Some(at) => {
-                let millis = at.millis().saturating_sub(Timestamp::now().millis());
-                if millis <= 0 && !started && !in_flight.is_empty() {
-                    // Only requests in flight are due: one finishing wakes the loop.
-                    IDLE_WAIT
-                } else {
-                    Duration::from_millis(u64::try_from(millis).unwrap_or(0)).min(IDLE_WAIT)
-                }
-            }
-            None => IDLE_WAIT,
-        };
-        tokio::select! {
-            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                let id = match done {
-                    Ok((id, ())) => id,
-                    Err(error) => error.id(),
-                };
-                in_flight.remove(&id);
-            }
-            () = wake.notified() => {}
-            () = tokio::time::sleep(sleep) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
-    let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(REQUEST_TIMEOUT + Duration::from_secs(1), drain)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "stopping with webhook requests in flight; they are retried on the next start"
-        );
-    }
 }
 
 /// Makes one attempt of `due` and records its outcome.
