@@ -324,7 +324,7 @@ impl OrderRows {
             .into_iter()
             .map(|marker| (marker.id, marker.name.get(Language::default()).to_string()))
             .collect();
-        let fields = super::tickets::fields_for(view, &organization)?
+        let fields = super::tickets::fields::fields_for(view, &organization)?
             .fields
             .into_iter()
             .map(|def| def.key)

@@ -405,7 +405,7 @@ impl Tx<'_> {
             created_at: self.now(),
             updated_at: self.now(),
         };
-        super::tickets::fields_of(self, actor.org)?.check(&record.custom_fields)?;
+        super::tickets::fields::fields_of(self, actor.org)?.check(&record.custom_fields)?;
         self.insert_record(&crate::store::Key::org(actor.org).u64(id.0), &record)?;
         crate::services::analytics::aggregates::order_created(self, &org, &record)?;
         super::tickets::fraud::evaluate(self, &org, &record)?;
@@ -591,7 +591,7 @@ impl Crm {
                     .map(|stage| stage.key.as_str())
                     .collect();
                 // The tickets module: one more column per declared field, named by its key.
-                let ticket_fields = super::tickets::fields_of(view, actor.org)?;
+                let ticket_fields = super::tickets::fields::fields_of(view, actor.org)?;
                 let columns: Vec<&str> = ORDER_COLUMNS
                     .iter()
                     .copied()

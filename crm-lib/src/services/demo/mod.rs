@@ -648,12 +648,13 @@ impl Tx<'_> {
                             .as_deref()
                             .map(|text| Date::parse("deadline", text))
                             .transpose()?,
-                        custom_fields: super::tickets::fields_of(self, org)?.parse_answers(
-                            order
-                                .fields
-                                .iter()
-                                .map(|(key, answer)| (key.as_str(), answer.as_str())),
-                        )?,
+                        custom_fields: super::tickets::fields::fields_of(self, org)?
+                            .parse_answers(
+                                order
+                                    .fields
+                                    .iter()
+                                    .map(|(key, answer)| (key.as_str(), answer.as_str())),
+                            )?,
                         ..NewOrder::default()
                     },
                 )?

@@ -551,7 +551,7 @@ impl Tx<'_> {
                 changes.insert(key.clone(), Some(value.clone()));
             }
         }
-        let set = super::super::tickets::fields_for(self, &wanted.org)
+        let set = super::super::tickets::fields::fields_for(self, &wanted.org)
             .map_err(|error| error.to_string())?;
         if answer.hot
             && set
@@ -690,7 +690,7 @@ impl Tx<'_> {
             deleted_at: None,
             media_group: None,
         };
-        super::super::chat::write_message(self, org.id, &message)?;
+        super::super::chat::rules::write_message(self, org.id, &message)?;
         self.enqueue(
             org.id,
             Recipient::Customer(order.customer),

@@ -339,7 +339,7 @@ pub fn lead_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Option
         filled: slots.iter().filter(|(_, value)| value.is_some()).count(),
         slots,
         source: match (
-            super::tickets::fields_for(view, &org)?.get(SOURCE_FIELD),
+            super::tickets::fields::fields_for(view, &org)?.get(SOURCE_FIELD),
             record.custom_fields.get(SOURCE_FIELD),
         ) {
             (Some(def), Some(value)) => Some((def.clone(), value.clone())),
@@ -623,7 +623,7 @@ pub(crate) fn write_slots(
     order: &Order,
     changes: &BTreeMap<String, Option<FieldValue>>,
 ) -> Result<(Order, String)> {
-    let set = super::tickets::fields_for(tx, org)?;
+    let set = super::tickets::fields::fields_for(tx, org)?;
     let mut values = order.custom_fields.clone();
     for (key, value) in changes {
         match value {
@@ -640,7 +640,8 @@ pub(crate) fn write_slots(
     after.updated_at = tx.now();
     save_order(tx, org.id, order, &after)?;
     super::tickets::fraud::evaluate(tx, org, &after)?;
-    let words = super::tickets::describe_changes(&order.custom_fields, &after.custom_fields);
+    let words =
+        super::tickets::fields::describe_changes(&order.custom_fields, &after.custom_fields);
     Ok((after, words))
 }
 

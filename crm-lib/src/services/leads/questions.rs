@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::chat::{InboundMessage, OrderChoice};
-use crate::forms::{FormInput, FormOutcome, FormStep};
 use crate::model::*;
 use crate::orders::NewOrder;
+use crate::services::forms::walk::{FormInput, FormOutcome, FormStep, start_form_with, step_of};
 use crate::{Error, ErrorKind, Result, Tx, View};
 
 use super::super::orders::load_order;
@@ -108,7 +108,7 @@ impl Tx<'_> {
         };
         let org = super::super::require_module(self, actor.org, Module::Projects)?;
         let customer = load_customer(self, actor.org, customer_id)?;
-        super::super::chat::check_inbound(self, actor.org, &msg)?;
+        super::super::chat::rules::check_inbound(self, actor.org, &msg)?;
         let walker = Actor::customer(actor.org, customer_id).with_origin(actor.origin.clone());
         let named = match msg.about {
             OrderChoice::Chosen(order) => match load_order(self, actor.org, order) {
@@ -121,7 +121,7 @@ impl Tx<'_> {
         };
         let current = match named {
             Some(order) => Some(order),
-            None => super::super::chat::current_order_of(self, actor.org, customer_id)?,
+            None => super::super::chat::rules::current_order_of(self, actor.org, customer_id)?,
         };
         let (lead, created) = match current {
             Some(order) => (Some(order), false),
@@ -175,7 +175,7 @@ impl Tx<'_> {
             text => text.chars().take(4000).collect(),
         };
         let mut custom_fields = BTreeMap::new();
-        let fields = super::super::tickets::fields_for(self, org)?;
+        let fields = super::super::tickets::fields::fields_for(self, org)?;
         if let Some(source) = fields
             .get(SOURCE_FIELD)
             .and_then(|def| def.parse_answer(BOT_SOURCE).ok())
@@ -212,7 +212,7 @@ impl Tx<'_> {
     ) -> Result<Option<LeadQuestions>> {
         let order = load_order(self, org.id, lead)?;
         if let Some(progress) = walk_of(self, org.id, &order)? {
-            let step = crate::forms::step_of(&progress);
+            let step = step_of(&progress);
             let text = message.text.trim();
             return Ok(Some(match step {
                 FormStep::Ask(_) if text.is_empty() => LeadQuestions::Refused(step),
@@ -271,7 +271,7 @@ pub(crate) fn start_questions(
     lead.questions_started = true;
     lead.updated_at = tx.now();
     let context = BTreeMap::from([("lead".to_string(), order.id.0.to_string())]);
-    crate::services::forms::start_form_with(
+    start_form_with(
         tx,
         org.id,
         order.customer,

@@ -65,7 +65,7 @@ pub fn new_order_choices_in(view: &impl View, actor: &Actor) -> Result<NewOrderC
                 name: method.name,
             })
             .collect(),
-        fields: crate::services::tickets::fields_of(view, actor.org)?,
+        fields: crate::services::tickets::fields::fields_of(view, actor.org)?,
     })
 }
 

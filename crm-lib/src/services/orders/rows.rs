@@ -347,7 +347,7 @@ fn orders_with_field(
     key: &str,
     answer: &str,
 ) -> Result<Vec<u64>> {
-    let fields = crate::services::tickets::fields_for(view, org)?;
+    let fields = crate::services::tickets::fields::fields_for(view, org)?;
     let def = fields
         .get(key)
         .ok_or_else(|| Error::invalid("field", format!("{key:?} is not a ticket field")))?;
@@ -472,7 +472,7 @@ pub fn order_list_in(
     if !resolved.has(Permission::ManageSettings) {
         organization.settings.bot_token = None;
     }
-    let fields = crate::services::tickets::fields_for(view, &organization)?
+    let fields = crate::services::tickets::fields::fields_for(view, &organization)?
         .fields
         .into_iter()
         .filter(|def| def.list)

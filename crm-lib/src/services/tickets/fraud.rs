@@ -15,7 +15,7 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::super::orders::{load_order, may_view};
 use super::super::{clean_text, load_org, require, resolve};
-use super::may_clear_flags;
+use super::fields::may_clear_flags;
 
 /// The largest threshold a rule may have.
 pub const THRESHOLD_MAX: u32 = 10_000;

@@ -13,6 +13,7 @@
 //! - `fraud`: the rules as data, their evaluation, clearing a flag, the settings and the
 //!   blocklist.
 
+pub(crate) mod fields;
 pub mod fraud;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,8 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::orders::{load_order, may_view, save_order};
 use super::{load_org, resolve};
+use fields::may_clear_flags;
+use fields::{describe_changes, fields_for, fields_of};
 
 pub use fraud::{FraudSettingsUpdate, fraud_settings_in};
 
@@ -84,30 +87,6 @@ pub(crate) fn ensure_ticket_settings_in(tx: &Tx<'_>, org: &Organization) -> Resu
     Ok(())
 }
 
-/// The organization's order fields: its tickets' fields with the tickets module, its leads'
-/// slots with the projects module (empty when neither is on).
-pub(crate) fn fields_of(view: &impl View, org: OrgId) -> Result<FieldSet> {
-    fields_for(view, &load_org(view, org)?)
-}
-
-/// [`fields_of`] for a caller that has read the organization already (the order list, order
-/// creation), so it is not read again. With the projects module on and none stored (an
-/// organization made before its template declared its leads' slots), the template's fields.
-pub(crate) fn fields_for(view: &impl View, org: &Organization) -> Result<FieldSet> {
-    let tickets = org.modules.contains(Module::Tickets);
-    let projects = org.modules.contains(Module::Projects);
-    if !tickets && !projects {
-        return Ok(FieldSet::default());
-    }
-    match view.get::<FieldSet>(tables::ORDER_FIELDS, &Key::org(org.id))? {
-        Some(fields) => Ok(fields),
-        None if projects => Ok(crate::templates::template(&org.template)
-            .map(|template| template.fields)
-            .unwrap_or_default()),
-        None => Ok(FieldSet::default()),
-    }
-}
-
 /// The fields the actor's organization declares for its tickets (or its leads, with the
 /// projects module), in the order they are asked; empty when neither module is on. Any actor of the organization may read them
 /// (a customer's bot form asks them).
@@ -140,11 +119,6 @@ fn may_edit_fields(resolved: &super::Resolved) -> bool {
     resolved.has(Permission::ModerateOrders)
         || resolved.has(Permission::AssignOrders)
         || resolved.has(Permission::UpdateOrderStatus)
-}
-
-/// Whether a resolved actor may clear a fraud flag: `moderate_orders` or `assign_orders`.
-fn may_clear_flags(resolved: &super::Resolved) -> bool {
-    resolved.has(Permission::ModerateOrders) || resolved.has(Permission::AssignOrders)
 }
 
 /// A ticket's (or a lead's) fields and fraud flags as the actor may see them; `None` when the
@@ -182,30 +156,6 @@ pub fn ticket_in(view: &impl View, actor: &Actor, order: OrderId) -> Result<Opti
         edit_fields: staff && may_edit_fields(&resolved),
         clear_flags: staff && may_clear_flags(&resolved),
     }))
-}
-
-/// Values of the order's typed fields in text, as the audit detail says them:
-/// `serial: "A1" -> "B2"`.
-pub(crate) fn describe_changes(
-    before: &BTreeMap<String, FieldValue>,
-    after: &BTreeMap<String, FieldValue>,
-) -> String {
-    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|key| before.get(*key) != after.get(*key))
-        .map(|key| {
-            let say = |value: Option<&FieldValue>| {
-                value.map_or_else(
-                    || "-".to_string(),
-                    |value| format!("{:?}", value.to_answer()),
-                )
-            };
-            format!("{key}: {} -> {}", say(before.get(key)), say(after.get(key)))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Tx<'_> {
