@@ -165,6 +165,15 @@ fn the_bot_s_first_message_makes_a_lead_in_new_with_source_bot_and_alerts_the_ma
             .any(|event| matches!(event, Event::CustomerWrote { .. })),
         "{to_manager:#?}"
     );
+    // The lead's own "new order" notification is not sent beside it: one alert, with the words.
+    assert_eq!(
+        to_manager
+            .iter()
+            .filter(|event| matches!(event, Event::LeadWrote { .. } | Event::OrderCreated { .. }))
+            .count(),
+        1,
+        "{to_manager:#?}"
+    );
     // The next message goes to the same lead and alerts again.
     let again = say(&w, &anna, "Площадь 6 м²");
     assert!(!again.created);
@@ -848,4 +857,55 @@ fn a_manager_s_reply_to_a_lead_alert_in_telegram_answers_the_customer_about_the_
     assert_eq!(reply.customer, World::customer_id(&olga));
     assert_eq!(reply.order, Some(lead));
     assert_eq!(reply.author, Author::Staff(manager_id(&w)));
+}
+
+#[test]
+fn the_client_of_a_running_project_writes_about_it_and_makes_no_new_lead() {
+    let w = reno();
+    let anna = w.customer(5002, "Анна");
+    let first = say(&w, &anna, "Хочу ремонт кухни");
+    let lead = first.lead.unwrap();
+    w.crm.approve_order(&w.manager, lead).unwrap();
+    w.crm
+        .assign_order(
+            &w.manager,
+            lead,
+            crm_lib::orders::AssignTo::User(World::user_id(&w.worker)),
+        )
+        .unwrap();
+    for key in ["measurement", "estimate", "contract", "won"] {
+        w.crm.move_order(&w.system, lead, w.stage(key)).unwrap();
+    }
+    let project = w
+        .crm
+        .create_project(
+            &w.manager,
+            crm_lib::projects::NewProject {
+                client: World::customer_id(&anna),
+                lead: Some(lead),
+                title: "Кухня".into(),
+                stages: vec!["Демонтаж".into()],
+                ..crm_lib::projects::NewProject::default()
+            },
+        )
+        .unwrap();
+    let leads_before = w.outbox().len();
+    let turn = say(&w, &anna, "Когда приедут рабочие?");
+    assert!(!turn.created);
+    assert_eq!(turn.lead, None);
+    assert_eq!(turn.message.order, None);
+    assert!(
+        !w.outbox().iter().skip(leads_before).any(|item| matches!(
+            item.payload,
+            OutboxPayload::Notify(Event::OrderCreated { .. })
+        )),
+        "no new lead was announced"
+    );
+    // Once the project is completed, a new message is a new lead again.
+    w.crm
+        .set_project_state(&w.manager, project.id, ProjectState::Completed)
+        .unwrap();
+    let later = say(&w, &anna, "Хочу ещё ремонт ванной");
+    assert!(later.created);
+    assert_ne!(later.lead, Some(lead));
 }

@@ -11,6 +11,7 @@ use crate::chat::{InboundMessage, OrderChoice};
 use crate::model::*;
 use crate::orders::NewOrder;
 use crate::services::forms::walk::{FormInput, FormOutcome, FormStep, start_form_with, step_of};
+use crate::services::orders::commands::Announce;
 use crate::{Error, ErrorKind, Result, Tx, View};
 
 use super::super::orders::load_order;
@@ -83,7 +84,8 @@ impl Tx<'_> {
     /// A customer's message to the bot in an organization of the projects module: it goes to
     /// their lead. The lead is the order the message names (when it is theirs), else their
     /// current (open) order, else a new one made from this message, in the pipeline's first
-    /// stage, with `source` = `bot` ([`Tx::create_order`]'s rules, notifications and audit).
+    /// stage, with `source` = `bot` (none for the client of an active project: their message
+    /// is posted without a lead) ([`Tx::create_order`]'s rules, notifications and audit).
     /// The message is then posted about it ([`Tx::post_inbound`]: the managers are alerted and
     /// the AI queued, see the [module documentation](super)). While the customer walks the
     /// fixed questions for this lead, the message's text answers the question asked; when the
@@ -125,6 +127,10 @@ impl Tx<'_> {
         };
         let (lead, created) = match current {
             Some(order) => (Some(order), false),
+            // A client whose project runs writes about the project: no new lead.
+            None if super::super::projects::has_active_project(self, org.id, customer_id)? => {
+                (None, false)
+            }
             None => match self.create_lead(&walker, &org, &customer, &msg.text)? {
                 Some(order) => (Some(order), true),
                 None => (None, false),
@@ -182,7 +188,8 @@ impl Tx<'_> {
         {
             custom_fields.insert(SOURCE_FIELD.to_string(), source);
         }
-        let created = self.create_order(
+        // The message posted next alerts the managers with the customer's words.
+        let created = self.create_order_announced(
             walker,
             NewOrder {
                 title,
@@ -190,6 +197,7 @@ impl Tx<'_> {
                 custom_fields,
                 ..NewOrder::default()
             },
+            Announce::ByFirstMessage,
         );
         match created {
             Ok(order) => {

@@ -63,6 +63,16 @@ pub enum AssignTo {
     User(UserId),
 }
 
+/// Who tells the staff of a new order ([`Tx::create_order_announced`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Announce {
+    /// The order's own notification (`Event::OrderCreated`) to the moderators or assigners.
+    Staff,
+    /// The message posted with it in the same transaction (a bot-made lead's first message,
+    /// whose `Event::LeadWrote` alerts the managers).
+    ByFirstMessage,
+}
+
 impl Tx<'_> {
     /// Creates an order in the pipeline's first stage and tells the moderators.
     ///
@@ -80,6 +90,19 @@ impl Tx<'_> {
     /// customer or a file; conflict when the limit is reached (the message gives the limit);
     /// permission denied for staff without `moderate_orders`.
     pub fn create_order(&mut self, actor: &Actor, request: NewOrder) -> Result<Order> {
+        self.create_order_announced(actor, request, Announce::Staff)
+    }
+
+    /// [`Tx::create_order`], with who tells the staff of the new order: the order's own
+    /// notification, or (the leads pipeline's bot-made lead) the customer's first message,
+    /// posted in the same transaction, whose `Event::LeadWrote` carries their words, so the
+    /// managers are alerted once.
+    pub(crate) fn create_order_announced(
+        &mut self,
+        actor: &Actor,
+        request: NewOrder,
+        announce: Announce,
+    ) -> Result<Order> {
         let org = load_org(self, actor.org)?;
         let customer_id = match resolve(self, actor)? {
             Resolved::Customer(customer) => customer,
@@ -162,7 +185,9 @@ impl Tx<'_> {
         } else {
             Permission::AssignOrders
         };
-        notify_staff_with(self, actor.org, notify, &event)?;
+        if announce == Announce::Staff {
+            notify_staff_with(self, actor.org, notify, &event)?;
+        }
         self.audit(
             actor,
             AuditAction::OrderCreated,

@@ -11,7 +11,7 @@
 //! - `views`: what the order page, the dashboard, the board and the moderation queue show,
 //!   each read on one snapshot.
 
-mod commands;
+pub(crate) mod commands;
 mod queries;
 pub(crate) mod rows;
 mod rules;

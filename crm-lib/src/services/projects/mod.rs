@@ -331,3 +331,27 @@ pub(crate) fn project_of_lead(
         |bytes| Ok(ProjectId(crate::store::keys::read_u64(bytes, 0))),
     )
 }
+
+/// Whether `customer` is the client of an active project of `org` (`projects_by_client`):
+/// their messages to the bot are about the project, so the leads pipeline makes no new lead
+/// of them (`leads::questions`' `post_lead_message` asks).
+pub(crate) fn has_active_project(
+    view: &impl View,
+    org: OrgId,
+    customer: CustomerId,
+) -> Result<bool> {
+    let keys = view.keys_with_prefix(
+        tables::PROJECTS_BY_CLIENT,
+        &Key::org(org).u64(customer.0),
+        None,
+        true,
+        usize::MAX,
+    )?;
+    for key in keys {
+        let project = load_project(view, org, ProjectId(crate::store::keys::tail_u64(&key)))?;
+        if project.state == ProjectState::Active {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
