@@ -121,7 +121,6 @@ fn body(staff: &Staff, data: &Data, error: &FormError, text: &str, note: Option<
     let base = format!("/chat/{}/scheduled", customer.id);
     html! {
         p { a href={ "/chat/" (customer.id) } { "← " (customer.full_name()) } }
-        h1 { (tr_with(staff.language, "scheduled.title", &[("name", &customer.full_name())])) }
         (notice(note))
         (error.general(&["text", "send_at"]))
         form.form method="post" action=(base) {

@@ -147,7 +147,6 @@ fn calls_body(staff: &Staff, query: &CallsQuery, data: &CallListPage) -> Markup 
     let operator = chosen(&query.operator);
     let filters = query.filters();
     html! {
-        h1 { (staff.t("calls.list.title")) }
         form.filters method="get" action="/calls" {
             label { (staff.t("calls.list.direction"))
                 select name="direction" {

@@ -148,7 +148,7 @@ pub fn ask_body(
     found: Option<&(String, Vec<Customer>)>,
 ) -> Markup {
     html! {
-        h1 { (tr_with(staff.language, "merge.into", &[("name", &name)])) }
+        h2 { (tr_with(staff.language, "merge.into", &[("name", &name)])) }
         p.muted { (staff.t("merge.help")) }
         form.form.inline method="get" action={ "/customers/" (keep) "/merge" } {
             label { (staff.t("merge.absorb"))
@@ -188,7 +188,7 @@ pub fn preview_body(staff: &Staff, preview: &MergePreview) -> Markup {
         html! { tr data-count=(key) { th { (staff.t(&format!("merge.count.{key}"))) } td { (value) } } }
     };
     html! {
-        h1 { (tr_with(staff.language, "merge.into", &[("name", &keep.full_name())])) }
+        h2 { (tr_with(staff.language, "merge.into", &[("name", &keep.full_name())])) }
         p #merge-summary {
             (tr_with(staff.language, "merge.summary", &[
                 ("absorb", &format!("#{} {}", absorb.id, absorb.full_name())),

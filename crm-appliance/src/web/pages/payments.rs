@@ -96,7 +96,6 @@ fn settings_body(
         .collect::<Vec<_>>()
         .join(", ");
     html! {
-        h1 { (staff.t("payments.web.settings_title")) }
         (notice(note))
         (error.general(&["oxapay_merchant_key", "oxapay_base_url", "token_price", "stars_per_token", "amounts", "invoice_lifetime_minutes"]))
         form.card.form method="post" action="/settings/payments" {
@@ -272,7 +271,6 @@ fn invoices_body(
 ) -> Markup {
     let states = ["pending", "paid", "expired", "failed", "refunded"];
     html! {
-        h1 { (staff.t("payments.web.invoices_title")) }
         (notice(note))
         form.filters method="get" action="/payments" {
             label { (staff.t("payments.web.state"))

@@ -99,7 +99,6 @@ pub fn new_body(
         None => form.defaults.get(key).cloned().unwrap_or_default(),
     };
     html! {
-        h1 { (staff.t("profiles.new_title")) }
         form.form.card #profile-form method="post" action={ "/customers/" (customer) "/profiles" } {
             (csrf_field(staff))
             (error.general(&[]))
@@ -124,10 +123,7 @@ pub fn profile_body(
     };
     html! {
         (notice(note))
-        h1 {
-            (profile.label)
-            @if profile.archived { " " span.badge.archived { (staff.t("profiles.archived")) } }
-        }
+        @if profile.archived { p { span.badge.archived { (staff.t("profiles.archived")) } } }
         p.muted {
             a href={ "/customers/" (profile.customer) } { (staff.t("profiles.back")) }
             " · " (staff.t("profiles.created")) " " (when(profile.created_at))
@@ -170,7 +166,6 @@ pub fn registration_body(
 ) -> Markup {
     html! {
         (notice(note))
-        h1 { (staff.t("registration.title")) }
         p.muted { (staff.t("registration.intro")) }
         ol.registration-fields {
             @for field in &form.fields.fields {

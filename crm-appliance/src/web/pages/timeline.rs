@@ -114,11 +114,8 @@ fn call_line(staff: &Staff, data: &Timeline, call: &Call) -> Markup {
 fn timeline_body(staff: &Staff, data: &Timeline) -> Markup {
     let customer = &data.customer;
     html! {
-        h1 {
-            (customer.full_name())
-            @if data.unknown_caller.is_some() {
-                " " span.badge.unknown-caller { (staff.t("calls.unknown_caller")) }
-            }
+        @if data.unknown_caller.is_some() {
+            p { span.badge.unknown-caller { (staff.t("calls.unknown_caller")) } }
         }
         p.muted {
             @if let Some(phone) = &customer.phone { (phone) " · " }

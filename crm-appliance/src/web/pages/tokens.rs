@@ -168,7 +168,6 @@ fn ledger_body(
     let account = &ledger.account;
     let base = format!("/customers/{}/tokens", customer.id);
     html! {
-        h1 { (tr_with(staff.language, "tokens.web.ledger_title", &[("name", &customer.full_name())])) }
         p.muted { a href={ "/customers/" (customer.id) } { (staff.t("tokens.web.back_to_customer")) } }
         (notice(note))
         (error.general(&["amount", "reason", "days", "package"]))
@@ -465,7 +464,6 @@ async fn queue(
 fn queue_body(staff: &Staff, rows: &[QueueRow], note: Option<&str>) -> Markup {
     let may_move = staff.navigation().reorder_queue;
     html! {
-        h1 { (staff.t("tokens.web.queue_title")) }
         p.muted { (staff.t("tokens.web.queue_hint")) }
         (notice(note))
         @if rows.is_empty() {
@@ -648,7 +646,6 @@ fn packages_body(
 ) -> Markup {
     let settings = &data.settings;
     html! {
-        h1 { (staff.t("tokens.web.packages_title")) }
         (notice(note))
         @if failed.is_none() { (error.general(&[])) }
         table.packages {
