@@ -41,6 +41,7 @@ mod order_form_choices;
 mod outbox;
 mod pages;
 mod payments;
+mod project_decisions;
 mod projects;
 mod projects_browser;
 mod registration;
