@@ -294,3 +294,32 @@ fn the_author_of_a_change_request_hears_of_the_client_s_decision_in_telegram() {
         .count();
     assert_eq!(count, 1);
 }
+
+#[test]
+fn the_renovation_demo_s_first_project_carries_a_contract_pdf_and_an_estimate() {
+    let world = renovation();
+    world.crm.system().load_demo(world.org.id).unwrap();
+    let system = Actor::system(world.org.id);
+    let documents = world
+        .crm
+        .project_documents(&system, ProjectId::new(1))
+        .unwrap();
+    let kinds: Vec<(DocumentKind, &str)> = documents
+        .iter()
+        .map(|document| (document.kind, document.file_name.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (DocumentKind::Office, "smeta.csv"),
+            (DocumentKind::Pdf, "dogovor-podryada.pdf")
+        ]
+    );
+    let pdf = world
+        .crm
+        .system()
+        .read_media(world.org.id, documents[1].media)
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.4"));
+    assert!(pdf.ends_with(b"%%EOF\n"));
+}
