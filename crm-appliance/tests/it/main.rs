@@ -42,6 +42,7 @@ mod outbox;
 mod pages;
 mod payments;
 mod project_decisions;
+mod project_documents;
 mod projects;
 mod projects_browser;
 mod registration;
