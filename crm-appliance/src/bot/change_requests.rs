@@ -11,8 +11,8 @@
 use crm_lib::{
     ErrorKind, Tx,
     model::{
-        Actor, ChangeRequest, ChangeRequestId, ChangeRequestState, ChatId, Event, Language,
-        Money, ProjectId,
+        Actor, ChangeRequest, ChangeRequestId, ChangeRequestState, ChatId, Event, Language, Money,
+        ProjectId,
     },
     projects::{Decision, ProjectView},
 };
@@ -81,7 +81,11 @@ fn ask(
             return Ok(());
         }
     };
-    let Some(found) = view.change_requests.iter().find(|found| found.id == request) else {
+    let Some(found) = view
+        .change_requests
+        .iter()
+        .find(|found| found.id == request)
+    else {
         let error = crm_lib::Error::not_found(ChangeRequestId::LABEL, request);
         refused(who, press, &error, out);
         return Ok(());
@@ -156,7 +160,10 @@ fn outcome(language: Language, view: &ProjectView, decided: &ChangeRequest) -> S
             ("project", &project.title),
             ("request", &decided.id.to_string()),
             ("title", &decided.title),
-            ("amount", &signed(decided.amount, &project.currency, language)),
+            (
+                "amount",
+                &signed(decided.amount, &project.currency, language),
+            ),
             (
                 "total",
                 &render::money(project.budget_total(), &project.currency, language),
@@ -201,7 +208,10 @@ mod tests {
     fn amounts_carry_their_sign() {
         assert_eq!(
             signed(Money::from_minor(1_500_000), "RUB", Language::EN),
-            format!("+{}", render::money(Money::from_minor(1_500_000), "RUB", Language::EN))
+            format!(
+                "+{}",
+                render::money(Money::from_minor(1_500_000), "RUB", Language::EN)
+            )
         );
         assert!(signed(Money::from_minor(-100), "USD", Language::EN).starts_with('-'));
         assert!(!signed(Money::from_minor(0), "USD", Language::EN).starts_with('+'));

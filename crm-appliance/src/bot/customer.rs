@@ -437,14 +437,7 @@ pub(crate) fn on_press(
                 language: me.language,
                 chat: me.chat,
             };
-            super::change_requests::on_press(
-                tx,
-                &decider,
-                (project, request),
-                action,
-                press,
-                out,
-            )?;
+            super::change_requests::on_press(tx, &decider, (project, request), action, press, out)?;
         }
         Callback::Tokens(pressed) => {
             super::tokens::on_press(tx, &who(&me), me.customer.id, pressed, press, out)?;

@@ -59,7 +59,10 @@ async fn the_client_approves_and_rejects_change_requests_in_the_bot_once_and_onl
     let notice = sandbox.wait_for(katya.id, 0, "Тёплый пол").await;
     assert_eq!(
         buttons(&notice),
-        [format!("cr:a:{flat}:{floor}"), format!("cr:r:{flat}:{floor}")]
+        [
+            format!("cr:a:{flat}:{floor}"),
+            format!("cr:r:{flat}:{floor}")
+        ]
     );
     let message_id = notice["message_id"].as_i64().unwrap();
 
@@ -75,9 +78,16 @@ async fn the_client_approves_and_rejects_change_requests_in_the_bot_once_and_onl
     assert!(text(&asked).contains('+'), "a signed amount: {asked:#}");
     assert_eq!(
         buttons(&asked),
-        [format!("cr:ya:{flat}:{floor}"), format!("cr:n:{flat}:{floor}")]
+        [
+            format!("cr:ya:{flat}:{floor}"),
+            format!("cr:n:{flat}:{floor}")
+        ]
     );
-    assert_eq!(budget_total(&api, flat).await, "100000.00", "asking decides nothing");
+    assert_eq!(
+        budget_total(&api, flat).await,
+        "100000.00",
+        "asking decides nothing"
+    );
     sandbox
         .press(&katya, message_id, &format!("cr:n:{flat}:{floor}"))
         .await;
@@ -98,7 +108,10 @@ async fn the_client_approves_and_rejects_change_requests_in_the_bot_once_and_onl
         buttons(message).is_empty()
     })
     .await;
-    assert!(text(&decided).contains("115"), "the new budget: {decided:#}");
+    assert!(
+        text(&decided).contains("115"),
+        "the new budget: {decided:#}"
+    );
     assert_eq!(budget_total(&api, flat).await, "115000.00");
     let (status, audit) = api
         .get(&format!(
@@ -163,7 +176,10 @@ async fn the_client_approves_and_rejects_change_requests_in_the_bot_once_and_onl
     }
     let (_, project) = api.get(&format!("/projects/{flat}")).await;
     assert_eq!(project["totals"]["budget_total"], "115000.00", "{project}");
-    assert_eq!(project["change_requests"][0]["state"], "pending", "{project}");
+    assert_eq!(
+        project["change_requests"][0]["state"], "pending",
+        "{project}"
+    );
     assert_eq!(budget_total(&api, house).await, "100000.00");
 }
 

@@ -60,8 +60,14 @@ async fn a_manager_attaches_lists_downloads_and_removes_a_project_document_throu
     let (status, body) = attach(&api, id, b"PK\x03\x04", "application/zip", "photos.zip").await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["field"], "file", "{body}");
-    let (status, document) =
-        attach(&api, id, b"%PDF-1.4 contract", "application/pdf", "contract.pdf").await;
+    let (status, document) = attach(
+        &api,
+        id,
+        b"%PDF-1.4 contract",
+        "application/pdf",
+        "contract.pdf",
+    )
+    .await;
     assert_eq!(status, 201, "{document}");
     assert_eq!(document["kind"], "pdf");
     assert_eq!(document["file_name"], "contract.pdf");

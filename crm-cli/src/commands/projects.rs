@@ -15,8 +15,8 @@ use crm_lib::model::{
     ProjectDocumentId, ProjectId, ProjectStageId, ProjectState,
 };
 use crm_lib::projects::{
-    Decision, NewChangeRequest, NewDocument, NewEntry, NewProject, NewReport, ProjectFilter, ProjectView,
-    TimelineKind,
+    Decision, NewChangeRequest, NewDocument, NewEntry, NewProject, NewReport, ProjectFilter,
+    ProjectView, TimelineKind,
 };
 
 use super::{Place, print_table};
@@ -509,7 +509,11 @@ fn document(
     io: &mut Io<'_>,
 ) -> Result<()> {
     match command {
-        DocumentCommand::Add { id, title, file: path } => {
+        DocumentCommand::Add {
+            id,
+            title,
+            file: path,
+        } => {
             let new = NewDocument {
                 title: title.clone(),
                 file_name: path

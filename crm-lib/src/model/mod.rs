@@ -62,7 +62,8 @@ pub use ids::{
     StageId, TelegramUserId, Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use ids::{
-    ChangeRequestId, EntryId, EstimateLineId, ProjectDocumentId, ProjectEventId, ProjectId, ProjectStageId, ReportId,
+    ChangeRequestId, EntryId, EstimateLineId, ProjectDocumentId, ProjectEventId, ProjectId,
+    ProjectStageId, ReportId,
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
@@ -88,8 +89,8 @@ pub use payments::{
 };
 pub use projects::{
     ChangeRequest, ChangeRequestState, DailyReport, DocumentKind, EntryCategory, EntryKind,
-    EstimateLine, Project, ProjectDocument, ProjectEntry, ProjectEvent, ProjectEventKind, ProjectRow, ProjectStage, ProjectState,
-    ProjectTotals,
+    EstimateLine, Project, ProjectDocument, ProjectEntry, ProjectEvent, ProjectEventKind,
+    ProjectRow, ProjectStage, ProjectState, ProjectTotals,
 };
 pub use scheduled::{ScheduledMessage, ScheduledState};
 pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};

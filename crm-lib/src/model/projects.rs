@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ActorRef, ChangeRequestId, CustomerId, Date, EntryId, EstimateLineId, MediaHash, Money,
-    OrderId, ProjectDocumentId, ProjectEventId, ProjectId, ProjectStageId, ReportId, Timestamp, UserId,
+    OrderId, ProjectDocumentId, ProjectEventId, ProjectId, ProjectStageId, ReportId, Timestamp,
+    UserId,
 };
 
 /// Where a project stands.

@@ -48,7 +48,12 @@ fn document(title: &str, file_name: &str, bytes: &[u8], mime: &str) -> NewDocume
 }
 
 fn pdf(title: &str) -> NewDocument {
-    document(title, "contract.pdf", b"%PDF-1.4 contract", "application/pdf")
+    document(
+        title,
+        "contract.pdf",
+        b"%PDF-1.4 contract",
+        "application/pdf",
+    )
 }
 
 #[test]

@@ -15,7 +15,8 @@ use axum::http::StatusCode;
 use crm_lib::Page;
 use crm_lib::model::{
     ActorRef, ChangeRequest, ChangeRequestId, CustomerId, DailyReport, Date, EstimateLine, Money,
-    OrderId, Project, ProjectDocument, ProjectDocumentId, ProjectEntry, ProjectId, ProjectStage, ProjectStageId, ProjectState, UserId,
+    OrderId, Project, ProjectDocument, ProjectDocumentId, ProjectEntry, ProjectId, ProjectStage,
+    ProjectStageId, ProjectState, UserId,
 };
 use crm_lib::projects::{
     Decision, NewChangeRequest, NewEstimateLine, NewProject, NewStage, ProjectActions, ProjectEdit,

@@ -85,7 +85,10 @@ fn demo_pdf(title: &str) -> Vec<u8> {
         out.push_str(&format!("{} 0 obj\n{body}\nendobj\n", number + 1));
     }
     let xref = out.len();
-    out.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
     for offset in offsets {
         out.push_str(&format!("{offset:010} 00000 n \n"));
     }

@@ -212,11 +212,7 @@ impl Crm {
     ///
     /// # Errors
     /// As [`project_documents_in`]; storage.
-    pub fn project_documents(
-        &self,
-        actor: &Actor,
-        id: ProjectId,
-    ) -> Result<Vec<ProjectDocument>> {
+    pub fn project_documents(&self, actor: &Actor, id: ProjectId) -> Result<Vec<ProjectDocument>> {
         self.read(|view| project_documents_in(view, actor, id))
     }
 }

@@ -9,7 +9,8 @@ use crm_lib::model::{
     CustomerId, Date, EntryCategory, EntryKind, Money, OrderId, ProjectStageId, UserId,
 };
 use crm_lib::projects::{
-    NewChangeRequest, NewDocument, NewEntry, NewEstimateLine, NewProject, NewReport, NewStage, ProjectEdit,
+    NewChangeRequest, NewDocument, NewEntry, NewEstimateLine, NewProject, NewReport, NewStage,
+    ProjectEdit,
 };
 
 use crate::web::layout::form_value;
