@@ -279,6 +279,39 @@ pub(crate) enum ProjectCommand {
         #[arg(long)]
         decide: Option<String>,
     },
+    /// A project's documents (contracts, estimates, plans): add, list, remove.
+    #[command(subcommand)]
+    Document(DocumentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DocumentCommand {
+    /// Attach a file (PDF, image or office document) to a project; prints its id.
+    Add {
+        /// The project's id.
+        id: u64,
+        /// What it is (1-200 characters).
+        #[arg(long)]
+        title: String,
+        /// The file.
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+    },
+    /// List a project's documents, newest first: id, kind, size, file name, title.
+    List {
+        /// The project's id.
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a document from a project.
+    Remove {
+        /// The project's id.
+        id: u64,
+        /// The document's id (from `crm project document list`).
+        document: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -427,6 +427,18 @@ pub(crate) fn on_press(
         Callback::Csat { order, action } => {
             super::csat::on_press(tx, &surveyed(ctx, &me), order, action, press, out)?;
         }
+        Callback::ChangeRequest {
+            project,
+            request,
+            action,
+        } => {
+            let decider = super::change_requests::Decider {
+                actor: &me.actor,
+                language: me.language,
+                chat: me.chat,
+            };
+            super::change_requests::on_press(tx, &decider, (project, request), action, press, out)?;
+        }
         Callback::Tokens(pressed) => {
             super::tokens::on_press(tx, &who(&me), me.customer.id, pressed, press, out)?;
         }

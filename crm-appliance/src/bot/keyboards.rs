@@ -71,6 +71,55 @@ pub(crate) enum Callback {
         /// What the button does.
         action: FormAction,
     },
+    /// The client's decision on a change request (issue 14), from its notification:
+    /// `cr:<a|r|ya|yr|n>:<project>:<request>` (`bot::projects`).
+    ChangeRequest {
+        /// The project.
+        project: u64,
+        /// The request.
+        request: u64,
+        /// What the button does.
+        action: ChangeAction,
+    },
+}
+
+/// Buttons of a change request's notification: Approve or Reject ask first; Yes decides;
+/// No puts the two buttons back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChangeAction {
+    /// Approve, to be confirmed (`a`).
+    Approve,
+    /// Reject, to be confirmed (`r`).
+    Reject,
+    /// Yes: approve (`ya`).
+    ConfirmApprove,
+    /// Yes: reject (`yr`).
+    ConfirmReject,
+    /// No: back to Approve / Reject (`n`).
+    Back,
+}
+
+impl ChangeAction {
+    fn code(self) -> &'static str {
+        match self {
+            ChangeAction::Approve => "a",
+            ChangeAction::Reject => "r",
+            ChangeAction::ConfirmApprove => "ya",
+            ChangeAction::ConfirmReject => "yr",
+            ChangeAction::Back => "n",
+        }
+    }
+
+    fn of_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "a" => ChangeAction::Approve,
+            "r" => ChangeAction::Reject,
+            "ya" => ChangeAction::ConfirmApprove,
+            "yr" => ChangeAction::ConfirmReject,
+            "n" => ChangeAction::Back,
+            _ => return None,
+        })
+    }
 }
 
 /// Buttons of the token service's flows (`bot::tokens`); each carries all it needs.
@@ -366,6 +415,11 @@ impl Callback {
                     _ => return None,
                 },
             },
+            ["cr", action, project, request] => Callback::ChangeRequest {
+                project: id_of(project)?,
+                request: id_of(request)?,
+                action: ChangeAction::of_code(action)?,
+            },
             ["cs", order, "s"] => Callback::Csat {
                 order: id_of(order)?,
                 action: CsatAction::Skip,
@@ -458,6 +512,11 @@ impl Callback {
                 FormAction::Confirm => format!("f:{form}:y"),
                 FormAction::Cancel => format!("f:{form}:n"),
             },
+            Callback::ChangeRequest {
+                project,
+                request,
+                action,
+            } => format!("cr:{}:{project}:{request}", action.code()),
         }
     }
 }
@@ -1069,6 +1128,54 @@ pub(crate) fn moderation(language: Language, id: u64) -> Keyboard {
     ]])
 }
 
+/// The buttons of a change request waiting for the client: Approve and Reject, each asking
+/// for a confirmation first.
+pub(crate) fn change_request(language: Language, project: u64, request: u64) -> Keyboard {
+    let press = |action| Callback::ChangeRequest {
+        project,
+        request,
+        action,
+    };
+    Keyboard::new(vec![vec![
+        button(
+            tr(language, "projects.bot.button.approve"),
+            press(ChangeAction::Approve),
+        ),
+        button(
+            tr(language, "projects.bot.button.reject"),
+            press(ChangeAction::Reject),
+        ),
+    ]])
+}
+
+/// The confirmation of a change request's decision: Yes (decide `approve` or not) and No.
+pub(crate) fn change_request_confirm(
+    language: Language,
+    project: u64,
+    request: u64,
+    approve: bool,
+) -> Keyboard {
+    let press = |action| Callback::ChangeRequest {
+        project,
+        request,
+        action,
+    };
+    Keyboard::new(vec![vec![
+        button(
+            tr(language, "projects.bot.button.yes"),
+            press(if approve {
+                ChangeAction::ConfirmApprove
+            } else {
+                ChangeAction::ConfirmReject
+            }),
+        ),
+        button(
+            tr(language, "projects.bot.button.no"),
+            press(ChangeAction::Back),
+        ),
+    ]])
+}
+
 /// The standard-reason button under the reject prompt.
 pub(crate) fn reject_reason(language: Language, id: u64) -> Keyboard {
     Keyboard::new(vec![vec![button(
@@ -1114,6 +1221,16 @@ mod tests {
             Callback::Approve(u64::MAX / 2),
             Callback::Reject(7),
             Callback::RejectDefault(7),
+            Callback::ChangeRequest {
+                project: u64::MAX / 2,
+                request: u64::MAX / 2,
+                action: ChangeAction::ConfirmApprove,
+            },
+            Callback::ChangeRequest {
+                project: 1,
+                request: 2,
+                action: ChangeAction::Back,
+            },
         ];
         for callback in all {
             let data = callback.data();
@@ -1143,6 +1260,10 @@ mod tests {
             "w:1:p:m+2",
             "w:1:p:mé",
             "lang:de",
+            "cr:a:1",
+            "cr:x:1:2",
+            "cr:a:0:2",
+            "cr:ya:1:-2",
         ] {
             assert_eq!(Callback::parse(data), None, "{data}");
         }

@@ -39,6 +39,7 @@
 //! query and chat member change, and build every inline keyboard.
 
 pub mod api;
+mod change_requests;
 pub(crate) mod context;
 mod csat;
 mod customer;

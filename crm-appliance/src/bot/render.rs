@@ -516,6 +516,50 @@ pub(crate) fn notification(
                     ("amount", &money(*amount, currency, language)),
                 ],
             ),
+            Some(keyboards::change_request(
+                language,
+                project.get(),
+                request.get(),
+            )),
+        ),
+        Event::ChangeRequestDecided {
+            project,
+            project_title,
+            request,
+            title,
+            amount,
+            currency,
+            state,
+            by_client,
+            budget_total,
+        } => (
+            tr_with(
+                language,
+                if *state == crm_lib::model::ChangeRequestState::Approved {
+                    "projects.bot.decided.approved"
+                } else {
+                    "projects.bot.decided.rejected"
+                },
+                &[
+                    ("id", &project.to_string()),
+                    ("project", project_title),
+                    ("request", &request.to_string()),
+                    ("title", title),
+                    ("amount", &money(*amount, currency, language)),
+                    ("total", &money(*budget_total, currency, language)),
+                    (
+                        "who",
+                        &tr(
+                            language,
+                            if *by_client {
+                                "projects.bot.decided.by_client"
+                            } else {
+                                "projects.bot.decided.by_staff"
+                            },
+                        ),
+                    ),
+                ],
+            ),
             None,
         ),
     };

@@ -41,6 +41,8 @@ mod order_form_choices;
 mod outbox;
 mod pages;
 mod payments;
+mod project_decisions;
+mod project_documents;
 mod projects;
 mod projects_browser;
 mod registration;

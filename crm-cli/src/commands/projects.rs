@@ -1,4 +1,5 @@
-//! `crm project list|show|create|stage|progress|report|entry|change-request`: parse, one
+//! `crm project list|show|create|stage|progress|report|entry|change-request` and
+//! `crm project document add|list|remove`: parse, one
 //! crm-lib call each (as the system, or as the staff user `--as` names for a report or an
 //! entry), render; crm-lib checks everything (the module, the lead, the limits, the state)
 //! and its error kind becomes the exit code.
@@ -11,19 +12,20 @@ use crm_lib::Crm;
 use crm_lib::media::NewMedia;
 use crm_lib::model::{
     Actor, ChangeRequestId, CustomerId, Date, EntryCategory, EntryKind, Money, OrderId, OrgId,
-    ProjectId, ProjectStageId, ProjectState,
+    ProjectDocumentId, ProjectId, ProjectStageId, ProjectState,
 };
 use crm_lib::projects::{
-    Decision, NewChangeRequest, NewEntry, NewProject, NewReport, ProjectFilter, ProjectView,
-    TimelineKind,
+    Decision, NewChangeRequest, NewDocument, NewEntry, NewProject, NewReport, ProjectFilter,
+    ProjectView, TimelineKind,
 };
 
 use super::{Place, print_table};
 use crate::Io;
-use crate::cli::ProjectCommand;
+use crate::cli::{DocumentCommand, ProjectCommand};
 
 /// The MIME type of a file by its extension (the files a report or an entry carries); crm-lib
-/// refuses a type that is not a photo, video, audio or PDF.
+/// refuses a type the record may not carry (a report: photo, video, audio; a document: PDF,
+/// image, office document).
 fn mime_of(path: &Path) -> &'static str {
     let extension = path
         .extension()
@@ -43,6 +45,15 @@ fn mime_of(path: &Path) -> &'static str {
         "mp3" => "audio/mpeg",
         "m4a" => "audio/mp4",
         "pdf" => "application/pdf",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        "rtf" => "application/rtf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
         _ => "application/octet-stream",
     }
 }
@@ -483,6 +494,90 @@ pub(super) fn project(
                     .into());
                 }
             }
+        }
+        ProjectCommand::Document(command) => document(crm, &system, command, place, io)?,
+    }
+    Ok(())
+}
+
+/// `crm project document ...`, as the system.
+fn document(
+    crm: &Crm,
+    system: &Actor,
+    command: &DocumentCommand,
+    place: &Place,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    match command {
+        DocumentCommand::Add {
+            id,
+            title,
+            file: path,
+        } => {
+            let new = NewDocument {
+                title: title.clone(),
+                file_name: path
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                file: file(place, path)?,
+            };
+            let added = crm.add_project_document(system, ProjectId::new(*id), new)?;
+            out!(
+                io,
+                "document {} ({}, {} bytes) added to project {id}",
+                added.id,
+                added.kind.as_str(),
+                added.size
+            );
+        }
+        DocumentCommand::List { id, json } => {
+            let documents = crm.project_documents(system, ProjectId::new(*id))?;
+            if *json {
+                let rows: Vec<serde_json::Value> = documents
+                    .iter()
+                    .map(|document| {
+                        serde_json::json!({
+                            "id": document.id.get(),
+                            "title": document.title,
+                            "file_name": document.file_name,
+                            "kind": document.kind.as_str(),
+                            "mime": document.mime,
+                            "size": document.size,
+                            "media": document.media.to_string(),
+                            "added_at": document.added_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                out!(io, "{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = documents
+                .iter()
+                .map(|document| {
+                    vec![
+                        document.id.to_string(),
+                        document.kind.as_str().to_string(),
+                        document.size.to_string(),
+                        document.file_name.clone(),
+                        document.title.clone(),
+                    ]
+                })
+                .collect();
+            print_table(&["ID", "KIND", "BYTES", "FILE", "TITLE"], &table, io)?;
+        }
+        DocumentCommand::Remove { id, document } => {
+            let removed = crm.remove_project_document(
+                system,
+                ProjectId::new(*id),
+                ProjectDocumentId::new(*document),
+            )?;
+            out!(
+                io,
+                "document {} {:?} removed from project {id}",
+                removed.id,
+                removed.title
+            );
         }
     }
     Ok(())

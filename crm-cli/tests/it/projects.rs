@@ -211,3 +211,62 @@ fn projects_are_listed_shown_made_reported_on_and_decided_from_the_command_line(
 
     dir.crm(&["verify"]).ok();
 }
+
+#[test]
+fn a_project_s_documents_are_added_listed_and_removed_from_the_command_line() {
+    let dir = TestDir::new();
+    dir.crm(&["init", "--template", "renovation", "--slug", "remont"])
+        .ok();
+    dir.crm(&["demo"]).ok();
+    let list = dir.crm(&["project", "document", "list", "1"]).ok();
+    assert!(
+        list.contains("dogovor-podryada.pdf"),
+        "the demo's contract: {list}"
+    );
+    assert!(list.contains("smeta.csv"), "the demo's estimate: {list}");
+
+    std::fs::write(dir.path("plan.pdf"), b"%PDF-1.4 plan").unwrap();
+    std::fs::write(dir.path("photos.zip"), b"PK\x03\x04").unwrap();
+    let refused = dir
+        .crm(&[
+            "project",
+            "document",
+            "add",
+            "1",
+            "--title",
+            "Photos",
+            "--file",
+            "photos.zip",
+        ])
+        .fails_with(3);
+    assert!(refused.contains("file"), "{refused}");
+    let added = dir
+        .crm(&[
+            "project", "document", "add", "1", "--title", "Plan", "--file", "plan.pdf",
+        ])
+        .ok();
+    assert!(
+        added.contains("(pdf, 13 bytes) added to project 1"),
+        "{added}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &dir.crm(&["project", "document", "list", "1", "--json"])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(json[0]["file_name"], "plan.pdf");
+    let id = json[0]["id"].as_u64().unwrap().to_string();
+    dir.crm(&["project", "document", "remove", "1", &id]).ok();
+    dir.crm(&["project", "document", "remove", "1", &id])
+        .fails_with(4);
+    assert_eq!(
+        dir.crm(&["project", "document", "list", "1"])
+            .ok()
+            .lines()
+            .count(),
+        3,
+        "a header and the demo's two"
+    );
+    dir.crm(&["verify"]).ok();
+}

@@ -352,6 +352,10 @@ audit_actions! {
     LeadQualified = "lead.qualified",
     /// The AI settings were changed (never the key itself in the detail).
     AiSettingsChanged = "ai.settings_changed",
+    /// A document was attached to a project (issue 14).
+    ProjectDocumentAdded = "project.document_added",
+    /// A document was removed from a project.
+    ProjectDocumentRemoved = "project.document_removed",
 }
 
 impl AuditAction {

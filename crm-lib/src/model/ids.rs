@@ -177,6 +177,11 @@ id_type!(
     ProjectEventId,
     "project event"
 );
+id_type!(
+    /// A document of a project (a contract, an estimate, a plan).
+    ProjectDocumentId,
+    "project document"
+);
 
 /// A stage of a pipeline. Stable within the organization's pipeline: renaming or reordering
 /// stages never changes an id, so indexes keyed by stage stay valid.

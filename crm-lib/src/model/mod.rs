@@ -62,7 +62,8 @@ pub use ids::{
     StageId, TelegramUserId, Timestamp, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use ids::{
-    ChangeRequestId, EntryId, EstimateLineId, ProjectEventId, ProjectId, ProjectStageId, ReportId,
+    ChangeRequestId, EntryId, EstimateLineId, ProjectDocumentId, ProjectEventId, ProjectId,
+    ProjectStageId, ReportId,
 };
 pub use inbox::{ConversationRow, ConversationState, MessagePreview, PREVIEW_MAX_CHARS};
 pub use jobs::{DailySummary, JobClaim, JobSettings, JobState, LocalTime, StageCount};
@@ -87,9 +88,9 @@ pub use payments::{
     Invoice, InvoiceState, OXAPAY_DEFAULT_BASE_URL, PaymentProvider, PaymentSettings,
 };
 pub use projects::{
-    ChangeRequest, ChangeRequestState, DailyReport, EntryCategory, EntryKind, EstimateLine,
-    Project, ProjectEntry, ProjectEvent, ProjectEventKind, ProjectRow, ProjectStage, ProjectState,
-    ProjectTotals,
+    ChangeRequest, ChangeRequestState, DailyReport, DocumentKind, EntryCategory, EntryKind,
+    EstimateLine, Project, ProjectDocument, ProjectEntry, ProjectEvent, ProjectEventKind,
+    ProjectRow, ProjectStage, ProjectState, ProjectTotals,
 };
 pub use scheduled::{ScheduledMessage, ScheduledState};
 pub use staff_chat::{ForumCall, ForumOrigin, ForumTopic, StaffGroup, StaffNotice};

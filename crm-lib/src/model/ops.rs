@@ -384,6 +384,29 @@ pub enum Event {
         /// The field's default answer, as typed, when it has one.
         default: Option<String>,
     },
+    /// A change request was approved or rejected (issue 14; to the staff user who wrote it,
+    /// when someone else decided: the client in the bot or the Mini App, or another manager
+    /// on their behalf). Added after the others: stored items name their variant by position.
+    ChangeRequestDecided {
+        /// The project.
+        project: super::ProjectId,
+        /// Its title.
+        project_title: String,
+        /// The request.
+        request: super::ChangeRequestId,
+        /// What changes.
+        title: String,
+        /// What it adds to the budget (negative: takes off).
+        amount: Money,
+        /// The project's currency.
+        currency: String,
+        /// `Approved` or `Rejected`.
+        state: super::ChangeRequestState,
+        /// Whether the client decided (else staff on their behalf).
+        by_client: bool,
+        /// The budget total after the decision.
+        budget_total: Money,
+    },
 }
 
 /// Where an inbox item stands.

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ActorRef, ChangeRequestId, CustomerId, Date, EntryId, EstimateLineId, MediaHash, Money,
-    OrderId, ProjectEventId, ProjectId, ProjectStageId, ReportId, Timestamp, UserId,
+    OrderId, ProjectDocumentId, ProjectEventId, ProjectId, ProjectStageId, ReportId, Timestamp,
+    UserId,
 };
 
 /// Where a project stands.
@@ -435,6 +436,78 @@ pub struct ChangeRequest {
     pub decided_by: Option<ActorRef>,
     /// When.
     pub decided_at: Option<Timestamp>,
+}
+
+/// What kind of file a project document is, from its MIME type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DocumentKind {
+    /// `application/pdf`.
+    Pdf,
+    /// `image/*`: a scan or a photo of a paper.
+    Image,
+    /// A word processor's, spreadsheet's or presentation's file (Microsoft Office,
+    /// OpenDocument, RTF), or plain text or CSV.
+    Office,
+}
+
+impl DocumentKind {
+    /// The kind of a file of MIME type `mime`, or `None` for a type a project document may
+    /// not have (an archive, a program, a video).
+    pub fn of_mime(mime: &str) -> Option<Self> {
+        let mime = mime.trim().to_ascii_lowercase();
+        let mime = mime.split(';').next().unwrap_or_default().trim();
+        if mime == "application/pdf" {
+            Some(DocumentKind::Pdf)
+        } else if mime.starts_with("image/") {
+            Some(DocumentKind::Image)
+        } else if mime == "application/msword"
+            || mime == "application/rtf"
+            || mime == "text/plain"
+            || mime == "text/csv"
+            || mime.starts_with("application/vnd.ms-")
+            || mime.starts_with("application/vnd.openxmlformats-officedocument.")
+            || mime.starts_with("application/vnd.oasis.opendocument.")
+        {
+            Some(DocumentKind::Office)
+        } else {
+            None
+        }
+    }
+
+    /// `pdf`, `image` or `office`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Pdf => "pdf",
+            DocumentKind::Image => "image",
+            DocumentKind::Office => "office",
+        }
+    }
+}
+
+/// A document of a project (the renovation plan's contract, estimate and plans): a stored
+/// file with a title, which staff with `manage_projects` add and remove and the client reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDocument {
+    /// The id, from sequence `project_document`.
+    pub id: ProjectDocumentId,
+    /// Its project.
+    pub project: ProjectId,
+    /// What it is, 1-200 characters.
+    pub title: String,
+    /// The file's name as uploaded, 1-255 characters (the download's name).
+    pub file_name: String,
+    /// PDF, image or office document.
+    pub kind: DocumentKind,
+    /// The file's MIME type.
+    pub mime: String,
+    /// The file's size in bytes.
+    pub size: u64,
+    /// The stored file.
+    pub media: MediaHash,
+    /// Who added it.
+    pub added_by: ActorRef,
+    /// When.
+    pub added_at: Timestamp,
 }
 
 /// What happened on a project: one line of its timeline (`project_events`).

@@ -36,6 +36,9 @@ pub enum WebhookEventType {
     /// A project's change request was approved, rejected or withdrawn
     /// (`project.change_request_decided`).
     ProjectChangeRequestDecided,
+    /// A document was attached to a project (`project.document_added`). Added after the
+    /// others: stored subscriptions name their variant by position.
+    ProjectDocumentAdded,
 }
 
 impl WebhookEventType {
@@ -49,6 +52,7 @@ impl WebhookEventType {
         WebhookEventType::PaymentSucceeded,
         WebhookEventType::ProjectReportAdded,
         WebhookEventType::ProjectChangeRequestDecided,
+        WebhookEventType::ProjectDocumentAdded,
     ];
 
     /// The stable string form (`order.created`).
@@ -63,6 +67,7 @@ impl WebhookEventType {
             WebhookEventType::Test => "webhook.test",
             WebhookEventType::ProjectReportAdded => "project.report_added",
             WebhookEventType::ProjectChangeRequestDecided => "project.change_request_decided",
+            WebhookEventType::ProjectDocumentAdded => "project.document_added",
         }
     }
 

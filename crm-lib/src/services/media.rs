@@ -336,10 +336,10 @@ fn any_visible_ref(
                 // A canned response's file: whoever may insert canned responses (staff with
                 // `chat_customers`) may see it.
                 RefKind::Canned => resolved.has(crate::model::Permission::ChatCustomers),
-                // A project's report or entry file: whoever may see the project (the
-                // client: its reports' files, not the books' proofs); the entry's value names
-                // the project.
-                RefKind::Report | RefKind::Entry => {
+                // A project's report, entry or document file: whoever may see the project
+                // (the client: its reports' files and its documents, not the books'
+                // proofs); the entry's value names the project.
+                RefKind::Report | RefKind::Entry | RefKind::Document => {
                     let project = view
                         .get_raw(tables::MEDIA_REFS, key, |bytes| {
                             Ok(keys::read_u64(bytes, 0))
@@ -350,7 +350,7 @@ fn any_visible_ref(
                         org,
                         resolved,
                         ProjectId::new(project),
-                        kind == RefKind::Report,
+                        kind != RefKind::Entry,
                     )?
                 }
             };

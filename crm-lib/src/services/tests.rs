@@ -2183,6 +2183,36 @@ fn refused() -> Vec<(&'static str, Call)> {
             }),
         ),
         (
+            "add_project_document by the client",
+            call(|tx, fx| {
+                tx.add_project_document(
+                    &fx.ann,
+                    fx.kitchen,
+                    crate::projects::NewDocument {
+                        title: "Contract".into(),
+                        file_name: "contract.pdf".into(),
+                        file: NewMedia::parse(b"%PDF".to_vec(), "application/pdf")?,
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "add_project_document of a ZIP archive",
+            call(|tx, fx| {
+                tx.add_project_document(
+                    &fx.manager,
+                    fx.kitchen,
+                    crate::projects::NewDocument {
+                        title: "Photos".into(),
+                        file_name: "photos.zip".into(),
+                        file: NewMedia::parse(b"PK\x03\x04".to_vec(), "application/zip")?,
+                    },
+                )
+                .map(drop)
+            }),
+        ),
+        (
             "add_project_entry dated after today",
             call(|tx, fx| {
                 let tomorrow = Date::of(tx.now()).next().next();
@@ -3907,6 +3937,24 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
                     crate::projects::Decision::Approve,
                 )
                 .map(drop)
+            }),
+        ),
+        (
+            "add_project_document twice and remove_project_document",
+            AUDITED,
+            call(|tx, fx| {
+                let document = |title: &str| -> crate::Result<crate::projects::NewDocument> {
+                    Ok(crate::projects::NewDocument {
+                        title: title.into(),
+                        file_name: "contract.pdf".into(),
+                        file: NewMedia::parse(b"%PDF-1.4 contract".to_vec(), "application/pdf")?,
+                    })
+                };
+                tx.add_project_document(&fx.manager, fx.kitchen, document("Contract")?)?;
+                let estimate =
+                    tx.add_project_document(&fx.manager, fx.kitchen, document("Estimate")?)?;
+                tx.remove_project_document(&fx.manager, fx.kitchen, estimate.id)
+                    .map(drop)
             }),
         ),
         (

@@ -99,6 +99,7 @@ record! {
     EstimateLine => 1, "estimate line";
     ChangeRequest => 1, "change request";
     ProjectEvent => 1, "project event";
+    ProjectDocument => 1, "project document";
     Lead => 1, "lead";
     AiRequest => 1, "AI request";
     AiSettings => 1, "AI settings";

@@ -298,6 +298,9 @@ tables! {
     CHANGE_REQUESTS = "change_requests";
     /// `org | project | event` -> ProjectEvent: each project's timeline, oldest first.
     PROJECT_EVENTS = "project_events";
+    /// `org | project | document` -> ProjectDocument: each project's documents, oldest
+    /// first. Added within schema 9: an older file without it reads as empty.
+    PROJECT_DOCUMENTS = "project_documents";
     /// `org | endpoint` -> WebhookEndpoint (services::webhooks, SPEC 5F).
     WEBHOOK_ENDPOINTS = "webhook_endpoints";
     /// `org | delivery` -> WebhookDelivery: each message queued to an endpoint with its

@@ -29,6 +29,7 @@ mod orders;
 mod payment_details;
 mod payments;
 mod profiles;
+mod project_documents;
 mod projects;
 mod properties;
 mod retention;

@@ -80,7 +80,8 @@ impl Modify for BearerAuth {
         projects::list, projects::create, projects::get, projects::update, projects::workers,
         projects::add_stage, projects::progress, projects::timeline, projects::add_report,
         projects::add_entry, projects::add_estimate_line, projects::create_change_request,
-        projects::decide, projects::withdraw, projects::set_state,
+        projects::decide, projects::withdraw, projects::set_state, projects::documents,
+        projects::add_document, projects::remove_document,
         leads::get, leads::stop_ai, leads::resume_ai, leads::get_settings, leads::put_settings,
     ),
     components(schemas(
@@ -129,6 +130,7 @@ impl Modify for BearerAuth {
         projects::ProjectPatch, projects::WorkersBody, projects::StageBody, projects::ProgressBody,
         projects::ReportForm, projects::EntryForm, projects::EstimateLineBody,
         projects::ChangeRequestBody, projects::DecisionBody, projects::StateBody,
+        projects::DocumentJson, projects::DocumentListJson, projects::DocumentForm,
         leads::LeadJson, leads::LeadSlotView, leads::AiCallView, leads::HotView,
         leads::AiSettingsJson, leads::AiSettingsBody,
     )),

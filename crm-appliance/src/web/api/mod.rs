@@ -295,6 +295,14 @@ pub fn routes() -> Router<AppState> {
             post(projects::withdraw),
         )
         .route("/projects/{id}/state", post(projects::set_state))
+        .route(
+            "/projects/{id}/documents",
+            get(projects::documents).post(projects::add_document),
+        )
+        .route(
+            "/projects/{id}/documents/{document}",
+            delete(projects::remove_document),
+        )
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

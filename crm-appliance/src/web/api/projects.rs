@@ -3,7 +3,8 @@
 //! plan against fact, change requests, workers and the actions its reader may take, its
 //! timeline paged by a cursor, and the use cases: details, workers, stages and progress,
 //! daily reports and money entries (multipart, with their files), estimate lines, change
-//! requests and their decision or withdrawal, the state. Money is a decimal string
+//! requests and their decision or withdrawal, the state, the documents (list, attach as
+//! multipart, remove). Money is a decimal string
 //! (`"1500.00"`; a change request's may start with `-`). crm-lib decides everything
 //! ([`crm_lib::projects`]): the module off or a project the token's user may not see answers
 //! 404, staff without `manage_projects` (or `report_projects` for the reports and entries of
@@ -14,7 +15,8 @@ use axum::http::StatusCode;
 use crm_lib::Page;
 use crm_lib::model::{
     ActorRef, ChangeRequest, ChangeRequestId, CustomerId, DailyReport, Date, EstimateLine, Money,
-    OrderId, Project, ProjectEntry, ProjectId, ProjectStage, ProjectStageId, ProjectState, UserId,
+    OrderId, Project, ProjectDocument, ProjectDocumentId, ProjectEntry, ProjectId, ProjectStage,
+    ProjectStageId, ProjectState, UserId,
 };
 use crm_lib::projects::{
     Decision, NewChangeRequest, NewEstimateLine, NewProject, NewStage, ProjectActions, ProjectEdit,
@@ -1240,4 +1242,141 @@ pub async fn set_state(
         })
         .await?;
     Ok(ApiJson(project))
+}
+
+/// A project's document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentJson {
+    /// The id.
+    pub id: u64,
+    /// What it is.
+    pub title: String,
+    /// The file's name.
+    pub file_name: String,
+    /// `pdf`, `image` or `office`.
+    pub kind: String,
+    /// The MIME type.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The file's hash: download it at `/media/{hash}`.
+    pub media: String,
+    /// Who added it (`staff:3`, `system`).
+    pub added_by: String,
+    /// When, RFC 3339.
+    pub added_at: String,
+}
+
+impl From<&ProjectDocument> for DocumentJson {
+    fn from(document: &ProjectDocument) -> Self {
+        DocumentJson {
+            id: document.id.get(),
+            title: document.title.clone(),
+            file_name: document.file_name.clone(),
+            kind: document.kind.as_str().to_string(),
+            mime: document.mime.clone(),
+            size: document.size,
+            media: document.media.to_string(),
+            added_by: actor_text(document.added_by),
+            added_at: document.added_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A project's documents, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentListJson {
+    /// The documents.
+    pub items: Vec<DocumentJson>,
+}
+
+/// A document, as `multipart/form-data`.
+#[derive(Debug, Clone, ToSchema)]
+#[allow(dead_code)]
+pub struct DocumentForm {
+    /// What it is, 1-200 characters.
+    pub title: String,
+    /// The file: a PDF, an image or an office document, at most 20 MiB.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// The file's name; the uploaded part's name when absent.
+    pub file_name: Option<String>,
+}
+
+/// A project's documents, newest first: whoever sees the project.
+#[utoipa::path(
+    get, operation_id = "listProjectDocuments", path = "/api/v1/projects/{id}/documents", tag = "projects",
+    params(("id" = u64, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The documents", body = DocumentListJson),
+        (status = 403, description = "Neither projects permission", body = ErrorResponse),
+        (status = 404, description = "No such project", body = ErrorResponse),
+    )
+)]
+pub async fn documents(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<DocumentListJson>, ApiError> {
+    let documents = state
+        .blocking(move |crm| crm.project_documents(&user.actor, ProjectId::new(id)))
+        .await?;
+    Ok(ApiJson(DocumentListJson {
+        items: documents.iter().map(DocumentJson::from).collect(),
+    }))
+}
+
+/// Attach a document (`multipart/form-data`; needs `manage_projects`).
+#[utoipa::path(
+    post, operation_id = "addProjectDocument", path = "/api/v1/projects/{id}/documents", tag = "projects",
+    request_body(content = DocumentForm, content_type = "multipart/form-data"),
+    params(("id" = u64, Path, description = "Project id")),
+    responses(
+        (status = 201, description = "Attached", body = DocumentJson),
+        (status = 403, description = "Missing manage_projects", body = ErrorResponse),
+        (status = 404, description = "No such project", body = ErrorResponse),
+        (status = 409, description = "It holds 100 documents", body = ErrorResponse),
+        (status = 422, description = "A bad title, file name or file", body = ErrorResponse),
+    )
+)]
+pub async fn add_document(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<u64>,
+    multipart: Multipart,
+) -> Result<(StatusCode, ApiJson<DocumentJson>), ApiError> {
+    let form = read_multipart(multipart).await?;
+    let document = state
+        .blocking(move |crm| {
+            crm.add_project_document(&user.actor, ProjectId::new(id), form.document()?)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(DocumentJson::from(&document))))
+}
+
+/// Remove a document (needs `manage_projects`).
+#[utoipa::path(
+    delete, operation_id = "removeProjectDocument", path = "/api/v1/projects/{id}/documents/{document}", tag = "projects",
+    params(("id" = u64, Path, description = "Project id"), ("document" = u64, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "Removed", body = DocumentJson),
+        (status = 403, description = "Missing manage_projects", body = ErrorResponse),
+        (status = 404, description = "No such project or document", body = ErrorResponse),
+    )
+)]
+pub async fn remove_document(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath((id, document)): ApiPath<(u64, u64)>,
+) -> Result<ApiJson<DocumentJson>, ApiError> {
+    let document = state
+        .blocking(move |crm| {
+            crm.remove_project_document(
+                &user.actor,
+                ProjectId::new(id),
+                ProjectDocumentId::new(document),
+            )
+        })
+        .await?;
+    Ok(ApiJson(DocumentJson::from(&document)))
 }

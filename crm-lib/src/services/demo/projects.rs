@@ -49,6 +49,71 @@ pub(super) struct DemoProject {
     entries: Vec<DemoEntry>,
     #[serde(default)]
     change_requests: Vec<DemoChange>,
+    /// Documents attached by the manager (a contract, an estimate), generated files, after
+    /// the rest of its history.
+    #[serde(default)]
+    documents: Vec<DemoDocument>,
+}
+
+/// A document of a demo project: a generated PDF (`.pdf`) or CSV (any other name).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoDocument {
+    title: String,
+    file_name: String,
+}
+
+/// A small valid PDF of one page saying `title` (ASCII only: the demo's name is in the
+/// file name and the document's title).
+fn demo_pdf(title: &str) -> Vec<u8> {
+    let text: String = title
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+        .collect();
+    let stream = format!("BT /F1 18 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (number, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{body}\nendobj\n", number + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        out.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
+}
+
+/// The demo's document file: a PDF for a `.pdf` name, else the estimate lines as CSV.
+fn demo_document_file(demo: &DemoProject, document: &DemoDocument) -> Result<NewMedia> {
+    if document.file_name.ends_with(".pdf") {
+        return NewMedia::parse(demo_pdf("Contract"), "application/pdf");
+    }
+    let mut csv = String::from("stage,line,planned\n");
+    for line in &demo.estimate {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            line.stage,
+            line.title.replace(',', " "),
+            Money(line.planned_minor)
+        ));
+    }
+    NewMedia::parse(csv.into_bytes(), "text/csv")
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -393,6 +458,17 @@ impl Tx<'_> {
                     }
                 }
             }
+        }
+        for document in &demo.documents {
+            self.add_project_document(
+                &manager,
+                project.id,
+                crate::projects::NewDocument {
+                    title: document.title.clone(),
+                    file_name: document.file_name.clone(),
+                    file: demo_document_file(demo, document)?,
+                },
+            )?;
         }
         Ok(reports)
     }

@@ -1252,8 +1252,56 @@ fn decided(
             decided_by: actor.who,
         },
     )?;
+    tell_the_author(tx, actor, before, &after, &request)?;
     save(tx, actor.org, before, after)?;
     Ok(request)
+}
+
+/// Tells the staff user who wrote a change request that it was approved or rejected
+/// ([`Event::ChangeRequestDecided`]), when someone else decided it and they can be reached
+/// in Telegram (an active user with a linked account); a withdrawal is their own doing.
+fn tell_the_author(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    before: &Project,
+    after: &Project,
+    request: &ChangeRequest,
+) -> Result<()> {
+    let ActorRef::Staff(author) = request.created_by else {
+        return Ok(());
+    };
+    if actor.who == request.created_by
+        || !matches!(
+            request.state,
+            ChangeRequestState::Approved | ChangeRequestState::Rejected
+        )
+    {
+        return Ok(());
+    }
+    let reachable = match super::super::team::load_user(&*tx, actor.org, author) {
+        Ok(user) => user.status == UserStatus::Active && user.telegram_id.is_some(),
+        Err(error) if error.kind() == crate::ErrorKind::NotFound => false,
+        Err(error) => return Err(error),
+    };
+    if !reachable {
+        return Ok(());
+    }
+    tx.enqueue(
+        actor.org,
+        Recipient::Staff(author),
+        OutboxPayload::Notify(Event::ChangeRequestDecided {
+            project: before.id,
+            project_title: before.title.clone(),
+            request: request.id,
+            title: request.title.clone(),
+            amount: request.amount,
+            currency: before.currency.clone(),
+            state: request.state,
+            by_client: matches!(actor.who, ActorRef::Customer(_)),
+            budget_total: after.budget_total(),
+        }),
+    )?;
+    Ok(())
 }
 
 /// The first characters of a report's text, for the client's notification.

@@ -36,17 +36,28 @@
 //! A change request is decided once: approving or rejecting a request that is no longer
 //! pending is a conflict that writes nothing, so every decision is audited exactly once.
 //!
+//! Documents (`documents.rs`): staff with `manage_projects` attach files (PDF, images,
+//! office documents, at most [`crate::MEDIA_MAX_SIZE`] each, [`DOCUMENTS_MAX`] a project)
+//! with a title and remove them; everyone who sees the project reads the list and the files,
+//! the client included ([`project_documents_in`]).
+//!
 //! The client is told in Telegram of each daily report and each change request waiting for
-//! them (typed [`Event`]s the bot renders in their language); webhooks receive
-//! `project.report_added` and `project.change_request_decided`.
+//! them (typed [`Event`]s the bot renders in their language, the request with Approve and
+//! Reject); the staff user who wrote a change request is told when someone else decided it
+//! ([`Event::ChangeRequestDecided`]); webhooks receive `project.report_added`,
+//! `project.change_request_decided` and `project.document_added`.
 
 mod commands;
+mod documents;
 mod queries;
 pub(crate) mod totals;
 
 pub use commands::{
     Decision, NewChangeRequest, NewEntry, NewEstimateLine, NewProject, NewReport, NewStage,
     ProjectEdit,
+};
+pub use documents::{
+    DOCUMENT_FILE_NAME_MAX_CHARS, DOCUMENTS_MAX, NewDocument, project_documents_in,
 };
 pub use queries::{
     ClientName, PlanLine, ProjectDraft, ProjectFilter, ProjectList, ProjectListRow, ProjectPage,
@@ -115,6 +126,9 @@ pub struct ProjectActions {
     pub archive: bool,
     /// See the money entries and the estimate (staff; the client sees the totals only).
     pub see_books: bool,
+    /// Attach a document or remove one (staff with `manage_projects`, in any state: the
+    /// final acts come after completion).
+    pub manage_documents: bool,
 }
 
 /// How an actor stands to a project: the module's three kinds of reader.
@@ -175,6 +189,7 @@ pub(crate) fn actions_of(access: Access, project: &Project) -> ProjectActions {
             reopen: !active,
             archive: project.state == ProjectState::Completed,
             see_books: true,
+            manage_documents: true,
         },
         Access::Worker => ProjectActions {
             add_report: active && has_stages,
@@ -296,8 +311,8 @@ pub(crate) fn refuse(access: Access, project: &Project, what: &str) -> Error {
 }
 
 /// Whether `resolved` may see a file of a part of `project` (media visibility): a report's
-/// file (`report`) by whoever may see the project, an entry's proof by its staff readers
-/// only. A project of a module switched off shows nothing.
+/// file or a document (`report`) by whoever may see the project, an entry's proof by its
+/// staff readers only. A project of a module switched off shows nothing.
 pub(crate) fn sees_part_file(
     view: &impl View,
     org: OrgId,

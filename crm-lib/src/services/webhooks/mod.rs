@@ -206,6 +206,23 @@ pub enum WebhookEvent {
         /// Who decided: the client, or staff on their behalf.
         decided_by: ActorRef,
     },
+    /// A document was attached to a project.
+    ProjectDocumentAdded {
+        /// The project.
+        project: ProjectId,
+        /// Its client.
+        client: CustomerId,
+        /// The document.
+        document: crate::model::ProjectDocumentId,
+        /// Its title.
+        title: String,
+        /// The file's name.
+        file_name: String,
+        /// PDF, image or office document.
+        kind: crate::model::DocumentKind,
+        /// The file's size in bytes.
+        size: u64,
+    },
 }
 
 impl WebhookEvent {
@@ -232,6 +249,7 @@ impl WebhookEvent {
             WebhookEvent::ProjectChangeRequestDecided { .. } => {
                 WebhookEventType::ProjectChangeRequestDecided
             }
+            WebhookEvent::ProjectDocumentAdded { .. } => WebhookEventType::ProjectDocumentAdded,
         }
     }
 
@@ -341,6 +359,23 @@ impl WebhookEvent {
                 "budget_total": budget_total.0,
                 "currency": currency,
                 "decided_by": decided_by.to_string(),
+            }),
+            WebhookEvent::ProjectDocumentAdded {
+                project,
+                client,
+                document,
+                title,
+                file_name,
+                kind,
+                size,
+            } => json!({
+                "project_id": project.get(),
+                "customer_id": client.get(),
+                "document_id": document.get(),
+                "title": title,
+                "file_name": file_name,
+                "kind": kind.as_str(),
+                "size": size,
             }),
         }
     }

@@ -121,6 +121,8 @@ pub(crate) enum RefKind {
     Report = 4,
     /// A project's money entry's proof (the value is the project's id, as for reports).
     Entry = 5,
+    /// A project's document (the value is the project's id, as for reports).
+    Document = 6,
 }
 
 impl RefKind {
@@ -132,6 +134,7 @@ impl RefKind {
             3 => Some(RefKind::Canned),
             4 => Some(RefKind::Report),
             5 => Some(RefKind::Entry),
+            6 => Some(RefKind::Document),
             _ => None,
         }
     }

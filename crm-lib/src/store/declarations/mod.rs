@@ -192,6 +192,7 @@ pub(crate) fn visit_all(visitor: &mut impl Visitor) -> Result<()> {
     visitor.visit::<EstimateLine>()?;
     visitor.visit::<ChangeRequest>()?;
     visitor.visit::<ProjectEvent>()?;
+    visitor.visit::<ProjectDocument>()?;
     visitor.visit::<Lead>()?;
     visitor.visit::<AiRequest>()?;
     visitor.visit::<AiSettings>()?;

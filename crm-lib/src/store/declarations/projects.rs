@@ -158,7 +158,7 @@ fn part_media_owner(key: &[u8], value: &[u8], kind: RefKind) -> Owner {
         .filter(|_| key.len() == MEDIA_REF_KEY_LEN);
     match found {
         None => Owner::Malformed(format!(
-            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1 to 5)",
+            "is malformed ({} bytes, expected {MEDIA_REF_KEY_LEN} with kind 1 to 6)",
             key.len()
         )),
         Some(found) if found != kind => Owner::Elsewhere,
@@ -353,6 +353,50 @@ impl Declared for ProjectEvent {
     const NOUN: &'static str = "project event";
     const LAYOUT: Layout = Layout::OrgFields;
     const SEQUENCE: Option<&'static str> = Some("project_event");
+
+    fn id(&self) -> Option<u64> {
+        Some(self.id.0)
+    }
+
+    fn key(&self, org: OrgId) -> Option<Key> {
+        Some(project_part_key(org, self.project, self.id.0))
+    }
+
+    fn references(&self, org: OrgId, out: &mut Vec<Reference>) {
+        of_project(org, self.project, out);
+    }
+
+    fn describe(&self, org: OrgId, _: &[u8]) -> String {
+        describe_part(Self::NOUN, self.id.0, self.project, org)
+    }
+}
+
+impl Declared for ProjectDocument {
+    const TABLE: Def = tables::PROJECT_DOCUMENTS;
+    const NOUN: &'static str = "project document";
+    const LAYOUT: Layout = Layout::OrgFields;
+    const SEQUENCE: Option<&'static str> = Some("project_document");
+    const INDEXES: &'static [Index<Self>] = &[Index {
+        table: tables::MEDIA_REFS,
+        since: 9,
+        entries: |org, _, document, out| {
+            media_refs_valued(
+                org,
+                Some(document.media),
+                RefKind::Document,
+                document.id.0,
+                &Value::id(document.project.0),
+                out,
+            );
+        },
+        owner: |key, value| part_media_owner(key, value, RefKind::Document),
+        disagreement: |key, _, _| {
+            format!(
+                "names project document {}, which does not carry the file",
+                keys::tail_u64(key)
+            )
+        },
+    }];
 
     fn id(&self) -> Option<u64> {
         Some(self.id.0)

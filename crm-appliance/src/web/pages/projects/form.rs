@@ -9,7 +9,8 @@ use crm_lib::model::{
     CustomerId, Date, EntryCategory, EntryKind, Money, OrderId, ProjectStageId, UserId,
 };
 use crm_lib::projects::{
-    NewChangeRequest, NewEntry, NewEstimateLine, NewProject, NewReport, NewStage, ProjectEdit,
+    NewChangeRequest, NewDocument, NewEntry, NewEstimateLine, NewProject, NewReport, NewStage,
+    ProjectEdit,
 };
 
 use crate::web::layout::form_value;
@@ -45,6 +46,8 @@ pub(crate) struct Posted {
     pub(crate) pairs: Vec<(String, String)>,
     /// The files.
     pub(crate) files: Vec<(String, Vec<u8>, String)>,
+    /// The names the files were uploaded with, as (field, file name), in the files' order.
+    pub(crate) file_names: Vec<(String, String)>,
 }
 
 impl Posted {
@@ -52,7 +55,7 @@ impl Posted {
     pub(crate) fn of(pairs: Vec<(String, String)>) -> Self {
         Posted {
             pairs,
-            files: Vec::new(),
+            ..Posted::default()
         }
     }
 
@@ -61,13 +64,14 @@ impl Posted {
         let mut posted = Posted::default();
         while let Some(field) = multipart.next_field().await? {
             let name = field.name().unwrap_or_default().to_string();
-            if field.file_name().is_some() {
+            if let Some(file_name) = field.file_name().map(str::to_string) {
                 let mime = field
                     .content_type()
                     .unwrap_or("application/octet-stream")
                     .to_string();
                 let bytes = field.bytes().await?;
                 if !bytes.is_empty() {
+                    posted.file_names.push((name.clone(), file_name));
                     posted.files.push((name, bytes.to_vec(), mime));
                 }
             } else {
@@ -220,6 +224,30 @@ impl Posted {
             stage,
             title: self.value("title").to_string(),
             planned: amount("planned", self.value("planned"), true)?,
+        })
+    }
+
+    /// The document form: `title` and the file `file`, named by the optional `file_name`
+    /// field, else by the name it was uploaded with.
+    pub(crate) fn document(&self) -> crm_lib::Result<NewDocument> {
+        let file = self
+            .files("file")?
+            .into_iter()
+            .next()
+            .ok_or_else(|| crm_lib::Error::invalid("file", "choose the file"))?;
+        let file_name = match self.value("file_name").trim() {
+            "" => self
+                .file_names
+                .iter()
+                .find(|(field, _)| field == "file")
+                .map(|(_, name)| name.clone())
+                .unwrap_or_default(),
+            typed => typed.to_string(),
+        };
+        Ok(NewDocument {
+            title: self.value("title").to_string(),
+            file_name,
+            file,
         })
     }
 
