@@ -37,6 +37,8 @@ pub(crate) enum Which {
     Change,
     /// A decision, a withdrawal or a state change (buttons).
     Buttons,
+    /// A document to attach.
+    Document,
 }
 
 /// A posted form: its fields, and the files of a multipart one as (field, bytes, MIME type).

@@ -25,11 +25,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use crm_lib::ErrorKind;
 use crm_lib::model::{
-    Actor, ChangeRequestId, CustomerId, OrderId, ProjectId, ProjectStageId, ProjectState, Zone,
+    Actor, ChangeRequestId, CustomerId, OrderId, ProjectDocument, ProjectDocumentId, ProjectId,
+    ProjectStageId, ProjectState, Zone,
 };
 use crm_lib::projects::{
-    Decision, ProjectFilter, ProjectList, ProjectPage, ProjectSetup, project_draft_in,
-    project_page_in, project_setup_in, projects_in,
+    Decision, ProjectFilter, ProjectList, ProjectPage, ProjectSetup, project_documents_in,
+    project_draft_in, project_page_in, project_setup_in, projects_in,
 };
 use crm_lib::{Crm, Page};
 use maud::Markup;
@@ -71,6 +72,11 @@ pub fn routes() -> Router<AppState> {
             post(withdraw),
         )
         .route("/projects/{id}/state", post(set_state))
+        .route("/projects/{id}/documents", post(add_document))
+        .route(
+            "/projects/{id}/documents/{document}/remove",
+            post(remove_document),
+        )
 }
 
 /// A number from a path, or not found naming `what`.
@@ -308,6 +314,8 @@ pub(crate) struct Detail {
     pub(crate) setup: ProjectSetup,
     /// The organization's clock.
     pub(crate) zone: Zone,
+    /// The project's documents, newest first.
+    pub(crate) documents: Vec<ProjectDocument>,
 }
 
 /// `?after=` of the timeline, and the notice after a redirect.
@@ -333,6 +341,7 @@ async fn read_detail(
                     page: project_page_in(view, &actor, id, after, TIMELINE_PAGE)?,
                     setup: project_setup_in(view, &actor)?,
                     zone: zone_in(view, &actor)?,
+                    documents: project_documents_in(view, &actor, id)?,
                 })
             })
         })
@@ -631,6 +640,53 @@ async fn add_change(
             form.change()
                 .and_then(|change| crm.create_change_request(actor, id, change))
         },
+    )
+    .await
+}
+
+/// `POST /projects/{id}/documents` (multipart): a document with its `title` and `file`.
+async fn add_document(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let posted = Posted::read(multipart).await.map_err(multipart_error)?;
+    post_form(
+        state,
+        staff,
+        headers,
+        id,
+        posted,
+        Which::Document,
+        "document_added",
+        |crm, actor, id, form| {
+            form.document()
+                .and_then(|document| crm.add_project_document(actor, id, document))
+        },
+    )
+    .await
+}
+
+/// `POST /projects/{id}/documents/{document}/remove`.
+async fn remove_document(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path((id, document)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let document = ProjectDocumentId::new(number(&document, ProjectDocumentId::LABEL)?);
+    post_form(
+        state,
+        staff,
+        headers,
+        id,
+        Posted::of(pairs),
+        Which::Buttons,
+        "document_removed",
+        move |crm, actor, id, _| crm.remove_project_document(actor, id, document),
     )
     .await
 }

@@ -274,6 +274,7 @@ pub(super) fn project_body(
             (money_summary(staff, detail))
             (stages(staff, detail, &forms))
             (change_requests(staff, detail))
+            (documents(staff, detail, &forms, &base))
             (timeline(staff, detail))
         }
         script src="/assets/js/live.js" defer {}
@@ -499,6 +500,67 @@ fn change_requests(staff: &Staff, detail: &Detail) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The documents: each a download, with its remove button and the attach form for those
+/// whose actions say so.
+fn documents(staff: &Staff, detail: &Detail, forms: &Forms<'_>, base: &str) -> Markup {
+    let may_manage = detail.page.view.actions.manage_documents;
+    let which = Which::Document;
+    html! {
+        section.card.project-documents {
+            h2 { (staff.t("projects.documents")) }
+            @if detail.documents.is_empty() {
+                p.empty { (staff.t("projects.no_documents")) }
+            } @else {
+                ul.documents {
+                    @for document in &detail.documents {
+                        li data-document=(document.id) {
+                            a href={ "/media/" (document.media.to_hex()) } download=(document.file_name) {
+                                (document.title)
+                            }
+                            " " small.muted {
+                                (document.file_name) " · " (size_text(document.size)) " · "
+                                (detail.zone.local_text(document.added_at))
+                            }
+                            @if may_manage {
+                                " " (button_form(staff, &format!("{base}/documents/{}/remove", document.id), &[], &staff.t("projects.document.remove"), "danger small"))
+                            }
+                        }
+                    }
+                }
+            }
+            p.help { (staff.t("projects.document.client_sees")) }
+            @if may_manage {
+                form.form.document-form method="post" action={ (base) "/documents" } enctype="multipart/form-data" {
+                    h3 { (staff.t("projects.document.new")) }
+                    (forms.general(which, &["title", "file", "file_name"]))
+                    (csrf_field(staff))
+                    label { (staff.t("projects.document.title"))
+                        input type="text" name="title" required maxlength="200" value=(forms.value(which, "title", ""));
+                        (forms.at(which, "title"))
+                    }
+                    label { (staff.t("projects.document.file"))
+                        input type="file" name="file" required
+                            accept=".pdf,image/*,.doc,.docx,.xls,.xlsx,.odt,.ods,.csv,.txt";
+                        (forms.at(which, "file"))
+                    }
+                    button type="submit" { (staff.t("projects.document.save")) }
+                }
+            }
+        }
+    }
+}
+
+/// A file's size in words: bytes, KB or MB (1,024-based, one decimal).
+fn size_text(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    match bytes {
+        0..KIB => format!("{bytes} B"),
+        KIB..MIB => format!("{:.1} KB", bytes as f64 / KIB as f64),
+        _ => format!("{:.1} MB", bytes as f64 / MIB as f64),
     }
 }
 
@@ -918,6 +980,17 @@ mod tests {
             },
         )
         .expect("a pending request");
+        crm.add_project_document(
+            &system,
+            project.id,
+            crm_lib::projects::NewDocument {
+                title: "Contract <signed>".into(),
+                file_name: "contract.pdf".into(),
+                file: NewMedia::parse(b"%PDF-1.4 contract".to_vec(), "application/pdf")
+                    .expect("a pdf"),
+            },
+        )
+        .expect("a document");
         (fixture, project.id)
     }
 
@@ -930,6 +1003,7 @@ mod tests {
                     page: project_page_in(view, &system, id, None, 30)?,
                     setup: project_setup_in(view, &system)?,
                     zone: Zone::of(&fixture.org),
+                    documents: crm_lib::projects::project_documents_in(view, &system, id)?,
                 })
             })
             .expect("the page")
@@ -943,6 +1017,11 @@ mod tests {
         let html = project_body(&staff, &detail, None, &FormError::none(), Some("Saved."));
         assert!(html.0.contains("Walls &lt;down&gt;"), "escaped");
         assert!(html.0.contains("/media/"), "the report's photo");
+        assert!(
+            html.0.contains("Contract &lt;signed&gt;"),
+            "the document, escaped"
+        );
+        assert!(html.0.contains("download=\"contract.pdf\""));
         assert_snapshot!(pretty(&html));
     }
 
