@@ -352,6 +352,11 @@ audit_actions! {
     LeadQualified = "lead.qualified",
     /// The AI settings were changed (never the key itself in the detail).
     AiSettingsChanged = "ai.settings_changed",
+    /// A staff user's phone was set, changed or removed (issue 14, the worker's bot).
+    UserPhoneChanged = "user.phone_changed",
+    /// Someone shared their Telegram contact to join the team and the phone matched no
+    /// active staff user who works on projects (kept so that phone guessing shows).
+    UserContactRefused = "user.contact_refused",
 }
 
 impl AuditAction {

@@ -876,6 +876,24 @@ impl SystemTx<'_, '_> {
     ) -> Result<User> {
         self.tx.redeem_link_code(org, code, telegram_id)
     }
+
+    /// Links the sender's Telegram account to the staff user whose phone their own shared
+    /// contact carries (the worker's bot, issue 14); the rules and errors are those of
+    /// [`System::link_staff_by_contact`](crate::system::System::link_staff_by_contact),
+    /// whose transaction is this one.
+    ///
+    /// # Errors
+    /// Not found while the projects module is off; permission denied for another person's
+    /// contact; invalid input on `phone`; conflict when the account or the user is linked
+    /// already.
+    pub fn link_staff_by_contact(
+        &mut self,
+        org: OrgId,
+        telegram_id: TelegramUserId,
+        contact: &crate::team::SharedContact,
+    ) -> Result<crate::team::ContactLink> {
+        self.tx.link_staff_by_contact(org, telegram_id, contact)
+    }
 }
 
 impl System<'_> {
