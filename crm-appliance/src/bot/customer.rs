@@ -157,9 +157,7 @@ pub(crate) fn on_message(
         Dialogue::Idle
         | Dialogue::RejectReason { .. }
         | Dialogue::Report(_)
-        | Dialogue::Entry(_) => {
-            chat_input(tx, ctx, &me, message, None, true, out)
-        }
+        | Dialogue::Entry(_) => chat_input(tx, ctx, &me, message, None, true, out),
     }
 }
 
@@ -307,6 +305,11 @@ pub(crate) fn on_press(
                 out.drop_keyboard(me.chat, message_id);
             }
             menu(&me, out, Some(tr(language, "bot.language_set")))?;
+            if me.projects {
+                // A person on the team may share their phone to link their account (the
+                // first start asks for the language before anything else).
+                super::worker::offer_contact(tx, &me.actor, language, me.chat, out)?;
+            }
             if me.projects && changed {
                 super::leads::show_questions(tx, &me.walker(ctx), out)?;
             }

@@ -102,7 +102,9 @@ impl StoredFile {
     /// decode (a damaged state).
     pub(crate) fn input(&self) -> Option<crm_lib::media::NewMedia> {
         let hash = MediaHash::parse_hex(&self.media).ok()?;
-        Some(crm_lib::media::NewMedia::stored(hash, &self.mime, self.size))
+        Some(crm_lib::media::NewMedia::stored(
+            hash, &self.mime, self.size,
+        ))
     }
 }
 

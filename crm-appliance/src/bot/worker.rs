@@ -22,8 +22,8 @@
 use crm_lib::{
     ErrorKind, Tx,
     model::{
-        Actor, Attachment, Button, ChatId, EntryCategory, EntryKind, Keyboard, Language,
-        MediaKind, Money, Module, ProjectId, ProjectStageId, TelegramUserId, User,
+        Actor, Attachment, Button, ChatId, EntryCategory, EntryKind, Keyboard, Language, MediaKind,
+        Module, Money, ProjectId, ProjectStageId, TelegramUserId, User,
     },
     projects::{NewEntry, NewReport, REPORT_MEDIA_MAX, WorkerProject, WorkerProjects},
     team::{ContactLink, SharedContact},
@@ -419,7 +419,9 @@ pub(crate) fn on_press(
         return Ok(());
     };
     match state {
-        Dialogue::Report(draft) => report_press(tx, ctx, user, press, &projects, draft, action, out),
+        Dialogue::Report(draft) => {
+            report_press(tx, ctx, user, press, &projects, draft, action, out)
+        }
         Dialogue::Entry(draft) => entry_press(tx, ctx, user, press, &projects, draft, action, out),
         _ => Ok(()),
     }
@@ -456,7 +458,11 @@ fn report_press(
             dialogue::save(tx, ctx.org, chat, &Dialogue::Report(draft))?;
             out.send(
                 chat,
-                &tr_with(language, "worker.bot.choose_stage", &[("project", &chosen.title)]),
+                &tr_with(
+                    language,
+                    "worker.bot.choose_stage",
+                    &[("project", &chosen.title)],
+                ),
                 Some(keyboard),
             );
         }
@@ -558,16 +564,20 @@ fn on_report_input(
                 );
                 return Ok(());
             }
-            let Some(file) = stored_file(ctx).filter(|file| {
-                matches!(file.kind, MediaKind::Photo | MediaKind::Video)
-            }) else {
+            let Some(file) = stored_file(ctx)
+                .filter(|file| matches!(file.kind, MediaKind::Photo | MediaKind::Video))
+            else {
                 out.send(chat, &tr(language, "worker.bot.file_failed"), None);
                 return Ok(());
             };
             if draft.media.len() >= REPORT_MEDIA_MAX {
                 out.send(
                     chat,
-                    &tr_with(language, "worker.bot.too_many", &[("max", &REPORT_MEDIA_MAX)]),
+                    &tr_with(
+                        language,
+                        "worker.bot.too_many",
+                        &[("max", &REPORT_MEDIA_MAX)],
+                    ),
                     Some(media_keyboard(language, draft.id)),
                 );
                 return Ok(());
@@ -591,7 +601,16 @@ fn on_report_input(
                 match stored_file(ctx).filter(|file| file.kind == MediaKind::Voice) {
                     Some(voice) => {
                         let voice = as_stored(voice);
-                        finish_report(tx, ctx, user, chat, &draft, String::new(), Some(voice), out)?;
+                        finish_report(
+                            tx,
+                            ctx,
+                            user,
+                            chat,
+                            &draft,
+                            String::new(),
+                            Some(voice),
+                            out,
+                        )?;
                     }
                     None => out.send(chat, &tr(language, "worker.bot.file_failed"), None),
                 }
@@ -673,7 +692,11 @@ fn refused(
     dialogue::save(tx, ctx.org, chat, &Dialogue::Idle)?;
     out.send(
         chat,
-        &tr_with(language, "worker.bot.refused", &[("message", &error.message())]),
+        &tr_with(
+            language,
+            "worker.bot.refused",
+            &[("message", &error.message())],
+        ),
         None,
     );
     Ok(())
@@ -695,7 +718,10 @@ fn entry_press(
     let id = draft.id;
     match (draft.step, action) {
         (WorkerStep::Project, WorkerAction::Pick(project)) => {
-            if find(projects, project).filter(|p| p.actions.add_entry).is_none() {
+            if find(projects, project)
+                .filter(|p| p.actions.add_entry)
+                .is_none()
+            {
                 return gone(tx, ctx, chat, language, out);
             }
             draft.project = project;
@@ -730,7 +756,11 @@ fn entry_press(
             out.send(
                 chat,
                 &tr(language, "worker.bot.send_amount"),
-                Some(Keyboard::new(vec![cancel_row(language, id, WorkerStep::Amount)])),
+                Some(Keyboard::new(vec![cancel_row(
+                    language,
+                    id,
+                    WorkerStep::Amount,
+                )])),
             );
         }
         (WorkerStep::Category, WorkerAction::Category(index)) => {
@@ -792,7 +822,10 @@ fn category_keyboard(language: Language, id: u64) -> Keyboard {
                 .enumerate()
                 .map(|(column, category)| {
                     worker_button(
-                        tr(language, &format!("projects.category.{}", category.as_str())),
+                        tr(
+                            language,
+                            &format!("projects.category.{}", category.as_str()),
+                        ),
                         WorkerPress::Step {
                             id,
                             step: WorkerStep::Category,
@@ -879,9 +912,8 @@ fn finish_entry(
 ) -> crm_lib::Result<()> {
     let language = user.language;
     let actor = Actor::staff(ctx.org, user.id);
-    let parsed = Money::parse("amount", &draft.amount).and_then(|amount| {
-        Ok((amount, EntryCategory::parse("category", &draft.category)?))
-    });
+    let parsed = Money::parse("amount", &draft.amount)
+        .and_then(|amount| Ok((amount, EntryCategory::parse("category", &draft.category)?)));
     let (amount, category) = match parsed {
         Ok(parsed) => parsed,
         Err(error) => return refused(tx, ctx, chat, language, error, out),
