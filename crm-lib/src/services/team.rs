@@ -39,7 +39,7 @@ pub struct SharedContact {
 pub enum ContactLink {
     /// The phone is an active staff user's who works on projects: their Telegram account is
     /// linked now.
-    Linked(User),
+    Linked(Box<User>),
     /// The phone is nobody's on the team who works on projects (unknown, disabled, or
     /// without `report_projects` / `manage_projects`); the attempt is audited
     /// (`user.contact_refused`) and nothing else changes. The reasons are not told apart, so
@@ -815,7 +815,7 @@ impl Tx<'_> {
             Subject::User(user.id),
             AuditDetail::Text(format!("telegram {telegram_id} by its shared contact")),
         )?;
-        Ok(ContactLink::Linked(user))
+        Ok(ContactLink::Linked(Box::new(user)))
     }
 
     /// Issues a one-time code for linking the actor's Telegram account, valid 15 minutes
