@@ -154,9 +154,10 @@ pub(crate) fn on_message(
         Dialogue::Form { form } => {
             super::forms::on_text(tx, &me.walker(ctx), form, message.text(), out)
         }
-        Dialogue::Idle | Dialogue::RejectReason { .. } => {
-            chat_input(tx, ctx, &me, message, None, true, out)
-        }
+        Dialogue::Idle
+        | Dialogue::RejectReason { .. }
+        | Dialogue::Report(_)
+        | Dialogue::Entry(_) => chat_input(tx, ctx, &me, message, None, true, out),
     }
 }
 
@@ -215,6 +216,8 @@ fn on_command(
                 &[("name", &me.customer.first_name), ("org", &org.name)],
             );
             menu(me, out, Some(welcome))?;
+            // A person on the team may share their phone to link their account.
+            super::worker::offer_contact(tx, &me.actor, me.language, me.chat, out)?;
         }
         "help" => out.send(me.chat, &tr(me.language, "bot.help"), None),
         "language" | "lang" => out.send(
@@ -246,7 +249,9 @@ fn on_command(
             }
             Dialogue::Chatting { .. }
             | Dialogue::RejectReason { .. }
-            | Dialogue::CsatComment { .. } => {
+            | Dialogue::CsatComment { .. }
+            | Dialogue::Report(_)
+            | Dialogue::Entry(_) => {
                 dialogue::save(tx, ctx.org, me.chat, &Dialogue::Idle)?;
                 menu(me, out, None)?;
             }
@@ -300,6 +305,11 @@ pub(crate) fn on_press(
                 out.drop_keyboard(me.chat, message_id);
             }
             menu(&me, out, Some(tr(language, "bot.language_set")))?;
+            if me.projects {
+                // A person on the team may share their phone to link their account (the
+                // first start asks for the language before anything else).
+                super::worker::offer_contact(tx, &me.actor, language, me.chat, out)?;
+            }
             if me.projects && changed {
                 super::leads::show_questions(tx, &me.walker(ctx), out)?;
             }
@@ -423,7 +433,8 @@ pub(crate) fn on_press(
         Callback::Approve(_)
         | Callback::Reject(_)
         | Callback::RejectDefault(_)
-        | Callback::MoveTicket { .. } => stale(&me, out),
+        | Callback::MoveTicket { .. }
+        | Callback::Worker(_) => stale(&me, out),
         Callback::Csat { order, action } => {
             super::csat::on_press(tx, &surveyed(ctx, &me), order, action, press, out)?;
         }

@@ -47,6 +47,107 @@ pub(crate) enum Dialogue {
         /// The form ([`crm_lib::model::FormName::code`]).
         form: u8,
     },
+    /// A worker putting a daily report together (`bot::worker`).
+    Report(ReportDraft),
+    /// A worker putting an expense or income entry together (`bot::worker`).
+    Entry(EntryDraft),
+}
+
+/// A step of the worker's flows (`bot::worker`): the report's (project, stage, media, note)
+/// and the entry's (project, kind, amount, category, stage, proof). Buttons carry it, so a
+/// button of an earlier step is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WorkerStep {
+    Project,
+    Stage,
+    Media,
+    Note,
+    Kind,
+    Amount,
+    Category,
+    EntryStage,
+    Proof,
+}
+
+impl WorkerStep {
+    /// Every step.
+    pub(crate) const ALL: [WorkerStep; 9] = [
+        WorkerStep::Project,
+        WorkerStep::Stage,
+        WorkerStep::Media,
+        WorkerStep::Note,
+        WorkerStep::Kind,
+        WorkerStep::Amount,
+        WorkerStep::Category,
+        WorkerStep::EntryStage,
+        WorkerStep::Proof,
+    ];
+}
+
+/// A file the bot stored for a worker's draft before the update's transaction (the
+/// processor's `Prepared::Stored`), named again when the report or entry is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StoredFile {
+    /// The stored media, hex.
+    pub(crate) media: String,
+    /// Its MIME type.
+    pub(crate) mime: String,
+    /// Its size in bytes.
+    pub(crate) size: u64,
+}
+
+impl StoredFile {
+    /// The file as crm-lib's input (`NewMedia::stored`); `None` when the hash does not
+    /// decode (a damaged state).
+    pub(crate) fn input(&self) -> Option<crm_lib::media::NewMedia> {
+        let hash = MediaHash::parse_hex(&self.media).ok()?;
+        Some(crm_lib::media::NewMedia::stored(
+            hash, &self.mime, self.size,
+        ))
+    }
+}
+
+/// A daily report as the worker's bot collects it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ReportDraft {
+    /// The update id that started it; its buttons carry it.
+    pub(crate) id: u64,
+    /// The step waiting for input.
+    pub(crate) step: WorkerStep,
+    /// The project chosen (0 before).
+    pub(crate) project: u64,
+    /// The stage chosen (0 before).
+    pub(crate) stage: u64,
+    /// The photos and videos received so far, in order.
+    #[serde(default)]
+    pub(crate) media: Vec<StoredFile>,
+    /// The album (`media_group_id`) of the last file, so that an album is acknowledged once.
+    #[serde(default)]
+    pub(crate) album: Option<String>,
+}
+
+/// An expense or income entry as the worker's bot collects it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EntryDraft {
+    /// The update id that started it; its buttons carry it.
+    pub(crate) id: u64,
+    /// The step waiting for input.
+    pub(crate) step: WorkerStep,
+    /// The project chosen (0 before).
+    pub(crate) project: u64,
+    /// Income rather than an expense.
+    #[serde(default)]
+    pub(crate) income: bool,
+    /// The amount as typed (crm-lib's `Money::parse` read it).
+    #[serde(default)]
+    pub(crate) amount: String,
+    /// The category (`EntryCategory::as_str`).
+    #[serde(default)]
+    pub(crate) category: String,
+    /// The stage it is booked on, when chosen.
+    #[serde(default)]
+    pub(crate) stage: Option<u64>,
 }
 
 /// A step of the new-order form, in the order they are asked. `Markers` and `PaymentMethod`

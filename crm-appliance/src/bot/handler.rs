@@ -22,7 +22,7 @@ use teloxide::types::{CallbackQuery, ChatMemberUpdated, Message, Update, UpdateK
 use super::context::{Ctx, Press, Replies, guess_language, parse_command, telegram_id};
 use super::keyboards::Callback;
 use super::render::tr;
-use super::{customer, dialogue, staff};
+use super::{customer, dialogue, staff, worker};
 
 /// Handles `update` in `tx` and marks it done. Storage errors roll back (the update stays
 /// pending); everything else is answered or ignored.
@@ -83,6 +83,16 @@ fn on_message(
     }
     if let Some(user) = tx.system().user_by_telegram(ctx.org, telegram)? {
         return staff::on_message(tx, ctx, &user, chat, message, command.as_ref(), out);
+    }
+    if let Some(contact) = message.contact() {
+        // A person on the team sharing their phone (the projects module, `bot::worker`).
+        let language = match tx.system().customer_by_telegram(ctx.org, telegram)? {
+            Some(customer) => customer.language,
+            None => guess_language(from),
+        };
+        if worker::on_contact(tx, ctx, language, telegram, chat, contact, out)? {
+            return Ok(());
+        }
     }
     customer::on_message(tx, ctx, from, chat, message, command.as_ref(), out)
 }
@@ -211,6 +221,9 @@ fn on_callback(
                 Some(tr(language, "bot.staff.not_linked")),
                 true,
             );
+        }
+        (Callback::Worker(pressed), Some(user)) => {
+            worker::on_press(tx, ctx, &user, &press, pressed, out)?;
         }
         (_, Some(user)) => {
             out.answer(

@@ -13,7 +13,7 @@ use crm_lib::model::{Button, ButtonPress, Keyboard, Language};
 use crm_lib::telegram::KEYBOARD_MAX_BUTTONS;
 use serde_json::{Value, json};
 
-use super::dialogue::Step;
+use super::dialogue::{Step, WorkerStep};
 use crate::i18n::tr;
 
 /// What a button press asks for.
@@ -81,6 +81,8 @@ pub(crate) enum Callback {
         /// What the button does.
         action: ChangeAction,
     },
+    /// A button of the worker's bot (`bot::worker`): `wk:...`.
+    Worker(WorkerPress),
 }
 
 /// Buttons of a change request's notification: Approve or Reject ask first; Yes decides;
@@ -120,6 +122,63 @@ impl ChangeAction {
             _ => return None,
         })
     }
+}
+
+/// Buttons of the worker's bot (`bot::worker`). The menu's two (`wk:r`, `wk:e`) start a
+/// flow; a flow's carry its draft's id and step (`wk:<id>:<step>:<action>`), so a button of
+/// another draft or an earlier step is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WorkerPress {
+    /// Start a daily report.
+    Report,
+    /// Start an expense or income entry.
+    Expense,
+    /// A button of one step of one draft.
+    Step {
+        /// The draft.
+        id: u64,
+        /// The step the button belongs to.
+        step: WorkerStep,
+        /// What it does.
+        action: WorkerAction,
+    },
+}
+
+/// What a button of a worker's step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WorkerAction {
+    /// Choose this project or stage (`p<id>`).
+    Pick(u64),
+    /// The files are all sent (`d`).
+    Done,
+    /// Skip the step: no text, no stage, no proof (`k`).
+    Skip,
+    /// Drop the draft (`x`).
+    Cancel,
+    /// An expense (`e`) or income (`i`).
+    Income(bool),
+    /// The category with this index in `EntryCategory::ALL` (`c<n>`).
+    Category(u8),
+}
+
+fn worker_step_code(step: WorkerStep) -> &'static str {
+    match step {
+        WorkerStep::Project => "p",
+        WorkerStep::Stage => "s",
+        WorkerStep::Media => "m",
+        WorkerStep::Note => "t",
+        WorkerStep::Kind => "k",
+        WorkerStep::Amount => "a",
+        WorkerStep::Category => "c",
+        WorkerStep::EntryStage => "g",
+        WorkerStep::Proof => "f",
+    }
+}
+
+fn worker_step_of(code: &str) -> Option<WorkerStep> {
+    WorkerStep::ALL
+        .into_iter()
+        .find(|step| worker_step_code(*step) == code)
 }
 
 /// Buttons of the token service's flows (`bot::tokens`); each carries all it needs.
@@ -420,6 +479,24 @@ impl Callback {
                 request: id_of(request)?,
                 action: ChangeAction::of_code(action)?,
             },
+            ["wk", "r"] => Callback::Worker(WorkerPress::Report),
+            ["wk", "e"] => Callback::Worker(WorkerPress::Expense),
+            ["wk", id, step, action] => Callback::Worker(WorkerPress::Step {
+                id: id_of(id)?,
+                step: worker_step_of(step)?,
+                action: match *action {
+                    "d" => WorkerAction::Done,
+                    "k" => WorkerAction::Skip,
+                    "x" => WorkerAction::Cancel,
+                    "e" => WorkerAction::Income(false),
+                    "i" => WorkerAction::Income(true),
+                    other => match other.split_at_checked(1) {
+                        Some(("p", id)) => WorkerAction::Pick(id_of(id)?),
+                        Some(("c", index)) => WorkerAction::Category(small(index)?),
+                        _ => return None,
+                    },
+                },
+            }),
             ["cs", order, "s"] => Callback::Csat {
                 order: id_of(order)?,
                 action: CsatAction::Skip,
@@ -517,8 +594,30 @@ impl Callback {
                 request,
                 action,
             } => format!("cr:{}:{project}:{request}", action.code()),
+            Callback::Worker(press) => match press {
+                WorkerPress::Report => "wk:r".to_string(),
+                WorkerPress::Expense => "wk:e".to_string(),
+                WorkerPress::Step { id, step, action } => format!(
+                    "wk:{id}:{}:{}",
+                    worker_step_code(step),
+                    match action {
+                        WorkerAction::Pick(id) => format!("p{id}"),
+                        WorkerAction::Done => "d".to_string(),
+                        WorkerAction::Skip => "k".to_string(),
+                        WorkerAction::Cancel => "x".to_string(),
+                        WorkerAction::Income(false) => "e".to_string(),
+                        WorkerAction::Income(true) => "i".to_string(),
+                        WorkerAction::Category(index) => format!("c{index}"),
+                    }
+                ),
+            },
         }
     }
+}
+
+/// A button of the worker's bot.
+pub(crate) fn worker_button(text: impl Into<String>, press: WorkerPress) -> Button {
+    button(text, Callback::Worker(press))
 }
 
 /// The satisfaction survey's buttons: 1 to 5 stars in one row (`cs:<order>:<stars>`).
@@ -564,8 +663,31 @@ fn button(text: impl Into<String>, callback: Callback) -> Button {
     Button::callback(text, callback.data())
 }
 
-/// The Bot API JSON of a keyboard (`InlineKeyboardMarkup`).
+/// The Bot API JSON of a keyboard: `InlineKeyboardMarkup`, or a `ReplyKeyboardMarkup`
+/// shown once and fitted to its buttons when it holds a `request_contact` button (Telegram
+/// offers that on reply keyboards only; the other buttons become plain text buttons).
 pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
+    if keyboard.is_reply_keyboard() {
+        let rows: Vec<Vec<Value>> = keyboard
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|button| match &button.press {
+                        ButtonPress::RequestContact => {
+                            json!({ "text": button.text, "request_contact": true })
+                        }
+                        _ => json!({ "text": button.text }),
+                    })
+                    .collect()
+            })
+            .collect();
+        return json!({
+            "keyboard": rows,
+            "resize_keyboard": true,
+            "one_time_keyboard": true,
+        });
+    }
     let rows: Vec<Vec<Value>> = keyboard
         .rows
         .iter()
@@ -576,6 +698,7 @@ pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
                         json!({ "text": button.text, "callback_data": data })
                     }
                     ButtonPress::Url(url) => json!({ "text": button.text, "url": url }),
+                    ButtonPress::RequestContact => json!({ "text": button.text }),
                 })
                 .collect()
         })
@@ -1231,6 +1354,28 @@ mod tests {
                 request: 2,
                 action: ChangeAction::Back,
             },
+            Callback::Worker(WorkerPress::Report),
+            Callback::Worker(WorkerPress::Expense),
+            Callback::Worker(WorkerPress::Step {
+                id: u64::MAX / 2,
+                step: WorkerStep::Stage,
+                action: WorkerAction::Pick(u64::MAX / 2),
+            }),
+            Callback::Worker(WorkerPress::Step {
+                id: 3,
+                step: WorkerStep::Kind,
+                action: WorkerAction::Income(true),
+            }),
+            Callback::Worker(WorkerPress::Step {
+                id: 3,
+                step: WorkerStep::Category,
+                action: WorkerAction::Category(7),
+            }),
+            Callback::Worker(WorkerPress::Step {
+                id: 3,
+                step: WorkerStep::Media,
+                action: WorkerAction::Done,
+            }),
         ];
         for callback in all {
             let data = callback.data();
@@ -1291,6 +1436,7 @@ mod tests {
                     .map(|button| match &button.press {
                         ButtonPress::Callback(data) => (button.text.as_str(), data.as_str()),
                         ButtonPress::Url(url) => (button.text.as_str(), url.as_str()),
+                        ButtonPress::RequestContact => (button.text.as_str(), ""),
                     })
                     .collect()
             })

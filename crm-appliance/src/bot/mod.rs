@@ -56,6 +56,7 @@ mod staff;
 mod staff_chat;
 mod tokens;
 pub(crate) mod updates;
+mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

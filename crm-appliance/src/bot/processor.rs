@@ -489,6 +489,14 @@ pub(crate) fn file_candidate(update: &Update) -> Option<(Wanted, FileOrigin)> {
 pub(crate) fn wants_files(crm: &Crm, org: OrgId, origin: &FileOrigin) -> crm_lib::Result<bool> {
     let system = crm.system();
     if let Some(user) = system.user_by_telegram(org, origin.telegram)? {
+        // A worker's report or entry waiting for its files (`bot::worker`).
+        if origin.private
+            && super::worker::wants_file(&dialogue::decode_or_idle(
+                system.dialogue(org, origin.chat)?,
+            ))
+        {
+            return Ok(true);
+        }
         return system.staff_message_to_customer(
             org,
             origin.chat,
@@ -504,7 +512,10 @@ pub(crate) fn wants_files(crm: &Crm, org: OrgId, origin: &FileOrigin) -> crm_lib
     Ok(
         match dialogue::decode_or_idle(system.dialogue(org, origin.chat)?) {
             Dialogue::Wizard(wizard) => wizard.step == Step::Attachments,
-            Dialogue::RejectReason { .. } | Dialogue::Form { .. } => false,
+            Dialogue::RejectReason { .. }
+            | Dialogue::Form { .. }
+            | Dialogue::Report(_)
+            | Dialogue::Entry(_) => false,
             Dialogue::Idle | Dialogue::Chatting { .. } | Dialogue::CsatComment { .. } => true,
         },
     )

@@ -38,6 +38,9 @@ pub(crate) fn on_message(
         if operator_command(tx, ctx, user, chat, &command.name, out)? {
             return Ok(());
         }
+        if super::worker::on_message(tx, ctx, user, chat, message, Some(command), &state, out)? {
+            return Ok(());
+        }
         if command.name == "cancel" {
             match state {
                 Dialogue::Idle => out.send(chat, &tr(language, "bot.nothing_to_cancel"), None),
@@ -62,7 +65,9 @@ pub(crate) fn on_message(
             }
         },
         _ => {
-            info(user, chat, out);
+            if !super::worker::on_message(tx, ctx, user, chat, message, None, &state, out)? {
+                info(user, chat, out);
+            }
             Ok(())
         }
     }

@@ -4,11 +4,11 @@
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `POST /sandbox/chats/{user_id}/send` | `{"text", "from": {first_name, last_name, username, language_code}}`, or multipart with `text`/`caption`, the `from` fields and a `photo`, `document`, `voice`, `video`, `audio`, `video_note` or `sticker` file (with `emoji`); or one of `location` `{latitude, longitude}`, `venue` `{latitude, longitude, title, address}`, `contact` `{phone_number, first_name, last_name}`, `dice` `{emoji, value}`, `poll` `{question, options}` (JSON objects, or JSON text in a form); with `reply_to_message_id` a reply, with `media_group_id` a part of an album |
+//! | `POST /sandbox/chats/{user_id}/send` | `{"text", "from": {first_name, last_name, username, language_code}}`, or multipart with `text`/`caption`, the `from` fields and a `photo`, `document`, `voice`, `video`, `audio`, `video_note` or `sticker` file (with `emoji`); or one of `location` `{latitude, longitude}`, `venue` `{latitude, longitude, title, address}`, `contact` `{phone_number, first_name, last_name, user_id}` (`user_id` the sender's own id when they share their own contact, as the "share my phone" button does), `dice` `{emoji, value}`, `poll` `{question, options}` (JSON objects, or JSON text in a form); with `reply_to_message_id` a reply, with `media_group_id` a part of an album |
 //! | `POST /sandbox/chats/{user_id}/press` | `{"message_id", "data"}`: a callback query |
 //! | `POST /sandbox/chats/{user_id}/edit` | `{"message_id", "text"}`: an edited message (its text, or a file's caption) |
 //! | `POST /sandbox/chats/{user_id}/block`, `/unblock` | `my_chat_member` kicked / member; sends answer 403 while blocked |
-//! | `GET /sandbox/chats/{user_id}` | the chat: messages both ways with `reply_markup`, callback answers |
+//! | `GET /sandbox/chats/{user_id}` | the chat: messages both ways with `reply_markup` (inline keyboards, and reply keyboards such as `request_contact`), callback answers |
 //! | `GET /sandbox/chats` | every chat |
 //! | `POST /sandbox/updates` | `{"update": {...}, "times": 1, "keep_update_id": false}`: a raw update |
 //! | `GET, POST, DELETE /sandbox/faults` | armed faults: `{"method", "status", "retry_after", "times", "chat_id"}`, or `{"method", "reset": true, "times", "chat_id"}`: the call gets no answer, its connection is dropped before the method runs |

@@ -68,6 +68,7 @@ impl Fixture {
                 language,
                 payment_details: SavedPaymentDetails::default(),
                 created_at: now(),
+                phone: None,
             },
             permissions: role.permissions(),
             actor: Actor::staff(self.org.id, id),

@@ -42,7 +42,7 @@ pub(crate) async fn send_json(sandbox: &Sandbox, user: &User, mut body: Value) -
 }
 
 /// The customer sends a file of `kind` (multipart), optionally as a part of an album.
-async fn send_file(
+pub(crate) async fn send_file(
     sandbox: &Sandbox,
     user: &User,
     kind: &str,

@@ -62,3 +62,4 @@ mod web_helpers;
 mod webdriver;
 mod webhooks;
 mod webhooks_browser;
+mod worker_bot;

@@ -356,6 +356,11 @@ audit_actions! {
     ProjectDocumentAdded = "project.document_added",
     /// A document was removed from a project.
     ProjectDocumentRemoved = "project.document_removed",
+    /// A staff user's phone was set, changed or removed (issue 14, the worker's bot).
+    UserPhoneChanged = "user.phone_changed",
+    /// Someone shared their Telegram contact to join the team and the phone matched no
+    /// active staff user who works on projects (kept so that phone guessing shows).
+    UserContactRefused = "user.contact_refused",
 }
 
 impl AuditAction {

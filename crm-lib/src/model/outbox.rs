@@ -31,6 +31,11 @@ pub enum ButtonPress {
     Callback(String),
     /// Opens this `https://` (or `tg://`) address.
     Url(String),
+    /// Sends the person's own phone as a contact (Telegram's `request_contact`). Telegram
+    /// offers it only on a reply keyboard, so a keyboard holding one goes out as a reply
+    /// keyboard shown once (its other buttons as plain text buttons), and only with a new
+    /// message. Added after the others: stored items name their variant by position.
+    RequestContact,
 }
 
 /// One button under a message.
@@ -48,6 +53,14 @@ impl Button {
         Button {
             text: text.into(),
             press: ButtonPress::Callback(data.into()),
+        }
+    }
+
+    /// A button that asks for the person's own phone as a contact (`request_contact`).
+    pub fn request_contact(text: impl Into<String>) -> Self {
+        Button {
+            text: text.into(),
+            press: ButtonPress::RequestContact,
         }
     }
 
@@ -76,6 +89,12 @@ impl Keyboard {
     /// Every button, row by row.
     pub fn buttons(&self) -> impl Iterator<Item = &Button> {
         self.rows.iter().flatten()
+    }
+
+    /// Whether it goes out as a reply keyboard (it holds a [`ButtonPress::RequestContact`]).
+    pub fn is_reply_keyboard(&self) -> bool {
+        self.buttons()
+            .any(|button| button.press == ButtonPress::RequestContact)
     }
 }
 

@@ -305,6 +305,10 @@ pub struct User {
     pub payment_details: SavedPaymentDetails,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// The user's phone in E.164 (`+79161234567`), unique within the organization: how a
+    /// worker sharing their Telegram contact is recognised (issue 14). Added in record
+    /// version 4.
+    pub phone: Option<String>,
 }
 
 /// A staff user's saved payment details, per payment method (C0de seed: "programmers can

@@ -91,7 +91,14 @@ pub fn parse_mime(mime: &str) -> Result<String> {
 pub struct NewMedia {
     hash: MediaHash,
     mime: String,
-    bytes: Vec<u8>,
+    body: Body,
+}
+
+/// What a [`NewMedia`] brings: the bytes, or the word that the store holds them already.
+#[derive(Clone)]
+enum Body {
+    Bytes(Vec<u8>),
+    Stored { size: u64 },
 }
 
 impl std::fmt::Debug for NewMedia {
@@ -99,7 +106,7 @@ impl std::fmt::Debug for NewMedia {
         f.debug_struct("NewMedia")
             .field("hash", &self.hash)
             .field("mime", &self.mime)
-            .field("size", &self.bytes.len())
+            .field("size", &self.size())
             .finish()
     }
 }
@@ -117,8 +124,22 @@ impl NewMedia {
         Ok(NewMedia {
             hash: media_hash(&bytes),
             mime,
-            bytes,
+            body: Body::Bytes(bytes),
         })
+    }
+
+    /// A file the organization's store holds already: the bot fetches a message's file and
+    /// stores it ([`System::store_media`](crate::system::System::store_media)) before the
+    /// update's transaction, so that the writer never waits on the network, and hands the
+    /// use case the stored file's hash, MIME type and size (`Attachment`). The use case
+    /// that accepts it checks that the store holds that hash with that MIME type (as the
+    /// order's attachments are checked) and refers to it; it copies no bytes.
+    pub fn stored(hash: MediaHash, mime: &str, size: u64) -> Self {
+        NewMedia {
+            hash,
+            mime: mime.trim().to_ascii_lowercase(),
+            body: Body::Stored { size },
+        }
     }
 
     /// The SHA-256 of the bytes, the file's id once stored.
@@ -133,7 +154,10 @@ impl NewMedia {
 
     /// The size in bytes.
     pub fn size(&self) -> u64 {
-        self.bytes.len() as u64
+        match &self.body {
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::Stored { size } => *size,
+        }
     }
 
     /// The record the file gets when it is stored at `now` (for checks made before storing).
@@ -142,7 +166,9 @@ impl NewMedia {
             hash: self.hash,
             mime: self.mime.clone(),
             size: self.size(),
-            chunks: self.bytes.len().div_ceil(MEDIA_CHUNK_SIZE) as u32,
+            chunks: usize::try_from(self.size())
+                .unwrap_or(usize::MAX)
+                .div_ceil(MEDIA_CHUNK_SIZE) as u32,
             created_at: now,
         }
     }
@@ -163,20 +189,29 @@ impl Tx<'_> {
     /// [`super::retention::MEDIA_GRACE_HOURS`] after `created_at`, cannot delete a file
     /// someone has just handed in again and is about to refer to.
     ///
+    /// A file handed in as [`NewMedia::stored`] must be held with its MIME type already.
+    ///
     /// # Errors
-    /// Not found for an unknown organization; storage.
+    /// Not found for an unknown organization, and on `media` for a file said to be stored
+    /// that the organization does not hold (or holds with another MIME type); storage.
     pub(crate) fn store_new_media(&mut self, org: OrgId, file: &NewMedia) -> Result<Media> {
         load_org(self, org)?;
         let key = media_key(org, file.hash);
         if let Some(mut existing) = self.get::<Media>(tables::MEDIA, &key)? {
+            if matches!(file.body, Body::Stored { .. }) && existing.mime != file.mime {
+                return Err(Error::not_found("media", file.hash));
+            }
             if existing.created_at < self.now() && !is_referenced(self, org, file.hash)? {
                 existing.created_at = self.now();
                 self.put(tables::MEDIA, &key, &existing)?;
             }
             return Ok(existing);
         }
+        let Body::Bytes(bytes) = &file.body else {
+            return Err(Error::not_found("media", file.hash));
+        };
         let media = file.record(self.now());
-        for (index, chunk) in file.bytes.chunks(MEDIA_CHUNK_SIZE).enumerate() {
+        for (index, chunk) in bytes.chunks(MEDIA_CHUNK_SIZE).enumerate() {
             let index = u32::try_from(index)
                 .map_err(|_| Error::invalid("media", "the file has too many chunks"))?;
             self.put_raw(

@@ -22,6 +22,31 @@ pub struct NewUser {
     pub must_change_password: bool,
 }
 
+/// A Telegram contact someone shared with the bot (Telegram's `Contact`), as the worker's
+/// link by phone needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedContact {
+    /// The contact's phone as Telegram sends it (`79161234567` or `+79161234567`).
+    pub phone_number: String,
+    /// The contact's Telegram account, when it has one (`contact.user_id`): equal to the
+    /// sender's id when they shared their own contact (Telegram's rule, the only proof that
+    /// the phone is theirs).
+    pub user_id: Option<TelegramUserId>,
+}
+
+/// What became of a shared contact ([`SystemTx::link_staff_by_contact`](crate::system::SystemTx::link_staff_by_contact)).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactLink {
+    /// The phone is an active staff user's who works on projects: their Telegram account is
+    /// linked now.
+    Linked(Box<User>),
+    /// The phone is nobody's on the team who works on projects (unknown, disabled, or
+    /// without `report_projects` / `manage_projects`); the attempt is audited
+    /// (`user.contact_refused`) and nothing else changes. The reasons are not told apart, so
+    /// a guess learns nothing about the team.
+    NotOnTeam,
+}
+
 /// A password just reset by [`Crm::reset_password`]: shown once to the administrator.
 #[derive(Debug, Clone)]
 pub struct PasswordReset {
@@ -91,6 +116,30 @@ fn role_by_name(view: &impl View, org: OrgId, name: &str) -> Result<Role> {
         .into_iter()
         .find(|role| role.name == name)
         .ok_or_else(|| Error::invalid("role", format!("{name:?} is not a role")))
+}
+
+/// The staff user with this E.164 phone (`users_by_phone`), if any.
+pub(crate) fn user_by_phone(view: &impl View, org: OrgId, phone: &str) -> Result<Option<UserId>> {
+    let Some(number) = crate::store::declarations::phone_number(phone) else {
+        return Ok(None);
+    };
+    view.get_raw(
+        tables::USERS_BY_PHONE,
+        crate::store::declarations::user_phone_key(org, number).as_slice(),
+        |bytes| Ok(UserId(keys::read_u64(bytes, 0))),
+    )
+}
+
+/// A phone as a staff user's: the one rule of [`crate::calls::normalize_phone`] (customers'
+/// phones and the PBX's numbers follow it too); empty text is no phone.
+///
+/// # Errors
+/// Invalid input on `phone`.
+pub fn parse_staff_phone(text: &str) -> Result<Option<String>> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::calls::normalize_phone(text).map(Some)
 }
 
 pub(crate) fn list_roles_in(view: &impl View, org: OrgId) -> Result<Vec<Role>> {
@@ -166,6 +215,7 @@ impl Tx<'_> {
             language: org.settings.locale,
             payment_details: SavedPaymentDetails::default(),
             created_at: self.now(),
+            phone: None,
         };
         self.insert_record(&Key::org(actor.org).u64(id.0), &record)?;
         let role_names: Vec<String> = user.roles.iter().map(|r| r.trim().to_lowercase()).collect();
@@ -622,6 +672,150 @@ impl Tx<'_> {
             AuditDetail::Text(format!("{}: {ended} sessions ended", record.username)),
         )?;
         Ok(record)
+    }
+
+    /// Sets, changes or removes (`None` or empty text) a staff user's phone (needs
+    /// `manage_users`). The phone is cleaned to E.164 by [`parse_staff_phone`] and must be
+    /// no other user's in the organization. Setting the phone the user has already writes
+    /// nothing. Audited (`user.phone_changed`).
+    ///
+    /// # Errors
+    /// Permission denied; not found; invalid input on `phone`; conflict when another user
+    /// of the organization has that phone.
+    pub fn set_user_phone(
+        &mut self,
+        actor: &Actor,
+        user: UserId,
+        phone: Option<&str>,
+    ) -> Result<User> {
+        require(self, actor, Permission::ManageUsers)?;
+        let phone = parse_staff_phone(phone.unwrap_or_default())?;
+        let mut record = load_user(self, actor.org, user)?;
+        if record.phone == phone {
+            return Ok(record);
+        }
+        if let Some(phone) = &phone
+            && user_by_phone(self, actor.org, phone)?.is_some_and(|other| other != user)
+        {
+            return Err(Error::conflict(format!(
+                "phone {phone} is another user's in this organization"
+            )));
+        }
+        record.phone = phone;
+        self.save_user(actor.org, &record)?;
+        self.audit(
+            actor,
+            AuditAction::UserPhoneChanged,
+            Subject::User(user),
+            AuditDetail::Text(format!(
+                "{}: {}",
+                record.username,
+                record.phone.as_deref().unwrap_or("no phone")
+            )),
+        )?;
+        Ok(record)
+    }
+
+    /// Links the Telegram account `telegram_id` to the staff user whose phone `contact`
+    /// carries (issue 14: a worker shares their contact with the bot). Only in an
+    /// organization running the projects module, only for one's own contact
+    /// (`contact.user_id` equal to the sender), only to an active staff user holding
+    /// `report_projects` or `manage_projects`. The link is the link code's: the user's
+    /// `telegram_id`, the `StaffLinked` confirmation queued to the chat, the audit entry
+    /// `user.telegram_linked`. A phone that matches nobody who qualifies is
+    /// [`ContactLink::NotOnTeam`], audited as `user.contact_refused` (by the customer the
+    /// account is, else the system) with the phone's last four digits only.
+    ///
+    /// # Errors
+    /// Not found while the projects module is off; permission denied for another person's
+    /// contact; invalid input on `phone` for text that is not a phone; conflict when the
+    /// account is linked to a staff user already or the matched user has a Telegram account
+    /// linked already. None of them writes anything.
+    pub(crate) fn link_staff_by_contact(
+        &mut self,
+        org: OrgId,
+        telegram_id: TelegramUserId,
+        contact: &SharedContact,
+    ) -> Result<ContactLink> {
+        super::require_module(self, org, Module::Projects)?;
+        if contact.user_id != Some(telegram_id) {
+            return Err(Error::forbidden(
+                "only your own contact links your Telegram account",
+            ));
+        }
+        let phone = crate::calls::normalize_phone(&contact.phone_number)?;
+        let tg_key = Key::org(org).i64(telegram_id.0);
+        if self.exists(tables::USERS_BY_TELEGRAM, &tg_key)? {
+            return Err(Error::conflict(
+                "this Telegram account is already linked to a staff user",
+            ));
+        }
+        let matched = match user_by_phone(self, org, &phone)? {
+            Some(id) => {
+                let user = load_user(self, org, id)?;
+                let permissions = if user.status == UserStatus::Active {
+                    super::permissions_of(self, org, &user)?
+                } else {
+                    PermissionSet::EMPTY
+                };
+                (permissions.contains(Permission::ReportProjects)
+                    || permissions.contains(Permission::ManageProjects))
+                .then_some(user)
+            }
+            None => None,
+        };
+        let Some(mut user) = matched else {
+            let customer = self.system().customer_by_telegram(org, telegram_id)?;
+            let (actor, subject) = match &customer {
+                Some(customer) => (
+                    Actor::customer(org, customer.id),
+                    Subject::Customer(customer.id),
+                ),
+                None => (
+                    Actor::system(org),
+                    Subject::Other(format!("telegram {telegram_id}")),
+                ),
+            };
+            let digits: String = phone
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            self.audit(
+                &actor,
+                AuditAction::UserContactRefused,
+                subject,
+                AuditDetail::Text(format!(
+                    "telegram {telegram_id} shared a phone ending {digits}"
+                )),
+            )?;
+            return Ok(ContactLink::NotOnTeam);
+        };
+        if user.telegram_id.is_some() {
+            return Err(Error::conflict(format!(
+                "user {} has a Telegram account linked already",
+                user.username
+            )));
+        }
+        user.telegram_id = Some(telegram_id);
+        self.save_user(org, &user)?;
+        self.enqueue(
+            org,
+            Recipient::Staff(user.id),
+            OutboxPayload::Notify(Event::StaffLinked {
+                display_name: user.display_name.clone(),
+            }),
+        )?;
+        self.audit(
+            &Actor::staff(org, user.id),
+            AuditAction::UserTelegramLinked,
+            Subject::User(user.id),
+            AuditDetail::Text(format!("telegram {telegram_id} by its shared contact")),
+        )?;
+        Ok(ContactLink::Linked(Box::new(user)))
     }
 
     /// Issues a one-time code for linking the actor's Telegram account, valid 15 minutes
@@ -1320,7 +1514,34 @@ impl Crm {
     }
 }
 
+impl Crm {
+    /// See [`Tx::set_user_phone`]. One write transaction; blocks until it is durable.
+    ///
+    /// # Errors
+    /// See [`Tx::set_user_phone`].
+    pub fn set_user_phone(&self, actor: &Actor, user: UserId, phone: Option<&str>) -> Result<User> {
+        let actor = actor.clone();
+        let phone = phone.map(str::to_string);
+        self.write(move |tx| tx.set_user_phone(&actor, user, phone.as_deref()))
+    }
+}
+
 impl crate::system::System<'_> {
+    /// See [`SystemTx::link_staff_by_contact`](crate::system::SystemTx::link_staff_by_contact),
+    /// in a write transaction of its own; blocks until it is durable.
+    ///
+    /// # Errors
+    /// See [`SystemTx::link_staff_by_contact`](crate::system::SystemTx::link_staff_by_contact).
+    pub fn link_staff_by_contact(
+        &self,
+        org: OrgId,
+        telegram_id: TelegramUserId,
+        contact: SharedContact,
+    ) -> Result<ContactLink> {
+        self.crm
+            .write(move |tx| tx.link_staff_by_contact(org, telegram_id, &contact))
+    }
+
     /// Redeems a link code sent from Telegram account `telegram_id`: links it to the code's
     /// user and queues a confirmation to that chat. The code works once.
     ///

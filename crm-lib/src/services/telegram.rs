@@ -93,9 +93,10 @@ fn pending_count_up_to(view: &impl View, org: OrgId, cap: u64) -> Result<u64> {
 /// buttons), so that a reply the outbox would have Telegram refuse is refused here instead.
 pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
     let text_ok = |text: &str| !text.trim().is_empty() && text.chars().count() <= TEXT_MAX_CHARS;
-    let keyboard_ok = |keyboard: Option<&Keyboard>| {
+    let keyboard_ok = |keyboard: Option<&Keyboard>, new_message: bool| {
         keyboard.is_none_or(|keyboard| {
-            keyboard.buttons().count() <= KEYBOARD_MAX_BUTTONS
+            (new_message || !keyboard.is_reply_keyboard())
+                && keyboard.buttons().count() <= KEYBOARD_MAX_BUTTONS
                 && keyboard.buttons().all(|button| {
                     !button.text.trim().is_empty()
                         && match &button.press {
@@ -106,16 +107,18 @@ pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
                                         || url.starts_with("http://")
                                         || url.starts_with("tg://"))
                             }
+                            ButtonPress::RequestContact => true,
                         }
                 })
         })
     };
     let ok = match reply {
-        BotReply::Text { text, keyboard } | BotReply::Edit { text, keyboard, .. } => {
-            text_ok(text) && keyboard_ok(keyboard.as_ref())
+        BotReply::Text { text, keyboard } => text_ok(text) && keyboard_ok(keyboard.as_ref(), true),
+        BotReply::Edit { text, keyboard, .. } => {
+            text_ok(text) && keyboard_ok(keyboard.as_ref(), false)
         }
         BotReply::RemoveButtons { .. } => true,
-        BotReply::SetButtons { keyboard, .. } => keyboard_ok(Some(keyboard)),
+        BotReply::SetButtons { keyboard, .. } => keyboard_ok(Some(keyboard), false),
         BotReply::AnswerPreCheckout {
             query_id,
             error_message,
@@ -875,6 +878,24 @@ impl SystemTx<'_, '_> {
         telegram_id: TelegramUserId,
     ) -> Result<User> {
         self.tx.redeem_link_code(org, code, telegram_id)
+    }
+
+    /// Links the sender's Telegram account to the staff user whose phone their own shared
+    /// contact carries (the worker's bot, issue 14); the rules and errors are those of
+    /// [`System::link_staff_by_contact`](crate::system::System::link_staff_by_contact),
+    /// whose transaction is this one.
+    ///
+    /// # Errors
+    /// Not found while the projects module is off; permission denied for another person's
+    /// contact; invalid input on `phone`; conflict when the account or the user is linked
+    /// already.
+    pub fn link_staff_by_contact(
+        &mut self,
+        org: OrgId,
+        telegram_id: TelegramUserId,
+        contact: &crate::team::SharedContact,
+    ) -> Result<crate::team::ContactLink> {
+        self.tx.link_staff_by_contact(org, telegram_id, contact)
     }
 }
 

@@ -2515,6 +2515,14 @@ fn accepted() -> Vec<(&'static str, Writes, Call)> {
             }),
         ),
         (
+            "set_user_phone",
+            AUDITED,
+            call(|tx, fx| {
+                tx.set_user_phone(&fx.admin, fx.worker_id, Some("+79161234567"))
+                    .map(drop)
+            }),
+        ),
+        (
             "create_role",
             AUDITED,
             call(|tx, fx| {

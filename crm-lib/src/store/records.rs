@@ -378,7 +378,7 @@ impl From<UserV2> for User {
     /// (every user was created with an empty one), and a name cannot be turned into a method
     /// id without the store; the upgrade starts every user with no saved details.
     fn from(old: UserV2) -> Self {
-        User {
+        UserV3 {
             id: old.id,
             username: old.username,
             display_name: old.display_name,
@@ -393,10 +393,51 @@ impl From<UserV2> for User {
             payment_details: SavedPaymentDetails::default(),
             created_at: old.created_at,
         }
+        .into()
     }
 }
 
-versioned!(User, "user", 3, { 1 => UserV1, 2 => UserV2 });
+/// A staff user of record version 3: before the phone (issue 14).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UserV3 {
+    pub(crate) id: UserId,
+    pub(crate) username: String,
+    pub(crate) display_name: String,
+    pub(crate) password_hash: String,
+    pub(crate) must_change_password: bool,
+    pub(crate) roles: Vec<RoleId>,
+    pub(crate) markers: Vec<MarkerId>,
+    pub(crate) telegram_id: Option<TelegramUserId>,
+    pub(crate) status: UserStatus,
+    pub(crate) operator_status: OperatorStatus,
+    pub(crate) language: Language,
+    pub(crate) payment_details: SavedPaymentDetails,
+    pub(crate) created_at: Timestamp,
+}
+
+impl From<UserV3> for User {
+    /// A user stored before phones has none.
+    fn from(old: UserV3) -> Self {
+        User {
+            id: old.id,
+            username: old.username,
+            display_name: old.display_name,
+            password_hash: old.password_hash,
+            must_change_password: old.must_change_password,
+            roles: old.roles,
+            markers: old.markers,
+            telegram_id: old.telegram_id,
+            status: old.status,
+            operator_status: old.operator_status,
+            language: old.language,
+            payment_details: old.payment_details,
+            created_at: old.created_at,
+            phone: None,
+        }
+    }
+}
+
+versioned!(User, "user", 4, { 1 => UserV1, 2 => UserV2, 3 => UserV3 });
 
 /// A marker of record version 1: one name for every language.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1208,8 +1249,37 @@ mod tests {
         let mut today = user;
         today.payment_details.set(PaymentMethodId(4), "IBAN DE00");
         let bytes = encode(&today).unwrap();
-        assert_eq!(bytes[0], 3);
+        assert_eq!(bytes[0], 4);
         assert_eq!(decode::<User>(&bytes).unwrap(), today);
+    }
+
+    #[test]
+    fn a_user_written_as_version_3_decodes_without_a_phone_and_keeps_one_once_set() {
+        let v2 = user_v2();
+        let old = UserV3 {
+            id: v2.id,
+            username: v2.username,
+            display_name: v2.display_name,
+            password_hash: v2.password_hash,
+            must_change_password: v2.must_change_password,
+            roles: v2.roles,
+            markers: v2.markers,
+            telegram_id: v2.telegram_id,
+            status: v2.status,
+            operator_status: v2.operator_status,
+            language: v2.language,
+            payment_details: SavedPaymentDetails::default(),
+            created_at: v2.created_at,
+        };
+        let bytes = encode_body(&old, 3, "user").unwrap();
+        let mut user = decode::<User>(&bytes).unwrap();
+        assert_eq!(user.username, "anna");
+        assert_eq!(user.telegram_id, Some(TelegramUserId(42)));
+        assert_eq!(user.phone, None);
+        user.phone = Some("+79161234567".into());
+        let bytes = encode(&user).unwrap();
+        assert_eq!(bytes[0], 4);
+        assert_eq!(decode::<User>(&bytes).unwrap(), user);
     }
 
     #[test]

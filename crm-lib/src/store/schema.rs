@@ -11,10 +11,11 @@
 //! creates the tables of the modules (SPEC 3.1: operators, tickets, calls, scheduled
 //! jobs) and rewrites each organization with its modules and time zone. Schema 7 builds the
 //! inbox's projection (`conversation_rows`) and the Telegram message index. Schema 8 builds
-//! the analytics dashboard's per-day aggregates (`analytics_days`). Schema 9 (today's, issue
-//! 14) gives the built-in roles the projects' permissions (the projects' tables start empty)
-//! and each organization its owner, the first administrator. An older file is brought up to
-//! date step by step (1 -> 2 -> ... -> 9) in one transaction when it is opened.
+//! the analytics dashboard's per-day aggregates (`analytics_days`). Schema 9 (issue 14) gives
+//! the built-in roles the projects' permissions (the projects' tables start empty) and each
+//! organization its owner, the first administrator. Schema 10 (today's, issue 14's worker
+//! bot) adds the staff's phone index (`users_by_phone`). An older file is brought up to
+//! date step by step (1 -> 2 -> ... -> 10) in one transaction when it is opened.
 
 use redb::Database;
 
@@ -96,6 +97,10 @@ pub(crate) fn prepare(db: &Database) -> Result<Option<u32>> {
                 // Schema 9 (issue 14, projects): the built-in roles' new permissions.
                 if version < 9 {
                     migrate_8_to_9(&tx)?;
+                }
+                // Schema 10 (issue 14, the worker's bot): the staff's phone index.
+                if version < 10 {
+                    migrate_9_to_10(&tx)?;
                 }
                 set_version(&tx, SCHEMA_VERSION)?;
             }
@@ -208,6 +213,13 @@ fn migrate_7_to_8(tx: &Tx<'_>) -> Result<()> {
 fn migrate_8_to_9(tx: &Tx<'_>) -> Result<()> {
     refresh_builtin_roles(tx)?;
     give_organizations_owners(tx)
+}
+
+/// Schema 9 -> 10 (issue 14, the worker's bot): `users_by_phone` (created above with every
+/// table of [`tables::ALL`]) is built from the users' declaration; users stored before
+/// phones have none, so it starts empty, but building it keeps the step true for any file.
+fn migrate_9_to_10(tx: &Tx<'_>) -> Result<()> {
+    tx.build_index::<crate::model::User>(tables::USERS_BY_PHONE)
 }
 
 /// Schema 8 -> 9 (issue 14, several organizations): every organization is rewritten in
@@ -995,6 +1007,55 @@ mod tests {
                 .permissions()
                 .contains(Permission::ReportProjects)
         );
+        let report = crm.system().verify().unwrap();
+        assert!(report.is_clean(), "{:#?}", report.problems);
+    }
+
+    #[test]
+    fn a_schema_9_file_gets_the_staff_phone_index_of_its_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.redb");
+        let crm = Crm::open(&path).unwrap();
+        let org = crm
+            .system()
+            .create_organization("renovation", "Remont", "remont")
+            .unwrap()
+            .id;
+        let system = crate::model::Actor::system(org);
+        let worker = crm
+            .create_user(
+                &system,
+                crate::services::team::NewUser {
+                    username: "ivan".into(),
+                    display_name: String::new(),
+                    password: crate::Password::parse("correct horse battery").unwrap(),
+                    roles: vec!["worker".into()],
+                    must_change_password: false,
+                },
+            )
+            .unwrap()
+            .id;
+        crm.set_user_phone(&system, worker, Some("+79161234567"))
+            .unwrap();
+        // Make it a schema-9 file: no phone index, version 9.
+        crm.write(move |tx| {
+            let number = crate::store::declarations::phone_number("+79161234567").unwrap();
+            tx.remove(
+                tables::USERS_BY_PHONE,
+                &crate::store::declarations::user_phone_key(org, number),
+            )?;
+            set_version(tx, 9)
+        })
+        .unwrap();
+        crm.close();
+        drop(crm);
+
+        let crm = Crm::open(&path).unwrap();
+        assert_eq!(crm.migrated_from(), Some(9));
+        let found = crm
+            .read(|view| crate::services::team::user_by_phone(view, org, "+79161234567"))
+            .unwrap();
+        assert_eq!(found, Some(worker));
         let report = crm.system().verify().unwrap();
         assert!(report.is_clean(), "{:#?}", report.problems);
     }

@@ -12,7 +12,7 @@ use redb::TableDefinition;
 
 /// The schema version this build writes: the tables below and the indexes declared for this
 /// version. A file of an older version is migrated on open (`schema.rs`).
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// A table of byte keys and byte values.
 pub(crate) type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -42,6 +42,9 @@ tables! {
     USERS_BY_NAME = "users_by_name";
     /// `org | telegram id` -> user id.
     USERS_BY_TELEGRAM = "users_by_telegram";
+    /// `org | phone digits (u64)` -> user id: the staff's phones, unique per organization
+    /// (a worker sharing their Telegram contact is found here). Added in schema 10.
+    USERS_BY_PHONE = "users_by_phone";
     /// `org | role` -> Role.
     ROLES = "roles";
     /// `org | marker` -> Marker.

@@ -42,4 +42,5 @@ mod tenants;
 mod tickets;
 mod tokens;
 mod webhooks;
+mod worker_bot;
 mod writer;

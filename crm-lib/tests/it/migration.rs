@@ -97,8 +97,8 @@ fn a_schema_1_file_migrates_through_every_version_and_verifies_clean() {
     let (_dir, path) = legacy_copy();
     let crm = Crm::open(&path).unwrap();
     assert_eq!(crm.migrated_from(), Some(1));
-    assert_eq!(SCHEMA_VERSION, 9);
-    assert_eq!(crm.system().stats().unwrap().schema_version, Some(9));
+    assert_eq!(SCHEMA_VERSION, 10);
+    assert_eq!(crm.system().stats().unwrap().schema_version, Some(10));
     // Schema 4: the studio pipeline stops payment details at Delivered, and the built-in
     // manager manages the payment methods it sends.
     let legacy = crm.system().organization_by_slug("legacy").unwrap();

@@ -542,7 +542,7 @@ fn text_field(value: &Value, field: &str) -> Result<String, String> {
 /// Checks and completes the non-file kinds a simulated user sends, as Telegram's `Message`
 /// carries them: a `location` (`latitude`, `longitude`), a `venue` (with its `title` and
 /// `address`; Telegram sets the message's `location` too), a `contact` (`phone_number`,
-/// `first_name`, `last_name`), a `dice` (`emoji`, `value`, thrown here when missing) and a
+/// `first_name`, `last_name`, and `user_id` for one's own contact), a `dice` (`emoji`, `value`, thrown here when missing) and a
 /// `poll` (`question`, `options` as texts).
 fn complete_kinds(kinds: Map<String, Value>, seed: i64) -> Result<Vec<(String, Value)>, String> {
     let mut out = Vec::new();
@@ -574,6 +574,15 @@ fn complete_kinds(kinds: Map<String, Value>, seed: i64) -> Result<Vec<(String, V
                 });
                 if let Ok(last) = text_field(&value, "last_name") {
                     contact["last_name"] = json!(last);
+                }
+                // The contact's own Telegram account: the sender's id when they share their
+                // own contact (the "share my phone" button).
+                if let Some(user_id) = value.get("user_id") {
+                    let user_id = user_id
+                        .as_i64()
+                        .filter(|id| *id > 0)
+                        .ok_or_else(|| "a contact's user_id is a positive number".to_string())?;
+                    contact["user_id"] = json!(user_id);
                 }
                 out.push((field, contact));
             }

@@ -19,8 +19,30 @@ fn reply_markup(params: &Map<String, Value>) -> Result<Option<Value>, BotError> 
     let Some(markup) = json_param(params, "reply_markup")? else {
         return Ok(None);
     };
+    if let Some(rows) = markup.get("keyboard") {
+        // A reply keyboard (the worker's "share my phone", `request_contact`): checked as
+        // Telegram does and kept on the message, so the chat shows its buttons.
+        let rows = rows
+            .as_array()
+            .ok_or_else(|| BotError::bad_request("field \"keyboard\" must be an Array"))?;
+        for row in rows {
+            let buttons = row
+                .as_array()
+                .ok_or_else(|| BotError::bad_request("can't parse keyboard row"))?;
+            for button in buttons {
+                let text = button
+                    .as_str()
+                    .or_else(|| button.get("text").and_then(Value::as_str))
+                    .unwrap_or("");
+                if text.trim().is_empty() {
+                    return Err(BotError::bad_request("keyboard button text is empty"));
+                }
+            }
+        }
+        return Ok(Some(markup));
+    }
     let Some(rows) = markup.get("inline_keyboard") else {
-        // Reply keyboards and keyboard removal are accepted and not shown.
+        // Keyboard removal is accepted and not shown.
         return Ok(None);
     };
     let rows = rows

@@ -202,6 +202,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", get(users::list))
         .route("/users/me", get(users::me))
+        .route("/users/{id}/phone", axum::routing::put(users::set_phone))
         .route("/jobs", get(jobs::list))
         .route("/jobs/{name}/run", post(jobs::run))
         .route(

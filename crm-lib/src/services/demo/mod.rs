@@ -248,6 +248,9 @@ struct DemoStaff {
     display_name: String,
     role: String,
     markers: Vec<String>,
+    /// The phone (E.164) a worker shares with the bot to link their account (issue 14).
+    #[serde(default)]
+    phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -556,6 +559,9 @@ impl Tx<'_> {
                 hash,
             )?;
             self.set_user_markers(&system, user.id, marker_ids(&member.markers)?)?;
+            if let Some(phone) = &member.phone {
+                self.set_user_phone(&system, user.id, Some(phone))?;
+            }
             staff.insert(member.username.clone(), user.id);
         }
         let staff_id = |username: &str| -> Result<UserId> {

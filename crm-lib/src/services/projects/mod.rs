@@ -62,8 +62,8 @@ pub use documents::{
 pub use queries::{
     ClientName, PlanLine, ProjectDraft, ProjectFilter, ProjectList, ProjectListRow, ProjectPage,
     ProjectSetup, ProjectView, SEARCH_SCAN_LIMIT, StageView, TimelineItem, TimelineKind,
-    project_draft_in, project_in, project_page_in, project_setup_in, project_timeline_in,
-    projects_in,
+    WORKER_PROJECTS_MAX, WorkerProject, WorkerProjects, WorkerStage, project_draft_in, project_in,
+    project_page_in, project_setup_in, project_timeline_in, projects_in, worker_projects_in,
 };
 
 use crate::model::*;

@@ -649,7 +649,127 @@ pub fn project_draft_in(
     })
 }
 
+/// The most projects [`worker_projects_in`] lists (the newest the worker is on): what one
+/// keyboard of the worker's bot holds comfortably.
+pub const WORKER_PROJECTS_MAX: usize = 30;
+
+/// A stage as the worker's bot offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerStage {
+    /// The stage.
+    pub id: ProjectStageId,
+    /// Its name.
+    pub name: String,
+    /// Its progress, 0-100 %.
+    pub progress: u8,
+}
+
+/// An active project a staff user works on, with its stages, as the worker's bot offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerProject {
+    /// The project.
+    pub id: ProjectId,
+    /// Its title.
+    pub title: String,
+    /// Its address.
+    pub address: String,
+    /// Its stages, in their order.
+    pub stages: Vec<WorkerStage>,
+    /// What the reader may do with it (`add_report`, `add_entry`).
+    pub actions: ProjectActions,
+}
+
+/// The projects of the worker's bot: the worker's menu and its pickers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerProjects {
+    /// The active projects the reader is put on (newest first, at most
+    /// [`WORKER_PROJECTS_MAX`]), each with its stages and actions.
+    pub projects: Vec<WorkerProject>,
+}
+
+impl WorkerProjects {
+    /// The projects the reader may add a daily report to now (active, with a stage).
+    pub fn reportable(&self) -> impl Iterator<Item = &WorkerProject> {
+        self.projects
+            .iter()
+            .filter(|project| project.actions.add_report)
+    }
+
+    /// The projects the reader may add an expense or income entry to now.
+    pub fn bookable(&self) -> impl Iterator<Item = &WorkerProject> {
+        self.projects
+            .iter()
+            .filter(|project| project.actions.add_entry)
+    }
+}
+
+/// The active projects a staff user is put on as a worker (`projects_by_worker`), newest
+/// first, at most [`WORKER_PROJECTS_MAX`], with their stages and what the user may do with
+/// each ([`ProjectActions`]): what the worker's bot offers under Report and Expense. A
+/// manager lists the projects they are put on too (and may do more with them). Reads the
+/// worker index, each project and its stages.
+///
+/// # Errors
+/// Not found while the module is off; permission denied for staff without
+/// `manage_projects` or `report_projects`, and for customers and the system (who work on
+/// no project).
+pub fn worker_projects_in(view: &impl View, actor: &Actor) -> Result<WorkerProjects> {
+    let resolved = readable(view, actor)?;
+    let Resolved::Staff(user, _) = &resolved else {
+        return Err(Error::forbidden("only staff users work on projects"));
+    };
+    let org = actor.org;
+    let mut ids = Vec::new();
+    each_project_below(
+        view,
+        tables::PROJECTS_BY_WORKER,
+        &Key::org(org).u64(user.id.0),
+        None,
+        |id, _| {
+            ids.push(id);
+            Ok(true)
+        },
+    )?;
+    let mut projects = Vec::new();
+    for id in ids {
+        if projects.len() == WORKER_PROJECTS_MAX {
+            break;
+        }
+        let project = super::load_project(view, org, id)?;
+        if project.state != ProjectState::Active {
+            continue;
+        }
+        let Some(access) = super::access_of(&resolved, &project) else {
+            continue;
+        };
+        let stages = stages_of(view, org, id)?
+            .into_iter()
+            .map(|stage| WorkerStage {
+                id: stage.id,
+                name: stage.name,
+                progress: stage.progress,
+            })
+            .collect();
+        projects.push(WorkerProject {
+            id,
+            title: project.title.clone(),
+            address: project.address.clone(),
+            stages,
+            actions: actions_of(access, &project),
+        });
+    }
+    Ok(WorkerProjects { projects })
+}
+
 impl Crm {
+    /// See [`worker_projects_in`]. Reads a snapshot.
+    ///
+    /// # Errors
+    /// See [`worker_projects_in`].
+    pub fn worker_projects(&self, actor: &Actor) -> Result<WorkerProjects> {
+        self.read(|view| worker_projects_in(view, actor))
+    }
+
     /// See [`projects_in`]. Reads a snapshot.
     ///
     /// # Errors

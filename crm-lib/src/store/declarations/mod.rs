@@ -7,7 +7,7 @@
 //! | --- | --- | --- | --- |
 //! | `orgs` | `org` | `org` of org 0 | `orgs_by_slug`: `slug` -> org id |
 //! | `roles`, `markers` | `org \| id` | `role`, `marker` | |
-//! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id |
+//! | `users` | `org \| user` | `user` | `users_by_name`: `org \| username` -> user id; `users_by_telegram`: `org \| telegram id (i64)` -> user id; `users_by_phone` (10): `org \| phone digits (u64)` -> user id |
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
 //! | `orders` | `org \| order` | `order` | `orders_by_stage`: `org \| stage (u16) \| order`; `orders_by_customer`: `org \| customer \| order`; `orders_by_day`: `org \| created day (i64) \| order`; `orders_by_assignee`: `org \| user \| order`; `orders_by_marker`: `org \| marker \| order`; `orders_by_word` (2): `org \| title word \| 0x00 \| order`; `orders_by_field` (6): `org \| field key \| 0x00 \| value \| 0x00 \| created at (i64 ms) \| order`; `orders_by_customer_stage` (6): `org \| customer \| stage (u16) \| order`; `media_refs` (3): `org \| hash \| 2 \| order`; `order_rows` (5): `org \| order` -> `OrderSummary`; counter `order_counts`: `org \| stage` |
 //! | `customers` | `org \| customer` | `customer` | `customers_by_telegram`: `org \| telegram id` -> customer id; `customers_by_phone` (6): `org \| phone digits (u64) \| customer`; `customers_by_activity` (2): `org \| last activity (i64 ms) \| customer`; `customer_names` (5): `org \| customer` -> full name |
@@ -114,7 +114,7 @@ pub(crate) use orders::{activity_key, field_key, grant_key, order_count_key, row
 pub(crate) use payments::provider_id_key;
 pub(crate) use projects::{project_key, project_part_key};
 pub(crate) use staff_chat::{forum_thread_key, staff_notice_key};
-pub(crate) use team::{api_token_by_org_key, session_by_user_prefix};
+pub(crate) use team::{api_token_by_org_key, session_by_user_prefix, user_phone_key};
 pub(crate) use tokens::{account_key, token_order_key};
 pub(crate) use webhooks::webhook_log_key;
 

@@ -89,6 +89,12 @@ pub(super) fn telegram_key(org: OrgId, telegram: TelegramUserId) -> Key {
     Key::org(org).i64(telegram.0)
 }
 
+/// The key of a staff phone in `users_by_phone`: `org | number`, the number as
+/// `customers_by_phone` keys it ([`super::calls::phone_number`]: one rule for both).
+pub(crate) fn user_phone_key(org: OrgId, number: u64) -> Key {
+    Key::org(org).u64(number)
+}
+
 /// The key of a username in `users_by_name`.
 fn username_key(org: OrgId, username: &str) -> Key {
     Key::org(org).bytes(username.as_bytes())
@@ -130,6 +136,24 @@ impl Declared for User {
                     keys::read_i64(key, 8),
                     value_id(value),
                     user.telegram_id.map(|id| id.0)
+                )
+            },
+        },
+        Index {
+            table: tables::USERS_BY_PHONE,
+            since: 10,
+            entries: |org, _, user, out| {
+                if let Some(number) = user.phone.as_deref().and_then(super::calls::phone_number) {
+                    out.push((user_phone_key(org, number), Value::id(user.id.0)));
+                }
+            },
+            owner: owner_by_value,
+            disagreement: |key, value, user| {
+                format!(
+                    "says phone +{} is user {}, whose phone is {:?}",
+                    keys::read_u64(key, 8),
+                    value_id(value),
+                    user.phone
                 )
             },
         },
