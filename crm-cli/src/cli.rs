@@ -728,6 +728,14 @@ pub(crate) enum UserCommand {
         /// clears them.
         markers: String,
     },
+    /// Set a user's phone, which the worker's bot matches a shared Telegram contact against
+    /// (any common format, cleaned to E.164); `""` removes it.
+    Phone {
+        /// Login name.
+        name: String,
+        /// The phone (`+7 999 123-45-67`), or `""`.
+        phone: String,
+    },
     /// List staff users.
     List {
         /// Print JSON.

@@ -305,6 +305,16 @@ fn user(crm: &Crm, org: OrgId, command: &UserCommand, io: &mut Io<'_>) -> Result
                 );
             }
         }
+        UserCommand::Phone { name, phone } => {
+            let user = crm.user_by_name(&system, name)?;
+            let changed = crm
+                .set_user_phone(&system, user.id, Some(phone))
+                .with_context(|| format!("setting the phone of {name}"))?;
+            match &changed.phone {
+                Some(phone) => out!(io, "{} now has phone {phone}", changed.username),
+                None => out!(io, "{} now has no phone", changed.username),
+            }
+        }
         UserCommand::List { json } => user_list(crm, org, *json, io)?,
         UserCommand::Passwd {
             name,
@@ -700,6 +710,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
                     "roles": roles_of(user),
                     "markers": marker_names(&markers, &user.markers),
                     "status": status(user.status),
+                    "phone": user.phone,
                     "telegram_linked": user.telegram_id.is_some(),
                     "must_change_password": user.must_change_password,
                     "created_at": user.created_at.to_rfc3339(),
@@ -717,6 +728,7 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
                 user.display_name.clone(),
                 roles_of(user).join(","),
                 status(user.status).to_string(),
+                user.phone.clone().unwrap_or_else(|| "-".into()),
                 if user.telegram_id.is_some() {
                     "linked"
                 } else {
@@ -728,7 +740,9 @@ fn user_list(crm: &Crm, org: OrgId, json: bool, io: &mut Io<'_>) -> Result<()> {
         })
         .collect();
     print_table(
-        &["USERNAME", "NAME", "ROLES", "STATUS", "TELEGRAM", "SKILLS"],
+        &[
+            "USERNAME", "NAME", "ROLES", "STATUS", "PHONE", "TELEGRAM", "SKILLS",
+        ],
         &rows,
         io,
     )?;

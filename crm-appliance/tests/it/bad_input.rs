@@ -274,3 +274,44 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     let after = worker.client.get(app.url("/orders")).send().await.unwrap();
     assert_eq!(after.status(), 303, "the disabled user's session is gone");
 }
+
+#[tokio::test]
+async fn a_staff_phone_is_set_on_the_users_page_and_a_bad_or_taken_one_changes_nothing() {
+    let app = spawn_app();
+    let session = admin(&app).await;
+    crate::web_helpers::user_with_role(&app, &session, "worker1", "worker").await;
+    crate::web_helpers::user_with_role(&app, &session, "worker2", "worker").await;
+    let response = post(
+        &app,
+        &session,
+        "/users/2/phone",
+        &[("phone", "+7 999 123-45-67")],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let page = crate::web_helpers::page(&app, &session, "/users").await;
+    assert!(page.contains("value=\"+79991234567\""), "{page}");
+    // Not a phone: the page again with the refusal; a taken phone: a conflict.
+    let response = post(&app, &session, "/users/3/phone", &[("phone", "call me")]).await;
+    assert_eq!(response.status(), 422);
+    let response = post(
+        &app,
+        &session,
+        "/users/3/phone",
+        &[("phone", "89991234567")],
+    )
+    .await;
+    assert_eq!(response.status(), 409);
+    assert!(response.text().await.unwrap().contains("phone"));
+    let page = crate::web_helpers::page(&app, &session, "/users").await;
+    assert_eq!(
+        page.matches("value=\"+79991234567\"").count(),
+        1,
+        "only worker1 has it: {page}"
+    );
+    // Emptied: removed.
+    let response = post(&app, &session, "/users/2/phone", &[("phone", "")]).await;
+    assert_eq!(response.status(), 303);
+    let page = crate::web_helpers::page(&app, &session, "/users").await;
+    assert!(!page.contains("value=\"+79991234567\""), "{page}");
+}

@@ -223,3 +223,33 @@ fn skills_are_given_by_marker_name_on_add_and_replaced_with_user_markers() {
     assert!(out.contains("ivan now has no skills"), "{out}");
     assert_eq!(user(&users(&dir), "ivan")["markers"], serde_json::json!([]));
 }
+
+#[test]
+fn a_phone_is_set_cleaned_listed_refused_when_taken_and_removed() {
+    let dir = TestDir::initialised();
+    dir.crm(&["user", "add", "ivan", "--role", "worker"]).ok();
+    dir.crm(&["user", "add", "olga", "--role", "worker"]).ok();
+    let out = dir
+        .crm(&["user", "phone", "ivan", "+7 (999) 123-45-67"])
+        .ok();
+    assert!(out.contains("ivan now has phone +79991234567"), "{out}");
+    assert_eq!(
+        user(&users(&dir), "ivan")["phone"],
+        serde_json::json!("+79991234567")
+    );
+    let text = dir.crm(&["user", "list"]).ok();
+    let row = text.lines().find(|line| line.starts_with("ivan")).unwrap();
+    assert!(row.contains("+79991234567"), "{text}");
+    // Another user's phone is a conflict, and nothing changes.
+    let refused = dir
+        .crm(&["user", "phone", "olga", "79991234567"])
+        .fails_with(5);
+    assert!(refused.contains("phone"), "{refused}");
+    assert_eq!(user(&users(&dir), "olga")["phone"], serde_json::Value::Null);
+    // Not a phone: invalid input.
+    let refused = dir.crm(&["user", "phone", "olga", "call me"]).fails_with(3);
+    assert!(refused.contains("phone"), "{refused}");
+    let out = dir.crm(&["user", "phone", "ivan", ""]).ok();
+    assert!(out.contains("ivan now has no phone"), "{out}");
+    assert_eq!(user(&users(&dir), "ivan")["phone"], serde_json::Value::Null);
+}

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/enable", post(users::enable_user))
         .route("/users/{id}/roles", post(users::user_roles))
         .route("/users/{id}/markers", post(users::user_markers))
+        .route("/users/{id}/phone", post(users::user_phone))
         .route("/users/{id}/password", post(users::reset_password))
         .route("/roles", get(roles::roles).post(roles::create_role))
         .route("/roles/{id}/permissions", post(roles::role_permissions))

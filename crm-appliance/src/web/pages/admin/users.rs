@@ -148,6 +148,7 @@ pub(super) fn users_body(
                 th { (staff.t("users.roles")) }
                 th { (staff.t("users.skills")) }
                 th { (staff.t("users.status")) }
+                th { (staff.t("users.phone")) }
                 th { "Telegram" }
                 th { span.sr-only { (staff.t("table.actions")) } }
             } }
@@ -171,6 +172,15 @@ pub(super) fn users_body(
                         }
                         td { (user_skills(staff, user, markers)) }
                         td { (staff.t(if user.status == UserStatus::Active { "users.active" } else { "users.disabled" })) }
+                        td {
+                            form.inline method="post" action={ "/users/" (user.id) "/phone" } {
+                                (csrf_field(staff))
+                                input type="tel" name="phone" value=[user.phone.as_deref()] size="14"
+                                    placeholder="+7 999 000-00-00" aria-label=(staff.t("users.phone"))
+                                    autocomplete="off";
+                                button.small type="submit" { (staff.t("form.save")) }
+                            }
+                        }
                         td { @if user.telegram_id.is_some() { "✓" } }
                         td {
                             @if user.status == UserStatus::Active && user.id != staff.user.id {
@@ -402,6 +412,34 @@ pub(super) async fn user_markers(
     };
     match result {
         Ok(_) => Ok(Redirect::to("/users?done=skills").into_response()),
+        Err(error) => {
+            let (status, error) = form_failure(error)?;
+            let markup =
+                users_page(&state, &staff, &UserForm::default(), &error, None, None).await?;
+            Ok((status, markup).into_response())
+        }
+    }
+}
+
+/// `POST /users/{id}/phone`: sets, changes or (empty) removes a user's phone, which the
+/// worker's bot matches a shared contact against (crm-lib checks `manage_users`, cleans the
+/// number and refuses one another user has).
+pub(super) async fn user_phone(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    csrf::verify(&staff, form_value(&pairs, "csrf"), &headers)?;
+    let id = user_id(&id)?;
+    let phone = form_value(&pairs, "phone").to_string();
+    let actor = staff.actor.clone();
+    let result = state
+        .blocking(move |crm| Ok(crm.set_user_phone(&actor, id, Some(&phone))))
+        .await?;
+    match result {
+        Ok(_) => Ok(Redirect::to("/users?done=phone").into_response()),
         Err(error) => {
             let (status, error) = form_failure(error)?;
             let markup =
