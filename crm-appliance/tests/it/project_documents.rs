@@ -1,7 +1,8 @@
 //! A project's documents through the running appliance's API (issue 14): a manager attaches
 //! a PDF (multipart), the list shows it, the file comes back through `/media`, a refused type
 //! is a 422 naming `file` and changes nothing, removal empties the list and a second removal
-//! is a 404; the OpenAPI document lists the endpoints.
+//! is a 404; the project page's Documents section does the same; the OpenAPI document lists
+//! the endpoints.
 
 use serde_json::Value;
 
@@ -94,6 +95,55 @@ async fn a_manager_attaches_lists_downloads_and_removes_a_project_document_throu
     assert_eq!(status, 404, "{body}");
     let (_, list) = api.get(&format!("/projects/{id}/documents")).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+
+    // The project page's Documents section: attach (multipart with the session's token),
+    // a refused type shows the page again with the error, remove.
+    let page_attach = |bytes: &'static [u8], mime: &'static str, name: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", admin.csrf.clone())
+            .text("title", "Смета <v2>")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name(name)
+                    .mime_str(mime)
+                    .unwrap(),
+            );
+        admin
+            .client
+            .post(admin.url(&format!("/projects/{id}/documents")))
+            .multipart(form)
+            .send()
+    };
+    let refused = page_attach(b"PK\x03\x04", "application/zip", "photos.zip")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("data-field=\"file\"")
+    );
+    let attached = page_attach(b"name,sum\nwalls,1000\n", "text/csv", "estimate.csv")
+        .await
+        .unwrap();
+    assert_eq!(attached.status(), 303);
+    let page = admin.get_text(&format!("/projects/{id}")).await;
+    assert!(page.contains("Смета &lt;v2&gt;"), "{page}");
+    assert!(page.contains("download=\"estimate.csv\""), "{page}");
+    let (_, list) = api.get(&format!("/projects/{id}/documents")).await;
+    let document_id = list["items"][0]["id"].as_u64().unwrap();
+    let removed = admin
+        .post_form(
+            &format!("/projects/{id}/documents/{document_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(removed.status(), 303);
+    let page = admin.get_text(&format!("/projects/{id}")).await;
+    assert!(!page.contains("estimate.csv"), "{page}");
 
     let openapi: Value = reqwest::get(app.url("/api/v1/openapi.json"))
         .await
