@@ -11,7 +11,7 @@ use crm_lib::{
 use teloxide::types::User;
 
 use super::keyboards::Callback;
-use super::render::{TEXT_MAX_UTF16, fit};
+use super::text::{TEXT_MAX_UTF16, clip, fit};
 
 /// A file of the message being handled, fetched before its transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,7 +119,7 @@ impl Replies {
             chat,
             BotReply::AnswerPress {
                 query_id: query_id.to_string(),
-                text: text.map(|text| super::render::clip(&text, 200)),
+                text: text.map(|text| clip(&text, 200)),
                 alert,
             },
         ));

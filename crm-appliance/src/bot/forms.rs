@@ -16,7 +16,8 @@ use crm_lib::{
 use super::context::{Press, Replies};
 use super::dialogue::{self, Dialogue};
 use super::keyboards::{self, FormAction};
-use super::render::{clip, tr, tr_with};
+use super::text::clip;
+use crate::i18n::{tr, tr_with};
 
 /// Who walks the form.
 pub(crate) struct Walker<'a> {

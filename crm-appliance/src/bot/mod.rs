@@ -54,6 +54,7 @@ pub(crate) mod processor;
 pub(crate) mod render;
 mod staff;
 mod staff_chat;
+mod text;
 mod tokens;
 pub(crate) mod updates;
 mod worker;

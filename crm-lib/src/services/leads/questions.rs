@@ -11,7 +11,7 @@ use crate::chat::{InboundMessage, OrderChoice};
 use crate::model::*;
 use crate::orders::NewOrder;
 use crate::services::forms::walk::{FormInput, FormOutcome, FormStep, start_form_with, step_of};
-use crate::services::orders::commands::Announce;
+use crate::services::orders::rules::Announce;
 use crate::{Error, ErrorKind, Result, Tx, View};
 
 use super::super::orders::load_order;

@@ -13,7 +13,7 @@ use crate::{Crm, Error, Result, Tx, View};
 
 use super::queries::order_in;
 use super::rules::{
-    OrderFields, Placement, allowed_moves, bids_of, check_open_order_limit,
+    Announce, OrderFields, Placement, allowed_moves, bids_of, check_open_order_limit,
     check_preferred_payment_method, checked_markers, grant_key, load_order, may_view, move_refusal,
     notify_staff_with, save_order, stage_of, validate_order_fields,
 };
@@ -61,16 +61,6 @@ pub enum AssignTo {
     Bid(BidId),
     /// This user, without a bid (the price stays unset or as it was).
     User(UserId),
-}
-
-/// Who tells the staff of a new order ([`Tx::create_order_announced`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Announce {
-    /// The order's own notification (`Event::OrderCreated`) to the moderators or assigners.
-    Staff,
-    /// The message posted with it in the same transaction (a bot-made lead's first message,
-    /// whose `Event::LeadWrote` alerts the managers).
-    ByFirstMessage,
 }
 
 impl Tx<'_> {

@@ -14,7 +14,7 @@
 pub(crate) mod commands;
 mod queries;
 pub(crate) mod rows;
-mod rules;
+pub(crate) mod rules;
 mod views;
 
 pub use commands::{AssignTo, NewOrder};

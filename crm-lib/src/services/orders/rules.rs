@@ -430,3 +430,13 @@ pub(crate) fn allowed_moves(
         })
         .collect()
 }
+
+/// Who tells the staff of a new order (`Tx::create_order_announced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Announce {
+    /// The order's own notification (`Event::OrderCreated`) to the moderators or assigners.
+    Staff,
+    /// The message posted with it in the same transaction (a bot-made lead's first message,
+    /// whose `Event::LeadWrote` alerts the managers).
+    ByFirstMessage,
+}
