@@ -119,6 +119,8 @@ pub struct ClientProject {
     /// A stamp that changes whenever the project or any of its parts does (its
     /// `updated_at`, in ms): the Mini App polls it to refresh.
     pub stamp: i64,
+    /// The client's language in the CRM (the Mini App prefers the one Telegram reports).
+    pub language: Language,
 }
 
 /// The customer actor of the Telegram account that signed `init`, in `org`: the projects
@@ -224,6 +226,7 @@ pub fn client_project_in(
         }
     }
     let actions = super::super::projects::actions_of(access, &project);
+    let language = super::super::load_customer(view, org, project.client)?.language;
     let stages = stages
         .into_iter()
         .map(|mut stage| {
@@ -256,6 +259,7 @@ pub fn client_project_in(
         pending,
         decided,
         actions,
+        language,
     })
 }
 
