@@ -517,6 +517,9 @@ pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
                         json!({ "text": button.text, "callback_data": data })
                     }
                     ButtonPress::Url(url) => json!({ "text": button.text, "url": url }),
+                    ButtonPress::WebApp(url) => {
+                        json!({ "text": button.text, "web_app": { "url": url } })
+                    }
                 })
                 .collect()
         })
@@ -1169,7 +1172,9 @@ mod tests {
                 row.iter()
                     .map(|button| match &button.press {
                         ButtonPress::Callback(data) => (button.text.as_str(), data.as_str()),
-                        ButtonPress::Url(url) => (button.text.as_str(), url.as_str()),
+                        ButtonPress::Url(url) | ButtonPress::WebApp(url) => {
+                            (button.text.as_str(), url.as_str())
+                        }
                     })
                     .collect()
             })

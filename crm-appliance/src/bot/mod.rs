@@ -48,6 +48,7 @@ mod handler;
 pub(crate) mod keyboards;
 mod leads;
 pub(crate) mod limiter;
+pub(crate) mod mini_app;
 pub(crate) mod outbox;
 pub(crate) mod processor;
 pub(crate) mod render;
@@ -317,6 +318,11 @@ impl Bots {
     /// organization's Mini App answers no one).
     pub fn web_app_key(&self, org: OrgId) -> Option<crm_lib::mini_app::WebAppKey> {
         self.read().get(&org).map(|bot| bot.web_app_key.clone())
+    }
+
+    /// The address the emulators are served at (the appliance's), once the bots started.
+    pub(crate) fn address(&self) -> Option<SocketAddr> {
+        self.address.get().copied()
     }
 
     /// The username of `org`'s bot, once known (for `t.me` links).

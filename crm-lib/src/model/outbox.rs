@@ -31,6 +31,9 @@ pub enum ButtonPress {
     Callback(String),
     /// Opens this `https://` (or `tg://`) address.
     Url(String),
+    /// Opens this address as a Telegram Mini App (`web_app`: Telegram requires `https://`;
+    /// the sandbox emulator takes `http://` too). Private chats only.
+    WebApp(String),
 }
 
 /// One button under a message.
@@ -48,6 +51,14 @@ impl Button {
         Button {
             text: text.into(),
             press: ButtonPress::Callback(data.into()),
+        }
+    }
+
+    /// A button that opens `url` as a Mini App (Telegram's `web_app` button).
+    pub fn web_app(text: impl Into<String>, url: impl Into<String>) -> Self {
+        Button {
+            text: text.into(),
+            press: ButtonPress::WebApp(url.into()),
         }
     }
 

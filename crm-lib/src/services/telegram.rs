@@ -106,6 +106,10 @@ pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
                                         || url.starts_with("http://")
                                         || url.starts_with("tg://"))
                             }
+                            ButtonPress::WebApp(url) => {
+                                url.len() <= 2048
+                                    && (url.starts_with("https://") || url.starts_with("http://"))
+                            }
                         }
                 })
         })

@@ -29,6 +29,7 @@ mod methods;
 mod params;
 mod stars;
 mod updates;
+mod web_app;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
