@@ -33,6 +33,7 @@ mod jobs;
 mod leads;
 mod leads_browser;
 mod metrics;
+mod mini_app;
 mod operators;
 mod operators_browser;
 mod order_desk;
