@@ -299,6 +299,8 @@ fn the_client_approves_in_the_mini_app_as_themselves_and_a_second_decision_is_a_
             Decision::Approve,
         )
         .unwrap();
+    assert_eq!(decided.money.budget_total, money("1250"));
+    let decided = decided.request;
     assert_eq!(decided.state, ChangeRequestState::Approved);
     assert_eq!(decided.decided_by, Some(client.who));
     let after = world

@@ -337,21 +337,16 @@ async fn decide(
         ChangeRequestId::new(path.request),
     );
     let decided = state
-        .blocking(move |crm| {
-            let request = crm.mini_app_decide(org, &init, project, request, decision)?;
-            // The answer names the budget as it stands after the decision.
-            let view = crm.mini_app_project(org, &init, project, None)?;
-            Ok((request, view))
-        })
+        .blocking(move |crm| crm.mini_app_decide(org, &init, project, request, decision))
         .await;
     match decided {
-        Ok((request, view)) => {
-            let language = client.language(view.language);
-            let budget = view
+        Ok(decided) => {
+            let language = client.language(decided.language);
+            let budget = decided
                 .money
                 .budget_total
-                .format_with(language, &view.money.currency);
-            fragment(views::decided(language, &request, &budget))
+                .format_with(language, &decided.money.currency);
+            fragment(views::decided(language, &decided.request, &budget))
         }
         Err(error) => failed(&client, &error),
     }

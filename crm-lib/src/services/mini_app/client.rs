@@ -94,6 +94,17 @@ pub struct ClientDocument {
     pub at: Timestamp,
 }
 
+/// A change request the client decided, with the money after the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientDecision {
+    /// The request as decided.
+    pub request: ChangeRequest,
+    /// The project's money after it.
+    pub money: MoneySummary,
+    /// The client's language in the CRM.
+    pub language: Language,
+}
+
 /// One project as its client sees it in the Mini App.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientProject {
@@ -238,13 +249,7 @@ pub fn client_project_in(
             }
         })
         .collect();
-    let money = MoneySummary {
-        budget_total: project.budget_total(),
-        approved_changes: project.totals.approved_changes,
-        spent: project.totals.spent,
-        remaining: project.remaining(),
-        currency: project.currency.clone(),
-    };
+    let money = money_of(&project);
     let mut project = project;
     project.totals.planned = Money(0);
     project.workers.clear();
@@ -261,6 +266,16 @@ pub fn client_project_in(
         actions,
         language,
     })
+}
+
+fn money_of(project: &Project) -> MoneySummary {
+    MoneySummary {
+        budget_total: project.budget_total(),
+        approved_changes: project.totals.approved_changes,
+        spent: project.totals.spent,
+        remaining: project.remaining(),
+        currency: project.currency.clone(),
+    }
 }
 
 fn feed_of(
@@ -407,7 +422,7 @@ impl Crm {
 
     /// The client of `init` approves or rejects change request `request` of `project`:
     /// `decide_change_request` as [`Actor::customer`], in one write transaction that finds
-    /// the customer and decides (audited as the customer).
+    /// the customer, decides (audited as the customer) and reads the money after it.
     ///
     /// # Errors
     /// As [`client_actor_in`]; then as `Tx::decide_change_request` (conflict when decided
@@ -419,11 +434,17 @@ impl Crm {
         project: ProjectId,
         request: ChangeRequestId,
         decision: Decision,
-    ) -> Result<ChangeRequest> {
+    ) -> Result<ClientDecision> {
         let init = init.clone();
         self.write(move |tx| {
-            let actor = client_actor_in(&*tx, org, &init)?;
-            tx.decide_change_request(&actor, project, request, decision)
+            let (actor, customer) = client_of(&*tx, org, &init)?;
+            let request = tx.decide_change_request(&actor, project, request, decision)?;
+            let project = super::super::projects::load_project(&*tx, org, project)?;
+            Ok(ClientDecision {
+                request,
+                money: money_of(&project),
+                language: customer.language,
+            })
         })
     }
 

@@ -24,9 +24,9 @@ mod client;
 pub mod init_data;
 
 pub use client::{
-    ClientDocument, ClientHome, ClientProject, FEED_PAGE, FeedMedia, FeedReport, MoneySummary,
-    client_actor_in, client_documents_placeholder_in, client_has_project_in, client_home_in,
-    client_project_in,
+    ClientDecision, ClientDocument, ClientHome, ClientProject, FEED_PAGE, FeedMedia, FeedReport,
+    MoneySummary, client_actor_in, client_documents_placeholder_in, client_has_project_in,
+    client_home_in, client_project_in,
 };
 pub use init_data::{
     DEFAULT_MAX_AGE_SECONDS, InitData, InitDataError, WebAppKey, WebAppUser, sign_init_data,
