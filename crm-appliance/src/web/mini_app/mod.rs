@@ -4,7 +4,7 @@
 //!
 //! Telegram hands the Mini App its `initData` in the URL's fragment (`#tgWebAppData=...`),
 //! which the server never sees. So `/app` sends a shell page with no data
-//! ([`views::shell`]); its script (`assets/js/mini_app.js`, embedded like every asset: no
+//! (`views::shell`); its script (`assets/js/mini_app.js`, embedded like every asset: no
 //! CDN) reads `initData` from `Telegram.WebApp` when present, else from the fragment, and
 //! calls `<base>/api/*` with `Authorization: tma <initData>`. Every such call validates
 //! `initData` again ([`Client`], stateless, no secret in any URL) and makes one crm-lib call:

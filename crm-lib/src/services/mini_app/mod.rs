@@ -9,9 +9,9 @@
 //!   [`client_home_in`] (the customer of that Telegram account and their projects, active
 //!   first), [`client_project_in`] (progress, stages, money summary, a page of the daily
 //!   reports' feed newest first by cursor, pending change requests with the client's
-//!   [`crate::projects::ProjectActions`], documents), [`Crm::mini_app_decide`] (approve or
+//!   [`crate::projects::ProjectActions`], documents), [`crate::Crm::mini_app_decide`] (approve or
 //!   reject through `decide_change_request` as [`Actor::customer`]) and
-//!   [`Crm::mini_app_media`] (a report's file, under the media visibility rule).
+//!   [`crate::Crm::mini_app_media`] (a report's file, under the media visibility rule).
 //!
 //! The rules are the projects module's: the Telegram account must belong to a customer of
 //! the organization (a staff user's account, or a stranger's, gets "not found"), and that
