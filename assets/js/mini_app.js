@@ -206,17 +206,12 @@
         var holder = button.closest(".more");
         var box = document.createElement("div");
         box.innerHTML = html;
-        var items = box.closest ? box : box;
         if (holder) {
           holder.remove();
         }
         var feed = main.querySelector(".feed-items");
-        while (items.firstChild) {
-          var node = items.firstChild;
-          items.removeChild(node);
-          if (feed) {
-            feed.appendChild(node);
-          }
+        while (feed && box.firstChild) {
+          feed.appendChild(box.firstChild);
         }
         if (feed) {
           watchMedia(feed);

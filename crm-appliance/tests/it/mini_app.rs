@@ -1,5 +1,6 @@
 //! The client Mini App through the running appliance (issue 14), one renovation appliance for
-//! the file: the shell carries no data and its own policy; with `initData` the sandbox
+//! the file: the bot's report notices carry an "Open my project" web_app button; the shell
+//! carries no data and its own policy; with `initData` the sandbox
 //! emulator signs for a simulated customer, the API answers the client's projects, one
 //! project with the first page of its feed, deeper pages, the report's photo and the
 //! project's stamp; a decision approves once (the budget grows; a second one is 409,
@@ -111,6 +112,41 @@ async fn the_client_reads_and_decides_through_the_mini_app_and_every_bad_init_da
     for day in 1..25 {
         report(&api, project, stage, &format!("day {day}"), false).await;
     }
+
+    // The bot told Alice of her reports with an "Open my project" web_app button in her
+    // language, Russian, the renovation template's (the
+    // sandbox's bot: the appliance's own address, /app for the default organization).
+    let mut button = Value::Null;
+    for _ in 0..100 {
+        let chat: Value = app
+            .sandbox_client()
+            .get(app.url(&format!("/sandbox/chats/{ALICE}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(found) = chat["messages"].as_array().and_then(|messages| {
+            messages.iter().find_map(|message| {
+                message["reply_markup"]["inline_keyboard"]
+                    .as_array()?
+                    .last()?
+                    .get(0)
+                    .filter(|button| button.get("web_app").is_some())
+                    .cloned()
+            })
+        }) {
+            button = found;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        button["text"], "Открыть мой проект",
+        "in her language: {button}"
+    );
+    assert_eq!(button["web_app"]["url"], app.url("/app"), "{button}");
 
     // The shell: no data, its own policy (blob: pictures, framed by this origin only).
     let response = reqwest::get(app.url("/app")).await.unwrap();

@@ -3,8 +3,9 @@
 //! emulator signs for the client, it shows the progress, the money and the feed with a
 //! report's photo (fetched with `initData`, shown through a blob URL); a report the manager
 //! adds appears without a reload; the client approves a change request behind its
-//! confirmation and the budget on the manager's open project page changes live; axe-core
-//! finds no violation in either language.
+//! confirmation and the budget on the manager's open project page changes live; the
+//! `/sandbox` page opens the Mini App from the web_app button under the client's
+//! notification; axe-core finds no violation in either language.
 
 use crate::browser::{log_in, not_reloaded, wait_until};
 use crate::mini_app::{project_for, report};
@@ -187,6 +188,48 @@ async fn the_client_follows_the_project_live_and_approves_a_change_in_the_mini_a
     .await;
     violations.extend(crate::browser_pages::axe_violations(&russian, &axe).await);
     assert!(violations.is_empty(), "{violations:#?}");
+
+    // The sandbox: the client's chat has the bot's report notice with its web_app button,
+    // which opens the Mini App in a 390 px frame with initData the emulator signed.
+    manager.goto(&app.url("/sandbox")).await.unwrap();
+    wait_until(
+        &manager,
+        &format!(
+            "const chat = [...document.querySelectorAll('#sandbox-chats button')] \
+               .find((button) => button.textContent.includes('{CLIENT}')); \
+             if (chat) chat.click(); \
+             return !!chat;"
+        ),
+        vec![],
+        "the client's chat in the list",
+    )
+    .await;
+    wait_until(
+        &manager,
+        "return !!document.querySelector('#sandbox-messages button[data-web-app]');",
+        vec![],
+        "the web_app button under the client's notification",
+    )
+    .await;
+    manager
+        .execute(
+            "[...document.querySelectorAll('#sandbox-messages button[data-web-app]')].pop().click(); \
+             return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_until(
+        &manager,
+        "const frame = document.getElementById('sandbox-web-app-frame'); \
+         const inner = frame && frame.contentDocument; \
+         return !!inner && frame.getAttribute('width') === '390' && \
+           !!inner.getElementById('app-project') && \
+           inner.body.innerText.includes('Wiring is in');",
+        vec![],
+        "the Mini App in the sandbox's frame",
+    )
+    .await;
 
     // Without initData (opened outside Telegram) the page says to open it from the bot.
     let stranger = browser_named(&driver, "stranger").await;
