@@ -330,4 +330,51 @@ async fn the_client_reads_and_decides_through_the_mini_app_and_every_bad_init_da
     // An organization that does not exist answers the same way.
     let (status, _) = get(&app, "/app/nobody/api/home", Some(&init)).await;
     assert_eq!(status, 401);
+
+    // A second organization: its Mini App is /app/<slug>, checked with its own bot's key.
+    let created = crate::admin_channel::crm_async(
+        &app.data_dir,
+        &[
+            "org",
+            "create",
+            "--template",
+            "renovation",
+            "--name",
+            "Reno B",
+            "--slug",
+            "reno-b",
+            "--owner",
+            "bella",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(created.code, 0, "{} {}", created.out, created.err);
+    let response = app
+        .sandbox_client()
+        .post(app.url(&format!("/sandbox/chats/{ALICE}/web_app?org=reno-b")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let other_org: Value = response.json().await.unwrap();
+    let other_org = other_org["init_data"].as_str().unwrap().to_string();
+    let (status, body) = get(&app, "/app/reno-b/api/home", Some(&other_org)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("data-error=\"no_projects\""),
+        "not a client there: {body}"
+    );
+    let (status, _) = get(&app, "/app/api/home", Some(&other_org)).await;
+    assert_eq!(status, 401, "the other organization's bot signed it");
+    let (status, _) = get(&app, "/app/reno-b/api/home", Some(&init)).await;
+    assert_eq!(status, 401, "the default organization's bot signed it");
+    let (status, _) = get(
+        &app,
+        &format!("/app/reno-b/api/projects/{project}"),
+        Some(&other_org),
+    )
+    .await;
+    assert_eq!(status, 404, "project {project} is not reno-b's client's");
 }
