@@ -101,11 +101,49 @@
           );
         } else if (button.url) {
           line.append(el("a", { href: button.url, rel: "noopener", target: "_blank" }, button.text));
+        } else if (button.web_app && button.web_app.url) {
+          line.append(
+            el(
+              "button",
+              { type: "button", "data-web-app": button.web_app.url, onclick: () => openWebApp(button.web_app.url) },
+              "▣ " + button.text
+            )
+          );
         }
       }
       body.append(line);
     }
     return body;
+  }
+
+  // A web_app button: the emulator signs initData for the current user with the emulated
+  // bot's token, as Telegram would, and the Mini App opens at 390 px in a frame below the
+  // chat (same origin: the path of the button's URL), with a link to open it in a tab.
+  async function openWebApp(url) {
+    if (current === null) return;
+    const body = await json(
+      await fetch("/sandbox/chats/" + current + "/web_app", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({}),
+      })
+    );
+    const target = new URL(url, window.location.href);
+    const address =
+      target.pathname + "#tgWebAppData=" + encodeURIComponent(body.init_data) + "&tgWebAppVersion=7.10&tgWebAppPlatform=sandbox";
+    let panel = document.getElementById("sandbox-web-app");
+    if (!panel) {
+      panel = el("section", { id: "sandbox-web-app", class: "sandbox-web-app card", "aria-label": t("WebApp") });
+      root.append(panel);
+    }
+    const frame = el("iframe", { id: "sandbox-web-app-frame", src: address, title: t("WebApp"), width: "390", height: "720" });
+    panel.replaceChildren(
+      el("h2", {}, t("WebApp")),
+      el("p", {}, el("a", { href: address, target: "_blank", rel: "noopener", id: "sandbox-web-app-tab" }, t("WebAppTab"))),
+      frame,
+      el("p", {}, el("button", { type: "button", class: "secondary", onclick: () => panel.remove() }, t("WebAppClose")))
+    );
+    panel.scrollIntoView();
   }
 
   async function refresh() {

@@ -678,6 +678,153 @@ pub fn assignment_figures(
     })
 }
 
+/// What the client Mini App's benchmark measured (issue 14: "the Mini App's feed at p99
+/// under 50 ms for a project with 1,000 reports; initData validations per second").
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniAppFigures {
+    /// Daily reports in the project.
+    pub reports: u64,
+    /// Reads timed per page.
+    pub reads: usize,
+    /// The first feed page (with the project's summary): median, in milliseconds.
+    pub first_p50_ms: f64,
+    /// The first feed page: 99th percentile, in milliseconds.
+    pub first_p99_ms: f64,
+    /// A deep page (the reports before the 980th newest): median, in milliseconds.
+    pub deep_p50_ms: f64,
+    /// A deep page: 99th percentile, in milliseconds.
+    pub deep_p99_ms: f64,
+    /// `initData` validations per second on one thread.
+    pub validations_per_second: f64,
+}
+
+/// The client Mini App's benchmark: a renovation organization in a new store in `dir` with one
+/// client whose project holds `reports` daily reports (every tenth with a photo), each one
+/// durable write as the bot or the web adds them. Then, `reads` times each, what one Mini App
+/// request costs past HTTP: `initData` validated (Telegram's HMAC rule) and the project read
+/// with a page of its feed ([`Crm::mini_app_project`]), for the first page and for a deep one
+/// (the 20 reports before the 980th newest); and `initData` validations alone, one thread,
+/// for about a second.
+///
+/// # Errors
+/// Any crm-lib error of the set-up or the reads.
+pub fn mini_app_figures(dir: &Path, reports: u64, reads: usize) -> BenchResult<MiniAppFigures> {
+    use crm_lib::mini_app::{WebAppKey, WebAppUser, sign_init_data, user_json, validate_init_data};
+    use crm_lib::projects::{NewProject, NewReport};
+
+    let crm = Crm::open_with(dir.join("crm.redb"), CrmOptions::default())?;
+    let org = crm
+        .system()
+        .create_organization("renovation", "Bench Renovation", "bench-reno")?
+        .id;
+    let system = Actor::system(org);
+    let client = create_customers(&crm, org, 0, 1)?
+        .first()
+        .copied()
+        .ok_or("no client")?;
+    let project = crm.create_project(
+        &system,
+        NewProject {
+            client,
+            title: "Flat renovation, 64 m²".into(),
+            address: "1 Main St".into(),
+            budget: Money::from_minor(1_250_000),
+            stages: vec!["Demolition".into(), "Wiring".into(), "Finish".into()],
+            ..NewProject::default()
+        },
+    )?;
+    let stage = crm.project(&system, project.id)?.stages[0].stage.id;
+    let mut report_ids = Vec::with_capacity(usize::try_from(reports)?);
+    for index in 0..reports {
+        let media = if index.is_multiple_of(10) {
+            let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+            bytes.extend_from_slice(&index.to_be_bytes());
+            vec![crm_lib::media::NewMedia::parse(bytes, "image/png")?]
+        } else {
+            Vec::new()
+        };
+        let report = crm.add_daily_report(
+            &system,
+            project.id,
+            NewReport {
+                stage,
+                text: format!("Day {index}: walls, wiring and a clean site"),
+                media,
+                voice: None,
+            },
+        )?;
+        report_ids.push(report.id);
+    }
+    let deep = report_ids
+        .len()
+        .checked_sub(980)
+        .and_then(|index| report_ids.get(index))
+        .copied();
+
+    let token = "7000000:BENCHBENCHBENCHBENCHBENCHBENCHBENCH";
+    let key = WebAppKey::of_token(token);
+    let user = WebAppUser {
+        id: TelegramUserId::new(1_000_000),
+        first_name: "Alice".into(),
+        last_name: Some("Ivanova".into()),
+        username: Some("customer0".into()),
+        language_code: Some("ru".into()),
+    };
+    let sign = || {
+        let auth_date = (Timestamp::now().millis() / 1000).to_string();
+        sign_init_data(
+            &key,
+            [
+                ("query_id", "AAHdF6IQAAAAAN0XohDhrOrc"),
+                ("user", user_json(&user).as_str()),
+                ("auth_date", auth_date.as_str()),
+            ],
+        )
+    };
+    let text = sign();
+    let max_age = crm_lib::mini_app::DEFAULT_MAX_AGE_SECONDS;
+    let time_page = |before| -> BenchResult<Vec<Duration>> {
+        let mut times = Vec::with_capacity(reads);
+        for _ in 0..reads {
+            let one = Instant::now();
+            let init = validate_init_data(&text, &key, Timestamp::now(), max_age)?;
+            let view = crm.mini_app_project(org, &init, project.id, before)?;
+            std::hint::black_box(&view);
+            times.push(one.elapsed());
+        }
+        times.sort_unstable();
+        Ok(times)
+    };
+    let at = |times: &[Duration], fraction: f64| -> f64 {
+        let index = ((times.len() as f64 * fraction).ceil() as usize).clamp(1, times.len()) - 1;
+        times
+            .get(index)
+            .map_or(0.0, |time| time.as_secs_f64() * 1000.0)
+    };
+    let first = time_page(None)?;
+    let deep_times = time_page(deep)?;
+
+    let mut validations = 0_u64;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        for _ in 0..1_000 {
+            std::hint::black_box(validate_init_data(&text, &key, Timestamp::now(), max_age)?);
+        }
+        validations += 1_000;
+    }
+    let validations_per_second =
+        validations as f64 / started.elapsed().as_secs_f64().max(f64::EPSILON);
+    Ok(MiniAppFigures {
+        reports,
+        reads,
+        first_p50_ms: at(&first, 0.5),
+        first_p99_ms: at(&first, 0.99),
+        deep_p50_ms: at(&deep_times, 0.5),
+        deep_p99_ms: at(&deep_times, 0.99),
+        validations_per_second,
+    })
+}
+
 /// What [`ledger_figures`] measured.
 #[derive(Debug, Clone)]
 pub struct LedgerFigures {
@@ -885,6 +1032,15 @@ mod tests {
         let active = crm.system().active_broadcasts().unwrap();
         assert_eq!(active.len(), 1);
         assert_eq!(active[0].rate_per_second, 10);
+    }
+
+    #[test]
+    fn the_mini_app_benchmark_reads_the_first_and_a_deep_feed_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let figures = mini_app_figures(dir.path(), 1_000, 5).unwrap();
+        assert!(figures.first_p99_ms >= figures.first_p50_ms);
+        assert!(figures.deep_p99_ms >= figures.deep_p50_ms);
+        assert!(figures.validations_per_second > 0.0);
     }
 
     #[test]

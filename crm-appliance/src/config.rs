@@ -64,6 +64,11 @@ pub struct Cli {
     /// for callbacks that never came.
     #[arg(long, env = "CRM_PAYMENTS_POLL_SECONDS")]
     pub payments_poll_seconds: Option<u64>,
+    /// How old a client Mini App's Telegram `initData` may be, in seconds (its `auth_date`;
+    /// default 86400, 24 hours): an older one is refused and the client opens the Mini App
+    /// from the bot again.
+    #[arg(long, env = "CRM_MINI_APP_MAX_AGE")]
+    pub mini_app_max_age: Option<u64>,
     /// Subcommand; none runs the appliance.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -91,6 +96,7 @@ struct FileConfig {
     template: Option<String>,
     metrics_public: Option<bool>,
     payments_poll_seconds: Option<u64>,
+    mini_app_max_age: Option<u64>,
 }
 
 /// The settled configuration.
@@ -117,6 +123,8 @@ pub struct Config {
     pub metrics_public: bool,
     /// Seconds between two polls of OxaPay's payment information (at least 1).
     pub payments_poll_seconds: u64,
+    /// The oldest a Mini App's `initData` may be, in seconds (at least 1).
+    pub mini_app_max_age: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -135,6 +143,7 @@ impl std::fmt::Debug for Config {
             .field("template", &self.template)
             .field("metrics_public", &self.metrics_public)
             .field("payments_poll_seconds", &self.payments_poll_seconds)
+            .field("mini_app_max_age", &self.mini_app_max_age)
             .finish()
     }
 }
@@ -201,6 +210,11 @@ impl Config {
                 .payments_poll_seconds
                 .or(file.payments_poll_seconds)
                 .unwrap_or(60)
+                .max(1),
+            mini_app_max_age: cli
+                .mini_app_max_age
+                .or(file.mini_app_max_age)
+                .unwrap_or(crm_lib::mini_app::DEFAULT_MAX_AGE_SECONDS)
                 .max(1),
         })
     }

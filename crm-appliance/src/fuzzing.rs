@@ -87,6 +87,7 @@ pub fn handle_update(
         update,
         bot_username.map(str::to_string),
         files,
+        None,
     )?;
     Ok(Handled::Handled)
 }

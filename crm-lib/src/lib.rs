@@ -68,8 +68,8 @@ pub use services::payments;
 pub use services::{
     Page, Paged, admin, analytics, api_tokens, audit, billing, broadcasts, calls, canned,
     capabilities, chat, csat, customers, demo, export, forms, hours, import, inbox, jobs, leads,
-    live, media, merge, operators, orders, org, profiles, projects, retention, scheduled, sessions,
-    staff_chat, staffing, team, telegram, tenants, tickets, tokens, webhooks,
+    live, media, merge, mini_app, operators, orders, org, profiles, projects, retention, scheduled,
+    sessions, staff_chat, staffing, team, telegram, tenants, tickets, tokens, webhooks,
 };
 pub use store::schema::{SCHEMA_VERSION, write_schema_v1_file};
 pub use store::{ReadTx, Tx, View, Written};

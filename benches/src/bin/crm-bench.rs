@@ -36,7 +36,10 @@
 //!     file;
 //! 11. the operators queue ([`crm_benches::assignment_figures`]): 10,000 new conversations
 //!     (`--quick`: 1,000) assigned across 50 online operators, each customer's first message
-//!     one durable write; per-assignment p50 and p99 and the spread of the loads. The backup and restore targets are for 1,000,000 records; the store holds many
+//!     one durable write; per-assignment p50 and p99 and the spread of the loads;
+//! 12. the client Mini App ([`crm_benches::mini_app_figures`]): a project of 1,000 daily
+//!     reports, the first and a deep feed page each read with its `initData` validated
+//!     (p99 < 50 ms), and `initData` validations per second. The backup and restore targets are for 1,000,000 records; the store holds many
 //!     more (37 million at full scale), so those two are judged per 1,000,000 records, with
 //!     the whole time beside.
 //!
@@ -227,6 +230,8 @@ fn run(args: &Args) -> Result<bool> {
         std::fs::create_dir_all(&run_dir)?;
         let mut table = Table::default();
         queue_row(args, &run_dir, &mut table)?;
+        mini_app_row(args, &run_dir, &mut table)?;
+        mini_app_row(args, &run_dir, &mut table)?;
         ledger_row(args, &run_dir, &mut table)?;
         broadcast_row(args, &run_dir, &mut table)?;
         println!("\n{}", table.markdown());
@@ -831,6 +836,7 @@ fn run(args: &Args) -> Result<bool> {
 
     // 11. The operators queue: new conversations assigned one after the other.
     queue_row(args, &run_dir, &mut table)?;
+    mini_app_row(args, &run_dir, &mut table)?;
     ledger_row(args, &run_dir, &mut table)?;
     broadcast_row(args, &run_dir, &mut table)?;
 
@@ -886,6 +892,47 @@ fn queue_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
         Some(figures.p99_ms < 10.0 && figures.spread <= 1),
     );
     std::fs::remove_dir_all(&assignment_dir).ok();
+    Ok(())
+}
+
+/// Step 12: the client Mini App (issue 14): a project with 1,000 daily reports, the first
+/// and a deep feed page each read with its `initData` validated (see
+/// [`crm_benches::mini_app_figures`]), and `initData` validations per second; adds two rows.
+fn mini_app_row(args: &Args, run_dir: &Path, table: &mut Table) -> Result<()> {
+    let (reports, reads) = if args.quick {
+        (1_000, 200)
+    } else {
+        (1_000, 2_000)
+    };
+    eprintln!("crm-bench: the Mini App's feed over a project of {reports} reports");
+    let mini_app_dir = run_dir.join("mini-app");
+    if mini_app_dir.exists() {
+        std::fs::remove_dir_all(&mini_app_dir)?;
+    }
+    std::fs::create_dir_all(&mini_app_dir)?;
+    let figures = crm_benches::mini_app_figures(&mini_app_dir, reports, reads)
+        .map_err(|error| anyhow::anyhow!(error))?;
+    table.add(
+        "Mini App feed: a project of 1,000 reports, initData validated + the page read",
+        "p99 < 50 ms, first and deep page",
+        format!(
+            "{} reports, {} reads each: first page p50 {:.2} ms, p99 {:.2} ms; deep page p50 {:.2} ms, p99 {:.2} ms",
+            figures.reports,
+            figures.reads,
+            figures.first_p50_ms,
+            figures.first_p99_ms,
+            figures.deep_p50_ms,
+            figures.deep_p99_ms
+        ),
+        Some(figures.first_p99_ms < 50.0 && figures.deep_p99_ms < 50.0),
+    );
+    table.add(
+        "Mini App initData validations (HMAC-SHA256, one thread)",
+        "reported",
+        format!("{:.0}/s", figures.validations_per_second),
+        None,
+    );
+    std::fs::remove_dir_all(&mini_app_dir).ok();
     Ok(())
 }
 

@@ -32,6 +32,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) bot_username: Option<&'a str>,
     /// The files of the message, downloaded and stored before the transaction.
     pub(crate) files: &'a [Prepared],
+    /// The client Mini App's address, when the bot may offer it (`bot::mini_app`).
+    pub(crate) mini_app_url: Option<&'a str>,
 }
 
 /// The replies an update causes, queued in the outbox when the handler is done: the answer to

@@ -39,6 +39,8 @@ struct Me {
     /// Whether it runs the projects module: a customer's messages go to their lead
     /// (`bot::leads`).
     projects: bool,
+    /// The client Mini App's address, while they have a project and the bot may offer it.
+    mini_app: Option<String>,
 }
 
 impl Me {
@@ -72,10 +74,17 @@ fn me(
     let modules = crm_lib::org::organization_in(&*tx, &actor)?.modules;
     let tokens = modules.contains(crm_lib::model::Module::Tokens);
     let projects = modules.contains(crm_lib::model::Module::Projects);
+    let mini_app = match ctx.mini_app_url {
+        Some(url) if crm_lib::mini_app::client_has_project_in(&*tx, &actor)? => {
+            Some(url.to_string())
+        }
+        _ => None,
+    };
     Ok(Some((
         Me {
             tokens,
             projects,
+            mini_app,
             actor,
             language: customer.language,
             customer,
@@ -181,12 +190,17 @@ fn menu(me: &Me, out: &mut Replies, lead: Option<String>) -> crm_lib::Result<()>
         Some(lead) => format!("{lead}\n\n{}", tr(me.language, "bot.menu.title")),
         None => tr(me.language, "bot.menu.title"),
     };
-    out.send(
-        me.chat,
-        &text,
-        Some(keyboards::main_menu(me.language, me.tokens)),
-    );
+    out.send(me.chat, &text, Some(main_menu(me)));
     Ok(())
+}
+
+/// The main menu, with the Mini App's button while the customer has a project.
+fn main_menu(me: &Me) -> Keyboard {
+    let keyboard = keyboards::main_menu(me.language, me.tokens);
+    match &me.mini_app {
+        Some(url) => super::mini_app::with_button(Some(keyboard), me.language, url),
+        None => keyboard,
+    }
 }
 
 /// The customer's words for the token flows (`bot::tokens`).
@@ -672,7 +686,7 @@ fn limit_reached(tx: &mut Tx<'_>, me: &Me, out: &mut Replies) -> crm_lib::Result
             "bot.order.limit",
             &[("limit", &org.settings.open_order_limit)],
         ),
-        Some(keyboards::main_menu(me.language, me.tokens)),
+        Some(main_menu(me)),
     );
     Ok(())
 }

@@ -699,6 +699,9 @@ pub(crate) fn to_json(keyboard: &Keyboard) -> Value {
                     }
                     ButtonPress::Url(url) => json!({ "text": button.text, "url": url }),
                     ButtonPress::RequestContact => json!({ "text": button.text }),
+                    ButtonPress::WebApp(url) => {
+                        json!({ "text": button.text, "web_app": { "url": url } })
+                    }
                 })
                 .collect()
         })
@@ -1435,7 +1438,9 @@ mod tests {
                 row.iter()
                     .map(|button| match &button.press {
                         ButtonPress::Callback(data) => (button.text.as_str(), data.as_str()),
-                        ButtonPress::Url(url) => (button.text.as_str(), url.as_str()),
+                        ButtonPress::Url(url) | ButtonPress::WebApp(url) => {
+                            (button.text.as_str(), url.as_str())
+                        }
                         ButtonPress::RequestContact => (button.text.as_str(), ""),
                     })
                     .collect()

@@ -49,6 +49,7 @@ mod handler;
 pub(crate) mod keyboards;
 mod leads;
 pub(crate) mod limiter;
+pub(crate) mod mini_app;
 pub(crate) mod outbox;
 pub(crate) mod processor;
 pub(crate) mod render;
@@ -127,6 +128,9 @@ pub struct OrgBot {
     api: api::BotApi,
     /// The SHA-256 of the stored token it runs with (`None`: emulated).
     token: Option<[u8; 32]>,
+    /// The secret key its Mini App's `initData` is signed with (derived from the token it
+    /// runs with, the emulated one's too).
+    web_app_key: crm_lib::mini_app::WebAppKey,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -311,6 +315,17 @@ impl Bots {
             }
         }
         found
+    }
+
+    /// The key `org`'s Mini App `initData` is checked with, while its bot runs (a disabled
+    /// organization's Mini App answers no one).
+    pub fn web_app_key(&self, org: OrgId) -> Option<crm_lib::mini_app::WebAppKey> {
+        self.read().get(&org).map(|bot| bot.web_app_key.clone())
+    }
+
+    /// The address the emulators are served at (the appliance's), once the bots started.
+    pub(crate) fn address(&self) -> Option<SocketAddr> {
+        self.address.get().copied()
     }
 
     /// The username of `org`'s bot, once known (for `t.me` links).
@@ -537,6 +552,7 @@ async fn start_bot(
         .as_ref()
         .map(|_| WebhookSecrets::of_token(&token));
     let api = api::BotApi::new(&api_url, &token)?;
+    let web_app_key = crm_lib::mini_app::WebAppKey::of_token(&token);
     let (shutdown, receiver) = watch::channel(false);
     let bot = Arc::new(OrgBot {
         org: org.id,
@@ -547,6 +563,7 @@ async fn start_bot(
         inbox_wake: Notify::new(),
         api,
         token: stored,
+        web_app_key,
         shutdown,
         tasks: Mutex::new(Vec::new()),
     });

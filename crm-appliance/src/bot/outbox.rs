@@ -455,6 +455,7 @@ async fn render_item(
     due: DueItem,
     chat: ChatId,
 ) -> crm_lib::Result<Vec<Request>> {
+    let mini_app_url = super::mini_app::mini_app_url(state, due.org);
     state
         .blocking(move |crm| {
             let org = due.org;
@@ -464,8 +465,15 @@ async fn render_item(
                     let (text, keyboard) = render::notification(event, due.language, &due.currency);
                     let mut params = Map::new();
                     params.insert("text".into(), json!(text));
-                    if let Some(keyboard) = keyboard {
-                        params.insert("reply_markup".into(), keyboards::to_json(&keyboard));
+                    let mut markup = keyboard.as_ref().map(keyboards::to_json);
+                    if let Some(url) = mini_app_url
+                        .as_deref()
+                        .filter(|_| super::mini_app::about_a_project(event))
+                    {
+                        markup = Some(super::mini_app::append_to_markup(markup, due.language, url));
+                    }
+                    if let Some(markup) = markup {
+                        params.insert("reply_markup".into(), markup);
                     }
                     vec![Request {
                         method: "sendMessage".into(),

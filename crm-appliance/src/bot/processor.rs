@@ -219,9 +219,17 @@ async fn process(
         }
     };
     let bot_username = bot.username();
+    let mini_app_url = super::mini_app::mini_app_url(state, org);
     let chat = update.chat().map(|chat| ChatId::new(chat.id.0));
     let result = state
-        .write(handling(org, update_id, update, bot_username, files))
+        .write(handling(
+            org,
+            update_id,
+            update,
+            bot_username,
+            files,
+            mini_app_url,
+        ))
         .await;
     match result {
         Ok(()) => {
@@ -279,8 +287,16 @@ pub(crate) fn handle_in_write(
     update: Update,
     bot_username: Option<String>,
     files: Vec<Prepared>,
+    mini_app_url: Option<String>,
 ) -> crm_lib::Result<()> {
-    crm.write(handling(org, update_id, update, bot_username, files))
+    crm.write(handling(
+        org,
+        update_id,
+        update,
+        bot_username,
+        files,
+        mini_app_url,
+    ))
 }
 
 /// The write job that handles one update: its effects, dialogue state, replies (outbox) and
@@ -291,6 +307,7 @@ fn handling(
     update: Update,
     bot_username: Option<String>,
     files: Vec<Prepared>,
+    mini_app_url: Option<String>,
 ) -> impl FnOnce(&mut crm_lib::Tx<'_>) -> crm_lib::Result<()> + Send + 'static {
     move |tx| {
         let ctx = Ctx {
@@ -298,6 +315,7 @@ fn handling(
             update_id,
             bot_username: bot_username.as_deref(),
             files: &files,
+            mini_app_url: mini_app_url.as_deref(),
         };
         handler::handle(tx, &ctx, &update)
     }

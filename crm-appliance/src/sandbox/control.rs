@@ -16,6 +16,7 @@
 //! | `POST /sandbox/forums` | `{"id", "title"}`: a simulated supergroup with topics (the staff group) |
 //! | `GET /sandbox/forums`, `GET /sandbox/forums/{chat_id}` | the forums; one forum's topics and messages with their `message_thread_id` |
 //! | `POST /sandbox/forums/{chat_id}/send` | `{"text", "message_thread_id", "from": {"id", first_name, ...}}`, or multipart with `text`/`caption`, `message_thread_id`, `from` (JSON text) and a file as `/send` takes one: a member writes in a topic (or, without a thread, in General) |
+//! | `POST /sandbox/chats/{user_id}/web_app` | `{"language_code", "auth_date"}` (both optional): `{"init_data"}`, the Mini App's `initData` signed with the emulated bot's token for that user, as Telegram signs it for a web_app button (`auth_date` in seconds, now by default; an old one tests expiry) |
 //! | `GET /sandbox/stats` | call counts, updates waiting, `confirmed_offset` (the highest getUpdates offset: every update below it is confirmed), and the bot's recent sends with their times |
 //!
 //! The control API exists only in sandbox mode (404 otherwise). It stands in for Telegram's
@@ -262,6 +263,38 @@ pub(crate) async fn chat(Control(emulator): Control, Path(id): Path<String>) -> 
         .chat_view(id)
         .map(Json)
         .ok_or_else(|| Refused::new(StatusCode::NOT_FOUND, format!("no chat with user {id} yet")))
+}
+
+/// `POST /sandbox/chats/{user_id}/web_app`: signed `initData` for the user (see the table).
+pub(crate) async fn web_app(
+    Control(emulator): Control,
+    Path(id): Path<String>,
+    body: Option<Json<Value>>,
+) -> Answer {
+    let id = user_id(&id)?;
+    let body = body.map(|Json(body)| body).unwrap_or_else(|| json!({}));
+    let language_code = body
+        .get("language_code")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let auth_date = match body.get("auth_date") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_i64()
+                .filter(|seconds| *seconds >= 0)
+                .ok_or_else(|| bad("auth_date must be a number of seconds since the epoch"))?,
+        ),
+    };
+    emulator
+        .web_app_init_data(id, language_code, auth_date)
+        .map(|init_data| Json(json!({ "init_data": init_data })))
+        .ok_or_else(|| {
+            Refused::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the bot has not started yet",
+            )
+        })
 }
 
 /// `GET /sandbox/chats`.

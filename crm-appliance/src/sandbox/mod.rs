@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sandbox/chats/{user_id}/pay", post(control::pay))
         .route("/sandbox/chats/{user_id}/edit", post(control::edit))
         .route("/sandbox/chats/{user_id}/block", post(control::block))
+        .route("/sandbox/chats/{user_id}/web_app", post(control::web_app))
         .route("/sandbox/chats/{user_id}/unblock", post(control::unblock))
         .route("/sandbox/updates", post(control::inject))
         .route(

@@ -48,6 +48,9 @@ pub(crate) async fn page(State(state): State<AppState>, staff: Staff) -> Respons
                 data-t-edit=(t("fidelity.edit"))
                 data-t-edited=(t("fidelity.sandbox_edited"))
                 data-t-reply=(t("fidelity.reply"))
+                data-t-web-app=(t("sandbox.web_app"))
+                data-t-web-app-tab=(t("sandbox.web_app_tab"))
+                data-t-web-app-close=(t("sandbox.web_app_close"))
             {
                 aside.sandbox-customers {
                     h2 { (t("sandbox.customers")) }

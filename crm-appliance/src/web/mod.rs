@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod metrics;
+pub mod mini_app;
 pub mod origin;
 pub mod oxapay;
 pub mod pages;
@@ -57,7 +58,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; base-uri 'none'; 
 /// Adds the security headers to every response, HTML, JSON, assets and errors alike:
 /// [`CONTENT_SECURITY_POLICY`] unless the handler set its own, `X-Content-Type-Options:
 /// nosniff`, `Referrer-Policy: same-origin` (no path, with its ids, leaves for another site)
-/// and `X-Frame-Options: DENY` (for browsers without `frame-ancestors`).
+/// and `X-Frame-Options: DENY` (for browsers without `frame-ancestors`) unless the handler
+/// set its own (the Mini App's shell: `SAMEORIGIN`, see `web::mini_app`).
 fn security_headers(router: Router) -> Router {
     router
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -72,7 +74,7 @@ fn security_headers(router: Router) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
@@ -125,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .merge(inbox::routes())
         .merge(scheduled::routes())
         .merge(tokens::routes())
+        .merge(mini_app::routes())
         .route("/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api::routes())

@@ -33,6 +33,8 @@ mod jobs;
 mod leads;
 mod leads_browser;
 mod metrics;
+mod mini_app;
+mod mini_app_browser;
 mod operators;
 mod operators_browser;
 mod order_desk;

@@ -36,6 +36,9 @@ pub enum ButtonPress {
     /// keyboard shown once (its other buttons as plain text buttons), and only with a new
     /// message. Added after the others: stored items name their variant by position.
     RequestContact,
+    /// Opens this address as a Telegram Mini App (`web_app`: Telegram requires `https://`;
+    /// the sandbox emulator takes `http://` too). Private chats only.
+    WebApp(String),
 }
 
 /// One button under a message.
@@ -61,6 +64,14 @@ impl Button {
         Button {
             text: text.into(),
             press: ButtonPress::RequestContact,
+        }
+    }
+
+    /// A button that opens `url` as a Mini App (Telegram's `web_app` button).
+    pub fn web_app(text: impl Into<String>, url: impl Into<String>) -> Self {
+        Button {
+            text: text.into(),
+            press: ButtonPress::WebApp(url.into()),
         }
     }
 

@@ -25,6 +25,7 @@ pub mod leads;
 pub mod live;
 pub mod media;
 pub mod merge;
+pub mod mini_app;
 pub mod operators;
 pub mod orders;
 pub mod org;

@@ -108,6 +108,10 @@ pub(crate) fn check_reply(reply: &BotReply) -> Result<()> {
                                         || url.starts_with("tg://"))
                             }
                             ButtonPress::RequestContact => true,
+                            ButtonPress::WebApp(url) => {
+                                url.len() <= 2048
+                                    && (url.starts_with("https://") || url.starts_with("http://"))
+                            }
                         }
                 })
         })

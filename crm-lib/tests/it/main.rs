@@ -22,6 +22,7 @@ mod markers;
 mod media_access;
 mod merge;
 mod migration;
+mod mini_app;
 mod modules;
 mod operators;
 mod order_form;

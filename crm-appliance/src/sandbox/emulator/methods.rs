@@ -64,9 +64,16 @@ fn reply_markup(params: &Map<String, Value>) -> Result<Option<Value>, BotError> 
                 if data.is_empty() || data.len() > 64 {
                     return Err(BotError::bad_request("BUTTON_DATA_INVALID"));
                 }
+            } else if let Some(web_app) = button.get("web_app") {
+                // A Mini App button: Telegram takes `https://` only; the emulator also takes
+                // `http://`, the address of an appliance without a public HTTPS URL.
+                let url = web_app.get("url").and_then(Value::as_str).unwrap_or("");
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(BotError::bad_request("BUTTON_URL_INVALID"));
+                }
             } else if button.get("url").is_none() {
                 return Err(BotError::bad_request(
-                    "can't parse inline keyboard button: a button needs callback_data or url",
+                    "can't parse inline keyboard button: a button needs callback_data, url or web_app",
                 ));
             }
         }

@@ -29,6 +29,7 @@ mod methods;
 mod params;
 mod stars;
 mod updates;
+mod web_app;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -396,5 +397,56 @@ mod tests {
             HashMap::new(),
         );
         assert_eq!(unknown.unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn a_web_app_button_is_shown_and_its_init_data_validates_with_the_bot_s_token() {
+        let emulator = Emulator::new();
+        let token = "1000000:SANDBOXSANDBOXSANDBOXSANDBOXSANDBOX";
+        emulator.set_token(token.into());
+        let mut params = Map::new();
+        params.insert("chat_id".into(), json!(42));
+        params.insert("text".into(), json!("A report"));
+        params.insert(
+            "reply_markup".into(),
+            json!({"inline_keyboard": [[{"text": "Open my project", "web_app": {"url": "http://127.0.0.1:8080/app"}}]]}),
+        );
+        emulator
+            .call("sendMessage", &params, HashMap::new())
+            .unwrap();
+        let view = emulator.chat_view(42).unwrap();
+        assert_eq!(
+            view["messages"][0]["reply_markup"]["inline_keyboard"][0][0]["web_app"]["url"],
+            "http://127.0.0.1:8080/app"
+        );
+        params.insert(
+            "reply_markup".into(),
+            json!({"inline_keyboard": [[{"text": "Open", "web_app": {"url": "javascript:alert(1)"}}]]}),
+        );
+        let refused = emulator.call("sendMessage", &params, HashMap::new());
+        assert_eq!(refused.unwrap_err().code, 400);
+
+        let signed = emulator
+            .web_app_init_data(42, Some("ru".into()), None)
+            .unwrap();
+        let init = crm_lib::mini_app::validate_init_data(
+            &signed,
+            &crm_lib::mini_app::WebAppKey::of_token(token),
+            crm_lib::model::Timestamp::now(),
+            60,
+        )
+        .unwrap();
+        let user = init.user().unwrap();
+        assert_eq!(user.id.get(), 42);
+        assert_eq!(user.language_code.as_deref(), Some("ru"));
+        assert!(
+            crm_lib::mini_app::validate_init_data(
+                &signed,
+                &crm_lib::mini_app::WebAppKey::of_token("1000000:another"),
+                crm_lib::model::Timestamp::now(),
+                60,
+            )
+            .is_err()
+        );
     }
 }
