@@ -232,7 +232,15 @@
         }
         var url = URL.createObjectURL(blob);
         blobs.push(url);
-        window.open(url, "_blank", "noopener");
+        // A link with the file's name saves it as that name; the webview opens what it
+        // cannot save.
+        var link = document.createElement("a");
+        link.href = url;
+        link.download = button.getAttribute("data-file-name") || "";
+        link.rel = "noopener";
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
       });
   }
 

@@ -202,6 +202,37 @@ fn a_client_reads_only_their_own_project_and_staff_cannot_read_the_client_view()
         .mini_app_media(org, &init(512, "en"), photo)
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+    // The project's documents are listed for its client and downloadable by them alone.
+    world
+        .crm
+        .add_project_document(
+            &world.manager,
+            mine,
+            crm_lib::projects::NewDocument {
+                title: "Договор".into(),
+                file_name: "contract.pdf".into(),
+                file: NewMedia::parse(b"%PDF-1.4 mine".to_vec(), "application/pdf").unwrap(),
+            },
+        )
+        .unwrap();
+    let view = world
+        .crm
+        .mini_app_project(org, &init(511, "en"), mine, None)
+        .unwrap();
+    assert_eq!(view.documents.len(), 1);
+    assert_eq!(view.documents[0].title, "Договор");
+    assert_eq!(view.documents[0].file_name, "contract.pdf");
+    let contract = view.documents[0].file;
+    let file = world
+        .crm
+        .mini_app_media(org, &init(511, "en"), contract)
+        .unwrap();
+    assert_eq!(file.media.mime, "application/pdf");
+    let error = world
+        .crm
+        .mini_app_media(org, &init(512, "en"), contract)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
 }
 
 #[test]

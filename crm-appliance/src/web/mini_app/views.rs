@@ -161,7 +161,7 @@ pub(crate) fn project(language: Language, view: &ClientProject, several: bool) -
                 ul.documents {
                     @for document in &view.documents {
                         li {
-                            button.document type="button" data-download=(document.file.to_hex()) data-mime=(document.mime) {
+                            button.document type="button" data-download=(document.file.to_hex()) data-mime=(document.mime) data-file-name=(document.file_name) {
                                 (document.title)
                             }
                             " " span.when { (when(document.at)) }

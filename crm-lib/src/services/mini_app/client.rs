@@ -86,6 +86,8 @@ pub struct FeedReport {
 pub struct ClientDocument {
     /// Its title.
     pub title: String,
+    /// The file's name as uploaded (the download's name).
+    pub file_name: String,
     /// The stored file.
     pub file: MediaHash,
     /// Its MIME type.
@@ -122,7 +124,7 @@ pub struct ClientProject {
     pub pending: Vec<ChangeRequest>,
     /// The decided change requests, newest first.
     pub decided: Vec<ChangeRequest>,
-    /// The documents (see [`client_documents_placeholder_in`]).
+    /// The project's documents, newest first (the projects' `project_documents_in`).
     pub documents: Vec<ClientDocument>,
     /// What the client may do (approve or reject while a request is pending and the project
     /// active).
@@ -185,20 +187,6 @@ pub fn client_home_in(view: &impl View, org: OrgId, init: &InitData) -> Result<C
     })
 }
 
-/// The documents of `project` its client may download. A placeholder: it answers an empty
-/// list until the project documents (built beside this, in another branch) are merged, when
-/// it reads them.
-///
-/// # Errors
-/// None yet; storage once it reads.
-pub fn client_documents_placeholder_in(
-    _view: &impl View,
-    _org: OrgId,
-    _project: ProjectId,
-) -> Result<Vec<ClientDocument>> {
-    Ok(Vec::new())
-}
-
 /// One project as its client `actor` sees it in the Mini App, with the page of its daily
 /// reports newest first strictly before report `before` ([`FEED_PAGE`] per page). The page
 /// is a reverse range read of the project's reports from the cursor, so a deep page costs
@@ -256,7 +244,16 @@ pub fn client_project_in(
     Ok(ClientProject {
         progress: project.totals.progress,
         stamp: project.updated_at.millis(),
-        documents: client_documents_placeholder_in(view, org, id)?,
+        documents: super::super::projects::project_documents_in(view, actor, id)?
+            .into_iter()
+            .map(|document| ClientDocument {
+                title: document.title,
+                file_name: document.file_name,
+                file: document.media,
+                mime: document.mime,
+                at: document.added_at,
+            })
+            .collect(),
         project,
         stages,
         money,

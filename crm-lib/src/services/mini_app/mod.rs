@@ -25,8 +25,7 @@ pub mod init_data;
 
 pub use client::{
     ClientDecision, ClientDocument, ClientHome, ClientProject, FEED_PAGE, FeedMedia, FeedReport,
-    MoneySummary, client_actor_in, client_documents_placeholder_in, client_has_project_in,
-    client_home_in, client_project_in,
+    MoneySummary, client_actor_in, client_has_project_in, client_home_in, client_project_in,
 };
 pub use init_data::{
     DEFAULT_MAX_AGE_SECONDS, InitData, InitDataError, WebAppKey, WebAppUser, sign_init_data,
