@@ -1,19 +1,24 @@
 //! The client Mini App in a real browser at 390 px (headless chromium, see
 //! [`crate::webdriver`]), in English and in Russian: opened with `initData` the sandbox
 //! emulator signs for the client, it shows the progress, the money and the feed with a
-//! report's photo (fetched with `initData`, shown through a blob URL); a report the manager
-//! adds appears without a reload; the client approves a change request behind its
+//! report's photo (fetched with `initData`, shown through a blob URL); a report a worker
+//! sends through the sandboxed bot (their contact shared, Report -> project -> stage -> a
+//! photo -> a text) appears without a reload in the Mini App and on the manager's open
+//! project page; the client approves a change request behind its
 //! confirmation and the budget on the manager's open project page changes live; the
 //! `/sandbox` page opens the Mini App from the web_app button under the client's
 //! notification; axe-core finds no violation in either language.
 
+use crate::bot_support::{Sandbox, User, text};
 use crate::browser::{log_in, not_reloaded, wait_until};
+use crate::fidelity::{send_file, send_json};
 use crate::mini_app::{project_for, report};
 use crate::projects::browser_of;
 use crate::staff::Api;
 use crate::support::{TestApp, spawn_app_with};
 use crate::web_helpers;
 use crate::webdriver::{browser_named, click, start_driver};
+use crate::worker_bot::buttons_with;
 use fantoccini::Client;
 use serde_json::json;
 
@@ -81,6 +86,45 @@ async fn the_client_follows_the_project_live_and_approves_a_change_in_the_mini_a
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    // A worker on the project, their phone on their account, linked by sharing their contact.
+    let sandbox = Sandbox::of(&app);
+    web_helpers::user_with_role(&app, &administrator, "ivan", "worker").await;
+    let (_, users) = api.get("/users").await;
+    let ivan = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["username"] == "ivan")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let (status, body) = api
+        .put(
+            &format!("/users/{ivan}/phone"),
+            json!({"phone": "+79161234567"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api
+        .put(
+            &format!("/projects/{project}/workers"),
+            json!({"workers": [ivan]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let worker = User::new(7_400_000_002, "Ivan", "en");
+    let languages = sandbox.say(&worker, "/start").await;
+    sandbox.tap(&worker, &languages, "lang:en").await;
+    sandbox.wait_for(worker.id, 0, "Are you on the team?").await;
+    let seen = sandbox.bot_messages(worker.id).await.len();
+    send_json(
+        &sandbox,
+        &worker,
+        json!({"contact": {"phone_number": "79161234567", "first_name": "Ivan", "user_id": worker.id}}),
+    )
+    .await;
+    // The worker's menu, in the language of their staff account (the organization's, Russian).
+    let menu = sandbox.wait_for(worker.id, seen, "👷").await;
     let axe = crate::tools::axe_source();
     let driver = start_driver().await;
 
@@ -136,20 +180,50 @@ async fn the_client_follows_the_project_live_and_approves_a_change_in_the_mini_a
     assert!(width.as_i64().unwrap() <= 390, "{width}");
     let mut violations = crate::browser_pages::axe_violations(&client, &axe).await;
 
-    // A report added by the manager appears without a reload.
-    client
-        .execute("window.crmNotReloaded = true; return true", vec![])
-        .await
-        .unwrap();
-    report(&api, project, stage, "Wiring is in", false).await;
+    // The worker's report, sent through the bot in the sandbox, appears without a reload in
+    // the Mini App and on the manager's page.
+    for session in [&client, &manager] {
+        session
+            .execute("window.crmNotReloaded = true; return true", vec![])
+            .await
+            .unwrap();
+    }
+    let projects = sandbox.tap(&worker, &menu, "wk:r").await;
+    let pick = buttons_with(&projects, &format!(":p:p{project}")).unwrap();
+    let stages = sandbox.tap(&worker, &projects, &pick).await;
+    let pick = buttons_with(&stages, &format!(":s:p{stage}")).unwrap();
+    sandbox.tap(&worker, &stages, &pick).await;
+    let seen = sandbox.bot_messages(worker.id).await.len();
+    send_file(
+        &sandbox,
+        &worker,
+        "photo",
+        "image/png",
+        crate::projects::PNG.to_vec(),
+        None,
+    )
+    .await;
+    let received = sandbox.wait_for(worker.id, seen, "Получено").await;
+    let done = buttons_with(&received, ":m:d").unwrap();
+    sandbox.tap(&worker, &received, &done).await;
+    let saved = sandbox.say(&worker, "Wiring is in").await;
+    assert!(text(&saved).contains("сохранён"), "{saved:#}");
     wait_until(
         &client,
         "return document.body.innerText.includes('Wiring is in');",
         vec![],
-        "the new report, live",
+        "the worker's report in the Mini App, live",
+    )
+    .await;
+    wait_until(
+        &manager,
+        "return document.body.innerText.includes('Wiring is in');",
+        vec![],
+        "the worker's report on the manager's page, live",
     )
     .await;
     assert!(not_reloaded(&client).await, "refreshed in place");
+    assert!(not_reloaded(&manager).await, "refreshed in place");
 
     // The client approves behind the confirmation; the manager's page follows live.
     click(&client, "button[data-ask=approve]").await;

@@ -236,7 +236,7 @@ async fn a_worker_links_by_contact_and_reports_an_album_with_a_voice_note_and_an
 }
 
 /// The callback data of the first button whose data ends with `suffix`.
-fn buttons_with(message: &Value, suffix: &str) -> Option<String> {
+pub(crate) fn buttons_with(message: &Value, suffix: &str) -> Option<String> {
     crate::bot_support::buttons(message)
         .into_iter()
         .find(|data| data.ends_with(suffix))
