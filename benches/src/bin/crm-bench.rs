@@ -231,7 +231,6 @@ fn run(args: &Args) -> Result<bool> {
         let mut table = Table::default();
         queue_row(args, &run_dir, &mut table)?;
         mini_app_row(args, &run_dir, &mut table)?;
-        mini_app_row(args, &run_dir, &mut table)?;
         ledger_row(args, &run_dir, &mut table)?;
         broadcast_row(args, &run_dir, &mut table)?;
         println!("\n{}", table.markdown());
