@@ -325,11 +325,7 @@ pub(super) async fn create_user(
             .await?;
             Ok((StatusCode::CREATED, markup).into_response())
         }
-        Err(error) => {
-            let (status, error) = form_failure(error)?;
-            let markup = users_page(&state, &staff, &form, &error, None, None).await?;
-            Ok((status, markup).into_response())
-        }
+        Err(error) => refused(&state, &staff, &form, error).await,
     }
 }
 
@@ -412,13 +408,21 @@ pub(super) async fn user_markers(
     };
     match result {
         Ok(_) => Ok(Redirect::to("/users?done=skills").into_response()),
-        Err(error) => {
-            let (status, error) = form_failure(error)?;
-            let markup =
-                users_page(&state, &staff, &UserForm::default(), &error, None, None).await?;
-            Ok((status, markup).into_response())
-        }
+        Err(error) => refused(&state, &staff, &UserForm::default(), error).await,
     }
+}
+
+/// The users page again with crm-lib's refusal of a posted form (`form` as typed) and its
+/// status; an error that is no refusal of the input propagates.
+async fn refused(
+    state: &AppState,
+    staff: &Staff,
+    form: &UserForm,
+    error: crm_lib::Error,
+) -> Result<Response, AppError> {
+    let (status, error) = form_failure(error)?;
+    let markup = users_page(state, staff, form, &error, None, None).await?;
+    Ok((status, markup).into_response())
 }
 
 /// `POST /users/{id}/phone`: sets, changes or (empty) removes a user's phone, which the
@@ -440,12 +444,7 @@ pub(super) async fn user_phone(
         .await?;
     match result {
         Ok(_) => Ok(Redirect::to("/users?done=phone").into_response()),
-        Err(error) => {
-            let (status, error) = form_failure(error)?;
-            let markup =
-                users_page(&state, &staff, &UserForm::default(), &error, None, None).await?;
-            Ok((status, markup).into_response())
-        }
+        Err(error) => refused(&state, &staff, &UserForm::default(), error).await,
     }
 }
 
@@ -484,11 +483,6 @@ pub(super) async fn reset_password(
             .await?;
             Ok(markup.into_response())
         }
-        Err(error) => {
-            let (status, error) = form_failure(error)?;
-            let markup =
-                users_page(&state, &staff, &UserForm::default(), &error, None, None).await?;
-            Ok((status, markup).into_response())
-        }
+        Err(error) => refused(&state, &staff, &UserForm::default(), error).await,
     }
 }
