@@ -1002,14 +1002,16 @@ async fn stop_ai(
     headers: HeaderMap,
     Form(form): Form<crate::web::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
-    csrf::verify(&staff, &form.csrf, &headers)?;
-    let id = order_id(&id)?;
-    let actor = staff.actor.clone();
-    let result = state
-        .blocking(move |crm| Ok(crm.stop_lead_ai(&actor, id)))
-        .await?
-        .map(|_| ());
-    after_action(&state, &staff, id, result, "ai_stopped").await
+    order_button(
+        &state,
+        &staff,
+        &id,
+        &headers,
+        &form.csrf,
+        "ai_stopped",
+        |crm, actor, id| crm.stop_lead_ai(actor, id).map(|_| ()),
+    )
+    .await
 }
 
 /// `POST /orders/{id}/ai/resume`: the AI works the lead again (crm-lib's `resume_lead_ai`).
@@ -1020,14 +1022,36 @@ async fn resume_ai(
     headers: HeaderMap,
     Form(form): Form<crate::web::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
-    csrf::verify(&staff, &form.csrf, &headers)?;
-    let id = order_id(&id)?;
+    order_button(
+        &state,
+        &staff,
+        &id,
+        &headers,
+        &form.csrf,
+        "ai_resumed",
+        |crm, actor, id| crm.resume_lead_ai(actor, id).map(|_| ()),
+    )
+    .await
+}
+
+/// A button of the order page that takes nothing but the CSRF token: the check, one crm-lib
+/// call on the order, then [`after_action`] with the notice `done`.
+async fn order_button(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    headers: &HeaderMap,
+    csrf_token: &str,
+    done: &str,
+    call: impl FnOnce(&crm_lib::Crm, &crm_lib::model::Actor, OrderId) -> crm_lib::Result<()>
+    + Send
+    + 'static,
+) -> Result<Response, AppError> {
+    csrf::verify(staff, csrf_token, headers)?;
+    let id = order_id(id)?;
     let actor = staff.actor.clone();
-    let result = state
-        .blocking(move |crm| Ok(crm.resume_lead_ai(&actor, id)))
-        .await?
-        .map(|_| ());
-    after_action(&state, &staff, id, result, "ai_resumed").await
+    let result = state.blocking(move |crm| Ok(call(crm, &actor, id))).await?;
+    after_action(state, staff, id, result, done).await
 }
 
 pub(super) async fn after_action(
@@ -1056,14 +1080,16 @@ async fn approve(
     headers: HeaderMap,
     Form(form): Form<crate::web::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
-    csrf::verify(&staff, &form.csrf, &headers)?;
-    let id = order_id(&id)?;
-    let actor = staff.actor.clone();
-    let result = state
-        .blocking(move |crm| Ok(crm.approve_order(&actor, id)))
-        .await?
-        .map(|_| ());
-    after_action(&state, &staff, id, result, "approved").await
+    order_button(
+        &state,
+        &staff,
+        &id,
+        &headers,
+        &form.csrf,
+        "approved",
+        |crm, actor, id| crm.approve_order(actor, id).map(|_| ()),
+    )
+    .await
 }
 
 /// The reject form.
