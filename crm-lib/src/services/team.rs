@@ -764,7 +764,7 @@ impl Tx<'_> {
             }
             None => None,
         };
-        let Some(mut user) = matched else {
+        let Some(user) = matched else {
             let customer = self.system().customer_by_telegram(org, telegram_id)?;
             let (actor, subject) = match &customer {
                 Some(customer) => (
@@ -800,6 +800,25 @@ impl Tx<'_> {
                 user.username
             )));
         }
+        let user = self.link_telegram(
+            org,
+            user,
+            telegram_id,
+            format!("telegram {telegram_id} by its shared contact"),
+        )?;
+        Ok(ContactLink::Linked(Box::new(user)))
+    }
+
+    /// Links `telegram_id` to `user` (checked by the caller: the account is nobody else's),
+    /// tells them in Telegram (`Event::StaffLinked`) and audits `user.telegram_linked` with
+    /// `detail`: the one write of both ways to link, the code and the shared contact.
+    fn link_telegram(
+        &mut self,
+        org: OrgId,
+        mut user: User,
+        telegram_id: TelegramUserId,
+        detail: String,
+    ) -> Result<User> {
         user.telegram_id = Some(telegram_id);
         self.save_user(org, &user)?;
         self.enqueue(
@@ -813,9 +832,9 @@ impl Tx<'_> {
             &Actor::staff(org, user.id),
             AuditAction::UserTelegramLinked,
             Subject::User(user.id),
-            AuditDetail::Text(format!("telegram {telegram_id} by its shared contact")),
+            AuditDetail::Text(detail),
         )?;
-        Ok(ContactLink::Linked(Box::new(user)))
+        Ok(user)
     }
 
     /// Issues a one-time code for linking the actor's Telegram account, valid 15 minutes
@@ -890,24 +909,9 @@ impl Tx<'_> {
                 "this Telegram account is already linked to another user",
             ));
         }
-        let mut user = load_user(self, org, link.user)?;
-        user.telegram_id = Some(telegram_id);
-        self.save_user(org, &user)?;
+        let user = load_user(self, org, link.user)?;
         self.remove(tables::LINK_CODES, &key)?;
-        self.enqueue(
-            org,
-            Recipient::Staff(user.id),
-            OutboxPayload::Notify(Event::StaffLinked {
-                display_name: user.display_name.clone(),
-            }),
-        )?;
-        self.audit(
-            &Actor::staff(org, user.id),
-            AuditAction::UserTelegramLinked,
-            Subject::User(user.id),
-            AuditDetail::Text(format!("telegram {telegram_id}")),
-        )?;
-        Ok(user)
+        self.link_telegram(org, user, telegram_id, format!("telegram {telegram_id}"))
     }
 }
 
